@@ -1,0 +1,9 @@
+// Shared jest settings. ts-jest transpiles each file on its own (isolatedModules) for speed;
+// `npm run typecheck` is the full type check.
+module.exports = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
+  },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};

@@ -1,0 +1,14 @@
+// End-to-end tests run against a real Open vSwitch lab; they share the host's CPU and
+// network namespaces, so they run one file at a time.
+const base = require('./jest.base.config');
+module.exports = {
+  ...base,
+  reporters: ['default', ['<rootDir>/test/helpers/summary-reporter.js', { name: 'e2e' }]],
+  displayName: 'e2e',
+  roots: ['<rootDir>/test/e2e'],
+  testMatch: ['**/*.e2e.ts'],
+  maxWorkers: 1,
+  testTimeout: 120000,
+  // Until the first end-to-end suite lands.
+  passWithNoTests: true,
+};

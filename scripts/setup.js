@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// Makes a fresh clone runnable: npm packages, the TypeScript build, and (for tests and the demo,
+// when running as root) the Debian packages the lab needs. Safe to run again; it skips what is done.
+'use strict';
+const { execSync, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const purpose = process.argv.includes('--for') ? process.argv[process.argv.indexOf('--for') + 1] : 'build';
+const log = (m) => process.stderr.write(`[setup] ${m}\n`);
+const run = (cmd) => execSync(cmd, { cwd: root, stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+const have = (bin) => spawnSync('sh', ['-c', `command -v ${bin}`], { stdio: 'ignore' }).status === 0;
+
+function npmPackages() {
+  const lock = path.join(root, 'package-lock.json');
+  const marker = path.join(root, 'node_modules', '.package-lock.json');
+  if (fs.existsSync(marker) && fs.statSync(marker).mtimeMs >= fs.statSync(lock).mtimeMs) return;
+  log('installing npm packages (npm ci)');
+  run('npm ci --no-audit --no-fund');
+}
+
+// Debian packages the lab and its tests use; installed only when missing.
+const debian = [
+  ['ovs-vswitchd', 'openvswitch-switch'],
+  ['ip', 'iproute2'],
+  ['ethtool', 'ethtool'],
+  ['iperf3', 'iperf3'],
+  ['tshark', 'tshark'],
+  ['curl', 'curl'],
+];
+
+function debianPackages() {
+  const missing = debian.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    log(`missing Debian packages: ${missing.join(' ')}; run as root or install them: apt-get install ${missing.join(' ')}`);
+    return;
+  }
+  log(`installing Debian packages: ${missing.join(' ')}`);
+  run('apt-get update -qq');
+  // The package's init script may try to start a system OVS; vadc's lab runs its own private instance.
+  run(`apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`);
+}
+
+npmPackages();
+if (purpose === 'test' || purpose === 'demo') debianPackages();
+log('building (tsc)');
+run('npx tsc -p tsconfig.build.json');
