@@ -1,0 +1,155 @@
+/**
+ * The running daemon's surface, as seen by the control API, the CLI, metrics and the dashboard.
+ * The daemon (src/daemon) implements it; the API layer (src/api) only calls it, so API, metrics and
+ * dashboard can be tested against a fake in unit tests and against the real daemon end to end.
+ */
+import type { EventEmitter } from 'node:events';
+
+export type HealthState = 'up' | 'down' | 'unknown' | 'draining' | 'drained' | 'launching';
+
+export interface SwitchStatus {
+  dpid: string; // 16 hex digits
+  address: string; // peer address:port
+  connectedAt: number; // ms since epoch
+  ports: number;
+  packetIns: number;
+  flowModsSent: number;
+  errorsReceived: number;
+}
+
+export interface BackendStatus {
+  id: string; // the backend's vnic selector as configured, e.g. 'v-vm1'
+  service: string;
+  vnic: string;
+  ip: string;
+  ports: number[];
+  weight: number;
+  tier: number;
+  health: HealthState;
+  healthReason?: string;
+  /** Where the vNIC resolved in OVSDB/OpenFlow; undefined while unresolved. */
+  ofport?: number;
+  mac?: string;
+  dpid?: string;
+  activeConns: number;
+  inactiveConns: number;
+  totalConns: number;
+  overloaded: boolean;
+  /** The feedback scheduler's queue measure (outstanding work / processing rate); undefined without samples. */
+  queueMeasure?: number;
+  /** Packets per second processed by the vNIC, from the last statistics sample. */
+  rateOfProcessing?: number;
+  packets: number; // from flow stats
+  bytes: number;
+}
+
+export interface ServiceStatus {
+  name: string;
+  vip: string;
+  vipMac: string;
+  protocol: 'tcp' | 'udp';
+  port: number;
+  scheduler: string;
+  activeTier: number;
+  backends: BackendStatus[];
+  decisions: number; // scheduler picks so far
+  refused: number; // new connections refused (nothing available)
+}
+
+export interface ConnectionStatus {
+  service: string;
+  protocol: 'tcp' | 'udp';
+  client: string; // ip:port
+  vip: string; // ip:port
+  backend: string; // backend id
+  destination: string; // backend ip:software port
+  state: 'active' | 'inactive';
+  ageMs: number;
+  idleMs: number;
+}
+
+export interface FlowStatus {
+  dpid: string;
+  tableId: number;
+  priority: number;
+  cookie: string; // hex
+  match: string; // ovs-ofctl-like text
+  actions: string;
+  packets: number;
+  bytes: number;
+  durationSec: number;
+  idleTimeout: number;
+}
+
+export interface VadcEvent {
+  time: number; // ms since epoch
+  kind: string; // e.g. 'switch_up', 'backend_down', 'failover', 'hook_failed', 'config_applied'
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  service?: string;
+  backend?: string;
+  dpid?: string;
+  data?: Record<string, unknown>;
+}
+
+export interface StatusSnapshot {
+  version: string;
+  startedAt: number;
+  switches: SwitchStatus[];
+  services: ServiceStatus[];
+  ovsdb: { target: string; connected: boolean };
+}
+
+export interface BackendSpec {
+  vnic: string;
+  ip: string;
+  ports: number[];
+  weight?: number;
+  tier?: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  vip: string;
+  protocol?: 'tcp' | 'udp';
+  port: number;
+  scheduler?: string;
+  persistence?: number;
+  idle_timeout?: number;
+  backends: BackendSpec[];
+}
+
+/** Errors the runtime raises for bad requests; the API maps `code` to an HTTP status. */
+export class RuntimeError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'conflict' | 'invalid',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RuntimeError';
+  }
+}
+
+export interface VadcRuntime {
+  status(): StatusSnapshot;
+  services(): ServiceStatus[];
+  service(name: string): ServiceStatus; // throws RuntimeError not_found
+  addService(spec: ServiceSpec): Promise<ServiceStatus>;
+  removeService(name: string): Promise<void>;
+  addBackend(service: string, spec: BackendSpec): Promise<BackendStatus>;
+  removeBackend(service: string, backend: string): Promise<void>;
+  setWeight(service: string, backend: string, weight: number): Promise<BackendStatus>;
+  /** Weight 0, existing connections finish; a 'backend_drained' event follows when the last one ends. */
+  drain(service: string, backend: string): Promise<BackendStatus>;
+  enable(service: string, backend: string): Promise<BackendStatus>;
+  connections(filter?: { service?: string; backend?: string }): ConnectionStatus[];
+  flows(dpid?: string): Promise<FlowStatus[]>;
+  /** Recent events, oldest first. */
+  events(limit?: number): VadcEvent[];
+  /** Emits 'event' (VadcEvent) for every new event. */
+  readonly bus: EventEmitter;
+  /** The configuration now in force, as YAML text. */
+  configText(): string;
+  /** Validate and apply a new configuration without dropping established connections. */
+  applyConfig(yamlText: string): Promise<{ changed: string[] }>;
+}
