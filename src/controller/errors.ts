@@ -1,0 +1,77 @@
+/** Typed failures of the controller runtime; callers branch on the class, logs read the message. */
+
+export class ControllerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The switch answered a request with an OFPT_ERROR. */
+export class SwitchErrorReply extends ControllerError {
+  constructor(
+    readonly dpid: bigint | undefined,
+    readonly xid: number,
+    readonly errType: number,
+    readonly errCode: number,
+    readonly errTypeName: string,
+    readonly errCodeName: string,
+    readonly data: Buffer,
+  ) {
+    super(`switch ${formatDpid(dpid)} rejected xid ${xid}: ${errTypeName}/${errCodeName} (type ${errType}, code ${errCode})`);
+  }
+}
+
+/** No reply arrived within the request's timeout. */
+export class RequestTimeoutError extends ControllerError {
+  constructor(
+    readonly xid: number,
+    readonly requestType: string,
+    readonly timeoutMs: number,
+  ) {
+    super(`${requestType} xid ${xid} got no reply within ${timeoutMs} ms`);
+  }
+}
+
+/** The caller's AbortSignal fired before the reply came. */
+export class RequestAbortedError extends ControllerError {
+  constructor(
+    readonly xid: number,
+    readonly requestType: string,
+    readonly reason: unknown,
+  ) {
+    super(`${requestType} xid ${xid} was cancelled${reason instanceof Error ? `: ${reason.message}` : ''}`);
+  }
+}
+
+/** The session ended (peer gone, replaced, controller stopped) while the request was outstanding. */
+export class SessionClosedError extends ControllerError {
+  constructor(
+    readonly dpid: bigint | undefined,
+    readonly reason: string,
+  ) {
+    super(`switch ${formatDpid(dpid)} session closed: ${reason}`);
+  }
+}
+
+/** No switch with this datapath id is connected (or it has not finished its handshake). */
+export class UnknownSwitchError extends ControllerError {
+  constructor(readonly dpid: bigint) {
+    super(`no connected switch with datapath id ${formatDpid(dpid)}`);
+  }
+}
+
+/** The peer broke the protocol; it is answered (where the spec says so) and disconnected. */
+export class ProtocolViolationError extends ControllerError {
+  constructor(
+    readonly peer: string,
+    readonly reason: string,
+  ) {
+    super(`peer ${peer}: ${reason}`);
+  }
+}
+
+/** Datapath ids the way ovs-ofctl prints them: 16 hex digits. */
+export function formatDpid(dpid: bigint | undefined): string {
+  return dpid === undefined ? '(handshaking)' : dpid.toString(16).padStart(16, '0');
+}

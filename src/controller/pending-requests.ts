@@ -1,0 +1,106 @@
+import { RequestAbortedError, RequestTimeoutError } from './errors';
+
+export interface ExpectOptions {
+  /** For the error message: 'features_request', 'multipart_request/flow', ... */
+  requestType: string;
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+interface Pending<Reply> {
+  requestType: string;
+  parts: Reply[];
+  resolve: (parts: Reply[]) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+const XID_SPACE = 0x1_0000_0000;
+
+/**
+ * The requests a session is waiting on, by xid. A reply may come in parts (multipart REPLY_MORE);
+ * the promise settles with all parts once the last arrives, or rejects on timeout, abort, an error
+ * from the switch, or the session closing. Knows nothing of sockets: the session feeds it.
+ */
+export class PendingRequests<Reply> {
+  private readonly byXid = new Map<number, Pending<Reply>>();
+  private nextXid: number;
+
+  constructor(firstXid = 1) {
+    this.nextXid = firstXid;
+  }
+
+  get size(): number {
+    return this.byXid.size;
+  }
+
+  has(xid: number): boolean {
+    return this.byXid.has(xid);
+  }
+
+  /** A fresh xid: never 0 (reserved for unsolicited messages), never one still awaiting a reply. */
+  allocateXid(): number {
+    for (;;) {
+      const xid = this.nextXid;
+      this.nextXid = (this.nextXid + 1) % XID_SPACE;
+      if (xid !== 0 && !this.byXid.has(xid)) return xid;
+    }
+  }
+
+  /** Starts waiting for the reply to `xid`; call before the request is written. */
+  expect(xid: number, opts: ExpectOptions): Promise<Reply[]> {
+    if (this.byXid.has(xid)) throw new Error(`xid ${xid} is already awaiting a reply`);
+    return new Promise<Reply[]>((resolve, reject) => {
+      if (opts.signal?.aborted) {
+        reject(new RequestAbortedError(xid, opts.requestType, opts.signal.reason));
+        return;
+      }
+      const timer = setTimeout(
+        () => this.fail(xid, new RequestTimeoutError(xid, opts.requestType, opts.timeoutMs)),
+        opts.timeoutMs,
+      );
+      const entry: Pending<Reply> = { requestType: opts.requestType, parts: [], resolve, reject, timer };
+      if (opts.signal) {
+        const signal = opts.signal;
+        entry.signal = signal;
+        entry.onAbort = () => this.fail(xid, new RequestAbortedError(xid, opts.requestType, signal.reason));
+        signal.addEventListener('abort', entry.onAbort, { once: true });
+      }
+      this.byXid.set(xid, entry);
+    });
+  }
+
+  /** Feeds one reply part; `more` is the REPLY_MORE flag. Returns false if nobody waits for xid. */
+  deliver(xid: number, reply: Reply, more = false): boolean {
+    const entry = this.byXid.get(xid);
+    if (!entry) return false;
+    entry.parts.push(reply);
+    if (!more) {
+      this.forget(xid, entry);
+      entry.resolve(entry.parts);
+    }
+    return true;
+  }
+
+  /** Rejects the request waiting on xid. Returns false if nobody waits for it. */
+  fail(xid: number, err: Error): boolean {
+    const entry = this.byXid.get(xid);
+    if (!entry) return false;
+    this.forget(xid, entry);
+    entry.reject(err);
+    return true;
+  }
+
+  /** Rejects every outstanding request (session closing). */
+  failAll(err: Error): void {
+    for (const xid of [...this.byXid.keys()]) this.fail(xid, err);
+  }
+
+  private forget(xid: number, entry: Pending<Reply>): void {
+    clearTimeout(entry.timer);
+    if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
+    this.byXid.delete(xid);
+  }
+}

@@ -1,0 +1,22 @@
+import { InvalidListenTargetError, formatListenTarget, parseListenTarget } from '../../../src/controller/target';
+
+describe('parseListenTarget', () => {
+  it('reads tcp and ssl targets with host and port', () => {
+    expect(parseListenTarget('tcp:127.0.0.1:6653')).toEqual({ protocol: 'tcp', host: '127.0.0.1', port: 6653 });
+    expect(parseListenTarget('ssl:0.0.0.0:16653')).toEqual({ protocol: 'ssl', host: '0.0.0.0', port: 16653 });
+  });
+
+  it('defaults the port to 6653 and accepts bracketed IPv6 and port 0', () => {
+    expect(parseListenTarget('tcp:localhost')).toEqual({ protocol: 'tcp', host: 'localhost', port: 6653 });
+    expect(parseListenTarget('tcp:[::1]:0')).toEqual({ protocol: 'tcp', host: '::1', port: 0 });
+    expect(formatListenTarget(parseListenTarget('ssl:[::1]:7000'))).toBe('ssl:[::1]:7000');
+  });
+
+  it.each(['udp:1.2.3.4:6653', 'tcp:', '127.0.0.1:6653', 'tcp:1.2.3.4:70000', 'tcp:::1:6653'])(
+    'rejects %s with a typed error naming the target',
+    (bad) => {
+      expect(() => parseListenTarget(bad)).toThrow(InvalidListenTargetError);
+      expect(() => parseListenTarget(bad)).toThrow(bad);
+    },
+  );
+});
