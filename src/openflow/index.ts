@@ -1,0 +1,3 @@
+// Public API of the OpenFlow 1.3 codec: types, constants, encode/decode and the stream framer.
+export * from './types';
+export * from './constants';
