@@ -1,0 +1,18 @@
+export { parseConfig, loadConfig } from './load';
+export { ConfigError, formatIssue, type ConfigIssue } from './errors';
+export {
+  configSchema,
+  SCHEDULERS,
+  SCHEDULER_FLAGS,
+  MH_TABLE_SIZES,
+  DESTINATION_SCHEDULERS,
+  type VadcConfig,
+  type VadcConfigInput,
+  type ServiceConfig,
+  type BackendConfig,
+  type HealthCheckConfig,
+  type HookConfig,
+  type SchedulerName,
+} from './schema';
+export { deriveVipMac, parseTarget, parseIpv4Prefix, type Target } from './addresses';
+export { checkConfigRules } from './rules';

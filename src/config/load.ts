@@ -1,0 +1,55 @@
+import { readFile } from 'node:fs/promises';
+import { LineCounter, parseDocument } from 'yaml';
+import { ConfigError, formatPath, type ConfigIssue } from './errors';
+import { checkConfigRules } from './rules';
+import { configSchema, showValue, type VadcConfig } from './schema';
+
+/**
+ * Parses and validates a YAML configuration. Throws ConfigError listing every problem:
+ * YAML syntax errors with line:col, schema errors and cross-field rules with the path to fix.
+ */
+export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter: lines });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      sourceName,
+      doc.errors.map((e) => {
+        const { line, col } = lines.linePos(e.pos[0]);
+        return { path: '', message: `line ${line}, col ${col}: YAML ${e.code}: ${firstLine(e.message)}` };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const result = configSchema.safeParse(raw, {
+    // Fallback for issues without a message of their own.
+    error: (issue) => (issue.input === undefined ? 'missing' : `invalid value ${showValue(issue.input)}`),
+  });
+  if (!result.success) {
+    throw new ConfigError(sourceName, result.error.issues.flatMap(toConfigIssues));
+  }
+  const ruleIssues = checkConfigRules(result.data);
+  if (ruleIssues.length > 0) throw new ConfigError(sourceName, ruleIssues);
+  return result.data;
+}
+
+export async function loadConfig(file: string): Promise<VadcConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
+  }
+  return parseConfig(text, file);
+}
+
+function toConfigIssues(issue: { code: string; path: PropertyKey[]; message: string; keys?: string[] }): ConfigIssue[] {
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: issue.message }));
+  }
+  return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0];
+}

@@ -1,0 +1,105 @@
+import { isLoopbackHost, parseTarget } from './addresses';
+import type { ConfigIssue } from './errors';
+import { DESTINATION_SCHEDULERS, type BackendConfig, type ServiceConfig, type VadcConfig } from './schema';
+
+/**
+ * Rules that span several fields (zod checks one field at a time). Pure: returns every problem found,
+ * each with the path of the field to fix.
+ */
+export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const add = (path: string, message: string) => issues.push({ path, message });
+
+  checkTransport(config, add);
+  const namesSeen = new Map<string, number>();
+  const listenersSeen = new Map<string, number>();
+  config.services.forEach((service, i) => {
+    const at = `services[${i}]`;
+    const firstNamed = namesSeen.get(service.name);
+    if (firstNamed !== undefined) add(`${at}.name`, `duplicate service name "${service.name}" (also services[${firstNamed}])`);
+    else namesSeen.set(service.name, i);
+
+    const listenerKey = `${service.vip}:${service.port}/${service.protocol}`;
+    const firstListener = listenersSeen.get(listenerKey);
+    if (firstListener !== undefined) add(`${at}.vip`, `duplicate VIP ${listenerKey} (also services[${firstListener}])`);
+    else listenersSeen.set(listenerKey, i);
+
+    checkService(service, at, add);
+  });
+  return issues;
+}
+
+type AddIssue = (path: string, message: string) => void;
+
+function checkTransport(config: VadcConfig, add: AddIssue): void {
+  const listen = parseTarget(config.controller.listen, ['tcp', 'ssl']);
+  if (!('error' in listen) && listen.kind === 'ssl' && !config.controller.ssl) {
+    add('controller.ssl', 'required when controller.listen is ssl: (cert, key, ca)');
+  }
+  const ovsdb = parseTarget(config.ovsdb, ['unix', 'tcp', 'ssl']);
+  if (!('error' in ovsdb) && ovsdb.kind === 'ssl' && !config.controller.ssl) {
+    add('controller.ssl', 'required when ovsdb is ssl: (the same cert, key and ca are used)');
+  }
+  if (config.api) {
+    const api = parseTarget(config.api.listen, ['unix', 'tcp']);
+    if (!('error' in api) && api.kind === 'tcp' && !isLoopbackHost(api.host) && !config.api.token) {
+      add('api.token', 'required when api.listen is not a loopback or unix socket address');
+    }
+  }
+}
+
+function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
+  const isPrefix = service.vip.includes('/');
+  if (isPrefix && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
+    add(`${at}.vip`, `a VIP prefix needs a destination-keyed scheduler (${DESTINATION_SCHEDULERS.join(', ')}), not ${service.scheduler}`);
+  }
+  service.scheduler_flags.forEach((flag, j) => {
+    const family = flag.slice(0, 2);
+    if (family !== service.scheduler) add(`${at}.scheduler_flags[${j}]`, `${flag} applies to the ${family} scheduler, not ${service.scheduler}`);
+  });
+  if (service.fin_timeout > 0 && service.protocol !== 'tcp') add(`${at}.fin_timeout`, 'only meaningful for tcp services');
+
+  const backendNames = new Map<string, number>();
+  service.backends.forEach((backend, j) => {
+    const bat = `${at}.backends[${j}]`;
+    const first = backendNames.get(backend.name);
+    if (first !== undefined) add(`${bat}.name`, `duplicate backend "${backend.name}" (also backends[${first}]); give each a distinct name`);
+    else backendNames.set(backend.name, j);
+    checkBackend(backend, bat, service, add);
+  });
+  if (service.sorry_backend) checkBackend(service.sorry_backend, `${at}.sorry_backend`, service, add);
+
+  checkTiers(service, at, add);
+
+  if (service.health && service.health.timeout >= service.health.interval) {
+    add(`${at}.health.timeout`, `must be shorter than health.interval (${service.health.interval} s)`);
+  }
+}
+
+function checkBackend(backend: BackendConfig, at: string, service: ServiceConfig, add: AddIssue): void {
+  if (backend.ports.length === 0) add(`${at}.ports`, 'expected at least one software port; a backend with no ports cannot serve');
+  const seen = new Set<number>();
+  backend.ports.forEach((port, k) => {
+    if (seen.has(port)) add(`${at}.ports[${k}]`, `duplicate port ${port}`);
+    seen.add(port);
+  });
+  if (!service.vip.includes('/') && backend.ip === service.vip) add(`${at}.ip`, `must differ from the VIP ${service.vip}`);
+  if (backend.u_threshold > 0 && backend.l_threshold > backend.u_threshold) {
+    add(`${at}.l_threshold`, `must not exceed u_threshold (${backend.u_threshold})`);
+  }
+  if (backend.u_threshold === 0 && backend.l_threshold > 0) add(`${at}.l_threshold`, 'needs a u_threshold above it');
+}
+
+/** Tiers must be contiguous from 0, and quorum cannot ask for more primaries than exist. */
+function checkTiers(service: ServiceConfig, at: string, add: AddIssue): void {
+  const tiers = new Set(service.backends.map((b) => b.tier));
+  service.backends.forEach((backend, j) => {
+    if (backend.tier > 0 && !tiers.has(backend.tier - 1)) {
+      add(`${at}.backends[${j}].tier`, `tier ${backend.tier} has no backend in tier ${backend.tier - 1}; tiers must be contiguous from 0`);
+    }
+  });
+  const primaries = service.backends.filter((b) => b.tier === 0).length;
+  if (service.quorum !== undefined && service.quorum > primaries) {
+    add(`${at}.quorum`, `${service.quorum} exceeds the ${primaries} tier-0 backend(s)`);
+  }
+}

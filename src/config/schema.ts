@@ -1,0 +1,217 @@
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import { deriveVipMac, isMac, isUnicastMac, parseIpv4Prefix, parseTarget, type Target } from './addresses';
+
+/** Renders the offending value inside an error message. */
+export function showValue(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'bigint') return `${value}`;
+  try {
+    const text = JSON.stringify(value);
+    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  } catch {
+    return String(value);
+  }
+}
+
+/** Error callback producing "expected <what>, got <value>" (or "missing" for an absent required key). */
+function expected(what: string) {
+  return (issue: { input?: unknown }) =>
+    issue.input === undefined ? `missing; expected ${what}` : `expected ${what}, got ${showValue(issue.input)}`;
+}
+
+function integer(min: number, max: number, what: string) {
+  const error = expected(what);
+  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+}
+
+const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) =>
+  integer(0, max, max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer 0..${max}`);
+const positiveSeconds = (max: number) => z.number({ error: expected(`a number of seconds > 0 and <= ${max}`) })
+  .positive({ error: expected(`a number of seconds > 0 and <= ${max}`) })
+  .max(max, { error: expected(`a number of seconds > 0 and <= ${max}`) });
+const portNumber = integer(1, 65535, 'a port number 1..65535');
+
+function text(what: string, pattern?: RegExp) {
+  const error = expected(what);
+  const base = z.string({ error }).min(1, { error });
+  return pattern ? base.regex(pattern, { error }) : base;
+}
+
+const ipv4 = z.string({ error: expected('an IPv4 address') }).refine(isIPv4, { error: expected('an IPv4 address') });
+const unicastMac = z
+  .string({ error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
+  .refine(isUnicastMac, { error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
+  .transform((m) => m.toLowerCase());
+
+function target(kinds: ReadonlyArray<Target['kind']>) {
+  return z.string({ error: expected(`a ${kinds.join('|')} target`) }).check((ctx) => {
+    const parsed = parseTarget(ctx.value, kinds);
+    if ('error' in parsed) ctx.issues.push({ code: 'custom', input: ctx.value, message: parsed.error });
+  });
+}
+
+/** Strict object: unknown keys are an error that lists the keys allowed there. */
+function strict<T extends z.core.$ZodLooseShape>(shape: T) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys' ? `unknown key; allowed here: ${allowed}` : expected('a mapping')(issue),
+  });
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
+  return z.enum(values, { error: expected(`one of ${values.join(', ')}`) });
+}
+
+export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'feedback'] as const;
+export type SchedulerName = (typeof SCHEDULERS)[number];
+/** Schedulers that key on the destination address, so a VIP prefix (many destinations) makes sense for them. */
+export const DESTINATION_SCHEDULERS: ReadonlyArray<SchedulerName> = ['lblc', 'lblcr', 'dh'];
+/** IPVS's scheduler flags: sh-*, mh-* make the hash include the source port / skip unavailable backends. */
+export const SCHEDULER_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallback'] as const;
+/** Maglev lookup table sizes: primes, as IPVS's ip_vs_mh offers (CONFIG_IP_VS_MH_TAB_INDEX choices). */
+export const MH_TABLE_SIZES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
+
+/** `NAME`, `iface-id:ID` or `mac:MAC`, the three ways to find a vNIC in OVSDB. */
+const vnicSelector = text('a vNIC: an interface name, iface-id:<id> or mac:<mac>').check((ctx) => {
+  const value = ctx.value;
+  if (value.startsWith('mac:') && !isMac(value.slice(4))) {
+    ctx.issues.push({ code: 'custom', input: value, message: `expected mac:aa:bb:cc:dd:ee:ff, got ${showValue(value)}` });
+  } else if (value.startsWith('iface-id:') && value.length === 'iface-id:'.length) {
+    ctx.issues.push({ code: 'custom', input: value, message: 'expected an id after "iface-id:"' });
+  } else if (!value.includes(':') && !/^[^\s/]{1,15}$/.test(value)) {
+    ctx.issues.push({ code: 'custom', input: value, message: `expected an interface name (1..15 characters, no spaces or "/"), got ${showValue(value)}` });
+  }
+});
+
+const hookSchema = strict({
+  /** argv (run directly) or a string (run by /bin/sh -c). */
+  command: z.union([z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }), text('a command')], {
+    error: expected('a command string or a non-empty list of arguments'),
+  }),
+  timeout: positiveSeconds(3600).default(30),
+  env: z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/), z.string({ error: expected('a string value') })).default({}),
+});
+
+const backendSchema = strict({
+  /** Label used in logs, metrics and the API; defaults to the vnic selector. */
+  name: text('a backend name', /^[A-Za-z0-9_.:-]{1,64}$/).optional(),
+  vnic: vnicSelector,
+  ip: ipv4,
+  /** Optional override of the vNIC's MAC (normally learnt from OVSDB). */
+  mac: unicastMac.optional(),
+  ports: z.array(portNumber, { error: expected('a list of port numbers') }),
+  weight: nonNegativeInt(65535).default(1),
+  /** IPVS upper/lower connection thresholds: above u_threshold the backend is OVERLOADED until below l_threshold. 0 = none. */
+  u_threshold: nonNegativeInt().default(0),
+  l_threshold: nonNegativeInt().default(0),
+  /** Failover tier: 0 = primary; tier N serves only while no backend of a lower tier is available. */
+  tier: nonNegativeInt(15).default(0),
+});
+
+const healthCommon = {
+  interval: positiveSeconds(3600).default(5),
+  timeout: positiveSeconds(3600).default(2),
+  rise: integer(1, 100, 'an integer 1..100').default(2),
+  fall: integer(1, 100, 'an integer 1..100').default(3),
+  /** Port to probe; default: each of the backend's software ports. */
+  port: portNumber.optional(),
+};
+const HEALTH_TYPES = ['tcp', 'http', 'https', 'udp', 'script'] as const;
+/** Declared here, used by the health-check/failover work (src/health). */
+const healthSchema = z.discriminatedUnion(
+  'type',
+  [
+    strict({ type: z.literal('tcp'), ...healthCommon }),
+    strict({
+      type: z.literal(['http', 'https']),
+      ...healthCommon,
+      path: text('an absolute URL path', /^\//).default('/'),
+      expect_status: integer(100, 599, 'an HTTP status 100..599').default(200),
+      /** A regular expression the response body must match. */
+      expect_body: text('a regular expression').optional(),
+    }),
+    strict({ type: z.literal('udp'), ...healthCommon, send: z.string({ error: expected('a payload string') }), expect: text('a regular expression').optional() }),
+    strict({ type: z.literal('script'), ...healthCommon, command: hookSchema.shape.command }),
+  ],
+  { error: expected(`a mapping with type one of ${HEALTH_TYPES.join(', ')}`) },
+);
+
+const serviceSchema = strict({
+  name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
+  /** An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). */
+  vip: z.string({ error: expected('an IPv4 address or a.b.c.d/len') }).check((ctx) => {
+    if (isIPv4(ctx.value)) return;
+    if (!ctx.value.includes('/')) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address or a.b.c.d/len, got ${showValue(ctx.value)}` });
+      return;
+    }
+    const prefix = parseIpv4Prefix(ctx.value);
+    if ('error' in prefix) ctx.issues.push({ code: 'custom', input: ctx.value, message: `bad VIP prefix ${showValue(ctx.value)}: ${prefix.error}` });
+  }),
+  vip_mac: unicastMac.optional(),
+  protocol: oneOf(['tcp', 'udp']).default('tcp'),
+  port: portNumber,
+  scheduler: oneOf(SCHEDULERS).default('wlc'),
+  scheduler_flags: z.array(oneOf(SCHEDULER_FLAGS), { error: expected('a list of scheduler flags') }).default([]),
+  mh_table_size: z
+    .number({ error: expected(`one of ${MH_TABLE_SIZES.join(', ')}`) })
+    .refine((n) => (MH_TABLE_SIZES as readonly number[]).includes(n), { error: expected(`one of ${MH_TABLE_SIZES.join(', ')}`) })
+    .default(4093),
+  /** Seconds during which a client keeps going to the same backend; 0 = off. */
+  persistence: nonNegativeInt(86400 * 30).default(0),
+  /** OpenFlow idle_timeout of the connection flows (a 16-bit field, so at most 65535 s). */
+  idle_timeout: integer(1, 65535, 'an integer 1..65535 (seconds)').default(60),
+  /** Optional OVS fin_timeout (seconds) so closed TCP connections leave the datapath sooner; 0 = not used. */
+  fin_timeout: nonNegativeInt(65535).default(0),
+  /** Poll interval of the feedback scheduler's queue statistics. */
+  feedback_interval: positiveSeconds(3600).default(2),
+  backends: z.array(backendSchema, { error: expected('a list of backends') }).min(1, { error: 'expected at least one backend' }),
+  health: healthSchema.optional(),
+  /** Minimum number of available tier-0 backends; below it the service fails over to the next tier. */
+  quorum: integer(1, 65535, 'an integer >= 1').optional(),
+  /** Served only when no backend of any tier is available (IPVS/keepalived "sorry server"). */
+  sorry_backend: backendSchema.optional(),
+  launch: hookSchema.optional(),
+  stop: hookSchema.optional(),
+}).transform((service) => ({
+  ...service,
+  vip_mac: service.vip_mac ?? deriveVipMac(service.vip),
+  backends: service.backends.map(withName),
+  sorry_backend: service.sorry_backend && withName(service.sorry_backend),
+}));
+
+function withName<B extends { name?: string; vnic: string }>(backend: B): B & { name: string } {
+  return { ...backend, name: backend.name ?? backend.vnic };
+}
+
+const controllerSchema = strict({
+  listen: target(['tcp', 'ssl']).default('tcp:127.0.0.1:6653'),
+  ssl: strict({ cert: text('a file path'), key: text('a file path'), ca: text('a file path') }).optional(),
+  /** Seconds between OpenFlow echo requests to each switch. */
+  echo_interval: positiveSeconds(3600).default(5),
+});
+
+export const configSchema = strict({
+  controller: controllerSchema.prefault({}),
+  ovsdb: target(['unix', 'tcp', 'ssl']).default('unix:/var/run/openvswitch/db.sock'),
+  /** Which switch(es) vadc drives: a bridge name and/or a datapath id; default every switch that connects. */
+  bridge: text('a bridge name').optional(),
+  dpid: z
+    .string({ error: expected('a datapath id of 16 hex digits') })
+    .regex(/^(0x)?[0-9a-fA-F]{1,16}$/, { error: expected('a datapath id of 16 hex digits') })
+    .optional(),
+  services: z.array(serviceSchema, { error: expected('a list of services') }).default([]),
+  api: strict({ listen: target(['unix', 'tcp']).default('unix:/run/vadc/api.sock'), token: text('a token of >= 16 characters', /^.{16,}$/).optional() }).optional(),
+  metrics: strict({ listen: target(['tcp']).default('tcp:127.0.0.1:9650'), path: text('an absolute URL path', /^\//).default('/metrics') }).optional(),
+  log: strict({ level: oneOf(['error', 'warn', 'info', 'debug']).default('info'), format: oneOf(['json', 'text']).optional() }).optional(),
+});
+
+export type VadcConfig = z.output<typeof configSchema>;
+export type ServiceConfig = VadcConfig['services'][number];
+export type BackendConfig = ServiceConfig['backends'][number];
+export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
+export type HookConfig = NonNullable<ServiceConfig['launch']>;
+/** What a YAML file may say (defaults not yet applied). */
+export type VadcConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,262 @@
+import { join } from 'node:path';
+import { ConfigError, deriveVipMac, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config';
+
+const examples = join(__dirname, '../../../examples');
+
+/** Parses text expected to be invalid and returns the issues. */
+function issuesOf(text: string): ConfigIssue[] {
+  try {
+    parseConfig(text, 'test.yaml');
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues;
+  }
+  throw new Error('expected parseConfig to reject the text');
+}
+
+/** A valid one-service config with `extra` lines spliced into the service, or backends replaced. */
+function service(extra = '', backends = `
+      - vnic: v-vm1
+        ip: 10.0.0.11
+        ports: [8080]`): string {
+  return `services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+${extra}
+    backends:${backends}
+`;
+}
+
+describe('examples', () => {
+  it('loads the issue example as is, with defaults applied', async () => {
+    const config = await loadConfig(join(examples, 'vadc.yaml'));
+    expect(config.controller).toEqual({ listen: 'tcp:127.0.0.1:6653', echo_interval: 5 });
+    expect(config.ovsdb).toBe('unix:/var/run/openvswitch/db.sock');
+    const [web] = config.services;
+    expect(web).toMatchObject({ name: 'web', vip: '10.0.0.100', protocol: 'tcp', port: 80, scheduler: 'wlc', persistence: 0, idle_timeout: 60 });
+    expect(web.vip_mac).toBe('02:00:0a:00:00:64');
+    expect(web.backends.map((b) => [b.name, b.ip, b.ports, b.weight, b.tier])).toEqual([
+      ['v-vm1', '10.0.0.11', [8080, 8081], 1, 0],
+      ['v-vm2', '10.0.0.12', [8080], 1, 0],
+    ]);
+  });
+
+  it('loads the lab example with a health check and a UDP service', async () => {
+    const config = await loadConfig(join(examples, 'lab.yaml'));
+    expect(config.services.map((s) => `${s.name} ${s.vip}:${s.port}/${s.protocol} ${s.scheduler}`)).toEqual([
+      'web 10.0.0.100:80/tcp rr',
+      'dns 10.0.0.100:53/udp sh',
+    ]);
+    expect(config.services[0].health).toMatchObject({ type: 'http', path: '/', expect_status: 200, rise: 2, fall: 3 });
+  });
+});
+
+describe('defaults', () => {
+  it('fills every default for an empty document', () => {
+    const config = parseConfig('', 'empty.yaml');
+    expect(config).toEqual({
+      controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5 },
+      ovsdb: 'unix:/var/run/openvswitch/db.sock',
+      services: [],
+    });
+  });
+
+  it('keeps an explicit vip_mac, lower-cased', () => {
+    expect(parseConfig(service('    vip_mac: 02:AA:BB:CC:DD:EE')).services[0].vip_mac).toBe('02:aa:bb:cc:dd:ee');
+  });
+});
+
+describe('deriveVipMac', () => {
+  it('is 02:00 followed by the VIP bytes: locally administered, unicast, stable', () => {
+    expect(deriveVipMac('192.168.1.254')).toBe('02:00:c0:a8:01:fe');
+    expect(deriveVipMac('10.1.0.0/16')).toBe('02:00:0a:01:00:00');
+    const firstOctet = parseInt(deriveVipMac('1.2.3.4').slice(0, 2), 16);
+    expect(firstOctet & 0b10).toBe(0b10);
+    expect(firstOctet & 0b01).toBe(0);
+  });
+});
+
+describe('schema errors name the path and what was expected', () => {
+  it('reports a bad weight with its full path and the value given', () => {
+    const text = service('', `
+      - vnic: v-vm1
+        ip: 10.0.0.11
+        ports: [8080]
+      - vnic: v-vm2
+        ip: 10.0.0.12
+        ports: [8080]
+        weight: x`);
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[0].backends[1].weight', message: 'expected an integer 0..65535, got "x"' },
+    ]);
+  });
+
+  it('rejects unknown keys at every level, naming the key and the allowed ones', () => {
+    const issues = issuesOf(`controller:\n  listen: tcp:127.0.0.1:6653\n  lisen: x\nbogus: 1\n` + service('    colour: red'));
+    expect(issues.map((i) => i.path).sort()).toEqual(['bogus', 'controller.lisen', 'services[0].colour']);
+    expect(issues.find((i) => i.path === 'controller.lisen')?.message).toBe('unknown key; allowed here: listen, ssl, echo_interval');
+  });
+
+  it('reports missing required keys', () => {
+    expect(issuesOf('services:\n  - name: web\n    vip: 10.0.0.100\n    backends: []\n')).toEqual(
+      expect.arrayContaining([{ path: 'services[0].port', message: 'missing; expected a port number 1..65535' }]),
+    );
+  });
+
+  it.each([
+    ['    scheduler: fastest', 'services[0].scheduler', 'expected one of rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, mh, feedback, got "fastest"'],
+    ['    protocol: sctp', 'services[0].protocol', 'expected one of tcp, udp, got "sctp"'],
+    ['    idle_timeout: 70000', 'services[0].idle_timeout', 'expected an integer 1..65535 (seconds), got 70000'],
+    ['    vip_mac: 01:00:5e:00:00:01', 'services[0].vip_mac', 'expected a unicast MAC aa:bb:cc:dd:ee:ff, got "01:00:5e:00:00:01"'],
+    ['    mh_table_size: 1000', 'services[0].mh_table_size', expect.stringContaining('expected one of 251, 509')],
+    ['    health: {type: ping}', 'services[0].health.type', expect.stringContaining('type one of tcp, http, https, udp, script')],
+  ])('%s', (line, path, message) => {
+    expect(issuesOf(service(line))).toEqual([{ path, message }]);
+  });
+
+  it.each([
+    ['vip: 10.0.0.100', 'vip: 10.0.0.300', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.300"'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.1/24', 'services[0].vip', 'bad VIP prefix "10.0.0.1/24": host bits are set; the network is 10.0.0.0/24'],
+    ['port: 80', 'port: 0', 'services[0].port', 'expected a port number 1..65535, got 0'],
+  ])('%s -> %s', (original, replacement, path, message) => {
+    expect(issuesOf(service().replace(original, replacement))).toEqual([{ path, message }]);
+  });
+
+  it('validates backend addresses, vNIC selectors and port ranges', () => {
+    const issues = issuesOf(service('', `
+      - vnic: mac:zz:00:00:00:00:01
+        ip: 10.0.0
+        ports: [8080, 70000]`));
+    expect(issues).toEqual([
+      { path: 'services[0].backends[0].vnic', message: 'expected mac:aa:bb:cc:dd:ee:ff, got "mac:zz:00:00:00:00:01"' },
+      { path: 'services[0].backends[0].ip', message: 'expected an IPv4 address, got "10.0.0"' },
+      { path: 'services[0].backends[0].ports[1]', message: 'expected a port number 1..65535, got 70000' },
+    ]);
+  });
+
+  it('validates targets', () => {
+    expect(issuesOf('ovsdb: http://x\ncontroller:\n  listen: tcp:127.0.0.1:99999\n')).toEqual([
+      { path: 'controller.listen', message: 'port 99999 is out of range 0..65535' },
+      { path: 'ovsdb', message: 'expected unix:PATH or tcp:HOST:PORT or ssl:HOST:PORT, got "http://x"' },
+    ]);
+  });
+
+  it('reports YAML syntax errors with line and column', () => {
+    const issues = issuesOf('services:\n  - name: web\n    vip: [10.0.0.1\n');
+    expect(issues.length).toBeGreaterThan(0);
+    expect(issues[0].path).toBe('');
+    expect(issues[0].message).toMatch(/^line \d+, col \d+: YAML [A-Z_]+: /);
+  });
+
+  it('reports duplicate YAML keys', () => {
+    expect(issuesOf('ovsdb: unix:/a\novsdb: unix:/b\n')[0].message).toMatch(/^line 2, col 1: YAML DUPLICATE_KEY/);
+  });
+
+  it('puts source, paths and messages in the error text', () => {
+    expect(() => parseConfig('bogus: 1', 'my.yaml')).toThrow('my.yaml: invalid configuration\n  bogus: unknown key');
+  });
+
+  it('fails loadConfig on a missing file with a ConfigError', async () => {
+    await expect(loadConfig('/nonexistent/vadc.yaml')).rejects.toThrow(ConfigError);
+  });
+});
+
+describe('cross-field rules', () => {
+  const backend = (vnic: string, ip: string, extra = '') => `
+      - vnic: ${vnic}
+        ip: ${ip}
+        ports: [8080]${extra}`;
+
+  it('rejects duplicate service names and duplicate vip:port/protocol', () => {
+    const text = `services:
+  - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: dns, vip: 10.0.0.100, port: 80, protocol: udp, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+`;
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[1].name', message: 'duplicate service name "web" (also services[0])' },
+      { path: 'services[1].vip', message: 'duplicate VIP 10.0.0.100:80/tcp (also services[0])' },
+    ]);
+  });
+
+  it('rejects backends with no ports, duplicate ports, and a backend on the VIP', () => {
+    const text = service('', `
+      - vnic: v-vm1
+        ip: 10.0.0.11
+        ports: []
+      - vnic: v-vm2
+        ip: 10.0.0.100
+        ports: [8080, 8080]`);
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[0].backends[0].ports', message: 'expected at least one software port; a backend with no ports cannot serve' },
+      { path: 'services[0].backends[1].ports[1]', message: 'duplicate port 8080' },
+      { path: 'services[0].backends[1].ip', message: 'must differ from the VIP 10.0.0.100' },
+    ]);
+  });
+
+  it('rejects a service with no backends', () => {
+    expect(issuesOf(service('', ' []'))).toEqual([{ path: 'services[0].backends', message: 'expected at least one backend' }]);
+  });
+
+  it('rejects duplicate backend names', () => {
+    expect(issuesOf(service('', backend('v-vm1', '10.0.0.11') + backend('v-vm1', '10.0.0.12')))).toEqual([
+      { path: 'services[0].backends[1].name', message: 'duplicate backend "v-vm1" (also backends[0]); give each a distinct name' },
+    ]);
+  });
+
+  it('rejects tier gaps and a quorum above the number of primaries', () => {
+    const text = service('    quorum: 2', backend('v-vm1', '10.0.0.11') + backend('v-vm2', '10.0.0.12', '\n        tier: 2'));
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[0].backends[1].tier', message: 'tier 2 has no backend in tier 1; tiers must be contiguous from 0' },
+      { path: 'services[0].quorum', message: '2 exceeds the 1 tier-0 backend(s)' },
+    ]);
+  });
+
+  it('accepts contiguous tiers, a sorry backend, hooks and health checks', () => {
+    const text = service(
+      `    quorum: 1
+    sorry_backend: {vnic: v-sorry, ip: 10.0.0.99, ports: [8080]}
+    launch: {command: [/usr/bin/systemctl, start, web], env: {MODE: prod}}
+    stop: {command: "systemctl stop web", timeout: 5}
+    health: {type: udp, send: ping, expect: pong, interval: 1, timeout: 0.5}`,
+      backend('v-vm1', '10.0.0.11') + backend('v-vm2', '10.0.0.12', '\n        tier: 1'),
+    );
+    const web = parseConfig(text).services[0];
+    expect(web.sorry_backend?.name).toBe('v-sorry');
+    expect(web.launch).toEqual({ command: ['/usr/bin/systemctl', 'start', 'web'], timeout: 30, env: { MODE: 'prod' } });
+    expect(web.health).toMatchObject({ type: 'udp', send: 'ping', rise: 2, fall: 3 });
+  });
+
+  it('rejects thresholds out of order, scheduler flags of another scheduler, fin_timeout on udp', () => {
+    const text = service(
+      '    protocol: udp\n    fin_timeout: 5\n    scheduler: sh\n    scheduler_flags: [sh-port, mh-fallback]',
+      backend('v-vm1', '10.0.0.11', '\n        u_threshold: 10\n        l_threshold: 20'),
+    );
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[0].scheduler_flags[1]', message: 'mh-fallback applies to the mh scheduler, not sh' },
+      { path: 'services[0].fin_timeout', message: 'only meaningful for tcp services' },
+      { path: 'services[0].backends[0].l_threshold', message: 'must not exceed u_threshold (10)' },
+    ]);
+  });
+
+  it('allows a VIP prefix only for destination-keyed schedulers', () => {
+    expect(parseConfig(service('    scheduler: lblc').replace('10.0.0.100', '10.2.0.0/16')).services[0].vip).toBe('10.2.0.0/16');
+    expect(issuesOf(service('    scheduler: rr').replace('10.0.0.100', '10.2.0.0/16'))).toEqual([
+      { path: 'services[0].vip', message: 'a VIP prefix needs a destination-keyed scheduler (lblc, lblcr, dh), not rr' },
+    ]);
+  });
+
+  it('requires ssl settings for ssl transports and a token for a non-loopback API', () => {
+    expect(issuesOf('controller: {listen: "ssl:0.0.0.0:6653"}\napi: {listen: "tcp:0.0.0.0:8000"}\n')).toEqual([
+      { path: 'controller.ssl', message: 'required when controller.listen is ssl: (cert, key, ca)' },
+      { path: 'api.token', message: 'required when api.listen is not a loopback or unix socket address' },
+    ]);
+  });
+
+  it('rejects a health timeout not shorter than the interval', () => {
+    expect(issuesOf(service('    health: {type: tcp, interval: 2, timeout: 2}'))).toEqual([
+      { path: 'services[0].health.timeout', message: 'must be shorter than health.interval (2 s)' },
+    ]);
+  });
+});
