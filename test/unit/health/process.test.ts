@@ -1,0 +1,71 @@
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runProcess } from '../../../src/health';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vadc-health-proc-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A process is gone when /proc has no entry or it is a zombie waiting for its (new) parent to reap it. */
+function isGone(pid: number): boolean {
+  const stat = `/proc/${pid}/stat`;
+  if (!existsSync(stat)) return true;
+  try {
+    return readFileSync(stat, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
+  } catch {
+    return true;
+  }
+}
+
+function script(name: string, body: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, `#!/bin/sh\n${body}\n`);
+  chmodSync(path, 0o755);
+  return path;
+}
+
+describe('runProcess', () => {
+  it('kills a hanging script and its children at the timeout', async () => {
+    const pidFile = join(dir, 'child.pid');
+    const path = script('hang.sh', `sleep 60 &\necho $! > ${pidFile}\nsleep 60`);
+    const outcome = await runProcess({ command: [path], timeoutMs: 300 });
+    expect(outcome.end).toEqual({ kind: 'timed_out' });
+    const childPid = Number(readFileSync(pidFile, 'utf8'));
+    expect(childPid).toBeGreaterThan(0);
+    expect(isGone(childPid)).toBe(true);
+  });
+
+  it('falls back to SIGKILL for a script that ignores SIGTERM', async () => {
+    const path = script('stubborn.sh', `trap '' TERM\nwhile true; do sleep 0.05; done`);
+    const outcome = await runProcess({ command: [path], timeoutMs: 200, killGraceMs: 100 });
+    expect(outcome.end).toEqual({ kind: 'timed_out' });
+  });
+
+  it('truncates long output and says how much was dropped', async () => {
+    const outcome = await runProcess({ command: ['/bin/sh', '-c', 'head -c 5000 /dev/zero | tr "\\0" x'], timeoutMs: 2000, maxOutputBytes: 100 });
+    expect(outcome.end).toEqual({ kind: 'exited', code: 0 });
+    expect(outcome.stdout).toBe(`${'x'.repeat(100)}...[4900 more bytes truncated]`);
+  });
+
+  it('passes the environment and reports the exit code', async () => {
+    const outcome = await runProcess({ command: 'echo "$VADC_BACKEND"; exit 3', env: { VADC_BACKEND: 'vm7' }, timeoutMs: 2000 });
+    expect(outcome).toMatchObject({ end: { kind: 'exited', code: 3 }, stdout: 'vm7\n' });
+  });
+
+  it('stops the process group when aborted', async () => {
+    const ac = new AbortController();
+    const pending = runProcess({ command: ['sleep', '60'], timeoutMs: 60_000, signal: ac.signal });
+    setImmediate(() => ac.abort());
+    expect((await pending).end).toEqual({ kind: 'aborted' });
+  });
+
+  it('does not wait for a background child that keeps the output pipe open', async () => {
+    const pidFile = join(dir, 'bg.pid');
+    const outcome = await runProcess({ command: `sleep 60 & echo $! > ${pidFile}; echo started`, timeoutMs: 5000 });
+    expect(outcome).toMatchObject({ end: { kind: 'exited', code: 0 }, stdout: 'started\n' });
+    process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL');
+  });
+});
