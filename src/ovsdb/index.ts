@@ -1,0 +1,16 @@
+export * from './errors';
+export * from './notation';
+export * from './schema';
+export { JsonStreamParser, DEFAULT_MAX_MESSAGE_BYTES } from './json-stream';
+export { JsonRpcSession, rpcError } from './jsonrpc';
+export type { JsonRpcOptions, RequestOptions } from './jsonrpc';
+export { parseTarget } from './transport';
+export type { OvsdbTarget, TlsFiles } from './transport';
+export { op, decodeTransactResult } from './operations';
+export type { Operation, OperationResult } from './operations';
+export { MonitorReplica, rowsEqual } from './monitor';
+export type { RowChange } from './monitor';
+export { OvsdbClient } from './client';
+export type { OvsdbClientOptions, MonitorHandle, MonitorListener, MonitorRequests, MonitorTableRequest } from './client';
+export * from './cache';
+export * from './resolver';
