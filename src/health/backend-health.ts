@@ -1,0 +1,168 @@
+import type { HealthEvent } from './events';
+import type { CheckResult } from './types';
+
+/**
+ * Health of one backend, keepalived-style, as a pure state machine: feed it inputs with `now`, get the next
+ * state and the events to report. A backend serves when its vNIC is present and up and at least one of its
+ * software ports passes its check; ports that fail are excluded individually.
+ */
+export type HealthVerdict = 'unknown' | 'up' | 'down';
+
+export interface PortHealth {
+  state: HealthVerdict;
+  /** Consecutive passes / failures of the current streak. */
+  passes: number;
+  failures: number;
+  reason: string;
+  lastOutput: string;
+  since: number;
+}
+
+/** What OVSDB and OpenFlow say about the vNIC. Nothing is assumed before the resolver reports it. */
+export interface VnicView {
+  present: boolean;
+  linkUp: boolean;
+  adminUp: boolean;
+  /** From OpenFlow port-status (OFPPS_LINK_DOWN / OFPPC_PORT_DOWN). */
+  openflowUp: boolean;
+}
+
+export interface BackendHealth {
+  backend: string;
+  state: HealthVerdict;
+  reason: string;
+  since: number;
+  vnic: VnicView;
+  /** Keyed by software port number. */
+  ports: Record<number, PortHealth>;
+}
+
+export interface RiseFall {
+  /** Consecutive passes that bring a down port back up. */
+  rise: number;
+  /** Consecutive failures that take an up (or unknown) port down. */
+  fall: number;
+}
+
+export type HealthInput =
+  | { kind: 'check'; port: number; result: CheckResult }
+  /** From the OVSDB VnicResolver: appeared, changed or gone. */
+  | { kind: 'vnic'; present: boolean; linkState?: 'up' | 'down'; adminState?: 'up' | 'down' }
+  /** From OpenFlow port-status for the backend's ofport. */
+  | { kind: 'port_status'; linkUp: boolean };
+
+export interface HealthStep {
+  health: BackendHealth;
+  events: HealthEvent[];
+}
+
+function freshPort(now: number): PortHealth {
+  return { state: 'unknown', passes: 0, failures: 0, reason: 'not checked yet', lastOutput: '', since: now };
+}
+
+export function initialBackendHealth(backend: string, ports: readonly number[], now: number): BackendHealth {
+  if (ports.length === 0) throw new RangeError(`backend ${backend}: at least one software port is needed to check health`);
+  return {
+    backend,
+    state: 'unknown',
+    reason: 'no check has passed yet',
+    since: now,
+    vnic: { present: false, linkUp: false, adminUp: false, openflowUp: true },
+    ports: Object.fromEntries(ports.map((p) => [p, freshPort(now)])),
+  };
+}
+
+/** Why the vNIC cannot carry traffic, or undefined when it can. */
+export function vnicProblem(vnic: VnicView): string | undefined {
+  if (!vnic.present) return 'vNIC absent from OVSDB';
+  if (!vnic.adminUp) return 'vNIC admin_state down';
+  if (!vnic.linkUp) return 'vNIC link_state down';
+  if (!vnic.openflowUp) return 'OpenFlow port-status: link down';
+  return undefined;
+}
+
+export function stepPort(port: PortHealth, result: CheckResult, rf: RiseFall, now: number): PortHealth {
+  const passes = result.ok ? port.passes + 1 : 0;
+  const failures = result.ok ? 0 : port.failures + 1;
+  let state = port.state;
+  // unknown -> up on the first pass: a new backend gets traffic as soon as it proves itself once.
+  if (result.ok && (state === 'unknown' || (state === 'down' && passes >= rf.rise))) state = 'up';
+  if (!result.ok && state !== 'down' && failures >= rf.fall) state = 'down';
+  return { state, passes, failures, reason: result.reason, lastOutput: result.output, since: state === port.state ? port.since : now };
+}
+
+export function usablePorts(health: BackendHealth): number[] {
+  if (health.state !== 'up') return [];
+  return Object.entries(health.ports).filter(([, p]) => p.state === 'up').map(([port]) => Number(port));
+}
+
+function applyVnicInput(vnic: VnicView, input: Exclude<HealthInput, { kind: 'check' }>): VnicView {
+  if (input.kind === 'port_status') return { ...vnic, openflowUp: input.linkUp };
+  if (!input.present) return { ...vnic, present: false };
+  // A vNIC that (re)appears starts with a clean OpenFlow view: port-status for the new ofport follows if it is down.
+  const openflowUp = vnic.present ? vnic.openflowUp : true;
+  return { present: true, linkUp: input.linkState !== 'down', adminUp: input.adminState !== 'down', openflowUp };
+}
+
+export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf: RiseFall, now: number): HealthStep {
+  const events: HealthEvent[] = [];
+  let ports = health.ports;
+  let vnic = health.vnic;
+  let trigger: { reason: string; lastOutput: string; port?: number } | undefined;
+
+  if (input.kind === 'check') {
+    const before = ports[input.port];
+    if (!before) throw new RangeError(`backend ${health.backend}: no software port ${input.port} is checked`);
+    const after = stepPort(before, input.result, rf, now);
+    ports = { ...ports, [input.port]: after };
+    trigger = { reason: `port ${input.port}: ${input.result.reason}`, lastOutput: input.result.output, port: input.port };
+    if (after.state !== before.state && after.state !== 'unknown') {
+      events.push({
+        kind: after.state === 'up' ? 'port_up' : 'port_down',
+        level: after.state === 'up' ? 'info' : 'warn',
+        time: now,
+        backend: health.backend,
+        port: input.port,
+        reason: input.result.reason,
+        lastOutput: input.result.output,
+      });
+    }
+  } else {
+    const wasOk = vnicProblem(vnic) === undefined;
+    vnic = applyVnicInput(vnic, input);
+    const isOk = vnicProblem(vnic) === undefined;
+    // After any passive outage the application must prove itself again before it gets traffic.
+    if (wasOk !== isOk) ports = Object.fromEntries(Object.keys(ports).map((p) => [p, freshPort(now)]));
+    trigger = { reason: vnicProblem(vnic) ?? 'vNIC up', lastOutput: '' };
+  }
+
+  const problem = vnicProblem(vnic);
+  const portStates = Object.values(ports).map((p) => p.state);
+  let state: HealthVerdict = health.state;
+  let reason = health.reason;
+  if (problem) {
+    // Passive evidence acts at once, but only once the resolver has told us anything (present or gone).
+    if (health.state !== 'unknown' || input.kind !== 'check') {
+      state = 'down';
+      reason = problem;
+    }
+  } else if (portStates.includes('up')) {
+    state = 'up';
+    reason = health.state === 'up' ? health.reason : trigger.reason;
+  } else if (portStates.every((s) => s === 'down')) {
+    state = 'down';
+    reason = health.state === 'down' ? health.reason : `every port fails; ${trigger.reason}`;
+  }
+  if (state !== health.state) {
+    events.push({
+      kind: state === 'up' ? 'backend_up' : 'backend_down',
+      level: state === 'up' ? 'info' : 'warn',
+      time: now,
+      backend: health.backend,
+      reason,
+      lastOutput: trigger.lastOutput,
+    });
+  }
+  const next: BackendHealth = { ...health, vnic, ports, state, reason, since: state === health.state ? health.since : now };
+  return { health: next, events };
+}
