@@ -1,0 +1,142 @@
+import { LbInputError } from './errors';
+import { toUint32 } from './ip';
+
+/** What the configuration says about one backend vNIC. */
+export interface BackendSpec {
+  /** Stable identity, e.g. the vNIC reference from the config ('v-vm1', 'iface-id:...'). */
+  id: string;
+  ip: string | number;
+  /** The application's software ports on this VM. */
+  ports: readonly number[];
+  weight?: number;
+  /** OVERLOAD is set when active + inactive >= upper (0 = no limit). */
+  upperThreshold?: number;
+  /** OVERLOAD clears when active + inactive < lower (0 = use 3/4 of upper). */
+  lowerThreshold?: number;
+}
+
+/** IPVS's connection states as far as counting goes: only TCP ESTABLISHED is active. */
+export type ConnState = 'active' | 'inactive';
+
+const MAX_WEIGHT = 65535;
+
+function checkCount(field: string, value: number, max: number): number {
+  if (!Number.isInteger(value) || value < 0 || value > max) {
+    throw new LbInputError(field, `expected an integer 0..${max}, got ${value}`);
+  }
+  return value;
+}
+
+/**
+ * One backend vNIC with the counters IPVS keeps per destination. Mutable on purpose: the connection
+ * table updates the counters in O(1) and every scheduler reads them; all changes go through the
+ * functions below so the OVERLOAD flag follows the kernel's rules.
+ */
+export class Backend {
+  readonly id: string;
+  readonly ip: number;
+  readonly ports: readonly number[];
+  weight: number;
+  /** Latest non-zero weight: hashing tables keep a quiesced backend's slots (kernel last_weight). */
+  lastWeight: number;
+  upperThreshold: number;
+  lowerThreshold: number;
+  /** Health: false when the health checker or OVSDB says the vNIC is down. */
+  available = true;
+  /** IP_VS_DEST_F_OVERLOAD. */
+  overloaded = false;
+  activeConns = 0;
+  inactiveConns = 0;
+  /** Outstanding connections per software port, same order as `ports`. */
+  readonly portConns: Int32Array;
+  /** Where the port picker's tie rotation continues. */
+  portCursor = 0;
+
+  constructor(spec: BackendSpec) {
+    if (typeof spec.id !== 'string' || spec.id.length === 0) {
+      throw new LbInputError('backend.id', 'expected a non-empty string');
+    }
+    this.id = spec.id;
+    this.ip = toUint32(spec.ip);
+    if (!Array.isArray(spec.ports) || spec.ports.length === 0) {
+      throw new LbInputError(`backend ${spec.id}.ports`, 'expected at least one software port');
+    }
+    for (const port of spec.ports) {
+      if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new LbInputError(`backend ${spec.id}.ports`, `expected ports 1..65535, got ${port}`);
+      }
+    }
+    this.ports = [...spec.ports];
+    this.portConns = new Int32Array(this.ports.length);
+    this.weight = checkCount(`backend ${spec.id}.weight`, spec.weight ?? 1, MAX_WEIGHT);
+    this.lastWeight = this.weight;
+    this.upperThreshold = checkCount(`backend ${spec.id}.upperThreshold`, spec.upperThreshold ?? 0, 2 ** 31 - 1);
+    this.lowerThreshold = checkCount(`backend ${spec.id}.lowerThreshold`, spec.lowerThreshold ?? 0, 2 ** 31 - 1);
+  }
+
+  /** ip_vs_dest_conn_overhead: an active connection weighs 256 inactive ones. */
+  get overhead(): number {
+    return this.activeConns * 256 + this.inactiveConns;
+  }
+
+  /** ip_vs_dest_totalconns, what the thresholds compare against. */
+  get totalConns(): number {
+    return this.activeConns + this.inactiveConns;
+  }
+
+  /** May take new connections: up, not quiesced (weight 0), not OVERLOAD. */
+  get eligible(): boolean {
+    return this.available && this.weight > 0 && !this.overloaded;
+  }
+}
+
+/** Weight 0 quiesces: no new connections, existing ones stay. The caller tells the scheduler (onChange). */
+export function setWeight(backend: Backend, weight: number): void {
+  backend.weight = checkCount(`backend ${backend.id}.weight`, weight, MAX_WEIGHT);
+  if (weight > 0) backend.lastWeight = weight;
+}
+
+/** As ip_vs_ctl's update of a destination: raising or removing the upper limit clears OVERLOAD. */
+export function setThresholds(backend: Backend, upper: number, lower: number): void {
+  const previousUpper = backend.upperThreshold;
+  backend.upperThreshold = checkCount(`backend ${backend.id}.upperThreshold`, upper, 2 ** 31 - 1);
+  backend.lowerThreshold = checkCount(`backend ${backend.id}.lowerThreshold`, lower, 2 ** 31 - 1);
+  if (upper === 0 || upper > previousUpper) backend.overloaded = false;
+}
+
+/** ip_vs_bind_dest: count the new connection, then set OVERLOAD when the upper threshold is reached. */
+export function bindConnection(backend: Backend, state: ConnState, portIndex: number): void {
+  if (state === 'active') backend.activeConns++;
+  else backend.inactiveConns++;
+  backend.portConns[portIndex]++;
+  if (backend.upperThreshold !== 0 && backend.totalConns >= backend.upperThreshold) {
+    backend.overloaded = true;
+  }
+}
+
+/** ip_vs_unbind_dest: uncount, then clear OVERLOAD by the lower threshold (or 3/4 of the upper). */
+export function unbindConnection(backend: Backend, state: ConnState, portIndex: number): void {
+  if (state === 'active') backend.activeConns--;
+  else backend.inactiveConns--;
+  backend.portConns[portIndex]--;
+  const total = backend.totalConns;
+  if (backend.lowerThreshold !== 0) {
+    if (total < backend.lowerThreshold) backend.overloaded = false;
+  } else if (backend.upperThreshold !== 0) {
+    if (total * 4 < backend.upperThreshold * 3) backend.overloaded = false;
+  } else {
+    backend.overloaded = false;
+  }
+}
+
+/** A TCP connection moving into or out of ESTABLISHED; OVERLOAD is untouched, as in the kernel. */
+export function changeConnectionState(backend: Backend, from: ConnState, to: ConnState): void {
+  if (from === to) return;
+  if (to === 'active') {
+    backend.activeConns++;
+    backend.inactiveConns--;
+  } else {
+    backend.activeConns--;
+    backend.inactiveConns++;
+  }
+}
