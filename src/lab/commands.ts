@@ -1,0 +1,120 @@
+// Argument vectors for the OVS and iproute2 commands the lab runs: pure, so they are unit-tested
+// without root; lab.ts runs them.
+import * as path from 'node:path';
+import type { HostPlan, LabPlan } from './plan';
+
+export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+/** Name of the tap device every userspace (netdev) datapath makes for itself. */
+export const NETDEV_DATAPATH_DEVICE = 'ovs-netdev';
+
+export interface LabPaths {
+  dir: string;
+  db: string;
+  dbSocket: string;
+  ovsdbPidfile: string;
+  ovsdbLog: string;
+  vswitchdPidfile: string;
+  vswitchdLog: string;
+  serversDir: string;
+}
+
+export function labPaths(dir: string): LabPaths {
+  return {
+    dir,
+    db: path.join(dir, 'conf.db'),
+    dbSocket: path.join(dir, 'db.sock'),
+    ovsdbPidfile: path.join(dir, 'ovsdb-server.pid'),
+    ovsdbLog: path.join(dir, 'ovsdb-server.log'),
+    vswitchdPidfile: path.join(dir, 'ovs-vswitchd.pid'),
+    vswitchdLog: path.join(dir, 'ovs-vswitchd.log'),
+    serversDir: path.join(dir, 'servers'),
+  };
+}
+
+export function mgmtSocketPath(dir: string, bridge: string): string {
+  return path.join(dir, `${bridge}.mgmt`);
+}
+
+/** Environment that points every OVS tool at the lab's directory instead of the system's. */
+export function ovsEnv(dir: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...base, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
+}
+
+export function ovsdbServerArgv(p: LabPaths): string[] {
+  return [
+    'ovsdb-server',
+    p.db,
+    `--remote=punix:${p.dbSocket}`,
+    `--pidfile=${p.ovsdbPidfile}`,
+    `--log-file=${p.ovsdbLog}`,
+    `--unixctl=${path.join(p.dir, 'ovsdb-server.ctl')}`,
+    '--detach',
+  ];
+}
+
+export function vswitchdArgv(p: LabPaths): string[] {
+  return [
+    'ovs-vswitchd',
+    `unix:${p.dbSocket}`,
+    `--pidfile=${p.vswitchdPidfile}`,
+    `--log-file=${p.vswitchdLog}`,
+    `--unixctl=${path.join(p.dir, 'ovs-vswitchd.ctl')}`,
+    '--detach',
+  ];
+}
+
+/** ovs-vsctl arguments (after --db) that create the lab bridge in one transaction. */
+export function addBridgeArgs(lab: LabPlan, controller?: string): string[] {
+  const args = [
+    '--may-exist', 'add-br', lab.bridge,
+    '--', 'set', 'bridge', lab.bridge,
+    'datapath_type=netdev', 'protocols=OpenFlow13', 'fail_mode=secure',
+    `other_config:datapath-id=${lab.datapathId}`,
+  ];
+  if (controller) args.push('--', 'set-controller', lab.bridge, controller);
+  return args;
+}
+
+/** ovs-vsctl arguments that attach a host's veth end with the external_ids a hypervisor would set. */
+export function addPortArgs(bridge: string, host: HostPlan): string[] {
+  return [
+    '--may-exist', 'add-port', bridge, host.port,
+    '--', 'set', 'interface', host.port,
+    `external_ids:iface-id=${host.ifaceId}`,
+    // Values with ':' must be quoted OVSDB strings.
+    `external_ids:attached-mac="${host.mac}"`,
+    `external_ids:vm-uuid=${host.vmUuid}`,
+    'external_ids:iface-status=active',
+  ];
+}
+
+/** ip/ethtool commands that make a host's namespace and wire it to the bridge, in order. */
+export function hostSetupCommands(host: HostPlan, prefixLength: number): string[][] {
+  const inNs = (...argv: string[]) => ['ip', 'netns', 'exec', host.netns, ...argv];
+  return [
+    ['ip', 'netns', 'add', host.netns],
+    ['ip', 'link', 'add', host.port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns],
+    ['ip', '-n', host.netns, 'link', 'set', 'eth0', 'address', host.mac],
+    ['ip', '-n', host.netns, 'addr', 'add', `${host.ip}/${prefixLength}`, 'dev', 'eth0'],
+    ['ip', '-n', host.netns, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', host.netns, 'link', 'set', 'eth0', 'up'],
+    ['ip', 'link', 'set', host.port, 'up'],
+    // NAT by set_field rewrites headers after the kernel deferred the checksum: offload off on both ends.
+    ['ethtool', '-K', host.port, 'tx', 'off'],
+    inNs('ethtool', '-K', 'eth0', 'tx', 'off'),
+  ];
+}
+
+/** `ovs-ofctl` argv for the private bridge: options stay first, the management socket follows the subcommand. */
+export function ofctlArgv(mgmtSocket: string, args: readonly string[]): string[] {
+  const firstCommand = args.findIndex((arg) => !arg.startsWith('-'));
+  if (firstCommand < 0) return ['ovs-ofctl', '-O', 'OpenFlow13', ...args];
+  return [
+    'ovs-ofctl', '-O', 'OpenFlow13',
+    ...args.slice(0, firstCommand), args[firstCommand], `unix:${mgmtSocket}`, ...args.slice(firstCommand + 1),
+  ];
+}
+
+export function vsctlArgv(dbSocket: string, args: readonly string[]): string[] {
+  return ['ovs-vsctl', `--db=unix:${dbSocket}`, '--timeout=20', ...args];
+}

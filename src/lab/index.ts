@@ -1,0 +1,7 @@
+export { Lab, labDir } from './lab';
+export type { ExecOptions, HttpAnswer, LabHost, LabLocator, LabOptions, LabServer, LabStatus } from './lab';
+export { LabCommandError, LabError } from './errors';
+export type { LabErrorCode } from './errors';
+export { DEFAULT_LAB_NAME, planHost, planLab, portPrefix, validateLabName } from './plan';
+export type { HostPlan, HostRole, LabPlan } from './plan';
+export { HOST_LOCK_FILE } from './host-lock';
