@@ -4,3 +4,4 @@ export { runProcess, describeEnd, findExecutableProblem, type ProcessRequest, ty
 export { runCheck, validateCheckSpec, statusAccepted, checkTcp, checkHttp, checkUdp, checkScript, type Checker } from './checks';
 export * from './events';
 export * from './backend-health';
+export * from './tiers';
