@@ -1,4 +1,6 @@
 /** Typed failures of the controller runtime; callers branch on the class, logs read the message. */
+import { OFPET, OFP_ERROR_CODES } from '../openflow';
+import type { ErrorMsg } from '../openflow';
 
 export class ControllerError extends Error {
   constructor(message: string) {
@@ -19,6 +21,14 @@ export class SwitchErrorReply extends ControllerError {
     readonly data: Buffer,
   ) {
     super(`switch ${formatDpid(dpid)} rejected xid ${xid}: ${errTypeName}/${errCodeName} (type ${errType}, code ${errCode})`);
+  }
+
+  /** Names the type and code as the spec does (OFPET_x / OFPxx_y without prefixes), or by number if unknown. */
+  static fromMessage(dpid: bigint | undefined, msg: ErrorMsg): SwitchErrorReply {
+    const code = msg.code ?? msg.expType ?? 0;
+    const typeName = Object.entries(OFPET).find(([, v]) => v === msg.errType)?.[0] ?? `type ${msg.errType}`;
+    const codeName = OFP_ERROR_CODES[msg.errType]?.[code] ?? `code ${code}`;
+    return new SwitchErrorReply(dpid, msg.xid, msg.errType, code, typeName, codeName, msg.data);
   }
 }
 
