@@ -1,3 +1,5 @@
 // Public API of the OpenFlow 1.3 codec: types, constants, encode/decode and the stream framer.
 export * from './types';
 export * from './constants';
+export { encode, decode, decodeHeader } from './codec';
+export { OfpDecodeError, OfpEncodeError, OfpFramingError } from './errors';

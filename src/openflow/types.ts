@@ -133,7 +133,7 @@ export interface Bucket { weight: number; watchPort: number; watchGroup: number;
 export type MeterBand =
   | { type: 'drop'; rate: number; burstSize: number }
   | { type: 'dscp_remark'; rate: number; burstSize: number; precLevel: number }
-  | { type: 'experimenter'; rate: number; burstSize: number; experimenter: number; data?: Buffer };
+  | { type: 'experimenter'; rate: number; burstSize: number; experimenter: number; data: Buffer };
 
 export type HelloElement =
   | { type: 'versionbitmap'; versions: number[] }
@@ -147,7 +147,7 @@ export type QueueProperty =
 export interface PacketQueue { queueId: number; port: number; properties: QueueProperty[] }
 
 /** An id in table-features instruction/action lists: the type code, plus experimenter bytes if any. */
-export interface TlvId { type: number; data?: Buffer }
+export interface TlvId { type: number; data: Buffer }
 /** An OXM id in table features: the 32-bit OXM header (class, field, has-mask, length). */
 export type OxmId = number;
 

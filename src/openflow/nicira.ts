@@ -1,0 +1,1 @@
+// Nicira extension actions (filled in below)

@@ -1,0 +1,219 @@
+// OXM fields: one table (class, field, wire type, maskable) drives OXM decode and encode and the match codec.
+import { OfpDecodeError, OfpEncodeError } from './errors';
+import { Codec, ScalarType, helpers } from './schema';
+import { Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac } from './wire';
+import type { Oxm, OxmFieldName, OxmValue } from './types';
+import { ONF_VENDOR_ID, OFPXMC_NXM_0, OFPXMC_NXM_1, OFPXMC_OPENFLOW_BASIC, OFPXMC_EXPERIMENTER } from './constants';
+
+export interface OxmFieldDecl {
+  name: OxmFieldName;
+  oxmClass: number;
+  field: number;
+  type: ScalarType;
+  maskable: boolean;
+  /** Experimenter OXMs (class 0xffff): experimenter id and the 2-byte exp_type that follow the header. */
+  experimenter?: { id: number; expType: number };
+}
+
+const B = OFPXMC_OPENFLOW_BASIC;
+const f = (name: OxmFieldName, oxmClass: number, field: number, type: ScalarType, maskable: boolean): OxmFieldDecl =>
+  ({ name, oxmClass, field, type, maskable });
+
+/** The OXM table: OpenFlow 1.3.5 section 7.2.3.7 (fields 0-39), plus the NXM/ONF fields OVS emits. */
+export const OXM_FIELDS: readonly OxmFieldDecl[] = [
+  f('in_port', B, 0, 'u32', false), f('in_phy_port', B, 1, 'u32', false), f('metadata', B, 2, 'u64', true),
+  f('eth_dst', B, 3, 'mac', true), f('eth_src', B, 4, 'mac', true), f('eth_type', B, 5, 'u16', false),
+  f('vlan_vid', B, 6, 'u16', true), f('vlan_pcp', B, 7, 'u8', false), f('ip_dscp', B, 8, 'u8', false),
+  f('ip_ecn', B, 9, 'u8', false), f('ip_proto', B, 10, 'u8', false), f('ipv4_src', B, 11, 'ipv4', true),
+  f('ipv4_dst', B, 12, 'ipv4', true), f('tcp_src', B, 13, 'u16', false), f('tcp_dst', B, 14, 'u16', false),
+  f('udp_src', B, 15, 'u16', false), f('udp_dst', B, 16, 'u16', false), f('sctp_src', B, 17, 'u16', false),
+  f('sctp_dst', B, 18, 'u16', false), f('icmpv4_type', B, 19, 'u8', false), f('icmpv4_code', B, 20, 'u8', false),
+  f('arp_op', B, 21, 'u16', false), f('arp_spa', B, 22, 'ipv4', true), f('arp_tpa', B, 23, 'ipv4', true),
+  f('arp_sha', B, 24, 'mac', true), f('arp_tha', B, 25, 'mac', true), f('ipv6_src', B, 26, 'ipv6', true),
+  f('ipv6_dst', B, 27, 'ipv6', true), f('ipv6_flabel', B, 28, 'u32', true), f('icmpv6_type', B, 29, 'u8', false),
+  f('icmpv6_code', B, 30, 'u8', false), f('ipv6_nd_target', B, 31, 'ipv6', false),
+  f('ipv6_nd_sll', B, 32, 'mac', false), f('ipv6_nd_tll', B, 33, 'mac', false),
+  f('mpls_label', B, 34, 'u32', false), f('mpls_tc', B, 35, 'u8', false), f('mpls_bos', B, 36, 'u8', false),
+  f('pbb_isid', B, 37, 'u24', true), f('tunnel_id', B, 38, 'u64', true), f('ipv6_exthdr', B, 39, 'u16', true),
+  // Nicira extensions (OVS meta-flow.h): registers, tunnel, mark, conjunction and conntrack fields.
+  f('eth_dst_nxm', OFPXMC_NXM_0, 1, 'mac', true), f('eth_src_nxm', OFPXMC_NXM_0, 2, 'mac', true),
+  ...Array.from({ length: 16 }, (_, i) => f(`reg${i}` as OxmFieldName, OFPXMC_NXM_1, i, 'u32', true)),
+  f('tunnel_id_nxm', OFPXMC_NXM_1, 16, 'u64', true), f('tun_ipv4_src', OFPXMC_NXM_1, 31, 'ipv4', true),
+  f('tun_ipv4_dst', OFPXMC_NXM_1, 32, 'ipv4', true), f('pkt_mark', OFPXMC_NXM_1, 33, 'u32', true),
+  f('conj_id', OFPXMC_NXM_1, 37, 'u32', false), f('ct_state', OFPXMC_NXM_1, 105, 'u32', true),
+  f('ct_zone', OFPXMC_NXM_1, 106, 'u16', false), f('ct_mark', OFPXMC_NXM_1, 107, 'u32', true),
+  // ONF EXT-256: PBB UCA bit, an experimenter OXM with a 2-byte exp_type after the experimenter id.
+  { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, field: 0, type: 'u8', maskable: false, experimenter: { id: ONF_VENDOR_ID, expType: 2560 } },
+];
+
+const SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
+const LIMIT: Partial<Record<ScalarType, number>> = { u8: 0xff, u16: 0xffff, u24: 0xffffff, u32: 0xffffffff };
+
+type Reader = (b: Buffer, p: number) => OxmValue;
+type ValueWriter = (b: Buffer, p: number, v: unknown, path: string) => void;
+
+function readerFor(type: ScalarType): Reader {
+  switch (type) {
+    case 'u8': return (b, p) => b[p];
+    case 'u16': return (b, p) => (b[p] << 8) | b[p + 1];
+    case 'u24': return (b, p) => (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
+    case 'u32': return (b, p) => b[p] * 16777216 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+    case 'u64': return (b, p) => b.readBigUInt64BE(p);
+    case 'mac': return readMac;
+    case 'ipv4': return readIpv4;
+    case 'ipv6': return readIpv6;
+  }
+}
+
+function writerFor(type: ScalarType): ValueWriter {
+  const limit = LIMIT[type];
+  if (limit !== undefined) {
+    const size = SIZE[type];
+    return (b, p, v, path) => {
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) helpers.bad(path, v, `${type} number`);
+      b.writeUIntBE(v as number, p, size);
+    };
+  }
+  switch (type) {
+    case 'u64': return (b, p, v, path) => {
+      if (typeof v !== 'bigint' || v < 0n || v > helpers.MAX_U64) helpers.bad(path, v, 'u64 bigint');
+      b.writeBigUInt64BE(v as bigint, p);
+    };
+    case 'mac': return writeMac;
+    case 'ipv4': return writeIpv4;
+    default: return writeIpv6;
+  }
+}
+
+/** A table entry compiled into its header words, size and value reader/writer. */
+interface CompiledField {
+  decl: OxmFieldDecl;
+  prefix: number; // experimenter id + exp_type bytes between header and value
+  size: number;
+  header: number; // without has-mask bit and length
+  read: Reader;
+  write: ValueWriter;
+}
+
+const byKey = new Map<number, CompiledField>();
+const byName = new Map<string, CompiledField>();
+for (const decl of OXM_FIELDS) {
+  const compiled: CompiledField = {
+    decl,
+    prefix: decl.experimenter ? 6 : 0,
+    size: SIZE[decl.type],
+    header: ((decl.oxmClass << 16) | (decl.field << 9)) >>> 0,
+    read: readerFor(decl.type),
+    write: writerFor(decl.type),
+  };
+  byKey.set((decl.oxmClass << 7) | decl.field, compiled);
+  byName.set(decl.name, compiled);
+}
+
+/** Table lookups for other modules (NX actions name fields by their OXM header). */
+export function oxmFieldByHeader(header: number): OxmFieldDecl | undefined {
+  return byKey.get(header >>> 9)?.decl;
+}
+export function oxmHeaderOf(name: string): number | undefined {
+  const c = byName.get(name);
+  return c ? (c.header | (c.size + c.prefix)) >>> 0 : undefined;
+}
+export function oxmFieldSize(name: string): number | undefined {
+  return byName.get(name)?.size;
+}
+
+/** Decodes one OXM TLV at p (bounded by end). Unknown fields come back as { field: 'raw', bytes }. */
+export function decodeOxm(b: Buffer, p: number, end: number): Oxm {
+  if (end - p < 4) helpers.truncated('OXM header', p, end - p, 4);
+  const header = b.readUInt32BE(p);
+  const len = header & 0xff;
+  if (len > end - p - 4) throw new OfpDecodeError(`OXM length ${len} overflows its match (${end - p - 4} bytes left)`, p);
+  const next = p + 4 + len;
+  const field = byKey.get(header >>> 9);
+  if (!field || (field.decl.experimenter && (len < 6 || b.readUInt32BE(p + 4) !== field.decl.experimenter.id
+    || b.readUInt16BE(p + 8) !== field.decl.experimenter.expType))) {
+    cursor.pos = next;
+    return { field: 'raw', bytes: Buffer.from(b.subarray(p, next)) };
+  }
+  const hasMask = (header & 0x100) !== 0;
+  const expect = field.prefix + (hasMask ? 2 * field.size : field.size);
+  if (len !== expect) {
+    throw new OfpDecodeError(`OXM ${field.decl.name} length ${len} is wrong (expected ${expect})`, p);
+  }
+  if (hasMask && !field.decl.maskable) throw new OfpDecodeError(`OXM ${field.decl.name} is not maskable but has a mask`, p);
+  const vp = p + 4 + field.prefix;
+  cursor.pos = next;
+  return hasMask
+    ? { field: field.decl.name, value: field.read(b, vp), mask: field.read(b, vp + field.size) }
+    : { field: field.decl.name, value: field.read(b, vp) };
+}
+
+export function encodeOxm(w: Writer, oxm: Oxm, path: string): void {
+  if (oxm === null || typeof oxm !== 'object') helpers.bad(path, oxm, 'an OXM object');
+  if (oxm.field === 'raw') {
+    const raw = oxm.bytes;
+    if (!Buffer.isBuffer(raw) || raw.length < 4 || raw[3] !== raw.length - 4) {
+      throw new OfpEncodeError(path, 'raw OXM bytes must be a whole TLV (4-byte header whose length matches)');
+    }
+    w.bytes(raw, path);
+    return;
+  }
+  const field = byName.get(oxm.field);
+  if (!field) throw new OfpEncodeError(path, `unknown OXM field ${String(oxm.field)}`);
+  const hasMask = oxm.mask !== undefined;
+  if (hasMask && !field.decl.maskable) throw new OfpEncodeError(path, `OXM field ${oxm.field} is not maskable`);
+  const len = field.prefix + (hasMask ? 2 * field.size : field.size);
+  w.ensure(4 + len);
+  const b = w.buf;
+  let p = w.pos;
+  b.writeUInt32BE((field.header | (hasMask ? 0x100 : 0) | len) >>> 0, p);
+  p += 4;
+  if (field.decl.experimenter) {
+    b.writeUInt32BE(field.decl.experimenter.id, p);
+    b.writeUInt16BE(field.decl.experimenter.expType, p + 4);
+    p += 6;
+  }
+  field.write(b, p, oxm.value, `${path}.value`);
+  if (hasMask) field.write(b, p + field.size, oxm.mask, `${path}.mask`);
+  w.pos = p + (hasMask ? 2 * field.size : field.size);
+}
+
+export const oxmCodec: Codec<Oxm> = { name: 'OXM', min: 4, dec: decodeOxm, enc: encodeOxm };
+
+const OFPMT_OXM = 1;
+
+/** ofp_match: type OXM, length without padding, the OXM TLVs, zero padding to 8 bytes. */
+export const matchCodec: Codec<Oxm[]> = {
+  name: 'match',
+  min: 8,
+  dec(b, o, end) {
+    if (end - o < 4) helpers.truncated('match', o, end - o, 4);
+    const type = (b[o] << 8) | b[o + 1];
+    if (type !== OFPMT_OXM) throw new OfpDecodeError(`match type ${type} is not OXM (1)`, o);
+    const len = (b[o + 2] << 8) | b[o + 3];
+    if (len < 4) helpers.lenTooShort('match', o, len, 4);
+    const padded = (len + 7) & ~7;
+    if (padded > end - o) helpers.lenOverflow('match', o, padded, end - o);
+    const e = o + len;
+    const out: Oxm[] = [];
+    let p = o + 4;
+    while (p < e) {
+      out.push(decodeOxm(b, p, e));
+      p = cursor.pos;
+    }
+    cursor.pos = o + padded;
+    return out;
+  },
+  enc(w, oxms, path) {
+    if (!Array.isArray(oxms)) helpers.notArray(path);
+    w.ensure(4);
+    const o = w.pos;
+    w.buf[o] = 0; w.buf[o + 1] = OFPMT_OXM;
+    w.pos += 4;
+    for (let i = 0; i < oxms.length; i++) encodeOxm(w, oxms[i], `${path}[${i}]`);
+    const len = w.pos - o;
+    if (len > 0xffff) helpers.tooLong(path, len);
+    w.buf[o + 2] = len >>> 8; w.buf[o + 3] = len & 0xff;
+    w.zeros(((len + 7) & ~7) - len);
+  },
+};

@@ -1,0 +1,108 @@
+// Byte-level helpers shared by the compiled codecs: a growable writer and the text forms of addresses.
+import { OfpEncodeError } from './errors';
+
+/** Output buffer for encoders; grows on demand. One module-level instance is reused between encode calls. */
+export class Writer {
+  buf: Buffer;
+  pos = 0;
+  constructor(initialSize = 65536) {
+    this.buf = Buffer.alloc(initialSize);
+  }
+  ensure(extra: number): void {
+    const need = this.pos + extra;
+    if (need <= this.buf.length) return;
+    const grown = Buffer.alloc(Math.max(need, this.buf.length * 2));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+  zeros(count: number): void {
+    this.ensure(count);
+    this.buf.fill(0, this.pos, this.pos + count);
+    this.pos += count;
+  }
+  bytes(data: Buffer, path: string): void {
+    if (!Buffer.isBuffer(data)) throw new OfpEncodeError(path, 'expected a Buffer');
+    this.ensure(data.length);
+    data.copy(this.buf, this.pos);
+    this.pos += data.length;
+  }
+}
+
+/** Decode-side cursor: a codec's dec() returns its value and leaves the next offset here (no tuple allocation). */
+export const cursor = { pos: 0 };
+
+const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+export function readMac(b: Buffer, p: number): string {
+  return `${HEX[b[p]]}:${HEX[b[p + 1]]}:${HEX[b[p + 2]]}:${HEX[b[p + 3]]}:${HEX[b[p + 4]]}:${HEX[b[p + 5]]}`;
+}
+
+const MAC_RE = /^([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$/;
+export function writeMac(b: Buffer, p: number, mac: unknown, path: string): void {
+  const m = typeof mac === 'string' ? MAC_RE.exec(mac) : null;
+  if (!m) throw new OfpEncodeError(path, `expected a MAC address 'aa:bb:cc:dd:ee:ff', got ${String(mac)}`);
+  for (let i = 0; i < 6; i++) b[p + i] = parseInt(m[i + 1], 16);
+}
+
+export function readIpv4(b: Buffer, p: number): string {
+  return `${b[p]}.${b[p + 1]}.${b[p + 2]}.${b[p + 3]}`;
+}
+
+export function writeIpv4(b: Buffer, p: number, ip: unknown, path: string): void {
+  const parts = typeof ip === 'string' ? ip.split('.') : [];
+  if (parts.length !== 4 || !parts.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255)) {
+    throw new OfpEncodeError(path, `expected a dotted-quad IPv4 address, got ${String(ip)}`);
+  }
+  for (let i = 0; i < 4; i++) b[p + i] = Number(parts[i]);
+}
+
+/** RFC 5952 text: lower case, longest run (>= 2) of zero groups compressed, first one on ties. */
+export function readIpv6(b: Buffer, p: number): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 8; i++) groups.push((b[p + 2 * i] << 8) | b[p + 2 * i + 1]);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(':');
+  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+}
+
+export function writeIpv6(b: Buffer, p: number, ip: unknown, path: string): void {
+  const fail = (): never => { throw new OfpEncodeError(path, `expected an IPv6 address, got ${String(ip)}`); };
+  if (typeof ip !== 'string') fail();
+  const text = ip as string;
+  const halves = text.split('::');
+  if (halves.length > 2) fail();
+  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => {
+    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) fail();
+    return parseInt(g, 16);
+  }));
+  const head = parse(halves[0]);
+  const tail = halves.length === 2 ? parse(halves[1]) : [];
+  const missing = 8 - head.length - tail.length;
+  if (halves.length === 2 ? missing < 1 : missing !== 0) fail();
+  const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
+  for (let i = 0; i < 8; i++) { b[p + 2 * i] = groups[i] >> 8; b[p + 2 * i + 1] = groups[i] & 0xff; }
+}
+
+/** Fixed-size NUL-padded UTF-8 string field. */
+export function readFixedString(b: Buffer, p: number, size: number): string {
+  let end = p;
+  const limit = p + size;
+  while (end < limit && b[end] !== 0) end++;
+  return b.toString('utf8', p, end);
+}
+
+export function writeFixedString(b: Buffer, p: number, size: number, text: unknown, path: string): void {
+  if (typeof text !== 'string') throw new OfpEncodeError(path, 'expected a string');
+  const n = b.write(text, p, size, 'utf8');
+  if (Buffer.byteLength(text, 'utf8') > size) throw new OfpEncodeError(path, `string longer than ${size} bytes`);
+  b.fill(0, p + n, p + size);
+}
