@@ -1,0 +1,51 @@
+import { isIPv4 } from 'node:net';
+import { z } from 'zod';
+import type { BackendSpec, ServiceSpec } from '../runtime/types';
+import { formatPath } from '../config/errors';
+import { ApiError } from './errors';
+
+/** Request body limits and shapes. Validation failures become 400 with the dotted field path. */
+const portNumber = z.number().int().min(1).max(65535);
+const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an IPv4 address (a.b.c.d)' });
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be 1-63 letters, digits, "_", "." or "-"' });
+
+export const backendSpecSchema = z.strictObject({
+  vnic: z.string().min(1, { message: 'must not be empty' }),
+  ip: ipv4,
+  ports: z.array(portNumber).min(1, { message: 'needs at least one port' }),
+  weight: z.number().int().min(0).max(65535).optional(),
+  tier: z.number().int().min(0).max(15).optional(),
+});
+
+export const serviceSpecSchema = z.strictObject({
+  name,
+  vip: ipv4,
+  protocol: z.enum(['tcp', 'udp']).optional(),
+  port: portNumber,
+  scheduler: z.string().min(1).optional(),
+  persistence: z.number().int().min(0).optional(),
+  idle_timeout: z.number().int().min(1).optional(),
+  backends: z.array(backendSpecSchema),
+});
+
+export const weightBodySchema = z.strictObject({ weight: z.number().int().min(0).max(65535) });
+
+export const configBodySchema = z.strictObject({ yaml: z.string().min(1, { message: 'must not be empty' }) });
+
+/** Parses `value` with `schema` or throws a 400 ApiError naming every bad field. */
+export function validate<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${formatPath(issue.path) || '(body)'}: ${issue.message}`);
+  throw new ApiError('invalid', `invalid request body: ${problems.join('; ')}`);
+}
+
+export function parseServiceSpec(value: unknown): ServiceSpec {
+  return validate(serviceSpecSchema, value);
+}
+
+export function parseBackendSpec(value: unknown): BackendSpec {
+  return validate(backendSpecSchema, value);
+}

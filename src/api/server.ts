@@ -1,0 +1,316 @@
+import { timingSafeEqual } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import type { Logger } from '../util/logger';
+import { silentLogger } from '../util/logger';
+import type { VadcEvent, VadcRuntime } from '../runtime/types';
+import { renderDashboard } from '../dashboard/page';
+import { createMetrics, type VadcMetrics } from '../metrics';
+import { type ApiEndpoint, formatApiEndpoint, parseApiEndpoint } from './endpoint';
+import { ApiError } from './errors';
+import { handleJson, parseLimit, toApiError } from './handlers';
+import { matchRoute, type RouteName } from './router';
+import { formatSse } from './sse';
+
+export interface ApiTlsOptions {
+  /** PEM text of the server certificate (chain) and key. */
+  cert: string | Buffer;
+  key: string | Buffer;
+}
+
+export interface ApiListenOptions {
+  endpoint: ApiEndpoint | string;
+  /** unix sockets: file mode after bind (default 0o660: root and the socket's group). */
+  socketMode?: number;
+  /** Required on tcp/ssl listeners: requests must carry `Authorization: Bearer <token>` (or the dashboard cookie). */
+  token?: string;
+  /** Required for ssl: endpoints. */
+  tls?: ApiTlsOptions;
+}
+
+export interface ApiServerOptions {
+  runtime: VadcRuntime;
+  listen: ApiListenOptions[];
+  metrics?: VadcMetrics;
+  logger?: Logger;
+  /** Request bodies above this are refused with 413 (default 1 MiB: a large configuration fits easily). */
+  maxBodyBytes?: number;
+  /** How often the dashboard stream pushes a status snapshot (default 2000 ms). */
+  statusIntervalMs?: number;
+  /** Keep-alive comments on idle event streams, so proxies and browsers do not time them out (default 15 s). */
+  heartbeatMs?: number;
+}
+
+/** Misconfiguration of the API listeners (caught at start, before anything binds). */
+export class ApiServerError extends Error {
+  override readonly name = 'ApiServerError';
+}
+
+const TOKEN_COOKIE = 'vadc_token';
+const DEFAULT_MAX_BODY = 1024 * 1024;
+
+interface Listener {
+  server: http.Server;
+  endpoint: ApiEndpoint;
+  token?: Buffer;
+}
+
+export class ApiServer {
+  readonly metrics: VadcMetrics;
+  private readonly listeners: Listener[] = [];
+  private readonly streams = new Set<() => void>();
+  private readonly log: Logger;
+
+  private constructor(private readonly opts: ApiServerOptions) {
+    this.metrics = opts.metrics ?? createMetrics(opts.runtime);
+    this.log = opts.logger ?? silentLogger();
+  }
+
+  static async start(opts: ApiServerOptions): Promise<ApiServer> {
+    const server = new ApiServer(opts);
+    const plans = opts.listen.map(checkListenOptions);
+    try {
+      for (const plan of plans) await server.bind(plan);
+    } catch (err) {
+      await server.close();
+      throw err;
+    }
+    return server;
+  }
+
+  /** The endpoints actually bound (tcp port 0 resolved to the real port). */
+  get endpoints(): string[] {
+    return this.listeners.map((l) => formatApiEndpoint(l.endpoint));
+  }
+
+  async close(): Promise<void> {
+    for (const end of [...this.streams]) end();
+    await Promise.all(
+      this.listeners.map(async (l) => {
+        await new Promise<void>((resolve) => {
+          l.server.close(() => resolve());
+          l.server.closeAllConnections();
+        });
+        if (l.endpoint.kind === 'unix') await fs.rm(l.endpoint.path, { force: true });
+      }),
+    );
+    this.listeners.length = 0;
+  }
+
+  private async bind(plan: PlannedListener): Promise<void> {
+    const { endpoint } = plan;
+    const token = plan.token ? Buffer.from(plan.token) : undefined;
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+      this.serve(req, res, token).catch((err: unknown) => {
+        this.log.error('control API request failed', { error: (err as Error).message });
+        if (!res.headersSent) sendError(res, toApiError(err));
+        else res.destroy();
+      });
+    };
+    const server = endpoint.kind === 'tcp' && endpoint.tls ? https.createServer({ cert: plan.tls!.cert, key: plan.tls!.key }, handler) : http.createServer(handler);
+    const listener: Listener = { server, endpoint, token };
+    if (endpoint.kind === 'unix') {
+      await prepareSocketPath(endpoint.path);
+      await listen(server, endpoint.path);
+      await fs.chmod(endpoint.path, plan.socketMode);
+    } else {
+      await listen(server, endpoint.port, endpoint.host);
+      const addr = server.address() as net.AddressInfo;
+      listener.endpoint = { ...endpoint, port: addr.port };
+    }
+    this.listeners.push(listener);
+    this.log.info('control API listening', { endpoint: formatApiEndpoint(listener.endpoint) });
+  }
+
+  private async serve(req: http.IncomingMessage, res: http.ServerResponse, token: Buffer | undefined): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://vadc.invalid');
+    if (token) {
+      // The dashboard cannot send headers from EventSource: a one-time ?token= sets an HttpOnly cookie instead.
+      const offered = url.searchParams.get('token');
+      if (url.pathname === '/' && offered !== null && tokenMatches(token, offered)) {
+        res.writeHead(303, {
+          'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
+          location: '/',
+        });
+        res.end();
+        return;
+      }
+      if (!isAuthorized(req, token)) {
+        res.setHeader('www-authenticate', 'Bearer realm="vadc"');
+        throw new ApiError('unauthorized', 'missing or invalid bearer token');
+      }
+    }
+    const match = matchRoute(req.method ?? 'GET', url.pathname);
+    if (match.kind === 'not_found') throw new ApiError('not_found', `no such endpoint: ${req.method} ${url.pathname}`);
+    if (match.kind === 'method_not_allowed') {
+      res.setHeader('allow', match.allowed.join(', '));
+      throw new ApiError('method_not_allowed', `method ${req.method} not allowed on ${url.pathname} (allowed: ${match.allowed.join(', ')})`);
+    }
+    const route: RouteName = match.route;
+    if (route === 'dashboard') {
+      const html = renderDashboard();
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+      res.end(html);
+      return;
+    }
+    if (route === 'metrics') {
+      const text = await this.metrics.render();
+      res.writeHead(200, { 'content-type': this.metrics.contentType });
+      res.end(text);
+      return;
+    }
+    if (route === 'eventStream' || (route === 'events' && isTruthy(url.searchParams.get('follow')))) {
+      this.stream(req, res, url.searchParams);
+      return;
+    }
+    const body = req.method === 'POST' || req.method === 'PUT' ? await readBody(req, this.opts.maxBodyBytes ?? DEFAULT_MAX_BODY, route) : undefined;
+    const reply = await handleJson(this.opts.runtime, { route, params: match.params, query: url.searchParams, body });
+    if (reply.body === undefined) {
+      res.writeHead(reply.status);
+      res.end();
+      return;
+    }
+    sendJson(res, reply.status, reply.body);
+  }
+
+  /** text/event-stream of runtime events; with ?status=1 also status snapshots (for the dashboard). */
+  private stream(req: http.IncomingMessage, res: http.ServerResponse, query: URLSearchParams): void {
+    const { runtime } = this.opts;
+    const backlog = parseLimit(query.get('backlog'));
+    const withStatus = isTruthy(query.get('status'));
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+    res.write('retry: 3000\n\n');
+    let seq = 0;
+    const sendStatus = () => res.write(formatSse('status', runtime.status(), ++seq));
+    if (backlog) for (const e of runtime.events(backlog)) res.write(formatSse('event', e, ++seq));
+    if (withStatus) sendStatus();
+    const onEvent = (e: VadcEvent) => {
+      res.write(formatSse('event', e, ++seq));
+      if (withStatus) sendStatus();
+    };
+    runtime.bus.on('event', onEvent);
+    const statusTimer = withStatus ? setInterval(sendStatus, this.opts.statusIntervalMs ?? 2000) : undefined;
+    const heartbeat = setInterval(() => res.write(': keepalive\n\n'), this.opts.heartbeatMs ?? 15000);
+    const end = () => {
+      runtime.bus.off('event', onEvent);
+      clearInterval(heartbeat);
+      if (statusTimer) clearInterval(statusTimer);
+      this.streams.delete(end);
+      res.end();
+    };
+    this.streams.add(end);
+    req.on('close', end);
+  }
+}
+
+interface PlannedListener {
+  endpoint: ApiEndpoint;
+  socketMode: number;
+  token?: string;
+  tls?: ApiTlsOptions;
+}
+
+function checkListenOptions(opt: ApiListenOptions): PlannedListener {
+  const endpoint = typeof opt.endpoint === 'string' ? parseApiEndpoint(opt.endpoint) : opt.endpoint;
+  const where = formatApiEndpoint(endpoint);
+  if (endpoint.kind === 'tcp' && !opt.token) {
+    throw new ApiServerError(`control API listener ${where} needs a token: tcp listeners are reachable by every local user`);
+  }
+  if (opt.token !== undefined && opt.token.length < 16) {
+    throw new ApiServerError(`control API token for ${where} is too short: use at least 16 characters (e.g. openssl rand -hex 32)`);
+  }
+  if (endpoint.kind === 'tcp' && endpoint.tls && !opt.tls) throw new ApiServerError(`control API listener ${where} needs tls.cert and tls.key`);
+  if (opt.tls && !(endpoint.kind === 'tcp' && endpoint.tls)) throw new ApiServerError(`TLS settings given for ${where}, which is not an ssl: endpoint`);
+  return { endpoint, socketMode: opt.socketMode ?? 0o660, token: opt.token, tls: opt.tls };
+}
+
+/** Refuses to steal a socket a live daemon is using; removes one left behind by a crash. */
+async function prepareSocketPath(socketPath: string): Promise<void> {
+  await fs.mkdir(path.dirname(socketPath), { recursive: true, mode: 0o750 });
+  const stat = await fs.lstat(socketPath).catch(() => undefined);
+  if (!stat) return;
+  if (!stat.isSocket()) throw new ApiServerError(`${socketPath} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new ApiServerError(`another vadc daemon is already serving ${socketPath}`);
+  await fs.rm(socketPath, { force: true });
+}
+
+function listen(server: http.Server, portOrPath: number | string, host?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (typeof portOrPath === 'string') server.listen(portOrPath, done);
+    else server.listen(portOrPath, host, done);
+  });
+}
+
+function tokenMatches(expected: Buffer, offered: string): boolean {
+  const got = Buffer.from(offered);
+  return got.length === expected.length && timingSafeEqual(got, expected);
+}
+
+function isAuthorized(req: http.IncomingMessage, token: Buffer): boolean {
+  const auth = req.headers.authorization;
+  if (auth?.startsWith('Bearer ')) return tokenMatches(token, auth.slice('Bearer '.length).trim());
+  const cookie = req.headers.cookie
+    ?.split(';')
+    .map((c) => c.trim())
+    .find((c) => c.startsWith(`${TOKEN_COOKIE}=`));
+  return cookie !== undefined && tokenMatches(token, decodeURIComponent(cookie.slice(TOKEN_COOKIE.length + 1)));
+}
+
+function isTruthy(value: string | null): boolean {
+  return value === '1' || value === 'true' || value === 'yes';
+}
+
+const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
+
+/** Reads and parses a request body: JSON everywhere, raw YAML also accepted by PUT /v1/config. */
+async function readBody(req: http.IncomingMessage, limit: number, route: RouteName): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw new ApiError('payload_too_large', `request body of ${declared} bytes exceeds the ${limit}-byte limit`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new ApiError('payload_too_large', `request body exceeds the ${limit}-byte limit`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (route === 'applyConfig' && YAML_TYPES.includes(type)) return text;
+  if (type !== 'application/json') {
+    throw new ApiError('unsupported_media_type', `request body must be application/json (got "${type || 'no content-type'}")`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new ApiError('invalid', `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: http.ServerResponse, err: ApiError): void {
+  // After a 413 the rest of the upload is not read: close the connection rather than drain it.
+  if (err.status === 413) res.setHeader('connection', 'close');
+  sendJson(res, err.status, { error: { code: err.code, message: err.message } });
+}

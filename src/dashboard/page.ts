@@ -1,0 +1,3 @@
+export function renderDashboard(): string {
+  return '<!doctype html><title>vadc</title>';
+}
