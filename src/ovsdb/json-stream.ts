@@ -47,6 +47,9 @@ export class JsonStreamParser {
     let i = this.scanned;
     for (; i < this.pending.length; i++) {
       const byte = this.pending[i];
+      if (i + 1 - start > this.maxMessageBytes) {
+        return this.fail(`message exceeds the limit of ${this.maxMessageBytes} bytes`, start);
+      }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (byte === BACKSLASH) this.escaped = true;
@@ -67,13 +70,9 @@ export class JsonStreamParser {
       else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
         this.depth--;
         if (this.depth === 0) {
-          if (i + 1 - start > this.maxMessageBytes) return this.fail(`message of ${i + 1 - start} bytes exceeds the limit of ${this.maxMessageBytes}`, start);
           values.push(this.parse(start, i + 1));
           start = i + 1;
         }
-      }
-      if (i + 1 - start > this.maxMessageBytes) {
-        return this.fail(`message exceeds the limit of ${this.maxMessageBytes} bytes`, start);
       }
     }
     this.consumed += start;
