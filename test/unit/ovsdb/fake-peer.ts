@@ -3,23 +3,21 @@ import { Duplex } from 'node:stream';
 import { JsonStreamParser } from '../../../src/ovsdb';
 
 export function duplexPair(): [Duplex, Duplex] {
-  let left: Duplex | undefined;
-  let right: Duplex | undefined;
-  const make = (peer: () => Duplex | undefined): Duplex =>
+  const ends: Duplex[] = [];
+  const make = (peerIndex: number): Duplex =>
     new Duplex({
       read() {},
       write(chunk: Buffer, _enc, done) {
-        peer()?.push(chunk);
+        ends[peerIndex].push(chunk);
         done();
       },
       final(done) {
-        peer()?.push(null);
+        ends[peerIndex].push(null);
         done();
       },
     });
-  left = make(() => right);
-  right = make(() => left);
-  return [left, right];
+  ends.push(make(1), make(0));
+  return [ends[0], ends[1]];
 }
 
 /** The server end: collects what the client sends as JSON and lets the test answer. */
