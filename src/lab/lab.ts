@@ -319,6 +319,14 @@ export class Lab {
     return JSON.parse(result.stdout) as HttpAnswer;
   }
 
+  /** GET `url` from the host itself (outside every namespace): what health checks over the LOCAL port see. */
+  async hostHttpGet(url: string, timeoutMs = 5000): Promise<HttpAnswer> {
+    const argv = [process.execPath, this.script('http-client.js'), url, String(timeoutMs)];
+    const result = await run(argv, { env: this.env, allowFailure: true, timeoutMs: timeoutMs + 5000 });
+    if (result.code !== 0) throw new LabError('command-failed', `GET ${url} from the host failed: ${result.stderr.trim()}`);
+    return JSON.parse(result.stdout) as HttpAnswer;
+  }
+
   async udpRequest(ref: LabHost | string, ip: string, port: number, payload: string, timeoutMs = 3000): Promise<string> {
     const argv = ['node', this.script('udp-client.js'), ip, String(port), payload, String(timeoutMs)];
     const result = await this.exec(ref, argv, { timeoutMs: timeoutMs + 5000 });
