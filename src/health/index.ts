@@ -5,3 +5,4 @@ export { runCheck, validateCheckSpec, statusAccepted, checkTcp, checkHttp, check
 export * from './events';
 export * from './backend-health';
 export * from './tiers';
+export * from './launch';
