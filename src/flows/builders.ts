@@ -1,0 +1,301 @@
+import {
+  OFPCML_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPP_ANY,
+  OFPP_CONTROLLER, OFPP_NORMAL, OFPP_TABLE, OFPTT_ALL, OFP_NO_BUFFER,
+} from '../openflow/constants';
+import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
+import {
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
+} from './cookies';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
+import { PRIORITY, TABLE } from './pipeline';
+
+// Builders return codec messages with xid 0: the switch session assigns xids when it sends them.
+
+export type L4Protocol = 'tcp' | 'udp';
+const IP_PROTO: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
+const DST_PORT_FIELD = { tcp: 'tcp_dst', udp: 'udp_dst' } as const;
+const SRC_PORT_FIELD = { tcp: 'tcp_src', udp: 'udp_src' } as const;
+
+export class FlowBuildError extends Error {
+  override readonly name = 'FlowBuildError';
+}
+
+interface FlowParts {
+  tableId: number;
+  priority: number;
+  cookie: bigint;
+  match: Oxm[];
+  instructions: Instruction[];
+  idleTimeout?: number;
+  flags?: number;
+}
+
+function addFlow(parts: FlowParts): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie: parts.cookie, cookieMask: 0n, tableId: parts.tableId, command: OFPFC_ADD,
+    idleTimeout: parts.idleTimeout ?? 0, hardTimeout: 0, priority: parts.priority, bufferId: OFP_NO_BUFFER,
+    outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: parts.flags ?? 0, match: parts.match, instructions: parts.instructions,
+  };
+}
+
+function deleteFlows(selector: CookieMatch, tableId = OFPTT_ALL): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie: selector.cookie, cookieMask: selector.cookieMask, tableId, command: OFPFC_DELETE,
+    idleTimeout: 0, hardTimeout: 0, priority: 0, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
+    flags: 0, match: [], instructions: [],
+  };
+}
+
+/** The same flow, as a delete-strict (exact match and priority) limited to vadc flows of `kind`. */
+function asStrictDelete(flow: FlowMod, kind: CookieKind): FlowMod {
+  const selector = allFlowsOfKind(kind);
+  return { ...flow, command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [], flags: 0 };
+}
+
+const output = (port: number): Action => ({ type: 'output', port, maxLen: port === OFPP_CONTROLLER ? OFPCML_NO_BUFFER : 0 });
+const apply = (...actions: Action[]): Instruction => ({ type: 'apply_actions', actions });
+const gotoTable = (tableId: number): Instruction => ({ type: 'goto_table', tableId });
+const setField = (field: Oxm['field'], value: string | number): Action => ({ type: 'set_field', field: { field, value } as Oxm });
+
+/** A VIP is an address or, for destination-keyed schedulers, a prefix a.b.c.d/len. */
+export function vipMatch(vip: string, field: 'ipv4_dst' | 'arp_tpa'): { oxm: Oxm; prefixLength: number } {
+  const slash = vip.indexOf('/');
+  if (slash < 0) return { oxm: { field, value: vip }, prefixLength: 32 };
+  const length = Number(vip.slice(slash + 1));
+  if (!Number.isInteger(length) || length < 1 || length > 32) throw new FlowBuildError(`bad VIP prefix ${vip}`);
+  const mask = length === 32 ? 0xffffffff : (0xffffffff << (32 - length)) >>> 0;
+  const maskText = [24, 16, 8, 0].map((s) => (mask >>> s) & 0xff).join('.');
+  return { oxm: length === 32 ? { field, value: vip.slice(0, slash) } : { field, value: vip.slice(0, slash), mask: maskText }, prefixLength: length };
+}
+
+/**
+ * The fixed pipeline: table-miss flows of the three tables and the table-0 rules sending TCP/UDP through
+ * the reverse table. Adds only (OFPFC_ADD replaces an identical flow), never a wipe.
+ */
+export function buildPipelineFlows(): FlowMod[] {
+  const cookie = makeCookie('pipeline');
+  const miss = PRIORITY.MISS.min;
+  const ipv4 = { field: 'eth_type', value: ETH_TYPE_IPV4 } as const;
+  return [
+    addFlow({ tableId: TABLE.CLASSIFY, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
+    ...(['tcp', 'udp'] as const).map((proto) =>
+      addFlow({
+        tableId: TABLE.CLASSIFY, priority: PRIORITY.RETURN.min, cookie,
+        match: [ipv4, { field: 'ip_proto', value: IP_PROTO[proto] }], instructions: [gotoTable(TABLE.REVERSE)],
+      }),
+    ),
+    addFlow({ tableId: TABLE.FORWARD, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_CONTROLLER))] }),
+    addFlow({ tableId: TABLE.REVERSE, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
+  ];
+}
+
+/** Per VIP (shared by every service on it): ARP requests and ICMP echo to the controller; other IPv4 to it refused there. */
+export function buildVipFlows(vip: string): FlowMod[] {
+  const cookie = makeCookie('vip');
+  const toController = [apply(output(OFPP_CONTROLLER))];
+  const arp = vipMatch(vip, 'arp_tpa');
+  const ip = vipMatch(vip, 'ipv4_dst');
+  return [
+    addFlow({
+      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + arp.prefixLength, cookie, instructions: toController,
+      match: [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, arp.oxm],
+    }),
+    addFlow({
+      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + ip.prefixLength, cookie, instructions: toController,
+      match: [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_ICMP }, ip.oxm, { field: 'icmpv4_type', value: 8 }],
+    }),
+    addFlow({
+      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_REFUSE.min + ip.prefixLength, cookie, instructions: toController,
+      match: [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, ip.oxm],
+    }),
+  ];
+}
+
+/** Removes exactly the flows buildVipFlows(vip) added, when no service uses the VIP any more. */
+export function buildDeleteVipFlows(vip: string): FlowMod[] {
+  return buildVipFlows(vip).map((flow) => asStrictDelete(flow, 'vip'));
+}
+
+export interface ServiceFlowSpec {
+  /** 1..65535, stable for the service's life (it is in every cookie of its flows). */
+  serviceId: number;
+  vip: string;
+  protocol: L4Protocol;
+  port: number;
+}
+
+/** Table 0: VIP:port/protocol -> vip-forward. */
+export function buildServiceFlows(service: ServiceFlowSpec): FlowMod[] {
+  const ip = vipMatch(service.vip, 'ipv4_dst');
+  return [
+    addFlow({
+      tableId: TABLE.CLASSIFY, priority: PRIORITY.SERVICE.min + ip.prefixLength, cookie: makeCookie('service', service.serviceId),
+      match: [
+        { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[service.protocol] }, ip.oxm,
+        { field: DST_PORT_FIELD[service.protocol], value: service.port },
+      ],
+      instructions: [gotoTable(TABLE.FORWARD)],
+    }),
+  ];
+}
+
+/** Removes the service's flows and all its connection flows, in every table. */
+export function buildDeleteService(serviceId: number): FlowMod {
+  return deleteFlows(allFlowsOfService(serviceId));
+}
+
+/** Removes every vadc flow and nothing else (operator reset; never done on connect). */
+export function buildDeleteAllVadcFlows(): FlowMod {
+  return deleteFlows(allVadcFlows());
+}
+
+export interface Endpoint {
+  /** OpenFlow port number of the switch port the host is on. */
+  ofport: number;
+  mac: string;
+  ip: string;
+  /** TCP/UDP port. */
+  port: number;
+}
+
+export interface ConnectionSpec {
+  serviceId: number;
+  /** 1..2^28-1, unique among the service's live connections. */
+  connectionId: number;
+  protocol: L4Protocol;
+  client: Endpoint;
+  /** The VIP side as the client sees it; ofport is unused. */
+  vip: Omit<Endpoint, 'ofport'>;
+  backend: Endpoint;
+  idleTimeout: number;
+  /** OVS fin_timeout in seconds (TCP only); 0 = not used. */
+  finTimeout?: number;
+}
+
+/**
+ * The forward and reverse NAT flow of one connection, both with the connection's cookie, the idle
+ * timeout and SEND_FLOW_REM (so the connection's end is observed whichever side idles out first).
+ */
+export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
+  if (conn.idleTimeout < 1 || conn.idleTimeout > 0xffff) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
+  const cookie = makeCookie('connection', conn.serviceId, conn.connectionId);
+  const proto = conn.protocol;
+  const finTimeout: Action[] = conn.finTimeout && proto === 'tcp'
+    ? [{ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 }] : [];
+  const fiveTuple = (inPort: number, src: string, dst: string, srcPort: number, dstPort: number): Oxm[] => [
+    { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[proto] },
+    { field: 'ipv4_src', value: src }, { field: 'ipv4_dst', value: dst },
+    { field: SRC_PORT_FIELD[proto], value: srcPort }, { field: DST_PORT_FIELD[proto], value: dstPort },
+  ];
+  const common = { priority: PRIORITY.CONNECTION.min, cookie, idleTimeout: conn.idleTimeout, flags: OFPFF_SEND_FLOW_REM };
+  const forward = addFlow({
+    ...common, tableId: TABLE.FORWARD,
+    match: fiveTuple(conn.client.ofport, conn.client.ip, conn.vip.ip, conn.client.port, conn.vip.port),
+    instructions: [apply(
+      ...finTimeout,
+      setField('eth_dst', conn.backend.mac), setField('ipv4_dst', conn.backend.ip), setField(DST_PORT_FIELD[proto], conn.backend.port),
+      output(conn.backend.ofport),
+    )],
+  });
+  const reverse = addFlow({
+    ...common, tableId: TABLE.REVERSE,
+    match: fiveTuple(conn.backend.ofport, conn.backend.ip, conn.client.ip, conn.backend.port, conn.client.port),
+    instructions: [apply(
+      ...finTimeout,
+      setField('eth_src', conn.vip.mac), setField('eth_dst', conn.client.mac), setField('ipv4_src', conn.vip.ip),
+      setField(SRC_PORT_FIELD[proto], conn.vip.port), output(conn.client.ofport),
+    )],
+  });
+  return [forward, reverse];
+}
+
+/** Removes one connection's forward and reverse flow (one message: they share the cookie). */
+export function buildDeleteConnection(serviceId: number, connectionId: number): FlowMod {
+  return deleteFlows(oneConnection(serviceId, connectionId));
+}
+
+/**
+ * Sends a connection's first packet on after its flows: through the pipeline (OFPP_TABLE), as if it
+ * arrived on `inPort`, so it takes exactly the path later packets take. The switch handles a
+ * connection's messages in order, so the flow-mods sent before it are in place.
+ */
+export function buildResubmitPacketOut(frame: Buffer, inPort: number): PacketOut {
+  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, actions: [output(OFPP_TABLE)], data: frame };
+}
+
+/** Sends a packet vadc made (ARP reply, echo reply, RST, ICMP error) out of one port. */
+export function buildReplyPacketOut(frame: Buffer, outPort: number): PacketOut {
+  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort: OFPP_CONTROLLER, actions: [output(outPort)], data: frame };
+}
+
+/** Flow-stats request for every vadc flow of a kind (e.g. 'connection', to rebuild the table after a restart). */
+export function buildFlowStatsRequest(kind: CookieKind): MultipartRequest {
+  const selector = allFlowsOfKind(kind);
+  return {
+    type: 'multipart_request', xid: 0, flags: 0,
+    body: { mpType: 'flow', tableId: OFPTT_ALL, outPort: OFPP_ANY, outGroup: OFPG_ANY, cookie: selector.cookie, cookieMask: selector.cookieMask, match: [] },
+  };
+}
+
+/**
+ * Rebuilds connections from flow stats (the inverse of buildConnectionFlows): pairs forward and reverse
+ * flows by cookie. Returns the connections found and the cookies of half-present pairs (to delete).
+ */
+export function readConnectionFlows(entries: FlowStats[]): { connections: ConnectionSpec[]; orphans: bigint[] } {
+  const halves = new Map<bigint, { forward?: FlowStats; reverse?: FlowStats }>();
+  for (const entry of entries) {
+    const parts = parseCookie(entry.cookie);
+    if (parts?.kind !== 'connection') continue;
+    const pair = halves.get(entry.cookie) ?? {};
+    if (entry.tableId === TABLE.FORWARD) pair.forward = entry;
+    else if (entry.tableId === TABLE.REVERSE) pair.reverse = entry;
+    halves.set(entry.cookie, pair);
+  }
+  const connections: ConnectionSpec[] = [];
+  const orphans: bigint[] = [];
+  for (const [cookie, pair] of halves) {
+    const conn = pair.forward && pair.reverse ? connectionFromPair(cookie, pair.forward, pair.reverse) : null;
+    if (conn) connections.push(conn);
+    else orphans.push(cookie);
+  }
+  return { connections, orphans };
+}
+
+function connectionFromPair(cookie: bigint, forward: FlowStats, reverse: FlowStats): ConnectionSpec | null {
+  const parts = parseCookie(cookie);
+  const fm = matchValues(forward.match);
+  const fa = appliedActions(forward);
+  const ra = appliedActions(reverse);
+  const proto: L4Protocol | undefined = fm.ip_proto === IP_PROTO_TCP ? 'tcp' : fm.ip_proto === IP_PROTO_UDP ? 'udp' : undefined;
+  if (!parts || !proto) return null;
+  const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const fin = fa.actions.find((a) => a.type === 'nx_fin_timeout');
+  const conn: ConnectionSpec = {
+    serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: forward.idleTimeout,
+    client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src), port: num(fm[SRC_PORT_FIELD[proto]]) },
+    vip: { mac: str(ra.sets.eth_src), ip: str(fm.ipv4_dst), port: num(fm[DST_PORT_FIELD[proto]]) },
+    backend: { ofport: fa.outPort, mac: str(fa.sets.eth_dst), ip: str(fa.sets.ipv4_dst), port: num(fa.sets[DST_PORT_FIELD[proto]]) },
+    ...(fin && fin.type === 'nx_fin_timeout' ? { finTimeout: fin.finIdleTimeout } : {}),
+  };
+  const complete = [conn.client.ofport, conn.client.port, conn.vip.port, conn.backend.ofport, conn.backend.port].every(Number.isFinite)
+    && [conn.client.mac, conn.client.ip, conn.vip.mac, conn.vip.ip, conn.backend.mac, conn.backend.ip].every((s) => s !== '');
+  return complete ? conn : null;
+}
+
+function matchValues(match: Oxm[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const oxm of match) if (oxm.field !== 'raw') out[oxm.field] = oxm.value;
+  return out;
+}
+
+function appliedActions(flow: FlowStats): { actions: Action[]; sets: Record<string, unknown>; outPort: number } {
+  const actions = flow.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
+  const sets: Record<string, unknown> = {};
+  let outPort = NaN;
+  for (const action of actions) {
+    if (action.type === 'set_field' && action.field.field !== 'raw') sets[action.field.field] = action.field.value;
+    if (action.type === 'output') outPort = action.port;
+  }
+  return { actions, sets, outPort };
+}

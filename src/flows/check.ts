@@ -1,0 +1,83 @@
+import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPTT_ALL } from '../openflow/constants';
+import type { Action, FlowMod, Oxm } from '../openflow/types';
+import { maskPinsMagic, parseCookie } from './cookies';
+import { MATCH_PREREQUISITES, PRIORITY, type Pipeline, type TableSpec } from './pipeline';
+
+/**
+ * Checks a flow-mod against the pipeline declaration: table exists, match fields and their prerequisites,
+ * set-fields, actions and goto targets allowed there, priority in one of the table's bands, cookie in
+ * vadc's scheme, and deletes/modifies that can only reach vadc's own flows. Returns the problems (none = ok).
+ */
+export function checkFlow(flow: FlowMod, pipeline: Pipeline): string[] {
+  const problems: string[] = [];
+  const isDelete = flow.command === OFPFC_DELETE || flow.command === OFPFC_DELETE_STRICT;
+  const isModify = flow.command === OFPFC_MODIFY || flow.command === OFPFC_MODIFY_STRICT;
+
+  if (isDelete || isModify) {
+    if (!maskPinsMagic(flow)) problems.push('delete/modify must pin the vadc cookie magic (it could touch flows vadc does not own)');
+  } else if (flow.command !== OFPFC_ADD) {
+    problems.push(`unknown flow-mod command ${flow.command}`);
+  }
+
+  const table = pipeline.find((t) => t.id === flow.tableId);
+  if (!table) {
+    if (!(isDelete && flow.tableId === OFPTT_ALL)) problems.push(`table ${flow.tableId} is not in the pipeline`);
+    if (isDelete) problems.push(...checkMatch(flow.match, undefined));
+    return problems;
+  }
+  problems.push(...checkMatch(flow.match, table));
+  if (isDelete) return problems;
+
+  const cookie = parseCookie(flow.cookie);
+  if (!cookie) problems.push(`cookie 0x${flow.cookie.toString(16)} is not in the vadc scheme`);
+  else if (!table.cookieKinds.includes(cookie.kind)) problems.push(`cookie kind ${cookie.kind} does not belong in table ${table.name}`);
+
+  const band = table.bands.find((b) => flow.priority >= PRIORITY[b].min && flow.priority <= PRIORITY[b].max);
+  if (!band) problems.push(`priority ${flow.priority} is in none of table ${table.name}'s bands (${table.bands.join(', ')})`);
+
+  for (const instruction of flow.instructions) {
+    if (instruction.type === 'goto_table') {
+      if (!table.nextTables.includes(instruction.tableId)) problems.push(`goto_table ${instruction.tableId} is not a next table of ${table.name}`);
+    } else if (instruction.type === 'apply_actions') {
+      problems.push(...checkActions(instruction.actions, table));
+    } else {
+      problems.push(`instruction ${instruction.type} is not used by the vadc pipeline`);
+    }
+  }
+  return problems;
+}
+
+function checkMatch(match: Oxm[], table: TableSpec | undefined): string[] {
+  const problems: string[] = [];
+  const values = new Map<string, unknown>();
+  for (const oxm of match) {
+    if (oxm.field === 'raw') {
+      problems.push('raw OXM in a vadc match');
+      continue;
+    }
+    if (values.has(oxm.field)) problems.push(`match field ${oxm.field} appears twice`);
+    values.set(oxm.field, oxm.mask === undefined ? oxm.value : undefined);
+    if (table && !table.matchFields.includes(oxm.field)) problems.push(`match field ${oxm.field} is not allowed in table ${table.name}`);
+  }
+  for (const field of values.keys()) {
+    for (const prereq of MATCH_PREREQUISITES[field as keyof typeof MATCH_PREREQUISITES] ?? []) {
+      const got = values.get(prereq.field);
+      if (typeof got !== 'number' || !prereq.values.includes(got)) {
+        problems.push(`match field ${field} needs ${prereq.field} = ${prereq.values.map((v) => `0x${v.toString(16)}`).join(' or ')}`);
+      }
+    }
+  }
+  return problems;
+}
+
+function checkActions(actions: Action[], table: TableSpec): string[] {
+  const problems: string[] = [];
+  for (const action of actions) {
+    if (!table.actions.includes(action.type)) problems.push(`action ${action.type} is not allowed in table ${table.name}`);
+    if (action.type === 'set_field') {
+      const field = action.field.field;
+      if (field === 'raw' || !table.setFields.includes(field)) problems.push(`set_field ${field} is not allowed in table ${table.name}`);
+    }
+  }
+  return problems;
+}

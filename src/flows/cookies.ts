@@ -1,0 +1,85 @@
+/**
+ * vadc's one cookie scheme. Every flow vadc installs carries a cookie laid out as
+ *
+ *   bits 63..48  MAGIC (0xadc0)        - "this is a vadc flow"; deletes always mask on it
+ *   bits 47..44  kind                  - pipeline / vip / service / connection
+ *   bits 43..28  service id (16 bits)  - 0 for flows owned by no single service (pipeline, vip)
+ *   bits 27..0   connection id (28)    - 0 except for connection flows
+ *
+ * Kind is left out of the per-service mask, so "all flows of service S" takes its service flows and
+ * its connection flows together; pipeline and VIP flows use service 0, which no service has.
+ */
+export const COOKIE_MAGIC = 0xadc0n;
+export const MAX_SERVICE_ID = 0xffff;
+export const MAX_CONNECTION_ID = 0x0fffffff;
+
+export const COOKIE_KINDS = { pipeline: 1, vip: 2, service: 3, connection: 4 } as const;
+export type CookieKind = keyof typeof COOKIE_KINDS;
+
+const MAGIC_MASK = 0xffffn << 48n;
+const KIND_MASK = 0xfn << 44n;
+const SERVICE_MASK = 0xffffn << 28n;
+const CONNECTION_MASK = 0x0fffffffn;
+const ALL_ONES = 0xffffffffffffffffn;
+
+export interface CookieParts {
+  kind: CookieKind;
+  serviceId: number;
+  connectionId: number;
+}
+
+export class CookieError extends Error {
+  override readonly name = 'CookieError';
+}
+
+export function makeCookie(kind: CookieKind, serviceId = 0, connectionId = 0): bigint {
+  if (!Number.isInteger(serviceId) || serviceId < 0 || serviceId > MAX_SERVICE_ID) {
+    throw new CookieError(`service id ${serviceId} is outside 0..${MAX_SERVICE_ID}`);
+  }
+  if (!Number.isInteger(connectionId) || connectionId < 0 || connectionId > MAX_CONNECTION_ID) {
+    throw new CookieError(`connection id ${connectionId} is outside 0..${MAX_CONNECTION_ID}`);
+  }
+  if ((kind === 'service' || kind === 'connection') && serviceId === 0) {
+    throw new CookieError(`a ${kind} cookie needs a service id >= 1 (0 means "no service")`);
+  }
+  return (COOKIE_MAGIC << 48n) | (BigInt(COOKIE_KINDS[kind]) << 44n) | (BigInt(serviceId) << 28n) | BigInt(connectionId);
+}
+
+/** Parses a cookie read back from the switch; null when it is not a vadc cookie (someone else's flow). */
+export function parseCookie(cookie: bigint): CookieParts | null {
+  if ((cookie & MAGIC_MASK) >> 48n !== COOKIE_MAGIC) return null;
+  const kindCode = Number((cookie & KIND_MASK) >> 44n);
+  const kind = (Object.keys(COOKIE_KINDS) as CookieKind[]).find((k) => COOKIE_KINDS[k] === kindCode);
+  if (!kind) return null;
+  return { kind, serviceId: Number((cookie & SERVICE_MASK) >> 28n), connectionId: Number(cookie & CONNECTION_MASK) };
+}
+
+export interface CookieMatch {
+  cookie: bigint;
+  cookieMask: bigint;
+}
+
+/** Selects every flow vadc owns, and nothing else. */
+export function allVadcFlows(): CookieMatch {
+  return { cookie: COOKIE_MAGIC << 48n, cookieMask: MAGIC_MASK };
+}
+
+/** Selects every flow of one kind (e.g. all connection flows, for rebuilding the connection table). */
+export function allFlowsOfKind(kind: CookieKind): CookieMatch {
+  return { cookie: (COOKIE_MAGIC << 48n) | (BigInt(COOKIE_KINDS[kind]) << 44n), cookieMask: MAGIC_MASK | KIND_MASK };
+}
+
+/** Selects the service flows and the connection flows of service S. */
+export function allFlowsOfService(serviceId: number): CookieMatch {
+  return { cookie: makeCookie('service', serviceId) & ~KIND_MASK, cookieMask: MAGIC_MASK | SERVICE_MASK };
+}
+
+/** Selects exactly one connection's forward and reverse flow. */
+export function oneConnection(serviceId: number, connectionId: number): CookieMatch {
+  return { cookie: makeCookie('connection', serviceId, connectionId), cookieMask: ALL_ONES };
+}
+
+/** True when a cookie mask cannot select flows outside vadc's (it pins the magic bits). */
+export function maskPinsMagic(match: CookieMatch): boolean {
+  return (match.cookieMask & MAGIC_MASK) === MAGIC_MASK && (match.cookie & MAGIC_MASK) >> 48n === COOKIE_MAGIC;
+}

@@ -1,0 +1,6 @@
+// The vadc table pipeline as data, its cookie scheme, the flow checker, and pure flow/packet builders.
+export * from './cookies';
+export * from './pipeline';
+export * from './check';
+export * from './builders';
+export * from './packets';

@@ -1,0 +1,103 @@
+import type { Action, OxmFieldName } from '../openflow/types';
+import type { CookieKind } from './cookies';
+
+/**
+ * Named priority bands. A band is a range so that prefix VIPs can add their prefix length
+ * (longest prefix wins, since OpenFlow leaves overlapping equal-priority matches undefined).
+ */
+export const PRIORITY = {
+  /** Table-miss flows. */
+  MISS: { min: 0, max: 0 },
+  /** Table 0: all IPv4 TCP/UDP goes through the reverse table, whose miss is NORMAL. */
+  RETURN: { min: 10, max: 10 },
+  /** Table 0: any other IPv4 to a VIP goes to the controller, which refuses it (RST / ICMP unreachable). */
+  VIP_REFUSE: { min: 50, max: 82 },
+  /** Table 0: VIP:port/protocol of a service -> forward table. 100 + prefix length. */
+  SERVICE: { min: 100, max: 132 },
+  /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
+  VIP_CONTROL: { min: 200, max: 232 },
+  /** Tables 1 and 2: exact per-connection NAT flows. */
+  CONNECTION: { min: 1000, max: 1000 },
+} as const;
+export type PriorityBand = keyof typeof PRIORITY;
+
+export const TABLE = { CLASSIFY: 0, FORWARD: 1, REVERSE: 2 } as const;
+
+export type MissBehaviour = 'normal' | 'controller' | 'drop';
+
+export interface TableSpec {
+  id: number;
+  name: string;
+  purpose: string;
+  /** OXM fields a flow in this table may match on. */
+  matchFields: ReadonlyArray<OxmFieldName>;
+  /** Fields a set_field action in this table may rewrite. */
+  setFields: ReadonlyArray<OxmFieldName>;
+  /** Action types allowed in apply_actions. */
+  actions: ReadonlyArray<Action['type']>;
+  /** Tables a goto_table instruction may name. */
+  nextTables: ReadonlyArray<number>;
+  miss: MissBehaviour;
+  bands: ReadonlyArray<PriorityBand>;
+  cookieKinds: ReadonlyArray<CookieKind>;
+}
+
+export type Pipeline = ReadonlyArray<TableSpec>;
+
+const FIVE_TUPLE: OxmFieldName[] = ['in_port', 'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst'];
+
+/** vadc's table pipeline, declared once; docs/pipeline.md explains it and checkFlow enforces it. */
+export const VADC_PIPELINE: Pipeline = [
+  {
+    id: TABLE.CLASSIFY,
+    name: 'classify',
+    purpose: 'ARP/ICMP echo for a VIP -> controller; VIP:port -> vip-forward; TCP/UDP -> vip-reverse; rest NORMAL',
+    matchFields: ['eth_type', 'ip_proto', 'ipv4_dst', 'tcp_dst', 'udp_dst', 'arp_op', 'arp_tpa', 'icmpv4_type'],
+    setFields: [],
+    actions: ['output'],
+    nextTables: [TABLE.FORWARD, TABLE.REVERSE],
+    miss: 'normal',
+    bands: ['MISS', 'RETURN', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL'],
+    cookieKinds: ['pipeline', 'vip', 'service'],
+  },
+  {
+    id: TABLE.FORWARD,
+    name: 'vip-forward',
+    purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller',
+    matchFields: FIVE_TUPLE,
+    setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
+    actions: ['set_field', 'output', 'nx_fin_timeout'],
+    nextTables: [],
+    miss: 'controller',
+    bands: ['MISS', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection'],
+  },
+  {
+    id: TABLE.REVERSE,
+    name: 'vip-reverse',
+    purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; miss -> NORMAL',
+    matchFields: FIVE_TUPLE,
+    setFields: ['eth_src', 'eth_dst', 'ipv4_src', 'tcp_src', 'udp_src'],
+    actions: ['set_field', 'output', 'nx_fin_timeout'],
+    nextTables: [],
+    miss: 'normal',
+    bands: ['MISS', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection'],
+  },
+];
+
+/** OXM prerequisites (OpenFlow 1.3.5 section 7.2.3.6): a field may be matched only with these exact values present. */
+export const MATCH_PREREQUISITES: Partial<Record<OxmFieldName, ReadonlyArray<{ field: OxmFieldName; values: ReadonlyArray<number> }>>> = {
+  ip_proto: [{ field: 'eth_type', values: [0x0800, 0x86dd] }],
+  ipv4_src: [{ field: 'eth_type', values: [0x0800] }],
+  ipv4_dst: [{ field: 'eth_type', values: [0x0800] }],
+  tcp_src: [{ field: 'ip_proto', values: [6] }],
+  tcp_dst: [{ field: 'ip_proto', values: [6] }],
+  udp_src: [{ field: 'ip_proto', values: [17] }],
+  udp_dst: [{ field: 'ip_proto', values: [17] }],
+  icmpv4_type: [{ field: 'ip_proto', values: [1] }],
+  icmpv4_code: [{ field: 'ip_proto', values: [1] }],
+  arp_op: [{ field: 'eth_type', values: [0x0806] }],
+  arp_spa: [{ field: 'eth_type', values: [0x0806] }],
+  arp_tpa: [{ field: 'eth_type', values: [0x0806] }],
+};
