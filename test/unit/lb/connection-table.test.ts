@@ -1,0 +1,88 @@
+import { Backend, ConnKey, ConnectionTable, LbService, connKeyOf } from '../../../src/lb';
+import { packet } from './fixtures';
+
+const vm = (id: string, ports = [8080, 8081]) => new Backend({ id, ip: '10.0.0.11', ports });
+const key = (clientPort: number, proto = 6): ConnKey =>
+  ({ proto, clientIp: 0xc0a80001, clientPort, vip: 0x0a000064, vipPort: 80 });
+
+describe('connection table', () => {
+  it('inserts, looks up and removes in step with the backend counters', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable();
+    expect(table.insert(key(1), b, 0, 'inactive', 100)).toBe(true);
+    expect(table.insert(key(2), b, 1, 'active', 101)).toBe(true);
+    expect(table.insert(key(1), b, 1, 'active', 102)).toBe(false); // already tracked
+    expect([b.activeConns, b.inactiveConns, ...b.portConns]).toEqual([1, 1, 1, 1]);
+    expect(table.lookup(key(1))).toEqual({
+      backend: b, portIndex: 0, softwarePort: 8080, state: 'inactive', created: 100, lastSeen: 100,
+    });
+    expect(table.lookup(key(1, 17))).toBeNull(); // UDP with the same numbers is another connection
+    table.setState(key(1), 'active'); // SYN handshake completed
+    expect([b.activeConns, b.inactiveConns]).toEqual([2, 0]);
+    table.touch(key(1), 150);
+    expect(table.lookup(key(1))!.lastSeen).toBe(150);
+    expect(table.remove(key(2))!.softwarePort).toBe(8081);
+    expect(table.remove(key(2))).toBeNull();
+    expect([b.activeConns, b.inactiveConns, ...b.portConns, table.size]).toEqual([1, 0, 1, 0, 1]);
+  });
+
+  it('rejects a port index the backend does not have', () => {
+    expect(() => new ConnectionTable().insert(key(1), vm('vm1'), 5, 'active', 0)).toThrow(/no port index 5/);
+  });
+
+  it('grows past its initial capacity and reuses freed slots', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable(16);
+    for (let p = 1; p <= 5000; p++) table.insert(key(p), b, p % 2, p % 3 ? 'active' : 'inactive', p);
+    expect(table.size).toBe(5000);
+    expect(table.lookup(key(4999))).toMatchObject({ portIndex: 1, created: 4999 });
+    for (let p = 1; p <= 5000; p += 2) table.remove(key(p));
+    for (let p = 10001; p <= 12500; p++) table.insert(key(p), b, 0, 'active', p);
+    expect(table.lookup(key(12500))).toMatchObject({ created: 12500 });
+    expect(table.lookup(key(4998))).toMatchObject({ created: 4998, portIndex: 0 });
+    expect(table.size).toBe(5000);
+    expect(b.activeConns + b.inactiveConns).toBe(5000);
+  });
+
+  it('exports and imports (a restart rebuilding from switch flows) with the same counters', () => {
+    const service = new LbService([
+      { id: 'vm1', ip: '10.0.0.11', ports: [8080, 8081] }, { id: 'vm2', ip: '10.0.0.12', ports: [9000] },
+    ], { scheduler: 'rr' });
+    for (let p = 1; p <= 5; p++) service.open(packet(1, p), p === 5 ? 'inactive' : 'active', p);
+    service.connections.touch(connKeyOf(packet(1, 1)), 77);
+    const records = service.connections.export();
+
+    const restarted = new LbService([
+      { id: 'vm1', ip: '10.0.0.11', ports: [8080, 8081] }, { id: 'vm2', ip: '10.0.0.12', ports: [9000] },
+    ], { scheduler: 'rr' });
+    const stranger = { ...records[0], clientPort: 999, backendId: 'vm9' };
+    const badPort = { ...records[0], clientPort: 998, softwarePort: 1 };
+    const result = restarted.connections.import([...records, records[0], stranger, badPort], (id) => restarted.backendById(id));
+    expect(result.imported).toBe(5);
+    expect(result.skipped.map((s) => s.reason)).toEqual(['already tracked', 'unknown backend vm9', 'backend vm1 has no port 1']);
+    for (const id of ['vm1', 'vm2']) {
+      const before = service.backendById(id)!;
+      const after = restarted.backendById(id)!;
+      expect([after.activeConns, after.inactiveConns, ...after.portConns])
+        .toEqual([before.activeConns, before.inactiveConns, ...before.portConns]);
+    }
+    expect(restarted.connections.lookup(connKeyOf(packet(1, 1)))).toMatchObject({ created: 1, lastSeen: 77 });
+    expect(restarted.connections.export()).toEqual(records);
+  });
+});
+
+describe('service membership changes keep established connections', () => {
+  it('a removed backend keeps its tracked connections until they end', () => {
+    const service = new LbService([
+      { id: 'A', ip: '10.0.0.11', ports: [8080] }, { id: 'B', ip: '10.0.0.12', ports: [8080] },
+    ], { scheduler: 'rr' });
+    service.open(packet(1, 1), 'active', 0); // A
+    service.removeBackend('A');
+    expect(service.connections.lookup(connKeyOf(packet(1, 1)))!.backend.id).toBe('A');
+    expect(service.open(packet(1, 1), 'active', 1)!.backend.id).toBe('A'); // same connection, same place
+    expect(service.open(packet(1, 2), 'active', 1)!.backend.id).toBe('B');
+    const added = service.addBackend({ id: 'C', ip: '10.0.0.13', ports: [8080] });
+    expect(service.open(packet(1, 3), 'active', 1)!.backend).toBe(added);
+    expect(service.close(connKeyOf(packet(1, 1)), 2)).toBe(true);
+  });
+});
