@@ -40,32 +40,38 @@ export class FrameReader {
     this.requiredVersion = version;
   }
 
-  push(chunk: Buffer): FrameResult[] {
-    if (this.broken) return [];
+  /**
+   * Adds bytes and yields the whole frames now available, lazily: a requireVersion() call made
+   * while handling one frame applies to the next.
+   */
+  *read(chunk: Buffer): Generator<FrameResult> {
+    if (this.broken) return;
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    const results: FrameResult[] = [];
-    let offset = 0;
-    while (this.buffered.length - offset >= HEADER_LEN) {
-      const version = this.buffered[offset];
-      const length = this.buffered.readUInt16BE(offset + 2);
-      const xid = this.buffered.readUInt32BE(offset + 4);
+    while (!this.broken && this.buffered.length >= HEADER_LEN) {
+      const version = this.buffered[0];
+      const length = this.buffered.readUInt16BE(2);
+      const xid = this.buffered.readUInt32BE(4);
       const problem = this.checkHeader(version, length);
       if (problem) {
         // A bad header leaves no way to find the next frame: the stream is lost.
         this.broken = true;
-        const header = Buffer.from(this.buffered.subarray(offset, offset + HEADER_LEN));
-        results.push({ ok: false, ...problem, header, xid });
+        const header = Buffer.from(this.buffered.subarray(0, HEADER_LEN));
         this.buffered = Buffer.alloc(0);
-        return results;
+        yield { ok: false, ...problem, header, xid };
+        return;
       }
-      if (this.buffered.length - offset < length) break;
-      const bytes = this.buffered.subarray(offset, offset + length);
-      results.push({ ok: true, frame: { version: bytes[0], type: bytes[1], length, xid, bytes } });
-      offset += length;
+      if (this.buffered.length < length) break;
+      const bytes = this.buffered.subarray(0, length);
+      this.buffered = this.buffered.subarray(length);
+      yield { ok: true, frame: { version, type: bytes[1], length, xid, bytes } };
     }
-    // Copy the leftover so the frames handed out do not pin a large receive buffer forever.
-    this.buffered = offset === 0 ? this.buffered : Buffer.from(this.buffered.subarray(offset));
-    return results;
+    // Copy the leftover so the frames handed out do not pin a large receive buffer.
+    if (this.buffered.length > 0) this.buffered = Buffer.from(this.buffered);
+  }
+
+  /** Like read(), all at once. */
+  push(chunk: Buffer): FrameResult[] {
+    return [...this.read(chunk)];
   }
 
   private checkHeader(version: number, length: number): { problem: 'bad_length' | 'bad_version'; reason: string } | undefined {

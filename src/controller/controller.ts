@@ -1,0 +1,232 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { OfpMessage } from '../openflow';
+import type { Logger } from '../util/logger';
+import { silentLogger } from '../util/logger';
+import { ControllerError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
+import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
+import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
+import type { ControllerApp, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
+
+/** PEM material for 'ssl:' targets: our certificate and key, and the CA that signed the switches' certificates. */
+export interface TlsMaterial {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
+}
+
+export interface ControllerOptions {
+  /** Default ['tcp:127.0.0.1:6653']. */
+  listen?: string[];
+  /** Required when any target is 'ssl:'. */
+  tls?: TlsMaterial;
+  session?: Partial<Omit<SessionOptions, 'logger' | 'now'>>;
+  app?: ControllerApp;
+  logger?: Logger;
+  now?: () => number;
+}
+
+export interface ControllerEvents {
+  switch_up: [SwitchInfo];
+  switch_down: [bigint, string];
+  /** An unsolicited OFPT_ERROR from a switch, or a peer refused for breaking the protocol. */
+  error: [ControllerError, SwitchInfo | undefined];
+  /** Every message from a switch that is up, after the runtime has handled it. */
+  message: [SwitchInfo, OfpMessage];
+}
+
+export class MissingTlsMaterialError extends ControllerError {
+  constructor(readonly target: string) {
+    super(`listen target ${target} needs tls material (key, cert, ca)`);
+  }
+}
+
+/**
+ * Accepts switch connections on tcp and/or ssl targets, runs one SwitchSession per connection,
+ * keeps the switches that are up by datapath id, and drives the application: its handlers' returned
+ * messages are sent to that switch in order.
+ */
+export class Controller extends EventEmitter<ControllerEvents> {
+  private readonly targets: ListenTarget[];
+  private readonly servers: net.Server[] = [];
+  private readonly connecting = new Set<SwitchSession>();
+  private readonly byDpid = new Map<bigint, SwitchSession>();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private app?: ControllerApp;
+
+  constructor(private readonly opts: ControllerOptions = {}) {
+    super();
+    this.targets = (opts.listen ?? ['tcp:127.0.0.1:6653']).map(parseListenTarget);
+    const sslTarget = this.targets.find((t) => t.protocol === 'ssl');
+    if (sslTarget && !opts.tls) throw new MissingTlsMaterialError(formatListenTarget(sslTarget));
+    this.logger = opts.logger ?? silentLogger();
+    this.now = opts.now ?? Date.now;
+    this.app = opts.app;
+  }
+
+  setApp(app: ControllerApp | undefined): void {
+    this.app = app;
+  }
+
+  /** Starts listening; resolves with the bound targets (real ports when 0 was asked for). */
+  async start(): Promise<string[]> {
+    const bound: string[] = [];
+    for (const target of this.targets) {
+      const server = this.createServer(target);
+      this.servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(target.port, target.host, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.logger.error(`listener ${formatListenTarget(target)} failed: ${err.message}`));
+      const address = server.address() as net.AddressInfo;
+      bound.push(formatListenTarget({ ...target, port: address.port }));
+      this.logger.info('controller listening', { target: bound[bound.length - 1] });
+    }
+    return bound;
+  }
+
+  /** Stops listening and closes every session. */
+  async stop(): Promise<void> {
+    for (const session of [...this.connecting, ...this.byDpid.values()]) session.close('controller stopping');
+    await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    this.servers.length = 0;
+  }
+
+  switches(): SwitchInfo[] {
+    return [...this.byDpid.values()];
+  }
+
+  switch(dpid: bigint): SwitchInfo | undefined {
+    return this.byDpid.get(dpid);
+  }
+
+  /** Sends messages to a switch, in order. Throws UnknownSwitchError if it is not up. */
+  send(dpid: bigint, msgs: readonly OfpMessage[]): void {
+    this.session(dpid).send(msgs);
+  }
+
+  request<T extends RequestMessage>(dpid: bigint, msg: T, opts?: RequestOptions): Promise<ReplyTo<T>> {
+    try {
+      return this.session(dpid).request(msg, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  barrier(dpid: bigint, opts?: RequestOptions): Promise<void> {
+    try {
+      return this.session(dpid).barrier(opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** Whether the switch's socket is refusing data (the app should hold bulk work until 'drain'). */
+  isBackpressured(dpid: bigint): boolean {
+    return this.session(dpid).isBackpressured;
+  }
+
+  private session(dpid: bigint): SwitchSession {
+    const session = this.byDpid.get(dpid);
+    if (!session) throw new UnknownSwitchError(dpid);
+    return session;
+  }
+
+  private createServer(target: ListenTarget): net.Server {
+    if (target.protocol === 'tcp') return net.createServer((socket) => this.accept(socket));
+    const material = this.opts.tls as TlsMaterial;
+    // Mutual TLS like OVS's ssl: the switch must present a certificate signed by our CA.
+    const server = tls.createServer(
+      { key: material.key, cert: material.cert, ca: material.ca, requestCert: true, rejectUnauthorized: true },
+      (socket) => this.accept(socket),
+    );
+    server.on('tlsClientError', (err, socket) =>
+      this.logger.warn(`tls handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`));
+    return server;
+  }
+
+  private accept(socket: net.Socket): void {
+    const session = new SwitchSession(socket, {
+      ...DEFAULT_SESSION_OPTIONS,
+      ...this.opts.session,
+      logger: this.logger,
+      now: this.now,
+    });
+    this.connecting.add(session);
+    session.once('up', () => this.onUp(session));
+    session.on('message', (msg) => this.onMessage(session, msg));
+    session.once('close', (reason) => this.onClose(session, reason));
+  }
+
+  private onUp(session: SwitchSession): void {
+    this.connecting.delete(session);
+    const previous = this.byDpid.get(session.dpid);
+    // A reconnecting switch replaces its old session: the old one goes down first.
+    if (previous) previous.close(`replaced by a new connection from ${session.address}`);
+    this.byDpid.set(session.dpid, session);
+    this.emit('switch_up', session);
+    this.runHandler(session, 'onSwitchUp', () => this.app?.onSwitchUp?.(session, this.now()));
+  }
+
+  private onClose(session: SwitchSession, reason: string): void {
+    this.connecting.delete(session);
+    if (session.violation) this.emitError(session.violation, undefined);
+    const dpid = session.knownDpid;
+    if (dpid !== undefined && this.byDpid.get(dpid) === session) {
+      this.byDpid.delete(dpid);
+      this.logger.info('switch disconnected', { dpid: formatDpid(dpid), peer: session.address, reason });
+      this.emit('switch_down', dpid, reason);
+      try {
+        this.app?.onSwitchDown?.(dpid, this.now());
+      } catch (err) {
+        this.logger.error(`app onSwitchDown failed: ${(err as Error).message}`, { dpid: formatDpid(dpid) });
+      }
+    }
+  }
+
+  private onMessage(session: SwitchSession, msg: OfpMessage): void {
+    this.emit('message', session, msg);
+    const now = this.now();
+    switch (msg.type) {
+      case 'packet_in':
+        this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, now));
+        break;
+      case 'flow_removed':
+        this.runHandler(session, 'onFlowRemoved', () => this.app?.onFlowRemoved?.(session, msg, now));
+        break;
+      case 'port_status':
+        this.runHandler(session, 'onPortStatus', () => this.app?.onPortStatus?.(session, msg, now));
+        break;
+      case 'error':
+        this.emitError(SwitchErrorReply.fromMessage(session.dpid, msg), session);
+        this.runHandler(session, 'onError', () => this.app?.onError?.(session, msg, now));
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Runs an app handler and sends what it returns; a throwing handler is logged, never fatal. */
+  private runHandler(session: SwitchSession, name: string, handler: () => OfpMessage[] | void | undefined): void {
+    let out: OfpMessage[] | void | undefined;
+    try {
+      out = handler();
+    } catch (err) {
+      this.logger.error(`app ${name} failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
+      return;
+    }
+    if (out && out.length > 0 && session.state !== 'closed') session.send(out);
+  }
+
+  /** 'error' has special meaning to EventEmitter (throws without a listener); emit it only when observed. */
+  private emitError(err: ControllerError, sw: SwitchInfo | undefined): void {
+    if (err instanceof ProtocolViolationError) this.logger.warn(err.message);
+    if (this.listenerCount('error') > 0) this.emit('error', err, sw);
+  }
+}

@@ -1,0 +1,391 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import {
+  OFPCML_NO_BUFFER, OFPET, OFPMPF_REPLY_MORE, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
+  decode, encode,
+} from '../openflow';
+import type {
+  ErrorMsg, FeaturesReply, MultipartReply, MultipartReplyBody, OfpMessage, OfpMessageType, OfpPort,
+} from '../openflow';
+import type { Logger } from '../util/logger';
+import { silentLogger } from '../util/logger';
+import {
+  ProtocolViolationError, SessionClosedError, SwitchErrorReply, formatDpid,
+} from './errors';
+import { FrameReader, RawFrame } from './frame-reader';
+import { negotiateVersion, parsePeerHello } from './hello';
+import { PendingRequests } from './pending-requests';
+import { REPLY_TYPE, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo } from './types';
+import { WriteBatcher } from './write-batcher';
+
+export interface SessionOptions {
+  /** miss_send_len in set_config; default OFPCML_NO_BUFFER (whole packets, no switch buffering). */
+  missSendLen: number;
+  /** Send an echo_request after this long without traffic from the switch. */
+  echoIntervalMs: number;
+  /** Disconnect after this many echo intervals without any traffic from the switch. */
+  deadAfterIntervals: number;
+  /** Hello, features, set_config and port_desc must complete within this. */
+  handshakeTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** A switch that lets more than this pile up unread is disconnected. */
+  maxQueuedBytes: number;
+  /** Largest message accepted from a switch. */
+  maxMessageLen: number;
+  logger: Logger;
+  now: () => number;
+}
+
+export const DEFAULT_SESSION_OPTIONS: Omit<SessionOptions, 'logger' | 'now'> = {
+  missSendLen: OFPCML_NO_BUFFER,
+  echoIntervalMs: 5000,
+  deadAfterIntervals: 3,
+  handshakeTimeoutMs: 10000,
+  requestTimeoutMs: 10000,
+  maxQueuedBytes: 8 * 1024 * 1024,
+  maxMessageLen: OFP_MAX_MESSAGE_LEN,
+};
+
+export type SessionState = 'hello' | 'handshake' | 'up' | 'closed';
+
+/** Message types a switch may send; anything else from a switch is answered with BAD_TYPE. */
+const FROM_SWITCH: ReadonlySet<OfpMessageType> = new Set<OfpMessageType>([
+  'hello', 'error', 'echo_request', 'echo_reply', 'experimenter', 'features_reply', 'get_config_reply',
+  'packet_in', 'flow_removed', 'port_status', 'multipart_reply', 'barrier_reply', 'queue_get_config_reply',
+  'role_reply', 'get_async_reply',
+]);
+
+const MAX_OFPT = Math.max(...Object.values(OFPT));
+/** The spec asks error replies to quote at least the first 64 bytes of the offending message. */
+const ERROR_QUOTE_LEN = 64;
+const BAD_REQUEST_CODE = {
+  BAD_VERSION: 0, BAD_TYPE: 1, BAD_LEN: 6,
+} as const;
+const HELLO_FAILED_INCOMPATIBLE = 0;
+
+export interface SwitchSessionEvents {
+  up: [];
+  message: [OfpMessage];
+  backpressure: [boolean];
+  close: [string];
+}
+
+/**
+ * One switch connection: the OpenFlow 1.3 handshake, echo keepalive and dead-peer detection,
+ * xid-matched requests (multipart reassembled), batched writes with backpressure, and hostile-peer
+ * handling. The only code that reads or writes the switch's socket.
+ */
+export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements SwitchInfo {
+  readonly address: string;
+  readonly connectedAt: number;
+  readonly counters: SwitchCounters = {
+    packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0,
+  };
+  private readonly portTable = new Map<number, OfpPort>();
+  private readonly pending = new PendingRequests<OfpMessage>(1);
+  private readonly frames: FrameReader;
+  private readonly writer: WriteBatcher;
+  private readonly opts: SessionOptions;
+  private stateValue: SessionState = 'hello';
+  private featuresValue?: FeaturesReply;
+  private lastHeardAt: number;
+  private echoTimer?: NodeJS.Timeout;
+  private handshakeTimer?: NodeJS.Timeout;
+  private closeReason?: string;
+  private destroyTimer?: NodeJS.Timeout;
+  /** The protocol violation that ended the session, if one did. */
+  violation?: ProtocolViolationError;
+
+  constructor(
+    private readonly socket: Socket,
+    options: Partial<SessionOptions> = {},
+  ) {
+    super();
+    this.opts = { ...DEFAULT_SESSION_OPTIONS, logger: silentLogger(), now: Date.now, ...options };
+    this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.connectedAt = this.opts.now();
+    this.lastHeardAt = this.connectedAt;
+    this.frames = new FrameReader(this.opts.maxMessageLen);
+    this.writer = new WriteBatcher(socket, {
+      maxQueuedBytes: this.opts.maxQueuedBytes,
+      onOverflow: (queued) =>
+        this.abort(`switch cannot keep up: ${queued} bytes queued, limit ${this.opts.maxQueuedBytes}`),
+      onBackpressure: (blocked) => this.onBackpressure(blocked),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.close(`socket error: ${err.message}`));
+    socket.on('close', () => {
+      clearTimeout(this.destroyTimer);
+      this.close('connection closed by peer');
+    });
+    socket.on('end', () => this.close('connection closed by peer'));
+    this.handshakeTimer = setTimeout(
+      () => this.abort(`handshake did not complete within ${this.opts.handshakeTimeoutMs} ms`),
+      this.opts.handshakeTimeoutMs,
+    );
+    this.echoTimer = setInterval(() => this.checkLiveness(), this.opts.echoIntervalMs);
+    this.enqueue({ type: 'hello', xid: this.pending.allocateXid(), elements: [{ type: 'versionbitmap', versions: [OFP_VERSION] }] });
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+
+  /** The datapath id; valid once the features reply has arrived. */
+  get dpid(): bigint {
+    if (!this.featuresValue) throw new Error(`switch at ${this.address} has not told its datapath id yet`);
+    return this.featuresValue.datapathId;
+  }
+
+  get features(): FeaturesReply {
+    if (!this.featuresValue) throw new Error(`switch at ${this.address} has not sent its features yet`);
+    return this.featuresValue;
+  }
+
+  get ports(): ReadonlyMap<number, OfpPort> {
+    return this.portTable;
+  }
+
+  /** The switch's socket is refusing data; producers should hold off until 'backpressure' false. */
+  get isBackpressured(): boolean {
+    return this.writer.isBlocked;
+  }
+
+  /** Queues messages for the switch, in order; ones with xid 0 get a fresh xid (so errors can be matched). */
+  send(msgs: readonly OfpMessage[]): void {
+    if (this.stateValue === 'closed') throw new SessionClosedError(this.knownDpid, this.closeReason ?? 'closed');
+    for (const msg of msgs) this.enqueue(msg.xid === 0 ? { ...msg, xid: this.pending.allocateXid() } : msg);
+  }
+
+  /** Sends a request and resolves with its reply; multipart replies are reassembled into one. */
+  request<T extends RequestMessage>(msg: T, opts: RequestOptions = {}): Promise<ReplyTo<T>> {
+    if (this.stateValue === 'closed') {
+      return Promise.reject(new SessionClosedError(this.knownDpid, this.closeReason ?? 'closed'));
+    }
+    const xid = msg.xid === 0 ? this.pending.allocateXid() : msg.xid;
+    const requestType = msg.type === 'multipart_request' ? `multipart_request/${msg.body.mpType}` : msg.type;
+    const parts = this.pending.expect(xid, {
+      requestType,
+      timeoutMs: opts.timeoutMs ?? this.opts.requestTimeoutMs,
+      signal: opts.signal,
+    });
+    this.enqueue({ ...msg, xid });
+    return parts.then((replies) => this.assembleReply(msg, replies) as ReplyTo<T>);
+  }
+
+  /** Resolves once the switch has processed everything sent before it. */
+  async barrier(opts: RequestOptions = {}): Promise<void> {
+    await this.request({ type: 'barrier_request', xid: 0 }, opts);
+  }
+
+  /** Ends the session: outstanding requests fail, the socket is ended after what is queued is flushed. */
+  close(reason: string): void {
+    if (this.stateValue === 'closed') return;
+    this.finish(reason);
+    this.writer.flush();
+    this.writer.close();
+    this.socket.end();
+    // A peer that never reads would keep the socket half-open; do not wait for it.
+    this.destroyTimer = setTimeout(() => this.socket.destroy(), 1000);
+    this.destroyTimer.unref();
+  }
+
+  /** The datapath id if the features reply has arrived, else undefined. */
+  get knownDpid(): bigint | undefined {
+    return this.featuresValue?.datapathId;
+  }
+
+  private isClosed(): boolean {
+    return this.stateValue === 'closed';
+  }
+
+  /** Drops the connection at once, without flushing (overflow, dead peer). */
+  private abort(reason: string): void {
+    if (this.stateValue === 'closed') return;
+    this.opts.logger.warn(`disconnecting switch: ${reason}`, this.logContext());
+    this.finish(reason);
+    this.writer.close();
+    this.socket.destroy();
+  }
+
+  private finish(reason: string): void {
+    this.stateValue = 'closed';
+    this.closeReason = reason;
+    clearTimeout(this.handshakeTimer);
+    clearInterval(this.echoTimer);
+    this.pending.failAll(new SessionClosedError(this.knownDpid, reason));
+    this.emit('close', reason);
+  }
+
+  private enqueue(msg: OfpMessage): void {
+    const bytes = encode(msg);
+    this.counters.messagesOut++;
+    this.counters.bytesOut += bytes.length;
+    if (msg.type === 'flow_mod') this.counters.flowModsSent++;
+    this.writer.enqueue(bytes);
+  }
+
+  private onBackpressure(blocked: boolean): void {
+    // While the switch is not reading our replies, stop reading its requests (echo floods etc.).
+    if (blocked) this.socket.pause();
+    else this.socket.resume();
+    this.emit('backpressure', blocked);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.stateValue === 'closed') return;
+    this.counters.bytesIn += chunk.length;
+    this.lastHeardAt = this.opts.now();
+    for (const result of this.frames.read(chunk)) {
+      if (this.isClosed()) return; // an earlier frame in this chunk ended the session
+      if (!result.ok) {
+        const code = result.problem === 'bad_version' ? BAD_REQUEST_CODE.BAD_VERSION : BAD_REQUEST_CODE.BAD_LEN;
+        this.refuse(result.reason, OFPET.BAD_REQUEST, code, result.xid, result.header);
+        return;
+      }
+      this.counters.messagesIn++;
+      try {
+        this.onFrame(result.frame);
+      } catch (err) {
+        // A bug in our handling must cost this switch its session, not the process.
+        this.abort(`internal error handling ${result.frame.type}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  private onFrame(frame: RawFrame): void {
+    if (this.stateValue === 'hello') {
+      this.onFirstFrame(frame);
+      return;
+    }
+    if (frame.type > MAX_OFPT) {
+      this.refuse(`unknown message type ${frame.type}`, OFPET.BAD_REQUEST, BAD_REQUEST_CODE.BAD_TYPE, frame.xid, frame.bytes);
+      return;
+    }
+    let msg: OfpMessage;
+    try {
+      msg = decode(frame.bytes);
+    } catch (err) {
+      this.refuse(`malformed message type ${frame.type}: ${(err as Error).message}`, OFPET.BAD_REQUEST, BAD_REQUEST_CODE.BAD_LEN, frame.xid, frame.bytes);
+      return;
+    }
+    if (!FROM_SWITCH.has(msg.type)) {
+      this.refuse(`${msg.type} is not a message a switch sends`, OFPET.BAD_REQUEST, BAD_REQUEST_CODE.BAD_TYPE, frame.xid, frame.bytes);
+      return;
+    }
+    this.onMessage(msg);
+  }
+
+  private onFirstFrame(frame: RawFrame): void {
+    if (frame.type !== OFPT.HELLO) {
+      this.refuse(`first message is type ${frame.type}, not hello`, OFPET.HELLO_FAILED, HELLO_FAILED_INCOMPATIBLE, frame.xid, frame.bytes, frame.version);
+      return;
+    }
+    const negotiation = negotiateVersion(parsePeerHello(frame.bytes));
+    if (!negotiation.ok) {
+      this.refuse(negotiation.reason, OFPET.HELLO_FAILED, HELLO_FAILED_INCOMPATIBLE, frame.xid, Buffer.from(negotiation.reason, 'ascii'), frame.version);
+      return;
+    }
+    this.stateValue = 'handshake';
+    this.frames.requireVersion(OFP_VERSION);
+    this.handshake().catch((err: Error) => this.abort(`handshake failed: ${err.message}`));
+  }
+
+  private async handshake(): Promise<void> {
+    this.featuresValue = await this.request({ type: 'features_request', xid: 0 });
+    this.send([{ type: 'set_config', xid: 0, flags: 0, missSendLen: this.opts.missSendLen }]);
+    const portDesc = await this.request({ type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_desc' } });
+    if (portDesc.body.mpType !== 'port_desc') throw new Error(`port_desc request answered with ${portDesc.body.mpType}`);
+    for (const port of portDesc.body.entries) this.portTable.set(port.portNo, port);
+    if (this.stateValue !== 'handshake') return;
+    clearTimeout(this.handshakeTimer);
+    this.stateValue = 'up';
+    this.opts.logger.info('switch connected', { ...this.logContext(), ports: this.portTable.size });
+    this.emit('up');
+  }
+
+  private onMessage(msg: OfpMessage): void {
+    switch (msg.type) {
+      case 'echo_request':
+        this.enqueue({ type: 'echo_reply', xid: msg.xid, data: msg.data });
+        return;
+      case 'hello':
+        return; // a repeated hello carries nothing new
+      case 'port_status':
+        this.applyPortStatus(msg);
+        break;
+      case 'packet_in':
+        this.counters.packetIns++;
+        break;
+      case 'error':
+        this.counters.errorsReceived++;
+        if (this.failRequest(msg)) return;
+        break;
+      default:
+        if (this.deliverReply(msg)) return;
+    }
+    // Only a switch that finished its handshake has anything to say to applications.
+    if (this.stateValue === 'up') this.emit('message', msg);
+  }
+
+  private applyPortStatus(msg: Extract<OfpMessage, { type: 'port_status' }>): void {
+    // OFPPR_DELETE = 1; ADD and MODIFY both carry the port's current description.
+    if (msg.reason === 1) this.portTable.delete(msg.desc.portNo);
+    else this.portTable.set(msg.desc.portNo, msg.desc);
+  }
+
+  private deliverReply(msg: OfpMessage): boolean {
+    if (!this.pending.has(msg.xid)) return false;
+    const more = msg.type === 'multipart_reply' && (msg.flags & OFPMPF_REPLY_MORE) !== 0;
+    return this.pending.deliver(msg.xid, msg, more);
+  }
+
+  private failRequest(msg: ErrorMsg): boolean {
+    return this.pending.fail(msg.xid, SwitchErrorReply.fromMessage(this.knownDpid, msg));
+  }
+
+  private assembleReply(request: RequestMessage, replies: OfpMessage[]): OfpMessage {
+    const expected = REPLY_TYPE[request.type];
+    const wrong = replies.find((r) => r.type !== expected);
+    if (wrong) {
+      throw new ProtocolViolationError(this.address, `${request.type} xid ${wrong.xid} answered with ${wrong.type}`);
+    }
+    if (expected !== 'multipart_reply') return replies[0];
+    return mergeMultipart(replies as MultipartReply[]);
+  }
+
+  private checkLiveness(): void {
+    const silentFor = this.opts.now() - this.lastHeardAt;
+    if (silentFor >= this.opts.echoIntervalMs * this.opts.deadAfterIntervals) {
+      this.abort(`no traffic from switch for ${silentFor} ms`);
+    } else if (silentFor >= this.opts.echoIntervalMs && this.stateValue !== 'hello') {
+      this.enqueue({ type: 'echo_request', xid: this.pending.allocateXid(), data: Buffer.alloc(0) });
+    }
+  }
+
+  /** Answers a protocol violation with an OpenFlow error, logs the peer, and disconnects. */
+  private refuse(reason: string, errType: number, code: number, xid: number, offending: Buffer, version = OFP_VERSION): void {
+    const violation = new ProtocolViolationError(this.address, reason);
+    this.opts.logger.warn(`refusing switch: ${reason}`, this.logContext());
+    const data = errType === OFPET.HELLO_FAILED ? offending : Buffer.from(offending.subarray(0, ERROR_QUOTE_LEN));
+    this.enqueue({ type: 'error', xid, version, errType, code, data });
+    this.violation = violation;
+    this.close(reason);
+  }
+
+  private logContext(): Record<string, string> {
+    return { peer: this.address, dpid: formatDpid(this.knownDpid) };
+  }
+}
+
+function mergeMultipart(parts: MultipartReply[]): MultipartReply {
+  const first = parts[0];
+  if (parts.length === 1) return first;
+  const mpType = first.body.mpType;
+  const mixed = parts.find((p) => p.body.mpType !== mpType);
+  if (mixed) throw new Error(`multipart reply xid ${first.xid} mixes ${mpType} and ${mixed.body.mpType} parts`);
+  if (!('entries' in first.body)) return parts[parts.length - 1];
+  const entries = parts.flatMap((p) => (p.body as { entries: unknown[] }).entries);
+  return { ...first, flags: 0, body: { ...first.body, entries } as MultipartReplyBody };
+}
