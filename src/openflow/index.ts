@@ -3,3 +3,5 @@ export * from './types';
 export * from './constants';
 export { encode, decode, decodeHeader } from './codec';
 export { OfpDecodeError, OfpEncodeError, OfpFramingError } from './errors';
+export { OfpFramer } from './framer';
+export type { FramedItem, FramerOptions } from './framer';
