@@ -6,3 +6,5 @@ export * from './events';
 export * from './backend-health';
 export * from './tiers';
 export * from './launch';
+export * from './drain';
+export * from './hooks';

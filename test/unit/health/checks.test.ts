@@ -1,14 +1,15 @@
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HealthSpecError, runCheck } from '../../../src/health';
+import { scriptFolder } from './helpers';
 
 const HOST = '127.0.0.1';
+let folder: ReturnType<typeof scriptFolder>;
 let dir: string;
 const closers: Array<() => void> = [];
 
@@ -30,7 +31,8 @@ let tcpPort: number;
 let udpPort: number;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vadc-health-'));
+  folder = scriptFolder('vadc-health-');
+  dir = folder.dir;
   const handler: http.RequestListener = (req, res) => {
     if (req.url === '/fail') {
       res.writeHead(500);
@@ -72,15 +74,10 @@ beforeAll(async () => {
 
 afterAll(() => {
   closers.forEach((c) => c());
-  rmSync(dir, { recursive: true, force: true });
+  folder.remove();
 });
 
-function script(name: string, body: string, mode = 0o755): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, mode);
-  return path;
-}
+const script = (name: string, body: string, mode?: number) => folder.script(name, body, mode);
 
 describe('tcp check', () => {
   it('passes against a listener', async () => {

@@ -1,31 +1,16 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from '../../../src/health';
+import { isProcessGone, scriptFolder } from './helpers';
 
+let folder: ReturnType<typeof scriptFolder>;
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'vadc-health-proc-'));
+  folder = scriptFolder('vadc-health-proc-');
+  dir = folder.dir;
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A process is gone when /proc has no entry or it is a zombie waiting for its (new) parent to reap it. */
-function isGone(pid: number): boolean {
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return true;
-  try {
-    return readFileSync(stat, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
-}
-
-function script(name: string, body: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, `#!/bin/sh\n${body}\n`);
-  chmodSync(path, 0o755);
-  return path;
-}
+afterAll(() => folder.remove());
+const script = (name: string, body: string) => folder.script(name, body);
 
 describe('runProcess', () => {
   it('kills a hanging script and its children at the timeout', async () => {
@@ -35,7 +20,7 @@ describe('runProcess', () => {
     expect(outcome.end).toEqual({ kind: 'timed_out' });
     const childPid = Number(readFileSync(pidFile, 'utf8'));
     expect(childPid).toBeGreaterThan(0);
-    expect(isGone(childPid)).toBe(true);
+    expect(isProcessGone(childPid)).toBe(true);
   });
 
   it('falls back to SIGKILL for a script that ignores SIGTERM', async () => {
