@@ -1,0 +1,52 @@
+import {
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, CookieError, makeCookie, maskPinsMagic, oneConnection, parseCookie,
+  MAX_CONNECTION_ID, MAX_SERVICE_ID,
+} from '../../../src/flows';
+
+const selects = (sel: { cookie: bigint; cookieMask: bigint }, cookie: bigint) => (cookie & sel.cookieMask) === sel.cookie;
+
+describe('cookie scheme', () => {
+  it('round-trips kind, service and connection, at the extremes too', () => {
+    expect(parseCookie(makeCookie('connection', MAX_SERVICE_ID, MAX_CONNECTION_ID))).toEqual({ kind: 'connection', serviceId: MAX_SERVICE_ID, connectionId: MAX_CONNECTION_ID });
+    expect(parseCookie(makeCookie('service', 1))).toEqual({ kind: 'service', serviceId: 1, connectionId: 0 });
+    expect(parseCookie(makeCookie('pipeline'))).toEqual({ kind: 'pipeline', serviceId: 0, connectionId: 0 });
+    expect(makeCookie('connection', 1, 2)).toBe(0xadc0_4_0001_0000002n);
+  });
+
+  it('does not claim foreign cookies', () => {
+    expect(parseCookie(0n)).toBeNull();
+    expect(parseCookie(0x1234_5678_9abc_def0n)).toBeNull();
+    expect(parseCookie(0xadc0_f000_0000_0000n)).toBeNull(); // vadc magic, unknown kind
+  });
+
+  it('rejects out-of-range ids and a service/connection cookie without a service', () => {
+    expect(() => makeCookie('service', MAX_SERVICE_ID + 1)).toThrow(CookieError);
+    expect(() => makeCookie('connection', 1, MAX_CONNECTION_ID + 1)).toThrow(CookieError);
+    expect(() => makeCookie('connection', 1, -1)).toThrow(CookieError);
+    expect(() => makeCookie('service', 0)).toThrow('a service cookie needs a service id >= 1');
+  });
+
+  it('selects all of a service (its service and connection flows) and nothing of another', () => {
+    const s5 = allFlowsOfService(5);
+    expect(selects(s5, makeCookie('service', 5))).toBe(true);
+    expect(selects(s5, makeCookie('connection', 5, 99))).toBe(true);
+    expect(selects(s5, makeCookie('connection', 6, 99))).toBe(false);
+    expect(selects(s5, makeCookie('pipeline'))).toBe(false);
+    expect(selects(s5, makeCookie('vip'))).toBe(false);
+  });
+
+  it('selects one connection exactly, all vadc flows, or one kind', () => {
+    expect(selects(oneConnection(5, 9), makeCookie('connection', 5, 9))).toBe(true);
+    expect(selects(oneConnection(5, 9), makeCookie('connection', 5, 10))).toBe(false);
+    expect(selects(allVadcFlows(), makeCookie('vip'))).toBe(true);
+    expect(selects(allVadcFlows(), 0x42n)).toBe(false);
+    expect(selects(allFlowsOfKind('vip'), makeCookie('vip'))).toBe(true);
+    expect(selects(allFlowsOfKind('vip'), makeCookie('service', 3))).toBe(false);
+  });
+
+  it('knows whether a selector could reach foreign flows', () => {
+    for (const sel of [allVadcFlows(), allFlowsOfService(2), oneConnection(2, 3), allFlowsOfKind('connection')]) expect(maskPinsMagic(sel)).toBe(true);
+    expect(maskPinsMagic({ cookie: 0n, cookieMask: 0n })).toBe(false);
+    expect(maskPinsMagic({ cookie: 0x1234n << 48n, cookieMask: 0xffffn << 48n })).toBe(false);
+  });
+});
