@@ -2,6 +2,7 @@ import type { Backend } from '../backend';
 import { LbInputError } from '../errors';
 import { fnv1a32, mix32, MH_SEED_1, MH_SEED_2 } from '../hash';
 import type { PacketKey, Scheduler } from '../scheduler';
+import { gcd } from './wrr';
 
 /** The kernel's choice of table sizes (primes), 4093 by default. */
 export const MAGLEV_DEFAULT_TABLE_SIZE = 4093;
@@ -21,11 +22,6 @@ function isPrime(n: number): boolean {
   if (!Number.isInteger(n) || n < 2) return false;
   for (let d = 2; d * d <= n; d++) if (n % d === 0) return false;
   return true;
-}
-
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
 }
 
 /** Highest set bit, 1-based (the kernel's fls). */

@@ -2,7 +2,8 @@ import type { Backend } from '../backend';
 import type { PacketKey, Scheduler } from '../scheduler';
 import { usable } from './rr';
 
-function gcd(a: number, b: number): number {
+/** Greatest common divisor of two positive weights. */
+export function gcd(a: number, b: number): number {
   while (b !== 0) [a, b] = [b, a % b];
   return a;
 }
