@@ -8,3 +8,4 @@ export * from './tiers';
 export * from './launch';
 export * from './drain';
 export * from './hooks';
+export * from './scheduler';
