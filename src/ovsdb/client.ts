@@ -51,6 +51,11 @@ interface ActiveMonitor {
   listener: MonitorListener;
   replica: MonitorReplica;
   format: 'update' | 'update2';
+  /**
+   * Updates that arrive before the monitor's reply has been applied (the server may send them right
+   * behind the reply, in the same chunk) wait here; undefined once the initial rows are in.
+   */
+  early?: [method: string, params: unknown[]][];
 }
 
 export interface OvsdbClientEvents {
@@ -136,8 +141,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       replica: new MonitorReplica(schema, Object.keys(requests)),
       format: 'update2',
     };
-    await this.issueMonitor(active);
     this.monitors.set(active.id, active);
+    try {
+      await this.issueMonitor(active);
+    } catch (err) {
+      this.monitors.delete(active.id);
+      throw err;
+    }
     return {
       id: active.id,
       db,
@@ -166,6 +176,17 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   }
 
   private async issueMonitor(active: ActiveMonitor): Promise<void> {
+    active.early = [];
+    const session = this.session;
+    await this.requestMonitor(active);
+    if (this.session !== session || !session) return; // the connection dropped meanwhile; reconnect re-issues
+    const queued = active.early ?? [];
+    active.early = undefined;
+    for (const [method, params] of queued) this.applyUpdate(session, active, method, params);
+  }
+
+  /** Sends monitor_cond (or monitor, if the server lacks it), resets the replica and delivers the initial rows. */
+  private async requestMonitor(active: ActiveMonitor): Promise<void> {
     if (this.supportsMonitorCond !== false) {
       const condRequests: Record<string, Json> = {};
       for (const [table, req] of Object.entries(active.requests)) {
@@ -203,15 +224,26 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     }
   }
 
-  private onNotification(method: string, params: unknown[]): void {
+  private onNotification(session: JsonRpcSession, method: string, params: unknown[]): void {
     if (method === 'update' || method === 'update2') {
       const active = typeof params[0] === 'string' ? this.monitors.get(params[0]) : undefined;
       if (!active) return; // a monitor cancelled while the update was in flight
+      if (active.early) active.early.push([method, params]);
+      else this.applyUpdate(session, active, method, params);
+    } else if ((method === 'locked' || method === 'stolen') && typeof params[0] === 'string') {
+      this.emit(method, params[0]);
+    }
+  }
+
+  private applyUpdate(session: JsonRpcSession, active: ActiveMonitor, method: string, params: unknown[]): void {
+    try {
       const changes =
         method === 'update2' ? active.replica.applyUpdate2(params[1]) : active.replica.applyUpdate(params[1]);
       this.deliver(active, changes, 'update');
-    } else if ((method === 'locked' || method === 'stolen') && typeof params[0] === 'string') {
-      this.emit(method, params[0]);
+    } catch (err) {
+      // Wrong shapes from the server: drop the connection and rebuild state from a fresh monitor.
+      this.onSessionClosed(session, err instanceof OvsdbError ? err : new OvsdbProtocolError(String(err)));
+      session.close(`bad ${method} notification: ${(err as Error).message}`);
     }
   }
 
@@ -220,15 +252,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     this.session = session;
     // A server answering with a different server must be asked again whether it has monitor_cond.
     this.supportsMonitorCond = undefined;
-    session.on('notification', (method, params) => {
-      try {
-        this.onNotification(method, params);
-      } catch (err) {
-        // Wrong shapes from the server: drop the connection and rebuild state from a fresh monitor.
-        this.onSessionClosed(session, err instanceof OvsdbError ? err : new OvsdbProtocolError(String(err)));
-        session.close(`bad ${method} notification: ${(err as Error).message}`);
-      }
-    });
+    session.on('notification', (method, params) => this.onNotification(session, method, params));
     session.on('close', (error) => this.onSessionClosed(session, error));
   }
 

@@ -41,8 +41,20 @@ export class JsonStreamParser {
    */
   push(chunk: Buffer): unknown[] {
     if (this.failed) throw this.failed;
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     const values: unknown[] = [];
+    try {
+      this.scan(chunk, values);
+    } catch (err) {
+      // Hand over what was complete before the bad bytes (a reply and then junk in one chunk);
+      // `failure` reports the error and the next push throws it.
+      if (values.length > 0 && err === this.failed) return values;
+      throw err;
+    }
+    return values;
+  }
+
+  private scan(chunk: Buffer, values: unknown[]): void {
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
     let start = 0;
     let i = this.scanned;
     for (; i < this.pending.length; i++) {
@@ -78,7 +90,6 @@ export class JsonStreamParser {
     this.consumed += start;
     this.pending = this.pending.subarray(start);
     this.scanned = i - start;
-    return values;
   }
 
   private parse(start: number, end: number): unknown {
@@ -94,5 +105,10 @@ export class JsonStreamParser {
     this.failed = new OvsdbProtocolError(reason, this.consumed + index);
     this.pending = Buffer.alloc(0);
     throw this.failed;
+  }
+
+  /** Set once the stream is broken; values completed before the bad bytes were still returned. */
+  get failure(): OvsdbProtocolError | undefined {
+    return this.failed;
   }
 }

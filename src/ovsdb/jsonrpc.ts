@@ -164,6 +164,7 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
         this.fail(err instanceof OvsdbError ? err : new OvsdbProtocolError(`handler failed: ${String(err)}`));
       }
     }
+    if (this.parser.failure && !this.isClosed) this.fail(this.parser.failure);
   }
 
   private dispatch(message: unknown): void {

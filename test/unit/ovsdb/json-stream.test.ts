@@ -41,8 +41,22 @@ describe('JsonStreamParser', () => {
     ['a trailing comma', '{"a":1,}', 'invalid JSON'],
   ])('rejects %s with a typed error that sticks', (_, text, reason) => {
     const parser = new JsonStreamParser();
-    expect(() => parser.push(Buffer.from(text))).toThrow(OvsdbProtocolError);
+    let before: unknown[] = [];
+    try {
+      before = parser.push(Buffer.from(text));
+    } catch (err) {
+      expect(err).toBeInstanceOf(OvsdbProtocolError);
+    }
+    expect(before.length).toBeLessThanOrEqual(1);
+    expect(parser.failure).toBeInstanceOf(OvsdbProtocolError);
     expect(() => parser.push(Buffer.from('{}'))).toThrow(reason);
+  });
+
+  test('returns the values completed before bad bytes, then reports the failure', () => {
+    const parser = new JsonStreamParser();
+    expect(parser.push(Buffer.from('{"id":1,"result":[]} \u0000junk'))).toEqual([{ id: 1, result: [] }]);
+    expect(parser.failure?.message).toContain('unexpected byte 0x00 between messages (at byte 21)');
+    expect(() => parser.push(Buffer.from('{}'))).toThrow(OvsdbProtocolError);
   });
 
   test('reports the stream offset of an error', () => {
