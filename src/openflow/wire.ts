@@ -1,5 +1,5 @@
 // Byte-level helpers shared by the compiled codecs: a growable writer and the text forms of addresses.
-import { OfpEncodeError } from './errors';
+import { OfpDecodeError, OfpEncodeError } from './errors';
 
 /** Output buffer for encoders; grows on demand. One module-level instance is reused between encode calls. */
 export class Writer {
@@ -92,12 +92,23 @@ export function writeIpv6(b: Buffer, p: number, ip: unknown, path: string): void
   for (let i = 0; i < 8; i++) { b[p + 2 * i] = groups[i] >> 8; b[p + 2 * i + 1] = groups[i] & 0xff; }
 }
 
-/** Fixed-size NUL-padded UTF-8 string field. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Fixed-size NUL-padded UTF-8 string field. Invalid UTF-8 is a decode error: lenient decoding would
+ * replace bytes and the string could then no longer be re-encoded to the same bytes.
+ */
 export function readFixedString(b: Buffer, p: number, size: number): string {
   let end = p;
   const limit = p + size;
-  while (end < limit && b[end] !== 0) end++;
-  return b.toString('utf8', p, end);
+  let ascii = true;
+  while (end < limit && b[end] !== 0) { if (b[end] > 0x7f) ascii = false; end++; }
+  if (ascii) return b.toString('latin1', p, end);
+  try {
+    return strictUtf8.decode(b.subarray(p, end));
+  } catch {
+    throw new OfpDecodeError('string field is not valid UTF-8', p);
+  }
 }
 
 export function writeFixedString(b: Buffer, p: number, size: number, text: unknown, path: string): void {
