@@ -18,12 +18,16 @@ export interface RawFrame {
 export type FrameResult =
   | { ok: true; frame: RawFrame }
   /** The stream cannot be framed any further; `header` holds the bad header. */
-  | { ok: false; problem: 'bad_length' | 'bad_version'; reason: string; header: Buffer; xid: number };
+  | { ok: false; problem: FrameProblem; reason: string; header: Buffer; xid: number };
+
+export type FrameProblem = 'bad_length' | 'bad_version' | 'not_hello';
+const OFPT_HELLO = 0;
 
 export class FrameReader {
   private buffered: Buffer = Buffer.alloc(0);
   private broken = false;
   private requiredVersion?: number;
+  private framesRead = 0;
 
   constructor(private readonly maxMessageLen: number) {}
 
@@ -49,9 +53,10 @@ export class FrameReader {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     while (!this.broken && this.buffered.length >= HEADER_LEN) {
       const version = this.buffered[0];
+      const type = this.buffered[1];
       const length = this.buffered.readUInt16BE(2);
       const xid = this.buffered.readUInt32BE(4);
-      const problem = this.checkHeader(version, length);
+      const problem = this.checkHeader(version, type, length);
       if (problem) {
         // A bad header leaves no way to find the next frame: the stream is lost.
         this.broken = true;
@@ -63,7 +68,8 @@ export class FrameReader {
       if (this.buffered.length < length) break;
       const bytes = this.buffered.subarray(0, length);
       this.buffered = this.buffered.subarray(length);
-      yield { ok: true, frame: { version, type: bytes[1], length, xid, bytes } };
+      this.framesRead++;
+      yield { ok: true, frame: { version, type, length, xid, bytes } };
     }
     // Copy the leftover so the frames handed out do not pin a large receive buffer.
     if (this.buffered.length > 0) this.buffered = Buffer.from(this.buffered);
@@ -74,7 +80,11 @@ export class FrameReader {
     return [...this.read(chunk)];
   }
 
-  private checkHeader(version: number, length: number): { problem: 'bad_length' | 'bad_version'; reason: string } | undefined {
+  private checkHeader(version: number, type: number, length: number): { problem: FrameProblem; reason: string } | undefined {
+    // Every OpenFlow connection opens with a hello; anything else is known bad from its header.
+    if (this.framesRead === 0 && type !== OFPT_HELLO) {
+      return { problem: 'not_hello', reason: `first message is type ${type} (version 0x${version.toString(16)}), not hello` };
+    }
     if (this.requiredVersion !== undefined && version !== this.requiredVersion) {
       return { problem: 'bad_version', reason: `version 0x${version.toString(16)} after negotiating 0x${this.requiredVersion.toString(16)}` };
     }

@@ -12,7 +12,7 @@ import { silentLogger } from '../util/logger';
 import {
   ProtocolViolationError, SessionClosedError, SwitchErrorReply, formatDpid,
 } from './errors';
-import { FrameReader, RawFrame } from './frame-reader';
+import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';
 import { REPLY_TYPE, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo } from './types';
@@ -240,8 +240,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     for (const result of this.frames.read(chunk)) {
       if (this.isClosed()) return; // an earlier frame in this chunk ended the session
       if (!result.ok) {
-        const code = result.problem === 'bad_version' ? BAD_REQUEST_CODE.BAD_VERSION : BAD_REQUEST_CODE.BAD_LEN;
-        this.refuse(result.reason, OFPET.BAD_REQUEST, code, result.xid, result.header);
+        this.refuseFrame(result);
         return;
       }
       this.counters.messagesIn++;
@@ -277,11 +276,17 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.onMessage(msg);
   }
 
-  private onFirstFrame(frame: RawFrame): void {
-    if (frame.type !== OFPT.HELLO) {
-      this.refuse(`first message is type ${frame.type}, not hello`, OFPET.HELLO_FAILED, HELLO_FAILED_INCOMPATIBLE, frame.xid, frame.bytes, frame.version);
+  private refuseFrame(result: Extract<FrameResult, { ok: false }>): void {
+    if (result.problem === 'not_hello') {
+      const text = Buffer.from(result.reason, 'ascii');
+      this.refuse(result.reason, OFPET.HELLO_FAILED, HELLO_FAILED_INCOMPATIBLE, result.xid, text, result.header[0] || OFP_VERSION);
       return;
     }
+    const code = result.problem === 'bad_version' ? BAD_REQUEST_CODE.BAD_VERSION : BAD_REQUEST_CODE.BAD_LEN;
+    this.refuse(result.reason, OFPET.BAD_REQUEST, code, result.xid, result.header);
+  }
+
+  private onFirstFrame(frame: RawFrame): void {
     const negotiation = negotiateVersion(parsePeerHello(frame.bytes));
     if (!negotiation.ok) {
       this.refuse(negotiation.reason, OFPET.HELLO_FAILED, HELLO_FAILED_INCOMPATIBLE, frame.xid, Buffer.from(negotiation.reason, 'ascii'), frame.version);

@@ -11,14 +11,14 @@ function frame(type: number, body: number[], xid = 1, version = 4): Buffer {
 }
 
 describe('FrameReader', () => {
-  const stream = Buffer.concat([frame(2, [1, 2, 3], 10), frame(0, [], 11), frame(13, [9, 9, 9, 9, 9, 9, 9, 9, 9], 12)]);
+  const stream = Buffer.concat([frame(0, [1, 2, 3], 10), frame(2, [], 11), frame(13, [9, 9, 9, 9, 9, 9, 9, 9, 9], 12)]);
 
   it('yields the same frames whatever the split offset', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const reader = new FrameReader(0xffff);
       const got = [...reader.push(stream.subarray(0, cut)), ...reader.push(stream.subarray(cut))];
       expect(got.map((r) => (r.ok ? [r.frame.type, r.frame.xid, r.frame.length] : r.reason))).toEqual([
-        [2, 10, 11], [0, 11, 8], [13, 12, 17],
+        [0, 10, 11], [2, 11, 8], [13, 12, 17],
       ]);
       expect(reader.pendingBytes).toBe(0);
     }
@@ -27,7 +27,7 @@ describe('FrameReader', () => {
   it('reports a lying length at once and then reads nothing more', () => {
     const reader = new FrameReader(0xffff);
     const bad = Buffer.from([4, 2, 0, 5, 0, 0, 0, 7]);
-    const results = reader.push(Buffer.concat([frame(2, [], 3), bad, frame(2, [])]));
+    const results = reader.push(Buffer.concat([frame(0, [], 3), bad, frame(2, [])]));
     expect(results).toHaveLength(2);
     expect(results[1]).toEqual({ ok: false, problem: 'bad_length', reason: 'length 5 is shorter than the 8-byte header', header: bad, xid: 7 });
     expect(reader.push(frame(2, []))).toEqual([]);
@@ -35,7 +35,7 @@ describe('FrameReader', () => {
 
   it('enforces its size limit from the header alone', () => {
     const reader = new FrameReader(1024);
-    const [result] = reader.push(Buffer.from([4, 10, 0x10, 0, 0, 0, 0, 1]));
+    const [result] = reader.push(Buffer.from([4, 0, 0x10, 0, 0, 0, 0, 1]));
     expect(result).toMatchObject({ ok: false, problem: 'bad_length', reason: 'length 4096 exceeds the 1024-byte limit' });
   });
 
@@ -45,5 +45,11 @@ describe('FrameReader', () => {
     reader.requireVersion(4);
     const [result] = reader.push(Buffer.from('GET / HTTP/1.1\r\n'));
     expect(result).toMatchObject({ ok: false, problem: 'bad_version', reason: 'version 0x47 after negotiating 0x4' });
+  });
+
+  it('refuses a first message other than hello from its header alone', () => {
+    const reader = new FrameReader(0xffff);
+    const [result] = reader.push(Buffer.from('\x00\x01garbage'));
+    expect(result).toMatchObject({ ok: false, problem: 'not_hello', reason: 'first message is type 1 (version 0x0), not hello' });
   });
 });
