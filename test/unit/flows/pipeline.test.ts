@@ -1,10 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { FakeFlowTable, type PacketFields } from '../../helpers/fake-flow-table';
 import { OFPFC_DELETE, OFPFF_SEND_FLOW_REM, OFPP_CONTROLLER, OFPP_TABLE, OFPTT_ALL } from '../../../src/openflow/constants';
 import type { FlowMod, FlowStats } from '../../../src/openflow/types';
 import {
   VADC_PIPELINE, buildConnectionFlows, buildDeleteAllVadcFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows,
   buildFlowStatsRequest, buildPipelineFlows, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, checkFlow, makeCookie,
-  readConnectionFlows, FlowBuildError, type ConnectionSpec,
+  readConnectionFlows, FlowBuildError, PRIORITY, COOKIE_KINDS, COOKIE_MAGIC, type ConnectionSpec,
 } from '../../../src/flows';
 
 const VIP = { ip: '10.0.0.100', mac: '02:00:0a:00:00:64', port: 80 };
@@ -199,5 +201,15 @@ describe('checkFlow', () => {
     ['a delete that could hit foreign flows', { command: OFPFC_DELETE, cookie: 0n, cookieMask: 0n }, 'delete/modify must pin the vadc cookie magic (it could touch flows vadc does not own)'],
   ])('rejects %s', (_what, change, problem) => {
     expect(checkFlow({ ...forward, ...change }, VADC_PIPELINE)).toContain(problem);
+  });
+});
+
+describe('docs/pipeline.md', () => {
+  it('names every table, band and cookie kind the pipeline declares', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/pipeline.md'), 'utf8');
+    for (const table of VADC_PIPELINE) expect(doc).toContain(`| ${table.id} | \`${table.name}\` |`);
+    for (const band of Object.keys(PRIORITY)) expect(doc).toContain(`| \`${band}\` |`);
+    for (const [kind, code] of Object.entries(COOKIE_KINDS)) expect(doc).toContain(`${code} ${kind}`);
+    expect(doc).toContain(`\`0x${COOKIE_MAGIC.toString(16)}\``);
   });
 });
