@@ -19,7 +19,7 @@ import {
 import { SCRIPTS, ScriptName } from './servers/scripts';
 import { LabHostState, LabState, readState, writeState } from './state';
 import {
-  isAlive, linkExists, listNetns, netnsPids, pathWithSbin, pidsMentioning, pidsNamed, readPidfile, run, RunResult,
+  isAlive, linkExists, listNetns, netnsPids, pathWithSbin, pidsMentioning, pidsNamed, readCmdline, readPidfile, run, RunResult,
   sleep, stopProcess,
 } from './system';
 
@@ -100,6 +100,31 @@ function checkController(target: string): string {
   return target;
 }
 
+/**
+ * An ovs-vswitchd that is no lab's (a system OVS, or one a test started by hand) may hold the userspace
+ * datapath device; ours could then not make its bridge. Wait for it, or say who holds it.
+ */
+async function waitForFreeDatapathDevice(deadline: number): Promise<void> {
+  for (;;) {
+    if (!(await linkExists(NETDEV_DATAPATH_DEVICE))) return;
+    const owners = pidsNamed('ovs-vswitchd');
+    if (owners.length === 0) {
+      // Left behind by an ovs-vswitchd that exited: remove it so ours can make it anew.
+      await run(['ip', 'link', 'del', NETDEV_DATAPATH_DEVICE], { env: pathWithSbin(), allowFailure: true });
+      return;
+    }
+    if (Date.now() >= deadline) {
+      const who = owners.map((pid) => `pid ${pid}: ${readCmdline(pid) ?? '?'}`).join('; ');
+      throw new LabError(
+        'host-busy',
+        `another ovs-vswitchd owns the userspace datapath device '${NETDEV_DATAPATH_DEVICE}' (${who}); ` +
+          'Open vSwitch allows one per host: stop it, or wait for it (--wait)',
+      );
+    }
+    await sleep(500);
+  }
+}
+
 export class Lab {
   readonly vms: LabHost[] = [];
   readonly clients: LabHost[] = [];
@@ -138,9 +163,11 @@ export class Lab {
     const dir = labDir(plan.name, opts.baseDir);
     if (readState(dir)) throw new LabError('exists', `lab '${plan.name}' is already up in ${dir}: run 'vadc lab down --name ${plan.name}' first`);
 
+    const deadline = Date.now() + (opts.waitForHostMs ?? 0);
     await acquireHostLock(plan.name, dir, opts.waitForHostMs ?? 0);
     const lab = new Lab(plan, dir, controller);
     try {
+      await waitForFreeDatapathDevice(deadline);
       const addresses = await run(['ip', '-o', '-4', 'addr', 'show'], { env: lab.env });
       if (subnetInUse(addresses.stdout, plan.subnet)) {
         throw new LabError('subnet-in-use', `subnet ${plan.subnet} of lab '${plan.name}' is already used on this host`);
