@@ -34,6 +34,8 @@ export interface ControllerEvents {
   error: [ControllerError, SwitchInfo | undefined];
   /** Every message from a switch that is up, after the runtime has handled it. */
   message: [SwitchInfo, OfpMessage];
+  /** The switch's socket stopped (true) or resumed (false) taking data: bulk producers should wait. */
+  backpressure: [SwitchInfo, boolean];
 }
 
 export class MissingTlsMaterialError extends ControllerError {
@@ -162,6 +164,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     session.once('up', () => this.onUp(session));
     session.on('message', (msg) => this.onMessage(session, msg));
     session.once('close', (reason) => this.onClose(session, reason));
+    session.on('backpressure', (blocked) => {
+      if (session.state === 'up') this.emit('backpressure', session, blocked);
+    });
   }
 
   private onUp(session: SwitchSession): void {

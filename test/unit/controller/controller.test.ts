@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { PassThrough } from 'node:stream';
 import { Controller, ControllerOptions } from '../../../src/controller/controller';
 import {
   RequestAbortedError, RequestTimeoutError, SessionClosedError, SwitchErrorReply, UnknownSwitchError,
@@ -6,6 +7,7 @@ import {
 import type { ControllerApp, SwitchInfo } from '../../../src/controller/types';
 import { decode, encode } from '../../../src/openflow';
 import type { FlowMod, FlowStats, OfpMessage } from '../../../src/openflow';
+import { createLogger } from '../../../src/util/logger';
 import { FakeSwitch, port } from './fake-switch';
 
 const DPID = 0x00000000000000abn;
@@ -304,6 +306,8 @@ describe('backpressure', () => {
     const sw = await connect(p);
     await up;
     const blocked: boolean[] = [];
+    const signalled: boolean[] = [];
+    controller.on('backpressure', (_sw, isBlocked) => signalled.push(isBlocked));
     const down = once<[bigint, string]>(controller, 'switch_down');
     sw.socket.pause();
     const packetOut: OfpMessage = { type: 'packet_out', xid: 0, bufferId: 0xffffffff, inPort: 1, actions: [], data: Buffer.alloc(1400) };
@@ -317,6 +321,7 @@ describe('backpressure', () => {
     const [, reason] = await down;
     expect(reason).toMatch(/^switch cannot keep up: \d+ bytes queued, limit 262144$/);
     expect(blocked).toContain(true);
+    expect(signalled[0]).toBe(true);
   });
 });
 
@@ -356,7 +361,12 @@ describe('hostile peers', () => {
 
   it('stops reading an echo flood from a peer that does not read, and drops it at the handshake deadline', async () => {
     const { controller } = await withNeighbour();
-    const flooder = new Controller({ listen: ['tcp:127.0.0.1:0'], session: { handshakeTimeoutMs: 300 } });
+    const logStream = new PassThrough();
+    const dropped = new Promise<string>((resolve) =>
+      logStream.on('data', (line: Buffer) => String(line).includes('disconnecting switch') && resolve(String(line))));
+    const flooder = new Controller({
+      listen: ['tcp:127.0.0.1:0'], session: { handshakeTimeoutMs: 300 }, logger: createLogger({ stream: logStream, format: 'json' }),
+    });
     started.push(flooder);
     const [bound] = await flooder.start();
     const peer = await rawPeer(Number(bound.split(':').pop()));
@@ -364,6 +374,8 @@ describe('hostile peers', () => {
     const echo = encode({ type: 'echo_request', xid: 3, data: Buffer.alloc(4000) });
     peer.socket.write(encode({ type: 'hello', xid: 1, elements: [] }));
     for (let i = 0; i < 2000 && !peer.socket.destroyed; i++) peer.socket.write(echo);
+    expect(JSON.parse(await dropped)).toMatchObject({ level: 'warn', message: 'disconnecting switch: handshake did not complete within 300 ms' });
+    peer.socket.resume(); // a paused socket would never see the close
     await peer.closed;
     await controller.barrier(0x1n);
     expect(controller.switches().map((s) => s.dpid)).toEqual([0x1n]);
