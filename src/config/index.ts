@@ -11,7 +11,9 @@ export {
   type ServiceConfig,
   type BackendConfig,
   type HealthCheckConfig,
-  type HookConfig,
+  type LaunchConfig,
+  type StopConfig,
+  type FailoverConfig,
   type SchedulerName,
 } from './schema';
 export { deriveVipMac, parseTarget, parseIpv4Prefix, type Target } from './addresses';

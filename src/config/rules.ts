@@ -67,12 +67,39 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
     else backendNames.set(backend.name, j);
     checkBackend(backend, bat, service, add);
   });
-  if (service.sorry_backend) checkBackend(service.sorry_backend, `${at}.sorry_backend`, service, add);
+  if (service.sorry_backend) {
+    checkBackend(service.sorry_backend, `${at}.sorry_backend`, service, add);
+    if (backendNames.has(service.sorry_backend.name)) {
+      add(`${at}.sorry_backend.name`, `"${service.sorry_backend.name}" is also a tiered backend; the sorry backend must be a separate one`);
+    }
+  }
 
   checkTiers(service, at, add);
 
-  if (service.health && service.health.timeout >= service.health.interval) {
-    add(`${at}.health.timeout`, `must be shorter than health.interval (${service.health.interval} s)`);
+  checkHealth(service, at, add);
+  checkPolicies(service, at, add);
+}
+
+function checkHealth(service: ServiceConfig, at: string, add: AddIssue): void {
+  const health = service.health;
+  if (!health) return;
+  if (health.timeout >= health.interval) add(`${at}.health.timeout`, `must be shorter than health.interval (${health.interval} s)`);
+  if (health.type === 'http' || health.type === 'https') {
+    if (health.expect_body !== undefined && health.expect_body_match !== undefined) add(`${at}.health.expect_body_match`, 'give expect_body or expect_body_match, not both');
+    if (health.type === 'http' && health.tls_verify) add(`${at}.health.tls_verify`, 'only meaningful for https checks');
+  }
+  if (health.type === 'udp' && health.expect !== undefined && health.expect_match !== undefined) {
+    add(`${at}.health.expect_match`, 'give expect or expect_match, not both');
+  }
+}
+
+function checkPolicies(service: ServiceConfig, at: string, add: AddIssue): void {
+  for (const key of ['conns_per_backend', 'queue_measure'] as const) {
+    const band = service.failover?.[key];
+    if (band && band.low > band.high) add(`${at}.failover.${key}.low`, `must not exceed high (${band.high})`);
+  }
+  if (service.launch && service.launch.backoff_max < service.launch.backoff) {
+    add(`${at}.launch.backoff_max`, `must be at least launch.backoff (${service.launch.backoff} s)`);
   }
 }
 

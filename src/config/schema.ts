@@ -30,6 +30,9 @@ const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) =>
 const positiveSeconds = (max: number) => z.number({ error: expected(`a number of seconds > 0 and <= ${max}`) })
   .positive({ error: expected(`a number of seconds > 0 and <= ${max}`) })
   .max(max, { error: expected(`a number of seconds > 0 and <= ${max}`) });
+const nonNegativeSeconds = (max: number) => z.number({ error: expected(`a number of seconds 0..${max}`) })
+  .min(0, { error: expected(`a number of seconds 0..${max}`) })
+  .max(max, { error: expected(`a number of seconds 0..${max}`) });
 const portNumber = integer(1, 65535, 'a port number 1..65535');
 
 function text(what: string, pattern?: RegExp) {
@@ -85,13 +88,30 @@ const vnicSelector = text('a vNIC: an interface name, iface-id:<id> or mac:<mac>
   }
 });
 
-const hookSchema = strict({
-  /** argv (run directly) or a string (run by /bin/sh -c). */
-  command: z.union([z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }), text('a command')], {
-    error: expected('a command string or a non-empty list of arguments'),
-  }),
-  timeout: positiveSeconds(3600).default(30),
-  env: z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/), z.string({ error: expected('a string value') })).default({}),
+/** argv (run directly) or a string (run by /bin/sh -c). */
+const hookCommand = z.union([z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }), text('a command')], {
+  error: expected('a command string or a non-empty list of arguments'),
+});
+const envSchema = z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/), z.string({ error: expected('a string value') })).default({});
+const hookFields = { command: hookCommand, timeout: positiveSeconds(3600).default(30), env: envSchema };
+
+/** Launch hook and its retry policy (src/health/launch.ts). */
+const launchSchema = strict({
+  ...hookFields,
+  /** From the hook's start: how long the target may take to show its vNIC and pass its check. */
+  ready_timeout: positiveSeconds(86400).default(120),
+  max_attempts: integer(1, 100, 'an integer 1..100').default(3),
+  /** Wait before attempt n+1 is backoff * 2^(n-1), capped at backoff_max. */
+  backoff: positiveSeconds(3600).default(5),
+  backoff_max: positiveSeconds(86400).default(60),
+  /** After giving up, a new launch cycle starts only after this long. */
+  rearm: nonNegativeSeconds(86400).default(300),
+});
+
+const stopSchema = strict({
+  ...hookFields,
+  /** Run the stop hook once the target has been unneeded and idle this long. */
+  cooldown: nonNegativeSeconds(86400).default(300),
 });
 
 const backendSchema = strict({
@@ -119,7 +139,24 @@ const healthCommon = {
   port: portNumber.optional(),
 };
 const HEALTH_TYPES = ['tcp', 'http', 'https', 'udp', 'script'] as const;
-/** Declared here, used by the health-check/failover work (src/health). */
+
+/** A regular expression given as text; compiled here so a bad one is a config error, not a runtime one. */
+const regexText = text('a regular expression').check((ctx) => {
+  try {
+    new RegExp(ctx.value);
+  } catch (err) {
+    ctx.issues.push({ code: 'custom', input: ctx.value, message: `not a valid regular expression: ${(err as Error).message}` });
+  }
+});
+
+const STATUS_WHAT = 'an HTTP status 100..599 or a range "200-299"';
+/** One status or an inclusive range "from-to". */
+const statusCode = z.union([
+  integer(100, 599, STATUS_WHAT),
+  z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/).refine((r) => Number(r.slice(0, 3)) <= Number(r.slice(4)), { error: 'range must run low-high' }),
+], { error: expected(STATUS_WHAT) });
+
+/** Declared here, used by the health-check/failover work (src/health). Absent: passive health (vNIC link state). */
 const healthSchema = z.discriminatedUnion(
   'type',
   [
@@ -128,15 +165,43 @@ const healthSchema = z.discriminatedUnion(
       type: z.literal(['http', 'https']),
       ...healthCommon,
       path: text('an absolute URL path', /^\//).default('/'),
-      expect_status: integer(100, 599, 'an HTTP status 100..599').default(200),
-      /** A regular expression the response body must match. */
-      expect_body: text('a regular expression').optional(),
+      /** Accepted statuses; default 200-299. */
+      expect_status: z.union([statusCode, z.array(statusCode).min(1, { error: expected('a non-empty list of statuses') })], { error: expected(STATUS_WHAT) }).optional(),
+      /** The body must contain this text ... */
+      expect_body: text('a non-empty string').optional(),
+      /** ... or match this regular expression. */
+      expect_body_match: regexText.optional(),
+      host_header: text('a host name').optional(),
+      /** https only: verify the backend's certificate (default off: backends usually have self-signed ones). */
+      tls_verify: z.boolean({ error: expected('true or false') }).default(false),
     }),
-    strict({ type: z.literal('udp'), ...healthCommon, send: z.string({ error: expected('a payload string') }), expect: text('a regular expression').optional() }),
-    strict({ type: z.literal('script'), ...healthCommon, command: hookSchema.shape.command }),
+    strict({
+      type: z.literal('udp'),
+      ...healthCommon,
+      send: z.string({ error: expected('a payload string') }),
+      /** The reply must contain this text, or match expect_match; neither = any reply passes. */
+      expect: text('a non-empty string').optional(),
+      expect_match: regexText.optional(),
+    }),
+    strict({ type: z.literal('script'), ...healthCommon, command: hookCommand, env: envSchema }),
   ],
   { error: expected(`a mapping with type one of ${HEALTH_TYPES.join(', ')}`) },
 );
+
+const hysteresis = (what: string) =>
+  strict({ high: z.number({ error: expected(`a ${what} >= 0`) }).min(0, { error: expected(`a ${what} >= 0`) }), low: z.number({ error: expected(`a ${what} >= 0`) }).min(0, { error: expected(`a ${what} >= 0`) }) });
+
+/** Tier failover policy (src/health/tiers.ts). */
+const failoverSchema = strict({
+  /** Seconds a lower tier must stay eligible before traffic fails back to it. */
+  hold: nonNegativeSeconds(86400).default(10),
+  /** A tier is overloaded above `high` mean active connections per healthy backend, recovered at or below `low`. */
+  conns_per_backend: hysteresis('connection count').optional(),
+  /** Same, on the feedback scheduler's queue measure. */
+  queue_measure: hysteresis('queue measure').optional(),
+  /** Growth of the tier's vNIC drop counters between two evaluations that marks it overloaded. */
+  drops_rising: nonNegativeInt().optional(),
+});
 
 const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
@@ -169,12 +234,13 @@ const serviceSchema = strict({
   feedback_interval: positiveSeconds(3600).default(2),
   backends: z.array(backendSchema, { error: expected('a list of backends') }).min(1, { error: 'expected at least one backend' }),
   health: healthSchema.optional(),
-  /** Minimum number of available tier-0 backends; below it the service fails over to the next tier. */
+  failover: failoverSchema.optional(),
+  /** Healthy backends a tier needs to be used (capped at the tier's size); below it, the next tier serves. */
   quorum: integer(1, 65535, 'an integer >= 1').optional(),
   /** Served only when no backend of any tier is available (IPVS/keepalived "sorry server"). */
   sorry_backend: backendSchema.optional(),
-  launch: hookSchema.optional(),
-  stop: hookSchema.optional(),
+  launch: launchSchema.optional(),
+  stop: stopSchema.optional(),
 }).transform((service) => ({
   ...service,
   vip_mac: service.vip_mac ?? deriveVipMac(service.vip),
@@ -212,6 +278,8 @@ export type VadcConfig = z.output<typeof configSchema>;
 export type ServiceConfig = VadcConfig['services'][number];
 export type BackendConfig = ServiceConfig['backends'][number];
 export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
-export type HookConfig = NonNullable<ServiceConfig['launch']>;
+export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
+export type StopConfig = NonNullable<ServiceConfig['stop']>;
+export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
 /** What a YAML file may say (defaults not yet applied). */
 export type VadcConfigInput = z.input<typeof configSchema>;

@@ -48,7 +48,7 @@ describe('examples', () => {
       'web 10.0.0.100:80/tcp rr',
       'dns 10.0.0.100:53/udp sh',
     ]);
-    expect(config.services[0].health).toMatchObject({ type: 'http', path: '/', expect_status: 200, rise: 2, fall: 3 });
+    expect(config.services[0].health).toMatchObject({ type: 'http', path: '/', interval: 2, timeout: 1, rise: 2, fall: 3 });
   });
 });
 
@@ -224,7 +224,11 @@ describe('cross-field rules', () => {
     );
     const web = parseConfig(text).services[0];
     expect(web.sorry_backend?.name).toBe('v-sorry');
-    expect(web.launch).toEqual({ command: ['/usr/bin/systemctl', 'start', 'web'], timeout: 30, env: { MODE: 'prod' } });
+    expect(web.launch).toEqual({
+      command: ['/usr/bin/systemctl', 'start', 'web'], timeout: 30, env: { MODE: 'prod' },
+      ready_timeout: 120, max_attempts: 3, backoff: 5, backoff_max: 60, rearm: 300,
+    });
+    expect(web.stop).toEqual({ command: 'systemctl stop web', timeout: 5, env: {}, cooldown: 300 });
     expect(web.health).toMatchObject({ type: 'udp', send: 'ping', rise: 2, fall: 3 });
   });
 
@@ -258,5 +262,37 @@ describe('cross-field rules', () => {
     expect(issuesOf(service('    health: {type: tcp, interval: 2, timeout: 2}'))).toEqual([
       { path: 'services[0].health.timeout', message: 'must be shorter than health.interval (2 s)' },
     ]);
+  });
+});
+
+describe('health and failover settings (used by src/health)', () => {
+  it('accepts status codes and ranges, body text or pattern, and failover bands', () => {
+    const web = parseConfig(service(`    health: {type: https, expect_status: [200, "300-399"], expect_body_match: "^ok", tls_verify: true}
+    failover: {hold: 30, conns_per_backend: {high: 100, low: 80}}`)).services[0];
+    expect(web.health).toMatchObject({ type: 'https', path: '/', expect_status: [200, '300-399'], expect_body_match: '^ok', tls_verify: true });
+    expect(web.failover).toEqual({ hold: 30, conns_per_backend: { high: 100, low: 80 } });
+  });
+
+  it.each([
+    ['    health: {type: http, expect_status: 700}', 'services[0].health.expect_status', 'expected an HTTP status 100..599 or a range "200-299", got 700'],
+    ['    health: {type: http, expect_body_match: "(unclosed"}', 'services[0].health.expect_body_match', expect.stringMatching(/^not a valid regular expression: /)],
+    ['    health: {type: http, expect_body: ok, expect_body_match: ok}', 'services[0].health.expect_body_match', 'give expect_body or expect_body_match, not both'],
+    ['    health: {type: http, tls_verify: true}', 'services[0].health.tls_verify', 'only meaningful for https checks'],
+    ['    health: {type: udp, send: x, expect: a, expect_match: b}', 'services[0].health.expect_match', 'give expect or expect_match, not both'],
+    ['    health: {type: script}', 'services[0].health.command', 'missing; expected a command string or a non-empty list of arguments'],
+    ['    failover: {queue_measure: {high: 1, low: 2}}', 'services[0].failover.queue_measure.low', 'must not exceed high (1)'],
+    ['    launch: {command: x, backoff: 10, backoff_max: 5}', 'services[0].launch.backoff_max', 'must be at least launch.backoff (10 s)'],
+    ['    sorry_backend: {vnic: v-vm1, ip: 10.0.0.9, ports: [80]}', 'services[0].sorry_backend.name', '"v-vm1" is also a tiered backend; the sorry backend must be a separate one'],
+  ])('%s', (line, path, message) => {
+    expect(issuesOf(service(line))).toEqual([{ path, message }]);
+  });
+});
+
+describe('the annotated full example', () => {
+  it('loads, so every key it documents is accepted', async () => {
+    const config = await loadConfig(join(examples, 'full.yaml'));
+    expect(config.services[0].backends.map((b) => b.name)).toEqual(['vm1', 'iface-id:vm2-eth0']);
+    expect(config.services[0].sorry_backend?.name).toBe('mac:52:54:00:00:00:99');
+    expect(config.log).toEqual({ level: 'info', format: 'json' });
   });
 });
