@@ -20,6 +20,8 @@ export interface PortHealth {
 
 /** What OVSDB and OpenFlow say about the vNIC. Nothing is assumed before the resolver reports it. */
 export interface VnicView {
+  /** False until the resolver has said anything about the vNIC: absent then means "not known yet". */
+  reported: boolean;
   present: boolean;
   linkUp: boolean;
   adminUp: boolean;
@@ -67,7 +69,7 @@ export function initialBackendHealth(backend: string, ports: readonly number[], 
     state: 'unknown',
     reason: 'no check has passed yet',
     since: now,
-    vnic: { present: false, linkUp: false, adminUp: false, openflowUp: true },
+    vnic: { reported: false, present: false, linkUp: false, adminUp: false, openflowUp: true },
     ports: Object.fromEntries(ports.map((p) => [p, freshPort(now)])),
   };
 }
@@ -98,10 +100,10 @@ export function usablePorts(health: BackendHealth): number[] {
 
 function applyVnicInput(vnic: VnicView, input: Exclude<HealthInput, { kind: 'check' }>): VnicView {
   if (input.kind === 'port_status') return { ...vnic, openflowUp: input.linkUp };
-  if (!input.present) return { ...vnic, present: false };
+  if (!input.present) return { ...vnic, reported: true, present: false };
   // A vNIC that (re)appears starts with a clean OpenFlow view: port-status for the new ofport follows if it is down.
   const openflowUp = vnic.present ? vnic.openflowUp : true;
-  return { present: true, linkUp: input.linkState !== 'down', adminUp: input.adminState !== 'down', openflowUp };
+  return { reported: true, present: true, linkUp: input.linkState !== 'down', adminUp: input.adminState !== 'down', openflowUp };
 }
 
 export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf: RiseFall, now: number): HealthStep {

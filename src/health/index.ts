@@ -9,3 +9,4 @@ export * from './launch';
 export * from './drain';
 export * from './hooks';
 export * from './scheduler';
+export * from './monitor';

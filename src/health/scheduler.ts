@@ -6,6 +6,8 @@ export interface ScheduledCheck {
   id: string;
   spec: CheckSpec;
   intervalMs: number;
+  /** Receives this target's results (in addition to the scheduler-wide onResult). */
+  onResult?: (result: CheckResult) => void;
 }
 
 export interface CheckSchedulerOptions {
@@ -13,7 +15,7 @@ export interface CheckSchedulerOptions {
   concurrency: number;
   /** Each wait is intervalMs * (1 ± jitter) so checks of many targets do not fire in lock-step. Default 0.1. */
   jitter?: number;
-  onResult: (id: string, result: CheckResult) => void;
+  onResult?: (id: string, result: CheckResult) => void;
   /** Injected for tests; default the real checkers. */
   checker?: Checker;
   /** Injected for tests; default Math.random. */
@@ -121,7 +123,8 @@ export class CheckScheduler {
         if (current && !abort.signal.aborted) {
           // Re-armed first so a throwing onResult cannot silently end this target's checks.
           this.arm(target, this.nextDelay(target.check.intervalMs));
-          this.opts.onResult(target.check.id, result);
+          target.check.onResult?.(result);
+          this.opts.onResult?.(target.check.id, result);
         }
         this.pump();
       });

@@ -62,8 +62,8 @@ export interface FailoverState {
 export interface FailoverStep {
   state: FailoverState;
   events: HealthEvent[];
-  /** The lowest tier that new connections need but that has too few healthy backends: a launch candidate. */
-  tierNeeded?: number;
+  /** Tiers below the one serving (or all, when none serves) that have too few healthy backends, lowest first: launch candidates. */
+  tiersNeeded: number[];
 }
 
 export function initialFailoverState(): FailoverState {
@@ -146,7 +146,7 @@ export function evaluateFailover(state: FailoverState, backends: readonly TierBa
   const facts = tierFacts(backends, policy);
   const tiers: Record<number, TierMemory> = {};
   const why: string[] = [];
-  let tierNeeded: number | undefined;
+  const tiersNeeded: number[] = [];
   let lowestEligible: TierFacts | undefined;
   let highestAvailable: TierFacts | undefined;
   for (const f of facts) {
@@ -161,7 +161,7 @@ export function evaluateFailover(state: FailoverState, backends: readonly TierBa
     }
     if (!lowestEligible) {
       why.push(available ? `tier ${f.tier} overloaded: ${memory.overloadReason}` : `tier ${f.tier} unavailable: ${f.healthy.length} of ${f.size} backends healthy, quorum ${f.quorum}`);
-      if (!available) tierNeeded ??= f.tier;
+      if (!available) tiersNeeded.push(f.tier);
     }
   }
 
@@ -203,5 +203,5 @@ export function evaluateFailover(state: FailoverState, backends: readonly TierBa
     }
   }
   const started = state.started || !stillStarting;
-  return { state: { routing: sameRouting(routing, current) ? current : routing, tiers, started }, events, tierNeeded };
+  return { state: { routing: sameRouting(routing, current) ? current : routing, tiers, started }, events, tiersNeeded };
 }

@@ -11,7 +11,7 @@ function sequence(policy: TierPolicy, steps: Array<[number, TierBackendView[]]>,
     const out = evaluateFailover(state, backends, policy, now);
     state = out.state;
     const r = state.routing;
-    return { routing: r.kind === 'tier' ? `tier${r.tier}` : r.kind, events: out.events.map((e) => e.kind), reasons: out.events.map((e) => e.reason), tierNeeded: out.tierNeeded, state };
+    return { routing: r.kind === 'tier' ? `tier${r.tier}` : r.kind, events: out.events.map((e) => e.kind), reasons: out.events.map((e) => e.reason), tiersNeeded: out.tiersNeeded, state };
   });
 }
 
@@ -134,12 +134,12 @@ describe('tier failover', () => {
     expect(refuse.reasons[0]).toMatch(/tier 1 unavailable.*; refusing new connections$/);
   });
 
-  it('names the unavailable tier that new connections need, for the launcher', () => {
+  it('names the unavailable tiers that new connections need, for the launcher', () => {
     const absentSecondary = [view('p1', 0, 'down'), view('s1', 1, 'down'), view('t1', 2)];
     const [r] = sequence(HOLD, [[0, absentSecondary]]);
-    expect(r.tierNeeded).toBe(0);
+    expect(r.tiersNeeded).toEqual([0, 1]);
     const [ok] = sequence(HOLD, [[0, primaryUp]]);
-    expect(ok.tierNeeded).toBeUndefined();
+    expect(ok.tiersNeeded).toEqual([]);
   });
 
   it('rejects a policy whose thresholds cannot work', () => {

@@ -1,0 +1,311 @@
+import { EventEmitter } from 'node:events';
+import type { HealthState, VadcEvent } from '../runtime/types';
+import { silentLogger, type Logger } from '../util/logger';
+import { initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type HealthInput, type RiseFall } from './backend-health';
+import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
+import { toVadcEvent, type HealthEvent } from './events';
+import { runHook as defaultRunHook, type HookContext, type HookResult } from './hooks';
+import { newLaunchJob, stepLaunch, validateLaunchPolicy, type LaunchInput, type LaunchJob, type LaunchPolicy } from './launch';
+import type { CheckScheduler } from './scheduler';
+import { evaluateFailover, initialFailoverState, validateTierPolicy, type FailoverState, type Routing, type TierPolicy } from './tiers';
+import type { CheckResult, CheckSpec, HookSpec } from './types';
+
+export interface MonitoredBackend {
+  id: string;
+  vnic: string;
+  ip: string;
+  ports: number[];
+  tier: number;
+  weight: number;
+  /** Hook that starts this backend's VM when failover needs it and its vNIC is absent. */
+  launch?: HookSpec;
+  stop?: HookSpec;
+}
+
+export interface BackendLoad {
+  activeConns: number;
+  queueMeasure?: number;
+  drops?: number;
+}
+
+export interface ServiceHealthOptions {
+  service: string;
+  backends: MonitoredBackend[];
+  /** Builds the active check of one (backend, software port); undefined = passive health only (a port counts as passing once the vNIC is up). */
+  checkFor?: (backend: MonitoredBackend, port: number) => CheckSpec;
+  intervalMs: number;
+  riseFall: RiseFall;
+  tiers: TierPolicy;
+  launch: LaunchPolicy;
+  /** Shared by all services so concurrency is bounded process-wide; the monitor adds and removes its targets. */
+  scheduler?: CheckScheduler;
+  logger?: Logger;
+  now?: () => number;
+  /** Injected for tests. */
+  runHook?: (hook: HookSpec, ctx: HookContext, logger: Logger, signal?: AbortSignal) => Promise<HookResult>;
+}
+
+const PASSIVE_PASS: CheckResult = { ok: true, reason: 'vNIC up (no active check configured)', output: '', durationMs: 0 };
+
+/**
+ * The health module's face to the daemon, one per service: feed it OVSDB/OpenFlow facts, check results (its
+ * scheduler does that itself), load samples and drain requests; it decides on its own and emits 'event'
+ * (VadcEvent) for everything it did and 'routing' when where new connections go changes.
+ */
+export class ServiceHealthMonitor extends EventEmitter {
+  private readonly backends = new Map<string, MonitoredBackend>();
+  private readonly health = new Map<string, BackendHealth>();
+  private readonly load = new Map<string, BackendLoad>();
+  private readonly jobs = new Map<string, LaunchJob>();
+  private drains: DrainTable = {};
+  private failover: FailoverState = initialFailoverState();
+  private tiersNeeded: number[] = [];
+  private readonly hooksInFlight = new Set<Promise<void>>();
+  private readonly abort = new AbortController();
+  private readonly logger: Logger;
+  private readonly now: () => number;
+  private readonly runHook: NonNullable<ServiceHealthOptions['runHook']>;
+
+  constructor(private readonly opts: ServiceHealthOptions) {
+    super();
+    validateTierPolicy(opts.tiers);
+    validateLaunchPolicy(opts.launch);
+    if (opts.checkFor && !opts.scheduler) throw new RangeError(`service ${opts.service}: active checks need a scheduler`);
+    this.logger = opts.logger ?? silentLogger();
+    this.now = opts.now ?? Date.now;
+    this.runHook = opts.runHook ?? defaultRunHook;
+    const start = this.now();
+    for (const b of opts.backends) {
+      if (this.backends.has(b.id)) throw new RangeError(`service ${opts.service}: backend ${b.id} is listed twice`);
+      this.backends.set(b.id, b);
+      this.health.set(b.id, initialBackendHealth(b.id, b.ports, start));
+      if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
+    }
+    if (opts.tiers.sorryBackend && this.backends.has(opts.tiers.sorryBackend)) {
+      throw new RangeError(`service ${opts.service}: the sorry backend ${opts.tiers.sorryBackend} must not also be a tiered backend`);
+    }
+  }
+
+  /** Starts the active checks. */
+  start(): void {
+    if (!this.opts.checkFor || !this.opts.scheduler) return;
+    for (const b of this.backends.values()) {
+      for (const port of b.ports) {
+        this.opts.scheduler.add({
+          id: this.checkId(b.id, port),
+          spec: this.opts.checkFor(b, port),
+          intervalMs: this.opts.intervalMs,
+          onResult: (result) => this.checkResult(b.id, port, result),
+        });
+      }
+    }
+  }
+
+  /** Stops the checks, aborts running hooks (their process groups are killed) and waits for them. */
+  async stop(): Promise<void> {
+    for (const b of this.backends.values()) for (const port of b.ports) this.opts.scheduler?.remove(this.checkId(b.id, port));
+    this.abort.abort();
+    await Promise.all([...this.hooksInFlight]);
+  }
+
+  /** A check result (the scheduler delivers them itself after start()). */
+  checkResult(backend: string, port: number, result: CheckResult): void {
+    this.applyHealth(backend, { kind: 'check', port, result });
+  }
+
+  /** From the OVSDB VnicResolver: the backend's vNIC appeared, changed or disappeared. */
+  vnicChanged(backend: string, vnic: { present: boolean; linkState?: 'up' | 'down'; adminState?: 'up' | 'down' }): void {
+    this.applyHealth(backend, { kind: 'vnic', ...vnic });
+    this.applyLaunch(backend, { kind: 'vnic', present: vnic.present });
+    this.passiveVerdict(backend);
+  }
+
+  /** Without active checks the vNIC's own state is the whole verdict: its ports pass while it is up. */
+  private passiveVerdict(backend: string): void {
+    const h = this.requireHealth(backend);
+    if (this.opts.checkFor || vnicProblem(h.vnic)) return;
+    for (const [port, p] of Object.entries(h.ports)) {
+      if (p.state !== 'up') this.applyHealth(backend, { kind: 'check', port: Number(port), result: PASSIVE_PASS });
+    }
+  }
+
+  /** From OpenFlow port-status for the backend's ofport. */
+  portStatus(backend: string, linkUp: boolean): void {
+    this.applyHealth(backend, { kind: 'port_status', linkUp });
+    this.passiveVerdict(backend);
+  }
+
+  /** A load sample from the connection table / statistics. */
+  updateLoad(backend: string, load: BackendLoad): void {
+    this.requireBackend(backend);
+    this.load.set(backend, load);
+    this.report(updateDrain(this.drains, backend, load.activeConns, this.now()), (t) => (this.drains = t));
+    this.evaluate();
+  }
+
+  drain(backend: string): void {
+    const b = this.requireBackend(backend);
+    this.report(startDrain(this.drains, backend, b.weight, this.load.get(backend)?.activeConns ?? 0, this.now()), (t) => (this.drains = t));
+    this.evaluate();
+  }
+
+  enable(backend: string): void {
+    this.requireBackend(backend);
+    this.drains = endDrain(this.drains, backend).table;
+    this.evaluate();
+  }
+
+  /** Call every few hundred ms: launch timeouts and retries, and the failback hold time, are driven by it. */
+  tick(): void {
+    for (const id of this.jobs.keys()) this.applyLaunch(id, { kind: 'tick' });
+    this.evaluate();
+  }
+
+  routing(): Routing {
+    return this.failover.routing;
+  }
+
+  /** Software ports of the backend that may get new connections now (empty when it must get none). */
+  portsFor(backend: string): number[] {
+    return usablePorts(this.requireHealth(backend));
+  }
+
+  /** The scheduler weight: 0 while draining. */
+  weightOf(backend: string): number {
+    return effectiveWeight(this.drains, backend, this.requireBackend(backend).weight);
+  }
+
+  stateOf(backend: string): { health: HealthState; reason: string } {
+    const drain = this.drains[backend];
+    if (drain) return { health: drain.state, reason: drain.state === 'draining' ? 'draining: weight 0' : 'drained' };
+    const phase = this.jobs.get(backend)?.state.phase;
+    if (phase === 'hook_running' || phase === 'waiting_ready' || phase === 'backoff') return { health: 'launching', reason: `launch ${phase.replace('_', ' ')}` };
+    const h = this.requireHealth(backend);
+    return { health: h.state, reason: h.reason };
+  }
+
+  checkId(backend: string, port: number): string {
+    return `${this.opts.service}/${backend}:${port}`;
+  }
+
+  private requireBackend(id: string): MonitoredBackend {
+    const b = this.backends.get(id);
+    if (!b) throw new RangeError(`service ${this.opts.service} has no backend ${id}`);
+    return b;
+  }
+
+  private requireHealth(id: string): BackendHealth {
+    this.requireBackend(id);
+    return this.health.get(id) as BackendHealth;
+  }
+
+  private report<T>(step: { events: HealthEvent[]; table: T }, store: (t: T) => void): void {
+    store(step.table);
+    this.emitEvents(step.events);
+  }
+
+  private emitEvents(events: HealthEvent[]): void {
+    for (const e of events) {
+      const event: VadcEvent = toVadcEvent(e, this.opts.service);
+      this.logger.log(event.level, event.message, { service: event.service, backend: event.backend, ...event.data });
+      this.emit('event', event);
+    }
+  }
+
+  private applyHealth(backend: string, input: HealthInput): void {
+    const before = this.requireHealth(backend);
+    const step = stepBackendHealth(before, input, this.opts.riseFall, this.now());
+    this.health.set(backend, step.health);
+    this.emitEvents(step.events);
+    if (step.health.state !== before.state) this.applyLaunch(backend, { kind: 'ready', ready: step.health.state === 'up' });
+    this.evaluate();
+  }
+
+  private applyLaunch(backend: string, input: LaunchInput): void {
+    const job = this.jobs.get(backend);
+    if (!job) return;
+    const step = stepLaunch(job, input, this.opts.launch, this.now());
+    this.jobs.set(backend, step.job);
+    this.emitEvents(step.events);
+    for (const action of step.actions) this.startHook(backend, action.hook, action.attempt, action.reason);
+  }
+
+  private startHook(backendId: string, which: 'launch' | 'stop', attempt: number, reason: string): void {
+    const b = this.requireBackend(backendId);
+    const hook = which === 'launch' ? b.launch : b.stop;
+    if (!hook) {
+      // A stop without a stop hook: nothing to run, the job simply returns to idle.
+      queueMicrotask(() => this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: true, reason: 'no stop hook configured', output: '' }));
+      return;
+    }
+    const ctx: HookContext = { action: which, service: this.opts.service, backend: b.id, vnic: b.vnic, ip: b.ip, tier: b.tier, reason, attempt };
+    const running = this.runHook(hook, ctx, this.logger, this.abort.signal).then(
+      (result) => {
+        this.hooksInFlight.delete(running);
+        if (!this.abort.signal.aborted) this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: result.ok, reason: result.reason, output: result.output });
+      },
+    );
+    this.hooksInFlight.add(running);
+  }
+
+  private evaluate(): void {
+    const now = this.now();
+    const views = [...this.backends.values()].map((b) => ({
+      backend: b.id,
+      tier: b.tier,
+      health: (this.health.get(b.id) as BackendHealth).state,
+      draining: this.drains[b.id] !== undefined,
+      ...(this.load.get(b.id) ?? { activeConns: 0 }),
+    }));
+    const before = this.failover.routing;
+    const step = evaluateFailover(this.failover, views, this.opts.tiers, now);
+    this.failover = step.state;
+    this.tiersNeeded = step.tiersNeeded;
+    this.emitEvents(step.events);
+    if (step.state.routing !== before) this.emit('routing', step.state.routing);
+    this.requestLaunches();
+    this.feedStopCooldown();
+  }
+
+  /**
+   * Launches absent backends of the lowest needed tier that can still be launched, as many as its quorum
+   * lacks. One tier at a time, so a failure of the primaries does not start every VM of every tier.
+   */
+  private requestLaunches(): void {
+    const active = ['hook_running', 'waiting_ready', 'backoff'];
+    for (const tier of this.tiersNeeded) {
+      const members = [...this.backends.values()].filter((b) => b.tier === tier);
+      // A running backend not checked yet may still come up: launch nothing until it has been judged.
+      if (members.some((b) => this.isPending(b.id))) return;
+      const healthy = members.filter((b) => this.health.get(b.id)?.state === 'up').length;
+      const launching = members.filter((b) => active.includes(this.jobs.get(b.id)?.state.phase ?? '')).length;
+      let missing = Math.min(this.opts.tiers.quorum ?? 1, members.length) - healthy - launching;
+      for (const b of members) {
+        const job = this.jobs.get(b.id);
+        const vnic = this.requireHealth(b.id).vnic;
+        if (missing <= 0 || !job || !vnic.reported || vnic.present) continue;
+        const before = job.state;
+        this.applyLaunch(b.id, { kind: 'request', reason: `tier ${tier} needed and vNIC ${b.vnic} is absent` });
+        if (this.jobs.get(b.id)?.state !== before) missing--;
+      }
+      const inProgress = members.some((b) => active.includes(this.jobs.get(b.id)?.state.phase ?? ''));
+      if (inProgress) return;
+    }
+  }
+
+  /** Not judged yet and not known to be absent. */
+  private isPending(id: string): boolean {
+    const h = this.requireHealth(id);
+    return h.state === 'unknown' && !(h.vnic.reported && !h.vnic.present);
+  }
+
+  private feedStopCooldown(): void {
+    const routing = this.failover.routing;
+    for (const [id, job] of this.jobs) {
+      if (job.state.phase !== 'running') continue;
+      const tier = this.requireBackend(id).tier;
+      const needed = (routing.kind === 'tier' && routing.tier === tier) || this.tiersNeeded.includes(tier);
+      this.applyLaunch(id, { kind: 'load', needed, activeConns: this.load.get(id)?.activeConns ?? 0 });
+    }
+  }
+}

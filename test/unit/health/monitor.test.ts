@@ -1,0 +1,142 @@
+import net from 'node:net';
+import { CheckScheduler, ServiceHealthMonitor, type HookContext, type HookResult, type LaunchPolicy, type MonitoredBackend, type ServiceHealthOptions } from '../../../src/health';
+import type { VadcEvent } from '../../../src/runtime/types';
+
+const LAUNCH: LaunchPolicy = { readyTimeoutMs: 10_000, maxAttempts: 2, backoffBaseMs: 1000, backoffMaxMs: 1000, rearmMs: 60_000 };
+const PASS = { ok: true, reason: 'connected', output: '', durationMs: 1 };
+const HOOK = { command: ['/usr/local/bin/start-vm'], timeoutMs: 5000 };
+
+const primary: MonitoredBackend = { id: 'p1', vnic: 'v-p1', ip: '10.0.0.11', ports: [80], tier: 0, weight: 3 };
+const secondary: MonitoredBackend = { id: 's1', vnic: 'v-s1', ip: '10.0.0.21', ports: [80], tier: 1, weight: 1, launch: HOOK };
+
+/** A monitor on a hand-driven clock with a hook runner whose results the test decides. */
+function harness(hookResults: HookResult[], extra: Partial<ServiceHealthOptions> = {}) {
+  let clock = 0;
+  const events: VadcEvent[] = [];
+  const hookCalls: HookContext[] = [];
+  const monitor = new ServiceHealthMonitor({
+    service: 'web',
+    backends: [primary, secondary],
+    intervalMs: 1000,
+    riseFall: { rise: 2, fall: 2 },
+    tiers: { holdMs: 5000 },
+    launch: LAUNCH,
+    now: () => clock,
+    runHook: async (_hook, ctx) => {
+      hookCalls.push(ctx);
+      return hookResults.shift() ?? { ok: false, reason: 'no more scripted results', output: '', durationMs: 0 };
+    },
+    ...extra,
+  });
+  monitor.on('event', (e: VadcEvent) => events.push(e));
+  const settle = () => new Promise((r) => setImmediate(r));
+  return { monitor, events, hookCalls, settle, at: (t: number) => (clock = t), kinds: () => events.map((e) => `${e.kind}${e.backend ? ':' + e.backend : ''}`) };
+}
+
+describe('ServiceHealthMonitor', () => {
+  it('fails over to a secondary it launches with the hook, and routes to it once healthy', async () => {
+    const h = harness([{ ok: true, reason: 'exit code 0', output: 'Domain s1 started', durationMs: 5 }]);
+    h.monitor.vnicChanged('p1', { present: true, linkState: 'up', adminState: 'up' });
+    h.monitor.vnicChanged('s1', { present: false });
+    h.monitor.checkResult('p1', 80, PASS);
+    expect(h.monitor.routing()).toEqual({ kind: 'tier', tier: 0, backends: ['p1'] });
+    expect(h.hookCalls).toEqual([]);
+
+    h.at(1000);
+    h.monitor.vnicChanged('p1', { present: false });
+    expect(h.monitor.routing()).toEqual({ kind: 'refuse' });
+    expect(h.hookCalls).toEqual([
+      { action: 'launch', service: 'web', backend: 's1', vnic: 'v-s1', ip: '10.0.0.21', tier: 1, reason: 'tier 1 needed and vNIC v-s1 is absent', attempt: 1 },
+    ]);
+    expect(h.monitor.stateOf('s1').health).toBe('launching');
+    await h.settle();
+
+    h.at(3000);
+    h.monitor.vnicChanged('s1', { present: true });
+    h.monitor.checkResult('s1', 80, PASS);
+    expect(h.monitor.routing()).toEqual({ kind: 'tier', tier: 1, backends: ['s1'] });
+    // No active check in this harness: the vNIC coming up is the pass.
+    expect(h.kinds()).toEqual([
+      'port_up:p1',
+      'backend_up:p1',
+      'backend_down:s1',
+      'backend_down:p1',
+      'nothing_healthy',
+      'launch_started:s1',
+      'port_up:s1',
+      'backend_up:s1',
+      'launch_succeeded:s1',
+      'failback',
+    ]);
+    const nothing = h.events.find((e) => e.kind === 'nothing_healthy');
+    expect(nothing?.level).toBe('error');
+  });
+
+  it('reports a failing launch hook loudly, retries once, then gives up', async () => {
+    const notFound = { ok: false, reason: 'not found: /usr/local/bin/start-vm does not exist', output: '', durationMs: 0 };
+    const h = harness([notFound, notFound]);
+    h.monitor.vnicChanged('p1', { present: true });
+    h.monitor.vnicChanged('s1', { present: false });
+    h.monitor.checkResult('p1', 80, PASS);
+    h.monitor.portStatus('p1', false);
+    await h.settle();
+    h.at(1000);
+    h.monitor.tick();
+    await h.settle();
+    const failures = h.events.filter((e) => e.kind === 'launch_failed');
+    expect(failures.map((e) => [e.level, e.data?.willRetry])).toEqual([['error', true], ['error', false]]);
+    expect(failures[1].message).toBe('launch failed: backend s1: gave up after 2 attempt(s): launch hook failed: not found: /usr/local/bin/start-vm does not exist');
+    expect(h.hookCalls.map((c) => c.attempt)).toEqual([1, 2]);
+  });
+
+  it('drains: weight 0 at once, drained when the last connection ends, enable restores the weight', () => {
+    const h = harness([]);
+    h.monitor.updateLoad('p1', { activeConns: 2 });
+    h.monitor.drain('p1');
+    expect(h.monitor.weightOf('p1')).toBe(0);
+    expect(h.monitor.stateOf('p1')).toEqual({ health: 'draining', reason: 'draining: weight 0' });
+    h.monitor.updateLoad('p1', { activeConns: 0 });
+    expect(h.kinds()).toEqual(['backend_draining:p1', 'backend_drained:p1']);
+    h.monitor.enable('p1');
+    expect(h.monitor.weightOf('p1')).toBe(3);
+  });
+
+  it('without active checks, follows the vNIC alone', () => {
+    const h = harness([]);
+    h.monitor.vnicChanged('p1', { present: true });
+    expect(h.monitor.portsFor('p1')).toEqual([80]);
+    h.monitor.portStatus('p1', false);
+    expect(h.monitor.portsFor('p1')).toEqual([]);
+    h.monitor.portStatus('p1', true);
+    expect(h.monitor.portsFor('p1')).toEqual([80]);
+  });
+
+  it('rejects unknown backends and duplicate ids with clear errors', () => {
+    const h = harness([]);
+    expect(() => h.monitor.drain('zz')).toThrow('service web has no backend zz');
+    expect(() => new ServiceHealthMonitor({ service: 'web', backends: [primary, primary], intervalMs: 1000, riseFall: { rise: 1, fall: 1 }, tiers: { holdMs: 0 }, launch: LAUNCH }))
+      .toThrow('service web: backend p1 is listed twice');
+  });
+
+  it('runs its active checks through the scheduler against a real listener', async () => {
+    const server = net.createServer((s) => s.end());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const scheduler = new CheckScheduler({ concurrency: 2, jitter: 0 });
+    const up = new Promise<VadcEvent>((resolve) => {
+      const h = harness([], {
+        backends: [{ ...primary, ip: '127.0.0.1', ports: [port] }],
+        scheduler,
+        intervalMs: 50,
+        checkFor: (b, p) => ({ kind: 'tcp', host: b.ip, port: p, timeoutMs: 500 }),
+      });
+      h.monitor.on('event', (e: VadcEvent) => e.kind === 'backend_up' && resolve(e));
+      h.monitor.vnicChanged('p1', { present: true });
+      h.monitor.start();
+    });
+    const event = await up;
+    await scheduler.stop();
+    server.close();
+    expect(event.message).toBe(`backend up: backend p1: port ${port}: connected to 127.0.0.1:${port}`);
+  });
+});
