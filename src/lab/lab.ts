@@ -100,6 +100,12 @@ function checkController(target: string): string {
   return target;
 }
 
+/** OVS daemons whose command line names the lab directory: a reused pid in a stale pidfile is never one. */
+function labDaemonPids(dir: string): number[] {
+  const daemons = new Set([...pidsNamed('ovsdb-server'), ...pidsNamed('ovs-vswitchd')]);
+  return pidsMentioning(dir + '/').filter((pid) => daemons.has(pid));
+}
+
 /**
  * An ovs-vswitchd that is no lab's (a system OVS, or one a test started by hand) may hold the userspace
  * datapath device; ours could then not make its bridge. Wait for it, or say who holds it.
@@ -192,18 +198,19 @@ export class Lab {
       state = undefined; // a torn state file must not stop the cleanup; the sweep below still finds things
     }
     const hostNamespaces = new Set(state?.hosts.map((host) => host.netns) ?? []);
-    // Namespaces follow the naming plan, so they are found even when the state file is gone.
+    // The vmN/clN namespaces follow the naming plan, so they are found even when the state file is gone
+    // (hosts with other names are always in the state file, written before they are made).
     const nsPrefix = planHost(plan, 'vm', 'vm1', 11).netns.replace(/vm1$/, '');
     for (const netns of await listNetns()) {
-      if (netns.startsWith(nsPrefix) && /^[a-z][a-z0-9]{0,5}$/.test(netns.slice(nsPrefix.length))) hostNamespaces.add(netns);
+      if (netns.startsWith(nsPrefix) && /^(vm|cl)\d+$/.test(netns.slice(nsPrefix.length))) hostNamespaces.add(netns);
     }
     for (const netns of hostNamespaces) for (const pid of await netnsPids(netns)) await stopProcess(pid);
     const paths = labPaths(dir);
     for (const pidfile of [paths.vswitchdPidfile, paths.ovsdbPidfile]) {
       const pid = readPidfile(pidfile);
-      if (pid !== undefined && pidsMentioning(dir + '/').includes(pid)) await stopProcess(pid);
+      if (pid !== undefined && labDaemonPids(dir).includes(pid)) await stopProcess(pid);
     }
-    for (const pid of pidsMentioning(dir + '/')) await stopProcess(pid);
+    for (const pid of labDaemonPids(dir)) await stopProcess(pid);
     for (const netns of hostNamespaces) await run(['ip', 'netns', 'del', netns], { env, allowFailure: true });
     for (const host of state?.hosts ?? []) {
       if (await linkExists(host.port)) await run(['ip', 'link', 'del', host.port], { env, allowFailure: true });
@@ -224,7 +231,7 @@ export class Lab {
     const paths = labPaths(dir);
     const daemon = (daemonName: 'ovsdb-server' | 'ovs-vswitchd', pidfile: string) => {
       const pid = readPidfile(pidfile) ?? null;
-      return { name: daemonName, pid, running: pid !== null && isAlive(pid) && pidsMentioning(dir + '/').includes(pid) };
+      return { name: daemonName, pid, running: pid !== null && isAlive(pid) && labDaemonPids(dir).includes(pid) };
     };
     const daemons = [daemon('ovsdb-server', paths.ovsdbPidfile), daemon('ovs-vswitchd', paths.vswitchdPidfile)];
     const namespaces = new Set(await listNetns());

@@ -127,6 +127,17 @@ describe('lab on real Open vSwitch', () => {
     expect(await lab.hostHttpGet(`http://${lab.vms[1].ip}:8081/`)).toEqual({ status: 200, body: 'vm2 8081\n' });
   });
 
+  it('points the bridge at a controller and away again', async () => {
+    // Port 9 (discard): nothing listens, so no teammate's controller gets this switch.
+    await lab.setController('tcp:127.0.0.1:9');
+    expect((await lab.vsctl('get-controller', lab.bridge)).trim()).toBe('tcp:127.0.0.1:9');
+    expect((await Lab.status(name, { baseDir })).controller).toBe('tcp:127.0.0.1:9');
+    await expect(lab.setController('127.0.0.1:9')).rejects.toMatchObject({ code: 'bad-option' });
+    await lab.setController('');
+    expect((await lab.vsctl('get-controller', lab.bridge)).trim()).toBe('');
+    expect((await Lab.status(name, { baseDir })).controller).toBeNull();
+  });
+
   it('refuses a second lab on the host with a clear error', async () => {
     await expect(Lab.up({ name: uniqueName('x'), baseDir })).rejects.toMatchObject({ code: 'host-busy' });
   });
