@@ -1,7 +1,7 @@
 // The base of every command that talks to the running daemon: --api/--socket and --token (or VADC_API,
 // VADC_TOKEN), and a ready VadcClient. Errors (daemon not running, permission, HTTP errors) reach
 // BaseCommand.catch as one line with a non-zero exit code.
-import { Command, Flags } from '@oclif/core';
+import { Args, Command, Flags } from '@oclif/core';
 import { DEFAULT_API_ENDPOINT, VadcClient } from '../api';
 import { BaseCommand } from './base-command';
 import { readFileSync } from 'node:fs';
@@ -29,3 +29,9 @@ export abstract class ApiCommand<T extends typeof Command> extends BaseCommand<T
     this.client = new VadcClient({ endpoint: flags.api, token: flags.token, ca: flags['api-ca'] ? readFileSync(flags['api-ca']) : undefined });
   }
 }
+
+/** The SERVICE BACKEND arguments of every `vadc backend` command. */
+export const backendTargetArgs = {
+  service: Args.string({ required: true, description: 'service name' }),
+  backend: Args.string({ required: true, description: 'backend id (its vNIC selector, e.g. v-vm1)' }),
+};

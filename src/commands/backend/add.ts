@@ -1,0 +1,31 @@
+import { Args, Flags } from '@oclif/core';
+import { backendColumns } from '../../api/text-views';
+import { ApiCommand } from '../../cli/api-command';
+import type { BackendStatus } from '../../runtime/types';
+
+export default class BackendAddCommand extends ApiCommand<typeof BackendAddCommand> {
+  static override summary = 'Add a backend (a vNIC and its software ports) to a service.';
+  static override description = 'VNIC is how vadc finds the backend in OVSDB: an interface name, iface-id:ID or mac:MAC.';
+  static override examples = [
+    '<%= config.bin %> backend add web v-vm3 --ip 10.0.0.13 --port 8080',
+    '<%= config.bin %> backend add web iface-id:vm4-eth0 --ip 10.0.0.14 --port 8080 --port 8081 --weight 3 --tier 1',
+  ];
+  static override args = {
+    service: Args.string({ required: true, description: 'service name' }),
+    vnic: Args.string({ required: true, description: 'the vNIC: NAME, iface-id:ID or mac:MAC' }),
+  };
+  static override flags = {
+    ip: Flags.string({ required: true, description: "the backend's IPv4 address" }),
+    port: Flags.integer({ required: true, multiple: true, min: 1, max: 65535, description: 'software port (repeatable)' }),
+    weight: Flags.integer({ min: 0, max: 65535, description: 'scheduling weight (default 1)' }),
+    tier: Flags.integer({ min: 0, max: 15, description: 'failover tier: 0 is primary (default 0)' }),
+  };
+
+  public async run(): Promise<BackendStatus> {
+    const { args, flags } = await this.parse(BackendAddCommand);
+    const backend = await this.client.addBackend(args.service, { vnic: args.vnic, ip: flags.ip, ports: flags.port, weight: flags.weight, tier: flags.tier });
+    this.log(`backend ${backend.id} added to ${args.service}`);
+    this.table([backend], backendColumns);
+    return backend;
+  }
+}

@@ -1,0 +1,56 @@
+import { readFile } from 'node:fs/promises';
+import { Args, Flags } from '@oclif/core';
+import { parse as parseYaml } from 'yaml';
+import { parseBackendArg } from '../../api/backend-arg';
+import { backendColumns } from '../../api/text-views';
+import { ApiCommand } from '../../cli/api-command';
+import type { ServiceSpec, ServiceStatus } from '../../runtime/types';
+
+export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddCommand> {
+  static override summary = 'Add a service (a VIP and its backends) to the running daemon.';
+  static override description =
+    'Backends are given as VNIC=IP:PORT[,PORT...][/weight=N][/tier=N], or the whole service as a YAML/JSON file ' +
+    'with the fields of one entry of the configuration\'s services list. The daemon persists the change.';
+  static override examples = [
+    '<%= config.bin %> service add web --vip 10.0.0.100 --port 80 --backend v-vm1=10.0.0.11:8080 --backend v-vm2=10.0.0.12:8080/weight=2',
+    '<%= config.bin %> service add dns --vip 10.0.0.53 --port 53 --protocol udp --scheduler sh --backend v-vm3=10.0.0.13:53',
+    '<%= config.bin %> service add --file web-service.yaml',
+  ];
+  static override args = { name: Args.string({ description: 'service name (not needed with --file)' }) };
+  static override flags = {
+    vip: Flags.string({ description: 'virtual IP (IPv4)' }),
+    port: Flags.integer({ description: 'virtual port', min: 1, max: 65535 }),
+    protocol: Flags.option({ options: ['tcp', 'udp'] as const, description: 'transport protocol (default tcp)' })(),
+    scheduler: Flags.string({ description: 'scheduler: rr, wrr, lc, wlc, sh, mh, feedback, ... (default: the daemon\'s)' }),
+    persistence: Flags.integer({ description: 'client persistence in seconds', min: 0 }),
+    'idle-timeout': Flags.integer({ description: 'connection idle timeout in seconds', min: 1 }),
+    backend: Flags.string({ description: 'a backend: VNIC=IP:PORT[,PORT...][/weight=N][/tier=N] (repeatable)', multiple: true }),
+    file: Flags.file({ exists: true, description: 'the service as YAML or JSON', exclusive: ['vip', 'port', 'backend', 'protocol', 'scheduler'] }),
+  };
+
+  public async run(): Promise<ServiceStatus> {
+    const { args, flags } = await this.parse(ServiceAddCommand);
+    let spec: ServiceSpec;
+    if (flags.file) {
+      spec = parseYaml(await readFile(flags.file, 'utf8')) as ServiceSpec;
+      if (args.name) spec = { ...spec, name: args.name };
+    } else {
+      if (!args.name) this.error('a service name is required (or --file)', { exit: 2 });
+      if (!flags.vip || flags.port === undefined) this.error('--vip and --port are required (or --file)', { exit: 2 });
+      spec = {
+        name: args.name,
+        vip: flags.vip,
+        port: flags.port,
+        protocol: flags.protocol,
+        scheduler: flags.scheduler,
+        persistence: flags.persistence,
+        idle_timeout: flags['idle-timeout'],
+        backends: (flags.backend ?? []).map(parseBackendArg),
+      };
+    }
+    const svc = await this.client.addService(spec);
+    this.log(`service ${svc.name} added: ${svc.protocol.toUpperCase()} ${svc.vip}:${svc.port}, scheduler ${svc.scheduler}`);
+    if (svc.backends.length > 0) this.table(svc.backends, backendColumns);
+    return svc;
+  }
+}

@@ -1,0 +1,38 @@
+import { ApiCommand } from '../cli/api-command';
+import type { StatusSnapshot } from '../runtime/types';
+import { backendColumns, formatAge } from '../api/text-views';
+
+export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
+  static override summary = 'Show switches, services and backends with health, weight, connections and queue measure.';
+  static override examples = [
+    '<%= config.bin %> status',
+    '<%= config.bin %> status --json | jq ".services[].backends[] | {id, health}"',
+    '<%= config.bin %> status --api tcp:127.0.0.1:8181 --token "$VADC_TOKEN"',
+  ];
+
+  public async run(): Promise<StatusSnapshot> {
+    const status = await this.client.status();
+    const now = Date.now();
+    this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}`);
+    this.log('');
+    if (status.switches.length === 0) this.log('no switches connected');
+    else {
+      this.table(status.switches, [
+        { header: 'DPID', get: 'dpid' },
+        { header: 'ADDRESS', get: 'address' },
+        { header: 'UP', get: (s) => formatAge(now - s.connectedAt) },
+        { header: 'PORTS', get: 'ports' },
+        { header: 'PACKET-INS', get: 'packetIns' },
+        { header: 'FLOW-MODS', get: 'flowModsSent' },
+        { header: 'ERRORS', get: 'errorsReceived' },
+      ]);
+    }
+    for (const svc of status.services) {
+      this.log('');
+      this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${svc.vip}:${svc.port}  ${svc.scheduler}  tier ${svc.activeTier}  ${svc.decisions} decisions, ${svc.refused} refused`);
+      this.table(svc.backends, backendColumns);
+    }
+    if (status.services.length === 0) this.log('\nno services configured');
+    return status;
+  }
+}
