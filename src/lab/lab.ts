@@ -138,6 +138,7 @@ export class Lab {
   private readonly env: NodeJS.ProcessEnv;
   private readonly children = new Set<ChildProcess>();
   private controller: string | null;
+  private readonly createdAt = new Date().toISOString();
 
   private constructor(
     private readonly plan: LabPlan,
@@ -396,7 +397,7 @@ export class Lab {
     const hosts = this.hosts.map(hostRecord);
     return {
       version: 1, name: this.name, dir: this.dir, bridge: this.bridge, subnet: this.subnet, localIp: this.localIp,
-      datapathId: this.datapathId, controller: this.controller, createdAt: new Date().toISOString(), hosts,
+      datapathId: this.datapathId, controller: this.controller, createdAt: this.createdAt, hosts,
     };
   }
 
