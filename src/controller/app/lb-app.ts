@@ -1,0 +1,653 @@
+import type { ServiceConfig } from '../../config';
+import {
+  buildConnectionFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows, buildPipelineFlows,
+  buildReplyPacketOut, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, buildArpReply, buildIcmpEchoReply,
+  buildTcpReset, buildIcmpUnreachable, parseCookie, parsePacket, readConnectionFlows, ICMP_UNREACHABLE,
+  ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS, TABLE,
+  MAX_CONNECTION_ID, allFlowsOfService, type ConnectionSpec, type ParsedPacket, type L4Protocol,
+} from '../../flows';
+import { Backend, LbService, ipv4ToUint32, type ConnKey, type ConnRecord, type LoadSample } from '../../lb';
+import { FeedbackScheduler } from '../../lb/schedulers/feedback';
+import {
+  OFPFC_DELETE, OFPG_ANY, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ANY, OFPRR_DELETE, OFP_NO_BUFFER,
+} from '../../openflow/constants';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, Oxm, PacketIn, PortStatus } from '../../openflow/types';
+import type { ControllerApp, SwitchInfo } from '../types';
+import { serviceIds } from './service-ids';
+
+/** What the daemon learns about a vNIC from OVSDB (the VnicResolver), keyed by the backend's vnic selector. */
+export interface VnicInfo {
+  /** OVS interface name, i.e. the OpenFlow port name. */
+  name: string;
+  /** The VM's MAC (external_ids:attached-mac), when known. */
+  mac?: string;
+  /** False when OVSDB says link_state or admin_state is down. */
+  up: boolean;
+}
+
+/** Where a backend vNIC is right now, as the datapath sees it. */
+export interface BackendLocation {
+  dpid: bigint;
+  ofport: number;
+  mac: string;
+  linkUp: boolean;
+}
+
+/** Something the app did or saw that operators should know about (the daemon turns these into VadcEvents). */
+export interface AppEvent {
+  kind: 'backend_located' | 'backend_lost' | 'connection_refused' | 'connections_restored' | 'bad_packet';
+  level: 'info' | 'warn' | 'error';
+  message: string;
+  service?: string;
+  backend?: string;
+  dpid?: bigint;
+  data?: Record<string, unknown>;
+}
+
+interface BackendState {
+  config: ServiceConfig['backends'][number];
+  /** Health verdict from the health module; undefined = no active check configured (passive only). */
+  healthy: boolean | undefined;
+  /** In the tier that currently takes new connections. */
+  inActiveTier: boolean;
+  /** Operator drain: weight forced to 0 until enabled again. */
+  draining: boolean;
+  location?: BackendLocation;
+  totalConns: number;
+  /** Packets/bytes of this backend's live connection flows (last flow-stats poll) and of finished ones. */
+  packets: number;
+  bytes: number;
+  closedPackets: number;
+  closedBytes: number;
+}
+
+interface ServiceState {
+  id: number;
+  config: ServiceConfig;
+  lb: LbService;
+  proto: number;
+  l4: L4Protocol;
+  backends: Map<string, BackendState>;
+  nextConnectionId: number;
+  decisions: number;
+  refused: number;
+}
+
+const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
+
+function isPortUp(port: OfpPort): boolean {
+  return (port.state & OFPPS_LINK_DOWN) === 0 && (port.config & OFPPC_PORT_DOWN) === 0;
+}
+
+function inVip(vip: string, addr: number): boolean {
+  const slash = vip.indexOf('/');
+  if (slash < 0) return ipv4ToUint32(vip) === addr;
+  const len = Number(vip.slice(slash + 1));
+  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return ((ipv4ToUint32(vip.slice(0, slash)) & mask) >>> 0) === ((addr & mask) >>> 0);
+}
+
+/**
+ * vadc's load-balancing application. Pure, Faucet-style: every handler takes `now` and returns the
+ * OpenFlow messages to send; the controller runtime does the I/O. It owns the services' scheduling
+ * state and connection tables, and decides for each new connection which backend vNIC and software
+ * port it goes to.
+ */
+export class LoadBalancerApp implements ControllerApp {
+  private services: ServiceState[] = [];
+  private readonly switches = new Map<bigint, SwitchInfo>();
+  private readonly vnics = new Map<string, VnicInfo>();
+  private readonly pendingEvents: AppEvent[] = [];
+  /** Restrict to one datapath (config `dpid`); undefined = every switch that connects. */
+  private readonly onlyDpid: bigint | undefined;
+
+  constructor(services: readonly ServiceConfig[], opts: { dpid?: string } = {}) {
+    this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
+    this.setServices(services, 0);
+  }
+
+  // ------------------------------------------------------------------ configuration
+
+  /**
+   * Replace the service list. Services kept by name keep their connection tables and counters; their
+   * backends are reconciled (added, removed, re-weighted) without touching established connections.
+   * Returns the flow changes for every connected switch.
+   */
+  setServices(configs: readonly ServiceConfig[], _now: number): OfpMessage[] {
+    const ids = serviceIds(configs.map((s) => s.name));
+    const old = new Map(this.services.map((s) => [s.config.name, s]));
+    const next: ServiceState[] = [];
+    for (const config of configs) {
+      const prev = old.get(config.name);
+      if (prev && this.sameShape(prev.config, config)) {
+        this.reconcileBackends(prev, config);
+        prev.config = config;
+        next.push(prev);
+        old.delete(config.name);
+      } else {
+        next.push(this.makeService(ids.get(config.name)!, config));
+      }
+    }
+    const removed = [...old.values()];
+    const oldVips = new Set(this.services.map((s) => s.config.vip));
+    this.services = next;
+    this.relocateAll();
+    const msgs: OfpMessage[] = [];
+    for (const gone of removed) msgs.push(buildDeleteService(gone.id));
+    const newVips = new Set(next.map((s) => s.config.vip));
+    for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip));
+    for (const vip of newVips) msgs.push(...buildVipFlows(vip));
+    for (const s of next) msgs.push(...buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }));
+    return msgs;
+  }
+
+  /** Services whose VIP, port or protocol changed are replaced; scheduler changes too (new state). */
+  private sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
+    return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
+      && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
+      && a.persistence === b.persistence;
+  }
+
+  private makeService(id: number, config: ServiceConfig): ServiceState {
+    const flags = new Set(config.scheduler_flags);
+    const lb = new LbService(
+      config.backends.map((b) => ({
+        id: b.name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
+      })),
+      {
+        scheduler: config.scheduler,
+        schedulerOptions: {
+          sh: { hashPort: flags.has('sh-port'), fallback: flags.has('sh-fallback') },
+          mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
+          feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
+        },
+        persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
+      },
+    );
+    const service: ServiceState = {
+      id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, backends: new Map(),
+      nextConnectionId: 1, decisions: 0, refused: 0,
+    };
+    for (const b of config.backends) service.backends.set(b.name, this.newBackendState(b));
+    this.refreshTiers(service);
+    return service;
+  }
+
+  private newBackendState(config: ServiceConfig['backends'][number]): BackendState {
+    return { config, healthy: undefined, inActiveTier: true, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
+  }
+
+  private reconcileBackends(service: ServiceState, config: ServiceConfig): void {
+    const wanted = new Map(config.backends.map((b) => [b.name, b]));
+    for (const name of [...service.backends.keys()]) {
+      if (!wanted.has(name)) {
+        service.lb.removeBackend(name);
+        service.backends.delete(name);
+      }
+    }
+    for (const [name, b] of wanted) {
+      const state = service.backends.get(name);
+      if (!state) {
+        service.lb.addBackend({ id: name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold });
+        service.backends.set(name, this.newBackendState(b));
+      } else {
+        state.config = b;
+        if (!state.draining) service.lb.setWeight(name, b.weight);
+        service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
+      }
+    }
+    this.refreshTiers(service);
+  }
+
+  // ------------------------------------------------------------------ inputs from the daemon
+
+  /** OVSDB's view of a vNIC (selector as configured: 'NAME', 'iface-id:ID', 'mac:MAC'); undefined = gone. */
+  setVnic(selector: string, info: VnicInfo | undefined): void {
+    if (info) this.vnics.set(selector, info);
+    else this.vnics.delete(selector);
+    this.relocateAll();
+  }
+
+  /** Health verdict for one backend (from src/health). */
+  setHealth(serviceName: string, backendName: string, healthy: boolean): void {
+    const service = this.requireService(serviceName);
+    const state = service.backends.get(backendName);
+    if (!state) return;
+    state.healthy = healthy;
+    this.refreshAvailability(service, state);
+  }
+
+  /** Which tier takes new connections (from the failover logic); backends of other tiers get none. */
+  setActiveTier(serviceName: string, tier: number): void {
+    const service = this.requireService(serviceName);
+    for (const state of service.backends.values()) {
+      state.inActiveTier = state.config.tier === tier;
+      this.refreshAvailability(service, state);
+    }
+  }
+
+  setWeight(serviceName: string, backendName: string, weight: number): void {
+    const service = this.requireService(serviceName);
+    const state = this.requireBackend(service, backendName);
+    state.draining = false;
+    state.config = { ...state.config, weight };
+    service.lb.setWeight(backendName, weight);
+  }
+
+  /** Quiesce: weight 0 so no new connections; established ones finish. */
+  drain(serviceName: string, backendName: string): void {
+    const service = this.requireService(serviceName);
+    this.requireBackend(service, backendName).draining = true;
+    service.lb.setWeight(backendName, 0);
+  }
+
+  enable(serviceName: string, backendName: string): void {
+    const service = this.requireService(serviceName);
+    const state = this.requireBackend(service, backendName);
+    state.draining = false;
+    service.lb.setWeight(backendName, state.config.weight);
+  }
+
+  /** One statistics sample for the feedback scheduler. */
+  feedLoad(serviceName: string, backendName: string, sample: LoadSample): void {
+    const service = this.requireService(serviceName);
+    if (service.lb.scheduler instanceof FeedbackScheduler) service.lb.scheduler.feed(backendName, sample);
+  }
+
+  /** Events since the last call (located/lost backends, refusals, restored connections). */
+  drainEvents(): AppEvent[] {
+    return this.pendingEvents.splice(0, this.pendingEvents.length);
+  }
+
+  // ------------------------------------------------------------------ OpenFlow handlers
+
+  onSwitchUp(sw: SwitchInfo, _now: number): OfpMessage[] {
+    if (this.onlyDpid !== undefined && sw.dpid !== this.onlyDpid) return [];
+    this.switches.set(sw.dpid, sw);
+    this.relocateAll();
+    // Never a wipe: the pipeline and service flows are (re)added; connection flows stay in place and
+    // the daemon rebuilds the connection table from them (restoreConnections).
+    const msgs: OfpMessage[] = [...buildPipelineFlows()];
+    for (const vip of new Set(this.services.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip));
+    for (const s of this.services) msgs.push(...buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }));
+    return msgs;
+  }
+
+  onSwitchDown(dpid: bigint, _now: number): void {
+    this.switches.delete(dpid);
+    this.relocateAll();
+  }
+
+  onPortStatus(sw: SwitchInfo, _msg: PortStatus, _now: number): OfpMessage[] {
+    if (!this.switches.has(sw.dpid)) return [];
+    // The runtime has already applied the change to sw.ports.
+    this.relocateAll();
+    return [];
+  }
+
+  onPacketIn(sw: SwitchInfo, msg: PacketIn, now: number): OfpMessage[] {
+    if (!this.switches.has(sw.dpid)) return [];
+    const inPort = inPortOf(msg);
+    const parsed = parsePacket(msg.data);
+    if (!parsed.ok) {
+      this.event({ kind: 'bad_packet', level: 'warn', message: `unparsable packet-in: ${parsed.reason}`, dpid: sw.dpid });
+      return [];
+    }
+    const pkt = parsed.packet;
+    if (pkt.ethType === ETH_TYPE_ARP && pkt.arp) return this.answerArp(pkt, inPort);
+    if (pkt.ethType !== ETH_TYPE_IPV4 || !pkt.ipv4) return [];
+    const dst = ipv4ToUint32(pkt.ipv4.dst);
+    if (pkt.ipv4.proto === IP_PROTO_ICMP && pkt.icmp?.type === 8) return this.answerEcho(msg.data, pkt, dst, inPort);
+    if ((pkt.ipv4.proto === IP_PROTO_TCP || pkt.ipv4.proto === IP_PROTO_UDP) && pkt.l4) {
+      return this.newConnection(sw, msg.data, pkt, dst, inPort, now);
+    }
+    return this.refuse(msg.data, pkt, dst, inPort, undefined, 'not TCP/UDP to a service port');
+  }
+
+  /**
+   * A connection ends when its forward flow goes (idle timeout, FIN timeout, delete): uncount it and take
+   * the reverse half with it. A reverse half that idles out alone (one-way traffic) is left to the forward
+   * flow's lifetime.
+   */
+  onFlowRemoved(_sw: SwitchInfo, msg: FlowRemoved, now: number): OfpMessage[] {
+    const parts = parseCookie(msg.cookie);
+    if (parts?.kind !== 'connection' || msg.tableId !== TABLE.FORWARD) return [];
+    const service = this.services.find((s) => s.id === parts.serviceId);
+    if (!service) return [];
+    const key = forwardKey(msg, service.proto);
+    if (key) this.closeConnection(service, key, msg, now);
+    return msg.reason === OFPRR_DELETE ? [] : [buildDeleteConnection(service.id, parts.connectionId)];
+  }
+
+  // ------------------------------------------------------------------ restart and statistics
+
+  /**
+   * After a (re)connect: re-track the connections whose flows are still in the switch, so counters and
+   * schedulers carry on where the previous controller left off. Returns deletes for half-present pairs.
+   */
+  restoreConnections(dpid: bigint, entries: FlowStats[], now: number): OfpMessage[] {
+    const { connections, orphans } = readConnectionFlows(entries);
+    const msgs: OfpMessage[] = [];
+    let restored = 0;
+    for (const conn of connections) {
+      const service = this.services.find((s) => s.id === conn.serviceId);
+      const backend = service ? [...service.backends.values()].find((b) => b.config.ip === conn.backend.ip && b.config.ports.includes(conn.backend.port)) : undefined;
+      if (!service || !backend) {
+        msgs.push(buildDeleteConnection(conn.serviceId, conn.connectionId));
+        continue;
+      }
+      const record: ConnRecord = {
+        proto: service.proto, clientIp: ipv4ToUint32(conn.client.ip), clientPort: conn.client.port, vip: ipv4ToUint32(conn.vip.ip),
+        vipPort: conn.vip.port, backendId: backend.config.name, softwarePort: conn.backend.port,
+        state: service.proto === IP_PROTO_TCP ? 'active' : 'inactive', created: now, lastSeen: now,
+      };
+      const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
+      if (imported) {
+        restored++;
+        service.nextConnectionId = Math.max(service.nextConnectionId, conn.connectionId + 1) % (MAX_CONNECTION_ID + 1) || 1;
+      }
+    }
+    for (const cookie of orphans) {
+      const parts = parseCookie(cookie);
+      if (parts) msgs.push(buildDeleteConnection(parts.serviceId, parts.connectionId));
+    }
+    if (restored || orphans.length) {
+      this.event({
+        kind: 'connections_restored', level: 'info', dpid,
+        message: `re-tracked ${restored} established connection(s) from the switch's flows${orphans.length ? `, removed ${orphans.length} half pair(s)` : ''}`,
+        data: { restored, orphans: orphans.length },
+      });
+    }
+    return msgs;
+  }
+
+  /**
+   * Periodic flow statistics of connection flows: packets/bytes per backend, and TCP connections whose
+   * reverse flow carried packets count as active (established), as IPVS counts ESTABLISHED.
+   */
+  applyFlowStats(entries: FlowStats[], now: number): void {
+    const forward = new Map<bigint, FlowStats>();
+    const reverse = new Map<bigint, FlowStats>();
+    for (const e of entries) {
+      if (parseCookie(e.cookie)?.kind !== 'connection') continue;
+      (e.tableId === TABLE.FORWARD ? forward : reverse).set(e.cookie, e);
+    }
+    const perBackend = new Map<BackendState, { packets: number; bytes: number }>();
+    for (const [cookie, fwd] of forward) {
+      const parts = parseCookie(cookie)!;
+      const service = this.services.find((s) => s.id === parts.serviceId);
+      if (!service) continue;
+      const key = forwardKey(fwd, service.proto);
+      if (!key) continue;
+      const entry = service.lb.connections.lookup(key);
+      if (!entry) continue;
+      const rev = reverse.get(cookie);
+      const packets = Number(fwd.packetCount) + Number(rev?.packetCount ?? 0n);
+      const bytes = Number(fwd.byteCount) + Number(rev?.byteCount ?? 0n);
+      service.lb.connections.touch(key, now);
+      if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && rev && rev.packetCount > 0n && fwd.packetCount > 1n) {
+        service.lb.connections.setState(key, 'active');
+      }
+      const state = service.backends.get(entry.backend.id);
+      if (state) {
+        const acc = perBackend.get(state) ?? { packets: 0, bytes: 0 };
+        acc.packets += packets;
+        acc.bytes += bytes;
+        perBackend.set(state, acc);
+      }
+    }
+    for (const service of this.services) {
+      for (const state of service.backends.values()) {
+        const acc = perBackend.get(state);
+        // Counters of live connections; finished connections' counts are added on flow_removed.
+        state.packets = state.closedPackets + (acc?.packets ?? 0);
+        state.bytes = state.closedBytes + (acc?.bytes ?? 0);
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ views for status, API, metrics
+
+  serviceStates(): ReadonlyArray<{
+    id: number; config: ServiceConfig; lb: LbService; decisions: number; refused: number;
+    backends: ReadonlyMap<string, Readonly<BackendState>>;
+  }> {
+    return this.services;
+  }
+
+  connectionRecords(serviceName?: string): { service: string; record: ConnRecord }[] {
+    const out: { service: string; record: ConnRecord }[] = [];
+    for (const s of this.services) {
+      if (serviceName && s.config.name !== serviceName) continue;
+      for (const record of s.lb.connections.export()) out.push({ service: s.config.name, record });
+    }
+    return out;
+  }
+
+  connectionCount(serviceName: string, backendName: string): number {
+    const backend = this.requireService(serviceName).lb.backendById(backendName);
+    return backend ? backend.activeConns + backend.inactiveConns : 0;
+  }
+
+  /**
+   * A backend died: forget its connections and delete their flows, so clients notice at once and
+   * reconnect to a healthy backend. Flows of other backends are untouched.
+   */
+  dropBackendConnections(serviceName: string, backendName: string, now: number): OfpMessage[] {
+    const service = this.requireService(serviceName);
+    const state = this.requireBackend(service, backendName);
+    for (const record of service.lb.connections.export()) {
+      if (record.backendId === backendName) service.lb.close(record, now);
+    }
+    return state.location ? deleteBackendConnectionFlows(service.id, state.location.ofport) : [];
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  private newConnection(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, now: number): OfpMessage[] {
+    const l4 = pkt.l4!;
+    const proto = pkt.ipv4!.proto;
+    const service = this.services.find((s) => s.proto === proto && s.config.port === l4.dst && inVip(s.config.vip, dst));
+    if (!service) return this.refuse(frame, pkt, dst, inPort, undefined, 'no service on this port');
+    const key: ConnKey = { proto, clientIp: ipv4ToUint32(pkt.ipv4!.src), clientPort: l4.src, vip: dst, vipPort: l4.dst };
+    const known = service.lb.connections.lookup(key);
+    // A TCP segment that opens nothing (e.g. after the flows idled out) gets a RST, as a host would answer it.
+    if (!known && proto === IP_PROTO_TCP && l4.tcpFlags !== undefined
+      && (l4.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) !== TCP_FLAGS.SYN) {
+      if (l4.tcpFlags & TCP_FLAGS.RST) return [];
+      return this.refuse(frame, pkt, dst, inPort, service, 'segment of an unknown connection');
+    }
+    let backend: Backend;
+    let softwarePort: number;
+    if (known) {
+      // A retransmitted first packet: the flows are re-sent (an identical add replaces them).
+      backend = known.backend;
+      softwarePort = known.softwarePort;
+    } else {
+      const placement = service.lb.open({ srcIp: key.clientIp, srcPort: key.clientPort, dstIp: dst, dstPort: key.vipPort, proto }, 'inactive', now);
+      if (!placement) return this.refuse(frame, pkt, dst, inPort, service, 'no backend available');
+      backend = placement.backend;
+      softwarePort = placement.softwarePort;
+    }
+    const state = service.backends.get(backend.id);
+    const location = state?.location;
+    if (!state || !location || location.dpid !== sw.dpid) {
+      if (!known) service.lb.close(key, now);
+      return this.refuse(frame, pkt, dst, inPort, service, `backend ${backend.id} is not reachable from switch ${dpidText(sw.dpid)}`);
+    }
+    if (!known) {
+      service.decisions++;
+      state.totalConns++;
+    }
+    const spec: ConnectionSpec = {
+      serviceId: service.id, connectionId: this.nextConnectionId(service), protocol: service.l4,
+      idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
+      client: { ofport: inPort, mac: pkt.ethSrc, ip: pkt.ipv4!.src, port: l4.src },
+      vip: { mac: service.config.vip_mac, ip: pkt.ipv4!.dst, port: l4.dst },
+      backend: { ofport: location.ofport, mac: location.mac, ip: state.config.ip, port: softwarePort },
+    };
+    return [...buildConnectionFlows(spec), buildResubmitPacketOut(frame, inPort)];
+  }
+
+  /** Ids only need to be unique among live connections; a counter wraps after 2^28 connections. */
+  private nextConnectionId(service: ServiceState): number {
+    const id = service.nextConnectionId;
+    service.nextConnectionId = id >= MAX_CONNECTION_ID ? 1 : id + 1;
+    return id;
+  }
+
+  private closeConnection(service: ServiceState, key: ConnKey, msg: FlowRemoved, now: number): void {
+    const entry = service.lb.connections.lookup(key);
+    if (!entry) return;
+    const state = service.backends.get(entry.backend.id);
+    if (state) {
+      state.closedPackets += Number(msg.packetCount);
+      state.closedBytes += Number(msg.byteCount);
+    }
+    service.lb.close(key, now);
+  }
+
+  private answerArp(pkt: ParsedPacket, inPort: number): OfpMessage[] {
+    const arp = pkt.arp!;
+    if (arp.op !== ARP_REQUEST) return [];
+    const target = ipv4ToUint32(arp.tpa);
+    const service = this.services.find((s) => inVip(s.config.vip, target));
+    if (!service) return [];
+    return [buildReplyPacketOut(buildArpReply(pkt, service.config.vip_mac), inPort)];
+  }
+
+  private answerEcho(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number): OfpMessage[] {
+    const service = this.services.find((s) => inVip(s.config.vip, dst));
+    if (!service) return [];
+    return [buildReplyPacketOut(buildIcmpEchoReply(frame, pkt, service.config.vip_mac), inPort)];
+  }
+
+  /** A clean refusal rather than silence: TCP RST, or ICMP port unreachable for anything else. */
+  private refuse(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, service: ServiceState | undefined, reason: string): OfpMessage[] {
+    const owner = service ?? this.services.find((s) => inVip(s.config.vip, dst));
+    if (!owner) return [];
+    if (service) service.refused++;
+    this.event({
+      kind: 'connection_refused', level: 'warn', service: owner.config.name,
+      message: `refused ${pkt.ipv4!.src}:${pkt.l4?.src ?? '-'} -> ${pkt.ipv4!.dst}:${pkt.l4?.dst ?? '-'}: ${reason}`,
+    });
+    const vipMac = owner.config.vip_mac;
+    const reply = pkt.ipv4!.proto === IP_PROTO_TCP && pkt.l4
+      ? buildTcpReset(frame, pkt, vipMac)
+      : buildIcmpUnreachable(frame, pkt, vipMac, ICMP_UNREACHABLE.PORT);
+    return [buildReplyPacketOut(reply, inPort)];
+  }
+
+  /** Where each backend's vNIC is: OVSDB's interface name (or the selector itself) looked up in the port tables. */
+  private relocateAll(): void {
+    for (const service of this.services) {
+      for (const state of service.backends.values()) {
+        const selector = state.config.vnic;
+        const vnic = this.vnics.get(selector);
+        const portName = vnic?.name ?? (selector.includes(':') ? undefined : selector);
+        let location: BackendLocation | undefined;
+        if (portName !== undefined) {
+          for (const sw of this.switches.values()) {
+            for (const port of sw.ports.values()) {
+              if (port.name !== portName) continue;
+              location = {
+                dpid: sw.dpid, ofport: port.portNo, mac: state.config.mac ?? vnic?.mac ?? port.hwAddr,
+                linkUp: isPortUp(port) && vnic?.up !== false,
+              };
+            }
+          }
+        }
+        const before = state.location;
+        state.location = location;
+        if (!sameLocation(before, location)) {
+          this.event(location
+            ? { kind: 'backend_located', level: 'info', service: service.config.name, backend: state.config.name, dpid: location.dpid,
+              message: `vNIC ${selector} is port ${location.ofport} (${portName}) on ${dpidText(location.dpid)}, link ${location.linkUp ? 'up' : 'down'}` }
+            : { kind: 'backend_lost', level: 'warn', service: service.config.name, backend: state.config.name,
+              message: `vNIC ${selector} is not on any connected switch` });
+        }
+        this.refreshAvailability(service, state);
+      }
+    }
+  }
+
+  /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
+  private refreshTiers(service: ServiceState): void {
+    const lowest = Math.min(...[...service.backends.values()].map((b) => b.config.tier));
+    for (const state of service.backends.values()) state.inActiveTier = state.config.tier === lowest;
+    for (const state of service.backends.values()) this.refreshAvailability(service, state);
+  }
+
+  private refreshAvailability(service: ServiceState, state: BackendState): void {
+    const available = state.location !== undefined && state.location.linkUp && state.healthy !== false && state.inActiveTier;
+    service.lb.setAvailable(state.config.name, available);
+  }
+
+  private requireService(name: string): ServiceState {
+    const service = this.services.find((s) => s.config.name === name);
+    if (!service) throw new LbAppError('not_found', `no service named ${JSON.stringify(name)}`);
+    return service;
+  }
+
+  private requireBackend(service: ServiceState, name: string): BackendState {
+    const state = service.backends.get(name);
+    if (!state) throw new LbAppError('not_found', `service ${service.config.name} has no backend ${JSON.stringify(name)}`);
+    return state;
+  }
+
+  private event(e: AppEvent): void {
+    this.pendingEvents.push(e);
+    if (this.pendingEvents.length > 10000) this.pendingEvents.shift();
+  }
+}
+
+export class LbAppError extends Error {
+  constructor(readonly code: 'not_found' | 'invalid', message: string) {
+    super(message);
+    this.name = 'LbAppError';
+  }
+}
+
+export function dpidText(dpid: bigint): string {
+  return dpid.toString(16).padStart(16, '0');
+}
+
+function sameLocation(a: BackendLocation | undefined, b: BackendLocation | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.dpid === b.dpid && a.ofport === b.ofport && a.mac === b.mac && a.linkUp === b.linkUp;
+}
+
+function inPortOf(msg: PacketIn): number {
+  return oxmNumber(msg.match, 'in_port') ?? 0;
+}
+
+function oxmNumber(match: readonly Oxm[], field: string): number | undefined {
+  for (const oxm of match) if (oxm.field === field && oxm.field !== 'raw') return oxm.value as number;
+  return undefined;
+}
+
+function oxmText(match: readonly Oxm[], field: string): string | undefined {
+  for (const oxm of match) if (oxm.field === field && oxm.field !== 'raw') return oxm.value as string;
+  return undefined;
+}
+
+/** The connection key from a forward flow's match (client 5-tuple as the client sent it). */
+function forwardKey(flow: { match: readonly Oxm[] }, proto: number): ConnKey | undefined {
+  const src = oxmText(flow.match, 'ipv4_src');
+  const dst = oxmText(flow.match, 'ipv4_dst');
+  const l4 = proto === IP_PROTO_TCP ? ['tcp_src', 'tcp_dst'] : ['udp_src', 'udp_dst'];
+  const sport = oxmNumber(flow.match, l4[0]);
+  const dport = oxmNumber(flow.match, l4[1]);
+  if (src === undefined || dst === undefined || sport === undefined || dport === undefined) return undefined;
+  return { proto, clientIp: ipv4ToUint32(src), clientPort: sport, vip: ipv4ToUint32(dst), vipPort: dport };
+}
+
+/** Deletes every connection flow of one backend of a service: forward flows by out_port, reverse ones by in_port. */
+function deleteBackendConnectionFlows(serviceId: number, ofport: number): FlowMod[] {
+  const { cookie, cookieMask } = allFlowsOfService(serviceId);
+  const base: FlowMod = {
+    type: 'flow_mod', xid: 0, cookie, cookieMask, tableId: TABLE.FORWARD, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
+    priority: 0, bufferId: OFP_NO_BUFFER, outPort: ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
+  };
+  return [base, { ...base, tableId: TABLE.REVERSE, outPort: OFPP_ANY, match: [{ field: 'in_port', value: ofport }] }];
+}
