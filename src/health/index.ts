@@ -10,3 +10,4 @@ export * from './drain';
 export * from './hooks';
 export * from './scheduler';
 export * from './monitor';
+export * from './from-config';

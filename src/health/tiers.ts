@@ -19,7 +19,7 @@ export interface TierBackendView {
   drops?: number;
 }
 
-/** Overloaded above `high`; recovered only at or below `low`. */
+/** Overloaded above `high`; recovered only at or below `low` (low = high: no hysteresis band). */
 export interface Hysteresis {
   high: number;
   low: number;
@@ -73,7 +73,7 @@ export function initialFailoverState(): FailoverState {
 export function validateTierPolicy(policy: TierPolicy): void {
   if (policy.quorum !== undefined && (!Number.isInteger(policy.quorum) || policy.quorum < 1)) throw new RangeError(`quorum must be an integer >= 1, got ${policy.quorum}`);
   for (const [name, h] of [['connsPerBackend', policy.connsPerBackend], ['queueMeasure', policy.queueMeasure]] as const) {
-    if (h && !(h.low >= 0 && h.low < h.high)) throw new RangeError(`${name}: expected 0 <= low < high, got low ${h.low}, high ${h.high}`);
+    if (h && !(h.low >= 0 && h.low <= h.high)) throw new RangeError(`${name}: expected 0 <= low <= high, got low ${h.low}, high ${h.high}`);
   }
   if (!(policy.holdMs >= 0)) throw new RangeError(`holdMs must be >= 0, got ${policy.holdMs}`);
 }

@@ -143,7 +143,7 @@ describe('tier failover', () => {
   });
 
   it('rejects a policy whose thresholds cannot work', () => {
-    expect(() => validateTierPolicy({ holdMs: 0, connsPerBackend: { high: 10, low: 10 } })).toThrow(/low < high/);
+    expect(() => validateTierPolicy({ holdMs: 0, connsPerBackend: { high: 10, low: 11 } })).toThrow(/low <= high/);
     expect(() => validateTierPolicy({ holdMs: 0, quorum: 0 })).toThrow(/quorum/);
   });
 });

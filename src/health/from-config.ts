@@ -1,0 +1,102 @@
+import type { HealthCheckConfig, ServiceConfig } from '../config';
+import type { Logger } from '../util/logger';
+import type { MonitoredBackend, ServiceHealthOptions } from './monitor';
+import type { CheckScheduler } from './scheduler';
+import type { CheckSpec, HookSpec, StatusExpectation } from './types';
+
+const seconds = (s: number) => Math.round(s * 1000);
+/** Passive-only services still need rise/fall for the vNIC-driven passes: one pass is enough. */
+const PASSIVE_RISE_FALL = { rise: 1, fall: 1 };
+/** With no health section the interval only paces nothing; any positive value satisfies the monitor. */
+const PASSIVE_INTERVAL_MS = 1000;
+
+export interface HealthRuntimeInputs {
+  scheduler: CheckScheduler;
+  logger?: Logger;
+  /** Checks are sent from here (in the lab: the bridge's LOCAL port address). */
+  sourceAddress?: string;
+  now?: () => number;
+}
+
+function statuses(value: Extract<HealthCheckConfig, { type: 'http' | 'https' }>['expect_status']): StatusExpectation | undefined {
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value : [value]).map((s) => (typeof s === 'number' ? s : { from: Number(s.slice(0, 3)), to: Number(s.slice(4)) }));
+}
+
+/** The active check of one (backend, software port) as the service's health section describes it. */
+export function checkSpecFromConfig(health: HealthCheckConfig, service: string, backend: MonitoredBackend, softwarePort: number, sourceAddress?: string): CheckSpec {
+  const port = health.port ?? softwarePort;
+  const base = { host: backend.ip, port, timeoutMs: seconds(health.timeout), sourceAddress };
+  switch (health.type) {
+    case 'tcp':
+      return { kind: 'tcp', ...base };
+    case 'http':
+    case 'https':
+      return {
+        kind: health.type,
+        ...base,
+        path: health.path,
+        expectStatus: statuses(health.expect_status),
+        expectBody: health.expect_body ?? (health.expect_body_match !== undefined ? new RegExp(health.expect_body_match) : undefined),
+        hostHeader: health.host_header,
+        tlsVerify: health.tls_verify,
+      };
+    case 'udp':
+      return { kind: 'udp', ...base, send: health.send, expect: health.expect ?? (health.expect_match !== undefined ? new RegExp(health.expect_match) : undefined) };
+    case 'script':
+      return {
+        kind: 'script',
+        command: health.command,
+        timeoutMs: seconds(health.timeout),
+        env: { ...health.env, VADC_SERVICE: service, VADC_BACKEND: backend.id, VADC_VNIC: backend.vnic, VADC_IP: backend.ip, VADC_PORT: String(port) },
+      };
+  }
+}
+
+function hook(config: { command: string | string[]; timeout: number; env: Record<string, string> } | undefined): HookSpec | undefined {
+  return config && { command: config.command, timeoutMs: seconds(config.timeout), env: config.env };
+}
+
+/** Everything ServiceHealthMonitor needs for one configured service. The service's launch/stop hooks serve each of its backends. */
+export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRuntimeInputs): ServiceHealthOptions {
+  const launch = hook(service.launch);
+  const stop = hook(service.stop);
+  const backends: MonitoredBackend[] = service.backends.map((b) => ({
+    id: b.name,
+    vnic: b.vnic,
+    ip: b.ip,
+    ports: b.ports,
+    tier: b.tier,
+    weight: b.weight,
+    launch,
+    stop,
+  }));
+  const health = service.health;
+  const failover = service.failover;
+  return {
+    service: service.name,
+    backends,
+    checkFor: health && ((b, port) => checkSpecFromConfig(health, service.name, b, port, inputs.sourceAddress)),
+    intervalMs: health ? seconds(health.interval) : PASSIVE_INTERVAL_MS,
+    riseFall: health ? { rise: health.rise, fall: health.fall } : PASSIVE_RISE_FALL,
+    tiers: {
+      quorum: service.quorum,
+      holdMs: seconds(failover?.hold ?? 10),
+      connsPerBackend: failover?.conns_per_backend,
+      queueMeasure: failover?.queue_measure,
+      dropsRising: failover?.drops_rising,
+      sorryBackend: service.sorry_backend?.name,
+    },
+    launch: {
+      readyTimeoutMs: seconds(service.launch?.ready_timeout ?? 120),
+      maxAttempts: service.launch?.max_attempts ?? 3,
+      backoffBaseMs: seconds(service.launch?.backoff ?? 5),
+      backoffMaxMs: seconds(service.launch?.backoff_max ?? 60),
+      rearmMs: seconds(service.launch?.rearm ?? 300),
+      stopCooldownMs: service.stop ? seconds(service.stop.cooldown) : undefined,
+    },
+    scheduler: inputs.scheduler,
+    logger: inputs.logger,
+    now: inputs.now,
+  };
+}
