@@ -239,12 +239,12 @@ export class ServiceHealthMonitor extends EventEmitter {
       return;
     }
     const ctx: HookContext = { action: which, service: this.opts.service, backend: b.id, vnic: b.vnic, ip: b.ip, tier: b.tier, reason, attempt };
-    const running = this.runHook(hook, ctx, this.logger, this.abort.signal).then(
-      (result) => {
-        this.hooksInFlight.delete(running);
+    const running = this.runHook(hook, ctx, this.logger, this.abort.signal)
+      .then((result) => {
         if (!this.abort.signal.aborted) this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: result.ok, reason: result.reason, output: result.output });
-      },
-    );
+      })
+      .catch((err: unknown) => this.logger.error(`handling the ${which} hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId }))
+      .finally(() => this.hooksInFlight.delete(running));
     this.hooksInFlight.add(running);
   }
 
