@@ -55,7 +55,6 @@ function asStrictDelete(flow: FlowMod, kind: CookieKind): FlowMod {
 const output = (port: number): Action => ({ type: 'output', port, maxLen: port === OFPP_CONTROLLER ? OFPCML_NO_BUFFER : 0 });
 const apply = (...actions: Action[]): Instruction => ({ type: 'apply_actions', actions });
 const gotoTable = (tableId: number): Instruction => ({ type: 'goto_table', tableId });
-const setField = (field: Oxm['field'], value: string | number): Action => ({ type: 'set_field', field: { field, value } as Oxm });
 
 /** A VIP is an address or, for destination-keyed schedulers, a prefix a.b.c.d/len. */
 export function vipMatch(vip: string, field: 'ipv4_dst' | 'arp_tpa'): { oxm: Oxm; prefixLength: number } {
@@ -177,35 +176,52 @@ export interface ConnectionSpec {
  * timeout and SEND_FLOW_REM (so the connection's end is observed whichever side idles out first).
  */
 export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
-  if (conn.idleTimeout < 1 || conn.idleTimeout > 0xffff) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
+  if (!(conn.idleTimeout >= 1 && conn.idleTimeout <= 0xffff)) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
+  // Written as plain literals (no spreads, no helper closures): this runs once per new connection.
   const cookie = makeCookie('connection', conn.serviceId, conn.connectionId);
-  const proto = conn.protocol;
-  const finTimeout: Action[] = conn.finTimeout && proto === 'tcp'
-    ? [{ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 }] : [];
-  const fiveTuple = (inPort: number, src: string, dst: string, srcPort: number, dstPort: number): Oxm[] => [
-    { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[proto] },
-    { field: 'ipv4_src', value: src }, { field: 'ipv4_dst', value: dst },
-    { field: SRC_PORT_FIELD[proto], value: srcPort }, { field: DST_PORT_FIELD[proto], value: dstPort },
+  const { protocol, client, vip, backend } = conn;
+  const ipProto = IP_PROTO[protocol];
+  const srcPort = SRC_PORT_FIELD[protocol];
+  const dstPort = DST_PORT_FIELD[protocol];
+  const forwardActions: Action[] = [
+    { type: 'set_field', field: { field: 'eth_dst', value: backend.mac } },
+    { type: 'set_field', field: { field: 'ipv4_dst', value: backend.ip } },
+    { type: 'set_field', field: { field: dstPort, value: backend.port } },
+    { type: 'output', port: backend.ofport, maxLen: 0 },
   ];
-  const common = { priority: PRIORITY.CONNECTION.min, cookie, idleTimeout: conn.idleTimeout, flags: OFPFF_SEND_FLOW_REM };
-  const forward = addFlow({
-    ...common, tableId: TABLE.FORWARD,
-    match: fiveTuple(conn.client.ofport, conn.client.ip, conn.vip.ip, conn.client.port, conn.vip.port),
-    instructions: [apply(
-      ...finTimeout,
-      setField('eth_dst', conn.backend.mac), setField('ipv4_dst', conn.backend.ip), setField(DST_PORT_FIELD[proto], conn.backend.port),
-      output(conn.backend.ofport),
-    )],
-  });
-  const reverse = addFlow({
-    ...common, tableId: TABLE.REVERSE,
-    match: fiveTuple(conn.backend.ofport, conn.backend.ip, conn.client.ip, conn.backend.port, conn.client.port),
-    instructions: [apply(
-      ...finTimeout,
-      setField('eth_src', conn.vip.mac), setField('eth_dst', conn.client.mac), setField('ipv4_src', conn.vip.ip),
-      setField(SRC_PORT_FIELD[proto], conn.vip.port), output(conn.client.ofport),
-    )],
-  });
+  const reverseActions: Action[] = [
+    { type: 'set_field', field: { field: 'eth_src', value: vip.mac } },
+    { type: 'set_field', field: { field: 'eth_dst', value: client.mac } },
+    { type: 'set_field', field: { field: 'ipv4_src', value: vip.ip } },
+    { type: 'set_field', field: { field: srcPort, value: vip.port } },
+    { type: 'output', port: client.ofport, maxLen: 0 },
+  ];
+  if (conn.finTimeout && protocol === 'tcp') {
+    forwardActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
+    reverseActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
+  }
+  const forward: FlowMod = {
+    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId: TABLE.FORWARD, command: OFPFC_ADD, idleTimeout: conn.idleTimeout,
+    hardTimeout: 0, priority: PRIORITY.CONNECTION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
+    flags: OFPFF_SEND_FLOW_REM,
+    match: [
+      { field: 'in_port', value: client.ofport }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: ipProto },
+      { field: 'ipv4_src', value: client.ip }, { field: 'ipv4_dst', value: vip.ip },
+      { field: srcPort, value: client.port }, { field: dstPort, value: vip.port },
+    ],
+    instructions: [{ type: 'apply_actions', actions: forwardActions }],
+  };
+  const reverse: FlowMod = {
+    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId: TABLE.REVERSE, command: OFPFC_ADD, idleTimeout: conn.idleTimeout,
+    hardTimeout: 0, priority: PRIORITY.CONNECTION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
+    flags: OFPFF_SEND_FLOW_REM,
+    match: [
+      { field: 'in_port', value: backend.ofport }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: ipProto },
+      { field: 'ipv4_src', value: backend.ip }, { field: 'ipv4_dst', value: client.ip },
+      { field: srcPort, value: backend.port }, { field: dstPort, value: client.port },
+    ],
+    instructions: [{ type: 'apply_actions', actions: reverseActions }],
+  };
   return [forward, reverse];
 }
 

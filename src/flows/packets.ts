@@ -36,10 +36,11 @@ export interface ParsedPacket {
 export type ParseResult = { ok: true; packet: ParsedPacket } | { ok: false; reason: ParseFailure };
 export type ParseFailure = 'truncated-ethernet' | 'truncated-vlan' | 'truncated-arp' | 'unsupported-arp' | 'truncated-ipv4' | 'bad-ipv4-header';
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 export function formatMac(buf: Buffer, offset: number): string {
-  let out = '';
-  for (let i = 0; i < 6; i++) out += (i ? ':' : '') + (buf[offset + i] < 16 ? '0' : '') + buf[offset + i].toString(16);
-  return out;
+  const h = HEX_BYTE;
+  return `${h[buf[offset]]}:${h[buf[offset + 1]]}:${h[buf[offset + 2]]}:${h[buf[offset + 3]]}:${h[buf[offset + 4]]}:${h[buf[offset + 5]]}`;
 }
 
 export function formatIpv4(buf: Buffer, offset: number): string {
