@@ -243,7 +243,9 @@ export class ServiceHealthMonitor extends EventEmitter {
       .then((result) => {
         if (!this.abort.signal.aborted) this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: result.ok, reason: result.reason, output: result.output });
       })
-      .catch((err: unknown) => this.logger.error(`handling the ${which} hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId }))
+      .catch((err: unknown) => {
+        this.logger.error(`handling the ${which} hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId });
+      })
       .finally(() => this.hooksInFlight.delete(running));
     this.hooksInFlight.add(running);
   }
