@@ -1,0 +1,81 @@
+// Child-process entry of `vadc bench flowsetup --controller internal`: runs vadc's Controller with the
+// chosen app on 127.0.0.1 (an ephemeral port) and answers the generator's CPU-time and stop requests.
+import path from 'node:path';
+import { parseConfig } from '../config';
+import { Controller } from '../controller';
+import type { ControllerApp, SwitchInfo } from '../controller/types';
+import { deriveVipMac } from '../config/addresses';
+import { stringify } from 'yaml';
+import type { ChildSwitchPlan, FromChild, ToChild } from './child-protocol';
+import { ReferenceResponder } from './reference-responder';
+
+interface EventSource {
+  drainEvents(): Array<{ kind: string }>;
+}
+
+function send(msg: FromChild): void {
+  process.send?.(msg);
+}
+
+/** vadc's load-balancer app, loaded at run time so the bench builds before (and without) it. */
+function loadVadcApp(config: Record<string, unknown>): ControllerApp & Partial<EventSource> {
+  const modulePath = path.join(__dirname, '..', 'controller', 'app', 'lb-app');
+  let mod: { LoadBalancerApp?: new (services: unknown[]) => ControllerApp };
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(modulePath);
+  } catch (err) {
+    throw new Error(`vadc's load-balancer app (${modulePath}) cannot be loaded: ${(err as Error).message}`);
+  }
+  if (typeof mod.LoadBalancerApp !== 'function') throw new Error(`${modulePath} exports no LoadBalancerApp class`);
+  const parsed = parseConfig(stringify(config), 'bench config');
+  return new mod.LoadBalancerApp(parsed.services) as ControllerApp & Partial<EventSource>;
+}
+
+function referenceApp(switches: ChildSwitchPlan[], backendPort: number): ControllerApp {
+  const byDpid = new Map(switches.map((s) => [BigInt(s.dpid), s]));
+  const plan = (sw: SwitchInfo) => byDpid.get(sw.dpid);
+  return new ReferenceResponder({
+    backendPortNames: (sw) => plan(sw)?.backends.map((b) => b.portName) ?? [],
+    backendIp: (sw, index) => plan(sw)?.backends[index]?.ip ?? '0.0.0.0',
+    backendPort,
+    vipMac: deriveVipMac,
+  });
+}
+
+async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
+  const app = msg.app === 'vadc' ? loadVadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
+  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app });
+  const [bound] = await controller.start();
+  const appEvents: Record<string, number> = {};
+  const events = app as Partial<EventSource>;
+  // The app queues operator events (refusals etc.); drain them so they neither grow nor go unreported.
+  const drain = () => {
+    for (const event of events.drainEvents?.() ?? []) appEvents[event.kind] = (appEvents[event.kind] ?? 0) + 1;
+  };
+  const drainTimer = setInterval(drain, 200);
+  process.on('message', (m: ToChild) => {
+    if (m.kind === 'cpu') {
+      const usage = process.cpuUsage();
+      send({ kind: 'cpu', userUs: usage.user, systemUs: usage.system });
+    } else if (m.kind === 'stop') {
+      clearInterval(drainTimer);
+      drain();
+      void controller.stop().finally(() => {
+        send({ kind: 'stopped', appEvents });
+        process.disconnect?.();
+      });
+    }
+  });
+  send({ kind: 'listening', port: Number(bound.slice(bound.lastIndexOf(':') + 1)), pid: process.pid });
+}
+
+process.once('message', (msg: ToChild) => {
+  if (msg.kind !== 'start') return;
+  start(msg).catch((err: Error) => {
+    send({ kind: 'failed', message: err.message });
+    process.disconnect?.();
+  });
+});
+// The parent going away (crash, Ctrl-C) must not leave a controller behind.
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,187 @@
+// `vadc bench flowsetup`: a cbench-style OpenFlow 1.3 load generator. N emulated switches send
+// packet-ins for distinct client 5-tuples to a VIP; a packet-in counts as one response once all its
+// flow-mods and its packet-out came back. Loops of loopMs, the first warmupLoops dropped.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EmulatedSwitch } from './emulated-switch';
+import { FlowSetupError } from './errors';
+import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalController, pinSelf, startInternalController } from './internal-controller';
+import { DEFAULT_OPTIONS, FlowSetupOptions, SwitchPlan, benchConfig, planSwitches, validateOptions } from './plan';
+import { LatencyRecorder, LatencySummary, LoopSample, RateSummary, summarizeLoops } from './stats';
+
+export interface FlowSetupResult {
+  benchmark: 'flowsetup';
+  startedAt: string;
+  controller: {
+    kind: 'internal' | 'tcp';
+    /** 'vadc' (vadc's load-balancer app), 'reference' (the generator's reference responder) or 'external'. */
+    app: 'vadc' | 'reference' | 'external';
+    target: string;
+    /** Whether controller and generator ran pinned to different cores. */
+    pinned: boolean;
+    /** Human-readable statement of what was measured. */
+    label: string;
+  };
+  options: {
+    switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
+    protocol: string; expectedFlowMods: number;
+  };
+  responsesPerSec: RateSummary;
+  latencyUs: LatencySummary;
+  totals: {
+    packetInsSent: number; responses: number; flowModsReceived: number; packetOutsReceived: number; duplicates: number;
+    unmatched: number; packetOutFirst: number; errorsReceived: number; unansweredAtEnd: number;
+  };
+  /** CPU use over the measured loops, in % of one core. controller is null for an external controller. */
+  cpu: { generatorPct: number; controllerPct: number | null; generatorCore: number | null; controllerCore: number | null };
+  /** Operator events the vadc app raised during the run, by kind (refusals mean packet-ins without flows). */
+  appEvents: Record<string, number>;
+  /** Last OFPT_ERROR the controller sent, if any. */
+  lastControllerError: string | null;
+}
+
+export type FlowSetupProgress = (loop: number, responses: number, durationMs: number) => void;
+
+function label(opts: FlowSetupOptions): string {
+  if (opts.controller.kind === 'tcp') return `external controller at ${opts.controller.host}:${opts.controller.port}`;
+  return opts.app === 'vadc'
+    ? "vadc's controller and load-balancer app (child process)"
+    : 'REFERENCE RESPONDER (generator validation only, NOT vadc\'s figure)';
+}
+
+function toChildPlans(plans: SwitchPlan[]) {
+  return plans.map((p) => ({ dpid: p.dpid.toString(), clientPortName: p.clientPortName, backends: p.backends }));
+}
+
+export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: FlowSetupProgress): Promise<FlowSetupResult> {
+  const opts: FlowSetupOptions = { ...DEFAULT_OPTIONS, ...partial };
+  validateOptions(opts);
+  const plans = planSwitches(opts);
+  const startedAt = new Date().toISOString();
+  let internal: InternalController | undefined;
+  let host = '127.0.0.1';
+  let port: number;
+  let generatorPinned = false;
+  if (opts.controller.kind === 'internal') {
+    internal = await startInternalController(
+      { kind: 'start', app: opts.app, config: benchConfig(opts, plans), switches: toChildPlans(plans), backendPort: opts.backendPorts[0] },
+      opts.pin,
+    );
+    port = internal.port;
+    if (internal.pinned) generatorPinned = canPin() && pinSelf();
+  } else {
+    host = opts.controller.host;
+    port = opts.controller.port;
+  }
+
+  let responses = 0;
+  let measuring = false;
+  const latencies = new LatencyRecorder();
+  const window = opts.mode === 'latency' ? 1 : opts.window;
+  const switches = plans.map((plan) => new EmulatedSwitch({
+    index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port, portNames: plan.portNames,
+    clientPortName: plan.clientPortName, protocol: opts.protocol, vip: plan.vip, vipMac: plan.vipMac,
+    servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods,
+    onResponse: (latencyNs) => {
+      responses++;
+      if (measuring) latencies.record(latencyNs);
+    },
+  }));
+
+  let appEvents: Record<string, number> = {};
+  try {
+    await Promise.all(switches.map((sw) => sw.connect()));
+    const loops: LoopSample[] = [];
+    let cpuStart = { generator: 0, controller: 0, at: 0n };
+    for (const sw of switches) sw.start();
+    for (let loop = 0; loop < opts.loops; loop++) {
+      if (loop === opts.warmupLoops) {
+        measuring = true;
+        cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimeUs()) ?? 0, at: process.hrtime.bigint() };
+      }
+      const before = responses;
+      const t0 = process.hrtime.bigint();
+      await sleep(opts.loopMs);
+      const durationMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      loops.push({ responses: responses - before, durationMs });
+      onLoop?.(loop, responses - before, durationMs);
+      const failed = switches.find((sw) => sw.failure);
+      if (failed?.failure) throw failed.failure;
+    }
+    measuring = false;
+    const wallUs = Number(process.hrtime.bigint() - cpuStart.at) / 1000;
+    const generatorPct = (100 * (cpuUs() - cpuStart.generator)) / wallUs;
+    const controllerPct = internal ? (100 * ((await internal.cpuTimeUs()) - cpuStart.controller)) / wallUs : null;
+    for (const sw of switches) sw.pause();
+    const sum = (f: (sw: EmulatedSwitch) => number) => switches.reduce((a, sw) => a + f(sw), 0);
+    const totals = {
+      packetInsSent: sum((sw) => sw.counters.packetInsSent),
+      responses,
+      flowModsReceived: sum((sw) => sw.counters.flowModsReceived),
+      packetOutsReceived: sum((sw) => sw.counters.packetOutsReceived),
+      duplicates: sum((sw) => sw.correlator.counters.duplicates),
+      unmatched: sum((sw) => sw.correlator.counters.unmatched),
+      packetOutFirst: sum((sw) => sw.correlator.counters.packetOutFirst),
+      errorsReceived: sum((sw) => sw.counters.errorsReceived),
+      unansweredAtEnd: sum((sw) => sw.correlator.inFlight),
+    };
+    const lastControllerError = switches.map((sw) => sw.lastError).find((e) => e !== undefined) ?? null;
+    for (const sw of switches) sw.close();
+    if (internal) appEvents = await internal.stop();
+    return {
+      benchmark: 'flowsetup', startedAt,
+      controller: {
+        kind: opts.controller.kind, app: opts.controller.kind === 'tcp' ? 'external' : opts.app, target: `tcp:${host}:${port}`,
+        pinned: Boolean(internal?.pinned && generatorPinned), label: label(opts),
+      },
+      options: {
+        switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
+        macs: opts.clients, window, protocol: opts.protocol, expectedFlowMods: opts.expectedFlowMods,
+      },
+      responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
+      latencyUs: latencies.summary(),
+      totals,
+      cpu: {
+        generatorPct, controllerPct,
+        generatorCore: generatorPinned ? GENERATOR_CORE : null, controllerCore: internal?.pinned ? CONTROLLER_CORE : null,
+      },
+      appEvents,
+      lastControllerError,
+    };
+  } finally {
+    for (const sw of switches) sw.close();
+    await internal?.stop().catch(() => undefined);
+  }
+}
+
+function cpuUs(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+}
+
+const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
+
+/** The report for people. */
+export function formatFlowSetupReport(r: FlowSetupResult): string {
+  const o = r.options;
+  const lines = [
+    `vadc bench flowsetup: ${r.controller.label}`,
+    `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
+      `${o.macs} clients/switch, ${o.protocol}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
+    `  controller ${r.controller.target}${r.controller.pinned ? ` pinned to core ${r.cpu.controllerCore}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
+    '',
+    `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,
+    `  responses/s  min ${fmt(r.responsesPerSec.min)}  max ${fmt(r.responsesPerSec.max)}  avg ${fmt(r.responsesPerSec.avg)}  stdev ${fmt(r.responsesPerSec.stdev)}`,
+    `  latency us   p50 ${fmt(r.latencyUs.p50Us, 1)}  p99 ${fmt(r.latencyUs.p99Us, 1)}  max ${fmt(r.latencyUs.maxUs, 1)}  (${fmt(r.latencyUs.samples)} samples)`,
+    `  cpu          generator ${fmt(r.cpu.generatorPct)}%  controller ${r.cpu.controllerPct === null ? '-' : `${fmt(r.cpu.controllerPct)}%`} (of one core)`,
+    `  totals       packet-ins ${fmt(r.totals.packetInsSent)}  responses ${fmt(r.totals.responses)}  flow-mods ${fmt(r.totals.flowModsReceived)}  ` +
+      `packet-outs ${fmt(r.totals.packetOutsReceived)}  duplicates ${r.totals.duplicates}  unmatched ${r.totals.unmatched}  ` +
+      `packet-out-first ${r.totals.packetOutFirst}  errors ${r.totals.errorsReceived}  unanswered ${r.totals.unansweredAtEnd}`,
+  ];
+  const events = Object.entries(r.appEvents);
+  if (events.length) lines.push(`  app events   ${events.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.lastControllerError) lines.push(`  last controller error: ${r.lastControllerError}`);
+  if (r.totals.responses === 0) lines.push('  NO RESPONSES: the controller answered no packet-in completely (see unmatched/errors/app events).');
+  return lines.join('\n');
+}
+
+export { FlowSetupError };

@@ -1,0 +1,135 @@
+// Pure planning of a flow-setup run: option validation, what each emulated switch looks like
+// (dpid, port names, VIP, backends), and the vadc configuration the internal controller loads.
+import { isIPv4 } from 'node:net';
+import { deriveVipMac, ipv4ToNumber, numberToIpv4 } from '../config/addresses';
+import { FlowSetupOptionError } from './errors';
+import { BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
+
+export type BenchMode = 'latency' | 'throughput';
+export type ControllerTarget = { kind: 'internal' } | { kind: 'tcp'; host: string; port: number };
+/** Which app the internal controller runs: vadc's load balancer, or the generator's reference responder. */
+export type InternalApp = 'vadc' | 'reference';
+
+export interface FlowSetupOptions {
+  switches: number;
+  mode: BenchMode;
+  /** Loops including the warm-up loop(s). */
+  loops: number;
+  loopMs: number;
+  warmupLoops: number;
+  /** Distinct client addresses per switch (cbench's "MACs per switch"). */
+  clients: number;
+  /** Packet-ins in flight per switch in throughput mode (latency mode always uses 1). */
+  window: number;
+  controller: ControllerTarget;
+  app: InternalApp;
+  protocol: BenchProtocol;
+  /** VIP of switch 0; switch i uses vip + i * vipStride (as a 32-bit number). */
+  vip: string;
+  vipStride: number;
+  servicePort: number;
+  /** The application's software ports on each backend VM. */
+  backendPorts: number[];
+  /** Port names of each switch, `{n}` replaced by the switch index; the client port is one of them. */
+  portNames: string[];
+  clientPortName: string;
+  expectedFlowMods: number;
+  scheduler: string;
+  /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
+  pin: boolean;
+}
+
+export const DEFAULT_OPTIONS: FlowSetupOptions = {
+  switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
+  controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
+  backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
+  expectedFlowMods: 2, scheduler: 'rr', pin: true,
+};
+
+/** OVS (Linux) interface names are at most 15 bytes. */
+const MAX_PORT_NAME = 15;
+
+function intIn(option: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new FlowSetupOptionError(option, `expected an integer ${min}..${max}, got ${value}`);
+  }
+}
+
+/** Throws FlowSetupOptionError naming the first bad option. */
+export function validateOptions(o: FlowSetupOptions): void {
+  intIn('switches', o.switches, 1, 4096);
+  intIn('loops', o.loops, o.warmupLoops + 1, 100_000);
+  intIn('loop-ms', o.loopMs, 10, 3_600_000);
+  intIn('warmup-loops', o.warmupLoops, 0, 1000);
+  intIn('macs', o.clients, 1, MAX_CLIENTS);
+  intIn('window', o.window, 1, 65_536);
+  intIn('service-port', o.servicePort, 1, 65_535);
+  intIn('expected-flow-mods', o.expectedFlowMods, 0, 32);
+  intIn('vip-stride', o.vipStride, 0, 1 << 24);
+  if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
+  if (!isIPv4(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv4 address`);
+  if (ipv4ToNumber(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');
+  if (o.backendPorts.length === 0) throw new FlowSetupOptionError('backend-ports', 'at least one software port is needed');
+  for (const port of o.backendPorts) intIn('backend-ports', port, 1, 65_535);
+  if (!o.portNames.includes(o.clientPortName)) {
+    throw new FlowSetupOptionError('client-port', `"${o.clientPortName}" is not one of the port names ${o.portNames.join(', ')}`);
+  }
+  if (o.portNames.length < 2) throw new FlowSetupOptionError('port-names', 'need the client port and at least one backend port');
+  if (new Set(o.portNames).size !== o.portNames.length) throw new FlowSetupOptionError('port-names', 'names must be distinct');
+  const longest = expandName(o.portNames.reduce((a, b) => (a.length >= b.length ? a : b)), o.switches - 1);
+  if (longest.length > MAX_PORT_NAME) throw new FlowSetupOptionError('port-names', `"${longest}" is longer than ${MAX_PORT_NAME} bytes`);
+  if (o.controller.kind === 'internal' && o.app === 'vadc' && o.switches > 1 && !o.portNames.every((n) => n.includes('{n}'))) {
+    // vadc locates a vNIC on exactly one switch, so each switch needs its own port names.
+    throw new FlowSetupOptionError('port-names', 'with vadc and several switches every name needs {n} (the switch index)');
+  }
+}
+
+export function expandName(template: string, index: number): string {
+  return template.split('{n}').join(String(index));
+}
+
+export interface SwitchPlan {
+  index: number;
+  dpid: bigint;
+  portNames: string[];
+  clientPortName: string;
+  vip: string;
+  vipMac: string;
+  backends: Array<{ portName: string; ip: string }>;
+}
+
+/** dpids 0x0000bench000001... would not parse; use a recognisable high part and the index. */
+const DPID_BASE = 0xbe0c_0000_0000_0000n;
+
+export function planSwitches(o: FlowSetupOptions): SwitchPlan[] {
+  const plans: SwitchPlan[] = [];
+  for (let i = 0; i < o.switches; i++) {
+    const vipNumber = ipv4ToNumber(o.vip) + i * o.vipStride;
+    const vip = numberToIpv4(vipNumber >>> 0);
+    const portNames = o.portNames.map((name) => expandName(name, i));
+    const clientPortName = expandName(o.clientPortName, i);
+    // Backends are the VIP's /24 hosts .11, .12, ... (the lab's convention).
+    const net = (vipNumber & 0xffffff00) >>> 0;
+    const backends = portNames.filter((n) => n !== clientPortName).map((portName, k) => ({ portName, ip: numberToIpv4((net + 11 + k) >>> 0) }));
+    plans.push({ index: i, dpid: DPID_BASE + BigInt(i + 1), portNames, clientPortName, vip, vipMac: deriveVipMac(vip), backends });
+  }
+  return plans;
+}
+
+/** The vadc configuration (as a plain object, YAML-ready) for the internal controller: one service per switch. */
+export function benchConfig(o: FlowSetupOptions, plans: readonly SwitchPlan[]): Record<string, unknown> {
+  return {
+    controller: { listen: 'tcp:127.0.0.1:6653' },
+    ovsdb: 'unix:/var/run/openvswitch/db.sock',
+    services: plans.map((plan) => ({
+      name: `bench${plan.index}`,
+      vip: plan.vip,
+      protocol: o.protocol,
+      port: o.servicePort,
+      scheduler: o.scheduler,
+      persistence: 0,
+      idle_timeout: 60,
+      backends: plan.backends.map((b) => ({ vnic: b.portName, ip: b.ip, ports: o.backendPorts, weight: 1 })),
+    })),
+  };
+}
