@@ -61,7 +61,7 @@ const experimenterAction = compileStruct({
 actionCodec.register(OFP_EXPERIMENTER_TYPE, 'experimenter', experimenterAction);
 
 /** A Nicira action with a subtype the codec does not type: body after the subtype kept byte for byte. */
-const nxUnknownAction = compileStruct({
+export const nxUnknownAction = compileStruct({
   name: 'Nicira action', typeName: 'nx_unknown',
   items: [tag16(OFP_EXPERIMENTER_TYPE), len16(8, true), { kind: 'tag', width: 4, value: NX_VENDOR_ID }, u16('subtype'), bytes('data')],
 });

@@ -40,7 +40,48 @@ const ACTION_CLASS: Record<string, string> = {
   dec_nw_ttl: 'OFPActionDecNwTtl', set_field: 'OFPActionSetField', push_pbb: 'OFPActionPushPbb',
   pop_pbb: 'OFPActionPopPbb', experimenter: 'OFPActionExperimenterUnknown', nx_unknown: 'NXActionUnknown',
 };
+const NX_CLASS: Record<string, string> = {
+  nx_reg_move: 'NXActionRegMove', nx_reg_load: 'NXActionRegLoad', nx_note: 'NXActionNote',
+  nx_resubmit_table: 'NXActionResubmitTable', nx_output_reg: 'NXActionOutputReg', nx_learn: 'NXActionLearn',
+  nx_fin_timeout: 'NXActionFinTimeout', nx_controller: 'NXActionController', nx_dec_ttl_cnt_ids: 'NXActionDecTtlCntIds',
+  nx_stack_push: 'NXActionStackPush', nx_stack_pop: 'NXActionStackPop', nx_sample: 'NXActionSample',
+  nx_conjunction: 'NXActionConjunction', nx_ct: 'NXActionCT', nx_nat: 'NXActionNAT', nx_controller2: 'NXActionController2',
+  nx_sample2: 'NXActionSample2', nx_output_trunc: 'NXActionOutputTrunc', nx_ct_clear: 'NXActionCTClear',
+};
+/** Ryu shows an absent field reference (header 0) as "". */
+const fieldRef = (f: unknown): Json => (f === 0 ? '' : f);
+const NX_FIELD_KEYS = new Set(['srcField', 'dstField', 'dst', 'src', 'field', 'zoneSrc']);
+
+function nxBody(a: Action): Record<string, Json> {
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(a)) {
+    if (k !== 'type') out[snake(k)] = NX_FIELD_KEYS.has(k) ? fieldRef(v) : plain(v);
+  }
+  switch (a.type) {
+    case 'nx_note': out.note = [...a.note]; break;
+    case 'nx_ct': out.actions = a.actions.map(actionJson); break;
+    case 'nx_nat':
+      for (const k of ['range_ipv4_min', 'range_ipv4_max', 'range_ipv6_min', 'range_ipv6_max']) out[k] ??= '';
+      for (const k of ['range_proto_min', 'range_proto_max']) out[k] ??= null;
+      break;
+    case 'nx_controller2':
+      out.userdata = a.userdata ? [...a.userdata] : [];
+      out.pause = a.pause === true;
+      break;
+    case 'nx_learn':
+      out.specs = a.specs.map((s) => {
+        const ref = (x: { field: unknown; ofs: number }): Json => [fieldRef(x.field), x.ofs];
+        const src = Buffer.isBuffer(s.src) ? plain(s.src.length ? BigInt(`0x${s.src.toString('hex')}`) : 0n) : ref(s.src);
+        const cls = s.type === 'match' ? 'NXFlowSpecMatch' : s.type === 'load' ? 'NXFlowSpecLoad' : 'NXFlowSpecOutput';
+        return wrap(cls, { n_bits: s.nBits, src, dst: s.type === 'output' ? '' : ref(s.dst) });
+      });
+      break;
+  }
+  return out;
+}
+
 export function actionJson(a: Action): Json {
+  if (NX_CLASS[a.type]) return wrap(NX_CLASS[a.type], { type: 0xffff, experimenter: 0x2320, subtype: actionCodec.keyOf(a.type)! - 0x10000, ...nxBody(a) });
   const cls = ACTION_CLASS[a.type];
   if (!cls) throw new Error(`no Ryu class for action ${a.type}`);
   if (a.type === 'set_field') return wrap(cls, { type: 25, field: oxmJson(a.field) });
