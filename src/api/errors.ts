@@ -59,5 +59,8 @@ function unreachableMessage(endpoint: string, code: string): string {
   if (code === 'EACCES' || code === 'EPERM') {
     return `permission denied on vadc daemon at ${endpoint} (${code}): run as root or as a member of the socket's group`;
   }
+  if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)) {
+    return `TLS certificate of vadc daemon at ${endpoint} not trusted (${code}): pass its CA with --api-ca`;
+  }
   return `vadc daemon not reachable at ${endpoint} (${code}): is \`vadc start\` running?`;
 }

@@ -29,6 +29,12 @@ export interface ApiListenOptions {
   token?: string;
   /** Required for ssl: endpoints. */
   tls?: ApiTlsOptions;
+  /**
+   * 'metrics': a Prometheus scrape listener that answers only GET `metricsPath` (default /metrics) and needs no
+   * token on tcp, since it can change nothing (config `metrics.listen`). Default 'control': the whole API.
+   */
+  role?: 'control' | 'metrics';
+  metricsPath?: string;
 }
 
 export interface ApiServerOptions {
@@ -55,7 +61,6 @@ const DEFAULT_MAX_BODY = 1024 * 1024;
 interface Listener {
   server: http.Server;
   endpoint: ApiEndpoint;
-  token?: Buffer;
 }
 
 export class ApiServer {
@@ -104,14 +109,15 @@ export class ApiServer {
     const { endpoint } = plan;
     const token = plan.token ? Buffer.from(plan.token) : undefined;
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
-      this.serve(req, res, token).catch((err: unknown) => {
+      const serving = plan.role === 'metrics' ? this.serveMetricsOnly(req, res, plan.metricsPath ?? '/metrics', token) : this.serve(req, res, token);
+      serving.catch((err: unknown) => {
         this.log.error('control API request failed', { error: (err as Error).message });
         if (!res.headersSent) sendError(res, toApiError(err));
         else res.destroy();
       });
     };
     const server = endpoint.kind === 'tcp' && endpoint.tls ? https.createServer({ cert: plan.tls!.cert, key: plan.tls!.key }, handler) : http.createServer(handler);
-    const listener: Listener = { server, endpoint, token };
+    const listener: Listener = { server, endpoint };
     if (endpoint.kind === 'unix') {
       await prepareSocketPath(endpoint.path);
       await listen(server, endpoint.path);
@@ -123,6 +129,23 @@ export class ApiServer {
     }
     this.listeners.push(listener);
     this.log.info('control API listening', { endpoint: formatApiEndpoint(listener.endpoint) });
+  }
+
+  private async serveMetricsOnly(req: http.IncomingMessage, res: http.ServerResponse, metricsPath: string, token: Buffer | undefined): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://vadc.invalid');
+    if (token && !isAuthorized(req, token)) throw new ApiError('unauthorized', 'missing or invalid bearer token');
+    if (url.pathname !== metricsPath) throw new ApiError('not_found', `this listener serves only ${metricsPath}`);
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET');
+      throw new ApiError('method_not_allowed', `method ${req.method} not allowed on ${metricsPath} (allowed: GET)`);
+    }
+    await this.sendMetrics(res);
+  }
+
+  private async sendMetrics(res: http.ServerResponse): Promise<void> {
+    const text = await this.metrics.render();
+    res.writeHead(200, { 'content-type': this.metrics.contentType });
+    res.end(text);
   }
 
   private async serve(req: http.IncomingMessage, res: http.ServerResponse, token: Buffer | undefined): Promise<void> {
@@ -157,9 +180,7 @@ export class ApiServer {
       return;
     }
     if (route === 'metrics') {
-      const text = await this.metrics.render();
-      res.writeHead(200, { 'content-type': this.metrics.contentType });
-      res.end(text);
+      await this.sendMetrics(res);
       return;
     }
     if (route === 'eventStream' || (route === 'events' && isTruthy(url.searchParams.get('follow')))) {
@@ -211,12 +232,15 @@ interface PlannedListener {
   socketMode: number;
   token?: string;
   tls?: ApiTlsOptions;
+  role: 'control' | 'metrics';
+  metricsPath?: string;
 }
 
 function checkListenOptions(opt: ApiListenOptions): PlannedListener {
   const endpoint = typeof opt.endpoint === 'string' ? parseApiEndpoint(opt.endpoint) : opt.endpoint;
   const where = formatApiEndpoint(endpoint);
-  if (endpoint.kind === 'tcp' && !opt.token) {
+  const role = opt.role ?? 'control';
+  if (role === 'control' && endpoint.kind === 'tcp' && !opt.token) {
     throw new ApiServerError(`control API listener ${where} needs a token: tcp listeners are reachable by every local user`);
   }
   if (opt.token !== undefined && opt.token.length < 16) {
@@ -224,7 +248,7 @@ function checkListenOptions(opt: ApiListenOptions): PlannedListener {
   }
   if (endpoint.kind === 'tcp' && endpoint.tls && !opt.tls) throw new ApiServerError(`control API listener ${where} needs tls.cert and tls.key`);
   if (opt.tls && !(endpoint.kind === 'tcp' && endpoint.tls)) throw new ApiServerError(`TLS settings given for ${where}, which is not an ssl: endpoint`);
-  return { endpoint, socketMode: opt.socketMode ?? 0o660, token: opt.token, tls: opt.tls };
+  return { endpoint, socketMode: opt.socketMode ?? 0o660, token: opt.token, tls: opt.tls, role, metricsPath: opt.metricsPath };
 }
 
 /** Refuses to steal a socket a live daemon is using; removes one left behind by a crash. */

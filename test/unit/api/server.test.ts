@@ -1,5 +1,6 @@
 import http from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, ApiServer, ApiServerError, DaemonUnreachableError, VadcClient, matchRoute, parseApiEndpoint } from '../../../src/api';
@@ -236,5 +237,56 @@ describe('endpoints and routes', () => {
     expect(matchRoute('POST', '/v1/services/web/backends/v%20vm1/drain')).toEqual({ kind: 'route', route: 'drain', params: { service: 'web', backend: 'v vm1' } });
     expect(matchRoute('GET', '/v1/services/web/backends')).toEqual({ kind: 'method_not_allowed', allowed: ['POST'] });
     expect(matchRoute('GET', '/v1/services/%E0%A4%A')).toEqual({ kind: 'not_found' });
+  });
+});
+
+describe('metrics-only listener', () => {
+  it('serves only the metrics path, without a token, and nothing that changes state', async () => {
+    const rt = await sampleRuntime();
+    const server = await ApiServer.start({ runtime: rt, listen: [{ endpoint: 'tcp:127.0.0.1:0', role: 'metrics', metricsPath: '/prom' }] });
+    try {
+      const port = Number(server.endpoints[0].split(':').pop());
+      const scrape = await raw({ host: '127.0.0.1', port, path: '/prom' });
+      expect(scrape.status).toBe(200);
+      expect(scrape.text).toMatch(/^vadc_connections_total\{service="web",backend="v-vm1"\} 10$/m);
+      expect((await raw({ host: '127.0.0.1', port, path: '/v1/status' })).status).toBe(404);
+      expect((await raw({ host: '127.0.0.1', port, path: '/v1/services/web', method: 'DELETE' })).status).toBe(404);
+      expect((await raw({ host: '127.0.0.1', port, path: '/prom', method: 'POST' })).status).toBe(405);
+      expect(rt.services()).toHaveLength(1);
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('control API over TLS', () => {
+  let dir: string;
+  let cert: Buffer;
+  let key: Buffer;
+
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-api-tls-'));
+    // A throwaway self-signed certificate for 127.0.0.1 (openssl is part of the team's toolset).
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=vadc-test', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    cert = readFileSync(path.join(dir, 'cert.pem'));
+    key = readFileSync(path.join(dir, 'key.pem'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves with the token to a client trusting the CA, and the client refuses an unknown CA', async () => {
+    const rt = await sampleRuntime();
+    const server = await ApiServer.start({ runtime: rt, listen: [{ endpoint: 'ssl:127.0.0.1:0', token: TOKEN, tls: { cert, key } }] });
+    try {
+      const endpoint = server.endpoints[0];
+      expect(endpoint).toMatch(/^ssl:127\.0\.0\.1:\d+$/);
+      expect((await new VadcClient({ endpoint, token: TOKEN, ca: cert }).services())[0].name).toBe('web');
+      await expect(new VadcClient({ endpoint, token: 'y'.repeat(TOKEN.length), ca: cert }).status()).rejects.toMatchObject({ status: 401 });
+      const untrusted = await new VadcClient({ endpoint, token: TOKEN }).status().catch((e: unknown) => e);
+      expect(untrusted).toBeInstanceOf(DaemonUnreachableError);
+      expect((untrusted as Error).message).toMatch(/^TLS certificate of vadc daemon at ssl:127\.0\.0\.1:\d+ not trusted \(\w+\): pass its CA with --api-ca$/);
+    } finally {
+      await server.close();
+    }
   });
 });
