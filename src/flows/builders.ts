@@ -180,7 +180,6 @@ export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
   // Written as plain literals (no spreads, no helper closures): this runs once per new connection.
   const cookie = makeCookie('connection', conn.serviceId, conn.connectionId);
   const { protocol, client, vip, backend } = conn;
-  const ipProto = IP_PROTO[protocol];
   const srcPort = SRC_PORT_FIELD[protocol];
   const dstPort = DST_PORT_FIELD[protocol];
   const forwardActions: Action[] = [
@@ -200,29 +199,27 @@ export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
     forwardActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
     reverseActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
   }
-  const forward: FlowMod = {
-    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId: TABLE.FORWARD, command: OFPFC_ADD, idleTimeout: conn.idleTimeout,
-    hardTimeout: 0, priority: PRIORITY.CONNECTION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
-    flags: OFPFF_SEND_FLOW_REM,
-    match: [
-      { field: 'in_port', value: client.ofport }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: ipProto },
-      { field: 'ipv4_src', value: client.ip }, { field: 'ipv4_dst', value: vip.ip },
-      { field: srcPort, value: client.port }, { field: dstPort, value: vip.port },
-    ],
-    instructions: [{ type: 'apply_actions', actions: forwardActions }],
-  };
-  const reverse: FlowMod = {
-    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId: TABLE.REVERSE, command: OFPFC_ADD, idleTimeout: conn.idleTimeout,
-    hardTimeout: 0, priority: PRIORITY.CONNECTION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
-    flags: OFPFF_SEND_FLOW_REM,
-    match: [
-      { field: 'in_port', value: backend.ofport }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: ipProto },
-      { field: 'ipv4_src', value: backend.ip }, { field: 'ipv4_dst', value: client.ip },
-      { field: srcPort, value: backend.port }, { field: dstPort, value: client.port },
-    ],
-    instructions: [{ type: 'apply_actions', actions: reverseActions }],
-  };
+  const forward = connectionFlow(TABLE.FORWARD, cookie, conn.idleTimeout, forwardActions,
+    fiveTuple(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port));
+  const reverse = connectionFlow(TABLE.REVERSE, cookie, conn.idleTimeout, reverseActions,
+    fiveTuple(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port));
   return [forward, reverse];
+}
+
+function fiveTuple(protocol: L4Protocol, inPort: number, src: string, dst: string, srcPort: number, dstPort: number): Oxm[] {
+  return [
+    { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[protocol] },
+    { field: 'ipv4_src', value: src }, { field: 'ipv4_dst', value: dst },
+    { field: SRC_PORT_FIELD[protocol], value: srcPort }, { field: DST_PORT_FIELD[protocol], value: dstPort },
+  ];
+}
+
+function connectionFlow(tableId: number, cookie: bigint, idleTimeout: number, actions: Action[], match: Oxm[]): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId, command: OFPFC_ADD, idleTimeout, hardTimeout: 0,
+    priority: PRIORITY.CONNECTION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: OFPFF_SEND_FLOW_REM,
+    match, instructions: [{ type: 'apply_actions', actions }],
+  };
 }
 
 /** Removes one connection's forward and reverse flow (one message: they share the cookie). */
