@@ -1,0 +1,475 @@
+import { EventEmitter } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { stringify as toYaml } from 'yaml';
+import { parseConfig, type VadcConfig } from '../config';
+import { Controller } from '../controller';
+import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
+import type { ControllerApp, SwitchInfo } from '../controller/types';
+import { buildFlowStatsRequest } from '../flows';
+import { uint32ToIpv4 } from '../lb';
+import { OFPP_ANY } from '../openflow/constants';
+import type { FlowRemoved, MultipartReply, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
+import { OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
+import {
+  RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
+  type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
+} from '../runtime/types';
+import { silentLogger, type Logger } from '../util/logger';
+import { describeActions, describeMatch } from './flow-text';
+
+export interface DaemonOptions {
+  config: VadcConfig;
+  /** The YAML the config came from (shown by `vadc config show`). */
+  configText?: string;
+  logger?: Logger;
+  /** Override config.controller.listen (e.g. port 0 in tests). */
+  listen?: string[];
+  /** false: do not use OVSDB at all (vNICs are then found by port name only). */
+  ovsdb?: boolean;
+  /** Statistics poll interval (flow + port stats), ms. Default: the smallest service feedback_interval. */
+  statsIntervalMs?: number;
+  now?: () => number;
+  version?: string;
+}
+
+const EVENT_RING = 1000;
+
+/**
+ * The running vadc: wires the OpenFlow controller, the load-balancing app, OVSDB (vNIC discovery and
+ * link state), statistics polling and the event log together, and implements the runtime facade the
+ * control API, CLI, metrics and dashboard use. All decisions are in the app and src/lb; this class
+ * moves data between them and the sockets.
+ */
+export class VadcDaemon implements VadcRuntime {
+  readonly bus = new EventEmitter();
+  readonly controller: Controller;
+  readonly app: LoadBalancerApp;
+  private config: VadcConfig;
+  private text: string;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  private readonly ring: VadcEvent[] = [];
+  private readonly startedAt: number;
+  private ovsdbClient?: OvsdbClient;
+  private resolver?: VnicResolver;
+  private cache?: VswitchCache;
+  private ovsdbRetry?: NodeJS.Timeout;
+  private statsTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private readonly decisionObservers: ((seconds: number) => void)[] = [];
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.config = opts.config;
+    this.text = opts.configText ?? toYaml(opts.config);
+    this.log = opts.logger ?? silentLogger();
+    this.now = opts.now ?? Date.now;
+    this.startedAt = this.now();
+    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid });
+    const tlsFiles = this.config.controller.ssl;
+    this.controller = new Controller({
+      listen: opts.listen ?? [this.config.controller.listen],
+      tls: tlsFiles && { key: readFileSync(tlsFiles.key), cert: readFileSync(tlsFiles.cert), ca: readFileSync(tlsFiles.ca) },
+      session: { echoIntervalMs: this.config.controller.echo_interval * 1000 },
+      app: this.controllerApp(),
+      logger: this.log,
+      now: this.now,
+    });
+    this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
+    this.controller.on('error', (err, sw) => this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
+  }
+
+  /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
+  async start(): Promise<string[]> {
+    const targets = await this.controller.start();
+    this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
+    if (this.opts.ovsdb !== false) void this.connectOvsdb();
+    const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
+    this.statsTimer = setInterval(() => void this.pollStats(), interval);
+    this.statsTimer.unref();
+    return targets;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.statsTimer);
+    clearTimeout(this.ovsdbRetry);
+    this.resolver?.dispose();
+    this.ovsdbClient?.close();
+    await this.controller.stop();
+  }
+
+  /** Called with each decision's latency in seconds (the metrics histogram). */
+  onDecision(observer: (seconds: number) => void): void {
+    this.decisionObservers.push(observer);
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  private controllerApp(): ControllerApp {
+    const app = this.app;
+    return {
+      onSwitchUp: (sw: SwitchInfo, now: number) => {
+        const msgs = app.onSwitchUp(sw, now);
+        this.emitEvent({ kind: 'switch_up', level: 'info', dpid: dpidText(sw.dpid), message: `switch ${dpidText(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
+        void this.restoreConnections(sw.dpid);
+        this.flushAppEvents();
+        return msgs;
+      },
+      onSwitchDown: (dpid: bigint, now: number) => {
+        app.onSwitchDown(dpid, now);
+        this.flushAppEvents();
+      },
+      onPacketIn: (sw: SwitchInfo, msg: PacketIn, now: number) => {
+        const t0 = process.hrtime.bigint();
+        const msgs = app.onPacketIn(sw, msg, now);
+        if (this.decisionObservers.length) {
+          const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+          for (const observe of this.decisionObservers) observe(seconds);
+        }
+        this.flushAppEvents();
+        return msgs;
+      },
+      onFlowRemoved: (sw: SwitchInfo, msg: FlowRemoved, now: number) => {
+        const msgs = app.onFlowRemoved(sw, msg, now);
+        return msgs;
+      },
+      onPortStatus: (sw: SwitchInfo, msg: PortStatus, now: number) => {
+        const msgs = app.onPortStatus(sw, msg, now);
+        this.flushAppEvents();
+        return msgs;
+      },
+      onError: (sw: SwitchInfo, msg) => {
+        this.emitEvent({ kind: 'switch_error', level: 'warn', dpid: dpidText(sw.dpid), message: `switch ${dpidText(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });
+        return [];
+      },
+    };
+  }
+
+  /** Re-track the connections whose flows survived our restart (never wipe on connect). */
+  private async restoreConnections(dpid: bigint): Promise<void> {
+    try {
+      const reply = await this.controller.request(dpid, buildFlowStatsRequest('connection'));
+      if (reply.body.mpType !== 'flow') return;
+      this.send(dpid, this.app.restoreConnections(dpid, reply.body.entries, this.now()));
+      this.flushAppEvents();
+    } catch (err) {
+      this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: dpidText(dpid), message: `could not read connection flows back: ${(err as Error).message}` });
+    }
+  }
+
+  private send(dpid: bigint, msgs: OfpMessage[]): void {
+    if (msgs.length && this.controller.switch(dpid)) this.controller.send(dpid, msgs);
+  }
+
+  private sendAll(msgs: OfpMessage[]): void {
+    if (!msgs.length) return;
+    for (const sw of this.controller.switches()) this.controller.send(sw.dpid, msgs);
+  }
+
+  private flushAppEvents(): void {
+    for (const e of this.app.drainEvents()) this.emitEvent(appEventToVadc(e));
+  }
+
+  emitEvent(partial: Omit<VadcEvent, 'time'>): void {
+    const event: VadcEvent = { time: this.now(), ...partial };
+    this.ring.push(event);
+    if (this.ring.length > EVENT_RING) this.ring.shift();
+    const fields = { kind: event.kind, service: event.service, backend: event.backend, dpid: event.dpid };
+    this.log.log(event.level, event.message, fields);
+    this.bus.emit('event', event);
+  }
+
+  // ------------------------------------------------------------------ OVSDB
+
+  private async connectOvsdb(): Promise<void> {
+    const target = this.config.ovsdb;
+    try {
+      const client = await OvsdbClient.connect(target, { logger: this.log });
+      this.ovsdbClient = client;
+      this.cache = await VswitchCache.start(client);
+      this.resolver = new VnicResolver(this.cache);
+      for (const selector of this.vnicSelectors()) this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)));
+      const update = (e: { spec: string; new?: OvsdbVnicInfo }) => {
+        this.app.setVnic(e.spec, toAppVnic(e.new));
+        this.flushAppEvents();
+      };
+      for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, update);
+      this.emitEvent({ kind: 'ovsdb_connected', level: 'info', message: `OVSDB ${target} connected; watching ${this.vnicSelectors().length} vNIC(s)` });
+      this.flushAppEvents();
+    } catch (err) {
+      this.emitEvent({ kind: 'ovsdb_unreachable', level: 'warn', message: `${(err as Error).message}; vNICs are found by OpenFlow port name until it answers (retrying in 5 s)` });
+      if (!this.stopped) {
+        this.ovsdbRetry = setTimeout(() => void this.connectOvsdb(), 5000);
+        this.ovsdbRetry.unref();
+      }
+    }
+  }
+
+  private vnicSelectors(): string[] {
+    return [...new Set(this.config.services.flatMap((s) => s.backends.map((b) => b.vnic)))];
+  }
+
+  private rewatch(): void {
+    if (!this.resolver) return;
+    for (const selector of this.vnicSelectors()) this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)));
+  }
+
+  // ------------------------------------------------------------------ statistics
+
+  private pollInFlight = false;
+
+  /** Flow stats (connection state, packets/bytes) and port stats (the feedback scheduler's samples). */
+  async pollStats(): Promise<void> {
+    if (this.pollInFlight || this.stopped) return;
+    this.pollInFlight = true;
+    try {
+      for (const sw of this.controller.switches()) {
+        const [flows, ports] = await Promise.all([
+          this.controller.request(sw.dpid, buildFlowStatsRequest('connection')),
+          this.controller.request(sw.dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }),
+        ]);
+        const at = this.now();
+        if (flows.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
+        this.feedPortStats(sw.dpid, ports, at);
+      }
+    } catch (err) {
+      this.log.debug(`statistics poll failed: ${(err as Error).message}`);
+    } finally {
+      this.pollInFlight = false;
+    }
+  }
+
+  private feedPortStats(dpid: bigint, reply: MultipartReply, at: number): void {
+    if (reply.body.mpType !== 'port_stats') return;
+    const byPort = new Map(reply.body.entries.map((e) => [e.portNo, e]));
+    for (const service of this.app.serviceStates()) {
+      for (const [name, state] of service.backends) {
+        const loc = state.location;
+        const stats = loc && loc.dpid === dpid ? byPort.get(loc.ofport) : undefined;
+        if (!stats) continue;
+        // Switch view: tx = towards the VM, rx = from the VM.
+        this.app.feedLoad(service.config.name, name, {
+          at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped),
+        });
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ VadcRuntime
+
+  status(): StatusSnapshot {
+    return {
+      version: this.opts.version ?? '0.1.0',
+      startedAt: this.startedAt,
+      switches: this.controller.switches().map((sw) => ({
+        dpid: dpidText(sw.dpid), address: sw.address, connectedAt: sw.connectedAt, ports: sw.ports.size,
+        packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
+      })),
+      services: this.services(),
+      ovsdb: { target: this.config.ovsdb, connected: this.ovsdbClient?.connected ?? false },
+    };
+  }
+
+  services(): ServiceStatus[] {
+    return this.app.serviceStates().map((s) => {
+      const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
+        const lb = s.lb.backendById(b.config.name);
+        const health = b.draining
+          ? (lb && lb.activeConns + lb.inactiveConns === 0 ? 'drained' : 'draining')
+          : !b.location ? 'down' : !b.location.linkUp ? 'down' : b.healthy === false ? 'down' : b.healthy === true ? 'up' : 'up';
+        return {
+          id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
+          weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health,
+          healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : b.healthy === false ? 'health check failing' : undefined,
+          ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? dpidText(b.location.dpid) : undefined,
+          activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
+          overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
+        };
+      });
+      const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);
+      return {
+        name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
+        scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
+        decisions: s.decisions, refused: s.refused,
+      };
+    });
+  }
+
+  service(name: string): ServiceStatus {
+    const found = this.services().find((s) => s.name === name);
+    if (!found) throw new RuntimeError('not_found', `no service named ${JSON.stringify(name)}`);
+    return found;
+  }
+
+  async addService(spec: ServiceSpec): Promise<ServiceStatus> {
+    if (this.config.services.some((s) => s.name === spec.name)) throw new RuntimeError('conflict', `service ${spec.name} exists`);
+    const raw = this.rawConfig();
+    raw.services = [...(raw.services ?? []), spec];
+    await this.applyRaw(raw);
+    return this.service(spec.name);
+  }
+
+  async removeService(name: string): Promise<void> {
+    this.service(name);
+    const raw = this.rawConfig();
+    raw.services = raw.services.filter((s: { name: string }) => s.name !== name);
+    await this.applyRaw(raw);
+  }
+
+  async addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
+    this.service(serviceName);
+    const raw = this.rawConfig();
+    const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
+    const name = spec.vnic;
+    if (svc.backends.some((b: { name?: string; vnic: string }) => (b.name ?? b.vnic) === name)) throw new RuntimeError('conflict', `service ${serviceName} already has backend ${name}`);
+    svc.backends.push({ ...spec });
+    await this.applyRaw(raw);
+    return this.backendStatus(serviceName, name);
+  }
+
+  async removeBackend(serviceName: string, backend: string): Promise<void> {
+    this.backendStatus(serviceName, backend);
+    const raw = this.rawConfig();
+    const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
+    if (svc.backends.length === 1) throw new RuntimeError('invalid', `cannot remove the last backend of ${serviceName}; remove the service instead`);
+    svc.backends = svc.backends.filter((b: { name?: string; vnic: string }) => (b.name ?? b.vnic) !== backend);
+    await this.applyRaw(raw);
+  }
+
+  async setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
+    if (!Number.isInteger(weight) || weight < 0 || weight > 65535) throw new RuntimeError('invalid', `weight must be an integer 0..65535, got ${weight}`);
+    this.backendStatus(serviceName, backend);
+    const raw = this.rawConfig();
+    const b = raw.services.find((s: { name: string }) => s.name === serviceName).backends.find((x: { name?: string; vnic: string }) => (x.name ?? x.vnic) === backend);
+    b.weight = weight;
+    await this.applyRaw(raw);
+    this.wrap(() => this.app.setWeight(serviceName, backend, weight));
+    return this.backendStatus(serviceName, backend);
+  }
+
+  async drain(serviceName: string, backend: string): Promise<BackendStatus> {
+    this.wrap(() => this.app.drain(serviceName, backend));
+    this.emitEvent({ kind: 'backend_draining', level: 'info', service: serviceName, backend, message: `draining ${backend}: no new connections, ${this.app.connectionCount(serviceName, backend)} established ones finish` });
+    this.watchDrain(serviceName, backend);
+    return this.backendStatus(serviceName, backend);
+  }
+
+  async enable(serviceName: string, backend: string): Promise<BackendStatus> {
+    this.wrap(() => this.app.enable(serviceName, backend));
+    this.emitEvent({ kind: 'backend_enabled', level: 'info', service: serviceName, backend, message: `${backend} takes new connections again` });
+    return this.backendStatus(serviceName, backend);
+  }
+
+  /** Reports 'backend_drained' once the last connection of a draining backend ended. */
+  private watchDrain(serviceName: string, backend: string): void {
+    const timer = setInterval(() => {
+      const status = this.services().find((s) => s.name === serviceName)?.backends.find((b) => b.id === backend);
+      if (!status || status.health !== 'draining') {
+        clearInterval(timer);
+        if (status?.health === 'drained') {
+          this.emitEvent({ kind: 'backend_drained', level: 'info', service: serviceName, backend, message: `${backend} is drained: no connections left` });
+        }
+      }
+    }, 500);
+    timer.unref();
+  }
+
+  connections(filter: { service?: string; backend?: string } = {}): ConnectionStatus[] {
+    const now = this.now();
+    return this.app.connectionRecords(filter.service)
+      .filter((c) => !filter.backend || c.record.backendId === filter.backend)
+      .map(({ service, record }) => {
+        const svc = this.app.serviceStates().find((s) => s.config.name === service)!;
+        const backend = svc.backends.get(record.backendId);
+        return {
+          service, protocol: svc.config.protocol,
+          client: `${uint32ToIpv4(record.clientIp)}:${record.clientPort}`, vip: `${uint32ToIpv4(record.vip)}:${record.vipPort}`,
+          backend: record.backendId, destination: `${backend?.config.ip ?? '?'}:${record.softwarePort}`, state: record.state,
+          ageMs: now - record.created, idleMs: now - record.lastSeen,
+        };
+      });
+  }
+
+  async flows(dpid?: string): Promise<FlowStatus[]> {
+    const out: FlowStatus[] = [];
+    for (const sw of this.controller.switches()) {
+      if (dpid && dpidText(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
+      const reply = await this.controller.request(sw.dpid, {
+        type: 'multipart_request', xid: 0, flags: 0,
+        body: { mpType: 'flow', tableId: 0xff, outPort: OFPP_ANY, outGroup: 0xffffffff, cookie: 0xadc0n << 48n, cookieMask: 0xffffn << 48n, match: [] },
+      });
+      if (reply.body.mpType !== 'flow') continue;
+      for (const f of reply.body.entries) {
+        out.push({
+          dpid: dpidText(sw.dpid), tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`,
+          match: describeMatch(f.match), actions: describeActions(f.instructions), packets: Number(f.packetCount),
+          bytes: Number(f.byteCount), durationSec: f.durationSec, idleTimeout: f.idleTimeout,
+        });
+      }
+    }
+    return out;
+  }
+
+  events(limit = 100): VadcEvent[] {
+    return this.ring.slice(-limit);
+  }
+
+  configText(): string {
+    return this.text;
+  }
+
+  async applyConfig(yamlText: string): Promise<{ changed: string[] }> {
+    let next: VadcConfig;
+    try {
+      next = parseConfig(yamlText, 'applied config');
+    } catch (err) {
+      throw new RuntimeError('invalid', (err as Error).message);
+    }
+    const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
+    const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));
+    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();
+    this.config = next;
+    this.text = yamlText;
+    this.sendAll(this.app.setServices(next.services, this.now()));
+    this.rewatch();
+    this.flushAppEvents();
+    this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
+    this.bus.emit('config', yamlText);
+    return { changed };
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  private rawConfig(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
+    return JSON.parse(JSON.stringify(this.config));
+  }
+
+  private async applyRaw(raw: unknown): Promise<void> {
+    await this.applyConfig(toYaml(raw));
+  }
+
+  private backendStatus(serviceName: string, backend: string): BackendStatus {
+    const found = this.service(serviceName).backends.find((b) => b.id === backend);
+    if (!found) throw new RuntimeError('not_found', `service ${serviceName} has no backend ${JSON.stringify(backend)}`);
+    return found;
+  }
+
+  private wrap(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (err instanceof LbAppError) throw new RuntimeError(err.code === 'not_found' ? 'not_found' : 'invalid', err.message);
+      throw err;
+    }
+  }
+}
+
+function toAppVnic(info: OvsdbVnicInfo | undefined) {
+  if (!info) return undefined;
+  const down = info.linkState === 'down' || info.adminState === 'down';
+  return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
+}
+
+function appEventToVadc(e: AppEvent): Omit<VadcEvent, 'time'> {
+  return { kind: e.kind, level: e.level, message: e.message, service: e.service, backend: e.backend, dpid: e.dpid !== undefined ? dpidText(e.dpid) : undefined, data: e.data };
+}
