@@ -13,6 +13,7 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
   checkTransport(config, add);
   const namesSeen = new Map<string, number>();
   const listenersSeen = new Map<string, number>();
+  const macOfVip = new Map<string, { mac: string; index: number }>();
   config.services.forEach((service, i) => {
     const at = `services[${i}]`;
     const firstNamed = namesSeen.get(service.name);
@@ -23,6 +24,12 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     const firstListener = listenersSeen.get(listenerKey);
     if (firstListener !== undefined) add(`${at}.vip`, `duplicate VIP ${listenerKey} (also services[${firstListener}])`);
     else listenersSeen.set(listenerKey, i);
+
+    // One VIP answers ARP with one MAC, so every service on it must agree.
+    const sameVip = macOfVip.get(service.vip);
+    if (sameVip && sameVip.mac !== service.vip_mac) {
+      add(`${at}.vip_mac`, `${service.vip_mac} differs from ${sameVip.mac} of services[${sameVip.index}] on the same VIP`);
+    } else if (!sameVip) macOfVip.set(service.vip, { mac: service.vip_mac, index: i });
 
     checkService(service, at, add);
   });

@@ -180,6 +180,16 @@ describe('cross-field rules', () => {
     ]);
   });
 
+  it('rejects services on one VIP that disagree on its MAC', () => {
+    const text = `services:
+  - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: tls, vip: 10.0.0.100, vip_mac: "02:00:00:00:00:01", port: 443, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+`;
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[1].vip_mac', message: '02:00:00:00:00:01 differs from 02:00:0a:00:00:64 of services[0] on the same VIP' },
+    ]);
+  });
+
   it('rejects backends with no ports, duplicate ports, and a backend on the VIP', () => {
     const text = service('', `
       - vnic: v-vm1
