@@ -6,6 +6,7 @@ import {
   OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
 } from '../../src/openflow/constants';
 import type { FlowMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
+import type { ParsedPacket } from '../../src/flows/packets';
 
 /** A packet as the header fields a switch would match on (MACs and IPv4 addresses as text). */
 export type PacketFields = Partial<Record<OxmFieldName, number | string>>;
@@ -201,4 +202,17 @@ function matchesPacket(flow: FlowMod, fields: PacketFields): boolean {
     const have = toBits(got);
     return mask === undefined ? have === want : (have & mask) === (want & mask);
   });
+}
+
+/** The match fields of a parsed packet-in frame, so tests can run real frames through the simulator. */
+export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
+  const fields: PacketFields = { eth_dst: packet.ethDst, eth_src: packet.ethSrc, eth_type: packet.ethType };
+  if (packet.arp) Object.assign(fields, { arp_op: packet.arp.op, arp_spa: packet.arp.spa, arp_tpa: packet.arp.tpa, arp_sha: packet.arp.sha, arp_tha: packet.arp.tha });
+  if (packet.ipv4) Object.assign(fields, { ip_proto: packet.ipv4.proto, ipv4_src: packet.ipv4.src, ipv4_dst: packet.ipv4.dst });
+  if (packet.ipv4 && packet.l4) {
+    const prefix = packet.ipv4.proto === 6 ? 'tcp' : 'udp';
+    Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
+  }
+  if (packet.icmp) Object.assign(fields, { icmpv4_type: packet.icmp.type, icmpv4_code: packet.icmp.code });
+  return fields;
 }

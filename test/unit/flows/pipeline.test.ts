@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FakeFlowTable, type PacketFields } from '../../helpers/fake-flow-table';
+import { FakeFlowTable, fieldsOfPacket, type PacketFields } from '../../helpers/fake-flow-table';
 import { OFPFC_DELETE, OFPFF_SEND_FLOW_REM, OFPP_CONTROLLER, OFPP_TABLE, OFPTT_ALL } from '../../../src/openflow/constants';
 import type { FlowMod, FlowStats } from '../../../src/openflow/types';
 import {
   VADC_PIPELINE, buildConnectionFlows, buildDeleteAllVadcFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows,
   buildFlowStatsRequest, buildPipelineFlows, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, checkFlow, makeCookie,
-  readConnectionFlows, FlowBuildError, PRIORITY, COOKIE_KINDS, COOKIE_MAGIC, type ConnectionSpec,
+  readConnectionFlows, FlowBuildError, buildArpReply, parsePacket, PRIORITY, COOKIE_KINDS, COOKIE_MAGIC, type ConnectionSpec,
 } from '../../../src/flows';
 
 const VIP = { ip: '10.0.0.100', mac: '02:00:0a:00:00:64', port: 80 };
@@ -63,6 +63,16 @@ describe('the vadc pipeline, run on a simulated switch', () => {
     // Another client's packet is still new to vadc; the backend talking to anyone else is switched normally.
     expect(table.process(tcp({ ...CLIENT, port: 40001 }, VIP), CLIENT.ofport)[0].kind).toBe('controller');
     expect(table.process(tcp(BACKEND, { ...CLIENT, port: 40001 }), BACKEND.ofport)[0].kind).toBe('normal');
+  });
+
+  it('answers a real ARP request frame: it reaches the controller, and the reply goes back out of its port', () => {
+    const table = switchWithService();
+    const request = Buffer.from('ffffffffffff5254000000c1080600010800060400015254000000c10a0000330000000000000a000064', 'hex');
+    const parsedRequest = parsePacket(request);
+    if (!parsedRequest.ok) throw new Error(parsedRequest.reason);
+    expect(table.process(fieldsOfPacket(parsedRequest.packet), CLIENT.ofport)).toEqual([expect.objectContaining({ kind: 'controller', tableId: 0 })]);
+    const reply = parsePacket(buildArpReply(parsedRequest.packet, VIP.mac));
+    expect(reply.ok && fieldsOfPacket(reply.packet)).toMatchObject({ eth_dst: CLIENT.mac, arp_op: 2, arp_spa: VIP.ip, arp_sha: VIP.mac });
   });
 
   it('handles UDP services the same way', () => {
