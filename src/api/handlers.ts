@@ -1,3 +1,4 @@
+import { ConfigError, formatIssue } from '../config/errors';
 import type { VadcRuntime } from '../runtime/types';
 import { RuntimeError } from '../runtime/types';
 import { ApiError } from './errors';
@@ -90,7 +91,8 @@ export function parseLimit(text: string | null): number | undefined {
 export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof RuntimeError) return new ApiError(err.code, err.message);
-  if (err instanceof Error && err.name === 'ConfigError') return new ApiError('invalid', err.message);
+  // One line for the CLI: "<source>: invalid configuration: services[0].vip: ...; services[1].port: ...".
+  if (err instanceof ConfigError) return new ApiError('invalid', `${err.source}: invalid configuration: ${err.issues.map(formatIssue).join('; ')}`);
   const message = err instanceof Error ? err.message : String(err);
   return new ApiError('internal', `internal error: ${message}`);
 }

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, ApiServer, ApiServerError, DaemonUnreachableError, VadcClient, matchRoute, parseApiEndpoint } from '../../../src/api';
+import { ConfigError } from '../../../src/config/errors';
 import { FakeRuntime, sampleRuntime } from './fake-runtime';
 
 const TOKEN = 'test-token-0123456789abcdef';
@@ -128,6 +129,15 @@ describe('control API on a unix socket', () => {
     expect(yamlPut.status).toBe(200);
     expect(rt.applied.at(-1)).toBe('services: []\n');
     await expect(client.applyConfig('nothing: here')).rejects.toMatchObject({ status: 400, message: 'config: services: missing' });
+    // The daemon validates with src/config, whose ConfigError lists every problem: one line over the API.
+    const applyConfig = jest.spyOn(rt, 'applyConfig').mockRejectedValueOnce(
+      new ConfigError('<api>', [{ path: 'services[0].vip', message: 'not an IPv4 address' }, { path: 'services[0].port', message: 'missing' }]),
+    );
+    await expect(client.applyConfig('services: []')).rejects.toMatchObject({
+      status: 400,
+      message: '<api>: invalid configuration: services[0].vip: not an IPv4 address; services[0].port: missing',
+    });
+    applyConfig.mockRestore();
   });
 
   it('streams events as SSE with a backlog', async () => {
