@@ -16,7 +16,7 @@ describe('builder output through the OpenFlow codec', () => {
   const messages: OfpMessage[] = [
     ...buildPipelineFlows(), ...buildVipFlows('10.0.0.100'), ...buildVipFlows('10.2.0.0/16'), ...buildDeleteVipFlows('10.0.0.100'),
     ...buildServiceFlows({ serviceId: 7, vip: '10.0.0.100', protocol: 'tcp', port: 80 }), ...buildConnectionFlows(conn),
-    ...buildConnectionFlows({ ...conn, protocol: 'udp' }), buildDeleteConnection(7, 1), buildDeleteService(7), buildDeleteAllVadcFlows(),
+    ...buildConnectionFlows({ ...conn, protocol: 'udp' }), ...buildConnectionFlows({ ...conn, finTimeout: 5 }), buildDeleteConnection(7, 1), buildDeleteService(7), buildDeleteAllVadcFlows(),
     buildFlowStatsRequest('connection'), buildResubmitPacketOut(Buffer.alloc(60, 1), 5), buildReplyPacketOut(Buffer.alloc(42, 2), 5),
   ];
 
