@@ -78,7 +78,8 @@ export interface NxActionCt {
   actions: Action[];
 }
 export interface NxActionNat {
-  type: 'nx_nat'; flags: number; rangePresent: number;
+  /** The range_present bits are derived from which range fields are set. */
+  type: 'nx_nat'; flags: number;
   rangeIpv4Min?: string; rangeIpv4Max?: string; rangeIpv6Min?: string; rangeIpv6Max?: string;
   rangeProtoMin?: number; rangeProtoMax?: number;
 }
