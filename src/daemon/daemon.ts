@@ -16,6 +16,7 @@ import {
 } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import { describeActions, describeMatch } from './flow-text';
+import { HealthBridge } from './health-bridge';
 
 export interface DaemonOptions {
   config: VadcConfig;
@@ -26,6 +27,8 @@ export interface DaemonOptions {
   listen?: string[];
   /** false: do not use OVSDB at all (vNICs are then found by port name only). */
   ovsdb?: boolean;
+  /** Source address of health checks (in the lab: the bridge's LOCAL port IP). */
+  healthSourceAddress?: string;
   /** Statistics poll interval (flow + port stats), ms. Default: the smallest service feedback_interval. */
   statsIntervalMs?: number;
   now?: () => number;
@@ -44,6 +47,7 @@ export class VadcDaemon implements VadcRuntime {
   readonly bus = new EventEmitter();
   readonly controller: Controller;
   readonly app: LoadBalancerApp;
+  readonly health: HealthBridge;
   private config: VadcConfig;
   private text: string;
   private readonly log: Logger;
@@ -74,12 +78,17 @@ export class VadcDaemon implements VadcRuntime {
       logger: this.log,
       now: this.now,
     });
+    this.health = new HealthBridge({
+      app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
+      emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs),
+    });
     this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
     this.controller.on('error', (err, sw) => this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
   }
 
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
   async start(): Promise<string[]> {
+    await this.health.setServices(this.config.services);
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     if (this.opts.ovsdb !== false) void this.connectOvsdb();
@@ -95,6 +104,7 @@ export class VadcDaemon implements VadcRuntime {
     clearTimeout(this.ovsdbRetry);
     this.resolver?.dispose();
     this.ovsdbClient?.close();
+    await this.health.stop();
     await this.controller.stop();
   }
 
@@ -167,7 +177,13 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   private flushAppEvents(): void {
-    for (const e of this.app.drainEvents()) this.emitEvent(appEventToVadc(e));
+    for (const e of this.app.drainEvents()) {
+      this.emitEvent(appEventToVadc(e));
+      if ((e.kind === 'backend_located' || e.kind === 'backend_lost') && e.service && e.backend) {
+        const location = this.app.locationOf(e.service, e.backend);
+        this.health.vnicChanged(e.service, e.backend, { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' });
+      }
+    }
   }
 
   emitEvent(partial: Omit<VadcEvent, 'time'>): void {
@@ -232,10 +248,21 @@ export class VadcDaemon implements VadcRuntime {
         if (flows.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
         this.feedPortStats(sw.dpid, ports, at);
       }
+      this.feedHealthLoad();
     } catch (err) {
       this.log.debug(`statistics poll failed: ${(err as Error).message}`);
     } finally {
       this.pollInFlight = false;
+    }
+  }
+
+  /** Connection counts for drain completion and the tiers' overload measure. */
+  private feedHealthLoad(): void {
+    for (const service of this.app.serviceStates()) {
+      for (const name of service.backends.keys()) {
+        const b = service.lb.backendById(name);
+        if (b) this.health.updateLoad(service.config.name, name, { activeConns: b.activeConns + b.inactiveConns });
+      }
     }
   }
 
@@ -274,13 +301,14 @@ export class VadcDaemon implements VadcRuntime {
     return this.app.serviceStates().map((s) => {
       const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
         const lb = s.lb.backendById(b.config.name);
-        const health = b.draining
+        const monitored = this.health.stateOf(s.config.name, b.config.name);
+        const health: BackendStatus['health'] = b.draining
           ? (lb && lb.activeConns + lb.inactiveConns === 0 ? 'drained' : 'draining')
-          : !b.location ? 'down' : !b.location.linkUp ? 'down' : b.healthy === false ? 'down' : b.healthy === true ? 'up' : 'up';
+          : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
         return {
           id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
           weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health,
-          healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : b.healthy === false ? 'health check failing' : undefined,
+          healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
           ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? dpidText(b.location.dpid) : undefined,
           activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
           overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
@@ -347,31 +375,19 @@ export class VadcDaemon implements VadcRuntime {
     return this.backendStatus(serviceName, backend);
   }
 
+  /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
     this.wrap(() => this.app.drain(serviceName, backend));
-    this.emitEvent({ kind: 'backend_draining', level: 'info', service: serviceName, backend, message: `draining ${backend}: no new connections, ${this.app.connectionCount(serviceName, backend)} established ones finish` });
-    this.watchDrain(serviceName, backend);
+    this.health.drain(serviceName, backend);
+    this.feedHealthLoad();
     return this.backendStatus(serviceName, backend);
   }
 
   async enable(serviceName: string, backend: string): Promise<BackendStatus> {
     this.wrap(() => this.app.enable(serviceName, backend));
+    this.health.enable(serviceName, backend);
     this.emitEvent({ kind: 'backend_enabled', level: 'info', service: serviceName, backend, message: `${backend} takes new connections again` });
     return this.backendStatus(serviceName, backend);
-  }
-
-  /** Reports 'backend_drained' once the last connection of a draining backend ended. */
-  private watchDrain(serviceName: string, backend: string): void {
-    const timer = setInterval(() => {
-      const status = this.services().find((s) => s.name === serviceName)?.backends.find((b) => b.id === backend);
-      if (!status || status.health !== 'draining') {
-        clearInterval(timer);
-        if (status?.health === 'drained') {
-          this.emitEvent({ kind: 'backend_drained', level: 'info', service: serviceName, backend, message: `${backend} is drained: no connections left` });
-        }
-      }
-    }, 500);
-    timer.unref();
   }
 
   connections(filter: { service?: string; backend?: string } = {}): ConnectionStatus[] {
@@ -431,6 +447,7 @@ export class VadcDaemon implements VadcRuntime {
     this.config = next;
     this.text = yamlText;
     this.sendAll(this.app.setServices(next.services, this.now()));
+    await this.health.setServices(next.services);
     this.rewatch();
     this.flushAppEvents();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });

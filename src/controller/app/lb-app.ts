@@ -46,6 +46,8 @@ export interface AppEvent {
 
 interface BackendState {
   config: ServiceConfig['backends'][number];
+  /** The service's sorry backend: serves only when routing says so (nothing else is healthy). */
+  sorry: boolean;
   /** Health verdict from the health module; undefined = no active check configured (passive only). */
   healthy: boolean | undefined;
   /** In the tier that currently takes new connections. */
@@ -151,7 +153,7 @@ export class LoadBalancerApp implements ControllerApp {
   private makeService(id: number, config: ServiceConfig): ServiceState {
     const flags = new Set(config.scheduler_flags);
     const lb = new LbService(
-      config.backends.map((b) => ({
+      membersOf(config).map((b) => ({
         id: b.name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
       })),
       {
@@ -169,16 +171,18 @@ export class LoadBalancerApp implements ControllerApp {
       nextConnectionId: 1, decisions: 0, refused: 0,
     };
     for (const b of config.backends) service.backends.set(b.name, this.newBackendState(b));
+    if (config.sorry_backend) service.backends.set(config.sorry_backend.name, this.newBackendState(config.sorry_backend, true));
     this.refreshTiers(service);
     return service;
   }
 
-  private newBackendState(config: ServiceConfig['backends'][number]): BackendState {
-    return { config, healthy: undefined, inActiveTier: true, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
+  private newBackendState(config: ServiceConfig['backends'][number], sorry = false): BackendState {
+    return { config, sorry, healthy: undefined, inActiveTier: !sorry, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
   }
 
   private reconcileBackends(service: ServiceState, config: ServiceConfig): void {
-    const wanted = new Map(config.backends.map((b) => [b.name, b]));
+    const wanted = new Map(membersOf(config).map((b) => [b.name, b]));
+    const sorryName = config.sorry_backend?.name;
     for (const name of [...service.backends.keys()]) {
       if (!wanted.has(name)) {
         service.lb.removeBackend(name);
@@ -189,9 +193,10 @@ export class LoadBalancerApp implements ControllerApp {
       const state = service.backends.get(name);
       if (!state) {
         service.lb.addBackend({ id: name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold });
-        service.backends.set(name, this.newBackendState(b));
+        service.backends.set(name, this.newBackendState(b, name === sorryName));
       } else {
         state.config = b;
+        state.sorry = name === sorryName;
         if (!state.draining) service.lb.setWeight(name, b.weight);
         service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
       }
@@ -221,7 +226,19 @@ export class LoadBalancerApp implements ControllerApp {
   setActiveTier(serviceName: string, tier: number): void {
     const service = this.requireService(serviceName);
     for (const state of service.backends.values()) {
-      state.inActiveTier = state.config.tier === tier;
+      state.inActiveTier = !state.sorry && state.config.tier === tier;
+      this.refreshAvailability(service, state);
+    }
+  }
+
+  /**
+   * Where new connections go, as the failover logic decided: the listed backends of one tier, the
+   * sorry backend alone, or nowhere (refused with RST / ICMP unreachable).
+   */
+  setRouting(serviceName: string, routing: { kind: 'tier'; backends: readonly string[] } | { kind: 'sorry'; backend: string } | { kind: 'refuse' }): void {
+    const service = this.requireService(serviceName);
+    for (const [name, state] of service.backends) {
+      state.inActiveTier = routing.kind === 'tier' ? routing.backends.includes(name) : routing.kind === 'sorry' ? routing.backend === name : false;
       this.refreshAvailability(service, state);
     }
   }
@@ -424,6 +441,10 @@ export class LoadBalancerApp implements ControllerApp {
     return out;
   }
 
+  locationOf(serviceName: string, backendName: string): BackendLocation | undefined {
+    return this.requireService(serviceName).backends.get(backendName)?.location;
+  }
+
   connectionCount(serviceName: string, backendName: string): number {
     const backend = this.requireService(serviceName).lb.backendById(backendName);
     return backend ? backend.activeConns + backend.inactiveConns : 0;
@@ -573,8 +594,8 @@ export class LoadBalancerApp implements ControllerApp {
 
   /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
   private refreshTiers(service: ServiceState): void {
-    const lowest = Math.min(...[...service.backends.values()].map((b) => b.config.tier));
-    for (const state of service.backends.values()) state.inActiveTier = state.config.tier === lowest;
+    const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));
+    for (const state of service.backends.values()) state.inActiveTier = !state.sorry && state.config.tier === lowest;
     for (const state of service.backends.values()) this.refreshAvailability(service, state);
   }
 
@@ -599,6 +620,11 @@ export class LoadBalancerApp implements ControllerApp {
     this.pendingEvents.push(e);
     if (this.pendingEvents.length > 10000) this.pendingEvents.shift();
   }
+}
+
+/** The scheduler's members: the tiered backends, then the sorry backend if any. */
+function membersOf(config: ServiceConfig): ServiceConfig['backends'] {
+  return config.sorry_backend ? [...config.backends, config.sorry_backend] : config.backends;
 }
 
 export class LbAppError extends Error {

@@ -1,0 +1,117 @@
+import type { ServiceConfig } from '../config';
+import type { LoadBalancerApp } from '../controller/app/lb-app';
+import { CheckScheduler, ServiceHealthMonitor, healthOptionsFromConfig } from '../health';
+import type { Routing } from '../health/tiers';
+import type { OfpMessage } from '../openflow/types';
+import type { VadcEvent } from '../runtime/types';
+import type { Logger } from '../util/logger';
+
+export interface HealthBridgeOptions {
+  app: LoadBalancerApp;
+  logger: Logger;
+  /** Checks are sent from here (in the lab: the bridge's LOCAL port address); default: the kernel's choice. */
+  sourceAddress?: string;
+  emit: (event: Omit<VadcEvent, 'time'>) => void;
+  /** Flow changes the health module's decisions need (e.g. deleting a dead backend's connections). */
+  send: (msgs: OfpMessage[]) => void;
+  now: () => number;
+}
+
+const TICK_MS = 250;
+
+/**
+ * Connects the health module (one ServiceHealthMonitor per service) to the load-balancing app: the
+ * monitors get vNIC facts, port status and load; their verdicts become backend availability, their
+ * routing decides which tier (or sorry backend) takes new connections, and a backend that goes down
+ * has its connection flows removed so its clients reconnect at once to a healthy one.
+ */
+export class HealthBridge {
+  private readonly scheduler = new CheckScheduler({ concurrency: 32 });
+  private readonly monitors = new Map<string, { monitor: ServiceHealthMonitor; config: ServiceConfig }>();
+  private readonly ticker: NodeJS.Timeout;
+
+  constructor(private readonly opts: HealthBridgeOptions) {
+    this.ticker = setInterval(() => {
+      for (const { monitor } of this.monitors.values()) monitor.tick();
+    }, TICK_MS);
+    this.ticker.unref();
+  }
+
+  /** (Re)build monitors for the services whose config changed; keep the others running. */
+  async setServices(services: readonly ServiceConfig[]): Promise<void> {
+    const wanted = new Map(services.map((s) => [s.name, s]));
+    for (const [name, entry] of [...this.monitors]) {
+      const next = wanted.get(name);
+      if (next && JSON.stringify(next) === JSON.stringify(entry.config)) continue;
+      this.monitors.delete(name);
+      await entry.monitor.stop();
+    }
+    for (const service of services) {
+      if (this.monitors.has(service.name)) continue;
+      const monitor = new ServiceHealthMonitor(healthOptionsFromConfig(service, {
+        scheduler: this.scheduler, logger: this.opts.logger, sourceAddress: this.opts.sourceAddress, now: this.opts.now,
+      }));
+      this.monitors.set(service.name, { monitor, config: service });
+      // With active checks, a backend gets no traffic until its first pass.
+      if (service.health) for (const b of service.backends) this.opts.app.setHealth(service.name, b.name, false);
+      monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service, monitor, event));
+      monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
+      monitor.start();
+      for (const b of service.backends) {
+        const location = this.opts.app.locationOf(service.name, b.name);
+        monitor.vnicChanged(b.name, { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' });
+      }
+    }
+  }
+
+  /**
+   * The backend's vNIC as the datapath sees it: present when OVSDB/the port table place it on a
+   * connected switch, with its link state (OpenFlow port-status and OVSDB link/admin state combined).
+   */
+  vnicChanged(service: string, backend: string, vnic: { present: boolean; linkState?: 'up' | 'down' }): void {
+    const entry = this.monitors.get(service);
+    if (entry && entry.config.backends.some((b) => b.name === backend)) entry.monitor.vnicChanged(backend, vnic);
+  }
+
+  updateLoad(service: string, backend: string, load: { activeConns: number; queueMeasure?: number; drops?: number }): void {
+    const entry = this.monitors.get(service);
+    if (entry && entry.config.backends.some((b) => b.name === backend)) entry.monitor.updateLoad(backend, load);
+  }
+
+  drain(service: string, backend: string): void {
+    this.monitors.get(service)?.monitor.drain(backend);
+  }
+
+  enable(service: string, backend: string): void {
+    this.monitors.get(service)?.monitor.enable(backend);
+  }
+
+  stateOf(service: string, backend: string): { health: string; reason: string } | undefined {
+    const entry = this.monitors.get(service);
+    if (!entry || !entry.config.backends.some((b) => b.name === backend)) return undefined;
+    return entry.monitor.stateOf(backend);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.ticker);
+    for (const { monitor } of this.monitors.values()) await monitor.stop();
+    this.monitors.clear();
+    await this.scheduler.stop();
+  }
+
+  private onMonitorEvent(service: ServiceConfig, monitor: ServiceHealthMonitor, event: VadcEvent): void {
+    this.opts.emit({ ...event, service: event.service ?? service.name });
+    if (!event.backend || !service.backends.some((b) => b.name === event.backend)) return;
+    const state = monitor.stateOf(event.backend).health;
+    const healthy = state === 'up' || state === 'draining' || state === 'drained';
+    this.opts.app.setHealth(service.name, event.backend, healthy);
+    if (event.kind === 'backend_down') {
+      // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.
+      this.opts.send(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
+    }
+  }
+
+  private applyRouting(service: string, routing: Routing): void {
+    this.opts.app.setRouting(service, routing);
+  }
+}
