@@ -94,13 +94,14 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     let cpuStart = { generator: 0, controller: 0, at: 0n };
     for (const sw of switches) sw.start();
     for (let loop = 0; loop < opts.loops; loop++) {
-      if (loop === opts.warmupLoops) {
-        measuring = true;
-        cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimeUs()) ?? 0, at: process.hrtime.bigint() };
-      }
+      // The loop's clock and count start before the CPU snapshot so no response falls between loops.
       const before = responses;
       const t0 = process.hrtime.bigint();
-      await sleep(opts.loopMs);
+      if (loop === opts.warmupLoops) {
+        measuring = true;
+        cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimeUs()) ?? 0, at: t0 };
+      }
+      await sleep(Math.max(0, opts.loopMs - Number(process.hrtime.bigint() - t0) / 1e6));
       const durationMs = Number(process.hrtime.bigint() - t0) / 1e6;
       loops.push({ responses: responses - before, durationMs });
       onLoop?.(loop, responses - before, durationMs);

@@ -90,13 +90,16 @@ export async function startInternalController(start: Extract<ToChild, { kind: 's
         return cpu.userUs + cpu.systemUs;
       },
       async stop() {
-        if (child.exitCode !== null || !child.connected) return {};
+        if (child.exitCode !== null || child.signalCode !== null || !child.connected) return {};
         const reply = waitFor(child, 'stopped', STOP_TIMEOUT_MS, 'stop');
         child.send({ kind: 'stop' } satisfies ToChild);
+        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         try {
           return (await reply).appEvents;
         } finally {
-          if (child.exitCode === null) child.kill('SIGKILL');
+          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          await exited;
+          clearTimeout(timer);
         }
       },
     };

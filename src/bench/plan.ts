@@ -133,3 +133,18 @@ export function benchConfig(o: FlowSetupOptions, plans: readonly SwitchPlan[]): 
     })),
   };
 }
+
+/** `internal` or `tcp:HOST:PORT` (the --controller flag). */
+export function parseControllerOption(text: string): ControllerTarget {
+  if (text === 'internal') return { kind: 'internal' };
+  const match = /^tcp:(\[[0-9a-fA-F:.]+\]|[^:[\]]+):(\d{1,5})$/.exec(text);
+  const port = match ? Number(match[2]) : NaN;
+  if (!match || port < 1 || port > 65535) throw new FlowSetupOptionError('controller', `expected 'internal' or 'tcp:HOST:PORT', got '${text}'`);
+  const host = match[1].startsWith('[') ? match[1].slice(1, -1) : match[1];
+  return { kind: 'tcp', host, port };
+}
+
+/** A comma-separated flag value as a list, blanks dropped. */
+export function parseList(text: string): string[] {
+  return text.split(',').map((s) => s.trim()).filter(Boolean);
+}

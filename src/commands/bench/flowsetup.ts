@@ -1,0 +1,59 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base-command';
+import { FlowSetupResult, formatFlowSetupReport, runFlowSetup } from '../../bench/flowsetup';
+import { DEFAULT_OPTIONS, parseControllerOption, parseList } from '../../bench/plan';
+
+const d = DEFAULT_OPTIONS;
+
+export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowSetupCommand> {
+  static override summary = 'Measure flow setup: emulated OpenFlow 1.3 switches send packet-ins, one response = all flow-mods + packet-out.';
+  static override description =
+    'A cbench-style load generator. Each emulated switch sends packet-ins (buffer_id none) for distinct client 5-tuples to ' +
+    'its VIP; a packet-in counts once all its expected flow-mods and its packet-out arrived. Latency mode keeps one in ' +
+    'flight per switch, throughput mode a window. Loops of --loop-ms, the first dropped as warm-up. With --controller ' +
+    'internal, vadc\'s controller runs in a child process pinned to core 1 (generator on core 0).';
+
+  static override examples = [
+    '<%= config.bin %> bench flowsetup',
+    '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
+    '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
+  ];
+
+  static override flags = {
+    switches: Flags.integer({ description: 'emulated switches (one TCP connection each)', default: d.switches }),
+    mode: Flags.option({ options: ['latency', 'throughput'] as const, default: d.mode, description: 'one packet-in in flight per switch, or --window' })(),
+    loops: Flags.integer({ description: 'loops, including the warm-up loop(s)', default: d.loops }),
+    'loop-ms': Flags.integer({ description: 'length of one loop', default: d.loopMs }),
+    'warmup-loops': Flags.integer({ description: 'loops dropped at the start', default: d.warmupLoops }),
+    macs: Flags.integer({ description: 'distinct client addresses per switch', default: d.clients }),
+    window: Flags.integer({ description: 'packet-ins in flight per switch in throughput mode', default: d.window }),
+    controller: Flags.string({ description: "'internal' (vadc in a child process) or tcp:HOST:PORT", default: 'internal' }),
+    app: Flags.option({
+      options: ['vadc', 'reference'] as const, default: d.app,
+      description: "internal controller's app: vadc's load balancer, or the reference responder (generator validation only)",
+    })(),
+    protocol: Flags.option({ options: ['tcp', 'udp'] as const, default: d.protocol, description: 'client packets: TCP SYN or UDP' })(),
+    vip: Flags.string({ description: 'VIP of switch 0', default: d.vip }),
+    'vip-stride': Flags.integer({ description: 'switch i uses VIP + i * stride (0 = one VIP for all)', default: d.vipStride }),
+    'service-port': Flags.integer({ description: "the service's port on the VIP", default: d.servicePort }),
+    'backend-ports': Flags.string({ description: 'software ports on each backend (internal controller config)', default: d.backendPorts.join(',') }),
+    'port-names': Flags.string({ description: 'port names of each switch, {n} = switch index', default: d.portNames.join(',') }),
+    'client-port': Flags.string({ description: 'the port (one of --port-names) packet-ins come in on', default: d.clientPortName }),
+    'flow-mods': Flags.integer({ description: 'distinct flow-mods that make a response, with the packet-out', default: d.expectedFlowMods }),
+    scheduler: Flags.string({ description: 'scheduler of the bench services (internal vadc)', default: d.scheduler }),
+    'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
+  };
+
+  public async run(): Promise<FlowSetupResult> {
+    const f = this.flags;
+    const result = await runFlowSetup({
+      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], warmupLoops: f['warmup-loops'], clients: f.macs,
+      window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
+      vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
+      portNames: parseList(f['port-names']), clientPortName: f['client-port'], expectedFlowMods: f['flow-mods'],
+      scheduler: f.scheduler, pin: !f['no-pin'],
+    }, (loop, responses, ms) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`));
+    if (!this.jsonEnabled()) this.log(formatFlowSetupReport(result));
+    return result;
+  }
+}

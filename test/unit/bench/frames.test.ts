@@ -1,0 +1,122 @@
+import { decode, encode, OFPFC_ADD } from '../../../src/openflow';
+import type { FlowMod, PacketOut } from '../../../src/openflow';
+import { buildConnectionFlows, buildResubmitPacketOut } from '../../../src/flows';
+import {
+  buildFrameTemplate, clientAddress, frameLength, portsPerSwitch, writeClient, type BenchProtocol,
+} from '../../../src/bench/frames';
+import { emptyTuple, HAS, readFlowModTuple, readFrameTuple, readPacketOutTuple } from '../../../src/bench/wire';
+
+/** One's-complement sum of 16-bit big-endian words, folded: written here independently of the code under test. */
+function onesComplementSum(bytes: number[]): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i += 2) sum += (bytes[i] << 8) + (bytes[i + 1] ?? 0);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return sum;
+}
+
+/** A header whose checksum field is right sums (checksum included) to 0xffff. */
+function ipHeaderValid(frame: Buffer): boolean {
+  return onesComplementSum([...frame.subarray(14, 34)]) === 0xffff;
+}
+
+function l4Valid(frame: Buffer): boolean {
+  const l4 = [...frame.subarray(34)];
+  const pseudo = [...frame.subarray(26, 34), 0, frame[23], l4.length >> 8, l4.length & 0xff];
+  return onesComplementSum([...pseudo, ...l4]) === 0xffff;
+}
+
+function makeFrame(protocol: BenchProtocol, ip: number, port: number, seq: number): Buffer {
+  const frame = buildFrameTemplate({ protocol, vipMac: '02:00:0a:00:00:64', vip: '10.0.0.100', servicePort: 80 });
+  writeClient(frame, 0, protocol, { ip, port }, seq);
+  return frame;
+}
+
+describe('client frames', () => {
+  it.each(['tcp', 'udp'] as const)('%s frames carry correct IPv4 and transport checksums for many clients', (protocol) => {
+    for (let n = 0; n < 300; n++) {
+      const { ip, port } = clientAddress(3, 16, 1000, n * 7919);
+      const frame = makeFrame(protocol, ip, port, n);
+      expect(frame.length).toBe(frameLength(protocol));
+      expect(ipHeaderValid(frame)).toBe(true);
+      expect(l4Valid(frame)).toBe(true);
+    }
+  });
+
+  it('builds a TCP SYN from the client to VIP:port with the client MAC', () => {
+    const frame = makeFrame('tcp', 0xac100005, 4242, 1);
+    expect(frame.subarray(0, 6).toString('hex')).toBe('02000a000064');
+    expect(frame.subarray(6, 12).toString('hex')).toBe('02beac100005');
+    expect(frame.readUInt16BE(12)).toBe(0x0800);
+    expect([...frame.subarray(26, 34)]).toEqual([172, 16, 0, 5, 10, 0, 0, 100]);
+    expect(frame[23]).toBe(6);
+    expect(frame.readUInt16BE(34)).toBe(4242);
+    expect(frame.readUInt16BE(36)).toBe(80);
+    expect(frame[47]).toBe(0x02); // SYN only
+  });
+
+  it('detects a corrupted frame with the same independent check (the check can fail)', () => {
+    const frame = makeFrame('tcp', 0xac100005, 4242, 1);
+    frame[30] ^= 1;
+    expect(ipHeaderValid(frame)).toBe(false);
+    expect(l4Valid(frame)).toBe(false);
+  });
+
+  it('gives distinct 5-tuples within and across switches', () => {
+    const switches = 4;
+    const clients = 50;
+    const seen = new Set<string>();
+    for (let s = 0; s < switches; s++) {
+      for (let n = 0; n < clients * 3; n++) {
+        const { ip, port } = clientAddress(s, switches, clients, n);
+        seen.add(`${ip}:${port}`);
+        expect(port).toBeGreaterThanOrEqual(1024 + s * portsPerSwitch(switches));
+        expect(port).toBeLessThan(1024 + (s + 1) * portsPerSwitch(switches));
+      }
+    }
+    expect(seen.size).toBe(switches * clients * 3);
+  });
+});
+
+describe('wire readers agree with the codec', () => {
+  const conn = {
+    serviceId: 7, connectionId: 9, protocol: 'tcp' as const, idleTimeout: 60,
+    client: { ofport: 3, mac: '02:be:ac:10:00:05', ip: '172.16.0.5', port: 4242 },
+    vip: { mac: '02:00:0a:00:00:64', ip: '10.0.0.100', port: 80 },
+    backend: { ofport: 1, mac: '02:50:00:00:00:01', ip: '10.0.0.11', port: 8080 },
+  };
+
+  it('reads the forward and reverse 5-tuples and table of encoded flow-mods', () => {
+    const [forward, reverse] = buildConnectionFlows(conn).map((f) => encode({ ...f, xid: 5 }));
+    const tuple = emptyTuple();
+    expect(readFlowModTuple(forward, tuple)).toBe(true);
+    expect(tuple).toMatchObject({ srcIp: 0xac100005, srcPort: 4242, dstIp: 0x0a000064, dstPort: 80, proto: 6, tableId: 1, command: OFPFC_ADD });
+    expect(tuple.present).toBe(HAS.SRC_IP | HAS.DST_IP | HAS.SRC_PORT | HAS.DST_PORT | HAS.PROTO);
+    expect(readFlowModTuple(reverse, tuple)).toBe(true);
+    expect(tuple).toMatchObject({ srcIp: 0x0a00000b, srcPort: 8080, dstIp: 0xac100005, dstPort: 4242, tableId: 2 });
+    const decoded = decode(reverse) as FlowMod;
+    expect(decoded.tableId).toBe(tuple.tableId);
+  });
+
+  it('skips masked fields and refuses a truncated match', () => {
+    const masked = encode({
+      ...buildConnectionFlows(conn)[0], xid: 1,
+      match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: '172.16.0.0', mask: '255.255.0.0' }],
+    });
+    const tuple = emptyTuple();
+    expect(readFlowModTuple(masked, tuple)).toBe(true);
+    expect(tuple.present & HAS.SRC_IP).toBe(0);
+    expect(readFlowModTuple(masked.subarray(0, 50), tuple)).toBe(false);
+  });
+
+  it('reads the frame of a packet-out and rejects non-IP data', () => {
+    const frame = makeFrame('udp', 0xac100009, 5000, 2);
+    const out: PacketOut = buildResubmitPacketOut(frame, 3);
+    const tuple = emptyTuple();
+    expect(readPacketOutTuple(encode({ ...out, xid: 2 }), tuple)).toBe(true);
+    expect(tuple).toMatchObject({ srcIp: 0xac100009, srcPort: 5000, dstIp: 0x0a000064, dstPort: 80, proto: 17 });
+    const arp = Buffer.alloc(42);
+    arp.writeUInt16BE(0x0806, 12);
+    expect(readFrameTuple(arp, 0, tuple)).toBe(false);
+    expect(readPacketOutTuple(encode({ ...out, xid: 3, data: arp }), tuple)).toBe(false);
+  });
+});

@@ -1,0 +1,37 @@
+import { formatFlowSetupReport, runFlowSetup, type FlowSetupResult } from '../../../src/bench/flowsetup';
+
+// A short real run over loopback: the internal controller child (vadc's Controller runtime with the
+// REFERENCE RESPONDER app) and two emulated switches. It checks that responses are counted and the
+// JSON has the documented shape; it asserts no timing.
+describe('flowsetup run against the reference responder', () => {
+  jest.setTimeout(60_000);
+
+  it.each(['latency', 'throughput'] as const)('%s mode counts responses and reports the documented JSON', async (mode) => {
+    const result = await runFlowSetup({
+      switches: 2, loops: 2, loopMs: 200, mode, window: 8, clients: 1000, app: 'reference', pin: false,
+    });
+    const json = JSON.parse(JSON.stringify(result)) as FlowSetupResult;
+    expect(json).toMatchObject({
+      benchmark: 'flowsetup',
+      controller: { kind: 'internal', app: 'reference', pinned: false, label: expect.stringMatching(/REFERENCE RESPONDER.*NOT vadc/) },
+      options: { switches: 2, mode, loops: 2, loopMs: 200, warmupLoops: 1, macs: 1000, window: mode === 'latency' ? 1 : 8, protocol: 'tcp', expectedFlowMods: 2 },
+      cpu: { generatorPct: expect.any(Number), controllerPct: expect.any(Number) },
+      appEvents: {},
+      lastControllerError: null,
+    });
+    expect(json.controller.target).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
+    for (const key of ['min', 'max', 'avg', 'stdev'] as const) expect(typeof json.responsesPerSec[key]).toBe('number');
+    expect(json.responsesPerSec.perLoop).toHaveLength(1);
+    expect(json.responsesPerSec.measuredResponses).toBeGreaterThan(0);
+    expect(json.latencyUs.samples).toBe(json.responsesPerSec.measuredResponses);
+    for (const key of ['p50Us', 'p99Us', 'maxUs', 'avgUs'] as const) expect(json.latencyUs[key]).toBeGreaterThan(0);
+    const t = json.totals;
+    expect(t.responses).toBeGreaterThan(0);
+    // Each response is two flow-mods and one packet-out; nothing was counted twice or left unexplained.
+    expect(t.flowModsReceived).toBeGreaterThanOrEqual(2 * t.responses);
+    expect(t.packetOutsReceived).toBeGreaterThanOrEqual(t.responses);
+    expect(t).toMatchObject({ duplicates: 0, unmatched: 0, packetOutFirst: 0, errorsReceived: 0 });
+    expect(t.packetInsSent).toBe(t.responses + t.unansweredAtEnd);
+    expect(formatFlowSetupReport(result)).toContain('responses/s  min');
+  });
+});
