@@ -1,0 +1,60 @@
+import { DaemonUnreachableError } from '../../../src/api/errors';
+import { BackendArgError, parseBackendArg } from '../../../src/api/backend-arg';
+import { backendStats, humanNumber } from '../../../src/api/stats';
+import { formatAge, formatFlow, formatMinSec } from '../../../src/api/text-views';
+import { sampleRuntime } from '../api/fake-runtime';
+
+describe('--backend notation', () => {
+  it('parses vnic, address, ports and options', () => {
+    expect(parseBackendArg('v-vm1=10.0.0.11:8080')).toEqual({ vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080] });
+    expect(parseBackendArg('iface-id:vm2-eth0=10.0.0.12:80,81/weight=3/tier=1')).toEqual({ vnic: 'iface-id:vm2-eth0', ip: '10.0.0.12', ports: [80, 81], weight: 3, tier: 1 });
+  });
+
+  it('names what is wrong', () => {
+    expect(() => parseBackendArg('10.0.0.11:8080')).toThrow(/missing VNIC=/);
+    expect(() => parseBackendArg('v=10.0.0.11')).toThrow(/missing IP:PORT/);
+    expect(() => parseBackendArg('v=10.0.0.11:http')).toThrow(/port "http" is not a number/);
+    expect(() => parseBackendArg('v=10.0.0.11:80/colour=red')).toThrow(BackendArgError);
+  });
+});
+
+describe('stats rows', () => {
+  it('gives rates between two samples and none across a counter reset', async () => {
+    const rt = await sampleRuntime();
+    const first = rt.status();
+    rt.patchBackend('web', 'v-vm1', { packets: 3200, bytes: 104000, totalConns: 14 });
+    rt.patchBackend('web', 'v-vm2', { packets: 10 }); // went down: the backend was re-added
+    const rows = backendStats(rt.status(), first, 2000);
+    expect(rows[0]).toMatchObject({ backend: 'v-vm1', packetsPerSec: 1000, bytesPerSec: 4000, connsPerSec: 2 });
+    expect(rows[1].packetsPerSec).toBeUndefined();
+    expect(backendStats(first)[0].packetsPerSec).toBeUndefined();
+  });
+
+  it('prints compact numbers', () => {
+    expect([humanNumber(999), humanNumber(1234), humanNumber(2_500_000), humanNumber(0.25), humanNumber(undefined)]).toEqual(['999', '1.2k', '2.5M', '0.3', undefined]);
+  });
+});
+
+describe('text views', () => {
+  it('formats ages like uptime and idle like ipvsadm', () => {
+    expect([formatAge(59_000), formatAge(61_000), formatAge(3_600_000 * 5 + 60_000), formatAge(86_400_000 * 2 + 3_600_000)]).toEqual(['59s', '1m01s', '5h01m', '2d01h']);
+    expect(formatMinSec(125_000)).toBe('02:05');
+  });
+
+  it('prints a flow like ovs-ofctl dump-flows, with idle_timeout only when set', () => {
+    const flow = { dpid: '1', tableId: 1, priority: 200, cookie: '0xa', match: 'tcp,nw_src=10.0.0.50,tp_src=41000', actions: 'set_field:10.0.0.11->ip_dst,output:3', packets: 9, bytes: 900, durationSec: 12, idleTimeout: 30 };
+    expect(formatFlow(flow)).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, idle_timeout=30, priority=200,tcp,nw_src=10.0.0.50,tp_src=41000 actions=set_field:10.0.0.11->ip_dst,output:3');
+    expect(formatFlow({ ...flow, match: '', idleTimeout: 0 })).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, priority=200 actions=set_field:10.0.0.11->ip_dst,output:3');
+  });
+});
+
+describe('daemon-unreachable messages', () => {
+  it('tells permission problems from a daemon that is not running', () => {
+    expect(new DaemonUnreachableError('unix:/run/vadc/vadc.sock', 'EACCES').message).toBe(
+      "permission denied on vadc daemon at unix:/run/vadc/vadc.sock (EACCES): run as root or as a member of the socket's group",
+    );
+    expect(new DaemonUnreachableError('unix:/run/vadc/vadc.sock', 'ECONNREFUSED').message).toBe(
+      'vadc daemon not reachable at unix:/run/vadc/vadc.sock (ECONNREFUSED): is `vadc start` running?',
+    );
+  });
+});
