@@ -1,8 +1,8 @@
 // Child-process entry of `vadc bench flowsetup --controller internal`: runs vadc's Controller with the
 // chosen app on 127.0.0.1 (an ephemeral port) and answers the generator's CPU-time and stop requests.
-import path from 'node:path';
 import { parseConfig } from '../config';
 import { Controller } from '../controller';
+import { LoadBalancerApp } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { deriveVipMac } from '../config/addresses';
 import { stringify } from 'yaml';
@@ -17,19 +17,9 @@ function send(msg: FromChild): void {
   process.send?.(msg);
 }
 
-/** vadc's load-balancer app, loaded at run time so the bench builds before (and without) it. */
-function loadVadcApp(config: Record<string, unknown>): ControllerApp & Partial<EventSource> {
-  const modulePath = path.join(__dirname, '..', 'controller', 'app', 'lb-app');
-  let mod: { LoadBalancerApp?: new (services: unknown[]) => ControllerApp };
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(modulePath);
-  } catch (err) {
-    throw new Error(`vadc's load-balancer app (${modulePath}) cannot be loaded: ${(err as Error).message}`);
-  }
-  if (typeof mod.LoadBalancerApp !== 'function') throw new Error(`${modulePath} exports no LoadBalancerApp class`);
-  const parsed = parseConfig(stringify(config), 'bench config');
-  return new mod.LoadBalancerApp(parsed.services) as ControllerApp & Partial<EventSource>;
+/** vadc's load-balancer app with the bench configuration (validated as any vadc config is). */
+function vadcApp(config: Record<string, unknown>): ControllerApp & EventSource {
+  return new LoadBalancerApp(parseConfig(stringify(config), 'bench config').services);
 }
 
 function referenceApp(switches: ChildSwitchPlan[], backendPort: number): ControllerApp {
@@ -44,7 +34,7 @@ function referenceApp(switches: ChildSwitchPlan[], backendPort: number): Control
 }
 
 async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
-  const app = msg.app === 'vadc' ? loadVadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
+  const app = msg.app === 'vadc' ? vadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
   const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app });
   const [bound] = await controller.start();
   const appEvents: Record<string, number> = {};

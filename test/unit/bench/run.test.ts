@@ -34,4 +34,13 @@ describe('flowsetup run against the reference responder', () => {
     expect(t.packetInsSent).toBe(t.responses + t.unansweredAtEnd);
     expect(formatFlowSetupReport(result)).toContain('responses/s  min');
   });
+
+  it("drives vadc's own load-balancer app through the real packet-in path (every packet-in answered, none refused)", async () => {
+    const result = await runFlowSetup({ switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'vadc', pin: false });
+    expect(result.controller).toMatchObject({ app: 'vadc', label: expect.stringContaining("vadc's controller") });
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals).toMatchObject({ duplicates: 0, packetOutFirst: 0, errorsReceived: 0 });
+    expect(result.appEvents.connection_refused ?? 0).toBe(0);
+    expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
+  });
 });
