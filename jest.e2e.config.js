@@ -9,6 +9,4 @@ module.exports = {
   testMatch: ['**/*.e2e.ts'],
   maxWorkers: 1,
   testTimeout: 120000,
-  // Until the first end-to-end suite lands.
-  passWithNoTests: true,
 };

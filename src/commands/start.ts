@@ -1,0 +1,44 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base-command';
+import { serve } from '../daemon/serve';
+import { createLogger } from '../util/logger';
+
+export default class StartCommand extends BaseCommand<typeof StartCommand> {
+  static override summary = 'Run the vadc daemon in the foreground: OpenFlow controller, load balancer, health checks, control API.';
+  static override description = `Without --config it serves the default lab (see \`vadc lab up\`).
+Runtime changes made through the API (vadc service/backend/config apply) are kept in a state file next to the
+config file (--state) and restored on restart, as long as the config file itself is unchanged.
+Logs are JSON on stderr unless stderr is a terminal. Stop with Ctrl-C or SIGTERM: flows stay in the switch
+(fail_mode=secure) and a restarted vadc reads its connections back, so established connections keep flowing.`;
+  static override examples = [
+    '<%= config.bin %> start --config /etc/vadc/vadc.yaml',
+    '<%= config.bin %> start                       # serves the default lab',
+    '<%= config.bin %> start --config vadc.yaml --listen tcp:0.0.0.0:6653 --api-socket /run/vadc/vadc.sock',
+  ];
+  static override enableJsonFlag = false;
+  static override flags = {
+    state: Flags.string({ description: 'runtime state file (default: <config>.state.yaml)' }),
+    'api-socket': Flags.string({ description: 'control API unix socket (default /run/vadc/vadc.sock, or the config\'s api.listen)' }),
+    listen: Flags.string({ description: 'OpenFlow listen target, overrides controller.listen (tcp:HOST:PORT or ssl:HOST:PORT)' }),
+    ovsdb: Flags.string({ description: 'OVSDB target, overrides the config (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT)' }),
+    'log-format': Flags.option({ options: ['json', 'text'] as const, description: 'log format (default: text on a terminal, else JSON)' })(),
+  };
+
+  public async run(): Promise<void> {
+    const logger = createLogger({ level: this.flags['log-level'] === 'warn' ? 'info' : this.flags['log-level'], format: this.flags['log-format'] });
+    const served = await serve({
+      configPath: this.flags.config, statePath: this.flags.state, apiSocket: this.flags['api-socket'],
+      listen: this.flags.listen, ovsdb: this.flags.ovsdb, logger,
+    });
+    logger.info(`vadc serving ${served.source}; API ${served.api.endpoints.join(', ')}`);
+    await new Promise<void>((resolve) => {
+      const stop = (signal: string) => {
+        logger.info(`${signal}: stopping (flows stay in the switch)`);
+        resolve();
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+    await served.stop();
+  }
+}

@@ -1,0 +1,100 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { ApiServer, apiListenersFromConfig } from '../api';
+import { parseConfig } from '../config';
+import type { Logger } from '../util/logger';
+import { VadcDaemon } from './daemon';
+import { DEFAULT_LAB_CONFIG } from './default-config';
+
+export interface ServeOptions {
+  /** YAML file; undefined = the embedded default that serves the lab. */
+  configPath?: string;
+  /**
+   * Where runtime changes (API/CLI: services, backends, weights, config apply) are kept so a restart
+   * comes back the same. Default: next to the config file (`<file>.state.yaml`), or /var/lib/vadc.
+   */
+  statePath?: string;
+  /** Control socket path (overrides the config's api.listen unix: path). */
+  apiSocket?: string;
+  listen?: string;
+  ovsdb?: string;
+  logger: Logger;
+}
+
+export interface Served {
+  daemon: VadcDaemon;
+  api: ApiServer;
+  /** Where the effective configuration came from (file, state file, or embedded default). */
+  source: string;
+  /** The OpenFlow listen targets actually bound (port 0 resolved). */
+  controllerTargets: string[];
+  stop(): Promise<void>;
+}
+
+const STATE_HEADER = '# vadc runtime state: the configuration in force, with changes made through the API.';
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/**
+ * Reads the effective configuration: the config file, unless a runtime state file written from that very
+ * file (same hash) exists; a state file from an older version of the config file is ignored, because
+ * the operator's edit is newer.
+ */
+export function effectiveConfigText(configText: string, statePath: string): { text: string; fromState: boolean; staleState: boolean } {
+  if (!existsSync(statePath)) return { text: configText, fromState: false, staleState: false };
+  const state = readFileSync(statePath, 'utf8');
+  const match = /^# source-sha256: ([0-9a-f]{64})$/m.exec(state);
+  if (match && match[1] === sha256(configText)) return { text: state, fromState: true, staleState: false };
+  return { text: configText, fromState: false, staleState: true };
+}
+
+export function writeState(statePath: string, configText: string, effectiveText: string): void {
+  mkdirSync(path.dirname(statePath), { recursive: true });
+  const body = effectiveText.split('\n').filter((l) => !l.startsWith('# source-sha256:') && l !== STATE_HEADER).join('\n');
+  const tmp = `${statePath}.tmp`;
+  writeFileSync(tmp, `${STATE_HEADER}\n# source-sha256: ${sha256(configText)}\n${body}`);
+  renameSync(tmp, statePath);
+}
+
+/** Starts the daemon and its control API/metrics listeners; the caller keeps the process alive. */
+export async function serve(opts: ServeOptions): Promise<Served> {
+  const configText = opts.configPath ? readFileSync(opts.configPath, 'utf8') : DEFAULT_LAB_CONFIG;
+  const source = opts.configPath ?? 'embedded default (the lab)';
+  const statePath = opts.statePath ?? (opts.configPath ? `${opts.configPath}.state.yaml` : '/var/lib/vadc/default.state.yaml');
+  const chosen = effectiveConfigText(configText, statePath);
+  let config = parseConfig(chosen.text, chosen.fromState ? statePath : source);
+  if (opts.ovsdb) config = { ...config, ovsdb: opts.ovsdb };
+  const daemon = new VadcDaemon({
+    config, configText: chosen.text, logger: opts.logger, listen: opts.listen ? [opts.listen] : undefined,
+  });
+  if (chosen.fromState) daemon.emitEvent({ kind: 'state_loaded', level: 'info', message: `runtime changes restored from ${statePath}` });
+  if (chosen.staleState) daemon.emitEvent({ kind: 'state_ignored', level: 'warn', message: `${statePath} was written from an older ${source}; using the file as it is now` });
+  daemon.bus.on('config', (text: string) => {
+    try {
+      writeState(statePath, configText, text);
+    } catch (err) {
+      daemon.emitEvent({ kind: 'state_write_failed', level: 'error', message: `could not persist runtime changes to ${statePath}: ${(err as Error).message}` });
+    }
+  });
+  const controllerTargets = await daemon.start();
+  const listeners = apiListenersFromConfig(config, opts.apiSocket);
+  let api: ApiServer;
+  try {
+    api = await ApiServer.start({ runtime: daemon, listen: listeners, logger: opts.logger });
+  } catch (err) {
+    await daemon.stop();
+    throw err;
+  }
+  daemon.onDecision((s) => api.metrics.observeDecisionLatency(s));
+  daemon.emitEvent({ kind: 'api_listening', level: 'info', message: `control API on ${api.endpoints.join(', ')}` });
+  return {
+    daemon, api, source, controllerTargets,
+    async stop() {
+      await api.close();
+      await daemon.stop();
+    },
+  };
+}
