@@ -1,0 +1,115 @@
+// Pure helpers of the real-OVS and scale benchmarks: distribution summaries, the "extra delay" of one
+// distribution over another, iperf3 JSON, flow counts from ovs-ofctl text, CPU shares. No I/O.
+import { percentile } from './stats';
+
+export class BenchInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'BenchInputError';
+  }
+}
+
+export interface Distribution {
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/** p50/p99/max/mean of raw samples (any unit); NaN fields for no samples. */
+export function summarize(values: readonly number[]): Distribution {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    samples: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: sorted.length ? sorted[sorted.length - 1] : NaN,
+    mean: sorted.length ? sum / sorted.length : NaN,
+  };
+}
+
+/**
+ * What `subject` adds over `baseline`, rank by rank: p50 minus p50, p99 minus p99, max minus max. The
+ * first-packet delay of a new connection is its connect time through the controller minus the connect
+ * time over a flow already installed, so both distributions come from the same run.
+ */
+export function extraOver(subject: Distribution, baseline: Distribution): Pick<Distribution, 'p50' | 'p99' | 'max'> {
+  return { p50: subject.p50 - baseline.p50, p99: subject.p99 - baseline.p99, max: subject.max - baseline.max };
+}
+
+/** Median of several runs and their spread (min, max). */
+export function medianSpread(values: readonly number[]): { median: number; min: number; max: number } {
+  const finite = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (finite.length === 0) return { median: NaN, min: NaN, max: NaN };
+  const mid = finite.length >> 1;
+  const median = finite.length % 2 ? finite[mid] : (finite[mid - 1] + finite[mid]) / 2;
+  return { median, min: finite[0], max: finite[finite.length - 1] };
+}
+
+export interface Iperf3Result {
+  /** Goodput the receiver saw, bits/s. */
+  receivedBps: number;
+  sentBps: number;
+  retransmits: number;
+  seconds: number;
+}
+
+/** The totals of `iperf3 -J` (TCP): end.sum_received / end.sum_sent; a clear error for anything else. */
+export function parseIperf3Json(text: string): Iperf3Result {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new BenchInputError(`iperf3 output is not JSON: ${(err as Error).message}`);
+  }
+  const root = doc as { error?: unknown; end?: { sum_received?: Record<string, unknown>; sum_sent?: Record<string, unknown> } };
+  if (typeof root?.error === 'string') throw new BenchInputError(`iperf3 failed: ${root.error}`);
+  const received = root?.end?.sum_received;
+  const sent = root?.end?.sum_sent;
+  const number = (obj: Record<string, unknown> | undefined, key: string, what: string): number => {
+    const v = obj?.[key];
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new BenchInputError(`iperf3 JSON has no numeric ${what}.${key}`);
+    return v;
+  };
+  return {
+    receivedBps: number(received, 'bits_per_second', 'end.sum_received'),
+    sentBps: number(sent, 'bits_per_second', 'end.sum_sent'),
+    retransmits: typeof sent?.retransmits === 'number' ? sent.retransmits : 0,
+    seconds: number(received, 'seconds', 'end.sum_received'),
+  };
+}
+
+export interface FlowCounts {
+  /** Flows per table. */
+  byTable: Map<number, number>;
+  total: number;
+}
+
+/** Counts the flows of `ovs-ofctl dump-flows` output (one flow per line with `table=` or a cookie). */
+export function countDumpedFlows(text: string): FlowCounts {
+  const byTable = new Map<number, number>();
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!/\bcookie=0x[0-9a-f]+/i.test(line)) continue; // headers such as "OFPST_FLOW reply (OF1.3) ..."
+    const table = /\btable=(\d+)/.exec(line);
+    const id = table ? Number(table[1]) : 0;
+    byTable.set(id, (byTable.get(id) ?? 0) + 1);
+    total++;
+  }
+  return { byTable, total };
+}
+
+/** CPU share of one process over a wall-clock window, in percent of one core. */
+export function cpuPercent(cpuMicros: number, wallMs: number): number {
+  if (!(wallMs > 0)) throw new BenchInputError(`wall time must be > 0 ms, got ${wallMs}`);
+  return (cpuMicros / 1000 / wallMs) * 100;
+}
+
+/** Connections per second from a count and a wall time in ms. */
+export function perSecond(count: number, wallMs: number): number {
+  if (!(wallMs > 0)) throw new BenchInputError(`wall time must be > 0 ms, got ${wallMs}`);
+  return (count * 1000) / wallMs;
+}

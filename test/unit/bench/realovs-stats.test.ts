@@ -1,0 +1,76 @@
+import {
+  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseIperf3Json, perSecond, summarize,
+} from '../../../src/bench/realovs-stats';
+
+describe('summarize', () => {
+  it('gives nearest-rank p50/p99, max and mean of unsorted samples', () => {
+    const values = Array.from({ length: 200 }, (_, i) => 200 - i); // 200 .. 1
+    expect(summarize(values)).toEqual({ samples: 200, p50: 100, p99: 198, max: 200, mean: 100.5 });
+  });
+
+  it('is NaN for no samples rather than zero', () => {
+    const empty = summarize([]);
+    expect(empty.samples).toBe(0);
+    expect(empty.p50).toBeNaN();
+    expect(empty.max).toBeNaN();
+  });
+});
+
+describe('extraOver', () => {
+  it('subtracts the baseline rank by rank', () => {
+    const subject = { samples: 3, p50: 900, p99: 1500, max: 4000, mean: 1000 };
+    const baseline = { samples: 3, p50: 300, p99: 700, max: 1000, mean: 400 };
+    expect(extraOver(subject, baseline)).toEqual({ p50: 600, p99: 800, max: 3000 });
+  });
+});
+
+describe('medianSpread', () => {
+  it('takes the middle of odd and even counts and ignores non-finite runs', () => {
+    expect(medianSpread([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3 });
+    expect(medianSpread([4, 1, NaN, 2, 3])).toEqual({ median: 2.5, min: 1, max: 4 });
+    expect(medianSpread([]).median).toBeNaN();
+  });
+});
+
+describe('parseIperf3Json', () => {
+  const doc = (end: unknown) => JSON.stringify({ start: {}, intervals: [], end });
+
+  it('reads receiver and sender totals', () => {
+    const text = doc({
+      sum_sent: { seconds: 4.0, bytes: 5e8, bits_per_second: 1.0e9, retransmits: 3 },
+      sum_received: { seconds: 4.01, bytes: 4.9e8, bits_per_second: 0.98e9 },
+    });
+    expect(parseIperf3Json(text)).toEqual({ receivedBps: 0.98e9, sentBps: 1.0e9, retransmits: 3, seconds: 4.01 });
+  });
+
+  it('says what is wrong: not JSON, an iperf3 error, missing totals', () => {
+    expect(() => parseIperf3Json('iperf3: error')).toThrow(BenchInputError);
+    expect(() => parseIperf3Json(JSON.stringify({ error: 'unable to connect to server: Connection refused' })))
+      .toThrow(/iperf3 failed: unable to connect/);
+    expect(() => parseIperf3Json(doc({ sum_sent: { bits_per_second: 1 } }))).toThrow(/end\.sum_received\.bits_per_second/);
+  });
+});
+
+describe('countDumpedFlows', () => {
+  it('counts flow lines per table and skips the reply header', () => {
+    const text = [
+      'OFPST_FLOW reply (OF1.3) (xid=0x2):',
+      ' cookie=0xadc0400010000001, duration=1.2s, table=1, n_packets=3, n_bytes=200, idle_timeout=60, priority=1000,tcp',
+      ' cookie=0xadc0400010000001, duration=1.2s, table=2, n_packets=2, n_bytes=120, idle_timeout=60, priority=1000,tcp',
+      ' cookie=0xadc0400010000002, duration=1.1s, table=1, n_packets=3, n_bytes=200, idle_timeout=60, priority=1000,tcp',
+      '',
+    ].join('\n');
+    const counts = countDumpedFlows(text);
+    expect(counts.total).toBe(3);
+    expect([...counts.byTable]).toEqual([[1, 2], [2, 1]]);
+  });
+});
+
+describe('rates', () => {
+  it('turns CPU microseconds and counts into shares and rates, refusing a zero window', () => {
+    expect(cpuPercent(20_000, 1000)).toBe(2);
+    expect(perSecond(500, 250)).toBe(2000);
+    expect(() => cpuPercent(1, 0)).toThrow(/wall time/);
+    expect(() => perSecond(1, -5)).toThrow(BenchInputError);
+  });
+});
