@@ -69,10 +69,17 @@ function writerFor(type: ScalarType): ValueWriter {
   const limit = LIMIT[type];
   if (limit !== undefined) {
     const size = SIZE[type];
-    return (b, p, v, path) => {
+    const check = (v: unknown, path: string): number => {
       if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) helpers.bad(path, v, `${type} number`);
-      b.writeUIntBE(v as number, p, size);
+      return v as number;
     };
+    // Byte stores per size: Buffer.writeUIntBE's generic path costs more than the rest of the OXM.
+    switch (size) {
+      case 1: return (b, p, v, path) => { b[p] = check(v, path); };
+      case 2: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 8; b[p + 1] = x & 0xff; };
+      case 3: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 16; b[p + 1] = (x >>> 8) & 0xff; b[p + 2] = x & 0xff; };
+      default: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 24; b[p + 1] = (x >>> 16) & 0xff; b[p + 2] = (x >>> 8) & 0xff; b[p + 3] = x & 0xff; };
+    }
   }
   switch (type) {
     case 'u64': return (b, p, v, path) => {

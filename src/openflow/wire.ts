@@ -37,11 +37,28 @@ export function readMac(b: Buffer, p: number): string {
   return `${HEX[b[p]]}:${HEX[b[p + 1]]}:${HEX[b[p + 2]]}:${HEX[b[p + 3]]}:${HEX[b[p + 4]]}:${HEX[b[p + 5]]}`;
 }
 
-const MAC_RE = /^([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2}):([0-9a-fA-F]{2})$/;
+/** Value of one hex digit char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  if (c >= 97 && c <= 102) return c - 87;
+  if (c >= 65 && c <= 70) return c - 55;
+  return -1;
+}
+
+// Address text is parsed by char codes: this runs for every MAC/IPv4 OXM value of every flow-mod encoded.
 export function writeMac(b: Buffer, p: number, mac: unknown, path: string): void {
-  const m = typeof mac === 'string' ? MAC_RE.exec(mac) : null;
-  if (!m) throw new OfpEncodeError(path, `expected a MAC address 'aa:bb:cc:dd:ee:ff', got ${String(mac)}`);
-  for (let i = 0; i < 6; i++) b[p + i] = parseInt(m[i + 1], 16);
+  if (typeof mac === 'string' && mac.length === 17) {
+    let i = 0;
+    for (; i < 6; i++) {
+      const at = 3 * i;
+      const hi = hexDigit(mac.charCodeAt(at));
+      const lo = hexDigit(mac.charCodeAt(at + 1));
+      if (hi < 0 || lo < 0 || (i < 5 && mac.charCodeAt(at + 2) !== 58)) break;
+      b[p + i] = (hi << 4) | lo;
+    }
+    if (i === 6) return;
+  }
+  throw new OfpEncodeError(path, `expected a MAC address 'aa:bb:cc:dd:ee:ff', got ${String(mac)}`);
 }
 
 export function readIpv4(b: Buffer, p: number): string {
@@ -49,11 +66,27 @@ export function readIpv4(b: Buffer, p: number): string {
 }
 
 export function writeIpv4(b: Buffer, p: number, ip: unknown, path: string): void {
-  const parts = typeof ip === 'string' ? ip.split('.') : [];
-  if (parts.length !== 4 || !parts.every((x) => /^\d{1,3}$/.test(x) && Number(x) <= 255)) {
-    throw new OfpEncodeError(path, `expected a dotted-quad IPv4 address, got ${String(ip)}`);
+  if (typeof ip === 'string' && ip.length >= 7 && ip.length <= 15) {
+    let octet = 0;
+    let digits = 0;
+    let part = 0;
+    let ok = true;
+    for (let i = 0; i <= ip.length && ok; i++) {
+      const c = i < ip.length ? ip.charCodeAt(i) : 46;
+      if (c >= 48 && c <= 57) {
+        octet = octet * 10 + c - 48;
+        ok = ++digits <= 3 && octet <= 255;
+      } else if (c === 46 && digits > 0 && part < 4) {
+        b[p + part++] = octet;
+        octet = 0;
+        digits = 0;
+      } else {
+        ok = false;
+      }
+    }
+    if (ok && part === 4) return;
   }
-  for (let i = 0; i < 4; i++) b[p + i] = Number(parts[i]);
+  throw new OfpEncodeError(path, `expected a dotted-quad IPv4 address, got ${String(ip)}`);
 }
 
 /** RFC 5952 text: lower case, longest run (>= 2) of zero groups compressed, first one on ties. */
