@@ -6,7 +6,8 @@ import { Writer } from './wire';
 import { OFP_HEADER_LEN, OFP_VERSION } from './constants';
 import type { OfpHeader, OfpMessage } from './types';
 
-const writer = new Writer(1 << 16);
+/** Shared by every encode call (and the flow-mod templates): messages are views into its slabs. */
+export const writer = new Writer();
 
 /** Reads the OpenFlow header; throws OfpDecodeError if fewer than 8 bytes are given. */
 export function decodeHeader(buf: Buffer): OfpHeader {
@@ -52,15 +53,26 @@ export function encode(msg: OfpMessage): Buffer {
   if ((version & 0xff) !== version) throw new OfpEncodeError(`${msg.type}.version`, `expected u8, got ${String(version)}`);
   if (msg.xid >>> 0 !== msg.xid) throw new OfpEncodeError(`${msg.type}.xid`, `expected u32, got ${String(msg.xid)}`);
   const w = writer;
-  w.pos = OFP_HEADER_LEN;
-  codec.enc(w, msg, msg.type);
-  const length = w.pos;
+  const start = w.begin(OFP_HEADER_LEN);
+  w.pos = start + OFP_HEADER_LEN;
+  try {
+    codec.enc(w, msg, msg.type);
+  } catch (err) {
+    w.pos = start; // nothing of a failed message is kept; the next one reuses its room
+    throw err;
+  }
+  const length = w.pos - start;
   if (length > 0xffff) throw new OfpEncodeError(msg.type, `message is ${length} bytes, more than the 65535 the header allows`);
-  const out = Buffer.allocUnsafe(length);
-  w.buf.copy(out, 0, 0, length);
-  out[0] = version;
-  out[1] = codec.code;
-  out.writeUInt16BE(length, 2);
-  out.writeUInt32BE(msg.xid, 4);
+  const b = w.buf;
+  b[start] = version;
+  b[start + 1] = codec.code;
+  b[start + 2] = length >>> 8;
+  b[start + 3] = length & 0xff;
+  const xid = msg.xid;
+  b[start + 4] = xid >>> 24;
+  b[start + 5] = (xid >>> 16) & 0xff;
+  b[start + 6] = (xid >>> 8) & 0xff;
+  b[start + 7] = xid & 0xff;
+  const out = w.finish();
   return out;
 }

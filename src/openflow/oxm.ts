@@ -1,6 +1,6 @@
 // OXM fields: one table (class, field, wire type, maskable) drives OXM decode and encode and the match codec.
 import { OfpDecodeError, OfpEncodeError } from './errors';
-import { Codec, ScalarType, helpers } from './schema';
+import { Codec, ScalarType, encodeElements, helpers } from './schema';
 import { Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac } from './wire';
 import type { Oxm, OxmFieldName, OxmValue } from './types';
 import { ONF_VENDOR_ID, OFPXMC_NXM_0, OFPXMC_NXM_1, OFPXMC_OPENFLOW_BASIC, OFPXMC_EXPERIMENTER } from './constants';
@@ -98,18 +98,36 @@ interface CompiledField {
   prefix: number; // experimenter id + exp_type bytes between header and value
   size: number;
   header: number; // without has-mask bit and length
+  /** Header (with length) and experimenter prefix as bytes, without and with the has-mask bit. */
+  head: Uint8Array;
+  maskedHead: Uint8Array;
   read: Reader;
   write: ValueWriter;
 }
 
 const byKey = new Map<number, CompiledField>();
 const byName = new Map<string, CompiledField>();
+/** The bytes before an OXM's value: class, field, has-mask bit, length, then any experimenter id and exp_type. */
+function headBytes(decl: OxmFieldDecl, masked: boolean): Uint8Array {
+  const prefix = decl.experimenter ? 6 : 0;
+  const out = Buffer.alloc(4 + prefix);
+  const len = prefix + (masked ? 2 : 1) * SIZE[decl.type];
+  out.writeUInt32BE((((decl.oxmClass << 16) | (decl.field << 9) | (masked ? 0x100 : 0) | len) >>> 0), 0);
+  if (decl.experimenter) {
+    out.writeUInt32BE(decl.experimenter.id, 4);
+    out.writeUInt16BE(decl.experimenter.expType, 8);
+  }
+  return new Uint8Array(out);
+}
+
 for (const decl of OXM_FIELDS) {
   const compiled: CompiledField = {
     decl,
     prefix: decl.experimenter ? 6 : 0,
     size: SIZE[decl.type],
     header: ((decl.oxmClass << 16) | (decl.field << 9)) >>> 0,
+    head: headBytes(decl, false),
+    maskedHead: headBytes(decl, true),
     read: readerFor(decl.type),
     write: writerFor(decl.type),
   };
@@ -155,6 +173,12 @@ export function decodeOxm(b: Buffer, p: number, end: number): Oxm {
     : { field: field.decl.name, value: field.read(b, vp) };
 }
 
+/** Re-labels a value error with the OXM's path; paths are built only when something is wrong. */
+function relabel(err: unknown, path: string): never {
+  if (err instanceof OfpEncodeError) throw new OfpEncodeError(path, err.reason);
+  throw err;
+}
+
 export function encodeOxm(w: Writer, oxm: Oxm, path: string): void {
   if (oxm === null || typeof oxm !== 'object') helpers.bad(path, oxm, 'an OXM object');
   if (oxm.field === 'raw') {
@@ -167,22 +191,30 @@ export function encodeOxm(w: Writer, oxm: Oxm, path: string): void {
   }
   const field = byName.get(oxm.field);
   if (!field) throw new OfpEncodeError(path, `unknown OXM field ${String(oxm.field)}`);
-  const hasMask = oxm.mask !== undefined;
+  const mask = oxm.mask;
+  const hasMask = mask !== undefined;
   if (hasMask && !field.decl.maskable) throw new OfpEncodeError(path, `OXM field ${oxm.field} is not maskable`);
-  const len = field.prefix + (hasMask ? 2 * field.size : field.size);
-  w.ensure(4 + len);
+  // The header (and experimenter prefix) bytes are precomputed per field: one copy of a few bytes.
+  const head = hasMask ? field.maskedHead : field.head;
+  const total = head.length + (hasMask ? 2 * field.size : field.size);
+  w.ensure(total);
   const b = w.buf;
-  let p = w.pos;
-  b.writeUInt32BE((field.header | (hasMask ? 0x100 : 0) | len) >>> 0, p);
-  p += 4;
-  if (field.decl.experimenter) {
-    b.writeUInt32BE(field.decl.experimenter.id, p);
-    b.writeUInt16BE(field.decl.experimenter.expType, p + 4);
-    p += 6;
+  const p = w.pos;
+  for (let i = 0; i < head.length; i++) b[p + i] = head[i];
+  const vp = p + head.length;
+  try {
+    field.write(b, vp, oxm.value, path);
+  } catch (err) {
+    relabel(err, `${path}.value`);
   }
-  field.write(b, p, oxm.value, `${path}.value`);
-  if (hasMask) field.write(b, p + field.size, oxm.mask, `${path}.mask`);
-  w.pos = p + (hasMask ? 2 * field.size : field.size);
+  if (hasMask) {
+    try {
+      field.write(b, vp + field.size, mask, path);
+    } catch (err) {
+      relabel(err, `${path}.mask`);
+    }
+  }
+  w.pos = p + total;
 }
 
 export const oxmCodec: Codec<Oxm> = { name: 'OXM', min: 4, dec: decodeOxm, enc: encodeOxm };
@@ -217,7 +249,7 @@ export const matchCodec: Codec<Oxm[]> = {
     const o = w.pos;
     w.buf[o] = 0; w.buf[o + 1] = OFPMT_OXM;
     w.pos += 4;
-    for (let i = 0; i < oxms.length; i++) encodeOxm(w, oxms[i], `${path}[${i}]`);
+    encodeElements(oxmCodec, w, oxms, path);
     const len = w.pos - o;
     if (len > 0xffff) helpers.tooLong(path, len);
     w.buf[o + 2] = len >>> 8; w.buf[o + 3] = len & 0xff;

@@ -112,6 +112,13 @@ export const helpers = {
   },
   readMac, readIpv4, readIpv6, writeMac, writeIpv4, writeIpv6, readFixedString, writeFixedString,
   MAX_U64,
+  /** Big-endian u64 of an already range-checked bigint (Buffer.writeBigUInt64BE checks the range again). */
+  writeU64(b: Buffer, p: number, v: bigint): void {
+    const hi = Number(v >> 32n);
+    const lo = Number(v & 0xffffffffn);
+    b[p] = hi >>> 24; b[p + 1] = (hi >>> 16) & 0xff; b[p + 2] = (hi >>> 8) & 0xff; b[p + 3] = hi & 0xff;
+    b[p + 4] = lo >>> 24; b[p + 5] = (lo >>> 16) & 0xff; b[p + 6] = (lo >>> 8) & 0xff; b[p + 7] = lo & 0xff;
+  },
   cursor,
 };
 
@@ -126,10 +133,25 @@ function decodeList(of: Codec, b: Buffer, p: number, e: number, what: string): u
   return out;
 }
 
+/**
+ * Encodes each element with the list's own path and adds the element's index only when it fails:
+ * building `path[i]` for every element of every message cost more than writing most elements.
+ */
+export function encodeElements(of: Codec, w: Writer, arr: readonly unknown[], path: string): void {
+  let i = 0;
+  try {
+    for (; i < arr.length; i++) of.enc(w, arr[i], path);
+  } catch (err) {
+    if (err instanceof OfpEncodeError && err.path.startsWith(path)) {
+      throw new OfpEncodeError(`${path}[${i}]${err.path.slice(path.length)}`, err.reason);
+    }
+    throw err;
+  }
+}
+
 function encodeList(of: Codec, w: Writer, v: unknown, path: string): void {
   if (!Array.isArray(v)) helpers.notArray(path);
-  const arr = v as unknown[];
-  for (let i = 0; i < arr.length; i++) of.enc(w, arr[i], `${path}[${i}]`);
+  encodeElements(of, w, v as unknown[], path);
 }
 
 const listHelpers = { decodeList, encodeList };
@@ -217,7 +239,7 @@ function encodeItem(item: Item, i: number, what: string): string {
         case 'u16': return `${head} if ((${v} & 0xffff) !== ${v}) H.bad(${path(item.name)}, ${v}, 'u16'); b[p] = ${v} >>> 8; b[p + 1] = ${v} & 0xff; p += 2;`;
         case 'u24': return `${head} if ((${v} & 0xffffff) !== ${v}) H.bad(${path(item.name)}, ${v}, 'u24'); b[p] = ${v} >>> 16; b[p + 1] = (${v} >>> 8) & 0xff; b[p + 2] = ${v} & 0xff; p += 3;`;
         case 'u32': return `${head} if (${v} >>> 0 !== ${v}) H.bad(${path(item.name)}, ${v}, 'u32'); b[p] = ${v} >>> 24; b[p + 1] = (${v} >>> 16) & 0xff; b[p + 2] = (${v} >>> 8) & 0xff; b[p + 3] = ${v} & 0xff; p += 4;`;
-        case 'u64': return `${head} if (typeof ${v} !== 'bigint' || ${v} < 0n || ${v} > H.MAX_U64) H.bad(${path(item.name)}, ${v}, 'u64 bigint'); b.writeBigUInt64BE(${v}, p); p += 8;`;
+        case 'u64': return `${head} if (typeof ${v} !== 'bigint' || ${v} < 0n || ${v} > H.MAX_U64) H.bad(${path(item.name)}, ${v}, 'u64 bigint'); H.writeU64(b, p, ${v}); p += 8;`;
         case 'mac': return `H.writeMac(b, p, ${get(item.name)}, ${path(item.name)}); p += 6;`;
         case 'ipv4': return `H.writeIpv4(b, p, ${get(item.name)}, ${path(item.name)}); p += 4;`;
         case 'ipv6': return `H.writeIpv6(b, p, ${get(item.name)}, ${path(item.name)}); p += 16;`;

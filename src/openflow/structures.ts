@@ -3,7 +3,7 @@
 // declaration decodes and encodes.
 import {
   Codec, Item, UnionCodec, bytes, compileStruct, custom, len16, list, member, numbers, pad, str, tag16, u16, u32,
-  u64, u8, union, value, mac, helpers,
+  u64, u8, union, value, mac, helpers, encodeElements,
 } from './schema';
 import { cursor } from './wire';
 import { oxmCodec } from './oxm';
@@ -77,7 +77,7 @@ export const actionList: Codec<Action[]> = custom<Action[]>('action list', 0,
   },
   (w, v, path) => {
     if (!Array.isArray(v)) helpers.notArray(path);
-    for (let i = 0; i < v.length; i++) actionCodec.enc(w, v[i], `${path}[${i}]`);
+    encodeElements(actionCodec, w, v, path);
   });
 
 // ---------------------------------------------------------------- instructions (spec 7.2.4)

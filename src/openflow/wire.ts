@@ -1,18 +1,46 @@
 // Byte-level helpers shared by the compiled codecs: a growable writer and the text forms of addresses.
 import { OfpDecodeError, OfpEncodeError } from './errors';
 
-/** Output buffer for encoders; grows on demand. One module-level instance is reused between encode calls. */
+/** Bytes of one slab; an encoded message is a view into it (like Node's own Buffer pool, but larger). */
+const SLAB_SIZE = 64 * 1024;
+/** Below this much room left, the next message starts a fresh slab instead of likely growing mid-message. */
+const SLAB_MIN_ROOM = 4 * 1024;
+
+/**
+ * Output buffer for encoders, used as a slab allocator: each message is written once, directly at `base`,
+ * and handed out as a view (`finish`), so no per-message allocation of its own and no copy. Views are
+ * never overwritten: `base` only moves forward and a full slab is replaced, not reused.
+ * One module-level instance is shared by encode() and the flow-mod templates (encoding is synchronous).
+ */
 export class Writer {
   buf: Buffer;
+  /** Start of the message being written. */
+  base = 0;
   pos = 0;
-  constructor(initialSize = 65536) {
-    this.buf = Buffer.alloc(initialSize);
+  constructor(initialSize = SLAB_SIZE) {
+    this.buf = Buffer.allocUnsafeSlow(initialSize);
+  }
+  /** Starts a message of at least `minSize` bytes; returns its start offset. */
+  begin(minSize: number): number {
+    if (this.buf.length - this.base < Math.max(minSize, SLAB_MIN_ROOM)) {
+      this.buf = Buffer.allocUnsafeSlow(Math.max(SLAB_SIZE, minSize));
+      this.base = 0;
+    }
+    this.pos = this.base;
+    return this.base;
+  }
+  /** Ends the message at `pos` and returns it as a view; the next message starts 8-aligned after it. */
+  finish(): Buffer {
+    const out = this.buf.subarray(this.base, this.pos);
+    this.base = (this.pos + 7) & ~7;
+    return out;
   }
   ensure(extra: number): void {
     const need = this.pos + extra;
     if (need <= this.buf.length) return;
-    const grown = Buffer.alloc(Math.max(need, this.buf.length * 2));
-    this.buf.copy(grown, 0, 0, this.pos);
+    // Positions already handed to encoders (length fields, nested starts) stay valid: same offsets.
+    const grown = Buffer.allocUnsafeSlow(Math.max(need, this.buf.length * 2));
+    this.buf.copy(grown, this.base, this.base, this.pos);
     this.buf = grown;
   }
   zeros(count: number): void {
