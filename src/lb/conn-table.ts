@@ -64,6 +64,14 @@ export class ConnectionTable {
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
+  // The last key's string: a new connection is looked up, placed and inserted with the same 5-tuple in
+  // a row, so building and hashing its key string once instead of 3-4 times matters on the packet-in path.
+  private lastProto = -1;
+  private lastClientIp = -1;
+  private lastClientPort = -1;
+  private lastVip = -1;
+  private lastVipPort = -1;
+  private lastKey = '';
 
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
@@ -85,7 +93,7 @@ export class ConnectionTable {
   }
 
   has(key: ConnKey): boolean {
-    return this.slots.has(keyOf(key));
+    return this.slots.has(this.keyString(key));
   }
 
   /** Track a new connection on `backend`'s port `portIndex`; false if the key is already tracked. */
@@ -93,7 +101,7 @@ export class ConnectionTable {
     if (!Number.isInteger(portIndex) || portIndex < 0 || portIndex >= backend.ports.length) {
       throw new LbInputError('conn.portIndex', `backend ${backend.id} has no port index ${portIndex}`);
     }
-    const k = keyOf(key);
+    const k = this.keyString(key);
     if (this.slots.has(k)) return false;
     const slot = this.allocate();
     this.slots.set(k, slot);
@@ -112,13 +120,13 @@ export class ConnectionTable {
   }
 
   lookup(key: ConnKey): ConnEntry | null {
-    const slot = this.slots.get(keyOf(key));
+    const slot = this.slots.get(this.keyString(key));
     return slot === undefined ? null : this.entryAt(slot);
   }
 
   /** Traffic seen on the connection (e.g. from flow stats). */
   touch(key: ConnKey, now: number): boolean {
-    const slot = this.slots.get(keyOf(key));
+    const slot = this.slots.get(this.keyString(key));
     if (slot === undefined) return false;
     this.lastSeen[slot] = now;
     return true;
@@ -126,7 +134,7 @@ export class ConnectionTable {
 
   /** TCP reached or left ESTABLISHED; counters move between active and inactive. */
   setState(key: ConnKey, state: ConnState): boolean {
-    const slot = this.slots.get(keyOf(key));
+    const slot = this.slots.get(this.keyString(key));
     if (slot === undefined) return false;
     const from: ConnState = this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive';
     changeConnectionState(this.backendRefs[this.backendOf[slot]], from, state);
@@ -136,7 +144,7 @@ export class ConnectionTable {
 
   /** The connection ended (flow removed): uncount it; returns what it was, or null if unknown. */
   remove(key: ConnKey): ConnEntry | null {
-    const k = keyOf(key);
+    const k = this.keyString(key);
     const slot = this.slots.get(k);
     if (slot === undefined) return null;
     const entry = this.entryAt(slot);
@@ -185,11 +193,24 @@ export class ConnectionTable {
       else if (!this.insert(record, backend, portIndex, record.state, record.created)) {
         skipped.push({ record, reason: 'already tracked' });
       } else {
-        this.lastSeen[this.slots.get(keyOf(record))!] = record.lastSeen;
+        this.lastSeen[this.slots.get(this.keyString(record))!] = record.lastSeen;
         imported++;
       }
     }
     return { imported, skipped };
+  }
+
+  private keyString(k: ConnKey): string {
+    if (k.clientPort !== this.lastClientPort || k.clientIp !== this.lastClientIp || k.vip !== this.lastVip
+      || k.vipPort !== this.lastVipPort || k.proto !== this.lastProto) {
+      this.lastKey = keyOf(k);
+      this.lastProto = k.proto;
+      this.lastClientIp = k.clientIp;
+      this.lastClientPort = k.clientPort;
+      this.lastVip = k.vip;
+      this.lastVipPort = k.vipPort;
+    }
+    return this.lastKey;
   }
 
   private entryAt(slot: number): ConnEntry {

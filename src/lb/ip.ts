@@ -1,18 +1,40 @@
 import { LbInputError } from './errors';
 
-const DOTTED_QUAD = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
+const DIGIT_0 = 48;
+const DOT = 46;
 
-/** '10.0.0.1' -> 0x0a000001. The hot path works on uint32 numbers; strings only at the edges. */
+function badQuad(text: string): LbInputError {
+  return new LbInputError('ipv4', `expected a dotted quad like 10.0.0.1, got ${JSON.stringify(text)}`);
+}
+
+/**
+ * '10.0.0.1' -> 0x0a000001. The hot path works on uint32 numbers; strings only at the edges. Parsed
+ * by char codes (no regex, no match array): it runs several times per packet-in.
+ */
 export function ipv4ToUint32(text: string): number {
-  const m = DOTTED_QUAD.exec(text);
-  if (!m) throw new LbInputError('ipv4', `expected a dotted quad like 10.0.0.1, got ${JSON.stringify(text)}`);
   let value = 0;
-  for (let i = 1; i <= 4; i++) {
-    const octet = Number(m[i]);
-    if (octet > 255) throw new LbInputError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
-    value = value * 256 + octet;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === DOT) {
+      if (digits === 0 || dots === 3) throw badQuad(text);
+      if (octet > 255) throw new LbInputError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
+      value = value * 256 + octet;
+      dots++;
+      octet = 0;
+      digits = 0;
+    } else {
+      const d = c - DIGIT_0;
+      if (d < 0 || d > 9 || digits === 3) throw badQuad(text);
+      octet = octet * 10 + d;
+      digits++;
+    }
   }
-  return value;
+  if (digits === 0 || dots !== 3) throw badQuad(text);
+  if (octet > 255) throw new LbInputError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
+  return value * 256 + octet;
 }
 
 /** 0x0a000001 -> '10.0.0.1'. */
