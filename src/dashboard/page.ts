@@ -58,7 +58,7 @@ main { max-width:1200px; margin:20px auto; padding:0 24px; display:grid; gap:18p
 .svc-meta { color:var(--muted); font-size:13px; }
 .svc-meta b { color:var(--ink); font-weight:600; }
 table { width:100%; border-collapse:collapse; }
-th { text-align:left; font-weight:600; font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); padding:6px 8px; border-bottom:1px solid var(--line); }
+th { text-align:left; font-weight:600; font-size:12px; text-transform:uppercase; letter-spacing:.04em; color:var(--muted); padding:6px 8px; white-space:nowrap; border-bottom:1px solid var(--line); }
 td { padding:7px 8px; border-bottom:1px solid var(--line); vertical-align:middle; }
 tr:last-child td { border-bottom:none; }
 td.num { text-align:right; font-variant-numeric:tabular-nums; }
