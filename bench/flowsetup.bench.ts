@@ -1,7 +1,7 @@
 // Flow-setup series: `vadc bench flowsetup` with 1, 16 and 64 emulated switches in latency and throughput
 // mode, several runs each, medians and spread in one table (or --json). Not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/flowsetup.bench.ts [--runs 3] [--loops 6] [--loop-ms 1000]
-//     [--app vadc|reference] [--switches 1,16,64] [--modes latency,throughput] [--window 64] [--json]
+//     [--app vadc|reference|raw] [--switches 1,16,64] [--modes latency,throughput] [--window 64] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table';
 import { runFlowSetup, type FlowSetupResult } from '../src/bench/flowsetup';
@@ -22,7 +22,7 @@ const { values } = parseArgs({
 });
 
 const app = values.app as InternalApp;
-if (app !== 'vadc' && app !== 'reference') throw new Error(`--app: expected vadc or reference, got ${values.app}`);
+if (!['vadc', 'reference', 'raw'].includes(app)) throw new Error(`--app: expected vadc, reference or raw, got ${values.app}`);
 const runs = Number(values.runs);
 const fmt = (n: number | null, digits = 0) => (n === null || !Number.isFinite(n) ? '-' : n.toFixed(digits));
 
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ app, rows, runs: all }, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`flow setup, ${app === 'vadc' ? "vadc's load-balancer app" : 'REFERENCE RESPONDER (not vadc)'}; ` +
+  process.stdout.write(`flow setup, ${app === 'vadc' ? "vadc's load-balancer app" : `${app.toUpperCase()} RESPONDER (not vadc)`}; ` +
     `${runs} runs per row, ${values.loops} loops x ${values['loop-ms']} ms, first dropped\n`);
   process.stdout.write(`${formatTable(rows, [
     { header: 'SWITCHES', get: 'switches' }, { header: 'MODE', get: 'mode' },

@@ -7,6 +7,7 @@ import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { deriveVipMac } from '../config/addresses';
 import { stringify } from 'yaml';
 import type { ChildSwitchPlan, FromChild, ToChild } from './child-protocol';
+import { startRawResponder } from './raw-responder';
 import { ReferenceResponder } from './reference-responder';
 
 interface EventSource {
@@ -33,7 +34,29 @@ function referenceApp(switches: ChildSwitchPlan[], backendPort: number): Control
   });
 }
 
+/** Answers the parent's CPU-time requests; on 'stop' runs `stop` and reports the app's event counts. */
+function serveParent(port: number, stop: () => Promise<Record<string, number>>): void {
+  process.on('message', (m: ToChild) => {
+    if (m.kind === 'cpu') {
+      const usage = process.cpuUsage();
+      send({ kind: 'cpu', userUs: usage.user, systemUs: usage.system });
+    } else if (m.kind === 'stop') {
+      void stop().then((appEvents) => {
+        send({ kind: 'stopped', appEvents });
+        process.disconnect?.();
+      });
+    }
+  });
+  send({ kind: 'listening', port, pid: process.pid });
+}
+
 async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
+  if (msg.app === 'raw') {
+    // The raw responder needs no runtime: it answers packet-ins itself.
+    const raw = await startRawResponder();
+    serveParent(raw.port, () => raw.close().then(() => ({})));
+    return;
+  }
   const app = msg.app === 'vadc' ? vadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
   const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app });
   const [bound] = await controller.start();
@@ -44,20 +67,12 @@ async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
     for (const event of events.drainEvents?.() ?? []) appEvents[event.kind] = (appEvents[event.kind] ?? 0) + 1;
   };
   const drainTimer = setInterval(drain, 200);
-  process.on('message', (m: ToChild) => {
-    if (m.kind === 'cpu') {
-      const usage = process.cpuUsage();
-      send({ kind: 'cpu', userUs: usage.user, systemUs: usage.system });
-    } else if (m.kind === 'stop') {
-      clearInterval(drainTimer);
-      drain();
-      void controller.stop().finally(() => {
-        send({ kind: 'stopped', appEvents });
-        process.disconnect?.();
-      });
-    }
+  serveParent(Number(bound.slice(bound.lastIndexOf(':') + 1)), async () => {
+    clearInterval(drainTimer);
+    drain();
+    await controller.stop().catch(() => undefined);
+    return appEvents;
   });
-  send({ kind: 'listening', port: Number(bound.slice(bound.lastIndexOf(':') + 1)), pid: process.pid });
 }
 
 process.once('message', (msg: ToChild) => {

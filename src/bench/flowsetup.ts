@@ -14,7 +14,7 @@ export interface FlowSetupResult {
   controller: {
     kind: 'internal' | 'tcp';
     /** 'vadc' (vadc's load-balancer app), 'reference' (the generator's reference responder) or 'external'. */
-    app: 'vadc' | 'reference' | 'external';
+    app: 'vadc' | 'reference' | 'raw' | 'external';
     target: string;
     /** Whether controller and generator ran pinned to different cores. */
     pinned: boolean;
@@ -43,9 +43,9 @@ export type FlowSetupProgress = (loop: number, responses: number, durationMs: nu
 
 function label(opts: FlowSetupOptions): string {
   if (opts.controller.kind === 'tcp') return `external controller at ${opts.controller.host}:${opts.controller.port}`;
-  return opts.app === 'vadc'
-    ? "vadc's controller and load-balancer app (child process)"
-    : 'REFERENCE RESPONDER (generator validation only, NOT vadc\'s figure)';
+  if (opts.app === 'vadc') return "vadc's controller and load-balancer app (child process)";
+  if (opts.app === 'raw') return "RAW RESPONDER (generator ceiling: pre-encoded replies, no vadc code; NOT vadc's figure)";
+  return "REFERENCE RESPONDER (generator validation only, NOT vadc's figure)";
 }
 
 function toChildPlans(plans: SwitchPlan[]) {

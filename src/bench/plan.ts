@@ -7,8 +7,11 @@ import { BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
 
 export type BenchMode = 'latency' | 'throughput';
 export type ControllerTarget = { kind: 'internal' } | { kind: 'tcp'; host: string; port: number };
-/** Which app the internal controller runs: vadc's load balancer, or the generator's reference responder. */
-export type InternalApp = 'vadc' | 'reference';
+/**
+ * What the internal controller child runs: vadc's load balancer; the reference responder (a minimal app on
+ * vadc's runtime); or the raw responder (pre-encoded replies, no vadc code: the generator's ceiling).
+ */
+export type InternalApp = 'vadc' | 'reference' | 'raw';
 
 export interface FlowSetupOptions {
   switches: number;

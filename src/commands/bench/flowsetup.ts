@@ -29,8 +29,8 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     window: Flags.integer({ description: 'packet-ins in flight per switch in throughput mode', default: d.window }),
     controller: Flags.string({ description: "'internal' (vadc in a child process) or tcp:HOST:PORT", default: 'internal' }),
     app: Flags.option({
-      options: ['vadc', 'reference'] as const, default: d.app,
-      description: "internal controller's app: vadc's load balancer, or the reference responder (generator validation only)",
+      options: ['vadc', 'reference', 'raw'] as const, default: d.app,
+      description: "internal controller: vadc's load balancer; 'reference' or 'raw' responders validate the generator (never vadc's figure)",
     })(),
     protocol: Flags.option({ options: ['tcp', 'udp'] as const, default: d.protocol, description: 'client packets: TCP SYN or UDP' })(),
     vip: Flags.string({ description: 'VIP of switch 0', default: d.vip }),

@@ -43,4 +43,12 @@ describe('flowsetup run against the reference responder', () => {
     expect(result.appEvents.connection_refused ?? 0).toBe(0);
     expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
   });
+
+  it('counts UDP responses from the raw responder (the generator ceiling), labelled as not vadc', async () => {
+    const result = await runFlowSetup({ switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'raw', pin: false, protocol: 'udp' });
+    expect(result.controller.label).toMatch(/RAW RESPONDER.*NOT vadc/);
+    expect(result.options.protocol).toBe('udp');
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals).toMatchObject({ duplicates: 0, unmatched: 0, packetOutFirst: 0, errorsReceived: 0 });
+  });
 });
