@@ -1,8 +1,8 @@
 // OXM fields: one table (class, field, wire type, maskable) drives OXM decode and encode and the match codec.
 import { OfpDecodeError, OfpEncodeError } from './errors';
-import { Codec, ScalarType, encodeElements, helpers } from './schema';
-import { Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac } from './wire';
-import type { Oxm, OxmFieldName, OxmValue } from './types';
+import { Codec, ScalarType, encodeElements, helpers, scalarStore } from './schema';
+import { Writer, cursor, readIpv4, readIpv6, readMac } from './wire';
+import type { Oxm, OxmFieldName, OxmTlv, OxmValue } from './types';
 import { ONF_VENDOR_ID, OFPXMC_NXM_0, OFPXMC_NXM_1, OFPXMC_OPENFLOW_BASIC, OFPXMC_EXPERIMENTER } from './constants';
 
 export interface OxmFieldDecl {
@@ -47,10 +47,9 @@ export const OXM_FIELDS: readonly OxmFieldDecl[] = [
 ];
 
 const SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
-const LIMIT: Partial<Record<ScalarType, number>> = { u8: 0xff, u16: 0xffff, u24: 0xffffff, u32: 0xffffffff };
 
 type Reader = (b: Buffer, p: number) => OxmValue;
-type ValueWriter = (b: Buffer, p: number, v: unknown, path: string) => void;
+type FieldEncoder = (w: Writer, oxm: OxmTlv, path: string) => void;
 
 function readerFor(type: ScalarType): Reader {
   switch (type) {
@@ -65,31 +64,26 @@ function readerFor(type: ScalarType): Reader {
   }
 }
 
-function writerFor(type: ScalarType): ValueWriter {
-  const limit = LIMIT[type];
-  if (limit !== undefined) {
-    const size = SIZE[type];
-    const check = (v: unknown, path: string): number => {
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > limit) helpers.bad(path, v, `${type} number`);
-      return v as number;
-    };
-    // Byte stores per size: Buffer.writeUIntBE's generic path costs more than the rest of the OXM.
-    switch (size) {
-      case 1: return (b, p, v, path) => { b[p] = check(v, path); };
-      case 2: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 8; b[p + 1] = x & 0xff; };
-      case 3: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 16; b[p + 1] = (x >>> 8) & 0xff; b[p + 2] = x & 0xff; };
-      default: return (b, p, v, path) => { const x = check(v, path); b[p] = x >>> 24; b[p + 1] = (x >>> 16) & 0xff; b[p + 2] = (x >>> 8) & 0xff; b[p + 3] = x & 0xff; };
-    }
-  }
-  switch (type) {
-    case 'u64': return (b, p, v, path) => {
-      if (typeof v !== 'bigint' || v < 0n || v > helpers.MAX_U64) helpers.bad(path, v, 'u64 bigint');
-      b.writeBigUInt64BE(v as bigint, p);
-    };
-    case 'mac': return writeMac;
-    case 'ipv4': return writeIpv4;
-    default: return writeIpv6;
-  }
+/**
+ * One field's encoder, generated from its table entry: the header (and experimenter prefix) bytes are
+ * constants in the code and the value is checked and stored by the same generator the structures use.
+ */
+function compileFieldEncoder(decl: OxmFieldDecl): FieldEncoder {
+  const size = SIZE[decl.type];
+  const stores = (head: Uint8Array, withMask: boolean): string => {
+    const total = head.length + (withMask ? 2 : 1) * size;
+    const at = head.length;
+    return `w.ensure(${total}); const b = w.buf; const p = w.pos;
+      ${Array.from(head, (byte, k) => `b[p + ${k}] = ${byte};`).join(' ')}
+      const v = oxm.value; ${scalarStore(decl.type, 'v', `p + ${at}`, 'path + ".value"')}
+      ${withMask ? `const mv = oxm.mask; ${scalarStore(decl.type, 'mv', `p + ${at + size}`, 'path + ".mask"')}` : ''}
+      w.pos = p + ${total};`;
+  };
+  const src = `return function encodeField(w, oxm, path) {
+    if (oxm.mask === undefined) { ${stores(headBytes(decl, false), false)} return; }
+    ${decl.maskable ? stores(headBytes(decl, true), true) : `H.notMaskable(path, ${JSON.stringify(decl.name)});`}
+  };`;
+  return new Function('H', src)(helpers) as FieldEncoder;
 }
 
 /** A table entry compiled into its header words, size and value reader/writer. */
@@ -98,11 +92,8 @@ interface CompiledField {
   prefix: number; // experimenter id + exp_type bytes between header and value
   size: number;
   header: number; // without has-mask bit and length
-  /** Header (with length) and experimenter prefix as bytes, without and with the has-mask bit. */
-  head: Uint8Array;
-  maskedHead: Uint8Array;
   read: Reader;
-  write: ValueWriter;
+  encode: FieldEncoder;
 }
 
 const byKey = new Map<number, CompiledField>();
@@ -126,10 +117,8 @@ for (const decl of OXM_FIELDS) {
     prefix: decl.experimenter ? 6 : 0,
     size: SIZE[decl.type],
     header: ((decl.oxmClass << 16) | (decl.field << 9)) >>> 0,
-    head: headBytes(decl, false),
-    maskedHead: headBytes(decl, true),
     read: readerFor(decl.type),
-    write: writerFor(decl.type),
+    encode: compileFieldEncoder(decl),
   };
   byKey.set((decl.oxmClass << 7) | decl.field, compiled);
   byName.set(decl.name, compiled);
@@ -173,12 +162,6 @@ export function decodeOxm(b: Buffer, p: number, end: number): Oxm {
     : { field: field.decl.name, value: field.read(b, vp) };
 }
 
-/** Re-labels a value error with the OXM's path; paths are built only when something is wrong. */
-function relabel(err: unknown, path: string): never {
-  if (err instanceof OfpEncodeError) throw new OfpEncodeError(path, err.reason);
-  throw err;
-}
-
 export function encodeOxm(w: Writer, oxm: Oxm, path: string): void {
   if (oxm === null || typeof oxm !== 'object') helpers.bad(path, oxm, 'an OXM object');
   if (oxm.field === 'raw') {
@@ -191,30 +174,7 @@ export function encodeOxm(w: Writer, oxm: Oxm, path: string): void {
   }
   const field = byName.get(oxm.field);
   if (!field) throw new OfpEncodeError(path, `unknown OXM field ${String(oxm.field)}`);
-  const mask = oxm.mask;
-  const hasMask = mask !== undefined;
-  if (hasMask && !field.decl.maskable) throw new OfpEncodeError(path, `OXM field ${oxm.field} is not maskable`);
-  // The header (and experimenter prefix) bytes are precomputed per field: one copy of a few bytes.
-  const head = hasMask ? field.maskedHead : field.head;
-  const total = head.length + (hasMask ? 2 * field.size : field.size);
-  w.ensure(total);
-  const b = w.buf;
-  const p = w.pos;
-  for (let i = 0; i < head.length; i++) b[p + i] = head[i];
-  const vp = p + head.length;
-  try {
-    field.write(b, vp, oxm.value, path);
-  } catch (err) {
-    relabel(err, `${path}.value`);
-  }
-  if (hasMask) {
-    try {
-      field.write(b, vp + field.size, mask, path);
-    } catch (err) {
-      relabel(err, `${path}.mask`);
-    }
-  }
-  w.pos = p + total;
+  field.encode(w, oxm, path);
 }
 
 export const oxmCodec: Codec<Oxm> = { name: 'OXM', min: 4, dec: decodeOxm, enc: encodeOxm };

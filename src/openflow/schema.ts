@@ -7,7 +7,7 @@
 // register their members by type code, so decoding picks a member with one Map lookup.
 import { OfpDecodeError, OfpEncodeError } from './errors';
 import {
-  Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac, readFixedString, writeFixedString,
+  Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac, readFixedString, writeFixedString, writeU64,
 } from './wire';
 
 export type ScalarType = 'u8' | 'u16' | 'u24' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
@@ -65,7 +65,7 @@ export const list = (name: string, of: Codec): Item => ({ kind: 'list', name, of
 export const sizedList = (name: string, of: Codec, padAfter: number): Item => ({ kind: 'sizedList', name, of, padAfter });
 export const value = (name: string, of: Codec): Item => ({ kind: 'value', name, of });
 
-const SCALAR_SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
+export const SCALAR_SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
 
 function fixedSize(item: Item): number | undefined {
   switch (item.kind) {
@@ -110,15 +110,17 @@ export const helpers = {
   notArray(path: string): never {
     throw new OfpEncodeError(path, 'expected an array');
   },
+  notMaskable(path: string, field: string): never {
+    throw new OfpEncodeError(path, `OXM field ${field} is not maskable`);
+  },
+  /** Re-throws a value's encode error under the path of the field that holds it. */
+  relabel(err: unknown, path: string): never {
+    if (err instanceof OfpEncodeError) throw new OfpEncodeError(path, err.reason);
+    throw err;
+  },
   readMac, readIpv4, readIpv6, writeMac, writeIpv4, writeIpv6, readFixedString, writeFixedString,
   MAX_U64,
-  /** Big-endian u64 of an already range-checked bigint (Buffer.writeBigUInt64BE checks the range again). */
-  writeU64(b: Buffer, p: number, v: bigint): void {
-    const hi = Number(v >> 32n);
-    const lo = Number(v & 0xffffffffn);
-    b[p] = hi >>> 24; b[p + 1] = (hi >>> 16) & 0xff; b[p + 2] = (hi >>> 8) & 0xff; b[p + 3] = hi & 0xff;
-    b[p + 4] = lo >>> 24; b[p + 5] = (lo >>> 16) & 0xff; b[p + 6] = (lo >>> 8) & 0xff; b[p + 7] = lo & 0xff;
-  },
+  writeU64,
   cursor,
 };
 
@@ -227,24 +229,33 @@ function decodeItem(item: Item, i: number, what: string, vars: string[]): string
   throw new Error('unreachable');
 }
 
+/**
+ * Generated source that checks the scalar in local `v` and stores it big-endian at `b[at...]` (cursor
+ * untouched). `pathExpr` is a JS expression evaluated only when the value is bad. Shared by the struct
+ * compiler, the OXM table's field encoders and the flow-mod templates, so all three agree byte for byte.
+ */
+export function scalarStore(type: ScalarType, v: string, at: string, pathExpr: string): string {
+  const bad = (what: string): string => `H.bad(${pathExpr}, ${v}, '${what}')`;
+  switch (type) {
+    case 'u8': return `if ((${v} & 0xff) !== ${v}) ${bad('u8')}; b[${at}] = ${v};`;
+    case 'u16': return `if ((${v} & 0xffff) !== ${v}) ${bad('u16')}; b[${at}] = ${v} >>> 8; b[${at} + 1] = ${v} & 0xff;`;
+    case 'u24': return `if ((${v} & 0xffffff) !== ${v}) ${bad('u24')}; b[${at}] = ${v} >>> 16; b[${at} + 1] = (${v} >>> 8) & 0xff; b[${at} + 2] = ${v} & 0xff;`;
+    case 'u32': return `if (${v} >>> 0 !== ${v}) ${bad('u32')}; b[${at}] = ${v} >>> 24; b[${at} + 1] = (${v} >>> 16) & 0xff; b[${at} + 2] = (${v} >>> 8) & 0xff; b[${at} + 3] = ${v} & 0xff;`;
+    case 'u64': return `if (typeof ${v} !== 'bigint' || ${v} < 0n || ${v} > H.MAX_U64) ${bad('u64 bigint')}; H.writeU64(b, ${at}, ${v});`;
+    // Address text parsers name the path in their own error, so it is built once they fail.
+    case 'mac': return `try { H.writeMac(b, ${at}, ${v}, ''); } catch (err) { H.relabel(err, ${pathExpr}); }`;
+    case 'ipv4': return `try { H.writeIpv4(b, ${at}, ${v}, ''); } catch (err) { H.relabel(err, ${pathExpr}); }`;
+    case 'ipv6': return `try { H.writeIpv6(b, ${at}, ${v}, ''); } catch (err) { H.relabel(err, ${pathExpr}); }`;
+  }
+}
+
 function encodeItem(item: Item, i: number, what: string): string {
   const path = (name: string): string => q(`${what}.${name}`);
   const get = (name: string): string => `m[${q(name)}]`;
   switch (item.kind) {
     case 'scalar': {
       const v = `x${i}`;
-      const head = `const ${v} = ${get(item.name)};`;
-      switch (item.type) {
-        case 'u8': return `${head} if ((${v} & 0xff) !== ${v}) H.bad(${path(item.name)}, ${v}, 'u8'); b[p] = ${v}; p += 1;`;
-        case 'u16': return `${head} if ((${v} & 0xffff) !== ${v}) H.bad(${path(item.name)}, ${v}, 'u16'); b[p] = ${v} >>> 8; b[p + 1] = ${v} & 0xff; p += 2;`;
-        case 'u24': return `${head} if ((${v} & 0xffffff) !== ${v}) H.bad(${path(item.name)}, ${v}, 'u24'); b[p] = ${v} >>> 16; b[p + 1] = (${v} >>> 8) & 0xff; b[p + 2] = ${v} & 0xff; p += 3;`;
-        case 'u32': return `${head} if (${v} >>> 0 !== ${v}) H.bad(${path(item.name)}, ${v}, 'u32'); b[p] = ${v} >>> 24; b[p + 1] = (${v} >>> 16) & 0xff; b[p + 2] = (${v} >>> 8) & 0xff; b[p + 3] = ${v} & 0xff; p += 4;`;
-        case 'u64': return `${head} if (typeof ${v} !== 'bigint' || ${v} < 0n || ${v} > H.MAX_U64) H.bad(${path(item.name)}, ${v}, 'u64 bigint'); H.writeU64(b, p, ${v}); p += 8;`;
-        case 'mac': return `H.writeMac(b, p, ${get(item.name)}, ${path(item.name)}); p += 6;`;
-        case 'ipv4': return `H.writeIpv4(b, p, ${get(item.name)}, ${path(item.name)}); p += 4;`;
-        case 'ipv6': return `H.writeIpv6(b, p, ${get(item.name)}, ${path(item.name)}); p += 16;`;
-      }
-      break;
+      return `const ${v} = ${get(item.name)}; ${scalarStore(item.type, v, 'p', path(item.name))} p += ${SCALAR_SIZE[item.type]};`;
     }
     case 'pad': return item.size <= 8
       ? `${Array.from({ length: item.size }, (_, k) => `b[p + ${k}] = 0;`).join(' ')} p += ${item.size};`
@@ -397,6 +408,7 @@ export function union<T>(decl: UnionDecl): UnionCodec<T> {
   const byKey = new Map<number, Codec>();
   const byName = new Map<string, Codec>();
   const keyByName = new Map<string, number>();
+  const typeKey = decl.typeKey ?? 'type';
   return {
     name: decl.name,
     min: decl.peekSize,
@@ -419,7 +431,7 @@ export function union<T>(decl: UnionDecl): UnionCodec<T> {
     enc(w, v, path) {
       if (v === null || typeof v !== 'object') helpers.bad(path, v, `a ${decl.name} object`);
       const obj = v as Record<string, unknown>;
-      const typeValue = obj[decl.typeKey ?? 'type'];
+      const typeValue = typeKey === 'type' ? obj.type : obj[typeKey];
       const codec = decl.select ? decl.select(obj) : byName.get(typeValue as string);
       if (!codec) throw new OfpEncodeError(path, `unknown ${decl.name} type ${String(typeValue)}`);
       codec.enc(w, v, path);

@@ -45,7 +45,10 @@ export class Writer {
   }
   zeros(count: number): void {
     this.ensure(count);
-    this.buf.fill(0, this.pos, this.pos + count);
+    const b = this.buf;
+    // Padding is 1-7 bytes almost always; a store loop beats Buffer.fill's argument handling there.
+    if (count <= 16) for (let i = 0; i < count; i++) b[this.pos + i] = 0;
+    else b.fill(0, this.pos, this.pos + count);
     this.pos += count;
   }
   bytes(data: Buffer, path: string): void {
@@ -58,6 +61,17 @@ export class Writer {
 
 /** Decode-side cursor: a codec's dec() returns its value and leaves the next offset here (no tuple allocation). */
 export const cursor = { pos: 0 };
+
+const u64Scratch = new BigUint64Array(1);
+const u64Bytes = new Uint8Array(u64Scratch.buffer);
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Big-endian u64 of an already range-checked bigint, without the BigInt shifts that allocate. */
+export function writeU64(b: Buffer, p: number, v: bigint): void {
+  u64Scratch[0] = v;
+  if (littleEndian) for (let i = 0; i < 8; i++) b[p + i] = u64Bytes[7 - i];
+  else for (let i = 0; i < 8; i++) b[p + i] = u64Bytes[i];
+}
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
