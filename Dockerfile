@@ -13,8 +13,16 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY bin ./bin
-# vadc talks to OVS over OpenFlow (tcp/ssl) and OVSDB (unix socket or tcp): run with host networking and
-# mount the OVSDB socket, e.g. docker run --network host -v /var/run/openvswitch:/var/run/openvswitch vadc start
+# The control socket (/run/vadc) and the runtime state (/var/lib/vadc) must be writable by the user vadc
+# runs as; the configuration is mounted read-only, so the state cannot live next to it.
+RUN mkdir -p /run/vadc /var/lib/vadc && chown node:node /run/vadc /var/lib/vadc
+ENV NODE_ENV=production
+# vadc talks to OVS over OpenFlow (tcp/ssl) and OVSDB: run with host networking, e.g.
+#   docker run --network host -v /etc/vadc:/etc/vadc:ro -v vadc-state:/var/lib/vadc -v /run/vadc:/run/vadc \
+#     vadc start --config /etc/vadc/vadc.yaml --state /var/lib/vadc/vadc.state.yaml
+# As the unprivileged user, OVSDB must be reachable over loopback TCP (ovs-vsctl set-manager
+# ptcp:6640:127.0.0.1 and `ovsdb: tcp:127.0.0.1:6640`); Debian's /run/openvswitch/db.sock is root-only, so
+# mounting it needs --user 0. See docs/operators/deploy-on-hypervisor.md.
 USER node
 ENTRYPOINT ["node", "/app/bin/run.js"]
 CMD ["--help"]
