@@ -65,6 +65,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     internal = await startInternalController(
       { kind: 'start', app: opts.app, config: benchConfig(opts, plans), switches: toChildPlans(plans), backendPort: opts.backendPorts[0] },
       opts.pin,
+      opts.profileDir,
     );
     port = internal.port;
     if (internal.pinned) generatorPinned = canPin() && pinSelf();

@@ -33,12 +33,14 @@ export function pinSelf(): boolean {
   return spawnSync('taskset', ['-pc', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-function childCommand(pin: boolean): { command: string; args: string[] } {
+/** @param profileDir when set, the child writes a V8 CPU profile (node --cpu-prof) there on exit. */
+function childCommand(pin: boolean, profileDir?: string): { command: string; args: string[] } {
   const ext = path.extname(__filename);
   const script = path.join(__dirname, `controller-child${ext}`);
   // Under ts-node/jest the sources are .ts: the child needs the same loader.
   const loader = ext === '.ts' ? ['-r', 'ts-node/register/transpile-only'] : [];
-  const node = [process.execPath, ...loader, script];
+  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const node = [process.execPath, ...profile, ...loader, script];
   return pin ? { command: 'taskset', args: ['-c', String(CONTROLLER_CORE), ...node] } : { command: node[0], args: node.slice(1) };
 }
 
@@ -71,9 +73,11 @@ function waitFor<K extends FromChild['kind']>(child: ChildProcess, kind: K, time
   });
 }
 
-export async function startInternalController(start: Extract<ToChild, { kind: 'start' }>, pin: boolean): Promise<InternalController> {
+export async function startInternalController(
+  start: Extract<ToChild, { kind: 'start' }>, pin: boolean, profileDir?: string,
+): Promise<InternalController> {
   const pinned = pin && canPin();
-  const { command, args } = childCommand(pinned);
+  const { command, args } = childCommand(pinned, profileDir);
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('error', () => undefined); // surfaced by waitFor as an exit
   try {

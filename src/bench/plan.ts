@@ -40,6 +40,8 @@ export interface FlowSetupOptions {
   scheduler: string;
   /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
   pin: boolean;
+  /** Write a CPU profile of the internal controller (node --cpu-prof) into this directory. */
+  profileDir?: string;
 }
 
 export const DEFAULT_OPTIONS: FlowSetupOptions = {

@@ -41,6 +41,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     'client-port': Flags.string({ description: 'the port (one of --port-names) packet-ins come in on', default: d.clientPortName }),
     'flow-mods': Flags.integer({ description: 'distinct flow-mods that make a response, with the packet-out', default: d.expectedFlowMods }),
     scheduler: Flags.string({ description: 'scheduler of the bench services (internal vadc)', default: d.scheduler }),
+    'profile-dir': Flags.directory({ description: 'write a CPU profile (.cpuprofile) of the internal controller here' }),
     'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
   };
 
@@ -51,7 +52,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'], expectedFlowMods: f['flow-mods'],
-      scheduler: f.scheduler, pin: !f['no-pin'],
+      scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
     }, (loop, responses, ms) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`));
     if (!this.jsonEnabled()) this.log(formatFlowSetupReport(result));
     return result;
