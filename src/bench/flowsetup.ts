@@ -90,7 +90,8 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
 
   let appEvents: Record<string, number> = {};
   try {
-    await Promise.all(switches.map((sw) => sw.connect()));
+    await withTimeout(Promise.all(switches.map((sw) => sw.connect())), opts.handshakeTimeoutMs,
+      `the controller did not complete the handshake with all ${opts.switches} switches within ${opts.handshakeTimeoutMs} ms`);
     const loops: LoopSample[] = [];
     let cpuStart = { generator: 0, controller: 0, at: 0n };
     for (const sw of switches) sw.start();
@@ -153,6 +154,14 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     for (const sw of switches) sw.close();
     await internal?.stop().catch(() => undefined);
   }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, problem: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new FlowSetupError(problem)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function cpuUs(): number {

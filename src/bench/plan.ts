@@ -40,6 +40,8 @@ export interface FlowSetupOptions {
   scheduler: string;
   /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
   pin: boolean;
+  /** All switches must finish the handshake within this. */
+  handshakeTimeoutMs: number;
   /** Write a CPU profile of the internal controller (node --cpu-prof) into this directory. */
   profileDir?: string;
 }
@@ -48,7 +50,7 @@ export const DEFAULT_OPTIONS: FlowSetupOptions = {
   switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
   controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
   backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
-  expectedFlowMods: 2, scheduler: 'rr', pin: true,
+  expectedFlowMods: 2, scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
 };
 
 /** OVS (Linux) interface names are at most 15 bytes. */
@@ -71,6 +73,7 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('service-port', o.servicePort, 1, 65_535);
   intIn('expected-flow-mods', o.expectedFlowMods, 0, 32);
   intIn('vip-stride', o.vipStride, 0, 1 << 24);
+  intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
   if (!isIPv4(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv4 address`);
   if (ipv4ToNumber(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');

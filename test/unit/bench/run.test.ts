@@ -1,3 +1,5 @@
+import net from 'node:net';
+import { ControllerProtocolError, FlowSetupError } from '../../../src/bench/errors';
 import { formatFlowSetupReport, runFlowSetup, type FlowSetupResult } from '../../../src/bench/flowsetup';
 
 // A short real run over loopback: the internal controller child (vadc's Controller runtime with the
@@ -50,5 +52,32 @@ describe('flowsetup run against the reference responder', () => {
     expect(result.options.protocol).toBe('udp');
     expect(result.totals.responses).toBeGreaterThan(0);
     expect(result.totals).toMatchObject({ duplicates: 0, unmatched: 0, packetOutFirst: 0, errorsReceived: 0 });
+  });
+});
+
+describe('flowsetup against a controller that misbehaves', () => {
+  it('fails with a clear error when the controller never completes the handshake', async () => {
+    // Reads (so it sees the switches hang up) but never answers.
+    const silent = net.createServer((socket) => socket.resume());
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    try {
+      await expect(runFlowSetup({ switches: 2, loops: 2, loopMs: 50, controller: { kind: 'tcp', host: '127.0.0.1', port }, handshakeTimeoutMs: 300 }))
+        .rejects.toThrow(new FlowSetupError('the controller did not complete the handshake with all 2 switches within 300 ms'));
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  });
+
+  it('fails naming the switch when the controller closes the connection', async () => {
+    const rude = net.createServer((socket) => socket.destroy());
+    await new Promise<void>((resolve) => rude.listen(0, '127.0.0.1', resolve));
+    const port = (rude.address() as net.AddressInfo).port;
+    try {
+      await expect(runFlowSetup({ switches: 1, loops: 2, loopMs: 50, controller: { kind: 'tcp', host: '127.0.0.1', port } }))
+        .rejects.toThrow(ControllerProtocolError);
+    } finally {
+      await new Promise((resolve) => rude.close(resolve));
+    }
   });
 });
