@@ -5,3 +5,5 @@ export { encode, decode, decodeHeader } from './codec';
 export { OfpDecodeError, OfpEncodeError, OfpFramingError } from './errors';
 export { OfpFramer } from './framer';
 export type { FramedItem, FramerOptions } from './framer';
+export { compileFlowModTemplate, compileMessageTemplate, OfpTemplateError } from './template';
+export type { FlowModTemplate, MessageTemplate } from './template';

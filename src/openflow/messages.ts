@@ -18,6 +18,8 @@ export interface MessageCodec {
   type: OfpMessageType;
   dec(b: Buffer, o: number, end: number, xid: number): OfpMessage;
   enc(w: Writer, m: OfpMessage, path: string): void;
+  /** The body's declaration, for messages declared as one structure (the templates walk it). */
+  struct?: StructCodec;
 }
 
 export const messagesByCode: (MessageCodec | undefined)[] = new Array(256);
@@ -31,7 +33,7 @@ function register(codec: MessageCodec): void {
 function message(code: number, type: OfpMessageType, items: Item[]): void {
   const struct = compileStruct({ name: type, typeName: type, withXid: true, items });
   register({
-    code, type,
+    code, type, struct,
     dec: (b, o, end, xid) => struct.decWithXid(b, o, end, xid) as unknown as OfpMessage,
     enc: (w, m, path) => struct.enc(w, m as unknown as Record<string, unknown>, path),
   });

@@ -1,6 +1,6 @@
 // OXM fields: one table (class, field, wire type, maskable) drives OXM decode and encode and the match codec.
 import { OfpDecodeError, OfpEncodeError } from './errors';
-import { Codec, ScalarType, encodeElements, helpers, scalarStore } from './schema';
+import { Codec, SCALAR_SIZE, ScalarType, encodeElements, helpers, scalarStore } from './schema';
 import { Writer, cursor, readIpv4, readIpv6, readMac } from './wire';
 import type { Oxm, OxmFieldName, OxmTlv, OxmValue } from './types';
 import { ONF_VENDOR_ID, OFPXMC_NXM_0, OFPXMC_NXM_1, OFPXMC_OPENFLOW_BASIC, OFPXMC_EXPERIMENTER } from './constants';
@@ -46,7 +46,7 @@ export const OXM_FIELDS: readonly OxmFieldDecl[] = [
   { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, field: 0, type: 'u8', maskable: false, experimenter: { id: ONF_VENDOR_ID, expType: 2560 } },
 ];
 
-const SIZE: Record<ScalarType, number> = { u8: 1, u16: 2, u24: 3, u32: 4, u64: 8, mac: 6, ipv4: 4, ipv6: 16 };
+const SIZE = SCALAR_SIZE;
 
 type Reader = (b: Buffer, p: number) => OxmValue;
 type FieldEncoder = (w: Writer, oxm: OxmTlv, path: string) => void;
@@ -131,6 +131,9 @@ export function oxmFieldByHeader(header: number): OxmFieldDecl | undefined {
 export function oxmHeaderOf(name: string): number | undefined {
   const c = byName.get(name);
   return c ? (c.header | (c.size + c.prefix)) >>> 0 : undefined;
+}
+export function oxmFieldDecl(name: string): OxmFieldDecl | undefined {
+  return byName.get(name)?.decl;
 }
 export function oxmFieldSize(name: string): number | undefined {
   return byName.get(name)?.size;

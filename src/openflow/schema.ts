@@ -400,6 +400,8 @@ export interface UnionDecl {
 export interface UnionCodec<T> extends Codec<T> {
   register(key: number, typeName: string, codec: Codec): void;
   memberByKey(key: number): Codec | undefined;
+  /** The member encode() would use for this value, if any. */
+  memberFor(v: Record<string, unknown>): Codec | undefined;
   keyOf(typeName: string): number | undefined;
 }
 
@@ -418,6 +420,7 @@ export function union<T>(decl: UnionDecl): UnionCodec<T> {
       if (!byName.has(typeName)) { byName.set(typeName, codec); keyByName.set(typeName, key); }
     },
     memberByKey: (key) => byKey.get(key),
+    memberFor: (obj) => (decl.select ? decl.select(obj) : byName.get((typeKey === 'type' ? obj.type : obj[typeKey]) as string)),
     keyOf: (typeName) => keyByName.get(typeName),
     dec(b, o, end) {
       if (end - o < decl.peekSize) truncated(decl.name, o, end - o, decl.peekSize);
