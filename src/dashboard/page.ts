@@ -100,10 +100,11 @@ function sparkline(values, color, label) {
   svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h); svg.setAttribute('aria-label', label);
   const known = values.filter((v) => v !== undefined && v !== null);
   const max = Math.max(1e-9, ...known);
-  const step = (w - 2 * pad) / Math.max(1, HISTORY - 1);
-  const offset = HISTORY - values.length;
+  // Until the history is full the samples so far span the whole width: a few right-aligned points in a
+  // 90-sample frame would read as a glitch rather than a plot.
+  const step = (w - 2 * pad) / Math.max(1, values.length - 1);
   const pts = [];
-  values.forEach((v, i) => { if (v !== undefined && v !== null) pts.push([pad + (offset + i) * step, h - pad - (v / max) * (h - 2 * pad)]); });
+  values.forEach((v, i) => { if (v !== undefined && v !== null) pts.push([pad + i * step, h - pad - (v / max) * (h - 2 * pad)]); });
   const base = document.createElementNS(ns, 'line');
   base.setAttribute('x1', pad); base.setAttribute('x2', w - pad); base.setAttribute('y1', h - pad); base.setAttribute('y2', h - pad);
   base.setAttribute('stroke', '#e5e7eb'); svg.append(base);
