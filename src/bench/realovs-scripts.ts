@@ -1,0 +1,88 @@
+// The programs the real-OVS benchmark runs inside the lab's namespaces (plain Node, no dependencies):
+// a TCP server that answers one byte and closes, and a client that opens many short connections with
+// bounded concurrency (or holds them open), timing each connect.
+
+/** argv: PORT. Reads one byte, answers 'k' and closes; held connections stay until the client closes. */
+export const TCP_SERVER_JS = `
+const net = require('net');
+const server = net.createServer({ noDelay: true }, (s) => {
+  s.on('error', () => {});
+  s.once('data', () => s.end('k'));
+});
+server.maxConnections = 100000;
+server.listen(Number(process.argv[2]), '0.0.0.0', () => console.log('ready'));
+`;
+
+/**
+ * argv: JSON {host, port, count, concurrency, timeoutMs, holdMs}. churn (holdMs 0): each connection sends a
+ * byte, waits for the answer and the close. hold: opens all, prints "HELD ok failed", waits holdMs, closes.
+ * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect).
+ */
+export const TCP_CLIENT_JS = `
+const net = require('net');
+const o = JSON.parse(process.argv[2]);
+const connectUs = [];
+const held = [];
+let ok = 0, failed = 0, next = 0;
+const t0 = process.hrtime.bigint();
+function one() {
+  return new Promise((resolve) => {
+    const start = process.hrtime.bigint();
+    const s = net.connect({ host: o.host, port: o.port });
+    s.setNoDelay(true);
+    let done = false;
+    const finish = (good) => { if (done) return; done = true; clearTimeout(timer); good ? ok++ : failed++; resolve(); };
+    const timer = setTimeout(() => { s.destroy(); finish(false); }, o.timeoutMs);
+    s.on('error', () => finish(false));
+    s.on('connect', () => {
+      connectUs.push(Number(process.hrtime.bigint() - start) / 1000);
+      if (o.holdMs > 0) { held.push(s); finish(true); return; }
+      s.write('x');
+    });
+    s.on('data', () => {});
+    s.on('end', () => finish(true));
+  });
+}
+async function worker() { while (next < o.count) { next++; await one(); } }
+(async () => {
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
+  const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (o.holdMs > 0) {
+    console.log('HELD ' + ok + ' ' + failed);
+    await new Promise((r) => setTimeout(r, o.holdMs));
+    for (const s of held) s.destroy();
+  }
+  console.log(JSON.stringify({ ok, failed, elapsedMs, connectUs }));
+  process.exit(0);
+})();
+`;
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  count: number;
+  concurrency: number;
+  timeoutMs: number;
+  /** 0: short connections (churn); > 0: open all, hold them this long, then close. */
+  holdMs: number;
+}
+
+export interface ClientReport {
+  ok: number;
+  failed: number;
+  elapsedMs: number;
+  connectUs: number[];
+}
+
+/** The client's final JSON line (the last line of its output that parses as a report). */
+export function parseClientReport(stdout: string): ClientReport {
+  const lines = stdout.trim().split('\n').reverse();
+  for (const line of lines) {
+    if (!line.startsWith('{')) continue;
+    const r = JSON.parse(line) as Partial<ClientReport>;
+    if (typeof r.ok === 'number' && typeof r.failed === 'number' && typeof r.elapsedMs === 'number' && Array.isArray(r.connectUs)) {
+      return r as ClientReport;
+    }
+  }
+  throw new SyntaxError(`no client report in output: ${JSON.stringify(stdout.slice(-200))}`);
+}

@@ -1,0 +1,304 @@
+// The real-OVS benchmark: a private lab (one backend VM, two client namespaces), vadc's daemon as the
+// controller, and the same load through the VIP (every connection a packet-in) and over pre-installed
+// static NAT flows (no controller), side by side in one run. Also iperf3 via the VIP vs. direct, and a
+// scaled test of many held connections (flow table vs. vadc's connection table).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { parseConfig } from '../config';
+import { VadcDaemon } from '../daemon/daemon';
+import { Lab, type LabHost } from '../lab';
+import { sleep } from '../lab/system';
+import { countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, summarize, type Distribution, type Iperf3Result } from './realovs-stats';
+import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
+
+/** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
+export const PERF_LAB = 'perf';
+const STATIC_COOKIE = '0x5eed';
+/** Connection flows (vadc cookie magic 0xadc0, kind 4) in ovs-ofctl cookie/mask syntax. */
+const CONNECTION_COOKIES = 'cookie=0xadc0400000000000/0xfffff00000000000';
+const SERVER_PORT = 8080;
+const IPERF_PORT = 5201;
+
+export interface RealOvsOptions {
+  runs: number;
+  /** Short connections per phase (split over the two clients). */
+  connections: number;
+  /** Concurrent connections per client in the throughput phases. */
+  concurrency: number;
+  /** Sequential connections for the first-packet delay. */
+  latencyConnections: number;
+  iperfSeconds: number;
+  /** Concurrent held connections for the consistency check (0 = skip). */
+  holdConnections: number;
+  waitForHostMs: number;
+  log: (line: string) => void;
+}
+
+export interface PhaseResult {
+  connections: number;
+  failed: number;
+  perSecond: number;
+  /** Connect times (us) of the sequential phase. */
+  connectUs: Distribution;
+  /** Packet-ins the switch sent during the phase (null: no controller attached). */
+  packetIns: number | null;
+  /** Daemon (this process) CPU over the throughput phase, % of a core. */
+  cpuPercent: number | null;
+}
+
+export interface RunResult {
+  static: PhaseResult;
+  vip: PhaseResult;
+  ratio: number;
+  firstPacketExtraUs: { p50: number; p99: number; max: number };
+  iperf: { direct: Iperf3Result; vip: Iperf3Result; ratio: number; packetInsMidTransfer: number; packetInsWholeTransfer: number };
+}
+
+export interface HoldResult {
+  requested: number;
+  held: number;
+  failed: number;
+  trackedByVadc: number;
+  forwardFlows: number;
+  reverseFlows: number;
+  consistent: boolean;
+}
+
+export interface RealOvsReport {
+  lab: { vip: string; backend: string; clients: string[] };
+  runs: RunResult[];
+  hold: HoldResult | null;
+}
+
+async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`real-OVS bench: timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+/** Static forward/reverse NAT for the one backend: what vadc installs per connection, but wildcarded. */
+export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number; backend: LabHost; backendPort: number }): string[] {
+  const { vip, vipMac, vipPort, backend, backendPort } = p;
+  return [
+    `table=1,priority=2000,cookie=${STATIC_COOKIE},tcp,nw_dst=${vip},tp_dst=${vipPort},actions=set_field:${backend.mac}->eth_dst,` +
+      `set_field:${backend.ip}->ip_dst,set_field:${backendPort}->tcp_dst,output:${backend.ofport}`,
+    `table=2,priority=2000,cookie=${STATIC_COOKIE},tcp,in_port=${backend.ofport},nw_src=${backend.ip},tp_src=${backendPort},` +
+      `actions=set_field:${vipMac}->eth_src,set_field:${vip}->ip_src,set_field:${vipPort}->tcp_src,NORMAL`,
+  ];
+}
+
+function benchConfig(ovsdbSocket: string, vip: string, backend: LabHost): string {
+  const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
+    name, vip, protocol: 'tcp', port, scheduler: 'rr', idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
+    backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
+  });
+  return stringify({
+    controller: { listen: 'tcp:127.0.0.1:0', echo_interval: 5 },
+    ovsdb: `unix:${ovsdbSocket}`,
+    services: [
+      service('conn', 80, SERVER_PORT, 60, 1),
+      // Held connections idle for the whole hold: a long idle timeout keeps their flows.
+      service('hold', 81, SERVER_PORT, 600, 1),
+      service('iperf', IPERF_PORT, IPERF_PORT, 60),
+    ],
+  });
+}
+
+class Bench {
+  private lab!: Lab;
+  private daemon?: VadcDaemon;
+  private target = '';
+  private vip = '';
+  private vipMac = '';
+  private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-realovs-'));
+  private readonly clientScript = path.join(this.dir, 'client.js');
+  private readonly serverScript = path.join(this.dir, 'server.js');
+
+  constructor(private readonly opts: RealOvsOptions) {
+    writeFileSync(this.clientScript, TCP_CLIENT_JS);
+    writeFileSync(this.serverScript, TCP_SERVER_JS);
+  }
+
+  async run(): Promise<RealOvsReport> {
+    const { log } = this.opts;
+    try {
+      log('lab up (queued behind other labs on this host if needed) ...');
+      this.lab = await Lab.up({ name: PERF_LAB, vms: 1, clients: 2, waitForHostMs: this.opts.waitForHostMs });
+      const backend = this.lab.vms[0];
+      this.vip = backend.ip.replace(/\.\d+$/, '.100');
+      await this.startServers(backend);
+      const text = benchConfig(this.lab.ovsdbSocket, this.vip, backend);
+      const config = parseConfig(text, 'real-OVS bench');
+      this.vipMac = config.services[0].vip_mac;
+      this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: 1000 });
+      [this.target] = await this.daemon.start();
+      await this.attachController();
+      // The same ARP answer vadc gives, fixed up front: the static phase has no controller to answer it.
+      for (const client of this.lab.clients) {
+        await this.lab.exec(client, ['ip', 'neigh', 'replace', this.vip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
+      }
+      const runs: RunResult[] = [];
+      for (let run = 0; run < this.opts.runs; run++) {
+        log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
+        const staticPhase = await this.staticPhase(backend);
+        log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
+        const vipPhase = await this.vipPhase();
+        log(`run ${run + 1}/${this.opts.runs}: iperf3 direct and through the VIP ...`);
+        const iperf = await this.iperf(backend);
+        runs.push({
+          static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
+          firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf,
+        });
+        log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
+          `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
+      }
+      const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
+      return { lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
+    } finally {
+      await this.daemon?.stop().catch(() => undefined);
+      await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+
+  private async startServers(backend: LabHost): Promise<void> {
+    const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.serverScript} ${SERVER_PORT}`]);
+    await new Promise<void>((resolve, reject) => {
+      server.stdout?.once('data', () => resolve());
+      server.once('exit', (code) => reject(new Error(`bench TCP server exited (${code})`)));
+    });
+    this.lab.spawn(backend, ['iperf3', '-s', '-p', String(IPERF_PORT)]);
+    await sleep(300);
+  }
+
+  private switchUp(): boolean {
+    const d = this.daemon!;
+    return d.status().switches.length === 1 && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined));
+  }
+
+  private async attachController(): Promise<void> {
+    await this.lab.setController(this.target);
+    await waitFor(() => this.switchUp(), 20_000, 'the switch to connect and the backend to be located');
+  }
+
+  private packetIns(): number {
+    return this.daemon!.status().switches[0]?.packetIns ?? 0;
+  }
+
+  private clientArgv(o: ClientOptions): string[] {
+    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.clientScript} '${JSON.stringify(o)}'`];
+  }
+
+  /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
+  private async churn(port: number): Promise<{ ok: number; failed: number; perSecond: number }> {
+    const per = Math.ceil(this.opts.connections / this.lab.clients.length);
+    const reports = await Promise.all(this.lab.clients.map(async (client) => {
+      const argv = this.clientArgv({ host: this.vip, port, count: per, concurrency: this.opts.concurrency, timeoutMs: 5000, holdMs: 0 });
+      const result = await this.lab.exec(client, argv, { timeoutMs: 300_000 });
+      return parseClientReport(result.stdout);
+    }));
+    const ok = reports.reduce((n, r) => n + r.ok, 0);
+    return { ok, failed: reports.reduce((n, r) => n + r.failed, 0), perSecond: perSecond(ok, Math.max(...reports.map((r) => r.elapsedMs))) };
+  }
+
+  private async sequential(port: number): Promise<ClientReport> {
+    const argv = this.clientArgv({ host: this.vip, port, count: this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0 });
+    return parseClientReport((await this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 300_000 })).stdout);
+  }
+
+  private async staticPhase(backend: LabHost): Promise<PhaseResult> {
+    await this.lab.setController('');
+    await waitFor(() => this.daemon!.status().switches.length === 0, 10_000, 'the switch to drop the controller');
+    await this.lab.addFlows(...staticNatFlows({ vip: this.vip, vipMac: this.vipMac, vipPort: 80, backend, backendPort: SERVER_PORT }));
+    try {
+      const load = await this.churn(80);
+      const seq = await this.sequential(80);
+      return {
+        connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
+        packetIns: null, cpuPercent: null,
+      };
+    } finally {
+      await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
+      await this.attachController();
+    }
+  }
+
+  private async vipPhase(): Promise<PhaseResult> {
+    await sleep(1500); // let the previous phase's connection flows finish their fin_timeout
+    const before = this.packetIns();
+    const cpu0 = process.cpuUsage();
+    const t0 = Date.now();
+    const load = await this.churn(80);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPct = cpuPercent(cpu.user + cpu.system, Date.now() - t0);
+    const seq = await this.sequential(80);
+    return {
+      connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
+      packetIns: this.packetIns() - before, cpuPercent: cpuPct,
+    };
+  }
+
+  private async iperf(backend: LabHost): Promise<RunResult['iperf']> {
+    const client = this.lab.clients[0];
+    const iperf = async (host: string) => {
+      const r = await this.lab.exec(client, ['iperf3', '-c', host, '-p', String(IPERF_PORT), '-t', String(this.opts.iperfSeconds), '-J'],
+        { timeoutMs: (this.opts.iperfSeconds + 20) * 1000 });
+      return parseIperf3Json(r.stdout);
+    };
+    const direct = await iperf(backend.ip);
+    const before = this.packetIns();
+    const through = iperf(this.vip);
+    // Mid-transfer window: after iperf3's control and data connections were set up, before it ends.
+    await sleep(1500);
+    const midStart = this.packetIns();
+    await sleep(Math.max(500, (this.opts.iperfSeconds - 2.5) * 1000));
+    const midEnd = this.packetIns();
+    const vip = await through;
+    return {
+      direct, vip, ratio: vip.receivedBps / direct.receivedBps, packetInsMidTransfer: midEnd - midStart, packetInsWholeTransfer: this.packetIns() - before,
+    };
+  }
+
+  private async countConnectionFlows(): Promise<{ forward: number; reverse: number }> {
+    const counts = countDumpedFlows(await this.lab.ofctl('dump-flows', CONNECTION_COOKIES));
+    return { forward: counts.byTable.get(1) ?? 0, reverse: counts.byTable.get(2) ?? 0 };
+  }
+
+  private async holdPhase(): Promise<HoldResult> {
+    const { log } = this.opts;
+    await sleep(2500);
+    const per = Math.ceil(this.opts.holdConnections / this.lab.clients.length);
+    log(`holding ${per * this.lab.clients.length} concurrent connections through the VIP ...`);
+    const holdMs = 15_000;
+    const children = this.lab.clients.map((client) => this.lab.spawn(client, this.clientArgv({
+      host: this.vip, port: 81, count: per, concurrency: 64, timeoutMs: 10_000, holdMs,
+    })));
+    const outputs = children.map((child) => {
+      let out = '';
+      child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      return { text: () => out, exited };
+    });
+    await waitFor(() => outputs.every((o) => o.text().includes('HELD ')), 300_000, 'all held connections to open');
+    const heldCounts = outputs.map((o) => /HELD (\d+) (\d+)/.exec(o.text())!);
+    const held = heldCounts.reduce((n, m) => n + Number(m[1]), 0);
+    const failed = heldCounts.reduce((n, m) => n + Number(m[2]), 0);
+    await sleep(1500); // the last flow-mods applied, the last flow stats read
+    const flows = await this.countConnectionFlows();
+    const trackedByVadc = this.daemon!.connections().length;
+    log(`  held ${held} (failed ${failed}); vadc tracks ${trackedByVadc}; flows forward ${flows.forward}, reverse ${flows.reverse}`);
+    await Promise.all(outputs.map((o) => o.exited));
+    return {
+      requested: per * this.lab.clients.length, held, failed, trackedByVadc, forwardFlows: flows.forward, reverseFlows: flows.reverse,
+      consistent: trackedByVadc === flows.forward && flows.forward === flows.reverse,
+    };
+  }
+}
+
+export function runRealOvsBench(opts: RealOvsOptions): Promise<RealOvsReport> {
+  return new Bench(opts).run();
+}
