@@ -123,6 +123,7 @@ export class VadcDaemon implements VadcRuntime {
         this.emitEvent({ kind: 'switch_up', level: 'info', dpid: dpidText(sw.dpid), message: `switch ${dpidText(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
         void this.restoreConnections(sw.dpid);
         this.flushAppEvents();
+        this.syncHealthIfSettled();
         return msgs;
       },
       onSwitchDown: (dpid: bigint, now: number) => {
@@ -186,6 +187,15 @@ export class VadcDaemon implements VadcRuntime {
     }
   }
 
+  /**
+   * vNIC absence is only a fact once a switch has reported its ports and OVSDB has answered (or is not used):
+   * before that, an unlocated backend may merely be undiscovered, and must not trigger its launch hook.
+   */
+  private syncHealthIfSettled(): void {
+    const ovsdbSettled = this.opts.ovsdb === false || this.cache !== undefined;
+    if (ovsdbSettled && this.controller.switches().length > 0) this.health.syncVnics();
+  }
+
   emitEvent(partial: Omit<VadcEvent, 'time'>): void {
     const event: VadcEvent = { time: this.now(), ...partial };
     this.ring.push(event);
@@ -212,6 +222,7 @@ export class VadcDaemon implements VadcRuntime {
       for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, update);
       this.emitEvent({ kind: 'ovsdb_connected', level: 'info', message: `OVSDB ${target} connected; watching ${this.vnicSelectors().length} vNIC(s)` });
       this.flushAppEvents();
+      this.syncHealthIfSettled();
     } catch (err) {
       this.emitEvent({ kind: 'ovsdb_unreachable', level: 'warn', message: `${(err as Error).message}; vNICs are found by OpenFlow port name until it answers (retrying in 5 s)` });
       if (!this.stopped) {
@@ -222,7 +233,8 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   private vnicSelectors(): string[] {
-    return [...new Set(this.config.services.flatMap((s) => s.backends.map((b) => b.vnic)))];
+    // The sorry backend's vNIC is found the same way as the tiered ones (it may be an iface-id/mac selector too).
+    return [...new Set(this.config.services.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
   }
 
   private rewatch(): void {
@@ -378,8 +390,10 @@ export class VadcDaemon implements VadcRuntime {
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
     this.wrap(() => this.app.drain(serviceName, backend));
-    this.health.drain(serviceName, backend);
+    // The connection table is current now, the last statistics poll may not be: a drain must count the
+    // connections opened since, or a backend with live connections would be reported drained at once.
     this.feedHealthLoad();
+    this.health.drain(serviceName, backend);
     return this.backendStatus(serviceName, backend);
   }
 
@@ -450,6 +464,7 @@ export class VadcDaemon implements VadcRuntime {
     await this.health.setServices(next.services);
     this.rewatch();
     this.flushAppEvents();
+    this.syncHealthIfSettled();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
     this.bus.emit('config', yamlText);
     return { changed };

@@ -57,8 +57,23 @@ export class HealthBridge {
       monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service, monitor, event));
       monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
       monitor.start();
+      // Only what is known: a vNIC not located yet may simply not have been discovered yet (the switch or
+      // OVSDB not connected); syncVnics() reports absence once discovery has settled.
       for (const b of service.backends) {
         const location = this.opts.app.locationOf(service.name, b.name);
+        if (location) monitor.vnicChanged(b.name, { present: true, linkState: location.linkUp ? 'up' : 'down' });
+      }
+    }
+  }
+
+  /**
+   * Reports every backend's vNIC as the app places it now. Call once discovery is authoritative (a switch
+   * connected and OVSDB answered): from then on a backend not located is absent, which lets launch hooks run.
+   */
+  syncVnics(): void {
+    for (const { monitor, config } of this.monitors.values()) {
+      for (const b of config.backends) {
+        const location = this.opts.app.locationOf(config.name, b.name);
         monitor.vnicChanged(b.name, { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' });
       }
     }

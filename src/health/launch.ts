@@ -23,7 +23,8 @@ export interface LaunchPolicy {
 export type LaunchPhase =
   | { phase: 'idle' }
   | { phase: 'hook_running'; attempt: number; startedAt: number; reason: string }
-  | { phase: 'waiting_ready'; attempt: number; startedAt: number; reason: string }
+  /** `hookOutput`: what the successful hook printed, reported with launch_succeeded. */
+  | { phase: 'waiting_ready'; attempt: number; startedAt: number; reason: string; hookOutput: string }
   | { phase: 'backoff'; attempt: number; retryAt: number; reason: string }
   | { phase: 'failed'; since: number; lastError: string }
   | { phase: 'running'; since: number; idleSince?: number }
@@ -101,9 +102,9 @@ export function stepLaunch(job: LaunchJob, input: LaunchInput, policy: LaunchPol
       event('launch_failed', 'error', `gave up after ${attempt} attempt(s): ${why}`, { lastOutput: output, data: { attempt, willRetry: false } });
     }
   };
-  const succeed = (attempt: number) => {
+  const succeed = (attempt: number, hookOutput: string) => {
     next = { ...next, state: { phase: 'running', since: now } };
-    event('launch_succeeded', 'info', `running and healthy after attempt ${attempt}`, { data: { attempt } });
+    event('launch_succeeded', 'info', `running and healthy after attempt ${attempt}`, { lastOutput: hookOutput, data: { attempt } });
   };
 
   const s = next.state;
@@ -120,15 +121,15 @@ export function stepLaunch(job: LaunchJob, input: LaunchInput, policy: LaunchPol
     case 'hook_running':
       if (input.kind === 'hook_finished' && input.hook === 'launch') {
         if (!input.ok) failAttempt(s.attempt, `launch hook failed: ${input.reason}`, s.reason, input.output);
-        else if (next.ready) succeed(s.attempt);
-        else next = { ...next, state: { ...s, phase: 'waiting_ready' } };
+        else if (next.ready) succeed(s.attempt, input.output);
+        else next = { ...next, state: { ...s, phase: 'waiting_ready', hookOutput: input.output } };
       } else if (now - s.startedAt >= policy.readyTimeoutMs && input.kind === 'tick') {
         // The runner enforces the hook's own timeout; this only guards against a lost hook result.
         failAttempt(s.attempt, `no result from the launch hook within ${policy.readyTimeoutMs} ms`, s.reason);
       }
       break;
     case 'waiting_ready':
-      if (next.ready) succeed(s.attempt);
+      if (next.ready) succeed(s.attempt, s.hookOutput);
       else if (now - s.startedAt >= policy.readyTimeoutMs) {
         const why = next.vnicSeen ? 'its vNIC appeared but its health check did not pass' : 'its vNIC did not appear in OVSDB';
         failAttempt(s.attempt, `not ready within ${policy.readyTimeoutMs} ms: ${why}`, s.reason);

@@ -31,6 +31,19 @@ describe('launch orchestration', () => {
     expect(job.state).toEqual({ phase: 'running', since: 4000 });
   });
 
+  it("reports the successful hook's output with launch_succeeded, whether readiness came before or after it ended", () => {
+    const hookDone: LaunchInput = { kind: 'hook_finished', hook: 'launch', ok: true, reason: 'exit code 0', output: 'domain vm4 started\n' };
+    for (const order of [[hookDone, { kind: 'ready', ready: true }], [{ kind: 'ready', ready: true }, hookDone]] as LaunchInput[][]) {
+      let job = stepLaunch(newLaunchJob('s1', { backend: 's1' }), { kind: 'request', reason: 'r' }, POLICY, 0).job;
+      const reported = order.flatMap((input, i) => {
+        const out = stepLaunch(job, input, POLICY, 100 * (i + 1));
+        job = out.job;
+        return out.events;
+      });
+      expect(reported.map((e) => [e.kind, e.lastOutput])).toEqual([['launch_succeeded', 'domain vm4 started\n']]);
+    }
+  });
+
   it('succeeds as soon as the hook ends when the target became healthy while it ran', () => {
     const { job } = drive([[0, { kind: 'request', reason: 'r' }], [100, { kind: 'ready', ready: true }], [200, finished(true)]]);
     expect(job.state.phase).toBe('running');

@@ -1,0 +1,78 @@
+// The daemon's bridge between the LB app and the health monitors: a backend not located yet is not
+// "absent" until discovery has settled, so no launch hook runs merely because the switch is not up yet.
+import { parseConfig } from '../../../src/config';
+import { LoadBalancerApp } from '../../../src/controller/app/lb-app';
+import type { SwitchInfo } from '../../../src/controller/types';
+import { HealthBridge } from '../../../src/daemon/health-bridge';
+import type { OfpPort } from '../../../src/openflow/types';
+import type { VadcEvent } from '../../../src/runtime/types';
+import { silentLogger } from '../../../src/util/logger';
+
+const SERVICES = parseConfig(`
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    launch: { command: "exit 0", timeout: 5 }
+    backends:
+      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080], tier: 0 }
+      - { vnic: v-vm2, ip: 10.0.0.12, ports: [8080], tier: 1 }
+`, 'test').services;
+
+function switchWith(names: string[]): SwitchInfo {
+  const ports = names.map((name, i): OfpPort => ({
+    portNo: i + 1, name, hwAddr: `aa:00:00:00:00:0${i + 1}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0,
+  }));
+  return {
+    dpid: 1n, address: '127.0.0.1:1', connectedAt: 0,
+    features: { type: 'features_reply', xid: 0, datapathId: 1n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
+    ports: new Map(ports.map((p) => [p.portNo, p])),
+    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+  };
+}
+
+async function bridgeFor(): Promise<{ bridge: HealthBridge; app: LoadBalancerApp; events: VadcEvent[] }> {
+  const app = new LoadBalancerApp(SERVICES);
+  const events: VadcEvent[] = [];
+  const bridge = new HealthBridge({ app, logger: silentLogger(), emit: (e) => events.push({ time: 0, ...e }), send: () => undefined, now: Date.now });
+  await bridge.setServices(SERVICES);
+  return { bridge, app, events };
+}
+
+const launches = (events: VadcEvent[]) => events.filter((e) => e.kind === 'launch_started').map((e) => e.backend);
+
+describe('HealthBridge vNIC discovery', () => {
+  it('launches nothing while no switch has reported its ports', async () => {
+    const { bridge, events } = await bridgeFor();
+    try {
+      expect(launches(events)).toEqual([]);
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('unknown');
+    } finally {
+      await bridge.stop();
+    }
+  });
+
+  it('once discovery settles, a located primary serves and the absent secondary is left alone', async () => {
+    const { bridge, app, events } = await bridgeFor();
+    try {
+      app.onSwitchUp(switchWith(['v-vm1']), 0);
+      bridge.syncVnics();
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect(bridge.stateOf('web', 'v-vm2')).toMatchObject({ health: 'down', reason: 'vNIC absent from OVSDB' });
+      expect(launches(events)).toEqual([]);
+    } finally {
+      await bridge.stop();
+    }
+  });
+
+  it('once discovery settles with the primary absent too, the primary is launched (lowest tier first)', async () => {
+    const { bridge, app, events } = await bridgeFor();
+    try {
+      app.onSwitchUp(switchWith([]), 0);
+      bridge.syncVnics();
+      expect(launches(events)).toEqual(['v-vm1']);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
