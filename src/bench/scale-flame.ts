@@ -72,6 +72,19 @@ export function foldStacks(profile: CpuProfile): Map<string, number> {
   return folded;
 }
 
+/** Only the stacks through a frame containing `pattern`, re-rooted at that frame (e.g. 'onPacketIn'). */
+export function focusStacks(folded: ReadonlyMap<string, number>, pattern: string): Map<string, number> {
+  const focused = new Map<string, number>();
+  for (const [stack, n] of folded) {
+    const frames = stack.split(';');
+    const at = frames.findIndex((f) => f.includes(pattern));
+    if (at < 0) continue;
+    const rest = frames.slice(at).join(';');
+    focused.set(rest, (focused.get(rest) ?? 0) + n);
+  }
+  return focused;
+}
+
 export function foldedText(folded: ReadonlyMap<string, number>): string {
   return [...folded].sort((a, b) => b[1] - a[1]).map(([stack, n]) => `${stack} ${n}`).join('\n') + '\n';
 }
@@ -169,7 +182,7 @@ export function renderFlameSvg(folded: ReadonlyMap<string, number>, opts: FlameO
   const boxes: string[] = [];
   const draw = (node: FlameNode, x: number, d: number): void => {
     const w = node.total * perSample;
-    if (w < 0.3) return;
+    if (w < 1) return; // sub-pixel boxes only bloat the file
     const y = height - 10 - (d + 1) * row;
     const share = ((node.total / root.total) * 100).toFixed(2);
     const label = w > 40 ? escapeXml(node.name.slice(0, Math.floor(w / 7))) : '';

@@ -1,5 +1,5 @@
 import { BenchInputError } from '../../../src/bench/realovs-stats';
-import { foldStacks, foldedText, frameLabel, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../../../src/bench/scale-flame';
+import { focusStacks, foldStacks, foldedText, frameLabel, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../../../src/bench/scale-flame';
 
 // root -> main -> (decide -> parse), main -> encode; (idle) under root.
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
@@ -32,6 +32,13 @@ describe('cpuprofile folding', () => {
       ['main x.ts:1;encode x:10', 1],
     ]);
     expect(foldedText(folded).split('\n')[0]).toBe('main x.ts:1;decide src/controller/app/lb-app.ts:391;parse src/flows/packets.ts:51 3');
+  });
+
+  it('focuses on the stacks through one frame, re-rooted there', () => {
+    expect([...focusStacks(folded, 'decide')].sort()).toEqual([
+      ['decide src/controller/app/lb-app.ts:391', 1],
+      ['decide src/controller/app/lb-app.ts:391;parse src/flows/packets.ts:51', 3],
+    ]);
   });
 
   it('ranks self and inclusive time', () => {
