@@ -9,6 +9,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import type { BackendStatsRow } from '../../src/api/stats';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 
@@ -40,13 +41,17 @@ interface CliResult {
 }
 
 /** Runs the CLI as operators do: a separate node process talking to the daemon's control socket. */
-function vadc(args: string[], api: string | null = `unix:${socket}`): Promise<CliResult> {
+function execCli(file: string, argv: string[]): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [RUN, ...args, ...(api === null ? [] : ['--api', api])], { cwd: ROOT, timeout: 30_000, env: CLI_ENV }, (err, stdout, stderr) => {
+    execFile(file, argv, { cwd: ROOT, timeout: 30_000, env: CLI_ENV }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+function vadc(args: string[], api: string | null = `unix:${socket}`): Promise<CliResult> {
+  return execCli(process.execPath, [RUN, ...args, ...(api === null ? [] : ['--api', api])]);
 }
 
 async function vadcOk(args: string[]): Promise<string> {
@@ -264,9 +269,19 @@ describe('vadc operator commands against a running daemon (child process) in the
     expect(show).toContain(vnic('vm2'));
     expect(show).toContain(`${ipOf('vm2')}`);
 
-    const stats = JSON.parse(await vadcOk(['stats', '--json'])) as unknown;
-    expect(JSON.stringify(stats)).toContain('web');
-    expect(await vadcOk(['stats'])).toContain(vnic('vm1'));
+    // Packets and bytes come from flow statistics (live flows, plus removed flows' final counts).
+    let rows: BackendStatsRow[] = [];
+    await waitFor(async () => {
+      rows = await vadcJson<BackendStatsRow[]>(['stats']);
+      return rows.every((r) => r.packets > 0);
+    }, 10_000, 'per-backend packet counts');
+    expect(rows.map((r) => [r.service, r.backend, r.total])).toEqual([['web', vnic('vm1'), 3], ['web', vnic('vm2'), 3]]);
+    expect(rows.every((r) => r.bytes > r.packets * 40)).toBe(true); // at least the IP+TCP headers of each packet
+    expect(await vadcOk(['stats'])).toMatch(new RegExp(`web\\s+${vnic('vm1')}\\s+up`));
+    const watched = (await vadcOk(['stats', '--watch', '--count', '2', '--interval', '1', '--json'])).trim().split('\n').map((l) => JSON.parse(l) as BackendStatsRow[]);
+    expect(watched).toHaveLength(2);
+    expect(watched[0][0].connsPerSec).toBeUndefined();
+    expect(typeof watched[1][0].connsPerSec).toBe('number');
 
     const flows = await vadcJson<FlowStatus[]>(['flows']);
     expect(flows.length).toBeGreaterThan(0);
@@ -429,7 +444,7 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
     expect((await httpRequest(metricsPort, 'GET', '/v1/status')).status).toBe(404);
   });
 
-  it('tcp API: missing or bad token -> 401; bad request -> 400 naming the field; no daemon -> one line, non-zero exit', async () => {
+  it('tcp API: missing or bad token -> 401; bad request -> 400 naming the field; no daemon or no permission -> one line, non-zero exit', async () => {
     expect((await httpRequest(apiPort, 'GET', '/v1/status')).status).toBe(401);
     const bad = await httpRequest(apiPort, 'GET', '/v1/status', { authorization: 'Bearer not-the-token-at-all' });
     expect(bad.status).toBe(401);
@@ -450,6 +465,12 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/not reachable at unix:.*nobody\.sock.*vadc start/);
+
+    // An unprivileged user cannot open the control socket (mode 0660, in a private directory).
+    const denied = await execCli('runuser', ['-u', 'nobody', '--', process.execPath, RUN, 'status', '--api', `unix:${socket}`]);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr.trim().split('\n')).toHaveLength(1);
+    expect(denied.stderr).toMatch(/permission denied on vadc daemon at unix:.*EACCES/);
   });
 
   it('the dashboard in headless Chromium shows a backend going down when its VM stops serving HTTP', async () => {
@@ -484,6 +505,9 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
       await page.screenshot({ path: shot, fullPage: true });
       expect(pageErrors).toEqual([]);
       expect((await backendOf(victim))?.health).toBe('down');
+      // The daemon's own log (JSON under a non-TTY) says the same, with service and backend fields.
+      const logged = daemonLog.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(logged.find((l) => l.kind === 'backend_down')).toMatchObject({ level: 'warn', service: 'web', backend: victim });
     } finally {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });
