@@ -265,6 +265,9 @@ describe('bad input', () => {
     expect(missing.healthReason).toMatch(/not found/);
     expect(vms(await requestEach(lab, 'cl1', Array.from({ length: 4 }, () => ({ host: VIP }))))).toEqual(['vm1', 'vm2', 'vm1', 'vm2']);
     expect(d.daemon.service('web').refused).toBe(0);
+    // Operators are told too: a warning names the backend and why.
+    await waitUntil(() => d.events.some((e) => e.backend === 'v-nope' && e.level === 'warn'), 5000, 'a warning about v-nope');
+    expect(d.events.find((e) => e.backend === 'v-nope' && e.level === 'warn')!.message).toMatch(/v-nope.*absent/);
   });
 
   it('refuses cleanly: UDP to a VIP port with no service gets ICMP unreachable, another IP protocol too; unknown VIPs are ignored', async () => {
