@@ -31,28 +31,40 @@ export interface FeedbackOptions {
 
 interface LoadEstimate {
   last: LoadSample;
-  /** Smoothed packets/s the VM emits. */
+  /** Smoothed packets/s the VM emits (its replies): throughput, for the backlog term. */
   rate: number;
-  /** Smoothed packets waiting for the VM: backlog if reported, else growth of tx over rx. */
-  queue: number;
+  /**
+   * Smoothed time one connection occupies the VM, S = outstanding / rate (Little's law), in seconds per
+   * reply-packet-rate unit; measured only in intervals in which the VM had connections, since an idle
+   * interval says nothing about its speed.
+   */
+  timePerConn: number;
+  /** The datapath's reported egress backlog (packets), when there is one; 0 otherwise. */
+  backlog: number;
   /** Drops grew in the latest interval. */
   dropping: boolean;
-  intervals: number;
+  /** Busy intervals measured so far (0: no estimate of timePerConn yet). */
+  busyIntervals: number;
 }
 
-/** A floor so a member that emitted nothing still compares (it is then very expensive, not infinite). */
+/** A floor so a member that emitted nothing while busy is very expensive rather than infinite. */
 const MIN_RATE = 1e-3;
 
 /**
  * The dynamic-feedback scheduler: each new connection goes to the member with the least expected
- * wait, (outstanding + queue + 1) / (rate * weight), where outstanding is the controller's count of
- * open connections, queue and rate are smoothed from the samples. Members whose drops grew in the
- * last interval are avoided while any other member can take the connection. With a missing or stale
- * sample for any usable member the estimates are not comparable, so it decides as wlc does.
+ * wait, ((outstanding + 1) * S + backlog / rate) / weight, where outstanding is the controller's count of
+ * the member's open connections and S the smoothed time per connection measured from its OVS port
+ * counters (Little's law: S = outstanding / reply rate, over busy intervals only). A slow VM has a
+ * large S and gets few connections; equal VMs balance because the wait grows with outstanding; an
+ * idle member scores (0 + 1) * S, so it is probed again. Members whose drops grew in the last interval
+ * are avoided while any other member can take the connection. With a missing or stale estimate for any
+ * usable member the figures are not comparable, so it decides as wlc does.
  */
 export class FeedbackScheduler implements Scheduler {
   readonly name = 'feedback' as const;
   private readonly estimates = new Map<string, LoadEstimate>();
+  /** Members by id, so a sample can be paired with the member's outstanding connections at that moment. */
+  private members = new Map<string, Backend>();
   private readonly alpha: number;
   private readonly staleAfterMs: number;
 
@@ -64,47 +76,55 @@ export class FeedbackScheduler implements Scheduler {
     }
   }
 
-  /** Feed one poll for a backend (by id). Out-of-order or counter-reset samples restart its estimate. */
-  feed(backendId: string, sample: LoadSample): void {
+  onChange(backends: readonly Backend[]): void {
+    this.members = new Map(backends.map((b) => [b.id, b]));
+  }
+
+  /**
+   * Feed one poll for a backend (by id). `outstanding` defaults to the member's open connections now.
+   * Out-of-order or counter-reset samples restart its estimate.
+   */
+  feed(backendId: string, sample: LoadSample, outstanding = this.members.get(backendId)?.totalConns ?? 0): void {
     const estimate = this.estimates.get(backendId);
     if (!estimate || sample.at <= estimate.last.at || sample.rxPackets < estimate.last.rxPackets
       || sample.txPackets < estimate.last.txPackets || sample.txDropped < estimate.last.txDropped) {
-      this.estimates.set(backendId, { last: sample, rate: 0, queue: 0, dropping: false, intervals: 0 });
+      this.estimates.set(backendId, { last: sample, rate: 0, timePerConn: 0, backlog: 0, dropping: false, busyIntervals: 0 });
       return;
     }
     const seconds = (sample.at - estimate.last.at) / 1000;
-    const replies = sample.rxPackets - estimate.last.rxPackets;
-    const delivered = sample.txPackets - estimate.last.txPackets;
-    const rate = replies / seconds;
-    const queue = sample.txBacklog ?? Math.max(0, estimate.queue + delivered - replies);
-    const smooth = (old: number, fresh: number) =>
-      estimate.intervals === 0 ? fresh : this.alpha * fresh + (1 - this.alpha) * old;
-    estimate.rate = smooth(estimate.rate, rate);
-    estimate.queue = smooth(estimate.queue, queue);
+    const rate = (sample.rxPackets - estimate.last.rxPackets) / seconds;
+    const smooth = (old: number, fresh: number, first: boolean) => (first ? fresh : this.alpha * fresh + (1 - this.alpha) * old);
+    estimate.rate = smooth(estimate.rate, rate, estimate.busyIntervals === 0 && estimate.rate === 0);
+    if (outstanding > 0) {
+      estimate.timePerConn = smooth(estimate.timePerConn, outstanding / Math.max(rate, MIN_RATE), estimate.busyIntervals === 0);
+      estimate.busyIntervals++;
+    }
+    estimate.backlog = sample.txBacklog ?? 0;
     estimate.dropping = sample.txDropped > estimate.last.txDropped;
     estimate.last = sample;
-    estimate.intervals++;
   }
 
-  /** Smoothed figures for status output and tests. */
-  estimate(backendId: string): { rate: number; queue: number; dropping: boolean } | undefined {
+  /** Smoothed figures for status output and tests; undefined until a busy interval was measured. */
+  estimate(backendId: string): { rate: number; timePerConn: number; backlog: number; dropping: boolean } | undefined {
     const e = this.estimates.get(backendId);
-    return e && e.intervals > 0 ? { rate: e.rate, queue: e.queue, dropping: e.dropping } : undefined;
+    return e && e.busyIntervals > 0 ? { rate: e.rate, timePerConn: e.timePerConn, backlog: e.backlog, dropping: e.dropping } : undefined;
   }
 
-  /** (outstanding + queue + 1) / (rate * weight): the expected wait of one more connection. */
+  /** ((outstanding + 1) * S + backlog / rate) / weight: the expected wait of one more connection. */
   expectedWait(member: Backend): number {
     const e = this.estimates.get(member.id)!;
-    return (member.totalConns + e.queue + 1) / (Math.max(e.rate, MIN_RATE) * member.weight);
+    const backlogWait = e.backlog > 0 ? e.backlog / Math.max(e.rate, MIN_RATE) : 0;
+    return ((member.totalConns + 1) * e.timePerConn + backlogWait) / member.weight;
   }
 
   pick(backends: readonly Backend[], _pkt: PacketKey, now: number): Backend | null {
+    if (this.members.size !== backends.length) this.onChange(backends);
     let anyUsable = false;
     for (const member of backends) {
       if (!member.eligible) continue;
       anyUsable = true;
       const e = this.estimates.get(member.id);
-      if (!e || e.intervals === 0 || now - e.last.at > this.staleAfterMs) return leastWeighted(backends);
+      if (!e || e.busyIntervals === 0 || now - e.last.at > this.staleAfterMs) return leastWeighted(backends);
     }
     if (!anyUsable) return null;
     return this.leastWait(backends, false) ?? this.leastWait(backends, true);
