@@ -258,21 +258,22 @@ describe('health and failover on real OVS', () => {
     expect(silentDown.message).toMatch(/timed out after 400 ms/);
   });
 
-  it('with nothing healthy, new connections go to the sorry backend, or are refused with a RST without one', async () => {
+  it('below quorum, new connections go to the sorry backend, or are refused with a RST without one', async () => {
     d = await DaemonUnderTest.start(lab, [
-      service('web', 80, `${HTTP_CHECK}    backends:\n      - ${backend('vm1')}\n    sorry_backend: ${backend('vm3')}`),
-      service('bare', 81, `    health: { type: tcp, interval: 0.5, timeout: 0.4, rise: 1, fall: 1 }\n    backends:\n      - { vnic: ${vm('vm2').port}, ip: ${vm('vm2').ip}, ports: [8090] }`),
+      service('web', 80, `${HTTP_CHECK}    quorum: 2\n    backends:\n      - ${backend('vm1')}\n      - ${backend('vm2')}\n    sorry_backend: ${backend('vm3')}`),
+      service('bare', 81, `    health: { type: tcp, interval: 0.5, timeout: 0.4, rise: 1, fall: 1 }\n    backends:\n      - { name: bare, vnic: ${vm('vm2').port}, ip: ${vm('vm2').ip}, ports: [8090] }`),
     ].join('\n'));
-    await d.waitHealth('web', vm('vm1').port, 'up');
-    expect(await fetchVia(lab, 'cl1')).toBe('vm1 8080');
+    for (const name of ['vm1', 'vm2']) await d.waitHealth('web', vm(name).port, 'up');
+    expect((await fetchMany(lab, 'cl1', 2)).sort()).toEqual(['vm1', 'vm2']);
     const from = d.events.length;
     await stopServer('vm1');
+    // vm2 alone is healthy, below the quorum of 2: the tier is unavailable and the sorry backend serves.
     const none = await d.waitEvent((e) => e.kind === 'nothing_healthy' && e.service === 'web', 10_000, 'nothing healthy (web)', from);
     expect(none.level).toBe('error');
-    expect(none.message).toMatch(/sorry backend/);
+    expect(none.message).toMatch(/1 of 2 backends healthy, quorum 2; sorry backend/);
     expect(await fetchMany(lab, 'cl1', 3)).toEqual(['vm3', 'vm3', 'vm3']);
 
-    await d.waitHealth('bare', vm('vm2').port, 'down');
+    await d.waitHealth('bare', 'bare', 'down');
     expect(await connectOutcome(lab, 'cl1', 81)).toBe('ECONNREFUSED');
   });
 });
