@@ -47,6 +47,8 @@ export class Backend {
   overloaded = false;
   activeConns = 0;
   inactiveConns = 0;
+  /** Connections that ended on this backend, ever: the feedback scheduler's measure of work done. */
+  completedConns = 0;
   /** Outstanding connections per software port, same order as `ports`. */
   readonly portConns: Int32Array;
   /** Where the port picker's tie rotation continues. */
@@ -119,6 +121,7 @@ export function unbindConnection(backend: Backend, state: ConnState, portIndex: 
   if (state === 'active') backend.activeConns--;
   else backend.inactiveConns--;
   backend.portConns[portIndex]--;
+  backend.completedConns++;
   const total = backend.totalConns;
   if (backend.lowerThreshold !== 0) {
     if (total < backend.lowerThreshold) backend.overloaded = false;

@@ -16,7 +16,7 @@ export { HASH_TABLE_SIZE } from './schedulers/hashing';
 export type { MaglevOptions } from './schedulers/maglev';
 export { MAGLEV_DEFAULT_TABLE_SIZE } from './schedulers/maglev';
 export type { FeedbackOptions, LoadSample } from './schedulers/feedback';
-export { FeedbackScheduler } from './schedulers/feedback';
+export { FeedbackScheduler, type MemberLoad } from './schedulers/feedback';
 export {
   RoundRobinScheduler,
 } from './schedulers/rr';

@@ -105,6 +105,9 @@ export function applyColumnDiff(old: OvsdbValue | undefined, diff: OvsdbValue, t
     case 'scalar':
       return diff;
     case 'set': {
+      // ovsdb-server diffs only composite columns (max > 1); an optional column (0 or 1 element) carries
+      // its new value, as a scalar does (ovsdb_datum_diff clones 'new' when the type is not composite).
+      if (type.max === 1) return asSet(diff);
       const result = new Map(asSet(old).map((a) => [atomKey(a), a] as const));
       for (const atom of asSet(diff)) {
         const key = atomKey(atom);

@@ -109,11 +109,9 @@ describe('health and failover on real OVS', () => {
     }
   });
 
-  // Known bug outside the health module (reported to the lead): ovsdb-server sends an update2 "modify" of
-  // an optional column (min 0, max 1, e.g. Interface link_state) as the new value, and src/ovsdb applies it
-  // as a set difference, so link_state stays "down" in vadc's replica after the link comes back. Marked
-  // failing so it flips (and must be unmarked) once src/ovsdb/schema.ts applyColumnDiff is fixed.
-  it.failing('a vNIC whose link comes back up is back in rotation after its checks pass', async () => {
+  // Regression: ovsdb-server sends an update2 "modify" of an optional column (e.g. Interface link_state) as the
+  // new value; src/ovsdb once applied it as a set difference and link_state stayed "down" after the link came back.
+  it('a vNIC whose link comes back up is back in rotation after its checks pass', async () => {
     d = await DaemonUnderTest.start(lab, service('web', 80, `${HTTP_CHECK}    backends:\n      - ${backend('vm1')}\n      - ${backend('vm2')}`));
     for (const name of ['vm1', 'vm2']) await d.waitHealth('web', vm(name).port, 'up');
     const from = d.events.length;

@@ -31,39 +31,48 @@ export interface FeedbackOptions {
 
 interface LoadEstimate {
   last: LoadSample;
-  /** Smoothed packets/s the VM emits (its replies): throughput, for the backlog term. */
+  /** Cumulative completed connections at the last sample. */
+  lastCompleted: number;
+  /** Smoothed reply packets/s the VM emits: for the backlog term and status output. */
   rate: number;
-  /**
-   * Smoothed time one connection occupies the VM, S = outstanding / rate (Little's law), in seconds per
-   * reply-packet-rate unit; measured only in intervals in which the VM had connections, since an idle
-   * interval says nothing about its speed.
-   */
-  timePerConn: number;
+  /** Smoothed connections completed per second (throughput, Little's lambda). */
+  completions: number;
+  /** Smoothed outstanding connections (Little's L). */
+  outstanding: number;
   /** The datapath's reported egress backlog (packets), when there is one; 0 otherwise. */
   backlog: number;
   /** Drops grew in the latest interval. */
   dropping: boolean;
-  /** Busy intervals measured so far (0: no estimate of timePerConn yet). */
+  /** Intervals in which the member had work (outstanding or completed connections). */
   busyIntervals: number;
 }
 
-/** A floor so a member that emitted nothing while busy is very expensive rather than infinite. */
+/** Floors so a member that finished nothing while busy is very expensive rather than infinite. */
 const MIN_RATE = 1e-3;
+
+/** What the scheduler reads of a member at sample time. */
+export interface MemberLoad {
+  /** Open connections now. */
+  outstanding: number;
+  /** Connections ended on it so far (cumulative). */
+  completed: number;
+}
 
 /**
  * The dynamic-feedback scheduler: each new connection goes to the member with the least expected
- * wait, ((outstanding + 1) * S + backlog / rate) / weight, where outstanding is the controller's count of
- * the member's open connections and S the smoothed time per connection measured from its OVS port
- * counters (Little's law: S = outstanding / reply rate, over busy intervals only). A slow VM has a
- * large S and gets few connections; equal VMs balance because the wait grows with outstanding; an
- * idle member scores (0 + 1) * S, so it is probed again. Members whose drops grew in the last interval
- * are avoided while any other member can take the connection. With a missing or stale estimate for any
- * usable member the figures are not comparable, so it decides as wlc does.
+ * wait, ((outstanding + 1) * S + backlog / rate) / weight. S, the time one connection spends on the
+ * VM, comes from Little's law over the sampled intervals, S = L / lambda, with L the smoothed number of
+ * its open connections and lambda the smoothed rate at which its connections complete. A slow VM holds
+ * its connections longer, so its S is large and it gets few new connections; equal VMs balance (S does
+ * not grow with the share a VM was given); an idle VM keeps its last S and is probed again. The OVS
+ * port counters give the queue side: drops growing (avoid the member while another can take the
+ * connection) and a reported egress backlog. With a missing or stale estimate for any usable member the
+ * figures are not comparable, so it decides as wlc does.
  */
 export class FeedbackScheduler implements Scheduler {
   readonly name = 'feedback' as const;
   private readonly estimates = new Map<string, LoadEstimate>();
-  /** Members by id, so a sample can be paired with the member's outstanding connections at that moment. */
+  /** Members by id, so a sample can be paired with the member's connection counts at that moment. */
   private members = new Map<string, Backend>();
   private readonly alpha: number;
   private readonly staleAfterMs: number;
@@ -81,40 +90,51 @@ export class FeedbackScheduler implements Scheduler {
   }
 
   /**
-   * Feed one poll for a backend (by id). `outstanding` defaults to the member's open connections now.
-   * Out-of-order or counter-reset samples restart its estimate.
+   * Feed one poll of a backend's port counters (by id). The member's connection counts are read from
+   * it unless given. Out-of-order or counter-reset samples restart its estimate.
    */
-  feed(backendId: string, sample: LoadSample, outstanding = this.members.get(backendId)?.totalConns ?? 0): void {
+  feed(backendId: string, sample: LoadSample, load?: MemberLoad): void {
+    const member = this.members.get(backendId);
+    const now: MemberLoad = load ?? { outstanding: member?.totalConns ?? 0, completed: member?.completedConns ?? 0 };
     const estimate = this.estimates.get(backendId);
     if (!estimate || sample.at <= estimate.last.at || sample.rxPackets < estimate.last.rxPackets
-      || sample.txPackets < estimate.last.txPackets || sample.txDropped < estimate.last.txDropped) {
-      this.estimates.set(backendId, { last: sample, rate: 0, timePerConn: 0, backlog: 0, dropping: false, busyIntervals: 0 });
+      || sample.txPackets < estimate.last.txPackets || sample.txDropped < estimate.last.txDropped
+      || now.completed < estimate.lastCompleted) {
+      this.estimates.set(backendId, {
+        last: sample, lastCompleted: now.completed, rate: 0, completions: 0, outstanding: 0, backlog: 0, dropping: false, busyIntervals: 0,
+      });
       return;
     }
     const seconds = (sample.at - estimate.last.at) / 1000;
     const rate = (sample.rxPackets - estimate.last.rxPackets) / seconds;
-    const smooth = (old: number, fresh: number, first: boolean) => (first ? fresh : this.alpha * fresh + (1 - this.alpha) * old);
-    estimate.rate = smooth(estimate.rate, rate, estimate.busyIntervals === 0 && estimate.rate === 0);
-    if (outstanding > 0) {
-      estimate.timePerConn = smooth(estimate.timePerConn, outstanding / Math.max(rate, MIN_RATE), estimate.busyIntervals === 0);
+    const completed = now.completed - estimate.lastCompleted;
+    const first = estimate.busyIntervals === 0;
+    const smooth = (old: number, fresh: number) => (first ? fresh : this.alpha * fresh + (1 - this.alpha) * old);
+    // An idle interval says nothing about the VM's speed: the estimate is kept as it was.
+    if (now.outstanding > 0 || completed > 0) {
+      estimate.rate = smooth(estimate.rate, rate);
+      estimate.completions = smooth(estimate.completions, completed / seconds);
+      estimate.outstanding = smooth(estimate.outstanding, now.outstanding);
       estimate.busyIntervals++;
     }
     estimate.backlog = sample.txBacklog ?? 0;
     estimate.dropping = sample.txDropped > estimate.last.txDropped;
     estimate.last = sample;
+    estimate.lastCompleted = now.completed;
   }
 
   /** Smoothed figures for status output and tests; undefined until a busy interval was measured. */
-  estimate(backendId: string): { rate: number; timePerConn: number; backlog: number; dropping: boolean } | undefined {
+  estimate(backendId: string): { rate: number; completions: number; outstanding: number; timePerConn: number; backlog: number; dropping: boolean } | undefined {
     const e = this.estimates.get(backendId);
-    return e && e.busyIntervals > 0 ? { rate: e.rate, timePerConn: e.timePerConn, backlog: e.backlog, dropping: e.dropping } : undefined;
+    if (!e || e.busyIntervals === 0) return undefined;
+    return { rate: e.rate, completions: e.completions, outstanding: e.outstanding, timePerConn: timePerConn(e), backlog: e.backlog, dropping: e.dropping };
   }
 
   /** ((outstanding + 1) * S + backlog / rate) / weight: the expected wait of one more connection. */
   expectedWait(member: Backend): number {
     const e = this.estimates.get(member.id)!;
     const backlogWait = e.backlog > 0 ? e.backlog / Math.max(e.rate, MIN_RATE) : 0;
-    return ((member.totalConns + 1) * e.timePerConn + backlogWait) / member.weight;
+    return ((member.totalConns + 1) * timePerConn(e) + backlogWait) / member.weight;
   }
 
   pick(backends: readonly Backend[], _pkt: PacketKey, now: number): Backend | null {
@@ -144,4 +164,9 @@ export class FeedbackScheduler implements Scheduler {
     }
     return best;
   }
+}
+
+/** Little's law: time in system = mean number in system / throughput (at least one connection's worth). */
+function timePerConn(e: LoadEstimate): number {
+  return Math.max(e.outstanding, 1) / Math.max(e.completions, MIN_RATE);
 }

@@ -18,22 +18,35 @@ function place(service: LbService, count: number, now: number): Record<string, n
   return counts;
 }
 
-/** Gives member `id` a measured time per connection: `outstanding` connections answered at `rate` replies/s. */
-function measure(scheduler: FeedbackScheduler, id: string, rate: number, outstanding: number, at = 1000, backlog?: number): void {
-  scheduler.feed(id, sample(at - 1000, 0), outstanding);
-  scheduler.feed(id, sample(at, rate, 0, backlog), outstanding);
+/**
+ * Gives member `id` one measured interval: `outstanding` open connections while `completed` connections
+ * ended in one second (so S = outstanding / completed), and as many reply packets.
+ */
+function measure(scheduler: FeedbackScheduler, id: string, completed: number, outstanding: number, at = 1000, backlog?: number): void {
+  scheduler.feed(id, sample(at - 1000, 0), { outstanding, completed: 0 });
+  scheduler.feed(id, sample(at, completed, 0, backlog), { outstanding, completed });
 }
 
 describe('feedback', () => {
   it("estimates the time per connection by Little's law, smoothed, over busy intervals only", () => {
     const fb = new FeedbackScheduler({ alpha: 0.5 });
-    fb.feed('A', sample(0, 0), 10);
-    fb.feed('A', sample(1000, 1000), 10); // 10 connections at 1000 replies/s: S = 0.01
-    expect(fb.estimate('A')).toEqual({ rate: 1000, timePerConn: 0.01, backlog: 0, dropping: false });
-    fb.feed('A', sample(2000, 1500, 3), 10); // 500/s: S = 0.02, smoothed 0.015; drops grew
-    expect(fb.estimate('A')).toEqual({ rate: 750, timePerConn: 0.015, backlog: 0, dropping: true });
-    fb.feed('A', sample(3000, 1500, 3), 0); // idle: says nothing about speed, S kept
-    expect(fb.estimate('A')?.timePerConn).toBe(0.015);
+    fb.feed('A', sample(0, 0), { outstanding: 10, completed: 0 });
+    fb.feed('A', sample(1000, 1000), { outstanding: 10, completed: 100 }); // L 10, lambda 100/s: S = 0.1 s
+    expect(fb.estimate('A')).toEqual({ rate: 1000, completions: 100, outstanding: 10, timePerConn: 0.1, backlog: 0, dropping: false });
+    fb.feed('A', sample(2000, 1500, 3), { outstanding: 10, completed: 150 }); // lambda 50/s, smoothed 75; drops grew
+    expect(fb.estimate('A')).toMatchObject({ rate: 750, completions: 75, outstanding: 10, dropping: true });
+    expect(fb.estimate('A')!.timePerConn).toBeCloseTo(10 / 75, 12);
+    fb.feed('A', sample(3000, 1500, 3), { outstanding: 0, completed: 150 }); // idle: says nothing about speed
+    expect(fb.estimate('A')!.timePerConn).toBeCloseTo(10 / 75, 12);
+  });
+
+  it('reads connection counts from the members when not given (completions counted by the connection table)', () => {
+    const { service, scheduler } = feedbackService();
+    for (let i = 0; i < 4; i++) service.open(packet(3, 30000 + i), 'active', 0);
+    scheduler.feed('A', sample(0, 0));
+    for (let i = 0; i < 4; i += 2) service.close({ proto: 6, clientIp: packet(3, 30000 + i).srcIp, clientPort: 30000 + i, vip: packet(3, 30000 + i).dstIp, vipPort: packet(3, 30000 + i).dstPort }, 500);
+    scheduler.feed('A', sample(1000, 10));
+    expect(scheduler.estimate('A')).toMatchObject({ completions: 2, outstanding: 0 });
   });
 
   it('moves load away from a member that takes longer per connection', () => {
@@ -58,8 +71,8 @@ describe('feedback', () => {
     const { service, scheduler } = feedbackService();
     measure(scheduler, 'A', 1000, 2);
     measure(scheduler, 'B', 1000, 2);
-    scheduler.feed('B', sample(2000, 1000), 0); // B idle for an interval
-    scheduler.feed('A', sample(2000, 2000), 2);
+    scheduler.feed('B', sample(2000, 1000), { outstanding: 0, completed: 1000 }); // B idle for an interval
+    scheduler.feed('A', sample(2000, 2000), { outstanding: 2, completed: 2000 });
     expect(place(service, 2, 2000)).toEqual({ A: 1, B: 1 });
   });
 
@@ -73,8 +86,8 @@ describe('feedback', () => {
 
   it('avoids a member whose drops grew while another can take the connection', () => {
     const { service, scheduler } = feedbackService();
-    scheduler.feed('A', sample(0, 0), 1);
-    scheduler.feed('A', sample(1000, 5000, 7), 1); // fast but dropping
+    scheduler.feed('A', sample(0, 0), { outstanding: 1, completed: 0 });
+    scheduler.feed('A', sample(1000, 5000, 7), { outstanding: 1, completed: 5000 }); // fast but dropping
     measure(scheduler, 'B', 100, 1);
     expect(place(service, 5, 1000)).toEqual({ A: 0, B: 5 });
     service.setAvailable('B', false);
@@ -91,8 +104,8 @@ describe('feedback', () => {
 
   it('restarts an estimate on a counter reset and returns null with no usable member', () => {
     const fb = new FeedbackScheduler();
-    fb.feed('A', sample(0, 500), 1);
-    fb.feed('A', sample(1000, 10), 1); // counters went back: restart
+    fb.feed('A', sample(0, 500), { outstanding: 1, completed: 0 });
+    fb.feed('A', sample(1000, 10), { outstanding: 1, completed: 1 }); // port counters went back: restart
     expect(fb.estimate('A')).toBeUndefined();
     expect(fb.pick(members([0, 0]), packet(), 0)).toBeNull();
   });

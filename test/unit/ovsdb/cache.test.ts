@@ -101,7 +101,7 @@ describe('MonitorReplica + VswitchCache', () => {
     events.length = 0;
     cache.applyChanges(
       replica.applyUpdate2({
-        Interface: { [IFACE]: { modify: { link_state: ['set', ['up', 'down']], statistics: ['map', [['rx_packets', 12], ['tx_packets', 1]]] } } },
+        Interface: { [IFACE]: { modify: { link_state: 'down', statistics: ['map', [['rx_packets', 12], ['tx_packets', 1]]] } } },
       }),
     );
     expect(events).toHaveLength(1);
@@ -176,7 +176,7 @@ describe('VnicResolver', () => {
     const seen: VnicEvent[] = [];
     for (const kind of ['appear', 'change', 'move', 'disappear'] as const) resolver.on(kind, (e) => seen.push(e));
     resolver.watch('iface-id:vm-1');
-    cache.applyChanges(replica.applyUpdate2({ Interface: { [IFACE]: { modify: { ofport: ['set', [5, 7]] } } } }));
+    cache.applyChanges(replica.applyUpdate2({ Interface: { [IFACE]: { modify: { ofport: 7 } } } }));
     cache.applyChanges(
       replica.applyUpdate2({
         Bridge: { [BR]: { modify: { ports: ['uuid', PORT] } }, [BR2]: { insert: bridgeRow('br1', [PORT]) } },

@@ -110,10 +110,12 @@ describe('schema column kinds and update2 diffs', () => {
     expect(normalizeValue([], strMap)).toEqual(new Map());
   });
 
-  test('scalar diff is the new value; set diff toggles; map diff adds, removes and changes', () => {
+  test('scalar and optional diffs are the new value; set diff toggles; map diff adds, removes and changes', () => {
     expect(applyColumnDiff('old', 'new', scalar)).toBe('new');
     expect(applyColumnDiff([], 5, optionalInt)).toEqual([5]);
-    expect(applyColumnDiff([5], [5, 6], optionalInt)).toEqual([6]);
+    // ovsdb-server sends an optional column's new value (as captured: link_state "down" -> "up"), not a toggle.
+    expect(applyColumnDiff([5], 6, optionalInt)).toEqual([6]);
+    expect(applyColumnDiff([5], [], optionalInt)).toEqual([]);
     expect(applyColumnDiff([new Uuid(U1)], [new Uuid(U1)], uuidSet)).toEqual([]);
     const old = new Map([['keep', '1'], ['drop', '2'], ['change', '3']]);
     const diff = new Map([['drop', '2'], ['change', '30'], ['add', '4']]);
