@@ -271,10 +271,12 @@ export class VadcDaemon implements VadcRuntime {
   /** Connection counts for drain completion and the tiers' overload measure. */
   private feedHealthLoad(): void {
     for (const service of this.app.serviceStates()) {
+      const loads: [string, { activeConns: number }][] = [];
       for (const name of service.backends.keys()) {
         const b = service.lb.backendById(name);
-        if (b) this.health.updateLoad(service.config.name, name, { activeConns: b.activeConns + b.inactiveConns });
+        if (b) loads.push([name, { activeConns: b.activeConns + b.inactiveConns }]);
       }
+      this.health.updateLoads(service.config.name, loads);
     }
   }
 

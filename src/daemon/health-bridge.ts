@@ -89,8 +89,15 @@ export class HealthBridge {
   }
 
   updateLoad(service: string, backend: string, load: { activeConns: number; queueMeasure?: number; drops?: number }): void {
+    this.updateLoads(service, [[backend, load]]);
+  }
+
+  /** One poll's samples for a service's backends, evaluated once (backends the monitor does not know are skipped). */
+  updateLoads(service: string, loads: ReadonlyArray<readonly [string, { activeConns: number; queueMeasure?: number; drops?: number }]>): void {
     const entry = this.monitors.get(service);
-    if (entry && entry.config.backends.some((b) => b.name === backend)) entry.monitor.updateLoad(backend, load);
+    if (!entry) return;
+    const known = new Set(entry.config.backends.map((b) => b.name));
+    entry.monitor.updateLoads(loads.filter(([backend]) => known.has(backend)));
   }
 
   drain(service: string, backend: string): void {

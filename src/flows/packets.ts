@@ -207,7 +207,7 @@ export function buildTcpReset(requestFrame: Buffer, request: ParsedPacket, fromM
   return frame;
 }
 
-export const ICMP_UNREACHABLE = { PORT: 3, ADMIN_PROHIBITED: 13 } as const;
+export const ICMP_UNREACHABLE = { PROTOCOL: 2, PORT: 3, ADMIN_PROHIBITED: 13 } as const;
 
 /** ICMP destination unreachable quoting the offending IPv4 header and the first 8 payload bytes (RFC 792). */
 export function buildIcmpUnreachable(requestFrame: Buffer, request: ParsedPacket, fromMac: string, code: number): Buffer {

@@ -137,9 +137,20 @@ export class ServiceHealthMonitor extends EventEmitter {
 
   /** A load sample from the connection table / statistics. */
   updateLoad(backend: string, load: BackendLoad): void {
-    this.requireBackend(backend);
-    this.load.set(backend, load);
-    this.report(updateDrain(this.drains, backend, load.activeConns, this.now()), (t) => (this.drains = t));
+    this.updateLoads([[backend, load]]);
+  }
+
+  /**
+   * One poll's load samples for several backends, then one failover evaluation: evaluating after each
+   * backend made a poll of N backends cost N evaluations of the whole service.
+   */
+  updateLoads(loads: Iterable<readonly [string, BackendLoad]>): void {
+    const now = this.now();
+    for (const [backend, load] of loads) {
+      this.requireBackend(backend);
+      this.load.set(backend, load);
+      this.report(updateDrain(this.drains, backend, load.activeConns, now), (t) => (this.drains = t));
+    }
     this.evaluate();
   }
 

@@ -294,7 +294,7 @@ while True:
         print(addr[0], icmp[0], icmp[1]); sys.exit(0)`]);
     expect(raw.stderr).toBe('');
     const [from, type, code] = raw.stdout.trim().split(' ');
-    expect([from, type]).toEqual([VIP, '3']);
+    expect([from, type, code]).toEqual([VIP, '3', '2']); // destination unreachable: protocol unreachable
     console.log(`ICMP answer to IP protocol 253 sent to the VIP: type ${type} code ${code}`);
     // A packet-in for an address that is no VIP (a stray flow sends it to the controller): vadc stays quiet and serves on.
     const stray = '10.0.0.77';

@@ -6,7 +6,7 @@ import {
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS, TABLE,
   MAX_CONNECTION_ID, allFlowsOfService, type ConnectionSpec, type ParsedPacket, type L4Protocol,
 } from '../../flows';
-import { Backend, LbService, ipv4ToUint32, type ConnKey, type ConnRecord, type LoadSample } from '../../lb';
+import { LbService, ipv4ToUint32, type ConnKey, type ConnRecord, type LoadSample } from '../../lb';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
 import {
   OFPFC_DELETE, OFPG_ANY, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ANY, OFPRR_DELETE, OFP_NO_BUFFER,
@@ -478,28 +478,23 @@ export class LoadBalancerApp implements ControllerApp {
       if (l4.tcpFlags & TCP_FLAGS.RST) return [];
       return this.refuse(frame, pkt, dst, inPort, service, 'segment of an unknown connection');
     }
-    let backend: Backend;
-    let softwarePort: number;
     if (known) {
-      // A retransmitted first packet: the flows are re-sent (an identical add replaces them).
-      backend = known.backend;
-      softwarePort = known.softwarePort;
-    } else {
-      const placement = service.lb.open({ srcIp: key.clientIp, srcPort: key.clientPort, dstIp: dst, dstPort: key.vipPort, proto }, 'inactive', now);
-      if (!placement) return this.refuse(frame, pkt, dst, inPort, service, 'no backend available');
-      backend = placement.backend;
-      softwarePort = placement.softwarePort;
+      // A packet of a connection whose flows are already on their way or in place: a retransmitted first
+      // packet, or one that met a datapath cache entry OVS had not yet revalidated after the flow-mods.
+      // Send it through the tables (which have the flows); re-sending the flows would only add work.
+      return [buildResubmitPacketOut(frame, inPort)];
     }
+    const placement = service.lb.open({ srcIp: key.clientIp, srcPort: key.clientPort, dstIp: dst, dstPort: key.vipPort, proto }, 'inactive', now);
+    if (!placement) return this.refuse(frame, pkt, dst, inPort, service, 'no backend available');
+    const { backend, softwarePort } = placement;
     const state = service.backends.get(backend.id);
     const location = state?.location;
     if (!state || !location || location.dpid !== sw.dpid) {
-      if (!known) service.lb.close(key, now);
+      service.lb.close(key, now);
       return this.refuse(frame, pkt, dst, inPort, service, `backend ${backend.id} is not reachable from switch ${dpidText(sw.dpid)}`);
     }
-    if (!known) {
-      service.decisions++;
-      state.totalConns++;
-    }
+    service.decisions++;
+    state.totalConns++;
     const spec: ConnectionSpec = {
       serviceId: service.id, connectionId: this.nextConnectionId(service), protocol: service.l4,
       idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
@@ -555,7 +550,7 @@ export class LoadBalancerApp implements ControllerApp {
     const vipMac = owner.config.vip_mac;
     const reply = pkt.ipv4!.proto === IP_PROTO_TCP && pkt.l4
       ? buildTcpReset(frame, pkt, vipMac)
-      : buildIcmpUnreachable(frame, pkt, vipMac, ICMP_UNREACHABLE.PORT);
+      : buildIcmpUnreachable(frame, pkt, vipMac, pkt.ipv4!.proto === IP_PROTO_UDP ? ICMP_UNREACHABLE.PORT : ICMP_UNREACHABLE.PROTOCOL);
     return [buildReplyPacketOut(reply, inPort)];
   }
 
