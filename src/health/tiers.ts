@@ -182,7 +182,13 @@ export function evaluateFailover(state: FailoverState, backends: readonly TierBa
   }
   if (target && current.kind !== 'tier' && !reason) reason = `tier ${target.tier} available: ${target.healthy.length} healthy`;
 
-  const routing: Routing = target
+  // At start-up (nothing routed yet) a higher tier must not take the service just because its checks
+  // answered first: wait until every backend of the lower tiers has had its first verdict.
+  const awaitingLowerTier = target !== undefined && current.kind !== 'tier'
+    && backends.some((b) => b.tier < target!.tier && b.health === 'unknown');
+  const routing: Routing = awaitingLowerTier
+    ? current
+    : target
     ? { kind: 'tier', tier: target.tier, backends: target.healthy.map((b) => b.backend) }
     : policy.sorryBackend
       ? { kind: 'sorry', backend: policy.sorryBackend }

@@ -28,6 +28,16 @@ describe('tier failover', () => {
     expect(r.state.routing).toEqual({ kind: 'tier', tier: 0, backends: ['p1', 'p2'] });
   });
 
+  it('at start, does not hand the service to a secondary whose check answered before the primary was judged', () => {
+    const steps = sequence(HOLD, [
+      [0, [view('p1', 0, 'unknown'), view('s1', 1, 'up')]], // secondary first: wait for the primary's verdict
+      [100, [view('p1', 0, 'up'), view('s1', 1, 'up')]], // primary judged up: it serves at once, no hold
+    ]);
+    expect(steps.map((s) => s.routing)).toEqual(['refuse', 'tier0']);
+    const [down] = sequence(HOLD, [[0, [view('p1', 0, 'down'), view('s1', 1, 'up')]]]); // primary judged down
+    expect(down.routing).toBe('tier1');
+  });
+
   it('says nothing while every backend is still unknown', () => {
     const [r] = sequence(HOLD, [[0, [view('p1', 0, 'unknown'), view('s1', 1, 'unknown')]]]);
     expect(r).toMatchObject({ routing: 'refuse', events: [] });
