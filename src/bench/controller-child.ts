@@ -18,9 +18,20 @@ function send(msg: FromChild): void {
   process.send?.(msg);
 }
 
-/** vadc's load-balancer app with the bench configuration (validated as any vadc config is). */
+/**
+ * vadc's load-balancer app with the bench configuration (validated as any vadc config is), wired as the
+ * daemon wires it: packet-ins answered through onPacketInEncoded (new connections pre-encoded).
+ */
 function vadcApp(config: Record<string, unknown>): ControllerApp & EventSource {
-  return new LoadBalancerApp(parseConfig(stringify(config), 'bench config').services);
+  const app = new LoadBalancerApp(parseConfig(stringify(config), 'bench config').services);
+  return {
+    onSwitchUp: (sw, now) => app.onSwitchUp(sw, now),
+    onSwitchDown: (dpid, now) => app.onSwitchDown(dpid, now),
+    onPacketIn: (sw, msg, now) => app.onPacketInEncoded(sw, msg, now),
+    onFlowRemoved: (sw, msg, now) => app.onFlowRemoved(sw, msg, now),
+    onPortStatus: (sw, msg, now) => app.onPortStatus(sw, msg, now),
+    drainEvents: () => app.drainEvents(),
+  };
 }
 
 function referenceApp(switches: ChildSwitchPlan[], backendPort: number): ControllerApp {

@@ -7,7 +7,7 @@ import { silentLogger } from '../util/logger';
 import { ControllerError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
-import type { ControllerApp, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
+import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
 
 /** PEM material for 'ssl:' targets: our certificate and key, and the CA that signed the switches' certificates. */
 export interface TlsMaterial {
@@ -109,7 +109,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** Sends messages to a switch, in order. Throws UnknownSwitchError if it is not up. */
-  send(dpid: bigint, msgs: readonly OfpMessage[]): void {
+  send(dpid: bigint, msgs: readonly OutboundMessage[]): void {
     this.session(dpid).send(msgs);
   }
 
@@ -218,8 +218,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   /** Runs an app handler and sends what it returns; a throwing handler is logged, never fatal. */
-  private runHandler(session: SwitchSession, name: string, handler: () => OfpMessage[] | void | undefined): void {
-    let out: OfpMessage[] | void | undefined;
+  private runHandler(session: SwitchSession, name: string, handler: () => OutboundMessage[] | void | undefined): void {
+    let out: OutboundMessage[] | void | undefined;
     try {
       out = handler();
     } catch (err) {

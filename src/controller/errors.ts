@@ -32,6 +32,13 @@ export class SwitchErrorReply extends ControllerError {
   }
 }
 
+/** Pre-encoded bytes handed to a session are not the whole messages they claim to be (an app bug). */
+export class PreEncodedMessageError extends ControllerError {
+  constructor(readonly reason: string) {
+    super(`pre-encoded messages rejected: ${reason}`);
+  }
+}
+
 /** No reply arrived within the request's timeout. */
 export class RequestTimeoutError extends ControllerError {
   constructor(

@@ -4,11 +4,11 @@ export type { ControllerEvents, ControllerOptions, TlsMaterial } from './control
 export { DEFAULT_SESSION_OPTIONS, SwitchSession } from './session';
 export type { SessionOptions, SessionState } from './session';
 export {
-  ControllerError, ProtocolViolationError, RequestAbortedError, RequestTimeoutError, SessionClosedError,
+  ControllerError, PreEncodedMessageError, ProtocolViolationError, RequestAbortedError, RequestTimeoutError, SessionClosedError,
   SwitchErrorReply, UnknownSwitchError, formatDpid,
 } from './errors';
 export { DEFAULT_OPENFLOW_PORT, InvalidListenTargetError, formatListenTarget, parseListenTarget } from './target';
 export type { ListenTarget } from './target';
 export type {
-  ControllerApp, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
+  ControllerApp, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
 } from './types';

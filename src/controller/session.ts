@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import {
-  OFPCML_NO_BUFFER, OFPET, OFPMPF_REPLY_MORE, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
+  OFPCML_NO_BUFFER, OFPET, OFPMPF_REPLY_MORE, OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
   decode, encode,
 } from '../openflow';
 import type {
@@ -10,12 +10,14 @@ import type {
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {
-  ProtocolViolationError, SessionClosedError, SwitchErrorReply, formatDpid,
+  PreEncodedMessageError, ProtocolViolationError, SessionClosedError, SwitchErrorReply, formatDpid,
 } from './errors';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';
-import { REPLY_TYPE, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo } from './types';
+import {
+  REPLY_TYPE, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
+} from './types';
 import { WriteBatcher } from './write-batcher';
 
 export interface SessionOptions {
@@ -153,9 +155,12 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   }
 
   /** Queues messages for the switch, in order; ones with xid 0 get a fresh xid (so errors can be matched). */
-  send(msgs: readonly OfpMessage[]): void {
+  send(msgs: readonly OutboundMessage[]): void {
     if (this.stateValue === 'closed') throw new SessionClosedError(this.knownDpid, this.closeReason ?? 'closed');
-    for (const msg of msgs) this.enqueue(msg.xid === 0 ? { ...msg, xid: this.pending.allocateXid() } : msg);
+    for (const msg of msgs) {
+      if (msg.type === 'pre_encoded') this.enqueuePreEncoded(msg);
+      else this.enqueue(msg.xid === 0 ? { ...msg, xid: this.pending.allocateXid() } : msg);
+    }
   }
 
   /** Sends a request and resolves with its reply; multipart replies are reassembled into one. */
@@ -223,6 +228,30 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.counters.messagesOut++;
     this.counters.bytesOut += bytes.length;
     if (msg.type === 'flow_mod') this.counters.flowModsSent++;
+    this.writer.enqueue(bytes);
+  }
+
+  /** Checks the bytes are exactly the messages claimed, gives xid-0 ones fresh xids (in place), queues them. */
+  private enqueuePreEncoded(msg: PreEncodedMessages): void {
+    const bytes = msg.bytes;
+    let count = 0;
+    let p = 0;
+    while (p < bytes.length) {
+      if (bytes.length - p < OFP_HEADER_LEN) throw new PreEncodedMessageError(`${bytes.length - p} trailing bytes after ${count} message(s)`);
+      const length = bytes.readUInt16BE(p + 2);
+      if (length < OFP_HEADER_LEN || p + length > bytes.length) {
+        throw new PreEncodedMessageError(`message ${count} at byte ${p} has length ${length}, ${bytes.length - p} bytes left`);
+      }
+      count++;
+      p += length;
+    }
+    if (count !== msg.messages) throw new PreEncodedMessageError(`${count} message(s) in the bytes, ${msg.messages} declared`);
+    for (p = 0; p < bytes.length; p += bytes.readUInt16BE(p + 2)) {
+      if (bytes.readUInt32BE(p + 4) === 0) bytes.writeUInt32BE(this.pending.allocateXid(), p + 4);
+    }
+    this.counters.messagesOut += count;
+    this.counters.bytesOut += bytes.length;
+    this.counters.flowModsSent += msg.flowMods;
     this.writer.enqueue(bytes);
   }
 

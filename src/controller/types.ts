@@ -28,17 +28,32 @@ export interface SwitchInfo {
 }
 
 /**
+ * Whole OpenFlow messages an app encoded itself (e.g. from pre-encoded flow-mod templates, on the packet-in
+ * fast path), back to back in `bytes`. A message whose xid is 0 gets a fresh xid from the session, as an
+ * object message does. `messages` and `flowMods` say what the bytes hold (the session checks the count).
+ */
+export interface PreEncodedMessages {
+  readonly type: 'pre_encoded';
+  readonly bytes: Buffer;
+  readonly messages: number;
+  readonly flowMods: number;
+}
+
+/** What an app hands the runtime to send: codec messages, or bytes it encoded itself. */
+export type OutboundMessage = OfpMessage | PreEncodedMessages;
+
+/**
  * A Faucet-style application: handlers get the decoded message and `now` (ms) and return the
  * messages to send to that switch, in order. They do no I/O themselves.
  */
 export interface ControllerApp {
-  onSwitchUp?(sw: SwitchInfo, now: number): OfpMessage[] | void;
+  onSwitchUp?(sw: SwitchInfo, now: number): OutboundMessage[] | void;
   onSwitchDown?(dpid: bigint, now: number): void;
-  onPacketIn?(sw: SwitchInfo, msg: PacketIn, now: number): OfpMessage[] | void;
-  onFlowRemoved?(sw: SwitchInfo, msg: FlowRemoved, now: number): OfpMessage[] | void;
-  onPortStatus?(sw: SwitchInfo, msg: PortStatus, now: number): OfpMessage[] | void;
+  onPacketIn?(sw: SwitchInfo, msg: PacketIn, now: number): OutboundMessage[] | void;
+  onFlowRemoved?(sw: SwitchInfo, msg: FlowRemoved, now: number): OutboundMessage[] | void;
+  onPortStatus?(sw: SwitchInfo, msg: PortStatus, now: number): OutboundMessage[] | void;
   /** An OFPT_ERROR that answers no outstanding request (e.g. a rejected flow_mod). */
-  onError?(sw: SwitchInfo, msg: ErrorMsg, now: number): OfpMessage[] | void;
+  onError?(sw: SwitchInfo, msg: ErrorMsg, now: number): OutboundMessage[] | void;
 }
 
 /** The request messages that have a reply, and the reply each gets. */

@@ -132,7 +132,7 @@ export class VadcDaemon implements VadcRuntime {
       },
       onPacketIn: (sw: SwitchInfo, msg: PacketIn, now: number) => {
         const t0 = process.hrtime.bigint();
-        const msgs = app.onPacketIn(sw, msg, now);
+        const msgs = app.onPacketInEncoded(sw, msg, now);
         if (this.decisionObservers.length) {
           const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
           for (const observe of this.decisionObservers) observe(seconds);

@@ -120,6 +120,67 @@ function parseIpv4(frame: Buffer, at: number, packet: ParsedPacket): ParseResult
   return { ok: true, packet };
 }
 
+/**
+ * The fields of an IPv4 TCP/UDP packet that the new-connection path needs, as numbers. Filled in place
+ * by readTransportHeader, so the packet-in fast path allocates nothing to read a packet.
+ */
+export interface TransportHeader {
+  proto: number;
+  /** Addresses as uint32. */
+  src: number;
+  dst: number;
+  srcPort: number;
+  dstPort: number;
+  /** TCP flags; -1 for UDP. */
+  tcpFlags: number;
+}
+
+export function emptyTransportHeader(): TransportHeader {
+  return { proto: 0, src: 0, dst: 0, srcPort: 0, dstPort: 0, tcpFlags: -1 };
+}
+
+/**
+ * True, with `out` filled, exactly when parsePacket(frame) gives an IPv4 TCP or UDP packet with its ports
+ * (VLAN tags skipped, the same length and header checks); false for everything else (ARP, ICMP, later
+ * fragments, truncated or bad headers), which the caller hands to parsePacket.
+ */
+export function readTransportHeader(frame: Buffer, out: TransportHeader): boolean {
+  const length = frame.length;
+  if (length < 14) return false;
+  let offset = 12;
+  let ethType = (frame[offset] << 8) | frame[offset + 1];
+  while (ethType === 0x8100 || ethType === 0x88a8 || ethType === 0x9100) {
+    if (length < offset + 6) return false;
+    offset += 4;
+    ethType = (frame[offset] << 8) | frame[offset + 1];
+  }
+  if (ethType !== ETH_TYPE_IPV4) return false;
+  const at = offset + 2;
+  if (length < at + 20) return false;
+  const versionIhl = frame[at];
+  const headerLength = (versionIhl & 0x0f) * 4;
+  const totalLength = (frame[at + 2] << 8) | frame[at + 3];
+  if (versionIhl >> 4 !== 4 || headerLength < 20 || totalLength < headerLength || length < at + headerLength) return false;
+  if ((((frame[at + 6] << 8) | frame[at + 7]) & 0x1fff) !== 0) return false;
+  const proto = frame[at + 9];
+  const l4 = at + headerLength;
+  if (proto === IP_PROTO_TCP) {
+    if (length < l4 + 14) return false;
+    out.tcpFlags = frame[l4 + 13];
+  } else if (proto === IP_PROTO_UDP) {
+    if (length < l4 + 4) return false;
+    out.tcpFlags = -1;
+  } else {
+    return false;
+  }
+  out.proto = proto;
+  out.src = frame.readUInt32BE(at + 12);
+  out.dst = frame.readUInt32BE(at + 16);
+  out.srcPort = (frame[l4] << 8) | frame[l4 + 1];
+  out.dstPort = (frame[l4 + 2] << 8) | frame[l4 + 3];
+  return true;
+}
+
 /** The Internet checksum (RFC 1071) over buf[start, end), plus an initial partial sum. */
 export function internetChecksum(buf: Buffer, start = 0, end = buf.length, initial = 0): number {
   let sum = initial;

@@ -1,18 +1,26 @@
 import type { ServiceConfig } from '../../config';
 import {
-  buildConnectionFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows, buildPipelineFlows,
-  buildReplyPacketOut, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, buildArpReply, buildIcmpEchoReply,
-  buildTcpReset, buildIcmpUnreachable, parseCookie, parsePacket, readConnectionFlows, ICMP_UNREACHABLE,
-  ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS, TABLE,
-  MAX_CONNECTION_ID, allFlowsOfService, type ConnectionSpec, type ParsedPacket, type L4Protocol,
-} from '../../flows';
-import { LbService, ipv4ToUint32, type ConnKey, type ConnRecord, type LoadSample } from '../../lb';
-import { FeedbackScheduler } from '../../lb/schedulers/feedback';
+  buildConnectionFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildReplyPacketOut,
+  buildResubmitPacketOut, buildServiceFlows, buildVipFlows, readConnectionFlows, type ConnectionSpec, type L4Protocol,
+} from '../../flows/builders';
+import { ConnectionWireEncoder, CONNECTION_WIRE_FLOW_MODS, CONNECTION_WIRE_MESSAGES, macBytes, type ConnectionWireValues } from '../../flows/connection-wire';
+import { allFlowsOfService, MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
+import {
+  buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, formatMac, parsePacket, readTransportHeader,
+  ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
+  type ParsedPacket, type TransportHeader,
+} from '../../flows/packets';
+import { TABLE } from '../../flows/pipeline';
+import type { ConnKey, ConnRecord } from '../../lb/conn-table';
+import { ipv4ToUint32, uint32ToIpv4 } from '../../lb/ip';
+import type { PacketKey } from '../../lb/scheduler';
+import { LbService } from '../../lb/service';
+import { FeedbackScheduler, type LoadSample } from '../../lb/schedulers/feedback';
 import {
   OFPFC_DELETE, OFPG_ANY, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ANY, OFPRR_DELETE, OFP_NO_BUFFER,
 } from '../../openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, Oxm, PacketIn, PortStatus } from '../../openflow/types';
-import type { ControllerApp, SwitchInfo } from '../types';
+import type { ControllerApp, OutboundMessage, PreEncodedMessages, SwitchInfo } from '../types';
 import { serviceIds } from './service-ids';
 
 /** What the daemon learns about a vNIC from OVSDB (the VnicResolver), keyed by the backend's vnic selector. */
@@ -55,6 +63,10 @@ interface BackendState {
   /** Operator drain: weight forced to 0 until enabled again. */
   draining: boolean;
   location?: BackendLocation;
+  /** location.mac as bytes, for the connection encoder (kept with the MAC it was made from). */
+  locationMac?: { mac: string; bytes: Buffer };
+  /** config.ip as a number, kept with the text it was parsed from. */
+  backendIp?: { text: string; value: number };
   totalConns: number;
   /** Packets/bytes of this backend's live connection flows (last flow-stats poll) and of finished ones. */
   packets: number;
@@ -73,20 +85,31 @@ interface ServiceState {
   nextConnectionId: number;
   decisions: number;
   refused: number;
+  /** The VIP (address or prefix) as numbers: an address is in it when (addr & vipMask) === vipBase. */
+  vipBase: number;
+  vipMask: number;
+  /** Connection flow encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
+  wire?: { config: ServiceConfig; encoder: ConnectionWireEncoder };
 }
 
+const EMPTY = Buffer.alloc(0);
 const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
 
 function isPortUp(port: OfpPort): boolean {
   return (port.state & OFPPS_LINK_DOWN) === 0 && (port.config & OFPPC_PORT_DOWN) === 0;
 }
 
-function inVip(vip: string, addr: number): boolean {
+/** A VIP text ('a.b.c.d' or 'a.b.c.d/len') as base and mask numbers, parsed once per service. */
+function vipRange(vip: string): { vipBase: number; vipMask: number } {
   const slash = vip.indexOf('/');
-  if (slash < 0) return ipv4ToUint32(vip) === addr;
+  if (slash < 0) return { vipBase: ipv4ToUint32(vip), vipMask: 0xffffffff };
   const len = Number(vip.slice(slash + 1));
-  const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  return ((ipv4ToUint32(vip.slice(0, slash)) & mask) >>> 0) === ((addr & mask) >>> 0);
+  const vipMask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
+  return { vipBase: (ipv4ToUint32(vip.slice(0, slash)) & vipMask) >>> 0, vipMask };
+}
+
+function inVip(service: ServiceState, addr: number): boolean {
+  return ((addr & service.vipMask) >>> 0) === service.vipBase;
 }
 
 /**
@@ -100,6 +123,14 @@ export class LoadBalancerApp implements ControllerApp {
   private readonly switches = new Map<bigint, SwitchInfo>();
   private readonly vnics = new Map<string, VnicInfo>();
   private readonly pendingEvents: AppEvent[] = [];
+  // Scratch records reused by every packet-in (the handler runs to completion, nothing keeps them).
+  private readonly header: TransportHeader = emptyTransportHeader();
+  private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
+  private readonly packetKey: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0 };
+  private readonly wireValues: ConnectionWireValues = {
+    connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, vipIp: 0,
+    backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
+  };
   /** Restrict to one datapath (config `dpid`); undefined = every switch that connects. */
   private readonly onlyDpid: bigint | undefined;
 
@@ -168,7 +199,7 @@ export class LoadBalancerApp implements ControllerApp {
     );
     const service: ServiceState = {
       id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, backends: new Map(),
-      nextConnectionId: 1, decisions: 0, refused: 0,
+      nextConnectionId: 1, decisions: 0, refused: 0, ...vipRange(config.vip),
     };
     for (const b of config.backends) service.backends.set(b.name, this.newBackendState(b));
     if (config.sorry_backend) service.backends.set(config.sorry_backend.name, this.newBackendState(config.sorry_backend, true));
@@ -302,9 +333,24 @@ export class LoadBalancerApp implements ControllerApp {
     return [];
   }
 
+  /** A packet-in: answers as codec messages (a new connection's flows as FlowMod objects). */
   onPacketIn(sw: SwitchInfo, msg: PacketIn, now: number): OfpMessage[] {
+    return this.packetIn(sw, msg, now, false) as OfpMessage[];
+  }
+
+  /**
+   * The same decisions as onPacketIn, with a new connection's two flow-mods and packet-out pre-encoded
+   * (byte for byte what encode() makes of onPacketIn's messages): the controller runtime's fast path.
+   */
+  onPacketInEncoded(sw: SwitchInfo, msg: PacketIn, now: number): OutboundMessage[] {
+    return this.packetIn(sw, msg, now, true);
+  }
+
+  private packetIn(sw: SwitchInfo, msg: PacketIn, now: number, encoded: boolean): OutboundMessage[] {
     if (!this.switches.has(sw.dpid)) return [];
     const inPort = inPortOf(msg);
+    // IPv4 TCP/UDP, nearly every packet-in, is read as numbers; the rest goes through the general parser.
+    if (readTransportHeader(msg.data, this.header)) return this.newConnection(sw, msg.data, this.header, inPort, now, encoded);
     const parsed = parsePacket(msg.data);
     if (!parsed.ok) {
       this.event({ kind: 'bad_packet', level: 'warn', message: `unparsable packet-in: ${parsed.reason}`, dpid: sw.dpid });
@@ -315,9 +361,6 @@ export class LoadBalancerApp implements ControllerApp {
     if (pkt.ethType !== ETH_TYPE_IPV4 || !pkt.ipv4) return [];
     const dst = ipv4ToUint32(pkt.ipv4.dst);
     if (pkt.ipv4.proto === IP_PROTO_ICMP && pkt.icmp?.type === 8) return this.answerEcho(msg.data, pkt, dst, inPort);
-    if ((pkt.ipv4.proto === IP_PROTO_TCP || pkt.ipv4.proto === IP_PROTO_UDP) && pkt.l4) {
-      return this.newConnection(sw, msg.data, pkt, dst, inPort, now);
-    }
     return this.refuse(msg.data, pkt, dst, inPort, undefined, 'not TCP/UDP to a service port');
   }
 
@@ -465,18 +508,28 @@ export class LoadBalancerApp implements ControllerApp {
 
   // ------------------------------------------------------------------ internals
 
-  private newConnection(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, now: number): OfpMessage[] {
-    const l4 = pkt.l4!;
-    const proto = pkt.ipv4!.proto;
-    const service = this.services.find((s) => s.proto === proto && s.config.port === l4.dst && inVip(s.config.vip, dst));
-    if (!service) return this.refuse(frame, pkt, dst, inPort, undefined, 'no service on this port');
-    const key: ConnKey = { proto, clientIp: ipv4ToUint32(pkt.ipv4!.src), clientPort: l4.src, vip: dst, vipPort: l4.dst };
-    const known = service.lb.connections.lookup(key);
+  private newConnection(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
+    const proto = h.proto;
+    const dst = h.dst;
+    let service: ServiceState | undefined;
+    for (const s of this.services) {
+      if (s.proto === proto && s.config.port === h.dstPort && inVip(s, dst)) {
+        service = s;
+        break;
+      }
+    }
+    if (!service) return this.refuseFrame(frame, dst, inPort, undefined, 'no service on this port');
+    const key = this.key;
+    key.proto = proto;
+    key.clientIp = h.src;
+    key.clientPort = h.srcPort;
+    key.vip = dst;
+    key.vipPort = h.dstPort;
+    const known = service.lb.connections.has(key);
     // A TCP segment that opens nothing (e.g. after the flows idled out) gets a RST, as a host would answer it.
-    if (!known && proto === IP_PROTO_TCP && l4.tcpFlags !== undefined
-      && (l4.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) !== TCP_FLAGS.SYN) {
-      if (l4.tcpFlags & TCP_FLAGS.RST) return [];
-      return this.refuse(frame, pkt, dst, inPort, service, 'segment of an unknown connection');
+    if (!known && proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) !== TCP_FLAGS.SYN) {
+      if (h.tcpFlags & TCP_FLAGS.RST) return [];
+      return this.refuseFrame(frame, dst, inPort, service, 'segment of an unknown connection');
     }
     if (known) {
       // A packet of a connection whose flows are already on their way or in place: a retransmitted first
@@ -484,25 +537,66 @@ export class LoadBalancerApp implements ControllerApp {
       // Send it through the tables (which have the flows); re-sending the flows would only add work.
       return [buildResubmitPacketOut(frame, inPort)];
     }
-    const placement = service.lb.open({ srcIp: key.clientIp, srcPort: key.clientPort, dstIp: dst, dstPort: key.vipPort, proto }, 'inactive', now);
-    if (!placement) return this.refuse(frame, pkt, dst, inPort, service, 'no backend available');
+    const pk = this.packetKey;
+    pk.srcIp = h.src;
+    pk.srcPort = h.srcPort;
+    pk.dstIp = dst;
+    pk.dstPort = h.dstPort;
+    pk.proto = proto;
+    const placement = service.lb.open(pk, 'inactive', now);
+    if (!placement) return this.refuseFrame(frame, dst, inPort, service, 'no backend available');
     const { backend, softwarePort } = placement;
     const state = service.backends.get(backend.id);
     const location = state?.location;
     if (!state || !location || location.dpid !== sw.dpid) {
       service.lb.close(key, now);
-      return this.refuse(frame, pkt, dst, inPort, service, `backend ${backend.id} is not reachable from switch ${dpidText(sw.dpid)}`);
+      return this.refuseFrame(frame, dst, inPort, service, `backend ${backend.id} is not reachable from switch ${dpidText(sw.dpid)}`);
     }
     service.decisions++;
     state.totalConns++;
+    const connectionId = this.nextConnectionId(service);
+    if (encoded) return [this.encodeConnection(service, state, location, connectionId, frame, h, inPort, softwarePort)];
     const spec: ConnectionSpec = {
-      serviceId: service.id, connectionId: this.nextConnectionId(service), protocol: service.l4,
+      serviceId: service.id, connectionId, protocol: service.l4,
       idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
-      client: { ofport: inPort, mac: pkt.ethSrc, ip: pkt.ipv4!.src, port: l4.src },
-      vip: { mac: service.config.vip_mac, ip: pkt.ipv4!.dst, port: l4.dst },
+      client: { ofport: inPort, mac: formatMac(frame, 6), ip: uint32ToIpv4(h.src), port: h.srcPort },
+      vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(dst), port: h.dstPort },
       backend: { ofport: location.ofport, mac: location.mac, ip: state.config.ip, port: softwarePort },
     };
-    return [...buildConnectionFlows(spec), buildResubmitPacketOut(frame, inPort)];
+    const [forward, reverse] = buildConnectionFlows(spec);
+    return [forward, reverse, buildResubmitPacketOut(frame, inPort)];
+  }
+
+  /** The connection's flows and packet-out as bytes, from the service's templates. */
+  private encodeConnection(
+    service: ServiceState, state: BackendState, location: BackendLocation, connectionId: number, frame: Buffer, h: TransportHeader,
+    inPort: number, softwarePort: number,
+  ): PreEncodedMessages {
+    if (service.wire?.config !== service.config) {
+      const c = service.config;
+      service.wire = {
+        config: c,
+        encoder: new ConnectionWireEncoder({
+          serviceId: service.id, protocol: service.l4, idleTimeout: c.idle_timeout, finTimeout: c.fin_timeout, vipMac: c.vip_mac, vipPort: c.port,
+        }),
+      };
+    }
+    if (state.locationMac?.mac !== location.mac) state.locationMac = { mac: location.mac, bytes: macBytes(location.mac) };
+    if (state.backendIp?.text !== state.config.ip) state.backendIp = { text: state.config.ip, value: ipv4ToUint32(state.config.ip) };
+    const v = this.wireValues;
+    v.connectionId = connectionId;
+    v.clientOfport = inPort;
+    v.clientIp = h.src;
+    v.clientPort = h.srcPort;
+    v.clientMacSource = frame;
+    v.vipIp = h.dst;
+    v.backendOfport = location.ofport;
+    v.backendIp = state.backendIp.value;
+    v.backendPort = softwarePort;
+    v.backendMac = state.locationMac.bytes;
+    const bytes = service.wire.encoder.encode(v, frame);
+    v.clientMacSource = EMPTY;
+    return { type: 'pre_encoded', bytes, messages: CONNECTION_WIRE_MESSAGES, flowMods: CONNECTION_WIRE_FLOW_MODS };
   }
 
   /** Ids only need to be unique among live connections; a counter wraps after 2^28 connections. */
@@ -527,20 +621,20 @@ export class LoadBalancerApp implements ControllerApp {
     const arp = pkt.arp!;
     if (arp.op !== ARP_REQUEST) return [];
     const target = ipv4ToUint32(arp.tpa);
-    const service = this.services.find((s) => inVip(s.config.vip, target));
+    const service = this.services.find((s) => inVip(s, target));
     if (!service) return [];
     return [buildReplyPacketOut(buildArpReply(pkt, service.config.vip_mac), inPort)];
   }
 
   private answerEcho(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number): OfpMessage[] {
-    const service = this.services.find((s) => inVip(s.config.vip, dst));
+    const service = this.services.find((s) => inVip(s, dst));
     if (!service) return [];
     return [buildReplyPacketOut(buildIcmpEchoReply(frame, pkt, service.config.vip_mac), inPort)];
   }
 
   /** A clean refusal rather than silence: TCP RST, or ICMP port unreachable for anything else. */
   private refuse(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, service: ServiceState | undefined, reason: string): OfpMessage[] {
-    const owner = service ?? this.services.find((s) => inVip(s.config.vip, dst));
+    const owner = service ?? this.services.find((s) => inVip(s, dst));
     if (!owner) return [];
     if (service) service.refused++;
     this.event({
@@ -552,6 +646,12 @@ export class LoadBalancerApp implements ControllerApp {
       ? buildTcpReset(frame, pkt, vipMac)
       : buildIcmpUnreachable(frame, pkt, vipMac, pkt.ipv4!.proto === IP_PROTO_UDP ? ICMP_UNREACHABLE.PORT : ICMP_UNREACHABLE.PROTOCOL);
     return [buildReplyPacketOut(reply, inPort)];
+  }
+
+  /** refuse() for a packet read by the fast path: the full parse happens only now, on the rare refusal. */
+  private refuseFrame(frame: Buffer, dst: number, inPort: number, service: ServiceState | undefined, reason: string): OfpMessage[] {
+    const parsed = parsePacket(frame);
+    return parsed.ok ? this.refuse(frame, parsed.packet, dst, inPort, service, reason) : [];
   }
 
   /** Where each backend's vNIC is: OVSDB's interface name (or the selector itself) looked up in the port tables. */

@@ -1,0 +1,66 @@
+import { encode } from '../../../src/openflow/codec';
+import { buildConnectionFlows, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows/builders';
+import { ConnectionWireEncoder, macBytes, type ConnectionWireService } from '../../../src/flows/connection-wire';
+import { uint32ToIpv4 } from '../../../src/lb/ip';
+
+/** A small deterministic PRNG, so a failure names a reproducible case. */
+function prng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s;
+  };
+}
+
+const hexByte = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
+const macText = (bytes: Uint8Array) => [...bytes].map(hexByte).join(':');
+
+describe('ConnectionWireEncoder: the same bytes as encode() of the built flows and packet-out', () => {
+  const services: ConnectionWireService[] = [
+    { serviceId: 1, protocol: 'tcp', idleTimeout: 60, vipMac: '02:00:0a:00:00:64', vipPort: 80 },
+    { serviceId: 0xffff, protocol: 'tcp', idleTimeout: 65535, finTimeout: 5, vipMac: 'fe:ff:ff:ff:ff:fe', vipPort: 65535 },
+    { serviceId: 18, protocol: 'udp', idleTimeout: 1, vipMac: '02:00:00:00:00:01', vipPort: 53 },
+    { serviceId: 31, protocol: 'udp', idleTimeout: 30, finTimeout: 7, vipMac: '02:aa:bb:cc:dd:ee', vipPort: 5353 },
+  ];
+
+  it.each(services.map((s) => [`${s.protocol} service ${s.serviceId} fin ${s.finTimeout ?? '-'}`, s] as const))('%s over random connections', (_name, service) => {
+    const encoder = new ConnectionWireEncoder(service);
+    const next = prng(service.serviceId * 7919 + service.vipPort);
+    for (let i = 0; i < 300; i++) {
+      const frame = Buffer.alloc(20 + (next() % 90));
+      for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
+      const backendMac = Buffer.from([next(), next(), next(), next(), next(), next()].map((n) => n & 0xff));
+      const values = {
+        connectionId: i === 0 ? 0x0fffffff : 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 0xfffffeff),
+        clientIp: next(), clientPort: next() & 0xffff, clientMacSource: frame, clientMacOffset: 6, vipIp: next(),
+        backendOfport: 1 + (next() % 0xfffffeff), backendIp: next(), backendPort: next() & 0xffff, backendMac,
+      };
+      const spec: ConnectionSpec = {
+        serviceId: service.serviceId, connectionId: values.connectionId, protocol: service.protocol,
+        idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
+        client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: uint32ToIpv4(values.clientIp), port: values.clientPort },
+        vip: { mac: service.vipMac, ip: uint32ToIpv4(values.vipIp), port: service.vipPort },
+        backend: { ofport: values.backendOfport, mac: macText(backendMac), ip: uint32ToIpv4(values.backendIp), port: values.backendPort },
+      };
+      const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => encode(m)), encode(buildResubmitPacketOut(frame, values.clientOfport))]);
+      expect(encoder.encode(values, frame).toString('hex')).toBe(expected.toString('hex'));
+    }
+  });
+
+  it('refuses a connection id the cookie cannot carry', () => {
+    const encoder = new ConnectionWireEncoder(services[0]);
+    const frame = Buffer.alloc(60);
+    const values = {
+      connectionId: 0x10000000, clientOfport: 1, clientIp: 1, clientPort: 1, clientMacSource: frame, clientMacOffset: 6, vipIp: 2,
+      backendOfport: 2, backendIp: 3, backendPort: 2, backendMac: Buffer.alloc(6),
+    };
+    expect(() => encoder.encode(values, frame)).toThrow(FlowBuildError);
+    expect(() => encoder.encode({ ...values, connectionId: 0 }, frame)).toThrow(/connection id 0 is outside/);
+  });
+
+  it('macBytes parses MAC text and names bad input', () => {
+    expect([...macBytes('02:0a:ff:00:10:01')]).toEqual([2, 10, 255, 0, 16, 1]);
+    expect(() => macBytes('02:0a:ff:00:10')).toThrow(/not a MAC: 02:0a:ff:00:10/);
+    expect(() => macBytes('02:0a:ff:00:10:zz')).toThrow(FlowBuildError);
+  });
+});

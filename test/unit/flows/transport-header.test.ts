@@ -1,0 +1,75 @@
+import { emptyTransportHeader, parsePacket, readTransportHeader, type TransportHeader } from '../../../src/flows/packets';
+import { ipv4ToUint32 } from '../../../src/lb/ip';
+
+/** What readTransportHeader must report for a frame, derived from the general parser. */
+function expectedFromParser(frame: Buffer): TransportHeader | null {
+  const r = parsePacket(frame);
+  if (!r.ok || !r.packet.ipv4 || !r.packet.l4) return null;
+  const { ipv4, l4 } = r.packet;
+  if (ipv4.proto !== 6 && ipv4.proto !== 17) return null;
+  return {
+    proto: ipv4.proto, src: ipv4ToUint32(ipv4.src), dst: ipv4ToUint32(ipv4.dst), srcPort: l4.src, dstPort: l4.dst,
+    tcpFlags: ipv4.proto === 6 ? l4.tcpFlags ?? -1 : -1,
+  };
+}
+
+function frame(opts: { proto: number; l4Length: number; vlanTags?: number; ihl?: number; fragment?: number; ethType?: number }): Buffer {
+  const tags = Buffer.alloc(4 * (opts.vlanTags ?? 0));
+  for (let i = 0; i < (opts.vlanTags ?? 0); i++) tags.writeUInt16BE(i % 2 ? 0x88a8 : 0x8100, i * 4);
+  const ihl = opts.ihl ?? 5;
+  const ip = Buffer.alloc(ihl * 4 + opts.l4Length);
+  ip[0] = 0x40 | ihl;
+  ip.writeUInt16BE(ip.length, 2);
+  ip.writeUInt16BE(opts.fragment ?? 0, 6);
+  ip[9] = opts.proto;
+  ip.writeUInt32BE(0xc0a80133, 12);
+  ip.writeUInt32BE(0x0a000064, 16);
+  const l4 = ihl * 4;
+  if (opts.l4Length >= 4) {
+    ip.writeUInt16BE(40001, l4);
+    ip.writeUInt16BE(80, l4 + 2);
+  }
+  if (opts.l4Length >= 14) ip[l4 + 13] = 0x12;
+  const type = Buffer.alloc(2);
+  type.writeUInt16BE(opts.ethType ?? 0x0800);
+  return Buffer.concat([Buffer.from('02000a0000645254000000c1', 'hex'), tags, type, ip]);
+}
+
+describe('readTransportHeader agrees with parsePacket', () => {
+  const bases = [
+    frame({ proto: 6, l4Length: 20 }), frame({ proto: 17, l4Length: 8 }), frame({ proto: 6, l4Length: 20, vlanTags: 2 }),
+    frame({ proto: 6, l4Length: 20, ihl: 7 }), frame({ proto: 6, l4Length: 20, fragment: 0x2000 }), frame({ proto: 6, l4Length: 20, fragment: 3 }),
+    frame({ proto: 1, l4Length: 8 }), frame({ proto: 47, l4Length: 8 }), frame({ proto: 17, l4Length: 8, ethType: 0x86dd }),
+    frame({ proto: 6, l4Length: 13 }), frame({ proto: 17, l4Length: 3 }),
+  ];
+
+  it('on every prefix of TCP, UDP, VLAN, options, fragment, ICMP, other and truncated frames', () => {
+    let accepted = 0;
+    for (const base of bases) {
+      for (let n = 0; n <= base.length; n++) {
+        const f = base.subarray(0, n);
+        const out = emptyTransportHeader();
+        const expected = expectedFromParser(f);
+        expect([n, readTransportHeader(f, out)]).toEqual([n, expected !== null]);
+        if (expected) {
+          expect(out).toEqual(expected);
+          accepted++;
+        }
+      }
+    }
+    expect(accepted).toBeGreaterThan(10);
+  });
+
+  it('on randomly corrupted header bytes', () => {
+    let s = 12345;
+    const next = () => (s = (s * 1103515245 + 12345) >>> 0);
+    for (let i = 0; i < 5000; i++) {
+      const f = Buffer.from(bases[next() % bases.length]);
+      for (let k = 0; k < 2; k++) f[12 + (next() % Math.min(30, f.length - 12))] = next() & 0xff;
+      const out = emptyTransportHeader();
+      const expected = expectedFromParser(f);
+      expect(readTransportHeader(f, out)).toBe(expected !== null);
+      if (expected) expect(out).toEqual(expected);
+    }
+  });
+});
