@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+// Concrete modules, not the '../openflow' barrel: its re-export getters cost on the per-message path.
+import { decode, encode } from '../openflow/codec';
 import {
   OFPCML_NO_BUFFER, OFPET, OFPMPF_REPLY_MORE, OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
-  decode, encode,
-} from '../openflow';
+} from '../openflow/constants';
 import type {
   ErrorMsg, FeaturesReply, MultipartReply, MultipartReplyBody, OfpMessage, OfpMessageType, OfpPort,
-} from '../openflow';
+} from '../openflow/types';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {

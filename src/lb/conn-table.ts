@@ -31,23 +31,34 @@ export interface ConnEntry {
 const STATE_ACTIVE = 1;
 const STATE_INACTIVE = 0;
 
-/**
- * Seven 16-bit code units: small flat strings keep a million keys cheap (no per-key objects).
- * Lone surrogates are fine in Map keys.
- */
-function keyOf(k: ConnKey): string {
-  return String.fromCharCode(
-    k.proto, k.clientIp >>> 16, k.clientIp & 0xffff, k.clientPort, k.vip >>> 16, k.vip & 0xffff, k.vipPort,
-  );
+/** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
+function hashKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): number {
+  let h = Math.imul(clientIp ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13) ^ vip, 0xc2b2ae35);
+  h = Math.imul(h ^ (h >>> 16) ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 15) ^ proto, 0x165667b1);
+  return (h ^ (h >>> 16)) >>> 0;
 }
+
+const NO_SLOT = -1;
 
 /**
  * The connection table: key -> slot in parallel typed arrays (structure of arrays, so 1,000,000
- * connections cost a few dozen bytes each, no object per connection). O(1) insert, lookup, remove.
- * Every change keeps the backend's active/inactive/per-port counters, and so OVERLOAD, in step.
+ * connections cost a few dozen bytes each, no object per connection). The index is an open-addressing
+ * hash table of slot numbers (linear probing, backward-shift deletion) that compares the 5-tuple in the
+ * slot arrays, so a lookup builds no key. O(1) insert, lookup, remove; a doubly linked list over the
+ * slots keeps insertion order for export(). Every change keeps the backend's active/inactive/per-port
+ * counters, and so OVERLOAD, in step.
  */
 export class ConnectionTable {
-  private readonly slots = new Map<string, number>();
+  /** slot + 1 per bucket, 0 = empty; a power of two at least twice the live count. */
+  private buckets = new Int32Array(64);
+  private count = 0;
+  /** Insertion-order list over live slots. */
+  private head = NO_SLOT;
+  private tail = NO_SLOT;
+  private prev: Int32Array;
+  private next: Int32Array;
   private readonly backendRefs: Backend[] = [];
   private readonly backendIndex = new Map<Backend, number>();
   private capacity: number;
@@ -64,15 +75,6 @@ export class ConnectionTable {
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
-  // The last key's string: a new connection is looked up, placed and inserted with the same 5-tuple in
-  // a row, so building and hashing its key string once instead of 3-4 times matters on the packet-in path.
-  private lastProto = -1;
-  private lastClientIp = -1;
-  private lastClientPort = -1;
-  private lastVip = -1;
-  private lastVipPort = -1;
-  private lastKey = '';
-
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
     this.proto = new Uint8Array(this.capacity);
@@ -86,14 +88,16 @@ export class ConnectionTable {
     this.created = new Float64Array(this.capacity);
     this.lastSeen = new Float64Array(this.capacity);
     this.freeSlots = new Int32Array(this.capacity);
+    this.prev = new Int32Array(this.capacity);
+    this.next = new Int32Array(this.capacity);
   }
 
   get size(): number {
-    return this.slots.size;
+    return this.count;
   }
 
   has(key: ConnKey): boolean {
-    return this.slots.has(this.keyString(key));
+    return this.find(key) !== NO_SLOT;
   }
 
   /** Track a new connection on `backend`'s port `portIndex`; false if the key is already tracked. */
@@ -101,10 +105,8 @@ export class ConnectionTable {
     if (!Number.isInteger(portIndex) || portIndex < 0 || portIndex >= backend.ports.length) {
       throw new LbInputError('conn.portIndex', `backend ${backend.id} has no port index ${portIndex}`);
     }
-    const k = this.keyString(key);
-    if (this.slots.has(k)) return false;
+    if (this.find(key) !== NO_SLOT) return false;
     const slot = this.allocate();
-    this.slots.set(k, slot);
     this.proto[slot] = key.proto;
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;
@@ -115,27 +117,29 @@ export class ConnectionTable {
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
     this.created[slot] = now;
     this.lastSeen[slot] = now;
+    this.index(slot);
+    this.link(slot);
     bindConnection(backend, state, portIndex);
     return true;
   }
 
   lookup(key: ConnKey): ConnEntry | null {
-    const slot = this.slots.get(this.keyString(key));
-    return slot === undefined ? null : this.entryAt(slot);
+    const slot = this.find(key);
+    return slot === NO_SLOT ? null : this.entryAt(slot);
   }
 
   /** Traffic seen on the connection (e.g. from flow stats). */
   touch(key: ConnKey, now: number): boolean {
-    const slot = this.slots.get(this.keyString(key));
-    if (slot === undefined) return false;
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return false;
     this.lastSeen[slot] = now;
     return true;
   }
 
   /** TCP reached or left ESTABLISHED; counters move between active and inactive. */
   setState(key: ConnKey, state: ConnState): boolean {
-    const slot = this.slots.get(this.keyString(key));
-    if (slot === undefined) return false;
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return false;
     const from: ConnState = this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive';
     changeConnectionState(this.backendRefs[this.backendOf[slot]], from, state);
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
@@ -144,11 +148,11 @@ export class ConnectionTable {
 
   /** The connection ended (flow removed): uncount it; returns what it was, or null if unknown. */
   remove(key: ConnKey): ConnEntry | null {
-    const k = this.keyString(key);
-    const slot = this.slots.get(k);
-    if (slot === undefined) return null;
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return null;
     const entry = this.entryAt(slot);
-    this.slots.delete(k);
+    this.unindex(slot);
+    this.unlink(slot);
     this.freeSlots[this.freeCount++] = slot;
     unbindConnection(entry.backend, entry.state, entry.portIndex);
     return entry;
@@ -157,7 +161,7 @@ export class ConnectionTable {
   /** Every tracked connection, in a form that survives a restart. */
   export(): ConnRecord[] {
     const records: ConnRecord[] = [];
-    for (const slot of this.slots.values()) {
+    for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
       const entry = this.entryAt(slot);
       records.push({
         proto: this.proto[slot],
@@ -193,24 +197,83 @@ export class ConnectionTable {
       else if (!this.insert(record, backend, portIndex, record.state, record.created)) {
         skipped.push({ record, reason: 'already tracked' });
       } else {
-        this.lastSeen[this.slots.get(this.keyString(record))!] = record.lastSeen;
+        this.lastSeen[this.find(record)] = record.lastSeen;
         imported++;
       }
     }
     return { imported, skipped };
   }
 
-  private keyString(k: ConnKey): string {
-    if (k.clientPort !== this.lastClientPort || k.clientIp !== this.lastClientIp || k.vip !== this.lastVip
-      || k.vipPort !== this.lastVipPort || k.proto !== this.lastProto) {
-      this.lastKey = keyOf(k);
-      this.lastProto = k.proto;
-      this.lastClientIp = k.clientIp;
-      this.lastClientPort = k.clientPort;
-      this.lastVip = k.vip;
-      this.lastVipPort = k.vipPort;
+  /** The key's slot, or NO_SLOT. */
+  private find(k: ConnKey): number {
+    const mask = this.buckets.length - 1;
+    for (let i = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) & mask; ; i = (i + 1) & mask) {
+      const slot = this.buckets[i] - 1;
+      if (slot === NO_SLOT) return NO_SLOT;
+      if (this.clientIp[slot] === k.clientIp && this.clientPort[slot] === k.clientPort && this.vip[slot] === k.vip
+        && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto) return slot;
     }
-    return this.lastKey;
+  }
+
+  private homeBucket(slot: number, mask: number): number {
+    return hashKey(this.proto[slot], this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot]) & mask;
+  }
+
+  /** Adds a slot (whose key is not indexed yet) to the hash index, growing it to stay at most half full. */
+  private index(slot: number): void {
+    if ((this.count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
+    const mask = this.buckets.length - 1;
+    let i = this.homeBucket(slot, mask);
+    while (this.buckets[i] !== 0) i = (i + 1) & mask;
+    this.buckets[i] = slot + 1;
+    this.count++;
+  }
+
+  /** Removes a slot from the index; later entries of its probe run shift back so lookups need no tombstones. */
+  private unindex(slot: number): void {
+    const mask = this.buckets.length - 1;
+    let hole = this.homeBucket(slot, mask);
+    while (this.buckets[hole] !== slot + 1) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; this.buckets[j] !== 0; j = (j + 1) & mask) {
+      const home = this.homeBucket(this.buckets[j] - 1, mask);
+      // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
+      const homeBetween = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+      if (!homeBetween) {
+        this.buckets[hole] = this.buckets[j];
+        hole = j;
+      }
+    }
+    this.buckets[hole] = 0;
+    this.count--;
+  }
+
+  private rehash(size: number): void {
+    const old = this.buckets;
+    this.buckets = new Int32Array(size);
+    const mask = size - 1;
+    for (const entry of old) {
+      if (entry === 0) continue;
+      let i = this.homeBucket(entry - 1, mask);
+      while (this.buckets[i] !== 0) i = (i + 1) & mask;
+      this.buckets[i] = entry;
+    }
+  }
+
+  private link(slot: number): void {
+    this.prev[slot] = this.tail;
+    this.next[slot] = NO_SLOT;
+    if (this.tail === NO_SLOT) this.head = slot;
+    else this.next[this.tail] = slot;
+    this.tail = slot;
+  }
+
+  private unlink(slot: number): void {
+    const p = this.prev[slot];
+    const n = this.next[slot];
+    if (p === NO_SLOT) this.head = n;
+    else this.next[p] = n;
+    if (n === NO_SLOT) this.tail = p;
+    else this.prev[n] = p;
   }
 
   private entryAt(slot: number): ConnEntry {
@@ -262,6 +325,8 @@ export class ConnectionTable {
     this.created = widen(this.created, (n) => new Float64Array(n));
     this.lastSeen = widen(this.lastSeen, (n) => new Float64Array(n));
     this.freeSlots = widen(this.freeSlots, (n) => new Int32Array(n));
+    this.prev = widen(this.prev, (n) => new Int32Array(n));
+    this.next = widen(this.next, (n) => new Int32Array(n));
     this.capacity = capacity;
   }
 }

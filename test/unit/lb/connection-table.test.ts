@@ -86,3 +86,39 @@ describe('service membership changes keep established connections', () => {
     expect(service.close(connKeyOf(packet(1, 1)), 2)).toBe(true);
   });
 });
+
+describe('connection table index under churn (open addressing, backward-shift deletion)', () => {
+  it('agrees with a Map over random inserts and removes, through growth, with export in insertion order', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable(16);
+    const reference = new Map<string, ConnKey>();
+    const text = (k: ConnKey) => `${k.proto}/${k.clientIp}/${k.clientPort}/${k.vip}/${k.vipPort}`;
+    let s = 99;
+    // The LCG's high bits (its low bits cycle with short periods).
+    const next = () => (s = (s * 1103515245 + 12345) >>> 0) >>> 12;
+    // A small key space, so removes hit live keys and probe runs collide and wrap.
+    const randomKey = (): ConnKey => ({
+      proto: next() % 2 ? 6 : 17, clientIp: 0xc0a80000 + (next() % 40), clientPort: next() % 30, vip: 0x0a000064 + (next() % 2), vipPort: 80,
+    });
+    for (let i = 0; i < 20000; i++) {
+      const k = randomKey();
+      const present = reference.has(text(k));
+      if (next() % 3 === 0) {
+        expect(table.remove(k) !== null).toBe(present);
+        reference.delete(text(k));
+      } else {
+        expect(table.insert(k, b, 0, 'inactive', i)).toBe(!present);
+        if (!present) reference.set(text(k), k);
+      }
+      expect(table.size).toBe(reference.size);
+      if (i % 997 === 0) {
+        for (const known of reference.values()) expect(table.has(known)).toBe(true);
+        expect(table.export().map(text)).toEqual([...reference.keys()]);
+      }
+    }
+    expect(reference.size).toBeGreaterThan(100);
+    expect(b.inactiveConns).toBe(reference.size);
+    for (const k of [...reference.values()]) expect(table.remove(k)).not.toBeNull();
+    expect([table.size, table.export().length, b.inactiveConns]).toEqual([0, 0, 0]);
+  });
+});
