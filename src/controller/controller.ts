@@ -4,7 +4,7 @@ import tls from 'node:tls';
 import type { OfpMessage } from '../openflow';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
-import { ControllerError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
+import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
 import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
@@ -226,7 +226,14 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.logger.error(`app ${name} failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
       return;
     }
-    if (out && out.length > 0 && session.state !== 'closed') session.send(out);
+    if (!out || out.length === 0 || session.state === 'closed') return;
+    try {
+      session.send(out);
+    } catch (err) {
+      // Malformed pre-encoded output is the app's bug: logged, and the switch keeps its session.
+      if (!(err instanceof PreEncodedMessageError)) throw err;
+      this.logger.error(`app ${name} output not sent: ${err.message}`, { dpid: formatDpid(session.dpid) });
+    }
   }
 
   /** 'error' has special meaning to EventEmitter (throws without a listener); emit it only when observed. */

@@ -276,6 +276,41 @@ describe('application interface', () => {
     expect(info.counters.bytesOut).toBeGreaterThan(0);
   });
 
+  it('sends pre-encoded messages as given, numbering xid-0 ones; refuses bytes that are not the declared messages', async () => {
+    const packetOut = (data: Buffer): OfpMessage => ({ type: 'packet_out', xid: 0, bufferId: 0xffffffff, inPort: 1, actions: [{ type: 'output', port: 2, maxLen: 0 }], data });
+    let call = 0;
+    const app: ControllerApp = {
+      onPacketIn: (_sw, msg) => {
+        call++;
+        const bytes = Buffer.concat([encode(flowMod(0x7ad2n, 100)), encode({ ...flowMod(0x7ad3n, 100), xid: 77 }), encode(packetOut(msg.data))]);
+        // The second packet-in's answer claims one message too many: an app bug, not sent.
+        return [{ type: 'pre_encoded', bytes, messages: call === 1 ? 3 : 4, flowMods: 2 }];
+      },
+    };
+    const { controller, port: p } = await startController({ app });
+    const up = once<[SwitchInfo]>(controller, 'switch_up');
+    const sw = await connect(p);
+    const [info] = await up;
+    const before = info.counters.flowModsSent;
+    const packetIn = (fill: number) => sw.send({
+      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 0, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(60, fill),
+    });
+    packetIn(1);
+    await sw.nextOfType('packet_out');
+    packetIn(2);
+    while (call < 2) await new Promise((resolve) => setImmediate(resolve));
+    await controller.barrier(DPID); // the session survived the bad output
+    const sent = decodeAll(sw.stream).filter((m) => m.type === 'flow_mod' || m.type === 'packet_out');
+    expect(sent.map((m) => (m.type === 'flow_mod' ? `flow_mod ${m.cookie.toString(16)}` : `${m.type} ${m.type === 'packet_out' ? m.data[0] : ''}`))).toEqual([
+      'flow_mod 7ad2', 'flow_mod 7ad3', 'packet_out 1',
+    ]);
+    expect(sent[0].xid).not.toBe(0);
+    expect(sent[1].xid).toBe(77);
+    expect(sent[2].xid).not.toBe(0);
+    expect(sent[2].xid).not.toBe(sent[0].xid);
+    expect(info.counters.flowModsSent - before).toBe(2);
+  });
+
   it('routes an unsolicited error to onError and the error event; a throwing handler costs nothing', async () => {
     const errors: string[] = [];
     const app: ControllerApp = {

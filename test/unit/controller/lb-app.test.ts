@@ -1,9 +1,10 @@
 import { parseConfig } from '../../../src/config';
 import { LoadBalancerApp } from '../../../src/controller/app/lb-app';
-import type { SwitchInfo } from '../../../src/controller/types';
+import type { PreEncodedMessages, SwitchInfo } from '../../../src/controller/types';
 import { checkFlow, parsePacket, VADC_PIPELINE, TABLE } from '../../../src/flows';
 import { OFPPS_LINK_DOWN, OFPRR_IDLE_TIMEOUT, OFPP_TABLE } from '../../../src/openflow/constants';
-import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../../src/openflow/types';
+import { encode } from '../../../src/openflow/codec';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut, PortStatus } from '../../../src/openflow/types';
 import { FakeFlowTable, type Outcome, type PacketFields } from '../../helpers/fake-flow-table';
 import { arpRequest, ipv4Frame } from '../../helpers/frames';
 
@@ -281,3 +282,52 @@ describe('LoadBalancerApp: does this packet reach this backend?', () => {
     expect(h.app.connectionRecords()).toHaveLength(0);
   });
 });
+
+describe('LoadBalancerApp.onPacketInEncoded: the same decisions and bytes as onPacketIn', () => {
+  /** Every message's bytes with xid 0, as the wire would carry them before the session numbers them. */
+  function wireBytes(msgs: ReadonlyArray<OfpMessage | PreEncodedMessages>): string {
+    return msgs.map((m) => (m.type === 'pre_encoded' ? m.bytes : encode(m)).toString('hex')).join('');
+  }
+
+  it('over SYNs, retransmits, stray segments, UDP, other ports, ARP and ICMP, through a backend drain and a link down', () => {
+    const objects = new Harness('wlc', '    fin_timeout: 4');
+    const wire = new Harness('wlc', '    fin_timeout: 4');
+    const frames: Buffer[] = [];
+    for (let i = 0; i < 40; i++) {
+      const client = `10.0.${1 + (i % 3)}.${1 + (i % 7)}`;
+      const proto = i % 5 === 4 ? 'udp' : 'tcp';
+      const dstPort = i % 11 === 10 ? 81 : proto === 'udp' ? 53 : 80;
+      frames.push(ipv4Frame({ srcMac: CLIENT_MAC, dstMac: '02:00:0a:00:00:64', srcIp: client, dstIp: '10.0.0.100', proto, srcPort: 30000 + i, dstPort, tcpFlags: i % 13 === 12 ? 0x10 : 0x02 }));
+    }
+    frames.push(frames[0], frames[1]); // retransmitted first packets of known connections
+    frames.push(arpRequest(CLIENT_MAC, '10.0.1.1', '10.0.0.100'));
+    frames.push(ipv4Frame({ srcMac: CLIENT_MAC, dstMac: '02:00:0a:00:00:64', srcIp: '10.0.1.1', dstIp: '10.0.0.100', proto: 'icmp' }));
+    let preEncoded = 0;
+    frames.forEach((frame, i) => {
+      if (i === 20) for (const h of [objects, wire]) h.app.drain('web', 'v-vm2');
+      if (i === 30) for (const h of [objects, wire]) h.app.onPortStatus(h.sw, setLinkDown(h.sw, 3), h.now);
+      const packetIn: PacketIn = {
+        type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: TABLE.FORWARD, cookie: 0n,
+        match: [{ field: 'in_port', value: CLIENT_PORT }], data: frame,
+      };
+      const expected = objects.app.onPacketIn(objects.sw, packetIn, 2000 + i);
+      const got = wire.app.onPacketInEncoded(wire.sw, packetIn, 2000 + i);
+      expect([i, wireBytes(got)]).toEqual([i, wireBytes(expected)]);
+      for (const m of got) {
+        if (m.type !== 'pre_encoded') continue;
+        preEncoded++;
+        expect([m.messages, m.flowMods]).toEqual([3, 2]);
+      }
+    });
+    expect(preEncoded).toBeGreaterThan(20);
+    expect(wire.app.drainEvents()).toEqual(objects.app.drainEvents());
+    expect(wire.app.connectionRecords()).toEqual(objects.app.connectionRecords());
+  });
+});
+
+/** Marks a switch port's link down in place and returns the port_status the switch would send. */
+function setLinkDown(sw: SwitchInfo & { ports: Map<number, OfpPort> }, portNo: number): PortStatus {
+  const desc = { ...sw.ports.get(portNo)!, state: OFPPS_LINK_DOWN };
+  sw.ports.set(portNo, desc);
+  return { type: 'port_status', xid: 0, reason: 2, desc };
+}
