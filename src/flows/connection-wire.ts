@@ -142,43 +142,57 @@ export class ConnectionWireEncoder {
   encode(v: ConnectionWireValues, frame: Buffer): Buffer {
     if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
     const fwdLen = this.forward.length;
-    const revLen = this.reverse.length;
-    const poAt = fwdLen + revLen;
+    const poAt = fwdLen + this.reverse.length;
     const poLen = this.packetOutHead.length + frame.length;
     const out = Buffer.allocUnsafe(poAt + poLen);
     const cookieLow = (this.cookieLowBase | v.connectionId) >>> 0;
-
-    this.forward.copy(out, 0);
+    // TypedArray.set and plain byte stores: Buffer.copy and write*BE add argument checks per call.
+    out.set(this.forward, 0);
     const f = this.f;
-    out.writeUInt32BE(cookieLow, f.cookie);
-    out.writeUInt32BE(v.clientOfport, f.inPort);
-    out.writeUInt32BE(v.clientIp, f.src);
-    out.writeUInt32BE(v.vipIp, f.dst);
-    out.writeUInt16BE(v.clientPort, f.srcPort);
-    out.writeUInt16BE(this.service.vipPort, f.dstPort);
+    u32(out, f.cookie, cookieLow);
+    u32(out, f.inPort, v.clientOfport);
+    u32(out, f.src, v.clientIp);
+    u32(out, f.dst, v.vipIp);
+    u16(out, f.srcPort, v.clientPort);
+    u16(out, f.dstPort, this.service.vipPort);
     out.set(v.backendMac, f.setMac);
-    out.writeUInt32BE(v.backendIp, f.setIp);
-    out.writeUInt16BE(v.backendPort, f.setPort);
-    out.writeUInt32BE(v.backendOfport, f.out);
+    u32(out, f.setIp, v.backendIp);
+    u16(out, f.setPort, v.backendPort);
+    u32(out, f.out, v.backendOfport);
 
-    this.reverse.copy(out, fwdLen);
+    out.set(this.reverse, fwdLen);
     const r = this.r;
-    out.writeUInt32BE(cookieLow, fwdLen + r.cookie);
-    out.writeUInt32BE(v.backendOfport, fwdLen + r.inPort);
-    out.writeUInt32BE(v.backendIp, fwdLen + r.src);
-    out.writeUInt32BE(v.clientIp, fwdLen + r.dst);
-    out.writeUInt16BE(v.backendPort, fwdLen + r.srcPort);
-    out.writeUInt16BE(v.clientPort, fwdLen + r.dstPort);
-    for (let i = 0; i < 6; i++) out[fwdLen + r.setMac + i] = v.clientMacSource[v.clientMacOffset + i];
-    out.writeUInt32BE(v.vipIp, fwdLen + r.setIp);
-    out.writeUInt32BE(v.clientOfport, fwdLen + r.out);
+    u32(out, fwdLen + r.cookie, cookieLow);
+    u32(out, fwdLen + r.inPort, v.backendOfport);
+    u32(out, fwdLen + r.src, v.backendIp);
+    u32(out, fwdLen + r.dst, v.clientIp);
+    u16(out, fwdLen + r.srcPort, v.backendPort);
+    u16(out, fwdLen + r.dstPort, v.clientPort);
+    const mac = v.clientMacSource;
+    const macAt = v.clientMacOffset;
+    const setMac = fwdLen + r.setMac;
+    for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
+    u32(out, fwdLen + r.setIp, v.vipIp);
+    u32(out, fwdLen + r.out, v.clientOfport);
 
-    this.packetOutHead.copy(out, poAt);
-    out.writeUInt16BE(poLen, poAt + 2);
-    out.writeUInt32BE(v.clientOfport, poAt + PACKET_OUT_IN_PORT_AT);
-    frame.copy(out, poAt + this.packetOutHead.length);
+    out.set(this.packetOutHead, poAt);
+    u16(out, poAt + 2, poLen);
+    u32(out, poAt + PACKET_OUT_IN_PORT_AT, v.clientOfport);
+    out.set(frame, poAt + this.packetOutHead.length);
     return out;
   }
+}
+
+function u32(b: Buffer, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
+}
+
+function u16(b: Buffer, at: number, value: number): void {
+  b[at] = value >>> 8;
+  b[at + 1] = value;
 }
 
 /** The three messages a connection's encoding holds (forward, reverse, packet-out), two of them flow-mods. */

@@ -51,8 +51,12 @@ const NO_SLOT = -1;
  * counters, and so OVERLOAD, in step.
  */
 export class ConnectionTable {
-  /** slot + 1 per bucket, 0 = empty; a power of two at least twice the live count. */
-  private buckets = new Int32Array(64);
+  /**
+   * The hash index: bucket b is [2b] = slot + 1 (0 = empty) and [2b + 1] = the key's hash, side by side
+   * so a probe compares hashes in one cache line and reads the slot arrays only on a hash match. The
+   * bucket count is a power of two at least twice the live count.
+   */
+  private buckets = new Int32Array(2 * 64);
   private count = 0;
   /** Insertion-order list over live slots. */
   private head = NO_SLOT;
@@ -105,7 +109,14 @@ export class ConnectionTable {
     if (!Number.isInteger(portIndex) || portIndex < 0 || portIndex >= backend.ports.length) {
       throw new LbInputError('conn.portIndex', `backend ${backend.id} has no port index ${portIndex}`);
     }
-    if (this.find(key) !== NO_SLOT) return false;
+    // One probe finds either the key (already tracked) or the empty bucket where it goes.
+    if ((this.count + 1) * 4 > this.buckets.length) this.rehash(this.buckets.length);
+    const mask = (this.buckets.length >> 1) - 1;
+    const hash = hashKey(key.proto, key.clientIp, key.clientPort, key.vip, key.vipPort) | 0;
+    let bucket = hash & mask;
+    for (; this.buckets[2 * bucket] !== 0; bucket = (bucket + 1) & mask) {
+      if (this.buckets[2 * bucket + 1] === hash && this.matches(this.buckets[2 * bucket] - 1, key)) return false;
+    }
     const slot = this.allocate();
     this.proto[slot] = key.proto;
     this.clientIp[slot] = key.clientIp;
@@ -117,7 +128,9 @@ export class ConnectionTable {
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
     this.created[slot] = now;
     this.lastSeen[slot] = now;
-    this.index(slot);
+    this.buckets[2 * bucket] = slot + 1;
+    this.buckets[2 * bucket + 1] = hash;
+    this.count++;
     this.link(slot);
     bindConnection(backend, state, portIndex);
     return true;
@@ -206,57 +219,55 @@ export class ConnectionTable {
 
   /** The key's slot, or NO_SLOT. */
   private find(k: ConnKey): number {
-    const mask = this.buckets.length - 1;
-    for (let i = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) & mask; ; i = (i + 1) & mask) {
-      const slot = this.buckets[i] - 1;
-      if (slot === NO_SLOT) return NO_SLOT;
-      if (this.clientIp[slot] === k.clientIp && this.clientPort[slot] === k.clientPort && this.vip[slot] === k.vip
-        && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto) return slot;
+    const b = this.buckets;
+    const mask = (b.length >> 1) - 1;
+    const hash = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) | 0;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = b[2 * i] - 1;
+      if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches(slot, k))) return slot;
     }
   }
 
-  private homeBucket(slot: number, mask: number): number {
-    return hashKey(this.proto[slot], this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot]) & mask;
-  }
-
-  /** Adds a slot (whose key is not indexed yet) to the hash index, growing it to stay at most half full. */
-  private index(slot: number): void {
-    if ((this.count + 1) * 2 > this.buckets.length) this.rehash(this.buckets.length * 2);
-    const mask = this.buckets.length - 1;
-    let i = this.homeBucket(slot, mask);
-    while (this.buckets[i] !== 0) i = (i + 1) & mask;
-    this.buckets[i] = slot + 1;
-    this.count++;
+  private matches(slot: number, k: ConnKey): boolean {
+    return this.clientIp[slot] === k.clientIp && this.clientPort[slot] === k.clientPort && this.vip[slot] === k.vip
+      && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto;
   }
 
   /** Removes a slot from the index; later entries of its probe run shift back so lookups need no tombstones. */
   private unindex(slot: number): void {
-    const mask = this.buckets.length - 1;
-    let hole = this.homeBucket(slot, mask);
-    while (this.buckets[hole] !== slot + 1) hole = (hole + 1) & mask;
-    for (let j = (hole + 1) & mask; this.buckets[j] !== 0; j = (j + 1) & mask) {
-      const home = this.homeBucket(this.buckets[j] - 1, mask);
+    const b = this.buckets;
+    const mask = (b.length >> 1) - 1;
+    const hash = hashKey(this.proto[slot], this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot]) | 0;
+    let hole = hash & mask;
+    while (b[2 * hole] !== slot + 1) hole = (hole + 1) & mask;
+    for (let j = (hole + 1) & mask; b[2 * j] !== 0; j = (j + 1) & mask) {
+      const home = b[2 * j + 1] & mask;
       // The entry at j may fill the hole unless its home lies cyclically in (hole, j].
       const homeBetween = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!homeBetween) {
-        this.buckets[hole] = this.buckets[j];
+        b[2 * hole] = b[2 * j];
+        b[2 * hole + 1] = b[2 * j + 1];
         hole = j;
       }
     }
-    this.buckets[hole] = 0;
+    b[2 * hole] = 0;
+    b[2 * hole + 1] = 0;
     this.count--;
   }
 
-  private rehash(size: number): void {
+  /** Twice the buckets; entries re-placed by their stored hash. */
+  private rehash(oldLength: number): void {
     const old = this.buckets;
-    this.buckets = new Int32Array(size);
-    const mask = size - 1;
-    for (const entry of old) {
-      if (entry === 0) continue;
-      let i = this.homeBucket(entry - 1, mask);
-      while (this.buckets[i] !== 0) i = (i + 1) & mask;
-      this.buckets[i] = entry;
+    const b = new Int32Array(oldLength * 2);
+    const mask = oldLength - 1; // new bucket count = oldLength
+    for (let i = 0; i < old.length; i += 2) {
+      if (old[i] === 0) continue;
+      let j = old[i + 1] & mask;
+      while (b[2 * j] !== 0) j = (j + 1) & mask;
+      b[2 * j] = old[i];
+      b[2 * j + 1] = old[i + 1];
     }
+    this.buckets = b;
   }
 
   private link(slot: number): void {

@@ -65,11 +65,12 @@ export class LbService {
 
   /** Place and track a new connection (UDP and not-yet-established TCP start inactive). */
   open(pkt: PacketKey, state: ConnState, now: number): Placement | null {
-    const existing = this.connections.lookup(connKeyOf(pkt));
+    const key = connKeyOf(pkt);
+    const existing = this.connections.lookup(key);
     if (existing) return { backend: existing.backend, portIndex: existing.portIndex, softwarePort: existing.softwarePort };
     const placement = this.place(pkt, now);
     if (!placement) return null;
-    this.connections.insert(connKeyOf(pkt), placement.backend, placement.portIndex, state, now);
+    this.connections.insert(key, placement.backend, placement.portIndex, state, now);
     this.persistence?.connectionOpened(pkt.srcIp, placement.backend, now);
     return placement;
   }

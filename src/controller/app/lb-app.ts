@@ -120,6 +120,8 @@ function inVip(service: ServiceState, addr: number): boolean {
  */
 export class LoadBalancerApp implements ControllerApp {
   private services: ServiceState[] = [];
+  /** Services by protocol and port (proto << 16 | port), in configuration order: the packet-in's lookup. */
+  private servicesByPort = new Map<number, ServiceState[]>();
   private readonly switches = new Map<bigint, SwitchInfo>();
   private readonly vnics = new Map<string, VnicInfo>();
   private readonly pendingEvents: AppEvent[] = [];
@@ -164,6 +166,13 @@ export class LoadBalancerApp implements ControllerApp {
     const removed = [...old.values()];
     const oldVips = new Set(this.services.map((s) => s.config.vip));
     this.services = next;
+    this.servicesByPort = new Map();
+    for (const service of next) {
+      const slot = (service.proto << 16) | service.config.port;
+      const list = this.servicesByPort.get(slot);
+      if (list) list.push(service);
+      else this.servicesByPort.set(slot, [service]);
+    }
     this.relocateAll();
     const msgs: OfpMessage[] = [];
     for (const gone of removed) msgs.push(buildDeleteService(gone.id));
@@ -512,10 +521,13 @@ export class LoadBalancerApp implements ControllerApp {
     const proto = h.proto;
     const dst = h.dst;
     let service: ServiceState | undefined;
-    for (const s of this.services) {
-      if (s.proto === proto && s.config.port === h.dstPort && inVip(s, dst)) {
-        service = s;
-        break;
+    const onPort = this.servicesByPort.get((proto << 16) | h.dstPort);
+    if (onPort) {
+      for (const s of onPort) {
+        if (inVip(s, dst)) {
+          service = s;
+          break;
+        }
       }
     }
     if (!service) return this.refuseFrame(frame, dst, inPort, undefined, 'no service on this port');
