@@ -22,18 +22,21 @@ export type FrameResult =
 
 export type FrameProblem = 'bad_length' | 'bad_version' | 'not_hello';
 const OFPT_HELLO = 0;
+const EMPTY = Buffer.alloc(0);
 
 export class FrameReader {
   private buffered: Buffer = Buffer.alloc(0);
   private broken = false;
   private requiredVersion?: number;
   private framesRead = 0;
+  /** While read() runs: where in `buffered` the frames not yet handed out start. */
+  private cursor = 0;
 
   constructor(private readonly maxMessageLen: number) {}
 
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
-    return this.buffered.length;
+    return this.buffered.length - this.cursor;
   }
 
   /**
@@ -50,29 +53,39 @@ export class FrameReader {
    */
   *read(chunk: Buffer): Generator<FrameResult> {
     if (this.broken) return;
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    while (!this.broken && this.buffered.length >= HEADER_LEN) {
-      const version = this.buffered[0];
-      const type = this.buffered[1];
-      const length = this.buffered.readUInt16BE(2);
-      const xid = this.buffered.readUInt32BE(4);
-      const problem = this.checkHeader(version, type, length);
-      if (problem) {
-        // A bad header leaves no way to find the next frame: the stream is lost.
-        this.broken = true;
-        const header = Buffer.from(this.buffered.subarray(0, HEADER_LEN));
-        this.buffered = Buffer.alloc(0);
-        yield { ok: false, ...problem, header, xid };
-        return;
+    const data = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.buffered = data;
+    // Frames are cut from `data` by offset (one subarray per frame); what is left is kept at the end.
+    let at = 0;
+    try {
+      while (!this.broken && data.length - at >= HEADER_LEN) {
+        const version = data[at];
+        const type = data[at + 1];
+        const length = (data[at + 2] << 8) | data[at + 3];
+        const xid = data.readUInt32BE(at + 4);
+        const problem = this.checkHeader(version, type, length);
+        if (problem) {
+          // A bad header leaves no way to find the next frame: the stream is lost.
+          this.broken = true;
+          const header = Buffer.from(data.subarray(at, at + HEADER_LEN));
+          at = data.length;
+          this.buffered = EMPTY;
+          this.cursor = 0;
+          yield { ok: false, ...problem, header, xid };
+          return;
+        }
+        if (data.length - at < length) break;
+        const bytes = data.subarray(at, at + length);
+        at += length;
+        this.cursor = at;
+        this.framesRead++;
+        yield { ok: true, frame: { version, type, length, xid, bytes } };
       }
-      if (this.buffered.length < length) break;
-      const bytes = this.buffered.subarray(0, length);
-      this.buffered = this.buffered.subarray(length);
-      this.framesRead++;
-      yield { ok: true, frame: { version, type, length, xid, bytes } };
+    } finally {
+      // Copy the leftover so the frames handed out do not pin a large receive buffer.
+      this.buffered = at >= data.length ? EMPTY : at === 0 && data !== chunk ? data : Buffer.from(data.subarray(at));
+      this.cursor = 0;
     }
-    // Copy the leftover so the frames handed out do not pin a large receive buffer.
-    if (this.buffered.length > 0) this.buffered = Buffer.from(this.buffered);
   }
 
   /** Like read(), all at once. */

@@ -234,26 +234,33 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
 
   /** Checks the bytes are exactly the messages claimed, gives xid-0 ones fresh xids (in place), queues them. */
   private enqueuePreEncoded(msg: PreEncodedMessages): void {
-    const bytes = msg.bytes;
+    const b = msg.bytes;
+    const total = b.length;
     let count = 0;
     let p = 0;
-    while (p < bytes.length) {
-      if (bytes.length - p < OFP_HEADER_LEN) throw new PreEncodedMessageError(`${bytes.length - p} trailing bytes after ${count} message(s)`);
-      const length = bytes.readUInt16BE(p + 2);
-      if (length < OFP_HEADER_LEN || p + length > bytes.length) {
-        throw new PreEncodedMessageError(`message ${count} at byte ${p} has length ${length}, ${bytes.length - p} bytes left`);
+    // One pass with plain byte reads: this runs for every new connection. Bytes that fail the check are
+    // not sent, so xids already written into them do no harm.
+    while (p < total) {
+      if (total - p < OFP_HEADER_LEN) throw new PreEncodedMessageError(`${total - p} trailing bytes after ${count} message(s)`);
+      const length = (b[p + 2] << 8) | b[p + 3];
+      if (length < OFP_HEADER_LEN || p + length > total) {
+        throw new PreEncodedMessageError(`message ${count} at byte ${p} has length ${length}, ${total - p} bytes left`);
+      }
+      if ((b[p + 4] | b[p + 5] | b[p + 6] | b[p + 7]) === 0) {
+        const xid = this.pending.allocateXid();
+        b[p + 4] = xid >>> 24;
+        b[p + 5] = xid >>> 16;
+        b[p + 6] = xid >>> 8;
+        b[p + 7] = xid;
       }
       count++;
       p += length;
     }
     if (count !== msg.messages) throw new PreEncodedMessageError(`${count} message(s) in the bytes, ${msg.messages} declared`);
-    for (p = 0; p < bytes.length; p += bytes.readUInt16BE(p + 2)) {
-      if (bytes.readUInt32BE(p + 4) === 0) bytes.writeUInt32BE(this.pending.allocateXid(), p + 4);
-    }
     this.counters.messagesOut += count;
-    this.counters.bytesOut += bytes.length;
+    this.counters.bytesOut += total;
     this.counters.flowModsSent += msg.flowMods;
-    this.writer.enqueue(bytes);
+    this.writer.enqueue(b);
   }
 
   private onBackpressure(blocked: boolean): void {
