@@ -24,6 +24,31 @@ describe('FrameReader', () => {
     }
   });
 
+  it('counts pending bytes while frames are handed out and keeps the partial tail for the next chunk', () => {
+    const whole = new FrameReader(0xffff);
+    const seen: number[] = [];
+    for (const result of whole.read(stream)) {
+      expect(result.ok).toBe(true);
+      seen.push(whole.pendingBytes);
+    }
+    // After the first, second and third frame: the bytes of the frames not yet handed out.
+    expect(seen).toEqual([25, 17, 0]);
+    const reader = new FrameReader(0xffff);
+    const first = [...reader.read(stream.subarray(0, 20))];
+    expect([first.length, reader.pendingBytes]).toEqual([1, 9]);
+    expect(reader.push(stream.subarray(20)).map((r) => (r.ok ? r.frame.xid : r.reason))).toEqual([11, 12]);
+  });
+
+  it('keeps the frames not yet read when the consumer stops early', () => {
+    const reader = new FrameReader(0xffff);
+    for (const result of reader.read(stream)) {
+      expect(result.ok && result.frame.xid).toBe(10);
+      break;
+    }
+    expect(reader.pendingBytes).toBe(25);
+    expect(reader.push(Buffer.alloc(0)).map((r) => (r.ok ? r.frame.xid : r.reason))).toEqual([11, 12]);
+  });
+
   it('reports a lying length at once and then reads nothing more', () => {
     const reader = new FrameReader(0xffff);
     const bad = Buffer.from([4, 2, 0, 5, 0, 0, 0, 7]);
