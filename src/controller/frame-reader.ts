@@ -29,7 +29,7 @@ export class FrameReader {
   private broken = false;
   private requiredVersion?: number;
   private framesRead = 0;
-  /** While read() runs: where in `buffered` the frames not yet handed out start. */
+  /** While a chunk is read: where in `buffered` the frames not yet handed out start. */
   private cursor = 0;
 
   constructor(private readonly maxMessageLen: number) {}
@@ -52,40 +52,67 @@ export class FrameReader {
    * while handling one frame applies to the next.
    */
   *read(chunk: Buffer): Generator<FrameResult> {
-    if (this.broken) return;
-    const data = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    this.buffered = data;
-    // Frames are cut from `data` by offset (one subarray per frame); what is left is kept at the end.
-    let at = 0;
+    if (!this.append(chunk)) return;
     try {
-      while (!this.broken && data.length - at >= HEADER_LEN) {
-        const version = data[at];
-        const type = data[at + 1];
-        const length = (data[at + 2] << 8) | data[at + 3];
-        const xid = data.readUInt32BE(at + 4);
-        const problem = this.checkHeader(version, type, length);
-        if (problem) {
-          // A bad header leaves no way to find the next frame: the stream is lost.
-          this.broken = true;
-          const header = Buffer.from(data.subarray(at, at + HEADER_LEN));
-          at = data.length;
-          this.buffered = EMPTY;
-          this.cursor = 0;
-          yield { ok: false, ...problem, header, xid };
-          return;
-        }
-        if (data.length - at < length) break;
-        const bytes = data.subarray(at, at + length);
-        at += length;
-        this.cursor = at;
-        this.framesRead++;
-        yield { ok: true, frame: { version, type, length, xid, bytes } };
+      for (let result = this.nextFrame(); result !== undefined; result = this.nextFrame()) yield result;
+    } finally {
+      this.keepRest();
+    }
+  }
+
+  /**
+   * Like read(), with a callback instead of a generator (the session's per-chunk path): `onResult` is
+   * called for each frame in order, and may return false to stop (the rest stays pending).
+   */
+  forEachFrame(chunk: Buffer, onResult: (result: FrameResult) => boolean): void {
+    if (!this.append(chunk)) return;
+    try {
+      for (let result = this.nextFrame(); result !== undefined; result = this.nextFrame()) {
+        if (!onResult(result)) return;
       }
     } finally {
-      // Copy the leftover so the frames handed out do not pin a large receive buffer.
-      this.buffered = at >= data.length ? EMPTY : at === 0 && data !== chunk ? data : Buffer.from(data.subarray(at));
-      this.cursor = 0;
+      this.keepRest();
     }
+  }
+
+  /** Joins the chunk to what is pending; false when the stream is already lost. */
+  private append(chunk: Buffer): boolean {
+    if (this.broken) return false;
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    this.cursor = 0;
+    return true;
+  }
+
+  /** The next frame at the cursor (cut by offset, one subarray per frame), or undefined if none is whole. */
+  private nextFrame(): FrameResult | undefined {
+    const data = this.buffered;
+    const at = this.cursor;
+    if (this.broken || data.length - at < HEADER_LEN) return undefined;
+    const version = data[at];
+    const type = data[at + 1];
+    const length = (data[at + 2] << 8) | data[at + 3];
+    const xid = data.readUInt32BE(at + 4);
+    const problem = this.checkHeader(version, type, length);
+    if (problem) {
+      // A bad header leaves no way to find the next frame: the stream is lost.
+      this.broken = true;
+      const header = Buffer.from(data.subarray(at, at + HEADER_LEN));
+      this.buffered = EMPTY;
+      this.cursor = 0;
+      return { ok: false, ...problem, header, xid };
+    }
+    if (data.length - at < length) return undefined;
+    this.cursor = at + length;
+    this.framesRead++;
+    return { ok: true, frame: { version, type, length, xid, bytes: data.subarray(at, at + length) } };
+  }
+
+  /** Keeps only the bytes not handed out, copied so the frames given out do not pin a large receive buffer. */
+  private keepRest(): void {
+    const data = this.buffered;
+    const at = this.cursor;
+    this.buffered = at >= data.length ? EMPTY : at === 0 ? Buffer.from(data) : Buffer.from(data.subarray(at));
+    this.cursor = 0;
   }
 
   /** Like read(), all at once. */

@@ -274,21 +274,25 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     if (this.stateValue === 'closed') return;
     this.counters.bytesIn += chunk.length;
     this.lastHeardAt = this.opts.now();
-    for (const result of this.frames.read(chunk)) {
-      if (this.isClosed()) return; // an earlier frame in this chunk ended the session
-      if (!result.ok) {
-        this.refuseFrame(result);
-        return;
-      }
-      this.counters.messagesIn++;
-      try {
-        this.onFrame(result.frame);
-      } catch (err) {
-        // A bug in our handling must cost this switch its session, not the process.
-        this.abort(`internal error handling ${result.frame.type}: ${(err as Error).message}`);
-      }
-    }
+    this.frames.forEachFrame(chunk, this.onFrameResult);
   }
+
+  /** One frame of a chunk; false stops reading the chunk (the session ended). */
+  private readonly onFrameResult = (result: FrameResult): boolean => {
+    if (this.isClosed()) return false; // an earlier frame in this chunk ended the session
+    if (!result.ok) {
+      this.refuseFrame(result);
+      return false;
+    }
+    this.counters.messagesIn++;
+    try {
+      this.onFrame(result.frame);
+    } catch (err) {
+      // A bug in our handling must cost this switch its session, not the process.
+      this.abort(`internal error handling ${result.frame.type}: ${(err as Error).message}`);
+    }
+    return true;
+  };
 
   private onFrame(frame: RawFrame): void {
     if (this.stateValue === 'hello') {

@@ -49,6 +49,29 @@ describe('FrameReader', () => {
     expect(reader.push(Buffer.alloc(0)).map((r) => (r.ok ? r.frame.xid : r.reason))).toEqual([11, 12]);
   });
 
+  it('forEachFrame gives the frames read() gives, for every split, and stops when told to', () => {
+    for (let cut = 0; cut <= stream.length; cut++) {
+      const byCallback = new FrameReader(0xffff);
+      const got: number[] = [];
+      for (const part of [stream.subarray(0, cut), stream.subarray(cut)]) {
+        byCallback.forEachFrame(part, (r) => {
+          got.push(r.ok ? r.frame.xid : -1);
+          return true;
+        });
+      }
+      expect([cut, ...got]).toEqual([cut, 10, 11, 12]);
+      expect(byCallback.pendingBytes).toBe(0);
+    }
+    const stopping = new FrameReader(0xffff);
+    const first: number[] = [];
+    stopping.forEachFrame(stream, (r) => {
+      first.push(r.ok ? r.frame.xid : -1);
+      return false;
+    });
+    expect([first, stopping.pendingBytes]).toEqual([[10], 25]);
+    expect(stopping.push(Buffer.alloc(0)).map((r) => (r.ok ? r.frame.xid : r.reason))).toEqual([11, 12]);
+  });
+
   it('reports a lying length at once and then reads nothing more', () => {
     const reader = new FrameReader(0xffff);
     const bad = Buffer.from([4, 2, 0, 5, 0, 0, 0, 7]);
