@@ -25,7 +25,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class DaemonUnderTest {
   readonly events: VadcEvent[] = [];
 
-  private constructor(readonly daemon: VadcDaemon) {
+  private constructor(readonly daemon: VadcDaemon, private readonly lab: Lab) {
     daemon.bus.on('event', (e: VadcEvent) => this.events.push(e));
   }
 
@@ -37,7 +37,7 @@ ovsdb: unix:${lab.ovsdbSocket}
 services:
 ${services}`;
     const daemon = new VadcDaemon({ config: parseConfig(text, 'health e2e'), configText: text, statsIntervalMs: 250, healthSourceAddress: lab.localIp });
-    const under = new DaemonUnderTest(daemon);
+    const under = new DaemonUnderTest(daemon, lab);
     const [target] = await daemon.start();
     await lab.setController(target);
     await waitFor(() => daemon.status().switches.length === 1, 15_000, 'the switch to connect');
@@ -71,8 +71,13 @@ ${services}`;
     return found!;
   }
 
+  /**
+   * Stops vadc and removes its connection flows (cookie kind 4), so the next test's daemon does not re-track
+   * this test's connections; the pipeline flows stay, as they do across a real restart.
+   */
   async stop(): Promise<void> {
     await this.daemon.stop();
+    await this.lab.ofctl('del-flows', 'cookie=0xadc0400000000000/0xfffff00000000000');
   }
 }
 
