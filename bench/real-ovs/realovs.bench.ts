@@ -17,6 +17,7 @@ const { values } = parseArgs({
     'iperf-seconds': { type: 'string', default: '5' },
     hold: { type: 'string', default: '10000' },
     'wait-ms': { type: 'string', default: '600000' },
+    'stats-ms': { type: 'string', default: '1000' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
-    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), log: (line) => process.stderr.write(`${line}\n`),
+    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);

@@ -33,6 +33,8 @@ export interface RealOvsOptions {
   /** Concurrent held connections for the consistency check (0 = skip). */
   holdConnections: number;
   waitForHostMs: number;
+  /** The daemon's statistics poll interval (flow stats of every connection flow + port stats), ms. */
+  statsIntervalMs?: number;
   log: (line: string) => void;
 }
 
@@ -138,7 +140,7 @@ class Bench {
       const text = benchConfig(this.lab.ovsdbSocket, this.vip, backend);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
-      this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: 1000 });
+      this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
       [this.target] = await this.daemon.start();
       await this.attachController();
       // The same ARP answer vadc gives, fixed up front: the static phase has no controller to answer it.
