@@ -28,6 +28,8 @@ const debian = [
   ['iperf3', 'iperf3'],
   ['tshark', 'tshark'],
   ['curl', 'curl'],
+  ['openssl', 'openssl'],
+  ['python3', 'python3'],
   // The dashboard test drives Debian's Chromium through playwright-core.
   ['chromium', 'chromium'],
 ];
