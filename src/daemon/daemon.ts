@@ -6,7 +6,7 @@ import { Controller } from '../controller';
 import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { buildFlowStatsRequest } from '../flows';
-import { uint32ToIpv4 } from '../lb';
+import { FeedbackScheduler, uint32ToIpv4, type LbService } from '../lb';
 import { OFPP_ANY } from '../openflow/constants';
 import type { FlowRemoved, MultipartReply, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import { OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
@@ -284,16 +284,35 @@ export class VadcDaemon implements VadcRuntime {
     if (reply.body.mpType !== 'port_stats') return;
     const byPort = new Map(reply.body.entries.map((e) => [e.portNo, e]));
     for (const service of this.app.serviceStates()) {
+      const estimator = this.loadEstimator(service.config.name, service.lb);
       for (const [name, state] of service.backends) {
         const loc = state.location;
         const stats = loc && loc.dpid === dpid ? byPort.get(loc.ofport) : undefined;
         if (!stats) continue;
         // Switch view: tx = towards the VM, rx = from the VM.
-        this.app.feedLoad(service.config.name, name, {
-          at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped),
-        });
+        const sample = { at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped) };
+        if (estimator === service.lb.scheduler) this.app.feedLoad(service.config.name, name, sample);
+        else estimator.feed(name, sample);
       }
     }
+  }
+
+  /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
+  private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
+
+  /**
+   * The feedback scheduler's load estimates for a service: its own scheduler when it uses feedback, else a
+   * shadow estimator fed the same samples (status, metrics and the dashboard show the same measure for all).
+   */
+  private loadEstimator(serviceName: string, lb: LbService): FeedbackScheduler {
+    if (lb.scheduler instanceof FeedbackScheduler) return lb.scheduler;
+    let shadow = this.shadowEstimators.get(serviceName);
+    if (!shadow) {
+      shadow = new FeedbackScheduler();
+      this.shadowEstimators.set(serviceName, shadow);
+    }
+    shadow.onChange(lb.backends);
+    return shadow;
   }
 
   // ------------------------------------------------------------------ VadcRuntime
@@ -326,6 +345,7 @@ export class VadcDaemon implements VadcRuntime {
           ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? dpidText(b.location.dpid) : undefined,
           activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
           overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
+          ...this.loadFigures(s.config.name, s.lb, b.config.name),
         };
       });
       const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);
@@ -335,6 +355,16 @@ export class VadcDaemon implements VadcRuntime {
         decisions: s.decisions, refused: s.refused,
       };
     });
+  }
+
+  /** The queue measure (expected wait of one more connection, s) and the reply packet rate, once measured. */
+  private loadFigures(serviceName: string, lb: LbService, backend: string): Pick<BackendStatus, 'queueMeasure' | 'rateOfProcessing'> {
+    const estimator = lb.scheduler instanceof FeedbackScheduler ? lb.scheduler : this.shadowEstimators.get(serviceName);
+    const member = lb.backendById(backend);
+    const estimate = estimator?.estimate(backend);
+    if (!estimator || !member || !estimate) return {};
+    const wait = estimator.expectedWait(member); // infinite while the backend has weight 0 (drained)
+    return { queueMeasure: Number.isFinite(wait) ? wait : undefined, rateOfProcessing: estimate.rate };
   }
 
   service(name: string): ServiceStatus {

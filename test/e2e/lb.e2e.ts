@@ -74,6 +74,13 @@ describe('VIP load balancing on real OVS', () => {
     const svc = daemon.service('web');
     expect(svc.decisions).toBe(6);
     expect(svc.backends.map((b) => b.totalConns)).toEqual([2, 2, 2]);
+    // Every service shows the feedback scheduler's load figures, measured from the port statistics once
+    // connections have completed (fin_timeout 1 s): the reply packet rate and the queue measure.
+    await waitFor(() => daemon!.service('web').backends.every((b) => b.queueMeasure !== undefined), 10_000, 'queue measures');
+    for (const b of daemon.service('web').backends) {
+      expect(b.queueMeasure).toBeGreaterThan(0);
+      expect(b.rateOfProcessing).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('wrr follows the kernel sequence for weights 3,2,1', async () => {
