@@ -196,12 +196,11 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private onMessage(session: SwitchSession, msg: OfpMessage): void {
-    // Checked first because the packet_in path runs for every new connection and usually has no observer.
-    if (this.listenerCount('message') > 0) this.emit('message', session, msg);
+    this.emit('message', session, msg);
     const now = this.now();
     switch (msg.type) {
       case 'packet_in':
-        this.onPacketIn(session, msg, now);
+        this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, now));
         break;
       case 'flow_removed':
         this.runHandler(session, 'onFlowRemoved', () => this.app?.onFlowRemoved?.(session, msg, now));
@@ -218,20 +217,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
-  /** runHandler's packet_in case without the per-message closure: the same logging and sending. */
-  private onPacketIn(session: SwitchSession, msg: Extract<OfpMessage, { type: 'packet_in' }>, now: number): void {
-    const handler = this.app?.onPacketIn;
-    if (!handler) return;
-    let out: OutboundMessage[] | void | undefined;
-    try {
-      out = handler.call(this.app, session, msg, now);
-    } catch (err) {
-      this.logger.error(`app onPacketIn failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
-      return;
-    }
-    this.sendHandlerOutput(session, 'onPacketIn', out);
-  }
-
   /** Runs an app handler and sends what it returns; a throwing handler is logged, never fatal. */
   private runHandler(session: SwitchSession, name: string, handler: () => OutboundMessage[] | void | undefined): void {
     let out: OutboundMessage[] | void | undefined;
@@ -241,10 +226,6 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.logger.error(`app ${name} failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
       return;
     }
-    this.sendHandlerOutput(session, name, out);
-  }
-
-  private sendHandlerOutput(session: SwitchSession, name: string, out: OutboundMessage[] | void | undefined): void {
     if (!out || out.length === 0 || session.state === 'closed') return;
     try {
       session.send(out);
