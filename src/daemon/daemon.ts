@@ -5,9 +5,9 @@ import { parseConfig, type VadcConfig } from '../config';
 import { Controller } from '../controller';
 import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
-import { buildFlowStatsRequest } from '../flows';
+import { allVadcFlows, buildFlowStatsRequest } from '../flows';
 import { FeedbackScheduler, uint32ToIpv4, type LbService } from '../lb';
-import { OFPP_ANY } from '../openflow/constants';
+import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
 import type { FlowRemoved, MultipartReply, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import { OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
@@ -274,7 +274,7 @@ export class VadcDaemon implements VadcRuntime {
       const loads: [string, { activeConns: number }][] = [];
       for (const name of service.backends.keys()) {
         const b = service.lb.backendById(name);
-        if (b) loads.push([name, { activeConns: b.activeConns + b.inactiveConns }]);
+        if (b) loads.push([name, { activeConns: b.totalConns }]);
       }
       this.health.updateLoads(service.config.name, loads);
     }
@@ -336,7 +336,7 @@ export class VadcDaemon implements VadcRuntime {
         const lb = s.lb.backendById(b.config.name);
         const monitored = this.health.stateOf(s.config.name, b.config.name);
         const health: BackendStatus['health'] = b.draining
-          ? (lb && lb.activeConns + lb.inactiveConns === 0 ? 'drained' : 'draining')
+          ? (lb && lb.totalConns === 0 ? 'drained' : 'draining')
           : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
         return {
           id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
@@ -458,7 +458,7 @@ export class VadcDaemon implements VadcRuntime {
       if (dpid && dpidText(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
       const reply = await this.controller.request(sw.dpid, {
         type: 'multipart_request', xid: 0, flags: 0,
-        body: { mpType: 'flow', tableId: 0xff, outPort: OFPP_ANY, outGroup: 0xffffffff, cookie: 0xadc0n << 48n, cookieMask: 0xffffn << 48n, match: [] },
+        body: { mpType: 'flow', tableId: OFPTT_ALL, outPort: OFPP_ANY, outGroup: OFPG_ANY, ...allVadcFlows(), match: [] },
       });
       if (reply.body.mpType !== 'flow') continue;
       for (const f of reply.body.entries) {

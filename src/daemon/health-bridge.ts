@@ -88,10 +88,6 @@ export class HealthBridge {
     if (entry && entry.config.backends.some((b) => b.name === backend)) entry.monitor.vnicChanged(backend, vnic);
   }
 
-  updateLoad(service: string, backend: string, load: { activeConns: number; queueMeasure?: number; drops?: number }): void {
-    this.updateLoads(service, [[backend, load]]);
-  }
-
   /** One poll's samples for a service's backends, evaluated once (backends the monitor does not know are skipped). */
   updateLoads(service: string, loads: ReadonlyArray<readonly [string, { activeConns: number; queueMeasure?: number; drops?: number }]>): void {
     const entry = this.monitors.get(service);

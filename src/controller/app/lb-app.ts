@@ -20,6 +20,7 @@ import {
   OFPFC_DELETE, OFPG_ANY, OFPPC_PORT_DOWN, OFPPS_LINK_DOWN, OFPP_ANY, OFPRR_DELETE, OFP_NO_BUFFER,
 } from '../../openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, Oxm, PacketIn, PortStatus } from '../../openflow/types';
+import { formatDpid } from '../errors';
 import type { ControllerApp, OutboundMessage, PreEncodedMessages, SwitchInfo } from '../types';
 import { serviceIds } from './service-ids';
 
@@ -262,15 +263,6 @@ export class LoadBalancerApp implements ControllerApp {
     this.refreshAvailability(service, state);
   }
 
-  /** Which tier takes new connections (from the failover logic); backends of other tiers get none. */
-  setActiveTier(serviceName: string, tier: number): void {
-    const service = this.requireService(serviceName);
-    for (const state of service.backends.values()) {
-      state.inActiveTier = !state.sorry && state.config.tier === tier;
-      this.refreshAvailability(service, state);
-    }
-  }
-
   /**
    * Where new connections go, as the failover logic decided: the listed backends of one tier, the
    * sorry backend alone, or nowhere (refused with RST / ICMP unreachable).
@@ -499,7 +491,7 @@ export class LoadBalancerApp implements ControllerApp {
 
   connectionCount(serviceName: string, backendName: string): number {
     const backend = this.requireService(serviceName).lb.backendById(backendName);
-    return backend ? backend.activeConns + backend.inactiveConns : 0;
+    return backend?.totalConns ?? 0;
   }
 
   /**
@@ -741,8 +733,9 @@ export class LbAppError extends Error {
   }
 }
 
+/** Datapath ids as ovs-ofctl prints them (the controller's own formatter). */
 export function dpidText(dpid: bigint): string {
-  return dpid.toString(16).padStart(16, '0');
+  return formatDpid(dpid);
 }
 
 function sameLocation(a: BackendLocation | undefined, b: BackendLocation | undefined): boolean {
