@@ -2,7 +2,7 @@
 // static NAT flows (no controller); first-packet delay; iperf3 via the VIP vs. direct with packet-ins
 // counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
-//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--json]
+//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runRealOvsBench, type RunResult } from '../../src/bench/realovs';
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     hold: { type: 'string', default: '10000' },
     'wait-ms': { type: 'string', default: '600000' },
     'stats-ms': { type: 'string', default: '1000' },
+    nat: { type: 'string', default: 'flows' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -25,10 +26,11 @@ const { values } = parseArgs({
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
+  if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}`);
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
-    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), log: (line) => process.stderr.write(`${line}\n`),
+    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -56,7 +58,7 @@ async function main(): Promise<void> {
     { what: 'packet-ins whole VIP transfer (2 = control + data conn)', ...m((r) => r.iperf.packetInsWholeTransfer), target: '' },
     { what: 'failed connections (all phases)', ...m((r) => r.static.failed + r.vip.failed), target: '0' },
   ];
-  process.stdout.write(`real OVS (userspace datapath), VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread\n`);
+  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread\n`);
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);

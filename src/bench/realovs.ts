@@ -35,6 +35,8 @@ export interface RealOvsOptions {
   waitForHostMs: number;
   /** The daemon's statistics poll interval (flow stats of every connection flow + port stats), ms. */
   statsIntervalMs?: number;
+  /** The daemon's NAT mode (config datapath.nat); default flows. */
+  nat?: 'flows' | 'conntrack';
   log: (line: string) => void;
 }
 
@@ -69,6 +71,7 @@ export interface HoldResult {
 }
 
 export interface RealOvsReport {
+  nat: 'flows' | 'conntrack';
   lab: { vip: string; backend: string; clients: string[] };
   runs: RunResult[];
   hold: HoldResult | null;
@@ -97,13 +100,14 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
   ];
 }
 
-function benchConfig(ovsdbSocket: string, vip: string, backend: LabHost): string {
+function benchConfig(ovsdbSocket: string, vip: string, backend: LabHost, nat: 'flows' | 'conntrack'): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
     name, vip, protocol: 'tcp', port, scheduler: 'rr', idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
   });
   return stringify({
     controller: { listen: 'tcp:127.0.0.1:0', echo_interval: 5 },
+    datapath: { nat },
     ovsdb: `unix:${ovsdbSocket}`,
     services: [
       service('conn', 80, SERVER_PORT, 60, 1),
@@ -137,7 +141,7 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       await this.startServers(backend);
-      const text = benchConfig(this.lab.ovsdbSocket, this.vip, backend);
+      const text = benchConfig(this.lab.ovsdbSocket, this.vip, backend, this.opts.nat ?? 'flows');
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
@@ -163,7 +167,7 @@ class Bench {
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
       }
       const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
-      return { lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
+      return { nat: this.opts.nat ?? 'flows', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
     } finally {
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
@@ -311,7 +315,8 @@ class Bench {
     await Promise.all(outputs.map((o) => o.exited));
     return {
       requested: per * this.lab.clients.length, held, failed, trackedByVadc, forwardFlows: flows.forward, reverseFlows: flows.reverse,
-      consistent: trackedByVadc === flows.forward && flows.forward === flows.reverse,
+      // Conntrack mode has one (accounting) flow per connection and no reverse flows.
+      consistent: trackedByVadc === flows.forward && (this.opts.nat === 'conntrack' ? flows.reverse === 0 : flows.forward === flows.reverse),
     };
   }
 }

@@ -9,6 +9,7 @@ export {
   type VadcConfig,
   type VadcConfigInput,
   type ServiceConfig,
+  type DatapathConfig,
   type BackendConfig,
   type HealthCheckConfig,
   type LaunchConfig,

@@ -259,8 +259,30 @@ const controllerSchema = strict({
   echo_interval: positiveSeconds(3600).default(5),
 });
 
+/**
+ * How a connection's address translation happens in the datapath.
+ *   flows     - a forward and a reverse NAT flow per connection (set_field), no conntrack.
+ *   conntrack - OVS connection tracking NATs both directions (ct(commit,nat(dst=backend))); vadc adds
+ *               one accounting flow per connection, and replies never depend on a per-connection flow.
+ */
+const datapathSchema = strict({
+  nat: oneOf(['flows', 'conntrack']).default('flows'),
+  /** Conntrack zone of vadc's connections (conntrack mode). */
+  ct_zone: integer(0, 65535, 'an integer 0..65535').default(2780),
+  /**
+   * Conntrack mode: how vadc learns a connection's state and end.
+   *   conntrack - reads the tracker (ovs-appctl dpctl/dump-conntrack) each statistics poll; no
+   *               per-connection flow-mods at all (OVS revalidates its datapath cache on every flow-mod)
+   *   flows     - one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts)
+   */
+  accounting: oneOf(['conntrack', 'flows']).default('conntrack'),
+  /** ovs-vswitchd's unixctl socket for ovs-appctl -t (default: ovs-appctl's own, ovs-vswitchd in OVS_RUNDIR). */
+  appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
+});
+
 export const configSchema = strict({
   controller: controllerSchema.prefault({}),
+  datapath: datapathSchema.prefault({}),
   ovsdb: target(['unix', 'tcp', 'ssl']).default('unix:/var/run/openvswitch/db.sock'),
   /** Which switch(es) vadc drives: a bridge name and/or a datapath id; default every switch that connects. */
   bridge: text('a bridge name').optional(),
@@ -276,6 +298,7 @@ export const configSchema = strict({
 
 export type VadcConfig = z.output<typeof configSchema>;
 export type ServiceConfig = VadcConfig['services'][number];
+export type DatapathConfig = VadcConfig['datapath'];
 export type BackendConfig = ServiceConfig['backends'][number];
 export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;

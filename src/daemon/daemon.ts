@@ -16,6 +16,8 @@ import {
 } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import { describeActions, describeMatch } from './flow-text';
+import type { ConntrackDump } from '../flows/conntrack-dump';
+import { ConntrackReader } from './conntrack-reader';
 import { HealthBridge } from './health-bridge';
 
 export interface DaemonOptions {
@@ -61,6 +63,9 @@ export class VadcDaemon implements VadcRuntime {
   private statsTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
+  /** Conntrack mode with tracker accounting: reads vadc's zone of the connection tracker. */
+  private readonly conntrack?: ConntrackReader;
+  private conntrackDown = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -68,7 +73,9 @@ export class VadcDaemon implements VadcRuntime {
     this.log = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid });
+    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath });
+    const dp = this.config.datapath;
+    if (dp.nat === 'conntrack' && dp.accounting === 'conntrack') this.conntrack = new ConntrackReader({ zone: dp.ct_zone, appctl: dp.appctl });
     const tlsFiles = this.config.controller.ssl;
     this.controller = new Controller({
       listen: opts.listen ?? [this.config.controller.listen],
@@ -80,7 +87,7 @@ export class VadcDaemon implements VadcRuntime {
     });
     this.health = new HealthBridge({
       app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
-      emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs),
+      emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs), flushSwitchMessages: () => this.flushSwitchMessages(),
     });
     this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
     this.controller.on('error', (err, sw) => this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
@@ -158,6 +165,15 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Re-track the connections whose flows survived our restart (never wipe on connect). */
   private async restoreConnections(dpid: bigint): Promise<void> {
+    if (this.conntrack) {
+      try {
+        this.app.restoreFromConntrack(dpid, (await this.readConntrack()).entries, this.now());
+        this.flushAppEvents();
+      } catch (err) {
+        this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: dpidText(dpid), message: (err as Error).message });
+      }
+      return;
+    }
     try {
       const reply = await this.controller.request(dpid, buildFlowStatsRequest('connection'));
       if (reply.body.mpType !== 'flow') return;
@@ -177,7 +193,12 @@ export class VadcDaemon implements VadcRuntime {
     for (const sw of this.controller.switches()) this.controller.send(sw.dpid, msgs);
   }
 
+  private flushSwitchMessages(): void {
+    for (const { dpid, msgs } of this.app.drainSwitchMessages()) this.send(dpid, msgs);
+  }
+
   private flushAppEvents(): void {
+    this.flushSwitchMessages();
     for (const e of this.app.drainEvents()) {
       this.emitEvent(appEventToVadc(e));
       if ((e.kind === 'backend_located' || e.kind === 'backend_lost') && e.service && e.backend) {
@@ -244,6 +265,32 @@ export class VadcDaemon implements VadcRuntime {
 
   // ------------------------------------------------------------------ statistics
 
+  /** Tracker accounting: one listing of vadc's zone per statistics poll; an unreadable tracker is reported once per outage. */
+  private async pollConntrack(): Promise<void> {
+    try {
+      const dump = await this.readConntrack();
+      this.app.applyConntrack(dump.entries, this.now());
+      if (this.conntrackDown) {
+        this.conntrackDown = false;
+        this.emitEvent({ kind: 'conntrack_readable', level: 'info', message: `connection tracker readable again (${dump.entries.length} entries)` });
+      }
+    } catch (err) {
+      if (!this.conntrackDown) {
+        this.conntrackDown = true;
+        this.emitEvent({ kind: 'conntrack_unreadable', level: 'error', message: `${(err as Error).message}; connections are not aged until it answers` });
+      }
+    }
+  }
+
+  private async readConntrack(): Promise<ConntrackDump> {
+    const dump = await this.conntrack!.read();
+    if (dump.malformed.length) {
+      const first = dump.malformed[0];
+      this.log.warn(`connection tracker listing: ${dump.malformed.length} line(s) not understood, first (line ${first.line}, ${first.reason}): ${first.text}`);
+    }
+    return dump;
+  }
+
   private pollInFlight = false;
 
   /** Flow stats (connection state, packets/bytes) and port stats (the feedback scheduler's samples). */
@@ -260,6 +307,7 @@ export class VadcDaemon implements VadcRuntime {
         if (flows.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
         this.feedPortStats(sw.dpid, ports, at);
       }
+      if (this.conntrack && this.controller.switches().length > 0) await this.pollConntrack();
       this.feedHealthLoad();
     } catch (err) {
       this.log.debug(`statistics poll failed: ${(err as Error).message}`);
@@ -486,6 +534,9 @@ export class VadcDaemon implements VadcRuntime {
       next = parseConfig(yamlText, 'applied config');
     } catch (err) {
       throw new RuntimeError('invalid', (err as Error).message);
+    }
+    if (JSON.stringify(next.datapath) !== JSON.stringify(this.config.datapath)) {
+      throw new RuntimeError('invalid', `datapath (nat mode, conntrack zone) cannot change while vadc runs: it is ${JSON.stringify(this.config.datapath)}; restart vadc to change it`);
     }
     const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));

@@ -14,6 +14,8 @@ export interface HealthBridgeOptions {
   emit: (event: Omit<VadcEvent, 'time'>) => void;
   /** Flow changes the health module's decisions need (e.g. deleting a dead backend's connections). */
   send: (msgs: OfpMessage[]) => void;
+  /** Sends the per-switch flow changes the app queued for a verdict (conntrack mode's backend flows). */
+  flushSwitchMessages?: () => void;
   now: () => number;
 }
 
@@ -127,6 +129,7 @@ export class HealthBridge {
       // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.
       this.opts.send(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
     }
+    this.opts.flushSwitchMessages?.();
   }
 
   private applyRouting(service: string, routing: Routing): void {

@@ -1,7 +1,7 @@
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPTT_ALL } from '../openflow/constants';
 import type { Action, FlowMod, Oxm } from '../openflow/types';
 import { maskPinsMagic, parseCookie } from './cookies';
-import { MATCH_PREREQUISITES, PRIORITY, type Pipeline, type TableSpec } from './pipeline';
+import { CT_STATE, CT_TUPLE_FIELDS, MATCH_PREREQUISITES, PRIORITY, type Pipeline, type TableSpec } from './pipeline';
 
 /**
  * Checks a flow-mod against the pipeline declaration: table exists, match fields and their prerequisites,
@@ -58,6 +58,12 @@ function checkMatch(match: Oxm[], table: TableSpec | undefined): string[] {
     if (values.has(oxm.field)) problems.push(`match field ${oxm.field} appears twice`);
     values.set(oxm.field, oxm.mask === undefined ? oxm.value : undefined);
     if (table && !table.matchFields.includes(oxm.field)) problems.push(`match field ${oxm.field} is not allowed in table ${table.name}`);
+  }
+  const ctState = match.find((m) => m.field === 'ct_state');
+  const tracked = ctState !== undefined && ctState.field !== 'raw' && typeof ctState.value === 'number' && (ctState.value & CT_STATE.TRK) !== 0
+    && (ctState.mask === undefined || (typeof ctState.mask === 'number' && (ctState.mask & CT_STATE.TRK) !== 0));
+  for (const field of CT_TUPLE_FIELDS) {
+    if (values.has(field) && !tracked) problems.push(`match field ${field} needs ct_state with +trk`);
   }
   for (const field of values.keys()) {
     for (const prereq of MATCH_PREREQUISITES[field as keyof typeof MATCH_PREREQUISITES] ?? []) {

@@ -2,7 +2,7 @@
  * vadc's one cookie scheme. Every flow vadc installs carries a cookie laid out as
  *
  *   bits 63..48  MAGIC (0xadc0)        - "this is a vadc flow"; deletes always mask on it
- *   bits 47..44  kind                  - pipeline / vip / service / connection
+ *   bits 47..44  kind                  - pipeline / vip / service / connection / backend
  *   bits 43..28  service id (16 bits)  - 0 for flows owned by no single service (pipeline, vip)
  *   bits 27..0   connection id (28)    - 0 except for connection flows
  *
@@ -13,7 +13,7 @@ export const COOKIE_MAGIC = 0xadc0n;
 export const MAX_SERVICE_ID = 0xffff;
 export const MAX_CONNECTION_ID = 0x0fffffff;
 
-export const COOKIE_KINDS = { pipeline: 1, vip: 2, service: 3, connection: 4 } as const;
+export const COOKIE_KINDS = { pipeline: 1, vip: 2, service: 3, connection: 4, backend: 5 } as const;
 export type CookieKind = keyof typeof COOKIE_KINDS;
 
 const MAGIC_MASK = 0xffffn << 48n;
@@ -39,7 +39,7 @@ export function makeCookie(kind: CookieKind, serviceId = 0, connectionId = 0): b
   if (!Number.isInteger(connectionId) || connectionId < 0 || connectionId > MAX_CONNECTION_ID) {
     throw new CookieError(`connection id ${connectionId} is outside 0..${MAX_CONNECTION_ID}`);
   }
-  if ((kind === 'service' || kind === 'connection') && serviceId === 0) {
+  if ((kind === 'service' || kind === 'connection' || kind === 'backend') && serviceId === 0) {
     throw new CookieError(`a ${kind} cookie needs a service id >= 1 (0 means "no service")`);
   }
   return (COOKIE_MAGIC << 48n) | (BigInt(COOKIE_KINDS[kind]) << 44n) | (BigInt(serviceId) << 28n) | BigInt(connectionId);
@@ -72,6 +72,11 @@ export function allFlowsOfKind(kind: CookieKind): CookieMatch {
 /** Selects the service flows and the connection flows of service S. */
 export function allFlowsOfService(serviceId: number): CookieMatch {
   return { cookie: makeCookie('service', serviceId) & ~KIND_MASK, cookieMask: MAGIC_MASK | SERVICE_MASK };
+}
+
+/** Selects the connection flows of service S (not its service or backend flows). */
+export function connectionsOfService(serviceId: number): CookieMatch {
+  return { cookie: makeCookie('connection', serviceId), cookieMask: MAGIC_MASK | KIND_MASK | SERVICE_MASK };
 }
 
 /** Selects exactly one connection's forward and reverse flow. */

@@ -3,4 +3,6 @@ export * from './cookies';
 export * from './pipeline';
 export * from './check';
 export * from './builders';
+export * from './conntrack';
+export * from './conntrack-dump';
 export * from './packets';

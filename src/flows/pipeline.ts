@@ -10,18 +10,25 @@ export const PRIORITY = {
   MISS: { min: 0, max: 0 },
   /** Table 0: all IPv4 TCP/UDP goes through the reverse table, whose miss is NORMAL. */
   RETURN: { min: 10, max: 10 },
+  /** Table 0 (conntrack mode): a backend's replies from a service port -> conntrack (reverse NAT), then ct-reply. */
+  CT_REPLY: { min: 20, max: 20 },
   /** Table 0: any other IPv4 to a VIP goes to the controller, which refuses it (RST / ICMP unreachable). */
   VIP_REFUSE: { min: 50, max: 82 },
   /** Table 0: VIP:port/protocol of a service -> forward table. 100 + prefix length. */
   SERVICE: { min: 100, max: 132 },
   /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
   VIP_CONTROL: { min: 200, max: 232 },
-  /** Tables 1 and 2: exact per-connection NAT flows. */
+  /** Table 1 (conntrack mode): established, already-NATed packets of a service to one backend -> its vNIC. */
+  BACKEND: { min: 500, max: 500 },
+  /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
   CONNECTION: { min: 1000, max: 1000 },
 } as const;
 export type PriorityBand = keyof typeof PRIORITY;
 
-export const TABLE = { CLASSIFY: 0, FORWARD: 1, REVERSE: 2 } as const;
+export const TABLE = { CLASSIFY: 0, FORWARD: 1, REVERSE: 2, CT_REPLY: 3 } as const;
+
+/** ct_state bits (OVS meta-flow.h, NXM_NX_CT_STATE). */
+export const CT_STATE = { NEW: 0x01, EST: 0x02, REL: 0x04, RPL: 0x08, INV: 0x10, TRK: 0x20, SNAT: 0x40, DNAT: 0x80 } as const;
 
 export type MissBehaviour = 'normal' | 'controller' | 'drop';
 
@@ -51,26 +58,28 @@ export const VADC_PIPELINE: Pipeline = [
   {
     id: TABLE.CLASSIFY,
     name: 'classify',
-    purpose: 'ARP/ICMP echo for a VIP -> controller; VIP:port -> vip-forward; TCP/UDP -> vip-reverse; rest NORMAL',
-    matchFields: ['eth_type', 'ip_proto', 'ipv4_dst', 'tcp_dst', 'udp_dst', 'arp_op', 'arp_tpa', 'icmpv4_type'],
+    purpose: 'ARP/ICMP echo for a VIP -> controller; VIP:port -> vip-forward (conntrack mode: through ct(nat)); '
+      + 'conntrack mode: backend service-port replies -> ct(nat) -> ct-reply; TCP/UDP -> vip-reverse; rest NORMAL',
+    matchFields: ['eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa', 'icmpv4_type'],
     setFields: [],
-    actions: ['output'],
+    actions: ['output', 'nx_ct'],
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL'],
+    bands: ['MISS', 'RETURN', 'CT_REPLY', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL'],
     cookieKinds: ['pipeline', 'vip', 'service'],
   },
   {
     id: TABLE.FORWARD,
     name: 'vip-forward',
-    purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller',
-    matchFields: FIVE_TUPLE,
+    purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
+      + 'Conntrack mode: established (already NATed) packets -> backend MAC and vNIC, one accounting flow per connection',
+    matchFields: [...FIVE_TUPLE, 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_tp_dst'],
     setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
     actions: ['set_field', 'output', 'nx_fin_timeout'],
     nextTables: [],
     miss: 'controller',
-    bands: ['MISS', 'CONNECTION'],
-    cookieKinds: ['pipeline', 'connection'],
+    bands: ['MISS', 'BACKEND', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection', 'backend'],
   },
   {
     id: TABLE.REVERSE,
@@ -84,7 +93,22 @@ export const VADC_PIPELINE: Pipeline = [
     bands: ['MISS', 'CONNECTION'],
     cookieKinds: ['pipeline', 'connection'],
   },
+  {
+    id: TABLE.CT_REPLY,
+    name: 'ct-reply',
+    purpose: 'conntrack mode: replies after reverse NAT -> VIP MAC as source, out the client port kept in ct_mark; miss -> NORMAL',
+    matchFields: ['eth_type', 'ct_state', 'ct_mark'],
+    setFields: ['eth_src'],
+    actions: ['set_field', 'nx_output_reg', 'output'],
+    nextTables: [],
+    miss: 'normal',
+    bands: ['MISS', 'SERVICE'],
+    cookieKinds: ['pipeline', 'service'],
+  },
 ];
+
+/** Fields OVS fills from the connection tracker: matchable only together with ct_state +trk. */
+export const CT_TUPLE_FIELDS: ReadonlyArray<OxmFieldName> = ['ct_nw_proto', 'ct_nw_src', 'ct_nw_dst', 'ct_tp_src', 'ct_tp_dst'];
 
 /** OXM prerequisites (OpenFlow 1.3.5 section 7.2.3.6): a field may be matched only with these exact values present. */
 export const MATCH_PREREQUISITES: Partial<Record<OxmFieldName, ReadonlyArray<{ field: OxmFieldName; values: ReadonlyArray<number> }>>> = {

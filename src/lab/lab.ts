@@ -156,6 +156,8 @@ export class Lab {
   get localIp(): string { return this.plan.localIp; }
   get datapathId(): string { return this.plan.datapathId; }
   get ovsdbSocket(): string { return this.paths.dbSocket; }
+  /** ovs-vswitchd's unixctl socket (ovs-appctl -t): what vadc's conntrack mode reads the tracker through. */
+  get vswitchdControlSocket(): string { return path.join(this.dir, 'ovs-vswitchd.ctl'); }
   get mgmtSocket(): string { return mgmtSocketPath(this.dir, this.plan.bridge); }
   get hosts(): LabHost[] { return [...this.vms, ...this.clients]; }
 

@@ -9,6 +9,7 @@ import { Lab, planHost, planLab, type LabServer } from '../../src/lab';
 import {
   DaemonUnderTest, connectOutcome, fetchMany, fetchVia, heldConnections, keepAliveStream, sleep, vipOf, waitFor,
 } from '../helpers/health-lab';
+import { e2eNatMode } from '../helpers/nat-mode';
 
 const LAB = 'hf';
 let lab: Lab;
@@ -62,7 +63,7 @@ afterAll(async () => {
 
 const HTTP_CHECK = '    health: { type: http, interval: 0.5, timeout: 0.4, rise: 2, fall: 2, path: / }\n';
 
-describe('health and failover on real OVS', () => {
+describe(`health and failover on real OVS (NAT by ${e2eNatMode()})`, () => {
   it('a VM whose server dies leaves rotation, other connections keep flowing, and it returns when restarted', async () => {
     d = await DaemonUnderTest.start(lab, service('web', 80, `${HTTP_CHECK}    backends:\n      - ${backend('vm1')}\n      - ${backend('vm2')}\n      - ${backend('vm3')}`));
     for (const name of ['vm1', 'vm2', 'vm3']) await d.waitHealth('web', vm(name).port, 'up');

@@ -4,6 +4,7 @@
 import { parseConfig } from '../../src/config';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabServer } from '../../src/lab';
+import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 
 const VIP = '10.0.0.100';
 let lab: Lab;
@@ -13,6 +14,7 @@ const servers: LabServer[] = [];
 function yaml(services: string): string {
   return `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
+${datapathYaml(lab.vswitchdControlSocket)}
 ovsdb: unix:${lab.ovsdbSocket}
 services:
 ${services}`;
@@ -63,7 +65,7 @@ afterAll(async () => {
   await lab?.down();
 }, 120_000);
 
-describe('VIP load balancing on real OVS', () => {
+describe(`VIP load balancing on real OVS (NAT by ${e2eNatMode()})`, () => {
   it('rr: each VM gets every third connection, ports rotate on a VM, replies come from the VIP', async () => {
     daemon = await startDaemon(yaml(`  - name: web\n    vip: ${VIP}\n    port: 80\n    scheduler: rr\n    fin_timeout: 1${WEB_BACKENDS}`));
     const bodies: string[] = [];

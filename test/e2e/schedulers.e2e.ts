@@ -10,6 +10,7 @@ import { ipv4ToUint32 } from '../../src/lb';
 import { RuntimeError } from '../../src/runtime/types';
 import { closedLoopLoad, ConnectionHolder, requestEach, type HeldConnection, type LoadResult } from '../helpers/sched-clients';
 import { SchedDaemon, waitUntil } from '../helpers/sched-harness';
+import { e2eNatMode } from '../helpers/nat-mode';
 
 const VIP = '10.0.0.100';
 let lab: Lab;
@@ -82,7 +83,7 @@ afterAll(async () => {
   await lab?.down();
 }, 120_000);
 
-describe('connection-counting schedulers follow real open connections', () => {
+describe(`connection-counting schedulers follow real open connections (NAT by ${e2eNatMode()})`, () => {
   it('lc: each new connection goes to the VM with the least overhead; closing connections moves new ones back', async () => {
     const d = await start(service('lc', THREE_VMS()));
     const h = holder();
@@ -131,7 +132,7 @@ describe('connection-counting schedulers follow real open connections', () => {
   });
 });
 
-describe('destination-keyed schedulers on a VIP prefix', () => {
+describe(`destination-keyed schedulers on a VIP prefix (NAT by ${e2eNatMode()})`, () => {
   const PREFIX = '10.0.0.128/28';
   const destinations = Array.from({ length: 14 }, (_, i) => `10.0.0.${129 + i}`);
 
@@ -176,7 +177,7 @@ async function slowDown(vm: string): Promise<string> {
   return 'tc tbf rate 64kbit on its eth0 (this kernel has no netem)';
 }
 
-describe('feedback scheduler', () => {
+describe(`feedback scheduler (NAT by ${e2eNatMode()})`, () => {
   it('sends measurably fewer new connections to a VM made slow with netem than rr does (rr is the control)', async () => {
     const slowdown = await slowDown('vm3');
     try {
@@ -211,7 +212,7 @@ describe('feedback scheduler', () => {
   });
 });
 
-describe('mh, and backends added or removed at run time', () => {
+describe(`mh, and backends added or removed at run time (NAT by ${e2eNatMode()})`, () => {
   const SOURCES = Array.from({ length: 12 }, (_, i) => `10.0.0.${180 + i}`);
 
   it('mh: stable per client address; removing a VM moves only its clients, established connections stay', async () => {
@@ -257,7 +258,7 @@ describe('mh, and backends added or removed at run time', () => {
   });
 });
 
-describe('bad input', () => {
+describe(`bad input (NAT by ${e2eNatMode()})`, () => {
   it('a vNIC that does not exist: that backend is down with the reason, no crash, the others serve', async () => {
     const d = await start(service('rr', `
     backends:

@@ -5,7 +5,7 @@ import {
   OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFF_SEND_FLOW_REM, OFPP_ANY,
   OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
 } from '../../src/openflow/constants';
-import type { FlowMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
+import type { Action, FlowMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
 import type { ParsedPacket } from '../../src/flows/packets';
 
 /** A packet as the header fields a switch would match on (MACs and IPv4 addresses as text). */
@@ -37,8 +37,29 @@ export class FakeFlowTableError extends Error {
   override readonly name = 'FakeFlowTableError';
 }
 
+/** One connection of the modelled connection tracker (zone, original 5-tuple, DNAT target, mark). */
+interface TrackedConnection {
+  zone: number;
+  proto: number;
+  orig: { src: string; sport: number; dst: string; dport: number };
+  natDst?: { ip: string; port: number };
+  mark: number;
+  replySeen: boolean;
+}
+
+const CT = { NEW: 0x01, EST: 0x02, RPL: 0x08, TRK: 0x20 } as const;
+const NX_CT_F_COMMIT = 1;
+const NX_CT_RECIRC_NONE = 255;
+
 export class FakeFlowTable {
   private entries: Entry[] = [];
+  /**
+   * A small model of OVS's connection tracker for conntrack-mode tests: ct(table=N, nat) looks the
+   * packet up (original or reply direction), sets ct_state/ct_mark/ct_nw_dst/ct_tp_dst, applies the
+   * connection's NAT, and continues in table N; ct(commit, exec(set ct_mark), nat(dst=...)) creates it.
+   * +new until the connection has seen a reply (as OVS does for TCP before the handshake ends).
+   */
+  readonly connections: TrackedConnection[] = [];
 
   /** Applies one flow-mod at time `now` (seconds); returns the flows it removed. */
   apply(flow: FlowMod, now = 0): RemovedFlow[] {
@@ -101,6 +122,7 @@ export class FakeFlowTable {
     const outcomes: Outcome[] = [];
     let tableId: number | undefined = 0;
     const visited = new Set<number>();
+    let recirculations = 0;
     while (tableId !== undefined) {
       if (visited.has(tableId)) throw new FakeFlowTableError(`goto_table loop at table ${tableId}`);
       visited.add(tableId);
@@ -124,6 +146,20 @@ export class FakeFlowTable {
               if (action.port === OFPP_NORMAL) outcomes.push({ kind: 'normal', fields: snapshot });
               else if (action.port === OFPP_CONTROLLER) outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: snapshot });
               else outcomes.push({ kind: 'output', port: action.port === OFPP_IN_PORT ? inPort : action.port, fields: snapshot });
+            } else if (action.type === 'nx_ct' && action.recircTable !== NX_CT_RECIRC_NONE) {
+              if (++recirculations > 4) throw new FakeFlowTableError('recirculation loop');
+              fields = this.track(fields, action.zoneOfsNbits, action.actions.some((a) => a.type === 'nx_nat'));
+              tableId = action.recircTable;
+              visited.clear();
+            } else if (action.type === 'nx_ct') {
+              fields = this.commit(fields, action);
+            } else if (action.type === 'nx_output_reg') {
+              const src = action.src;
+              if (src !== 'ct_mark') throw new FakeFlowTableError(`output_reg from ${String(src)} is not modelled`);
+              const ofs = action.ofsNbits >> 6;
+              const bits = (action.ofsNbits & 0x3f) + 1;
+              const port = Math.floor(Number(fields.ct_mark ?? 0) / 2 ** ofs) % 2 ** bits;
+              outcomes.push({ kind: 'output', port, fields: { ...fields } });
             } else if (action.type !== 'nx_fin_timeout') {
               throw new FakeFlowTableError(`action ${action.type} is not modelled`);
             }
@@ -137,6 +173,67 @@ export class FakeFlowTable {
       }
     }
     return outcomes;
+  }
+
+  /** Runs a packet-out's action list on a packet that entered on `inPort` (what the switch does with it). */
+  executePacketOut(packet: PacketFields, inPort: number, actions: Action[]): Outcome[] {
+    const flow: FlowMod = {
+      type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC_ADD, idleTimeout: 0, hardTimeout: 0, priority: 0,
+      bufferId: 0, outPort: 0, outGroup: 0, flags: 0, match: [], instructions: [{ type: 'apply_actions', actions }],
+    };
+    const saved = this.entries;
+    this.entries = [{ flow, lastUsed: 0, installedAt: 0, packets: 0 }];
+    try {
+      return this.process(packet, inPort).filter((o) => o.kind !== 'drop');
+    } finally {
+      this.entries = saved;
+    }
+  }
+
+  private find(zone: number, f: PacketFields): { conn: TrackedConnection; reply: boolean } | undefined {
+    const [src, dst, sport, dport] = [String(f.ipv4_src), String(f.ipv4_dst), l4(f, 'src'), l4(f, 'dst')];
+    for (const conn of this.connections) {
+      if (conn.zone !== zone || conn.proto !== f.ip_proto) continue;
+      const o = conn.orig;
+      if (o.src === src && o.sport === sport && o.dst === dst && o.dport === dport) return { conn, reply: false };
+      const replySrc = conn.natDst ?? { ip: o.dst, port: o.dport };
+      if (replySrc.ip === src && replySrc.port === sport && o.src === dst && o.sport === dport) return { conn, reply: true };
+    }
+    return undefined;
+  }
+
+  private track(f: PacketFields, zone: number, nat: boolean): PacketFields {
+    const found = this.find(zone, f);
+    if (!found) return { ...f, ct_state: CT.TRK | CT.NEW, ct_mark: 0, ct_zone: zone };
+    const { conn, reply } = found;
+    if (reply) conn.replySeen = true;
+    const state = CT.TRK | (reply ? CT.EST | CT.RPL : conn.replySeen ? CT.EST : CT.NEW);
+    const out: PacketFields = {
+      ...f, ct_state: state, ct_mark: conn.mark, ct_zone: zone, ct_nw_proto: conn.proto, ct_nw_dst: conn.orig.dst, ct_tp_dst: conn.orig.dport,
+    };
+    if (nat && conn.natDst) {
+      const p = f.ip_proto === 6 ? 'tcp' : 'udp';
+      if (reply) Object.assign(out, { ipv4_src: conn.orig.dst, [`${p}_src`]: conn.orig.dport });
+      else Object.assign(out, { ipv4_dst: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port });
+    }
+    return out;
+  }
+
+  private commit(f: PacketFields, action: Action): PacketFields {
+    if (action.type !== 'nx_ct' || !(action.flags & NX_CT_F_COMMIT)) throw new FakeFlowTableError('only ct(commit) without recirculation is modelled here');
+    const zone = action.zoneOfsNbits;
+    let conn = this.find(zone, f)?.conn;
+    if (!conn) {
+      conn = { zone, proto: Number(f.ip_proto), orig: { src: String(f.ipv4_src), sport: l4(f, 'src'), dst: String(f.ipv4_dst), dport: l4(f, 'dst') }, mark: 0, replySeen: false };
+      for (const inner of action.actions) {
+        if (inner.type === 'set_field' && inner.field.field === 'ct_mark') conn.mark = Number(inner.field.value);
+        if (inner.type === 'nx_nat' && inner.rangeIpv4Min) conn.natDst = { ip: inner.rangeIpv4Min, port: inner.rangeProtoMin ?? conn.orig.dport };
+      }
+      this.connections.push(conn);
+    }
+    // The tracker keeps the first binding; the packet is translated by it.
+    const p = f.ip_proto === 6 ? 'tcp' : 'udp';
+    return conn.natDst ? { ...f, ipv4_dst: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port, ct_mark: conn.mark } : f;
   }
 
   private lookup(tableId: number, fields: PacketFields): Entry | undefined {
@@ -158,6 +255,10 @@ export class FakeFlowTable {
     // Non-strict: the flow must be at least as specific as the request's match.
     return request.match.every((r) => r.field !== 'raw' && flow.match.some((f) => f.field === r.field && sameValue(f.value, r.value) && sameValue(f.mask, r.mask)));
   }
+}
+
+function l4(f: PacketFields, side: 'src' | 'dst'): number {
+  return Number(f[`tcp_${side}`] ?? f[`udp_${side}`]);
 }
 
 function removal(flow: FlowMod, reason: number): RemovedFlow {
@@ -195,7 +296,8 @@ function toBits(value: number | string): bigint {
 function matchesPacket(flow: FlowMod, fields: PacketFields): boolean {
   return flow.match.every((oxm) => {
     if (oxm.field === 'raw') throw new FakeFlowTableError('raw OXM matches are not modelled');
-    const got = fields[oxm.field];
+    // An untracked packet has ct_state and ct_mark 0 (OVS matches -trk on it).
+    const got = fields[oxm.field] ?? (oxm.field === 'ct_state' || oxm.field === 'ct_mark' ? 0 : undefined);
     if (got === undefined) return false;
     const mask = oxm.mask === undefined ? undefined : toBits(valueOf(oxm.mask));
     const want = toBits(valueOf(oxm.value));

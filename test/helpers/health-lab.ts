@@ -5,6 +5,7 @@ import { parseConfig } from '../../src/config';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import type { Lab } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
+import { datapathYaml } from './nat-mode';
 
 /** The VIP: .100 of the lab's own subnet (its clients have no route elsewhere). */
 export function vipOf(lab: Lab): string {
@@ -33,6 +34,7 @@ export class DaemonUnderTest {
   static async start(lab: Lab, services: string, opts: { waitLocated?: string[] } = {}): Promise<DaemonUnderTest> {
     const text = `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
+${datapathYaml(lab.vswitchdControlSocket)}
 ovsdb: unix:${lab.ovsdbSocket}
 services:
 ${services}`;
@@ -161,7 +163,10 @@ export function heldConnections(lab: Lab, client: string, count: number): { bodi
       let body = ''; res.on('data', (d) => body += d);
       res.on('end', () => { bodies.push(body.trim()); if (bodies.length === ${count}) console.log(JSON.stringify(bodies)); });
     }).on('error', (e) => { console.error(e.message); process.exit(1); });
-    process.on('SIGTERM', () => { agent.destroy(); setTimeout(() => process.exit(0), 200); });`;
+    // An agent's idle keep-alive sockets do not keep Node running: without this timer the process would
+    // exit (closing the "held" connections) as soon as the last answer arrived.
+    const alive = setInterval(() => {}, 1000);
+    process.on('SIGTERM', () => { clearInterval(alive); agent.destroy(); setTimeout(() => process.exit(0), 200); });`;
   const child: ChildProcess = lab.spawn(client, ['node', '-e', script]);
   const bodies = new Promise<string[]>((resolve, reject) => {
     let out = '';

@@ -3,6 +3,7 @@ import { parseConfig } from '../../src/config';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import type { Lab } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
+import { datapathYaml } from './nat-mode';
 
 export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -24,7 +25,7 @@ export class SchedDaemon {
    * points the bridge at it; waits for the switch and for the backends named in `located`.
    */
   static async start(lab: Lab, service: string, opts: { statsIntervalMs?: number; located?: string[] } = {}): Promise<SchedDaemon> {
-    const text = `controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }\novsdb: unix:${lab.ovsdbSocket}\nservices:\n  - ${service.trim().split('\n').map((l) => l.trim()).join('\n    ')}\n`;
+    const text = `controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }\n${datapathYaml(lab.vswitchdControlSocket)}\novsdb: unix:${lab.ovsdbSocket}\nservices:\n  - ${service.trim().split('\n').map((l) => l.trim()).join('\n    ')}\n`;
     const config = parseConfig(text, 'scheduler e2e');
     const daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: opts.statsIntervalMs ?? 200 });
     const under = new SchedDaemon(daemon, config.services[0].name);

@@ -1,10 +1,15 @@
-import type { ServiceConfig } from '../../config';
+import type { DatapathConfig, ServiceConfig } from '../../config';
 import {
   buildConnectionFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildReplyPacketOut,
   buildResubmitPacketOut, buildServiceFlows, buildVipFlows, readConnectionFlows, type ConnectionSpec, type L4Protocol,
 } from '../../flows/builders';
 import { ConnectionWireEncoder, CONNECTION_WIRE_FLOW_MODS, CONNECTION_WIRE_MESSAGES, macBytes, type ConnectionWireValues } from '../../flows/connection-wire';
-import { allFlowsOfService, MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
+import {
+  buildCtBackendFlow, buildCtCommitPacketOut, buildCtPipelineFlows, buildCtConnectionFlow, buildCtReplyFlows, buildCtServiceFlows, buildDeleteCtBackendFlow,
+  ctConnectionFromFlow,
+} from '../../flows/conntrack';
+import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
+import { allFlowsOfService, connectionsOfService, MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, formatMac, parsePacket, readTransportHeader,
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
@@ -136,10 +141,33 @@ export class LoadBalancerApp implements ControllerApp {
   };
   /** Restrict to one datapath (config `dpid`); undefined = every switch that connects. */
   private readonly onlyDpid: bigint | undefined;
+  /** Conntrack NAT mode (config datapath.nat = conntrack): the zone; undefined = per-connection NAT flows. */
+  private readonly ctZone: number | undefined;
+  /** Conntrack mode: connections counted from the tracker's listing, or from one accounting flow each. */
+  readonly ctAccounting: 'conntrack' | 'flows' | undefined;
+  /** Conntrack mode: the per-backend established-traffic flow installed for each "serviceId/backend". */
+  private readonly backendFlows = new Map<string, { dpid: bigint; serviceId: number; ip: string; mac: string; ofport: number }>();
+  /** Flow changes for one switch that arose outside a handler's reply (drainSwitchMessages). */
+  private readonly pendingSwitchMessages = new Map<bigint, OfpMessage[]>();
 
-  constructor(services: readonly ServiceConfig[], opts: { dpid?: string } = {}) {
+  constructor(services: readonly ServiceConfig[], opts: { dpid?: string; datapath?: DatapathConfig } = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
+    this.ctZone = opts.datapath?.nat === 'conntrack' ? opts.datapath.ct_zone : undefined;
+    this.ctAccounting = opts.datapath?.nat === 'conntrack' ? opts.datapath.accounting : undefined;
     this.setServices(services, 0);
+  }
+
+  /** 'conntrack' when OVS's connection tracker does the NAT, 'flows' when per-connection flows do. */
+  get natMode(): 'flows' | 'conntrack' {
+    return this.ctZone === undefined ? 'flows' : 'conntrack';
+  }
+
+  /** Per-switch flow changes made by inputs that return nothing (vNIC, health): the daemon sends them. */
+  drainSwitchMessages(): Array<{ dpid: bigint; msgs: OfpMessage[] }> {
+    if (this.pendingSwitchMessages.size === 0) return [];
+    const out = [...this.pendingSwitchMessages].map(([dpid, msgs]) => ({ dpid, msgs }));
+    this.pendingSwitchMessages.clear();
+    return out;
   }
 
   // ------------------------------------------------------------------ configuration
@@ -176,11 +204,92 @@ export class LoadBalancerApp implements ControllerApp {
     }
     this.relocateAll();
     const msgs: OfpMessage[] = [];
-    for (const gone of removed) msgs.push(buildDeleteService(gone.id));
+    for (const gone of removed) {
+      msgs.push(buildDeleteService(gone.id));
+      // The delete took its backend flows too; a replacement under the same id re-adds its own.
+      for (const [key, flow] of this.backendFlows) if (flow.serviceId === gone.id) this.backendFlows.delete(key);
+    }
     const newVips = new Set(next.map((s) => s.config.vip));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip));
-    for (const s of next) msgs.push(...buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }));
+    for (const s of next) msgs.push(...this.serviceFlows(s));
+    this.syncBackendFlows();
+    return msgs;
+  }
+
+  /** A service's fixed flows: its table-0 match, and in conntrack mode its reply path. */
+  private serviceFlows(s: ServiceState): FlowMod[] {
+    const spec = { serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port };
+    if (this.ctZone === undefined) return buildServiceFlows(spec);
+    return [
+      ...buildCtServiceFlows(spec, this.ctZone),
+      ...buildCtReplyFlows({
+        serviceId: s.id, protocol: s.l4, zone: this.ctZone, vipMac: s.config.vip_mac,
+        backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
+      }),
+    ];
+  }
+
+  /**
+   * Conntrack mode: one table-1 flow per located, not-failed backend of each service takes the service's
+   * established (already NATed) packets to the backend's vNIC. Adds, moves and removes them as backends
+   * appear, move, fail and come back; the changes wait in pendingSwitchMessages.
+   */
+  private syncBackendFlows(): void {
+    if (this.ctZone === undefined) return;
+    const wanted = new Map<string, { dpid: bigint; serviceId: number; ip: string; mac: string; ofport: number }>();
+    for (const service of this.services) {
+      for (const state of service.backends.values()) {
+        const loc = state.location;
+        if (!loc || state.healthy === false || !this.switches.has(loc.dpid)) continue;
+        wanted.set(`${service.id}/${state.config.name}`, { dpid: loc.dpid, serviceId: service.id, ip: state.config.ip, mac: loc.mac, ofport: loc.ofport });
+      }
+    }
+    let withConns: Map<number, Set<string>> | undefined;
+    for (const [key, have] of this.backendFlows) {
+      const want = wanted.get(key);
+      if (want && want.dpid === have.dpid && want.ip === have.ip && want.mac === have.mac && want.ofport === have.ofport) continue;
+      if (!want && this.switches.has(have.dpid)) {
+        // A backend taken out of the configuration keeps carrying its established connections (as their
+        // flows do in flows mode) until the last one ends.
+        const service = this.services.find((x) => x.id === have.serviceId);
+        const name = key.slice(key.indexOf('/') + 1);
+        if (service && !service.backends.has(name)) {
+          withConns ??= this.backendsWithConnections();
+          if (withConns.get(service.id)?.has(name)) continue;
+        }
+      }
+      if (this.switches.has(have.dpid)) this.queueSwitchMessage(have.dpid, buildDeleteCtBackendFlow(have));
+      this.backendFlows.delete(key);
+    }
+    for (const [key, want] of wanted) {
+      if (this.backendFlows.has(key)) continue;
+      this.queueSwitchMessage(want.dpid, buildCtBackendFlow(want));
+      this.backendFlows.set(key, want);
+    }
+  }
+
+  /** Backend ids holding at least one tracked connection, per service id. */
+  private backendsWithConnections(): Map<number, Set<string>> {
+    const out = new Map<number, Set<string>>();
+    for (const service of this.services) {
+      const ids = new Set<string>();
+      for (const record of service.lb.connections.export()) ids.add(record.backendId);
+      out.set(service.id, ids);
+    }
+    return out;
+  }
+
+  private queueSwitchMessage(dpid: bigint, msg: OfpMessage): void {
+    const list = this.pendingSwitchMessages.get(dpid);
+    if (list) list.push(msg);
+    else this.pendingSwitchMessages.set(dpid, [msg]);
+  }
+
+  /** Pending messages for one switch, taken out of the queue (a handler returns them with its own). */
+  private takeSwitchMessages(dpid: bigint): OfpMessage[] {
+    const msgs = this.pendingSwitchMessages.get(dpid) ?? [];
+    this.pendingSwitchMessages.delete(dpid);
     return msgs;
   }
 
@@ -261,6 +370,7 @@ export class LoadBalancerApp implements ControllerApp {
     if (!state) return;
     state.healthy = healthy;
     this.refreshAvailability(service, state);
+    this.syncBackendFlows();
   }
 
   /**
@@ -313,25 +423,35 @@ export class LoadBalancerApp implements ControllerApp {
   onSwitchUp(sw: SwitchInfo, _now: number): OfpMessage[] {
     if (this.onlyDpid !== undefined && sw.dpid !== this.onlyDpid) return [];
     this.switches.set(sw.dpid, sw);
+    // The switch may have lost its flows (an OVS restart): its backend flows are added again (ADD is idempotent).
+    this.forgetBackendFlows(sw.dpid);
     this.relocateAll();
     // Never a wipe: the pipeline and service flows are (re)added; connection flows stay in place and
     // the daemon rebuilds the connection table from them (restoreConnections).
     const msgs: OfpMessage[] = [...buildPipelineFlows()];
+    if (this.ctZone !== undefined) msgs.push(...buildCtPipelineFlows());
     for (const vip of new Set(this.services.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip));
-    for (const s of this.services) msgs.push(...buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }));
+    for (const s of this.services) msgs.push(...this.serviceFlows(s));
+    msgs.push(...this.takeSwitchMessages(sw.dpid));
     return msgs;
   }
 
   onSwitchDown(dpid: bigint, _now: number): void {
     this.switches.delete(dpid);
+    this.forgetBackendFlows(dpid);
+    this.pendingSwitchMessages.delete(dpid);
     this.relocateAll();
+  }
+
+  private forgetBackendFlows(dpid: bigint): void {
+    for (const [key, flow] of this.backendFlows) if (flow.dpid === dpid) this.backendFlows.delete(key);
   }
 
   onPortStatus(sw: SwitchInfo, _msg: PortStatus, _now: number): OfpMessage[] {
     if (!this.switches.has(sw.dpid)) return [];
     // The runtime has already applied the change to sw.ports.
     this.relocateAll();
-    return [];
+    return this.takeSwitchMessages(sw.dpid);
   }
 
   /** A packet-in: answers as codec messages (a new connection's flows as FlowMod objects). */
@@ -370,13 +490,18 @@ export class LoadBalancerApp implements ControllerApp {
    * the reverse half with it. A reverse half that idles out alone (one-way traffic) is left to the forward
    * flow's lifetime.
    */
-  onFlowRemoved(_sw: SwitchInfo, msg: FlowRemoved, now: number): OfpMessage[] {
+  onFlowRemoved(sw: SwitchInfo, msg: FlowRemoved, now: number): OfpMessage[] {
     const parts = parseCookie(msg.cookie);
     if (parts?.kind !== 'connection' || msg.tableId !== TABLE.FORWARD) return [];
     const service = this.services.find((s) => s.id === parts.serviceId);
     if (!service) return [];
     const key = forwardKey(msg, service.proto);
     if (key) this.closeConnection(service, key, msg, now);
+    if (this.ctZone !== undefined) {
+      // No reverse half to take along; a retired backend's flow may go with its last connection.
+      this.syncBackendFlows();
+      return this.takeSwitchMessages(sw.dpid);
+    }
     return msg.reason === OFPRR_DELETE ? [] : [buildDeleteConnection(service.id, parts.connectionId)];
   }
 
@@ -387,7 +512,14 @@ export class LoadBalancerApp implements ControllerApp {
    * schedulers carry on where the previous controller left off. Returns deletes for half-present pairs.
    */
   restoreConnections(dpid: bigint, entries: FlowStats[], now: number): OfpMessage[] {
-    const { connections, orphans } = readConnectionFlows(entries);
+    // Conntrack mode's accounting flows stand alone (no reverse half); the rest pair up as forward/reverse.
+    const ctFlows = entries.filter(isCtAccountingFlow);
+    const { connections, orphans } = readConnectionFlows(entries.filter((e) => !isCtAccountingFlow(e)));
+    for (const flow of ctFlows) {
+      const conn = ctConnectionFromFlow(flow);
+      if (conn) connections.push(conn);
+      else orphans.push(flow.cookie);
+    }
     const msgs: OfpMessage[] = [];
     let restored = 0;
     for (const conn of connections) {
@@ -446,7 +578,10 @@ export class LoadBalancerApp implements ControllerApp {
       const packets = Number(fwd.packetCount) + Number(rev?.packetCount ?? 0n);
       const bytes = Number(fwd.byteCount) + Number(rev?.byteCount ?? 0n);
       service.lb.connections.touch(key, now);
-      if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && rev && rev.packetCount > 0n && fwd.packetCount > 1n) {
+      // Flows mode: the reply half carried packets and the client sent more than its SYN. Conntrack mode: the
+      // accounting flow sees only established (post-handshake) packets.
+      const established = rev ? rev.packetCount > 0n && fwd.packetCount > 1n : isCtAccountingFlow(fwd) && fwd.packetCount > 0n;
+      if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && established) {
         service.lb.connections.setState(key, 'active');
       }
       const state = service.backends.get(entry.backend.id);
@@ -464,6 +599,66 @@ export class LoadBalancerApp implements ControllerApp {
         state.packets = state.closedPackets + (acc?.packets ?? 0);
         state.bytes = state.closedBytes + (acc?.bytes ?? 0);
       }
+    }
+  }
+
+  /**
+   * Tracker accounting (conntrack mode): the tracker's listing of vadc's zone is the truth about which
+   * connections live. A TCP connection counts as active once ESTABLISHED; one that is closing, or that
+   * the tracker no longer has (older than `graceMs`, so one whose commit is still on its way is kept),
+   * is closed. Returns how many were closed.
+   */
+  applyConntrack(entries: readonly ConntrackEntry[], now: number, graceMs = 2000): number {
+    if (this.ctAccounting !== 'conntrack') return 0;
+    const live = new Map<string, ConntrackEntry>();
+    for (const e of entries) if (e.zone === this.ctZone) live.set(trackerKey(e.proto === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport), e);
+    let closed = 0;
+    for (const service of this.services) {
+      for (const record of service.lb.connections.export()) {
+        const entry = live.get(trackerKey(record.proto, record.clientIp, record.clientPort, record.vip, record.vipPort));
+        if (entry && (entry.mark >>> 16) === service.id && !isClosing(entry)) {
+          service.lb.connections.touch(record, now);
+          if (record.state === 'inactive' && entry.proto === 'tcp' && isEstablished(entry)) service.lb.connections.setState(record, 'active');
+        } else if (entry || now - record.created >= graceMs) {
+          service.lb.close(record, now);
+          closed++;
+        }
+      }
+    }
+    if (closed) this.syncBackendFlows();
+    return closed;
+  }
+
+  /**
+   * After a (re)connect in tracker accounting: re-track the live connections the tracker holds for vadc's
+   * services (service id in ct_mark's high half, backend from the reply tuple).
+   */
+  restoreFromConntrack(dpid: bigint, entries: readonly ConntrackEntry[], now: number): void {
+    if (this.ctAccounting !== 'conntrack') return;
+    let restored = 0;
+    for (const e of entries) {
+      if (e.zone !== this.ctZone || isClosing(e)) continue;
+      const service = this.services.find((s) => s.id === e.mark >>> 16 && s.l4 === e.proto);
+      if (!service) continue;
+      const backendIp = uint32ToIpv4(e.reply.src);
+      const backend = [...service.backends.values()].find((b) => b.config.ip === backendIp && b.config.ports.includes(e.reply.sport));
+      if (!backend) continue;
+      const record: ConnRecord = {
+        proto: service.proto, clientIp: e.orig.src, clientPort: e.orig.sport, vip: e.orig.dst, vipPort: e.orig.dport,
+        backendId: backend.config.name, softwarePort: e.reply.sport,
+        state: e.proto === 'tcp' && isEstablished(e) ? 'active' : 'inactive', created: now, lastSeen: now,
+      };
+      if (service.lb.connections.has(record)) continue;
+      const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
+      if (imported) {
+        restored++;
+      }
+    }
+    if (restored) {
+      this.event({
+        kind: 'connections_restored', level: 'info', dpid,
+        message: `re-tracked ${restored} established connection(s) from the connection tracker`, data: { restored, orphans: 0 },
+      });
     }
   }
 
@@ -504,7 +699,15 @@ export class LoadBalancerApp implements ControllerApp {
     for (const record of service.lb.connections.export()) {
       if (record.backendId === backendName) service.lb.close(record, now);
     }
-    return state.location ? deleteBackendConnectionFlows(service.id, state.location.ofport) : [];
+    if (!state.location) return [];
+    if (this.ctZone === undefined) return deleteBackendConnectionFlows(service.id, state.location.ofport);
+    // Conntrack mode: its accounting flows go; its backend flow goes with its health verdict (syncBackendFlows),
+    // so the clients' next packets reach vadc, which answers them with a RST.
+    const { cookie, cookieMask } = connectionsOfService(service.id);
+    return [{
+      type: 'flow_mod', xid: 0, cookie, cookieMask, tableId: TABLE.FORWARD, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
+      priority: 0, bufferId: OFP_NO_BUFFER, outPort: state.location.ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
+    }];
   }
 
   // ------------------------------------------------------------------ internals
@@ -536,6 +739,7 @@ export class LoadBalancerApp implements ControllerApp {
       return this.refuseFrame(frame, dst, inPort, service, 'segment of an unknown connection');
     }
     if (known) {
+      if (this.ctZone !== undefined) return this.recommit(service, sw, frame, inPort);
       // A packet of a connection whose flows are already on their way or in place: a retransmitted first
       // packet, or one that met a datapath cache entry OVS had not yet revalidated after the flow-mods.
       // Send it through the tables (which have the flows); re-sending the flows would only add work.
@@ -559,7 +763,7 @@ export class LoadBalancerApp implements ControllerApp {
     service.decisions++;
     state.totalConns++;
     const connectionId = this.nextConnectionId(service);
-    if (encoded) return [this.encodeConnection(service, state, location, connectionId, frame, h, inPort, softwarePort)];
+    if (encoded && this.ctZone === undefined) return [this.encodeConnection(service, state, location, connectionId, frame, h, inPort, softwarePort)];
     const spec: ConnectionSpec = {
       serviceId: service.id, connectionId, protocol: service.l4,
       idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
@@ -567,8 +771,33 @@ export class LoadBalancerApp implements ControllerApp {
       vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(dst), port: h.dstPort },
       backend: { ofport: location.ofport, mac: location.mac, ip: state.config.ip, port: softwarePort },
     };
+    if (this.ctZone !== undefined) {
+      const commit = buildCtCommitPacketOut(frame, inPort, {
+        zone: this.ctZone, serviceId: service.id, clientOfport: inPort, backendIp: state.config.ip, backendPort: softwarePort,
+        backendMac: location.mac, backendOfport: location.ofport,
+      });
+      // Tracker accounting: the connection is read back from the tracker, no per-connection flow at all.
+      return this.ctAccounting === 'flows' ? [buildCtConnectionFlow(spec), commit] : [commit];
+    }
     const [forward, reverse] = buildConnectionFlows(spec);
     return [forward, reverse, buildResubmitPacketOut(frame, inPort)];
+  }
+
+  /**
+   * Conntrack mode, a packet of a known connection at the controller: the client's retransmitted first
+   * packet (conntrack still calls it +new), or one that arrived before the backend flow. The same commit
+   * again: the tracker keeps the connection's binding, so it goes where the first one went.
+   */
+  private recommit(service: ServiceState, sw: SwitchInfo, frame: Buffer, inPort: number): OfpMessage[] {
+    const entry = service.lb.connections.lookup(this.key);
+    if (!entry) return [];
+    // Where the backend is, or, for one taken out of the configuration, where its retained flow sends to.
+    const location = service.backends.get(entry.backend.id)?.location ?? this.backendFlows.get(`${service.id}/${entry.backend.id}`);
+    if (!location || location.dpid !== sw.dpid) return [];
+    return [buildCtCommitPacketOut(frame, inPort, {
+      zone: this.ctZone!, serviceId: service.id, clientOfport: inPort, backendIp: uint32ToIpv4(entry.backend.ip), backendPort: entry.softwarePort,
+      backendMac: location.mac, backendOfport: location.ofport,
+    })];
   }
 
   /** The connection's flows and packet-out as bytes, from the service's templates. */
@@ -689,6 +918,7 @@ export class LoadBalancerApp implements ControllerApp {
         this.refreshAvailability(service, state);
       }
     }
+    this.syncBackendFlows();
   }
 
   /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
@@ -757,13 +987,17 @@ function oxmText(match: readonly Oxm[], field: string): string | undefined {
   return undefined;
 }
 
-/** The connection key from a forward flow's match (client 5-tuple as the client sent it). */
+/**
+ * The connection key from a forward flow's match (client 5-tuple as the client sent it). A conntrack-mode
+ * accounting flow matches after NAT, so the VIP side is its ct_nw_dst/ct_tp_dst.
+ */
 function forwardKey(flow: { match: readonly Oxm[] }, proto: number): ConnKey | undefined {
   const src = oxmText(flow.match, 'ipv4_src');
-  const dst = oxmText(flow.match, 'ipv4_dst');
   const l4 = proto === IP_PROTO_TCP ? ['tcp_src', 'tcp_dst'] : ['udp_src', 'udp_dst'];
+  const ctDst = oxmText(flow.match, 'ct_nw_dst');
+  const dst = ctDst ?? oxmText(flow.match, 'ipv4_dst');
   const sport = oxmNumber(flow.match, l4[0]);
-  const dport = oxmNumber(flow.match, l4[1]);
+  const dport = ctDst !== undefined ? oxmNumber(flow.match, 'ct_tp_dst') : oxmNumber(flow.match, l4[1]);
   if (src === undefined || dst === undefined || sport === undefined || dport === undefined) return undefined;
   return { proto, clientIp: ipv4ToUint32(src), clientPort: sport, vip: ipv4ToUint32(dst), vipPort: dport };
 }
@@ -776,4 +1010,15 @@ function deleteBackendConnectionFlows(serviceId: number, ofport: number): FlowMo
     priority: 0, bufferId: OFP_NO_BUFFER, outPort: ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
   };
   return [base, { ...base, tableId: TABLE.REVERSE, outPort: OFPP_ANY, match: [{ field: 'in_port', value: ofport }] }];
+}
+
+/** A conntrack-mode accounting flow: a forward-table connection flow matching the original VIP (ct_nw_dst). */
+function isCtAccountingFlow(flow: FlowStats): boolean {
+  return flow.tableId === TABLE.FORWARD && flow.match.some((m) => m.field === 'ct_nw_dst');
+}
+
+
+/** One connection's identity as text (client side and VIP side), for matching tracker entries to records. */
+function trackerKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): string {
+  return `${proto}/${clientIp}/${clientPort}/${vip}/${vipPort}`;
 }

@@ -1,0 +1,100 @@
+/**
+ * Reads OVS's connection-tracker listing (`ovs-appctl dpctl/dump-conntrack zone=Z`), one connection per
+ * line, e.g.
+ *
+ *   tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,
+ *     sport=8080,dport=39644),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)
+ *
+ * Pure: text in, typed entries out. Lines that do not parse are returned with the reason (never thrown,
+ * never silently dropped), so one odd line does not hide the rest of the table.
+ */
+import { ipv4ToUint32 } from '../lb/ip';
+
+export interface ConntrackTuple {
+  src: number;
+  dst: number;
+  sport: number;
+  dport: number;
+}
+
+export interface ConntrackEntry {
+  proto: 'tcp' | 'udp';
+  /** As the client sent it: client -> VIP. */
+  orig: ConntrackTuple;
+  /** As the backend answers: backend -> client. */
+  reply: ConntrackTuple;
+  zone: number;
+  mark: number;
+  /** TCP state (ESTABLISHED, TIME_WAIT, ...); undefined for UDP. */
+  state?: string;
+}
+
+export interface ConntrackDump {
+  entries: ConntrackEntry[];
+  malformed: Array<{ line: number; text: string; reason: string }>;
+}
+
+/** TCP states in which the connection is over (IPVS drops such entries from its counts). */
+const CLOSED_TCP_STATES = new Set(['TIME_WAIT', 'CLOSED', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'FIN_WAIT_1', 'CLOSE_WAIT']);
+
+/** True while the connection carries data: an ESTABLISHED TCP connection, or any UDP flow. */
+export function isEstablished(entry: ConntrackEntry): boolean {
+  return entry.proto === 'udp' || entry.state === 'ESTABLISHED';
+}
+
+/** True once either side has closed (FIN or RST seen): the connection no longer counts. */
+export function isClosing(entry: ConntrackEntry): boolean {
+  return entry.proto === 'tcp' && entry.state !== undefined && CLOSED_TCP_STATES.has(entry.state);
+}
+
+const LINE = /^(tcp|udp),orig=\(([^)]*)\),reply=\(([^)]*)\),(.*)$/;
+
+function tuple(text: string): ConntrackTuple | string {
+  const fields = new Map<string, string>();
+  for (const part of text.split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const src = fields.get('src');
+  const dst = fields.get('dst');
+  const sport = Number(fields.get('sport'));
+  const dport = Number(fields.get('dport'));
+  if (src === undefined || dst === undefined) return 'no src/dst';
+  if (!Number.isInteger(sport) || !Number.isInteger(dport) || sport < 0 || sport > 0xffff || dport < 0 || dport > 0xffff) return 'bad ports';
+  try {
+    return { src: ipv4ToUint32(src), dst: ipv4ToUint32(dst), sport, dport };
+  } catch {
+    return `not IPv4: ${src} / ${dst}`;
+  }
+}
+
+/** Parses a dump; only TCP and UDP lines are vadc's (other protocols' lines are skipped, not malformed). */
+export function parseConntrackDump(text: string): ConntrackDump {
+  const entries: ConntrackEntry[] = [];
+  const malformed: ConntrackDump['malformed'] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    const m = LINE.exec(line);
+    if (!m) {
+      if (/^(tcp|udp),/.test(line)) malformed.push({ line: i + 1, text: line, reason: 'no orig=(...) and reply=(...) tuples' });
+      continue;
+    }
+    const orig = tuple(m[2]);
+    const reply = tuple(m[3]);
+    if (typeof orig === 'string' || typeof reply === 'string') {
+      malformed.push({ line: i + 1, text: line, reason: typeof orig === 'string' ? `orig: ${orig}` : `reply: ${reply as string}` });
+      continue;
+    }
+    const rest = m[4];
+    const zone = /(?:^|,)zone=(\d+)/.exec(rest);
+    const mark = /(?:^|,)mark=(0x[0-9a-fA-F]+|\d+)/.exec(rest);
+    const state = /protoinfo=\(state=([A-Z_0-9]+)/.exec(rest);
+    entries.push({
+      proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0,
+      ...(state ? { state: state[1] } : {}),
+    });
+  }
+  return { entries, malformed };
+}

@@ -1,0 +1,209 @@
+/**
+ * Conntrack NAT mode (config `datapath.nat: conntrack`): OVS's connection tracker translates both
+ * directions of a connection, so no packet of it depends on a per-connection flow being visible to the
+ * datapath yet.
+ *
+ *   table 0   VIP:port              -> ct(zone, nat, table=1)   (established packets come back NATed)
+ *   table 0   backend IP:svc port   -> ct(zone, nat, table=3)   (replies come back un-NATed)
+ *   table 1   ct +new / unknown     -> controller (miss); vadc answers with a packet-out that commits the
+ *                                      connection: ct(commit, zone, mark=service<<16|client port,
+ *                                      nat(dst=backend:port)), then eth_dst and the backend vNIC
+ *   table 1   +est-rpl, mark=service, dst=backend IP        -> backend MAC, backend vNIC (per backend)
+ *   table 1   the connection's accounting flow (post-NAT 5-tuple plus the original VIP:port) with its
+ *             idle/FIN timeout and SEND_FLOW_REM: the same actions; it counts and ends the connection
+ *   table 3   +rpl, mark=service    -> eth_src VIP MAC, output to the port in ct_mark[0..15]
+ *
+ * Builders only; pure.
+ */
+import { OFPG_ANY, OFPP_ANY, OFPP_NORMAL, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFP_NO_BUFFER } from '../openflow/constants';
+import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/types';
+import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
+import { allFlowsOfKind, makeCookie, parseCookie } from './cookies';
+import { ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
+import { CT_STATE, PRIORITY, TABLE } from './pipeline';
+
+/** NX_CT_F_COMMIT, NX_NAT_F_DST (OVS nicira-ext.h); 255 = NX_CT_RECIRC_NONE. */
+const NX_CT_F_COMMIT = 1;
+const NX_NAT_F_DST = 2;
+const NX_CT_RECIRC_NONE = 255;
+
+const IP_PROTO: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
+const DST_PORT_FIELD = { tcp: 'tcp_dst', udp: 'udp_dst' } as const;
+const SRC_PORT_FIELD = { tcp: 'tcp_src', udp: 'udp_src' } as const;
+const SERVICE_MARK_MASK = 0xffff0000;
+/** The client's OpenFlow port lives in ct_mark bits 0..15 (OVS port numbers fit; 16 bits, offset 0). */
+const CLIENT_PORT_OFS_NBITS = (0 << 6) | (16 - 1);
+const IPV4 = { field: 'eth_type', value: ETH_TYPE_IPV4 } as const;
+
+/** ct_mark of a vadc connection: service id in the high half, the client's switch port in the low half. */
+export function connectionMark(serviceId: number, clientOfport: number): number {
+  if (!(clientOfport >= 1 && clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${clientOfport} does not fit ct_mark's 16 bits`);
+  return ((serviceId << 16) | clientOfport) >>> 0;
+}
+
+const serviceMark = (serviceId: number): Oxm => ({ field: 'ct_mark', value: (serviceId << 16) >>> 0, mask: SERVICE_MARK_MASK });
+const ctState = (value: number, mask: number): Oxm => ({ field: 'ct_state', value, mask });
+const ct = (zone: number, recircTable: number, flags: number, actions: Action[]): Action => ({
+  type: 'nx_ct', flags, zoneSrc: 0, zoneOfsNbits: zone, recircTable, alg: 0, actions,
+});
+const natOnly = (zone: number, table: number): Action => ct(zone, table, 0, [{ type: 'nx_nat', flags: 0 }]);
+
+function add(tableId: number, priority: number, cookie: bigint, match: Oxm[], actions: Action[], extra: Partial<FlowMod> = {}): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie, cookieMask: 0n, tableId, command: OFPFC_ADD, idleTimeout: 0, hardTimeout: 0, priority,
+    bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0, match, instructions: [{ type: 'apply_actions', actions }], ...extra,
+  };
+}
+
+/** Conntrack mode's addition to the pipeline: table 3's miss (a backend's non-reply traffic switches normally). */
+export function buildCtPipelineFlows(): FlowMod[] {
+  return [add(TABLE.CT_REPLY, PRIORITY.MISS.min, makeCookie('pipeline'), [], [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }])];
+}
+
+export interface CtServiceSpec {
+  serviceId: number;
+  protocol: L4Protocol;
+  zone: number;
+  vipMac: string;
+  /** Every backend address and software port of the service (their replies go through conntrack). */
+  backends: ReadonlyArray<{ ip: string; port: number }>;
+}
+
+/** The table-0 service flow of conntrack mode: the VIP:port match through conntrack to table 1 (instead of goto_table). */
+export function buildCtServiceFlows(service: ServiceFlowSpec, zone: number): FlowMod[] {
+  return buildServiceFlows(service).map((flow) => ({ ...flow, instructions: [{ type: 'apply_actions', actions: [natOnly(zone, TABLE.FORWARD)] }] }));
+}
+
+/**
+ * A service's reply path: table-0 flows sending each backend address:port's packets through conntrack,
+ * and the table-3 flow restoring the VIP MAC and sending replies to the client's port. A backend shared
+ * by two services gets the same table-0 flow from both (the one added last owns it).
+ */
+export function buildCtReplyFlows(s: CtServiceSpec): FlowMod[] {
+  const cookie = makeCookie('service', s.serviceId);
+  const seen = new Set<string>();
+  const flows: FlowMod[] = [];
+  for (const b of s.backends) {
+    const key = `${b.ip}:${b.port}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    flows.push(add(TABLE.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
+      IPV4, { field: 'ip_proto', value: IP_PROTO[s.protocol] }, { field: 'ipv4_src', value: b.ip }, { field: SRC_PORT_FIELD[s.protocol], value: b.port },
+    ], [natOnly(s.zone, TABLE.CT_REPLY)]));
+  }
+  flows.push(add(TABLE.CT_REPLY, PRIORITY.SERVICE.min, cookie,
+    [ctState(CT_STATE.TRK | CT_STATE.RPL, CT_STATE.TRK | CT_STATE.RPL), serviceMark(s.serviceId), IPV4],
+    [
+      { type: 'set_field', field: { field: 'eth_src', value: s.vipMac } },
+      { type: 'nx_output_reg', ofsNbits: CLIENT_PORT_OFS_NBITS, src: 'ct_mark', maxLen: 0 },
+    ]));
+  return flows;
+}
+
+export interface CtBackendSpec {
+  serviceId: number;
+  ip: string;
+  mac: string;
+  ofport: number;
+}
+
+/** Table 1: established packets of the service, already NATed to this backend, to its vNIC. */
+export function buildCtBackendFlow(b: CtBackendSpec): FlowMod {
+  return add(TABLE.FORWARD, PRIORITY.BACKEND.min, makeCookie('backend', b.serviceId), [
+    ctState(CT_STATE.TRK | CT_STATE.EST, CT_STATE.TRK | CT_STATE.EST | CT_STATE.RPL), serviceMark(b.serviceId), IPV4, { field: 'ipv4_dst', value: b.ip },
+  ], [{ type: 'set_field', field: { field: 'eth_dst', value: b.mac } }, { type: 'output', port: b.ofport, maxLen: 0 }]);
+}
+
+/** Removes exactly the flow buildCtBackendFlow(b) added (whatever MAC/port it sent to). */
+export function buildDeleteCtBackendFlow(b: Omit<CtBackendSpec, 'mac' | 'ofport'>): FlowMod {
+  const flow = buildCtBackendFlow({ ...b, mac: '00:00:00:00:00:00', ofport: 0 });
+  const selector = allFlowsOfKind('backend');
+  return { ...flow, command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [] };
+}
+
+/**
+ * One connection's accounting flow: matches its packets after NAT (client -> backend) and the original
+ * VIP:port, forwards them exactly as the backend flow does, and carries the connection's cookie, idle and
+ * FIN timeouts and SEND_FLOW_REM, so vadc sees the connection's packets and its end.
+ */
+export function buildCtConnectionFlow(conn: ConnectionSpec): FlowMod {
+  if (!(conn.idleTimeout >= 1 && conn.idleTimeout <= 0xffff)) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
+  const { protocol, client, vip, backend } = conn;
+  const actions: Action[] = [
+    { type: 'set_field', field: { field: 'eth_dst', value: backend.mac } },
+    { type: 'output', port: backend.ofport, maxLen: 0 },
+  ];
+  if (conn.finTimeout && protocol === 'tcp') actions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
+  return add(TABLE.FORWARD, PRIORITY.CONNECTION.min, makeCookie('connection', conn.serviceId, conn.connectionId), [
+    // OVS accepts ct_nw_dst/ct_tp_dst only where the match implies a valid tracker entry: +trk-inv at least.
+    ctState(CT_STATE.TRK, CT_STATE.TRK | CT_STATE.INV),
+    { field: 'in_port', value: client.ofport }, IPV4, { field: 'ip_proto', value: IP_PROTO[protocol] },
+    { field: 'ipv4_src', value: client.ip }, { field: 'ipv4_dst', value: backend.ip },
+    { field: SRC_PORT_FIELD[protocol], value: client.port }, { field: DST_PORT_FIELD[protocol], value: backend.port },
+    // ct_tp_* mean something only with the original protocol matched (OVS drops them otherwise).
+    { field: 'ct_nw_proto', value: IP_PROTO[protocol] }, { field: 'ct_nw_dst', value: vip.ip }, { field: 'ct_tp_dst', value: vip.port },
+  ], actions, { idleTimeout: conn.idleTimeout, flags: OFPFF_SEND_FLOW_REM });
+}
+
+export interface CtCommit {
+  zone: number;
+  serviceId: number;
+  clientOfport: number;
+  backendIp: string;
+  backendPort: number;
+  backendMac: string;
+  backendOfport: number;
+}
+
+/**
+ * A new connection's packet, sent on with the conntrack commit that binds the connection to its backend
+ * (mark and DNAT) and out the backend vNIC. Not through the tables: table 0 would send it through
+ * conntrack uncommitted, back to the controller. Re-sending it for a known connection is harmless (the
+ * tracker keeps the first binding).
+ */
+export function buildCtCommitPacketOut(frame: Buffer, inPort: number, c: CtCommit): PacketOut {
+  return {
+    type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, data: frame,
+    actions: [
+      ct(c.zone, NX_CT_RECIRC_NONE, NX_CT_F_COMMIT, [
+        { type: 'set_field', field: { field: 'ct_mark', value: connectionMark(c.serviceId, c.clientOfport) } },
+        { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: c.backendIp, rangeProtoMin: c.backendPort },
+      ]),
+      { type: 'set_field', field: { field: 'eth_dst', value: c.backendMac } },
+      { type: 'output', port: c.backendOfport, maxLen: 0 },
+    ],
+  };
+}
+
+/** The connection an accounting flow describes (the inverse of buildCtConnectionFlow); null when incomplete. */
+export function ctConnectionFromFlow(flow: FlowStats): ConnectionSpec | null {
+  const parts = parseCookie(flow.cookie);
+  if (parts?.kind !== 'connection') return null;
+  const m = new Map<string, unknown>();
+  for (const oxm of flow.match) if (oxm.field !== 'raw') m.set(oxm.field, oxm.value);
+  const proto: L4Protocol | undefined = m.get('ip_proto') === IP_PROTO_TCP ? 'tcp' : m.get('ip_proto') === IP_PROTO_UDP ? 'udp' : undefined;
+  if (!proto || typeof m.get('ct_nw_dst') !== 'string') return null;
+  let mac = '';
+  let outPort = NaN;
+  let fin: number | undefined;
+  for (const i of flow.instructions) {
+    if (i.type !== 'apply_actions') continue;
+    for (const a of i.actions) {
+      if (a.type === 'set_field' && a.field.field === 'eth_dst') mac = String(a.field.value);
+      if (a.type === 'output') outPort = a.port;
+      if (a.type === 'nx_fin_timeout') fin = a.finIdleTimeout;
+    }
+  }
+  const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const conn: ConnectionSpec = {
+    serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: flow.idleTimeout,
+    client: { ofport: num(m.get('in_port')), mac: '', ip: str(m.get('ipv4_src')), port: num(m.get(SRC_PORT_FIELD[proto])) },
+    vip: { mac: '', ip: str(m.get('ct_nw_dst')), port: num(m.get('ct_tp_dst')) },
+    backend: { ofport: outPort, mac, ip: str(m.get('ipv4_dst')), port: num(m.get(DST_PORT_FIELD[proto])) },
+    ...(fin !== undefined ? { finTimeout: fin } : {}),
+  };
+  const complete = [conn.client.ofport, conn.client.port, conn.vip.port, conn.backend.ofport, conn.backend.port].every(Number.isFinite)
+    && [conn.client.ip, conn.vip.ip, conn.backend.ip, conn.backend.mac].every((s) => s !== '');
+  return complete ? conn : null;
+}

@@ -1,0 +1,124 @@
+// parseConntrackDump against real `ovs-appctl dpctl/dump-conntrack` lines captured from OVS 3.1 (userspace datapath).
+import { isClosing, isEstablished, parseConntrackDump, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
+import { ipv4ToUint32 } from '../../../src/lb/ip';
+
+const TIME_WAIT = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
+  + 'zone=2780,mark=3429564418,protoinfo=(state=TIME_WAIT)';
+const UDP = 'udp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=57158,dport=53),reply=(src=10.0.0.11,dst=10.0.0.101,sport=5353,dport=57158),'
+  + 'zone=2780,mark=2837643266';
+const ESTABLISHED = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39644),'
+  + 'zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)';
+/** `dpctl/dump-conntrack -s`: a timeout before the mark. */
+const TIME_WAIT_S = TIME_WAIT.replace(',mark=', ',timeout=29,mark=');
+const UDP_S = UDP.replace(',mark=', ',timeout=29,mark=');
+const ESTABLISHED_S = ESTABLISHED.replace(',mark=', ',timeout=29,mark=');
+/** `dpctl/dump-conntrack -m`: id, status, and per-direction TCP state instead of the short state. */
+const FIN_WAIT_M = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
+  + 'id=0,zone=2780,status=0,mark=3429564418,protoinfo=(state_orig=FIN_WAIT_2,state_reply=FIN_WAIT_2,wscale_orig=10,wscale_reply=10,'
+  + 'flags_orig=WINDOW_SCALE,flags_reply=WINDOW_SCALE)';
+const ICMP = 'icmp,orig=(src=10.0.0.101,dst=10.0.0.100,id=4711,type=8,code=0),reply=(src=10.0.0.100,dst=10.0.0.101,id=4711,type=0,code=0),zone=2780';
+
+const CLIENT = ipv4ToUint32('10.0.0.101');
+const VIP = ipv4ToUint32('10.0.0.100');
+const BACKEND = ipv4ToUint32('10.0.0.11');
+
+const tcpEntry = (sport: number, state: string | undefined): ConntrackEntry => ({
+  proto: 'tcp',
+  orig: { src: CLIENT, dst: VIP, sport, dport: 80 },
+  reply: { src: BACKEND, dst: CLIENT, sport: 8080, dport: sport },
+  zone: 2780,
+  mark: 3429564418,
+  ...(state !== undefined ? { state } : {}),
+});
+const EXPECTED_TIME_WAIT = tcpEntry(39646, 'TIME_WAIT');
+const EXPECTED_ESTABLISHED = tcpEntry(39644, 'ESTABLISHED');
+const EXPECTED_UDP: ConntrackEntry = {
+  proto: 'udp',
+  orig: { src: CLIENT, dst: VIP, sport: 57158, dport: 53 },
+  reply: { src: BACKEND, dst: CLIENT, sport: 5353, dport: 57158 },
+  zone: 2780,
+  mark: 2837643266,
+};
+
+describe('parseConntrackDump', () => {
+  it('reads every field of a plain dump', () => {
+    const dump = parseConntrackDump([TIME_WAIT, UDP, ESTABLISHED].join('\n') + '\n');
+    expect(dump.malformed).toEqual([]);
+    expect(dump.entries).toEqual([EXPECTED_TIME_WAIT, EXPECTED_UDP, EXPECTED_ESTABLISHED]);
+    // toEqual ignores undefined properties: UDP really has no state key.
+    expect('state' in dump.entries[1]).toBe(false);
+    // The expectations are right in themselves: addresses as uint32, the mark as vadc's service<<16|client port.
+    expect(dump.entries[0].orig.src).toBe(0x0a000065);
+    expect(dump.entries[0].reply.src).toBe(0x0a00000b);
+    expect(dump.entries[0].mark).toBe(((0xcc6b << 16) | 2) >>> 0);
+    expect(dump.entries[1].mark).toBe(((0xa923 << 16) | 2) >>> 0);
+  });
+
+  it('classifies established and closing connections', () => {
+    const [timeWait, udp, established] = parseConntrackDump([TIME_WAIT, UDP, ESTABLISHED].join('\n')).entries;
+    expect([isEstablished(timeWait), isClosing(timeWait)]).toEqual([false, true]);
+    expect([isEstablished(udp), isClosing(udp)]).toEqual([true, false]);
+    expect([isEstablished(established), isClosing(established)]).toEqual([true, false]);
+  });
+
+  it('reads the -s form (timeout before the mark) the same way', () => {
+    const dump = parseConntrackDump([TIME_WAIT_S, UDP_S, ESTABLISHED_S].join('\n'));
+    expect(TIME_WAIT_S).toContain(',zone=2780,timeout=29,mark=3429564418,');
+    expect(dump.malformed).toEqual([]);
+    expect(dump.entries).toEqual([EXPECTED_TIME_WAIT, EXPECTED_UDP, EXPECTED_ESTABLISHED]);
+    expect(dump.entries.map((e) => [isEstablished(e), isClosing(e)])).toEqual([[false, true], [true, false], [true, false]]);
+  });
+
+  it('reads the -m form, which has no short state (state_orig/state_reply only)', () => {
+    const dump = parseConntrackDump(FIN_WAIT_M);
+    expect(dump.malformed).toEqual([]);
+    expect(dump.entries).toHaveLength(1);
+    const [entry] = dump.entries;
+    expect(entry).toEqual(tcpEntry(39646, undefined));
+    // The parser only knows `protoinfo=(state=...`: a FIN_WAIT_2 connection listed with -m is neither.
+    expect(entry.state).toBeUndefined();
+    expect('state' in entry).toBe(false);
+    expect(isClosing(entry)).toBe(false);
+    expect(isEstablished(entry)).toBe(false);
+  });
+
+  it('skips other protocols (icmp) without calling them malformed', () => {
+    const dump = parseConntrackDump([ICMP, UDP, ICMP].join('\n'));
+    expect(dump.entries).toEqual([EXPECTED_UDP]);
+    expect(dump.malformed).toEqual([]);
+  });
+
+  it('reads a mark printed in hex as an unsigned number', () => {
+    const dump = parseConntrackDump(TIME_WAIT.replace('mark=3429564418', 'mark=0xcc6b0002'));
+    expect(dump.malformed).toEqual([]);
+    expect(dump.entries).toEqual([EXPECTED_TIME_WAIT]);
+    expect(dump.entries[0].mark).toBe(3429564418);
+    expect(dump.entries[0].mark).toBeGreaterThan(0x7fffffff);
+  });
+
+  it('reports malformed tcp lines with their 1-based line number and a reason, and still parses the lines around them', () => {
+    const noReply = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39650,dport=80),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)';
+    const badIp = TIME_WAIT.replace('src=10.0.0.11,', 'src=10.0.0.999,');
+    const badPort = ESTABLISHED.replace('sport=39644', 'sport=70000');
+    const text = [TIME_WAIT, noReply, UDP, badIp, '', badPort, ESTABLISHED, ICMP].join('\n');
+    const dump = parseConntrackDump(text);
+    expect(dump.entries).toEqual([EXPECTED_TIME_WAIT, EXPECTED_UDP, EXPECTED_ESTABLISHED]);
+    expect(dump.malformed).toEqual([
+      { line: 2, text: noReply, reason: expect.stringMatching(/reply/) },
+      { line: 4, text: badIp, reason: expect.stringMatching(/^reply: .*10\.0\.0\.999/) },
+      { line: 6, text: badPort, reason: expect.stringMatching(/^orig: .*port/) },
+    ]);
+    for (const m of dump.malformed) expect(m.reason.length).toBeGreaterThan(0);
+  });
+
+  it('gives no entries for empty input', () => {
+    expect(parseConntrackDump('')).toEqual({ entries: [], malformed: [] });
+    expect(parseConntrackDump('\n  \n\n')).toEqual({ entries: [], malformed: [] });
+  });
+
+  it('tolerates CRLF line ends and surrounding blanks', () => {
+    const dump = parseConntrackDump(`  ${TIME_WAIT}  \r\n${UDP}\r\n`);
+    expect(dump.malformed).toEqual([]);
+    expect(dump.entries).toEqual([EXPECTED_TIME_WAIT, EXPECTED_UDP]);
+  });
+});
