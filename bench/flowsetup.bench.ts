@@ -1,7 +1,7 @@
 // Flow-setup series: `vadc bench flowsetup` with 1, 16 and 64 emulated switches in latency and throughput
 // mode, several runs each, medians and spread in one table (or --json). Not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/flowsetup.bench.ts [--runs 3] [--loops 6] [--loop-ms 1000]
-//     [--app vadc|reference|raw] [--switches 1,16,64] [--modes latency,throughput] [--window 64] [--json]
+//     [--app vadc|reference|raw] [--switches 1,16,64] [--modes latency,throughput] [--window 64] [--nat flows|conntrack] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table';
 import { runFlowSetup, type FlowSetupResult } from '../src/bench/flowsetup';
@@ -17,12 +17,15 @@ const { values } = parseArgs({
     switches: { type: 'string', default: '1,16,64' },
     modes: { type: 'string', default: 'latency,throughput' },
     window: { type: 'string', default: '64' },
+    nat: { type: 'string', default: 'flows' },
     json: { type: 'boolean', default: false },
   },
 });
 
 const app = values.app as InternalApp;
 if (!['vadc', 'reference', 'raw'].includes(app)) throw new Error(`--app: expected vadc, reference or raw, got ${values.app}`);
+if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat: expected flows or conntrack, got ${values.nat}`);
+const nat = values.nat;
 const runs = Number(values.runs);
 const fmt = (n: number | null, digits = 0) => (n === null || !Number.isFinite(n) ? '-' : n.toFixed(digits));
 
@@ -35,6 +38,7 @@ async function main(): Promise<void> {
       for (let run = 0; run < runs; run++) {
         const result = await runFlowSetup({
           switches, mode, app, loops: Number(values.loops), loopMs: Number(values['loop-ms']), window: Number(values.window),
+          nat, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
         });
         results.push(result);
         process.stderr.write(`${mode} ${switches} sw run ${run + 1}/${runs}: ${fmt(result.responsesPerSec.avg)} responses/s, ` +

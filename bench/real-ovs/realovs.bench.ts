@@ -65,7 +65,8 @@ async function main(): Promise<void> {
   if (report.hold) {
     const h = report.hold;
     process.stdout.write(`\nheld connections: requested ${h.requested}, open ${h.held}, failed ${h.failed}; vadc tracks ${h.trackedByVadc}; ` +
-      `connection flows forward ${h.forwardFlows}, reverse ${h.reverseFlows}: ${h.consistent ? 'consistent' : 'NOT consistent'}\n`);
+      `connection flows forward ${h.forwardFlows}, reverse ${h.reverseFlows}` +
+      `${h.trackerEstablished !== undefined ? `, tracker established ${h.trackerEstablished}` : ''}: ${h.consistent ? 'consistent' : 'NOT consistent'}\n`);
   }
 }
 

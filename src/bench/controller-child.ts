@@ -23,7 +23,8 @@ function send(msg: FromChild): void {
  * daemon wires it: packet-ins answered through onPacketInEncoded (new connections pre-encoded).
  */
 function vadcApp(config: Record<string, unknown>): ControllerApp & EventSource {
-  const app = new LoadBalancerApp(parseConfig(stringify(config), 'bench config').services);
+  const parsed = parseConfig(stringify(config), 'bench config');
+  const app = new LoadBalancerApp(parsed.services, { datapath: parsed.datapath });
   return {
     onSwitchUp: (sw, now) => app.onSwitchUp(sw, now),
     onSwitchDown: (dpid, now) => app.onSwitchDown(dpid, now),

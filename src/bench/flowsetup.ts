@@ -23,7 +23,7 @@ export interface FlowSetupResult {
   };
   options: {
     switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
-    protocol: string; expectedFlowMods: number;
+    protocol: string; expectedFlowMods: number; nat: string;
   };
   responsesPerSec: RateSummary;
   latencyUs: LatencySummary;
@@ -138,7 +138,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
-        macs: opts.clients, window, protocol: opts.protocol, expectedFlowMods: opts.expectedFlowMods,
+        macs: opts.clients, window, protocol: opts.protocol, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
       latencyUs: latencies.summary(),
@@ -177,7 +177,7 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
   const lines = [
     `vadc bench flowsetup: ${r.controller.label}`,
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
-      `${o.macs} clients/switch, ${o.protocol}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
+      `${o.macs} clients/switch, ${o.protocol}, NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
     `  controller ${r.controller.target}${r.controller.pinned ? ` pinned to core ${r.cpu.controllerCore}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
     '',
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,

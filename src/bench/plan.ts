@@ -37,6 +37,8 @@ export interface FlowSetupOptions {
   portNames: string[];
   clientPortName: string;
   expectedFlowMods: number;
+  /** The internal vadc's NAT mode: flows (2 flow-mods + packet-out per connection) or conntrack (the packet-out alone). */
+  nat: 'flows' | 'conntrack';
   scheduler: string;
   /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
   pin: boolean;
@@ -50,7 +52,7 @@ export const DEFAULT_OPTIONS: FlowSetupOptions = {
   switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
   controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
   backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
-  expectedFlowMods: 2, scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
+  expectedFlowMods: 2, nat: 'flows', scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
 };
 
 /** OVS (Linux) interface names are at most 15 bytes. */
@@ -128,6 +130,8 @@ export function planSwitches(o: FlowSetupOptions): SwitchPlan[] {
 export function benchConfig(o: FlowSetupOptions, plans: readonly SwitchPlan[]): Record<string, unknown> {
   return {
     controller: { listen: 'tcp:127.0.0.1:6653' },
+    // Conntrack mode with tracker accounting: one packet-out per connection (the tracker is never read here).
+    datapath: { nat: o.nat, accounting: 'conntrack' },
     ovsdb: 'unix:/var/run/openvswitch/db.sock',
     services: plans.map((plan) => ({
       name: `bench${plan.index}`,

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../config';
+import { parseConntrackDump } from '../flows/conntrack-dump';
 import { VadcDaemon } from '../daemon/daemon';
 import { Lab, type LabHost } from '../lab';
 import { sleep } from '../lab/system';
@@ -67,6 +68,8 @@ export interface HoldResult {
   trackedByVadc: number;
   forwardFlows: number;
   reverseFlows: number;
+  /** Conntrack mode: the tracker's ESTABLISHED TCP connections in vadc's zone. */
+  trackerEstablished?: number;
   consistent: boolean;
 }
 
@@ -100,15 +103,16 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
   ];
 }
 
-function benchConfig(ovsdbSocket: string, vip: string, backend: LabHost, nat: 'flows' | 'conntrack'): string {
+function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack'): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
     name, vip, protocol: 'tcp', port, scheduler: 'rr', idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
   });
   return stringify({
     controller: { listen: 'tcp:127.0.0.1:0', echo_interval: 5 },
-    datapath: { nat },
-    ovsdb: `unix:${ovsdbSocket}`,
+    // Conntrack mode reads the lab's tracker through its private ovs-vswitchd.
+    datapath: { nat, appctl: lab.vswitchdControlSocket },
+    ovsdb: `unix:${lab.ovsdbSocket}`,
     services: [
       service('conn', 80, SERVER_PORT, 60, 1),
       // Held connections idle for the whole hold: a long idle timeout keeps their flows.
@@ -141,7 +145,7 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       await this.startServers(backend);
-      const text = benchConfig(this.lab.ovsdbSocket, this.vip, backend, this.opts.nat ?? 'flows');
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows');
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
@@ -289,6 +293,11 @@ class Bench {
     return { forward: counts.byTable.get(1) ?? 0, reverse: counts.byTable.get(2) ?? 0 };
   }
 
+  private async countTrackerConnections(): Promise<number> {
+    const zone = parseConfig(benchConfig(this.lab, this.vip, this.lab.vms[0], 'conntrack'), 'bench').datapath.ct_zone;
+    return parseConntrackDump(await this.lab.appctl('dpctl/dump-conntrack', `zone=${zone}`)).entries.filter((e) => e.proto === 'tcp' && e.state === 'ESTABLISHED').length;
+  }
+
   private async holdPhase(): Promise<HoldResult> {
     const { log } = this.opts;
     await sleep(2500);
@@ -311,12 +320,15 @@ class Bench {
     await sleep(1500); // the last flow-mods applied, the last flow stats read
     const flows = await this.countConnectionFlows();
     const trackedByVadc = this.daemon!.connections().length;
-    log(`  held ${held} (failed ${failed}); vadc tracks ${trackedByVadc}; flows forward ${flows.forward}, reverse ${flows.reverse}`);
+    // Conntrack mode: the datapath's own record of the connections is the tracker (vadc's zone, ESTABLISHED).
+    const tracker = this.opts.nat === 'conntrack' ? await this.countTrackerConnections() : undefined;
+    log(`  held ${held} (failed ${failed}); vadc tracks ${trackedByVadc}; flows forward ${flows.forward}, reverse ${flows.reverse}` +
+      `${tracker !== undefined ? `; tracker established ${tracker}` : ''}`);
     await Promise.all(outputs.map((o) => o.exited));
     return {
       requested: per * this.lab.clients.length, held, failed, trackedByVadc, forwardFlows: flows.forward, reverseFlows: flows.reverse,
-      // Conntrack mode has one (accounting) flow per connection and no reverse flows.
-      consistent: trackedByVadc === flows.forward && (this.opts.nat === 'conntrack' ? flows.reverse === 0 : flows.forward === flows.reverse),
+      ...(tracker !== undefined ? { trackerEstablished: tracker } : {}),
+      consistent: tracker !== undefined ? trackedByVadc === tracker : trackedByVadc === flows.forward && flows.forward === flows.reverse,
     };
   }
 }

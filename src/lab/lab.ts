@@ -265,6 +265,11 @@ export class Lab {
     return (await run(ofctlArgv(this.mgmtSocket, args), { env: this.env })).stdout;
   }
 
+  /** ovs-appctl against the lab's ovs-vswitchd (e.g. dpctl/dump-conntrack). */
+  async appctl(...args: string[]): Promise<string> {
+    return (await run(['ovs-appctl', '-t', this.vswitchdControlSocket, ...args], { env: this.env })).stdout;
+  }
+
   /** Adds static flows given in ovs-ofctl syntax, one per element. */
   async addFlows(...flows: string[]): Promise<void> {
     for (const flow of flows) await this.ofctl('add-flow', flow);

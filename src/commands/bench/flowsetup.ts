@@ -39,7 +39,11 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     'backend-ports': Flags.string({ description: 'software ports on each backend (internal controller config)', default: d.backendPorts.join(',') }),
     'port-names': Flags.string({ description: 'port names of each switch, {n} = switch index', default: d.portNames.join(',') }),
     'client-port': Flags.string({ description: 'the port (one of --port-names) packet-ins come in on', default: d.clientPortName }),
-    'flow-mods': Flags.integer({ description: 'distinct flow-mods that make a response, with the packet-out', default: d.expectedFlowMods }),
+    'flow-mods': Flags.integer({ description: 'distinct flow-mods that make a response, with the packet-out (default: 2, or 0 with --nat conntrack)' }),
+    nat: Flags.option({
+      options: ['flows', 'conntrack'] as const, default: d.nat,
+      description: "internal vadc's NAT mode: per-connection flows, or conntrack (one packet-out per connection)",
+    })(),
     scheduler: Flags.string({ description: 'scheduler of the bench services (internal vadc)', default: d.scheduler }),
     'profile-dir': Flags.directory({ description: 'write a CPU profile (.cpuprofile) of the internal controller here' }),
     'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
@@ -51,7 +55,8 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], warmupLoops: f['warmup-loops'], clients: f.macs,
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
-      portNames: parseList(f['port-names']), clientPortName: f['client-port'], expectedFlowMods: f['flow-mods'],
+      portNames: parseList(f['port-names']), clientPortName: f['client-port'],
+      expectedFlowMods: f['flow-mods'] ?? (f.nat === 'conntrack' ? 0 : d.expectedFlowMods), nat: f.nat,
       scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
     }, (loop, responses, ms) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`));
     if (!this.jsonEnabled()) this.log(formatFlowSetupReport(result));
