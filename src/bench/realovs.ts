@@ -251,14 +251,30 @@ class Bench {
     }
   }
 
+  private async trackerSummary(): Promise<string> {
+    const counts = new Map<string, number>();
+    for (const e of parseConntrackDump(await this.lab.appctl('dpctl/dump-conntrack')).entries) {
+      const key = `${e.zone}/${e.proto}/${e.state ?? '-'}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+    return [...counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'empty';
+  }
+
   private async vipPhase(): Promise<PhaseResult> {
     await sleep(1500); // let the previous phase's connection flows finish their fin_timeout
+    if (this.opts.nat === 'conntrack') this.opts.log(`  tracker before the VIP phase (zone/proto/state count): ${await this.trackerSummary()}`);
     await this.probe(80, 'the VIP (vadc)');
     const before = this.packetIns();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
+    const kinds = new Map<string, number>();
+    const onEvent = (e: { kind: string }) => kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
+    this.daemon!.bus.on('event', onEvent);
     const load = await this.churn(80);
+    this.daemon!.bus.off('event', onEvent);
     const cpu = process.cpuUsage(cpu0);
+    if (this.opts.nat === 'conntrack') this.opts.log(`  tracker after the VIP load: ${await this.trackerSummary()}; ${load.failed} failed`);
+    this.opts.log(`  VIP load: ${load.ok} ok, ${load.failed} failed, ${this.packetIns() - before} packet-ins; events ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     const cpuPct = cpuPercent(cpu.user + cpu.system, Date.now() - t0);
     const seq = await this.sequential(80);
     return {

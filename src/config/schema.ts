@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { deriveVipMac, isMac, isUnicastMac, parseIpv4Prefix, parseTarget, type Target } from './addresses';
+import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 
 /** Renders the offending value inside an error message. */
 export function showValue(value: unknown): string {
@@ -265,6 +266,8 @@ const controllerSchema = strict({
  *   conntrack - OVS connection tracking NATs both directions (ct(commit,nat(dst=backend))); vadc adds
  *               one accounting flow per connection, and replies never depend on a per-connection flow.
  */
+const optionalSeconds = () => integer(0, 4294967295, 'an integer number of seconds').optional();
+
 const datapathSchema = strict({
   nat: oneOf(['flows', 'conntrack']).default('flows'),
   /** Conntrack zone of vadc's connections (conntrack mode). */
@@ -278,6 +281,13 @@ const datapathSchema = strict({
   accounting: oneOf(['conntrack', 'flows']).default('conntrack'),
   /** ovs-vswitchd's unixctl socket for ovs-appctl -t (default: ovs-appctl's own, ovs-vswitchd in OVS_RUNDIR). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
+  /**
+   * Conntrack mode: the timeout policy (seconds) vadc gives its zone through OVSDB (CT_Timeout_Policy).
+   * Short close states by default: a closed connection lingering in TIME_WAIT makes a client that reuses
+   * its port fail to connect. {} leaves OVS's defaults.
+   */
+  ct_timeouts: strict(Object.fromEntries(CT_TIMEOUT_KEYS.map((k) => [k, optionalSeconds()])) as
+    Record<CtTimeoutKey, ReturnType<typeof optionalSeconds>>).default({ tcp_time_wait: 2, tcp_close: 2 }),
 });
 
 export const configSchema = strict({

@@ -9,7 +9,7 @@ import { allVadcFlows, buildFlowStatsRequest } from '../flows';
 import { FeedbackScheduler, uint32ToIpv4, type LbService } from '../lb';
 import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
 import type { FlowRemoved, MultipartReply, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
-import { OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
+import { ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
   type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
@@ -242,6 +242,7 @@ export class VadcDaemon implements VadcRuntime {
       };
       for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, update);
       this.emitEvent({ kind: 'ovsdb_connected', level: 'info', message: `OVSDB ${target} connected; watching ${this.vnicSelectors().length} vNIC(s)` });
+      void this.applyZoneTimeouts(client);
       this.flushAppEvents();
       this.syncHealthIfSettled();
     } catch (err) {
@@ -250,6 +251,23 @@ export class VadcDaemon implements VadcRuntime {
         this.ovsdbRetry = setTimeout(() => void this.connectOvsdb(), 5000);
         this.ovsdbRetry.unref();
       }
+    }
+  }
+
+  /** Conntrack mode: vadc's zone gets its timeout policy (short close states), once per OVSDB connection. */
+  private async applyZoneTimeouts(client: OvsdbClient): Promise<void> {
+    const dp = this.config.datapath;
+    const timeouts = Object.fromEntries(Object.entries(dp.ct_timeouts).filter((e): e is [string, number] => e[1] !== undefined));
+    if (dp.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
+    const text = Object.entries(timeouts).map(([k, v]) => `${k}=${v}`).join(' ');
+    try {
+      const changed = await ensureZoneTimeoutPolicy(client, dp.ct_zone, timeouts);
+      this.emitEvent({
+        kind: 'ct_timeouts_applied', level: 'info', data: { zone: dp.ct_zone, changed },
+        message: `conntrack zone ${dp.ct_zone} timeout policy ${text}: ${changed.length ? `set on datapath ${changed.join(', ')}` : 'already in place'}`,
+      });
+    } catch (err) {
+      this.emitEvent({ kind: 'ct_timeouts_failed', level: 'error', message: `could not set conntrack zone ${dp.ct_zone}'s timeout policy (${text}): ${(err as Error).message}` });
     }
   }
 

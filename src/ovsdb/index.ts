@@ -14,3 +14,4 @@ export { OvsdbClient } from './client';
 export type { OvsdbClientOptions, MonitorHandle, MonitorListener, MonitorRequests, MonitorTableRequest } from './client';
 export * from './cache';
 export * from './resolver';
+export * from './ct-zone-policy';

@@ -76,6 +76,11 @@ describe(`VIP load balancing on real OVS (NAT by ${e2eNatMode()})`, () => {
     const svc = daemon.service('web');
     expect(svc.decisions).toBe(6);
     expect(svc.backends.map((b) => b.totalConns)).toEqual([2, 2, 2]);
+    if (e2eNatMode() === 'conntrack') {
+      // vadc gave its conntrack zone the short close-state timeouts through OVSDB, as ovs-vsctl reads them back.
+      await waitFor(() => daemon!.events().some((e) => e.kind === 'ct_timeouts_applied'), 5000, 'the zone timeout policy');
+      expect(await lab.vsctl('list-zone-tp', 'netdev')).toContain('Zone:2780, Timeout Policies: tcp_close=2 tcp_time_wait=2');
+    }
     // Every service shows the feedback scheduler's load figures, measured from the port statistics once
     // connections have completed (fin_timeout 1 s): the reply packet rate and the queue measure.
     await waitFor(() => daemon!.service('web').backends.every((b) => b.queueMeasure !== undefined), 10_000, 'queue measures');

@@ -5,7 +5,7 @@ import {
 } from '../../flows/builders';
 import { ConnectionWireEncoder, CONNECTION_WIRE_FLOW_MODS, CONNECTION_WIRE_MESSAGES, macBytes, type ConnectionWireValues } from '../../flows/connection-wire';
 import {
-  buildCtBackendFlow, buildCtCommitPacketOut, buildCtPipelineFlows, buildCtConnectionFlow, buildCtReplyFlows, buildCtServiceFlows, buildDeleteCtBackendFlow,
+  buildCtBackendFlow, buildCtCommitPacketOut, buildCtPipelineFlows, CtCommitWireEncoder, buildCtConnectionFlow, buildCtReplyFlows, buildCtServiceFlows, buildDeleteCtBackendFlow,
   ctConnectionFromFlow,
 } from '../../flows/conntrack';
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
@@ -96,6 +96,8 @@ interface ServiceState {
   vipMask: number;
   /** Connection flow encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
   wire?: { config: ServiceConfig; encoder: ConnectionWireEncoder };
+  /** Conntrack mode: the commit packet-out encoder (service id and zone are all it depends on). */
+  ctWire?: CtCommitWireEncoder;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -764,6 +766,7 @@ export class LoadBalancerApp implements ControllerApp {
     state.totalConns++;
     const connectionId = this.nextConnectionId(service);
     if (encoded && this.ctZone === undefined) return [this.encodeConnection(service, state, location, connectionId, frame, h, inPort, softwarePort)];
+    if (encoded && this.ctAccounting === 'conntrack') return [this.encodeCommit(service, state, location, frame, inPort, softwarePort)];
     const spec: ConnectionSpec = {
       serviceId: service.id, connectionId, protocol: service.l4,
       idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
@@ -830,6 +833,17 @@ export class LoadBalancerApp implements ControllerApp {
     const bytes = service.wire.encoder.encode(v, frame);
     v.clientMacSource = EMPTY;
     return { type: 'pre_encoded', bytes, messages: CONNECTION_WIRE_MESSAGES, flowMods: CONNECTION_WIRE_FLOW_MODS };
+  }
+
+  /** Conntrack mode with tracker accounting: the commit packet-out as bytes, from the service's template. */
+  private encodeCommit(service: ServiceState, state: BackendState, location: BackendLocation, frame: Buffer, inPort: number, softwarePort: number): PreEncodedMessages {
+    service.ctWire ??= new CtCommitWireEncoder(this.ctZone!, service.id);
+    if (state.locationMac?.mac !== location.mac) state.locationMac = { mac: location.mac, bytes: macBytes(location.mac) };
+    if (state.backendIp?.text !== state.config.ip) state.backendIp = { text: state.config.ip, value: ipv4ToUint32(state.config.ip) };
+    const bytes = service.ctWire.encode({
+      clientOfport: inPort, backendIp: state.backendIp.value, backendPort: softwarePort, backendMac: state.locationMac.bytes, backendOfport: location.ofport,
+    }, frame);
+    return { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
   }
 
   /** Ids only need to be unique among live connections; a counter wraps after 2^28 connections. */

@@ -3,7 +3,8 @@
 import { parseConfig } from '../../../src/config';
 import { LoadBalancerApp } from '../../../src/controller/app/lb-app';
 import type { SwitchInfo } from '../../../src/controller/types';
-import { checkFlow, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../../src/flows';
+import { buildCtCommitPacketOut, checkFlow, CtCommitWireEncoder, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../../src/flows';
+import { encode } from '../../../src/openflow/codec';
 import { ipv4ToUint32 } from '../../../src/lb/ip';
 import { OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../../src/openflow/types';
@@ -289,5 +290,41 @@ describe('conntrack mode with flow accounting', () => {
     expect(h.app.connectionRecords('web')).toHaveLength(1);
     h.install(h.app.onFlowRemoved(h.sw, removed, h.now));
     expect(h.app.connectionRecords('web')).toHaveLength(0);
+  });
+});
+
+describe('conntrack mode: the pre-encoded fast path', () => {
+  it('CtCommitWireEncoder writes exactly what encode(buildCtCommitPacketOut(...)) writes, for varied values', () => {
+    let seed = 7;
+    const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    for (const [zone, serviceId] of [[0, 1], [ZONE, 0x1234], [65535, 65535]]) {
+      const encoder = new CtCommitWireEncoder(zone, serviceId);
+      for (let i = 0; i < 200; i++) {
+        const ip = [rand(256), rand(256), rand(256), rand(256)];
+        const mac = Array.from({ length: 6 }, () => rand(256));
+        const values = { clientOfport: 1 + rand(0xffff), backendIp: ipv4ToUint32(ip.join('.')), backendPort: rand(65536), backendMac: Buffer.from(mac), backendOfport: 1 + rand(0xfffffeff) };
+        const frame = Buffer.from(Array.from({ length: rand(120) }, () => rand(256)));
+        const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
+          zone, serviceId, clientOfport: values.clientOfport, backendIp: ip.join('.'), backendPort: values.backendPort,
+          backendMac: mac.map((b) => b.toString(16).padStart(2, '0')).join(':'), backendOfport: values.backendOfport,
+        }));
+        expect(encoder.encode(values, frame).equals(Buffer.from(expected))).toBe(true);
+      }
+    }
+    expect(() => new CtCommitWireEncoder(ZONE, 5).encode({ clientOfport: 0x10000, backendIp: 1, backendPort: 1, backendMac: Buffer.alloc(6), backendOfport: 1 }, Buffer.alloc(0)))
+      .toThrow(/16 bits/);
+  });
+
+  it('onPacketInEncoded makes the same decisions and bytes as onPacketIn', () => {
+    const a = new Harness();
+    const b = new Harness();
+    const frames = [fromClient(1), fromClient(2), fromClient(2), fromClient(3, { proto: 'udp', dstPort: 53 }), fromClient(4, { flags: TCP_ACK }), fromClient(5, { dstPort: 81 })];
+    for (const frame of frames) {
+      const packetIn: PacketIn = { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: 1, cookie: 0n, match: [{ field: 'in_port', value: CLIENT_PORT }], data: frame };
+      const objects = Buffer.concat(a.app.onPacketIn(a.sw, packetIn, 1).map((m) => Buffer.from(encode(m))));
+      const fast = Buffer.concat(b.app.onPacketInEncoded(b.sw, packetIn, 1).map((m) => ('bytes' in m ? m.bytes : Buffer.from(encode(m)))));
+      expect(fast.equals(objects)).toBe(true);
+      expect(objects.length).toBeGreaterThan(0);
+    }
   });
 });

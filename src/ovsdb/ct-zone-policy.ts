@@ -1,0 +1,104 @@
+/**
+ * vadc's conntrack zone timeout policy (conntrack NAT mode), written where ovs-vswitchd reads it:
+ * Open_vSwitch.datapaths[type] -> Datapath.ct_zones[zone] -> CT_Zone.timeout_policy -> CT_Timeout_Policy
+ * (what `ovs-vsctl add-zone-tp TYPE zone=Z tcp_time_wait=2 ...` does).
+ *
+ * Why: a closed connection stays in the tracker in TIME_WAIT (measured: minutes in the userspace datapath);
+ * a client that reuses its source port meets the old entry, the tracker moves the NATed reply to another
+ * port or drops the SYN, and connections fail under churn. Short close-state timeouts for vadc's own zone
+ * fix that without touching other zones.
+ *
+ * planZonePolicy is pure (what to write, given what is there); ensureZoneTimeoutPolicy reads and writes.
+ */
+import type { OvsdbClient } from './client';
+import { asMap, asSet, condition, mutation, namedUuid, Uuid, type Atom, type Row } from './notation';
+import { op, type Operation } from './operations';
+
+/** The timeout keys OVS's CT_Timeout_Policy accepts (vswitch.ovsschema). */
+export const CT_TIMEOUT_KEYS = [
+  'tcp_syn_sent', 'tcp_syn_recv', 'tcp_established', 'tcp_fin_wait', 'tcp_close_wait', 'tcp_last_ack', 'tcp_time_wait', 'tcp_close',
+  'tcp_syn_sent2', 'tcp_retransmit', 'tcp_unack', 'udp_first', 'udp_single', 'udp_multiple', 'icmp_first', 'icmp_reply',
+] as const;
+export type CtTimeoutKey = (typeof CT_TIMEOUT_KEYS)[number];
+
+/** What the database holds for one datapath type, as far as the policy is concerned. */
+export interface ZonePolicyState {
+  rootUuid: string;
+  /** The Datapath row of this type, if any. */
+  datapath?: { uuid: string; zones: Map<number, string> };
+  /** The zone's CT_Zone row, if any, and its policy row. */
+  zone?: { uuid: string; policyUuid?: string; timeouts: Map<string, number> };
+}
+
+function sameTimeouts(a: Map<string, number>, b: Readonly<Record<string, number>>): boolean {
+  const keys = Object.keys(b);
+  return a.size === keys.length && keys.every((k) => a.get(k) === b[k]);
+}
+
+/** The operations that make `zone` of datapath `type` carry exactly `timeouts`; [] when it already does. */
+export function planZonePolicy(state: ZonePolicyState, type: string, zone: number, timeouts: Readonly<Record<string, number>>): Operation[] {
+  const policyRow: Row = { timeouts: new Map<Atom, Atom>(Object.entries(timeouts)), external_ids: new Map<Atom, Atom>([['vadc', 'true']]) };
+  if (state.zone?.policyUuid) {
+    if (sameTimeouts(state.zone.timeouts, timeouts)) return [];
+    return [op.update('CT_Timeout_Policy', [condition('_uuid', '==', new Uuid(state.zone.policyUuid))], policyRow)];
+  }
+  const ops: Operation[] = [op.insert('CT_Timeout_Policy', policyRow, 'policy')];
+  if (state.zone) {
+    ops.push(op.update('CT_Zone', [condition('_uuid', '==', new Uuid(state.zone.uuid))], { timeout_policy: namedUuid('policy') }));
+    return ops;
+  }
+  ops.push(op.insert('CT_Zone', { timeout_policy: namedUuid('policy') }, 'zone'));
+  if (state.datapath) {
+    ops.push(op.mutate('Datapath', [condition('_uuid', '==', new Uuid(state.datapath.uuid))], [
+      mutation('ct_zones', 'insert', new Map<Atom, Atom>([[zone, namedUuid('zone')]])),
+    ]));
+    return ops;
+  }
+  ops.push(op.insert('Datapath', { datapath_version: '0', ct_zones: new Map<Atom, Atom>([[zone, namedUuid('zone')]]) }, 'dp'));
+  ops.push(op.mutate('Open_vSwitch', [condition('_uuid', '==', new Uuid(state.rootUuid))], [
+    mutation('datapaths', 'insert', new Map<Atom, Atom>([[type, namedUuid('dp')]])),
+  ]));
+  return ops;
+}
+
+const uuidText = (a: unknown): string | undefined => (a instanceof Uuid ? a.value : undefined);
+
+async function readState(client: OvsdbClient, type: string, zone: number): Promise<ZonePolicyState> {
+  const [root] = (await client.transact('Open_vSwitch', [op.select('Open_vSwitch', [], ['_uuid', 'datapaths'])]))[0].rows ?? [];
+  const rootUuid = uuidText(root?._uuid);
+  if (!rootUuid) throw new Error('the Open_vSwitch table has no row');
+  const dpUuid = uuidText(asMap(root.datapaths).get(type));
+  if (!dpUuid) return { rootUuid };
+  const [dp] = (await client.transact('Open_vSwitch', [op.select('Datapath', [condition('_uuid', '==', new Uuid(dpUuid))], ['ct_zones'])]))[0].rows ?? [];
+  const zones = new Map<number, string>();
+  for (const [k, v] of asMap(dp?.ct_zones)) if (typeof k === 'number' && uuidText(v)) zones.set(k, uuidText(v)!);
+  const state: ZonePolicyState = { rootUuid, datapath: { uuid: dpUuid, zones } };
+  const zoneUuid = zones.get(zone);
+  if (!zoneUuid) return state;
+  const [zoneRow] = (await client.transact('Open_vSwitch', [op.select('CT_Zone', [condition('_uuid', '==', new Uuid(zoneUuid))], ['timeout_policy'])]))[0].rows ?? [];
+  const policyUuid = uuidText(asSet(zoneRow?.timeout_policy)[0]);
+  const timeouts = new Map<string, number>();
+  if (policyUuid) {
+    const [policy] = (await client.transact('Open_vSwitch', [op.select('CT_Timeout_Policy', [condition('_uuid', '==', new Uuid(policyUuid))], ['timeouts'])]))[0].rows ?? [];
+    for (const [k, v] of asMap(policy?.timeouts)) if (typeof k === 'string' && typeof v === 'number') timeouts.set(k, v);
+  }
+  state.zone = { uuid: zoneUuid, ...(policyUuid ? { policyUuid } : {}), timeouts };
+  return state;
+}
+
+/**
+ * Makes vadc's zone carry `timeouts` on every datapath type in use (the bridges' datapath_type; '' is
+ * "system"). Returns the types it changed. Throws the server's error (e.g. a schema without CT_Zone).
+ */
+export async function ensureZoneTimeoutPolicy(client: OvsdbClient, zone: number, timeouts: Readonly<Record<string, number>>): Promise<string[]> {
+  const bridges = (await client.transact('Open_vSwitch', [op.select('Bridge', [], ['datapath_type'])]))[0].rows ?? [];
+  const types = [...new Set(bridges.map((b) => (typeof b.datapath_type === 'string' && b.datapath_type !== '' ? b.datapath_type : 'system')))];
+  const changed: string[] = [];
+  for (const type of types.sort()) {
+    const ops = planZonePolicy(await readState(client, type, zone), type, zone, timeouts);
+    if (ops.length === 0) continue;
+    await client.transact('Open_vSwitch', ops);
+    changed.push(type);
+  }
+  return changed;
+}
