@@ -338,6 +338,7 @@ class Bench {
     const trackedByVadc = this.daemon!.connections().length;
     // Conntrack mode: the datapath's own record of the connections is the tracker (vadc's zone, ESTABLISHED).
     const tracker = this.opts.nat === 'conntrack' ? await this.countTrackerConnections() : undefined;
+    if (this.opts.nat === 'conntrack') log(`  tracker while held: ${await this.trackerSummary()}`);
     log(`  held ${held} (failed ${failed}); vadc tracks ${trackedByVadc}; flows forward ${flows.forward}, reverse ${flows.reverse}` +
       `${tracker !== undefined ? `; tracker established ${tracker}` : ''}`);
     await Promise.all(outputs.map((o) => o.exited));

@@ -317,12 +317,13 @@ export class VadcDaemon implements VadcRuntime {
     this.pollInFlight = true;
     try {
       for (const sw of this.controller.switches()) {
+        // Tracker accounting has no connection flows to ask about: the tracker listing replaces them.
         const [flows, ports] = await Promise.all([
-          this.controller.request(sw.dpid, buildFlowStatsRequest('connection')),
+          this.conntrack ? undefined : this.controller.request(sw.dpid, buildFlowStatsRequest('connection')),
           this.controller.request(sw.dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }),
         ]);
         const at = this.now();
-        if (flows.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
+        if (flows?.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
         this.feedPortStats(sw.dpid, ports, at);
       }
       if (this.conntrack && this.controller.switches().length > 0) await this.pollConntrack();
