@@ -274,12 +274,12 @@ const datapathSchema = strict({
   ct_zone: integer(0, 65535, 'an integer 0..65535').default(2780),
   /**
    * Conntrack mode: how vadc learns a connection's state and end.
-   *   conntrack - reads the tracker (ovs-appctl dpctl/dump-conntrack) each statistics poll; no
+   *   conntrack - reads the tracker (dpctl/dump-conntrack over ovs-vswitchd's unixctl socket) each statistics poll; no
    *               per-connection flow-mods at all (OVS revalidates its datapath cache on every flow-mod)
    *   flows     - one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts)
    */
   accounting: oneOf(['conntrack', 'flows']).default('conntrack'),
-  /** ovs-vswitchd's unixctl socket for ovs-appctl -t (default: ovs-appctl's own, ovs-vswitchd in OVS_RUNDIR). */
+  /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
   /**
    * Conntrack mode: the timeout policy (seconds) vadc gives its zone through OVSDB (CT_Timeout_Policy).

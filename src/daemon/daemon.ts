@@ -111,6 +111,7 @@ export class VadcDaemon implements VadcRuntime {
     clearTimeout(this.ovsdbRetry);
     this.resolver?.dispose();
     this.ovsdbClient?.close();
+    this.conntrack?.close();
     await this.health.stop();
     await this.controller.stop();
   }

@@ -1,0 +1,86 @@
+// The tracker reader speaks ovs-vswitchd's unixctl protocol (JSON-RPC over a unix socket): a fake
+// unixctl server stands in for ovs-vswitchd here; the e2e suites use the real one.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ConntrackReader, ConntrackReadError, defaultVswitchdSocket } from '../../../src/daemon/conntrack-reader';
+
+const LINE = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39644),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-unixctl-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A unixctl server: answers each request with `answer(method, params)`; counts connections. */
+async function fakeUnixctl(answer: (method: string, params: unknown[]) => { result?: string; error?: string }): Promise<{ socket: string; connections: () => number; close: () => Promise<void> }> {
+  const socket = path.join(dir, 'ovs-vswitchd.4242.ctl');
+  let connections = 0;
+  const server = net.createServer((conn) => {
+    connections++;
+    let buffered = '';
+    conn.on('data', (chunk) => {
+      buffered += chunk.toString();
+      // One JSON object per request; the reader sends them whole.
+      for (;;) {
+        let end = -1;
+        try { JSON.parse(buffered); end = buffered.length; } catch { /* incomplete */ }
+        if (end < 0) return;
+        const req = JSON.parse(buffered.slice(0, end)) as { method: string; params: unknown[]; id: number };
+        buffered = buffered.slice(end);
+        const a = answer(req.method, req.params);
+        conn.write(JSON.stringify({ result: a.result ?? null, error: a.error ?? null, id: req.id }));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(socket, resolve));
+  return { socket, connections: () => connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+describe('ConntrackReader', () => {
+  it("asks for vadc's zone over one long-lived connection and parses the listing", async () => {
+    const seen: unknown[][] = [];
+    const server = await fakeUnixctl((method, params) => {
+      seen.push([method, ...params]);
+      return { result: `${LINE}\n` };
+    });
+    const reader = new ConntrackReader({ zone: 2780, appctl: server.socket });
+    try {
+      const first = await reader.read();
+      const second = await reader.read();
+      expect(first.entries).toHaveLength(1);
+      expect(first.entries[0]).toMatchObject({ proto: 'tcp', zone: 2780, mark: 3429564418, state: 'ESTABLISHED' });
+      expect(second.entries).toHaveLength(1);
+      expect(seen).toEqual([['dpctl/dump-conntrack', 'zone=2780'], ['dpctl/dump-conntrack', 'zone=2780']]);
+      expect(server.connections()).toBe(1);
+    } finally {
+      reader.close();
+      await server.close();
+    }
+  });
+
+  it("reports ovs-vswitchd's error and an unreachable socket as ConntrackReadError naming the target", async () => {
+    const server = await fakeUnixctl(() => ({ error: 'dpctl/dump-conntrack: no datapath' }));
+    const reader = new ConntrackReader({ zone: 7, appctl: server.socket });
+    try {
+      await expect(reader.read()).rejects.toThrow(ConntrackReadError);
+      await expect(reader.read()).rejects.toThrow(/no datapath/);
+    } finally {
+      reader.close();
+      await server.close();
+    }
+    const gone = new ConntrackReader({ zone: 7, appctl: path.join(dir, 'nothing.ctl') });
+    await expect(gone.read()).rejects.toThrow(new RegExp(`${path.join(dir, 'nothing.ctl').replace(/[.]/g, '\\.')}.*dump-conntrack zone=7`));
+  });
+
+  it("finds ovs-appctl's default target from OVS_RUNDIR's pidfile, and says what is missing", () => {
+    writeFileSync(path.join(dir, 'ovs-vswitchd.pid'), '4242\n');
+    expect(defaultVswitchdSocket({ OVS_RUNDIR: dir })).toBe(path.join(dir, 'ovs-vswitchd.4242.ctl'));
+    rmSync(path.join(dir, 'ovs-vswitchd.pid'));
+    expect(() => defaultVswitchdSocket({ OVS_RUNDIR: dir })).toThrow(/ovs-vswitchd\.pid: ENOENT \(set datapath\.appctl\)/);
+    writeFileSync(path.join(dir, 'ovs-vswitchd.pid'), 'garbage');
+    expect(() => defaultVswitchdSocket({ OVS_RUNDIR: dir })).toThrow(/not a pid/);
+  });
+});
