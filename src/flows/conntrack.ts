@@ -8,7 +8,7 @@
  *   table 1   ct +new / unknown     -> controller (miss); vadc answers with a packet-out that commits the
  *                                      connection: ct(commit, zone, mark=service<<16|client port,
  *                                      nat(dst=backend:port)), then eth_dst and the backend vNIC
- *   table 1   +est-rpl, mark=service, dst=backend IP        -> backend MAC, backend vNIC (per backend)
+ *   table 1   +dnat-rpl, mark=service, dst=backend IP       -> backend MAC, backend vNIC (per backend)
  *   table 1   the connection's accounting flow (post-NAT 5-tuple plus the original VIP:port) with its
  *             idle/FIN timeout and SEND_FLOW_REM: the same actions; it counts and ends the connection
  *   table 3   +rpl, mark=service    -> eth_src VIP MAC, output to the port in ct_mark[0..15]
@@ -108,10 +108,16 @@ export interface CtBackendSpec {
   ofport: number;
 }
 
-/** Table 1: established packets of the service, already NATed to this backend, to its vNIC. */
+/**
+ * Table 1: packets of the service the tracker has translated to this backend (+dnat, original direction),
+ * to its vNIC. Keyed on +dnat rather than +est so that a packet the tracker translated but calls invalid
+ * still reaches the backend, as it would through static NAT: e.g. the client's RST to a challenge ACK from
+ * a backend that still has the client's previous connection on that port in TIME_WAIT (without it the
+ * backend never learns, and the retried handshake hangs).
+ */
 export function buildCtBackendFlow(b: CtBackendSpec): FlowMod {
   return add(TABLE.FORWARD, PRIORITY.BACKEND.min, makeCookie('backend', b.serviceId), [
-    ctState(CT_STATE.TRK | CT_STATE.EST, CT_STATE.TRK | CT_STATE.EST | CT_STATE.RPL), serviceMark(b.serviceId), IPV4, { field: 'ipv4_dst', value: b.ip },
+    ctState(CT_STATE.TRK | CT_STATE.DNAT, CT_STATE.TRK | CT_STATE.DNAT | CT_STATE.RPL), serviceMark(b.serviceId), IPV4, { field: 'ipv4_dst', value: b.ip },
   ], [{ type: 'set_field', field: { field: 'eth_dst', value: b.mac } }, { type: 'output', port: b.ofport, maxLen: 0 }]);
 }
 

@@ -47,7 +47,7 @@ interface TrackedConnection {
   replySeen: boolean;
 }
 
-const CT = { NEW: 0x01, EST: 0x02, RPL: 0x08, TRK: 0x20 } as const;
+const CT = { NEW: 0x01, EST: 0x02, RPL: 0x08, TRK: 0x20, DNAT: 0x80 } as const;
 const NX_CT_F_COMMIT = 1;
 const NX_CT_RECIRC_NONE = 255;
 
@@ -207,7 +207,8 @@ export class FakeFlowTable {
     if (!found) return { ...f, ct_state: CT.TRK | CT.NEW, ct_mark: 0, ct_zone: zone };
     const { conn, reply } = found;
     if (reply) conn.replySeen = true;
-    const state = CT.TRK | (reply ? CT.EST | CT.RPL : conn.replySeen ? CT.EST : CT.NEW);
+    // +dnat: the tracker translated the destination (original direction of a DNATed connection).
+    const state = CT.TRK | (reply ? CT.EST | CT.RPL : conn.replySeen ? CT.EST : CT.NEW) | (nat && conn.natDst && !reply ? CT.DNAT : 0);
     const out: PacketFields = {
       ...f, ct_state: state, ct_mark: conn.mark, ct_zone: zone, ct_nw_proto: conn.proto, ct_nw_dst: conn.orig.dst, ct_tp_dst: conn.orig.dport,
     };

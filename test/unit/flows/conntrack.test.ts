@@ -236,8 +236,8 @@ describe('Open vSwitch reads the conntrack messages as intended (ovs-ofctl ofp-p
       'ADD priority=132,tcp,nw_dst=10.0.0.100,tp_dst=80 cookie:0xadc0300050000000 actions=ct(table=1,zone=2780,nat)',
       'ADD priority=20,udp,nw_src=10.0.0.11,tp_src=8080 cookie:0xadc0300050000000 actions=ct(table=3,zone=2780,nat)',
       'ADD table:3 priority=100,ct_state=+rpl+trk,ct_mark=0x50000/0xffff0000,ip cookie:0xadc0300050000000 actions=set_field:02:00:0a:00:00:64->eth_src,output:NXM_NX_CT_MARK[0..15]',
-      'ADD table:1 priority=500,ct_state=+est-rpl+trk,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500050000000 actions=set_field:02:0a:00:00:00:0b->eth_dst,output:3',
-      'DEL_STRICT table:1 priority=500,ct_state=+est-rpl+trk,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500000000000/0xfffff00000000000',
+      'ADD table:1 priority=500,ct_state=-rpl+trk+dnat,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500050000000 actions=set_field:02:0a:00:00:00:0b->eth_dst,output:3',
+      'DEL_STRICT table:1 priority=500,ct_state=-rpl+trk+dnat,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500000000000/0xfffff00000000000',
       'ADD table:3 priority=0 cookie:0xadc0100000000000 actions=NORMAL',
       'in_port=4 actions=ct(commit,zone=2780,exec(set_field:0x50004->ct_mark,nat(dst=10.0.0.11:8080))),set_field:02:0a:00:00:00:0b->eth_dst,output:3 data_len=60',
       'ADD table:1 priority=1000,ct_state=-inv+trk,ct_nw_dst=10.0.0.100,ct_nw_proto=6,ct_tp_dst=80,tcp,in_port=4,nw_src=10.0.0.101,nw_dst=10.0.0.11,'
