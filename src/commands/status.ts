@@ -13,7 +13,9 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
   public async run(): Promise<StatusSnapshot> {
     const status = await this.client.status();
     const now = Date.now();
-    this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}`);
+    const dp = status.datapath;
+    const nat = dp.nat === 'conntrack' ? `NAT by conntrack (zone ${dp.ctZone}, ${dp.accounting === 'flows' ? 'flow' : 'tracker'} accounting)` : 'NAT by flows';
+    this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}; ${nat}`);
     this.log('');
     if (status.switches.length === 0) this.log('no switches connected');
     else {

@@ -395,6 +395,9 @@ export class VadcDaemon implements VadcRuntime {
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdbClient?.connected ?? false },
+      datapath: this.config.datapath.nat === 'conntrack'
+        ? { nat: 'conntrack', ctZone: this.config.datapath.ct_zone, accounting: this.config.datapath.accounting }
+        : { nat: 'flows' },
     };
   }
 

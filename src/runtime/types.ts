@@ -98,6 +98,8 @@ export interface StatusSnapshot {
   switches: SwitchStatus[];
   services: ServiceStatus[];
   ovsdb: { target: string; connected: boolean };
+  /** How connections are translated (config datapath): per-connection flows, or OVS's connection tracker. */
+  datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows' };
 }
 
 export interface BackendSpec {

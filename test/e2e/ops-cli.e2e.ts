@@ -258,8 +258,10 @@ describe('vadc operator commands against a running daemon (child process) in the
     expect(status.switches[0].dpid).toBe(lab.datapathId);
     expect(status.switches[0].packetIns).toBeGreaterThanOrEqual(6);
     expect(status.ovsdb.connected).toBe(true);
+    expect(status.datapath).toEqual({ nat: 'flows' });
     const statusText = await vadcOk(['status']);
     expect(statusText).toContain(lab.datapathId);
+    expect(statusText).toContain('NAT by flows');
     expect(statusText).toMatch(new RegExp(`${vnic('vm1')}.*up`));
 
     const list = await vadcJson<ServiceStatus[]>(['service', 'list']);
