@@ -8,10 +8,11 @@ export default class DemoCommand extends BaseCommand<typeof DemoCommand> {
 vadc with its embedded lab configuration (VIP 10.0.0.100:80, round robin, HTTP health checks), sends requests from
 the clients through the VIP and prints which VM and software port answered each. Tears everything down at the
 end (or after Ctrl-C with --hold). Needs root (network namespaces, OVS).`;
-  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --requests 40 --json', '<%= config.bin %> demo --hold'];
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --nat conntrack', '<%= config.bin %> demo --requests 40 --json', '<%= config.bin %> demo --hold'];
   static override flags = {
     requests: Flags.integer({ description: 'HTTP requests to send through the VIP', default: 24, min: 1, max: 10000 }),
     hold: Flags.boolean({ description: 'keep the lab and vadc running after the traffic until Ctrl-C' }),
+    nat: Flags.option({ options: ['flows', 'conntrack'] as const, default: 'flows' as const, description: "how vadc translates connections: per-connection flows, or OVS's connection tracker" })(),
   };
 
   public async run(): Promise<DemoResult> {
@@ -19,7 +20,7 @@ end (or after Ctrl-C with --hold). Needs root (network namespaces, OVS).`;
       ? new Promise<void>((resolve) => { process.once('SIGINT', () => resolve()); process.once('SIGTERM', () => resolve()); })
       : undefined;
     const print = (line: string) => { if (!this.jsonEnabled()) this.log(line); };
-    const result = await runDemo({ requests: this.flags.requests, logger: this.logger, holdUntil, print });
+    const result = await runDemo({ requests: this.flags.requests, nat: this.flags.nat, logger: this.logger, holdUntil, print });
     if (result.failed > 0) this.error(`${result.failed} of ${result.requests} requests failed`, { exit: 1 });
     return result;
   }

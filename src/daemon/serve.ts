@@ -19,6 +19,8 @@ export interface ServeOptions {
   apiSocket?: string;
   listen?: string;
   ovsdb?: string;
+  /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket for conntrack mode). */
+  nat?: { mode: 'flows' | 'conntrack'; appctl?: string };
   logger: Logger;
 }
 
@@ -67,6 +69,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const chosen = effectiveConfigText(configText, statePath);
   let config = parseConfig(chosen.text, chosen.fromState ? statePath : source);
   if (opts.ovsdb) config = { ...config, ovsdb: opts.ovsdb };
+  if (opts.nat) config = { ...config, datapath: { ...config.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
   const daemon = new VadcDaemon({
     config, configText: chosen.text, logger: opts.logger, listen: opts.listen ? [opts.listen] : undefined,
   });

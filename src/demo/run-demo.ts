@@ -2,11 +2,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { serve, type Served } from '../daemon/serve';
+import { parseConntrackDump } from '../flows/conntrack-dump';
+import { PRIORITY } from '../flows/pipeline';
 import { Lab, type LabServer } from '../lab';
 import type { Logger } from '../util/logger';
 
 export interface DemoOptions {
   requests: number;
+  /** How vadc translates connections (config datapath.nat); default flows. */
+  nat?: 'flows' | 'conntrack';
   logger: Logger;
   /** Keep everything running after the traffic until this promise resolves (e.g. Ctrl-C). */
   holdUntil?: Promise<void>;
@@ -19,6 +23,9 @@ export interface DemoResult {
   spread: Record<string, number>;
   decisions: number;
   packetIns: number;
+  nat: 'flows' | 'conntrack';
+  /** Per-connection flows vadc left in the switch (flows mode), or connections in its conntrack zone (conntrack mode). */
+  perConnectionState: number;
 }
 
 const VIP = '10.0.0.100';
@@ -38,6 +45,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
  */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { print } = opts;
+  const nat = opts.nat ?? 'flows';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'vadc-demo-'));
   let lab: Lab | undefined;
   let served: Served | undefined;
@@ -50,11 +58,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     served = await serve({
       logger: opts.logger, listen: 'tcp:127.0.0.1:0', ovsdb: `unix:${lab.ovsdbSocket}`,
       apiSocket: path.join(tmp, 'vadc.sock'), statePath: path.join(tmp, 'state.yaml'),
+      ...(opts.nat === 'conntrack' ? { nat: { mode: 'conntrack' as const, appctl: lab.vswitchdControlSocket } } : {}),
     });
     const daemon = served.daemon;
     const listen = served.controllerTargets[0];
     await lab.setController(listen);
-    print(`vadc listening on ${listen}; control API on ${served.api.endpoints.join(', ')}`);
+    print(`vadc listening on ${listen}; control API on ${served.api.endpoints.join(', ')}; NAT by ${nat}`);
     await waitFor(() => daemon.status().switches.length > 0, 20_000, 'the switch to connect');
     await waitFor(() => daemon.service('web').backends.every((b) => b.health === 'up'), 30_000, 'both VMs to pass their health checks');
     print(`switch ${daemon.status().switches[0].dpid} connected; backends healthy: ${daemon.service('web').backends.map((b) => `${b.id} (port ${b.ofport})`).join(', ')}`);
@@ -80,13 +89,19 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     print('');
     print(`scheduler ${svc.scheduler}: ${svc.decisions} decisions, ${svc.refused} refused; switch packet-ins ${status.switches[0].packetIns}, flow-mods ${status.switches[0].flowModsSent}`);
     const flows = await daemon.flows();
-    print(`vadc flows in the switch now: ${flows.length} (${flows.filter((f) => f.priority === 1000).length} per-connection NAT flows)`);
+    let perConnectionState = flows.filter((f) => f.priority === PRIORITY.CONNECTION.min).length;
+    print(`vadc flows in the switch now: ${flows.length} (${perConnectionState} per-connection flows)`);
+    if (nat === 'conntrack') {
+      const zone = daemon.status().datapath.ctZone;
+      perConnectionState = parseConntrackDump(await lab.appctl('dpctl/dump-conntrack', `zone=${zone}`)).entries.length;
+      print(`connections in vadc's conntrack zone ${zone}: ${perConnectionState} (closed ones leave within seconds)`);
+    }
     if (opts.holdUntil) {
       print('');
       print(`holding: try \`curl http://${VIP}/\` from \`ip netns exec vadc-cl1\`, or \`node bin/run.js status --api unix:${path.join(tmp, 'vadc.sock')}\`; Ctrl-C to stop`);
       await opts.holdUntil;
     }
-    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns: status.switches[0].packetIns };
+    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns: status.switches[0].packetIns, nat, perConnectionState };
   } finally {
     print('tearing down ...');
     await served?.stop().catch(() => undefined);
