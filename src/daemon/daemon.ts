@@ -289,6 +289,8 @@ export class VadcDaemon implements VadcRuntime {
     try {
       const dump = await this.readConntrack();
       this.app.applyConntrack(dump.entries, this.now());
+      // A backend taken out of the configuration loses its flow with its last connection.
+      this.flushSwitchMessages();
       if (this.conntrackDown) {
         this.conntrackDown = false;
         this.emitEvent({ kind: 'conntrack_readable', level: 'info', message: `connection tracker readable again (${dump.entries.length} entries)` });

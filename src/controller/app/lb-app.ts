@@ -81,6 +81,15 @@ interface BackendState {
   closedBytes: number;
 }
 
+/** Conntrack mode: where a backend flow sends a service's translated packets (what was installed). */
+interface BackendFlow {
+  dpid: bigint;
+  serviceId: number;
+  ip: string;
+  mac: string;
+  ofport: number;
+}
+
 interface ServiceState {
   id: number;
   config: ServiceConfig;
@@ -146,9 +155,9 @@ export class LoadBalancerApp implements ControllerApp {
   /** Conntrack NAT mode (config datapath.nat = conntrack): the zone; undefined = per-connection NAT flows. */
   private readonly ctZone: number | undefined;
   /** Conntrack mode: connections counted from the tracker's listing, or from one accounting flow each. */
-  readonly ctAccounting: 'conntrack' | 'flows' | undefined;
-  /** Conntrack mode: the per-backend established-traffic flow installed for each "serviceId/backend". */
-  private readonly backendFlows = new Map<string, { dpid: bigint; serviceId: number; ip: string; mac: string; ofport: number }>();
+  private readonly ctAccounting: 'conntrack' | 'flows' | undefined;
+  /** Conntrack mode: the backend flow installed for each "serviceId/backend". */
+  private readonly backendFlows = new Map<string, BackendFlow>();
   /** Flow changes for one switch that arose outside a handler's reply (drainSwitchMessages). */
   private readonly pendingSwitchMessages = new Map<bigint, OfpMessage[]>();
 
@@ -157,11 +166,6 @@ export class LoadBalancerApp implements ControllerApp {
     this.ctZone = opts.datapath?.nat === 'conntrack' ? opts.datapath.ct_zone : undefined;
     this.ctAccounting = opts.datapath?.nat === 'conntrack' ? opts.datapath.accounting : undefined;
     this.setServices(services, 0);
-  }
-
-  /** 'conntrack' when OVS's connection tracker does the NAT, 'flows' when per-connection flows do. */
-  get natMode(): 'flows' | 'conntrack' {
-    return this.ctZone === undefined ? 'flows' : 'conntrack';
   }
 
   /** Per-switch flow changes made by inputs that return nothing (vNIC, health): the daemon sends them. */
@@ -234,12 +238,12 @@ export class LoadBalancerApp implements ControllerApp {
 
   /**
    * Conntrack mode: one table-1 flow per located, not-failed backend of each service takes the service's
-   * established (already NATed) packets to the backend's vNIC. Adds, moves and removes them as backends
+   * packets the tracker translated to that backend to its vNIC. Adds, moves and removes them as backends
    * appear, move, fail and come back; the changes wait in pendingSwitchMessages.
    */
   private syncBackendFlows(): void {
     if (this.ctZone === undefined) return;
-    const wanted = new Map<string, { dpid: bigint; serviceId: number; ip: string; mac: string; ofport: number }>();
+    const wanted = new Map<string, BackendFlow>();
     for (const service of this.services) {
       for (const state of service.backends.values()) {
         const loc = state.location;
@@ -787,9 +791,9 @@ export class LoadBalancerApp implements ControllerApp {
   }
 
   /**
-   * Conntrack mode, a packet of a known connection at the controller: the client's retransmitted first
-   * packet (conntrack still calls it +new), or one that arrived before the backend flow. The same commit
-   * again: the tracker keeps the connection's binding, so it goes where the first one went.
+   * Conntrack mode, a packet of a known connection at the controller: the client's first packet again
+   * before vadc's commit of it reached the tracker (a quick retransmit), or one that arrived before its
+   * backend flow. The same commit again: the tracker keeps the first binding, so it goes where that went.
    */
   private recommit(service: ServiceState, sw: SwitchInfo, frame: Buffer, inPort: number): OfpMessage[] {
     const entry = service.lb.connections.lookup(this.key);
