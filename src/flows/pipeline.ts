@@ -18,7 +18,7 @@ export const PRIORITY = {
   SERVICE: { min: 100, max: 132 },
   /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
   VIP_CONTROL: { min: 200, max: 232 },
-  /** Table 1 (conntrack mode): established, already-NATed packets of a service to one backend -> its vNIC. */
+  /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
   BACKEND: { min: 500, max: 500 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
   CONNECTION: { min: 1000, max: 1000 },
@@ -72,7 +72,7 @@ export const VADC_PIPELINE: Pipeline = [
     id: TABLE.FORWARD,
     name: 'vip-forward',
     purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
-      + 'Conntrack mode: established (already NATed) packets -> backend MAC and vNIC, one accounting flow per connection',
+      + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured',
     matchFields: [...FIVE_TUPLE, 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_tp_dst'],
     setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
     actions: ['set_field', 'output', 'nx_fin_timeout'],
