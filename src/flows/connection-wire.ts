@@ -183,14 +183,15 @@ export class ConnectionWireEncoder {
   }
 }
 
-function u32(b: Buffer, at: number, value: number): void {
+/** Big-endian stores without Buffer's per-call argument checks (the packet-in fast paths' templates). */
+export function u32(b: Buffer, at: number, value: number): void {
   b[at] = value >>> 24;
   b[at + 1] = value >>> 16;
   b[at + 2] = value >>> 8;
   b[at + 3] = value;
 }
 
-function u16(b: Buffer, at: number, value: number): void {
+export function u16(b: Buffer, at: number, value: number): void {
   b[at] = value >>> 8;
   b[at + 1] = value;
 }

@@ -16,6 +16,8 @@
  * Builders only; pure.
  */
 import { encode as encodeMessage } from '../openflow/codec';
+import { ipv4ToUint32 } from '../lb/ip';
+import { macBytes, u16, u32 } from './connection-wire';
 import { OFPG_ANY, OFPP_ANY, OFPP_NORMAL, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFP_NO_BUFFER } from '../openflow/constants';
 import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/types';
 import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
@@ -256,15 +258,15 @@ export class CtCommitWireEncoder {
       actions: [{ ...ct, actions: ct.actions.map((a) => (a.type === 'set_field' && a.field.field === 'ct_mark' ? { ...a, field: { field: 'ct_mark', value: SENTINEL.mark } } : a)) }, ...prototype.actions.slice(1)],
     };
     this.head = Buffer.from(encodeMessage(withSentinelMark));
-    const u32 = (v: number) => { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return b; };
-    const u16 = (v: number) => { const b = Buffer.alloc(2); b.writeUInt16BE(v); return b; };
+    const bytes32 = (v: number) => { const b = Buffer.alloc(4); u32(b, 0, v); return b; };
+    const bytes16 = (v: number) => { const b = Buffer.alloc(2); u16(b, 0, v); return b; };
     this.at = {
-      inPort: offsetOf(this.head, u32(SENTINEL.inPort), 'in_port'),
-      mark: offsetOf(this.head, u32(SENTINEL.mark), 'ct_mark'),
-      ip: offsetOf(this.head, Buffer.from(SENTINEL.ip.split('.').map(Number)), 'NAT address'),
-      port: offsetOf(this.head, u16(SENTINEL.port), 'NAT port'),
-      mac: offsetOf(this.head, Buffer.from(SENTINEL.mac.split(':').map((h) => parseInt(h, 16))), 'eth_dst'),
-      out: offsetOf(this.head, u32(SENTINEL.out), 'output port'),
+      inPort: offsetOf(this.head, bytes32(SENTINEL.inPort), 'in_port'),
+      mark: offsetOf(this.head, bytes32(SENTINEL.mark), 'ct_mark'),
+      ip: offsetOf(this.head, bytes32(ipv4ToUint32(SENTINEL.ip)), 'NAT address'),
+      port: offsetOf(this.head, bytes16(SENTINEL.port), 'NAT port'),
+      mac: offsetOf(this.head, macBytes(SENTINEL.mac), 'eth_dst'),
+      out: offsetOf(this.head, bytes32(SENTINEL.out), 'output port'),
     };
     this.markHigh = (serviceId << 16) >>> 0;
   }
@@ -279,21 +281,14 @@ export class CtCommitWireEncoder {
     const length = head.length + frame.length;
     out[2] = length >>> 8;
     out[3] = length;
-    put32(out, at.inPort, v.clientOfport);
-    put32(out, at.mark, (this.markHigh | v.clientOfport) >>> 0);
-    put32(out, at.ip, v.backendIp);
-    out[at.port] = v.backendPort >>> 8;
-    out[at.port + 1] = v.backendPort;
+    u32(out, at.inPort, v.clientOfport);
+    u32(out, at.mark, (this.markHigh | v.clientOfport) >>> 0);
+    u32(out, at.ip, v.backendIp);
+    u16(out, at.port, v.backendPort);
     out.set(v.backendMac, at.mac);
-    put32(out, at.out, v.backendOfport);
+    u32(out, at.out, v.backendOfport);
     out.set(frame, head.length);
     return out;
   }
 }
 
-function put32(b: Buffer, at: number, value: number): void {
-  b[at] = value >>> 24;
-  b[at + 1] = value >>> 16;
-  b[at + 2] = value >>> 8;
-  b[at + 3] = value;
-}

@@ -9,7 +9,7 @@ import {
   ctConnectionFromFlow,
 } from '../../flows/conntrack';
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
-import { allFlowsOfService, connectionsOfService, MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
+import { connectionsOfService, MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, formatMac, parsePacket, readTransportHeader,
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
@@ -706,14 +706,9 @@ export class LoadBalancerApp implements ControllerApp {
       if (record.backendId === backendName) service.lb.close(record, now);
     }
     if (!state.location) return [];
-    if (this.ctZone === undefined) return deleteBackendConnectionFlows(service.id, state.location.ofport);
-    // Conntrack mode: its accounting flows go; its backend flow goes with its health verdict (syncBackendFlows),
-    // so the clients' next packets reach vadc, which answers them with a RST.
-    const { cookie, cookieMask } = connectionsOfService(service.id);
-    return [{
-      type: 'flow_mod', xid: 0, cookie, cookieMask, tableId: TABLE.FORWARD, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
-      priority: 0, bufferId: OFP_NO_BUFFER, outPort: state.location.ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
-    }];
+    // Conntrack mode has only forward (accounting) flows; its backend flow goes with the health verdict
+    // (syncBackendFlows), so the clients' next packets reach vadc, which answers them with a RST.
+    return deleteBackendConnectionFlows(service.id, state.location.ofport, this.ctZone === undefined);
   }
 
   // ------------------------------------------------------------------ internals
@@ -1020,14 +1015,17 @@ function forwardKey(flow: { match: readonly Oxm[] }, proto: number): ConnKey | u
   return { proto, clientIp: ipv4ToUint32(src), clientPort: sport, vip: ipv4ToUint32(dst), vipPort: dport };
 }
 
-/** Deletes every connection flow of one backend of a service: forward flows by out_port, reverse ones by in_port. */
-function deleteBackendConnectionFlows(serviceId: number, ofport: number): FlowMod[] {
-  const { cookie, cookieMask } = allFlowsOfService(serviceId);
+/**
+ * Deletes every connection flow of one backend of a service: forward flows by out_port, reverse ones (flows
+ * mode only) by in_port. The selector takes connection flows only, never a conntrack-mode backend flow.
+ */
+function deleteBackendConnectionFlows(serviceId: number, ofport: number, withReverse: boolean): FlowMod[] {
+  const { cookie, cookieMask } = connectionsOfService(serviceId);
   const base: FlowMod = {
     type: 'flow_mod', xid: 0, cookie, cookieMask, tableId: TABLE.FORWARD, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
     priority: 0, bufferId: OFP_NO_BUFFER, outPort: ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
   };
-  return [base, { ...base, tableId: TABLE.REVERSE, outPort: OFPP_ANY, match: [{ field: 'in_port', value: ofport }] }];
+  return withReverse ? [base, { ...base, tableId: TABLE.REVERSE, outPort: OFPP_ANY, match: [{ field: 'in_port', value: ofport }] }] : [base];
 }
 
 /** A conntrack-mode accounting flow: a forward-table connection flow matching the original VIP (ct_nw_dst). */
