@@ -310,7 +310,7 @@ class Bench {
   }
 
   private async countTrackerConnections(): Promise<number> {
-    const zone = parseConfig(benchConfig(this.lab, this.vip, this.lab.vms[0], 'conntrack'), 'bench').datapath.ct_zone;
+    const zone = this.daemon!.status().datapath.ctZone;
     return parseConntrackDump(await this.lab.appctl('dpctl/dump-conntrack', `zone=${zone}`)).entries.filter((e) => e.proto === 'tcp' && e.state === 'ESTABLISHED').length;
   }
 
