@@ -40,6 +40,11 @@ function hashKey(proto: number, clientIp: number, clientPort: number, vip: numbe
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The index's hash of a key (exported so tests can build colliding keys: a hash match alone must not be a hit). */
+export function hashConnKey(k: ConnKey): number {
+  return hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort);
+}
+
 const NO_SLOT = -1;
 
 /**

@@ -19,6 +19,20 @@ describe('cookie scheme', () => {
     expect(parseCookie(0xadc0_f000_0000_0000n)).toBeNull(); // vadc magic, unknown kind
   });
 
+  it('claims no cookie whose magic differs from 0xadc0 in any bit (foreign 0xadXX... flows stay foreign)', () => {
+    const ours = makeCookie('connection', 1, 5);
+    const body = ours & ((1n << 48n) - 1n); // a valid kind, service and connection below the magic
+    for (let bit = 0n; bit < 16n; bit++) {
+      const foreign = ours ^ (1n << (48n + bit));
+      expect(parseCookie(foreign)).toBeNull();
+      expect(selects(allVadcFlows(), foreign)).toBe(false);
+    }
+    for (let low = 0n; low < 256n; low++) {
+      if (low === 0xc0n) continue;
+      expect(parseCookie(((0xad00n | low) << 48n) | body)).toBeNull();
+    }
+  });
+
   it('rejects out-of-range ids and a service/connection cookie without a service', () => {
     expect(() => makeCookie('service', MAX_SERVICE_ID + 1)).toThrow(CookieError);
     expect(() => makeCookie('connection', 1, MAX_CONNECTION_ID + 1)).toThrow(CookieError);
@@ -48,5 +62,8 @@ describe('cookie scheme', () => {
     for (const sel of [allVadcFlows(), allFlowsOfService(2), oneConnection(2, 3), allFlowsOfKind('connection')]) expect(maskPinsMagic(sel)).toBe(true);
     expect(maskPinsMagic({ cookie: 0n, cookieMask: 0n })).toBe(false);
     expect(maskPinsMagic({ cookie: 0x1234n << 48n, cookieMask: 0xffffn << 48n })).toBe(false);
+    // Pinning only the magic's top byte would reach foreign 0xadXX flows; so would another magic under a full mask.
+    expect(maskPinsMagic({ cookie: 0xadc0n << 48n, cookieMask: 0xff00n << 48n })).toBe(false);
+    expect(maskPinsMagic({ cookie: 0xad01n << 48n, cookieMask: 0xffffn << 48n })).toBe(false);
   });
 });

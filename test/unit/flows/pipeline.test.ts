@@ -177,6 +177,14 @@ describe('rebuilding connections from the switch after a restart', () => {
     expect(orphans).toEqual([makeCookie('connection', 7, 3)]);
   });
 
+  it('leaves a foreign flow pair alone when its cookie differs from vadc\'s magic only in the low byte', () => {
+    const ours = buildConnectionFlows(connection()).map(asStats);
+    const foreignCookie = (ours[0].cookie & ~(0xffn << 48n)) | (0x01n << 48n); // 0xad01...: someone else's
+    const foreign = ours.map((f) => ({ ...f, cookie: foreignCookie }));
+    expect(readConnectionFlows(foreign)).toEqual({ connections: [], orphans: [] });
+    expect(readConnectionFlows([...foreign, ...ours]).connections).toEqual([connection()]);
+  });
+
   it('asks for connection flows by cookie in every table', () => {
     const request = buildFlowStatsRequest('connection');
     expect(request.body).toMatchObject({ mpType: 'flow', tableId: OFPTT_ALL });

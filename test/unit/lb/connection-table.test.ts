@@ -1,4 +1,4 @@
-import { Backend, ConnKey, ConnectionTable, LbService, connKeyOf } from '../../../src/lb';
+import { Backend, ConnKey, ConnectionTable, LbService, connKeyOf, hashConnKey } from '../../../src/lb';
 import { packet } from './fixtures';
 
 const vm = (id: string, ports = [8080, 8081]) => new Backend({ id, ip: '10.0.0.11', ports });
@@ -24,6 +24,27 @@ describe('connection table', () => {
     expect(table.remove(key(2))!.softwarePort).toBe(8081);
     expect(table.remove(key(2))).toBeNull();
     expect([b.activeConns, b.inactiveConns, ...b.portConns, table.size]).toEqual([1, 0, 1, 0, 1]);
+  });
+
+  it('tells apart two connections whose 32-bit hashes collide (a hash match is not a key match)', () => {
+    const [a, b] = collidingKeys();
+    expect(hashConnKey(a)).toBe(hashConnKey(b));
+    const vm1 = vm('vm1');
+    const vm2 = vm('vm2');
+    const table = new ConnectionTable();
+    expect(table.insert(a, vm1, 0, 'active', 1)).toBe(true);
+    expect(table.lookup(b)).toBeNull(); // b is a new connection, not a's
+    expect(table.has(b)).toBe(false);
+    expect(table.touch(b, 5)).toBe(false);
+    expect(table.setState(b, 'inactive')).toBe(false);
+    expect(table.remove(b)).toBeNull();
+    expect(table.insert(b, vm2, 1, 'inactive', 2)).toBe(true);
+    expect(table.lookup(a)).toMatchObject({ backend: vm1, softwarePort: 8080, created: 1 });
+    expect(table.lookup(b)).toMatchObject({ backend: vm2, softwarePort: 8081, created: 2 });
+    expect(table.remove(a)!.backend).toBe(vm1);
+    expect(table.lookup(b)!.backend).toBe(vm2); // b's probe run survives a's removal
+    expect(table.lookup(a)).toBeNull();
+    expect([vm1.activeConns, vm2.inactiveConns, table.size]).toEqual([0, 1, 1]);
   });
 
   it('rejects a port index the backend does not have', () => {
@@ -122,3 +143,21 @@ describe('connection table index under churn (open addressing, backward-shift de
     expect([table.size, table.export().length, b.inactiveConns]).toEqual([0, 0, 0]);
   });
 });
+
+/**
+ * Two distinct keys with the same 32-bit index hash, by a birthday search over pseudo-random client
+ * addresses and ports (deterministic: a fixed LCG seed; the first pair turns up after ~41k keys).
+ */
+function collidingKeys(): [ConnKey, ConnKey] {
+  let seed = 1;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  const seen = new Map<number, ConnKey>();
+  for (let i = 0; i < 1_000_000; i++) {
+    const k: ConnKey = { proto: 6, clientIp: next(), clientPort: next() >>> 16, vip: 0x0a000064, vipPort: 80 };
+    const h = hashConnKey(k);
+    const other = seen.get(h);
+    if (other) return [other, k];
+    seen.set(h, k);
+  }
+  throw new Error('no colliding keys in 1M: widen the search');
+}

@@ -57,6 +57,26 @@ describe('feedback', () => {
     expect(place(service, 22, 1000)).toEqual({ A: 20, B: 2 });
   });
 
+  it('counts the new connection itself: an idle slow member does not win the first connection over an idle fast one', () => {
+    const { service, scheduler } = feedbackService();
+    measure(scheduler, 'A', 100, 1); // A (listed first) is the slow one: S = 0.01
+    measure(scheduler, 'B', 1000, 1); // S = 0.001
+    // Both idle: (0 + 1) * S favours B; B until (nB + 1) * 0.001 reaches A's 0.01 (a tie goes to the first).
+    const order = Array.from({ length: 11 }, (_, i) => service.open(packet(4, 41000 + i), 'active', 1000)!.backend.id).join('');
+    expect(order).toBe('BBBBBBBBBAB');
+  });
+
+  it('divides the expected wait by the weight: equal VMs share new connections as their weights', () => {
+    const service = new LbService(members([3, 1]), { scheduler: 'feedback' });
+    const scheduler = service.scheduler as FeedbackScheduler;
+    measure(scheduler, 'A', 100, 1);
+    measure(scheduler, 'B', 100, 1); // the same speed: only the weights differ
+    // A while (nA + 1) / 3 <= (nB + 1) / 1: A A A B A A A B ...
+    const order = Array.from({ length: 8 }, (_, i) => service.open(packet(5, 42000 + i), 'active', 1000)!.backend.id).join('');
+    expect(order).toBe('AAAB'.repeat(2));
+    expect(scheduler.expectedWait(service.backendById('A')!)).toBeCloseTo((6 + 1) * 0.01 / 3, 12);
+  });
+
   it('does not run away to the busier of two equal members (work done is not capacity)', () => {
     const { service, scheduler } = feedbackService();
     // A answered 10x the replies of B only because it had 10x the connections: same speed per connection.

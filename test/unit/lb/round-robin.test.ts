@@ -56,6 +56,17 @@ describe('wrr', () => {
     expect(sequence(s, service.backends, 5)).toBe('ACCAC');
   });
 
+  it('keeps cw on the gcd grid (k*gcd + 1) after a weight change that leaves the gcd above 1', () => {
+    // ip_vs_wrr_dest_changed: with gcd di > 1, cw becomes (cw / di) * di + 1, so the walk resumes at the same
+    // step of the new grid. Weights 4,2 (gcd 2, max step 3): the first pick is A at cw 3.
+    const service = new LbService(members([4, 2]), { scheduler: 'wrr' });
+    const s = service.scheduler;
+    expect(sequence(s, service.backends, 1)).toBe('A');
+    service.setWeight('A', 6); // gcd still 2, steps 5,3,1: cw stays 3, where B (2) does not qualify
+    // A at 3, A and B at 1, then full rounds 5,3,1: A, A, A B.
+    expect(sequence(s, service.backends, 7)).toBe('AAB' + 'AAAB');
+  });
+
   it('returns null when all weights are 0 or all usable members are overloaded', () => {
     expect(sequence(new WeightedRoundRobinScheduler(), members([0, 0]), 2)).toBe('--');
     const list = members([2, 1]);
