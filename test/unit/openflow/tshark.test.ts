@@ -1,30 +1,22 @@
 // Second oracle: Wireshark's OpenFlow 1.3 dissector reads a sample of our encoded messages (every message type
 // and every multipart type) without malformed-packet or expert warnings/errors, and sees the same type per frame.
-// Missing tshark, python3 or the shared pcap tool fails the test: an oracle that is not run proves nothing.
+// Missing tshark fails the test: an oracle that is not run proves nothing.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { encode } from '../../../src/openflow';
 import { messagesByName } from '../../../src/openflow/messages';
+import { ofPcap } from '../../helpers/pcap';
 import { SAMPLE_MESSAGES } from './samples';
 
 const OF_PORT = 6653;
 /** tshark expert severities (epan/proto.h PI_*): notes are fine, warnings and errors are findings. */
 const PI_WARN = 0x00600000;
 
-/** <repo>/../shared/tools/of-pcap.py, found by walking up from this file (CI clones the repo elsewhere). */
-function findPcapTool(): string | undefined {
-  for (let dir = __dirname; ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, 'shared', 'tools', 'of-pcap.py');
-    if (fs.existsSync(candidate)) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
-  }
-}
-
-function requireTool(cmd: string, args: string[]): void {
-  try { execFileSync(cmd, args, { stdio: 'ignore' }); } catch {
-    throw new Error(`the tshark oracle needs '${cmd}' on PATH (Debian: apt-get install ${cmd === 'tshark' ? 'tshark' : 'python3'})`);
+function requireTshark(): void {
+  try { execFileSync('tshark', ['--version'], { stdio: 'ignore' }); } catch {
+    throw new Error("the tshark oracle needs 'tshark' on PATH (Debian: apt-get install tshark)");
   }
 }
 
@@ -41,23 +33,15 @@ const MP_CODES: Record<string, number> = {
 };
 
 it(`tshark dissects ${SAMPLE_MESSAGES.length} encoded messages with no malformed or expert warnings`, () => {
-  const tool = findPcapTool();
-  if (!tool) throw new Error(`shared/tools/of-pcap.py not found in any parent of ${__dirname} (expected <repo>/../shared)`);
-  requireTool('python3', ['--version']);
-  requireTool('tshark', ['--version']);
+  requireTshark();
 
   const covered = new Set(SAMPLE_MESSAGES.map((m) => m.type));
   expect([...messagesByName.keys()].filter((t) => !covered.has(t as never))).toEqual([]);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vadc-of-tshark-'));
   try {
-    const files = SAMPLE_MESSAGES.map((m, i) => {
-      const file = path.join(dir, `${String(i).padStart(3, '0')}.bin`);
-      fs.writeFileSync(file, encode(m));
-      return file;
-    });
     const pcap = path.join(dir, 'sample.pcap');
-    execFileSync('python3', [tool, '--port', String(OF_PORT), ...files, pcap], { stdio: 'pipe' });
+    fs.writeFileSync(pcap, ofPcap(SAMPLE_MESSAGES.map((m) => encode(m)), { port: OF_PORT }));
     const out = execFileSync('tshark', [
       '-r', pcap, '-d', `tcp.port==${OF_PORT},openflow`, '-T', 'fields', '-E', 'occurrence=a', '-E', 'aggregator=;',
       '-e', 'frame.number', '-e', 'openflow_v4.type', '-e', 'openflow_v4.multipart_request.type',
