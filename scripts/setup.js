@@ -29,6 +29,7 @@ const debian = [
   ['tshark', 'tshark'],
   ['curl', 'curl'],
   ['openssl', 'openssl'],
+  // The schedulers e2e test sends a raw IP packet of an unknown protocol from a client (Node has no raw sockets).
   ['python3', 'python3'],
   // The dashboard test drives Debian's Chromium through playwright-core.
   ['chromium', 'chromium'],
