@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table';
 import { runFlowSetup, type FlowSetupResult } from '../src/bench/flowsetup';
 import { parseList, type BenchMode, type InternalApp } from '../src/bench/plan';
-import { summarizeSeries, type SeriesRow } from '../src/bench/series';
+import { summarizeSeries, type SeriesRow } from './lib/series';
 
 const { values } = parseArgs({
   options: {

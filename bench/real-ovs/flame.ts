@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
-import { focusStacks, foldStacks, foldedText, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../../src/bench/scale-flame';
+import { focusStacks, foldStacks, foldedText, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../lib/scale-flame';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

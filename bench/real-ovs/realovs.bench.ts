@@ -5,8 +5,8 @@
 //     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
-import { runRealOvsBench, type RunResult } from '../../src/bench/realovs';
-import { medianSpread } from '../../src/bench/realovs-stats';
+import { runRealOvsBench, type RunResult } from '../lib/realovs';
+import { medianSpread } from '../lib/realovs-stats';
 
 const { values } = parseArgs({
   options: {

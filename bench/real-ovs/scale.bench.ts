@@ -4,8 +4,8 @@
 //     [--connections 1000000] [--backends 16] [--runs 3] [--poll-backends 1000] [--poll-ms 1000] [--window-ms 10000] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
-import { medianSpread } from '../../src/bench/realovs-stats';
-import { measureConnectionScale, measureStatsPolling, type ConnectionScaleResult, type StatsPollingResult } from '../../src/bench/scale';
+import { medianSpread } from '../lib/realovs-stats';
+import { measureConnectionScale, measureStatsPolling, type ConnectionScaleResult, type StatsPollingResult } from '../lib/scale';
 
 const { values } = parseArgs({
   options: {

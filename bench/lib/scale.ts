@@ -4,17 +4,17 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { parseConfig } from '../config';
-import { LoadBalancerApp } from '../controller/app/lb-app';
-import type { SwitchInfo } from '../controller/types';
-import { makeCookie } from '../flows/cookies';
-import { TABLE } from '../flows/pipeline';
-import { OFP_NO_BUFFER, OFPR_NO_MATCH } from '../openflow';
-import type { PacketIn } from '../openflow';
-import { buildFrameTemplate, clientAddress, writeClient } from './frames';
+import { parseConfig } from '../../src/config';
+import { LoadBalancerApp } from '../../src/controller/app/lb-app';
+import type { SwitchInfo } from '../../src/controller/types';
+import { makeCookie } from '../../src/flows/cookies';
+import { TABLE } from '../../src/flows/pipeline';
+import { OFP_NO_BUFFER, OFPR_NO_MATCH } from '../../src/openflow';
+import type { PacketIn } from '../../src/openflow';
+import { buildFrameTemplate, clientAddress, writeClient } from '../../src/bench/frames';
 import { cpuPercent, perSecond } from './realovs-stats';
 import { StatsSwitch } from './scale-stats-switch';
-import { buildPorts } from './switch-replies';
+import { buildPorts } from '../../src/bench/switch-replies';
 
 const VIP = '10.200.0.100';
 const CLIENT_PORT_NAME = 'client0';

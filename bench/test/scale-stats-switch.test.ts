@@ -1,9 +1,9 @@
-import { decode, encode, OFPMPF_REPLY_MORE } from '../../../src/openflow';
-import type { OfpMessage } from '../../../src/openflow';
-import { splitMultipartReply } from '../../../src/bench/scale-stats-switch';
-import { buildPorts } from '../../../src/bench/switch-replies';
-import { backendPortName, scaleConfigYaml } from '../../../src/bench/scale';
-import { parseConfig } from '../../../src/config';
+import { decode, encode, OFPMPF_REPLY_MORE } from '../../src/openflow';
+import type { OfpMessage } from '../../src/openflow';
+import { splitMultipartReply } from '../lib/scale-stats-switch';
+import { buildPorts } from '../../src/bench/switch-replies';
+import { backendPortName, scaleConfigYaml } from '../lib/scale';
+import { parseConfig } from '../../src/config';
 
 describe('splitMultipartReply', () => {
   const ports = buildPorts(0, Array.from({ length: 1100 }, (_, i) => `p${i}`));

@@ -2,9 +2,9 @@
 // backend. Multipart replies are split into parts flagged REPLY_MORE, as a real switch does once a reply
 // outgrows the 64 KiB OpenFlow message limit (1,000 ports of port_desc or port_stats do).
 import net from 'node:net';
-import { OFP_VERSION, OFPMPF_REPLY_MORE, decode, encode } from '../openflow';
-import type { MultipartReplyBody, OfpMessage } from '../openflow';
-import { answerControllerMessage, buildPorts, type EmulatedSwitchState } from './switch-replies';
+import { OFP_VERSION, OFPMPF_REPLY_MORE, decode, encode } from '../../src/openflow';
+import type { MultipartReplyBody, OfpMessage } from '../../src/openflow';
+import { answerControllerMessage, buildPorts, type EmulatedSwitchState } from '../../src/bench/switch-replies';
 
 /** Entries per multipart part: 1,000 port_stats entries (112 B each) need two parts. */
 export const ENTRIES_PER_PART = 400;

@@ -1,7 +1,7 @@
 // Child process of the stats-polling benchmark: vadc's daemon (no OVSDB) polling flow and port statistics
 // at a fixed interval; answers CPU-time requests so the parent can compute the daemon's CPU share.
-import { parseConfig } from '../config';
-import { VadcDaemon } from '../daemon/daemon';
+import { parseConfig } from '../../src/config';
+import { VadcDaemon } from '../../src/daemon/daemon';
 
 type ToChild = { kind: 'start'; config: string; intervalMs: number } | { kind: 'cpu' };
 

@@ -1,5 +1,5 @@
-import { BenchInputError } from '../../../src/bench/realovs-stats';
-import { focusStacks, foldStacks, foldedText, frameLabel, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../../../src/bench/scale-flame';
+import { BenchInputError } from '../lib/realovs-stats';
+import { focusStacks, foldStacks, foldedText, frameLabel, parseCpuProfile, renderFlameSvg, topInclusive, topSelf } from '../lib/scale-flame';
 
 // root -> main -> (decide -> parse), main -> encode; (idle) under root.
 const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });

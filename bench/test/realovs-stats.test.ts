@@ -1,6 +1,6 @@
 import {
   BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseIperf3Json, perSecond, summarize,
-} from '../../../src/bench/realovs-stats';
+} from '../lib/realovs-stats';
 
 describe('summarize', () => {
   it('gives nearest-rank p50/p99, max and mean of unsorted samples', () => {

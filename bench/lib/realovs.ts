@@ -6,11 +6,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import { parseConfig } from '../config';
-import { parseConntrackDump } from '../flows/conntrack-dump';
-import { VadcDaemon } from '../daemon/daemon';
-import { Lab, type LabHost } from '../lab';
-import { sleep } from '../lab/system';
+import { parseConfig } from '../../src/config';
+import { parseConntrackDump } from '../../src/flows/conntrack-dump';
+import { VadcDaemon } from '../../src/daemon/daemon';
+import { Lab, type LabHost } from '../../src/lab';
+import { sleep } from '../../src/lab/system';
 import { countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, summarize, type Distribution, type Iperf3Result } from './realovs-stats';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 

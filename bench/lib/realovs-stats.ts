@@ -1,6 +1,6 @@
 // Pure helpers of the real-OVS and scale benchmarks: distribution summaries, the "extra delay" of one
 // distribution over another, iperf3 JSON, flow counts from ovs-ofctl text, CPU shares. No I/O.
-import { percentile } from './stats';
+import { percentile } from '../../src/bench/stats';
 
 export class BenchInputError extends Error {
   constructor(message: string) {

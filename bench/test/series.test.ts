@@ -1,5 +1,5 @@
-import type { FlowSetupResult } from '../../../src/bench/flowsetup';
-import { median, summarizeSeries } from '../../../src/bench/series';
+import type { FlowSetupResult } from '../../src/bench/flowsetup';
+import { median, summarizeSeries } from '../lib/series';
 
 function run(avg: number, p50Us: number, p99Us: number, controllerPct: number | null): FlowSetupResult {
   return {

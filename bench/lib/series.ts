@@ -1,6 +1,6 @@
 // Pure summary of repeated flow-setup runs of one configuration: medians and spread, as the
 // benchmarking notes ask (the machine is shared and noisy).
-import type { FlowSetupResult } from './flowsetup';
+import type { FlowSetupResult } from '../../src/bench/flowsetup';
 
 export interface SeriesRow {
   switches: number;
