@@ -9,6 +9,8 @@ import { InternalControllerError } from './errors';
 export const CONTROLLER_CORE = 1;
 export const GENERATOR_CORE = 0;
 const START_TIMEOUT_MS = 20_000;
+/** Under ts-node (tests) the child first transpiles the controller's sources: tens of seconds on a busy 2-core machine. */
+const TS_START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 5_000;
 
 export interface InternalController {
@@ -82,7 +84,8 @@ export async function startInternalController(
   child.on('error', () => undefined); // surfaced by waitFor as an exit
   try {
     child.send(start);
-    const listening = await waitFor(child, 'listening', START_TIMEOUT_MS, 'listening port');
+    const startTimeoutMs = path.extname(__filename) === '.ts' ? TS_START_TIMEOUT_MS : START_TIMEOUT_MS;
+    const listening = await waitFor(child, 'listening', startTimeoutMs, 'listening port');
     return {
       port: listening.port,
       pid: listening.pid,

@@ -24,7 +24,7 @@ import ServiceShow from '../../../src/commands/service/show';
 import Stats from '../../../src/commands/stats';
 import Status from '../../../src/commands/status';
 import { type FakeRuntime, sampleRuntime } from '../api/fake-runtime';
-import { runCommand } from './run-command';
+import { loadConfig, runCommand } from './run-command';
 
 const TOKEN = 'cli-test-token-0123456789abcdef';
 
@@ -35,6 +35,8 @@ describe('vadc CLI commands against the API served from a fake runtime', () => {
   let api: string[];
   let tcpApi: string;
 
+  // oclif's Config loads every command once; on a busy 2-core machine that alone can pass jest's 5 s default.
+  beforeAll(() => loadConfig(), 60_000);
   beforeAll(async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-cli-'));
     rt = await sampleRuntime();

@@ -16,8 +16,11 @@ const ROOT = path.resolve(__dirname, '../../..');
  */
 let config: Promise<Config> | undefined;
 
-/** One oclif Config for all runs; loaded outside the capture so its one-time warnings do not pollute output. */
-function loadConfig(): Promise<Config> {
+/**
+ * One oclif Config for all runs; loaded outside the capture so its one-time warnings do not pollute output.
+ * Loading requires every command (seconds on a loaded machine): test files call it in beforeAll, with room.
+ */
+export function loadConfig(): Promise<Config> {
   config ??= Config.load(ROOT);
   return config;
 }
