@@ -27,3 +27,14 @@ export function isProcessGone(pid: number): boolean {
     return true;
   }
 }
+
+/**
+ * Whether `pid` is gone within `withinMs`. A SIGKILL is delivered when the target next runs, so on a busy
+ * machine the process can still be listed for a moment after the kill was sent.
+ */
+export async function processGoneWithin(pid: number, withinMs = 2000): Promise<boolean> {
+  for (const end = Date.now() + withinMs; !isProcessGone(pid); await new Promise((r) => setTimeout(r, 20))) {
+    if (Date.now() > end) return false;
+  }
+  return true;
+}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runHook, type HookContext } from '../../../src/health';
 import { createLogger } from '../../../src/util/logger';
-import { isProcessGone, scriptFolder } from './helpers';
+import { processGoneWithin, scriptFolder } from './helpers';
 
 let folder: ReturnType<typeof scriptFolder>;
 let dir: string;
@@ -71,6 +71,6 @@ describe('runHook', () => {
     const path = script('hang.sh', `sleep 60 &\necho $! > ${pidFile}\nwait`);
     const r = await runHook({ command: [path], timeoutMs: 300 }, CTX, logger);
     expect(r).toMatchObject({ ok: false, reason: 'timed out after 300 ms; process group killed' });
-    expect(isProcessGone(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
+    expect(await processGoneWithin(Number(readFileSync(pidFile, 'utf8')))).toBe(true);
   });
 });

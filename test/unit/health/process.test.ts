@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runProcess } from '../../../src/health';
-import { isProcessGone, scriptFolder } from './helpers';
+import { processGoneWithin, scriptFolder } from './helpers';
 
 let folder: ReturnType<typeof scriptFolder>;
 let dir: string;
@@ -20,7 +20,7 @@ describe('runProcess', () => {
     expect(outcome.end).toEqual({ kind: 'timed_out' });
     const childPid = Number(readFileSync(pidFile, 'utf8'));
     expect(childPid).toBeGreaterThan(0);
-    expect(isProcessGone(childPid)).toBe(true);
+    expect(await processGoneWithin(childPid)).toBe(true);
   });
 
   it('falls back to SIGKILL for a script that ignores SIGTERM', async () => {
