@@ -141,42 +141,13 @@ export const OFPXMC_EXPERIMENTER = 0xffff;
 export const NX_VENDOR_ID = 0x00002320;
 export const ONF_VENDOR_ID = 0x4f4e4600;
 
-// Error types (ofp_error_type)
-export const OFPET = {
-  HELLO_FAILED: 0, BAD_REQUEST: 1, BAD_ACTION: 2, BAD_INSTRUCTION: 3, BAD_MATCH: 4, FLOW_MOD_FAILED: 5,
-  GROUP_MOD_FAILED: 6, PORT_MOD_FAILED: 7, TABLE_MOD_FAILED: 8, QUEUE_OP_FAILED: 9, SWITCH_CONFIG_FAILED: 10,
-  ROLE_REQUEST_FAILED: 11, METER_MOD_FAILED: 12, TABLE_FEATURES_FAILED: 13, EXPERIMENTER: 0xffff,
-} as const;
+// ONF experimenter messages OVS sends on OpenFlow 1.3 (include/openvswitch/ofp-msgs.h)
+export const ONFT13_ROLE_STATUS = 1911;
+// Role status reasons (ofp14_controller_role_reason)
+export const OFPCRR_MASTER_REQUEST = 0;
+export const OFPCRR_CONFIG = 1;
+export const OFPCRR_EXPERIMENTER = 2;
 
-/** Error codes per error type, in spec order (the code is the index). */
-export const OFP_ERROR_CODES: Readonly<Record<number, readonly string[]>> = {
-  0: ['INCOMPATIBLE', 'EPERM'],
-  1: ['BAD_VERSION', 'BAD_TYPE', 'BAD_MULTIPART', 'BAD_EXPERIMENTER', 'BAD_EXP_TYPE', 'EPERM', 'BAD_LEN',
-    'BUFFER_EMPTY', 'BUFFER_UNKNOWN', 'BAD_TABLE_ID', 'IS_SLAVE', 'BAD_PORT', 'BAD_PACKET', 'MULTIPART_BUFFER_OVERFLOW'],
-  2: ['BAD_TYPE', 'BAD_LEN', 'BAD_EXPERIMENTER', 'BAD_EXP_TYPE', 'BAD_OUT_PORT', 'BAD_ARGUMENT', 'EPERM',
-    'TOO_MANY', 'BAD_QUEUE', 'BAD_OUT_GROUP', 'MATCH_INCONSISTENT', 'UNSUPPORTED_ORDER', 'BAD_TAG',
-    'BAD_SET_TYPE', 'BAD_SET_LEN', 'BAD_SET_ARGUMENT'],
-  3: ['UNKNOWN_INST', 'UNSUP_INST', 'BAD_TABLE_ID', 'UNSUP_METADATA', 'UNSUP_METADATA_MASK', 'BAD_EXPERIMENTER',
-    'BAD_EXP_TYPE', 'BAD_LEN', 'EPERM'],
-  4: ['BAD_TYPE', 'BAD_LEN', 'BAD_TAG', 'BAD_DL_ADDR_MASK', 'BAD_NW_ADDR_MASK', 'BAD_WILDCARDS', 'BAD_FIELD',
-    'BAD_VALUE', 'BAD_MASK', 'BAD_PREREQ', 'DUP_FIELD', 'EPERM'],
-  5: ['UNKNOWN', 'TABLE_FULL', 'BAD_TABLE_ID', 'OVERLAP', 'EPERM', 'BAD_TIMEOUT', 'BAD_COMMAND', 'BAD_FLAGS'],
-  6: ['GROUP_EXISTS', 'INVALID_GROUP', 'WEIGHT_UNSUPPORTED', 'OUT_OF_GROUPS', 'OUT_OF_BUCKETS',
-    'CHAINING_UNSUPPORTED', 'WATCH_UNSUPPORTED', 'LOOP', 'UNKNOWN_GROUP', 'CHAINED_GROUP', 'BAD_TYPE',
-    'BAD_COMMAND', 'BAD_BUCKET', 'BAD_WATCH', 'EPERM'],
-  7: ['BAD_PORT', 'BAD_HW_ADDR', 'BAD_CONFIG', 'BAD_ADVERTISE', 'EPERM'],
-  8: ['BAD_TABLE', 'BAD_CONFIG', 'EPERM'],
-  9: ['BAD_PORT', 'BAD_QUEUE', 'EPERM'],
-  10: ['BAD_FLAGS', 'BAD_LEN', 'EPERM'],
-  11: ['STALE', 'UNSUP', 'BAD_ROLE'],
-  12: ['UNKNOWN', 'METER_EXISTS', 'INVALID_METER', 'UNKNOWN_METER', 'BAD_COMMAND', 'BAD_FLAGS', 'BAD_RATE',
-    'BAD_BURST', 'BAD_BAND', 'BAD_BAND_VALUE', 'OUT_OF_METERS', 'OUT_OF_BANDS'],
-  13: ['BAD_TABLE', 'BAD_METADATA', 'BAD_TYPE', 'BAD_LEN', 'BAD_ARGUMENT', 'EPERM'],
-};
-
-/** Symbolic name of an error type/code pair, e.g. 'BAD_REQUEST.BAD_TYPE'; undefined when not in the spec. */
-export function errorName(errType: number, code: number): string | undefined {
-  const typeName = Object.entries(OFPET).find(([, v]) => v === errType)?.[0];
-  const codeName = OFP_ERROR_CODES[errType]?.[code];
-  return typeName && codeName ? `${typeName}.${codeName}` : undefined;
-}
+// Error types and codes live in error-codes.ts (declared once, named as in the spec); re-exported here for callers
+// that import them with the other constants.
+export { OFPET, OFP_ERROR_CODES, errorName } from './error-codes';

@@ -1,6 +1,8 @@
 // Public API of the OpenFlow 1.3 codec: types, constants, encode/decode and the stream framer.
 export * from './types';
 export * from './constants';
+export { OFPERR, isOfpError, ofpErrorName } from './error-codes';
+export type { OfpErrorCode, OfpErrorName } from './error-codes';
 export { encode, decode, decodeHeader } from './codec';
 export { OfpDecodeError, OfpEncodeError, OfpFramingError } from './errors';
 export { OfpFramer } from './framer';
