@@ -1,7 +1,7 @@
 // Declarations of the OpenFlow 1.3 messages (spec section 7.3-7.5) and multipart bodies, registered by type code.
 import {
-  Item, StructCodec, bytes, compileStruct, list, pad, sizedList, str, u16, u32, u32s, u64, u8, union, member, value,
-  mac, helpers,
+  Item, StructCodec, bytes, compileStruct, list, pad, sizedList, str, tag32, u16, u32, u32s, u64, u8, union, member,
+  value, mac, helpers,
 } from './schema';
 import { OfpDecodeError, OfpEncodeError } from './errors';
 import { matchCodec } from './oxm';
@@ -10,6 +10,7 @@ import {
   tableFeaturesCodec,
 } from './structures';
 import { Writer, cursor } from './wire';
+import { ONF_VENDOR_ID, ONFT13_ROLE_STATUS } from './constants';
 import type { MultipartReplyBody, MultipartRequestBody, OfpMessage, OfpMessageType } from './types';
 
 /** Body codec of one message type; the 8-byte header is handled by codec.ts. */
@@ -46,7 +47,7 @@ message(0, 'hello', [list('elements', helloElementCodec)]);
 // error: one of two layouts chosen by the type field, see errorMessage below.
 message(2, 'echo_request', [bytes('data')]);
 message(3, 'echo_reply', [bytes('data')]);
-message(4, 'experimenter', [u32('experimenter'), u32('expType'), bytes('data')]);
+// experimenter: typed members by (experimenter, exp_type), else opaque; see experimenterMessage below.
 message(5, 'features_request', []);
 message(6, 'features_reply', [u64('datapathId'), u32('nBuffers'), u8('nTables'), u8('auxiliaryId'), pad(2), u32('capabilities'), u32('reserved')]);
 message(7, 'get_config_request', []);
@@ -98,6 +99,48 @@ register({
     layout.enc(w, m as unknown as Record<string, unknown>, path);
   },
 });
+
+// ---------------------------------------------------------------- experimenter messages (spec 7.5.4)
+
+const OFPT_EXPERIMENTER = 4;
+const experimenterOpaque = compileStruct({
+  name: 'experimenter', typeName: 'experimenter', withXid: true, items: [u32('experimenter'), u32('expType'), bytes('data')],
+});
+/** Typed experimenter messages by experimenter id and exp_type; each body has a fixed size. */
+const experimenterTyped = new Map<bigint, StructCodec>();
+const experimenterKey = (experimenter: number, expType: number): bigint => (BigInt(experimenter) << 32n) | BigInt(expType);
+
+/**
+ * Declares a typed experimenter message: its own type name, encoded as OFPT_EXPERIMENTER with the two ids
+ * first. A body of exactly the declared size decodes typed; a longer one (e.g. with the optional
+ * properties the extension allows) stays an opaque 'experimenter' message, so it still re-encodes exactly.
+ */
+function experimenterMessage(experimenter: number, expType: number, type: OfpMessageType, body: Item[]): void {
+  const struct = compileStruct({ name: type, typeName: type, withXid: true, items: [tag32(experimenter), tag32(expType), ...body] });
+  experimenterTyped.set(experimenterKey(experimenter, expType), struct);
+  messagesByName.set(type, {
+    code: OFPT_EXPERIMENTER, type, struct,
+    dec: (b, o, end, xid) => struct.decWithXid(b, o, end, xid) as unknown as OfpMessage,
+    enc: (w, m, path) => struct.enc(w, m as unknown as Record<string, unknown>, path),
+  });
+}
+
+register({
+  code: OFPT_EXPERIMENTER, type: 'experimenter',
+  dec(b, o, end, xid) {
+    if (end - o >= 8) {
+      const typed = experimenterTyped.get(experimenterKey(b.readUInt32BE(o), b.readUInt32BE(o + 4)));
+      if (typed && end - o <= typed.min) return typed.decWithXid(b, o, end, xid) as unknown as OfpMessage;
+    }
+    return experimenterOpaque.decWithXid(b, o, end, xid) as unknown as OfpMessage;
+  },
+  enc: (w, m, path) => experimenterOpaque.enc(w, m as unknown as Record<string, unknown>, path),
+  struct: experimenterOpaque,
+});
+
+// ONF's OpenFlow 1.3 extension of the 1.4 role status (ofp14_role_status, OVS ONFT13_ROLE_STATUS): the switch tells a
+// master it was demoted. Optional role properties follow in 1.4; OVS sends none.
+experimenterMessage(ONF_VENDOR_ID, ONFT13_ROLE_STATUS, 'onf_role_status', [u32('role'), u8('reason'), pad(3), u64('generationId')]);
 
 // ---------------------------------------------------------------- multipart (spec 7.3.5)
 

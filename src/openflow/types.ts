@@ -284,6 +284,8 @@ export interface GetAsyncRequest extends Base { type: 'get_async_request' }
 export interface AsyncConfig { packetInMask: number[]; portStatusMask: number[]; flowRemovedMask: number[] }
 export interface GetAsyncReply extends Base, AsyncConfig { type: 'get_async_reply' }
 export interface SetAsync extends Base, AsyncConfig { type: 'set_async' }
+/** ONF OpenFlow 1.3 role status (experimenter 0x4f4e4600, exp_type 1911): role, reason (OFPCRR_*), the switch's generation_id. */
+export interface OnfRoleStatus extends Base { type: 'onf_role_status'; role: number; reason: number; generationId: bigint }
 export interface MeterMod extends Base { type: 'meter_mod'; command: number; flags: number; meterId: number; bands: MeterBand[] }
 
 export type OfpMessage =
@@ -291,7 +293,7 @@ export type OfpMessage =
   | GetConfigRequest | GetConfigReply | SetConfig | PacketIn | FlowRemoved | PortStatus | PacketOut | FlowMod
   | GroupMod | PortMod | TableMod | MultipartRequest | MultipartReply | BarrierRequest | BarrierReply
   | QueueGetConfigRequest | QueueGetConfigReply | RoleRequest | RoleReply | GetAsyncRequest | GetAsyncReply
-  | SetAsync | MeterMod;
+  | SetAsync | MeterMod | OnfRoleStatus;
 
 export type OfpMessageType = OfpMessage['type'];
 export type MessageOf<T extends OfpMessageType> = Extract<OfpMessage, { type: T }>;

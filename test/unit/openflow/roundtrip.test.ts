@@ -221,6 +221,7 @@ const MESSAGES: Record<OfpMessage['type'], () => OfpMessage> = {
   get_async_request: () => ({ type: 'get_async_request', xid: xid() }),
   get_async_reply: () => ({ type: 'get_async_reply', xid: xid(), packetInMask: masks(), portStatusMask: masks(), flowRemovedMask: masks() }),
   set_async: () => ({ type: 'set_async', xid: xid(), packetInMask: masks(), portStatusMask: masks(), flowRemovedMask: masks() }),
+  onf_role_status: () => ({ type: 'onf_role_status', xid: xid(), role: int(32), reason: int(8), generationId: big() }),
   meter_mod: () => ({ type: 'meter_mod', xid: xid(), command: int(16), flags: int(16), meterId: int(32), bands: some(3, band) }),
 };
 

@@ -109,7 +109,7 @@ const replyBodies: MultipartReplyBody[] = [
 
 const echo = encode({ type: 'echo_request', xid: 0x99, data: Buffer.from('ping') });
 
-/** One message of each of the 30 types, then one multipart request and reply per multipart type. */
+/** One message of each of the 30 types and of each typed experimenter message, then one multipart request and reply per multipart type. */
 export const SAMPLE_MESSAGES: OfpMessage[] = [
   { type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [1, 4] }] },
   // The error data is the start of the offending request, as a switch sends it.
@@ -145,5 +145,6 @@ export const SAMPLE_MESSAGES: OfpMessage[] = [
   { type: 'get_async_request', xid: 26 },
   { type: 'get_async_reply', xid: 27, packetInMask: [1, 2], portStatusMask: [3, 4], flowRemovedMask: [5, 6] },
   { type: 'set_async', xid: 28, packetInMask: [6, 5], portStatusMask: [4, 3], flowRemovedMask: [2, 1] },
+  { type: 'onf_role_status', xid: 0, role: 3, reason: 0, generationId: 0x1122334455667789n },
   { type: 'meter_mod', xid: 29, command: 0, flags: 5, meterId: 30, bands: [{ type: 'drop', rate: 1000, burstSize: 100 }, { type: 'dscp_remark', rate: 2000, burstSize: 200, precLevel: 1 }] },
 ];
