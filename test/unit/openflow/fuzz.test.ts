@@ -7,7 +7,10 @@ import { decode, encode, OfpDecodeError } from '../../../src/openflow';
 
 const ITERATIONS = Number(process.env.VADC_FUZZ_ITERATIONS ?? 200_000);
 const DIR = path.resolve(__dirname, '../../fixtures/of13/packet');
-const seeds = fs.readdirSync(DIR).filter((f) => f.endsWith('.packet')).map((f) => fs.readFileSync(path.join(DIR, f)))
+/** Open vSwitch's own messages (roles, role status, async config, groups, IPv6 matches, NAT ranges) as seeds too. */
+const OVS_VECTORS = path.resolve(__dirname, '../../fixtures/ovs-of13/vectors.json');
+const ovsSeeds = (JSON.parse(fs.readFileSync(OVS_VECTORS, 'utf8')) as { vectors: { hex: string }[] }).vectors.map((v) => Buffer.from(v.hex, 'hex'));
+const seeds = [...fs.readdirSync(DIR).filter((f) => f.endsWith('.packet')).map((f) => fs.readFileSync(path.join(DIR, f))), ...ovsSeeds]
   .filter((b) => b.length <= 1200); // the two 11 KB table-features vectors would dominate the run time
 
 // Deterministic PRNG (mulberry32) so a failure can be reproduced from the printed seed.

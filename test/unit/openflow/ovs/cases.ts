@@ -1,0 +1,34 @@
+// What the golden tests against Open vSwitch compare: each fixture vector's typed message, how ovs-ofctl makes the
+// bytes (for vectors from ovs-ofctl; vectors from ovs-vswitchd are made by test/e2e/openflow-ovs.e2e.ts), and
+// requests Open vSwitch has no encoder for, with the text its decoder (ovs-ofctl ofp-print) prints for our bytes.
+import type { OfpMessage } from '../../../../src/openflow';
+import { HA_CASES, HA_READS } from './ha';
+
+export type OfctlRecipe =
+  /** ovs-ofctl -O OpenFlow13 --no-names COMMAND unix:LISTENER ARGS...: the one message it sends (bar hello and barrier). */
+  | { command: string; args: string[] }
+  /** ovs-ofctl encode-error-reply NAME HEX: OVS's error reply to `request`. */
+  | { errorReply: string; request: string };
+
+export interface OvsCase {
+  name: string;
+  message: OfpMessage;
+  ofctl?: OfctlRecipe;
+}
+
+export interface OvsRead {
+  message: OfpMessage;
+  /** ovs-ofctl ofp-print of our encoding, trimmed. */
+  text: string;
+}
+
+export const OVS_CASES: OvsCase[] = [...HA_CASES];
+export const OVS_READS: OvsRead[] = [...HA_READS];
+
+/** The command line a fixture records for an ovs-ofctl recipe. */
+export function ofctlCommand(recipe: OfctlRecipe): string {
+  const quote = (s: string): string => (/^[\w.:=/-]+$/.test(s) ? s : `'${s}'`);
+  return 'errorReply' in recipe
+    ? `ovs-ofctl encode-error-reply ${recipe.errorReply} ${recipe.request}`
+    : ['ovs-ofctl', '-O', 'OpenFlow13', '--no-names', recipe.command, 'unix:LISTENER', ...recipe.args].map(quote).join(' ');
+}
