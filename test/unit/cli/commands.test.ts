@@ -26,6 +26,10 @@ import Status from '../../../src/commands/status';
 import { type FakeRuntime, sampleRuntime } from '../api/fake-runtime';
 import { loadConfig, runCommand } from './run-command';
 
+// The first command pays oclif's cold load (2+ s alone); on the loaded 2-core machine of a full run it passed 5 s,
+// and the timed-out command's output then leaked into the next test.
+jest.setTimeout(30_000);
+
 const TOKEN = 'cli-test-token-0123456789abcdef';
 
 describe('vadc CLI commands against the API served from a fake runtime', () => {
