@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
+import { apiListenerProblems } from '../config/api-listener';
 import type { VadcEvent, VadcRuntime } from '../runtime/types';
 import { renderDashboard } from '../dashboard/page';
 import { createMetrics, type VadcMetrics } from '../metrics';
@@ -240,14 +241,13 @@ function checkListenOptions(opt: ApiListenOptions): PlannedListener {
   const endpoint = typeof opt.endpoint === 'string' ? parseApiEndpoint(opt.endpoint) : opt.endpoint;
   const where = formatApiEndpoint(endpoint);
   const role = opt.role ?? 'control';
-  if (role === 'control' && endpoint.kind === 'tcp' && !opt.token) {
-    throw new ApiServerError(`control API listener ${where} needs a token: tcp listeners are reachable by every local user`);
+  const kind = endpoint.kind === 'unix' ? 'unix' : endpoint.tls ? 'ssl' : 'tcp';
+  // The same rule `vadc config validate` applies (src/config/api-listener.ts).
+  const problems = apiListenerProblems({ kind, where, role, token: opt.token, hasTls: opt.tls !== undefined });
+  if (problems.length > 0) {
+    const what = (setting: 'token' | 'ssl') => (setting === 'token' ? 'token' : 'tls.cert and tls.key');
+    throw new ApiServerError(`control API listener ${where}: ${problems.map((p) => `${what(p.setting)} ${p.message}`).join('; ')}`);
   }
-  if (opt.token !== undefined && opt.token.length < 16) {
-    throw new ApiServerError(`control API token for ${where} is too short: use at least 16 characters (e.g. openssl rand -hex 32)`);
-  }
-  if (endpoint.kind === 'tcp' && endpoint.tls && !opt.tls) throw new ApiServerError(`control API listener ${where} needs tls.cert and tls.key`);
-  if (opt.tls && !(endpoint.kind === 'tcp' && endpoint.tls)) throw new ApiServerError(`TLS settings given for ${where}, which is not an ssl: endpoint`);
   return { endpoint, socketMode: opt.socketMode ?? 0o660, token: opt.token, tls: opt.tls, role, metricsPath: opt.metricsPath };
 }
 

@@ -1,4 +1,5 @@
-import { isLoopbackHost, parseTarget } from './addresses';
+import { parseTarget } from './addresses';
+import { apiListenerProblems } from './api-listener';
 import type { ConfigIssue } from './errors';
 import { DESTINATION_SCHEDULERS, type BackendConfig, type ServiceConfig, type VadcConfig } from './schema';
 
@@ -48,9 +49,10 @@ function checkTransport(config: VadcConfig, add: AddIssue): void {
     add('controller.ssl', 'required when ovsdb is ssl: (the same cert, key and ca are used)');
   }
   if (config.api) {
-    const api = parseTarget(config.api.listen, ['unix', 'tcp']);
-    if (!('error' in api) && api.kind === 'tcp' && !isLoopbackHost(api.host) && !config.api.token) {
-      add('api.token', 'required when api.listen is not a loopback or unix socket address');
+    const api = parseTarget(config.api.listen, ['unix', 'tcp', 'ssl']);
+    if (!('error' in api)) {
+      const facts = { kind: api.kind, where: config.api.listen, role: 'control' as const, token: config.api.token, hasTls: config.api.ssl !== undefined };
+      for (const problem of apiListenerProblems(facts)) add(`api.${problem.setting}`, problem.message);
     }
   }
 }

@@ -301,7 +301,12 @@ export const configSchema = strict({
     .regex(/^(0x)?[0-9a-fA-F]{1,16}$/, { error: expected('a datapath id of 16 hex digits') })
     .optional(),
   services: z.array(serviceSchema, { error: expected('a list of services') }).default([]),
-  api: strict({ listen: target(['unix', 'tcp']).default('unix:/run/vadc/vadc.sock'), token: text('a token of >= 16 characters', /^.{16,}$/).optional() }).optional(),
+  /** The control API. tcp: and ssl: need a token; ssl: also a certificate and key (the rule: api-listener.ts). */
+  api: strict({
+    listen: target(['unix', 'tcp', 'ssl']).default('unix:/run/vadc/vadc.sock'),
+    token: text('a token of at least 16 characters').optional(),
+    ssl: strict({ cert: text('a file path'), key: text('a file path') }).optional(),
+  }).optional(),
   metrics: strict({ listen: target(['tcp']).default('tcp:127.0.0.1:9650'), path: text('an absolute URL path', /^\//).default('/metrics') }).optional(),
   log: strict({ level: oneOf(['error', 'warn', 'info', 'debug']).default('info'), format: oneOf(['json', 'text']).optional() }).optional(),
 });

@@ -262,10 +262,10 @@ describe('cross-field rules', () => {
     ]);
   });
 
-  it('requires ssl settings for ssl transports and a token for a non-loopback API', () => {
+  it('requires ssl settings for ssl transports and a token for a tcp API', () => {
     expect(issuesOf('controller: {listen: "ssl:0.0.0.0:6653"}\napi: {listen: "tcp:0.0.0.0:8000"}\n')).toEqual([
       { path: 'controller.ssl', message: 'required when controller.listen is ssl: (cert, key, ca)' },
-      { path: 'api.token', message: 'required when api.listen is not a loopback or unix socket address' },
+      { path: 'api.token', message: 'required for tcp:0.0.0.0:8000: a tcp listener is reachable by every local user (and beyond loopback by the network)' },
     ]);
   });
 
