@@ -1,4 +1,5 @@
 import { ConfigError, formatIssue } from '../config/errors';
+import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import type { VadcRuntime } from '../runtime/types';
 import { RuntimeError } from '../runtime/types';
 import { ApiError } from './errors';
@@ -55,10 +56,11 @@ export async function handleJson(runtime: VadcRuntime, req: JsonRequest): Promis
       case 'events':
         return ok(runtime.events(parseLimit(query.get('limit'))));
       case 'getConfig':
-        return ok({ yaml: runtime.configText() });
+        return ok({ yaml: redactSecrets(runtime.configText()) });
       case 'applyConfig': {
         const yaml = typeof req.body === 'string' ? req.body : validate(configBodySchema, req.body).yaml;
-        return ok(await runtime.applyConfig(yaml));
+        // What GET showed comes back with the placeholder: the token in force stays.
+        return ok(await runtime.applyConfig(restoreSecrets(yaml, secretsOf(runtime.configText()))));
       }
       default:
         throw new ApiError('internal', `route ${req.route} is not a JSON route`);

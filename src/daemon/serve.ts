@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiServer, apiListenersFromConfig } from '../api';
 import { parseConfig } from '../config';
+import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import type { Logger } from '../util/logger';
 import { VadcDaemon } from './daemon';
 import { DEFAULT_LAB_CONFIG } from './default-config';
@@ -49,16 +50,25 @@ export function effectiveConfigText(configText: string, statePath: string): { te
   if (!existsSync(statePath)) return { text: configText, fromState: false, staleState: false };
   const state = readFileSync(statePath, 'utf8');
   const match = /^# source-sha256: ([0-9a-f]{64})$/m.exec(state);
-  if (match && match[1] === sha256(configText)) return { text: state, fromState: true, staleState: false };
+  // The state file holds no secret: the config file's are filled in.
+  if (match && match[1] === sha256(configText)) return { text: restoreSecrets(state, secretsOf(configText)), fromState: true, staleState: false };
   return { text: configText, fromState: false, staleState: true };
 }
 
+/** Writes the state file: mode 0600 (created so, never world-readable in between) and with secrets redacted. */
 export function writeState(statePath: string, configText: string, effectiveText: string): void {
-  mkdirSync(path.dirname(statePath), { recursive: true });
-  const body = effectiveText.split('\n').filter((l) => !l.startsWith('# source-sha256:') && l !== STATE_HEADER).join('\n');
+  mkdirSync(path.dirname(statePath), { recursive: true, mode: 0o700 });
+  const body = redactSecrets(effectiveText).split('\n').filter((l) => !l.startsWith('# source-sha256:') && l !== STATE_HEADER).join('\n');
   const tmp = `${statePath}.tmp`;
-  writeFileSync(tmp, `${STATE_HEADER}\n# source-sha256: ${sha256(configText)}\n${body}`);
+  rmSync(tmp, { force: true });
+  writeFileSync(tmp, `${STATE_HEADER}\n# source-sha256: ${sha256(configText)}\n${body}`, { mode: 0o600, flag: 'wx' });
   renameSync(tmp, statePath);
+}
+
+/** A warning when a config file that holds a secret can be read by others than its owner (mode & 0o077). */
+export function exposedSecretWarning(configPath: string, configText: string, mode: number): string | undefined {
+  if (secretsOf(configText).apiToken === undefined || (mode & 0o077) === 0) return undefined;
+  return `${configPath} holds api.token and is readable by others (mode 0${(mode & 0o777).toString(8)}): chmod 600 ${configPath}`;
 }
 
 /** Starts the daemon and its control API/metrics listeners; the caller keeps the process alive. */
@@ -75,6 +85,8 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   });
   if (chosen.fromState) daemon.emitEvent({ kind: 'state_loaded', level: 'info', message: `runtime changes restored from ${statePath}` });
   if (chosen.staleState) daemon.emitEvent({ kind: 'state_ignored', level: 'warn', message: `${statePath} was written from an older ${source}; using the file as it is now` });
+  const exposed = opts.configPath && exposedSecretWarning(opts.configPath, configText, statSync(opts.configPath).mode);
+  if (exposed) daemon.emitEvent({ kind: 'config_secret_exposed', level: 'warn', message: exposed });
   daemon.bus.on('config', (text: string) => {
     try {
       writeState(statePath, configText, text);

@@ -3,7 +3,7 @@
 // traffic through the VIP; the control API (auth, bad requests), the metrics endpoint and the
 // dashboard in headless Chromium against the same daemon. Needs `npx tsc -p tsconfig.build.json` first.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
@@ -360,6 +360,7 @@ describe('vadc operator commands against a running daemon (child process) in the
   it('config validate/show, and a runtime change survives a daemon restart; an edited file wins over stale state', async () => {
     const shown = await vadcOk(['config', 'show']);
     expect(shown).toContain(`vip: ${vip}`);
+    expect(shown).not.toContain(TOKEN); // secrets are never echoed
     // validate reads the file only: it needs no daemon.
     const valid = await vadc(['config', 'validate', configPath], null);
     expect(valid.code).toBe(0);
@@ -371,6 +372,8 @@ describe('vadc operator commands against a running daemon (child process) in the
 
     await vadcOk(['backend', 'add', 'web', vnic('vm3'), '--ip', ipOf('vm3'), '--port', '8080']);
     expect(readFileSync(statePath, 'utf8')).toContain(vnic('vm3'));
+    expect(readFileSync(statePath, 'utf8')).not.toContain(TOKEN); // the state file holds no secret ...
+    expect(statSync(statePath).mode & 0o777).toBe(0o600); // ... and is the daemon's alone
     await stopDaemon();
     await startDaemon();
     expect((await web()).backends.map((b) => b.id)).toEqual([vnic('vm1'), vnic('vm2'), vnic('vm3')]);
