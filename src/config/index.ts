@@ -19,3 +19,5 @@ export {
 } from './schema';
 export { deriveVipMac, parseTarget, parseIpv4Prefix, type Target } from './addresses';
 export { checkConfigRules } from './rules';
+export { parseConfigOffThread } from './parse-off-thread';
+export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, formatPath, type ConfigIssue } from './errors';
+import { readConfigFile } from './limits';
 import { checkConfigRules } from './rules';
 import { configSchema, showValue, type VadcConfig } from './schema';
 
@@ -33,14 +33,9 @@ export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
   return result.data;
 }
 
+/** Reads (at most VADC_MAX_CONFIG_BYTES, default 1 MiB) and parses a configuration file. */
 export async function loadConfig(file: string): Promise<VadcConfig> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [{ path: '', message: `cannot read: ${(err as Error).message}` }]);
-  }
-  return parseConfig(text, file);
+  return parseConfig(await readConfigFile(file), file);
 }
 
 function toConfigIssues(issue: { code: string; path: PropertyKey[]; message: string; keys?: string[] }): ConfigIssue[] {

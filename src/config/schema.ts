@@ -36,10 +36,22 @@ const nonNegativeSeconds = (max: number) => z.number({ error: expected(`a number
   .max(max, { error: expected(`a number of seconds 0..${max}`) });
 const portNumber = integer(1, 65535, 'a port number 1..65535');
 
-function text(what: string, pattern?: RegExp) {
+/** Longest string any setting takes (commands, paths, payloads): bounded so a config cannot carry megabytes in one value. */
+export const MAX_TEXT_LENGTH = 4096;
+
+function tooLong(max: number) {
+  return (issue: { input?: unknown }) => `expected at most ${max} characters, got ${typeof issue.input === 'string' ? issue.input.length : '?'}`;
+}
+
+function text(what: string, pattern?: RegExp, max = MAX_TEXT_LENGTH) {
   const error = expected(what);
-  const base = z.string({ error }).min(1, { error });
+  const base = z.string({ error }).min(1, { error }).max(max, { error: tooLong(max) });
   return pattern ? base.regex(pattern, { error }) : base;
+}
+
+/** Any string (empty allowed), bounded. */
+function boundedString(what: string, max = MAX_TEXT_LENGTH) {
+  return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
 }
 
 const ipv4 = z.string({ error: expected('an IPv4 address') }).refine(isIPv4, { error: expected('an IPv4 address') });
@@ -49,7 +61,7 @@ const unicastMac = z
   .transform((m) => m.toLowerCase());
 
 function target(kinds: ReadonlyArray<Target['kind']>) {
-  return z.string({ error: expected(`a ${kinds.join('|')} target`) }).check((ctx) => {
+  return boundedString(`a ${kinds.join('|')} target`, 1024).check((ctx) => {
     const parsed = parseTarget(ctx.value, kinds);
     if ('error' in parsed) ctx.issues.push({ code: 'custom', input: ctx.value, message: parsed.error });
   });
@@ -90,10 +102,14 @@ const vnicSelector = text('a vNIC: an interface name, iface-id:<id> or mac:<mac>
 });
 
 /** argv (run directly) or a string (run by /bin/sh -c). */
-const hookCommand = z.union([z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }), text('a command')], {
+const hookCommand = z.union([
+  z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }).max(256, { error: 'expected at most 256 arguments' }),
+  text('a command'),
+], {
   error: expected('a command string or a non-empty list of arguments'),
 });
-const envSchema = z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/), z.string({ error: expected('a string value') })).default({});
+const envSchema = z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/, 128), boundedString('a string value'))
+  .refine((env) => Object.keys(env).length <= 64, { error: 'expected at most 64 variables' }).default({});
 const hookFields = { command: hookCommand, timeout: positiveSeconds(3600).default(30), env: envSchema };
 
 /** Launch hook and its retry policy (src/health/launch.ts). */
@@ -122,7 +138,7 @@ const backendSchema = strict({
   ip: ipv4,
   /** Optional override of the vNIC's MAC (normally learnt from OVSDB). */
   mac: unicastMac.optional(),
-  ports: z.array(portNumber, { error: expected('a list of port numbers') }),
+  ports: z.array(portNumber, { error: expected('a list of port numbers') }).max(256, { error: 'expected at most 256 ports' }),
   weight: nonNegativeInt(65535).default(1),
   /** IPVS upper/lower connection thresholds: above u_threshold the backend is OVERLOADED until below l_threshold. 0 = none. */
   u_threshold: nonNegativeInt().default(0),
@@ -142,7 +158,7 @@ const healthCommon = {
 const HEALTH_TYPES = ['tcp', 'http', 'https', 'udp', 'script'] as const;
 
 /** A regular expression given as text; compiled here so a bad one is a config error, not a runtime one. */
-const regexText = text('a regular expression').check((ctx) => {
+const regexText = text('a regular expression', undefined, 1024).check((ctx) => {
   try {
     new RegExp(ctx.value);
   } catch (err) {
@@ -179,7 +195,7 @@ const healthSchema = z.discriminatedUnion(
     strict({
       type: z.literal('udp'),
       ...healthCommon,
-      send: z.string({ error: expected('a payload string') }),
+      send: boundedString('a payload string'),
       /** The reply must contain this text, or match expect_match; neither = any reply passes. */
       expect: text('a non-empty string').optional(),
       expect_match: regexText.optional(),
@@ -300,7 +316,8 @@ export const configSchema = strict({
     .string({ error: expected('a datapath id of 16 hex digits') })
     .regex(/^(0x)?[0-9a-fA-F]{1,16}$/, { error: expected('a datapath id of 16 hex digits') })
     .optional(),
-  services: z.array(serviceSchema, { error: expected('a list of services') }).default([]),
+  /** At most 4096 services: each holds scheduler state (a Maglev table, a connection table) for as long as vadc runs. */
+  services: z.array(serviceSchema, { error: expected('a list of services') }).max(4096, { error: 'expected at most 4096 services' }).default([]),
   /** The control API. tcp: and ssl: need a token; ssl: also a certificate and key (the rule: api-listener.ts). */
   api: strict({
     listen: target(['unix', 'tcp', 'ssl']).default('unix:/run/vadc/vadc.sock'),

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import { parseConfig, type VadcConfig } from '../config';
+import { parseConfigOffThread, type VadcConfig } from '../config';
 import { Controller } from '../controller';
 import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
@@ -447,6 +447,10 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async addService(spec: ServiceSpec): Promise<ServiceStatus> {
+    return this.oneChangeAtATime(() => this.addServiceNow(spec));
+  }
+
+  private async addServiceNow(spec: ServiceSpec): Promise<ServiceStatus> {
     if (this.config.services.some((s) => s.name === spec.name)) throw new RuntimeError('conflict', `service ${spec.name} exists`);
     const raw = this.rawConfig();
     raw.services = [...(raw.services ?? []), spec];
@@ -455,6 +459,10 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async removeService(name: string): Promise<void> {
+    return this.oneChangeAtATime(() => this.removeServiceNow(name));
+  }
+
+  private async removeServiceNow(name: string): Promise<void> {
     this.service(name);
     const raw = this.rawConfig();
     raw.services = raw.services.filter((s: { name: string }) => s.name !== name);
@@ -462,6 +470,10 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
+    return this.oneChangeAtATime(() => this.addBackendNow(serviceName, spec));
+  }
+
+  private async addBackendNow(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
     this.service(serviceName);
     const raw = this.rawConfig();
     const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
@@ -473,6 +485,10 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async removeBackend(serviceName: string, backend: string): Promise<void> {
+    return this.oneChangeAtATime(() => this.removeBackendNow(serviceName, backend));
+  }
+
+  private async removeBackendNow(serviceName: string, backend: string): Promise<void> {
     this.backendStatus(serviceName, backend);
     const raw = this.rawConfig();
     const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
@@ -482,6 +498,10 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
+    return this.oneChangeAtATime(() => this.setWeightNow(serviceName, backend, weight));
+  }
+
+  private async setWeightNow(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
     if (!Number.isInteger(weight) || weight < 0 || weight > 65535) throw new RuntimeError('invalid', `weight must be an integer 0..65535, got ${weight}`);
     this.backendStatus(serviceName, backend);
     const raw = this.rawConfig();
@@ -554,9 +574,25 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async applyConfig(yamlText: string): Promise<{ changed: string[] }> {
+    return this.oneChangeAtATime(() => this.applyConfigNow(yamlText));
+  }
+
+  /**
+   * Configuration changes run one after another: parsing is asynchronous (a worker thread, so a large
+   * configuration does not stall the switch sessions), and each change must start from the one before it.
+   */
+  private oneChangeAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.changeQueue.then(change, change);
+    this.changeQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private changeQueue: Promise<unknown> = Promise.resolve();
+
+  private async applyConfigNow(yamlText: string): Promise<{ changed: string[] }> {
     let next: VadcConfig;
     try {
-      next = parseConfig(yamlText, 'applied config');
+      next = await parseConfigOffThread(yamlText, 'applied config');
     } catch (err) {
       throw new RuntimeError('invalid', (err as Error).message);
     }
@@ -585,7 +621,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   private async applyRaw(raw: unknown): Promise<void> {
-    await this.applyConfig(toYaml(raw));
+    await this.applyConfigNow(toYaml(raw));
   }
 
   private backendStatus(serviceName: string, backend: string): BackendStatus {

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiServer, apiListenersFromConfig } from '../api';
-import { parseConfig } from '../config';
+import { parseConfig, readConfigFileSync } from '../config';
 import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import type { Logger } from '../util/logger';
 import { VadcDaemon } from './daemon';
@@ -48,7 +48,7 @@ function sha256(text: string): string {
  */
 export function effectiveConfigText(configText: string, statePath: string): { text: string; fromState: boolean; staleState: boolean } {
   if (!existsSync(statePath)) return { text: configText, fromState: false, staleState: false };
-  const state = readFileSync(statePath, 'utf8');
+  const state = readConfigFileSync(statePath);
   const match = /^# source-sha256: ([0-9a-f]{64})$/m.exec(state);
   // The state file holds no secret: the config file's are filled in.
   if (match && match[1] === sha256(configText)) return { text: restoreSecrets(state, secretsOf(configText)), fromState: true, staleState: false };
@@ -73,7 +73,7 @@ export function exposedSecretWarning(configPath: string, configText: string, mod
 
 /** Starts the daemon and its control API/metrics listeners; the caller keeps the process alive. */
 export async function serve(opts: ServeOptions): Promise<Served> {
-  const configText = opts.configPath ? readFileSync(opts.configPath, 'utf8') : DEFAULT_LAB_CONFIG;
+  const configText = opts.configPath ? readConfigFileSync(opts.configPath) : DEFAULT_LAB_CONFIG;
   const source = opts.configPath ?? 'embedded default (the lab)';
   const statePath = opts.statePath ?? (opts.configPath ? `${opts.configPath}.state.yaml` : '/var/lib/vadc/default.state.yaml');
   const chosen = effectiveConfigText(configText, statePath);
