@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { workerEntry } from '../util/worker-entry';
 import { ConfigError, type ConfigIssue } from './errors';
 import { configSizeProblem, maxConfigBytes } from './limits';
+import { parseConfig } from './load';
 import type { VadcConfig } from './schema';
 
 export interface OffThreadOptions {
@@ -11,18 +12,33 @@ export interface OffThreadOptions {
   timeoutMs?: number;
   /** The worker's heap limit (default 512 MiB: a 1 MiB configuration needs ~250). */
   maxHeapMb?: number;
+  /**
+   * Texts up to this size are parsed at once on the calling thread (default 64 KiB, ~0.1 s of parsing): starting
+   * a worker costs more than that, and small changes (a weight, a backend) should stay quick.
+   */
+  inlineUpToBytes?: number;
 }
+
+export const DEFAULT_INLINE_PARSE_BYTES = 64 * 1024;
 
 type WorkerReply = { ok: true; config: VadcConfig } | { ok: false; issues?: ConfigIssue[]; crash?: string };
 
 /**
- * parseConfig in a worker thread, for a running daemon: a large configuration (PUT /v1/config, config apply)
- * takes seconds of YAML parsing, which on the main thread would stall every switch session (echo replies,
- * packet-ins) for as long. The worker's heap and time are bounded; the same ConfigError comes back.
+ * parseConfig for a running daemon: a large configuration (PUT /v1/config, config apply) takes seconds of YAML
+ * parsing, which on the main thread would stall every switch session (echo replies, packet-ins) for as long, so
+ * texts over 64 KiB are parsed in a worker thread with a bounded heap and time. The same ConfigError comes back.
  */
 export function parseConfigOffThread(text: string, source: string, opts: OffThreadOptions = {}): Promise<VadcConfig> {
-  const tooBig = configSizeProblem(Buffer.byteLength(text), source, opts.maxBytes ?? maxConfigBytes());
+  const bytes = Buffer.byteLength(text);
+  const tooBig = configSizeProblem(bytes, source, opts.maxBytes ?? maxConfigBytes());
   if (tooBig) return Promise.reject(tooBig);
+  if (bytes <= (opts.inlineUpToBytes ?? DEFAULT_INLINE_PARSE_BYTES)) {
+    try {
+      return Promise.resolve(parseConfig(text, source));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const maxHeapMb = opts.maxHeapMb ?? 512;
   const fail = (message: string) => new ConfigError(source, [{ path: '', message }]);

@@ -55,9 +55,10 @@ describe('parsing off the main thread', () => {
 
   it('gives the same configuration, and the same issues, as parseConfig', async () => {
     const text = bigConfig(3);
-    await expect(parseConfigOffThread(text, 'applied')).resolves.toEqual(parseConfig(text, 'applied'));
+    const inWorker = { inlineUpToBytes: 0 };
+    await expect(parseConfigOffThread(text, 'applied', inWorker)).resolves.toEqual(parseConfig(text, 'applied'));
     const bad = text.replace('port: 80', 'port: 99999');
-    const err = await parseConfigOffThread(bad, 'applied').catch((e: unknown) => e);
+    const err = await parseConfigOffThread(bad, 'applied', inWorker).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues).toEqual(issuesOf(() => parseConfig(bad)).map((line) => ({ path: line.split(': ')[0], message: line.split(': ').slice(1).join(': ') })));
   });
