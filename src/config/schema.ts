@@ -1,6 +1,6 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { deriveVipMac, isMac, isUnicastMac, parseIpv4Prefix, parseTarget, type Target } from './addresses';
+import { deriveVipMac, isMac, isUnicastMac, notUnicastReason, parseIpv4Prefix, parseTarget, prefixOverlapReason, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 
 /** Renders the offending value inside an error message. */
@@ -54,7 +54,14 @@ function boundedString(what: string, max = MAX_TEXT_LENGTH) {
   return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
 }
 
-const ipv4 = z.string({ error: expected('an IPv4 address') }).refine(isIPv4, { error: expected('an IPv4 address') });
+/** A host's unicast IPv4 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast). */
+const ipv4 = boundedString('an IPv4 address', 64).check((ctx) => {
+  if (!isIPv4(ctx.value)) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address, got ${showValue(ctx.value)}` });
+  else {
+    const reason = notUnicastReason(ctx.value);
+    if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast host address: ${reason}` });
+  }
+});
 const unicastMac = z
   .string({ error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
   .refine(isUnicastMac, { error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
@@ -223,14 +230,22 @@ const failoverSchema = strict({
 const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /** An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). */
-  vip: z.string({ error: expected('an IPv4 address or a.b.c.d/len') }).check((ctx) => {
-    if (isIPv4(ctx.value)) return;
+  vip: boundedString('an IPv4 address or a.b.c.d/len', 64).check((ctx) => {
+    if (isIPv4(ctx.value)) {
+      const reason = notUnicastReason(ctx.value);
+      if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast VIP: ${reason}` });
+      return;
+    }
     if (!ctx.value.includes('/')) {
       ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address or a.b.c.d/len, got ${showValue(ctx.value)}` });
       return;
     }
     const prefix = parseIpv4Prefix(ctx.value);
     if ('error' in prefix) ctx.issues.push({ code: 'custom', input: ctx.value, message: `bad VIP prefix ${showValue(ctx.value)}: ${prefix.error}` });
+    else {
+      const reason = prefixOverlapReason(prefix);
+      if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a prefix of unicast addresses: ${reason}` });
+    }
   }),
   vip_mac: unicastMac.optional(),
   protocol: oneOf(['tcp', 'udp']).default('tcp'),
