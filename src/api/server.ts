@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { apiListenerProblems } from '../config/api-listener';
+import { ViolationLog } from '../util/violation-log';
 import type { VadcEvent, VadcRuntime } from '../runtime/types';
 import { renderDashboard } from '../dashboard/page';
 import { createMetrics, type VadcMetrics } from '../metrics';
@@ -69,10 +70,12 @@ export class ApiServer {
   private readonly listeners: Listener[] = [];
   private readonly streams = new Set<() => void>();
   private readonly log: Logger;
+  private readonly violations: ViolationLog;
 
   private constructor(private readonly opts: ApiServerOptions) {
     this.metrics = opts.metrics ?? createMetrics(opts.runtime);
     this.log = opts.logger ?? silentLogger();
+    this.violations = new ViolationLog(this.log);
   }
 
   static async start(opts: ApiServerOptions): Promise<ApiServer> {
@@ -112,8 +115,9 @@ export class ApiServer {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       const serving = plan.role === 'metrics' ? this.serveMetricsOnly(req, res, plan.metricsPath ?? '/metrics', token) : this.serve(req, res, token);
       serving.catch((err: unknown) => {
-        this.log.error('control API request failed', { error: (err as Error).message });
-        if (!res.headersSent) sendError(res, toApiError(err));
+        const apiError = toApiError(err);
+        this.logRefusal(req, apiError);
+        if (!res.headersSent) sendError(res, apiError);
         else res.destroy();
       });
     };
@@ -130,6 +134,18 @@ export class ApiServer {
     }
     this.listeners.push(listener);
     this.log.info('control API listening', { endpoint: formatApiEndpoint(listener.endpoint) });
+  }
+
+  /**
+   * A 5xx is vadc's fault: error. A 401 is worth an operator's attention, once per peer per minute (a flood of
+   * them is one line). Other 4xx are the client's mistake, answered in the reply: debug.
+   */
+  private logRefusal(req: http.IncomingMessage, err: ApiError): void {
+    const peer = req.socket.remoteAddress ?? 'the unix socket';
+    const what = `${req.method ?? '?'} ${(req.url ?? '').split('?')[0].slice(0, 200)}`;
+    if (err.status >= 500) this.log.error(`control API: ${what} failed: ${err.message}`, { peer });
+    else if (err.status === 401) this.violations.report(`401 ${peer}`, 'warn', `control API: refused a request without a valid token from ${peer}`, { peer });
+    else this.log.debug(`control API: ${err.status} ${err.message}`, { peer, request: what });
   }
 
   private async serveMetricsOnly(req: http.IncomingMessage, res: http.ServerResponse, metricsPath: string, token: Buffer | undefined): Promise<void> {
