@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { BaseCommand } from '../cli/base-command';
+import { BaseCommand, LOG_LEVELS } from '../cli/base-command';
 import { serve } from '../daemon/serve';
-import { createLogger } from '../util/logger';
+import { createLogger, daemonLogSettings, reconfigureLogger } from '../util/logger';
 
 export default class StartCommand extends BaseCommand<typeof StartCommand> {
   static override summary = 'Run the vadc daemon in the foreground: OpenFlow controller, load balancer, health checks, control API.';
@@ -21,14 +21,18 @@ Logs are JSON on stderr unless stderr is a terminal. Stop with Ctrl-C or SIGTERM
     'api-socket': Flags.string({ description: 'control API unix socket (default /run/vadc/vadc.sock, or the config\'s api.listen)' }),
     listen: Flags.string({ description: 'OpenFlow listen target, overrides controller.listen (tcp:HOST:PORT or ssl:HOST:PORT)' }),
     ovsdb: Flags.string({ description: 'OVSDB target, overrides the config (unix:PATH, tcp:HOST:PORT, ssl:HOST:PORT)' }),
-    'log-format': Flags.option({ options: ['json', 'text'] as const, description: 'log format (default: text on a terminal, else JSON)' })(),
+    'log-format': Flags.option({ options: ['json', 'text'] as const, description: 'log format (default: the config\'s log.format; text on a terminal, else JSON)' })(),
+    // The daemon's own default is the config's log.level, else info (the other commands default to warn).
+    'log-level': Flags.option({ options: LOG_LEVELS, description: 'log detail (default: VADC_LOG_LEVEL, the config\'s log.level, else info)', helpGroup: 'GLOBAL' })(),
   };
 
   public async run(): Promise<void> {
-    const logger = createLogger({ level: this.flags['log-level'] === 'warn' ? 'info' : this.flags['log-level'], format: this.flags['log-format'] });
+    const flags = { level: this.flags['log-level'], format: this.flags['log-format'] };
+    const logger = createLogger(daemonLogSettings(flags, undefined));
     const served = await serve({
       configPath: this.flags.config, statePath: this.flags.state, apiSocket: this.flags['api-socket'],
       listen: this.flags.listen, ovsdb: this.flags.ovsdb, logger,
+      onLogConfig: (log) => reconfigureLogger(logger, daemonLogSettings(flags, log)),
     });
     logger.info(`vadc serving ${served.source}; API ${served.api.endpoints.join(', ')}`);
     await new Promise<void>((resolve) => {

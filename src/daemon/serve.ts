@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { ApiServer, apiListenersFromConfig } from '../api';
-import { parseConfig, readConfigFileSync } from '../config';
+import { parseConfig, readConfigFileSync, type VadcConfig } from '../config';
 import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import type { Logger } from '../util/logger';
 import { VadcDaemon } from './daemon';
@@ -23,6 +23,8 @@ export interface ServeOptions {
   /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket for conntrack mode). */
   nat?: { mode: 'flows' | 'conntrack'; appctl?: string };
   logger: Logger;
+  /** Called with the configuration's `log:` section once it is read, before the daemon logs anything. */
+  onLogConfig?: (log: VadcConfig['log']) => void;
 }
 
 export interface Served {
@@ -78,6 +80,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const statePath = opts.statePath ?? (opts.configPath ? `${opts.configPath}.state.yaml` : '/var/lib/vadc/default.state.yaml');
   const chosen = effectiveConfigText(configText, statePath);
   let config = parseConfig(chosen.text, chosen.fromState ? statePath : source);
+  opts.onLogConfig?.(config.log);
   if (opts.ovsdb) config = { ...config, ovsdb: opts.ovsdb };
   if (opts.nat) config = { ...config, datapath: { ...config.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
   const daemon = new VadcDaemon({
