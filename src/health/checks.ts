@@ -2,6 +2,7 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
+import { matchWithin, REGEX_BUDGET_MS } from './bounded-match';
 import { HealthSpecError } from './errors';
 import { describeEnd, runProcess } from './process';
 import type { CheckResult, CheckSpec, HttpCheckSpec, ScriptCheckSpec, StatusExpectation, TcpCheckSpec, UdpCheckSpec } from './types';
@@ -135,9 +136,9 @@ export function checkHttp(spec: HttpCheckSpec, signal?: AbortSignal): Promise<Ch
         const body = Buffer.concat(chunks).toString('utf8');
         const output = `HTTP ${status} ${res.statusMessage ?? ''}\n${body}`;
         if (!statusAccepted(status, expected)) return done(false, `HTTP ${status} not in ${describeStatuses(expected)}`, output);
-        if (spec.expectBody !== undefined && !bodyMatches(body, spec.expectBody)) {
-          return done(false, `HTTP ${status} but body does not match ${String(spec.expectBody)}`, output);
-        }
+        const matched = spec.expectBody === undefined || bodyMatches(body, spec.expectBody);
+        if (matched === 'timeout') return done(false, `HTTP ${status} but ${outOfTime('expect_body_match', spec.expectBody!, body, 'body')}`, output);
+        if (!matched) return done(false, `HTTP ${status} but body does not match ${String(spec.expectBody)}`, output);
         done(true, `HTTP ${status}`, output);
       };
       res.on('data', (c: Buffer) => {
@@ -153,8 +154,13 @@ export function checkHttp(spec: HttpCheckSpec, signal?: AbortSignal): Promise<Ch
   });
 }
 
-function bodyMatches(text: string, expect: string | RegExp): boolean {
-  return typeof expect === 'string' ? text.includes(expect) : expect.test(text);
+/** A substring test, or the pattern run within its time budget (bounded-match.ts). */
+function bodyMatches(text: string, expect: string | RegExp): boolean | 'timeout' {
+  return typeof expect === 'string' ? text.includes(expect) : matchWithin(expect, text);
+}
+
+function outOfTime(setting: string, pattern: string | RegExp, text: string, what: string): string {
+  return `${setting} ${String(pattern)} did not finish within ${REGEX_BUDGET_MS} ms on a ${Buffer.byteLength(text)}-byte ${what} (the pattern backtracks too much: simplify it)`;
 }
 
 export function checkUdp(spec: UdpCheckSpec, signal?: AbortSignal): Promise<CheckResult> {
@@ -163,7 +169,9 @@ export function checkUdp(spec: UdpCheckSpec, signal?: AbortSignal): Promise<Chec
     socket.once('error', (err) => done(false, describeSocketError(err)));
     socket.on('message', (msg) => {
       const text = msg.toString('utf8');
-      if (spec.expect === undefined || bodyMatches(text, spec.expect)) done(true, `reply of ${msg.length} bytes`, text);
+      const matched = spec.expect === undefined || bodyMatches(text, spec.expect);
+      if (matched === 'timeout') done(false, `reply: ${outOfTime('expect_match', spec.expect!, text, 'reply')}`, text);
+      else if (matched) done(true, `reply of ${msg.length} bytes`, text);
       else done(false, `reply does not match ${String(spec.expect)}`, text);
     });
     // A connected socket only accepts replies from the target and reports ICMP port unreachable as ECONNREFUSED.
