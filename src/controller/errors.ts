@@ -50,6 +50,18 @@ export class RequestTimeoutError extends ControllerError {
   }
 }
 
+/** A multipart reply grew past a limit (REPLY_MORE parts without end): the request fails and the session ends. */
+export class ReplyTooLargeError extends ControllerError {
+  constructor(
+    readonly xid: number,
+    readonly requestType: string,
+    readonly limit: number,
+    readonly scope: 'reply' | 'session',
+  ) {
+    super(`${requestType} xid ${xid}: the reply passed the ${limit}-byte limit for ${scope === 'reply' ? 'one reply (REPLY_MORE parts without end?)' : 'replies held at once'}`);
+  }
+}
+
 /** The caller's AbortSignal fired before the reply came. */
 export class RequestAbortedError extends ControllerError {
   constructor(

@@ -1,4 +1,4 @@
-import { RequestAbortedError, RequestTimeoutError } from './errors';
+import { ReplyTooLargeError, RequestAbortedError, RequestTimeoutError } from './errors';
 
 export interface ExpectOptions {
   /** For the error message: 'features_request', 'multipart_request/flow', ... */
@@ -10,6 +10,8 @@ export interface ExpectOptions {
 interface Pending<Reply> {
   requestType: string;
   parts: Reply[];
+  /** Bytes of the parts so far (as the caller measured them). */
+  bytes: number;
   resolve: (parts: Reply[]) => void;
   reject: (err: Error) => void;
   timer: NodeJS.Timeout;
@@ -24,12 +26,25 @@ const XID_SPACE = 0x1_0000_0000;
  * the promise settles with all parts once the last arrives, or rejects on timeout, abort, an error
  * from the switch, or the session closing. Knows nothing of sockets: the session feeds it.
  */
+export interface ReplyLimits {
+  /** Bytes one reply's parts may reach (default unbounded). */
+  maxReplyBytes?: number;
+  /** Bytes all unfinished replies together may hold (default unbounded). */
+  maxBufferedBytes?: number;
+}
+
 export class PendingRequests<Reply> {
   private readonly byXid = new Map<number, Pending<Reply>>();
   private nextXid: number;
+  private buffered = 0;
 
-  constructor(firstXid = 1) {
+  constructor(firstXid = 1, private readonly limits: ReplyLimits = {}) {
     this.nextXid = firstXid;
+  }
+
+  /** Bytes held in replies still waiting for their last part. */
+  get bufferedBytes(): number {
+    return this.buffered;
   }
 
   get size(): number {
@@ -61,7 +76,7 @@ export class PendingRequests<Reply> {
         () => this.fail(xid, new RequestTimeoutError(xid, opts.requestType, opts.timeoutMs)),
         opts.timeoutMs,
       );
-      const entry: Pending<Reply> = { requestType: opts.requestType, parts: [], resolve, reject, timer };
+      const entry: Pending<Reply> = { requestType: opts.requestType, parts: [], bytes: 0, resolve, reject, timer };
       if (opts.signal) {
         const signal = opts.signal;
         entry.signal = signal;
@@ -72,11 +87,25 @@ export class PendingRequests<Reply> {
     });
   }
 
-  /** Feeds one reply part; `more` is the REPLY_MORE flag. Returns false if nobody waits for xid. */
-  deliver(xid: number, reply: Reply, more = false): boolean {
+  /**
+   * Feeds one reply part of `size` bytes; `more` is the REPLY_MORE flag. Returns false if nobody waits for xid.
+   * A part that takes the reply or all held replies past their limit fails the request with ReplyTooLargeError,
+   * and throws it (the peer is misbehaving: the caller ends the session).
+   */
+  deliver(xid: number, reply: Reply, more = false, size = 0): boolean {
     const entry = this.byXid.get(xid);
     if (!entry) return false;
     entry.parts.push(reply);
+    entry.bytes += size;
+    this.buffered += size;
+    const { maxReplyBytes = Infinity, maxBufferedBytes = Infinity } = this.limits;
+    if (more && (entry.bytes > maxReplyBytes || this.buffered > maxBufferedBytes)) {
+      const err = entry.bytes > maxReplyBytes
+        ? new ReplyTooLargeError(xid, entry.requestType, maxReplyBytes, 'reply')
+        : new ReplyTooLargeError(xid, entry.requestType, maxBufferedBytes, 'session');
+      this.fail(xid, err);
+      throw err;
+    }
     if (!more) {
       this.forget(xid, entry);
       entry.resolve(entry.parts);
@@ -99,6 +128,7 @@ export class PendingRequests<Reply> {
   }
 
   private forget(xid: number, entry: Pending<Reply>): void {
+    this.buffered -= entry.bytes;
     clearTimeout(entry.timer);
     if (entry.signal && entry.onAbort) entry.signal.removeEventListener('abort', entry.onAbort);
     this.byXid.delete(xid);

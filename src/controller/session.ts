@@ -11,7 +11,7 @@ import type {
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {
-  PreEncodedMessageError, ProtocolViolationError, SessionClosedError, SwitchErrorReply, formatDpid,
+  PreEncodedMessageError, ProtocolViolationError, ReplyTooLargeError, SessionClosedError, SwitchErrorReply, formatDpid,
 } from './errors';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
@@ -35,6 +35,10 @@ export interface SessionOptions {
   maxQueuedBytes: number;
   /** Largest message accepted from a switch. */
   maxMessageLen: number;
+  /** Largest multipart reply (all its REPLY_MORE parts) a request may collect; more ends the session. */
+  maxReplyBytes: number;
+  /** Largest total of unfinished multipart replies the session holds at once. */
+  maxBufferedReplyBytes: number;
   logger: Logger;
   now: () => number;
 }
@@ -47,6 +51,9 @@ export const DEFAULT_SESSION_OPTIONS: Omit<SessionOptions, 'logger' | 'now'> = {
   requestTimeoutMs: 10000,
   maxQueuedBytes: 8 * 1024 * 1024,
   maxMessageLen: OFP_MAX_MESSAGE_LEN,
+  // ~400k flow entries: the connection flows of ~200k connections in flows mode (docs/operators/resource-caps.md).
+  maxReplyBytes: 64 * 1024 * 1024,
+  maxBufferedReplyBytes: 128 * 1024 * 1024,
 };
 
 export type SessionState = 'hello' | 'handshake' | 'up' | 'closed';
@@ -85,7 +92,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0,
   };
   private readonly portTable = new Map<number, OfpPort>();
-  private readonly pending = new PendingRequests<OfpMessage>(1);
+  private readonly pending: PendingRequests<OfpMessage>;
   private readonly frames: FrameReader;
   private readonly writer: WriteBatcher;
   private readonly opts: SessionOptions;
@@ -105,6 +112,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   ) {
     super();
     this.opts = { ...DEFAULT_SESSION_OPTIONS, logger: silentLogger(), now: Date.now, ...options };
+    this.pending = new PendingRequests<OfpMessage>(1, { maxReplyBytes: this.opts.maxReplyBytes, maxBufferedBytes: this.opts.maxBufferedReplyBytes });
     this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.connectedAt = this.opts.now();
     this.lastHeardAt = this.connectedAt;
@@ -314,7 +322,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
       this.refuse(`${msg.type} is not a message a switch sends`, OFPET.BAD_REQUEST, BAD_REQUEST_CODE.BAD_TYPE, frame.xid, frame.bytes);
       return;
     }
-    this.onMessage(msg);
+    this.onMessage(msg, frame.length);
   }
 
   private refuseFrame(result: Extract<FrameResult, { ok: false }>): void {
@@ -351,7 +359,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.emit('up');
   }
 
-  private onMessage(msg: OfpMessage): void {
+  private onMessage(msg: OfpMessage, length: number): void {
     switch (msg.type) {
       case 'echo_request':
         this.enqueue({ type: 'echo_reply', xid: msg.xid, data: msg.data });
@@ -369,7 +377,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
         if (this.failRequest(msg)) return;
         break;
       default:
-        if (this.deliverReply(msg)) return;
+        if (this.deliverReply(msg, length)) return;
     }
     // Only a switch that finished its handshake has anything to say to applications.
     if (this.stateValue === 'up') this.emit('message', msg);
@@ -381,10 +389,18 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     else this.portTable.set(msg.desc.portNo, msg.desc);
   }
 
-  private deliverReply(msg: OfpMessage): boolean {
+  private deliverReply(msg: OfpMessage, length: number): boolean {
     if (!this.pending.has(msg.xid)) return false;
     const more = msg.type === 'multipart_reply' && (msg.flags & OFPMPF_REPLY_MORE) !== 0;
-    return this.pending.deliver(msg.xid, msg, more);
+    try {
+      return this.pending.deliver(msg.xid, msg, more, length);
+    } catch (err) {
+      if (!(err instanceof ReplyTooLargeError)) throw err;
+      // The request already failed with this error; the peer is flooding us: it goes.
+      this.violation = new ProtocolViolationError(this.address, err.message);
+      this.abort(err.message);
+      return true;
+    }
   }
 
   private failRequest(msg: ErrorMsg): boolean {

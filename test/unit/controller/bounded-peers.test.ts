@@ -1,0 +1,115 @@
+import net from 'node:net';
+import { PassThrough } from 'node:stream';
+import { Controller, type ControllerOptions } from '../../../src/controller/controller';
+import type { SwitchInfo } from '../../../src/controller/types';
+import { decode, encode } from '../../../src/openflow';
+import type { FlowStats, MultipartRequest, OfpMessage } from '../../../src/openflow';
+import { createLogger } from '../../../src/util/logger';
+import { FakeSwitch } from './fake-switch';
+
+const DPID = 0xabn;
+const started: Controller[] = [];
+const fakes: FakeSwitch[] = [];
+
+async function startController(opts: ControllerOptions = {}): Promise<{ controller: Controller; port: number }> {
+  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], ...opts });
+  started.push(controller);
+  const [bound] = await controller.start();
+  return { controller, port: Number(bound.split(':').pop()) };
+}
+
+async function upSwitch(controller: Controller, port: number, dpid = DPID): Promise<FakeSwitch> {
+  const up = new Promise<void>((resolve) => controller.on('switch_up', (sw: SwitchInfo) => sw.dpid === dpid && resolve()));
+  const sw = await FakeSwitch.connect(port, { dpid });
+  fakes.push(sw);
+  await up;
+  return sw;
+}
+
+/** A JSON logger whose lines the test can read. */
+function capturedLogger() {
+  const stream = new PassThrough();
+  const lines: { level: string; message: string }[] = [];
+  stream.on('data', (c: Buffer) => c.toString().split('\n').filter(Boolean).forEach((l) => {
+    const { level, message } = JSON.parse(l) as { level: string; message: string };
+    lines.push({ level, message });
+  }));
+  return { logger: createLogger({ level: 'debug', format: 'json', stream }), lines };
+}
+
+function rawPeer(port: number): Promise<{ socket: net.Socket; bytes: Buffer[]; closed: Promise<void> }> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => resolve({ socket, bytes, closed }));
+    const bytes: Buffer[] = [];
+    socket.on('data', (d: Buffer) => bytes.push(d));
+    socket.on('error', () => undefined);
+    const closed = new Promise<void>((r) => socket.on('close', () => r()));
+  });
+}
+
+function decodeAll(stream: Buffer[]): OfpMessage[] {
+  const all = Buffer.concat(stream);
+  const out: OfpMessage[] = [];
+  for (let off = 0; off + 8 <= all.length; off += all.readUInt16BE(off + 2)) out.push(decode(all.subarray(off, off + all.readUInt16BE(off + 2))));
+  return out;
+}
+
+const flowRequest: MultipartRequest = {
+  type: 'multipart_request', xid: 0, flags: 0,
+  body: { mpType: 'flow', tableId: 0xff, outPort: 0xffffffff, outGroup: 0xffffffff, cookie: 0n, cookieMask: 0n, match: [] },
+};
+
+function flowStats(cookie: bigint): FlowStats {
+  return { tableId: 0, durationSec: 1, durationNsec: 2, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie, packetCount: 5n, byteCount: 500n, match: [], instructions: [] };
+}
+
+/** Sends REPLY_MORE parts of `xid` until the controller hangs up or `maxBytes` went out; returns the bytes sent. */
+async function endlessParts(sw: FakeSwitch, xid: number, maxBytes: number): Promise<number> {
+  const part = encode({ type: 'multipart_reply', xid, flags: 1, body: { mpType: 'flow', entries: Array.from({ length: 40 }, (_, i) => flowStats(BigInt(i))) } });
+  let sent = 0;
+  while (!sw.closed && sent < maxBytes) {
+    for (let i = 0; i < 16; i++) sw.sendRaw(part);
+    sent += 16 * part.length;
+    await new Promise((r) => setImmediate(r));
+  }
+  return sent;
+}
+
+afterEach(async () => {
+  for (const f of fakes.splice(0)) f.destroy();
+  await Promise.all(started.splice(0).map((c) => c.stop()));
+});
+
+describe('multipart reassembly is bounded (issue 18, defect 5)', () => {
+  it('a reply whose REPLY_MORE parts never end fails its request and closes the session, saying why', async () => {
+    const { controller, port } = await startController({ session: { maxReplyBytes: 64 * 1024 } });
+    const sw = await upSwitch(controller, port);
+    const down = new Promise<string>((resolve) => controller.on('switch_down', (_dpid, reason) => resolve(reason)));
+    const reply = controller.request(DPID, flowRequest);
+    const req = await sw.next((m) => m.type === 'multipart_request' && m.body.mpType === 'flow');
+    const sent = endlessParts(sw, req.xid, 8 * 1024 * 1024);
+    await expect(reply).rejects.toThrow(`multipart_request/flow xid ${req.xid}: the reply passed the 65536-byte limit for one reply (REPLY_MORE parts without end?)`);
+    expect(await down).toMatch(/^multipart_request\/flow xid \d+: the reply passed the 65536-byte limit/);
+    expect(await sent).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  it('so do several replies that together pass the session\'s limit', async () => {
+    const { controller, port } = await startController({ session: { maxReplyBytes: 64 * 1024, maxBufferedReplyBytes: 96 * 1024 } });
+    const sw = await upSwitch(controller, port);
+    const first = controller.request(DPID, flowRequest);
+    const second = controller.request(DPID, flowRequest);
+    const flowRequests = () => sw.received.filter((m) => m.type === 'multipart_request' && m.body.mpType === 'flow');
+    while (flowRequests().length < 2) await new Promise((r) => setTimeout(r, 5));
+    const [a, b] = flowRequests();
+    const part = (xid: number) => encode({ type: 'multipart_reply', xid, flags: 1, body: { mpType: 'flow', entries: Array.from({ length: 100 }, (_, i) => flowStats(BigInt(i))) } });
+    // 10 parts of 5616 bytes: ~55 KiB per reply, under 64 KiB, but ~110 KiB together, over 96 KiB.
+    for (let i = 0; i < 10; i++) sw.sendRaw(Buffer.concat([part(a.xid), part(b.xid)]));
+    const outcomes = await Promise.allSettled([first, second]);
+    const reasons = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).message : 'resolved')).sort();
+    // The part that crossed the line fails its request; the other one goes with the session.
+    expect(reasons).toEqual([
+      expect.stringMatching(/^multipart_request\/flow xid \d+: the reply passed the 98304-byte limit for replies held at once$/),
+      expect.stringMatching(/session closed: multipart_request\/flow xid \d+: the reply passed the 98304-byte limit/),
+    ]);
+  });
+});
