@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import type { OfpMessage } from '../openflow';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
+import { ViolationLog } from '../util/violation-log';
 import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
@@ -57,6 +58,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly logger: Logger;
   private readonly now: () => number;
   private app?: ControllerApp;
+  private readonly violations: ViolationLog;
 
   constructor(private readonly opts: ControllerOptions = {}) {
     super();
@@ -64,6 +66,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const sslTarget = this.targets.find((t) => t.protocol === 'ssl');
     if (sslTarget && !opts.tls) throw new MissingTlsMaterialError(formatListenTarget(sslTarget));
     this.logger = opts.logger ?? silentLogger();
+    this.violations = new ViolationLog(this.logger, { now: opts.now });
     this.now = opts.now ?? Date.now;
     this.app = opts.app;
   }
@@ -159,6 +162,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       ...this.opts.session,
       logger: this.logger,
       now: this.now,
+      report: (message, context) => this.violations.report(troubleKey(context), 'warn', message, context),
     });
     this.connecting.add(session);
     session.once('up', () => this.onUp(session));
@@ -181,7 +185,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   private onClose(session: SwitchSession, reason: string): void {
     this.connecting.delete(session);
-    if (session.violation) this.emitError(session.violation, undefined);
+    if (session.violation) this.reportViolation(session.violation, { peer: session.address, dpid: formatDpid(session.knownDpid) });
     const dpid = session.knownDpid;
     if (dpid !== undefined && this.byDpid.get(dpid) === session) {
       this.byDpid.delete(dpid);
@@ -238,7 +242,21 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /** 'error' has special meaning to EventEmitter (throws without a listener); emit it only when observed. */
   private emitError(err: ControllerError, sw: SwitchInfo | undefined): void {
-    if (err instanceof ProtocolViolationError) this.logger.warn(err.message);
     if (this.listenerCount('error') > 0) this.emit('error', err, sw);
   }
+
+  /**
+   * A refused peer is logged, and the 'error' event emitted, once per peer per minute (with the count since):
+   * a peer that reconnects and misbehaves a thousand times a second costs a line a minute.
+   */
+  private reportViolation(err: ProtocolViolationError, context: Record<string, string>): void {
+    if (this.violations.report(troubleKey(context), 'warn', `refused ${err.message}`, context)) this.emitError(err, undefined);
+  }
+}
+
+/** Trouble is counted per switch once its datapath id is known, else per peer host (any port: reconnects are one peer). */
+function troubleKey(context: Record<string, string>): string {
+  if (context.dpid && context.dpid !== formatDpid(undefined)) return `dpid ${context.dpid}`;
+  const peer = context.peer ?? '?';
+  return `peer ${peer.slice(0, peer.lastIndexOf(':'))}`;
 }

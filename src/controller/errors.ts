@@ -90,13 +90,23 @@ export class UnknownSwitchError extends ControllerError {
   }
 }
 
+/** What a peer made us say about it is bounded: a log line must not grow with what the peer sends. */
+export const MAX_REASON_CHARS = 300;
+
+export function clipReason(reason: string): string {
+  return reason.length > MAX_REASON_CHARS ? `${reason.slice(0, MAX_REASON_CHARS)}... (${reason.length} characters)` : reason;
+}
+
 /** The peer broke the protocol; it is answered (where the spec says so) and disconnected. */
 export class ProtocolViolationError extends ControllerError {
+  readonly reason: string;
+
   constructor(
     readonly peer: string,
-    readonly reason: string,
+    reason: string,
   ) {
-    super(`peer ${peer}: ${reason}`);
+    super(`peer ${peer}: ${clipReason(reason)}`);
+    this.reason = clipReason(reason);
   }
 }
 

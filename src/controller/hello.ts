@@ -35,9 +35,13 @@ export function parsePeerHello(message: Buffer): PeerHello {
   return { headerVersion };
 }
 
+/** Versions are a header byte (0..255): only the first 8 bitmap words can name one, however long the element. */
+const MAX_BITMAP_BYTES = 32;
+
 function versionsFromBitmaps(bitmaps: Buffer): number[] {
   const versions: number[] = [];
-  for (let word = 0; word + 4 <= bitmaps.length; word += 4) {
+  const end = Math.min(bitmaps.length, MAX_BITMAP_BYTES);
+  for (let word = 0; word + 4 <= end; word += 4) {
     const bits = bitmaps.readUInt32BE(word);
     for (let bit = 0; bit < 32; bit++) if (bits & (1 << bit)) versions.push(word * 8 + bit);
   }
@@ -65,8 +69,19 @@ export function versionBitmap(versions: readonly number[] = [OFP13_VERSION]): nu
   return versions.reduce((bits, v) => bits | (1 << v), 0) >>> 0;
 }
 
+/** Versions with runs of three or more shortened (0x01, 0x05-0xff), so even all 256 make a short line. */
 function describe(versions: readonly number[]): string {
-  return versions.length ? versions.map((v) => `0x${hex(v)}`).join(', ') : 'nothing';
+  if (versions.length === 0) return 'nothing';
+  const runs: string[] = [];
+  for (let i = 0; i < versions.length; i++) {
+    let j = i;
+    while (j + 1 < versions.length && versions[j + 1] === versions[j] + 1) j++;
+    if (j - i >= 2) {
+      runs.push(`0x${hex(versions[i])}-0x${hex(versions[j])}`);
+      i = j;
+    } else runs.push(`0x${hex(versions[i])}`);
+  }
+  return runs.join(', ');
 }
 
 function hex(v: number): string {

@@ -11,7 +11,7 @@ import type {
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {
-  PreEncodedMessageError, ProtocolViolationError, ReplyTooLargeError, SessionClosedError, SwitchErrorReply, formatDpid,
+  PreEncodedMessageError, ProtocolViolationError, ReplyTooLargeError, SessionClosedError, SwitchErrorReply, clipReason, formatDpid,
 } from './errors';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
@@ -41,9 +41,14 @@ export interface SessionOptions {
   maxBufferedReplyBytes: number;
   logger: Logger;
   now: () => number;
+  /**
+   * Where the session's warnings about its peer go (a disconnect and why). The controller passes one that logs
+   * each peer's trouble once per interval; default: the logger, every time.
+   */
+  report?: (message: string, context: Record<string, string>) => void;
 }
 
-export const DEFAULT_SESSION_OPTIONS: Omit<SessionOptions, 'logger' | 'now'> = {
+export const DEFAULT_SESSION_OPTIONS: Omit<SessionOptions, 'logger' | 'now' | 'report'> = {
   missSendLen: OFPCML_NO_BUFFER,
   echoIntervalMs: 5000,
   deadAfterIntervals: 3,
@@ -68,6 +73,8 @@ const FROM_SWITCH: ReadonlySet<OfpMessageType> = new Set<OfpMessageType>([
 const MAX_OFPT = Math.max(...Object.values(OFPT));
 /** The spec asks error replies to quote at least the first 64 bytes of the offending message. */
 const ERROR_QUOTE_LEN = 64;
+/** HELLO_FAILED carries an ASCII explanation; ours are short, and a peer's input never makes them long. */
+const ERROR_TEXT_LEN = 256;
 const BAD_REQUEST_CODE = {
   BAD_VERSION: 0, BAD_TYPE: 1, BAD_LEN: 6,
 } as const;
@@ -217,7 +224,9 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   /** Drops the connection at once, without flushing (overflow, dead peer). */
   private abort(reason: string): void {
     if (this.stateValue === 'closed') return;
-    this.opts.logger.warn(`disconnecting switch: ${reason}`, this.logContext());
+    const message = `disconnecting switch: ${clipReason(reason)}`;
+    if (this.opts.report) this.opts.report(message, this.logContext());
+    else this.opts.logger.warn(message, this.logContext());
     this.finish(reason);
     this.writer.close();
     this.socket.destroy();
@@ -426,14 +435,16 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     }
   }
 
-  /** Answers a protocol violation with an OpenFlow error, logs the peer, and disconnects. */
+  /**
+   * Answers a protocol violation with an OpenFlow error and disconnects; the violation is kept for the controller,
+   * which reports it (once per peer per interval). What we send back is bounded whatever the peer sent.
+   */
   private refuse(reason: string, errType: number, code: number, xid: number, offending: Buffer, version = OFP_VERSION): void {
     const violation = new ProtocolViolationError(this.address, reason);
-    this.opts.logger.warn(`refusing switch: ${reason}`, this.logContext());
-    const data = errType === OFPET.HELLO_FAILED ? offending : Buffer.from(offending.subarray(0, ERROR_QUOTE_LEN));
+    const data = Buffer.from(offending.subarray(0, errType === OFPET.HELLO_FAILED ? ERROR_TEXT_LEN : ERROR_QUOTE_LEN));
     this.enqueue({ type: 'error', xid, version, errType, code, data });
     this.violation = violation;
-    this.close(reason);
+    this.close(violation.reason);
   }
 
   private logContext(): Record<string, string> {

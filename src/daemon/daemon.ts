@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { parseConfigOffThread, type VadcConfig } from '../config';
 import { Controller } from '../controller';
+import { ProtocolViolationError } from '../controller/errors';
 import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { allVadcFlows, buildFlowStatsRequest } from '../flows';
@@ -90,7 +91,8 @@ export class VadcDaemon implements VadcRuntime {
       emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs), flushSwitchMessages: () => this.flushSwitchMessages(),
     });
     this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
-    this.controller.on('error', (err, sw) => this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
+    // Refused peers are logged by the controller itself, once per peer per minute.
+    this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
   }
 
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */

@@ -113,3 +113,51 @@ describe('multipart reassembly is bounded (issue 18, defect 5)', () => {
     ]);
   });
 });
+
+/** A hello whose version-bitmap element is as long as a message allows, every version but 1.3 set. */
+function hugeHello(): Buffer {
+  const words = (0xfff8 - 8 - 4) / 4;
+  const buf = Buffer.alloc(8 + 4 + 4 * words);
+  buf.writeUInt8(6, 0);
+  buf.writeUInt16BE(buf.length, 2);
+  buf.writeUInt32BE(1, 4);
+  buf.writeUInt16BE(1, 8);
+  buf.writeUInt16BE(4 + 4 * words, 10);
+  for (let i = 0; i < words; i++) buf.writeUInt32BE(i === 0 ? 0xffffffef : 0xffffffff, 12 + 4 * i); // bit 4 (1.3) clear
+  return buf;
+}
+
+describe('hello version bitmaps cannot amplify (issue 18, defect 6)', () => {
+  it('answers a 64 KB bitmap without 1.3 with a short HELLO_FAILED, one short log line, and no stall', async () => {
+    const { logger, lines } = capturedLogger();
+    const { controller, port } = await startController({ logger });
+    controller.on('error', () => undefined);
+    const peer = await rawPeer(port);
+    const started = performance.now();
+    peer.socket.write(hugeHello());
+    await peer.closed;
+    const handledIn = performance.now() - started;
+    const errors = decodeAll(peer.bytes).filter((m) => m.type === 'error');
+    expect(errors).toEqual([expect.objectContaining({ errType: 0, code: 0 })]); // HELLO_FAILED/INCOMPATIBLE
+    const text = (errors[0] as { data: Buffer }).data.toString('ascii');
+    expect(text).toMatch(/^no common version: peer supports 0x00-0x03, 0x05-0xff, we support 0x04$/);
+    const refusals = lines.filter((l) => l.message.includes('127.0.0.1'));
+    expect(refusals).toHaveLength(1);
+    expect(refusals[0].message.length).toBeLessThan(600);
+    expect(handledIn).toBeLessThan(2000);
+  });
+
+  it('logs a peer that keeps breaking the protocol once, however often it reconnects', async () => {
+    const { logger, lines } = capturedLogger();
+    const { controller, port } = await startController({ logger });
+    const observed: string[] = [];
+    controller.on('error', (err) => observed.push(err.message));
+    for (let i = 0; i < 20; i++) {
+      const peer = await rawPeer(port);
+      peer.socket.write(hugeHello());
+      await peer.closed;
+    }
+    expect(lines.filter((l) => l.message.includes('127.0.0.1'))).toHaveLength(1);
+    expect(observed).toHaveLength(1);
+  });
+});
