@@ -26,6 +26,20 @@ export interface ControllerOptions {
   app?: ControllerApp;
   logger?: Logger;
   now?: () => number;
+  /**
+   * A second connection claiming a connected datapath id waits this long for the established session to answer
+   * an echo: answered, the claimant is refused; unanswered, it takes over (default 2000 ms).
+   */
+  takeoverProbeMs?: number;
+}
+
+/** A second connection claimed a datapath id that was up; `kept` says which connection drives it now. */
+export interface DpidConflict {
+  dpid: bigint;
+  holder: string;
+  claimant: string;
+  kept: 'holder' | 'claimant';
+  reason: string;
 }
 
 export interface ControllerEvents {
@@ -37,6 +51,8 @@ export interface ControllerEvents {
   message: [SwitchInfo, OfpMessage];
   /** The switch's socket stopped (true) or resumed (false) taking data: bulk producers should wait. */
   backpressure: [SwitchInfo, boolean];
+  /** A connection claimed the datapath id of a switch that was up. */
+  dpid_conflict: [DpidConflict];
 }
 
 export class MissingTlsMaterialError extends ControllerError {
@@ -174,13 +190,41 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private onUp(session: SwitchSession): void {
+    const holder = this.byDpid.get(session.dpid);
+    if (holder) {
+      void this.contest(holder, session);
+      return;
+    }
     this.connecting.delete(session);
-    const previous = this.byDpid.get(session.dpid);
-    // A reconnecting switch replaces its old session: the old one goes down first.
-    if (previous) previous.close(`replaced by a new connection from ${session.address}`);
     this.byDpid.set(session.dpid, session);
     this.emit('switch_up', session);
     this.runHandler(session, 'onSwitchUp', () => this.app?.onSwitchUp?.(session, this.now()));
+  }
+
+  /**
+   * A second connection claims a datapath id that is up. Anyone who can reach the listener can claim any id,
+   * so the established session is kept while it answers an echo (the claimant is refused and reported); only a
+   * holder that no longer answers (a switch reconnecting after a silent failure) is replaced. Until then the
+   * claimant drives nothing: it stays among the connecting sessions, and its messages are ignored.
+   */
+  private async contest(holder: SwitchSession, claimant: SwitchSession): Promise<void> {
+    const probeMs = this.opts.takeoverProbeMs ?? 2000;
+    const alive = await holder.request({ type: 'echo_request', xid: 0, data: Buffer.alloc(0) }, { timeoutMs: probeMs }).then(() => true, () => false);
+    if (claimant.state === 'closed') return;
+    const current = this.byDpid.get(claimant.dpid);
+    if (current && current !== holder) return void this.contest(current, claimant); // the id changed hands meanwhile
+    const conflict = { dpid: claimant.dpid, holder: holder.address, claimant: claimant.address };
+    if (alive && current === holder) {
+      const reason = `datapath id ${formatDpid(claimant.dpid)} is held by the live connection from ${holder.address}`;
+      this.violations.report(`dpid ${formatDpid(claimant.dpid)} claim`, 'warn', `refused ${claimant.address}: ${reason}`, { dpid: formatDpid(claimant.dpid) });
+      claimant.close(reason);
+      this.emit('dpid_conflict', { ...conflict, kept: 'holder', reason });
+      return;
+    }
+    const reason = `this one did not answer an echo within ${probeMs} ms`;
+    holder.close(`replaced by a new connection from ${claimant.address}: ${reason}`);
+    this.emit('dpid_conflict', { ...conflict, kept: 'claimant', reason });
+    this.onUp(claimant);
   }
 
   private onClose(session: SwitchSession, reason: string): void {
@@ -200,6 +244,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private onMessage(session: SwitchSession, msg: OfpMessage): void {
+    if (this.byDpid.get(session.dpid) !== session) return; // a claimant still being contested
     this.emit('message', session, msg);
     const now = this.now();
     switch (msg.type) {

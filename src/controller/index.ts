@@ -1,13 +1,13 @@
 // Public API of the OpenFlow controller runtime: the listener, per-switch sessions and the app interface.
 export { Controller, MissingTlsMaterialError } from './controller';
-export type { ControllerEvents, ControllerOptions, TlsMaterial } from './controller';
+export type { ControllerEvents, ControllerOptions, DpidConflict, TlsMaterial } from './controller';
 export { DEFAULT_SESSION_OPTIONS, SwitchSession } from './session';
 export type { SessionOptions, SessionState } from './session';
 export {
   ControllerError, PreEncodedMessageError, ProtocolViolationError, RequestAbortedError, RequestTimeoutError, SessionClosedError,
   SwitchErrorReply, UnknownSwitchError, formatDpid,
 } from './errors';
-export { DEFAULT_OPENFLOW_PORT, InvalidListenTargetError, formatListenTarget, parseListenTarget } from './target';
+export { DEFAULT_OPENFLOW_PORT, InvalidListenTargetError, formatListenTarget, insecureListenerWarning, parseListenTarget } from './target';
 export type { ListenTarget } from './target';
 export type {
   ControllerApp, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,

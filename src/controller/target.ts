@@ -37,3 +37,19 @@ export function formatListenTarget(t: ListenTarget): string {
   const host = t.host.includes(':') ? `[${t.host}]` : t.host;
   return `${t.protocol}:${host}:${t.port}`;
 }
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/**
+ * Why a listen target is open to spoofing: a plain tcp listener off loopback accepts any host, and any host can
+ * claim any datapath id (the established switch is kept while it answers, but a restarting one can be raced).
+ * Production listeners should be ssl: (mutual TLS) or loopback. Undefined when the target is one of those.
+ */
+export function insecureListenerWarning(target: string): string | undefined {
+  const t = parseListenTarget(target);
+  if (t.protocol === 'ssl' || isLoopback(t.host)) return undefined;
+  const where = t.host === '0.0.0.0' || t.host === '::' ? 'every interface' : t.host;
+  return `OpenFlow listener ${target} accepts switches on ${where} without TLS: any host that reaches it can claim a datapath id; use ssl: (controller.ssl) or a loopback address`;
+}

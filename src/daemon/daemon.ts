@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { parseConfigOffThread, type VadcConfig } from '../config';
-import { Controller } from '../controller';
+import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
 import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
@@ -91,6 +91,12 @@ export class VadcDaemon implements VadcRuntime {
       emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs), flushSwitchMessages: () => this.flushSwitchMessages(),
     });
     this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
+    this.controller.on('dpid_conflict', (c) => this.emitEvent({
+      kind: 'dpid_conflict', level: 'warn', dpid: dpidText(c.dpid), data: { holder: c.holder, claimant: c.claimant, kept: c.kept },
+      message: c.kept === 'holder'
+        ? `${c.claimant} claimed datapath id ${dpidText(c.dpid)}, connected from ${c.holder}: refused (${c.reason})`
+        : `${c.claimant} took over datapath id ${dpidText(c.dpid)} from ${c.holder}: ${c.reason}`,
+    }));
     // Refused peers are logged by the controller itself, once per peer per minute.
     this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
   }
@@ -100,6 +106,7 @@ export class VadcDaemon implements VadcRuntime {
     await this.health.setServices(this.config.services);
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
+    for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
     if (this.opts.ovsdb !== false) void this.connectOvsdb();
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
     this.statsTimer = setInterval(() => void this.pollStats(), interval);

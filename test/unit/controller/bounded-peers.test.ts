@@ -161,3 +161,43 @@ describe('hello version bitmaps cannot amplify (issue 18, defect 6)', () => {
     expect(observed).toHaveLength(1);
   });
 });
+
+describe('a second connection claiming a connected datapath id (issue 18, defect 7)', () => {
+  it('is refused while the established switch answers an echo, and reported with both addresses', async () => {
+    const { controller, port } = await startController();
+    const real = await upSwitch(controller, port);
+    const realAddress = controller.switches()[0].address;
+    const events: string[] = [];
+    controller.on('switch_down', (dpid, reason) => events.push(`down ${dpid}: ${reason}`));
+    const conflict = new Promise<unknown>((resolve) => controller.on('dpid_conflict', resolve));
+    const packetIns: string[] = [];
+    controller.setApp({ onPacketIn: (sw) => void packetIns.push(sw.address) });
+    const claimant = await FakeSwitch.connect(port, { dpid: DPID });
+    fakes.push(claimant);
+    claimant.send({ type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 0, reason: 0, tableId: 0, cookie: 0n, match: [], data: Buffer.alloc(0) });
+    await claimant.whenClosed();
+    expect(await conflict).toMatchObject({ dpid: DPID, holder: realAddress, claimant: expect.stringMatching(/^127\.0\.0\.1:\d+$/), kept: 'holder' });
+    expect(controller.switches().map((s) => s.address)).toEqual([realAddress]);
+    expect(events).toEqual([]);
+    expect(packetIns).toEqual([]); // the claimant never drove the application
+    expect(real.closed).toBe(false);
+    await controller.barrier(DPID);
+  });
+
+  it('takes over from an established session that no longer answers (a switch reconnecting after a silent failure)', async () => {
+    const { controller, port } = await startController({ takeoverProbeMs: 200 });
+    const dead = await upSwitch(controller, port);
+    const deadAddress = controller.switches()[0].address;
+    dead.stopAnsweringEchoes();
+    const conflict = new Promise<unknown>((resolve) => controller.on('dpid_conflict', resolve));
+    const down = new Promise<string>((resolve) => controller.on('switch_down', (_dpid, reason) => resolve(reason)));
+    const up = new Promise<SwitchInfo>((resolve) => controller.on('switch_up', resolve));
+    const fresh = await FakeSwitch.connect(port, { dpid: DPID });
+    fakes.push(fresh);
+    const freshInfo = await up;
+    expect(await down).toMatch(/^replaced by a new connection from 127\.0\.0\.1:\d+: this one did not answer an echo within 200 ms$/);
+    expect(await conflict).toMatchObject({ dpid: DPID, holder: deadAddress, claimant: freshInfo.address, kept: 'claimant' });
+    expect(controller.switches()).toEqual([freshInfo]);
+    await dead.whenClosed();
+  });
+});

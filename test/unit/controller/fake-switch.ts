@@ -34,7 +34,7 @@ export class FakeSwitch {
 
   private constructor(
     readonly socket: net.Socket,
-    private readonly opts: FakeSwitchOptions,
+    private opts: FakeSwitchOptions,
   ) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => undefined);
@@ -80,6 +80,11 @@ export class FakeSwitch {
 
   destroy(): void {
     this.socket.destroy();
+  }
+
+  /** From now on echo requests go unanswered: a switch that is still connected but no longer alive. */
+  stopAnsweringEchoes(): void {
+    this.opts.answerEchoes = false;
   }
 
   private onData(chunk: Buffer): void {

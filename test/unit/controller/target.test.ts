@@ -1,4 +1,4 @@
-import { InvalidListenTargetError, formatListenTarget, parseListenTarget } from '../../../src/controller/target';
+import { InvalidListenTargetError, formatListenTarget, insecureListenerWarning, parseListenTarget } from '../../../src/controller/target';
 
 describe('parseListenTarget', () => {
   it('reads tcp and ssl targets with host and port', () => {
@@ -19,4 +19,15 @@ describe('parseListenTarget', () => {
       expect(() => parseListenTarget(bad)).toThrow(bad);
     },
   );
+});
+
+describe('listeners open to spoofed datapath ids (issue 18, defect 7)', () => {
+  it('warns about plain tcp off loopback, not about ssl or loopback', () => {
+    expect(insecureListenerWarning('tcp:0.0.0.0:6653')).toBe('OpenFlow listener tcp:0.0.0.0:6653 accepts switches on every interface without TLS: any host that reaches it can claim a datapath id; use ssl: (controller.ssl) or a loopback address');
+    expect(insecureListenerWarning('tcp:192.0.2.7:6653')).toMatch(/accepts switches on 192\.0\.2\.7 without TLS/);
+    expect(insecureListenerWarning('tcp:[::]:6653')).toMatch(/on every interface/);
+    expect(insecureListenerWarning('ssl:0.0.0.0:6653')).toBeUndefined();
+    expect(insecureListenerWarning('tcp:127.0.0.1:6653')).toBeUndefined();
+    expect(insecureListenerWarning('tcp:[::1]:6653')).toBeUndefined();
+  });
 });
