@@ -10,16 +10,22 @@ import type { ApiListenOptions } from './server';
  * - `metrics.listen`: a scrape-only listener serving `metrics.path`.
  */
 export function apiListenersFromConfig(
-  config: Pick<VadcConfig, 'api' | 'metrics'>, defaultSocket = DEFAULT_API_SOCKET, readFile: (file: string) => Buffer = readFileSync,
+  config: Pick<VadcConfig, 'api' | 'metrics'> & Partial<Pick<VadcConfig, 'limits'>>, defaultSocket = DEFAULT_API_SOCKET,
+  readFile: (file: string) => Buffer = readFileSync,
 ): ApiListenOptions[] {
   const listen = config.api?.listen;
+  const maxConnections = config.limits?.api_connections;
+  const capped = maxConnections === undefined ? {} : { maxConnections };
   const listeners: ApiListenOptions[] = [];
-  if (listen?.startsWith('unix:')) listeners.push({ endpoint: listen });
+  if (listen?.startsWith('unix:')) listeners.push({ endpoint: listen, ...capped });
   else {
-    listeners.push({ endpoint: `unix:${defaultSocket}` });
+    listeners.push({ endpoint: `unix:${defaultSocket}`, ...capped });
     const ssl = config.api?.ssl;
-    if (listen) listeners.push({ endpoint: listen, token: config.api?.token, ...(ssl ? { tls: { cert: readFile(ssl.cert), key: readFile(ssl.key) } } : {}) });
+    if (listen) listeners.push({ endpoint: listen, token: config.api?.token, ...capped, ...(ssl ? { tls: { cert: readFile(ssl.cert), key: readFile(ssl.key) } } : {}) });
   }
-  if (config.metrics) listeners.push({ endpoint: config.metrics.listen, role: 'metrics', metricsPath: config.metrics.path });
+  if (config.metrics) {
+    const metricsCap = config.limits?.metrics_connections;
+    listeners.push({ endpoint: config.metrics.listen, role: 'metrics', metricsPath: config.metrics.path, ...(metricsCap === undefined ? {} : { maxConnections: metricsCap }) });
+  }
   return listeners;
 }

@@ -37,6 +37,8 @@ export interface ApiListenOptions {
    */
   role?: 'control' | 'metrics';
   metricsPath?: string;
+  /** Connections this listener holds at once; more are closed on arrival (default 64, metrics 16). */
+  maxConnections?: number;
 }
 
 export interface ApiServerOptions {
@@ -50,7 +52,19 @@ export interface ApiServerOptions {
   statusIntervalMs?: number;
   /** Keep-alive comments on idle event streams, so proxies and browsers do not time them out (default 15 s). */
   heartbeatMs?: number;
+  /** A request's headers must arrive within this (default 10 s); slower clients are disconnected. */
+  headersTimeoutMs?: number;
+  /** A whole request (headers and body) must arrive within this (default 30 s). */
+  requestTimeoutMs?: number;
+  /** A connection with no traffic either way is closed after this (default 60 s; event streams send a heartbeat). */
+  idleTimeoutMs?: number;
 }
+
+/** Connections per listener when not configured: the control API is for a few operators and scripts. */
+export const DEFAULT_API_CONNECTIONS = 64;
+export const DEFAULT_METRICS_CONNECTIONS = 16;
+/** After refusing a request, how long the rest of the client's upload may drain before the socket is destroyed. */
+const LINGER_MS = 1000;
 
 /** Misconfiguration of the API listeners (caught at start, before anything binds). */
 export class ApiServerError extends Error {
@@ -121,7 +135,28 @@ export class ApiServer {
         else res.destroy();
       });
     };
-    const server = endpoint.kind === 'tcp' && endpoint.tls ? https.createServer({ cert: plan.tls!.cert, key: plan.tls!.key }, handler) : http.createServer(handler);
+    const headersTimeout = this.opts.headersTimeoutMs ?? 10_000;
+    const timeouts: http.ServerOptions = {
+      headersTimeout,
+      requestTimeout: Math.max(this.opts.requestTimeoutMs ?? 30_000, headersTimeout),
+      keepAliveTimeout: 5_000,
+      // Node checks the two deadlines above on this interval (default 30 s): often enough to keep them.
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, headersTimeout / 4)),
+    };
+    const server = endpoint.kind === 'tcp' && endpoint.tls
+      ? https.createServer({ ...timeouts, cert: plan.tls!.cert, key: plan.tls!.key, handshakeTimeout: headersTimeout }, handler)
+      : http.createServer(timeouts, handler);
+    server.maxConnections = plan.maxConnections;
+    const idleMs = this.opts.idleTimeoutMs ?? 60_000;
+    server.setTimeout(idleMs, (socket) => socket.destroy());
+    // Node's header deadline starts with the first byte: a connection that sends nothing gets the same deadline.
+    server.on(endpoint.kind === 'tcp' && endpoint.tls ? 'secureConnection' : 'connection', (socket: net.Socket) => socket.setTimeout(headersTimeout));
+    server.on('request', (req: http.IncomingMessage) => req.socket.setTimeout(idleMs));
+    server.on('drop', (data?: { remoteAddress?: string }) => {
+      const peer = data?.remoteAddress ?? 'the unix socket';
+      this.violations.report(`api-cap ${formatApiEndpoint(endpoint)}`, 'warn',
+        `control API ${formatApiEndpoint(endpoint)}: refused a connection from ${peer}: ${plan.maxConnections} connections open (the limit)`);
+    });
     const listener: Listener = { server, endpoint };
     if (endpoint.kind === 'unix') {
       await prepareSocketPath(endpoint.path);
@@ -247,6 +282,7 @@ export class ApiServer {
 interface PlannedListener {
   endpoint: ApiEndpoint;
   socketMode: number;
+  maxConnections: number;
   token?: string;
   tls?: ApiTlsOptions;
   role: 'control' | 'metrics';
@@ -264,7 +300,9 @@ function checkListenOptions(opt: ApiListenOptions): PlannedListener {
     const what = (setting: 'token' | 'ssl') => (setting === 'token' ? 'token' : 'tls.cert and tls.key');
     throw new ApiServerError(`control API listener ${where}: ${problems.map((p) => `${what(p.setting)} ${p.message}`).join('; ')}`);
   }
-  return { endpoint, socketMode: opt.socketMode ?? 0o660, token: opt.token, tls: opt.tls, role, metricsPath: opt.metricsPath };
+  const maxConnections = opt.maxConnections ?? (role === 'metrics' ? DEFAULT_METRICS_CONNECTIONS : DEFAULT_API_CONNECTIONS);
+  if (!Number.isInteger(maxConnections) || maxConnections < 1) throw new ApiServerError(`${where}: maxConnections must be a whole number >= 1, got ${maxConnections}`);
+  return { endpoint, socketMode: opt.socketMode ?? 0o660, maxConnections, token: opt.token, tls: opt.tls, role, metricsPath: opt.metricsPath };
 }
 
 /** Refuses to steal a socket a live daemon is using; removes one left behind by a crash. */
@@ -350,7 +388,14 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 }
 
 function sendError(res: http.ServerResponse, err: ApiError): void {
-  // After a 413 the rest of the upload is not read: close the connection rather than drain it.
-  if (err.status === 413) res.setHeader('connection', 'close');
+  // After a 401 or 413 the rest of the upload is not read: close the connection rather than drain it, and do
+  // not wait for a client that keeps sending (it would hold the connection until the request deadline).
+  if (err.status === 413 || err.status === 401) {
+    res.setHeader('connection', 'close');
+    res.once('finish', () => {
+      res.socket?.end();
+      setTimeout(() => res.socket?.destroy(), LINGER_MS).unref();
+    });
+  }
   sendJson(res, err.status, { error: { code: err.code, message: err.message } });
 }

@@ -15,6 +15,7 @@ export {
   type LaunchConfig,
   type StopConfig,
   type FailoverConfig,
+  type LimitsConfig,
   type SchedulerName,
 } from './schema';
 export { deriveVipMac, parseTarget, parseIpv4Prefix, type Target } from './addresses';

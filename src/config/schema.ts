@@ -321,6 +321,23 @@ const datapathSchema = strict({
     Record<CtTimeoutKey, ReturnType<typeof optionalSeconds>>).default({ tcp_time_wait: 2, tcp_close: 2 }),
 });
 
+/**
+ * Caps on what peers can make vadc hold at once (docs/operators/resource-caps.md). The defaults keep the total
+ * of sockets far below the usual file-descriptor limit, with room left for OVSDB, health checks and hooks.
+ */
+const limitsSchema = strict({
+  /** OpenFlow connections still in the handshake; a new one beyond this drops the oldest. */
+  openflow_handshaking: integer(1, 65535, 'an integer 1..65535').default(32),
+  /** Switches connected at once. */
+  openflow_switches: integer(1, 65535, 'an integer 1..65535').default(256),
+  /** One multipart reply, all its parts (a session may hold twice this in unfinished replies). */
+  openflow_reply_bytes: integer(65536, 2 ** 31, 'a number of bytes 65536..2147483648').default(64 * 1024 * 1024),
+  /** Connections each control API listener (the unix socket, tcp/ssl) holds at once. */
+  api_connections: integer(1, 65535, 'an integer 1..65535').default(64),
+  /** Connections the metrics listener holds at once. */
+  metrics_connections: integer(1, 65535, 'an integer 1..65535').default(16),
+});
+
 export const configSchema = strict({
   controller: controllerSchema.prefault({}),
   datapath: datapathSchema.prefault({}),
@@ -341,6 +358,7 @@ export const configSchema = strict({
   }).optional(),
   metrics: strict({ listen: target(['tcp']).default('tcp:127.0.0.1:9650'), path: text('an absolute URL path', /^\//).default('/metrics') }).optional(),
   log: strict({ level: oneOf(['error', 'warn', 'info', 'debug']).default('info'), format: oneOf(['json', 'text']).optional() }).optional(),
+  limits: limitsSchema.prefault({}),
 });
 
 export type VadcConfig = z.output<typeof configSchema>;
@@ -351,5 +369,6 @@ export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
 export type StopConfig = NonNullable<ServiceConfig['stop']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
+export type LimitsConfig = VadcConfig['limits'];
 /** What a YAML file may say (defaults not yet applied). */
 export type VadcConfigInput = z.input<typeof configSchema>;

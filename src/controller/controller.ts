@@ -5,7 +5,7 @@ import type { OfpMessage } from '../openflow';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { ViolationLog } from '../util/violation-log';
-import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, formatDpid } from './errors';
+import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, clipReason, formatDpid } from './errors';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
 import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
@@ -31,7 +31,17 @@ export interface ControllerOptions {
    * an echo: answered, the claimant is refused; unanswered, it takes over (default 2000 ms).
    */
   takeoverProbeMs?: number;
+  /**
+   * Connections still in the handshake held at once (default 32). A new one beyond it drops the oldest, so a
+   * flood of half-open connections cannot keep a real switch (which finishes its handshake in milliseconds) out.
+   */
+  maxHandshaking?: number;
+  /** Switches connected at once (default 256); a switch beyond it is refused after its handshake. */
+  maxSwitches?: number;
 }
+
+export const DEFAULT_MAX_HANDSHAKING = 32;
+export const DEFAULT_MAX_SWITCHES = 256;
 
 /** A second connection claimed a datapath id that was up; `kept` says which connection drives it now. */
 export interface DpidConflict {
@@ -160,19 +170,47 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private createServer(target: ListenTarget): net.Server {
-    if (target.protocol === 'tcp') return net.createServer((socket) => this.accept(socket));
-    const material = this.opts.tls as TlsMaterial;
-    // Mutual TLS like OVS's ssl: the switch must present a certificate signed by our CA.
-    const server = tls.createServer(
-      { key: material.key, cert: material.cert, ca: material.ca, requestCert: true, rejectUnauthorized: true },
-      (socket) => this.accept(socket),
-    );
-    server.on('tlsClientError', (err, socket) =>
-      this.logger.warn(`tls handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${err.message}`));
+    const server = target.protocol === 'tcp' ? net.createServer((socket) => this.accept(socket)) : this.createTlsServer();
+    // A backstop under the session limits: sessions being closed still hold their sockets for a moment.
+    server.maxConnections = this.maxSwitches + this.maxHandshaking + 64;
     return server;
   }
 
+  private createTlsServer(): tls.Server {
+    const material = this.opts.tls as TlsMaterial;
+    // Mutual TLS like OVS's ssl: the switch must present a certificate signed by our CA.
+    const server = tls.createServer(
+      {
+        key: material.key, cert: material.cert, ca: material.ca, requestCert: true, rejectUnauthorized: true,
+        handshakeTimeout: this.opts.session?.handshakeTimeoutMs ?? DEFAULT_SESSION_OPTIONS.handshakeTimeoutMs,
+      },
+      (socket) => this.accept(socket),
+    );
+    server.on('tlsClientError', (err, socket) => this.violations.report(`tls ${socket.remoteAddress}`, 'warn',
+      `tls handshake with ${socket.remoteAddress}:${socket.remotePort} failed: ${clipReason(err.message)}`));
+    return server;
+  }
+
+  private get maxHandshaking(): number {
+    return this.opts.maxHandshaking ?? DEFAULT_MAX_HANDSHAKING;
+  }
+
+  private get maxSwitches(): number {
+    return this.opts.maxSwitches ?? DEFAULT_MAX_SWITCHES;
+  }
+
+  /** Makes room for one more connection in the handshake by dropping the oldest one there. */
+  private evictOldestHandshake(newcomer: string): void {
+    const handshaking = [...this.connecting].filter((s) => s.state === 'hello' || s.state === 'handshake');
+    if (handshaking.length < this.maxHandshaking) return;
+    const oldest = handshaking[0];
+    this.violations.report('openflow-handshaking', 'warn',
+      `OpenFlow: ${this.maxHandshaking} connections still in the handshake (the limit): dropped the oldest, from ${oldest.address}, for ${newcomer}`);
+    oldest.drop(`dropped: ${this.maxHandshaking} connections were still in the handshake (the limit)`);
+  }
+
   private accept(socket: net.Socket): void {
+    this.evictOldestHandshake(`${socket.remoteAddress}:${socket.remotePort}`);
     const session = new SwitchSession(socket, {
       ...DEFAULT_SESSION_OPTIONS,
       ...this.opts.session,
@@ -196,6 +234,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     this.connecting.delete(session);
+    if (this.byDpid.size >= this.maxSwitches) {
+      const reason = `${this.maxSwitches} switches are connected (the limit)`;
+      this.violations.report('openflow-switches', 'warn', `OpenFlow: refused switch ${formatDpid(session.dpid)} from ${session.address}: ${reason}`);
+      session.close(reason);
+      return;
+    }
     this.byDpid.set(session.dpid, session);
     this.emit('switch_up', session);
     this.runHandler(session, 'onSwitchUp', () => this.app?.onSwitchUp?.(session, this.now()));

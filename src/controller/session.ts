@@ -212,6 +212,14 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.destroyTimer.unref();
   }
 
+  /** Drops the connection at once and says nothing (the controller reports why, once for many). */
+  drop(reason: string): void {
+    if (this.stateValue === 'closed') return;
+    this.finish(reason);
+    this.writer.close();
+    this.socket.destroy();
+  }
+
   /** The datapath id if the features reply has arrived, else undefined. */
   get knownDpid(): bigint | undefined {
     return this.featuresValue?.datapathId;
@@ -227,9 +235,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     const message = `disconnecting switch: ${clipReason(reason)}`;
     if (this.opts.report) this.opts.report(message, this.logContext());
     else this.opts.logger.warn(message, this.logContext());
-    this.finish(reason);
-    this.writer.close();
-    this.socket.destroy();
+    this.drop(reason);
   }
 
   private finish(reason: string): void {

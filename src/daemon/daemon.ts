@@ -81,7 +81,11 @@ export class VadcDaemon implements VadcRuntime {
     this.controller = new Controller({
       listen: opts.listen ?? [this.config.controller.listen],
       tls: tlsFiles && { key: readFileSync(tlsFiles.key), cert: readFileSync(tlsFiles.cert), ca: readFileSync(tlsFiles.ca) },
-      session: { echoIntervalMs: this.config.controller.echo_interval * 1000 },
+      session: {
+        echoIntervalMs: this.config.controller.echo_interval * 1000,
+        maxReplyBytes: this.config.limits.openflow_reply_bytes, maxBufferedReplyBytes: 2 * this.config.limits.openflow_reply_bytes,
+      },
+      maxHandshaking: this.config.limits.openflow_handshaking, maxSwitches: this.config.limits.openflow_switches,
       app: this.controllerApp(),
       logger: this.log,
       now: this.now,

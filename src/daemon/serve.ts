@@ -7,6 +7,7 @@ import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import type { Logger } from '../util/logger';
 import { VadcDaemon } from './daemon';
 import { DEFAULT_LAB_CONFIG } from './default-config';
+import { fdBudget, fdBudgetWarning, openFileLimit } from './fd-budget';
 
 export interface ServeOptions {
   /** YAML file; undefined = the embedded default that serves the lab. */
@@ -108,6 +109,9 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   }
   daemon.onDecision((s) => api.metrics.observeDecisionLatency(s));
   daemon.emitEvent({ kind: 'api_listening', level: 'info', message: `control API on ${api.endpoints.join(', ')}` });
+  const controlListeners = listeners.filter((l) => l.role !== 'metrics').length;
+  const fdWarning = fdBudgetWarning(fdBudget(config.limits, controlListeners, config.metrics !== undefined), openFileLimit());
+  if (fdWarning) daemon.emitEvent({ kind: 'fd_budget', level: 'warn', message: fdWarning });
   return {
     daemon, api, source, controllerTargets,
     async stop() {

@@ -60,6 +60,9 @@ describe('defaults', () => {
       datapath: { nat: 'flows', ct_zone: 2780, accounting: 'conntrack', ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
       ovsdb: 'unix:/var/run/openvswitch/db.sock',
       services: [],
+      limits: {
+        openflow_handshaking: 32, openflow_switches: 256, openflow_reply_bytes: 64 * 1024 * 1024, api_connections: 64, metrics_connections: 16,
+      },
     });
   });
 

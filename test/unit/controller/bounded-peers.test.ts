@@ -201,3 +201,31 @@ describe('a second connection claiming a connected datapath id (issue 18, defect
     await dead.whenClosed();
   });
 });
+
+describe('OpenFlow connections are bounded (issue 18, defect 4)', () => {
+  it('holds at most maxHandshaking half-open connections (the oldest go first), so a real switch still connects', async () => {
+    const { logger, lines } = capturedLogger();
+    const { controller, port } = await startController({ maxHandshaking: 8, logger });
+    const flood = await Promise.all(Array.from({ length: 60 }, () => rawPeer(port)));
+    let closedCount = 0;
+    flood.forEach((p) => void p.closed.then(() => closedCount++));
+    const deadline = Date.now() + 3000;
+    while (closedCount < 52 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(closedCount).toBeGreaterThanOrEqual(52);
+    const real = await upSwitch(controller, port); // while 8 half-open peers still hold their slots
+    expect(real.closed).toBe(false);
+    expect(controller.switches().map((s) => s.dpid)).toEqual([DPID]);
+    expect(lines.filter((l) => /still in the handshake/.test(l.message))).toHaveLength(1);
+    flood.forEach((p) => p.socket.destroy());
+  });
+
+  it('refuses switches beyond maxSwitches, naming the limit', async () => {
+    const { controller, port } = await startController({ maxSwitches: 2 });
+    await upSwitch(controller, port, 1n);
+    await upSwitch(controller, port, 2n);
+    const third = await FakeSwitch.connect(port, { dpid: 3n });
+    fakes.push(third);
+    await third.whenClosed();
+    expect(controller.switches().map((s) => s.dpid).sort()).toEqual([1n, 2n]);
+  });
+});

@@ -1,0 +1,79 @@
+import net from 'node:net';
+import { ApiServer, VadcClient } from '../../../src/api';
+import { sampleRuntime } from './fake-runtime';
+
+const TOKEN = 'connection-limits-token-0123456789';
+
+/** Opens `count` TCP connections that send `first` (or nothing) and then wait; resolves once all are connected. */
+async function idleClients(port: number, count: number, first = ''): Promise<{ sockets: net.Socket[]; closed: () => number }> {
+  let closed = 0;
+  const sockets = await Promise.all(Array.from({ length: count }, () => new Promise<net.Socket>((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      if (first) s.write(first);
+      resolve(s);
+    });
+    s.on('error', () => undefined);
+    s.on('close', () => closed++);
+  })));
+  return { sockets, closed: () => closed };
+}
+
+async function until(what: string, test: () => boolean, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('API connections are bounded (issue 18, defect 4)', () => {
+  let server: ApiServer;
+  let port: number;
+  const opened: net.Socket[] = [];
+
+  beforeEach(async () => {
+    server = await ApiServer.start({
+      runtime: await sampleRuntime(), listen: [{ endpoint: 'tcp:127.0.0.1:0', token: TOKEN, maxConnections: 16 }],
+      headersTimeoutMs: 1000,
+    });
+    port = Number(server.endpoints[0].split(':').pop());
+  });
+  afterEach(async () => {
+    opened.splice(0).forEach((s) => s.destroy());
+    await server.close();
+  });
+
+  it('holds at most maxConnections half-open connections, drops idle ones at the header deadline, then serves', async () => {
+    const flood = await idleClients(port, 100);
+    opened.push(...flood.sockets);
+    await until('the connections over the cap are closed', () => flood.closed() >= 84, 3000);
+    await until('the idle ones are closed at the header deadline', () => flood.closed() === 100, 5000);
+    const client = new VadcClient({ endpoint: server.endpoints[0], token: TOKEN });
+    expect((await client.status()).version).toBe('0.1.0-test');
+  });
+
+  it('hangs up on a client that keeps trickling a body after its 401', async () => {
+    const trickler = (await idleClients(port, 1, 'PUT /v1/config HTTP/1.1\r\nhost: x\r\ncontent-type: text/plain\r\ncontent-length: 100000\r\n\r\n')).sockets[0];
+    opened.push(trickler);
+    let reply = '';
+    trickler.on('data', (d: Buffer) => (reply += d.toString()));
+    const closed = new Promise<void>((r) => trickler.on('close', () => r()));
+    const timer = setInterval(() => trickler.writable && trickler.write('x'), 100);
+    const started = Date.now();
+    await closed;
+    clearInterval(timer);
+    expect(reply).toMatch(/^HTTP\/1\.1 401 /);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+
+  it('hangs up on a client that sends its headers a byte at a time, at the header deadline', async () => {
+    const slow = (await idleClients(port, 1, 'GET /v1/status HTTP/1.1\r\nx-slow: ')).sockets[0];
+    opened.push(slow);
+    const closed = new Promise<void>((r) => slow.on('close', () => r()));
+    const timer = setInterval(() => slow.writable && slow.write('a'), 100);
+    const started = Date.now();
+    await closed;
+    clearInterval(timer);
+    expect(Date.now() - started).toBeLessThan(4000);
+  });
+});
