@@ -2,6 +2,7 @@ import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { deriveVipMac, isMac, isUnicastMac, notUnicastReason, parseIpv4Prefix, parseTarget, prefixOverlapReason, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
+import { programOf, relativePathProblem } from '../health/executable';
 
 /** Renders the offending value inside an error message. */
 export function showValue(value: unknown): string {
@@ -109,11 +110,15 @@ const vnicSelector = text('a vNIC: an interface name, iface-id:<id> or mac:<mac>
 });
 
 /** argv (run directly) or a string (run by /bin/sh -c). */
+/** The executable of a hook or script check: a path with a slash must be absolute (a bare name is found on the hook's PATH). */
 const hookCommand = z.union([
   z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }).max(256, { error: 'expected at most 256 arguments' }),
   text('a command'),
 ], {
   error: expected('a command string or a non-empty list of arguments'),
+}).check((ctx) => {
+  const problem = relativePathProblem(programOf(ctx.value) ?? '');
+  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem, ...(Array.isArray(ctx.value) ? { path: [0] } : {}) });
 });
 const envSchema = z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/, 128), boundedString('a string value'))
   .refine((env) => Object.keys(env).length <= 64, { error: 'expected at most 64 variables' }).default({});

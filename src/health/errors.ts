@@ -11,7 +11,8 @@ export class HealthSpecError extends Error {
 }
 
 /** Why a hook or script could not be started at all (as opposed to running and failing). */
-export type SpawnFailure = 'not_found' | 'not_executable' | 'spawn_error';
+/** 'unsafe': a relative path, or an executable (or a directory above it) that someone else could change. */
+export type SpawnFailure = 'not_found' | 'not_executable' | 'unsafe' | 'spawn_error';
 
 /** Thrown by HookRunner.run when the caller asks for a hook outcome as an error (e.g. a failed launch). */
 export class HookError extends Error {

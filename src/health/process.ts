@@ -1,12 +1,12 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants as fsConstants, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
 import type { SpawnFailure } from './errors';
+import { DEFAULT_HOOK_PATH, programOf, resolveExecutable, type ExecutableProblem } from './executable';
 
 export interface ProcessRequest {
   /** argv (run directly) or a string (run by /bin/sh -c). */
   command: string | string[];
   timeoutMs: number;
+  /** The whole environment, on top of PATH=DEFAULT_HOOK_PATH (which it may replace); nothing of the daemon's. */
   env?: Record<string, string>;
   /** Per stream; the rest is counted and dropped. Default 4096. */
   maxOutputBytes?: number;
@@ -36,37 +36,25 @@ const PIPE_DRAIN_MS = 100;
 /** /bin/sh's exit codes for a command it could not find / could not execute (POSIX). */
 const SHELL_NOT_FOUND = 127;
 const SHELL_NOT_EXECUTABLE = 126;
+const SHELL = '/bin/sh';
 
 /**
- * Checks that argv[0] names an executable file, so "not found" and "not executable" are reported as such
- * instead of as an obscure spawn error. Returns undefined when it is runnable.
+ * Checks the program a command runs before starting it: found on the hook's PATH, executable, not a relative
+ * path, and not changeable by anyone else (executable.ts). For a shell string, the shell and the string's first
+ * word when it names a file. Returns undefined when it may run.
  */
-export function findExecutableProblem(file: string, pathEnv = process.env.PATH ?? ''): { failure: SpawnFailure; message: string } | undefined {
-  const candidates = file.includes('/') ? [file] : pathEnv.split(delimiter).filter(Boolean).map((dir) => join(dir, file));
-  let sawNonExecutable: string | undefined;
-  for (const candidate of candidates) {
-    let isFile: boolean;
-    try {
-      isFile = statSync(candidate).isFile();
-    } catch {
-      continue;
-    }
-    if (!isFile) {
-      sawNonExecutable ??= candidate;
-      continue;
-    }
-    try {
-      accessSync(candidate, fsConstants.X_OK);
-      return undefined;
-    } catch {
-      sawNonExecutable ??= candidate;
-    }
+export function findExecutableProblem(command: string | readonly string[], pathEnv = DEFAULT_HOOK_PATH): ExecutableProblem | undefined {
+  const program = programOf(command);
+  if (program === undefined) return { failure: 'not_found', message: 'empty command' };
+  if (typeof command !== 'string') {
+    const found = resolveExecutable(program, pathEnv);
+    return 'path' in found ? undefined : found;
   }
-  if (sawNonExecutable) return { failure: 'not_executable', message: `${sawNonExecutable} is not an executable file` };
-  return {
-    failure: 'not_found',
-    message: file.includes('/') ? `${file} does not exist` : `${file} was not found on PATH`,
-  };
+  const shell = resolveExecutable(SHELL, pathEnv);
+  if (!('path' in shell)) return shell;
+  const found = resolveExecutable(program, pathEnv);
+  // A word the shell resolves itself (a builtin, a missing command) is left to it: it says 127 if not found.
+  return 'path' in found || found.failure === 'not_found' ? undefined : found;
 }
 
 /** Collects a stream's first `limit` bytes and counts the rest. */
@@ -94,17 +82,23 @@ class BoundedText {
 }
 
 /**
- * Runs a command in its own process group with a hard timeout. On timeout or abort the whole group gets
- * SIGTERM, then SIGKILL after a grace period, so a script's children die with it. Never rejects.
+ * Runs a command in its own process group with a hard timeout and an explicit environment. On timeout or abort
+ * the whole group gets SIGTERM, then SIGKILL after a grace period; when the command ends, whatever it left
+ * running in its group is stopped the same way (a long-lived process must start its own session, setsid).
+ * Never rejects.
  */
 export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const argv = typeof req.command === 'string' ? ['/bin/sh', '-c', req.command] : req.command;
-  const problem = argv.length === 0 ? { failure: 'not_found' as const, message: 'empty command' } : findExecutableProblem(argv[0]);
+  // An explicit environment: the daemon's own (which may hold secrets) is never passed on.
+  const env: Record<string, string> = { PATH: DEFAULT_HOOK_PATH, ...req.env };
+  const problem = findExecutableProblem(req.command, env.PATH);
   if (problem) {
     return Promise.resolve({ end: { kind: 'spawn_failed', ...problem }, stdout: '', stderr: '', durationMs: elapsed() });
   }
+  const argv = typeof req.command === 'string' ? [SHELL, '-c', req.command] : [...req.command];
+  // Run exactly the file checked (found on the hook's PATH), under the name it was given.
+  const resolved = resolveExecutable(argv[0], env.PATH) as { path: string };
   if (req.signal?.aborted) return Promise.resolve({ end: { kind: 'aborted' }, stdout: '', stderr: '', durationMs: 0 });
 
   return new Promise((resolve) => {
@@ -115,10 +109,11 @@ export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
     const timers: NodeJS.Timeout[] = [];
 
     // detached => setsid: the child leads a new process group that we can kill as a whole.
-    const child = spawn(argv[0], argv.slice(1), {
+    const child = spawn(resolved.path, argv.slice(1), {
+      argv0: argv[0],
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...req.env },
+      env,
     });
     child.stdout.on('data', (c: Buffer) => stdout.push(c));
     child.stderr.on('data', (c: Buffer) => stderr.push(c));
@@ -146,8 +141,13 @@ export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
       settled = true;
       timers.forEach(clearTimeout);
       req.signal?.removeEventListener('abort', onAbort);
-      // A stopped group may leave members that ignored SIGTERM; make sure none survive us.
+      // Nothing the command started outlives it: a stopped group gets SIGKILL now (members may have ignored
+      // SIGTERM); after a normal end, what it left in the background gets SIGTERM, then SIGKILL after the grace.
       if (stoppedBy) killGroup('SIGKILL');
+      else {
+        killGroup('SIGTERM');
+        setTimeout(() => killGroup('SIGKILL'), req.killGraceMs ?? DEFAULT_KILL_GRACE_MS).unref();
+      }
       child.stdout.destroy();
       child.stderr.destroy();
       resolve({ end, stdout: stdout.text(), stderr: stderr.text(), durationMs: elapsed() });
