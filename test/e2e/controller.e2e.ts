@@ -1,5 +1,5 @@
 // The controller runtime against a real Open vSwitch (the private lab): handshake, port table,
-// flows, stats, port status, vswitchd restart, TLS, and a hostile peer beside a real switch.
+// flows, stats, port status, vswitchd restart, TLS, a hostile peer and a datapath-id impostor beside a real switch.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -129,6 +129,35 @@ describe('controller runtime on real OVS', () => {
     await controller.barrier(dpid);
     expect(downs).toEqual([]);
     expect(controller.switch(dpid)).toBeDefined();
+  });
+
+  it('keeps the real switch when another connection claims its datapath id, and reports the claimant', async () => {
+    const downs: bigint[] = [];
+    controller.on('switch_down', (d) => downs.push(d));
+    const realAddress = controller.switch(dpid)!.address;
+    const conflict = new Promise<{ holder: string; claimant: string; kept: string }>((resolve) => controller.once('dpid_conflict', resolve));
+    // An impostor that answers the handshake with the lab bridge's datapath id.
+    const claimant = net.connect(portOf(controllerTarget), '127.0.0.1', () => claimant.write(encode({ type: 'hello', xid: 1, elements: [] })));
+    let pending = Buffer.alloc(0);
+    claimant.on('data', (d: Buffer) => {
+      pending = Buffer.concat([pending, d]);
+      while (pending.length >= 8 && pending.length >= pending.readUInt16BE(2)) {
+        const msg = decode(pending.subarray(0, pending.readUInt16BE(2)));
+        pending = pending.subarray(pending.readUInt16BE(2));
+        if (msg.type === 'features_request') {
+          claimant.write(encode({ type: 'features_reply', xid: msg.xid, datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 }));
+        } else if (msg.type === 'multipart_request' && msg.body.mpType === 'port_desc') {
+          claimant.write(encode({ type: 'multipart_reply', xid: msg.xid, flags: 0, body: { mpType: 'port_desc', entries: [] } }));
+        }
+      }
+    });
+    claimant.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => claimant.on('close', () => resolve()));
+    expect(await conflict).toMatchObject({ holder: realAddress, claimant: `127.0.0.1:${claimant.localPort}`, kept: 'holder' });
+    await closed;
+    await controller.barrier(dpid); // the real switch still answers through the session vadc kept
+    expect(controller.switch(dpid)!.address).toBe(realAddress);
+    expect(downs).toEqual([]);
   });
 
   it('re-handshakes after ovs-vswitchd restarts', async () => {

@@ -232,6 +232,7 @@ describe(`health and failover on real OVS (NAT by ${e2eNatMode()})`, () => {
       missing: [path.join(hooksDir, 'does-not-exist.sh')],
       noexec: [hook('noexec.sh', 'exit 0', 0o644)],
       hangs: [hook('hangs.sh', `echo $$ > ${pidFile}; sleep 60`)],
+      unsafe: [hook('loose.sh', 'exit 0', 0o777)], // anyone could rewrite it: never run as root
     };
     const services = Object.entries(hooks).map(([name, command], i) => service(name, 81 + i, `    health: { type: tcp, interval: 0.5, timeout: 0.4, rise: 1, fall: 1 }
     launch: { command: [${command[0]}], timeout: 1, max_attempts: 1 }
@@ -252,6 +253,7 @@ describe(`health and failover on real OVS (NAT by ${e2eNatMode()})`, () => {
     expect(await failure('missing')).toContain(`not found: ${hooks.missing[0]} does not exist`);
     expect(await failure('noexec')).toContain(`not executable: ${hooks.noexec[0]}`);
     expect(await failure('hangs')).toMatch(/timed out after 1000 ms; process group killed/);
+    expect(await failure('unsafe')).toContain(`unsafe: ${hooks.unsafe[0]} is writable by group or others (mode 0777)`);
     const hungPid = Number(fs.readFileSync(pidFile, 'utf8'));
     expect(fs.existsSync(`/proc/${hungPid}`) && !fs.readFileSync(`/proc/${hungPid}/stat`, 'utf8').split(') ')[1].startsWith('Z')).toBe(false);
 
