@@ -41,20 +41,26 @@ const SHELL = '/bin/sh';
 /**
  * Checks the program a command runs before starting it: found on the hook's PATH, executable, not a relative
  * path, and not changeable by anyone else (executable.ts). For a shell string, the shell and the string's first
- * word when it names a file. Returns undefined when it may run.
+ * word when it names a file. Returns the file to execute (argv[0] resolved, or the shell), or why it may not run.
  */
-export function findExecutableProblem(command: string | readonly string[], pathEnv = DEFAULT_HOOK_PATH): ExecutableProblem | undefined {
+export function checkCommand(command: string | readonly string[], pathEnv = DEFAULT_HOOK_PATH): { file: string } | ExecutableProblem {
   const program = programOf(command);
   if (program === undefined) return { failure: 'not_found', message: 'empty command' };
   if (typeof command !== 'string') {
     const found = resolveExecutable(program, pathEnv);
-    return 'path' in found ? undefined : found;
+    return 'path' in found ? { file: found.path } : found;
   }
   const shell = resolveExecutable(SHELL, pathEnv);
   if (!('path' in shell)) return shell;
   const found = resolveExecutable(program, pathEnv);
   // A word the shell resolves itself (a builtin, a missing command) is left to it: it says 127 if not found.
-  return 'path' in found || found.failure === 'not_found' ? undefined : found;
+  return 'path' in found || found.failure === 'not_found' ? { file: shell.path } : found;
+}
+
+/** checkCommand's problem, or undefined when the command may run. */
+export function findExecutableProblem(command: string | readonly string[], pathEnv = DEFAULT_HOOK_PATH): ExecutableProblem | undefined {
+  const checked = checkCommand(command, pathEnv);
+  return 'file' in checked ? undefined : checked;
 }
 
 /** Collects a stream's first `limit` bytes and counts the rest. */
@@ -92,13 +98,11 @@ export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
   const elapsed = () => Math.round(performance.now() - started);
   // An explicit environment: the daemon's own (which may hold secrets) is never passed on.
   const env: Record<string, string> = { PATH: DEFAULT_HOOK_PATH, ...req.env };
-  const problem = findExecutableProblem(req.command, env.PATH);
-  if (problem) {
-    return Promise.resolve({ end: { kind: 'spawn_failed', ...problem }, stdout: '', stderr: '', durationMs: elapsed() });
+  const checked = checkCommand(req.command, env.PATH);
+  if (!('file' in checked)) {
+    return Promise.resolve({ end: { kind: 'spawn_failed', ...checked }, stdout: '', stderr: '', durationMs: elapsed() });
   }
   const argv = typeof req.command === 'string' ? [SHELL, '-c', req.command] : [...req.command];
-  // Run exactly the file checked (found on the hook's PATH), under the name it was given.
-  const resolved = resolveExecutable(argv[0], env.PATH) as { path: string };
   if (req.signal?.aborted) return Promise.resolve({ end: { kind: 'aborted' }, stdout: '', stderr: '', durationMs: 0 });
 
   return new Promise((resolve) => {
@@ -109,7 +113,8 @@ export function runProcess(req: ProcessRequest): Promise<ProcessOutcome> {
     const timers: NodeJS.Timeout[] = [];
 
     // detached => setsid: the child leads a new process group that we can kill as a whole.
-    const child = spawn(resolved.path, argv.slice(1), {
+    // Exactly the file checked (found on the hook's PATH), under the name it was given.
+    const child = spawn(checked.file, argv.slice(1), {
       argv0: argv[0],
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
