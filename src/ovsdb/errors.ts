@@ -121,3 +121,25 @@ export class VnicSpecError extends OvsdbError {
     super(`invalid vNIC "${spec}": ${reason}`, 'VNIC_SPEC');
   }
 }
+
+/**
+ * A server that answered but cannot serve this session (ovsdb-server(5) `_Server` database): the database
+ * is missing, a clustered member is cut off from its cluster, is not the leader when the session needs the
+ * leader, is behind data already seen, or belongs to another cluster. The session moves on to another remote.
+ */
+export class OvsdbMemberError extends OvsdbError {
+  constructor(
+    readonly remote: string,
+    readonly problem: 'no-database' | 'not-connected' | 'not-leader' | 'stale' | 'other-cluster',
+    readonly reason: string,
+  ) {
+    super(`OVSDB server ${remote} cannot serve: ${reason}`, 'MEMBER');
+  }
+}
+
+/** The caller used the client in a way it cannot work (a lock on a follower, a bad lock name). */
+export class OvsdbUsageError extends OvsdbError {
+  constructor(readonly reason: string) {
+    super(`OVSDB client misuse: ${reason}`, 'USAGE');
+  }
+}
