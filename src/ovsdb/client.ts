@@ -1,101 +1,153 @@
 /**
- * OvsdbClient: list_dbs, get_schema, transact, monitor (monitor_cond/update2 when the server has it,
- * else monitor), monitor_cancel, lock/steal/unlock and echo over one JsonRpcSession, with reconnect and
- * exponential backoff. After a reconnect every active monitor is re-issued and its replica reset, so
- * subscribers see the rows that changed or vanished while the connection was down.
+ * OvsdbClient: one reconnecting OVSDB session over one or several remotes (a Raft cluster's members).
+ * A connection counts as connected only once its whole handshake succeeded: the `_Server` check of the
+ * session's database (member-watch.ts), the schemas, every monitor (resumed with monitor_cond_since where
+ * possible, live-monitor.ts) and every wanted lock (locks.ts); one that fails any step is closed before
+ * the next attempt. While connected it follows the member's `_Server` row and moves on when the member
+ * stops being usable. Attempts go round the remotes, then back off (remotes.ts). Events: `state` on every
+ * change (chatty while retrying); `connected` when usable and `disconnected` once per outage.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
-import { OvsdbClosedError, OvsdbError, OvsdbProtocolError, OvsdbRpcError } from './errors';
-import { JsonRpcOptions, JsonRpcSession, RequestOptions } from './jsonrpc';
-import { MonitorReplica, RowChange } from './monitor';
-import { Condition, Json, Row, describe, encodeCondition, isPlainObject } from './notation';
+import { OvsdbClosedError, OvsdbConnectionError, OvsdbError, OvsdbProtocolError, OvsdbRpcError, OvsdbUsageError } from './errors';
+import type { ConnectedInfo, MonitorHandle, OvsdbClientEvents, OvsdbClientOptions, SessionState } from './client-types';
+import { JsonRpcSession, RequestOptions } from './jsonrpc';
+import { IssueResult, LiveMonitor, MethodSupport, MonitorBatchKind, MonitorListener, MonitorRequests } from './live-monitor';
+import { LockChannel, LockKeeper, LockMethod, checkLockName } from './locks';
+import type { RowChange } from './monitor';
+import { Json, describe } from './notation';
 import { Operation, OperationResult, decodeTransactResult } from './operations';
+import { BackoffPolicy, DEFAULT_BACKOFF, backoffDelay, checkBackoffPolicy, parseRemotes, shuffled } from './remotes';
 import { DatabaseSchema, parseSchema } from './schema';
-import { OvsdbTarget, TlsFiles, openStream, parseTarget } from './transport';
+import { MemberWatch } from './member-watch';
+import { SERVER_MONITOR_ID, ServerDbInfo } from './server-db';
+import { OvsdbTarget, openStream } from './transport';
 
-export interface OvsdbClientOptions extends JsonRpcOptions {
-  tls?: TlsFiles;
-  connectTimeoutMs?: number;
-  /** Reconnect after the connection drops (default true). The first connect never retries. */
-  reconnect?: boolean;
-  backoffInitialMs?: number;
-  backoffMaxMs?: number;
-  logger?: Logger;
+export type { MonitorRequests, MonitorTableRequest, MonitorListener, MonitorBatchKind, MonitorStats } from './live-monitor';
+export type { OvsdbClientOptions, SessionState, ConnectedInfo, MonitorHandle, OvsdbClientEvents } from './client-types';
+
+interface Connection {
+  rpc: JsonRpcSession;
+  target: OvsdbTarget;
+  support: MethodSupport;
+  live: boolean;
+  since: number;
+  /** The `_Server` monitor and the member's row in it. */
+  monitor?: LiveMonitor;
+  member?: ServerDbInfo;
+  /** Why we closed it, reported when its close event arrives. */
+  dropError?: OvsdbError;
+  closed: Promise<OvsdbError | undefined>;
 }
 
-export interface MonitorTableRequest {
-  /** Columns to receive; all columns when omitted. */
-  columns?: string[];
-  /** monitor_cond condition; ignored (all rows) when the server only has plain monitor. */
-  where?: Condition[];
+interface Deferred {
+  resolve: () => void;
+  reject: (err: Error) => void;
 }
 
-export type MonitorRequests = Record<string, MonitorTableRequest>;
-
-/** 'initial' batches come from a (re)issued monitor, 'update' from the server's notifications. */
-export type MonitorListener = (changes: RowChange[], kind: 'initial' | 'update') => void;
-
-export interface MonitorHandle {
-  readonly id: string;
-  readonly db: string;
-  rows(table: string): ReadonlyMap<string, Row>;
-  cancel(): Promise<void>;
-}
-
-interface ActiveMonitor {
-  id: string;
-  db: string;
-  requests: MonitorRequests;
-  listener: MonitorListener;
-  replica: MonitorReplica;
-  format: 'update' | 'update2';
-  /**
-   * Updates that arrive before the monitor's reply has been applied (the server may send them right
-   * behind the reply, in the same chunk) wait here; undefined once the initial rows are in.
-   */
-  early?: [method: string, params: unknown[]][];
-}
-
-export interface OvsdbClientEvents {
-  connected: [];
-  disconnected: [error: OvsdbError | undefined];
-  /** A monitor could not be re-issued after a reconnect, or a listener threw. */
-  monitorError: [error: Error, monitorId: string];
-  locked: [lockName: string];
-  stolen: [lockName: string];
-}
+const toOvsdbError = (err: unknown): OvsdbError => (err instanceof OvsdbError ? err : new OvsdbProtocolError(String(err)));
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
-  private session: JsonRpcSession | undefined;
-  private readonly monitors = new Map<string, ActiveMonitor>();
+  readonly remotes: readonly OvsdbTarget[];
+  private readonly order: OvsdbTarget[];
+  private readonly backoff: BackoffPolicy;
+  private readonly logger: Logger;
+  private readonly random: () => number;
+  private conn: Connection | undefined;
+  private current: SessionState = { kind: 'connecting', remote: '', since: Date.now(), failedRounds: 0 };
+  private readonly monitors = new Map<string, LiveMonitor>();
   private readonly schemas = new Map<string, DatabaseSchema>();
-  private supportsMonitorCond: boolean | undefined;
+  private readonly locks = new LockKeeper((kind, name, reason) => (kind === 'lockLost' ? this.emit(kind, name, reason ?? '') : this.emit(kind, name)));
+  private readonly readyWaiters = new Set<Deferred>();
+  private readonly abort = new AbortController();
   private nextMonitorId = 1;
   private userClosed = false;
-  private reconnectTimer?: NodeJS.Timeout;
-  private backoffMs: number;
-  private readonly logger: Logger;
+  private everConnected = false;
+  private outageReported = false;
+  private lastError: OvsdbError | undefined;
+  /** The `_Server` checks, when the session is for one database. */
+  private readonly watch: MemberWatch | undefined;
+  private firstRound: Deferred | undefined;
+  private lastConnected: ConnectedInfo | undefined;
 
   private constructor(
-    readonly target: OvsdbTarget,
+    remotes: OvsdbTarget[],
     private readonly opts: OvsdbClientOptions,
   ) {
     super();
+    this.remotes = remotes;
+    this.watch = opts.database ? new MemberWatch(opts.database, opts.leaderOnly === true) : undefined;
     this.logger = opts.logger ?? silentLogger();
-    this.backoffMs = opts.backoffInitialMs ?? 200;
+    this.random = opts.random ?? Math.random;
+    this.backoff = checkBackoffPolicy({
+      initialMs: opts.backoffInitialMs ?? DEFAULT_BACKOFF.initialMs,
+      maxMs: opts.backoffMaxMs ?? Math.max(DEFAULT_BACKOFF.maxMs, opts.backoffInitialMs ?? 0),
+      jitter: opts.backoffJitter ?? DEFAULT_BACKOFF.jitter,
+    });
+    this.order = opts.shuffleRemotes ? shuffled(remotes, this.random) : [...remotes];
   }
 
-  /** Connects to 'unix:PATH' | 'tcp:HOST:PORT' | 'ssl:HOST:PORT'; rejects with OvsdbConnectionError. */
-  static async connect(target: string, opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
-    const client = new OvsdbClient(parseTarget(target), opts);
-    client.attach(await openStream(client.target, opts.tls, opts.connectTimeoutMs ?? 10_000));
+  /**
+   * Starts a session over `remotes` ("unix:A,tcp:H:P,ssl:H:P") and returns at once; it connects in the
+   * background and keeps trying until close(). Throws OvsdbTargetError for a malformed remote list.
+   */
+  static open(remotes: string, opts: OvsdbClientOptions = {}): OvsdbClient {
+    const client = new OvsdbClient(parseRemotes(remotes), opts);
+    void client.run();
     return client;
   }
 
+  /**
+   * Like open(), but resolves once connected and rejects (closing the client) with the last attempt's
+   * error when the first round over all remotes fails — for commands that should fail fast.
+   */
+  static async connect(remotes: string, opts: OvsdbClientOptions = {}): Promise<OvsdbClient> {
+    const client = new OvsdbClient(parseRemotes(remotes), opts);
+    const first = new Promise<void>((resolve, reject) => (client.firstRound = { resolve, reject }));
+    void client.run();
+    try {
+      await first;
+    } catch (err) {
+      client.close();
+      throw err;
+    }
+    return client;
+  }
+
+  get state(): SessionState {
+    return this.current;
+  }
+
+  /** True only while a connection is usable: its handshake (checks, monitors, locks) fully succeeded. */
   get connected(): boolean {
-    return this.session !== undefined && !this.session.closed;
+    return this.conn?.live === true;
+  }
+
+  /** The `_Server` row of the member in use (leader, connected, index, cluster id), while connected. */
+  get member(): ServerDbInfo | undefined {
+    return this.conn?.live ? this.conn.member : undefined;
+  }
+
+  /** Resolves when connected (at once if it is); rejects on close() or after `timeoutMs`. */
+  ready(timeoutMs = 0): Promise<void> {
+    if (this.connected) return Promise.resolve();
+    if (this.userClosed) return Promise.reject(new OvsdbClosedError('client closed'));
+    return new Promise<void>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Deferred = {
+        resolve: () => (clearTimeout(timer), resolve()),
+        reject: (err) => (clearTimeout(timer), reject(err)),
+      };
+      if (timeoutMs > 0) {
+        timer = setTimeout(() => {
+          this.readyWaiters.delete(waiter);
+          reject(new OvsdbConnectionError(this.remotesText(), `not connected within ${timeoutMs} ms${this.lastErrorText()}`));
+        }, timeoutMs);
+      }
+      this.readyWaiters.add(waiter);
+    });
   }
 
   async listDbs(opts?: RequestOptions): Promise<string[]> {
@@ -120,179 +172,335 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     return this.request('echo', payload, opts);
   }
 
-  /** Returns true when the lock was granted now; otherwise a "locked" event follows when it is. */
-  async lock(name: string, method: 'lock' | 'steal' = 'lock'): Promise<boolean> {
-    const result = await this.request(method, [name]);
-    return isPlainObject(result) && result.locked === true;
-  }
-
-  async unlock(name: string): Promise<void> {
-    await this.request('unlock', [name]);
-  }
-
-  /** Starts a monitor; the listener first gets the initial rows, then every change. */
+  /**
+   * Starts a monitor, kept across reconnections; resolves once its first rows are in (when the session
+   * next connects, if it is not connected now). The listener gets the first rows, then every change.
+   * Rejects if the server refuses the request (unknown table or column) or the client is closed.
+   */
   async monitor(db: string, requests: MonitorRequests, listener: MonitorListener): Promise<MonitorHandle> {
-    const schema = this.schemas.get(db) ?? (await this.getSchema(db));
-    const active: ActiveMonitor = {
-      id: `vadc-monitor-${this.nextMonitorId++}`,
-      db,
-      requests,
-      listener,
-      replica: new MonitorReplica(schema, Object.keys(requests)),
-      format: 'update2',
-    };
-    this.monitors.set(active.id, active);
-    try {
-      await this.issueMonitor(active);
-    } catch (err) {
-      this.monitors.delete(active.id);
-      throw err;
-    }
+    if (this.userClosed) throw new OvsdbClosedError('client closed');
+    const schema = this.schemas.get(db) ?? { name: db, version: '', tables: {} };
+    const live = new LiveMonitor(`vadc-monitor-${this.nextMonitorId++}`, db, requests, listener, schema);
+    this.monitors.set(live.id, live);
+    if (this.conn?.live) void this.issue(this.conn, live, false).catch(() => undefined);
+    await live.loaded;
     return {
-      id: active.id,
+      id: live.id,
       db,
-      rows: (table) => active.replica.rows(table),
+      rows: (table) => live.rows(table),
+      stats: () => ({ ...live.stats }),
       cancel: async () => {
-        this.monitors.delete(active.id);
-        if (this.connected) await this.request('monitor_cancel', [active.id]);
+        this.monitors.delete(live.id);
+        const conn = this.conn;
+        if (conn?.live && live.issuedOn === conn.rpc) await conn.rpc.request('monitor_cancel', [live.id]).catch(() => undefined);
       },
     };
   }
 
-  /** Closes for good: no reconnect; outstanding requests fail with OvsdbClosedError. */
+  /**
+   * Asks for lock `name` and keeps wanting it across reconnections until unlock(). Resolves true when
+   * granted now; otherwise a "locked" event follows when it is. Locks live in one server process, so
+   * with `database` set the session must be leaderOnly.
+   */
+  lock(name: string): Promise<boolean> {
+    return this.takeLock(name, 'lock');
+  }
+
+  /** Takes lock `name` from its owner at once (the owner gets "stolen"). */
+  steal(name: string): Promise<boolean> {
+    return this.takeLock(name, 'steal');
+  }
+
+  async unlock(name: string): Promise<void> {
+    checkLockName(name);
+    await this.locks.release(this.conn?.live ? this.channel(this.conn) : undefined, name);
+  }
+
+  hasLock(name: string): boolean {
+    return this.connected && this.locks.held(name);
+  }
+
+  /** Closes for good, at once, in any state: no reconnect; waiting calls fail with OvsdbClosedError. */
   close(): void {
+    if (this.userClosed) return;
     this.userClosed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
-    this.session?.close('closed by client');
-    this.session = undefined;
+    this.abort.abort();
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.rpc.close('client closed');
+    const closed = new OvsdbClosedError('client closed');
+    for (const live of this.monitors.values()) live.settleFirstLoad(closed);
+    for (const waiter of this.readyWaiters) waiter.reject(closed);
+    this.readyWaiters.clear();
+    this.firstRound?.reject(closed);
     this.monitors.clear();
+    this.setState({ kind: 'closed', since: Date.now(), ...(this.lastError ? { lastError: this.lastError.message } : {}) });
+  }
+
+  // ------------------------------------------------------------------ the connection loop
+
+  private get handshakeTimeoutMs(): number {
+    return this.opts.handshakeTimeoutMs ?? 30_000;
+  }
+
+  private remotesText(): string {
+    return this.remotes.map((t) => t.text).join(',');
+  }
+
+  private lastErrorText(): string {
+    return this.lastError ? ` (last error: ${this.lastError.message})` : '';
+  }
+
+  private setState(state: SessionState): void {
+    this.current = state;
+    this.emit('state', state);
+  }
+
+  private async run(): Promise<void> {
+    let next = 0;
+    let failedRounds = 0;
+    let freeTries = this.order.length;
+    while (!this.userClosed) {
+      const target = this.order[next++ % this.order.length];
+      this.setState({ kind: 'connecting', remote: target.text, since: Date.now(), failedRounds, ...(this.lastError ? { lastError: this.lastError.message } : {}) });
+      let conn: Connection;
+      try {
+        conn = await this.handshake(target);
+      } catch (err) {
+        if (this.userClosed) return;
+        this.lastError = toOvsdbError(err);
+        this.logger.warn('ovsdb: connection attempt failed', { remote: target.text, error: this.lastError.message });
+        if (--freeTries > 0) continue;
+        this.roundFailed();
+        await this.pause(++failedRounds);
+        freeTries = this.order.length;
+        continue;
+      }
+      this.goLive(conn);
+      const error = await conn.closed;
+      if (this.userClosed) return;
+      this.lastError = error ?? new OvsdbClosedError(`connection to ${target.text} closed`);
+      if (this.opts.reconnect === false) {
+        this.close();
+        return;
+      }
+      // A connection that lived at least as long as the next pause would be was healthy: every remote gets
+      // a free try again. One that died sooner counts as a failed round, so a server that accepts and then
+      // drops us cannot make us reconnect in a tight loop.
+      freeTries = this.order.length;
+      if (Date.now() - conn.since >= backoffDelay(failedRounds + 1, { ...this.backoff, jitter: 0 })) failedRounds = 0;
+      else await this.pause(++failedRounds);
+    }
+  }
+
+  private async pause(failedRounds: number): Promise<void> {
+    if (this.userClosed) return;
+    const delay = backoffDelay(failedRounds, this.backoff, this.random);
+    const lastError = (this.lastError as OvsdbError).message;
+    this.setState({ kind: 'backoff', since: Date.now(), retryAt: Date.now() + delay, failedRounds, lastError });
+    // close() aborts the signal, which ends the pause at once.
+    await sleep(delay, undefined, { signal: this.abort.signal }).catch(() => undefined);
+  }
+
+  /** A whole round of remotes failed: the first time in an outage, tell listeners (once). */
+  private roundFailed(): void {
+    const error = this.lastError as OvsdbError;
+    if (this.firstRound && !this.everConnected) {
+      this.firstRound.reject(error);
+      this.firstRound = undefined;
+    }
+    if (!this.outageReported) {
+      this.outageReported = true;
+      this.emit('disconnected', error);
+    }
+  }
+
+  /** Opens a connection and runs every step that must succeed before it counts as connected. */
+  private async handshake(target: OvsdbTarget): Promise<Connection> {
+    const stream = await openStream(target, this.opts.tls, this.opts.connectTimeoutMs ?? 10_000, this.abort.signal);
+    const rpc = new JsonRpcSession(stream, { ...this.opts, logger: this.logger });
+    let closedWith!: (error: OvsdbError | undefined) => void;
+    const conn: Connection = {
+      rpc, target, support: {}, live: false, since: Date.now(),
+      closed: new Promise((resolve) => (closedWith = resolve)),
+    };
+    rpc.on('notification', (method, params) => this.onNotification(conn, method, params));
+    rpc.on('close', (error) => {
+      closedWith(error ?? conn.dropError);
+      this.onConnectionClosed(conn, error ?? conn.dropError);
+    });
+    this.conn = conn;
+    try {
+      if (this.userClosed) throw new OvsdbClosedError('client closed');
+      if (this.watch) Object.assign(conn, await this.watch.start(rpc, target.text, this.handshakeTimeoutMs));
+      const t = { timeoutMs: this.handshakeTimeoutMs };
+      // The session's database must answer get_schema even before anything monitors it: a server that
+      // errors everything is not "connected".
+      const dbs = [...(this.opts.database ? [this.opts.database] : []), ...[...this.monitors.values()].map((m) => m.db)];
+      for (const db of new Set(dbs)) {
+        this.schemas.set(db, parseSchema(await rpc.request('get_schema', [db], t)));
+      }
+      // Monitors added while this runs are picked up by the loop (a Map iterates over late additions).
+      let resumed = 0;
+      let reloaded = 0;
+      for (const live of this.monitors.values()) {
+        const result = await this.issue(conn, live, true);
+        if (result?.resumed) resumed++;
+        else if (result) reloaded++;
+      }
+      for (const name of this.locks.wanted()) await this.locks.ask(this.channel(conn), name, 'lock');
+      if (rpc.closed) throw conn.dropError ?? rpc.closeReason ?? new OvsdbClosedError('closed during the handshake');
+      conn.since = Date.now();
+      this.lastConnected = { remote: target.text, ...(conn.member ? { member: conn.member } : {}), resumed, reloaded };
+      return conn;
+    } catch (err) {
+      // Never leave a half-set-up connection open: its socket is closed before the next attempt.
+      if (this.conn === conn) this.conn = undefined;
+      rpc.close(`handshake failed: ${(err as Error).message}`);
+      throw conn.dropError ?? err;
+    }
+  }
+
+  private goLive(conn: Connection): void {
+    conn.live = true;
+    this.everConnected = true;
+    this.outageReported = false;
+    this.firstRound?.resolve();
+    this.firstRound = undefined;
+    const info = this.lastConnected as ConnectedInfo;
+    this.setState({ kind: 'connected', remote: conn.target.text, since: Date.now(), ...(conn.member ? { member: conn.member } : {}) });
+    this.logger.info('ovsdb: connected', { remote: conn.target.text, leader: conn.member?.leader, resumed: info.resumed, reloaded: info.reloaded });
+    this.emit('connected', info);
+    for (const waiter of this.readyWaiters) waiter.resolve();
+    this.readyWaiters.clear();
+    // Monitors added after the handshake had passed them wait for no other connection.
+    for (const live of this.monitors.values()) if (live.issuedOn !== conn.rpc) void this.issue(conn, live, false).catch(() => undefined);
+  }
+
+  /**
+   * Issues one monitor on `conn` and delivers its changes. A monitor the server refuses before it ever
+   * loaded is the caller's mistake: it is dropped and its monitor() call rejects. Any other failure is
+   * thrown (during a handshake: the attempt fails; on a live connection: the connection is dropped).
+   */
+  private async issue(conn: Connection, live: LiveMonitor, inHandshake: boolean): Promise<IssueResult | undefined> {
+    let result: IssueResult;
+    try {
+      const schema = this.schemas.get(live.db) ?? parseSchema(await conn.rpc.request('get_schema', [live.db], { timeoutMs: this.handshakeTimeoutMs }));
+      this.schemas.set(live.db, schema);
+      live.setSchema(schema);
+      result = await live.issue(conn.rpc, conn.support, this.handshakeTimeoutMs);
+    } catch (err) {
+      if (live.awaitingFirstLoad && err instanceof OvsdbRpcError && !conn.rpc.closed) {
+        this.monitors.delete(live.id);
+        live.settleFirstLoad(err);
+        return undefined;
+      }
+      if (inHandshake || conn.rpc.closed) throw err;
+      this.drop(conn, toOvsdbError(err));
+      return undefined;
+    }
+    if (!this.monitors.has(live.id)) return result; // cancelled meanwhile
+    this.deliver(live, result.changes, result.resumed ? 'resumed' : 'initial');
+    live.settleFirstLoad();
+    let queued: RowChange[][];
+    try {
+      queued = live.takeQueued();
+    } catch (err) {
+      if (inHandshake) throw err;
+      this.drop(conn, toOvsdbError(err));
+      return undefined;
+    }
+    for (const changes of queued) this.deliver(live, changes, 'update');
+    return result;
+  }
+
+  private deliver(live: LiveMonitor, changes: RowChange[], kind: MonitorBatchKind): void {
+    const error = live.deliver(changes, kind);
+    if (error) this.emit('monitorError', error, live.id);
+  }
+
+  private async takeLock(name: string, method: LockMethod): Promise<boolean> {
+    checkLockName(name);
+    if (this.opts.database && this.opts.leaderOnly !== true) {
+      throw new OvsdbUsageError(`lock "${name}": locks live in one server process, so a session for database ${this.opts.database} must be leaderOnly to take them`);
+    }
+    if (this.userClosed) throw new OvsdbClosedError('client closed');
+    return this.locks.take(this.conn?.live ? this.channel(this.conn) : undefined, name, method);
+  }
+
+  private channel(conn: Connection): LockChannel {
+    return {
+      request: (method, params) => conn.rpc.request(method, params, { timeoutMs: this.handshakeTimeoutMs }),
+      current: () => this.conn === conn,
+    };
+  }
+
+  // ------------------------------------------------------------------ while connected
+
+  private onNotification(conn: Connection, method: string, params: unknown[]): void {
+    if (this.conn !== conn) return;
+    try {
+      if (method === 'update' || method === 'update2' || method === 'update3') {
+        if (params[0] === SERVER_MONITOR_ID && conn.monitor) {
+          conn.monitor.onNotification(method, params);
+          // While queued behind the monitor reply the row is judged by MemberWatch.start, once applied.
+          if (!conn.monitor.queuing) this.onServerRow(conn, conn.monitor);
+          return;
+        }
+        const live = typeof params[0] === 'string' ? this.monitors.get(params[0]) : undefined;
+        if (!live) return; // a monitor cancelled while the update was in flight
+        this.deliver(live, live.onNotification(method, params), 'update');
+      } else if (method === 'locked' && typeof params[0] === 'string') {
+        this.locks.onLocked(params[0]);
+      } else if (method === 'stolen' && typeof params[0] === 'string') {
+        this.locks.onStolen(this.channel(conn), params[0]);
+      } else if (method === 'monitor_canceled') {
+        this.drop(conn, new OvsdbClosedError(`the server cancelled monitor ${describe(params[0])}`));
+      }
+    } catch (err) {
+      // Wrong shapes from the server: drop the connection and rebuild from a fresh monitor.
+      this.drop(conn, toOvsdbError(err));
+    }
+  }
+
+  private onServerRow(conn: Connection, monitor: LiveMonitor): void {
+    const before = conn.member;
+    try {
+      conn.member = this.watch?.judge(monitor, conn.target.text);
+    } catch (err) {
+      this.drop(conn, toOvsdbError(err));
+      return;
+    }
+    const after = conn.member;
+    if (conn.live && (before?.leader !== after?.leader || before?.connected !== after?.connected)) {
+      this.setState({ kind: 'connected', remote: conn.target.text, since: Date.now(), ...(after ? { member: after } : {}) });
+    }
+  }
+
+  private drop(conn: Connection, error: OvsdbError): void {
+    if (conn.rpc.closed) return;
+    conn.dropError = error;
+    this.logger.warn('ovsdb: dropping connection', { remote: conn.target.text, error: error.message });
+    conn.rpc.close(error.message);
+  }
+
+  private onConnectionClosed(conn: Connection, error: OvsdbError | undefined): void {
+    if (this.conn === conn) this.conn = undefined;
+    for (const live of this.monitors.values()) if (live.issuedOn === conn.rpc) live.issuedOn = undefined;
+    this.locks.connectionLost(conn.target.text);
+    if (!conn.live) return; // a failed handshake: the attempt reports it
+    conn.live = false;
+    if (this.userClosed) return;
+    this.outageReported = true;
+    this.logger.warn('ovsdb: disconnected', { remote: conn.target.text, error: error?.message });
+    this.emit('disconnected', error);
   }
 
   private request(method: string, params: Json[], opts?: RequestOptions): Promise<unknown> {
-    if (!this.session || this.session.closed) {
-      return Promise.reject(new OvsdbClosedError(this.userClosed ? 'client closed' : `not connected to ${this.target.text}`));
+    const conn = this.conn;
+    if (!conn?.live) {
+      return Promise.reject(new OvsdbClosedError(this.userClosed ? 'client closed' : `not connected to ${this.remotesText()}${this.lastErrorText()}`));
     }
-    return this.session.request(method, params, opts);
-  }
-
-  private async issueMonitor(active: ActiveMonitor): Promise<void> {
-    active.early = [];
-    const session = this.session;
-    await this.requestMonitor(active);
-    if (this.session !== session || !session) return; // the connection dropped meanwhile; reconnect re-issues
-    const queued = active.early ?? [];
-    active.early = undefined;
-    for (const [method, params] of queued) this.applyUpdate(session, active, method, params);
-  }
-
-  /** Sends monitor_cond (or monitor, if the server lacks it), resets the replica and delivers the initial rows. */
-  private async requestMonitor(active: ActiveMonitor): Promise<void> {
-    if (this.supportsMonitorCond !== false) {
-      const condRequests: Record<string, Json> = {};
-      for (const [table, req] of Object.entries(active.requests)) {
-        condRequests[table] = {
-          ...(req.columns ? { columns: req.columns } : {}),
-          ...(req.where ? { where: req.where.map(encodeCondition) } : {}),
-        };
-      }
-      try {
-        const initial = await this.request('monitor_cond', [active.db, active.id, condRequests], { timeoutMs: 0 });
-        this.supportsMonitorCond = true;
-        active.format = 'update2';
-        this.deliver(active, active.replica.reset(initial, 'update2'), 'initial');
-        return;
-      } catch (err) {
-        if (!(err instanceof OvsdbRpcError && err.serverError === 'unknown method')) throw err;
-        this.supportsMonitorCond = false;
-      }
-    }
-    const plainRequests: Record<string, Json> = {};
-    for (const [table, req] of Object.entries(active.requests)) {
-      plainRequests[table] = req.columns ? { columns: req.columns } : {};
-    }
-    const initial = await this.request('monitor', [active.db, active.id, plainRequests], { timeoutMs: 0 });
-    active.format = 'update';
-    this.deliver(active, active.replica.reset(initial, 'update'), 'initial');
-  }
-
-  private deliver(active: ActiveMonitor, changes: RowChange[], kind: 'initial' | 'update'): void {
-    if (changes.length === 0 && kind === 'update') return;
-    try {
-      active.listener(changes, kind);
-    } catch (err) {
-      this.emit('monitorError', err as Error, active.id);
-    }
-  }
-
-  private onNotification(session: JsonRpcSession, method: string, params: unknown[]): void {
-    if (method === 'update' || method === 'update2') {
-      const active = typeof params[0] === 'string' ? this.monitors.get(params[0]) : undefined;
-      if (!active) return; // a monitor cancelled while the update was in flight
-      if (active.early) active.early.push([method, params]);
-      else this.applyUpdate(session, active, method, params);
-    } else if ((method === 'locked' || method === 'stolen') && typeof params[0] === 'string') {
-      this.emit(method, params[0]);
-    }
-  }
-
-  private applyUpdate(session: JsonRpcSession, active: ActiveMonitor, method: string, params: unknown[]): void {
-    try {
-      const changes =
-        method === 'update2' ? active.replica.applyUpdate2(params[1]) : active.replica.applyUpdate(params[1]);
-      this.deliver(active, changes, 'update');
-    } catch (err) {
-      // Wrong shapes from the server: drop the connection and rebuild state from a fresh monitor.
-      this.onSessionClosed(session, err instanceof OvsdbError ? err : new OvsdbProtocolError(String(err)));
-      session.close(`bad ${method} notification: ${(err as Error).message}`);
-    }
-  }
-
-  private attach(stream: import('node:stream').Duplex): void {
-    const session = new JsonRpcSession(stream, { ...this.opts, logger: this.logger });
-    this.session = session;
-    // A server answering with a different server must be asked again whether it has monitor_cond.
-    this.supportsMonitorCond = undefined;
-    session.on('notification', (method, params) => this.onNotification(session, method, params));
-    session.on('close', (error) => this.onSessionClosed(session, error));
-  }
-
-  private onSessionClosed(session: JsonRpcSession, error: OvsdbError | undefined): void {
-    if (this.session !== session) return;
-    this.session = undefined;
-    this.logger.warn('ovsdb: disconnected', { target: this.target.text, error: error?.message });
-    this.emit('disconnected', error);
-    if (!this.userClosed && this.opts.reconnect !== false) this.scheduleReconnect();
-  }
-
-  private scheduleReconnect(): void {
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.backoffMaxMs ?? 8_000);
-    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
-  }
-
-  private async reconnect(): Promise<void> {
-    if (this.userClosed) return;
-    try {
-      const stream = await openStream(this.target, this.opts.tls, this.opts.connectTimeoutMs ?? 10_000);
-      if (this.userClosed) {
-        stream.destroy();
-        return;
-      }
-      this.attach(stream);
-      for (const db of new Set([...this.monitors.values()].map((m) => m.db))) await this.getSchema(db);
-      for (const active of this.monitors.values()) await this.issueMonitor(active);
-      this.backoffMs = this.opts.backoffInitialMs ?? 200;
-      this.logger.info('ovsdb: reconnected', { target: this.target.text });
-      this.emit('connected');
-    } catch (err) {
-      this.logger.warn('ovsdb: reconnect failed', { target: this.target.text, error: (err as Error).message });
-      if (this.session && !this.session.closed) {
-        // Connected but re-monitoring failed: report it and start over on a fresh connection.
-        for (const active of this.monitors.values()) this.emit('monitorError', err as Error, active.id);
-        this.session.close('re-monitor failed');
-      } else if (!this.session) {
-        this.scheduleReconnect();
-      }
-    }
+    return conn.rpc.request(method, params, opts);
   }
 }

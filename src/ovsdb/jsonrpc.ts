@@ -52,11 +52,14 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
   private readonly pending = new Map<number, PendingRequest>();
   private nextId = 1;
   private closedWith: OvsdbError | undefined;
+  /** What requests made after the close are rejected with (also set by a clean close(reason)). */
+  private rejectLateWith: OvsdbError | undefined;
   private isClosed = false;
   private lastReceived = Date.now();
   private probeOutstanding = false;
   private probeTimer?: NodeJS.Timeout;
   private readonly requestTimeoutMs: number;
+  private readonly maxSendBufferBytes: number;
   private readonly logger: Logger;
 
   constructor(
@@ -66,6 +69,8 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
     super();
     this.parser = new JsonStreamParser(opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+    // Room for one message of the largest size allowed, never less than 1 MiB.
+    this.maxSendBufferBytes = Math.max(opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, 1024 * 1024);
     this.logger = opts.logger ?? silentLogger();
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
     stream.on('error', (err: Error) => this.shutdown(new OvsdbClosedError(err.message)));
@@ -87,7 +92,7 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
   }
 
   request(method: string, params: Json[], opts: RequestOptions = {}): Promise<unknown> {
-    if (this.isClosed) return Promise.reject(this.closedWith ?? new OvsdbClosedError('session closed'));
+    if (this.isClosed) return Promise.reject(this.rejectLateWith ?? new OvsdbClosedError('session closed'));
     if (opts.signal?.aborted) return Promise.reject(new OvsdbCancelledError(method));
     const id = this.nextId++;
     return new Promise<unknown>((resolve, reject) => {
@@ -122,6 +127,11 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
 
   private send(message: Record<string, Json>): void {
     if (this.isClosed) return;
+    // A peer that stops reading (while, say, flooding us with echo requests) must not make us buffer without end.
+    if (this.stream.writableLength > this.maxSendBufferBytes) {
+      this.fail(new OvsdbProtocolError(`the peer is not reading: more than ${this.maxSendBufferBytes} bytes wait to be sent`));
+      return;
+    }
     this.stream.write(JSON.stringify(message));
   }
 
@@ -208,6 +218,7 @@ export class JsonRpcSession extends EventEmitter<JsonRpcSessionEvents> {
     if (this.isClosed) return;
     this.isClosed = true;
     this.closedWith = clean ? undefined : error;
+    this.rejectLateWith = error;
     if (this.probeTimer) clearInterval(this.probeTimer);
     for (const id of [...this.pending.keys()]) this.settle(id)?.reject(error);
     this.emit('close', this.closedWith);

@@ -12,6 +12,7 @@
  * one that had used "steal" is dropped from the queue but must still "unlock" before asking again.
  */
 import { OvsdbUsageError } from './errors';
+import { Json, isPlainObject } from './notation';
 
 export type LockMethod = 'lock' | 'steal';
 
@@ -87,5 +88,72 @@ export class LockSet {
       entry.method = 'lock';
     }
     return lost;
+  }
+}
+
+/** The connection a LockKeeper talks through: requests with the session's timeout, and whether it is still in use. */
+export interface LockChannel {
+  request(method: string, params: Json[]): Promise<unknown>;
+  current(): boolean;
+}
+
+export type LockEventKind = 'locked' | 'stolen' | 'lockLost';
+
+/** The wanted locks and the protocol around them, for one session; events go out through `emit`. */
+export class LockKeeper {
+  private readonly set = new LockSet();
+
+  constructor(private readonly emit: (kind: LockEventKind, name: string, reason?: string) => void) {}
+
+  wanted(): string[] {
+    return this.set.names();
+  }
+
+  held(name: string): boolean {
+    return this.set.held(name);
+  }
+
+  /** Wants `name` from now on; asks through `channel` when connected. True when granted now. */
+  async take(channel: LockChannel | undefined, name: string, method: LockMethod): Promise<boolean> {
+    const alreadyWanted = this.set.has(name);
+    if (alreadyWanted && method === 'lock') return this.set.held(name);
+    this.set.want(name, method);
+    if (!channel) return false;
+    // The server refuses a second lock/steal for a name until it is unlocked.
+    if (alreadyWanted) await channel.request('unlock', [name]);
+    return this.ask(channel, name, method);
+  }
+
+  /** Sends lock/steal for a wanted lock (also on each new connection). */
+  async ask(channel: LockChannel, name: string, method: LockMethod): Promise<boolean> {
+    const result = await channel.request(method, [name]);
+    const locked = isPlainObject(result) && result.locked === true;
+    if (locked && channel.current() && this.set.granted(name)) this.emit('locked', name);
+    return locked;
+  }
+
+  async release(channel: LockChannel | undefined, name: string): Promise<void> {
+    if (this.set.release(name) && channel) await channel.request('unlock', [name]);
+  }
+
+  /** The server's "locked" notification. */
+  onLocked(name: string): void {
+    if (this.set.granted(name)) this.emit('locked', name);
+  }
+
+  /** The server's "stolen" notification. A lock taken with "steal" is dropped from the server's queue: queue again. */
+  onStolen(channel: LockChannel, name: string): void {
+    if (!this.set.stolen(name)) return;
+    this.emit('stolen', name);
+    if (this.set.method(name) !== 'steal') return;
+    this.set.want(name, 'lock');
+    void channel
+      .request('unlock', [name])
+      .then(() => (this.set.has(name) && channel.current() ? this.ask(channel, name, 'lock') : false))
+      .catch(() => undefined);
+  }
+
+  connectionLost(remote: string): void {
+    for (const name of this.set.connectionLost()) this.emit('lockLost', name, `connection to ${remote} lost`);
   }
 }

@@ -28,10 +28,17 @@ export class MonitorReplica {
   private readonly tables = new Map<string, TableRows>();
 
   constructor(
-    private readonly schema: DatabaseSchema,
+    private schema: DatabaseSchema,
     tableNames: string[],
   ) {
     for (const name of tableNames) this.tables.set(name, new Map());
+  }
+
+  /** Uses `schema` from now on; returns true when it differs from the one in use (a converted database). */
+  setSchema(schema: DatabaseSchema): boolean {
+    const changed = JSON.stringify(schema) !== JSON.stringify(this.schema);
+    this.schema = schema;
+    return changed;
   }
 
   rows(table: string): ReadonlyMap<string, Row> {

@@ -59,3 +59,13 @@ export function checkBackoffPolicy(policy: BackoffPolicy): BackoffPolicy {
   if (!(policy.jitter >= 0 && policy.jitter <= 1)) bad(`backoffJitter must be within 0..1, got ${policy.jitter}`);
   return policy;
 }
+
+/** A copy of `items` in random order (Fisher-Yates), so that many clients spread over a cluster's members. */
+export function shuffled<T>(items: readonly T[], random: () => number = Math.random): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}

@@ -50,9 +50,16 @@ function readPem(target: string, what: string, path: string): Buffer {
   }
 }
 
-/** Connects, resolving once the stream is usable (after the TLS handshake for ssl:). */
-export function openStream(target: OvsdbTarget, tlsFiles: TlsFiles | undefined, timeoutMs: number): Promise<Duplex> {
+/**
+ * Connects, resolving once the stream is usable (after the TLS handshake for ssl:). Aborting `signal`
+ * destroys the half-open socket at once and rejects.
+ */
+export function openStream(target: OvsdbTarget, tlsFiles: TlsFiles | undefined, timeoutMs: number, signal?: AbortSignal): Promise<Duplex> {
   return new Promise<Duplex>((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(new OvsdbConnectionError(target.text, 'connection attempt aborted'));
+      return;
+    }
     let socket: net.Socket;
     const readyEvent = target.kind === 'ssl' ? 'secureConnect' : 'connect';
     if (target.kind === 'unix') {
@@ -80,8 +87,11 @@ export function openStream(target: OvsdbTarget, tlsFiles: TlsFiles | undefined, 
       }
     }
     const timer = timeoutMs > 0 ? setTimeout(() => fail(new Error(`no connection within ${timeoutMs} ms`)), timeoutMs) : undefined;
+    const onAbort = (): void => fail(new Error('connection attempt aborted'));
+    signal?.addEventListener('abort', onAbort, { once: true });
     const fail = (err: NodeJS.ErrnoException): void => {
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.destroy();
       // System errors read best as their code (ENOENT); TLS errors as their message ("self-signed certificate").
       const reason = err.syscall && err.code ? err.code : err.message;
@@ -90,6 +100,7 @@ export function openStream(target: OvsdbTarget, tlsFiles: TlsFiles | undefined, 
     socket.once('error', fail);
     socket.once(readyEvent, () => {
       if (timer) clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       socket.removeListener('error', fail);
       socket.setNoDelay?.(true);
       resolve(socket);

@@ -54,6 +54,8 @@ async function scriptedServer(handler: Handler): Promise<{ target: string; conne
       for (const m of messages as Message[]) {
         if (m.method === 'list_dbs') conn.write(JSON.stringify({ id: m.id, result: ['Test'], error: null }));
         else if (m.method === 'get_schema') conn.write(JSON.stringify({ id: m.id, result: SCHEMA, error: null }));
+        // These servers play OVS before 2.12, which answers monitor_cond_since as any unknown method.
+        else if (m.method === 'monitor_cond_since') conn.write(JSON.stringify({ id: m.id, result: null, error: 'unknown method' }));
         else handler(m, conn, index);
       }
     });
@@ -192,5 +194,22 @@ describe('OvsdbClient against scripted servers', () => {
     await allAnswered;
     expect(answered).toBe(FLOOD);
     expect(await client.listDbs()).toEqual(['Test']);
+  });
+
+  test('a peer that floods requests but never reads our answers: the session closes at the send-buffer bound', async () => {
+    const { target } = await scriptedServer((m, conn) => {
+      if (m.method === 'transact') {
+        conn.pause(); // read nothing more: the echo replies pile up on the client's side
+        const payload = 'x'.repeat(900);
+        for (let i = 0; i < 4000; i++) conn.write(JSON.stringify({ method: 'echo', params: [payload], id: `e${i}` }));
+      }
+    });
+    const client = await OvsdbClient.connect(target, { probeIntervalMs: 0, maxMessageBytes: 1024 });
+    clients.push(client);
+    const disconnected = nextEvent<[OvsdbError]>(client, 'disconnected');
+    client.transact('Test', [op.comment('go')]).catch(() => undefined);
+    const [error] = await disconnected;
+    expect(error).toBeInstanceOf(OvsdbProtocolError);
+    expect(error.message).toMatch(/the peer is not reading: more than 1048576 bytes wait to be sent/);
   });
 });

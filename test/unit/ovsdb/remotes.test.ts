@@ -6,6 +6,7 @@ import {
   findServerDb,
   judgeMember,
   parseRemotes,
+  shuffled,
   uuid,
   type Row,
   type ServerDbInfo,
@@ -32,6 +33,14 @@ describe('parseRemotes', () => {
     expect(() => parseRemotes(text)).toThrow(OvsdbTargetError);
     expect(() => parseRemotes(text)).toThrow(reason);
   });
+});
+
+test('shuffled keeps every remote once, in a random order', () => {
+  const items = ['a', 'b', 'c', 'd', 'e'];
+  const orders = new Set(Array.from({ length: 200 }, () => shuffled(items).join('')));
+  for (const order of orders) expect([...order].sort().join('')).toBe('abcde');
+  expect(orders.size).toBeGreaterThan(20);
+  expect(items.join('')).toBe('abcde');
 });
 
 describe('backoffDelay', () => {

@@ -1,0 +1,276 @@
+/**
+ * The cluster-aware session against the in-memory cluster (fake-cluster.ts, real unix sockets):
+ * several remotes, the `_Server` checks, following the leader, resumable monitors, locks.
+ * Robustness (fds, truthful state, outage events, close) is in session-robustness.test.ts.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  MonitorBatchKind,
+  OvsdbClient,
+  OvsdbClientOptions,
+  OvsdbError,
+  OvsdbMemberError,
+  OvsdbUsageError,
+  RowChange,
+  SessionState,
+} from '../../../src/ovsdb';
+import { FakeCluster } from './fake-cluster';
+
+const dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdbcluster-'));
+let cluster: FakeCluster;
+const clients: OvsdbClient[] = [];
+
+const FAST: OvsdbClientOptions = { database: 'Cluster_Test', probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80, handshakeTimeoutMs: 2000 };
+
+function open(opts: OvsdbClientOptions = {}): OvsdbClient {
+  const client = OvsdbClient.open(cluster.remotes(), { ...FAST, ...opts });
+  clients.push(client);
+  return client;
+}
+
+async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Everything a monitor listener and the session's events said, in order. */
+function record(client: OvsdbClient) {
+  const batches: { kind: MonitorBatchKind; changes: RowChange[] }[] = [];
+  const events: string[] = [];
+  const states: SessionState[] = [];
+  const errors: OvsdbError[] = [];
+  client.on('state', (s) => states.push(s));
+  client.on('connected', (info) => events.push(`connected ${info.remote} resumed=${info.resumed} reloaded=${info.reloaded}`));
+  client.on('disconnected', (err) => {
+    events.push(`disconnected ${err?.code}`);
+    if (err) errors.push(err);
+  });
+  for (const e of ['locked', 'stolen', 'lockLost'] as const) client.on(e, (name: string) => events.push(`${e} ${name}`));
+  const listener = (changes: RowChange[], kind: MonitorBatchKind): void => void batches.push({ kind, changes });
+  const all = (): RowChange[] => batches.flatMap((b) => b.changes);
+  const addedSeqs = (): number[] => all().filter((c) => !c.old && c.new).map((c) => c.new?.seq as number);
+  return { batches, events, states, errors, listener, all, addedSeqs };
+}
+
+beforeEach(async () => {
+  cluster = await new FakeCluster(dir, 3).start();
+});
+
+afterEach(async () => {
+  for (const client of clients.splice(0)) client.close();
+  await cluster.stop();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('several remotes and the _Server checks', () => {
+  test('leaderOnly skips followers, closing each before the next attempt, and reports the leader', async () => {
+    cluster.setLeader(2);
+    const client = open({ leaderOnly: true });
+    await client.ready(2000);
+    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[2].path}` });
+    expect(client.member).toMatchObject({ name: 'Cluster_Test', model: 'clustered', leader: true, connected: true });
+    expect(cluster.members.map((m) => m.accepted)).toEqual([1, 1, 1]);
+    await until('the followers to see their connections closed', () => cluster.members[0].conns.size + cluster.members[1].conns.size === 0);
+  });
+
+  test('a reader moves off a member that loses its cluster, past one that is behind, to a usable one', async () => {
+    const client = open();
+    const r = record(client);
+    await client.ready(2000);
+    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[0].path}` });
+    cluster.members[1].indexOverride = 3; // behind index 10, which the session has seen
+    cluster.members[0].setConnected(false);
+    await until('a connection to member 2', () => client.state.kind === 'connected' && client.state.remote.includes(cluster.members[2].path));
+    expect(r.errors[0]).toBeInstanceOf(OvsdbMemberError);
+    expect(r.errors[0]).toMatchObject({ problem: 'not-connected' });
+    expect(r.events).toEqual([
+      `connected unix:${cluster.members[0].path} resumed=0 reloaded=0`,
+      'disconnected MEMBER',
+      `connected unix:${cluster.members[2].path} resumed=0 reloaded=0`,
+    ]);
+    const tried = r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : ''));
+    expect(tried.at(-1)).toContain('at index 3, behind 10 already seen');
+  });
+
+  test('a remote serving another cluster is refused', async () => {
+    const other = await new FakeCluster(dir, 1).start();
+    try {
+      const client = OvsdbClient.open(`${cluster.remotes()},${other.remotes()}`, { ...FAST });
+      clients.push(client);
+      await client.ready(2000);
+      cluster.members.forEach((m) => m.setConnected(false));
+      await until('the other cluster to be refused', () => client.state.kind === 'backoff');
+      const states: string[] = [];
+      client.on('state', (s) => states.push(s.kind === 'connecting' ? (s.lastError ?? '') : ''));
+      await until('another round', () => states.some((s) => s.includes('belongs to cluster')));
+      expect(client.connected).toBe(false);
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
+describe('resumable monitors', () => {
+  test('a leader change moves a leaderOnly session; the monitor resumes: no reload, nothing missed or repeated', async () => {
+    const client = open({ leaderOnly: true });
+    const r = record(client);
+    const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
+    for (let seq = 1; seq <= 3; seq++) cluster.insert({ seq, name: `row${seq}` });
+    await until('3 rows', () => r.addedSeqs().length === 3);
+    cluster.setLeader(1);
+    for (let seq = 4; seq <= 6; seq++) cluster.insert({ seq, name: `row${seq}` });
+    await until('the new leader', () => client.connected && client.state.kind === 'connected' && client.state.remote.includes(cluster.members[1].path));
+    await until('6 rows', () => r.addedSeqs().length === 6);
+    expect(r.addedSeqs().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(r.all().filter((c) => c.old)).toEqual([]);
+    expect(handle.stats()).toMatchObject({ method: 'monitor_cond_since', fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
+    expect(r.errors.map((e) => e instanceof OvsdbMemberError && e.problem)).toEqual(['not-leader']);
+    expect(r.events).toEqual([
+      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      'disconnected MEMBER',
+      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+    ]);
+    expect([...handle.rows('Item').keys()].sort()).toEqual([...(cluster.rows.get('Item')?.keys() ?? [])].sort());
+  });
+
+  test('a connection cut in the middle of an update stream resumes from the last whole update', async () => {
+    const client = open();
+    const r = record(client);
+    const handle = await client.monitor('Cluster_Test', { Item: { columns: ['seq', 'name', 'tags'] } }, r.listener);
+    for (let seq = 1; seq <= 30; seq++) {
+      if (seq === 11) cluster.members[0].cutNextUpdate = true; // update 11 arrives half-written, then the socket dies
+      cluster.insert({ seq, name: `row${seq}`, tags: [`t${seq % 3}`] });
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    await until('30 rows', () => handle.rows('Item').size === 30 && r.addedSeqs().length === 30);
+    expect(r.addedSeqs().sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(r.all().filter((c) => c.old)).toEqual([]);
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1 });
+    expect(r.batches.filter((b) => b.kind === 'initial')).toHaveLength(1);
+    expect(r.batches.filter((b) => b.kind === 'resumed')).toHaveLength(1);
+    // One outage, one recovery (on the next member), resumed.
+    expect(r.events).toEqual([
+      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      'disconnected CLOSED',
+      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+    ]);
+    for (const [uuid, row] of cluster.rows.get('Item') ?? []) expect(handle.rows('Item').get(uuid)).toEqual({ seq: row.seq, name: row.name, tags: row.tags });
+  });
+
+  test('found=false: the full snapshot is diffed, so listeners see only the real delete, update and add', async () => {
+    const client = open();
+    const r = record(client);
+    const [a, b] = [cluster.insert({ seq: 1, name: 'a' }), cluster.insert({ seq: 2, name: 'b', attrs: new Map([['k', 'v']]) })];
+    cluster.insert({ seq: 3, name: 'c', tags: ['x', 'y'] });
+    const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
+    await cluster.stop();
+    await until('the outage to be seen', () => !client.connected);
+    cluster.delete(a);
+    cluster.update(b, { attrs: new Map([['k', 'w'], ['n', '1']]) });
+    const d = cluster.insert({ seq: 4, name: 'd' });
+    cluster.forgetHistory(); // as after compaction: the session's last transaction is not found
+    await Promise.all(cluster.members.map((m) => m.start()));
+    await until('the reload', () => handle.stats().fullLoads === 2);
+    const reload = r.batches.at(-1);
+    expect(reload?.kind).toBe('initial');
+    const summary = reload?.changes.map((c) => `${c.old ? (c.new ? 'update' : 'delete') : 'add'} ${c.uuid}`).sort();
+    expect(summary).toEqual([`add ${d}`, `delete ${a}`, `update ${b}`].sort());
+    const update = reload?.changes.find((c) => c.uuid === b);
+    expect(update?.new?.attrs).toEqual(new Map([['k', 'w'], ['n', '1']]));
+    expect(r.events.map((e) => e.split(' ')[0])).toEqual(['connected', 'disconnected', 'connected']);
+  });
+
+  test.each([
+    ['monitor_cond', { since: false }, ['monitor_cond_since', 'monitor_cond']],
+    ['monitor', { since: false, cond: false }, ['monitor_cond_since', 'monitor_cond', 'monitor']],
+  ])('servers without monitor_cond_since: falls back to %s and diffs each reload', async (method, behaviour, tried) => {
+    for (const m of cluster.members) Object.assign(m.behaviour, behaviour);
+    const client = open();
+    const r = record(client);
+    const keep = cluster.insert({ seq: 1, name: 'keep' });
+    const handle = await client.monitor('Cluster_Test', { Item: { columns: ['seq', 'name'] } }, r.listener);
+    expect(cluster.members[0].methods.filter((x) => x.startsWith('monitor') && x !== 'monitor_cancel').slice(-tried.length)).toEqual(tried);
+    expect(handle.stats().method).toBe(method);
+    cluster.members[0].dropConnections();
+    cluster.update(keep, { name: 'changed' });
+    await until('the reload', () => handle.stats().fullLoads === 2);
+    expect(r.batches.map((b) => [b.kind, b.changes.map((c) => c.new?.name)])).toEqual([
+      ['initial', ['keep']],
+      ['initial', ['changed']],
+    ]);
+  });
+
+  test('a monitor asked for while disconnected loads on the next connection', async () => {
+    await cluster.stop();
+    const client = open();
+    const r = record(client);
+    const pending = client.monitor('Cluster_Test', { Item: {} }, r.listener);
+    await until('a failed round', () => client.state.kind === 'backoff');
+    cluster.insert({ seq: 7, name: 'late' });
+    await Promise.all(cluster.members.map((m) => m.start()));
+    const handle = await pending;
+    expect(r.addedSeqs()).toEqual([7]);
+    expect(handle.stats().fullLoads).toBe(1);
+  });
+});
+
+describe('locks (on the leader)', () => {
+  test('a named lock has one holder; unlock hands it to the next', async () => {
+    const [a, b] = [open({ leaderOnly: true }), open({ leaderOnly: true })];
+    const [ra, rb] = [record(a), record(b)];
+    await Promise.all([a.ready(2000), b.ready(2000)]);
+    expect(await a.lock('vadc_master')).toBe(true);
+    expect(await b.lock('vadc_master')).toBe(false);
+    expect([a.hasLock('vadc_master'), b.hasLock('vadc_master')]).toEqual([true, false]);
+    await a.unlock('vadc_master');
+    await until('b to be granted', () => b.hasLock('vadc_master'));
+    expect(ra.events.slice(1)).toEqual(['locked vadc_master']);
+    expect(rb.events.slice(1)).toEqual(['locked vadc_master']);
+  });
+
+  test('steal takes it; the victim is told, and gets it back when the thief lets go', async () => {
+    const [a, c] = [open({ leaderOnly: true }), open({ leaderOnly: true })];
+    const [ra, rc] = [record(a), record(c)];
+    await Promise.all([a.ready(2000), c.ready(2000)]);
+    await a.lock('vadc_master');
+    expect(await c.steal('vadc_master')).toBe(true);
+    await until('a to be told', () => ra.events.includes('stolen vadc_master'));
+    expect(a.hasLock('vadc_master')).toBe(false);
+    await c.unlock('vadc_master');
+    await until('a to get it back', () => a.hasLock('vadc_master'));
+    expect(ra.events.slice(1)).toEqual(['locked vadc_master', 'stolen vadc_master', 'locked vadc_master']);
+    expect(rc.events.slice(1)).toEqual(['locked vadc_master']);
+  });
+
+  test('a lock follows the leader: lost with the old connection, taken again on the new leader', async () => {
+    const a = open({ leaderOnly: true });
+    const r = record(a);
+    await a.ready(2000);
+    await a.lock('vadc_master');
+    cluster.setLeader(1);
+    await until('the lock on the new leader', () => a.hasLock('vadc_master') && cluster.members[1].locks.has('vadc_master'));
+    expect(r.events.slice(1)).toEqual([
+      'locked vadc_master',
+      'lockLost vadc_master',
+      'disconnected MEMBER',
+      'locked vadc_master',
+      `connected unix:${cluster.members[1].path} resumed=0 reloaded=0`,
+    ]);
+    expect(cluster.members[0].locks.has('vadc_master')).toBe(false);
+  });
+
+  test('misuse is refused clearly: a lock on a follower-capable session, a bad name', async () => {
+    const reader = open();
+    await expect(reader.lock('vadc_master')).rejects.toThrow(OvsdbUsageError);
+    await expect(reader.lock('vadc_master')).rejects.toThrow('must be leaderOnly');
+    const leader = open({ leaderOnly: true });
+    await expect(leader.lock('bad name')).rejects.toThrow('is not an identifier');
+  });
+});
