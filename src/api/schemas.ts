@@ -6,18 +6,18 @@ import { ApiError } from './errors';
 
 /** Request body limits and shapes. Validation failures become 400 with the dotted field path. */
 const portNumber = z.number().int().min(1).max(65535);
-const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an IPv4 address (a.b.c.d)' });
+const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an IPv4 address (a.b.c.d)' }).meta({ format: 'ipv4' });
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be 1-63 letters, digits, "_", "." or "-"' });
 
 export const backendSpecSchema = z.strictObject({
-  vnic: z.string().min(1, { message: 'must not be empty' }),
+  vnic: z.string().min(1, { message: 'must not be empty' }).meta({ description: 'how vadc finds the vNIC: an interface name, iface-id:ID or mac:MAC' }),
   ip: ipv4,
   ports: z.array(portNumber).min(1, { message: 'needs at least one port' }),
   weight: z.number().int().min(0).max(65535).optional(),
   tier: z.number().int().min(0).max(15).optional(),
-});
+}).meta({ id: 'BackendSpec' });
 
 export const serviceSpecSchema = z.strictObject({
   name,
@@ -28,11 +28,11 @@ export const serviceSpecSchema = z.strictObject({
   persistence: z.number().int().min(0).optional(),
   idle_timeout: z.number().int().min(1).optional(),
   backends: z.array(backendSpecSchema),
-});
+}).meta({ id: 'ServiceSpec' });
 
-export const weightBodySchema = z.strictObject({ weight: z.number().int().min(0).max(65535) });
+export const weightBodySchema = z.strictObject({ weight: z.number().int().min(0).max(65535) }).meta({ id: 'WeightBody' });
 
-export const configBodySchema = z.strictObject({ yaml: z.string().min(1, { message: 'must not be empty' }) });
+export const configBodySchema = z.strictObject({ yaml: z.string().min(1, { message: 'must not be empty' }) }).meta({ id: 'ConfigBody' });
 
 /** Parses `value` with `schema` or throws a 400 ApiError naming every bad field. */
 export function validate<T>(schema: z.ZodType<T>, value: unknown): T {

@@ -10,6 +10,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import type { BackendStatsRow } from '../../src/api/stats';
+import { ApiContract } from '../helpers/contract';
+import { startContractProxy, type ContractProxy } from '../helpers/contract-proxy';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 
@@ -32,6 +34,10 @@ let metricsPort: number;
 let vip: string;
 let daemon: ChildProcess | undefined;
 let daemonLog = '';
+// The CLI talks to the daemon through this proxy, which checks every response against docs/openapi.yaml.
+let proxy: ContractProxy;
+const contract = new ApiContract();
+const directProblems: string[] = [];
 const servers = new Map<string, LabServer>();
 
 interface CliResult {
@@ -50,7 +56,7 @@ function execCli(file: string, argv: string[]): Promise<CliResult> {
   });
 }
 
-function vadc(args: string[], api: string | null = `unix:${socket}`): Promise<CliResult> {
+function vadc(args: string[], api: string | null = `unix:${proxy.socketPath}`): Promise<CliResult> {
   return execCli(process.execPath, [RUN, ...args, ...(api === null ? [] : ['--api', api])]);
 }
 
@@ -200,11 +206,17 @@ function holdConnections(client: string, count: number, seconds: number): { chil
   return { child, opened: openedPromise, done };
 }
 
+/** A request to a tcp listener; responses of the control API listener are checked against the contract. */
 function httpRequest(port: number, method: string, urlPath: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers }, (res) => {
       let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      res.setEncoding('utf8').on('data', (d: string) => (text += d)).on('end', () => {
+        if (port === apiPort || urlPath === '/metrics') {
+          directProblems.push(...contract.problems({ method, path: urlPath, status: res.statusCode ?? 0, contentType: res.headers['content-type'], body: text }));
+        }
+        resolve({ status: res.statusCode ?? 0, text });
+      });
     });
     req.on('error', reject);
     req.end(body);
@@ -233,12 +245,14 @@ beforeAll(async () => {
   socket = path.join(tmp, 'vadc.sock');
   [ofPort, apiPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(configPath, configYaml(['vm1', 'vm2']));
+  proxy = await startContractProxy(path.join(tmp, 'proxy.sock'), socket, contract);
   await startDaemon();
   await waitHealth([vnic('vm1'), vnic('vm2')], 'up');
 }, 660_000);
 
 afterAll(async () => {
   await stopDaemon();
+  await proxy?.close();
   for (const s of servers.values()) await s.stop().catch(() => undefined);
   await lab?.down();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -413,7 +427,7 @@ describe('vadc operator commands against a running daemon (child process) in the
     const id = (await web()).backends[0].id;
     await vadcOk(['backend', 'drain', 'web', id]);
     await waitFor(async () => (await backendOf(id))?.health === 'drained', 10_000, `${id} drained`);
-    const follower = spawn(process.execPath, [RUN, 'events', '--follow', '--count', '1', '--limit', '1', '--json', '--api', `unix:${socket}`], { cwd: ROOT, env: CLI_ENV });
+    const follower = spawn(process.execPath, [RUN, 'events', '--follow', '--count', '1', '--limit', '1', '--json', '--api', `unix:${proxy.socketPath}`], { cwd: ROOT, env: CLI_ENV });
     let out = '';
     follower.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exitCode = new Promise<number | null>((resolve) => follower.on('exit', (code) => resolve(code)));
@@ -523,4 +537,17 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
       rmSync(profile, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the API contract (docs/openapi.yaml, generated from the zod schemas)', () => {
+  it('every control API response this suite saw, through the CLI or directly, validated against it', () => {
+    expect(proxy.problems).toEqual([]);
+    expect(directProblems).toEqual([]);
+    // Enough traffic to mean something: every CLI call above went through the proxy.
+    expect(proxy.checked()).toBeGreaterThan(50);
+    const ops = new Set([...contract.seen].map((s) => s.split(' ')[0]));
+    for (const op of ['status', 'listServices', 'getService', 'addService', 'removeService', 'addBackend', 'removeBackend', 'setWeight', 'drain', 'enable', 'connections', 'flows', 'events', 'getConfig', 'applyConfig', 'metrics']) {
+      expect([op, ops.has(op)]).toEqual([op, true]);
+    }
+  });
 });

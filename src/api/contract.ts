@@ -1,0 +1,163 @@
+/**
+ * The control API's response shapes as zod schemas: with the request schemas (schemas.ts) they are the one
+ * contract. docs/openapi.yaml is generated from them (openapi.ts), the e2e suite validates every response the
+ * real daemon sends against that file, and the compile-time checks at the bottom keep them equal to the
+ * runtime facade's TypeScript types (src/runtime/types.ts): a field added there and not here fails typecheck.
+ */
+import { z } from 'zod';
+import type {
+  BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, SwitchStatus, VadcEvent,
+} from '../runtime/types';
+import type { ApiErrorCode } from './errors';
+
+const int = () => z.number().int();
+const count = (description: string) => z.number().int().min(0).meta({ description });
+const epochMs = (description: string) => z.number().int().meta({ description: `${description} (ms since the Unix epoch)` });
+
+export const healthStateSchema = z
+  .enum(['up', 'down', 'unknown', 'draining', 'drained', 'launching'])
+  .meta({ id: 'HealthState', description: 'up/down from checks and link state; draining/drained after a drain; launching while a launch hook runs' });
+
+export const backendStatusSchema = z
+  .strictObject({
+    id: z.string().meta({ description: "the backend's vNIC selector as configured, e.g. v-vm1" }),
+    service: z.string(),
+    vnic: z.string(),
+    ip: z.string(),
+    ports: z.array(int()).meta({ description: 'software ports' }),
+    weight: int(),
+    tier: int(),
+    health: healthStateSchema,
+    healthReason: z.string().optional(),
+    ofport: int().optional().meta({ description: 'OpenFlow port of the vNIC; absent while unresolved' }),
+    mac: z.string().optional(),
+    dpid: z.string().optional(),
+    activeConns: count('established connections now'),
+    inactiveConns: count('closing or idle connections now'),
+    totalConns: count('connections scheduled to the backend since the daemon started'),
+    overloaded: z.boolean(),
+    queueMeasure: z.number().optional().meta({ description: "the feedback scheduler's expected wait of one more connection, seconds; absent without samples" }),
+    rateOfProcessing: z.number().optional().meta({ description: 'packets per second processed by the vNIC at the last statistics sample' }),
+    packets: count('packets through the backend NAT flows (flow statistics)'),
+    bytes: count('bytes through the backend NAT flows (flow statistics)'),
+  })
+  .meta({ id: 'BackendStatus' });
+
+export const serviceStatusSchema = z
+  .strictObject({
+    name: z.string(),
+    vip: z.string(),
+    vipMac: z.string(),
+    protocol: z.enum(['tcp', 'udp']),
+    port: int(),
+    scheduler: z.string(),
+    activeTier: int().meta({ description: 'the failover tier taking new connections' }),
+    backends: z.array(backendStatusSchema),
+    decisions: count('scheduler picks so far'),
+    refused: count('new connections refused (nothing available)'),
+  })
+  .meta({ id: 'ServiceStatus' });
+
+export const switchStatusSchema = z
+  .strictObject({
+    dpid: z.string().meta({ description: '16 hex digits' }),
+    address: z.string().meta({ description: 'peer address:port' }),
+    connectedAt: epochMs('when the OpenFlow session came up'),
+    ports: count('ports the switch reported'),
+    packetIns: count('packet-in messages received'),
+    flowModsSent: count('flow-mod messages sent'),
+    errorsReceived: count('OpenFlow error messages received'),
+  })
+  .meta({ id: 'SwitchStatus' });
+
+export const statusSnapshotSchema = z
+  .strictObject({
+    version: z.string(),
+    startedAt: epochMs('when the daemon started'),
+    switches: z.array(switchStatusSchema),
+    services: z.array(serviceStatusSchema),
+    ovsdb: z.strictObject({ target: z.string(), connected: z.boolean() }),
+    datapath: z
+      .strictObject({
+        nat: z.enum(['flows', 'conntrack']),
+        ctZone: int().optional().meta({ description: 'conntrack mode only' }),
+        accounting: z.enum(['conntrack', 'flows']).optional().meta({ description: 'conntrack mode only' }),
+      })
+      .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
+  })
+  .meta({ id: 'StatusSnapshot' });
+
+export const connectionStatusSchema = z
+  .strictObject({
+    service: z.string(),
+    protocol: z.enum(['tcp', 'udp']),
+    client: z.string().meta({ description: 'ip:port' }),
+    vip: z.string().meta({ description: 'ip:port' }),
+    backend: z.string().meta({ description: 'backend id' }),
+    destination: z.string().meta({ description: 'backend ip:software port' }),
+    state: z.enum(['active', 'inactive']),
+    ageMs: count('since the first packet'),
+    idleMs: count('since the last packet seen'),
+  })
+  .meta({ id: 'ConnectionStatus' });
+
+export const flowStatusSchema = z
+  .strictObject({
+    dpid: z.string(),
+    tableId: int(),
+    priority: int(),
+    cookie: z.string().meta({ description: 'hex, 0x...' }),
+    match: z.string().meta({ description: 'ovs-ofctl-like text' }),
+    actions: z.string(),
+    packets: count('packets matched'),
+    bytes: count('bytes matched'),
+    durationSec: count('seconds since the flow was added'),
+    idleTimeout: count('seconds; 0 = none'),
+  })
+  .meta({ id: 'FlowStatus' });
+
+export const vadcEventSchema = z
+  .strictObject({
+    time: epochMs('when it happened'),
+    kind: z.string().meta({ description: "e.g. switch_up, backend_down, failover, hook_failed, config_applied" }),
+    level: z.enum(['info', 'warn', 'error']),
+    message: z.string(),
+    service: z.string().optional(),
+    backend: z.string().optional(),
+    dpid: z.string().optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .meta({ id: 'VadcEvent' });
+
+export const configTextSchema = z.strictObject({ yaml: z.string() }).meta({ id: 'ConfigText', description: 'the configuration in force, as YAML' });
+export const configAppliedSchema = z
+  .strictObject({ changed: z.array(z.string()).meta({ description: 'names of the services that changed' }) })
+  .meta({ id: 'ConfigApplied' });
+
+const ERROR_CODES = [
+  'not_found', 'conflict', 'invalid', 'unauthorized', 'method_not_allowed', 'payload_too_large', 'unsupported_media_type', 'internal',
+] as const satisfies readonly ApiErrorCode[];
+
+export const errorSchema = z
+  .strictObject({
+    error: z.strictObject({
+      code: z.enum(ERROR_CODES).meta({ description: 'stable, for scripts' }),
+      message: z.string().meta({ description: 'one line for people' }),
+    }),
+  })
+  .meta({ id: 'Error' });
+
+// ---- compile-time checks: the schemas and the runtime facade's types are the same shapes
+
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Assert<T extends true> = T;
+export type ContractChecks = [
+  Assert<Same<z.infer<typeof backendStatusSchema>, BackendStatus>>,
+  Assert<Same<z.infer<typeof serviceStatusSchema>, ServiceStatus>>,
+  Assert<Same<z.infer<typeof switchStatusSchema>, SwitchStatus>>,
+  Assert<Same<z.infer<typeof statusSnapshotSchema>, StatusSnapshot>>,
+  Assert<Same<z.infer<typeof connectionStatusSchema>, ConnectionStatus>>,
+  Assert<Same<z.infer<typeof flowStatusSchema>, FlowStatus>>,
+  Assert<Same<z.infer<typeof vadcEventSchema>, VadcEvent>>,
+  Assert<Same<(typeof ERROR_CODES)[number], ApiErrorCode>>,
+];
