@@ -33,10 +33,14 @@ const debian = [
   ['python3', 'python3'],
   // The dashboard test drives Debian's Chromium through playwright-core.
   ['chromium', 'chromium'],
+  // The metrics are checked with Prometheus's promtool (from Debian's prometheus package; its service is not
+  // started here) and the OpenMetrics parser of the Python Prometheus client.
+  ['promtool', 'prometheus'],
+  [() => spawnSync('/usr/bin/python3', ['-c', 'import prometheus_client.openmetrics.parser'], { stdio: 'ignore' }).status === 0, 'python3-prometheus-client'],
 ];
 
 function debianPackages() {
-  const missing = debian.filter(([bin]) => !have(bin)).map(([, pkg]) => pkg);
+  const missing = debian.filter(([check]) => !(typeof check === 'function' ? check() : have(check))).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   if (typeof process.getuid === 'function' && process.getuid() !== 0) {
     log(`missing Debian packages: ${missing.join(' ')}; run as root or install them: apt-get install ${missing.join(' ')}`);

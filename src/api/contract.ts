@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import type {
-  BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, SwitchStatus, VadcEvent,
+  BackendStatus, ConnectionStatus, FlowStatus, LastCheck, ServiceStatus, StatusHistory, StatusSnapshot, SwitchStatus, VadcEvent,
 } from '../runtime/types';
 import type { ApiErrorCode } from './errors';
 
@@ -17,6 +17,16 @@ const epochMs = (description: string) => z.number().int().meta({ description: `$
 export const healthStateSchema = z
   .enum(['up', 'down', 'unknown', 'draining', 'drained', 'launching'])
   .meta({ id: 'HealthState', description: 'up/down from checks and link state; draining/drained after a drain; launching while a launch hook runs' });
+
+export const lastCheckSchema = z
+  .strictObject({
+    at: epochMs('when the check finished'),
+    ok: z.boolean(),
+    port: int().meta({ description: 'the software port checked' }),
+    reason: z.string().meta({ description: "e.g. 'HTTP 200', 'tcp connect to 10.0.0.12:8080 refused'" }),
+    durationMs: z.number().min(0),
+  })
+  .meta({ id: 'LastCheck' });
 
 export const backendStatusSchema = z
   .strictObject({
@@ -40,6 +50,11 @@ export const backendStatusSchema = z
     rateOfProcessing: z.number().optional().meta({ description: 'packets per second processed by the vNIC at the last statistics sample' }),
     packets: count('packets through the backend NAT flows (flow statistics)'),
     bytes: count('bytes through the backend NAT flows (flow statistics)'),
+    lastCheck: lastCheckSchema.optional().meta({ description: 'the last active health check; absent before the first or without active checks' }),
+    stateSince: epochMs('when the health state last changed').optional(),
+    downTransitions: count('times the backend went down since it was first up').optional(),
+    downtimeMs: count('time spent down since the backend was first up, ms').optional(),
+    maxConns: count('most connections (active + inactive) seen at once at a status sample').optional(),
   })
   .meta({ id: 'BackendStatus' });
 
@@ -129,6 +144,23 @@ export const vadcEventSchema = z
   })
   .meta({ id: 'VadcEvent' });
 
+const column = <T extends z.ZodType>(item: T) => z.array(item.nullable()).meta({ description: 'one value per time; null where the series did not exist' });
+
+export const statusHistorySchema = z
+  .strictObject({
+    intervalMs: z.number().int().min(1).meta({ description: 'the sample period' }),
+    windowMs: z.number().int().min(1).meta({ description: 'the span asked for' }),
+    times: z.array(z.number().int()).meta({ description: 'sample times, ms since the Unix epoch, oldest first' }),
+    services: z.array(z.strictObject({ service: z.string(), decisions: column(z.number()), refused: column(z.number()) })),
+    backends: z.array(z.strictObject({
+      service: z.string(), backend: z.string(),
+      active: column(z.number()), inactive: column(z.number()), total: column(z.number()),
+      packets: column(z.number()), bytes: column(z.number()), queue: column(z.number()), health: column(healthStateSchema),
+    })),
+    switches: z.array(z.strictObject({ dpid: z.string(), packetIns: column(z.number()), flowModsSent: column(z.number()), errorsReceived: column(z.number()) })),
+  })
+  .meta({ id: 'StatusHistory', description: 'status samples kept by the daemon (counters as they were: rates are differences over time)' });
+
 export const configTextSchema = z.strictObject({ yaml: z.string() }).meta({ id: 'ConfigText', description: 'the configuration in force, as YAML' });
 export const configAppliedSchema = z
   .strictObject({ changed: z.array(z.string()).meta({ description: 'names of the services that changed' }) })
@@ -159,5 +191,7 @@ export type ContractChecks = [
   Assert<Same<z.infer<typeof connectionStatusSchema>, ConnectionStatus>>,
   Assert<Same<z.infer<typeof flowStatusSchema>, FlowStatus>>,
   Assert<Same<z.infer<typeof vadcEventSchema>, VadcEvent>>,
+  Assert<Same<z.infer<typeof lastCheckSchema>, LastCheck>>,
+  Assert<Same<z.infer<typeof statusHistorySchema>, StatusHistory>>,
   Assert<Same<(typeof ERROR_CODES)[number], ApiErrorCode>>,
 ];

@@ -55,6 +55,11 @@ export async function handleJson(runtime: VadcRuntime, req: JsonRequest): Promis
         return ok(await runtime.flows(query.get('dpid') ?? undefined));
       case 'events':
         return ok(runtime.events(parseLimit(query.get('limit'))));
+      case 'history': {
+        if (!runtime.history) throw new ApiError('not_found', 'this daemon keeps no status history');
+        const seconds = parseLimit(query.get('seconds'));
+        return ok(runtime.history(seconds === undefined ? undefined : seconds * 1000));
+      }
       case 'getConfig':
         return ok({ yaml: redactSecrets(runtime.configText()) });
       case 'applyConfig': {

@@ -8,7 +8,7 @@ import { stringify } from 'yaml';
 import { z } from 'zod';
 import {
   configAppliedSchema, configTextSchema, connectionStatusSchema, errorSchema, flowStatusSchema, serviceStatusSchema,
-  statusSnapshotSchema, vadcEventSchema, backendStatusSchema,
+  statusHistorySchema, statusSnapshotSchema, vadcEventSchema, backendStatusSchema,
 } from './contract';
 import type { ApiErrorCode } from './errors';
 import { statusForCode } from './errors';
@@ -82,6 +82,11 @@ const OPERATIONS: Record<RouteName, Operation> = {
     query: { limit: limit.optional(), follow: flag.optional() },
     ok: { status: 200, description: 'Events (a text/event-stream with follow=1)', json: z.array(vadcEventSchema), media: { 'text/event-stream': 'with follow=1' } },
     errors: ['invalid'],
+  },
+  history: {
+    tag: 'observe', summary: 'Status samples the daemon kept (15 minutes by default), for plots that survive a page reload',
+    query: { seconds: limit.optional().meta({ description: 'only the last N seconds' }) },
+    ok: { status: 200, description: 'The samples', json: statusHistorySchema }, errors: ['invalid', 'not_found'],
   },
   eventStream: {
     tag: 'observe',

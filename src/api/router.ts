@@ -16,6 +16,7 @@ export type RouteName =
   | 'connections'
   | 'flows'
   | 'events'
+  | 'history'
   | 'eventStream'
   | 'getConfig'
   | 'applyConfig'
@@ -43,6 +44,7 @@ export const ROUTES: readonly RouteDef[] = [
   { pattern: '/v1/connections', methods: { GET: 'connections' } },
   { pattern: '/v1/flows', methods: { GET: 'flows' } },
   { pattern: '/v1/events', methods: { GET: 'events' } },
+  { pattern: '/v1/history', methods: { GET: 'history' } },
   { pattern: '/v1/events/stream', methods: { GET: 'eventStream' } },
   { pattern: '/v1/config', methods: { GET: 'getConfig', PUT: 'applyConfig' } },
 ];

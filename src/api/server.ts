@@ -10,7 +10,7 @@ import { apiListenerProblems } from '../config/api-listener';
 import { ViolationLog } from '../util/violation-log';
 import type { VadcEvent, VadcRuntime } from '../runtime/types';
 import { renderDashboard } from '../dashboard/page';
-import { createMetrics, type VadcMetrics } from '../metrics';
+import { createMetrics, negotiateFormat, type VadcMetrics } from '../metrics';
 import { type ApiEndpoint, formatApiEndpoint, parseApiEndpoint } from './endpoint';
 import { ApiError } from './errors';
 import { handleJson, parseLimit, toApiError } from './handlers';
@@ -191,12 +191,14 @@ export class ApiServer {
       res.setHeader('allow', 'GET');
       throw new ApiError('method_not_allowed', `method ${req.method} not allowed on ${metricsPath} (allowed: GET)`);
     }
-    await this.sendMetrics(res);
+    await this.sendMetrics(req, res);
   }
 
-  private async sendMetrics(res: http.ServerResponse): Promise<void> {
-    const text = await this.metrics.render();
-    res.writeHead(200, { 'content-type': this.metrics.contentType });
+  /** OpenMetrics when the scraper asks for it (Prometheus does), else text 0.0.4. */
+  private async sendMetrics(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const format = negotiateFormat(req.headers.accept);
+    const text = await this.metrics.render(format);
+    res.writeHead(200, { 'content-type': this.metrics.contentType(format), vary: 'Accept' });
     res.end(text);
   }
 
@@ -232,7 +234,7 @@ export class ApiServer {
       return;
     }
     if (route === 'metrics') {
-      await this.sendMetrics(res);
+      await this.sendMetrics(req, res);
       return;
     }
     if (route === 'eventStream' || (route === 'events' && isTruthy(url.searchParams.get('follow')))) {

@@ -432,6 +432,7 @@ export class VadcDaemon implements VadcRuntime {
           activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
           overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
           ...this.loadFigures(s.config.name, s.lb, b.config.name),
+          lastCheck: this.health.lastCheckOf(s.config.name, b.config.name),
         };
       });
       const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);

@@ -3,7 +3,7 @@ import type { LoadBalancerApp } from '../controller/app/lb-app';
 import { CheckScheduler, ServiceHealthMonitor, healthOptionsFromConfig } from '../health';
 import type { Routing } from '../health/tiers';
 import type { OfpMessage } from '../openflow/types';
-import type { VadcEvent } from '../runtime/types';
+import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
 
 export interface HealthBridgeOptions {
@@ -110,6 +110,12 @@ export class HealthBridge {
     const entry = this.monitors.get(service);
     if (!entry || !entry.config.backends.some((b) => b.name === backend)) return undefined;
     return entry.monitor.stateOf(backend);
+  }
+
+  lastCheckOf(service: string, backend: string): LastCheck | undefined {
+    const entry = this.monitors.get(service);
+    if (!entry || !entry.config.backends.some((b) => b.name === backend)) return undefined;
+    return entry.monitor.lastCheckOf(backend);
   }
 
   async stop(): Promise<void> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ApiServer, apiListenersFromConfig } from '../api';
 import { parseConfig, readConfigFileSync, type VadcConfig } from '../config';
 import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
+import { RuntimeWithHistory } from '../runtime/with-history';
 import type { Logger } from '../util/logger';
 import { VadcDaemon } from './daemon';
 import { DEFAULT_LAB_CONFIG } from './default-config';
@@ -30,6 +31,8 @@ export interface ServeOptions {
 
 export interface Served {
   daemon: VadcDaemon;
+  /** The daemon with its status history: what the control API, metrics and dashboard serve. */
+  runtime: RuntimeWithHistory;
   api: ApiServer;
   /** Where the effective configuration came from (file, state file, or embedded default). */
   source: string;
@@ -100,10 +103,12 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   });
   const controllerTargets = await daemon.start();
   const listeners = apiListenersFromConfig(config, opts.apiSocket);
+  const runtime = new RuntimeWithHistory(daemon).start();
   let api: ApiServer;
   try {
-    api = await ApiServer.start({ runtime: daemon, listen: listeners, logger: opts.logger });
+    api = await ApiServer.start({ runtime, listen: listeners, logger: opts.logger });
   } catch (err) {
+    runtime.stop();
     await daemon.stop();
     throw err;
   }
@@ -113,8 +118,9 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const fdWarning = fdBudgetWarning(fdBudget(config.limits, controlListeners, config.metrics !== undefined), openFileLimit());
   if (fdWarning) daemon.emitEvent({ kind: 'fd_budget', level: 'warn', message: fdWarning });
   return {
-    daemon, api, source, controllerTargets,
+    daemon, runtime, api, source, controllerTargets,
     async stop() {
+      runtime.stop();
       await api.close();
       await daemon.stop();
     },

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { HealthState, VadcEvent } from '../runtime/types';
+import type { HealthState, LastCheck, VadcEvent } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import { initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type HealthInput, type RiseFall } from './backend-health';
 import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
@@ -57,6 +57,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   private readonly health = new Map<string, BackendHealth>();
   private readonly load = new Map<string, BackendLoad>();
   private readonly jobs = new Map<string, LaunchJob>();
+  private readonly lastChecks = new Map<string, LastCheck>();
   private drains: DrainTable = {};
   private failover: FailoverState = initialFailoverState();
   private tiersNeeded: number[] = [];
@@ -110,7 +111,13 @@ export class ServiceHealthMonitor extends EventEmitter {
 
   /** A check result (the scheduler delivers them itself after start()). */
   checkResult(backend: string, port: number, result: CheckResult): void {
+    this.lastChecks.set(backend, { at: this.now(), ok: result.ok, port, reason: result.reason, durationMs: result.durationMs });
     this.applyHealth(backend, { kind: 'check', port, result });
+  }
+
+  /** The backend's last active check (any of its ports), for status and the dashboard. */
+  lastCheckOf(backend: string): LastCheck | undefined {
+    return this.lastChecks.get(backend);
   }
 
   /** From the OVSDB VnicResolver: the backend's vNIC appeared, changed or disappeared. */

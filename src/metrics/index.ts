@@ -1,165 +1,131 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { StatusSnapshot, VadcRuntime } from '../runtime/types';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BackendStatus, HealthState, ServiceStatus, StatusSnapshot, SwitchStatus, VadcRuntime } from '../runtime/types';
+import { contentTypeOf, renderExposition, type ExpositionFormat, type Family, type FamilyType } from './exposition';
+
+export { negotiateFormat, type ExpositionFormat } from './exposition';
 
 /**
- * vadc's Prometheus metrics. Everything except the decision-latency histogram is read from the runtime's
- * status snapshot at scrape time, so the numbers are never stale and the daemon has nothing to keep in sync.
- * A private Registry (not prom-client's global one) keeps several daemons/tests in one process apart.
+ * vadc's Prometheus metrics. Everything except the decision-latency histogram and the process/Node.js
+ * metrics is read from the runtime's status snapshot at scrape time, so the numbers are never stale and the
+ * daemon has nothing to keep in sync: every figure `vadc status` shows is here. A private Registry (not
+ * prom-client's global one) keeps several daemons/tests in one process apart. Names follow Prometheus
+ * conventions (base units, `_total` only on counters, no gauge and counter sharing a family), so the output
+ * passes `promtool check metrics` and an OpenMetrics parser (CI runs both on a scrape of the lab daemon).
  */
 export interface VadcMetrics {
   readonly registry: Registry;
-  readonly contentType: string;
+  /** The content type of `render(format)`. */
+  contentType(format?: ExpositionFormat): string;
   /** The daemon calls this with the time one scheduling decision took. */
   observeDecisionLatency(seconds: number): void;
-  /** The exposition text (Prometheus text format 0.0.4). */
-  render(): Promise<string>;
+  /** The exposition text: Prometheus text 0.0.4 (default) or OpenMetrics 1.0. */
+  render(format?: ExpositionFormat): Promise<string>;
 }
 
-type BackendLabels = 'service' | 'backend';
+export const HEALTH_STATES: readonly HealthState[] = ['up', 'down', 'unknown', 'draining', 'drained', 'launching'];
 
-/** Sets a counter to an absolute value read from the runtime (the runtime's own counts are monotonic). */
-function setCounter<L extends string>(counter: Counter<L>, labels: Record<L, string>, value: number): void {
-  counter.inc(labels, Math.max(0, value));
-}
+/** prom-client's default gauges named *_total (not counters: promtool rejects them); the per-type gauges stay. */
+const DROPPED_DEFAULTS = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
 
-export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string } = {}): VadcMetrics {
+type BackendRow = { s: ServiceStatus; b: BackendStatus };
+type Labels = Record<string, string | number>;
+
+export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; processMetrics?: boolean } = {}): VadcMetrics {
   const registry = new Registry();
   const p = opts.prefix ?? 'vadc_';
   const registers = [registry];
+  /** Families that prom-client types as gauges but OpenMetrics knows better. */
+  const kinds = new Map<string, FamilyType>();
   // One snapshot per scrape, shared by every collector: taken by the first collect and dropped after render.
   let scrape: StatusSnapshot | undefined;
   const snapshot = (): StatusSnapshot => (scrape ??= runtime.status());
-  const backends = () => snapshot().services.flatMap((s) => s.backends.map((b) => ({ s, b })));
+  const backends = (): BackendRow[] => snapshot().services.flatMap((s) => s.backends.map((b) => ({ s, b })));
+  const ids = ({ s, b }: BackendRow) => ({ service: s.name, backend: b.id });
 
-  const backendSeries = (name: string, help: string) => ({ name: `${p}${name}`, help, labelNames: ['service', 'backend'] as BackendLabels[], registers });
-
-  new Gauge({
-    name: `${p}connections`,
-    help: 'Connections tracked per backend, by state (active = established, inactive = closing or idle).',
-    labelNames: ['service', 'backend', 'state'] as const,
-    registers,
-    collect() {
-      this.reset();
-      for (const { s, b } of backends()) {
-        this.set({ service: s.name, backend: b.id, state: 'active' }, b.activeConns);
-        this.set({ service: s.name, backend: b.id, state: 'inactive' }, b.inactiveConns);
-      }
-    },
-  });
-  const perBackendCounter = (name: string, help: string, read: (b: StatusSnapshot['services'][number]['backends'][number]) => number) =>
-    new Counter<BackendLabels>({
-      ...backendSeries(name, help),
-      collect() {
+  /** A gauge or counter whose series are read from the snapshot at each scrape. */
+  function family<T>(kind: 'gauge' | 'counter', name: string, help: string, labelNames: string[], rows: () => T[], read: (row: T) => Array<[Labels, number | undefined]>): void {
+    const Metric = kind === 'gauge' ? Gauge : Counter;
+    new Metric({
+      name: `${p}${name}`, help, labelNames, registers,
+      collect(this: Gauge | Counter) {
         this.reset();
-        for (const { s, b } of backends()) setCounter(this, { service: s.name, backend: b.id }, read(b));
-      },
-    });
-  perBackendCounter('connections_total', 'Connections scheduled to the backend since the daemon started.', (b) => b.totalConns);
-  perBackendCounter('backend_packets_total', "Packets through the backend's NAT flows (OpenFlow flow stats).", (b) => b.packets);
-  perBackendCounter('backend_bytes_total', "Bytes through the backend's NAT flows (OpenFlow flow stats).", (b) => b.bytes);
-
-  const perBackendGauge = (name: string, help: string, read: (b: StatusSnapshot['services'][number]['backends'][number]) => number | undefined) =>
-    new Gauge<BackendLabels>({
-      ...backendSeries(name, help),
-      collect() {
-        this.reset();
-        for (const { s, b } of backends()) {
-          const value = read(b);
-          if (value !== undefined) this.set({ service: s.name, backend: b.id }, value);
+        for (const row of rows()) {
+          for (const [labels, value] of read(row)) {
+            if (value === undefined) continue;
+            // Counters take the runtime's own monotonic counts as they are.
+            if (this instanceof Gauge) this.set(labels, value);
+            else this.inc(labels, Math.max(0, value));
+          }
         }
       },
     });
-  perBackendGauge('backend_up', '1 when the backend is healthy and takes new connections, else 0.', (b) => (b.health === 'up' ? 1 : 0));
-  perBackendGauge('backend_weight', 'The backend\'s scheduling weight (0 = drained).', (b) => b.weight);
-  perBackendGauge('backend_overloaded', '1 when the backend is over its connection or queue threshold.', (b) => (b.overloaded ? 1 : 0));
-  perBackendGauge(
-    'backend_queue_measure',
-    "The feedback scheduler's queue measure (outstanding work / processing rate); absent without samples.",
-    (b) => b.queueMeasure,
-  );
+  }
+  const perBackend = (kind: 'gauge' | 'counter', name: string, help: string, read: (b: BackendStatus) => number | undefined) =>
+    family(kind, name, help, ['service', 'backend'], backends, (row) => [[ids(row), read(row.b)]]);
+  const perService = (kind: 'gauge' | 'counter', name: string, help: string, read: (s: ServiceStatus) => number) =>
+    family(kind, name, help, ['service'], () => snapshot().services, (s) => [[{ service: s.name }, read(s)]]);
+  const perSwitch = (kind: 'gauge' | 'counter', name: string, help: string, read: (sw: SwitchStatus) => number) =>
+    family(kind, name, help, ['dpid'], () => snapshot().switches, (sw) => [[{ dpid: sw.dpid }, read(sw)]]);
+  const info = (name: string, help: string, labelNames: string[], rows: () => Labels[]) => {
+    kinds.set(`${p}${name}`, 'info');
+    family('gauge', name, help, labelNames, rows, (labels) => [[labels, 1]]);
+  };
 
-  new Gauge<'service' | 'backend' | 'state'>({
-    name: `${p}backend_health`,
-    help: 'The backend health state: 1 for the current state, one series per backend.',
-    labelNames: ['service', 'backend', 'state'],
-    registers,
-    collect() {
-      this.reset();
-      for (const { s, b } of backends()) this.set({ service: s.name, backend: b.id, state: b.health }, 1);
-    },
-  });
+  // ---- backends
+  family('gauge', 'backend_current_connections', 'Connections tracked now, by state (active = established, inactive = closing or idle).',
+    ['service', 'backend', 'state'], backends, (row) => [[{ ...ids(row), state: 'active' }, row.b.activeConns], [{ ...ids(row), state: 'inactive' }, row.b.inactiveConns]]);
+  perBackend('counter', 'backend_connections_total', 'Connections scheduled to the backend since the daemon started.', (b) => b.totalConns);
+  perBackend('counter', 'backend_packets_total', "Packets through the backend's NAT flows (OpenFlow flow stats).", (b) => b.packets);
+  perBackend('counter', 'backend_bytes_total', "Bytes through the backend's NAT flows (OpenFlow flow stats).", (b) => b.bytes);
+  perBackend('gauge', 'backend_up', '1 when the backend is healthy and takes new connections, else 0.', (b) => (b.health === 'up' ? 1 : 0));
+  kinds.set(`${p}backend_health`, 'stateset');
+  family('gauge', 'backend_health', 'The backend health state as a state set: 1 for the current state, 0 for the others.',
+    ['service', 'backend', `${p}backend_health`], backends,
+    (row) => HEALTH_STATES.map((state) => [{ ...ids(row), [`${p}backend_health`]: state }, row.b.health === state ? 1 : 0]));
+  perBackend('gauge', 'backend_weight', "The backend's scheduling weight (0 = drained).", (b) => b.weight);
+  perBackend('gauge', 'backend_tier', "The backend's failover tier (0 = primary).", (b) => b.tier);
+  perBackend('gauge', 'backend_overloaded', '1 when the backend is over its connection or queue threshold.', (b) => (b.overloaded ? 1 : 0));
+  perBackend('gauge', 'backend_queue_measure_seconds', "The feedback scheduler's queue measure: expected wait of one more connection (absent without samples).", (b) => b.queueMeasure);
+  perBackend('gauge', 'backend_processing_packets_per_second', "Packets per second the backend's vNIC processed at the last statistics sample (absent without samples).", (b) => b.rateOfProcessing);
+  perBackend('gauge', 'backend_max_connections', 'Most connections (active + inactive) the backend held at once at a status sample.', (b) => b.maxConns);
+  perBackend('counter', 'backend_down_transitions_total', 'Times the backend went down since it was first up.', (b) => b.downTransitions);
+  perBackend('counter', 'backend_downtime_seconds_total', 'Time the backend spent down since it was first up.', (b) => (b.downtimeMs === undefined ? undefined : b.downtimeMs / 1000));
+  perBackend('gauge', 'backend_state_change_timestamp_seconds', 'When the health state last changed, seconds since the Unix epoch.', (b) => (b.stateSince === undefined ? undefined : b.stateSince / 1000));
+  perBackend('gauge', 'backend_last_check_timestamp_seconds', 'When the last active health check finished, seconds since the Unix epoch.', (b) => (b.lastCheck ? b.lastCheck.at / 1000 : undefined));
+  perBackend('gauge', 'backend_last_check_success', '1 when the last active health check passed, 0 when it failed.', (b) => (b.lastCheck ? Number(b.lastCheck.ok) : undefined));
+  perBackend('gauge', 'backend_last_check_duration_seconds', 'How long the last active health check took.', (b) => (b.lastCheck ? b.lastCheck.durationMs / 1000 : undefined));
+  info('backend_info', "Always 1; the labels say where the backend is (vNIC, IP, software ports; OpenFlow port, MAC and switch once located).",
+    ['service', 'backend', 'vnic', 'ip', 'ports', 'ofport', 'mac', 'dpid'], () => backends().map(({ s, b }) => ({
+      service: s.name, backend: b.id, vnic: b.vnic, ip: b.ip, ports: b.ports.join(','), ofport: b.ofport === undefined ? '' : String(b.ofport), mac: b.mac ?? '', dpid: b.dpid ?? '',
+    })));
 
-  new Counter<'service'>({
-    name: `${p}scheduler_decisions_total`,
-    help: 'Scheduler picks (new connections placed) per service.',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      this.reset();
-      for (const s of snapshot().services) setCounter(this, { service: s.name }, s.decisions);
-    },
-  });
-  new Counter<'service'>({
-    name: `${p}scheduler_refused_total`,
-    help: 'New connections refused because no backend was available, per service.',
-    labelNames: ['service'],
-    registers,
-    collect() {
-      this.reset();
-      for (const s of snapshot().services) setCounter(this, { service: s.name }, s.refused);
-    },
-  });
+  // ---- services
+  perService('counter', 'scheduler_decisions_total', 'Scheduler picks (new connections placed) per service.', (s) => s.decisions);
+  perService('counter', 'scheduler_refused_total', 'New connections refused because no backend was available, per service.', (s) => s.refused);
+  perService('gauge', 'service_active_tier', 'The failover tier taking new connections (0 = primary).', (s) => s.activeTier);
+  info('service_info', 'Always 1; the labels describe the service (VIP, port, protocol, scheduler).', ['service', 'vip', 'port', 'protocol', 'scheduler'],
+    () => snapshot().services.map((s) => ({ service: s.name, vip: s.vip, port: String(s.port), protocol: s.protocol, scheduler: s.scheduler })));
 
-  const perSwitchCounter = (name: string, help: string, read: (sw: StatusSnapshot['switches'][number]) => number) =>
-    new Counter<'dpid'>({
-      name: `${p}${name}`,
-      help,
-      labelNames: ['dpid'],
-      registers,
-      collect() {
-        this.reset();
-        for (const sw of snapshot().switches) setCounter(this, { dpid: sw.dpid }, read(sw));
-      },
+  // ---- switches
+  perSwitch('counter', 'switch_packet_ins_total', 'OpenFlow packet-in messages received from the switch.', (sw) => sw.packetIns);
+  perSwitch('counter', 'switch_flow_mods_total', 'OpenFlow flow-mod messages sent to the switch.', (sw) => sw.flowModsSent);
+  perSwitch('counter', 'switch_errors_total', 'OpenFlow error messages received from the switch.', (sw) => sw.errorsReceived);
+  perSwitch('gauge', 'switch_connected', '1 for every switch with an open OpenFlow session.', () => 1);
+  perSwitch('gauge', 'switch_ports', 'Ports the switch reported.', (sw) => sw.ports);
+  perSwitch('gauge', 'switch_connection_start_time_seconds', "When the switch's OpenFlow session came up, seconds since the Unix epoch.", (sw) => sw.connectedAt / 1000);
+  info('switch_info', "Always 1; the address label is the switch's OpenFlow peer address.", ['dpid', 'address'],
+    () => snapshot().switches.map((sw) => ({ dpid: sw.dpid, address: sw.address })));
+
+  // ---- the daemon
+  const one = () => [snapshot()];
+  family('gauge', 'ovsdb_connected', '1 while the OVSDB session is up.', [], one, (st) => [[{}, st.ovsdb.connected ? 1 : 0]]);
+  family('gauge', 'start_time_seconds', 'When the daemon started, seconds since the Unix epoch.', [], one, (st) => [[{}, st.startedAt / 1000]]);
+  info('build_info', 'Always 1; the version label says which vadc is running.', ['version'], () => [{ version: snapshot().version }]);
+  info('datapath_info', "Always 1; how connections are translated: nat=flows (per-connection flows) or conntrack (OVS's connection tracker).",
+    ['nat', 'accounting', 'ct_zone'], () => {
+      const dp = snapshot().datapath;
+      return [{ nat: dp.nat, accounting: dp.accounting ?? '', ct_zone: dp.ctZone === undefined ? '' : String(dp.ctZone) }];
     });
-  perSwitchCounter('switch_packet_ins_total', 'OpenFlow packet-in messages received from the switch.', (sw) => sw.packetIns);
-  perSwitchCounter('switch_flow_mods_total', 'OpenFlow flow-mod messages sent to the switch.', (sw) => sw.flowModsSent);
-  perSwitchCounter('switch_errors_total', 'OpenFlow error messages received from the switch.', (sw) => sw.errorsReceived);
-  new Gauge<'dpid'>({
-    name: `${p}switch_connected`,
-    help: '1 for every switch with an open OpenFlow session.',
-    labelNames: ['dpid'],
-    registers,
-    collect() {
-      this.reset();
-      for (const sw of snapshot().switches) this.set({ dpid: sw.dpid }, 1);
-    },
-  });
-  new Gauge({
-    name: `${p}ovsdb_connected`,
-    help: '1 while the OVSDB session is up.',
-    registers,
-    collect() {
-      this.set(snapshot().ovsdb.connected ? 1 : 0);
-    },
-  });
-  new Gauge<'version'>({
-    name: `${p}build_info`,
-    help: 'Always 1; the version label says which vadc is running.',
-    labelNames: ['version'],
-    registers,
-    collect() {
-      this.reset();
-      this.set({ version: snapshot().version }, 1);
-    },
-  });
-  new Gauge({
-    name: `${p}start_time_seconds`,
-    help: 'When the daemon started, seconds since the Unix epoch.',
-    registers,
-    collect() {
-      this.set(snapshot().startedAt / 1000);
-    },
-  });
 
   const latency = new Histogram({
     name: `${p}decision_latency_seconds`,
@@ -169,17 +135,23 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string } = 
     registers,
   });
 
+  if (opts.processMetrics !== false) {
+    collectDefaultMetrics({ register: registry });
+    for (const name of DROPPED_DEFAULTS) registry.removeSingleMetric(name);
+  }
+
   return {
     registry,
-    contentType: registry.contentType,
+    contentType: (format = 'prometheus') => contentTypeOf(format),
     observeDecisionLatency(seconds: number): void {
       if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`decision latency must be a finite number >= 0, got ${seconds}`);
       latency.observe(seconds);
     },
-    async render(): Promise<string> {
+    async render(format: ExpositionFormat = 'prometheus'): Promise<string> {
       scrape = undefined;
       try {
-        return await registry.metrics();
+        const families = (await registry.getMetricsAsJSON()) as unknown as Family[];
+        return renderExposition(families.map((f) => ({ ...f, type: kinds.get(f.name) ?? f.type })), format);
       } finally {
         scrape = undefined;
       }

@@ -4,6 +4,9 @@
  * dashboard can be tested against a fake in unit tests and against the real daemon end to end.
  */
 import type { EventEmitter } from 'node:events';
+import type { StatusHistory } from './history';
+
+export type { StatusHistory } from './history';
 
 export type HealthState = 'up' | 'down' | 'unknown' | 'draining' | 'drained' | 'launching';
 
@@ -41,6 +44,25 @@ export interface BackendStatus {
   rateOfProcessing?: number;
   packets: number; // from flow stats
   bytes: number;
+  /** The last active health check: when, its verdict and why; absent before the first (or without active checks). */
+  lastCheck?: LastCheck;
+  /** From the status history (src/runtime/history.ts), when the daemon keeps one: */
+  /** When the health state last changed (ms since epoch). */
+  stateSince?: number;
+  /** Times the backend went down since the daemon started. */
+  downTransitions?: number;
+  /** Time spent down since the daemon started, ms. */
+  downtimeMs?: number;
+  /** Most connections (active + inactive) seen at once, sampled with the history. */
+  maxConns?: number;
+}
+
+export interface LastCheck {
+  at: number; // ms since epoch
+  ok: boolean;
+  port: number; // the software port checked
+  reason: string; // e.g. 'HTTP 200', 'tcp connect to 10.0.0.12:8080 refused'
+  durationMs: number;
 }
 
 export interface ServiceStatus {
@@ -154,4 +176,6 @@ export interface VadcRuntime {
   configText(): string;
   /** Validate and apply a new configuration without dropping established connections. */
   applyConfig(yamlText: string): Promise<{ changed: string[] }>;
+  /** The status samples of the last `windowMs` (default: all kept), when this runtime keeps a history (src/runtime/with-history.ts). */
+  history?(windowMs?: number): StatusHistory;
 }

@@ -12,6 +12,7 @@ import { chromium } from 'playwright-core';
 import type { BackendStatsRow } from '../../src/api/stats';
 import { ApiContract } from '../helpers/contract';
 import { startContractProxy, type ContractProxy } from '../helpers/contract-proxy';
+import { parseOpenMetrics, promtoolFindings } from '../helpers/metrics-lint';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 
@@ -451,7 +452,7 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
     const status = await vadcJson<StatusSnapshot>(['status']);
     for (const b of svc.backends) {
       expect(samples.get(`vadc_backend_up{service="web",backend="${b.id}"}`)).toBe(1);
-      expect(samples.get(`vadc_connections_total{service="web",backend="${b.id}"}`)).toBe(b.totalConns);
+      expect(samples.get(`vadc_backend_connections_total{service="web",backend="${b.id}"}`)).toBe(b.totalConns);
     }
     expect(samples.get('vadc_scheduler_decisions_total{service="web"}')).toBe(svc.decisions);
     const packetIns = samples.get(`vadc_switch_packet_ins_total{dpid="${lab.datapathId}"}`)!;
@@ -461,6 +462,18 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
     expect(samples.get('vadc_decision_latency_seconds_count')).toBeGreaterThanOrEqual(4);
     // The scrape listener is read-only.
     expect((await httpRequest(metricsPort, 'GET', '/v1/status')).status).toBe(404);
+
+    // Valid for Prometheus's own linter and for an OpenMetrics parser (what Prometheus asks for by default).
+    expect(promtoolFindings(scrape.text)).toEqual([]);
+    const om = await httpRequest(metricsPort, 'GET', '/metrics', { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' });
+    const families = parseOpenMetrics(om.text);
+    const health = families.find((f) => f.name === 'vadc_backend_health')!;
+    expect(health.type).toBe('stateset');
+    for (const b of svc.backends) {
+      expect(health.samples.filter((s) => s.labels.backend === b.id && s.value === 1).map((s) => s.labels.vadc_backend_health)).toEqual([b.health]);
+    }
+    expect(families.find((f) => f.name === 'vadc_datapath')?.samples[0].labels.nat).toBe('flows');
+    expect(families.find((f) => f.name === 'process_cpu_seconds')?.type).toBe('counter');
   });
 
   it('tcp API: missing or bad token -> 401; bad request -> 400 naming the field; no daemon or no permission -> one line, non-zero exit', async () => {

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { ApiServer, ROUTES } from '../../../src/api';
 import { openApiYaml } from '../../../src/api/openapi';
+import { RuntimeWithHistory } from '../../../src/runtime/with-history';
 import { ApiContract } from '../../helpers/contract';
 import { sampleRuntime, type FakeRuntime } from './fake-runtime';
 
@@ -43,14 +44,20 @@ function raw(socketPath: string, method: string, urlPath: string, body?: unknown
 describe('the contract checker against the server (fake runtime)', () => {
   const contract = new ApiContract();
   let rt: FakeRuntime;
+  let history: RuntimeWithHistory;
   let server: ApiServer;
   const socketPath = path.join(os.tmpdir(), `vadc-contract-${process.pid}.sock`);
 
   beforeAll(async () => {
     rt = await sampleRuntime();
-    server = await ApiServer.start({ runtime: rt, listen: [{ endpoint: `unix:${socketPath}` }] });
+    rt.patchBackend('web', 'v-vm1', { lastCheck: { at: rt.now, ok: true, port: 8080, reason: 'HTTP 200', durationMs: 3 } });
+    history = new RuntimeWithHistory(rt).start();
+    server = await ApiServer.start({ runtime: history, listen: [{ endpoint: `unix:${socketPath}` }] });
   });
-  afterAll(async () => server.close());
+  afterAll(async () => {
+    history.stop();
+    await server.close();
+  });
 
   const call = async (method: string, urlPath: string, body?: unknown, type?: string) => {
     const r = await raw(socketPath, method, urlPath, body, type);
@@ -69,7 +76,7 @@ describe('the contract checker against the server (fake runtime)', () => {
       ['POST', '/v1/services/web/backends/v-vm9/drain'], ['POST', '/v1/services/web/backends/v-vm9/enable'],
       ['DELETE', '/v1/services/web/backends/v-vm9'], ['DELETE', '/v1/services/dns'],
       ['GET', '/v1/connections?service=web'], ['GET', '/v1/flows'], ['GET', '/v1/events?limit=5'], ['GET', '/v1/events?limit=x'],
-      ['GET', '/v1/config'], ['PUT', '/v1/config', { yaml: 'services: []\n' }], ['GET', '/metrics'], ['GET', '/'],
+      ['GET', '/v1/history'], ['GET', '/v1/history?seconds=60'], ['GET', '/v1/config'], ['PUT', '/v1/config', { yaml: 'services: []\n' }], ['GET', '/metrics'], ['GET', '/'],
       ['DELETE', '/v1/status'], ['GET', '/v1/nothing'],
     ];
     const problems: string[] = [];

@@ -258,7 +258,13 @@ describe('metrics-only listener', () => {
       const port = Number(server.endpoints[0].split(':').pop());
       const scrape = await raw({ host: '127.0.0.1', port, path: '/prom' });
       expect(scrape.status).toBe(200);
-      expect(scrape.text).toMatch(/^vadc_connections_total\{service="web",backend="v-vm1"\} 10$/m);
+      expect(scrape.text).toMatch(/^vadc_backend_connections_total\{service="web",backend="v-vm1"\} 10$/m);
+      expect(scrape.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+      // What Prometheus sends: OpenMetrics first.
+      const om = await raw({ host: '127.0.0.1', port, path: '/prom', headers: { accept: 'application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5' } });
+      expect(om.headers['content-type']).toMatch(/^application\/openmetrics-text; version=1\.0\.0/);
+      expect(om.text).toMatch(/^vadc_backend_connections_total\{service="web",backend="v-vm1"\} 10$/m);
+      expect(om.text.endsWith('# EOF\n')).toBe(true);
       expect((await raw({ host: '127.0.0.1', port, path: '/v1/status' })).status).toBe(404);
       expect((await raw({ host: '127.0.0.1', port, path: '/v1/services/web', method: 'DELETE' })).status).toBe(404);
       expect((await raw({ host: '127.0.0.1', port, path: '/prom', method: 'POST' })).status).toBe(405);
