@@ -7,4 +7,6 @@ module.exports = {
   roots: ['<rootDir>/test/unit', '<rootDir>/bench/test'],
   testMatch: ['**/*.test.ts'],
   maxWorkers: 2,
+  // The default 5 s is too tight on a loaded 2-core host for tests that run CLI commands in-process.
+  testTimeout: 30000,
 };

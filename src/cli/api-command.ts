@@ -2,13 +2,18 @@
 // VADC_TOKEN), and a ready VadcClient. Errors (daemon not running, permission, HTTP errors) reach
 // BaseCommand.catch as one line with a non-zero exit code.
 import { Args, Command, Flags } from '@oclif/core';
-import { DEFAULT_API_ENDPOINT, VadcClient } from '../api';
+import { DEFAULT_API_ENDPOINT, VadcClient, parseApiEndpoint } from '../api';
 import { BaseCommand } from './base-command';
 import { readFileSync } from 'node:fs';
 
 export const apiFlags = {
   api: Flags.string({
     aliases: ['socket'],
+    // Checked while parsing, so a malformed endpoint is a usage error (exit 2).
+    parse: async (text) => {
+      parseApiEndpoint(text);
+      return text;
+    },
     env: 'VADC_API',
     default: DEFAULT_API_ENDPOINT,
     description: 'control API of the daemon: unix:PATH (or a bare /path), tcp:127.0.0.1:PORT or ssl:127.0.0.1:PORT',

@@ -17,6 +17,7 @@ Logs are JSON on stderr unless stderr is a terminal. Stop with Ctrl-C or SIGTERM
   ];
   static override enableJsonFlag = false;
   static override flags = {
+    config: Flags.file({ description: 'vadc configuration file (YAML)', exists: true }),
     state: Flags.string({ description: 'runtime state file (default: <config>.state.yaml)' }),
     'api-socket': Flags.string({ description: 'control API unix socket (default /run/vadc/vadc.sock, or the config\'s api.listen)' }),
     listen: Flags.string({ description: 'OpenFlow listen target, overrides controller.listen (tcp:HOST:PORT or ssl:HOST:PORT)' }),

@@ -16,7 +16,7 @@ export default class BackendAddCommand extends ApiCommand<typeof BackendAddComma
   };
   static override flags = {
     ip: Flags.string({ required: true, description: "the backend's IPv4 address" }),
-    port: Flags.integer({ required: true, multiple: true, min: 1, max: 65535, description: 'software port (repeatable)' }),
+    port: Flags.integer({ required: true, multiple: true, multipleNonGreedy: true, min: 1, max: 65535, description: 'software port (repeat the flag for more: --port 8080 --port 8081)' }),
     weight: Flags.integer({ min: 0, max: 65535, description: 'scheduling weight (default 1)' }),
     tier: Flags.integer({ min: 0, max: 15, description: 'failover tier: 0 is primary (default 0)' }),
   };

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { parseBackendArg } from '../../api/backend-arg';
 import { backendColumns } from '../../api/text-views';
 import { ApiCommand } from '../../cli/api-command';
-import type { ServiceSpec, ServiceStatus } from '../../runtime/types';
+import type { BackendSpec, ServiceSpec, ServiceStatus } from '../../runtime/types';
 
 export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddCommand> {
   static override summary = 'Add a service (a VIP and its backends) to the running daemon.';
@@ -24,7 +24,9 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
     scheduler: Flags.string({ description: 'scheduler: rr, wrr, lc, wlc, sh, mh, feedback, ... (default: the daemon\'s)' }),
     persistence: Flags.integer({ description: 'client persistence in seconds', min: 0 }),
     'idle-timeout': Flags.integer({ description: 'connection idle timeout in seconds', min: 1 }),
-    backend: Flags.string({ description: 'a backend: VNIC=IP:PORT[,PORT...][/weight=N][/tier=N] (repeatable)', multiple: true }),
+    backend: Flags.custom<BackendSpec>({ parse: async (text) => parseBackendArg(text) })({
+      description: 'a backend: VNIC=IP:PORT[,PORT...][/weight=N][/tier=N] (repeat the flag for more)', multiple: true, multipleNonGreedy: true,
+    }),
     file: Flags.file({ exists: true, description: 'the service as YAML or JSON', exclusive: ['vip', 'port', 'backend', 'protocol', 'scheduler'] }),
   };
 
@@ -45,7 +47,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
         scheduler: flags.scheduler,
         persistence: flags.persistence,
         idle_timeout: flags['idle-timeout'],
-        backends: (flags.backend ?? []).map(parseBackendArg),
+        backends: flags.backend ?? [],
       };
     }
     const svc = await this.client.addService(spec);

@@ -179,20 +179,30 @@ describe('vadc CLI commands against the API served from a fake runtime', () => {
     const missingArg = await runCommand(BackendWeight, [...api, 'web', 'v-vm1']);
     expect(missingArg.exitCode).toBe(2);
     expect(missingArg.stderr).toMatch(/^Error: Missing 1 required arg/);
-    // BaseCommand reports oclif's argument-validation errors with exit 1 (not 2); see the report to the lead.
+    // Every parse failure is a usage error: exit 2, the command's help named.
     const badWeight = await runCommand(BackendWeight, [...api, 'web', 'v-vm1', 'heavy']);
-    expect(badWeight.exitCode).not.toBe(0);
-    expect(badWeight.stderr).toMatch(/^Error: Expected an integer but received: heavy$/m);
+    expect(badWeight.exitCode).toBe(2);
+    expect(badWeight.stderr).toMatch(/^Error: Expected an integer but received: heavy \(see vadc \S+ --help\)$/m);
+    const badWeightJson = await runCommand(BackendWeight, [...api, 'web', 'v-vm1', 'heavy', '--json']);
+    expect(badWeightJson.stdout).toBe('');
+    expect(JSON.parse(badWeightJson.stderr)).toEqual({ error: { code: 'usage', message: expect.stringMatching(/^Expected an integer/) } });
     const badBackend = await runCommand(ServiceAdd, [...api, 'x', '--vip', '10.0.0.1', '--port', '80', '--backend', 'nonsense']);
-    expect(badBackend.exitCode).toBe(1);
-    expect(badBackend.stderr).toMatch(/^Error: invalid --backend "nonsense": missing VNIC=/);
+    expect(badBackend.exitCode).toBe(2);
+    expect(badBackend.stderr).toMatch(/^Error: Parsing --backend: invalid --backend "nonsense": missing VNIC=/);
     const badVip = await runCommand(ServiceAdd, [...api, 'x', '--vip', '10.0.0.999', '--port', '80']);
     expect(badVip.exitCode).toBe(1);
     expect(badVip.stderr).toBe('Error: invalid request body: vip: must be an IPv4 address (a.b.c.d)\n');
     const notFound = await runCommand(ServiceShow, [...api, 'nope']);
     expect(notFound.stderr).toBe('Error: no service named nope\n');
+    const notFoundJson = await runCommand(ServiceShow, [...api, 'nope', '--json']);
+    expect([notFoundJson.exitCode, notFoundJson.stdout, JSON.parse(notFoundJson.stderr)]).toEqual([1, '', { error: { code: 'not_found', message: 'no service named nope' } }]);
     const badEndpoint = await runCommand(Status, ['--api', 'http://localhost']);
-    expect(badEndpoint.exitCode).toBe(1);
-    expect(badEndpoint.stderr).toMatch(/^Error: invalid API endpoint "http:\/\/localhost"/);
+    expect(badEndpoint.exitCode).toBe(2);
+    expect(badEndpoint.stderr).toMatch(/^Error: Parsing --api: invalid API endpoint "http:\/\/localhost"/);
+    // --port takes one value per flag, so an argument after it stays an argument.
+    const portThenArg = await runCommand(BackendAdd, [...api, 'web', '--port', '8080', 'v-vm7', '--ip', '10.0.0.17']);
+    expect(portThenArg.exitCode).toBe(0);
+    expect(rt.service('web').backends.find((b) => b.id === 'v-vm7')?.ports).toEqual([8080]);
+    await rt.removeBackend('web', 'v-vm7');
   });
 });

@@ -1,3 +1,4 @@
+import { ApiError, DaemonUnreachableError } from '../../../src/api/errors';
 import { describeError, EXIT_FAILURE, EXIT_USAGE } from '../../../src/cli/base-command';
 import { formatTable } from '../../../src/cli/table';
 import { LabError } from '../../../src/lab/errors';
@@ -28,18 +29,24 @@ describe('CLI table printer', () => {
 describe('CLI error line', () => {
   it('gives a typed lab error one line, its code and exit code 1', () => {
     expect(describeError(new LabError('bad-name', "lab name 'X' is invalid"))).toEqual({
-      line: "Error: lab name 'X' is invalid", exitCode: EXIT_FAILURE, code: 'bad-name',
+      line: "Error: lab name 'X' is invalid", exitCode: EXIT_FAILURE, code: 'bad-name', message: "lab name 'X' is invalid",
     });
   });
 
   it('folds a multi-line parser error into one line with the usage exit code', () => {
     const parseError = Object.assign(new Error('Parsing --vms\n\tExpected an integer but received: x'), { oclif: { exit: 2 } });
     expect(describeError(parseError)).toEqual({
-      line: 'Error: Parsing --vms: Expected an integer but received: x', exitCode: EXIT_USAGE, code: undefined,
+      line: 'Error: Parsing --vms: Expected an integer but received: x', exitCode: EXIT_USAGE, code: 'usage',
+      message: 'Parsing --vms: Expected an integer but received: x',
     });
   });
 
   it('copes with something thrown that is not an Error', () => {
-    expect(describeError('boom').line).toBe('Error: boom');
+    expect(describeError('boom')).toMatchObject({ line: 'Error: boom', code: 'failed', exitCode: EXIT_FAILURE });
+  });
+
+  it('gives a daemon that is not there and an API error their stable codes', () => {
+    expect(describeError(new DaemonUnreachableError('unix:/x.sock', 'ENOENT')).code).toBe('daemon_unreachable');
+    expect(describeError(new ApiError('not_found', 'no service named x'))).toMatchObject({ code: 'not_found', exitCode: EXIT_FAILURE, line: 'Error: no service named x' });
   });
 });
