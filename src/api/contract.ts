@@ -89,6 +89,7 @@ export const statusSnapshotSchema = z
   .strictObject({
     version: z.string(),
     startedAt: epochMs('when the daemon started'),
+    time: epochMs('when the snapshot was taken').optional(),
     switches: z.array(switchStatusSchema),
     services: z.array(serviceStatusSchema),
     ovsdb: z.strictObject({ target: z.string(), connected: z.boolean() }),

@@ -112,10 +112,13 @@ const OPERATIONS: Record<RouteName, Operation> = {
   },
   dashboard: {
     tag: 'pages', summary: 'The live dashboard (one HTML page)',
-    description: 'On tcp/ssl listeners open /?token=TOKEN once: the token moves into an HttpOnly cookie and the page redirects to /.',
-    query: { token: z.string().optional().meta({ description: "the listener's bearer token" }) },
+    description: 'On tcp/ssl listeners open /?token=TOKEN (or /?login=ONE-TIME) once: an HttpOnly cookie carries the token from then on and the page redirects to /.',
+    query: {
+      token: z.string().optional().meta({ description: "the listener's bearer token" }),
+      login: z.string().optional().meta({ description: 'a one-time login (vadc demo --hold prints one): works once, within 10 minutes' }),
+    },
     ok: { status: 200, description: 'The page', media: { 'text/html': 'the dashboard' } },
-    extra: [{ status: 303, description: 'Token accepted: cookie set, redirect to /', headers: { location: 'always /', 'set-cookie': 'the HttpOnly session cookie' } }],
+    extra: [{ status: 303, description: 'Token or login accepted: cookie set, redirect to /', headers: { location: 'always /', 'set-cookie': 'the HttpOnly session cookie' } }],
     errors: [],
   },
 };

@@ -1,4 +1,4 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -85,6 +85,8 @@ export class ApiServer {
   private readonly streams = new Set<() => void>();
   private readonly log: Logger;
   private readonly violations: ViolationLog;
+  /** One-time dashboard logins (value -> expiry, ms): each opens the page once, then is gone. */
+  private readonly logins = new Map<string, number>();
 
   private constructor(private readonly opts: ApiServerOptions) {
     this.metrics = opts.metrics ?? createMetrics(opts.runtime);
@@ -102,6 +104,24 @@ export class ApiServer {
       throw err;
     }
     return server;
+  }
+
+  /**
+   * A one-time login for the dashboard on a tcp/ssl listener: `/?login=VALUE` sets the listener's token cookie
+   * once and the value is spent, so a URL printed to a terminal (vadc demo --hold) is useless after use.
+   * Valid for `ttlMs` (default 10 minutes); at most 16 are pending (the oldest goes first).
+   */
+  issueLogin(ttlMs = 10 * 60_000): string {
+    const value = randomBytes(18).toString('base64url');
+    this.logins.set(value, Date.now() + ttlMs);
+    while (this.logins.size > 16) this.logins.delete(this.logins.keys().next().value!);
+    return value;
+  }
+
+  private spendLogin(value: string): boolean {
+    const expires = this.logins.get(value);
+    this.logins.delete(value);
+    return expires !== undefined && expires > Date.now();
   }
 
   /** The endpoints actually bound (tcp port 0 resolved to the real port). */
@@ -207,9 +227,10 @@ export class ApiServer {
     if (token) {
       // The dashboard cannot send headers from EventSource: a one-time ?token= sets an HttpOnly cookie instead.
       const offered = url.searchParams.get('token');
-      if (url.pathname === '/' && offered !== null && tokenMatches(token, offered)) {
+      const login = url.searchParams.get('login');
+      if (url.pathname === '/' && ((offered !== null && tokenMatches(token, offered)) || (login !== null && this.spendLogin(login)))) {
         res.writeHead(303, {
-          'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(offered)}; HttpOnly; SameSite=Strict; Path=/`,
+          'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(token.toString())}; HttpOnly; SameSite=Strict; Path=/`,
           location: '/',
         });
         res.end();

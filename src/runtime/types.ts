@@ -117,6 +117,8 @@ export interface VadcEvent {
 export interface StatusSnapshot {
   version: string;
   startedAt: number;
+  /** When the snapshot was taken (ms since epoch; set when the daemon keeps a history), so clients plot on the daemon's clock. */
+  time?: number;
   switches: SwitchStatus[];
   services: ServiceStatus[];
   ovsdb: { target: string; connected: boolean };

@@ -56,7 +56,7 @@ export class RuntimeWithHistory implements VadcRuntime {
 
   status(): StatusSnapshot {
     const status = this.inner.status();
-    return { ...status, services: status.services.map((s) => this.withFigures(s)) };
+    return { ...status, time: this.now(), services: status.services.map((s) => this.withFigures(s)) };
   }
   services(): ServiceStatus[] {
     return this.inner.services().map((s) => this.withFigures(s));

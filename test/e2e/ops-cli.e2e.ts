@@ -505,11 +505,11 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
     expect(denied.stderr).toMatch(/permission denied on vadc daemon at unix:.*EACCES/);
   });
 
-  it('the dashboard in headless Chromium shows a backend going down when its VM stops serving HTTP', async () => {
+  it('the dashboard in headless Chromium: rates on a time axis after real traffic, a drain from the page, a backend going down', async () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: this test must not pass without a browser`);
     const profile = mkdtempSync(path.join(os.tmpdir(), 'vadc-ops-chromium-'));
     const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 860 },
+      executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
     try {
@@ -519,18 +519,40 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
       await page.goto(`http://127.0.0.1:${apiPort}/?token=${TOKEN}`);
       const svc = await web();
       for (const b of svc.backends) await page.locator(`[data-backend="web/${b.id}"] [data-health="up"]`).waitFor({ timeout: 15_000 });
-      // Load over a few status samples (one every 2 s), so the plots show it.
+      expect(await page.locator('#nat').textContent()).toBe('NAT flows');
+      expect(await page.locator(`#switches tr[data-dpid="${lab.datapathId}"]`).count()).toBe(1);
+      // Real traffic over a few status samples (one every 2 s): held connections and fresh ones.
       const held = holdConnections('cl1', 3, 6);
       await held.opened;
+      for (let i = 0; i < 6; i++) await request();
       const firstId = svc.backends[0].id;
-      const loadLine = page.locator(`[data-backend="web/${firstId}"] svg.spark polyline`).first();
-      await waitFor(async () => ((await loadLine.getAttribute('points')) ?? '').split(' ').length >= 4, 15_000, 'four load samples on the plot');
+      const rateCell = page.locator(`[data-backend="web/${firstId}"] [data-field="rate"]`);
+      await waitFor(async () => Number(await rateCell.getAttribute('data-value')) > 0, 15_000, 'a new-connection rate on the page');
+      const activeLine = page.locator(`[data-chart="web/active"] polyline[data-series="${firstId}"]`);
+      await waitFor(async () => ((await activeLine.getAttribute('points').catch(() => null)) ?? '').split(' ').length >= 3, 15_000, 'three samples on the active-connections plot');
       expect((await held.done).failed).toBe(0);
+      // The time axis is the daemon's wall clock, shared by every chart.
+      const ticks = await page.locator('[data-chart="web/conns"] .x-axis text').evaluateAll((ns) => ns.map((n) => [n.textContent, Number(n.getAttribute('data-time'))] as [string, number]));
+      expect(ticks.length).toBeGreaterThan(0);
+      for (const [text, t] of ticks) {
+        expect(text).toMatch(/^\d\d:\d\d:\d\d$/);
+        expect(Math.abs(Date.now() - t)).toBeLessThan(15 * 60_000);
+      }
+      expect(Number(await page.locator('[data-backend="web/' + firstId + '"] [data-field="rate"]').getAttribute('data-value'))).toBeGreaterThan(0);
+
+      // A drain from the page reaches the daemon (through the API, with the page's cookie) and back.
+      await page.locator(`[data-backend="web/${firstId}"] button[data-action="drain"]`).click();
+      await waitFor(async () => ['draining', 'drained'].includes((await backendOf(firstId))?.health ?? ''), 10_000, `${firstId} draining after the click`);
+      await page.locator(`[data-backend="web/${firstId}"] [data-health="drained"]`).waitFor({ timeout: 15_000 });
+      await page.locator(`[data-backend="web/${firstId}"] button[data-action="enable"]`).click();
+      await page.locator(`[data-backend="web/${firstId}"] [data-health="up"]`).waitFor({ timeout: 15_000 });
+
       const victim = svc.backends[svc.backends.length - 1].id;
       const victimVm = ['vm1', 'vm2', 'vm3'].find((vm) => vnic(vm) === victim)!;
       await servers.get(victimVm)!.stop();
       servers.delete(victimVm);
       await page.locator(`[data-backend="web/${victim}"] [data-health="down"]`).waitFor({ timeout: 20_000 });
+      await page.locator(`[data-backend="web/${victim}"] [data-field="check"][data-ok="false"]`).waitFor({ timeout: 10_000 });
       await page.locator('#events li[data-kind="backend_down"]').first().waitFor({ timeout: 10_000 });
       expect(await page.locator(`[data-backend="web/${svc.backends[0].id}"] [data-health]`).getAttribute('data-health')).toBe('up');
       // A test run leaves tracked files alone: the screenshot goes to a temp file unless VADC_SCREENSHOT names
@@ -549,7 +571,7 @@ describe('the control API, metrics and dashboard of the real daemon', () => {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 90_000);
 });
 
 describe('the API contract (docs/openapi.yaml, generated from the zod schemas)', () => {
