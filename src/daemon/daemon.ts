@@ -232,7 +232,9 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   emitEvent(partial: Omit<VadcEvent, 'time'>): void {
-    const event: VadcEvent = { time: this.now(), ...partial };
+    // What our own shutdown causes (switches disconnecting, backends lost) is news, not a warning.
+    const level = this.stopped && partial.level === 'warn' ? 'info' : partial.level;
+    const event: VadcEvent = { time: this.now(), ...partial, level };
     this.ring.push(event);
     if (this.ring.length > EVENT_RING) this.ring.shift();
     const fields = { kind: event.kind, service: event.service, backend: event.backend, dpid: event.dpid };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { ApiServer, apiListenersFromConfig } from '../api';
+import { ApiServer, apiListenersFromConfig, type ApiListenOptions } from '../api';
 import { parseConfig, readConfigFileSync, type VadcConfig } from '../config';
 import { redactSecrets, restoreSecrets, secretsOf } from '../config/secrets';
 import { RuntimeWithHistory } from '../runtime/with-history';
@@ -22,6 +22,8 @@ export interface ServeOptions {
   apiSocket?: string;
   listen?: string;
   ovsdb?: string;
+  /** More control API listeners besides the configuration's (the demo's loopback dashboard listener). */
+  extraListeners?: ApiListenOptions[];
   /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket for conntrack mode). */
   nat?: { mode: 'flows' | 'conntrack'; appctl?: string };
   logger: Logger;
@@ -102,7 +104,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
     }
   });
   const controllerTargets = await daemon.start();
-  const listeners = apiListenersFromConfig(config, opts.apiSocket);
+  const listeners = [...apiListenersFromConfig(config, opts.apiSocket), ...(opts.extraListeners ?? [])];
   const runtime = new RuntimeWithHistory(daemon).start();
   let api: ApiServer;
   try {

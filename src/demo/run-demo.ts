@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -58,6 +59,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     served = await serve({
       logger: opts.logger, listen: 'tcp:127.0.0.1:0', ovsdb: `unix:${lab.ovsdbSocket}`,
       apiSocket: path.join(tmp, 'vadc.sock'), statePath: path.join(tmp, 'state.yaml'),
+      // Browsers cannot open a unix socket: the dashboard gets a loopback listener with a token nobody is shown
+      // (the held demo prints a one-time login instead).
+      extraListeners: [{ endpoint: 'tcp:127.0.0.1:0', token: randomBytes(24).toString('hex') }],
       ...(opts.nat === 'conntrack' ? { nat: { mode: 'conntrack' as const, appctl: lab.vswitchdControlSocket } } : {}),
     });
     const daemon = served.daemon;
@@ -98,6 +102,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
     if (opts.holdUntil) {
       print('');
+      const dashboard = served.api.endpoints.find((e) => e.startsWith('tcp:'))!.replace(/^tcp:/, 'http://');
+      print(`dashboard: ${dashboard}/?login=${served.api.issueLogin()}  (a one-time link: it opens the page once, within 10 minutes)`);
       print(`holding: try \`curl http://${VIP}/\` from \`ip netns exec vadc-cl1\`, or \`node bin/run.js status --api unix:${path.join(tmp, 'vadc.sock')}\`; Ctrl-C to stop`);
       await opts.holdUntil;
     }

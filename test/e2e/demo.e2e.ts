@@ -1,5 +1,7 @@
 // The README's main job (`npm run demo` = `vadc demo`): the embedded lab configuration served by vadc, real
 // HTTP requests from the lab's clients through the VIP, in both NAT modes.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import { runDemo } from '../../src/demo/run-demo';
 import { silentLogger } from '../../src/util/logger';
 
@@ -20,4 +22,41 @@ describe('vadc demo on real OVS', () => {
     }
     expect(lines).toContain('done.');
   }, 180_000);
+});
+
+describe('vadc demo --hold as a person runs it (the built CLI)', () => {
+  it('prints a one-time dashboard link that works once, and tears down on Ctrl-C without warning lines', async () => {
+    const root = path.resolve(__dirname, '../..');
+    const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV'));
+    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'demo', '--hold', '--requests', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const deadline = Date.now() + 150_000;
+      while (!/^dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\?login=(\S+)/m.test(stdout)) {
+        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no dashboard line:\n${stdout}\n${stderr}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const [, base, login] = /^dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\?login=(\S+)/m.exec(stdout)!;
+      const first = await fetch(`${base}/?login=${login}`, { redirect: 'manual' });
+      expect(first.status).toBe(303);
+      const cookie = first.headers.get('set-cookie')!.split(';')[0];
+      const page = await fetch(`${base}/`, { headers: { cookie } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<title>vadc dashboard</title>');
+      expect((await fetch(`${base}/v1/history`, { headers: { cookie } })).status).toBe(200);
+      // Spent: the same link opens nothing a second time.
+      expect((await fetch(`${base}/?login=${login}`, { redirect: 'manual' })).status).toBe(401);
+    } finally {
+      child.kill('SIGINT');
+    }
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/^done\.$/m);
+    // The demo's own shutdown is not a warning: no log line at warn or error level on its way out.
+    const logLines = stderr.split('\n').filter((l) => l.trim() !== '');
+    expect(logLines.filter((l) => /"level":"(warn|error)"|\b(warn|error)\b/.test(l))).toEqual([]);
+  }, 240_000);
 });
