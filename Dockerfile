@@ -1,5 +1,6 @@
-# Multi-stage build: compile TypeScript, then ship only the runtime files.
-FROM node:20-bookworm-slim AS build
+# vadc in a container, on the current Node.js LTS (24). Multi-stage: compile TypeScript, then ship only the
+# runtime files. (Not built in CI: the CI machine has no container engine; `docker build -t vadc .` here.)
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -7,7 +8,10 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
+# tini as PID 1: it forwards SIGTERM to vadc and reaps the launch/stop hooks' processes, which a Node.js
+# PID 1 would leave as zombies.
+RUN apt-get update && apt-get install -y --no-install-recommends tini && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
@@ -24,5 +28,9 @@ ENV NODE_ENV=production
 # ptcp:6640:127.0.0.1 and `ovsdb: tcp:127.0.0.1:6640`); Debian's /run/openvswitch/db.sock is root-only, so
 # mounting it needs --user 0. See docs/operators/deploy-on-hypervisor.md.
 USER node
-ENTRYPOINT ["node", "/app/bin/run.js"]
+# Healthy = the daemon answers its control API on the default socket (`vadc status` exits 0). For a container
+# started with another command (vadc --help, vadc config validate) the check simply reports unhealthy.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
+  CMD ["node", "/app/bin/run.js", "status", "--api", "unix:/run/vadc/vadc.sock"]
+ENTRYPOINT ["/usr/bin/tini", "--", "node", "/app/bin/run.js"]
 CMD ["--help"]

@@ -52,7 +52,20 @@ function debianPackages() {
   run(`apt-get install -y -qq --no-install-recommends ${missing.join(' ')}`);
 }
 
+// The unit suite also runs on the current LTS line (Node 24). It is installed privately, never as a project
+// dependency: `node` in node_modules/.bin would come first on PATH in every npm script.
+const NODE24 = path.join(root, '.tools', 'node24');
+const node24Bin = path.join(NODE24, 'node_modules', '.bin', 'node');
+function node24() {
+  const version = spawnSync(node24Bin, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  if (version.startsWith('v24.')) return;
+  log('installing Node.js 24 for the unit suite (npm i --prefix .tools/node24 node@24)');
+  fs.mkdirSync(NODE24, { recursive: true });
+  run(`npm i --prefix ${JSON.stringify(NODE24)} --no-audit --no-fund --no-package-lock node@24`);
+}
+
 npmPackages();
+if (purpose === 'test') node24();
 if (purpose === 'test' || purpose === 'demo') debianPackages();
 log('building (tsc)');
 run('npx tsc -p tsconfig.build.json');
