@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand, LOG_LEVELS } from '../cli/base-command';
 import { serve } from '../daemon/serve';
+import { notifySystemd } from '../daemon/sd-notify';
 import { createLogger, daemonLogSettings, reconfigureLogger } from '../util/logger';
 
 export default class StartCommand extends BaseCommand<typeof StartCommand> {
@@ -36,6 +37,7 @@ Logs are JSON on stderr unless stderr is a terminal. Stop with Ctrl-C or SIGTERM
       onLogConfig: (log) => reconfigureLogger(logger, daemonLogSettings(flags, log)),
     });
     logger.info(`vadc serving ${served.source}; API ${served.api.endpoints.join(', ')}`);
+    notifySystemd({ ready: true, status: `serving ${served.source}; API ${served.api.endpoints.join(', ')}` }, logger);
     await new Promise<void>((resolve) => {
       const stop = (signal: string) => {
         logger.info(`${signal}: stopping (flows stay in the switch)`);
@@ -44,6 +46,7 @@ Logs are JSON on stderr unless stderr is a terminal. Stop with Ctrl-C or SIGTERM
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });
+    notifySystemd({ stopping: true, status: 'stopping (flows stay in the switch)' }, logger);
     await served.stop();
   }
 }
