@@ -112,10 +112,32 @@ ${backends}
 `;
 }
 
+/**
+ * What systemd's service manager would receive on NOTIFY_SOCKET (Type=notify): a unix datagram socket bound by
+ * Python (Node.js has none), printing each message on one line.
+ */
+let notifications = '';
+let receiver: ChildProcess | undefined;
+function notifyReceiver(sock: string): ChildProcess {
+  rmSync(sock, { force: true });
+  const child = spawn('/usr/bin/python3', ['-u', '-c', `
+import socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(${JSON.stringify(sock)})
+print('bound')
+while True: print(s.recv(4096).decode().replace('\\n', '|'))`]);
+  child.stdout?.on('data', (d: Buffer) => (notifications += d.toString()));
+  return child;
+}
+
 async function startDaemon(): Promise<void> {
   daemonLog = '';
+  notifications = '';
+  const notifySock = path.join(tmp, 'notify.sock');
+  receiver?.kill();
+  receiver = notifyReceiver(notifySock);
+  await waitFor(() => notifications.includes('bound'), 10_000, 'the notify socket');
   const child = spawn(process.execPath, [RUN, 'start', '--config', configPath, '--api-socket', socket, '--state', statePath, '--log-format', 'json'], {
-    cwd: ROOT, env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...CLI_ENV, NOTIFY_SOCKET: notifySock }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (d: Buffer) => (daemonLog += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (daemonLog += d.toString()));
@@ -124,6 +146,8 @@ async function startDaemon(): Promise<void> {
     if (child.exitCode !== null) throw new Error(`vadc start exited ${child.exitCode}: ${daemonLog}`);
     return existsSync(socket) && (await vadc(['status'])).code === 0;
   }, 20_000, 'the control socket');
+  // Readiness as systemd sees it: READY=1 once the API listens.
+  await waitFor(() => /^READY=1\|STATUS=serving /m.test(notifications), 10_000, 'READY=1 on NOTIFY_SOCKET');
   await lab.setController(`tcp:127.0.0.1:${ofPort}`);
   await waitFor(async () => (await vadcJson<StatusSnapshot>(['status'])).switches.length === 1, 20_000, 'the switch to connect');
 }
@@ -135,6 +159,7 @@ async function stopDaemon(): Promise<void> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGTERM');
   await exited;
+  await waitFor(() => /^STOPPING=1\|STATUS=stopping/m.test(notifications), 5_000, 'STOPPING=1 on NOTIFY_SOCKET');
 }
 
 async function web(): Promise<ServiceStatus> {
@@ -253,6 +278,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopDaemon();
+  receiver?.kill();
   await proxy?.close();
   for (const s of servers.values()) await s.stop().catch(() => undefined);
   await lab?.down();
