@@ -1,5 +1,6 @@
 // Readiness and status for systemd (Type=notify): `systemd-notify`, since Node.js has no unix datagram sockets.
-// Without NOTIFY_SOCKET (not started by systemd) it does nothing.
+// Without NOTIFY_SOCKET (not started by systemd) it does nothing. systemd-notify waits until the manager has read
+// the message (a barrier), so the message is never attributed to a process that already exited.
 import { spawnSync } from 'node:child_process';
 import type { Logger } from '../util/logger';
 

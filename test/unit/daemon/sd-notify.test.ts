@@ -16,7 +16,11 @@ const haveNotify = spawnSync('systemd-notify', ['--version']).status === 0;
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(${JSON.stringify(sock)}); s.settimeout(20)
 print('bound', flush=True)
-print(s.recv(4096).decode().replace('\\n', '|'), flush=True)`]);
+# systemd-notify waits for a BARRIER=1 message to be seen (its fd closed), as the service manager does.
+while True:
+    m = s.recv(4096).decode()
+    if m == 'BARRIER=1': break
+    print(m.replace('\\n', '|'), flush=True)`]);
     let out = '';
     receiver.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
