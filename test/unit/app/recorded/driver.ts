@@ -68,7 +68,8 @@ export function recordingFor(mode: ModeName, seed: number, count: number): Recor
   };
   const pending = (): string[] => take(app.drainSwitchMessages().flatMap((s) => s.msgs));
   const events = (): string[] => app.drainEvents().map((e) => `${e.kind} ${e.level} ${e.service ?? '-'} ${e.backend ?? '-'}: ${e.message}`);
-  const record = (messages: string[]) => outputs.push({ messages: messages.map(digest), events: events() });
+  // The wire bytes of the step (every message in order, however the app grouped them) and its events.
+  const record = (messages: string[]) => outputs.push({ messages: messages.length ? [digest(messages.join(''))] : [], events: events() });
 
   // The iface-id selector resolves through "OVSDB" to tap-vm3 before the switch connects.
   app.setVnic('iface-id:vm3-iface', { name: 'tap-vm3', mac: '52:54:00:00:00:13', up: true });

@@ -113,7 +113,7 @@ export function generateSteps(seed: number, count: number): Step[] {
 
 /** What one step produced: the messages' bytes (xid 0, as the app hands them over) and the events. */
 export interface StepOutput {
-  /** Per switch message bytes in order, hex; one string per message or pre-encoded block. */
+  /** A digest of the step's message bytes in order (empty when it sent nothing). */
   messages: string[];
   events: string[];
 }
