@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config';
-import { LoadBalancerApp } from '../../src/controller/app/lb-app';
+import { LoadBalancerApp, type VadcEvent } from '../../src/app';
 import type { SwitchInfo } from '../../src/controller/types';
 import { makeCookie } from '../../src/flows/cookies';
 import { TABLE } from '../../src/flows/pipeline';
@@ -81,7 +81,7 @@ function syntheticSwitch(backends: number): SwitchInfo {
 }
 
 /**
- * Opens `connections` distinct TCP connections through LoadBalancerApp.onPacketIn (decision, connection
+ * Opens `connections` distinct TCP connections through LoadBalancerApp.packetIn (decision, connection
  * table, both flow-mods and the packet-out built; the messages are dropped, as no switch is attached) and
  * measures what the tracked connections cost in memory. Run with --expose-gc for clean figures.
  */
@@ -89,9 +89,10 @@ export function measureConnectionScale(opts: { connections: number; backends: nu
   const config = parseConfig(scaleConfigYaml({ backends: opts.backends, idleTimeout: 600 }), 'scale bench');
   const gcExposed = collectGarbage();
   const before = process.memoryUsage();
-  const app = new LoadBalancerApp(config.services);
+  const events: VadcEvent[] = [];
+  const app = new LoadBalancerApp(config.services, { emit: (e) => events.length < 100 && events.push(e) });
   const sw = syntheticSwitch(opts.backends);
-  app.onSwitchUp(sw, 0);
+  app.switchUp(sw, 0);
   const vipMac = config.services[0].vip_mac;
   const frame = buildFrameTemplate({ protocol: 'tcp', vip: VIP, vipMac, servicePort: 80 });
   const msg: PacketIn = {
@@ -104,11 +105,10 @@ export function measureConnectionScale(opts: { connections: number; backends: nu
   let answered = 0;
   for (let n = 0; n < opts.connections; n++) {
     writeClient(frame, 0, 'tcp', clientAddress(0, 1, clients, n), n);
-    const out = app.onPacketIn(sw, msg, n);
+    const out = app.packetIn(sw, msg, n);
     if (out.length === 3) answered++;
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const events = app.drainEvents();
   if (answered !== opts.connections) {
     throw new Error(`only ${answered} of ${opts.connections} packet-ins got flows (first event: ${events[0]?.message ?? 'none'})`);
   }

@@ -2,7 +2,7 @@
 // chosen app on 127.0.0.1 (an ephemeral port) and answers the generator's CPU-time and stop requests.
 import { parseConfig } from '../config';
 import { Controller } from '../controller';
-import { LoadBalancerApp } from '../controller/app/lb-app';
+import { asControllerApp, LoadBalancerApp } from '../app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { deriveVipMac } from '../config/addresses';
 import { stringify } from 'yaml';
@@ -20,19 +20,14 @@ function send(msg: FromChild): void {
 
 /**
  * vadc's load-balancer app with the bench configuration (validated as any vadc config is), wired as the
- * daemon wires it: packet-ins answered through onPacketInEncoded (new connections pre-encoded).
+ * daemon wires it: packet-ins answered through packetInEncoded (new connections pre-encoded).
  */
 function vadcApp(config: Record<string, unknown>): ControllerApp & EventSource {
   const parsed = parseConfig(stringify(config), 'bench config');
-  const app = new LoadBalancerApp(parsed.services, { datapath: parsed.datapath });
-  return {
-    onSwitchUp: (sw, now) => app.onSwitchUp(sw, now),
-    onSwitchDown: (dpid, now) => app.onSwitchDown(dpid, now),
-    onPacketIn: (sw, msg, now) => app.onPacketInEncoded(sw, msg, now),
-    onFlowRemoved: (sw, msg, now) => app.onFlowRemoved(sw, msg, now),
-    onPortStatus: (sw, msg, now) => app.onPortStatus(sw, msg, now),
-    drainEvents: () => app.drainEvents(),
-  };
+  const events: Array<{ kind: string }> = [];
+  const app = new LoadBalancerApp(parsed.services, { datapath: parsed.datapath, emit: (e) => events.length < 10_000 && events.push(e) });
+  // One bench switch per session, and no input of the bench affects another switch: nothing to send elsewhere.
+  return { ...asControllerApp(app, () => undefined), drainEvents: () => events.splice(0) };
 }
 
 function referenceApp(switches: ChildSwitchPlan[], backendPort: number): ControllerApp {

@@ -1,6 +1,7 @@
 /** Typed failures of the controller runtime; callers branch on the class, logs read the message. */
 import { OFPET, OFP_ERROR_CODES } from '../openflow';
 import type { ErrorMsg } from '../openflow';
+import { formatDpid } from '../openflow/dpid';
 
 export class ControllerError extends Error {
   constructor(message: string) {
@@ -110,7 +111,3 @@ export class ProtocolViolationError extends ControllerError {
   }
 }
 
-/** Datapath ids the way ovs-ofctl prints them: 16 hex digits. */
-export function formatDpid(dpid: bigint | undefined): string {
-  return dpid === undefined ? '(handshaking)' : dpid.toString(16).padStart(16, '0');
-}

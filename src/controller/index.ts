@@ -5,8 +5,9 @@ export { DEFAULT_SESSION_OPTIONS, SwitchSession } from './session';
 export type { SessionOptions, SessionState } from './session';
 export {
   ControllerError, PreEncodedMessageError, ProtocolViolationError, RequestAbortedError, RequestTimeoutError, SessionClosedError,
-  SwitchErrorReply, UnknownSwitchError, formatDpid,
+  SwitchErrorReply, UnknownSwitchError,
 } from './errors';
+export { formatDpid } from '../openflow/dpid';
 export { DEFAULT_OPENFLOW_PORT, InvalidListenTargetError, formatListenTarget, insecureListenerWarning, parseListenTarget } from './target';
 export type { ListenTarget } from './target';
 export type {

@@ -11,8 +11,9 @@ import type {
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {
-  PreEncodedMessageError, ProtocolViolationError, ReplyTooLargeError, SessionClosedError, SwitchErrorReply, clipReason, formatDpid,
+  PreEncodedMessageError, ProtocolViolationError, ReplyTooLargeError, SessionClosedError, SwitchErrorReply, clipReason,
 } from './errors';
+import { formatDpid } from '../openflow/dpid';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';

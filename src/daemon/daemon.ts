@@ -1,25 +1,26 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
+import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent } from '../app';
 import { parseConfigOffThread, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
-import { LbAppError, LoadBalancerApp, dpidText, type AppEvent } from '../controller/app/lb-app';
-import type { ControllerApp, SwitchInfo } from '../controller/types';
-import { allVadcFlows, buildFlowStatsRequest } from '../flows';
-import { FeedbackScheduler, uint32ToIpv4, type LbService } from '../lb';
+import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
+import { allVadcFlows } from '../flows';
 import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
-import type { FlowRemoved, MultipartReply, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
+import { formatDpid } from '../openflow/dpid';
+import type { PacketIn, PortStatus } from '../openflow/types';
 import { ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
   type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
 } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
+import { createAccountingReader, type AccountingReader } from './accounting-readers';
 import { describeActions, describeMatch } from './flow-text';
-import type { ConntrackDump } from '../flows/conntrack-dump';
-import { ConntrackReader } from './conntrack-reader';
 import { HealthBridge } from './health-bridge';
+import { StatsPoller } from './stats-poller';
+import { connectionStatuses, serviceStatuses } from './views';
 
 export interface DaemonOptions {
   config: VadcConfig;
@@ -51,6 +52,8 @@ export class VadcDaemon implements VadcRuntime {
   readonly controller: Controller;
   readonly app: LoadBalancerApp;
   readonly health: HealthBridge;
+  private readonly stats: StatsPoller;
+  private readonly accounting: AccountingReader;
   private config: VadcConfig;
   private text: string;
   private readonly log: Logger;
@@ -64,9 +67,6 @@ export class VadcDaemon implements VadcRuntime {
   private statsTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
-  /** Conntrack mode with tracker accounting: reads vadc's zone of the connection tracker. */
-  private readonly conntrack?: ConntrackReader;
-  private conntrackDown = false;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -74,9 +74,7 @@ export class VadcDaemon implements VadcRuntime {
     this.log = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath });
-    const dp = this.config.datapath;
-    if (dp.nat === 'conntrack' && dp.accounting === 'conntrack') this.conntrack = new ConntrackReader({ zone: dp.ct_zone, appctl: dp.appctl });
+    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e) });
     const tlsFiles = this.config.controller.ssl;
     this.controller = new Controller({
       listen: opts.listen ?? [this.config.controller.listen],
@@ -92,17 +90,25 @@ export class VadcDaemon implements VadcRuntime {
     });
     this.health = new HealthBridge({
       app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
-      emit: (e) => this.emitEvent(e), send: (msgs) => this.sendAll(msgs), flushSwitchMessages: () => this.flushSwitchMessages(),
+      emit: (e) => this.emitEvent(e), deliver: (batches) => this.deliver(batches),
     });
-    this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: dpidText(dpid), message: `switch ${dpidText(dpid)} disconnected: ${reason}` }));
+    const dp = this.config.datapath;
+    this.accounting = createAccountingReader(this.app.accountingSource, {
+      controller: this.controller, logger: this.log, emit: (e) => this.emitEvent(e),
+      tracker: dp.nat === 'conntrack' ? { zone: dp.ct_zone, appctl: dp.appctl } : undefined,
+    });
+    this.stats = new StatsPoller({
+      controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now,
+    });
+    this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: formatDpid(dpid), message: `switch ${formatDpid(dpid)} disconnected: ${reason}` }));
     this.controller.on('dpid_conflict', (c) => this.emitEvent({
-      kind: 'dpid_conflict', level: 'warn', dpid: dpidText(c.dpid), data: { holder: c.holder, claimant: c.claimant, kept: c.kept },
+      kind: 'dpid_conflict', level: 'warn', dpid: formatDpid(c.dpid), data: { holder: c.holder, claimant: c.claimant, kept: c.kept },
       message: c.kept === 'holder'
-        ? `${c.claimant} claimed datapath id ${dpidText(c.dpid)}, connected from ${c.holder}: refused (${c.reason})`
-        : `${c.claimant} took over datapath id ${dpidText(c.dpid)} from ${c.holder}: ${c.reason}`,
+        ? `${c.claimant} claimed datapath id ${formatDpid(c.dpid)}, connected from ${c.holder}: refused (${c.reason})`
+        : `${c.claimant} took over datapath id ${formatDpid(c.dpid)} from ${c.holder}: ${c.reason}`,
     }));
     // Refused peers are logged by the controller itself, once per peer per minute.
-    this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? dpidText(sw.dpid) : undefined }));
+    this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? formatDpid(sw.dpid) : undefined }));
   }
 
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
@@ -124,7 +130,7 @@ export class VadcDaemon implements VadcRuntime {
     clearTimeout(this.ovsdbRetry);
     this.resolver?.dispose();
     this.ovsdbClient?.close();
-    this.conntrack?.close();
+    this.accounting.close();
     await this.health.stop();
     await this.controller.stop();
   }
@@ -134,91 +140,65 @@ export class VadcDaemon implements VadcRuntime {
     this.decisionObservers.push(observer);
   }
 
+  /** One statistics poll now (the timer runs them every interval). */
+  pollStats(): Promise<void> {
+    return this.stopped ? Promise.resolve() : this.stats.poll();
+  }
+
   // ------------------------------------------------------------------ wiring
 
+  /** The controller's view of the app, with what the daemon does around it (events, restore, health). */
   private controllerApp(): ControllerApp {
-    const app = this.app;
+    const base = asControllerApp(this.app, (dpid, msgs) => this.send(dpid, msgs));
     return {
       onSwitchUp: (sw: SwitchInfo, now: number) => {
-        const msgs = app.onSwitchUp(sw, now);
-        this.emitEvent({ kind: 'switch_up', level: 'info', dpid: dpidText(sw.dpid), message: `switch ${dpidText(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
-        void this.restoreConnections(sw.dpid);
-        this.flushAppEvents();
-        this.syncHealthIfSettled();
+        this.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
+        const msgs = base.onSwitchUp(sw, now);
+        void this.restore(sw.dpid);
+        this.afterDiscovery();
         return msgs;
       },
       onSwitchDown: (dpid: bigint, now: number) => {
-        app.onSwitchDown(dpid, now);
-        this.flushAppEvents();
+        base.onSwitchDown(dpid, now);
+        this.health.observeLocations();
       },
       onPacketIn: (sw: SwitchInfo, msg: PacketIn, now: number) => {
+        if (!this.decisionObservers.length) return base.onPacketIn(sw, msg, now);
         const t0 = process.hrtime.bigint();
-        const msgs = app.onPacketInEncoded(sw, msg, now);
-        if (this.decisionObservers.length) {
-          const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-          for (const observe of this.decisionObservers) observe(seconds);
-        }
-        this.flushAppEvents();
+        const msgs = base.onPacketIn(sw, msg, now);
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        for (const observe of this.decisionObservers) observe(seconds);
         return msgs;
       },
-      onFlowRemoved: (sw: SwitchInfo, msg: FlowRemoved, now: number) => {
-        const msgs = app.onFlowRemoved(sw, msg, now);
-        return msgs;
-      },
+      onFlowRemoved: base.onFlowRemoved,
       onPortStatus: (sw: SwitchInfo, msg: PortStatus, now: number) => {
-        const msgs = app.onPortStatus(sw, msg, now);
-        this.flushAppEvents();
+        const msgs = base.onPortStatus(sw, msg, now);
+        this.health.observeLocations();
         return msgs;
       },
       onError: (sw: SwitchInfo, msg) => {
-        this.emitEvent({ kind: 'switch_error', level: 'warn', dpid: dpidText(sw.dpid), message: `switch ${dpidText(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });
+        this.emitEvent({ kind: 'switch_error', level: 'warn', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });
         return [];
       },
     };
   }
 
-  /** Re-track the connections whose flows survived our restart (never wipe on connect). */
-  private async restoreConnections(dpid: bigint): Promise<void> {
-    if (this.conntrack) {
-      try {
-        this.app.restoreFromConntrack(dpid, (await this.readConntrack()).entries, this.now());
-        this.flushAppEvents();
-      } catch (err) {
-        this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: dpidText(dpid), message: (err as Error).message });
-      }
-      return;
-    }
-    try {
-      const reply = await this.controller.request(dpid, buildFlowStatsRequest('connection'));
-      if (reply.body.mpType !== 'flow') return;
-      this.send(dpid, this.app.restoreConnections(dpid, reply.body.entries, this.now()));
-      this.flushAppEvents();
-    } catch (err) {
-      this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: dpidText(dpid), message: `could not read connection flows back: ${(err as Error).message}` });
-    }
+  /** Sends what an app input caused, switch by switch. */
+  private deliver(batches: SwitchBatch[]): void {
+    for (const { dpid, msgs } of batches) this.send(dpid, msgs);
   }
 
-  private send(dpid: bigint, msgs: OfpMessage[]): void {
+  private send(dpid: bigint, msgs: OutboundMessage[]): void {
     if (msgs.length && this.controller.switch(dpid)) this.controller.send(dpid, msgs);
   }
 
-  private sendAll(msgs: OfpMessage[]): void {
-    if (!msgs.length) return;
-    for (const sw of this.controller.switches()) this.controller.send(sw.dpid, msgs);
-  }
-
-  private flushSwitchMessages(): void {
-    for (const { dpid, msgs } of this.app.drainSwitchMessages()) this.send(dpid, msgs);
-  }
-
-  private flushAppEvents(): void {
-    this.flushSwitchMessages();
-    for (const e of this.app.drainEvents()) {
-      this.emitEvent(appEventToVadc(e));
-      if ((e.kind === 'backend_located' || e.kind === 'backend_lost') && e.service && e.backend) {
-        const location = this.app.locationOf(e.service, e.backend);
-        this.health.vnicChanged(e.service, e.backend, { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' });
-      }
+  /** Re-track the connections the datapath kept through our restart (never wipe on connect). */
+  private async restore(dpid: bigint): Promise<void> {
+    try {
+      const input = await this.accounting.forRestore(dpid);
+      this.deliver(this.app.restore(dpid, input, this.now()));
+    } catch (err) {
+      this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid), message: `could not read connections back: ${(err as Error).message}` });
     }
   }
 
@@ -226,20 +206,25 @@ export class VadcDaemon implements VadcRuntime {
    * vNIC absence is only a fact once a switch has reported its ports and OVSDB has answered (or is not used):
    * before that, an unlocated backend may merely be undiscovered, and must not trigger its launch hook.
    */
-  private syncHealthIfSettled(): void {
+  private afterDiscovery(): void {
     const ovsdbSettled = this.opts.ovsdb === false || this.cache !== undefined;
-    if (ovsdbSettled && this.controller.switches().length > 0) this.health.syncVnics();
+    if (ovsdbSettled && this.controller.switches().length > 0) this.health.discoverySettled();
+    else this.health.observeLocations();
   }
 
-  emitEvent(partial: Omit<VadcEvent, 'time'>): void {
+  /** An event from the app (already stamped) or from here: to the ring, the log and the bus. */
+  private record(raw: AppEvent): void {
     // What our own shutdown causes (switches disconnecting, backends lost) is news, not a warning.
-    const level = this.stopped && partial.level === 'warn' ? 'info' : partial.level;
-    const event: VadcEvent = { time: this.now(), ...partial, level };
+    const event = this.stopped && raw.level === 'warn' ? { ...raw, level: 'info' as const } : raw;
     this.ring.push(event);
     if (this.ring.length > EVENT_RING) this.ring.shift();
     const fields = { kind: event.kind, service: event.service, backend: event.backend, dpid: event.dpid };
     this.log.log(event.level, event.message, fields);
     this.bus.emit('event', event);
+  }
+
+  emitEvent(partial: Omit<VadcEvent, 'time'>): void {
+    this.record({ time: this.now(), ...partial });
   }
 
   // ------------------------------------------------------------------ OVSDB
@@ -251,16 +236,15 @@ export class VadcDaemon implements VadcRuntime {
       this.ovsdbClient = client;
       this.cache = await VswitchCache.start(client);
       this.resolver = new VnicResolver(this.cache);
-      for (const selector of this.vnicSelectors()) this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)));
+      this.watchVnics();
       const update = (e: { spec: string; new?: OvsdbVnicInfo }) => {
-        this.app.setVnic(e.spec, toAppVnic(e.new));
-        this.flushAppEvents();
+        this.deliver(this.app.setVnic(e.spec, toAppVnic(e.new), this.now()));
+        this.health.observeLocations();
       };
       for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, update);
       this.emitEvent({ kind: 'ovsdb_connected', level: 'info', message: `OVSDB ${target} connected; watching ${this.vnicSelectors().length} vNIC(s)` });
       void this.applyZoneTimeouts(client);
-      this.flushAppEvents();
-      this.syncHealthIfSettled();
+      this.afterDiscovery();
     } catch (err) {
       this.emitEvent({ kind: 'ovsdb_unreachable', level: 'warn', message: `${(err as Error).message}; vNICs are found by OpenFlow port name until it answers (retrying in 5 s)` });
       if (!this.stopped) {
@@ -292,112 +276,10 @@ export class VadcDaemon implements VadcRuntime {
     return [...new Set(this.config.services.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
   }
 
-  private rewatch(): void {
+  /** Tells the app what OVSDB knows of every configured vNIC (the resolver keeps watching them). */
+  private watchVnics(): void {
     if (!this.resolver) return;
-    for (const selector of this.vnicSelectors()) this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)));
-  }
-
-  // ------------------------------------------------------------------ statistics
-
-  /** Tracker accounting: one listing of vadc's zone per statistics poll; an unreadable tracker is reported once per outage. */
-  private async pollConntrack(): Promise<void> {
-    try {
-      const dump = await this.readConntrack();
-      this.app.applyConntrack(dump.entries, this.now());
-      // A backend taken out of the configuration loses its flow with its last connection.
-      this.flushSwitchMessages();
-      if (this.conntrackDown) {
-        this.conntrackDown = false;
-        this.emitEvent({ kind: 'conntrack_readable', level: 'info', message: `connection tracker readable again (${dump.entries.length} entries)` });
-      }
-    } catch (err) {
-      if (!this.conntrackDown) {
-        this.conntrackDown = true;
-        this.emitEvent({ kind: 'conntrack_unreadable', level: 'error', message: `${(err as Error).message}; connections are not aged until it answers` });
-      }
-    }
-  }
-
-  private async readConntrack(): Promise<ConntrackDump> {
-    const dump = await this.conntrack!.read();
-    if (dump.malformed.length) {
-      const first = dump.malformed[0];
-      this.log.warn(`connection tracker listing: ${dump.malformed.length} line(s) not understood, first (line ${first.line}, ${first.reason}): ${first.text}`);
-    }
-    return dump;
-  }
-
-  private pollInFlight = false;
-
-  /** Flow stats (connection state, packets/bytes) and port stats (the feedback scheduler's samples). */
-  async pollStats(): Promise<void> {
-    if (this.pollInFlight || this.stopped) return;
-    this.pollInFlight = true;
-    try {
-      for (const sw of this.controller.switches()) {
-        // Tracker accounting has no connection flows to ask about: the tracker listing replaces them.
-        const [flows, ports] = await Promise.all([
-          this.conntrack ? undefined : this.controller.request(sw.dpid, buildFlowStatsRequest('connection')),
-          this.controller.request(sw.dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }),
-        ]);
-        const at = this.now();
-        if (flows?.body.mpType === 'flow') this.app.applyFlowStats(flows.body.entries, at);
-        this.feedPortStats(sw.dpid, ports, at);
-      }
-      if (this.conntrack && this.controller.switches().length > 0) await this.pollConntrack();
-      this.feedHealthLoad();
-    } catch (err) {
-      this.log.debug(`statistics poll failed: ${(err as Error).message}`);
-    } finally {
-      this.pollInFlight = false;
-    }
-  }
-
-  /** Connection counts for drain completion and the tiers' overload measure. */
-  private feedHealthLoad(): void {
-    for (const service of this.app.serviceStates()) {
-      const loads: [string, { activeConns: number }][] = [];
-      for (const name of service.backends.keys()) {
-        const b = service.lb.backendById(name);
-        if (b) loads.push([name, { activeConns: b.totalConns }]);
-      }
-      this.health.updateLoads(service.config.name, loads);
-    }
-  }
-
-  private feedPortStats(dpid: bigint, reply: MultipartReply, at: number): void {
-    if (reply.body.mpType !== 'port_stats') return;
-    const byPort = new Map(reply.body.entries.map((e) => [e.portNo, e]));
-    for (const service of this.app.serviceStates()) {
-      const estimator = this.loadEstimator(service.config.name, service.lb);
-      for (const [name, state] of service.backends) {
-        const loc = state.location;
-        const stats = loc && loc.dpid === dpid ? byPort.get(loc.ofport) : undefined;
-        if (!stats) continue;
-        // Switch view: tx = towards the VM, rx = from the VM.
-        const sample = { at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped) };
-        if (estimator === service.lb.scheduler) this.app.feedLoad(service.config.name, name, sample);
-        else estimator.feed(name, sample);
-      }
-    }
-  }
-
-  /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
-  private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
-
-  /**
-   * The feedback scheduler's load estimates for a service: its own scheduler when it uses feedback, else a
-   * shadow estimator fed the same samples (status, metrics and the dashboard show the same measure for all).
-   */
-  private loadEstimator(serviceName: string, lb: LbService): FeedbackScheduler {
-    if (lb.scheduler instanceof FeedbackScheduler) return lb.scheduler;
-    let shadow = this.shadowEstimators.get(serviceName);
-    if (!shadow) {
-      shadow = new FeedbackScheduler();
-      this.shadowEstimators.set(serviceName, shadow);
-    }
-    shadow.onChange(lb.backends);
-    return shadow;
+    for (const selector of this.vnicSelectors()) this.deliver(this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)), this.now()));
   }
 
   // ------------------------------------------------------------------ VadcRuntime
@@ -407,53 +289,17 @@ export class VadcDaemon implements VadcRuntime {
       version: this.opts.version ?? '0.1.0',
       startedAt: this.startedAt,
       switches: this.controller.switches().map((sw) => ({
-        dpid: dpidText(sw.dpid), address: sw.address, connectedAt: sw.connectedAt, ports: sw.ports.size,
+        dpid: formatDpid(sw.dpid), address: sw.address, connectedAt: sw.connectedAt, ports: sw.ports.size,
         packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdbClient?.connected ?? false },
-      datapath: this.config.datapath.nat === 'conntrack'
-        ? { nat: 'conntrack', ctZone: this.config.datapath.ct_zone, accounting: this.config.datapath.accounting }
-        : { nat: 'flows' },
+      datapath: this.app.nat.status,
     };
   }
 
   services(): ServiceStatus[] {
-    return this.app.serviceStates().map((s) => {
-      const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
-        const lb = s.lb.backendById(b.config.name);
-        const monitored = this.health.stateOf(s.config.name, b.config.name);
-        const health: BackendStatus['health'] = b.draining
-          ? (lb && lb.totalConns === 0 ? 'drained' : 'draining')
-          : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
-        return {
-          id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
-          weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health,
-          healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
-          ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? dpidText(b.location.dpid) : undefined,
-          activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
-          overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
-          ...this.loadFigures(s.config.name, s.lb, b.config.name),
-          lastCheck: this.health.lastCheckOf(s.config.name, b.config.name),
-        };
-      });
-      const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);
-      return {
-        name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
-        scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
-        decisions: s.decisions, refused: s.refused,
-      };
-    });
-  }
-
-  /** The queue measure (expected wait of one more connection, s) and the reply packet rate, once measured. */
-  private loadFigures(serviceName: string, lb: LbService, backend: string): Pick<BackendStatus, 'queueMeasure' | 'rateOfProcessing'> {
-    const estimator = lb.scheduler instanceof FeedbackScheduler ? lb.scheduler : this.shadowEstimators.get(serviceName);
-    const member = lb.backendById(backend);
-    const estimate = estimator?.estimate(backend);
-    if (!estimator || !member || !estimate) return {};
-    const wait = estimator.expectedWait(member); // infinite while the backend has weight 0 (drained)
-    return { queueMeasure: Number.isFinite(wait) ? wait : undefined, rateOfProcessing: estimate.rate };
+    return serviceStatuses(this.app, this.health, this.stats);
   }
 
   service(name: string): ServiceStatus {
@@ -524,47 +370,35 @@ export class VadcDaemon implements VadcRuntime {
     const b = raw.services.find((s: { name: string }) => s.name === serviceName).backends.find((x: { name?: string; vnic: string }) => (x.name ?? x.vnic) === backend);
     b.weight = weight;
     await this.applyRaw(raw);
-    this.wrap(() => this.app.setWeight(serviceName, backend, weight));
+    this.deliver(this.wrap(() => this.app.setWeight(serviceName, backend, weight)));
     return this.backendStatus(serviceName, backend);
   }
 
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
-    this.wrap(() => this.app.drain(serviceName, backend));
+    this.deliver(this.wrap(() => this.app.drain(serviceName, backend)));
     // The connection table is current now, the last statistics poll may not be: a drain must count the
     // connections opened since, or a backend with live connections would be reported drained at once.
-    this.feedHealthLoad();
+    this.stats.feedHealthLoad();
     this.health.drain(serviceName, backend);
     return this.backendStatus(serviceName, backend);
   }
 
   async enable(serviceName: string, backend: string): Promise<BackendStatus> {
-    this.wrap(() => this.app.enable(serviceName, backend));
+    this.deliver(this.wrap(() => this.app.enable(serviceName, backend)));
     this.health.enable(serviceName, backend);
     this.emitEvent({ kind: 'backend_enabled', level: 'info', service: serviceName, backend, message: `${backend} takes new connections again` });
     return this.backendStatus(serviceName, backend);
   }
 
   connections(filter: { service?: string; backend?: string } = {}): ConnectionStatus[] {
-    const now = this.now();
-    return this.app.connectionRecords(filter.service)
-      .filter((c) => !filter.backend || c.record.backendId === filter.backend)
-      .map(({ service, record }) => {
-        const svc = this.app.serviceStates().find((s) => s.config.name === service)!;
-        const backend = svc.backends.get(record.backendId);
-        return {
-          service, protocol: svc.config.protocol,
-          client: `${uint32ToIpv4(record.clientIp)}:${record.clientPort}`, vip: `${uint32ToIpv4(record.vip)}:${record.vipPort}`,
-          backend: record.backendId, destination: `${backend?.config.ip ?? '?'}:${record.softwarePort}`, state: record.state,
-          ageMs: now - record.created, idleMs: now - record.lastSeen,
-        };
-      });
+    return connectionStatuses(this.app, filter, this.now());
   }
 
   async flows(dpid?: string): Promise<FlowStatus[]> {
     const out: FlowStatus[] = [];
     for (const sw of this.controller.switches()) {
-      if (dpid && dpidText(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
+      if (dpid && formatDpid(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
       const reply = await this.controller.request(sw.dpid, {
         type: 'multipart_request', xid: 0, flags: 0,
         body: { mpType: 'flow', tableId: OFPTT_ALL, outPort: OFPP_ANY, outGroup: OFPG_ANY, ...allVadcFlows(), match: [] },
@@ -572,7 +406,7 @@ export class VadcDaemon implements VadcRuntime {
       if (reply.body.mpType !== 'flow') continue;
       for (const f of reply.body.entries) {
         out.push({
-          dpid: dpidText(sw.dpid), tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`,
+          dpid: formatDpid(sw.dpid), tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`,
           match: describeMatch(f.match), actions: describeActions(f.instructions), packets: Number(f.packetCount),
           bytes: Number(f.byteCount), durationSec: f.durationSec, idleTimeout: f.idleTimeout,
         });
@@ -620,11 +454,10 @@ export class VadcDaemon implements VadcRuntime {
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();
     this.config = next;
     this.text = yamlText;
-    this.sendAll(this.app.setServices(next.services, this.now()));
+    this.deliver(this.app.setServices(next.services, this.now()));
     await this.health.setServices(next.services);
-    this.rewatch();
-    this.flushAppEvents();
-    this.syncHealthIfSettled();
+    this.watchVnics();
+    this.afterDiscovery();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
     this.bus.emit('config', yamlText);
     return { changed };
@@ -646,11 +479,11 @@ export class VadcDaemon implements VadcRuntime {
     return found;
   }
 
-  private wrap(fn: () => void): void {
+  private wrap<T>(fn: () => T): T {
     try {
-      fn();
+      return fn();
     } catch (err) {
-      if (err instanceof LbAppError) throw new RuntimeError(err.code === 'not_found' ? 'not_found' : 'invalid', err.message);
+      if (err instanceof AppError) throw new RuntimeError(err.code === 'not_found' ? 'not_found' : 'invalid', err.message);
       throw err;
     }
   }
@@ -660,8 +493,4 @@ function toAppVnic(info: OvsdbVnicInfo | undefined) {
   if (!info) return undefined;
   const down = info.linkState === 'down' || info.adminState === 'down';
   return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
-}
-
-function appEventToVadc(e: AppEvent): Omit<VadcEvent, 'time'> {
-  return { kind: e.kind, level: e.level, message: e.message, service: e.service, backend: e.backend, dpid: e.dpid !== undefined ? dpidText(e.dpid) : undefined, data: e.data };
 }

@@ -1,8 +1,7 @@
+import type { LoadBalancerApp, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
-import type { LoadBalancerApp } from '../controller/app/lb-app';
 import { CheckScheduler, ServiceHealthMonitor, healthOptionsFromConfig } from '../health';
 import type { Routing } from '../health/tiers';
-import type { OfpMessage } from '../openflow/types';
 import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
 
@@ -12,10 +11,8 @@ export interface HealthBridgeOptions {
   /** Checks are sent from here (in the lab: the bridge's LOCAL port address); default: the kernel's choice. */
   sourceAddress?: string;
   emit: (event: Omit<VadcEvent, 'time'>) => void;
-  /** Flow changes the health module's decisions need (e.g. deleting a dead backend's connections). */
-  send: (msgs: OfpMessage[]) => void;
-  /** Sends the per-switch flow changes the app queued for a verdict (conntrack mode's backend flows). */
-  flushSwitchMessages?: () => void;
+  /** Sends the flow changes the app returns for a verdict (a dead backend's connections, conntrack mode's backend flows). */
+  deliver: (batches: SwitchBatch[]) => void;
   now: () => number;
 }
 
@@ -31,6 +28,9 @@ export class HealthBridge {
   private readonly scheduler = new CheckScheduler({ concurrency: 32 });
   private readonly monitors = new Map<string, { monitor: ServiceHealthMonitor; config: ServiceConfig }>();
   private readonly ticker: NodeJS.Timeout;
+  /** What each monitor was last told of its backends' vNICs ("service/backend" -> present/link). */
+  private readonly told = new Map<string, string>();
+  private settled = false;
 
   constructor(private readonly opts: HealthBridgeOptions) {
     this.ticker = setInterval(() => {
@@ -55,39 +55,42 @@ export class HealthBridge {
       }));
       this.monitors.set(service.name, { monitor, config: service });
       // With active checks, a backend gets no traffic until its first pass.
-      if (service.health) for (const b of service.backends) this.opts.app.setHealth(service.name, b.name, false);
+      if (service.health) for (const b of service.backends) this.opts.deliver(this.opts.app.setHealth(service.name, b.name, false));
       monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service, monitor, event));
       monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
       monitor.start();
-      // Only what is known: a vNIC not located yet may simply not have been discovered yet (the switch or
-      // OVSDB not connected); syncVnics() reports absence once discovery has settled.
-      for (const b of service.backends) {
-        const location = this.opts.app.locationOf(service.name, b.name);
-        if (location) monitor.vnicChanged(b.name, { present: true, linkState: location.linkUp ? 'up' : 'down' });
-      }
+      for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
     }
+    this.observeLocations();
+  }
+
+  /** Discovery is authoritative from now on (a switch connected, and OVSDB answered or is not used). */
+  discoverySettled(): void {
+    this.settled = true;
+    this.observeLocations();
   }
 
   /**
-   * Reports every backend's vNIC as the app places it now. Call once discovery is authoritative (a switch
-   * connected and OVSDB answered): from then on a backend not located is absent, which lets launch hooks run.
+   * Tells each monitor where its backends' vNICs are now, as the app places them (present on a connected
+   * switch, with the link state OpenFlow port-status and OVSDB give), when that changed since it was last
+   * told. Before discovery has settled (a switch connected and OVSDB answered) a backend not located may
+   * simply not have been discovered yet: only a vNIC that was seen and went is reported absent then. Once
+   * settled, absence is a fact, which lets launch hooks run.
    */
-  syncVnics(): void {
+  observeLocations(): void {
     for (const { monitor, config } of this.monitors.values()) {
       for (const b of config.backends) {
         const location = this.opts.app.locationOf(config.name, b.name);
-        monitor.vnicChanged(b.name, { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' });
+        const key = `${config.name}/${b.name}`;
+        const before = this.told.get(key);
+        if (!location && !this.settled && before === undefined) continue;
+        const vnic = { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' } as const;
+        const now = `${vnic.present}/${vnic.linkState}`;
+        if (now === before) continue;
+        this.told.set(key, now);
+        monitor.vnicChanged(b.name, vnic);
       }
     }
-  }
-
-  /**
-   * The backend's vNIC as the datapath sees it: present when OVSDB/the port table place it on a
-   * connected switch, with its link state (OpenFlow port-status and OVSDB link/admin state combined).
-   */
-  vnicChanged(service: string, backend: string, vnic: { present: boolean; linkState?: 'up' | 'down' }): void {
-    const entry = this.monitors.get(service);
-    if (entry && entry.config.backends.some((b) => b.name === backend)) entry.monitor.vnicChanged(backend, vnic);
   }
 
   /** One poll's samples for a service's backends, evaluated once (backends the monitor does not know are skipped). */
@@ -130,15 +133,14 @@ export class HealthBridge {
     if (!event.backend || !service.backends.some((b) => b.name === event.backend)) return;
     const state = monitor.stateOf(event.backend).health;
     const healthy = state === 'up' || state === 'draining' || state === 'drained';
-    this.opts.app.setHealth(service.name, event.backend, healthy);
+    this.opts.deliver(this.opts.app.setHealth(service.name, event.backend, healthy));
     if (event.kind === 'backend_down') {
       // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.
-      this.opts.send(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
+      this.opts.deliver(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
     }
-    this.opts.flushSwitchMessages?.();
   }
 
   private applyRouting(service: string, routing: Routing): void {
-    this.opts.app.setRouting(service, routing);
+    this.opts.deliver(this.opts.app.setRouting(service, routing));
   }
 }

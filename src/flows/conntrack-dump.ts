@@ -8,7 +8,7 @@
  * Pure: text in, typed entries out. Lines that do not parse are returned with the reason (never thrown,
  * never silently dropped), so one odd line does not hide the rest of the table.
  */
-import { ipv4ToUint32 } from '../lb/ip';
+import { ipv4ToUint32 } from '../net/ipv4';
 
 export interface ConntrackTuple {
   src: number;

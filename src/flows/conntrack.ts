@@ -15,9 +15,6 @@
  *
  * Builders only; pure.
  */
-import { encode as encodeMessage } from '../openflow/codec';
-import { ipv4ToUint32 } from '../lb/ip';
-import { macBytes, u16, u32 } from './connection-wire';
 import { OFPG_ANY, OFPP_ANY, OFPP_NORMAL, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFP_NO_BUFFER } from '../openflow/constants';
 import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/types';
 import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
@@ -216,79 +213,3 @@ export function ctConnectionFromFlow(flow: FlowStats): ConnectionSpec | null {
     && [conn.client.ip, conn.vip.ip, conn.backend.ip, conn.backend.mac].every((s) => s !== '');
   return complete ? conn : null;
 }
-
-/** The per-connection values of a commit packet-out, as numbers (the fast path's input). */
-export interface CtCommitWireValues {
-  clientOfport: number;
-  backendIp: number;
-  backendPort: number;
-  /** The backend's MAC as 6 bytes. */
-  backendMac: Uint8Array;
-  backendOfport: number;
-}
-
-// Sentinels of the prototype: each must occur exactly once in its encoding (checked), so its offset is known.
-const SENTINEL = { inPort: 0x00c0ffee, mark: 0xa1b2c3d4, ip: '203.0.113.77', port: 0xbeef, mac: '02:13:57:9b:df:f1', out: 0x00facade } as const;
-
-function offsetOf(bytes: Buffer, needle: Buffer, what: string, from = 0): number {
-  const at = bytes.indexOf(needle, from);
-  if (at < 0 || bytes.indexOf(needle, at + 1) >= 0) throw new FlowBuildError(`commit packet-out template: ${what} not found exactly once`);
-  return at;
-}
-
-/**
- * Conntrack mode's packet-in fast path: a service's commit packet-out as a pre-encoded template (the general
- * encoder's own output for a prototype with sentinel values), patched per connection. The unit tests compare
- * it with encode(buildCtCommitPacketOut(...)) byte for byte.
- */
-export class CtCommitWireEncoder {
-  private readonly head: Buffer;
-  private readonly at: { inPort: number; mark: number; ip: number; port: number; mac: number; out: number };
-  private readonly markHigh: number;
-
-  constructor(readonly zone: number, readonly serviceId: number) {
-    const prototype = buildCtCommitPacketOut(Buffer.alloc(0), 1, {
-      zone, serviceId: 1, clientOfport: 1, backendIp: SENTINEL.ip, backendPort: SENTINEL.port, backendMac: SENTINEL.mac, backendOfport: SENTINEL.out,
-    });
-    // The mark is serviceId<<16 | client port; the prototype's is replaced by a sentinel to find its slot.
-    const ct = prototype.actions[0];
-    if (ct.type !== 'nx_ct') throw new FlowBuildError('commit packet-out template: first action is not ct');
-    const withSentinelMark: PacketOut = {
-      ...prototype, inPort: SENTINEL.inPort,
-      actions: [{ ...ct, actions: ct.actions.map((a) => (a.type === 'set_field' && a.field.field === 'ct_mark' ? { ...a, field: { field: 'ct_mark', value: SENTINEL.mark } } : a)) }, ...prototype.actions.slice(1)],
-    };
-    this.head = Buffer.from(encodeMessage(withSentinelMark));
-    const bytes32 = (v: number) => { const b = Buffer.alloc(4); u32(b, 0, v); return b; };
-    const bytes16 = (v: number) => { const b = Buffer.alloc(2); u16(b, 0, v); return b; };
-    this.at = {
-      inPort: offsetOf(this.head, bytes32(SENTINEL.inPort), 'in_port'),
-      mark: offsetOf(this.head, bytes32(SENTINEL.mark), 'ct_mark'),
-      ip: offsetOf(this.head, bytes32(ipv4ToUint32(SENTINEL.ip)), 'NAT address'),
-      port: offsetOf(this.head, bytes16(SENTINEL.port), 'NAT port'),
-      mac: offsetOf(this.head, macBytes(SENTINEL.mac), 'eth_dst'),
-      out: offsetOf(this.head, bytes32(SENTINEL.out), 'output port'),
-    };
-    this.markHigh = (serviceId << 16) >>> 0;
-  }
-
-  /** The packet-out for one new connection whose first packet is `frame` (xid 0: the session assigns it). */
-  encode(v: CtCommitWireValues, frame: Buffer): Buffer {
-    if (!(v.clientOfport >= 1 && v.clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${v.clientOfport} does not fit ct_mark's 16 bits`);
-    const head = this.head;
-    const out = Buffer.allocUnsafe(head.length + frame.length);
-    out.set(head, 0);
-    const at = this.at;
-    const length = head.length + frame.length;
-    out[2] = length >>> 8;
-    out[3] = length;
-    u32(out, at.inPort, v.clientOfport);
-    u32(out, at.mark, (this.markHigh | v.clientOfport) >>> 0);
-    u32(out, at.ip, v.backendIp);
-    u16(out, at.port, v.backendPort);
-    out.set(v.backendMac, at.mac);
-    u32(out, at.out, v.backendOfport);
-    out.set(frame, head.length);
-    return out;
-  }
-}
-

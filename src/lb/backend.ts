@@ -1,5 +1,5 @@
 import { LbInputError } from './errors';
-import { toUint32 } from './ip';
+import { toUint32 } from '../net/ipv4';
 
 /** What the configuration says about one backend vNIC. */
 export interface BackendSpec {

@@ -1,5 +1,4 @@
 export * from './errors';
-export * from './ip';
 export * from './hash';
 export * from './backend';
 export * from './scheduler';

@@ -7,5 +7,6 @@ export { encode, decode, decodeHeader } from './codec';
 export { OfpDecodeError, OfpEncodeError, OfpFramingError } from './errors';
 export { OfpFramer } from './framer';
 export type { FramedItem, FramerOptions } from './framer';
-export { compileFlowModTemplate, compileMessageTemplate, OfpTemplateError } from './template';
-export type { FlowModTemplate, MessageTemplate } from './template';
+export { compileLayout, OfpLayoutError } from './layout';
+export type { MessageLayout, SlotSpec, SlotSpecs } from './layout';
+export { formatDpid } from './dpid';

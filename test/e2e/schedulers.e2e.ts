@@ -6,7 +6,7 @@
 import { ConfigError, parseConfig } from '../../src/config';
 import { Lab } from '../../src/lab';
 import { hash32 } from '../../src/lb/hash';
-import { ipv4ToUint32 } from '../../src/lb';
+import { ipv4ToUint32 } from '../../src/net';
 import { RuntimeError } from '../../src/runtime/types';
 import { closedLoopLoad, ConnectionHolder, requestEach, type HeldConnection, type LoadResult } from '../helpers/sched-clients';
 import { SchedDaemon, waitUntil } from '../helpers/sched-harness';

@@ -1,6 +1,6 @@
 // parseConntrackDump against real `ovs-appctl dpctl/dump-conntrack` lines captured from OVS 3.1 (userspace datapath).
 import { isClosing, isEstablished, parseConntrackDump, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
-import { ipv4ToUint32 } from '../../../src/lb/ip';
+import { ipv4ToUint32 } from '../../../src/net';
 
 const TIME_WAIT = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
   + 'zone=2780,mark=3429564418,protoinfo=(state=TIME_WAIT)';

@@ -1,5 +1,5 @@
 import { emptyTransportHeader, parsePacket, readTransportHeader, type TransportHeader } from '../../../src/flows/packets';
-import { ipv4ToUint32 } from '../../../src/lb/ip';
+import { ipv4ToUint32 } from '../../../src/net';
 
 /** What readTransportHeader must report for a frame, derived from the general parser. */
 function expectedFromParser(frame: Buffer): TransportHeader | null {

@@ -1,7 +1,7 @@
 // The daemon's bridge between the LB app and the health monitors: a backend not located yet is not
 // "absent" until discovery has settled, so no launch hook runs merely because the switch is not up yet.
 import { parseConfig } from '../../../src/config';
-import { LoadBalancerApp } from '../../../src/controller/app/lb-app';
+import { LoadBalancerApp } from '../../../src/app';
 import type { SwitchInfo } from '../../../src/controller/types';
 import { HealthBridge } from '../../../src/daemon/health-bridge';
 import type { OfpPort } from '../../../src/openflow/types';
@@ -34,7 +34,7 @@ function switchWith(names: string[]): SwitchInfo {
 async function bridgeFor(): Promise<{ bridge: HealthBridge; app: LoadBalancerApp; events: VadcEvent[] }> {
   const app = new LoadBalancerApp(SERVICES);
   const events: VadcEvent[] = [];
-  const bridge = new HealthBridge({ app, logger: silentLogger(), emit: (e) => events.push({ time: 0, ...e }), send: () => undefined, now: Date.now });
+  const bridge = new HealthBridge({ app, logger: silentLogger(), emit: (e) => events.push({ time: 0, ...e }), deliver: () => undefined, now: Date.now });
   await bridge.setServices(SERVICES);
   return { bridge, app, events };
 }
@@ -52,11 +52,24 @@ describe('HealthBridge vNIC discovery', () => {
     }
   });
 
+  it('before discovery settles, a located backend is reported and an unlocated one is not', async () => {
+    const { bridge, app, events } = await bridgeFor();
+    try {
+      app.switchUp(switchWith(['v-vm1']), 0);
+      bridge.observeLocations();
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect(bridge.stateOf('web', 'v-vm2')?.health).toBe('unknown');
+      expect(launches(events)).toEqual([]);
+    } finally {
+      await bridge.stop();
+    }
+  });
+
   it('once discovery settles, a located primary serves and the absent secondary is left alone', async () => {
     const { bridge, app, events } = await bridgeFor();
     try {
-      app.onSwitchUp(switchWith(['v-vm1']), 0);
-      bridge.syncVnics();
+      app.switchUp(switchWith(['v-vm1']), 0);
+      bridge.discoverySettled();
       expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
       expect(bridge.stateOf('web', 'v-vm2')).toMatchObject({ health: 'down', reason: 'vNIC absent from OVSDB' });
       expect(launches(events)).toEqual([]);
@@ -68,8 +81,8 @@ describe('HealthBridge vNIC discovery', () => {
   it('once discovery settles with the primary absent too, the primary is launched (lowest tier first)', async () => {
     const { bridge, app, events } = await bridgeFor();
     try {
-      app.onSwitchUp(switchWith([]), 0);
-      bridge.syncVnics();
+      app.switchUp(switchWith([]), 0);
+      bridge.discoverySettled();
       expect(launches(events)).toEqual(['v-vm1']);
     } finally {
       await bridge.stop();

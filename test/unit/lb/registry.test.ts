@@ -1,6 +1,7 @@
 import {
-  Backend, LbInputError, LbService, SCHEDULER_NAMES, createScheduler, ipv4ToUint32, uint32ToIpv4,
+  Backend, LbInputError, LbService, SCHEDULER_NAMES, createScheduler,
 } from '../../../src/lb';
+import { AddressError, ipv4ToUint32, uint32ToIpv4 } from '../../../src/net';
 import { members, packet } from './fixtures';
 
 describe('scheduler registry', () => {
@@ -36,8 +37,8 @@ describe('addresses and bad input', () => {
 
   it('rejects malformed addresses, ports, weights and duplicate backends', () => {
     expect(() => ipv4ToUint32('10.0.0.256')).toThrow(/octet 256/);
-    expect(() => ipv4ToUint32('10.0.0')).toThrow(LbInputError);
-    expect(() => uint32ToIpv4(-1)).toThrow(LbInputError);
+    expect(() => ipv4ToUint32('10.0.0')).toThrow(AddressError);
+    expect(() => uint32ToIpv4(-1)).toThrow(AddressError);
     expect(() => new Backend({ id: 'vm1', ip: '10.0.0.1', ports: [] })).toThrow(/vm1.ports: expected at least one/);
     expect(() => new Backend({ id: 'vm1', ip: '10.0.0.1', ports: [70000] })).toThrow(/1..65535/);
     expect(() => new Backend({ id: 'vm1', ip: '10.0.0.1', ports: [80], weight: -1 })).toThrow(/weight/);

@@ -1,13 +1,13 @@
 // Drives the app through the recorded sequence and captures what it produces (messages as bytes, events).
 import { createHash } from 'node:crypto';
 import { parseConfig } from '../../../../src/config';
-import { LoadBalancerApp } from '../../../../src/controller/app/lb-app';
+import { LoadBalancerApp, type SwitchBatch, type VadcEvent } from '../../../../src/app';
 import type { OutboundMessage, SwitchInfo } from '../../../../src/controller/types';
 import { parseCookie, TABLE, type ConntrackEntry } from '../../../../src/flows';
-import { uint32ToIpv4 } from '../../../../src/lb/ip';
+import { uint32ToIpv4 } from '../../../../src/net';
 import { decode, encode } from '../../../../src/openflow/codec';
 import { OFPPS_LINK_DOWN } from '../../../../src/openflow/constants';
-import type { FlowMod, OfpMessage, OfpPort } from '../../../../src/openflow/types';
+import type { FlowMod, OfpPort } from '../../../../src/openflow/types';
 import {
   CLIENT_OFPORT, configYaml, generateSteps, type ModeName, type Recording, type Step, type StepOutput,
 } from './sequence';
@@ -44,7 +44,8 @@ function splitMessages(bytes: Buffer): Buffer[] {
 /** Runs the sequence through the app in one NAT mode and records every step's output. */
 export function recordingFor(mode: ModeName, seed: number, count: number): Recording {
   const config = parseConfig(configYaml(mode), `${mode}.yaml`);
-  const app = new LoadBalancerApp(config.services, { datapath: config.datapath });
+  const emitted: VadcEvent[] = [];
+  const app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => emitted.push(e) });
   const sw = fakeSwitch();
   let now = 1_000_000;
   const connectionFlows = new Map<bigint, FlowMod>();
@@ -66,14 +67,14 @@ export function recordingFor(mode: ModeName, seed: number, count: number): Recor
     }
     return hex;
   };
-  const pending = (): string[] => take(app.drainSwitchMessages().flatMap((s) => s.msgs));
-  const events = (): string[] => app.drainEvents().map((e) => `${e.kind} ${e.level} ${e.service ?? '-'} ${e.backend ?? '-'}: ${e.message}`);
+  const batches = (out: SwitchBatch[]): string[] => take(out.flatMap((b) => b.msgs));
+  const events = (): string[] => emitted.splice(0).map((e) => `${e.kind} ${e.level} ${e.service ?? '-'} ${e.backend ?? '-'}: ${e.message}`);
   // The wire bytes of the step (every message in order, however the app grouped them) and its events.
   const record = (messages: string[]) => outputs.push({ messages: messages.length ? [digest(messages.join(''))] : [], events: events() });
 
   // The iface-id selector resolves through "OVSDB" to tap-vm3 before the switch connects.
-  app.setVnic('iface-id:vm3-iface', { name: 'tap-vm3', mac: '52:54:00:00:00:13', up: true });
-  record([...take(app.onSwitchUp(sw, now) as OfpMessage[]), ...pending()]);
+  const before = batches(app.setVnic('iface-id:vm3-iface', { name: 'tap-vm3', mac: '52:54:00:00:00:13', up: true }, now));
+  record([...before, ...batches(app.switchUp(sw, now))]);
 
   for (const step of generateSteps(seed, count)) {
     now += 37;
@@ -84,10 +85,10 @@ export function recordingFor(mode: ModeName, seed: number, count: number): Recor
     switch (step.kind) {
       case 'packet_in': {
         const data = Buffer.from(step.frame, 'hex');
-        return [...take(app.onPacketInEncoded(sw, {
+        return take(app.packetInEncoded(sw, {
           type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: data.length, reason: 0, tableId: TABLE.FORWARD, cookie: 0n,
           match: [{ field: 'in_port', value: CLIENT_OFPORT }], data,
-        }, now)), ...pending()];
+        }, now));
       }
       case 'flow_removed': {
         if (mode === 'conntrack') return trackerStep(step.connection);
@@ -95,30 +96,26 @@ export function recordingFor(mode: ModeName, seed: number, count: number): Recor
         if (!live.length) return [];
         const f = live[step.connection % live.length];
         connectionFlows.delete(f.cookie);
-        return [...take(app.onFlowRemoved(sw, {
+        return batches(app.flowRemoved(sw, {
           type: 'flow_removed', xid: 0, cookie: f.cookie, priority: f.priority, reason: step.reason, tableId: f.tableId,
           durationSec: 3, durationNsec: 0, idleTimeout: f.idleTimeout, hardTimeout: 0, packetCount: 7n, byteCount: 700n, match: f.match,
-        }, now) as OfpMessage[]), ...pending()];
+        }, now));
       }
       case 'link': {
         const desc = { ...sw.ports.get(step.backendPort)!, state: step.up ? 0 : OFPPS_LINK_DOWN };
         sw.ports.set(step.backendPort, desc);
-        return [...take(app.onPortStatus(sw, { type: 'port_status', xid: 0, reason: 2, desc }, now) as OfpMessage[]), ...pending()];
+        return batches(app.portStatus(sw, { type: 'port_status', xid: 0, reason: 2, desc }, now));
       }
       case 'vnic':
-        app.setVnic('iface-id:vm3-iface', step.up === undefined ? undefined : { name: 'tap-vm3', mac: '52:54:00:00:00:13', up: step.up });
-        return pending();
+        return batches(app.setVnic('iface-id:vm3-iface', step.up === undefined ? undefined : { name: 'tap-vm3', mac: '52:54:00:00:00:13', up: step.up }, now));
       case 'health': {
-        app.setHealth(step.service, step.backend, step.healthy);
-        const drop = step.healthy ? [] : take(app.dropBackendConnections(step.service, step.backend, now));
-        return [...pending(), ...drop];
+        const verdict = batches(app.setHealth(step.service, step.backend, step.healthy));
+        return [...verdict, ...(step.healthy ? [] : batches(app.dropBackendConnections(step.service, step.backend, now)))];
       }
       case 'drain':
-        app.drain(step.service, step.backend);
-        return pending();
+        return batches(app.drain(step.service, step.backend));
       case 'enable':
-        app.enable(step.service, step.backend);
-        return pending();
+        return batches(app.enable(step.service, step.backend));
     }
   }
 
@@ -139,8 +136,7 @@ export function recordingFor(mode: ModeName, seed: number, count: number): Recor
         state: proto === 'udp' ? undefined : i % 5 === 1 ? 'TIME_WAIT' : 'ESTABLISHED',
       });
     });
-    app.applyConntrack(entries, now);
-    return pending();
+    return batches(app.applyAccounting({ source: 'tracker', entries }, now));
   }
 
   const connections = app.connectionRecords().map(({ service, record: r }) =>

@@ -1,4 +1,4 @@
-import { MAX_SERVICE_ID } from '../../flows/cookies';
+import { MAX_SERVICE_ID } from '../flows/cookies';
 
 /** FNV-1a, 32-bit: a stable, well-spread hash of a service name. */
 function fnv1a(text: string): number {

@@ -1,4 +1,4 @@
-import { ipv4ToUint32, LbInputError } from '../../../src/lb';
+import { AddressError, ipv4ToUint32 } from '../../../src/net';
 
 describe('ipv4ToUint32 (char-code parser)', () => {
   it('parses every octet position and the extremes', () => {
@@ -11,7 +11,7 @@ describe('ipv4ToUint32 (char-code parser)', () => {
 
   it.each(['', '.', '1.2.3', '1.2.3.4.5', '1..2.3', '.1.2.3', '1.2.3.', '1.2.3.4 ', 'a.b.c.d', '1.2.3.1000', '-1.2.3.4', '1.2.3.4/24'])(
     'rejects %j as not a dotted quad', (text) => {
-      expect(() => ipv4ToUint32(text)).toThrow(LbInputError);
+      expect(() => ipv4ToUint32(text)).toThrow(AddressError);
       expect(() => ipv4ToUint32(text)).toThrow(/expected a dotted quad/);
     },
   );

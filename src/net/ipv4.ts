@@ -1,10 +1,10 @@
-import { LbInputError } from './errors';
+import { AddressError } from './errors';
 
 const DIGIT_0 = 48;
 const DOT = 46;
 
-function badQuad(text: string): LbInputError {
-  return new LbInputError('ipv4', `expected a dotted quad like 10.0.0.1, got ${JSON.stringify(text)}`);
+function badQuad(text: string): AddressError {
+  return new AddressError('ipv4', `expected a dotted quad like 10.0.0.1, got ${JSON.stringify(text)}`);
 }
 
 /**
@@ -20,7 +20,7 @@ export function ipv4ToUint32(text: string): number {
     const c = text.charCodeAt(i);
     if (c === DOT) {
       if (digits === 0 || dots === 3) throw badQuad(text);
-      if (octet > 255) throw new LbInputError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
+      if (octet > 255) throw new AddressError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
       value = value * 256 + octet;
       dots++;
       octet = 0;
@@ -33,14 +33,14 @@ export function ipv4ToUint32(text: string): number {
     }
   }
   if (digits === 0 || dots !== 3) throw badQuad(text);
-  if (octet > 255) throw new LbInputError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
+  if (octet > 255) throw new AddressError('ipv4', `octet ${octet} out of range 0..255 in ${text}`);
   return value * 256 + octet;
 }
 
 /** 0x0a000001 -> '10.0.0.1'. */
 export function uint32ToIpv4(value: number): string {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
-    throw new LbInputError('ipv4', `expected an integer 0..2^32-1, got ${value}`);
+    throw new AddressError('ipv4', `expected an integer 0..2^32-1, got ${value}`);
   }
   return `${value >>> 24}.${(value >>> 16) & 255}.${(value >>> 8) & 255}.${value & 255}`;
 }

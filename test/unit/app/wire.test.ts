@@ -1,7 +1,9 @@
+// The NAT modes' fast paths write exactly what encode() writes for the built messages, over random values.
+import { CtCommitWireEncoder } from '../../../src/app/nat/ct-commit-wire';
+import { FlowPairWireEncoder, type FlowPairService } from '../../../src/app/nat/flow-pair-wire';
+import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
+import { uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
-import { buildConnectionFlows, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows/builders';
-import { ConnectionWireEncoder, macBytes, type ConnectionWireService } from '../../../src/flows/connection-wire';
-import { uint32ToIpv4 } from '../../../src/lb/ip';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
 function prng(seed: number): () => number {
@@ -15,8 +17,8 @@ function prng(seed: number): () => number {
 const hexByte = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
 const macText = (bytes: Uint8Array) => [...bytes].map(hexByte).join(':');
 
-describe('ConnectionWireEncoder: the same bytes as encode() of the built flows and packet-out', () => {
-  const services: ConnectionWireService[] = [
+describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and packet-out', () => {
+  const services: FlowPairService[] = [
     { serviceId: 1, protocol: 'tcp', idleTimeout: 60, vipMac: '02:00:0a:00:00:64', vipPort: 80 },
     { serviceId: 0xffff, protocol: 'tcp', idleTimeout: 65535, finTimeout: 5, vipMac: 'fe:ff:ff:ff:ff:fe', vipPort: 65535 },
     { serviceId: 18, protocol: 'udp', idleTimeout: 1, vipMac: '02:00:00:00:00:01', vipPort: 53 },
@@ -24,7 +26,7 @@ describe('ConnectionWireEncoder: the same bytes as encode() of the built flows a
   ];
 
   it.each(services.map((s) => [`${s.protocol} service ${s.serviceId} fin ${s.finTimeout ?? '-'}`, s] as const))('%s over random connections', (_name, service) => {
-    const encoder = new ConnectionWireEncoder(service);
+    const encoder = new FlowPairWireEncoder(service);
     const next = prng(service.serviceId * 7919 + service.vipPort);
     for (let i = 0; i < 300; i++) {
       const frame = Buffer.alloc(20 + (next() % 90));
@@ -42,13 +44,13 @@ describe('ConnectionWireEncoder: the same bytes as encode() of the built flows a
         vip: { mac: service.vipMac, ip: uint32ToIpv4(values.vipIp), port: service.vipPort },
         backend: { ofport: values.backendOfport, mac: macText(backendMac), ip: uint32ToIpv4(values.backendIp), port: values.backendPort },
       };
-      const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => encode(m)), encode(buildResubmitPacketOut(frame, values.clientOfport))]);
+      const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]);
       expect(encoder.encode(values, frame).toString('hex')).toBe(expected.toString('hex'));
     }
   });
 
   it('refuses a connection id the cookie cannot carry', () => {
-    const encoder = new ConnectionWireEncoder(services[0]);
+    const encoder = new FlowPairWireEncoder(services[0]);
     const frame = Buffer.alloc(60);
     const values = {
       connectionId: 0x10000000, clientOfport: 1, clientIp: 1, clientPort: 1, clientMacSource: frame, clientMacOffset: 6, vipIp: 2,
@@ -57,10 +59,28 @@ describe('ConnectionWireEncoder: the same bytes as encode() of the built flows a
     expect(() => encoder.encode(values, frame)).toThrow(FlowBuildError);
     expect(() => encoder.encode({ ...values, connectionId: 0 }, frame)).toThrow(/connection id 0 is outside/);
   });
+});
 
-  it('macBytes parses MAC text and names bad input', () => {
-    expect([...macBytes('02:0a:ff:00:10:01')]).toEqual([2, 10, 255, 0, 16, 1]);
-    expect(() => macBytes('02:0a:ff:00:10')).toThrow(/not a MAC: 02:0a:ff:00:10/);
-    expect(() => macBytes('02:0a:ff:00:10:zz')).toThrow(FlowBuildError);
+describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(...))', () => {
+  it('for varied zones, services and values', () => {
+    const next = prng(7);
+    for (const [zone, serviceId] of [[0, 1], [4321, 0x1234], [65535, 65535]]) {
+      const encoder = new CtCommitWireEncoder(zone, serviceId);
+      for (let i = 0; i < 200; i++) {
+        const mac = Buffer.from(Array.from({ length: 6 }, () => next() & 0xff));
+        const values = { clientOfport: 1 + (next() % 0xffff), backendIp: next(), backendPort: next() & 0xffff, backendMac: mac, backendOfport: 1 + (next() % 0xfffffeff) };
+        const frame = Buffer.from(Array.from({ length: next() % 120 }, () => next() & 0xff));
+        const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
+          zone, serviceId, clientOfport: values.clientOfport, backendIp: uint32ToIpv4(values.backendIp), backendPort: values.backendPort,
+          backendMac: macText(mac), backendOfport: values.backendOfport,
+        }));
+        expect(encoder.encode(values, frame).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
+      }
+    }
+  });
+
+  it("refuses a client port that does not fit ct_mark's 16 bits", () => {
+    expect(() => new CtCommitWireEncoder(4321, 5).encode({ clientOfport: 0x10000, backendIp: 1, backendPort: 1, backendMac: Buffer.alloc(6), backendOfport: 1 }, Buffer.alloc(0)))
+      .toThrow(/16 bits/);
   });
 });

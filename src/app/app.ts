@@ -1,0 +1,270 @@
+import type { DatapathConfig, ServiceConfig } from '../config';
+import type { OutboundMessage, SwitchInfo } from '../controller/types';
+import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
+import type { ConnRecord } from '../lb/conn-table';
+import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
+import { formatDpid } from '../openflow/dpid';
+import type { FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
+import type { EventSink } from './events';
+import { locateBackend, sameLocation, type BackendLocation, type VnicInfo } from './location';
+import { createNatMode } from './nat/factory';
+import type { AccountingInput, NatMode } from './nat/nat-mode';
+import { Outbox, type SwitchBatch } from './outbox';
+import { PacketInPath } from './packet-in';
+import {
+  applyRouting, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
+} from './services';
+
+export interface AppOptions {
+  /** Drive only this datapath (config `dpid`); default every switch that connects. */
+  dpid?: string;
+  /** The datapath section of the config: picks the NAT mode (and its accounting) once, here. */
+  datapath?: DatapathConfig;
+  /** Where events go; default nowhere. */
+  emit?: EventSink;
+}
+
+/**
+ * vadc's load-balancing application, a coordinator over small parts: the services' state (./services), where
+ * backends are (./location), the packet-in path (./packet-in) and the NAT mode chosen once from the config
+ * (./nat). Pure, Faucet-style: every input takes `now` and returns the OpenFlow messages it causes, switch by
+ * switch; events go to the sink. The daemon does the I/O.
+ */
+export class LoadBalancerApp {
+  readonly nat: NatMode;
+  private readonly services = new ServiceTable();
+  private readonly switches = new Map<bigint, SwitchInfo>();
+  private readonly vnics = new Map<string, VnicInfo>();
+  private readonly packets: PacketInPath;
+  private readonly emit: EventSink;
+  private readonly onlyDpid: bigint | undefined;
+
+  constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
+    this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
+    this.emit = opts.emit ?? (() => undefined);
+    this.nat = createNatMode(opts.datapath);
+    this.packets = new PacketInPath(this.services, this.nat, this.emit);
+    this.setServices(configs, 0);
+  }
+
+  // ------------------------------------------------------------------ configuration and operator inputs
+
+  /**
+   * Replaces the service list. Services kept by name keep their connection tables and counters; their
+   * backends are reconciled (added, removed, re-weighted) without touching established connections.
+   */
+  setServices(configs: readonly ServiceConfig[], now: number): SwitchBatch[] {
+    const oldVips = new Set(this.services.all.map((s) => s.config.vip));
+    const removed = this.services.configure(configs);
+    const out = new Outbox();
+    this.relocate(now);
+    const msgs: OfpMessage[] = [];
+    for (const gone of removed) {
+      msgs.push(buildDeleteService(gone.id));
+      // The delete took its backend flows too; a replacement under the same id re-adds its own.
+      this.nat.forgetService(gone.id);
+    }
+    const newVips = new Set(this.services.all.map((s) => s.config.vip));
+    for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip));
+    for (const vip of newVips) msgs.push(...buildVipFlows(vip));
+    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
+    out.toEach(this.switches.keys(), msgs);
+    return this.finish(out);
+  }
+
+  /** OVSDB's view of a vNIC (selector as configured: 'NAME', 'iface-id:ID', 'mac:MAC'); undefined = gone. */
+  setVnic(selector: string, info: VnicInfo | undefined, now: number): SwitchBatch[] {
+    if (info) this.vnics.set(selector, info);
+    else this.vnics.delete(selector);
+    this.relocate(now);
+    return this.finish(new Outbox());
+  }
+
+  /** Health verdict for one backend (from src/health). */
+  setHealth(serviceName: string, backendName: string, healthy: boolean): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    const state = service.backends.get(backendName);
+    if (state) {
+      state.healthy = healthy;
+      refreshAvailability(service, state);
+    }
+    return this.finish(new Outbox());
+  }
+
+  /** Where new connections go, as the failover logic decided: one tier's backends, the sorry backend, or nowhere. */
+  setRouting(serviceName: string, routing: Routing): SwitchBatch[] {
+    applyRouting(this.services.require(serviceName), routing);
+    return this.finish(new Outbox());
+  }
+
+  setWeight(serviceName: string, backendName: string, weight: number): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    const state = requireBackend(service, backendName);
+    state.draining = false;
+    state.config = { ...state.config, weight };
+    service.lb.setWeight(backendName, weight);
+    return this.finish(new Outbox());
+  }
+
+  /** Quiesce: weight 0 so no new connections; established ones finish. */
+  drain(serviceName: string, backendName: string): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    requireBackend(service, backendName).draining = true;
+    service.lb.setWeight(backendName, 0);
+    return this.finish(new Outbox());
+  }
+
+  enable(serviceName: string, backendName: string): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    const state = requireBackend(service, backendName);
+    state.draining = false;
+    service.lb.setWeight(backendName, state.config.weight);
+    return this.finish(new Outbox());
+  }
+
+  /** One statistics sample for the feedback scheduler. */
+  feedLoad(serviceName: string, backendName: string, sample: LoadSample): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    if (service.lb.scheduler instanceof FeedbackScheduler) service.lb.scheduler.feed(backendName, sample);
+    return this.finish(new Outbox());
+  }
+
+  /**
+   * A backend died: forget its connections and delete their flows, so clients notice at once and reconnect
+   * to a healthy backend. Flows of other backends are untouched.
+   */
+  dropBackendConnections(serviceName: string, backendName: string, now: number): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    const state = requireBackend(service, backendName);
+    for (const record of service.lb.connections.export()) {
+      if (record.backendId === backendName) service.lb.close(record, now);
+    }
+    const out = new Outbox();
+    if (state.location && this.switches.has(state.location.dpid)) out.to(state.location.dpid, this.nat.dropBackendFlows(service.id, state.location.ofport));
+    return this.finish(out);
+  }
+
+  // ------------------------------------------------------------------ OpenFlow inputs
+
+  switchUp(sw: SwitchInfo, now: number): SwitchBatch[] {
+    if (this.onlyDpid !== undefined && sw.dpid !== this.onlyDpid) return [];
+    this.switches.set(sw.dpid, sw);
+    // The switch may have lost its flows (an OVS restart): its backend flows are added again (ADD is idempotent).
+    this.nat.forgetSwitch(sw.dpid);
+    this.relocate(now);
+    // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
+    // the daemon rebuilds the connection table from it (restore).
+    const msgs: OfpMessage[] = [...buildPipelineFlows(), ...this.nat.pipelineFlows()];
+    for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip));
+    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
+    return this.finish(new Outbox().to(sw.dpid, msgs));
+  }
+
+  switchDown(dpid: bigint, now: number): SwitchBatch[] {
+    if (!this.switches.delete(dpid)) return [];
+    this.nat.forgetSwitch(dpid);
+    this.relocate(now);
+    return this.finish(new Outbox());
+  }
+
+  portStatus(sw: SwitchInfo, _msg: PortStatus, now: number): SwitchBatch[] {
+    if (!this.switches.has(sw.dpid)) return [];
+    // The runtime has already applied the change to sw.ports.
+    this.relocate(now);
+    return this.finish(new Outbox());
+  }
+
+  /** A packet-in, answered with codec messages. */
+  packetIn(sw: SwitchInfo, msg: PacketIn, now: number): OfpMessage[] {
+    if (!this.switches.has(sw.dpid)) return [];
+    return this.packets.handle(sw, msg, now, false) as OfpMessage[];
+  }
+
+  /** The same decisions as packetIn, with a new connection's answer from the NAT mode's fast path. */
+  packetInEncoded(sw: SwitchInfo, msg: PacketIn, now: number): OutboundMessage[] {
+    if (!this.switches.has(sw.dpid)) return [];
+    return this.packets.handle(sw, msg, now, true);
+  }
+
+  flowRemoved(sw: SwitchInfo, msg: FlowRemoved, now: number): SwitchBatch[] {
+    return this.finish(new Outbox().to(sw.dpid, this.nat.accounting.flowRemoved(this.services.all, msg, now)));
+  }
+
+  // ------------------------------------------------------------------ accounting
+
+  /** What the daemon reads for the accounting: the switches' connection flow statistics, or the tracker. */
+  get accountingSource(): AccountingInput['source'] {
+    return this.nat.accounting.source;
+  }
+
+  /** After a switch (re)connects: re-track the connections the datapath still carries. */
+  restore(dpid: bigint, input: AccountingInput, now: number): SwitchBatch[] {
+    const { msgs, restored, orphans } = this.nat.accounting.restore(this.services.all, input, now);
+    if (restored || orphans) {
+      this.emit({
+        time: now, kind: 'connections_restored', level: 'info', dpid: formatDpid(dpid), data: { restored, orphans },
+        message: `re-tracked ${restored} established connection(s) from ${this.nat.accounting.restoresFrom}${orphans ? `, removed ${orphans} half pair(s)` : ''}`,
+      });
+    }
+    return this.finish(new Outbox().to(dpid, msgs));
+  }
+
+  /** A periodic accounting reading (connection states, counts, ends). */
+  applyAccounting(input: AccountingInput, now: number): SwitchBatch[] {
+    this.nat.accounting.apply(this.services.all, input, now);
+    return this.finish(new Outbox());
+  }
+
+  // ------------------------------------------------------------------ views for status, API, metrics
+
+  serviceStates(): ReadonlyArray<Readonly<Omit<ServiceState, 'backends'>> & { backends: ReadonlyMap<string, Readonly<BackendState>> }> {
+    return this.services.all;
+  }
+
+  connectionRecords(serviceName?: string): { service: string; record: ConnRecord }[] {
+    const out: { service: string; record: ConnRecord }[] = [];
+    for (const s of this.services.all) {
+      if (serviceName && s.config.name !== serviceName) continue;
+      for (const record of s.lb.connections.export()) out.push({ service: s.config.name, record });
+    }
+    return out;
+  }
+
+  locationOf(serviceName: string, backendName: string): BackendLocation | undefined {
+    return this.services.require(serviceName).backends.get(backendName)?.location;
+  }
+
+  connectionCount(serviceName: string, backendName: string): number {
+    return this.services.require(serviceName).lb.backendById(backendName)?.totalConns ?? 0;
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  /** Every input ends here: the NAT mode's per-backend flows follow what the input changed. */
+  private finish(out: Outbox): SwitchBatch[] {
+    this.nat.syncBackendFlows(this.services.all, new Set(this.switches.keys()), out);
+    return out.done();
+  }
+
+  /** Recomputes every backend's location; reports the ones that moved, appeared or went. */
+  private relocate(now: number): void {
+    for (const service of this.services.all) {
+      for (const state of service.backends.values()) {
+        const selector = state.config.vnic;
+        const vnic = this.vnics.get(selector);
+        const location = locateBackend(selector, state.config.mac, vnic, this.switches.values());
+        const before = state.location;
+        state.location = location;
+        if (!sameLocation(before, location)) {
+          const portName = vnic?.name ?? selector;
+          this.emit(location
+            ? { time: now, kind: 'backend_located', level: 'info', service: service.config.name, backend: state.config.name, dpid: formatDpid(location.dpid),
+              message: `vNIC ${selector} is port ${location.ofport} (${portName}) on ${formatDpid(location.dpid)}, link ${location.linkUp ? 'up' : 'down'}` }
+            : { time: now, kind: 'backend_lost', level: 'warn', service: service.config.name, backend: state.config.name,
+              message: `vNIC ${selector} is not on any connected switch` });
+        }
+        refreshAvailability(service, state);
+      }
+    }
+  }
+}

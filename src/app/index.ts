@@ -1,0 +1,10 @@
+// The load-balancing application: pure decisions over services, backends and connections; see app.ts.
+export { LoadBalancerApp, type AppOptions } from './app';
+export { AppError } from './errors';
+export type { EventSink, VadcEvent } from './events';
+export type { BackendLocation, VnicInfo } from './location';
+export type { AccountingInput, DatapathStatus, NatMode } from './nat/nat-mode';
+export type { SwitchBatch } from './outbox';
+export type { BackendState, Routing, ServiceState } from './services';
+export { serviceIds } from './service-ids';
+export { asControllerApp } from './controller-app';

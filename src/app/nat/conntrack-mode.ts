@@ -1,0 +1,176 @@
+// Conntrack mode (`datapath.nat: conntrack`): OVS's connection tracker translates both directions. A new
+// connection costs one packet-out that commits it; static flows do the rest (docs/pipeline.md).
+import type { OutboundMessage } from '../../controller/types';
+import type { ConnectionSpec } from '../../flows/builders';
+import {
+  buildCtBackendFlow, buildCtCommitPacketOut, buildCtConnectionFlow, buildCtPipelineFlows, buildCtReplyFlows, buildCtServiceFlows,
+  buildDeleteCtBackendFlow,
+} from '../../flows/conntrack';
+import { formatMac } from '../../flows/packets';
+import { uint32ToIpv4 } from '../../net/ipv4';
+import type { FlowMod, OfpMessage } from '../../openflow/types';
+import type { Outbox } from '../outbox';
+import { membersOf, takeConnectionId, type ServiceState } from '../services';
+import { AddressMemo, deleteBackendConnectionFlows } from './common';
+import { CtCommitWireEncoder } from './ct-commit-wire';
+import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
+import type { Accounting, DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
+import { TrackerAccounting } from './tracker-accounting';
+
+/** Conntrack mode's accounting axis: how connections are counted, and what (if anything) each one gets for it. */
+export interface CtCounting {
+  readonly name: 'conntrack' | 'flows';
+  readonly accounting: Accounting;
+  /** Flows a new connection gets so it can be counted (none when the tracker's listing counts it). */
+  connectionFlows(c: NewConnection): FlowMod[];
+}
+
+/** `accounting: conntrack` (the default): the tracker's listing; no per-connection flow at all. */
+export function trackerCounting(zone: number): CtCounting {
+  return { name: 'conntrack', accounting: new TrackerAccounting(zone), connectionFlows: () => [] };
+}
+
+/** `accounting: flows`: one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts). */
+export function flowCounting(): CtCounting {
+  return { name: 'flows', accounting: new FlowAccounting(CT_ACCOUNTING_FLOW_SHAPE), connectionFlows: (c) => [buildCtConnectionFlow(connectionSpec(c))] };
+}
+
+/** Where a backend flow sends a service's translated packets (what was installed). */
+interface BackendFlow {
+  dpid: bigint;
+  serviceId: number;
+  ip: string;
+  mac: string;
+  ofport: number;
+}
+
+export class ConntrackNat implements NatMode {
+  readonly status: DatapathStatus;
+  readonly accounting: Accounting;
+  /** The backend flow installed for each "serviceId/backend". */
+  private readonly backendFlows = new Map<string, BackendFlow>();
+  private readonly encoders = new Map<number, CtCommitWireEncoder>();
+  private readonly memo = new AddressMemo();
+
+  constructor(private readonly zone: number, private readonly counting: CtCounting) {
+    this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name };
+    this.accounting = counting.accounting;
+  }
+
+  pipelineFlows(): FlowMod[] {
+    return buildCtPipelineFlows();
+  }
+
+  serviceFlows(s: ServiceState): FlowMod[] {
+    return [
+      ...buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone),
+      ...buildCtReplyFlows({
+        serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
+        backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
+      }),
+    ];
+  }
+
+  /**
+   * One table-1 flow per located, not-failed backend of each service takes the service's packets the
+   * tracker translated to that backend to its vNIC. Adds, moves and removes them as backends appear, move,
+   * fail and come back. A backend taken out of the configuration keeps its flow while it still carries
+   * connections (as their flows do in flows mode), until the last one ends.
+   */
+  syncBackendFlows(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void {
+    const wanted = new Map<string, BackendFlow>();
+    for (const service of services) {
+      for (const state of service.backends.values()) {
+        const loc = state.location;
+        if (!loc || state.healthy === false || !switches.has(loc.dpid)) continue;
+        wanted.set(`${service.id}/${state.config.name}`, { dpid: loc.dpid, serviceId: service.id, ip: state.config.ip, mac: loc.mac, ofport: loc.ofport });
+      }
+    }
+    for (const [key, have] of this.backendFlows) {
+      const want = wanted.get(key);
+      if (want && want.dpid === have.dpid && want.ip === have.ip && want.mac === have.mac && want.ofport === have.ofport) continue;
+      if (!want && switches.has(have.dpid) && this.retiredWithConnections(services, have.serviceId, key.slice(key.indexOf('/') + 1))) continue;
+      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteCtBackendFlow(have)]);
+      this.backendFlows.delete(key);
+    }
+    for (const [key, want] of wanted) {
+      if (this.backendFlows.has(key)) continue;
+      out.to(want.dpid, [buildCtBackendFlow(want)]);
+      this.backendFlows.set(key, want);
+    }
+  }
+
+  /** A backend no longer in its (still configured) service that still has tracked connections. */
+  private retiredWithConnections(services: readonly ServiceState[], serviceId: number, name: string): boolean {
+    const service = services.find((s) => s.id === serviceId);
+    if (!service || service.backends.has(name)) return false;
+    return service.lb.connections.export().some((r) => r.backendId === name);
+  }
+
+  forgetSwitch(dpid: bigint): void {
+    for (const [key, flow] of this.backendFlows) if (flow.dpid === dpid) this.backendFlows.delete(key);
+  }
+
+  forgetService(serviceId: number): void {
+    for (const [key, flow] of this.backendFlows) if (flow.serviceId === serviceId) this.backendFlows.delete(key);
+  }
+
+  connect(c: NewConnection): OfpMessage[] {
+    const commit = buildCtCommitPacketOut(c.frame, c.inPort, {
+      zone: this.zone, serviceId: c.service.id, clientOfport: c.inPort, backendIp: c.backend.config.ip, backendPort: c.softwarePort,
+      backendMac: c.location.mac, backendOfport: c.location.ofport,
+    });
+    return [...this.counting.connectionFlows(c), commit];
+  }
+
+  connectEncoded(c: NewConnection): OutboundMessage[] {
+    let encoder = this.encoders.get(c.service.id);
+    if (!encoder) {
+      encoder = new CtCommitWireEncoder(this.zone, c.service.id);
+      this.encoders.set(c.service.id, encoder);
+    }
+    const bytes = encoder.encode({
+      clientOfport: c.inPort, backendIp: this.memo.ip(c.backend.config.ip), backendPort: c.softwarePort,
+      backendMac: this.memo.mac(c.location.mac), backendOfport: c.location.ofport,
+    }, c.frame);
+    const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
+    const flows = this.counting.connectionFlows(c);
+    return flows.length ? [...flows, commit] : [commit];
+  }
+
+  /**
+   * A packet of a known connection at the controller: the client's first packet again before vadc's commit
+   * of it reached the tracker (a quick retransmit), or one that arrived before its backend flow. The same
+   * commit again: the tracker keeps the first binding, so it goes where that went.
+   */
+  known(c: KnownConnection): OfpMessage[] {
+    const { service, entry } = c;
+    // Where the backend is, or, for one taken out of the configuration, where its retained flow sends to.
+    const location = service.backends.get(entry.backend.id)?.location ?? this.backendFlows.get(`${service.id}/${entry.backend.id}`);
+    if (!location || location.dpid !== c.dpid) return [];
+    return [buildCtCommitPacketOut(c.frame, c.inPort, {
+      zone: this.zone, serviceId: service.id, clientOfport: c.inPort, backendIp: uint32ToIpv4(entry.backend.ip), backendPort: entry.softwarePort,
+      backendMac: location.mac, backendOfport: location.ofport,
+    })];
+  }
+
+  /**
+   * Only the accounting flows (if any): the backend flow goes with the health verdict (syncBackendFlows), so
+   * the clients' next packets reach vadc, which answers them with a RST.
+   */
+  dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
+    return deleteBackendConnectionFlows(serviceId, ofport, false);
+  }
+}
+
+/** The connection as the accounting flow describes it. */
+function connectionSpec(c: NewConnection): ConnectionSpec {
+  const { service, backend, location, frame, header: h } = c;
+  return {
+    serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
+    idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
+    client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: uint32ToIpv4(h.src), port: h.srcPort },
+    vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(h.dst), port: h.dstPort },
+    backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
+  };
+}

@@ -1,0 +1,182 @@
+// Accounting by per-connection flows: each connection has flows carrying its cookie; flow statistics say
+// what it carried and whether it is established, and its flow_removed says it ended. Two shapes of it:
+// flows mode's forward/reverse NAT pair, and conntrack mode's single accounting flow.
+import { readConnectionFlows, type ConnectionSpec } from '../../flows/builders';
+import { ctConnectionFromFlow } from '../../flows/conntrack';
+import { buildDeleteConnection } from '../../flows/builders';
+import { MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
+import { IP_PROTO_TCP } from '../../flows/packets';
+import { TABLE } from '../../flows/pipeline';
+import type { ConnKey, ConnRecord } from '../../lb/conn-table';
+import { ipv4ToUint32 } from '../../net/ipv4';
+import { OFPRR_DELETE } from '../../openflow/constants';
+import type { FlowRemoved, FlowStats, OfpMessage, Oxm } from '../../openflow/types';
+import type { BackendState, ServiceState } from '../services';
+import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
+
+/** What differs between the two flow shapes. */
+interface ConnectionFlowShape {
+  /** Connections (and the cookies of incomplete ones) from the flow-stats entries of connection cookies. */
+  read(entries: readonly FlowStats[]): { connections: ConnectionSpec[]; orphans: bigint[] };
+  /** The connection key from the flow that carries it (the client's 5-tuple as the client sent it). */
+  key(flow: { match: readonly Oxm[] }, proto: number): ConnKey | undefined;
+  /** A TCP connection is established when its flows show it (one stats entry set per connection). */
+  established(forward: FlowStats, reverse: FlowStats | undefined): boolean;
+  /** Messages when the connection's flow went (flows mode: the reverse half with it). */
+  afterRemoved(service: ServiceState, connectionId: number, msg: FlowRemoved): OfpMessage[];
+}
+
+export class FlowAccounting implements Accounting {
+  readonly source = 'flow_stats' as const;
+  readonly restoresFrom = "the switch's flows";
+
+  constructor(private readonly shape: ConnectionFlowShape) {}
+
+  restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
+    if (input.source !== 'flow_stats') return { msgs: [], restored: 0, orphans: 0 };
+    const { connections, orphans } = this.shape.read(input.entries);
+    const msgs: OfpMessage[] = [];
+    let restored = 0;
+    for (const conn of connections) {
+      const service = services.find((s) => s.id === conn.serviceId);
+      const backend = service ? [...service.backends.values()].find((b) => b.config.ip === conn.backend.ip && b.config.ports.includes(conn.backend.port)) : undefined;
+      if (!service || !backend) {
+        msgs.push(buildDeleteConnection(conn.serviceId, conn.connectionId));
+        continue;
+      }
+      const record: ConnRecord = {
+        proto: service.proto, clientIp: ipv4ToUint32(conn.client.ip), clientPort: conn.client.port, vip: ipv4ToUint32(conn.vip.ip),
+        vipPort: conn.vip.port, backendId: backend.config.name, softwarePort: conn.backend.port,
+        state: service.proto === IP_PROTO_TCP ? 'active' : 'inactive', created: now, lastSeen: now,
+      };
+      const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
+      if (imported) {
+        restored++;
+        service.nextConnectionId = Math.max(service.nextConnectionId, conn.connectionId + 1) % (MAX_CONNECTION_ID + 1) || 1;
+      }
+    }
+    for (const cookie of orphans) {
+      const parts = parseCookie(cookie);
+      if (parts) msgs.push(buildDeleteConnection(parts.serviceId, parts.connectionId));
+    }
+    return { msgs, restored, orphans: orphans.length };
+  }
+
+  /**
+   * Flow statistics of connection flows: packets/bytes per backend, and TCP connections whose flows show
+   * them established count as active, as IPVS counts ESTABLISHED. Ends come by flow_removed, not here.
+   */
+  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
+    if (input.source !== 'flow_stats') return 0;
+    const forward = new Map<bigint, FlowStats>();
+    const reverse = new Map<bigint, FlowStats>();
+    for (const e of input.entries) {
+      if (parseCookie(e.cookie)?.kind !== 'connection') continue;
+      (e.tableId === TABLE.FORWARD ? forward : reverse).set(e.cookie, e);
+    }
+    const perBackend = new Map<BackendState, { packets: number; bytes: number }>();
+    for (const [cookie, fwd] of forward) {
+      const parts = parseCookie(cookie)!;
+      const service = services.find((s) => s.id === parts.serviceId);
+      if (!service) continue;
+      const key = this.shape.key(fwd, service.proto);
+      const entry = key && service.lb.connections.lookup(key);
+      if (!key || !entry) continue;
+      const rev = reverse.get(cookie);
+      service.lb.connections.touch(key, now);
+      if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && this.shape.established(fwd, rev)) service.lb.connections.setState(key, 'active');
+      const state = service.backends.get(entry.backend.id);
+      if (state) {
+        const acc = perBackend.get(state) ?? { packets: 0, bytes: 0 };
+        acc.packets += Number(fwd.packetCount) + Number(rev?.packetCount ?? 0n);
+        acc.bytes += Number(fwd.byteCount) + Number(rev?.byteCount ?? 0n);
+        perBackend.set(state, acc);
+      }
+    }
+    for (const service of services) {
+      for (const state of service.backends.values()) {
+        const acc = perBackend.get(state);
+        // Counters of live connections; finished connections' counts were added on flow_removed.
+        state.packets = state.closedPackets + (acc?.packets ?? 0);
+        state.bytes = state.closedBytes + (acc?.bytes ?? 0);
+      }
+    }
+    return 0;
+  }
+
+  /**
+   * A connection ends when its forward flow goes (idle timeout, FIN timeout, delete). A reverse half that
+   * idles out alone (one-way traffic) is left to the forward flow's lifetime.
+   */
+  flowRemoved(services: readonly ServiceState[], msg: FlowRemoved, now: number): OfpMessage[] {
+    const parts = parseCookie(msg.cookie);
+    if (parts?.kind !== 'connection' || msg.tableId !== TABLE.FORWARD) return [];
+    const service = services.find((s) => s.id === parts.serviceId);
+    if (!service) return [];
+    const key = this.shape.key(msg, service.proto);
+    const entry = key && service.lb.connections.lookup(key);
+    if (key && entry) {
+      const state = service.backends.get(entry.backend.id);
+      if (state) {
+        state.closedPackets += Number(msg.packetCount);
+        state.closedBytes += Number(msg.byteCount);
+      }
+      service.lb.close(key, now);
+    }
+    return this.shape.afterRemoved(service, parts.connectionId, msg);
+  }
+}
+
+function oxmValue(match: readonly Oxm[], field: string): unknown {
+  for (const oxm of match) if (oxm.field === field && oxm.field !== 'raw') return oxm.value;
+  return undefined;
+}
+
+const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function connKey(proto: number, src: unknown, dst: unknown, sport: unknown, dport: unknown): ConnKey | undefined {
+  const [s, d, sp, dp] = [text(src), text(dst), num(sport), num(dport)];
+  if (s === undefined || d === undefined || sp === undefined || dp === undefined) return undefined;
+  return { proto, clientIp: ipv4ToUint32(s), clientPort: sp, vip: ipv4ToUint32(d), vipPort: dp };
+}
+
+const portFields = (proto: number) => (proto === IP_PROTO_TCP ? ['tcp_src', 'tcp_dst'] : ['udp_src', 'udp_dst']);
+
+/** Flows mode: a connection is its forward/reverse NAT flow pair. */
+export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
+  read: (entries) => readConnectionFlows([...entries]),
+  key: (flow, proto) => {
+    const [sport, dport] = portFields(proto);
+    return connKey(proto, oxmValue(flow.match, 'ipv4_src'), oxmValue(flow.match, 'ipv4_dst'), oxmValue(flow.match, sport), oxmValue(flow.match, dport));
+  },
+  // The reply half carried packets and the client sent more than its SYN.
+  established: (fwd, rev) => rev !== undefined && rev.packetCount > 0n && fwd.packetCount > 1n,
+  // Deleting the pair by its cookie takes the reverse half too; a flow removed by a delete needs nothing more.
+  afterRemoved: (service, connectionId, msg) => (msg.reason === OFPRR_DELETE ? [] : [buildDeleteConnection(service.id, connectionId)]),
+};
+
+/**
+ * Conntrack mode with `accounting: flows`: one accounting flow per connection, matching it after NAT
+ * (client -> backend) plus the original VIP:port (ct_nw_dst/ct_tp_dst).
+ */
+export const CT_ACCOUNTING_FLOW_SHAPE: ConnectionFlowShape = {
+  read: (entries) => {
+    const connections: ConnectionSpec[] = [];
+    const orphans: bigint[] = [];
+    for (const flow of entries) {
+      if (parseCookie(flow.cookie)?.kind !== 'connection') continue;
+      const conn = ctConnectionFromFlow(flow);
+      if (conn) connections.push(conn);
+      else orphans.push(flow.cookie);
+    }
+    return { connections, orphans };
+  },
+  key: (flow, proto) => {
+    const [sport] = portFields(proto);
+    return connKey(proto, oxmValue(flow.match, 'ipv4_src'), oxmValue(flow.match, 'ct_nw_dst'), oxmValue(flow.match, sport), oxmValue(flow.match, 'ct_tp_dst'));
+  },
+  // The accounting flow sees only established (post-handshake) packets.
+  established: (fwd) => fwd.packetCount > 0n,
+  afterRemoved: () => [],
+};

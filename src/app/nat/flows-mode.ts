@@ -1,0 +1,94 @@
+// Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
+// forward and a reverse NAT flow, and its first packet is resubmitted through them.
+import type { OutboundMessage } from '../../controller/types';
+import { buildConnectionFlows, buildResubmitPacketOut, buildServiceFlows } from '../../flows/builders';
+import { formatMac } from '../../flows/packets';
+import { uint32ToIpv4 } from '../../net/ipv4';
+import type { FlowMod, OfpMessage } from '../../openflow/types';
+import type { ServiceConfig } from '../../config';
+import { takeConnectionId, type ServiceState } from '../services';
+import { deleteBackendConnectionFlows, AddressMemo } from './common';
+import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
+import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type FlowPairValues } from './flow-pair-wire';
+import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
+
+export class FlowsNat implements NatMode {
+  readonly status: DatapathStatus = { nat: 'flows' };
+  readonly accounting = new FlowAccounting(FLOW_PAIR_SHAPE);
+  /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
+  private readonly encoders = new WeakMap<ServiceConfig, FlowPairWireEncoder>();
+  private readonly memo = new AddressMemo();
+  // One values record reused by every new connection (the fast path runs to completion; nothing keeps it).
+  private readonly values: FlowPairValues = {
+    connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, vipIp: 0,
+    backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
+  };
+
+  pipelineFlows(): FlowMod[] {
+    return [];
+  }
+
+  serviceFlows(s: ServiceState): FlowMod[] {
+    return buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port });
+  }
+
+  syncBackendFlows(): void {
+    // Every connection carries its backend in its own flows: nothing per backend.
+  }
+
+  forgetSwitch(): void {}
+
+  forgetService(): void {}
+
+  connect(c: NewConnection): OfpMessage[] {
+    const { service, backend, location, frame, header: h } = c;
+    const [forward, reverse] = buildConnectionFlows({
+      serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
+      idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
+      client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: uint32ToIpv4(h.src), port: h.srcPort },
+      vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(h.dst), port: h.dstPort },
+      backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
+    });
+    return [forward, reverse, buildResubmitPacketOut(frame, c.inPort)];
+  }
+
+  connectEncoded(c: NewConnection): OutboundMessage[] {
+    const { service, backend, location, frame, header: h } = c;
+    const config = service.config;
+    let encoder = this.encoders.get(config);
+    if (!encoder) {
+      encoder = new FlowPairWireEncoder({
+        serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port,
+      });
+      this.encoders.set(config, encoder);
+    }
+    const v = this.values;
+    v.connectionId = takeConnectionId(service);
+    v.clientOfport = c.inPort;
+    v.clientIp = h.src;
+    v.clientPort = h.srcPort;
+    v.clientMacSource = frame;
+    v.vipIp = h.dst;
+    v.backendOfport = location.ofport;
+    v.backendIp = this.memo.ip(backend.config.ip);
+    v.backendPort = c.softwarePort;
+    v.backendMac = this.memo.mac(location.mac);
+    const bytes = encoder.encode(v, frame);
+    v.clientMacSource = EMPTY;
+    return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
+  }
+
+  /**
+   * The connection's flows are already on their way or in place: send the packet through the tables (which
+   * have them); re-sending the flows would only add work.
+   */
+  known(c: KnownConnection): OfpMessage[] {
+    return [buildResubmitPacketOut(c.frame, c.inPort)];
+  }
+
+  dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
+    return deleteBackendConnectionFlows(serviceId, ofport, true);
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

@@ -1,0 +1,90 @@
+// How the datapath translates a connection: one NatMode per way (per-connection flow pair; OVS's connection
+// tracker), chosen once from the configuration by createNatMode (./factory.ts). Nothing outside src/app/nat
+// asks which mode runs: the app calls the mode's methods, and each mode does its own thing.
+import type { OutboundMessage } from '../../controller/types';
+import type { ConntrackEntry } from '../../flows/conntrack-dump';
+import type { TransportHeader } from '../../flows/packets';
+import type { ConnEntry } from '../../lb/conn-table';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage } from '../../openflow/types';
+import type { BackendLocation } from '../location';
+import type { Outbox } from '../outbox';
+import type { BackendState, ServiceState } from '../services';
+
+/** How status describes the datapath (the API's `datapath` object). */
+export type DatapathStatus = { nat: 'flows' } | { nat: 'conntrack'; ctZone: number; accounting: 'conntrack' | 'flows' };
+
+/** A new connection the scheduler placed: everything its first packet's answer is made of. */
+export interface NewConnection {
+  service: ServiceState;
+  backend: BackendState;
+  location: BackendLocation;
+  /** The first packet, as the packet-in carried it. */
+  frame: Buffer;
+  header: Readonly<TransportHeader>;
+  inPort: number;
+  softwarePort: number;
+}
+
+/** A packet-in for a connection the app already placed. */
+export interface KnownConnection {
+  service: ServiceState;
+  entry: ConnEntry;
+  dpid: bigint;
+  frame: Buffer;
+  inPort: number;
+}
+
+/** What the accounting reads each statistics poll (and once after a switch connects, to restore). */
+export type AccountingInput =
+  | { source: 'flow_stats'; entries: readonly FlowStats[] }
+  | { source: 'tracker'; entries: readonly ConntrackEntry[] };
+
+export interface RestoreResult {
+  msgs: OfpMessage[];
+  restored: number;
+  /** Half-present connections whose remains were deleted. */
+  orphans: number;
+}
+
+/**
+ * How vadc learns what its connections do and when they end: flow statistics and flow_removed of
+ * per-connection flows, or the connection tracker's listing. Chosen with the NAT mode.
+ */
+export interface Accounting {
+  /** What the daemon reads for it: the switch's flow statistics (by connection cookie) or the tracker. */
+  readonly source: AccountingInput['source'];
+  /** Where a restore reads connections back from, for the event ("the switch's flows"). */
+  readonly restoresFrom: string;
+  /** After a switch (re)connects: re-track the connections the datapath still carries. */
+  restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult;
+  /** A periodic reading: connection states, packet/byte counts, ends. Returns how many connections ended. */
+  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number;
+  /** The switch removed a flow of ours: if it was a connection's, the connection ended. Messages for that switch. */
+  flowRemoved(services: readonly ServiceState[], msg: FlowRemoved, now: number): OfpMessage[];
+}
+
+export interface NatMode {
+  readonly status: DatapathStatus;
+  readonly accounting: Accounting;
+  /** The mode's own flows every switch gets on connect, after the common pipeline. */
+  pipelineFlows(): FlowMod[];
+  /** A service's static flows (table 0 and, in conntrack mode, its reply path). */
+  serviceFlows(service: ServiceState): FlowMod[];
+  /**
+   * Brings the per-backend flows (conntrack mode: one per located healthy backend) in line with the services,
+   * writing the changes to `out`. `switches` are the connected ones. A no-op where the mode has none.
+   */
+  syncBackendFlows(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void;
+  /** A switch went away or reconnected: what was installed on it is unknown now. */
+  forgetSwitch(dpid: bigint): void;
+  /** A service was deleted from the switches (its flows went with the delete). */
+  forgetService(serviceId: number): void;
+  /** The first packet's answer as codec messages. */
+  connect(c: NewConnection): OfpMessage[];
+  /** The same answer, byte for byte, as the mode's fast path writes it (pre-encoded where it has one). */
+  connectEncoded(c: NewConnection): OutboundMessage[];
+  /** A packet of a connection already placed (a retransmitted first packet, a datapath cache entry not yet revalidated). */
+  known(c: KnownConnection): OfpMessage[];
+  /** Flows that stop the established connections of a backend at `ofport` (its health said down). */
+  dropBackendFlows(serviceId: number, ofport: number): FlowMod[];
+}

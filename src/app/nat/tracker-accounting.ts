@@ -1,0 +1,76 @@
+// Conntrack mode's default accounting: the tracker's listing of vadc's zone (read each statistics poll over
+// ovs-vswitchd's unixctl socket) is the truth about which connections live; no per-connection flow at all.
+import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
+import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
+import type { ConnRecord } from '../../lb/conn-table';
+import { uint32ToIpv4 } from '../../net/ipv4';
+import type { OfpMessage } from '../../openflow/types';
+import type { ServiceState } from '../services';
+import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
+
+/** One connection's identity as text (client side and VIP side), for matching tracker entries to records. */
+function trackerKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): string {
+  return `${proto}/${clientIp}/${clientPort}/${vip}/${vipPort}`;
+}
+
+export class TrackerAccounting implements Accounting {
+  readonly source = 'tracker' as const;
+  readonly restoresFrom = 'the connection tracker';
+
+  /**
+   * @param zone vadc's conntrack zone: entries of other zones are someone else's.
+   * @param graceMs a connection the tracker does not list yet is kept this long (its commit may be on its way).
+   */
+  constructor(private readonly zone: number, private readonly graceMs = 2000) {}
+
+  /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */
+  restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
+    if (input.source !== 'tracker') return { msgs: [], restored: 0, orphans: 0 };
+    let restored = 0;
+    for (const e of input.entries) {
+      if (e.zone !== this.zone || isClosing(e)) continue;
+      const service = services.find((s) => s.id === e.mark >>> 16 && s.l4 === e.proto);
+      if (!service) continue;
+      const backendIp = uint32ToIpv4(e.reply.src);
+      const backend = [...service.backends.values()].find((b) => b.config.ip === backendIp && b.config.ports.includes(e.reply.sport));
+      if (!backend) continue;
+      const record: ConnRecord = {
+        proto: service.proto, clientIp: e.orig.src, clientPort: e.orig.sport, vip: e.orig.dst, vipPort: e.orig.dport,
+        backendId: backend.config.name, softwarePort: e.reply.sport,
+        state: e.proto === 'tcp' && isEstablished(e) ? 'active' : 'inactive', created: now, lastSeen: now,
+      };
+      if (service.lb.connections.has(record)) continue;
+      if (service.lb.connections.import([record], (id) => service.lb.backendById(id)).imported) restored++;
+    }
+    return { msgs: [], restored, orphans: 0 };
+  }
+
+  /**
+   * A TCP connection counts as active once ESTABLISHED; one that is closing, or that the tracker no longer
+   * has (older than the grace), is closed.
+   */
+  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
+    if (input.source !== 'tracker') return 0;
+    const live = new Map<string, ConntrackEntry>();
+    for (const e of input.entries) if (e.zone === this.zone) live.set(trackerKey(e.proto === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport), e);
+    let closed = 0;
+    for (const service of services) {
+      for (const record of service.lb.connections.export()) {
+        const entry = live.get(trackerKey(record.proto, record.clientIp, record.clientPort, record.vip, record.vipPort));
+        if (entry && (entry.mark >>> 16) === service.id && !isClosing(entry)) {
+          service.lb.connections.touch(record, now);
+          if (record.state === 'inactive' && entry.proto === 'tcp' && isEstablished(entry)) service.lb.connections.setState(record, 'active');
+        } else if (entry || now - record.created >= this.graceMs) {
+          service.lb.close(record, now);
+          closed++;
+        }
+      }
+    }
+    return closed;
+  }
+
+  /** No connection has a flow of its own in this accounting. */
+  flowRemoved(): OfpMessage[] {
+    return [];
+  }
+}

@@ -1,0 +1,223 @@
+// The services' and backends' state the app decides with: configuration, scheduler (LbService from src/lb),
+// where each backend is, its health verdict, tier and drain, and counters. Pure data and the rules that
+// derive availability from it; no OpenFlow.
+import type { ServiceConfig } from '../config';
+import type { L4Protocol } from '../flows/builders';
+import { MAX_CONNECTION_ID } from '../flows/cookies';
+import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
+import { LbService } from '../lb/service';
+import { containsIpv4, parsePrefix, type IpPrefix } from '../net';
+import { AppError } from './errors';
+import type { BackendLocation } from './location';
+import { serviceIds } from './service-ids';
+
+export type BackendConfig = ServiceConfig['backends'][number];
+
+export interface BackendState {
+  config: BackendConfig;
+  /** The service's sorry backend: serves only when routing says so (nothing else is healthy). */
+  sorry: boolean;
+  /** Health verdict from the health module; undefined = no active check configured (passive only). */
+  healthy: boolean | undefined;
+  /** In the tier that currently takes new connections. */
+  inActiveTier: boolean;
+  /** Operator drain: weight forced to 0 until enabled again. */
+  draining: boolean;
+  location?: BackendLocation;
+  /** Connections ever placed on it. */
+  totalConns: number;
+  /** Packets/bytes of this backend's live connections (last accounting poll) and of finished ones. */
+  packets: number;
+  bytes: number;
+  closedPackets: number;
+  closedBytes: number;
+}
+
+export interface ServiceState {
+  /** 1..65535, derived from the name (stable across restarts; it is in every flow cookie). */
+  id: number;
+  config: ServiceConfig;
+  lb: LbService;
+  /** IP protocol number and name. */
+  proto: number;
+  l4: L4Protocol;
+  /** The VIP, parsed once. */
+  vip: IpPrefix;
+  backends: Map<string, BackendState>;
+  nextConnectionId: number;
+  decisions: number;
+  refused: number;
+}
+
+const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
+
+/** The scheduler's members: the tiered backends, then the sorry backend if any. */
+export function membersOf(config: ServiceConfig): ServiceConfig['backends'] {
+  return config.sorry_backend ? [...config.backends, config.sorry_backend] : config.backends;
+}
+
+/** Ids only need to be unique among live connections; a counter wraps after 2^28 connections. */
+export function takeConnectionId(service: ServiceState): number {
+  const id = service.nextConnectionId;
+  service.nextConnectionId = id >= MAX_CONNECTION_ID ? 1 : id + 1;
+  return id;
+}
+
+/**
+ * The configured services and the lookups the packet-in path needs. A reconfiguration keeps a service (its
+ * connection table and counters) when its name and shape are unchanged, and reconciles its backends.
+ */
+export class ServiceTable {
+  private list: ServiceState[] = [];
+  /** Services by protocol and port (proto << 16 | port), longest VIP prefix first: the packet-in's lookup. */
+  private byPort = new Map<number, ServiceState[]>();
+
+  get all(): readonly ServiceState[] {
+    return this.list;
+  }
+
+  /** Replaces the configuration; returns the services that went away (their flows must be deleted). */
+  configure(configs: readonly ServiceConfig[]): ServiceState[] {
+    const ids = serviceIds(configs.map((s) => s.name));
+    const old = new Map(this.list.map((s) => [s.config.name, s]));
+    const next: ServiceState[] = [];
+    for (const config of configs) {
+      const prev = old.get(config.name);
+      if (prev && sameShape(prev.config, config)) {
+        reconcileBackends(prev, config);
+        prev.config = config;
+        next.push(prev);
+        old.delete(config.name);
+      } else {
+        next.push(makeService(ids.get(config.name)!, config));
+      }
+    }
+    this.list = next;
+    this.byPort = new Map();
+    for (const service of next) {
+      const slot = (service.proto << 16) | service.config.port;
+      const list = this.byPort.get(slot) ?? [];
+      list.push(service);
+      // Longest prefix first, so the first VIP that contains the address is the most specific one, as the
+      // switch's table-0 priorities (band + prefix length) decide it too.
+      list.sort((a, b) => b.vip.length - a.vip.length);
+      this.byPort.set(slot, list);
+    }
+    return [...old.values()];
+  }
+
+  /** The service a TCP/UDP packet to dst:port belongs to (IPv4 as a number). */
+  lookup(proto: number, port: number, dst: number): ServiceState | undefined {
+    const candidates = this.byPort.get((proto << 16) | port);
+    if (!candidates) return undefined;
+    for (const s of candidates) if (containsIpv4(s.vip, dst)) return s;
+    return undefined;
+  }
+
+  /** The service whose VIP (longest prefix) holds dst, on any port: who answers ARP, ping and refusals. */
+  owner(dst: number): ServiceState | undefined {
+    let best: ServiceState | undefined;
+    for (const s of this.list) if (containsIpv4(s.vip, dst) && (!best || s.vip.length > best.vip.length)) best = s;
+    return best;
+  }
+
+  byId(id: number): ServiceState | undefined {
+    return this.list.find((s) => s.id === id);
+  }
+
+  require(name: string): ServiceState {
+    const service = this.list.find((s) => s.config.name === name);
+    if (!service) throw new AppError('not_found', `no service named ${JSON.stringify(name)}`);
+    return service;
+  }
+}
+
+export function requireBackend(service: ServiceState, name: string): BackendState {
+  const state = service.backends.get(name);
+  if (!state) throw new AppError('not_found', `service ${service.config.name} has no backend ${JSON.stringify(name)}`);
+  return state;
+}
+
+/** Services whose VIP, port or protocol changed are replaced; scheduler changes too (new state). */
+function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
+  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
+    && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
+    && a.persistence === b.persistence;
+}
+
+function makeService(id: number, config: ServiceConfig): ServiceState {
+  const flags = new Set(config.scheduler_flags);
+  const lb = new LbService(
+    membersOf(config).map((b) => ({
+      id: b.name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
+    })),
+    {
+      scheduler: config.scheduler,
+      schedulerOptions: {
+        sh: { hashPort: flags.has('sh-port'), fallback: flags.has('sh-fallback') },
+        mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
+        feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
+      },
+      persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
+    },
+  );
+  const service: ServiceState = {
+    id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
+    nextConnectionId: 1, decisions: 0, refused: 0,
+  };
+  for (const b of config.backends) service.backends.set(b.name, newBackendState(b));
+  if (config.sorry_backend) service.backends.set(config.sorry_backend.name, newBackendState(config.sorry_backend, true));
+  refreshTiers(service);
+  return service;
+}
+
+function newBackendState(config: BackendConfig, sorry = false): BackendState {
+  return { config, sorry, healthy: undefined, inActiveTier: !sorry, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
+}
+
+function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
+  const wanted = new Map(membersOf(config).map((b) => [b.name, b]));
+  const sorryName = config.sorry_backend?.name;
+  for (const name of [...service.backends.keys()]) {
+    if (!wanted.has(name)) {
+      service.lb.removeBackend(name);
+      service.backends.delete(name);
+    }
+  }
+  for (const [name, b] of wanted) {
+    const state = service.backends.get(name);
+    if (!state) {
+      service.lb.addBackend({ id: name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold });
+      service.backends.set(name, newBackendState(b, name === sorryName));
+    } else {
+      state.config = b;
+      state.sorry = name === sorryName;
+      if (!state.draining) service.lb.setWeight(name, b.weight);
+      service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
+    }
+  }
+  refreshTiers(service);
+}
+
+/** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
+function refreshTiers(service: ServiceState): void {
+  const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));
+  for (const state of service.backends.values()) state.inActiveTier = !state.sorry && state.config.tier === lowest;
+  for (const state of service.backends.values()) refreshAvailability(service, state);
+}
+
+/** A backend takes new connections when located, its link up, not failed by health, and in the active tier. */
+export function refreshAvailability(service: ServiceState, state: BackendState): void {
+  const available = state.location !== undefined && state.location.linkUp && state.healthy !== false && state.inActiveTier;
+  service.lb.setAvailable(state.config.name, available);
+}
+
+/** Where new connections go, as the failover logic decided. */
+export type Routing = { kind: 'tier'; backends: readonly string[] } | { kind: 'sorry'; backend: string } | { kind: 'refuse' };
+
+export function applyRouting(service: ServiceState, routing: Routing): void {
+  for (const [name, state] of service.backends) {
+    state.inActiveTier = routing.kind === 'tier' ? routing.backends.includes(name) : routing.kind === 'sorry' ? routing.backend === name : false;
+    refreshAvailability(service, state);
+  }
+}

@@ -1,0 +1,104 @@
+// The statistics poll: each interval, the accounting reading (connection flows or the tracker) goes to the
+// app, the backends' port counters go to the feedback estimators, and connection counts to the health module.
+import type { LoadBalancerApp, SwitchBatch } from '../app';
+import type { Controller } from '../controller';
+import { FeedbackScheduler, type LbService } from '../lb';
+import { OFPP_ANY } from '../openflow/constants';
+import type { MultipartReply } from '../openflow/types';
+import type { BackendStatus } from '../runtime/types';
+import type { Logger } from '../util/logger';
+import type { AccountingReader } from './accounting-readers';
+import type { HealthBridge } from './health-bridge';
+
+export interface StatsPollerDeps {
+  controller: Controller;
+  app: LoadBalancerApp;
+  reader: AccountingReader;
+  health: HealthBridge;
+  deliver: (batches: SwitchBatch[]) => void;
+  logger: Logger;
+  now: () => number;
+}
+
+export class StatsPoller {
+  private inFlight = false;
+  /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
+  private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
+
+  constructor(private readonly deps: StatsPollerDeps) {}
+
+  async poll(): Promise<void> {
+    if (this.inFlight) return;
+    this.inFlight = true;
+    const { controller, app, reader } = this.deps;
+    try {
+      const dpids = controller.switches().map((sw) => sw.dpid);
+      const [accounting, ports] = await Promise.all([
+        reader.poll(dpids),
+        Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
+      ]);
+      const at = this.deps.now();
+      if (accounting) this.deps.deliver(app.applyAccounting(accounting, at));
+      dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
+      this.feedHealthLoad();
+    } catch (err) {
+      this.deps.logger.debug(`statistics poll failed: ${(err as Error).message}`);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+
+  /** Connection counts for drain completion and the tiers' overload measure. */
+  feedHealthLoad(): void {
+    for (const service of this.deps.app.serviceStates()) {
+      const loads: [string, { activeConns: number }][] = [];
+      for (const name of service.backends.keys()) {
+        const b = service.lb.backendById(name);
+        if (b) loads.push([name, { activeConns: b.totalConns }]);
+      }
+      this.deps.health.updateLoads(service.config.name, loads);
+    }
+  }
+
+  private feedPortStats(dpid: bigint, reply: MultipartReply, at: number): void {
+    if (reply.body.mpType !== 'port_stats') return;
+    const byPort = new Map(reply.body.entries.map((e) => [e.portNo, e]));
+    for (const service of this.deps.app.serviceStates()) {
+      const estimator = this.estimatorFor(service.config.name, service.lb);
+      for (const [name, state] of service.backends) {
+        const loc = state.location;
+        const stats = loc && loc.dpid === dpid ? byPort.get(loc.ofport) : undefined;
+        if (!stats) continue;
+        // Switch view: tx = towards the VM, rx = from the VM.
+        const sample = { at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped) };
+        if (estimator === service.lb.scheduler) this.deps.deliver(this.deps.app.feedLoad(service.config.name, name, sample));
+        else estimator.feed(name, sample);
+      }
+    }
+  }
+
+  /**
+   * The feedback scheduler's load estimates for a service: its own scheduler when it uses feedback, else a
+   * shadow estimator fed the same samples (status, metrics and the dashboard show the same measure for all).
+   */
+  private estimatorFor(serviceName: string, lb: LbService): FeedbackScheduler {
+    if (lb.scheduler instanceof FeedbackScheduler) return lb.scheduler;
+    let shadow = this.shadowEstimators.get(serviceName);
+    if (!shadow) {
+      shadow = new FeedbackScheduler();
+      this.shadowEstimators.set(serviceName, shadow);
+    }
+    shadow.onChange(lb.backends);
+    return shadow;
+  }
+
+  /** The queue measure (expected wait of one more connection, s) and the reply packet rate, once measured. */
+  loadFigures(serviceName: string, lb: LbService, backend: string): Pick<BackendStatus, 'queueMeasure' | 'rateOfProcessing'> {
+    const estimator = lb.scheduler instanceof FeedbackScheduler ? lb.scheduler : this.shadowEstimators.get(serviceName);
+    const member = lb.backendById(backend);
+    const estimate = estimator?.estimate(backend);
+    if (!estimator || !member || !estimate) return {};
+    const wait = estimator.expectedWait(member); // infinite while the backend has weight 0 (drained)
+    return { queueMeasure: Number.isFinite(wait) ? wait : undefined, rateOfProcessing: estimate.rate };
+  }
+}

@@ -1,0 +1,51 @@
+// What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
+import type { LoadBalancerApp } from '../app';
+import { uint32ToIpv4 } from '../net/ipv4';
+import { formatDpid } from '../openflow/dpid';
+import type { BackendStatus, ConnectionStatus, ServiceStatus } from '../runtime/types';
+import type { HealthBridge } from './health-bridge';
+import type { StatsPoller } from './stats-poller';
+
+export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stats: StatsPoller): ServiceStatus[] {
+  return app.serviceStates().map((s) => {
+    const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
+      const lb = s.lb.backendById(b.config.name);
+      const monitored = health.stateOf(s.config.name, b.config.name);
+      const state: BackendStatus['health'] = b.draining
+        ? (lb && lb.totalConns === 0 ? 'drained' : 'draining')
+        : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
+      return {
+        id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
+        weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health: state,
+        healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
+        ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
+        activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
+        overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
+        ...stats.loadFigures(s.config.name, s.lb, b.config.name),
+        lastCheck: health.lastCheckOf(s.config.name, b.config.name),
+      };
+    });
+    const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);
+    return {
+      name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
+      scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
+      decisions: s.decisions, refused: s.refused,
+    };
+  });
+}
+
+export function connectionStatuses(app: LoadBalancerApp, filter: { service?: string; backend?: string }, now: number): ConnectionStatus[] {
+  const byName = new Map(app.serviceStates().map((s) => [s.config.name, s]));
+  return app.connectionRecords(filter.service)
+    .filter((c) => !filter.backend || c.record.backendId === filter.backend)
+    .map(({ service, record }) => {
+      const svc = byName.get(service)!;
+      const backend = svc.backends.get(record.backendId);
+      return {
+        service, protocol: svc.config.protocol,
+        client: `${uint32ToIpv4(record.clientIp)}:${record.clientPort}`, vip: `${uint32ToIpv4(record.vip)}:${record.vipPort}`,
+        backend: record.backendId, destination: `${backend?.config.ip ?? '?'}:${record.softwarePort}`, state: record.state,
+        ageMs: now - record.created, idleMs: now - record.lastSeen,
+      };
+    });
+}

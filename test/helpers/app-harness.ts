@@ -1,0 +1,225 @@
+// One harness for the app's behaviour tests in every NAT mode: a switch with VMs and a client, the app, and
+// the fake flow table (with its small connection-tracker model) standing in for OVS. Packets go through the
+// table; misses go to the app as packet-ins; its messages are installed and its packet-outs executed. Each
+// test then asks: does this packet reach this backend (and the reply the client)?
+import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent } from '../../src/app';
+import { parseConfig } from '../../src/config';
+import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
+import { checkFlow, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
+import { ipv4ToUint32 } from '../../src/net';
+import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
+import { FakeFlowTable, fieldsOfPacket, type Outcome, type PacketFields } from './fake-flow-table';
+import { ipv4Frame } from './frames';
+
+export const CLIENT_MAC = '52:54:00:00:01:01';
+export const VIP_MAC = '02:00:0a:00:00:64';
+export const CLIENT_PORT = 10;
+export const ZONE = 4321;
+export const VMS = {
+  'v-vm1': { ofport: 1, ip: '10.0.0.11', mac: '52:54:00:00:00:11' },
+  'v-vm2': { ofport: 2, ip: '10.0.0.12', mac: '52:54:00:00:00:12' },
+  'v-vm3': { ofport: 3, ip: '10.0.0.13', mac: '52:54:00:00:00:13' },
+} as const;
+export type VmName = keyof typeof VMS;
+
+/** The NAT modes (and conntrack's two accountings) every shared behaviour test runs in. */
+export const NAT_MODES = [
+  { name: 'flows', datapath: '' },
+  { name: 'conntrack', datapath: `datapath: { nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }` },
+  { name: 'conntrack with flow accounting', datapath: `datapath: { nat: conntrack, ct_zone: ${ZONE}, accounting: flows }` },
+] as const;
+export type NatModeCase = (typeof NAT_MODES)[number];
+
+export function port(portNo: number, name: string, state = 0): OfpPort {
+  return { portNo, name, hwAddr: `aa:00:00:00:00:${portNo.toString(16).padStart(2, '0')}`, config: 0, state, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 };
+}
+
+export function fakeSwitch(dpid = 0xabcn): SwitchInfo & { ports: Map<number, OfpPort> } {
+  return {
+    dpid, address: '127.0.0.1:1', connectedAt: 0,
+    features: { type: 'features_reply', xid: 0, datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
+    ports: new Map([...Object.entries(VMS).map(([name, vm]) => port(vm.ofport, name)), port(CLIENT_PORT, 'v-cl1')].map((p) => [p.portNo, p])),
+    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+  };
+}
+
+/** A backend line for the services YAML. */
+export function backendYaml(vm: VmName, ports: number[], extra = ''): string {
+  return `      - { vnic: ${vm}, ip: ${VMS[vm].ip}, ports: [${ports.join(', ')}], mac: "${VMS[vm].mac}"${extra ? `, ${extra}` : ''} }`;
+}
+
+/** web (TCP 80, three VMs, two ports on vm1) and dns (UDP 53 on vm1) on VIP 10.0.0.100. */
+export function defaultServices(scheduler = 'rr', extra = ''): string {
+  return `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: ${scheduler}
+    idle_timeout: 30
+${extra}
+    backends:
+${backendYaml('v-vm1', [8080, 8081])}
+${backendYaml('v-vm2', [8080])}
+${backendYaml('v-vm3', [8080])}
+  - name: dns
+    vip: 10.0.0.100
+    protocol: udp
+    port: 53
+    scheduler: sh
+    backends:
+${backendYaml('v-vm1', [5353])}
+`;
+}
+
+export function fieldsOf(frame: Buffer): PacketFields {
+  const r = parsePacket(frame);
+  if (!r.ok) throw new Error(r.reason);
+  return fieldsOfPacket(r.packet);
+}
+
+export function fromClient(clientPort: number, opts: { flags?: number; proto?: 'tcp' | 'udp'; dstPort?: number; clientIp?: string } = {}): Buffer {
+  return ipv4Frame({
+    srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: opts.clientIp ?? '10.0.0.101', dstIp: '10.0.0.100', proto: opts.proto ?? 'tcp', srcPort: clientPort,
+    dstPort: opts.dstPort ?? (opts.proto === 'udp' ? 53 : 80), ...(opts.flags !== undefined ? { tcpFlags: opts.flags } : {}),
+  });
+}
+
+/** The backend's answer, as the VM sends it: from its own address and software port, to the client's MAC. */
+export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number } = {}): Buffer {
+  return ipv4Frame({
+    srcMac: VMS[vm].mac, dstMac: CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: '10.0.0.101', proto: opts.proto ?? 'tcp',
+    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12,
+  });
+}
+
+export function delivered(outcomes: Outcome[]): { port: number; fields: PacketFields } {
+  const out = outcomes.filter((o) => o.kind === 'output');
+  if (out.length !== 1) throw new Error(`expected exactly one output, got ${JSON.stringify(outcomes)}`);
+  return out[0] as { port: number; fields: PacketFields };
+}
+
+const isResubmit = (po: PacketOut) => po.actions.length === 1 && po.actions[0].type === 'output' && po.actions[0].port === OFPP_TABLE;
+
+export class AppHarness {
+  readonly table = new FakeFlowTable();
+  readonly sw = fakeSwitch();
+  readonly app: LoadBalancerApp;
+  readonly events: VadcEvent[] = [];
+  readonly sent: OfpMessage[] = [];
+  packetIns = 0;
+  /** Flow-mods each packet-in's answer carried. */
+  flowModsPerPacketIn: number[] = [];
+  /** ms */
+  now = 1000;
+
+  constructor(readonly mode: NatModeCase, services = defaultServices()) {
+    const config = parseConfig(`${mode.datapath}\n${services}`, 'harness.yaml');
+    this.app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => this.events.push(e) });
+    this.install(this.app.switchUp(this.sw, this.now));
+  }
+
+  /** The config the harness runs, for a second app (a restart) or a reconfiguration. */
+  static config(mode: NatModeCase, services = defaultServices()) {
+    return parseConfig(`${mode.datapath}\n${services}`, 'harness.yaml');
+  }
+
+  /** Installs what the app returned (per-switch batches or one switch's messages); every flow is checked against the pipeline. */
+  install(out: SwitchBatch[] | OutboundMessage[]): void {
+    const msgs = out.flatMap((m) => ('dpid' in m ? m.msgs : [m]));
+    for (const m of msgs) {
+      if (m.type === 'pre_encoded') throw new Error('the harness takes codec messages (packetIn, not packetInEncoded)');
+      this.sent.push(m);
+      if (m.type !== 'flow_mod') continue;
+      expect(checkFlow(m, VADC_PIPELINE)).toEqual([]);
+      this.table.apply(m, this.now / 1000);
+    }
+  }
+
+  /** A frame enters the switch on `inPort`: packet-ins go to the app, its packet-outs are executed. */
+  send(frame: Buffer, inPort = CLIENT_PORT): { outcomes: Outcome[]; replies: PacketOut[] } {
+    const fields = fieldsOf(frame);
+    const outcomes = this.table.process(fields, inPort, this.now / 1000);
+    const toController = outcomes.find((o) => o.kind === 'controller');
+    if (!toController || toController.kind !== 'controller') return { outcomes, replies: [] };
+    this.packetIns++;
+    const packetIn: PacketIn = {
+      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: toController.tableId,
+      cookie: toController.cookie, match: [{ field: 'in_port', value: inPort }], data: frame,
+    };
+    const msgs = this.app.packetIn(this.sw, packetIn, this.now);
+    this.flowModsPerPacketIn.push(msgs.filter((m) => m.type === 'flow_mod').length);
+    this.install(msgs);
+    const replies: PacketOut[] = [];
+    const after: Outcome[] = [];
+    for (const po of msgs) {
+      if (po.type !== 'packet_out') continue;
+      if (isResubmit(po)) after.push(...this.table.process(fields, po.inPort, this.now / 1000));
+      else if (po.inPort === inPort) after.push(...this.table.executePacketOut(fields, po.inPort, po.actions));
+      else replies.push(po);
+    }
+    return { outcomes: after, replies };
+  }
+
+  /** What the tracker holds, as ovs-appctl dpctl/dump-conntrack would list it. */
+  trackerListing(state = 'ESTABLISHED'): ConntrackEntry[] {
+    return this.table.connections.map((c) => ({
+      proto: c.proto === 6 ? 'tcp' : 'udp',
+      orig: { src: ipv4ToUint32(c.orig.src), dst: ipv4ToUint32(c.orig.dst), sport: c.orig.sport, dport: c.orig.dport },
+      reply: { src: ipv4ToUint32(c.natDst!.ip), dst: ipv4ToUint32(c.orig.src), sport: c.natDst!.port, dport: c.orig.sport },
+      zone: c.zone, mark: c.mark, ...(c.proto === 6 ? { state } : {}),
+    }));
+  }
+
+  /** The connection flows the switch holds, as a flow-stats reply would list them. */
+  connectionFlowStats(packets = 5n): FlowStats[] {
+    return this.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'connection').map((f) => ({
+      tableId: f.tableId, durationSec: 1, durationNsec: 0, priority: f.priority, idleTimeout: f.idleTimeout, hardTimeout: 0, flags: f.flags,
+      cookie: f.cookie, packetCount: packets, byteCount: packets * 60n, match: f.match, instructions: f.instructions,
+    }));
+  }
+
+  /** What the daemon would read for the app's accounting right now. */
+  accountingReading(): AccountingInput {
+    return this.app.accountingSource === 'tracker'
+      ? { source: 'tracker', entries: this.trackerListing() }
+      : { source: 'flow_stats', entries: this.connectionFlowStats() };
+  }
+
+  /**
+   * Every connection ends, as the datapath reports it in this mode: connection flows idle out (flow_removed)
+   * or the tracker stops listing them.
+   */
+  endAllConnections(): void {
+    this.now += 3_600_000;
+    if (this.app.accountingSource === 'tracker') {
+      this.table.connections.splice(0);
+      this.install(this.app.applyAccounting({ source: 'tracker', entries: [] }, this.now));
+      return;
+    }
+    for (const removed of this.table.expire(this.now / 1000)) {
+      if (!removed.notify) continue;
+      this.install(this.app.flowRemoved(this.sw, flowRemovedOf(removed.flow, removed.reason), this.now));
+    }
+  }
+
+  /** Marks a switch port's link up or down in place and tells the app, as a port_status would. */
+  setLink(ofport: number, up: boolean): void {
+    const desc = { ...this.sw.ports.get(ofport)!, state: up ? 0 : 1 };
+    this.sw.ports.set(ofport, desc);
+    this.install(this.app.portStatus(this.sw, { type: 'port_status', xid: 0, reason: 2, desc }, this.now));
+  }
+
+  /** Forward-table flows to the controller-chosen backends (flows mode's per-connection, conntrack's per-backend). */
+  forwardFlows(priority: number): FlowMod[] {
+    return this.table.flows(TABLE.FORWARD).filter((f) => f.priority === priority);
+  }
+}
+
+export function flowRemovedOf(f: FlowMod, reason = OFPRR_IDLE_TIMEOUT, packets = 3n): FlowRemoved {
+  return {
+    type: 'flow_removed', xid: 0, cookie: f.cookie, priority: f.priority, reason, tableId: f.tableId,
+    durationSec: 1, durationNsec: 0, idleTimeout: f.idleTimeout, hardTimeout: 0, packetCount: packets, byteCount: packets * 60n, match: f.match,
+  };
+}

@@ -1,0 +1,54 @@
+// Pre-encoded layouts: slots found where encode() puts the values, whatever encodes them; layouts that
+// cannot be made are refused with the reason.
+import { compileLayout, OfpLayoutError, storeSlot } from '../../../src/openflow/layout';
+import { encode } from '../../../src/openflow/codec';
+import type { FlowMod, OfpMessage } from '../../../src/openflow/types';
+
+function flow(v: { port: number; ip: number; mark: number }): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie: 0x1234n, cookieMask: 0n, tableId: 1, command: 0, idleTimeout: 30, hardTimeout: 0, priority: 100,
+    bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0,
+    match: [{ field: 'in_port', value: v.port }, { field: 'eth_type', value: 0x800 }, { field: 'ipv4_src', value: `10.${(v.ip >>> 16) & 255}.${(v.ip >>> 8) & 255}.${v.ip & 255}` }],
+    instructions: [{ type: 'apply_actions', actions: [
+      { type: 'nx_ct', flags: 1, zoneSrc: 0, zoneOfsNbits: 7, recircTable: 255, alg: 0, actions: [{ type: 'set_field', field: { field: 'ct_mark', value: ((0xab << 16) | v.mark) >>> 0 } }] },
+      { type: 'output', port: v.port, maxLen: 0 },
+    ] }],
+  };
+}
+
+describe('compileLayout', () => {
+  const slots = { port: { bytes: 4 }, ip: { bytes: 4, bits: 24 }, mark: { bytes: 4, bits: 16 } } as const;
+
+  it('finds each value where encode() puts it, including a value in two places and one inside a Nicira action', () => {
+    const layout = compileLayout(flow, { port: 3, ip: 0x010203, mark: 9 }, slots);
+    expect(layout.offsets.port).toHaveLength(2); // in_port and the output action
+    expect(layout.offsets.ip).toHaveLength(1);
+    expect(layout.offsets.mark).toHaveLength(1);
+    expect(() => layout.offset('port')).toThrow(/appears 2 times/);
+    for (const values of [{ port: 0xfffffff0, ip: 0xffffff, mark: 0xffff }, { port: 1, ip: 1, mark: 1 }, { port: 77, ip: 0x0a0b0c, mark: 0x1234 }]) {
+      const out = Buffer.alloc(layout.bytes.length);
+      layout.write(out, 0, values);
+      expect(out.toString('hex')).toBe(Buffer.from(encode(flow(values))).toString('hex'));
+    }
+  });
+
+  it('refuses a slot whose value changes the message length, or does not appear, or lands in wider bytes than declared', () => {
+    const grows = (v: { n: number }): OfpMessage => ({ type: 'echo_request', xid: 0, data: Buffer.alloc(v.n % 7) });
+    expect(() => compileLayout(grows, { n: 1 }, { n: { bytes: 1 } })).toThrow(/changes the message length/);
+    const ignores = (v: { n: number }): OfpMessage => ({ type: 'echo_request', xid: 0, data: Buffer.alloc(v.n * 0) });
+    expect(() => compileLayout(ignores, { n: 1 }, { n: { bytes: 1 } })).toThrow(/does not appear/);
+    // A value the builder spreads over more bytes than the slot declares (here: both halves of in_port).
+    const spread = (v: { n: number }) => flow({ port: (v.n * 0x10001) >>> 0, ip: 1, mark: 1 });
+    expect(() => compileLayout(spread, { n: 3 }, { n: { bytes: 2 } })).toThrow(/more than its 2/);
+    expect(() => compileLayout(flow, { port: 3, ip: 0x01020304, mark: 9 }, slots)).toThrow(OfpLayoutError);
+  });
+
+  it('storeSlot keeps the bits outside the value', () => {
+    const b = Buffer.from('ffffffff', 'hex');
+    storeSlot(b, 0, { bytes: 4, bits: 12 }, 0x123);
+    expect(b.toString('hex')).toBe('fffff123');
+    const mac = Buffer.alloc(6);
+    storeSlot(mac, 0, { bytes: 6 }, 0x0102030405ff);
+    expect(mac.toString('hex')).toBe('0102030405ff');
+  });
+});
