@@ -1,7 +1,8 @@
 // Pure planning of a flow-setup run: option validation, what each emulated switch looks like
 // (dpid, port names, VIP, backends), and the vadc configuration the internal controller loads.
 import { isIPv4 } from 'node:net';
-import { deriveVipMac, ipv4ToNumber, numberToIpv4 } from '../config/addresses';
+import { deriveVipMac } from '../config/addresses';
+import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { FlowSetupOptionError } from './errors';
 import { BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
 
@@ -78,7 +79,7 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
   if (!isIPv4(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv4 address`);
-  if (ipv4ToNumber(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');
+  if (ipv4ToUint32(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');
   if (o.backendPorts.length === 0) throw new FlowSetupOptionError('backend-ports', 'at least one software port is needed');
   for (const port of o.backendPorts) intIn('backend-ports', port, 1, 65_535);
   if (!o.portNames.includes(o.clientPortName)) {
@@ -114,13 +115,13 @@ const DPID_BASE = 0xbe0c_0000_0000_0000n;
 export function planSwitches(o: FlowSetupOptions): SwitchPlan[] {
   const plans: SwitchPlan[] = [];
   for (let i = 0; i < o.switches; i++) {
-    const vipNumber = ipv4ToNumber(o.vip) + i * o.vipStride;
-    const vip = numberToIpv4(vipNumber >>> 0);
+    const vipNumber = ipv4ToUint32(o.vip) + i * o.vipStride;
+    const vip = uint32ToIpv4(vipNumber >>> 0);
     const portNames = o.portNames.map((name) => expandName(name, i));
     const clientPortName = expandName(o.clientPortName, i);
     // Backends are the VIP's /24 hosts .11, .12, ... (the lab's convention).
     const net = (vipNumber & 0xffffff00) >>> 0;
-    const backends = portNames.filter((n) => n !== clientPortName).map((portName, k) => ({ portName, ip: numberToIpv4((net + 11 + k) >>> 0) }));
+    const backends = portNames.filter((n) => n !== clientPortName).map((portName, k) => ({ portName, ip: uint32ToIpv4((net + 11 + k) >>> 0) }));
     plans.push({ index: i, dpid: DPID_BASE + BigInt(i + 1), portNames, clientPortName, vip, vipMac: deriveVipMac(vip), backends });
   }
   return plans;

@@ -18,7 +18,7 @@ export {
   type LimitsConfig,
   type SchedulerName,
 } from './schema';
-export { deriveVipMac, parseTarget, parseIpv4Prefix, type Target } from './addresses';
+export { deriveVipMac, parseTarget, type Target } from './addresses';
 export { checkConfigRules } from './rules';
 export { parseConfigOffThread } from './parse-off-thread';
 export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

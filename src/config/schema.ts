@@ -1,6 +1,7 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
-import { deriveVipMac, isMac, isUnicastMac, notUnicastReason, parseIpv4Prefix, parseTarget, prefixOverlapReason, type Target } from './addresses';
+import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
+import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 import { programOf, relativePathProblem } from '../health/executable';
 
@@ -234,23 +235,13 @@ const failoverSchema = strict({
 
 const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
-  /** An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). */
+  /**
+   * An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). Written back in
+   * canonical form ('10.0.0.100/32' is '10.0.0.100'), so one VIP is one text everywhere.
+   */
   vip: boundedString('an IPv4 address or a.b.c.d/len', 64).check((ctx) => {
-    if (isIPv4(ctx.value)) {
-      const reason = notUnicastReason(ctx.value);
-      if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast VIP: ${reason}` });
-      return;
-    }
-    if (!ctx.value.includes('/')) {
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address or a.b.c.d/len, got ${showValue(ctx.value)}` });
-      return;
-    }
-    const prefix = parseIpv4Prefix(ctx.value);
-    if ('error' in prefix) ctx.issues.push({ code: 'custom', input: ctx.value, message: `bad VIP prefix ${showValue(ctx.value)}: ${prefix.error}` });
-    else {
-      const reason = prefixOverlapReason(prefix);
-      if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a prefix of unicast addresses: ${reason}` });
-    }
+    const problem = vipProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
   }),
   vip_mac: unicastMac.optional(),
   protocol: oneOf(['tcp', 'udp']).default('tcp'),
@@ -280,10 +271,28 @@ const serviceSchema = strict({
   stop: stopSchema.optional(),
 }).transform((service) => ({
   ...service,
+  vip: parsePrefix(service.vip).text,
   vip_mac: service.vip_mac ?? deriveVipMac(service.vip),
   backends: service.backends.map(withName),
   sorry_backend: service.sorry_backend && withName(service.sorry_backend),
 }));
+
+/** Why a VIP text cannot be a VIP, or undefined when it can. */
+function vipProblem(text: string): string | undefined {
+  let vip: IpPrefix;
+  try {
+    vip = parsePrefix(text);
+  } catch (err) {
+    return `expected an IPv4 address or a.b.c.d/len, got ${showValue(text)}: ${(err as Error).message}`;
+  }
+  if (vip.family !== 4) return `${showValue(text)} is an IPv6 address: vadc serves IPv4 VIPs (IPv6 is planned)`;
+  if (vip.length === 32) {
+    const reason = notUnicastReason(vip.address);
+    return reason && `expected a unicast VIP: ${reason}`;
+  }
+  const reason = prefixOverlapReason(vip);
+  return reason && `expected a prefix of unicast addresses: ${reason}`;
+}
 
 function withName<B extends { name?: string; vnic: string }>(backend: B): B & { name: string } {
   return { ...backend, name: backend.name ?? backend.vnic };

@@ -8,6 +8,7 @@ import {
 } from './cookies';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
 import { PRIORITY, TABLE } from './pipeline';
+import { parsePrefix, uint32ToIpv4, type IpPrefix } from '../net';
 
 // Builders return codec messages with xid 0: the switch session assigns xids when it sends them.
 
@@ -56,15 +57,17 @@ const output = (port: number): Action => ({ type: 'output', port, maxLen: port =
 const apply = (...actions: Action[]): Instruction => ({ type: 'apply_actions', actions });
 const gotoTable = (tableId: number): Instruction => ({ type: 'goto_table', tableId });
 
-/** A VIP is an address or, for destination-keyed schedulers, a prefix a.b.c.d/len. */
+/** A VIP is an address or, for destination-keyed schedulers, a prefix a.b.c.d/len (parsed by src/net's one parser). */
 export function vipMatch(vip: string, field: 'ipv4_dst' | 'arp_tpa'): { oxm: Oxm; prefixLength: number } {
-  const slash = vip.indexOf('/');
-  if (slash < 0) return { oxm: { field, value: vip }, prefixLength: 32 };
-  const length = Number(vip.slice(slash + 1));
-  if (!Number.isInteger(length) || length < 1 || length > 32) throw new FlowBuildError(`bad VIP prefix ${vip}`);
-  const mask = length === 32 ? 0xffffffff : (0xffffffff << (32 - length)) >>> 0;
-  const maskText = [24, 16, 8, 0].map((s) => (mask >>> s) & 0xff).join('.');
-  return { oxm: length === 32 ? { field, value: vip.slice(0, slash) } : { field, value: vip.slice(0, slash), mask: maskText }, prefixLength: length };
+  let prefix: IpPrefix;
+  try {
+    prefix = parsePrefix(vip);
+  } catch (err) {
+    throw new FlowBuildError(`bad VIP ${vip}: ${(err as Error).message}`);
+  }
+  if (prefix.family !== 4 || prefix.length < 1) throw new FlowBuildError(`bad VIP prefix ${vip}: an IPv4 address or prefix /1../32`);
+  const oxm: Oxm = prefix.length === 32 ? { field, value: prefix.address } : { field, value: prefix.address, mask: uint32ToIpv4(prefix.mask) };
+  return { oxm, prefixLength: prefix.length };
 }
 
 /**

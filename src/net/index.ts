@@ -4,3 +4,4 @@ export * from './ipv4';
 export * from './ipv6';
 export * from './prefix';
 export * from './mac';
+export * from './special';

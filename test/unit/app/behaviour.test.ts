@@ -7,7 +7,7 @@ import { parsePacket } from '../../../src/flows';
 import { encode } from '../../../src/openflow/codec';
 import type { OfpMessage, PacketIn } from '../../../src/openflow/types';
 import {
-  AppHarness, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend, fromClient, NAT_MODES, VIP_MAC, VMS,
+  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend, fromClient, NAT_MODES, VIP_MAC, VMS,
 } from '../../helpers/app-harness';
 import { arpRequest, ipv4Frame } from '../../helpers/frames';
 
@@ -160,6 +160,28 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     const outputs = msgs.flatMap((m) => (m.type === 'packet_out' ? m.actions : m.type === 'flow_mod' ? m.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : [])) : []))
       .filter((a) => a.type === 'output').map((a) => (a.type === 'output' ? a.port : 0));
     expect(outputs).toContain(VMS[least].ofport);
+  });
+
+  it('overlapping VIPs on one port: the longest prefix wins, in the switch and in the app, whatever the config order', () => {
+    const h = new AppHarness(mode, `
+services:
+  - name: net
+    vip: 10.0.0.0/24
+    port: 80
+    scheduler: dh
+    backends:
+${backendYaml('v-vm1', [8080])}
+  - name: host
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    backends:
+${backendYaml('v-vm2', [8080])}
+`);
+    expect(delivered(h.send(fromClient(48000)).outcomes).port).toBe(VMS['v-vm2'].ofport);
+    const other = ipv4Frame({ srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: '10.0.0.101', dstIp: '10.0.0.7', proto: 'tcp', srcPort: 48001, dstPort: 80 });
+    expect(delivered(h.send(other).outcomes).port).toBe(VMS['v-vm1'].ofport);
+    expect(h.app.connectionRecords().map((c) => c.service).sort()).toEqual(['host', 'net']);
   });
 
   it('packetInEncoded makes the same decisions and writes the same bytes as packetIn, through a drain and a link down', () => {

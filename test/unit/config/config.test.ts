@@ -120,8 +120,10 @@ describe('schema errors name the path and what was expected', () => {
   });
 
   it.each([
-    ['vip: 10.0.0.100', 'vip: 10.0.0.300', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.300"'],
-    ['vip: 10.0.0.100', 'vip: 10.0.0.1/24', 'services[0].vip', 'bad VIP prefix "10.0.0.1/24": host bits are set; the network is 10.0.0.0/24'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.300', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.300": "10.0.0.300" is not an IPv4 or IPv6 address'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.1/24', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.1/24": 10.0.0.1/24: host bits are set; the network is 10.0.0.0/24'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.0/33', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.0/33": 10.0.0.0/33: prefix length "33" is not 0..32'],
+    ['vip: 10.0.0.100', 'vip: "fd00::1"', 'services[0].vip', '"fd00::1" is an IPv6 address: vadc serves IPv4 VIPs (IPv6 is planned)'],
     ['port: 80', 'port: 0', 'services[0].port', 'expected a port number 1..65535, got 0'],
   ])('%s -> %s', (original, replacement, path, message) => {
     expect(issuesOf(service().replace(original, replacement))).toEqual([{ path, message }]);
@@ -171,6 +173,18 @@ describe('cross-field rules', () => {
       - vnic: ${vnic}
         ip: ${ip}
         ports: [8080]${extra}`;
+
+  it('writes a VIP in canonical form, so one address is one VIP', () => {
+    expect(parseConfig(service().replace('vip: 10.0.0.100', 'vip: 10.0.0.100/32')).services[0].vip).toBe('10.0.0.100');
+  });
+
+  it('rejects the same VIP written two ways on one port (10.0.0.100 and 10.0.0.100/32)', () => {
+    const text = `services:
+  - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: web2, vip: 10.0.0.100/32, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+`;
+    expect(issuesOf(text)).toEqual([{ path: 'services[1].vip', message: 'duplicate VIP 10.0.0.100:80/tcp (also services[0])' }]);
+  });
 
   it('rejects duplicate service names and duplicate vip:port/protocol', () => {
     const text = `services:
