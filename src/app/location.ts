@@ -1,6 +1,7 @@
 // Where a backend's vNIC is: a pure function of its selector, what OVSDB says of vNICs, and the switches'
 // port tables. No state: the app recomputes locations whenever one of the inputs changes.
 import type { SwitchInfo } from '../controller/types';
+import { macBytes } from '../net/mac';
 import { OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../openflow/constants';
 import type { OfpPort } from '../openflow/types';
 
@@ -19,6 +20,8 @@ export interface BackendLocation {
   dpid: bigint;
   ofport: number;
   mac: string;
+  /** `mac` as 6 bytes, for the packet-in fast paths (made once per relocation, not per packet). */
+  macBytes: Buffer;
   linkUp: boolean;
 }
 
@@ -41,7 +44,8 @@ export function locateBackend(
   for (const sw of switches) {
     for (const port of sw.ports.values()) {
       if (port.name !== portName) continue;
-      location = { dpid: sw.dpid, ofport: port.portNo, mac: configuredMac ?? vnic?.mac ?? port.hwAddr, linkUp: isPortUp(port) && vnic?.up !== false };
+      const mac = configuredMac ?? vnic?.mac ?? port.hwAddr;
+      location = { dpid: sw.dpid, ofport: port.portNo, mac, macBytes: macBytes(mac), linkUp: isPortUp(port) && vnic?.up !== false };
     }
   }
   return location;

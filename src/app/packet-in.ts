@@ -22,8 +22,13 @@ export class PacketInPath {
   private readonly header: TransportHeader = emptyTransportHeader();
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
   private readonly packetKey: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0 };
+  private readonly connection: NewConnection;
 
-  constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {}
+  constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
+    this.connection = {
+      service: undefined!, backend: undefined!, location: undefined!, frame: EMPTY, header: this.header, inPort: 0, softwarePort: 0, backendIp: 0,
+    };
+  }
 
   /**
    * The answer to one packet-in. `encoded` picks the NAT mode's fast path for a new connection (the same
@@ -78,8 +83,17 @@ export class PacketInPath {
     }
     service.decisions++;
     backend.totalConns++;
-    const c: NewConnection = { service, backend, location, frame, header: h, inPort, softwarePort: placement.softwarePort };
-    return encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
+    const c = this.connection;
+    c.service = service;
+    c.backend = backend;
+    c.location = location;
+    c.frame = frame;
+    c.inPort = inPort;
+    c.softwarePort = placement.softwarePort;
+    c.backendIp = placement.backend.ip;
+    const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
+    c.frame = EMPTY;
+    return out;
   }
 
   private answerArp(pkt: ParsedPacket, inPort: number): OfpMessage[] {
@@ -119,6 +133,8 @@ export class PacketInPath {
     return parsed.ok ? this.refuse(frame, parsed.packet, dst, inPort, service, reason, now) : [];
   }
 }
+
+const EMPTY = Buffer.alloc(0);
 
 function inPortOf(msg: PacketIn): number {
   for (const oxm of msg.match) if (oxm.field === 'in_port') return oxm.value as number;

@@ -11,7 +11,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { Outbox } from '../outbox';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
-import { AddressMemo, deleteBackendConnectionFlows } from './common';
+import { deleteBackendConnectionFlows } from './common';
 import { CtCommitWireEncoder } from './ct-commit-wire';
 import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
 import type { Accounting, DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -27,8 +27,10 @@ export interface CtCounting {
 
 /** `accounting: conntrack` (the default): the tracker's listing; no per-connection flow at all. */
 export function trackerCounting(zone: number): CtCounting {
-  return { name: 'conntrack', accounting: new TrackerAccounting(zone), connectionFlows: () => [] };
+  return { name: 'conntrack', accounting: new TrackerAccounting(zone), connectionFlows: () => NO_FLOWS };
 }
+
+const NO_FLOWS: FlowMod[] = [];
 
 /** `accounting: flows`: one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts). */
 export function flowCounting(): CtCounting {
@@ -50,7 +52,6 @@ export class ConntrackNat implements NatMode {
   /** The backend flow installed for each "serviceId/backend". */
   private readonly backendFlows = new Map<string, BackendFlow>();
   private readonly encoders = new Map<number, CtCommitWireEncoder>();
-  private readonly memo = new AddressMemo();
 
   constructor(private readonly zone: number, private readonly counting: CtCounting) {
     this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name };
@@ -130,8 +131,8 @@ export class ConntrackNat implements NatMode {
       this.encoders.set(c.service.id, encoder);
     }
     const bytes = encoder.encode({
-      clientOfport: c.inPort, backendIp: this.memo.ip(c.backend.config.ip), backendPort: c.softwarePort,
-      backendMac: this.memo.mac(c.location.mac), backendOfport: c.location.ofport,
+      clientOfport: c.inPort, backendIp: c.backendIp, backendPort: c.softwarePort,
+      backendMac: c.location.macBytes, backendOfport: c.location.ofport,
     }, c.frame);
     const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
     const flows = this.counting.connectionFlows(c);

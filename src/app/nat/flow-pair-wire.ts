@@ -76,6 +76,7 @@ export class FlowPairWireEncoder {
   private readonly f: Record<'connectionId' | 'clientOfport' | 'clientIp' | 'vipIp' | 'clientPort' | 'backendMac' | 'backendIp' | 'backendPort' | 'backendOfport', number>;
   private readonly r: Record<'connectionId' | 'backendOfport' | 'backendIp' | 'clientIp' | 'backendPort' | 'clientPort' | 'clientMac' | 'vipIp' | 'clientOfport', number>;
   private readonly cookieLowBase: number;
+  private readonly packetOutInPort: number;
 
   constructor(readonly service: FlowPairService) {
     const spec = (v: Slots) => connectionSpec(service, v);
@@ -84,6 +85,7 @@ export class FlowPairWireEncoder {
     this.reverse = compileLayout((v) => buildConnectionFlows(spec(v))[1], PROTOTYPE,
       only(['connectionId', 'backendOfport', 'backendIp', 'clientIp', 'backendPort', 'clientPort', 'clientMac', 'vipIp', 'clientOfport']));
     this.packetOut = compileLayout((v) => buildResubmitPacketOut(Buffer.alloc(0), v.inPort), { inPort: 1 }, PACKET_OUT_IN_PORT);
+    this.packetOutInPort = this.packetOut.offset('inPort');
     const fo = (k: keyof Slots) => this.forward.offset(k);
     const ro = (k: keyof Slots) => this.reverse.offset(k);
     this.f = {
@@ -139,7 +141,7 @@ export class FlowPairWireEncoder {
 
     out.set(head, poAt);
     u16(out, poAt + 2, poLen);
-    u32(out, poAt + this.packetOut.offset('inPort'), v.clientOfport);
+    u32(out, poAt + this.packetOutInPort, v.clientOfport);
     out.set(frame, poAt + head.length);
     return out;
   }

@@ -7,7 +7,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { takeConnectionId, type ServiceState } from '../services';
-import { deleteBackendConnectionFlows, AddressMemo } from './common';
+import { deleteBackendConnectionFlows } from './common';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
 import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type FlowPairValues } from './flow-pair-wire';
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -16,8 +16,7 @@ export class FlowsNat implements NatMode {
   readonly status: DatapathStatus = { nat: 'flows' };
   readonly accounting = new FlowAccounting(FLOW_PAIR_SHAPE);
   /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
-  private readonly encoders = new WeakMap<ServiceConfig, FlowPairWireEncoder>();
-  private readonly memo = new AddressMemo();
+  private readonly encoders = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder }>();
   // One values record reused by every new connection (the fast path runs to completion; nothing keeps it).
   private readonly values: FlowPairValues = {
     connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, vipIp: 0,
@@ -53,14 +52,17 @@ export class FlowsNat implements NatMode {
   }
 
   connectEncoded(c: NewConnection): OutboundMessage[] {
-    const { service, backend, location, frame, header: h } = c;
+    const { service, location, frame, header: h } = c;
     const config = service.config;
-    let encoder = this.encoders.get(config);
-    if (!encoder) {
-      encoder = new FlowPairWireEncoder({
-        serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port,
-      });
-      this.encoders.set(config, encoder);
+    let made = this.encoders.get(service.id);
+    if (made?.config !== config) {
+      made = {
+        config,
+        encoder: new FlowPairWireEncoder({
+          serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port,
+        }),
+      };
+      this.encoders.set(service.id, made);
     }
     const v = this.values;
     v.connectionId = takeConnectionId(service);
@@ -70,10 +72,10 @@ export class FlowsNat implements NatMode {
     v.clientMacSource = frame;
     v.vipIp = h.dst;
     v.backendOfport = location.ofport;
-    v.backendIp = this.memo.ip(backend.config.ip);
+    v.backendIp = c.backendIp;
     v.backendPort = c.softwarePort;
-    v.backendMac = this.memo.mac(location.mac);
-    const bytes = encoder.encode(v, frame);
+    v.backendMac = location.macBytes;
+    const bytes = made.encoder.encode(v, frame);
     v.clientMacSource = EMPTY;
     return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
   }

@@ -13,7 +13,10 @@ import type { BackendState, ServiceState } from '../services';
 /** How status describes the datapath (the API's `datapath` object). */
 export type DatapathStatus = { nat: 'flows' } | { nat: 'conntrack'; ctZone: number; accounting: 'conntrack' | 'flows' };
 
-/** A new connection the scheduler placed: everything its first packet's answer is made of. */
+/**
+ * A new connection the scheduler placed: everything its first packet's answer is made of. The record is the
+ * packet-in path's scratch: a mode uses it during the call and keeps nothing of it.
+ */
 export interface NewConnection {
   service: ServiceState;
   backend: BackendState;
@@ -23,6 +26,8 @@ export interface NewConnection {
   header: Readonly<TransportHeader>;
   inPort: number;
   softwarePort: number;
+  /** The backend's address as a number (the scheduler's member has it parsed). */
+  backendIp: number;
 }
 
 /** A packet-in for a connection the app already placed. */

@@ -1,0 +1,61 @@
+import { AddressError, containsIpv4, formatIpv6, ipv4ToUint32, macToNumber, numberToMac, overlaps, parseIpv6, parsePrefix } from '../../../src/net';
+
+describe('parsePrefix: one parser for VIPs and networks', () => {
+  it('gives an address and its /32 the same canonical text, with base and mask', () => {
+    expect(parsePrefix('10.0.0.100')).toMatchObject({ family: 4, address: '10.0.0.100', length: 32, text: '10.0.0.100', base: 0x0a000064, mask: 0xffffffff });
+    expect(parsePrefix('10.0.0.100/32').text).toBe('10.0.0.100');
+    expect(parsePrefix('10.2.0.0/16')).toMatchObject({ text: '10.2.0.0/16', base: 0x0a020000, mask: 0xffff0000 });
+    expect(parsePrefix('0.0.0.0/0')).toMatchObject({ length: 0, mask: 0 });
+  });
+
+  it('reads IPv6 addresses and prefixes into RFC 5952 text', () => {
+    expect(parsePrefix('FD00:0:0:0:0:0:0:100')).toMatchObject({ family: 6, text: 'fd00::100', length: 128 });
+    expect(parsePrefix('fd00:1::/64')).toMatchObject({ family: 6, text: 'fd00:1::/64', length: 64 });
+  });
+
+  it.each([
+    ['10.0.0.1/24', /host bits are set; the network is 10.0.0.0\/24/],
+    ['fd00::1/64', /host bits are set; the network is fd00::\/64/],
+    ['10.0.0.0/33', /prefix length "33" is not 0..32/],
+    ['10.0.0.0/', /prefix length "" is not 0..32/],
+    ['10.0.0.0/8x', /prefix length "8x"/],
+    ['10.0.0', /is not an IPv4 or IPv6 address/],
+    ['fe80::1%eth0', /is not an IPv4 or IPv6 address/],
+    ['', /is not an IPv4 or IPv6 address/],
+  ])('refuses %s', (text, message) => {
+    expect(() => parsePrefix(text)).toThrow(AddressError);
+    expect(() => parsePrefix(text)).toThrow(message);
+  });
+
+  it('containment and overlap, by prefix', () => {
+    const net = parsePrefix('10.0.0.0/24');
+    expect(containsIpv4(net, ipv4ToUint32('10.0.0.255'))).toBe(true);
+    expect(containsIpv4(net, ipv4ToUint32('10.0.1.0'))).toBe(false);
+    expect(overlaps(net, parsePrefix('10.0.0.100'))).toBe(true);
+    expect(overlaps(net, parsePrefix('10.0.1.0/24'))).toBe(false);
+    expect(overlaps(parsePrefix('fd00::/16'), parsePrefix('fd00:1::5'))).toBe(true);
+    expect(overlaps(parsePrefix('fd00::/16'), parsePrefix('fd01::5'))).toBe(false);
+    expect(overlaps(net, parsePrefix('fd00::/16'))).toBe(false);
+  });
+});
+
+describe('IPv6 text <-> bytes', () => {
+  it.each([
+    ['::', '::'], ['::1', '::1'], ['2001:db8::1', '2001:db8::1'], ['2001:DB8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+    ['2001:db8:0:1:1:1:1:1', '2001:db8:0:1:1:1:1:1'], ['::ffff:10.0.0.1', '::ffff:a00:1'], ['fd00:0:0:0:0:0:0:0', 'fd00::'],
+    ['1:0:0:2:0:0:0:3', '1:0:0:2::3'],
+  ])('%s is %s in RFC 5952 form', (text, canonical) => {
+    expect(formatIpv6(parseIpv6(text))).toBe(canonical);
+  });
+
+  it.each(['1::2::3', '1:2:3:4:5:6:7:8:9', '12345::', 'g::1', '1:2:3:4:5:6:7', ':::'])('refuses %s', (text) => {
+    expect(() => parseIpv6(text)).toThrow(AddressError);
+  });
+});
+
+describe('MACs as numbers (pre-encoded layout slots)', () => {
+  it('round-trips through 48-bit numbers', () => {
+    for (const mac of ['00:00:00:00:00:00', 'ff:ff:ff:ff:ff:ff', '52:54:00:12:34:56']) expect(numberToMac(macToNumber(mac))).toBe(mac);
+    expect(() => macToNumber('52:54:00:12:34')).toThrow(/not a MAC/);
+  });
+});
