@@ -30,18 +30,19 @@ const SLOTS: SlotSpecs<Slots> = {
 
 export class CtCommitWireEncoder {
   private readonly layout: MessageLayout<Slots>;
-  private readonly clientPortAt: readonly number[];
-  private readonly at: { backendIp: number; backendPort: number; backendMac: number; backendOfport: number };
+  private readonly at: { inPort: number; mark: number; backendIp: number; backendPort: number; backendMac: number; backendOfport: number };
 
   constructor(readonly zone: number, readonly serviceId: number) {
     this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
       zone, serviceId, clientOfport: v.clientOfport, backendIp: uint32ToIpv4(v.backendIp), backendPort: v.backendPort,
       backendMac: numberToMac(v.backendMac), backendOfport: v.backendOfport,
     }), { clientOfport: 1, backendIp: 0x0a000003, backendPort: 2, backendMac: 0x020000000002, backendOfport: 2 }, SLOTS);
-    this.clientPortAt = this.layout.offsets.clientOfport;
-    if (this.clientPortAt.length !== 2) throw new FlowBuildError(`commit packet-out layout: the client port appears ${this.clientPortAt.length} times, expected in_port and ct_mark`);
+    const clientPortAt = this.layout.offsets.clientOfport;
+    if (clientPortAt.length !== 2) throw new FlowBuildError(`commit packet-out layout: the client port appears ${clientPortAt.length} times, expected in_port and ct_mark`);
     const o = (k: keyof Slots) => this.layout.offset(k);
-    this.at = { backendIp: o('backendIp'), backendPort: o('backendPort'), backendMac: o('backendMac'), backendOfport: o('backendOfport') };
+    this.at = {
+      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp: o('backendIp'), backendPort: o('backendPort'), backendMac: o('backendMac'), backendOfport: o('backendOfport'),
+    };
   }
 
   /** The packet-out committing one connection whose first packet is `frame`. */
@@ -52,7 +53,8 @@ export class CtCommitWireEncoder {
     out.set(head, 0);
     u16(out, 2, out.length);
     // Both places hold a 32-bit field whose high half is fixed (0 for in_port, the service id for the mark).
-    for (const at of this.clientPortAt) u16(out, at + 2, v.clientOfport);
+    u16(out, this.at.inPort + 2, v.clientOfport);
+    u16(out, this.at.mark + 2, v.clientOfport);
     u32(out, this.at.backendIp, v.backendIp);
     u16(out, this.at.backendPort, v.backendPort);
     out.set(v.backendMac, this.at.backendMac);
