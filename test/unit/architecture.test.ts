@@ -14,7 +14,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   flows: { net: 'any', openflow: 'any' },
   lb: { net: 'any' },
   ovsdb: { util: 'any' },
-  config: { net: 'any', ovsdb: 'any' },
+  config: { net: 'any', ovsdb: 'any', util: 'any' },
   controller: { openflow: 'any', util: 'any' },
   health: { config: 'any', runtime: 'any', util: 'any' },
   app: { config: 'types', controller: 'types', runtime: 'types', flows: 'any', lb: 'any', net: 'any', openflow: 'any' },
