@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
 import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
-import { programOf, relativePathProblem } from '../health/executable';
+import { programOf, relativePathProblem } from '../util/command';
 
 /** Renders the offending value inside an error message. */
 export function showValue(value: unknown): string {

@@ -1,5 +1,6 @@
 import { accessSync, constants as fsConstants, realpathSync, statSync, type Stats } from 'node:fs';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
+import { relativePathProblem } from '../util/command';
 import type { SpawnFailure } from './errors';
 
 /**
@@ -9,17 +10,6 @@ import type { SpawnFailure } from './errors';
 export const DEFAULT_HOOK_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 export type ExecutableProblem = { failure: SpawnFailure; message: string };
-
-/** The program a command names: argv[0], or a shell string's first word (the shell itself is checked too). */
-export function programOf(command: string | readonly string[]): string | undefined {
-  if (typeof command !== 'string') return command[0];
-  return command.trim().split(/\s+/, 1)[0] || undefined;
-}
-
-/** A path with a slash that is not absolute depends on the daemon's working directory: refused, here and in config. */
-export function relativePathProblem(file: string): string | undefined {
-  return file.includes('/') && !isAbsolute(file) ? `"${file}" is a relative path: give the absolute path of the executable` : undefined;
-}
 
 /** Writable by group or others, or owned by someone other than root or us: someone else could change what runs. */
 function looseness(stats: Stats): string | undefined {

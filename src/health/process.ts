@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { SpawnFailure } from './errors';
-import { DEFAULT_HOOK_PATH, programOf, resolveExecutable, type ExecutableProblem } from './executable';
+import { programOf } from '../util/command';
+import { DEFAULT_HOOK_PATH, resolveExecutable, type ExecutableProblem } from './executable';
 
 export interface ProcessRequest {
   /** argv (run directly) or a string (run by /bin/sh -c). */
