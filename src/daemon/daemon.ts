@@ -10,7 +10,7 @@ import { allVadcFlows } from '../flows';
 import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
-import { ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type VnicInfo as OvsdbVnicInfo } from '../ovsdb';
+import type { OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
   type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../util/logger';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
 import { describeActions, describeMatch } from './flow-text';
 import { HealthBridge } from './health-bridge';
+import { OvsdbLink } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { connectionStatuses, serviceStatuses } from './views';
 
@@ -31,6 +32,8 @@ export interface DaemonOptions {
   listen?: string[];
   /** false: do not use OVSDB at all (vNICs are then found by port name only). */
   ovsdb?: boolean;
+  /** OVSDB session settings beyond the defaults (tests shorten the backoff). */
+  ovsdbSession?: Partial<OvsdbClientOptions>;
   /** Source address of health checks (in the lab: the bridge's LOCAL port IP). */
   healthSourceAddress?: string;
   /** Statistics poll interval (flow + port stats), ms. Default: the smallest service feedback_interval. */
@@ -60,10 +63,7 @@ export class VadcDaemon implements VadcRuntime {
   private readonly now: () => number;
   private readonly ring: VadcEvent[] = [];
   private readonly startedAt: number;
-  private ovsdbClient?: OvsdbClient;
-  private resolver?: VnicResolver;
-  private cache?: VswitchCache;
-  private ovsdbRetry?: NodeJS.Timeout;
+  private ovsdb?: OvsdbLink;
   private statsTimer?: NodeJS.Timeout;
   private stopped = false;
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
@@ -117,7 +117,16 @@ export class VadcDaemon implements VadcRuntime {
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
-    if (this.opts.ovsdb !== false) void this.connectOvsdb();
+    if (this.opts.ovsdb !== false) {
+      this.ovsdb = new OvsdbLink({
+        config: this.config, logger: this.log, emit: (e) => this.emitEvent(e), selectors: () => this.vnicSelectors(), session: this.opts.ovsdbSession,
+        onVnic: (selector, info) => {
+          this.deliver(this.app.setVnic(selector, toAppVnic(info), this.now()));
+          this.health.observeLocations();
+        },
+        onReady: () => this.afterDiscovery(),
+      });
+    }
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
     this.statsTimer = setInterval(() => void this.pollStats(), interval);
     this.statsTimer.unref();
@@ -127,9 +136,7 @@ export class VadcDaemon implements VadcRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.statsTimer);
-    clearTimeout(this.ovsdbRetry);
-    this.resolver?.dispose();
-    this.ovsdbClient?.close();
+    this.ovsdb?.close();
     this.accounting.close();
     await this.health.stop();
     await this.controller.stop();
@@ -207,7 +214,7 @@ export class VadcDaemon implements VadcRuntime {
    * before that, an unlocated backend may merely be undiscovered, and must not trigger its launch hook.
    */
   private afterDiscovery(): void {
-    const ovsdbSettled = this.opts.ovsdb === false || this.cache !== undefined;
+    const ovsdbSettled = this.opts.ovsdb === false || this.ovsdb?.ready === true;
     if (ovsdbSettled && this.controller.switches().length > 0) this.health.discoverySettled();
     else this.health.observeLocations();
   }
@@ -229,58 +236,11 @@ export class VadcDaemon implements VadcRuntime {
 
   // ------------------------------------------------------------------ OVSDB
 
-  private async connectOvsdb(): Promise<void> {
-    const target = this.config.ovsdb;
-    try {
-      const client = await OvsdbClient.connect(target, { logger: this.log });
-      this.ovsdbClient = client;
-      this.cache = await VswitchCache.start(client);
-      this.resolver = new VnicResolver(this.cache);
-      this.watchVnics();
-      const update = (e: { spec: string; new?: OvsdbVnicInfo }) => {
-        this.deliver(this.app.setVnic(e.spec, toAppVnic(e.new), this.now()));
-        this.health.observeLocations();
-      };
-      for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, update);
-      this.emitEvent({ kind: 'ovsdb_connected', level: 'info', message: `OVSDB ${target} connected; watching ${this.vnicSelectors().length} vNIC(s)` });
-      void this.applyZoneTimeouts(client);
-      this.afterDiscovery();
-    } catch (err) {
-      this.emitEvent({ kind: 'ovsdb_unreachable', level: 'warn', message: `${(err as Error).message}; vNICs are found by OpenFlow port name until it answers (retrying in 5 s)` });
-      if (!this.stopped) {
-        this.ovsdbRetry = setTimeout(() => void this.connectOvsdb(), 5000);
-        this.ovsdbRetry.unref();
-      }
-    }
-  }
-
-  /** Conntrack mode: vadc's zone gets its timeout policy (short close states), once per OVSDB connection. */
-  private async applyZoneTimeouts(client: OvsdbClient): Promise<void> {
-    const dp = this.config.datapath;
-    const timeouts = Object.fromEntries(Object.entries(dp.ct_timeouts).filter((e): e is [string, number] => e[1] !== undefined));
-    if (dp.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
-    const text = Object.entries(timeouts).map(([k, v]) => `${k}=${v}`).join(' ');
-    try {
-      const changed = await ensureZoneTimeoutPolicy(client, dp.ct_zone, timeouts);
-      this.emitEvent({
-        kind: 'ct_timeouts_applied', level: 'info', data: { zone: dp.ct_zone, changed },
-        message: `conntrack zone ${dp.ct_zone} timeout policy ${text}: ${changed.length ? `set on datapath ${changed.join(', ')}` : 'already in place'}`,
-      });
-    } catch (err) {
-      this.emitEvent({ kind: 'ct_timeouts_failed', level: 'error', message: `could not set conntrack zone ${dp.ct_zone}'s timeout policy (${text}): ${(err as Error).message}` });
-    }
-  }
-
   private vnicSelectors(): string[] {
     // The sorry backend's vNIC is found the same way as the tiered ones (it may be an iface-id/mac selector too).
     return [...new Set(this.config.services.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
   }
 
-  /** Tells the app what OVSDB knows of every configured vNIC (the resolver keeps watching them). */
-  private watchVnics(): void {
-    if (!this.resolver) return;
-    for (const selector of this.vnicSelectors()) this.deliver(this.app.setVnic(selector, toAppVnic(this.resolver.watch(selector)), this.now()));
-  }
 
   // ------------------------------------------------------------------ VadcRuntime
 
@@ -293,7 +253,7 @@ export class VadcDaemon implements VadcRuntime {
         packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
       })),
       services: this.services(),
-      ovsdb: { target: this.config.ovsdb, connected: this.ovsdbClient?.connected ?? false },
+      ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },
       datapath: this.app.nat.status,
     };
   }
@@ -456,7 +416,7 @@ export class VadcDaemon implements VadcRuntime {
     this.text = yamlText;
     this.deliver(this.app.setServices(next.services, this.now()));
     await this.health.setServices(next.services);
-    this.watchVnics();
+    this.ovsdb?.watch();
     this.afterDiscovery();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
     this.bus.emit('config', yamlText);

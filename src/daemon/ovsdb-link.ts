@@ -1,0 +1,100 @@
+// The daemon's link to the local OVSDB: one long-lived session (src/ovsdb's OvsdbClient.open: backoff, a
+// connection that fails its handshake is closed before the next attempt, monitors resumed), the vSwitch
+// cache and the vNIC resolver on top, and one event per outage and per recovery.
+import type { VadcConfig } from '../config';
+import {
+  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type OvsdbClientOptions, type SessionState, type VnicInfo,
+} from '../ovsdb';
+import type { VadcEvent } from '../runtime/types';
+import type { Logger } from '../util/logger';
+
+export interface OvsdbLinkOptions {
+  config: VadcConfig;
+  logger: Logger;
+  emit: (event: Omit<VadcEvent, 'time'>) => void;
+  /** The vNIC selectors to watch now (the configuration may change). */
+  selectors: () => string[];
+  /** What OVSDB says of a watched vNIC (undefined: gone). */
+  onVnic: (selector: string, info: VnicInfo | undefined) => void;
+  /** The first rows are in: vNIC absence is a fact from now on. */
+  onReady: () => void;
+  /** Session settings beyond the defaults (tests shorten the backoff). */
+  session?: Partial<OvsdbClientOptions>;
+}
+
+export class OvsdbLink {
+  private readonly client: OvsdbClient;
+  private resolver?: VnicResolver;
+  private closed = false;
+
+  constructor(private readonly opts: OvsdbLinkOptions) {
+    const { config } = opts;
+    const tls = config.controller.ssl && { privateKey: config.controller.ssl.key, certificate: config.controller.ssl.cert, caCert: config.controller.ssl.ca };
+    this.client = OvsdbClient.open(config.ovsdb, { database: 'Open_vSwitch', logger: opts.logger, ...(tls ? { tls } : {}), ...opts.session });
+    // One event per outage and one per recovery: the session retries with backoff in between.
+    this.client.on('disconnected', (err?: Error) => opts.emit({
+      kind: 'ovsdb_unreachable', level: 'warn',
+      message: `OVSDB ${config.ovsdb}: ${err?.message ?? 'connection lost'}; vNICs are found by OpenFlow port name until it answers (retrying with backoff)`,
+    }));
+    this.client.on('connected', (info: { remote: string; resumed: number; reloaded: number }) => {
+      opts.emit({
+        kind: 'ovsdb_connected', level: 'info', data: { remote: info.remote, resumed: info.resumed, reloaded: info.reloaded },
+        message: `OVSDB ${info.remote} connected; watching ${opts.selectors().length} vNIC(s)`,
+      });
+      void this.applyZoneTimeouts();
+    });
+    VswitchCache.start(this.client).then((cache) => {
+      if (this.closed) return;
+      this.resolver = new VnicResolver(cache);
+      for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, (e: { spec: string; new?: VnicInfo }) => opts.onVnic(e.spec, e.new));
+      this.watch();
+      opts.onReady();
+    }, (err: Error) => {
+      if (!this.closed) opts.emit({ kind: 'ovsdb_monitor_failed', level: 'error', message: `OVSDB ${config.ovsdb}: the vSwitch monitor was refused: ${err.message}` });
+    });
+  }
+
+  /** True only while a connection is usable (its handshake and monitors succeeded). */
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  get state(): SessionState {
+    return this.client.state;
+  }
+
+  /** The first rows are in (the resolver answers for every vNIC). */
+  get ready(): boolean {
+    return this.resolver !== undefined;
+  }
+
+  /** Tells the daemon what OVSDB knows of every configured vNIC now (the resolver keeps watching them). */
+  watch(): void {
+    if (!this.resolver) return;
+    for (const selector of this.opts.selectors()) this.opts.onVnic(selector, this.resolver.watch(selector));
+  }
+
+  close(): void {
+    this.closed = true;
+    this.resolver?.dispose();
+    this.client.close();
+  }
+
+  /** Conntrack mode: vadc's zone gets its timeout policy (short close states), once per OVSDB connection. */
+  private async applyZoneTimeouts(): Promise<void> {
+    const dp = this.opts.config.datapath;
+    const timeouts = Object.fromEntries(Object.entries(dp.ct_timeouts).filter((e): e is [string, number] => e[1] !== undefined));
+    if (dp.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
+    const text = Object.entries(timeouts).map(([k, v]) => `${k}=${v}`).join(' ');
+    try {
+      const changed = await ensureZoneTimeoutPolicy(this.client, dp.ct_zone, timeouts);
+      this.opts.emit({
+        kind: 'ct_timeouts_applied', level: 'info', data: { zone: dp.ct_zone, changed },
+        message: `conntrack zone ${dp.ct_zone} timeout policy ${text}: ${changed.length ? `set on datapath ${changed.join(', ')}` : 'already in place'}`,
+      });
+    } catch (err) {
+      if (this.closed) return;
+      this.opts.emit({ kind: 'ct_timeouts_failed', level: 'error', message: `could not set conntrack zone ${dp.ct_zone}'s timeout policy (${text}): ${(err as Error).message}` });
+    }
+  }
+}
