@@ -1,4 +1,4 @@
-export { parseConfig, loadConfig } from './load';
+export { parseConfig, loadConfig, parseServiceConfig } from './load';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors';
 export {
   configSchema,
@@ -16,9 +16,11 @@ export {
   type StopConfig,
   type FailoverConfig,
   type LimitsConfig,
+  type ClusterConfig,
+  CLUSTER_NAME_RE,
   type SchedulerName,
 } from './schema';
 export { deriveVipMac, parseTarget, type Target } from './addresses';
-export { checkConfigRules } from './rules';
+export { checkConfigRules, checkServiceRules } from './rules';
 export { parseConfigOffThread } from './parse-off-thread';
 export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

@@ -1,8 +1,8 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { ConfigError, formatPath, type ConfigIssue } from './errors';
 import { readConfigFile } from './limits';
-import { checkConfigRules } from './rules';
-import { configSchema, showValue, type VadcConfig } from './schema';
+import { checkConfigRules, checkServiceRules } from './rules';
+import { configSchema, serviceSchema, showValue, type ServiceConfig, type VadcConfig } from './schema';
 
 /**
  * Parses and validates a YAML configuration. Throws ConfigError listing every problem:
@@ -29,6 +29,20 @@ export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
     throw new ConfigError(sourceName, result.error.issues.flatMap(toConfigIssues));
   }
   const ruleIssues = checkConfigRules(result.data);
+  if (ruleIssues.length > 0) throw new ConfigError(sourceName, ruleIssues);
+  return result.data;
+}
+
+/**
+ * Validates one service as the config file's `services:` entries are (the same schema and per-service rules):
+ * what the cluster store's policy rows become. Throws ConfigError with every problem.
+ */
+export function parseServiceConfig(raw: unknown, sourceName: string): ServiceConfig {
+  const result = serviceSchema.safeParse(raw, {
+    error: (issue) => (issue.input === undefined ? 'missing' : `invalid value ${showValue(issue.input)}`),
+  });
+  if (!result.success) throw new ConfigError(sourceName, result.error.issues.flatMap(toConfigIssues));
+  const ruleIssues = checkServiceRules(result.data);
   if (ruleIssues.length > 0) throw new ConfigError(sourceName, ruleIssues);
   return result.data;
 }

@@ -48,6 +48,9 @@ function checkTransport(config: VadcConfig, add: AddIssue): void {
   if (!('error' in ovsdb) && ovsdb.kind === 'ssl' && !config.controller.ssl) {
     add('controller.ssl', 'required when ovsdb is ssl: (the same cert, key and ca are used)');
   }
+  if (config.cluster && /(^|,)\s*ssl:/.test(config.cluster.remotes) && !config.controller.ssl) {
+    add('controller.ssl', 'required when cluster.remotes has an ssl: remote (the same cert, key and ca are used)');
+  }
   if (config.api) {
     const api = parseTarget(config.api.listen, ['unix', 'tcp', 'ssl']);
     if (!('error' in api)) {
@@ -55,6 +58,13 @@ function checkTransport(config: VadcConfig, add: AddIssue): void {
       for (const problem of apiListenerProblems(facts)) add(`api.${problem.setting}`, problem.message);
     }
   }
+}
+
+/** The rules of one service on its own (its backends, tiers, health, policies), each issue under `at`. */
+export function checkServiceRules(service: ServiceConfig, at = ''): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  checkService(service, at, (path, message) => issues.push({ path: path.replace(/^\./, ''), message }));
+  return issues;
 }
 
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
 import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
+import { parseRemotes } from '../ovsdb/remotes';
 import { programOf, relativePathProblem } from '../util/command';
 
 /** Renders the offending value inside an error message. */
@@ -233,7 +234,7 @@ const failoverSchema = strict({
   drops_rising: nonNegativeInt().optional(),
 });
 
-const serviceSchema = strict({
+export const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /**
    * An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). Written back in
@@ -352,6 +353,29 @@ const limitsSchema = strict({
   metrics_connections: integer(1, 65535, 'an integer 1..65535').default(16),
 });
 
+/** A host, host group or scope name in the cluster store (docs/cluster.md). */
+export const CLUSTER_NAME_RE = /^[A-Za-z0-9_.-]{1,63}$/;
+
+/**
+ * Membership of a vadc cluster (docs/cluster.md): the store's remotes (an OVSDB Raft cluster serving vadc's
+ * schema), this host's name and group, and the bridge port toward the other hosts (remote backends).
+ */
+const clusterSchema = strict({
+  remotes: boundedString('OVSDB remotes: unix:PATH, tcp:HOST:PORT or ssl:HOST:PORT, comma-separated', 4096).check((ctx) => {
+    try {
+      parseRemotes(ctx.value);
+    } catch (err) {
+      ctx.issues.push({ code: 'custom', input: ctx.value, message: (err as Error).message });
+    }
+  }),
+  host: text('a host name ([A-Za-z0-9_.-], 1..63)', CLUSTER_NAME_RE),
+  group: text('a host group name ([A-Za-z0-9_.-], 1..63)', CLUSTER_NAME_RE).optional(),
+  /** The bridge port toward the other hosts (an L2 underlay or a tunnel port): remote backends are reached through it. */
+  uplink: text('an OpenFlow port name', /^[^\s/]{1,15}$/).optional(),
+  /** Where the host keeps its last policy from the store, served at start while the store is unreachable. */
+  policy_cache: text('a file path').optional(),
+});
+
 export const configSchema = strict({
   controller: controllerSchema.prefault({}),
   datapath: datapathSchema.prefault({}),
@@ -373,6 +397,8 @@ export const configSchema = strict({
   metrics: strict({ listen: target(['tcp']).default('tcp:127.0.0.1:9650'), path: text('an absolute URL path', /^\//).default('/metrics') }).optional(),
   log: strict({ level: oneOf(['error', 'warn', 'info', 'debug']).default('info'), format: oneOf(['json', 'text']).optional() }).optional(),
   limits: limitsSchema.prefault({}),
+  /** Join a vadc cluster: services also come from the cluster store (docs/cluster.md). */
+  cluster: clusterSchema.optional(),
 });
 
 export type VadcConfig = z.output<typeof configSchema>;
@@ -384,5 +410,6 @@ export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
 export type StopConfig = NonNullable<ServiceConfig['stop']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
 export type LimitsConfig = VadcConfig['limits'];
+export type ClusterConfig = NonNullable<VadcConfig['cluster']>;
 /** What a YAML file may say (defaults not yet applied). */
 export type VadcConfigInput = z.input<typeof configSchema>;

@@ -5,3 +5,8 @@ export type { LabErrorCode } from './errors';
 export { DEFAULT_LAB_NAME, planHost, planLab, portPrefix, validateLabName } from './plan';
 export type { HostPlan, HostRole, LabPlan } from './plan';
 export { HOST_LOCK_FILE } from './host-lock';
+export {
+  storeClusterUp, storeClusterDown, storeClusterStatus, readStoreCluster, startStoreMember, stopStoreMember, planStoreCluster,
+  waitForStoreCluster, MAX_STORE_MEMBERS,
+} from './store-cluster';
+export type { StoreClusterOptions, StoreClusterFile, StoreMember, StoreMemberStatus } from './store-cluster';

@@ -16,6 +16,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   ovsdb: { util: 'any' },
   config: { net: 'any', ovsdb: 'any', util: 'any' },
   controller: { openflow: 'any', util: 'any' },
+  cluster: { config: 'any', ovsdb: 'any', util: 'types' },
   health: { config: 'any', runtime: 'any', util: 'any' },
   app: { config: 'types', controller: 'types', runtime: 'types', flows: 'any', lb: 'any', net: 'any', openflow: 'any' },
   metrics: { runtime: 'any' },
@@ -23,13 +24,13 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   api: { runtime: 'any', metrics: 'any', dashboard: 'any', config: 'any', util: 'any', cli: 'types' },
   daemon: {
     app: 'any', api: 'any', config: 'any', controller: 'any', flows: 'any', health: 'any', lb: 'any', net: 'any', openflow: 'any',
-    ovsdb: 'any', runtime: 'any', util: 'any',
+    ovsdb: 'any', runtime: 'any', util: 'any', cluster: 'any',
   },
   lab: {},
   demo: { daemon: 'any', flows: 'any', lab: 'any', util: 'any' },
   bench: { app: 'any', config: 'any', controller: 'any', daemon: 'any', flows: 'any', lab: 'any', net: 'any', openflow: 'any', util: 'any' },
-  cli: { api: 'any', lab: 'any', util: 'any' },
-  commands: { api: 'any', bench: 'any', cli: 'any', config: 'any', daemon: 'any', demo: 'any', lab: 'any', runtime: 'any', util: 'any' },
+  cli: { api: 'any', cluster: 'any', lab: 'any', util: 'any' },
+  commands: { api: 'any', bench: 'any', cli: 'any', cluster: 'any', config: 'any', daemon: 'any', demo: 'any', lab: 'any', runtime: 'any', util: 'any' },
 };
 
 function filesUnder(dir: string): string[] {

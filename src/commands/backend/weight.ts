@@ -1,6 +1,7 @@
 import { Args } from '@oclif/core';
 import { backendColumns } from '../../api/text-views';
 import { ApiCommand, backendTargetArgs } from '../../cli/api-command';
+import { clusterFlags, withStore } from '../../cli/cluster-flags';
 import type { BackendStatus } from '../../runtime/types';
 
 export default class BackendWeightCommand extends ApiCommand<typeof BackendWeightCommand> {
@@ -10,9 +11,15 @@ export default class BackendWeightCommand extends ApiCommand<typeof BackendWeigh
     ...backendTargetArgs,
     weight: Args.integer({ required: true, min: 0, max: 65535, description: 'new weight, 0..65535' }),
   };
+  static override flags = { ...clusterFlags };
 
-  public async run(): Promise<BackendStatus> {
-    const { args } = await this.parse(BackendWeightCommand);
+  public async run(): Promise<BackendStatus | { backend: string; scope: string }> {
+    const { args, flags } = await this.parse(BackendWeightCommand);
+    if (flags.cluster) {
+      await withStore(flags, (admin) => admin.apply({ kind: 'set-backend', service: args.service, name: args.backend, scope: flags.scope, weight: args.weight }, flags.scope));
+      this.log(`backend ${args.backend} of ${args.service} weighted in the cluster store at ${flags.scope}`);
+      return { backend: args.backend, scope: flags.scope };
+    }
     const backend = await this.client.setWeight(args.service, args.backend, args.weight);
     this.table([backend], backendColumns);
     return backend;

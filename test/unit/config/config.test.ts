@@ -324,3 +324,26 @@ describe('the annotated full example', () => {
     expect(config.log).toEqual({ level: 'info', format: 'json' });
   });
 });
+
+describe('the cluster: key', () => {
+  it('a host joins a cluster with remotes, a name and optionally a group, an uplink and a cache path; services may be empty', () => {
+    const config = parseConfig('cluster:\n  remotes: unix:/a,tcp:10.0.0.2:6641\n  host: hv-07.rack1\n  group: web\n  uplink: eth1\nservices: []\n');
+    expect(config.cluster).toEqual({ remotes: 'unix:/a,tcp:10.0.0.2:6641', host: 'hv-07.rack1', group: 'web', uplink: 'eth1' });
+    expect(config.services).toEqual([]);
+  });
+
+  it('bad remotes, names and keys are named with their path', () => {
+    expect(issuesOf('cluster:\n  remotes: http://x\n  host: h 1\n  colour: red\n')).toEqual([
+      { path: 'cluster.remotes', message: expect.stringMatching(/http:\/\/x/) },
+      { path: 'cluster.host', message: 'expected a host name ([A-Za-z0-9_.-], 1..63), got "h 1"' },
+      { path: 'cluster.colour', message: 'unknown key; allowed here: remotes, host, group, uplink, policy_cache' },
+    ]);
+    expect(issuesOf('cluster:\n  remotes: unix:/a\n')).toEqual([{ path: 'cluster.host', message: 'missing; expected a host name ([A-Za-z0-9_.-], 1..63)' }]);
+  });
+
+  it('ssl: remotes need the controller\'s TLS files', () => {
+    expect(issuesOf('cluster:\n  remotes: ssl:10.0.0.1:6641\n  host: h1\n')).toEqual([
+      { path: 'controller.ssl', message: 'required when cluster.remotes has an ssl: remote (the same cert, key and ca are used)' },
+    ]);
+  });
+});
