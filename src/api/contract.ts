@@ -100,6 +100,20 @@ export const statusSnapshotSchema = z
         accounting: z.enum(['conntrack', 'flows']).optional().meta({ description: 'conntrack mode only' }),
       })
       .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
+    cluster: z
+      .strictObject({
+        host: z.string(),
+        group: z.string().optional(),
+        remotes: z.string(),
+        connected: z.boolean().meta({ description: 'the cluster store answers (a member with quorum, the schema fits)' }),
+        readOnly: z.boolean().meta({ description: 'the store does not answer: the last policy is served, nothing is published' }),
+        publishing: z.boolean().meta({ description: "this host's name lock is held: its status is written to the store" }),
+        source: z.enum(['none', 'cache', 'store']).meta({ description: 'where the cluster policy served came from' }),
+        policy: z.string().optional().meta({ description: 'digest of the effective cluster policy served' }),
+        problems: z.array(z.string()).meta({ description: 'policy problems this host sees (rows left out)' }),
+      })
+      .optional()
+      .meta({ description: 'a cluster host only (docs/cluster.md)' }),
   })
   .meta({ id: 'StatusSnapshot' });
 

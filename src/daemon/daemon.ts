@@ -2,12 +2,11 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent } from '../app';
-import { parseConfigOffThread, type VadcConfig } from '../config';
+import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
+import { parseConfigOffThread, type ServiceConfig, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
-import { allVadcFlows } from '../flows';
-import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
 import type { OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
@@ -17,11 +16,12 @@ import {
 } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
-import { describeActions, describeMatch } from './flow-text';
+import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-host';
+import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
-import { OvsdbLink } from './ovsdb-link';
+import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
-import { connectionStatuses, serviceStatuses } from './views';
+import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 
 export interface DaemonOptions {
   config: VadcConfig;
@@ -40,6 +40,10 @@ export interface DaemonOptions {
   statsIntervalMs?: number;
   now?: () => number;
   version?: string;
+  /** The config file (a cluster host keeps its policy cache next to it). */
+  configPath?: string;
+  /** Cluster store session settings beyond the defaults (tests shorten the backoff). */
+  clusterSession?: Partial<OvsdbClientOptions>;
 }
 
 const EVENT_RING = 1000;
@@ -66,6 +70,12 @@ export class VadcDaemon implements VadcRuntime {
   private ovsdb?: OvsdbLink;
   private statsTimer?: NodeJS.Timeout;
   private stopped = false;
+  /** A cluster host's link to the store, and the services its policy gives this host (docs/cluster.md). */
+  cluster?: ClusterHost;
+  private clusterServices: EffectiveService[] = [];
+  private storeDrained = new Set<BackendKey>();
+  /** What is served: the file's services, then the cluster's that do not collide with them. */
+  private served: ServiceConfig[];
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
 
   constructor(private readonly opts: DaemonOptions) {
@@ -74,6 +84,7 @@ export class VadcDaemon implements VadcRuntime {
     this.log = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
+    this.served = this.config.services;
     this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e) });
     const tlsFiles = this.config.controller.ssl;
     this.controller = new Controller({
@@ -114,6 +125,7 @@ export class VadcDaemon implements VadcRuntime {
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
   async start(): Promise<string[]> {
     await this.health.setServices(this.config.services);
+    await this.joinCluster();
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
@@ -136,6 +148,7 @@ export class VadcDaemon implements VadcRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.statsTimer);
+    this.cluster?.close();
     this.ovsdb?.close();
     this.accounting.close();
     await this.health.stop();
@@ -238,9 +251,45 @@ export class VadcDaemon implements VadcRuntime {
 
   private vnicSelectors(): string[] {
     // The sorry backend's vNIC is found the same way as the tiered ones (it may be an iface-id/mac selector too).
-    return [...new Set(this.config.services.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
+    return [...new Set(this.served.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
   }
 
+  // ------------------------------------------------------------------ cluster
+
+  private async joinCluster(): Promise<void> {
+    const c = this.config.cluster;
+    if (!c) return;
+    this.cluster = new ClusterHost({
+      cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.config.datapath.nat,
+      version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
+      apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
+    });
+    await this.cluster.start();
+  }
+
+  private async applyClusterPolicy(policy: EffectivePolicy): Promise<PolicyProblem[]> {
+    this.clusterServices = policy.services;
+    return this.serveCombined();
+  }
+
+  /** Serves the file's and the cluster's services together; the store's drains follow. */
+  private async serveCombined(): Promise<PolicyProblem[]> {
+    const combined = combineServices(this.config.services, this.clusterServices);
+    this.served = combined.services;
+    this.deliver(this.app.setServices(this.served, this.now()));
+    await this.health.setServices(this.served);
+    this.ovsdb?.watch();
+    this.afterDiscovery();
+    const kept = new Set(this.served.map((s) => s.name));
+    const wanted = new Set(this.clusterServices.filter((s) => kept.has(s.config.name))
+      .flatMap((s) => Object.keys(s.drained).map((b) => backendKey(s.config.name, b))));
+    const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
+    const plan = drainPlan(backends, wanted, this.storeDrained);
+    this.storeDrained = plan.storeDrained;
+    for (const key of plan.drain) await this.drain(...(key.split('\u0000') as [string, string]));
+    for (const key of plan.enable) await this.enable(...(key.split('\u0000') as [string, string]));
+    return combined.problems;
+  }
 
   // ------------------------------------------------------------------ VadcRuntime
 
@@ -255,6 +304,7 @@ export class VadcDaemon implements VadcRuntime {
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },
       datapath: this.app.nat.status,
+      ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
 
@@ -273,65 +323,39 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   private async addServiceNow(spec: ServiceSpec): Promise<ServiceStatus> {
-    if (this.config.services.some((s) => s.name === spec.name)) throw new RuntimeError('conflict', `service ${spec.name} exists`);
-    const raw = this.rawConfig();
-    raw.services = [...(raw.services ?? []), spec];
-    await this.applyRaw(raw);
+    await this.applyEdit({ op: 'add_service', spec });
     return this.service(spec.name);
   }
 
   async removeService(name: string): Promise<void> {
-    return this.oneChangeAtATime(() => this.removeServiceNow(name));
-  }
-
-  private async removeServiceNow(name: string): Promise<void> {
-    this.service(name);
-    const raw = this.rawConfig();
-    raw.services = raw.services.filter((s: { name: string }) => s.name !== name);
-    await this.applyRaw(raw);
+    return this.oneChangeAtATime(async () => {
+      this.service(name);
+      await this.applyEdit({ op: 'remove_service', service: name });
+    });
   }
 
   async addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
-    return this.oneChangeAtATime(() => this.addBackendNow(serviceName, spec));
-  }
-
-  private async addBackendNow(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
-    this.service(serviceName);
-    const raw = this.rawConfig();
-    const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
-    const name = spec.vnic;
-    if (svc.backends.some((b: { name?: string; vnic: string }) => (b.name ?? b.vnic) === name)) throw new RuntimeError('conflict', `service ${serviceName} already has backend ${name}`);
-    svc.backends.push({ ...spec });
-    await this.applyRaw(raw);
-    return this.backendStatus(serviceName, name);
+    return this.oneChangeAtATime(async () => {
+      this.service(serviceName);
+      await this.applyEdit({ op: 'add_backend', service: serviceName, spec });
+      return this.backendStatus(serviceName, spec.vnic);
+    });
   }
 
   async removeBackend(serviceName: string, backend: string): Promise<void> {
-    return this.oneChangeAtATime(() => this.removeBackendNow(serviceName, backend));
-  }
-
-  private async removeBackendNow(serviceName: string, backend: string): Promise<void> {
-    this.backendStatus(serviceName, backend);
-    const raw = this.rawConfig();
-    const svc = raw.services.find((s: { name: string }) => s.name === serviceName);
-    if (svc.backends.length === 1) throw new RuntimeError('invalid', `cannot remove the last backend of ${serviceName}; remove the service instead`);
-    svc.backends = svc.backends.filter((b: { name?: string; vnic: string }) => (b.name ?? b.vnic) !== backend);
-    await this.applyRaw(raw);
+    return this.oneChangeAtATime(async () => {
+      this.backendStatus(serviceName, backend);
+      await this.applyEdit({ op: 'remove_backend', service: serviceName, backend });
+    });
   }
 
   async setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
-    return this.oneChangeAtATime(() => this.setWeightNow(serviceName, backend, weight));
-  }
-
-  private async setWeightNow(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
-    if (!Number.isInteger(weight) || weight < 0 || weight > 65535) throw new RuntimeError('invalid', `weight must be an integer 0..65535, got ${weight}`);
-    this.backendStatus(serviceName, backend);
-    const raw = this.rawConfig();
-    const b = raw.services.find((s: { name: string }) => s.name === serviceName).backends.find((x: { name?: string; vnic: string }) => (x.name ?? x.vnic) === backend);
-    b.weight = weight;
-    await this.applyRaw(raw);
-    this.deliver(this.wrap(() => this.app.setWeight(serviceName, backend, weight)));
-    return this.backendStatus(serviceName, backend);
+    return this.oneChangeAtATime(async () => {
+      this.backendStatus(serviceName, backend);
+      await this.applyEdit({ op: 'weight', service: serviceName, backend, weight });
+      this.deliver(this.wrap(() => this.app.setWeight(serviceName, backend, weight)));
+      return this.backendStatus(serviceName, backend);
+    });
   }
 
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
@@ -355,24 +379,8 @@ export class VadcDaemon implements VadcRuntime {
     return connectionStatuses(this.app, filter, this.now());
   }
 
-  async flows(dpid?: string): Promise<FlowStatus[]> {
-    const out: FlowStatus[] = [];
-    for (const sw of this.controller.switches()) {
-      if (dpid && formatDpid(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
-      const reply = await this.controller.request(sw.dpid, {
-        type: 'multipart_request', xid: 0, flags: 0,
-        body: { mpType: 'flow', tableId: OFPTT_ALL, outPort: OFPP_ANY, outGroup: OFPG_ANY, ...allVadcFlows(), match: [] },
-      });
-      if (reply.body.mpType !== 'flow') continue;
-      for (const f of reply.body.entries) {
-        out.push({
-          dpid: formatDpid(sw.dpid), tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`,
-          match: describeMatch(f.match), actions: describeActions(f.instructions), packets: Number(f.packetCount),
-          bytes: Number(f.byteCount), durationSec: f.durationSec, idleTimeout: f.idleTimeout,
-        });
-      }
-    }
-    return out;
+  flows(dpid?: string): Promise<FlowStatus[]> {
+    return flowStatuses(this.controller, dpid);
   }
 
   events(limit = 100): VadcEvent[] {
@@ -414,10 +422,7 @@ export class VadcDaemon implements VadcRuntime {
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();
     this.config = next;
     this.text = yamlText;
-    this.deliver(this.app.setServices(next.services, this.now()));
-    await this.health.setServices(next.services);
-    this.ovsdb?.watch();
-    this.afterDiscovery();
+    await this.serveCombined();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
     this.bus.emit('config', yamlText);
     return { changed };
@@ -425,11 +430,9 @@ export class VadcDaemon implements VadcRuntime {
 
   // ------------------------------------------------------------------ helpers
 
-  private rawConfig(): any { // eslint-disable-line @typescript-eslint/no-explicit-any
-    return JSON.parse(JSON.stringify(this.config));
-  }
-
-  private async applyRaw(raw: unknown): Promise<void> {
+  /** A change of the file's services made through the API, applied as a `config apply` of the edited file. */
+  private async applyEdit(edit: ConfigEdit): Promise<void> {
+    const raw = editConfig(this.config, this.clusterServices.map((s) => s.config.name), edit);
     await this.applyConfigNow(toYaml(raw));
   }
 

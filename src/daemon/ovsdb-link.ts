@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { VadcConfig } from '../config';
 import {
-  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type OvsdbClientOptions, type SessionState, type VnicInfo,
+  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -29,7 +29,7 @@ export class OvsdbLink {
 
   constructor(private readonly opts: OvsdbLinkOptions) {
     const { config } = opts;
-    const tls = config.controller.ssl && { privateKey: config.controller.ssl.key, certificate: config.controller.ssl.cert, caCert: config.controller.ssl.ca };
+    const tls = ovsdbTls(config);
     this.client = OvsdbClient.open(config.ovsdb, { database: 'Open_vSwitch', logger: opts.logger, ...(tls ? { tls } : {}), ...opts.session });
     // One event per outage and one per recovery: the session retries with backoff in between.
     this.client.on('disconnected', (err?: Error) => opts.emit({
@@ -97,4 +97,10 @@ export class OvsdbLink {
       this.opts.emit({ kind: 'ct_timeouts_failed', level: 'error', message: `could not set conntrack zone ${dp.ct_zone}'s timeout policy (${text}): ${(err as Error).message}` });
     }
   }
+}
+
+/** OVSDB ssl: remotes (the switch's and the cluster store's) use the controller's certificate, key and CA. */
+export function ovsdbTls(config: VadcConfig): TlsFiles | undefined {
+  const ssl = config.controller.ssl;
+  return ssl && { privateKey: ssl.key, certificate: ssl.cert, caCert: ssl.ca };
 }

@@ -2,7 +2,11 @@
 import type { LoadBalancerApp } from '../app';
 import { uint32ToIpv4 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
-import type { BackendStatus, ConnectionStatus, ServiceStatus } from '../runtime/types';
+import type { Controller } from '../controller';
+import { allVadcFlows } from '../flows';
+import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
+import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus } from '../runtime/types';
+import { describeActions, describeMatch } from './flow-text';
 import type { HealthBridge } from './health-bridge';
 import type { StatsPoller } from './stats-poller';
 
@@ -48,4 +52,25 @@ export function connectionStatuses(app: LoadBalancerApp, filter: { service?: str
         ageMs: now - record.created, idleMs: now - record.lastSeen,
       };
     });
+}
+
+/** vadc's flows on every switch (or one), read back with flow stats, for `vadc flows`. */
+export async function flowStatuses(controller: Controller, dpid?: string): Promise<FlowStatus[]> {
+  const out: FlowStatus[] = [];
+  for (const sw of controller.switches()) {
+    if (dpid && formatDpid(sw.dpid) !== dpid.replace(/^0x/, '').padStart(16, '0')) continue;
+    const reply = await controller.request(sw.dpid, {
+      type: 'multipart_request', xid: 0, flags: 0,
+      body: { mpType: 'flow', tableId: OFPTT_ALL, outPort: OFPP_ANY, outGroup: OFPG_ANY, ...allVadcFlows(), match: [] },
+    });
+    if (reply.body.mpType !== 'flow') continue;
+    for (const f of reply.body.entries) {
+      out.push({
+        dpid: formatDpid(sw.dpid), tableId: f.tableId, priority: f.priority, cookie: `0x${f.cookie.toString(16)}`,
+        match: describeMatch(f.match), actions: describeActions(f.instructions), packets: Number(f.packetCount),
+        bytes: Number(f.byteCount), durationSec: f.durationSec, idleTimeout: f.idleTimeout,
+      });
+    }
+  }
+  return out;
 }

@@ -124,6 +124,11 @@ export interface StatusSnapshot {
   ovsdb: { target: string; connected: boolean };
   /** How connections are translated (config datapath): per-connection flows, or OVS's connection tracker. */
   datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows' };
+  /** A cluster host's link to the store (docs/cluster.md). */
+  cluster?: {
+    host: string; group?: string; remotes: string; connected: boolean; readOnly: boolean; publishing: boolean;
+    source: 'none' | 'cache' | 'store'; policy?: string; problems: string[];
+  };
 }
 
 export interface BackendSpec {

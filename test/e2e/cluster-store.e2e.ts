@@ -15,10 +15,8 @@ import {
   ClusterStore, effectivePolicy, loadPolicyCache, savePolicyCache, STORE_DB, type ClusterStatusView, type EffectivePolicy, type PolicySnapshot,
 } from '../../src/cluster';
 import { readStoreCluster, startStoreMember, stopStoreMember, storeClusterDown } from '../../src/lab';
+import { killStoreLeader, retryUntilAccepted, ROOT, vadc, vadcOk } from '../helpers/vadc-cli';
 
-const ROOT = path.join(__dirname, '../..');
-const RUN = path.join(ROOT, 'bin/run.js');
-const CLI_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NODE_ENV', 'VADC_CLUSTER', 'VADC_API'].includes(k)));
 const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
 
 let tmp: string;
@@ -26,22 +24,6 @@ let storeDir: string;
 let remotes: string;
 const stores: ClusterStore[] = [];
 const others: string[] = [];
-
-interface CliResult { code: number; stdout: string; stderr: string }
-
-function vadc(args: string[]): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [RUN, ...args], { cwd: ROOT, timeout: 60_000, env: CLI_ENV }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
-
-async function vadcOk(args: string[]): Promise<string> {
-  const r = await vadc(args);
-  if (r.code !== 0) throw new Error(`vadc ${args.join(' ')} exited ${r.code}: ${r.stderr.trim()}`);
-  return r.stdout;
-}
 
 async function eventually<T>(what: string, check: () => T | undefined | false, limitMs = 20_000): Promise<T> {
   const deadline = Date.now() + limitMs;
@@ -210,17 +192,10 @@ describe('store failures', () => {
   it('the leader killed: a change made right after the election reaches every host; two members down: read-only, last policy kept, cache serves it', async () => {
     const hosts = [new HostView('k1'), new HostView('k2', 'blue'), new HostView('k3')];
     await eventually('hosts read web', () => hosts.every((h) => h.service('web')));
-    const status = JSON.parse(await vadcOk(['cluster', 'status', '--cluster', remotes, '--json'])) as ClusterStatusView;
-    const leader = readStoreCluster(storeDir)!.members.find((m) => m.remote === status.leader)!;
-    const killedAt = Date.now();
-    await stopStoreMember(storeDir, leader.n, true);
+    const leader = await killStoreLeader(storeDir, remotes);
+    const killedAt = leader.at;
     // The operator retries until the survivors have elected a leader; the write then reaches every host.
-    let written = 0;
-    for (let i = 0; i < 100 && !written; i++) {
-      const r = await vadc(['backend', 'weight', 'web', 'v-vm1', '3', '--scope', 'cluster', '--cluster', remotes]);
-      if (r.code === 0) written = Date.now();
-      else await new Promise((res) => setTimeout(res, 200));
-    }
+    const written = await retryUntilAccepted(['backend', 'weight', 'web', 'v-vm1', '3', '--scope', 'cluster', '--cluster', remotes]);
     expect(written).toBeGreaterThan(0);
     await eventually('weight 3 everywhere', () => hosts.every((h) => h.service('web')?.backends.find((b) => b.name === 'v-vm1')?.weight === 3));
     console.log(`leader kill -> first accepted write ${written - killedAt} ms; -> on all 3 hosts ${Date.now() - written} ms after the write`);

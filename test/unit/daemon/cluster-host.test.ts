@@ -1,0 +1,161 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { savePolicyCache, type BackendRow, type PolicySnapshot, type ServiceRow } from '../../../src/cluster';
+import { parseConfig } from '../../../src/config';
+import { backendKey, backendReports, drainPlan } from '../../../src/daemon/cluster-host';
+import { editConfig, type ConfigEdit } from '../../../src/daemon/config-edits';
+import { VadcDaemon } from '../../../src/daemon/daemon';
+import { RuntimeError, type BackendStatus, type ServiceStatus, type VadcEvent } from '../../../src/runtime/types';
+
+const key = backendKey;
+
+describe('drainPlan: the store\'s drains hold on the host', () => {
+  const b = (service: string, backend: string, draining: boolean) => ({ service, backend, draining });
+
+  it('drains what the store drains, once; enables what the store drained before and no longer does', () => {
+    const first = drainPlan([b('web', 'w1', false), b('web', 'w2', false)], new Set([key('web', 'w1')]), new Set());
+    expect(first).toEqual({ drain: [key('web', 'w1')], enable: [], storeDrained: new Set([key('web', 'w1')]) });
+    const again = drainPlan([b('web', 'w1', true), b('web', 'w2', false)], new Set([key('web', 'w1')]), first.storeDrained);
+    expect(again.drain).toEqual([]);
+    const undone = drainPlan([b('web', 'w1', true), b('web', 'w2', false)], new Set(), again.storeDrained);
+    expect(undone).toEqual({ drain: [], enable: [key('web', 'w1')], storeDrained: new Set() });
+  });
+
+  it('a drain made through the local API is the operator\'s: the store does not undo it', () => {
+    const plan = drainPlan([b('web', 'w1', true)], new Set(), new Set());
+    expect(plan.enable).toEqual([]);
+  });
+
+  it('a backend the host does not serve (any more) is neither drained nor enabled', () => {
+    const plan = drainPlan([], new Set([key('web', 'gone')]), new Set([key('web', 'old')]));
+    expect(plan).toEqual({ drain: [], enable: [], storeDrained: new Set() });
+  });
+});
+
+describe('backendReports: what a host knows first-hand', () => {
+  const backend = (over: Partial<BackendStatus>): BackendStatus => ({
+    id: 'w1', service: 'web', vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080], weight: 1, tier: 0, health: 'up',
+    activeConns: 0, inactiveConns: 0, totalConns: 0, overloaded: false, packets: 0, bytes: 0, ...over,
+  });
+  const service = (backends: BackendStatus[]): ServiceStatus => ({
+    name: 'web', vip: '10.0.0.100', vipMac: '02:00:00:00:00:01', protocol: 'tcp', port: 80, scheduler: 'rr', activeTier: 0, backends, decisions: 0, refused: 0,
+  } as ServiceStatus);
+
+  it('reports only backends whose vNIC is on this host\'s bridge, with their verdict, link and load', () => {
+    const reports = backendReports([service([
+      backend({ id: 'w1', ofport: 3, mac: '0a:00:00:00:00:0b', queueMeasure: 0.25, rateOfProcessing: 40 }),
+      backend({ id: 'w2', vnic: 'v-vm2', health: 'down', healthReason: 'vNIC not found on any connected switch' }),
+      backend({ id: 'w3', vnic: 'v-vm3', ofport: 5, health: 'down', healthReason: 'link down', queueMeasure: Infinity }),
+    ])], 1234);
+    expect(reports).toEqual([
+      { service: 'web', backend: 'w1', vnic: 'v-vm1', mac: '0a:00:00:00:00:0b', linkUp: true, health: 'up', reason: '', queueMeasure: 0.25, rate: 40, updated: 1234 },
+      { service: 'web', backend: 'w3', vnic: 'v-vm3', linkUp: false, health: 'down', reason: 'link down', updated: 1234 },
+    ]);
+  });
+});
+
+describe('editConfig: API changes edit the file\'s services only', () => {
+  const config = parseConfig(`services:
+  - name: local
+    vip: 10.0.0.100
+    port: 80
+    backends: [{ vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }]
+`);
+  const cluster = ['web'];
+
+  it('edits a file service and the result is a valid configuration', () => {
+    const raw = editConfig(config, cluster, { op: 'add_backend', service: 'local', spec: { vnic: 'v-vm2', ip: '10.0.0.12', ports: [8080] } });
+    const weighted = editConfig(parseConfig(JSON.stringify(raw)), cluster, { op: 'weight', service: 'local', backend: 'v-vm2', weight: 4 });
+    expect(parseConfig(JSON.stringify(weighted)).services[0].backends.map((b) => `${b.vnic}:${b.weight}`)).toEqual(['v-vm1:1', 'v-vm2:4']);
+  });
+
+  it('a service from the cluster store is changed in the store: each edit says so', () => {
+    const edits: ConfigEdit[] = [
+      { op: 'remove_service', service: 'web' }, { op: 'weight', service: 'web', backend: 'w1', weight: 2 },
+      { op: 'add_backend', service: 'web', spec: { vnic: 'x', ip: '10.0.0.9', ports: [1] } }, { op: 'remove_backend', service: 'web', backend: 'w1' },
+    ];
+    for (const edit of edits) {
+      expect(() => editConfig(config, cluster, edit)).toThrow(new RuntimeError('invalid', 'service web comes from the cluster store: change it there (vadc ... --cluster REMOTES)'));
+    }
+    expect(() => editConfig(config, cluster, { op: 'add_service', spec: { name: 'web', vip: '10.0.0.101', port: 80, backends: [] } }))
+      .toThrow(/service web exists: it comes from the cluster store/);
+  });
+
+  it('refuses what the API always refused', () => {
+    expect(() => editConfig(config, [], { op: 'remove_backend', service: 'local', backend: 'v-vm1' })).toThrow(/cannot remove the last backend of local/);
+    expect(() => editConfig(config, [], { op: 'weight', service: 'local', backend: 'v-vm1', weight: 70000 })).toThrow(/weight must be an integer 0\.\.65535/);
+    expect(() => editConfig(config, [], { op: 'add_backend', service: 'local', spec: { vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080] } })).toThrow(/already has backend v-vm1/);
+    expect(() => editConfig(config, [], { op: 'weight', service: 'nope', backend: 'x', weight: 1 })).toThrow(new RuntimeError('not_found', 'service nope does not exist'));
+  });
+});
+
+describe('a cluster host whose store does not answer serves its cached policy', () => {
+  let dir: string;
+  let daemon: VadcDaemon | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vadc-chost-'));
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const svc = (r: Partial<ServiceRow> & { name: string; scope: string }): ServiceRow => ({ uuid: `s-${r.name}-${r.scope}`, options: {}, ...r });
+  const be = (r: Partial<BackendRow> & { service: string; name: string; scope: string }): BackendRow => ({ uuid: `b-${r.name}-${r.scope}`, ports: [], options: {}, ...r });
+  const snapshot: PolicySnapshot = {
+    groups: [], hosts: [],
+    services: [
+      svc({ name: 'web', scope: 'cluster', vip: '10.0.0.100', port: 80, scheduler: 'rr' }),
+      svc({ name: 'web', scope: 'group:blue', scheduler: 'wrr' }),
+      svc({ name: 'local', scope: 'cluster', vip: '10.0.0.101', port: 80 }),
+    ],
+    backends: [
+      be({ service: 'web', name: 'w1', scope: 'cluster', vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080] }),
+      be({ service: 'web', name: 'w2', scope: 'cluster', vnic: 'v-vm2', ip: '10.0.0.12', ports: [8080], drain: true }),
+      be({ service: 'local', name: 'l1', scope: 'cluster', vnic: 'v-vm3', ip: '10.0.0.13', ports: [8080] }),
+    ],
+  };
+
+  it('merged for its group, next to the file\'s services (a name in both: the file\'s, and a problem), drains applied', async () => {
+    const cache = path.join(dir, 'cache.json');
+    savePolicyCache(cache, { savedAt: 1000, remotes: 'unix:/nonexistent', snapshot });
+    const text = `controller: { listen: "tcp:127.0.0.1:0" }
+cluster: { remotes: "unix:${path.join(dir, 'no-such.sock')}", host: h1, group: blue, policy_cache: ${cache} }
+services:
+  - name: local
+    vip: 10.0.0.102
+    port: 80
+    backends: [{ vnic: v-vm4, ip: 10.0.0.14, ports: [8080] }]
+`;
+    const events: VadcEvent[] = [];
+    daemon = new VadcDaemon({ config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+    daemon.bus.on('event', (e: VadcEvent) => events.push(e));
+    await daemon.start();
+    expect(daemon.services().map((s) => `${s.name} ${s.vip} ${s.scheduler}`)).toEqual(['local 10.0.0.102 wlc', 'web 10.0.0.100 wrr']);
+    expect(daemon.service('web').backends.map((b) => `${b.id}:${b.health}`)).toEqual(['w1:down', 'w2:drained']);
+    const status = daemon.status().cluster!;
+    expect(status).toMatchObject({ host: 'h1', group: 'blue', connected: false, readOnly: true, source: 'cache' });
+    expect(status.problems).toEqual(['service local is in the config file and in the cluster store (cluster): the file\'s is served; rename one']);
+    expect(events.map((e) => e.kind)).toEqual(expect.arrayContaining(['cluster_policy_applied', 'cluster_policy_cached', 'cluster_policy_problem']));
+    await expect(daemon.setWeight('web', 'w1', 3)).rejects.toThrow(/service web comes from the cluster store/);
+    // The file's own service still changes through the API, and the state written holds no store service.
+    let written = '';
+    daemon.bus.on('config', (t: string) => (written = t));
+    await daemon.setWeight('local', 'v-vm4', 3);
+    expect(parseConfig(written).services.map((s) => s.name)).toEqual(['local']);
+    expect(daemon.services().map((s) => s.name)).toEqual(['local', 'web']);
+  });
+
+  it('no cache and no store: the file\'s services, and the host says it waits', async () => {
+    const text = `controller: { listen: "tcp:127.0.0.1:0" }
+cluster: { remotes: "unix:${path.join(dir, 'no-such.sock')}", host: h1, policy_cache: ${path.join(dir, 'none.json')} }
+services: []
+`;
+    daemon = new VadcDaemon({ config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+    await daemon.start();
+    expect(daemon.services()).toEqual([]);
+    expect(daemon.status().cluster).toMatchObject({ source: 'none', readOnly: true, problems: [] });
+  });
+});
