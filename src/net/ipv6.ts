@@ -12,12 +12,13 @@ export function parseIpv6(text: string): Uint8Array {
   if (text.includes('%')) throw bad(text, 'zone ids are not allowed');
   const halves = text.split('::');
   if (halves.length > 2) throw bad(text, "more than one '::'");
-  const groups = (part: string): number[] => {
+  const groups = (part: string, last: boolean): number[] => {
     if (part === '') return [];
     const out: number[] = [];
     const pieces = part.split(':');
     pieces.forEach((piece, i) => {
-      if (i === pieces.length - 1 && piece.includes('.')) {
+      // A dotted quad may only end the address (RFC 4291 section 2.2, form 3).
+      if (last && i === pieces.length - 1 && piece.includes('.')) {
         const v4 = ipv4ToUint32(piece);
         out.push(v4 >>> 16, v4 & 0xffff);
         return;
@@ -27,8 +28,8 @@ export function parseIpv6(text: string): Uint8Array {
     });
     return out;
   };
-  const head = groups(halves[0]);
-  const tail = halves.length === 2 ? groups(halves[1]) : [];
+  const head = groups(halves[0], halves.length === 1);
+  const tail = halves.length === 2 ? groups(halves[1], true) : [];
   const missing = 8 - head.length - tail.length;
   if (halves.length === 1 ? missing !== 0 : missing < 1) throw bad(text, `${head.length + tail.length} groups`);
   const all = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];

@@ -44,7 +44,8 @@ export const OXM_FIELDS: readonly OxmFieldDecl[] = [
   f('ct_zone', OFPXMC_NXM_1, 106, 'u16', false), f('ct_mark', OFPXMC_NXM_1, 107, 'u32', true),
   // The connection's original-direction tuple (OVS 2.8+), read-only, populated by the ct action.
   f('ct_nw_proto', OFPXMC_NXM_1, 119, 'u8', false), f('ct_nw_src', OFPXMC_NXM_1, 120, 'ipv4', true),
-  f('ct_nw_dst', OFPXMC_NXM_1, 121, 'ipv4', true), f('ct_tp_src', OFPXMC_NXM_1, 124, 'u16', true),
+  f('ct_nw_dst', OFPXMC_NXM_1, 121, 'ipv4', true), f('ct_ipv6_src', OFPXMC_NXM_1, 122, 'ipv6', true),
+  f('ct_ipv6_dst', OFPXMC_NXM_1, 123, 'ipv6', true), f('ct_tp_src', OFPXMC_NXM_1, 124, 'u16', true),
   f('ct_tp_dst', OFPXMC_NXM_1, 125, 'u16', true),
   // ONF EXT-256: PBB UCA bit, an experimenter OXM with a 2-byte exp_type after the experimenter id.
   { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, field: 0, type: 'u8', maskable: false, experimenter: { id: ONF_VENDOR_ID, expType: 2560 } },

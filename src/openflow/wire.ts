@@ -1,5 +1,6 @@
 // Byte-level helpers shared by the compiled codecs: a growable writer and the text forms of addresses.
 import { OfpDecodeError, OfpEncodeError } from './errors';
+import { formatIpv6, parseIpv6 } from '../net';
 
 /** Bytes of one slab; an encoded message is a view into it (like Node's own Buffer pool, but larger). */
 const SLAB_SIZE = 64 * 1024;
@@ -131,40 +132,20 @@ export function writeIpv4(b: Buffer, p: number, ip: unknown, path: string): void
   throw new OfpEncodeError(path, `expected a dotted-quad IPv4 address, got ${String(ip)}`);
 }
 
-/** RFC 5952 text: lower case, longest run (>= 2) of zero groups compressed, first one on ties. */
+/** RFC 5952 text (the one implementation in src/net). */
 export function readIpv6(b: Buffer, p: number): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 8; i++) groups.push((b[p + 2 * i] << 8) | b[p + 2 * i + 1]);
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) { i++; continue; }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) { bestStart = i; bestLen = j - i; }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
+  return formatIpv6(b, p);
 }
 
 export function writeIpv6(b: Buffer, p: number, ip: unknown, path: string): void {
-  const fail = (): never => { throw new OfpEncodeError(path, `expected an IPv6 address, got ${String(ip)}`); };
-  if (typeof ip !== 'string') fail();
-  const text = ip as string;
-  const halves = text.split('::');
-  if (halves.length > 2) fail();
-  const parse = (s: string): number[] => (s === '' ? [] : s.split(':').map((g) => {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) fail();
-    return parseInt(g, 16);
-  }));
-  const head = parse(halves[0]);
-  const tail = halves.length === 2 ? parse(halves[1]) : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 2 ? missing < 1 : missing !== 0) fail();
-  const groups = [...head, ...new Array<number>(halves.length === 2 ? missing : 0).fill(0), ...tail];
-  for (let i = 0; i < 8; i++) { b[p + 2 * i] = groups[i] >> 8; b[p + 2 * i + 1] = groups[i] & 0xff; }
+  let bytes: Uint8Array;
+  try {
+    if (typeof ip !== 'string') throw new Error('not a string');
+    bytes = parseIpv6(ip);
+  } catch {
+    throw new OfpEncodeError(path, `expected an IPv6 address, got ${String(ip)}`);
+  }
+  b.set(bytes, p);
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });

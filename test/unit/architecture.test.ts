@@ -10,7 +10,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   net: {},
   util: {},
   runtime: {},
-  openflow: {},
+  openflow: { net: 'any' },
   flows: { net: 'any', openflow: 'any' },
   lb: { net: 'any' },
   ovsdb: { util: 'any' },

@@ -3,6 +3,7 @@
 // requests Open vSwitch has no encoder for, with the text its decoder (ovs-ofctl ofp-print) prints for our bytes.
 import type { OfpMessage } from '../../../../src/openflow';
 import { HA_CASES, HA_READS } from './ha';
+import { IPV6_CASES } from './ipv6';
 
 export type OfctlRecipe =
   /** ovs-ofctl -O OpenFlow13 --no-names COMMAND unix:LISTENER ARGS...: the one message it sends (bar hello and barrier). */
@@ -22,7 +23,7 @@ export interface OvsRead {
   text: string;
 }
 
-export const OVS_CASES: OvsCase[] = [...HA_CASES];
+export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES];
 export const OVS_READS: OvsRead[] = [...HA_READS];
 
 /** The command line a fixture records for an ovs-ofctl recipe. */
