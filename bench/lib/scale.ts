@@ -76,7 +76,7 @@ function syntheticSwitch(backends: number): SwitchInfo {
     dpid: 1n, address: 'synthetic', connectedAt: 0,
     features: { type: 'features_reply', xid: 0, datapathId: 1n, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
     ports: new Map(buildPorts(0, names).map((p) => [p.portNo, p])),
-    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0 },
   };
 }
 

@@ -17,6 +17,8 @@ export function asControllerApp(app: LoadBalancerApp, sendTo: (dpid: bigint, msg
   };
   return {
     onSwitchUp: (sw, now) => answer(app.switchUp(sw, now), sw.dpid),
+    // A standby's app knew the switch (locations, health) but nothing it sent left: install it all again.
+    onMastership: (sw, now) => answer(app.switchUp(sw, now), sw.dpid),
     onSwitchDown: (dpid, now) => {
       for (const batch of app.switchDown(dpid, now)) sendTo(batch.dpid, batch.msgs);
     },

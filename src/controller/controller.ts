@@ -9,7 +9,17 @@ import { ControllerError, PreEncodedMessageError, ProtocolViolationError, Switch
 import { formatDpid } from '../openflow/dpid';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
+import { RoleMachine, nonMasterMaySend, type RoleReport, type RoleStep, type WantedRole } from './role';
 import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
+
+/**
+ * Who decides this controller's OpenFlow role (an election): what it wants now, and whether a master may write
+ * at `now` (a lease: a master that was paused past it writes nothing until the election has confirmed it).
+ */
+export interface RoleAuthority {
+  wanted(): WantedRole;
+  mayWrite(now: number): boolean;
+}
 
 /** PEM material for 'ssl:' targets: our certificate and key, and the CA that signed the switches' certificates. */
 export interface TlsMaterial {
@@ -39,6 +49,12 @@ export interface ControllerOptions {
   maxHandshaking?: number;
   /** Switches connected at once (default 256); a switch beyond it is refused after its handshake. */
   maxSwitches?: number;
+  /**
+   * Run OpenFlow 1.3 roles (controller HA): each connection becomes SLAVE, or MASTER when the authority says so,
+   * and sends nothing but reads and role/echo messages until it is master. Without it every connection stays
+   * EQUAL and writes at once (a controller that is alone by design).
+   */
+  roles?: RoleAuthority;
 }
 
 export const DEFAULT_MAX_HANDSHAKING = 32;
@@ -64,6 +80,8 @@ export interface ControllerEvents {
   backpressure: [SwitchInfo, boolean];
   /** A connection claimed the datapath id of a switch that was up. */
   dpid_conflict: [DpidConflict];
+  /** With roles: what a switch's role answer or role status meant (granted, fenced, refused). */
+  role: [SwitchInfo, RoleReport];
 }
 
 export class MissingTlsMaterialError extends ControllerError {
@@ -164,6 +182,34 @@ export class Controller extends EventEmitter<ControllerEvents> {
     return this.session(dpid).isBackpressured;
   }
 
+  /** The authority's verdict changed: every connection asks its switch for the matching role. */
+  updateRoles(): void {
+    const authority = this.opts.roles;
+    if (!authority) return;
+    const now = this.now();
+    for (const session of this.byDpid.values()) {
+      if (session.role && session.state === 'up') this.applyRoleStep(session, session.role.want(authority.wanted(), now));
+    }
+  }
+
+  private startRole(session: SwitchSession, authority: RoleAuthority): void {
+    const machine = new RoleMachine(authority.wanted(), this.now());
+    session.role = machine;
+    session.setWriteGate((type) => nonMasterMaySend(type) || (machine.isMaster && authority.mayWrite(this.now())));
+    this.applyRoleStep(session, machine.connected(this.now()));
+  }
+
+  /** Sends a role step's messages and reports what it meant; mastership (re)installs the app's flows. */
+  private applyRoleStep(session: SwitchSession, step: RoleStep): void {
+    if (session.state !== 'up') return;
+    if (step.msgs.length) session.send(step.msgs);
+    const report = step.report;
+    if (!report) return;
+    this.logger.info(`switch role: ${report.kind}`, { dpid: formatDpid(session.dpid), ...('generation' in report ? { generation: String(report.generation) } : {}) });
+    this.emit('role', session, report);
+    if (report.kind === 'master') this.runHandler(session, 'onMastership', () => this.app?.onMastership?.(session, this.now()));
+  }
+
   private session(dpid: bigint): SwitchSession {
     const session = this.byDpid.get(dpid);
     if (!session) throw new UnknownSwitchError(dpid);
@@ -242,6 +288,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     this.byDpid.set(session.dpid, session);
+    if (this.opts.roles) this.startRole(session, this.opts.roles);
     this.emit('switch_up', session);
     this.runHandler(session, 'onSwitchUp', () => this.app?.onSwitchUp?.(session, this.now()));
   }
@@ -292,9 +339,18 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (this.byDpid.get(session.dpid) !== session) return; // a claimant still being contested
     this.emit('message', session, msg);
     const now = this.now();
+    const role = session.role;
     switch (msg.type) {
       case 'packet_in':
+        // Not master (or past the lease): nothing of its answer could leave, so the app does not decide it.
+        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now))) break;
         this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, now));
+        break;
+      case 'role_reply':
+        if (role) this.applyRoleStep(session, role.reply(msg, now));
+        break;
+      case 'onf_role_status':
+        if (role) this.applyRoleStep(session, role.status(msg, now));
         break;
       case 'flow_removed':
         this.runHandler(session, 'onFlowRemoved', () => this.app?.onFlowRemoved?.(session, msg, now));
@@ -302,10 +358,16 @@ export class Controller extends EventEmitter<ControllerEvents> {
       case 'port_status':
         this.runHandler(session, 'onPortStatus', () => this.app?.onPortStatus?.(session, msg, now));
         break;
-      case 'error':
+      case 'error': {
+        const step = role?.error(msg, now);
+        if (step) {
+          this.applyRoleStep(session, step);
+          break;
+        }
         this.emitError(SwitchErrorReply.fromMessage(session.dpid, msg), session);
         this.runHandler(session, 'onError', () => this.app?.onError?.(session, msg, now));
         break;
+      }
       default:
         break;
     }

@@ -17,6 +17,7 @@ import { formatDpid } from '../openflow/dpid';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';
+import type { RoleMachine } from './role';
 import {
   REPLY_TYPE, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
 } from './types';
@@ -68,7 +69,7 @@ export type SessionState = 'hello' | 'handshake' | 'up' | 'closed';
 const FROM_SWITCH: ReadonlySet<OfpMessageType> = new Set<OfpMessageType>([
   'hello', 'error', 'echo_request', 'echo_reply', 'experimenter', 'features_reply', 'get_config_reply',
   'packet_in', 'flow_removed', 'port_status', 'multipart_reply', 'barrier_reply', 'queue_get_config_reply',
-  'role_reply', 'get_async_reply',
+  'role_reply', 'get_async_reply', 'onf_role_status',
 ]);
 
 const MAX_OFPT = Math.max(...Object.values(OFPT));
@@ -97,7 +98,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   readonly address: string;
   readonly connectedAt: number;
   readonly counters: SwitchCounters = {
-    packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0,
+    packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0,
   };
   private readonly portTable = new Map<number, OfpPort>();
   private readonly pending: PendingRequests<OfpMessage>;
@@ -113,6 +114,10 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   private destroyTimer?: NodeJS.Timeout;
   /** The protocol violation that ended the session, if one did. */
   violation?: ProtocolViolationError;
+  /** With controller roles: this connection's role (set by the controller when the session is up). */
+  role?: RoleMachine;
+  /** Which messages may leave now; the rest of what send() gets is withheld (counted). Default: everything. */
+  private gate?: (type: OutboundMessage['type']) => boolean;
 
   constructor(
     private readonly socket: Socket,
@@ -171,10 +176,22 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     return this.writer.isBlocked;
   }
 
+  /**
+   * Lets only the messages `gate` passes leave through send() (a connection that is not master may not write);
+   * the session's own handshake, echo and requests are not gated.
+   */
+  setWriteGate(gate: (type: OutboundMessage['type']) => boolean): void {
+    this.gate = gate;
+  }
+
   /** Queues messages for the switch, in order; ones with xid 0 get a fresh xid (so errors can be matched). */
   send(msgs: readonly OutboundMessage[]): void {
     if (this.stateValue === 'closed') throw new SessionClosedError(this.knownDpid, this.closeReason ?? 'closed');
     for (const msg of msgs) {
+      if (this.gate && !this.gate(msg.type)) {
+        this.counters.withheld += msg.type === 'pre_encoded' ? msg.messages : 1;
+        continue;
+      }
       if (msg.type === 'pre_encoded') this.enqueuePreEncoded(msg);
       else this.enqueue(msg.xid === 0 ? { ...msg, xid: this.pending.allocateXid() } : msg);
     }

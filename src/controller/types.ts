@@ -3,6 +3,7 @@ import type {
   GetAsyncReply, GetAsyncRequest, GetConfigReply, GetConfigRequest, MultipartReply, MultipartRequest, OfpMessage,
   OfpPort, PacketIn, PortStatus, QueueGetConfigReply, QueueGetConfigRequest, RoleReply, RoleRequest,
 } from '../openflow';
+import type { RoleMachine } from './role';
 
 /** Per-switch traffic counters, for status output and metrics. */
 export interface SwitchCounters {
@@ -13,6 +14,8 @@ export interface SwitchCounters {
   messagesOut: number;
   bytesIn: number;
   bytesOut: number;
+  /** Messages not sent because the connection was not master (controller roles). */
+  withheld: number;
 }
 
 /** What an application may know about a connected switch (read-only view of its session). */
@@ -25,6 +28,8 @@ export interface SwitchInfo {
   /** Port table from port_desc, kept current by port_status; keyed by OpenFlow port number. */
   readonly ports: ReadonlyMap<number, OfpPort>;
   readonly counters: Readonly<SwitchCounters>;
+  /** This connection's OpenFlow role, when the controller runs with roles (an election). */
+  readonly role?: Readonly<Pick<RoleMachine, 'state' | 'generation' | 'since' | 'isMaster'>>;
 }
 
 /**
@@ -52,6 +57,11 @@ export interface ControllerApp {
   onPacketIn?(sw: SwitchInfo, msg: PacketIn, now: number): OutboundMessage[] | void;
   onFlowRemoved?(sw: SwitchInfo, msg: FlowRemoved, now: number): OutboundMessage[] | void;
   onPortStatus?(sw: SwitchInfo, msg: PortStatus, now: number): OutboundMessage[] | void;
+  /**
+   * With controller roles: this connection became master (a lone instance at once, a standby on takeover).
+   * The app (re)installs what it needs; nothing it returned while not master was sent.
+   */
+  onMastership?(sw: SwitchInfo, now: number): OutboundMessage[] | void;
   /** An OFPT_ERROR that answers no outstanding request (e.g. a rejected flow_mod). */
   onError?(sw: SwitchInfo, msg: ErrorMsg, now: number): OutboundMessage[] | void;
 }

@@ -40,7 +40,7 @@ export function fakeSwitch(dpid = 0xabcn): SwitchInfo & { ports: Map<number, Ofp
     dpid, address: '127.0.0.1:1', connectedAt: 0,
     features: { type: 'features_reply', xid: 0, datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
     ports: new Map([...Object.entries(VMS).map(([name, vm]) => port(vm.ofport, name)), port(CLIENT_PORT, 'v-cl1')].map((p) => [p.portNo, p])),
-    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0 },
   };
 }
 

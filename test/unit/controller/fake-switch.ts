@@ -13,6 +13,8 @@ export interface FakeSwitchOptions {
   answerBarriers?: boolean;
   /** Send our hello on connect (default true). */
   sendHello?: boolean;
+  /** Answer role requests as OVS does for a lone connection (no stale check): the role asked, NOCHANGE as EQUAL. */
+  answerRoles?: boolean;
 }
 
 export function port(portNo: number, name: string): OfpPort {
@@ -28,6 +30,9 @@ export class FakeSwitch {
   /** Every byte the controller sent, in order. */
   readonly stream: Buffer[] = [];
   closed = false;
+  /** With answerRoles: the role granted (EQUAL at first) and the generation held. */
+  role = 1;
+  generation = (1n << 64n) - 1n;
   private readonly waiters: Array<{ test: (m: OfpMessage) => boolean; resolve: (m: OfpMessage) => void }> = [];
   private readonly closeWaiters: Array<() => void> = [];
   private readonly frames = new FrameReader(0xffff);
@@ -120,6 +125,10 @@ export class FakeSwitch {
       }
     } else if (msg.type === 'echo_request' && opts.answerEchoes !== false) {
       this.send({ type: 'echo_reply', xid: msg.xid, data: msg.data });
+    } else if (msg.type === 'role_request' && opts.answerRoles) {
+      if (msg.role !== 0) this.role = msg.role;
+      if (msg.role === 2 || msg.role === 3) this.generation = msg.generationId;
+      this.send({ type: 'role_reply', xid: msg.xid, role: this.role, generationId: this.generation });
     } else if (msg.type === 'barrier_request' && opts.answerBarriers !== false) {
       this.send({ type: 'barrier_reply', xid: msg.xid });
     }

@@ -24,7 +24,7 @@ function fakeSwitch(): SwitchInfo & { ports: Map<number, OfpPort> } {
     dpid: 0xabcn, address: '127.0.0.1:1', connectedAt: 0,
     features: { type: 'features_reply', xid: 0, datapathId: 0xabcn, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
     ports: new Map([port(1, 'v-vm1'), port(2, 'v-vm2'), port(3, 'tap-vm3'), port(CLIENT_OFPORT, 'v-cl1')].map((p) => [p.portNo, p])),
-    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0 },
+    counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0 },
   };
 }
 

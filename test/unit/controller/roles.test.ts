@@ -1,0 +1,127 @@
+// The controller runtime with OpenFlow roles (controller HA): what leaves a connection before and after mastership.
+import { Controller, type RoleAuthority } from '../../../src/controller/controller';
+import type { WantedRole } from '../../../src/controller/role';
+import type { ControllerApp, SwitchInfo } from '../../../src/controller/types';
+import { OFPCR_ROLE_MASTER, OFPCR_ROLE_NOCHANGE, OFPCR_ROLE_SLAVE, OFPCRR_MASTER_REQUEST, OFPERR } from '../../../src/openflow';
+import type { FlowMod, OfpMessage, PacketIn } from '../../../src/openflow';
+import { FakeSwitch, port } from './fake-switch';
+
+const DPID = 0xabn;
+const started: Controller[] = [];
+const fakes: FakeSwitch[] = [];
+
+afterEach(async () => {
+  for (const f of fakes.splice(0)) f.destroy();
+  await Promise.all(started.splice(0).map((c) => c.stop()));
+});
+
+const flowMod = (priority: number): FlowMod => ({
+  type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority,
+  bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [], instructions: [],
+});
+const packetIn: PacketIn = { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 0, reason: 0, tableId: 0, cookie: 0n, match: [], data: Buffer.alloc(0) };
+
+class Election implements RoleAuthority {
+  constructor(public current: WantedRole, public lease = true) {}
+  wanted(): WantedRole {
+    return this.current;
+  }
+  mayWrite(): boolean {
+    return this.lease;
+  }
+}
+
+async function start(election: Election, app: ControllerApp): Promise<{ controller: Controller; sw: FakeSwitch; info: SwitchInfo }> {
+  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], roles: election, app });
+  started.push(controller);
+  const [bound] = await controller.start();
+  const up = new Promise<SwitchInfo>((resolve) => controller.once('switch_up', resolve));
+  const sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: DPID, ports: [port(1, 'vm1')], answerRoles: true });
+  fakes.push(sw);
+  return { controller, sw, info: await up };
+}
+
+const writes = (sw: FakeSwitch): OfpMessage[] => sw.received.filter((m) => m.type === 'flow_mod' || m.type === 'packet_out');
+const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+describe('Controller with roles', () => {
+  it('a master: async config, generation query, MASTER; the app installs on mastership only', async () => {
+    const calls: string[] = [];
+    const app: ControllerApp = {
+      onSwitchUp: () => { calls.push('up'); return [flowMod(1)]; },
+      onMastership: () => { calls.push('master'); return [flowMod(2)]; },
+    };
+    const { controller, sw } = await start(new Election({ role: 'master', generation: 7n }), app);
+    const roles: string[] = [];
+    controller.on('role', (_sw, r) => roles.push(r.kind));
+    await sw.next((m) => m.type === 'flow_mod');
+    await settle();
+    const seen = sw.received.filter((m) => ['set_async', 'role_request', 'flow_mod'].includes(m.type));
+    expect(seen.map((m) => m.type === 'role_request' ? `role ${m.role} ${m.generationId}` : m.type)).toEqual([
+      'set_async', `role ${OFPCR_ROLE_NOCHANGE} 0`, `role ${OFPCR_ROLE_MASTER} 7`, 'flow_mod',
+    ]);
+    expect((writes(sw)[0] as FlowMod).priority).toBe(2); // onSwitchUp's flow-mod was withheld
+    expect(calls).toEqual(['up', 'master']);
+    expect(roles).toEqual(['master']);
+    expect(controller.switch(DPID)?.role?.state).toBe('master');
+    expect(controller.switch(DPID)?.counters.withheld).toBe(1);
+  });
+
+  it('a standby sends no writes and decides no packet-in; promotion installs; a role status fences it', async () => {
+    const decided: PacketIn[] = [];
+    const election = new Election({ role: 'standby', generation: 3n });
+    const app: ControllerApp = {
+      onSwitchUp: () => [flowMod(1)],
+      onMastership: () => [flowMod(2)],
+      onPacketIn: (_sw, msg) => { decided.push(msg); return [flowMod(3)]; },
+    };
+    const { controller, sw } = await start(election, app);
+    await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
+    await settle();
+    sw.send(packetIn);
+    await settle();
+    expect(decided).toHaveLength(0);
+    expect(writes(sw)).toEqual([]);
+    expect(controller.switch(DPID)?.role?.state).toBe('slave');
+
+    election.current = { role: 'master', generation: 4n };
+    controller.updateRoles();
+    await sw.next((m) => m.type === 'flow_mod');
+    expect(sw.generation).toBe(4n);
+    sw.send(packetIn);
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 3);
+    expect(decided).toHaveLength(1);
+
+    // another controller took over with generation 5: the switch says so
+    const reports: unknown[] = [];
+    controller.on('role', (_sw, r) => reports.push(r));
+    sw.send({ type: 'onf_role_status', xid: 0, role: OFPCR_ROLE_SLAVE, reason: OFPCRR_MASTER_REQUEST, generationId: 5n });
+    await settle();
+    expect(reports).toEqual([expect.objectContaining({ kind: 'fenced', generation: 5n, ours: 4n })]);
+    expect(controller.switch(DPID)?.role?.state).toBe('fenced');
+    const before = writes(sw).length;
+    sw.send(packetIn);
+    controller.send(DPID, [flowMod(9)]);
+    await settle();
+    expect(writes(sw)).toHaveLength(before);
+    expect(sw.closed).toBe(false);
+  });
+
+  it('a master past its lease writes nothing; OFPBRC_IS_SLAVE is reported as a role change, not an app error', async () => {
+    const election = new Election({ role: 'master', generation: 1n });
+    const errors: unknown[] = [];
+    const app: ControllerApp = { onMastership: () => [flowMod(2)], onError: (_sw, m) => { errors.push(m); } };
+    const { controller, sw } = await start(election, app);
+    await sw.next((m) => m.type === 'flow_mod');
+    election.lease = false;
+    controller.send(DPID, [flowMod(5)]);
+    await settle();
+    expect(writes(sw)).toHaveLength(1);
+    const reports: unknown[] = [];
+    controller.on('role', (_sw, r) => reports.push(r));
+    sw.send({ type: 'error', xid: 77, ...OFPERR.OFPBRC_IS_SLAVE, data: Buffer.alloc(0) });
+    await settle();
+    expect(reports).toEqual([expect.objectContaining({ kind: 'not_master' })]);
+    expect(errors).toEqual([]);
+  });
+});
