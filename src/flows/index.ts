@@ -6,3 +6,5 @@ export * from './builders';
 export * from './conntrack';
 export * from './conntrack-dump';
 export * from './packets';
+export * from './ipv6-packets';
+export * from './ipv6-replies';

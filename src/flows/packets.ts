@@ -1,7 +1,9 @@
 /**
  * Packet-in parsing and the packets vadc answers with (ARP reply, ICMP echo reply, TCP RST,
- * ICMP destination unreachable). Pure byte work; the parser never throws on garbage.
+ * ICMP destination unreachable). Pure byte work; the parser never throws on garbage. IPv6: ipv6-packets.ts
+ * (parser) and ipv6-replies.ts (neighbor advertisement, ICMPv6 echo reply and errors, RST over IPv6).
  */
+import { parseIpv6Packet, type Ipv6Failure, type Ipv6Header, type NeighborSolicitation } from './ipv6-packets';
 
 export const ETH_TYPE_IPV4 = 0x0800;
 export const ETH_TYPE_ARP = 0x0806;
@@ -26,15 +28,20 @@ export interface ParsedPacket {
     /** True for the second and later fragments, which carry no ports. */
     laterFragment: boolean;
   };
+  ipv6?: Ipv6Header;
+  /** A neighbor solicitation's target and source link-layer address. */
+  nd?: NeighborSolicitation;
   /** TCP/UDP ports (absent for later fragments or truncated L4 headers). */
   l4?: { src: number; dst: number; tcpFlags?: number; tcpSeq?: number; tcpAck?: number };
+  /** ICMP (IPv4) or ICMPv6 type and code. */
   icmp?: { type: number; code: number };
-  /** Offset of the IPv4 header in the frame (for quoting it in ICMP errors). */
+  /** Offset of the IP header in the frame (for quoting it in ICMP errors). */
   l3Offset: number;
 }
 
 export type ParseResult = { ok: true; packet: ParsedPacket } | { ok: false; reason: ParseFailure };
-export type ParseFailure = 'truncated-ethernet' | 'truncated-vlan' | 'truncated-arp' | 'unsupported-arp' | 'truncated-ipv4' | 'bad-ipv4-header';
+export type ParseFailure = 'truncated-ethernet' | 'truncated-vlan' | 'truncated-arp' | 'unsupported-arp' | 'truncated-ipv4' | 'bad-ipv4-header'
+  | Ipv6Failure;
 
 const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
@@ -74,6 +81,15 @@ export function parsePacket(frame: Buffer): ParseResult {
   const packet: ParsedPacket = { ethDst: formatMac(frame, 0), ethSrc: formatMac(frame, 6), ethType, vlanIds, l3Offset: offset };
   if (ethType === ETH_TYPE_ARP) return parseArp(frame, offset, packet);
   if (ethType === ETH_TYPE_IPV4) return parseIpv4(frame, offset, packet);
+  if (ethType === ETH_TYPE_IPV6) {
+    const result = parseIpv6Packet(frame, offset);
+    if (!result.ok) return result;
+    const { ipv6, l4, icmp, nd } = result.value;
+    packet.ipv6 = ipv6;
+    if (l4) packet.l4 = l4;
+    if (icmp) packet.icmp = icmp;
+    if (nd) packet.nd = nd;
+  }
   return { ok: true, packet };
 }
 
@@ -191,7 +207,7 @@ export function internetChecksum(buf: Buffer, start = 0, end = buf.length, initi
   return ~sum & 0xffff;
 }
 
-function ethernet(dst: string, src: string, ethType: number, payloadLength: number): Buffer {
+export function ethernet(dst: string, src: string, ethType: number, payloadLength: number): Buffer {
   const frame = Buffer.alloc(14 + payloadLength);
   writeMac(frame, 0, dst);
   writeMac(frame, 6, src);

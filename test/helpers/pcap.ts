@@ -72,3 +72,22 @@ export function ofPcap(payloads: readonly Uint8Array[], options: OfPcapOptions =
   });
   return Buffer.concat(records);
 }
+
+/** A pcap of whole Ethernet frames as given (for tshark to dissect and check the frames vadc builds). */
+export function ethernetPcap(frames: readonly Uint8Array[]): Buffer {
+  const global = Buffer.alloc(24);
+  global.writeUInt32LE(0xa1b2c3d4, 0);
+  global.writeUInt16LE(2, 4);
+  global.writeUInt16LE(4, 6);
+  global.writeUInt32LE(0xffff, 16);
+  global.writeUInt32LE(LINKTYPE_ETHERNET, 20);
+  const records: Buffer[] = [global];
+  frames.forEach((frame, n) => {
+    const record = Buffer.alloc(16);
+    record.writeUInt32LE(n, 4);
+    record.writeUInt32LE(frame.length, 8);
+    record.writeUInt32LE(frame.length, 12);
+    records.push(record, Buffer.from(frame));
+  });
+  return Buffer.concat(records);
+}

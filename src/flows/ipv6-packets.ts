@@ -1,0 +1,126 @@
+/**
+ * IPv6 packet-in parsing (RFC 8200): the fixed header, then the extension headers walked one by one, bounded
+ * and checked against the payload length, to the upper-layer header. Never throws: garbage gives a typed reason.
+ */
+import { formatIpv6 } from '../net/ipv6';
+
+export const IP_PROTO_ICMPV6 = 58;
+/** Extension headers (RFC 8200 section 4; AH, RFC 4302, is walked too: its length counts 4-byte words). */
+export const IPV6_EXT = { HOP_BY_HOP: 0, ROUTING: 43, FRAGMENT: 44, AH: 51, DEST_OPTS: 60, NO_NEXT: 59 } as const;
+/** More extension headers than this is an attack or garbage (Linux's and OVS's walks stop in the same range). */
+export const IPV6_MAX_EXTENSION_HEADERS = 8;
+export const ICMPV6 = {
+  DEST_UNREACHABLE: 1, PARAMETER_PROBLEM: 4, ECHO_REQUEST: 128, ECHO_REPLY: 129,
+  NEIGHBOR_SOLICITATION: 135, NEIGHBOR_ADVERTISEMENT: 136,
+} as const;
+
+export interface Ipv6Header {
+  src: string;
+  dst: string;
+  /** The upper-layer protocol after the extension headers (or the header where the walk stopped). */
+  proto: number;
+  hopLimit: number;
+  /** The fixed header's payload length (bytes after the 40-byte header). */
+  payloadLength: number;
+  /** Bytes from the start of the IPv6 header to the upper-layer header: 40 plus the extension headers. */
+  headerLength: number;
+  /** Offset, from the start of the IPv6 header, of the Next Header byte that names `proto` (ICMPv6 parameter problem). */
+  protoFieldOffset: number;
+  /** True for the second and later fragments, which carry no upper-layer header. */
+  laterFragment: boolean;
+}
+
+export interface NeighborSolicitation {
+  target: string;
+  /** The source link-layer address option, absent in DAD probes (whose source is ::). */
+  sll?: string;
+}
+
+export type Ipv6Failure =
+  | 'truncated-ipv6' | 'bad-ipv6-header' | 'ipv6-jumbogram' | 'ipv6-hop-by-hop-not-first'
+  | 'ipv6-too-many-extension-headers' | 'ipv6-extension-header-overflows-payload' | 'ipv6-first-fragment-without-l4';
+
+export interface Ipv6Parse {
+  ipv6: Ipv6Header;
+  l4?: { src: number; dst: number; tcpFlags?: number; tcpSeq?: number; tcpAck?: number };
+  icmp?: { type: number; code: number };
+  nd?: NeighborSolicitation;
+}
+
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+const mac = (b: Buffer, p: number): string => `${HEX[b[p]]}:${HEX[b[p + 1]]}:${HEX[b[p + 2]]}:${HEX[b[p + 3]]}:${HEX[b[p + 4]]}:${HEX[b[p + 5]]}`;
+
+/** The smallest upper-layer header vadc reads: TCP through its flags, UDP's ports, ICMPv6's type and code. */
+function l4Needed(proto: number): number {
+  if (proto === 6) return 14;
+  if (proto === 17) return 4;
+  if (proto === IP_PROTO_ICMPV6) return 4;
+  return 0;
+}
+
+/** Parses the IPv6 packet at `at` (after Ethernet and VLAN tags). */
+export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: Ipv6Parse } | { ok: false; reason: Ipv6Failure } {
+  if (frame.length < at + 40) return { ok: false, reason: 'truncated-ipv6' };
+  if (frame[at] >> 4 !== 6) return { ok: false, reason: 'bad-ipv6-header' };
+  const payloadLength = frame.readUInt16BE(at + 4);
+  let next = frame[at + 6];
+  // A zero payload length with a hop-by-hop header is a jumbogram (RFC 2675): not on an Ethernet vadc serves.
+  if (payloadLength === 0 && next === IPV6_EXT.HOP_BY_HOP) return { ok: false, reason: 'ipv6-jumbogram' };
+  const end = at + 40 + payloadLength;
+  if (end > frame.length) return { ok: false, reason: 'truncated-ipv6' };
+  let p = at + 40;
+  let nextField = at + 6;
+  let fragment: { offset: number } | undefined;
+  for (let count = 0; ; count++) {
+    const isExtension = next === IPV6_EXT.HOP_BY_HOP || next === IPV6_EXT.ROUTING || next === IPV6_EXT.FRAGMENT
+      || next === IPV6_EXT.DEST_OPTS || next === IPV6_EXT.AH;
+    if (!isExtension) break;
+    if (count >= IPV6_MAX_EXTENSION_HEADERS) return { ok: false, reason: 'ipv6-too-many-extension-headers' };
+    if (next === IPV6_EXT.HOP_BY_HOP && count > 0) return { ok: false, reason: 'ipv6-hop-by-hop-not-first' };
+    if (p + 8 > end) return { ok: false, reason: 'ipv6-extension-header-overflows-payload' };
+    const length = next === IPV6_EXT.FRAGMENT ? 8 : next === IPV6_EXT.AH ? (frame[p + 1] + 2) * 4 : (frame[p + 1] + 1) * 8;
+    if (p + length > end) return { ok: false, reason: 'ipv6-extension-header-overflows-payload' };
+    if (next === IPV6_EXT.FRAGMENT) fragment = { offset: frame.readUInt16BE(p + 2) >> 3 };
+    nextField = p;
+    next = frame[p];
+    p += length;
+    if (fragment && fragment.offset !== 0) break;
+  }
+  const ipv6: Ipv6Header = {
+    src: formatIpv6(frame, at + 8), dst: formatIpv6(frame, at + 24), proto: next, hopLimit: frame[at + 7], payloadLength,
+    headerLength: p - at, protoFieldOffset: nextField - at, laterFragment: fragment !== undefined && fragment.offset !== 0,
+  };
+  const value: Ipv6Parse = { ipv6 };
+  if (ipv6.laterFragment) return { ok: true, value };
+  const needed = l4Needed(next);
+  if (needed === 0) return { ok: true, value };
+  if (p + needed > end) {
+    // RFC 8200 section 4.5 / RFC 7112: a first fragment carries the whole header chain, the upper-layer header
+    // included; one that does not cannot be classified and is refused, not guessed at.
+    return fragment ? { ok: false, reason: 'ipv6-first-fragment-without-l4' } : { ok: true, value };
+  }
+  if (next === IP_PROTO_ICMPV6) {
+    value.icmp = { type: frame[p], code: frame[p + 1] };
+    if (value.icmp.type === ICMPV6.NEIGHBOR_SOLICITATION && p + 24 <= end) value.nd = readSolicitation(frame, p, end);
+    return { ok: true, value };
+  }
+  value.l4 = { src: frame.readUInt16BE(p), dst: frame.readUInt16BE(p + 2) };
+  if (next === 6) {
+    value.l4.tcpSeq = frame.readUInt32BE(p + 4);
+    value.l4.tcpAck = frame.readUInt32BE(p + 8);
+    value.l4.tcpFlags = frame[p + 13];
+  }
+  return { ok: true, value };
+}
+
+/** A neighbor solicitation's target and source link-layer option (RFC 4861 section 4.3), options walked bounded. */
+function readSolicitation(frame: Buffer, p: number, end: number): NeighborSolicitation {
+  const nd: NeighborSolicitation = { target: formatIpv6(frame, p + 8) };
+  for (let o = p + 24; o + 2 <= end;) {
+    const length = frame[o + 1] * 8;
+    if (length === 0 || o + length > end) break; // RFC 4861: a zero-length option makes the rest unreadable
+    if (frame[o] === 1 && length >= 8) nd.sll = mac(frame, o + 2);
+    o += length;
+  }
+  return nd;
+}

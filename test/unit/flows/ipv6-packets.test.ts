@@ -1,0 +1,284 @@
+// IPv6 packet-ins (issue 16): the extension-header walk, typed refusals, the frames vadc answers with (checksums
+// checked by summing and by tshark as an independent oracle) and a fuzz of the parser (typed errors only).
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  ICMPV6, ICMPV6_UNREACHABLE, IPV6_EXT, IPV6_MAX_EXTENSION_HEADERS, TCP_FLAGS, buildIcmpv6EchoReply, buildIcmpv6Error,
+  buildNeighborAdvertisement, buildTcpReset6, ipv6TransportChecksum, parsePacket, type ParseFailure, type ParsedPacket,
+} from '../../../src/flows';
+import { parseIpv6 } from '../../../src/net';
+import { ethernetPcap } from '../../helpers/pcap';
+
+const CLIENT_MAC = '52:54:00:00:00:c1';
+const VIP_MAC = '02:00:0a:00:00:64';
+const CLIENT = '2001:db8:1::51';
+const VIP = 'fd00::1:100';
+const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
+
+interface Ext { type: number; body?: Buffer; fragmentOffset?: number }
+
+/** Ethernet + IPv6 + extension headers (each given its type; lengths filled in) + the upper-layer bytes. */
+function ipv6Frame(opts: { proto: number; payload: Buffer; exts?: Ext[]; src?: string; dst?: string; vlan?: number; payloadLength?: number }): Buffer {
+  const exts = opts.exts ?? [];
+  const chain: Buffer[] = exts.map((ext, i) => {
+    const next = i + 1 < exts.length ? exts[i + 1].type : opts.proto;
+    if (ext.type === IPV6_EXT.FRAGMENT) {
+      const b = Buffer.alloc(8);
+      b[0] = next;
+      b.writeUInt16BE(((ext.fragmentOffset ?? 0) << 3) | 1, 2);
+      b.writeUInt32BE(0x1234, 4);
+      return b;
+    }
+    const body = ext.body ?? Buffer.alloc(6);
+    const b = Buffer.alloc(2 + body.length);
+    b[0] = next;
+    b[1] = (b.length / 8) - 1;
+    body.copy(b, 2);
+    return b;
+  });
+  const ext = Buffer.concat(chain);
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(opts.payloadLength ?? ext.length + opts.payload.length, 4);
+  ip[6] = exts.length ? exts[0].type : opts.proto;
+  ip[7] = 64;
+  ip.set(parseIpv6(opts.src ?? CLIENT), 8);
+  ip.set(parseIpv6(opts.dst ?? VIP), 24);
+  const tag = opts.vlan === undefined ? Buffer.alloc(0) : Buffer.from([0x81, 0x00, 0x00, opts.vlan]);
+  const frame = Buffer.concat([hex('02000a000064 5254000000c1'), tag, hex('86dd'), ip, ext, opts.payload]);
+  const l3 = 14 + tag.length;
+  const l4 = l3 + 40 + ext.length;
+  // A valid upper-layer checksum on the request too, so tshark has nothing to say about it.
+  const at = opts.proto === 6 ? 16 : opts.proto === 17 ? 6 : opts.proto === 58 ? 2 : -1;
+  if (at >= 0 && opts.payload.length >= at + 2 && opts.payloadLength === undefined) {
+    frame.writeUInt16BE(0, l4 + at);
+    frame.writeUInt16BE(ipv6TransportChecksum(frame, l3, l4, opts.payload.length, opts.proto), l4 + at);
+  }
+  return frame;
+}
+
+function tcpHeader(flags: number, ack = 0): Buffer {
+  const tcp = Buffer.alloc(20);
+  tcp.writeUInt16BE(40000, 0);
+  tcp.writeUInt16BE(80, 2);
+  tcp.writeUInt32BE(1000, 4);
+  tcp.writeUInt32BE(ack, 8);
+  tcp[12] = 5 << 4;
+  tcp[13] = flags;
+  tcp.writeUInt16BE(65535, 14);
+  return tcp;
+}
+const udp = (): Buffer => hex('1388 0035 000c 0000 deadbeef');
+const echoRequest = (): Buffer => hex('8000 0000 1234 0007 6162636465');
+/** A neighbor solicitation for `target` with a source link-layer option (omitted for a DAD probe). */
+function solicitation(target: string, sll = true): Buffer {
+  const ns = Buffer.alloc(sll ? 32 : 24);
+  ns[0] = ICMPV6.NEIGHBOR_SOLICITATION;
+  ns.set(parseIpv6(target), 8);
+  if (sll) {
+    ns[24] = 1;
+    ns[25] = 1;
+    hex('5254000000c1').copy(ns, 26);
+  }
+  return ns;
+}
+
+function parsed(frame: Buffer): ParsedPacket {
+  const result = parsePacket(frame);
+  if (!result.ok) throw new Error(`parse failed: ${result.reason}`);
+  return result.packet;
+}
+const failure = (frame: Buffer): ParseFailure | 'ok' => { const r = parsePacket(frame); return r.ok ? 'ok' : r.reason; };
+
+describe('parsePacket: IPv6', () => {
+  it('reads a TCP SYN to an IPv6 VIP', () => {
+    expect(parsed(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) }))).toMatchObject({
+      ethType: 0x86dd, l3Offset: 14,
+      ipv6: { src: CLIENT, dst: VIP, proto: 6, hopLimit: 64, payloadLength: 20, headerLength: 40, protoFieldOffset: 6, laterFragment: false },
+      l4: { src: 40000, dst: 80, tcpFlags: TCP_FLAGS.SYN, tcpSeq: 1000, tcpAck: 0 },
+    });
+  });
+
+  it('walks hop-by-hop, destination options, routing and a first fragment to the ports (behind a VLAN tag)', () => {
+    const frame = ipv6Frame({
+      proto: 17, payload: udp(), vlan: 7,
+      exts: [{ type: IPV6_EXT.HOP_BY_HOP }, { type: IPV6_EXT.DEST_OPTS, body: Buffer.alloc(14) }, { type: IPV6_EXT.ROUTING }, { type: IPV6_EXT.FRAGMENT }],
+    });
+    const p = parsed(frame);
+    expect(p.vlanIds).toEqual([7]);
+    expect(p.ipv6).toMatchObject({ proto: 17, headerLength: 40 + 8 + 16 + 8 + 8, protoFieldOffset: 40 + 8 + 16 + 8, laterFragment: false });
+    expect(p.l4).toEqual({ src: 5000, dst: 53 });
+  });
+
+  it('gives a later fragment no ports, and refuses a first fragment that lacks the upper-layer header', () => {
+    const later = parsed(ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.FRAGMENT, fragmentOffset: 185 }] }));
+    expect(later.ipv6).toMatchObject({ laterFragment: true, proto: 17 });
+    expect(later.l4).toBeUndefined();
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }] })))
+      .toBe('ipv6-first-fragment-without-l4');
+    // Unfragmented but short: like IPv4, no ports (the packet-in path then drops it), not an error.
+    expect(parsed(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10) })).l4).toBeUndefined();
+  });
+
+  it('reads a neighbor solicitation (target and source link-layer address) and a DAD probe (none)', () => {
+    expect(parsed(ipv6Frame({ proto: 58, payload: solicitation(VIP) })).nd).toEqual({ target: VIP, sll: CLIENT_MAC });
+    const dad = parsed(ipv6Frame({ proto: 58, payload: solicitation(VIP, false), src: '::', dst: 'ff02::1:ff01:100' }));
+    expect(dad).toMatchObject({ ipv6: { src: '::' }, icmp: { type: 135, code: 0 }, nd: { target: VIP } });
+    expect(dad.nd?.sll).toBeUndefined();
+  });
+
+  it('refuses bad chains with a typed reason', () => {
+    const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) });
+    expect(failure(syn.subarray(0, 50))).toBe('truncated-ipv6');
+    const badVersion = Buffer.from(syn);
+    badVersion[14] = 0x40;
+    expect(failure(badVersion)).toBe('bad-ipv6-header');
+    // A payload length that lies (longer than the frame).
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), payloadLength: 400 }))).toBe('truncated-ipv6');
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.HOP_BY_HOP }], payloadLength: 0 }))).toBe('ipv6-jumbogram');
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.DEST_OPTS }, { type: IPV6_EXT.HOP_BY_HOP }] })))
+      .toBe('ipv6-hop-by-hop-not-first');
+    const many = Array.from({ length: IPV6_MAX_EXTENSION_HEADERS + 1 }, (): Ext => ({ type: IPV6_EXT.DEST_OPTS }));
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: many }))).toBe('ipv6-too-many-extension-headers');
+    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: many.slice(1) }))).toBe('ok');
+    // An extension header whose length runs past the payload.
+    const overflow = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.ROUTING }] });
+    overflow[14 + 40 + 1] = 20;
+    expect(failure(overflow)).toBe('ipv6-extension-header-overflows-payload');
+  });
+});
+
+describe('IPv6 reply frames', () => {
+  const sumsToZero = (frame: Buffer, proto: number): number => ipv6TransportChecksum(frame, 14, 54, frame.length - 54, proto);
+
+  it('advertises the VIP to a solicitation: solicited+override, target link-layer option, hop limit 255', () => {
+    const ns = ipv6Frame({ proto: 58, payload: solicitation(VIP), dst: 'ff02::1:ff01:100' });
+    const na = buildNeighborAdvertisement(parsed(ns), VIP_MAC);
+    const p = parsed(na);
+    expect(p).toMatchObject({ ethDst: CLIENT_MAC, ethSrc: VIP_MAC, ipv6: { src: VIP, dst: CLIENT, proto: 58, hopLimit: 255 }, icmp: { type: 136, code: 0 } });
+    expect(na.subarray(54 + 4).toString('hex')).toBe(`60000000${Buffer.from(parseIpv6(VIP)).toString('hex')}0201${VIP_MAC.replace(/:/g, '')}`);
+    expect(sumsToZero(na, 58)).toBe(0);
+    expect(() => buildNeighborAdvertisement(parsed(ipv6Frame({ proto: 58, payload: solicitation(VIP, false), src: '::' })), VIP_MAC)).toThrow(/DAD/);
+  });
+
+  it('answers an echo request with its identifier, sequence and data', () => {
+    const req = ipv6Frame({ proto: 58, payload: echoRequest(), exts: [{ type: IPV6_EXT.DEST_OPTS }] });
+    const reply = buildIcmpv6EchoReply(req, parsed(req), VIP_MAC);
+    expect(parsed(reply)).toMatchObject({ ipv6: { src: VIP, dst: CLIENT, proto: 58, headerLength: 40 }, icmp: { type: 129, code: 0 } });
+    expect(reply.subarray(58).toString('hex')).toBe(`12340007${Buffer.from('abcde').toString('hex')}`);
+    expect(sumsToZero(reply, 58)).toBe(0);
+  });
+
+  it('refuses a SYN (after extension headers) with RST+ACK, and a data segment with a bare RST', () => {
+    const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.HOP_BY_HOP }] });
+    const rst = buildTcpReset6(syn, parsed(syn), VIP_MAC);
+    expect(parsed(rst)).toMatchObject({ ipv6: { src: VIP, dst: CLIENT, proto: 6 }, l4: { src: 80, dst: 40000, tcpSeq: 0, tcpAck: 1001, tcpFlags: TCP_FLAGS.RST | TCP_FLAGS.ACK } });
+    expect(sumsToZero(rst, 6)).toBe(0);
+    const data = ipv6Frame({ proto: 6, payload: Buffer.concat([tcpHeader(TCP_FLAGS.ACK | TCP_FLAGS.PSH, 777), Buffer.from('hello')]) });
+    expect(parsed(buildTcpReset6(data, parsed(data), VIP_MAC)).l4).toMatchObject({ tcpSeq: 777, tcpAck: 0, tcpFlags: TCP_FLAGS.RST });
+  });
+
+  it('sends port unreachable quoting the datagram, and keeps a large quote within 1280 bytes', () => {
+    const datagram = ipv6Frame({ proto: 17, payload: udp() });
+    const err = buildIcmpv6Error(datagram, parsed(datagram), VIP_MAC, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT);
+    expect(parsed(err)).toMatchObject({ ipv6: { src: VIP, dst: CLIENT, proto: 58 }, icmp: { type: 1, code: 4 } });
+    expect(err.subarray(62).equals(datagram.subarray(14))).toBe(true);
+    expect(sumsToZero(err, 58)).toBe(0);
+    const big = ipv6Frame({ proto: 17, payload: Buffer.concat([udp(), Buffer.alloc(3000, 7)]) });
+    expect(buildIcmpv6Error(big, parsed(big), VIP_MAC, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT).length - 14).toBe(1280);
+  });
+
+  it('rejects builder input of the wrong kind with a typed error', () => {
+    const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) });
+    expect(() => buildNeighborAdvertisement(parsed(syn), VIP_MAC)).toThrow(TypeError);
+    expect(() => buildIcmpv6EchoReply(syn, parsed(syn), VIP_MAC)).toThrow(TypeError);
+    const datagram = ipv6Frame({ proto: 17, payload: udp() });
+    expect(() => buildTcpReset6(datagram, parsed(datagram), VIP_MAC)).toThrow(TypeError);
+  });
+
+  it('tshark finds every checksum good and nothing malformed (an independent oracle)', () => {
+    try { execFileSync('tshark', ['--version'], { stdio: 'ignore' }); } catch {
+      throw new Error("the tshark oracle needs 'tshark' on PATH (Debian: apt-get install tshark)");
+    }
+    const ns = ipv6Frame({ proto: 58, payload: solicitation(VIP), dst: 'ff02::1:ff01:100' });
+    const echo = ipv6Frame({ proto: 58, payload: echoRequest() });
+    const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.HOP_BY_HOP }] });
+    const datagram = ipv6Frame({ proto: 17, payload: udp() });
+    const frames = [
+      buildNeighborAdvertisement(parsed(ns), VIP_MAC), buildIcmpv6EchoReply(echo, parsed(echo), VIP_MAC),
+      buildTcpReset6(syn, parsed(syn), VIP_MAC), buildIcmpv6Error(datagram, parsed(datagram), VIP_MAC, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT),
+      buildIcmpv6Error(datagram, parsed(datagram), VIP_MAC, ICMPV6.PARAMETER_PROBLEM, 1, parsed(datagram).ipv6!.protoFieldOffset),
+    ];
+    // One frame with a broken checksum proves the oracle looks.
+    const broken = Buffer.from(frames[1]);
+    broken[broken.length - 1] ^= 0xff;
+    frames.push(broken);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vadc-ipv6-frames-'));
+    try {
+      const pcap = path.join(dir, 'frames.pcap');
+      fs.writeFileSync(pcap, ethernetPcap(frames));
+      const out = execFileSync('tshark', [
+        '-r', pcap, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'occurrence=f',
+        '-e', 'icmpv6.type', '-e', 'icmpv6.checksum.status', '-e', 'tcp.checksum.status', '-e', 'tcp.flags.reset', '-e', '_ws.malformed',
+        '-e', 'icmpv6.nd.na.target_address', '-e', 'icmpv6.opt.linkaddr',
+      ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      // Checksum status 1 is good, 0 bad (epan/proto.h PROTO_CHECKSUM_E_GOOD, _BAD).
+      expect(out.replace(/\n$/, '').split('\n').map((l) => l.split('\t'))).toEqual([
+        ['136', '1', '', '', '', VIP, VIP_MAC],
+        ['129', '1', '', '', '', '', ''],
+        ['', '', '1', '1', '', '', ''],
+        ['1', '1', '', '', '', '', ''],
+        ['4', '1', '', '', '', '', ''],
+        ['129', '0', '', '', '', '', ''],
+      ]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('IPv6 parser fuzz', () => {
+  const REASONS = new Set<string>(['ok', 'truncated-ethernet', 'truncated-vlan', 'truncated-ipv6', 'bad-ipv6-header', 'ipv6-jumbogram',
+    'ipv6-hop-by-hop-not-first', 'ipv6-too-many-extension-headers', 'ipv6-extension-header-overflows-payload', 'ipv6-first-fragment-without-l4']);
+  const iterations = Number(process.env.VADC_FUZZ_ITERATIONS ?? 20000);
+
+  it(`gives a typed result for ${iterations} random and mutated frames (extension chains, lengths that lie)`, () => {
+    let seed = 0x6a09e667;
+    const random = (n: number): number => { seed = (seed * 1103515245 + 12345) >>> 0; return (seed >>> 8) % n; };
+    const EXT_TYPES = [IPV6_EXT.HOP_BY_HOP, IPV6_EXT.ROUTING, IPV6_EXT.FRAGMENT, IPV6_EXT.DEST_OPTS, IPV6_EXT.AH, IPV6_EXT.NO_NEXT, 6, 17, 58];
+    const seeds = [
+      ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.HOP_BY_HOP }, { type: IPV6_EXT.ROUTING }, { type: IPV6_EXT.FRAGMENT }] }),
+      ipv6Frame({ proto: 58, payload: solicitation(VIP) }),
+      ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.DEST_OPTS, body: Buffer.alloc(14) }] }),
+    ];
+    const seen = new Set<string>();
+    for (let i = 0; i < iterations; i++) {
+      let frame: Buffer;
+      if (i % 4 === 0) {
+        frame = Buffer.from(Array.from({ length: random(160) }, () => random(256)));
+        if (frame.length >= 14) frame.writeUInt16BE(0x86dd, 12);
+        if (frame.length >= 15) frame[14] = 0x60 | (frame[14] & 0x0f);
+      } else {
+        frame = Buffer.from(seeds[i % seeds.length]);
+        for (let k = random(6) + 1; k > 0; k--) {
+          const at = 14 + random(Math.max(1, frame.length - 14));
+          // Next-header bytes, length bytes and the payload length are where chains go wrong.
+          frame[at] = random(3) === 0 ? EXT_TYPES[random(EXT_TYPES.length)] : random(256);
+        }
+        if (random(5) === 0) frame.writeUInt16BE(random(0x10000), 18);
+        if (random(5) === 0) frame = frame.subarray(0, random(frame.length + 1));
+      }
+      const result = parsePacket(frame);
+      const reason = result.ok ? 'ok' : result.reason;
+      if (!REASONS.has(reason)) throw new Error(`untyped outcome ${reason} for ${frame.toString('hex')}`);
+      if (result.ok && result.packet.ipv6) {
+        const { ipv6 } = result.packet;
+        expect(14 + ipv6.headerLength).toBeLessThanOrEqual(frame.length);
+      }
+      seen.add(reason);
+    }
+    expect([...seen]).toEqual(expect.arrayContaining(['ok', 'truncated-ipv6', 'ipv6-extension-header-overflows-payload']));
+  });
+});
