@@ -292,9 +292,11 @@ nxOptionalParts<NxActionNat>(NXAST.NAT, 'nx_nat', (b, o, end) => {
 });
 
 /** NXAC2PT_* property types of controller2, in the order OVS writes them (the canonical order). */
-const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4 } as const;
+const NXAC2PT = { MAX_LEN: 0, CONTROLLER_ID: 1, REASON: 2, USERDATA: 3, PAUSE: 4, METER_ID: 5 } as const;
 /** Property lengths (header included, padding excluded); OVS stores a u16 in 4 bytes. */
-const C2_LEN: Record<number, number> = { [NXAC2PT.MAX_LEN]: 8, [NXAC2PT.CONTROLLER_ID]: 8, [NXAC2PT.REASON]: 5, [NXAC2PT.PAUSE]: 4 };
+const C2_LEN: Record<number, number> = {
+  [NXAC2PT.MAX_LEN]: 8, [NXAC2PT.CONTROLLER_ID]: 8, [NXAC2PT.REASON]: 5, [NXAC2PT.PAUSE]: 4, [NXAC2PT.METER_ID]: 8,
+};
 
 nxOptionalParts<NxActionController2>(NXAST.CONTROLLER2, 'nx_controller2', (b, o, end) => {
   // zero[6], then ofp_prop_header TLVs each padded to 8.
@@ -307,7 +309,7 @@ nxOptionalParts<NxActionController2>(NXAST.CONTROLLER2, 'nx_controller2', (b, o,
     const type = (b[p] << 8) | b[p + 1];
     const len = (b[p + 2] << 8) | b[p + 3];
     const padded = (len + 7) & ~7;
-    if (type <= lastType || type > NXAC2PT.PAUSE || len < 4 || padded > end - p) return undefined;
+    if (type <= lastType || type > NXAC2PT.METER_ID || len < 4 || padded > end - p) return undefined;
     if (type !== NXAC2PT.USERDATA && len !== C2_LEN[type]) return undefined;
     lastType = type;
     switch (type) {
@@ -315,7 +317,8 @@ nxOptionalParts<NxActionController2>(NXAST.CONTROLLER2, 'nx_controller2', (b, o,
       case NXAC2PT.CONTROLLER_ID: c2.controllerId = (b[p + 4] << 8) | b[p + 5]; break;
       case NXAC2PT.REASON: c2.reason = b[p + 4]; break;
       case NXAC2PT.USERDATA: c2.userdata = Buffer.from(b.subarray(p + 4, p + len)); break;
-      default: c2.pause = true;
+      case NXAC2PT.PAUSE: c2.pause = true; break;
+      default: c2.meterId = b.readUInt32BE(p + 4);
     }
     p += padded;
   }
@@ -351,4 +354,9 @@ nxOptionalParts<NxActionController2>(NXAST.CONTROLLER2, 'nx_controller2', (b, o,
   }
   if (c2.pause !== undefined && typeof c2.pause !== 'boolean') helpers.bad(`${path}.pause`, c2.pause, 'a boolean');
   if (c2.pause) prop(NXAC2PT.PAUSE, C2_LEN[NXAC2PT.PAUSE], () => undefined);
+  const meterId = c2.meterId;
+  if (meterId !== undefined) {
+    if (meterId >>> 0 !== meterId) helpers.bad(`${path}.meterId`, meterId, 'u32');
+    prop(NXAC2PT.METER_ID, C2_LEN[NXAC2PT.METER_ID], (b, p) => b.writeUInt32BE(meterId, p));
+  }
 });

@@ -11,8 +11,11 @@ export interface OxmFieldDecl {
   field: number;
   type: ScalarType;
   maskable: boolean;
-  /** Experimenter OXMs (class 0xffff): experimenter id and the 2-byte exp_type that follow the header. */
-  experimenter?: { id: number; expType: number };
+  /**
+   * Experimenter OXMs (class 0xffff): the experimenter id after the header and, for ONF EXT-256 only, a 2-byte
+   * exp_type after it (other ONF fields, such as tcp_flags, name the field in the header's field bits).
+   */
+  experimenter?: { id: number; expType?: number };
 }
 
 const B = OFPXMC_OPENFLOW_BASIC;
@@ -49,6 +52,10 @@ export const OXM_FIELDS: readonly OxmFieldDecl[] = [
   f('ct_tp_dst', OFPXMC_NXM_1, 125, 'u16', true),
   // ONF EXT-256: PBB UCA bit, an experimenter OXM with a 2-byte exp_type after the experimenter id.
   { name: 'pbb_uca', oxmClass: OFPXMC_EXPERIMENTER, field: 0, type: 'u8', maskable: false, experimenter: { id: ONF_VENDOR_ID, expType: 2560 } },
+  // TCP flags (OVS meta-flow.h): ONFOXM_ET_TCP_FLAGS is how OVS writes it in OpenFlow 1.3, NXM_NX_TCP_FLAGS the
+  // Nicira form it also accepts. Matching needs ip_proto 6.
+  { name: 'tcp_flags', oxmClass: OFPXMC_EXPERIMENTER, field: 42, type: 'u16', maskable: true, experimenter: { id: ONF_VENDOR_ID } },
+  f('tcp_flags_nxm', OFPXMC_NXM_1, 34, 'u16', true),
 ];
 
 const SIZE = SCALAR_SIZE;
@@ -105,21 +112,27 @@ const byKey = new Map<number, CompiledField>();
 const byName = new Map<string, CompiledField>();
 /** The bytes before an OXM's value: class, field, has-mask bit, length, then any experimenter id and exp_type. */
 function headBytes(decl: OxmFieldDecl, masked: boolean): Uint8Array {
-  const prefix = decl.experimenter ? 6 : 0;
+  const prefix = experimenterPrefix(decl);
   const out = Buffer.alloc(4 + prefix);
   const len = prefix + (masked ? 2 : 1) * SIZE[decl.type];
   out.writeUInt32BE((((decl.oxmClass << 16) | (decl.field << 9) | (masked ? 0x100 : 0) | len) >>> 0), 0);
   if (decl.experimenter) {
     out.writeUInt32BE(decl.experimenter.id, 4);
-    out.writeUInt16BE(decl.experimenter.expType, 8);
+    if (decl.experimenter.expType !== undefined) out.writeUInt16BE(decl.experimenter.expType, 8);
   }
   return new Uint8Array(out);
+}
+
+/** Bytes between an OXM header and its value: experimenter id (4) and, for EXT-256, exp_type (2). */
+function experimenterPrefix(decl: OxmFieldDecl): number {
+  if (!decl.experimenter) return 0;
+  return decl.experimenter.expType === undefined ? 4 : 6;
 }
 
 for (const decl of OXM_FIELDS) {
   const compiled: CompiledField = {
     decl,
-    prefix: decl.experimenter ? 6 : 0,
+    prefix: experimenterPrefix(decl),
     size: SIZE[decl.type],
     header: ((decl.oxmClass << 16) | (decl.field << 9)) >>> 0,
     read: readerFor(decl.type),
@@ -152,8 +165,9 @@ export function decodeOxm(b: Buffer, p: number, end: number): Oxm {
   if (len > end - p - 4) throw new OfpDecodeError(`OXM length ${len} overflows its match (${end - p - 4} bytes left)`, p);
   const next = p + 4 + len;
   const field = byKey.get(header >>> 9);
-  if (!field || (field.decl.experimenter && (len < 6 || b.readUInt32BE(p + 4) !== field.decl.experimenter.id
-    || b.readUInt16BE(p + 8) !== field.decl.experimenter.expType))) {
+  const exp = field?.decl.experimenter;
+  if (!field || (exp && (len < field.prefix || b.readUInt32BE(p + 4) !== exp.id
+    || (exp.expType !== undefined && b.readUInt16BE(p + 8) !== exp.expType)))) {
     cursor.pos = next;
     return { field: 'raw', bytes: Buffer.from(b.subarray(p, next)) };
   }

@@ -15,7 +15,8 @@ export type OxmFieldName =
   | 'reg0' | 'reg1' | 'reg2' | 'reg3' | 'reg4' | 'reg5' | 'reg6' | 'reg7' | 'reg8' | 'reg9' | 'reg10' | 'reg11'
   | 'reg12' | 'reg13' | 'reg14' | 'reg15'
   | 'tunnel_id_nxm' | 'tun_ipv4_src' | 'tun_ipv4_dst' | 'pkt_mark' | 'conj_id' | 'ct_state' | 'ct_zone'
-  | 'ct_mark' | 'ct_nw_proto' | 'ct_nw_src' | 'ct_nw_dst' | 'ct_tp_src' | 'ct_tp_dst' | 'ct_ipv6_src' | 'ct_ipv6_dst' | 'pbb_uca';
+  | 'ct_mark' | 'ct_nw_proto' | 'ct_nw_src' | 'ct_nw_dst' | 'ct_tp_src' | 'ct_tp_dst' | 'ct_ipv6_src' | 'ct_ipv6_dst' | 'pbb_uca'
+  | 'tcp_flags' | 'tcp_flags_nxm';
 
 /** Value of an OXM field: number (<= 32 bits), bigint (64-bit), MAC/IPv4/IPv6 text, or bytes. */
 export type OxmValue = number | bigint | string | Buffer;
@@ -93,6 +94,8 @@ export interface NxActionLearn {
 }
 export interface NxActionController2 {
   type: 'nx_controller2'; maxLen?: number; controllerId?: number; reason?: number; userdata?: Buffer; pause?: boolean;
+  /** The meter that rate-limits this action's packet-ins alone (OVS 2.12+, NXAC2PT_METER_ID). */
+  meterId?: number;
 }
 /** A Nicira action whose subtype the codec does not type: body after the 10-byte NX header, kept exactly. */
 export interface NxActionUnknown { type: 'nx_unknown'; subtype: number; data: Buffer }

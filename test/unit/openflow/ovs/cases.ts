@@ -2,6 +2,7 @@
 // bytes (for vectors from ovs-ofctl; vectors from ovs-vswitchd are made by test/e2e/openflow-ovs.e2e.ts), and
 // requests Open vSwitch has no encoder for, with the text its decoder (ovs-ofctl ofp-print) prints for our bytes.
 import type { OfpMessage } from '../../../../src/openflow';
+import { END_COPY_CASES, END_COPY_READS } from './ends';
 import { HA_CASES, HA_READS } from './ha';
 import { IPV6_CASES } from './ipv6';
 
@@ -23,8 +24,8 @@ export interface OvsRead {
   text: string;
 }
 
-export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES];
-export const OVS_READS: OvsRead[] = [...HA_READS];
+export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES, ...END_COPY_CASES];
+export const OVS_READS: OvsRead[] = [...HA_READS, ...END_COPY_READS];
 
 /** The command line a fixture records for an ovs-ofctl recipe. */
 export function ofctlCommand(recipe: OfctlRecipe): string {
