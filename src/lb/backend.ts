@@ -1,11 +1,15 @@
 import { LbInputError } from './errors';
 import { toUint32 } from '../net/ipv4';
+import { parseIpv6 } from '../net/ipv6';
 
 /** What the configuration says about one backend vNIC. */
 export interface BackendSpec {
   /** Stable identity, e.g. the vNIC reference from the config ('v-vm1', 'iface-id:...'). */
   id: string;
+  /** IPv4 address (text or uint32); 0 for a backend with only an IPv6 address. */
   ip: string | number;
+  /** IPv6 address (text), for a backend of an IPv6 or dual-stack service. */
+  ip6?: string;
   /** The application's software ports on this VM. */
   ports: readonly number[];
   weight?: number;
@@ -35,6 +39,8 @@ function checkCount(field: string, value: number, max: number): number {
 export class Backend {
   readonly id: string;
   readonly ip: number;
+  /** The IPv6 address's 16 bytes, parsed once (undefined for an IPv4-only backend). */
+  readonly ip6: Uint8Array | undefined;
   readonly ports: readonly number[];
   weight: number;
   /** Latest non-zero weight: hashing tables keep a quiesced backend's slots (kernel last_weight). */
@@ -60,6 +66,11 @@ export class Backend {
     }
     this.id = spec.id;
     this.ip = toUint32(spec.ip);
+    try {
+      this.ip6 = spec.ip6 === undefined ? undefined : parseIpv6(spec.ip6);
+    } catch (err) {
+      throw new LbInputError(`backend ${spec.id}.ip6`, (err as Error).message);
+    }
     if (!Array.isArray(spec.ports) || spec.ports.length === 0) {
       throw new LbInputError(`backend ${spec.id}.ports`, 'expected at least one software port');
     }

@@ -1,13 +1,18 @@
 import { Backend, bindConnection, changeConnectionState, ConnState, unbindConnection } from './backend';
 import { LbInputError } from './errors';
 
-/** A connection's identity as the client sees it (addresses as uint32). */
+/** A connection's identity as the client sees it (IPv4 addresses as uint32). */
 export interface ConnKey {
   proto: number;
   clientIp: number;
   clientPort: number;
   vip: number;
   vipPort: number;
+  /**
+   * IPv6 connections only: the client's then the VIP's four address words (net/ipv6Words); clientIp and vip then
+   * hold each address's IPVS fold (net/foldIpv6). Absent for IPv4, which costs the IPv4 path one check.
+   */
+  ip6?: Uint32Array;
 }
 
 /** A connection as exported/imported, e.g. rebuilt from the switch's forward flows after a restart. */
@@ -29,6 +34,10 @@ export interface ConnEntry {
 }
 
 const STATE_ACTIVE = 1;
+/** Stored with the protocol byte: the slot is an IPv6 connection (its words in ip6Words). */
+const FAMILY6 = 0x100;
+const WORDS6 = 8;
+const NO_WORDS = new Uint32Array(0);
 const STATE_INACTIVE = 0;
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
@@ -40,9 +49,22 @@ function hashKey(proto: number, clientIp: number, clientPort: number, vip: numbe
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). */
+function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
+  let h = 0x9e3779b9 ^ proto;
+  for (let i = at; i < at + WORDS6; i++) {
+    h = Math.imul(h ^ words[i], 0x85ebca6b);
+    h ^= h >>> 13;
+  }
+  h = Math.imul(h ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
 /** The index's hash of a key (exported so tests can build colliding keys: a hash match alone must not be a hit). */
 export function hashConnKey(k: ConnKey): number {
-  return hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort);
+  return k.ip6 === undefined
+    ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort)
+    : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort);
 }
 
 const NO_SLOT = -1;
@@ -71,7 +93,8 @@ export class ConnectionTable {
   private readonly backendRefs: Backend[] = [];
   private readonly backendIndex = new Map<Backend, number>();
   private capacity: number;
-  private proto: Uint8Array;
+  private proto: Uint16Array;
+  private ip6Words: Uint32Array;
   private clientIp: Uint32Array;
   private clientPort: Uint16Array;
   private vip: Uint32Array;
@@ -86,7 +109,8 @@ export class ConnectionTable {
   private highWater = 0;
   constructor(initialCapacity = 1024) {
     this.capacity = Math.max(16, initialCapacity);
-    this.proto = new Uint8Array(this.capacity);
+    this.proto = new Uint16Array(this.capacity);
+    this.ip6Words = NO_WORDS;
     this.clientIp = new Uint32Array(this.capacity);
     this.clientPort = new Uint16Array(this.capacity);
     this.vip = new Uint32Array(this.capacity);
@@ -117,13 +141,18 @@ export class ConnectionTable {
     // One probe finds either the key (already tracked) or the empty bucket where it goes.
     if ((this.count + 1) * 4 > this.buckets.length) this.rehash(this.buckets.length);
     const mask = (this.buckets.length >> 1) - 1;
-    const hash = hashKey(key.proto, key.clientIp, key.clientPort, key.vip, key.vipPort) | 0;
+    const hash = hashConnKey(key) | 0;
     let bucket = hash & mask;
     for (; this.buckets[2 * bucket] !== 0; bucket = (bucket + 1) & mask) {
       if (this.buckets[2 * bucket + 1] === hash && this.matches(this.buckets[2 * bucket] - 1, key)) return false;
     }
     const slot = this.allocate();
-    this.proto[slot] = key.proto;
+    this.proto[slot] = key.ip6 === undefined ? key.proto : key.proto | FAMILY6;
+    if (key.ip6 !== undefined) {
+      // Allocated with the first IPv6 connection: an IPv4-only table carries no address words.
+      if (this.ip6Words.length === 0) this.ip6Words = new Uint32Array(this.capacity * WORDS6);
+      this.ip6Words.set(key.ip6.subarray(0, WORDS6), slot * WORDS6);
+    }
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;
     this.vip[slot] = key.vip;
@@ -181,8 +210,10 @@ export class ConnectionTable {
     const records: ConnRecord[] = [];
     for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
       const entry = this.entryAt(slot);
+      const v6 = (this.proto[slot] & FAMILY6) !== 0;
       records.push({
-        proto: this.proto[slot],
+        proto: this.proto[slot] & 0xff,
+        ...(v6 ? { ip6: this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6) } : {}),
         clientIp: this.clientIp[slot],
         clientPort: this.clientPort[slot],
         vip: this.vip[slot],
@@ -226,7 +257,7 @@ export class ConnectionTable {
   private find(k: ConnKey): number {
     const b = this.buckets;
     const mask = (b.length >> 1) - 1;
-    const hash = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) | 0;
+    const hash = (k.ip6 === undefined ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort)) | 0;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = b[2 * i] - 1;
       if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches(slot, k))) return slot;
@@ -234,15 +265,25 @@ export class ConnectionTable {
   }
 
   private matches(slot: number, k: ConnKey): boolean {
-    return this.clientIp[slot] === k.clientIp && this.clientPort[slot] === k.clientPort && this.vip[slot] === k.vip
-      && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto;
+    const ip6 = k.ip6;
+    if (this.clientIp[slot] !== k.clientIp || this.clientPort[slot] !== k.clientPort || this.vip[slot] !== k.vip
+      || this.vipPort[slot] !== k.vipPort) return false;
+    if (ip6 === undefined) return this.proto[slot] === k.proto;
+    if (this.proto[slot] !== (k.proto | FAMILY6)) return false;
+    const w = this.ip6Words;
+    const at = slot * WORDS6;
+    for (let i = 0; i < WORDS6; i++) if (w[at + i] !== ip6[i]) return false;
+    return true;
   }
 
   /** Removes a slot from the index; later entries of its probe run shift back so lookups need no tombstones. */
   private unindex(slot: number): void {
     const b = this.buckets;
     const mask = (b.length >> 1) - 1;
-    const hash = hashKey(this.proto[slot], this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot]) | 0;
+    const proto = this.proto[slot];
+    const hash = ((proto & FAMILY6) === 0
+      ? hashKey(proto, this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot])
+      : hashKey6(proto & 0xff, this.ip6Words, slot * WORDS6, this.clientPort[slot], this.vipPort[slot])) | 0;
     let hole = hash & mask;
     while (b[2 * hole] !== slot + 1) hole = (hole + 1) & mask;
     for (let j = (hole + 1) & mask; b[2 * j] !== 0; j = (j + 1) & mask) {
@@ -330,7 +371,12 @@ export class ConnectionTable {
       bigger.set(old);
       return bigger;
     };
-    this.proto = widen(this.proto, (n) => new Uint8Array(n));
+    this.proto = widen(this.proto, (n) => new Uint16Array(n));
+    if (this.ip6Words.length > 0) {
+      const words = new Uint32Array(capacity * WORDS6);
+      words.set(this.ip6Words);
+      this.ip6Words = words;
+    }
     this.clientIp = widen(this.clientIp, (n) => new Uint32Array(n));
     this.clientPort = widen(this.clientPort, (n) => new Uint16Array(n));
     this.vip = widen(this.vip, (n) => new Uint32Array(n));

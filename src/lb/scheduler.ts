@@ -1,12 +1,18 @@
 import type { Backend } from './backend';
 
-/** The fields of a new connection's first packet that schedulers key on. IPv4 addresses as uint32. */
+/**
+ * The fields of a new connection's first packet that schedulers key on. IPv4 addresses as uint32. For IPv6,
+ * srcIp and dstIp are each address's IPVS fold (net/foldIpv6: the xor of its four words, what the kernel's sh,
+ * dh and lblc hash), and `ip6` holds the source's then the destination's four words (persistence and the
+ * connection table key on the whole address).
+ */
 export interface PacketKey {
   srcIp: number;
   srcPort: number;
   dstIp: number;
   dstPort: number;
   proto: number;
+  ip6?: Uint32Array;
 }
 
 export const SCHEDULER_NAMES = [

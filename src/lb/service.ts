@@ -21,7 +21,9 @@ export interface Placement {
 }
 
 export function connKeyOf(pkt: PacketKey): ConnKey {
-  return { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort };
+  const key: ConnKey = { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort };
+  if (pkt.ip6 !== undefined) key.ip6 = pkt.ip6.slice(0, 8);
+  return key;
 }
 
 /**
@@ -56,7 +58,7 @@ export class LbService {
 
   /** Choose backend and software port for a new connection; null when no backend can take it. */
   place(pkt: PacketKey, now: number): Placement | null {
-    const persistent = this.persistence?.lookup(pkt.srcIp, this.members, now) ?? null;
+    const persistent = this.persistence?.lookup(pkt.srcIp, pkt.ip6, this.members, now) ?? null;
     const backend = persistent ?? this.scheduler.pick(this.members, pkt, now);
     if (!backend) return null;
     const portIndex = pickPortIndex(backend);
@@ -71,7 +73,7 @@ export class LbService {
     const placement = this.place(pkt, now);
     if (!placement) return null;
     this.connections.insert(key, placement.backend, placement.portIndex, state, now);
-    this.persistence?.connectionOpened(pkt.srcIp, placement.backend, now);
+    this.persistence?.connectionOpened(pkt.srcIp, pkt.ip6, placement.backend, now);
     return placement;
   }
 
@@ -79,7 +81,7 @@ export class LbService {
   close(key: ConnKey, now: number): boolean {
     const entry = this.connections.remove(key);
     if (!entry) return false;
-    this.persistence?.connectionClosed(key.clientIp, entry.backend, now);
+    this.persistence?.connectionClosed(key.clientIp, key.ip6, entry.backend, now);
     return true;
   }
 

@@ -64,3 +64,33 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   if (bestAt < 0) return hex(groups);
   return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
 }
+
+/** An IPv6 address's four 32-bit words, big-endian, as unsigned numbers (into `out`, which is returned). */
+export function ipv6Words(bytes: Uint8Array, offset = 0, out: Uint32Array = new Uint32Array(4)): Uint32Array {
+  for (let i = 0; i < 4; i++) {
+    const p = offset + 4 * i;
+    out[i] = ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
+  }
+  return out;
+}
+
+/** Four words (from `at`) back to RFC 5952 text. */
+export function formatIpv6Words(words: ArrayLike<number>, at = 0): string {
+  const bytes = new Uint8Array(16);
+  for (let i = 0; i < 4; i++) {
+    const w = words[at + i];
+    bytes[4 * i] = w >>> 24;
+    bytes[4 * i + 1] = (w >>> 16) & 0xff;
+    bytes[4 * i + 2] = (w >>> 8) & 0xff;
+    bytes[4 * i + 3] = w & 0xff;
+  }
+  return formatIpv6(bytes);
+}
+
+/**
+ * IPVS's 32-bit summary of an IPv6 address (`addr_fold` in ip_vs_sh.c, ip_vs_dh.c, ip_vs_lblc.c and the
+ * service/real-server hashes of ip_vs_ctl.c): the xor of its four words, so the IPv4 hashes apply unchanged.
+ */
+export function foldIpv6(words: ArrayLike<number>, at = 0): number {
+  return (words[at] ^ words[at + 1] ^ words[at + 2] ^ words[at + 3]) >>> 0;
+}

@@ -1,0 +1,95 @@
+// IPv6 in the load-balancing core (issue 16): the connection table keyed on 128-bit addresses next to IPv4 ones,
+// IPVS's address fold for the hashing schedulers, and persistence by IPv6 prefix.
+import {
+  Backend, ConnectionTable, LbService, SourceHashScheduler, connKeyOf, hash32, hashConnKey, type ConnKey, type PacketKey,
+} from '../../../src/lb';
+import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net';
+
+const words = (text: string): Uint32Array => ipv6Words(parseIpv6(text));
+
+/** A TCP first packet from client:port to vip:80, IPv6 as the packet-in path will make it. */
+function packet6(client: string, port: number, vip = 'fd00::1:100'): PacketKey {
+  const ip6 = new Uint32Array(8);
+  ip6.set(words(client), 0);
+  ip6.set(words(vip), 4);
+  return { proto: 6, srcIp: foldIpv6(ip6, 0), srcPort: port, dstIp: foldIpv6(ip6, 4), dstPort: 80, ip6 };
+}
+
+const backends = (): Backend[] => ['A', 'B', 'C'].map((id, i) => new Backend({ id, ip: 0, ip6: `fd00:2::${i + 1}`, ports: [8080] }));
+
+describe('IPVS address fold (addr_fold in ip_vs_sh.c, ip_vs_dh.c, ip_vs_lblc.c)', () => {
+  it('is the xor of the four 32-bit words', () => {
+    expect(foldIpv6(words('2001:db8::1'))).toBe((0x20010db8 ^ 1) >>> 0);
+    expect(foldIpv6(words('2001:db8:1:2:3:4:5:6'))).toBe((0x20010db8 ^ 0x00010002 ^ 0x00030004 ^ 0x00050006) >>> 0);
+    expect(formatIpv6Words(words('2001:db8:1:2:3:4:5:6'))).toBe('2001:db8:1:2:3:4:5:6');
+  });
+
+  it('keys sh exactly as the kernel: bucket hash_32(ntohs(sport) + ntohl(fold), 8)', () => {
+    const sh = new SourceHashScheduler({ hashPort: true });
+    const list = backends();
+    sh.onChange(list);
+    const owners = sh.bucketOwners();
+    for (let port = 1000; port < 1100; port++) {
+      const pkt = packet6(`2001:db8:${port.toString(16)}::7`, port);
+      const bucket = hash32((pkt.srcPort + pkt.srcIp) >>> 0, 8);
+      expect(sh.pick(list, pkt, 0)?.id).toBe(owners[bucket]?.id);
+    }
+  });
+});
+
+describe('connection table with IPv6 keys', () => {
+  const key6 = (client: string, port: number): ConnKey => connKeyOf(packet6(client, port));
+
+  it('tracks, finds, exports, imports and removes IPv6 connections beside IPv4 ones', () => {
+    const [a, b] = backends();
+    const table = new ConnectionTable(16);
+    const v4: ConnKey = { proto: 6, clientIp: 0x0a000033, clientPort: 40000, vip: 0x0a000064, vipPort: 80 };
+    expect(table.insert(v4, a, 0, 'inactive', 1)).toBe(true);
+    for (let i = 0; i < 200; i++) expect(table.insert(key6(`2001:db8::${i.toString(16)}`, 40000), i % 2 ? a : b, 0, 'active', 2)).toBe(true);
+    expect(table.size).toBe(201);
+    expect(table.lookup(key6('2001:db8::7', 40000))?.backend).toBe(a);
+    expect(table.lookup(key6('2001:db8::7', 40001))).toBeNull();
+    expect(table.lookup(v4)?.backend).toBe(a);
+    const records = table.export();
+    const r7 = records.find((r) => r.ip6 && formatIpv6Words(r.ip6) === '2001:db8::7')!;
+    expect(formatIpv6Words(r7.ip6!, 4)).toBe('fd00::1:100');
+    expect(r7).toMatchObject({ proto: 6, clientPort: 40000, vipPort: 80, backendId: 'A' });
+    const copy = new ConnectionTable(16);
+    expect(copy.import(records, (id) => [a, b].find((x) => x.id === id))).toEqual({ imported: 201, skipped: [] });
+    expect(copy.lookup(key6('2001:db8::c7', 40000))?.backend).toBe(a);
+    expect(table.remove(key6('2001:db8::7', 40000))?.backend).toBe(a);
+    expect(table.lookup(key6('2001:db8::7', 40000))).toBeNull();
+    expect(table.lookup(key6('2001:db8::8', 40000))?.backend).toBe(b);
+  });
+
+  it('never confuses addresses with the same fold, nor an IPv6 key with the IPv4 key of its fold', () => {
+    const [a, b, c] = backends();
+    const table = new ConnectionTable(16);
+    // Swapping two words keeps the xor fold, and so clientIp/vip, the same.
+    const k1 = key6('1:2:3:4::', 5000);
+    const k2 = key6('3:4:1:2::', 5000);
+    expect(k1.clientIp).toBe(k2.clientIp);
+    const asV4: ConnKey = { proto: 6, clientIp: k1.clientIp, clientPort: 5000, vip: k1.vip, vipPort: 80 };
+    expect(table.insert(k1, a, 0, 'inactive', 0)).toBe(true);
+    expect(table.insert(k2, b, 0, 'inactive', 0)).toBe(true);
+    expect(table.insert(asV4, c, 0, 'inactive', 0)).toBe(true);
+    expect([table.lookup(k1)?.backend.id, table.lookup(k2)?.backend.id, table.lookup(asV4)?.backend.id]).toEqual(['A', 'B', 'C']);
+    expect(hashConnKey(k1)).not.toBe(hashConnKey(k2));
+    table.remove(k2);
+    expect([table.lookup(k1)?.backend.id, table.lookup(k2), table.lookup(asV4)?.backend.id]).toEqual(['A', null, 'C']);
+  });
+});
+
+describe('persistence by IPv6 prefix (IPVS: the persistent netmask of an IPv6 service is a prefix length)', () => {
+  it('sends clients of one /64 to one backend and keeps a /128 per client by default', () => {
+    const by64 = new LbService(backends(), { scheduler: 'rr', persistence: { timeoutMs: 60_000, prefixLength6: 64 } });
+    const first = by64.open(packet6('2001:db8:0:1::a', 1000), 'active', 0)!.backend.id;
+    for (let i = 1; i < 10; i++) expect(by64.open(packet6(`2001:db8:0:1:${i}::b`, 1000 + i), 'active', i)!.backend.id).toBe(first);
+    expect(by64.open(packet6('2001:db8:0:2::a', 2000), 'active', 20)!.backend.id).not.toBe(first);
+
+    const by128 = new LbService(backends(), { scheduler: 'rr', persistence: { timeoutMs: 60_000 } });
+    const ids = [0, 1, 2].map((i) => by128.open(packet6(`2001:db8::${i + 1}`, 3000), 'active', i)!.backend.id);
+    expect(new Set(ids).size).toBe(3);
+    expect(by128.open(packet6('2001:db8::2', 3001), 'active', 5)!.backend.id).toBe(ids[1]);
+  });
+});
