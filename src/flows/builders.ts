@@ -6,9 +6,10 @@ import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, Pa
 import {
   allFlowsOfKind, allFlowsOfService, allVadcFlows, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
 } from './cookies';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
+import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
 import { PRIORITY, TABLE } from './pipeline';
-import { parsePrefix, uint32ToIpv4, type IpPrefix } from '../net';
+import { formatIpv6, parsePrefix, uint32ToIpv4, type IpPrefix } from '../net';
 
 // Builders return codec messages with xid 0: the switch session assigns xids when it sends them.
 
@@ -70,6 +71,45 @@ export function vipMatch(vip: string, field: 'ipv4_dst' | 'arp_tpa'): { oxm: Oxm
   return { oxm, prefixLength: prefix.length };
 }
 
+function parseVip(vip: string): IpPrefix {
+  let prefix: IpPrefix;
+  try {
+    prefix = parsePrefix(vip);
+  } catch (err) {
+    throw new FlowBuildError(`bad VIP ${vip}: ${(err as Error).message}`);
+  }
+  if (prefix.length < 1) throw new FlowBuildError(`bad VIP prefix ${vip}: a prefix of length 0 would catch every address`);
+  return prefix;
+}
+
+/** How a flow matches one IP address or prefix: its family's ethertype and the source or destination field. */
+export interface AddressMatch {
+  family: 4 | 6;
+  ethType: Oxm;
+  oxm: Oxm;
+  prefixLength: number;
+}
+
+/** An IPv4 or IPv6 address or prefix as a source or destination match (a prefix with its mask). */
+export function addressMatch(address: string, side: 'src' | 'dst'): AddressMatch {
+  const prefix = parseVip(address);
+  if (prefix.family === 4) {
+    const field = side === 'src' ? 'ipv4_src' : 'ipv4_dst';
+    const oxm: Oxm = prefix.length === 32 ? { field, value: prefix.address } : { field, value: prefix.address, mask: uint32ToIpv4(prefix.mask) };
+    return { family: 4, ethType: { field: 'eth_type', value: ETH_TYPE_IPV4 }, oxm, prefixLength: prefix.length };
+  }
+  const field = side === 'src' ? 'ipv6_src' : 'ipv6_dst';
+  const mask = new Uint8Array(16);
+  for (let bit = 0; bit < prefix.length; bit++) mask[bit >> 3] |= 0x80 >> (bit & 7);
+  const oxm: Oxm = prefix.length === 128 ? { field, value: prefix.address } : { field, value: prefix.address, mask: formatIpv6(mask) };
+  return { family: 6, ethType: { field: 'eth_type', value: ETH_TYPE_IPV6 }, oxm, prefixLength: prefix.length };
+}
+
+/** A table-0 VIP flow's priority: its family's band plus the prefix length (longest prefix first). */
+function vipPriority(m: AddressMatch, band: 'VIP_REFUSE' | 'SERVICE' | 'VIP_CONTROL'): number {
+  return PRIORITY[m.family === 4 ? band : (`${band}6` as const)].min + m.prefixLength;
+}
+
 /**
  * The fixed pipeline: table-miss flows of the three tables and the table-0 rules sending TCP/UDP through
  * the reverse table. Adds only (OFPFC_ADD replaces an identical flow), never a wipe.
@@ -91,10 +131,30 @@ export function buildPipelineFlows(): FlowMod[] {
   ];
 }
 
-/** Per VIP (shared by every service on it): ARP requests and ICMP echo to the controller; other IPv4 to it refused there. */
+/**
+ * Per VIP (shared by every service on it): address resolution and echo requests to the controller, other packets
+ * to it refused there. IPv4: ARP requests and ICMP echo. IPv6: neighbor solicitations whose target is the VIP
+ * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.
+ */
 export function buildVipFlows(vip: string): FlowMod[] {
   const cookie = makeCookie('vip');
   const toController = [apply(output(OFPP_CONTROLLER))];
+  const addr = addressMatch(vip, 'dst');
+  if (addr.family === 6) {
+    const icmp6 = [addr.ethType, { field: 'ip_proto', value: IP_PROTO_ICMPV6 } as const];
+    // OVS reads nd_target only with icmpv6 code 0 (its ND prerequisite). OpenFlow's nd_target is not maskable:
+    // solicitations for a prefix VIP go to the controller by type alone.
+    const solicitation: Oxm[] = [...icmp6, { field: 'icmpv6_type', value: ICMPV6.NEIGHBOR_SOLICITATION }, { field: 'icmpv6_code', value: 0 }];
+    const ns: Oxm[] = addr.prefixLength === 128 ? [...solicitation, { field: 'ipv6_nd_target', value: parsePrefix(vip).address }] : solicitation;
+    return [
+      addFlow({ tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController, match: ns }),
+      addFlow({
+        tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController,
+        match: [addr.ethType, addr.oxm, { field: 'ip_proto', value: IP_PROTO_ICMPV6 }, { field: 'icmpv6_type', value: ICMPV6.ECHO_REQUEST }],
+      }),
+      addFlow({ tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_REFUSE'), cookie, instructions: toController, match: [addr.ethType, addr.oxm] }),
+    ];
+  }
   const arp = vipMatch(vip, 'arp_tpa');
   const ip = vipMatch(vip, 'ipv4_dst');
   return [
@@ -128,12 +188,12 @@ export interface ServiceFlowSpec {
 
 /** Table 0: VIP:port/protocol -> vip-forward. */
 export function buildServiceFlows(service: ServiceFlowSpec): FlowMod[] {
-  const ip = vipMatch(service.vip, 'ipv4_dst');
+  const ip = addressMatch(service.vip, 'dst');
   return [
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: PRIORITY.SERVICE.min + ip.prefixLength, cookie: makeCookie('service', service.serviceId),
+      tableId: TABLE.CLASSIFY, priority: vipPriority(ip, 'SERVICE'), cookie: makeCookie('service', service.serviceId),
       match: [
-        { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[service.protocol] }, ip.oxm,
+        ip.ethType, { field: 'ip_proto', value: IP_PROTO[service.protocol] }, ip.oxm,
         { field: DST_PORT_FIELD[service.protocol], value: service.port },
       ],
       instructions: [gotoTable(TABLE.FORWARD)],

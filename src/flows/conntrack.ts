@@ -19,7 +19,7 @@ import { OFPG_ANY, OFPP_ANY, OFPP_NORMAL, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_
 import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/types';
 import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
 import { allFlowsOfKind, makeCookie, parseCookie } from './cookies';
-import { ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
 import { CT_STATE, PRIORITY, TABLE } from './pipeline';
 
 /** NX_CT_F_COMMIT, NX_NAT_F_DST (OVS nicira-ext.h); 255 = NX_CT_RECIRC_NONE. */
@@ -34,6 +34,15 @@ const SERVICE_MARK_MASK = 0xffff0000;
 /** The client's OpenFlow port lives in ct_mark bits 0..15 (OVS port numbers fit; 16 bits, offset 0). */
 const CLIENT_PORT_OFS_NBITS = (0 << 6) | (16 - 1);
 const IPV4 = { field: 'eth_type', value: ETH_TYPE_IPV4 } as const;
+const IPV6 = { field: 'eth_type', value: ETH_TYPE_IPV6 } as const;
+/** An address's family by its text (config and the tables give canonical addresses; IPv6 is the one with ':'). */
+const isIpv6 = (ip: string): boolean => ip.includes(':');
+/** The ethertype match and address fields of one address's family. */
+function family(ip: string): { ethType: Oxm; src: 'ipv4_src' | 'ipv6_src'; dst: 'ipv4_dst' | 'ipv6_dst'; ctDst: 'ct_nw_dst' | 'ct_ipv6_dst' } {
+  return isIpv6(ip)
+    ? { ethType: IPV6, src: 'ipv6_src', dst: 'ipv6_dst', ctDst: 'ct_ipv6_dst' }
+    : { ethType: IPV4, src: 'ipv4_src', dst: 'ipv4_dst', ctDst: 'ct_nw_dst' };
+}
 
 /** ct_mark of a vadc connection: service id in the high half, the client's switch port in the low half. */
 export function connectionMark(serviceId: number, clientOfport: number): number {
@@ -87,16 +96,21 @@ export function buildCtReplyFlows(s: CtServiceSpec): FlowMod[] {
     const key = `${b.ip}:${b.port}`;
     if (seen.has(key)) continue;
     seen.add(key);
+    const f = family(b.ip);
     flows.push(add(TABLE.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
-      IPV4, { field: 'ip_proto', value: IP_PROTO[s.protocol] }, { field: 'ipv4_src', value: b.ip }, { field: SRC_PORT_FIELD[s.protocol], value: b.port },
+      f.ethType, { field: 'ip_proto', value: IP_PROTO[s.protocol] }, { field: f.src, value: b.ip }, { field: SRC_PORT_FIELD[s.protocol], value: b.port },
     ], [natOnly(s.zone, TABLE.CT_REPLY)]));
   }
-  flows.push(add(TABLE.CT_REPLY, PRIORITY.SERVICE.min, cookie,
-    [ctState(CT_STATE.TRK | CT_STATE.RPL, CT_STATE.TRK | CT_STATE.RPL), serviceMark(s.serviceId), IPV4],
-    [
-      { type: 'set_field', field: { field: 'eth_src', value: s.vipMac } },
-      { type: 'nx_output_reg', ofsNbits: CLIENT_PORT_OFS_NBITS, src: 'ct_mark', maxLen: 0 },
-    ]));
+  // One ct-reply flow per family the service's backends use (a dual-stack service has both).
+  const families = [IPV4, IPV6].filter((e) => s.backends.some((b) => family(b.ip).ethType === e));
+  for (const ethType of families.length ? families : [IPV4]) {
+    flows.push(add(TABLE.CT_REPLY, PRIORITY.SERVICE.min, cookie,
+      [ctState(CT_STATE.TRK | CT_STATE.RPL, CT_STATE.TRK | CT_STATE.RPL), serviceMark(s.serviceId), ethType],
+      [
+        { type: 'set_field', field: { field: 'eth_src', value: s.vipMac } },
+        { type: 'nx_output_reg', ofsNbits: CLIENT_PORT_OFS_NBITS, src: 'ct_mark', maxLen: 0 },
+      ]));
+  }
   return flows;
 }
 
@@ -115,8 +129,9 @@ export interface CtBackendSpec {
  * backend never learns, and the retried handshake hangs).
  */
 export function buildCtBackendFlow(b: CtBackendSpec): FlowMod {
+  const f = family(b.ip);
   return add(TABLE.FORWARD, PRIORITY.BACKEND.min, makeCookie('backend', b.serviceId), [
-    ctState(CT_STATE.TRK | CT_STATE.DNAT, CT_STATE.TRK | CT_STATE.DNAT | CT_STATE.RPL), serviceMark(b.serviceId), IPV4, { field: 'ipv4_dst', value: b.ip },
+    ctState(CT_STATE.TRK | CT_STATE.DNAT, CT_STATE.TRK | CT_STATE.DNAT | CT_STATE.RPL), serviceMark(b.serviceId), f.ethType, { field: f.dst, value: b.ip },
   ], [{ type: 'set_field', field: { field: 'eth_dst', value: b.mac } }, { type: 'output', port: b.ofport, maxLen: 0 }]);
 }
 
@@ -139,15 +154,19 @@ export function buildCtConnectionFlow(conn: ConnectionSpec): FlowMod {
     { type: 'set_field', field: { field: 'eth_dst', value: backend.mac } },
     { type: 'output', port: backend.ofport, maxLen: 0 },
   ];
+  const f = family(backend.ip);
+  if (isIpv6(client.ip) !== isIpv6(backend.ip) || isIpv6(vip.ip) !== isIpv6(backend.ip)) {
+    throw new FlowBuildError(`connection ${client.ip} -> ${vip.ip} -> ${backend.ip} mixes address families (vadc does not translate between them)`);
+  }
   if (conn.finTimeout && protocol === 'tcp') actions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
   return add(TABLE.FORWARD, PRIORITY.CONNECTION.min, makeCookie('connection', conn.serviceId, conn.connectionId), [
     // OVS accepts ct_nw_dst/ct_tp_dst only where the match implies a valid tracker entry: +trk-inv at least.
     ctState(CT_STATE.TRK, CT_STATE.TRK | CT_STATE.INV),
-    { field: 'in_port', value: client.ofport }, IPV4, { field: 'ip_proto', value: IP_PROTO[protocol] },
-    { field: 'ipv4_src', value: client.ip }, { field: 'ipv4_dst', value: backend.ip },
+    { field: 'in_port', value: client.ofport }, f.ethType, { field: 'ip_proto', value: IP_PROTO[protocol] },
+    { field: f.src, value: client.ip }, { field: f.dst, value: backend.ip },
     { field: SRC_PORT_FIELD[protocol], value: client.port }, { field: DST_PORT_FIELD[protocol], value: backend.port },
     // ct_tp_* mean something only with the original protocol matched (OVS drops them otherwise).
-    { field: 'ct_nw_proto', value: IP_PROTO[protocol] }, { field: 'ct_nw_dst', value: vip.ip }, { field: 'ct_tp_dst', value: vip.port },
+    { field: 'ct_nw_proto', value: IP_PROTO[protocol] }, { field: f.ctDst, value: vip.ip }, { field: 'ct_tp_dst', value: vip.port },
   ], actions, { idleTimeout: conn.idleTimeout, flags: OFPFF_SEND_FLOW_REM });
 }
 
@@ -173,7 +192,9 @@ export function buildCtCommitPacketOut(frame: Buffer, inPort: number, c: CtCommi
     actions: [
       ct(c.zone, NX_CT_RECIRC_NONE, NX_CT_F_COMMIT, [
         { type: 'set_field', field: { field: 'ct_mark', value: connectionMark(c.serviceId, c.clientOfport) } },
-        { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: c.backendIp, rangeProtoMin: c.backendPort },
+        isIpv6(c.backendIp)
+          ? { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv6Min: c.backendIp, rangeProtoMin: c.backendPort }
+          : { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: c.backendIp, rangeProtoMin: c.backendPort },
       ]),
       { type: 'set_field', field: { field: 'eth_dst', value: c.backendMac } },
       { type: 'output', port: c.backendOfport, maxLen: 0 },
@@ -188,7 +209,9 @@ export function ctConnectionFromFlow(flow: FlowStats): ConnectionSpec | null {
   const m = new Map<string, unknown>();
   for (const oxm of flow.match) if (oxm.field !== 'raw') m.set(oxm.field, oxm.value);
   const proto: L4Protocol | undefined = m.get('ip_proto') === IP_PROTO_TCP ? 'tcp' : m.get('ip_proto') === IP_PROTO_UDP ? 'udp' : undefined;
-  if (!proto || typeof m.get('ct_nw_dst') !== 'string') return null;
+  const v6 = m.get('eth_type') === ETH_TYPE_IPV6;
+  const f = v6 ? family('::') : family('0.0.0.0');
+  if (!proto || typeof m.get(f.ctDst) !== 'string') return null;
   let mac = '';
   let outPort = NaN;
   let fin: number | undefined;
@@ -204,9 +227,9 @@ export function ctConnectionFromFlow(flow: FlowStats): ConnectionSpec | null {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const conn: ConnectionSpec = {
     serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: flow.idleTimeout,
-    client: { ofport: num(m.get('in_port')), mac: '', ip: str(m.get('ipv4_src')), port: num(m.get(SRC_PORT_FIELD[proto])) },
-    vip: { mac: '', ip: str(m.get('ct_nw_dst')), port: num(m.get('ct_tp_dst')) },
-    backend: { ofport: outPort, mac, ip: str(m.get('ipv4_dst')), port: num(m.get(DST_PORT_FIELD[proto])) },
+    client: { ofport: num(m.get('in_port')), mac: '', ip: str(m.get(f.src)), port: num(m.get(SRC_PORT_FIELD[proto])) },
+    vip: { mac: '', ip: str(m.get(f.ctDst)), port: num(m.get('ct_tp_dst')) },
+    backend: { ofport: outPort, mac, ip: str(m.get(f.dst)), port: num(m.get(DST_PORT_FIELD[proto])) },
     ...(fin !== undefined ? { finTimeout: fin } : {}),
   };
   const complete = [conn.client.ofport, conn.client.port, conn.vip.port, conn.backend.ofport, conn.backend.port].every(Number.isFinite)

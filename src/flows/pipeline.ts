@@ -18,6 +18,13 @@ export const PRIORITY = {
   SERVICE: { min: 100, max: 132 },
   /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
   VIP_CONTROL: { min: 200, max: 232 },
+  /**
+   * The same three bands for IPv6 VIPs, whose prefixes run to 128. An IPv6 flow never matches an IPv4 packet
+   * (eth_type), so only the order among IPv6 bands matters: refuse < service < control, as for IPv4.
+   */
+  VIP_REFUSE6: { min: 2000, max: 2128 },
+  SERVICE6: { min: 2200, max: 2328 },
+  VIP_CONTROL6: { min: 2400, max: 2528 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
   BACKEND: { min: 500, max: 500 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
@@ -60,12 +67,15 @@ export const VADC_PIPELINE: Pipeline = [
     name: 'classify',
     purpose: 'ARP/ICMP echo for a VIP -> controller; VIP:port -> vip-forward (conntrack mode: through ct(nat)); '
       + 'conntrack mode: backend service-port replies -> ct(nat) -> ct-reply; TCP/UDP -> vip-reverse; rest NORMAL',
-    matchFields: ['eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa', 'icmpv4_type'],
+    matchFields: [
+      'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa',
+      'icmpv4_type', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target',
+    ],
     setFields: [],
     actions: ['output', 'nx_ct'],
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'CT_REPLY', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL'],
+    bands: ['MISS', 'RETURN', 'CT_REPLY', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
     cookieKinds: ['pipeline', 'vip', 'service'],
   },
   {
@@ -73,7 +83,7 @@ export const VADC_PIPELINE: Pipeline = [
     name: 'vip-forward',
     purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
       + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured',
-    matchFields: [...FIVE_TUPLE, 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_tp_dst'],
+    matchFields: [...FIVE_TUPLE, 'ipv6_src', 'ipv6_dst', 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
     setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
     actions: ['set_field', 'output', 'nx_fin_timeout'],
     nextTables: [],
@@ -108,13 +118,22 @@ export const VADC_PIPELINE: Pipeline = [
 ];
 
 /** Fields OVS fills from the connection tracker: matchable only together with ct_state +trk. */
-export const CT_TUPLE_FIELDS: ReadonlyArray<OxmFieldName> = ['ct_nw_proto', 'ct_nw_src', 'ct_nw_dst', 'ct_tp_src', 'ct_tp_dst'];
+export const CT_TUPLE_FIELDS: ReadonlyArray<OxmFieldName> = ['ct_nw_proto', 'ct_nw_src', 'ct_nw_dst', 'ct_ipv6_src', 'ct_ipv6_dst', 'ct_tp_src', 'ct_tp_dst'];
 
 /** OXM prerequisites (OpenFlow 1.3.5 section 7.2.3.6): a field may be matched only with these exact values present. */
 export const MATCH_PREREQUISITES: Partial<Record<OxmFieldName, ReadonlyArray<{ field: OxmFieldName; values: ReadonlyArray<number> }>>> = {
   ip_proto: [{ field: 'eth_type', values: [0x0800, 0x86dd] }],
   ipv4_src: [{ field: 'eth_type', values: [0x0800] }],
   ipv4_dst: [{ field: 'eth_type', values: [0x0800] }],
+  ipv6_src: [{ field: 'eth_type', values: [0x86dd] }],
+  ipv6_dst: [{ field: 'eth_type', values: [0x86dd] }],
+  icmpv6_type: [{ field: 'ip_proto', values: [58] }],
+  icmpv6_code: [{ field: 'ip_proto', values: [58] }],
+  ipv6_nd_target: [{ field: 'icmpv6_type', values: [135, 136] }, { field: 'icmpv6_code', values: [0] }],
+  ct_nw_src: [{ field: 'eth_type', values: [0x0800] }],
+  ct_nw_dst: [{ field: 'eth_type', values: [0x0800] }],
+  ct_ipv6_src: [{ field: 'eth_type', values: [0x86dd] }],
+  ct_ipv6_dst: [{ field: 'eth_type', values: [0x86dd] }],
   tcp_src: [{ field: 'ip_proto', values: [6] }],
   tcp_dst: [{ field: 'ip_proto', values: [6] }],
   udp_src: [{ field: 'ip_proto', values: [17] }],
