@@ -1,6 +1,6 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
 import type { LoadBalancerApp } from '../app';
-import { uint32ToIpv4 } from '../net/ipv4';
+import { connAddresses, formatEndpoint } from '../lb/conn-table';
 import { formatDpid } from '../openflow/dpid';
 import type { Controller } from '../controller';
 import { allVadcFlows } from '../flows';
@@ -45,10 +45,11 @@ export function connectionStatuses(app: LoadBalancerApp, filter: { service?: str
     .map(({ service, record }) => {
       const svc = byName.get(service)!;
       const backend = svc.backends.get(record.backendId);
+      const addresses = connAddresses(record);
       return {
         service, protocol: svc.config.protocol,
-        client: `${uint32ToIpv4(record.clientIp)}:${record.clientPort}`, vip: `${uint32ToIpv4(record.vip)}:${record.vipPort}`,
-        backend: record.backendId, destination: `${backend?.config.ip ?? '?'}:${record.softwarePort}`, state: record.state,
+        client: formatEndpoint(addresses.client, record.clientPort), vip: formatEndpoint(addresses.vip, record.vipPort),
+        backend: record.backendId, destination: formatEndpoint(backend?.config.ip ?? '?', record.softwarePort), state: record.state,
         ageMs: now - record.created, idleMs: now - record.lastSeen,
       };
     });

@@ -1,5 +1,7 @@
 import { Backend, bindConnection, changeConnectionState, ConnState, unbindConnection } from './backend';
 import { LbInputError } from './errors';
+import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
+import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
 
 /** A connection's identity as the client sees it (IPv4 addresses as uint32). */
 export interface ConnKey {
@@ -13,6 +15,32 @@ export interface ConnKey {
    * hold each address's IPVS fold (net/foldIpv6). Absent for IPv4, which costs the IPv4 path one check.
    */
   ip6?: Uint32Array;
+}
+
+/**
+ * A key from address text, IPv4 or IPv6 (e.g. read back from a flow or the tracker's listing). Both addresses must
+ * be of one family: vadc does not translate between them.
+ */
+export function connKeyFromText(proto: number, client: string, clientPort: number, vip: string, vipPort: number): ConnKey {
+  const v6 = client.includes(':');
+  if (v6 !== vip.includes(':')) throw new LbInputError('conn', `client ${client} and VIP ${vip} are of different address families`);
+  if (!v6) return { proto, clientIp: ipv4ToUint32(client), clientPort, vip: ipv4ToUint32(vip), vipPort };
+  const ip6 = new Uint32Array(8);
+  ipv6Words(parseIpv6(client), 0, ip6.subarray(0, 4));
+  ipv6Words(parseIpv6(vip), 0, ip6.subarray(4, 8));
+  return { proto, clientIp: foldIpv6(ip6, 0), clientPort, vip: foldIpv6(ip6, 4), vipPort, ip6 };
+}
+
+/** An endpoint as people read it: 10.0.0.1:80, or an RFC 5952 IPv6 address in brackets, [fd00::1]:80 (RFC 5952 section 6). */
+export function formatEndpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** A key's client and VIP addresses as text (RFC 5952 for IPv6). */
+export function connAddresses(k: ConnKey): { client: string; vip: string } {
+  return k.ip6 === undefined
+    ? { client: uint32ToIpv4(k.clientIp), vip: uint32ToIpv4(k.vip) }
+    : { client: formatIpv6Words(k.ip6, 0), vip: formatIpv6Words(k.ip6, 4) };
 }
 
 /** A connection as exported/imported, e.g. rebuilt from the switch's forward flows after a restart. */

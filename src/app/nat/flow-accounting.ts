@@ -8,7 +8,7 @@ import { MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
 import { IP_PROTO_TCP } from '../../flows/packets';
 import { TABLE } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
-import { ipv4ToUint32 } from '../../net/ipv4';
+import { connKeyFromText } from '../../lb/conn-table';
 import { OFPRR_DELETE } from '../../openflow/constants';
 import type { FlowRemoved, FlowStats, OfpMessage, Oxm } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
@@ -45,8 +45,7 @@ export class FlowAccounting implements Accounting {
         continue;
       }
       const record: ConnRecord = {
-        proto: service.proto, clientIp: ipv4ToUint32(conn.client.ip), clientPort: conn.client.port, vip: ipv4ToUint32(conn.vip.ip),
-        vipPort: conn.vip.port, backendId: backend.config.name, softwarePort: conn.backend.port,
+        ...connKeyFromText(service.proto, conn.client.ip, conn.client.port, conn.vip.ip, conn.vip.port), backendId: backend.config.name, softwarePort: conn.backend.port,
         state: service.proto === IP_PROTO_TCP ? 'active' : 'inactive', created: now, lastSeen: now,
       };
       const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
@@ -138,7 +137,7 @@ const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
 function connKey(proto: number, src: unknown, dst: unknown, sport: unknown, dport: unknown): ConnKey | undefined {
   const [s, d, sp, dp] = [text(src), text(dst), num(sport), num(dport)];
   if (s === undefined || d === undefined || sp === undefined || dp === undefined) return undefined;
-  return { proto, clientIp: ipv4ToUint32(s), clientPort: sp, vip: ipv4ToUint32(d), vipPort: dp };
+  return connKeyFromText(proto, s, sp, d, dp);
 }
 
 const portFields = (proto: number) => (proto === IP_PROTO_TCP ? ['tcp_src', 'tcp_dst'] : ['udp_src', 'udp_dst']);
@@ -174,7 +173,10 @@ export const CT_ACCOUNTING_FLOW_SHAPE: ConnectionFlowShape = {
   },
   key: (flow, proto) => {
     const [sport] = portFields(proto);
-    return connKey(proto, oxmValue(flow.match, 'ipv4_src'), oxmValue(flow.match, 'ct_nw_dst'), oxmValue(flow.match, sport), oxmValue(flow.match, 'ct_tp_dst'));
+    // An IPv6 connection's flow carries ipv6_src and ct_ipv6_dst instead (src/flows/conntrack.ts).
+    const client = oxmValue(flow.match, 'ipv4_src') ?? oxmValue(flow.match, 'ipv6_src');
+    const vip = oxmValue(flow.match, 'ct_nw_dst') ?? oxmValue(flow.match, 'ct_ipv6_dst');
+    return connKey(proto, client, vip, oxmValue(flow.match, sport), oxmValue(flow.match, 'ct_tp_dst'));
   },
   // The accounting flow sees only established (post-handshake) packets.
   established: (fwd) => fwd.packetCount > 0n,

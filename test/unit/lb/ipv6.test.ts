@@ -1,8 +1,12 @@
 // IPv6 in the load-balancing core (issue 16): the connection table keyed on 128-bit addresses next to IPv4 ones,
 // IPVS's address fold for the hashing schedulers, and persistence by IPv6 prefix.
 import {
-  Backend, ConnectionTable, LbService, SourceHashScheduler, connKeyOf, hash32, hashConnKey, type ConnKey, type PacketKey,
+  Backend, ConnectionTable, LbService, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, formatEndpoint, hash32, hashConnKey,
+  LbInputError, type ConnKey, type PacketKey,
 } from '../../../src/lb';
+import { CT_ACCOUNTING_FLOW_SHAPE } from '../../../src/app/nat/flow-accounting';
+import { buildCtConnectionFlow } from '../../../src/flows';
+import type { FlowStats } from '../../../src/openflow';
 import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net';
 
 const words = (text: string): Uint32Array => ipv6Words(parseIpv6(text));
@@ -91,5 +95,28 @@ describe('persistence by IPv6 prefix (IPVS: the persistent netmask of an IPv6 se
     const ids = [0, 1, 2].map((i) => by128.open(packet6(`2001:db8::${i + 1}`, 3000), 'active', i)!.backend.id);
     expect(new Set(ids).size).toBe(3);
     expect(by128.open(packet6('2001:db8::2', 3001), 'active', 5)!.backend.id).toBe(ids[1]);
+  });
+});
+
+describe('IPv6 keys from and to text (flows, the tracker, status and conns views)', () => {
+  it('builds the same key as the packet path, shows it in RFC 5952 form with brackets, and refuses mixed families', () => {
+    const fromText = connKeyFromText(6, '2001:DB8:0:0::7', 40000, 'fd00:0::1:100', 80);
+    expect(fromText).toEqual(connKeyOf(packet6('2001:db8::7', 40000)));
+    expect(connAddresses(fromText)).toEqual({ client: '2001:db8::7', vip: 'fd00::1:100' });
+    expect(formatEndpoint('2001:db8::7', 40000)).toBe('[2001:db8::7]:40000');
+    expect(formatEndpoint('10.0.0.1', 80)).toBe('10.0.0.1:80');
+    expect(connAddresses(connKeyFromText(17, '10.0.0.51', 5000, '10.0.0.100', 53))).toEqual({ client: '10.0.0.51', vip: '10.0.0.100' });
+    expect(() => connKeyFromText(6, '10.0.0.51', 1, 'fd00::1', 80)).toThrow(LbInputError);
+  });
+
+  it("reads an IPv6 connection's conntrack accounting flow back as its key", () => {
+    const flow = buildCtConnectionFlow({
+      serviceId: 7, connectionId: 42, protocol: 'tcp', idleTimeout: 60,
+      client: { ofport: 3, mac: '52:54:00:00:00:c1', ip: '2001:db8::7', port: 40000 },
+      vip: { mac: '02:00:0a:00:01:00', ip: 'fd00::1:100', port: 80 },
+      backend: { ofport: 5, mac: '52:54:00:00:00:b1', ip: 'fd00:2::7', port: 8080 },
+    });
+    const key = CT_ACCOUNTING_FLOW_SHAPE.key(flow as unknown as FlowStats, 6);
+    expect(key).toEqual(connKeyOf(packet6('2001:db8::7', 40000)));
   });
 });
