@@ -281,11 +281,15 @@ export class ConnectionTable {
     return { imported, skipped };
   }
 
-  /** The key's slot, or NO_SLOT. */
+  /**
+   * The key's slot, or NO_SLOT. The IPv4 probe and compare are the same code as before IPv6 keys existed (an
+   * IPv6 slot's stored protocol carries FAMILY6, so an IPv4 key never matches it); IPv6 keys take find6.
+   */
   private find(k: ConnKey): number {
+    if (k.ip6 !== undefined) return this.find6(k, k.ip6);
     const b = this.buckets;
     const mask = (b.length >> 1) - 1;
-    const hash = (k.ip6 === undefined ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort)) | 0;
+    const hash = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) | 0;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = b[2 * i] - 1;
       if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches(slot, k))) return slot;
@@ -293,11 +297,23 @@ export class ConnectionTable {
   }
 
   private matches(slot: number, k: ConnKey): boolean {
-    const ip6 = k.ip6;
-    if (this.clientIp[slot] !== k.clientIp || this.clientPort[slot] !== k.clientPort || this.vip[slot] !== k.vip
-      || this.vipPort[slot] !== k.vipPort) return false;
-    if (ip6 === undefined) return this.proto[slot] === k.proto;
-    if (this.proto[slot] !== (k.proto | FAMILY6)) return false;
+    if (k.ip6 !== undefined) return this.matches6(slot, k, k.ip6);
+    return this.clientIp[slot] === k.clientIp && this.clientPort[slot] === k.clientPort && this.vip[slot] === k.vip
+      && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto;
+  }
+
+  private find6(k: ConnKey, ip6: Uint32Array): number {
+    const b = this.buckets;
+    const mask = (b.length >> 1) - 1;
+    const hash = hashKey6(k.proto, ip6, 0, k.clientPort, k.vipPort) | 0;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = b[2 * i] - 1;
+      if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches6(slot, k, ip6))) return slot;
+    }
+  }
+
+  private matches6(slot: number, k: ConnKey, ip6: Uint32Array): boolean {
+    if (this.clientPort[slot] !== k.clientPort || this.vipPort[slot] !== k.vipPort || this.proto[slot] !== (k.proto | FAMILY6)) return false;
     const w = this.ip6Words;
     const at = slot * WORDS6;
     for (let i = 0; i < WORDS6; i++) if (w[at + i] !== ip6[i]) return false;
