@@ -70,6 +70,7 @@ export const serviceStatusSchema = z
     backends: z.array(backendStatusSchema),
     decisions: count('scheduler picks so far'),
     refused: count('new connections refused (nothing available)'),
+    endCopies: count('copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection'),
   })
   .meta({ id: 'ServiceStatus' });
 

@@ -3,6 +3,7 @@
 // whatever cannot be served. IPv4 TCP/UDP, nearly every packet-in, is read as numbers with no allocation.
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildReplyPacketOut } from '../flows/builders';
+import { endCopyService } from '../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, parsePacket, readTransportHeader,
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
@@ -10,6 +11,7 @@ import {
 } from '../flows/packets';
 import type { ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
+import { containsIpv4 } from '../net';
 import { ipv4ToUint32 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
@@ -35,6 +37,8 @@ export class PacketInPath {
    * bytes as the codec messages the other path returns).
    */
   handle(sw: SwitchInfo, msg: PacketIn, now: number, encoded: boolean): OutboundMessage[] {
+    const copyOf = endCopyService(msg.cookie);
+    if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
     if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
     const parsed = parsePacket(msg.data);
@@ -94,6 +98,34 @@ export class PacketInPath {
     const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
     c.frame = EMPTY;
     return out;
+  }
+
+  /**
+   * A copy of a FIN or RST (the switch forwarded the segment itself): the connection is closing, or ended.
+   * The client's segment is keyed as it is; a backend's names the client as its destination and the VIP is
+   * the service's single address (only single-address VIPs get backend-side copies).
+   */
+  private endCopy(serviceId: number, frame: Buffer, now: number): OutboundMessage[] {
+    const service = this.services.byId(serviceId);
+    const h = this.header;
+    if (!service || !readTransportHeader(frame, h) || h.proto !== IP_PROTO_TCP) return [];
+    service.endCopies++;
+    const key = this.key;
+    key.proto = h.proto;
+    const fromClient = h.dstPort === service.config.port && containsIpv4(service.vip, h.dst);
+    if (fromClient) {
+      key.clientIp = h.src;
+      key.clientPort = h.srcPort;
+      key.vip = h.dst;
+      key.vipPort = h.dstPort;
+    } else {
+      key.clientIp = h.dst;
+      key.clientPort = h.dstPort;
+      key.vip = service.vip.base;
+      key.vipPort = service.config.port;
+    }
+    service.lb.end(key, fromClient ? 'client' : 'backend', (h.tcpFlags & TCP_FLAGS.RST) !== 0, now);
+    return [];
   }
 
   private answerArp(pkt: ParsedPacket, inPort: number): OfpMessage[] {

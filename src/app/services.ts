@@ -47,6 +47,8 @@ export interface ServiceState {
   nextConnectionId: number;
   decisions: number;
   refused: number;
+  /** Copies of FIN/RST segments the switch sent (datapath.end_copies): packet-ins that open no connection. */
+  endCopies: number;
 }
 
 const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
@@ -163,7 +165,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
   );
   const service: ServiceState = {
     id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
-    nextConnectionId: 1, decisions: 0, refused: 0,
+    nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0,
   };
   for (const b of config.backends) service.backends.set(b.name, newBackendState(b));
   if (config.sorry_backend) service.backends.set(config.sorry_backend.name, newBackendState(config.sorry_backend, true));

@@ -325,6 +325,12 @@ const datapathSchema = strict({
    *   flows     - one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts)
    */
   accounting: oneOf(['conntrack', 'flows']).default('conntrack'),
+  /**
+   * Connection ends seen at once: the switch sends vadc a copy of every TCP FIN and RST of a service's
+   * connections, at most this many per second (an OpenFlow meter); 0 = off (ends come from flow timeouts or the
+   * tracker's listing). docs/schedulers.md.
+   */
+  end_copies: integer(0, 1_000_000, 'an integer 0..1000000 (copies per second; 0 = off)').default(5000),
   /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
   /**

@@ -12,10 +12,14 @@ export const PRIORITY = {
   RETURN: { min: 10, max: 10 },
   /** Table 0 (conntrack mode): a backend's replies from a service port -> conntrack (reverse NAT), then ct-reply. */
   CT_REPLY: { min: 20, max: 20 },
+  /** Table 0: a backend's FIN/RST from a service port: a copy to the controller, then as RETURN / CT_REPLY. */
+  REPLY_END_COPY: { min: 30, max: 30 },
   /** Table 0: any other IPv4 to a VIP goes to the controller, which refuses it (RST / ICMP unreachable). */
   VIP_REFUSE: { min: 50, max: 82 },
   /** Table 0: VIP:port/protocol of a service -> forward table. 100 + prefix length. */
   SERVICE: { min: 100, max: 132 },
+  /** Table 0: a client's FIN/RST to a service: a copy to the controller, then as SERVICE. 140 + prefix length. */
+  END_COPY: { min: 140, max: 172 },
   /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
   VIP_CONTROL: { min: 200, max: 232 },
   /**
@@ -69,14 +73,14 @@ export const VADC_PIPELINE: Pipeline = [
       + 'conntrack mode: backend service-port replies -> ct(nat) -> ct-reply; TCP/UDP -> vip-reverse; rest NORMAL',
     matchFields: [
       'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa',
-      'icmpv4_type', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target',
+      'icmpv4_type', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target', 'tcp_flags',
     ],
     setFields: [],
-    actions: ['output', 'nx_ct'],
+    actions: ['output', 'nx_ct', 'nx_controller2'],
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'CT_REPLY', 'VIP_REFUSE', 'SERVICE', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
-    cookieKinds: ['pipeline', 'vip', 'service'],
+    bands: ['MISS', 'RETURN', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
+    cookieKinds: ['pipeline', 'vip', 'service', 'end'],
   },
   {
     id: TABLE.FORWARD,
@@ -138,6 +142,7 @@ export const MATCH_PREREQUISITES: Partial<Record<OxmFieldName, ReadonlyArray<{ f
   tcp_dst: [{ field: 'ip_proto', values: [6] }],
   udp_src: [{ field: 'ip_proto', values: [17] }],
   udp_dst: [{ field: 'ip_proto', values: [17] }],
+  tcp_flags: [{ field: 'ip_proto', values: [6] }],
   icmpv4_type: [{ field: 'ip_proto', values: [1] }],
   icmpv4_code: [{ field: 'ip_proto', values: [1] }],
   arp_op: [{ field: 'eth_type', values: [0x0806] }],

@@ -59,7 +59,21 @@ export interface ConnEntry {
   state: ConnState;
   created: number;
   lastSeen: number;
+  /** Both sides closed (FIN each way) or one reset it: no longer counted, kept until the datapath lets it go. */
+  ended: boolean;
 }
+
+/** Which side of a connection sent a FIN or RST. */
+export type ConnSide = 'client' | 'backend';
+
+/** What a FIN or RST did to a tracked connection. */
+export type EndOutcome =
+  /** The first FIN: the connection is closing, counted inactive (IPVS's FIN_WAIT/CLOSE_WAIT). */
+  | 'closing'
+  /** The other side's FIN, or a RST: the connection ended now; its backend no longer counts it. */
+  | 'ended'
+  /** Nothing new (a retransmitted FIN, a copy after the end). */
+  | 'unchanged';
 
 const STATE_ACTIVE = 1;
 /** Stored with the protocol byte: the slot is an IPv6 connection (its words in ip6Words). */
@@ -67,6 +81,10 @@ const FAMILY6 = 0x100;
 const WORDS6 = 8;
 const NO_WORDS = new Uint32Array(0);
 const STATE_INACTIVE = 0;
+/** closing[] bits: FIN seen from the client, from the backend; the connection ended. */
+const FIN_CLIENT = 1;
+const FIN_BACKEND = 2;
+const ENDED = 4;
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
 function hashKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): number {
@@ -132,6 +150,7 @@ export class ConnectionTable {
   private state: Uint8Array;
   private created: Float64Array;
   private lastSeen: Float64Array;
+  private closing: Uint8Array;
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
@@ -148,6 +167,7 @@ export class ConnectionTable {
     this.state = new Uint8Array(this.capacity);
     this.created = new Float64Array(this.capacity);
     this.lastSeen = new Float64Array(this.capacity);
+    this.closing = new Uint8Array(this.capacity);
     this.freeSlots = new Int32Array(this.capacity);
     this.prev = new Int32Array(this.capacity);
     this.next = new Int32Array(this.capacity);
@@ -190,6 +210,7 @@ export class ConnectionTable {
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
     this.created[slot] = now;
     this.lastSeen[slot] = now;
+    this.closing[slot] = 0;
     this.buckets[2 * bucket] = slot + 1;
     this.buckets[2 * bucket + 1] = hash;
     this.count++;
@@ -211,17 +232,47 @@ export class ConnectionTable {
     return true;
   }
 
-  /** TCP reached or left ESTABLISHED; counters move between active and inactive. */
+  /**
+   * TCP reached or left ESTABLISHED; counters move between active and inactive. A closing or ended
+   * connection is not made active again (a late statistics reading must not undo a FIN).
+   */
   setState(key: ConnKey, state: ConnState): boolean {
     const slot = this.find(key);
     if (slot === NO_SLOT) return false;
+    if (this.closing[slot] !== 0 && state === 'active') return false;
     const from: ConnState = this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive';
     changeConnectionState(this.backendRefs[this.backendOf[slot]], from, state);
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
     return true;
   }
 
-  /** The connection ended (flow removed): uncount it; returns what it was, or null if unknown. */
+  /**
+   * A FIN or RST from one side, seen at `now`. The first FIN makes the connection closing (inactive, as
+   * IPVS counts FIN_WAIT and CLOSE_WAIT); the other side's FIN or a RST ends it: its backend stops counting
+   * it at once (and counts it completed), while the entry stays until the datapath lets the connection go
+   * (remove), so its flows' counters and a late packet still find it.
+   */
+  markEnd(key: ConnKey, side: ConnSide, reset: boolean, now: number): { outcome: EndOutcome; entry: ConnEntry } | null {
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return null;
+    const seen = this.closing[slot];
+    if (seen & ENDED) return { outcome: 'unchanged', entry: this.entryAt(slot) };
+    const bits = seen | (side === 'client' ? FIN_CLIENT : FIN_BACKEND);
+    this.lastSeen[slot] = now;
+    if (this.state[slot] === STATE_ACTIVE) {
+      changeConnectionState(this.backendRefs[this.backendOf[slot]], 'active', 'inactive');
+      this.state[slot] = STATE_INACTIVE;
+    }
+    if (reset || (bits & (FIN_CLIENT | FIN_BACKEND)) === (FIN_CLIENT | FIN_BACKEND)) {
+      this.closing[slot] = bits | ENDED;
+      unbindConnection(this.backendRefs[this.backendOf[slot]], 'inactive', this.portIndex[slot]);
+      return { outcome: 'ended', entry: this.entryAt(slot) };
+    }
+    this.closing[slot] = bits;
+    return { outcome: bits === seen ? 'unchanged' : 'closing', entry: this.entryAt(slot) };
+  }
+
+  /** The connection is gone from the datapath (flow removed, tracker): forget it; returns what it was, or null if unknown. */
   remove(key: ConnKey): ConnEntry | null {
     const slot = this.find(key);
     if (slot === NO_SLOT) return null;
@@ -229,7 +280,8 @@ export class ConnectionTable {
     this.unindex(slot);
     this.unlink(slot);
     this.freeSlots[this.freeCount++] = slot;
-    unbindConnection(entry.backend, entry.state, entry.portIndex);
+    // An ended connection was uncounted when it ended.
+    if (!entry.ended) unbindConnection(entry.backend, entry.state, entry.portIndex);
     return entry;
   }
 
@@ -387,6 +439,7 @@ export class ConnectionTable {
       state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive',
       created: this.created[slot],
       lastSeen: this.lastSeen[slot],
+      ended: (this.closing[slot] & ENDED) !== 0,
     };
   }
 
@@ -430,6 +483,7 @@ export class ConnectionTable {
     this.state = widen(this.state, (n) => new Uint8Array(n));
     this.created = widen(this.created, (n) => new Float64Array(n));
     this.lastSeen = widen(this.lastSeen, (n) => new Float64Array(n));
+    this.closing = widen(this.closing, (n) => new Uint8Array(n));
     this.freeSlots = widen(this.freeSlots, (n) => new Int32Array(n));
     this.prev = widen(this.prev, (n) => new Int32Array(n));
     this.next = widen(this.next, (n) => new Int32Array(n));

@@ -30,4 +30,6 @@ export interface Scheduler {
   pick(backends: readonly Backend[], pkt: PacketKey, now: number): Backend | null;
   /** Call after members, weights or thresholds changed so tables and cursors are rebuilt. */
   onChange?(backends: readonly Backend[]): void;
+  /** A connection on `backend` ended at `now` after `durationMs` (first packet to its end), as the datapath showed it. */
+  connectionEnded?(backend: Backend, durationMs: number, now: number): void;
 }

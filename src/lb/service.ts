@@ -1,5 +1,5 @@
 import { Backend, BackendSpec, ConnState, setThresholds, setWeight } from './backend';
-import { ConnectionTable, ConnKey } from './conn-table';
+import { ConnectionTable, ConnKey, type ConnSide, type EndOutcome } from './conn-table';
 import { LbInputError } from './errors';
 import { PersistenceOptions, PersistenceTable } from './persistence';
 import { pickPortIndex } from './port-picker';
@@ -77,11 +77,25 @@ export class LbService {
     return placement;
   }
 
-  /** The connection ended (its flow was removed). */
+  /**
+   * A FIN or RST of a tracked connection, seen at `now` (the datapath's copy of it). When it ends the
+   * connection, the scheduler hears how long the connection lasted (first packet to end). null: unknown.
+   */
+  end(key: ConnKey, side: ConnSide, reset: boolean, now: number): EndOutcome | null {
+    const seen = this.connections.markEnd(key, side, reset, now);
+    if (!seen) return null;
+    if (seen.outcome === 'ended') {
+      this.persistence?.connectionClosed(key.clientIp, key.ip6, seen.entry.backend, now);
+      this.scheduler.connectionEnded?.(seen.entry.backend, now - seen.entry.created, now);
+    }
+    return seen.outcome;
+  }
+
+  /** The connection is gone from the datapath (its flow was removed, the tracker dropped it). */
   close(key: ConnKey, now: number): boolean {
     const entry = this.connections.remove(key);
     if (!entry) return false;
-    this.persistence?.connectionClosed(key.clientIp, key.ip6, entry.backend, now);
+    if (!entry.ended) this.persistence?.connectionClosed(key.clientIp, key.ip6, entry.backend, now);
     return true;
   }
 

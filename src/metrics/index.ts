@@ -102,6 +102,7 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   // ---- services
   perService('counter', 'scheduler_decisions_total', 'Scheduler picks (new connections placed) per service.', (s) => s.decisions);
   perService('counter', 'scheduler_refused_total', 'New connections refused because no backend was available, per service.', (s) => s.refused);
+  perService('counter', 'connection_end_copies_total', 'Copies of TCP FIN/RST segments the switch sent (datapath.end_copies), per service.', (s) => s.endCopies);
   perService('gauge', 'service_active_tier', 'The failover tier taking new connections (0 = primary).', (s) => s.activeTier);
   info('service_info', 'Always 1; the labels describe the service (VIP, port, protocol, scheduler).', ['service', 'vip', 'port', 'protocol', 'scheduler'],
     () => snapshot().services.map((s) => ({ service: s.name, vip: s.vip, port: String(s.port), protocol: s.protocol, scheduler: s.scheduler })));

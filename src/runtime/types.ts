@@ -76,6 +76,7 @@ export interface ServiceStatus {
   backends: BackendStatus[];
   decisions: number; // scheduler picks so far
   refused: number; // new connections refused (nothing available)
+  endCopies: number; // copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection
 }
 
 export interface ConnectionStatus {

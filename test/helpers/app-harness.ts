@@ -5,7 +5,7 @@
 import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
-import { checkFlow, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
+import { checkFlow, endCopyService, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
 import { ipv4ToUint32 } from '../../src/net';
 import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
@@ -109,6 +109,8 @@ export class AppHarness {
   readonly events: VadcEvent[] = [];
   readonly sent: OfpMessage[] = [];
   packetIns = 0;
+  /** Connection-end copies the switch sent (not counted in packetIns). */
+  endCopies = 0;
   /** Flow-mods each packet-in's answer carried. */
   flowModsPerPacketIn: number[] = [];
   /** ms */
@@ -140,14 +142,22 @@ export class AppHarness {
   /** A frame enters the switch on `inPort`: packet-ins go to the app, its packet-outs are executed. */
   send(frame: Buffer, inPort = CLIENT_PORT): { outcomes: Outcome[]; replies: PacketOut[] } {
     const fields = fieldsOf(frame);
-    const outcomes = this.table.process(fields, inPort, this.now / 1000);
+    const all = this.table.process(fields, inPort, this.now / 1000);
+    const packetInOf = (o: Outcome & { kind: 'controller' }): PacketIn => ({
+      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: o.tableId,
+      cookie: o.cookie, match: [{ field: 'in_port', value: inPort }], data: frame,
+    });
+    // A connection-end copy goes to the app while the switch forwards the segment itself.
+    const isCopy = (o: Outcome) => o.kind === 'controller' && endCopyService(o.cookie) !== 0;
+    for (const copy of all.filter(isCopy)) {
+      this.endCopies++;
+      this.install(this.app.packetIn(this.sw, packetInOf(copy as Outcome & { kind: 'controller' }), this.now));
+    }
+    const outcomes = all.filter((o) => !isCopy(o));
     const toController = outcomes.find((o) => o.kind === 'controller');
     if (!toController || toController.kind !== 'controller') return { outcomes, replies: [] };
     this.packetIns++;
-    const packetIn: PacketIn = {
-      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: toController.tableId,
-      cookie: toController.cookie, match: [{ field: 'in_port', value: inPort }], data: frame,
-    };
+    const packetIn = packetInOf(toController);
     const msgs = this.app.packetIn(this.sw, packetIn, this.now);
     this.flowModsPerPacketIn.push(msgs.filter((m) => m.type === 'flow_mod').length);
     this.install(msgs);

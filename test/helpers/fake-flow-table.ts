@@ -146,6 +146,9 @@ export class FakeFlowTable {
               if (action.port === OFPP_NORMAL) outcomes.push({ kind: 'normal', fields: snapshot });
               else if (action.port === OFPP_CONTROLLER) outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: snapshot });
               else outcomes.push({ kind: 'output', port: action.port === OFPP_IN_PORT ? inPort : action.port, fields: snapshot });
+            } else if (action.type === 'nx_controller2') {
+              // A copy to the controller (its meter is the switch's business); the packet goes on.
+              outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: { ...fields } });
             } else if (action.type === 'nx_ct' && action.recircTable !== NX_CT_RECIRC_NONE) {
               if (++recirculations > 4) throw new FakeFlowTableError('recirculation loop');
               fields = this.track(fields, action.zoneOfsNbits, action.actions.some((a) => a.type === 'nx_nat'));
@@ -315,6 +318,7 @@ export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
   if (packet.ipv4 && packet.l4) {
     const prefix = packet.ipv4.proto === 6 ? 'tcp' : 'udp';
     Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
+    if (packet.l4.tcpFlags !== undefined) fields.tcp_flags = packet.l4.tcpFlags;
   }
   if (packet.icmp) Object.assign(fields, { icmpv4_type: packet.icmp.type, icmpv4_code: packet.icmp.code });
   return fields;

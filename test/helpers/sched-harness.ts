@@ -24,10 +24,12 @@ export class SchedDaemon {
    * Starts vadc with one service (`service`: the YAML mapping's lines, without the leading dash) and
    * points the bridge at it; waits for the switch and for the backends named in `located`.
    */
-  static async start(lab: Lab, service: string, opts: { statsIntervalMs?: number; located?: string[] } = {}): Promise<SchedDaemon> {
+  static async start(lab: Lab, service: string, opts: { statsIntervalMs?: number; daemonDefaults?: boolean; located?: string[] } = {}): Promise<SchedDaemon> {
     const text = `controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }\n${datapathYaml(lab.vswitchdControlSocket)}\novsdb: unix:${lab.ovsdbSocket}\nservices:\n  - ${service.trim().split('\n').map((l) => l.trim()).join('\n    ')}\n`;
     const config = parseConfig(text, 'scheduler e2e');
-    const daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: opts.statsIntervalMs ?? 200 });
+    // daemonDefaults: the statistics poll the daemon picks from the config (as `vadc start` runs), not the tests' quick one.
+    const statsIntervalMs = opts.daemonDefaults ? undefined : opts.statsIntervalMs ?? 200;
+    const daemon = new VadcDaemon({ config, configText: text, ...(statsIntervalMs !== undefined ? { statsIntervalMs } : {}) });
     const under = new SchedDaemon(daemon, config.services[0].name);
     const [target] = await daemon.start();
     await lab.setController(target);

@@ -9,10 +9,12 @@ import {
 import { formatMac } from '../../flows/packets';
 import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
+import { TABLE } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows } from './common';
 import { CtCommitWireEncoder } from './ct-commit-wire';
+import type { EndCopies } from './end-copies';
 import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
 import type { Accounting, DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
 import { TrackerAccounting } from './tracker-accounting';
@@ -53,23 +55,22 @@ export class ConntrackNat implements NatMode {
   private readonly backendFlows = new Map<string, BackendFlow>();
   private readonly encoders = new Map<number, CtCommitWireEncoder>();
 
-  constructor(private readonly zone: number, private readonly counting: CtCounting) {
+  constructor(private readonly zone: number, private readonly counting: CtCounting, private readonly endCopies: EndCopies) {
     this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name };
     this.accounting = counting.accounting;
   }
 
-  pipelineFlows(): FlowMod[] {
-    return buildCtPipelineFlows();
+  pipelineFlows(): OfpMessage[] {
+    return [...this.endCopies.meter(), ...buildCtPipelineFlows()];
   }
 
   serviceFlows(s: ServiceState): FlowMod[] {
-    return [
-      ...buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone),
-      ...buildCtReplyFlows({
-        serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
-        backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
-      }),
-    ];
+    const service = buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone);
+    const reply = buildCtReplyFlows({
+      serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
+      backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
+    });
+    return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === TABLE.CLASSIFY))];
   }
 
   /**

@@ -6,8 +6,10 @@ import { formatMac } from '../../flows/packets';
 import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
-import { takeConnectionId, type ServiceState } from '../services';
+import { buildBackendReturnBase } from '../../flows/end-copies';
+import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows } from './common';
+import type { EndCopies } from './end-copies';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
 import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type FlowPairValues } from './flow-pair-wire';
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -23,12 +25,16 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
-  pipelineFlows(): FlowMod[] {
-    return [];
+  constructor(private readonly endCopies: EndCopies) {}
+
+  pipelineFlows(): OfpMessage[] {
+    return this.endCopies.meter();
   }
 
   serviceFlows(s: ServiceState): FlowMod[] {
-    return buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port });
+    const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port });
+    const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port));
+    return [...flows, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
   syncBackendFlows(): void {
@@ -94,3 +100,10 @@ export class FlowsNat implements NatMode {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Every backend address and software port of the service, once each. */
+function uniqueAddresses(s: ServiceState): { ip: string; port: number }[] {
+  const seen = new Map<string, { ip: string; port: number }>();
+  for (const b of membersOf(s.config)) for (const port of b.ports) seen.set(`${b.ip}:${port}`, { ip: b.ip, port });
+  return [...seen.values()];
+}

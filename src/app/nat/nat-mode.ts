@@ -71,8 +71,8 @@ export interface Accounting {
 export interface NatMode {
   readonly status: DatapathStatus;
   readonly accounting: Accounting;
-  /** The mode's own flows every switch gets on connect, after the common pipeline. */
-  pipelineFlows(): FlowMod[];
+  /** The mode's own flows (and the end copies' meter) every switch gets on connect, after the common pipeline. */
+  pipelineFlows(): OfpMessage[];
   /** A service's static flows (table 0 and, in conntrack mode, its reply path). */
   serviceFlows(service: ServiceState): FlowMod[];
   /**

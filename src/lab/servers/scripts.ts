@@ -2,16 +2,26 @@
 // as text and written into the lab directory at `up`, so they run the same from src (ts-jest) and
 // dist, and every process running one carries the lab directory in its command line (down() finds it).
 
-/** argv: PORT NAME. Answers every request with "NAME PORT\n"; keep-alive on; prints "listening" when ready. */
+/**
+ * argv: PORT NAME. Answers every request with "NAME PORT\n"; keep-alive on; prints "listening" when ready. A GET of
+ * /set-delay/MS makes it answer every later request MS milliseconds after reading it (a slow application; 0 = at once).
+ */
 export const HTTP_SERVER = `'use strict';
 const http = require('node:http');
 const [port, name] = process.argv.slice(2);
+let delayMs = 0;
 const server = http.createServer((req, res) => {
   req.resume();
   req.on('end', () => {
+    const set = /^\\/set-delay\\/(\\d+)$/.exec(req.url || '');
+    if (set) delayMs = Number(set[1]);
     const body = name + ' ' + port + '\\n';
-    res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (delayMs > 0 && !set) setTimeout(answer, delayMs);
+    else answer();
   });
 });
 server.keepAliveTimeout = 30000;

@@ -47,6 +47,7 @@ export class FakeRuntime implements VadcRuntime {
       backends: [],
       decisions: 0,
       refused: 0,
+      endCopies: 0,
     };
     this.svcs.set(spec.name, svc);
     for (const b of spec.backends) await this.addBackend(spec.name, b);

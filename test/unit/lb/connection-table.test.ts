@@ -14,7 +14,7 @@ describe('connection table', () => {
     expect(table.insert(key(1), b, 1, 'active', 102)).toBe(false); // already tracked
     expect([b.activeConns, b.inactiveConns, ...b.portConns]).toEqual([1, 1, 1, 1]);
     expect(table.lookup(key(1))).toEqual({
-      backend: b, portIndex: 0, softwarePort: 8080, state: 'inactive', created: 100, lastSeen: 100,
+      backend: b, portIndex: 0, softwarePort: 8080, state: 'inactive', created: 100, lastSeen: 100, ended: false,
     });
     expect(table.lookup(key(1, 17))).toBeNull(); // UDP with the same numbers is another connection
     table.setState(key(1), 'active'); // SYN handshake completed
@@ -24,6 +24,25 @@ describe('connection table', () => {
     expect(table.remove(key(2))!.softwarePort).toBe(8081);
     expect(table.remove(key(2))).toBeNull();
     expect([b.activeConns, b.inactiveConns, ...b.portConns, table.size]).toEqual([1, 0, 1, 0, 1]);
+  });
+
+  it('FIN/RST: the first FIN makes a connection closing (inactive), the other side or a RST ends it once, remove after uncounts nothing', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable();
+    table.insert(key(1), b, 0, 'active', 100);
+    table.insert(key(2), b, 1, 'active', 100);
+    expect(table.markEnd(key(1), 'backend', false, 150)?.outcome).toBe('closing');
+    expect([b.activeConns, b.inactiveConns, b.completedConns]).toEqual([1, 1, 0]);
+    expect(table.markEnd(key(1), 'backend', false, 151)?.outcome).toBe('unchanged'); // retransmitted
+    expect(table.setState(key(1), 'active')).toBe(false); // a late reading does not reopen it
+    expect(table.markEnd(key(1), 'client', false, 152)).toMatchObject({ outcome: 'ended', entry: { created: 100, ended: true } });
+    expect([b.activeConns, b.inactiveConns, b.completedConns, ...b.portConns]).toEqual([1, 0, 1, 0, 1]);
+    expect(table.markEnd(key(2), 'client', true, 160)?.outcome).toBe('ended'); // RST
+    expect(table.markEnd(key(2), 'backend', false, 161)?.outcome).toBe('unchanged');
+    expect(table.markEnd(key(3), 'client', true, 160)).toBeNull();
+    expect(table.remove(key(1))?.ended).toBe(true);
+    expect(table.remove(key(2))?.ended).toBe(true);
+    expect([b.activeConns, b.inactiveConns, b.completedConns, ...b.portConns, table.size]).toEqual([0, 0, 2, 0, 0, 0]);
   });
 
   it('tells apart two connections whose 32-bit hashes collide (a hash match is not a key match)', () => {

@@ -11,10 +11,12 @@ export const BACKEND_PORTS: Record<string, number> = { 'v-vm1': 1, 'v-vm2': 2, '
 export type ModeName = 'flows' | 'conntrack' | 'conntrack-flow-accounting';
 export const MODES: ModeName[] = ['flows', 'conntrack', 'conntrack-flow-accounting'];
 
+// End copies off: the recording predates them (its bytes are the pre-redesign app's); they have their own tests
+// (test/unit/app/end-copies.test.ts).
 const DATAPATH: Record<ModeName, string> = {
-  flows: '',
-  conntrack: 'datapath: { nat: conntrack, ct_zone: 4321, accounting: conntrack }',
-  'conntrack-flow-accounting': 'datapath: { nat: conntrack, ct_zone: 4321, accounting: flows }',
+  flows: 'datapath: { end_copies: 0 }',
+  conntrack: 'datapath: { nat: conntrack, ct_zone: 4321, accounting: conntrack, end_copies: 0 }',
+  'conntrack-flow-accounting': 'datapath: { nat: conntrack, ct_zone: 4321, accounting: flows, end_copies: 0 }',
 };
 
 export function configYaml(mode: ModeName): string {

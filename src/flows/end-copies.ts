@@ -1,0 +1,90 @@
+/**
+ * Connection-end copies (config `datapath.end_copies`): static per-service flows in table 0 that match a TCP
+ * FIN or RST, from the client to the VIP or from a backend's service port, forward the packet exactly as the
+ * flow they shadow would, and send a copy of its first bytes to the controller through one OpenFlow meter of
+ * vadc's own (controller2's meter_id: the meter limits the copies alone, never the forwarding). vadc then
+ * knows a connection closed within a packet-in's time, in both NAT modes, instead of at the flow's idle
+ * timeout or the next tracker reading.
+ *
+ *   table 0  END_COPY (140 + prefix)  client FIN / RST to VIP:port -> copy, then as the service flow
+ *   table 0  REPLY_END_COPY (30)      backend IP:port FIN / RST    -> copy, then as the reply path
+ *
+ * Builders only; pure.
+ */
+import {
+  OFPFC_ADD, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER,
+} from '../openflow/constants';
+import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
+import { makeCookie } from './cookies';
+import { ETH_TYPE_IPV4, IP_PROTO_TCP, TCP_FLAGS } from './packets';
+import { PRIORITY, TABLE } from './pipeline';
+
+/** vadc's meter on every switch it drives (meter ids are per switch; this one is "adc"). */
+export const END_COPY_METER_ID = 0xadc;
+/** Bytes of each copy the switch sends: Ethernet, IPv4 and TCP headers with options fit in 128. */
+export const END_COPY_MAX_LEN = 128;
+
+/**
+ * The meter, replaced whole: delete (which takes the flows that use it with it; the caller adds them after)
+ * then add, so a restarted vadc with another rate leaves no old meter behind. Burst a quarter of the rate, as
+ * OVS's own controller_rate_limit does.
+ */
+export function buildEndCopyMeter(ratePerSecond: number): MeterMod[] {
+  const base = { type: 'meter_mod' as const, xid: 0, meterId: END_COPY_METER_ID };
+  return [
+    { ...base, command: OFPMC_DELETE, flags: 0, bands: [] },
+    {
+      ...base, command: OFPMC_ADD, flags: OFPMF_PKTPS | OFPMF_BURST | OFPMF_STATS,
+      bands: [{ type: 'drop', rate: ratePerSecond, burstSize: Math.max(1, Math.ceil(ratePerSecond / 4)) }],
+    },
+  ];
+}
+
+const copyAction = (): Action => ({ type: 'nx_controller2', maxLen: END_COPY_MAX_LEN, meterId: END_COPY_METER_ID });
+
+/** The shadowed flow's instructions with the copy first: into its apply_actions, or as one before its goto. */
+function withCopy(instructions: readonly Instruction[]): Instruction[] {
+  const [first, ...rest] = instructions;
+  if (first?.type === 'apply_actions') return [{ type: 'apply_actions', actions: [copyAction(), ...first.actions] }, ...rest];
+  return [{ type: 'apply_actions', actions: [copyAction()] }, ...instructions];
+}
+
+/**
+ * Two flows shadowing a table-0 TCP flow (`base`): one for FIN, one for RST (a masked match tests bits for
+ * equality, so "either" takes two), each doing what `base` does plus the copy. Same priority: a segment with
+ * both flags matches both, and both do the same.
+ */
+export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: number): FlowMod[] {
+  const cookie = makeCookie('end', serviceId);
+  return [TCP_FLAGS.FIN, TCP_FLAGS.RST].map((flag) => ({
+    ...base, cookie, priority, command: OFPFC_ADD, flags: base.flags & ~OFPFF_SEND_FLOW_REM,
+    match: [...base.match, { field: 'tcp_flags', value: flag, mask: flag }],
+    instructions: withCopy(base.instructions),
+  }));
+}
+
+/** The client side: shadows the service's table-0 flow (SERVICE band + prefix length -> END_COPY band + the same). */
+export function buildClientEndCopies(serviceFlow: FlowMod, serviceId: number): FlowMod[] {
+  return buildEndCopyFlows(serviceFlow, serviceId, PRIORITY.END_COPY.min + (serviceFlow.priority - PRIORITY.SERVICE.min));
+}
+
+/** The backend side: shadows a backend address:port's reply-path flow (flows mode: a RETURN-like flow to vip-reverse). */
+export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number): FlowMod[] {
+  return buildEndCopyFlows(replyFlow, serviceId, PRIORITY.REPLY_END_COPY.min);
+}
+
+/**
+ * What flows mode does with a backend's packets from `ip:port` in table 0 (the RETURN flow, narrowed to that
+ * address and port), for the backend side's copies to shadow.
+ */
+export function buildBackendReturnBase(serviceId: number, ip: string, port: number): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie: makeCookie('end', serviceId), cookieMask: 0n, tableId: TABLE.CLASSIFY, command: OFPFC_ADD,
+    idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.REPLY_END_COPY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
+    flags: 0,
+    match: [
+      { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv4_src', value: ip }, { field: 'tcp_src', value: port },
+    ],
+    instructions: [{ type: 'goto_table', tableId: TABLE.REVERSE }],
+  };
+}

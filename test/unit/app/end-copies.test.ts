@@ -1,0 +1,140 @@
+// Connection-end copies (datapath.end_copies): the switch forwards a FIN or RST as before and sends vadc a copy,
+// so the least-connection schedulers count as IPVS does (active = established, inactive = closing) the moment a
+// connection closes, in every NAT mode. The fake flow table runs the real flows; the app sees the copies.
+import { parseCookie, PRIORITY } from '../../../src/flows';
+import { END_COPY_METER_ID } from '../../../src/flows/end-copies';
+import {
+  AppHarness, backendYaml, CLIENT_PORT, defaultServices, delivered, fromBackend, fromClient, NAT_MODES, VMS, type NatModeCase, type VmName,
+} from '../../helpers/app-harness';
+
+const FIN_ACK = 0x11;
+const RST = 0x04;
+const ACK = 0x10;
+const SYN_ACK = 0x12;
+
+/** The app's view of one backend of service web. */
+function counts(h: AppHarness, vm: VmName): { active: number; inactive: number; completed: number } {
+  const b = h.app.serviceStates()[0].lb.backendById(vm)!;
+  return { active: b.activeConns, inactive: b.inactiveConns, completed: b.completedConns };
+}
+
+/** Opens a TCP connection through the switch (handshake), returns the VM it went to. */
+function open(h: AppHarness, clientPort: number): VmName {
+  const port = delivered(h.send(fromClient(clientPort)).outcomes).port;
+  const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === port)!;
+  h.send(fromBackend(vm, clientPort, { flags: SYN_ACK }), VMS[vm].ofport);
+  h.send(fromClient(clientPort, { flags: ACK }));
+  return vm;
+}
+
+/** The accounting reading that shows every connection established (flow counters or the tracker). */
+function established(h: AppHarness): void {
+  h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+}
+
+const lc = (mode: NatModeCase) => new AppHarness(mode, defaultServices('lc'));
+
+/** The mode's datapath section with the copies turned off. */
+const withoutCopies = (mode: NatModeCase): string => (mode.datapath ? mode.datapath.replace(/ }$/, ', end_copies: 0 }') : 'datapath: { end_copies: 0 }');
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies, %s mode', (_name, mode) => {
+  it("forwards a client's FIN to the backend as before, and the app hears it: the connection is closing (inactive)", () => {
+    const h = lc(mode);
+    const vm = open(h, 40000);
+    established(h);
+    expect(counts(h, vm)).toEqual({ active: 1, inactive: 0, completed: 0 });
+    const fin = h.send(fromClient(40000, { flags: FIN_ACK }));
+    expect(delivered(fin.outcomes)).toMatchObject({ port: VMS[vm].ofport, fields: { ipv4_dst: VMS[vm].ip, tcp_dst: 8080 } });
+    expect(h.endCopies).toBe(1);
+    expect(h.packetIns).toBe(1);
+    expect(h.app.serviceStates()[0]).toMatchObject({ decisions: 1, endCopies: 1 });
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 1, completed: 0 });
+    // A later reading that still shows the connection established does not make it active again.
+    established(h);
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 1, completed: 0 });
+  });
+
+  it("the backend's FIN reaches the client from the VIP and ends the connection: lc sends the next one to the freed VM", () => {
+    const h = lc(mode);
+    expect([open(h, 40001), open(h, 40002), open(h, 40003)]).toEqual(['v-vm1', 'v-vm2', 'v-vm3']);
+    established(h);
+    h.send(fromClient(40002, { flags: FIN_ACK }));
+    const finBack = h.send(fromBackend('v-vm2', 40002, { flags: FIN_ACK }), VMS['v-vm2'].ofport);
+    expect(delivered(finBack.outcomes)).toMatchObject({ port: CLIENT_PORT, fields: { ipv4_src: '10.0.0.100', tcp_src: 80, tcp_dst: 40002 } });
+    expect(counts(h, 'v-vm2')).toEqual({ active: 0, inactive: 0, completed: 1 });
+    expect(delivered(h.send(fromClient(40004)).outcomes).port).toBe(VMS['v-vm2'].ofport);
+  });
+
+  it('without copies (end_copies: 0) the same connections look busy until the datapath lets them go', () => {
+    const off = new AppHarness({ ...mode, datapath: withoutCopies(mode) } as NatModeCase, defaultServices('lc'));
+    [40001, 40002, 40003].forEach((p) => open(off, p));
+    established(off);
+    off.send(fromClient(40002, { flags: FIN_ACK }));
+    off.send(fromBackend('v-vm2', 40002, { flags: FIN_ACK }), VMS['v-vm2'].ofport);
+    expect(off.endCopies).toBe(0);
+    expect(off.sent.some((m) => m.type === 'meter_mod')).toBe(false);
+    expect(off.table.flows().some((f) => parseCookie(f.cookie)?.kind === 'end')).toBe(false);
+    expect(counts(off, 'v-vm2')).toEqual({ active: 1, inactive: 0, completed: 0 });
+    expect(delivered(off.send(fromClient(40004)).outcomes).port).toBe(VMS['v-vm1'].ofport);
+  });
+
+  it('a RST from either side ends the connection at once; a copy of an unknown connection changes nothing', () => {
+    const h = lc(mode);
+    const a = open(h, 40010);
+    const b = open(h, 40011);
+    established(h);
+    h.send(fromClient(40010, { flags: RST }));
+    expect(counts(h, a)).toEqual({ active: 0, inactive: 0, completed: 1 });
+    h.send(fromBackend(b, 40011, { flags: RST | ACK }), VMS[b].ofport);
+    expect(counts(h, b)).toEqual({ active: 0, inactive: 0, completed: 1 });
+    // Retransmitted ends and segments of connections vadc never placed: counted as copies, nothing else.
+    h.send(fromClient(40010, { flags: RST }));
+    h.send(fromClient(40999, { flags: FIN_ACK }));
+    expect(h.endCopies).toBe(4);
+    expect([counts(h, a), counts(h, b)]).toEqual([{ active: 0, inactive: 0, completed: 1 }, { active: 0, inactive: 0, completed: 1 }]);
+  });
+
+  it('when the datapath lets an ended connection go, it is forgotten without being uncounted twice', () => {
+    const h = lc(mode);
+    const vm = open(h, 40020);
+    open(h, 40021);
+    established(h);
+    h.send(fromClient(40020, { flags: FIN_ACK }));
+    h.send(fromBackend(vm, 40020, { flags: FIN_ACK }), VMS[vm].ofport);
+    h.endAllConnections();
+    const web = h.app.serviceStates()[0];
+    expect(web.lb.connections.size).toBe(0);
+    for (const b of web.lb.backends) {
+      expect(b.activeConns).toBe(0);
+      expect(b.inactiveConns).toBe(0);
+    }
+    expect(web.lb.backends.reduce((n, b) => n + b.completedConns, 0)).toBe(2);
+  });
+
+  it('installs the meter before the copy flows that use it, and copies only TCP services', () => {
+    const h = lc(mode);
+    const meterAt = h.sent.findIndex((m) => m.type === 'meter_mod' && m.command === 0 && m.meterId === END_COPY_METER_ID);
+    const firstCopy = h.sent.findIndex((m) => m.type === 'flow_mod' && parseCookie(m.cookie)?.kind === 'end');
+    expect(meterAt).toBeGreaterThanOrEqual(0);
+    expect(firstCopy).toBeGreaterThan(meterAt);
+    const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
+    // web (TCP, single VIP): FIN and RST for the client side and for each of the 4 backend address:ports; dns (UDP): none.
+    expect(copies).toHaveLength(2 + 2 * 4);
+    expect(new Set(copies.map((f) => parseCookie(f.cookie)!.serviceId))).toEqual(new Set([h.app.serviceStates()[0].id]));
+    expect(new Set(copies.map((f) => f.priority))).toEqual(new Set([PRIORITY.END_COPY.min + 32, PRIORITY.REPLY_END_COPY.min]));
+  });
+
+  it('a prefix VIP gets client-side copies only (a backend segment does not say which VIP address it answers for)', () => {
+    const h = new AppHarness(mode, `
+services:
+  - name: cache
+    vip: 10.0.1.0/24
+    port: 80
+    scheduler: lblc
+    backends:
+${backendYaml('v-vm1', [8080])}
+`);
+    const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
+    expect(copies.map((f) => f.priority)).toEqual([PRIORITY.END_COPY.min + 24, PRIORITY.END_COPY.min + 24]);
+  });
+});
