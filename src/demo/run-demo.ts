@@ -23,7 +23,10 @@ export interface DemoResult {
   failed: number;
   spread: Record<string, number>;
   decisions: number;
+  /** Packet-ins that were not connection-end copies. */
   packetIns: number;
+  /** Copies of FIN/RST segments the switch sent. */
+  endCopies: number;
   nat: 'flows' | 'conntrack';
   /** Per-connection flows vadc left in the switch (flows mode), or connections in its conntrack zone (conntrack mode). */
   perConnectionState: number;
@@ -91,7 +94,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const status = daemon.status();
     const svc = status.services.find((s) => s.name === 'web')!;
     print('');
-    print(`scheduler ${svc.scheduler}: ${svc.decisions} decisions, ${svc.refused} refused; switch packet-ins ${status.switches[0].packetIns}, flow-mods ${status.switches[0].flowModsSent}`);
+    // The switch's packet-ins include the copies of FIN/RST segments (datapath.end_copies), which open nothing.
+    const packetIns = status.switches[0].packetIns - svc.endCopies;
+    print(`scheduler ${svc.scheduler}: ${svc.decisions} decisions, ${svc.refused} refused; switch packet-ins ${packetIns} (+ ${svc.endCopies} connection-end copies), flow-mods ${status.switches[0].flowModsSent}`);
     const flows = await daemon.flows();
     let perConnectionState = flows.filter((f) => f.priority === PRIORITY.CONNECTION.min).length;
     print(`vadc flows in the switch now: ${flows.length} (${perConnectionState} per-connection flows)`);
@@ -107,7 +112,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print(`holding: try \`curl http://${VIP}/\` from \`ip netns exec vadc-cl1\`, or \`node bin/run.js status --api unix:${path.join(tmp, 'vadc.sock')}\`; Ctrl-C to stop`);
       await opts.holdUntil;
     }
-    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns: status.switches[0].packetIns, nat, perConnectionState };
+    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns, endCopies: svc.endCopies, nat, perConnectionState };
   } finally {
     print('tearing down ...');
     await served?.stop().catch(() => undefined);
