@@ -38,6 +38,8 @@ export interface RealOvsOptions {
   statsIntervalMs?: number;
   /** The daemon's NAT mode (config datapath.nat); default flows. */
   nat?: 'flows' | 'conntrack';
+  /** Connection-end copies per second (config datapath.end_copies; 0 = off); default the config's default. */
+  endCopies?: number;
   log: (line: string) => void;
 }
 
@@ -51,6 +53,8 @@ export interface PhaseResult {
   packetIns: number | null;
   /** Daemon (this process) CPU over the throughput phase, % of a core. */
   cpuPercent: number | null;
+  /** Of the packet-ins, the copies of FIN/RST segments (datapath.end_copies); null: no controller attached. */
+  endCopies: number | null;
 }
 
 export interface RunResult {
@@ -103,7 +107,7 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
   ];
 }
 
-function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack'): string {
+function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
     name, vip, protocol: 'tcp', port, scheduler: 'rr', idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
@@ -111,7 +115,7 @@ function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'co
   return stringify({
     controller: { listen: 'tcp:127.0.0.1:0', echo_interval: 5 },
     // Conntrack mode reads the lab's tracker through its private ovs-vswitchd.
-    datapath: { nat, appctl: lab.vswitchdControlSocket },
+    datapath: { nat, appctl: lab.vswitchdControlSocket, ...(endCopies !== undefined ? { end_copies: endCopies } : {}) },
     ovsdb: `unix:${lab.ovsdbSocket}`,
     services: [
       service('conn', 80, SERVER_PORT, 60, 1),
@@ -145,7 +149,7 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       await this.startServers(backend);
-      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows');
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
@@ -203,6 +207,10 @@ class Bench {
     return this.daemon!.status().switches[0]?.packetIns ?? 0;
   }
 
+  private endCopies(): number {
+    return this.daemon!.status().services.reduce((n, s) => n + s.endCopies, 0);
+  }
+
   private clientArgv(o: ClientOptions): string[] {
     return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.clientScript} '${JSON.stringify(o)}'`];
   }
@@ -243,7 +251,7 @@ class Bench {
       const seq = await this.sequential(80);
       return {
         connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
-        packetIns: null, cpuPercent: null,
+        packetIns: null, cpuPercent: null, endCopies: null,
       };
     } finally {
       await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
@@ -265,6 +273,7 @@ class Bench {
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker before the VIP phase (zone/proto/state count): ${await this.trackerSummary()}`);
     await this.probe(80, 'the VIP (vadc)');
     const before = this.packetIns();
+    const copiesBefore = this.endCopies();
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     const kinds = new Map<string, number>();
@@ -279,7 +288,7 @@ class Bench {
     const seq = await this.sequential(80);
     return {
       connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
-      packetIns: this.packetIns() - before, cpuPercent: cpuPct,
+      packetIns: this.packetIns() - before, cpuPercent: cpuPct, endCopies: this.endCopies() - copiesBefore,
     };
   }
 

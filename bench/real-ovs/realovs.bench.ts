@@ -2,7 +2,8 @@
 // static NAT flows (no controller); first-packet delay; iperf3 via the VIP vs. direct with packet-ins
 // counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
-//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack] [--json]
+//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack]
+//     [--end-copies N (copies/s, 0 = off; default the config's)] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runRealOvsBench, type RunResult } from '../lib/realovs';
@@ -19,6 +20,7 @@ const { values } = parseArgs({
     'wait-ms': { type: 'string', default: '600000' },
     'stats-ms': { type: 'string', default: '1000' },
     nat: { type: 'string', default: 'flows' },
+    'end-copies': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
-    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, log: (line) => process.stderr.write(`${line}\n`),
+    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat,
+    ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -44,7 +47,8 @@ async function main(): Promise<void> {
     { what: 'new conn/s, static NAT flows (no controller)', ...m((r) => r.static.perSecond), target: '' },
     { what: 'new conn/s through the VIP (packet-in each)', ...m((r) => r.vip.perSecond), target: '' },
     { what: 'ratio VIP / static', ...m((r) => r.ratio, 3), target: '>= 0.8' },
-    { what: 'packet-ins per VIP connection', ...m((r) => (r.vip.packetIns ?? NaN) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '1' },
+    { what: 'packet-ins per VIP connection (without end copies)', ...m((r) => ((r.vip.packetIns ?? NaN) - (r.vip.endCopies ?? 0)) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '1' },
+    { what: 'connection-end copies per VIP connection', ...m((r) => (r.vip.endCopies ?? NaN) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '' },
     { what: 'daemon CPU during VIP load (% of a core)', ...m((r) => r.vip.cpuPercent ?? NaN), target: '' },
     { what: 'connect us p50, static / VIP', median: `${m((r) => r.static.connectUs.p50).median} / ${m((r) => r.vip.connectUs.p50).median}`, spread: '', target: '' },
     { what: 'connect us p99, static / VIP', median: `${m((r) => r.static.connectUs.p99).median} / ${m((r) => r.vip.connectUs.p99).median}`, spread: '', target: '' },
