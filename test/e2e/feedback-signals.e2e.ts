@@ -40,7 +40,7 @@ afterAll(async () => {
 }, 120_000);
 
 describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, default configuration)`, () => {
-  it.each(['lc'])('%s: VM2 answering 10x slower gets far less than a third; fast again, its third comes back', async (scheduler) => {
+  it.each(['lc', 'feedback'])('%s: VM2 answering 10x slower gets far less than a third; fast again, its third comes back', async (scheduler) => {
     for (const vm of ['vm1', 'vm3']) await answerIn(vm, 20);
     await answerIn('vm2', 200);
     vadc = await SchedDaemon.start(lab, SERVICE(scheduler), { daemonDefaults: true });

@@ -23,10 +23,26 @@ export interface LoadSample {
 }
 
 export interface FeedbackOptions {
-  /** EWMA weight of the newest interval (0 < alpha <= 1). */
+  /** EWMA weight of the newest port-counter interval (0 < alpha <= 1). */
   alpha?: number;
-  /** Samples older than this are stale and the scheduler falls back to wlc (default 3 s). */
+  /** Port-counter samples older than this are stale: their queue terms are ignored (default 3 s). */
   staleAfterMs?: number;
+  /**
+   * Time constant of the connection-time estimate (ms, default 1000): a faster connection moves it by
+   * 1 - exp(-dt / decay) (dt since the member's previous end), and an idle member's estimate decays towards
+   * the fastest member's at the same rate, so it is tried again within a few seconds.
+   */
+  decayMs?: number;
+  /** Members whose expected wait is within this fraction of the least are equal and take turns (default 0.25). */
+  equalBand?: number;
+}
+
+/** A member's peak-EWMA of connection times (first packet to end), from the ends the datapath showed. */
+interface ConnectionTime {
+  /** Seconds. */
+  ewma: number;
+  /** When the last connection ended (ms). */
+  at: number;
 }
 
 interface LoadEstimate {
@@ -59,34 +75,69 @@ export interface MemberLoad {
 }
 
 /**
- * The dynamic-feedback scheduler: each new connection goes to the member with the least expected
- * wait, ((outstanding + 1) * S + backlog / rate) / weight. S, the time one connection spends on the
- * VM, comes from Little's law over the sampled intervals, S = L / lambda, with L the smoothed number of
- * its open connections and lambda the smoothed rate at which its connections complete. A slow VM holds
- * its connections longer, so its S is large and it gets few new connections; equal VMs balance (S does
- * not grow with the share a VM was given); an idle VM keeps its last S and is probed again. The OVS
- * port counters give the queue side: drops growing (avoid the member while another can take the
- * connection) and a reported egress backlog. With a missing or stale estimate for any usable member the
- * figures are not comparable, so it decides as wlc does.
+ * The dynamic-feedback scheduler: each new connection goes to the member with the least expected wait,
+ *
+ *   cost = ((open connections + 1) * T + backlog / rate) / weight
+ *
+ * T, the time one connection spends on the member, is a peak-EWMA of its connections' measured times (first
+ * packet to the FIN/RST that ended it, as the datapath's copies showed them): a slower connection counts at
+ * once, faster ones pull it down with weight 1 - exp(-dt / decay) (dt since the member's previous end), so
+ * the estimate is time-based whatever the member's rate (Finagle/Linkerd's peak EWMA). An idle member's T
+ * decays towards the fastest member's with the same time constant: a member that was slow is tried again
+ * within a few seconds and one fast answer brings it back. Until a member has ended a connection, T is
+ * Little's law over its port counters, S = L / lambda (smoothed open connections over completions per
+ * second), and a member with neither counts as the fastest member (so it is tried and measured); the
+ * counters also give the queue terms: a reported egress backlog, and drops growing (avoid the member while
+ * another can take the connection). A slow application and a slow network both lengthen T.
+ * Members within `equalBand` of the least cost are equal and take turns (no flapping between equals by a
+ * few milliseconds of noise). With no estimate for some usable member the figures are not comparable, so
+ * it decides as wlc does.
  */
 export class FeedbackScheduler implements Scheduler {
   readonly name = 'feedback' as const;
   private readonly estimates = new Map<string, LoadEstimate>();
+  private readonly connTimes = new Map<string, ConnectionTime>();
   /** Members by id, so a sample can be paired with the member's connection counts at that moment. */
   private members = new Map<string, Backend>();
   private readonly alpha: number;
   private readonly staleAfterMs: number;
+  private readonly decayMs: number;
+  private readonly equalBand: number;
+  /** Where the turn among equal members continues (an index into the members list). */
+  private cursor = 0;
+  /** Scratch: each usable member's cost in the pick being made. */
+  private costs = new Float64Array(8);
 
   constructor(opts: FeedbackOptions = {}) {
     this.alpha = opts.alpha ?? 0.5;
     this.staleAfterMs = opts.staleAfterMs ?? 3000;
+    this.decayMs = opts.decayMs ?? 1000;
+    this.equalBand = opts.equalBand ?? 0.25;
     if (!(this.alpha > 0 && this.alpha <= 1)) {
       throw new LbInputError('feedback.alpha', `expected 0 < alpha <= 1, got ${this.alpha}`);
     }
+    if (!(this.decayMs > 0)) throw new LbInputError('feedback.decayMs', `expected a positive time constant, got ${this.decayMs}`);
+    if (!(this.equalBand >= 0)) throw new LbInputError('feedback.equalBand', `expected a fraction >= 0, got ${this.equalBand}`);
   }
 
   onChange(backends: readonly Backend[]): void {
     this.members = new Map(backends.map((b) => [b.id, b]));
+  }
+
+  /** A connection on `backend` ended `durationMs` after its first packet: the peak-EWMA of its connection time. */
+  connectionEnded(backend: Backend, durationMs: number, now: number): void {
+    const seconds = Math.max(0, durationMs) / 1000;
+    const t = this.connTimes.get(backend.id);
+    if (!t) {
+      this.connTimes.set(backend.id, { ewma: seconds, at: now });
+      return;
+    }
+    if (seconds >= t.ewma) t.ewma = seconds;
+    else {
+      const keep = Math.exp(-Math.max(0, now - t.at) / this.decayMs);
+      t.ewma = t.ewma * keep + seconds * (1 - keep);
+    }
+    t.at = Math.max(t.at, now);
   }
 
   /**
@@ -123,46 +174,104 @@ export class FeedbackScheduler implements Scheduler {
     estimate.lastCompleted = now.completed;
   }
 
-  /** Smoothed figures for status output and tests; undefined until a busy interval was measured. */
-  estimate(backendId: string): { rate: number; completions: number; outstanding: number; timePerConn: number; backlog: number; dropping: boolean } | undefined {
+  /**
+   * Smoothed figures for status output and tests; undefined until the member has a time per connection.
+   * timePerConn (s) is the one the scheduler uses: the connection-time estimate, else Little's law.
+   */
+  estimate(backendId: string): {
+    rate: number; completions: number; outstanding: number; timePerConn: number; backlog: number; dropping: boolean; connectionTime?: number;
+  } | undefined {
     const e = this.estimates.get(backendId);
-    if (!e || e.busyIntervals === 0) return undefined;
-    return { rate: e.rate, completions: e.completions, outstanding: e.outstanding, timePerConn: timePerConn(e), backlog: e.backlog, dropping: e.dropping };
+    const t = this.connTimes.get(backendId);
+    const queue = e && e.busyIntervals > 0 ? e : undefined;
+    if (!queue && !t) return undefined;
+    return {
+      rate: queue?.rate ?? 0, completions: queue?.completions ?? 0, outstanding: queue?.outstanding ?? 0,
+      timePerConn: t ? t.ewma : timePerConn(queue!), backlog: queue?.backlog ?? 0, dropping: queue?.dropping ?? false,
+      ...(t ? { connectionTime: t.ewma } : {}),
+    };
   }
 
-  /** ((outstanding + 1) * S + backlog / rate) / weight: the expected wait of one more connection. */
-  expectedWait(member: Backend): number {
-    const e = this.estimates.get(member.id)!;
-    const backlogWait = e.backlog > 0 ? e.backlog / Math.max(e.rate, MIN_RATE) : 0;
-    return ((member.totalConns + 1) * timePerConn(e) + backlogWait) / member.weight;
+  /** ((open + 1) * T + backlog / rate) / weight: the expected wait of one more connection (s), Infinity without an estimate. */
+  expectedWait(member: Backend, now?: number): number {
+    return this.cost(member, now ?? this.lastMeasured(member), this.fastest(now ?? 0));
   }
 
   pick(backends: readonly Backend[], _pkt: PacketKey, now: number): Backend | null {
     if (this.members.size !== backends.length) this.onChange(backends);
+    if (this.costs.length < backends.length) this.costs = new Float64Array(backends.length * 2);
+    const floor = this.fastest(now);
+    let least = Infinity;
+    let leastAvoiding = Infinity;
     let anyUsable = false;
-    for (const member of backends) {
+    for (let i = 0; i < backends.length; i++) {
+      const member = backends[i];
+      this.costs[i] = NaN;
       if (!member.eligible) continue;
       anyUsable = true;
-      const e = this.estimates.get(member.id);
-      if (!e || e.busyIntervals === 0 || now - e.last.at > this.staleAfterMs) return leastWeighted(backends);
+      const cost = this.cost(member, now, floor);
+      if (!Number.isFinite(cost)) return leastWeighted(backends);
+      this.costs[i] = cost;
+      if (cost < least) least = cost;
+      if (!this.dropping(member.id, now) && cost < leastAvoiding) leastAvoiding = cost;
     }
     if (!anyUsable) return null;
-    return this.leastWait(backends, false) ?? this.leastWait(backends, true);
+    // Drops growing: avoid the member while another can take the connection.
+    const avoid = leastAvoiding !== Infinity;
+    const limit = (avoid ? leastAvoiding : least) * (1 + this.equalBand);
+    for (let k = 0; k < backends.length; k++) {
+      const i = (this.cursor + k) % backends.length;
+      const cost = this.costs[i];
+      if (!(cost <= limit) || (avoid && this.dropping(backends[i].id, now))) continue;
+      this.cursor = i + 1;
+      return backends[i];
+    }
+    return null;
   }
 
-  private leastWait(backends: readonly Backend[], includeDropping: boolean): Backend | null {
-    let best: Backend | null = null;
-    let bestWait = Infinity;
-    for (const member of backends) {
-      if (!member.eligible) continue;
-      if (!includeDropping && this.estimates.get(member.id)!.dropping) continue;
-      const wait = this.expectedWait(member);
-      if (wait < bestWait) {
-        best = member;
-        bestWait = wait;
-      }
+  /** The member's expected wait at `now`, given the fastest member's T (what an idle member decays to). */
+  private cost(member: Backend, now: number, floor: number): number {
+    const t = this.timePerConnection(member, now, floor);
+    if (t === undefined) return Infinity;
+    const e = this.estimates.get(member.id);
+    const fresh = e && e.busyIntervals > 0 && now - e.last.at <= this.staleAfterMs;
+    const backlogWait = fresh && e.backlog > 0 ? e.backlog / Math.max(e.rate, MIN_RATE) : 0;
+    return ((member.totalConns + 1) * t + backlogWait) / member.weight;
+  }
+
+  /**
+   * T at `now`: the connection-time estimate (an idle member's decayed towards `floor`, the fastest member's),
+   * else Little's law over fresh port counters, else `floor` itself: a member that has not ended a connection
+   * yet is taken to be as fast as the fastest, so it is tried and measured. Undefined when nothing is known.
+   */
+  private timePerConnection(member: Backend, now: number, floor: number): number | undefined {
+    const t = this.connTimes.get(member.id);
+    if (t) {
+      if (member.totalConns > 0 || t.ewma <= floor) return t.ewma;
+      return floor + (t.ewma - floor) * Math.exp(-Math.max(0, now - t.at) / this.decayMs);
     }
-    return best;
+    const e = this.estimates.get(member.id);
+    if (e && e.busyIntervals > 0 && now - e.last.at <= this.staleAfterMs) return timePerConn(e);
+    return Number.isFinite(floor) ? floor : undefined;
+  }
+
+  /** The least connection-time estimate among the members (Infinity when none has one). */
+  private fastest(_now: number): number {
+    let floor = Infinity;
+    for (const id of this.members.keys()) {
+      const t = this.connTimes.get(id);
+      if (t && t.ewma < floor) floor = t.ewma;
+    }
+    return floor;
+  }
+
+  private dropping(id: string, now: number): boolean {
+    const e = this.estimates.get(id);
+    return e !== undefined && e.dropping && now - e.last.at <= this.staleAfterMs;
+  }
+
+  private lastMeasured(member: Backend): number {
+    return Math.max(this.connTimes.get(member.id)?.at ?? 0, this.estimates.get(member.id)?.last.at ?? 0);
   }
 }
 

@@ -61,9 +61,10 @@ describe('feedback', () => {
     const { service, scheduler } = feedbackService();
     measure(scheduler, 'A', 100, 1); // A (listed first) is the slow one: S = 0.01
     measure(scheduler, 'B', 1000, 1); // S = 0.001
-    // Both idle: (0 + 1) * S favours B; B until (nB + 1) * 0.001 reaches A's 0.01 (a tie goes to the first).
+    // Both idle: (0 + 1) * S favours B; B until its wait (nB + 1) * 0.001 is within a quarter of A's 0.01
+    // (at nB = 7: 0.008 * 1.25 = 0.01), then the equals take turns.
     const order = Array.from({ length: 11 }, (_, i) => service.open(packet(4, 41000 + i), 'active', 1000)!.backend.id).join('');
-    expect(order).toBe('BBBBBBBBBAB');
+    expect(order).toBe('BBBBBBBABBB');
   });
 
   it('divides the expected wait by the weight: equal VMs share new connections as their weights', () => {
@@ -71,10 +72,14 @@ describe('feedback', () => {
     const scheduler = service.scheduler as FeedbackScheduler;
     measure(scheduler, 'A', 100, 1);
     measure(scheduler, 'B', 100, 1); // the same speed: only the weights differ
-    // A while (nA + 1) / 3 <= (nB + 1) / 1: A A A B A A A B ...
+    // Waits (nA + 1) * 0.01 / 3 and (nB + 1) * 0.01; within a quarter of each other they take turns: 3 to 1 overall.
     const order = Array.from({ length: 8 }, (_, i) => service.open(packet(5, 42000 + i), 'active', 1000)!.backend.id).join('');
-    expect(order).toBe('AAAB'.repeat(2));
+    expect(order).toBe('AABAABAA');
     expect(scheduler.expectedWait(service.backendById('A')!)).toBeCloseTo((6 + 1) * 0.01 / 3, 12);
+    // Over more connections the shares follow the weights, blurred by the quarter band: A about three in four.
+    const more = place(service, 40, 1000);
+    expect(more.A / 40).toBeGreaterThanOrEqual(0.65);
+    expect(more.A / 40).toBeLessThanOrEqual(0.8);
   });
 
   it('does not run away to the busier of two equal members (work done is not capacity)', () => {
@@ -100,8 +105,11 @@ describe('feedback', () => {
     const { service, scheduler } = feedbackService();
     measure(scheduler, 'A', 100, 1, 1000, 9); // S = 0.01, plus 9 queued / 100 per s = 0.09
     measure(scheduler, 'B', 100, 1, 1000, 0);
-    expect(place(service, 9, 1000)).toEqual({ A: 0, B: 9 });
-    expect(place(service, 2, 1000)).toEqual({ A: 1, B: 1 }); // 0.1 each: tie to A, then B
+    // A's 0.1 against B's (nB + 1) * 0.01: B alone until its wait is within a quarter of A's (nB = 7), then turns.
+    expect(place(service, 7, 1000)).toEqual({ A: 0, B: 7 });
+    const turns = place(service, 4, 1000);
+    expect(turns.A).toBeGreaterThanOrEqual(1);
+    expect(turns.B).toBeGreaterThanOrEqual(1);
   });
 
   it('avoids a member whose drops grew while another can take the connection', () => {
@@ -122,11 +130,155 @@ describe('feedback', () => {
     expect(place(service, 4, 10_000)).toEqual({ A: 2, B: 2 }); // samples 9 s old: stale -> wlc
   });
 
+  it('falls back to wlc for a member with a stale port estimate only while it has no connection time', () => {
+    const { service, scheduler } = feedbackService();
+    measure(scheduler, 'A', 100, 1);
+    measure(scheduler, 'B', 100, 1);
+    expect(place(service, 2, 9000)).toEqual({ A: 1, B: 1 }); // stale: wlc alternates
+    scheduler.connectionEnded(service.backendById('A')!, 5, 9000);
+    scheduler.connectionEnded(service.backendById('B')!, 500, 9000);
+    expect(place(service, 4, 9000)).toEqual({ A: 4, B: 0 }); // connection times: B is a hundred times slower
+  });
+
   it('restarts an estimate on a counter reset and returns null with no usable member', () => {
     const fb = new FeedbackScheduler();
     fb.feed('A', sample(0, 500), { outstanding: 1, completed: 0 });
     fb.feed('A', sample(1000, 10), { outstanding: 1, completed: 1 }); // port counters went back: restart
     expect(fb.estimate('A')).toBeUndefined();
     expect(fb.pick(members([0, 0]), packet(), 0)).toBeNull();
+  });
+});
+
+describe('feedback: connection times (first packet to the end the datapath showed)', () => {
+  const three = () => {
+    const service = new LbService(members([1, 1, 1]), { scheduler: 'feedback' });
+    return { service, scheduler: service.scheduler as FeedbackScheduler, [Symbol.iterator]: undefined };
+  };
+  const ended = (service: LbService, id: string, ms: number, now: number) =>
+    (service.scheduler as FeedbackScheduler).connectionEnded(service.backendById(id)!, ms, now);
+
+  it('is a peak-EWMA: a slower connection counts at once, faster ones pull it down with weight 1 - exp(-dt / 1 s)', () => {
+    const { service, scheduler } = three();
+    ended(service, 'A', 20, 0);
+    expect(scheduler.estimate('A')).toMatchObject({ connectionTime: 0.02, timePerConn: 0.02 });
+    ended(service, 'A', 200, 100);
+    expect(scheduler.estimate('A')!.connectionTime).toBe(0.2);
+    ended(service, 'A', 20, 1100); // 1 s later: keeps exp(-1) of the old
+    const afterOne = 0.2 * Math.exp(-1) + 0.02 * (1 - Math.exp(-1));
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(afterOne, 12);
+    ended(service, 'A', 20, 1110); // 10 ms later: moves 1 %
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(afterOne * Math.exp(-0.01) + 0.02 * (1 - Math.exp(-0.01)), 12);
+  });
+
+  it('a member whose connections take 10x longer gets a new one only when the others hold ten times its load; equals take turns', () => {
+    const { service } = three();
+    ended(service, 'A', 20, 1000);
+    ended(service, 'B', 200, 1000);
+    ended(service, 'C', 20, 1000);
+    // One connection each open at a time (the clients' pattern): B is never the cheapest while A and C hold < 10.
+    const order = Array.from({ length: 12 }, (_, i) => {
+      const placed = service.open(packet(6, 43000 + i), 'active', 1000)!.backend.id;
+      service.close({ proto: 6, clientIp: packet(6, 43000 + i).srcIp, clientPort: 43000 + i, vip: packet(6, 43000 + i).dstIp, vipPort: packet(6, 43000 + i).dstPort }, 1000);
+      return placed;
+    }).join('');
+    expect(order).toBe('AC'.repeat(6));
+  });
+
+  it('an idle slow member decays towards the fastest and is tried again within a few seconds; a fast answer brings it back', () => {
+    const { service, scheduler } = three();
+    ended(service, 'A', 20, 1000);
+    ended(service, 'B', 200, 1000);
+    ended(service, 'C', 20, 1000);
+    const b = service.backendById('B')!;
+    // Idle B after 1 s and 4 s: 0.02 + 0.18 * exp(-t / 1 s).
+    expect(scheduler.expectedWait(b, 2000)).toBeCloseTo(0.02 + 0.18 * Math.exp(-1), 12);
+    expect(scheduler.expectedWait(b, 5000)).toBeCloseTo(0.02 + 0.18 * Math.exp(-4), 12);
+    // Half a second after its last answer B (0.129) is not yet within a quarter of the others: they take turns.
+    const early = [44000, 44001, 44002].map((p) => service.open(packet(7, p), 'active', 1500)!.backend.id);
+    expect(early).not.toContain('B');
+    // Four seconds on (0.023) B is within a quarter of an idle fast member's 0.02: it takes its turn.
+    const fresh = three();
+    ended(fresh.service, 'A', 20, 1000);
+    ended(fresh.service, 'B', 200, 1000);
+    ended(fresh.service, 'C', 20, 1000);
+    expect(fresh.scheduler.expectedWait(fresh.service.backendById('B')!, 5000)).toBeCloseTo(0.02 + 0.18 * Math.exp(-4), 12);
+    expect([45000, 45001, 45002].map((p) => fresh.service.open(packet(7, p), 'active', 5000)!.backend.id).sort()).toEqual(['A', 'B', 'C']);
+    // Open, B is no longer idle: its own T counts (no decay while it has work).
+    expect(fresh.scheduler.expectedWait(fresh.service.backendById('B')!, 5000)).toBeCloseTo((1 + 1) * 0.2, 12);
+    // One fast answer after 4 s of rest: T keeps exp(-4) of the old 0.2.
+    ended(fresh.service, 'B', 20, 5000);
+    expect(fresh.scheduler.estimate('B')!.connectionTime).toBeCloseTo(0.2 * Math.exp(-4) + 0.02 * (1 - Math.exp(-4)), 12);
+  });
+
+  it('two equal members stay balanced: noise within a quarter does not flap them', () => {
+    const service = new LbService(members([1, 1]), { scheduler: 'feedback' });
+    const counts: Record<string, number> = { A: 0, B: 0 };
+    let now = 0;
+    for (let i = 0; i < 400; i++) {
+      now += 10;
+      // Each connection lasts 20-24 ms, whichever member serves it.
+      const placed = service.open(packet(8, 10000 + i), 'active', now)!;
+      counts[placed.backend.id]++;
+      const key = { proto: 6, clientIp: packet(8, 10000 + i).srcIp, clientPort: 10000 + i, vip: packet(8, 10000 + i).dstIp, vipPort: packet(8, 10000 + i).dstPort };
+      service.end(key, 'backend', true, now + 20 + (i % 5));
+    }
+    expect(Math.abs(counts.A - counts.B)).toBeLessThanOrEqual(400 * 0.05);
+  });
+});
+
+describe('feedback: a closed loop over 60 s (simulated: 4 clients, one request each at a time, ends seen at once)', () => {
+  /**
+   * Runs clients that each open a connection, hold it for the chosen member's service time, end it (FIN both
+   * ways) and open the next 1 ms later. `serviceMs(member, t)` is the application's answer time. Returns the
+   * connections each member got, per 10 s window.
+   */
+  function closedLoop(scheduler: string, serviceMs: (id: string, t: number) => number, seconds = 60): Record<string, number>[] {
+    const service = new LbService(members([1, 1, 1]), { scheduler });
+    const windows = Array.from({ length: seconds / 10 }, () => ({ A: 0, B: 0, C: 0 } as Record<string, number>));
+    const pending: { at: number; key: ReturnType<typeof keyOf> }[] = [];
+    let port = 1024;
+    const keyOf = (p: number) => ({ proto: 6, clientIp: 0xc0a80001, clientPort: p, vip: 0x0a000064, vipPort: 80 });
+    const start = (t: number) => {
+      const p = port++;
+      const placed = service.open(packet(0xc0a80001, p), 'inactive', t)!;
+      windows[Math.floor(t / 10_000)][placed.backend.id]++;
+      // A few percent of noise, deterministic: answer times differ from one connection to the next.
+      pending.push({ at: t + serviceMs(placed.backend.id, t) * (1 + ((p * 7) % 10) / 100), key: keyOf(p) });
+    };
+    for (let c = 0; c < 4; c++) start(c);
+    for (;;) {
+      pending.sort((a, b) => a.at - b.at);
+      const next = pending.shift()!;
+      if (next.at >= seconds * 1000 - 1) break;
+      service.end(next.key, 'backend', false, next.at);
+      service.end(next.key, 'client', false, next.at);
+      service.close(next.key, next.at);
+      start(next.at + 1);
+    }
+    return windows;
+  }
+  const share = (w: Record<string, number>, id: string) => w[id] / (w.A + w.B + w.C);
+
+  it('B answering 10x slower for 30 s gets under 10 %, A and C split the rest within 5 points; fast again, B is back near a third', () => {
+    const windows = closedLoop('feedback', (id, t) => (id === 'B' && t < 30_000 ? 200 : 20));
+    for (const w of windows.slice(0, 3)) {
+      expect(share(w, 'B')).toBeLessThan(0.1);
+      expect(Math.abs(share(w, 'A') - share(w, 'C'))).toBeLessThanOrEqual(0.05);
+    }
+    // Fast again at 30 s: back within the window (a probe within ~2 s, then its T converges in ~2 s) ...
+    expect(share(windows[3], 'B')).toBeGreaterThan(0.2);
+    // ... and a third in every window after: no run-away, no oscillation.
+    for (const w of windows.slice(4)) for (const id of ['A', 'B', 'C']) expect(Math.abs(share(w, id) - 1 / 3)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('three equal members stay balanced for 60 s (every 10 s window within 5 points of a third)', () => {
+    for (const w of closedLoop('feedback', () => 20)) {
+      for (const id of ['A', 'B', 'C']) expect(Math.abs(share(w, id) - 1 / 3)).toBeLessThanOrEqual(0.05);
+    }
+  });
+
+  it('lc, with the same ends, keeps the slow member at its one connection at a time (the control)', () => {
+    const windows = closedLoop('lc', (id) => (id === 'B' ? 200 : 20), 20);
+    for (const w of windows) expect(share(w, 'B')).toBeLessThan(0.1);
   });
 });
