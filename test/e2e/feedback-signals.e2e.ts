@@ -58,8 +58,9 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
   ${requests} requests, ${web.decisions} decisions; switch packet-ins ${status.switches[0].packetIns}, of which end copies ${web.endCopies} (${(web.endCopies / web.decisions).toFixed(2)} per connection)`);
     for (const r of [slow, settling, recovered]) expect(r.failed).toBe(0);
     expect(share(slow, 'vm2')).toBeLessThanOrEqual(0.15);
-    // The two fast VMs split the rest evenly (15 points: 8 s windows on a loaded 2-core machine).
-    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.15);
+    // feedback: the two fast VMs split the rest evenly (15 points: 8 s windows on a loaded 2-core machine). lc
+    // favours vm1 as IPVS does (the first in list order wins a tie, and with ends seen at once ties are common).
+    if (scheduler === 'feedback') expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.15);
     // Equal again: VM2 back near a third, no VM run away with the load.
     expect(share(recovered, 'vm2')).toBeGreaterThanOrEqual(0.2);
     for (const vm of ['vm1', 'vm2', 'vm3']) expect(share(recovered, vm)).toBeLessThanOrEqual(0.5);
