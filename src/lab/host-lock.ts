@@ -38,9 +38,24 @@ function readOwner(lockFile: string): LockOwner | undefined | 'none' {
   }
 }
 
+/** Whether a process with this pid exists (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lock file younger than this may be one its writer has created but not yet filled in. */
+const UNREADABLE_GRACE_MS = 5000;
+
 /**
- * Takes the lock for the lab in `dir`. A lock whose lab has no state file any more is stale (its lab was
- * removed by hand or never got going) and is taken over. Waits up to `waitMs` for a live owner.
+ * Takes the lock for the lab in `dir`. Waits up to `waitMs` while another lab holds it: one whose creating
+ * process is alive (it may still be building the lab, before its state file exists, or be another run of a lab
+ * of the same name), or one whose state file says it is up. A lock is stale, and taken over, only when its
+ * owner died without leaving a lab (no state file), or it stayed unreadable past a short grace.
  */
 export async function acquireHostLock(name: string, dir: string, waitMs: number, lockFile = HOST_LOCK_FILE): Promise<void> {
   const deadline = Date.now() + waitMs;
@@ -54,12 +69,20 @@ export async function acquireHostLock(name: string, dir: string, waitMs: number,
     }
     const owner = readOwner(lockFile);
     if (owner === 'none') continue;
-    if (owner === undefined || !fs.existsSync(statePath(owner.dir))) {
-      // Stale: only remove it if it is still the same file content we judged.
+    if (owner === undefined) {
+      if (Date.now() - lockAge(lockFile) >= UNREADABLE_GRACE_MS) fs.rmSync(lockFile, { force: true });
+      else await sleep(100);
+      continue;
+    }
+    const labUp = fs.existsSync(statePath(owner.dir));
+    if (!labUp && !alive(owner.pid)) {
       fs.rmSync(lockFile, { force: true });
       continue;
     }
-    if (owner.dir === dir) throw new LabError('exists', `lab '${name}' is already up in ${dir}`);
+    // A lab of this name left up by a process that is gone (e.g. `vadc lab up`): it must be taken down first.
+    if (owner.dir === dir && (owner.pid === process.pid || (labUp && !alive(owner.pid)))) {
+      throw new LabError('exists', `lab '${name}' is already up in ${dir}`);
+    }
     if (Date.now() >= deadline) {
       throw new LabError(
         'host-busy',
@@ -68,6 +91,15 @@ export async function acquireHostLock(name: string, dir: string, waitMs: number,
       );
     }
     await sleep(500);
+  }
+}
+
+/** When the lock file was last written (ms since the epoch); 0 when it is gone. */
+function lockAge(lockFile: string): number {
+  try {
+    return fs.statSync(lockFile).mtimeMs;
+  } catch {
+    return 0;
   }
 }
 

@@ -170,10 +170,15 @@ export class Lab {
     await ensureLabTools(isRoot);
     if (!isRoot) throw new LabError('not-root', 'the lab makes network namespaces and runs Open vSwitch: run it as root');
     const dir = labDir(plan.name, opts.baseDir);
-    if (readState(dir)) throw new LabError('exists', `lab '${plan.name}' is already up in ${dir}: run 'vadc lab down --name ${plan.name}' first`);
-
     const deadline = Date.now() + (opts.waitForHostMs ?? 0);
+    // First the lock: another run of a lab of the same name (another test, another engineer) is waited for, and
+    // only a lab whose maker is gone counts as "already up" (checked under the lock, so never someone's lab
+    // being built; the cleanup below then only ever removes what this call made).
     await acquireHostLock(plan.name, dir, opts.waitForHostMs ?? 0);
+    if (readState(dir)) {
+      releaseHostLock(dir);
+      throw new LabError('exists', `lab '${plan.name}' is already up in ${dir}: run 'vadc lab down --name ${plan.name}' first`);
+    }
     const lab = new Lab(plan, dir, controller);
     try {
       await waitForFreeDatapathDevice(deadline);
