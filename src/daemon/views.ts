@@ -1,6 +1,7 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
 import type { LoadBalancerApp } from '../app';
-import { connAddresses, formatEndpoint } from '../lb/conn-table';
+import { connAddresses } from '../lb/conn-table';
+import { formatEndpoint } from '../net/endpoint';
 import { formatDpid } from '../openflow/dpid';
 import type { Controller } from '../controller';
 import { allVadcFlows } from '../flows';

@@ -6,6 +6,7 @@ import { matchWithin, REGEX_BUDGET_MS } from './bounded-match';
 import { HealthSpecError } from './errors';
 import { describeEnd, runProcess } from './process';
 import type { CheckResult, CheckSpec, HttpCheckSpec, ScriptCheckSpec, StatusExpectation, TcpCheckSpec, UdpCheckSpec } from './types';
+import { formatEndpoint } from '../net/endpoint';
 
 /** Bytes of an HTTP body read for matching; a health page is small, and a huge one must not eat memory. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -97,7 +98,7 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
 export function checkTcp(spec: TcpCheckSpec, signal?: AbortSignal): Promise<CheckResult> {
   return networkCheck(spec.timeoutMs, signal, (done) => {
     const socket = net.connect({ host: spec.host, port: spec.port, localAddress: spec.sourceAddress });
-    socket.once('connect', () => done(true, `connected to ${spec.host}:${spec.port}`));
+    socket.once('connect', () => done(true, `connected to ${formatEndpoint(spec.host, spec.port)}`));
     socket.once('error', (err) => done(false, describeSocketError(err)));
     return () => socket.destroy();
   });
@@ -120,7 +121,7 @@ export function checkHttp(spec: HttpCheckSpec, signal?: AbortSignal): Promise<Ch
       path: spec.path ?? '/',
       method: 'GET',
       localAddress: spec.sourceAddress,
-      headers: { host: spec.hostHeader ?? `${spec.host}:${spec.port}`, connection: 'close', 'user-agent': 'vadc-health' },
+      headers: { host: spec.hostHeader ?? formatEndpoint(spec.host, spec.port), connection: 'close', 'user-agent': 'vadc-health' },
       agent: false,
     };
     const req =

@@ -31,11 +31,6 @@ export function connKeyFromText(proto: number, client: string, clientPort: numbe
   return { proto, clientIp: foldIpv6(ip6, 0), clientPort, vip: foldIpv6(ip6, 4), vipPort, ip6 };
 }
 
-/** An endpoint as people read it: 10.0.0.1:80, or an RFC 5952 IPv6 address in brackets, [fd00::1]:80 (RFC 5952 section 6). */
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-}
-
 /** A key's client and VIP addresses as text (RFC 5952 for IPv6). */
 export function connAddresses(k: ConnKey): { client: string; vip: string } {
   return k.ip6 === undefined

@@ -5,3 +5,4 @@ export * from './ipv6';
 export * from './prefix';
 export * from './mac';
 export * from './special';
+export * from './endpoint';

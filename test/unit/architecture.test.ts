@@ -17,7 +17,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   config: { net: 'any', ovsdb: 'any', util: 'any' },
   controller: { openflow: 'any', util: 'any' },
   cluster: { config: 'any', ovsdb: 'any', util: 'types' },
-  health: { config: 'any', runtime: 'any', util: 'any' },
+  health: { net: 'any', config: 'any', runtime: 'any', util: 'any' },
   app: { config: 'types', controller: 'types', runtime: 'types', flows: 'any', lb: 'any', net: 'any', openflow: 'any' },
   metrics: { runtime: 'any' },
   dashboard: {},

@@ -195,3 +195,39 @@ describe('script check', () => {
     expect(r.reason).toMatch(/^not found: .*vadc-no-such-command/);
   });
 });
+
+describe('checks of an IPv6 backend (issue 16), on ::1', () => {
+  const V6 = '::1';
+  const listen6 = (server: net.Server): Promise<number> =>
+    new Promise((resolve) => server.listen(0, V6, () => resolve((server.address() as net.AddressInfo).port)));
+
+  it('tcp connects and names the endpoint in brackets', async () => {
+    const server = net.createServer((s) => s.end());
+    const port = await listen6(server);
+    const r = await runCheck({ kind: 'tcp', host: V6, port, timeoutMs: 1000 });
+    server.close();
+    expect(r).toMatchObject({ ok: true, reason: `connected to [::1]:${port}` });
+  });
+
+  it('http sends the Host header an IPv6 literal needs ([addr]:port, RFC 3986)', async () => {
+    const hosts: string[] = [];
+    const server = http.createServer((req, res) => {
+      hosts.push(req.headers.host ?? '');
+      res.end('ok');
+    });
+    const port = await listen6(server);
+    const r = await runCheck({ kind: 'http', host: V6, port, path: '/', timeoutMs: 1000 });
+    server.close();
+    expect(r.ok).toBe(true);
+    expect(hosts).toEqual([`[::1]:${port}`]);
+  });
+
+  it('udp sends from an IPv6 socket and reads the reply', async () => {
+    const udp6 = dgram.createSocket('udp6');
+    udp6.on('message', (msg, from) => udp6.send(Buffer.from(`echo:${msg.toString()}`), from.port, from.address));
+    await new Promise<void>((r) => udp6.bind(0, V6, () => r()));
+    const r = await runCheck({ kind: 'udp', host: V6, port: udp6.address().port, send: 'ping6', expect: 'echo:ping6', timeoutMs: 1000 });
+    udp6.close();
+    expect(r.ok).toBe(true);
+  });
+});

@@ -1,13 +1,13 @@
 // IPv6 in the load-balancing core (issue 16): the connection table keyed on 128-bit addresses next to IPv4 ones,
 // IPVS's address fold for the hashing schedulers, and persistence by IPv6 prefix.
 import {
-  Backend, ConnectionTable, LbService, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, formatEndpoint, hash32, hashConnKey,
+  Backend, ConnectionTable, LbService, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, hash32, hashConnKey,
   LbInputError, type ConnKey, type PacketKey,
 } from '../../../src/lb';
 import { CT_ACCOUNTING_FLOW_SHAPE } from '../../../src/app/nat/flow-accounting';
 import { buildCtConnectionFlow } from '../../../src/flows';
 import type { FlowStats } from '../../../src/openflow';
-import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net';
+import { foldIpv6, formatEndpoint, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net';
 
 const words = (text: string): Uint32Array => ipv6Words(parseIpv6(text));
 
