@@ -9,12 +9,16 @@
  * never silently dropped), so one odd line does not hide the rest of the table.
  */
 import { ipv4ToUint32 } from '../net/ipv4';
+import { foldIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
 
 export interface ConntrackTuple {
+  /** IPv4 addresses as uint32; for IPv6, each address's IPVS fold (as in the connection table's keys). */
   src: number;
   dst: number;
   sport: number;
   dport: number;
+  /** IPv6 only: the source's then the destination's four words (OVS prints IPv6 tuples as src=ADDR,dst=ADDR). */
+  ip6?: Uint32Array;
 }
 
 export interface ConntrackEntry {
@@ -61,6 +65,16 @@ function tuple(text: string): ConntrackTuple | string {
   const dport = Number(fields.get('dport'));
   if (src === undefined || dst === undefined) return 'no src/dst';
   if (!Number.isInteger(sport) || !Number.isInteger(dport) || sport < 0 || sport > 0xffff || dport < 0 || dport > 0xffff) return 'bad ports';
+  if (src.includes(':') || dst.includes(':')) {
+    try {
+      const ip6 = new Uint32Array(8);
+      ipv6Words(parseIpv6(src), 0, ip6.subarray(0, 4));
+      ipv6Words(parseIpv6(dst), 0, ip6.subarray(4, 8));
+      return { src: foldIpv6(ip6, 0), dst: foldIpv6(ip6, 4), sport, dport, ip6 };
+    } catch {
+      return `not an IPv6 pair: ${src} / ${dst}`;
+    }
+  }
   try {
     return { src: ipv4ToUint32(src), dst: ipv4ToUint32(dst), sport, dport };
   } catch {

@@ -2,15 +2,28 @@
 // ovs-vswitchd's unixctl socket) is the truth about which connections live; no per-connection flow at all.
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
-import type { ConnRecord } from '../../lb/conn-table';
+import type { ConnKey, ConnRecord } from '../../lb/conn-table';
 import { uint32ToIpv4 } from '../../net/ipv4';
+import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { ServiceState } from '../services';
 import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
 
-/** One connection's identity as text (client side and VIP side), for matching tracker entries to records. */
-function trackerKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): string {
-  return `${proto}/${clientIp}/${clientPort}/${vip}/${vipPort}`;
+/**
+ * One connection's identity as text (client side and VIP side), for matching tracker entries to records. An IPv6
+ * connection is keyed by its eight address words (its folds alone could collide).
+ */
+function trackerKey(k: ConnKey): string {
+  return k.ip6 === undefined
+    ? `${k.proto}/${k.clientIp}/${k.clientPort}/${k.vip}/${k.vipPort}`
+    : `${k.proto}/${k.ip6.join('.')}/${k.clientPort}/${k.vipPort}`;
+}
+
+/** The connection key of a tracker entry's original direction (client -> VIP). */
+function origKey(e: ConntrackEntry): ConnKey {
+  const k: ConnKey = { proto: e.proto === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP, clientIp: e.orig.src, clientPort: e.orig.sport, vip: e.orig.dst, vipPort: e.orig.dport };
+  if (e.orig.ip6) k.ip6 = e.orig.ip6;
+  return k;
 }
 
 export class TrackerAccounting implements Accounting {
@@ -31,11 +44,11 @@ export class TrackerAccounting implements Accounting {
       if (e.zone !== this.zone || isClosing(e)) continue;
       const service = services.find((s) => s.id === e.mark >>> 16 && s.l4 === e.proto);
       if (!service) continue;
-      const backendIp = uint32ToIpv4(e.reply.src);
+      const backendIp = e.reply.ip6 ? formatIpv6Words(e.reply.ip6, 0) : uint32ToIpv4(e.reply.src);
       const backend = [...service.backends.values()].find((b) => b.config.ip === backendIp && b.config.ports.includes(e.reply.sport));
       if (!backend) continue;
       const record: ConnRecord = {
-        proto: service.proto, clientIp: e.orig.src, clientPort: e.orig.sport, vip: e.orig.dst, vipPort: e.orig.dport,
+        ...origKey(e), proto: service.proto,
         backendId: backend.config.name, softwarePort: e.reply.sport,
         state: e.proto === 'tcp' && isEstablished(e) ? 'active' : 'inactive', created: now, lastSeen: now,
       };
@@ -52,11 +65,11 @@ export class TrackerAccounting implements Accounting {
   apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
     if (input.source !== 'tracker') return 0;
     const live = new Map<string, ConntrackEntry>();
-    for (const e of input.entries) if (e.zone === this.zone) live.set(trackerKey(e.proto === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP, e.orig.src, e.orig.sport, e.orig.dst, e.orig.dport), e);
+    for (const e of input.entries) if (e.zone === this.zone) live.set(trackerKey(origKey(e)), e);
     let closed = 0;
     for (const service of services) {
       for (const record of service.lb.connections.export()) {
-        const entry = live.get(trackerKey(record.proto, record.clientIp, record.clientPort, record.vip, record.vipPort));
+        const entry = live.get(trackerKey(record));
         if (entry && (entry.mark >>> 16) === service.id && !isClosing(entry)) {
           service.lb.connections.touch(record, now);
           if (record.state === 'inactive' && entry.proto === 'tcp' && isEstablished(entry)) service.lb.connections.setState(record, 'active');
