@@ -83,6 +83,9 @@ export const switchStatusSchema = z
     packetIns: count('packet-in messages received'),
     flowModsSent: count('flow-mod messages sent'),
     errorsReceived: count('OpenFlow error messages received'),
+    role: z.enum(['unknown', 'slave', 'claiming', 'master', 'fenced']).optional()
+      .meta({ description: "controller HA: this instance's role at the switch (fenced: the switch knows a later generation)" }),
+    generation: z.string().optional().meta({ description: "the switch's generation id as last heard, decimal" }),
   })
   .meta({ id: 'SwitchStatus' });
 
@@ -101,6 +104,15 @@ export const statusSnapshotSchema = z
         accounting: z.enum(['conntrack', 'flows']).optional().meta({ description: 'conntrack mode only' }),
       })
       .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
+    ha: z
+      .strictObject({
+        role: z.enum(['master', 'standby']),
+        generation: z.string().meta({ description: 'the generation id this instance holds or follows (decimal)' }),
+        instance: z.string().meta({ description: 'this instance: pid@controller listen target' }),
+        peer: z.string().optional().meta({ description: 'the master (when standby) or the standby seen lately (when master)' }),
+      })
+      .optional()
+      .meta({ description: 'controller HA (docs/operators/run-a-pair.md); absent with controller.ha.election none' }),
     cluster: z
       .strictObject({
         host: z.string(),

@@ -16,6 +16,8 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     const dp = status.datapath;
     const nat = dp.nat === 'conntrack' ? `NAT by conntrack (zone ${dp.ctZone}, ${dp.accounting === 'flows' ? 'flow' : 'tracker'} accounting)` : 'NAT by flows';
     this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}; ${nat}`);
+    const ha = status.ha;
+    if (ha) this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}` : 'no peer seen'} (this instance ${ha.instance})`);
     this.log('');
     if (status.switches.length === 0) this.log('no switches connected');
     else {
@@ -27,6 +29,7 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
         { header: 'PACKET-INS', get: 'packetIns' },
         { header: 'FLOW-MODS', get: 'flowModsSent' },
         { header: 'ERRORS', get: 'errorsReceived' },
+        ...(status.ha ? [{ header: 'ROLE', get: (s: (typeof status.switches)[number]) => `${s.role ?? '-'} ${s.generation ?? ''}`.trim() }] : []),
       ]);
     }
     for (const svc of status.services) {

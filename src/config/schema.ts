@@ -304,6 +304,17 @@ const controllerSchema = strict({
   ssl: strict({ cert: text('a file path'), key: text('a file path'), ca: text('a file path') }).optional(),
   /** Seconds between OpenFlow echo requests to each switch. */
   echo_interval: positiveSeconds(3600).default(5),
+  /**
+   * Controller HA (docs/operators/run-a-pair.md): instances started with the same configuration but for the
+   * listen addresses elect one master through files in `dir` (host: a lock and a heartbeat); the others are hot
+   * standbys. `none`: this instance never stands by (it stays EQUAL at the switch, as before roles).
+   */
+  ha: strict({
+    election: oneOf(['host', 'none']).default('host'),
+    dir: text('a directory path', /^\//).default('/var/lib/vadc/ha'),
+    /** A master whose heartbeat is older than this (ms) is taken over (a hung process); a dead one at once. */
+    takeover_after: integer(200, 60000, 'an integer number of milliseconds 200..60000').default(500),
+  }).prefault({}),
 });
 
 /**

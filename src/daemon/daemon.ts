@@ -19,6 +19,7 @@ import { createAccountingReader, type AccountingReader } from './accounting-read
 import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-host';
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
+import { HostElection, pairKey, type ElectionChange } from './host-election';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
@@ -44,6 +45,11 @@ export interface DaemonOptions {
   configPath?: string;
   /** Cluster store session settings beyond the defaults (tests shorten the backoff). */
   clusterSession?: Partial<OvsdbClientOptions>;
+  /**
+   * Run the controller HA election the config's controller.ha describes (serve() does; a daemon built without it
+   * drives its switches as the only controller). `api`: this instance's control API, shown to its peer.
+   */
+  ha?: { api?: string };
 }
 
 const EVENT_RING = 1000;
@@ -77,6 +83,8 @@ export class VadcDaemon implements VadcRuntime {
   /** What is served: the file's services, then the cluster's that do not collide with them. */
   private served: ServiceConfig[];
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
+  /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
+  private readonly election?: HostElection;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -86,6 +94,14 @@ export class VadcDaemon implements VadcRuntime {
     this.startedAt = this.now();
     this.served = this.config.services;
     this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e) });
+    const ha = this.config.controller.ha;
+    if (opts.ha && ha.election === 'host') {
+      this.election = new HostElection({
+        dir: ha.dir, key: pairKey(this.config), listen: (opts.listen ?? [this.config.controller.listen])[0], api: opts.ha.api,
+        staleMs: ha.takeover_after, beatMs: Math.floor(ha.takeover_after / 10), logger: this.log, now: this.now,
+        onChange: (change) => this.onElection(change),
+      });
+    }
     const tlsFiles = this.config.controller.ssl;
     this.controller = new Controller({
       listen: opts.listen ?? [this.config.controller.listen],
@@ -98,6 +114,7 @@ export class VadcDaemon implements VadcRuntime {
       app: this.controllerApp(),
       logger: this.log,
       now: this.now,
+      roles: this.election,
     });
     this.health = new HealthBridge({
       app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
@@ -118,6 +135,17 @@ export class VadcDaemon implements VadcRuntime {
         ? `${c.claimant} claimed datapath id ${formatDpid(c.dpid)}, connected from ${c.holder}: refused (${c.reason})`
         : `${c.claimant} took over datapath id ${formatDpid(c.dpid)} from ${c.holder}: ${c.reason}`,
     }));
+    this.controller.on('role', (sw, report) => {
+      const dpid = formatDpid(sw.dpid);
+      if (report.kind === 'master' || report.kind === 'slave') {
+        this.emitEvent({ kind: 'switch_role', level: 'info', dpid, data: { role: report.kind, generation: String(report.generation) }, message: `switch ${dpid}: this instance is ${report.kind.toUpperCase()} (generation ${report.generation})` });
+      } else if (report.kind === 'refused') {
+        this.emitEvent({ kind: 'role_refused', level: 'error', dpid, message: `switch ${dpid}: ${report.reason}` });
+      } else {
+        this.emitEvent({ kind: 'demoted', level: 'warn', dpid, data: 'generation' in report ? { generation: String(report.generation), ours: String(report.ours) } : undefined, message: `switch ${dpid}: ${report.reason}` });
+        this.election?.check(); // the switch knows better than our last look at the record
+      }
+    });
     // Refused peers are logged by the controller itself, once per peer per minute.
     this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? formatDpid(sw.dpid) : undefined }));
   }
@@ -126,6 +154,7 @@ export class VadcDaemon implements VadcRuntime {
   async start(): Promise<string[]> {
     await this.health.setServices(this.config.services);
     await this.joinCluster();
+    await this.election?.start();
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
@@ -147,6 +176,8 @@ export class VadcDaemon implements VadcRuntime {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    // Resign first: a standby takes over while this instance closes its sessions.
+    this.election?.stop();
     clearInterval(this.statsTimer);
     this.cluster?.close();
     this.ovsdb?.close();
@@ -178,6 +209,13 @@ export class VadcDaemon implements VadcRuntime {
         this.afterDiscovery();
         return msgs;
       },
+      onMastership: (sw: SwitchInfo, now: number) => {
+        const msgs = base.onMastership(sw, now);
+        // Counts from what the datapath carries now (flows by cookie or the tracker): never a wipe.
+        void this.restore(sw.dpid);
+        this.afterDiscovery();
+        return msgs;
+      },
       onSwitchDown: (dpid: bigint, now: number) => {
         base.onSwitchDown(dpid, now);
         this.health.observeLocations();
@@ -201,6 +239,16 @@ export class VadcDaemon implements VadcRuntime {
         return [];
       },
     };
+  }
+
+  /** The election's verdict changed: events, and every switch is asked for the matching role. */
+  private onElection(change: ElectionChange): void {
+    if (change.kind === 'promoted') {
+      this.emitEvent({ kind: 'promoted', level: 'warn', data: { generation: String(change.generation) }, message: `this instance is master now (generation ${change.generation}): ${change.reason}` });
+    } else if (change.kind === 'fenced') {
+      this.emitEvent({ kind: 'fenced', level: 'warn', data: { generation: String(change.generation), by: change.by }, message: `this instance is a standby now: ${change.reason}` });
+    }
+    this.controller.updateRoles();
   }
 
   /** Sends what an app input caused, switch by switch. */
@@ -300,10 +348,12 @@ export class VadcDaemon implements VadcRuntime {
       switches: this.controller.switches().map((sw) => ({
         dpid: formatDpid(sw.dpid), address: sw.address, connectedAt: sw.connectedAt, ports: sw.ports.size,
         packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
+        ...(sw.role ? { role: sw.role.state, ...(sw.role.generation !== undefined ? { generation: String(sw.role.generation) } : {}) } : {}),
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },
       datapath: this.app.nat.status,
+      ...(this.election ? { ha: haStatus(this.election) } : {}),
       ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
@@ -456,4 +506,9 @@ function toAppVnic(info: OvsdbVnicInfo | undefined) {
   if (!info) return undefined;
   const down = info.linkState === 'down' || info.adminState === 'down';
   return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
+}
+
+function haStatus(election: HostElection): NonNullable<StatusSnapshot['ha']> {
+  const { role, generation, instance, peer } = election.status();
+  return { role, generation, instance, ...(peer ? { peer } : {}) };
 }

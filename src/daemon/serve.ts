@@ -91,6 +91,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   if (opts.nat) config = { ...config, datapath: { ...config.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
   const daemon = new VadcDaemon({
     config, configText: chosen.text, logger: opts.logger, listen: opts.listen ? [opts.listen] : undefined, configPath: opts.configPath,
+    ha: { api: opts.apiSocket ? `unix:${opts.apiSocket}` : config.api?.listen },
   });
   if (chosen.fromState) daemon.emitEvent({ kind: 'state_loaded', level: 'info', message: `runtime changes restored from ${statePath}` });
   if (chosen.staleState) daemon.emitEvent({ kind: 'state_ignored', level: 'warn', message: `${statePath} was written from an older ${source}; using the file as it is now` });

@@ -18,6 +18,9 @@ export interface SwitchStatus {
   packetIns: number;
   flowModsSent: number;
   errorsReceived: number;
+  /** With controller HA: this instance's OpenFlow role at the switch, and the switch's generation id (decimal). */
+  role?: 'unknown' | 'slave' | 'claiming' | 'master' | 'fenced';
+  generation?: string;
 }
 
 export interface BackendStatus {
@@ -125,6 +128,8 @@ export interface StatusSnapshot {
   ovsdb: { target: string; connected: boolean };
   /** How connections are translated (config datapath): per-connection flows, or OVS's connection tracker. */
   datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows' };
+  /** Controller HA: this instance's elected role, its generation (the fencing token) and its peer. */
+  ha?: { role: 'master' | 'standby'; generation: string; instance: string; peer?: string };
   /** A cluster host's link to the store (docs/cluster.md). */
   cluster?: {
     host: string; group?: string; remotes: string; connected: boolean; readOnly: boolean; publishing: boolean;

@@ -31,7 +31,7 @@ ${extra}
 describe('examples', () => {
   it('loads the issue example as is, with defaults applied', async () => {
     const config = await loadConfig(join(examples, 'vadc.yaml'));
-    expect(config.controller).toEqual({ listen: 'tcp:127.0.0.1:6653', echo_interval: 5 });
+    expect(config.controller).toEqual({ listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'host', dir: '/var/lib/vadc/ha', takeover_after: 500 } });
     expect(config.ovsdb).toBe('unix:/var/run/openvswitch/db.sock');
     const [web] = config.services;
     expect(web).toMatchObject({ name: 'web', vip: '10.0.0.100', protocol: 'tcp', port: 80, scheduler: 'wlc', persistence: 0, idle_timeout: 60 });
@@ -56,7 +56,7 @@ describe('defaults', () => {
   it('fills every default for an empty document', () => {
     const config = parseConfig('', 'empty.yaml');
     expect(config).toEqual({
-      controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5 },
+      controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'host', dir: '/var/lib/vadc/ha', takeover_after: 500 } },
       datapath: { nat: 'flows', ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
       ovsdb: 'unix:/var/run/openvswitch/db.sock',
       services: [],
@@ -99,7 +99,7 @@ describe('schema errors name the path and what was expected', () => {
   it('rejects unknown keys at every level, naming the key and the allowed ones', () => {
     const issues = issuesOf(`controller:\n  listen: tcp:127.0.0.1:6653\n  lisen: x\nbogus: 1\n` + service('    colour: red'));
     expect(issues.map((i) => i.path).sort()).toEqual(['bogus', 'controller.lisen', 'services[0].colour']);
-    expect(issues.find((i) => i.path === 'controller.lisen')?.message).toBe('unknown key; allowed here: listen, ssl, echo_interval');
+    expect(issues.find((i) => i.path === 'controller.lisen')?.message).toBe('unknown key; allowed here: listen, ssl, echo_interval, ha');
   });
 
   it('reports missing required keys', () => {
@@ -345,5 +345,13 @@ describe('the cluster: key', () => {
     expect(issuesOf('cluster:\n  remotes: ssl:10.0.0.1:6641\n  host: h1\n')).toEqual([
       { path: 'controller.ssl', message: 'required when cluster.remotes has an ssl: remote (the same cert, key and ca are used)' },
     ]);
+  });
+});
+
+describe('controller.ha', () => {
+  it('names the bad value and the range', () => {
+    expect(() => parseConfig('controller: { ha: { takeover_after: 50 } }', 'x.yaml')).toThrow(/controller\.ha\.takeover_after.*200\.\.60000/);
+    expect(() => parseConfig('controller: { ha: { election: raft } }', 'x.yaml')).toThrow(/controller\.ha\.election/);
+    expect(() => parseConfig('controller: { ha: { dir: relative/dir } }', 'x.yaml')).toThrow(/controller\.ha\.dir/);
   });
 });

@@ -1,0 +1,118 @@
+// Controller failover on real Open vSwitch: the gap new connections see when the master dies (kill -9) or hangs
+// (SIGSTOP for 5 s), with a hot standby, beside a lone instance killed and restarted at once (no standby).
+// A client holds connections and opens a new one every 10 ms throughout. Root; not a test; prints figures.
+//   node -r ts-node/register/transpile-only bench/real-ovs/failover.bench.ts [--runs 3] [--held 100] [--json]
+import { parseArgs } from 'node:util';
+import { formatTable } from '../../src/cli/table';
+import { Lab } from '../../src/lab';
+import { gapFigures, roleOf, sleep, startPair, traffic, waitFor, type GapFigures, type Instance, type Pair } from '../../test/helpers/ha-pair';
+import { medianSpread } from '../lib/realovs-stats';
+
+const { values } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '3' },
+    held: { type: 'string', default: '100' },
+    'wait-ms': { type: 'string', default: '600000' },
+    json: { type: 'boolean', default: false },
+  },
+});
+
+const TARGET_MS = 1000;
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Round extends GapFigures { heldLost: number; held: number }
+
+async function master(pair: Pair): Promise<{ master: Instance; standby: Instance }> {
+  const a = await roleOf(pair.a);
+  return a === 'master' ? { master: pair.a, standby: pair.b } : { master: pair.b, standby: pair.a };
+}
+
+/** One failure during traffic; `fail` does it and `recover` brings the pair back to one master and one slave. */
+async function round(lab: Lab, held: number, fail: () => Promise<void>, recover: () => Promise<void>): Promise<Round> {
+  const run = traffic(lab, 'cl1', { held, everyMs: 10, seconds: 7 });
+  await run.ready;
+  await sleep(1000);
+  const at = Date.now();
+  await fail();
+  const report = await run.done;
+  await recover();
+  return { ...gapFigures(report, at), heldLost: report.heldLost, held: report.held };
+}
+
+async function bothUp(pair: Pair): Promise<void> {
+  await waitFor(async () => {
+    const roles = [await roleOf(pair.a), await roleOf(pair.b)].sort();
+    return roles[0] === 'master' && roles[1] === 'slave';
+  }, 30_000, 'one master and one slave');
+}
+
+async function main(): Promise<void> {
+  const runs = Number(values.runs);
+  const held = Number(values.held);
+  const lab = await Lab.up({ name: 'hab', vms: 2, clients: 1, waitForHostMs: Number(values['wait-ms']) });
+  let pair: Pair | undefined;
+  const results: Record<string, Round[]> = { 'kill -9 (hot standby)': [], 'SIGSTOP 5 s (hot standby)': [], 'kill -9 + restart (no standby)': [] };
+  try {
+    pair = await startPair(lab);
+    const p = pair;
+    for (let i = 0; i < runs; i++) {
+      let roles = await master(p);
+      log(`run ${i + 1}: kill -9 of ${roles.master.name}`);
+      results['kill -9 (hot standby)'].push(await round(lab, held, () => roles.master.stop('SIGKILL'), async () => {
+        await roles.master.start();
+        await bothUp(p);
+      }));
+      roles = await master(p);
+      log(`run ${i + 1}: SIGSTOP of ${roles.master.name} for 5 s`);
+      results['SIGSTOP 5 s (hot standby)'].push(await round(lab, held, async () => {
+        roles.master.signal('SIGSTOP');
+        setTimeout(() => roles.master.signal('SIGCONT'), 5000);
+      }, async () => {
+        await sleep(500);
+        await bothUp(p);
+      }));
+    }
+    // Today's baseline: one instance, killed and restarted at once (a supervisor's Restart=always).
+    const roles = await master(p);
+    await roles.standby.stop('SIGTERM');
+    for (let i = 0; i < runs; i++) {
+      log(`run ${i + 1}: kill -9 and restart of a lone ${roles.master.name}`);
+      results['kill -9 + restart (no standby)'].push(await round(lab, held, async () => {
+        await roles.master.stop('SIGKILL');
+        void roles.master.start();
+      }, () => waitFor(async () => (await roleOf(roles.master)) === 'master', 30_000, 'the restarted instance')));
+    }
+  } finally {
+    await pair?.close();
+    await lab.down();
+  }
+  if (values.json) {
+    process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, runs, held, results }, null, 2)}\n`);
+    return;
+  }
+  const ms = (xs: number[]) => {
+    const v = medianSpread(xs);
+    return `${v.median.toFixed(0)} (${v.min.toFixed(0)}-${v.max.toFixed(0)})`;
+  };
+  const rows = Object.entries(results).map(([scenario, rs]) => ({
+    scenario,
+    served: ms(rs.map((r) => r.firstServedMs)),
+    worst: ms(rs.map((r) => r.worstInGapMs)),
+    failed: rs.map((r) => r.failedAfter).join(' / '),
+    lost: rs.map((r) => `${r.heldLost}/${r.held}`).join(' / '),
+    target: `< ${TARGET_MS} ms: ${rs.every((r) => r.firstServedMs < TARGET_MS) ? 'met' : 'NOT met'}`,
+  }));
+  process.stdout.write(`${formatTable(rows, [
+    { header: 'FAILURE', get: 'scenario' },
+    { header: 'FIRST NEW CONN SERVED AFTER, ms median (min-max)', get: 'served' },
+    { header: 'WORST CONNECT IN THE GAP, ms', get: 'worst' },
+    { header: 'FAILED NEW CONNS per run', get: 'failed' },
+    { header: 'HELD LOST per run', get: 'lost' },
+    { header: 'TARGET', get: 'target' },
+  ])}\n`);
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`${err.stack ?? err.message}\n`);
+  process.exit(1);
+});

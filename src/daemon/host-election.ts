@@ -1,0 +1,347 @@
+// Host-local election of the master among vadc instances that serve the same configuration (controller HA,
+// docs/operators/run-a-pair.md). Three files per pair, in one directory:
+//   KEY.lock        held (flock, through a small `flock` child process) by one instance; the kernel releases it the
+//                   instant that instance dies, and the waiting one learns it at once;
+//   KEY.json        the record: the master's id, pid, generation (the OpenFlow fencing token) and heartbeat time;
+//   KEY.claim-GEN   created exclusively by whoever takes generation GEN, so two claimants never share one.
+// A master that dies is replaced as soon as the lock passes; one that hangs (SIGSTOP, a stalled event loop) when its
+// heartbeat is older than `staleMs`; a master that finds the record names another wins nothing back: it is fenced.
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Readable, Writable } from 'node:stream';
+import type { WantedRole } from '../controller/role';
+import type { Logger } from '../util/logger';
+
+export interface ElectionRecord {
+  /** The master's instance id (pid and OpenFlow listen target). */
+  owner: string;
+  pid: number;
+  /** Decimal: the generation id the master asks the switches for MASTER with. */
+  generation: string;
+  /** Wall-clock ms of the master's last heartbeat; 0 when it resigned. */
+  beatAt: number;
+  /** The master's control API, for `vadc status` on its peer. */
+  api?: string;
+}
+
+export interface ElectionFacts {
+  now: number;
+  me: string;
+  record: ElectionRecord | undefined;
+  /** This instance holds KEY.lock. */
+  holdLock: boolean;
+  /** The record's pid is a live process (not gone, not a zombie). */
+  ownerAlive: boolean;
+  staleMs: number;
+}
+
+export type ElectionVerdict =
+  | { role: 'master'; claim?: undefined }
+  | { role: 'standby'; claim?: { generation: bigint; reason: string } }
+  /** The record names another master: a master that reads this was fenced. */
+  | { role: 'standby'; claim?: undefined };
+
+/** The pure rule: given the files' facts, is this instance master, should it claim, or stay standby? */
+export function electionVerdict(f: ElectionFacts): ElectionVerdict {
+  const r = f.record;
+  if (r && r.owner === f.me) return { role: 'master' };
+  const next = r ? BigInt(r.generation) + 1n : 1n;
+  if (!r) return f.holdLock ? { role: 'standby', claim: { generation: next, reason: 'no master yet' } } : { role: 'standby' };
+  if (r.beatAt === 0) return { role: 'standby', claim: { generation: next, reason: `the master ${r.owner} resigned` } };
+  if (f.holdLock && !f.ownerAlive) return { role: 'standby', claim: { generation: next, reason: `the master ${r.owner} died` } };
+  const age = f.now - r.beatAt;
+  if (age > f.staleMs) return { role: 'standby', claim: { generation: next, reason: `the master ${r.owner} has not beaten for ${age} ms (limit ${f.staleMs} ms)` } };
+  return { role: 'standby' };
+}
+
+/** The pairing key: the configuration without what must differ between the two instances of a pair. */
+export function pairKey(config: unknown): string {
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, Record<string, unknown> | undefined>;
+  delete copy.controller?.listen;
+  delete copy.api?.listen;
+  delete copy.metrics?.listen;
+  delete copy.controller?.ha;
+  return createHash('sha256').update(JSON.stringify(copy)).digest('hex').slice(0, 16);
+}
+
+export type ElectionChange =
+  | { kind: 'promoted'; generation: bigint; reason: string }
+  | { kind: 'fenced'; generation: bigint; by: string; reason: string }
+  | { kind: 'standby'; master?: string };
+
+export interface ElectionStatus {
+  role: 'master' | 'standby';
+  generation: string;
+  instance: string;
+  /** The master (when standby) or the last standby seen (when master); absent when alone. */
+  peer?: string;
+  key: string;
+  dir: string;
+}
+
+export interface HostElectionOptions {
+  dir: string;
+  key: string;
+  /** This instance: its OpenFlow listen target names it to its peer. */
+  listen: string;
+  api?: string;
+  beatMs?: number;
+  staleMs?: number;
+  /** A master writes only while its last confirmed heartbeat is younger than this (default staleMs / 2). */
+  leaseMs?: number;
+  logger: Logger;
+  onChange: (change: ElectionChange) => void;
+  now?: () => number;
+}
+
+const DEFAULT_BEAT_MS = 100;
+export const DEFAULT_STALE_MS = 500;
+
+export class ElectionError extends Error {
+  override readonly name = 'ElectionError';
+}
+
+/** Whether pid is a live process: /proc/PID/stat exists and its state is not Z (a zombie holds no lock). */
+function processAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+export class HostElection {
+  readonly me: string;
+  private readonly base: string;
+  private readonly beatMs: number;
+  private readonly staleMs: number;
+  private readonly leaseMs: number;
+  private readonly now: () => number;
+  private role: 'master' | 'standby' = 'standby';
+  private generation = 0n;
+  private confirmedAt = -Infinity;
+  private lastRecord?: ElectionRecord;
+  private lockChild?: ChildProcessByStdio<Writable, Readable, null>;
+  private holdLock = false;
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private standbySeen?: { id: string; at: number };
+
+  constructor(private readonly opts: HostElectionOptions) {
+    this.me = `${process.pid}@${opts.listen}`;
+    this.base = path.join(opts.dir, `vadc-${opts.key}`);
+    this.beatMs = opts.beatMs ?? DEFAULT_BEAT_MS;
+    this.staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+    this.leaseMs = opts.leaseMs ?? this.staleMs - 2 * this.beatMs;
+    this.now = opts.now ?? Date.now;
+    if (this.beatMs * 2 > this.leaseMs) {
+      throw new ElectionError(`a heartbeat every ${this.beatMs} ms does not fit a lease of ${this.leaseMs} ms (takeover after ${this.staleMs} ms): the takeover limit must be at least 4 heartbeats`);
+    }
+  }
+
+  /** Starts competing; resolves once the first verdict is known (a lone instance is master by then). */
+  async start(): Promise<void> {
+    try {
+      mkdirSync(this.opts.dir, { recursive: true, mode: 0o755 });
+    } catch (err) {
+      throw new ElectionError(`controller.ha.dir ${this.opts.dir}: cannot create it: ${(err as Error).message}`);
+    }
+    const firstLock = this.waitForLock();
+    // A lone instance gets the lock at once; give the lock child that long before the first verdict.
+    await Promise.race([firstLock, new Promise((r) => setTimeout(r, 200))]);
+    this.tick();
+    this.timer = setInterval(() => this.tick(), this.beatMs);
+  }
+
+  /** Resigns (a graceful stop): the record says so and the lock is released, so a standby takes over at once. */
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+    if (this.role === 'master') {
+      const record = this.readRecord();
+      if (record?.owner === this.me) this.writeRecord({ ...record, beatAt: 0 });
+    }
+    this.releaseLock();
+  }
+
+  wanted(): WantedRole {
+    return { role: this.role, generation: this.generation };
+  }
+
+  /**
+   * A master may write while its heartbeat was confirmed within the lease, so that one that was paused writes
+   * nothing on waking before it has read the record again. Alone (no standby seen lately) the lease does not apply:
+   * nobody can have taken over, and the switches' generation check still fences a late one.
+   */
+  mayWrite(now: number): boolean {
+    if (this.role !== 'master') return false;
+    return !this.standbyRecent(now) || now - this.confirmedAt < this.leaseMs;
+  }
+
+  private standbyRecent(now: number): boolean {
+    return this.standbySeen !== undefined && now - this.standbySeen.at < this.staleMs * 4;
+  }
+
+  status(): ElectionStatus {
+    const peer = this.role === 'standby'
+      ? this.lastRecord?.owner
+      : this.standbyRecent(this.now()) ? this.standbySeen?.id : undefined;
+    return { role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, dir: this.opts.dir };
+  }
+
+  /** Re-reads the record now (a switch said another controller took over). */
+  check(): void {
+    if (!this.stopped) this.tick();
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    const now = this.now();
+    const record = this.readRecord();
+    this.lastRecord = record;
+    const verdict = electionVerdict({ now, me: this.me, record, holdLock: this.holdLock, ownerAlive: record ? processAlive(record.pid) : false, staleMs: this.staleMs });
+    if (this.role === 'master') {
+      if (verdict.role === 'master' && record && BigInt(record.generation) === this.generation) {
+        this.writeRecord({ ...record, beatAt: now, api: this.opts.api });
+        this.confirmedAt = now;
+        return;
+      }
+      this.becomeStandby(record);
+      return;
+    }
+    this.beatAsStandby(now);
+    if (record && verdict.role !== 'master') this.generation = BigInt(record.generation); // a standby follows the master's
+    if (verdict.role === 'master') {
+      // The record names us but we are standby: a restart of ours reused it (same pid and listen). Claim anew.
+      this.claim(BigInt(record!.generation) + 1n, 'the record names this instance', now);
+    } else if (verdict.claim) {
+      this.claim(verdict.claim.generation, verdict.claim.reason, now);
+    }
+  }
+
+  private claim(generation: bigint, reason: string, now: number): void {
+    try {
+      writeFileSync(`${this.base}.claim-${generation}`, this.me, { flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return; // another instance took this generation first
+      this.opts.logger.error(`election: cannot claim generation ${generation}: ${(err as Error).message}`);
+      return;
+    }
+    this.writeRecord({ owner: this.me, pid: process.pid, generation: generation.toString(), beatAt: now, api: this.opts.api });
+    this.role = 'master';
+    this.generation = generation;
+    this.confirmedAt = now;
+    this.cleanClaims(generation);
+    this.opts.onChange({ kind: 'promoted', generation, reason });
+  }
+
+  private becomeStandby(record: ElectionRecord | undefined): void {
+    const by = record?.owner ?? 'nobody (the record is gone)';
+    const was = this.generation;
+    this.role = 'standby';
+    this.confirmedAt = -Infinity;
+    if (record) this.generation = BigInt(record.generation);
+    // Give the lock back so that the new master's death is noticed by whoever waits next.
+    this.releaseLock();
+    if (!this.stopped) void this.waitForLock();
+    this.opts.onChange({ kind: 'fenced', generation: this.generation, by, reason: `generation ${was} is over: the record names ${by}${record ? ` with generation ${record.generation}` : ''}` });
+  }
+
+  /** A standby tells the master it is there (KEY.standby: its id and time), for status. */
+  private beatAsStandby(now: number): void {
+    try {
+      writeFileSync(`${this.base}.standby`, JSON.stringify({ id: this.me, at: now }));
+    } catch {
+      // status only
+    }
+  }
+
+  private readRecord(): ElectionRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(`${this.base}.json`, 'utf8');
+    } catch {
+      return undefined;
+    }
+    try {
+      const r = JSON.parse(text) as ElectionRecord;
+      if (typeof r.owner === 'string' && typeof r.pid === 'number' && /^\d+$/.test(r.generation) && typeof r.beatAt === 'number') {
+        if (this.role === 'master') this.readStandby();
+        return r;
+      }
+    } catch {
+      // fall through
+    }
+    this.opts.logger.warn(`election: ${this.base}.json is not a record vadc wrote; treating it as absent`);
+    return undefined;
+  }
+
+  private readStandby(): void {
+    try {
+      const s = JSON.parse(readFileSync(`${this.base}.standby`, 'utf8')) as { id: string; at: number };
+      if (s.id !== this.me) this.standbySeen = s;
+    } catch {
+      // none
+    }
+  }
+
+  private writeRecord(record: ElectionRecord): void {
+    const tmp = `${this.base}.json.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(record));
+      renameSync(tmp, `${this.base}.json`);
+    } catch (err) {
+      this.opts.logger.error(`election: cannot write ${this.base}.json: ${(err as Error).message}`);
+    }
+  }
+
+  private cleanClaims(generation: bigint): void {
+    const prefix = `vadc-${this.opts.key}.claim-`;
+    try {
+      for (const name of readdirSync(this.opts.dir)) {
+        if (name.startsWith(prefix) && BigInt(name.slice(prefix.length)) < generation - 1n) rmSync(path.join(this.opts.dir, name), { force: true });
+      }
+    } catch {
+      // tidiness only
+    }
+  }
+
+  /**
+   * Waits for KEY.lock in a `flock` child that holds it while our stdin pipe is open: when this process dies, the
+   * pipe closes, the child exits and the kernel gives the lock to the next waiter. Resolves when we hold it.
+   */
+  private waitForLock(): Promise<void> {
+    return new Promise((resolve) => {
+      const child = spawn('flock', ['-x', `${this.base}.lock`, '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      this.lockChild = child;
+      child.on('error', (err) => this.opts.logger.error(`election: cannot run flock (util-linux): ${err.message}; only heartbeats detect a dead master`));
+      child.stdin.on('error', () => undefined);
+      child.stdout.on('data', () => {
+        if (this.lockChild !== child) return;
+        this.holdLock = true;
+        resolve();
+        // The master may have just died: decide now, not at the next beat. The kernel releases a dying process's
+        // lock before the process is gone from /proc, so look again shortly.
+        this.check();
+        for (const ms of [5, 15, 40, 100]) setTimeout(() => this.check(), ms).unref();
+      });
+      child.on('exit', () => {
+        if (this.lockChild === child) this.holdLock = false;
+      });
+    });
+  }
+
+  private releaseLock(): void {
+    const child = this.lockChild;
+    this.lockChild = undefined;
+    this.holdLock = false;
+    if (child) {
+      child.stdin.end();
+      child.kill();
+    }
+  }
+}

@@ -1,0 +1,254 @@
+// Controller HA on real Open vSwitch: two `vadc start` child processes for one lab bridge (the same config but for
+// their listen addresses), the bridge pointed at both, and a client's traffic through the failure of the master.
+// Shared by test/e2e/ha.e2e.ts and bench/failover.ts.
+import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import type { Lab, LabServer } from '../../src/lab';
+import type { StatusSnapshot, VadcEvent } from '../../src/runtime/types';
+
+const ROOT = path.resolve(__dirname, '../..');
+const RUN = path.join(ROOT, 'bin/run.js');
+const CLI_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !['NODE_ENV', 'VADC_TOKEN', 'VADC_API', 'VADC_CLUSTER'].includes(k)));
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export function vipOf(lab: Lab): string {
+  return lab.subnet.replace(/\.0\/\d+$/, '.100');
+}
+
+/** One vadc instance of the pair: a child process with its own OpenFlow port and control socket. */
+export class Instance {
+  child?: ChildProcess;
+  log = '';
+  constructor(readonly name: string, readonly ofPort: number, readonly socket: string, readonly configPath: string) {}
+
+  get target(): string {
+    return `tcp:127.0.0.1:${this.ofPort}`;
+  }
+
+  get pid(): number {
+    return this.child!.pid!;
+  }
+
+  async start(): Promise<void> {
+    this.log = '';
+    const child = spawn(process.execPath, [RUN, 'start', '--config', this.configPath, '--log-format', 'json'], { cwd: ROOT, env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
+    this.child = child;
+    await waitFor(async () => {
+      if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited: ${this.log.slice(-2000)}`);
+      return (await this.cli(['status'])).code === 0;
+    }, 20_000, `${this.name}'s control socket`);
+  }
+
+  /** kill -9, or SIGTERM (a graceful stop); resolves when the process is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill(signal);
+    await exited;
+  }
+
+  signal(signal: NodeJS.Signals): void {
+    this.child?.kill(signal);
+  }
+
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [RUN, ...args, '--api', `unix:${this.socket}`], { cwd: ROOT, env: CLI_ENV, timeout: 30_000 }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+      });
+    });
+  }
+
+  async status(): Promise<StatusSnapshot> {
+    const r = await this.cli(['status', '--json']);
+    if (r.code !== 0) throw new Error(`${this.name}: vadc status exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as StatusSnapshot;
+  }
+
+  async events(): Promise<VadcEvent[]> {
+    const r = await this.cli(['events', '--json', '--limit', '1000']);
+    if (r.code !== 0) throw new Error(`${this.name}: vadc events exited ${r.code}: ${r.stderr}`);
+    return JSON.parse(r.stdout) as VadcEvent[];
+  }
+}
+
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+export interface Pair {
+  a: Instance;
+  b: Instance;
+  servers: LabServer[];
+  dir: string;
+  close(): Promise<void>;
+}
+
+/** Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave. */
+export async function startPair(lab: Lab): Promise<Pair> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-ha-'));
+  const servers = [await lab.startHttpServer('vm1', 8080), await lab.startHttpServer('vm2', 8080)];
+  const instances: Instance[] = [];
+  for (const name of ['a', 'b']) {
+    const ofPort = await freePort();
+    const socket = path.join(dir, `${name}.sock`);
+    const configPath = path.join(dir, `${name}.yaml`);
+    const backends = ['vm1', 'vm2'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n');
+    // The two files differ in controller.listen and api.listen only.
+    writeFileSync(configPath, `controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1, ha: { dir: "${dir}/ha" } }
+ovsdb: unix:${lab.ovsdbSocket}
+api: { listen: "unix:${socket}" }
+services:
+  - name: web
+    vip: ${vipOf(lab)}
+    port: 80
+    scheduler: rr
+    idle_timeout: 60
+    backends:
+${backends}
+`);
+    instances.push(new Instance(name, ofPort, socket, configPath));
+  }
+  const [a, b] = instances;
+  await a.start();
+  await b.start();
+  await lab.vsctl('set-controller', lab.bridge, a.target, b.target);
+  // What the gap depends on when a connection drops (docs/operators/run-a-pair.md).
+  for (const c of await controllerRows(lab)) await lab.vsctl('set', 'Controller', c, 'inactivity_probe=1000', 'max_backoff=1000');
+  await waitFor(async () => (await roleOf(a)) === 'master' && (await roleOf(b)) === 'slave', 20_000, 'a master and b slave at the switch');
+  return {
+    a, b, servers, dir,
+    async close() {
+      await a.stop('SIGKILL');
+      await b.stop('SIGKILL');
+      await lab.setController('');
+      for (const s of servers) await s.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function controllerRows(lab: Lab): Promise<string[]> {
+  const out = await lab.vsctl('--bare', '--columns=_uuid', 'list', 'Controller');
+  return out.split(/\s+/).filter(Boolean);
+}
+
+/** The instance's role at the (one) switch; undefined while no switch is connected. */
+export async function roleOf(i: Instance): Promise<string | undefined> {
+  try {
+    return (await i.status()).switches[0]?.role;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface TrafficReport {
+  /** Every new connection attempt: start (ms since epoch), how long to the answer (ms), and whether it was answered. */
+  attempts: [number, number, boolean][];
+  /** Held connections: how many, and how many of them failed a request at any time. */
+  held: number;
+  heldLost: number;
+  heldRequests: number;
+}
+
+/**
+ * A client opens `held` keep-alive connections (a request on each every 200 ms) and a new connection every
+ * `everyMs` (one HTTP request, then close), for `seconds`; resolves with what it saw.
+ */
+export function traffic(lab: Lab, client: string, opts: { held: number; everyMs: number; seconds: number }): { ready: Promise<void>; done: Promise<TrafficReport> } {
+  const vip = vipOf(lab);
+  const script = `
+    const http = require('http'); const net = require('net');
+    const attempts = []; let heldRequests = 0; const lost = new Set(); let opened = 0; let started = false;
+    for (let i = 0; i < ${opts.held}; i++) {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      let first = true;
+      const ask = () => http.get({ host: '${vip}', port: 80, path: '/', agent, timeout: 3000 }, (res) => {
+        res.resume(); res.on('end', () => { heldRequests++; if (first) { first = false; if (++opened === ${opts.held}) go(); } });
+      }).on('error', () => lost.add(i)).on('timeout', function () { lost.add(i); this.destroy(); });
+      ask(); setInterval(ask, 200);
+    }
+    function go() {
+      if (started) return; started = true; console.error('ready');
+      const t = setInterval(() => {
+        const t0 = Date.now();
+        const s = net.connect(80, '${vip}');
+        let done = false;
+        const end = (ok) => { if (done) return; done = true; attempts.push([t0, Date.now() - t0, ok]); s.destroy(); };
+        s.setTimeout(2000, () => end(false));
+        s.on('connect', () => s.write('GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'));
+        s.on('data', () => end(true));
+        s.on('error', () => end(false));
+      }, ${opts.everyMs});
+      setTimeout(() => { clearInterval(t); setTimeout(() => {
+        console.log(JSON.stringify({ attempts, held: ${opts.held}, heldLost: lost.size, heldRequests })); process.exit(0);
+      }, 2500); }, ${opts.seconds * 1000});
+    }`;
+  const child = lab.spawn(client, ['node', '-e', script]);
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.includes('ready')) resolve();
+    });
+    child.once('exit', () => reject(new Error(`traffic ended before it was ready: ${err}`)));
+  });
+  ready.catch(() => undefined);
+  const done = new Promise<TrafficReport>((resolve, reject) => {
+    child.once('exit', () => {
+      try {
+        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrafficReport);
+      } catch {
+        reject(new Error(`traffic printed no report: ${out} ${err}`));
+      }
+    });
+  });
+  return { ready, done };
+}
+
+export interface GapFigures {
+  /** From the failure to the first new connection answered that was started after it (ms). */
+  firstServedMs: number;
+  /** Attempts started after the failure that failed, and the worst connect-to-answer time among those started in the gap. */
+  failedAfter: number;
+  worstInGapMs: number;
+  /** Attempts started 1.5 s after the failure or later that failed (a takeover that did not take). */
+  failedLate: number;
+}
+
+export function gapFigures(report: TrafficReport, failedAt: number): GapFigures {
+  const after = report.attempts.filter(([t0]) => t0 >= failedAt);
+  const firstOk = after.filter(([, , ok]) => ok).map(([t0, ms]) => t0 + ms).sort((x, y) => x - y)[0];
+  const firstServedMs = firstOk === undefined ? Infinity : firstOk - failedAt;
+  const inGap = after.filter(([t0]) => t0 < failedAt + firstServedMs);
+  return {
+    firstServedMs,
+    failedAfter: after.filter(([, , ok]) => !ok).length,
+    worstInGapMs: Math.max(0, ...inGap.map(([, ms]) => ms)),
+    failedLate: after.filter(([t0, , ok]) => t0 >= failedAt + 1500 && !ok).length,
+  };
+}

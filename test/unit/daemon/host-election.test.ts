@@ -1,0 +1,129 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ElectionError, HostElection, electionVerdict, pairKey, type ElectionChange, type ElectionRecord } from '../../../src/daemon/host-election';
+import { silentLogger } from '../../../src/util/logger';
+
+const record = (over: Partial<ElectionRecord> = {}): ElectionRecord => ({ owner: 'other', pid: 4242, generation: '7', beatAt: 1000, ...over });
+const facts = { now: 1200, me: 'me', holdLock: false, ownerAlive: true, staleMs: 500 };
+
+describe('electionVerdict', () => {
+  it('no record: the lock holder claims generation 1, anyone else waits for it', () => {
+    expect(electionVerdict({ ...facts, record: undefined, holdLock: true })).toEqual({ role: 'standby', claim: { generation: 1n, reason: 'no master yet' } });
+    expect(electionVerdict({ ...facts, record: undefined })).toEqual({ role: 'standby' });
+  });
+  it('the record names me: master', () => {
+    expect(electionVerdict({ ...facts, record: record({ owner: 'me' }) })).toEqual({ role: 'master' });
+  });
+  it('a live master with a fresh heartbeat is followed, even by the lock holder', () => {
+    expect(electionVerdict({ ...facts, record: record(), holdLock: true })).toEqual({ role: 'standby' });
+  });
+  it('the lock passed and the master is gone: claim the next generation at once', () => {
+    expect(electionVerdict({ ...facts, record: record(), holdLock: true, ownerAlive: false })).toEqual({
+      role: 'standby', claim: { generation: 8n, reason: 'the master other died' },
+    });
+    // without the lock, a dead owner is noticed by its heartbeat only
+    expect(electionVerdict({ ...facts, record: record(), ownerAlive: false })).toEqual({ role: 'standby' });
+  });
+  it('a heartbeat older than the limit: the master hangs, claim', () => {
+    expect(electionVerdict({ ...facts, now: 1501, record: record() }).claim).toEqual({ generation: 8n, reason: 'the master other has not beaten for 501 ms (limit 500 ms)' });
+    expect(electionVerdict({ ...facts, now: 1500, record: record() }).claim).toBeUndefined();
+  });
+  it('a master that resigned is replaced at once', () => {
+    expect(electionVerdict({ ...facts, record: record({ beatAt: 0 }) }).claim?.generation).toBe(8n);
+  });
+});
+
+describe('pairKey', () => {
+  const config = { controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5 }, api: { listen: 'unix:/a.sock' }, services: [{ name: 'web' }] };
+  it('ignores what differs between the two instances of a pair, nothing else', () => {
+    const peer = { ...config, controller: { ...config.controller, listen: 'tcp:127.0.0.1:6654' }, api: { listen: 'unix:/b.sock' } };
+    expect(pairKey(peer)).toBe(pairKey(config));
+    expect(pairKey({ ...config, services: [{ name: 'other' }] })).not.toBe(pairKey(config));
+  });
+});
+
+describe('HostElection (real files and flock)', () => {
+  let dir: string;
+  const running: HostElection[] = [];
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-election-'));
+  });
+  afterEach(() => {
+    for (const e of running.splice(0)) e.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function election(listen: string, changes: ElectionChange[]): HostElection {
+    const e = new HostElection({ dir, key: 'k', listen, logger: silentLogger(), onChange: (c) => changes.push(c), beatMs: 50, staleMs: 400 });
+    running.push(e);
+    return e;
+  }
+  const until = async (test: () => boolean, ms = 3000): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > end) throw new Error('timed out');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  it('a lone instance is master at once; a second one is standby and names it; a resignation hands over', async () => {
+    const ca: ElectionChange[] = [];
+    const cb: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
+    expect(ca).toEqual([{ kind: 'promoted', generation: 1n, reason: 'no master yet' }]);
+    expect(a.mayWrite(Date.now())).toBe(true);
+    const b = election('tcp:127.0.0.1:2', cb);
+    await b.start();
+    expect(b.wanted()).toEqual({ role: 'standby', generation: 1n });
+    expect(b.status().peer).toBe(a.me);
+    await until(() => a.status().peer === b.me);
+    const stoppedAt = Date.now();
+    a.stop();
+    await until(() => b.wanted().role === 'master');
+    expect(Date.now() - stoppedAt).toBeLessThan(400); // at the next beat, not after the stale limit
+    expect(b.wanted().generation).toBe(2n);
+    expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${a.me} resigned` }]);
+  });
+
+  it('a master killed with SIGKILL is noticed through the lock (not the heartbeat) and replaced', async () => {
+    const script = `
+      const { HostElection } = require(${JSON.stringify(path.join(__dirname, '../../../src/daemon/host-election'))});
+      const e = new HostElection({ dir: ${JSON.stringify(dir)}, key: 'k', listen: 'child', logger: { info() {}, warn() {}, error() {}, debug() {}, log() {} },
+        onChange: (c) => console.log(c.kind), beatMs: 50, staleMs: 2000 });
+      e.start();`;
+    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: path.join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await until(() => out.includes('promoted'), 20_000);
+    const cb: ElectionChange[] = [];
+    const b = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:2', logger: silentLogger(), onChange: (c) => cb.push(c), beatMs: 50, staleMs: 2000 });
+    running.push(b);
+    await b.start();
+    expect(b.wanted().role).toBe('standby');
+    child.kill('SIGKILL');
+    await until(() => b.wanted().role === 'master', 1500); // less than the 2 s heartbeat limit
+    expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${child.pid}@child died` }]);
+  }, 30_000);
+
+  it('a master that finds another named in the record is fenced and stops writing', async () => {
+    const ca: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    const file = path.join(dir, 'vadc-k.json');
+    const taken: ElectionRecord = { ...(JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord), owner: 'intruder', generation: '5' };
+    writeFileSync(file, JSON.stringify(taken));
+    a.check();
+    expect(a.wanted()).toEqual({ role: 'standby', generation: 5n });
+    expect(a.mayWrite(Date.now())).toBe(false);
+    expect(ca[1]).toMatchObject({ kind: 'fenced', generation: 5n, by: 'intruder' });
+  });
+
+  it('refuses a heartbeat that does not fit its lease', () => {
+    expect(() => new HostElection({ dir, key: 'k', listen: 'x', logger: silentLogger(), onChange: () => undefined, beatMs: 300, staleMs: 500 }))
+      .toThrow(ElectionError);
+  });
+});
