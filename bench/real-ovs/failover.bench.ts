@@ -96,15 +96,15 @@ async function main(): Promise<void> {
   };
   const rows = Object.entries(results).map(([scenario, rs]) => ({
     scenario,
-    served: ms(rs.map((r) => r.firstServedMs)),
+    served: ms(rs.map((r) => r.servedAgainMs)),
     worst: ms(rs.map((r) => r.worstInGapMs)),
     failed: rs.map((r) => r.failedAfter).join(' / '),
     lost: rs.map((r) => `${r.heldLost}/${r.held}`).join(' / '),
-    target: `< ${TARGET_MS} ms: ${rs.every((r) => r.firstServedMs < TARGET_MS) ? 'met' : 'NOT met'}`,
+    target: `< ${TARGET_MS} ms: ${rs.every((r) => r.servedAgainMs < TARGET_MS) ? 'met' : 'NOT met'}`,
   }));
   process.stdout.write(`${formatTable(rows, [
     { header: 'FAILURE', get: 'scenario' },
-    { header: 'FIRST NEW CONN SERVED AFTER, ms median (min-max)', get: 'served' },
+    { header: 'NEW CONNS SERVED AGAIN AFTER, ms median (min-max)', get: 'served' },
     { header: 'WORST CONNECT IN THE GAP, ms', get: 'worst' },
     { header: 'FAILED NEW CONNS per run', get: 'failed' },
     { header: 'HELD LOST per run', get: 'lost' },

@@ -39,10 +39,10 @@ describe('a pair of vadc instances on one bridge', () => {
     await pair.a.stop('SIGKILL');
     const report = await run.done;
     const gap = gapFigures(report, killedAt);
-    console.log(`kill -9: first new connection served ${gap.firstServedMs} ms after the kill; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
+    console.log(`kill -9: new connections served again ${gap.servedAgainMs} ms after the kill; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
     expect(report.heldLost).toBe(0);
     expect(report.heldRequests).toBeGreaterThan(report.held * 10);
-    expect(gap.firstServedMs).toBeLessThan(Infinity);
+    expect(gap.servedAgainMs).toBeLessThan(Infinity);
     expect(gap.failedLate).toBe(0);
     const sb = await pair.b.status();
     expect(sb.ha).toMatchObject({ role: 'master', generation: '2' });
@@ -65,7 +65,7 @@ describe('a pair of vadc instances on one bridge', () => {
     pair.b.signal('SIGCONT');
     const report = await run.done;
     const gap = gapFigures(report, stoppedAt);
-    console.log(`SIGSTOP: first new connection served ${gap.firstServedMs} ms after the stop; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
+    console.log(`SIGSTOP: new connections served again ${gap.servedAgainMs} ms after the stop; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
     expect(report.heldLost).toBe(0);
     expect(gap.failedLate).toBe(0);
     await waitFor(async () => (await pair.b.status()).ha?.role === 'standby', 10_000, 'b to stand by');
@@ -75,8 +75,24 @@ describe('a pair of vadc instances on one bridge', () => {
     await waitFor(async () => ['slave', 'fenced'].includes((await roleOf(pair.b)) ?? ''), 10_000, 'b to be slave at the switch');
     const kinds = (await pair.b.events()).map((e) => e.kind);
     expect(kinds).toContain('fenced');
-    // nothing b sent after waking was accepted as a master's: the switch answered no error we did not expect
-    const lateErrors = (await pair.b.events()).filter((e) => e.kind === 'switch_error' && e.time > stoppedAt);
-    expect(lateErrors).toEqual([]);
+    // b wrote nothing after waking: a write would have been refused (OFPBRC_IS_SLAVE, reported as demoted) or failed
+    const refused = (await pair.b.events()).filter((e) => e.time > stoppedAt && (e.kind === 'switch_error' || /IS_SLAVE/.test(e.message)));
+    expect(refused).toEqual([]);
+  });
+
+  it('ovs-vswitchd restart (it forgets the generation): one master again, new connections served', async () => {
+    const before = [await pair.a.status(), await pair.b.status()];
+    const masterBefore = before.find((s) => s.ha?.role === 'master')!.ha!.instance;
+    await lab.restartVswitchd();
+    await waitFor(async () => {
+      const roles = [await roleOf(pair.a), await roleOf(pair.b)].sort();
+      return roles[0] === 'master' && roles[1] === 'slave';
+    }, 30_000, 'one master and one slave after the restart');
+    const after = [await pair.a.status(), await pair.b.status()];
+    expect(after.find((s) => s.switches[0]?.role === 'master')!.ha!.instance).toBe(masterBefore);
+    const run = traffic(lab, 'cl1', { held: 5, everyMs: 50, seconds: 1 });
+    const report = await run.done;
+    expect(report.attempts.length).toBeGreaterThan(5);
+    expect(report.attempts.filter(([, , ok]) => !ok)).toEqual([]);
   });
 });

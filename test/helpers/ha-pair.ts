@@ -231,8 +231,13 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
 }
 
 export interface GapFigures {
-  /** From the failure to the first new connection answered that was started after it (ms). */
-  firstServedMs: number;
+  /**
+   * From the failure to the start of the first new connection from which on every attempt was answered within
+   * 300 ms (a SYN nobody answered is retransmitted after 1 s, so this is when the new master answers packet-ins). A
+   * stray attempt answered during the gap by a flow left from an earlier connection with the same 5-tuple does not
+   * count as served again.
+   */
+  servedAgainMs: number;
   /** Attempts started after the failure that failed, and the worst connect-to-answer time among those started in the gap. */
   failedAfter: number;
   worstInGapMs: number;
@@ -240,13 +245,16 @@ export interface GapFigures {
   failedLate: number;
 }
 
+const QUICK_MS = 300;
+
 export function gapFigures(report: TrafficReport, failedAt: number): GapFigures {
-  const after = report.attempts.filter(([t0]) => t0 >= failedAt);
-  const firstOk = after.filter(([, , ok]) => ok).map(([t0, ms]) => t0 + ms).sort((x, y) => x - y)[0];
-  const firstServedMs = firstOk === undefined ? Infinity : firstOk - failedAt;
-  const inGap = after.filter(([t0]) => t0 < failedAt + firstServedMs);
+  const after = report.attempts.filter(([t0]) => t0 >= failedAt).sort((x, y) => x[0] - y[0]);
+  let from = after.length;
+  while (from > 0 && after[from - 1][2] && after[from - 1][1] < QUICK_MS) from--;
+  const servedAgainMs = from < after.length ? after[from][0] - failedAt : Infinity;
+  const inGap = after.slice(0, from);
   return {
-    firstServedMs,
+    servedAgainMs,
     failedAfter: after.filter(([, , ok]) => !ok).length,
     worstInGapMs: Math.max(0, ...inGap.map(([, ms]) => ms)),
     failedLate: after.filter(([t0, , ok]) => t0 >= failedAt + 1500 && !ok).length,
