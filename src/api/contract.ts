@@ -102,6 +102,7 @@ export const statusSnapshotSchema = z
         nat: z.enum(['flows', 'conntrack']),
         ctZone: int().optional().meta({ description: 'conntrack mode only' }),
         accounting: z.enum(['conntrack', 'flows']).optional().meta({ description: 'conntrack mode only' }),
+        reason: z.string().meta({ description: "why this mode runs: the configuration's word, or what datapath.nat: auto found on this host" }),
       })
       .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
     ha: z

@@ -7,7 +7,7 @@ import { formatDpid } from '../openflow/dpid';
 import type { FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import type { EventSink } from './events';
 import { locateBackend, sameLocation, type BackendLocation, type VnicInfo } from './location';
-import { createNatMode } from './nat/factory';
+import { createNatMode, type VswitchdProbe } from './nat/factory';
 import type { AccountingInput, NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
 import { PacketInPath } from './packet-in';
@@ -20,6 +20,8 @@ export interface AppOptions {
   dpid?: string;
   /** The datapath section of the config: picks the NAT mode (and its accounting) once, here. */
   datapath?: DatapathConfig;
+  /** Finds ovs-vswitchd on this host, for `datapath.nat: auto` (the daemon's src/daemon/vswitchd-probe.ts). */
+  probeVswitchd?: () => VswitchdProbe;
   /** Where events go; default nowhere. */
   emit?: EventSink;
 }
@@ -42,7 +44,7 @@ export class LoadBalancerApp {
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
-    this.nat = createNatMode(opts.datapath);
+    this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
   }

@@ -4,6 +4,7 @@ export { AppError } from './errors';
 export type { EventSink, VadcEvent } from './events';
 export type { BackendLocation, VnicInfo } from './location';
 export type { AccountingInput, DatapathStatus, NatMode } from './nat/nat-mode';
+export type { VswitchdProbe } from './nat/factory';
 export type { SwitchBatch } from './outbox';
 export type { BackendState, Routing, ServiceState } from './services';
 export { serviceIds } from './service-ids';

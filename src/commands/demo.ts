@@ -8,11 +8,14 @@ export default class DemoCommand extends BaseCommand<typeof DemoCommand> {
 vadc with its embedded lab configuration (VIP 10.0.0.100:80, round robin, HTTP health checks), sends requests from
 the clients through the VIP and prints which VM and software port answered each. Tears everything down at the
 end (or after Ctrl-C with --hold). Needs root (network namespaces, OVS).`;
-  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --nat conntrack', '<%= config.bin %> demo --requests 40 --json', '<%= config.bin %> demo --hold'];
+  static override examples = ['<%= config.bin %> demo', '<%= config.bin %> demo --nat flows', '<%= config.bin %> demo --requests 40 --json', '<%= config.bin %> demo --hold'];
   static override flags = {
     requests: Flags.integer({ description: 'HTTP requests to send through the VIP', default: 24, min: 1, max: 10000 }),
     hold: Flags.boolean({ description: 'keep the lab and vadc running after the traffic until Ctrl-C' }),
-    nat: Flags.option({ options: ['flows', 'conntrack'] as const, default: 'flows' as const, description: "how vadc translates connections: per-connection flows, or OVS's connection tracker" })(),
+    nat: Flags.option({
+      options: ['auto', 'flows', 'conntrack'] as const, default: 'auto' as const,
+      description: "how vadc translates connections: per-connection flows, or OVS's connection tracker; auto picks conntrack beside ovs-vswitchd (the lab's)",
+    })(),
   };
 
   public async run(): Promise<DemoResult> {

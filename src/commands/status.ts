@@ -16,6 +16,7 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     const dp = status.datapath;
     const nat = dp.nat === 'conntrack' ? `NAT by conntrack (zone ${dp.ctZone}, ${dp.accounting === 'flows' ? 'flow' : 'tracker'} accounting)` : 'NAT by flows';
     this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}; ${nat}`);
+    this.log(`  why: ${dp.reason}`);
     const ha = status.ha;
     if (ha) this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}` : 'no peer seen'} (this instance ${ha.instance})`);
     this.log('');

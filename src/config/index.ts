@@ -10,6 +10,7 @@ export {
   type VadcConfigInput,
   type ServiceConfig,
   type DatapathConfig,
+  type NatModeName,
   type BackendConfig,
   type HealthCheckConfig,
   type LaunchConfig,

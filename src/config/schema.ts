@@ -319,14 +319,16 @@ const controllerSchema = strict({
 
 /**
  * How a connection's address translation happens in the datapath.
+ *   auto      - conntrack when ovs-vswitchd runs on this host (its unixctl socket, datapath.appctl or
+ *               ovs-appctl's default, is reachable), flows otherwise; chosen once at start, and status says why.
  *   flows     - a forward and a reverse NAT flow per connection (set_field), no conntrack.
- *   conntrack - OVS connection tracking NATs both directions (ct(commit,nat(dst=backend))); vadc adds
- *               one accounting flow per connection, and replies never depend on a per-connection flow.
+ *   conntrack - OVS connection tracking NATs both directions (ct(commit,nat(dst=backend))); replies never
+ *               depend on a per-connection flow.
  */
 const optionalSeconds = () => integer(0, 4294967295, 'an integer number of seconds').optional();
 
 const datapathSchema = strict({
-  nat: oneOf(['flows', 'conntrack']).default('flows'),
+  nat: oneOf(['auto', 'flows', 'conntrack']).default('auto'),
   /** Conntrack zone of vadc's connections (conntrack mode). */
   ct_zone: integer(0, 65535, 'an integer 0..65535').default(2780),
   /**
@@ -421,6 +423,8 @@ export const configSchema = strict({
 export type VadcConfig = z.output<typeof configSchema>;
 export type ServiceConfig = VadcConfig['services'][number];
 export type DatapathConfig = VadcConfig['datapath'];
+/** A NAT mode that runs (`auto` is resolved at start, src/app/nat/factory.ts). */
+export type NatModeName = Exclude<DatapathConfig['nat'], 'auto'>;
 export type BackendConfig = ServiceConfig['backends'][number];
 export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;

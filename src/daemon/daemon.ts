@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent } from '../app';
+import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
 import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
 import { parseConfigOffThread, type ServiceConfig, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
@@ -23,6 +23,7 @@ import { HostElection, pairKey, type ElectionChange } from './host-election';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
+import { probeVswitchd } from './vswitchd-probe';
 
 export interface DaemonOptions {
   config: VadcConfig;
@@ -50,6 +51,8 @@ export interface DaemonOptions {
    * drives its switches as the only controller). `api`: this instance's control API, shown to its peer.
    */
   ha?: { api?: string };
+  /** For `datapath.nat: auto`: finds ovs-vswitchd on this host (default: its unixctl socket, ./vswitchd-probe.ts). */
+  probeVswitchd?: () => VswitchdProbe;
 }
 
 const EVENT_RING = 1000;
@@ -93,7 +96,10 @@ export class VadcDaemon implements VadcRuntime {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     this.served = this.config.services;
-    this.app = new LoadBalancerApp(this.config.services, { dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e) });
+    this.app = new LoadBalancerApp(this.config.services, {
+      dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e),
+      probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
+    });
     const ha = this.config.controller.ha;
     if (opts.ha && ha.election === 'host') {
       this.election = new HostElection({
@@ -123,7 +129,7 @@ export class VadcDaemon implements VadcRuntime {
     const dp = this.config.datapath;
     this.accounting = createAccountingReader(this.app.accountingSource, {
       controller: this.controller, logger: this.log, emit: (e) => this.emitEvent(e),
-      tracker: dp.nat === 'conntrack' ? { zone: dp.ct_zone, appctl: dp.appctl } : undefined,
+      tracker: this.app.nat.status.nat === 'conntrack' ? { zone: dp.ct_zone, appctl: dp.appctl } : undefined,
     });
     this.stats = new StatsPoller({
       controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now,
@@ -160,7 +166,7 @@ export class VadcDaemon implements VadcRuntime {
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
     if (this.opts.ovsdb !== false) {
       this.ovsdb = new OvsdbLink({
-        config: this.config, logger: this.log, emit: (e) => this.emitEvent(e), selectors: () => this.vnicSelectors(), session: this.opts.ovsdbSession,
+        config: this.config, nat: this.app.nat.status.nat, logger: this.log, emit: (e) => this.emitEvent(e), selectors: () => this.vnicSelectors(), session: this.opts.ovsdbSession,
         onVnic: (selector, info) => {
           this.deliver(this.app.setVnic(selector, toAppVnic(info), this.now()));
           this.health.observeLocations();
@@ -308,7 +314,7 @@ export class VadcDaemon implements VadcRuntime {
     const c = this.config.cluster;
     if (!c) return;
     this.cluster = new ClusterHost({
-      cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.config.datapath.nat,
+      cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
       apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
     });

@@ -1,7 +1,7 @@
 // The daemon's link to the local OVSDB: one long-lived session (src/ovsdb's OvsdbClient.open: backoff, a
 // connection that fails its handshake is closed before the next attempt, monitors resumed), the vSwitch
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
-import type { VadcConfig } from '../config';
+import type { NatModeName, VadcConfig } from '../config';
 import {
   ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
@@ -10,6 +10,8 @@ import type { Logger } from '../util/logger';
 
 export interface OvsdbLinkOptions {
   config: VadcConfig;
+  /** The NAT mode that runs (`auto` resolved): conntrack mode gives its zone a timeout policy. */
+  nat: NatModeName;
   logger: Logger;
   emit: (event: Omit<VadcEvent, 'time'>) => void;
   /** The vNIC selectors to watch now (the configuration may change). */
@@ -84,7 +86,7 @@ export class OvsdbLink {
   private async applyZoneTimeouts(): Promise<void> {
     const dp = this.opts.config.datapath;
     const timeouts = Object.fromEntries(Object.entries(dp.ct_timeouts).filter((e): e is [string, number] => e[1] !== undefined));
-    if (dp.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
+    if (this.opts.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
     const text = Object.entries(timeouts).map(([k, v]) => `${k}=${v}`).join(' ');
     try {
       const changed = await ensureZoneTimeoutPolicy(this.client, dp.ct_zone, timeouts);

@@ -24,8 +24,8 @@ export interface ServeOptions {
   ovsdb?: string;
   /** More control API listeners besides the configuration's (the demo's loopback dashboard listener). */
   extraListeners?: ApiListenOptions[];
-  /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket for conntrack mode). */
-  nat?: { mode: 'flows' | 'conntrack'; appctl?: string };
+  /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket: conntrack mode and auto use it). */
+  nat?: { mode: VadcConfig['datapath']['nat']; appctl?: string };
   logger: Logger;
   /** Called with the configuration's `log:` section once it is read, before the daemon logs anything. */
   onLogConfig?: (log: VadcConfig['log']) => void;

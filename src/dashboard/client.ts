@@ -216,7 +216,8 @@ function render(st) {
   $('version').textContent = st.version;
   $('uptime').textContent = 'up ' + formatDuration(now - st.startedAt);
   const dp = st.datapath;
-  $('nat').textContent = 'NAT ' + Object.entries(dp).map(([k, v]) => (k === 'nat' ? v : k + ' ' + v)).join(' · ');
+  $('nat').textContent = 'NAT ' + Object.entries(dp).filter(([k]) => k !== 'reason').map(([k, v]) => (k === 'nat' ? v : k + ' ' + v)).join(' · ');
+  $('nat').title = dp.reason || '';
   $('ovsdb').textContent = 'OVSDB ' + (st.ovsdb.connected ? 'connected' : 'disconnected');
   const box = $('services');
   const cards = st.services.map((s) => renderService(s, now));

@@ -10,8 +10,8 @@ import type { Logger } from '../util/logger';
 
 export interface DemoOptions {
   requests: number;
-  /** How vadc translates connections (config datapath.nat); default flows. */
-  nat?: 'flows' | 'conntrack';
+  /** How vadc translates connections (config datapath.nat); default auto (conntrack: the lab's ovs-vswitchd is local). */
+  nat?: 'auto' | 'flows' | 'conntrack';
   logger: Logger;
   /** Keep everything running after the traffic until this promise resolves (e.g. Ctrl-C). */
   holdUntil?: Promise<void>;
@@ -28,6 +28,8 @@ export interface DemoResult {
   /** Copies of FIN/RST segments the switch sent. */
   endCopies: number;
   nat: 'flows' | 'conntrack';
+  /** Why vadc runs that mode (status datapath.reason). */
+  natReason: string;
   /** Per-connection flows vadc left in the switch (flows mode), or connections in its conntrack zone (conntrack mode). */
   perConnectionState: number;
 }
@@ -49,7 +51,6 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
  */
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { print } = opts;
-  const nat = opts.nat ?? 'flows';
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'vadc-demo-'));
   let lab: Lab | undefined;
   let served: Served | undefined;
@@ -65,12 +66,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       // Browsers cannot open a unix socket: the dashboard gets a loopback listener with a token nobody is shown
       // (the held demo prints a one-time login instead).
       extraListeners: [{ endpoint: 'tcp:127.0.0.1:0', token: randomBytes(24).toString('hex') }],
-      ...(opts.nat === 'conntrack' ? { nat: { mode: 'conntrack' as const, appctl: lab.vswitchdControlSocket } } : {}),
+      nat: { mode: opts.nat ?? 'auto', appctl: lab.vswitchdControlSocket },
     });
     const daemon = served.daemon;
+    const { nat, reason: natReason } = daemon.status().datapath;
     const listen = served.controllerTargets[0];
     await lab.setController(listen);
-    print(`vadc listening on ${listen}; control API on ${served.api.endpoints.join(', ')}; NAT by ${nat}`);
+    print(`vadc listening on ${listen}; control API on ${served.api.endpoints.join(', ')}; NAT by ${nat} (${natReason})`);
     await waitFor(() => daemon.status().switches.length > 0, 20_000, 'the switch to connect');
     await waitFor(() => daemon.service('web').backends.every((b) => b.health === 'up'), 30_000, 'both VMs to pass their health checks');
     print(`switch ${daemon.status().switches[0].dpid} connected; backends healthy: ${daemon.service('web').backends.map((b) => `${b.id} (port ${b.ofport})`).join(', ')}`);
@@ -112,7 +114,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       print(`holding: try \`curl http://${VIP}/\` from \`ip netns exec vadc-cl1\`, or \`node bin/run.js status --api unix:${path.join(tmp, 'vadc.sock')}\`; Ctrl-C to stop`);
       await opts.holdUntil;
     }
-    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns, endCopies: svc.endCopies, nat, perConnectionState };
+    return { requests: opts.requests, failed, spread, decisions: svc.decisions, packetIns, endCopies: svc.endCopies, nat, natReason, perConnectionState };
   } finally {
     print('tearing down ...');
     await served?.stop().catch(() => undefined);

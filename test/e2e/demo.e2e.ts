@@ -6,10 +6,12 @@ import { runDemo } from '../../src/demo/run-demo';
 import { silentLogger } from '../../src/util/logger';
 
 describe('vadc demo on real OVS', () => {
-  // Flows mode (the default) is what `vadc demo --hold` below runs, as a person does, with the same checks.
-  it.each(['conntrack'] as const)('NAT by %s: every request answered, rr over both VMs and both software ports', async (nat) => {
+  // The default (auto) finds the lab's ovs-vswitchd and runs conntrack; flows mode is what `vadc demo --hold --nat flows`
+  // below runs, as a person does, with the same checks.
+  it.each(['conntrack'] as const)('NAT by %s (chosen by auto: ovs-vswitchd is on this host): every request answered, rr over both VMs and both software ports', async (nat) => {
     const lines: string[] = [];
-    const result = await runDemo({ requests: 8, nat, logger: silentLogger(), print: (line) => lines.push(line) });
+    const result = await runDemo({ requests: 8, logger: silentLogger(), print: (line) => lines.push(line) });
+    expect(result.natReason).toMatch(/^datapath\.nat: auto, and ovs-vswitchd runs on this host: its unixctl socket \S+\.ctl is reachable/);
     expect(result.failed).toBe(0);
     expect(result.spread).toEqual({ 'vm1 8080': 2, 'vm1 8081': 2, 'vm2 8080': 2, 'vm2 8081': 2 });
     expect(result.decisions).toBe(8);
@@ -31,7 +33,7 @@ describe('vadc demo --hold as a person runs it (the built CLI)', () => {
   it('prints a one-time dashboard link that works once, and tears down on Ctrl-C without warning lines', async () => {
     const root = path.resolve(__dirname, '../..');
     const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_ENV'));
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'demo', '--hold', '--requests', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), 'demo', '--hold', '--nat', 'flows', '--requests', '4'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     // Where the teardown starts in stderr (the spent login above is refused, and logged, on purpose).

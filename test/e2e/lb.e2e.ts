@@ -80,7 +80,7 @@ describe(`VIP load balancing on real OVS (NAT by ${e2eNatMode()})`, () => {
       // vadc gave its conntrack zone the short close-state timeouts through OVSDB, as ovs-vsctl reads them back.
       await waitFor(() => daemon!.events().some((e) => e.kind === 'ct_timeouts_applied'), 5000, 'the zone timeout policy');
       expect(await lab.vsctl('list-zone-tp', 'netdev')).toContain('Zone:2780, Timeout Policies: tcp_close=2 tcp_time_wait=2');
-      expect(daemon.status().datapath).toEqual({ nat: 'conntrack', ctZone: 2780, accounting: 'conntrack' });
+      expect(daemon.status().datapath).toEqual({ nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' });
     }
     // Every service shows the feedback scheduler's load figures, measured from the port statistics once
     // connections have completed (fin_timeout 1 s): the reply packet rate and the queue measure.

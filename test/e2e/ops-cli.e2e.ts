@@ -92,10 +92,14 @@ function freePort(): Promise<number> {
 const vnic = (vm: string) => lab.host(vm).port;
 const ipOf = (vm: string) => lab.host(vm).ip;
 
+const noVswitchd = () => path.join(tmp, 'no-vswitchd.ctl');
+
 function configYaml(vms: string[], extra = ''): string {
   const backends = vms.map((vm) => `      - { vnic: ${vnic(vm)}, ip: ${ipOf(vm)}, ports: [8080] }`).join('\n');
   return `# ops e2e
 controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1 }
+# datapath.nat is left at its default (auto); no ovs-vswitchd answers at this socket, so vadc runs flows mode
+datapath: { appctl: ${noVswitchd()} }
 ovsdb: unix:${lab.ovsdbSocket}
 api: { listen: "tcp:127.0.0.1:${apiPort}", token: "${TOKEN}" }
 metrics: { listen: "tcp:127.0.0.1:${metricsPort}" }
@@ -299,10 +303,11 @@ describe('vadc operator commands against a running daemon (child process) in the
     expect(status.switches[0].dpid).toBe(lab.datapathId);
     expect(status.switches[0].packetIns).toBeGreaterThanOrEqual(6);
     expect(status.ovsdb.connected).toBe(true);
-    expect(status.datapath).toEqual({ nat: 'flows' });
+    expect(status.datapath).toEqual({ nat: 'flows', reason: `datapath.nat: auto, and ovs-vswitchd's unixctl socket is not reachable: ${noVswitchd()}: ENOENT` });
     const statusText = await vadcOk(['status']);
     expect(statusText).toContain(lab.datapathId);
     expect(statusText).toContain('NAT by flows');
+    expect(statusText).toContain(`why: datapath.nat: auto, and ovs-vswitchd's unixctl socket is not reachable: ${noVswitchd()}: ENOENT`);
     expect(statusText).toMatch(new RegExp(`${vnic('vm1')}.*up`));
 
     const list = await vadcJson<ServiceStatus[]>(['service', 'list']);

@@ -22,3 +22,6 @@ export function selectConntrackMode(): void {
 export function datapathYaml(vswitchdControlSocket: string): string {
   return `datapath: { nat: ${e2eNatMode()}, appctl: ${vswitchdControlSocket} }`;
 }
+
+/** For a daemon built in a unit test: `datapath.nat: auto` finds no ovs-vswitchd (the test reads nothing of the host's). */
+export const noVswitchd = (): { reachable: boolean; detail: string } => ({ reachable: false, detail: 'a unit test: no ovs-vswitchd' });

@@ -55,8 +55,8 @@ export class ConntrackNat implements NatMode {
   private readonly backendFlows = new Map<string, BackendFlow>();
   private readonly encoders = new Map<number, CtCommitWireEncoder>();
 
-  constructor(private readonly zone: number, private readonly counting: CtCounting, private readonly endCopies: EndCopies) {
-    this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name };
+  constructor(private readonly zone: number, private readonly counting: CtCounting, reason: string, private readonly endCopies: EndCopies) {
+    this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name, reason };
     this.accounting = counting.accounting;
   }
 

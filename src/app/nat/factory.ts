@@ -1,13 +1,37 @@
-import type { DatapathConfig } from '../../config';
+import type { DatapathConfig, NatModeName } from '../../config';
 import { ConntrackNat, flowCounting, trackerCounting } from './conntrack-mode';
 import { createEndCopies } from './end-copies';
 import { FlowsNat } from './flows-mode';
 import type { NatMode } from './nat-mode';
 
-/** The one place the configuration's datapath section picks the NAT mode, its accounting and the end copies. */
-export function createNatMode(datapath: DatapathConfig | undefined): NatMode {
+/**
+ * What the daemon found of ovs-vswitchd on this host (src/daemon/vswitchd-probe.ts): whether its unixctl socket
+ * is reachable, and in words why (or why not).
+ */
+export interface VswitchdProbe {
+  reachable: boolean;
+  detail: string;
+}
+
+/** The mode that runs, and why it was chosen (status shows both). */
+export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => VswitchdProbe): { nat: NatModeName; reason: string } {
+  if (nat === 'flows' || nat === 'conntrack') return { nat, reason: `datapath.nat: ${nat} in the configuration` };
+  if (!probe) return { nat: 'flows', reason: 'datapath.nat: auto, and ovs-vswitchd was not probed (no unixctl socket given)' };
+  const found = probe();
+  return found.reachable
+    ? { nat: 'conntrack', reason: `datapath.nat: auto, and ovs-vswitchd runs on this host: ${found.detail}` }
+    : { nat: 'flows', reason: `datapath.nat: auto, and ovs-vswitchd's unixctl socket is not reachable: ${found.detail}` };
+}
+
+/**
+ * The one place the configuration's datapath section picks the NAT mode, its accounting and the end copies.
+ * `auto` asks the probe (only then): conntrack beside ovs-vswitchd, flows otherwise.
+ */
+export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
-  if (datapath?.nat !== 'conntrack') return new FlowsNat(endCopies);
+  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies);
+  const chosen = chooseNatMode(datapath.nat, probe);
+  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies);
   const counting = datapath.accounting === 'flows' ? flowCounting() : trackerCounting(datapath.ct_zone);
-  return new ConntrackNat(datapath.ct_zone, counting, endCopies);
+  return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies);
 }

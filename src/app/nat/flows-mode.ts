@@ -15,7 +15,7 @@ import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type Flow
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
 
 export class FlowsNat implements NatMode {
-  readonly status: DatapathStatus = { nat: 'flows' };
+  readonly status: DatapathStatus;
   readonly accounting = new FlowAccounting(FLOW_PAIR_SHAPE);
   /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
   private readonly encoders = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder }>();
@@ -25,7 +25,9 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
-  constructor(private readonly endCopies: EndCopies) {}
+  constructor(reason: string, private readonly endCopies: EndCopies) {
+    this.status = { nat: 'flows', reason };
+  }
 
   pipelineFlows(): OfpMessage[] {
     return this.endCopies.meter();

@@ -11,7 +11,10 @@ import type { Outbox } from '../outbox';
 import type { BackendState, ServiceState } from '../services';
 
 /** How status describes the datapath (the API's `datapath` object). */
-export type DatapathStatus = { nat: 'flows' } | { nat: 'conntrack'; ctZone: number; accounting: 'conntrack' | 'flows' };
+export type DatapathStatus = ({ nat: 'flows' } | { nat: 'conntrack'; ctZone: number; accounting: 'conntrack' | 'flows' }) & {
+  /** Why this mode runs (the configuration's word, or what `auto` found on this host). */
+  reason: string;
+};
 
 /**
  * A new connection the scheduler placed: everything its first packet's answer is made of. The record is the

@@ -26,7 +26,7 @@ export class FakeRuntime implements VadcRuntime {
   now = 1_700_000_000_000;
 
   status(): StatusSnapshot {
-    return { version: '0.1.0-test', startedAt: this.now - 60_000, switches: this.switches, services: this.services(), ovsdb: { target: 'unix:/fake/db.sock', connected: true }, datapath: { nat: 'conntrack', ctZone: 2780, accounting: 'conntrack' } };
+    return { version: '0.1.0-test', startedAt: this.now - 60_000, switches: this.switches, services: this.services(), ovsdb: { target: 'unix:/fake/db.sock', connected: true }, datapath: { nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' } };
   }
   services(): ServiceStatus[] {
     return [...this.svcs.values()].map((s) => structuredClone(s));

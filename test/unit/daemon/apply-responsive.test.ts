@@ -2,6 +2,7 @@ import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { RuntimeError } from '../../../src/runtime/types';
 import { bigConfig } from '../../helpers/big-config';
+import { noVswitchd } from '../../helpers/nat-mode';
 
 const SMALL = 'controller: { listen: "tcp:127.0.0.1:0" }\nservices: []\n';
 
@@ -32,7 +33,7 @@ describe('a large configuration does not stall the daemon (issue 18, defect 9)',
     const started = performance.now();
     expect(() => parseConfig(text)).toThrow(/services\[999\]\.port/);
     const onMainThread = performance.now() - started;
-    const daemon = new VadcDaemon({ config: parseConfig(SMALL), configText: SMALL, ovsdb: false });
+    const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(SMALL), configText: SMALL, ovsdb: false });
     try {
       let refusal: unknown;
       const gap = await longestLoopGap(() => daemon.applyConfig(text).catch((err: unknown) => { refusal = err; }));

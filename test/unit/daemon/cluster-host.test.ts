@@ -7,6 +7,7 @@ import { backendKey, backendReports, drainPlan } from '../../../src/daemon/clust
 import { editConfig, type ConfigEdit } from '../../../src/daemon/config-edits';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { RuntimeError, type BackendStatus, type ServiceStatus, type VadcEvent } from '../../../src/runtime/types';
+import { noVswitchd } from '../../helpers/nat-mode';
 
 const key = backendKey;
 
@@ -130,7 +131,7 @@ services:
     backends: [{ vnic: v-vm4, ip: 10.0.0.14, ports: [8080] }]
 `;
     const events: VadcEvent[] = [];
-    daemon = new VadcDaemon({ config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+    daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
     daemon.bus.on('event', (e: VadcEvent) => events.push(e));
     await daemon.start();
     expect(daemon.services().map((s) => `${s.name} ${s.vip} ${s.scheduler}`)).toEqual(['local 10.0.0.102 wlc', 'web 10.0.0.100 wrr']);
@@ -153,7 +154,7 @@ services:
 cluster: { remotes: "unix:${path.join(dir, 'no-such.sock')}", host: h1, policy_cache: ${path.join(dir, 'none.json')} }
 services: []
 `;
-    daemon = new VadcDaemon({ config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+    daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
     await daemon.start();
     expect(daemon.services()).toEqual([]);
     expect(daemon.status().cluster).toMatchObject({ source: 'none', readOnly: true, problems: [] });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { JsonStreamParser } from '../../../src/ovsdb';
+import { noVswitchd } from '../../helpers/nat-mode';
 
 const dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdb-outage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -54,7 +55,7 @@ services:
 it('an OVSDB that answers echo and errors the rest: one connection at a time, never "connected", one event, a prompt stop', async () => {
   const path = join(dir, 'db.sock');
   const fake = echoOnlyServer(path);
-  const daemon = new VadcDaemon({ config: CONFIG(path), ovsdbSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+  const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: CONFIG(path), ovsdbSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
   await daemon.start();
   const before = openSockets();
   const samples: number[] = [];

@@ -4,6 +4,7 @@ import { ConfigError, parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { ServiceHealthMonitor } from '../../../src/health';
 import { RuntimeError } from '../../../src/runtime/types';
+import { noVswitchd } from '../../helpers/nat-mode';
 
 function config(backends: string, extra = ''): string {
   return `
@@ -48,7 +49,7 @@ describe('tier configuration errors', () => {
   });
 
   it('the running daemon refuses such a configuration as invalid input and keeps its own', async () => {
-    const daemon = new VadcDaemon({ config: parseConfig(GOOD, 'good'), configText: GOOD, ovsdb: false });
+    const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(GOOD, 'good'), configText: GOOD, ovsdb: false });
     try {
       const attempt = daemon.applyConfig(TIER_GAP);
       await expect(attempt).rejects.toBeInstanceOf(RuntimeError);
