@@ -71,6 +71,13 @@ export class LoadBalancerApp {
     for (const vip of newVips) msgs.push(...buildVipFlows(vip));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
     out.toEach(this.switches.keys(), msgs);
+    const undecided = this.nat.decidesInDatapath ? [] : this.services.all.filter((s) => s.config.decisions === 'datapath').map((s) => s.config.name);
+    if (undecided.length) {
+      this.emit({
+        time: now, kind: 'datapath_decisions_unavailable', level: 'warn', data: { services: undecided },
+        message: `${undecided.join(', ')}: decisions: datapath needs conntrack NAT (${this.nat.status.reason}); the controller decides their connections`,
+      });
+    }
     return this.finish(out);
   }
 

@@ -1,7 +1,7 @@
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
 import type { ConfigIssue } from './errors';
-import { DESTINATION_SCHEDULERS, type BackendConfig, type ServiceConfig, type VadcConfig } from './schema';
+import { DESTINATION_SCHEDULERS, type BackendConfig, type SchedulerName, type ServiceConfig, type VadcConfig } from './schema';
 
 /**
  * Rules that span several fields (zod checks one field at a time). Pure: returns every problem found,
@@ -67,6 +67,25 @@ export function checkServiceRules(service: ServiceConfig, at = ''): ConfigIssue[
   return issues;
 }
 
+/** Schedulers an OVS select group can carry out: by weights alone (OpenFlow 1.3 groups choose by weight). */
+export const DATAPATH_SCHEDULERS: ReadonlyArray<SchedulerName> = ['rr', 'wrr', 'feedback'];
+
+/** Why a scheduler cannot be left to the datapath. */
+function notInDatapath(scheduler: SchedulerName): string {
+  if (scheduler === 'sh' || scheduler === 'dh' || scheduler === 'mh') {
+    return `${scheduler} hashes chosen header fields, which an OVS group does only with the selection_method property of OpenFlow 1.5 (vadc speaks 1.3)`;
+  }
+  return `${scheduler} counts each backend's connections at the moment it decides, which only the controller can`;
+}
+
+function checkDatapathDecisions(service: ServiceConfig, at: string, add: AddIssue): void {
+  if (!DATAPATH_SCHEDULERS.includes(service.scheduler)) {
+    add(`${at}.decisions`, `datapath decisions work with ${DATAPATH_SCHEDULERS.join(', ')}, not ${service.scheduler}: ${notInDatapath(service.scheduler)}; `
+      + 'use one of those or decisions: controller');
+  }
+  if (service.persistence > 0) add(`${at}.persistence`, 'persistence needs decisions: controller (the datapath keeps no client templates)');
+}
+
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   const isPrefix = service.vip.includes('/');
   if (isPrefix && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
@@ -77,6 +96,7 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
     if (family !== service.scheduler) add(`${at}.scheduler_flags[${j}]`, `${flag} applies to the ${family} scheduler, not ${service.scheduler}`);
   });
   if (service.fin_timeout > 0 && service.protocol !== 'tcp') add(`${at}.fin_timeout`, 'only meaningful for tcp services');
+  if (service.decisions === 'datapath') checkDatapathDecisions(service, at, add);
 
   const backendNames = new Map<string, number>();
   service.backends.forEach((backend, j) => {

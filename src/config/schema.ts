@@ -249,6 +249,12 @@ export const serviceSchema = strict({
   port: portNumber,
   scheduler: oneOf(SCHEDULERS).default('wlc'),
   scheduler_flags: z.array(oneOf(SCHEDULER_FLAGS), { error: expected('a list of scheduler flags') }).default([]),
+  /**
+   * Who decides a new connection's backend:
+   *   controller - vadc, on the connection's first packet (a packet-in); every scheduler.
+   *   datapath   - OVS, through a select group vadc keeps weighted (rr, wrr, feedback; conntrack NAT mode): no packet-in.
+   */
+  decisions: oneOf(['controller', 'datapath']).default('controller'),
   mh_table_size: z
     .number({ error: expected(`one of ${MH_TABLE_SIZES.join(', ')}`) })
     .refine((n) => (MH_TABLE_SIZES as readonly number[]).includes(n), { error: expected(`one of ${MH_TABLE_SIZES.join(', ')}`) })

@@ -1,7 +1,8 @@
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPTT_ALL } from '../openflow/constants';
-import type { Action, FlowMod, Oxm } from '../openflow/types';
+import { OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_SELECT } from '../openflow/constants';
+import type { Action, FlowMod, GroupMod, Oxm } from '../openflow/types';
 import { maskPinsMagic, parseCookie } from './cookies';
-import { CT_STATE, CT_TUPLE_FIELDS, MATCH_PREREQUISITES, PRIORITY, type Pipeline, type TableSpec } from './pipeline';
+import { CT_STATE, CT_TUPLE_FIELDS, MATCH_PREREQUISITES, PRIORITY, VADC_GROUPS, type Pipeline, type TableSpec } from './pipeline';
 
 /**
  * Checks a flow-mod against the pipeline declaration: table exists, match fields and their prerequisites,
@@ -84,6 +85,47 @@ function checkActions(actions: Action[], table: TableSpec): string[] {
       const field = action.field.field;
       if (field === 'raw' || !table.setFields.includes(field)) problems.push(`set_field ${field} is not allowed in table ${table.name}`);
     }
+    if (action.type === 'group' && !isVadcGroup(action.groupId)) problems.push(`group ${action.groupId} is not one of vadc's (0x${VADC_GROUPS.base.toString(16)} + service id)`);
   }
+  return problems;
+}
+
+function isVadcGroup(groupId: number): boolean {
+  const serviceId = groupId - VADC_GROUPS.base;
+  return serviceId >= 1 && serviceId <= VADC_GROUPS.maxServiceId;
+}
+
+/** What a bucket's ct may do inside: write ct_mark, and NAT. */
+function checkBucketCtActions(actions: Action[]): string[] {
+  return actions.flatMap((a) => {
+    if (a.type === 'nx_nat') return [];
+    const dst = a.type === 'nx_reg_move' ? a.dstField : a.type === 'nx_reg_load' ? a.dst : a.type === 'set_field' ? a.field.field : undefined;
+    return dst === 'ct_mark' ? [] : [`a bucket's ct may only write ct_mark and NAT, not ${a.type}${dst === undefined ? '' : ` to ${String(dst)}`}`];
+  });
+}
+
+/**
+ * Checks a group-mod against vadc's group rules (VADC_GROUPS): a select group in vadc's id range whose buckets
+ * each commit the connection (ct with commit) and recirculate it to the pipeline's bucket table. Returns the problems.
+ */
+export function checkGroup(group: GroupMod, pipeline: Pipeline): string[] {
+  const problems: string[] = [];
+  if (!isVadcGroup(group.groupId)) problems.push(`group ${group.groupId} is not one of vadc's`);
+  if (group.command === OFPGC_DELETE) return group.buckets.length ? [...problems, 'a group delete carries no buckets'] : problems;
+  if (group.command !== OFPGC_ADD && group.command !== OFPGC_MODIFY) problems.push(`unknown group-mod command ${group.command}`);
+  if (group.groupType !== OFPGT_SELECT) problems.push(`group type ${group.groupType} is not select`);
+  if (group.buckets.length === 0) problems.push('a select group without buckets drops every packet sent to it');
+  if (!pipeline.some((t) => t.id === VADC_GROUPS.bucketRecircTable)) problems.push(`table ${VADC_GROUPS.bucketRecircTable} is not in the pipeline`);
+  group.buckets.forEach((bucket, i) => {
+    if (bucket.weight < 1) problems.push(`bucket ${i} has weight 0 (leave it out instead)`);
+    const [ct, ...rest] = bucket.actions;
+    if (!ct || ct.type !== 'nx_ct' || rest.length > 0) {
+      problems.push(`bucket ${i} must do exactly one ct(commit, ...)`);
+      return;
+    }
+    if ((ct.flags & 1) === 0) problems.push(`bucket ${i}'s ct does not commit`);
+    if (ct.recircTable !== VADC_GROUPS.bucketRecircTable) problems.push(`bucket ${i}'s ct goes to table ${ct.recircTable}, not ${VADC_GROUPS.bucketRecircTable}`);
+    problems.push(...checkBucketCtActions(ct.actions).map((p) => `bucket ${i}: ${p}`));
+  });
   return problems;
 }

@@ -5,6 +5,7 @@ export * from './check';
 export * from './builders';
 export * from './conntrack';
 export * from './conntrack-dump';
+export * from './groups';
 export * from './packets';
 export * from './ipv6-packets';
 export * from './ipv6-replies';

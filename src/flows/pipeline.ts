@@ -29,6 +29,8 @@ export const PRIORITY = {
   VIP_REFUSE6: { min: 2000, max: 2128 },
   SERVICE6: { min: 2200, max: 2328 },
   VIP_CONTROL6: { min: 2400, max: 2528 },
+  /** Table 1 (conntrack mode, `decisions: datapath`): a service's new, untranslated connection -> its select group. */
+  DECISION: { min: 400, max: 400 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
   BACKEND: { min: 500, max: 500 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
@@ -86,14 +88,15 @@ export const VADC_PIPELINE: Pipeline = [
     id: TABLE.FORWARD,
     name: 'vip-forward',
     purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
-      + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured',
+      + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured; '
+      + 'datapath decisions: a service\'s new untranslated connections -> its select group (which commits them and comes back here)',
     matchFields: [...FIVE_TUPLE, 'ipv6_src', 'ipv6_dst', 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
     setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
-    actions: ['set_field', 'output', 'nx_fin_timeout'],
+    actions: ['set_field', 'output', 'nx_fin_timeout', 'group'],
     nextTables: [],
     miss: 'controller',
-    bands: ['MISS', 'BACKEND', 'CONNECTION'],
-    cookieKinds: ['pipeline', 'connection', 'backend'],
+    bands: ['MISS', 'DECISION', 'BACKEND', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection', 'backend', 'decision'],
   },
   {
     id: TABLE.REVERSE,
@@ -120,6 +123,17 @@ export const VADC_PIPELINE: Pipeline = [
     cookieKinds: ['pipeline', 'service'],
   },
 ];
+
+/**
+ * vadc's groups (datapath decisions): one select group per service, id base + service id, so vadc never touches a
+ * group it does not own. A bucket may only commit the connection to the tracker (ct with commit, writing ct_mark
+ * and NAT'ing the destination) and recirculate it to `bucketRecircTable`.
+ */
+export const VADC_GROUPS = {
+  base: 0x0adc0000,
+  maxServiceId: 0xffff,
+  bucketRecircTable: TABLE.FORWARD,
+} as const;
 
 /** Fields OVS fills from the connection tracker: matchable only together with ct_state +trk. */
 export const CT_TUPLE_FIELDS: ReadonlyArray<OxmFieldName> = ['ct_nw_proto', 'ct_nw_src', 'ct_nw_dst', 'ct_ipv6_src', 'ct_ipv6_dst', 'ct_tp_src', 'ct_tp_dst'];

@@ -5,7 +5,7 @@
 import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
-import { checkFlow, endCopyService, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
+import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
 import { ipv4ToUint32 } from '../../src/net';
 import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
@@ -133,6 +133,10 @@ export class AppHarness {
     for (const m of msgs) {
       if (m.type === 'pre_encoded') throw new Error('the harness takes codec messages (packetIn, not packetInEncoded)');
       this.sent.push(m);
+      if (m.type === 'group_mod') {
+        expect(checkGroup(m, VADC_PIPELINE)).toEqual([]);
+        this.table.applyGroup(m);
+      }
       if (m.type !== 'flow_mod') continue;
       expect(checkFlow(m, VADC_PIPELINE)).toEqual([]);
       this.table.apply(m, this.now / 1000);

@@ -1,11 +1,12 @@
 // A small OpenFlow 1.3 pipeline simulator for unit tests: applies flow-mods the way a switch does and
 // runs a packet's header fields through the tables, reporting what happens to it. Not a full switch:
 // only the matching, instructions and actions vadc uses are modelled (see the unit test for what holds).
+import { createHash } from 'node:crypto';
 import {
-  OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFF_SEND_FLOW_REM, OFPP_ANY,
-  OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
+  OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFF_SEND_FLOW_REM, OFPGC_ADD, OFPGC_DELETE,
+  OFPGC_MODIFY, OFPGT_SELECT, OFPP_ANY, OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
 } from '../../src/openflow/constants';
-import type { Action, FlowMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
+import type { Action, Bucket, FlowMod, GroupMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
 import type { ParsedPacket } from '../../src/flows/packets';
 
 /** A packet as the header fields a switch would match on (MACs and IPv4 addresses as text). */
@@ -53,6 +54,10 @@ const NX_CT_RECIRC_NONE = 255;
 
 export class FakeFlowTable {
   private entries: Entry[] = [];
+  /** Select groups by id (what group-mods left). */
+  readonly groups = new Map<number, Bucket[]>();
+  /** Group-mods applied, in order (tests count them). */
+  groupMods = 0;
   /**
    * A small model of OVS's connection tracker for conntrack-mode tests: ct(table=N, nat) looks the
    * packet up (original or reply direction), sets ct_state/ct_mark/ct_nw_dst/ct_tp_dst, applies the
@@ -89,6 +94,39 @@ export class FakeFlowTable {
       default:
         throw new FakeFlowTableError(`unknown flow-mod command ${flow.command}`);
     }
+  }
+
+  /**
+   * Applies a group-mod as OVS does: add fails on an existing group, modify on a missing one; delete removes the
+   * group and, as OpenFlow says, every flow that points to it (deleting a missing group is no error).
+   */
+  applyGroup(g: GroupMod): void {
+    this.groupMods++;
+    if (g.command === OFPGC_DELETE) {
+      this.groups.delete(g.groupId);
+      this.entries = this.entries.filter((e) => !e.flow.instructions.some((i) => i.type === 'apply_actions' && i.actions.some((a) => a.type === 'group' && a.groupId === g.groupId)));
+      return;
+    }
+    if (g.groupType !== OFPGT_SELECT) throw new FakeFlowTableError(`group type ${g.groupType} is not modelled`);
+    if (g.command === OFPGC_ADD && this.groups.has(g.groupId)) throw new FakeFlowTableError(`group ${g.groupId} exists (OFPGMFC_GROUP_EXISTS)`);
+    if (g.command === OFPGC_MODIFY && !this.groups.has(g.groupId)) throw new FakeFlowTableError(`group ${g.groupId} does not exist (OFPGMFC_UNKNOWN_GROUP)`);
+    if (g.command !== OFPGC_ADD && g.command !== OFPGC_MODIFY) throw new FakeFlowTableError(`unknown group-mod command ${g.command}`);
+    this.groups.set(g.groupId, g.buckets);
+  }
+
+  /** A select group's choice for a packet: by a hash of its 5-tuple, in proportion to the bucket weights (as OVS's dp_hash). */
+  private selectBucket(groupId: number, f: PacketFields): Bucket {
+    const buckets = this.groups.get(groupId);
+    if (!buckets) throw new FakeFlowTableError(`group ${groupId} does not exist`);
+    const total = buckets.reduce((n, b) => n + b.weight, 0);
+    if (total === 0) throw new FakeFlowTableError(`group ${groupId} has no bucket with weight`);
+    const digest = createHash('sha256').update(`${f.ip_proto}/${f.ipv4_src}/${l4(f, 'src')}/${f.ipv4_dst}/${l4(f, 'dst')}`).digest();
+    let point = digest.readUInt32BE(0) % total;
+    for (const b of buckets) {
+      if (point < b.weight) return b;
+      point -= b.weight;
+    }
+    throw new FakeFlowTableError('unreachable');
   }
 
   applyAll(flows: FlowMod[], now = 0): RemovedFlow[] {
@@ -137,8 +175,11 @@ export class FakeFlowTable {
       tableId = undefined;
       for (const instruction of entry.flow.instructions) {
         if (instruction.type === 'apply_actions') {
-          for (const action of instruction.actions) {
-            if (action.type === 'set_field') {
+          const queue = [...instruction.actions];
+          for (let action = queue.shift(); action; action = queue.shift()) {
+            if (action.type === 'group') {
+              queue.unshift(...this.selectBucket(action.groupId, fields).actions);
+            } else if (action.type === 'set_field') {
               if (action.field.field === 'raw') throw new FakeFlowTableError('raw set_field is not modelled');
               fields = { ...fields, [action.field.field]: valueOf(action.field.value) };
             } else if (action.type === 'output') {
@@ -151,6 +192,8 @@ export class FakeFlowTable {
               outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: { ...fields } });
             } else if (action.type === 'nx_ct' && action.recircTable !== NX_CT_RECIRC_NONE) {
               if (++recirculations > 4) throw new FakeFlowTableError('recirculation loop');
+              // ct(commit, ..., table=N): the connection is created (mark, NAT) and the packet continues translated.
+              if (action.flags & NX_CT_F_COMMIT) this.commit(fields, action);
               fields = this.track(fields, action.zoneOfsNbits, action.actions.some((a) => a.type === 'nx_nat'));
               tableId = action.recircTable;
               visited.clear();
@@ -224,13 +267,18 @@ export class FakeFlowTable {
   }
 
   private commit(f: PacketFields, action: Action): PacketFields {
-    if (action.type !== 'nx_ct' || !(action.flags & NX_CT_F_COMMIT)) throw new FakeFlowTableError('only ct(commit) without recirculation is modelled here');
+    if (action.type !== 'nx_ct' || !(action.flags & NX_CT_F_COMMIT)) throw new FakeFlowTableError('only ct(commit) is modelled here');
     const zone = action.zoneOfsNbits;
     let conn = this.find(zone, f)?.conn;
     if (!conn) {
       conn = { zone, proto: Number(f.ip_proto), orig: { src: String(f.ipv4_src), sport: l4(f, 'src'), dst: String(f.ipv4_dst), dport: l4(f, 'dst') }, mark: 0, replySeen: false };
       for (const inner of action.actions) {
         if (inner.type === 'set_field' && inner.field.field === 'ct_mark') conn.mark = Number(inner.field.value);
+        if (inner.type === 'nx_reg_move' && inner.dstField === 'ct_mark') {
+          const from = Math.floor(Number(f[inner.srcField as OxmFieldName] ?? 0) / 2 ** inner.srcOfs) % 2 ** inner.nBits;
+          conn.mark = writeBits(conn.mark, inner.dstOfs, inner.nBits, from);
+        }
+        if (inner.type === 'nx_reg_load' && inner.dst === 'ct_mark') conn.mark = writeBits(conn.mark, inner.ofsNbits >> 6, (inner.ofsNbits & 0x3f) + 1, Number(inner.value));
         if (inner.type === 'nx_nat' && inner.rangeIpv4Min) conn.natDst = { ip: inner.rangeIpv4Min, port: inner.rangeProtoMin ?? conn.orig.dport };
       }
       this.connections.push(conn);
@@ -259,6 +307,12 @@ export class FakeFlowTable {
     // Non-strict: the flow must be at least as specific as the request's match.
     return request.match.every((r) => r.field !== 'raw' && flow.match.some((f) => f.field === r.field && sameValue(f.value, r.value) && sameValue(f.mask, r.mask)));
   }
+}
+
+/** `value` written into bits ofs..ofs+nBits-1 of a 32-bit word. */
+function writeBits(word: number, ofs: number, nBits: number, value: number): number {
+  const mask = (2 ** nBits - 1) * 2 ** ofs;
+  return ((word & ~mask) + (value % 2 ** nBits) * 2 ** ofs) >>> 0;
 }
 
 function l4(f: PacketFields, side: 'src' | 'dst'): number {

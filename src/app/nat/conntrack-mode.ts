@@ -14,6 +14,7 @@ import type { Outbox } from '../outbox';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows } from './common';
 import { CtCommitWireEncoder } from './ct-commit-wire';
+import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
 import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
 import type { Accounting, DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -54,8 +55,11 @@ export class ConntrackNat implements NatMode {
   /** The backend flow installed for each "serviceId/backend". */
   private readonly backendFlows = new Map<string, BackendFlow>();
   private readonly encoders = new Map<number, CtCommitWireEncoder>();
+  private readonly decisions: DatapathDecisions;
+  readonly decidesInDatapath = true;
 
   constructor(private readonly zone: number, private readonly counting: CtCounting, reason: string, private readonly endCopies: EndCopies) {
+    this.decisions = new DatapathDecisions(zone);
     this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name, reason };
     this.accounting = counting.accounting;
   }
@@ -100,6 +104,8 @@ export class ConntrackNat implements NatMode {
       out.to(want.dpid, [buildCtBackendFlow(want)]);
       this.backendFlows.set(key, want);
     }
+    // After the backend flows: a group's bucket sends its connection to one of them.
+    this.decisions.sync(services, switches, out);
   }
 
   /** A backend no longer in its (still configured) service that still has tracked connections. */
@@ -111,10 +117,12 @@ export class ConntrackNat implements NatMode {
 
   forgetSwitch(dpid: bigint): void {
     for (const [key, flow] of this.backendFlows) if (flow.dpid === dpid) this.backendFlows.delete(key);
+    this.decisions.forgetSwitch(dpid);
   }
 
   forgetService(serviceId: number): void {
     for (const [key, flow] of this.backendFlows) if (flow.serviceId === serviceId) this.backendFlows.delete(key);
+    this.decisions.forgetService(serviceId);
   }
 
   connect(c: NewConnection): OfpMessage[] {

@@ -16,6 +16,8 @@ import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './
 
 export class FlowsNat implements NatMode {
   readonly status: DatapathStatus;
+  /** Datapath decisions commit connections to the tracker: flows mode has none, so the controller decides. */
+  readonly decidesInDatapath = false;
   readonly accounting = new FlowAccounting(FLOW_PAIR_SHAPE);
   /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
   private readonly encoders = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder }>();

@@ -73,13 +73,16 @@ export interface Accounting {
 
 export interface NatMode {
   readonly status: DatapathStatus;
+  /** Whether services with `decisions: datapath` get their select group (conntrack mode), or the controller decides. */
+  readonly decidesInDatapath: boolean;
   readonly accounting: Accounting;
   /** The mode's own flows (and the end copies' meter) every switch gets on connect, after the common pipeline. */
   pipelineFlows(): OfpMessage[];
   /** A service's static flows (table 0 and, in conntrack mode, its reply path). */
   serviceFlows(service: ServiceState): FlowMod[];
   /**
-   * Brings the per-backend flows (conntrack mode: one per located healthy backend) in line with the services,
+   * Brings the per-backend flows (conntrack mode: one per located healthy backend, and the select groups of
+   * services with datapath decisions, with their decision flows) in line with the services,
    * writing the changes to `out`. `switches` are the connected ones. A no-op where the mode has none.
    */
   syncBackendFlows(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void;

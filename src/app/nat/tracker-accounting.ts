@@ -26,27 +26,55 @@ function origKey(e: ConntrackEntry): ConnKey {
   return k;
 }
 
+/** A datapath-decided connection: its 5-tuple and the backend the tracker sent it to. */
+const decidedKey = (e: ConntrackEntry): string => `${trackerKey(origKey(e))}/${e.reply.src}`;
+
 export class TrackerAccounting implements Accounting {
   readonly source = 'tracker' as const;
   readonly restoresFrom = 'the connection tracker';
+
+  /** Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them. */
+  private readonly seen = new Set<string>();
 
   /**
    * @param zone vadc's conntrack zone: entries of other zones are someone else's.
    * @param graceMs a connection the tracker does not list yet is kept this long (its commit may be on its way).
    */
+
   constructor(private readonly zone: number, private readonly graceMs = 2000) {}
 
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'tracker') return { msgs: [], restored: 0, orphans: 0 };
+    return { msgs: [], restored: this.adopt(services, input.entries, now), orphans: 0 };
+  }
+
+  /**
+   * Tracks the live connections of `services` the tracker lists and vadc does not know yet; returns how many.
+   * `decided`: they are new decisions of the datapath, counted as the controller counts its own, once each (`seen`),
+   * including those that already ended between two readings (closing in the listing: counted, not tracked).
+   */
+  private adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, decided = false): number {
     let restored = 0;
-    for (const e of input.entries) {
-      if (e.zone !== this.zone || isClosing(e)) continue;
+    for (const e of entries) {
+      if (e.zone !== this.zone || (!decided && isClosing(e))) continue;
       const service = services.find((s) => s.id === e.mark >>> 16 && s.l4 === e.proto);
       if (!service) continue;
       const backendIp = e.reply.ip6 ? formatIpv6Words(e.reply.ip6, 0) : uint32ToIpv4(e.reply.src);
       const backend = [...service.backends.values()].find((b) => b.config.ip === backendIp && b.config.ports.includes(e.reply.sport));
       if (!backend) continue;
+      if (decided) {
+        const key = decidedKey(e);
+        if (this.seen.has(key)) continue;
+        this.seen.add(key);
+        service.decisions++;
+        backend.totalConns++;
+        if (isClosing(e)) {
+          const member = service.lb.backendById(backend.config.name);
+          if (member) member.completedConns++;
+          continue;
+        }
+      }
       const record: ConnRecord = {
         ...origKey(e), proto: service.proto,
         backendId: backend.config.name, softwarePort: e.reply.sport,
@@ -55,7 +83,7 @@ export class TrackerAccounting implements Accounting {
       if (service.lb.connections.has(record)) continue;
       if (service.lb.connections.import([record], (id) => service.lb.backendById(id)).imported) restored++;
     }
-    return { msgs: [], restored, orphans: 0 };
+    return restored;
   }
 
   /**
@@ -64,6 +92,14 @@ export class TrackerAccounting implements Accounting {
    */
   apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
     if (input.source !== 'tracker') return 0;
+    // Connections the datapath decided (a select group committed them) are learnt here, from the listing.
+    const decidedInDatapath = services.filter((s) => s.config.decisions === 'datapath');
+    if (decidedInDatapath.length) {
+      this.adopt(decidedInDatapath, input.entries, now, true);
+      // Forget what the tracker no longer lists (bounded by the listing).
+      const listed = new Set(input.entries.map(decidedKey));
+      for (const key of this.seen) if (!listed.has(key)) this.seen.delete(key);
+    }
     const live = new Map<string, ConntrackEntry>();
     for (const e of input.entries) if (e.zone === this.zone) live.set(trackerKey(origKey(e)), e);
     let closed = 0;

@@ -1,6 +1,7 @@
 // Hand-built messages for the oracle tests: every message type and every multipart body, each field set to
 // a distinct, non-default value (so a field written into the wrong slot shows up), and payloads that are
 // real frames/messages so a dissector can follow them.
+import { buildServiceGroup } from '../../../src/flows/groups';
 import { encode } from '../../../src/openflow';
 import type { Action, FlowStats, Instruction, MultipartReplyBody, MultipartRequestBody, OfpMessage, OfpPort, Oxm, TableFeatures } from '../../../src/openflow';
 
@@ -147,4 +148,6 @@ export const SAMPLE_MESSAGES: OfpMessage[] = [
   { type: 'set_async', xid: 28, packetInMask: [6, 5], portStatusMask: [4, 3], flowRemovedMask: [2, 1] },
   { type: 'onf_role_status', xid: 0, role: 3, reason: 0, generationId: 0x1122334455667789n },
   { type: 'meter_mod', xid: 29, command: 0, flags: 5, meterId: 30, bands: [{ type: 'drop', rate: 1000, burstSize: 100 }, { type: 'dscp_remark', rate: 2000, burstSize: 200, precLevel: 1 }] },
+  // A service's select group for datapath decisions (src/flows/groups.ts): buckets of ct(commit, exec(move, load), nat).
+  { ...buildServiceGroup({ serviceId: 0x1234, zone: 2780, buckets: [{ ip: '10.0.0.11', port: 8080, weight: 30 }, { ip: '10.0.0.12', port: 8081, weight: 7 }] }, false), xid: 31 },
 ];

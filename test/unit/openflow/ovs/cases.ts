@@ -3,6 +3,7 @@
 // requests Open vSwitch has no encoder for, with the text its decoder (ovs-ofctl ofp-print) prints for our bytes.
 import type { OfpMessage } from '../../../../src/openflow';
 import { END_COPY_CASES, END_COPY_READS } from './ends';
+import { GROUP_CASES, GROUP_READS } from './groups';
 import { HA_CASES, HA_READS } from './ha';
 import { IPV6_CASES } from './ipv6';
 
@@ -24,8 +25,8 @@ export interface OvsRead {
   text: string;
 }
 
-export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES, ...END_COPY_CASES];
-export const OVS_READS: OvsRead[] = [...HA_READS, ...END_COPY_READS];
+export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES, ...END_COPY_CASES, ...GROUP_CASES];
+export const OVS_READS: OvsRead[] = [...HA_READS, ...END_COPY_READS, ...GROUP_READS];
 
 /** The command line a fixture records for an ovs-ofctl recipe. */
 export function ofctlCommand(recipe: OfctlRecipe): string {

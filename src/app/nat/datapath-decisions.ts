@@ -1,0 +1,123 @@
+// Datapath decisions (a service's `decisions: datapath`, conntrack mode only): each such service gets, on every
+// switch where backends of it are located, an OVS select group whose buckets commit a new connection to one
+// backend software port, and a table-1 flow that sends the service's new connections to it (src/flows/groups.ts).
+// This keeps both in line with the backends that take new connections (location, health, tier, drain) and
+// their weights: a group-mod only when the buckets change (feedback: when a weight moved by more than the hysteresis).
+import { uint32ToIpv4 } from '../../net/ipv4';
+import {
+  buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
+} from '../../flows/groups';
+import type { Backend } from '../../lb/backend';
+import { FeedbackScheduler } from '../../lb/schedulers/feedback';
+import type { Outbox } from '../outbox';
+import type { ServiceState } from '../services';
+
+/** Bucket weights are 16-bit; a backend's weight is shared by its software ports (the controller's rr/wrr pick the backend, then a port). */
+const MAX_BUCKET_WEIGHT = 0xffff;
+/** Shares per unit of backend weight before scaling down: divisible by 1..6 ports, so shares stay exact there. */
+const SHARES_PER_WEIGHT = 60;
+/** feedback: the largest bucket gets this weight, the others in proportion. */
+const FEEDBACK_SCALE = 1000;
+/** feedback: a group-mod only when some bucket's weight moved by more than this fraction (or the buckets changed). */
+export const FEEDBACK_HYSTERESIS = 0.1;
+/** feedback: a backend whose port drops packets gets this part of its share until it stops. */
+const DROPPING_FACTOR = 0.5;
+
+/**
+ * A backend's share of new connections. rr: each alike; wrr: its weight; feedback: its weight divided by the time
+ * one connection spends on it (S, the queue measure from its port statistics: a slow VM gets proportionally
+ * fewer), halved while its port drops, or its weight alone while any backend has no estimate yet (as the
+ * controller's feedback scheduler falls back to weights).
+ */
+function shares(service: ServiceState, members: readonly Backend[]): number[] {
+  const scheduler = service.lb.scheduler;
+  if (service.config.scheduler === 'rr') return members.map(() => 1);
+  if (!(scheduler instanceof FeedbackScheduler)) return members.map((b) => b.weight);
+  const estimates = members.map((b) => scheduler.estimate(b.id));
+  if (estimates.some((e) => e === undefined)) return members.map((b) => b.weight);
+  return members.map((b, i) => (b.weight / estimates[i]!.timePerConn) * (estimates[i]!.dropping ? DROPPING_FACTOR : 1));
+}
+
+/**
+ * The buckets a service's group has on one switch: every backend software port that takes new connections and is
+ * located there, weighted by the backend's share (above), split evenly over its ports.
+ */
+export function decisionBuckets(service: ServiceState, dpid: bigint): DecisionBucket[] {
+  const members = service.lb.backends.filter((b) => b.eligible && service.backends.get(b.id)?.location?.dpid === dpid);
+  if (members.length === 0) return [];
+  const perPort = shares(service, members).map((share, i) => share / members[i].ports.length);
+  const largest = Math.max(...perPort);
+  const scale = service.config.scheduler === 'feedback' ? FEEDBACK_SCALE / largest : Math.min(SHARES_PER_WEIGHT, MAX_BUCKET_WEIGHT / largest);
+  return members.flatMap((b, i) => b.ports.map((port) => ({ ip: uint32ToIpv4(b.ip), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
+}
+
+/** Whether `next` is close enough to what is installed to skip a group-mod (feedback's hysteresis). */
+function withinHysteresis(installed: readonly DecisionBucket[], next: readonly DecisionBucket[]): boolean {
+  return installed.length === next.length && installed.every((b, i) => {
+    const n = next[i];
+    return n.ip === b.ip && n.port === b.port && Math.abs(n.weight - b.weight) <= FEEDBACK_HYSTERESIS * b.weight;
+  });
+}
+
+interface InstalledGroup {
+  dpid: bigint;
+  flow: DecisionFlowSpec;
+  /** The buckets as installed (what a change is compared with). */
+  buckets: DecisionBucket[];
+  /** False after the service's flows were deleted (its group stays until sync removes or re-adds it). */
+  flowInstalled: boolean;
+}
+
+export class DatapathDecisions {
+  /** What is installed, by "dpid/serviceId". */
+  private readonly installed = new Map<string, InstalledGroup>();
+
+  constructor(private readonly zone: number) {}
+
+  sync(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void {
+    const wanted = new Map<string, { dpid: bigint; flow: DecisionFlowSpec; buckets: DecisionBucket[]; hysteresis: boolean }>();
+    for (const service of services) {
+      if (service.config.decisions !== 'datapath') continue;
+      const flow: DecisionFlowSpec = { serviceId: service.id, protocol: service.l4, vip: service.vip.address, port: service.config.port };
+      for (const dpid of switches) {
+        const buckets = decisionBuckets(service, dpid);
+        if (buckets.length > 0) wanted.set(`${dpid}/${service.id}`, { dpid, flow, buckets, hysteresis: service.config.scheduler === 'feedback' });
+      }
+    }
+    for (const [key, have] of this.installed) {
+      const want = wanted.get(key);
+      if (want && JSON.stringify(want.flow) === JSON.stringify(have.flow)) continue;
+      // No backend takes new connections here (they reach vadc, which refuses them), or the VIP:port changed.
+      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteDecisionFlow(have.flow), buildDeleteServiceGroup(have.flow.serviceId)]);
+      this.installed.delete(key);
+    }
+    for (const [key, want] of wanted) {
+      const have = this.installed.get(key);
+      const spec = { serviceId: want.flow.serviceId, zone: this.zone, buckets: want.buckets };
+      if (!have) {
+        // A group left from before a reconnect or restart would make the add fail: delete first (no error if absent).
+        out.to(want.dpid, [buildDeleteServiceGroup(want.flow.serviceId), buildServiceGroup(spec, false), buildDecisionFlow(want.flow)]);
+        this.installed.set(key, { dpid: want.dpid, flow: want.flow, buckets: want.buckets, flowInstalled: true });
+        continue;
+      }
+      const same = want.hysteresis ? withinHysteresis(have.buckets, want.buckets) : JSON.stringify(have.buckets) === JSON.stringify(want.buckets);
+      if (!same) {
+        out.to(want.dpid, [buildServiceGroup(spec, true)]);
+        have.buckets = want.buckets;
+      }
+      if (!have.flowInstalled) {
+        out.to(want.dpid, [buildDecisionFlow(want.flow)]);
+        have.flowInstalled = true;
+      }
+    }
+  }
+
+  forgetSwitch(dpid: bigint): void {
+    for (const [key, have] of this.installed) if (have.dpid === dpid) this.installed.delete(key);
+  }
+
+  /** The service's flows were deleted (its decision flow with them); its group is still there. */
+  forgetService(serviceId: number): void {
+    for (const have of this.installed.values()) if (have.flow.serviceId === serviceId) have.flowInstalled = false;
+  }
+}

@@ -1,0 +1,211 @@
+// Datapath decisions (`decisions: datapath`): the switch spreads a service's new connections by itself through the
+// service's select group, with no packet-in; the buckets follow weights, drain, health and location. Packets go
+// through the fake flow table (groups select by a 5-tuple hash in proportion to the weights, as OVS's dp_hash).
+import { parseConfig } from '../../../src/config';
+import { ConfigError } from '../../../src/config/errors';
+import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
+import { OFPGC_MODIFY } from '../../../src/openflow/constants';
+import { AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromClient, NAT_MODES, VMS, ZONE } from '../../helpers/app-harness';
+
+const CONNTRACK = NAT_MODES[1];
+const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
+
+function services(scheduler: string, extra = '', weights: [number, number, number] = [1, 1, 1]): string {
+  return `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: ${scheduler}
+    decisions: datapath
+    idle_timeout: 30
+${extra}
+    backends:
+${backendYaml('v-vm1', [8080, 8081], `weight: ${weights[0]}`)}
+${backendYaml('v-vm2', [8080], `weight: ${weights[1]}`)}
+${backendYaml('v-vm3', [8080], `weight: ${weights[2]}`)}
+`;
+}
+
+/** `n` new connections from distinct client ports: where each first packet went (VM and software port). */
+function spread(h: AppHarness, n: number, firstPort = 20000): Map<string, number> {
+  const where = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    const out = delivered(h.send(fromClient(firstPort + i)).outcomes);
+    const key = `${PORT_OF[out.port]} ${out.fields.tcp_dst}`;
+    where.set(key, (where.get(key) ?? 0) + 1);
+  }
+  return where;
+}
+
+const share = (m: Map<string, number>, prefix: string, n: number) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0) / n;
+
+describe('datapath decisions: the select group spreads new connections', () => {
+  it('rr: 10,000 connections over three backends (vm1 on two ports) with no packet-in, each backend within 5 % of a third', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    const n = 10_000;
+    const where = spread(h, n);
+    expect(h.packetIns).toBe(0);
+    expect(h.table.connections).toHaveLength(n);
+    for (const vm of ['v-vm1', 'v-vm2', 'v-vm3']) expect(Math.abs(share(where, vm, n) - 1 / 3)).toBeLessThan(0.05 / 3);
+    // vm1's share is split over its two software ports.
+    expect(Math.abs(share(where, 'v-vm1 8081', n) - 1 / 6)).toBeLessThan(0.05 / 6);
+  });
+
+  it('wrr: the spread follows the weights 3:2:1 within 5 %', () => {
+    const h = new AppHarness(CONNTRACK, services('wrr', '', [3, 2, 1]));
+    const n = 10_000;
+    const where = spread(h, n);
+    expect(h.packetIns).toBe(0);
+    expect(Math.abs(share(where, 'v-vm1', n) - 3 / 6)).toBeLessThan(0.05 * 3 / 6);
+    expect(Math.abs(share(where, 'v-vm2', n) - 2 / 6)).toBeLessThan(0.05 * 2 / 6);
+    expect(Math.abs(share(where, 'v-vm3', n) - 1 / 6)).toBeLessThan(0.05 * 1 / 6);
+  });
+
+  it("a connection's packets reach its backend translated, and the backend's reply reaches the client from the VIP", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    const syn = delivered(h.send(fromClient(30000)).outcomes);
+    const vm = PORT_OF[syn.port] as keyof typeof VMS;
+    expect(syn.fields).toMatchObject({ ipv4_dst: VMS[vm].ip, eth_dst: VMS[vm].mac });
+    // The mark carries the service in its high half and the client's port in its low half, as vadc's own commit does.
+    expect(h.table.connections[0]).toMatchObject({ zone: ZONE });
+    expect(h.table.connections[0].mark & 0xffff).toBe(CLIENT_PORT);
+    const reply = delivered(h.send(fromBackend(vm, 30000, { backendPort: Number(syn.fields.tcp_dst) }), VMS[vm].ofport).outcomes);
+    expect(reply.port).toBe(CLIENT_PORT);
+    expect(reply.fields).toMatchObject({ ipv4_src: '10.0.0.100', tcp_src: 80 });
+    const again = delivered(h.send(fromClient(30000, { flags: 0x10 })).outcomes);
+    expect(again.port).toBe(syn.port);
+    expect(h.packetIns).toBe(0);
+  });
+});
+
+describe('datapath decisions: the buckets follow the backends', () => {
+  it('a drained backend gets no new connections (one group-mod), and again after enable', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    const mods = h.table.groupMods;
+    h.install(h.app.drain('web', 'v-vm2'));
+    expect(h.table.groupMods).toBe(mods + 1);
+    expect(h.sent.at(-1)).toMatchObject({ type: 'group_mod', command: OFPGC_MODIFY });
+    const drained = spread(h, 3000);
+    expect(share(drained, 'v-vm2', 3000)).toBe(0);
+    expect(h.packetIns).toBe(0);
+    h.install(h.app.enable('web', 'v-vm2'));
+    expect(share(spread(h, 3000, 40000), 'v-vm2', 3000)).toBeGreaterThan(0.25);
+  });
+
+  it('a backend its health check fails gets no new connections; with none left the controller refuses them', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    h.install(h.app.setHealth('web', 'v-vm1', false));
+    expect(share(spread(h, 2000), 'v-vm1', 2000)).toBe(0);
+    h.install(h.app.setHealth('web', 'v-vm2', false));
+    h.install(h.app.setHealth('web', 'v-vm3', false));
+    expect(h.table.groups.size).toBe(0);
+    const refused = h.send(fromClient(50000));
+    expect(h.packetIns).toBe(1);
+    expect(refused.outcomes.filter((o) => o.kind === 'output' && o.port !== CLIENT_PORT)).toEqual([]);
+    // Back up: the group returns and decides again without the controller.
+    h.install(h.app.setHealth('web', 'v-vm3', true));
+    expect(delivered(h.send(fromClient(50001)).outcomes).port).toBe(VMS['v-vm3'].ofport);
+    expect(h.packetIns).toBe(1);
+  });
+
+  it('a weight change re-weights the buckets; removing the service removes its group and decision flow', () => {
+    const h = new AppHarness(CONNTRACK, services('wrr', '', [1, 1, 1]));
+    h.install(h.app.setWeight('web', 'v-vm3', 4));
+    const where = spread(h, 6000);
+    expect(Math.abs(share(where, 'v-vm3', 6000) - 4 / 6)).toBeLessThan(0.05 * 4 / 6);
+    h.install(h.app.setServices([], h.now));
+    expect(h.table.groups.size).toBe(0);
+    expect(h.table.flows().filter((f) => f.instructions.some((i) => i.type === 'apply_actions' && i.actions.some((a) => a.type === 'group')))).toEqual([]);
+  });
+
+  it('after a switch reconnects the group is replaced (deleted first), not added twice', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    h.install(h.app.switchDown(h.sw.dpid, h.now));
+    h.install(h.app.switchUp(h.sw, h.now));
+    expect(h.table.groups.size).toBe(1);
+    expect(spread(h, 100).size).toBe(4);
+    expect(h.packetIns).toBe(0);
+  });
+});
+
+describe('datapath decisions: feedback', () => {
+  /** The queue measure each backend's port statistics gave (S, seconds a connection spends on the VM). */
+  function measured(h: AppHarness, timePerConn: Record<string, number>): void {
+    const scheduler = h.app.serviceStates()[0].lb.scheduler as FeedbackScheduler;
+    jest.spyOn(scheduler, 'estimate').mockImplementation((id) => ({ rate: 1, completions: 1, outstanding: 1, timePerConn: timePerConn[id], backlog: 0, dropping: false }));
+    h.install(h.app.feedLoad('web', 'v-vm1', { at: h.now, rxPackets: 0, txPackets: 0, txDropped: 0 }));
+  }
+  const weights = (h: AppHarness) => [...h.table.groups.values()][0].map((b) => b.weight);
+
+  it('a slow VM (4x the time per connection) gets proportionally fewer new connections, with no packet-in', () => {
+    const h = new AppHarness(CONNTRACK, services('feedback'));
+    measured(h, { 'v-vm1': 1, 'v-vm2': 4, 'v-vm3': 1 });
+    // vm1's share is halved over its two ports: 500 + 500, vm2 a quarter of it, vm3 1000.
+    expect(weights(h)).toEqual([500, 500, 250, 1000]);
+    const where = spread(h, 6000);
+    expect(Math.abs(share(where, 'v-vm2', 6000) - 1 / 9)).toBeLessThan(0.05 / 9 * 2);
+    expect(h.packetIns).toBe(0);
+  });
+
+  it('a group-mod only when a weight moves by more than the hysteresis (10 %)', () => {
+    const h = new AppHarness(CONNTRACK, services('feedback'));
+    measured(h, { 'v-vm1': 1, 'v-vm2': 1, 'v-vm3': 1 });
+    const mods = h.table.groupMods;
+    measured(h, { 'v-vm1': 1, 'v-vm2': 1.05, 'v-vm3': 1 });
+    expect(h.table.groupMods).toBe(mods);
+    measured(h, { 'v-vm1': 1, 'v-vm2': 1.5, 'v-vm3': 1 });
+    expect(h.table.groupMods).toBe(mods + 1);
+    expect(weights(h)).toEqual([500, 500, 667, 1000]);
+  });
+});
+
+describe('datapath decisions: counting', () => {
+  it("the tracker's listing counts the connections the datapath decided, per backend", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    const where = spread(h, 600);
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    const svc = h.app.serviceStates()[0];
+    expect(svc.decisions).toBe(600);
+    for (const b of svc.lb.backends) expect(b.activeConns + b.inactiveConns).toBe(share(where, b.id, 1));
+    // A second reading adds nothing.
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    expect(svc.decisions).toBe(600);
+  });
+
+  it('a connection that ended between two readings (closing in the listing) is counted once, and not tracked', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    spread(h, 30);
+    const svc = h.app.serviceStates()[0];
+    const closing = { source: 'tracker' as const, entries: h.trackerListing('TIME_WAIT') };
+    h.install(h.app.applyAccounting(closing, h.now));
+    h.install(h.app.applyAccounting(closing, h.now + 500));
+    expect(svc.decisions).toBe(30);
+    expect(svc.lb.backends.reduce((n, b) => n + b.activeConns + b.inactiveConns, 0)).toBe(0);
+    expect(svc.lb.backends.reduce((n, b) => n + b.completedConns, 0)).toBe(30);
+    expect([...svc.backends.values()].reduce((n, b) => n + b.totalConns, 0)).toBe(30);
+  });
+});
+
+describe('datapath decisions: where they do not apply', () => {
+  it('in flows mode the controller decides, and an event says why', () => {
+    const h = new AppHarness(NAT_MODES[0], services('rr'));
+    expect(h.table.groups.size).toBe(0);
+    delivered(h.send(fromClient(20000)).outcomes);
+    expect(h.packetIns).toBe(1);
+    expect(h.events.find((e) => e.kind === 'datapath_decisions_unavailable')?.message).toMatch(/^web: decisions: datapath needs conntrack NAT/);
+  });
+
+  it.each([
+    ['lc', /datapath decisions work with rr, wrr, feedback, not lc: lc counts each backend's connections at the moment it decides, which only the controller can/],
+    ['sh', /not sh: sh hashes chosen header fields, which an OVS group does only with the selection_method property of OpenFlow 1.5/],
+    ['mh', /not mh: mh hashes chosen header fields/],
+  ])('refuses scheduler %s with a clear error', (scheduler, message) => {
+    expect(() => parseConfig(services(scheduler), 'x.yaml')).toThrow(ConfigError);
+    expect(() => parseConfig(services(scheduler), 'x.yaml')).toThrow(message);
+  });
+
+  it('refuses persistence', () => {
+    expect(() => parseConfig(services('rr', '    persistence: 60'), 'x.yaml')).toThrow(/persistence needs decisions: controller/);
+  });
+});

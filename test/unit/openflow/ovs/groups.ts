@@ -1,0 +1,56 @@
+// Datapath decisions (issue 15): the select group of a service as vadc builds it (src/flows/groups.ts), its
+// modification and removal, and the group statistics and description requests, against ovs-ofctl's own encoding;
+// the replies (which no OVS tool encodes) as ovs-ofctl ofp-print reads vadc's encoding of them.
+import { buildDeleteServiceGroup, buildServiceGroup, serviceGroupId } from '../../../../src/flows/groups';
+import type { OfpMessage } from '../../../../src/openflow';
+import type { OvsCase, OvsRead } from './cases';
+
+const SERVICE = 0x1234;
+const GROUP = serviceGroupId(SERVICE);
+const SPEC = { serviceId: SERVICE, zone: 2780, buckets: [{ ip: '10.0.0.11', port: 8080, weight: 30 }, { ip: '10.0.0.12', port: 8081, weight: 7 }] };
+const bucketText = (ip: string, port: number, weight: number): string => `bucket=weight:${weight},actions=ct(commit,zone=2780,table=1,`
+  + `exec(move:OXM_OF_IN_PORT[0..15]->NXM_NX_CT_MARK[0..15],load:0x1234->NXM_NX_CT_MARK[16..31]),nat(dst=${ip}:${port}))`;
+const GROUP_TEXT = `group_id=${GROUP},type=select,${bucketText('10.0.0.11', 8080, 30)},${bucketText('10.0.0.12', 8081, 7)}`;
+/** ovs-ofctl numbers its one request xid 2. */
+const xid2 = <M extends OfpMessage>(m: M): M => ({ ...m, xid: 2 });
+
+export const GROUP_CASES: OvsCase[] = [
+  { name: 'group_mod_add_service_select', ofctl: { command: 'add-group', args: [GROUP_TEXT] }, message: xid2(buildServiceGroup(SPEC, false)) },
+  { name: 'group_mod_modify_service_select', ofctl: { command: 'mod-group', args: [GROUP_TEXT] }, message: xid2(buildServiceGroup(SPEC, true)) },
+  { name: 'group_mod_delete_service', ofctl: { command: 'del-groups', args: [`group_id=${GROUP}`] }, message: xid2(buildDeleteServiceGroup(SERVICE)) },
+  {
+    name: 'multipart_request_group_stats', ofctl: { command: 'dump-group-stats', args: [`group_id=${GROUP}`] },
+    message: { type: 'multipart_request', xid: 2, flags: 0, body: { mpType: 'group', groupId: GROUP } },
+  },
+  { name: 'multipart_request_group_desc', ofctl: { command: 'dump-groups', args: [] }, message: { type: 'multipart_request', xid: 2, flags: 0, body: { mpType: 'group_desc' } } },
+];
+
+const BUCKETS = buildServiceGroup(SPEC, false).buckets;
+/** How ofp-print shows a bucket (it prints nat inside exec's parentheses). */
+const printedBucket = (ip: string, port: number, weight: number): string => `bucket=weight:${weight},actions=ct(commit,table=1,zone=2780,`
+  + `exec(move:OXM_OF_IN_PORT[0..15]->NXM_NX_CT_MARK[0..15],load:0x1234->NXM_NX_CT_MARK[16..31],nat(dst=${ip}:${port})))`;
+
+export const GROUP_READS: OvsRead[] = [
+  {
+    message: { type: 'multipart_reply', xid: 0x21, flags: 0, body: { mpType: 'group_desc', entries: [{ groupType: 1, groupId: GROUP, buckets: BUCKETS }] } },
+    text: [
+      'OFPST_GROUP_DESC reply (OF1.3) (xid=0x21):',
+      ` group_id=${GROUP},type=select,${printedBucket('10.0.0.11', 8080, 30)},${printedBucket('10.0.0.12', 8081, 7)}`,
+    ].join('\n'),
+  },
+  {
+    message: {
+      type: 'multipart_reply', xid: 0x22, flags: 0, body: {
+        mpType: 'group', entries: [{
+          groupId: GROUP, refCount: 1, packetCount: 3001n, byteCount: 222074n, durationSec: 95, durationNsec: 500000000,
+          bucketStats: [{ packetCount: 2401n, byteCount: 177674n }, { packetCount: 600n, byteCount: 44400n }],
+        }],
+      },
+    },
+    text: [
+      'OFPST_GROUP reply (OF1.3) (xid=0x22):',
+      ` group_id=${GROUP},duration=95.500s,ref_count=1,packet_count=3001,byte_count=222074,`
+        + 'bucket0:packet_count=2401,byte_count=177674,bucket1:packet_count=600,byte_count=44400',
+    ].join('\n'),
+  },
+];
