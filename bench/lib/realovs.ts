@@ -40,6 +40,8 @@ export interface RealOvsOptions {
   nat?: 'flows' | 'conntrack';
   /** Connection-end copies per second (config datapath.end_copies; 0 = off); default the config's default. */
   endCopies?: number;
+  /** Who decides each VIP service's connections (config `decisions`; datapath: OVS's select group, conntrack only); default controller. */
+  decisions?: 'controller' | 'datapath';
   log: (line: string) => void;
 }
 
@@ -79,6 +81,7 @@ export interface HoldResult {
 
 export interface RealOvsReport {
   nat: 'flows' | 'conntrack';
+  decisions: 'controller' | 'datapath';
   lab: { vip: string; backend: string; clients: string[] };
   runs: RunResult[];
   hold: HoldResult | null;
@@ -107,9 +110,9 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
   ];
 }
 
-function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined): string {
+function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath'): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
-    name, vip, protocol: 'tcp', port, scheduler: 'rr', idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
+    name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions, idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
   });
   return stringify({
@@ -149,7 +152,7 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       await this.startServers(backend);
-      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies);
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller');
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
@@ -175,7 +178,7 @@ class Bench {
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
       }
       const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
-      return { nat: this.opts.nat ?? 'flows', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
+      return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
     } finally {
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));

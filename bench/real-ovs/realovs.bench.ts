@@ -3,7 +3,7 @@
 // counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
 //     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack]
-//     [--end-copies N (copies/s, 0 = off; default the config's)] [--json]
+//     [--end-copies N (copies/s, 0 = off; default the config's)] [--decisions controller|datapath] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runRealOvsBench, type RunResult } from '../lib/realovs';
@@ -21,6 +21,7 @@ const { values } = parseArgs({
     'stats-ms': { type: 'string', default: '1000' },
     nat: { type: 'string', default: 'flows' },
     'end-copies': { type: 'string' },
+    decisions: { type: 'string', default: 'controller' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -29,10 +30,11 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 async function main(): Promise<void> {
   if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}`);
+  if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
-    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat,
+    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions,
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
@@ -62,7 +64,7 @@ async function main(): Promise<void> {
     { what: 'packet-ins whole VIP transfer (2 = control + data conn)', ...m((r) => r.iperf.packetInsWholeTransfer), target: '' },
     { what: 'failed connections (all phases)', ...m((r) => r.static.failed + r.vip.failed), target: '0' },
   ];
-  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread\n`);
+  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread\n`);
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
