@@ -37,7 +37,7 @@ export interface FeedbackOptions {
   equalBand?: number;
 }
 
-/** A member's peak-EWMA of connection times (first packet to end), from the ends the datapath showed. */
+/** A member's peak-sensitive EWMA of connection times (first packet to end), from the ends the datapath showed. */
 interface ConnectionTime {
   /** Seconds. */
   ewma: number;
@@ -63,6 +63,9 @@ interface LoadEstimate {
   busyIntervals: number;
 }
 
+/** How much faster the connection-time estimate rises than it falls (its time constant up is decayMs / this). */
+const RISE_FASTER = 10;
+
 /** Floors so a member that finished nothing while busy is very expensive rather than infinite. */
 const MIN_RATE = 1e-3;
 
@@ -79,10 +82,11 @@ export interface MemberLoad {
  *
  *   cost = ((open connections + 1) * T + backlog / rate) / weight
  *
- * T, the time one connection spends on the member, is a peak-EWMA of its connections' measured times (first
- * packet to the FIN/RST that ended it, as the datapath's copies showed them): a slower connection counts at
- * once, faster ones pull it down with weight 1 - exp(-dt / decay) (dt since the member's previous end), so
- * the estimate is time-based whatever the member's rate (Finagle/Linkerd's peak EWMA). An idle member's T
+ * T, the time one connection spends on the member, is a peak-sensitive EWMA of its connections' measured
+ * times (first packet to the FIN/RST that ended it, as the datapath's copies showed them): each end moves it
+ * by 1 - exp(-dt / tau), dt since the member's previous end, tau = decay when the end is faster and decay / 10
+ * when slower, so the estimate is time-based whatever the member's rate and believes a slowdown at once
+ * (in the spirit of Finagle/Linkerd's peak EWMA, without letting one outlier of a busy member take it out). An idle member's T
  * decays towards the fastest member's with the same time constant: a member that was slow is tried again
  * within a few seconds and one fast answer brings it back. Until a member has ended a connection, T is
  * Little's law over its port counters, S = L / lambda (smoothed open connections over completions per
@@ -124,7 +128,7 @@ export class FeedbackScheduler implements Scheduler {
     this.members = new Map(backends.map((b) => [b.id, b]));
   }
 
-  /** A connection on `backend` ended `durationMs` after its first packet: the peak-EWMA of its connection time. */
+  /** A connection on `backend` ended `durationMs` after its first packet: the peak-sensitive EWMA of its connection time. */
   connectionEnded(backend: Backend, durationMs: number, now: number): void {
     const seconds = Math.max(0, durationMs) / 1000;
     const t = this.connTimes.get(backend.id);
@@ -132,11 +136,11 @@ export class FeedbackScheduler implements Scheduler {
       this.connTimes.set(backend.id, { ewma: seconds, at: now });
       return;
     }
-    if (seconds >= t.ewma) t.ewma = seconds;
-    else {
-      const keep = Math.exp(-Math.max(0, now - t.at) / this.decayMs);
-      t.ewma = t.ewma * keep + seconds * (1 - keep);
-    }
+    // Rising ten times faster than falling: a member whose connections got slower is believed within a
+    // connection or two (its ends are spaced by their length), one outlier among a busy member's many moves it little.
+    const tau = seconds > t.ewma ? this.decayMs / RISE_FASTER : this.decayMs;
+    const keep = Math.exp(-Math.max(0, now - t.at) / tau);
+    t.ewma = t.ewma * keep + seconds * (1 - keep);
     t.at = Math.max(t.at, now);
   }
 

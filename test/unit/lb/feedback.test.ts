@@ -157,17 +157,30 @@ describe('feedback: connection times (first packet to the end the datapath showe
   const ended = (service: LbService, id: string, ms: number, now: number) =>
     (service.scheduler as FeedbackScheduler).connectionEnded(service.backendById(id)!, ms, now);
 
-  it('is a peak-EWMA: a slower connection counts at once, faster ones pull it down with weight 1 - exp(-dt / 1 s)', () => {
+  it('rises ten times faster than it falls (tau 0.1 s up, 1 s down), time-weighted whatever the rate', () => {
     const { service, scheduler } = three();
     ended(service, 'A', 20, 0);
     expect(scheduler.estimate('A')).toMatchObject({ connectionTime: 0.02, timePerConn: 0.02 });
-    ended(service, 'A', 200, 100);
-    expect(scheduler.estimate('A')!.connectionTime).toBe(0.2);
-    ended(service, 'A', 20, 1100); // 1 s later: keeps exp(-1) of the old
-    const afterOne = 0.2 * Math.exp(-1) + 0.02 * (1 - Math.exp(-1));
+    // A 200 ms connection 200 ms after the previous end (the spacing a slow member's own ends have): keeps exp(-2).
+    ended(service, 'A', 200, 200);
+    const slow = 0.02 * Math.exp(-2) + 0.2 * (1 - Math.exp(-2));
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(slow, 12);
+    ended(service, 'A', 20, 1200); // 1 s later, faster: keeps exp(-1) of the old
+    const afterOne = slow * Math.exp(-1) + 0.02 * (1 - Math.exp(-1));
     expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(afterOne, 12);
-    ended(service, 'A', 20, 1110); // 10 ms later: moves 1 %
+    ended(service, 'A', 20, 1210); // 10 ms later: moves 1 %
     expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(afterOne * Math.exp(-0.01) + 0.02 * (1 - Math.exp(-0.01)), 12);
+  });
+
+  it('one outlier among a busy member\'s many ends moves it little; a member that turned slow is believed in a few ends', () => {
+    const { service, scheduler } = three();
+    for (let t = 0; t <= 1000; t += 10) ended(service, 'A', 20, t);
+    ended(service, 'A', 100, 1005); // one 100 ms connection 5 ms after the previous end
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(0.02 + 0.08 * (1 - Math.exp(-0.05)), 12);
+    expect(scheduler.estimate('A')!.connectionTime).toBeLessThan(0.025);
+    // Turned slow: its ends come 200 ms apart, each moving it 86 %.
+    for (let i = 1; i <= 3; i++) ended(service, 'A', 200, 1005 + 200 * i);
+    expect(scheduler.estimate('A')!.connectionTime).toBeGreaterThan(0.199);
   });
 
   it('a member whose connections take 10x longer gets a new one only when the others hold ten times its load; equals take turns', () => {
