@@ -65,6 +65,8 @@ interface LoadEstimate {
 
 /** How much faster the connection-time estimate rises than it falls (its time constant up is decayMs / this). */
 const RISE_FASTER = 10;
+/** The most one connection's time counts for, as a multiple of the member's current estimate. */
+const MAX_STEP = 4;
 
 /** Floors so a member that finished nothing while busy is very expensive rather than infinite. */
 const MIN_RATE = 1e-3;
@@ -85,7 +87,8 @@ export interface MemberLoad {
  * T, the time one connection spends on the member, is a peak-sensitive EWMA of its connections' measured
  * times (first packet to the FIN/RST that ended it, as the datapath's copies showed them): each end moves it
  * by 1 - exp(-dt / tau), dt since the member's previous end, tau = decay when the end is faster and decay / 10
- * when slower, so the estimate is time-based whatever the member's rate and believes a slowdown at once
+ * when slower, one end counting at most 4x the estimate, so the estimate is time-based whatever the member's
+ * rate and believes a slowdown within two or three ends
  * (in the spirit of Finagle/Linkerd's peak EWMA, without letting one outlier of a busy member take it out). An idle member's T
  * decays towards the fastest member's with the same time constant: a member that was slow is tried again
  * within a few seconds and one fast answer brings it back. Until a member has ended a connection, T is
@@ -138,9 +141,12 @@ export class FeedbackScheduler implements Scheduler {
     }
     // Rising ten times faster than falling: a member whose connections got slower is believed within a
     // connection or two (its ends are spaced by their length), one outlier among a busy member's many moves it little.
-    const tau = seconds > t.ewma ? this.decayMs / RISE_FASTER : this.decayMs;
+    // One end counts at most MAX_STEP times the estimate: a SYN retransmitted after 1 s says little about a VM
+    // answering in 20 ms, while a VM that really turned slow gets there in two or three ends.
+    const sample = Math.min(seconds, t.ewma * MAX_STEP);
+    const tau = sample > t.ewma ? this.decayMs / RISE_FASTER : this.decayMs;
     const keep = Math.exp(-Math.max(0, now - t.at) / tau);
-    t.ewma = t.ewma * keep + seconds * (1 - keep);
+    t.ewma = t.ewma * keep + sample * (1 - keep);
     t.at = Math.max(t.at, now);
   }
 

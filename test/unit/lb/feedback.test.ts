@@ -161,9 +161,9 @@ describe('feedback: connection times (first packet to the end the datapath showe
     const { service, scheduler } = three();
     ended(service, 'A', 20, 0);
     expect(scheduler.estimate('A')).toMatchObject({ connectionTime: 0.02, timePerConn: 0.02 });
-    // A 200 ms connection 200 ms after the previous end (the spacing a slow member's own ends have): keeps exp(-2).
-    ended(service, 'A', 200, 200);
-    const slow = 0.02 * Math.exp(-2) + 0.2 * (1 - Math.exp(-2));
+    // A 50 ms connection 200 ms after the previous end (the spacing a slow member's own ends have): keeps exp(-2).
+    ended(service, 'A', 50, 200);
+    const slow = 0.02 * Math.exp(-2) + 0.05 * (1 - Math.exp(-2));
     expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(slow, 12);
     ended(service, 'A', 20, 1200); // 1 s later, faster: keeps exp(-1) of the old
     const afterOne = slow * Math.exp(-1) + 0.02 * (1 - Math.exp(-1));
@@ -175,11 +175,11 @@ describe('feedback: connection times (first packet to the end the datapath showe
   it('one outlier among a busy member\'s many ends moves it little; a member that turned slow is believed in a few ends', () => {
     const { service, scheduler } = three();
     for (let t = 0; t <= 1000; t += 10) ended(service, 'A', 20, t);
-    ended(service, 'A', 100, 1005); // one 100 ms connection 5 ms after the previous end
-    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(0.02 + 0.08 * (1 - Math.exp(-0.05)), 12);
+    ended(service, 'A', 1000, 1005); // a 1 s connection (a retransmitted SYN) 5 ms after the previous end: counts as 4 x 20 ms
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(0.02 + 0.06 * (1 - Math.exp(-0.05)), 12);
     expect(scheduler.estimate('A')!.connectionTime).toBeLessThan(0.025);
-    // Turned slow: its ends come 200 ms apart, each moving it 86 %.
-    for (let i = 1; i <= 3; i++) ended(service, 'A', 200, 1005 + 200 * i);
+    // Turned slow: its ends come 200 ms apart, each moving it 86 % (the first one capped at 4x).
+    for (let i = 1; i <= 4; i++) ended(service, 'A', 200, 1005 + 200 * i);
     expect(scheduler.estimate('A')!.connectionTime).toBeGreaterThan(0.199);
   });
 
