@@ -1,5 +1,6 @@
 // The operator's side of the store: read the policy and the hosts' reports, and write policy changes that
 // were checked first (what `vadc service|backend ... --cluster` and `vadc cluster status` use).
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   OvsdbClient, OvsdbMemberError, OvsdbTransactionError, op, type OvsdbClientOptions, type Row, type TlsFiles,
 } from '../ovsdb';
@@ -16,18 +17,37 @@ export interface AdminOptions {
   /** Per request (default 10 s). */
   timeoutMs?: number;
   session?: Partial<OvsdbClientOptions>;
+  /** How long a command waits for the members to elect a leader before it gives up (default 5 s). */
+  leaderWaitMs?: number;
 }
 
-/** Opens a session for a command: fails fast, with a message that says what is wrong with the store. */
+const LEADER_POLL_MS = 250;
+
+/**
+ * Opens a session for a command: fails fast, with a message that says what is wrong with the store.
+ * Commands talk to the Raft leader only: a follower that was just restarted can still be catching up and
+ * would show an older policy (a remove then finds nothing to remove), while the leader has every committed
+ * change. While no member is the leader (an election, members restarting, or quorum lost) the command
+ * waits up to `leaderWaitMs` for one.
+ */
 export async function openStore(remotes: string, opts: AdminOptions = {}): Promise<OvsdbClient> {
+  const deadline = Date.now() + (opts.leaderWaitMs ?? 5000);
   let client: OvsdbClient;
-  try {
-    client = await OvsdbClient.connect(remotes, {
-      database: STORE_DB, reconnect: false, requestTimeoutMs: opts.timeoutMs ?? 10_000, handshakeTimeoutMs: opts.timeoutMs ?? 10_000,
-      ...(opts.tls ? { tls: opts.tls } : {}), ...opts.session,
-    });
-  } catch (err) {
-    throw describeStoreError(remotes, err);
+  for (;;) {
+    try {
+      client = await OvsdbClient.connect(remotes, {
+        database: STORE_DB, leaderOnly: true, reconnect: false,
+        requestTimeoutMs: opts.timeoutMs ?? 10_000, handshakeTimeoutMs: opts.timeoutMs ?? 10_000,
+        ...(opts.tls ? { tls: opts.tls } : {}), ...opts.session,
+      });
+      break;
+    } catch (err) {
+      if (isElection(err) && Date.now() + LEADER_POLL_MS < deadline) {
+        await sleep(LEADER_POLL_MS);
+        continue;
+      }
+      throw describeStoreError(remotes, err);
+    }
   }
   try {
     const schema = await client.getSchema(STORE_DB);
@@ -40,6 +60,14 @@ export async function openStore(remotes: string, opts: AdminOptions = {}): Promi
   return client;
 }
 
+/**
+ * No member is the leader: an election is under way, or members just restarted that do not yet know the
+ * cluster (they say "not connected" until they hear from a leader), or quorum is lost. Only time tells which.
+ */
+function isElection(err: unknown): boolean {
+  return err instanceof OvsdbMemberError && (err.problem === 'not-leader' || err.problem === 'not-connected');
+}
+
 /** Turns a session failure into what the operator should do about it. */
 export function describeStoreError(remotes: string, err: unknown): ClusterError {
   if (err instanceof ClusterError) return err;
@@ -48,6 +76,9 @@ export function describeStoreError(remotes: string, err: unknown): ClusterError 
   }
   if (err instanceof OvsdbMemberError && err.problem === 'not-connected') {
     return new ClusterError('no_quorum', `the cluster store ${remotes} has no quorum (read-only: a majority of its members is down): ${err.reason}`);
+  }
+  if (err instanceof OvsdbMemberError && err.problem === 'not-leader') {
+    return new ClusterError('no_leader', `no member of the cluster store ${remotes} is its leader now (an election in progress, or a majority of its members down); try again: ${err.reason}`);
   }
   return new ClusterError('unreachable', `cannot use the cluster store ${remotes}: ${(err as Error).message}`);
 }

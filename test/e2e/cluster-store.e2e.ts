@@ -206,7 +206,7 @@ describe('store failures', () => {
     const snapshotBefore = JSON.stringify(hosts[1].snapshot);
     const refused = await vadc(['backend', 'weight', 'web', 'v-vm1', '4', '--cluster', remotes]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/no quorum \(read-only|cannot use the cluster store/);
+    expect(refused.stderr).toMatch(/no quorum \(read-only|is its leader now|cannot use the cluster store/);
     await eventually('readers notice', () => hosts.every((h) => !h.store.connected), 30_000);
     expect(JSON.stringify(hosts[1].snapshot)).toBe(snapshotBefore);
     expect(hosts[1].service('web')?.scheduler).toBe('wrr');

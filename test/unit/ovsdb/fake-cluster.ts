@@ -87,8 +87,9 @@ export class FakeCluster {
   index = 10;
   readonly members: FakeMember[] = [];
 
-  constructor(dir: string, count: number, readonly historyLimit = 100) {
-    this.schema = parseSchema(TEST_SCHEMA);
+  /** `rawSchema` is the database served (its name included); only get_schema and monitors use others than TEST_SCHEMA. */
+  constructor(dir: string, count: number, readonly historyLimit = 100, readonly rawSchema: { name: string } = TEST_SCHEMA) {
+    this.schema = parseSchema(rawSchema as Json);
     for (const table of Object.keys(this.schema.tables)) this.rows.set(table, new Map());
     for (let i = 0; i < count; i++) this.members.push(new FakeMember(this, i, join(dir, `m${i}-${randomUUID().slice(0, 8)}.sock`)));
     this.members[0].leader = true;
@@ -369,9 +370,9 @@ class FakeConn {
     if (b.failMonitors && m.method.startsWith('monitor') && p[0] !== '_Server') return error({ error: 'internal error', details: 'monitors refused' });
     switch (m.method) {
       case 'list_dbs':
-        return reply(b.serverDb ? ['Cluster_Test', '_Server'] : ['Cluster_Test']);
+        return reply(b.serverDb ? [this.member.cluster.schema.name, '_Server'] : [this.member.cluster.schema.name]);
       case 'get_schema':
-        if (p[0] === 'Cluster_Test') return reply(TEST_SCHEMA);
+        if (p[0] === this.member.cluster.schema.name) return reply(this.member.cluster.rawSchema);
         if (p[0] === '_Server' && b.serverDb) return reply(SERVER_SCHEMA);
         return error({ error: 'unknown database', details: `${String(p[0])} is not a database` });
       case 'monitor_cond_since':
@@ -430,7 +431,7 @@ class FakeConn {
   private serverView(): Row {
     const m = this.member;
     return {
-      name: 'Cluster_Test', model: 'clustered', connected: m.connected, leader: m.leader,
+      name: m.cluster.schema.name, model: 'clustered', connected: m.connected, leader: m.leader,
       cid: uuid(m.cluster.cid), sid: uuid(m.sid), index: m.indexOverride ?? m.cluster.index,
     };
   }

@@ -1,0 +1,73 @@
+/**
+ * Commands open the cluster store on its Raft leader only (a restarted follower may still be catching up and
+ * show an older policy), wait through an election, and say what is wrong when no leader comes.
+ * Against the in-memory cluster (real unix sockets) serving vadc's own schema.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterError, openStore } from '../../../src/cluster';
+import type { OvsdbClient } from '../../../src/ovsdb';
+import { FakeCluster } from '../ovsdb/fake-cluster';
+
+const dir = mkdtempSync(join(tmpdir(), 'vadc-admin-'));
+const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
+const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
+let cluster: FakeCluster;
+let client: OvsdbClient | undefined;
+
+beforeEach(async () => {
+  cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+});
+
+afterEach(async () => {
+  client?.close();
+  client = undefined;
+  await cluster.stop();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+test('a command session goes to the leader, whichever member it is', async () => {
+  cluster.setLeader(2);
+  client = await openStore(cluster.remotes(), { timeoutMs: 2000, session: FAST });
+  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[2].sid });
+});
+
+test('during an election the command waits for the leader instead of reading a follower', async () => {
+  cluster.members.forEach((m) => (m.leader = false));
+  setTimeout(() => cluster.setLeader(1), 600);
+  const started = Date.now();
+  client = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST });
+  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[1].sid });
+  expect(Date.now() - started).toBeGreaterThanOrEqual(500);
+});
+
+test('no leader within the wait: a no_leader error that says so', async () => {
+  cluster.members.forEach((m) => (m.leader = false));
+  const err = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST }).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ClusterError);
+  expect(err).toMatchObject({ code: 'no_leader', message: expect.stringMatching(/no member of the cluster store .* is its leader now/) });
+});
+
+test('members cut off from their cluster for the whole wait: no_quorum', async () => {
+  cluster.members.forEach((m) => {
+    m.leader = false;
+    m.connected = false;
+  });
+  const err = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST }).catch((e: unknown) => e);
+  expect(err).toMatchObject({ code: 'no_quorum', message: expect.stringMatching(/has no quorum \(read-only/) });
+});
+
+test('members restarted and not yet in touch with their cluster: the command waits for them', async () => {
+  cluster.members.forEach((m) => {
+    m.leader = false;
+    m.connected = false;
+  });
+  setTimeout(() => {
+    cluster.members.forEach((m) => (m.connected = true));
+    cluster.setLeader(0);
+  }, 600);
+  client = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST });
+  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[0].sid });
+});
