@@ -2,7 +2,7 @@ import dgram from 'node:dgram';
 import http from 'node:http';
 import type net from 'node:net';
 import { runCheck } from '../../../src/health';
-import { matchWithin, REGEX_BUDGET_MS } from '../../../src/health/bounded-match';
+import { matchWithin, REGEX_BUDGET_MS, REGEX_TRIES, timedMatch, type TimedMatch } from '../../../src/health/bounded-match';
 
 /** A pattern that backtracks exponentially on "aaaa...b" (2^n steps for n a's): a careless operator's regex. */
 const CATASTROPHIC = /^(a+)+$/;
@@ -50,5 +50,44 @@ describe('a user regex on a backend-controlled body is bounded in time (issue 18
     expect(matchWithin(/ok$/, `${'x'.repeat(65536)}ok`)).toBe(true);
     expect(matchWithin(/^ok/, 'not ok')).toBe(false);
     expect(matchWithin(CATASTROPHIC, HOSTILE, 5)).toBe('timeout');
+  });
+});
+
+describe('a timeout caused by a loaded machine, not by the pattern', () => {
+  /** Runs that answer from a script: [result, CPU ms used]. */
+  function scripted(runs: [boolean | 'timeout', number][]): { run: TimedMatch; calls: () => number } {
+    let n = 0;
+    return { run: () => ({ result: runs[n][0], cpuMs: runs[n++][1] }), calls: () => n };
+  }
+
+  it('a run that timed out with little CPU used is tried again', () => {
+    const s = scripted([['timeout', 3], [true, 0]]);
+    expect(matchWithin(/ok/, 'ok', 50, s.run)).toBe(true);
+    expect(s.calls()).toBe(2);
+  });
+
+  it('a run that spent its budget in CPU is a timeout at once', () => {
+    const s = scripted([['timeout', 49]]);
+    expect(matchWithin(/ok/, 'ok', 50, s.run)).toBe('timeout');
+    expect(s.calls()).toBe(1);
+  });
+
+  it(`at most ${REGEX_TRIES} runs, however starved the process is`, () => {
+    const s = scripted(Array.from({ length: 10 }, () => ['timeout', 1] as [boolean | 'timeout', number]));
+    expect(matchWithin(/ok/, 'ok', 50, s.run)).toBe('timeout');
+    expect(s.calls()).toBe(REGEX_TRIES);
+  });
+
+  it('the real timer measures the CPU a backtracking pattern spends, and repeats only starved runs', () => {
+    const runs: number[] = [];
+    const counted: TimedMatch = (p, t, b) => {
+      const r = timedMatch(p, t, b);
+      runs.push(r.cpuMs);
+      return r;
+    };
+    expect(matchWithin(CATASTROPHIC, HOSTILE, 20, counted)).toBe('timeout');
+    expect(runs[0]).toBeGreaterThan(0);
+    // Unloaded, the one run is busy for (nearly) all of its 20 ms; a run starved by the machine may be repeated.
+    for (const cpuMs of runs.slice(0, -1)) expect(cpuMs).toBeLessThan(10);
   });
 });
