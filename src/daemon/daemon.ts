@@ -125,6 +125,8 @@ export class VadcDaemon implements VadcRuntime {
     this.health = new HealthBridge({
       app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
       emit: (e) => this.emitEvent(e), deliver: (batches) => this.deliver(batches),
+      // A pair's standby sees the same absent VM as its master: only the master may start it.
+      mayRunHooks: () => this.election === undefined || this.election.status().role === 'master',
     });
     const dp = this.config.datapath;
     this.accounting = createAccountingReader(this.app.accountingSource, {
@@ -251,6 +253,7 @@ export class VadcDaemon implements VadcRuntime {
   private onElection(change: ElectionChange): void {
     if (change.kind === 'promoted') {
       this.emitEvent({ kind: 'promoted', level: 'warn', data: { generation: String(change.generation) }, message: `this instance is master now (generation ${change.generation}): ${change.reason}` });
+      this.health.reconsider();
     } else if (change.kind === 'fenced') {
       this.emitEvent({ kind: 'fenced', level: 'warn', data: { generation: String(change.generation), by: change.by }, message: `this instance is a standby now: ${change.reason}` });
     }

@@ -14,6 +14,8 @@ export interface HealthBridgeOptions {
   /** Sends the flow changes the app returns for a verdict (a dead backend's connections, conntrack mode's backend flows). */
   deliver: (batches: SwitchBatch[]) => void;
   now: () => number;
+  /** False while this instance is the standby of a pair: its monitors run no launch or stop hooks. */
+  mayRunHooks?: () => boolean;
 }
 
 const TICK_MS = 250;
@@ -52,6 +54,7 @@ export class HealthBridge {
       if (this.monitors.has(service.name)) continue;
       const monitor = new ServiceHealthMonitor(healthOptionsFromConfig(service, {
         scheduler: this.scheduler, logger: this.opts.logger, sourceAddress: this.opts.sourceAddress, now: this.opts.now,
+        mayRunHooks: this.opts.mayRunHooks,
       }));
       this.monitors.set(service.name, { monitor, config: service });
       // With active checks, a backend gets no traffic until its first pass.
@@ -62,6 +65,11 @@ export class HealthBridge {
       for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
     }
     this.observeLocations();
+  }
+
+  /** This instance became master: launches and stops its standby days held back are looked at again. */
+  reconsider(): void {
+    for (const { monitor } of this.monitors.values()) monitor.reconsider();
   }
 
   /** Discovery is authoritative from now on (a switch connected, and OVSDB answered or is not used). */

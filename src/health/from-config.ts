@@ -16,6 +16,8 @@ export interface HealthRuntimeInputs {
   /** Checks are sent from here (in the lab: the bridge's LOCAL port address). */
   sourceAddress?: string;
   now?: () => number;
+  /** False while this instance is a standby (no hooks run); see ServiceHealthOptions. */
+  mayRunHooks?: () => boolean;
 }
 
 function statuses(value: Extract<HealthCheckConfig, { type: 'http' | 'https' }>['expect_status']): StatusExpectation | undefined {
@@ -98,5 +100,6 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
     scheduler: inputs.scheduler,
     logger: inputs.logger,
     now: inputs.now,
+    mayRunHooks: inputs.mayRunHooks,
   };
 }

@@ -43,6 +43,11 @@ export interface ServiceHealthOptions {
   now?: () => number;
   /** Injected for tests. */
   runHook?: (hook: HookSpec, ctx: HookContext, logger: Logger, signal?: AbortSignal) => Promise<HookResult>;
+  /**
+   * Whether this instance may act outside the switch (launch, retry and stop hooks): false on the standby of
+   * a controller pair, which would otherwise start the same VM as its master. Default: always.
+   */
+  mayRunHooks?: () => boolean;
 }
 
 const PASSIVE_PASS: CheckResult = { ok: true, reason: 'vNIC up (no active check configured)', output: '', durationMs: 0 };
@@ -183,6 +188,11 @@ export class ServiceHealthMonitor extends EventEmitter {
     return this.failover.routing;
   }
 
+  /** Looks at launches and stops again (this instance became master: what its standby days held back). */
+  reconsider(): void {
+    this.evaluate();
+  }
+
   /** Software ports of the backend that may get new connections now (empty when it must get none). */
   portsFor(backend: string): number[] {
     return usablePorts(this.requireHealth(backend));
@@ -242,6 +252,9 @@ export class ServiceHealthMonitor extends EventEmitter {
   private applyLaunch(backend: string, input: LaunchInput): void {
     const job = this.jobs.get(backend);
     if (!job) return;
+    // On a standby the jobs stand still: nothing that could start a hook (a request, a retry's tick, the stop
+    // cool-down's load) is taken in; results of hooks started while master still are. reconsider() on promotion.
+    if (this.opts.mayRunHooks && !this.opts.mayRunHooks() && input.kind !== 'hook_finished' && input.kind !== 'ready' && input.kind !== 'vnic') return;
     const step = stepLaunch(job, input, this.opts.launch, this.now());
     this.jobs.set(backend, step.job);
     this.emitEvents(step.events);

@@ -89,6 +89,46 @@ describe('ServiceHealthMonitor', () => {
     expect(h.hookCalls.map((c) => c.attempt)).toEqual([1, 2]);
   });
 
+  it('on a standby no hook runs (its master launches the VM); promoted, it launches what is still needed', async () => {
+    let master = false;
+    const h = harness([{ ok: true, reason: 'exit code 0', output: '', durationMs: 5 }], { mayRunHooks: () => master });
+    h.monitor.vnicChanged('p1', { present: true });
+    h.monitor.vnicChanged('s1', { present: false });
+    h.monitor.checkResult('p1', 80, PASS);
+    h.at(1000);
+    h.monitor.vnicChanged('p1', { present: false });
+    for (let t = 1250; t <= 5000; t += 250) {
+      h.at(t);
+      h.monitor.tick();
+    }
+    await h.settle();
+    expect(h.monitor.routing()).toEqual({ kind: 'refuse' });
+    expect(h.hookCalls).toEqual([]);
+    expect(h.kinds()).not.toContain('launch_started:s1');
+
+    master = true;
+    h.monitor.reconsider();
+    await h.settle();
+    expect(h.hookCalls.map((c) => [c.action, c.backend, c.attempt])).toEqual([['launch', 's1', 1]]);
+    expect(h.monitor.stateOf('s1').health).toBe('launching');
+  });
+
+  it('a launch that failed while master is not retried once this instance is a standby', async () => {
+    let master = true;
+    const h = harness([{ ok: false, reason: 'exit code 1', output: '', durationMs: 0 }], { mayRunHooks: () => master });
+    h.monitor.vnicChanged('p1', { present: true });
+    h.monitor.vnicChanged('s1', { present: false });
+    h.monitor.checkResult('p1', 80, PASS);
+    h.monitor.portStatus('p1', false);
+    await h.settle();
+    expect(h.hookCalls.length).toBe(1);
+    master = false;
+    h.at(60_000); // far past the 1 s backoff
+    h.monitor.tick();
+    await h.settle();
+    expect(h.hookCalls.length).toBe(1);
+  });
+
   it('drains: weight 0 at once, drained when the last connection ends, enable restores the weight', () => {
     const h = harness([]);
     h.monitor.updateLoad('p1', { activeConns: 2 });
