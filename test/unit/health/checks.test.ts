@@ -24,6 +24,15 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+/** A UDP port nobody listens on: found among UDP ports (a free TCP port can be a bound UDP one, e.g. this file's echo server). */
+async function freeUdpPort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((r) => socket.bind(0, HOST, () => r()));
+  const port = socket.address().port;
+  await new Promise<void>((r) => socket.close(() => r()));
+  return port;
+}
+
 let httpPort: number;
 let httpsPort: number;
 let silentPort: number;
@@ -163,7 +172,7 @@ describe('udp check', () => {
     expect(r).toMatchObject({ ok: false, reason: 'reply does not match pong' });
   });
   it('fails with "connection refused" when nothing listens (ICMP port unreachable)', async () => {
-    const r = await runCheck({ kind: 'udp', host: HOST, port: await freePort(), send: 'ping', timeoutMs: 1000 });
+    const r = await runCheck({ kind: 'udp', host: HOST, port: await freeUdpPort(), send: 'ping', timeoutMs: 1000 });
     expect(r.ok).toBe(false);
     expect(r.reason).toMatch(/connection refused/);
   });
