@@ -181,7 +181,10 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
   const wanted = new Map(membersOf(config).map((b) => [b.name, b]));
   const sorryName = config.sorry_backend?.name;
   for (const name of [...service.backends.keys()]) {
-    if (!wanted.has(name)) {
+    const next = wanted.get(name);
+    // A backend whose address or ports changed (a tagged VM given another address) is a new member under the old name.
+    const readdressed = next !== undefined && !sameAddress(service.backends.get(name)!.config, next);
+    if (!next || readdressed) {
       service.lb.removeBackend(name);
       service.backends.delete(name);
     }
@@ -199,6 +202,10 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
     }
   }
   refreshTiers(service);
+}
+
+function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
+  return a.ip === b.ip && a.ports.length === b.ports.length && a.ports.every((p, i) => p === b.ports[i]);
 }
 
 /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */

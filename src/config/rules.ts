@@ -98,6 +98,11 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   if (service.fin_timeout > 0 && service.protocol !== 'tcp') add(`${at}.fin_timeout`, 'only meaningful for tcp services');
   if (service.decisions === 'datapath') checkDatapathDecisions(service, at, add);
 
+  if (service.backends.length === 0 && !service.backends_from) {
+    add(`${at}.backends`, 'expected at least one backend, or backends_from to find them by tag');
+  }
+  if (service.backends_from) checkBackendsFrom(service, at, add);
+
   const backendNames = new Map<string, number>();
   service.backends.forEach((backend, j) => {
     const bat = `${at}.backends[${j}]`;
@@ -156,16 +161,40 @@ function checkBackend(backend: BackendConfig, at: string, service: ServiceConfig
   if (backend.u_threshold === 0 && backend.l_threshold > 0) add(`${at}.l_threshold`, 'needs a u_threshold above it');
 }
 
-/** Tiers must be contiguous from 0, and quorum cannot ask for more primaries than exist. */
+/** The tag's own rules: addresses it gives are backends' addresses, so not the VIP, and one per VM. */
+function checkBackendsFrom(service: ServiceConfig, at: string, add: AddIssue): void {
+  const from = service.backends_from!;
+  const bat = `${at}.backends_from`;
+  const seenPort = new Set<number>();
+  from.ports.forEach((port, k) => {
+    if (seenPort.has(port)) add(`${bat}.ports[${k}]`, `duplicate port ${port}`);
+    seenPort.add(port);
+  });
+  const owner = new Map<string, string>();
+  for (const [selector, ip] of Object.entries(from.ips)) {
+    if (!service.vip.includes('/') && ip === service.vip) add(`${bat}.ips.${selector}`, `must differ from the VIP ${service.vip}`);
+    const other = owner.get(ip);
+    if (other !== undefined) add(`${bat}.ips.${selector}`, `${ip} is also given to ${other}; each VM needs its own address`);
+    else owner.set(ip, selector);
+    const staticOne = service.backends.findIndex((b) => b.ip === ip);
+    if (staticOne >= 0) add(`${bat}.ips.${selector}`, `${ip} is also the address of backends[${staticOne}]; a VM is either configured or tagged, not both`);
+  }
+}
+
+/**
+ * Tiers must be contiguous from 0, and quorum cannot ask for more primaries than exist. Tagged backends
+ * (backends_from) are tier 0, and how many there will be is not known here.
+ */
 function checkTiers(service: ServiceConfig, at: string, add: AddIssue): void {
   const tiers = new Set(service.backends.map((b) => b.tier));
+  if (service.backends_from) tiers.add(0);
   service.backends.forEach((backend, j) => {
     if (backend.tier > 0 && !tiers.has(backend.tier - 1)) {
       add(`${at}.backends[${j}].tier`, `tier ${backend.tier} has no backend in tier ${backend.tier - 1}; tiers must be contiguous from 0`);
     }
   });
   const primaries = service.backends.filter((b) => b.tier === 0).length;
-  if (service.quorum !== undefined && service.quorum > primaries) {
+  if (service.quorum !== undefined && service.quorum > primaries && !service.backends_from) {
     add(`${at}.quorum`, `${service.quorum} exceeds the ${primaries} tier-0 backend(s)`);
   }
 }

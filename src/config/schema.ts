@@ -99,15 +99,27 @@ export const SCHEDULER_FLAGS = ['sh-port', 'sh-fallback', 'mh-port', 'mh-fallbac
 /** Maglev lookup table sizes: primes, as IPVS's ip_vs_mh offers (CONFIG_IP_VS_MH_TAB_INDEX choices). */
 export const MH_TABLE_SIZES = [251, 509, 1021, 2039, 4093, 8191, 16381, 32749, 65521, 131071] as const;
 
-/** `NAME`, `iface-id:ID` or `mac:MAC`, the three ways to find a vNIC in OVSDB. */
-const vnicSelector = text('a vNIC: an interface name, iface-id:<id> or mac:<mac>').check((ctx) => {
+/** The ways to find a vNIC in OVSDB besides its interface name (src/ovsdb/resolver.ts): `PREFIX:VALUE`. */
+export const VNIC_SELECTOR_PREFIXES = ['iface-id', 'mac', 'vm-uuid', 'vm-id'] as const;
+
+/**
+ * `NAME`, `iface-id:ID`, `mac:MAC`, `vm-uuid:UUID` (OpenStack's os-vif) or `vm-id:UUID` (libvirt): how a backend's
+ * vNIC is found in OVSDB. The ids survive a VM's restart; a tap's name does not.
+ */
+const vnicSelector = text('a vNIC: an interface name, iface-id:<id>, mac:<mac>, vm-uuid:<uuid> or vm-id:<uuid>', undefined, 255).check((ctx) => {
   const value = ctx.value;
-  if (value.startsWith('mac:') && !isMac(value.slice(4))) {
+  const colon = value.indexOf(':');
+  const prefix = colon < 0 ? undefined : value.slice(0, colon);
+  if (prefix === undefined) {
+    if (!/^[^\s/]{1,15}$/.test(value)) {
+      ctx.issues.push({ code: 'custom', input: value, message: `expected an interface name (1..15 characters, no spaces or "/"), got ${showValue(value)}` });
+    }
+  } else if (!(VNIC_SELECTOR_PREFIXES as readonly string[]).includes(prefix)) {
+    ctx.issues.push({ code: 'custom', input: value, message: `expected an interface name or one of ${VNIC_SELECTOR_PREFIXES.map((p) => `${p}:`).join(', ')}, got ${showValue(value)}` });
+  } else if (prefix === 'mac' && !isMac(value.slice(4))) {
     ctx.issues.push({ code: 'custom', input: value, message: `expected mac:aa:bb:cc:dd:ee:ff, got ${showValue(value)}` });
-  } else if (value.startsWith('iface-id:') && value.length === 'iface-id:'.length) {
-    ctx.issues.push({ code: 'custom', input: value, message: 'expected an id after "iface-id:"' });
-  } else if (!value.includes(':') && !/^[^\s/]{1,15}$/.test(value)) {
-    ctx.issues.push({ code: 'custom', input: value, message: `expected an interface name (1..15 characters, no spaces or "/"), got ${showValue(value)}` });
+  } else if (value.length === colon + 1) {
+    ctx.issues.push({ code: 'custom', input: value, message: `expected an id after "${prefix}:"` });
   }
 });
 
@@ -159,6 +171,40 @@ const backendSchema = strict({
   l_threshold: nonNegativeInt().default(0),
   /** Failover tier: 0 = primary; tier N serves only while no backend of a lower tier is available. */
   tier: nonNegativeInt(15).default(0),
+});
+
+/** A record's error: a bad key says what the key schema says of it (zod reports it as the record's own issue). */
+function keyOr(otherwise: (issue: { input?: unknown }) => string) {
+  return (issue: { code?: string; input?: unknown; issues?: ReadonlyArray<{ message: string }> }) =>
+    (issue.code === 'invalid_key' && issue.issues?.[0]?.message) || otherwise(issue);
+}
+
+/** An OVSDB external_ids key, as the selectors and hypervisors write them. */
+const EXTERNAL_ID_KEY = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Most tagged backends one service takes: each is scheduler, health and flow state held for as long as it is tagged. */
+export const MAX_TAGGED_BACKENDS = 4096;
+
+/**
+ * VMs that join by tag (src/daemon/tagged-backends.ts): every OVS interface whose external_ids carry all of
+ * `external_ids` is a backend while it does, with no config edit. Its address is its own external_ids[ip_key],
+ * else the fixed one `ips` gives for one of its ids.
+ */
+const backendsFromSchema = strict({
+  external_ids: z.record(
+    text('an external_ids key ([A-Za-z0-9_.:-], 1..64)', EXTERNAL_ID_KEY, 64),
+    text('a non-empty external_ids value', undefined, 256),
+    { error: keyOr(expected('a mapping of external_ids keys to values, e.g. { vadc-service: web }')) },
+  ).refine((ids) => Object.keys(ids).length >= 1 && Object.keys(ids).length <= 16, { error: 'expected 1..16 external_ids pairs, all of which an interface must carry' }),
+  ports: z.array(portNumber, { error: expected('a list of port numbers') }).min(1, { error: 'expected at least one software port' })
+    .max(256, { error: 'expected at most 256 ports' }),
+  /** The external_ids key that holds the VM's IPv4 address. */
+  ip_key: text('an external_ids key ([A-Za-z0-9_.:-], 1..64)', EXTERNAL_ID_KEY, 64).default('ip'),
+  /** Fixed addresses, by vNIC selector (iface-id:, mac:, vm-uuid:, vm-id: or an interface name), for VMs whose interface has no ip_key. */
+  ips: z.record(vnicSelector, ipv4, { error: keyOr(expected('a mapping of vNIC selectors to IPv4 addresses')) })
+    .refine((ips) => Object.keys(ips).length <= MAX_TAGGED_BACKENDS, { error: `expected at most ${MAX_TAGGED_BACKENDS} addresses` }).default({}),
+  weight: nonNegativeInt(65535).default(1),
+  /** Tagged interfaces beyond this many are left out (reported), so a tag put on every port cannot grow vadc without bound. */
+  max_backends: integer(1, MAX_TAGGED_BACKENDS, `an integer 1..${MAX_TAGGED_BACKENDS}`).default(256),
 });
 
 const healthCommon = {
@@ -267,7 +313,10 @@ export const serviceSchema = strict({
   fin_timeout: nonNegativeInt(65535).default(0),
   /** Poll interval of the feedback scheduler's queue statistics. */
   feedback_interval: positiveSeconds(3600).default(2),
-  backends: z.array(backendSchema, { error: expected('a list of backends') }).min(1, { error: 'expected at least one backend' }),
+  /** The configured backends; may be empty when backends_from finds them (the rules ask for one or the other). */
+  backends: z.array(backendSchema, { error: expected('a list of backends') }).default([]),
+  /** Backends that join by tag: the interfaces whose OVSDB external_ids carry it. */
+  backends_from: backendsFromSchema.optional(),
   health: healthSchema.optional(),
   failover: failoverSchema.optional(),
   /** Healthy backends a tier needs to be used (capped at the tier's size); below it, the next tier serves. */
@@ -436,6 +485,7 @@ export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
 export type StopConfig = NonNullable<ServiceConfig['stop']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
+export type BackendsFromConfig = NonNullable<ServiceConfig['backends_from']>;
 export type LimitsConfig = VadcConfig['limits'];
 export type ClusterConfig = NonNullable<VadcConfig['cluster']>;
 /** What a YAML file may say (defaults not yet applied). */

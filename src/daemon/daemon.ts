@@ -9,7 +9,7 @@ import { ProtocolViolationError } from '../controller/errors';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
-import type { OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
+import type { InterfaceRow, OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
   type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
@@ -22,6 +22,7 @@ import { HealthBridge } from './health-bridge';
 import { HostElection, pairKey, type ElectionChange } from './host-election';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
+import { taggedChanges, withTaggedBackends, type TagProblem, type TaggedBackend } from './tagged-backends';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
 
@@ -83,8 +84,12 @@ export class VadcDaemon implements VadcRuntime {
   cluster?: ClusterHost;
   private clusterServices: EffectiveService[] = [];
   private storeDrained = new Set<BackendKey>();
-  /** What is served: the file's services, then the cluster's that do not collide with them. */
+  /** What is served: the file's services, then the cluster's that do not collide with them, with their tagged backends. */
   private served: ServiceConfig[];
+  /** OVSDB's Interface rows as last seen (VMs that join by tag), and what the tags made of them. */
+  private interfaces: InterfaceRow[] = [];
+  private tagged = new Map<string, TaggedBackend[]>();
+  private tagProblems = new Set<string>();
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
   private readonly election?: HostElection;
@@ -173,6 +178,7 @@ export class VadcDaemon implements VadcRuntime {
           this.deliver(this.app.setVnic(selector, toAppVnic(info), this.now()));
           this.health.observeLocations();
         },
+        onInterfaces: (rows) => this.interfacesChanged(rows),
         onReady: () => this.afterDiscovery(),
       });
     }
@@ -329,10 +335,60 @@ export class VadcDaemon implements VadcRuntime {
     return this.serveCombined();
   }
 
-  /** Serves the file's and the cluster's services together; the store's drains follow. */
+  /**
+   * OVSDB's interfaces changed: when that changes any service's tagged backends, serve again (a VM whose tag
+   * appeared joins, one whose tag or interface went leaves; its connections stay in the datapath until they end).
+   */
+  private interfacesChanged(rows: InterfaceRow[]): void {
+    this.interfaces = rows;
+    const base = combineServices(this.config.services, this.clusterServices).services;
+    if (!base.some((s) => s.backends_from)) return;
+    const next = withTaggedBackends(base, rows);
+    if (taggedChanges(this.tagged, next.tagged).length === 0) {
+      this.reportTagProblems(next.problems);
+      return;
+    }
+    void this.oneChangeAtATime(() => this.serveCombined()).catch((err: Error) => this.emitEvent({
+      kind: 'tagged_serve_failed', level: 'error', message: `could not serve the tagged backends: ${err.message}`,
+    }));
+  }
+
+  /** What the tags found, reported: who joined, who left, which tagged interfaces cannot serve (once each). */
+  private reportTagged(next: ReturnType<typeof withTaggedBackends>): void {
+    for (const change of taggedChanges(this.tagged, next.tagged)) {
+      for (const b of change.left) {
+        this.emitEvent({
+          kind: 'backend_untagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
+          message: `${b.name} (${b.ip}, interface ${b.iface}) left ${change.service}: its interface is gone or no longer tagged; it takes no new connections, established ones end where the datapath keeps them`,
+        });
+      }
+      for (const b of change.joined) {
+        this.emitEvent({
+          kind: 'backend_tagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
+          message: `${b.name} (${b.ip}, interface ${b.iface}) joined ${change.service} by its tag`,
+        });
+      }
+    }
+    this.tagged = next.tagged;
+    this.reportTagProblems(next.problems);
+  }
+
+  private reportTagProblems(next: TagProblem[]): void {
+    const problems = new Set(next.map((p) => `${p.service}\u0000${p.iface}\u0000${p.message}`));
+    for (const p of next) {
+      const key = `${p.service}\u0000${p.iface}\u0000${p.message}`;
+      if (this.tagProblems.has(key)) continue;
+      this.emitEvent({ kind: 'tagged_backend_skipped', level: 'warn', service: p.service, data: { iface: p.iface }, message: `interface ${p.iface} carries ${p.service}'s tag but is not a backend: ${p.message}` });
+    }
+    this.tagProblems = problems;
+  }
+
+  /** Serves the file's and the cluster's services together, with their tagged backends; the store's drains follow. */
   private async serveCombined(): Promise<PolicyProblem[]> {
     const combined = combineServices(this.config.services, this.clusterServices);
-    this.served = combined.services;
+    const tagged = withTaggedBackends(combined.services, this.interfaces);
+    this.reportTagged(tagged);
+    this.served = tagged.services;
     this.deliver(this.app.setServices(this.served, this.now()));
     await this.health.setServices(this.served);
     this.ovsdb?.watch();

@@ -47,6 +47,10 @@ export class HealthBridge {
     for (const [name, entry] of [...this.monitors]) {
       const next = wanted.get(name);
       if (next && JSON.stringify(next) === JSON.stringify(entry.config)) continue;
+      if (next && sameButBackends(next, entry.config)) {
+        this.updateMembers(entry, next);
+        continue;
+      }
       this.monitors.delete(name);
       await entry.monitor.stop();
     }
@@ -59,7 +63,7 @@ export class HealthBridge {
       this.monitors.set(service.name, { monitor, config: service });
       // With active checks, a backend gets no traffic until its first pass.
       if (service.health) for (const b of service.backends) this.opts.deliver(this.opts.app.setHealth(service.name, b.name, false));
-      monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service, monitor, event));
+      monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service.name, monitor, event));
       monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
       monitor.start();
       for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
@@ -136,8 +140,32 @@ export class HealthBridge {
     await this.scheduler.stop();
   }
 
-  private onMonitorEvent(service: ServiceConfig, monitor: ServiceHealthMonitor, event: VadcEvent): void {
-    this.opts.emit({ ...event, service: event.service ?? service.name });
+  /**
+   * The service's backends came or went and nothing else changed (VMs that join by tag, an added backend):
+   * the monitor takes them in or lets them go, and every other backend keeps its verdict, drain and launch job
+   * (a rebuilt monitor would judge them all again, and with active checks take them all out until then).
+   */
+  private updateMembers(entry: { monitor: ServiceHealthMonitor; config: ServiceConfig }, next: ServiceConfig): void {
+    const before = new Map(entry.config.backends.map((b) => [b.name, JSON.stringify(b)]));
+    const after = new Map(next.backends.map((b) => [b.name, JSON.stringify(b)]));
+    const members = new Map(healthOptionsFromConfig(next, { scheduler: this.scheduler }).backends.map((b) => [b.id, b]));
+    for (const [name, text] of before) {
+      if (after.get(name) === text) continue;
+      entry.monitor.removeBackend(name);
+      this.told.delete(`${next.name}/${name}`);
+    }
+    entry.config = next;
+    for (const [name, text] of after) {
+      if (before.get(name) === text) continue;
+      if (next.health) this.opts.deliver(this.opts.app.setHealth(next.name, name, false));
+      entry.monitor.addBackend(members.get(name)!);
+    }
+  }
+
+  private onMonitorEvent(serviceName: string, monitor: ServiceHealthMonitor, event: VadcEvent): void {
+    this.opts.emit({ ...event, service: event.service ?? serviceName });
+    const service = this.monitors.get(serviceName)?.config;
+    if (!service || this.monitors.get(serviceName)?.monitor !== monitor) return;
     if (!event.backend || !service.backends.some((b) => b.name === event.backend)) return;
     const state = monitor.stateOf(event.backend).health;
     const healthy = state === 'up' || state === 'draining' || state === 'drained';
@@ -151,4 +179,9 @@ export class HealthBridge {
   private applyRouting(service: string, routing: Routing): void {
     this.opts.deliver(this.opts.app.setRouting(service, routing));
   }
+}
+
+/** Two configurations of one service that differ at most in their backends list. */
+function sameButBackends(a: ServiceConfig, b: ServiceConfig): boolean {
+  return JSON.stringify({ ...a, backends: [] }) === JSON.stringify({ ...b, backends: [] });
 }

@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { NatModeName, VadcConfig } from '../config';
 import {
-  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
+  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -18,6 +18,8 @@ export interface OvsdbLinkOptions {
   selectors: () => string[];
   /** What OVSDB says of a watched vNIC (undefined: gone). */
   onVnic: (selector: string, info: VnicInfo | undefined) => void;
+  /** OVSDB's Interface rows, when the first rows are in and after every change to them (VMs that join by tag). */
+  onInterfaces?: (rows: InterfaceRow[]) => void;
   /** The first rows are in: vNIC absence is a fact from now on. */
   onReady: () => void;
   /** Session settings beyond the defaults (tests shorten the backoff). */
@@ -28,6 +30,7 @@ export class OvsdbLink {
   private readonly client: OvsdbClient;
   private resolver?: VnicResolver;
   private closed = false;
+  private readonly watching = new Set<string>();
 
   constructor(private readonly opts: OvsdbLinkOptions) {
     const { config } = opts;
@@ -50,6 +53,11 @@ export class OvsdbLink {
       this.resolver = new VnicResolver(cache);
       for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, (e: { spec: string; new?: VnicInfo }) => opts.onVnic(e.spec, e.new));
       this.watch();
+      // After the resolver (which listens first): a tagged vNIC's backend is watched from the serve this causes.
+      cache.on('changed', (events) => {
+        if (!this.closed && events.some((e) => e.table === 'Interface')) opts.onInterfaces?.([...cache.rows('Interface').values()]);
+      });
+      opts.onInterfaces?.([...cache.rows('Interface').values()]);
       opts.onReady();
     }, (err: Error) => {
       if (!this.closed) opts.emit({ kind: 'ovsdb_monitor_failed', level: 'error', message: `OVSDB ${config.ovsdb}: the vSwitch monitor was refused: ${err.message}` });
@@ -70,10 +78,23 @@ export class OvsdbLink {
     return this.resolver !== undefined;
   }
 
-  /** Tells the daemon what OVSDB knows of every configured vNIC now (the resolver keeps watching them). */
+  /**
+   * Tells the daemon what OVSDB knows of every configured vNIC now (the resolver keeps watching them), and stops
+   * watching those no longer configured (a tagged VM that left): what vadc follows stays what it serves.
+   */
   watch(): void {
     if (!this.resolver) return;
-    for (const selector of this.opts.selectors()) this.opts.onVnic(selector, this.resolver.watch(selector));
+    const selectors = new Set(this.opts.selectors());
+    for (const selector of this.watching) {
+      if (selectors.has(selector)) continue;
+      this.resolver.unwatch(selector);
+      this.watching.delete(selector);
+      this.opts.onVnic(selector, undefined);
+    }
+    for (const selector of selectors) {
+      this.watching.add(selector);
+      this.opts.onVnic(selector, this.resolver.watch(selector));
+    }
   }
 
   close(): void {

@@ -64,6 +64,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   private readonly jobs = new Map<string, LaunchJob>();
   private readonly lastChecks = new Map<string, LastCheck>();
   private drains: DrainTable = {};
+  private started = false;
   private failover: FailoverState = initialFailoverState();
   private tiersNeeded: number[] = [];
   private readonly hooksInFlight = new Set<Promise<void>>();
@@ -94,17 +95,48 @@ export class ServiceHealthMonitor extends EventEmitter {
 
   /** Starts the active checks. */
   start(): void {
-    if (!this.opts.checkFor || !this.opts.scheduler) return;
-    for (const b of this.backends.values()) {
-      for (const port of b.ports) {
-        this.opts.scheduler.add({
-          id: this.checkId(b.id, port),
-          spec: this.opts.checkFor(b, port),
-          intervalMs: this.opts.intervalMs,
-          onResult: (result) => this.checkResult(b.id, port, result),
-        });
-      }
+    this.started = true;
+    for (const b of this.backends.values()) this.scheduleChecks(b);
+  }
+
+  private scheduleChecks(b: MonitoredBackend): void {
+    if (!this.started || !this.opts.checkFor || !this.opts.scheduler) return;
+    for (const port of b.ports) {
+      this.opts.scheduler.add({
+        id: this.checkId(b.id, port),
+        spec: this.opts.checkFor(b, port),
+        intervalMs: this.opts.intervalMs,
+        // A result still in flight when the backend left (or was replaced) is not about a member any more.
+        onResult: (result) => this.backends.get(b.id) === b && this.checkResult(b.id, port, result),
+      });
     }
+  }
+
+  /**
+   * A backend that joins while the service runs (a VM that joined by tag): it starts unjudged, with its own
+   * checks; every other backend keeps its state, drains and launch jobs.
+   */
+  addBackend(b: MonitoredBackend): void {
+    if (this.backends.has(b.id) || this.opts.tiers.sorryBackend === b.id) throw new RangeError(`service ${this.opts.service}: backend ${b.id} is already a member`);
+    this.backends.set(b.id, b);
+    this.health.set(b.id, initialBackendHealth(b.id, b.ports, this.now()));
+    if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
+    this.scheduleChecks(b);
+    this.evaluate();
+  }
+
+  /** A backend that left (its tagged vNIC went): its checks stop and its state is forgotten; a hook already running finishes unheard. */
+  removeBackend(id: string): void {
+    const b = this.backends.get(id);
+    if (!b) return;
+    for (const port of b.ports) this.opts.scheduler?.remove(this.checkId(id, port));
+    this.backends.delete(id);
+    this.health.delete(id);
+    this.load.delete(id);
+    this.jobs.delete(id);
+    this.lastChecks.delete(id);
+    this.drains = endDrain(this.drains, id).table;
+    this.evaluate();
   }
 
   /** Stops the checks, aborts running hooks (their process groups are killed) and waits for them. */

@@ -2,6 +2,7 @@
 // without root; lab.ts runs them.
 import * as path from 'node:path';
 import type { HostPlan, LabPlan } from './plan';
+import { LabError } from './errors';
 
 export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
 /** Name of the tap device every userspace (netdev) datapath makes for itself. */
@@ -75,8 +76,17 @@ export function addBridgeArgs(lab: LabPlan, controller?: string): string[] {
   return args;
 }
 
-/** ovs-vsctl arguments that attach a host's veth end with the external_ids a hypervisor would set. */
-export function addPortArgs(bridge: string, host: HostPlan): string[] {
+/** An external_ids key ovs-vsctl takes unquoted in `external_ids:KEY=VALUE`. */
+const EXTERNAL_ID_KEY = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/**
+ * ovs-vsctl arguments that attach a host's veth end with the external_ids a hypervisor would set, plus `extra`
+ * ones (a tag such as vadc-service=web): all in the same transaction, so the interface appears with them.
+ */
+export function addPortArgs(bridge: string, host: HostPlan, extra: Readonly<Record<string, string>> = {}): string[] {
+  for (const key of Object.keys(extra)) {
+    if (!EXTERNAL_ID_KEY.test(key)) throw new LabError('bad-option', `external_ids key ${JSON.stringify(key)}: expected 1..64 of A-Z a-z 0-9 _ . -`);
+  }
   return [
     '--may-exist', 'add-port', bridge, host.port,
     '--', 'set', 'interface', host.port,
@@ -85,6 +95,8 @@ export function addPortArgs(bridge: string, host: HostPlan): string[] {
     `external_ids:attached-mac="${host.mac}"`,
     `external_ids:vm-uuid=${host.vmUuid}`,
     'external_ids:iface-status=active',
+    // Quoted OVSDB strings (JSON's escapes): a value may hold ':' or spaces.
+    ...Object.entries(extra).map(([key, value]) => `external_ids:${key}=${JSON.stringify(value)}`),
   ];
 }
 

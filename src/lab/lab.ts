@@ -325,12 +325,17 @@ export class Lab {
     return child;
   }
 
-  async addVm(name?: string, opts: { role?: HostRole } = {}): Promise<LabHost> {
+  /**
+   * A new host. `externalIds` are set on its interface in the transaction that adds it (a tag its VM is born
+   * with), given as pairs or made from the host's plan (its address: `(h) => ({ ip: h.ip })`).
+   */
+  async addVm(name?: string, opts: { role?: HostRole; externalIds?: Record<string, string> | ((host: HostPlan) => Record<string, string>) } = {}): Promise<LabHost> {
     const role = opts.role ?? 'vm';
     const hostName = name === undefined ? nextFreeHostName(role, this.hosts.map((h) => h.name)) : validateHostName(name);
     if (this.hosts.some((h) => h.name === hostName)) throw new LabError('exists', `lab '${this.name}' already has a host '${hostName}'`);
     const used = this.hosts.map((h) => Number(h.ip.split('.')[3]));
-    return this.createHost(planHost(this.plan, role, hostName, nextFreeOctet(role, used)));
+    const plan = planHost(this.plan, role, hostName, nextFreeOctet(role, used));
+    return this.createHost(plan, typeof opts.externalIds === 'function' ? opts.externalIds(plan) : opts.externalIds);
   }
 
   async removeVm(name: string): Promise<void> {
@@ -451,10 +456,10 @@ export class Lab {
     await run(['ip', 'link', 'set', this.bridge, 'up'], { env: this.env });
   }
 
-  private async createHost(plan: HostPlan): Promise<LabHost> {
+  private async createHost(plan: HostPlan, externalIds?: Record<string, string>): Promise<LabHost> {
     if (!this.hosts.some((h) => h.name === plan.name)) this.saveState([plan]);
     for (const argv of hostSetupCommands(plan, this.plan.prefixLength)) await run(argv, { env: this.env });
-    await this.vsctl(...addPortArgs(this.bridge, plan));
+    await this.vsctl(...addPortArgs(this.bridge, plan, externalIds));
     const ofport = Number((await this.vsctl('get', 'interface', plan.port, 'ofport')).trim());
     if (!Number.isInteger(ofport) || ofport <= 0) throw new LabError('command-failed', `OVS gave port ${plan.port} no ofport (${ofport})`);
     const host: LabHost = { ...hostRecord(plan), ofport };

@@ -1,7 +1,8 @@
 /**
  * VnicResolver: finds a vNIC in the VswitchCache by interface name ('NAME'), by external_ids:iface-id
- * ('iface-id:ID') or by MAC ('mac:aa:bb:cc:dd:ee:ff', matching external_ids:attached-mac or
- * mac_in_use), and follows watched vNICs: 'appear', 'change' (ofport, link, admin state, statistics,
+ * ('iface-id:ID', the port id OpenStack/OVN and libvirt set), by MAC ('mac:aa:bb:cc:dd:ee:ff', matching
+ * external_ids:attached-mac or mac_in_use), or by the VM that owns it ('vm-uuid:UUID' as OpenStack's os-vif
+ * sets it, 'vm-id:UUID' as libvirt does), and follows watched vNICs: 'appear', 'change' (ofport, link, admin state, statistics,
  * MAC, external_ids), 'move' (another interface or bridge now carries it) and 'disappear'.
  * Resolution and classification are pure functions of the cache contents.
  */
@@ -9,7 +10,15 @@ import { EventEmitter } from 'node:events';
 import { VnicSpecError } from './errors';
 import type { InterfaceRow, VswitchCache } from './cache';
 
-export type VnicSpec = { by: 'name'; name: string } | { by: 'iface-id'; ifaceId: string } | { by: 'mac'; mac: string };
+/** external_ids keys that name the VM owning an interface: os-vif (OpenStack) writes vm-uuid, libvirt vm-id. */
+export const VM_ID_KEYS = ['vm-uuid', 'vm-id'] as const;
+export type VmIdKey = (typeof VM_ID_KEYS)[number];
+
+export type VnicSpec =
+  | { by: 'name'; name: string }
+  | { by: 'iface-id'; ifaceId: string }
+  | { by: 'mac'; mac: string }
+  | { by: VmIdKey; vmId: string };
 
 export interface VnicInfo {
   name: string;
@@ -44,13 +53,19 @@ export function parseVnicSpec(spec: string): VnicSpec {
     if (!ifaceId) throw new VnicSpecError(spec, 'iface-id: needs an id');
     return { by: 'iface-id', ifaceId };
   }
+  for (const key of VM_ID_KEYS) {
+    if (!spec.startsWith(`${key}:`)) continue;
+    const vmId = spec.slice(key.length + 1);
+    if (!vmId) throw new VnicSpecError(spec, `${key}: needs an id`);
+    return { by: key, vmId };
+  }
   if (spec.startsWith('mac:')) {
     const mac = spec.slice('mac:'.length);
     if (!MAC_PATTERN.test(mac)) throw new VnicSpecError(spec, 'mac: needs six hex octets like aa:bb:cc:dd:ee:ff');
     return { by: 'mac', mac: mac.toLowerCase() };
   }
   if (!spec || spec.includes(':') || spec.length > 255) {
-    throw new VnicSpecError(spec, 'expected an interface NAME, iface-id:ID or mac:MAC');
+    throw new VnicSpecError(spec, 'expected an interface NAME, iface-id:ID, mac:MAC, vm-uuid:UUID or vm-id:UUID');
   }
   return { by: 'name', name: spec };
 }
@@ -63,6 +78,9 @@ function matches(spec: VnicSpec, iface: InterfaceRow): boolean {
       return iface.externalIds['iface-id'] === spec.ifaceId;
     case 'mac':
       return iface.externalIds['attached-mac']?.toLowerCase() === spec.mac || iface.macInUse?.toLowerCase() === spec.mac;
+    case 'vm-uuid':
+    case 'vm-id':
+      return iface.externalIds[spec.by] === spec.vmId;
   }
 }
 
@@ -84,8 +102,8 @@ function describeInterface(cache: VswitchCache, iface: InterfaceRow): VnicInfo {
 }
 
 /**
- * Pure over the cache. When several interfaces match (a VM mid-migration has two), the one on a
- * bridge wins, then the lowest name, so the answer is stable.
+ * Pure over the cache. When several interfaces match (a VM mid-migration has two; a vm-uuid/vm-id selector
+ * matches each of a VM's vNICs), the one on a bridge wins, then the lowest name, so the answer is stable.
  */
 export function resolveVnic(cache: VswitchCache, spec: VnicSpec): VnicInfo | undefined {
   const candidates = [...cache.rows('Interface').values()]

@@ -224,7 +224,7 @@ describe('cross-field rules', () => {
   });
 
   it('rejects a service with no backends', () => {
-    expect(issuesOf(service('', ' []'))).toEqual([{ path: 'services[0].backends', message: 'expected at least one backend' }]);
+    expect(issuesOf(service('', ' []'))).toEqual([{ path: 'services[0].backends', message: 'expected at least one backend, or backends_from to find them by tag' }]);
   });
 
   it('rejects duplicate backend names', () => {
@@ -353,5 +353,69 @@ describe('controller.ha', () => {
     expect(() => parseConfig('controller: { ha: { takeover_after: 50 } }', 'x.yaml')).toThrow(/controller\.ha\.takeover_after.*200\.\.60000/);
     expect(() => parseConfig('controller: { ha: { election: raft } }', 'x.yaml')).toThrow(/controller\.ha\.election/);
     expect(() => parseConfig('controller: { ha: { dir: relative/dir } }', 'x.yaml')).toThrow(/controller\.ha\.dir/);
+  });
+});
+
+describe('backends_from: VMs that join by tag', () => {
+  const tagged = (from: string, backends = '') => `services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    backends_from: ${from}
+${backends}`;
+
+  it('needs no configured backend, and fills its defaults', () => {
+    const [web] = parseConfig(tagged('{ external_ids: { vadc-service: web }, ports: [8080] }'), 't.yaml').services;
+    expect(web.backends).toEqual([]);
+    expect(web.backends_from).toEqual({ external_ids: { 'vadc-service': 'web' }, ports: [8080], ip_key: 'ip', ips: {}, weight: 1, max_backends: 256 });
+  });
+
+  it('works beside configured backends, and takes fixed addresses by any vNIC selector', () => {
+    const [web] = parseConfig(tagged(
+      '{ external_ids: { vadc-service: web, env: prod }, ports: [8080, 8081], ips: { "vm-uuid:0b5c": 10.0.0.21, "iface-id:p-2": 10.0.0.22, tap7: 10.0.0.23 }, weight: 3 }',
+      '    backends: [{ vnic: "iface-id:fixed", ip: 10.0.0.11, ports: [8080] }]',
+    ), 't.yaml').services;
+    expect(web.backends.map((b) => b.name)).toEqual(['iface-id:fixed']);
+    expect(web.backends_from?.ips).toEqual({ 'vm-uuid:0b5c': '10.0.0.21', 'iface-id:p-2': '10.0.0.22', tap7: '10.0.0.23' });
+  });
+
+  it.each([
+    ['{ ports: [8080] }', 'services[0].backends_from.external_ids', 'missing; expected a mapping of external_ids keys to values, e.g. { vadc-service: web }'],
+    ['{ external_ids: {}, ports: [8080] }', 'services[0].backends_from.external_ids', 'expected 1..16 external_ids pairs, all of which an interface must carry'],
+    ['{ external_ids: { "bad key": x }, ports: [8080] }', 'services[0].backends_from.external_ids.bad key', 'expected an external_ids key ([A-Za-z0-9_.:-], 1..64), got "bad key"'],
+    ['{ external_ids: { vadc-service: "" }, ports: [8080] }', 'services[0].backends_from.external_ids.vadc-service', 'expected a non-empty external_ids value, got ""'],
+    ['{ external_ids: { vadc-service: web } }', 'services[0].backends_from.ports', 'missing; expected a list of port numbers'],
+    ['{ external_ids: { vadc-service: web }, ports: [] }', 'services[0].backends_from.ports', 'expected at least one software port'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080, 8080] }', 'services[0].backends_from.ports[1]', 'duplicate port 8080'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], ips: { "vm-uuid:": 10.0.0.5 } }', 'services[0].backends_from.ips.vm-uuid:', 'expected an id after "vm-uuid:"'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], ips: { "host:x": 10.0.0.5 } }', 'services[0].backends_from.ips.host:x',
+      'expected an interface name or one of iface-id:, mac:, vm-uuid:, vm-id:, got "host:x"'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], ips: { tap1: 10.0.0.100 } }', 'services[0].backends_from.ips.tap1', 'must differ from the VIP 10.0.0.100'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], ips: { tap1: 10.0.0.5, tap2: 10.0.0.5 } }', 'services[0].backends_from.ips.tap2',
+      '10.0.0.5 is also given to tap1; each VM needs its own address'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], max_backends: 0 }', 'services[0].backends_from.max_backends', 'expected an integer 1..4096, got 0'],
+    ['{ external_ids: { vadc-service: web }, ports: [8080], by: name }', 'services[0].backends_from.by',
+      'unknown key; allowed here: external_ids, ports, ip_key, ips, weight, max_backends'],
+  ])('rejects %s', (from, path, message) => {
+    expect(issuesOf(tagged(from))).toEqual([{ path, message }]);
+  });
+
+  it('rejects a fixed address that is also a configured backend\'s', () => {
+    expect(issuesOf(tagged('{ external_ids: { t: web }, ports: [80], ips: { tap1: 10.0.0.11 } }', '    backends: [{ vnic: tap9, ip: 10.0.0.11, ports: [80] }]'))).toEqual([
+      { path: 'services[0].backends_from.ips.tap1', message: '10.0.0.11 is also the address of backends[0]; a VM is either configured or tagged, not both' },
+    ]);
+  });
+
+  it('counts tagged backends as tier 0 and does not hold quorum against the configured ones alone', () => {
+    const text = tagged('{ external_ids: { t: web }, ports: [80] }', '    quorum: 3\n    backends: [{ vnic: tap9, ip: 10.0.0.11, ports: [80], tier: 1 }]');
+    expect(parseConfig(text, 't.yaml').services[0].quorum).toBe(3);
+  });
+
+  it('accepts vm-uuid: and vm-id: as a backend vNIC and rejects unknown selector kinds', () => {
+    const ok = service('', '\n      - { vnic: "vm-uuid:0b5c", ip: 10.0.0.11, ports: [80] }\n      - { vnic: "vm-id:77aa", ip: 10.0.0.12, ports: [80] }');
+    expect(parseConfig(ok, 't.yaml').services[0].backends.map((b) => b.name)).toEqual(['vm-uuid:0b5c', 'vm-id:77aa']);
+    expect(issuesOf(service('', '\n      - { vnic: "uuid:0b5c", ip: 10.0.0.11, ports: [80] }'))).toEqual([
+      { path: 'services[0].backends[0].vnic', message: 'expected an interface name or one of iface-id:, mac:, vm-uuid:, vm-id:, got "uuid:0b5c"' },
+    ]);
   });
 });

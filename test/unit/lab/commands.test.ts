@@ -45,6 +45,13 @@ describe('lab command building', () => {
     ]);
   });
 
+  it('adds extra external_ids (a tag) in the same transaction, values quoted, keys checked', () => {
+    expect(addPortArgs('br-vadc', vm1, { 'vadc-service': 'web', ip: '10.0.0.11', note: 'a "b":c' }).slice(-3)).toEqual([
+      'external_ids:vadc-service="web"', 'external_ids:ip="10.0.0.11"', 'external_ids:note="a \\"b\\":c"',
+    ]);
+    expect(() => addPortArgs('br-vadc', vm1, { 'a=b': 'x' })).toThrow('external_ids key "a=b": expected 1..64 of A-Z a-z 0-9 _ . -');
+  });
+
   it('wires a namespace by veth with offload off on both ends', () => {
     const cmds = hostSetupCommands(vm1, 24);
     expect(cmds[0]).toEqual(['ip', 'netns', 'add', 'vadc-vm1']);

@@ -45,7 +45,7 @@ const ifaceRow = (extra: Record<string, unknown> = {}) => ({
   type: '',
   ofport: 5,
   mac_in_use: '02:00:00:00:00:01',
-  external_ids: ['map', [['iface-id', 'vm-1'], ['attached-mac', '02:00:00:00:00:01']]],
+  external_ids: ['map', [['iface-id', 'vm-1'], ['attached-mac', '02:00:00:00:00:01'], ['vm-uuid', 'os-vm-1'], ['vm-id', 'lv-vm-1']]],
   statistics: ['map', [['rx_packets', 10]]],
   link_state: 'up',
   admin_state: 'up',
@@ -85,7 +85,7 @@ describe('MonitorReplica + VswitchCache', () => {
       ofport: 5,
       macInUse: '02:00:00:00:00:01',
       mac: undefined,
-      externalIds: { 'iface-id': 'vm-1', 'attached-mac': '02:00:00:00:00:01' },
+      externalIds: { 'iface-id': 'vm-1', 'attached-mac': '02:00:00:00:00:01', 'vm-uuid': 'os-vm-1', 'vm-id': 'lv-vm-1' },
       statistics: { rx_packets: 10 },
       linkState: 'up',
       adminState: 'up',
@@ -160,6 +160,19 @@ describe('VnicResolver', () => {
     expect(() => parseVnicSpec('iface-id:')).toThrow('needs an id');
     expect(() => parseVnicSpec('')).toThrow(VnicSpecError);
     expect(() => parseVnicSpec('what:ever')).toThrow('expected an interface NAME');
+    expect(parseVnicSpec('vm-uuid:0b5c')).toEqual({ by: 'vm-uuid', vmId: '0b5c' });
+    expect(parseVnicSpec('vm-id:0b5c')).toEqual({ by: 'vm-id', vmId: '0b5c' });
+    expect(() => parseVnicSpec('vm-uuid:')).toThrow('vm-uuid: needs an id');
+  });
+
+  test('resolves by the VM that owns the interface: vm-uuid (os-vif) and vm-id (libvirt)', () => {
+    const { cache } = world();
+    const resolver = new VnicResolver(cache);
+    expect(resolver.resolve('vm-uuid:os-vm-1')).toMatchObject({ name: 'vm1', ofport: 5 });
+    expect(resolver.resolve('vm-id:lv-vm-1')).toMatchObject({ name: 'vm1', ofport: 5 });
+    // The keys are not interchangeable: libvirt's id is not os-vif's.
+    expect(resolver.resolve('vm-uuid:lv-vm-1')).toBeUndefined();
+    expect(resolver.resolve('vm-id:os-vm-1')).toBeUndefined();
   });
 
   test('resolves by name, iface-id, attached-mac and mac_in_use', () => {
