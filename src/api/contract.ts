@@ -69,6 +69,7 @@ export const serviceStatusSchema = z
     activeTier: int().meta({ description: 'the failover tier taking new connections' }),
     backends: z.array(backendStatusSchema),
     decisions: count('scheduler picks so far'),
+    decidedBy: z.enum(['controller', 'datapath']).meta({ description: "who picks new connections' backends: the datapath (a select group) only with decisions: datapath in conntrack NAT mode" }),
     refused: count('new connections refused (nothing available)'),
     endCopies: count('copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection'),
   })

@@ -71,7 +71,7 @@ export class LoadBalancerApp {
     for (const vip of newVips) msgs.push(...buildVipFlows(vip));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
     out.toEach(this.switches.keys(), msgs);
-    const undecided = this.nat.decidesInDatapath ? [] : this.services.all.filter((s) => s.config.decisions === 'datapath').map((s) => s.config.name);
+    const undecided = this.services.all.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
     if (undecided.length) {
       this.emit({
         time: now, kind: 'datapath_decisions_unavailable', level: 'warn', data: { services: undecided },
@@ -225,6 +225,12 @@ export class LoadBalancerApp {
   }
 
   // ------------------------------------------------------------------ views for status, API, metrics
+
+  /** Who picks a service's backends: the datapath's select group only if asked for and the NAT mode can (conntrack). */
+  decidedBy(serviceName: string): 'controller' | 'datapath' {
+    const service = this.services.all.find((s) => s.config.name === serviceName);
+    return service?.config.decisions === 'datapath' && this.nat.decidesInDatapath ? 'datapath' : 'controller';
+  }
 
   serviceStates(): ReadonlyArray<Readonly<Omit<ServiceState, 'backends'>> & { backends: ReadonlyMap<string, Readonly<BackendState>> }> {
     return this.services.all;

@@ -33,6 +33,10 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     } else if (!sameVip) macOfVip.set(service.vip, { mac: service.vip_mac, index: i });
 
     checkService(service, at, add);
+    if (service.decisions === 'datapath' && config.datapath.accounting === 'flows') {
+      add(`${at}.decisions`, 'datapath decisions need datapath.accounting: conntrack: the switch opens their connections without a packet-in, '
+        + 'so no per-connection accounting flow is ever installed and vadc would count none of them');
+    }
   });
   return issues;
 }

@@ -78,6 +78,7 @@ export interface ServiceStatus {
   activeTier: number;
   backends: BackendStatus[];
   decisions: number; // scheduler picks so far
+  decidedBy: 'controller' | 'datapath'; // who picks backends (decisions: datapath falls back to the controller in flows mode)
   refused: number; // new connections refused (nothing available)
   endCopies: number; // copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection
 }

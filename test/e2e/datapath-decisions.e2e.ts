@@ -76,6 +76,7 @@ describe('datapath decisions on real OVS', () => {
     await waitFor(() => daemon.service('web').decisions >= 91, 10_000, 'vadc to count the 90 connections');
     await new Promise((r) => setTimeout(r, 1000)); // a few more statistics polls: none is counted twice
     expect(daemon.service('web').decisions).toBe(91);
+    expect(daemon.service('web').decidedBy).toBe('datapath');
     expect(daemon.service('web').backends.map((b) => b.totalConns).reduce((a, b) => a + b, 0)).toBe(91);
   }, 120_000);
 

@@ -46,6 +46,7 @@ export class FakeRuntime implements VadcRuntime {
       activeTier: 0,
       backends: [],
       decisions: 0,
+      decidedBy: 'controller',
       refused: 0,
       endCopies: 0,
     };

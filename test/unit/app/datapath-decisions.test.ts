@@ -194,6 +194,14 @@ describe('datapath decisions: where they do not apply', () => {
     delivered(h.send(fromClient(20000)).outcomes);
     expect(h.packetIns).toBe(1);
     expect(h.events.find((e) => e.kind === 'datapath_decisions_unavailable')?.message).toMatch(/^web: decisions: datapath needs conntrack NAT/);
+    expect(h.app.decidedBy('web')).toBe('controller');
+    expect(new AppHarness(CONNTRACK, services('rr')).app.decidedBy('web')).toBe('datapath');
+  });
+
+  it('refuses accounting flows (no packet-in, so no accounting flow would ever count a connection)', () => {
+    expect(() => parseConfig(`datapath: { nat: conntrack, accounting: flows }\n${services('rr')}`, 'x.yaml'))
+      .toThrow(/services\[0\]\.decisions: datapath decisions need datapath.accounting: conntrack/);
+    expect(() => parseConfig(`datapath: { nat: conntrack, accounting: conntrack }\n${services('rr')}`, 'x.yaml')).not.toThrow();
   });
 
   it.each([
