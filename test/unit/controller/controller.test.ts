@@ -138,7 +138,8 @@ describe('echo and dead peers', () => {
   });
 
   it('sends its own echo_request when the switch is quiet, and keeps a switch that answers', async () => {
-    const { controller, port: p } = await startController({ session: { echoIntervalMs: 20, deadAfterIntervals: 3 } });
+    // 60 ms to answer was too little on a loaded machine (the switch was dropped, the second request never came).
+    const { controller, port: p } = await startController({ session: { echoIntervalMs: 100, deadAfterIntervals: 30 } });
     const up = once(controller, 'switch_up');
     const sw = await connect(p);
     await up;
