@@ -10,6 +10,7 @@ import { locateBackend, sameLocation, type BackendLocation, type VnicInfo } from
 import { createNatMode, type VswitchdProbe } from './nat/factory';
 import type { AccountingInput, NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
+import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import {
   applyRouting, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
@@ -97,6 +98,35 @@ export class LoadBalancerApp {
       state.healthy = healthy;
       refreshAvailability(service, state);
     }
+    return this.finish(new Outbox());
+  }
+
+  /** One software port's active check verdict (src/health): a failing port of a serving backend gets no new connections. */
+  setPortHealth(serviceName: string, backendName: string, softwarePort: number, healthy: boolean): SwitchBatch[] {
+    const service = this.services.require(serviceName);
+    requireBackend(service, backendName);
+    service.lb.setPortHealthy(backendName, softwarePort, healthy);
+    return this.finish(new Outbox());
+  }
+
+  /**
+   * Call every few hundred ms: the outlier detector's ejections that ended ask for probes (returned for the
+   * daemon to run), and the flows follow ejections the packet-in path made.
+   */
+  outlierTick(now: number): { batches: SwitchBatch[]; probes: OutlierProbe[] } {
+    const probes = this.services.all.flatMap((s) => dueProbes(s, now));
+    // Only when the packet-in path changed something: finish() walks every service's backend flows.
+    if (!this.packets.outliersChanged) return { batches: [], probes };
+    this.packets.outliersChanged = false;
+    return { batches: this.finish(new Outbox()), probes };
+  }
+
+  /** A probe's result (outlierTick asked for it): the port is back, or ejected again for longer. */
+  outlierProbeResult(probe: OutlierProbe, ok: boolean, reason: string, now: number): SwitchBatch[] {
+    const service = this.services.all.find((s) => s.config.name === probe.service);
+    if (!service) return [];
+    service.lb.outlierProbeResult(probe.backend, probe.portIndex, ok, reason, now);
+    reportOutlierChanges(service, this.emit, now);
     return this.finish(new Outbox());
   }
 
@@ -221,6 +251,11 @@ export class LoadBalancerApp {
   /** A periodic accounting reading (connection states, counts, ends). */
   applyAccounting(input: AccountingInput, now: number): SwitchBatch[] {
     this.nat.accounting.apply(this.services.all, input, now);
+    // The reading told which open connections established and which never did: the outlier detector's input.
+    for (const s of this.services.all) {
+      s.lb.judgeOpenConnections(now);
+      reportOutlierChanges(s, this.emit, now);
+    }
     return this.finish(new Outbox());
   }
 

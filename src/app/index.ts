@@ -6,6 +6,7 @@ export type { BackendLocation, VnicInfo } from './location';
 export type { AccountingInput, DatapathStatus, NatMode } from './nat/nat-mode';
 export type { VswitchdProbe } from './nat/factory';
 export type { SwitchBatch } from './outbox';
+export type { OutlierProbe } from './outliers';
 export type { BackendState, Routing, ServiceState } from './services';
 export { serviceIds } from './service-ids';
 export { asControllerApp } from './controller-app';

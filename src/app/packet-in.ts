@@ -17,9 +17,12 @@ import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
 import type { EventSink } from './events';
 import type { NatMode, NewConnection } from './nat/nat-mode';
+import { reportOutlierChanges } from './outliers';
 import type { ServiceState, ServiceTable } from './services';
 
 export class PacketInPath {
+  /** An end copy ejected or re-admitted a port since the app last brought the flows in line (app.outlierTick). */
+  outliersChanged = false;
   // Scratch records reused by every packet-in (the handler runs to completion, nothing keeps them).
   private readonly header: TransportHeader = emptyTransportHeader();
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
@@ -125,6 +128,8 @@ export class PacketInPath {
       key.vipPort = service.config.port;
     }
     service.lb.end(key, fromClient ? 'client' : 'backend', (h.tcpFlags & TCP_FLAGS.RST) !== 0, now);
+    // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
+    if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;
     return [];
   }
 

@@ -5,7 +5,7 @@ import type { ServiceConfig } from '../config';
 import type { L4Protocol } from '../flows/builders';
 import { MAX_CONNECTION_ID } from '../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
-import { LbService } from '../lb/service';
+import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
 import { containsIpv4, parsePrefix, type IpPrefix } from '../net';
 import { AppError } from './errors';
 import type { BackendLocation } from './location';
@@ -144,7 +144,21 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
-    && a.persistence === b.persistence;
+    && a.persistence === b.persistence && JSON.stringify(a.outlier) === JSON.stringify(b.outlier);
+}
+
+/** The outlier detector's settings for a service: TCP only, on with the defaults unless the config says otherwise. */
+export function outlierSettingsOf(config: ServiceConfig): OutlierSettings | undefined {
+  if (config.protocol !== 'tcp') return undefined;
+  const o = config.outlier;
+  if (!o) return DEFAULT_OUTLIER_SETTINGS;
+  if (!o.enabled) return undefined;
+  const ms = (s: number) => Math.round(s * 1000);
+  return {
+    consecutiveFailures: o.consecutive_failures, failureRatio: o.failure_ratio, windowMs: ms(o.window), minConnections: o.min_connections,
+    ejectionMs: ms(o.ejection_time), maxEjectionMs: ms(o.max_ejection_time), maxEjectedPercent: o.max_ejected_percent,
+    connectTimeoutMs: ms(o.connect_timeout), resetWithinMs: ms(o.reset_within),
+  };
 }
 
 function makeService(id: number, config: ServiceConfig): ServiceState {
@@ -161,6 +175,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
         feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
       },
       persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
+      outlier: outlierSettingsOf(config),
     },
   );
   const service: ServiceState = {

@@ -13,6 +13,8 @@ export {
   type NatModeName,
   type BackendConfig,
   type HealthCheckConfig,
+  type OutlierConfig,
+  DEFAULT_OUTLIER_CONFIG,
   type LaunchConfig,
   type StopConfig,
   type FailoverConfig,

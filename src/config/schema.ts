@@ -207,11 +207,16 @@ const backendsFromSchema = strict({
   max_backends: integer(1, MAX_TAGGED_BACKENDS, `an integer 1..${MAX_TAGGED_BACKENDS}`).default(256),
 });
 
+/**
+ * Defaults that take a dead port out within 3 s: the next check starts at most 1.1 s (interval + 10 % jitter)
+ * after the last one ended, so two failures in a row, each taking at most its 0.4 s timeout, come within
+ * 1.1 + 0.4 + 1.1 + 0.4 = 3.0 s of the death (a refused connection fails at once: about 2.2 s).
+ */
 const healthCommon = {
-  interval: positiveSeconds(3600).default(5),
-  timeout: positiveSeconds(3600).default(2),
+  interval: positiveSeconds(3600).default(1),
+  timeout: positiveSeconds(3600).default(0.4),
   rise: integer(1, 100, 'an integer 1..100').default(2),
-  fall: integer(1, 100, 'an integer 1..100').default(3),
+  fall: integer(1, 100, 'an integer 1..100').default(2),
   /** Port to probe; default: each of the backend's software ports. */
   port: portNumber.optional(),
 };
@@ -280,6 +285,38 @@ const failoverSchema = strict({
   drops_rising: nonNegativeInt().optional(),
 });
 
+/**
+ * Passive outlier detection (src/lb/outlier.ts), on for TCP services unless `enabled: false`: every setting has a
+ * default, so a service without this section gets it too.
+ */
+const outlierSchema = strict({
+  enabled: z.boolean({ error: expected('true or false') }).default(true),
+  /** Failed connections in a row that eject a backend's port (0 = this rule off). */
+  consecutive_failures: integer(0, 1000, 'an integer 0..1000').default(3),
+  /** Failed share of a window's connections that ejects the port (0 = this rule off). */
+  failure_ratio: z.number({ error: expected('a ratio 0..1') }).min(0, { error: expected('a ratio 0..1') }).max(1, { error: expected('a ratio 0..1') }).default(0.5),
+  /** The ratio's window. */
+  window: positiveSeconds(3600).default(10),
+  /** Connections a window needs before its ratio counts. */
+  min_connections: integer(1, 1_000_000, 'an integer 1..1000000').default(10),
+  /** A TCP connection not established this long after its first packet failed. */
+  connect_timeout: positiveSeconds(3600).default(2),
+  /** A backend's RST this soon after the connection's first packet failed it. */
+  reset_within: positiveSeconds(3600).default(1),
+  /** The first ejection; each further one in a row doubles, up to max_ejection_time. A probe then decides. */
+  ejection_time: positiveSeconds(3600).default(2),
+  max_ejection_time: positiveSeconds(86400).default(30),
+  /** The most backends out whole at once, as a percentage of the service's backends (at least one may go). */
+  max_ejected_percent: integer(0, 100, 'an integer 0..100').default(50),
+}).check((ctx) => {
+  if (ctx.value.max_ejection_time < ctx.value.ejection_time) {
+    ctx.issues.push({
+      code: 'custom', input: ctx.value, path: ['max_ejection_time'],
+      message: `expected max_ejection_time >= ejection_time (${ctx.value.ejection_time} s), got ${ctx.value.max_ejection_time}`,
+    });
+  }
+});
+
 export const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /**
@@ -318,6 +355,8 @@ export const serviceSchema = strict({
   /** Backends that join by tag: the interfaces whose OVSDB external_ids carry it. */
   backends_from: backendsFromSchema.optional(),
   health: healthSchema.optional(),
+  /** Passive outlier detection; absent = on with the defaults (outlierSchema). */
+  outlier: outlierSchema.optional(),
   failover: failoverSchema.optional(),
   /** Healthy backends a tier needs to be used (capped at the tier's size); below it, the next tier serves. */
   quorum: integer(1, 65535, 'an integer >= 1').optional(),
@@ -482,6 +521,9 @@ export type DatapathConfig = VadcConfig['datapath'];
 export type NatModeName = Exclude<DatapathConfig['nat'], 'auto'>;
 export type BackendConfig = ServiceConfig['backends'][number];
 export type HealthCheckConfig = NonNullable<ServiceConfig['health']>;
+export type OutlierConfig = NonNullable<ServiceConfig['outlier']>;
+/** The outlier settings of a service without an `outlier` section. */
+export const DEFAULT_OUTLIER_CONFIG: OutlierConfig = outlierSchema.parse({});
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
 export type StopConfig = NonNullable<ServiceConfig['stop']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;

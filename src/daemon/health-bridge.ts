@@ -1,6 +1,6 @@
-import type { LoadBalancerApp, SwitchBatch } from '../app';
+import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
-import { CheckScheduler, ServiceHealthMonitor, healthOptionsFromConfig } from '../health';
+import { CheckScheduler, ServiceHealthMonitor, checkTcp, healthOptionsFromConfig } from '../health';
 import type { Routing } from '../health/tiers';
 import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -19,6 +19,8 @@ export interface HealthBridgeOptions {
 }
 
 const TICK_MS = 250;
+/** An outlier probe's connect timeout: a port that cannot accept within this stays ejected. */
+const PROBE_TIMEOUT_MS = 1000;
 
 /**
  * Connects the health module (one ServiceHealthMonitor per service) to the load-balancing app: the
@@ -37,6 +39,7 @@ export class HealthBridge {
   constructor(private readonly opts: HealthBridgeOptions) {
     this.ticker = setInterval(() => {
       for (const { monitor } of this.monitors.values()) monitor.tick();
+      this.outlierTick();
     }, TICK_MS);
     this.ticker.unref();
   }
@@ -170,9 +173,33 @@ export class HealthBridge {
     const state = monitor.stateOf(event.backend).health;
     const healthy = state === 'up' || state === 'draining' || state === 'drained';
     this.opts.deliver(this.opts.app.setHealth(service.name, event.backend, healthy));
+    // Active checks judge each software port: a failing one is skipped while the backend's others serve.
+    if (service.health && healthy) {
+      const passing = new Set(monitor.portsFor(event.backend));
+      const ports = service.backends.find((b) => b.name === event.backend)?.ports ?? [];
+      for (const port of ports) this.opts.deliver(this.opts.app.setPortHealth(service.name, event.backend, port, passing.has(port)));
+    }
     if (event.kind === 'backend_down') {
       // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.
       this.opts.deliver(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
+    }
+  }
+
+  /** The outlier detector's ejections that ended: probe each port (a TCP connect from the checks' source address). */
+  private outlierTick(): void {
+    const { batches, probes } = this.opts.app.outlierTick(this.opts.now());
+    this.opts.deliver(batches);
+    for (const probe of probes) void this.runProbe(probe);
+  }
+
+  private async runProbe(probe: OutlierProbe): Promise<void> {
+    const result = await checkTcp({ kind: 'tcp', host: probe.ip, port: probe.port, timeoutMs: PROBE_TIMEOUT_MS, sourceAddress: this.opts.sourceAddress })
+      .catch((err: unknown) => ({ ok: false, reason: (err as Error).message }));
+    try {
+      this.opts.deliver(this.opts.app.outlierProbeResult(probe, result.ok, result.reason, this.opts.now()));
+    } catch (err) {
+      // The service went away meanwhile: nothing to re-admit.
+      this.opts.logger.debug(`outlier probe of ${probe.service}/${probe.backend}:${probe.port}: ${(err as Error).message}`);
     }
   }
 

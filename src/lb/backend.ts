@@ -59,6 +59,13 @@ export class Backend {
   readonly portConns: Int32Array;
   /** Where the port picker's tie rotation continues. */
   portCursor = 0;
+  /**
+   * Why each software port (same order as `ports`) takes no new connections: PORT_OUT_* bits, 0 = serving.
+   * Set through setPortOut, which keeps `portsOut` in step.
+   */
+  readonly portOut: Uint8Array;
+  /** Ports with a non-zero portOut: the backend serves while some port does not. */
+  portsOut = 0;
 
   constructor(spec: BackendSpec) {
     if (typeof spec.id !== 'string' || spec.id.length === 0) {
@@ -81,6 +88,7 @@ export class Backend {
     }
     this.ports = [...spec.ports];
     this.portConns = new Int32Array(this.ports.length);
+    this.portOut = new Uint8Array(this.ports.length);
     this.weight = checkCount(`backend ${spec.id}.weight`, spec.weight ?? 1, MAX_WEIGHT);
     this.lastWeight = this.weight;
     this.upperThreshold = checkCount(`backend ${spec.id}.upperThreshold`, spec.upperThreshold ?? 0, 2 ** 31 - 1);
@@ -97,10 +105,32 @@ export class Backend {
     return this.activeConns + this.inactiveConns;
   }
 
-  /** May take new connections: up, not quiesced (weight 0), not OVERLOAD. */
-  get eligible(): boolean {
-    return this.available && this.weight > 0 && !this.overloaded;
+  /** Up, with at least one software port taking new connections (whatever the weight and OVERLOAD). */
+  get serving(): boolean {
+    return this.available && this.portsOut < this.ports.length;
   }
+
+  /** May take new connections: serving, not quiesced (weight 0), not OVERLOAD. */
+  get eligible(): boolean {
+    return this.available && this.portsOut < this.ports.length && this.weight > 0 && !this.overloaded;
+  }
+}
+
+/** A port's active health check fails (src/health's per-port verdict). */
+export const PORT_OUT_HEALTH = 1;
+/** The outlier detector ejected the port (src/lb/outlier.ts). */
+export const PORT_OUT_OUTLIER = 2;
+
+/** Sets or clears one reason (PORT_OUT_*) for software port `portIndex` to take no new connections. */
+export function setPortOut(backend: Backend, portIndex: number, reason: number, out: boolean): void {
+  if (!Number.isInteger(portIndex) || portIndex < 0 || portIndex >= backend.ports.length) {
+    throw new LbInputError(`backend ${backend.id}.port`, `no port index ${portIndex}`);
+  }
+  const before = backend.portOut[portIndex];
+  const after = out ? before | reason : before & ~reason;
+  backend.portOut[portIndex] = after;
+  if (before === 0 && after !== 0) backend.portsOut++;
+  else if (before !== 0 && after === 0) backend.portsOut--;
 }
 
 /** Weight 0 quiesces: no new connections, existing ones stay. The caller tells the scheduler (onChange). */

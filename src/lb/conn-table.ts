@@ -56,6 +56,8 @@ export interface ConnEntry {
   lastSeen: number;
   /** Both sides closed (FIN each way) or one reset it: no longer counted, kept until the datapath lets it go. */
   ended: boolean;
+  /** Its outcome (worked / failed) was told to the outlier detector already: each connection is judged once. */
+  judged: boolean;
 }
 
 /** Which side of a connection sent a FIN or RST. */
@@ -80,6 +82,12 @@ const STATE_INACTIVE = 0;
 const FIN_CLIENT = 1;
 const FIN_BACKEND = 2;
 const ENDED = 4;
+/** The connection's outcome was judged (outlier detection), kept with the closing bits. */
+const JUDGED = 8;
+/** Any sign of the connection closing. */
+const CLOSE_BITS = FIN_CLIENT | FIN_BACKEND | ENDED;
+/** The TCP protocol number, as stored in proto[] (low byte). */
+const TCP = 6;
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
 function hashKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): number {
@@ -234,7 +242,7 @@ export class ConnectionTable {
   setState(key: ConnKey, state: ConnState): boolean {
     const slot = this.find(key);
     if (slot === NO_SLOT) return false;
-    if (this.closing[slot] !== 0 && state === 'active') return false;
+    if ((this.closing[slot] & CLOSE_BITS) !== 0 && state === 'active') return false;
     const from: ConnState = this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive';
     changeConnectionState(this.backendRefs[this.backendOf[slot]], from, state);
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
@@ -265,6 +273,30 @@ export class ConnectionTable {
     }
     this.closing[slot] = bits;
     return { outcome: bits === seen ? 'unchanged' : 'closing', entry: this.entryAt(slot) };
+  }
+
+  /** Its outcome has been told to the outlier detector (false: unknown key). */
+  markJudged(key: ConnKey): boolean {
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return false;
+    this.closing[slot] |= JUDGED;
+    return true;
+  }
+
+  /**
+   * Judges the open TCP connections not judged yet that the accounting has news of: one seen ESTABLISHED
+   * worked; one still not established `connectTimeoutMs` after its first packet failed. Each is judged once;
+   * closing ones are left to the FIN/RST path (markEnd's caller).
+   */
+  judgeOpen(now: number, connectTimeoutMs: number, judged: (backend: Backend, portIndex: number, established: boolean, ageMs: number) => void): void {
+    for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
+      if ((this.proto[slot] & 0xff) !== TCP || (this.closing[slot] & (CLOSE_BITS | JUDGED)) !== 0) continue;
+      const established = this.state[slot] === STATE_ACTIVE;
+      const age = now - this.created[slot];
+      if (!established && age < connectTimeoutMs) continue;
+      this.closing[slot] |= JUDGED;
+      judged(this.backendRefs[this.backendOf[slot]], this.portIndex[slot], established, age);
+    }
   }
 
   /** The connection is gone from the datapath (flow removed, tracker): forget it; returns what it was, or null if unknown. */
@@ -435,6 +467,7 @@ export class ConnectionTable {
       created: this.created[slot],
       lastSeen: this.lastSeen[slot],
       ended: (this.closing[slot] & ENDED) !== 0,
+      judged: (this.closing[slot] & JUDGED) !== 0,
     };
   }
 

@@ -26,3 +26,4 @@ export {
 export { LocalityLeastConnectionScheduler, LocalityReplicatedScheduler } from './schedulers/locality';
 export { DestinationHashScheduler, SourceHashScheduler } from './schedulers/hashing';
 export { MaglevScheduler } from './schedulers/maglev';
+export * from './outlier';

@@ -58,7 +58,7 @@ export class PersistenceTable {
     if (!template) return null;
     const expired = template.controlled === 0 && now - template.lastUse >= this.opts.timeoutMs;
     const b = template.backend;
-    const invalid = !b.available || !backends.includes(b) || (this.opts.expireQuiescent === true && b.weight === 0);
+    const invalid = !b.serving || !backends.includes(b) || (this.opts.expireQuiescent === true && b.weight === 0);
     if (expired || invalid) {
       this.templates.delete(key);
       return null;

@@ -1,6 +1,7 @@
-import { Backend, BackendSpec, ConnState, setThresholds, setWeight } from './backend';
+import { Backend, BackendSpec, ConnState, PORT_OUT_HEALTH, PORT_OUT_OUTLIER, setPortOut, setThresholds, setWeight } from './backend';
 import { ConnectionTable, ConnKey, type ConnSide, type EndOutcome } from './conn-table';
 import { LbInputError } from './errors';
+import { DEFAULT_OUTLIER_OPTIONS, OutlierDetector, type OutlierChange, type OutlierOptions, type Outcome } from './outlier';
 import { PersistenceOptions, PersistenceTable } from './persistence';
 import { pickPortIndex } from './port-picker';
 import { createScheduler, SchedulerOptions } from './registry';
@@ -11,7 +12,20 @@ export interface ServiceOptions {
   schedulerOptions?: SchedulerOptions;
   /** Client affinity; omitted or timeoutMs 0 = off. */
   persistence?: PersistenceOptions;
+  /** Passive outlier detection (TCP); omitted = off. */
+  outlier?: OutlierSettings;
 }
+
+/** The outlier detector's rules and what counts as a failed connection. */
+export interface OutlierSettings extends OutlierOptions {
+  /** A TCP connection not established this long after its first packet failed (judged at the accounting's reading). */
+  connectTimeoutMs: number;
+  /** A backend's RST this soon after the connection's first packet (no FIN from it before) is a failure. */
+  resetWithinMs: number;
+}
+
+/** What a TCP service without an `outlier` section gets (the config schema's defaults, in milliseconds). */
+export const DEFAULT_OUTLIER_SETTINGS: Readonly<OutlierSettings> = { ...DEFAULT_OUTLIER_OPTIONS, connectTimeoutMs: 2000, resetWithinMs: 1000 };
 
 /** Where a new connection goes: the backend vNIC and the software port on it. */
 export interface Placement {
@@ -35,6 +49,9 @@ export class LbService {
   readonly connections = new ConnectionTable();
   private readonly persistence: PersistenceTable | null;
   private members: readonly Backend[];
+  private readonly outlier: { detector: OutlierDetector; settings: OutlierSettings } | null;
+  /** What the detector did since the caller last took it (takeOutlierChanges). */
+  private outlierChanges: OutlierChange[] = [];
 
   constructor(backends: readonly (Backend | BackendSpec)[], opts: ServiceOptions) {
     this.scheduler = createScheduler(opts.scheduler, opts.schedulerOptions);
@@ -45,6 +62,8 @@ export class LbService {
       ids.add(b.id);
     }
     this.persistence = opts.persistence && opts.persistence.timeoutMs > 0 ? new PersistenceTable(opts.persistence) : null;
+    this.outlier = opts.outlier ? { detector: new OutlierDetector(opts.outlier), settings: opts.outlier } : null;
+    this.outlier?.detector.setMembers(this.members, 0);
     this.scheduler.onChange?.(this.members);
   }
 
@@ -88,7 +107,86 @@ export class LbService {
       this.persistence?.connectionClosed(key.clientIp, key.ip6, seen.entry.backend, now);
       this.scheduler.connectionEnded?.(seen.entry.backend, now - seen.entry.created, now);
     }
+    // The backend's own FIN or RST says how the connection went; the client's says nothing about the backend.
+    if (this.outlier && side === 'backend' && !seen.entry.judged) {
+      const age = now - seen.entry.created;
+      this.connections.markJudged(key);
+      if (!reset) this.observe(seen.entry.backend, seen.entry.portIndex, { ok: true }, now);
+      else if (age <= this.outlier.settings.resetWithinMs) {
+        this.observe(seen.entry.backend, seen.entry.portIndex, { ok: false, reason: `reset by the backend ${age} ms after the first packet` }, now);
+      }
+    }
     return seen.outcome;
+  }
+
+  /**
+   * After an accounting reading (the tracker's states, the flows' counters): open TCP connections seen
+   * established worked, those not established connectTimeoutMs after their first packet failed.
+   */
+  judgeOpenConnections(now: number): void {
+    const outlier = this.outlier;
+    if (!outlier) return;
+    const timeout = outlier.settings.connectTimeoutMs;
+    this.connections.judgeOpen(now, timeout, (backend, portIndex, established, age) => {
+      this.observe(backend, portIndex, established ? { ok: true } : { ok: false, reason: `not established ${Math.round(age)} ms after the first packet (connect timeout ${timeout} ms)` }, now);
+    });
+  }
+
+  /** Ejections that ended: the probes now due (the caller connects to each port and reports outlierProbeResult). */
+  outlierTick(now: number): Extract<OutlierChange, { kind: 'probe' }>[] {
+    return this.applyOutlier(this.outlier?.detector.tick(now) ?? []);
+  }
+
+  /** A probe outlierTick asked for: passed (the port is back) or failed (ejected again, for longer). */
+  outlierProbeResult(backendId: string, portIndex: number, ok: boolean, reason: string, now: number): void {
+    this.applyOutlier(this.outlier?.detector.probeResult(backendId, portIndex, ok, reason, now) ?? []);
+  }
+
+  /** Ejections and re-admissions since the last call (for events), oldest first. */
+  takeOutlierChanges(): OutlierChange[] {
+    const changes = this.outlierChanges;
+    if (changes.length) this.outlierChanges = [];
+    return changes;
+  }
+
+  /** Ports ejected (or being probed) now. */
+  ejectedPorts(): { backend: string; port: number; until: number; ejections: number }[] {
+    return this.outlier?.detector.ejected() ?? [];
+  }
+
+  /** A software port's active check verdict (src/health): a failing port takes no new connections. */
+  setPortHealthy(id: string, softwarePort: number, healthy: boolean): void {
+    const backend = this.requireBackend(id);
+    const index = backend.ports.indexOf(softwarePort);
+    if (index < 0) throw new LbInputError('backend.port', `backend ${id} has no software port ${softwarePort}`);
+    setPortOut(backend, index, PORT_OUT_HEALTH, !healthy);
+    this.scheduler.onChange?.(this.members);
+  }
+
+  private observe(backend: Backend, portIndex: number, outcome: Outcome, now: number): void {
+    this.applyOutlier(this.outlier!.detector.observe(backend.id, portIndex, outcome, now));
+  }
+
+  /**
+   * Ejections and re-admissions become the ports' PORT_OUT_OUTLIER bit and wait in outlierChanges for the
+   * caller's events; the probes are returned (the caller runs them).
+   */
+  private applyOutlier(changes: OutlierChange[]): Extract<OutlierChange, { kind: 'probe' }>[] {
+    const probes: Extract<OutlierChange, { kind: 'probe' }>[] = [];
+    let changed = false;
+    for (const c of changes) {
+      if (c.kind === 'probe') {
+        probes.push(c);
+        continue;
+      }
+      this.outlierChanges.push(c);
+      const backend = this.backendById(c.backend);
+      if (!backend) continue;
+      setPortOut(backend, c.portIndex, PORT_OUT_OUTLIER, c.kind === 'ejected');
+      changed = true;
+    }
+    if (changed) this.scheduler.onChange?.(this.members);
+    return probes;
   }
 
   /** The connection is gone from the datapath (its flow was removed, the tracker dropped it). */
@@ -135,6 +233,7 @@ export class LbService {
 
   private replaceMembers(members: readonly Backend[]): void {
     this.members = members;
+    this.outlier?.detector.setMembers(members, 0);
     this.scheduler.onChange?.(members);
   }
 }

@@ -67,7 +67,7 @@ class AgeingTable<E extends Aged> {
 
 /** A cached member is still valid if it is in the service, up, weighted and not overloaded. */
 function stillGood(member: Backend, backends: readonly Backend[]): boolean {
-  return member.available && member.weight > 0 && !member.overloaded && backends.includes(member)
+  return member.serving && member.weight > 0 && !member.overloaded && backends.includes(member)
     && !isLocalityOverloaded(member, backends);
 }
 

@@ -48,7 +48,7 @@ describe('examples', () => {
       'web 10.0.0.100:80/tcp rr',
       'dns 10.0.0.100:53/udp sh',
     ]);
-    expect(config.services[0].health).toMatchObject({ type: 'http', path: '/', interval: 2, timeout: 1, rise: 2, fall: 3 });
+    expect(config.services[0].health).toMatchObject({ type: 'http', path: '/', interval: 2, timeout: 1, rise: 2, fall: 2 });
   });
 });
 
@@ -257,7 +257,7 @@ describe('cross-field rules', () => {
       ready_timeout: 120, max_attempts: 3, backoff: 5, backoff_max: 60, rearm: 300,
     });
     expect(web.stop).toEqual({ command: 'systemctl stop web', timeout: 5, env: {}, cooldown: 300 });
-    expect(web.health).toMatchObject({ type: 'udp', send: 'ping', rise: 2, fall: 3 });
+    expect(web.health).toMatchObject({ type: 'udp', send: 'ping', rise: 2, fall: 2 });
   });
 
   it('rejects thresholds out of order, scheduler flags of another scheduler, fin_timeout on udp', () => {

@@ -15,8 +15,8 @@ describe('healthOptionsFromConfig', () => {
     expect(opts.backends[1].launch).toEqual({ command: ['/usr/local/bin/start-vm', 'web'], timeoutMs: 30_000, env: { SITE: 'lab' } });
     expect(opts.backends[1].stop?.command).toBe('/usr/local/bin/stop-vm web');
     expect(opts).toMatchObject({
-      intervalMs: 5000,
-      riseFall: { rise: 2, fall: 3 },
+      intervalMs: 1000,
+      riseFall: { rise: 2, fall: 2 },
       tiers: { quorum: 1, holdMs: 10_000, connsPerBackend: { high: 500, low: 400 }, queueMeasure: { high: 0.8, low: 0.5 }, dropsRising: 100, sorryBackend: 'mac:52:54:00:00:00:99' },
       launch: { readyTimeoutMs: 120_000, maxAttempts: 3, backoffBaseMs: 5000, backoffMaxMs: 60_000, rearmMs: 300_000, stopCooldownMs: 300_000 },
     });
@@ -24,7 +24,7 @@ describe('healthOptionsFromConfig', () => {
       kind: 'http',
       host: '10.0.0.11',
       port: 8081,
-      timeoutMs: 2000,
+      timeoutMs: 400,
       sourceAddress: '10.0.0.1',
       path: '/healthz',
       expectStatus: [{ from: 200, to: 299 }],

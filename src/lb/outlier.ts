@@ -1,0 +1,211 @@
+// Passive outlier detection (Envoy's outlier ejection, fed by what the datapath already shows vadc): each
+// software port of each backend counts its connections' outcomes; consecutive failures, or a failure ratio over
+// a window, eject the port for an ejection time, after which it is probed (an active connect by the caller)
+// and re-admitted when the probe passes, or ejected again for twice as long. Pure: every input takes `now`
+// and returns what it caused.
+import { LbInputError } from './errors';
+
+export interface OutlierOptions {
+  /** Failures in a row that eject a port (0: this rule is off). */
+  consecutiveFailures: number;
+  /** Failed share of a window's outcomes that ejects a port (0: this rule is off). */
+  failureRatio: number;
+  /** The ratio's window (ms): outcomes are counted in consecutive windows of this length. */
+  windowMs: number;
+  /** Outcomes a window needs before its ratio is believed. */
+  minConnections: number;
+  /** The first ejection's length (ms); each further ejection in a row doubles it, up to maxEjectionMs. */
+  ejectionMs: number;
+  maxEjectionMs: number;
+  /** The most backends of a service taken out whole at once, as a percentage of its backends (at least one). */
+  maxEjectedPercent: number;
+}
+
+export const DEFAULT_OUTLIER_OPTIONS: Readonly<OutlierOptions> = {
+  consecutiveFailures: 3,
+  failureRatio: 0.5,
+  windowMs: 10_000,
+  minConnections: 10,
+  ejectionMs: 2000,
+  maxEjectionMs: 30_000,
+  maxEjectedPercent: 50,
+};
+
+/** One connection's outcome as the datapath showed it. */
+export type Outcome =
+  | { ok: true }
+  /** reason: e.g. 'reset by the backend 3 ms after the first packet', 'not established within 2000 ms'. */
+  | { ok: false; reason: string };
+
+/** What an input caused: a port taken out, a probe due, a port back in. */
+export type OutlierChange =
+  | { kind: 'ejected'; backend: string; port: number; portIndex: number; until: number; ejections: number; reason: string }
+  | { kind: 'probe'; backend: string; port: number; portIndex: number }
+  | { kind: 'readmitted'; backend: string; port: number; portIndex: number; reason: string };
+
+/** A port's record: its streak, its window, and its ejection if any. */
+interface PortRecord {
+  consecutive: number;
+  windowStart: number;
+  windowTotal: number;
+  windowFailed: number;
+  /** Ejections in a row (reset when a probe or connection passes). */
+  ejections: number;
+  /** 'serving', 'ejected' (until `until`), or 'probing' (a probe was asked for, its result not back yet). */
+  phase: 'serving' | 'ejected' | 'probing';
+  until: number;
+}
+
+export interface OutlierMember {
+  id: string;
+  ports: readonly number[];
+}
+
+export function validateOutlierOptions(o: OutlierOptions): void {
+  const check = (field: string, ok: boolean, what: string, value: number) => {
+    if (!ok) throw new LbInputError(`outlier.${field}`, `expected ${what}, got ${value}`);
+  };
+  check('consecutiveFailures', Number.isInteger(o.consecutiveFailures) && o.consecutiveFailures >= 0, 'an integer >= 0', o.consecutiveFailures);
+  check('failureRatio', o.failureRatio >= 0 && o.failureRatio <= 1, 'a ratio 0..1', o.failureRatio);
+  check('windowMs', o.windowMs > 0, 'a positive window', o.windowMs);
+  check('minConnections', Number.isInteger(o.minConnections) && o.minConnections >= 1, 'an integer >= 1', o.minConnections);
+  check('ejectionMs', o.ejectionMs > 0, 'a positive time', o.ejectionMs);
+  check('maxEjectionMs', o.maxEjectionMs >= o.ejectionMs, `a time >= ejectionMs (${o.ejectionMs})`, o.maxEjectionMs);
+  check('maxEjectedPercent', o.maxEjectedPercent >= 0 && o.maxEjectedPercent <= 100, 'a percentage 0..100', o.maxEjectedPercent);
+}
+
+/**
+ * One service's outlier detector. Ports are judged one by one (a VM whose one application died keeps serving
+ * on its other ports); a backend whose every port is ejected counts against `maxEjectedPercent`, and a
+ * failure that would take out one backend too many is counted but ejects nothing (as Envoy: a service whose
+ * backends all fail keeps trying them rather than refusing everyone).
+ */
+export class OutlierDetector {
+  private readonly records = new Map<string, PortRecord[]>();
+  private members: readonly OutlierMember[] = [];
+
+  constructor(private readonly opts: OutlierOptions) {
+    validateOutlierOptions(opts);
+  }
+
+  get options(): Readonly<OutlierOptions> {
+    return this.opts;
+  }
+
+  /** The service's backends now; records of backends that stay are kept, those of removed ones dropped. */
+  setMembers(members: readonly OutlierMember[], now: number): void {
+    const next = new Map<string, PortRecord[]>();
+    for (const m of members) {
+      // A member replaced by a new object (same id, new ports or a new backend) starts afresh, as its port flags do.
+      const kept = this.members.find((old) => old.id === m.id) === m ? this.records.get(m.id) : undefined;
+      next.set(m.id, kept ?? m.ports.map(() => freshRecord(now)));
+    }
+    this.records.clear();
+    for (const [id, r] of next) this.records.set(id, r);
+    this.members = members;
+  }
+
+  /** Whether the port takes no new connections now. */
+  isEjected(backend: string, portIndex: number): boolean {
+    const r = this.records.get(backend)?.[portIndex];
+    return r !== undefined && r.phase !== 'serving';
+  }
+
+  /** One connection's outcome on the backend's port. */
+  observe(backend: string, portIndex: number, outcome: Outcome, now: number): OutlierChange[] {
+    const record = this.records.get(backend)?.[portIndex];
+    const member = this.members.find((m) => m.id === backend);
+    if (!record || !member) return [];
+    if (now - record.windowStart >= this.opts.windowMs) {
+      record.windowStart = now;
+      record.windowTotal = 0;
+      record.windowFailed = 0;
+    }
+    record.windowTotal++;
+    if (outcome.ok) {
+      record.consecutive = 0;
+      // A connection that worked while ejected (one placed just before) proves the port as a probe would.
+      if (record.phase !== 'serving') return [this.readmit(member, portIndex, record, 'a connection succeeded')];
+      record.ejections = 0;
+      return [];
+    }
+    record.consecutive++;
+    record.windowFailed++;
+    if (record.phase !== 'serving') return [];
+    const { consecutiveFailures: n, failureRatio, minConnections } = this.opts;
+    let why: string | undefined;
+    if (n > 0 && record.consecutive >= n) why = `${record.consecutive} consecutive failures`;
+    else if (failureRatio > 0 && record.windowTotal >= minConnections && record.windowFailed / record.windowTotal >= failureRatio) {
+      why = `${record.windowFailed} of ${record.windowTotal} connections failed within ${this.opts.windowMs} ms`;
+    }
+    if (!why || !this.mayEject(backend, portIndex)) return [];
+    return [this.eject(member, portIndex, record, `${why}; last: ${outcome.reason}`, now)];
+  }
+
+  /** Ejections that ended: their probes are due (the caller connects to the port and reports probeResult). */
+  tick(now: number): OutlierChange[] {
+    const out: OutlierChange[] = [];
+    for (const member of this.members) {
+      const records = this.records.get(member.id)!;
+      records.forEach((r, i) => {
+        if (r.phase !== 'ejected' || now < r.until) return;
+        r.phase = 'probing';
+        out.push({ kind: 'probe', backend: member.id, port: member.ports[i], portIndex: i });
+      });
+    }
+    return out;
+  }
+
+  /** The probe asked for by tick: passed (re-admitted) or failed (ejected again, for longer). */
+  probeResult(backend: string, portIndex: number, ok: boolean, reason: string, now: number): OutlierChange[] {
+    const record = this.records.get(backend)?.[portIndex];
+    const member = this.members.find((m) => m.id === backend);
+    if (!record || !member || record.phase !== 'probing') return [];
+    if (ok) return [this.readmit(member, portIndex, record, `probe passed: ${reason}`)];
+    return [this.eject(member, portIndex, record, `probe failed: ${reason}`, now)];
+  }
+
+  /** Every port ejected or being probed now, for status. */
+  ejected(): { backend: string; port: number; until: number; ejections: number }[] {
+    const out: { backend: string; port: number; until: number; ejections: number }[] = [];
+    for (const m of this.members) {
+      this.records.get(m.id)!.forEach((r, i) => {
+        if (r.phase !== 'serving') out.push({ backend: m.id, port: m.ports[i], until: r.until, ejections: r.ejections });
+      });
+    }
+    return out;
+  }
+
+  /** Ejecting this port keeps the backends out whole within maxEjectedPercent (at least one may always go). */
+  private mayEject(backend: string, portIndex: number): boolean {
+    const wouldBeWhole = this.records.get(backend)!.every((r, i) => i === portIndex || r.phase !== 'serving');
+    if (!wouldBeWhole) return true;
+    let whole = 0;
+    for (const [id, records] of this.records) if (id !== backend && records.every((r) => r.phase !== 'serving')) whole++;
+    const allowed = Math.max(1, Math.floor((this.members.length * this.opts.maxEjectedPercent) / 100));
+    return whole + 1 <= allowed;
+  }
+
+  private eject(member: OutlierMember, portIndex: number, record: PortRecord, reason: string, now: number): OutlierChange {
+    record.ejections++;
+    const length = Math.min(this.opts.maxEjectionMs, this.opts.ejectionMs * 2 ** Math.min(30, record.ejections - 1));
+    record.phase = 'ejected';
+    record.until = now + length;
+    record.consecutive = 0;
+    record.windowStart = now;
+    record.windowTotal = 0;
+    record.windowFailed = 0;
+    return { kind: 'ejected', backend: member.id, port: member.ports[portIndex], portIndex, until: record.until, ejections: record.ejections, reason };
+  }
+
+  private readmit(member: OutlierMember, portIndex: number, record: PortRecord, reason: string): OutlierChange {
+    record.phase = 'serving';
+    record.ejections = 0;
+    record.consecutive = 0;
+    return { kind: 'readmitted', backend: member.id, port: member.ports[portIndex], portIndex, reason };
+  }
+}
+
+function freshRecord(now: number): PortRecord {
+  return { consecutive: 0, windowStart: now, windowTotal: 0, windowFailed: 0, ejections: 0, phase: 'serving', until: 0 };
+}

@@ -1,0 +1,242 @@
+import {
+  Backend, DEFAULT_OUTLIER_OPTIONS, DEFAULT_OUTLIER_SETTINGS, LbInputError, LbService, OutlierDetector, PORT_OUT_HEALTH, pickPortIndex, setPortOut,
+  type ConnKey, type OutlierOptions,
+} from '../../../src/lb';
+import { DEFAULT_OUTLIER_CONFIG, parseServiceConfig } from '../../../src/config';
+import { outlierSettingsOf } from '../../../src/app/services';
+import { packet } from './fixtures';
+
+const FAIL = { ok: false as const, reason: 'reset by the backend 1 ms after the first packet' };
+const OK = { ok: true as const };
+const opts = (o: Partial<OutlierOptions> = {}): OutlierOptions => ({ ...DEFAULT_OUTLIER_OPTIONS, ...o });
+
+function detector(o: Partial<OutlierOptions> = {}, members = [{ id: 'A', ports: [8080, 8081] }, { id: 'B', ports: [8080] }]) {
+  const d = new OutlierDetector(opts(o));
+  d.setMembers(members, 0);
+  return d;
+}
+
+describe('outlier detector (pure)', () => {
+  it('ejects a port after N consecutive failures, and a success in between restarts the count', () => {
+    const d = detector({ consecutiveFailures: 3, failureRatio: 0 });
+    expect(d.observe('A', 0, FAIL, 100)).toEqual([]);
+    expect(d.observe('A', 0, FAIL, 110)).toEqual([]);
+    expect(d.observe('A', 0, OK, 120)).toEqual([]);
+    expect(d.observe('A', 0, FAIL, 130)).toEqual([]);
+    expect(d.observe('A', 0, FAIL, 140)).toEqual([]);
+    const changes = d.observe('A', 0, FAIL, 150);
+    expect(changes).toEqual([{ kind: 'ejected', backend: 'A', port: 8080, portIndex: 0, until: 2150, ejections: 1, reason: expect.stringMatching(/^3 consecutive failures; last: reset by the backend/) }]);
+    expect(d.isEjected('A', 0)).toBe(true);
+    // The other port of the same backend, and the other backend, are untouched.
+    expect(d.isEjected('A', 1)).toBe(false);
+    expect(d.isEjected('B', 0)).toBe(false);
+  });
+
+  it('ejects on the failure ratio of a window once it has enough connections', () => {
+    const d = detector({ consecutiveFailures: 0, failureRatio: 0.5, minConnections: 4, windowMs: 1000 });
+    // fail, ok, fail: 2 of 3, not enough connections yet; the fourth (a failure) makes 3 of 4.
+    expect(d.observe('B', 0, FAIL, 0)).toEqual([]);
+    expect(d.observe('B', 0, OK, 10)).toEqual([]);
+    expect(d.observe('B', 0, FAIL, 20)).toEqual([]);
+    expect(d.observe('B', 0, FAIL, 30)).toEqual([expect.objectContaining({ kind: 'ejected', reason: expect.stringMatching(/^3 of 4 connections failed within 1000 ms/) })]);
+  });
+
+  it('starts a new window when the last one is over', () => {
+    const d = detector({ consecutiveFailures: 0, failureRatio: 0.5, minConnections: 4, windowMs: 1000 });
+    for (const t of [0, 10, 20]) d.observe('B', 0, FAIL, t);
+    // 1 s later: the old failures no longer count.
+    expect(d.observe('B', 0, FAIL, 1020)).toEqual([]);
+    expect(d.observe('B', 0, OK, 1030)).toEqual([]);
+    expect(d.observe('B', 0, OK, 1040)).toEqual([]);
+    expect(d.observe('B', 0, OK, 1050)).toEqual([]);
+  });
+
+  it('asks for a probe when the ejection ends; a passing probe re-admits, a failing one doubles the ejection up to the maximum', () => {
+    const d = detector({ consecutiveFailures: 1, ejectionMs: 1000, maxEjectionMs: 3000 });
+    d.observe('B', 0, FAIL, 0);
+    expect(d.tick(999)).toEqual([]);
+    expect(d.tick(1000)).toEqual([{ kind: 'probe', backend: 'B', port: 8080, portIndex: 0 }]);
+    expect(d.tick(1100)).toEqual([]); // one probe at a time
+    expect(d.isEjected('B', 0)).toBe(true); // still out while it is probed
+    expect(d.probeResult('B', 0, false, 'connection refused', 1200)).toEqual([expect.objectContaining({ kind: 'ejected', until: 3200, ejections: 2 })]);
+    d.tick(3200);
+    expect(d.probeResult('B', 0, false, 'connection refused', 3300)).toEqual([expect.objectContaining({ kind: 'ejected', until: 6300, ejections: 3 })]); // capped at 3000
+    d.tick(6300);
+    expect(d.probeResult('B', 0, true, 'connected', 6400)).toEqual([{ kind: 'readmitted', backend: 'B', port: 8080, portIndex: 0, reason: 'probe passed: connected' }]);
+    expect(d.isEjected('B', 0)).toBe(false);
+    // Re-admitted: the next ejection is the first again.
+    expect(d.observe('B', 0, FAIL, 7000)).toEqual([expect.objectContaining({ until: 8000, ejections: 1 })]);
+  });
+
+  it('ignores a probe result nobody asked for', () => {
+    const d = detector({ consecutiveFailures: 1 });
+    expect(d.probeResult('B', 0, true, 'connected', 0)).toEqual([]);
+    d.observe('B', 0, FAIL, 0);
+    expect(d.probeResult('B', 0, true, 'connected', 10)).toEqual([]); // ejected, but its probe is not due yet
+    expect(d.isEjected('B', 0)).toBe(true);
+  });
+
+  it('re-admits a port on a connection that worked while it was out', () => {
+    const d = detector({ consecutiveFailures: 1 });
+    d.observe('B', 0, FAIL, 0);
+    expect(d.observe('B', 0, OK, 50)).toEqual([expect.objectContaining({ kind: 'readmitted', reason: 'a connection succeeded' })]);
+  });
+
+  it('never takes out whole backends beyond max_ejected_percent, but always allows one', () => {
+    const three = [{ id: 'A', ports: [80] }, { id: 'B', ports: [80] }, { id: 'C', ports: [80] }];
+    const d = detector({ consecutiveFailures: 1, maxEjectedPercent: 50 }, three);
+    expect(d.observe('A', 0, FAIL, 0)).toHaveLength(1);
+    expect(d.observe('B', 0, FAIL, 0)).toEqual([]); // 2 of 3 would be over 50 %
+    expect(d.isEjected('B', 0)).toBe(false);
+    const none = detector({ consecutiveFailures: 1, maxEjectedPercent: 0 }, three);
+    expect(none.observe('A', 0, FAIL, 0)).toHaveLength(1);
+    // Ports of a backend that keeps another one serving do not count.
+    const ports = detector({ consecutiveFailures: 1, maxEjectedPercent: 0 }, [{ id: 'A', ports: [80, 81] }, { id: 'B', ports: [80] }]);
+    expect(ports.observe('B', 0, FAIL, 0)).toHaveLength(1);
+    expect(ports.observe('A', 0, FAIL, 0)).toHaveLength(1);
+    expect(ports.observe('A', 1, FAIL, 0)).toEqual([]);
+  });
+
+  it('keeps a member\'s record across setMembers while it is the same member, forgets a replaced one', () => {
+    const a = { id: 'A', ports: [80] };
+    const d = detector({ consecutiveFailures: 1 }, [a]);
+    d.observe('A', 0, FAIL, 0);
+    d.setMembers([a, { id: 'B', ports: [80] }], 10);
+    expect(d.isEjected('A', 0)).toBe(true);
+    d.setMembers([{ id: 'A', ports: [80] }], 20);
+    expect(d.isEjected('A', 0)).toBe(false);
+    expect(d.ejected()).toEqual([]);
+  });
+
+  it('refuses invalid options with the field named', () => {
+    expect(() => new OutlierDetector(opts({ failureRatio: 1.5 }))).toThrow(LbInputError);
+    expect(() => new OutlierDetector(opts({ maxEjectionMs: 10, ejectionMs: 100 }))).toThrow(/outlier.maxEjectionMs/);
+    expect(() => new OutlierDetector(opts({ consecutiveFailures: -1 }))).toThrow(/outlier.consecutiveFailures/);
+  });
+});
+
+describe('ports out of rotation', () => {
+  it('the port picker skips a port that is out while another serves; all out: the backend is not eligible', () => {
+    const b = new Backend({ id: 'A', ip: 1, ports: [8080, 8081] });
+    setPortOut(b, 1, PORT_OUT_HEALTH, true);
+    expect([0, 1, 2, 3].map(() => b.ports[pickPortIndex(b)])).toEqual([8080, 8080, 8080, 8080]);
+    expect(b.eligible).toBe(true);
+    setPortOut(b, 0, PORT_OUT_HEALTH, true);
+    expect(b.eligible).toBe(false);
+    expect(b.serving).toBe(false);
+    setPortOut(b, 1, PORT_OUT_HEALTH, false);
+    setPortOut(b, 0, PORT_OUT_HEALTH, false);
+    expect(b.portsOut).toBe(0);
+    expect(new Set([0, 1, 2, 3].map(() => b.ports[pickPortIndex(b)]))).toEqual(new Set([8080, 8081]));
+  });
+});
+
+describe('LbService with outlier detection (what the datapath shows)', () => {
+  const settings = { ...DEFAULT_OUTLIER_SETTINGS, consecutiveFailures: 3, failureRatio: 0 };
+  const keyOf = (port: number): ConnKey => ({ proto: 6, clientIp: 0xc0a80001, clientPort: port, vip: 0x0a000064, vipPort: 80 });
+
+  function service() {
+    return new LbService([
+      { id: 'A', ip: 0x0a00000b, ports: [8080, 8081] },
+      { id: 'B', ip: 0x0a00000c, ports: [8080] },
+    ], { scheduler: 'rr', outlier: settings });
+  }
+
+  /** Opens a connection from client port `n`; returns where it went. */
+  function open(lb: LbService, n: number, now: number) {
+    const p = lb.open(packet(0xc0a80001, n), 'inactive', now)!;
+    return { key: keyOf(n), backend: p.backend.id, port: p.softwarePort };
+  }
+
+  it('three backend resets right after the first packet take the port out; it gets no new connection until a probe passes', () => {
+    const lb = service();
+    const failed: string[] = [];
+    let now = 0;
+    let n = 1000;
+    // Port 8081 of A refuses (the backend answers the SYN with a RST); the others answer and close with a FIN.
+    while (lb.takeOutlierChanges().length === 0 && now < 10_000) {
+      const c = open(lb, n++, now);
+      const dead = c.backend === 'A' && c.port === 8081;
+      lb.end(c.key, 'backend', dead, now + 2);
+      if (dead) failed.push(`${c.backend}:${c.port}`);
+      now += 50;
+    }
+    expect(failed).toEqual(['A:8081', 'A:8081', 'A:8081']);
+    expect(lb.ejectedPorts()).toEqual([{ backend: 'A', port: 8081, until: expect.any(Number), ejections: 1 }]);
+    const placed = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const c = open(lb, n++, now);
+      placed.add(`${c.backend}:${c.port}`);
+      lb.end(c.key, 'backend', false, now + 2);
+    }
+    expect(placed).toEqual(new Set(['A:8080', 'B:8080']));
+    expect(lb.outlierTick(now)).toEqual([]); // not over yet
+    const probes = lb.outlierTick(now + settings.ejectionMs);
+    expect(probes).toEqual([{ kind: 'probe', backend: 'A', port: 8081, portIndex: 1 }]);
+    lb.outlierProbeResult('A', 1, true, 'connected', now + settings.ejectionMs + 5);
+    expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'readmitted', port: 8081 })]);
+    const after = new Set<string>();
+    for (let i = 0; i < 6; i++) after.add(`${open(lb, n++, now + 3000).backend}:${open(lb, n++, now + 3000).port}`);
+    expect([...after].some((s) => s.endsWith(':8081'))).toBe(true);
+  });
+
+  it('a backend RST later than reset_within, a client RST, and a FIN are not failures', () => {
+    const lb = service();
+    for (let i = 0; i < 10; i++) {
+      const c = open(lb, 2000 + i, i * 10);
+      if (i % 3 === 0) lb.end(c.key, 'backend', true, i * 10 + settings.resetWithinMs + 1);
+      else if (i % 3 === 1) lb.end(c.key, 'client', true, i * 10 + 1);
+      else lb.end(c.key, 'backend', false, i * 10 + 1);
+    }
+    expect(lb.takeOutlierChanges()).toEqual([]);
+    expect(lb.ejectedPorts()).toEqual([]);
+  });
+
+  it('connections never established by the connect timeout are failures; established ones are not', () => {
+    const lb = new LbService([{ id: 'A', ip: 1, ports: [80] }, { id: 'B', ip: 2, ports: [80] }], { scheduler: 'rr', outlier: settings });
+    const conns = [0, 1, 2, 3, 4, 5].map((i) => open(lb, 3000 + i, 0));
+    for (const c of conns) if (c.backend === 'A') lb.connections.setState(c.key, 'active');
+    lb.judgeOpenConnections(settings.connectTimeoutMs - 1);
+    expect(lb.takeOutlierChanges()).toEqual([]); // not timed out yet
+    lb.judgeOpenConnections(settings.connectTimeoutMs);
+    expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'B', reason: expect.stringMatching(/not established 2000 ms after the first packet/) })]);
+    // Each connection is judged once.
+    lb.judgeOpenConnections(settings.connectTimeoutMs * 2);
+    expect(lb.takeOutlierChanges()).toEqual([]);
+  });
+
+  it('without outlier settings nothing is judged', () => {
+    const lb = new LbService([{ id: 'A', ip: 1, ports: [80] }], { scheduler: 'rr' });
+    for (let i = 0; i < 5; i++) lb.end(open(lb, 4000 + i, 0).key, 'backend', true, 1);
+    lb.judgeOpenConnections(100_000);
+    expect(lb.takeOutlierChanges()).toEqual([]);
+    expect(lb.backendById('A')!.eligible).toBe(true);
+  });
+});
+
+describe('outlier configuration', () => {
+  const base = { name: 'web', vip: '10.0.0.100', port: 80, backends: [{ vnic: 'v1', ip: '10.0.0.11', ports: [8080] }] };
+
+  it('a TCP service without an outlier section gets the documented defaults, the same as the schema\'s', () => {
+    const service = parseServiceConfig(base, 'test');
+    expect(outlierSettingsOf(service)).toEqual(DEFAULT_OUTLIER_SETTINGS);
+    expect(outlierSettingsOf({ ...service, outlier: DEFAULT_OUTLIER_CONFIG })).toEqual(DEFAULT_OUTLIER_SETTINGS);
+    expect(DEFAULT_OUTLIER_SETTINGS).toMatchObject({ consecutiveFailures: 3, connectTimeoutMs: 2000, ejectionMs: 2000 });
+  });
+
+  it('is off for UDP services and when disabled', () => {
+    expect(outlierSettingsOf(parseServiceConfig({ ...base, protocol: 'udp' }, 'test'))).toBeUndefined();
+    expect(outlierSettingsOf(parseServiceConfig({ ...base, outlier: { enabled: false } }, 'test'))).toBeUndefined();
+  });
+
+  it('converts seconds to milliseconds', () => {
+    const s = outlierSettingsOf(parseServiceConfig({ ...base, outlier: { consecutive_failures: 5, ejection_time: 0.5, max_ejection_time: 4, connect_timeout: 1.5 } }, 'test'));
+    expect(s).toMatchObject({ consecutiveFailures: 5, ejectionMs: 500, maxEjectionMs: 4000, connectTimeoutMs: 1500 });
+  });
+
+  it('names the path and what was expected for invalid settings', () => {
+    expect(() => parseServiceConfig({ ...base, outlier: { failure_ratio: 2 } }, 'test')).toThrow(/outlier.failure_ratio.*expected a ratio 0..1, got 2/s);
+    expect(() => parseServiceConfig({ ...base, outlier: { ejection_time: 10, max_ejection_time: 5 } }, 'test')).toThrow(/max_ejection_time.*expected max_ejection_time >= ejection_time \(10 s\), got 5/s);
+    expect(() => parseServiceConfig({ ...base, outlier: { consecutive: 3 } }, 'test')).toThrow(/consecutive/);
+  });
+});
