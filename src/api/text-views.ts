@@ -16,8 +16,9 @@ export function formatMinSec(ms: number): string {
   return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
 }
 
-export function formatHealth(b: Pick<BackendStatus, 'health' | 'healthReason'>): string {
-  return b.healthReason ? `${b.health} (${b.healthReason})` : b.health;
+export function formatHealth(b: Pick<BackendStatus, 'health' | 'healthReason' | 'portsOut'>): string {
+  const out = b.portsOut?.length ? ` [out: ${b.portsOut.map((p) => `${p.port} ${p.why}`).join(', ')}]` : '';
+  return (b.healthReason ? `${b.health} (${b.healthReason})` : b.health) + out;
 }
 
 export const backendColumns: ReadonlyArray<Column<BackendStatus>> = [

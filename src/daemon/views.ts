@@ -1,5 +1,6 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
 import type { LoadBalancerApp } from '../app';
+import { PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
 import { connAddresses } from '../lb/conn-table';
 import { formatEndpoint } from '../net/endpoint';
 import { formatDpid } from '../openflow/dpid';
@@ -23,6 +24,7 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
         id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
         weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health: state,
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
+        ...portsOutOf(lb),
         ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
         activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
         overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
@@ -37,6 +39,17 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
       decisions: s.decisions, decidedBy: app.decidedBy(s.config.name), refused: s.refused, endCopies: s.endCopies,
     };
   });
+}
+
+/** The backend's ports out of rotation, by why (the outlier bit first: it is the one a probe lifts). */
+function portsOutOf(lb: Backend | undefined): Pick<BackendStatus, 'portsOut'> {
+  if (!lb || lb.portsOut === 0) return {};
+  const portsOut: NonNullable<BackendStatus['portsOut']> = [];
+  lb.ports.forEach((port, i) => {
+    const out = lb.portOut[i];
+    if (out !== 0) portsOut.push({ port, why: out & PORT_OUT_OUTLIER ? 'outlier' : 'check' });
+  });
+  return { portsOut };
 }
 
 export function connectionStatuses(app: LoadBalancerApp, filter: { service?: string; backend?: string }, now: number): ConnectionStatus[] {

@@ -33,6 +33,8 @@ export interface BackendStatus {
   tier: number;
   health: HealthState;
   healthReason?: string;
+  /** Software ports taking no new connections now: ejected by the outlier detector, or failing their active check. */
+  portsOut?: { port: number; why: 'outlier' | 'check' }[];
   /** Where the vNIC resolved in OVSDB/OpenFlow; undefined while unresolved. */
   ofport?: number;
   mac?: string;
