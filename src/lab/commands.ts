@@ -64,8 +64,8 @@ export function vswitchdArgv(p: LabPaths): string[] {
   ];
 }
 
-/** ovs-vsctl arguments (after --db) that create the lab bridge in one transaction. */
-export function addBridgeArgs(lab: LabPlan, controller?: string): string[] {
+/** ovs-vsctl arguments (after --db) that create a lab bridge (the lab's, or a hypervisor's) in one transaction. */
+export function addBridgeArgs(lab: Pick<LabPlan, 'bridge' | 'datapathId'>, controller?: string): string[] {
   const args = [
     '--may-exist', 'add-br', lab.bridge,
     '--', 'set', 'bridge', lab.bridge,
@@ -75,6 +75,17 @@ export function addBridgeArgs(lab: LabPlan, controller?: string): string[] {
   if (controller) args.push('--', 'set-controller', lab.bridge, controller);
   return args;
 }
+
+/** ovs-vsctl arguments that add one end of a patch-port pair (OVS joins two bridges inside the datapath). */
+export function addPatchPortArgs(bridge: string, port: string, peer: string): string[] {
+  return [
+    '--may-exist', 'add-port', bridge, port,
+    '--', 'set', 'interface', port, 'type=patch', `options:peer=${peer}`,
+  ];
+}
+
+/** The underlay's one flow: a plain learning switch between the hypervisors' uplinks and the host. */
+export const UNDERLAY_FLOW = 'priority=0,actions=NORMAL';
 
 /** An external_ids key ovs-vsctl takes unquoted in `external_ids:KEY=VALUE`. */
 const EXTERNAL_ID_KEY = /^[A-Za-z0-9_.-]{1,64}$/;

@@ -1,9 +1,9 @@
 export { Lab, labDir } from './lab';
-export type { ExecOptions, HttpAnswer, LabHost, LabLocator, LabOptions, LabServer, LabStatus } from './lab';
+export type { ExecOptions, HttpAnswer, LabHost, LabHypervisor, LabHypervisorStatus, LabLocator, LabOptions, LabServer, LabStatus } from './lab';
 export { LabCommandError, LabError } from './errors';
 export type { LabErrorCode } from './errors';
-export { DEFAULT_LAB_NAME, planHost, planLab, portPrefix, validateLabName } from './plan';
-export type { HostPlan, HostRole, LabPlan } from './plan';
+export { DEFAULT_LAB_NAME, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
+export type { HostPlan, HostRole, HypervisorPlan, LabPlan } from './plan';
 export { HOST_LOCK_FILE } from './host-lock';
 export {
   storeClusterUp, storeClusterDown, storeClusterStatus, readStoreCluster, startStoreMember, stopStoreMember, planStoreCluster,

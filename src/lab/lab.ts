@@ -6,18 +6,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  addBridgeArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath, NETDEV_DATAPATH_DEVICE,
-  ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, vswitchdArgv, vsctlArgv,
+  addBridgeArgs, addPatchPortArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath, NETDEV_DATAPATH_DEVICE,
+  ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
 } from './commands';
 import { LabError } from './errors';
 import { acquireHostLock, releaseHostLock } from './host-lock';
 import { ensureLabTools } from './install';
 import {
-  DEFAULT_LAB_NAME, HostPlan, HostRole, LabPlan, MAX_CLIENTS, MAX_VMS, nextFreeHostName, nextFreeOctet, planHost,
-  planLab, subnetInUse, validateHostName,
+  controllerPort, DEFAULT_LAB_NAME, HostPlan, HostRole, hypervisorControllerTarget, hypervisorHostName, HypervisorPlan,
+  LabPlan, MAX_CLIENTS, MAX_LAB_HYPERVISORS, MAX_VMS, nextFreeHostName, nextFreeOctet, planHost, planHypervisor,
+  planHypervisorHosts, planLab, subnetInUse, validateHostName,
 } from './plan';
 import { SCRIPTS, ScriptName } from './servers/scripts';
-import { LabHostState, LabState, readState, writeState } from './state';
+import { LabHostState, LabHypervisorState, LabState, readState, writeState } from './state';
 import {
   isAlive, linkExists, listNetns, netnsPids, pathWithSbin, pidsMentioning, pidsNamed, readCmdline, readPidfile, run, RunResult,
   sleep, stopProcess,
@@ -34,6 +35,12 @@ export interface LabOptions {
   baseDir?: string;
   /** How long to wait for another lab on this host to go down (default 0: fail at once). */
   waitForHostMs?: number;
+  /**
+   * Simulated hypervisors (1..8): each its own bridge with `vms` VMs and `clients` clients and its own controller
+   * (a tcp:/ssl: `controller` port counted up per hypervisor), joined by the lab's bridge as underlay. Unset:
+   * the one-bridge lab.
+   */
+  hosts?: number;
 }
 
 export interface LabLocator {
@@ -43,10 +50,41 @@ export interface LabLocator {
 /** A VM or client: its plan plus the OpenFlow port number OVS gave its port. */
 export interface LabHost extends HostPlan {
   ofport: number;
+  /** Multi-host labs: the simulated hypervisor (bridge) the host is on. */
+  hypervisor?: string;
 }
 
-function hostRecord({ name, role, netns, port, ip, mac, ifaceId, vmUuid }: HostPlan): LabHostState {
-  return { name, role, netns, port, ip, mac, ifaceId, vmUuid };
+type PlannedHost = HostPlan & { hypervisor?: string };
+
+function hypervisorRecord({ name, index, bridge, datapathId, uplinkPort, underlayPort, controller }: LabHypervisor): LabHypervisorState {
+  return { name, index, bridge, datapathId, uplinkPort, underlayPort, controller };
+}
+
+function hostRecord({ name, role, netns, port, ip, mac, ifaceId, vmUuid, hypervisor }: PlannedHost): LabHostState {
+  return { name, role, netns, port, ip, mac, ifaceId, vmUuid, ...(hypervisor === undefined ? {} : { hypervisor }) };
+}
+
+/** One simulated hypervisor of a multi-host lab, as made. */
+export interface LabHypervisor extends HypervisorPlan {
+  controller: string | null;
+  /** ovs-ofctl target of its bridge (what `Lab.ofctlOn` uses). */
+  mgmtSocket: string;
+  /** OpenFlow port number of its uplink patch port. */
+  uplinkOfport: number;
+}
+
+export interface LabHypervisorStatus {
+  name: string;
+  bridge: string;
+  datapathId: string;
+  controller: string | null;
+  /** The controller target's TCP port (null for none or a unix socket). */
+  controllerPort: number | null;
+  mgmtSocket: string;
+  uplinkPort: string;
+  underlayPort: string;
+  vms: string[];
+  clients: string[];
 }
 
 export interface ExecOptions {
@@ -77,7 +115,9 @@ export interface LabStatus {
   controller?: string | null;
   datapathId?: string;
   daemons: Array<{ name: 'ovsdb-server' | 'ovs-vswitchd'; pid: number | null; running: boolean }>;
-  hosts: Array<{ name: string; role: HostRole; netns: string; port: string; ip: string; mac: string; present: boolean }>;
+  hosts: Array<{ name: string; role: HostRole; netns: string; port: string; ip: string; mac: string; present: boolean; hypervisor?: string }>;
+  /** Multi-host labs only: the simulated hypervisors; `bridge` is then the underlay joining them. */
+  hypervisors?: LabHypervisorStatus[];
 }
 
 export function labDir(name: string, baseDir?: string): string {
@@ -134,6 +174,8 @@ async function waitForFreeDatapathDevice(deadline: number): Promise<void> {
 export class Lab {
   readonly vms: LabHost[] = [];
   readonly clients: LabHost[] = [];
+  /** Empty for the one-bridge lab. */
+  readonly hypervisors: LabHypervisor[] = [];
   private readonly paths: LabPaths;
   private readonly env: NodeJS.ProcessEnv;
   private readonly children = new Set<ChildProcess>();
@@ -166,6 +208,13 @@ export class Lab {
     const vmCount = checkCount('vms', opts.vms ?? 2, MAX_VMS);
     const clientCount = checkCount('clients', opts.clients ?? 1, MAX_CLIENTS);
     const controller = opts.controller === undefined ? undefined : checkController(opts.controller);
+    const hypervisorCount = opts.hosts ?? 0;
+    if (opts.hosts !== undefined && (!Number.isInteger(opts.hosts) || opts.hosts < 1 || opts.hosts > MAX_LAB_HYPERVISORS)) {
+      throw new LabError('bad-option', `hosts must be a whole number from 1 to ${MAX_LAB_HYPERVISORS}, got ${String(opts.hosts)}`);
+    }
+    // Checked before anything is made: a target that cannot be counted up per hypervisor is a usage error.
+    for (let i = 1; i <= hypervisorCount && controller !== undefined; i++) hypervisorControllerTarget(controller, i);
+    if (hypervisorCount > 0) planHypervisorHosts(plan, hypervisorCount, vmCount, clientCount);
     const isRoot = process.getuid?.() === 0;
     await ensureLabTools(isRoot);
     if (!isRoot) throw new LabError('not-root', 'the lab makes network namespaces and runs Open vSwitch: run it as root');
@@ -186,7 +235,8 @@ export class Lab {
       if (subnetInUse(addresses.stdout, plan.subnet)) {
         throw new LabError('subnet-in-use', `subnet ${plan.subnet} of lab '${plan.name}' is already used on this host`);
       }
-      await lab.create(vmCount, clientCount);
+      if (hypervisorCount > 0) await lab.createHypervisors(hypervisorCount, vmCount, clientCount);
+      else await lab.create(vmCount, clientCount);
       return lab;
     } catch (err) {
       await Lab.down(plan.name, { baseDir: opts.baseDir }).catch(() => undefined);
@@ -210,7 +260,7 @@ export class Lab {
     // (hosts with other names are always in the state file, written before they are made).
     const nsPrefix = planHost(plan, 'vm', 'vm1', 11).netns.replace(/vm1$/, '');
     for (const netns of await listNetns()) {
-      if (netns.startsWith(nsPrefix) && /^(vm|cl)\d+$/.test(netns.slice(nsPrefix.length))) hostNamespaces.add(netns);
+      if (netns.startsWith(nsPrefix) && /^(h[1-9])?(vm|cl)\d+$/.test(netns.slice(nsPrefix.length))) hostNamespaces.add(netns);
     }
     for (const netns of hostNamespaces) for (const pid of await netnsPids(netns)) await stopProcess(pid);
     const paths = labPaths(dir);
@@ -224,6 +274,12 @@ export class Lab {
       if (await linkExists(host.port)) await run(['ip', 'link', 'del', host.port], { env, allowFailure: true });
     }
     if (await linkExists(plan.bridge)) await run(['ip', 'link', 'del', plan.bridge], { env, allowFailure: true });
+    // A multi-host lab's hypervisor bridges (their taps outlive a killed ovs-vswitchd), by state and by plan.
+    const hypervisorBridges = new Set(state?.hypervisors?.map((hv) => hv.bridge) ?? []);
+    for (let i = 1; i <= MAX_LAB_HYPERVISORS; i++) hypervisorBridges.add(planHypervisor(plan, i).bridge);
+    for (const bridge of hypervisorBridges) {
+      if (await linkExists(bridge)) await run(['ip', 'link', 'del', bridge], { env, allowFailure: true });
+    }
     // The datapath's own tap outlives ovs-vswitchd; remove it unless another ovs-vswitchd still uses it.
     if (pidsNamed('ovs-vswitchd').length === 0 && (await linkExists(NETDEV_DATAPATH_DEVICE))) {
       await run(['ip', 'link', 'del', NETDEV_DATAPATH_DEVICE], { env, allowFailure: true });
@@ -245,12 +301,20 @@ export class Lab {
     const namespaces = new Set(await listNetns());
     const hosts = (state?.hosts ?? []).map((host) => ({
       name: host.name, role: host.role, netns: host.netns, port: host.port, ip: host.ip, mac: host.mac,
-      present: namespaces.has(host.netns),
+      present: namespaces.has(host.netns), ...(host.hypervisor === undefined ? {} : { hypervisor: host.hypervisor }),
     }));
     if (!state) return { name: plan.name, dir, up: false, daemons, hosts };
+    const hypervisors = state.hypervisors?.map((hv): LabHypervisorStatus => ({
+      name: hv.name, bridge: hv.bridge, datapathId: hv.datapathId, controller: hv.controller,
+      controllerPort: controllerPort(hv.controller), mgmtSocket: mgmtSocketPath(dir, hv.bridge),
+      uplinkPort: hv.uplinkPort, underlayPort: hv.underlayPort,
+      vms: hosts.filter((h) => h.hypervisor === hv.name && h.role === 'vm').map((h) => h.name),
+      clients: hosts.filter((h) => h.hypervisor === hv.name && h.role === 'client').map((h) => h.name),
+    }));
     return {
       name: plan.name, dir, up: daemons.every((d) => d.running), bridge: state.bridge, subnet: state.subnet,
       localIp: state.localIp, controller: state.controller, datapathId: state.datapathId, daemons, hosts,
+      ...(hypervisors === undefined ? {} : { hypervisors }),
     };
   }
 
@@ -275,6 +339,36 @@ export class Lab {
     return (await run(['ovs-appctl', '-t', this.vswitchdControlSocket, ...args], { env: this.env })).stdout;
   }
 
+  /** ovs-ofctl against one simulated hypervisor's bridge (multi-host labs). */
+  async ofctlOn(hypervisor: LabHypervisor | string, ...args: string[]): Promise<string> {
+    return (await run(ofctlArgv(this.hypervisor(hypervisor).mgmtSocket, args), { env: this.env })).stdout;
+  }
+
+  /** A simulated hypervisor of a multi-host lab by name ('h2'). */
+  hypervisor(ref: LabHypervisor | string): LabHypervisor {
+    if (typeof ref !== 'string') return ref;
+    const found = this.hypervisors.find((hv) => hv.name === ref || hv.bridge === ref);
+    if (!found) {
+      throw new LabError('unknown-host', `lab '${this.name}' has no simulated host '${ref}' (has ${this.hypervisors.map((hv) => hv.name).join(', ') || 'none: it was made without --hosts'})`);
+    }
+    return found;
+  }
+
+  /** The VMs and clients on one simulated hypervisor. */
+  hostsOn(hypervisor: LabHypervisor | string): LabHost[] {
+    const name = this.hypervisor(hypervisor).name;
+    return this.hosts.filter((h) => h.hypervisor === name);
+  }
+
+  /** Points one simulated hypervisor's bridge at a controller ('' removes it). */
+  async setHypervisorController(hypervisor: LabHypervisor | string, target: string): Promise<void> {
+    const hv = this.hypervisor(hypervisor);
+    if (target === '') await this.vsctl('del-controller', hv.bridge);
+    else await this.vsctl('set-controller', hv.bridge, checkController(target));
+    hv.controller = target === '' ? null : target;
+    this.saveState();
+  }
+
   /** Adds static flows given in ovs-ofctl syntax, one per element. */
   async addFlows(...flows: string[]): Promise<void> {
     for (const flow of flows) await this.ofctl('add-flow', flow);
@@ -293,6 +387,8 @@ export class Lab {
     await this.startVswitchd();
     await this.vsctl('wait-until', 'bridge', this.bridge);
     await this.configureLocalPort();
+    // Flows live in ovs-vswitchd only: the underlay's learning-switch flow goes with it.
+    if (this.hypervisors.length > 0) await this.ofctl('add-flow', UNDERLAY_FLOW);
   }
 
   async restartOvsdb(): Promise<void> {
@@ -327,21 +423,34 @@ export class Lab {
 
   /**
    * A new host. `externalIds` are set on its interface in the transaction that adds it (a tag its VM is born
-   * with), given as pairs or made from the host's plan (its address: `(h) => ({ ip: h.ip })`).
+   * with), given as pairs or made from the host's plan (its address: `(h) => ({ ip: h.ip })`). In a multi-host
+   * lab it goes on `opts.hypervisor` (default h1), named 'h2vm3' etc.
    */
-  async addVm(name?: string, opts: { role?: HostRole; externalIds?: Record<string, string> | ((host: HostPlan) => Record<string, string>) } = {}): Promise<LabHost> {
+  async addVm(
+    name?: string,
+    opts: { role?: HostRole; hypervisor?: string; externalIds?: Record<string, string> | ((host: HostPlan) => Record<string, string>) } = {},
+  ): Promise<LabHost> {
     const role = opts.role ?? 'vm';
-    const hostName = name === undefined ? nextFreeHostName(role, this.hosts.map((h) => h.name)) : validateHostName(name);
+    const hv = this.hypervisors.length > 0 ? this.hypervisor(opts.hypervisor ?? this.hypervisors[0].name) : undefined;
+    if (!hv && opts.hypervisor !== undefined) this.hypervisor(opts.hypervisor); // throws: this lab has none
+    const names = this.hosts.map((h) => h.name);
+    let hostName: string;
+    if (name !== undefined) hostName = validateHostName(name);
+    else if (hv) {
+      hostName = '';
+      for (let i = 1; hostName === '' || names.includes(hostName); i++) hostName = hypervisorHostName(hv.name, role, i);
+    } else hostName = nextFreeHostName(role, names);
     if (this.hosts.some((h) => h.name === hostName)) throw new LabError('exists', `lab '${this.name}' already has a host '${hostName}'`);
     const used = this.hosts.map((h) => Number(h.ip.split('.')[3]));
-    const plan = planHost(this.plan, role, hostName, nextFreeOctet(role, used));
-    return this.createHost(plan, typeof opts.externalIds === 'function' ? opts.externalIds(plan) : opts.externalIds);
+    const planned: PlannedHost = planHost(this.plan, role, hostName, nextFreeOctet(role, used));
+    const externalIds = typeof opts.externalIds === 'function' ? opts.externalIds(planned) : opts.externalIds;
+    return this.createHost(hv ? { ...planned, hypervisor: hv.name } : planned, externalIds);
   }
 
   async removeVm(name: string): Promise<void> {
     const host = this.host(name);
     for (const pid of await netnsPids(host.netns)) await stopProcess(pid);
-    await this.vsctl('--if-exists', 'del-port', this.bridge, host.port);
+    await this.vsctl('--if-exists', 'del-port', this.bridgeOf(host), host.port);
     if (await linkExists(host.port)) await run(['ip', 'link', 'del', host.port], { env: this.env });
     await run(['ip', 'netns', 'del', host.netns], { env: this.env, allowFailure: true });
     const list = host.role === 'vm' ? this.vms : this.clients;
@@ -412,13 +521,20 @@ export class Lab {
 
   private toState(): LabState {
     const hosts = this.hosts.map(hostRecord);
-    return {
+    const state: LabState = {
       version: 1, name: this.name, dir: this.dir, bridge: this.bridge, subnet: this.subnet, localIp: this.localIp,
       datapathId: this.datapathId, controller: this.controller, createdAt: this.createdAt, hosts,
     };
+    if (this.hypervisors.length > 0) state.hypervisors = this.hypervisors.map(hypervisorRecord);
+    return state;
   }
 
-  private saveState(extraHosts: HostPlan[] = []): void {
+  /** The bridge a VM's or client's port is on: its hypervisor's in a multi-host lab. */
+  private bridgeOf(host: PlannedHost): string {
+    return host.hypervisor === undefined ? this.bridge : this.hypervisor(host.hypervisor).bridge;
+  }
+
+  private saveState(extraHosts: PlannedHost[] = []): void {
     const state = this.toState();
     state.hosts.push(...extraHosts.map(hostRecord));
     writeState(state);
@@ -441,6 +557,52 @@ export class Lab {
     for (const host of planned) await this.createHost(host);
   }
 
+  /**
+   * A multi-host lab: the lab's bridge is the underlay (the host's address, one NORMAL flow), and each simulated
+   * hypervisor is a bridge of its own with its VMs, clients, controller and an uplink patch port to the underlay.
+   */
+  private async createHypervisors(count: number, vmsEach: number, clientsEach: number): Promise<void> {
+    fs.mkdirSync(this.paths.serversDir, { recursive: true });
+    for (const [file, text] of Object.entries(SCRIPTS)) fs.writeFileSync(path.join(this.paths.serversDir, file), text);
+    const baseController = this.controller;
+    this.controller = null; // the underlay has none
+    for (let i = 1; i <= count; i++) {
+      const plan = planHypervisor(this.plan, i);
+      const controller = baseController === null ? null : hypervisorControllerTarget(baseController, i);
+      // ofport 0 until the patch port exists; the state file only needs the names to clean up.
+      this.hypervisors.push({ ...plan, controller, mgmtSocket: mgmtSocketPath(this.dir, plan.bridge), uplinkOfport: 0 });
+    }
+    const planned = planHypervisorHosts(this.plan, count, vmsEach, clientsEach);
+    this.saveState(planned);
+
+    await run(['ovsdb-tool', 'create', this.paths.db, OVS_SCHEMA], { env: this.env });
+    await run(ovsdbServerArgv(this.paths), { env: this.env });
+    await run(vsctlArgv(this.paths.dbSocket, ['--no-wait', 'init']), { env: this.env });
+    await this.startVswitchd();
+    await this.vsctl(...addBridgeArgs(this.plan));
+    await this.ofctl('add-flow', UNDERLAY_FLOW);
+    await this.configureLocalPort();
+    for (const hv of this.hypervisors) {
+      await this.vsctl(
+        ...addBridgeArgs(hv, hv.controller ?? undefined),
+        '--', ...addPatchPortArgs(hv.bridge, hv.uplinkPort, hv.underlayPort),
+        '--', ...addPatchPortArgs(this.bridge, hv.underlayPort, hv.uplinkPort),
+      );
+      hv.uplinkOfport = await this.ofportOf(hv.uplinkPort);
+    }
+    for (const host of planned) await this.createHost(host);
+  }
+
+  private async ofportOf(port: string): Promise<number> {
+    // OVS assigns the number asynchronously after the transaction; wait for it rather than read -1 or [].
+    for (let tries = 0; ; tries++) {
+      const ofport = Number((await this.vsctl('get', 'interface', port, 'ofport')).trim());
+      if (Number.isInteger(ofport) && ofport > 0) return ofport;
+      if (tries > 100) throw new LabError('command-failed', `OVS gave port ${port} no ofport (${ofport})`);
+      await sleep(50);
+    }
+  }
+
   private async startVswitchd(): Promise<void> {
     await run(vswitchdArgv(this.paths), { env: this.env });
   }
@@ -456,10 +618,10 @@ export class Lab {
     await run(['ip', 'link', 'set', this.bridge, 'up'], { env: this.env });
   }
 
-  private async createHost(plan: HostPlan, externalIds?: Record<string, string>): Promise<LabHost> {
+  private async createHost(plan: PlannedHost, externalIds?: Record<string, string>): Promise<LabHost> {
     if (!this.hosts.some((h) => h.name === plan.name)) this.saveState([plan]);
     for (const argv of hostSetupCommands(plan, this.plan.prefixLength)) await run(argv, { env: this.env });
-    await this.vsctl(...addPortArgs(this.bridge, plan, externalIds));
+    await this.vsctl(...addPortArgs(this.bridgeOf(plan), plan, externalIds));
     const ofport = Number((await this.vsctl('get', 'interface', plan.port, 'ofport')).trim());
     if (!Number.isInteger(ofport) || ofport <= 0) throw new LabError('command-failed', `OVS gave port ${plan.port} no ofport (${ofport})`);
     const host: LabHost = { ...hostRecord(plan), ofport };

@@ -160,3 +160,109 @@ export function subnetInUse(ipAddrOutput: string, subnet: string): boolean {
     return match !== null && match[1].startsWith(prefix);
   });
 }
+
+// ---- several simulated hypervisors in one lab (`lab up --hosts N`) ---------------------------------------
+
+/** The userspace datapath is one per ovs-vswitchd; a handful of simulated hypervisors is what a lab needs. */
+export const MAX_LAB_HYPERVISORS = 8;
+const HYPERVISOR_NAME_RE = /^h[1-9]$/;
+
+/**
+ * One simulated hypervisor: its own bridge (datapath_type=netdev, its own datapath id and controller), joined
+ * to the underlay bridge by a pair of patch ports. The underlay is the lab's own bridge (`br-NAME`, holding
+ * the host's address), so the host reaches every VM through it, as a management network would.
+ */
+export interface HypervisorPlan {
+  name: string;
+  index: number;
+  bridge: string;
+  datapathId: string;
+  /** Patch port on the hypervisor's bridge toward the underlay: what `cluster.uplink` names. */
+  uplinkPort: string;
+  /** Its peer on the underlay bridge. */
+  underlayPort: string;
+}
+
+export function hypervisorName(index: number): string {
+  if (!Number.isInteger(index) || index < 1 || index > MAX_LAB_HYPERVISORS) {
+    throw new LabError('bad-option', `hosts must be a whole number from 1 to ${MAX_LAB_HYPERVISORS}, got ${String(index)}`);
+  }
+  return `h${index}`;
+}
+
+export function planHypervisor(lab: LabPlan, index: number): HypervisorPlan {
+  const name = hypervisorName(index);
+  const prefix = portPrefix(lab.name);
+  return {
+    name,
+    index,
+    bridge: `br-${lab.name}-${name}`,
+    datapathId: fnv1a32(`dpid:${lab.name}:${name}`).toString(16).padStart(16, '0'),
+    uplinkPort: `${prefix}-${name}-up`,
+    underlayPort: `${prefix}-u-${name}`,
+  };
+}
+
+/** Which hypervisor a VM or client of a multi-host lab belongs to: its name starts with it ('h2vm1' -> 'h2'). */
+export function hypervisorOfHostName(hostName: string): string | undefined {
+  const match = /^(h[1-9])(vm|cl)\d+$/.exec(hostName);
+  return match ? match[1] : undefined;
+}
+
+export function isHypervisorName(name: string): boolean {
+  return HYPERVISOR_NAME_RE.test(name);
+}
+
+/** A hypervisor's VM or client name: 'h1vm1', 'h2cl1'. */
+export function hypervisorHostName(hypervisor: string, role: HostRole, index: number): string {
+  return `${hypervisor}${defaultHostName(role, index)}`;
+}
+
+/**
+ * Every VM and client of an N-hypervisor lab, in creation order. All share the lab's /24 (the underlay is one
+ * L2 segment, so a backend on another hypervisor is reached by its own address); addresses are handed out
+ * hypervisor by hypervisor, so h1's VMs come first.
+ */
+export function planHypervisorHosts(lab: LabPlan, hypervisors: number, vmsEach: number, clientsEach: number): Array<HostPlan & { hypervisor: string }> {
+  if (hypervisors * vmsEach > MAX_VMS) {
+    throw new LabError('bad-option', `${hypervisors} hosts x ${vmsEach} VMs is more than the ${MAX_VMS} VM addresses of the lab's /24`);
+  }
+  if (hypervisors * clientsEach > MAX_CLIENTS) {
+    throw new LabError('bad-option', `${hypervisors} hosts x ${clientsEach} clients is more than the ${MAX_CLIENTS} client addresses of the lab's /24`);
+  }
+  const plans: Array<HostPlan & { hypervisor: string }> = [];
+  for (let h = 1; h <= hypervisors; h++) {
+    const hv = hypervisorName(h);
+    for (let i = 1; i <= vmsEach; i++) {
+      plans.push({ ...planHost(lab, 'vm', hypervisorHostName(hv, 'vm', i), FIRST_VM_OCTET + (h - 1) * vmsEach + i - 1), hypervisor: hv });
+    }
+  }
+  for (let h = 1; h <= hypervisors; h++) {
+    const hv = hypervisorName(h);
+    for (let i = 1; i <= clientsEach; i++) {
+      plans.push({ ...planHost(lab, 'client', hypervisorHostName(hv, 'client', i), FIRST_CLIENT_OCTET + (h - 1) * clientsEach + i - 1), hypervisor: hv });
+    }
+  }
+  return plans;
+}
+
+/**
+ * Each hypervisor's controller target from one given for the lab: a `tcp:`/`ssl:` target's port is counted up
+ * per hypervisor (h1 gets the port given, h2 the next ...), as N daemons on one machine each listen on their own.
+ */
+export function hypervisorControllerTarget(target: string, index: number): string {
+  const match = /^(tcp|ssl):(.+):(\d+)$/.exec(target);
+  if (!match) {
+    if (index === 1) return target;
+    throw new LabError('bad-option', `controller '${target}' for several hosts must be tcp:IP:PORT or ssl:IP:PORT (each host gets PORT + its index - 1)`);
+  }
+  const port = Number(match[3]) + index - 1;
+  if (port > 65535) throw new LabError('bad-option', `controller port ${port} for host h${index} is above 65535`);
+  return `${match[1]}:${match[2]}:${port}`;
+}
+
+/** The TCP port of a controller target ('tcp:127.0.0.1:6653' -> 6653), null for none or a unix socket. */
+export function controllerPort(target: string | null | undefined): number | null {
+  const match = target ? /^(?:tcp|ssl|ptcp|pssl):(?:.*:)?(\d+)$/.exec(target) : null;
+  return match ? Number(match[1]) : null;
+}

@@ -17,6 +17,18 @@ const hostSchema = z.object({
   mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/),
   ifaceId: z.string().min(1),
   vmUuid: z.string().min(1),
+  /** Multi-host labs: the simulated hypervisor whose bridge the host's port is on. */
+  hypervisor: z.string().min(1).optional(),
+});
+
+const hypervisorSchema = z.object({
+  name: z.string().min(1),
+  index: z.number().int().min(1),
+  bridge: z.string().min(1).max(15),
+  datapathId: z.string(),
+  uplinkPort: z.string().min(1),
+  underlayPort: z.string().min(1),
+  controller: z.string().nullable(),
 });
 
 const stateSchema = z.object({
@@ -30,10 +42,13 @@ const stateSchema = z.object({
   controller: z.string().nullable(),
   createdAt: z.string(),
   hosts: z.array(hostSchema),
+  /** Multi-host labs (`lab up --hosts N`) only: the lab's bridge is then the underlay joining these. */
+  hypervisors: z.array(hypervisorSchema).optional(),
 });
 
 export type LabState = z.infer<typeof stateSchema>;
 export type LabHostState = z.infer<typeof hostSchema>;
+export type LabHypervisorState = z.infer<typeof hypervisorSchema>;
 
 export function parseState(text: string, source = STATE_FILE): LabState {
   let json: unknown;

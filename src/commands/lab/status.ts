@@ -16,6 +16,15 @@ export default class LabStatusCommand extends BaseCommand<typeof LabStatusComman
     }
     this.log(`lab '${status.name}': ${status.up ? 'up' : 'DEGRADED'}; bridge ${status.bridge} (dpid ${status.datapathId}), ` +
       `${status.subnet}, host at ${status.localIp}, controller ${status.controller ?? 'none'}`);
+    if (status.hypervisors) {
+      this.log(`${status.hypervisors.length} simulated hosts joined by underlay ${status.bridge}:`);
+      this.table(status.hypervisors, [
+        { header: 'HOST', get: 'name' }, { header: 'BRIDGE', get: 'bridge' }, { header: 'DPID', get: 'datapathId' },
+        { header: 'CONTROLLER', get: (hv) => hv.controller ?? 'none' }, { header: 'UPLINK', get: 'uplinkPort' },
+        { header: 'VMS', get: (hv) => hv.vms.join(',') }, { header: 'CLIENTS', get: (hv) => hv.clients.join(',') },
+      ]);
+      this.log('');
+    }
     this.table(status.daemons, [
       { header: 'DAEMON', get: 'name' }, { header: 'PID', get: 'pid' }, { header: 'RUNNING', get: 'running' },
     ]);

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command';
 import { labLocatorFlags } from '../../cli/lab-flags';
-import { Lab, LabHost } from '../../lab';
+import { Lab, LabHost, LabHypervisor, MAX_LAB_HYPERVISORS } from '../../lab';
 
 export interface LabUpResult {
   name: string;
@@ -14,6 +14,8 @@ export interface LabUpResult {
   mgmtSocket: string;
   controller: string | null;
   hosts: LabHost[];
+  /** With --hosts: the simulated hypervisors (bridge is then the underlay joining them). */
+  hypervisors?: LabHypervisor[];
 }
 
 export default class LabUp extends BaseCommand<typeof LabUp> {
@@ -26,6 +28,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     '<%= config.bin %> lab up',
     '<%= config.bin %> lab up --vms 3 --clients 2 --controller tcp:127.0.0.1:6653',
     '<%= config.bin %> lab up --name t1 --json',
+    '<%= config.bin %> lab up --hosts 3 --vms 2 --clients 1 --controller tcp:127.0.0.1:6653',
   ];
 
   static override flags = {
@@ -33,6 +36,11 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     vms: Flags.integer({ description: 'number of VM namespaces (vm1, vm2 ...)', default: 2, min: 0, max: 90 }),
     clients: Flags.integer({ description: 'number of client namespaces (cl1, cl2 ...)', default: 1, min: 0, max: 154 }),
     controller: Flags.string({ description: 'OpenFlow controller the bridge connects to, e.g. tcp:127.0.0.1:6653' }),
+    hosts: Flags.integer({
+      description: `simulated hypervisors (1-${MAX_LAB_HYPERVISORS}): a bridge each with --vms VMs and --clients clients, joined by an ` +
+        'underlay bridge; a tcp:/ssl: --controller port is counted up per host (h1 the port given, h2 the next ...)',
+      min: 1, max: MAX_LAB_HYPERVISORS,
+    }),
     wait: Flags.integer({ description: 'seconds to wait for another lab on this host to go down', default: 0, min: 0 }),
   };
 
@@ -40,18 +48,25 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     const { flags } = this;
     const lab = await Lab.up({
       name: flags.name, vms: flags.vms, clients: flags.clients, controller: flags.controller,
-      baseDir: flags['base-dir'], waitForHostMs: flags.wait * 1000,
+      baseDir: flags['base-dir'], waitForHostMs: flags.wait * 1000, hosts: flags.hosts,
     });
     const result: LabUpResult = {
       name: lab.name, dir: lab.dir, bridge: lab.bridge, datapathId: lab.datapathId, subnet: lab.subnet,
       localIp: lab.localIp, ovsdbSocket: lab.ovsdbSocket, mgmtSocket: lab.mgmtSocket,
-      controller: flags.controller ?? null, hosts: lab.hosts,
+      controller: lab.hypervisors.length > 0 ? null : (flags.controller ?? null), hosts: lab.hosts,
+      ...(lab.hypervisors.length > 0 ? { hypervisors: lab.hypervisors } : {}),
     };
-    this.log(`lab '${lab.name}' is up: bridge ${lab.bridge} (dpid ${lab.datapathId}), ${lab.subnet}, host at ${lab.localIp}`);
-    this.log(`ovsdb: unix:${lab.ovsdbSocket}   controller: ${result.controller ?? 'none'}   dir: ${lab.dir}`);
+    if (lab.hypervisors.length > 0) {
+      this.log(`lab '${lab.name}' is up: ${lab.hypervisors.length} hosts joined by underlay ${lab.bridge}, ${lab.subnet}, host at ${lab.localIp}`);
+      this.table(lab.hypervisors, [
+        { header: 'HOST', get: 'name' }, { header: 'BRIDGE', get: 'bridge' }, { header: 'DPID', get: 'datapathId' },
+        { header: 'CONTROLLER', get: (hv) => hv.controller ?? 'none' }, { header: 'UPLINK', get: (hv) => `${hv.uplinkPort} (${hv.uplinkOfport})` },
+      ]);
+    } else this.log(`lab '${lab.name}' is up: bridge ${lab.bridge} (dpid ${lab.datapathId}), ${lab.subnet}, host at ${lab.localIp}`);
+    this.log(`ovsdb: unix:${lab.ovsdbSocket}   controller: ${lab.hypervisors.length > 0 ? 'per host' : (result.controller ?? 'none')}   dir: ${lab.dir}`);
     this.table(lab.hosts, [
-      { header: 'HOST', get: 'name' }, { header: 'ROLE', get: 'role' }, { header: 'NETNS', get: 'netns' },
-      { header: 'PORT', get: 'port' }, { header: 'OFPORT', get: 'ofport' }, { header: 'IP', get: 'ip' },
+      { header: 'HOST', get: 'name' }, { header: 'ROLE', get: 'role' }, ...(lab.hypervisors.length > 0 ? [{ header: 'ON', get: (h: LabHost) => h.hypervisor ?? '' }] : []),
+      { header: 'NETNS', get: 'netns' }, { header: 'PORT', get: 'port' }, { header: 'OFPORT', get: 'ofport' }, { header: 'IP', get: 'ip' },
       { header: 'MAC', get: 'mac' }, { header: 'IFACE-ID', get: 'ifaceId' },
     ]);
     return result;
