@@ -40,15 +40,17 @@ function shares(service: ServiceState, members: readonly Backend[]): number[] {
 
 /**
  * The buckets a service's group has on one switch: every backend software port that takes new connections and is
- * located there, weighted by the backend's share (above), split evenly over its ports.
+ * located there (a port out of rotation, by its check or the outlier detector, has none), weighted by the
+ * backend's share (above), split evenly over its serving ports.
  */
 export function decisionBuckets(service: ServiceState, dpid: bigint): DecisionBucket[] {
   const members = service.lb.backends.filter((b) => b.eligible && service.backends.get(b.id)?.location?.dpid === dpid);
   if (members.length === 0) return [];
-  const perPort = shares(service, members).map((share, i) => share / members[i].ports.length);
+  const serving = members.map((b) => b.ports.filter((_, i) => b.portOut[i] === 0));
+  const perPort = shares(service, members).map((share, i) => share / serving[i].length);
   const largest = Math.max(...perPort);
   const scale = service.config.scheduler === 'feedback' ? FEEDBACK_SCALE / largest : Math.min(SHARES_PER_WEIGHT, MAX_BUCKET_WEIGHT / largest);
-  return members.flatMap((b, i) => b.ports.map((port) => ({ ip: uint32ToIpv4(b.ip), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
+  return members.flatMap((b, i) => serving[i].map((port) => ({ ip: uint32ToIpv4(b.ip), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
 }
 
 /** Whether `next` is close enough to what is installed to skip a group-mod (feedback's hysteresis). */

@@ -109,6 +109,16 @@ describe('datapath decisions: the buckets follow the backends', () => {
     expect(h.packetIns).toBe(1);
   });
 
+  it('a port out of rotation (its check fails) loses its bucket; the backend keeps its share on its other port', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    h.install(h.app.setPortHealth('web', 'v-vm1', 8081, false));
+    const n = 3000;
+    const where = spread(h, n);
+    expect(where.get('v-vm1 8081')).toBeUndefined();
+    expect(Math.abs(share(where, 'v-vm1 8080', n) - 1 / 3)).toBeLessThan(0.05 / 3);
+    expect(h.packetIns).toBe(0);
+  });
+
   it('a weight change re-weights the buckets; removing the service removes its group and decision flow', () => {
     const h = new AppHarness(CONNTRACK, services('wrr', '', [1, 1, 1]));
     h.install(h.app.setWeight('web', 'v-vm3', 4));
