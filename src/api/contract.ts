@@ -44,6 +44,7 @@ export const backendStatusSchema = z
     ofport: int().optional().meta({ description: 'OpenFlow port of the vNIC; absent while unresolved' }),
     mac: z.string().optional(),
     dpid: z.string().optional(),
+    host: z.string().optional().meta({ description: 'the cluster host that has the vNIC, when another one: a remote backend, reached through the uplink (ofport)' }),
     activeConns: count('established connections now'),
     inactiveConns: count('closing or idle connections now'),
     totalConns: count('connections scheduled to the backend since the daemon started'),

@@ -6,7 +6,7 @@ import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';
 import type { FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import type { EventSink } from './events';
-import { locateBackend, sameLocation, type BackendLocation, type VnicInfo } from './location';
+import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
 import { createNatMode, type VswitchdProbe } from './nat/factory';
 import type { AccountingInput, NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
@@ -25,6 +25,11 @@ export interface AppOptions {
   probeVswitchd?: () => VswitchdProbe;
   /** Where events go; default nowhere. */
   emit?: EventSink;
+  /**
+   * A cluster host's port toward the other hosts (`cluster.uplink`): backends whose vNIC another host published
+   * are reached through it (remote backends, docs/cluster.md). Unset: only local backends are served.
+   */
+  uplink?: string;
 }
 
 /**
@@ -38,6 +43,9 @@ export class LoadBalancerApp {
   private readonly services = new ServiceTable();
   private readonly switches = new Map<bigint, SwitchInfo>();
   private readonly vnics = new Map<string, VnicInfo>();
+  /** The other cluster hosts' reports of the backends whose vNICs they have, by "service\0backend". */
+  private readonly remoteReports = new Map<string, RemoteBackendReport>();
+  private readonly uplink: string | undefined;
   private readonly packets: PacketInPath;
   private readonly emit: EventSink;
   private readonly onlyDpid: bigint | undefined;
@@ -45,6 +53,7 @@ export class LoadBalancerApp {
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
+    this.uplink = opts.uplink;
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
@@ -86,6 +95,23 @@ export class LoadBalancerApp {
   setVnic(selector: string, info: VnicInfo | undefined, now: number): SwitchBatch[] {
     if (info) this.vnics.set(selector, info);
     else this.vnics.delete(selector);
+    this.relocate(now);
+    return this.finish(new Outbox());
+  }
+
+  /**
+   * The other cluster hosts' backend reports (the store's Backend_Status rows, this host's own left out): a
+   * backend not on this host's switch but published by the host that has its vNIC is served through the uplink,
+   * judged by that host's health verdict. Replaces the previous set.
+   */
+  setRemoteBackends(reports: readonly RemoteBackendReport[], now: number): SwitchBatch[] {
+    this.remoteReports.clear();
+    for (const r of reports) {
+      const key = `${r.service}\u0000${r.backend}`;
+      const seen = this.remoteReports.get(key);
+      // Two hosts reporting one backend (a VM moving): the one whose vNIC link is up wins.
+      if (!seen || (!seen.linkUp && r.linkUp)) this.remoteReports.set(key, r);
+    }
     this.relocate(now);
     return this.finish(new Outbox());
   }
@@ -179,7 +205,11 @@ export class LoadBalancerApp {
       if (record.backendId === backendName) service.lb.close(record, now);
     }
     const out = new Outbox();
-    if (state.location && this.switches.has(state.location.dpid)) out.to(state.location.dpid, this.nat.dropBackendFlows(service.id, state.location.ofport));
+    // A remote backend's port is the uplink, shared by every remote backend: deleting by it would cut them all.
+    // Its host's verdict removes its backend flow (conntrack mode) instead.
+    if (state.location && state.location.remoteHost === undefined && this.switches.has(state.location.dpid)) {
+      out.to(state.location.dpid, this.nat.dropBackendFlows(service.id, state.location.ofport));
+    }
     return this.finish(out);
   }
 
@@ -302,14 +332,20 @@ export class LoadBalancerApp {
       for (const state of service.backends.values()) {
         const selector = state.config.vnic;
         const vnic = this.vnics.get(selector);
-        const location = locateBackend(selector, state.config.mac, vnic, this.switches.values());
+        const remote = this.remoteReports.get(`${service.config.name}\u0000${state.config.name}`);
+        // This host's own vNIC first; else where another host says it has it.
+        const location = locateBackend(selector, state.config.mac, vnic, this.switches.values())
+          ?? (remote && this.uplink !== undefined ? locateRemoteBackend(remote, state.config.mac, this.uplink, this.switches.values()) : undefined);
         const before = state.location;
         state.location = location;
+        state.remote = location?.remoteHost === undefined ? undefined : remote;
         if (!sameLocation(before, location)) {
           const portName = vnic?.name ?? selector;
           this.emit(location
             ? { time: now, kind: 'backend_located', level: 'info', service: service.config.name, backend: state.config.name, dpid: formatDpid(location.dpid),
-              message: `vNIC ${selector} is port ${location.ofport} (${portName}) on ${formatDpid(location.dpid)}, link ${location.linkUp ? 'up' : 'down'}` }
+              message: location.remoteHost !== undefined
+                ? `vNIC ${selector} is on host ${location.remoteHost}: through uplink port ${location.ofport} (${this.uplink}) on ${formatDpid(location.dpid)}, MAC ${location.mac}, link ${location.linkUp ? 'up' : 'down'}`
+                : `vNIC ${selector} is port ${location.ofport} (${portName}) on ${formatDpid(location.dpid)}, link ${location.linkUp ? 'up' : 'down'}` }
             : { time: now, kind: 'backend_lost', level: 'warn', service: service.config.name, backend: state.config.name,
               message: `vNIC ${selector} is not on any connected switch` });
         }

@@ -2,7 +2,7 @@
 export { LoadBalancerApp, type AppOptions } from './app';
 export { AppError } from './errors';
 export type { EventSink, VadcEvent } from './events';
-export type { BackendLocation, VnicInfo } from './location';
+export type { BackendLocation, RemoteBackendReport, VnicInfo } from './location';
 export type { AccountingInput, DatapathStatus, NatMode } from './nat/nat-mode';
 export type { VswitchdProbe } from './nat/factory';
 export type { SwitchBatch } from './outbox';

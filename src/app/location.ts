@@ -23,6 +23,26 @@ export interface BackendLocation {
   /** `mac` as 6 bytes, for the packet-in fast paths (made once per relocation, not per packet). */
   macBytes: Buffer;
   linkUp: boolean;
+  /**
+   * Set when the vNIC is on another cluster host (docs/cluster.md, remote backends): `ofport` is then this
+   * switch's uplink toward it and `mac` the MAC that host published for the vNIC.
+   */
+  remoteHost?: string;
+}
+
+/** What the host that has a backend's vNIC published about it (a Backend_Status row of the cluster store). */
+export interface RemoteBackendReport {
+  host: string;
+  service: string;
+  backend: string;
+  vnic: string;
+  mac?: string;
+  linkUp: boolean;
+  /** That host's health verdict ('up', 'down', 'unknown', 'draining', 'drained', 'launching'). */
+  health: string;
+  reason: string;
+  /** The feedback scheduler's queue measure on that host (s), when measured. */
+  queueMeasure?: number;
 }
 
 export function isPortUp(port: OfpPort): boolean {
@@ -51,7 +71,31 @@ export function locateBackend(
   return location;
 }
 
+/**
+ * A backend whose vNIC another cluster host has: reached out of this switch's uplink port (named by
+ * `cluster.uplink`) with the configured MAC, else the one that host published, over an L2 underlay. Undefined
+ * without a MAC or
+ * an uplink port on a connected switch. Its link is up when both the uplink's and the remote vNIC's are.
+ */
+export function locateRemoteBackend(
+  report: RemoteBackendReport, configuredMac: string | undefined, uplink: string, switches: Iterable<SwitchInfo>,
+): BackendLocation | undefined {
+  const mac = configuredMac ?? report.mac;
+  if (mac === undefined) return undefined;
+  let location: BackendLocation | undefined;
+  for (const sw of switches) {
+    for (const port of sw.ports.values()) {
+      if (port.name !== uplink) continue;
+      location = {
+        dpid: sw.dpid, ofport: port.portNo, mac, macBytes: macBytes(mac), linkUp: isPortUp(port) && report.linkUp,
+        remoteHost: report.host,
+      };
+    }
+  }
+  return location;
+}
+
 export function sameLocation(a: BackendLocation | undefined, b: BackendLocation | undefined): boolean {
   if (!a || !b) return a === b;
-  return a.dpid === b.dpid && a.ofport === b.ofport && a.mac === b.mac && a.linkUp === b.linkUp;
+  return a.dpid === b.dpid && a.ofport === b.ofport && a.mac === b.mac && a.linkUp === b.linkUp && a.remoteHost === b.remoteHost;
 }

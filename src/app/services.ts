@@ -8,7 +8,7 @@ import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
 import { containsIpv4, parsePrefix, type IpPrefix } from '../net';
 import { AppError } from './errors';
-import type { BackendLocation } from './location';
+import type { BackendLocation, RemoteBackendReport } from './location';
 import { serviceIds } from './service-ids';
 
 export type BackendConfig = ServiceConfig['backends'][number];
@@ -24,6 +24,8 @@ export interface BackendState {
   /** Operator drain: weight forced to 0 until enabled again. */
   draining: boolean;
   location?: BackendLocation;
+  /** What the cluster host that has its vNIC published (remote backends: that host's verdict counts, not ours). */
+  remote?: RemoteBackendReport;
   /** Connections ever placed on it. */
   totalConns: number;
   /** Packets/bytes of this backend's live connections (last accounting poll) and of finished ones. */
@@ -230,9 +232,21 @@ function refreshTiers(service: ServiceState): void {
   for (const state of service.backends.values()) refreshAvailability(service, state);
 }
 
+/**
+ * Whether health has failed the backend. A backend on another cluster host is judged by that host's published
+ * verdict (it has the vNIC and checks it first-hand): up, draining and drained pass; 'unknown' passes only for a
+ * service without active checks (as a local backend with no verdict does); down and launching fail.
+ */
+export function failedByHealth(service: ServiceState, state: BackendState): boolean {
+  if (state.location?.remoteHost === undefined) return state.healthy === false;
+  const health = state.remote?.health;
+  if (health === 'up' || health === 'draining' || health === 'drained') return false;
+  return !(health === 'unknown' && service.config.health === undefined);
+}
+
 /** A backend takes new connections when located, its link up, not failed by health, and in the active tier. */
 export function refreshAvailability(service: ServiceState, state: BackendState): void {
-  const available = state.location !== undefined && state.location.linkUp && state.healthy !== false && state.inActiveTier;
+  const available = state.location !== undefined && state.location.linkUp && !failedByHealth(service, state) && state.inActiveTier;
   service.lb.setAvailable(state.config.name, available);
 }
 

@@ -219,9 +219,12 @@ export class ClusterStore extends EventEmitter<ClusterStoreEvents> {
     const host = this.opts.host;
     try {
       if (!this.written) this.written = await this.readBack();
+      // What this transaction writes: a publish() while it is in flight replaces wantBackends, and that newer
+      // report is written by the next flush, so it must not be recorded as written now.
+      const writing = this.wantBackends;
       const ops = [op.assert(this.lockName), ...this.operations(host)];
       await writer.transact(STORE_DB, ops);
-      this.written = { host: true, backends: new Map(this.wantBackends) };
+      this.written = { host: true, backends: new Map(writing) };
     } catch (err) {
       // A constraint violation means our picture of the store was wrong: read it back before the next write.
       if (err instanceof OvsdbTransactionError) this.written = undefined;

@@ -5,8 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   ClusterStore, defaultPolicyCachePath, effectivePolicy, loadPolicyCache, savePolicyCache,
-  type BackendReport, type EffectivePolicy, type PolicyProblem, type PolicySnapshot, type PublishedHealth,
+  type BackendReport, type BackendStatusRow, type EffectivePolicy, type PolicyProblem, type PolicySnapshot, type PublishedHealth,
 } from '../cluster';
+import type { RemoteBackendReport } from '../app';
 import type { ClusterConfig } from '../config';
 import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
 import type { ServiceStatus, StatusSnapshot, VadcEvent } from '../runtime/types';
@@ -31,6 +32,8 @@ export interface ClusterHostOptions {
   apply(policy: EffectivePolicy): Promise<PolicyProblem[]>;
   /** The services served now (for this host's report). */
   services(): ServiceStatus[];
+  /** The other hosts' reports of the backends whose vNICs they have (remote backends), whenever they change. */
+  remoteBackends?(reports: RemoteBackendReport[]): void;
   now(): number;
   /** Session settings beyond the defaults (tests shorten the backoff). */
   session?: Partial<OvsdbClientOptions>;
@@ -89,6 +92,7 @@ export class ClusterHost {
         message: `cluster store unreachable (${reason}): serving the last policy (${this.source}), read-only until it answers`,
       });
     });
+    store.on('reports', (rows) => this.opts.remoteBackends?.(remoteReports(rows, c.host)));
     store.on('problem', (err) => this.opts.emit({ kind: `cluster_${err.code}`, level: 'error', message: err.message }));
     store.on('publishing', () => this.opts.emit({ kind: 'cluster_publishing', level: 'info', message: `cluster store: publishing host ${c.host}'s status` }));
     this.timer = setInterval(() => this.publish(), this.opts.reportIntervalMs ?? 10_000);
@@ -179,7 +183,8 @@ export function backendReports(services: readonly ServiceStatus[], now: number):
   const out: BackendReport[] = [];
   for (const s of services) {
     for (const b of s.backends) {
-      if (b.ofport === undefined) continue;
+      // Only first-hand knowledge: a remote backend (reached through the uplink) is its own host's to report.
+      if (b.ofport === undefined || b.host !== undefined) continue;
       out.push({
         // The views say 'link down' exactly when the located vNIC's link is down.
         service: s.name, backend: b.id, vnic: b.vnic, ...(b.mac ? { mac: b.mac } : {}), linkUp: b.healthReason !== 'link down',
@@ -191,6 +196,14 @@ export function backendReports(services: readonly ServiceStatus[], now: number):
     }
   }
   return out;
+}
+
+/** The store's backend reports of the other hosts, as the app takes them (pure). */
+export function remoteReports(rows: readonly BackendStatusRow[], self: string): RemoteBackendReport[] {
+  return rows.filter((r) => r.host !== self).map((r) => ({
+    host: r.host, service: r.service, backend: r.backend, vnic: r.vnic, ...(r.mac ? { mac: r.mac } : {}), linkUp: r.linkUp,
+    health: r.health, reason: r.reason, ...(r.queueMeasure !== undefined ? { queueMeasure: r.queueMeasure } : {}),
+  }));
 }
 
 export type BackendKey = `${string}\u0000${string}`;

@@ -83,6 +83,7 @@ export class VadcDaemon implements VadcRuntime {
   /** A cluster host's link to the store, and the services its policy gives this host (docs/cluster.md). */
   cluster?: ClusterHost;
   private clusterServices: EffectiveService[] = [];
+  private publishQueued = false;
   private storeDrained = new Set<BackendKey>();
   /** What is served: the file's services, then the cluster's that do not collide with them, with their tagged backends. */
   private served: ServiceConfig[];
@@ -102,7 +103,7 @@ export class VadcDaemon implements VadcRuntime {
     this.startedAt = this.now();
     this.served = this.config.services;
     this.app = new LoadBalancerApp(this.config.services, {
-      dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e),
+      dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink,
       probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
     });
     const ha = this.config.controller.ha;
@@ -304,6 +305,15 @@ export class VadcDaemon implements VadcRuntime {
     const fields = { kind: event.kind, service: event.service, backend: event.backend, dpid: event.dpid };
     this.log.log(event.level, event.message, fields);
     this.bus.emit('event', event);
+    // A backend's verdict or location changed: the other cluster hosts that may send it connections learn it
+    // from this host's report, so it is written now (once per turn), not at the next report interval.
+    if (event.backend !== undefined && this.cluster && !this.publishQueued) {
+      this.publishQueued = true;
+      setImmediate(() => {
+        this.publishQueued = false;
+        this.cluster?.publish();
+      });
+    }
   }
 
   emitEvent(partial: Omit<VadcEvent, 'time'>): void {
@@ -326,6 +336,10 @@ export class VadcDaemon implements VadcRuntime {
       cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
       apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
+      remoteBackends: (reports) => {
+        this.deliver(this.app.setRemoteBackends(reports, this.now()));
+        this.health.observeLocations();
+      },
     });
     await this.cluster.start();
   }

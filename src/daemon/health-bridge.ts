@@ -173,13 +173,16 @@ export class HealthBridge {
     const state = monitor.stateOf(event.backend).health;
     const healthy = state === 'up' || state === 'draining' || state === 'drained';
     this.opts.deliver(this.opts.app.setHealth(service.name, event.backend, healthy));
+    // A remote backend is judged by its own host (the app follows that host's published verdict): this host's
+    // checks of it neither mark its ports nor drop its connections.
+    const remote = this.opts.app.locationOf(service.name, event.backend)?.remoteHost !== undefined;
     // Active checks judge each software port: a failing one is skipped while the backend's others serve.
-    if (service.health && healthy) {
+    if (service.health && healthy && !remote) {
       const passing = new Set(monitor.portsFor(event.backend));
       const ports = service.backends.find((b) => b.name === event.backend)?.ports ?? [];
       for (const port of ports) this.opts.deliver(this.opts.app.setPortHealth(service.name, event.backend, port, passing.has(port)));
     }
-    if (event.kind === 'backend_down') {
+    if (event.kind === 'backend_down' && !remote) {
       // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.
       this.opts.deliver(this.opts.app.dropBackendConnections(service.name, event.backend, this.opts.now()));
     }

@@ -67,7 +67,8 @@ export class StatsPoller {
       const estimator = this.estimatorFor(service.config.name, service.lb);
       for (const [name, state] of service.backends) {
         const loc = state.location;
-        const stats = loc && loc.dpid === dpid ? byPort.get(loc.ofport) : undefined;
+        // A remote backend's port here is the shared uplink: its load is measured by its own host.
+        const stats = loc && loc.dpid === dpid && loc.remoteHost === undefined ? byPort.get(loc.ofport) : undefined;
         if (!stats) continue;
         // Switch view: tx = towards the VM, rx = from the VM.
         const sample = { at, rxPackets: Number(stats.rxPackets), txPackets: Number(stats.txPackets), txDropped: Number(stats.txDropped) };

@@ -16,7 +16,9 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
   return app.serviceStates().map((s) => {
     const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
       const lb = s.lb.backendById(b.config.name);
-      const monitored = health.stateOf(s.config.name, b.config.name);
+      // A remote backend's verdict is its host's (published in the store), not this host's monitor's.
+      const remote = b.location?.remoteHost !== undefined ? b.remote : undefined;
+      const monitored = remote ? { health: remote.health, reason: `host ${remote.host}: ${remote.reason || remote.health}` } : health.stateOf(s.config.name, b.config.name);
       const state: BackendStatus['health'] = b.draining
         ? (lb && lb.totalConns === 0 ? 'drained' : 'draining')
         : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
@@ -26,6 +28,7 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
         ...portsOutOf(lb),
         ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
+        ...(b.location?.remoteHost !== undefined ? { host: b.location.remoteHost } : {}),
         activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,
         overloaded: lb?.overloaded ?? false, packets: b.packets, bytes: b.bytes,
         ...stats.loadFigures(s.config.name, s.lb, b.config.name),

@@ -39,6 +39,8 @@ export interface BackendStatus {
   ofport?: number;
   mac?: string;
   dpid?: string;
+  /** The cluster host that has the vNIC, when another one (a remote backend, reached through the uplink `ofport`). */
+  host?: string;
   activeConns: number;
   inactiveConns: number;
   totalConns: number;

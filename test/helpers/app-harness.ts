@@ -116,9 +116,11 @@ export class AppHarness {
   /** ms */
   now = 1000;
 
-  constructor(readonly mode: NatModeCase, services = defaultServices()) {
+  /** `opts.uplink`: a cluster host's port toward the other hosts (remote backends), added to the switch. */
+  constructor(readonly mode: NatModeCase, services = defaultServices(), opts: { uplink?: { ofport: number; name: string } } = {}) {
     const config = parseConfig(`${mode.datapath}\n${services}`, 'harness.yaml');
-    this.app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => this.events.push(e) });
+    if (opts.uplink) this.sw.ports.set(opts.uplink.ofport, port(opts.uplink.ofport, opts.uplink.name));
+    this.app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name });
     this.install(this.app.switchUp(this.sw, this.now));
   }
 

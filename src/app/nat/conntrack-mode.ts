@@ -11,7 +11,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import { TABLE } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
-import { membersOf, takeConnectionId, type ServiceState } from '../services';
+import { failedByHealth, membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows } from './common';
 import { CtCommitWireEncoder } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
@@ -88,7 +88,7 @@ export class ConntrackNat implements NatMode {
     for (const service of services) {
       for (const state of service.backends.values()) {
         const loc = state.location;
-        if (!loc || state.healthy === false || !switches.has(loc.dpid)) continue;
+        if (!loc || failedByHealth(service, state) || !switches.has(loc.dpid)) continue;
         wanted.set(`${service.id}/${state.config.name}`, { dpid: loc.dpid, serviceId: service.id, ip: state.config.ip, mac: loc.mac, ofport: loc.ofport });
       }
     }

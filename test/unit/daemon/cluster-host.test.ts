@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { savePolicyCache, type BackendRow, type PolicySnapshot, type ServiceRow } from '../../../src/cluster';
 import { parseConfig } from '../../../src/config';
-import { backendKey, backendReports, drainPlan } from '../../../src/daemon/cluster-host';
+import { backendKey, backendReports, drainPlan, remoteReports } from '../../../src/daemon/cluster-host';
 import { editConfig, type ConfigEdit } from '../../../src/daemon/config-edits';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { RuntimeError, type BackendStatus, type ServiceStatus, type VadcEvent } from '../../../src/runtime/types';
@@ -52,6 +52,28 @@ describe('backendReports: what a host knows first-hand', () => {
     expect(reports).toEqual([
       { service: 'web', backend: 'w1', vnic: 'v-vm1', mac: '0a:00:00:00:00:0b', linkUp: true, health: 'up', reason: '', queueMeasure: 0.25, rate: 40, updated: 1234 },
       { service: 'web', backend: 'w3', vnic: 'v-vm3', linkUp: false, health: 'down', reason: 'link down', updated: 1234 },
+    ]);
+  });
+
+  it('leaves out remote backends (reached through the uplink): their own host reports them', () => {
+    const reports = backendReports([service([
+      backend({ id: 'w1', ofport: 3, mac: '0a:00:00:00:00:0b' }),
+      backend({ id: 'w9', vnic: 'v-h2vm1', ofport: 40, mac: '0a:00:00:00:00:15', host: 'h2' }),
+    ])], 1);
+    expect(reports.map((r) => r.backend)).toEqual(['w1']);
+  });
+});
+
+describe('remoteReports: the other hosts\' backend rows as the app takes them', () => {
+  it('drops this host\'s own rows and keeps host, MAC, link, verdict and queue measure', () => {
+    const row = (host: string, backend: string, over: object = {}) => ({
+      uuid: `u-${host}-${backend}`, host, service: 'web', backend, vnic: `v-${backend}`, linkUp: true, health: 'up' as const, reason: '', updated: 5, ...over,
+    });
+    expect(remoteReports([
+      row('h1', 'a'), row('h2', 'b', { mac: '02:0a:00:00:00:0c', queueMeasure: 0.5, rate: 3 }), row('h3', 'c', { health: 'down', reason: 'refused', linkUp: false }),
+    ], 'h1')).toEqual([
+      { host: 'h2', service: 'web', backend: 'b', vnic: 'v-b', mac: '02:0a:00:00:00:0c', linkUp: true, health: 'up', reason: '', queueMeasure: 0.5 },
+      { host: 'h3', service: 'web', backend: 'c', vnic: 'v-c', linkUp: false, health: 'down', reason: 'refused' },
     ]);
   });
 });

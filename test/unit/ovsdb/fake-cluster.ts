@@ -203,9 +203,9 @@ export class FakeCluster {
     return out;
   }
 
-  holds(row: Row, json: unknown): boolean {
+  holds(row: Row, json: unknown, table = 'Item'): boolean {
     const c = decodeCondition(json);
-    const equal = valuesEqual(row[c.column], normalizeRow({ [c.column]: c.value }, this.schema.tables.Item)[c.column]);
+    const equal = valuesEqual(row[c.column], normalizeRow({ [c.column]: c.value }, this.schema.tables[table])[c.column]);
     return c.fn === '==' ? equal : c.fn === '!=' ? !equal : true;
   }
 
@@ -467,34 +467,46 @@ class FakeConn {
   private transact(ops: Record<string, unknown>[]): Json[] {
     const cluster = this.member.cluster;
     const results: Json[] = [];
-    const changes: RowChangeMap = new Map([['Item', new Map()]]);
-    const working = new Map(cluster.rows.get('Item'));
-    const matching = (where: unknown[] = []): [string, Row][] =>
-      [...working].filter(([, row]) => where.every((c) => cluster.holds(row, c)));
+    // Any table of the schema (the test schema has only Item; vadc's schema has several).
+    const changes: RowChangeMap = new Map();
+    const working = new Map<string, Map<string, Row>>();
+    const rowsOf = (table: string): Map<string, Row> => {
+      let rows = working.get(table);
+      if (!rows) working.set(table, (rows = new Map(cluster.rows.get(table))));
+      return rows;
+    };
+    const changesOf = (table: string) => {
+      let c = changes.get(table);
+      if (!c) changes.set(table, (c = new Map()));
+      return c;
+    };
+    const matching = (table: string, where: unknown[] = []): [string, Row][] =>
+      [...rowsOf(table)].filter(([, row]) => where.every((c) => cluster.holds(row, c, table)));
     for (const op of ops) {
+      const table = (op.table as string | undefined) ?? 'Item';
       if (op.op === 'insert') {
         const uuid = randomUUID();
-        const row = cluster.fill('Item', decodeRow(op.row));
-        working.set(uuid, row);
-        changes.get('Item')?.set(uuid, { new: row });
+        const row = cluster.fill(table, decodeRow(op.row));
+        rowsOf(table).set(uuid, row);
+        changesOf(table).set(uuid, { new: row });
         results.push({ uuid: ['uuid', uuid] });
       } else if (op.op === 'update' || op.op === 'delete') {
-        const hits = matching(op.where as unknown[]);
+        const hits = matching(table, op.where as unknown[]);
         for (const [uuid, old] of hits) {
-          const prior = changes.get('Item')?.get(uuid);
+          const prior = changesOf(table).get(uuid);
           const before = prior ? prior.old : old;
           if (op.op === 'delete') {
-            working.delete(uuid);
-            changes.get('Item')?.set(uuid, before ? { old: before } : {});
+            rowsOf(table).delete(uuid);
+            changesOf(table).set(uuid, before ? { old: before } : {});
           } else {
-            const row = { ...old, ...normalizeRow(decodeRow(op.row), cluster.schema.tables.Item) };
-            working.set(uuid, row);
-            changes.get('Item')?.set(uuid, { ...(before ? { old: before } : {}), new: row });
+            const row = { ...old, ...normalizeRow(decodeRow(op.row), cluster.schema.tables[table]) };
+            rowsOf(table).set(uuid, row);
+            changesOf(table).set(uuid, { ...(before ? { old: before } : {}), new: row });
           }
         }
         results.push({ count: hits.length });
       } else if (op.op === 'wait') {
-        const hits = matching(op.where as unknown[]).length;
+        const hits = matching(table, op.where as unknown[]).length;
         const wanted = (op.rows as unknown[]).length;
         if ((op.until === '==') !== (hits === wanted)) return [...results, { error: 'timed out', details: 'wait condition not met' }];
         results.push({});
@@ -505,7 +517,7 @@ class FakeConn {
         results.push({});
       }
     }
-    if (changes.get('Item')?.size) cluster.commit(changes);
+    if ([...changes.values()].some((c) => c.size > 0)) cluster.commit(changes);
     return results;
   }
 

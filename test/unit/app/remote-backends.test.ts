@@ -1,0 +1,125 @@
+// Remote backends (a cluster host serving a VIP with backends whose vNICs other hosts have): the chosen packet
+// leaves through the host's uplink with the backend's MAC and address, and the backend's reply, arriving back
+// on the uplink, is translated at this host. Health comes from the host that has the vNIC. Packets go through
+// the fake flow table in every NAT mode: "does this packet reach this backend via the uplink?"
+import type { RemoteBackendReport } from '../../../src/app';
+import { OFPPS_LINK_DOWN } from '../../../src/openflow/constants';
+import {
+  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fromClient, NAT_MODES, port, VMS, type NatModeCase,
+} from '../../helpers/app-harness';
+import { ipv4Frame } from '../../helpers/frames';
+
+const UPLINK = { ofport: 40, name: 'v-h1-up' };
+const REMOTE = { vnic: 'v-h2vm1', ip: '10.0.0.21', mac: '02:0a:00:00:00:15' };
+
+function services(health = ''): string {
+  return `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    idle_timeout: 30
+${health}
+    backends:
+${backendYaml('v-vm1', [8080])}
+      - { vnic: ${REMOTE.vnic}, ip: ${REMOTE.ip}, ports: [8080] }
+`;
+}
+
+function report(over: Partial<RemoteBackendReport> = {}): RemoteBackendReport {
+  return { host: 'h2', service: 'web', backend: REMOTE.vnic, vnic: REMOTE.vnic, mac: REMOTE.mac, linkUp: true, health: 'up', reason: '', ...over };
+}
+
+/** The remote backend's answer as it comes back over the uplink: from its address and port to the client. */
+function fromRemote(clientPort: number): Buffer {
+  return ipv4Frame({ srcMac: REMOTE.mac, dstMac: CLIENT_MAC, srcIp: REMOTE.ip, dstIp: '10.0.0.101', proto: 'tcp', srcPort: 8080, dstPort: clientPort, tcpFlags: 0x12 });
+}
+
+/** Where `n` new connections' first packets went, by output port. */
+function spread(h: AppHarness, n: number, firstPort: number): Map<number, number> {
+  const where = new Map<number, number>();
+  for (let i = 0; i < n; i++) {
+    const outputs = h.send(fromClient(firstPort + i)).outcomes.filter((o) => o.kind === 'output');
+    for (const o of outputs) if (o.kind === 'output') where.set(o.port, (where.get(o.port) ?? 0) + 1);
+  }
+  return where;
+}
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remote backends (%s)', (_name, mode) => {
+  it('a backend another host published is reached through the uplink; its reply over the uplink reaches the client from the VIP', () => {
+    const h = new AppHarness(mode, services(), { uplink: UPLINK });
+    // Not published yet: only the local backend takes connections.
+    expect([...spread(h, 4, 20000).keys()]).toEqual([VMS['v-vm1'].ofport]);
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    expect(h.app.locationOf('web', REMOTE.vnic)).toMatchObject({ ofport: UPLINK.ofport, mac: REMOTE.mac, remoteHost: 'h2', linkUp: true });
+    h.install(h.app.setHealth('web', 'v-vm1', false)); // the local one out: every new connection must go remote
+    const out = delivered(h.send(fromClient(21000)).outcomes);
+    expect(out.port).toBe(UPLINK.ofport);
+    expect(out.fields).toMatchObject({ eth_dst: REMOTE.mac, ipv4_dst: REMOTE.ip, tcp_dst: 8080, ipv4_src: '10.0.0.101' });
+    const reply = delivered(h.send(fromRemote(21000), UPLINK.ofport).outcomes);
+    expect(reply.port).toBe(CLIENT_PORT);
+    expect(reply.fields).toMatchObject({ ipv4_src: '10.0.0.100', tcp_src: 80, ipv4_dst: '10.0.0.101', tcp_dst: 21000 });
+    // The connection's next packet goes the same way without the controller.
+    const before = h.packetIns;
+    expect(delivered(h.send(fromClient(21000, { flags: 0x10 })).outcomes).port).toBe(UPLINK.ofport);
+    expect(h.packetIns).toBe(before);
+    expect(h.events.some((e) => e.kind === 'backend_located' && /on host h2: through uplink port 40/.test(e.message))).toBe(true);
+  });
+
+  it("spreads over local and remote backends alike (rr)", () => {
+    const h = new AppHarness(mode, services(), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    const where = spread(h, 20, 22000);
+    expect(where.get(UPLINK.ofport)).toBe(10);
+    expect(where.get(VMS['v-vm1'].ofport)).toBe(10);
+  });
+
+  it("follows the owning host's verdict, not this host's checks", () => {
+    const h = new AppHarness(mode, services(), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    h.install(h.app.setHealth('web', 'v-vm1', false));
+    h.install(h.app.setRemoteBackends([report({ health: 'down', reason: 'tcp 8080: connection refused' })], h.now));
+    const refused = h.send(fromClient(23000)).outcomes;
+    expect(refused.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    // A local verdict on a remote backend changes nothing: its host judges it.
+    h.install(h.app.setHealth('web', REMOTE.vnic, true));
+    expect(h.send(fromClient(23001)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    h.install(h.app.setRemoteBackends([report({ health: 'up' })], h.now));
+    h.install(h.app.setHealth('web', REMOTE.vnic, false));
+    expect(delivered(h.send(fromClient(23002)).outcomes).port).toBe(UPLINK.ofport);
+  });
+
+  it("'unknown' passes only for a service without active checks; a vNIC link down at its host fails it", () => {
+    const passive = new AppHarness(mode, services(), { uplink: UPLINK });
+    passive.install(passive.app.setHealth('web', 'v-vm1', false));
+    passive.install(passive.app.setRemoteBackends([report({ health: 'unknown' })], passive.now));
+    expect(delivered(passive.send(fromClient(24000)).outcomes).port).toBe(UPLINK.ofport);
+    passive.install(passive.app.setRemoteBackends([report({ health: 'unknown', linkUp: false })], passive.now));
+    expect(passive.send(fromClient(24001)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+
+    const active = new AppHarness(mode, services('    health: { type: tcp, interval: 2, timeout: 1 }'), { uplink: UPLINK });
+    active.install(active.app.setHealth('web', 'v-vm1', false));
+    active.install(active.app.setRemoteBackends([report({ health: 'unknown' })], active.now));
+    expect(active.send(fromClient(24002)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+  });
+
+  it('is not located without a MAC, without an uplink port, or with the uplink down; this host\'s own vNIC wins', () => {
+    const h = new AppHarness(mode, services(), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report({ mac: undefined })], h.now));
+    expect(h.app.locationOf('web', REMOTE.vnic)).toBeUndefined();
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    h.sw.ports.set(UPLINK.ofport, port(UPLINK.ofport, UPLINK.name, OFPPS_LINK_DOWN));
+    h.install(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(UPLINK.ofport)! }, h.now));
+    expect(h.app.locationOf('web', REMOTE.vnic)?.linkUp).toBe(false);
+    // The VM moved here: its own port is used, the report ignored.
+    h.sw.ports.set(7, port(7, REMOTE.vnic));
+    h.install(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 0, desc: h.sw.ports.get(7)! }, h.now));
+    expect(h.app.locationOf('web', REMOTE.vnic)).toMatchObject({ ofport: 7 });
+    expect(h.app.locationOf('web', REMOTE.vnic)?.remoteHost).toBeUndefined();
+
+    const noUplink = new AppHarness(mode, services());
+    noUplink.install(noUplink.app.setRemoteBackends([report()], noUplink.now));
+    expect(noUplink.app.locationOf('web', REMOTE.vnic)).toBeUndefined();
+  });
+});

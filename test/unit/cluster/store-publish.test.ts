@@ -1,0 +1,56 @@
+/**
+ * A host's report reaches the store even when it changes while the previous write is in flight (a health check
+ * passing right after the policy was applied): the newer report must not be taken as written. Against the
+ * in-memory cluster (real unix sockets) serving vadc's own schema.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClusterStore, type BackendReport, type HostReport } from '../../../src/cluster';
+import { FakeCluster } from '../ovsdb/fake-cluster';
+
+const dir = mkdtempSync(join(tmpdir(), 'vadc-store-pub-'));
+const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
+const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
+let cluster: FakeCluster;
+let store: ClusterStore | undefined;
+
+beforeEach(async () => {
+  cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+});
+
+afterEach(async () => {
+  store?.close();
+  store = undefined;
+  await cluster.stop();
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const host: HostReport = { instance: 'i', version: '1', nat: 'conntrack', started: 1, reported: 1, policy: 'p', services: 1, problems: [] };
+const backend = (health: BackendReport['health'], reason: string): BackendReport => ({
+  service: 'web', backend: 'v-vm1', vnic: 'v-vm1', mac: '02:0a:00:00:00:0b', linkUp: true, health, reason, updated: 1,
+});
+
+async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test('a report published while the previous write is in flight is written too', async () => {
+  store = new ClusterStore({ remotes: cluster.remotes(), host: 'h2', session: FAST });
+  const s = store;
+  const own = () => s.backendReports().find((r) => r.host === 'h2' && r.backend === 'v-vm1');
+  s.publish(host, []);
+  await until(() => s.writable && s.connected, 'the lock and the reader');
+  s.publish(host, [backend('unknown', 'no check has passed yet')]);
+  // Same turn: the write above is in flight.
+  s.publish(host, [backend('up', 'port 8080: connected')]);
+  await until(() => own()?.health === 'up', "the store to hold the newer report ('up')").catch((err: Error) => {
+    throw new Error(`${err.message}; it holds ${JSON.stringify(own())}`);
+  });
+  expect(own()).toMatchObject({ health: 'up', reason: 'port 8080: connected' });
+});
