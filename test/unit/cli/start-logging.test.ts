@@ -29,7 +29,7 @@ describe('vadc start log level (issue 18, defect 11)', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-start-log-'));
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  jest.setTimeout(30_000);
+  jest.setTimeout(90_000); // each test starts and stops `vadc start`: slow on a loaded machine
 
   it('--log-level warn logs nothing below warn', async () => {
     const { stderr } = await startAndStop(dir, '', ['--log-level', 'warn']);
