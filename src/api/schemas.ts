@@ -12,7 +12,7 @@ const name = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be 1-63 letters, digits, "_", "." or "-"' });
 
 export const backendSpecSchema = z.strictObject({
-  vnic: z.string().min(1, { message: 'must not be empty' }).meta({ description: 'how vadc finds the vNIC: an interface name, iface-id:ID or mac:MAC' }),
+  vnic: z.string().min(1, { message: 'must not be empty' }).meta({ description: 'how vadc finds the vNIC: iface-id:ID, mac:MAC, vm-uuid:UUID (OpenStack), vm-id:UUID (libvirt) or an interface name' }),
   ip: ipv4,
   ports: z.array(portNumber).min(1, { message: 'needs at least one port' }),
   weight: z.number().int().min(0).max(65535).optional(),

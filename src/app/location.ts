@@ -50,7 +50,7 @@ export function isPortUp(port: OfpPort): boolean {
 }
 
 /**
- * A backend's location: the interface OVSDB names for its selector ('NAME', 'iface-id:ID', 'mac:MAC'), or
+ * A backend's location: the interface OVSDB names for its selector ('NAME', 'iface-id:ID', 'mac:MAC', 'vm-uuid:UUID', 'vm-id:UUID'), or
  * without OVSDB a plain selector taken as the port name, looked up in every connected switch's port table.
  * The MAC is the configured one, else OVSDB's attached-mac, else the port's own. The last switch wins when
  * two have a port of that name (the order switches connected in).

@@ -112,7 +112,7 @@ export class OvsdbTransactionError extends OvsdbError {
   }
 }
 
-/** A vNIC specification that is not NAME, iface-id:ID or mac:MAC. */
+/** A vNIC specification that is not NAME, iface-id:ID, mac:MAC, vm-uuid:UUID or vm-id:UUID. */
 export class VnicSpecError extends OvsdbError {
   constructor(
     readonly spec: string,

@@ -7,14 +7,14 @@ import type { BackendStatus } from '../../runtime/types';
 
 export default class BackendAddCommand extends ApiCommand<typeof BackendAddCommand> {
   static override summary = 'Add a backend (a vNIC and its software ports) to a service.';
-  static override description = 'VNIC is how vadc finds the backend in OVSDB: an interface name, iface-id:ID or mac:MAC.';
+  static override description = 'VNIC is how vadc finds the backend in OVSDB: iface-id:ID (survives a VM restart), mac:MAC, vm-uuid:UUID (OpenStack), vm-id:UUID (libvirt) or an interface name.';
   static override examples = [
     '<%= config.bin %> backend add web v-vm3 --ip 10.0.0.13 --port 8080',
     '<%= config.bin %> backend add web iface-id:vm4-eth0 --ip 10.0.0.14 --port 8080 --port 8081 --weight 3 --tier 1',
   ];
   static override args = {
     service: Args.string({ required: true, description: 'service name' }),
-    vnic: Args.string({ required: true, description: 'the vNIC: NAME, iface-id:ID or mac:MAC' }),
+    vnic: Args.string({ required: true, description: 'the vNIC: iface-id:ID, mac:MAC, vm-uuid:UUID, vm-id:UUID or NAME' }),
   };
   static override flags = {
     ip: Flags.string({ required: true, description: "the backend's IPv4 address" }),
