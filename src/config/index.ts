@@ -17,6 +17,7 @@ export {
   DEFAULT_OUTLIER_CONFIG,
   type LaunchConfig,
   type StopConfig,
+  type RelocateConfig,
   type FailoverConfig,
   type BackendsFromConfig,
   MAX_TAGGED_BACKENDS,

@@ -146,8 +146,9 @@ function checkPolicies(service: ServiceConfig, at: string, add: AddIssue): void 
     const band = service.failover?.[key];
     if (band && band.low > band.high) add(`${at}.failover.${key}.low`, `must not exceed high (${band.high})`);
   }
-  if (service.launch && service.launch.backoff_max < service.launch.backoff) {
-    add(`${at}.launch.backoff_max`, `must be at least launch.backoff (${service.launch.backoff} s)`);
+  for (const key of ['launch', 'relocate'] as const) {
+    const hook = service[key];
+    if (hook && hook.backoff_max < hook.backoff) add(`${at}.${key}.backoff_max`, `must be at least ${key}.backoff (${hook.backoff} s)`);
   }
 }
 

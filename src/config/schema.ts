@@ -157,6 +157,26 @@ const stopSchema = strict({
   cooldown: nonNegativeSeconds(86400).default(300),
 });
 
+/**
+ * Relocate hook (src/health/relocate.ts): a corrective action, e.g. a live migration, for a backend that has stayed
+ * overloaded for `overloaded_for`, with the launch hook's safety rules (bounded time, attempts with backoff, a rest
+ * before the same backend again, never on a standby) and at most `max_concurrent` at once per service.
+ */
+const relocateSchema = strict({
+  ...hookFields,
+  /** Live migrations take minutes: the hook gets this long before its process group is killed. */
+  timeout: positiveSeconds(86400).default(600),
+  /** Live connections above which a serving backend is overloaded. */
+  conns_above: nonNegativeInt(),
+  overloaded_for: positiveSeconds(86400).default(60),
+  max_attempts: integer(1, 100, 'an integer 1..100').default(1),
+  backoff: positiveSeconds(3600).default(30),
+  backoff_max: positiveSeconds(86400).default(300),
+  /** After a relocation (or giving up), the same backend is not relocated again for this long. */
+  rearm: nonNegativeSeconds(86400).default(600),
+  max_concurrent: integer(1, 64, 'an integer 1..64').default(1),
+});
+
 const backendSchema = strict({
   /** Label used in logs, metrics and the API; defaults to the vnic selector. */
   name: text('a backend name', /^[A-Za-z0-9_.:-]{1,64}$/).optional(),
@@ -364,6 +384,7 @@ export const serviceSchema = strict({
   sorry_backend: backendSchema.optional(),
   launch: launchSchema.optional(),
   stop: stopSchema.optional(),
+  relocate: relocateSchema.optional(),
 }).transform((service) => ({
   ...service,
   vip: parsePrefix(service.vip).text,
@@ -526,6 +547,7 @@ export type OutlierConfig = NonNullable<ServiceConfig['outlier']>;
 export const DEFAULT_OUTLIER_CONFIG: OutlierConfig = outlierSchema.parse({});
 export type LaunchConfig = NonNullable<ServiceConfig['launch']>;
 export type StopConfig = NonNullable<ServiceConfig['stop']>;
+export type RelocateConfig = NonNullable<ServiceConfig['relocate']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
 export type BackendsFromConfig = NonNullable<ServiceConfig['backends_from']>;
 export type LimitsConfig = VadcConfig['limits'];

@@ -15,7 +15,11 @@ export type HealthEventKind =
   | 'stop_succeeded'
   | 'stop_failed'
   | 'backend_draining'
-  | 'backend_drained';
+  | 'backend_drained'
+  | 'relocate_started'
+  | 'relocate_succeeded'
+  | 'relocate_failed'
+  | 'relocate_held';
 
 /** What the pure health, failover, launch and drain machines report; the daemon turns it into a VadcEvent. */
 export interface HealthEvent {
@@ -26,7 +30,7 @@ export interface HealthEvent {
   backend?: string;
   port?: number;
   tier?: number;
-  /** The last check's output (backend_up/down), or a hook's output (launch_*, stop_*). */
+  /** The last check's output (backend_up/down), or a hook's output (launch_*, stop_*, relocate_*). */
   lastOutput?: string;
   data?: Record<string, unknown>;
 }

@@ -63,6 +63,7 @@ function hook(config: { command: string | string[]; timeout: number; env: Record
 export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRuntimeInputs): ServiceHealthOptions {
   const launch = hook(service.launch);
   const stop = hook(service.stop);
+  const relocate = hook(service.relocate);
   const backends: MonitoredBackend[] = service.backends.map((b) => ({
     id: b.name,
     vnic: b.vnic,
@@ -72,6 +73,7 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
     weight: b.weight,
     launch,
     stop,
+    relocate,
   }));
   const health = service.health;
   const failover = service.failover;
@@ -96,6 +98,15 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
       backoffMaxMs: seconds(service.launch?.backoff_max ?? 60),
       rearmMs: seconds(service.launch?.rearm ?? 300),
       stopCooldownMs: service.stop ? seconds(service.stop.cooldown) : undefined,
+    },
+    relocate: service.relocate && {
+      connsAbove: service.relocate.conns_above,
+      overloadedForMs: seconds(service.relocate.overloaded_for),
+      maxAttempts: service.relocate.max_attempts,
+      backoffBaseMs: seconds(service.relocate.backoff),
+      backoffMaxMs: seconds(service.relocate.backoff_max),
+      rearmMs: seconds(service.relocate.rearm),
+      maxConcurrent: service.relocate.max_concurrent,
     },
     scheduler: inputs.scheduler,
     logger: inputs.logger,

@@ -2,9 +2,9 @@ import type { Logger } from '../util/logger';
 import { describeEnd, runProcess } from './process';
 import type { HookSpec } from './types';
 
-/** The context a launch/stop hook receives, as VADC_* environment variables. */
+/** The context a launch/stop/relocate hook receives, as VADC_* environment variables. */
 export interface HookContext {
-  action: 'launch' | 'stop';
+  action: 'launch' | 'stop' | 'relocate';
   service: string;
   backend?: string;
   vnic?: string;
@@ -34,7 +34,7 @@ export function hookEnvironment(ctx: HookContext): Record<string, string> {
 }
 
 /**
- * Runs a launch or stop hook: never throws, never outlives its timeout (the process group is killed),
+ * Runs a launch, stop or relocate hook: never throws, never outlives its timeout (the process group is killed),
  * logs its output. The hook's own env comes first so VADC_* cannot be overridden by accident.
  */
 export async function runHook(hook: HookSpec, ctx: HookContext, logger: Logger, signal?: AbortSignal): Promise<HookResult> {

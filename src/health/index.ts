@@ -6,6 +6,7 @@ export * from './events';
 export * from './backend-health';
 export * from './tiers';
 export * from './launch';
+export * from './relocate';
 export * from './drain';
 export * from './hooks';
 export * from './scheduler';

@@ -6,6 +6,10 @@ import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } f
 import { toVadcEvent, type HealthEvent } from './events';
 import { runHook as defaultRunHook, type HookContext, type HookResult } from './hooks';
 import { newLaunchJob, stepLaunch, validateLaunchPolicy, type LaunchInput, type LaunchJob, type LaunchPolicy } from './launch';
+import {
+  newRelocateJob, overloadVerdict, relocationsRunning, stepRelocate, validateRelocatePolicy, type OverloadThresholds, type RelocateInput,
+  type RelocateJob, type RelocatePolicy,
+} from './relocate';
 import type { CheckScheduler } from './scheduler';
 import { evaluateFailover, initialFailoverState, validateTierPolicy, type FailoverState, type Routing, type TierPolicy } from './tiers';
 import type { CheckResult, CheckSpec, HookSpec } from './types';
@@ -20,6 +24,8 @@ export interface MonitoredBackend {
   /** Hook that starts this backend's VM when failover needs it and its vNIC is absent. */
   launch?: HookSpec;
   stop?: HookSpec;
+  /** Hook that relocates this backend's VM when it has stayed overloaded (ServiceHealthOptions.relocate). */
+  relocate?: HookSpec;
 }
 
 export interface BackendLoad {
@@ -37,6 +43,8 @@ export interface ServiceHealthOptions {
   riseFall: RiseFall;
   tiers: TierPolicy;
   launch: LaunchPolicy;
+  /** When a backend with a relocate hook counts as overloaded, and how its relocations are paced. */
+  relocate?: RelocatePolicy & OverloadThresholds;
   /** Shared by all services so concurrency is bounded process-wide; the monitor adds and removes its targets. */
   scheduler?: CheckScheduler;
   logger?: Logger;
@@ -62,6 +70,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   private readonly health = new Map<string, BackendHealth>();
   private readonly load = new Map<string, BackendLoad>();
   private readonly jobs = new Map<string, LaunchJob>();
+  private readonly relocations = new Map<string, RelocateJob>();
   private readonly lastChecks = new Map<string, LastCheck>();
   private drains: DrainTable = {};
   private started = false;
@@ -77,6 +86,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     super();
     validateTierPolicy(opts.tiers);
     validateLaunchPolicy(opts.launch);
+    if (opts.relocate) validateRelocatePolicy(opts.relocate);
     if (opts.checkFor && !opts.scheduler) throw new RangeError(`service ${opts.service}: active checks need a scheduler`);
     this.logger = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
@@ -87,6 +97,7 @@ export class ServiceHealthMonitor extends EventEmitter {
       this.backends.set(b.id, b);
       this.health.set(b.id, initialBackendHealth(b.id, b.ports, start));
       if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
+      if (b.relocate && opts.relocate) this.relocations.set(b.id, newRelocateJob(b.id));
     }
     if (opts.tiers.sorryBackend && this.backends.has(opts.tiers.sorryBackend)) {
       throw new RangeError(`service ${opts.service}: the sorry backend ${opts.tiers.sorryBackend} must not also be a tiered backend`);
@@ -121,6 +132,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     this.backends.set(b.id, b);
     this.health.set(b.id, initialBackendHealth(b.id, b.ports, this.now()));
     if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
+    if (b.relocate && this.opts.relocate) this.relocations.set(b.id, newRelocateJob(b.id));
     this.scheduleChecks(b);
     this.evaluate();
   }
@@ -134,6 +146,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     this.health.delete(id);
     this.load.delete(id);
     this.jobs.delete(id);
+    this.relocations.delete(id);
     this.lastChecks.delete(id);
     this.drains = endDrain(this.drains, id).table;
     this.evaluate();
@@ -190,12 +203,14 @@ export class ServiceHealthMonitor extends EventEmitter {
    */
   updateLoads(loads: Iterable<readonly [string, BackendLoad]>): void {
     const now = this.now();
-    for (const [backend, load] of loads) {
+    const samples = [...loads];
+    for (const [backend, load] of samples) {
       this.requireBackend(backend);
       this.load.set(backend, load);
       this.report(updateDrain(this.drains, backend, load.activeConns, now), (t) => (this.drains = t));
     }
     this.evaluate();
+    for (const [backend] of samples) this.judgeOverload(backend);
   }
 
   drain(backend: string): void {
@@ -213,6 +228,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   /** Call every few hundred ms: launch timeouts and retries, and the failback hold time, are driven by it. */
   tick(): void {
     for (const id of this.jobs.keys()) this.applyLaunch(id, { kind: 'tick' });
+    for (const id of this.relocations.keys()) this.applyRelocate(id, { kind: 'tick' });
     this.evaluate();
   }
 
@@ -291,6 +307,45 @@ export class ServiceHealthMonitor extends EventEmitter {
     this.jobs.set(backend, step.job);
     this.emitEvents(step.events);
     for (const action of step.actions) this.startHook(backend, action.hook, action.attempt, action.reason);
+  }
+
+  /** The relocate hook's view of a backend's last load sample: overloaded only while it serves. */
+  private judgeOverload(backend: string): void {
+    const relocate = this.opts.relocate;
+    if (!relocate || !this.relocations.has(backend)) return;
+    const serving = this.health.get(backend)?.state === 'up' && this.drains[backend] === undefined;
+    const verdict = overloadVerdict(this.load.get(backend) ?? { activeConns: 0 }, serving, relocate);
+    this.applyRelocate(backend, { kind: 'load', ...verdict });
+  }
+
+  private applyRelocate(backend: string, input: RelocateInput): void {
+    const job = this.relocations.get(backend);
+    const policy = this.opts.relocate;
+    if (!job || !policy) return;
+    const standby = this.opts.mayRunHooks !== undefined && !this.opts.mayRunHooks();
+    const running = relocationsRunning(this.relocations.values());
+    const gate = standby ? { mayStart: false, heldBy: 'this instance is a standby (its master relocates)' }
+      : running >= policy.maxConcurrent ? { mayStart: false, heldBy: `${running} relocation(s) of this service already running (max_concurrent ${policy.maxConcurrent})` }
+        : { mayStart: true };
+    const step = stepRelocate(job, input, policy, gate, this.now());
+    this.relocations.set(backend, step.job);
+    this.emitEvents(step.events);
+    for (const action of step.actions) this.startRelocateHook(backend, action.attempt, action.reason);
+  }
+
+  private startRelocateHook(backendId: string, attempt: number, reason: string): void {
+    const b = this.requireBackend(backendId);
+    if (!b.relocate) return;
+    const ctx: HookContext = { action: 'relocate', service: this.opts.service, backend: b.id, vnic: b.vnic, ip: b.ip, tier: b.tier, reason, attempt };
+    const running = this.runHook(b.relocate, ctx, this.logger, this.abort.signal)
+      .then((result) => {
+        if (!this.abort.signal.aborted) this.applyRelocate(backendId, { kind: 'hook_finished', ok: result.ok, reason: result.reason, output: result.output });
+      })
+      .catch((err: unknown) => {
+        this.logger.error(`handling the relocate hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId });
+      })
+      .finally(() => this.hooksInFlight.delete(running));
+    this.hooksInFlight.add(running);
   }
 
   private startHook(backendId: string, which: 'launch' | 'stop', attempt: number, reason: string): void {

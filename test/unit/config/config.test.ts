@@ -320,6 +320,7 @@ describe('the annotated full example', () => {
   it('loads, so every key it documents is accepted', async () => {
     const config = await loadConfig(join(examples, 'full.yaml'));
     expect(config.services[0].backends.map((b) => b.name)).toEqual(['vm1', 'iface-id:vm2-eth0']);
+    expect(config.services[0].backends_from).toMatchObject({ external_ids: { 'vadc-service': 'web' }, ports: [8080], ip_key: 'ip' });
     expect(config.services[0].sorry_backend?.name).toBe('mac:52:54:00:00:00:99');
     expect(config.log).toEqual({ level: 'info', format: 'json' });
   });
@@ -417,5 +418,26 @@ ${backends}`;
     expect(issuesOf(service('', '\n      - { vnic: "uuid:0b5c", ip: 10.0.0.11, ports: [80] }'))).toEqual([
       { path: 'services[0].backends[0].vnic', message: 'expected an interface name or one of iface-id:, mac:, vm-uuid:, vm-id:, got "uuid:0b5c"' },
     ]);
+  });
+});
+
+describe('relocate: the corrective action for a backend that stays overloaded', () => {
+  const withRelocate = (relocate: string) => service(`    relocate: ${relocate}`);
+
+  it('fills its defaults: a long timeout for live migrations, one attempt, one at a time', () => {
+    const [web] = parseConfig(withRelocate('{ command: [/usr/local/bin/migrate-vm], conns_above: 100 }'), 't.yaml').services;
+    expect(web.relocate).toEqual({
+      command: ['/usr/local/bin/migrate-vm'], timeout: 600, env: {}, conns_above: 100, overloaded_for: 60, max_attempts: 1,
+      backoff: 30, backoff_max: 300, rearm: 600, max_concurrent: 1,
+    });
+  });
+
+  it.each([
+    ['{ command: [/usr/local/bin/migrate-vm] }', 'services[0].relocate.conns_above', 'missing; expected a non-negative integer'],
+    ['{ command: [bin/migrate-vm], conns_above: 5 }', 'services[0].relocate.command[0]', expect.stringContaining('absolute')],
+    ['{ command: [/usr/local/bin/migrate-vm], conns_above: 5, backoff: 60, backoff_max: 10 }', 'services[0].relocate.backoff_max', 'must be at least relocate.backoff (60 s)'],
+    ['{ command: [/usr/local/bin/migrate-vm], conns_above: 5, max_concurrent: 0 }', 'services[0].relocate.max_concurrent', 'expected an integer 1..64, got 0'],
+  ])('rejects %s', (relocate, path, message) => {
+    expect(issuesOf(withRelocate(relocate))).toEqual([{ path, message }]);
   });
 });
