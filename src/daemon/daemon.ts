@@ -404,8 +404,10 @@ export class VadcDaemon implements VadcRuntime {
     this.reportTagged(tagged);
     this.served = tagged.services;
     this.deliver(this.app.setServices(this.served, this.now()));
-    await this.health.setServices(this.served);
+    // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
+    // is not reported down for an absence that was only vadc not having looked yet.
     this.ovsdb?.watch();
+    await this.health.setServices(this.served);
     this.afterDiscovery();
     const kept = new Set(this.served.map((s) => s.name));
     const wanted = new Set(this.clusterServices.filter((s) => kept.has(s.config.name))

@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { NatModeName, VadcConfig } from '../config';
 import {
-  ensureZoneTimeoutPolicy, OvsdbClient, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
+  ensureZoneTimeoutPolicy, OvsdbClient, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -55,7 +55,7 @@ export class OvsdbLink {
       this.watch();
       // After the resolver (which listens first): a tagged vNIC's backend is watched from the serve this causes.
       cache.on('changed', (events) => {
-        if (!this.closed && events.some((e) => e.table === 'Interface')) opts.onInterfaces?.([...cache.rows('Interface').values()]);
+        if (!this.closed && events.some(identityChanged)) opts.onInterfaces?.([...cache.rows('Interface').values()]);
       });
       opts.onInterfaces?.([...cache.rows('Interface').values()]);
       opts.onReady();
@@ -126,4 +126,14 @@ export class OvsdbLink {
 export function ovsdbTls(config: VadcConfig): TlsFiles | undefined {
   const ssl = config.controller.ssl;
   return ssl && { privateKey: ssl.key, certificate: ssl.cert, caCert: ssl.ca };
+}
+
+/**
+ * An interface came, went, or changed what tags read (its name or external_ids): not its statistics, which
+ * ovs-vswitchd rewrites every few seconds for every interface.
+ */
+function identityChanged(e: CacheEvent): boolean {
+  if (e.table !== 'Interface') return false;
+  if (!e.old || !e.new) return true;
+  return e.old.name !== e.new.name || JSON.stringify(e.old.externalIds) !== JSON.stringify(e.new.externalIds);
 }
