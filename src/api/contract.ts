@@ -39,6 +39,8 @@ export const backendStatusSchema = z
     tier: int(),
     health: healthStateSchema,
     healthReason: z.string().optional(),
+    taggedOn: z.string().optional()
+      .meta({ description: "the OVS interface whose external_ids tag made it a backend (the service's backends_from); absent for a configured backend" }),
     portsOut: z.array(z.strictObject({ port: int(), why: z.enum(['outlier', 'check']) })).optional()
       .meta({ description: 'software ports taking no new connections now: ejected by the outlier detector, or failing their active check; absent when every port serves' }),
     ofport: int().optional().meta({ description: 'OpenFlow port of the vNIC; absent while unresolved' }),

@@ -440,7 +440,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   services(): ServiceStatus[] {
-    return serviceStatuses(this.app, this.health, this.stats);
+    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.tagged.get(service)?.find((b) => b.name === backend)?.iface);
   }
 
   service(name: string): ServiceStatus {

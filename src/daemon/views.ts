@@ -12,7 +12,10 @@ import { describeActions, describeMatch } from './flow-text';
 import type { HealthBridge } from './health-bridge';
 import type { StatsPoller } from './stats-poller';
 
-export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stats: StatsPoller): ServiceStatus[] {
+/** `taggedOn(service, backend)`: the interface a tagged backend was found on (VMs that join by tag). */
+export function serviceStatuses(
+  app: LoadBalancerApp, health: HealthBridge, stats: StatsPoller, taggedOn: (service: string, backend: string) => string | undefined = () => undefined,
+): ServiceStatus[] {
   return app.serviceStates().map((s) => {
     const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
       const lb = s.lb.backendById(b.config.name);
@@ -26,6 +29,7 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
         id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
         weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health: state,
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
+        ...withTag(taggedOn(s.config.name, b.config.name)),
         ...portsOutOf(lb),
         ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
         ...(b.location?.remoteHost !== undefined ? { host: b.location.remoteHost } : {}),
@@ -42,6 +46,10 @@ export function serviceStatuses(app: LoadBalancerApp, health: HealthBridge, stat
       decisions: s.decisions, decidedBy: app.decidedBy(s.config.name), refused: s.refused, endCopies: s.endCopies,
     };
   });
+}
+
+function withTag(iface: string | undefined): Pick<BackendStatus, 'taggedOn'> {
+  return iface === undefined ? {} : { taggedOn: iface };
 }
 
 /** The backend's ports out of rotation, by why (the outlier bit first: it is the one a probe lifts). */

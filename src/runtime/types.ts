@@ -33,6 +33,8 @@ export interface BackendStatus {
   tier: number;
   health: HealthState;
   healthReason?: string;
+  /** The OVS interface whose tag made it a backend (the service's backends_from); absent for a configured backend. */
+  taggedOn?: string;
   /** Software ports taking no new connections now: ejected by the outlier detector, or failing their active check. */
   portsOut?: { port: number; why: 'outlier' | 'check' }[];
   /** Where the vNIC resolved in OVSDB/OpenFlow; undefined while unresolved. */

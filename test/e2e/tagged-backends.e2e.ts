@@ -181,7 +181,8 @@ describe(`VMs that join by tag on real OVS (NAT by ${e2eNatMode()})`, () => {
       + `(HTTP check every 500 ms, rise 1; target <= 2000 ms); ${firstAnswer.start - addAt} ms after addVm began`);
     expect(joined?.message).toContain(`interface ${vm3.port}`);
     expect(d.daemon.configText()).toBe(configBefore);
-    expect(d.backend('web', idOf('vm3'))).toMatchObject({ vnic: idOf('vm3'), ip: vm3.ip });
+    expect(d.backend('web', idOf('vm3'))).toMatchObject({ vnic: idOf('vm3'), ip: vm3.ip, taggedOn: vm3.port });
+    expect(d.backend('web', idOf('vm1')).taggedOn).toBeUndefined(); // configured, not tagged
 
     // Deleted as a hypervisor deletes a VM: its port goes (with the guest), then the rest of it.
     const deleteAt = Date.now();
