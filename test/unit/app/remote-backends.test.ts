@@ -123,3 +123,23 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(noUplink.app.locationOf('web', REMOTE.vnic)).toBeUndefined();
   });
 });
+
+describe('remote backends with datapath decisions (conntrack)', () => {
+  const datapathServices = services().replace('    scheduler: rr\n', '    scheduler: rr\n    decisions: datapath\n');
+
+  it("the service's select group gets a bucket for the remote backend; its connections leave through the uplink with no packet-in", () => {
+    const h = new AppHarness(NAT_MODES[1], datapathServices, { uplink: UPLINK });
+    expect(datapathServices).toContain('decisions: datapath');
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    const where = spread(h, 200, 25000);
+    expect(h.packetIns).toBe(0);
+    expect(where.get(UPLINK.ofport)).toBeGreaterThan(60);
+    expect(where.get(VMS['v-vm1'].ofport)).toBeGreaterThan(60);
+    const remoteConn = h.table.connections.find((c) => c.natDst?.ip === REMOTE.ip)!;
+    const reply = delivered(h.send(fromRemote(remoteConn.orig.sport), UPLINK.ofport).outcomes);
+    expect(reply).toMatchObject({ port: CLIENT_PORT, fields: { ipv4_src: '10.0.0.100', tcp_src: 80 } });
+    // Its host fails it: the bucket goes, and new connections stay local.
+    h.install(h.app.setRemoteBackends([report({ health: 'down' })], h.now));
+    expect(spread(h, 50, 26000).get(UPLINK.ofport)).toBeUndefined();
+  });
+});
