@@ -1,7 +1,8 @@
 // Health that needs no configuration, end to end on real Open vSwitch: with no `health:` section, a VM whose
 // server dies under steady traffic (a new connection every 50 ms) is ejected by the passive outlier detector
 // (the switch copies the VM's RST to vadc) after at most 3 failed requests, then no request fails; its probes
-// keep it out while it is dead and bring it back when it serves again. And a VM with one of its two ports dead
+// keep it out while it is dead and bring it back when it serves again. A VM that answers nothing at all is
+// ejected once its connections stay unestablished past connect_timeout (the tracker's state, the reverse flow). And a VM with one of its two ports dead
 // keeps serving on the other, by outlier ejection alone and by the active check's per-port verdict.
 import { Lab, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
@@ -146,6 +147,35 @@ describe(`outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
     expect(await fetchMany(lab, 'cl1', 6)).toContain('vm2');
   });
 
+  it('no health section: a VM that answers nothing (no RST either) is ejected once its connections stay unestablished past connect_timeout', async () => {
+    d = await DaemonUnderTest.start(lab, service(`    backends:
+      - { vnic: ${vm('vm1').port}, ip: ${vm('vm1').ip}, ports: [8080] }
+      - { vnic: ${vm('vm2').port}, ip: ${vm('vm2').ip}, ports: [8080] }`), { waitLocated: [vm('vm1').port, vm('vm2').port] });
+    expect(new Set(await fetchMany(lab, 'cl1', 4))).toEqual(new Set(['vm1', 'vm2']));
+    const stream = requestEvery50ms('cl1');
+    await stream.answered;
+    await sleep(1000);
+    const from = d.events.length;
+    const silencedAt = Date.now();
+    // Without its address vm2's kernel drops what reaches it: no SYN-ACK, no RST.
+    await lab.exec('vm2', ['ip', 'addr', 'del', `${vm('vm2').ip}/${prefixLength()}`, 'dev', 'eth0']);
+    try {
+      const out = await d.waitEvent(ejected(vm('vm2').port), 20_000, 'vm2 ejected', from);
+      await sleep(3000);
+      const outcomes = await stream.stop();
+      const failed = outcomes.filter((o) => !o.ok);
+      const afterEjection = outcomes.filter((o) => o.at > out.time + 100);
+      console.log(`[outlier e2e ${e2eNatMode()}] vm2 silenced (drops everything): ejected ${out.time - silencedAt} ms later (${out.message}); `
+        + `${failed.length} of ${outcomes.length} requests failed (timeouts of connections placed on vm2 before the ejection); `
+        + `${afterEjection.length} requests started after the ejection, ${afterEjection.filter((o) => !o.ok).length} of them failed`);
+      expect(out.message).toMatch(/not established/);
+      expect(afterEjection.length).toBeGreaterThanOrEqual(20);
+      expect(afterEjection.every((o) => o.ok && o.what.startsWith('vm1'))).toBe(true);
+    } finally {
+      await lab.exec('vm2', ['ip', 'addr', 'add', `${vm('vm2').ip}/${prefixLength()}`, 'dev', 'eth0']);
+    }
+  });
+
   it('no health section: a VM with one port dead is ejected on that port only; the other port and VM keep serving', async () => {
     await startServer('vm1', 8081);
     d = await DaemonUnderTest.start(lab, service(`    backends:
@@ -186,6 +216,11 @@ describe(`outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
     expect(d.backend('web', vm('vm1').port)).toMatchObject({ health: 'up', portsOut: [{ port: 8081, why: 'check' }] });
   });
 });
+
+/** The lab subnet's prefix length (the VMs' addresses are configured with it). */
+function prefixLength(): string {
+  return lab.subnet.split('/')[1];
+}
 
 /** Nine fresh connections' answers ("vm1 8080"), failures included as "failed: ...". */
 async function fetchVariety(): Promise<string[]> {
