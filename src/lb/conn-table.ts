@@ -353,7 +353,11 @@ export class ConnectionTable {
       else if (!this.insert(record, backend, portIndex, record.state, record.created)) {
         skipped.push({ record, reason: 'already tracked' });
       } else {
-        this.lastSeen[this.find(record)] = record.lastSeen;
+        const slot = this.find(record);
+        this.lastSeen[slot] = record.lastSeen;
+        // A re-tracked connection's outcome belongs to its past (e.g. a SYN_SENT entry left from before a restart):
+        // the outlier detector judges only connections placed in this life.
+        this.closing[slot] |= JUDGED;
         imported++;
       }
     }

@@ -205,6 +205,15 @@ describe('LbService with outlier detection (what the datapath shows)', () => {
     expect(lb.takeOutlierChanges()).toEqual([]);
   });
 
+  it('connections re-tracked after a restart are not judged (their outcome belongs to the previous life)', () => {
+    const lb = new LbService([{ id: 'A', ip: 1, ports: [80] }], { scheduler: 'rr', outlier: settings });
+    const records = [0, 1, 2, 3].map((i) => ({ ...keyOf(5000 + i), backendId: 'A', softwarePort: 80, state: 'inactive' as const, created: 0, lastSeen: 0 }));
+    expect(lb.connections.import(records, (id) => lb.backendById(id)).imported).toBe(4);
+    lb.judgeOpenConnections(100_000);
+    for (const r of records) lb.end(r, 'backend', true, 100_001);
+    expect(lb.takeOutlierChanges()).toEqual([]);
+  });
+
   it('without outlier settings nothing is judged', () => {
     const lb = new LbService([{ id: 'A', ip: 1, ports: [80] }], { scheduler: 'rr' });
     for (let i = 0; i < 5; i++) lb.end(open(lb, 4000 + i, 0).key, 'backend', true, 1);
