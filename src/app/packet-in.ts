@@ -1,6 +1,7 @@
 // The packet-in path: classify the packet, place a new connection (scheduler + software port), and answer
-// with the NAT mode's messages; answer ARP and ping for VIPs; refuse cleanly (RST / ICMP unreachable)
-// whatever cannot be served. IPv4 TCP/UDP, nearly every packet-in, is read as numbers with no allocation.
+// with the NAT mode's messages; answer ARP and ping for VIPs (IPv6: neighbor solicitations and ping6); refuse
+// cleanly (RST / ICMP or ICMPv6 unreachable) whatever cannot be served. IPv4 TCP/UDP, nearly every packet-in, is
+// read as numbers with no allocation; IPv6 goes through the full parse and then the same placement.
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildReplyPacketOut } from '../flows/builders';
 import { endCopyService } from '../flows/cookies';
@@ -11,7 +12,9 @@ import {
 } from '../flows/packets';
 import type { ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
-import { containsIpv4 } from '../net';
+import { ICMPV6, IP_PROTO_ICMPV6 } from '../flows/ipv6-packets';
+import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
+import { containsIpv4, foldIpv6, ipv6Words, parseIpv6 } from '../net';
 import { ipv4ToUint32 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
@@ -27,6 +30,10 @@ export class PacketInPath {
   private readonly header: TransportHeader = emptyTransportHeader();
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
   private readonly packetKey: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0 };
+  // The IPv6 path's own scratch records (the IPv4 ones keep their shape: no ip6 property).
+  private readonly header6: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+  private readonly key6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: this.header6.ip6 };
+  private readonly packetKey6: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0, ip6: this.header6.ip6 };
   private readonly connection: NewConnection;
 
   constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
@@ -50,6 +57,7 @@ export class PacketInPath {
       return [];
     }
     const pkt = parsed.packet;
+    if (pkt.ipv6) return this.ipv6(sw, msg.data, pkt, inPort, now, encoded);
     if (pkt.ethType === ETH_TYPE_ARP && pkt.arp) return this.answerArp(pkt, inPort);
     if (pkt.ethType !== ETH_TYPE_IPV4 || !pkt.ipv4) return [];
     const dst = ipv4ToUint32(pkt.ipv4.dst);
@@ -59,9 +67,10 @@ export class PacketInPath {
 
   /** A TCP/UDP packet to a VIP: a new connection, a packet of a known one, or a refusal. */
   private transport(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
-    const service = this.services.lookup(h.proto, h.dstPort, h.dst);
+    const v6 = h.ip6 !== undefined;
+    const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
-    const key = this.key;
+    const key = v6 ? this.key6 : this.key;
     key.proto = h.proto;
     key.clientIp = h.src;
     key.clientPort = h.srcPort;
@@ -74,7 +83,7 @@ export class PacketInPath {
       if (h.tcpFlags & TCP_FLAGS.RST) return [];
       return this.refuseFrame(frame, h.dst, inPort, service, 'segment of an unknown connection', now);
     }
-    const pk = this.packetKey;
+    const pk = v6 ? this.packetKey6 : this.packetKey;
     pk.srcIp = h.src;
     pk.srcPort = h.srcPort;
     pk.dstIp = h.dst;
@@ -95,10 +104,12 @@ export class PacketInPath {
     c.backend = backend;
     c.location = location;
     c.frame = frame;
+    c.header = h;
     c.inPort = inPort;
     c.softwarePort = placement.softwarePort;
     c.backendIp = placement.backend.ip;
-    const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
+    // The pre-encoded fast paths write IPv4 addresses only.
+    const out = encoded && !v6 ? this.nat.connectEncoded(c) : this.nat.connect(c);
     c.frame = EMPTY;
     return out;
   }
@@ -133,6 +144,43 @@ export class PacketInPath {
     return [];
   }
 
+  /**
+   * An IPv6 packet-in (always fully parsed): a neighbor solicitation or echo request for a VIP, a TCP/UDP packet
+   * to one (placed as IPv4 is, with the addresses' words in the IPv6 scratch header), or a refusal.
+   */
+  private ipv6(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
+    const ipv6 = pkt.ipv6!;
+    if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.NEIGHBOR_SOLICITATION) {
+      // A DAD probe (source ::) asks whether anyone uses the address; vadc does not defend VIPs against it.
+      if (!pkt.nd || ipv6.src === '::' || pkt.icmp.code !== 0) return [];
+      const service = this.owner6(pkt.nd.target);
+      return service ? [buildReplyPacketOut(buildNeighborAdvertisement(pkt, service.config.vip_mac), inPort)] : [];
+    }
+    if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.ECHO_REQUEST) {
+      const service = this.owner6(ipv6.dst);
+      return service ? [buildReplyPacketOut(buildIcmpv6EchoReply(frame, pkt, service.config.vip_mac), inPort)] : [];
+    }
+    if ((ipv6.proto === IP_PROTO_TCP || ipv6.proto === IP_PROTO_UDP) && pkt.l4 && !ipv6.laterFragment) {
+      const h = this.header6;
+      const words = h.ip6!;
+      ipv6Words(parseIpv6(ipv6.src), 0, words.subarray(0, 4));
+      ipv6Words(parseIpv6(ipv6.dst), 0, words.subarray(4, 8));
+      h.proto = ipv6.proto;
+      h.src = foldIpv6(words, 0);
+      h.dst = foldIpv6(words, 4);
+      h.srcPort = pkt.l4.src;
+      h.dstPort = pkt.l4.dst;
+      h.tcpFlags = ipv6.proto === IP_PROTO_TCP ? pkt.l4.tcpFlags ?? 0 : -1;
+      return this.transport(sw, frame, h, inPort, now, encoded);
+    }
+    return this.refuse(frame, pkt, 0, inPort, undefined, 'not TCP/UDP to a service port', now);
+  }
+
+  private owner6(address: string): ServiceState | undefined {
+    const words = ipv6Words(parseIpv6(address));
+    return this.services.owner6(words);
+  }
+
   private answerArp(pkt: ParsedPacket, inPort: number): OfpMessage[] {
     const arp = pkt.arp!;
     if (arp.op !== ARP_REQUEST) return [];
@@ -147,8 +195,13 @@ export class PacketInPath {
     return [buildReplyPacketOut(buildIcmpEchoReply(frame, pkt, service.config.vip_mac), inPort)];
   }
 
-  /** A clean refusal rather than silence: TCP RST, or ICMP port/protocol unreachable for anything else. */
+  /**
+   * A clean refusal rather than silence: TCP RST, or ICMP port/protocol unreachable for anything else (IPv6: ICMPv6
+   * port unreachable, or parameter problem "unrecognized next header" for a protocol nothing serves, as a host does).
+   * `dst` is the IPv4 destination as a number (unused for IPv6).
+   */
   private refuse(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, service: ServiceState | undefined, reason: string, now: number): OfpMessage[] {
+    if (pkt.ipv6) return this.refuse6(frame, pkt, inPort, service, reason, now);
     const owner = service ?? this.services.owner(dst);
     if (!owner) return [];
     if (service) service.refused++;
@@ -161,6 +214,28 @@ export class PacketInPath {
     const reply = ipv4.proto === IP_PROTO_TCP && pkt.l4
       ? buildTcpReset(frame, pkt, vipMac)
       : buildIcmpUnreachable(frame, pkt, vipMac, ipv4.proto === IP_PROTO_UDP ? ICMP_UNREACHABLE.PORT : ICMP_UNREACHABLE.PROTOCOL);
+    return [buildReplyPacketOut(reply, inPort)];
+  }
+
+  private refuse6(frame: Buffer, pkt: ParsedPacket, inPort: number, service: ServiceState | undefined, reason: string, now: number): OfpMessage[] {
+    const ipv6 = pkt.ipv6!;
+    const owner = service ?? this.owner6(ipv6.dst);
+    // ICMPv6 other than echo gets nothing: never an error for an error (RFC 4443 section 2.4 e), and informational
+    // messages a host does not know are dropped silently (section 2.4 b).
+    if (!owner || ipv6.proto === IP_PROTO_ICMPV6) return [];
+    if (service) service.refused++;
+    this.emit({
+      time: now, kind: 'connection_refused', level: 'warn', service: owner.config.name,
+      message: `refused [${ipv6.src}]:${pkt.l4?.src ?? '-'} -> [${ipv6.dst}]:${pkt.l4?.dst ?? '-'}: ${reason}`,
+    });
+    const vipMac = owner.config.vip_mac;
+    let reply: Buffer;
+    if (ipv6.proto === IP_PROTO_TCP && pkt.l4) reply = buildTcpReset6(frame, pkt, vipMac);
+    else if (ipv6.proto === IP_PROTO_UDP || ipv6.proto === IP_PROTO_TCP) {
+      reply = buildIcmpv6Error(frame, pkt, vipMac, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT);
+    } else {
+      reply = buildIcmpv6Error(frame, pkt, vipMac, ICMPV6.PARAMETER_PROBLEM, ICMPV6_UNRECOGNIZED_NEXT_HEADER, ipv6.protoFieldOffset);
+    }
     return [buildReplyPacketOut(reply, inPort)];
   }
 

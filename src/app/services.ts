@@ -5,8 +5,9 @@ import type { ServiceConfig } from '../config';
 import type { L4Protocol } from '../flows/builders';
 import { MAX_CONNECTION_ID } from '../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
+import type { BackendSpec } from '../lb/backend';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
-import { containsIpv4, parsePrefix, type IpPrefix } from '../net';
+import { containsIpv4, containsIpv6Words, parsePrefix, type IpPrefix } from '../net';
 import { AppError } from './errors';
 import type { BackendLocation, RemoteBackendReport } from './location';
 import { serviceIds } from './service-ids';
@@ -125,6 +126,21 @@ export class ServiceTable {
     return best;
   }
 
+  /** The service a TCP/UDP packet to an IPv6 dst:port belongs to (the address as four words from `at`). */
+  lookup6(proto: number, port: number, dst: ArrayLike<number>, at = 0): ServiceState | undefined {
+    const candidates = this.byPort.get((proto << 16) | port);
+    if (!candidates) return undefined;
+    for (const s of candidates) if (containsIpv6Words(s.vip, dst, at)) return s;
+    return undefined;
+  }
+
+  /** owner() for an IPv6 address (four words from `at`): who answers neighbor solicitations, ping6 and refusals. */
+  owner6(dst: ArrayLike<number>, at = 0): ServiceState | undefined {
+    let best: ServiceState | undefined;
+    for (const s of this.list) if (containsIpv6Words(s.vip, dst, at) && (!best || s.vip.length > best.vip.length)) best = s;
+    return best;
+  }
+
   byId(id: number): ServiceState | undefined {
     return this.list.find((s) => s.id === id);
   }
@@ -166,9 +182,7 @@ export function outlierSettingsOf(config: ServiceConfig): OutlierSettings | unde
 function makeService(id: number, config: ServiceConfig): ServiceState {
   const flags = new Set(config.scheduler_flags);
   const lb = new LbService(
-    membersOf(config).map((b) => ({
-      id: b.name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
-    })),
+    membersOf(config).map(backendSpec),
     {
       scheduler: config.scheduler,
       schedulerOptions: {
@@ -190,6 +204,14 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
   return service;
 }
 
+/** The scheduler's member for a configured backend: an IPv6 backend's address goes in ip6 (its IPv4 address is 0). */
+function backendSpec(b: BackendConfig): BackendSpec {
+  const v6 = b.ip.includes(':');
+  return {
+    id: b.name, ip: v6 ? 0 : b.ip, ...(v6 ? { ip6: b.ip } : {}), ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
+  };
+}
+
 function newBackendState(config: BackendConfig, sorry = false): BackendState {
   return { config, sorry, healthy: undefined, inActiveTier: !sorry, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
 }
@@ -209,7 +231,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
   for (const [name, b] of wanted) {
     const state = service.backends.get(name);
     if (!state) {
-      service.lb.addBackend({ id: name, ip: b.ip, ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold });
+      service.lb.addBackend(backendSpec(b));
       service.backends.set(name, newBackendState(b, name === sorryName));
     } else {
       state.config = b;

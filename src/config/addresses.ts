@@ -2,15 +2,17 @@ import { isIPv4, isIP } from 'node:net';
 import { parsePrefix } from '../net';
 
 /**
- * The VIP's default MAC: 02:00 followed by the four IPv4 bytes. 0x02 in the first octet sets the
- * locally-administered bit and clears the multicast bit, so it never collides with a vendor-assigned
- * NIC address, and the same VIP always gets the same MAC across restarts (clients' ARP caches stay valid).
- * For a prefix VIP the network address is used.
+ * The VIP's default MAC: 02:00 followed by the four IPv4 bytes, or for an IPv6 VIP 02:06 followed by its last
+ * four bytes. 0x02 in the first octet sets the locally-administered bit and clears the multicast bit, so it never
+ * collides with a vendor-assigned NIC address, and the same VIP always gets the same MAC across restarts
+ * (clients' ARP and neighbor caches stay valid). For a prefix VIP the network address is used.
  */
 export function deriveVipMac(vip: string): string {
-  const { base } = parsePrefix(vip);
-  const bytes = [base >>> 24, (base >>> 16) & 0xff, (base >>> 8) & 0xff, base & 0xff].map((o) => o.toString(16).padStart(2, '0'));
-  return ['02', '00', ...bytes].join(':');
+  const prefix = parsePrefix(vip);
+  const hex = (o: number) => o.toString(16).padStart(2, '0');
+  if (prefix.family === 6) return ['02', '06', ...[...prefix.bytes!.subarray(12)].map(hex)].join(':');
+  const { base } = prefix;
+  return ['02', '00', ...[base >>> 24, (base >>> 16) & 0xff, (base >>> 8) & 0xff, base & 0xff].map(hex)].join(':');
 }
 
 export type Target =

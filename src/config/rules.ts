@@ -88,6 +88,7 @@ function checkDatapathDecisions(service: ServiceConfig, at: string, add: AddIssu
       + 'use one of those or decisions: controller');
   }
   if (service.persistence > 0) add(`${at}.persistence`, 'persistence needs decisions: controller (the datapath keeps no client templates)');
+  if (familyOf(service.vip) === 'IPv6') add(`${at}.decisions`, 'datapath decisions serve IPv4 VIPs only so far; use decisions: controller for an IPv6 VIP');
 }
 
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
@@ -160,10 +161,21 @@ function checkBackend(backend: BackendConfig, at: string, service: ServiceConfig
     seen.add(port);
   });
   if (!service.vip.includes('/') && backend.ip === service.vip) add(`${at}.ip`, `must differ from the VIP ${service.vip}`);
+  const vipFamily = familyOf(service.vip);
+  if (familyOf(backend.ip) !== vipFamily) {
+    add(`${at}.ip`, `${backend.ip} is an ${familyOf(backend.ip)} address in a service whose VIP ${service.vip} is ${vipFamily}: vadc does not `
+      + `translate between address families; give this backend its ${vipFamily} address, or serve it from a second service with an `
+      + `${familyOf(backend.ip)} VIP (dual stack: one service per family)`);
+  }
   if (backend.u_threshold > 0 && backend.l_threshold > backend.u_threshold) {
     add(`${at}.l_threshold`, `must not exceed u_threshold (${backend.u_threshold})`);
   }
   if (backend.u_threshold === 0 && backend.l_threshold > 0) add(`${at}.l_threshold`, 'needs a u_threshold above it');
+}
+
+/** An address's or prefix's family as people write it (canonical text: IPv6 is the one with ':'). */
+function familyOf(address: string): 'IPv4' | 'IPv6' {
+  return address.includes(':') ? 'IPv6' : 'IPv4';
 }
 
 /** The tag's own rules: addresses it gives are backends' addresses, so not the VIP, and one per VM. */
@@ -175,6 +187,8 @@ function checkBackendsFrom(service: ServiceConfig, at: string, add: AddIssue): v
     if (seenPort.has(port)) add(`${bat}.ports[${k}]`, `duplicate port ${port}`);
     seenPort.add(port);
   });
+  // external_ids and ips give IPv4 addresses (src/daemon/tagged-backends.ts): no tagged backends for an IPv6 VIP yet.
+  if (familyOf(service.vip) === 'IPv6') add(bat, `tagged backends have IPv4 addresses, and the VIP ${service.vip} is IPv6; list its backends instead`);
   const owner = new Map<string, string>();
   for (const [selector, ip] of Object.entries(from.ips)) {
     if (!service.vip.includes('/') && ip === service.vip) add(`${bat}.ips.${selector}`, `must differ from the VIP ${service.vip}`);

@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
 import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
 import { deriveVipMac, parseTarget, type Target } from './addresses';
@@ -57,7 +57,7 @@ function boundedString(what: string, max = MAX_TEXT_LENGTH) {
   return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
 }
 
-/** A host's unicast IPv4 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast). */
+/** A host's unicast IPv4 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast): tagged backends' addresses. */
 const ipv4 = boundedString('an IPv4 address', 64).check((ctx) => {
   if (!isIPv4(ctx.value)) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address, got ${showValue(ctx.value)}` });
   else {
@@ -65,6 +65,20 @@ const ipv4 = boundedString('an IPv4 address', 64).check((ctx) => {
     if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast host address: ${reason}` });
   }
 });
+
+/**
+ * A host's unicast IPv4 or IPv6 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast; not ::, ::1,
+ * link-local, IPv4-mapped or multicast). An IPv6 address is written back in RFC 5952 form, so one address is one
+ * text everywhere (flows, the tracker's listing, status).
+ */
+const hostAddress = boundedString('an IPv4 or IPv6 address', 64).check((ctx) => {
+  const v6 = isIPv6(ctx.value) && !ctx.value.includes('%');
+  if (!isIPv4(ctx.value) && !v6) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 or IPv6 address, got ${showValue(ctx.value)}` });
+  else {
+    const reason = notUnicastReason(ctx.value);
+    if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast host address: ${reason}` });
+  }
+}).transform((ip) => (ip.includes(':') ? parsePrefix(ip).address : ip));
 const unicastMac = z
   .string({ error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
   .refine(isUnicastMac, { error: expected('a unicast MAC aa:bb:cc:dd:ee:ff') })
@@ -181,7 +195,8 @@ const backendSchema = strict({
   /** Label used in logs, metrics and the API; defaults to the vnic selector. */
   name: text('a backend name', /^[A-Za-z0-9_.:-]{1,64}$/).optional(),
   vnic: vnicSelector,
-  ip: ipv4,
+  /** IPv4 or IPv6, the VIP's family (vadc does not translate between families). */
+  ip: hostAddress,
   /** Optional override of the vNIC's MAC (normally learnt from OVSDB). */
   mac: unicastMac.optional(),
   ports: z.array(portNumber, { error: expected('a list of port numbers') }).max(256, { error: 'expected at most 256 ports' }),
@@ -340,10 +355,11 @@ const outlierSchema = strict({
 export const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /**
-   * An IPv4 address, or a prefix a.b.c.d/len for lblc/lblcr/dh services (see docs/pipeline.md). Written back in
-   * canonical form ('10.0.0.100/32' is '10.0.0.100'), so one VIP is one text everywhere.
+   * An IPv4 or IPv6 address, or a prefix (a.b.c.d/len, x:y::/len) for lblc/lblcr/dh services (see docs/pipeline.md).
+   * Written back in canonical form ('10.0.0.100/32' is '10.0.0.100', IPv6 in RFC 5952 form), so one VIP is one
+   * text everywhere. A service is of its VIP's family: its backends' addresses must be too.
    */
-  vip: boundedString('an IPv4 address or a.b.c.d/len', 64).check((ctx) => {
+  vip: boundedString('an IPv4 or IPv6 address or prefix', 64).check((ctx) => {
     const problem = vipProblem(ctx.value);
     if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
   }),
@@ -399,10 +415,9 @@ function vipProblem(text: string): string | undefined {
   try {
     vip = parsePrefix(text);
   } catch (err) {
-    return `expected an IPv4 address or a.b.c.d/len, got ${showValue(text)}: ${(err as Error).message}`;
+    return `expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got ${showValue(text)}: ${(err as Error).message}`;
   }
-  if (vip.family !== 4) return `${showValue(text)} is an IPv6 address: vadc serves IPv4 VIPs (IPv6 is planned)`;
-  if (vip.length === 32) {
+  if (vip.length === (vip.family === 4 ? 32 : 128)) {
     const reason = notUnicastReason(vip.address);
     return reason && `expected a unicast VIP: ${reason}`;
   }

@@ -117,18 +117,25 @@ function vipPriority(m: AddressMatch, band: 'VIP_REFUSE' | 'SERVICE' | 'VIP_CONT
 export function buildPipelineFlows(): FlowMod[] {
   const cookie = makeCookie('pipeline');
   const miss = PRIORITY.MISS.min;
-  const ipv4 = { field: 'eth_type', value: ETH_TYPE_IPV4 } as const;
   return [
     addFlow({ tableId: TABLE.CLASSIFY, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
-    ...(['tcp', 'udp'] as const).map((proto) =>
-      addFlow({
-        tableId: TABLE.CLASSIFY, priority: PRIORITY.RETURN.min, cookie,
-        match: [ipv4, { field: 'ip_proto', value: IP_PROTO[proto] }], instructions: [gotoTable(TABLE.REVERSE)],
-      }),
-    ),
+    ...buildReturnFlows(ETH_TYPE_IPV4),
     addFlow({ tableId: TABLE.FORWARD, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_CONTROLLER))] }),
     addFlow({ tableId: TABLE.REVERSE, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
   ];
+}
+
+/**
+ * Table 0: TCP and UDP of one family through the reverse table (flows mode's replies). IPv4's are part of the fixed
+ * pipeline; IPv6's come with the first IPv6 service (flows mode), so a switch with IPv4 services only gets the flows
+ * it always got. Adds only: a second copy replaces the first.
+ */
+export function buildReturnFlows(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE_IPV6): FlowMod[] {
+  return (['tcp', 'udp'] as const).map((proto) =>
+    addFlow({
+      tableId: TABLE.CLASSIFY, priority: PRIORITY.RETURN.min, cookie: makeCookie('pipeline'),
+      match: [{ field: 'eth_type', value: ethType }, { field: 'ip_proto', value: IP_PROTO[proto] }], instructions: [gotoTable(TABLE.REVERSE)],
+    }));
 }
 
 /**
@@ -245,16 +252,21 @@ export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
   const { protocol, client, vip, backend } = conn;
   const srcPort = SRC_PORT_FIELD[protocol];
   const dstPort = DST_PORT_FIELD[protocol];
+  // An IPv6 connection (every address of one family: vadc does not translate between them) rewrites ipv6_* fields.
+  const v6 = backend.ip.includes(':');
+  if (client.ip.includes(':') !== v6 || vip.ip.includes(':') !== v6) {
+    throw new FlowBuildError(`connection ${client.ip} -> ${vip.ip} -> ${backend.ip} mixes address families (vadc does not translate between them)`);
+  }
   const forwardActions: Action[] = [
     { type: 'set_field', field: { field: 'eth_dst', value: backend.mac } },
-    { type: 'set_field', field: { field: 'ipv4_dst', value: backend.ip } },
+    { type: 'set_field', field: { field: v6 ? 'ipv6_dst' : 'ipv4_dst', value: backend.ip } },
     { type: 'set_field', field: { field: dstPort, value: backend.port } },
     { type: 'output', port: backend.ofport, maxLen: 0 },
   ];
   const reverseActions: Action[] = [
     { type: 'set_field', field: { field: 'eth_src', value: vip.mac } },
     { type: 'set_field', field: { field: 'eth_dst', value: client.mac } },
-    { type: 'set_field', field: { field: 'ipv4_src', value: vip.ip } },
+    { type: 'set_field', field: { field: v6 ? 'ipv6_src' : 'ipv4_src', value: vip.ip } },
     { type: 'set_field', field: { field: srcPort, value: vip.port } },
     { type: 'output', port: client.ofport, maxLen: 0 },
   ];
@@ -263,9 +275,10 @@ export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
     reverseActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
   }
   const forward = connectionFlow(TABLE.FORWARD, cookie, conn.idleTimeout, forwardActions,
-    fiveTuple(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port));
+    v6 ? fiveTuple6(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port) : fiveTuple(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port));
   const reverse = connectionFlow(TABLE.REVERSE, cookie, conn.idleTimeout, reverseActions,
-    fiveTuple(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port));
+    v6 ? fiveTuple6(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port)
+      : fiveTuple(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port));
   return [forward, reverse];
 }
 
@@ -273,6 +286,14 @@ function fiveTuple(protocol: L4Protocol, inPort: number, src: string, dst: strin
   return [
     { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[protocol] },
     { field: 'ipv4_src', value: src }, { field: 'ipv4_dst', value: dst },
+    { field: SRC_PORT_FIELD[protocol], value: srcPort }, { field: DST_PORT_FIELD[protocol], value: dstPort },
+  ];
+}
+
+function fiveTuple6(protocol: L4Protocol, inPort: number, src: string, dst: string, srcPort: number, dstPort: number): Oxm[] {
+  return [
+    { field: 'in_port', value: inPort }, { field: 'eth_type', value: ETH_TYPE_IPV6 }, { field: 'ip_proto', value: IP_PROTO[protocol] },
+    { field: 'ipv6_src', value: src }, { field: 'ipv6_dst', value: dst },
     { field: SRC_PORT_FIELD[protocol], value: srcPort }, { field: DST_PORT_FIELD[protocol], value: dstPort },
   ];
 }
@@ -349,9 +370,11 @@ function connectionFromPair(cookie: bigint, forward: FlowStats, reverse: FlowSta
   const fin = fa.actions.find((a) => a.type === 'nx_fin_timeout');
   const conn: ConnectionSpec = {
     serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: forward.idleTimeout,
-    client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src), port: num(fm[SRC_PORT_FIELD[proto]]) },
-    vip: { mac: str(ra.sets.eth_src), ip: str(fm.ipv4_dst), port: num(fm[DST_PORT_FIELD[proto]]) },
-    backend: { ofport: fa.outPort, mac: str(fa.sets.eth_dst), ip: str(fa.sets.ipv4_dst), port: num(fa.sets[DST_PORT_FIELD[proto]]) },
+    client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src ?? fm.ipv6_src), port: num(fm[SRC_PORT_FIELD[proto]]) },
+    vip: { mac: str(ra.sets.eth_src), ip: str(fm.ipv4_dst ?? fm.ipv6_dst), port: num(fm[DST_PORT_FIELD[proto]]) },
+    backend: {
+      ofport: fa.outPort, mac: str(fa.sets.eth_dst), ip: str(fa.sets.ipv4_dst ?? fa.sets.ipv6_dst), port: num(fa.sets[DST_PORT_FIELD[proto]]),
+    },
     ...(fin && fin.type === 'nx_fin_timeout' ? { finTimeout: fin.finIdleTimeout } : {}),
   };
   const complete = [conn.client.ofport, conn.client.port, conn.vip.port, conn.backend.ofport, conn.backend.port].every(Number.isFinite)

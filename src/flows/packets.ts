@@ -149,6 +149,11 @@ export interface TransportHeader {
   dstPort: number;
   /** TCP flags; -1 for UDP. */
   tcpFlags: number;
+  /**
+   * IPv6 packets only (never set by readTransportHeader): the source's then the destination's four address words
+   * (net/ipv6Words); src and dst then hold each address's IPVS fold (net/foldIpv6), as the connection table keys them.
+   */
+  ip6?: Uint32Array;
 }
 
 export function emptyTransportHeader(): TransportHeader {

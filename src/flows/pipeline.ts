@@ -8,7 +8,7 @@ import type { CookieKind } from './cookies';
 export const PRIORITY = {
   /** Table-miss flows. */
   MISS: { min: 0, max: 0 },
-  /** Table 0: all IPv4 TCP/UDP goes through the reverse table, whose miss is NORMAL. */
+  /** Table 0: all IPv4 and IPv6 TCP/UDP goes through the reverse table, whose miss is NORMAL. */
   RETURN: { min: 10, max: 10 },
   /** Table 0 (conntrack mode): a backend's replies from a service port -> conntrack (reverse NAT), then ct-reply. */
   CT_REPLY: { min: 20, max: 20 },
@@ -64,7 +64,9 @@ export interface TableSpec {
 
 export type Pipeline = ReadonlyArray<TableSpec>;
 
-const FIVE_TUPLE: OxmFieldName[] = ['in_port', 'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst'];
+const FIVE_TUPLE: OxmFieldName[] = [
+  'in_port', 'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst',
+];
 
 /** vadc's table pipeline, declared once; docs/pipeline.md explains it and checkFlow enforces it. */
 export const VADC_PIPELINE: Pipeline = [
@@ -90,8 +92,8 @@ export const VADC_PIPELINE: Pipeline = [
     purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
       + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured; '
       + 'datapath decisions: a service\'s new untranslated connections -> its select group (which commits them and comes back here)',
-    matchFields: [...FIVE_TUPLE, 'ipv6_src', 'ipv6_dst', 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
-    setFields: ['eth_dst', 'ipv4_dst', 'tcp_dst', 'udp_dst'],
+    matchFields: [...FIVE_TUPLE, 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
+    setFields: ['eth_dst', 'ipv4_dst', 'ipv6_dst', 'tcp_dst', 'udp_dst'],
     actions: ['set_field', 'output', 'nx_fin_timeout', 'group'],
     nextTables: [],
     miss: 'controller',
@@ -103,7 +105,7 @@ export const VADC_PIPELINE: Pipeline = [
     name: 'vip-reverse',
     purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; miss -> NORMAL',
     matchFields: FIVE_TUPLE,
-    setFields: ['eth_src', 'eth_dst', 'ipv4_src', 'tcp_src', 'udp_src'],
+    setFields: ['eth_src', 'eth_dst', 'ipv4_src', 'ipv6_src', 'tcp_src', 'udp_src'],
     actions: ['set_field', 'output', 'nx_fin_timeout'],
     nextTables: [],
     miss: 'normal',

@@ -79,3 +79,17 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
   }
   return true;
 }
+
+/** Whether an IPv6 address, as four 32-bit words from `at` (net/ipv6Words), is inside an IPv6 prefix. */
+export function containsIpv6Words(prefix: IpPrefix, words: ArrayLike<number>, at = 0): boolean {
+  if (prefix.family !== 6) return false;
+  const net = prefix.bytes!;
+  for (let i = 0; i < 4; i++) {
+    const bits = Math.min(32, Math.max(0, prefix.length - 32 * i));
+    if (bits === 0) return true;
+    const mask = bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+    const base = ((net[4 * i] << 24) | (net[4 * i + 1] << 16) | (net[4 * i + 2] << 8) | net[4 * i + 3]) >>> 0;
+    if (((words[at + i] & mask) >>> 0) !== base) return false;
+  }
+  return true;
+}

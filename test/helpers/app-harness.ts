@@ -6,21 +6,25 @@ import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent
 import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
 import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
-import { ipv4ToUint32 } from '../../src/net';
+import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
 import { FakeFlowTable, fieldsOfPacket, type Outcome, type PacketFields } from './fake-flow-table';
-import { ipv4Frame } from './frames';
+import { ipv4Frame, ipv6Frame } from './frames';
 
 export const CLIENT_MAC = '52:54:00:00:01:01';
 export const VIP_MAC = '02:00:0a:00:00:64';
 export const CLIENT_PORT = 10;
 export const ZONE = 4321;
 export const VMS = {
-  'v-vm1': { ofport: 1, ip: '10.0.0.11', mac: '52:54:00:00:00:11' },
-  'v-vm2': { ofport: 2, ip: '10.0.0.12', mac: '52:54:00:00:00:12' },
-  'v-vm3': { ofport: 3, ip: '10.0.0.13', mac: '52:54:00:00:00:13' },
+  'v-vm1': { ofport: 1, ip: '10.0.0.11', ip6: 'fd00::11', mac: '52:54:00:00:00:11' },
+  'v-vm2': { ofport: 2, ip: '10.0.0.12', ip6: 'fd00::12', mac: '52:54:00:00:00:12' },
+  'v-vm3': { ofport: 3, ip: '10.0.0.13', ip6: 'fd00::13', mac: '52:54:00:00:00:13' },
 } as const;
+/** The IPv6 services' VIP, its derived MAC, and the client's IPv6 address. */
+export const VIP6 = 'fd00::100';
+export const VIP6_MAC = '02:06:00:00:01:00';
+export const CLIENT6 = 'fd00::101';
 export type VmName = keyof typeof VMS;
 
 /** The NAT modes (and conntrack's two accountings) every shared behaviour test runs in. */
@@ -47,6 +51,35 @@ export function fakeSwitch(dpid = 0xabcn): SwitchInfo & { ports: Map<number, Ofp
 /** A backend line for the services YAML. */
 export function backendYaml(vm: VmName, ports: number[], extra = ''): string {
   return `      - { vnic: ${vm}, ip: ${VMS[vm].ip}, ports: [${ports.join(', ')}], mac: "${VMS[vm].mac}"${extra ? `, ${extra}` : ''} }`;
+}
+
+/** The same backend's line in an IPv6 service (its IPv6 address). */
+export function backendYaml6(vm: VmName, ports: number[], extra = ''): string {
+  return `      - { vnic: ${vm}, ip: "${VMS[vm].ip6}", ports: [${ports.join(', ')}], mac: "${VMS[vm].mac}"${extra ? `, ${extra}` : ''} }`;
+}
+
+/** web6 (TCP 80 on the three VMs) and dns6 (UDP 53 on vm1) on VIP fd00::100: defaultServices' IPv6 twin. */
+export function ipv6Services(scheduler = 'rr', extra = ''): string {
+  return `
+services:
+  - name: web6
+    vip: "${VIP6}"
+    port: 80
+    scheduler: ${scheduler}
+    idle_timeout: 30
+${extra}
+    backends:
+${backendYaml6('v-vm1', [8080, 8081])}
+${backendYaml6('v-vm2', [8080])}
+${backendYaml6('v-vm3', [8080])}
+  - name: dns6
+    vip: "${VIP6}"
+    protocol: udp
+    port: 53
+    scheduler: sh
+    backends:
+${backendYaml6('v-vm1', [5353])}
+`;
 }
 
 /** web (TCP 80, three VMs, two ports on vm1) and dns (UDP 53 on vm1) on VIP 10.0.0.100. */
@@ -83,6 +116,22 @@ export function fromClient(clientPort: number, opts: { flags?: number; proto?: '
   return ipv4Frame({
     srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: opts.clientIp ?? '10.0.0.101', dstIp: '10.0.0.100', proto: opts.proto ?? 'tcp', srcPort: clientPort,
     dstPort: opts.dstPort ?? (opts.proto === 'udp' ? 53 : 80), ...(opts.flags !== undefined ? { tcpFlags: opts.flags } : {}),
+  });
+}
+
+/** fromClient's IPv6 twin: client fd00::101 to the VIP fd00::100. */
+export function fromClient6(clientPort: number, opts: { flags?: number; proto?: 'tcp' | 'udp'; dstPort?: number; clientIp?: string } = {}): Buffer {
+  return ipv6Frame({
+    srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: opts.clientIp ?? CLIENT6, dstIp: VIP6, proto: opts.proto ?? 'tcp', srcPort: clientPort,
+    dstPort: opts.dstPort ?? (opts.proto === 'udp' ? 53 : 80), ...(opts.flags !== undefined ? { tcpFlags: opts.flags } : {}),
+  });
+}
+
+/** fromBackend's IPv6 twin: the VM answers from its IPv6 address. */
+export function fromBackend6(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; clientIp?: string } = {}): Buffer {
+  return ipv6Frame({
+    srcMac: VMS[vm].mac, dstMac: CLIENT_MAC, srcIp: VMS[vm].ip6, dstIp: opts.clientIp ?? CLIENT6, proto: opts.proto ?? 'tcp',
+    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12,
   });
 }
 
@@ -182,8 +231,8 @@ export class AppHarness {
   trackerListing(state = 'ESTABLISHED'): ConntrackEntry[] {
     return this.table.connections.map((c) => ({
       proto: c.proto === 6 ? 'tcp' : 'udp',
-      orig: { src: ipv4ToUint32(c.orig.src), dst: ipv4ToUint32(c.orig.dst), sport: c.orig.sport, dport: c.orig.dport },
-      reply: { src: ipv4ToUint32(c.natDst!.ip), dst: ipv4ToUint32(c.orig.src), sport: c.natDst!.port, dport: c.orig.sport },
+      orig: tuple(c.orig.src, c.orig.dst, c.orig.sport, c.orig.dport),
+      reply: tuple(c.natDst!.ip, c.orig.src, c.natDst!.port, c.orig.sport),
       zone: c.zone, mark: c.mark, ...(c.proto === 6 ? { state } : {}),
     }));
   }
@@ -231,6 +280,15 @@ export class AppHarness {
   forwardFlows(priority: number): FlowMod[] {
     return this.table.flows(TABLE.FORWARD).filter((f) => f.priority === priority);
   }
+}
+
+/** A tracker tuple as the listing's parser makes it: IPv4 as numbers, IPv6 as words and folds. */
+function tuple(src: string, dst: string, sport: number, dport: number): ConntrackEntry['orig'] {
+  if (!src.includes(':')) return { src: ipv4ToUint32(src), dst: ipv4ToUint32(dst), sport, dport };
+  const ip6 = new Uint32Array(8);
+  ipv6Words(parseIpv6(src), 0, ip6.subarray(0, 4));
+  ipv6Words(parseIpv6(dst), 0, ip6.subarray(4, 8));
+  return { src: foldIpv6(ip6, 0), dst: foldIpv6(ip6, 4), sport, dport, ip6 };
 }
 
 export function flowRemovedOf(f: FlowMod, reason = OFPRR_IDLE_TIMEOUT, packets = 3n): FlowRemoved {

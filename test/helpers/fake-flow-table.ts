@@ -8,8 +8,9 @@ import {
 } from '../../src/openflow/constants';
 import type { Action, Bucket, FlowMod, GroupMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
 import type { ParsedPacket } from '../../src/flows/packets';
+import { parseIpv6 } from '../../src/net/ipv6';
 
-/** A packet as the header fields a switch would match on (MACs and IPv4 addresses as text). */
+/** A packet as the header fields a switch would match on (MACs, IPv4 and IPv6 addresses as text). */
 export type PacketFields = Partial<Record<OxmFieldName, number | string>>;
 
 export type Outcome =
@@ -120,7 +121,7 @@ export class FakeFlowTable {
     if (!buckets) throw new FakeFlowTableError(`group ${groupId} does not exist`);
     const total = buckets.reduce((n, b) => n + b.weight, 0);
     if (total === 0) throw new FakeFlowTableError(`group ${groupId} has no bucket with weight`);
-    const digest = createHash('sha256').update(`${f.ip_proto}/${f.ipv4_src}/${l4(f, 'src')}/${f.ipv4_dst}/${l4(f, 'dst')}`).digest();
+    const digest = createHash('sha256').update(`${f.ip_proto}/${addr(f, 'src')}/${l4(f, 'src')}/${addr(f, 'dst')}/${l4(f, 'dst')}`).digest();
     let point = digest.readUInt32BE(0) % total;
     for (const b of buckets) {
       if (point < b.weight) return b;
@@ -237,7 +238,7 @@ export class FakeFlowTable {
   }
 
   private find(zone: number, f: PacketFields): { conn: TrackedConnection; reply: boolean } | undefined {
-    const [src, dst, sport, dport] = [String(f.ipv4_src), String(f.ipv4_dst), l4(f, 'src'), l4(f, 'dst')];
+    const [src, dst, sport, dport] = [addr(f, 'src'), addr(f, 'dst'), l4(f, 'src'), l4(f, 'dst')];
     for (const conn of this.connections) {
       if (conn.zone !== zone || conn.proto !== f.ip_proto) continue;
       const o = conn.orig;
@@ -255,13 +256,14 @@ export class FakeFlowTable {
     if (reply) conn.replySeen = true;
     // +dnat: the tracker translated the destination (original direction of a DNATed connection).
     const state = CT.TRK | (reply ? CT.EST | CT.RPL : conn.replySeen ? CT.EST : CT.NEW) | (nat && conn.natDst && !reply ? CT.DNAT : 0);
+    const v6 = isV6(f);
     const out: PacketFields = {
-      ...f, ct_state: state, ct_mark: conn.mark, ct_zone: zone, ct_nw_proto: conn.proto, ct_nw_dst: conn.orig.dst, ct_tp_dst: conn.orig.dport,
+      ...f, ct_state: state, ct_mark: conn.mark, ct_zone: zone, ct_nw_proto: conn.proto, [v6 ? 'ct_ipv6_dst' : 'ct_nw_dst']: conn.orig.dst, ct_tp_dst: conn.orig.dport,
     };
     if (nat && conn.natDst) {
       const p = f.ip_proto === 6 ? 'tcp' : 'udp';
-      if (reply) Object.assign(out, { ipv4_src: conn.orig.dst, [`${p}_src`]: conn.orig.dport });
-      else Object.assign(out, { ipv4_dst: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port });
+      if (reply) Object.assign(out, { [v6 ? 'ipv6_src' : 'ipv4_src']: conn.orig.dst, [`${p}_src`]: conn.orig.dport });
+      else Object.assign(out, { [v6 ? 'ipv6_dst' : 'ipv4_dst']: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port });
     }
     return out;
   }
@@ -271,7 +273,7 @@ export class FakeFlowTable {
     const zone = action.zoneOfsNbits;
     let conn = this.find(zone, f)?.conn;
     if (!conn) {
-      conn = { zone, proto: Number(f.ip_proto), orig: { src: String(f.ipv4_src), sport: l4(f, 'src'), dst: String(f.ipv4_dst), dport: l4(f, 'dst') }, mark: 0, replySeen: false };
+      conn = { zone, proto: Number(f.ip_proto), orig: { src: addr(f, 'src'), sport: l4(f, 'src'), dst: addr(f, 'dst'), dport: l4(f, 'dst') }, mark: 0, replySeen: false };
       for (const inner of action.actions) {
         if (inner.type === 'set_field' && inner.field.field === 'ct_mark') conn.mark = Number(inner.field.value);
         if (inner.type === 'nx_reg_move' && inner.dstField === 'ct_mark') {
@@ -280,12 +282,18 @@ export class FakeFlowTable {
         }
         if (inner.type === 'nx_reg_load' && inner.dst === 'ct_mark') conn.mark = writeBits(conn.mark, inner.ofsNbits >> 6, (inner.ofsNbits & 0x3f) + 1, Number(inner.value));
         if (inner.type === 'nx_nat' && inner.rangeIpv4Min) conn.natDst = { ip: inner.rangeIpv4Min, port: inner.rangeProtoMin ?? conn.orig.dport };
+        // A NAT target of the other family than the packet's cannot be applied (OVS refuses it): not modelled.
+        if (inner.type === 'nx_nat' && inner.rangeIpv6Min) {
+          if (!isV6(f)) throw new FakeFlowTableError(`nat to IPv6 ${inner.rangeIpv6Min} of an IPv4 packet`);
+          conn.natDst = { ip: inner.rangeIpv6Min, port: inner.rangeProtoMin ?? conn.orig.dport };
+        }
+        if (inner.type === 'nx_nat' && inner.rangeIpv4Min && isV6(f)) throw new FakeFlowTableError(`nat to IPv4 ${inner.rangeIpv4Min} of an IPv6 packet`);
       }
       this.connections.push(conn);
     }
     // The tracker keeps the first binding; the packet is translated by it.
     const p = f.ip_proto === 6 ? 'tcp' : 'udp';
-    return conn.natDst ? { ...f, ipv4_dst: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port, ct_mark: conn.mark } : f;
+    return conn.natDst ? { ...f, [isV6(f) ? 'ipv6_dst' : 'ipv4_dst']: conn.natDst.ip, [`${p}_dst`]: conn.natDst.port, ct_mark: conn.mark } : f;
   }
 
   private lookup(tableId: number, fields: PacketFields): Entry | undefined {
@@ -313,6 +321,15 @@ export class FakeFlowTable {
 function writeBits(word: number, ofs: number, nBits: number, value: number): number {
   const mask = (2 ** nBits - 1) * 2 ** ofs;
   return ((word & ~mask) + (value % 2 ** nBits) * 2 ** ofs) >>> 0;
+}
+
+function isV6(f: PacketFields): boolean {
+  return f.eth_type === 0x86dd;
+}
+
+/** A packet's source or destination address, of whichever family it is. */
+function addr(f: PacketFields, side: 'src' | 'dst'): string {
+  return String(isV6(f) ? f[`ipv6_${side}`] : f[`ipv4_${side}`]);
 }
 
 function l4(f: PacketFields, side: 'src' | 'dst'): number {
@@ -343,9 +360,12 @@ function sameValue(a: OxmValue | undefined, b: OxmValue | undefined): boolean {
   return toBits(valueOf(a)) === toBits(valueOf(b));
 }
 
-/** Numbers, IPv4 text and MAC text as one bigint, so masks apply uniformly. */
+/** Numbers, IPv4 and IPv6 text and MAC text as one bigint, so masks apply uniformly. */
 function toBits(value: number | string): bigint {
   if (typeof value === 'number') return BigInt(value);
+  if (value.includes(':') && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value)) {
+    return [...parseIpv6(value)].reduce((acc, o) => (acc << 8n) | BigInt(o), 0n);
+  }
   if (/^\d+\.\d+\.\d+\.\d+$/.test(value)) return value.split('.').reduce((acc, o) => (acc << 8n) | BigInt(Number(o)), 0n);
   if (/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/i.test(value)) return BigInt('0x' + value.replace(/:/g, ''));
   throw new FakeFlowTableError(`cannot compare value ${value}`);
@@ -374,6 +394,14 @@ export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
     Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
     if (packet.l4.tcpFlags !== undefined) fields.tcp_flags = packet.l4.tcpFlags;
   }
-  if (packet.icmp) Object.assign(fields, { icmpv4_type: packet.icmp.type, icmpv4_code: packet.icmp.code });
+  if (packet.ipv6) Object.assign(fields, { ip_proto: packet.ipv6.proto, ipv6_src: packet.ipv6.src, ipv6_dst: packet.ipv6.dst });
+  if (packet.ipv6 && packet.l4) {
+    const prefix = packet.ipv6.proto === 6 ? 'tcp' : 'udp';
+    Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
+    if (packet.l4.tcpFlags !== undefined) fields.tcp_flags = packet.l4.tcpFlags;
+  }
+  if (packet.icmp && packet.ipv4) Object.assign(fields, { icmpv4_type: packet.icmp.type, icmpv4_code: packet.icmp.code });
+  if (packet.icmp && packet.ipv6) Object.assign(fields, { icmpv6_type: packet.icmp.type, icmpv6_code: packet.icmp.code });
+  if (packet.nd) fields.ipv6_nd_target = packet.nd.target;
   return fields;
 }

@@ -1,5 +1,7 @@
 // Builds real Ethernet frames (with valid checksums) for packet-in tests.
+import { ipv6TransportChecksum } from '../../src/flows/ipv6-replies';
 import { internetChecksum, transportChecksum } from '../../src/flows/packets';
+import { formatIpv6, parseIpv6 } from '../../src/net/ipv6';
 
 export interface FrameSpec {
   srcMac: string;
@@ -17,24 +19,29 @@ export interface FrameSpec {
 const mac = (text: string) => Buffer.from(text.replace(/:/g, ''), 'hex');
 const ip = (text: string) => Buffer.from(text.split('.').map(Number));
 
-export function ipv4Frame(spec: FrameSpec): Buffer {
-  const payload = spec.payload ?? Buffer.alloc(0);
-  let l4: Buffer;
-  if (spec.proto === 'tcp') {
-    l4 = Buffer.alloc(20 + payload.length);
-    l4.writeUInt16BE(spec.srcPort ?? 40000, 0);
-    l4.writeUInt16BE(spec.dstPort ?? 80, 2);
+/** A TCP (flags default SYN) or UDP header and payload, checksum left 0. */
+function transportSegment(proto: 'tcp' | 'udp', spec: { srcPort?: number; dstPort?: number; tcpFlags?: number }, payload: Buffer): Buffer {
+  const header = proto === 'tcp' ? 20 : 8;
+  const l4 = Buffer.alloc(header + payload.length);
+  l4.writeUInt16BE(spec.srcPort ?? 40000, 0);
+  l4.writeUInt16BE(spec.dstPort ?? (proto === 'tcp' ? 80 : 53), 2);
+  if (proto === 'tcp') {
     l4.writeUInt32BE(1000, 4);
     l4[12] = 5 << 4;
     l4[13] = spec.tcpFlags ?? 0x02;
     l4.writeUInt16BE(65535, 14);
-    payload.copy(l4, 20);
-  } else if (spec.proto === 'udp') {
-    l4 = Buffer.alloc(8 + payload.length);
-    l4.writeUInt16BE(spec.srcPort ?? 40000, 0);
-    l4.writeUInt16BE(spec.dstPort ?? 53, 2);
+  } else {
     l4.writeUInt16BE(l4.length, 4);
-    payload.copy(l4, 8);
+  }
+  payload.copy(l4, header);
+  return l4;
+}
+
+export function ipv4Frame(spec: FrameSpec): Buffer {
+  const payload = spec.payload ?? Buffer.alloc(0);
+  let l4: Buffer;
+  if (spec.proto === 'tcp' || spec.proto === 'udp') {
+    l4 = transportSegment(spec.proto, spec, payload);
   } else {
     l4 = Buffer.alloc(8 + payload.length);
     l4[0] = 8; // echo request
@@ -64,4 +71,72 @@ export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Buf
     Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]), mac(srcMac), ip(srcIp), Buffer.alloc(6), ip(targetIp),
   ]);
   return Buffer.concat([mac('ff:ff:ff:ff:ff:ff'), mac(srcMac), Buffer.from([0x08, 0x06]), arp]);
+}
+
+export interface Frame6Spec {
+  srcMac: string;
+  dstMac: string;
+  srcIp: string;
+  dstIp: string;
+  proto: 'tcp' | 'udp' | 'icmpv6-echo' | 'sctp';
+  srcPort?: number;
+  dstPort?: number;
+  /** TCP flags; default SYN. */
+  tcpFlags?: number;
+  payload?: Buffer;
+}
+
+const IPV6_PROTO = { tcp: 6, udp: 17, 'icmpv6-echo': 58, sctp: 132 } as const;
+
+/** An IPv6 frame with a valid upper-layer checksum (over the IPv6 pseudo-header). */
+export function ipv6Frame(spec: Frame6Spec): Buffer {
+  const payload = spec.payload ?? Buffer.alloc(0);
+  let l4: Buffer;
+  let checksumAt: number | undefined;
+  if (spec.proto === 'tcp' || spec.proto === 'udp') {
+    l4 = transportSegment(spec.proto, spec, payload);
+    checksumAt = spec.proto === 'tcp' ? 16 : 6;
+  } else if (spec.proto === 'icmpv6-echo') {
+    l4 = Buffer.alloc(8 + payload.length);
+    l4[0] = 128;
+    l4.writeUInt16BE(0x1234, 4);
+    l4.writeUInt16BE(1, 6);
+    payload.copy(l4, 8);
+    checksumAt = 2;
+  } else {
+    l4 = Buffer.alloc(12 + payload.length);
+    payload.copy(l4, 12);
+  }
+  return ipv6Packet(spec.srcMac, spec.dstMac, spec.srcIp, spec.dstIp, IPV6_PROTO[spec.proto], l4, checksumAt);
+}
+
+/** A neighbor solicitation for `target` (RFC 4861 section 4.3) to its solicited-node address; `src` :: is a DAD probe. */
+export function neighborSolicitation(srcMac: string, src: string, target: string): Buffer {
+  const t = parseIpv6(target);
+  const solicitedNode = parseIpv6('ff02::1:ff00:0');
+  solicitedNode.set(t.subarray(13), 13);
+  const withOption = src !== '::';
+  const l4 = Buffer.alloc(withOption ? 32 : 24);
+  l4[0] = 135;
+  Buffer.from(t).copy(l4, 8);
+  if (withOption) {
+    l4[24] = 1;
+    l4[25] = 1;
+    mac(srcMac).copy(l4, 26);
+  }
+  const dstMac = `33:33:ff:${[...t.subarray(13)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+  return ipv6Packet(srcMac, dstMac, src, formatIpv6(solicitedNode), 58, l4, 2, 255);
+}
+
+function ipv6Packet(srcMac: string, dstMac: string, src: string, dst: string, proto: number, l4: Buffer, checksumAt?: number, hopLimit = 64): Buffer {
+  const iph = Buffer.alloc(40);
+  iph[0] = 0x60;
+  iph.writeUInt16BE(l4.length, 4);
+  iph[6] = proto;
+  iph[7] = hopLimit;
+  Buffer.from(parseIpv6(src)).copy(iph, 8);
+  Buffer.from(parseIpv6(dst)).copy(iph, 24);
+  const frame = Buffer.concat([mac(dstMac), mac(srcMac), Buffer.from([0x86, 0xdd]), iph, l4]);
+  if (checksumAt !== undefined) frame.writeUInt16BE(ipv6TransportChecksum(frame, 14, 54, l4.length, proto), 54 + checksumAt);
+  return frame;
 }

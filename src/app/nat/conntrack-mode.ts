@@ -7,12 +7,11 @@ import {
   buildDeleteCtBackendFlow,
 } from '../../flows/conntrack';
 import { formatMac } from '../../flows/packets';
-import { uint32ToIpv4 } from '../../net/ipv4';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import { TABLE } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
 import { failedByHealth, membersOf, takeConnectionId, type ServiceState } from '../services';
-import { deleteBackendConnectionFlows } from './common';
+import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
 import { CtCommitWireEncoder } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
@@ -159,7 +158,7 @@ export class ConntrackNat implements NatMode {
     const location = service.backends.get(entry.backend.id)?.location ?? this.backendFlows.get(`${service.id}/${entry.backend.id}`);
     if (!location || location.dpid !== c.dpid) return [];
     return [buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: service.id, clientOfport: c.inPort, backendIp: uint32ToIpv4(entry.backend.ip), backendPort: entry.softwarePort,
+      zone: this.zone, serviceId: service.id, clientOfport: c.inPort, backendIp: backendAddress(entry.backend), backendPort: entry.softwarePort,
       backendMac: location.mac, backendOfport: location.ofport,
     })];
   }
@@ -176,11 +175,12 @@ export class ConntrackNat implements NatMode {
 /** The connection as the accounting flow describes it. */
 function connectionSpec(c: NewConnection): ConnectionSpec {
   const { service, backend, location, frame, header: h } = c;
+  const addresses = headerAddresses(h);
   return {
     serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
     idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
-    client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: uint32ToIpv4(h.src), port: h.srcPort },
-    vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(h.dst), port: h.dstPort },
+    client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
+    vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
     backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
   };
 }

@@ -147,7 +147,9 @@ export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
   read: (entries) => readConnectionFlows([...entries]),
   key: (flow, proto) => {
     const [sport, dport] = portFields(proto);
-    return connKey(proto, oxmValue(flow.match, 'ipv4_src'), oxmValue(flow.match, 'ipv4_dst'), oxmValue(flow.match, sport), oxmValue(flow.match, dport));
+    const client = oxmValue(flow.match, 'ipv4_src') ?? oxmValue(flow.match, 'ipv6_src');
+    const vip = oxmValue(flow.match, 'ipv4_dst') ?? oxmValue(flow.match, 'ipv6_dst');
+    return connKey(proto, client, vip, oxmValue(flow.match, sport), oxmValue(flow.match, dport));
   },
   // The reply half carried packets and the client sent more than its SYN.
   established: (fwd, rev) => rev !== undefined && rev.packetCount > 0n && fwd.packetCount > 1n,

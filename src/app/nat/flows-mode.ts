@@ -1,14 +1,13 @@
 // Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
-import { buildConnectionFlows, buildResubmitPacketOut, buildServiceFlows } from '../../flows/builders';
-import { formatMac } from '../../flows/packets';
-import { uint32ToIpv4 } from '../../net/ipv4';
+import { buildConnectionFlows, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
+import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
-import { deleteBackendConnectionFlows } from './common';
+import { deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
 import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type FlowPairValues } from './flow-pair-wire';
@@ -38,7 +37,9 @@ export class FlowsNat implements NatMode {
   serviceFlows(s: ServiceState): FlowMod[] {
     const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port });
     const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port));
-    return [...flows, ...this.endCopies.flows(s, flows, backendBases)];
+    // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
+    const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6) : [];
+    return [...returns, ...flows, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
   syncBackendFlows(): void {
@@ -51,11 +52,12 @@ export class FlowsNat implements NatMode {
 
   connect(c: NewConnection): OfpMessage[] {
     const { service, backend, location, frame, header: h } = c;
+    const addresses = headerAddresses(h);
     const [forward, reverse] = buildConnectionFlows({
       serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
       idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
-      client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: uint32ToIpv4(h.src), port: h.srcPort },
-      vip: { mac: service.config.vip_mac, ip: uint32ToIpv4(h.dst), port: h.dstPort },
+      client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
+      vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
       backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
     });
     return [forward, reverse, buildResubmitPacketOut(frame, c.inPort)];

@@ -120,10 +120,13 @@ describe('schema errors name the path and what was expected', () => {
   });
 
   it.each([
-    ['vip: 10.0.0.100', 'vip: 10.0.0.300', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.300": "10.0.0.300" is not an IPv4 or IPv6 address'],
-    ['vip: 10.0.0.100', 'vip: 10.0.0.1/24', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.1/24": 10.0.0.1/24: host bits are set; the network is 10.0.0.0/24'],
-    ['vip: 10.0.0.100', 'vip: 10.0.0.0/33', 'services[0].vip', 'expected an IPv4 address or a.b.c.d/len, got "10.0.0.0/33": 10.0.0.0/33: prefix length "33" is not 0..32'],
-    ['vip: 10.0.0.100', 'vip: "fd00::1"', 'services[0].vip', '"fd00::1" is an IPv6 address: vadc serves IPv4 VIPs (IPv6 is planned)'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.300', 'services[0].vip', 'expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got "10.0.0.300": "10.0.0.300" is not an IPv4 or IPv6 address'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.1/24', 'services[0].vip', 'expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got "10.0.0.1/24": 10.0.0.1/24: host bits are set; the network is 10.0.0.0/24'],
+    ['vip: 10.0.0.100', 'vip: 10.0.0.0/33', 'services[0].vip', 'expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got "10.0.0.0/33": 10.0.0.0/33: prefix length "33" is not 0..32'],
+    ['vip: 10.0.0.100', 'vip: "fd00::1/64"', 'services[0].vip', 'expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got "fd00::1/64": fd00::1/64: host bits are set; the network is fd00::/64'],
+    ['vip: 10.0.0.100', 'vip: "ff02::1"', 'services[0].vip', 'expected a unicast VIP: ff02::1 is a multicast address (ff00::/8)'],
+    ['vip: 10.0.0.100', 'vip: "fe80::1"', 'services[0].vip', 'expected a unicast VIP: fe80::1 is a link-local address (fe80::/10), which needs a zone'],
+    ['vip: 10.0.0.100', 'vip: "::ffff:10.0.0.1"', 'services[0].vip', 'expected a unicast VIP: ::ffff:a00:1 is an IPv4-mapped address (::ffff:0:0/96)'],
     ['port: 80', 'port: 0', 'services[0].port', 'expected a port number 1..65535, got 0'],
   ])('%s -> %s', (original, replacement, path, message) => {
     expect(issuesOf(service().replace(original, replacement))).toEqual([{ path, message }]);
@@ -136,7 +139,7 @@ describe('schema errors name the path and what was expected', () => {
         ports: [8080, 70000]`));
     expect(issues).toEqual([
       { path: 'services[0].backends[0].vnic', message: 'expected mac:aa:bb:cc:dd:ee:ff, got "mac:zz:00:00:00:00:01"' },
-      { path: 'services[0].backends[0].ip', message: 'expected an IPv4 address, got "10.0.0"' },
+      { path: 'services[0].backends[0].ip', message: 'expected an IPv4 or IPv6 address, got "10.0.0"' },
       { path: 'services[0].backends[0].ports[1]', message: 'expected a port number 1..65535, got 70000' },
     ]);
   });
@@ -270,6 +273,46 @@ describe('cross-field rules', () => {
       { path: 'services[0].fin_timeout', message: 'only meaningful for tcp services' },
       { path: 'services[0].backends[0].l_threshold', message: 'must not exceed u_threshold (10)' },
     ]);
+  });
+
+  it('accepts an IPv6 VIP with IPv6 backends, both written back in RFC 5952 form', () => {
+    const config = parseConfig(service('', backend('v-vm1', '"FD00:0:0::0B"') + backend('v-vm2', '"fd00::c"'))
+      .replace('vip: 10.0.0.100', 'vip: "fd00:0::0064"'));
+    expect(config.services[0].vip).toBe('fd00::64');
+    expect(config.services[0].vip_mac).toBe('02:06:00:00:00:64');
+    expect(config.services[0].backends.map((b) => b.ip)).toEqual(['fd00::b', 'fd00::c']);
+  });
+
+  it('refuses a service mixing address families, naming the backend and the way out', () => {
+    const mixed = 'is an IPv4 address in a service whose VIP fd00::64 is IPv6: vadc does not translate between address families; '
+      + 'give this backend its IPv6 address, or serve it from a second service with an IPv4 VIP (dual stack: one service per family)';
+    expect(issuesOf(service('', backend('v-vm1', '"fd00::b"') + backend('v-vm2', '10.0.0.12')).replace('vip: 10.0.0.100', 'vip: "fd00::64"')))
+      .toEqual([{ path: 'services[0].backends[1].ip', message: `10.0.0.12 ${mixed}` }]);
+    expect(issuesOf(service('    sorry_backend: {vnic: v-sorry, ip: "fd00::99", ports: [80]}')).map((i) => i.path)).toEqual(['services[0].sorry_backend.ip']);
+  });
+
+  it('accepts an IPv4 and an IPv6 service side by side on the same backend vNICs (dual stack)', () => {
+    const text = `services:
+  - {name: web4, vip: 10.0.0.100, port: 80, backends: [{vnic: v-vm1, ip: 10.0.0.11, ports: [8080]}]}
+  - {name: web6, vip: "fd00::100", port: 80, backends: [{vnic: v-vm1, ip: "fd00::11", ports: [8080]}]}
+`;
+    expect(parseConfig(text).services.map((s) => [s.vip, s.backends[0].ip])).toEqual([['10.0.0.100', '10.0.0.11'], ['fd00::100', 'fd00::11']]);
+  });
+
+  it('refuses IPv6 backends that no host can have, and datapath decisions for an IPv6 VIP', () => {
+    const v6 = (ip: string) => issuesOf(service('', backend('v-vm1', `"${ip}"`)).replace('vip: 10.0.0.100', 'vip: "fd00::64"'));
+    expect(v6('::1')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected a unicast host address: ::1 is the loopback address ::1' }]);
+    expect(v6('fe80::5%eth0')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected an IPv4 or IPv6 address, got "fe80::5%eth0"' }]);
+    expect(issuesOf(service('    scheduler: rr\n    decisions: datapath', backend('v-vm1', '"fd00::b"')).replace('vip: 10.0.0.100', 'vip: "fd00::64"')))
+      .toEqual([{ path: 'services[0].decisions', message: 'datapath decisions serve IPv4 VIPs only so far; use decisions: controller for an IPv6 VIP' }]);
+    expect(issuesOf('services:\n  - {name: w, vip: "fd00::1", port: 80, backends: [], backends_from: {external_ids: {vadc-service: w}, ports: [80]}}\n'))
+      .toEqual([{ path: 'services[0].backends_from', message: 'tagged backends have IPv4 addresses, and the VIP fd00::1 is IPv6; list its backends instead' }]);
+  });
+
+  it('allows an IPv6 VIP prefix for destination-keyed schedulers, not one reaching into multicast', () => {
+    const v6 = (vip: string) => service('    scheduler: dh', backend('v-vm1', '"fd01::b"')).replace('vip: 10.0.0.100', `vip: "${vip}"`);
+    expect(parseConfig(v6('fd00:1::/64')).services[0].vip).toBe('fd00:1::/64');
+    expect(issuesOf(v6('f000::/4'))).toEqual([{ path: 'services[0].vip', message: 'expected a prefix of unicast addresses: f000::/4 reaches into link-local fe80::/10' }]);
   });
 
   it('allows a VIP prefix only for destination-keyed schedulers', () => {

@@ -1,4 +1,4 @@
-import { AddressError, containsIpv4, formatIpv6, ipv4ToUint32, macToNumber, numberToMac, overlaps, parseIpv6, parsePrefix } from '../../../src/net';
+import { AddressError, containsIpv4, containsIpv6Words, formatIpv6, ipv6Words, notUnicastReason, ipv4ToUint32, macToNumber, numberToMac, overlaps, parseIpv6, parsePrefix } from '../../../src/net';
 
 describe('parsePrefix: one parser for VIPs and networks', () => {
   it('gives an address and its /32 the same canonical text, with base and mask', () => {
@@ -36,6 +36,30 @@ describe('parsePrefix: one parser for VIPs and networks', () => {
     expect(overlaps(parsePrefix('fd00::/16'), parsePrefix('fd00:1::5'))).toBe(true);
     expect(overlaps(parsePrefix('fd00::/16'), parsePrefix('fd01::5'))).toBe(false);
     expect(overlaps(net, parsePrefix('fd00::/16'))).toBe(false);
+  });
+});
+
+describe('IPv6 prefixes as the packet-in path asks them (address words)', () => {
+  const words = (text: string) => ipv6Words(parseIpv6(text));
+  it('holds an address inside the prefix on every word boundary, and not one a bit outside', () => {
+    for (const [prefix, inside, outside] of [
+      ['fd00::100', 'fd00::100', 'fd00::101'],
+      ['fd00:1::/64', 'fd00:1::ffff:1', 'fd00:1:0:1::1'],
+      ['fd00:1::/33', 'fd00:1:7fff::1', 'fd00:1:8000::'],
+      ['fd00::/8', 'fdff:ffff::1', 'fe00::'],
+      ['2001:db8::/96', '2001:db8::ffff:ffff', '2001:db8::1:0:0'],
+    ]) {
+      expect([prefix, containsIpv6Words(parsePrefix(prefix), words(inside))]).toEqual([prefix, true]);
+      expect([prefix, containsIpv6Words(parsePrefix(prefix), words(outside))]).toEqual([prefix, false]);
+    }
+    expect(containsIpv6Words(parsePrefix('10.0.0.0/8'), words('a00::'))).toBe(false);
+  });
+
+  it('names why an IPv6 address cannot be a VIP or backend, and lets unique-local and global ones through', () => {
+    expect(notUnicastReason('::')).toBe(':: is the unspecified address ::');
+    expect(notUnicastReason('FE80::1')).toBe('fe80::1 is a link-local address (fe80::/10), which needs a zone');
+    expect(notUnicastReason('fd00::1')).toBeUndefined();
+    expect(notUnicastReason('2001:db8::1')).toBeUndefined();
   });
 });
 

@@ -1,0 +1,157 @@
+// Does this IPv6 packet reach this backend (and the reply the client)? The IPv6 twin of behaviour.test.ts, in every
+// NAT mode, through the fake flow table: placement, replies from the VIP, neighbor discovery and ping6 of the VIP,
+// refusals as a host makes them (RST, ICMPv6), UDP, accounting, a restart, and an IPv4 and an IPv6 service side by
+// side on the same VMs (dual stack: one service per family).
+import { LoadBalancerApp } from '../../../src/app';
+import { parsePacket, type ParsedPacket } from '../../../src/flows';
+import type { PacketIn } from '../../../src/openflow/types';
+import {
+  AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
+  VIP6, VIP6_MAC, VMS,
+} from '../../helpers/app-harness';
+import { ipv6Frame, neighborSolicitation } from '../../helpers/frames';
+
+const TCP_ACK = 0x10;
+
+function parsed(data: Buffer): ParsedPacket {
+  const r = parsePacket(data);
+  if (!r.ok) throw new Error(r.reason);
+  return r.packet;
+}
+
+function packetIn(frame: Buffer): PacketIn {
+  return { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: 1, cookie: 0n, match: [{ field: 'in_port', value: CLIENT_PORT }], data: frame };
+}
+
+/** Both families on the same VMs: defaultServices (web, dns on 10.0.0.100) and ipv6Services (web6, dns6 on fd00::100). */
+function dualStack(scheduler = 'rr'): string {
+  return `${defaultServices(scheduler)}${ipv6Services(scheduler).replace('\nservices:\n', '\n')}`;
+}
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s mode, IPv6: does this packet reach this backend?', (_name, mode) => {
+  it('sends a new IPv6 TCP connection to a backend, rewritten to its MAC, IPv6 address and software port', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const out = delivered(h.send(fromClient6(40000)).outcomes);
+    expect(out.port).toBe(VMS['v-vm1'].ofport);
+    expect(out.fields).toMatchObject({ eth_dst: VMS['v-vm1'].mac, ipv6_dst: 'fd00::11', tcp_dst: 8080, ipv6_src: CLIENT6, tcp_src: 40000 });
+  });
+
+  it('the reply reaches the client from the VIP, and the rest of the connection stays in the datapath', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    h.send(fromClient6(40001));
+    const reply = delivered(h.send(fromBackend6('v-vm1', 40001), VMS['v-vm1'].ofport).outcomes);
+    expect(reply.port).toBe(CLIENT_PORT);
+    expect(reply.fields).toMatchObject({ eth_src: VIP6_MAC, ipv6_src: VIP6, tcp_src: 80, ipv6_dst: CLIENT6, tcp_dst: 40001 });
+    for (let i = 0; i < 3; i++) {
+      const outcomes = h.table.process(fieldsOf(fromClient6(40001, { flags: TCP_ACK })), CLIENT_PORT, h.now / 1000);
+      expect(outcomes.some((o) => o.kind === 'controller')).toBe(false);
+      expect(delivered(outcomes)).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { ipv6_dst: 'fd00::11', tcp_dst: 8080 } });
+    }
+    expect(h.packetIns).toBe(1);
+  });
+
+  it('rr gives each VM every third connection and rotates ports on a VM, as for IPv4', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const seen = [];
+    for (let i = 0; i < 6; i++) {
+      const out = delivered(h.send(fromClient6(41000 + i)).outcomes);
+      seen.push(`[${out.fields.ipv6_dst}]:${out.fields.tcp_dst}`);
+    }
+    expect(seen).toEqual(['[fd00::11]:8080', '[fd00::12]:8080', '[fd00::13]:8080', '[fd00::11]:8081', '[fd00::12]:8080', '[fd00::13]:8080']);
+  });
+
+  it('a retransmitted first packet goes where the first one went, without a new decision', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const first = delivered(h.send(fromClient6(50001)).outcomes).port;
+    const decisions = h.app.serviceStates()[0].decisions;
+    const again = h.app.packetIn(h.sw, packetIn(fromClient6(50001)), h.now);
+    h.install(again);
+    expect(h.app.serviceStates()[0].decisions).toBe(decisions);
+    expect(again.filter((m) => m.type === 'flow_mod')).toEqual([]);
+    expect(delivered(h.table.process(fieldsOf(fromClient6(50001)), CLIENT_PORT, h.now / 1000)).port).toBe(first);
+  });
+
+  it('answers a neighbor solicitation for the VIP with its MAC, ignores a DAD probe, leaves other targets to the switch', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const na = h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, VIP6)).replies;
+    expect(na).toHaveLength(1);
+    const p = parsed(na[0].data);
+    expect(p.ethSrc).toBe(VIP6_MAC);
+    expect(p.ethDst).toBe(CLIENT_MAC);
+    expect(p.ipv6).toMatchObject({ src: VIP6, dst: CLIENT6, hopLimit: 255 });
+    expect(p.icmp).toEqual({ type: 136, code: 0 });
+    expect(na[0].data.subarray(14 + 40 + 8, 14 + 40 + 24)).toEqual(ipv6Frame({ srcMac: CLIENT_MAC, dstMac: CLIENT_MAC, srcIp: VIP6, dstIp: VIP6, proto: 'udp' }).subarray(22, 38));
+    expect(na[0].data.subarray(14 + 40 + 26, 14 + 40 + 32).toString('hex')).toBe(VIP6_MAC.replace(/:/g, ''));
+    expect(na[0].actions).toEqual([{ type: 'output', port: CLIENT_PORT, maxLen: 0 }]);
+    // A DAD probe (source ::) reaches vadc and gets nothing; a solicitation for a VM is the VM's to answer.
+    const dad = h.send(neighborSolicitation(CLIENT_MAC, '::', VIP6));
+    expect([dad.replies, dad.outcomes]).toEqual([[], []]);
+    expect(h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, 'fd00::12')).outcomes.map((o) => o.kind)).toEqual(['normal']);
+  });
+
+  it('answers ping6 of the VIP from the VIP', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const payload = Buffer.from('ping6 payload');
+    const echo = h.send(ipv6Frame({ srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'icmpv6-echo', payload })).replies;
+    expect(echo).toHaveLength(1);
+    const p = parsed(echo[0].data);
+    expect(p.icmp).toEqual({ type: 129, code: 0 });
+    expect(p.ipv6).toMatchObject({ src: VIP6, dst: CLIENT6 });
+    expect(echo[0].data.subarray(echo[0].data.length - payload.length)).toEqual(payload);
+  });
+
+  it('refuses as a host would: RST for a TCP port with no service or a stray segment, ICMPv6 port unreachable for UDP, parameter problem for SCTP', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const rst = h.send(fromClient6(40002, { dstPort: 443 })).replies;
+    expect(rst).toHaveLength(1);
+    expect(parsed(rst[0].data)).toMatchObject({ ipv6: { src: VIP6, dst: CLIENT6 }, l4: { src: 443, dst: 40002 } });
+    expect((parsed(rst[0].data).l4?.tcpFlags ?? 0) & 0x04).toBe(0x04);
+    expect(h.send(fromClient6(40003, { flags: TCP_ACK })).replies).toHaveLength(1);
+    const udp = h.send(fromClient6(40004, { proto: 'udp', dstPort: 54 })).replies;
+    expect(parsed(udp[0].data).icmp).toEqual({ type: 1, code: 4 });
+    const sctp = h.send(ipv6Frame({ srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'sctp' })).replies;
+    expect(parsed(sctp[0].data).icmp).toEqual({ type: 4, code: 1 });
+    // The pointer names the Next Header field (offset 6 of the quoted IPv6 header).
+    expect(sctp[0].data.readUInt32BE(14 + 40 + 4)).toBe(6);
+    expect(h.app.connectionRecords()).toHaveLength(0);
+    expect(h.events.filter((e) => e.kind === 'connection_refused').map((e) => e.message)).toEqual([
+      `refused [${CLIENT6}]:40002 -> [${VIP6}]:443: no service on this port`,
+      `refused [${CLIENT6}]:40003 -> [${VIP6}]:80: segment of an unknown connection`,
+      `refused [${CLIENT6}]:40004 -> [${VIP6}]:54: no service on this port`,
+      `refused [${CLIENT6}]:- -> [${VIP6}]:-: not TCP/UDP to a service port`,
+    ]);
+  });
+
+  it('balances an IPv6 UDP service, and the answer comes from [VIP]:53', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const out = delivered(h.send(fromClient6(5555, { proto: 'udp' })).outcomes);
+    expect(out.fields).toMatchObject({ ipv6_dst: 'fd00::11', udp_dst: 5353 });
+    expect(h.app.connectionRecords('dns6')[0].record.state).toBe('inactive');
+    const reply = delivered(h.send(fromBackend6('v-vm1', 5555, { proto: 'udp', backendPort: 5353 }), VMS['v-vm1'].ofport).outcomes);
+    expect(reply).toMatchObject({ port: CLIENT_PORT, fields: { ipv6_src: VIP6, udp_src: 53, eth_src: VIP6_MAC } });
+  });
+
+  it('counts IPv6 connections until the datapath says they ended, and a restarted app re-tracks the ones it kept', () => {
+    const h = new AppHarness(mode, ipv6Services('lc'));
+    for (let i = 0; i < 4; i++) h.send(fromClient6(46000 + i));
+    const config = AppHarness.config(mode, ipv6Services('lc'));
+    const restarted = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: () => undefined });
+    restarted.switchUp(h.sw, h.now);
+    expect(restarted.restore(h.sw.dpid, h.accountingReading(), h.now).flatMap((b) => b.msgs)).toEqual([]);
+    expect(restarted.connectionRecords().map((c) => c.record.backendId).sort()).toEqual(['v-vm1', 'v-vm1', 'v-vm2', 'v-vm3']);
+    const total = () => ['v-vm1', 'v-vm2', 'v-vm3'].reduce((n, b) => n + h.app.connectionCount('web6', b), 0);
+    expect(total()).toBe(4);
+    h.endAllConnections();
+    expect(total()).toBe(0);
+  });
+
+  it('dual stack: an IPv4 and an IPv6 service on the same VMs each reach the VM at its address of that family', () => {
+    const h = new AppHarness(mode, dualStack());
+    const v4 = delivered(h.send(fromClient(47000)).outcomes);
+    const v6 = delivered(h.send(fromClient6(47000)).outcomes);
+    expect(v4).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { ipv4_dst: '10.0.0.11', tcp_dst: 8080 } });
+    expect(v6).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { ipv6_dst: 'fd00::11', tcp_dst: 8080 } });
+    expect(h.app.connectionRecords('web')).toHaveLength(1);
+    expect(h.app.connectionRecords('web6')).toHaveLength(1);
+  });
+});
