@@ -124,7 +124,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
 };
 
 const ERROR_TEXT: Record<ApiErrorCode, string> = {
-  invalid: 'Bad request body or query; the message names each bad field, e.g. "backends[0].ip: must be an IPv4 address"',
+  invalid: 'Bad request body or query; the message names each bad field, e.g. "backends[0].ip: must be an IPv4 or IPv6 address"',
   unauthorized: 'Missing or bad bearer token (tcp/ssl listeners only)',
   not_found: 'No such service or backend',
   method_not_allowed: 'The path does not answer this method; the Allow header lists the ones it does',

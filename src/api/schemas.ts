@@ -1,4 +1,4 @@
-import { isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import type { BackendSpec, ServiceSpec } from '../runtime/types';
 import { formatPath } from '../config/errors';
@@ -6,14 +6,16 @@ import { ApiError } from './errors';
 
 /** Request body limits and shapes. Validation failures become 400 with the dotted field path. */
 const portNumber = z.number().int().min(1).max(65535);
-const ipv4 = z.string().refine((s) => isIPv4(s), { message: 'must be an IPv4 address (a.b.c.d)' }).meta({ format: 'ipv4' });
+/** IPv4 or IPv6 (a service is one family; the daemon's config rules refuse a mixed one with the reason). */
+const ipAddress = z.string().refine((s) => isIP(s) !== 0 && !s.includes('%'), { message: 'must be an IPv4 or IPv6 address (a.b.c.d or x:y::z)' })
+  .meta({ description: 'an IPv4 or IPv6 address' });
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be 1-63 letters, digits, "_", "." or "-"' });
 
 export const backendSpecSchema = z.strictObject({
   vnic: z.string().min(1, { message: 'must not be empty' }).meta({ description: 'how vadc finds the vNIC: iface-id:ID, mac:MAC, vm-uuid:UUID (OpenStack), vm-id:UUID (libvirt) or an interface name' }),
-  ip: ipv4,
+  ip: ipAddress,
   ports: z.array(portNumber).min(1, { message: 'needs at least one port' }),
   weight: z.number().int().min(0).max(65535).optional(),
   tier: z.number().int().min(0).max(15).optional(),
@@ -21,7 +23,7 @@ export const backendSpecSchema = z.strictObject({
 
 export const serviceSpecSchema = z.strictObject({
   name,
-  vip: ipv4,
+  vip: ipAddress,
   protocol: z.enum(['tcp', 'udp']).optional(),
   port: portNumber,
   scheduler: z.string().min(1).optional(),

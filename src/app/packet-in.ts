@@ -163,8 +163,9 @@ export class PacketInPath {
     if ((ipv6.proto === IP_PROTO_TCP || ipv6.proto === IP_PROTO_UDP) && pkt.l4 && !ipv6.laterFragment) {
       const h = this.header6;
       const words = h.ip6!;
-      ipv6Words(parseIpv6(ipv6.src), 0, words.subarray(0, 4));
-      ipv6Words(parseIpv6(ipv6.dst), 0, words.subarray(4, 8));
+      // The addresses' words straight from the frame (the fixed header: source at 8, destination at 24).
+      ipv6Words(frame, pkt.l3Offset + 8, words.subarray(0, 4));
+      ipv6Words(frame, pkt.l3Offset + 24, words.subarray(4, 8));
       h.proto = ipv6.proto;
       h.src = foldIpv6(words, 0);
       h.dst = foldIpv6(words, 4);

@@ -1,7 +1,7 @@
 // Argument vectors for the OVS and iproute2 commands the lab runs: pure, so they are unit-tested
 // without root; lab.ts runs them.
 import * as path from 'node:path';
-import type { HostPlan, LabPlan } from './plan';
+import { LAB_IPV6_PREFIX_LENGTH, type HostPlan, type LabPlan } from './plan';
 import { LabError } from './errors';
 
 export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -119,6 +119,9 @@ export function hostSetupCommands(host: HostPlan, prefixLength: number): string[
     ['ip', 'link', 'add', host.port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', host.netns],
     ['ip', '-n', host.netns, 'link', 'set', 'eth0', 'address', host.mac],
     ['ip', '-n', host.netns, 'addr', 'add', `${host.ip}/${prefixLength}`, 'dev', 'eth0'],
+    // nodad: the address is usable at once (duplicate address detection would hold it "tentative" for a second or
+    // more, and a lab's addresses are unique by plan).
+    ['ip', '-n', host.netns, 'addr', 'add', `${host.ip6}/${LAB_IPV6_PREFIX_LENGTH}`, 'dev', 'eth0', 'nodad'],
     ['ip', '-n', host.netns, 'link', 'set', 'lo', 'up'],
     ['ip', '-n', host.netns, 'link', 'set', 'eth0', 'up'],
     ['ip', 'link', 'set', host.port, 'up'],

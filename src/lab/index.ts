@@ -2,7 +2,7 @@ export { Lab, labDir } from './lab';
 export type { ExecOptions, HttpAnswer, LabHost, LabHypervisor, LabHypervisorStatus, LabLocator, LabOptions, LabServer, LabStatus } from './lab';
 export { LabCommandError, LabError } from './errors';
 export type { LabErrorCode } from './errors';
-export { DEFAULT_LAB_NAME, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
+export { DEFAULT_LAB_NAME, ipv6ForIp, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
 export type { HostPlan, HostRole, HypervisorPlan, LabPlan } from './plan';
 export { HOST_LOCK_FILE } from './host-lock';
 export {

@@ -60,8 +60,8 @@ function hypervisorRecord({ name, index, bridge, datapathId, uplinkPort, underla
   return { name, index, bridge, datapathId, uplinkPort, underlayPort, controller };
 }
 
-function hostRecord({ name, role, netns, port, ip, mac, ifaceId, vmUuid, hypervisor }: PlannedHost): LabHostState {
-  return { name, role, netns, port, ip, mac, ifaceId, vmUuid, ...(hypervisor === undefined ? {} : { hypervisor }) };
+function hostRecord({ name, role, netns, port, ip, ip6, mac, ifaceId, vmUuid, hypervisor }: PlannedHost): LabHostState & { ip6: string } {
+  return { name, role, netns, port, ip, ip6, mac, ifaceId, vmUuid, ...(hypervisor === undefined ? {} : { hypervisor }) };
 }
 
 /** One simulated hypervisor of a multi-host lab, as made. */

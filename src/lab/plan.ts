@@ -1,6 +1,7 @@
 // The lab's address and naming plan: pure functions of the lab name and host index, so `down` after a
 // crash and parallel labs all agree on what a lab is called without asking the system.
 import { createHash } from 'node:crypto';
+import { formatIpv6 } from '../net/ipv6';
 import { LabError } from './errors';
 
 export const DEFAULT_LAB_NAME = 'vadc';
@@ -22,6 +23,8 @@ export interface HostPlan {
   netns: string;
   port: string;
   ip: string;
+  /** Its IPv6 address (ipv6ForIp(ip)), in the lab's /64: every host has both families (IPv6 services, dual stack). */
+  ip6: string;
   mac: string;
   ifaceId: string;
   vmUuid: string;
@@ -110,6 +113,18 @@ export function macForIp(ip: string): string {
   return ['02', hex(octets[0]), hex(octets[1]), hex(octets[2]), '00', hex(octets[3])].join(':');
 }
 
+/** The lab's IPv6 addresses are in a /64 of their own per lab; a host keeps the last byte of its IPv4 address. */
+export const LAB_IPV6_PREFIX_LENGTH = 64;
+
+/**
+ * The IPv6 twin of a lab address a.b.c.d: the unique-local fd00:0:AABB:CC00::DD (a /64 per lab /24, RFC 4193
+ * space), e.g. 10.0.0.11 -> fd00:0:a00::b. Pure, so a VIP written as ipv6ForIp('10.0.0.100') names the lab's IPv6 VIP.
+ */
+export function ipv6ForIp(ip: string): string {
+  const [a, b, c, d] = ip.split('.').map(Number);
+  return formatIpv6(Uint8Array.from([0xfd, 0, 0, 0, a, b, c, 0, 0, 0, 0, 0, 0, 0, 0, d]));
+}
+
 /**
  * Plans one host. `octet` is the last byte of its IP (caller picks a free one: see `nextFreeOctet`).
  */
@@ -129,6 +144,7 @@ export function planHost(lab: LabPlan, role: HostRole, hostName: string, octet: 
     netns: lab.name === DEFAULT_LAB_NAME ? `vadc-${hostName}` : `vadc-${lab.name}-${hostName}`,
     port,
     ip,
+    ip6: ipv6ForIp(ip),
     mac: macForIp(ip),
     ifaceId: stableUuid(`iface:${lab.name}:${hostName}`),
     vmUuid: stableUuid(`vm:${lab.name}:${hostName}`),

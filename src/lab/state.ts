@@ -14,6 +14,8 @@ const hostSchema = z.object({
   netns: z.string().min(1),
   port: z.string().min(1).max(15),
   ip: z.string().regex(/^\d+\.\d+\.\d+\.\d+$/),
+  /** Absent in the state of a lab made before hosts had IPv6 addresses. */
+  ip6: z.string().regex(/^[0-9a-f:]+$/).optional(),
   mac: z.string().regex(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/),
   ifaceId: z.string().min(1),
   vmUuid: z.string().min(1),

@@ -25,7 +25,10 @@ const server = http.createServer((req, res) => {
   });
 });
 server.keepAliveTimeout = 30000;
-server.listen(Number(port), '0.0.0.0', () => process.stdout.write('listening\\n'));
+// '::' takes IPv4 connections too (as IPv4-mapped addresses); a namespace without IPv6 falls back to IPv4 only.
+const listening = () => process.stdout.write('listening\\n');
+server.once('error', (err) => { if (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL') throw err; server.listen(Number(port), '0.0.0.0', listening); });
+server.listen(Number(port), '::', listening);
 const stop = () => { server.closeAllConnections(); server.close(() => process.exit(0)); };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
@@ -35,11 +38,12 @@ process.on('SIGINT', stop);
 export const UDP_ECHO_SERVER = `'use strict';
 const dgram = require('node:dgram');
 const [port, name] = process.argv.slice(2);
-const socket = dgram.createSocket('udp4');
+// One udp6 socket on '::' answers IPv4 (as IPv4-mapped addresses) and IPv6 clients.
+const socket = dgram.createSocket({ type: 'udp6', ipv6Only: false });
 socket.on('message', (msg, rinfo) => {
   socket.send(Buffer.concat([Buffer.from(name + ' ' + port + ' '), msg]), rinfo.port, rinfo.address);
 });
-socket.bind(Number(port), '0.0.0.0', () => process.stdout.write('listening\\n'));
+socket.bind(Number(port), '::', () => process.stdout.write('listening\\n'));
 process.on('SIGTERM', () => socket.close(() => process.exit(0)));
 `;
 
@@ -61,7 +65,7 @@ req.on('error', (err) => { process.stderr.write(err.message + '\\n'); process.ex
 export const UDP_CLIENT = `'use strict';
 const dgram = require('node:dgram');
 const [host, port, payload, timeoutMs] = process.argv.slice(2);
-const socket = dgram.createSocket('udp4');
+const socket = dgram.createSocket(host.includes(':') ? 'udp6' : 'udp4');
 const timer = setTimeout(() => { process.stderr.write('no answer within ' + timeoutMs + ' ms\\n'); process.exit(2); }, Number(timeoutMs));
 socket.on('message', (msg) => { clearTimeout(timer); process.stdout.write(msg); socket.close(); });
 socket.send(Buffer.from(payload), Number(port), host);

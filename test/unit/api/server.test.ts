@@ -88,7 +88,7 @@ describe('control API on a unix socket', () => {
     expect(res.status).toBe(400);
     const body = JSON.parse(res.text) as { error: { code: string; message: string } };
     expect(body.error.code).toBe('invalid');
-    expect(body.error.message).toContain('vip: must be an IPv4 address');
+    expect(body.error.message).toContain('vip: must be an IPv4 or IPv6 address');
     expect(body.error.message).toContain('backends[0].ports[0]');
   });
 

@@ -8,6 +8,7 @@ describe('--backend notation', () => {
   it('parses vnic, address, ports and options', () => {
     expect(parseBackendArg('v-vm1=10.0.0.11:8080')).toEqual({ vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080] });
     expect(parseBackendArg('iface-id:vm2-eth0=10.0.0.12:80,81/weight=3/tier=1')).toEqual({ vnic: 'iface-id:vm2-eth0', ip: '10.0.0.12', ports: [80, 81], weight: 3, tier: 1 });
+    expect(parseBackendArg('v-vm1=[fd00::11]:8080,8081/weight=2')).toEqual({ vnic: 'v-vm1', ip: 'fd00::11', ports: [8080, 8081], weight: 2 });
   });
 
   it('names what is wrong', () => {
@@ -15,6 +16,7 @@ describe('--backend notation', () => {
     expect(() => parseBackendArg('v=10.0.0.11')).toThrow(/missing IP:PORT/);
     expect(() => parseBackendArg('v=10.0.0.11:http')).toThrow(/port "http" is not a number/);
     expect(() => parseBackendArg('v=10.0.0.11:80/colour=red')).toThrow(BackendArgError);
+    expect(() => parseBackendArg('v=fd00::11:8080')).toThrow(/write an IPv6 address in brackets: \[fd00::11\]:PORT/);
   });
 });
 

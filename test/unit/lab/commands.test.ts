@@ -57,6 +57,8 @@ describe('lab command building', () => {
     expect(cmds[0]).toEqual(['ip', 'netns', 'add', 'vadc-vm1']);
     expect(cmds).toContainEqual(['ip', 'link', 'add', 'v-vm1', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'vadc-vm1']);
     expect(cmds).toContainEqual(['ip', '-n', 'vadc-vm1', 'addr', 'add', '10.0.0.11/24', 'dev', 'eth0']);
+    // Its IPv6 address too, usable at once (no duplicate address detection holding it tentative).
+    expect(cmds).toContainEqual(['ip', '-n', 'vadc-vm1', 'addr', 'add', 'fd00:0:a00::b/64', 'dev', 'eth0', 'nodad']);
     expect(cmds).toContainEqual(['ip', '-n', 'vadc-vm1', 'link', 'set', 'eth0', 'address', '02:0a:00:00:00:0b']);
     expect(cmds).toContainEqual(['ip', '-n', 'vadc-vm1', 'link', 'set', 'lo', 'up']);
     expect(cmds).toContainEqual(['ethtool', '-K', 'v-vm1', 'tx', 'off']);

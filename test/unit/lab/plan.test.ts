@@ -1,5 +1,5 @@
 import {
-  fnv1a32, labSubnetBase, macForIp, nextFreeHostName, nextFreeOctet, planHost, planLab, portPrefix, stableUuid,
+  fnv1a32, ipv6ForIp, labSubnetBase, macForIp, nextFreeHostName, nextFreeOctet, planHost, planLab, portPrefix, stableUuid,
   subnetInUse, validateHostName, validateLabName,
 } from '../../../src/lab/plan';
 import { LabError } from '../../../src/lab/errors';
@@ -14,6 +14,16 @@ describe('lab naming and address plan', () => {
     expect(planHost(lab, 'vm', 'vm1', 11)).toMatchObject({ port: 'v-vm1', netns: 'vadc-vm1', ip: '10.0.0.11', mac: '02:0a:00:00:00:0b' });
     expect(planHost(lab, 'vm', 'vm2', 12)).toMatchObject({ port: 'v-vm2', ip: '10.0.0.12' });
     expect(planHost(lab, 'client', 'cl1', 101)).toMatchObject({ port: 'v-cl1', netns: 'vadc-cl1', ip: '10.0.0.101', mac: '02:0a:00:00:00:65' });
+  });
+
+  it('gives every host an IPv6 twin of its address: one unique-local /64 per lab /24, the last byte kept', () => {
+    expect(planHost(planLab(), 'vm', 'vm1', 11).ip6).toBe('fd00:0:a00::b');
+    expect(planHost(planLab(), 'client', 'cl1', 101).ip6).toBe('fd00:0:a00::65');
+    expect(ipv6ForIp('10.0.0.100')).toBe('fd00:0:a00::64');
+    expect(ipv6ForIp('10.201.7.254')).toBe('fd00:0:ac9:700::fe');
+    const other = planLab('t42');
+    const [a, b, c] = other.localIp.split('.').map(Number);
+    expect(planHost(other, 'vm', 'vm1', 11).ip6).toBe(ipv6ForIp(`${a}.${b}.${c}.11`));
   });
 
   it('prefixes other labs with their name and gives them another 10.x.y.0/24', () => {
