@@ -12,7 +12,7 @@ import {
 } from '../flows/packets';
 import type { ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
-import { ICMPV6, IP_PROTO_ICMPV6 } from '../flows/ipv6-packets';
+import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
 import { containsIpv4, foldIpv6, ipv6Words, parseIpv6 } from '../net';
 import { ipv4ToUint32 } from '../net/ipv4';
@@ -39,6 +39,7 @@ export class PacketInPath {
   constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
     this.connection = {
       service: undefined!, backend: undefined!, location: undefined!, frame: EMPTY, header: this.header, inPort: 0, softwarePort: 0, backendIp: 0,
+      backendIp6: undefined,
     };
   }
 
@@ -51,6 +52,7 @@ export class PacketInPath {
     if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
     if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
+    if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, now, encoded);
     const parsed = parsePacket(msg.data);
     if (!parsed.ok) {
       this.emit({ time: now, kind: 'bad_packet', level: 'warn', message: `unparsable packet-in: ${parsed.reason}`, dpid: formatDpid(sw.dpid) });
@@ -108,8 +110,8 @@ export class PacketInPath {
     c.inPort = inPort;
     c.softwarePort = placement.softwarePort;
     c.backendIp = placement.backend.ip;
-    // The pre-encoded fast paths write IPv4 addresses only.
-    const out = encoded && !v6 ? this.nat.connectEncoded(c) : this.nat.connect(c);
+    c.backendIp6 = placement.backend.ip6;
+    const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
     c.frame = EMPTY;
     return out;
   }

@@ -88,7 +88,6 @@ function checkDatapathDecisions(service: ServiceConfig, at: string, add: AddIssu
       + 'use one of those or decisions: controller');
   }
   if (service.persistence > 0) add(`${at}.persistence`, 'persistence needs decisions: controller (the datapath keeps no client templates)');
-  if (familyOf(service.vip) === 'IPv6') add(`${at}.decisions`, 'datapath decisions serve IPv4 VIPs only so far; use decisions: controller for an IPv6 VIP');
 }
 
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {

@@ -5,7 +5,7 @@
  *   table 1   +trk+new, not yet translated, VIP:port/proto  -> group G(service)               (DECISION)
  *   group G   select; one bucket per backend software port, weighted:
  *             ct(commit, zone, table=1, exec(move:in_port[0..15]->ct_mark[0..15], load:service->ct_mark[16..31]),
- *                nat(dst=backend IP:port))
+ *                nat(dst=backend IP:port))   (IPv6: nat(dst=[addr]:port), the decision flow on ipv6_dst)
  *   table 1   +dnat, mark=service, dst=backend IP           -> backend MAC, vNIC              (BACKEND, as before)
  *
  * The bucket commits the connection exactly as vadc's commit packet-out does (same zone, same mark: service id
@@ -22,7 +22,7 @@ import {
 import type { Action, Bucket, FlowMod, GroupMod } from '../openflow/types';
 import { FlowBuildError, type L4Protocol } from './builders';
 import { allFlowsOfKind, makeCookie } from './cookies';
-import { ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
 import { CT_STATE, PRIORITY, TABLE, VADC_GROUPS } from './pipeline';
 
 const NX_CT_F_COMMIT = 1;
@@ -58,7 +58,9 @@ function bucket(s: ServiceGroupSpec, b: DecisionBucket): Bucket {
       // The client's switch port (the reply flow of table 3 outputs to it), then the service id: connectionMark().
       { type: 'nx_reg_move', nBits: 16, srcOfs: 0, dstOfs: 0, srcField: 'in_port', dstField: 'ct_mark' },
       { type: 'nx_reg_load', ofsNbits: (16 << 6) | 15, dst: 'ct_mark', value: BigInt(s.serviceId) },
-      { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: b.ip, rangeProtoMin: b.port },
+      b.ip.includes(':')
+        ? { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv6Min: b.ip, rangeProtoMin: b.port }
+        : { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: b.ip, rangeProtoMin: b.port },
     ],
   };
   return { weight: b.weight, watchPort: OFPP_ANY, watchGroup: OFPG_ANY, actions: [commit] };
@@ -93,12 +95,13 @@ const NEW_UNTRANSLATED = {
 
 /** Table 1: a service's new connection the tracker has not translated yet goes to its group, not to the controller. */
 export function buildDecisionFlow(s: DecisionFlowSpec): FlowMod {
+  const v6 = s.vip.includes(':');
   return {
     type: 'flow_mod', xid: 0, cookie: makeCookie('decision', s.serviceId), cookieMask: 0n, tableId: TABLE.FORWARD, command: OFPFC_ADD,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.DECISION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0,
     match: [
-      NEW_UNTRANSLATED, { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[s.protocol] },
-      { field: 'ipv4_dst', value: s.vip }, { field: DST_PORT_FIELD[s.protocol], value: s.port },
+      NEW_UNTRANSLATED, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[s.protocol] },
+      { field: v6 ? 'ipv6_dst' : 'ipv4_dst', value: s.vip }, { field: DST_PORT_FIELD[s.protocol], value: s.port },
     ],
     instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: serviceGroupId(s.serviceId) }] }],
   };

@@ -2,7 +2,12 @@
  * IPv6 packet-in parsing (RFC 8200): the fixed header, then the extension headers walked one by one, bounded
  * and checked against the payload length, to the upper-layer header. Never throws: garbage gives a typed reason.
  */
-import { formatIpv6 } from '../net/ipv6';
+import { foldIpv6, formatIpv6, ipv6Words } from '../net/ipv6';
+import type { TransportHeader } from './packets';
+
+const ETH_TYPE_IPV6 = 0x86dd;
+const IP_PROTO_TCP = 6;
+const IP_PROTO_UDP = 17;
 
 export const IP_PROTO_ICMPV6 = 58;
 /** Extension headers (RFC 8200 section 4; AH, RFC 4302, is walked too: its length counts 4-byte words). */
@@ -123,4 +128,47 @@ function readSolicitation(frame: Buffer, p: number, end: number): NeighborSolici
     o += length;
   }
   return nd;
+}
+
+/**
+ * The packet-in fast path for IPv6: true, with `out` filled (proto, ports, TCP flags, the addresses' eight words in
+ * out.ip6 and their IPVS folds in src/dst), exactly when parsePacket(frame) gives an IPv6 TCP or UDP packet with its
+ * ports and no extension header; false for everything else, which the caller hands to the full parser (extension
+ * headers, ICMPv6, truncated or bad headers). Reads numbers; allocates nothing. `out.ip6` must hold 8 words.
+ */
+export function readTransportHeader6(frame: Buffer, out: TransportHeader): boolean {
+  const words = out.ip6;
+  const length = frame.length;
+  if (words === undefined || length < 14) return false;
+  let offset = 12;
+  let ethType = (frame[offset] << 8) | frame[offset + 1];
+  while (ethType === 0x8100 || ethType === 0x88a8 || ethType === 0x9100) {
+    if (length < offset + 6) return false;
+    offset += 4;
+    ethType = (frame[offset] << 8) | frame[offset + 1];
+  }
+  if (ethType !== ETH_TYPE_IPV6) return false;
+  const at = offset + 2;
+  if (length < at + 40 || frame[at] >> 4 !== 6) return false;
+  const end = at + 40 + ((frame[at + 4] << 8) | frame[at + 5]);
+  if (end > length) return false;
+  const proto = frame[at + 6];
+  const l4 = at + 40;
+  if (proto === IP_PROTO_TCP) {
+    if (l4 + 14 > end) return false;
+    out.tcpFlags = frame[l4 + 13];
+  } else if (proto === IP_PROTO_UDP) {
+    if (l4 + 4 > end) return false;
+    out.tcpFlags = -1;
+  } else {
+    return false;
+  }
+  ipv6Words(frame, at + 8, words);
+  ipv6Words(frame, at + 24, words.subarray(4, 8));
+  out.proto = proto;
+  out.src = foldIpv6(words, 0);
+  out.dst = foldIpv6(words, 4);
+  out.srcPort = (frame[l4] << 8) | frame[l4 + 1];
+  out.dstPort = (frame[l4 + 2] << 8) | frame[l4 + 3];
+  return true;
 }

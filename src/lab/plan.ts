@@ -1,7 +1,6 @@
 // The lab's address and naming plan: pure functions of the lab name and host index, so `down` after a
 // crash and parallel labs all agree on what a lab is called without asking the system.
 import { createHash } from 'node:crypto';
-import { formatIpv6 } from '../net/ipv6';
 import { LabError } from './errors';
 
 export const DEFAULT_LAB_NAME = 'vadc';
@@ -122,7 +121,10 @@ export const LAB_IPV6_PREFIX_LENGTH = 64;
  */
 export function ipv6ForIp(ip: string): string {
   const [a, b, c, d] = ip.split('.').map(Number);
-  return formatIpv6(Uint8Array.from([0xfd, 0, 0, 0, a, b, c, 0, 0, 0, 0, 0, 0, 0, 0, d]));
+  const hex = (n: number) => n.toString(16);
+  // RFC 5952 by hand (lab imports nothing): groups fd00 0 AABB CC00 0 0 0 DD; the longest zero run is the three groups
+  // before DD, or four when CC00 is 0 too (AABB and DD are never 0 in a lab: 10.x.y.0/24, hosts from .11).
+  return c === 0 ? `fd00:0:${hex((a << 8) | b)}::${hex(d)}` : `fd00:0:${hex((a << 8) | b)}:${hex(c << 8)}::${hex(d)}`;
 }
 
 /**

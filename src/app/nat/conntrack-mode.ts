@@ -12,7 +12,7 @@ import { TABLE } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
 import { failedByHealth, membersOf, takeConnectionId, type ServiceState } from '../services';
 import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
-import { CtCommitWireEncoder } from './ct-commit-wire';
+import { CtCommitWireEncoder, CtCommitWireEncoder6 } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
 import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
@@ -54,6 +54,7 @@ export class ConntrackNat implements NatMode {
   /** The backend flow installed for each "serviceId/backend". */
   private readonly backendFlows = new Map<string, BackendFlow>();
   private readonly encoders = new Map<number, CtCommitWireEncoder>();
+  private readonly encoders6 = new Map<number, CtCommitWireEncoder6>();
   private readonly decisions: DatapathDecisions;
   readonly decidesInDatapath = true;
 
@@ -133,6 +134,7 @@ export class ConntrackNat implements NatMode {
   }
 
   connectEncoded(c: NewConnection): OutboundMessage[] {
+    if (c.backendIp6 !== undefined) return this.connectEncoded6(c, c.backendIp6);
     let encoder = this.encoders.get(c.service.id);
     if (!encoder) {
       encoder = new CtCommitWireEncoder(this.zone, c.service.id);
@@ -141,6 +143,20 @@ export class ConntrackNat implements NatMode {
     const bytes = encoder.encode({
       clientOfport: c.inPort, backendIp: c.backendIp, backendPort: c.softwarePort,
       backendMac: c.location.macBytes, backendOfport: c.location.ofport,
+    }, c.frame);
+    const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
+    const flows = this.counting.connectionFlows(c);
+    return flows.length ? [...flows, commit] : [commit];
+  }
+
+  private connectEncoded6(c: NewConnection, backendIp6: Uint8Array): OutboundMessage[] {
+    let encoder = this.encoders6.get(c.service.id);
+    if (!encoder) {
+      encoder = new CtCommitWireEncoder6(this.zone, c.service.id);
+      this.encoders6.set(c.service.id, encoder);
+    }
+    const bytes = encoder.encode({
+      clientOfport: c.inPort, backendIp6, backendPort: c.softwarePort, backendMac: c.location.macBytes, backendOfport: c.location.ofport,
     }, c.frame);
     const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
     const flows = this.counting.connectionFlows(c);

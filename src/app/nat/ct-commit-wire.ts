@@ -1,11 +1,12 @@
 /**
  * Conntrack mode's packet-in fast path: a service's commit packet-out (buildCtCommitPacketOut) as a
  * pre-encoded layout (src/openflow/layout.ts), patched per connection. test/unit/app/wire.test.ts compares
- * it with encode(buildCtCommitPacketOut(...)) byte for byte.
+ * it with encode(buildCtCommitPacketOut(...)) byte for byte. IPv6 services have their own (CtCommitWireEncoder6).
  */
 import { buildCtCommitPacketOut } from '../../flows/conntrack';
 import { FlowBuildError } from '../../flows/builders';
 import { uint32ToIpv4 } from '../../net/ipv4';
+import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
 
@@ -56,6 +57,66 @@ export class CtCommitWireEncoder {
     u16(out, this.at.inPort + 2, v.clientOfport);
     u16(out, this.at.mark + 2, v.clientOfport);
     u32(out, this.at.backendIp, v.backendIp);
+    u16(out, this.at.backendPort, v.backendPort);
+    out.set(v.backendMac, this.at.backendMac);
+    u32(out, this.at.backendOfport, v.backendOfport);
+    out.set(frame, head.length);
+    return out;
+  }
+}
+
+/** An IPv6 connection's commit values: the backend's address as its 16 bytes (lb Backend.ip6). */
+export interface CtCommitValues6 extends Omit<CtCommitValues, 'backendIp'> {
+  backendIp6: Uint8Array;
+}
+
+interface Slots6 extends Record<string, number> {
+  clientOfport: number; backendWord0: number; backendWord1: number; backendWord2: number; backendWord3: number;
+  backendPort: number; backendMac: number; backendOfport: number;
+}
+
+const SLOTS6: SlotSpecs<Slots6> = {
+  clientOfport: { bytes: 4, bits: 16 }, backendWord0: { bytes: 4 }, backendWord1: { bytes: 4 }, backendWord2: { bytes: 4 }, backendWord3: { bytes: 4 },
+  backendPort: { bytes: 2 }, backendMac: { bytes: 6 }, backendOfport: { bytes: 4 },
+};
+
+/**
+ * CtCommitWireEncoder for an IPv6 service: the same packet-out with nat(dst=[addr]:port), the address's four words
+ * found as four slots that must lie side by side (the 16 bytes are then written at once).
+ */
+export class CtCommitWireEncoder6 {
+  private readonly layout: MessageLayout<Slots6>;
+  private readonly at: { inPort: number; mark: number; backendIp: number; backendPort: number; backendMac: number; backendOfport: number };
+
+  constructor(readonly zone: number, readonly serviceId: number) {
+    this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
+      zone, serviceId, clientOfport: v.clientOfport, backendIp: formatIpv6Words([v.backendWord0, v.backendWord1, v.backendWord2, v.backendWord3]),
+      backendPort: v.backendPort, backendMac: numberToMac(v.backendMac), backendOfport: v.backendOfport,
+    }), {
+      clientOfport: 1, backendWord0: 0xfd000000, backendWord1: 0x00010002, backendWord2: 0x00030004, backendWord3: 0x00050006,
+      backendPort: 2, backendMac: 0x020000000002, backendOfport: 2,
+    }, SLOTS6);
+    const clientPortAt = this.layout.offsets.clientOfport;
+    if (clientPortAt.length !== 2) throw new FlowBuildError(`commit packet-out layout: the client port appears ${clientPortAt.length} times, expected in_port and ct_mark`);
+    const o = (k: keyof Slots6) => this.layout.offset(k);
+    const words = [o('backendWord0'), o('backendWord1'), o('backendWord2'), o('backendWord3')];
+    if (words.some((at, i) => at !== words[0] + 4 * i)) throw new FlowBuildError(`commit packet-out layout: the IPv6 address's words are not contiguous (${words.join(', ')})`);
+    this.at = {
+      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp: words[0], backendPort: o('backendPort'), backendMac: o('backendMac'), backendOfport: o('backendOfport'),
+    };
+  }
+
+  /** The packet-out committing one IPv6 connection whose first packet is `frame`. */
+  encode(v: CtCommitValues6, frame: Buffer): Buffer {
+    if (!(v.clientOfport >= 1 && v.clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${v.clientOfport} does not fit ct_mark's 16 bits`);
+    if (v.backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${v.backendIp6.length}`);
+    const head = this.layout.bytes;
+    const out = Buffer.allocUnsafe(head.length + frame.length);
+    out.set(head, 0);
+    u16(out, 2, out.length);
+    u16(out, this.at.inPort + 2, v.clientOfport);
+    u16(out, this.at.mark + 2, v.clientOfport);
+    out.set(v.backendIp6, this.at.backendIp);
     u16(out, this.at.backendPort, v.backendPort);
     out.set(v.backendMac, this.at.backendMac);
     u32(out, this.at.backendOfport, v.backendOfport);

@@ -3,13 +3,13 @@
 // backend software port, and a table-1 flow that sends the service's new connections to it (src/flows/groups.ts).
 // This keeps both in line with the backends that take new connections (location, health, tier, drain) and
 // their weights: a group-mod only when the buckets change (feedback: when a weight moved by more than the hysteresis).
-import { uint32ToIpv4 } from '../../net/ipv4';
 import {
   buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
 } from '../../flows/groups';
 import type { Backend } from '../../lb/backend';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
 import type { Outbox } from '../outbox';
+import { backendAddress } from './common';
 import type { ServiceState } from '../services';
 
 /** Bucket weights are 16-bit; a backend's weight is shared by its software ports (the controller's rr/wrr pick the backend, then a port). */
@@ -50,7 +50,7 @@ export function decisionBuckets(service: ServiceState, dpid: bigint): DecisionBu
   const perPort = shares(service, members).map((share, i) => share / serving[i].length);
   const largest = Math.max(...perPort);
   const scale = service.config.scheduler === 'feedback' ? FEEDBACK_SCALE / largest : Math.min(SHARES_PER_WEIGHT, MAX_BUCKET_WEIGHT / largest);
-  return members.flatMap((b, i) => serving[i].map((port) => ({ ip: uint32ToIpv4(b.ip), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
+  return members.flatMap((b, i) => serving[i].map((port) => ({ ip: backendAddress(b), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
 }
 
 /** Whether `next` is close enough to what is installed to skip a group-mod (feedback's hysteresis). */

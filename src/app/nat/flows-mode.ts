@@ -64,6 +64,8 @@ export class FlowsNat implements NatMode {
   }
 
   connectEncoded(c: NewConnection): OutboundMessage[] {
+    // The flow pair's layout writes IPv4 addresses: an IPv6 connection's flows go through the codec.
+    if (c.backendIp6 !== undefined) return this.connect(c);
     const { service, location, frame, header: h } = c;
     const config = service.config;
     let made = this.encoders.get(service.id);

@@ -31,6 +31,8 @@ export interface NewConnection {
   softwarePort: number;
   /** The backend's address as a number (the scheduler's member has it parsed). */
   backendIp: number;
+  /** An IPv6 connection's backend address, 16 bytes (the scheduler's member has it parsed); undefined for IPv4. */
+  backendIp6: Uint8Array | undefined;
 }
 
 /** A packet-in for a connection the app already placed. */

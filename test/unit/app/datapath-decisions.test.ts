@@ -5,7 +5,9 @@ import { parseConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/config/errors';
 import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { OFPGC_MODIFY } from '../../../src/openflow/constants';
-import { AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromClient, NAT_MODES, VMS, ZONE } from '../../helpers/app-harness';
+import {
+  AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, VIP6, VIP6_MAC, VMS, ZONE,
+} from '../../helpers/app-harness';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
@@ -41,6 +43,24 @@ function spread(h: AppHarness, n: number, firstPort = 20000): Map<string, number
 const share = (m: Map<string, number>, prefix: string, n: number) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0) / n;
 
 describe('datapath decisions: the select group spreads new connections', () => {
+  it('IPv6: the group commits nat(dst=[addr]:port) to the backends, with no packet-in, and the reply comes from the VIP', () => {
+    const h = new AppHarness(CONNTRACK, ipv6Services('rr', '    decisions: datapath'));
+    const n = 3000;
+    const where = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const out = delivered(h.send(fromClient6(20000 + i)).outcomes);
+      const key = `${PORT_OF[out.port]} [${out.fields.ipv6_dst}]:${out.fields.tcp_dst}`;
+      where.set(key, (where.get(key) ?? 0) + 1);
+    }
+    expect(h.packetIns).toBe(0);
+    expect([...where.keys()].sort()).toEqual(['v-vm1 [fd00::11]:8080', 'v-vm1 [fd00::11]:8081', 'v-vm2 [fd00::12]:8080', 'v-vm3 [fd00::13]:8080']);
+    for (const vm of ['v-vm1', 'v-vm2', 'v-vm3']) expect(Math.abs(share(where, vm, n) - 1 / 3)).toBeLessThan(0.1 / 3);
+    const backend = [...h.table.connections].find((c) => c.orig.sport === 20000)!.natDst!;
+    const vm = (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ip6 === backend.ip)!;
+    const reply = delivered(h.send(fromBackend6(vm, 20000, { backendPort: backend.port }), VMS[vm].ofport).outcomes);
+    expect(reply).toMatchObject({ port: CLIENT_PORT, fields: { ipv6_src: VIP6, tcp_src: 80, eth_src: VIP6_MAC } });
+  });
+
   it('rr: 10,000 connections over three backends (vm1 on two ports) with no packet-in, each backend within 5 % of a third', () => {
     const h = new AppHarness(CONNTRACK, services('rr'));
     const n = 10_000;

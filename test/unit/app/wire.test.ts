@@ -1,8 +1,8 @@
 // The NAT modes' fast paths write exactly what encode() writes for the built messages, over random values.
-import { CtCommitWireEncoder } from '../../../src/app/nat/ct-commit-wire';
+import { CtCommitWireEncoder, CtCommitWireEncoder6 } from '../../../src/app/nat/ct-commit-wire';
 import { FlowPairWireEncoder, type FlowPairService } from '../../../src/app/nat/flow-pair-wire';
 import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
-import { uint32ToIpv4 } from '../../../src/net';
+import { formatIpv6, uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
@@ -72,6 +72,25 @@ describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(.
         const frame = Buffer.from(Array.from({ length: next() % 120 }, () => next() & 0xff));
         const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
           zone, serviceId, clientOfport: values.clientOfport, backendIp: uint32ToIpv4(values.backendIp), backendPort: values.backendPort,
+          backendMac: macText(mac), backendOfport: values.backendOfport,
+        }));
+        expect(encoder.encode(values, frame).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
+      }
+    }
+  });
+
+  it('IPv6: for varied zones, services, addresses and values', () => {
+    const next = prng(11);
+    for (const [zone, serviceId] of [[0, 1], [4321, 0x1234], [65535, 65535]]) {
+      const encoder = new CtCommitWireEncoder6(zone, serviceId);
+      for (let i = 0; i < 200; i++) {
+        const mac = Buffer.from(Array.from({ length: 6 }, () => next() & 0xff));
+        // Runs of zero groups too, so the address text takes its '::' forms.
+        const ip6 = Uint8Array.from({ length: 16 }, (_, k) => (i % 3 === 0 && k > 3 && k < 12 ? 0 : next() & 0xff));
+        const values = { clientOfport: 1 + (next() % 0xffff), backendIp6: ip6, backendPort: next() & 0xffff, backendMac: mac, backendOfport: 1 + (next() % 0xfffffeff) };
+        const frame = Buffer.from(Array.from({ length: next() % 120 }, () => next() & 0xff));
+        const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
+          zone, serviceId, clientOfport: values.clientOfport, backendIp: formatIpv6(ip6), backendPort: values.backendPort,
           backendMac: macText(mac), backendOfport: values.backendOfport,
         }));
         expect(encoder.encode(values, frame).toString('hex')).toBe(Buffer.from(expected).toString('hex'));

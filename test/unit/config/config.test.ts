@@ -299,12 +299,10 @@ describe('cross-field rules', () => {
     expect(parseConfig(text).services.map((s) => [s.vip, s.backends[0].ip])).toEqual([['10.0.0.100', '10.0.0.11'], ['fd00::100', 'fd00::11']]);
   });
 
-  it('refuses IPv6 backends that no host can have, and datapath decisions for an IPv6 VIP', () => {
+  it('refuses IPv6 backends that no host can have, and tagged backends for an IPv6 VIP', () => {
     const v6 = (ip: string) => issuesOf(service('', backend('v-vm1', `"${ip}"`)).replace('vip: 10.0.0.100', 'vip: "fd00::64"'));
     expect(v6('::1')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected a unicast host address: ::1 is the loopback address ::1' }]);
     expect(v6('fe80::5%eth0')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected an IPv4 or IPv6 address, got "fe80::5%eth0"' }]);
-    expect(issuesOf(service('    scheduler: rr\n    decisions: datapath', backend('v-vm1', '"fd00::b"')).replace('vip: 10.0.0.100', 'vip: "fd00::64"')))
-      .toEqual([{ path: 'services[0].decisions', message: 'datapath decisions serve IPv4 VIPs only so far; use decisions: controller for an IPv6 VIP' }]);
     expect(issuesOf('services:\n  - {name: w, vip: "fd00::1", port: 80, backends: [], backends_from: {external_ids: {vadc-service: w}, ports: [80]}}\n'))
       .toEqual([{ path: 'services[0].backends_from', message: 'tagged backends have IPv4 addresses, and the VIP fd00::1 is IPv6; list its backends instead' }]);
   });

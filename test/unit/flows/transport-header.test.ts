@@ -1,5 +1,7 @@
+import { readTransportHeader6 } from '../../../src/flows/ipv6-packets';
 import { emptyTransportHeader, parsePacket, readTransportHeader, type TransportHeader } from '../../../src/flows/packets';
-import { ipv4ToUint32 } from '../../../src/net';
+import { foldIpv6, formatIpv6Words, ipv4ToUint32 } from '../../../src/net';
+import { ipv6Frame } from '../../helpers/frames';
 
 /** What readTransportHeader must report for a frame, derived from the general parser. */
 function expectedFromParser(frame: Buffer): TransportHeader | null {
@@ -70,6 +72,55 @@ describe('readTransportHeader agrees with parsePacket', () => {
       const expected = expectedFromParser(f);
       expect(readTransportHeader(f, out)).toBe(expected !== null);
       if (expected) expect(out).toEqual(expected);
+    }
+  });
+});
+
+describe('readTransportHeader6 agrees with parsePacket (IPv6 without extension headers)', () => {
+  const cases = [
+    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x12 }),
+    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '1:2:3:4:5:6:7:8', dstIp: 'fd00::100', proto: 'udp', srcPort: 5353, dstPort: 53 }),
+    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'icmpv6-echo' }),
+    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'sctp' }),
+  ];
+  // The same TCP segment behind a destination-options header: the full parser's (the fast path says false).
+  const withExtension = Buffer.concat([cases[0].subarray(0, 54), Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), cases[0].subarray(54)]);
+  withExtension[14 + 6] = 60;
+  withExtension.writeUInt16BE(withExtension.length - 54, 14 + 4);
+  const vlan = Buffer.concat([cases[0].subarray(0, 12), Buffer.from([0x81, 0, 0, 7]), cases[0].subarray(12)]);
+
+  function check(f: Buffer): boolean {
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const got = readTransportHeader6(f, out);
+    const r = parsePacket(f);
+    const plain = r.ok && r.packet.ipv6 !== undefined && r.packet.ipv6.headerLength === 40 && r.packet.l4 !== undefined
+      && (r.packet.ipv6.proto === 6 || r.packet.ipv6.proto === 17);
+    expect(got).toBe(plain);
+    if (got && r.ok) {
+      const { ipv6, l4 } = r.packet;
+      expect([formatIpv6Words(out.ip6!, 0), formatIpv6Words(out.ip6!, 4), out.proto, out.srcPort, out.dstPort, out.tcpFlags])
+        .toEqual([ipv6!.src, ipv6!.dst, ipv6!.proto, l4!.src, l4!.dst, ipv6!.proto === 6 ? l4!.tcpFlags : -1]);
+      expect([out.src, out.dst]).toEqual([foldIpv6(out.ip6!, 0), foldIpv6(out.ip6!, 4)]);
+    }
+    return got;
+  }
+
+  it('on every prefix of TCP, UDP, ICMPv6, SCTP, VLAN-tagged and extension-header frames', () => {
+    let accepted = 0;
+    for (const base of [...cases, withExtension, vlan]) for (let n = 0; n <= base.length; n++) if (check(base.subarray(0, n))) accepted++;
+    // Only whole frames: the payload length names the end (the TCP, the UDP and the VLAN-tagged TCP frame).
+    expect(accepted).toBe(3);
+    expect(check(withExtension)).toBe(false);
+    expect(parsePacket(withExtension).ok).toBe(true);
+  });
+
+  it('on randomly corrupted header bytes', () => {
+    let s = 777;
+    const next = () => (s = (s * 1103515245 + 12345) >>> 0);
+    for (let i = 0; i < 5000; i++) {
+      const f = Buffer.from(cases[next() % cases.length]);
+      for (let k = 0; k < 2; k++) f[12 + (next() % 50)] = next() & 0xff;
+      check(f);
     }
   });
 });
