@@ -42,7 +42,9 @@ describe('a pair of vadc instances on one bridge', () => {
     console.log(`kill -9: new connections served again ${gap.servedAgainMs} ms after the kill; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
     expect(report.heldLost).toBe(0);
     expect(report.heldRequests).toBeGreaterThan(report.held * 10);
-    expect(gap.servedAgainMs).toBeLessThan(Infinity);
+    // Served by the new master: attempts from 1.5 s after the kill on, and none failed. (How fast is the bench's
+    // figure: on a loaded machine even served attempts can take over the 300 ms the 'served again' measure wants.)
+    expect(report.attempts.filter(([t0]) => t0 >= killedAt + 1500).length).toBeGreaterThan(0);
     expect(gap.failedLate).toBe(0);
     const sb = await pair.b.status();
     expect(sb.ha).toMatchObject({ role: 'master', generation: '2' });
