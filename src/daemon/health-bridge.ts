@@ -47,6 +47,7 @@ export class HealthBridge {
   /** (Re)build monitors for the services whose config changed; keep the others running. */
   async setServices(services: readonly ServiceConfig[]): Promise<void> {
     const wanted = new Map(services.map((s) => [s.name, s]));
+    const carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
     for (const [name, entry] of [...this.monitors]) {
       const next = wanted.get(name);
       if (next && JSON.stringify(next) === JSON.stringify(entry.config)) continue;
@@ -54,6 +55,9 @@ export class HealthBridge {
         this.updateMembers(entry, next);
         continue;
       }
+      // Rebuilt (the scheduler or another setting changed): with the same health section the verdicts carry over, so
+      // a config apply does not take every backend out until its next check (new connections were refused meanwhile).
+      if (next && JSON.stringify(next.health) === JSON.stringify(entry.config.health)) carried.set(name, entry.monitor.healthSnapshot());
       this.monitors.delete(name);
       await entry.monitor.stop();
     }
@@ -61,11 +65,11 @@ export class HealthBridge {
       if (this.monitors.has(service.name)) continue;
       const monitor = new ServiceHealthMonitor(healthOptionsFromConfig(service, {
         scheduler: this.scheduler, logger: this.opts.logger, sourceAddress: this.opts.sourceAddress, now: this.opts.now,
-        mayRunHooks: this.opts.mayRunHooks,
+        mayRunHooks: this.opts.mayRunHooks, carried: carried.get(service.name),
       }));
       this.monitors.set(service.name, { monitor, config: service });
-      // With active checks, a backend gets no traffic until its first pass.
-      if (service.health) for (const b of service.backends) this.opts.deliver(this.opts.app.setHealth(service.name, b.name, false));
+      // With active checks, a backend gets no traffic until its first pass (or until the pass it carried over).
+      if (service.health) for (const b of service.backends) this.opts.deliver(this.opts.app.setHealth(service.name, b.name, monitor.stateOf(b.name).health === 'up'));
       monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service.name, monitor, event));
       monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
       monitor.start();

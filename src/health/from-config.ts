@@ -18,6 +18,8 @@ export interface HealthRuntimeInputs {
   now?: () => number;
   /** False while this instance is a standby (no hooks run); see ServiceHealthOptions. */
   mayRunHooks?: () => boolean;
+  /** Verdicts carried over from the monitor being replaced; see ServiceHealthOptions. */
+  carried?: ServiceHealthOptions['carried'];
 }
 
 function statuses(value: Extract<HealthCheckConfig, { type: 'http' | 'https' }>['expect_status']): StatusExpectation | undefined {
@@ -112,5 +114,6 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
     logger: inputs.logger,
     now: inputs.now,
     mayRunHooks: inputs.mayRunHooks,
+    carried: inputs.carried,
   };
 }

@@ -56,6 +56,11 @@ export interface ServiceHealthOptions {
    * a controller pair, which would otherwise start the same VM as its master. Default: always.
    */
   mayRunHooks?: () => boolean;
+  /**
+   * Verdicts of the monitor this one replaces (a config change that rebuilt it, the health section unchanged): a
+   * backend with the same software ports starts where it was, so an up backend is not out until its next check.
+   */
+  carried?: ReadonlyMap<string, BackendHealth>;
 }
 
 const PASSIVE_PASS: CheckResult = { ok: true, reason: 'vNIC up (no active check configured)', output: '', durationMs: 0 };
@@ -95,7 +100,9 @@ export class ServiceHealthMonitor extends EventEmitter {
     for (const b of opts.backends) {
       if (this.backends.has(b.id)) throw new RangeError(`service ${opts.service}: backend ${b.id} is listed twice`);
       this.backends.set(b.id, b);
-      this.health.set(b.id, initialBackendHealth(b.id, b.ports, start));
+      const carried = opts.carried?.get(b.id);
+      const samePorts = carried !== undefined && JSON.stringify(Object.keys(carried.ports).map(Number).sort((x, y) => x - y)) === JSON.stringify([...b.ports].sort((x, y) => x - y));
+      this.health.set(b.id, carried && samePorts ? carried : initialBackendHealth(b.id, b.ports, start));
       if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
       if (b.relocate && opts.relocate) this.relocations.set(b.id, newRelocateJob(b.id));
     }
@@ -234,6 +241,11 @@ export class ServiceHealthMonitor extends EventEmitter {
 
   routing(): Routing {
     return this.failover.routing;
+  }
+
+  /** Every backend's verdict now, for the monitor that may replace this one (see ServiceHealthOptions.carried). */
+  healthSnapshot(): ReadonlyMap<string, BackendHealth> {
+    return new Map(this.health);
   }
 
   /** Looks at launches and stops again (this instance became master: what its standby days held back). */

@@ -89,3 +89,37 @@ describe('HealthBridge vNIC discovery', () => {
     }
   });
 });
+
+describe('HealthBridge across a config change', () => {
+  it('a service rebuilt for another scheduler keeps its backends\' verdicts (the health section unchanged): no refusals until the next check', async () => {
+    const yaml = (scheduler: string) => parseConfig(`
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: ${scheduler}
+    health: { type: script, command: "exit 0", interval: 60, timeout: 5, rise: 1, fall: 1 }
+    backends:
+      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }
+`, 'test').services;
+    const app = new LoadBalancerApp(yaml('rr'));
+    const bridge = new HealthBridge({ app, logger: silentLogger(), emit: () => undefined, deliver: () => undefined, now: Date.now });
+    const healthy = () => app.serviceStates()[0].backends.get('v-vm1')?.healthy;
+    try {
+      await bridge.setServices(yaml('rr'));
+      app.switchUp(switchWith(['v-vm1']), 0);
+      bridge.discoverySettled();
+      for (let i = 0; i < 250 && bridge.stateOf('web', 'v-vm1')?.health !== 'up'; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect(healthy()).toBe(true);
+
+      // The next check is a minute away: before, the rebuilt monitor started at 'unknown' and the backend was out.
+      app.setServices(yaml('wrr'), 1);
+      await bridge.setServices(yaml('wrr'));
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect(healthy()).toBe(true);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
