@@ -4,6 +4,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { isDeepStrictEqual } from 'util';
 import { decode, encode, OfpDecodeError } from '../../../src/openflow';
+// Deterministic PRNG (mulberry32) so a failure can be reproduced from the printed seed.
+import { rng } from '../../helpers/fuzz';
 
 const ITERATIONS = Number(process.env.VADC_FUZZ_ITERATIONS ?? 200_000);
 const DIR = path.resolve(__dirname, '../../fixtures/of13/packet');
@@ -13,11 +15,6 @@ const ovsSeeds = (JSON.parse(fs.readFileSync(OVS_VECTORS, 'utf8')) as { vectors:
 const seeds = [...fs.readdirSync(DIR).filter((f) => f.endsWith('.packet')).map((f) => fs.readFileSync(path.join(DIR, f))), ...ovsSeeds]
   .filter((b) => b.length <= 1200); // the two 11 KB table-features vectors would dominate the run time
 
-// Deterministic PRNG (mulberry32) so a failure can be reproduced from the printed seed.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => { a = (a + 0x6d2b79f5) >>> 0; let t = a; t = Math.imul(t ^ (t >>> 15), t | 1); t ^= t + Math.imul(t ^ (t >>> 7), t | 61); return ((t ^ (t >>> 14)) >>> 0) / 4294967296; };
-}
 
 function mutate(r: () => number, seed: Buffer): Buffer {
   const b = Buffer.from(seed);

@@ -2,6 +2,7 @@
 // inputs must produce the same OpenFlow messages, byte for byte, and the same events. The inputs are
 // generated from a seed; `record.ts` replays them through a driver and writes what came out.
 import { arpRequest, ipv4Frame } from '../../../helpers/frames';
+import { rng as mulberry32 } from '../../../helpers/fuzz';
 
 export const CLIENT_MAC = '52:54:00:00:01:01';
 export const VIP_MAC = '02:00:0a:00:00:64';
@@ -59,16 +60,6 @@ export type Step =
   | { kind: 'health'; service: string; backend: string; healthy: boolean }
   | { kind: 'drain' | 'enable'; service: string; backend: string };
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The seeded input sequence (frames as hex so the fixture is plain JSON). */
 export function generateSteps(seed: number, count: number): Step[] {
