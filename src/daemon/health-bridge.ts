@@ -99,6 +99,7 @@ export class HealthBridge {
   observeLocations(): void {
     for (const { monitor, config } of this.monitors.values()) {
       for (const b of config.backends) {
+        if (!this.appHas(config.name, b.name)) continue; // dropped by the app, not yet by this bridge (see appHas)
         const location = this.opts.app.locationOf(config.name, b.name);
         const key = `${config.name}/${b.name}`;
         const before = this.told.get(key);
@@ -156,12 +157,14 @@ export class HealthBridge {
     const before = new Map(entry.config.backends.map((b) => [b.name, JSON.stringify(b)]));
     const after = new Map(next.backends.map((b) => [b.name, JSON.stringify(b)]));
     const members = new Map(healthOptionsFromConfig(next, { scheduler: this.scheduler }).backends.map((b) => [b.id, b]));
+    // The new member list first: what a removal makes the monitor say (a re-evaluation's events) must not reach the
+    // app for a backend the app no longer has ("service web has no backend ..." failed backend remove and config apply).
+    entry.config = next;
     for (const [name, text] of before) {
       if (after.get(name) === text) continue;
       entry.monitor.removeBackend(name);
       this.told.delete(`${next.name}/${name}`);
     }
-    entry.config = next;
     for (const [name, text] of after) {
       if (before.get(name) === text) continue;
       if (next.health) this.opts.deliver(this.opts.app.setHealth(next.name, name, false));
@@ -174,6 +177,7 @@ export class HealthBridge {
     const service = this.monitors.get(serviceName)?.config;
     if (!service || this.monitors.get(serviceName)?.monitor !== monitor) return;
     if (!event.backend || !service.backends.some((b) => b.name === event.backend)) return;
+    if (!this.appHas(service.name, event.backend)) return;
     const state = monitor.stateOf(event.backend).health;
     const healthy = state === 'up' || state === 'draining' || state === 'drained';
     this.opts.deliver(this.opts.app.setHealth(service.name, event.backend, healthy));
@@ -210,7 +214,18 @@ export class HealthBridge {
     }
   }
 
+  /**
+   * Whether the app serves this service (and backend). Between the app taking a new service list and this bridge
+   * taking it (the daemon looks the vNICs up in between) a monitor can still speak of a service or backend the app
+   * has dropped; the app is not told of it (it would throw: config apply and backend remove failed so).
+   */
+  private appHas(service: string, backend?: string): boolean {
+    const state = this.opts.app.serviceStates().find((s) => s.config.name === service);
+    return state !== undefined && (backend === undefined || state.backends.has(backend));
+  }
+
   private applyRouting(service: string, routing: Routing): void {
+    if (!this.appHas(service)) return;
     this.opts.deliver(this.opts.app.setRouting(service, routing));
   }
 }
