@@ -53,11 +53,21 @@ async function holdInTurn(h: ConnectionHolder, d: SchedDaemon, count: number, ho
   return held;
 }
 
-/** Closes the connections and waits until vadc has uncounted them (their flows were removed). */
+/**
+ * Closes the connections and waits until vadc has uncounted them: not active, and not open either. The
+ * client's FIN makes a connection inactive (closing) at once; only the backend's FIN ends it, a moment
+ * later, so waiting for active alone raced the open count (CI, stop 22: vm3 still had 1 open).
+ */
 async function closeAll(h: ConnectionHolder, d: SchedDaemon, conns: readonly HeldConnection[]): Promise<void> {
-  const before = d.totalActive();
+  const totalOpen = () => Object.values(d.open()).reduce((a, b) => a + b, 0);
+  const activeBefore = d.totalActive();
+  const openBefore = totalOpen();
   for (const c of conns) await h.close(c);
-  await waitUntil(() => d.totalActive() === before - conns.length, 8000, `${conns.length} closed connection(s) uncounted`);
+  await waitUntil(
+    () => d.totalActive() === activeBefore - conns.length && totalOpen() <= openBefore - conns.length,
+    8000,
+    `${conns.length} closed connection(s) uncounted`,
+  );
 }
 
 const vms = (conns: readonly { vm: string }[]) => conns.map((c) => c.vm);
