@@ -1,4 +1,4 @@
-import { LineCounter, parseDocument } from 'yaml';
+import { isCollection, isSeq, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { ConfigError, formatPath, type ConfigIssue } from './errors';
 import { readConfigFile } from './limits';
 import { checkConfigRules, checkServiceRules } from './rules';
@@ -20,6 +20,8 @@ export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
       }),
     );
   }
+  const keyIssues = collectionKeys(doc, lines);
+  if (keyIssues.length > 0) throw new ConfigError(sourceName, keyIssues);
   const raw: unknown = doc.toJS() ?? {};
   const result = configSchema.safeParse(raw, {
     // Fallback for issues without a message of their own.
@@ -57,6 +59,24 @@ function toConfigIssues(issue: { code: string; path: PropertyKey[]; message: str
     return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: issue.message }));
   }
   return [{ path: formatPath(issue.path), message: issue.message }];
+}
+
+/**
+ * Mapping keys that are themselves mappings or lists (`? [a, b]: x`, or `{a: 1}: x`): no vadc setting has
+ * such a key, and toJS() would stringify them (the yaml library warns on stderr and the key becomes
+ * "[object Object]" or "a,b"), so they are refused here with where they are.
+ */
+function collectionKeys(doc: Document, lines: LineCounter): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (!isCollection(pair.key)) return;
+      const at = pair.key.range ? lines.linePos(pair.key.range[0]) : undefined;
+      const where = at ? `line ${at.line}, col ${at.col}: ` : '';
+      issues.push({ path: '', message: `${where}a mapping key must be a plain value, not a ${isSeq(pair.key) ? 'list' : 'mapping'}` });
+    },
+  });
+  return issues;
 }
 
 function firstLine(message: string): string {

@@ -162,6 +162,17 @@ describe('schema errors name the path and what was expected', () => {
     expect(issuesOf('ovsdb: unix:/a\novsdb: unix:/b\n')[0].message).toMatch(/^line 2, col 1: YAML DUPLICATE_KEY/);
   });
 
+  it('refuses mapping keys that are lists or mappings, with where they are, and prints no yaml warning', () => {
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      expect(issuesOf('ovsdb: unix:/a\n? [a, b]\n: 1\n')).toEqual([{ path: '', message: 'line 2, col 3: a mapping key must be a plain value, not a list' }]);
+      expect(issuesOf('services:\n  - { name: web, {x: 1}: 2 }\n')).toEqual([{ path: '', message: 'line 2, col 18: a mapping key must be a plain value, not a mapping' }]);
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('puts source, paths and messages in the error text', () => {
     expect(() => parseConfig('bogus: 1', 'my.yaml')).toThrow('my.yaml: invalid configuration\n  bogus: unknown key');
   });
