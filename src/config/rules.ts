@@ -1,7 +1,7 @@
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
 import type { ConfigIssue } from './errors';
-import { DESTINATION_SCHEDULERS, type BackendConfig, type SchedulerName, type ServiceConfig, type VadcConfig } from './schema';
+import { DESTINATION_SCHEDULERS, MH_TABLE_SIZES, type BackendConfig, type SchedulerName, type ServiceConfig, type VadcConfig } from './schema';
 
 /**
  * Rules that span several fields (zod checks one field at a time). Pure: returns every problem found,
@@ -90,6 +90,21 @@ function checkDatapathDecisions(service: ServiceConfig, at: string, add: AddIssu
   if (service.persistence > 0) add(`${at}.persistence`, 'persistence needs decisions: controller (the datapath keeps no client templates)');
 }
 
+/**
+ * Maglev gives each member at least one slot of its table, so the table must hold every backend the service can
+ * have: the listed ones and, with backends_from, up to max_backends found by tag (else the scheduler would refuse
+ * the member list at run time, when a tagged VM appears).
+ */
+function checkMaglevTable(service: ServiceConfig, at: string, add: AddIssue): void {
+  const tagged = service.backends_from?.max_backends ?? 0;
+  const most = service.backends.length + tagged;
+  if (most <= service.mh_table_size) return;
+  const what = tagged > 0 ? `${service.backends.length} backends + max_backends ${tagged}` : `${service.backends.length} backends`;
+  const fits = MH_TABLE_SIZES.find((n) => n >= most);
+  add(`${at}.mh_table_size`, `a Maglev table of ${service.mh_table_size} slots cannot hold ${what}: `
+    + (fits !== undefined ? `use mh_table_size ${fits} or more` : 'use fewer backends'));
+}
+
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   const isPrefix = service.vip.includes('/');
   if (isPrefix && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
@@ -106,6 +121,7 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
     add(`${at}.backends`, 'expected at least one backend, or backends_from to find them by tag');
   }
   if (service.backends_from) checkBackendsFrom(service, at, add);
+  if (service.scheduler === 'mh') checkMaglevTable(service, at, add);
 
   const backendNames = new Map<string, number>();
   service.backends.forEach((backend, j) => {

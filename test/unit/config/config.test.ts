@@ -188,6 +188,16 @@ describe('cross-field rules', () => {
         ip: ${ip}
         ports: [8080]${extra}`;
 
+  it('needs a Maglev table that holds every backend the service can have, tagged ones included', () => {
+    const tagged = '    scheduler: mh\n    mh_table_size: 251\n    backends_from: { external_ids: { vadc-service: web }, ports: [8080], max_backends: 251 }';
+    expect(issuesOf(service(tagged))).toEqual([
+      { path: 'services[0].mh_table_size', message: 'a Maglev table of 251 slots cannot hold 1 backends + max_backends 251: use mh_table_size 509 or more' },
+    ]);
+    expect(parseConfig(service(tagged.replace('max_backends: 251', 'max_backends: 250'))).services[0].mh_table_size).toBe(251);
+    // Without mh the table size is not used, so nothing is said.
+    expect(parseConfig(service(tagged.replace('scheduler: mh', 'scheduler: rr'))).services[0].scheduler).toBe('rr');
+  });
+
   it('writes a VIP in canonical form, so one address is one VIP', () => {
     expect(parseConfig(service().replace('vip: 10.0.0.100', 'vip: 10.0.0.100/32')).services[0].vip).toBe('10.0.0.100');
   });
