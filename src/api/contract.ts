@@ -63,6 +63,16 @@ export const backendStatusSchema = z
   })
   .meta({ id: 'BackendStatus' });
 
+export const payloadRulesStatusSchema = z
+  .strictObject({
+    rules: z.array(z.strictObject({ name: z.string(), pool: z.string(), hits: count('first datagrams of new flows this rule matched (first match wins)') })),
+    defaultPool: z.string(),
+    defaultHits: count('first datagrams no rule matched (the default pool)'),
+    malformed: count('malformed first datagrams (shorter than min_length, a broken UDP header, or cut short in the packet-in)'),
+    malformedAction: z.enum(['default', 'refuse']).meta({ description: 'what a malformed first datagram gets: the default pool, or ICMP port unreachable' }),
+  })
+  .meta({ id: 'PayloadRulesStatus' });
+
 export const serviceStatusSchema = z
   .strictObject({
     name: z.string(),
@@ -77,6 +87,7 @@ export const serviceStatusSchema = z
     decidedBy: z.enum(['controller', 'datapath']).meta({ description: "who picks new connections' backends: the datapath (a select group) only with decisions: datapath in conntrack NAT mode" }),
     refused: count('new connections refused (nothing available)'),
     endCopies: count('copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection'),
+    payloadRules: payloadRulesStatusSchema.optional().meta({ description: 'UDP payload rules (absent without a payload_rules section)' }),
   })
   .meta({ id: 'ServiceStatus' });
 

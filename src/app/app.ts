@@ -190,7 +190,8 @@ export class LoadBalancerApp {
   /** One statistics sample for the feedback scheduler. */
   feedLoad(serviceName: string, backendName: string, sample: LoadSample): SwitchBatch[] {
     const service = this.services.require(serviceName);
-    if (service.lb.scheduler instanceof FeedbackScheduler) service.lb.scheduler.feed(backendName, sample);
+    // Each pool (payload rules) has its own scheduler; every feedback one hears the sample (ones without the backend ignore it).
+    for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.feed(backendName, sample);
     return this.finish(new Outbox());
   }
 

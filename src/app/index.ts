@@ -7,6 +7,7 @@ export type { AccountingInput, DatapathStatus, NatMode } from './nat/nat-mode';
 export type { VswitchdProbe } from './nat/factory';
 export type { SwitchBatch } from './outbox';
 export type { OutlierProbe } from './outliers';
+export type { PayloadState } from './payload';
 export type { BackendState, Routing, ServiceState } from './services';
 export { serviceIds } from './service-ids';
 export { asControllerApp } from './controller-app';

@@ -21,6 +21,7 @@ import type { OfpMessage, PacketIn } from '../openflow/types';
 import type { EventSink } from './events';
 import type { NatMode, NewConnection } from './nat/nat-mode';
 import { reportOutlierChanges } from './outliers';
+import { choosePool } from './payload';
 import type { ServiceState, ServiceTable } from './services';
 
 export class PacketInPath {
@@ -91,8 +92,15 @@ export class PacketInPath {
     pk.dstIp = h.dst;
     pk.dstPort = h.dstPort;
     pk.proto = h.proto;
-    const placement = service.lb.open(pk, 'inactive', now);
-    if (!placement) return this.refuseFrame(frame, h.dst, inPort, service, 'no backend available', now);
+    let pool: string | undefined;
+    if (service.payload) {
+      // The flow's first datagram picks the pool (payload rules); a malformed one refused was reported, bounded, by choosePool.
+      const chosen = choosePool(service.payload, service.config.name, frame, now, this.emit);
+      if (chosen === null) return this.refuseFrame(frame, h.dst, inPort, service, null, now);
+      pool = chosen;
+    }
+    const placement = service.lb.open(pk, 'inactive', now, pool);
+    if (!placement) return this.refuseFrame(frame, h.dst, inPort, service, pool === undefined ? 'no backend available' : `no backend available in pool ${pool}`, now);
     const backend = service.backends.get(placement.backend.id);
     const location = backend?.location;
     if (!backend || !location || location.dpid !== sw.dpid) {
@@ -203,13 +211,13 @@ export class PacketInPath {
    * port unreachable, or parameter problem "unrecognized next header" for a protocol nothing serves, as a host does).
    * `dst` is the IPv4 destination as a number (unused for IPv6).
    */
-  private refuse(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, service: ServiceState | undefined, reason: string, now: number): OfpMessage[] {
+  private refuse(frame: Buffer, pkt: ParsedPacket, dst: number, inPort: number, service: ServiceState | undefined, reason: string | null, now: number): OfpMessage[] {
     if (pkt.ipv6) return this.refuse6(frame, pkt, inPort, service, reason, now);
     const owner = service ?? this.services.owner(dst);
     if (!owner) return [];
     if (service) service.refused++;
     const ipv4 = pkt.ipv4!;
-    this.emit({
+    if (reason !== null) this.emit({
       time: now, kind: 'connection_refused', level: 'warn', service: owner.config.name,
       message: `refused ${ipv4.src}:${pkt.l4?.src ?? '-'} -> ${ipv4.dst}:${pkt.l4?.dst ?? '-'}: ${reason}`,
     });
@@ -220,14 +228,14 @@ export class PacketInPath {
     return [buildReplyPacketOut(reply, inPort)];
   }
 
-  private refuse6(frame: Buffer, pkt: ParsedPacket, inPort: number, service: ServiceState | undefined, reason: string, now: number): OfpMessage[] {
+  private refuse6(frame: Buffer, pkt: ParsedPacket, inPort: number, service: ServiceState | undefined, reason: string | null, now: number): OfpMessage[] {
     const ipv6 = pkt.ipv6!;
     const owner = service ?? this.owner6(ipv6.dst);
     // ICMPv6 other than echo gets nothing: never an error for an error (RFC 4443 section 2.4 e), and informational
     // messages a host does not know are dropped silently (section 2.4 b).
     if (!owner || ipv6.proto === IP_PROTO_ICMPV6) return [];
     if (service) service.refused++;
-    this.emit({
+    if (reason !== null) this.emit({
       time: now, kind: 'connection_refused', level: 'warn', service: owner.config.name,
       message: `refused [${ipv6.src}]:${pkt.l4?.src ?? '-'} -> [${ipv6.dst}]:${pkt.l4?.dst ?? '-'}: ${reason}`,
     });
@@ -242,8 +250,11 @@ export class PacketInPath {
     return [buildReplyPacketOut(reply, inPort)];
   }
 
-  /** refuse() for a packet read as numbers: the full parse happens only now, on the rare refusal. */
-  private refuseFrame(frame: Buffer, dst: number, inPort: number, service: ServiceState | undefined, reason: string, now: number): OfpMessage[] {
+  /**
+   * refuse() for a packet read as numbers: the full parse happens only now, on the rare refusal. `reason` null: no
+   * connection_refused event (the caller reported it its own bounded way).
+   */
+  private refuseFrame(frame: Buffer, dst: number, inPort: number, service: ServiceState | undefined, reason: string | null, now: number): OfpMessage[] {
     const parsed = parsePacket(frame);
     return parsed.ok ? this.refuse(frame, parsed.packet, dst, inPort, service, reason, now) : [];
   }

@@ -9,6 +9,7 @@ import type { BackendSpec } from '../lb/backend';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
 import { containsIpv4, containsIpv6Words, parsePrefix, type IpPrefix } from '../net';
 import { AppError } from './errors';
+import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
 import { serviceIds } from './service-ids';
 
@@ -52,6 +53,8 @@ export interface ServiceState {
   refused: number;
   /** Copies of FIN/RST segments the switch sent (datapath.end_copies): packet-ins that open no connection. */
   endCopies: number;
+  /** UDP payload rules: the first datagram of a new flow picks a backend pool (src/app/payload.ts). */
+  payload?: PayloadState;
 }
 
 const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
@@ -162,7 +165,8 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
-    && a.persistence === b.persistence && JSON.stringify(a.outlier) === JSON.stringify(b.outlier);
+    && a.persistence === b.persistence && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
+    && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules) && a.sorry_backend?.name === b.sorry_backend?.name;
 }
 
 /** The outlier detector's settings for a service: TCP only, on with the defaults unless the config says otherwise. */
@@ -192,12 +196,14 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
       },
       persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
       outlier: outlierSettingsOf(config),
+      pools: config.payload_rules && poolsOf(config.payload_rules, config.sorry_backend?.name),
     },
   );
   const service: ServiceState = {
     id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
     nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0,
   };
+  if (config.payload_rules && config.protocol === 'udp') service.payload = newPayloadState(config.payload_rules);
   for (const b of config.backends) service.backends.set(b.name, newBackendState(b));
   if (config.sorry_backend) service.backends.set(config.sorry_backend.name, newBackendState(config.sorry_backend, true));
   refreshTiers(service);

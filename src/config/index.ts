@@ -20,6 +20,7 @@ export {
   type RelocateConfig,
   type FailoverConfig,
   type BackendsFromConfig,
+  type PayloadRulesConfig,
   MAX_TAGGED_BACKENDS,
   VNIC_SELECTOR_PREFIXES,
   type LimitsConfig,
@@ -29,5 +30,6 @@ export {
 } from './schema';
 export { deriveVipMac, parseTarget, type Target } from './addresses';
 export { checkConfigRules, checkServiceRules } from './rules';
+export { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6 } from './payload-rules';
 export { parseConfigOffThread } from './parse-off-thread';
 export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

@@ -1,6 +1,7 @@
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
 import type { ConfigIssue } from './errors';
+import { checkPayloadRules } from './payload-rules';
 import { DESTINATION_SCHEDULERS, MH_TABLE_SIZES, type BackendConfig, type SchedulerName, type ServiceConfig, type VadcConfig } from './schema';
 
 /**
@@ -142,6 +143,12 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
 
   checkHealth(service, at, add);
   checkPolicies(service, at, add);
+  if (service.payload_rules) {
+    checkPayloadRules(service.payload_rules, {
+      protocol: service.protocol, decisions: service.decisions, vip: service.vip, backends: service.backends.map((b) => b.name),
+      sorryBackend: service.sorry_backend?.name, tagged: service.backends_from !== undefined,
+    }, `${at}.payload_rules`, add);
+  }
 }
 
 function checkHealth(service: ServiceConfig, at: string, add: AddIssue): void {

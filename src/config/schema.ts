@@ -5,29 +5,10 @@ import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 import { parseRemotes } from '../ovsdb/remotes';
 import { programOf, relativePathProblem } from '../util/command';
+import { expected, integer, oneOf, showValue, strict } from './zod-helpers';
+import { payloadRulesSchema } from './payload-rules';
 
-/** Renders the offending value inside an error message. */
-export function showValue(value: unknown): string {
-  if (value === undefined) return 'nothing';
-  if (typeof value === 'bigint') return `${value}`;
-  try {
-    const text = JSON.stringify(value);
-    return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-  } catch {
-    return String(value);
-  }
-}
-
-/** Error callback producing "expected <what>, got <value>" (or "missing" for an absent required key). */
-function expected(what: string) {
-  return (issue: { input?: unknown }) =>
-    issue.input === undefined ? `missing; expected ${what}` : `expected ${what}, got ${showValue(issue.input)}`;
-}
-
-function integer(min: number, max: number, what: string) {
-  const error = expected(what);
-  return z.number({ error }).int({ error }).min(min, { error }).max(max, { error });
-}
+export { showValue };
 
 const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) =>
   integer(0, max, max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer 0..${max}`);
@@ -89,19 +70,6 @@ function target(kinds: ReadonlyArray<Target['kind']>) {
     const parsed = parseTarget(ctx.value, kinds);
     if ('error' in parsed) ctx.issues.push({ code: 'custom', input: ctx.value, message: parsed.error });
   });
-}
-
-/** Strict object: unknown keys are an error that lists the keys allowed there. */
-function strict<T extends z.core.$ZodLooseShape>(shape: T) {
-  const allowed = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? `unknown key; allowed here: ${allowed}` : expected('a mapping')(issue),
-  });
-}
-
-function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
-  return z.enum(values, { error: expected(`one of ${values.join(', ')}`) });
 }
 
 export const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'feedback'] as const;
@@ -401,6 +369,8 @@ export const serviceSchema = strict({
   launch: launchSchema.optional(),
   stop: stopSchema.optional(),
   relocate: relocateSchema.optional(),
+  /** UDP: the first datagram of a new flow picks a backend pool (src/config/payload-rules.ts). */
+  payload_rules: payloadRulesSchema.optional(),
 }).transform((service) => ({
   ...service,
   vip: parsePrefix(service.vip).text,
@@ -565,6 +535,7 @@ export type StopConfig = NonNullable<ServiceConfig['stop']>;
 export type RelocateConfig = NonNullable<ServiceConfig['relocate']>;
 export type FailoverConfig = NonNullable<ServiceConfig['failover']>;
 export type BackendsFromConfig = NonNullable<ServiceConfig['backends_from']>;
+export type { PayloadRulesConfig } from './payload-rules';
 export type LimitsConfig = VadcConfig['limits'];
 export type ClusterConfig = NonNullable<VadcConfig['cluster']>;
 /** What a YAML file may say (defaults not yet applied). */

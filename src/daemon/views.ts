@@ -1,5 +1,5 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
-import type { LoadBalancerApp } from '../app';
+import type { LoadBalancerApp, PayloadState } from '../app';
 import { PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
 import { connAddresses } from '../lb/conn-table';
 import { formatEndpoint } from '../net/endpoint';
@@ -7,7 +7,7 @@ import { formatDpid } from '../openflow/dpid';
 import type { Controller } from '../controller';
 import { allVadcFlows } from '../flows';
 import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
-import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus } from '../runtime/types';
+import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, ServiceStatus } from '../runtime/types';
 import { describeActions, describeMatch } from './flow-text';
 import type { HealthBridge } from './health-bridge';
 import type { StatsPoller } from './stats-poller';
@@ -44,8 +44,16 @@ export function serviceStatuses(
       name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
       scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
       decisions: s.decisions, decidedBy: app.decidedBy(s.config.name), refused: s.refused, endCopies: s.endCopies,
+      ...(s.payload ? { payloadRules: payloadRulesStatus(s.payload) } : {}),
     };
   });
+}
+
+function payloadRulesStatus(p: PayloadState): PayloadRulesStatus {
+  return {
+    rules: p.rules.rules.map((r, i) => ({ name: r.name, pool: r.pool, hits: p.hits[i] })),
+    defaultPool: p.rules.defaultPool, defaultHits: p.defaultHits, malformed: p.malformed, malformedAction: p.rules.malformed,
+  };
 }
 
 function withTag(iface: string | undefined): Pick<BackendStatus, 'taggedOn'> {

@@ -14,6 +14,18 @@ export interface ServiceOptions {
   persistence?: PersistenceOptions;
   /** Passive outlier detection (TCP); omitted = off. */
   outlier?: OutlierSettings;
+  /**
+   * Backend pools (payload rules): pool name -> backend ids. A connection placed in a pool is scheduled among the
+   * pool's members only, by a scheduler of the service's kind that the pool owns (its cursors and tables).
+   */
+  pools?: Readonly<Record<string, readonly string[]>>;
+}
+
+/** A pool's members (the service's, in its order, that the pool names) and the scheduler that picks among them. */
+interface Pool {
+  ids: ReadonlySet<string>;
+  members: readonly Backend[];
+  scheduler: Scheduler;
 }
 
 /** The outlier detector's rules and what counts as a failed connection. */
@@ -52,6 +64,7 @@ export class LbService {
   private readonly outlier: { detector: OutlierDetector; settings: OutlierSettings } | null;
   /** What the detector did since the caller last took it (takeOutlierChanges). */
   private outlierChanges: OutlierChange[] = [];
+  private readonly pools = new Map<string, Pool>();
 
   constructor(backends: readonly (Backend | BackendSpec)[], opts: ServiceOptions) {
     this.scheduler = createScheduler(opts.scheduler, opts.schedulerOptions);
@@ -64,7 +77,21 @@ export class LbService {
     this.persistence = opts.persistence && opts.persistence.timeoutMs > 0 ? new PersistenceTable(opts.persistence) : null;
     this.outlier = opts.outlier ? { detector: new OutlierDetector(opts.outlier), settings: opts.outlier } : null;
     this.outlier?.detector.setMembers(this.members, 0);
-    this.scheduler.onChange?.(this.members);
+    for (const [name, ids] of Object.entries(opts.pools ?? {})) {
+      const set = new Set(ids);
+      this.pools.set(name, { ids: set, members: this.members.filter((b) => set.has(b.id)), scheduler: createScheduler(opts.scheduler, opts.schedulerOptions) });
+    }
+    this.membersChanged();
+  }
+
+  /** The service's scheduler and each pool's (the statistics feed reaches every feedback scheduler). */
+  get schedulers(): Scheduler[] {
+    return [this.scheduler, ...[...this.pools.values()].map((p) => p.scheduler)];
+  }
+
+  /** A pool's members now (for status and tests); undefined for a pool the service does not have. */
+  poolMembers(pool: string): readonly Backend[] | undefined {
+    return this.pools.get(pool)?.members;
   }
 
   get backends(): readonly Backend[] {
@@ -75,21 +102,29 @@ export class LbService {
     return this.members.find((b) => b.id === id);
   }
 
-  /** Choose backend and software port for a new connection; null when no backend can take it. */
-  place(pkt: PacketKey, now: number): Placement | null {
-    const persistent = this.persistence?.lookup(pkt.srcIp, pkt.ip6, this.members, now) ?? null;
-    const backend = persistent ?? this.scheduler.pick(this.members, pkt, now);
+  /**
+   * Choose backend and software port for a new connection, among a pool's members when `pool` is given (a client's
+   * persistent backend counts only when it is in the pool); null when no backend can take it.
+   */
+  place(pkt: PacketKey, now: number, pool?: string): Placement | null {
+    const within = pool === undefined ? undefined : this.pools.get(pool);
+    if (pool !== undefined && !within) throw new LbInputError('pool', `no pool ${pool} in this service`);
+    const members = within ? within.members : this.members;
+    // The template stays when its backend is outside this pool: the client's flows in its own pool keep it.
+    let persistent = this.persistence?.lookup(pkt.srcIp, pkt.ip6, this.members, now) ?? null;
+    if (persistent && within && !within.ids.has(persistent.id)) persistent = null;
+    const backend = persistent ?? (within ? within.scheduler : this.scheduler).pick(members, pkt, now);
     if (!backend) return null;
     const portIndex = pickPortIndex(backend);
     return { backend, portIndex, softwarePort: backend.ports[portIndex] };
   }
 
-  /** Place and track a new connection (UDP and not-yet-established TCP start inactive). */
-  open(pkt: PacketKey, state: ConnState, now: number): Placement | null {
+  /** Place and track a new connection (UDP and not-yet-established TCP start inactive), in `pool` when given. */
+  open(pkt: PacketKey, state: ConnState, now: number, pool?: string): Placement | null {
     const key = connKeyOf(pkt);
     const existing = this.connections.lookup(key);
     if (existing) return { backend: existing.backend, portIndex: existing.portIndex, softwarePort: existing.softwarePort };
-    const placement = this.place(pkt, now);
+    const placement = this.place(pkt, now, pool);
     if (!placement) return null;
     this.connections.insert(key, placement.backend, placement.portIndex, state, now);
     this.persistence?.connectionOpened(pkt.srcIp, pkt.ip6, placement.backend, now);
@@ -105,7 +140,9 @@ export class LbService {
     if (!seen) return null;
     if (seen.outcome === 'ended') {
       this.persistence?.connectionClosed(key.clientIp, key.ip6, seen.entry.backend, now);
-      this.scheduler.connectionEnded?.(seen.entry.backend, now - seen.entry.created, now);
+      const backend = seen.entry.backend;
+      this.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
+      for (const p of this.pools.values()) if (p.ids.has(backend.id)) p.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
     }
     // The backend's own FIN or RST says how the connection went; the client's says nothing about the backend.
     if (this.outlier && side === 'backend' && !seen.entry.judged) {
@@ -160,7 +197,7 @@ export class LbService {
     const index = backend.ports.indexOf(softwarePort);
     if (index < 0) throw new LbInputError('backend.port', `backend ${id} has no software port ${softwarePort}`);
     setPortOut(backend, index, PORT_OUT_HEALTH, !healthy);
-    this.scheduler.onChange?.(this.members);
+    this.membersChanged();
   }
 
   private observe(backend: Backend, portIndex: number, outcome: Outcome, now: number): void {
@@ -185,7 +222,7 @@ export class LbService {
       setPortOut(backend, c.portIndex, PORT_OUT_OUTLIER, c.kind === 'ejected');
       changed = true;
     }
-    if (changed) this.scheduler.onChange?.(this.members);
+    if (changed) this.membersChanged();
     return probes;
   }
 
@@ -212,12 +249,12 @@ export class LbService {
 
   setWeight(id: string, weight: number): void {
     setWeight(this.requireBackend(id), weight);
-    this.scheduler.onChange?.(this.members);
+    this.membersChanged();
   }
 
   setThresholds(id: string, upper: number, lower: number): void {
     setThresholds(this.requireBackend(id), upper, lower);
-    this.scheduler.onChange?.(this.members);
+    this.membersChanged();
   }
 
   /** Health result: a down backend takes no new connections. */
@@ -234,6 +271,13 @@ export class LbService {
   private replaceMembers(members: readonly Backend[]): void {
     this.members = members;
     this.outlier?.detector.setMembers(members, 0);
-    this.scheduler.onChange?.(members);
+    for (const p of this.pools.values()) p.members = members.filter((b) => p.ids.has(b.id));
+    this.membersChanged();
+  }
+
+  /** Members, weights, thresholds or ports out changed: every scheduler rebuilds its tables. */
+  private membersChanged(): void {
+    this.scheduler.onChange?.(this.members);
+    for (const p of this.pools.values()) p.scheduler.onChange?.(p.members);
   }
 }

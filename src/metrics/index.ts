@@ -103,6 +103,13 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   perService('counter', 'scheduler_decisions_total', 'Scheduler picks (new connections placed) per service.', (s) => s.decisions);
   perService('counter', 'scheduler_refused_total', 'New connections refused because no backend was available, per service.', (s) => s.refused);
   perService('counter', 'connection_end_copies_total', 'Copies of TCP FIN/RST segments the switch sent (datapath.end_copies), per service.', (s) => s.endCopies);
+  const payloadRules = () => snapshot().services.filter((s) => s.payloadRules !== undefined);
+  family('counter', 'payload_rule_hits_total', 'First datagrams of new UDP flows each payload rule matched (first match wins), per service, rule and pool.',
+    ['service', 'rule', 'pool'], payloadRules, (s) => s.payloadRules!.rules.map((r) => [{ service: s.name, rule: r.name, pool: r.pool }, r.hits]));
+  family('counter', 'payload_default_pool_total', 'First datagrams of new UDP flows no payload rule matched (sent to the default pool), per service.',
+    ['service', 'pool'], payloadRules, (s) => [[{ service: s.name, pool: s.payloadRules!.defaultPool }, s.payloadRules!.defaultHits]]);
+  family('counter', 'payload_malformed_total', 'Malformed first datagrams of new UDP flows, per service and what they got (default pool or refuse).',
+    ['service', 'action'], payloadRules, (s) => [[{ service: s.name, action: s.payloadRules!.malformedAction }, s.payloadRules!.malformed]]);
   perService('gauge', 'service_active_tier', 'The failover tier taking new connections (0 = primary).', (s) => s.activeTier);
   info('service_info', 'Always 1; the labels describe the service (VIP, port, protocol, scheduler).', ['service', 'vip', 'port', 'protocol', 'scheduler'],
     () => snapshot().services.map((s) => ({ service: s.name, vip: s.vip, port: String(s.port), protocol: s.protocol, scheduler: s.scheduler })));

@@ -87,6 +87,16 @@ export interface ServiceStatus {
   decidedBy: 'controller' | 'datapath'; // who picks backends (decisions: datapath falls back to the controller in flows mode)
   refused: number; // new connections refused (nothing available)
   endCopies: number; // copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection
+  payloadRules?: PayloadRulesStatus; // UDP payload rules: which rule new flows' first datagrams matched
+}
+
+/** A UDP service's payload rules as they ran: first datagrams per rule, the default pool's, and malformed ones. */
+export interface PayloadRulesStatus {
+  rules: { name: string; pool: string; hits: number }[];
+  defaultPool: string;
+  defaultHits: number; // first datagrams no rule matched
+  malformed: number; // malformed first datagrams (sent to the default pool, or refused: malformedAction)
+  malformedAction: 'default' | 'refuse';
 }
 
 export interface ConnectionStatus {

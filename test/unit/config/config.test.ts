@@ -1,18 +1,9 @@
 import { join } from 'node:path';
-import { ConfigError, deriveVipMac, loadConfig, parseConfig, type ConfigIssue } from '../../../src/config';
+import { ConfigError, deriveVipMac, loadConfig, parseConfig } from '../../../src/config';
+import { issuesOf } from '../../helpers/config-issues';
 
 const examples = join(__dirname, '../../../examples');
 
-/** Parses text expected to be invalid and returns the issues. */
-function issuesOf(text: string): ConfigIssue[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected parseConfig to reject the text');
-}
 
 /** A valid one-service config with `extra` lines spliced into the service, or backends replaced. */
 function service(extra = '', backends = `

@@ -83,6 +83,23 @@ describe('metrics from the runtime snapshot', () => {
     expect(types.get('nodejs_eventloop_lag_seconds')).toBe('gauge');
   });
 
+  it('counts payload rule hits per rule and pool, the default pool and malformed first datagrams (and passes promtool)', async () => {
+    const rt = await sampleRuntime();
+    expect(parseExposition(await createMetrics(rt).render()).samples.filter((x) => x.name.startsWith('vadc_payload_'))).toEqual([]);
+    rt.patchService('web', { payloadRules: {
+      rules: [{ name: 'version-2', pool: 'new', hits: 7 }, { name: 'tenant-7', pool: 't7', hits: 0 }],
+      defaultPool: 'old', defaultHits: 12, malformed: 3, malformedAction: 'refuse',
+    } });
+    const metrics = createMetrics(rt);
+    const { samples, types } = parseExposition(await metrics.render());
+    expect(value(samples, 'vadc_payload_rule_hits_total', { service: 'web', rule: 'version-2', pool: 'new' })).toBe(7);
+    expect(value(samples, 'vadc_payload_rule_hits_total', { service: 'web', rule: 'tenant-7', pool: 't7' })).toBe(0);
+    expect(value(samples, 'vadc_payload_default_pool_total', { service: 'web', pool: 'old' })).toBe(12);
+    expect(value(samples, 'vadc_payload_malformed_total', { service: 'web', action: 'refuse' })).toBe(3);
+    expect(types.get('vadc_payload_rule_hits_total')).toBe('counter');
+    expect(promtoolFindings(await metrics.render('prometheus'))).toEqual([]);
+  });
+
   it('health is a state set: every state present, 1 for the current one', async () => {
     const rt = await sampleRuntime();
     rt.setHealth('web', 'v-vm2', 'draining');

@@ -1,0 +1,138 @@
+// Payload rules through the app and the fake flow table, in every NAT mode: a UDP flow's first datagram picks
+// the pool, the service's scheduler picks within it, and the flow's later datagrams stay on its backend.
+import { MALFORMED_EVENT_INTERVAL_MS } from '../../../src/app/payload';
+import { LbService } from '../../../src/lb/service';
+import { AppHarness, backendYaml, CLIENT_MAC, NAT_MODES, VIP_MAC, VMS, type VmName } from '../../helpers/app-harness';
+import { ipv4Frame } from '../../helpers/frames';
+
+function services(malformed: 'default' | 'refuse', scheduler = 'rr'): string {
+  return `
+services:
+  - name: game
+    vip: 10.0.0.100
+    protocol: udp
+    port: 7777
+    scheduler: ${scheduler}
+    backends:
+${backendYaml('v-vm1', [7000])}
+${backendYaml('v-vm2', [7000])}
+${backendYaml('v-vm3', [7000])}
+    payload_rules:
+      pools: { old: [v-vm1, v-vm2], new: [v-vm3] }
+      rules:
+        - { name: version-2, offset: 1, bytes: "02", pool: new }
+      default_pool: old
+      min_length: 4
+      malformed: ${malformed}
+`;
+}
+
+/** A datagram from client port `clientPort` with this payload. */
+function datagram(clientPort: number, payloadHex: string): Buffer {
+  return ipv4Frame({
+    srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: '10.0.0.101', dstIp: '10.0.0.100', proto: 'udp', srcPort: clientPort, dstPort: 7777,
+    payload: Buffer.from(payloadHex, 'hex'),
+  });
+}
+
+const vmOf = (ip: unknown): VmName => (Object.keys(VMS) as VmName[]).find((vm) => VMS[vm].ip === ip)!;
+
+describe.each(NAT_MODES)('payload rules ($name)', (mode) => {
+  it('sends a flow to the pool its first datagram picks, and keeps its later datagrams on that backend', () => {
+    const h = new AppHarness(mode, services('default'));
+    const placed = new Map<number, VmName>();
+    for (let port = 20000; port < 20012; port++) {
+      const version = port % 2 === 0 ? '02' : '01';
+      const out = h.send(datagram(port, `c0${version}000000`)).outcomes.filter((o) => o.kind === 'output');
+      expect(out).toHaveLength(1);
+      placed.set(port, vmOf((out[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst));
+    }
+    const even = [...placed].filter(([p]) => p % 2 === 0).map(([, vm]) => vm);
+    const odd = [...placed].filter(([p]) => p % 2 === 1).map(([, vm]) => vm);
+    expect(new Set(even)).toEqual(new Set(['v-vm3']));
+    // rr within the pool: both of its members take flows.
+    expect(new Set(odd)).toEqual(new Set(['v-vm1', 'v-vm2']));
+    // A later datagram of each flow, whatever it carries, goes where the flow went (a version-2 byte now changes nothing).
+    const packetIns = h.packetIns;
+    for (const [port, vm] of placed) {
+      const later = h.send(datagram(port, 'ff02ffff')).outcomes.filter((o) => o.kind === 'output');
+      expect((later[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst).toBe(VMS[vm].ip);
+    }
+    // The datapath carried them (conntrack: the tracker; flows: the connection's flows), or the app sent them on as known.
+    expect(h.packetIns - packetIns).toBeLessThanOrEqual(placed.size);
+    const status = h.app.serviceStates()[0].payload!;
+    expect(status.hits).toEqual([6]);
+    expect(status.defaultHits).toBe(6);
+    expect(status.malformed).toBe(0);
+  });
+
+  it('sends a malformed first datagram to the default pool when so configured, with one bounded event', () => {
+    const h = new AppHarness(mode, services('default'));
+    for (let port = 21000; port < 21005; port++) {
+      const out = h.send(datagram(port, '0002')).outcomes.filter((o) => o.kind === 'output');
+      expect(['v-vm1', 'v-vm2']).toContain(vmOf((out[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst));
+    }
+    const events = h.events.filter((e) => e.kind === 'payload_malformed');
+    expect(events).toHaveLength(1);
+    expect(events[0].message).toMatch(/payload of 2 bytes is shorter than min_length 4.*default pool old/);
+    expect(h.app.serviceStates()[0].payload!.malformed).toBe(5);
+    h.now += MALFORMED_EVENT_INTERVAL_MS;
+    h.send(datagram(21100, ''));
+    const later = h.events.filter((e) => e.kind === 'payload_malformed');
+    expect(later).toHaveLength(2);
+    expect(later[1].message).toMatch(/4 more since the last report/);
+  });
+
+  it('refuses a malformed first datagram with ICMP port unreachable when so configured', () => {
+    const h = new AppHarness(mode, services('refuse'));
+    const { outcomes, replies } = h.send(datagram(22000, '00'));
+    expect(outcomes.filter((o) => o.kind === 'output')).toEqual([]);
+    expect(replies).toHaveLength(1);
+    const icmp = replies[0].data.subarray(14 + 20);
+    expect([icmp[0], icmp[1]]).toEqual([3, 3]); // destination unreachable, port unreachable
+    expect(h.app.serviceStates()[0].refused).toBe(1);
+    expect(h.events.filter((e) => e.kind === 'connection_refused')).toEqual([]);
+    expect(h.events.filter((e) => e.kind === 'payload_malformed')).toHaveLength(1);
+    // A well-formed one from the same client is served.
+    const served = h.send(datagram(22001, 'c0020000')).outcomes.filter((o) => o.kind === 'output');
+    expect((served[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst).toBe(VMS['v-vm3'].ip);
+  });
+
+  it('refuses a flow whose pool has no backend available, while the other pool serves', () => {
+    const h = new AppHarness(mode, services('default'));
+    h.setLink(VMS['v-vm3'].ofport, false);
+    const { replies } = h.send(datagram(23000, 'c0020000'));
+    expect(replies).toHaveLength(1);
+    expect(h.events.find((e) => e.kind === 'connection_refused')?.message).toMatch(/no backend available in pool new/);
+    const served = h.send(datagram(23001, 'c0010000')).outcomes.filter((o) => o.kind === 'output');
+    expect(['v-vm1', 'v-vm2']).toContain(vmOf((served[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst));
+  });
+});
+
+describe('LbService pools', () => {
+  const spec = (id: string, ip: number, weight = 1) => ({ id, ip, ports: [80], weight });
+  const pkt = (srcPort: number) => ({ srcIp: 0x0a000065, srcPort, dstIp: 0x0a000064, dstPort: 80, proto: 17 });
+
+  it('schedules within a pool with the service\'s scheduler, its own cursor, and members that come and go', () => {
+    const lb = new LbService([spec('a', 1), spec('b', 2), spec('c', 3)], { scheduler: 'wrr', pools: { ab: ['a', 'b'], c: ['c'] } });
+    lb.setWeight('b', 3);
+    const picks = Array.from({ length: 8 }, (_, i) => lb.open(pkt(1000 + i), 'inactive', 0, 'ab')!.backend.id);
+    expect(picks.filter((p) => p === 'b')).toHaveLength(6);
+    expect(picks.filter((p) => p === 'a')).toHaveLength(2);
+    expect(lb.open(pkt(2000), 'inactive', 0, 'c')!.backend.id).toBe('c');
+    lb.removeBackend('c');
+    expect(lb.poolMembers('c')).toEqual([]);
+    expect(lb.open(pkt(2001), 'inactive', 0, 'c')).toBeNull();
+    lb.addBackend(spec('c', 3));
+    expect(lb.open(pkt(2002), 'inactive', 0, 'c')!.backend.id).toBe('c');
+    expect(() => lb.open(pkt(2003), 'inactive', 0, 'nope')).toThrow(/no pool nope/);
+  });
+
+  it('keeps a client on its persistent backend within a pool, and never follows it out of the pool', () => {
+    const lb = new LbService([spec('a', 1), spec('b', 2), spec('c', 3)], { scheduler: 'rr', persistence: { timeoutMs: 60_000 }, pools: { ab: ['a', 'b'], c: ['c'] } });
+    const first = lb.open(pkt(1), 'inactive', 0, 'ab')!.backend.id;
+    expect(Array.from({ length: 4 }, (_, i) => lb.open(pkt(10 + i), 'inactive', 1, 'ab')!.backend.id)).toEqual([first, first, first, first]);
+    expect(lb.open(pkt(2), 'inactive', 2, 'c')!.backend.id).toBe('c');
+    expect(['a', 'b']).toContain(lb.open(pkt(3), 'inactive', 3, 'ab')!.backend.id);
+  });
+});
