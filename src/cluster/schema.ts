@@ -5,10 +5,12 @@ import { asMap, asSet, type OvsdbValue, type Row } from '../ovsdb/notation';
 /** The database name, as in schema/vadc.ovsschema. */
 export const STORE_DB = 'VADC';
 /** The schema version this vadc was built with (schema/vadc.ovsschema: keep in step; a test checks it). */
-export const STORE_SCHEMA_VERSION = '1.0.0';
+export const STORE_SCHEMA_VERSION = '1.1.0';
 
 export const POLICY_TABLES = ['Cluster', 'Host_Group', 'Host', 'Service', 'Backend'] as const;
 export const STATUS_TABLES = ['Host_Status', 'Backend_Status'] as const;
+/** Controller HA of cluster hosts (src/daemon/cluster-election.ts): one row per pair, its generation and master. */
+export const ELECTION_TABLES = ['Controller_Pair'] as const;
 
 /**
  * Whether a store whose schema has `serverVersion` can serve this vadc. OVSDB's rule (ovsdb(7)): x changes
@@ -183,6 +185,27 @@ export function backendStatusRow(uuid: string, row: Row): BackendStatusRow {
     uuid, host: str(row.host), service: str(row.service), backend: str(row.backend), vnic: str(row.vnic), mac: optional(row.mac),
     linkUp: row.link_up === true, health: (str(row.health) || 'unknown') as PublishedHealth, reason: str(row.reason),
     queueMeasure: optional(row.queue_measure), rate: optional(row.rate), updated: num(row.updated),
+  };
+}
+
+/** A controller pair's election row (Controller_Pair, src/daemon/cluster-election.ts). */
+export interface PairRow {
+  uuid: string;
+  key: string;
+  /** The fencing token the master asks the switches for MASTER with; bumped by every claim. */
+  generation: bigint;
+  master: string;
+  api?: string;
+  /** The master's last heartbeat (its clock, ms); only whether it changes matters to the standby. */
+  beat: number;
+  standby?: string;
+  standbyAt: number;
+}
+
+export function pairRow(uuid: string, row: Row): PairRow {
+  return {
+    uuid, key: str(row.key), generation: BigInt(num(row.generation)), master: str(row.master), api: optional(row.api), beat: num(row.beat),
+    standby: optional(row.standby), standbyAt: num(row.standby_at),
   };
 }
 

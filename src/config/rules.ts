@@ -53,6 +53,9 @@ function checkTransport(config: VadcConfig, add: AddIssue): void {
   if (!('error' in ovsdb) && ovsdb.kind === 'ssl' && !config.controller.ssl) {
     add('controller.ssl', 'required when ovsdb is ssl: (the same cert, key and ca are used)');
   }
+  if (config.controller.ha.election === 'cluster' && !config.cluster) {
+    add('controller.ha.election', 'cluster needs a cluster: section (the pair elects through the cluster store); use host or auto without one');
+  }
   if (config.cluster && /(^|,)\s*ssl:/.test(config.cluster.remotes) && !config.controller.ssl) {
     add('controller.ssl', 'required when cluster.remotes has an ssl: remote (the same cert, key and ca are used)');
   }

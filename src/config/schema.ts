@@ -406,11 +406,13 @@ const controllerSchema = strict({
   echo_interval: positiveSeconds(3600).default(5),
   /**
    * Controller HA (docs/operators/run-a-pair.md): instances started with the same configuration but for the
-   * listen addresses elect one master through files in `dir` (host: a lock and a heartbeat); the others are hot
-   * standbys. `none`: this instance never stands by (it stays EQUAL at the switch, as before roles).
+   * listen addresses elect one master; the others are hot standbys. `host`: through files in `dir` (a lock and a
+   * heartbeat); `cluster`: through an OVSDB lock and a row in the cluster store (needs `cluster:`); `auto` (the
+   * default): cluster when the config has a `cluster:` section, host otherwise. `none`: this instance never stands
+   * by (it stays EQUAL at the switch, as before roles).
    */
   ha: strict({
-    election: oneOf(['host', 'none']).default('host'),
+    election: oneOf(['auto', 'host', 'cluster', 'none']).default('auto'),
     dir: text('a directory path', /^\//).default('/var/lib/vadc/ha'),
     /** A master whose heartbeat is older than this (ms) is taken over (a hung process); a dead one at once. */
     takeover_after: integer(200, 60000, 'an integer number of milliseconds 200..60000').default(500),

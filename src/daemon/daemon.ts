@@ -19,7 +19,7 @@ import { createAccountingReader, type AccountingReader } from './accounting-read
 import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-host';
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
-import { HostElection, pairKey, type ElectionChange } from './host-election';
+import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { taggedChanges, withTaggedBackends, type TagProblem, type TaggedBackend } from './tagged-backends';
@@ -93,7 +93,7 @@ export class VadcDaemon implements VadcRuntime {
   private tagProblems = new Set<string>();
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
-  private readonly election?: HostElection;
+  private readonly election?: ControllerElection;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -106,12 +106,10 @@ export class VadcDaemon implements VadcRuntime {
       dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink,
       probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
     });
-    const ha = this.config.controller.ha;
-    if (opts.ha && ha.election === 'host') {
-      this.election = new HostElection({
-        dir: ha.dir, key: pairKey(this.config), listen: (opts.listen ?? [this.config.controller.listen])[0], api: opts.ha.api,
-        staleMs: ha.takeover_after, beatMs: Math.floor(ha.takeover_after / 10), logger: this.log, now: this.now,
-        onChange: (change) => this.onElection(change),
+    if (opts.ha) {
+      this.election = createElection({
+        config: this.config, listen: (opts.listen ?? [this.config.controller.listen])[0], api: opts.ha.api, logger: this.log, now: this.now,
+        onChange: (change) => this.onElection(change), tls: ovsdbTls(this.config), clusterSession: opts.clusterSession,
       });
     }
     const tlsFiles = this.config.controller.ssl;
@@ -589,7 +587,7 @@ function toAppVnic(info: OvsdbVnicInfo | undefined) {
   return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
 }
 
-function haStatus(election: HostElection): NonNullable<StatusSnapshot['ha']> {
+function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
   const { role, generation, instance, peer } = election.status();
   return { role, generation, instance, ...(peer ? { peer } : {}) };
 }

@@ -13,6 +13,9 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
+import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
+
+export type { ElectionChange, ElectionStatus } from './election';
 
 export interface ElectionRecord {
   /** The master's instance id (pid and OpenFlow listen target). */
@@ -66,21 +69,6 @@ export function pairKey(config: unknown): string {
   return createHash('sha256').update(JSON.stringify(copy)).digest('hex').slice(0, 16);
 }
 
-export type ElectionChange =
-  | { kind: 'promoted'; generation: bigint; reason: string }
-  | { kind: 'fenced'; generation: bigint; by: string; reason: string }
-  | { kind: 'standby'; master?: string };
-
-export interface ElectionStatus {
-  role: 'master' | 'standby';
-  generation: string;
-  instance: string;
-  /** The master (when standby) or the last standby seen (when master); absent when alone. */
-  peer?: string;
-  key: string;
-  dir: string;
-}
-
 export interface HostElectionOptions {
   dir: string;
   key: string;
@@ -114,7 +102,7 @@ function processAlive(pid: number): boolean {
   }
 }
 
-export class HostElection {
+export class HostElection implements ControllerElection {
   readonly me: string;
   private readonly base: string;
   private readonly beatMs: number;
@@ -190,7 +178,7 @@ export class HostElection {
     const peer = this.role === 'standby'
       ? this.lastRecord?.owner
       : this.standbyRecent(this.now()) ? this.standbySeen?.id : undefined;
-    return { role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, dir: this.opts.dir };
+    return { role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, where: this.opts.dir };
   }
 
   /** Re-reads the record now (a switch said another controller took over). */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { VadcClient } from '../../src/api/client';
 import type { Lab, LabServer } from '../../src/lab';
 import type { StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 
@@ -106,8 +107,11 @@ export interface Pair {
   close(): Promise<void>;
 }
 
-/** Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave. */
-export async function startPair(lab: Lab): Promise<Pair> {
+/**
+ * Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave.
+ * `extraYaml`: more top-level config, the same for both (a `cluster:` section makes them elect through the store).
+ */
+export async function startPair(lab: Lab, opts: { extraYaml?: string } = {}): Promise<Pair> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-ha-'));
   const servers = [await lab.startHttpServer('vm1', 8080), await lab.startHttpServer('vm2', 8080)];
   const instances: Instance[] = [];
@@ -120,6 +124,7 @@ export async function startPair(lab: Lab): Promise<Pair> {
     writeFileSync(configPath, `controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1, ha: { dir: "${dir}/ha" } }
 ovsdb: unix:${lab.ovsdbSocket}
 api: { listen: "unix:${socket}" }
+${opts.extraYaml ?? ''}
 services:
   - name: web
     vip: ${vipOf(lab)}
@@ -155,10 +160,10 @@ async function controllerRows(lab: Lab): Promise<string[]> {
   return out.split(/\s+/).filter(Boolean);
 }
 
-/** The instance's role at the (one) switch; undefined while no switch is connected. */
+/** The instance's role at the (one) switch; undefined while no switch is connected. Asks the API directly (a CLI run per poll takes a second on a loaded machine). */
 export async function roleOf(i: Instance): Promise<string | undefined> {
   try {
-    return (await i.status()).switches[0]?.role;
+    return (await new VadcClient({ endpoint: `unix:${i.socket}`, timeoutMs: 5000 }).status()).switches[0]?.role;
   } catch {
     return undefined;
   }

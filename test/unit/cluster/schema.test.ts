@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
-  hostLockName, loadPolicyCache, parseScope, POLICY_TABLES, savePolicyCache, schemaVersionProblem, scopesFor, STATUS_TABLES, STORE_DB,
+  ELECTION_TABLES, hostLockName, loadPolicyCache, parseScope, POLICY_TABLES, savePolicyCache, schemaVersionProblem, scopesFor, STATUS_TABLES, STORE_DB,
   STORE_SCHEMA_VERSION, type PolicySnapshot,
 } from '../../../src/cluster';
 import { checkLockName } from '../../../src/ovsdb';
@@ -15,7 +15,7 @@ describe('the store schema', () => {
   it('schema/vadc.ovsschema is the one the code reads (name, version, tables)', () => {
     expect(schema.name).toBe(STORE_DB);
     expect(schema.version).toBe(STORE_SCHEMA_VERSION);
-    expect(Object.keys(schema.tables).sort()).toEqual([...POLICY_TABLES, ...STATUS_TABLES].sort());
+    expect(Object.keys(schema.tables).sort()).toEqual([...POLICY_TABLES, ...STATUS_TABLES, ...ELECTION_TABLES].sort());
   });
 
   it('every table is documented in docs/cluster.md', () => {

@@ -22,7 +22,7 @@ ${extra}
 describe('examples', () => {
   it('loads the issue example as is, with defaults applied', async () => {
     const config = await loadConfig(join(examples, 'vadc.yaml'));
-    expect(config.controller).toEqual({ listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'host', dir: '/var/lib/vadc/ha', takeover_after: 500 } });
+    expect(config.controller).toEqual({ listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'auto', dir: '/var/lib/vadc/ha', takeover_after: 500 } });
     expect(config.ovsdb).toBe('unix:/var/run/openvswitch/db.sock');
     const [web] = config.services;
     expect(web).toMatchObject({ name: 'web', vip: '10.0.0.100', protocol: 'tcp', port: 80, scheduler: 'wlc', persistence: 0, idle_timeout: 60 });
@@ -47,7 +47,7 @@ describe('defaults', () => {
   it('fills every default for an empty document', () => {
     const config = parseConfig('', 'empty.yaml');
     expect(config).toEqual({
-      controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'host', dir: '/var/lib/vadc/ha', takeover_after: 500 } },
+      controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'auto', dir: '/var/lib/vadc/ha', takeover_after: 500 } },
       datapath: { nat: 'auto', ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
       ovsdb: 'unix:/var/run/openvswitch/db.sock',
       services: [],
@@ -407,6 +407,12 @@ describe('controller.ha', () => {
     expect(() => parseConfig('controller: { ha: { takeover_after: 50 } }', 'x.yaml')).toThrow(/controller\.ha\.takeover_after.*200\.\.60000/);
     expect(() => parseConfig('controller: { ha: { election: raft } }', 'x.yaml')).toThrow(/controller\.ha\.election/);
     expect(() => parseConfig('controller: { ha: { dir: relative/dir } }', 'x.yaml')).toThrow(/controller\.ha\.dir/);
+  });
+  it('cluster election needs a cluster: section', () => {
+    expect(issuesOf('controller: { ha: { election: cluster } }\n')).toEqual([
+      { path: 'controller.ha.election', message: 'cluster needs a cluster: section (the pair elects through the cluster store); use host or auto without one' },
+    ]);
+    expect(parseConfig('controller: { ha: { election: cluster } }\ncluster: { remotes: "tcp:10.0.0.1:6641", host: h1 }\n', 'x.yaml').controller.ha.election).toBe('cluster');
   });
 });
 

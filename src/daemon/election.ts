@@ -1,0 +1,73 @@
+// Controller HA: which election a daemon runs, chosen once from the config (docs/operators/run-a-pair.md).
+//   host     - files and an flock on this host (./host-election.ts);
+//   cluster  - an OVSDB lock and a Controller_Pair row in the cluster store (./cluster-election.ts);
+//   auto     - cluster when the config has a `cluster:` section, host otherwise;
+//   none     - no election: the controller stays EQUAL at every switch.
+// Both elections answer the same questions, so the daemon and the controller never ask which one runs.
+import type { VadcConfig } from '../config';
+import type { RoleAuthority } from '../controller/controller';
+import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
+import type { Logger } from '../util/logger';
+import { ClusterElection } from './cluster-election';
+import { HostElection, pairKey } from './host-election';
+
+export type ElectionChange =
+  | { kind: 'promoted'; generation: bigint; reason: string }
+  | { kind: 'fenced'; generation: bigint; by: string; reason: string }
+  | { kind: 'standby'; master?: string };
+
+export interface ElectionStatus {
+  role: 'master' | 'standby';
+  generation: string;
+  instance: string;
+  /** The master (when standby) or the last standby seen (when master); absent when alone. */
+  peer?: string;
+  key: string;
+  /** Where the election is held: the host's directory, or the cluster store's remotes. */
+  where: string;
+}
+
+/** What the daemon needs of an election, whichever it is. */
+export interface ControllerElection extends RoleAuthority {
+  /** Starts competing; resolves once the first verdict is known (a lone instance is master by then). */
+  start(): Promise<void>;
+  /** Resigns (a graceful stop): a standby takes over at once. */
+  stop(): void;
+  /** Looks again now (a switch said another controller took over). */
+  check(): void;
+  status(): ElectionStatus;
+}
+
+export interface ElectionOptions {
+  config: VadcConfig;
+  /** This instance's OpenFlow listen target (names it to its peer). */
+  listen: string;
+  /** This instance's control API, shown to its peer. */
+  api?: string;
+  logger: Logger;
+  now: () => number;
+  onChange: (change: ElectionChange) => void;
+  /** The cluster store's TLS files and session settings (cluster election). */
+  tls?: TlsFiles;
+  clusterSession?: Partial<OvsdbClientOptions>;
+}
+
+/** The election the config asks for, or undefined for none. */
+export function createElection(opts: ElectionOptions): ControllerElection | undefined {
+  const { config } = opts;
+  const ha = config.controller.ha;
+  const kind = ha.election === 'auto' ? (config.cluster ? 'cluster' : 'host') : ha.election;
+  if (kind === 'none') return undefined;
+  const key = pairKey(config);
+  if (kind === 'cluster') {
+    if (!config.cluster) throw new Error('controller.ha.election: cluster needs a cluster: section'); // the config rules refuse it first
+    return new ClusterElection({
+      remotes: config.cluster.remotes, key, listen: opts.listen, api: opts.api, staleMs: ha.takeover_after, logger: opts.logger, now: opts.now,
+      onChange: opts.onChange, tls: opts.tls, session: opts.clusterSession,
+    });
+  }
+  return new HostElection({
+    dir: ha.dir, key, listen: opts.listen, api: opts.api, staleMs: ha.takeover_after, beatMs: Math.floor(ha.takeover_after / 10),
+    logger: opts.logger, now: opts.now, onChange: opts.onChange,
+  });
+}

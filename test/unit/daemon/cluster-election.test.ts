@@ -1,0 +1,155 @@
+/**
+ * The cluster election of a controller pair (src/daemon/cluster-election.ts): the pure step, then two instances
+ * against the in-memory Raft cluster (real unix sockets, vadc's schema, OVSDB locks held per member as
+ * ovsdb-server does): one master, a handover on stop, a leader change, a hung master taken over by a steal, and a
+ * master fenced by a later claim.
+ */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { STORE_DB, type PairRow } from '../../../src/cluster';
+import { ClusterElection, clusterElectionStep, pairLockName, type ClusterElectionFacts } from '../../../src/daemon/cluster-election';
+import type { ElectionChange } from '../../../src/daemon/election';
+import { condition, op, OvsdbClient } from '../../../src/ovsdb';
+import { silentLogger } from '../../../src/util/logger';
+import { FakeCluster } from '../ovsdb/fake-cluster';
+
+const row = (over: Partial<PairRow> = {}): PairRow => ({ uuid: 'u', key: 'k', generation: 7n, master: 'other', beat: 1, standbyAt: 0, ...over });
+const facts: ClusterElectionFacts = { now: 10_000, me: 'me', role: 'standby', generation: 7n, connected: true, holdLock: false, row: row(), beatSeenAt: 9_800, staleMs: 500 };
+
+describe('clusterElectionStep', () => {
+  it('the lock holder claims the next generation; with no row, generation 1', () => {
+    expect(clusterElectionStep({ ...facts, holdLock: true })).toEqual({ do: 'claim', generation: 8n, reason: 'the lock passed from other' });
+    expect(clusterElectionStep({ ...facts, holdLock: true, row: undefined })).toEqual({ do: 'claim', generation: 1n, reason: 'no master yet' });
+  });
+  it('a master of record holding the lock beats; one whose row names another claim is fenced', () => {
+    expect(clusterElectionStep({ ...facts, role: 'master', holdLock: true, row: row({ master: 'me' }) })).toEqual({ do: 'beat' });
+    expect(clusterElectionStep({ ...facts, role: 'master', generation: 6n, row: row() })).toMatchObject({ do: 'fenced', by: 'other' });
+    // the lock came back after another claimed meanwhile: claim again above it
+    expect(clusterElectionStep({ ...facts, role: 'master', generation: 6n, holdLock: true, row: row() })).toMatchObject({ do: 'claim', generation: 8n });
+  });
+  it('a master whose lock went with its connection stays master until another claims', () => {
+    expect(clusterElectionStep({ ...facts, role: 'master', row: row({ master: 'me' }) })).toEqual({ do: 'wait' });
+    expect(clusterElectionStep({ ...facts, role: 'master', connected: false, row: row({ master: 'me' }) })).toEqual({ do: 'wait' });
+  });
+  it('a standby steals only after staleMs without a beat, and never while the store is away', () => {
+    expect(clusterElectionStep({ ...facts, now: 10_300 })).toEqual({ do: 'wait' });
+    expect(clusterElectionStep({ ...facts, now: 10_301 })).toEqual({ do: 'steal', reason: 'the master other has not beaten for 501 ms (limit 500 ms)' });
+    expect(clusterElectionStep({ ...facts, now: 20_000, connected: false })).toEqual({ do: 'wait' });
+  });
+});
+
+describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'vadc-cl-elect-'));
+  const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
+  const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
+  let cluster: FakeCluster;
+  const running: { stop(): void }[] = [];
+  const clients: OvsdbClient[] = [];
+
+  beforeEach(async () => {
+    cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+  });
+  afterEach(async () => {
+    for (const e of running.splice(0)) e.stop();
+    for (const c of clients.splice(0)) c.close();
+    await cluster.stop();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function election(listen: string, changes: ElectionChange[], staleMs = 400): ClusterElection {
+    const e = new ClusterElection({ remotes: cluster.remotes(), key: 'k1', listen, staleMs, logger: silentLogger(), onChange: (c) => changes.push(c), session: FAST });
+    running.push(e);
+    return e;
+  }
+  const until = async (what: string, test: () => boolean, ms = 5000): Promise<void> => {
+    const end = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const pairRows = () => [...(cluster.rows.get('Controller_Pair') ?? new Map()).values()];
+
+  it('one master with generation 1; the second stands by, follows it and names it; a stop hands over with generation 2', async () => {
+    const ca: ElectionChange[] = [];
+    const cb: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
+    expect(ca).toEqual([{ kind: 'promoted', generation: 1n, reason: 'no master yet' }]);
+    expect(pairRows()).toEqual([expect.objectContaining({ key: 'k1', generation: 1, master: a.me })]);
+    const b = election('tcp:127.0.0.1:2', cb);
+    await b.start();
+    expect(b.wanted()).toEqual({ role: 'standby', generation: 1n });
+    expect(b.status()).toMatchObject({ role: 'standby', generation: '1', peer: a.me });
+    await until('a to see its standby', () => a.status().peer === b.me);
+    expect(a.mayWrite(Date.now())).toBe(true);
+    expect(b.mayWrite(Date.now())).toBe(false);
+    a.stop();
+    await until('b to take over', () => b.wanted().role === 'master');
+    expect(b.wanted()).toEqual({ role: 'master', generation: 2n });
+    expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the lock passed from ${a.me}` }]);
+  });
+
+  it('a Raft leader change loses the lock: both ask the new leader, and there is one master, the lock holder, after it', async () => {
+    const ca: ElectionChange[] = [];
+    const cb: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    const b = election('tcp:127.0.0.1:2', cb);
+    await b.start();
+    cluster.setLeader(1);
+    const lock = () => cluster.members[1].locks.get(pairLockName('k1'));
+    await until('both sessions queued on the new leader', () => lock()?.waiters.length === 2);
+    const masters = () => [a, b].filter((e) => e.wanted().role === 'master');
+    // Whoever asked first holds the lock: a that gets it back keeps its generation (nobody claimed meanwhile);
+    // b that gets it claims generation 2 and a is fenced.
+    await until('one master, named by the row, with the row\'s generation', () => masters().length === 1
+      && pairRows()[0]?.master === masters()[0].me && BigInt(pairRows()[0].generation as number) === masters()[0].wanted().generation);
+    const master = masters()[0];
+    expect(cluster.members[0].locks.size).toBe(0);
+    expect([...ca, ...cb].filter((c) => c.kind === 'promoted').map((c) => (c as { generation: bigint }).generation)).toEqual(master === a ? [1n] : [1n, 2n]);
+  });
+
+  it('a master that stops beating (hung) is taken over by a steal; the new master claims above it', async () => {
+    // A "master" that took the lock, claimed generation 5 and then hangs: it never beats again.
+    const hung = OvsdbClient.open(cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST });
+    clients.push(hung);
+    await hung.ready(2000);
+    expect(await hung.lock(pairLockName('k1'))).toBe(true);
+    await hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.insert('Controller_Pair', { key: 'k1', generation: 5, master: 'hung', beat: 1, standby_at: 0 })]);
+    const stolen: string[] = [];
+    hung.on('stolen', (name) => stolen.push(name));
+    const cb: ElectionChange[] = [];
+    const b = election('tcp:127.0.0.1:2', cb, 300);
+    await b.start();
+    expect(b.wanted()).toEqual({ role: 'standby', generation: 5n });
+    await until('b to steal and claim', () => b.wanted().role === 'master');
+    expect(b.wanted().generation).toBe(6n);
+    expect(cb[0]).toMatchObject({ kind: 'promoted', generation: 6n });
+    await until('the hung session to be told', () => stolen.length === 1);
+    // its writes are refused now
+    await expect(hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { beat: 2 })])).rejects.toThrow(/not owner/);
+  });
+
+  it('a master whose lock is stolen and whose generation is claimed over is fenced, and stands by', async () => {
+    const ca: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca, 5000);
+    await a.start();
+    expect(a.wanted().role).toBe('master');
+    const thief = OvsdbClient.open(cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST });
+    clients.push(thief);
+    await thief.ready(2000);
+    expect(await thief.steal(pairLockName('k1'))).toBe(true);
+    await thief.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { generation: 9, master: 'thief' })]);
+    await until('a to be fenced', () => a.wanted().role === 'standby');
+    expect(a.wanted()).toEqual({ role: 'standby', generation: 9n });
+    expect(ca[1]).toEqual({ kind: 'fenced', generation: 9n, by: 'thief', reason: 'generation 1 is over: the store names thief with generation 9' });
+    expect(a.mayWrite(Date.now())).toBe(false);
+    // the thief goes: a is next in the lock's queue and claims above it
+    thief.close();
+    await until('a to claim again', () => a.wanted().role === 'master');
+    expect(a.wanted().generation).toBe(10n);
+  });
+});
