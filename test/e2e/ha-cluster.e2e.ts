@@ -7,7 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Lab, storeClusterDown } from '../../src/lab';
-import { gapFigures, roleOf, sleep, startPair, traffic, waitFor, type Pair } from '../helpers/ha-pair';
+import { VadcClient } from '../../src/api/client';
+import { gapFigures, sleep, startPair, traffic, waitFor, type Instance, type Pair } from '../helpers/ha-pair';
 import { killStoreLeader, vadcOk } from '../helpers/vadc-cli';
 
 let lab: Lab;
@@ -30,6 +31,15 @@ afterAll(async () => {
   await lab?.down();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 }, 120_000);
+
+/** The instance's role at the (one) switch, from its API directly (a CLI run per poll takes a second on a loaded machine). */
+async function roleOf(i: Instance): Promise<string | undefined> {
+  try {
+    return (await new VadcClient({ endpoint: `unix:${i.socket}`, timeoutMs: 5000 }).status()).switches[0]?.role;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Polls both instances' roles at the switch until one is master and the other slave; returns when that was. */
 async function oneMasterOneSlave(limitMs: number, what: string): Promise<number> {

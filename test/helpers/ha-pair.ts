@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { VadcClient } from '../../src/api/client';
 import type { Lab, LabServer } from '../../src/lab';
 import type { StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 
@@ -160,10 +159,10 @@ async function controllerRows(lab: Lab): Promise<string[]> {
   return out.split(/\s+/).filter(Boolean);
 }
 
-/** The instance's role at the (one) switch; undefined while no switch is connected. Asks the API directly (a CLI run per poll takes a second on a loaded machine). */
+/** The instance's role at the (one) switch; undefined while no switch is connected. */
 export async function roleOf(i: Instance): Promise<string | undefined> {
   try {
-    return (await new VadcClient({ endpoint: `unix:${i.socket}`, timeoutMs: 5000 }).status()).switches[0]?.role;
+    return (await i.status()).switches[0]?.role;
   } catch {
     return undefined;
   }
