@@ -103,6 +103,9 @@ export const switchStatusSchema = z
     role: z.enum(['unknown', 'slave', 'claiming', 'master', 'fenced']).optional()
       .meta({ description: "controller HA: this instance's role at the switch (fenced: the switch knows a later generation)" }),
     generation: z.string().optional().meta({ description: "the switch's generation id as last heard, decimal" }),
+    firstTable: z.number().int().optional().meta({ description: "datapath.first_table when not 0: vadc's first table on a bridge shared with other controllers" }),
+    reachableFromTable0: z.boolean().optional()
+      .meta({ description: "with firstTable: whether a flow path (goto_table or resubmit) leads from table 0 to it; absent until read" }),
   })
   .meta({ id: 'SwitchStatus' });
 

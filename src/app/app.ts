@@ -77,8 +77,8 @@ export class LoadBalancerApp {
       this.nat.forgetService(gone.id);
     }
     const newVips = new Set(this.services.all.map((s) => s.config.vip));
-    for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip));
-    for (const vip of newVips) msgs.push(...buildVipFlows(vip));
+    for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
+    for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
     out.toEach(this.switches.keys(), msgs);
     const undecided = this.services.all.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
@@ -224,8 +224,8 @@ export class LoadBalancerApp {
     this.relocate(now);
     // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
     // the daemon rebuilds the connection table from it (restore).
-    const msgs: OfpMessage[] = [...buildPipelineFlows(), ...this.nat.pipelineFlows()];
-    for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip));
+    const msgs: OfpMessage[] = [...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows()];
+    for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
     return this.finish(new Outbox().to(sw.dpid, msgs));
   }

@@ -30,6 +30,9 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
         { header: 'PACKET-INS', get: 'packetIns' },
         { header: 'FLOW-MODS', get: 'flowModsSent' },
         { header: 'ERRORS', get: 'errorsReceived' },
+        ...(status.switches.some((s) => s.firstTable !== undefined)
+          ? [{ header: 'ENTRY', get: (s: (typeof status.switches)[number]) => `table ${s.firstTable}: ${s.reachableFromTable0 === undefined ? 'not read yet' : s.reachableFromTable0 ? 'reached from table 0' : 'NOT REACHED from table 0'}` }]
+          : []),
         ...(status.ha ? [{ header: 'ROLE', get: (s: (typeof status.switches)[number]) => `${s.role ?? '-'} ${s.generation ?? ''}`.trim() }] : []),
       ]);
     }

@@ -431,6 +431,12 @@ const optionalSeconds = () => integer(0, 4294967295, 'an integer number of secon
 
 const datapathSchema = strict({
   nat: oneOf(['auto', 'flows', 'conntrack']).default('auto'),
+  /**
+   * The first of vadc's 4 tables (docs/pipeline.md). 0: the bridge is vadc's alone. On a bridge shared with other
+   * controllers (a Neutron agent, OVN) vadc leaves the tables below it alone; table 0's owner sends the traffic vadc
+   * serves there (goto_table or resubmit), and status warns when no table-0 flow does (docs/operators/run-a-pair.md).
+   */
+  first_table: integer(0, 251, 'an integer 0..251 (vadc uses this table and the 3 after it)').default(0),
   /** Conntrack zone of vadc's connections (conntrack mode). */
   ct_zone: integer(0, 65535, 'an integer 0..65535').default(2780),
   /**

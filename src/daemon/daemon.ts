@@ -22,6 +22,7 @@ import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
+import { TableZeroWatch } from './table-zero-watch';
 import { taggedChanges, withTaggedBackends, type TagProblem, type TaggedBackend } from './tagged-backends';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
@@ -94,6 +95,8 @@ export class VadcDaemon implements VadcRuntime {
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
   private readonly election?: ControllerElection;
+  /** With datapath.first_table > 0: whether table 0 leads to vadc's tables on each switch. */
+  private readonly tableZero?: TableZeroWatch;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -140,6 +143,10 @@ export class VadcDaemon implements VadcRuntime {
     this.stats = new StatsPoller({
       controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now,
     });
+    if (this.config.datapath.first_table > 0) {
+      this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
+      this.controller.on('switch_down', (dpid) => this.tableZero?.forget(dpid));
+    }
     this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: formatDpid(dpid), message: `switch ${formatDpid(dpid)} disconnected: ${reason}` }));
     this.controller.on('dpid_conflict', (c) => this.emitEvent({
       kind: 'dpid_conflict', level: 'warn', dpid: formatDpid(c.dpid), data: { holder: c.holder, claimant: c.claimant, kept: c.kept },
@@ -184,6 +191,7 @@ export class VadcDaemon implements VadcRuntime {
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
     this.statsTimer = setInterval(() => void this.pollStats(), interval);
     this.statsTimer.unref();
+    this.tableZero?.start();
     return targets;
   }
 
@@ -192,6 +200,7 @@ export class VadcDaemon implements VadcRuntime {
     // Resign first: a standby takes over while this instance closes its sessions.
     this.election?.stop();
     clearInterval(this.statsTimer);
+    this.tableZero?.stop();
     this.cluster?.close();
     this.ovsdb?.close();
     this.accounting.close();
@@ -219,6 +228,8 @@ export class VadcDaemon implements VadcRuntime {
         this.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
         const msgs = base.onSwitchUp(sw, now);
         void this.restore(sw.dpid);
+        // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
+        if (this.tableZero) setTimeout(() => void this.tableZero?.poll(), 1000).unref();
         this.afterDiscovery();
         return msgs;
       },
@@ -428,6 +439,7 @@ export class VadcDaemon implements VadcRuntime {
         dpid: formatDpid(sw.dpid), address: sw.address, connectedAt: sw.connectedAt, ports: sw.ports.size,
         packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
         ...(sw.role ? { role: sw.role.state, ...(sw.role.generation !== undefined ? { generation: String(sw.role.generation) } : {}) } : {}),
+        ...(this.tableZero ? { firstTable: this.config.datapath.first_table, ...optionalReachable(this.tableZero.reachable(sw.dpid)) } : {}),
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },
@@ -585,6 +597,10 @@ function toAppVnic(info: OvsdbVnicInfo | undefined) {
   if (!info) return undefined;
   const down = info.linkState === 'down' || info.adminState === 'down';
   return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
+}
+
+function optionalReachable(reachable: boolean | undefined): { reachableFromTable0?: boolean } {
+  return reachable === undefined ? {} : { reachableFromTable0: reachable };
 }
 
 function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {

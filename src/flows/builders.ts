@@ -8,7 +8,7 @@ import {
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
-import { PRIORITY, TABLE } from './pipeline';
+import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 import { formatIpv6, parsePrefix, uint32ToIpv4, type IpPrefix } from '../net';
 
 // Builders return codec messages with xid 0: the switch session assigns xids when it sends them.
@@ -114,14 +114,14 @@ function vipPriority(m: AddressMatch, band: 'VIP_REFUSE' | 'SERVICE' | 'VIP_CONT
  * The fixed pipeline: table-miss flows of the three tables and the table-0 rules sending TCP/UDP through
  * the reverse table. Adds only (OFPFC_ADD replaces an identical flow), never a wipe.
  */
-export function buildPipelineFlows(): FlowMod[] {
+export function buildPipelineFlows(t: VadcTables = TABLE): FlowMod[] {
   const cookie = makeCookie('pipeline');
   const miss = PRIORITY.MISS.min;
   return [
-    addFlow({ tableId: TABLE.CLASSIFY, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
-    ...buildReturnFlows(ETH_TYPE_IPV4),
-    addFlow({ tableId: TABLE.FORWARD, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_CONTROLLER))] }),
-    addFlow({ tableId: TABLE.REVERSE, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
+    addFlow({ tableId: t.CLASSIFY, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
+    ...buildReturnFlows(ETH_TYPE_IPV4, t),
+    addFlow({ tableId: t.FORWARD, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_CONTROLLER))] }),
+    addFlow({ tableId: t.REVERSE, priority: miss, cookie, match: [], instructions: [apply(output(OFPP_NORMAL))] }),
   ];
 }
 
@@ -130,11 +130,11 @@ export function buildPipelineFlows(): FlowMod[] {
  * pipeline; IPv6's come with the first IPv6 service (flows mode), so a switch with IPv4 services only gets the flows
  * it always got. Adds only: a second copy replaces the first.
  */
-export function buildReturnFlows(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE_IPV6): FlowMod[] {
+export function buildReturnFlows(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE_IPV6, t: VadcTables = TABLE): FlowMod[] {
   return (['tcp', 'udp'] as const).map((proto) =>
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: PRIORITY.RETURN.min, cookie: makeCookie('pipeline'),
-      match: [{ field: 'eth_type', value: ethType }, { field: 'ip_proto', value: IP_PROTO[proto] }], instructions: [gotoTable(TABLE.REVERSE)],
+      tableId: t.CLASSIFY, priority: PRIORITY.RETURN.min, cookie: makeCookie('pipeline'),
+      match: [{ field: 'eth_type', value: ethType }, { field: 'ip_proto', value: IP_PROTO[proto] }], instructions: [gotoTable(t.REVERSE)],
     }));
 }
 
@@ -143,7 +143,7 @@ export function buildReturnFlows(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE
  * to it refused there. IPv4: ARP requests and ICMP echo. IPv6: neighbor solicitations whose target is the VIP
  * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.
  */
-export function buildVipFlows(vip: string): FlowMod[] {
+export function buildVipFlows(vip: string, t: VadcTables = TABLE): FlowMod[] {
   const cookie = makeCookie('vip');
   const toController = [apply(output(OFPP_CONTROLLER))];
   const addr = addressMatch(vip, 'dst');
@@ -154,35 +154,35 @@ export function buildVipFlows(vip: string): FlowMod[] {
     const solicitation: Oxm[] = [...icmp6, { field: 'icmpv6_type', value: ICMPV6.NEIGHBOR_SOLICITATION }, { field: 'icmpv6_code', value: 0 }];
     const ns: Oxm[] = addr.prefixLength === 128 ? [...solicitation, { field: 'ipv6_nd_target', value: parsePrefix(vip).address }] : solicitation;
     return [
-      addFlow({ tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController, match: ns }),
+      addFlow({ tableId: t.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController, match: ns }),
       addFlow({
-        tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController,
+        tableId: t.CLASSIFY, priority: vipPriority(addr, 'VIP_CONTROL'), cookie, instructions: toController,
         match: [addr.ethType, addr.oxm, { field: 'ip_proto', value: IP_PROTO_ICMPV6 }, { field: 'icmpv6_type', value: ICMPV6.ECHO_REQUEST }],
       }),
-      addFlow({ tableId: TABLE.CLASSIFY, priority: vipPriority(addr, 'VIP_REFUSE'), cookie, instructions: toController, match: [addr.ethType, addr.oxm] }),
+      addFlow({ tableId: t.CLASSIFY, priority: vipPriority(addr, 'VIP_REFUSE'), cookie, instructions: toController, match: [addr.ethType, addr.oxm] }),
     ];
   }
   const arp = vipMatch(vip, 'arp_tpa');
   const ip = vipMatch(vip, 'ipv4_dst');
   return [
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + arp.prefixLength, cookie, instructions: toController,
+      tableId: t.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + arp.prefixLength, cookie, instructions: toController,
       match: [{ field: 'eth_type', value: ETH_TYPE_ARP }, { field: 'arp_op', value: ARP_REQUEST }, arp.oxm],
     }),
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + ip.prefixLength, cookie, instructions: toController,
+      tableId: t.CLASSIFY, priority: PRIORITY.VIP_CONTROL.min + ip.prefixLength, cookie, instructions: toController,
       match: [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_ICMP }, ip.oxm, { field: 'icmpv4_type', value: 8 }],
     }),
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: PRIORITY.VIP_REFUSE.min + ip.prefixLength, cookie, instructions: toController,
+      tableId: t.CLASSIFY, priority: PRIORITY.VIP_REFUSE.min + ip.prefixLength, cookie, instructions: toController,
       match: [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, ip.oxm],
     }),
   ];
 }
 
 /** Removes exactly the flows buildVipFlows(vip) added, when no service uses the VIP any more. */
-export function buildDeleteVipFlows(vip: string): FlowMod[] {
-  return buildVipFlows(vip).map((flow) => asStrictDelete(flow, 'vip'));
+export function buildDeleteVipFlows(vip: string, t: VadcTables = TABLE): FlowMod[] {
+  return buildVipFlows(vip, t).map((flow) => asStrictDelete(flow, 'vip'));
 }
 
 export interface ServiceFlowSpec {
@@ -194,16 +194,16 @@ export interface ServiceFlowSpec {
 }
 
 /** Table 0: VIP:port/protocol -> vip-forward. */
-export function buildServiceFlows(service: ServiceFlowSpec): FlowMod[] {
+export function buildServiceFlows(service: ServiceFlowSpec, t: VadcTables = TABLE): FlowMod[] {
   const ip = addressMatch(service.vip, 'dst');
   return [
     addFlow({
-      tableId: TABLE.CLASSIFY, priority: vipPriority(ip, 'SERVICE'), cookie: makeCookie('service', service.serviceId),
+      tableId: t.CLASSIFY, priority: vipPriority(ip, 'SERVICE'), cookie: makeCookie('service', service.serviceId),
       match: [
         ip.ethType, { field: 'ip_proto', value: IP_PROTO[service.protocol] }, ip.oxm,
         { field: DST_PORT_FIELD[service.protocol], value: service.port },
       ],
-      instructions: [gotoTable(TABLE.FORWARD)],
+      instructions: [gotoTable(t.FORWARD)],
     }),
   ];
 }
@@ -245,7 +245,7 @@ export interface ConnectionSpec {
  * The forward and reverse NAT flow of one connection, both with the connection's cookie, the idle
  * timeout and SEND_FLOW_REM (so the connection's end is observed whichever side idles out first).
  */
-export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
+export function buildConnectionFlows(conn: ConnectionSpec, t: VadcTables = TABLE): [FlowMod, FlowMod] {
   if (!(conn.idleTimeout >= 1 && conn.idleTimeout <= 0xffff)) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
   // Written as plain literals (no spreads, no helper closures): this runs once per new connection.
   const cookie = makeCookie('connection', conn.serviceId, conn.connectionId);
@@ -274,9 +274,9 @@ export function buildConnectionFlows(conn: ConnectionSpec): [FlowMod, FlowMod] {
     forwardActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
     reverseActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
   }
-  const forward = connectionFlow(TABLE.FORWARD, cookie, conn.idleTimeout, forwardActions,
+  const forward = connectionFlow(t.FORWARD, cookie, conn.idleTimeout, forwardActions,
     v6 ? fiveTuple6(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port) : fiveTuple(protocol, client.ofport, client.ip, vip.ip, client.port, vip.port));
-  const reverse = connectionFlow(TABLE.REVERSE, cookie, conn.idleTimeout, reverseActions,
+  const reverse = connectionFlow(t.REVERSE, cookie, conn.idleTimeout, reverseActions,
     v6 ? fiveTuple6(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port)
       : fiveTuple(protocol, backend.ofport, backend.ip, client.ip, backend.port, client.port));
   return [forward, reverse];
@@ -338,14 +338,14 @@ export function buildFlowStatsRequest(kind: CookieKind): MultipartRequest {
  * Rebuilds connections from flow stats (the inverse of buildConnectionFlows): pairs forward and reverse
  * flows by cookie. Returns the connections found and the cookies of half-present pairs (to delete).
  */
-export function readConnectionFlows(entries: FlowStats[]): { connections: ConnectionSpec[]; orphans: bigint[] } {
+export function readConnectionFlows(entries: FlowStats[], t: VadcTables = TABLE): { connections: ConnectionSpec[]; orphans: bigint[] } {
   const halves = new Map<bigint, { forward?: FlowStats; reverse?: FlowStats }>();
   for (const entry of entries) {
     const parts = parseCookie(entry.cookie);
     if (parts?.kind !== 'connection') continue;
     const pair = halves.get(entry.cookie) ?? {};
-    if (entry.tableId === TABLE.FORWARD) pair.forward = entry;
-    else if (entry.tableId === TABLE.REVERSE) pair.reverse = entry;
+    if (entry.tableId === t.FORWARD) pair.forward = entry;
+    else if (entry.tableId === t.REVERSE) pair.reverse = entry;
     halves.set(entry.cookie, pair);
   }
   const connections: ConnectionSpec[] = [];

@@ -115,7 +115,8 @@ export function checkGroup(group: GroupMod, pipeline: Pipeline): string[] {
   if (group.command !== OFPGC_ADD && group.command !== OFPGC_MODIFY) problems.push(`unknown group-mod command ${group.command}`);
   if (group.groupType !== OFPGT_SELECT) problems.push(`group type ${group.groupType} is not select`);
   if (group.buckets.length === 0) problems.push('a select group without buckets drops every packet sent to it');
-  if (!pipeline.some((t) => t.id === VADC_GROUPS.bucketRecircTable)) problems.push(`table ${VADC_GROUPS.bucketRecircTable} is not in the pipeline`);
+  const recirc = pipeline.find((t) => t.name === VADC_GROUPS.bucketRecircTable)?.id;
+  if (recirc === undefined) problems.push(`table ${VADC_GROUPS.bucketRecircTable} is not in the pipeline`);
   group.buckets.forEach((bucket, i) => {
     if (bucket.weight < 1) problems.push(`bucket ${i} has weight 0 (leave it out instead)`);
     const [ct, ...rest] = bucket.actions;
@@ -124,7 +125,7 @@ export function checkGroup(group: GroupMod, pipeline: Pipeline): string[] {
       return;
     }
     if ((ct.flags & 1) === 0) problems.push(`bucket ${i}'s ct does not commit`);
-    if (ct.recircTable !== VADC_GROUPS.bucketRecircTable) problems.push(`bucket ${i}'s ct goes to table ${ct.recircTable}, not ${VADC_GROUPS.bucketRecircTable}`);
+    if (ct.recircTable !== recirc) problems.push(`bucket ${i}'s ct goes to table ${ct.recircTable}, not ${VADC_GROUPS.bucketRecircTable} (${recirc})`);
     problems.push(...checkBucketCtActions(ct.actions).map((p) => `bucket ${i}: ${p}`));
   });
   return problems;

@@ -20,7 +20,7 @@ import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/typ
 import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
 import { allFlowsOfKind, makeCookie, parseCookie } from './cookies';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
-import { CT_STATE, PRIORITY, TABLE } from './pipeline';
+import { CT_STATE, PRIORITY, TABLE, type VadcTables } from './pipeline';
 
 /** NX_CT_F_COMMIT, NX_NAT_F_DST (OVS nicira-ext.h); 255 = NX_CT_RECIRC_NONE. */
 const NX_CT_F_COMMIT = 1;
@@ -65,8 +65,8 @@ function add(tableId: number, priority: number, cookie: bigint, match: Oxm[], ac
 }
 
 /** Conntrack mode's addition to the pipeline: table 3's miss (a backend's non-reply traffic switches normally). */
-export function buildCtPipelineFlows(): FlowMod[] {
-  return [add(TABLE.CT_REPLY, PRIORITY.MISS.min, makeCookie('pipeline'), [], [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }])];
+export function buildCtPipelineFlows(t: VadcTables = TABLE): FlowMod[] {
+  return [add(t.CT_REPLY, PRIORITY.MISS.min, makeCookie('pipeline'), [], [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }])];
 }
 
 export interface CtServiceSpec {
@@ -79,8 +79,8 @@ export interface CtServiceSpec {
 }
 
 /** The table-0 service flow of conntrack mode: the VIP:port match through conntrack to table 1 (instead of goto_table). */
-export function buildCtServiceFlows(service: ServiceFlowSpec, zone: number): FlowMod[] {
-  return buildServiceFlows(service).map((flow) => ({ ...flow, instructions: [{ type: 'apply_actions', actions: [natOnly(zone, TABLE.FORWARD)] }] }));
+export function buildCtServiceFlows(service: ServiceFlowSpec, zone: number, t: VadcTables = TABLE): FlowMod[] {
+  return buildServiceFlows(service, t).map((flow) => ({ ...flow, instructions: [{ type: 'apply_actions', actions: [natOnly(zone, t.FORWARD)] }] }));
 }
 
 /**
@@ -88,7 +88,7 @@ export function buildCtServiceFlows(service: ServiceFlowSpec, zone: number): Flo
  * and the table-3 flow restoring the VIP MAC and sending replies to the client's port. A backend shared
  * by two services gets the same table-0 flow from both (the one added last owns it).
  */
-export function buildCtReplyFlows(s: CtServiceSpec): FlowMod[] {
+export function buildCtReplyFlows(s: CtServiceSpec, t: VadcTables = TABLE): FlowMod[] {
   const cookie = makeCookie('service', s.serviceId);
   const seen = new Set<string>();
   const flows: FlowMod[] = [];
@@ -97,14 +97,14 @@ export function buildCtReplyFlows(s: CtServiceSpec): FlowMod[] {
     if (seen.has(key)) continue;
     seen.add(key);
     const f = family(b.ip);
-    flows.push(add(TABLE.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
+    flows.push(add(t.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
       f.ethType, { field: 'ip_proto', value: IP_PROTO[s.protocol] }, { field: f.src, value: b.ip }, { field: SRC_PORT_FIELD[s.protocol], value: b.port },
-    ], [natOnly(s.zone, TABLE.CT_REPLY)]));
+    ], [natOnly(s.zone, t.CT_REPLY)]));
   }
   // One ct-reply flow per family the service's backends use (a dual-stack service has both).
   const families = [IPV4, IPV6].filter((e) => s.backends.some((b) => family(b.ip).ethType === e));
   for (const ethType of families.length ? families : [IPV4]) {
-    flows.push(add(TABLE.CT_REPLY, PRIORITY.SERVICE.min, cookie,
+    flows.push(add(t.CT_REPLY, PRIORITY.SERVICE.min, cookie,
       [ctState(CT_STATE.TRK | CT_STATE.RPL, CT_STATE.TRK | CT_STATE.RPL), serviceMark(s.serviceId), ethType],
       [
         { type: 'set_field', field: { field: 'eth_src', value: s.vipMac } },
@@ -128,16 +128,16 @@ export interface CtBackendSpec {
  * a backend that still has the client's previous connection on that port in TIME_WAIT (without it the
  * backend never learns, and the retried handshake hangs).
  */
-export function buildCtBackendFlow(b: CtBackendSpec): FlowMod {
+export function buildCtBackendFlow(b: CtBackendSpec, t: VadcTables = TABLE): FlowMod {
   const f = family(b.ip);
-  return add(TABLE.FORWARD, PRIORITY.BACKEND.min, makeCookie('backend', b.serviceId), [
+  return add(t.FORWARD, PRIORITY.BACKEND.min, makeCookie('backend', b.serviceId), [
     ctState(CT_STATE.TRK | CT_STATE.DNAT, CT_STATE.TRK | CT_STATE.DNAT | CT_STATE.RPL), serviceMark(b.serviceId), f.ethType, { field: f.dst, value: b.ip },
   ], [{ type: 'set_field', field: { field: 'eth_dst', value: b.mac } }, { type: 'output', port: b.ofport, maxLen: 0 }]);
 }
 
 /** Removes exactly the flow buildCtBackendFlow(b) added (whatever MAC/port it sent to). */
-export function buildDeleteCtBackendFlow(b: Omit<CtBackendSpec, 'mac' | 'ofport'>): FlowMod {
-  const flow = buildCtBackendFlow({ ...b, mac: '00:00:00:00:00:00', ofport: 0 });
+export function buildDeleteCtBackendFlow(b: Omit<CtBackendSpec, 'mac' | 'ofport'>, t: VadcTables = TABLE): FlowMod {
+  const flow = buildCtBackendFlow({ ...b, mac: '00:00:00:00:00:00', ofport: 0 }, t);
   const selector = allFlowsOfKind('backend');
   return { ...flow, command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [] };
 }
@@ -147,7 +147,7 @@ export function buildDeleteCtBackendFlow(b: Omit<CtBackendSpec, 'mac' | 'ofport'
  * VIP:port, forwards them exactly as the backend flow does, and carries the connection's cookie, idle and
  * FIN timeouts and SEND_FLOW_REM, so vadc sees the connection's packets and its end.
  */
-export function buildCtConnectionFlow(conn: ConnectionSpec): FlowMod {
+export function buildCtConnectionFlow(conn: ConnectionSpec, t: VadcTables = TABLE): FlowMod {
   if (!(conn.idleTimeout >= 1 && conn.idleTimeout <= 0xffff)) throw new FlowBuildError(`idle timeout ${conn.idleTimeout} is outside 1..65535`);
   const { protocol, client, vip, backend } = conn;
   const actions: Action[] = [
@@ -159,7 +159,7 @@ export function buildCtConnectionFlow(conn: ConnectionSpec): FlowMod {
     throw new FlowBuildError(`connection ${client.ip} -> ${vip.ip} -> ${backend.ip} mixes address families (vadc does not translate between them)`);
   }
   if (conn.finTimeout && protocol === 'tcp') actions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
-  return add(TABLE.FORWARD, PRIORITY.CONNECTION.min, makeCookie('connection', conn.serviceId, conn.connectionId), [
+  return add(t.FORWARD, PRIORITY.CONNECTION.min, makeCookie('connection', conn.serviceId, conn.connectionId), [
     // OVS accepts ct_nw_dst/ct_tp_dst only where the match implies a valid tracker entry: +trk-inv at least.
     ctState(CT_STATE.TRK, CT_STATE.TRK | CT_STATE.INV),
     { field: 'in_port', value: client.ofport }, f.ethType, { field: 'ip_proto', value: IP_PROTO[protocol] },

@@ -17,7 +17,7 @@ import {
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
 import { makeCookie } from './cookies';
 import { ETH_TYPE_IPV4, IP_PROTO_TCP, TCP_FLAGS } from './packets';
-import { PRIORITY, TABLE } from './pipeline';
+import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 
 /** vadc's meter on every switch it drives (meter ids are per switch; this one is "adc"). */
 export const END_COPY_METER_ID = 0xadc;
@@ -77,14 +77,14 @@ export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number): Fl
  * What flows mode does with a backend's packets from `ip:port` in table 0 (the RETURN flow, narrowed to that
  * address and port), for the backend side's copies to shadow.
  */
-export function buildBackendReturnBase(serviceId: number, ip: string, port: number): FlowMod {
+export function buildBackendReturnBase(serviceId: number, ip: string, port: number, t: VadcTables = TABLE): FlowMod {
   return {
-    type: 'flow_mod', xid: 0, cookie: makeCookie('end', serviceId), cookieMask: 0n, tableId: TABLE.CLASSIFY, command: OFPFC_ADD,
+    type: 'flow_mod', xid: 0, cookie: makeCookie('end', serviceId), cookieMask: 0n, tableId: t.CLASSIFY, command: OFPFC_ADD,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.REPLY_END_COPY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
     flags: 0,
     match: [
       { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv4_src', value: ip }, { field: 'tcp_src', value: port },
     ],
-    instructions: [{ type: 'goto_table', tableId: TABLE.REVERSE }],
+    instructions: [{ type: 'goto_table', tableId: t.REVERSE }],
   };
 }

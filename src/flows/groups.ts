@@ -23,7 +23,7 @@ import type { Action, Bucket, FlowMod, GroupMod } from '../openflow/types';
 import { FlowBuildError, type L4Protocol } from './builders';
 import { allFlowsOfKind, makeCookie } from './cookies';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
-import { CT_STATE, PRIORITY, TABLE, VADC_GROUPS } from './pipeline';
+import { CT_STATE, PRIORITY, TABLE, VADC_GROUPS, type VadcTables } from './pipeline';
 
 const NX_CT_F_COMMIT = 1;
 const NX_NAT_F_DST = 2;
@@ -50,10 +50,10 @@ export interface ServiceGroupSpec {
 }
 
 /** One bucket: commit with the backend's DNAT and the connection's mark, back to table 1. */
-function bucket(s: ServiceGroupSpec, b: DecisionBucket): Bucket {
+function bucket(s: ServiceGroupSpec, b: DecisionBucket, t: VadcTables): Bucket {
   if (!(Number.isInteger(b.weight) && b.weight >= 1 && b.weight <= 0xffff)) throw new FlowBuildError(`bucket weight ${b.weight} is outside 1..65535`);
   const commit: Action = {
-    type: 'nx_ct', flags: NX_CT_F_COMMIT, zoneSrc: 0, zoneOfsNbits: s.zone, recircTable: TABLE.FORWARD, alg: 0,
+    type: 'nx_ct', flags: NX_CT_F_COMMIT, zoneSrc: 0, zoneOfsNbits: s.zone, recircTable: t.FORWARD, alg: 0,
     actions: [
       // The client's switch port (the reply flow of table 3 outputs to it), then the service id: connectionMark().
       { type: 'nx_reg_move', nBits: 16, srcOfs: 0, dstOfs: 0, srcField: 'in_port', dstField: 'ct_mark' },
@@ -67,11 +67,11 @@ function bucket(s: ServiceGroupSpec, b: DecisionBucket): Bucket {
 }
 
 /** Adds (or, with `modify`, replaces the buckets of) a service's select group. */
-export function buildServiceGroup(s: ServiceGroupSpec, modify: boolean): GroupMod {
+export function buildServiceGroup(s: ServiceGroupSpec, modify: boolean, t: VadcTables = TABLE): GroupMod {
   if (s.buckets.length === 0) throw new FlowBuildError(`service ${s.serviceId}'s group needs at least one bucket (remove the group instead)`);
   return {
     type: 'group_mod', xid: 0, command: modify ? OFPGC_MODIFY : OFPGC_ADD, groupType: OFPGT_SELECT,
-    groupId: serviceGroupId(s.serviceId), buckets: s.buckets.map((b) => bucket(s, b)),
+    groupId: serviceGroupId(s.serviceId), buckets: s.buckets.map((b) => bucket(s, b, t)),
   };
 }
 
@@ -94,10 +94,10 @@ const NEW_UNTRANSLATED = {
 } as const;
 
 /** Table 1: a service's new connection the tracker has not translated yet goes to its group, not to the controller. */
-export function buildDecisionFlow(s: DecisionFlowSpec): FlowMod {
+export function buildDecisionFlow(s: DecisionFlowSpec, t: VadcTables = TABLE): FlowMod {
   const v6 = s.vip.includes(':');
   return {
-    type: 'flow_mod', xid: 0, cookie: makeCookie('decision', s.serviceId), cookieMask: 0n, tableId: TABLE.FORWARD, command: OFPFC_ADD,
+    type: 'flow_mod', xid: 0, cookie: makeCookie('decision', s.serviceId), cookieMask: 0n, tableId: t.FORWARD, command: OFPFC_ADD,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.DECISION.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0,
     match: [
       NEW_UNTRANSLATED, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[s.protocol] },
@@ -108,7 +108,7 @@ export function buildDecisionFlow(s: DecisionFlowSpec): FlowMod {
 }
 
 /** Removes exactly the flow buildDecisionFlow(s) added. */
-export function buildDeleteDecisionFlow(s: DecisionFlowSpec): FlowMod {
+export function buildDeleteDecisionFlow(s: DecisionFlowSpec, t: VadcTables = TABLE): FlowMod {
   const selector = allFlowsOfKind('decision');
-  return { ...buildDecisionFlow(s), command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [] };
+  return { ...buildDecisionFlow(s, t), command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [] };
 }

@@ -9,3 +9,4 @@ export * from './groups';
 export * from './packets';
 export * from './ipv6-packets';
 export * from './ipv6-replies';
+export * from './table-entry';

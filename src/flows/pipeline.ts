@@ -38,7 +38,25 @@ export const PRIORITY = {
 } as const;
 export type PriorityBand = keyof typeof PRIORITY;
 
-export const TABLE = { CLASSIFY: 0, FORWARD: 1, REVERSE: 2, CT_REPLY: 3 } as const;
+/** vadc's tables, from its first table (`datapath.first_table`) on, in pipeline order. */
+export interface VadcTables {
+  readonly CLASSIFY: number;
+  readonly FORWARD: number;
+  readonly REVERSE: number;
+  readonly CT_REPLY: number;
+}
+
+/** vadc uses 4 tables from its first on; OpenFlow's last table is 254 (OFPTT_MAX). */
+export const MAX_FIRST_TABLE = 251;
+
+/** vadc's tables when its first table is `first` (0: the bridge is vadc's alone; another controller owns table 0 otherwise). */
+export function vadcTables(first = 0): VadcTables {
+  if (!(Number.isInteger(first) && first >= 0 && first <= MAX_FIRST_TABLE)) throw new RangeError(`first table ${first} is outside 0..${MAX_FIRST_TABLE}`);
+  return { CLASSIFY: first, FORWARD: first + 1, REVERSE: first + 2, CT_REPLY: first + 3 };
+}
+
+/** The tables of a bridge that is vadc's alone (first table 0). */
+export const TABLE: VadcTables = vadcTables(0);
 
 /** ct_state bits (OVS meta-flow.h, NXM_NX_CT_STATE). */
 export const CT_STATE = { NEW: 0x01, EST: 0x02, REL: 0x04, RPL: 0x08, INV: 0x10, TRK: 0x20, SNAT: 0x40, DNAT: 0x80 } as const;
@@ -68,8 +86,13 @@ const FIVE_TUPLE: OxmFieldName[] = [
   'in_port', 'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst',
 ];
 
-/** vadc's table pipeline, declared once; docs/pipeline.md explains it and checkFlow enforces it. */
-export const VADC_PIPELINE: Pipeline = [
+/**
+ * vadc's table pipeline, declared once, from its first table on; docs/pipeline.md explains it and checkFlow enforces
+ * it. Every table id and goto target moves with the first table.
+ */
+export function vadcPipeline(first = 0): Pipeline {
+  const TABLE = vadcTables(first);
+  return [
   {
     id: TABLE.CLASSIFY,
     name: 'classify',
@@ -124,17 +147,21 @@ export const VADC_PIPELINE: Pipeline = [
     bands: ['MISS', 'SERVICE'],
     cookieKinds: ['pipeline', 'service'],
   },
-];
+  ];
+}
+
+/** The pipeline of a bridge that is vadc's alone. */
+export const VADC_PIPELINE: Pipeline = vadcPipeline(0);
 
 /**
  * vadc's groups (datapath decisions): one select group per service, id base + service id, so vadc never touches a
  * group it does not own. A bucket may only commit the connection to the tracker (ct with commit, writing ct_mark
- * and NAT'ing the destination) and recirculate it to `bucketRecircTable`.
+ * and NAT'ing the destination) and recirculate it to the pipeline's table named `bucketRecircTable`.
  */
 export const VADC_GROUPS = {
   base: 0x0adc0000,
   maxServiceId: 0xffff,
-  bucketRecircTable: TABLE.FORWARD,
+  bucketRecircTable: 'vip-forward',
 } as const;
 
 /** Fields OVS fills from the connection tracker: matchable only together with ct_state +trk. */

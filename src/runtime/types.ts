@@ -21,6 +21,9 @@ export interface SwitchStatus {
   /** With controller HA: this instance's OpenFlow role at the switch, and the switch's generation id (decimal). */
   role?: 'unknown' | 'slave' | 'claiming' | 'master' | 'fenced';
   generation?: string;
+  /** With datapath.first_table > 0: vadc's first table, and whether a flow path leads to it from table 0 (absent: not read yet). */
+  firstTable?: number;
+  reachableFromTable0?: boolean;
 }
 
 export interface BackendStatus {

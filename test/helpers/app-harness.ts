@@ -5,7 +5,7 @@
 import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent } from '../../src/app';
 import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
-import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, TABLE, VADC_PIPELINE, type ConntrackEntry } from '../../src/flows';
+import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPipeline, vadcTables, type ConntrackEntry, type Pipeline, type VadcTables } from '../../src/flows';
 import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
@@ -165,17 +165,30 @@ export class AppHarness {
   /** ms */
   now = 1000;
 
-  /** `opts.uplink`: a cluster host's port toward the other hosts (remote backends), added to the switch. */
-  constructor(readonly mode: NatModeCase, services = defaultServices(), opts: { uplink?: { ofport: number; name: string } } = {}) {
-    const config = parseConfig(`${mode.datapath}\n${services}`, 'harness.yaml');
+  /** vadc's tables and pipeline in this harness (datapath.first_table). */
+  readonly tables: VadcTables;
+  readonly pipeline: Pipeline;
+
+  /**
+   * `opts.uplink`: a cluster host's port toward the other hosts (remote backends), added to the switch.
+   * `opts.firstTable`: vadc's tables start there (datapath.first_table); table 0 then belongs to "another
+   * controller", whose one flow sends everything to vadc's first table unless `foreignTableZero` says otherwise.
+   */
+  constructor(readonly mode: NatModeCase, services = defaultServices(), opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[] } = {}) {
+    const config = AppHarness.config(mode, services, opts.firstTable);
+    this.tables = vadcTables(config.datapath.first_table);
+    this.pipeline = vadcPipeline(config.datapath.first_table);
     if (opts.uplink) this.sw.ports.set(opts.uplink.ofport, port(opts.uplink.ofport, opts.uplink.name));
+    if (this.tables.CLASSIFY > 0) for (const f of opts.foreignTableZero ?? [gotoFirstTable(this.tables.CLASSIFY)]) this.table.apply(f, 0);
     this.app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name });
     this.install(this.app.switchUp(this.sw, this.now));
   }
 
   /** The config the harness runs, for a second app (a restart) or a reconfiguration. */
-  static config(mode: NatModeCase, services = defaultServices()) {
-    return parseConfig(`${mode.datapath}\n${services}`, 'harness.yaml');
+  static config(mode: NatModeCase, services = defaultServices(), firstTable?: number) {
+    const datapath = firstTable === undefined ? mode.datapath
+      : mode.datapath ? mode.datapath.replace('datapath: {', `datapath: { first_table: ${firstTable},`) : `datapath: { first_table: ${firstTable} }`;
+    return parseConfig(`${datapath}\n${services}`, 'harness.yaml');
   }
 
   /** Installs what the app returned (per-switch batches or one switch's messages); every flow is checked against the pipeline. */
@@ -185,11 +198,11 @@ export class AppHarness {
       if (m.type === 'pre_encoded') throw new Error('the harness takes codec messages (packetIn, not packetInEncoded)');
       this.sent.push(m);
       if (m.type === 'group_mod') {
-        expect(checkGroup(m, VADC_PIPELINE)).toEqual([]);
+        expect(checkGroup(m, this.pipeline)).toEqual([]);
         this.table.applyGroup(m);
       }
       if (m.type !== 'flow_mod') continue;
-      expect(checkFlow(m, VADC_PIPELINE)).toEqual([]);
+      expect(checkFlow(m, this.pipeline)).toEqual([]);
       this.table.apply(m, this.now / 1000);
     }
   }
@@ -278,7 +291,7 @@ export class AppHarness {
 
   /** Forward-table flows to the controller-chosen backends (flows mode's per-connection, conntrack's per-backend). */
   forwardFlows(priority: number): FlowMod[] {
-    return this.table.flows(TABLE.FORWARD).filter((f) => f.priority === priority);
+    return this.table.flows(this.tables.FORWARD).filter((f) => f.priority === priority);
   }
 }
 
@@ -289,6 +302,14 @@ function tuple(src: string, dst: string, sport: number, dport: number): Conntrac
   ipv6Words(parseIpv6(src), 0, ip6.subarray(0, 4));
   ipv6Words(parseIpv6(dst), 0, ip6.subarray(4, 8));
   return { src: foldIpv6(ip6, 0), dst: foldIpv6(ip6, 4), sport, dport, ip6 };
+}
+
+/** Another controller's table-0 flow that sends every packet on to vadc's first table. */
+export function gotoFirstTable(first: number, priority = 0): FlowMod {
+  return {
+    type: 'flow_mod', xid: 0, cookie: 0x1234n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority,
+    bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0, match: [], instructions: [{ type: 'goto_table', tableId: first }],
+  };
 }
 
 export function flowRemovedOf(f: FlowMod, reason = OFPRR_IDLE_TIMEOUT, packets = 3n): FlowRemoved {

@@ -8,7 +8,7 @@ import {
 } from '../../flows/conntrack';
 import { formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
-import { TABLE } from '../../flows/pipeline';
+import type { VadcTables } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
 import { failedByHealth, membersOf, takeConnectionId, type ServiceState } from '../services';
 import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
@@ -35,8 +35,8 @@ export function trackerCounting(zone: number): CtCounting {
 const NO_FLOWS: FlowMod[] = [];
 
 /** `accounting: flows`: one accounting flow per connection (idle/FIN timeout, flow_removed, packet counts). */
-export function flowCounting(): CtCounting {
-  return { name: 'flows', accounting: new FlowAccounting(CT_ACCOUNTING_FLOW_SHAPE), connectionFlows: (c) => [buildCtConnectionFlow(connectionSpec(c))] };
+export function flowCounting(t: VadcTables): CtCounting {
+  return { name: 'flows', accounting: new FlowAccounting(CT_ACCOUNTING_FLOW_SHAPE, t), connectionFlows: (c) => [buildCtConnectionFlow(connectionSpec(c), t)] };
 }
 
 /** Where a backend flow sends a service's translated packets (what was installed). */
@@ -58,23 +58,23 @@ export class ConntrackNat implements NatMode {
   private readonly decisions: DatapathDecisions;
   readonly decidesInDatapath = true;
 
-  constructor(private readonly zone: number, private readonly counting: CtCounting, reason: string, private readonly endCopies: EndCopies) {
-    this.decisions = new DatapathDecisions(zone);
+  constructor(private readonly zone: number, private readonly counting: CtCounting, reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
+    this.decisions = new DatapathDecisions(zone, tables);
     this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name, reason };
     this.accounting = counting.accounting;
   }
 
   pipelineFlows(): OfpMessage[] {
-    return [...this.endCopies.meter(), ...buildCtPipelineFlows()];
+    return [...this.endCopies.meter(), ...buildCtPipelineFlows(this.tables)];
   }
 
   serviceFlows(s: ServiceState): FlowMod[] {
-    const service = buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone);
+    const service = buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone, this.tables);
     const reply = buildCtReplyFlows({
       serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
       backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
-    });
-    return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === TABLE.CLASSIFY))];
+    }, this.tables);
+    return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY))];
   }
 
   /**
@@ -96,12 +96,12 @@ export class ConntrackNat implements NatMode {
       const want = wanted.get(key);
       if (want && want.dpid === have.dpid && want.ip === have.ip && want.mac === have.mac && want.ofport === have.ofport) continue;
       if (!want && switches.has(have.dpid) && this.retiredWithConnections(services, have.serviceId, key.slice(key.indexOf('/') + 1))) continue;
-      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteCtBackendFlow(have)]);
+      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteCtBackendFlow(have, this.tables)]);
       this.backendFlows.delete(key);
     }
     for (const [key, want] of wanted) {
       if (this.backendFlows.has(key)) continue;
-      out.to(want.dpid, [buildCtBackendFlow(want)]);
+      out.to(want.dpid, [buildCtBackendFlow(want, this.tables)]);
       this.backendFlows.set(key, want);
     }
     // After the backend flows: a group's bucket sends its connection to one of them.
@@ -184,7 +184,7 @@ export class ConntrackNat implements NatMode {
    * the clients' next packets reach vadc, which answers them with a RST.
    */
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
-    return deleteBackendConnectionFlows(serviceId, ofport, false);
+    return deleteBackendConnectionFlows(serviceId, ofport, false, this.tables);
   }
 }
 

@@ -6,6 +6,7 @@
 import {
   buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
 } from '../../flows/groups';
+import type { VadcTables } from '../../flows/pipeline';
 import type { Backend } from '../../lb/backend';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
 import type { Outbox } from '../outbox';
@@ -74,7 +75,7 @@ export class DatapathDecisions {
   /** What is installed, by "dpid/serviceId". */
   private readonly installed = new Map<string, InstalledGroup>();
 
-  constructor(private readonly zone: number) {}
+  constructor(private readonly zone: number, private readonly tables: VadcTables) {}
 
   sync(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void {
     const wanted = new Map<string, { dpid: bigint; flow: DecisionFlowSpec; buckets: DecisionBucket[]; hysteresis: boolean }>();
@@ -90,7 +91,7 @@ export class DatapathDecisions {
       const want = wanted.get(key);
       if (want && JSON.stringify(want.flow) === JSON.stringify(have.flow)) continue;
       // No backend takes new connections here (they reach vadc, which refuses them), or the VIP:port changed.
-      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteDecisionFlow(have.flow), buildDeleteServiceGroup(have.flow.serviceId)]);
+      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteDecisionFlow(have.flow, this.tables), buildDeleteServiceGroup(have.flow.serviceId)]);
       this.installed.delete(key);
     }
     for (const [key, want] of wanted) {
@@ -98,17 +99,17 @@ export class DatapathDecisions {
       const spec = { serviceId: want.flow.serviceId, zone: this.zone, buckets: want.buckets };
       if (!have) {
         // A group left from before a reconnect or restart would make the add fail: delete first (no error if absent).
-        out.to(want.dpid, [buildDeleteServiceGroup(want.flow.serviceId), buildServiceGroup(spec, false), buildDecisionFlow(want.flow)]);
+        out.to(want.dpid, [buildDeleteServiceGroup(want.flow.serviceId), buildServiceGroup(spec, false, this.tables), buildDecisionFlow(want.flow, this.tables)]);
         this.installed.set(key, { dpid: want.dpid, flow: want.flow, buckets: want.buckets, flowInstalled: true });
         continue;
       }
       const same = want.hysteresis ? withinHysteresis(have.buckets, want.buckets) : JSON.stringify(have.buckets) === JSON.stringify(want.buckets);
       if (!same) {
-        out.to(want.dpid, [buildServiceGroup(spec, true)]);
+        out.to(want.dpid, [buildServiceGroup(spec, true, this.tables)]);
         have.buckets = want.buckets;
       }
       if (!have.flowInstalled) {
-        out.to(want.dpid, [buildDecisionFlow(want.flow)]);
+        out.to(want.dpid, [buildDecisionFlow(want.flow, this.tables)]);
         have.flowInstalled = true;
       }
     }

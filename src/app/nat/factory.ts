@@ -1,4 +1,5 @@
 import type { DatapathConfig, NatModeName } from '../../config';
+import { vadcTables } from '../../flows/pipeline';
 import { ConntrackNat, flowCounting, trackerCounting } from './conntrack-mode';
 import { createEndCopies } from './end-copies';
 import { FlowsNat } from './flows-mode';
@@ -29,9 +30,10 @@ export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => Vswitchd
  */
 export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
-  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies);
+  const tables = vadcTables(datapath?.first_table ?? 0);
+  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables);
   const chosen = chooseNatMode(datapath.nat, probe);
-  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies);
-  const counting = datapath.accounting === 'flows' ? flowCounting() : trackerCounting(datapath.ct_zone);
-  return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies);
+  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables);
+  const counting = datapath.accounting === 'flows' ? flowCounting(tables) : trackerCounting(datapath.ct_zone);
+  return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies, tables);
 }

@@ -6,7 +6,7 @@ import { ctConnectionFromFlow } from '../../flows/conntrack';
 import { buildDeleteConnection } from '../../flows/builders';
 import { MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
 import { IP_PROTO_TCP } from '../../flows/packets';
-import { TABLE } from '../../flows/pipeline';
+import { TABLE, type VadcTables } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
 import { connKeyFromText } from '../../lb/conn-table';
 import { OFPRR_DELETE } from '../../openflow/constants';
@@ -17,7 +17,7 @@ import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
 /** What differs between the two flow shapes. */
 interface ConnectionFlowShape {
   /** Connections (and the cookies of incomplete ones) from the flow-stats entries of connection cookies. */
-  read(entries: readonly FlowStats[]): { connections: ConnectionSpec[]; orphans: bigint[] };
+  read(entries: readonly FlowStats[], t: VadcTables): { connections: ConnectionSpec[]; orphans: bigint[] };
   /** The connection key from the flow that carries it (the client's 5-tuple as the client sent it). */
   key(flow: { match: readonly Oxm[] }, proto: number): ConnKey | undefined;
   /** A TCP connection is established when its flows show it (one stats entry set per connection). */
@@ -30,11 +30,11 @@ export class FlowAccounting implements Accounting {
   readonly source = 'flow_stats' as const;
   readonly restoresFrom = "the switch's flows";
 
-  constructor(private readonly shape: ConnectionFlowShape) {}
+  constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {}
 
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'flow_stats') return { msgs: [], restored: 0, orphans: 0 };
-    const { connections, orphans } = this.shape.read(input.entries);
+    const { connections, orphans } = this.shape.read(input.entries, this.tables);
     const msgs: OfpMessage[] = [];
     let restored = 0;
     for (const conn of connections) {
@@ -71,7 +71,7 @@ export class FlowAccounting implements Accounting {
     const reverse = new Map<bigint, FlowStats>();
     for (const e of input.entries) {
       if (parseCookie(e.cookie)?.kind !== 'connection') continue;
-      (e.tableId === TABLE.FORWARD ? forward : reverse).set(e.cookie, e);
+      (e.tableId === this.tables.FORWARD ? forward : reverse).set(e.cookie, e);
     }
     const perBackend = new Map<BackendState, { packets: number; bytes: number }>();
     for (const [cookie, fwd] of forward) {
@@ -109,7 +109,7 @@ export class FlowAccounting implements Accounting {
    */
   flowRemoved(services: readonly ServiceState[], msg: FlowRemoved, now: number): OfpMessage[] {
     const parts = parseCookie(msg.cookie);
-    if (parts?.kind !== 'connection' || msg.tableId !== TABLE.FORWARD) return [];
+    if (parts?.kind !== 'connection' || msg.tableId !== this.tables.FORWARD) return [];
     const service = services.find((s) => s.id === parts.serviceId);
     if (!service) return [];
     const key = this.shape.key(msg, service.proto);
@@ -144,7 +144,7 @@ const portFields = (proto: number) => (proto === IP_PROTO_TCP ? ['tcp_src', 'tcp
 
 /** Flows mode: a connection is its forward/reverse NAT flow pair. */
 export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
-  read: (entries) => readConnectionFlows([...entries]),
+  read: (entries, t) => readConnectionFlows([...entries], t),
   key: (flow, proto) => {
     const [sport, dport] = portFields(proto);
     const client = oxmValue(flow.match, 'ipv4_src') ?? oxmValue(flow.match, 'ipv6_src');

@@ -7,6 +7,7 @@
  */
 import { buildConnectionFlows, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec, type L4Protocol } from '../../flows/builders';
 import { MAX_CONNECTION_ID } from '../../flows/cookies';
+import { TABLE, type VadcTables } from '../../flows/pipeline';
 import { uint32ToIpv4 } from '../../net/ipv4';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
@@ -78,11 +79,11 @@ export class FlowPairWireEncoder {
   private readonly cookieLowBase: number;
   private readonly packetOutInPort: number;
 
-  constructor(readonly service: FlowPairService) {
+  constructor(readonly service: FlowPairService, tables: VadcTables = TABLE) {
     const spec = (v: Slots) => connectionSpec(service, v);
-    this.forward = compileLayout((v) => buildConnectionFlows(spec(v))[0], PROTOTYPE,
+    this.forward = compileLayout((v) => buildConnectionFlows(spec(v), tables)[0], PROTOTYPE,
       only(['connectionId', 'clientOfport', 'clientIp', 'vipIp', 'clientPort', 'backendMac', 'backendIp', 'backendPort', 'backendOfport']));
-    this.reverse = compileLayout((v) => buildConnectionFlows(spec(v))[1], PROTOTYPE,
+    this.reverse = compileLayout((v) => buildConnectionFlows(spec(v), tables)[1], PROTOTYPE,
       only(['connectionId', 'backendOfport', 'backendIp', 'clientIp', 'backendPort', 'clientPort', 'clientMac', 'vipIp', 'clientOfport']));
     this.packetOut = compileLayout((v) => buildResubmitPacketOut(Buffer.alloc(0), v.inPort), { inPort: 1 }, PACKET_OUT_IN_PORT);
     this.packetOutInPort = this.packetOut.offset('inPort');

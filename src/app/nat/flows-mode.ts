@@ -5,6 +5,7 @@ import { buildConnectionFlows, buildResubmitPacketOut, buildReturnFlows, buildSe
 import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
+import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows, headerAddresses } from './common';
@@ -17,7 +18,7 @@ export class FlowsNat implements NatMode {
   readonly status: DatapathStatus;
   /** Datapath decisions commit connections to the tracker: flows mode has none, so the controller decides. */
   readonly decidesInDatapath = false;
-  readonly accounting = new FlowAccounting(FLOW_PAIR_SHAPE);
+  readonly accounting: FlowAccounting;
   /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
   private readonly encoders = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder }>();
   // One values record reused by every new connection (the fast path runs to completion; nothing keeps it).
@@ -26,8 +27,9 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
-  constructor(reason: string, private readonly endCopies: EndCopies) {
+  constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
     this.status = { nat: 'flows', reason };
+    this.accounting = new FlowAccounting(FLOW_PAIR_SHAPE, tables);
   }
 
   pipelineFlows(): OfpMessage[] {
@@ -35,10 +37,10 @@ export class FlowsNat implements NatMode {
   }
 
   serviceFlows(s: ServiceState): FlowMod[] {
-    const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port });
-    const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port));
+    const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.tables);
+    const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port, this.tables));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
-    const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6) : [];
+    const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6, this.tables) : [];
     return [...returns, ...flows, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
@@ -59,7 +61,7 @@ export class FlowsNat implements NatMode {
       client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
       vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
       backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
-    });
+    }, this.tables);
     return [forward, reverse, buildResubmitPacketOut(frame, c.inPort)];
   }
 
@@ -74,7 +76,7 @@ export class FlowsNat implements NatMode {
         config,
         encoder: new FlowPairWireEncoder({
           serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port,
-        }),
+        }, this.tables),
       };
       this.encoders.set(service.id, made);
     }
@@ -103,7 +105,7 @@ export class FlowsNat implements NatMode {
   }
 
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
-    return deleteBackendConnectionFlows(serviceId, ofport, true);
+    return deleteBackendConnectionFlows(serviceId, ofport, true, this.tables);
   }
 }
 

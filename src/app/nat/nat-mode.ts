@@ -3,6 +3,7 @@
 // asks which mode runs: the app calls the mode's methods, and each mode does its own thing.
 import type { OutboundMessage } from '../../controller/types';
 import type { ConntrackEntry } from '../../flows/conntrack-dump';
+import type { VadcTables } from '../../flows/pipeline';
 import type { TransportHeader } from '../../flows/packets';
 import type { ConnEntry } from '../../lb/conn-table';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage } from '../../openflow/types';
@@ -75,6 +76,8 @@ export interface Accounting {
 
 export interface NatMode {
   readonly status: DatapathStatus;
+  /** vadc's tables (from datapath.first_table on): every flow the app builds goes to these. */
+  readonly tables: VadcTables;
   /** Whether services with `decisions: datapath` get their select group (conntrack mode), or the controller decides. */
   readonly decidesInDatapath: boolean;
   readonly accounting: Accounting;

@@ -33,7 +33,7 @@ describe('datapath decision groups and flows', () => {
     expect(checkGroup({ ...good, buckets: [] }, VADC_PIPELINE)).toEqual(['a select group without buckets drops every packet sent to it']);
     expect(checkGroup({ ...good, buckets: [{ ...good.buckets[0], weight: 0 }] }, VADC_PIPELINE)).toEqual(['bucket 0 has weight 0 (leave it out instead)']);
     expect(checkGroup(withCtActions(good, () => ({ flags: 0 })), VADC_PIPELINE)).toEqual(["bucket 0's ct does not commit", "bucket 1's ct does not commit"]);
-    expect(checkGroup(withCtActions(good, () => ({ recircTable: 2 })), VADC_PIPELINE)[0]).toBe("bucket 0's ct goes to table 2, not 1");
+    expect(checkGroup(withCtActions(good, () => ({ recircTable: 2 })), VADC_PIPELINE)[0]).toBe("bucket 0's ct goes to table 2, not vip-forward (1)");
     expect(checkGroup(withCtActions(good, (ct) => ({ actions: [...ct.actions, { type: 'set_field', field: { field: 'ipv4_dst', value: '10.0.0.9' } }] })), VADC_PIPELINE)[0])
       .toBe("bucket 0: a bucket's ct may only write ct_mark and NAT, not set_field to ipv4_dst");
     expect(checkGroup({ ...good, buckets: [{ ...good.buckets[0], actions: [{ type: 'output', port: 1, maxLen: 0 }] }] }, VADC_PIPELINE))
