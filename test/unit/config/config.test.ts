@@ -376,6 +376,7 @@ describe('the annotated full example', () => {
     expect(config.services[0].backends_from).toMatchObject({ external_ids: { 'vadc-service': 'web' }, ports: [8080], ip_key: 'ip' });
     expect(config.services[0].sorry_backend?.name).toBe('mac:52:54:00:00:00:99');
     expect(config.log).toEqual({ level: 'info', format: 'json' });
+    expect(config.services[1].payload_rules?.rules.map((r) => r.name)).toEqual(['version-2', 'hello', 'bulk']);
   });
 });
 

@@ -1,0 +1,131 @@
+// Payload rules on real Open vSwitch (issue 17): a UDP flow's first datagram picks a backend pool, the
+// scheduler picks within it, and the flow's later datagrams stay in the datapath on that backend. A malformed
+// first datagram goes to the default pool or is refused, as each service is configured.
+import { Lab, type LabServer } from '../../src/lab';
+import { DaemonUnderTest, vipOf, waitFor } from '../helpers/health-lab';
+import { e2eNatMode } from '../helpers/nat-mode';
+
+const LAB = 'pr';
+const PORT_DEFAULT = 7000; // malformed: default
+const PORT_REFUSE = 7001; // malformed: refuse
+let lab: Lab;
+let d: DaemonUnderTest | undefined;
+const servers: LabServer[] = [];
+
+type DatagramOutcome = { reply: string } | { error: string } | { timeout: true };
+
+/**
+ * One UDP flow from `client`: a connected socket sends each payload in turn and waits for its answer (the echo
+ * server's "NAME PORT <payload>"), an error (ICMP port unreachable: ECONNREFUSED) or nothing within timeoutMs.
+ */
+const FLOW_CLIENT = `
+const dgram = require('node:dgram');
+const [host, port, hexes, timeoutMs] = process.argv.slice(1);
+const payloads = hexes.split(',').map((h) => Buffer.from(h, 'hex'));
+const socket = dgram.createSocket('udp4');
+const out = [];
+let i = 0, timer;
+const next = () => {
+  if (i >= payloads.length) { socket.close(); process.stdout.write(JSON.stringify(out)); return; }
+  timer = setTimeout(() => { out.push({ timeout: true }); i++; next(); }, Number(timeoutMs));
+  socket.send(payloads[i]);
+};
+socket.on('message', (m) => { clearTimeout(timer); out.push({ reply: m.toString() }); i++; next(); });
+socket.on('error', (e) => { clearTimeout(timer); out.push({ error: e.code }); i++; next(); });
+socket.connect(Number(port), host, next);
+`;
+
+async function flow(client: string, port: number, payloads: string[], timeoutMs = 5000): Promise<DatagramOutcome[]> {
+  const hexes = payloads.map((p) => Buffer.from(p).toString('hex')).join(',');
+  const result = await lab.exec(client, ['node', '-e', FLOW_CLIENT, vipOf(lab), String(port), hexes, String(timeoutMs)], { timeoutMs: timeoutMs * payloads.length + 10_000 });
+  if (result.code !== 0) throw new Error(`UDP flow from ${client} failed: ${result.stderr.trim()}`);
+  return JSON.parse(result.stdout) as DatagramOutcome[];
+}
+
+/** The VM that answered ("vm3 7000 V2 ..." -> vm3), or what happened instead. */
+const answeredBy = (o: DatagramOutcome): string => ('reply' in o ? o.reply.split(' ')[0] : 'error' in o ? `error ${o.error}` : 'no answer');
+
+function services(): string {
+  const backends = ['vm1', 'vm2', 'vm3'].map((name) => `      - { name: ${name}, vnic: ${lab.host(name).port}, ip: ${lab.host(name).ip}, ports: [5353] }`).join('\n');
+  const rules = (port: number, malformed: string) => `  - name: game-${malformed}
+    vip: ${vipOf(lab)}
+    protocol: udp
+    port: ${port}
+    scheduler: rr
+    backends:
+${backends}
+    payload_rules:
+      pools: { v1: [vm1, vm2], v2: [vm3] }
+      rules:
+        - { name: version-2, prefix: "5632", pool: v2 }
+      default_pool: v1
+      min_length: 2
+      malformed: ${malformed}`;
+  return `${rules(PORT_DEFAULT, 'default')}\n${rules(PORT_REFUSE, 'refuse')}`;
+}
+
+beforeAll(async () => {
+  lab = await Lab.up({ name: LAB, vms: 3, clients: 2, waitForHostMs: 600_000 });
+  for (const vm of ['vm1', 'vm2', 'vm3']) servers.push(await lab.startUdpEchoServer(vm, 5353));
+}, 660_000);
+
+afterEach(async () => {
+  await d?.stop();
+  d = undefined;
+});
+
+afterAll(async () => {
+  for (const s of servers) await s.stop().catch(() => undefined);
+  await lab?.down();
+}, 120_000);
+
+describe(`payload rules on real OVS (NAT by ${e2eNatMode()})`, () => {
+  it('UDP clients with two header values land on two pools; later datagrams of a flow stay on its backend', async () => {
+    d = await DaemonUnderTest.start(lab, services(), { waitLocated: ['vm1', 'vm2', 'vm3'] });
+    const v1: string[] = [];
+    const v2: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      for (const client of ['cl1', 'cl2']) {
+        // The first datagram names the version; the later ones carry the other version's bytes, which must change nothing.
+        const [a, ...laterA] = await flow(client, PORT_DEFAULT, ['V2 first', 'V1 later', 'V1 last']);
+        const [b, ...laterB] = await flow(client, PORT_DEFAULT, ['V1 first', 'V2 later', 'V2 last']);
+        expect(laterA.map(answeredBy)).toEqual([answeredBy(a), answeredBy(a)]);
+        expect(laterB.map(answeredBy)).toEqual([answeredBy(b), answeredBy(b)]);
+        expect('reply' in a && a.reply).toMatch(/ 5353 V2 first$/);
+        v2.push(answeredBy(a));
+        v1.push(answeredBy(b));
+      }
+    }
+    expect(new Set(v2)).toEqual(new Set(['vm3']));
+    // rr within the pool: both of its VMs answer, never vm3.
+    expect(new Set(v1)).toEqual(new Set(['vm1', 'vm2']));
+    const rules = d.daemon.service(`game-default`).payloadRules!;
+    expect(rules.rules).toEqual([{ name: 'version-2', pool: 'v2', hits: 8 }]);
+    expect(rules.defaultHits).toBe(8);
+    expect(rules.malformed).toBe(0);
+    console.log(`payload rules (${e2eNatMode()}): 8 V2 flows -> ${v2.join(',')}; 8 V1 flows -> ${v1.join(',')}; `
+      + `decisions ${d.daemon.service('game-default').decisions} for 16 flows of 3 datagrams`);
+  });
+
+  it('a malformed first datagram goes to the default pool on one service and is refused on the other', async () => {
+    d = await DaemonUnderTest.start(lab, services(), { waitLocated: ['vm1', 'vm2', 'vm3'] });
+    // "V" is one byte, under min_length 2.
+    const [toDefault, next] = await flow('cl1', PORT_DEFAULT, ['V', 'V2 then']);
+    expect(['vm1', 'vm2']).toContain(answeredBy(toDefault));
+    expect(answeredBy(next)).toBe(answeredBy(toDefault));
+    await d.waitEvent((e) => e.kind === 'payload_malformed' && e.service === 'game-default', 5000, 'the malformed report');
+    expect(d.daemon.service('game-default').payloadRules!.malformed).toBe(1);
+
+    const refusedBefore = d.daemon.service('game-refuse').refused;
+    const [refused] = await flow('cl1', PORT_REFUSE, ['V'], 3000);
+    expect('reply' in refused).toBe(false);
+    await waitFor(() => d!.daemon.service('game-refuse').payloadRules!.malformed === 1, 5000, 'the refused datagram counted');
+    expect(d.daemon.service('game-refuse').refused).toBe(refusedBefore + 1);
+    const event = await d.waitEvent((e) => e.kind === 'payload_malformed' && e.service === 'game-refuse', 5000, 'the refusal report');
+    expect(event.message).toMatch(/shorter than min_length 2.*refused/);
+    // A well-formed first datagram to the same service is served in its pool.
+    const [served] = await flow('cl1', PORT_REFUSE, ['V2 fine']);
+    expect(answeredBy(served)).toBe('vm3');
+    console.log(`payload rules (${e2eNatMode()}): malformed to default -> ${answeredBy(toDefault)}; malformed refused -> ${'error' in refused ? refused.error : 'no answer'}`);
+  });
+});
