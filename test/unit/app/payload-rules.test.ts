@@ -2,6 +2,7 @@
 // the pool, the service's scheduler picks within it, and the flow's later datagrams stay on its backend.
 import { MALFORMED_EVENT_INTERVAL_MS } from '../../../src/app/payload';
 import { LbService } from '../../../src/lb/service';
+import { OFPCML_NO_BUFFER, OFPP_CONTROLLER } from '../../../src/openflow/constants';
 import { AppHarness, backendYaml, CLIENT_MAC, NAT_MODES, VIP_MAC, VMS, type VmName } from '../../helpers/app-harness';
 import { ipv4Frame } from '../../helpers/frames';
 
@@ -96,6 +97,14 @@ describe.each(NAT_MODES)('payload rules ($name)', (mode) => {
     // A well-formed one from the same client is served.
     const served = h.send(datagram(22001, 'c0020000')).outcomes.filter((o) => o.kind === 'output');
     expect((served[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst).toBe(VMS['v-vm3'].ip);
+  });
+
+  it('asks the switch for whole packets wherever a first datagram can go to vadc', () => {
+    const h = new AppHarness(mode, services('default'));
+    const toController = h.table.flows().flatMap((f) => f.instructions.flatMap((ins) => ('actions' in ins ? ins.actions : [])))
+      .filter((a) => a.type === 'output' && a.port === OFPP_CONTROLLER);
+    expect(toController.length).toBeGreaterThan(0);
+    for (const a of toController) expect(a).toMatchObject({ maxLen: OFPCML_NO_BUFFER });
   });
 
   it('refuses a flow whose pool has no backend available, while the other pool serves', () => {
