@@ -1,7 +1,7 @@
 // A UDP service's payload rules at run time: the rules compiled from the config, which pool a new flow's first
 // datagram picks (src/lb/payload-rules.ts decides), per-rule hit counters, and the bounded report of malformed
 // first datagrams. The scheduler then picks within the pool (LbService.open with the pool).
-import type { PayloadRulesConfig } from '../config';
+import type { BackendConfig, PayloadRulesConfig } from '../config';
 import { udpPayload } from '../flows/udp-payload';
 import { matchPayload, type PayloadRule, type PayloadRuleSet } from '../lb/payload-rules';
 import type { EventSink } from './events';
@@ -21,10 +21,24 @@ export interface PayloadState {
   unreported: number;
 }
 
-/** The pools the scheduler knows: each configured pool plus the sorry backend, which serves any pool as the last resort. */
-export function poolsOf(section: PayloadRulesConfig, sorryBackend: string | undefined): Record<string, string[]> {
+/**
+ * The pools the scheduler knows, as backend names: each configured pool's named backends and those whose tags hold
+ * one of its { tag } entries (tagged VMs too, by backends_from.tags), plus the sorry backend, which serves any pool as
+ * the last resort.
+ */
+export function poolsOf(section: PayloadRulesConfig, backends: readonly BackendConfig[], sorryBackend: string | undefined): Record<string, string[]> {
   const pools: Record<string, string[]> = {};
-  for (const [name, backends] of Object.entries(section.pools)) pools[name] = sorryBackend && !backends.includes(sorryBackend) ? [...backends, sorryBackend] : [...backends];
+  for (const [name, entries] of Object.entries(section.pools)) {
+    const names = new Set<string>();
+    const tags = new Set<string>();
+    for (const entry of entries) {
+      if (typeof entry === 'string') names.add(entry);
+      else tags.add(entry.tag);
+    }
+    if (tags.size) for (const b of backends) if (b.tags?.some((t) => tags.has(t))) names.add(b.name);
+    if (sorryBackend) names.add(sorryBackend);
+    pools[name] = [...names];
+  }
   return pools;
 }
 

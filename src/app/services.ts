@@ -93,6 +93,8 @@ export class ServiceTable {
       const prev = old.get(config.name);
       if (prev && sameShape(prev.config, config)) {
         reconcileBackends(prev, config);
+        // Backends that joined or left, or whose tags changed, may have changed the pools' members.
+        if (config.payload_rules) prev.lb.setPools(poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name));
         prev.config = config;
         next.push(prev);
         old.delete(config.name);
@@ -196,7 +198,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
       },
       persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
       outlier: outlierSettingsOf(config),
-      pools: config.payload_rules && poolsOf(config.payload_rules, config.sorry_backend?.name),
+      pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
     },
   );
   const service: ServiceState = {

@@ -13,6 +13,10 @@ export const MAX_PAYLOAD_POOLS = 64;
 export const MAX_RULE_BYTES = 64;
 
 const NAME_RE = /^[A-Za-z0-9_.-]{1,63}$/;
+const TAG_WHAT = 'a backend tag ([A-Za-z0-9_.-], 1..63)';
+/** A backend's (or backends_from's) `tags` entry: what a pool may select backends by. */
+export const backendTag = z.string({ error: expected(TAG_WHAT) }).regex(NAME_RE, { error: expected(TAG_WHAT) });
+export const backendTags = z.array(backendTag, { error: expected('a list of tags') }).max(16, { error: 'expected at most 16 tags' });
 const poolName = z.string({ error: expected('a pool name ([A-Za-z0-9_.-], 1..63)') })
   .regex(NAME_RE, { error: expected('a pool name ([A-Za-z0-9_.-], 1..63)') });
 
@@ -54,10 +58,10 @@ const ruleSchema = strict({
 });
 
 export const payloadRulesSchema = strict({
-  /** Named subsets of the service's backends: pool name -> backend names. */
+  /** Named subsets of the service's backends: pool name -> backend names and/or { tag: T } (every backend whose tags hold T). */
   pools: z.record(poolName, z.array(
-    z.string({ error: expected('a backend name') }),
-    { error: expected('a list of backend names') },
+    z.union([z.string(), strict({ tag: backendTag })], { error: expected('a backend name or { tag: <tag> }') }),
+    { error: expected('a list of backend names or { tag: <tag> }') },
   ).min(1, { error: 'expected at least one backend; an empty pool could serve no flow' }).max(4096, { error: 'expected at most 4096 backends' }),
   { error: expected('a mapping of pool names to lists of backend names, e.g. { v1: [vm1, vm2] }') })
     .refine((pools) => Object.keys(pools).length >= 1 && Object.keys(pools).length <= MAX_PAYLOAD_POOLS, { error: `expected 1..${MAX_PAYLOAD_POOLS} pools` }),
@@ -87,6 +91,8 @@ export interface PayloadRulesContext {
   backends: readonly string[];
   sorryBackend?: string;
   tagged: boolean;
+  /** Every tag a backend (or backends_from) carries. */
+  tags: ReadonlySet<string>;
 }
 
 /** The bytes a rule compares and where: `prefix` is bytes at offset 0. */
@@ -112,13 +118,18 @@ export function checkPayloadRules(section: PayloadRulesConfig, service: PayloadR
   if (service.sorryBackend) known.add(service.sorryBackend);
   for (const [pool, names] of Object.entries(section.pools)) {
     const seen = new Set<string>();
-    names.forEach((name, k) => {
-      if (seen.has(name)) add(`${at}.pools.${pool}[${k}]`, `backend "${name}" is listed twice`);
-      seen.add(name);
-      if (!known.has(name)) {
+    names.forEach((entry, k) => {
+      const key = typeof entry === 'string' ? entry : `tag ${entry.tag}`;
+      if (seen.has(key)) add(`${at}.pools.${pool}[${k}]`, typeof entry === 'string' ? `backend "${entry}" is listed twice` : `tag ${entry.tag} is listed twice`);
+      seen.add(key);
+      if (typeof entry !== 'string') {
+        if (!service.tags.has(entry.tag)) {
+          add(`${at}.pools.${pool}[${k}].tag`, `no backend carries the tag ${entry.tag} (give backends, or backends_from, tags: [${entry.tag}])`);
+        }
+      } else if (!known.has(entry)) {
         const list = [...known];
-        add(`${at}.pools.${pool}[${k}]`, `"${name}" is not a backend of this service (its backends: ${list.length ? list.join(', ') : 'none'})`
-          + (service.tagged ? '; backends that join by tag (backends_from) belong to no pool' : ''));
+        add(`${at}.pools.${pool}[${k}]`, `"${entry}" is not a backend of this service (its backends: ${list.length ? list.join(', ') : 'none'})`
+          + (service.tagged ? '; backends that join by tag (backends_from) are in a pool by their tags ({ tag: ... })' : ''));
       }
     });
   }

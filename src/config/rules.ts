@@ -150,6 +150,7 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
     checkPayloadRules(service.payload_rules, {
       protocol: service.protocol, decisions: service.decisions, vip: service.vip, backends: service.backends.map((b) => b.name),
       sorryBackend: service.sorry_backend?.name, tagged: service.backends_from !== undefined,
+      tags: new Set([...service.backends.flatMap((b) => b.tags ?? []), ...(service.backends_from?.tags ?? [])]),
     }, `${at}.payload_rules`, add);
   }
 }

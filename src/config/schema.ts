@@ -6,7 +6,7 @@ import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 import { parseRemotes } from '../ovsdb/remotes';
 import { programOf, relativePathProblem } from '../util/command';
 import { expected, integer, oneOf, showValue, strict } from './zod-helpers';
-import { payloadRulesSchema } from './payload-rules';
+import { backendTags, payloadRulesSchema } from './payload-rules';
 
 export { showValue };
 
@@ -174,6 +174,8 @@ const backendSchema = strict({
   l_threshold: nonNegativeInt().default(0),
   /** Failover tier: 0 = primary; tier N serves only while no backend of a lower tier is available. */
   tier: nonNegativeInt(15).default(0),
+  /** Labels a payload rules pool may select the backend by ({ tag: T }). */
+  tags: backendTags.optional(),
 });
 
 /** A record's error: a bad key says what the key schema says of it (zod reports it as the record's own issue). */
@@ -208,6 +210,8 @@ const backendsFromSchema = strict({
   weight: nonNegativeInt(65535).default(1),
   /** Tagged interfaces beyond this many are left out (reported), so a tag put on every port cannot grow vadc without bound. */
   max_backends: integer(1, MAX_TAGGED_BACKENDS, `an integer 1..${MAX_TAGGED_BACKENDS}`).default(256),
+  /** Tags every backend this finds carries (payload rules pools select by them). */
+  tags: backendTags.optional(),
 });
 
 /**

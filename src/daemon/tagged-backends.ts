@@ -121,7 +121,10 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
     }
     taken.add(selector);
     ipOwner.set(ip, `the tagged backend ${selector}`);
-    backends.push({ name: selector, vnic: selector, ip, ports: from.ports, weight: from.weight, u_threshold: 0, l_threshold: 0, tier: 0, iface: iface.name });
+    backends.push({
+      name: selector, vnic: selector, ip, ports: from.ports, weight: from.weight, u_threshold: 0, l_threshold: 0, tier: 0, iface: iface.name,
+      ...(from.tags ? { tags: from.tags } : {}),
+    });
   }
   backends.sort((a, b) => a.name.localeCompare(b.name));
   return { backends, problems };

@@ -66,7 +66,12 @@ export class LbService {
   private outlierChanges: OutlierChange[] = [];
   private readonly pools = new Map<string, Pool>();
 
+  private readonly schedulerName: string;
+  private readonly schedulerOptions: SchedulerOptions | undefined;
+
   constructor(backends: readonly (Backend | BackendSpec)[], opts: ServiceOptions) {
+    this.schedulerName = opts.scheduler;
+    this.schedulerOptions = opts.schedulerOptions;
     this.scheduler = createScheduler(opts.scheduler, opts.schedulerOptions);
     this.members = backends.map((b) => (b instanceof Backend ? b : new Backend(b)));
     const ids = new Set<string>();
@@ -87,6 +92,27 @@ export class LbService {
   /** The service's scheduler and each pool's (the statistics feed reaches every feedback scheduler). */
   get schedulers(): Scheduler[] {
     return [this.scheduler, ...[...this.pools.values()].map((p) => p.scheduler)];
+  }
+
+  /**
+   * The pools' backend ids again (backends came, went or changed tags): each pool keeps its scheduler (cursors,
+   * tables) and takes its new members; a pool not named before gets a fresh scheduler, one left out is dropped.
+   */
+  setPools(pools: Readonly<Record<string, readonly string[]>>): void {
+    for (const name of [...this.pools.keys()]) if (!(name in pools)) this.pools.delete(name);
+    for (const [name, ids] of Object.entries(pools)) {
+      const set = new Set(ids);
+      const members = this.members.filter((b) => set.has(b.id));
+      const pool = this.pools.get(name);
+      // Unchanged members keep their array, so the pool's scheduler keeps its tables.
+      if (pool && members.length === pool.members.length && members.every((b, i) => b === pool.members[i])) {
+        pool.ids = set;
+        continue;
+      }
+      const next = { ids: set, members, scheduler: pool?.scheduler ?? createScheduler(this.schedulerName, this.schedulerOptions) };
+      this.pools.set(name, next);
+      next.scheduler.onChange?.(members);
+    }
   }
 
   /** A pool's members now (for status and tests); undefined for a pool the service does not have. */

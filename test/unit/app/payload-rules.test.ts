@@ -118,6 +118,37 @@ describe.each(NAT_MODES)('payload rules ($name)', (mode) => {
   });
 });
 
+describe('pools by tag', () => {
+  const tagged = (withVm3: boolean) => `
+services:
+  - name: game
+    vip: 10.0.0.100
+    protocol: udp
+    port: 7777
+    scheduler: rr
+    backends:
+${backendYaml('v-vm1', [7000], 'tags: [v1]')}
+${backendYaml('v-vm2', [7000], 'tags: [v2]')}
+${withVm3 ? backendYaml('v-vm3', [7000], 'tags: [v2]') : ''}
+    payload_rules:
+      pools: { old: [{ tag: v1 }], new: [{ tag: v2 }] }
+      rules: [ { offset: 1, bytes: "02", pool: new } ]
+      default_pool: old
+`;
+
+  it('a pool takes every backend whose tags hold its tag, and one that joins later (a tagged VM) too', () => {
+    const h = new AppHarness(NAT_MODES[1], tagged(false));
+    const first = Array.from({ length: 3 }, (_, i) => h.send(datagram(24000 + i, 'c0020000')).outcomes.filter((o) => o.kind === 'output'));
+    expect(first.map((o) => vmOf((o[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst))).toEqual(['v-vm2', 'v-vm2', 'v-vm2']);
+    // vm3 joins with the tag (as backends_from's tagged VMs do: the daemon serves the services again).
+    h.install(h.app.setServices(AppHarness.config(NAT_MODES[1], tagged(true)).services, h.now));
+    const after = Array.from({ length: 4 }, (_, i) => h.send(datagram(24100 + i, 'c0020000')).outcomes.filter((o) => o.kind === 'output'));
+    expect(new Set(after.map((o) => vmOf((o[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst)))).toEqual(new Set(['v-vm2', 'v-vm3']));
+    const old = h.send(datagram(24200, 'c0010000')).outcomes.filter((o) => o.kind === 'output');
+    expect(vmOf((old[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst)).toBe('v-vm1');
+  });
+});
+
 describe('LbService pools', () => {
   const spec = (id: string, ip: number, weight = 1) => ({ id, ip, ports: [80], weight });
   const pkt = (srcPort: number) => ({ srcIp: 0x0a000065, srcPort, dstIp: 0x0a000064, dstPort: 80, proto: 17 });

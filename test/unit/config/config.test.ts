@@ -456,7 +456,7 @@ ${backends}`;
       '10.0.0.5 is also given to tap1; each VM needs its own address'],
     ['{ external_ids: { vadc-service: web }, ports: [8080], max_backends: 0 }', 'services[0].backends_from.max_backends', 'expected an integer 1..4096, got 0'],
     ['{ external_ids: { vadc-service: web }, ports: [8080], by: name }', 'services[0].backends_from.by',
-      'unknown key; allowed here: external_ids, ports, ip_key, ips, weight, max_backends'],
+      'unknown key; allowed here: external_ids, ports, ip_key, ips, weight, max_backends, tags'],
   ])('rejects %s', (from, path, message) => {
     expect(issuesOf(tagged(from))).toEqual([{ path, message }]);
   });

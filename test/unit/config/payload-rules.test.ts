@@ -67,6 +67,18 @@ malformed: refuse`), 'test.yaml');
     ]);
   });
 
+  it('takes pools by tag, from backends\' and backends_from\'s tags, and names a tag no backend carries', () => {
+    const text = config('pools: { v1: [vm1, { tag: blue }], v2: [{ tag: green }] }\ndefault_pool: v1', 'udp',
+      '    backends_from: { external_ids: { vadc-service: game }, ports: [7777], tags: [green] }')
+      .replace('ports: [7777] }\n      - { name: vm2', 'ports: [7777], tags: [blue] }\n      - { name: vm2');
+    expect(parseConfig(text, 'test.yaml').services[0].payload_rules!.pools).toEqual({ v1: ['vm1', { tag: 'blue' }], v2: [{ tag: 'green' }] });
+    expect(issuesOf(config('pools: { v1: [vm1, { tag: red }, { tag: red }] }\ndefault_pool: v1'))).toEqual([
+      { path: 'services[0].payload_rules.pools.v1[1].tag', message: 'no backend carries the tag red (give backends, or backends_from, tags: [red])' },
+      { path: 'services[0].payload_rules.pools.v1[2]', message: 'tag red is listed twice' },
+      { path: 'services[0].payload_rules.pools.v1[2].tag', message: 'no backend carries the tag red (give backends, or backends_from, tags: [red])' },
+    ]);
+  });
+
   it('names rules and a default pool that point at no pool', () => {
     const issues = issuesOf(config(`pools: { v1: [vm1] }
 rules:

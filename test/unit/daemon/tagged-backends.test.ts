@@ -53,6 +53,12 @@ describe('taggedBackendsOf', () => {
     ]);
   });
 
+  it('gives every backend it finds backends_from.tags (payload rules pools select by them)', () => {
+    const [tagged] = services(WEB.replace('ports: [8080] }', 'ports: [8080], tags: [quic-v2] }'));
+    const { backends } = taggedBackendsOf(tagged, [iface('tap-a', { ...tag, 'iface-id': 'port-a', ip: '10.0.0.11' })]);
+    expect(backends.map((b) => [b.name, b.tags])).toEqual([['iface-id:port-a', ['quic-v2']]]);
+  });
+
   it('needs every pair of a tag with several', () => {
     const [svc] = services(WEB.replace('{ vadc-service: web }', '{ vadc-service: web, env: prod }'));
     const rows = [
