@@ -1,5 +1,5 @@
 // How control-API objects look as text for people (tables, ovs-ofctl-like flow lines); pure, used by the CLI.
-import type { BackendStatus, ConnectionStatus, FlowStatus, VadcEvent } from '../runtime/types';
+import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, VadcEvent } from '../runtime/types';
 import type { Column } from '../cli/table';
 
 export function formatAge(ms: number): string {
@@ -19,6 +19,12 @@ export function formatMinSec(ms: number): string {
 export function formatHealth(b: Pick<BackendStatus, 'health' | 'healthReason' | 'portsOut'>): string {
   const out = b.portsOut?.length ? ` [out: ${b.portsOut.map((p) => `${p.port} ${p.why}`).join(', ')}]` : '';
   return (b.healthReason ? `${b.health} (${b.healthReason})` : b.health) + out;
+}
+
+/** One line for a service's payload rules: which rule sent how many new flows to which pool. */
+export function formatPayloadRules(p: PayloadRulesStatus): string {
+  const rules = p.rules.map((r) => `${r.name} -> ${r.pool} ${r.hits}`);
+  return `payload rules: ${[...rules, `(default) -> ${p.defaultPool} ${p.defaultHits}`].join(', ')}; malformed ${p.malformed} (${p.malformedAction === 'refuse' ? 'refused' : 'to the default pool'})`;
 }
 
 export const backendColumns: ReadonlyArray<Column<BackendStatus>> = [

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../cli/api-command';
 import { clusterFlags, withStore } from '../../cli/cluster-flags';
-import { backendColumns } from '../../api/text-views';
+import { backendColumns, formatPayloadRules } from '../../api/text-views';
 import type { BackendRow, ServiceRow } from '../../cluster';
 import type { ServiceStatus } from '../../runtime/types';
 
@@ -39,6 +39,7 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
     const svc = await this.client.service(args.name);
     this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${svc.vip}:${svc.port} (mac ${svc.vipMac})  scheduler ${svc.scheduler}  active tier ${svc.activeTier}`);
     this.log(`${svc.decisions} decisions, ${svc.refused} refused`);
+    if (svc.payloadRules) this.log(formatPayloadRules(svc.payloadRules));
     this.table(svc.backends, backendColumns);
     return svc;
   }

@@ -3,8 +3,8 @@
 import { MALFORMED_EVENT_INTERVAL_MS } from '../../../src/app/payload';
 import { LbService } from '../../../src/lb/service';
 import { OFPCML_NO_BUFFER, OFPP_CONTROLLER } from '../../../src/openflow/constants';
-import { AppHarness, backendYaml, CLIENT_MAC, NAT_MODES, VIP_MAC, VMS, type VmName } from '../../helpers/app-harness';
-import { ipv4Frame } from '../../helpers/frames';
+import { AppHarness, backendYaml, backendYaml6, CLIENT6, CLIENT_MAC, NAT_MODES, VIP6, VIP6_MAC, VIP_MAC, VMS, type VmName } from '../../helpers/app-harness';
+import { ipv4Frame, ipv6Frame } from '../../helpers/frames';
 
 function services(malformed: 'default' | 'refuse', scheduler = 'rr'): string {
   return `
@@ -146,6 +146,32 @@ ${withVm3 ? backendYaml('v-vm3', [7000], 'tags: [v2]') : ''}
     expect(new Set(after.map((o) => vmOf((o[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst)))).toEqual(new Set(['v-vm2', 'v-vm3']));
     const old = h.send(datagram(24200, 'c0010000')).outcomes.filter((o) => o.kind === 'output');
     expect(vmOf((old[0] as { fields: { ipv4_dst?: string } }).fields.ipv4_dst)).toBe('v-vm1');
+  });
+});
+
+describe('IPv6', () => {
+  it('reads the payload after the IPv6 header and places the flow in its pool', () => {
+    const h = new AppHarness(NAT_MODES[1], `
+services:
+  - name: game6
+    vip: "${VIP6}"
+    protocol: udp
+    port: 7777
+    scheduler: rr
+    backends:
+${backendYaml6('v-vm1', [7000])}
+${backendYaml6('v-vm3', [7000])}
+    payload_rules:
+      pools: { old: [v-vm1], new: [v-vm3] }
+      rules: [ { offset: 1, bytes: "02", pool: new } ]
+      default_pool: old
+`);
+    const dst = (payload: string, port: number) => {
+      const out = h.send(ipv6Frame({ srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'udp', srcPort: port, dstPort: 7777, payload: Buffer.from(payload, 'hex') }))
+        .outcomes.filter((o) => o.kind === 'output');
+      return (out[0] as { fields: { ipv6_dst?: string } }).fields.ipv6_dst;
+    };
+    expect([dst('c002', 25000), dst('c001', 25001), dst('c002', 25002)]).toEqual([VMS['v-vm3'].ip6, VMS['v-vm1'].ip6, VMS['v-vm3'].ip6]);
   });
 });
 

@@ -1,7 +1,7 @@
 import { DaemonUnreachableError } from '../../../src/api/errors';
 import { BackendArgError, parseBackendArg } from '../../../src/api/backend-arg';
 import { backendStats, humanNumber } from '../../../src/api/stats';
-import { formatAge, formatFlow, formatMinSec } from '../../../src/api/text-views';
+import { formatAge, formatFlow, formatMinSec, formatPayloadRules } from '../../../src/api/text-views';
 import { sampleRuntime } from '../api/fake-runtime';
 
 describe('--backend notation', () => {
@@ -47,6 +47,13 @@ describe('text views', () => {
     const flow = { dpid: '1', tableId: 1, priority: 200, cookie: '0xa', match: 'tcp,nw_src=10.0.0.50,tp_src=41000', actions: 'set_field:10.0.0.11->ip_dst,output:3', packets: 9, bytes: 900, durationSec: 12, idleTimeout: 30 };
     expect(formatFlow(flow)).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, idle_timeout=30, priority=200,tcp,nw_src=10.0.0.50,tp_src=41000 actions=set_field:10.0.0.11->ip_dst,output:3');
     expect(formatFlow({ ...flow, match: '', idleTimeout: 0 })).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, priority=200 actions=set_field:10.0.0.11->ip_dst,output:3');
+  });
+});
+
+describe('payload rules line', () => {
+  it('says which rule sent how many new flows to which pool, the default pool\'s and the malformed ones', () => {
+    expect(formatPayloadRules({ rules: [{ name: 'version-2', pool: 'v2', hits: 8 }], defaultPool: 'v1', defaultHits: 5, malformed: 2, malformedAction: 'refuse' }))
+      .toBe('payload rules: version-2 -> v2 8, (default) -> v1 5; malformed 2 (refused)');
   });
 });
 
