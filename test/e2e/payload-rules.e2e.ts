@@ -64,6 +64,30 @@ ${backends}
   return `${rules(PORT_DEFAULT, 'default')}\n${rules(PORT_REFUSE, 'refuse')}`;
 }
 
+/** Pool v1 by name; pool v2 by tag: the VMs that join by tag (backends_from.tags: [v2]). */
+function taggedService(): string {
+  return `  - name: game-tag
+    vip: ${vipOf(lab)}
+    protocol: udp
+    port: ${PORT_DEFAULT}
+    scheduler: rr
+    backends:
+      - { name: vm1, vnic: ${lab.host('vm1').port}, ip: ${lab.host('vm1').ip}, ports: [5353] }
+    backends_from: { external_ids: { vadc-service: game }, ports: [5353], tags: [v2] }
+    payload_rules:
+      pools: { v1: [vm1], v2: [{ tag: v2 }] }
+      rules:
+        - { name: version-2, prefix: "5632", pool: v2 }
+      default_pool: v1`;
+}
+
+/** Puts the service's tag (and the VM's address) on a VM's interface, or takes it off. */
+async function tag(name: string, on: boolean): Promise<void> {
+  const port = lab.host(name).port;
+  if (on) await lab.vsctl('set', 'interface', port, 'external_ids:vadc-service=game', `external_ids:ip="${lab.host(name).ip}"`);
+  else await lab.vsctl('remove', 'interface', port, 'external_ids', 'vadc-service');
+}
+
 beforeAll(async () => {
   lab = await Lab.up({ name: LAB, vms: 3, clients: 2, waitForHostMs: 600_000 });
   for (const vm of ['vm1', 'vm2', 'vm3']) servers.push(await lab.startUdpEchoServer(vm, 5353));
@@ -127,5 +151,30 @@ describe(`payload rules on real OVS (NAT by ${e2eNatMode()})`, () => {
     const [served] = await flow('cl1', PORT_REFUSE, ['V2 fine']);
     expect(answeredBy(served)).toBe('vm3');
     console.log(`payload rules (${e2eNatMode()}): malformed to default -> ${answeredBy(toDefault)}; malformed refused -> ${'error' in refused ? refused.error : 'no answer'}`);
+  });
+
+  it('a pool by tag: a VM that joins by tag serves its pool, with no config change, and leaves it when untagged', async () => {
+    d = await DaemonUnderTest.start(lab, taggedService(), { waitLocated: ['vm1'] });
+    const tagged = () => d!.daemon.service('game-tag').backends.filter((b) => b.id !== 'vm1' && b.ofport !== undefined);
+    try {
+      // No VM carries the tag yet: pool v2 has no backend, so its flows are refused; v1's are served.
+      const [before] = await flow('cl1', PORT_DEFAULT, ['V2 nobody'], 3000);
+      expect('reply' in before).toBe(false);
+      expect(answeredBy((await flow('cl1', PORT_DEFAULT, ['V1 old']))[0])).toBe('vm1');
+      await tag('vm3', true);
+      await waitFor(() => tagged().length === 1, 15_000, 'vm3 to join by its tag');
+      const joined = await Promise.all(['cl1', 'cl2'].map((client) => flow(client, PORT_DEFAULT, ['V2 joined', 'V1 later'])));
+      for (const outcomes of joined) expect(outcomes.map(answeredBy)).toEqual(['vm3', 'vm3']);
+      expect(answeredBy((await flow('cl2', PORT_DEFAULT, ['V1 old']))[0])).toBe('vm1');
+      await tag('vm3', false);
+      await waitFor(() => tagged().length === 0, 15_000, 'vm3 to leave when untagged');
+      const [after] = await flow('cl1', PORT_DEFAULT, ['V2 gone'], 3000);
+      expect('reply' in after).toBe(false);
+      expect(d.daemon.service('game-tag').payloadRules!.rules[0].hits).toBe(4);
+      console.log(`payload rules (${e2eNatMode()}): pool by tag: before the tag -> ${answeredBy(before)}; tagged -> ${joined.flat().map(answeredBy).join(',')}; `
+        + `untagged -> ${answeredBy(after)}`);
+    } finally {
+      await tag('vm3', false).catch(() => undefined);
+    }
   });
 });
