@@ -1,0 +1,106 @@
+// A stale generation on real Open vSwitch (issue 14): the bridge already knows a later generation id than the one
+// vadc's election gives it (another controller was master with it; the switch keeps the id per bridge across
+// reconnects). vadc's MASTER request is refused with OFPRRFC_STALE: the daemon reports it (event, the switch's role
+// `fenced` in status), writes nothing, keeps running, and is master again once ovs-vswitchd forgets the id (restart).
+// Then a write that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, handled, no crash.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseConfig } from '../../src/config';
+import { VadcDaemon } from '../../src/daemon/daemon';
+import { Lab } from '../../src/lab';
+import { buildVipFlows } from '../../src/flows';
+import { encode, OFPCR_ROLE_MASTER, OFPT } from '../../src/openflow';
+import type { VadcEvent } from '../../src/runtime/types';
+import { vipOf, waitFor } from '../helpers/health-lab';
+import { waitFor as waitForAsync } from '../helpers/ha-pair';
+import { isMessage, RawPeer } from '../helpers/ovs-capture';
+
+const HELLO = encode({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] });
+const LATER = 1000n;
+let lab: Lab;
+let tmp: string;
+let daemon: VadcDaemon | undefined;
+const events: VadcEvent[] = [];
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'vadc-ha-stale-'));
+  lab = await Lab.up({ name: 'hs', vms: 1, clients: 1, waitForHostMs: 600_000 });
+}, 660_000);
+
+afterAll(async () => {
+  await daemon?.stop();
+  await lab?.down();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}, 60_000);
+
+test('a MASTER request older than the bridge\'s generation is refused as OFPRRFC_STALE, reported, and survived', async () => {
+  // Another controller was master with generation 1000 and went away: the bridge keeps the id.
+  const other = await RawPeer.connect(lab.mgmtSocket, HELLO);
+  other.send(encode({ type: 'role_request', xid: 0x31, role: OFPCR_ROLE_MASTER, generationId: LATER }));
+  await other.next(isMessage(OFPT.ROLE_REPLY, 0x31));
+  other.close();
+
+  const text = `
+controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1, ha: { election: host, dir: "${tmp}/ha" } }
+datapath: { nat: flows }
+ovsdb: unix:${lab.ovsdbSocket}
+services:
+  - name: web
+    vip: ${vipOf(lab)}
+    port: 80
+    backends:
+      - { vnic: ${lab.host('vm1').port}, ip: ${lab.host('vm1').ip}, ports: [8080] }
+`;
+  daemon = new VadcDaemon({ config: parseConfig(text, 'stale e2e'), configText: text, ha: {}, statsIntervalMs: 500 });
+  const d = daemon;
+  d.bus.on('event', (e: VadcEvent) => events.push(e));
+  const [target] = await d.start();
+  expect(d.status().ha).toMatchObject({ role: 'master', generation: '1' });
+  await lab.setController(target);
+  await waitFor(() => d.status().switches[0]?.role === 'fenced', 20_000, 'the switch to refuse generation 1');
+  const refused = events.find((e) => e.kind === 'demoted');
+  console.log(`[ha-stale] ${refused?.message} (data ${JSON.stringify(refused?.data)})`);
+  expect(refused).toMatchObject({ level: 'warn', data: { generation: String(LATER), ours: '1' } });
+  expect(refused!.message).toMatch(/MASTER request with generation 1 refused as OFPRRFC_STALE/);
+  // Nothing of vadc's was accepted by the switch: it writes nothing while not master.
+  expect((await lab.ofctl('dump-flows')).split('\n').filter((l) => /cookie=0xadc/.test(l))).toEqual([]);
+  expect(d.status().switches[0].flowModsSent).toBe(0);
+
+  // The operator's way out: ovs-vswitchd forgets the generation when it restarts; vadc is master again.
+  await lab.restartVswitchd();
+  await waitFor(() => d.status().switches[0]?.role === 'master', 30_000, 'vadc to be master after the restart');
+  await waitForAsync(async () => (await lab.ofctl('dump-flows')).includes('cookie=0xadc'), 20_000, "vadc's flows on the switch");
+  expect(events.filter((e) => e.kind === 'switch_role' && e.data?.role === 'master').length).toBeGreaterThan(0);
+});
+
+test('a flow-mod that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, not installed, no crash', async () => {
+  const d = daemon!;
+  expect(d.status().switches[0].role).toBe('master');
+  const dpid = d.controller.switches()[0].dpid;
+  const errorsBefore = d.status().switches[0].errorsReceived;
+  // Another controller claims MASTER with a later generation. spawnSync blocks this process (and so vadc's event
+  // loop) until the switch has answered the claim: the switch has demoted vadc, and vadc has not read it yet.
+  const claim = encode({ type: 'role_request', xid: 0x41, role: OFPCR_ROLE_MASTER, generationId: 5n });
+  const script = `
+    const s = require('net').createConnection(process.argv[1]); let buf = Buffer.alloc(0);
+    s.on('connect', () => s.write(Buffer.from(process.argv[2], 'hex')));
+    s.on('data', (d) => { buf = Buffer.concat([buf, d]);
+      for (let o = 0; o + 8 <= buf.length; o += buf.readUInt16BE(o + 2)) if (buf[o + 1] === ${OFPT.ROLE_REPLY}) { s.destroy(); process.exit(0); } });
+    setTimeout(() => process.exit(3), 20000);`;
+  const sent = spawnSync(process.execPath, ['-e', script, lab.mgmtSocket, Buffer.concat([HELLO, claim]).toString('hex')], { timeout: 30_000 });
+  expect(sent.status).toBe(0);
+  // vadc still takes itself for master here: this write passes its gate and reaches a switch that made it a slave.
+  d.controller.send(dpid, buildVipFlows('10.254.254.254'));
+  await waitFor(() => d.status().switches[0].errorsReceived > errorsBefore, 20_000, 'the switch to refuse the write');
+  await waitFor(() => d.status().switches[0].role === 'fenced', 20_000, 'vadc to know it was demoted');
+  const refusedWrites = d.status().switches[0].errorsReceived - errorsBefore;
+  console.log(`[ha-stale] writes refused with OFPBRC_IS_SLAVE after the demotion: ${refusedWrites}; role now ${d.status().switches[0].role}`);
+  expect(refusedWrites).toBe(buildVipFlows('10.254.254.254').length);
+  expect(await lab.ofctl('dump-flows')).not.toContain('10.254.254.254');
+  expect(events.some((e) => e.kind === 'demoted' && e.data?.generation === '5')).toBe(true);
+  // Handled by the role machine (a write that left before a demotion vadc now knows of), not an unexplained switch error.
+  expect(events.filter((e) => e.kind === 'switch_error')).toEqual([]);
+  expect(d.status().ha).toMatchObject({ role: 'master' });
+});
