@@ -110,6 +110,22 @@ describe('tcp check', () => {
     expect(r.ok).toBe(true);
     expect(seen).toEqual(['127.0.0.2']);
   });
+  it('a timeout that fires late because this process was not running does not fail a target that answered', async () => {
+    // The loop is blocked (as on a CPU-starved host) past the deadline while the kernel completes the connect:
+    // the deadline timer and the connect are both due when the loop runs again, and timers run first.
+    const pending = runCheck({ kind: 'tcp', host: HOST, port: tcpPort, timeoutMs: 40 });
+    const until = performance.now() + 200;
+    while (performance.now() < until) { /* busy: the process is not serving its loop */ }
+    expect(await pending).toMatchObject({ ok: true, reason: `connected to ${HOST}:${tcpPort}` });
+  });
+  it('a target that does not answer still times out after a late timer (the extra time is given once)', async () => {
+    const pending = runCheck({ kind: 'http', host: HOST, port: silentPort, timeoutMs: 40 });
+    const until = performance.now() + 200;
+    while (performance.now() < until) { /* busy */ }
+    const r = await pending;
+    expect(r).toMatchObject({ ok: false, reason: 'timed out after 40 ms' });
+    expect(r.durationMs).toBeGreaterThanOrEqual(240);
+  });
   it('rejects a bad spec with a typed error before any I/O', async () => {
     await expect(async () => runCheck({ kind: 'tcp', host: HOST, port: 70000, timeoutMs: 1000 })).rejects.toThrow(HealthSpecError);
     await expect(async () => runCheck({ kind: 'tcp', host: HOST, port: 80, timeoutMs: 0 })).rejects.toThrow(/timeoutMs/);
