@@ -4,6 +4,7 @@ import type { SwitchInfo } from '../controller/types';
 import { macBytes } from '../net/mac';
 import { OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../openflow/constants';
 import type { OfpPort } from '../openflow/types';
+import type { PublishedBackendReport } from '../runtime/types';
 
 /** What OVSDB (the VnicResolver) says about a vNIC, keyed by the backend's vnic selector. */
 export interface VnicInfo {
@@ -31,19 +32,8 @@ export interface BackendLocation {
 }
 
 /** What the host that has a backend's vNIC published about it (a Backend_Status row of the cluster store). */
-export interface RemoteBackendReport {
-  host: string;
-  service: string;
-  backend: string;
-  vnic: string;
-  mac?: string;
-  linkUp: boolean;
-  /** That host's health verdict ('up', 'down', 'unknown', 'draining', 'drained', 'launching'). */
-  health: string;
-  reason: string;
-  /** The feedback scheduler's queue measure on that host (s), when measured. */
-  queueMeasure?: number;
-}
+/** Another host's report of one of its backends (the cluster store's row, as runtime declares it). */
+export type RemoteBackendReport = PublishedBackendReport;
 
 export function isPortUp(port: OfpPort): boolean {
   return (port.state & OFPPS_LINK_DOWN) === 0 && (port.config & OFPPC_PORT_DOWN) === 0;

@@ -1,6 +1,7 @@
 // vadc's cluster store: the OVSDB database `VADC` (schema/vadc.ovsschema, docs/cluster.md), its version rule,
 // scopes, and the typed rows the rest of src/cluster works with. Pure: OVSDB rows in, plain data out.
 import { asMap, asSet, type OvsdbValue, type Row } from '../ovsdb/notation';
+import type { PublishedBackendReport } from '../runtime/types';
 
 /** The database name, as in schema/vadc.ovsschema. */
 export const STORE_DB = 'VADC';
@@ -122,17 +123,9 @@ export interface HostStatusRow {
 
 export type PublishedHealth = 'up' | 'down' | 'unknown' | 'draining' | 'drained' | 'launching';
 
-export interface BackendStatusRow {
+export interface BackendStatusRow extends PublishedBackendReport {
   uuid: string;
-  host: string;
-  service: string;
-  backend: string;
-  vnic: string;
-  mac?: string;
-  linkUp: boolean;
   health: PublishedHealth;
-  reason: string;
-  queueMeasure?: number;
   rate?: number;
   updated: number;
 }

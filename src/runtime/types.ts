@@ -212,3 +212,22 @@ export interface VadcRuntime {
   /** The status samples of the last `windowMs` (default: all kept), when this runtime keeps a history (src/runtime/with-history.ts). */
   history?(windowMs?: number): StatusHistory;
 }
+
+/**
+ * What a cluster host publishes of one of its local backends, as the other hosts read it: the cluster store's
+ * BackendStatus row (src/cluster, which adds its row id, rate and time) and the app's remote backend (src/app,
+ * which locates it behind the uplink) are both this.
+ */
+export interface PublishedBackendReport {
+  host: string;
+  service: string;
+  backend: string;
+  vnic: string;
+  mac?: string;
+  linkUp: boolean;
+  /** That host's health verdict ('up', 'down', 'unknown', 'draining', 'drained', 'launching'). */
+  health: string;
+  reason: string;
+  /** The feedback scheduler's queue measure on that host (s), when measured. */
+  queueMeasure?: number;
+}

@@ -16,7 +16,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   ovsdb: { util: 'any' },
   config: { net: 'any', ovsdb: 'any', util: 'any' },
   controller: { openflow: 'any', util: 'any' },
-  cluster: { config: 'any', ovsdb: 'any', util: 'types' },
+  cluster: { config: 'any', ovsdb: 'any', runtime: 'types', util: 'types' },
   health: { net: 'any', config: 'any', runtime: 'any', util: 'any' },
   app: { config: 'types', controller: 'types', runtime: 'types', flows: 'any', lb: 'any', net: 'any', openflow: 'any' },
   metrics: { runtime: 'any' },
