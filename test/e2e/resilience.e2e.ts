@@ -6,13 +6,13 @@
 //  - Chaos: ovsdb-server restarted, a backend's link flapped every second, `config apply` every second, vadc itself
 //    SIGTERMed and restarted, ovs-vswitchd restarted: no held connection lost where the datapath keeps them, the
 //    process never crashes, each link flap reported once.
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Lab, type LabServer } from '../../src/lab';
-import { freePort, Instance, sleep, traffic, vipOf, waitFor, type TrafficReport } from '../helpers/ha-pair';
+import { freePort, Instance, sleep, traffic, vipOf, waitFor, writeDaemonConfig, type TrafficReport } from '../helpers/ha-pair';
 
 const SOAK_SECONDS = Number(process.env.VADC_SOAK_SECONDS ?? 120);
 
@@ -29,21 +29,10 @@ beforeAll(async () => {
   const ofPort = await freePort();
   metricsPort = await freePort();
   const configPath = path.join(dir, 'vadc.yaml');
-  const backends = ['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n');
-  writeFileSync(configPath, `controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1, ha: { election: none } }
-ovsdb: unix:${lab.ovsdbSocket}
-api: { listen: "unix:${path.join(dir, 'api.sock')}" }
-metrics: { listen: "tcp:127.0.0.1:${metricsPort}" }
-datapath: { appctl: ${lab.vswitchdControlSocket} }
-services:
-  - name: web
-    vip: ${vipOf(lab)}
-    port: 80
-    scheduler: rr
-    idle_timeout: 60
-    backends:
-${backends}
-`);
+  writeDaemonConfig(lab, configPath, {
+    ofPort, apiSocket: path.join(dir, 'api.sock'), vms: ['vm1', 'vm2', 'vm3'], ha: '{ election: none }',
+    extra: [`metrics: { listen: "tcp:127.0.0.1:${metricsPort}" }`, `datapath: { appctl: ${lab.vswitchdControlSocket} }`],
+  });
   vadc = new Instance('vadc', ofPort, path.join(dir, 'api.sock'), configPath);
   await vadc.start();
   await lab.setController(vadc.target);

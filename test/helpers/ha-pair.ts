@@ -107,6 +107,27 @@ export interface Pair {
 }
 
 /**
+ * Writes the config an e2e test's vadc child runs with: one rr service `web` on the lab's VIP over the named VMs'
+ * port 8080, the lab's OVSDB, an API socket, and the given election (`ha`, a YAML flow mapping) and extra
+ * top-level lines (metrics, datapath, ...).
+ */
+export function writeDaemonConfig(lab: Lab, file: string, opts: { ofPort: number; apiSocket: string; vms: string[]; ha: string; extra?: string[] }): void {
+  const backends = opts.vms.map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n');
+  writeFileSync(file, `controller: { listen: "tcp:127.0.0.1:${opts.ofPort}", echo_interval: 1, ha: ${opts.ha} }
+ovsdb: unix:${lab.ovsdbSocket}
+api: { listen: "unix:${opts.apiSocket}" }
+${(opts.extra ?? []).map((line) => `${line}\n`).join('')}services:
+  - name: web
+    vip: ${vipOf(lab)}
+    port: 80
+    scheduler: rr
+    idle_timeout: 60
+    backends:
+${backends}
+`);
+}
+
+/**
  * Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave.
  * `extraYaml`: more top-level config, the same for both (a `cluster:` section makes them elect through the store).
  */
@@ -118,21 +139,8 @@ export async function startPair(lab: Lab, opts: { extraYaml?: string } = {}): Pr
     const ofPort = await freePort();
     const socket = path.join(dir, `${name}.sock`);
     const configPath = path.join(dir, `${name}.yaml`);
-    const backends = ['vm1', 'vm2'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n');
     // The two files differ in controller.listen and api.listen only.
-    writeFileSync(configPath, `controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1, ha: { dir: "${dir}/ha" } }
-ovsdb: unix:${lab.ovsdbSocket}
-api: { listen: "unix:${socket}" }
-${opts.extraYaml ?? ''}
-services:
-  - name: web
-    vip: ${vipOf(lab)}
-    port: 80
-    scheduler: rr
-    idle_timeout: 60
-    backends:
-${backends}
-`);
+    writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${dir}/ha" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
     instances.push(new Instance(name, ofPort, socket, configPath));
   }
   const [a, b] = instances;
