@@ -127,6 +127,8 @@ export const statusSnapshotSchema = z
       .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
     ha: z
       .strictObject({
+        election: z.enum(['host', 'cluster']).optional().meta({ description: 'how the pair elects: files on this host, or the cluster store\'s OVSDB lock' }),
+        where: z.string().optional().meta({ description: "the election's directory, or the cluster store's remotes" }),
         role: z.enum(['master', 'standby']),
         generation: z.string().meta({ description: 'the generation id this instance holds or follows (decimal)' }),
         instance: z.string().meta({ description: 'this instance: pid@controller listen target' }),

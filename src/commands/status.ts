@@ -18,7 +18,10 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}; ${nat}`);
     this.log(`  why: ${dp.reason}`);
     const ha = status.ha;
-    if (ha) this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}` : 'no peer seen'} (this instance ${ha.instance})`);
+    if (ha) {
+      const how = ha.election === 'cluster' ? `; elected through the ${ha.where ?? 'cluster store'}` : ha.where ? `; elected through files in ${ha.where}` : '';
+      this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}` : 'no peer seen'} (this instance ${ha.instance})${how}`);
+    }
     this.log('');
     if (status.switches.length === 0) this.log('no switches connected');
     else {

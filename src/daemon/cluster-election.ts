@@ -188,7 +188,7 @@ export class ClusterElection implements ControllerElection {
   status(): ElectionStatus {
     const r = this.row;
     const peer = this.role === 'standby' ? (r && r.master !== this.me ? r.master : undefined) : this.standbyRecent(this.now()) ? r?.standby : undefined;
-    return { role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, where: `cluster store ${this.opts.remotes}` };
+    return { election: 'cluster', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, where: `cluster store ${this.opts.remotes}` };
   }
 
   check(): void {

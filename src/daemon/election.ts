@@ -17,6 +17,8 @@ export type ElectionChange =
   | { kind: 'standby'; master?: string };
 
 export interface ElectionStatus {
+  /** Which election runs: files on this host, or the cluster store's lock. */
+  election: 'host' | 'cluster';
   role: 'master' | 'standby';
   generation: string;
   instance: string;

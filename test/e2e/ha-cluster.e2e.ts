@@ -53,7 +53,8 @@ async function oneMasterOneSlave(limitMs: number, what: string): Promise<number>
 describe('a pair on a cluster host elects through the store (real OVS, real Raft cluster)', () => {
   it('one master with generation 1, the other a hot standby that names it; the election is the store\'s', async () => {
     const [sa, sb] = [await pair.a.status(), await pair.b.status()];
-    expect(sa.ha).toMatchObject({ role: 'master', generation: '1' });
+    expect(sa.ha).toMatchObject({ election: 'cluster', where: `cluster store ${remotes}`, role: 'master', generation: '1' });
+    expect((await pair.b.cli(['status'])).stdout).toContain(`HA: STANDBY, generation 1, peer ${sa.ha!.instance}`);
     expect(sb.ha).toMatchObject({ role: 'standby', generation: '1', peer: sa.ha!.instance });
     await waitFor(async () => (await pair.a.status()).ha?.peer === sb.ha!.instance, 10_000, 'a to see its standby in the store');
     expect(sa.switches[0]).toMatchObject({ role: 'master', generation: '1' });
