@@ -168,7 +168,7 @@ function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
     && a.persistence === b.persistence && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
-    && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules) && a.sorry_backend?.name === b.sorry_backend?.name;
+    && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
 /** The outlier detector's settings for a service: TCP only, on with the defaults unless the config says otherwise. */

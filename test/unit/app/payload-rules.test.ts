@@ -149,6 +149,19 @@ ${withVm3 ? backendYaml('v-vm3', [7000], 'tags: [v2]') : ''}
   });
 });
 
+describe('reconfiguring', () => {
+  it('keeps the service (its flows and counters) when only the sorry backend changes; the pools take the new one', () => {
+    const withSorry = (name: string) => services('default').replace('    payload_rules:', `    sorry_backend: { name: ${name}, vnic: v-vm3, ip: ${VMS['v-vm3'].ip}, ports: [7000], mac: "${VMS['v-vm3'].mac}" }\n    payload_rules:`)
+      .replace(backendYaml('v-vm3', [7000]), '').replace('new: [v-vm3]', 'new: [v-vm2]');
+    const h = new AppHarness(NAT_MODES[1], withSorry('sorry-a'));
+    h.send(datagram(26000, 'c0020000'));
+    expect(h.app.serviceStates()[0].decisions).toBe(1);
+    h.install(h.app.setServices(AppHarness.config(NAT_MODES[1], withSorry('sorry-b')).services, h.now));
+    expect(h.app.serviceStates()[0].decisions).toBe(1);
+    expect(h.app.serviceStates()[0].lb.poolMembers('new')!.map((b) => b.id)).toEqual(['v-vm2', 'sorry-b']);
+  });
+});
+
 describe('IPv6', () => {
   it('reads the payload after the IPv6 header and places the flow in its pool', () => {
     const h = new AppHarness(NAT_MODES[1], `
