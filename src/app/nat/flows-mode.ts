@@ -11,7 +11,7 @@ import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
-import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, type FlowPairValues } from './flow-pair-wire';
+import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type FlowPairValues, type FlowPairValues6 } from './flow-pair-wire';
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
 
 export class FlowsNat implements NatMode {
@@ -21,10 +21,15 @@ export class FlowsNat implements NatMode {
   readonly accounting: FlowAccounting;
   /** Each service's encoder, made for the config object it was built from (idle/fin timeouts, VIP MAC). */
   private readonly encoders = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder }>();
+  private readonly encoders6 = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder6 }>();
   // One values record reused by every new connection (the fast path runs to completion; nothing keeps it).
   private readonly values: FlowPairValues = {
     connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, vipIp: 0,
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
+  };
+  private readonly values6: FlowPairValues6 = {
+    connectionId: 0, clientOfport: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, words: new Uint32Array(8),
+    backendOfport: 0, backendIp6: Buffer.alloc(16), backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
   constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
@@ -66,18 +71,12 @@ export class FlowsNat implements NatMode {
   }
 
   connectEncoded(c: NewConnection): OutboundMessage[] {
-    // The flow pair's layout writes IPv4 addresses: an IPv6 connection's flows go through the codec.
-    if (c.backendIp6 !== undefined) return this.connect(c);
+    if (c.backendIp6 !== undefined && c.header.ip6 !== undefined) return this.connectEncoded6(c, c.backendIp6, c.header.ip6);
     const { service, location, frame, header: h } = c;
     const config = service.config;
     let made = this.encoders.get(service.id);
     if (made?.config !== config) {
-      made = {
-        config,
-        encoder: new FlowPairWireEncoder({
-          serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port,
-        }, this.tables),
-      };
+      made = { config, encoder: new FlowPairWireEncoder(flowPairService(service), this.tables) };
       this.encoders.set(service.id, made);
     }
     const v = this.values;
@@ -89,6 +88,28 @@ export class FlowsNat implements NatMode {
     v.vipIp = h.dst;
     v.backendOfport = location.ofport;
     v.backendIp = c.backendIp;
+    v.backendPort = c.softwarePort;
+    v.backendMac = location.macBytes;
+    const bytes = made.encoder.encode(v, frame);
+    v.clientMacSource = EMPTY;
+    return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
+  }
+
+  private connectEncoded6(c: NewConnection, backendIp6: Uint8Array, words: Uint32Array): OutboundMessage[] {
+    const { service, location, frame } = c;
+    let made = this.encoders6.get(service.id);
+    if (made?.config !== service.config) {
+      made = { config: service.config, encoder: new FlowPairWireEncoder6(flowPairService(service), this.tables) };
+      this.encoders6.set(service.id, made);
+    }
+    const v = this.values6;
+    v.connectionId = takeConnectionId(service);
+    v.clientOfport = c.inPort;
+    v.clientPort = c.header.srcPort;
+    v.clientMacSource = frame;
+    v.words = words;
+    v.backendOfport = location.ofport;
+    v.backendIp6 = backendIp6;
     v.backendPort = c.softwarePort;
     v.backendMac = location.macBytes;
     const bytes = made.encoder.encode(v, frame);
@@ -110,6 +131,12 @@ export class FlowsNat implements NatMode {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** What a service fixes for all its connections' flows. */
+function flowPairService(service: ServiceState): FlowPairService {
+  const config = service.config;
+  return { serviceId: service.id, protocol: service.l4, idleTimeout: config.idle_timeout, finTimeout: config.fin_timeout, vipMac: config.vip_mac, vipPort: config.port };
+}
 
 /** Every backend address and software port of the service, once each. */
 function uniqueAddresses(s: ServiceState): { ip: string; port: number }[] {

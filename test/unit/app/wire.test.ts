@@ -1,8 +1,8 @@
 // The NAT modes' fast paths write exactly what encode() writes for the built messages, over random values.
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from '../../../src/app/nat/ct-commit-wire';
-import { FlowPairWireEncoder, type FlowPairService } from '../../../src/app/nat/flow-pair-wire';
+import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService } from '../../../src/app/nat/flow-pair-wire';
 import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
-import { formatIpv6, uint32ToIpv4 } from '../../../src/net';
+import { formatIpv6, formatIpv6Words, uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
@@ -43,6 +43,32 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
         client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: uint32ToIpv4(values.clientIp), port: values.clientPort },
         vip: { mac: service.vipMac, ip: uint32ToIpv4(values.vipIp), port: service.vipPort },
         backend: { ofport: values.backendOfport, mac: macText(backendMac), ip: uint32ToIpv4(values.backendIp), port: values.backendPort },
+      };
+      const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]);
+      expect(encoder.encode(values, frame).toString('hex')).toBe(expected.toString('hex'));
+    }
+  });
+
+  it.each(services.map((s) => [`${s.protocol} service ${s.serviceId} fin ${s.finTimeout ?? '-'}`, s] as const))('IPv6: %s over random connections', (_name, service) => {
+    const encoder = new FlowPairWireEncoder6(service);
+    const next = prng(service.serviceId * 104729 + service.vipPort);
+    for (let i = 0; i < 300; i++) {
+      const frame = Buffer.alloc(20 + (next() % 90));
+      for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
+      const backendMac = Buffer.from([next(), next(), next(), next(), next(), next()].map((n) => n & 0xff));
+      // Runs of zero words too, so the addresses' text takes its '::' forms.
+      const words = Uint32Array.from({ length: 8 }, (_, k) => (i % 3 === 0 && (k === 1 || k === 2 || k === 6) ? 0 : next()));
+      const backendIp6 = Uint8Array.from({ length: 16 }, (_, k) => (i % 4 === 1 && k > 1 && k < 14 ? 0 : next() & 0xff));
+      const values = {
+        connectionId: i === 0 ? 0x0fffffff : 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 0xfffffeff), clientPort: next() & 0xffff,
+        clientMacSource: frame, clientMacOffset: 6, words, backendOfport: 1 + (next() % 0xfffffeff), backendIp6, backendPort: next() & 0xffff, backendMac,
+      };
+      const spec: ConnectionSpec = {
+        serviceId: service.serviceId, connectionId: values.connectionId, protocol: service.protocol,
+        idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
+        client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: formatIpv6Words(words, 0), port: values.clientPort },
+        vip: { mac: service.vipMac, ip: formatIpv6Words(words, 4), port: service.vipPort },
+        backend: { ofport: values.backendOfport, mac: macText(backendMac), ip: formatIpv6(backendIp6), port: values.backendPort },
       };
       const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]);
       expect(encoder.encode(values, frame).toString('hex')).toBe(expected.toString('hex'));
