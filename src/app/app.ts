@@ -113,6 +113,12 @@ export class LoadBalancerApp {
       if (!seen || (!seen.linkUp && r.linkUp)) this.remoteReports.set(key, r);
     }
     this.relocate(now);
+    // The feedback schedulers weigh a remote backend by its own host's published queue measure too.
+    for (const service of this.services.all) {
+      for (const [name, state] of service.backends) {
+        for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.setPublishedWait(name, state.remote?.queueMeasure);
+      }
+    }
     return this.finish(new Outbox());
   }
 

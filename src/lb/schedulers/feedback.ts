@@ -106,6 +106,8 @@ export class FeedbackScheduler implements Scheduler {
   private readonly connTimes = new Map<string, ConnectionTime>();
   /** Members by id, so a sample can be paired with the member's connection counts at that moment. */
   private members = new Map<string, Backend>();
+  /** What the host that has a member's vNIC publishes as its expected wait (s): a cluster's remote backends. */
+  private readonly published = new Map<string, number>();
   private readonly alpha: number;
   private readonly staleAfterMs: number;
   private readonly decayMs: number;
@@ -129,6 +131,17 @@ export class FeedbackScheduler implements Scheduler {
 
   onChange(backends: readonly Backend[]): void {
     this.members = new Map(backends.map((b) => [b.id, b]));
+  }
+
+  /**
+   * The expected wait (s) that the host owning a member's vNIC publishes (its own connections and measure), or
+   * undefined when none is published (a local member, or the host published none). A member's cost is then the
+   * larger of this host's estimate and the published one: a backend that its own host finds busy or slow is
+   * avoided by every host, though each host counts only the connections it placed itself.
+   */
+  setPublishedWait(backendId: string, seconds: number | undefined): void {
+    if (seconds !== undefined && Number.isFinite(seconds) && seconds >= 0) this.published.set(backendId, seconds);
+    else this.published.delete(backendId);
   }
 
   /** A connection on `backend` ended `durationMs` after its first packet: the peak-sensitive EWMA of its connection time. */
@@ -246,7 +259,9 @@ export class FeedbackScheduler implements Scheduler {
     const e = this.estimates.get(member.id);
     const fresh = e && e.busyIntervals > 0 && now - e.last.at <= this.staleAfterMs;
     const backlogWait = fresh && e.backlog > 0 ? e.backlog / Math.max(e.rate, MIN_RATE) : 0;
-    return ((member.totalConns + 1) * t + backlogWait) / member.weight;
+    const local = ((member.totalConns + 1) * t + backlogWait) / member.weight;
+    const published = this.published.get(member.id);
+    return published !== undefined && published > local ? published : local;
   }
 
   /**

@@ -75,6 +75,25 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(where.get(VMS['v-vm1'].ofport)).toBe(10);
   });
 
+  it("feedback weighs a remote backend by its own host's published queue measure as well as its own estimate", () => {
+    const h = new AppHarness(mode, services().replace('scheduler: rr', 'scheduler: feedback'), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    expect(spread(h, 4, 23000).size).toBe(2);
+    // One statistics interval measures both alike here (two open connections each, the same packets).
+    for (const [backend, at, rx] of [['v-vm1', h.now, 0], [REMOTE.vnic, h.now, 0], ['v-vm1', h.now + 1000, 100], [REMOTE.vnic, h.now + 1000, 100]] as const) {
+      h.install(h.app.feedLoad('web', backend, { at, rxPackets: rx, txPackets: rx, txDropped: 0 }));
+    }
+    h.now += 1000;
+    const alike = spread(h, 6, 23100);
+    expect([alike.get(UPLINK.ofport), alike.get(VMS['v-vm1'].ofport)]).toEqual([3, 3]);
+    // Its host says it is far busier than this host sees (its own clients): new connections stay local.
+    h.install(h.app.setRemoteBackends([report({ queueMeasure: 1e9 })], h.now));
+    expect([...spread(h, 6, 23200).entries()]).toEqual([[VMS['v-vm1'].ofport, 6]]);
+    // No longer published: the remote one (5 open here against 11) catches up.
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    expect(spread(h, 6, 23300).get(UPLINK.ofport)).toBeGreaterThanOrEqual(5);
+  });
+
   it("follows the owning host's verdict, not this host's checks", () => {
     const h = new AppHarness(mode, services(), { uplink: UPLINK });
     h.install(h.app.setRemoteBackends([report()], h.now));

@@ -57,6 +57,26 @@ describe('feedback', () => {
     expect(place(service, 22, 1000)).toEqual({ A: 20, B: 2 });
   });
 
+  it("weighs a member by its owning host's published wait when that is larger than this host's estimate (cluster remote backends)", () => {
+    const { service, scheduler } = feedbackService();
+    measure(scheduler, 'A', 1000, 1); // S = 0.001 each, both idle here
+    measure(scheduler, 'B', 1000, 1);
+    // B's own host publishes an expected wait of 0.01 s (its clients keep it busy): here B costs 0.01 while its own
+    // (nB + 1) * 0.001 is less, so A takes connections until its (nA + 1) * 0.001 is within the equal band of 0.01
+    // (nA = 7: 0.008 * 1.25 = 0.01), then the equals take turns. Without the published wait they alternate at once.
+    scheduler.setPublishedWait('B', 0.01);
+    const order = Array.from({ length: 11 }, (_, i) => service.open(packet(5, 42000 + i), 'active', 1000)!.backend.id).join('');
+    expect(order).toBe('AAAAAAABABA');
+    const b = service.backendById('B')!;
+    expect(scheduler.expectedWait(b, 1000)).toBe(0.01);
+    // A published wait below this host's estimate changes nothing; undefined (or not finite) removes it.
+    scheduler.setPublishedWait('B', 0.0001);
+    expect(scheduler.expectedWait(b, 1000)).toBeCloseTo((b.totalConns + 1) * 0.001, 12);
+    scheduler.setPublishedWait('B', 0.01);
+    scheduler.setPublishedWait('B', Number.NaN);
+    expect(scheduler.expectedWait(b, 1000)).toBeCloseTo((b.totalConns + 1) * 0.001, 12);
+  });
+
   it('counts the new connection itself: an idle slow member does not win the first connection over an idle fast one', () => {
     const { service, scheduler } = feedbackService();
     measure(scheduler, 'A', 100, 1); // A (listed first) is the slow one: S = 0.01
