@@ -149,7 +149,9 @@ describe('echo and dead peers', () => {
   });
 
   it('disconnects a switch that goes silent', async () => {
-    const { controller, port: p } = await startController({ session: { echoIntervalMs: 20, deadAfterIntervals: 3 } });
+    // Dead after 3 x 200 ms: with 3 x 20 ms a loaded machine (two landings' unit suites at once) took longer than that
+    // for the handshake itself, the session was dropped before switch_up, and the test waited for it until its timeout.
+    const { controller, port: p } = await startController({ session: { echoIntervalMs: 200, deadAfterIntervals: 3 } });
     const up = once(controller, 'switch_up');
     const down = once<[bigint, string]>(controller, 'switch_down');
     const sw = await connect(p, { answerEchoes: false });
