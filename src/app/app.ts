@@ -1,10 +1,11 @@
-import type { DatapathConfig, ServiceConfig } from '../config';
+import type { DatapathConfig, EgressConfig, ServiceConfig } from '../config';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
 import type { ConnRecord } from '../lb/conn-table';
 import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';
 import type { FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
+import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
 import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
 import { createNatMode, type VswitchdProbe } from './nat/factory';
@@ -30,6 +31,8 @@ export interface AppOptions {
    * are reached through it (remote backends, docs/cluster.md). Unset: only local backends are served.
    */
   uplink?: string;
+  /** The config's `egress` section: queued vNICs' traffic is tagged with their queue (and policed if asked). */
+  egress?: Pick<EgressConfig, 'police'>;
 }
 
 /**
@@ -40,6 +43,8 @@ export interface AppOptions {
  */
 export class LoadBalancerApp {
   readonly nat: NatMode;
+  private readonly egress: EgressTagger;
+  private readonly tagOf = (vnic: string) => this.egress.tagOf(vnic);
   private readonly services = new ServiceTable();
   private readonly switches = new Map<bigint, SwitchInfo>();
   private readonly vnics = new Map<string, VnicInfo>();
@@ -55,6 +60,7 @@ export class LoadBalancerApp {
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
+    this.egress = createEgressTagger(opts.egress, this.nat.tables);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
   }
@@ -70,7 +76,8 @@ export class LoadBalancerApp {
     const removed = this.services.configure(configs);
     const out = new Outbox();
     this.relocate(now);
-    const msgs: OfpMessage[] = [];
+    // Egress meters first: the service flows may name them.
+    const msgs: OfpMessage[] = [...this.egress.configure(this.services.all)];
     for (const gone of removed) {
       msgs.push(buildDeleteService(gone.id));
       // The delete took its backend flows too; a replacement under the same id re-adds its own.
@@ -79,7 +86,7 @@ export class LoadBalancerApp {
     const newVips = new Set(this.services.all.map((s) => s.config.vip));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
-    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
+    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
     out.toEach(this.switches.keys(), msgs);
     const undecided = this.services.all.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
     if (undecided.length) {
@@ -227,18 +234,20 @@ export class LoadBalancerApp {
     this.switches.set(sw.dpid, sw);
     // The switch may have lost its flows (an OVS restart): its backend flows are added again (ADD is idempotent).
     this.nat.forgetSwitch(sw.dpid);
+    this.egress.forgetSwitch(sw.dpid);
     this.relocate(now);
     // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
     // the daemon rebuilds the connection table from it (restore).
-    const msgs: OfpMessage[] = [...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows()];
+    const msgs: OfpMessage[] = [...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows(), ...this.egress.switchFlows()];
     for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip, this.nat.tables));
-    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s));
+    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
     return this.finish(new Outbox().to(sw.dpid, msgs));
   }
 
   switchDown(dpid: bigint, now: number): SwitchBatch[] {
     if (!this.switches.delete(dpid)) return [];
     this.nat.forgetSwitch(dpid);
+    this.egress.forgetSwitch(dpid);
     this.relocate(now);
     return this.finish(new Outbox());
   }
@@ -329,7 +338,9 @@ export class LoadBalancerApp {
 
   /** Every input ends here: the NAT mode's per-backend flows follow what the input changed. */
   private finish(out: Outbox): SwitchBatch[] {
-    this.nat.syncBackendFlows(this.services.all, new Set(this.switches.keys()), out);
+    const switches = new Set(this.switches.keys());
+    this.nat.syncBackendFlows(this.services.all, switches, out);
+    this.egress.sync(this.services.all, switches, out);
     return out.done();
   }
 

@@ -25,6 +25,8 @@ export {
   VNIC_SELECTOR_PREFIXES,
   type LimitsConfig,
   type ClusterConfig,
+  type EgressConfig,
+  type QueueConfig,
   CLUSTER_NAME_RE,
   type SchedulerName,
 } from './schema';

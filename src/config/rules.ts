@@ -39,7 +39,42 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
         + 'so no per-connection accounting flow is ever installed and vadc would count none of them');
     }
   });
+  checkQueues(config, add);
   return issues;
+}
+
+/**
+ * A queue is the vNIC's, not the service's: every backend naming one vNIC must ask for the same queue, and a
+ * queue needs the `egress` section (the port it lives on), no faster than that port.
+ */
+function checkQueues(config: VadcConfig, add: AddIssue): void {
+  const byVnic = new Map<string, { path: string; text: string }>();
+  const reported = new Set<string>();
+  config.services.forEach((service, i) => {
+    const members = [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
+      ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
+    for (const [backend, backendAt] of members) {
+      if (!backend.queue) continue;
+      // A queue the backend has from its tier is reported where it was written.
+      const fromTier = service.tier_queues?.[String(backend.tier)] === backend.queue;
+      const at = fromTier ? `services[${i}].tier_queues.${backend.tier}` : backendAt;
+      const queueAt = fromTier ? at : `${at}.queue`;
+      if (!config.egress) {
+        if (!reported.has(queueAt)) add(queueAt, 'needs the egress section: egress.port names the uplink port the queue lives on');
+        reported.add(queueAt);
+        continue;
+      }
+      const text = JSON.stringify(backend.queue);
+      const first = byVnic.get(backend.vnic);
+      if (first && first.text !== text) add(queueAt, `vNIC ${backend.vnic} already has another queue at ${first.path}: one queue per vNIC`);
+      else if (!first) byVnic.set(backend.vnic, { path: queueAt, text });
+      const portRate = config.egress.max_rate;
+      if (portRate !== undefined && (backend.queue.min_rate ?? 0) > portRate && !reported.has(`${queueAt}.min_rate`)) {
+        add(`${queueAt}.min_rate`, `expected at most egress.max_rate (${portRate} bit/s), got ${backend.queue.min_rate}`);
+        reported.add(`${queueAt}.min_rate`);
+      }
+    }
+  });
 }
 
 type AddIssue = (path: string, message: string) => void;

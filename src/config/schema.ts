@@ -7,6 +7,7 @@ import { parseRemotes } from '../ovsdb/remotes';
 import { programOf, relativePathProblem } from '../util/command';
 import { expected, integer, oneOf, showValue, strict } from './zod-helpers';
 import { backendTags, payloadRulesSchema } from './payload-rules';
+import { egressSchema, queueSchema, tierQueuesSchema, withTierQueue } from './queue';
 
 export { showValue };
 
@@ -176,6 +177,8 @@ const backendSchema = strict({
   tier: nonNegativeInt(15).default(0),
   /** Labels a payload rules pool may select the backend by ({ tag: T }). */
   tags: backendTags.optional(),
+  /** Its transmit queue on the egress port (`egress` section): rates in bit/s. */
+  queue: queueSchema.optional(),
 });
 
 /** A record's error: a bad key says what the key schema says of it (zod reports it as the record's own issue). */
@@ -375,11 +378,13 @@ export const serviceSchema = strict({
   relocate: relocateSchema.optional(),
   /** UDP: the first datagram of a new flow picks a backend pool (src/config/payload-rules.ts). */
   payload_rules: payloadRulesSchema.optional(),
+  /** Egress queues by failover tier, for the tier's backends without a `queue` of their own (src/config/queue.ts). */
+  tier_queues: tierQueuesSchema.optional(),
 }).transform((service) => ({
   ...service,
   vip: parsePrefix(service.vip).text,
   vip_mac: service.vip_mac ?? deriveVipMac(service.vip),
-  backends: service.backends.map(withName),
+  backends: service.backends.map((b) => withTierQueue(withName(b), service.tier_queues)),
   sorry_backend: service.sorry_backend && withName(service.sorry_backend),
 }));
 
@@ -530,6 +535,8 @@ export const configSchema = strict({
   limits: limitsSchema.prefault({}),
   /** Join a vadc cluster: services also come from the cluster store (docs/cluster.md). */
   cluster: clusterSchema.optional(),
+  /** The uplink port whose QoS vadc owns for the backends' queues (src/config/queue.ts). */
+  egress: egressSchema.optional(),
 });
 
 export type VadcConfig = z.output<typeof configSchema>;
@@ -550,5 +557,6 @@ export type BackendsFromConfig = NonNullable<ServiceConfig['backends_from']>;
 export type { PayloadRulesConfig } from './payload-rules';
 export type LimitsConfig = VadcConfig['limits'];
 export type ClusterConfig = NonNullable<VadcConfig['cluster']>;
+export type { EgressConfig, QueueConfig } from './queue';
 /** What a YAML file may say (defaults not yet applied). */
 export type VadcConfigInput = z.input<typeof configSchema>;

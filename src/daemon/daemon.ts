@@ -20,6 +20,7 @@ import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-h
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
+import { desiredEgressQos } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
@@ -106,7 +107,7 @@ export class VadcDaemon implements VadcRuntime {
     this.startedAt = this.now();
     this.served = this.config.services;
     this.app = new LoadBalancerApp(this.config.services, {
-      dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink,
+      dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink, egress: this.config.egress,
       probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
     });
     if (opts.ha) {
@@ -186,6 +187,7 @@ export class VadcDaemon implements VadcRuntime {
         },
         onInterfaces: (rows) => this.interfacesChanged(rows),
         onReady: () => this.afterDiscovery(),
+        egress: () => desiredEgressQos(this.config.egress, this.served),
       });
     }
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
@@ -416,6 +418,7 @@ export class VadcDaemon implements VadcRuntime {
     // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
     // is not reported down for an absence that was only vadc not having looked yet.
     this.ovsdb?.watch();
+    this.ovsdb?.syncEgress();
     await this.health.setServices(this.served);
     this.afterDiscovery();
     const kept = new Set(this.served.map((s) => s.name));
@@ -557,6 +560,10 @@ export class VadcDaemon implements VadcRuntime {
     }
     if (JSON.stringify(next.datapath) !== JSON.stringify(this.config.datapath)) {
       throw new RuntimeError('invalid', `datapath (nat mode, conntrack zone) cannot change while vadc runs: it is ${JSON.stringify(this.config.datapath)}; restart vadc to change it`);
+    }
+    const tagging = (c: VadcConfig): string => (c.egress ? `egress with police: ${c.egress.police}` : 'no egress section');
+    if (tagging(next) !== tagging(this.config)) {
+      throw new RuntimeError('invalid', `the egress section's presence and egress.police choose how vadc tags traffic and cannot change while it runs: it has ${tagging(this.config)}, the new configuration ${tagging(next)}; restart vadc to change it`);
     }
     const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));

@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { NatModeName, VadcConfig } from '../config';
 import {
-  ensureZoneTimeoutPolicy, OvsdbClient, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
+  ensureZoneTimeoutPolicy, OvsdbClient, planEgressQos, type DesiredEgressQos, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -22,6 +22,8 @@ export interface OvsdbLinkOptions {
   onInterfaces?: (rows: InterfaceRow[]) => void;
   /** The first rows are in: vNIC absence is a fact from now on. */
   onReady: () => void;
+  /** The egress QoS rows vadc should own now (undefined: none); the link keeps OVSDB in line with it. */
+  egress?: () => DesiredEgressQos | undefined;
   /** Session settings beyond the defaults (tests shorten the backoff). */
   session?: Partial<OvsdbClientOptions>;
 }
@@ -29,7 +31,13 @@ export interface OvsdbLinkOptions {
 export class OvsdbLink {
   private readonly client: OvsdbClient;
   private resolver?: VnicResolver;
+  private cache?: VswitchCache;
   private closed = false;
+  /** Egress sync: one transaction at a time; a request meanwhile runs once more after it. */
+  private egressRunning = false;
+  private egressAgain = false;
+  /** The last egress problem reported (each is reported once, until it changes or goes). */
+  private egressProblem = '';
   private readonly watching = new Set<string>();
 
   constructor(private readonly opts: OvsdbLinkOptions) {
@@ -51,14 +59,18 @@ export class OvsdbLink {
     VswitchCache.start(this.client).then((cache) => {
       if (this.closed) return;
       this.resolver = new VnicResolver(cache);
+      this.cache = cache;
       for (const kind of ['appear', 'change', 'move', 'disappear'] as const) this.resolver.on(kind, (e: { spec: string; new?: VnicInfo }) => opts.onVnic(e.spec, e.new));
       this.watch();
       // After the resolver (which listens first): a tagged vNIC's backend is watched from the serve this causes.
       cache.on('changed', (events) => {
         if (!this.closed && events.some(identityChanged)) opts.onInterfaces?.([...cache.rows('Interface').values()]);
+        // Someone else's change to a port's QoS or to vadc's rows: vadc's rows are put back as configured.
+        if (!this.closed && events.some((e) => e.table === 'QoS' || e.table === 'Queue' || (e.table === 'Port' && e.old?.qos !== e.new?.qos))) this.syncEgress();
       });
       opts.onInterfaces?.([...cache.rows('Interface').values()]);
       opts.onReady();
+      this.syncEgress();
     }, (err: Error) => {
       if (!this.closed) opts.emit({ kind: 'ovsdb_monitor_failed', level: 'error', message: `OVSDB ${config.ovsdb}: the vSwitch monitor was refused: ${err.message}` });
     });
@@ -94,6 +106,45 @@ export class OvsdbLink {
     for (const selector of selectors) {
       this.watching.add(selector);
       this.opts.onVnic(selector, this.resolver.watch(selector));
+    }
+  }
+
+  /**
+   * Makes OVSDB hold the egress QoS rows the configuration asks for now (planEgressQos: vadc's rows only; a port
+   * with someone else's QoS is reported, not touched). Called on every configuration change and row change.
+   */
+  syncEgress(): void {
+    if (!this.opts.egress || !this.cache || this.closed) return;
+    if (this.egressRunning) {
+      this.egressAgain = true;
+      return;
+    }
+    this.egressRunning = true;
+    void this.runEgressSync().finally(() => {
+      this.egressRunning = false;
+      if (this.egressAgain) {
+        this.egressAgain = false;
+        this.syncEgress();
+      }
+    });
+  }
+
+  private async runEgressSync(): Promise<void> {
+    const cache = this.cache!;
+    const desired = this.opts.egress!();
+    const plan = planEgressQos(desired, { ports: cache.rows('Port').values(), qos: cache.rows('QoS').values(), queues: cache.rows('Queue').values() });
+    const problem = plan.problem?.message ?? '';
+    if (problem !== this.egressProblem) {
+      this.egressProblem = problem;
+      if (plan.problem) this.opts.emit({ kind: 'egress_qos_refused', level: 'error', data: { ...plan.problem }, message: plan.problem.message });
+    }
+    if (plan.ops.length === 0) return;
+    try {
+      await this.client.transact('Open_vSwitch', plan.ops);
+      const what = desired ? `${desired.queues.length} queue(s) on port ${desired.port} (${desired.type})` : 'none: the QoS and Queue rows vadc owned are removed';
+      this.opts.emit({ kind: 'egress_qos_applied', level: 'info', data: { port: desired?.port ?? null, queues: desired?.queues.length ?? 0 }, message: `egress queues: ${what}` });
+    } catch (err) {
+      if (!this.closed) this.opts.emit({ kind: 'egress_qos_failed', level: 'error', message: `could not write the egress QoS rows: ${(err as Error).message}` });
     }
   }
 

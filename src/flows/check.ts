@@ -41,6 +41,8 @@ export function checkFlow(flow: FlowMod, pipeline: Pipeline): string[] {
       if (!table.nextTables.includes(instruction.tableId)) problems.push(`goto_table ${instruction.tableId} is not a next table of ${table.name}`);
     } else if (instruction.type === 'apply_actions') {
       problems.push(...checkActions(instruction.actions, table));
+    } else if (instruction.type === 'meter' && table.meters) {
+      if (flow.instructions[0] !== instruction) problems.push('a meter instruction must come first (it polices before any action)');
     } else {
       problems.push(`instruction ${instruction.type} is not used by the vadc pipeline`);
     }

@@ -19,6 +19,7 @@ import { OFPG_ANY, OFPP_ANY, OFPP_NORMAL, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_
 import type { Action, FlowMod, FlowStats, Oxm, PacketOut } from '../openflow/types';
 import { buildServiceFlows, FlowBuildError, type ConnectionSpec, type L4Protocol, type ServiceFlowSpec } from './builders';
 import { allFlowsOfKind, makeCookie, parseCookie } from './cookies';
+import { withEgressTag, type EgressTag } from './egress';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
 import { CT_STATE, PRIORITY, TABLE, type VadcTables } from './pipeline';
 
@@ -74,8 +75,8 @@ export interface CtServiceSpec {
   protocol: L4Protocol;
   zone: number;
   vipMac: string;
-  /** Every backend address and software port of the service (their replies go through conntrack). */
-  backends: ReadonlyArray<{ ip: string; port: number }>;
+  /** Every backend address and software port of the service (their replies go through conntrack); `tag`: its egress queue. */
+  backends: ReadonlyArray<{ ip: string; port: number; tag?: EgressTag }>;
 }
 
 /** The table-0 service flow of conntrack mode: the VIP:port match through conntrack to table 1 (instead of goto_table). */
@@ -97,9 +98,11 @@ export function buildCtReplyFlows(s: CtServiceSpec, t: VadcTables = TABLE): Flow
     if (seen.has(key)) continue;
     seen.add(key);
     const f = family(b.ip);
-    flows.push(add(t.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
+    const flow = add(t.CLASSIFY, PRIORITY.CT_REPLY.min, cookie, [
       f.ethType, { field: 'ip_proto', value: IP_PROTO[s.protocol] }, { field: f.src, value: b.ip }, { field: SRC_PORT_FIELD[s.protocol], value: b.port },
-    ], [natOnly(s.zone, t.CT_REPLY)]));
+    ], [natOnly(s.zone, t.CT_REPLY)]);
+    // This flow outranks the backend's EGRESS flow, so it carries the backend's queue (and meter) itself.
+    flows.push(b.tag ? { ...flow, instructions: withEgressTag(flow.instructions, b.tag) } : flow);
   }
   // One ct-reply flow per family the service's backends use (a dual-stack service has both).
   const families = [IPV4, IPV6].filter((e) => s.backends.some((b) => family(b.ip).ethType === e));

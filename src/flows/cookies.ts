@@ -2,7 +2,7 @@
  * vadc's one cookie scheme. Every flow vadc installs carries a cookie laid out as
  *
  *   bits 63..48  MAGIC (0xadc0)        - "this is a vadc flow"; deletes always mask on it
- *   bits 47..44  kind                  - pipeline / vip / service / connection / backend / end (copies of FIN/RST) / decision
+ *   bits 47..44  kind                  - pipeline / vip / service / connection / backend / end (copies of FIN/RST) / decision / egress
  *   bits 43..28  service id (16 bits)  - 0 for flows owned by no single service (pipeline, vip)
  *   bits 27..0   connection id (28)    - 0 except for connection flows
  *
@@ -13,7 +13,7 @@ export const COOKIE_MAGIC = 0xadc0n;
 export const MAX_SERVICE_ID = 0xffff;
 export const MAX_CONNECTION_ID = 0x0fffffff;
 
-export const COOKIE_KINDS = { pipeline: 1, vip: 2, service: 3, connection: 4, backend: 5, end: 6, decision: 7 } as const;
+export const COOKIE_KINDS = { pipeline: 1, vip: 2, service: 3, connection: 4, backend: 5, end: 6, decision: 7, egress: 8 } as const;
 export type CookieKind = keyof typeof COOKIE_KINDS;
 
 const MAGIC_MASK = 0xffffn << 48n;

@@ -44,6 +44,8 @@ const copyAction = (): Action => ({ type: 'nx_controller2', maxLen: END_COPY_MAX
 
 /** The shadowed flow's instructions with the copy first: into its apply_actions, or as one before its goto. */
 function withCopy(instructions: readonly Instruction[]): Instruction[] {
+  // A meter (an egress-queued backend's reply path) stays first: OpenFlow runs it before any action.
+  if (instructions[0]?.type === 'meter') return [instructions[0], ...withCopy(instructions.slice(1))];
   const [first, ...rest] = instructions;
   if (first?.type === 'apply_actions') return [{ type: 'apply_actions', actions: [copyAction(), ...first.actions] }, ...rest];
   return [{ type: 'apply_actions', actions: [copyAction()] }, ...instructions];

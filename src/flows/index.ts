@@ -10,3 +10,4 @@ export * from './packets';
 export * from './ipv6-packets';
 export * from './ipv6-replies';
 export * from './table-entry';
+export * from './egress';

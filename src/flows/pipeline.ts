@@ -10,6 +10,11 @@ export const PRIORITY = {
   MISS: { min: 0, max: 0 },
   /** Table 0: all IPv4 and IPv6 TCP/UDP goes through the reverse table, whose miss is NORMAL. */
   RETURN: { min: 10, max: 10 },
+  /**
+   * Table 0: everything a queued backend's vNIC sends that no higher band takes -> its meter (if policed), its
+   * egress queue (set_queue), then the reverse table as RETURN (docs/operators/egress-queues.md).
+   */
+  EGRESS: { min: 15, max: 15 },
   /** Table 0 (conntrack mode): a backend's replies from a service port -> conntrack (reverse NAT), then ct-reply. */
   CT_REPLY: { min: 20, max: 20 },
   /** Table 0: a backend's FIN/RST from a service port: a copy to the controller, then as RETURN / CT_REPLY. */
@@ -75,6 +80,8 @@ export interface TableSpec {
   actions: ReadonlyArray<Action['type']>;
   /** Tables a goto_table instruction may name. */
   nextTables: ReadonlyArray<number>;
+  /** A meter instruction is allowed (egress policing). */
+  meters?: boolean;
   miss: MissBehaviour;
   bands: ReadonlyArray<PriorityBand>;
   cookieKinds: ReadonlyArray<CookieKind>;
@@ -99,15 +106,16 @@ export function vadcPipeline(first = 0): Pipeline {
     purpose: 'ARP/ICMP echo for a VIP -> controller; VIP:port -> vip-forward (conntrack mode: through ct(nat)); '
       + 'conntrack mode: backend service-port replies -> ct(nat) -> ct-reply; TCP/UDP -> vip-reverse; rest NORMAL',
     matchFields: [
-      'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa',
+      'in_port', 'eth_type', 'ip_proto', 'ipv4_src', 'ipv4_dst', 'ipv6_src', 'ipv6_dst', 'tcp_src', 'tcp_dst', 'udp_src', 'udp_dst', 'arp_op', 'arp_tpa',
       'icmpv4_type', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target', 'tcp_flags',
     ],
     setFields: [],
-    actions: ['output', 'nx_ct', 'nx_controller2'],
+    actions: ['output', 'nx_ct', 'nx_controller2', 'set_queue'],
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
+    meters: true,
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
-    cookieKinds: ['pipeline', 'vip', 'service', 'end'],
+    bands: ['MISS', 'RETURN', 'EGRESS', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
+    cookieKinds: ['pipeline', 'vip', 'service', 'end', 'egress'],
   },
   {
     id: TABLE.FORWARD,

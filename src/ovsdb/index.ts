@@ -21,3 +21,4 @@ export { checkLockName } from './locks';
 export * from './cache';
 export * from './resolver';
 export * from './ct-zone-policy';
+export * from './egress-qos';

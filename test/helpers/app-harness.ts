@@ -180,7 +180,9 @@ export class AppHarness {
     this.pipeline = vadcPipeline(config.datapath.first_table);
     if (opts.uplink) this.sw.ports.set(opts.uplink.ofport, port(opts.uplink.ofport, opts.uplink.name));
     if (this.tables.CLASSIFY > 0) for (const f of opts.foreignTableZero ?? [gotoFirstTable(this.tables.CLASSIFY)]) this.table.apply(f, 0);
-    this.app = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name });
+    this.app = new LoadBalancerApp(config.services, {
+      datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name, ...(config.egress ? { egress: config.egress } : {}),
+    });
     this.install(this.app.switchUp(this.sw, this.now));
   }
 

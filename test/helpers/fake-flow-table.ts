@@ -11,7 +11,8 @@ import type { ParsedPacket } from '../../src/flows/packets';
 import { parseIpv6 } from '../../src/net/ipv6';
 
 /** A packet as the header fields a switch would match on (MACs, IPv4 and IPv6 addresses as text). */
-export type PacketFields = Partial<Record<OxmFieldName, number | string>>;
+/** A packet's fields, plus what the pipeline gave it on the way: its egress queue (set_queue) and the meter it passed. */
+export type PacketFields = Partial<Record<OxmFieldName | 'queue' | 'meter', number | string>>;
 
 export type Outcome =
   | { kind: 'output'; port: number; fields: PacketFields }
@@ -207,10 +208,15 @@ export class FakeFlowTable {
               const bits = (action.ofsNbits & 0x3f) + 1;
               const port = Math.floor(Number(fields.ct_mark ?? 0) / 2 ** ofs) % 2 ** bits;
               outcomes.push({ kind: 'output', port, fields: { ...fields } });
+            } else if (action.type === 'set_queue') {
+              fields = { ...fields, queue: action.queueId };
             } else if (action.type !== 'nx_fin_timeout') {
               throw new FakeFlowTableError(`action ${action.type} is not modelled`);
             }
           }
+        } else if (instruction.type === 'meter') {
+          // The meter's rate is the switch's business; the packet is marked as having passed it.
+          fields = { ...fields, meter: instruction.meterId };
         } else if (instruction.type === 'goto_table') {
           if (instruction.tableId <= currentTable) throw new FakeFlowTableError(`goto_table ${instruction.tableId} from table ${currentTable} goes backwards`);
           tableId = instruction.tableId;

@@ -6,6 +6,7 @@ import {
   buildCtBackendFlow, buildCtCommitPacketOut, buildCtConnectionFlow, buildCtPipelineFlows, buildCtReplyFlows, buildCtServiceFlows,
   buildDeleteCtBackendFlow,
 } from '../../flows/conntrack';
+import type { EgressTag } from '../../flows/egress';
 import { formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
@@ -68,11 +69,14 @@ export class ConntrackNat implements NatMode {
     return [...this.endCopies.meter(), ...buildCtPipelineFlows(this.tables)];
   }
 
-  serviceFlows(s: ServiceState): FlowMod[] {
+  serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
     const service = buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone, this.tables);
     const reply = buildCtReplyFlows({
       serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
-      backends: membersOf(s.config).flatMap((b) => b.ports.map((port) => ({ ip: b.ip, port }))),
+      backends: membersOf(s.config).flatMap((b) => {
+        const tag = tagOf?.(b.vnic);
+        return b.ports.map((port) => ({ ip: b.ip, port, ...(tag ? { tag } : {}) }));
+      }),
     }, this.tables);
     return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY))];
   }

@@ -1,6 +1,7 @@
 // How the datapath translates a connection: one NatMode per way (per-connection flow pair; OVS's connection
 // tracker), chosen once from the configuration by createNatMode (./factory.ts). Nothing outside src/app/nat
 // asks which mode runs: the app calls the mode's methods, and each mode does its own thing.
+import type { EgressTag } from '../../flows/egress';
 import type { OutboundMessage } from '../../controller/types';
 import type { ConntrackEntry } from '../../flows/conntrack-dump';
 import type { VadcTables } from '../../flows/pipeline';
@@ -84,7 +85,11 @@ export interface NatMode {
   /** The mode's own flows (and the end copies' meter) every switch gets on connect, after the common pipeline. */
   pipelineFlows(): OfpMessage[];
   /** A service's static flows (table 0 and, in conntrack mode, its reply path). */
-  serviceFlows(service: ServiceState): FlowMod[];
+  /**
+   * `tagOf`: a vNIC's egress tag (queue, meter), for reply-path flows that outrank the vNIC's own egress flow
+   * (conntrack mode's CT_REPLY); a mode whose replies pass the egress flow ignores it.
+   */
+  serviceFlows(service: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[];
   /**
    * Brings the per-backend flows (conntrack mode: one per located healthy backend, and the select groups of
    * services with datapath decisions, with their decision flows) in line with the services,

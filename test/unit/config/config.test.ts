@@ -377,6 +377,8 @@ describe('the annotated full example', () => {
     expect(config.services[0].sorry_backend?.name).toBe('mac:52:54:00:00:00:99');
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.services[1].payload_rules?.rules.map((r) => r.name)).toEqual(['version-2', 'hello', 'bulk']);
+    expect(config.egress).toEqual({ port: 'eth1', qos_type: 'linux-htb', max_rate: 10_000_000_000, police: false });
+    expect(config.services[0].backends[0].queue).toEqual({ min_rate: 100_000_000, max_rate: 500_000_000, priority: 1 });
   });
 });
 

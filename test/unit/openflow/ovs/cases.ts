@@ -2,6 +2,7 @@
 // bytes (for vectors from ovs-ofctl; vectors from ovs-vswitchd are made by test/e2e/openflow-ovs.e2e.ts), and
 // requests Open vSwitch has no encoder for, with the text its decoder (ovs-ofctl ofp-print) prints for our bytes.
 import type { OfpMessage } from '../../../../src/openflow';
+import { EGRESS_CASES } from './egress';
 import { END_COPY_CASES, END_COPY_READS } from './ends';
 import { GROUP_CASES, GROUP_READS } from './groups';
 import { HA_CASES, HA_READS } from './ha';
@@ -25,7 +26,7 @@ export interface OvsRead {
   text: string;
 }
 
-export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES, ...END_COPY_CASES, ...GROUP_CASES];
+export const OVS_CASES: OvsCase[] = [...HA_CASES, ...IPV6_CASES, ...END_COPY_CASES, ...GROUP_CASES, ...EGRESS_CASES];
 export const OVS_READS: OvsRead[] = [...HA_READS, ...END_COPY_READS, ...GROUP_READS];
 
 /** The command line a fixture records for an ovs-ofctl recipe. */

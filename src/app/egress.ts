@@ -1,0 +1,115 @@
+// Egress queues: what puts each queued vNIC's traffic in its queue on the egress port. Per switch: one meter per
+// policed queue (sent to every switch, before any flow that names it), the table-0 EGRESS flow on the switch the
+// vNIC is on, and the tag the NAT mode adds to reply-path flows that outrank it (conntrack mode's CT_REPLY).
+// Chosen once from the config's `egress` section: without it nothing is ever sent; `police` picks the meters.
+// The OVSDB QoS/Queue rows are the daemon's (src/ovsdb/egress-qos.ts); both number the queues with the same
+// pure assignEgressQueues.
+import {
+  assignEgressQueues, buildDeleteAllEgressFlows, buildDeleteEgressFlow, buildDeleteEgressMeter, buildEgressFlow, buildEgressMeter,
+  type EgressQueue, type EgressTag,
+} from '../flows/egress';
+import type { VadcTables } from '../flows/pipeline';
+import { OFPMC_MODIFY, OFPMF_BURST, OFPMF_KBPS, OFPMF_STATS } from '../openflow/constants';
+import type { MeterMod, OfpMessage } from '../openflow/types';
+import type { Outbox } from './outbox';
+import { membersOf, type ServiceState } from './services';
+
+export interface EgressTagger {
+  /**
+   * The services changed: the meters every switch must now hold (added, re-rated, removed), to be sent to every
+   * connected switch before the service flows, which may name them.
+   */
+  configure(services: readonly ServiceState[]): OfpMessage[];
+  /** What a switch gets when it connects, before the service flows: an earlier run's egress flows go, the meters come. */
+  switchFlows(): OfpMessage[];
+  /** A vNIC's tag (undefined: not queued). */
+  tagOf(vnic: string): EgressTag | undefined;
+  /** Brings every switch's EGRESS flows in line with the services and where their vNICs are. */
+  sync(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void;
+  forgetSwitch(dpid: bigint): void;
+}
+
+interface Installed {
+  dpid: bigint;
+  ofport: number;
+  tag: EgressTag;
+}
+
+const NONE: OfpMessage[] = [];
+
+/** `egress` absent: no queues, nothing sent. */
+export function createEgressTagger(egress: { police: boolean } | undefined, tables: VadcTables): EgressTagger {
+  if (!egress) return { configure: () => NONE, switchFlows: () => NONE, tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined };
+  return new QueueTagger(egress.police, tables);
+}
+
+/** A meter's rate change in place: the flows that name it stay. */
+function modifyMeter(queueId: number, maxRate: number): MeterMod {
+  const [, add] = buildEgressMeter(queueId, maxRate);
+  return { ...(add as MeterMod), command: OFPMC_MODIFY, flags: OFPMF_KBPS | OFPMF_BURST | OFPMF_STATS };
+}
+
+class QueueTagger implements EgressTagger {
+  private queues = new Map<string, EgressQueue>();
+  /** The policed queues' meters every switch holds: queue id -> max_rate. */
+  private meters = new Map<number, number>();
+  /** EGRESS flows, by "dpid/ofport". */
+  private readonly installed = new Map<string, Installed>();
+
+  constructor(private readonly police: boolean, private readonly tables: VadcTables) {}
+
+  configure(services: readonly ServiceState[]): OfpMessage[] {
+    this.queues = new Map(assignEgressQueues(services.flatMap((s) => membersOf(s.config))).map((q) => [q.vnic, q]));
+    const wanted = new Map<number, number>();
+    if (this.police) for (const q of this.queues.values()) if (q.queue.max_rate) wanted.set(q.queueId, q.queue.max_rate);
+    const msgs: OfpMessage[] = [];
+    // A deleted meter takes the flows that name it along: the EGRESS ones are re-added by sync (their tag changed),
+    // the reply-path ones by the service flows that follow these messages.
+    for (const [id, rate] of this.meters) {
+      const want = wanted.get(id);
+      if (want === undefined) msgs.push(buildDeleteEgressMeter(id));
+      else if (want !== rate) msgs.push(modifyMeter(id, want));
+    }
+    for (const [id, rate] of wanted) if (!this.meters.has(id)) msgs.push(...buildEgressMeter(id, rate));
+    this.meters = wanted;
+    return msgs;
+  }
+
+  switchFlows(): OfpMessage[] {
+    return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters].flatMap(([id, rate]) => buildEgressMeter(id, rate))];
+  }
+
+  tagOf(vnic: string): EgressTag | undefined {
+    const q = this.queues.get(vnic);
+    return q && { queueId: q.queueId, metered: this.meters.has(q.queueId) };
+  }
+
+  sync(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void {
+    const wanted = new Map<string, Installed>();
+    for (const service of services) {
+      for (const state of service.backends.values()) {
+        const tag = this.tagOf(state.config.vnic);
+        const loc = state.location;
+        // A remote backend's port is the shared uplink: its own host tags it.
+        if (!tag || !loc || loc.remoteHost !== undefined || !switches.has(loc.dpid)) continue;
+        wanted.set(`${loc.dpid}/${loc.ofport}`, { dpid: loc.dpid, ofport: loc.ofport, tag });
+      }
+    }
+    for (const [key, have] of this.installed) {
+      const want = wanted.get(key);
+      if (want && want.tag.queueId === have.tag.queueId && want.tag.metered === have.tag.metered) continue;
+      if (!want) out.to(have.dpid, [buildDeleteEgressFlow(have.ofport, this.tables)]);
+      this.installed.delete(key);
+    }
+    for (const [key, want] of wanted) {
+      if (this.installed.has(key)) continue;
+      // ADD replaces a changed flow (same match and priority).
+      out.to(want.dpid, [buildEgressFlow({ ofport: want.ofport, ...want.tag }, this.tables)]);
+      this.installed.set(key, want);
+    }
+  }
+
+  forgetSwitch(dpid: bigint): void {
+    for (const [key, have] of this.installed) if (have.dpid === dpid) this.installed.delete(key);
+  }
+}

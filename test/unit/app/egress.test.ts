@@ -1,0 +1,148 @@
+// Egress queues: everything a queued backend's vNIC sends leaves with its queue set (and, policed, through its
+// meter), in every NAT mode; other vNICs' traffic is untouched; the flows follow the configuration and the vNIC's
+// location. The fake flow table runs the real flows (each checked against the pipeline by the harness).
+import { assignEgressQueues, buildEgressFlow, checkFlow, egressMeterId, VADC_PIPELINE } from '../../../src/flows';
+import { OFPMC_ADD, OFPMC_DELETE } from '../../../src/openflow/constants';
+import type { MeterMod } from '../../../src/openflow/types';
+import { ipv4Frame } from '../../helpers/frames';
+import {
+  AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromClient, NAT_MODES, VMS, type NatModeCase, type VmName,
+} from '../../helpers/app-harness';
+import type { Outcome } from '../../helpers/fake-flow-table';
+
+const SINK = { ip: '10.0.0.200', mac: '52:54:00:00:02:00' };
+
+function services(police: boolean, q1 = 'queue: { max_rate: 50000000 }', q2 = 'queue: { max_rate: 20000000, priority: 1 }'): string {
+  return `
+egress: { port: uplink0, police: ${police} }
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    backends:
+${backendYaml('v-vm1', [8080], q1)}
+${backendYaml('v-vm2', [8080], q2)}
+${backendYaml('v-vm3', [8080])}
+`;
+}
+
+/** A VM's own TCP traffic to a host that is not a VIP (iperf3 to a sink). */
+const toSink = (vm: VmName) => ipv4Frame({ srcMac: VMS[vm].mac, dstMac: SINK.mac, srcIp: VMS[vm].ip, dstIp: SINK.ip, proto: 'tcp', srcPort: 40000, dstPort: 5201 });
+
+function normal(outcomes: Outcome[]) {
+  const out = outcomes.filter((o) => o.kind === 'normal');
+  if (out.length !== 1) throw new Error(`expected one NORMAL output, got ${JSON.stringify(outcomes)}`);
+  return out[0] as { fields: Record<string, unknown> };
+}
+
+describe('assignEgressQueues', () => {
+  it('numbers queued vNICs from 1 in vNIC order, one queue per vNIC, whatever the order they come in', () => {
+    const q = { max_rate: 1000 };
+    expect(assignEgressQueues([{ vnic: 'b', queue: q }, { vnic: 'a', queue: { max_rate: 5 } }, { vnic: 'c' }, { vnic: 'b', queue: q }])).toEqual([
+      { vnic: 'a', queueId: 1, queue: { max_rate: 5 } }, { vnic: 'b', queueId: 2, queue: q },
+    ]);
+  });
+});
+
+describe('the egress flow against the pipeline', () => {
+  it('passes the checker metered and unmetered; a meter anywhere but first does not', () => {
+    expect(checkFlow(buildEgressFlow({ ofport: 7, queueId: 3, metered: true }), VADC_PIPELINE)).toEqual([]);
+    expect(checkFlow(buildEgressFlow({ ofport: 7, queueId: 3, metered: false }), VADC_PIPELINE)).toEqual([]);
+    const flow = buildEgressFlow({ ofport: 7, queueId: 3, metered: true });
+    expect(checkFlow({ ...flow, instructions: [...flow.instructions.slice(1), flow.instructions[0]] }, VADC_PIPELINE))
+      .toEqual(['a meter instruction must come first (it polices before any action)']);
+    // Only table 0 may police: a meter in vip-reverse is refused.
+    expect(checkFlow({ ...flow, tableId: 2, priority: 1000, instructions: flow.instructions.slice(0, 2) }, VADC_PIPELINE))
+      .toContain('instruction meter is not used by the vadc pipeline');
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('egress queues, %s mode', (_name, mode: NatModeCase) => {
+  it("tags a queued VM's own traffic with its queue and meter, and leaves an unqueued VM's alone", () => {
+    const h = new AppHarness(mode, services(true));
+    expect(normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields).toMatchObject({ queue: 1, meter: egressMeterId(1), ipv4_dst: SINK.ip });
+    expect(normal(h.send(toSink('v-vm2'), VMS['v-vm2'].ofport).outcomes).fields).toMatchObject({ queue: 2, meter: egressMeterId(2) });
+    const plain = normal(h.send(toSink('v-vm3'), VMS['v-vm3'].ofport).outcomes).fields;
+    expect(plain.queue).toBeUndefined();
+    expect(plain.meter).toBeUndefined();
+  });
+
+  it('sends each meter before the flow that uses it, at the max_rate in kbit/s with a 0.2 s burst', () => {
+    const h = new AppHarness(mode, services(true));
+    const meters = h.sent.filter((m): m is MeterMod => m.type === 'meter_mod' && m.meterId !== 0xadc);
+    expect(meters.filter((m) => m.command === OFPMC_ADD).map((m) => [m.meterId, m.bands])).toEqual([
+      [egressMeterId(1), [{ type: 'drop', rate: 50_000, burstSize: 10_000 }]],
+      [egressMeterId(2), [{ type: 'drop', rate: 20_000, burstSize: 4_000 }]],
+    ]);
+    const firstUse = h.sent.findIndex((m) => m.type === 'flow_mod' && m.instructions.some((i) => i.type === 'meter' && i.meterId === egressMeterId(1)));
+    const added = h.sent.findIndex((m) => m.type === 'meter_mod' && m.command === OFPMC_ADD && m.meterId === egressMeterId(1));
+    expect(added).toBeGreaterThanOrEqual(0);
+    expect(added).toBeLessThan(firstUse);
+  });
+
+  it('with vadc\'s tables moved (datapath.first_table: 10): the same tags, from table 10', () => {
+    const h = new AppHarness(mode, services(true), { firstTable: 10 });
+    expect(normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields).toMatchObject({ queue: 1, meter: egressMeterId(1) });
+    expect(h.table.flows(10).some((f) => f.instructions.some((i) => i.type === 'meter'))).toBe(true);
+    expect(h.table.flows(0).some((f) => f.instructions.some((i) => i.type === 'meter'))).toBe(false);
+  });
+
+  it('without police: the queue only, no meter', () => {
+    const h = new AppHarness(mode, services(false));
+    const f = normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields;
+    expect(f.queue).toBe(1);
+    expect(f.meter).toBeUndefined();
+    expect(h.sent.some((m) => m.type === 'meter_mod' && m.meterId !== 0xadc)).toBe(false);
+  });
+
+  it('still balances: a client reaches the VIP and the queued backend answers it', () => {
+    const h = new AppHarness(mode, services(true));
+    const seen = new Set<number>();
+    for (let p = 41000; p < 41006; p++) seen.add(delivered(h.send(fromClient(p)).outcomes).port);
+    expect(seen).toEqual(new Set([VMS['v-vm1'].ofport, VMS['v-vm2'].ofport, VMS['v-vm3'].ofport]));
+  });
+
+  it('removing a queue from the configuration removes its flow and meter; the VM sends untagged again', () => {
+    const h = new AppHarness(mode, services(true));
+    h.sent.length = 0;
+    const next = AppHarness.config(mode, services(true, ''));
+    h.install(h.app.setServices(next.services, h.now));
+    const f = normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields;
+    expect(f.queue).toBeUndefined();
+    // vm2 is now the only queued vNIC: queue 1 (the ids follow the configuration).
+    expect(normal(h.send(toSink('v-vm2'), VMS['v-vm2'].ofport).outcomes).fields).toMatchObject({ queue: 1, meter: egressMeterId(1) });
+    expect(h.sent.some((m) => m.type === 'meter_mod' && m.command === OFPMC_DELETE && m.meterId === egressMeterId(2))).toBe(true);
+  });
+
+  it('follows the vNIC: gone from the switch, its flow goes; back on another port, the flow is there', () => {
+    const h = new AppHarness(mode, services(false));
+    h.sw.ports.delete(VMS['v-vm1'].ofport);
+    h.install(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 1, desc: { portNo: 1 } } as never, h.now));
+    expect(h.table.flows(0).some((f) => f.match.some((m) => m.field === 'in_port' && m.value === VMS['v-vm1'].ofport))).toBe(false);
+    h.sw.ports.set(9, { ...portOf(h, 2), portNo: 9, name: 'v-vm1' });
+    h.install(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 0, desc: { portNo: 9 } } as never, h.now));
+    expect(normal(h.send(toSink('v-vm1'), 9).outcomes).fields.queue).toBe(1);
+  });
+});
+
+function portOf(h: AppHarness, portNo: number) {
+  return h.sw.ports.get(portNo)!;
+}
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('the load-balanced replies of a queued backend, %s mode', (_name, mode) => {
+  it('leave for the client NATed back to the VIP, in the backend\'s queue and through its meter', () => {
+    const h = new AppHarness(mode, services(true));
+    const tags = new Map<VmName, unknown>([['v-vm1', { queue: 1, meter: egressMeterId(1) }], ['v-vm2', { queue: 2, meter: egressMeterId(2) }], ['v-vm3', {}]]);
+    const seen = new Set<VmName>();
+    for (let p = 42000; p < 42012; p++) {
+      const port = delivered(h.send(fromClient(p)).outcomes).port;
+      const vm = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === port)!;
+      seen.add(vm);
+      const reply = delivered(h.send(fromBackend(vm, p), port).outcomes);
+      expect(reply.port).toBe(CLIENT_PORT);
+      expect(reply.fields.ipv4_src).toBe('10.0.0.100');
+      expect({ queue: reply.fields.queue, meter: reply.fields.meter }).toEqual({ queue: undefined, meter: undefined, ...(tags.get(vm) as object) });
+    }
+    expect(seen.size).toBe(3);
+  });
+});
