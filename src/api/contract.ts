@@ -206,7 +206,9 @@ export const statusHistorySchema = z
     backends: z.array(z.strictObject({
       service: z.string(), backend: z.string(),
       active: column(z.number()), inactive: column(z.number()), total: column(z.number()),
-      packets: column(z.number()), bytes: column(z.number()), queue: column(z.number()), health: column(healthStateSchema),
+      packets: column(z.number()), bytes: column(z.number()), queue: column(z.number()),
+      // The states inline, not the HealthState $ref: a nullable $ref became allOf [$ref, string|null], which refuses null.
+      health: column(z.enum(healthStateSchema.options)),
     })),
     switches: z.array(z.strictObject({ dpid: z.string(), packetIns: column(z.number()), flowModsSent: column(z.number()), errorsReceived: column(z.number()) })),
   })

@@ -19,6 +19,17 @@ describe('docs/openapi.yaml is generated from the zod schemas', () => {
     expect(committed).toBe(openApiYaml(version));
   });
 
+  it('a history series of a backend added after the first sample (null health before it) is valid', () => {
+    const contract = new ApiContract();
+    const column = [null, 1];
+    const history = {
+      intervalMs: 1000, windowMs: 60_000, times: [1, 2], services: [],
+      backends: [{ service: 'web', backend: 'v-new', active: column, inactive: column, total: column, packets: column, bytes: column, queue: column, health: [null, 'up'] }],
+      switches: [],
+    };
+    expect(contract.schemaProblems('StatusHistory', history)).toEqual([]);
+  });
+
   it('is OpenAPI 3.1 and describes every route and method the server answers, and nothing else', () => {
     expect(doc.openapi).toBe('3.1.0');
     const served = ROUTES.flatMap((r) => Object.keys(r.methods).map((m) => `${m.toLowerCase()} ${r.pattern.replace(/:(\w+)/g, '{$1}')}`)).sort();
