@@ -85,6 +85,9 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   perBackend('gauge', 'backend_weight', "The backend's scheduling weight (0 = drained).", (b) => b.weight);
   perBackend('gauge', 'backend_tier', "The backend's failover tier (0 = primary).", (b) => b.tier);
   perBackend('gauge', 'backend_overloaded', '1 when the backend is over its connection or queue threshold.', (b) => (b.overloaded ? 1 : 0));
+  family('gauge', 'backend_port_out', 'Software ports of a backend that get no new connections while it serves on others: 1 per port; '
+    + 'why = outlier (passive outlier detection ejected it) or check (its active check fails).',
+  ['service', 'backend', 'port', 'why'], backends, (row) => (row.b.portsOut ?? []).map((o): [Labels, number] => [{ ...ids(row), port: o.port, why: o.why }, 1]));
   perBackend('gauge', 'backend_queue_measure_seconds', "The feedback scheduler's queue measure: expected wait of one more connection (absent without samples).", (b) => b.queueMeasure);
   perBackend('gauge', 'backend_processing_packets_per_second', "Packets per second the backend's vNIC processed at the last statistics sample (absent without samples).", (b) => b.rateOfProcessing);
   perBackend('gauge', 'backend_max_connections', 'Most connections (active + inactive) the backend held at once at a status sample.', (b) => b.maxConns);

@@ -100,6 +100,20 @@ describe('metrics from the runtime snapshot', () => {
     expect(promtoolFindings(await metrics.render('prometheus'))).toEqual([]);
   });
 
+  it('shows the software ports taken out of a serving backend, by port and why (and passes promtool)', async () => {
+    const rt = await sampleRuntime();
+    const metrics = createMetrics(rt);
+    rt.patchBackend('web', 'v-vm1', { portsOut: [{ port: 8081, why: 'outlier' }, { port: 8082, why: 'check' }] });
+    const { samples } = parseExposition(await metrics.render());
+    expect(value(samples, 'vadc_backend_port_out', { backend: 'v-vm1', port: '8081', why: 'outlier' })).toBe(1);
+    expect(value(samples, 'vadc_backend_port_out', { backend: 'v-vm1', port: '8082', why: 'check' })).toBe(1);
+    expect(samples.filter((x) => x.name === 'vadc_backend_port_out')).toHaveLength(2);
+    expect(promtoolFindings(await metrics.render('prometheus'))).toEqual([]);
+    // Back in: the series goes.
+    rt.patchBackend('web', 'v-vm1', { portsOut: [] });
+    expect(parseExposition(await metrics.render()).samples.filter((x) => x.name === 'vadc_backend_port_out')).toEqual([]);
+  });
+
   it('health is a state set: every state present, 1 for the current one', async () => {
     const rt = await sampleRuntime();
     rt.setHealth('web', 'v-vm2', 'draining');
