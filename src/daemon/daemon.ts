@@ -415,6 +415,7 @@ export class VadcDaemon implements VadcRuntime {
     this.reportTagged(tagged);
     this.served = tagged.services;
     this.deliver(this.app.setServices(this.served, this.now()));
+    this.health.retire(this.served); // in the same turn: no monitor speaks of what the app just dropped
     // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
     // is not reported down for an absence that was only vadc not having looked yet.
     this.ovsdb?.watch();

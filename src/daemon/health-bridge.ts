@@ -35,6 +35,9 @@ export class HealthBridge {
   /** What each monitor was last told of its backends' vNICs ("service/backend" -> present/link). */
   private readonly told = new Map<string, string>();
   private settled = false;
+  /** Monitors detached by retire() and not yet stopped; verdicts carried from them to their rebuilt services. */
+  private readonly retiring: ServiceHealthMonitor[] = [];
+  private readonly carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
 
   constructor(private readonly opts: HealthBridgeOptions) {
     this.ticker = setInterval(() => {
@@ -44,22 +47,42 @@ export class HealthBridge {
     this.ticker.unref();
   }
 
-  /** (Re)build monitors for the services whose config changed; keep the others running. */
-  async setServices(services: readonly ServiceConfig[]): Promise<void> {
+  /**
+   * What must happen in the same turn as the app taking a new service list (the daemon calls it right after): monitors
+   * of services gone or to be rebuilt are detached (their events no longer reach the app) and backends gone leave
+   * their service's monitor (backends that join are added by setServices). Before, this happened inside setServices after the daemon had looked the vNICs up and
+   * between awaited monitor stops, and a monitor could tell the app of a service or backend it had dropped.
+   */
+  retire(services: readonly ServiceConfig[]): void {
     const wanted = new Map(services.map((s) => [s.name, s]));
-    const carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
     for (const [name, entry] of [...this.monitors]) {
       const next = wanted.get(name);
       if (next && JSON.stringify(next) === JSON.stringify(entry.config)) continue;
       if (next && sameButBackends(next, entry.config)) {
-        this.updateMembers(entry, next);
+        // Only the removals: a backend that joins is added by setServices, after the daemon has looked its vNIC up
+        // (added before, a tagged VM was reported down for an absence that was only vadc not having looked yet).
+        const kept = new Set(next.backends.map((b) => JSON.stringify(b)));
+        this.updateMembers(entry, { ...entry.config, backends: entry.config.backends.filter((b) => kept.has(JSON.stringify(b))) });
         continue;
       }
       // Rebuilt (the scheduler or another setting changed): with the same health section the verdicts carry over, so
       // a config apply does not take every backend out until its next check (new connections were refused meanwhile).
-      if (next && JSON.stringify(next.health) === JSON.stringify(entry.config.health)) carried.set(name, entry.monitor.healthSnapshot());
+      if (next && JSON.stringify(next.health) === JSON.stringify(entry.config.health)) this.carried.set(name, entry.monitor.healthSnapshot());
       this.monitors.delete(name);
-      await entry.monitor.stop();
+      this.retiring.push(entry.monitor);
+    }
+  }
+
+  /** (Re)build monitors for the services whose config changed; keep the others running. */
+  async setServices(services: readonly ServiceConfig[]): Promise<void> {
+    this.retire(services);
+    for (const monitor of this.retiring.splice(0)) await monitor.stop();
+    const carried = new Map(this.carried);
+    this.carried.clear();
+    // The backends that join a kept monitor (retire let only the removals happen).
+    for (const service of services) {
+      const entry = this.monitors.get(service.name);
+      if (entry && JSON.stringify(entry.config) !== JSON.stringify(service)) this.updateMembers(entry, service);
     }
     for (const service of services) {
       if (this.monitors.has(service.name)) continue;
@@ -71,7 +94,7 @@ export class HealthBridge {
       // With active checks, a backend gets no traffic until its first pass (or until the pass it carried over).
       if (service.health) for (const b of service.backends) this.opts.deliver(this.opts.app.setHealth(service.name, b.name, monitor.stateOf(b.name).health === 'up'));
       monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service.name, monitor, event));
-      monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, routing));
+      monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, monitor, routing));
       monitor.start();
       for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
     }
@@ -144,6 +167,7 @@ export class HealthBridge {
   async stop(): Promise<void> {
     clearInterval(this.ticker);
     for (const { monitor } of this.monitors.values()) await monitor.stop();
+    for (const monitor of this.retiring.splice(0)) await monitor.stop();
     this.monitors.clear();
     await this.scheduler.stop();
   }
@@ -224,8 +248,9 @@ export class HealthBridge {
     return state !== undefined && (backend === undefined || state.backends.has(backend));
   }
 
-  private applyRouting(service: string, routing: Routing): void {
-    if (!this.appHas(service)) return;
+  private applyRouting(service: string, monitor: ServiceHealthMonitor, routing: Routing): void {
+    // A retired monitor (its service gone or rebuilt) no longer routes the app's service.
+    if (this.monitors.get(service)?.monitor !== monitor || !this.appHas(service)) return;
     this.opts.deliver(this.opts.app.setRouting(service, routing));
   }
 }

@@ -125,3 +125,41 @@ services:
     }
   });
 });
+
+describe('HealthBridge.retire: in the same turn as the app takes a new service list', () => {
+  it('drops the monitors of a removed service and a removed backend at once, so none speaks of them to the app', async () => {
+    const config = (backends: string, extra = '') => parseConfig(`
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    backends:
+${backends}
+${extra}`, 'test').services;
+    const both = '      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }\n      - { vnic: v-vm2, ip: 10.0.0.12, ports: [8080] }';
+    const alt = '  - { name: alt, vip: 10.0.0.101, port: 80, backends: [{ vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }] }';
+    const before = config(both, alt);
+    const after = config('      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }');
+    const app = new LoadBalancerApp(before);
+    const bridge = new HealthBridge({ app, logger: silentLogger(), emit: () => undefined, deliver: () => undefined, now: Date.now });
+    try {
+      await bridge.setServices(before);
+      app.switchUp(switchWith(['v-vm1', 'v-vm2']), 0);
+      bridge.discoverySettled();
+      app.setServices(after, 1);
+      bridge.retire(after);
+      // Synchronously: alt's monitor and web's v-vm2 are gone from the bridge (before, they stayed until setServices
+      // had stopped monitors one await at a time, and their events reached an app that had dropped them).
+      expect(bridge.stateOf('alt', 'v-vm1')).toBeUndefined();
+      expect(bridge.stateOf('web', 'v-vm2')).toBeUndefined();
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      // The vNICs change meanwhile (the daemon looks them up between the two steps): nothing throws.
+      app.switchUp(switchWith(['v-vm1']), 2);
+      expect(() => bridge.observeLocations()).not.toThrow();
+      await bridge.setServices(after);
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
