@@ -1,14 +1,5 @@
-import { ConfigError, parseConfig, type ConfigIssue } from '../../../src/config';
-
-function issuesOf(text: string): ConfigIssue[] {
-  try {
-    parseConfig(text, 'test.yaml');
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues;
-  }
-  throw new Error('expected parseConfig to reject the text');
-}
+import { parseConfig } from '../../../src/config';
+import { issuesOf } from '../../helpers/config-issues';
 
 /** One service with two backends; `q1`/`q2` are each backend's queue line (flow YAML), `egress` the section. */
 function config(q1: string, q2 = '', egress = 'egress: { port: eth1 }'): string {
