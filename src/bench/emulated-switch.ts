@@ -8,7 +8,7 @@ import { makeCookie } from '../flows/cookies';
 import { TABLE } from '../flows/pipeline';
 import { ResponseCorrelator } from './correlator';
 import { ControllerProtocolError } from './errors';
-import { BenchProtocol, buildFrameTemplate, clientAddress, writeClient } from './frames';
+import { BenchFamily, BenchProtocol, buildFrameTemplate, clientAddress, writeClient } from './frames';
 import { answerControllerMessage, buildPorts, EmulatedSwitchState } from './switch-replies';
 import { emptyTuple, readFlowModTuple, readPacketOutTuple } from './wire';
 
@@ -22,6 +22,7 @@ export interface EmulatedSwitchOptions {
   /** Name of the port the clients' packets come in on (one of portNames). */
   clientPortName: string;
   protocol: BenchProtocol;
+  family: BenchFamily;
   vip: string;
   vipMac: string;
   servicePort: number;
@@ -150,7 +151,7 @@ export class EmulatedSwitch {
       batch.writeUInt32BE(this.nextXid(), at + 4);
       const n = this.sequence++;
       const client = clientAddress(this.opts.index, this.opts.switches, this.opts.clients, n);
-      writeClient(batch, at + this.frameAt, this.opts.protocol, client, n);
+      writeClient(batch, at + this.frameAt, this.opts.protocol, client, n, this.opts.family);
       this.correlator.track(client.ip, client.port, sentAt);
     }
     this.counters.packetInsSent += room;

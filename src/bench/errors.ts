@@ -4,9 +4,11 @@ export class FlowSetupError extends Error {
   override name = 'FlowSetupError';
 }
 
-/** An option out of range or malformed; `option` names the flag. */
+/** An option out of range or malformed; `option` names the flag. The caller's mistake: exit 2 as a usage error. */
 export class FlowSetupOptionError extends FlowSetupError {
   override name = 'FlowSetupOptionError';
+  readonly code = 'usage';
+  readonly oclif = { exit: 2 };
   constructor(readonly option: string, readonly problem: string) {
     super(`--${option}: ${problem}`);
   }

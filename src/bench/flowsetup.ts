@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EmulatedSwitch } from './emulated-switch';
 import { FlowSetupError } from './errors';
 import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalController, pinSelf, startInternalController } from './internal-controller';
-import { DEFAULT_OPTIONS, FlowSetupOptions, SwitchPlan, benchConfig, planSwitches, validateOptions } from './plan';
+import { FlowSetupOptions, SwitchPlan, benchConfig, planSwitches, validateOptions, withDefaults } from './plan';
 import { LatencyRecorder, LatencySummary, LoopSample, RateSummary, summarizeLoops } from './stats';
 
 export interface FlowSetupResult {
@@ -23,7 +23,7 @@ export interface FlowSetupResult {
   };
   options: {
     switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
-    protocol: string; expectedFlowMods: number; nat: string;
+    protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string;
   };
   responsesPerSec: RateSummary;
   latencyUs: LatencySummary;
@@ -53,7 +53,7 @@ function toChildPlans(plans: SwitchPlan[]) {
 }
 
 export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: FlowSetupProgress): Promise<FlowSetupResult> {
-  const opts: FlowSetupOptions = { ...DEFAULT_OPTIONS, ...partial };
+  const opts: FlowSetupOptions = withDefaults(partial);
   validateOptions(opts);
   const plans = planSwitches(opts);
   const startedAt = new Date().toISOString();
@@ -80,7 +80,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   const window = opts.mode === 'latency' ? 1 : opts.window;
   const switches = plans.map((plan) => new EmulatedSwitch({
     index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port, portNames: plan.portNames,
-    clientPortName: plan.clientPortName, protocol: opts.protocol, vip: plan.vip, vipMac: plan.vipMac,
+    clientPortName: plan.clientPortName, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
     servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods,
     onResponse: (latencyNs) => {
       responses++;
@@ -138,7 +138,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
-        macs: opts.clients, window, protocol: opts.protocol, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
+        macs: opts.clients, window, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
       latencyUs: latencies.summary(),
@@ -177,7 +177,7 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
   const lines = [
     `vadc bench flowsetup: ${r.controller.label}`,
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
-      `${o.macs} clients/switch, ${o.protocol}, NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
+      `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
     `  controller ${r.controller.target}${r.controller.pinned ? ` pinned to core ${r.cpu.controllerCore}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
     '',
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,

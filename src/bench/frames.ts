@@ -1,87 +1,130 @@
-// The packet-in payloads: Ethernet/IPv4/TCP SYN or UDP frames from emulated clients to the VIP, with
+// The packet-in payloads: Ethernet/IPv4 or IPv6 TCP SYN or UDP frames from emulated clients to the VIP, with
 // correct checksums. One template per switch, patched in place per packet (no per-packet allocation).
-import { ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS, internetChecksum, transportChecksum, writeIpv4, writeMac } from '../flows/packets';
+import { parseIpv6 } from '../net/ipv6';
+import { ipv6TransportChecksum } from '../flows/ipv6-replies';
+import {
+  ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS, internetChecksum, transportChecksum, writeIpv4, writeMac,
+} from '../flows/packets';
 
 export type BenchProtocol = 'tcp' | 'udp';
+/** The clients' (and so the VIP's and backends') address family. */
+export type BenchFamily = 'ipv4' | 'ipv6';
 
 export const ETH_HEADER_LEN = 14;
 export const IPV4_HEADER_LEN = 20;
+export const IPV6_HEADER_LEN = 40;
 const TCP_HEADER_LEN = 20;
 const UDP_HEADER_LEN = 8;
 /** A few bytes of UDP payload so the datagram is not empty. */
 const UDP_PAYLOAD = Buffer.from('vadc-bench', 'ascii');
 const IP_AT = ETH_HEADER_LEN;
 const L4_AT = ETH_HEADER_LEN + IPV4_HEADER_LEN;
-/** Byte offsets inside the frame of the fields patched per packet. */
+const L4_AT6 = ETH_HEADER_LEN + IPV6_HEADER_LEN;
+/** Byte offsets inside an IPv4 frame of the fields patched per packet. */
 export const FRAME_OFFSETS = {
   ethSrc: 6, ipId: IP_AT + 4, ipChecksum: IP_AT + 10, ipSrc: IP_AT + 12, ipDst: IP_AT + 16, l4Src: L4_AT, l4Dst: L4_AT + 2,
   tcpSeq: L4_AT + 4, tcpChecksum: L4_AT + 16, udpChecksum: L4_AT + 6,
 } as const;
+/** The same in an IPv6 frame; the client's number is the source address's last 32 bits (ipSrcLow). */
+export const FRAME_OFFSETS6 = {
+  ethSrc: 6, ipSrc: IP_AT + 8, ipSrcLow: IP_AT + 20, ipDst: IP_AT + 24, l4Src: L4_AT6, l4Dst: L4_AT6 + 2,
+  tcpSeq: L4_AT6 + 4, tcpChecksum: L4_AT6 + 16, udpChecksum: L4_AT6 + 6,
+} as const;
+
+/**
+ * IPv6 clients are CLIENT_PREFIX6::/96 followed by the same 32-bit number an IPv4 client has (172.16.0.0/12 as
+ * a number): fd00:be::ac10:5 is IPv4's 172.16.0.5. The generator knows a client by that number in both families.
+ */
+export const CLIENT_PREFIX6 = Buffer.from(parseIpv6('fd00:be::').subarray(0, 12));
 
 export interface ClientFrameSpec {
   protocol: BenchProtocol;
+  /** Default ipv4. */
+  family?: BenchFamily;
   vipMac: string;
+  /** An address of the family. */
   vip: string;
   servicePort: number;
 }
 
 export interface ClientAddress {
-  /** Client IPv4 address as an unsigned 32-bit number. */
+  /** The client's number: its IPv4 address as an unsigned 32-bit number, or its IPv6 address's last 32 bits. */
   ip: number;
   port: number;
 }
 
-export function frameLength(protocol: BenchProtocol): number {
-  return L4_AT + (protocol === 'tcp' ? TCP_HEADER_LEN : UDP_HEADER_LEN + UDP_PAYLOAD.length);
+function l4At(family: BenchFamily): number {
+  return family === 'ipv6' ? L4_AT6 : L4_AT;
+}
+
+export function frameLength(protocol: BenchProtocol, family: BenchFamily = 'ipv4'): number {
+  return l4At(family) + (protocol === 'tcp' ? TCP_HEADER_LEN : UDP_HEADER_LEN + UDP_PAYLOAD.length);
 }
 
 /** A frame with everything but the client's address filled in; `writeClient` completes it. */
 export function buildFrameTemplate(spec: ClientFrameSpec): Buffer {
-  const frame = Buffer.alloc(frameLength(spec.protocol));
+  const family = spec.family ?? 'ipv4';
+  const frame = Buffer.alloc(frameLength(spec.protocol, family));
+  const l4 = l4At(family);
+  const proto = spec.protocol === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP;
   writeMac(frame, 0, spec.vipMac);
-  frame.writeUInt16BE(ETH_TYPE_IPV4, 12);
-  frame[IP_AT] = 0x45;
-  frame.writeUInt16BE(frame.length - ETH_HEADER_LEN, IP_AT + 2);
-  frame.writeUInt16BE(0x4000, IP_AT + 6); // don't fragment, as Linux sends a SYN
-  frame[IP_AT + 8] = 64;
-  frame[IP_AT + 9] = spec.protocol === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP;
-  writeIpv4(frame, FRAME_OFFSETS.ipDst, spec.vip);
-  frame.writeUInt16BE(spec.servicePort, FRAME_OFFSETS.l4Dst);
-  if (spec.protocol === 'tcp') {
-    frame[L4_AT + 12] = (TCP_HEADER_LEN / 4) << 4;
-    frame[L4_AT + 13] = TCP_FLAGS.SYN;
-    frame.writeUInt16BE(64240, L4_AT + 14);
+  if (family === 'ipv6') {
+    frame.writeUInt16BE(ETH_TYPE_IPV6, 12);
+    frame[IP_AT] = 0x60;
+    frame.writeUInt16BE(frame.length - L4_AT6, IP_AT + 4);
+    frame[IP_AT + 6] = proto;
+    frame[IP_AT + 7] = 64;
+    CLIENT_PREFIX6.copy(frame, FRAME_OFFSETS6.ipSrc);
+    frame.set(parseIpv6(spec.vip), FRAME_OFFSETS6.ipDst);
   } else {
-    frame.writeUInt16BE(UDP_HEADER_LEN + UDP_PAYLOAD.length, L4_AT + 4);
-    UDP_PAYLOAD.copy(frame, L4_AT + UDP_HEADER_LEN);
+    frame.writeUInt16BE(ETH_TYPE_IPV4, 12);
+    frame[IP_AT] = 0x45;
+    frame.writeUInt16BE(frame.length - ETH_HEADER_LEN, IP_AT + 2);
+    frame.writeUInt16BE(0x4000, IP_AT + 6); // don't fragment, as Linux sends a SYN
+    frame[IP_AT + 8] = 64;
+    frame[IP_AT + 9] = proto;
+    writeIpv4(frame, FRAME_OFFSETS.ipDst, spec.vip);
+  }
+  frame.writeUInt16BE(spec.servicePort, l4 + 2);
+  if (spec.protocol === 'tcp') {
+    frame[l4 + 12] = (TCP_HEADER_LEN / 4) << 4;
+    frame[l4 + 13] = TCP_FLAGS.SYN;
+    frame.writeUInt16BE(64240, l4 + 14);
+  } else {
+    frame.writeUInt16BE(UDP_HEADER_LEN + UDP_PAYLOAD.length, l4 + 4);
+    UDP_PAYLOAD.copy(frame, l4 + UDP_HEADER_LEN);
   }
   return frame;
 }
 
 /**
- * Writes the client's MAC (02:be:<ip>), IP and port into a template copy at `at` and recomputes the IPv4
- * and TCP/UDP checksums. `sequence` varies the IP id and TCP ISN so frames look like distinct SYNs.
+ * Writes the client's MAC (02:be:<number>), address and port into a template copy at `at` and recomputes the
+ * checksums (IPv4 header, TCP/UDP). `sequence` varies the IP id and TCP ISN so frames look like distinct SYNs.
  */
-export function writeClient(buf: Buffer, at: number, protocol: BenchProtocol, client: ClientAddress, sequence: number): void {
+export function writeClient(buf: Buffer, at: number, protocol: BenchProtocol, client: ClientAddress, sequence: number, family: BenchFamily = 'ipv4'): void {
   buf[at + 6] = 0x02;
   buf[at + 7] = 0xbe;
   buf.writeUInt32BE(client.ip >>> 0, at + 8);
-  buf.writeUInt16BE(sequence & 0xffff, at + FRAME_OFFSETS.ipId);
-  buf.writeUInt32BE(client.ip >>> 0, at + FRAME_OFFSETS.ipSrc);
-  buf.writeUInt16BE(client.port, at + FRAME_OFFSETS.l4Src);
-  buf.writeUInt16BE(0, at + FRAME_OFFSETS.ipChecksum);
-  buf.writeUInt16BE(internetChecksum(buf, at + IP_AT, at + L4_AT), at + FRAME_OFFSETS.ipChecksum);
-  const l4Length = frameLength(protocol) - L4_AT;
-  if (protocol === 'tcp') {
-    buf.writeUInt32BE(Math.imul(sequence, 2654435761) >>> 0, at + FRAME_OFFSETS.tcpSeq);
-    buf.writeUInt16BE(0, at + FRAME_OFFSETS.tcpChecksum);
-    buf.writeUInt16BE(transportChecksum(buf, at + IP_AT + 12, at + L4_AT, l4Length, IP_PROTO_TCP), at + FRAME_OFFSETS.tcpChecksum);
+  const l4 = at + l4At(family);
+  if (family === 'ipv6') {
+    buf.writeUInt32BE(client.ip >>> 0, at + FRAME_OFFSETS6.ipSrcLow);
   } else {
-    buf.writeUInt16BE(0, at + FRAME_OFFSETS.udpChecksum);
-    // RFC 768: a computed 0 is sent as all ones (0 means "no checksum").
-    const sum = transportChecksum(buf, at + IP_AT + 12, at + L4_AT, l4Length, IP_PROTO_UDP);
-    buf.writeUInt16BE(sum === 0 ? 0xffff : sum, at + FRAME_OFFSETS.udpChecksum);
+    buf.writeUInt16BE(sequence & 0xffff, at + FRAME_OFFSETS.ipId);
+    buf.writeUInt32BE(client.ip >>> 0, at + FRAME_OFFSETS.ipSrc);
+    buf.writeUInt16BE(0, at + FRAME_OFFSETS.ipChecksum);
+    buf.writeUInt16BE(internetChecksum(buf, at + IP_AT, at + L4_AT), at + FRAME_OFFSETS.ipChecksum);
   }
+  buf.writeUInt16BE(client.port, l4);
+  const l4Length = frameLength(protocol, family) - l4At(family);
+  const proto = protocol === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP;
+  const checksumAt = protocol === 'tcp' ? l4 + 16 : l4 + 6;
+  if (protocol === 'tcp') buf.writeUInt32BE(Math.imul(sequence, 2654435761) >>> 0, l4 + 4);
+  buf.writeUInt16BE(0, checksumAt);
+  const sum = family === 'ipv6'
+    ? ipv6TransportChecksum(buf, at + IP_AT, l4, l4Length, proto)
+    : transportChecksum(buf, at + IP_AT + 12, l4, l4Length, proto);
+  // RFC 768 / RFC 8200 8.1: a computed UDP checksum of 0 is sent as all ones (0 means "no checksum").
+  buf.writeUInt16BE(sum === 0 && protocol === 'udp' ? 0xffff : sum, checksumAt);
 }
 
 export const CLIENT_BASE_IP = 0xac100000; // 172.16.0.0

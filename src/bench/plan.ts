@@ -1,10 +1,11 @@
 // Pure planning of a flow-setup run: option validation, what each emulated switch looks like
 // (dpid, port names, VIP, backends), and the vadc configuration the internal controller loads.
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import { deriveVipMac } from '../config/addresses';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
+import { formatIpv6, parseIpv6 } from '../net/ipv6';
 import { FlowSetupOptionError } from './errors';
-import { BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
+import { BenchFamily, BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
 
 export type BenchMode = 'latency' | 'throughput';
 export type ControllerTarget = { kind: 'internal' } | { kind: 'tcp'; host: string; port: number };
@@ -28,7 +29,12 @@ export interface FlowSetupOptions {
   controller: ControllerTarget;
   app: InternalApp;
   protocol: BenchProtocol;
-  /** VIP of switch 0; switch i uses vip + i * vipStride (as a 32-bit number). */
+  /** The family of the clients, VIPs and backends (vadc does not translate between families). */
+  family: BenchFamily;
+  /**
+   * VIP of switch 0, of `family`. Switch i uses vip + i * vipStride: IPv4 as a 32-bit number; IPv6 in /64
+   * networks (stride 1: fd00:10::100, fd00:10:0:1::100, ...).
+   */
   vip: string;
   vipStride: number;
   servicePort: number;
@@ -51,10 +57,20 @@ export interface FlowSetupOptions {
 
 export const DEFAULT_OPTIONS: FlowSetupOptions = {
   switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
-  controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
+  controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', family: 'ipv4', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
   backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
   expectedFlowMods: 2, nat: 'flows', scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
 };
+
+/** What --family ipv6 uses when --vip and --vip-stride are not given: a /64 per switch. */
+export const DEFAULT_IPV6_VIP = { vip: 'fd00:10::100', vipStride: 1 } as const;
+
+/** The defaults for a family: IPv6 takes its own VIP and stride unless the caller gives them. */
+export function withDefaults(partial: Partial<FlowSetupOptions>): FlowSetupOptions {
+  const family = partial.family === 'ipv6' ? DEFAULT_IPV6_VIP : {};
+  const given = Object.fromEntries(Object.entries(partial).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_OPTIONS, ...family, ...given };
+}
 
 /** OVS (Linux) interface names are at most 15 bytes. */
 const MAX_PORT_NAME = 15;
@@ -78,8 +94,19 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('vip-stride', o.vipStride, 0, 1 << 24);
   intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
-  if (!isIPv4(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv4 address`);
-  if (ipv4ToUint32(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');
+  if (o.family === 'ipv6') {
+    if (!isIPv6(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv6 address (--family ipv6)`);
+    if ((ipv6Number(o.vip) >> 64n) + BigInt((o.switches - 1) * o.vipStride) > 0xffff_ffff_ffff_ffffn) {
+      throw new FlowSetupOptionError('vip-stride', 'VIPs run past the last /64');
+    }
+    if (o.controller.kind === 'internal' && o.app !== 'vadc') {
+      // The reference and raw responders build IPv4 flows only; they check the generator, which IPv4 does.
+      throw new FlowSetupOptionError('app', `--family ipv6 runs vadc's app only (got ${o.app})`);
+    }
+  } else {
+    if (!isIPv4(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv4 address`);
+    if (ipv4ToUint32(o.vip) + (o.switches - 1) * o.vipStride > 0xffffffff) throw new FlowSetupOptionError('vip-stride', 'VIPs run past 255.255.255.255');
+  }
   if (o.backendPorts.length === 0) throw new FlowSetupOptionError('backend-ports', 'at least one software port is needed');
   for (const port of o.backendPorts) intIn('backend-ports', port, 1, 65_535);
   if (!o.portNames.includes(o.clientPortName)) {
@@ -112,16 +139,37 @@ export interface SwitchPlan {
 /** dpids 0x0000bench000001... would not parse; use a recognisable high part and the index. */
 const DPID_BASE = 0xbe0c_0000_0000_0000n;
 
+function ipv6Number(text: string): bigint {
+  return BigInt(`0x${Buffer.from(parseIpv6(text)).toString('hex')}`);
+}
+
+function ipv6Text(value: bigint): string {
+  return formatIpv6(Buffer.from(value.toString(16).padStart(32, '0'), 'hex'));
+}
+
+/** Switch i's VIP and the addresses of its k backends. */
+function switchAddresses(o: FlowSetupOptions, i: number, backends: number): { vip: string; backendIps: string[] } {
+  const hosts = Array.from({ length: backends }, (_, k) => 11 + k);
+  if (o.family === 'ipv6') {
+    // Backends are the VIP's /64 hosts ::11, ::12, ... (read as IPv4's .11, .12 are: 0x11 + k).
+    const vipNumber = ipv6Number(o.vip) + (BigInt(i * o.vipStride) << 64n);
+    const net = vipNumber & ~0xffff_ffff_ffff_ffffn;
+    return { vip: ipv6Text(vipNumber), backendIps: hosts.map((_, k) => ipv6Text(net + 0x11n + BigInt(k))) };
+  }
+  const vipNumber = ipv4ToUint32(o.vip) + i * o.vipStride;
+  // Backends are the VIP's /24 hosts .11, .12, ... (the lab's convention).
+  const net = (vipNumber & 0xffffff00) >>> 0;
+  return { vip: uint32ToIpv4(vipNumber >>> 0), backendIps: hosts.map((h) => uint32ToIpv4((net + h) >>> 0)) };
+}
+
 export function planSwitches(o: FlowSetupOptions): SwitchPlan[] {
   const plans: SwitchPlan[] = [];
   for (let i = 0; i < o.switches; i++) {
-    const vipNumber = ipv4ToUint32(o.vip) + i * o.vipStride;
-    const vip = uint32ToIpv4(vipNumber >>> 0);
     const portNames = o.portNames.map((name) => expandName(name, i));
     const clientPortName = expandName(o.clientPortName, i);
-    // Backends are the VIP's /24 hosts .11, .12, ... (the lab's convention).
-    const net = (vipNumber & 0xffffff00) >>> 0;
-    const backends = portNames.filter((n) => n !== clientPortName).map((portName, k) => ({ portName, ip: uint32ToIpv4((net + 11 + k) >>> 0) }));
+    const backendPorts = portNames.filter((n) => n !== clientPortName);
+    const { vip, backendIps } = switchAddresses(o, i, backendPorts.length);
+    const backends = backendPorts.map((portName, k) => ({ portName, ip: backendIps[k] }));
     plans.push({ index: i, dpid: DPID_BASE + BigInt(i + 1), portNames, clientPortName, vip, vipMac: deriveVipMac(vip), backends });
   }
   return plans;

@@ -1,9 +1,14 @@
 // Allocation-free reads of the few fields the generator needs from the controller's hot-path messages
 // (flow_mod match 5-tuple, packet_out frame 5-tuple), straight from the wire bytes. Anything else the
 // controller sends goes through the codec's full decode.
-import { ETH_TYPE_IPV4, IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
+import { CLIENT_PREFIX6 } from './frames';
 
-/** A 5-tuple seen in a controller message; ports are 0 and proto is 0 when absent. */
+/**
+ * A 5-tuple seen in a controller message; ports are 0 and proto is 0 when absent. Addresses are numbers: an
+ * IPv4 address as an unsigned 32-bit number; an IPv6 address in the clients' prefix (CLIENT_PREFIX6) as its last
+ * 32 bits (the client's number, as in IPv4), any other IPv6 address as NOT_A_CLIENT.
+ */
 export interface ObservedTuple {
   proto: number;
   srcIp: number;
@@ -18,6 +23,8 @@ export interface ObservedTuple {
 }
 
 export const HAS = { SRC_IP: 1, DST_IP: 2, SRC_PORT: 4, DST_PORT: 8, PROTO: 16 } as const;
+/** An IPv6 address outside the clients' prefix (a VIP, a backend): no client has this number. */
+export const NOT_A_CLIENT = -1;
 const ALL = HAS.SRC_IP | HAS.DST_IP | HAS.SRC_PORT | HAS.DST_PORT | HAS.PROTO;
 
 export function emptyTuple(): ObservedTuple {
@@ -29,7 +36,7 @@ function reset(out: ObservedTuple): void {
 }
 
 const OFPXMC_OPENFLOW_BASIC = 0x8000;
-const OXM = { IP_PROTO: 10, IPV4_SRC: 11, IPV4_DST: 12, TCP_SRC: 13, TCP_DST: 14, UDP_SRC: 15, UDP_DST: 16 } as const;
+const OXM = { IP_PROTO: 10, IPV4_SRC: 11, IPV4_DST: 12, TCP_SRC: 13, TCP_DST: 14, UDP_SRC: 15, UDP_DST: 16, IPV6_SRC: 26, IPV6_DST: 27 } as const;
 const FLOW_MOD_TABLE_AT = 24;
 const FLOW_MOD_COMMAND_AT = 25;
 const FLOW_MOD_MATCH_AT = 48;
@@ -72,6 +79,12 @@ function readOxm(msg: Buffer, field: number, at: number, length: number, out: Ob
     case OXM.IPV4_DST:
       if (length === 4) { out.dstIp = msg.readUInt32BE(at); out.present |= HAS.DST_IP; }
       break;
+    case OXM.IPV6_SRC:
+      if (length === 16) { out.srcIp = ipv6Number(msg, at); out.present |= HAS.SRC_IP; }
+      break;
+    case OXM.IPV6_DST:
+      if (length === 16) { out.dstIp = ipv6Number(msg, at); out.present |= HAS.DST_IP; }
+      break;
     case OXM.TCP_SRC:
     case OXM.UDP_SRC:
       if (length === 2) { out.srcPort = msg.readUInt16BE(at); out.present |= HAS.SRC_PORT; }
@@ -85,10 +98,15 @@ function readOxm(msg: Buffer, field: number, at: number, length: number, out: Ob
   }
 }
 
+/** A client's number for an IPv6 address at `at` (its last 32 bits), NOT_A_CLIENT outside the clients' prefix. */
+function ipv6Number(buf: Buffer, at: number): number {
+  return buf.compare(CLIENT_PREFIX6, 0, 12, at, at + 12) === 0 ? buf.readUInt32BE(at + 12) : NOT_A_CLIENT;
+}
+
 const PACKET_OUT_ACTIONS_LEN_AT = 16;
 const PACKET_OUT_ACTIONS_AT = 24;
 
-/** Reads the 5-tuple of the IPv4 TCP/UDP frame a packet_out carries. False when there is none. */
+/** Reads the 5-tuple of the IPv4 or IPv6 TCP/UDP frame a packet_out carries. False when there is none. */
 export function readPacketOutTuple(msg: Buffer, out: ObservedTuple): boolean {
   reset(out);
   if (msg.length < PACKET_OUT_ACTIONS_AT) return false;
@@ -96,18 +114,38 @@ export function readPacketOutTuple(msg: Buffer, out: ObservedTuple): boolean {
   return readFrameTuple(msg, dataAt, out);
 }
 
-/** Reads the 5-tuple of an untagged Ethernet/IPv4 TCP or UDP frame starting at `at`. */
+/**
+ * Reads the 5-tuple of an untagged Ethernet frame starting at `at`: IPv4 or IPv6 (no extension headers: the
+ * generator sends none), TCP or UDP.
+ */
 export function readFrameTuple(buf: Buffer, at: number, out: ObservedTuple): boolean {
-  if (buf.length < at + 34 || buf.readUInt16BE(at + 12) !== ETH_TYPE_IPV4) return false;
+  if (buf.length < at + 14) return false;
+  const ethType = buf.readUInt16BE(at + 12);
   const ip = at + 14;
-  const headerLength = (buf[ip] & 0x0f) * 4;
-  const proto = buf[ip + 9];
-  if (buf[ip] >> 4 !== 4 || headerLength < 20 || (proto !== IP_PROTO_TCP && proto !== IP_PROTO_UDP)) return false;
-  const l4 = ip + headerLength;
-  if (buf.length < l4 + 4) return false;
+  let proto: number;
+  let l4: number;
+  if (ethType === ETH_TYPE_IPV4) {
+    if (buf.length < ip + 20) return false;
+    const headerLength = (buf[ip] & 0x0f) * 4;
+    proto = buf[ip + 9];
+    if (buf[ip] >> 4 !== 4 || headerLength < 20) return false;
+    l4 = ip + headerLength;
+  } else if (ethType === ETH_TYPE_IPV6) {
+    if (buf.length < ip + 40 || buf[ip] >> 4 !== 6) return false;
+    proto = buf[ip + 6];
+    l4 = ip + 40;
+  } else {
+    return false;
+  }
+  if ((proto !== IP_PROTO_TCP && proto !== IP_PROTO_UDP) || buf.length < l4 + 4) return false;
   out.proto = proto;
-  out.srcIp = buf.readUInt32BE(ip + 12);
-  out.dstIp = buf.readUInt32BE(ip + 16);
+  if (ethType === ETH_TYPE_IPV4) {
+    out.srcIp = buf.readUInt32BE(ip + 12);
+    out.dstIp = buf.readUInt32BE(ip + 16);
+  } else {
+    out.srcIp = ipv6Number(buf, ip + 8);
+    out.dstIp = ipv6Number(buf, ip + 24);
+  }
   out.srcPort = buf.readUInt16BE(l4);
   out.dstPort = buf.readUInt16BE(l4 + 2);
   out.present = ALL;

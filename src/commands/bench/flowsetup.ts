@@ -1,7 +1,8 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command';
 import { FlowSetupResult, formatFlowSetupReport, runFlowSetup } from '../../bench/flowsetup';
-import { DEFAULT_OPTIONS, parseControllerOption, parseList } from '../../bench/plan';
+import { FamilyComparison, formatFamilyComparison, runFlowSetupFamilies } from '../../bench/family-compare';
+import { DEFAULT_IPV6_VIP, DEFAULT_OPTIONS, FlowSetupOptions, parseControllerOption, parseList } from '../../bench/plan';
 
 const d = DEFAULT_OPTIONS;
 
@@ -16,6 +17,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
   static override examples = [
     '<%= config.bin %> bench flowsetup',
     '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
+    '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
   ];
 
@@ -33,8 +35,15 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       description: "internal controller: vadc's load balancer; 'reference' or 'raw' responders validate the generator (never vadc's figure)",
     })(),
     protocol: Flags.option({ options: ['tcp', 'udp'] as const, default: d.protocol, description: 'client packets: TCP SYN or UDP' })(),
-    vip: Flags.string({ description: 'VIP of switch 0', default: d.vip }),
-    'vip-stride': Flags.integer({ description: 'switch i uses VIP + i * stride (0 = one VIP for all)', default: d.vipStride }),
+    family: Flags.option({
+      options: ['ipv4', 'ipv6', 'both'] as const, default: d.family,
+      description: "clients, VIPs and backends of this family; 'both' runs IPv4 and IPv6 alternating and prints them side by side",
+    })(),
+    rounds: Flags.integer({ description: "with --family both: runs per family (alternating ABBA)", default: 1 }),
+    vip: Flags.string({ description: `VIP of switch 0 (default ${d.vip}, with --family ipv6 ${DEFAULT_IPV6_VIP.vip})` }),
+    'vip-stride': Flags.integer({
+      description: `switch i uses VIP + i * stride: IPv4 as a number (default ${d.vipStride}), IPv6 in /64 networks (default ${DEFAULT_IPV6_VIP.vipStride}); 0 = one VIP for all`,
+    }),
     'service-port': Flags.integer({ description: "the service's port on the VIP", default: d.servicePort }),
     'backend-ports': Flags.string({ description: 'software ports on each backend (internal controller config)', default: d.backendPorts.join(',') }),
     'port-names': Flags.string({ description: 'port names of each switch, {n} = switch index', default: d.portNames.join(',') }),
@@ -49,16 +58,23 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
   };
 
-  public async run(): Promise<FlowSetupResult> {
+  public async run(): Promise<FlowSetupResult | FamilyComparison> {
     const f = this.flags;
-    const result = await runFlowSetup({
+    const options: Partial<FlowSetupOptions> = {
       switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], warmupLoops: f['warmup-loops'], clients: f.macs,
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],
       expectedFlowMods: f['flow-mods'] ?? (f.nat === 'conntrack' ? 0 : d.expectedFlowMods), nat: f.nat,
       scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
-    }, (loop, responses, ms) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`));
+    };
+    const onLoop = (loop: number, responses: number, ms: number) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`);
+    if (f.family === 'both') {
+      const comparison = await runFlowSetupFamilies(options, f.rounds, (family, n) => this.logger.info(`run ${n + 1}: ${family}`), onLoop);
+      if (!this.jsonEnabled()) this.log(formatFamilyComparison(comparison));
+      return comparison;
+    }
+    const result = await runFlowSetup({ ...options, family: f.family }, onLoop);
     if (!this.jsonEnabled()) this.log(formatFlowSetupReport(result));
     return result;
   }

@@ -64,7 +64,7 @@ describe('EmulatedSwitch against a scripted controller', () => {
     const latencies: number[] = [];
     sw = new EmulatedSwitch({
       index: 0, switches: 1, dpid: 0x77n, host: '127.0.0.1', port, portNames: ['v-vm1', 'v-vm2', 'v-cl1'], clientPortName: 'v-cl1',
-      protocol: 'tcp', vip: '10.0.0.100', vipMac: '02:00:0a:00:00:64', servicePort: 80, clients: 10, window: 1, expectedFlowMods: 2,
+      protocol: 'tcp', family: 'ipv4', vip: '10.0.0.100', vipMac: '02:00:0a:00:00:64', servicePort: 80, clients: 10, window: 1, expectedFlowMods: 2,
       onResponse: (ns) => latencies.push(ns),
     });
     let ready = false;

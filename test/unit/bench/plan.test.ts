@@ -1,6 +1,6 @@
 import { FlowSetupOptionError } from '../../../src/bench/errors';
 import {
-  DEFAULT_OPTIONS, benchConfig, parseControllerOption, parseList, planSwitches, validateOptions, type FlowSetupOptions,
+  DEFAULT_OPTIONS, benchConfig, parseControllerOption, parseList, planSwitches, validateOptions, withDefaults, type FlowSetupOptions,
 } from '../../../src/bench/plan';
 import { parseConfig } from '../../../src/config';
 import { stringify } from 'yaml';
@@ -32,6 +32,9 @@ describe('flow-setup options', () => {
     [{ portNames: ['a-very-long-port-name-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}' }, 'port-names', /longer than 15/],
     [{ portNames: ['v-vm1', 'v-cl1'], clientPortName: 'v-cl1', switches: 2 }, 'port-names', /\{n\}/],
     [{ vip: '255.255.255.1', switches: 4 }, 'vip-stride', /past 255/],
+    [{ family: 'ipv6' }, 'vip', /not an IPv6 address/],
+    [{ family: 'ipv6', vip: 'fd00::1', app: 'raw' }, 'app', /vadc's app only/],
+    [{ family: 'ipv6', vip: 'ffff:ffff:ffff:ffff::1', vipStride: 1, switches: 2 }, 'vip-stride', /last \/64/],
   ] as const)('refuses %j naming --%s', (over, option, message) => {
     const err = optionError(over as Partial<FlowSetupOptions>);
     expect(err.option).toBe(option);
@@ -67,5 +70,22 @@ describe('switch plans and the bench config', () => {
       ['bench0', '10.0.0.100', 80], ['bench1', '10.0.1.100', 80], ['bench2', '10.0.2.100', 80],
     ]);
     expect(config.services[2].backends.map((b) => b.vnic)).toEqual(['v-vm1-2', 'v-vm2-2']);
+  });
+});
+
+describe('IPv6 switch plans', () => {
+  const o = withDefaults({ family: 'ipv6', switches: 3, vip: undefined });
+  const plans = planSwitches(o);
+
+  it('takes the IPv6 defaults: a /64 per switch, backends ::11 and ::12 of it', () => {
+    expect(() => validateOptions(o)).not.toThrow();
+    expect(plans.map((p) => p.vip)).toEqual(['fd00:10::100', 'fd00:10:0:1::100', 'fd00:10:0:2::100']);
+    expect(plans[2].backends).toEqual([{ portName: 'v-vm1-2', ip: 'fd00:10:0:2::11' }, { portName: 'v-vm2-2', ip: 'fd00:10:0:2::12' }]);
+  });
+
+  it('produces an IPv6 configuration vadc itself accepts', () => {
+    const config = parseConfig(stringify(benchConfig(o, plans)));
+    expect(config.services.map((s) => s.vip)).toEqual(['fd00:10::100', 'fd00:10:0:1::100', 'fd00:10:0:2::100']);
+    expect(config.services[1].backends.map((b) => b.ip)).toEqual(['fd00:10:0:1::11', 'fd00:10:0:1::12']);
   });
 });

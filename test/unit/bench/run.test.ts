@@ -46,6 +46,19 @@ describe('flowsetup run against the reference responder', () => {
     expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
   });
 
+  it.each(['flows', 'conntrack'] as const)("drives vadc's app with IPv6 clients, VIPs and backends (%s NAT mode): every packet-in answered", async (nat) => {
+    const result = await runFlowSetup({
+      switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'vadc', pin: false, family: 'ipv6', nat,
+      expectedFlowMods: nat === 'flows' ? 2 : 0,
+    });
+    expect(result.options).toMatchObject({ family: 'ipv6', vip: 'fd00:10::100' });
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals).toMatchObject({ duplicates: 0, packetOutFirst: 0, errorsReceived: 0 });
+    expect(result.appEvents.connection_refused ?? 0).toBe(0);
+    expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
+    if (nat === 'flows') expect(result.totals.flowModsReceived).toBeGreaterThanOrEqual(2 * result.totals.responses);
+  });
+
   it('counts UDP responses from the raw responder (the generator ceiling), labelled as not vadc', async () => {
     const result = await runFlowSetup({ switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'raw', pin: false, protocol: 'udp' });
     expect(result.controller.label).toMatch(/RAW RESPONDER.*NOT vadc/);
