@@ -8,6 +8,7 @@ import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { apiListenerProblems } from '../config/api-listener';
 import { ViolationLog } from '../util/violation-log';
+import { listenError } from '../util/listen-error';
 import type { VadcEvent, VadcRuntime } from '../runtime/types';
 import { renderDashboard } from '../dashboard/page';
 import { createMetrics, negotiateFormat, type VadcMetrics } from '../metrics';
@@ -178,12 +179,13 @@ export class ApiServer {
         `control API ${formatApiEndpoint(endpoint)}: refused a connection from ${peer}: ${plan.maxConnections} connections open (the limit)`);
     });
     const listener: Listener = { server, endpoint };
+    const setting = plan.role === 'metrics' ? 'metrics.listen' : 'api.listen';
     if (endpoint.kind === 'unix') {
-      await prepareSocketPath(endpoint.path);
-      await listen(server, endpoint.path);
+      await prepareSocketPath(endpoint.path, setting);
+      await listen(server, setting, formatApiEndpoint(endpoint), endpoint.path);
       await fs.chmod(endpoint.path, plan.socketMode);
     } else {
-      await listen(server, endpoint.port, endpoint.host);
+      await listen(server, setting, formatApiEndpoint(endpoint), endpoint.port, endpoint.host);
       const addr = server.address() as net.AddressInfo;
       listener.endpoint = { ...endpoint, port: addr.port };
     }
@@ -329,7 +331,7 @@ function checkListenOptions(opt: ApiListenOptions): PlannedListener {
 }
 
 /** Refuses to steal a socket a live daemon is using; removes one left behind by a crash. */
-async function prepareSocketPath(socketPath: string): Promise<void> {
+async function prepareSocketPath(socketPath: string, setting: string): Promise<void> {
   await fs.mkdir(path.dirname(socketPath), { recursive: true, mode: 0o750 });
   const stat = await fs.lstat(socketPath).catch(() => undefined);
   if (!stat) return;
@@ -342,15 +344,16 @@ async function prepareSocketPath(socketPath: string): Promise<void> {
     });
     probe.once('error', () => resolve(false));
   });
-  if (alive) throw new ApiServerError(`another vadc daemon is already serving ${socketPath}`);
+  if (alive) throw new ApiServerError(`${setting} unix:${socketPath}: another vadc daemon is already serving it (the two instances of a controller pair need different ${setting})`);
   await fs.rm(socketPath, { force: true });
 }
 
-function listen(server: http.Server, portOrPath: number | string, host?: string): Promise<void> {
+function listen(server: http.Server, setting: string, target: string, portOrPath: number | string, host?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    const refused = (err: Error) => reject(listenError(err, setting, target));
+    server.once('error', refused);
     const done = () => {
-      server.off('error', reject);
+      server.off('error', refused);
       resolve();
     };
     if (typeof portOrPath === 'string') server.listen(portOrPath, done);

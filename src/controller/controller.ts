@@ -5,6 +5,7 @@ import type { OfpMessage } from '../openflow';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { ViolationLog } from '../util/violation-log';
+import { listenError } from '../util/listen-error';
 import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, clipReason } from './errors';
 import { formatDpid } from '../openflow/dpid';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
@@ -127,9 +128,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
       const server = this.createServer(target);
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
+        const refused = (err: Error) => reject(listenError(err, 'controller.listen', formatListenTarget(target)));
+        server.once('error', refused);
         server.listen(target.port, target.host, () => {
-          server.removeListener('error', reject);
+          server.removeListener('error', refused);
           resolve();
         });
       });

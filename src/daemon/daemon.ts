@@ -172,6 +172,17 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
   async start(): Promise<string[]> {
+    try {
+      return await this.startParts();
+    } catch (err) {
+      // What started before the failure (health checks, the store session, the election) would keep the
+      // process alive, serving nothing, after the error was printed: stop it all, then report.
+      await this.stop().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async startParts(): Promise<string[]> {
     await this.health.setServices(this.config.services);
     await this.joinCluster();
     await this.election?.start();
