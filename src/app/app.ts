@@ -14,7 +14,7 @@ import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import {
-  applyRouting, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
+  applyRouting, failedByHealth, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
 } from './services';
 
 export interface AppOptions {
@@ -119,6 +119,7 @@ export class LoadBalancerApp {
       // Two hosts reporting one backend (a VM moving): the one whose vNIC link is up wins.
       if (!seen || (!seen.linkUp && r.linkUp)) this.remoteReports.set(key, r);
     }
+    const failedBefore = new Set([...this.failedRemoteBackends()].map((f) => f.key));
     this.relocate(now);
     // The feedback schedulers weigh a remote backend by its own host's published queue measure too.
     for (const service of this.services.all) {
@@ -126,7 +127,28 @@ export class LoadBalancerApp {
         for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.setPublishedWait(name, state.remote?.queueMeasure);
       }
     }
-    return this.finish(new Outbox());
+    // A remote backend its host has just failed loses its connections here, as a local one does on its own
+    // health verdict (dropBackendConnections): its clients notice at once instead of when their flows idle out.
+    const out = new Outbox();
+    for (const { service, state, key } of this.failedRemoteBackends()) {
+      if (failedBefore.has(key)) continue;
+      const records = service.lb.connections.export().filter((r) => r.backendId === state.config.name);
+      for (const record of records) service.lb.close(record, now);
+      const { dpid, ofport } = state.location!;
+      if (this.switches.has(dpid)) out.to(dpid, this.nat.dropConnectionsVia(service, records, state.config.ip, ofport));
+    }
+    return this.finish(out);
+  }
+
+  /** The remote backends whose own host's verdict fails them now, each with a key naming it. */
+  private *failedRemoteBackends(): Generator<{ service: ServiceState; state: BackendState; key: string }> {
+    for (const service of this.services.all) {
+      for (const state of service.backends.values()) {
+        if (state.location?.remoteHost !== undefined && failedByHealth(service, state)) {
+          yield { service, state, key: `${service.config.name}\u0000${state.config.name}` };
+        }
+      }
+    }
   }
 
   /** Health verdict for one backend (from src/health). */

@@ -4,7 +4,7 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
@@ -309,6 +309,42 @@ function connectionFlow(tableId: number, cookie: bigint, idleTimeout: number, ac
 /** Removes one connection's forward and reverse flow (one message: they share the cookie). */
 export function buildDeleteConnection(serviceId: number, connectionId: number): FlowMod {
   return deleteFlows(oneConnection(serviceId, connectionId));
+}
+
+/** A connection as the client sees it (what the connection table keeps of it), addresses as text. */
+export interface ClientSide {
+  client: string;
+  clientPort: number;
+  vip: string;
+  vipPort: number;
+}
+
+/**
+ * Flows mode: removes the connection flows of one backend reached through a port it shares with others (a remote
+ * backend behind the cluster uplink), where a delete by the port alone would cut them all. Each forward flow is
+ * taken by its client side (non-strict, any in_port) and out_port; the reverse flows in one delete by the port
+ * they enter on and the backend's address. `connections` are the backend's, from the connection table.
+ */
+export function buildDeleteConnectionsVia(
+  serviceId: number, protocol: L4Protocol, viaOfport: number, backendIp: string, connections: readonly ClientSide[], t: VadcTables = TABLE,
+): FlowMod[] {
+  const v6 = backendIp.includes(':');
+  const forward = connections.map((c) => buildDeleteConnectionFlows(serviceId, t.FORWARD, viaOfport,
+    (v6 ? fiveTuple6 : fiveTuple)(protocol, 0, c.client, c.vip, c.clientPort, c.vipPort).filter((m) => m.field !== 'in_port')));
+  const reverse = buildDeleteConnectionFlows(serviceId, t.REVERSE, OFPP_ANY, [
+    { field: 'in_port', value: viaOfport }, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 },
+    { field: v6 ? 'ipv6_src' : 'ipv4_src', value: backendIp },
+  ]);
+  return [...forward, reverse];
+}
+
+/** Removes a service's connection flows (no other kind) in one table that match `match` (non-strict) and output to `outPort`. */
+export function buildDeleteConnectionFlows(serviceId: number, tableId: number, outPort: number, match: Oxm[]): FlowMod {
+  const { cookie, cookieMask } = connectionsOfService(serviceId);
+  return {
+    type: 'flow_mod', xid: 0, cookie, cookieMask, tableId, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
+    priority: 0, bufferId: OFP_NO_BUFFER, outPort, outGroup: OFPG_ANY, flags: 0, match, instructions: [],
+  };
 }
 
 /**

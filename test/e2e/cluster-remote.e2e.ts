@@ -2,9 +2,12 @@
  * Remote backends on real Open vSwitch and a real 3-member Raft cluster of ovsdb-server: a 3-host lab (three
  * bridges in one ovs-vswitchd joined by an underlay), one vadc daemon per host (in-process), a service added once
  * at cluster scope with one backend on each host. Clients on every host reach the backends of the other hosts
- * through the uplinks, NAT'ed at their own host both ways (conntrack mode; each host its own zone, as separate
- * hypervisors have separate trackers). Then a backend's server is killed on h2: h1 and h3 stop choosing it once
- * h2's health check fails it and h2 publishes that. Figures are printed, not asserted.
+ * through the uplinks, NAT'ed at their own host both ways. Then a backend's server is killed on h2: h1 and h3 stop
+ * choosing it once h2's health check fails it and h2 publishes that. Then it hangs (SIGSTOP: no FIN, its
+ * connections stay open) under connections held from h1 and h3: once h2 fails it, they drop those connections
+ * (flows mode: their flows too) as h2 does for its own, and keep the others. Figures are printed, not asserted.
+ * Both NAT modes, each with its own lab and store (conntrack mode: each host its own zone, as separate hypervisors
+ * have separate trackers).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,11 +17,16 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, storeClusterDown, type LabHypervisor, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { fetchVia, vipOf, waitFor } from '../helpers/health-lab';
+import { ConnectionHolder, type HeldConnection } from '../helpers/sched-clients';
 import { vadcOk } from '../helpers/vadc-cli';
 
 const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
+// http, not tcp: a hung (stopped) server's kernel still accepts connections, so only an answer tells it is gone.
 const HEALTH = { interval: 1, timeout: 0.5, rise: 1, fall: 2 };
+type Nat = 'conntrack' | 'flows';
 
+// The current NAT mode's lab (each describe.each block sets them up and takes them down).
+let nat: Nat;
 let lab: Lab;
 let tmp: string;
 let storeDir: string;
@@ -37,7 +45,7 @@ class HostDaemon {
   static async start(hv: LabHypervisor): Promise<HostDaemon> {
     const text = `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-datapath: { nat: conntrack, ct_zone: ${3000 + hv.index}, appctl: ${lab.vswitchdControlSocket} }
+datapath: { nat: ${nat}, ${nat === 'conntrack' ? `ct_zone: ${3000 + hv.index}, ` : ''}appctl: ${lab.vswitchdControlSocket} }
 ovsdb: unix:${lab.ovsdbSocket}
 cluster: { remotes: "${remotes}", host: ${hv.name}, uplink: ${hv.uplinkPort}, policy_cache: ${path.join(tmp, `${hv.name}-policy.json`)} }
 services: []
@@ -75,27 +83,53 @@ async function answers(client: string, count: number): Promise<string[]> {
   return names;
 }
 
-beforeAll(async () => {
+async function setUp(mode: Nat): Promise<void> {
+  nat = mode;
   tmp = mkdtempSync(path.join(tmpdir(), 'vadc-cremote-'));
   storeDir = path.join(tmp, 'store');
   lab = await Lab.up({ name: 'cr', hosts: 3, vms: 1, clients: 1, waitForHostMs: 900_000 });
   for (const vm of ['h1vm1', 'h2vm1', 'h3vm1']) servers.set(vm, await lab.startHttpServer(vm, 8080));
   remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'cr', '--json'])) as { remotes: string }).remotes;
   const backend = (vm: string) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`;
-  const health = `{ type: tcp, interval: ${HEALTH.interval}, timeout: ${HEALTH.timeout}, rise: ${HEALTH.rise}, fall: ${HEALTH.fall} }`;
+  const health = `{ type: http, path: /, interval: ${HEALTH.interval}, timeout: ${HEALTH.timeout}, rise: ${HEALTH.rise}, fall: ${HEALTH.fall} }`;
   writeFileSync(path.join(tmp, 'web.yaml'), `name: web\nvip: ${vipOf(lab)}\nport: 80\nscheduler: rr\nfin_timeout: 1\nhealth: ${health}\nbackends:\n${['h1vm1', 'h2vm1', 'h3vm1'].map(backend).join('\n')}\n`);
   for (const hv of lab.hypervisors) hosts.push(await HostDaemon.start(hv));
-}, 960_000);
+}
 
-afterAll(async () => {
-  for (const h of hosts) await h.stop().catch(() => undefined);
-  for (const s of servers.values()) await s.stop().catch(() => undefined);
+async function tearDown(): Promise<void> {
+  for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
+  for (const s of servers.values()) {
+    s.process.kill('SIGCONT');
+    await s.stop().catch(() => undefined);
+  }
+  servers.clear();
   if (storeDir) await storeClusterDown(storeDir).catch(() => undefined);
   await lab?.down();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
-}, 120_000);
+}
 
-describe('remote backends: one service at cluster scope, backends on three hosts (real OVS, real Raft cluster, conntrack NAT)', () => {
+/** The promise's value, or an error naming what did not happen within `ms` (a hang fails with its reason). */
+async function within<T>(ms: number, promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A host's connection flows (vadc's connection cookie) that name an address: flows mode has two per connection. */
+async function connectionFlowsNaming(h: HostDaemon, ip: string): Promise<number> {
+  const dump = await lab.ofctlOn(h.hv, 'dump-flows', 'cookie=0xadc0400000000000/0xfffff00000000000');
+  const named = new RegExp(`[=:]${ip.replace(/\./g, '\\.')}([,\\s-]|$)`);
+  return dump.split('\n').filter((line) => named.test(line)).length;
+}
+
+describe.each(['conntrack', 'flows'] as const)('remote backends: one service at cluster scope, backends on three hosts (real OVS, real Raft cluster, %s NAT)', (mode) => {
+  beforeAll(() => setUp(mode), 960_000);
+  afterAll(() => tearDown(), 120_000);
+
   it("every host's clients reach the backends of the other hosts through the uplinks, translated both ways", async () => {
     const added = Date.now();
     await vadcOk(['service', 'add', 'web', '--file', path.join(tmp, 'web.yaml'), '--cluster', remotes]);
@@ -124,7 +158,7 @@ describe('remote backends: one service at cluster scope, backends on three hosts
       for (let round = 0; round < 5 && got.size < 3; round++) for (const name of await answers(client, 6)) got.add(name);
       seen[client] = [...got].sort();
     }
-    console.log(`[cluster remote e2e] service added; every host saw every backend up ${ready - added} ms later; answers by client: ${JSON.stringify(seen)}`);
+    console.log(`[cluster remote e2e, ${nat}] service added; every host saw every backend up ${ready - added} ms later; answers by client: ${JSON.stringify(seen)}`);
     expect(seen).toEqual({ h1cl1: ['h1vm1', 'h2vm1', 'h3vm1'], h2cl1: ['h1vm1', 'h2vm1', 'h3vm1'], h3cl1: ['h1vm1', 'h2vm1', 'h3vm1'] });
     // Remote connections really left through the uplinks: the clients' hosts sent packets out of them.
     for (const h of hosts) {
@@ -149,7 +183,7 @@ describe('remote backends: one service at cluster scope, backends on three hosts
     const after: Record<string, string[]> = {};
     for (const client of ['h1cl1', 'h3cl1']) after[client] = [...new Set(await answers(client, 12))].sort();
     const checkMs = HEALTH.fall * HEALTH.interval * 1000 + HEALTH.timeout * 1000;
-    console.log(`[cluster remote e2e] h2vm1 killed: h2 failed it after ${h2Down - killedAt} ms (health timing: fall ${HEALTH.fall} x interval ${HEALTH.interval} s, timeout ${HEALTH.timeout} s = ~${checkMs} ms); h1 ${others.h1} ms, h3 ${others.h3} ms after the kill; answers after: ${JSON.stringify(after)}`);
+    console.log(`[cluster remote e2e, ${nat}] h2vm1 killed: h2 failed it after ${h2Down - killedAt} ms (health timing: fall ${HEALTH.fall} x interval ${HEALTH.interval} s, timeout ${HEALTH.timeout} s = ~${checkMs} ms); h1 ${others.h1} ms, h3 ${others.h3} ms after the kill; answers after: ${JSON.stringify(after)}`);
     expect(after).toEqual({ h1cl1: ['h1vm1', 'h3vm1'], h3cl1: ['h1vm1', 'h3vm1'] });
     // Back: h2's verdict turns, and the others use it again.
     servers.set('h2vm1', await lab.startHttpServer('h2vm1', 8080));
@@ -157,5 +191,58 @@ describe('remote backends: one service at cluster scope, backends on three hosts
     let back = false;
     for (let i = 0; i < 30 && !back; i++) back = (await answers('h1cl1', 1))[0] === 'h2vm1';
     expect(back).toBe(true);
+  }, 240_000);
+  it("a backend hung on h2 (no FIN) under connections held from h1 and h3: once h2 fails it they drop those connections, and keep the others", async () => {
+    const [h1, h2, h3] = hosts;
+    const vnic = lab.host('h2vm1').port;
+    const ip = lab.host('h2vm1').ip;
+    const holders = [h1, h3].map((h) => ({ h, holder: ConnectionHolder.start(lab, lab.hostsOn(h.hv).find((x) => x.role === 'client')!.name) }));
+    try {
+      // Each holder opens connections (rr) until it holds one to h2vm1 and one to another backend.
+      const held = new Map<HostDaemon, { toH2: HeldConnection; other: HeldConnection }>();
+      for (const { h, holder } of holders) {
+        const got: HeldConnection[] = [];
+        for (let i = 0; i < 9 && !(got.some((c) => c.vm === 'h2vm1') && got.some((c) => c.vm !== 'h2vm1')); i++) {
+          got.push(await within(15_000, holder.open(vipOf(lab)), `a connection from ${h.hv.name}'s client`));
+        }
+        held.set(h, { toH2: got.find((c) => c.vm === 'h2vm1')!, other: got.find((c) => c.vm !== 'h2vm1')! });
+        expect([held.get(h)!.toH2?.vm, held.get(h)!.other?.vm !== undefined]).toEqual(['h2vm1', true]);
+        expect(h.backend(vnic)!.activeConns + h.backend(vnic)!.inactiveConns).toBeGreaterThan(0);
+        // Flows mode: the held connection has its forward and reverse flow at the client's host.
+        if (nat === 'flows') expect(await connectionFlowsNaming(h, ip)).toBeGreaterThanOrEqual(2);
+      }
+      const flowsBefore = Object.fromEntries(await Promise.all([h1, h3].map(async (h) => [h.hv.name, await connectionFlowsNaming(h, ip)])));
+      const stoppedAt = Date.now();
+      servers.get('h2vm1')!.process.kill('SIGSTOP');
+      await waitFor(() => h2.backend(vnic)?.health === 'down', 60_000, 'h2 to fail the hung h2vm1');
+      const h2Down = Date.now();
+      const dropped: Record<string, number> = {};
+      const flowsAfter: Record<string, number> = {};
+      for (const h of [h1, h3]) {
+        await waitFor(() => {
+          const b = h.backend(vnic);
+          return b?.health === 'down' && b.activeConns + b.inactiveConns === 0;
+        }, 60_000, `${h.hv.name} to drop its connections to h2vm1`);
+        dropped[h.hv.name] = Date.now() - h2Down;
+        // The deletes were sent with the verdict: give the switch a moment, then none of its flows are left.
+        const deadline = Date.now() + 10_000;
+        do flowsAfter[h.hv.name] = await connectionFlowsNaming(h, ip); while (flowsAfter[h.hv.name] > 0 && Date.now() < deadline);
+      }
+      // The other held connections were not touched: each answers again, from the same backend.
+      const others: Record<string, string> = {};
+      for (const { h, holder } of holders) {
+        const { other } = held.get(h)!;
+        const again = await within(15_000, holder.request(other), `${h.hv.name}'s held connection to ${other.vm} to answer again`);
+        others[h.hv.name] = `${other.vm} -> ${again.vm}`;
+        expect(again.vm).toBe(other.vm);
+      }
+      console.log(`[cluster remote e2e, ${nat}] h2vm1 hung (SIGSTOP): h2 failed it after ${h2Down - stoppedAt} ms; h1 dropped its connections to it ${dropped.h1} ms and h3 ${dropped.h3} ms `
+        + `after h2's verdict; their connection flows naming ${ip}: before ${JSON.stringify(flowsBefore)}, after ${JSON.stringify(flowsAfter)}; the other held connections: ${JSON.stringify(others)}`);
+      expect(flowsAfter).toEqual({ h1: 0, h3: 0 });
+    } finally {
+      for (const { holder } of holders) await within(15_000, holder.stop(), 'a connection holder to exit').catch(() => undefined);
+      servers.get('h2vm1')!.process.kill('SIGCONT');
+    }
+    await Promise.all(hosts.map((h) => waitFor(() => h.backend(vnic)?.health === 'up', 60_000, `${h.hv.name} to see h2vm1 up again`)));
   }, 240_000);
 });

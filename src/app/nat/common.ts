@@ -1,7 +1,7 @@
 // Pieces both NAT modes use.
-import { connectionsOfService } from '../../flows/cookies';
+import { buildDeleteConnectionFlows } from '../../flows/builders';
 import type { VadcTables } from '../../flows/pipeline';
-import { OFPFC_DELETE, OFPG_ANY, OFPP_ANY, OFP_NO_BUFFER } from '../../openflow/constants';
+import { OFPP_ANY } from '../../openflow/constants';
 import type { FlowMod } from '../../openflow/types';
 import type { TransportHeader } from '../../flows/packets';
 import type { Backend } from '../../lb/backend';
@@ -12,12 +12,8 @@ import { formatIpv6, formatIpv6Words, uint32ToIpv4 } from '../../net';
  * mode only) by in_port. The selector takes connection flows only, never a conntrack-mode backend flow.
  */
 export function deleteBackendConnectionFlows(serviceId: number, ofport: number, withReverse: boolean, t: VadcTables): FlowMod[] {
-  const { cookie, cookieMask } = connectionsOfService(serviceId);
-  const base: FlowMod = {
-    type: 'flow_mod', xid: 0, cookie, cookieMask, tableId: t.FORWARD, command: OFPFC_DELETE, idleTimeout: 0, hardTimeout: 0,
-    priority: 0, bufferId: OFP_NO_BUFFER, outPort: ofport, outGroup: OFPG_ANY, flags: 0, match: [], instructions: [],
-  };
-  return withReverse ? [base, { ...base, tableId: t.REVERSE, outPort: OFPP_ANY, match: [{ field: 'in_port', value: ofport }] }] : [base];
+  const forward = buildDeleteConnectionFlows(serviceId, t.FORWARD, ofport, []);
+  return withReverse ? [forward, buildDeleteConnectionFlows(serviceId, t.REVERSE, OFPP_ANY, [{ field: 'in_port', value: ofport }])] : [forward];
 }
 
 /** A packet header's client (source) and VIP (destination) addresses as text: RFC 5952 for an IPv6 packet. */

@@ -1,13 +1,14 @@
 // Conntrack mode (`datapath.nat: conntrack`): OVS's connection tracker translates both directions. A new
 // connection costs one packet-out that commits it; static flows do the rest (docs/pipeline.md).
 import type { OutboundMessage } from '../../controller/types';
-import type { ConnectionSpec } from '../../flows/builders';
+import { buildDeleteConnectionFlows, type ConnectionSpec } from '../../flows/builders';
 import {
   buildCtBackendFlow, buildCtCommitPacketOut, buildCtConnectionFlow, buildCtPipelineFlows, buildCtReplyFlows, buildCtServiceFlows,
   buildDeleteCtBackendFlow,
 } from '../../flows/conntrack';
 import type { EgressTag } from '../../flows/egress';
-import { formatMac } from '../../flows/packets';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
+import type { ConnRecord } from '../../lb/conn-table';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
@@ -189,6 +190,17 @@ export class ConntrackNat implements NatMode {
    */
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
     return deleteBackendConnectionFlows(serviceId, ofport, false, this.tables);
+  }
+
+  /**
+   * Only the accounting flows (if any), which match after NAT, so by the backend's address: the backend flow goes
+   * with its host's verdict (syncBackendFlows), so the clients' next packets reach vadc, which answers with a RST.
+   */
+  dropConnectionsVia(service: ServiceState, _records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[] {
+    const v6 = backendIp.includes(':');
+    return [buildDeleteConnectionFlows(service.id, this.tables.FORWARD, viaOfport, [
+      { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: v6 ? 'ipv6_dst' : 'ipv4_dst', value: backendIp },
+    ])];
   }
 }
 

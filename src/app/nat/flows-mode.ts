@@ -1,10 +1,11 @@
 // Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
-import { buildConnectionFlows, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
+import { buildConnectionFlows, buildDeleteConnectionsVia, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
 import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
+import { connAddresses, type ConnRecord } from '../../lb/conn-table';
 import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
@@ -127,6 +128,13 @@ export class FlowsNat implements NatMode {
 
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
     return deleteBackendConnectionFlows(serviceId, ofport, true, this.tables);
+  }
+
+  /** Each connection's forward flow by its client side, the backend's reverse flows by its address. */
+  dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[] {
+    if (records.length === 0) return [];
+    const sides = records.map((r) => ({ ...connAddresses(r), clientPort: r.clientPort, vipPort: r.vipPort }));
+    return buildDeleteConnectionsVia(service.id, service.l4, viaOfport, backendIp, sides, this.tables);
   }
 }
 

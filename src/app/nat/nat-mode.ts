@@ -6,7 +6,7 @@ import type { OutboundMessage } from '../../controller/types';
 import type { ConntrackEntry } from '../../flows/conntrack-dump';
 import type { VadcTables } from '../../flows/pipeline';
 import type { TransportHeader } from '../../flows/packets';
-import type { ConnEntry } from '../../lb/conn-table';
+import type { ConnEntry, ConnRecord } from '../../lb/conn-table';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage } from '../../openflow/types';
 import type { BackendLocation } from '../location';
 import type { Outbox } from '../outbox';
@@ -108,4 +108,9 @@ export interface NatMode {
   known(c: KnownConnection): OfpMessage[];
   /** Flows that stop the established connections of a backend at `ofport` (its health said down). */
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[];
+  /**
+   * Flows that stop the established connections `records` of a backend at `backendIp` reached through
+   * `viaOfport`, a port other backends share (a remote backend behind the cluster uplink: its host failed it).
+   */
+  dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[];
 }

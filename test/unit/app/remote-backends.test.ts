@@ -109,6 +109,31 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(delivered(h.send(fromClient(23002)).outcomes).port).toBe(UPLINK.ofport);
   });
 
+  it('a remote backend its host fails loses its established connections here at once (as a local one on its own verdict); the others keep theirs', () => {
+    const other = { vnic: 'v-h3vm1', ip: '10.0.0.31', mac: '02:0a:00:00:00:1f' };
+    const yaml = services().replace(`      - { vnic: ${REMOTE.vnic}`, `      - { vnic: ${other.vnic}, ip: ${other.ip}, ports: [8080] }\n      - { vnic: ${REMOTE.vnic}`);
+    const h = new AppHarness(mode, yaml, { uplink: UPLINK });
+    const both = () => [report(), report({ host: 'h3', backend: other.vnic, vnic: other.vnic, mac: other.mac })];
+    h.install(h.app.setRemoteBackends(both(), h.now));
+    h.install(h.app.setHealth('web', 'v-vm1', false)); // every connection goes remote
+    const to = new Map<string, number>(); // backend address -> a client port whose connection it has
+    for (let clientPort = 27000; to.size < 2; clientPort++) {
+      const out = delivered(h.send(fromClient(clientPort)).outcomes);
+      expect(out.port).toBe(UPLINK.ofport);
+      to.set(String(out.fields.ipv4_dst), clientPort);
+    }
+    expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(1);
+    // h2 fails its backend: its connection's next packet no longer leaves for it; h3's still does, in the datapath.
+    h.install(h.app.setRemoteBackends([report({ health: 'down', reason: 'http 8080: timeout' }), both()[1]], h.now));
+    expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(0);
+    const cut = h.send(fromClient(to.get(REMOTE.ip)!, { flags: 0x10 })).outcomes;
+    expect(cut.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    const before = h.packetIns;
+    expect(delivered(h.send(fromClient(to.get(other.ip)!, { flags: 0x10 })).outcomes)).toMatchObject({ port: UPLINK.ofport, fields: { ipv4_dst: other.ip } });
+    expect(h.packetIns).toBe(before);
+    expect(h.app.connectionCount('web', other.vnic)).toBe(1);
+  });
+
   it("'unknown' passes only for a service without active checks; a vNIC link down at its host fails it", () => {
     const passive = new AppHarness(mode, services(), { uplink: UPLINK });
     passive.install(passive.app.setHealth('web', 'v-vm1', false));
