@@ -1,8 +1,10 @@
 // The packet-in path for a new connection, IPv4 against IPv6 (issue 16), in one process: µs per new connection's
 // packet-in through LoadBalancerApp.packetInEncoded (what the daemon calls), each family's service with the same three
 // backends, alternating rounds, medians and spread, the answer encoded to bytes as the session writes it. IPv4 reads the packet as numbers and answers pre-encoded; IPv6
-// takes the full parse and the codec. Prints figures, asserts nothing.
-//   node -r ts-node/register/transpile-only bench/packet-in-family.bench.ts [--conns 20000] [--rounds 7] [--nat conntrack|flows]
+// takes the full parse and the codec. Prints figures, asserts nothing. Each round is timed by the wall clock and by the
+// process's CPU time (user + system: what other processes on a shared machine move least). `--families 6` runs one
+// family alone (a process that never sees the other family's shapes, as a single-family deployment).
+//   node -r ts-node/register/transpile-only bench/packet-in-family.bench.ts [--conns 20000] [--rounds 7] [--nat conntrack|flows] [--families 4,6]
 import { parseArgs } from 'node:util';
 import { LoadBalancerApp } from '../src/app';
 import { formatTable } from '../src/cli/table';
@@ -13,11 +15,15 @@ import { encode } from '../src/openflow/codec';
 import { ipv4Frame, ipv6Frame } from '../test/helpers/frames';
 
 const { values } = parseArgs({
-  options: { conns: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' }, nat: { type: 'string', default: 'conntrack' } },
+  options: {
+    conns: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '7' }, nat: { type: 'string', default: 'conntrack' },
+    families: { type: 'string', default: '4,6' },
+  },
 });
 const N = Number(values.conns);
 const ROUNDS = Number(values.rounds);
 const NAT = values.nat === 'flows' ? 'flows' : 'conntrack';
+const FAMILIES = values.families.split(',').map(Number).filter((f): f is 4 | 6 => f === 4 || f === 6);
 const VMS = [1, 2, 3];
 const CLIENT_OFPORT = 10;
 
@@ -52,7 +58,8 @@ const TEMPLATES = {
   6: { frame: ipv6Frame({ srcMac: '52:54:00:00:01:01', dstMac: '02:06:00:00:01:00', srcIp: 'fd01::1', dstIp: 'fd00::100', proto: 'tcp', srcPort: 1024, dstPort: 80 }), addrEnd: 14 + 24, portAt: 14 + 40 },
 } as const;
 
-function round(family: 4 | 6): number {
+/** One round: [wall ns, CPU ns] per connection. */
+function round(family: 4 | 6): [number, number] {
   const parsed = parseConfig(config(family), 'bench.yaml');
   const app = new LoadBalancerApp(parsed.services, { datapath: parsed.datapath, emit: () => undefined });
   app.switchUp(sw, 0);
@@ -60,6 +67,7 @@ function round(family: 4 | 6): number {
   const msg: PacketIn = { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: t.frame.length, reason: 0, tableId: 1, cookie: 0n, match: [{ field: 'in_port', value: CLIENT_OFPORT }], data: Buffer.from(t.frame) };
   let out = 0;
   const t0 = process.hrtime.bigint();
+  const cpu0 = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     msg.data.writeUInt16BE(1024 + (i & 0x3fff), t.portAt);
     msg.data.writeUInt16BE(1 + (i >>> 14), t.addrEnd - 2);
@@ -67,20 +75,30 @@ function round(family: 4 | 6): number {
     for (const m of app.packetInEncoded(sw, msg, 1)) out += m.type === 'pre_encoded' ? m.bytes.length : encode(m).length;
   }
   const ns = Number(process.hrtime.bigint() - t0) / N;
+  const cpu = process.cpuUsage(cpu0);
   if (out < N) throw new Error(`${family}: ${out} messages for ${N} packet-ins: connections were refused`);
-  return ns;
+  return [ns, ((cpu.user + cpu.system) * 1000) / N];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const samples: Record<4 | 6, number[]> = { 4: [], 6: [] };
-round(4);
-round(6); // warm-up
-for (let r = 0; r < ROUNDS; r++) for (const family of [4, 6] as const) samples[family].push(round(family));
-const rows = ([4, 6] as const).map((f) => [
-  `IPv${f}`, (median(samples[f]) / 1000).toFixed(2), (Math.min(...samples[f]) / 1000).toFixed(2), (Math.max(...samples[f]) / 1000).toFixed(2),
-  Math.round(1e9 / median(samples[f])).toLocaleString('en-US'),
+const wall: Record<4 | 6, number[]> = { 4: [], 6: [] };
+const cpu: Record<4 | 6, number[]> = { 4: [], 6: [] };
+for (const family of FAMILIES) round(family); // warm-up
+for (let r = 0; r < ROUNDS; r++) {
+  for (const family of FAMILIES) {
+    const [w, c] = round(family);
+    wall[family].push(w);
+    cpu[family].push(c);
+  }
+}
+const us = (ns: number) => (ns / 1000).toFixed(2);
+const rows = FAMILIES.map((f) => [
+  `IPv${f}`, us(median(wall[f])), us(Math.min(...wall[f])), us(Math.max(...wall[f])), us(median(cpu[f])), us(Math.min(...cpu[f])), us(Math.max(...cpu[f])),
+  Math.round(1e9 / median(cpu[f])).toLocaleString('en-US'),
 ]);
 console.log(`packet-in of a new connection, ${NAT} NAT mode, ${N} connections x ${ROUNDS} rounds (node ${process.version})`);
-const headers = ['family', 'µs median', 'min', 'max', 'conn/s (one core)'];
+const headers = ['family', 'wall µs median', 'min', 'max', 'CPU µs median', 'min', 'max', 'conn per CPU-second'];
 console.log(formatTable(rows, headers.map((header, i) => ({ header, get: (row: string[]) => row[i] }))));
-console.log(`IPv6 / IPv4: ${(median(samples[6]) / median(samples[4])).toFixed(2)}x`);
+if (FAMILIES.length === 2) {
+  console.log(`IPv6 / IPv4: wall ${(median(wall[6]) / median(wall[4])).toFixed(2)}x, CPU ${(median(cpu[6]) / median(cpu[4])).toFixed(2)}x`);
+}

@@ -164,7 +164,7 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader): boole
     return false;
   }
   ipv6Words(frame, at + 8, words);
-  ipv6Words(frame, at + 24, words.subarray(4, 8));
+  ipv6Words(frame, at + 24, words, 4);
   out.proto = proto;
   out.src = foldIpv6(words, 0);
   out.dst = foldIpv6(words, 4);

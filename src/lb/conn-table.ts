@@ -202,7 +202,11 @@ export class ConnectionTable {
     if (key.ip6 !== undefined) {
       // Allocated with the first IPv6 connection: an IPv4-only table carries no address words.
       if (this.ip6Words.length === 0) this.ip6Words = new Uint32Array(this.capacity * WORDS6);
-      this.ip6Words.set(key.ip6.subarray(0, WORDS6), slot * WORDS6);
+      // Word by word: a subarray view of the key's words would be an allocation per connection.
+      const words = this.ip6Words;
+      const ip6 = key.ip6;
+      const at = slot * WORDS6;
+      for (let i = 0; i < WORDS6; i++) words[at + i] = ip6[i];
     }
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;

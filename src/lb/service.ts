@@ -46,10 +46,15 @@ export interface Placement {
   softwarePort: number;
 }
 
+/**
+ * The connection key of a packet. An IPv6 key shares the packet's address words (no copy per packet: the table copies
+ * them into its own on insert), so it is good for as long as the packet's words are.
+ */
 export function connKeyOf(pkt: PacketKey): ConnKey {
-  const key: ConnKey = { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort };
-  if (pkt.ip6 !== undefined) key.ip6 = pkt.ip6.slice(0, 8);
-  return key;
+  // Two literals rather than adding ip6 later: an IPv6 key is born with its final shape.
+  return pkt.ip6 === undefined
+    ? { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort }
+    : { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort, ip6: pkt.ip6 };
 }
 
 /**

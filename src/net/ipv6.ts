@@ -65,11 +65,14 @@ export function formatIpv6(bytes: Uint8Array, offset = 0): string {
   return `${hex(groups.slice(0, bestAt))}::${hex(groups.slice(bestAt + bestLen))}`;
 }
 
-/** An IPv6 address's four 32-bit words, big-endian, as unsigned numbers (into `out`, which is returned). */
-export function ipv6Words(bytes: Uint8Array, offset = 0, out: Uint32Array = new Uint32Array(4)): Uint32Array {
+/**
+ * An IPv6 address's four 32-bit words, big-endian, as unsigned numbers (into `out` from `outAt`; `out` is returned).
+ * `outAt` spares the packet path a subarray view per address (an allocation per packet).
+ */
+export function ipv6Words(bytes: Uint8Array, offset = 0, out: Uint32Array = new Uint32Array(4), outAt = 0): Uint32Array {
   for (let i = 0; i < 4; i++) {
     const p = offset + 4 * i;
-    out[i] = ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
+    out[outAt + i] = ((bytes[p] << 24) | (bytes[p + 1] << 16) | (bytes[p + 2] << 8) | bytes[p + 3]) >>> 0;
   }
   return out;
 }
