@@ -76,6 +76,7 @@ export class LoadBalancerApp {
     const removed = this.services.configure(configs);
     const out = new Outbox();
     this.relocate(now);
+    this.publishWaits();
     // Egress meters first: the service flows may name them.
     const msgs: OfpMessage[] = [...this.egress.configure(this.services.all)];
     for (const gone of removed) {
@@ -121,12 +122,7 @@ export class LoadBalancerApp {
     }
     const failedBefore = new Set([...this.failedRemoteBackends()].map((f) => f.key));
     this.relocate(now);
-    // The feedback schedulers weigh a remote backend by its own host's published queue measure too.
-    for (const service of this.services.all) {
-      for (const [name, state] of service.backends) {
-        for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.setPublishedWait(name, state.remote?.queueMeasure);
-      }
-    }
+    this.publishWaits();
     // A remote backend its host has just failed loses its connections here, as a local one does on its own
     // health verdict (dropBackendConnections): its clients notice at once instead of when their flows idle out.
     const out = new Outbox();
@@ -138,6 +134,18 @@ export class LoadBalancerApp {
       if (this.switches.has(dpid)) out.to(dpid, this.nat.dropConnectionsVia(service, records, state.config.ip, ofport));
     }
     return this.finish(out);
+  }
+
+  /**
+   * The feedback schedulers weigh a remote backend by its own host's published queue measure too. Told again after
+   * every reconfiguration: a rebuilt service (or a new pool) has new schedulers, and the next report may be long.
+   */
+  private publishWaits(): void {
+    for (const service of this.services.all) {
+      for (const [name, state] of service.backends) {
+        for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.setPublishedWait(name, state.remote?.queueMeasure);
+      }
+    }
   }
 
   /** The remote backends whose own host's verdict fails them now, each with a key naming it. */

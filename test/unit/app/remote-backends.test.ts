@@ -3,6 +3,7 @@
 // on the uplink, is translated at this host. Health comes from the host that has the vNIC. Packets go through
 // the fake flow table in every NAT mode: "does this packet reach this backend via the uplink?"
 import type { RemoteBackendReport } from '../../../src/app';
+import { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { OFPPS_LINK_DOWN } from '../../../src/openflow/constants';
 import {
   AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fromClient, NAT_MODES, port, VMS, type NatModeCase,
@@ -92,6 +93,34 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     // No longer published: the remote one (5 open here against 11) catches up.
     h.install(h.app.setRemoteBackends([report()], h.now));
     expect(spread(h, 6, 23300).get(UPLINK.ofport)).toBeGreaterThanOrEqual(5);
+  });
+
+  it("keeps the published wait of a remote backend when a config change rebuilds the service's scheduler", () => {
+    const feedback = services().replace('scheduler: rr', 'scheduler: feedback');
+    const h = new AppHarness(mode, feedback, { uplink: UPLINK });
+    /** One statistics interval that measures both backends alike (as in the test above). */
+    const measureAlike = () => {
+      for (const [backend, at, rx] of [['v-vm1', h.now, 0], [REMOTE.vnic, h.now, 0], ['v-vm1', h.now + 1000, 100], [REMOTE.vnic, h.now + 1000, 100]] as const) {
+        h.install(h.app.feedLoad('web', backend, { at, rxPackets: rx, txPackets: rx, txDropped: 0 }));
+      }
+      h.now += 1000;
+    };
+    h.install(h.app.setRemoteBackends([report({ queueMeasure: 1e9 })], h.now));
+    expect(spread(h, 4, 23500).size).toBe(2); // no estimate yet: as wlc
+    measureAlike();
+    expect([...spread(h, 4, 23600).entries()]).toEqual([[VMS['v-vm1'].ofport, 4]]);
+    // A change of shape (here the outlier settings) builds the service anew, its scheduler with it; no new report
+    // comes (its host's figures did not change). Once the new scheduler has measured, the published wait still counts.
+    const rebuilt = feedback.replace('    idle_timeout: 30\n', '    idle_timeout: 30\n    outlier: { enabled: false }\n');
+    expect(rebuilt).toContain('outlier: { enabled: false }');
+    const before = h.app.serviceStates()[0].lb.schedulers[0];
+    h.install(h.app.setServices(AppHarness.config(mode, rebuilt).services, h.now));
+    const after = h.app.serviceStates()[0].lb.schedulers[0];
+    expect(after).toBeInstanceOf(FeedbackScheduler);
+    expect(after).not.toBe(before);
+    expect(spread(h, 4, 23650).size).toBe(2); // the new scheduler has no estimate yet: as wlc
+    measureAlike();
+    expect([...spread(h, 6, 23700).entries()]).toEqual([[VMS['v-vm1'].ofport, 6]]);
   });
 
   it("follows the owning host's verdict, not this host's checks", () => {
