@@ -83,6 +83,8 @@ export function nonMasterMaySend(type: OfpMessageType | 'pre_encoded'): boolean 
 
 const is = (msg: ErrorMsg, name: OfpErrorName): boolean => msg.errType === OFPERR[name].errType && msg.code === OFPERR[name].code;
 
+const fenceKey = (ours: bigint, switchGeneration: bigint): string => `${ours}/${switchGeneration}`;
+
 const roleRequest = (role: number, generationId: bigint): RoleRequest => ({ type: 'role_request', xid: 0, role, generationId });
 
 /**
@@ -100,6 +102,8 @@ export class RoleMachine {
   private wanted: WantedRole;
   /** When the switch granted what we hold now (ms). */
   private sinceValue: number;
+  /** The (ours, switch's) generations of the last fenced report, so that each pair is reported once. */
+  private reportedFence?: string;
 
   constructor(wanted: WantedRole, now: number) {
     this.wanted = wanted;
@@ -167,9 +171,15 @@ export class RoleMachine {
     this.outstanding = undefined;
     const name = ofpErrorName(msg.errType, msg.code ?? -1) ?? `ROLE_REQUEST_FAILED code ${msg.code}`;
     if (is(msg, 'OFPRRFC_STALE') && asked.role === OFPCR_ROLE_MASTER) {
-      // The switch holds a later generation: another instance became master after us. We wait for the election.
+      // The switch holds a later generation: another instance became master after us, or the generation came from
+      // outside our election. The election decides (stand by, or outbid); ask the switch's generation meanwhile so
+      // that what it decides with is current (reported again from next() if it moved).
       this.grant('fenced', now);
-      return { msgs: [], report: { kind: 'fenced', generation: this.switchGeneration ?? asked.generationId, ours: asked.generationId, reason: `MASTER request with generation ${asked.generationId} refused as ${name}` } };
+      const generation = this.switchGeneration ?? asked.generationId;
+      this.reportedFence = fenceKey(asked.generationId, generation);
+      const query = roleRequest(OFPCR_ROLE_NOCHANGE, 0n);
+      this.outstanding = query;
+      return { msgs: [query], report: { kind: 'fenced', generation, ours: asked.generationId, reason: `MASTER request with generation ${asked.generationId} refused as ${name}` } };
     }
     if (is(msg, 'OFPRRFC_STALE')) {
       // A SLAVE request older than the switch's generation: ask the generation again and follow it.
@@ -202,8 +212,14 @@ export class RoleMachine {
     const want = this.wanted;
     if (want.role === 'master') {
       if (this.stateValue === 'master' && this.switchGeneration === want.generation) return { msgs: [] };
-      // A fenced instance asks again only with a generation later than the one that fenced it.
-      if (this.stateValue === 'fenced' && this.switchGeneration !== undefined && generationIsStale(want.generation, this.switchGeneration)) return { msgs: [] };
+      // A fenced instance asks again only with a generation later than the one that fenced it. It says so once per
+      // pair of generations, so the election hears of a switch generation that moved (or an outbid that fell short).
+      if (this.stateValue === 'fenced' && this.switchGeneration !== undefined && generationIsStale(want.generation, this.switchGeneration)) {
+        const key = fenceKey(want.generation, this.switchGeneration);
+        if (key === this.reportedFence) return { msgs: [] };
+        this.reportedFence = key;
+        return { msgs: [], report: { kind: 'fenced', generation: this.switchGeneration, ours: want.generation, reason: `the switch knows generation ${this.switchGeneration}, later than ours (${want.generation})` } };
+      }
       const claim = roleRequest(OFPCR_ROLE_MASTER, want.generation);
       this.outstanding = claim;
       if (this.stateValue !== 'master') this.grant('claiming', now);

@@ -23,6 +23,7 @@ import {
 import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
+import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
 
 export interface ClusterElectionFacts {
   now: number;
@@ -116,6 +117,9 @@ export class ClusterElection implements ControllerElection {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private firstVerdict?: () => void;
+  private readonly outbids = new OutbidBudget();
+  /** A generation to take past a switch's at the next beat (outbid), with why. */
+  private outbidTo?: { generation: bigint; reason: string };
 
   constructor(private readonly opts: ClusterElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
@@ -195,6 +199,22 @@ export class ClusterElection implements ControllerElection {
     this.tick();
   }
 
+  outbid(switchGeneration: bigint): OutbidVerdict {
+    const r = this.row;
+    const ours = r !== undefined && r.master === this.me && r.generation === this.generation;
+    if (this.stopped || this.role !== 'master' || !ours || !this.client?.hasLock(this.lockName)) {
+      return { outbid: false, reason: 'this instance is not master of record holding the pair\'s lock' };
+    }
+    const generation = generationPast(switchGeneration, this.generation);
+    if (generation === undefined) return { outbid: false, reason: `the switch's generation ${switchGeneration} leaves no later one the store's integer can hold` };
+    const spent = this.outbids.take(this.now());
+    if (spent) return { outbid: false, reason: spent };
+    // Claimed like any generation: asserting the lock, and only over the row's generation as we saw it.
+    this.outbidTo = { generation, reason: `the switch knew generation ${switchGeneration}, which this election never issued (the pair came from another election?): taking ${generation}` };
+    this.tick();
+    return { outbid: true, generation };
+  }
+
   private standbyRecent(now: number): boolean {
     const r = this.row;
     return r?.standby !== undefined && r.standby !== this.me && now - r.standbyAt < Math.max(4 * STANDBY_WRITE_MS, 4 * this.opts.staleMs);
@@ -216,9 +236,13 @@ export class ClusterElection implements ControllerElection {
       case 'claim':
         void this.run(() => this.claim(step.generation, step.reason));
         break;
-      case 'beat':
-        if (now - this.confirmedAt >= this.beatMs / 2) void this.run(() => this.beat(now));
+      case 'beat': {
+        const outbid = this.outbidTo;
+        this.outbidTo = undefined;
+        if (outbid) void this.run(() => this.claim(outbid.generation, outbid.reason));
+        else if (now - this.confirmedAt >= this.beatMs / 2) void this.run(() => this.beat(now));
         break;
+      }
       case 'steal':
         this.opts.logger.warn(`election: ${step.reason}; taking the lock`);
         this.beatSeenAt = now; // one steal per silence
@@ -300,6 +324,7 @@ export class ClusterElection implements ControllerElection {
 
   private becomeStandby(by: string, reason: string): void {
     this.role = 'standby';
+    this.outbidTo = undefined;
     this.confirmedAt = -Infinity;
     if (this.row) this.generation = this.row.generation;
     this.beatSeenAt = this.now();

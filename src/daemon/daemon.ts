@@ -164,6 +164,7 @@ export class VadcDaemon implements VadcRuntime {
       } else {
         this.emitEvent({ kind: 'demoted', level: 'warn', dpid, data: 'generation' in report ? { generation: String(report.generation), ours: String(report.ours) } : undefined, message: `switch ${dpid}: ${report.reason}` });
         this.election?.check(); // the switch knows better than our last look at the record
+        if (report.kind === 'fenced') this.outbid(dpid, report.generation);
       }
     });
     // Refused peers are logged by the controller itself, once per peer per minute.
@@ -276,6 +277,19 @@ export class VadcDaemon implements VadcRuntime {
         return [];
       },
     };
+  }
+
+  /**
+   * A switch fenced this instance while its election, looked at again, still names it master: the switch's
+   * generation came from outside the election, and without an outbid the bridge would have no master until
+   * ovs-vswitchd restarts. The election takes a later generation (promoted event) or says why not.
+   */
+  private outbid(dpid: string, switchGeneration: bigint): void {
+    if (!this.election || this.election.wanted().role !== 'master') return;
+    const verdict = this.election.outbid(switchGeneration);
+    if (!verdict.outbid) {
+      this.emitEvent({ kind: 'fenced_stuck', level: 'error', dpid, data: { generation: String(switchGeneration) }, message: `switch ${dpid} knows generation ${switchGeneration}, later than this master's, and the election cannot outbid it: ${verdict.reason}` });
+    }
   }
 
   /** The election's verdict changed: events, and every switch is asked for the matching role. */

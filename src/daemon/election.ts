@@ -10,6 +10,9 @@ import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
 import type { Logger } from '../util/logger';
 import { ClusterElection } from './cluster-election';
 import { HostElection, pairKey } from './host-election';
+import type { OutbidVerdict } from './outbid';
+
+export type { OutbidVerdict } from './outbid';
 
 export type ElectionChange =
   | { kind: 'promoted'; generation: bigint; reason: string }
@@ -37,6 +40,13 @@ export interface ControllerElection extends RoleAuthority {
   stop(): void;
   /** Looks again now (a switch said another controller took over). */
   check(): void;
+  /**
+   * A switch refused this master's generation as stale, knowing `switchGeneration`, while the election still names
+   * this instance master: that generation was never this election's (its files or row were lost, or the pair moved
+   * from the host election to the cluster's). Takes a generation past it, under the election's own guard (the claim
+   * file, the store's lock), so a pair never outbids its own peer. Bounded: see OutbidBudget.
+   */
+  outbid(switchGeneration: bigint): OutbidVerdict;
   status(): ElectionStatus;
 }
 

@@ -14,6 +14,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
+import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
 
 export type { ElectionChange, ElectionStatus } from './election';
 
@@ -118,6 +119,7 @@ export class HostElection implements ControllerElection {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private standbySeen?: { id: string; at: number };
+  private readonly outbids = new OutbidBudget();
 
   constructor(private readonly opts: HostElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
@@ -186,6 +188,21 @@ export class HostElection implements ControllerElection {
     if (!this.stopped) this.tick();
   }
 
+  outbid(switchGeneration: bigint): OutbidVerdict {
+    if (this.stopped || this.role !== 'master') return { outbid: false, reason: 'this instance is not master of its election' };
+    const record = this.readRecord();
+    if (record?.owner !== this.me || BigInt(record.generation) !== this.generation) {
+      this.tick();
+      return { outbid: false, reason: 'the election record names another master' };
+    }
+    const generation = generationPast(switchGeneration, this.generation);
+    if (generation === undefined) return { outbid: false, reason: `the switch's generation ${switchGeneration} leaves no later one this election can take` };
+    const spent = this.outbids.take(this.now());
+    if (spent) return { outbid: false, reason: spent };
+    const claimed = this.claim(generation, `the switch knew generation ${switchGeneration}, which this election never issued (its files were lost?): taking ${generation}`, this.now());
+    return claimed ? { outbid: true, generation } : { outbid: false, reason: `generation ${generation} was claimed by another instance` };
+  }
+
   private tick(): void {
     if (this.stopped) return;
     const now = this.now();
@@ -211,13 +228,13 @@ export class HostElection implements ControllerElection {
     }
   }
 
-  private claim(generation: bigint, reason: string, now: number): void {
+  private claim(generation: bigint, reason: string, now: number): boolean {
     try {
       writeFileSync(`${this.base}.claim-${generation}`, this.me, { flag: 'wx' });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return; // another instance took this generation first
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false; // another instance took this generation first
       this.opts.logger.error(`election: cannot claim generation ${generation}: ${(err as Error).message}`);
-      return;
+      return false;
     }
     this.writeRecord({ owner: this.me, pid: process.pid, generation: generation.toString(), beatAt: now, api: this.opts.api });
     this.role = 'master';
@@ -225,6 +242,7 @@ export class HostElection implements ControllerElection {
     this.confirmedAt = now;
     this.cleanClaims(generation);
     this.opts.onChange({ kind: 'promoted', generation, reason });
+    return true;
   }
 
   private becomeStandby(record: ElectionRecord | undefined): void {

@@ -1,8 +1,10 @@
 // A stale generation on real Open vSwitch (issue 14): the bridge already knows a later generation id than the one
 // vadc's election gives it (another controller was master with it; the switch keeps the id per bridge across
-// reconnects). vadc's MASTER request is refused with OFPRRFC_STALE: the daemon reports it (event, the switch's role
-// `fenced` in status), writes nothing, keeps running, and is master again once ovs-vswitchd forgets the id (restart).
-// Then a write that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, handled, no crash.
+// reconnects). vadc's MASTER request is refused with OFPRRFC_STALE: the daemon reports it, writes nothing, and, since
+// its own election still names it master, takes a generation past the switch's (outbid) and is master with it.
+// A restart of ovs-vswitchd (it forgets the id) changes nothing for it.
+// Then a write that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, handled, no crash; the
+// demoting controller came from outside vadc's election, so vadc outbids it too.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,30 +61,37 @@ services:
   const [target] = await d.start();
   expect(d.status().ha).toMatchObject({ role: 'master', generation: '1' });
   await lab.setController(target);
-  await waitFor(() => d.status().switches[0]?.role === 'fenced', 20_000, 'the switch to refuse generation 1');
+  const outbid = String(LATER + 1n);
+  await waitFor(() => d.status().switches[0]?.role === 'master', 20_000, 'vadc to outbid the bridge\'s generation and be master');
   const refused = events.find((e) => e.kind === 'demoted');
-  console.log(`[ha-stale] ${refused?.message} (data ${JSON.stringify(refused?.data)})`);
+  const promoted = events.find((e) => e.kind === 'promoted' && e.data?.generation === outbid);
+  console.log(`[ha-stale] ${refused?.message} (data ${JSON.stringify(refused?.data)}); then: ${promoted?.message}`);
   expect(refused).toMatchObject({ level: 'warn', data: { generation: String(LATER), ours: '1' } });
   expect(refused!.message).toMatch(/MASTER request with generation 1 refused as OFPRRFC_STALE/);
-  // Nothing of vadc's was accepted by the switch: it writes nothing while not master.
-  expect((await lab.ofctl('dump-flows')).split('\n').filter((l) => /cookie=0xadc/.test(l))).toEqual([]);
-  expect(d.status().switches[0].flowModsSent).toBe(0);
+  expect(promoted!.message).toContain(`the switch knew generation ${LATER}`);
+  expect(events.indexOf(refused!)).toBeLessThan(events.indexOf(promoted!));
+  expect(d.status().ha).toMatchObject({ role: 'master', generation: outbid });
+  expect(events.filter((e) => e.kind === 'fenced_stuck')).toEqual([]);
+  // Nothing was written while fenced: the switch refused nothing but the stale MASTER request itself.
+  expect(d.status().switches[0].errorsReceived).toBe(1);
+  await waitForAsync(async () => (await lab.ofctl('dump-flows')).includes('cookie=0xadc'), 20_000, "vadc's flows on the switch");
 
-  // The operator's way out: ovs-vswitchd forgets the generation when it restarts; vadc is master again.
+  // ovs-vswitchd forgets the generation when it restarts: vadc asks MASTER with its own again and is granted it.
   await lab.restartVswitchd();
   await waitFor(() => d.status().switches[0]?.role === 'master', 30_000, 'vadc to be master after the restart');
   await waitForAsync(async () => (await lab.ofctl('dump-flows')).includes('cookie=0xadc'), 20_000, "vadc's flows on the switch");
   expect(events.filter((e) => e.kind === 'switch_role' && e.data?.role === 'master').length).toBeGreaterThan(0);
 });
 
-test('a flow-mod that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, not installed, no crash', async () => {
+test('a flow-mod that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, not installed, no crash; vadc outbids the intruder', async () => {
   const d = daemon!;
   expect(d.status().switches[0].role).toBe('master');
   const dpid = d.controller.switches()[0].dpid;
   const errorsBefore = d.status().switches[0].errorsReceived;
-  // Another controller claims MASTER with a later generation. spawnSync blocks this process (and so vadc's event
+  // Another controller (outside vadc's election) claims MASTER with a later generation. spawnSync blocks this process (and so vadc's event
   // loop) until the switch has answered the claim: the switch has demoted vadc, and vadc has not read it yet.
-  const claim = encode({ type: 'role_request', xid: 0x41, role: OFPCR_ROLE_MASTER, generationId: 5n });
+  const INTRUDER = 5000n;
+  const claim = encode({ type: 'role_request', xid: 0x41, role: OFPCR_ROLE_MASTER, generationId: INTRUDER });
   const script = `
     const s = require('net').createConnection(process.argv[1]); let buf = Buffer.alloc(0);
     s.on('connect', () => s.write(Buffer.from(process.argv[2], 'hex')));
@@ -93,14 +102,15 @@ test('a flow-mod that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE:
   expect(sent.status).toBe(0);
   // vadc still takes itself for master here: this write passes its gate and reaches a switch that made it a slave.
   d.controller.send(dpid, buildVipFlows('10.254.254.254'));
-  await waitFor(() => d.status().switches[0].errorsReceived > errorsBefore, 20_000, 'the switch to refuse the write');
-  await waitFor(() => d.status().switches[0].role === 'fenced', 20_000, 'vadc to know it was demoted');
+  await waitFor(() => d.status().switches[0].errorsReceived >= errorsBefore + buildVipFlows('10.254.254.254').length, 20_000, 'the switch to refuse the write');
+  await waitFor(() => events.some((e) => e.kind === 'demoted' && e.data?.generation === String(INTRUDER)), 20_000, 'vadc to know it was demoted');
   const refusedWrites = d.status().switches[0].errorsReceived - errorsBefore;
-  console.log(`[ha-stale] writes refused with OFPBRC_IS_SLAVE after the demotion: ${refusedWrites}; role now ${d.status().switches[0].role}`);
+  console.log(`[ha-stale] writes refused with OFPBRC_IS_SLAVE after the demotion: ${refusedWrites}`);
   expect(refusedWrites).toBe(buildVipFlows('10.254.254.254').length);
   expect(await lab.ofctl('dump-flows')).not.toContain('10.254.254.254');
-  expect(events.some((e) => e.kind === 'demoted' && e.data?.generation === '5')).toBe(true);
   // Handled by the role machine (a write that left before a demotion vadc now knows of), not an unexplained switch error.
   expect(events.filter((e) => e.kind === 'switch_error')).toEqual([]);
+  // vadc's election still names it master: it takes a generation past the intruder's and is master again.
+  await waitFor(() => d.status().switches[0].role === 'master' && d.status().ha?.generation === String(INTRUDER + 1n), 20_000, 'vadc to outbid the intruder');
   expect(d.status().ha).toMatchObject({ role: 'master' });
 });

@@ -216,6 +216,27 @@ describe('RoleMachine against a model of OVS role handling', () => {
     expect(bridge.generation).toBe(10n);
   });
 
+  it('fenced: the switch generation is asked again, and a move of it (or an outbid that falls short) is reported once', () => {
+    const bridge = new OvsBridgeModel();
+    bridge.generation = 9n;
+    const a = new Instance('a', bridge, { role: 'master', generation: 4n });
+    // The switch moves on after answering a's connect-time query: another controller (outside a's election) claims 12.
+    bridge.generation = 12n;
+    a.pump();
+    expect(a.machine.state).toBe('fenced');
+    expect(a.machine.generation).toBe(12n); // the STALE answer made a ask again
+    expect(a.reports.map((r) => r && r.kind === 'fenced' && `${r.ours}<${r.generation}`)).toEqual(['4<9', '4<12']);
+    // An outbid computed from the old figure (10) still falls short of 12: said once, nothing sent.
+    a.send(a.machine.want({ role: 'master', generation: 10n }, 2));
+    a.send(a.machine.want({ role: 'master', generation: 10n }, 3));
+    expect(a.reports.slice(2)).toEqual([expect.objectContaining({ kind: 'fenced', ours: 10n, generation: 12n })]);
+    // Past it: MASTER asked and granted.
+    a.send(a.machine.want({ role: 'master', generation: 13n }, 4));
+    a.pump(4);
+    expect(a.machine.state).toBe('master');
+    expect(bridge.generation).toBe(13n);
+  });
+
   it('an equal generation is accepted: a master that reconnects keeps its role', () => {
     const bridge = new OvsBridgeModel();
     const a = new Instance('a', bridge, { role: 'master', generation: 5n });

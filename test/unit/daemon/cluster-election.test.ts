@@ -133,6 +133,24 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await expect(hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { beat: 2 })])).rejects.toThrow(/not owner/);
   });
 
+  it('outbid: the master of record claims past the switch\'s generation through the store; a standby does not', async () => {
+    const ca: ElectionChange[] = [];
+    const cb: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    const b = election('tcp:127.0.0.1:2', cb);
+    await b.start();
+    expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
+    // The pair moved here from the host election: the switch still knows that election's 17.
+    expect(a.outbid(17n)).toEqual({ outbid: true, generation: 18n });
+    await until('a to claim 18 in the store', () => a.wanted().generation === 18n && pairRows()[0]?.generation === 18);
+    expect(ca[ca.length - 1]).toMatchObject({ kind: 'promoted', generation: 18n, reason: expect.stringContaining('the switch knew generation 17') });
+    expect(pairRows()[0]).toMatchObject({ master: a.me, generation: 18 });
+    await until('b to follow 18', () => b.wanted().generation === 18n);
+    expect(b.outbid(18n)).toEqual({ outbid: false, reason: expect.stringContaining('not master of record') });
+    expect(b.wanted().role).toBe('standby');
+  });
+
   it('a master whose lock is stolen and whose generation is claimed over is fenced, and stands by', async () => {
     const ca: ElectionChange[] = [];
     const a = election('tcp:127.0.0.1:1', ca, 5000);

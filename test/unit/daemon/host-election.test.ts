@@ -123,6 +123,28 @@ describe('HostElection (real files and flock)', () => {
     expect(ca[1]).toMatchObject({ kind: 'fenced', generation: 5n, by: 'intruder' });
   });
 
+  it('outbid: a master of record takes a generation past the switch\'s; a fenced one, or a fourth within a minute, does not', async () => {
+    const ca: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    await until(() => a.wanted().role === 'master', 10_000);
+    // The switch knows 41 (the election's files were removed while OVS ran on): 42, recorded and claimed.
+    expect(a.outbid(41n)).toEqual({ outbid: true, generation: 42n });
+    expect(a.wanted()).toEqual({ role: 'master', generation: 42n });
+    const record = JSON.parse(readFileSync(path.join(dir, 'vadc-k.json'), 'utf8')) as ElectionRecord;
+    expect(record).toMatchObject({ owner: a.me, generation: '42' });
+    expect(ca[ca.length - 1]).toMatchObject({ kind: 'promoted', generation: 42n, reason: expect.stringContaining('the switch knew generation 41') });
+    expect(a.outbid(50n)).toEqual({ outbid: true, generation: 51n });
+    expect(a.outbid(60n)).toEqual({ outbid: true, generation: 61n });
+    // A controller from another election keeps outbidding back: the fourth within a minute is refused.
+    expect(a.outbid(70n)).toEqual({ outbid: false, reason: expect.stringContaining('3 outbids within 60 s') });
+    expect(a.wanted().generation).toBe(61n);
+    // The record names another master: never outbid it (it is this pair's peer, legitimately later).
+    writeFileSync(path.join(dir, 'vadc-k.json'), JSON.stringify({ ...record, owner: 'peer', generation: '62' }));
+    expect(a.outbid(62n)).toEqual({ outbid: false, reason: expect.any(String) });
+    expect(a.wanted()).toEqual({ role: 'standby', generation: 62n });
+  });
+
   it('refuses a heartbeat that does not fit its lease', () => {
     expect(() => new HostElection({ dir, key: 'k', listen: 'x', logger: silentLogger(), onChange: () => undefined, beatMs: 300, staleMs: 500 }))
       .toThrow(ElectionError);
