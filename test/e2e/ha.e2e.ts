@@ -50,7 +50,10 @@ describe('a pair of vadc instances on one bridge', () => {
     expect(sb.ha).toMatchObject({ role: 'master', generation: '2' });
     expect(sb.switches[0].role).toBe('master');
     const events = await pair.b.events();
-    expect(events.find((e) => e.kind === 'promoted')?.message).toMatch(/generation 2\): the master .* died/);
+    // The lock tells of the death at once; on a loaded machine the flock child can be slower to say so than the
+    // 500 ms heartbeat limit (seen at load 14): either way the dead master is replaced. The lock path alone is
+    // checked in test/unit/daemon/host-election.test.ts with a 2 s limit.
+    expect(events.find((e) => e.kind === 'promoted')?.message).toMatch(/generation 2\): the master \S+ (died|has not beaten for \d+ ms)/);
   });
 
   it('SIGSTOP of the master: the standby takes over; the master that wakes is fenced and stands by', async () => {
