@@ -12,63 +12,23 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseConfig } from '../../src/config';
-import { VadcDaemon } from '../../src/daemon/daemon';
-import { Lab, storeClusterDown, type LabHypervisor, type LabServer } from '../../src/lab';
-import type { VadcEvent } from '../../src/runtime/types';
+import { Lab, storeClusterDown, type LabServer } from '../../src/lab';
+import { HostDaemon, type ClusterNat } from '../helpers/cluster-hosts';
 import { fetchVia, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, type HeldConnection } from '../helpers/sched-clients';
 import { vadcOk } from '../helpers/vadc-cli';
 
-const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
 // http, not tcp: a hung (stopped) server's kernel still accepts connections, so only an answer tells it is gone.
 const HEALTH = { interval: 1, timeout: 0.5, rise: 1, fall: 2 };
-type Nat = 'conntrack' | 'flows';
 
 // The current NAT mode's lab (each describe.each block sets them up and takes them down).
-let nat: Nat;
+let nat: ClusterNat;
 let lab: Lab;
 let tmp: string;
 let storeDir: string;
 let remotes: string;
 const hosts: HostDaemon[] = [];
 const servers = new Map<string, LabServer>();
-
-/** One simulated hypervisor's vadc: its own controller port, conntrack zone, cluster host name and uplink. */
-class HostDaemon {
-  readonly events: VadcEvent[] = [];
-
-  private constructor(readonly hv: LabHypervisor, readonly daemon: VadcDaemon) {
-    daemon.bus.on('event', (e: VadcEvent) => this.events.push(e));
-  }
-
-  static async start(hv: LabHypervisor): Promise<HostDaemon> {
-    const text = `
-controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-datapath: { nat: ${nat}, ${nat === 'conntrack' ? `ct_zone: ${3000 + hv.index}, ` : ''}appctl: ${lab.vswitchdControlSocket} }
-ovsdb: unix:${lab.ovsdbSocket}
-cluster: { remotes: "${remotes}", host: ${hv.name}, uplink: ${hv.uplinkPort}, policy_cache: ${path.join(tmp, `${hv.name}-policy.json`)} }
-services: []
-`;
-    const daemon = new VadcDaemon({
-      config: parseConfig(text, `cluster remote e2e ${hv.name}`), configText: text, statsIntervalMs: 500, healthSourceAddress: lab.localIp,
-      clusterSession: SESSION,
-    });
-    const host = new HostDaemon(hv, daemon);
-    const [target] = await daemon.start();
-    await lab.setHypervisorController(hv, target);
-    await waitFor(() => daemon.status().switches.length === 1, 20_000, `${hv.name}'s bridge to connect`);
-    return host;
-  }
-
-  backend(vnic: string) {
-    return this.daemon.services().find((s) => s.name === 'web')?.backends.find((b) => b.vnic === vnic);
-  }
-
-  async stop(): Promise<void> {
-    await this.daemon.stop();
-  }
-}
 
 /** `count` fresh connections from a client to the VIP: the answering VMs (an error counts as 'failed'). */
 async function answers(client: string, count: number): Promise<string[]> {
@@ -83,7 +43,7 @@ async function answers(client: string, count: number): Promise<string[]> {
   return names;
 }
 
-async function setUp(mode: Nat): Promise<void> {
+async function setUp(mode: ClusterNat): Promise<void> {
   nat = mode;
   tmp = mkdtempSync(path.join(tmpdir(), 'vadc-cremote-'));
   storeDir = path.join(tmp, 'store');
@@ -93,7 +53,7 @@ async function setUp(mode: Nat): Promise<void> {
   const backend = (vm: string) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`;
   const health = `{ type: http, path: /, interval: ${HEALTH.interval}, timeout: ${HEALTH.timeout}, rise: ${HEALTH.rise}, fall: ${HEALTH.fall} }`;
   writeFileSync(path.join(tmp, 'web.yaml'), `name: web\nvip: ${vipOf(lab)}\nport: 80\nscheduler: rr\nfin_timeout: 1\nhealth: ${health}\nbackends:\n${['h1vm1', 'h2vm1', 'h3vm1'].map(backend).join('\n')}\n`);
-  for (const hv of lab.hypervisors) hosts.push(await HostDaemon.start(hv));
+  for (const hv of lab.hypervisors) hosts.push(await HostDaemon.start(lab, hv, { nat, remotes, dir: tmp }));
 }
 
 async function tearDown(): Promise<void> {

@@ -1,0 +1,115 @@
+/**
+ * The feedback scheduler across cluster hosts, on real Open vSwitch and a real 3-member Raft store: a 2-host lab,
+ * one vadc per host, one service at cluster scope with a backend on each host. h2's VM is made slow (its application
+ * answers in 200 ms, h1's in 5 ms); clients on both hosts load the VIP. h2 measures its own VM first-hand and
+ * publishes the expected wait (Backend_Status.queue_measure); h1 weighs its remote backend by the larger of its own
+ * estimate and that one. Under rr (the control) h1's client gets h2's slow VM every other connection; under feedback
+ * measurably fewer. Figures are printed (counts, shares, the published and local waits); the one assertion is the
+ * direction, with a wide margin.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Lab, storeClusterDown, type LabServer } from '../../src/lab';
+import { FeedbackScheduler } from '../../src/lb/schedulers/feedback';
+import { HostDaemon } from '../helpers/cluster-hosts';
+import { vipOf, waitFor } from '../helpers/health-lab';
+import { closedLoopLoad, type LoadResult } from '../helpers/sched-clients';
+import { vadcOk } from '../helpers/vadc-cli';
+
+const LOAD_MS = 8000;
+const CONCURRENCY = 4;
+
+let lab: Lab;
+let tmp: string;
+let storeDir: string;
+let remotes: string;
+const hosts: HostDaemon[] = [];
+const servers: LabServer[] = [];
+
+function serviceYaml(scheduler: 'rr' | 'feedback'): string {
+  const backend = (vm: string) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`;
+  return `name: web\nvip: ${vipOf(lab)}\nport: 80\nscheduler: ${scheduler}\nfeedback_interval: 1\nfin_timeout: 1\n`
+    + `health: { type: tcp, interval: 1, timeout: 0.5, rise: 1, fall: 2 }\nbackends:\n${['h1vm1', 'h2vm1'].map(backend).join('\n')}\n`;
+}
+
+/** Serves the service with this scheduler from the store, and waits until both hosts see both backends up. */
+async function serve(scheduler: 'rr' | 'feedback', replace: boolean): Promise<void> {
+  if (replace) await vadcOk(['service', 'remove', 'web', '--cluster', remotes]);
+  const file = path.join(tmp, `web-${scheduler}.yaml`);
+  writeFileSync(file, serviceYaml(scheduler));
+  await vadcOk(['service', 'add', 'web', '--file', file, '--cluster', remotes]);
+  for (const h of hosts) {
+    for (const vm of ['h1vm1', 'h2vm1']) {
+      await waitFor(() => {
+        const status = h.daemon.services().find((s) => s.name === 'web');
+        return status?.scheduler === scheduler && h.backend(lab.host(vm).port)?.health === 'up';
+      }, 60_000, `${h.hv.name} to serve web with ${scheduler} and see ${vm} up`);
+    }
+  }
+}
+
+/** Closed-loop load from both hosts' clients at once; each client's completed requests by VM. */
+async function loadBoth(): Promise<{ h1cl1: LoadResult; h2cl1: LoadResult }> {
+  const [h1cl1, h2cl1] = await Promise.all(['h1cl1', 'h2cl1'].map((cl) => closedLoopLoad(lab, cl, vipOf(lab), CONCURRENCY, LOAD_MS)));
+  return { h1cl1, h2cl1 };
+}
+
+const slowShare = (r: LoadResult) => (r.counts.h2vm1 ?? 0) / ((r.counts.h1vm1 ?? 0) + (r.counts.h2vm1 ?? 0));
+const row = (r: LoadResult) => `h1vm1 ${r.counts.h1vm1 ?? 0}, h2vm1 (slow) ${r.counts.h2vm1 ?? 0} = ${(slowShare(r) * 100).toFixed(1)} % slow, ${r.failed} failed`;
+
+/** h1's view of the remote backend h2vm1 in the feedback scheduler: its own expected wait and the one h2 published. */
+function h1Waits(): string {
+  const [h1, h2] = hosts;
+  const service = h1.daemon.app.serviceStates().find((s) => s.config.name === 'web');
+  const vnic = lab.host('h2vm1').port;
+  const state = service?.backends.get(vnic);
+  const scheduler = service?.lb.scheduler;
+  const member = service?.lb.backendById(vnic);
+  const own = scheduler instanceof FeedbackScheduler && member ? scheduler.expectedWait(member) : undefined;
+  const fmt = (s: number | undefined) => (s === undefined || !Number.isFinite(s) ? String(s) : `${(s * 1000).toFixed(1)} ms`);
+  return `h2's own queue measure of h2vm1 ${fmt(h2.backend(vnic)?.queueMeasure)}, published to h1 ${fmt(state?.remote?.queueMeasure)}; `
+    + `h1's cost of it (max of its own and the published) ${fmt(own)}; h1's queue measure of its local h1vm1 ${fmt(h1.backend(lab.host('h1vm1').port)?.queueMeasure)}`;
+}
+
+beforeAll(async () => {
+  tmp = mkdtempSync(path.join(tmpdir(), 'vadc-cfeedback-'));
+  storeDir = path.join(tmp, 'store');
+  lab = await Lab.up({ name: 'cf', hosts: 2, vms: 1, clients: 1, waitForHostMs: 900_000 });
+  for (const vm of ['h1vm1', 'h2vm1']) servers.push(await lab.startHttpServer(vm, 8080));
+  remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'cf', '--json'])) as { remotes: string }).remotes;
+  for (const hv of lab.hypervisors) {
+    hosts.push(await HostDaemon.start(lab, hv, { nat: 'conntrack', remotes, dir: tmp, statsIntervalMs: 250, reportIntervalMs: 1000 }));
+  }
+}, 960_000);
+
+afterAll(async () => {
+  for (const h of hosts) await h.stop().catch(() => undefined);
+  for (const s of servers) await s.stop().catch(() => undefined);
+  if (storeDir) await storeClusterDown(storeDir).catch(() => undefined);
+  await lab?.down();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+}, 120_000);
+
+describe('feedback across cluster hosts (real OVS, real Raft store, conntrack NAT)', () => {
+  it("a slow VM on h2 gets measurably fewer of h1's new connections under feedback than under rr (the control)", async () => {
+    await lab.httpGet('h1vm1', 'http://127.0.0.1:8080/set-delay/5');
+    await lab.httpGet('h2vm1', 'http://127.0.0.1:8080/set-delay/200');
+    await serve('rr', false);
+    const rr = await loadBoth();
+    await serve('feedback', true);
+    // A first load lets both hosts measure (h2 its VM first-hand, and publishes it); the figures come from the second.
+    await loadBoth();
+    let midway = '';
+    const timer = setTimeout(() => (midway = h1Waits()), LOAD_MS / 2);
+    const feedback = await loadBoth();
+    clearTimeout(timer);
+    console.log(`[cluster feedback e2e] h2vm1 answers in 200 ms, h1vm1 in 5 ms; ${LOAD_MS / 1000} s of closed-loop load, ${CONCURRENCY} concurrent `
+      + `fresh connections from each host's client:\n  rr        h1cl1: ${row(rr.h1cl1)}\n            h2cl1: ${row(rr.h2cl1)}`
+      + `\n  feedback  h1cl1: ${row(feedback.h1cl1)}\n            h2cl1: ${row(feedback.h2cl1)}\n  midway through the feedback load: ${midway}`);
+    // rr deals h1's connections in turn: the slow remote VM gets about half of them.
+    expect(slowShare(rr.h1cl1)).toBeGreaterThan(0.35);
+    // feedback: h1 sends it clearly fewer.
+    expect(slowShare(feedback.h1cl1)).toBeLessThan(slowShare(rr.h1cl1) * 0.8);
+  }, 300_000);
+});
