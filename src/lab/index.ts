@@ -5,6 +5,8 @@ export type { LabErrorCode } from './errors';
 export { DEFAULT_LAB_NAME, ipv6ForIp, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
 export type { HostPlan, HostRole, HypervisorPlan, LabPlan } from './plan';
 export { HOST_LOCK_FILE } from './host-lock';
+export { hostDaemonsStatus, planHostDaemons } from './host-daemons';
+export type { HostDaemonNat, HostDaemonPlan, HostDaemonStatus, HostDaemonsInput } from './host-daemons';
 export {
   storeClusterUp, storeClusterDown, storeClusterStatus, readStoreCluster, startStoreMember, stopStoreMember, planStoreCluster,
   waitForStoreCluster, MAX_STORE_MEMBERS,

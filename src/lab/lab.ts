@@ -10,6 +10,7 @@ import {
   ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
 } from './commands';
 import { LabError } from './errors';
+import { hostDaemonsStatus, planHostDaemons, startHostDaemons, stopHostDaemons, type HostDaemonNat, type HostDaemonStatus } from './host-daemons';
 import { acquireHostLock, releaseHostLock } from './host-lock';
 import { ensureLabTools } from './install';
 import {
@@ -85,6 +86,8 @@ export interface LabHypervisorStatus {
   underlayPort: string;
   vms: string[];
   clients: string[];
+  /** Its vadc daemon, when `lab up --cluster` started one (docs/lab.md). */
+  vadc?: HostDaemonStatus;
 }
 
 export interface ExecOptions {
@@ -263,6 +266,8 @@ export class Lab {
       if (netns.startsWith(nsPrefix) && /^(h[1-9])?(vm|cl)\d+$/.test(netns.slice(nsPrefix.length))) hostNamespaces.add(netns);
     }
     for (const netns of hostNamespaces) for (const pid of await netnsPids(netns)) await stopProcess(pid);
+    // The hosts' vadc daemons before their switch goes (they would only log the lost connection).
+    await stopHostDaemons(dir);
     const paths = labPaths(dir);
     for (const pidfile of [paths.vswitchdPidfile, paths.ovsdbPidfile]) {
       const pid = readPidfile(pidfile);
@@ -304,18 +309,33 @@ export class Lab {
       present: namespaces.has(host.netns), ...(host.hypervisor === undefined ? {} : { hypervisor: host.hypervisor }),
     }));
     if (!state) return { name: plan.name, dir, up: false, daemons, hosts };
+    const vadcs = new Map(hostDaemonsStatus(dir).map((d) => [d.host, d]));
     const hypervisors = state.hypervisors?.map((hv): LabHypervisorStatus => ({
       name: hv.name, bridge: hv.bridge, datapathId: hv.datapathId, controller: hv.controller,
       controllerPort: controllerPort(hv.controller), mgmtSocket: mgmtSocketPath(dir, hv.bridge),
       uplinkPort: hv.uplinkPort, underlayPort: hv.underlayPort,
       vms: hosts.filter((h) => h.hypervisor === hv.name && h.role === 'vm').map((h) => h.name),
       clients: hosts.filter((h) => h.hypervisor === hv.name && h.role === 'client').map((h) => h.name),
+      ...(vadcs.has(hv.name) ? { vadc: vadcs.get(hv.name)! } : {}),
     }));
     return {
       name: plan.name, dir, up: daemons.every((d) => d.running), bridge: state.bridge, subnet: state.subnet,
       localIp: state.localIp, controller: state.controller, datapathId: state.datapathId, daemons, hosts,
       ...(hypervisors === undefined ? {} : { hypervisors }),
     };
+  }
+
+  /**
+   * Starts one vadc daemon per simulated hypervisor, each a host of the cluster at `remotes` listening on its
+   * bridge's controller target (src/lab/host-daemons.ts). `argv` runs the vadc CLI (node and bin/run.js).
+   */
+  async startHostDaemons(opts: { remotes: string; nat: HostDaemonNat; argv: readonly string[]; timeoutMs?: number }): Promise<HostDaemonStatus[]> {
+    if (this.hypervisors.length === 0) throw new LabError('bad-option', 'host daemons need a multi-host lab (--hosts N)');
+    const plans = planHostDaemons({
+      dir: this.dir, ovsdbSocket: this.ovsdbSocket, vswitchdControlSocket: this.vswitchdControlSocket, remotes: opts.remotes, nat: opts.nat,
+      hypervisors: this.hypervisors,
+    });
+    return startHostDaemons(plans, opts.argv, opts.timeoutMs);
   }
 
   async down(): Promise<void> {

@@ -1,6 +1,6 @@
 import { BaseCommand } from '../../cli/base-command';
 import { labLocatorFlags } from '../../cli/lab-flags';
-import { Lab, LabStatus } from '../../lab';
+import { Lab, LabHypervisorStatus, LabStatus } from '../../lab';
 
 export default class LabStatusCommand extends BaseCommand<typeof LabStatusCommand> {
   static override summary = 'Show what a lab runs: daemons, bridge, namespaces.';
@@ -22,6 +22,8 @@ export default class LabStatusCommand extends BaseCommand<typeof LabStatusComman
         { header: 'HOST', get: 'name' }, { header: 'BRIDGE', get: 'bridge' }, { header: 'DPID', get: 'datapathId' },
         { header: 'CONTROLLER', get: (hv) => hv.controller ?? 'none' }, { header: 'UPLINK', get: 'uplinkPort' },
         { header: 'VMS', get: (hv) => hv.vms.join(',') }, { header: 'CLIENTS', get: (hv) => hv.clients.join(',') },
+        // `lab up --cluster` started a vadc per host: its pid (or 'stopped') and API.
+        ...(status.hypervisors.some((hv) => hv.vadc) ? [{ header: 'VADC', get: (hv: LabHypervisorStatus) => (hv.vadc ? `${hv.vadc.running ? hv.vadc.pid : 'stopped'} ${hv.vadc.api}` : '') }] : []),
       ]);
       this.log('');
     }
