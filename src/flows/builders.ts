@@ -270,8 +270,11 @@ export function buildConnectionFlows(conn: ConnectionSpec, t: VadcTables = TABLE
     { type: 'set_field', field: { field: srcPort, value: vip.port } },
     { type: 'output', port: client.ofport, maxLen: 0 },
   ];
+  // fin_timeout on the reverse flow only: the backend's FIN or RST ends the connection, but a client sends a RST
+  // in a handshake that goes on (a SYN that met the backend's TIME_WAIT of the same addresses and ports is answered
+  // with an ACK of the old connection, the client resets it and retries its SYN). On the forward flow that RST cut
+  // the connection's idle timeout to fin_timeout for good: held idle connections lost their flows (issue 15).
   if (conn.finTimeout && protocol === 'tcp') {
-    forwardActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
     reverseActions.unshift({ type: 'nx_fin_timeout', finIdleTimeout: conn.finTimeout, finHardTimeout: 0 });
   }
   const forward = connectionFlow(t.FORWARD, cookie, conn.idleTimeout, forwardActions,
@@ -403,7 +406,8 @@ function connectionFromPair(cookie: bigint, forward: FlowStats, reverse: FlowSta
   if (!parts || !proto) return null;
   const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const fin = fa.actions.find((a) => a.type === 'nx_fin_timeout');
+  // On the reverse flow; flows written before issue 15 carried it on the forward flow too.
+  const fin = ra.actions.find((a) => a.type === 'nx_fin_timeout') ?? fa.actions.find((a) => a.type === 'nx_fin_timeout');
   const conn: ConnectionSpec = {
     serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: forward.idleTimeout,
     client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src ?? fm.ipv6_src), port: num(fm[SRC_PORT_FIELD[proto]]) },

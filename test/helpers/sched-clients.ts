@@ -43,7 +43,7 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   const cmd = JSON.parse(line);
   const fail = (err) => say({ id: cmd.id, error: err.message || String(err) });
   if (cmd.op === 'open') {
-    const socket = net.connect({ host: cmd.host, port: cmd.port, localAddress: cmd.localAddress });
+    const socket = net.connect({ host: cmd.host, port: cmd.port, localAddress: cmd.localAddress, localPort: cmd.localPort });
     socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
     socket.once('error', fail);
     socket.once('connect', () => {
@@ -107,9 +107,9 @@ export class ConnectionHolder {
   }
 
   /** Opens a connection to host:port and GETs once on it; resolves with the backend that answered. */
-  async open(host: string, port = 80, localAddress?: string): Promise<HeldConnection> {
+  async open(host: string, port = 80, localAddress?: string, localPort?: number): Promise<HeldConnection> {
     const id = this.nextId++;
-    const answer = await this.ask({ op: 'open', id, host, port, localAddress });
+    const answer = await this.ask({ op: 'open', id, host, port, localAddress, localPort });
     return { id, host, localPort: answer.localPort!, ...parseServed(answer.body!) };
   }
 
@@ -146,7 +146,7 @@ const targets = JSON.parse(process.argv[1]);
   const out = [];
   for (const t of targets) {
     out.push(await new Promise((resolve, reject) => {
-      const req = http.get({ host: t.host, port: t.port, path: '/', localAddress: t.localAddress, agent: false, timeout: 5000 }, (res) => {
+      const req = http.get({ host: t.host, port: t.port, path: '/', localAddress: t.localAddress, localPort: t.localPort, agent: false, timeout: 5000 }, (res) => {
         let body = ''; res.setEncoding('utf8'); res.on('data', (d) => (body += d)); res.on('end', () => resolve(body));
       });
       req.on('timeout', () => req.destroy(new Error('no answer within 5 s from ' + t.host)));
@@ -161,6 +161,8 @@ export interface Target {
   host: string;
   port?: number;
   localAddress?: string;
+  /** The client's source port (a connection that reuses one, e.g. against the backend's TIME_WAIT). */
+  localPort?: number;
 }
 
 export async function requestEach(lab: Lab, client: string, targets: readonly Target[]): Promise<Served[]> {

@@ -9,7 +9,7 @@ import { IP_PROTO_TCP } from '../../flows/packets';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
 import { connKeyFromText } from '../../lb/conn-table';
-import { OFPRR_DELETE } from '../../openflow/constants';
+import { OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../openflow/constants';
 import type { FlowRemoved, FlowStats, OfpMessage, Oxm } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
 import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
@@ -24,6 +24,8 @@ interface ConnectionFlowShape {
   established(forward: FlowStats, reverse: FlowStats | undefined): boolean;
   /** Messages when the connection's flow went (flows mode: the reverse half with it). */
   afterRemoved(service: ServiceState, connectionId: number, msg: FlowRemoved): OfpMessage[];
+  /** A flow of another table than the forward one went: does that end the connection (flows mode's reverse half)? */
+  endedByOtherHalf(service: ServiceState, msg: FlowRemoved): boolean;
 }
 
 export class FlowAccounting implements Accounting {
@@ -104,14 +106,17 @@ export class FlowAccounting implements Accounting {
   }
 
   /**
-   * A connection ends when its forward flow goes (idle timeout, FIN timeout, delete). A reverse half that
-   * idles out alone (one-way traffic) is left to the forward flow's lifetime.
+   * A connection ends when its forward flow goes (idle timeout, delete), or (flows mode) when its reverse flow
+   * idles out after the backend's FIN or RST cut its idle timeout to fin_timeout. A reverse half that idles out
+   * at its full idle timeout (one-way traffic) is left to the forward flow's lifetime.
    */
   flowRemoved(services: readonly ServiceState[], msg: FlowRemoved, now: number): OfpMessage[] {
     const parts = parseCookie(msg.cookie);
-    if (parts?.kind !== 'connection' || msg.tableId !== this.tables.FORWARD) return [];
+    if (parts?.kind !== 'connection') return [];
     const service = services.find((s) => s.id === parts.serviceId);
     if (!service) return [];
+    // The forward half's removal (the delete by cookie) then closes the connection as any other end.
+    if (msg.tableId !== this.tables.FORWARD) return this.shape.endedByOtherHalf(service, msg) ? [buildDeleteConnection(service.id, parts.connectionId)] : [];
     const key = this.shape.key(msg, service.proto);
     const entry = key && service.lb.connections.lookup(key);
     if (key && entry) {
@@ -155,6 +160,8 @@ export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
   established: (fwd, rev) => rev !== undefined && rev.packetCount > 0n && fwd.packetCount > 1n,
   // Deleting the pair by its cookie takes the reverse half too; a flow removed by a delete needs nothing more.
   afterRemoved: (service, connectionId, msg) => (msg.reason === OFPRR_DELETE ? [] : [buildDeleteConnection(service.id, connectionId)]),
+  // Only fin_timeout lowers a flow's idle timeout (OVS reports the lowered one): the backend closed or reset it.
+  endedByOtherHalf: (service, msg) => msg.reason === OFPRR_IDLE_TIMEOUT && msg.idleTimeout < service.config.idle_timeout,
 };
 
 /**
@@ -183,4 +190,5 @@ export const CT_ACCOUNTING_FLOW_SHAPE: ConnectionFlowShape = {
   // The accounting flow sees only established (post-handshake) packets.
   established: (fwd) => fwd.packetCount > 0n,
   afterRemoved: () => [],
+  endedByOtherHalf: () => false,
 };

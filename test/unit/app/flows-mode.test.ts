@@ -3,6 +3,7 @@
 import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
 import { OFPFC_DELETE, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
+import type { FlowMod } from '../../../src/openflow/types';
 import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromClient, NAT_MODES } from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
@@ -25,6 +26,22 @@ describe('flows mode', () => {
     h.send(fromClient(47002));
     const second = h.forwardFlows(1000).find((f) => f.cookie !== fwd.cookie)!;
     expect(h.app.flowRemoved(h.sw, flowRemovedOf(second, OFPRR_DELETE), h.now).flatMap((b) => b.msgs)).toEqual([]);
+  });
+
+  it('a reverse flow idled out after the backend\'s FIN (its idle timeout cut by fin_timeout) ends the connection; one idled out at full length does not', () => {
+    const h = new AppHarness(FLOWS);
+    h.send(fromClient(47010));
+    const reverse = h.sent.filter((m) => m.type === 'flow_mod' && m.tableId === TABLE.REVERSE).at(-1) as FlowMod;
+    // One-way traffic: the reverse half idled out at the service's idle timeout; the forward half keeps the connection.
+    expect(h.app.flowRemoved(h.sw, flowRemovedOf(reverse, OFPRR_IDLE_TIMEOUT), h.now).flatMap((b) => b.msgs)).toEqual([]);
+    // OVS reports the idle timeout fin_timeout left it: the backend closed or reset the connection.
+    const cut = { ...flowRemovedOf(reverse, OFPRR_IDLE_TIMEOUT), idleTimeout: 1 };
+    expect(h.app.flowRemoved(h.sw, cut, h.now).flatMap((b) => b.msgs)).toEqual([expect.objectContaining({ type: 'flow_mod', command: OFPFC_DELETE, cookie: reverse.cookie })]);
+    // The delete takes the forward half, whose removal closes the connection.
+    expect(h.app.connectionRecords()).toHaveLength(1);
+    const forward = h.forwardFlows(1000).find((f) => f.cookie === reverse.cookie)!;
+    h.app.flowRemoved(h.sw, flowRemovedOf(forward, OFPRR_DELETE), h.now);
+    expect(h.app.connectionRecords()).toHaveLength(0);
   });
 
   it('the next packet of a connection stays in the datapath', () => {

@@ -149,13 +149,15 @@ describe('the vadc pipeline, run on a simulated switch', () => {
     for (const action of toController) expect(action).toMatchObject({ maxLen: 0xffff });
   });
 
-  it('adds the fin_timeout action to TCP connections only, and rejects a bad idle timeout', () => {
-    const [forward] = buildConnectionFlows(connection({ finTimeout: 5 }));
+  it('adds the fin_timeout action to the reverse flow of TCP connections only, and rejects a bad idle timeout', () => {
+    const [forward, reverse] = buildConnectionFlows(connection({ finTimeout: 5 }));
     expect(forward.flags & OFPFF_SEND_FLOW_REM).toBe(OFPFF_SEND_FLOW_REM);
-    const actions = forward.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
-    expect(actions[0]).toEqual({ type: 'nx_fin_timeout', finIdleTimeout: 5, finHardTimeout: 0 });
-    const [udpForward] = buildConnectionFlows(connection({ protocol: 'udp', finTimeout: 5 }));
-    expect(JSON.stringify(udpForward.instructions, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain('fin_timeout');
+    const actionsOf = (flow: FlowMod) => flow.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
+    expect(actionsOf(reverse)[0]).toEqual({ type: 'nx_fin_timeout', finIdleTimeout: 5, finHardTimeout: 0 });
+    // A client's RST in a handshake that goes on must not shorten the connection's life (issue 15).
+    expect(actionsOf(forward).some((a) => a.type === 'nx_fin_timeout')).toBe(false);
+    const [udpForward, udpReverse] = buildConnectionFlows(connection({ protocol: 'udp', finTimeout: 5 }));
+    expect(JSON.stringify([udpForward.instructions, udpReverse.instructions], (_k, v) => (typeof v === 'bigint' ? v.toString() : v))).not.toContain('fin_timeout');
     expect(() => buildConnectionFlows(connection({ idleTimeout: 0 }))).toThrow(FlowBuildError);
   });
 });
