@@ -6,8 +6,9 @@ import type { L4Protocol } from '../flows/builders';
 import { MAX_CONNECTION_ID } from '../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
 import type { BackendSpec } from '../lb/backend';
+import type { PersistenceOptions } from '../lb/persistence';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
-import { containsIpv4, containsIpv6Words, parsePrefix, type IpPrefix } from '../net';
+import { containsIpv4, containsIpv6Words, ipv4Mask, parsePrefix, type IpPrefix } from '../net';
 import { AppError } from './errors';
 import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
@@ -167,7 +168,7 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
-    && a.persistence === b.persistence && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
+    && a.persistence === b.persistence && a.persistence_prefix === b.persistence_prefix && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
@@ -185,6 +186,14 @@ export function outlierSettingsOf(config: ServiceConfig): OutlierSettings | unde
   };
 }
 
+/** A persistent service's templates: the client's leading persistence_prefix bits (IPv4 as a netmask, IPv6 as a prefix length). */
+function persistenceOf(config: ServiceConfig): PersistenceOptions {
+  const timeoutMs = config.persistence * 1000;
+  const length = config.persistence_prefix;
+  if (length === undefined) return { timeoutMs };
+  return config.vip.includes(':') ? { timeoutMs, prefixLength6: length } : { timeoutMs, netmask: ipv4Mask(length) };
+}
+
 function makeService(id: number, config: ServiceConfig): ServiceState {
   const flags = new Set(config.scheduler_flags);
   const lb = new LbService(
@@ -196,7 +205,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
         mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
         feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
       },
-      persistence: config.persistence > 0 ? { timeoutMs: config.persistence * 1000 } : undefined,
+      persistence: config.persistence > 0 ? persistenceOf(config) : undefined,
       outlier: outlierSettingsOf(config),
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
     },

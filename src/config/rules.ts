@@ -155,6 +155,12 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   });
   if (service.fin_timeout > 0 && service.protocol !== 'tcp') add(`${at}.fin_timeout`, 'only meaningful for tcp services');
   if (service.decisions === 'datapath') checkDatapathDecisions(service, at, add);
+  if (service.persistence_prefix !== undefined) {
+    if (familyOf(service.vip) === 'IPv4' && service.persistence_prefix > 32) {
+      add(`${at}.persistence_prefix`, `${service.persistence_prefix} is longer than an IPv4 address (the VIP ${service.vip} is IPv4): 0..32`);
+    }
+    if (service.persistence === 0) add(`${at}.persistence_prefix`, 'only meaningful with persistence (seconds > 0)');
+  }
 
   if (service.backends.length === 0 && !service.backends_from) {
     add(`${at}.backends`, 'expected at least one backend, or backends_from to find them by tag');
@@ -248,10 +254,12 @@ function checkBackendsFrom(service: ServiceConfig, at: string, add: AddIssue): v
     if (seenPort.has(port)) add(`${bat}.ports[${k}]`, `duplicate port ${port}`);
     seenPort.add(port);
   });
-  // external_ids and ips give IPv4 addresses (src/daemon/tagged-backends.ts): no tagged backends for an IPv6 VIP yet.
-  if (familyOf(service.vip) === 'IPv6') add(bat, `tagged backends have IPv4 addresses, and the VIP ${service.vip} is IPv6; list its backends instead`);
   const owner = new Map<string, string>();
   for (const [selector, ip] of Object.entries(from.ips)) {
+    // A tagged VM's address is of the VIP's family, as a configured backend's is (ip_key's is checked when read).
+    if (familyOf(ip) !== familyOf(service.vip)) {
+      add(`${bat}.ips.${selector}`, `${ip} is an ${familyOf(ip)} address and the VIP ${service.vip} is ${familyOf(service.vip)}: vadc does not translate between address families`);
+    }
     if (!service.vip.includes('/') && ip === service.vip) add(`${bat}.ips.${selector}`, `must differ from the VIP ${service.vip}`);
     const other = owner.get(ip);
     if (other !== undefined) add(`${bat}.ips.${selector}`, `${ip} is also given to ${other}; each VM needs its own address`);

@@ -39,15 +39,6 @@ function boundedString(what: string, max = MAX_TEXT_LENGTH) {
   return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
 }
 
-/** A host's unicast IPv4 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast): tagged backends' addresses. */
-const ipv4 = boundedString('an IPv4 address', 64).check((ctx) => {
-  if (!isIPv4(ctx.value)) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected an IPv4 address, got ${showValue(ctx.value)}` });
-  else {
-    const reason = notUnicastReason(ctx.value);
-    if (reason) ctx.issues.push({ code: 'custom', input: ctx.value, message: `expected a unicast host address: ${reason}` });
-  }
-});
-
 /**
  * A host's unicast IPv4 or IPv6 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast; not ::, ::1,
  * link-local, IPv4-mapped or multicast). An IPv6 address is written back in RFC 5952 form, so one address is one
@@ -205,10 +196,13 @@ const backendsFromSchema = strict({
   ).refine((ids) => Object.keys(ids).length >= 1 && Object.keys(ids).length <= 16, { error: 'expected 1..16 external_ids pairs, all of which an interface must carry' }),
   ports: z.array(portNumber, { error: expected('a list of port numbers') }).min(1, { error: 'expected at least one software port' })
     .max(256, { error: 'expected at most 256 ports' }),
-  /** The external_ids key that holds the VM's IPv4 address. */
+  /**
+   * The external_ids key that holds the VM's address, of the VIP's family (a dual-stack VM: e.g. `ip` for the IPv4
+   * service, `ip6` for the IPv6 one).
+   */
   ip_key: text('an external_ids key ([A-Za-z0-9_.:-], 1..64)', EXTERNAL_ID_KEY, 64).default('ip'),
   /** Fixed addresses, by vNIC selector (iface-id:, mac:, vm-uuid:, vm-id: or an interface name), for VMs whose interface has no ip_key. */
-  ips: z.record(vnicSelector, ipv4, { error: keyOr(expected('a mapping of vNIC selectors to IPv4 addresses')) })
+  ips: z.record(vnicSelector, hostAddress, { error: keyOr(expected('a mapping of vNIC selectors to IPv4 or IPv6 addresses')) })
     .refine((ips) => Object.keys(ips).length <= MAX_TAGGED_BACKENDS, { error: `expected at most ${MAX_TAGGED_BACKENDS} addresses` }).default({}),
   weight: nonNegativeInt(65535).default(1),
   /** Tagged interfaces beyond this many are left out (reported), so a tag put on every port cannot grow vadc without bound. */
@@ -355,6 +349,12 @@ export const serviceSchema = strict({
     .default(4093),
   /** Seconds during which a client keeps going to the same backend; 0 = off. */
   persistence: nonNegativeInt(86400 * 30).default(0),
+  /**
+   * Clients whose addresses share this many leading bits share a persistence template (IPVS's persistent netmask,
+   * ipvsadm -M, keepalived persistence_granularity; for an IPv6 service IPVS takes it as a prefix length). Default:
+   * the whole address (32 or 128 bits), one client one template.
+   */
+  persistence_prefix: integer(0, 128, 'an integer 0..128 (prefix length: 0..32 for an IPv4 VIP)').optional(),
   /** OpenFlow idle_timeout of the connection flows (a 16-bit field, so at most 65535 s). */
   idle_timeout: integer(1, 65535, 'an integer 1..65535 (seconds)').default(60),
   /** Optional OVS fin_timeout (seconds) so closed TCP connections leave the datapath sooner; 0 = not used. */

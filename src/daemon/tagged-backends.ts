@@ -2,9 +2,9 @@
 // pure function of the services and OVSDB's Interface rows. The daemon serves the result each time it changes,
 // so a VM whose interface carries the tag joins when the interface appears and leaves when it goes, with no
 // config edit.
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 import type { BackendConfig, ServiceConfig } from '../config';
-import { isMac, notUnicastReason } from '../net';
+import { isMac, notUnicastReason, parsePrefix } from '../net';
 import { VM_ID_KEYS, type InterfaceRow } from '../ovsdb';
 
 /** What backends may be called (as the config's backend names): the selector names the backend when it fits. */
@@ -55,12 +55,19 @@ export function selectorsOf(iface: InterfaceRow): string[] {
   return out;
 }
 
-/** A VM's address as external_ids gives it: an IPv4 address, or one with its prefix length (`10.0.0.5/24`). */
-function addressFrom(text: string): { ip: string; problem?: undefined } | { ip?: undefined; problem: string } {
+/**
+ * A VM's address as external_ids gives it, of the service's family (vadc does not translate between families): an
+ * address, or one with its prefix length (`10.0.0.5/24`, `fd00::5/64`). IPv6 comes back in RFC 5952 form, as the
+ * config writes addresses, so one address is one text.
+ */
+function addressFrom(text: string, ipv6: boolean): { ip: string; problem?: undefined } | { ip?: undefined; problem: string } {
   const ip = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
-  if (!isIPv4(ip)) return { problem: `is not an IPv4 address` };
+  if (ipv6 ? !isIPv6(ip) || ip.includes('%') : !isIPv4(ip)) {
+    return { problem: `is not an ${ipv6 ? 'IPv6' : 'IPv4'} address (the service's VIP is ${ipv6 ? 'IPv6' : 'IPv4'})` };
+  }
   const reason = notUnicastReason(ip);
-  return reason ? { problem: `is not a unicast host address: ${reason}` } : { ip };
+  if (reason) return { problem: `is not a unicast host address: ${reason}` };
+  return { ip: ipv6 ? parsePrefix(ip).address : ip };
 }
 
 function carriesTag(iface: InterfaceRow, tag: Readonly<Record<string, string>>): boolean {
@@ -96,7 +103,7 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
       continue;
     }
     const own = iface.externalIds[from.ip_key];
-    const parsed = own !== undefined ? addressFrom(own) : undefined;
+    const parsed = own !== undefined ? addressFrom(own, service.vip.includes(':')) : undefined;
     if (parsed?.problem !== undefined) {
       problem(iface, `external_ids:${from.ip_key}=${JSON.stringify(own)} ${parsed.problem}`);
       continue;

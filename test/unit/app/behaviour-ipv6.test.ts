@@ -57,6 +57,18 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     expect(h.packetIns).toBe(1);
   });
 
+  it('persistence_prefix 64: clients of one /64 share a backend, another /64 gets its own (IPVS prefix length for IPv6)', () => {
+    const vmOf = (h: AppHarness, clientIp: string, port: number) => delivered(h.send(fromClient6(port, { clientIp })).outcomes).fields.ipv6_dst;
+    const h = new AppHarness(mode, ipv6Services('rr', '    persistence: 300\n    persistence_prefix: 64'));
+    const first = vmOf(h, 'fd00:0:0:1::a', 41000);
+    expect([vmOf(h, 'fd00:0:0:1::b', 41001), vmOf(h, 'fd00:0:0:1:ffff::c', 41002)]).toEqual([first, first]);
+    const other = vmOf(h, 'fd00:0:0:2::a', 41003);
+    expect(other).not.toBe(first);
+    // Without the prefix each client is its own template: rr moves on for the second client of the /64.
+    const whole = new AppHarness(mode, ipv6Services('rr', '    persistence: 300'));
+    expect(vmOf(whole, 'fd00:0:0:1::a', 41000)).not.toBe(vmOf(whole, 'fd00:0:0:1::b', 41001));
+  });
+
   it('rr gives each VM every third connection and rotates ports on a VM, as for IPv4', () => {
     const h = new AppHarness(mode, ipv6Services());
     const seen = [];

@@ -311,12 +311,27 @@ describe('cross-field rules', () => {
     expect(parseConfig(text).services.map((s) => [s.vip, s.backends[0].ip])).toEqual([['10.0.0.100', '10.0.0.11'], ['fd00::100', 'fd00::11']]);
   });
 
-  it('refuses IPv6 backends that no host can have, and tagged backends for an IPv6 VIP', () => {
+  it('refuses IPv6 backends that no host can have, and fixed tagged addresses of the other family', () => {
     const v6 = (ip: string) => issuesOf(service('', backend('v-vm1', `"${ip}"`)).replace('vip: 10.0.0.100', 'vip: "fd00::64"'));
     expect(v6('::1')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected a unicast host address: ::1 is the loopback address ::1' }]);
     expect(v6('fe80::5%eth0')).toEqual([{ path: 'services[0].backends[0].ip', message: 'expected an IPv4 or IPv6 address, got "fe80::5%eth0"' }]);
-    expect(issuesOf('services:\n  - {name: w, vip: "fd00::1", port: 80, backends: [], backends_from: {external_ids: {vadc-service: w}, ports: [80]}}\n'))
-      .toEqual([{ path: 'services[0].backends_from', message: 'tagged backends have IPv4 addresses, and the VIP fd00::1 is IPv6; list its backends instead' }]);
+    const tagged6 = (ips: string) => `services:\n  - {name: w, vip: "fd00::1", port: 80, backends: [], backends_from: {external_ids: {vadc-service: w}, ports: [80]${ips}}}\n`;
+    expect(parseConfig(tagged6('')).services[0].backends_from?.ip_key).toBe('ip');
+    expect(parseConfig(tagged6(', ip_key: ip6, ips: {"iface-id:p-1": "FD00:0::b"}')).services[0].backends_from?.ips).toEqual({ 'iface-id:p-1': 'fd00::b' });
+    expect(issuesOf(tagged6(', ips: {"iface-id:p-1": 10.0.0.11}'))).toEqual([{
+      path: 'services[0].backends_from.ips.iface-id:p-1', message: '10.0.0.11 is an IPv4 address and the VIP fd00::1 is IPv6: vadc does not translate between address families',
+    }]);
+  });
+
+  it('takes persistence_prefix as the netmask of an IPv4 VIP and the prefix length of an IPv6 one', () => {
+    const with6 = (extra: string) => service(`    persistence: 300\n${extra}`, backend('v-vm1', '"fd01::b"')).replace('vip: 10.0.0.100', 'vip: "fd00::64"');
+    expect(parseConfig(with6('    persistence_prefix: 64\n')).services[0].persistence_prefix).toBe(64);
+    expect(parseConfig(service('    persistence: 300\n    persistence_prefix: 24\n')).services[0].persistence_prefix).toBe(24);
+    expect(issuesOf(service('    persistence: 300\n    persistence_prefix: 64\n'))).toEqual([{
+      path: 'services[0].persistence_prefix', message: '64 is longer than an IPv4 address (the VIP 10.0.0.100 is IPv4): 0..32',
+    }]);
+    expect(issuesOf(with6('    persistence_prefix: 129\n'))).toEqual([{ path: 'services[0].persistence_prefix', message: 'expected an integer 0..128 (prefix length: 0..32 for an IPv4 VIP), got 129' }]);
+    expect(issuesOf(service('    persistence_prefix: 24\n'))).toEqual([{ path: 'services[0].persistence_prefix', message: 'only meaningful with persistence (seconds > 0)' }]);
   });
 
   it('allows an IPv6 VIP prefix for destination-keyed schedulers, not one reaching into multicast', () => {

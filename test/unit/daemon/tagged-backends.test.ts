@@ -84,6 +84,28 @@ describe('taggedBackendsOf', () => {
     ]);
   });
 
+  it("an IPv6 service takes each VM's IPv6 address (ip_key: ip6 on a dual-stack VM), in RFC 5952 form, and refuses an IPv4 one", () => {
+    const [web6] = services(`  - name: web6
+    vip: "fd00::100"
+    port: 80
+    backends_from: { external_ids: { vadc-service: web }, ports: [8080], ip_key: ip6, ips: { "iface-id:p-3": "fd00::13" } }
+`);
+    const rows = [
+      iface('tap1', { ...tag, 'iface-id': 'p-1', ip: '10.0.0.11', ip6: 'FD00:0:0::B/64' }),
+      iface('tap2', { ...tag, 'iface-id': 'p-2', ip: '10.0.0.12', ip6: '10.0.0.12' }),
+      iface('tap3', { ...tag, 'iface-id': 'p-3', ip: '10.0.0.13' }),
+      iface('tap4', { ...tag, 'iface-id': 'p-4', ip6: 'fd00::100' }),
+      iface('tap5', { ...tag, 'iface-id': 'p-5', ip6: 'fe80::5' }),
+    ];
+    const { backends, problems } = taggedBackendsOf(web6, rows);
+    expect(backends.map((b) => [b.name, b.ip])).toEqual([['iface-id:p-1', 'fd00::b'], ['iface-id:p-3', 'fd00::13']]);
+    expect(problems.map((p) => `${p.iface}: ${p.message}`)).toEqual([
+      'tap2: external_ids:ip6="10.0.0.12" is not an IPv6 address (the service\'s VIP is IPv6)',
+      "tap4: its address fd00::100 is the service's VIP",
+      expect.stringMatching(/^tap5: external_ids:ip6="fe80::5" is not a unicast host address: /),
+    ]);
+  });
+
   it('reads the address from the key ip_key names', () => {
     const [svc] = services(WEB.replace('ports: [8080] }', 'ports: [8080], ip_key: neutron-ip }'));
     const rows = [iface('tap1', { ...tag, 'iface-id': 'p-1', 'neutron-ip': '10.0.0.31', ip: '10.0.0.99' })];
@@ -108,7 +130,7 @@ describe('taggedBackendsOf', () => {
     expect(backends.map((b) => b.name)).toEqual(['iface-id:p-6']);
     expect(problems.map((p) => `${p.iface}: ${p.message}`)).toEqual([
       'tap1: carries the tag but no address: no external_ids:ip, and backends_from.ips has none of iface-id:p-1, tap1',
-      'tap2: external_ids:ip="ten.zero" is not an IPv4 address',
+      'tap2: external_ids:ip="ten.zero" is not an IPv4 address (the service\'s VIP is IPv4)',
       expect.stringMatching(/^tap3: external_ids:ip="224.0.0.1" is not a unicast host address: /),
       "tap4: its address 10.0.0.100 is the service's VIP",
       "tap5: its address 10.0.0.50 is already the configured backend fixed's",
