@@ -14,7 +14,7 @@ import type { ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
-import { containsIpv4, foldIpv6, ipv6Words, parseIpv6 } from '../net';
+import { containsIpv4, containsIpv6Words, foldIpv6, ipv6Words, parseIpv6 } from '../net';
 import { ipv4ToUint32 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
@@ -35,6 +35,8 @@ export class PacketInPath {
   private readonly header6: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
   private readonly key6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: this.header6.ip6 };
   private readonly packetKey6: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0, ip6: this.header6.ip6 };
+  /** An IPv6 end copy's key: its own words, since a backend's segment names the client second and the VIP not at all. */
+  private readonly endKey6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: new Uint32Array(8) };
   private readonly connection: NewConnection;
 
   constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
@@ -133,8 +135,10 @@ export class PacketInPath {
    */
   private endCopy(serviceId: number, frame: Buffer, now: number): OutboundMessage[] {
     const service = this.services.byId(serviceId);
+    if (!service) return [];
+    if (service.vip.family === 6) return this.endCopy6(service, frame, now);
     const h = this.header;
-    if (!service || !readTransportHeader(frame, h) || h.proto !== IP_PROTO_TCP) return [];
+    if (!readTransportHeader(frame, h) || h.proto !== IP_PROTO_TCP) return [];
     service.endCopies++;
     const key = this.key;
     key.proto = h.proto;
@@ -150,7 +154,41 @@ export class PacketInPath {
       key.vip = service.vip.base;
       key.vipPort = service.config.port;
     }
-    service.lb.end(key, fromClient ? 'client' : 'backend', (h.tcpFlags & TCP_FLAGS.RST) !== 0, now);
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now);
+  }
+
+  /**
+   * endCopy for an IPv6 service: the client's segment is keyed as it is (client words, then the VIP's); a backend's
+   * names the client as its destination, and the VIP is the service's single address.
+   */
+  private endCopy6(service: ServiceState, frame: Buffer, now: number): OutboundMessage[] {
+    const h = this.header6;
+    if (!readTransportHeader6(frame, h, true) || h.proto !== IP_PROTO_TCP) return [];
+    service.endCopies++;
+    const packet = h.ip6!;
+    const key = this.endKey6;
+    const words = key.ip6!;
+    key.proto = h.proto;
+    const fromClient = h.dstPort === service.config.port && containsIpv6Words(service.vip, packet, 4);
+    if (fromClient) {
+      for (let i = 0; i < 8; i++) words[i] = packet[i];
+      key.clientPort = h.srcPort;
+      key.vipPort = h.dstPort;
+    } else {
+      const vip = service.vip.bytes!;
+      for (let i = 0; i < 4; i++) words[i] = packet[4 + i];
+      ipv6Words(vip, 0, words, 4);
+      key.clientPort = h.dstPort;
+      key.vipPort = service.config.port;
+    }
+    key.clientIp = foldIpv6(words, 0);
+    key.vip = foldIpv6(words, 4);
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now);
+  }
+
+  /** A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. */
+  private connectionEnd(service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number): OutboundMessage[] {
+    service.lb.end(key, fromClient ? 'client' : 'backend', (tcpFlags & TCP_FLAGS.RST) !== 0, now);
     // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
     if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;
     return [];
@@ -176,8 +214,8 @@ export class PacketInPath {
       const h = this.header6;
       const words = h.ip6!;
       // The addresses' words straight from the frame (the fixed header: source at 8, destination at 24).
-      ipv6Words(frame, pkt.l3Offset + 8, words.subarray(0, 4));
-      ipv6Words(frame, pkt.l3Offset + 24, words.subarray(4, 8));
+      ipv6Words(frame, pkt.l3Offset + 8, words, 0);
+      ipv6Words(frame, pkt.l3Offset + 24, words, 4);
       h.proto = ipv6.proto;
       h.src = foldIpv6(words, 0);
       h.dst = foldIpv6(words, 4);

@@ -7,7 +7,8 @@
  * timeout or the next tracker reading.
  *
  *   table 0  END_COPY (140 + prefix)  client FIN / RST to VIP:port -> copy, then as the service flow
- *   table 0  REPLY_END_COPY (30)      backend IP:port FIN / RST    -> copy, then as the reply path
+ *   table 0  END_COPY6 (2600 + prefix) the same for an IPv6 VIP (above SERVICE6, as END_COPY is above SERVICE)
+ *   table 0  REPLY_END_COPY (30)      backend IP:port FIN / RST    -> copy, then as the reply path (either family)
  *
  * Builders only; pure.
  */
@@ -16,12 +17,12 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
 import { makeCookie } from './cookies';
-import { ETH_TYPE_IPV4, IP_PROTO_TCP, TCP_FLAGS } from './packets';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 
 /** vadc's meter on every switch it drives (meter ids are per switch; this one is "adc"). */
 export const END_COPY_METER_ID = 0xadc;
-/** Bytes of each copy the switch sends: Ethernet, IPv4 and TCP headers with options fit in 128. */
+/** Bytes of each copy the switch sends: Ethernet, IPv4 or IPv6 (40 bytes) and TCP headers with options fit in 128. */
 export const END_COPY_MAX_LEN = 128;
 
 /**
@@ -65,9 +66,14 @@ export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: nu
   }));
 }
 
-/** The client side: shadows the service's table-0 flow (SERVICE band + prefix length -> END_COPY band + the same). */
+/**
+ * The client side: shadows the service's table-0 flow (SERVICE band + prefix length -> END_COPY band + the same;
+ * an IPv6 service's SERVICE6 flow -> END_COPY6).
+ */
 export function buildClientEndCopies(serviceFlow: FlowMod, serviceId: number): FlowMod[] {
-  return buildEndCopyFlows(serviceFlow, serviceId, PRIORITY.END_COPY.min + (serviceFlow.priority - PRIORITY.SERVICE.min));
+  const v6 = serviceFlow.priority >= PRIORITY.SERVICE6.min && serviceFlow.priority <= PRIORITY.SERVICE6.max;
+  const [service, copy] = v6 ? [PRIORITY.SERVICE6, PRIORITY.END_COPY6] : [PRIORITY.SERVICE, PRIORITY.END_COPY];
+  return buildEndCopyFlows(serviceFlow, serviceId, copy.min + (serviceFlow.priority - service.min));
 }
 
 /** The backend side: shadows a backend address:port's reply-path flow (flows mode: a RETURN-like flow to vip-reverse). */
@@ -84,9 +90,9 @@ export function buildBackendReturnBase(serviceId: number, ip: string, port: numb
     type: 'flow_mod', xid: 0, cookie: makeCookie('end', serviceId), cookieMask: 0n, tableId: t.CLASSIFY, command: OFPFC_ADD,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.REPLY_END_COPY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
     flags: 0,
-    match: [
-      { field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv4_src', value: ip }, { field: 'tcp_src', value: port },
-    ],
+    match: ip.includes(':')
+      ? [{ field: 'eth_type', value: ETH_TYPE_IPV6 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv6_src', value: ip }, { field: 'tcp_src', value: port }]
+      : [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv4_src', value: ip }, { field: 'tcp_src', value: port }],
     instructions: [{ type: 'goto_table', tableId: t.REVERSE }],
   };
 }

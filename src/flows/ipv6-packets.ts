@@ -135,8 +135,10 @@ function readSolicitation(frame: Buffer, p: number, end: number): NeighborSolici
  * out.ip6 and their IPVS folds in src/dst), exactly when parsePacket(frame) gives an IPv6 TCP or UDP packet with its
  * ports and no extension header; false for everything else, which the caller hands to the full parser (extension
  * headers, ICMPv6, truncated or bad headers). Reads numbers; allocates nothing. `out.ip6` must hold 8 words.
+ * `truncated`: the frame may end before the payload length says (a connection-end copy carries the first 128 bytes
+ * of a segment); the headers must still be whole, as IPv4's reader asks of a copy.
  */
-export function readTransportHeader6(frame: Buffer, out: TransportHeader): boolean {
+export function readTransportHeader6(frame: Buffer, out: TransportHeader, truncated = false): boolean {
   const words = out.ip6;
   const length = frame.length;
   if (words === undefined || length < 14) return false;
@@ -150,8 +152,11 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader): boole
   if (ethType !== ETH_TYPE_IPV6) return false;
   const at = offset + 2;
   if (length < at + 40 || frame[at] >> 4 !== 6) return false;
-  const end = at + 40 + ((frame[at + 4] << 8) | frame[at + 5]);
-  if (end > length) return false;
+  let end = at + 40 + ((frame[at + 4] << 8) | frame[at + 5]);
+  if (end > length) {
+    if (!truncated) return false;
+    end = length;
+  }
   const proto = frame[at + 6];
   const l4 = at + 40;
   if (proto === IP_PROTO_TCP) {

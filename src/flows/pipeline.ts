@@ -34,6 +34,8 @@ export const PRIORITY = {
   VIP_REFUSE6: { min: 2000, max: 2128 },
   SERVICE6: { min: 2200, max: 2328 },
   VIP_CONTROL6: { min: 2400, max: 2528 },
+  /** A client's FIN/RST to an IPv6 service: a copy to the controller, then as SERVICE6. 2600 + prefix length. */
+  END_COPY6: { min: 2600, max: 2728 },
   /** Table 1 (conntrack mode, `decisions: datapath`): a service's new, untranslated connection -> its select group. */
   DECISION: { min: 400, max: 400 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
@@ -119,7 +121,7 @@ export function vadcPipeline(first = 0): Pipeline {
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
     meters: true,
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'EGRESS', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6'],
+    bands: ['MISS', 'RETURN', 'EGRESS', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6', 'END_COPY6'],
     cookieKinds: ['pipeline', 'vip', 'service', 'end', 'egress'],
   },
   {

@@ -25,10 +25,10 @@ export function createEndCopies(ratePerSecond: number): EndCopies {
     ratePerSecond,
     meter: () => buildEndCopyMeter(ratePerSecond),
     flows: (service, clientBase, backendBases) => {
-      // IPv4 TCP services: the copy flows shadow IPv4 flows (IPv6 services would need their own bands).
-      if (service.l4 !== 'tcp' || service.vip.family !== 4) return NONE;
+      // TCP services of either family (an IPv6 service's copies take the END_COPY6 band).
+      if (service.l4 !== 'tcp') return NONE;
       const flows = clientBase.flatMap((f) => buildClientEndCopies(f, service.id));
-      if (service.vip.length === 32) flows.push(...backendBases().flatMap((f) => buildBackendEndCopies(f, service.id)));
+      if (service.vip.length === (service.vip.family === 4 ? 32 : 128)) flows.push(...backendBases().flatMap((f) => buildBackendEndCopies(f, service.id)));
       return flows;
     },
   };

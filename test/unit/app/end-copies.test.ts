@@ -4,8 +4,10 @@
 import { parseCookie, PRIORITY } from '../../../src/flows';
 import { END_COPY_METER_ID } from '../../../src/flows/end-copies';
 import {
-  AppHarness, backendYaml, CLIENT_PORT, defaultServices, delivered, fromBackend, fromClient, NAT_MODES, VMS, type NatModeCase, type VmName,
+  AppHarness, backendYaml, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
+  NAT_MODES, VIP6, VIP6_MAC, VMS, type NatModeCase, type VmName,
 } from '../../helpers/app-harness';
+import { ipv6Frame } from '../../helpers/frames';
 
 const FIN_ACK = 0x11;
 const RST = 0x04;
@@ -18,12 +20,13 @@ function counts(h: AppHarness, vm: VmName): { active: number; inactive: number; 
   return { active: b.activeConns, inactive: b.inactiveConns, completed: b.completedConns };
 }
 
-/** Opens a TCP connection through the switch (handshake), returns the VM it went to. */
-function open(h: AppHarness, clientPort: number): VmName {
-  const port = delivered(h.send(fromClient(clientPort)).outcomes).port;
+/** Opens a TCP connection through the switch (handshake), returns the VM it went to; `ipv6`: to the IPv6 services' VIP. */
+function open(h: AppHarness, clientPort: number, ipv6 = false): VmName {
+  const [client, backend] = ipv6 ? [fromClient6, fromBackend6] : [fromClient, fromBackend];
+  const port = delivered(h.send(client(clientPort)).outcomes).port;
   const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === port)!;
-  h.send(fromBackend(vm, clientPort, { flags: SYN_ACK }), VMS[vm].ofport);
-  h.send(fromClient(clientPort, { flags: ACK }));
+  h.send(backend(vm, clientPort, { flags: SYN_ACK }), VMS[vm].ofport);
+  h.send(client(clientPort, { flags: ACK }));
   return vm;
 }
 
@@ -136,5 +139,43 @@ ${backendYaml('v-vm1', [8080])}
 `);
     const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
     expect(copies.map((f) => f.priority)).toEqual([PRIORITY.END_COPY.min + 24, PRIORITY.END_COPY.min + 24]);
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies of an IPv6 service, %s mode', (_name, mode) => {
+  const lc6 = () => new AppHarness(mode, ipv6Services('lc'));
+
+  const open6 = (h: AppHarness, clientPort: number) => open(h, clientPort, true);
+
+  it("the client's FIN (carrying more than the copy's 128 bytes) makes the connection closing; the backend's ends it", () => {
+    const h = lc6();
+    expect([open6(h, 40001), open6(h, 40002), open6(h, 40003)]).toEqual(['v-vm1', 'v-vm2', 'v-vm3']);
+    established(h);
+    expect(counts(h, 'v-vm2')).toEqual({ active: 1, inactive: 0, completed: 0 });
+    const fin = ipv6Frame({
+      srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'tcp', srcPort: 40002, dstPort: 80, tcpFlags: FIN_ACK, payload: Buffer.alloc(400, 0x61),
+    });
+    expect(delivered(h.send(fin).outcomes)).toMatchObject({ port: VMS['v-vm2'].ofport, fields: { ipv6_dst: VMS['v-vm2'].ip6, tcp_dst: 8080 } });
+    expect(h.endCopies).toBe(1);
+    expect(counts(h, 'v-vm2')).toEqual({ active: 0, inactive: 1, completed: 0 });
+    const finBack = h.send(fromBackend6('v-vm2', 40002, { flags: FIN_ACK }), VMS['v-vm2'].ofport);
+    expect(delivered(finBack.outcomes)).toMatchObject({ port: CLIENT_PORT, fields: { ipv6_src: VIP6, tcp_src: 80, tcp_dst: 40002 } });
+    expect(counts(h, 'v-vm2')).toEqual({ active: 0, inactive: 0, completed: 1 });
+    // lc sends the next connection to the freed VM.
+    expect(delivered(h.send(fromClient6(40004)).outcomes).port).toBe(VMS['v-vm2'].ofport);
+  });
+
+  it('a RST from either side ends the connection; copies are in the END_COPY6 band (client) and REPLY_END_COPY (backends)', () => {
+    const h = lc6();
+    const a = open6(h, 40010);
+    const b = open6(h, 40011);
+    established(h);
+    h.send(fromClient6(40010, { flags: RST }));
+    h.send(fromBackend6(b, 40011, { flags: RST | ACK }), VMS[b].ofport);
+    expect([counts(h, a), counts(h, b)]).toEqual([{ active: 0, inactive: 0, completed: 1 }, { active: 0, inactive: 0, completed: 1 }]);
+    const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
+    // web6 (TCP, single VIP): FIN and RST for the client side and for each of the 4 backend address:ports; dns6 (UDP): none.
+    expect(copies).toHaveLength(2 + 2 * 4);
+    expect(new Set(copies.map((f) => f.priority))).toEqual(new Set([PRIORITY.END_COPY6.min + 128, PRIORITY.REPLY_END_COPY.min]));
   });
 });

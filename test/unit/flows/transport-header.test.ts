@@ -114,6 +114,18 @@ describe('readTransportHeader6 agrees with parsePacket (IPv6 without extension h
     expect(parsePacket(withExtension).ok).toBe(true);
   });
 
+  it("truncated: reads a connection-end copy's first bytes (whole headers, the payload cut), still no less than the headers", () => {
+    const long = ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x11, payload: Buffer.alloc(300) });
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const copy = long.subarray(0, 128);
+    expect(readTransportHeader6(copy, out)).toBe(false);
+    expect(readTransportHeader6(copy, out, true)).toBe(true);
+    expect([formatIpv6Words(out.ip6!, 0), out.srcPort, out.dstPort, out.tcpFlags]).toEqual(['2001:db8::51', 40001, 80, 0x11]);
+    // The TCP header's flags must be there: 14 + 40 + 14 bytes at least.
+    expect(readTransportHeader6(long.subarray(0, 14 + 40 + 13), out, true)).toBe(false);
+    expect(readTransportHeader6(long.subarray(0, 14 + 40 + 14), out, true)).toBe(true);
+  });
+
   it('on randomly corrupted header bytes', () => {
     let s = 777;
     const next = () => (s = (s * 1103515245 + 12345) >>> 0);
