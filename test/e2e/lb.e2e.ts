@@ -154,6 +154,10 @@ describe.each(FAMILIES)(`VIP load balancing on real OVS, $name (NAT by ${e2eNatM
       expect(await lab.vsctl('list-zone-tp', 'netdev')).toContain('Zone:2780, Timeout Policies: tcp_close=2 tcp_time_wait=2');
       expect(daemon.status().datapath).toEqual({ nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' });
     }
+    // Each connection's end reached vadc as copies of its FIN segments (datapath.end_copies, on by default): the client's
+    // and the backend's, so every connection ended at once and no backend counts one (IPv6 takes END_COPY6's flows).
+    await waitFor(() => daemon!.service('web').endCopies >= 12, 10_000, 'copies of both FINs of the 6 connections');
+    await waitFor(() => daemon!.service('web').backends.every((b) => b.activeConns === 0 && b.inactiveConns === 0), 10_000, 'every connection ended');
     // Every service shows the feedback scheduler's load figures, measured from the port statistics once
     // connections have completed (fin_timeout 1 s): the reply packet rate and the queue measure.
     await waitFor(() => daemon!.service('web').backends.every((b) => b.queueMeasure !== undefined), 10_000, 'queue measures');
