@@ -24,6 +24,12 @@ export interface ClusterStoreOptions {
   session?: Partial<OvsdbClientOptions>;
   /** false: read only (the simulated hosts of the benchmark); default true. */
   publish?: boolean;
+  /**
+   * Asked when the host's lock is held by another session: true when this instance has a controller pair peer
+   * (controller.ha), which has the same host name, so its holding the lock is expected, not a conflict. This one
+   * publishes once the lock passes to it.
+   */
+  pairedHost?: () => boolean;
 }
 
 /** What this host reports about itself (Host_Status, without the host column). */
@@ -189,7 +195,9 @@ export class ClusterStore extends EventEmitter<ClusterStoreEvents> {
     if (!this.writer || this.closed) return;
     try {
       const granted = await this.writer.lock(this.lockName);
-      if (!granted && !this.closed) {
+      if (!granted && !this.closed && this.opts.pairedHost?.()) {
+        this.opts.logger?.info(`cluster store: host name ${this.opts.host} is published by the other instance of this controller pair (lock ${this.lockName}); this one publishes when the lock passes to it`);
+      } else if (!granted && !this.closed) {
         this.emit('problem', new ClusterError('bad_input',
           `host name ${this.opts.host} is held by another vadc in the cluster store (lock ${this.lockName}): this one serves the policy but does not publish its status until the other goes`));
       }

@@ -39,6 +39,8 @@ export interface ClusterHostOptions {
   session?: Partial<OvsdbClientOptions>;
   /** How often the report is written even when nothing changed (its `reported` time), ms. */
   reportIntervalMs?: number;
+  /** This instance is one of a controller pair sharing the host name (see ClusterStoreOptions.pairedHost). */
+  pairedHost?: () => boolean;
 }
 
 export class ClusterHost {
@@ -77,7 +79,7 @@ export class ClusterHost {
     } catch (err) {
       this.opts.emit({ kind: 'cluster_cache_unusable', level: 'error', message: `${(err as Error).message}; waiting for the store` });
     }
-    const store = new ClusterStore({ remotes: c.remotes, host: c.host, tls: this.opts.tls, logger: this.opts.logger, session: this.opts.session });
+    const store = new ClusterStore({ remotes: c.remotes, host: c.host, tls: this.opts.tls, logger: this.opts.logger, session: this.opts.session, pairedHost: this.opts.pairedHost });
     this.store = store;
     store.on('policy', (snapshot) => this.onSnapshot(snapshot));
     store.on('connected', (info) => {

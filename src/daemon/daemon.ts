@@ -374,6 +374,7 @@ export class VadcDaemon implements VadcRuntime {
       cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
       ...(this.opts.clusterReportIntervalMs !== undefined ? { reportIntervalMs: this.opts.clusterReportIntervalMs } : {}),
+      pairedHost: () => this.election?.status().peer !== undefined,
       apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
       remoteBackends: (reports) => {
         this.deliver(this.app.setRemoteBackends(reports, this.now()));

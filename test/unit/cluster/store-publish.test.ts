@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClusterStore, type BackendReport, type HostReport } from '../../../src/cluster';
+import { silentLogger } from '../../../src/util/logger';
 import { FakeCluster } from '../ovsdb/fake-cluster';
 
 const dir = mkdtempSync(join(tmpdir(), 'vadc-store-pub-'));
@@ -53,4 +54,43 @@ test('a report published while the previous write is in flight is written too', 
     throw new Error(`${err.message}; it holds ${JSON.stringify(own())}`);
   });
   expect(own()).toMatchObject({ health: 'up', reason: 'port 8080: connected' });
+});
+
+describe('the host name held by another session', () => {
+  const others: ClusterStore[] = [];
+  afterEach(() => others.splice(0).forEach((s) => s.close()));
+
+  async function secondFor(pairedHost: boolean): Promise<{ problems: string[]; logged: string[]; second: ClusterStore }> {
+    const first = new ClusterStore({ remotes: cluster.remotes(), host: 'h3', session: FAST });
+    others.push(first);
+    first.publish(host, []);
+    await until(() => first.writable, 'the first to hold the host lock');
+    const problems: string[] = [];
+    const logged: string[] = [];
+    const logger = silentLogger();
+    jest.spyOn(logger, 'info').mockImplementation(((m: string) => {
+      logged.push(m);
+      return logger;
+    }) as never);
+    const second = new ClusterStore({ remotes: cluster.remotes(), host: 'h3', session: FAST, logger, pairedHost: () => pairedHost });
+    others.push(second);
+    second.on('problem', (err: Error) => problems.push(err.message));
+    second.publish(host, []);
+    await until(() => problems.length > 0 || logged.some((m) => m.includes('other instance of this controller pair')), 'the refusal to be noticed');
+    return { problems, logged, second };
+  }
+
+  it('by another vadc: a bad_input problem', async () => {
+    const { problems, second } = await secondFor(false);
+    expect(problems).toEqual([expect.stringMatching(/^host name h3 is held by another vadc in the cluster store/)]);
+    expect(second.writable).toBe(false);
+  });
+
+  it("by this instance's controller pair peer: expected, logged at info, no problem; it publishes once the peer goes", async () => {
+    const { problems, logged, second } = await secondFor(true);
+    expect(problems).toEqual([]);
+    expect(logged.filter((m) => m.includes('published by the other instance of this controller pair'))).toHaveLength(1);
+    others[0].close(); // the master of the pair goes: the lock passes
+    await until(() => second.writable, 'the standby to take the host lock');
+  });
 });
