@@ -165,10 +165,23 @@ export interface Target {
   localPort?: number;
 }
 
+/**
+ * For a request that got no answer (a rare CI failure that does not reproduce alone): the switch's flows for that
+ * address and the client's sockets, so the report says where the packets stopped.
+ */
+async function whatTheSwitchHad(lab: Lab, client: string, stderr: string): Promise<string> {
+  const host = /from (\S+)$/m.exec(stderr.trim())?.[1];
+  const flows = await lab.ofctl('dump-flows').catch((err: Error) => `dump-flows failed: ${err.message}`);
+  const sockets = await lab.exec(client, ['ss', '-tan']).then((r) => r.stdout, (err: Error) => err.message);
+  const clientIp = lab.host(client).ip;
+  const relevant = flows.split('\n').filter((l) => (host && l.includes(host)) || l.includes(clientIp) || /table=0,.*priority=0|n_packets=0, .*actions=CONTROLLER/.test(l));
+  return `switch flows for ${host ?? '?'} or ${clientIp} (${relevant.length}):\n${relevant.slice(0, 60).join('\n')}\n${client} sockets:\n${sockets.split('\n').slice(0, 40).join('\n')}`;
+}
+
 export async function requestEach(lab: Lab, client: string, targets: readonly Target[]): Promise<Served[]> {
   const argv = JSON.stringify(targets.map((t) => ({ port: 80, ...t })));
   const result = await lab.exec(client, ['node', '-e', BATCH, argv], { timeoutMs: 10_000 + targets.length * 5000 });
-  if (result.code !== 0) throw new Error(`requests from ${client} failed: ${result.stderr.trim()}`);
+  if (result.code !== 0) throw new Error(`requests from ${client} failed: ${result.stderr.trim()}\n${await whatTheSwitchHad(lab, client, result.stderr)}`);
   return (JSON.parse(result.stdout) as string[]).map(parseServed);
 }
 
