@@ -31,6 +31,7 @@ export function serviceStatuses(
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
         ...withTag(taggedOn(s.config.name, b.config.name)),
         ...portsOutOf(lb),
+        outlierEjections: lb?.outlierEjections ?? 0,
         ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
         ...(b.location?.remoteHost !== undefined ? { host: b.location.remoteHost } : {}),
         activeConns: lb?.activeConns ?? 0, inactiveConns: lb?.inactiveConns ?? 0, totalConns: b.totalConns,

@@ -66,6 +66,8 @@ export class Backend {
   readonly portOut: Uint8Array;
   /** Ports with a non-zero portOut: the backend serves while some port does not. */
   portsOut = 0;
+  /** Times the passive outlier detector ejected one of its ports (a counter: since this backend was built). */
+  outlierEjections = 0;
 
   constructor(spec: BackendSpec) {
     if (typeof spec.id !== 'string' || spec.id.length === 0) {

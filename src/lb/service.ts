@@ -250,6 +250,7 @@ export class LbService {
       this.outlierChanges.push(c);
       const backend = this.backendById(c.backend);
       if (!backend) continue;
+      if (c.kind === 'ejected') backend.outlierEjections++;
       setPortOut(backend, c.portIndex, PORT_OUT_OUTLIER, c.kind === 'ejected');
       changed = true;
     }

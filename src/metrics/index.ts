@@ -88,6 +88,7 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   family('gauge', 'backend_port_out', 'Software ports of a backend that get no new connections while it serves on others: 1 per port; '
     + 'why = outlier (passive outlier detection ejected it) or check (its active check fails).',
   ['service', 'backend', 'port', 'why'], backends, (row) => (row.b.portsOut ?? []).map((o): [Labels, number] => [{ ...ids(row), port: o.port, why: o.why }, 1]));
+  perBackend('counter', 'backend_outlier_ejections_total', 'Times passive outlier detection ejected one of the backend\'s software ports (resets when the backend is reconfigured).', (b) => b.outlierEjections);
   perBackend('gauge', 'backend_queue_measure_seconds', "The feedback scheduler's queue measure: expected wait of one more connection (absent without samples).", (b) => b.queueMeasure);
   perBackend('gauge', 'backend_processing_packets_per_second', "Packets per second the backend's vNIC processed at the last statistics sample (absent without samples).", (b) => b.rateOfProcessing);
   perBackend('gauge', 'backend_max_connections', 'Most connections (active + inactive) the backend held at once at a status sample.', (b) => b.maxConns);

@@ -40,6 +40,8 @@ export interface BackendStatus {
   taggedOn?: string;
   /** Software ports taking no new connections now: ejected by the outlier detector, or failing their active check. */
   portsOut?: { port: number; why: 'outlier' | 'check' }[];
+  /** Times passive outlier detection ejected one of its ports since the backend was (re)configured (a counter). */
+  outlierEjections?: number;
   /** Where the vNIC resolved in OVSDB/OpenFlow; undefined while unresolved. */
   ofport?: number;
   mac?: string;

@@ -47,6 +47,8 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
     expect(refused).toEqual(['v-vm2', 'v-vm2', 'v-vm2']);
     const [ejected] = ejections(h);
     expect(ejected).toMatchObject({ level: 'warn', service: 'web', backend: 'v-vm2', data: { port: 8080, ejections: 1 } });
+    const counted = () => h.app.serviceStates()[0].lb.backendById('v-vm2')!.outlierEjections;
+    expect(counted()).toBe(1);
     expect(ejected.message).toMatch(/^port 8080 ejected for 2000 ms \(ejection 1 in a row\): 3 consecutive failures; last: reset by the backend 0 ms after the first packet/);
     const tick = h.app.outlierTick(h.now);
     h.install(tick.batches);
@@ -67,6 +69,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
     expect(due.probes).toEqual([{ service: 'web', backend: 'v-vm2', ip: '10.0.0.12', port: 8080, portIndex: 0 }]);
     h.install(h.app.outlierProbeResult(due.probes[0], true, 'connected to 10.0.0.12:8080', h.now));
     expect(h.events.at(-1)).toMatchObject({ kind: 'outlier_readmitted', level: 'info', backend: 'v-vm2', message: 'port 8080 back in rotation: probe passed: connected to 10.0.0.12:8080' });
+    expect(counted()).toBe(1); // a counter: re-admission does not take the ejection back
     const back: VmName[] = [];
     for (let i = 0; i < 6; i++, clientPort++) {
       h.now += 50;

@@ -109,6 +109,10 @@ describe('metrics from the runtime snapshot', () => {
     expect(value(samples, 'vadc_backend_port_out', { backend: 'v-vm1', port: '8082', why: 'check' })).toBe(1);
     expect(samples.filter((x) => x.name === 'vadc_backend_port_out')).toHaveLength(2);
     expect(promtoolFindings(await metrics.render('prometheus'))).toEqual([]);
+    rt.patchBackend('web', 'v-vm1', { outlierEjections: 4 });
+    const after = parseExposition(await metrics.render());
+    expect(value(after.samples, 'vadc_backend_outlier_ejections_total', { service: 'web', backend: 'v-vm1' })).toBe(4);
+    expect(after.types.get('vadc_backend_outlier_ejections_total')).toBe('counter');
     // Back in: the series goes.
     rt.patchBackend('web', 'v-vm1', { portsOut: [] });
     expect(parseExposition(await metrics.render()).samples.filter((x) => x.name === 'vadc_backend_port_out')).toEqual([]);
