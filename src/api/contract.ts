@@ -43,6 +43,7 @@ export const backendStatusSchema = z
       .meta({ description: "the OVS interface whose external_ids tag made it a backend (the service's backends_from); absent for a configured backend" }),
     portsOut: z.array(z.strictObject({ port: int(), why: z.enum(['outlier', 'check']) })).optional()
       .meta({ description: 'software ports taking no new connections now: ejected by the outlier detector, or failing their active check; absent when every port serves' }),
+    egressQueue: int().optional().meta({ description: "the OpenFlow queue id its vNIC's traffic is tagged with on egress.port (set_queue; the Queue row vadc owns); absent when the backend has no queue" }),
     outlierEjections: count('times passive outlier detection ejected one of its ports since the backend was (re)configured').optional(),
     ofport: int().optional().meta({ description: 'OpenFlow port of the vNIC; absent while unresolved' }),
     mac: z.string().optional(),

@@ -20,7 +20,7 @@ import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-h
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
-import { desiredEgressQos } from './egress-rows';
+import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
@@ -483,7 +483,8 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   services(): ServiceStatus[] {
-    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.tagged.get(service)?.find((b) => b.name === backend)?.iface);
+    const queues = egressQueueIds(this.config.egress, this.served);
+    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.tagged.get(service)?.find((b) => b.name === backend)?.iface, (vnic) => queues.get(vnic));
   }
 
   service(name: string): ServiceStatus {

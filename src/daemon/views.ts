@@ -15,6 +15,7 @@ import type { StatsPoller } from './stats-poller';
 /** `taggedOn(service, backend)`: the interface a tagged backend was found on (VMs that join by tag). */
 export function serviceStatuses(
   app: LoadBalancerApp, health: HealthBridge, stats: StatsPoller, taggedOn: (service: string, backend: string) => string | undefined = () => undefined,
+  egressQueueOf: (vnic: string) => number | undefined = () => undefined,
 ): ServiceStatus[] {
   return app.serviceStates().map((s) => {
     const backends: BackendStatus[] = [...s.backends.values()].map((b) => {
@@ -30,6 +31,7 @@ export function serviceStatuses(
         weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health: state,
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
         ...withTag(taggedOn(s.config.name, b.config.name)),
+        ...withEgressQueue(egressQueueOf(b.config.vnic)),
         ...portsOutOf(lb),
         outlierEjections: lb?.outlierEjections ?? 0,
         ofport: b.location?.ofport, mac: b.location?.mac, dpid: b.location ? formatDpid(b.location.dpid) : undefined,
@@ -55,6 +57,10 @@ function payloadRulesStatus(p: PayloadState): PayloadRulesStatus {
     rules: p.rules.rules.map((r, i) => ({ name: r.name, pool: r.pool, hits: p.hits[i] })),
     defaultPool: p.rules.defaultPool, defaultHits: p.defaultHits, malformed: p.malformed, malformedAction: p.rules.malformed,
   };
+}
+
+function withEgressQueue(queue: number | undefined): Pick<BackendStatus, 'egressQueue'> {
+  return queue === undefined ? {} : { egressQueue: queue };
 }
 
 function withTag(iface: string | undefined): Pick<BackendStatus, 'taggedOn'> {

@@ -40,6 +40,8 @@ export interface BackendStatus {
   taggedOn?: string;
   /** Software ports taking no new connections now: ejected by the outlier detector, or failing their active check. */
   portsOut?: { port: number; why: 'outlier' | 'check' }[];
+  /** The OpenFlow queue its vNIC's traffic is tagged with on the egress port (the egress section); absent when not queued. */
+  egressQueue?: number;
   /** Times passive outlier detection ejected one of its ports since the backend was (re)configured (a counter). */
   outlierEjections?: number;
   /** Where the vNIC resolved in OVSDB/OpenFlow; undefined while unresolved. */
