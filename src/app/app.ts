@@ -59,7 +59,7 @@ export class LoadBalancerApp {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
-    this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.uplink);
+    this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
     this.egress = createEgressTagger(opts.egress, this.nat.tables);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);

@@ -309,44 +309,6 @@ function connectionFlow(tableId: number, cookie: bigint, idleTimeout: number, ac
   };
 }
 
-/**
- * The metadata bit of a reply the controller sent back through the tables past the reply guard (flows mode).
- * Metadata is 0 when a packet enters the pipeline (a table-0 owner before `first_table` must leave this bit alone).
- */
-export const REPLY_GUARD_PASSED = 1n << 47n;
-
-/**
- * Flows mode's reply guard for one backend address and software port (table 2, below the connection flows): a reply
- * no connection flow took goes to the controller instead of NORMAL. A connection's reverse flow can be in the tables
- * and still miss its reply: the datapath keeps its cached megaflows until its revalidators catch up with the flow-mod,
- * and a cached "NORMAL" megaflow let the SYN-ACK leave untranslated. With the guard the stale megaflow leads to the
- * controller, which sends the reply back through the tables (buildReplyGuardPacketOut), where the reverse flow is.
- */
-export function buildReplyGuardFlow(serviceId: number, protocol: L4Protocol, ip: string, port: number, t: VadcTables = TABLE): FlowMod {
-  const v6 = ip.includes(':');
-  return {
-    type: 'flow_mod', xid: 0, cookie: makeCookie('service', serviceId), cookieMask: 0n, tableId: t.REVERSE, command: OFPFC_ADD,
-    idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.REPLY_GUARD.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0,
-    match: [
-      { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[protocol] },
-      { field: v6 ? 'ipv6_src' : 'ipv4_src', value: ip }, { field: SRC_PORT_FIELD[protocol], value: port },
-      { field: 'metadata', value: 0n, mask: REPLY_GUARD_PASSED },
-    ],
-    instructions: [apply(output(OFPP_CONTROLLER))],
-  };
-}
-
-/**
- * A reply the guard sent to the controller, back through the tables as it arrived, marked so the guard lets it by:
- * a connection's reverse flow (in the tables by now) translates it; anything else goes NORMAL as it would have.
- */
-export function buildReplyGuardPacketOut(frame: Buffer, inPort: number): PacketOut {
-  return {
-    type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort,
-    actions: [{ type: 'set_field', field: { field: 'metadata', value: REPLY_GUARD_PASSED } }, output(OFPP_TABLE)], data: frame,
-  };
-}
-
 /** Removes one connection's forward and reverse flow (one message: they share the cookie). */
 export function buildDeleteConnection(serviceId: number, connectionId: number): FlowMod {
   return deleteFlows(oneConnection(serviceId, connectionId));

@@ -40,11 +40,6 @@ export const PRIORITY = {
   DECISION: { min: 400, max: 400 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
   BACKEND: { min: 500, max: 500 },
-  /**
-   * Table 2 (flows mode): a backend address and software port's reply that no connection flow took -> controller,
-   * which sends it back past the guard (a stale datapath cache entry must not let a reply leave untranslated).
-   */
-  REPLY_GUARD: { min: 600, max: 600 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
   CONNECTION: { min: 1000, max: 1000 },
 } as const;
@@ -141,15 +136,14 @@ export function vadcPipeline(first = 0): Pipeline {
   {
     id: TABLE.REVERSE,
     name: 'vip-reverse',
-    purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; '
-      + 'a backend service port\'s other replies -> controller unless marked passed (reply guard); miss -> NORMAL',
-    matchFields: [...FIVE_TUPLE, 'metadata'],
+    purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; miss -> NORMAL',
+    matchFields: FIVE_TUPLE,
     setFields: ['eth_src', 'eth_dst', 'ipv4_src', 'ipv6_src', 'tcp_src', 'udp_src'],
     actions: ['set_field', 'output', 'nx_fin_timeout'],
     nextTables: [],
     miss: 'normal',
-    bands: ['MISS', 'REPLY_GUARD', 'CONNECTION'],
-    cookieKinds: ['pipeline', 'connection', 'service'],
+    bands: ['MISS', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection'],
   },
   {
     id: TABLE.CT_REPLY,

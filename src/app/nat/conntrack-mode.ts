@@ -188,11 +188,6 @@ export class ConntrackNat implements NatMode {
    * Only the accounting flows (if any): the backend flow goes with the health verdict (syncBackendFlows), so
    * the clients' next packets reach vadc, which answers them with a RST.
    */
-  /** The tracker translates replies: conntrack mode has no reply guard, so nothing comes up from one. */
-  guardedReply(): OfpMessage[] {
-    return [];
-  }
-
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
     return deleteBackendConnectionFlows(serviceId, ofport, false, this.tables);
   }

@@ -28,14 +28,12 @@ export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => Vswitchd
  * The one place the configuration's datapath section picks the NAT mode, its accounting and the end copies.
  * `auto` asks the probe (only then): conntrack beside ovs-vswitchd, flows otherwise.
  */
-export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe, uplink?: string): NatMode {
+export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
   const tables = vadcTables(datapath?.first_table ?? 0);
-  // Flows mode guards the reply path unless backends may sit behind an uplink (docs/pipeline.md, reply guard).
-  const replyGuard = uplink === undefined;
-  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables, replyGuard);
+  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables);
   const chosen = chooseNatMode(datapath.nat, probe);
-  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables, replyGuard);
+  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables);
   const counting = datapath.accounting === 'flows' ? flowCounting(tables) : trackerCounting(datapath.ct_zone);
   return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies, tables);
 }

@@ -1,7 +1,7 @@
 // Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
-import { buildConnectionFlows, buildDeleteConnectionsVia, buildReplyGuardFlow, buildReplyGuardPacketOut, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
+import { buildConnectionFlows, buildDeleteConnectionsVia, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
 import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
@@ -33,13 +33,7 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp6: Buffer.alloc(16), backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
-  /**
-   * `replyGuard`: each backend address and software port gets a guard flow below the connection flows, so a reply
-   * that a stale datapath cache entry kept from its reverse flow comes to vadc instead of leaving untranslated. Off
-   * where backends may be on other hosts (`cluster.uplink`): their replies pass this host's table 2 by NORMAL and
-   * would all come up.
-   */
-  constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables, private readonly replyGuard = false) {
+  constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
     this.status = { nat: 'flows', reason };
     this.accounting = new FlowAccounting(FLOW_PAIR_SHAPE, tables);
   }
@@ -53,12 +47,7 @@ export class FlowsNat implements NatMode {
     const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port, this.tables));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
     const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6, this.tables) : [];
-    const guards = this.replyGuard ? uniqueAddresses(s).map(({ ip, port }) => buildReplyGuardFlow(s.id, s.l4, ip, port, this.tables)) : [];
-    return [...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
-  }
-
-  guardedReply(frame: Buffer, inPort: number): OfpMessage[] {
-    return [buildReplyGuardPacketOut(frame, inPort)];
+    return [...returns, ...flows, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
   syncBackendFlows(): void {

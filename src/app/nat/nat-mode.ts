@@ -113,6 +113,4 @@ export interface NatMode {
    * `viaOfport`, a port other backends share (a remote backend behind the cluster uplink: its host failed it).
    */
   dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[];
-  /** A backend's reply its mode's reply guard sent up (flows mode; none elsewhere): sent on through the tables. */
-  guardedReply(frame: Buffer, inPort: number): OfpMessage[];
 }

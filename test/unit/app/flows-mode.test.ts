@@ -2,9 +2,9 @@
 // half pairs cleaned up after a restart. The behaviour shared with conntrack mode is in behaviour.test.ts.
 import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
-import { OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
-import type { FlowMod, PacketOut } from '../../../src/openflow/types';
-import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromBackend, fromClient, NAT_MODES, VMS } from '../../helpers/app-harness';
+import { OFPFC_DELETE, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
+import type { FlowMod } from '../../../src/openflow/types';
+import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromClient, NAT_MODES } from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
 
@@ -42,39 +42,6 @@ describe('flows mode', () => {
     const forward = h.forwardFlows(1000).find((f) => f.cookie === reverse.cookie)!;
     h.app.flowRemoved(h.sw, flowRemovedOf(forward, OFPRR_DELETE), h.now);
     expect(h.app.connectionRecords()).toHaveLength(0);
-  });
-
-  it('a backend reply no connection flow took comes up from the reply guard and goes back through the tables: translated once the reverse flow is there, NORMAL otherwise', () => {
-    const h = new AppHarness(FLOWS);
-    const vm1 = VMS['v-vm1'].ofport;
-    // The backend answering someone else from its service port (a health check from the host): up once, then NORMAL.
-    const other = h.send(fromBackend('v-vm1', 40000), vm1);
-    expect(h.packetIns).toBe(1);
-    expect(other.outcomes.map((o) => o.kind)).toEqual(['normal']);
-    expect(other.outcomes[0].kind === 'normal' && other.outcomes[0].fields.ipv4_src).toBe(VMS['v-vm1'].ip);
-    // A connection's SYN-ACK that a stale datapath cache entry kept from its reverse flow: the guard sends it up.
-    h.send(fromClient(47020));
-    const reverse = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.tableId === TABLE.REVERSE && m.priority === 1000).at(-1)!;
-    const inPortOxm = reverse.match.find((m) => m.field === 'in_port');
-    const backend = inPortOxm && inPortOxm.field !== 'raw' ? Number(inPortOxm.value) : NaN;
-    const vm = (Object.keys(VMS) as (keyof typeof VMS)[]).find((k) => VMS[k].ofport === backend)!;
-    const reply = fieldsOf(fromBackend(vm, 47020));
-    const stale = h.table.process({ ...reply, metadata: 0 }, backend).filter((o) => o.kind === 'controller');
-    expect(stale).toHaveLength(0); // the fake table has the reverse flow: a real datapath may not have it yet
-    h.table.apply({ ...reverse, command: OFPFC_DELETE_STRICT }, h.now / 1000);
-    const up = h.table.process(reply, backend);
-    expect(up).toEqual([expect.objectContaining({ kind: 'controller', tableId: TABLE.REVERSE })]);
-    const answer = h.app.packetIn(h.sw, {
-      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 64, reason: 1, tableId: TABLE.REVERSE,
-      cookie: (up[0] as { cookie: bigint }).cookie, match: [{ field: 'in_port', value: backend }], data: fromBackend(vm, 47020),
-    }, h.now);
-    expect(answer).toEqual([expect.objectContaining({ type: 'packet_out', inPort: backend })]);
-    // By the time the packet-out runs, the reverse flow is in the tables: the reply leaves translated, to the client.
-    h.table.apply(reverse, h.now / 1000);
-    const po = answer[0] as PacketOut;
-    const out = delivered(h.table.executePacketOut(reply, backend, po.actions));
-    expect(out.port).toBe(CLIENT_PORT);
-    expect(out.fields.ipv4_src).toBe('10.0.0.100');
   });
 
   it('the next packet of a connection stays in the datapath', () => {
