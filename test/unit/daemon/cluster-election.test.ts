@@ -62,6 +62,16 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     running.push(e);
     return e;
   }
+  /** a started first (master), then b (standby), with the changes each reported. */
+  async function startedPair(): Promise<{ a: ClusterElection; b: ClusterElection; ca: ElectionChange[]; cb: ElectionChange[] }> {
+    const ca: ElectionChange[] = [];
+    const cb: ElectionChange[] = [];
+    const a = election('tcp:127.0.0.1:1', ca);
+    await a.start();
+    const b = election('tcp:127.0.0.1:2', cb);
+    await b.start();
+    return { a, b, ca, cb };
+  }
   const until = async (what: string, test: () => boolean, ms = 5000): Promise<void> => {
     const end = Date.now() + ms;
     while (!test()) {
@@ -93,12 +103,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
   });
 
   it('a Raft leader change loses the lock: both ask the new leader, and there is one master, the lock holder, after it', async () => {
-    const ca: ElectionChange[] = [];
-    const cb: ElectionChange[] = [];
-    const a = election('tcp:127.0.0.1:1', ca);
-    await a.start();
-    const b = election('tcp:127.0.0.1:2', cb);
-    await b.start();
+    const { a, b, ca, cb } = await startedPair();
     cluster.setLeader(1);
     const lock = () => cluster.members[1].locks.get(pairLockName('k1'));
     await until('both sessions queued on the new leader', () => lock()?.waiters.length === 2);
@@ -134,12 +139,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
   });
 
   it('outbid: the master of record claims past the switch\'s generation through the store; a standby does not', async () => {
-    const ca: ElectionChange[] = [];
-    const cb: ElectionChange[] = [];
-    const a = election('tcp:127.0.0.1:1', ca);
-    await a.start();
-    const b = election('tcp:127.0.0.1:2', cb);
-    await b.start();
+    const { a, b, ca } = await startedPair();
     expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
     // The pair moved here from the host election: the switch still knows that election's 17.
     expect(a.outbid(17n)).toEqual({ outbid: true, generation: 18n });
