@@ -17,6 +17,7 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
 import { makeCookie } from './cookies';
+import { withEgressTag, type EgressTag } from './egress';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 
@@ -83,9 +84,11 @@ export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number): Fl
 
 /**
  * What flows mode does with a backend's packets from `ip:port` in table 0 (the RETURN flow, narrowed to that
- * address and port), for the backend side's copies to shadow.
+ * address and port, with the backend's egress tag: the copies outrank its EGRESS flow, so they must queue and
+ * police as it does), for the backend side's copies to shadow.
  */
-export function buildBackendReturnBase(serviceId: number, ip: string, port: number, t: VadcTables = TABLE): FlowMod {
+export function buildBackendReturnBase(serviceId: number, ip: string, port: number, t: VadcTables = TABLE, tag?: EgressTag): FlowMod {
+  const toReverse: Instruction[] = [{ type: 'goto_table', tableId: t.REVERSE }];
   return {
     type: 'flow_mod', xid: 0, cookie: makeCookie('end', serviceId), cookieMask: 0n, tableId: t.CLASSIFY, command: OFPFC_ADD,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.REPLY_END_COPY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
@@ -93,6 +96,6 @@ export function buildBackendReturnBase(serviceId: number, ip: string, port: numb
     match: ip.includes(':')
       ? [{ field: 'eth_type', value: ETH_TYPE_IPV6 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv6_src', value: ip }, { field: 'tcp_src', value: port }]
       : [{ field: 'eth_type', value: ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP }, { field: 'ipv4_src', value: ip }, { field: 'tcp_src', value: port }],
-    instructions: [{ type: 'goto_table', tableId: t.REVERSE }],
+    instructions: tag ? withEgressTag(toReverse, tag) : toReverse,
   };
 }

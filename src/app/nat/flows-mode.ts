@@ -6,6 +6,7 @@ import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { connAddresses, type ConnRecord } from '../../lb/conn-table';
+import type { EgressTag } from '../../flows/egress';
 import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
@@ -42,9 +43,10 @@ export class FlowsNat implements NatMode {
     return this.endCopies.meter();
   }
 
-  serviceFlows(s: ServiceState): FlowMod[] {
+  serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
     const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.tables);
-    const backendBases = () => uniqueAddresses(s).map(({ ip, port }) => buildBackendReturnBase(s.id, ip, port, this.tables));
+    // A backend's FIN/RST copies outrank its vNIC's EGRESS flow: they carry its tag themselves.
+    const backendBases = () => uniqueAddresses(s).map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
     const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6, this.tables) : [];
     return [...returns, ...flows, ...this.endCopies.flows(s, flows, backendBases)];
@@ -147,8 +149,8 @@ function flowPairService(service: ServiceState): FlowPairService {
 }
 
 /** Every backend address and software port of the service, once each. */
-function uniqueAddresses(s: ServiceState): { ip: string; port: number }[] {
-  const seen = new Map<string, { ip: string; port: number }>();
-  for (const b of membersOf(s.config)) for (const port of b.ports) seen.set(`${b.ip}:${port}`, { ip: b.ip, port });
+function uniqueAddresses(s: ServiceState): { ip: string; port: number; vnic: string }[] {
+  const seen = new Map<string, { ip: string; port: number; vnic: string }>();
+  for (const b of membersOf(s.config)) for (const port of b.ports) seen.set(`${b.ip}:${port}`, { ip: b.ip, port, vnic: b.vnic });
   return [...seen.values()];
 }

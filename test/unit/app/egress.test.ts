@@ -145,4 +145,26 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('the load-balanced rep
     }
     expect(seen.size).toBe(3);
   });
+
+  // The connection-end copies (datapath.end_copies, on by default) shadow a backend's FIN and RST with flows of
+  // their own above the EGRESS band: they must carry the backend's tag too, or its last segments leave unqueued.
+  it.each([['FIN', 0x11], ['RST', 0x04]] as const)('a %s from the backend is copied to vadc and leaves in its queue, through its meter', (_flag, flags) => {
+    const h = new AppHarness(mode, services(true));
+    const tags = new Map<VmName, unknown>([['v-vm1', { queue: 1, meter: egressMeterId(1) }], ['v-vm2', { queue: 2, meter: egressMeterId(2) }], ['v-vm3', {}]]);
+    // Every connection first (a closed one changes where the next goes), then each backend ends its own.
+    const opened = new Map<number, VmName>();
+    for (let p = 43000; p < 43012; p++) {
+      const port = delivered(h.send(fromClient(p)).outcomes).port;
+      opened.set(p, (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === port)!);
+    }
+    expect(new Set(opened.values()).size).toBe(3);
+    for (const [p, vm] of opened) {
+      const port = VMS[vm].ofport;
+      const copiesBefore = h.endCopies;
+      const end = delivered(h.send(fromBackend(vm, p, { flags }), port).outcomes);
+      expect(h.endCopies).toBe(copiesBefore + 1);
+      expect(end.port).toBe(CLIENT_PORT);
+      expect({ queue: end.fields.queue, meter: end.fields.meter }).toEqual({ queue: undefined, meter: undefined, ...(tags.get(vm) as object) });
+    }
+  });
 });
