@@ -22,6 +22,7 @@ import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
+import { PairConfigSync } from './pair-config';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
 import { taggedChanges, withTaggedBackends, type TagProblem, type TaggedBackend } from './tagged-backends';
@@ -56,6 +57,11 @@ export interface DaemonOptions {
    * drives its switches as the only controller). `api`: this instance's control API, shown to its peer.
    */
   ha?: { api?: string };
+  /**
+   * The configuration as its file says, without the runtime changes a state file adds (serve() passes it): it
+   * names the controller pair, so an instance restarted with runtime changes still pairs with its peer.
+   */
+  fileConfig?: VadcConfig;
   /** For `datapath.nat: auto`: finds ovs-vswitchd on this host (default: its unixctl socket, ./vswitchd-probe.ts). */
   probeVswitchd?: () => VswitchdProbe;
 }
@@ -98,6 +104,8 @@ export class VadcDaemon implements VadcRuntime {
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
   private readonly election?: ControllerElection;
+  /** A pair's configuration: the master publishes what it runs, the standby adopts it (./pair-config.ts). */
+  private readonly pairConfig?: PairConfigSync;
   /** With datapath.first_table > 0: whether table 0 leads to vadc's tables on each switch. */
   private readonly tableZero?: TableZeroWatch;
 
@@ -114,9 +122,20 @@ export class VadcDaemon implements VadcRuntime {
     });
     if (opts.ha) {
       this.election = createElection({
-        config: this.config, listen: (opts.listen ?? [this.config.controller.listen])[0], api: opts.ha.api, logger: this.log, now: this.now,
+        config: this.config, pairConfig: opts.fileConfig, listen: (opts.listen ?? [this.config.controller.listen])[0], api: opts.ha.api, logger: this.log, now: this.now,
         onChange: (change) => this.onElection(change), tls: ovsdbTls(this.config), clusterSession: opts.clusterSession,
       });
+      const election = this.election;
+      const channel = election?.configChannel;
+      if (election && channel) {
+        this.pairConfig = new PairConfigSync({
+          channel, now: this.now, configText: () => this.text, apply: (text) => this.applyConfig(text), emit: (e) => this.emitEvent(e),
+          election: () => {
+            const { instance, role, peer } = election.status();
+            return { instance, role, master: role === 'standby' ? peer : undefined };
+          },
+        });
+      }
     }
     const tlsFiles = this.config.controller.ssl;
     this.controller = new Controller({
@@ -189,6 +208,7 @@ export class VadcDaemon implements VadcRuntime {
     await this.health.setServices(this.config.services);
     await this.joinCluster();
     await this.election?.start();
+    this.pairConfig?.start();
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
@@ -215,6 +235,7 @@ export class VadcDaemon implements VadcRuntime {
     this.stopped = true;
     // Resign first: a standby takes over while this instance closes its sessions.
     this.election?.stop();
+    this.pairConfig?.stop();
     clearInterval(this.statsTimer);
     this.tableZero?.stop();
     this.cluster?.close();
@@ -299,6 +320,7 @@ export class VadcDaemon implements VadcRuntime {
     if (change.kind === 'promoted') {
       this.emitEvent({ kind: 'promoted', level: 'warn', data: { generation: String(change.generation) }, message: `this instance is master now (generation ${change.generation}): ${change.reason}` });
       this.health.reconsider();
+      void this.pairConfig?.promoted();
     } else if (change.kind === 'fenced') {
       this.emitEvent({ kind: 'fenced', level: 'warn', data: { generation: String(change.generation), by: change.by }, message: `this instance is a standby now: ${change.reason}` });
     }
@@ -604,6 +626,7 @@ export class VadcDaemon implements VadcRuntime {
     await this.serveCombined();
     this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
     this.bus.emit('config', yamlText);
+    this.pairConfig?.changed();
     return { changed };
   }
 

@@ -11,6 +11,7 @@ import type { Logger } from '../util/logger';
 import { ClusterElection } from './cluster-election';
 import { HostElection, pairKey } from './host-election';
 import type { OutbidVerdict } from './outbid';
+import type { PairConfigChannel } from './pair-config';
 
 export type { OutbidVerdict } from './outbid';
 
@@ -48,10 +49,14 @@ export interface ControllerElection extends RoleAuthority {
    */
   outbid(switchGeneration: bigint): OutbidVerdict;
   status(): ElectionStatus;
+  /** Where the pair's master publishes its configuration for the standby (./pair-config.ts); absent: not shared. */
+  readonly configChannel?: PairConfigChannel;
 }
 
 export interface ElectionOptions {
   config: VadcConfig;
+  /** The configuration that names the pair (the file's, without runtime changes); default `config`. */
+  pairConfig?: VadcConfig;
   /** This instance's OpenFlow listen target (names it to its peer). */
   listen: string;
   /** This instance's control API, shown to its peer. */
@@ -70,7 +75,7 @@ export function createElection(opts: ElectionOptions): ControllerElection | unde
   const ha = config.controller.ha;
   const kind = ha.election === 'auto' ? (config.cluster ? 'cluster' : 'host') : ha.election;
   if (kind === 'none') return undefined;
-  const key = pairKey(config);
+  const key = pairKey(opts.pairConfig ?? config);
   if (kind === 'cluster') {
     if (!config.cluster) throw new Error('controller.ha.election: cluster needs a cluster: section'); // the config rules refuse it first
     return new ClusterElection({

@@ -6,6 +6,7 @@
 //   KEY.claim-GEN   created exclusively by whoever takes generation GEN, so two claimants never share one.
 // A master that dies is replaced as soon as the lock passes; one that hangs (SIGSTOP, a stalled event loop) when its
 // heartbeat is older than `staleMs`; a master that finds the record names another wins nothing back: it is fenced.
+// Beside them, KEY.config.json: the configuration the master runs, for its standby (./pair-config.ts).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
 import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
+import { INSTANCE_PATHS, PairConfigFile } from './pair-config';
 
 export type { ElectionChange, ElectionStatus } from './election';
 
@@ -60,13 +62,16 @@ export function electionVerdict(f: ElectionFacts): ElectionVerdict {
   return { role: 'standby' };
 }
 
-/** The pairing key: the configuration without what must differ between the two instances of a pair. */
+/**
+ * The pairing key: the configuration without what is each instance's own (INSTANCE_PATHS: listen addresses, HA,
+ * API and log settings). The daemon passes its file's configuration, not the runtime changes on top of it.
+ */
 export function pairKey(config: unknown): string {
-  const copy = JSON.parse(JSON.stringify(config)) as Record<string, Record<string, unknown> | undefined>;
-  delete copy.controller?.listen;
-  delete copy.api?.listen;
-  delete copy.metrics?.listen;
-  delete copy.controller?.ha;
+  const copy = JSON.parse(JSON.stringify(config)) as Record<string, unknown>;
+  for (const p of INSTANCE_PATHS) {
+    const parent = p.slice(0, -1).reduce<Record<string, unknown> | undefined>((o, k) => o?.[k] as Record<string, unknown> | undefined, copy);
+    if (parent) delete parent[p[p.length - 1]];
+  }
   return createHash('sha256').update(JSON.stringify(copy)).digest('hex').slice(0, 16);
 }
 
@@ -120,10 +125,12 @@ export class HostElection implements ControllerElection {
   private stopped = false;
   private standbySeen?: { id: string; at: number };
   private readonly outbids = new OutbidBudget();
+  readonly configChannel: PairConfigFile;
 
   constructor(private readonly opts: HostElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
     this.base = path.join(opts.dir, `vadc-${opts.key}`);
+    this.configChannel = new PairConfigFile(this.base, (message) => opts.logger.error(`election: ${message}`));
     this.beatMs = opts.beatMs ?? DEFAULT_BEAT_MS;
     this.staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
     this.leaseMs = opts.leaseMs ?? this.staleMs - 2 * this.beatMs;

@@ -85,12 +85,19 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const source = opts.configPath ?? 'embedded default (the lab)';
   const statePath = opts.statePath ?? (opts.configPath ? `${opts.configPath}.state.yaml` : '/var/lib/vadc/default.state.yaml');
   const chosen = effectiveConfigText(configText, statePath);
-  let config = parseConfig(chosen.text, chosen.fromState ? statePath : source);
+  const withOptions = (c: VadcConfig): VadcConfig => {
+    let out = c;
+    if (opts.ovsdb) out = { ...out, ovsdb: opts.ovsdb };
+    if (opts.nat) out = { ...out, datapath: { ...out.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
+    return out;
+  };
+  const config = withOptions(parseConfig(chosen.text, chosen.fromState ? statePath : source));
   opts.onLogConfig?.(config.log);
-  if (opts.ovsdb) config = { ...config, ovsdb: opts.ovsdb };
-  if (opts.nat) config = { ...config, datapath: { ...config.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
+  // A controller pair is named by the file's configuration: runtime changes (kept in the state file, shared by the
+  // pair) must not part an instance from its peer when it restarts.
+  const fileConfig = chosen.fromState ? withOptions(parseConfig(configText, source)) : config;
   const daemon = new VadcDaemon({
-    config, configText: chosen.text, logger: opts.logger, listen: opts.listen ? [opts.listen] : undefined, configPath: opts.configPath,
+    config, configText: chosen.text, fileConfig, logger: opts.logger, listen: opts.listen ? [opts.listen] : undefined, configPath: opts.configPath,
     ha: { api: opts.apiSocket ? `unix:${opts.apiSocket}` : config.api?.listen },
   });
   if (chosen.fromState) daemon.emitEvent({ kind: 'state_loaded', level: 'info', message: `runtime changes restored from ${statePath}` });
