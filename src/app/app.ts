@@ -59,7 +59,7 @@ export class LoadBalancerApp {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
-    this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
+    this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.uplink);
     this.egress = createEgressTagger(opts.egress, this.nat.tables);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
@@ -268,7 +268,9 @@ export class LoadBalancerApp {
     this.relocate(now);
     // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
     // the daemon rebuilds the connection table from it (restore).
-    const msgs: OfpMessage[] = [...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows(), ...this.egress.switchFlows()];
+    const msgs: OfpMessage[] = [
+      ...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows(), ...this.nat.hostFlows(sw.dpid, sw.ports), ...this.egress.switchFlows(),
+    ];
     for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
     return this.finish(new Outbox().to(sw.dpid, msgs));
@@ -286,7 +288,7 @@ export class LoadBalancerApp {
     if (!this.switches.has(sw.dpid)) return [];
     // The runtime has already applied the change to sw.ports.
     this.relocate(now);
-    return this.finish(new Outbox());
+    return this.finish(new Outbox().to(sw.dpid, this.nat.hostFlows(sw.dpid, sw.ports)));
   }
 
   /** A packet-in, answered with codec messages. */

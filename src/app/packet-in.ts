@@ -54,6 +54,8 @@ export class PacketInPath {
     const copyOf = endCopyService(msg.cookie);
     if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
+    // Only the reply guard sends packets up from the reverse table.
+    if (msg.tableId === this.nat.tables.REVERSE) return this.nat.guardedReply(msg.data, inPort);
     if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
     if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, now, encoded);
     const parsed = parsePacket(msg.data);

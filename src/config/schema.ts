@@ -461,6 +461,12 @@ const datapathSchema = strict({
    * tracker's listing). docs/schedulers.md.
    */
   end_copies: integer(0, 1_000_000, 'an integer 0..1000000 (copies per second; 0 = off)').default(5000),
+  /**
+   * Flows mode: a backend's SYN-ACK that a stale datapath cache entry kept from its connection's reverse flow comes to
+   * vadc and is sent back through the tables, at most this many per second (an OpenFlow meter; above it the switch
+   * drops them and the backend retransmits); 0 = off. Off with cluster.uplink. docs/pipeline.md, reply guard.
+   */
+  reply_guard: integer(0, 1_000_000, 'an integer 0..1000000 (SYN-ACKs per second; 0 = off)').default(5000),
   /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
   /**

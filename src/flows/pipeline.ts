@@ -40,6 +40,14 @@ export const PRIORITY = {
   DECISION: { min: 400, max: 400 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
   BACKEND: { min: 500, max: 500 },
+  /**
+   * Table 2 (flows mode, `datapath.reply_guard`): a backend address and software port's SYN-ACK that no connection
+   * flow took -> controller (metered), which sends it back past the guard (a stale datapath cache entry must not let
+   * it leave untranslated; src/flows/reply-guard.ts).
+   */
+  REPLY_GUARD: { min: 600, max: 600 },
+  /** Table 2 (flows mode, reply guard on): a reply to the bridge's LOCAL MAC (the host's health checks) -> NORMAL, never up. */
+  HOST_REPLY: { min: 700, max: 700 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
   CONNECTION: { min: 1000, max: 1000 },
 } as const;
@@ -136,14 +144,16 @@ export function vadcPipeline(first = 0): Pipeline {
   {
     id: TABLE.REVERSE,
     name: 'vip-reverse',
-    purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; miss -> NORMAL',
-    matchFields: FIVE_TUPLE,
+    purpose: 'per-connection reverse NAT: backend 5-tuple -> VIP MAC/IP/port, out the client port; '
+      + 'a backend service port\'s SYN-ACK no connection flow took -> controller (metered) unless marked passed or to the host '
+      + '(reply guard); miss -> NORMAL',
+    matchFields: [...FIVE_TUPLE, 'metadata', 'tcp_flags', 'eth_dst'],
     setFields: ['eth_src', 'eth_dst', 'ipv4_src', 'ipv6_src', 'tcp_src', 'udp_src'],
-    actions: ['set_field', 'output', 'nx_fin_timeout'],
+    actions: ['set_field', 'output', 'nx_fin_timeout', 'nx_controller2'],
     nextTables: [],
     miss: 'normal',
-    bands: ['MISS', 'CONNECTION'],
-    cookieKinds: ['pipeline', 'connection'],
+    bands: ['MISS', 'REPLY_GUARD', 'HOST_REPLY', 'CONNECTION'],
+    cookieKinds: ['pipeline', 'connection', 'service'],
   },
   {
     id: TABLE.CT_REPLY,

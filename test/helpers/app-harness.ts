@@ -7,12 +7,14 @@ import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
 import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPipeline, vadcTables, type ConntrackEntry, type Pipeline, type VadcTables } from '../../src/flows';
 import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
-import { OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
+import { OFPP_LOCAL, OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
 import { FakeFlowTable, fieldsOfPacket, type Outcome, type PacketFields } from './fake-flow-table';
 import { ipv4Frame, ipv6Frame } from './frames';
 
 export const CLIENT_MAC = '52:54:00:00:01:01';
+/** The bridge's own (LOCAL) port: the host, where health checks come from. */
+export const LOCAL_MAC = 'aa:00:00:00:00:fe';
 export const VIP_MAC = '02:00:0a:00:00:64';
 export const CLIENT_PORT = 10;
 export const ZONE = 4321;
@@ -43,7 +45,8 @@ export function fakeSwitch(dpid = 0xabcn): SwitchInfo & { ports: Map<number, Ofp
   return {
     dpid, address: '127.0.0.1:1', connectedAt: 0,
     features: { type: 'features_reply', xid: 0, datapathId: dpid, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
-    ports: new Map([...Object.entries(VMS).map(([name, vm]) => port(vm.ofport, name)), port(CLIENT_PORT, 'v-cl1')].map((p) => [p.portNo, p])),
+    ports: new Map([...Object.entries(VMS).map(([name, vm]) => port(vm.ofport, name)), port(CLIENT_PORT, 'v-cl1'), { ...port(OFPP_LOCAL, 'br-lab'), hwAddr: LOCAL_MAC }]
+      .map((p) => [p.portNo, p])),
     counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0 },
   };
 }
@@ -136,9 +139,9 @@ export function fromBackend6(vm: VmName, clientPort: number, opts: { proto?: 'tc
 }
 
 /** The backend's answer, as the VM sends it: from its own address and software port, to the client's MAC. */
-export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number } = {}): Buffer {
+export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; dstMac?: string } = {}): Buffer {
   return ipv4Frame({
-    srcMac: VMS[vm].mac, dstMac: CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: '10.0.0.101', proto: opts.proto ?? 'tcp',
+    srcMac: VMS[vm].mac, dstMac: opts.dstMac ?? CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: '10.0.0.101', proto: opts.proto ?? 'tcp',
     srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12,
   });
 }

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import {
   OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFC_MODIFY_STRICT, OFPFF_SEND_FLOW_REM, OFPGC_ADD, OFPGC_DELETE,
-  OFPGC_MODIFY, OFPGT_SELECT, OFPP_ANY, OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
+  OFPGC_MODIFY, OFPGT_SELECT, OFPP_ANY, OFPP_CONTROLLER, OFPP_IN_PORT, OFPP_NORMAL, OFPP_TABLE, OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL,
 } from '../../src/openflow/constants';
 import type { Action, Bucket, FlowMod, GroupMod, OxmFieldName, OxmValue } from '../../src/openflow/types';
 import type { ParsedPacket } from '../../src/flows/packets';
@@ -230,6 +230,16 @@ export class FakeFlowTable {
 
   /** Runs a packet-out's action list on a packet that entered on `inPort` (what the switch does with it). */
   executePacketOut(packet: PacketFields, inPort: number, actions: Action[]): Outcome[] {
+    // Fields set, then output:TABLE: the packet goes through the tables as it entered, with those fields.
+    const last = actions.at(-1);
+    if (last?.type === 'output' && last.port === OFPP_TABLE && actions.length > 1) {
+      let fields = packet;
+      for (const a of actions.slice(0, -1)) {
+        if (a.type !== 'set_field' || a.field.field === 'raw') throw new FakeFlowTableError(`packet-out action ${a.type} before output:TABLE is not modelled`);
+        fields = { ...fields, [a.field.field]: valueOf(a.field.value) };
+      }
+      return this.process(fields, inPort).filter((o) => o.kind !== 'drop');
+    }
     const flow: FlowMod = {
       type: 'flow_mod', xid: 0, cookie: 0n, cookieMask: 0n, tableId: 0, command: OFPFC_ADD, idleTimeout: 0, hardTimeout: 0, priority: 0,
       bufferId: 0, outPort: 0, outGroup: 0, flags: 0, match: [], instructions: [{ type: 'apply_actions', actions }],
@@ -380,8 +390,8 @@ function toBits(value: number | string): bigint {
 function matchesPacket(flow: FlowMod, fields: PacketFields): boolean {
   return flow.match.every((oxm) => {
     if (oxm.field === 'raw') throw new FakeFlowTableError('raw OXM matches are not modelled');
-    // An untracked packet has ct_state and ct_mark 0 (OVS matches -trk on it).
-    const got = fields[oxm.field] ?? (oxm.field === 'ct_state' || oxm.field === 'ct_mark' ? 0 : undefined);
+    // An untracked packet has ct_state and ct_mark 0 (OVS matches -trk on it); metadata starts at 0 in the pipeline.
+    const got = fields[oxm.field] ?? (oxm.field === 'ct_state' || oxm.field === 'ct_mark' || oxm.field === 'metadata' ? 0 : undefined);
     if (got === undefined) return false;
     const mask = oxm.mask === undefined ? undefined : toBits(valueOf(oxm.mask));
     const want = toBits(valueOf(oxm.value));

@@ -66,6 +66,16 @@ export class ConntrackNat implements NatMode {
     this.accounting = counting.accounting;
   }
 
+  /** The tracker translates replies: conntrack mode has no reply guard, so nothing comes up from one. */
+  guardedReply(): OfpMessage[] {
+    return [];
+  }
+
+  /** No reply guard, so no exemption for the host. */
+  hostFlows(): FlowMod[] {
+    return [];
+  }
+
   pipelineFlows(): OfpMessage[] {
     return [...this.endCopies.meter(), ...buildCtPipelineFlows(this.tables)];
   }

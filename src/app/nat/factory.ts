@@ -2,6 +2,7 @@ import type { DatapathConfig, NatModeName } from '../../config';
 import { vadcTables } from '../../flows/pipeline';
 import { ConntrackNat, flowCounting, trackerCounting } from './conntrack-mode';
 import { createEndCopies } from './end-copies';
+import { createReplyGuard } from './reply-guard';
 import { FlowsNat } from './flows-mode';
 import type { NatMode } from './nat-mode';
 
@@ -25,15 +26,18 @@ export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => Vswitchd
 }
 
 /**
- * The one place the configuration's datapath section picks the NAT mode, its accounting and the end copies.
+ * The one place the configuration's datapath section picks the NAT mode, its accounting, the end copies and the
+ * reply guard (flows mode).
  * `auto` asks the probe (only then): conntrack beside ovs-vswitchd, flows otherwise.
  */
-export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
+export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe, uplink?: string): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
   const tables = vadcTables(datapath?.first_table ?? 0);
-  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables);
+  // Flows mode guards the reply path unless backends may sit behind an uplink (docs/pipeline.md, reply guard).
+  const replyGuard = createReplyGuard(datapath?.reply_guard ?? 0, uplink === undefined, tables);
+  if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables, replyGuard);
   const chosen = chooseNatMode(datapath.nat, probe);
-  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables);
+  if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables, replyGuard);
   const counting = datapath.accounting === 'flows' ? flowCounting(tables) : trackerCounting(datapath.ct_zone);
   return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies, tables);
 }

@@ -3,7 +3,7 @@
 import type { OutboundMessage } from '../../controller/types';
 import { buildConnectionFlows, buildDeleteConnectionsVia, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
 import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
-import type { FlowMod, OfpMessage } from '../../openflow/types';
+import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { connAddresses, type ConnRecord } from '../../lb/conn-table';
 import type { EgressTag } from '../../flows/egress';
@@ -12,6 +12,7 @@ import { buildBackendReturnBase } from '../../flows/end-copies';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
+import { NO_REPLY_GUARD, type ReplyGuard } from './reply-guard';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
 import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type FlowPairValues, type FlowPairValues6 } from './flow-pair-wire';
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -34,13 +35,21 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp6: Buffer.alloc(16), backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
-  constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
+  /**
+   * `replyGuard`: a backend's SYN-ACK that a stale datapath cache entry kept from its connection's reverse flow comes
+   * to vadc instead of leaving untranslated (src/flows/reply-guard.ts); NO_REPLY_GUARD when off.
+   */
+  constructor(reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables, private readonly replyGuard: ReplyGuard = NO_REPLY_GUARD) {
     this.status = { nat: 'flows', reason };
     this.accounting = new FlowAccounting(FLOW_PAIR_SHAPE, tables);
   }
 
   pipelineFlows(): OfpMessage[] {
-    return this.endCopies.meter();
+    return [...this.endCopies.meter(), ...this.replyGuard.meter()];
+  }
+
+  hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[] {
+    return this.replyGuard.hostFlows(dpid, ports);
   }
 
   serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
@@ -49,14 +58,21 @@ export class FlowsNat implements NatMode {
     const backendBases = () => uniqueAddresses(s).map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
     const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6, this.tables) : [];
-    return [...returns, ...flows, ...this.endCopies.flows(s, flows, backendBases)];
+    const guards = this.replyGuard.flows(s.id, s.l4, () => uniqueAddresses(s));
+    return [...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
+  }
+
+  guardedReply(frame: Buffer, inPort: number): OfpMessage[] {
+    return this.replyGuard.passOn(frame, inPort);
   }
 
   syncBackendFlows(): void {
     // Every connection carries its backend in its own flows: nothing per backend.
   }
 
-  forgetSwitch(): void {}
+  forgetSwitch(dpid: bigint): void {
+    this.replyGuard.forgetSwitch(dpid);
+  }
 
   forgetService(): void {}
 

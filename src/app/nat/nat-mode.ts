@@ -7,7 +7,7 @@ import type { ConntrackEntry } from '../../flows/conntrack-dump';
 import type { VadcTables } from '../../flows/pipeline';
 import type { TransportHeader } from '../../flows/packets';
 import type { ConnEntry, ConnRecord } from '../../lb/conn-table';
-import type { FlowMod, FlowRemoved, FlowStats, OfpMessage } from '../../openflow/types';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort } from '../../openflow/types';
 import type { BackendLocation } from '../location';
 import type { Outbox } from '../outbox';
 import type { BackendState, ServiceState } from '../services';
@@ -113,4 +113,11 @@ export interface NatMode {
    * `viaOfport`, a port other backends share (a remote backend behind the cluster uplink: its host failed it).
    */
   dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[];
+  /** A backend's reply its mode's reply guard sent up (flows mode; none elsewhere): sent on through the tables. */
+  guardedReply(frame: Buffer, inPort: number): OfpMessage[];
+  /**
+   * Flows for the switch's own (LOCAL) port, on connect and when a port changes (flows mode's reply guard: replies
+   * to the host never come up); only what changed.
+   */
+  hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[];
 }

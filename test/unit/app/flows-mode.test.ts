@@ -2,9 +2,10 @@
 // half pairs cleaned up after a restart. The behaviour shared with conntrack mode is in behaviour.test.ts.
 import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
-import { OFPFC_DELETE, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
-import type { FlowMod } from '../../../src/openflow/types';
-import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromClient, NAT_MODES } from '../../helpers/app-harness';
+import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
+import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPP_LOCAL, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
+import type { FlowMod, MeterMod, PacketOut } from '../../../src/openflow/types';
+import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromBackend, fromClient, LOCAL_MAC, NAT_MODES, VMS } from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
 
@@ -42,6 +43,93 @@ describe('flows mode', () => {
     const forward = h.forwardFlows(1000).find((f) => f.cookie === reverse.cookie)!;
     h.app.flowRemoved(h.sw, flowRemovedOf(forward, OFPRR_DELETE), h.now);
     expect(h.app.connectionRecords()).toHaveLength(0);
+  });
+
+  describe('reply guard (datapath.reply_guard)', () => {
+    const TCP = { SYN_ACK: 0x12, ACK: 0x10, PSH_ACK: 0x18 };
+    /** A connection's SYN-ACK as the datapath saw it while a stale cache entry hid its reverse flow (the flow taken away). */
+    function staleSynAck(h: AppHarness, clientPort: number) {
+      h.send(fromClient(clientPort));
+      const reverse = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.tableId === TABLE.REVERSE && m.priority === 1000).at(-1)!;
+      const inPortOxm = reverse.match.find((m) => m.field === 'in_port');
+      const backend = inPortOxm && inPortOxm.field !== 'raw' ? Number(inPortOxm.value) : NaN;
+      const vm = (Object.keys(VMS) as (keyof typeof VMS)[]).find((k) => VMS[k].ofport === backend)!;
+      h.table.apply({ ...reverse, command: OFPFC_DELETE_STRICT }, h.now / 1000);
+      return { reverse, backend, frame: fromBackend(vm, clientPort) };
+    }
+
+    it('a SYN-ACK no connection flow took comes up and goes back through the tables: translated once the reverse flow is there', () => {
+      const h = new AppHarness(FLOWS);
+      const { reverse, backend, frame } = staleSynAck(h, 47020);
+      const reply = fieldsOf(frame);
+      const up = h.table.process(reply, backend);
+      expect(up).toEqual([expect.objectContaining({ kind: 'controller', tableId: TABLE.REVERSE })]);
+      const answer = h.app.packetIn(h.sw, {
+        type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 1, tableId: TABLE.REVERSE,
+        cookie: (up[0] as { cookie: bigint }).cookie, match: [{ field: 'in_port', value: backend }], data: frame,
+      }, h.now);
+      expect(answer).toEqual([expect.objectContaining({ type: 'packet_out', inPort: backend })]);
+      // By the time the packet-out runs, the reverse flow is in the tables: the reply leaves translated, to the client.
+      h.table.apply(reverse, h.now / 1000);
+      const out = delivered(h.table.executePacketOut(reply, backend, (answer[0] as PacketOut).actions));
+      expect(out.port).toBe(CLIENT_PORT);
+      expect(out.fields.ipv4_src).toBe('10.0.0.100');
+    });
+
+    it('a SYN-ACK of no connection comes up once, then NORMAL; the guard goes through one meter of its own', () => {
+      const h = new AppHarness(FLOWS);
+      const vm1 = VMS['v-vm1'].ofport;
+      const other = h.send(fromBackend('v-vm1', 40000), vm1);
+      expect(h.packetIns).toBe(1);
+      expect(other.outcomes.map((o) => o.kind)).toEqual(['normal']);
+      expect(other.outcomes[0].kind === 'normal' && other.outcomes[0].fields.ipv4_src).toBe(VMS['v-vm1'].ip);
+      const guards = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.priority === 600);
+      expect(guards.length).toBeGreaterThan(0);
+      const meterIds = new Set(guards.flatMap((g) => g.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []))
+        .map((a) => (a.type === 'nx_controller2' ? a.meterId : undefined))));
+      expect([...meterIds]).toEqual([REPLY_GUARD_METER_ID]);
+      const meter = h.sent.filter((m): m is MeterMod => m.type === 'meter_mod' && m.meterId === REPLY_GUARD_METER_ID).at(-1)!;
+      expect(meter.bands).toEqual([expect.objectContaining({ type: 'drop', rate: 5000 })]);
+    });
+
+    it('only a SYN-ACK comes up: a backend\'s ACKs and data of no connection go NORMAL without vadc', () => {
+      const h = new AppHarness(FLOWS);
+      const vm1 = VMS['v-vm1'].ofport;
+      for (const flags of [TCP.ACK, TCP.PSH_ACK]) {
+        const out = h.send(fromBackend('v-vm1', 40001, { flags }), vm1);
+        expect(out.outcomes.map((o) => o.kind)).toEqual(['normal']);
+      }
+      expect(h.packetIns).toBe(0);
+    });
+
+    it('replies to the host (the bridge\'s LOCAL MAC: health checks) never come up, SYN-ACKs included', () => {
+      const h = new AppHarness(FLOWS);
+      const out = h.send(fromBackend('v-vm1', 40002, { dstMac: LOCAL_MAC }), VMS['v-vm1'].ofport);
+      expect(out.outcomes.map((o) => o.kind)).toEqual(['normal']);
+      expect(h.packetIns).toBe(0);
+    });
+
+    it('follows the LOCAL port\'s MAC: a changed one is exempted and the old one taken back', () => {
+      const h = new AppHarness(FLOWS);
+      const changed = '02:00:00:00:00:aa';
+      h.sw.ports.set(OFPP_LOCAL, { ...h.sw.ports.get(OFPP_LOCAL)!, hwAddr: changed });
+      const msgs = h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(OFPP_LOCAL)! }, h.now).flatMap((b) => b.msgs);
+      expect(msgs).toEqual([
+        expect.objectContaining({ type: 'flow_mod', command: OFPFC_DELETE_STRICT, priority: 700, match: [{ field: 'eth_dst', value: LOCAL_MAC }] }),
+        expect.objectContaining({ type: 'flow_mod', command: OFPFC_ADD, priority: 700, match: [{ field: 'eth_dst', value: changed }] }),
+      ]);
+      // Nothing changed: nothing sent.
+      expect(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(OFPP_LOCAL)! }, h.now).flatMap((b) => b.msgs)).toEqual([]);
+    });
+
+    it('off with reply_guard: 0 (and with cluster.uplink): no guard flows, no meter, a stale SYN-ACK goes NORMAL', () => {
+      const h = new AppHarness({ name: 'flows', datapath: 'datapath: { nat: flows, reply_guard: 0 }' } as unknown as typeof FLOWS);
+      expect(h.sent.some((m) => (m.type === 'flow_mod' && (m.priority === 600 || m.priority === 700)) || (m.type === 'meter_mod' && m.meterId === REPLY_GUARD_METER_ID))).toBe(false);
+      const { backend, frame } = staleSynAck(h, 47021);
+      expect(h.table.process(fieldsOf(frame), backend).map((o) => o.kind)).toEqual(['normal']);
+      const uplinked = new AppHarness(FLOWS, undefined, { uplink: { ofport: 90, name: 'uplink' } });
+      expect(uplinked.sent.some((m) => m.type === 'flow_mod' && (m.priority === 600 || m.priority === 700))).toBe(false);
+    });
   });
 
   it('the next packet of a connection stays in the datapath', () => {

@@ -1,0 +1,61 @@
+// Flows mode's reply guard (`datapath.reply_guard`, SYN-ACKs per second; 0 = off), chosen once by the factory and
+// given to flows mode: the meter, the guard flows of a service, the host's exemption per switch, and the answer to
+// a SYN-ACK the guard sent up. Builders and the why: src/flows/reply-guard.ts.
+import { OFPFC_DELETE_STRICT, OFPP_LOCAL } from '../../openflow/constants';
+import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
+import { buildHostReplyFlow, buildReplyGuardFlow, buildReplyGuardMeter, buildReplyGuardPacketOut } from '../../flows/reply-guard';
+import type { VadcTables } from '../../flows/pipeline';
+
+export interface ReplyGuard {
+  /** SYN-ACKs per second the meter lets up (0: no guard). */
+  readonly ratePerSecond: number;
+  /** What a switch gets on connect, before any flow that uses the meter. */
+  meter(): OfpMessage[];
+  /** A TCP service's guards, one per backend address and software port (`addresses`). */
+  flows(serviceId: number, l4: 'tcp' | 'udp', addresses: () => ReadonlyArray<{ ip: string; port: number }>): FlowMod[];
+  /**
+   * The host's exemption on switch `dpid`, for its LOCAL port's MAC in `ports` (on connect and on a port change):
+   * the new one, and the one of a MAC the LOCAL port no longer has taken back. Nothing when nothing changed.
+   */
+  hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[];
+  forgetSwitch(dpid: bigint): void;
+  /** A SYN-ACK the guard sent up: back through the tables, marked passed. */
+  passOn(frame: Buffer, inPort: number): OfpMessage[];
+}
+
+const NONE: never[] = [];
+
+export const NO_REPLY_GUARD: ReplyGuard = {
+  ratePerSecond: 0, meter: () => NONE, flows: () => NONE, hostFlows: () => NONE, forgetSwitch: () => undefined, passOn: () => NONE,
+};
+
+/**
+ * `enabled` false where backends may sit behind an uplink (`cluster.uplink`): a remote connection's replies pass
+ * this host's table 2 by its miss and would all come up here.
+ */
+export function createReplyGuard(ratePerSecond: number, enabled: boolean, tables: VadcTables): ReplyGuard {
+  if (ratePerSecond <= 0 || !enabled) return NO_REPLY_GUARD;
+  const localMacs = new Map<bigint, string>();
+  return {
+    ratePerSecond,
+    meter: () => buildReplyGuardMeter(ratePerSecond),
+    flows: (serviceId, l4, addresses) => (l4 === 'tcp' ? addresses().map(({ ip, port }) => buildReplyGuardFlow(serviceId, ip, port, tables)) : NONE),
+    hostFlows: (dpid, ports) => {
+      const mac = ports.get(OFPP_LOCAL)?.hwAddr;
+      const had = localMacs.get(dpid);
+      if (mac === had) return NONE;
+      const out: FlowMod[] = [];
+      if (had !== undefined) out.push(buildHostReplyFlow(had, tables, OFPFC_DELETE_STRICT));
+      if (mac === undefined) localMacs.delete(dpid);
+      else {
+        localMacs.set(dpid, mac);
+        out.push(buildHostReplyFlow(mac, tables));
+      }
+      return out;
+    },
+    forgetSwitch: (dpid) => {
+      localMacs.delete(dpid);
+    },
+    passOn: (frame, inPort) => [buildReplyGuardPacketOut(frame, inPort)],
+  };
+}
