@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { NatModeName, VadcConfig } from '../config';
 import {
-  ensureZoneTimeoutPolicy, OvsdbClient, planEgressQos, type DesiredEgressQos, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
+  backoffDelay, type BackoffPolicy, ensureZoneTimeoutPolicy, OvsdbClient, planEgressQos, type DesiredEgressQos, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -26,7 +26,16 @@ export interface OvsdbLinkOptions {
   egress?: () => DesiredEgressQos | undefined;
   /** Session settings beyond the defaults (tests shorten the backoff). */
   session?: Partial<OvsdbClientOptions>;
+  /** Pauses between retries of a failed egress write (default EGRESS_RETRY; tests shorten them). */
+  egressRetry?: BackoffPolicy;
 }
+
+/**
+ * A failed write of the egress QoS/Queue rows is retried after 1 s, doubling to at most a minute (+-25 %): soon
+ * enough for a passing fault (a reconnect, a busy server), and a server that keeps refusing gets one attempt a
+ * minute, with one event when it starts failing and one when it recovers.
+ */
+export const EGRESS_RETRY: BackoffPolicy = { initialMs: 1_000, maxMs: 60_000, jitter: 0.25 };
 
 export class OvsdbLink {
   private readonly client: OvsdbClient;
@@ -38,6 +47,9 @@ export class OvsdbLink {
   private egressAgain = false;
   /** The last egress problem reported (each is reported once, until it changes or goes). */
   private egressProblem = '';
+  /** Egress writes failed in a row (0: the last one succeeded), and the retry waiting for its time. */
+  private egressFailures = 0;
+  private egressRetryTimer: NodeJS.Timeout | undefined;
   private readonly watching = new Set<string>();
 
   constructor(private readonly opts: OvsdbLinkOptions) {
@@ -111,10 +123,13 @@ export class OvsdbLink {
 
   /**
    * Makes OVSDB hold the egress QoS rows the configuration asks for now (planEgressQos: vadc's rows only; a port
-   * with someone else's QoS is reported, not touched). Called on every configuration change and row change.
+   * with someone else's QoS is reported, not touched). Called on every configuration change and row change, and
+   * by the retry after a failed write (a change meanwhile runs at once instead of waiting for it).
    */
   syncEgress(): void {
     if (!this.opts.egress || !this.cache || this.closed) return;
+    clearTimeout(this.egressRetryTimer);
+    this.egressRetryTimer = undefined;
     if (this.egressRunning) {
       this.egressAgain = true;
       return;
@@ -138,18 +153,49 @@ export class OvsdbLink {
       this.egressProblem = problem;
       if (plan.problem) this.opts.emit({ kind: 'egress_qos_refused', level: 'error', data: { ...plan.problem }, message: plan.problem.message });
     }
-    if (plan.ops.length === 0) return;
+    if (plan.ops.length === 0) {
+      // Nothing to write (someone put the rows right, or the configuration no longer needs the failed write).
+      if (!plan.problem) this.egressRecovered();
+      this.egressFailures = 0;
+      return;
+    }
     try {
       await this.client.transact('Open_vSwitch', plan.ops);
+      this.egressRecovered();
+      this.egressFailures = 0;
       const what = desired ? `${desired.queues.length} queue(s) on port ${desired.port} (${desired.type})` : 'none: the QoS and Queue rows vadc owned are removed';
       this.opts.emit({ kind: 'egress_qos_applied', level: 'info', data: { port: desired?.port ?? null, queues: desired?.queues.length ?? 0 }, message: `egress queues: ${what}` });
     } catch (err) {
-      if (!this.closed) this.opts.emit({ kind: 'egress_qos_failed', level: 'error', message: `could not write the egress QoS rows: ${(err as Error).message}` });
+      if (this.closed) return;
+      this.egressFailures++;
+      const delay = backoffDelay(this.egressFailures, this.opts.egressRetry ?? EGRESS_RETRY);
+      // One event per run of failures: the retries that follow fail quietly (a debug line each) until one succeeds.
+      if (this.egressFailures === 1) {
+        const max = (this.opts.egressRetry ?? EGRESS_RETRY).maxMs / 1000;
+        this.opts.emit({
+          kind: 'egress_qos_failed', level: 'error', data: { error: (err as Error).message },
+          message: `could not write the egress QoS rows: ${(err as Error).message}; retrying with backoff (up to every ${max} s) until it succeeds`,
+        });
+      } else {
+        this.opts.logger.debug(`egress QoS write failed again (${this.egressFailures} in a row): ${(err as Error).message}; next try in ${delay} ms`);
+      }
+      this.egressRetryTimer = setTimeout(() => this.syncEgress(), delay);
+      this.egressRetryTimer.unref();
     }
+  }
+
+  /** After a run of failed writes: one event saying the rows are written now. */
+  private egressRecovered(): void {
+    if (this.egressFailures === 0) return;
+    this.opts.emit({
+      kind: 'egress_qos_recovered', level: 'info', data: { failures: this.egressFailures },
+      message: `the egress QoS rows are in line with the configuration again, after ${this.egressFailures} failed write(s)`,
+    });
   }
 
   close(): void {
     this.closed = true;
+    clearTimeout(this.egressRetryTimer);
     this.resolver?.dispose();
     this.client.close();
   }

@@ -5,7 +5,9 @@
  * it supports (monitor_cond_since, monitor_cond, _Server) and how it misbehaves. It speaks enough of
  * RFC 7047 and ovsdb-server(7) for the session: get_schema, list_dbs, echo, transact (insert, update,
  * delete, wait, comment, assert), monitor / monitor_cond / monitor_cond_since with update/update2/update3,
- * monitor_cancel, lock/steal/unlock with locked/stolen.
+ * monitor_cancel, lock/steal/unlock with locked/stolen. Inserts may name their rows (uuid-name) for later
+ * operations of the same transaction, conditions may test `_uuid`, and a member can be told to fail its next
+ * transactions (failTransacts), as ovsdb-server does with a per-operation error.
  */
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
@@ -13,7 +15,9 @@ import { join } from 'node:path';
 import {
   DatabaseSchema,
   JsonStreamParser,
+  NamedUuid,
   Row,
+  Uuid,
   asMap,
   asSet,
   atomKey,
@@ -205,7 +209,9 @@ export class FakeCluster {
 
   holds(row: Row, json: unknown, table = 'Item'): boolean {
     const c = decodeCondition(json);
-    const equal = valuesEqual(row[c.column], normalizeRow({ [c.column]: c.value }, this.schema.tables[table])[c.column]);
+    const equal = c.column === '_uuid'
+      ? valuesEqual(row._uuid, c.value)
+      : valuesEqual(row[c.column], normalizeRow({ [c.column]: c.value }, this.schema.tables[table])[c.column]);
     return c.fn === '==' ? equal : c.fn === '!=' ? !equal : true;
   }
 
@@ -268,6 +274,10 @@ export class FakeMember {
   readonly methods: string[] = [];
   /** When set, the next update notification is written half and the connection then cut. */
   cutNextUpdate = false;
+  /** The next this many transact requests fail whole (nothing committed), with an error in the first result. */
+  failTransacts = 0;
+  /** When each transact request arrived (Date.now()), failed or not. */
+  readonly transactTimes: number[] = [];
   private server: net.Server | undefined;
 
   constructor(
@@ -387,6 +397,11 @@ class FakeConn {
         this.monitors.delete(p[0] as string);
         return reply({});
       case 'transact':
+        this.member.transactTimes.push(Date.now());
+        if (this.member.failTransacts > 0) {
+          this.member.failTransacts--;
+          return reply([{ error: 'I/O error', details: 'the fake server fails this transaction' }]);
+        }
         return reply(this.transact(p.slice(1) as Record<string, unknown>[]));
       case 'lock':
       case 'steal':
@@ -481,12 +496,18 @@ class FakeConn {
       return c;
     };
     const matching = (table: string, where: unknown[] = []): [string, Row][] =>
-      [...rowsOf(table)].filter(([, row]) => where.every((c) => cluster.holds(row, c, table)));
+      [...rowsOf(table)].filter(([uuid, row]) => where.every((c) => cluster.holds({ ...row, _uuid: new Uuid(uuid) }, c, table)));
+    // uuid-name -> the uuid its insert gets: the transaction's other operations may name the row by it.
+    const named = new Map<string, string>();
+    for (const op of ops) if (op.op === 'insert' && typeof op['uuid-name'] === 'string') named.set(op['uuid-name'], randomUUID());
+    const resolveAtom = (a: OvsdbValue): OvsdbValue => (a instanceof NamedUuid ? new Uuid(named.get(a.name) ?? ZERO) : a);
+    const resolve = (row: Row): Row => Object.fromEntries(Object.entries(row).map(([c, v]) => [c,
+      v instanceof Map ? new Map([...v].map(([k, x]) => [resolveAtom(k), resolveAtom(x)] as never)) : Array.isArray(v) ? v.map(resolveAtom) as never : resolveAtom(v)]));
     for (const op of ops) {
       const table = (op.table as string | undefined) ?? 'Item';
       if (op.op === 'insert') {
-        const uuid = randomUUID();
-        const row = cluster.fill(table, decodeRow(op.row));
+        const uuid = typeof op['uuid-name'] === 'string' ? named.get(op['uuid-name'])! : randomUUID();
+        const row = cluster.fill(table, resolve(decodeRow(op.row)));
         rowsOf(table).set(uuid, row);
         changesOf(table).set(uuid, { new: row });
         results.push({ uuid: ['uuid', uuid] });
@@ -499,7 +520,7 @@ class FakeConn {
             rowsOf(table).delete(uuid);
             changesOf(table).set(uuid, before ? { old: before } : {});
           } else {
-            const row = { ...old, ...normalizeRow(decodeRow(op.row), cluster.schema.tables[table]) };
+            const row = { ...old, ...normalizeRow(resolve(decodeRow(op.row)), cluster.schema.tables[table]) };
             rowsOf(table).set(uuid, row);
             changesOf(table).set(uuid, { ...(before ? { old: before } : {}), new: row });
           }
