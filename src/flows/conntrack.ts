@@ -7,7 +7,8 @@
  *   table 0   backend IP:svc port   -> ct(zone, nat, table=3)   (replies come back un-NATed)
  *   table 1   ct +new / unknown     -> controller (miss); vadc answers with a packet-out that commits the
  *                                      connection: ct(commit, zone, mark=service<<16|client port,
- *                                      nat(dst=backend:port)), then eth_dst and the backend vNIC
+ *                                      nat(dst=backend:port)), then eth_dst, the backend address and port
+ *                                      again (for the translation's view: buildCtCommitPacketOut) and the vNIC
  *   table 1   +dnat-rpl, mark=service, dst=backend IP       -> backend MAC, backend vNIC (per backend)
  *   table 1   the connection's accounting flow (post-NAT 5-tuple plus the original VIP:port) with its
  *             idle/FIN timeout and SEND_FLOW_REM: the same actions; it counts and ends the connection
@@ -176,6 +177,7 @@ export function buildCtConnectionFlow(conn: ConnectionSpec, t: VadcTables = TABL
 export interface CtCommit {
   zone: number;
   serviceId: number;
+  protocol: L4Protocol;
   clientOfport: number;
   backendIp: string;
   backendPort: number;
@@ -188,8 +190,17 @@ export interface CtCommit {
  * (mark and DNAT) and out the backend vNIC. Not through the tables: table 0 would send it through
  * conntrack uncommitted, back to the controller. Re-sending it for a known connection is harmless (the
  * tracker keeps the first binding).
+ *
+ * After the commit the backend's address and port are set once more. On the wire that changes nothing (the
+ * tracker has just translated them), but a ct without `table=` lets "the original instance of the packet"
+ * go on (ovs-actions(7)): OVS's translation still sees the VIP, and carries that view past the output into
+ * whatever it reaches in the same datapath. Through a patch port (a cluster host's uplink to another bridge,
+ * as in the lab, or br-int to br-ex) the next bridge's tables would match the VIP, not the backend: a remote
+ * backend's host sent the first SYN through its own service flow, and every remote connection waited for the
+ * client's SYN retransmit (1 s). Measured in docs/benchmarks.md.
  */
 export function buildCtCommitPacketOut(frame: Buffer, inPort: number, c: CtCommit): PacketOut {
+  const f = family(c.backendIp);
   return {
     type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, data: frame,
     actions: [
@@ -200,6 +211,8 @@ export function buildCtCommitPacketOut(frame: Buffer, inPort: number, c: CtCommi
           : { type: 'nx_nat', flags: NX_NAT_F_DST, rangeIpv4Min: c.backendIp, rangeProtoMin: c.backendPort },
       ]),
       { type: 'set_field', field: { field: 'eth_dst', value: c.backendMac } },
+      { type: 'set_field', field: { field: f.dst, value: c.backendIp } },
+      { type: 'set_field', field: { field: DST_PORT_FIELD[c.protocol], value: c.backendPort } },
       { type: 'output', port: c.backendOfport, maxLen: 0 },
     ],
   };

@@ -14,9 +14,15 @@ import { parseIpv6 } from '../../src/net/ipv6';
 /** A packet's fields, plus what the pipeline gave it on the way: its egress queue (set_queue) and the meter it passed. */
 export type PacketFields = Partial<Record<OxmFieldName | 'queue' | 'meter', number | string>>;
 
+/**
+ * `fields` is the packet as it leaves. `translated`, present only when it differs, is what OVS's translation
+ * believes the packet to be at that output: after a ct(nat) without table= the datapath rewrites the packet but
+ * "the original instance of the packet continues" (ovs-actions(7)). That view is what the next bridge's tables
+ * match on when the port is a patch port (the lab's uplinks): translatedView() gives it.
+ */
 export type Outcome =
-  | { kind: 'output'; port: number; fields: PacketFields }
-  | { kind: 'normal'; fields: PacketFields }
+  | { kind: 'output'; port: number; fields: PacketFields; translated?: PacketFields }
+  | { kind: 'normal'; fields: PacketFields; translated?: PacketFields }
   | { kind: 'controller'; tableId: number; cookie: bigint; fields: PacketFields }
   | { kind: 'drop'; tableId: number };
 
@@ -158,7 +164,15 @@ export class FakeFlowTable {
 
   /** Runs a packet arriving on `inPort` through the pipeline from table 0; returns every outcome in order. */
   process(packet: PacketFields, inPort: number, now = 0): Outcome[] {
+    // `fields`: the translation's view, what the tables match and actions read; `hidden`: the datapath's rewrites
+    // it does not see (a ct(commit, nat) without recirculation), until a set_field of the field or a recirculation.
     let fields: PacketFields = { ...packet, in_port: inPort };
+    let hidden: PacketFields = {};
+    const wire = (): PacketFields => ({ ...fields, ...hidden });
+    const leaving = (): { fields: PacketFields; translated?: PacketFields } => {
+      const onWire = wire();
+      return Object.keys(hidden).some((k) => hidden[k as keyof PacketFields] !== fields[k as keyof PacketFields]) ? { fields: onWire, translated: { ...fields } } : { fields: onWire };
+    };
     const outcomes: Outcome[] = [];
     let tableId: number | undefined = 0;
     const visited = new Set<number>();
@@ -184,30 +198,40 @@ export class FakeFlowTable {
             } else if (action.type === 'set_field') {
               if (action.field.field === 'raw') throw new FakeFlowTableError('raw set_field is not modelled');
               fields = { ...fields, [action.field.field]: valueOf(action.field.value) };
+              const { [action.field.field]: _set, ...rest } = hidden;
+              hidden = rest;
             } else if (action.type === 'output') {
-              const snapshot = { ...fields };
-              if (action.port === OFPP_NORMAL) outcomes.push({ kind: 'normal', fields: snapshot });
-              else if (action.port === OFPP_CONTROLLER) outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: snapshot });
-              else outcomes.push({ kind: 'output', port: action.port === OFPP_IN_PORT ? inPort : action.port, fields: snapshot });
+              if (action.port === OFPP_NORMAL) outcomes.push({ kind: 'normal', ...leaving() });
+              else if (action.port === OFPP_CONTROLLER) outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: wire() });
+              else outcomes.push({ kind: 'output', port: action.port === OFPP_IN_PORT ? inPort : action.port, ...leaving() });
             } else if (action.type === 'nx_controller2') {
               // A copy to the controller (its meter is the switch's business); the packet goes on.
-              outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: { ...fields } });
+              outcomes.push({ kind: 'controller', tableId: currentTable, cookie: entry.flow.cookie, fields: wire() });
             } else if (action.type === 'nx_ct' && action.recircTable !== NX_CT_RECIRC_NONE) {
               if (++recirculations > 4) throw new FakeFlowTableError('recirculation loop');
+              // The datapath's packet is what recirculates: the translation sees its rewrites from here on.
+              fields = wire();
+              hidden = {};
               // ct(commit, ..., table=N): the connection is created (mark, NAT) and the packet continues translated.
               if (action.flags & NX_CT_F_COMMIT) this.commit(fields, action);
               fields = this.track(fields, action.zoneOfsNbits, action.actions.some((a) => a.type === 'nx_nat'));
               tableId = action.recircTable;
               visited.clear();
             } else if (action.type === 'nx_ct') {
-              fields = this.commit(fields, action);
+              // Without table=: the datapath translates the packet, the actions after it still see the original.
+              const translated = this.commit(wire(), action);
+              const before = wire();
+              for (const key of Object.keys(translated) as (keyof PacketFields)[]) {
+                if (translated[key] !== before[key] && key !== 'ct_mark') hidden = { ...hidden, [key]: translated[key] };
+              }
+              fields = { ...fields, ct_mark: translated.ct_mark ?? fields.ct_mark };
             } else if (action.type === 'nx_output_reg') {
               const src = action.src;
               if (src !== 'ct_mark') throw new FakeFlowTableError(`output_reg from ${String(src)} is not modelled`);
               const ofs = action.ofsNbits >> 6;
               const bits = (action.ofsNbits & 0x3f) + 1;
               const port = Math.floor(Number(fields.ct_mark ?? 0) / 2 ** ofs) % 2 ** bits;
-              outcomes.push({ kind: 'output', port, fields: { ...fields } });
+              outcomes.push({ kind: 'output', port, ...leaving() });
             } else if (action.type === 'set_queue') {
               fields = { ...fields, queue: action.queueId };
             } else if (action.type !== 'nx_fin_timeout') {
@@ -420,4 +444,9 @@ export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
   if (packet.icmp && packet.ipv6) Object.assign(fields, { icmpv6_type: packet.icmp.type, icmpv6_code: packet.icmp.code });
   if (packet.nd) fields.ipv6_nd_target = packet.nd.target;
   return fields;
+}
+
+/** What the next bridge's tables would match on, past a patch port: the translation's view of a leaving packet. */
+export function translatedView(outcome: Extract<Outcome, { kind: 'output' | 'normal' }>): PacketFields {
+  return outcome.translated ?? outcome.fields;
 }

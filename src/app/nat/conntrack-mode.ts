@@ -142,7 +142,7 @@ export class ConntrackNat implements NatMode {
 
   connect(c: NewConnection): OfpMessage[] {
     const commit = buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: c.service.id, clientOfport: c.inPort, backendIp: c.backend.config.ip, backendPort: c.softwarePort,
+      zone: this.zone, serviceId: c.service.id, protocol: c.service.l4, clientOfport: c.inPort, backendIp: c.backend.config.ip, backendPort: c.softwarePort,
       backendMac: c.location.mac, backendOfport: c.location.ofport,
     });
     return [...this.counting.connectionFlows(c), commit];
@@ -152,7 +152,7 @@ export class ConntrackNat implements NatMode {
     if (c.backendIp6 !== undefined) return this.connectEncoded6(c, c.backendIp6);
     let encoder = this.encoders.get(c.service.id);
     if (!encoder) {
-      encoder = new CtCommitWireEncoder(this.zone, c.service.id);
+      encoder = new CtCommitWireEncoder(this.zone, c.service.id, c.service.l4);
       this.encoders.set(c.service.id, encoder);
     }
     const bytes = encoder.encode({
@@ -167,7 +167,7 @@ export class ConntrackNat implements NatMode {
   private connectEncoded6(c: NewConnection, backendIp6: Uint8Array): OutboundMessage[] {
     let encoder = this.encoders6.get(c.service.id);
     if (!encoder) {
-      encoder = new CtCommitWireEncoder6(this.zone, c.service.id);
+      encoder = new CtCommitWireEncoder6(this.zone, c.service.id, c.service.l4);
       this.encoders6.set(c.service.id, encoder);
     }
     const bytes = encoder.encode({
@@ -189,7 +189,7 @@ export class ConntrackNat implements NatMode {
     const location = service.backends.get(entry.backend.id)?.location ?? this.backendFlows.get(`${service.id}/${entry.backend.id}`);
     if (!location || location.dpid !== c.dpid) return [];
     return [buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: service.id, clientOfport: c.inPort, backendIp: backendAddress(entry.backend), backendPort: entry.softwarePort,
+      zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend), backendPort: entry.softwarePort,
       backendMac: location.mac, backendOfport: location.ofport,
     })];
   }

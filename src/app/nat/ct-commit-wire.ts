@@ -4,7 +4,7 @@
  * it with encode(buildCtCommitPacketOut(...)) byte for byte. IPv6 services have their own (CtCommitWireEncoder6).
  */
 import { buildCtCommitPacketOut } from '../../flows/conntrack';
-import { FlowBuildError } from '../../flows/builders';
+import { FlowBuildError, type L4Protocol } from '../../flows/builders';
 import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
@@ -31,18 +31,20 @@ const SLOTS: SlotSpecs<Slots> = {
 
 export class CtCommitWireEncoder {
   private readonly layout: MessageLayout<Slots>;
-  private readonly at: { inPort: number; mark: number; backendIp: number; backendPort: number; backendMac: number; backendOfport: number };
+  private readonly at: { inPort: number; mark: number; backendIp: readonly number[]; backendPort: readonly number[]; backendMac: number; backendOfport: number };
 
-  constructor(readonly zone: number, readonly serviceId: number) {
+  constructor(readonly zone: number, readonly serviceId: number, readonly protocol: L4Protocol) {
     this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
-      zone, serviceId, clientOfport: v.clientOfport, backendIp: uint32ToIpv4(v.backendIp), backendPort: v.backendPort,
+      zone, serviceId, protocol, clientOfport: v.clientOfport, backendIp: uint32ToIpv4(v.backendIp), backendPort: v.backendPort,
       backendMac: numberToMac(v.backendMac), backendOfport: v.backendOfport,
     }), { clientOfport: 1, backendIp: 0x0a000003, backendPort: 2, backendMac: 0x020000000002, backendOfport: 2 }, SLOTS);
-    const clientPortAt = this.layout.offsets.clientOfport;
+    const { clientOfport: clientPortAt, backendIp, backendPort } = this.layout.offsets;
     if (clientPortAt.length !== 2) throw new FlowBuildError(`commit packet-out layout: the client port appears ${clientPortAt.length} times, expected in_port and ct_mark`);
+    twice('backend address', backendIp);
+    twice('backend port', backendPort);
     const o = (k: keyof Slots) => this.layout.offset(k);
     this.at = {
-      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp: o('backendIp'), backendPort: o('backendPort'), backendMac: o('backendMac'), backendOfport: o('backendOfport'),
+      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp, backendPort, backendMac: o('backendMac'), backendOfport: o('backendOfport'),
     };
   }
 
@@ -56,13 +58,18 @@ export class CtCommitWireEncoder {
     // Both places hold a 32-bit field whose high half is fixed (0 for in_port, the service id for the mark).
     u16(out, this.at.inPort + 2, v.clientOfport);
     u16(out, this.at.mark + 2, v.clientOfport);
-    u32(out, this.at.backendIp, v.backendIp);
-    u16(out, this.at.backendPort, v.backendPort);
+    for (const at of this.at.backendIp) u32(out, at, v.backendIp);
+    for (const at of this.at.backendPort) u16(out, at, v.backendPort);
     out.set(v.backendMac, this.at.backendMac);
     u32(out, this.at.backendOfport, v.backendOfport);
     out.set(frame, head.length);
     return out;
   }
+}
+
+/** The backend's address and port are in the commit's nat() and set again after it (buildCtCommitPacketOut). */
+function twice(what: string, offsets: readonly number[]): void {
+  if (offsets.length !== 2) throw new FlowBuildError(`commit packet-out layout: the ${what} appears ${offsets.length} times, expected in nat() and its set_field`);
 }
 
 /** An IPv6 connection's commit values: the backend's address as its 16 bytes (lb Backend.ip6). */
@@ -86,11 +93,11 @@ const SLOTS6: SlotSpecs<Slots6> = {
  */
 export class CtCommitWireEncoder6 {
   private readonly layout: MessageLayout<Slots6>;
-  private readonly at: { inPort: number; mark: number; backendIp: number; backendPort: number; backendMac: number; backendOfport: number };
+  private readonly at: { inPort: number; mark: number; backendIp: readonly number[]; backendPort: readonly number[]; backendMac: number; backendOfport: number };
 
-  constructor(readonly zone: number, readonly serviceId: number) {
+  constructor(readonly zone: number, readonly serviceId: number, readonly protocol: L4Protocol) {
     this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
-      zone, serviceId, clientOfport: v.clientOfport, backendIp: formatIpv6Words([v.backendWord0, v.backendWord1, v.backendWord2, v.backendWord3]),
+      zone, serviceId, protocol, clientOfport: v.clientOfport, backendIp: formatIpv6Words([v.backendWord0, v.backendWord1, v.backendWord2, v.backendWord3]),
       backendPort: v.backendPort, backendMac: numberToMac(v.backendMac), backendOfport: v.backendOfport,
     }), {
       clientOfport: 1, backendWord0: 0xfd000000, backendWord1: 0x00010002, backendWord2: 0x00030004, backendWord3: 0x00050006,
@@ -99,10 +106,16 @@ export class CtCommitWireEncoder6 {
     const clientPortAt = this.layout.offsets.clientOfport;
     if (clientPortAt.length !== 2) throw new FlowBuildError(`commit packet-out layout: the client port appears ${clientPortAt.length} times, expected in_port and ct_mark`);
     const o = (k: keyof Slots6) => this.layout.offset(k);
-    const words = [o('backendWord0'), o('backendWord1'), o('backendWord2'), o('backendWord3')];
-    if (words.some((at, i) => at !== words[0] + 4 * i)) throw new FlowBuildError(`commit packet-out layout: the IPv6 address's words are not contiguous (${words.join(', ')})`);
+    const { backendWord0, backendWord1, backendWord2, backendWord3, backendPort } = this.layout.offsets;
+    twice('backend address', backendWord0);
+    twice('backend port', backendPort);
+    // Each place holds the four words side by side (the 16 bytes are written at once).
+    for (let k = 0; k < backendWord0.length; k++) {
+      const words = [backendWord0[k], backendWord1[k], backendWord2[k], backendWord3[k]];
+      if (words.some((at, i) => at !== words[0] + 4 * i)) throw new FlowBuildError(`commit packet-out layout: the IPv6 address's words are not contiguous (${words.join(', ')})`);
+    }
     this.at = {
-      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp: words[0], backendPort: o('backendPort'), backendMac: o('backendMac'), backendOfport: o('backendOfport'),
+      inPort: clientPortAt[0], mark: clientPortAt[1], backendIp: backendWord0, backendPort, backendMac: o('backendMac'), backendOfport: o('backendOfport'),
     };
   }
 
@@ -116,8 +129,8 @@ export class CtCommitWireEncoder6 {
     u16(out, 2, out.length);
     u16(out, this.at.inPort + 2, v.clientOfport);
     u16(out, this.at.mark + 2, v.clientOfport);
-    out.set(v.backendIp6, this.at.backendIp);
-    u16(out, this.at.backendPort, v.backendPort);
+    for (const at of this.at.backendIp) out.set(v.backendIp6, at);
+    for (const at of this.at.backendPort) u16(out, at, v.backendPort);
     out.set(v.backendMac, this.at.backendMac);
     u32(out, this.at.backendOfport, v.backendOfport);
     out.set(frame, head.length);

@@ -90,14 +90,14 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
 describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(...))', () => {
   it('for varied zones, services and values', () => {
     const next = prng(7);
-    for (const [zone, serviceId] of [[0, 1], [4321, 0x1234], [65535, 65535]]) {
-      const encoder = new CtCommitWireEncoder(zone, serviceId);
+    for (const [zone, serviceId, protocol] of [[0, 1, 'tcp'], [4321, 0x1234, 'udp'], [65535, 65535, 'tcp']] as const) {
+      const encoder = new CtCommitWireEncoder(zone, serviceId, protocol);
       for (let i = 0; i < 200; i++) {
         const mac = Buffer.from(Array.from({ length: 6 }, () => next() & 0xff));
         const values = { clientOfport: 1 + (next() % 0xffff), backendIp: next(), backendPort: next() & 0xffff, backendMac: mac, backendOfport: 1 + (next() % 0xfffffeff) };
         const frame = Buffer.from(Array.from({ length: next() % 120 }, () => next() & 0xff));
         const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
-          zone, serviceId, clientOfport: values.clientOfport, backendIp: uint32ToIpv4(values.backendIp), backendPort: values.backendPort,
+          zone, serviceId, protocol, clientOfport: values.clientOfport, backendIp: uint32ToIpv4(values.backendIp), backendPort: values.backendPort,
           backendMac: macText(mac), backendOfport: values.backendOfport,
         }));
         expect(encoder.encode(values, frame).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
@@ -107,8 +107,8 @@ describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(.
 
   it('IPv6: for varied zones, services, addresses and values', () => {
     const next = prng(11);
-    for (const [zone, serviceId] of [[0, 1], [4321, 0x1234], [65535, 65535]]) {
-      const encoder = new CtCommitWireEncoder6(zone, serviceId);
+    for (const [zone, serviceId, protocol] of [[0, 1, 'udp'], [4321, 0x1234, 'tcp'], [65535, 65535, 'tcp']] as const) {
+      const encoder = new CtCommitWireEncoder6(zone, serviceId, protocol);
       for (let i = 0; i < 200; i++) {
         const mac = Buffer.from(Array.from({ length: 6 }, () => next() & 0xff));
         // Runs of zero groups too, so the address text takes its '::' forms.
@@ -116,7 +116,7 @@ describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(.
         const values = { clientOfport: 1 + (next() % 0xffff), backendIp6: ip6, backendPort: next() & 0xffff, backendMac: mac, backendOfport: 1 + (next() % 0xfffffeff) };
         const frame = Buffer.from(Array.from({ length: next() % 120 }, () => next() & 0xff));
         const expected = encode(buildCtCommitPacketOut(frame, values.clientOfport, {
-          zone, serviceId, clientOfport: values.clientOfport, backendIp: formatIpv6(ip6), backendPort: values.backendPort,
+          zone, serviceId, protocol, clientOfport: values.clientOfport, backendIp: formatIpv6(ip6), backendPort: values.backendPort,
           backendMac: macText(mac), backendOfport: values.backendOfport,
         }));
         expect(encoder.encode(values, frame).toString('hex')).toBe(Buffer.from(expected).toString('hex'));
@@ -125,7 +125,7 @@ describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(.
   });
 
   it("refuses a client port that does not fit ct_mark's 16 bits", () => {
-    expect(() => new CtCommitWireEncoder(4321, 5).encode({ clientOfport: 0x10000, backendIp: 1, backendPort: 1, backendMac: Buffer.alloc(6), backendOfport: 1 }, Buffer.alloc(0)))
+    expect(() => new CtCommitWireEncoder(4321, 5, 'tcp').encode({ clientOfport: 0x10000, backendIp: 1, backendPort: 1, backendMac: Buffer.alloc(6), backendOfport: 1 }, Buffer.alloc(0)))
       .toThrow(/16 bits/);
   });
 });

@@ -30,7 +30,7 @@ function connection(overrides: Partial<ConnectionSpec> = {}): ConnectionSpec {
 }
 
 const COMMIT = {
-  zone: ZONE, serviceId: SERVICE_ID, clientOfport: CLIENT.ofport, backendIp: BACKEND.ip, backendPort: BACKEND.port,
+  zone: ZONE, serviceId: SERVICE_ID, protocol: 'tcp' as const, clientOfport: CLIENT.ofport, backendIp: BACKEND.ip, backendPort: BACKEND.port,
   backendMac: BACKEND.mac, backendOfport: BACKEND.ofport,
 };
 
@@ -135,8 +135,12 @@ describe('conntrack messages round-trip through the codec', () => {
     const decoded = decode(encode(buildCtCommitPacketOut(frame, CLIENT.ofport, COMMIT))) as PacketOut;
     expect(decoded.inPort).toBe(CLIENT.ofport);
     expect(Buffer.from(decoded.data).equals(frame)).toBe(true);
-    expect(decoded.actions.map((a) => a.type)).toEqual(['nx_ct', 'set_field', 'output']);
+    expect(decoded.actions.map((a) => a.type)).toEqual(['nx_ct', 'set_field', 'set_field', 'set_field', 'output']);
     expect(decoded.actions[0]).toMatchObject({ type: 'nx_ct', flags: 1, zoneOfsNbits: ZONE });
+    // The backend's address and port once more after the commit: the translation's view of the packet past the output.
+    expect(decoded.actions.slice(2, 4)).toEqual([
+      { type: 'set_field', field: { field: 'ipv4_dst', value: BACKEND.ip } }, { type: 'set_field', field: { field: 'tcp_dst', value: BACKEND.port } },
+    ]);
   });
 
   it('a commit for a client port that does not fit ct_mark is refused', () => {
@@ -222,7 +226,7 @@ describe('Open vSwitch reads the conntrack messages as intended (ovs-ofctl ofp-p
       buildDeleteCtBackendFlow({ serviceId: 5, ip: '10.0.0.11' }),
       ...buildCtPipelineFlows(),
       buildCtCommitPacketOut(Buffer.alloc(60, 1), 4, {
-        zone: 2780, serviceId: 5, clientOfport: 4, backendIp: '10.0.0.11', backendPort: 8080, backendMac: '02:0a:00:00:00:0b', backendOfport: 3,
+        zone: 2780, serviceId: 5, protocol: 'tcp', clientOfport: 4, backendIp: '10.0.0.11', backendPort: 8080, backendMac: '02:0a:00:00:00:0b', backendOfport: 3,
       }),
       buildCtConnectionFlow({
         serviceId: 5, connectionId: 7, protocol: 'tcp', idleTimeout: 60, finTimeout: 1,
@@ -239,7 +243,8 @@ describe('Open vSwitch reads the conntrack messages as intended (ovs-ofctl ofp-p
       'ADD table:1 priority=500,ct_state=-rpl+trk+dnat,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500050000000 actions=set_field:02:0a:00:00:00:0b->eth_dst,output:3',
       'DEL_STRICT table:1 priority=500,ct_state=-rpl+trk+dnat,ct_mark=0x50000/0xffff0000,ip,nw_dst=10.0.0.11 cookie:0xadc0500000000000/0xfffff00000000000',
       'ADD table:3 priority=0 cookie:0xadc0100000000000 actions=NORMAL',
-      'in_port=4 actions=ct(commit,zone=2780,exec(set_field:0x50004->ct_mark,nat(dst=10.0.0.11:8080))),set_field:02:0a:00:00:00:0b->eth_dst,output:3 data_len=60',
+      'in_port=4 actions=ct(commit,zone=2780,exec(set_field:0x50004->ct_mark,nat(dst=10.0.0.11:8080))),set_field:02:0a:00:00:00:0b->eth_dst,'
+        + 'set_field:10.0.0.11->ip_dst,set_field:8080->tcp_dst,output:3 data_len=60',
       'ADD table:1 priority=1000,ct_state=-inv+trk,ct_nw_dst=10.0.0.100,ct_nw_proto=6,ct_tp_dst=80,tcp,in_port=4,nw_src=10.0.0.101,nw_dst=10.0.0.11,'
         + 'tp_src=5555,tp_dst=8080 cookie:0xadc0400050000007 idle:60 send_flow_rem actions=fin_timeout(idle_timeout=1),set_field:02:0a:00:00:00:0b->eth_dst,output:1',
     ];

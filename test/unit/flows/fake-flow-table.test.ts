@@ -1,9 +1,9 @@
-import { FakeFlowTable, FakeFlowTableError } from '../../helpers/fake-flow-table';
+import { FakeFlowTable, FakeFlowTableError, translatedView } from '../../helpers/fake-flow-table';
 import {
   OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPFC_MODIFY, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPP_ANY, OFPP_IN_PORT,
   OFPRR_DELETE, OFPRR_HARD_TIMEOUT, OFPRR_IDLE_TIMEOUT, OFPTT_ALL, OFP_NO_BUFFER,
 } from '../../../src/openflow/constants';
-import type { FlowMod, Instruction, Oxm } from '../../../src/openflow/types';
+import type { Action, FlowMod, Instruction, Oxm } from '../../../src/openflow/types';
 
 function flow(tableId: number, priority: number, match: Oxm[], instructions: Instruction[], extra: Partial<FlowMod> = {}): FlowMod {
   return {
@@ -66,5 +66,24 @@ describe('FakeFlowTable', () => {
     expect(table.expire(15)).toEqual([expect.objectContaining({ reason: OFPRR_HARD_TIMEOUT })]);
     expect(table.expire(17)).toEqual([]);
     expect(table.expire(18)).toEqual([expect.objectContaining({ reason: OFPRR_IDLE_TIMEOUT, notify: false })]);
+  });
+
+  it("models ct(commit, nat) without table= as OVS translates it: the packet leaves translated, the translation's view stays the original", () => {
+    const table = new FakeFlowTable();
+    const commit: Action = {
+      type: 'nx_ct', flags: 1, zoneSrc: 0, zoneOfsNbits: 9, recircTable: 255, alg: 0,
+      actions: [{ type: 'nx_nat', flags: 2, rangeIpv4Min: '10.0.0.11', rangeProtoMin: 8080 }],
+    };
+    const syn = { eth_type: 0x0800, ip_proto: 6, ipv4_src: '10.0.0.101', tcp_src: 40000, ipv4_dst: '10.0.0.100', tcp_dst: 80 };
+    const [plain] = table.executePacketOut(syn, 4, [commit, { type: 'output', port: 3, maxLen: 0 }]);
+    expect(plain).toMatchObject({ kind: 'output', port: 3, fields: { ipv4_dst: '10.0.0.11', tcp_dst: 8080 }, translated: { ipv4_dst: '10.0.0.100', tcp_dst: 80 } });
+    // Setting the translated fields again makes the view agree with the wire (nothing to report).
+    const [again] = table.executePacketOut({ ...syn, tcp_src: 40001 }, 4, [
+      commit, { type: 'set_field', field: { field: 'ipv4_dst', value: '10.0.0.11' } }, { type: 'set_field', field: { field: 'tcp_dst', value: 8080 } },
+      { type: 'output', port: 3, maxLen: 0 },
+    ]);
+    expect(again).toMatchObject({ kind: 'output', fields: { ipv4_dst: '10.0.0.11', tcp_dst: 8080 } });
+    expect(again).not.toHaveProperty('translated');
+    expect(again.kind === 'output' && translatedView(again)).toMatchObject({ ipv4_dst: '10.0.0.11', tcp_dst: 8080 });
   });
 });

@@ -64,8 +64,9 @@ describe('IPv6 flows of conntrack mode', () => {
     expect(all[all.length - 1]).toContain(`tcp6,in_port=3,ipv6_src=2001:db8:1::51,ipv6_dst=fd00:2::7,tp_src=40000,tp_dst=8080`);
     expect(all[all.length - 1]).toContain(`ct_ipv6_dst=${VIP}`);
     const commit = printed(buildCtCommitPacketOut(Buffer.alloc(60), 3, {
-      zone: 9, serviceId: 7, clientOfport: 3, backendIp: 'fd00:2::7', backendPort: 8080, backendMac: '52:54:00:00:00:b1', backendOfport: 5,
+      zone: 9, serviceId: 7, protocol: 'tcp', clientOfport: 3, backendIp: 'fd00:2::7', backendPort: 8080, backendMac: '52:54:00:00:00:b1', backendOfport: 5,
     }));
-    expect(commit).toContain('actions=ct(commit,zone=9,exec(set_field:0x70003->ct_mark,nat(dst=[fd00:2::7]:8080))),set_field:52:54:00:00:00:b1->eth_dst,output:5');
+    expect(commit).toContain('actions=ct(commit,zone=9,exec(set_field:0x70003->ct_mark,nat(dst=[fd00:2::7]:8080))),set_field:52:54:00:00:00:b1->eth_dst,'
+      + 'set_field:fd00:2::7->ipv6_dst,set_field:8080->tcp_dst,output:5');
   });
 });
