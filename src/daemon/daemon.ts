@@ -16,6 +16,7 @@ import {
 } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
+import { reportControllerEvents } from './controller-events';
 import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-host';
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
@@ -25,7 +26,8 @@ import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { PairConfigSync } from './pair-config';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
-import { taggedChanges, withTaggedBackends, type TagProblem, type TaggedBackend } from './tagged-backends';
+import { withTaggedBackends } from './tagged-backends';
+import { TaggedReport } from './tagged-report';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
 
@@ -99,8 +101,7 @@ export class VadcDaemon implements VadcRuntime {
   private served: ServiceConfig[];
   /** OVSDB's Interface rows as last seen (VMs that join by tag), and what the tags made of them. */
   private interfaces: InterfaceRow[] = [];
-  private tagged = new Map<string, TaggedBackend[]>();
-  private tagProblems = new Set<string>();
+  private readonly taggedReport = new TaggedReport((e) => this.emitEvent(e));
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
   private readonly election?: ControllerElection;
@@ -169,24 +170,9 @@ export class VadcDaemon implements VadcRuntime {
       this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
       this.controller.on('switch_down', (dpid) => this.tableZero?.forget(dpid));
     }
-    this.controller.on('switch_down', (dpid, reason) => this.emitEvent({ kind: 'switch_down', level: 'warn', dpid: formatDpid(dpid), message: `switch ${formatDpid(dpid)} disconnected: ${reason}` }));
-    this.controller.on('dpid_conflict', (c) => this.emitEvent({
-      kind: 'dpid_conflict', level: 'warn', dpid: formatDpid(c.dpid), data: { holder: c.holder, claimant: c.claimant, kept: c.kept },
-      message: c.kept === 'holder'
-        ? `${c.claimant} claimed datapath id ${formatDpid(c.dpid)}, connected from ${c.holder}: refused (${c.reason})`
-        : `${c.claimant} took over datapath id ${formatDpid(c.dpid)} from ${c.holder}: ${c.reason}`,
-    }));
-    this.controller.on('role', (sw, report) => {
-      const dpid = formatDpid(sw.dpid);
-      if (report.kind === 'master' || report.kind === 'slave') {
-        this.emitEvent({ kind: 'switch_role', level: 'info', dpid, data: { role: report.kind, generation: String(report.generation) }, message: `switch ${dpid}: this instance is ${report.kind.toUpperCase()} (generation ${report.generation})` });
-      } else if (report.kind === 'refused') {
-        this.emitEvent({ kind: 'role_refused', level: 'error', dpid, message: `switch ${dpid}: ${report.reason}` });
-      } else {
-        this.emitEvent({ kind: 'demoted', level: 'warn', dpid, data: 'generation' in report ? { generation: String(report.generation), ours: String(report.ours) } : undefined, message: `switch ${dpid}: ${report.reason}` });
-        this.election?.check(); // the switch knows better than our last look at the record
-        if (report.kind === 'fenced') this.outbid(dpid, report.generation);
-      }
+    reportControllerEvents(this.controller, (e) => this.emitEvent(e), (dpid, report) => {
+      this.election?.check(); // the switch knows better than our last look at the record
+      if (report.kind === 'fenced') this.outbid(dpid, report.generation);
     });
     // Refused peers are logged by the controller itself, once per peer per minute.
     this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? formatDpid(sw.dpid) : undefined }));
@@ -420,8 +406,8 @@ export class VadcDaemon implements VadcRuntime {
     const base = combineServices(this.config.services, this.clusterServices).services;
     if (!base.some((s) => s.backends_from)) return;
     const next = withTaggedBackends(base, rows);
-    if (taggedChanges(this.tagged, next.tagged).length === 0) {
-      this.reportTagProblems(next.problems);
+    if (!this.taggedReport.changes(next)) {
+      this.taggedReport.reportProblems(next.problems);
       return;
     }
     void this.oneChangeAtATime(() => this.serveCombined()).catch((err: Error) => this.emitEvent({
@@ -429,41 +415,11 @@ export class VadcDaemon implements VadcRuntime {
     }));
   }
 
-  /** What the tags found, reported: who joined, who left, which tagged interfaces cannot serve (once each). */
-  private reportTagged(next: ReturnType<typeof withTaggedBackends>): void {
-    for (const change of taggedChanges(this.tagged, next.tagged)) {
-      for (const b of change.left) {
-        this.emitEvent({
-          kind: 'backend_untagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
-          message: `${b.name} (${b.ip}, interface ${b.iface}) left ${change.service}: its interface is gone or no longer tagged; it takes no new connections, established ones end where the datapath keeps them`,
-        });
-      }
-      for (const b of change.joined) {
-        this.emitEvent({
-          kind: 'backend_tagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
-          message: `${b.name} (${b.ip}, interface ${b.iface}) joined ${change.service} by its tag`,
-        });
-      }
-    }
-    this.tagged = next.tagged;
-    this.reportTagProblems(next.problems);
-  }
-
-  private reportTagProblems(next: TagProblem[]): void {
-    const problems = new Set(next.map((p) => `${p.service}\u0000${p.iface}\u0000${p.message}`));
-    for (const p of next) {
-      const key = `${p.service}\u0000${p.iface}\u0000${p.message}`;
-      if (this.tagProblems.has(key)) continue;
-      this.emitEvent({ kind: 'tagged_backend_skipped', level: 'warn', service: p.service, data: { iface: p.iface }, message: `interface ${p.iface} carries ${p.service}'s tag but is not a backend: ${p.message}` });
-    }
-    this.tagProblems = problems;
-  }
-
   /** Serves the file's and the cluster's services together, with their tagged backends; the store's drains follow. */
   private async serveCombined(): Promise<PolicyProblem[]> {
     const combined = combineServices(this.config.services, this.clusterServices);
     const tagged = withTaggedBackends(combined.services, this.interfaces);
-    this.reportTagged(tagged);
+    this.taggedReport.served(tagged);
     this.served = tagged.services;
     this.deliver(this.app.setServices(this.served, this.now()));
     this.health.retire(this.served); // in the same turn: no monitor speaks of what the app just dropped
@@ -506,7 +462,7 @@ export class VadcDaemon implements VadcRuntime {
 
   services(): ServiceStatus[] {
     const queues = egressQueueIds(this.config.egress, this.served);
-    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.tagged.get(service)?.find((b) => b.name === backend)?.iface, (vnic) => queues.get(vnic));
+    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.taggedReport.ifaceOf(service, backend), (vnic) => queues.get(vnic));
   }
 
   service(name: string): ServiceStatus {
