@@ -4,7 +4,8 @@
 // its own election still names it master, takes a generation past the switch's (outbid) and is master with it.
 // A restart of ovs-vswitchd (it forgets the id) changes nothing for it.
 // Then a write that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE: counted, handled, no crash; the
-// demoting controller came from outside vadc's election, so vadc outbids it too.
+// demoting controller came from outside vadc's election, so vadc outbids it too. A controller that keeps claiming
+// MASTER back is outbid at most 3 times a minute; then vadc stays fenced and says so (fenced_stuck).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -113,4 +114,31 @@ test('a flow-mod that leaves after the switch demoted vadc gets OFPBRC_IS_SLAVE:
   // vadc's election still names it master: it takes a generation past the intruder's and is master again.
   await waitFor(() => d.status().switches[0].role === 'master' && d.status().ha?.generation === String(INTRUDER + 1n), 20_000, 'vadc to outbid the intruder');
   expect(d.status().ha).toMatchObject({ role: 'master' });
+});
+
+test('a controller outside the election that keeps claiming MASTER back: at most 3 outbids a minute, then fenced_stuck, and vadc stays fenced', async () => {
+  const d = daemon!;
+  await waitFor(() => d.status().switches[0]?.role === 'master', 20_000, 'vadc to be master');
+  const stuck = () => events.find((e) => e.kind === 'fenced_stuck');
+  const outbidsBefore = events.filter((e) => e.kind === 'promoted').length;
+  let claims = 0;
+  // The first two tests spent two outbids of this minute's budget already; five claims are more than any budget left.
+  for (let claim = BigInt(d.status().ha!.generation) + 1000n; claims < 5 && !stuck(); claim = BigInt(d.status().ha!.generation) + 1000n) {
+    const peer = await RawPeer.connect(lab.mgmtSocket, HELLO);
+    peer.send(encode({ type: 'role_request', xid: 0x50 + claims, role: OFPCR_ROLE_MASTER, generationId: claim }));
+    await peer.next(isMessage(OFPT.ROLE_REPLY, 0x50 + claims));
+    peer.close();
+    claims += 1;
+    const claimed = claim;
+    await waitFor(() => stuck() !== undefined || BigInt(d.status().ha!.generation) > claimed, 20_000, `vadc to outbid generation ${claimed} or give up`);
+  }
+  const outbids = events.filter((e) => e.kind === 'promoted').length - outbidsBefore;
+  console.log(`[ha-stale] claims by the intruder: ${claims}; outbids: ${outbids}; then: ${stuck()?.message}`);
+  expect(stuck()).toMatchObject({ level: 'error' });
+  expect(stuck()!.message).toContain("another controller outside this pair's election keeps claiming MASTER");
+  expect(outbids).toBeLessThanOrEqual(3);
+  expect(outbids).toBe(claims - 1); // every claim but the last was outbid
+  // Fenced: the switch keeps the intruder's generation, and vadc does not claim master there.
+  expect(d.status().switches[0].role).not.toBe('master');
+  expect(BigInt(d.status().ha!.generation)).toBeLessThan(BigInt(stuck()!.data!.generation as string));
 });
