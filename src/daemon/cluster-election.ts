@@ -24,6 +24,7 @@ import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
 import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
+import type { PairConfigChannel } from './pair-config';
 
 export interface ClusterElectionFacts {
   now: number;
@@ -87,6 +88,11 @@ export interface ClusterElectionOptions {
   session?: Partial<OvsdbClientOptions>;
   /** How long start() waits for a first verdict when the store does not answer (default 3000 ms). */
   startWaitMs?: number;
+  /**
+   * Where the master publishes its configuration for the standby (./pair-config.ts): a file in controller.ha.dir,
+   * shared when the two instances run on one machine (they drive one hypervisor's bridge and share its host name).
+   */
+  configChannel?: PairConfigChannel;
 }
 
 /** OVSDB lock names are ids; the pair key is hex. */
@@ -100,6 +106,7 @@ const STANDBY_WRITE_MS = 1000;
 
 export class ClusterElection implements ControllerElection {
   readonly me: string;
+  readonly configChannel?: PairConfigChannel;
   private readonly lockName: string;
   private readonly beatMs: number;
   private readonly leaseMs: number;
@@ -123,6 +130,7 @@ export class ClusterElection implements ControllerElection {
 
   constructor(private readonly opts: ClusterElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
+    this.configChannel = opts.configChannel;
     this.lockName = pairLockName(opts.key);
     this.beatMs = opts.beatMs ?? Math.max(20, Math.floor(opts.staleMs / 5));
     // The standby steals only after staleMs without seeing a beat that committed after we sent it.

@@ -131,6 +131,7 @@ export class VadcDaemon implements VadcRuntime {
       if (election && channel) {
         this.pairConfig = new PairConfigSync({
           channel, now: this.now, configText: () => this.text, apply: (text) => this.applyConfig(text), emit: (e) => this.emitEvent(e),
+          drains: { list: () => [...this.apiDrained.values()], set: (service, backend, drained) => (drained ? this.drain(service, backend) : this.enable(service, backend)) },
           election: () => {
             const { instance, role, peer } = election.status();
             return { instance, role, master: role === 'standby' ? peer : undefined };
@@ -435,8 +436,8 @@ export class VadcDaemon implements VadcRuntime {
     const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
     const plan = drainPlan(backends, wanted, this.storeDrained);
     this.storeDrained = plan.storeDrained;
-    for (const key of plan.drain) await this.drain(...(key.split('\u0000') as [string, string]));
-    for (const key of plan.enable) await this.enable(...(key.split('\u0000') as [string, string]));
+    for (const key of plan.drain) this.drainNow(...(key.split('\u0000') as [string, string]));
+    for (const key of plan.enable) this.enableNow(...(key.split('\u0000') as [string, string]));
     return combined.problems;
   }
 
@@ -513,6 +514,23 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
+    const status = this.drainNow(serviceName, backend);
+    this.apiDrained.set(`${serviceName}\u0000${backend}`, [serviceName, backend]);
+    this.pairConfig?.changed();
+    return status;
+  }
+
+  async enable(serviceName: string, backend: string): Promise<BackendStatus> {
+    const status = this.enableNow(serviceName, backend);
+    this.apiDrained.delete(`${serviceName}\u0000${backend}`);
+    this.pairConfig?.changed();
+    return status;
+  }
+
+  /** Drained through the control API (not by the cluster store): what a pair's master shares with its standby. */
+  private readonly apiDrained = new Map<string, [string, string]>();
+
+  private drainNow(serviceName: string, backend: string): BackendStatus {
     this.deliver(this.wrap(() => this.app.drain(serviceName, backend)));
     // The connection table is current now, the last statistics poll may not be: a drain must count the
     // connections opened since, or a backend with live connections would be reported drained at once.
@@ -521,7 +539,7 @@ export class VadcDaemon implements VadcRuntime {
     return this.backendStatus(serviceName, backend);
   }
 
-  async enable(serviceName: string, backend: string): Promise<BackendStatus> {
+  private enableNow(serviceName: string, backend: string): BackendStatus {
     this.deliver(this.wrap(() => this.app.enable(serviceName, backend)));
     this.health.enable(serviceName, backend);
     this.emitEvent({ kind: 'backend_enabled', level: 'info', service: serviceName, backend, message: `${backend} takes new connections again` });

@@ -4,6 +4,7 @@
 //   auto     - cluster when the config has a `cluster:` section, host otherwise;
 //   none     - no election: the controller stays EQUAL at every switch.
 // Both elections answer the same questions, so the daemon and the controller never ask which one runs.
+import path from 'node:path';
 import type { VadcConfig } from '../config';
 import type { RoleAuthority } from '../controller/controller';
 import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
@@ -11,7 +12,7 @@ import type { Logger } from '../util/logger';
 import { ClusterElection } from './cluster-election';
 import { HostElection, pairKey } from './host-election';
 import type { OutbidVerdict } from './outbid';
-import type { PairConfigChannel } from './pair-config';
+import { PairConfigFile, type PairConfigChannel } from './pair-config';
 
 export type { OutbidVerdict } from './outbid';
 
@@ -81,6 +82,7 @@ export function createElection(opts: ElectionOptions): ControllerElection | unde
     return new ClusterElection({
       remotes: config.cluster.remotes, key, listen: opts.listen, api: opts.api, staleMs: ha.takeover_after, logger: opts.logger, now: opts.now,
       onChange: opts.onChange, tls: opts.tls, session: opts.clusterSession,
+      configChannel: new PairConfigFile(path.join(ha.dir, `vadc-${key}`), (message) => opts.logger.error(`election: ${message}`)),
     });
   }
   return new HostElection({

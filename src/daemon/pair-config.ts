@@ -20,6 +20,8 @@ export interface PublishedConfig {
   seq: number;
   /** The master's configuration text, secrets redacted. */
   text: string;
+  /** The backends drained through the control API (service, backend): a drain is not part of the configuration. */
+  drained?: [string, string][];
 }
 
 /** Where a pair's master publishes its configuration and its standby reads it. */
@@ -73,7 +75,8 @@ export class PairConfigFile implements PairConfigChannel {
     this.seen = stamp;
     try {
       const doc = JSON.parse(readFileSync(this.where, 'utf8')) as PublishedConfig;
-      if (typeof doc.from === 'string' && Number.isSafeInteger(doc.seq) && typeof doc.text === 'string') return doc;
+      const drainsOk = doc.drained === undefined || (Array.isArray(doc.drained) && doc.drained.every((d) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string')));
+      if (typeof doc.from === 'string' && Number.isSafeInteger(doc.seq) && typeof doc.text === 'string' && drainsOk) return doc;
     } catch {
       // fall through
     }
@@ -114,6 +117,8 @@ export interface PairConfigSyncOptions {
   /** Applies a configuration as `config apply` does (its state file is written as for any change). */
   apply: (text: string) => Promise<unknown>;
   emit: (event: { kind: string; level: 'info' | 'warn' | 'error'; message: string; data?: Record<string, unknown> }) => void;
+  /** The backends drained through the control API, and how to drain or enable one as the API does. */
+  drains?: { list(): [string, string][]; set(service: string, backend: string, drained: boolean): Promise<unknown> };
   /** How often a standby looks for a new publication, ms. */
   intervalMs?: number;
   now: () => number;
@@ -148,7 +153,8 @@ export class PairConfigSync {
     const e = this.opts.election();
     if (e.role !== 'master') return;
     this.seq += 1;
-    this.opts.channel.publish({ from: e.instance, seq: this.seq, text: publishedText(this.opts.configText()) });
+    const drained = this.opts.drains?.list();
+    this.opts.channel.publish({ from: e.instance, seq: this.seq, text: publishedText(this.opts.configText()), ...(drained ? { drained } : {}) });
   }
 
   /**
@@ -175,11 +181,14 @@ export class PairConfigSync {
     const id = `${doc.from}:${doc.seq}`;
     if (id === this.handled) return;
     this.handled = id;
-    let next: string | undefined;
+    let adopted = false;
     try {
-      next = adoptedText(this.opts.configText(), doc.text);
-      if (next === undefined) return;
-      await this.opts.apply(next);
+      const next = adoptedText(this.opts.configText(), doc.text);
+      if (next !== undefined) {
+        await this.opts.apply(next);
+        adopted = true;
+      }
+      adopted = (await this.adoptDrains(doc.drained ?? [])) || adopted;
     } catch (err) {
       this.opts.emit({
         kind: 'pair_config_refused', level: 'error', data: { from: doc.from },
@@ -187,6 +196,28 @@ export class PairConfigSync {
       });
       return;
     }
+    if (!adopted) return;
     this.opts.emit({ kind: 'pair_config_adopted', level: 'info', data: { from: doc.from }, message: `adopted the configuration the master ${doc.from} runs (runtime changes made there)` });
+  }
+
+  /** Drains and enables what differs from the master's drains; true when anything changed. */
+  private async adoptDrains(theirs: [string, string][]): Promise<boolean> {
+    const drains = this.opts.drains;
+    if (!drains) return false;
+    const key = ([service, backend]: [string, string]) => `${service}\u0000${backend}`;
+    const ours = new Map(drains.list().map((d) => [key(d), d]));
+    const wanted = new Map(theirs.map((d) => [key(d), d]));
+    let changed = false;
+    for (const [k, [service, backend]] of wanted) {
+      if (ours.has(k)) continue;
+      await drains.set(service, backend, true);
+      changed = true;
+    }
+    for (const [k, [service, backend]] of ours) {
+      if (wanted.has(k)) continue;
+      await drains.set(service, backend, false);
+      changed = true;
+    }
+    return changed;
   }
 }

@@ -108,7 +108,10 @@ describe('PairConfigSync', () => {
   }
 
   function instance(ch: ReturnType<typeof channel>, id: string, text: string) {
-    const state = { role: 'standby' as 'master' | 'standby', master: undefined as string | undefined, text, applied: [] as string[], events: [] as { kind: string; message: string }[], refuse: undefined as string | undefined };
+    const state = {
+      role: 'standby' as 'master' | 'standby', master: undefined as string | undefined, text, applied: [] as string[],
+      events: [] as { kind: string; message: string }[], refuse: undefined as string | undefined, drained: new Map<string, [string, string]>(),
+    };
     const sync = new PairConfigSync({
       channel: ch, now: () => 1000,
       election: () => ({ instance: id, role: state.role, master: state.master }),
@@ -119,6 +122,13 @@ describe('PairConfigSync', () => {
         state.text = t;
       },
       emit: (e) => state.events.push(e),
+      drains: {
+        list: () => [...state.drained.values()],
+        set: async (service, backend, drained) => {
+          if (drained) state.drained.set(`${service}/${backend}`, [service, backend]);
+          else state.drained.delete(`${service}/${backend}`);
+        },
+      },
     });
     return { state, sync };
   }
@@ -166,6 +176,22 @@ describe('PairConfigSync', () => {
     await b.sync.promoted();
     expect(ports(b.state.text)).toEqual([8080, 8081]);
     expect(ch.published()?.from).toBe('b'); // and then publishes its own
+  });
+
+  it('drains made through the API on the master are published and followed by the standby, both ways', async () => {
+    const { ch, a, b } = pair(A);
+    b.state.drained.set('web/v9', ['web', 'v9']); // a drain the master no longer has
+    a.state.drained.set('web/v1', ['web', 'v1']);
+    a.sync.changed();
+    expect(ch.published()?.drained).toEqual([['web', 'v1']]);
+    await b.sync.look();
+    expect([...b.state.drained.values()]).toEqual([['web', 'v1']]);
+    expect(b.state.applied).toEqual([]); // the configuration itself was the same
+    expect(b.state.events.map((e) => e.kind)).toEqual(['pair_config_adopted']);
+    a.state.drained.clear();
+    a.sync.changed();
+    await b.sync.look();
+    expect([...b.state.drained.values()]).toEqual([]);
   });
 
   it('a publication that cannot be applied is reported once, with the reason', async () => {
@@ -235,6 +261,9 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
     await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
     await until('the standby to adopt the service', () => hasDns(b));
+    await a.daemon.drain('web', 'v1');
+    const v1 = (s: Served) => s.daemon.status().services.find((x) => x.name === 'web')?.backends.find((x) => x.id === 'v1');
+    await until('the standby to drain v1 too', () => ['draining', 'drained'].includes(String(v1(b)?.health)));
     expect(b.daemon.events(100).map((e) => e.kind)).toContain('pair_config_adopted');
     expect(readFileSync(`${fileB}.state.yaml`, 'utf8')).toContain('10.0.0.53'); // kept over a restart of the standby
     expect(b.daemon.status().ha?.where).toBe(`${dir}/ha`);
@@ -245,6 +274,7 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     running.splice(running.indexOf(a), 1);
     await until('the standby to take over', () => role(b) === 'master');
     expect(hasDns(b)).toBe(true);
+    expect(['draining', 'drained']).toContain(String(v1(b)?.health));
     a = await start(fileA);
     expect(hasDns(a)).toBe(true);
     await until('the restarted instance to stand by for the new master', () => role(a) === 'standby' && b.daemon.status().ha?.peer !== undefined);
