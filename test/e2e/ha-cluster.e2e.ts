@@ -63,6 +63,15 @@ describe('a pair on a cluster host elects through the store (real OVS, real Raft
     expect(promoted?.message).toMatch(/generation 1\): no master yet/);
   });
 
+  it('a drain made on the master through the CLI reaches the standby (the publication in controller.ha.dir)', async () => {
+    const backend = (await pair.a.status()).services[0].backends[1].id;
+    expect((await pair.a.cli(['backend', 'drain', 'web', backend])).code).toBe(0);
+    const healthOnB = async () => (await pair.b.status()).services[0].backends.find((b) => b.id === backend)?.health;
+    await waitFor(async () => ['draining', 'drained'].includes(String(await healthOnB())), 10_000, 'the standby to drain it too');
+    expect((await pair.a.cli(['backend', 'enable', 'web', backend])).code).toBe(0);
+    await waitFor(async () => !['draining', 'drained'].includes(String(await healthOnB())), 10_000, 'the standby to enable it again');
+  });
+
   it('kill -9 of the master: the standby gets the lock and takes over; held connections survive', async () => {
     const run = traffic(lab, 'cl1', { held: 50, everyMs: 10, seconds: 4 });
     await run.ready;
