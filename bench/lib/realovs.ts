@@ -40,6 +40,8 @@ export interface RealOvsOptions {
   nat?: 'flows' | 'conntrack';
   /** Connection-end copies per second (config datapath.end_copies; 0 = off); default the config's default. */
   endCopies?: number;
+  /** Flows mode's reply guard, SYN-ACKs per second (config datapath.reply_guard; 0 = off); default the config's default. */
+  replyGuard?: number;
   /** Who decides each VIP service's connections (config `decisions`; datapath: OVS's select group, conntrack only); default controller. */
   decisions?: 'controller' | 'datapath';
   log: (line: string) => void;
@@ -110,7 +112,7 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
   ];
 }
 
-function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath'): string {
+function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath', replyGuard?: number): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
     name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions, idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
@@ -118,7 +120,9 @@ function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'co
   return stringify({
     controller: { listen: 'tcp:127.0.0.1:0', echo_interval: 5 },
     // Conntrack mode reads the lab's tracker through its private ovs-vswitchd.
-    datapath: { nat, appctl: lab.vswitchdControlSocket, ...(endCopies !== undefined ? { end_copies: endCopies } : {}) },
+    datapath: {
+      nat, appctl: lab.vswitchdControlSocket, ...(endCopies !== undefined ? { end_copies: endCopies } : {}), ...(replyGuard !== undefined ? { reply_guard: replyGuard } : {}),
+    },
     ovsdb: `unix:${lab.ovsdbSocket}`,
     services: [
       service('conn', 80, SERVER_PORT, 60, 1),
@@ -152,7 +156,7 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       await this.startServers(backend);
-      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller');
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });

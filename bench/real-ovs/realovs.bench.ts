@@ -3,7 +3,8 @@
 // counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
 //     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack]
-//     [--end-copies N (copies/s, 0 = off; default the config's)] [--decisions controller|datapath] [--json]
+//     [--end-copies N (copies/s, 0 = off; default the config's)] [--reply-guard N (flows mode, SYN-ACKs/s, 0 = off;
+//     default the config's)] [--decisions controller|datapath] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runRealOvsBench, type RunResult } from '../lib/realovs';
@@ -21,6 +22,7 @@ const { values } = parseArgs({
     'stats-ms': { type: 'string', default: '1000' },
     nat: { type: 'string', default: 'flows' },
     'end-copies': { type: 'string' },
+    'reply-guard': { type: 'string' },
     decisions: { type: 'string', default: 'controller' },
     json: { type: 'boolean', default: false },
   },
@@ -35,7 +37,8 @@ async function main(): Promise<void> {
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
     holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions,
-    ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
+    ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
+    ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);

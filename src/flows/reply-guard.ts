@@ -1,10 +1,10 @@
 /**
- * Flows mode's reply guard (config `datapath.reply_guard`, SYN-ACKs per second; 0 = off). A connection's reverse
- * flow can be in the tables and still miss its SYN-ACK: the datapath keeps its cached megaflows until its
- * revalidators catch up with the flow-mod, and a megaflow cached before the connection ("backend -> client:
- * NORMAL") let the SYN-ACK leave untranslated; the client reset it and retried a second later. The guard sends such
- * a SYN-ACK to vadc, which sends it back through the tables marked passed (metadata bit 47): by then the reverse
- * flow is there and translates it; anything else passes the guard and goes NORMAL as before.
+ * Flows mode's reply guard (config `datapath.reply_guard`, SYN-ACKs per second; 0 = off, the default: docs/pipeline.md
+ * says why). A connection's reverse flow can be in the tables and still miss its SYN-ACK: the datapath keeps its
+ * cached megaflows until its revalidators catch up with the flow-mod, and a megaflow cached before the connection
+ * ("backend -> client: NORMAL") let the SYN-ACK leave untranslated; the client reset it and retried a second
+ * later. The guard sends such a SYN-ACK to vadc, which sends it back through the tables marked passed (metadata bit
+ * 47): by then the reverse flow is there and translates it; anything else passes the guard and goes NORMAL as before.
  *
  *   table 2  HOST_REPLY (700)   eth_dst = the bridge's LOCAL MAC                      -> NORMAL (never up)
  *   table 2  REPLY_GUARD (600)  TCP SYN+ACK from backend ip:port, metadata bit 47 clear -> controller (metered)

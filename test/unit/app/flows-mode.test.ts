@@ -45,7 +45,8 @@ describe('flows mode', () => {
     expect(h.app.connectionRecords()).toHaveLength(0);
   });
 
-  describe('reply guard (datapath.reply_guard)', () => {
+  describe('reply guard (datapath.reply_guard, off by default)', () => {
+    const GUARDED = { name: 'flows', datapath: 'datapath: { nat: flows, reply_guard: 5000 }' } as unknown as typeof FLOWS;
     const TCP = { SYN_ACK: 0x12, ACK: 0x10, PSH_ACK: 0x18 };
     /** A connection's SYN-ACK as the datapath saw it while a stale cache entry hid its reverse flow (the flow taken away). */
     function staleSynAck(h: AppHarness, clientPort: number) {
@@ -59,7 +60,7 @@ describe('flows mode', () => {
     }
 
     it('a SYN-ACK no connection flow took comes up and goes back through the tables: translated once the reverse flow is there', () => {
-      const h = new AppHarness(FLOWS);
+      const h = new AppHarness(GUARDED);
       const { reverse, backend, frame } = staleSynAck(h, 47020);
       const reply = fieldsOf(frame);
       const up = h.table.process(reply, backend);
@@ -77,7 +78,7 @@ describe('flows mode', () => {
     });
 
     it('a SYN-ACK of no connection comes up once, then NORMAL; the guard goes through one meter of its own', () => {
-      const h = new AppHarness(FLOWS);
+      const h = new AppHarness(GUARDED);
       const vm1 = VMS['v-vm1'].ofport;
       const other = h.send(fromBackend('v-vm1', 40000), vm1);
       expect(h.packetIns).toBe(1);
@@ -93,7 +94,7 @@ describe('flows mode', () => {
     });
 
     it('only a SYN-ACK comes up: a backend\'s ACKs and data of no connection go NORMAL without vadc', () => {
-      const h = new AppHarness(FLOWS);
+      const h = new AppHarness(GUARDED);
       const vm1 = VMS['v-vm1'].ofport;
       for (const flags of [TCP.ACK, TCP.PSH_ACK]) {
         const out = h.send(fromBackend('v-vm1', 40001, { flags }), vm1);
@@ -103,14 +104,14 @@ describe('flows mode', () => {
     });
 
     it('replies to the host (the bridge\'s LOCAL MAC: health checks) never come up, SYN-ACKs included', () => {
-      const h = new AppHarness(FLOWS);
+      const h = new AppHarness(GUARDED);
       const out = h.send(fromBackend('v-vm1', 40002, { dstMac: LOCAL_MAC }), VMS['v-vm1'].ofport);
       expect(out.outcomes.map((o) => o.kind)).toEqual(['normal']);
       expect(h.packetIns).toBe(0);
     });
 
     it('follows the LOCAL port\'s MAC: a changed one is exempted and the old one taken back', () => {
-      const h = new AppHarness(FLOWS);
+      const h = new AppHarness(GUARDED);
       const changed = '02:00:00:00:00:aa';
       h.sw.ports.set(OFPP_LOCAL, { ...h.sw.ports.get(OFPP_LOCAL)!, hwAddr: changed });
       const msgs = h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(OFPP_LOCAL)! }, h.now).flatMap((b) => b.msgs);
@@ -122,12 +123,12 @@ describe('flows mode', () => {
       expect(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(OFPP_LOCAL)! }, h.now).flatMap((b) => b.msgs)).toEqual([]);
     });
 
-    it('off with reply_guard: 0 (and with cluster.uplink): no guard flows, no meter, a stale SYN-ACK goes NORMAL', () => {
-      const h = new AppHarness({ name: 'flows', datapath: 'datapath: { nat: flows, reply_guard: 0 }' } as unknown as typeof FLOWS);
+    it('off by default (and with cluster.uplink): no guard flows, no meter, a stale SYN-ACK goes NORMAL', () => {
+      const h = new AppHarness(FLOWS);
       expect(h.sent.some((m) => (m.type === 'flow_mod' && (m.priority === 600 || m.priority === 700)) || (m.type === 'meter_mod' && m.meterId === REPLY_GUARD_METER_ID))).toBe(false);
       const { backend, frame } = staleSynAck(h, 47021);
       expect(h.table.process(fieldsOf(frame), backend).map((o) => o.kind)).toEqual(['normal']);
-      const uplinked = new AppHarness(FLOWS, undefined, { uplink: { ofport: 90, name: 'uplink' } });
+      const uplinked = new AppHarness(GUARDED, undefined, { uplink: { ofport: 90, name: 'uplink' } });
       expect(uplinked.sent.some((m) => m.type === 'flow_mod' && (m.priority === 600 || m.priority === 700))).toBe(false);
     });
   });
