@@ -28,6 +28,7 @@ export {
   type EgressConfig,
   type QueueConfig,
   CLUSTER_NAME_RE,
+  CLUSTER_REPORT_INTERVAL_S,
   type SchedulerName,
 } from './schema';
 export { deriveVipMac, parseTarget, type Target } from './addresses';

@@ -519,7 +519,18 @@ const clusterSchema = strict({
   uplink: text('an OpenFlow port name', /^[^\s/]{1,15}$/).optional(),
   /** Where the host keeps its last policy from the store, served at start while the store is unreachable. */
   policy_cache: text('a file path').optional(),
+  /**
+   * Seconds between this host's reports to the store when nothing changed (a changed verdict or policy is
+   * reported at once). Each report is one transaction through the Raft leader; default 10 (CLUSTER_REPORT_INTERVAL_S).
+   */
+  report_interval: z.number({ error: expected('a number of seconds 0.1..3600') })
+    .min(0.1, { error: expected('a number of seconds 0.1..3600') })
+    .max(3600, { error: expected('a number of seconds 0.1..3600') })
+    .optional(),
 });
+
+/** The default of cluster.report_interval, seconds. */
+export const CLUSTER_REPORT_INTERVAL_S = 10;
 
 export const configSchema = strict({
   controller: controllerSchema.prefault({}),

@@ -8,7 +8,7 @@ import {
   type BackendReport, type BackendStatusRow, type EffectivePolicy, type PolicyProblem, type PolicySnapshot, type PublishedHealth,
 } from '../cluster';
 import type { RemoteBackendReport } from '../app';
-import type { ClusterConfig } from '../config';
+import { CLUSTER_REPORT_INTERVAL_S, type ClusterConfig } from '../config';
 import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
 import type { ServiceStatus, StatusSnapshot, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -37,8 +37,6 @@ export interface ClusterHostOptions {
   now(): number;
   /** Session settings beyond the defaults (tests shorten the backoff). */
   session?: Partial<OvsdbClientOptions>;
-  /** How often the report is written even when nothing changed (its `reported` time), ms. */
-  reportIntervalMs?: number;
   /** This instance is one of a controller pair sharing the host name (see ClusterStoreOptions.pairedHost). */
   pairedHost?: () => boolean;
 }
@@ -97,7 +95,7 @@ export class ClusterHost {
     store.on('reports', (rows) => this.opts.remoteBackends?.(remoteReports(rows, c.host)));
     store.on('problem', (err) => this.opts.emit({ kind: `cluster_${err.code}`, level: 'error', message: err.message }));
     store.on('publishing', () => this.opts.emit({ kind: 'cluster_publishing', level: 'info', message: `cluster store: publishing host ${c.host}'s status` }));
-    this.timer = setInterval(() => this.publish(), this.opts.reportIntervalMs ?? 10_000);
+    this.timer = setInterval(() => this.publish(), reportIntervalMs(c));
     this.timer.unref();
   }
 
@@ -231,4 +229,9 @@ export function drainPlan(
     } else if (storeDrainedBefore.has(key) && b.draining) enable.push(key);
   }
   return { drain, enable, storeDrained };
+}
+
+/** How often a host writes its report even when nothing changed (its `reported` time), ms: cluster.report_interval. */
+export function reportIntervalMs(cluster: Pick<ClusterConfig, 'report_interval'>): number {
+  return Math.round((cluster.report_interval ?? CLUSTER_REPORT_INTERVAL_S) * 1000);
 }

@@ -52,8 +52,6 @@ export interface DaemonOptions {
   configPath?: string;
   /** Cluster store session settings beyond the defaults (tests shorten the backoff). */
   clusterSession?: Partial<OvsdbClientOptions>;
-  /** How often a cluster host publishes its report besides on backend events, ms (default 10 s; tests shorten it). */
-  clusterReportIntervalMs?: number;
   /**
    * Run the controller HA election the config's controller.ha describes (serve() does; a daemon built without it
    * drives its switches as the only controller). `api`: this instance's control API, shown to its peer.
@@ -382,7 +380,6 @@ export class VadcDaemon implements VadcRuntime {
     this.cluster = new ClusterHost({
       cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
-      ...(this.opts.clusterReportIntervalMs !== undefined ? { reportIntervalMs: this.opts.clusterReportIntervalMs } : {}),
       pairedHost: () => this.election?.status().peer !== undefined,
       apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
       remoteBackends: (reports) => {

@@ -82,7 +82,7 @@ beforeAll(async () => {
   for (const vm of ['h1vm1', 'h2vm1']) servers.push(await lab.startHttpServer(vm, 8080));
   remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'cf', '--json'])) as { remotes: string }).remotes;
   for (const hv of lab.hypervisors) {
-    hosts.push(await HostDaemon.start(lab, hv, { nat: 'conntrack', remotes, dir: tmp, statsIntervalMs: 250, reportIntervalMs: 1000 }));
+    hosts.push(await HostDaemon.start(lab, hv, { nat: 'conntrack', remotes, dir: tmp, statsIntervalMs: 250, reportInterval: 1 }));
   }
 }, 960_000);
 

@@ -17,8 +17,8 @@ export interface HostDaemonOptions {
   dir: string;
   /** Statistics poll interval, ms (default 500). */
   statsIntervalMs?: number;
-  /** How often each host publishes its report besides on backend events, ms (default the daemon's, 10 s). */
-  reportIntervalMs?: number;
+  /** How often each host publishes its report besides on backend events: cluster.report_interval, s (default 10). */
+  reportInterval?: number;
 }
 
 const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
@@ -37,12 +37,13 @@ export class HostDaemon {
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
 datapath: { nat: ${opts.nat}, ${zone}appctl: ${lab.vswitchdControlSocket} }
 ovsdb: unix:${lab.ovsdbSocket}
-cluster: { remotes: "${opts.remotes}", host: ${hv.name}, uplink: ${hv.uplinkPort}, policy_cache: ${path.join(opts.dir, `${hv.name}-policy.json`)} }
+cluster: { remotes: "${opts.remotes}", host: ${hv.name}, uplink: ${hv.uplinkPort}, policy_cache: ${path.join(opts.dir, `${hv.name}-policy.json`)}${
+  opts.reportInterval !== undefined ? `, report_interval: ${opts.reportInterval}` : ''} }
 services: []
 `;
     const daemon = new VadcDaemon({
       config: parseConfig(text, `cluster e2e ${hv.name}`), configText: text, statsIntervalMs: opts.statsIntervalMs ?? 500, healthSourceAddress: lab.localIp,
-      clusterSession: SESSION, ...(opts.reportIntervalMs !== undefined ? { clusterReportIntervalMs: opts.reportIntervalMs } : {}),
+      clusterSession: SESSION,
     });
     const host = new HostDaemon(hv, daemon);
     const [target] = await daemon.start();

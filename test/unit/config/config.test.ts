@@ -394,6 +394,7 @@ describe('the annotated full example', () => {
     expect(config.services[1].payload_rules?.rules.map((r) => r.name)).toEqual(['version-2', 'hello', 'bulk']);
     expect(config.egress).toEqual({ port: 'eth1', qos_type: 'linux-htb', max_rate: 10_000_000_000, police: false });
     expect(config.services[0].backends[0].queue).toEqual({ min_rate: 100_000_000, max_rate: 500_000_000, priority: 1 });
+    expect(config.cluster).toMatchObject({ host: 'hv-07', group: 'web-tier', uplink: 'eth1', report_interval: 10 });
   });
 });
 
@@ -408,9 +409,21 @@ describe('the cluster: key', () => {
     expect(issuesOf('cluster:\n  remotes: http://x\n  host: h 1\n  colour: red\n')).toEqual([
       { path: 'cluster.remotes', message: expect.stringMatching(/http:\/\/x/) },
       { path: 'cluster.host', message: 'expected a host name ([A-Za-z0-9_.-], 1..63), got "h 1"' },
-      { path: 'cluster.colour', message: 'unknown key; allowed here: remotes, host, group, uplink, policy_cache' },
+      { path: 'cluster.colour', message: 'unknown key; allowed here: remotes, host, group, uplink, policy_cache, report_interval' },
     ]);
     expect(issuesOf('cluster:\n  remotes: unix:/a\n')).toEqual([{ path: 'cluster.host', message: 'missing; expected a host name ([A-Za-z0-9_.-], 1..63)' }]);
+  });
+
+  it('report_interval: seconds between reports when nothing changed, 0.1..3600; absent: 10', () => {
+    const base = 'cluster:\n  remotes: unix:/a\n  host: h1\n';
+    expect(parseConfig(`${base}  report_interval: 2.5\n`).cluster?.report_interval).toBe(2.5);
+    expect(parseConfig(`${base}  report_interval: 0.1\n`).cluster?.report_interval).toBe(0.1);
+    expect(parseConfig(base).cluster?.report_interval).toBeUndefined();
+    for (const bad of ['0', '-1', '0.05', '3601', '"10s"', 'null', '[1]']) {
+      expect(issuesOf(`${base}  report_interval: ${bad}\n`)).toEqual([
+        { path: 'cluster.report_interval', message: expect.stringMatching(/^expected a number of seconds 0\.1\.\.3600/) },
+      ]);
+    }
   });
 
   it('ssl: remotes need the controller\'s TLS files', () => {
