@@ -9,13 +9,11 @@
  * lab's patch-port uplinks every remote connection's first SYN was lost (docs/pipeline.md), so to h2 the fast remote
  * VM's connections took over a second and its clients stayed on their slow local VM (81-92 %). Figures are printed
  * (counts, shares, the published and local waits); the assertions are the directions, with a wide margin.
+ * Both NAT modes (describe.each), each with its own lab and store (ClusterLab, shared with cluster-remote).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { Lab, storeClusterDown, type LabServer } from '../../src/lab';
+import { writeFileSync } from 'node:fs';
 import { FeedbackScheduler } from '../../src/lb/schedulers/feedback';
-import { HostDaemon } from '../helpers/cluster-hosts';
+import { ClusterLab, type ClusterNat } from '../helpers/cluster-hosts';
 import { vipOf, waitFor } from '../helpers/health-lab';
 import { closedLoopLoad, type LoadResult } from '../helpers/sched-clients';
 import { vadcOk } from '../helpers/vadc-cli';
@@ -23,14 +21,11 @@ import { vadcOk } from '../helpers/vadc-cli';
 const LOAD_MS = 8000;
 const CONCURRENCY = 4;
 
-let lab: Lab;
-let tmp: string;
-let storeDir: string;
-let remotes: string;
-const hosts: HostDaemon[] = [];
-const servers: LabServer[] = [];
+// The current NAT mode's lab, store and daemons (each describe.each block sets them up and takes them down).
+let c: ClusterLab;
 
 function serviceYaml(scheduler: 'rr' | 'feedback'): string {
+  const { lab } = c;
   const backend = (vm: string) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`;
   return `name: web\nvip: ${vipOf(lab)}\nport: 80\nscheduler: ${scheduler}\nfeedback_interval: 1\nfin_timeout: 1\n`
     + `health: { type: tcp, interval: 1, timeout: 0.5, rise: 1, fall: 2 }\nbackends:\n${['h1vm1', 'h2vm1'].map(backend).join('\n')}\n`;
@@ -38,11 +33,12 @@ function serviceYaml(scheduler: 'rr' | 'feedback'): string {
 
 /** Serves the service with this scheduler from the store, and waits until both hosts see both backends up. */
 async function serve(scheduler: 'rr' | 'feedback', replace: boolean): Promise<void> {
-  if (replace) await vadcOk(['service', 'remove', 'web', '--cluster', remotes]);
-  const file = path.join(tmp, `web-${scheduler}.yaml`);
+  if (replace) await vadcOk(['service', 'remove', 'web', '--cluster', c.remotes]);
+  const file = c.file(`web-${scheduler}.yaml`);
   writeFileSync(file, serviceYaml(scheduler));
-  await vadcOk(['service', 'add', 'web', '--file', file, '--cluster', remotes]);
-  for (const h of hosts) {
+  await vadcOk(['service', 'add', 'web', '--file', file, '--cluster', c.remotes]);
+  const { lab } = c;
+  for (const h of c.hosts) {
     for (const vm of ['h1vm1', 'h2vm1']) {
       await waitFor(() => {
         const status = h.daemon.services().find((s) => s.name === 'web');
@@ -54,7 +50,7 @@ async function serve(scheduler: 'rr' | 'feedback', replace: boolean): Promise<vo
 
 /** Closed-loop load from both hosts' clients at once; each client's completed requests by VM. */
 async function loadBoth(): Promise<{ h1cl1: LoadResult; h2cl1: LoadResult }> {
-  const [h1cl1, h2cl1] = await Promise.all(['h1cl1', 'h2cl1'].map((cl) => closedLoopLoad(lab, cl, vipOf(lab), CONCURRENCY, LOAD_MS)));
+  const [h1cl1, h2cl1] = await Promise.all(['h1cl1', 'h2cl1'].map((cl) => closedLoopLoad(c.lab, cl, vipOf(c.lab), CONCURRENCY, LOAD_MS)));
   return { h1cl1, h2cl1 };
 }
 
@@ -63,7 +59,8 @@ const row = (r: LoadResult) => `h1vm1 ${r.counts.h1vm1 ?? 0}, h2vm1 (slow) ${r.c
 
 /** h1's view of the remote backend h2vm1 in the feedback scheduler: its own expected wait and the one h2 published. */
 function h1Waits(): string {
-  const [h1, h2] = hosts;
+  const { lab } = c;
+  const [h1, h2] = c.hosts;
   const service = h1.daemon.app.serviceStates().find((s) => s.config.name === 'web');
   const vnic = lab.host('h2vm1').port;
   const state = service?.backends.get(vnic);
@@ -75,29 +72,17 @@ function h1Waits(): string {
     + `h1's cost of it (max of its own and the published) ${fmt(own)}; h1's queue measure of its local h1vm1 ${fmt(h1.backend(lab.host('h1vm1').port)?.queueMeasure)}`;
 }
 
-beforeAll(async () => {
-  tmp = mkdtempSync(path.join(tmpdir(), 'vadc-cfeedback-'));
-  storeDir = path.join(tmp, 'store');
-  lab = await Lab.up({ name: 'cf', hosts: 2, vms: 1, clients: 1, waitForHostMs: 900_000 });
-  for (const vm of ['h1vm1', 'h2vm1']) servers.push(await lab.startHttpServer(vm, 8080));
-  remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'cf', '--json'])) as { remotes: string }).remotes;
-  for (const hv of lab.hypervisors) {
-    hosts.push(await HostDaemon.start(lab, hv, { nat: 'conntrack', remotes, dir: tmp, statsIntervalMs: 250, reportInterval: 1 }));
-  }
-}, 960_000);
+describe.each(['conntrack', 'flows'] as const)('feedback across cluster hosts (real OVS, real Raft store, %s NAT)', (nat: ClusterNat) => {
+  beforeAll(async () => {
+    c = await ClusterLab.up({ name: 'cf', hosts: 2, nat, statsIntervalMs: 250, reportInterval: 1 });
+  }, 960_000);
+  afterAll(async () => {
+    await c?.down();
+  }, 120_000);
 
-afterAll(async () => {
-  for (const h of hosts) await h.stop().catch(() => undefined);
-  for (const s of servers) await s.stop().catch(() => undefined);
-  if (storeDir) await storeClusterDown(storeDir).catch(() => undefined);
-  await lab?.down();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
-}, 120_000);
-
-describe('feedback across cluster hosts (real OVS, real Raft store, conntrack NAT)', () => {
   it("a slow VM on h2 gets measurably fewer of both hosts' new connections under feedback than under rr (the control)", async () => {
-    await lab.httpGet('h1vm1', 'http://127.0.0.1:8080/set-delay/5');
-    await lab.httpGet('h2vm1', 'http://127.0.0.1:8080/set-delay/200');
+    await c.lab.httpGet('h1vm1', 'http://127.0.0.1:8080/set-delay/5');
+    await c.lab.httpGet('h2vm1', 'http://127.0.0.1:8080/set-delay/200');
     await serve('rr', false);
     const rr = await loadBoth();
     await serve('feedback', true);
@@ -107,7 +92,7 @@ describe('feedback across cluster hosts (real OVS, real Raft store, conntrack NA
     const timer = setTimeout(() => (midway = h1Waits()), LOAD_MS / 2);
     const feedback = await loadBoth();
     clearTimeout(timer);
-    console.log(`[cluster feedback e2e] h2vm1 answers in 200 ms, h1vm1 in 5 ms; ${LOAD_MS / 1000} s of closed-loop load, ${CONCURRENCY} concurrent `
+    console.log(`[cluster feedback e2e, ${nat}] h2vm1 answers in 200 ms, h1vm1 in 5 ms; ${LOAD_MS / 1000} s of closed-loop load, ${CONCURRENCY} concurrent `
       + `fresh connections from each host's client:\n  rr        h1cl1: ${row(rr.h1cl1)}\n            h2cl1: ${row(rr.h2cl1)}`
       + `\n  feedback  h1cl1: ${row(feedback.h1cl1)}\n            h2cl1: ${row(feedback.h2cl1)}\n  midway through the feedback load: ${midway}`);
     // rr deals each host's connections in turn: the slow VM gets about half of them.

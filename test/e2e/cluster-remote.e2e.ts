@@ -9,11 +9,10 @@
  * Both NAT modes, each with its own lab and store (conntrack mode: each host its own zone, as separate hypervisors
  * have separate trackers).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Lab, storeClusterDown, type LabServer } from '../../src/lab';
-import { HostDaemon, type ClusterNat } from '../helpers/cluster-hosts';
+import type { Lab, LabServer } from '../../src/lab';
+import { ClusterLab, type ClusterNat, type HostDaemon } from '../helpers/cluster-hosts';
 import { fetchVia, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, type HeldConnection } from '../helpers/sched-clients';
 import { vadcOk } from '../helpers/vadc-cli';
@@ -21,14 +20,14 @@ import { vadcOk } from '../helpers/vadc-cli';
 // http, not tcp: a hung (stopped) server's kernel still accepts connections, so only an answer tells it is gone.
 const HEALTH = { interval: 1, timeout: 0.5, rise: 1, fall: 2 };
 
-// The current NAT mode's lab (each describe.each block sets them up and takes them down).
+// The current NAT mode's lab, store and daemons (each describe.each block sets them up and takes them down).
+let cluster: ClusterLab | undefined;
 let nat: ClusterNat;
 let lab: Lab;
 let tmp: string;
-let storeDir: string;
 let remotes: string;
-const hosts: HostDaemon[] = [];
-const servers = new Map<string, LabServer>();
+let hosts: HostDaemon[];
+let servers: Map<string, LabServer>;
 
 /** `count` fresh connections from a client to the VIP: the answering VMs (an error counts as 'failed'). */
 async function answers(client: string, count: number): Promise<string[]> {
@@ -44,28 +43,16 @@ async function answers(client: string, count: number): Promise<string[]> {
 }
 
 async function setUp(mode: ClusterNat): Promise<void> {
-  nat = mode;
-  tmp = mkdtempSync(path.join(tmpdir(), 'vadc-cremote-'));
-  storeDir = path.join(tmp, 'store');
-  lab = await Lab.up({ name: 'cr', hosts: 3, vms: 1, clients: 1, waitForHostMs: 900_000 });
-  for (const vm of ['h1vm1', 'h2vm1', 'h3vm1']) servers.set(vm, await lab.startHttpServer(vm, 8080));
-  remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'cr', '--json'])) as { remotes: string }).remotes;
+  cluster = await ClusterLab.up({ name: 'cr', hosts: 3, nat: mode });
+  ({ nat, lab, tmp, remotes, hosts, servers } = cluster);
   const backend = (vm: string) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`;
   const health = `{ type: http, path: /, interval: ${HEALTH.interval}, timeout: ${HEALTH.timeout}, rise: ${HEALTH.rise}, fall: ${HEALTH.fall} }`;
   writeFileSync(path.join(tmp, 'web.yaml'), `name: web\nvip: ${vipOf(lab)}\nport: 80\nscheduler: rr\nfin_timeout: 1\nhealth: ${health}\nbackends:\n${['h1vm1', 'h2vm1', 'h3vm1'].map(backend).join('\n')}\n`);
-  for (const hv of lab.hypervisors) hosts.push(await HostDaemon.start(lab, hv, { nat, remotes, dir: tmp }));
 }
 
 async function tearDown(): Promise<void> {
-  for (const h of hosts.splice(0)) await h.stop().catch(() => undefined);
-  for (const s of servers.values()) {
-    s.process.kill('SIGCONT');
-    await s.stop().catch(() => undefined);
-  }
-  servers.clear();
-  if (storeDir) await storeClusterDown(storeDir).catch(() => undefined);
-  await lab?.down();
-  if (tmp) rmSync(tmp, { recursive: true, force: true });
+  await cluster?.down();
+  cluster = undefined;
 }
 
 /** The promise's value, or an error naming what did not happen within `ms` (a hang fails with its reason). */
