@@ -17,6 +17,8 @@ import {
   applyRouting, failedByHealth, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
 } from './services';
 
+const NO_MESSAGES: readonly OfpMessage[] = [];
+
 export interface AppOptions {
   /** Drive only this datapath (config `dpid`); default every switch that connects. */
   dpid?: string;
@@ -43,7 +45,9 @@ export interface AppOptions {
  */
 export class LoadBalancerApp {
   readonly nat: NatMode;
-  private readonly egress: EgressTagger;
+  private egress: EgressTagger;
+  /** What the egress tagger runs with (the config's `police`; undefined: no egress section). */
+  private egressConfig: Pick<EgressConfig, 'police'> | undefined;
   private readonly tagOf = (vnic: string) => this.egress.tagOf(vnic);
   private readonly services = new ServiceTable();
   private readonly switches = new Map<bigint, SwitchInfo>();
@@ -60,7 +64,8 @@ export class LoadBalancerApp {
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.uplink);
-    this.egress = createEgressTagger(opts.egress, this.nat.tables);
+    this.egressConfig = opts.egress && { police: opts.egress.police };
+    this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
   }
@@ -70,13 +75,16 @@ export class LoadBalancerApp {
   /**
    * Replaces the service list. Services kept by name keep their connection tables and counters; their
    * backends are reconciled (added, removed, re-weighted) without touching established connections.
+   * `changes.egress` (when the key is there): the config's egress section now (undefined: none); a change of its
+   * presence or of `police` replaces the tagger (chosen by the factory, as at start) on every switch.
    */
-  setServices(configs: readonly ServiceConfig[], now: number): SwitchBatch[] {
+  setServices(configs: readonly ServiceConfig[], now: number, changes: { egress?: Pick<EgressConfig, 'police'> } = {}): SwitchBatch[] {
     const oldVips = new Set(this.services.all.map((s) => s.config.vip));
     const removed = this.services.configure(configs);
     const out = new Outbox();
     this.relocate(now);
     this.publishWaits();
+    const retired = 'egress' in changes ? this.replaceEgress(changes.egress) : NO_MESSAGES;
     // Egress meters first: the service flows may name them.
     const msgs: OfpMessage[] = [...this.egress.configure(this.services.all)];
     for (const gone of removed) {
@@ -88,6 +96,9 @@ export class LoadBalancerApp {
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
+    // A replaced tagger's flows and meters go after the flows that replaced its tagged ones (finish() then adds the
+    // new tagger's EGRESS flows).
+    msgs.push(...retired);
     out.toEach(this.switches.keys(), msgs);
     const undecided = this.services.all.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
     if (undecided.length) {
@@ -367,6 +378,15 @@ export class LoadBalancerApp {
   }
 
   // ------------------------------------------------------------------ internals
+
+  /** A new tagger when the egress section came, went or changed `police`; returns what takes the old one off. */
+  private replaceEgress(egress: Pick<EgressConfig, 'police'> | undefined): readonly OfpMessage[] {
+    if (egress?.police === this.egressConfig?.police && (egress === undefined) === (this.egressConfig === undefined)) return NO_MESSAGES;
+    const retired = this.egress.teardown();
+    this.egressConfig = egress && { police: egress.police };
+    this.egress = createEgressTagger(this.egressConfig, this.nat.tables, retired);
+    return retired;
+  }
 
   /** Every input ends here: the NAT mode's per-backend flows follow what the input changed. */
   private finish(out: Outbox): SwitchBatch[] {

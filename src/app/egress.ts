@@ -22,6 +22,12 @@ export interface EgressTagger {
   configure(services: readonly ServiceState[]): OfpMessage[];
   /** What a switch gets when it connects, before the service flows: an earlier run's egress flows go, the meters come. */
   switchFlows(): OfpMessage[];
+  /**
+   * This tagger is being replaced (the egress section came, went or changed `police` in a running daemon): what
+   * takes its state off every switch, sent after the new tagger's meters and the service flows that replace the
+   * reply-path flows naming its meters (a deleted meter takes every flow that names it along).
+   */
+  teardown(): OfpMessage[];
   /** A vNIC's tag (undefined: not queued). */
   tagOf(vnic: string): EgressTag | undefined;
   /** Brings every switch's EGRESS flows in line with the services and where their vNICs are. */
@@ -37,9 +43,17 @@ interface Installed {
 
 const NONE: OfpMessage[] = [];
 
-/** `egress` absent: no queues, nothing sent. */
-export function createEgressTagger(egress: { police: boolean } | undefined, tables: VadcTables): EgressTagger {
-  if (!egress) return { configure: () => NONE, switchFlows: () => NONE, tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined };
+/**
+ * `egress` absent: no queues, nothing sent, except `leftovers` (the teardown of the tagger it replaces in a
+ * running daemon) to each switch that connects: one that was away when the section was removed still holds them.
+ */
+export function createEgressTagger(egress: { police: boolean } | undefined, tables: VadcTables, leftovers: readonly OfpMessage[] = NONE): EgressTagger {
+  if (!egress) {
+    // Its own teardown is nothing: the tagger that replaces it sends its meters first, and deleting them after
+    // would take them (and every flow naming them) off again. That one's switchFlows clears a returning switch.
+    const onConnect = [...leftovers];
+    return { configure: () => NONE, switchFlows: () => onConnect, teardown: () => NONE, tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined };
+  }
   return new QueueTagger(egress.police, tables);
 }
 
@@ -77,6 +91,10 @@ class QueueTagger implements EgressTagger {
 
   switchFlows(): OfpMessage[] {
     return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters].flatMap(([id, rate]) => buildEgressMeter(id, rate))];
+  }
+
+  teardown(): OfpMessage[] {
+    return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters.keys()].map((id) => buildDeleteEgressMeter(id))];
   }
 
   tagOf(vnic: string): EgressTag | undefined {

@@ -419,7 +419,8 @@ export class VadcDaemon implements VadcRuntime {
     const tagged = withTaggedBackends(combined.services, this.interfaces);
     this.taggedReport.served(tagged);
     this.served = tagged.services;
-    this.deliver(this.app.setServices(this.served, this.now()));
+    // The egress section may have come, gone or changed `police` (a config apply): the app swaps its tagger.
+    this.deliver(this.app.setServices(this.served, this.now(), { egress: this.config.egress }));
     this.health.retire(this.served); // in the same turn: no monitor speaks of what the app just dropped
     // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
     // is not reported down for an absence that was only vadc not having looked yet.
@@ -584,10 +585,6 @@ export class VadcDaemon implements VadcRuntime {
     }
     if (JSON.stringify(next.datapath) !== JSON.stringify(this.config.datapath)) {
       throw new RuntimeError('invalid', `datapath (nat mode, conntrack zone) cannot change while vadc runs: it is ${JSON.stringify(this.config.datapath)}; restart vadc to change it`);
-    }
-    const tagging = (c: VadcConfig): string => (c.egress ? `egress with police: ${c.egress.police}` : 'no egress section');
-    if (tagging(next) !== tagging(this.config)) {
-      throw new RuntimeError('invalid', `the egress section's presence and egress.police choose how vadc tags traffic and cannot change while it runs: it has ${tagging(this.config)}, the new configuration ${tagging(next)}; restart vadc to change it`);
     }
     const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));

@@ -23,13 +23,14 @@ const host = (name: string) => lab.host(name);
 const bulkVip = () => lab.subnet.replace(/\.0\/\d+$/, '.150');
 const uplink = () => host('cl1').port;
 
-function configText(queues: boolean): string {
+/** `egress`: the section is there (queues need it; without it, none). */
+function configText(queues: boolean, egress = true): string {
   const queue = (vm: 'vm1' | 'vm2') => (queues ? `, queue: { max_rate: ${RATES[vm]}${vm === 'vm2' ? ', priority: 1' : ''} }` : '');
   return `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
 ${datapathYaml(lab.vswitchdControlSocket)}
 ovsdb: unix:${lab.ovsdbSocket}
-egress: { port: ${uplink()}, police: true }
+${egress ? `egress: { port: ${uplink()}, police: true }` : ''}
 services:
   - name: web
     vip: ${vipOf(lab)}
@@ -99,6 +100,22 @@ async function iperf(from: string, to: string, seconds = 3, reverse = false): Pr
 }
 
 const egressFlows = async (): Promise<string[]> => (await lab.ofctl('dump-flows')).split('\n').filter((l) => /cookie=0xadc08/.test(l));
+/** Flows that police or queue (EGRESS, and in conntrack mode the tagged CT_REPLY flows). */
+const taggingFlows = async (): Promise<string[]> => (await lab.ofctl('dump-flows')).split('\n').filter((l) => /meter:|set_queue:/.test(l));
+/** vadc's egress meters on the switch (ids 0x0adc0000 + queue; the end-copy meter 0xadc is another). */
+const egressMeters = async (): Promise<number[]> =>
+  [...(await lab.ofctl('dump-meters')).matchAll(/meter=(\d+)/g)].map((m) => Number(m[1])).filter((id) => id > 0x0adc0000 && id < 0x0adc1001).sort();
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) {
+      const said = events.filter((e) => e.level !== 'info').slice(-8).map((e) => `${e.kind}: ${e.message}`).join('\n');
+      throw new Error(`timed out waiting for ${what}; egress meters ${JSON.stringify(await egressMeters())}; tagging flows:\n${(await taggingFlows()).join('\n')}\nswitches ${JSON.stringify(daemon?.status().switches, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\nevents:\n${said}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 beforeAll(async () => {
   lab = await Lab.up({ name: LAB, vms: 2, clients: 1, waitForHostMs: 600_000 });
@@ -177,4 +194,44 @@ describe('egress queues on the userspace datapath', () => {
     const after = await waitState('vadc\'s QoS back', (x) => x.portQos?.externalIds['vadc-owner'] === 'vadc' && Object.keys(x.portQos.queues).length === 2);
     expect(after.ownedQueues).toHaveLength(2);
   }, 30_000);
+  // Issue 17: the egress section's presence used to need a restart. Now a config apply takes it off (rows, EGRESS
+  // flows, the tags on reply flows, the meters) and puts it back, and rows vadc does not own are never touched.
+  it('a config apply without the egress section takes the rows, flows and meters off the switch; with it, they come back', async () => {
+    await waitState('vadc\'s QoS with two queues', (x) => Object.keys(x.portQos?.queues ?? {}).length === 2);
+    // Someone else's Queue and QoS rows, on no port: vadc must leave them whatever it does with its own.
+    const otherQueue = (await lab.vsctl('create', 'queue', 'other_config:max-rate=1000000', 'external_ids:owner=operator')).trim();
+    const otherQos = (await lab.vsctl('create', 'qos', 'type=linux-htb', 'external_ids:owner=operator')).trim();
+    const switchErrors = () => daemon!.status().switches[0]?.errorsReceived ?? 0;
+    const errorsBefore = switchErrors();
+    try {
+      await daemon!.applyConfig(configText(false, false));
+      const off = await waitState('no vadc rows', (x) => x.ownedQos === 0 && x.ownedQueues.length === 0);
+      expect(off.portQos).toBeUndefined();
+      await until('no tagging flows and no egress meters', async () => (await taggingFlows()).length === 0 && (await egressMeters()).length === 0);
+      const unlimited = await iperf('vm1', host('cl1').ip);
+      console.log(`egress section removed by config apply: vm1 ${(unlimited / 1e6).toFixed(1)} Mbit/s to the sink (no meter; it was ${RATES.vm1 / 1e6} Mbit/s)`);
+
+      await daemon!.applyConfig(configText(true, true));
+      const on = await waitState('vadc\'s QoS with two queues again', (x) => x.portQos?.externalIds['vadc-owner'] === 'vadc' && Object.keys(x.portQos.queues).length === 2);
+      expect(on.ownedQueues).toHaveLength(2);
+      await until('the egress meters and flows', async () => (await egressMeters()).length === 2 && (await egressFlows()).length === 2);
+      const flows = (await egressFlows()).join('\n');
+      expect(flows).toMatch(/priority=15,in_port=\S+ actions=meter:\d+,set_queue:1,goto_table:2/);
+      expect(flows).toMatch(/priority=15,in_port=\S+ actions=meter:\d+,set_queue:2,goto_table:2/);
+      const limited = await iperf('vm1', host('cl1').ip);
+      console.log(`egress section back by config apply: vm1 ${(limited / 1e6).toFixed(1)} Mbit/s to the sink (max_rate ${RATES.vm1 / 1e6} Mbit/s)`);
+      expect(limited).toBeLessThan(RATES.vm1 * 1.5);
+      expect(limited).toBeGreaterThan(RATES.vm1 * 0.1);
+      // The operator's rows are as they were.
+      const queue = (await listTable('Queue')).find((q) => q._uuid === otherQueue);
+      const qos = (await listTable('QoS')).find((q) => q._uuid === otherQos);
+      expect(queue).toMatchObject({ other_config: { 'max-rate': '1000000' }, external_ids: { owner: 'operator' } });
+      expect(qos).toMatchObject({ type: 'linux-htb', external_ids: { owner: 'operator' } });
+      // Every meter and flow vadc sent on the way was taken (a meter deleted after its re-add fails the flows naming it).
+      expect(switchErrors()).toBe(errorsBefore);
+    } finally {
+      await lab.vsctl('--if-exists', 'destroy', 'queue', otherQueue);
+      await lab.vsctl('--if-exists', 'destroy', 'qos', otherQos);
+    }
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 // Egress queues: everything a queued backend's vNIC sends leaves with its queue set (and, policed, through its
 // meter), in every NAT mode; other vNICs' traffic is untouched; the flows follow the configuration and the vNIC's
 // location. The fake flow table runs the real flows (each checked against the pipeline by the harness).
-import { assignEgressQueues, buildEgressFlow, checkFlow, egressMeterId, VADC_PIPELINE } from '../../../src/flows';
+import { assignEgressQueues, buildEgressFlow, checkFlow, EGRESS_METER_BASE, egressMeterId, VADC_PIPELINE } from '../../../src/flows';
 import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
 import { OFPMC_ADD, OFPMC_DELETE } from '../../../src/openflow/constants';
 import type { MeterMod } from '../../../src/openflow/types';
@@ -167,5 +167,85 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('the load-balanced rep
       expect(end.port).toBe(CLIENT_PORT);
       expect({ queue: end.fields.queue, meter: end.fields.meter }).toEqual({ queue: undefined, meter: undefined, ...(tags.get(vm) as object) });
     }
+  });
+});
+
+// A config apply that adds or removes the egress section, or flips `police`, swaps the app's tagger in place (it
+// used to need a restart): the EGRESS flows, meters and reply-path tags follow, the balancing goes on.
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('egress turned on and off in a running app, %s mode', (_name, mode) => {
+  const plainServices = services(true).replace(/^egress:.*$/m, '').replace(/, queue: \{[^}]*\}/g, '');
+  const vadcMeters = (h: AppHarness) => h.sent.filter((m): m is MeterMod => m.type === 'meter_mod' && m.meterId > EGRESS_METER_BASE);
+  const apply = (h: AppHarness, yaml: string) => {
+    const next = AppHarness.config(mode, yaml);
+    h.install(h.app.setServices(next.services, h.now, { egress: next.egress }));
+  };
+  /** What a queued VM's own traffic and its load-balanced reply leave with. */
+  const tags = (h: AppHarness, clientPort: number) => {
+    const own = normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields;
+    // Connections until one lands on vm1, then its reply.
+    for (let p = clientPort; p < clientPort + 12; p++) {
+      if (delivered(h.send(fromClient(p)).outcomes).port !== VMS['v-vm1'].ofport) continue;
+      const reply = delivered(h.send(fromBackend('v-vm1', p), VMS['v-vm1'].ofport).outcomes).fields;
+      return { own: { queue: own.queue, meter: own.meter }, reply: { queue: reply.queue, meter: reply.meter } };
+    }
+    throw new Error('no connection reached v-vm1');
+  };
+
+  it('on: the queued VM is tagged and policed from the apply on; off again: untagged, its flows and meters gone', () => {
+    const h = new AppHarness(mode, plainServices);
+    const none = { queue: undefined, meter: undefined };
+    expect(tags(h, 44000)).toEqual({ own: none, reply: none });
+    apply(h, services(true));
+    const tagged = { queue: 1, meter: egressMeterId(1) };
+    expect(tags(h, 44100)).toEqual({ own: tagged, reply: tagged });
+    expect(vadcMeters(h).filter((m) => m.command === OFPMC_ADD).map((m) => m.meterId).sort()).toEqual([egressMeterId(1), egressMeterId(2)]);
+    h.sent.length = 0;
+    apply(h, plainServices);
+    expect(tags(h, 44200)).toEqual({ own: none, reply: none });
+    expect(h.table.flows(0).some((f) => f.instructions.some((i) => i.type === 'meter' || (i.type === 'apply_actions' && i.actions.some((a) => a.type === 'set_queue'))))).toBe(false);
+    expect(vadcMeters(h).filter((m) => m.command === OFPMC_DELETE).map((m) => m.meterId).sort()).toEqual([egressMeterId(1), egressMeterId(2)]);
+    // On again: each meter's last word in the batch is its ADD (a DELETE after it would take the meter and every
+    // flow naming it off the switch; the fake table does not model meters, so the order is checked).
+    h.sent.length = 0;
+    apply(h, services(true));
+    expect(tags(h, 44300)).toEqual({ own: tagged, reply: tagged });
+    for (const id of [egressMeterId(1), egressMeterId(2)]) {
+      const last = vadcMeters(h).filter((m) => m.meterId === id).pop();
+      expect(last?.command).toBe(OFPMC_ADD);
+    }
+  });
+
+  it('police flipped: the meters come and go, the queues stay; a meter is deleted only after no flow names it', () => {
+    const h = new AppHarness(mode, services(false));
+    expect(tags(h, 45000)).toEqual({ own: { queue: 1, meter: undefined }, reply: { queue: 1, meter: undefined } });
+    apply(h, services(true));
+    expect(tags(h, 45100)).toEqual({ own: { queue: 1, meter: egressMeterId(1) }, reply: { queue: 1, meter: egressMeterId(1) } });
+    h.sent.length = 0;
+    apply(h, services(false));
+    expect(tags(h, 45200)).toEqual({ own: { queue: 1, meter: undefined }, reply: { queue: 1, meter: undefined } });
+    // In the batch, every flow naming meter 1 is replaced before the meter goes (OVS would delete such flows with it).
+    const deletedAt = h.sent.findIndex((m) => m.type === 'meter_mod' && m.command === OFPMC_DELETE && m.meterId === egressMeterId(1));
+    expect(deletedAt).toBeGreaterThan(0);
+    const namesMeter = (m: (typeof h.sent)[number]) => m.type === 'flow_mod' && m.command === 0 && m.instructions.some((i) => i.type === 'meter');
+    expect(h.sent.slice(deletedAt).some(namesMeter)).toBe(false);
+  });
+
+  it('a switch that was away when the section was removed loses the old tagging flows when it comes back', () => {
+    const h = new AppHarness(mode, services(true));
+    h.install(h.app.switchDown(h.sw.dpid, h.now));
+    apply(h, plainServices);
+    // The switch kept everything (as OVS does across a controller outage) and now reconnects.
+    h.install(h.app.switchUp(h.sw, h.now));
+    const own = normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields;
+    expect({ queue: own.queue, meter: own.meter }).toEqual({ queue: undefined, meter: undefined });
+    expect(h.sent.filter((m) => m.type === 'meter_mod' && m.command === OFPMC_DELETE).map((m) => (m as MeterMod).meterId)).toEqual(expect.arrayContaining([egressMeterId(1), egressMeterId(2)]));
+  });
+
+  it('an apply that keeps the egress section as it is sends no egress teardown', () => {
+    const h = new AppHarness(mode, services(true));
+    h.sent.length = 0;
+    apply(h, services(true));
+    expect(vadcMeters(h)).toEqual([]);
+    expect(h.sent.some((m) => m.type === 'flow_mod' && m.command !== 0 && (m.cookie >> 44n) === 8n)).toBe(false);
   });
 });

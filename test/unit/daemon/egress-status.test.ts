@@ -33,3 +33,20 @@ test('each queued backend shows its queue id (vNIC order from 1); an unqueued on
     await daemon.stop();
   }
 });
+
+test('a config apply may add and remove the egress section (no restart): the queue ids come and go with it', async () => {
+  const plain = yaml('').replace(/^egress:.*$/m, '').replace(/, queue: \{[^}]*\}/g, '');
+  const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(plain, 'test'), configText: plain, ovsdb: false });
+  await daemon.start();
+  try {
+    expect(queuesOf(daemon)).toEqual({ 'v-vm2': undefined, 'v-vm1': undefined, 'v-vm3': undefined });
+    await daemon.applyConfig(yaml(''));
+    expect(queuesOf(daemon)).toEqual({ 'v-vm2': 1, 'v-vm1': undefined, 'v-vm3': undefined });
+    await daemon.applyConfig(yaml('').replace('police: true', 'police: false'));
+    expect(queuesOf(daemon)).toEqual({ 'v-vm2': 1, 'v-vm1': undefined, 'v-vm3': undefined });
+    await daemon.applyConfig(plain);
+    expect(queuesOf(daemon)).toEqual({ 'v-vm2': undefined, 'v-vm1': undefined, 'v-vm3': undefined });
+  } finally {
+    await daemon.stop();
+  }
+});
