@@ -14,7 +14,7 @@ import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import {
-  applyRouting, failedByHealth, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
+  applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
 } from './services';
 
 const NO_MESSAGES: readonly OfpMessage[] = [];
@@ -131,14 +131,15 @@ export class LoadBalancerApp {
       // Two hosts reporting one backend (a VM moving): the one whose vNIC link is up wins.
       if (!seen || (!seen.linkUp && r.linkUp)) this.remoteReports.set(key, r);
     }
-    const failedBefore = new Set([...this.failedRemoteBackends()].map((f) => f.key));
+    const cutBefore = new Set([...this.cutRemoteBackends()].map((f) => f.key));
     this.relocate(now);
     this.publishWaits();
-    // A remote backend its host has just failed loses its connections here, as a local one does on its own
-    // health verdict (dropBackendConnections): its clients notice at once instead of when their flows idle out.
+    // A remote backend its host has just failed, or whose vNIC link went down there, loses its connections here, as
+    // a local one does on its own health verdict (dropBackendConnections): its clients notice at once instead of
+    // when their flows idle out.
     const out = new Outbox();
-    for (const { service, state, key } of this.failedRemoteBackends()) {
-      if (failedBefore.has(key)) continue;
+    for (const { service, state, key } of this.cutRemoteBackends()) {
+      if (cutBefore.has(key)) continue;
       const records = service.lb.connections.export().filter((r) => r.backendId === state.config.name);
       for (const record of records) service.lb.close(record, now);
       const { dpid, ofport } = state.location!;
@@ -159,11 +160,11 @@ export class LoadBalancerApp {
     }
   }
 
-  /** The remote backends whose own host's verdict fails them now, each with a key naming it. */
-  private *failedRemoteBackends(): Generator<{ service: ServiceState; state: BackendState; key: string }> {
+  /** The remote backends cut off at their own host now (its verdict, or their link there), each with a key naming it. */
+  private *cutRemoteBackends(): Generator<{ service: ServiceState; state: BackendState; key: string }> {
     for (const service of this.services.all) {
       for (const state of service.backends.values()) {
-        if (state.location?.remoteHost !== undefined && failedByHealth(service, state)) {
+        if (state.location?.remoteHost !== undefined && connectionsCut(service, state)) {
           yield { service, state, key: `${service.config.name}\u0000${state.config.name}` };
         }
       }

@@ -283,6 +283,16 @@ export function failedByHealth(service: ServiceState, state: BackendState): bool
   return !(health === 'unknown' && service.config.health === undefined);
 }
 
+/**
+ * A backend whose connections are cut: failed by health, or a remote backend whose vNIC link is down at its own host
+ * (that host's report says so). This host drops its connections to a remote one when it becomes so
+ * (LoadBalancerApp.setRemoteBackends) and conntrack mode takes its backend flow away. This host's own uplink going
+ * down is not a cut: it stops new connections to every remote backend while it lasts, and theirs resume after.
+ */
+export function connectionsCut(service: ServiceState, state: BackendState): boolean {
+  return failedByHealth(service, state) || (state.location?.remoteHost !== undefined && state.remote?.linkUp === false);
+}
+
 /** A backend takes new connections when located, its link up, not failed by health, and in the active tier. */
 export function refreshAvailability(service: ServiceState, state: BackendState): void {
   const available = state.location !== undefined && state.location.linkUp && !failedByHealth(service, state) && state.inActiveTier;

@@ -3,9 +3,10 @@
  * bridges in one ovs-vswitchd joined by an underlay), one vadc daemon per host (in-process), a service added once
  * at cluster scope with one backend on each host. Clients on every host reach the backends of the other hosts
  * through the uplinks, NAT'ed at their own host both ways. Then a backend's server is killed on h2: h1 and h3 stop
- * choosing it once h2's health check fails it and h2 publishes that. Then it hangs (SIGSTOP: no FIN, its
- * connections stay open) under connections held from h1 and h3: once h2 fails it, they drop those connections
- * (flows mode: their flows too) as h2 does for its own, and keep the others. Figures are printed, not asserted.
+ * choosing it once h2's health check fails it and h2 publishes that. Then it is cut off under connections held from
+ * h1 and h3, twice: its server hangs (SIGSTOP: no FIN, its connections stay open), and its vNIC's link goes down at
+ * h2. Once h2 fails it, they drop those connections (flows mode: their flows too) as h2 does for its own, and keep
+ * the others. Figures are printed, not asserted.
  * Both NAT modes, each with its own lab and store (conntrack mode: each host its own zone, as separate hypervisors
  * have separate trackers).
  */
@@ -139,7 +140,14 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
     for (let i = 0; i < 30 && !back; i++) back = (await answers('h1cl1', 1))[0] === 'h2vm1';
     expect(back).toBe(true);
   }, 240_000);
-  it("a backend hung on h2 (no FIN) under connections held from h1 and h3: once h2 fails it they drop those connections, and keep the others", async () => {
+  // Two ways h2 cuts its backend off under held connections: its server hangs (SIGSTOP: no FIN; h2's http check fails
+  // it), or its vNIC's link goes down at h2 (h2 publishes link down with health down at once, no check involved).
+  const CUTS = {
+    hung: { how: 'hung (SIGSTOP)', cut: () => servers.get('h2vm1')!.process.kill('SIGSTOP'), restore: async () => void servers.get('h2vm1')!.process.kill('SIGCONT') },
+    link: { how: 'link down at h2', cut: () => lab.setLinkUp('h2vm1', false), restore: () => lab.setLinkUp('h2vm1', true) },
+  } as const;
+  it.each(['hung', 'link'] as const)("a backend on h2 cut off (%s) under connections held from h1 and h3: once h2 says so they drop those connections, and keep the others", async (which) => {
+    const { how, cut, restore } = CUTS[which];
     const [h1, h2, h3] = hosts;
     const vnic = lab.host('h2vm1').port;
     const ip = lab.host('h2vm1').ip;
@@ -160,8 +168,8 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
       }
       const flowsBefore = Object.fromEntries(await Promise.all([h1, h3].map(async (h) => [h.hv.name, await connectionFlowsNaming(h, ip)])));
       const stoppedAt = Date.now();
-      servers.get('h2vm1')!.process.kill('SIGSTOP');
-      await waitFor(() => h2.backend(vnic)?.health === 'down', 60_000, 'h2 to fail the hung h2vm1');
+      await cut();
+      await waitFor(() => h2.backend(vnic)?.health === 'down', 60_000, `h2 to fail h2vm1 (${how})`);
       const h2Down = Date.now();
       const dropped: Record<string, number> = {};
       const flowsAfter: Record<string, number> = {};
@@ -183,12 +191,12 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
         others[h.hv.name] = `${other.vm} -> ${again.vm}`;
         expect(again.vm).toBe(other.vm);
       }
-      console.log(`[cluster remote e2e, ${nat}] h2vm1 hung (SIGSTOP): h2 failed it after ${h2Down - stoppedAt} ms; h1 dropped its connections to it ${dropped.h1} ms and h3 ${dropped.h3} ms `
+      console.log(`[cluster remote e2e, ${nat}] h2vm1 ${how}: h2 failed it after ${h2Down - stoppedAt} ms (${h2.backend(vnic)?.healthReason}); h1 dropped its connections to it ${dropped.h1} ms and h3 ${dropped.h3} ms `
         + `after h2's verdict; their connection flows naming ${ip}: before ${JSON.stringify(flowsBefore)}, after ${JSON.stringify(flowsAfter)}; the other held connections: ${JSON.stringify(others)}`);
       expect(flowsAfter).toEqual({ h1: 0, h3: 0 });
     } finally {
       for (const { holder } of holders) await within(15_000, holder.stop(), 'a connection holder to exit').catch(() => undefined);
-      servers.get('h2vm1')!.process.kill('SIGCONT');
+      await restore();
     }
     await Promise.all(hosts.map((h) => waitFor(() => h.backend(vnic)?.health === 'up', 60_000, `${h.hv.name} to see h2vm1 up again`)));
   }, 240_000);

@@ -12,7 +12,7 @@ import type { ConnRecord } from '../../lb/conn-table';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
 import type { Outbox } from '../outbox';
-import { failedByHealth, membersOf, takeConnectionId, type ServiceState } from '../services';
+import { connectionsCut, membersOf, takeConnectionId, type ServiceState } from '../services';
 import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
@@ -93,7 +93,7 @@ export class ConntrackNat implements NatMode {
   }
 
   /**
-   * One table-1 flow per located, not-failed backend of each service takes the service's packets the
+   * One table-1 flow per located backend of each service whose connections are not cut (connectionsCut) takes the service's packets the
    * tracker translated to that backend to its vNIC. Adds, moves and removes them as backends appear, move,
    * fail and come back. A backend taken out of the configuration keeps its flow while it still carries
    * connections (as their flows do in flows mode), until the last one ends.
@@ -103,7 +103,7 @@ export class ConntrackNat implements NatMode {
     for (const service of services) {
       for (const state of service.backends.values()) {
         const loc = state.location;
-        if (!loc || failedByHealth(service, state) || !switches.has(loc.dpid)) continue;
+        if (!loc || connectionsCut(service, state) || !switches.has(loc.dpid)) continue;
         wanted.set(`${service.id}/${state.config.name}`, { dpid: loc.dpid, serviceId: service.id, ip: state.config.ip, mac: loc.mac, ofport: loc.ofport });
       }
     }

@@ -144,7 +144,12 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(delivered(h.send(fromClient(23002)).outcomes).port).toBe(UPLINK.ofport);
   });
 
-  it('a remote backend its host fails loses its established connections here at once (as a local one on its own verdict); the others keep theirs', () => {
+  it.each([
+    ['its host fails it', { health: 'down', reason: 'http 8080: timeout' }],
+    // Its host publishes a link down as health 'down' (the case above), except while the backend drains: then the
+    // report says draining, and only its link tells.
+    ["its vNIC's link goes down at its host while it drains", { health: 'draining', reason: 'link down', linkUp: false }],
+  ] as const)('a remote backend loses its established connections here at once when %s (as a local one on its own verdict); the others keep theirs', (_when, cutOff) => {
     const other = { vnic: 'v-h3vm1', ip: '10.0.0.31', mac: '02:0a:00:00:00:1f' };
     const yaml = services().replace(`      - { vnic: ${REMOTE.vnic}`, `      - { vnic: ${other.vnic}, ip: ${other.ip}, ports: [8080] }\n      - { vnic: ${REMOTE.vnic}`);
     const h = new AppHarness(mode, yaml, { uplink: UPLINK });
@@ -158,8 +163,8 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
       to.set(String(out.fields.ipv4_dst), clientPort);
     }
     expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(1);
-    // h2 fails its backend: its connection's next packet no longer leaves for it; h3's still does, in the datapath.
-    h.install(h.app.setRemoteBackends([report({ health: 'down', reason: 'http 8080: timeout' }), both()[1]], h.now));
+    // h2 cuts its backend off: its connection's next packet no longer leaves for it; h3's still does, in the datapath.
+    h.install(h.app.setRemoteBackends([report(cutOff), both()[1]], h.now));
     expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(0);
     const cut = h.send(fromClient(to.get(REMOTE.ip)!, { flags: 0x10 })).outcomes;
     expect(cut.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
@@ -167,6 +172,11 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(delivered(h.send(fromClient(to.get(other.ip)!, { flags: 0x10 })).outcomes)).toMatchObject({ port: UPLINK.ofport, fields: { ipv4_dst: other.ip } });
     expect(h.packetIns).toBe(before);
     expect(h.app.connectionCount('web', other.vnic)).toBe(1);
+    // Back up at its host: new connections reach it again.
+    h.install(h.app.setRemoteBackends(both(), h.now));
+    const back = new Set<string>();
+    for (let clientPort = 27500; clientPort < 27510; clientPort++) back.add(String(delivered(h.send(fromClient(clientPort)).outcomes).fields.ipv4_dst));
+    expect(back).toContain(REMOTE.ip);
   });
 
   it("'unknown' passes only for a service without active checks; a vNIC link down at its host fails it", () => {
