@@ -34,5 +34,5 @@ export {
 export { deriveVipMac, parseTarget, type Target } from './addresses';
 export { checkConfigRules, checkServiceRules } from './rules';
 export { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6 } from './payload-rules';
-export { parseConfigOffThread } from './parse-off-thread';
+export { parseConfigOffThread, type OffThreadOptions } from './parse-off-thread';
 export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

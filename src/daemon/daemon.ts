@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
 import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
-import { parseConfigOffThread, type ServiceConfig, type VadcConfig } from '../config';
+import { parseConfigOffThread, type OffThreadOptions, type ServiceConfig, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
@@ -62,6 +62,8 @@ export interface DaemonOptions {
    * names the controller pair, so an instance restarted with runtime changes still pairs with its peer.
    */
   fileConfig?: VadcConfig;
+  /** How an applied configuration is parsed (its worker's time and heap bounds); tests on a loaded machine widen the time. */
+  configParse?: OffThreadOptions;
   /** For `datapath.nat: auto`: finds ovs-vswitchd on this host (default: its unixctl socket, ./vswitchd-probe.ts). */
   probeVswitchd?: () => VswitchdProbe;
 }
@@ -579,7 +581,7 @@ export class VadcDaemon implements VadcRuntime {
   private async applyConfigNow(yamlText: string): Promise<{ changed: string[] }> {
     let next: VadcConfig;
     try {
-      next = await parseConfigOffThread(yamlText, 'applied config');
+      next = await parseConfigOffThread(yamlText, 'applied config', this.opts.configParse);
     } catch (err) {
       throw new RuntimeError('invalid', (err as Error).message);
     }

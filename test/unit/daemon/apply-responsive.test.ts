@@ -25,7 +25,7 @@ async function longestLoopGap(work: () => Promise<unknown>): Promise<number> {
 }
 
 describe('a large configuration does not stall the daemon (issue 18, defect 9)', () => {
-  jest.setTimeout(60_000);
+  jest.setTimeout(240_000);
 
   it('keeps the event loop turning while it parses a ~800 KiB configuration (which it then refuses)', async () => {
     // Refused after parsing (a bad port in the last service), so all the work is the parse: the cost in question.
@@ -33,7 +33,9 @@ describe('a large configuration does not stall the daemon (issue 18, defect 9)',
     const started = performance.now();
     expect(() => parseConfig(text)).toThrow(/services\[999\]\.port/);
     const onMainThread = performance.now() - started;
-    const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(SMALL), configText: SMALL, ovsdb: false });
+    // The product stops a parse after 30 s; here the worker also transpiles the TypeScript sources it loads (~4 s at
+    // load 11), and at load 14+ the two together passed 30 s: the time bound is not what this test is about.
+    const daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(SMALL), configText: SMALL, ovsdb: false, configParse: { timeoutMs: 180_000 } });
     try {
       let refusal: unknown;
       const gap = await longestLoopGap(() => daemon.applyConfig(text).catch((err: unknown) => { refusal = err; }));
