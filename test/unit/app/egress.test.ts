@@ -249,3 +249,16 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('egress turned on and 
     expect(h.sent.some((m) => m.type === 'flow_mod' && m.command !== 0 && (m.cookie >> 44n) === 8n)).toBe(false);
   });
 });
+
+describe('a queued backend\'s SYN-ACK that the reply guard (datapath.reply_guard, off by default) sends through vadc (flows mode)', () => {
+  it('comes back through table 0 and leaves in the backend\'s queue, through its meter', () => {
+    const h = new AppHarness({ name: 'flows', datapath: 'datapath: { reply_guard: 5000 }' } as unknown as NatModeCase, services(true));
+    // No connection took it (a stale megaflow's case): the guard sends it up, vadc sends it back past the guard.
+    const out = h.send(fromBackend('v-vm1', 46000), VMS['v-vm1'].ofport);
+    const left = out.outcomes.filter((o) => o.kind === 'normal' || o.kind === 'output');
+    expect(h.packetIns).toBeGreaterThan(0);
+    expect(left).toHaveLength(1);
+    expect({ queue: (left[0] as { fields: Record<string, unknown> }).fields.queue, meter: (left[0] as { fields: Record<string, unknown> }).fields.meter })
+      .toEqual({ queue: 1, meter: egressMeterId(1) });
+  });
+});
