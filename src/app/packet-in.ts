@@ -4,7 +4,7 @@
 // read as numbers with no allocation; IPv6 goes through the full parse and then the same placement.
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildReplyPacketOut } from '../flows/builders';
-import { endCopyService } from '../flows/cookies';
+import { endCopyService, serviceOfGuard } from '../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, parsePacket, readTransportHeader,
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
@@ -55,7 +55,7 @@ export class PacketInPath {
     if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
     // Only the reply guard sends packets up from the reverse table.
-    if (msg.tableId === this.nat.tables.REVERSE) return this.nat.guardedReply(msg.data, inPort);
+    if (msg.tableId === this.nat.tables.REVERSE) return this.nat.guardedReply(msg.data, inPort, serviceOfGuard(msg.cookie));
     if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
     if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, now, encoded);
     const parsed = parsePacket(msg.data);

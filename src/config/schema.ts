@@ -464,12 +464,10 @@ const datapathSchema = strict({
   /**
    * Flows mode: a backend's SYN-ACK that a stale datapath cache entry kept from its connection's reverse flow comes to
    * vadc and is sent back through the tables, at most this many per second (an OpenFlow meter; above it the switch
-   * drops them and the backend retransmits); 0 = off, the default: where clients also reach a backend's service port
-   * directly through the bridge, the stale entry their traffic leaves can pass the SYN-ACK's next segments
-   * untranslated, and the client then resets a connection that would otherwise have retried its SYN a second later.
-   * Off with cluster.uplink. docs/pipeline.md, reply guard.
+   * drops them and the backend retransmits); a direct connection's SYN-ACK leaves an exact flow so that its traffic
+   * cannot leave such entries. 0 = off. Off with cluster.uplink. docs/pipeline.md, reply guard.
    */
-  reply_guard: integer(0, 1_000_000, 'an integer 0..1000000 (SYN-ACKs per second; 0 = off)').default(0),
+  reply_guard: integer(0, 1_000_000, 'an integer 0..1000000 (SYN-ACKs per second; 0 = off)').default(5000),
   /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
   /**

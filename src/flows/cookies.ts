@@ -98,3 +98,10 @@ const END_PREFIX = (COOKIE_MAGIC << 4n) | BigInt(COOKIE_KINDS.end);
 export function endCopyService(cookie: bigint): number {
   return cookie >> 44n === END_PREFIX ? Number((cookie & SERVICE_MASK) >> 28n) : 0;
 }
+
+const SERVICE_PREFIX = (COOKIE_MAGIC << 4n) | BigInt(COOKIE_KINDS.service);
+
+/** The service id of a service flow's cookie (the reply guard's packet-ins), else 0. No allocation. */
+export function serviceOfGuard(cookie: bigint): number {
+  return cookie >> 44n === SERVICE_PREFIX ? Number((cookie & SERVICE_MASK) >> 28n) : 0;
+}

@@ -48,6 +48,11 @@ export const PRIORITY = {
   REPLY_GUARD: { min: 600, max: 600 },
   /** Table 2 (flows mode, reply guard on): a reply to the bridge's LOCAL MAC (the host's health checks) -> NORMAL, never up. */
   HOST_REPLY: { min: 700, max: 700 },
+  /**
+   * Table 2 (flows mode, reply guard on): the backend-side 5-tuple of a direct connection whose SYN-ACK the guard saw
+   * -> NORMAL (idle 10 s): its segments then cache exact datapath entries, which a later VIP connection cannot meet.
+   */
+  DIRECT_REPLY: { min: 900, max: 900 },
   /** Tables 1 and 2: exact per-connection NAT flows (conntrack mode: the per-connection accounting flow). */
   CONNECTION: { min: 1000, max: 1000 },
 } as const;
@@ -152,7 +157,7 @@ export function vadcPipeline(first = 0): Pipeline {
     actions: ['set_field', 'output', 'nx_fin_timeout', 'nx_controller2'],
     nextTables: [],
     miss: 'normal',
-    bands: ['MISS', 'REPLY_GUARD', 'HOST_REPLY', 'CONNECTION'],
+    bands: ['MISS', 'REPLY_GUARD', 'HOST_REPLY', 'DIRECT_REPLY', 'CONNECTION'],
     cookieKinds: ['pipeline', 'connection', 'service'],
   },
   {

@@ -1,11 +1,12 @@
 /**
- * Flows mode's reply guard (config `datapath.reply_guard`, SYN-ACKs per second; 0 = off, the default: docs/pipeline.md
- * says why). A connection's reverse flow can be in the tables and still miss its SYN-ACK: the datapath keeps its
- * cached megaflows until its revalidators catch up with the flow-mod, and a megaflow cached before the connection
+ * Flows mode's reply guard (config `datapath.reply_guard`, SYN-ACKs per second; 0 = off; docs/pipeline.md). A
+ * connection's reverse flow can be in the tables and still miss its SYN-ACK: the datapath keeps its cached megaflows
+ * until its revalidators catch up with the flow-mod, and a megaflow cached before the connection
  * ("backend -> client: NORMAL") let the SYN-ACK leave untranslated; the client reset it and retried a second
  * later. The guard sends such a SYN-ACK to vadc, which sends it back through the tables marked passed (metadata bit
  * 47): by then the reverse flow is there and translates it; anything else passes the guard and goes NORMAL as before.
  *
+ *   table 2  DIRECT_REPLY (900) a direct connection's exact backend-side 5-tuple       -> NORMAL (idle 10 s)
  *   table 2  HOST_REPLY (700)   eth_dst = the bridge's LOCAL MAC                      -> NORMAL (never up)
  *   table 2  REPLY_GUARD (600)  TCP SYN+ACK from backend ip:port, metadata bit 47 clear -> controller (metered)
  *
@@ -68,6 +69,32 @@ export function buildHostReplyFlow(localMac: string, t: VadcTables = TABLE, comm
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.HOST_REPLY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0,
     match: [{ field: 'eth_dst', value: localMac }],
     instructions: command === OFPFC_DELETE_STRICT ? [] : [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }] }],
+  };
+}
+
+/** Seconds a direct connection's flow stays without traffic (bounds what a backend's SYN-ACKs can add: rate x this). */
+export const DIRECT_REPLY_IDLE_S = 10;
+
+/**
+ * The backend-side 5-tuple of a connection whose SYN-ACK the guard sent up -> NORMAL. A direct connection (a client
+ * talking to the backend's service port, not through the VIP) would otherwise leave datapath megaflows "backend:port ->
+ * client: NORMAL" with the client's port wildcarded, which the segments after a later VIP connection's SYN-ACK meet
+ * (the guard's tcp_flags keep only the SYN-ACK out of them): untranslated, the client resets them. Matching this exact
+ * flow makes OVS cache exact entries for the direct connection instead. A VIP connection's reverse flow (same 5-tuple,
+ * CONNECTION band) stays above it.
+ */
+export function buildDirectReplyFlow(serviceId: number, inPort: number, c: { src: string; dst: string; srcPort: number; dstPort: number }, t: VadcTables = TABLE): FlowMod {
+  const v6 = c.src.includes(':');
+  return {
+    type: 'flow_mod', xid: 0, cookie: makeCookie('service', serviceId), cookieMask: 0n, tableId: t.REVERSE, command: OFPFC_ADD,
+    idleTimeout: DIRECT_REPLY_IDLE_S, hardTimeout: 0, priority: PRIORITY.DIRECT_REPLY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY,
+    flags: 0,
+    match: [
+      { field: 'in_port', value: inPort }, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO_TCP },
+      { field: v6 ? 'ipv6_src' : 'ipv4_src', value: c.src }, { field: v6 ? 'ipv6_dst' : 'ipv4_dst', value: c.dst },
+      { field: 'tcp_src', value: c.srcPort }, { field: 'tcp_dst', value: c.dstPort },
+    ],
+    instructions: [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }] }],
   };
 }
 

@@ -62,8 +62,8 @@ export class FlowsNat implements NatMode {
     return [...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
-  guardedReply(frame: Buffer, inPort: number): OfpMessage[] {
-    return this.replyGuard.passOn(frame, inPort);
+  guardedReply(frame: Buffer, inPort: number, serviceId: number): OfpMessage[] {
+    return this.replyGuard.passOn(frame, inPort, serviceId);
   }
 
   syncBackendFlows(): void {

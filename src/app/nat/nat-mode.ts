@@ -114,7 +114,7 @@ export interface NatMode {
    */
   dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[];
   /** A backend's reply its mode's reply guard sent up (flows mode; none elsewhere): sent on through the tables. */
-  guardedReply(frame: Buffer, inPort: number): OfpMessage[];
+  guardedReply(frame: Buffer, inPort: number, serviceId: number): OfpMessage[];
   /**
    * Flows for the switch's own (LOCAL) port, on connect and when a port changes (flows mode's reply guard: replies
    * to the host never come up); only what changed.

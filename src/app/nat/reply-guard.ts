@@ -3,7 +3,10 @@
 // a SYN-ACK the guard sent up. Builders and the why: src/flows/reply-guard.ts.
 import { OFPFC_DELETE_STRICT, OFPP_LOCAL } from '../../openflow/constants';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
-import { buildHostReplyFlow, buildReplyGuardFlow, buildReplyGuardMeter, buildReplyGuardPacketOut } from '../../flows/reply-guard';
+import { buildDirectReplyFlow, buildHostReplyFlow, buildReplyGuardFlow, buildReplyGuardMeter, buildReplyGuardPacketOut } from '../../flows/reply-guard';
+import { emptyTransportHeader, IP_PROTO_TCP, readTransportHeader } from '../../flows/packets';
+import { readTransportHeader6 } from '../../flows/ipv6-packets';
+import { formatIpv6Words, uint32ToIpv4 } from '../../net';
 import type { VadcTables } from '../../flows/pipeline';
 
 export interface ReplyGuard {
@@ -19,8 +22,11 @@ export interface ReplyGuard {
    */
   hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[];
   forgetSwitch(dpid: bigint): void;
-  /** A SYN-ACK the guard sent up: back through the tables, marked passed. */
-  passOn(frame: Buffer, inPort: number): OfpMessage[];
+  /**
+   * A SYN-ACK the guard (of service `serviceId`) sent up: an IPv4 one's exact direct-reply flow first, then the packet
+   * back through the tables, marked passed.
+   */
+  passOn(frame: Buffer, inPort: number, serviceId: number): OfpMessage[];
 }
 
 const NONE: never[] = [];
@@ -36,6 +42,8 @@ export const NO_REPLY_GUARD: ReplyGuard = {
 export function createReplyGuard(ratePerSecond: number, enabled: boolean, tables: VadcTables): ReplyGuard {
   if (ratePerSecond <= 0 || !enabled) return NO_REPLY_GUARD;
   const localMacs = new Map<bigint, string>();
+  const header = emptyTransportHeader();
+  const header6 = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
   return {
     ratePerSecond,
     meter: () => buildReplyGuardMeter(ratePerSecond),
@@ -56,6 +64,18 @@ export function createReplyGuard(ratePerSecond: number, enabled: boolean, tables
     forgetSwitch: (dpid) => {
       localMacs.delete(dpid);
     },
-    passOn: (frame, inPort) => [buildReplyGuardPacketOut(frame, inPort)],
+    passOn: (frame, inPort, serviceId) => {
+      const out = buildReplyGuardPacketOut(frame, inPort);
+      if (serviceId === 0) return [out];
+      if (readTransportHeader(frame, header)) {
+        if (header.proto !== IP_PROTO_TCP) return [out];
+        return [buildDirectReplyFlow(serviceId, inPort, { src: uint32ToIpv4(header.src), dst: uint32ToIpv4(header.dst), srcPort: header.srcPort, dstPort: header.dstPort }, tables), out];
+      }
+      if (readTransportHeader6(frame, header6) && header6.proto === IP_PROTO_TCP) {
+        const words = header6.ip6!;
+        return [buildDirectReplyFlow(serviceId, inPort, { src: formatIpv6Words(words, 0), dst: formatIpv6Words(words, 4), srcPort: header6.srcPort, dstPort: header6.dstPort }, tables), out];
+      }
+      return [out];
+    },
   };
 }

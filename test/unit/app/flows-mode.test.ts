@@ -3,9 +3,11 @@
 import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
 import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
+import { createReplyGuard } from '../../../src/app/nat/reply-guard';
+import { checkFlow, makeCookie, vadcPipeline, vadcTables } from '../../../src/flows';
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPP_LOCAL, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
 import type { FlowMod, MeterMod, PacketOut } from '../../../src/openflow/types';
-import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, fromBackend, fromClient, LOCAL_MAC, NAT_MODES, VMS } from '../../helpers/app-harness';
+import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, CLIENT6, fromBackend, fromBackend6, fromClient, LOCAL_MAC, NAT_MODES, VMS } from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
 
@@ -45,7 +47,7 @@ describe('flows mode', () => {
     expect(h.app.connectionRecords()).toHaveLength(0);
   });
 
-  describe('reply guard (datapath.reply_guard, off by default)', () => {
+  describe('reply guard (datapath.reply_guard)', () => {
     const GUARDED = { name: 'flows', datapath: 'datapath: { nat: flows, reply_guard: 5000 }' } as unknown as typeof FLOWS;
     const TCP = { SYN_ACK: 0x12, ACK: 0x10, PSH_ACK: 0x18 };
     /** A connection's SYN-ACK as the datapath saw it while a stale cache entry hid its reverse flow (the flow taken away). */
@@ -69,21 +71,34 @@ describe('flows mode', () => {
         type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 1, tableId: TABLE.REVERSE,
         cookie: (up[0] as { cookie: bigint }).cookie, match: [{ field: 'in_port', value: backend }], data: frame,
       }, h.now);
-      expect(answer).toEqual([expect.objectContaining({ type: 'packet_out', inPort: backend })]);
-      // By the time the packet-out runs, the reverse flow is in the tables: the reply leaves translated, to the client.
+      expect(answer).toEqual([expect.objectContaining({ type: 'flow_mod', priority: 900 }), expect.objectContaining({ type: 'packet_out', inPort: backend })]);
+      // By the time the packet-out runs, the reverse flow is in the tables, above the direct-reply flow of the same
+      // 5-tuple: the reply leaves translated, to the client.
       h.table.apply(reverse, h.now / 1000);
-      const out = delivered(h.table.executePacketOut(reply, backend, (answer[0] as PacketOut).actions));
+      h.table.apply(answer[0] as FlowMod, h.now / 1000);
+      const out = delivered(h.table.executePacketOut(reply, backend, (answer[1] as PacketOut).actions));
       expect(out.port).toBe(CLIENT_PORT);
       expect(out.fields.ipv4_src).toBe('10.0.0.100');
     });
 
-    it('a SYN-ACK of no connection comes up once, then NORMAL; the guard goes through one meter of its own', () => {
+    it('a SYN-ACK of no connection comes up once, leaves an exact direct-reply flow, then goes NORMAL; the guard goes through one meter of its own', () => {
       const h = new AppHarness(GUARDED);
       const vm1 = VMS['v-vm1'].ofport;
       const other = h.send(fromBackend('v-vm1', 40000), vm1);
       expect(h.packetIns).toBe(1);
       expect(other.outcomes.map((o) => o.kind)).toEqual(['normal']);
       expect(other.outcomes[0].kind === 'normal' && other.outcomes[0].fields.ipv4_src).toBe(VMS['v-vm1'].ip);
+      // The direct connection gets an exact flow (so the datapath caches exact entries for it, never a wildcarded
+      // "backend -> client: NORMAL" that a later VIP connection's segments would meet), idling out after 10 s.
+      const direct = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.priority === 900);
+      expect(direct).toEqual([expect.objectContaining({ tableId: TABLE.REVERSE, idleTimeout: 10 })]);
+      expect(direct[0].match).toEqual([
+        { field: 'in_port', value: vm1 }, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 },
+        { field: 'ipv4_src', value: VMS['v-vm1'].ip }, { field: 'ipv4_dst', value: '10.0.0.101' }, { field: 'tcp_src', value: 8080 }, { field: 'tcp_dst', value: 40000 },
+      ]);
+      // Its next segments stay in the datapath.
+      expect(h.send(fromBackend('v-vm1', 40000, { flags: TCP.ACK }), vm1).outcomes.map((o) => o.kind)).toEqual(['normal']);
+      expect(h.packetIns).toBe(1);
       const guards = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.priority === 600);
       expect(guards.length).toBeGreaterThan(0);
       const meterIds = new Set(guards.flatMap((g) => g.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []))
@@ -91,6 +106,18 @@ describe('flows mode', () => {
       expect([...meterIds]).toEqual([REPLY_GUARD_METER_ID]);
       const meter = h.sent.filter((m): m is MeterMod => m.type === 'meter_mod' && m.meterId === REPLY_GUARD_METER_ID).at(-1)!;
       expect(meter.bands).toEqual([expect.objectContaining({ type: 'drop', rate: 5000 })]);
+    });
+
+    it('an IPv6 direct connection\'s SYN-ACK gets its exact direct-reply flow too', () => {
+      const guard = createReplyGuard(5000, true, vadcTables(0));
+      const [flow, out] = guard.passOn(fromBackend6('v-vm2', 40003), VMS['v-vm2'].ofport, 7);
+      expect(out).toEqual(expect.objectContaining({ type: 'packet_out', inPort: VMS['v-vm2'].ofport }));
+      expect(flow).toEqual(expect.objectContaining({ type: 'flow_mod', priority: 900, cookie: makeCookie('service', 7) }));
+      expect((flow as FlowMod).match).toEqual([
+        { field: 'in_port', value: VMS['v-vm2'].ofport }, { field: 'eth_type', value: 0x86dd }, { field: 'ip_proto', value: 6 },
+        { field: 'ipv6_src', value: VMS['v-vm2'].ip6 }, { field: 'ipv6_dst', value: CLIENT6 }, { field: 'tcp_src', value: 8080 }, { field: 'tcp_dst', value: 40003 },
+      ]);
+      expect(checkFlow(flow as FlowMod, vadcPipeline(0))).toEqual([]);
     });
 
     it('only a SYN-ACK comes up: a backend\'s ACKs and data of no connection go NORMAL without vadc', () => {
@@ -123,8 +150,8 @@ describe('flows mode', () => {
       expect(h.app.portStatus(h.sw, { type: 'port_status', xid: 0, reason: 2, desc: h.sw.ports.get(OFPP_LOCAL)! }, h.now).flatMap((b) => b.msgs)).toEqual([]);
     });
 
-    it('off by default (and with cluster.uplink): no guard flows, no meter, a stale SYN-ACK goes NORMAL', () => {
-      const h = new AppHarness(FLOWS);
+    it('off with reply_guard: 0 (and with cluster.uplink): no guard flows, no meter, a stale SYN-ACK goes NORMAL', () => {
+      const h = new AppHarness({ name: 'flows', datapath: 'datapath: { nat: flows, reply_guard: 0 }' } as unknown as typeof FLOWS);
       expect(h.sent.some((m) => (m.type === 'flow_mod' && (m.priority === 600 || m.priority === 700)) || (m.type === 'meter_mod' && m.meterId === REPLY_GUARD_METER_ID))).toBe(false);
       const { backend, frame } = staleSynAck(h, 47021);
       expect(h.table.process(fieldsOf(frame), backend).map((o) => o.kind)).toEqual(['normal']);

@@ -48,7 +48,7 @@ describe('defaults', () => {
     const config = parseConfig('', 'empty.yaml');
     expect(config).toEqual({
       controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'auto', dir: '/var/lib/vadc/ha', takeover_after: 500 } },
-      datapath: { nat: 'auto', first_table: 0, ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, reply_guard: 0, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
+      datapath: { nat: 'auto', first_table: 0, ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, reply_guard: 5000, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
       ovsdb: 'unix:/var/run/openvswitch/db.sock',
       services: [],
       limits: {
