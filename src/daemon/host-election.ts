@@ -148,8 +148,10 @@ export class HostElection implements ControllerElection {
       throw new ElectionError(`controller.ha.dir ${this.opts.dir}: cannot create it: ${(err as Error).message}`);
     }
     const firstLock = this.waitForLock();
-    // A lone instance gets the lock at once; give the lock child that long before the first verdict.
-    await Promise.race([firstLock, new Promise((r) => setTimeout(r, 200))]);
+    // A lone instance gets the lock at once, as soon as the `flock` child runs: give it up to 2 s before the first
+    // verdict (200 ms was too short for the child to start on a loaded machine, and a lone instance came up as a
+    // standby until its first heartbeat). Only a second instance, whose lock is held by its master, waits it all.
+    await Promise.race([firstLock, new Promise((r) => setTimeout(r, 2000))]);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.beatMs);
   }
