@@ -588,6 +588,11 @@ export class VadcDaemon implements VadcRuntime {
     if (JSON.stringify(next.datapath) !== JSON.stringify(this.config.datapath)) {
       throw new RuntimeError('invalid', `datapath (nat mode, conntrack zone) cannot change while vadc runs: it is ${JSON.stringify(this.config.datapath)}; restart vadc to change it`);
     }
+    // The store session, the host's name and its report timer are set up once at start: a change here used to be
+    // accepted and then ignored until the next restart.
+    if (JSON.stringify(next.cluster) !== JSON.stringify(this.config.cluster)) {
+      throw new RuntimeError('invalid', `the cluster section (remotes, host, group, uplink, policy_cache, report_interval) cannot change while vadc runs: it is ${this.config.cluster ? JSON.stringify(this.config.cluster) : 'absent'}, the new configuration has ${next.cluster ? JSON.stringify(next.cluster) : 'none'}; restart vadc to change it`);
+    }
     const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();

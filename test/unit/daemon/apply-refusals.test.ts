@@ -1,0 +1,43 @@
+// What `config apply` (PUT /v1/config) cannot change while vadc runs is refused with the reason, and nothing
+// of the running configuration is lost; the rest applies.
+import { parseConfig } from '../../../src/config';
+import { VadcDaemon } from '../../../src/daemon/daemon';
+import { RuntimeError } from '../../../src/runtime/types';
+import { noVswitchd } from '../../helpers/nat-mode';
+
+const BASE = `controller: { listen: "tcp:127.0.0.1:0" }
+datapath: { nat: flows }
+services:
+  - { name: web, vip: 10.0.0.100, port: 80, backends: [{ vnic: v1, ip: 10.0.0.11, ports: [8080] }] }
+`;
+
+describe('config apply on a running daemon', () => {
+  let daemon: VadcDaemon;
+  beforeEach(() => {
+    daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(BASE), configText: BASE, ovsdb: false });
+  });
+  afterEach(() => daemon.stop());
+
+  async function refusal(text: string): Promise<RuntimeError> {
+    const err = await daemon.applyConfig(text).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect(daemon.configText()).toBe(BASE);
+    return err as RuntimeError;
+  }
+
+  it('refuses another NAT mode, naming the one in force', async () => {
+    expect((await refusal(BASE.replace('nat: flows', 'nat: conntrack'))).message)
+      .toMatch(/^datapath \(nat mode, conntrack zone\) cannot change while vadc runs: it is \{"nat":"flows".*restart vadc to change it$/);
+  });
+
+  it('refuses a cluster section added while it runs (it was accepted and ignored until the next restart)', async () => {
+    const err = await refusal(`${BASE}cluster: { remotes: "unix:/tmp/s1.sock", host: h1, report_interval: 2 }\n`);
+    expect(err.message).toMatch(/^the cluster section \(remotes, host, group, uplink, policy_cache, report_interval\) cannot change while vadc runs: it is absent, the new configuration has \{"remotes":"unix:\/tmp\/s1.sock","host":"h1".*restart vadc to change it$/);
+  });
+
+  it('applies a change of services', async () => {
+    const next = BASE.replace('ports: [8080]', 'ports: [8080, 8081]');
+    expect(await daemon.applyConfig(next)).toEqual({ changed: ['web'] });
+    expect(daemon.configText()).toBe(next);
+  });
+});
