@@ -133,6 +133,8 @@ export class PairConfigSync {
   private latest?: PublishedConfig;
   /** The last publication adopted or refused (from:seq), so a refused one is reported once. */
   private handled?: string;
+  /** The master this instance last stood by for: the only one whose publication a promotion adopts. */
+  private lastMaster?: string;
 
   constructor(private readonly opts: PairConfigSyncOptions) {
     // Start from the clock so a restarted master's publications are new to a standby that read the old ones.
@@ -159,25 +161,29 @@ export class PairConfigSync {
 
   /**
    * Promoted: first adopt what the old master published last (it may have changed just before it died, between two
-   * looks), then publish, so the standby that follows reads this instance's.
+   * looks), then publish, so the standby that follows reads this instance's. Only the master this instance stood by
+   * for counts: an instance that starts alone never adopts a publication left by an instance long gone.
    */
   promoted(): Promise<void> {
-    return this.look({ anyPeer: true }).then(() => this.changed());
+    return this.look({ promoted: true }).then(() => this.changed());
   }
 
   /** A standby adopts a publication of its master's it has not handled yet. Changes run one at a time. */
-  look(how: { anyPeer?: boolean } = {}): Promise<void> {
+  look(how: { promoted?: boolean } = {}): Promise<void> {
     this.adopting = this.adopting.then(() => this.lookNow(how));
     return this.adopting;
   }
 
-  private async lookNow(how: { anyPeer?: boolean }): Promise<void> {
+  private async lookNow(how: { promoted?: boolean }): Promise<void> {
     const e = this.opts.election();
-    if (e.role !== 'standby' && !how.anyPeer) return;
+    if (e.role === 'standby' && e.master) this.lastMaster = e.master;
+    if (e.role !== 'standby' && !how.promoted) return;
     this.latest = this.opts.channel.read() ?? this.latest;
     const doc = this.latest;
     if (!doc || doc.from === e.instance) return;
-    if (!how.anyPeer && doc.from !== e.master) return; // an old master's, read after the new one took over
+    // Standing by: only the master's own (not an old master's, read after the new one took over). Promoted: only
+    // the master it stood by for.
+    if (doc.from !== (how.promoted ? this.lastMaster : e.master)) return;
     const id = `${doc.from}:${doc.seq}`;
     if (id === this.handled) return;
     this.handled = id;

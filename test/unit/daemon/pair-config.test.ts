@@ -163,19 +163,35 @@ describe('PairConfigSync', () => {
     expect(b.state.events.map((e) => e.kind)).toEqual(['pair_config_adopted']);
   });
 
-  it('a standby ignores a publication of an instance that is not its master until it is promoted, then adopts it first', async () => {
+  it('a standby ignores a publication of an instance that is not its master; promoted, it adopts its old master\'s last one first', async () => {
     const ch = channel();
     const old = instance(ch, 'old', changedA);
     const b = instance(ch, 'b', ownB);
     old.state.role = 'master';
-    old.sync.changed();
     b.state.master = 'c'; // the record already names another master
+    old.sync.changed();
     await b.sync.look();
     expect(b.state.applied).toEqual([]);
+    b.state.master = 'old';
+    await b.sync.look(); // stands by for old: adopts its publication
+    old.state.text = changedA.replace('[8080, 8081]', '[8080, 8082]');
+    old.sync.changed(); // old publishes and dies before b looks again
     b.state.role = 'master';
     await b.sync.promoted();
-    expect(ports(b.state.text)).toEqual([8080, 8081]);
+    expect(ports(b.state.text)).toEqual([8080, 8082]);
     expect(ch.published()?.from).toBe('b'); // and then publishes its own
+  });
+
+  it('an instance that starts alone and is master at once does not adopt a publication left by another', async () => {
+    const ch = channel();
+    const gone = instance(ch, 'gone', changedA);
+    gone.state.role = 'master';
+    gone.sync.changed();
+    const b = instance(ch, 'b', ownB);
+    b.state.role = 'master';
+    await b.sync.promoted();
+    expect(b.state.applied).toEqual([]);
+    expect(ch.published()?.from).toBe('b');
   });
 
   it('drains made through the API on the master are published and followed by the standby, both ways', async () => {
