@@ -220,6 +220,9 @@ describe(`a cluster host serves the store's policy (real OVS, real Raft cluster;
     for (const m of members.slice(0, 2)) await startStoreMember(storeDir, m.n);
     await h.waitEvent((e) => e.kind === 'cluster_connected', 'the store back', 0, 60_000);
     await waitFor(() => h.daemon.status().cluster!.source === 'store', 10_000, 'the store policy');
+    // The first member the host reads after the outage may still be catching up with the log (its policy older):
+    // converging means reaching the policy of before the outage, so wait for it rather than compare at once.
+    await waitFor(() => h.daemon.status().cluster!.policy === digest, 20_000, 'the policy of before the outage');
     expect(h.daemon.status().cluster).toMatchObject({ readOnly: false, policy: digest });
     await vadcOk(['service', 'remove', 'web', '--scope', 'host:h1', '--cluster', remotes]);
     await waitFor(() => h.scheduler('web') === 'rr', 10_000, 'a change after the outage');
