@@ -515,20 +515,20 @@ export class VadcDaemon implements VadcRuntime {
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
     const status = this.drainNow(serviceName, backend);
-    this.apiDrained.set(`${serviceName}\u0000${backend}`, [serviceName, backend]);
+    this.apiDrained.set(backendKey(serviceName, backend), [serviceName, backend]);
     this.pairConfig?.changed();
     return status;
   }
 
   async enable(serviceName: string, backend: string): Promise<BackendStatus> {
     const status = this.enableNow(serviceName, backend);
-    this.apiDrained.delete(`${serviceName}\u0000${backend}`);
+    this.apiDrained.delete(backendKey(serviceName, backend));
     this.pairConfig?.changed();
     return status;
   }
 
   /** Drained through the control API (not by the cluster store): what a pair's master shares with its standby. */
-  private readonly apiDrained = new Map<string, [string, string]>();
+  private readonly apiDrained = new Map<BackendKey, [string, string]>();
 
   private drainNow(serviceName: string, backend: string): BackendStatus {
     this.deliver(this.wrap(() => this.app.drain(serviceName, backend)));

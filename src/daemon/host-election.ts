@@ -16,7 +16,7 @@ import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
 import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
-import { INSTANCE_PATHS, PairConfigFile } from './pair-config';
+import { INSTANCE_PATHS, type PairConfigChannel } from './pair-config';
 
 export type { ElectionChange, ElectionStatus } from './election';
 
@@ -88,6 +88,8 @@ export interface HostElectionOptions {
   logger: Logger;
   onChange: (change: ElectionChange) => void;
   now?: () => number;
+  /** Where the master publishes its configuration for the standby (KEY.config.json beside the record, ./pair-config.ts). */
+  configChannel?: PairConfigChannel;
 }
 
 const DEFAULT_BEAT_MS = 100;
@@ -125,12 +127,12 @@ export class HostElection implements ControllerElection {
   private stopped = false;
   private standbySeen?: { id: string; at: number };
   private readonly outbids = new OutbidBudget();
-  readonly configChannel: PairConfigFile;
+  readonly configChannel?: PairConfigChannel;
 
   constructor(private readonly opts: HostElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
     this.base = path.join(opts.dir, `vadc-${opts.key}`);
-    this.configChannel = new PairConfigFile(this.base, (message) => opts.logger.error(`election: ${message}`));
+    this.configChannel = opts.configChannel;
     this.beatMs = opts.beatMs ?? DEFAULT_BEAT_MS;
     this.staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
     this.leaseMs = opts.leaseMs ?? this.staleMs - 2 * this.beatMs;
