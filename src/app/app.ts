@@ -342,8 +342,9 @@ export class LoadBalancerApp {
   applyAccounting(input: AccountingInput, now: number): SwitchBatch[] {
     this.nat.accounting.apply(this.services.all, input, now);
     // The reading told which open connections established and which never did: the outlier detector's input.
+    const seesReplies = this.nat.accounting.seesReplies;
     for (const s of this.services.all) {
-      s.lb.judgeOpenConnections(now);
+      s.lb.judgeOpenConnections(now, seesReplies);
       reportOutlierChanges(s, this.emit, now);
     }
     return this.finish(new Outbox());

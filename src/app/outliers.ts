@@ -11,6 +11,8 @@ export interface OutlierProbe {
   ip: string;
   port: number;
   portIndex: number;
+  /** tcp: a connect; udp: a datagram that must be answered (ICMP port unreachable or silence fails it). */
+  protocol: 'tcp' | 'udp';
 }
 
 /** Emits the service's outlier changes since the last call (`outlier_ejected` warn, `outlier_readmitted` info); returns how many. */
@@ -36,7 +38,7 @@ export function reportOutlierChanges(service: ServiceState, emit: EventSink, now
 /** The probes due in a service now (ejections that ended). */
 export function dueProbes(service: ServiceState, now: number): OutlierProbe[] {
   return service.lb.outlierTick(now).map((p) => ({
-    service: service.config.name, backend: p.backend, port: p.port, portIndex: p.portIndex,
+    service: service.config.name, backend: p.backend, port: p.port, portIndex: p.portIndex, protocol: service.config.protocol,
     ip: service.backends.get(p.backend)?.config.ip ?? uint32ToIpv4(service.lb.backendById(p.backend)?.ip ?? 0),
   }));
 }

@@ -15,7 +15,8 @@ import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
 import { containsIpv4, containsIpv6Words, foldIpv6, ipv6Words, parseIpv6 } from '../net';
-import { ipv4ToUint32 } from '../net/ipv4';
+import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
+import { formatIpv6Words } from '../net/ipv6';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
 import type { EventSink } from './events';
@@ -154,7 +155,7 @@ export class PacketInPath {
       key.vip = service.vip.base;
       key.vipPort = service.config.port;
     }
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now);
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => uint32ToIpv4(h.src));
   }
 
   /**
@@ -183,12 +184,25 @@ export class PacketInPath {
     }
     key.clientIp = foldIpv6(words, 0);
     key.vip = foldIpv6(words, 4);
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now);
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Words(packet, 0));
   }
 
-  /** A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. */
-  private connectionEnd(service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number): OutboundMessage[] {
-    service.lb.end(key, fromClient ? 'client' : 'backend', (tcpFlags & TCP_FLAGS.RST) !== 0, now);
+  /**
+   * A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. A backend's
+   * RST of a connection vadc does not track, in a service the datapath places (a select group: vadc learns its
+   * connections at the tracker's next reading), is a refusal of a connection just placed: a failure of the backend
+   * port it came from (`srcPort`, the address `srcAddress()` gives), as an early reset of a tracked one is.
+   */
+  private connectionEnd(
+    service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
+  ): OutboundMessage[] {
+    const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
+    const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
+    if (known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath) {
+      const address = srcAddress();
+      const backend = [...service.backends.values()].find((b) => b.config.ip === address && b.config.ports.includes(srcPort));
+      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, now);
+    }
     // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
     if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;
     return [];

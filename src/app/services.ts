@@ -172,17 +172,20 @@ function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
-/** The outlier detector's settings for a service: TCP only, on with the defaults unless the config says otherwise. */
+/**
+ * The outlier detector's settings for a service: TCP services are judged with the defaults unless the config turns
+ * it off; UDP services only when their `outlier` section sets udp_reply_within (silence may be the protocol).
+ */
 export function outlierSettingsOf(config: ServiceConfig): OutlierSettings | undefined {
-  if (config.protocol !== 'tcp') return undefined;
   const o = config.outlier;
+  if (config.protocol === 'udp' && (!o || !o.enabled || o.udp_reply_within <= 0)) return undefined;
   if (!o) return DEFAULT_OUTLIER_SETTINGS;
   if (!o.enabled) return undefined;
   const ms = (s: number) => Math.round(s * 1000);
   return {
     consecutiveFailures: o.consecutive_failures, failureRatio: o.failure_ratio, windowMs: ms(o.window), minConnections: o.min_connections,
     ejectionMs: ms(o.ejection_time), maxEjectionMs: ms(o.max_ejection_time), maxEjectedPercent: o.max_ejected_percent,
-    connectTimeoutMs: ms(o.connect_timeout), resetWithinMs: ms(o.reset_within),
+    connectTimeoutMs: ms(o.connect_timeout), resetWithinMs: ms(o.reset_within), udpReplyWithinMs: ms(o.udp_reply_within),
   };
 }
 

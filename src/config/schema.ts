@@ -307,6 +307,12 @@ const outlierSchema = strict({
   connect_timeout: positiveSeconds(3600).default(2),
   /** A backend's RST this soon after the connection's first packet failed it. */
   reset_within: positiveSeconds(3600).default(1),
+  /**
+   * UDP services: a flow its backend has not answered within this many seconds failed, an answered one worked
+   * (0 = UDP is not judged, the default: a backend's silence may be the protocol, as syslog's or statsd's).
+   */
+  udp_reply_within: z.number({ error: expected('a number of seconds 0..3600') })
+    .min(0, { error: expected('a number of seconds 0..3600') }).max(3600, { error: expected('a number of seconds 0..3600') }).default(0),
   /** The first ejection; each further one in a row doubles, up to max_ejection_time. A probe then decides. */
   ejection_time: positiveSeconds(3600).default(2),
   max_ejection_time: positiveSeconds(86400).default(30),

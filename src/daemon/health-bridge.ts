@@ -1,6 +1,6 @@
 import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
-import { CheckScheduler, ServiceHealthMonitor, checkTcp, healthOptionsFromConfig } from '../health';
+import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig } from '../health';
 import type { Routing } from '../health/tiers';
 import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -19,6 +19,8 @@ export interface HealthBridgeOptions {
 }
 
 const TICK_MS = 250;
+/** What an outlier probe of a UDP port sends (an application that answers any datagram answers it). */
+const OUTLIER_UDP_PROBE = 'vadc outlier probe\n';
 /** An outlier probe's connect timeout: a port that cannot accept within this stays ejected. */
 const PROBE_TIMEOUT_MS = 1000;
 
@@ -228,7 +230,9 @@ export class HealthBridge {
   }
 
   private async runProbe(probe: OutlierProbe): Promise<void> {
-    const result = await checkTcp({ kind: 'tcp', host: probe.ip, port: probe.port, timeoutMs: PROBE_TIMEOUT_MS, sourceAddress: this.opts.sourceAddress })
+    const target = { host: probe.ip, port: probe.port, timeoutMs: PROBE_TIMEOUT_MS, sourceAddress: this.opts.sourceAddress };
+    // A UDP port proves itself by answering a datagram (the `udp` check with its default: any reply passes).
+    const result = await (probe.protocol === 'udp' ? checkUdp({ kind: 'udp', ...target, send: OUTLIER_UDP_PROBE }) : checkTcp({ kind: 'tcp', ...target }))
       .catch((err: unknown) => ({ ok: false, reason: (err as Error).message }));
     try {
       this.opts.deliver(this.opts.app.outlierProbeResult(probe, result.ok, result.reason, this.opts.now()));

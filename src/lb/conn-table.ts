@@ -84,10 +84,13 @@ const FIN_BACKEND = 2;
 const ENDED = 4;
 /** The connection's outcome was judged (outlier detection), kept with the closing bits. */
 const JUDGED = 8;
+/** The backend answered (a packet in the reply direction): what a UDP flow's outcome is judged by. */
+const REPLIED = 16;
 /** Any sign of the connection closing. */
 const CLOSE_BITS = FIN_CLIENT | FIN_BACKEND | ENDED;
-/** The TCP protocol number, as stored in proto[] (low byte). */
+/** The TCP and UDP protocol numbers, as stored in proto[] (low byte). */
 const TCP = 6;
+const UDP = 17;
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
 function hashKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): number {
@@ -287,19 +290,43 @@ export class ConnectionTable {
     return true;
   }
 
+  /** The backend answered on this connection (its reverse direction carried a packet); false: unknown key. */
+  markReplied(key: ConnKey): boolean {
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return false;
+    this.closing[slot] |= REPLIED;
+    return true;
+  }
+
   /**
-   * Judges the open TCP connections not judged yet that the accounting has news of: one seen ESTABLISHED
-   * worked; one still not established `connectTimeoutMs` after its first packet failed. Each is judged once;
-   * closing ones are left to the FIN/RST path (markEnd's caller).
+   * Judges the open connections not judged yet that the accounting has news of. TCP: one seen ESTABLISHED
+   * worked; one still not established `connectTimeoutMs` after its first packet failed; closing ones are left to
+   * the FIN/RST path (markEnd's caller). UDP, only when `udpReplyWithinMs` > 0 (0: UDP is not judged): a flow the
+   * backend answered (markReplied) worked; one unanswered `udpReplyWithinMs` after its first packet failed.
+   * Each connection is judged once.
    */
-  judgeOpen(now: number, connectTimeoutMs: number, judged: (backend: Backend, portIndex: number, established: boolean, ageMs: number) => void): void {
+  judgeOpen(
+    now: number, connectTimeoutMs: number, judged: (backend: Backend, portIndex: number, ok: boolean, ageMs: number, proto: number) => void, udpReplyWithinMs = 0,
+  ): void {
     for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
-      if ((this.proto[slot] & 0xff) !== TCP || (this.closing[slot] & (CLOSE_BITS | JUDGED)) !== 0) continue;
-      const established = this.state[slot] === STATE_ACTIVE;
+      const bits = this.closing[slot];
+      if ((bits & (CLOSE_BITS | JUDGED)) !== 0) continue;
+      const proto = this.proto[slot] & 0xff;
+      let ok: boolean;
+      let timeout: number;
+      if (proto === TCP) {
+        ok = this.state[slot] === STATE_ACTIVE;
+        timeout = connectTimeoutMs;
+      } else if (proto === UDP && udpReplyWithinMs > 0) {
+        ok = (bits & REPLIED) !== 0;
+        timeout = udpReplyWithinMs;
+      } else {
+        continue;
+      }
       const age = now - this.created[slot];
-      if (!established && age < connectTimeoutMs) continue;
+      if (!ok && age < timeout) continue;
       this.closing[slot] |= JUDGED;
-      judged(this.backendRefs[this.backendOf[slot]], this.portIndex[slot], established, age);
+      judged(this.backendRefs[this.backendOf[slot]], this.portIndex[slot], ok, age, proto);
     }
   }
 
@@ -346,6 +373,7 @@ export class ConnectionTable {
   import(
     records: Iterable<ConnRecord>,
     backendById: (id: string) => Backend | undefined,
+    opts: { judge?: boolean } = {},
   ): { imported: number; skipped: { record: ConnRecord; reason: string }[] } {
     let imported = 0;
     const skipped: { record: ConnRecord; reason: string }[] = [];
@@ -360,8 +388,9 @@ export class ConnectionTable {
         const slot = this.find(record);
         this.lastSeen[slot] = record.lastSeen;
         // A re-tracked connection's outcome belongs to its past (e.g. a SYN_SENT entry left from before a restart):
-        // the outlier detector judges only connections placed in this life.
-        this.closing[slot] |= JUDGED;
+        // the outlier detector judges only connections placed in this life. `judge`: a new connection the datapath
+        // placed (a select group), learnt at its first reading; `created` is then when vadc first saw it.
+        if (!opts.judge) this.closing[slot] |= JUDGED;
         imported++;
       }
     }

@@ -7,6 +7,9 @@ import { pickPortIndex } from './port-picker';
 import { createScheduler, SchedulerOptions } from './registry';
 import type { PacketKey, Scheduler } from './scheduler';
 
+/** UDP's protocol number (as connection keys carry it). */
+const IP_PROTO_UDP = 17;
+
 export interface ServiceOptions {
   scheduler: string;
   schedulerOptions?: SchedulerOptions;
@@ -34,6 +37,11 @@ export interface OutlierSettings extends OutlierOptions {
   connectTimeoutMs: number;
   /** A backend's RST this soon after the connection's first packet (no FIN from it before) is a failure. */
   resetWithinMs: number;
+  /**
+   * UDP: a flow its backend has not answered this long after its first packet failed, one it answered worked
+   * (judged at the accounting's reading, when the accounting sees replies). 0 or absent: UDP is not judged.
+   */
+  udpReplyWithinMs?: number;
 }
 
 /** What a TCP service without an `outlier` section gets (the config schema's defaults, in milliseconds). */
@@ -189,15 +197,32 @@ export class LbService {
 
   /**
    * After an accounting reading (the tracker's states, the flows' counters): open TCP connections seen
-   * established worked, those not established connectTimeoutMs after their first packet failed.
+   * established worked, those not established connectTimeoutMs after their first packet failed; UDP flows too when
+   * the settings ask (udpReplyWithinMs) and the reading can tell a reply (`seesReplies`: flows mode's reverse flow).
    */
-  judgeOpenConnections(now: number): void {
+  judgeOpenConnections(now: number, seesReplies = false): void {
     const outlier = this.outlier;
     if (!outlier) return;
     const timeout = outlier.settings.connectTimeoutMs;
-    this.connections.judgeOpen(now, timeout, (backend, portIndex, established, age) => {
-      this.observe(backend, portIndex, established ? { ok: true } : { ok: false, reason: `not established ${Math.round(age)} ms after the first packet (connect timeout ${timeout} ms)` }, now);
-    });
+    const udpWithin = seesReplies ? outlier.settings.udpReplyWithinMs ?? 0 : 0;
+    this.connections.judgeOpen(now, timeout, (backend, portIndex, ok, age, proto) => {
+      const reason = proto === IP_PROTO_UDP
+        ? `no reply ${Math.round(age)} ms after the first datagram (udp_reply_within ${udpWithin} ms)`
+        : `not established ${Math.round(age)} ms after the first packet (connect timeout ${timeout} ms)`;
+      this.observe(backend, portIndex, ok ? { ok: true } : { ok: false, reason }, now);
+    }, udpWithin);
+  }
+
+  /**
+   * A backend refused a connection vadc does not track: its RST answering the SYN of a connection the datapath
+   * placed (`decisions: datapath`: the tracker's listing has not shown it yet). A failure of that port, as an early
+   * reset of a tracked one is; an unknown backend or port changes nothing.
+   */
+  refusedUntracked(backendId: string, softwarePort: number, now: number): void {
+    const backend = this.backendById(backendId);
+    const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
+    if (!this.outlier || !backend || portIndex < 0) return;
+    this.observe(backend, portIndex, { ok: false, reason: 'the backend refused the connection (RST answering its SYN)' }, now);
   }
 
   /** Ejections that ended: the probes now due (the caller connects to each port and reports outlierProbeResult). */

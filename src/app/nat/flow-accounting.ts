@@ -5,7 +5,7 @@ import { readConnectionFlows, type ConnectionSpec } from '../../flows/builders';
 import { ctConnectionFromFlow } from '../../flows/conntrack';
 import { buildDeleteConnection } from '../../flows/builders';
 import { MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
-import { IP_PROTO_TCP } from '../../flows/packets';
+import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
 import { connKeyFromText } from '../../lb/conn-table';
@@ -16,10 +16,14 @@ import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
 
 /** What differs between the two flow shapes. */
 interface ConnectionFlowShape {
+  /** Its flows count the backend's packets apart from the client's (replied() can answer). */
+  canTellReplies: boolean;
   /** Connections (and the cookies of incomplete ones) from the flow-stats entries of connection cookies. */
   read(entries: readonly FlowStats[], t: VadcTables): { connections: ConnectionSpec[]; orphans: bigint[] };
   /** The connection key from the flow that carries it (the client's 5-tuple as the client sent it). */
   key(flow: { match: readonly Oxm[] }, proto: number): ConnKey | undefined;
+  /** Whether the backend answered (a packet in the reply direction); undefined: this shape cannot tell. */
+  replied(forward: FlowStats, reverse: FlowStats | undefined): boolean | undefined;
   /** A TCP connection is established when its flows show it (one stats entry set per connection). */
   established(forward: FlowStats, reverse: FlowStats | undefined): boolean;
   /** Messages when the connection's flow went (flows mode: the reverse half with it). */
@@ -31,8 +35,12 @@ interface ConnectionFlowShape {
 export class FlowAccounting implements Accounting {
   readonly source = 'flow_stats' as const;
   readonly restoresFrom = "the switch's flows";
+  /** Flows mode's pair counts the reply direction apart; conntrack mode's one accounting flow counts both together. */
+  readonly seesReplies: boolean;
 
-  constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {}
+  constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {
+    this.seesReplies = shape.canTellReplies;
+  }
 
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'flow_stats') return { msgs: [], restored: 0, orphans: 0 };
@@ -86,6 +94,8 @@ export class FlowAccounting implements Accounting {
       const rev = reverse.get(cookie);
       service.lb.connections.touch(key, now);
       if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && this.shape.established(fwd, rev)) service.lb.connections.setState(key, 'active');
+      // A UDP flow's outcome for the outlier detector: did its backend answer?
+      if (service.proto === IP_PROTO_UDP && !entry.judged && this.shape.replied(fwd, rev)) service.lb.connections.markReplied(key);
       const state = service.backends.get(entry.backend.id);
       if (state) {
         const acc = perBackend.get(state) ?? { packets: 0, bytes: 0 };
@@ -156,6 +166,8 @@ export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
     const vip = oxmValue(flow.match, 'ipv4_dst') ?? oxmValue(flow.match, 'ipv6_dst');
     return connKey(proto, client, vip, oxmValue(flow.match, sport), oxmValue(flow.match, dport));
   },
+  canTellReplies: true,
+  replied: (_fwd, rev) => rev !== undefined && rev.packetCount > 0n,
   // The reply half carried packets and the client sent more than its SYN.
   established: (fwd, rev) => rev !== undefined && rev.packetCount > 0n && fwd.packetCount > 1n,
   // Deleting the pair by its cookie takes the reverse half too; a flow removed by a delete needs nothing more.
@@ -187,6 +199,8 @@ export const CT_ACCOUNTING_FLOW_SHAPE: ConnectionFlowShape = {
     const vip = oxmValue(flow.match, 'ct_nw_dst') ?? oxmValue(flow.match, 'ct_ipv6_dst');
     return connKey(proto, client, vip, oxmValue(flow.match, sport), oxmValue(flow.match, 'ct_tp_dst'));
   },
+  canTellReplies: false,
+  replied: () => undefined,
   // The accounting flow sees only established (post-handshake) packets.
   established: (fwd) => fwd.packetCount > 0n,
   afterRemoved: () => [],

@@ -67,6 +67,8 @@ export interface Accounting {
   readonly source: AccountingInput['source'];
   /** Where a restore reads connections back from, for the event ("the switch's flows"). */
   readonly restoresFrom: string;
+  /** Its readings tell whether a connection's backend answered (what UDP flows are judged by: outlier.udp_reply_within). */
+  readonly seesReplies: boolean;
   /** After a switch (re)connects: re-track the connections the datapath still carries. */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult;
   /** A periodic reading: connection states, packet/byte counts, ends. Returns how many connections ended. */

@@ -32,6 +32,8 @@ const decidedKey = (e: ConntrackEntry): string => `${trackerKey(origKey(e))}/${e
 export class TrackerAccounting implements Accounting {
   readonly source = 'tracker' as const;
   readonly restoresFrom = 'the connection tracker';
+  /** The userspace tracker's listing has no reply counters or SEEN_REPLY status for UDP (only TCP's state). */
+  readonly seesReplies = false;
 
   /** Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them. */
   private readonly seen = new Set<string>();
@@ -81,7 +83,9 @@ export class TrackerAccounting implements Accounting {
         state: e.proto === 'tcp' && isEstablished(e) ? 'active' : 'inactive', created: now, lastSeen: now,
       };
       if (service.lb.connections.has(record)) continue;
-      if (service.lb.connections.import([record], (id) => service.lb.backendById(id)).imported) restored++;
+      // A datapath decision is judged by the outlier detector from this first sight on (its state at later readings);
+      // a restored connection belongs to its past.
+      if (service.lb.connections.import([record], (id) => service.lb.backendById(id), { judge: decided }).imported) restored++;
     }
     return restored;
   }

@@ -217,6 +217,61 @@ describe('datapath decisions: counting', () => {
   });
 });
 
+describe('datapath decisions: passive outlier detection', () => {
+  const RST_ACK = 0x14;
+  const ejections = (h: AppHarness) => h.events.filter((e) => e.kind === 'outlier_ejected');
+
+  /** New connections from client ports `from`..; the dead VM answers each SYN with a RST, which the switch copies to vadc. */
+  function connect(h: AppHarness, from: number, n: number, dead?: keyof typeof VMS): string[] {
+    const placed: string[] = [];
+    for (let clientPort = from; clientPort < from + n; clientPort++) {
+      h.now += 50;
+      const out = delivered(h.send(fromClient(clientPort)).outcomes);
+      const vm = PORT_OF[out.port] as keyof typeof VMS;
+      placed.push(vm);
+      if (vm === dead) h.send(fromBackend(vm, clientPort, { flags: RST_ACK, backendPort: Number(out.fields.tcp_dst) }), VMS[vm].ofport);
+    }
+    return placed;
+  }
+
+  it("a VM that refuses the select group's connections (RST to the SYN) is ejected after 3, its bucket goes, and a probe brings it back", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    const placed = connect(h, 50000, 40, 'v-vm2');
+    expect(h.packetIns).toBe(0); // no packet-in for a decision; vm2's RSTs reached vadc as end copies
+    expect(h.endCopies).toBeGreaterThanOrEqual(3);
+    expect(ejections(h)).toEqual([expect.objectContaining({
+      backend: 'v-vm2', message: expect.stringMatching(/3 consecutive failures; last: the backend refused the connection \(RST answering its SYN\)/),
+    })]);
+    expect(placed.filter((vm) => vm === 'v-vm2').length).toBeGreaterThanOrEqual(3);
+    const mods = h.table.groupMods;
+    h.install(h.app.outlierTick(h.now).batches);
+    expect(h.table.groupMods).toBe(mods + 1);
+    expect(share(spread(h, 2000, 52000), 'v-vm2', 2000)).toBe(0);
+    h.now += 2000;
+    const due = h.app.outlierTick(h.now);
+    expect(due.probes).toEqual([expect.objectContaining({ backend: 'v-vm2', port: 8080, protocol: 'tcp' })]);
+    h.install(h.app.outlierProbeResult(due.probes[0], true, 'connected', h.now));
+    expect(share(spread(h, 2000, 55000), 'v-vm2', 2000)).toBeGreaterThan(0.25);
+  });
+
+  it("connections the tracker still lists in SYN_SENT connect_timeout after vadc first saw them eject their VM; established ones do not", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    connect(h, 60000, 12);
+    const silentIp = VMS['v-vm3'].ip;
+    const listing = () => h.trackerListing().map((e) => ([e.reply.src >>> 24, (e.reply.src >>> 16) & 255, (e.reply.src >>> 8) & 255, e.reply.src & 255].join('.') === silentIp ? { ...e, state: 'SYN_SENT' } : e));
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: listing() }, h.now));
+    expect(ejections(h)).toEqual([]); // first seen: not judged yet
+    h.now += 1999;
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: listing() }, h.now));
+    expect(ejections(h)).toEqual([]);
+    h.now += 1;
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: listing() }, h.now));
+    expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm3', message: expect.stringMatching(/not established 2000 ms after the first packet/) })]);
+    h.install(h.app.outlierTick(h.now).batches);
+    expect(share(spread(h, 2000, 62000), 'v-vm3', 2000)).toBe(0);
+  });
+});
+
 describe('datapath decisions: where they do not apply', () => {
   it('in flows mode the controller decides, and an event says why', () => {
     const h = new AppHarness(NAT_MODES[0], services('rr'));

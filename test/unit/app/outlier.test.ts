@@ -5,7 +5,7 @@
 import { TABLE } from '../../../src/flows';
 import type { AccountingInput } from '../../../src/app';
 import {
-  AppHarness, delivered, defaultServices, fromBackend, fromClient, NAT_MODES, VMS, type VmName,
+  AppHarness, backendYaml, delivered, defaultServices, fromBackend, fromClient, NAT_MODES, VMS, type VmName,
 } from '../../helpers/app-harness';
 
 const ACK = 0x10;
@@ -66,7 +66,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
 
     h.now = ejected.time + 2000;
     const due = h.app.outlierTick(h.now);
-    expect(due.probes).toEqual([{ service: 'web', backend: 'v-vm2', ip: '10.0.0.12', port: 8080, portIndex: 0 }]);
+    expect(due.probes).toEqual([{ service: 'web', backend: 'v-vm2', ip: '10.0.0.12', port: 8080, portIndex: 0, protocol: 'tcp' }]);
     h.install(h.app.outlierProbeResult(due.probes[0], true, 'connected to 10.0.0.12:8080', h.now));
     expect(h.events.at(-1)).toMatchObject({ kind: 'outlier_readmitted', level: 'info', backend: 'v-vm2', message: 'port 8080 back in rotation: probe passed: connected to 10.0.0.12:8080' });
     expect(counted()).toBe(1); // a counter: re-admission does not take the ejection back
@@ -119,6 +119,77 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
       const vm = connect(h, clientPort);
       answer(h, vm, clientPort, vm === 'v-vm2');
     }
+    expect(ejections(h)).toEqual([]);
+  });
+});
+
+/** A UDP service on two VMs that opts in to judging its flows by replies. */
+const udpServices = (outlier: string) => `
+services:
+  - name: game
+    vip: 10.0.0.100
+    protocol: udp
+    port: 7000
+    scheduler: rr
+${outlier}
+    backends:
+${backendYaml('v-vm2', [7000])}
+${backendYaml('v-vm3', [7000])}
+`;
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('UDP outlier detection through the app, %s mode', (_name, mode) => {
+  /** New UDP flows from client ports `from`..; vm3 never answers, vm2 does (its reverse flow counts packets). */
+  function run(h: AppHarness, from: number, n: number): VmName[] {
+    const placed: VmName[] = [];
+    for (let clientPort = from; clientPort < from + n; clientPort++) {
+      const out = delivered(h.send(fromClient(clientPort, { proto: 'udp', dstPort: 7000 })).outcomes);
+      const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === out.port)!;
+      placed.push(vm);
+      if (vm === 'v-vm2') h.send(fromBackend(vm, clientPort, { proto: 'udp', backendPort: 7000 }), VMS[vm].ofport);
+    }
+    return placed;
+  }
+
+  /** A reading in which the flows to vm3 carried their client's datagram and no reply. */
+  function reading(h: AppHarness): AccountingInput {
+    const r = h.accountingReading();
+    if (r.source === 'tracker') return r;
+    return {
+      ...r,
+      entries: r.entries.map((f) => {
+        const toVm3 = f.match.some((m) => (m.field === 'ipv4_src' || m.field === 'ipv4_dst') && m.value === VMS['v-vm3'].ip);
+        return toVm3 && f.tableId === TABLE.REVERSE ? { ...f, packetCount: 0n } : f;
+      }),
+    };
+  }
+
+  const seesReplies = mode.name === 'flows';
+  (seesReplies ? it : it.skip)('flows unanswered past udp_reply_within eject the VM; answered ones count as successes; a probe re-admits it', () => {
+    const h = new AppHarness(mode, udpServices('    outlier: { udp_reply_within: 1 }'));
+    const placed = run(h, 45000, 8);
+    expect(placed.filter((vm) => vm === 'v-vm3').length).toBeGreaterThanOrEqual(3);
+    h.now += 999;
+    h.install(h.app.applyAccounting(reading(h), h.now));
+    expect(ejections(h)).toEqual([]); // not past udp_reply_within yet
+    h.now += 1;
+    h.install(h.app.applyAccounting(reading(h), h.now));
+    expect(ejections(h)).toEqual([expect.objectContaining({
+      service: 'game', backend: 'v-vm3', message: expect.stringMatching(/3 consecutive failures; last: no reply 1000 ms after the first datagram \(udp_reply_within 1000 ms\)/),
+    })]);
+    h.install(h.app.outlierTick(h.now).batches);
+    expect(new Set(run(h, 46000, 10))).toEqual(new Set(['v-vm2']));
+    h.now += 2000;
+    const due = h.app.outlierTick(h.now);
+    expect(due.probes).toEqual([{ service: 'game', backend: 'v-vm3', ip: VMS['v-vm3'].ip, port: 7000, portIndex: 0, protocol: 'udp' }]);
+    h.install(h.app.outlierProbeResult(due.probes[0], true, 'reply of 20 bytes', h.now));
+    expect(new Set(run(h, 47000, 10))).toEqual(new Set(['v-vm2', 'v-vm3']));
+  });
+
+  it(seesReplies ? 'without udp_reply_within UDP flows are not judged' : 'this accounting cannot tell a reply: UDP flows are not judged even with udp_reply_within', () => {
+    const h = new AppHarness(mode, udpServices(seesReplies ? '' : '    outlier: { udp_reply_within: 1 }'));
+    run(h, 45000, 12);
+    h.now += 5000;
+    h.install(h.app.applyAccounting(reading(h), h.now));
     expect(ejections(h)).toEqual([]);
   });
 });

@@ -229,13 +229,21 @@ describe('outlier configuration', () => {
   it('a TCP service without an outlier section gets the documented defaults, the same as the schema\'s', () => {
     const service = parseServiceConfig(base, 'test');
     expect(outlierSettingsOf(service)).toEqual(DEFAULT_OUTLIER_SETTINGS);
-    expect(outlierSettingsOf({ ...service, outlier: DEFAULT_OUTLIER_CONFIG })).toEqual(DEFAULT_OUTLIER_SETTINGS);
+    expect(outlierSettingsOf({ ...service, outlier: DEFAULT_OUTLIER_CONFIG })).toEqual({ ...DEFAULT_OUTLIER_SETTINGS, udpReplyWithinMs: 0 });
     expect(DEFAULT_OUTLIER_SETTINGS).toMatchObject({ consecutiveFailures: 3, connectTimeoutMs: 2000, ejectionMs: 2000 });
   });
 
   it('is off for UDP services and when disabled', () => {
     expect(outlierSettingsOf(parseServiceConfig({ ...base, protocol: 'udp' }, 'test'))).toBeUndefined();
     expect(outlierSettingsOf(parseServiceConfig({ ...base, outlier: { enabled: false } }, 'test'))).toBeUndefined();
+    expect(outlierSettingsOf(parseServiceConfig({ ...base, protocol: 'udp', outlier: { consecutive_failures: 4 } }, 'test'))).toBeUndefined();
+  });
+
+  it('a UDP service that sets udp_reply_within is judged, with it in milliseconds', () => {
+    expect(outlierSettingsOf(parseServiceConfig({ ...base, protocol: 'udp', outlier: { udp_reply_within: 0.5 } }, 'test')))
+      .toEqual({ ...DEFAULT_OUTLIER_SETTINGS, udpReplyWithinMs: 500 });
+    expect(outlierSettingsOf(parseServiceConfig({ ...base, protocol: 'udp', outlier: { udp_reply_within: 1, enabled: false } }, 'test'))).toBeUndefined();
+    expect(() => parseServiceConfig({ ...base, outlier: { udp_reply_within: -1 } }, 'test')).toThrow(/outlier.udp_reply_within.*expected a number of seconds 0..3600/s);
   });
 
   it('converts seconds to milliseconds', () => {
