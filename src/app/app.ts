@@ -63,7 +63,7 @@ export class LoadBalancerApp {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
-    this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.uplink);
+    this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);

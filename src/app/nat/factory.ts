@@ -30,11 +30,11 @@ export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => Vswitchd
  * reply guard (flows mode).
  * `auto` asks the probe (only then): conntrack beside ovs-vswitchd, flows otherwise.
  */
-export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe, uplink?: string): NatMode {
+export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
   const tables = vadcTables(datapath?.first_table ?? 0);
-  // Flows mode guards the reply path unless backends may sit behind an uplink (docs/pipeline.md, reply guard).
-  const replyGuard = createReplyGuard(datapath?.reply_guard ?? 0, uplink === undefined, tables);
+  // Flows mode guards the reply path, a cluster host's too (docs/pipeline.md, reply guard; docs/cluster.md).
+  const replyGuard = createReplyGuard(datapath?.reply_guard ?? 0, tables);
   if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables, replyGuard);
   const chosen = chooseNatMode(datapath.nat, probe);
   if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables, replyGuard);

@@ -36,11 +36,15 @@ export const NO_REPLY_GUARD: ReplyGuard = {
 };
 
 /**
- * `enabled` false where backends may sit behind an uplink (`cluster.uplink`): a remote connection's replies pass
- * this host's table 2 by its miss and would all come up here.
+ * On cluster hosts too (`cluster.uplink`, issue 13): a service's guards cover its remote backends' addresses, so at the
+ * client's host a remote connection's SYN-ACK coming back over the uplink is guarded as a local one is. Without them
+ * it met the megaflows a direct connection to that backend had left ("backend:port -> client: NORMAL", client port
+ * wildcarded) and reached the client untranslated: reset, and the SYN retried a second later. The cost: at the
+ * backend's host the guard of its local backend also sends up the SYN-ACKs of connections other hosts placed (it
+ * cannot tell a remote client from a local one), one packet-in each there, answered like a direct connection's.
  */
-export function createReplyGuard(ratePerSecond: number, enabled: boolean, tables: VadcTables): ReplyGuard {
-  if (ratePerSecond <= 0 || !enabled) return NO_REPLY_GUARD;
+export function createReplyGuard(ratePerSecond: number, tables: VadcTables): ReplyGuard {
+  if (ratePerSecond <= 0) return NO_REPLY_GUARD;
   const localMacs = new Map<bigint, string>();
   const header = emptyTransportHeader();
   const header6 = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };

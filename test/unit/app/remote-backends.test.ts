@@ -4,9 +4,11 @@
 // the fake flow table in every NAT mode: "does this packet reach this backend via the uplink?"
 import type { RemoteBackendReport } from '../../../src/app';
 import { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
-import { OFPPS_LINK_DOWN } from '../../../src/openflow/constants';
+import { TABLE } from '../../../src/flows';
+import { OFPFC_DELETE_STRICT, OFPPS_LINK_DOWN } from '../../../src/openflow/constants';
+import type { FlowMod, PacketOut } from '../../../src/openflow/types';
 import {
-  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fromClient, NAT_MODES, port, VMS, type NatModeCase,
+  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fieldsOf, fromClient, NAT_MODES, port, VMS, type NatModeCase,
 } from '../../helpers/app-harness';
 import { translatedView } from '../../helpers/fake-flow-table';
 import { ipv4Frame } from '../../helpers/frames';
@@ -210,6 +212,34 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     const noUplink = new AppHarness(mode, services());
     noUplink.install(noUplink.app.setRemoteBackends([report()], noUplink.now));
     expect(noUplink.app.locationOf('web', REMOTE.vnic)).toBeUndefined();
+  });
+});
+
+describe('remote backends in flows mode: the reply guard over the uplink (issue 13)', () => {
+  const GUARDED = { name: 'flows', datapath: 'datapath: { nat: flows }' } as unknown as NatModeCase; // reply_guard 5000 by default
+
+  it("a remote connection's SYN-ACK that a stale datapath entry kept from its reverse flow comes up, not untranslated to the client", () => {
+    const h = new AppHarness(GUARDED, services(), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    h.install(h.app.setHealth('web', 'v-vm1', false)); // every new connection goes remote
+    expect(delivered(h.send(fromClient(27000)).outcomes).port).toBe(UPLINK.ofport);
+    // The datapath acts as if the reverse flow were not there yet (megaflows cached before it: docs/pipeline.md).
+    const reverse = h.sent.filter((m): m is FlowMod => m.type === 'flow_mod' && m.tableId === TABLE.REVERSE && m.priority === 1000).at(-1)!;
+    expect(reverse.match).toContainEqual({ field: 'in_port', value: UPLINK.ofport });
+    h.table.apply({ ...reverse, command: OFPFC_DELETE_STRICT }, h.now / 1000);
+    const reply = fieldsOf(fromRemote(27000));
+    const up = h.table.process(reply, UPLINK.ofport);
+    expect(up).toEqual([expect.objectContaining({ kind: 'controller', tableId: TABLE.REVERSE })]);
+    const answer = h.app.packetIn(h.sw, {
+      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 0, reason: 1, tableId: TABLE.REVERSE,
+      cookie: (up[0] as { cookie: bigint }).cookie, match: [{ field: 'in_port', value: UPLINK.ofport }], data: fromRemote(27000),
+    }, h.now);
+    expect(answer.map((m) => m.type)).toEqual(['flow_mod', 'packet_out']);
+    // Sent back through the tables, where the reverse flow is by then: it leaves translated, to the client.
+    h.table.apply(reverse, h.now / 1000);
+    h.table.apply(answer[0] as FlowMod, h.now / 1000);
+    const out = delivered(h.table.executePacketOut(reply, UPLINK.ofport, (answer[1] as PacketOut).actions));
+    expect(out).toMatchObject({ port: CLIENT_PORT, fields: { ipv4_src: '10.0.0.100', tcp_src: 80, tcp_dst: 27000 } });
   });
 });
 
