@@ -7,6 +7,7 @@
 import { Lab, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { DaemonUnderTest, fetchMany, sleep, vipOf } from '../helpers/health-lab';
+import { requestEvery50ms } from '../helpers/request-stream';
 import { e2eNatMode } from '../helpers/nat-mode';
 
 const LAB = 'ol';
@@ -34,61 +35,6 @@ function service(body: string): string {
 const ejected = (id: string, port?: number) => (e: VadcEvent) =>
   e.kind === 'outlier_ejected' && e.backend === id && (port === undefined || e.data?.port === port);
 
-interface RequestOutcome {
-  /** When the request started (ms since the epoch, the host's clock: namespaces share it). */
-  at: number;
-  ok: boolean;
-  /** "vm1 8080", or the error. */
-  what: string;
-}
-
-/**
- * A fresh connection to the VIP every 50 ms from a client, each with a 2 s timeout, until stop(): every
- * request's outcome in the order they were started.
- */
-function requestEvery50ms(client: string): { answered: Promise<void>; stop: () => Promise<RequestOutcome[]> } {
-  const script = `
-    const http = require('http'); const outcomes = []; let pending = 0; let stopping = false; let announced = false;
-    const finish = () => { if (stopping && pending === 0) { console.log(JSON.stringify(outcomes)); process.exit(0); } };
-    const tick = () => {
-      const slot = { at: Date.now(), ok: false, what: 'pending' }; outcomes.push(slot); pending++;
-      const done = (ok, what) => {
-        if (slot.what !== 'pending') return;
-        slot.ok = ok; slot.what = what; pending--;
-        if (ok && !announced) { announced = true; console.error('answered'); }
-        finish();
-      };
-      const req = http.get({ host: '${vipOf(lab)}', port: 80, path: '/', agent: false, timeout: 2000 }, (res) => {
-        let body = ''; res.on('data', (c) => body += c); res.on('end', () => done(res.statusCode === 200, body.trim()));
-        res.on('error', (e) => done(false, e.code || e.message));
-      });
-      req.on('timeout', () => { req.destroy(); done(false, 'timeout'); });
-      req.on('error', (e) => done(false, e.code || e.message));
-    };
-    const timer = setInterval(tick, 50);
-    process.on('SIGTERM', () => { clearInterval(timer); stopping = true; finish(); });`;
-  const child = lab.spawn(client, ['node', '-e', script]);
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
-  // Resolves at the first answer: the client's Node takes a while to start in its namespace on a loaded machine.
-  const answered = new Promise<void>((resolve, reject) => {
-    child.stderr?.on('data', (c: Buffer) => {
-      if (c.toString().includes('answered')) resolve();
-    });
-    child.once('exit', () => reject(new Error('the request stream ended before its first answer')));
-  });
-  answered.catch(() => undefined);
-  return {
-    answered,
-    stop: async () => {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-      return JSON.parse(out) as RequestOutcome[];
-    },
-  };
-}
-
 beforeAll(async () => {
   lab = await Lab.up({ name: LAB, vms: 2, clients: 1, waitForHostMs: 600_000 });
   for (const name of ['vm1', 'vm2']) await startServer(name);
@@ -113,7 +59,7 @@ describe(`outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
       - { vnic: ${vm('vm2').port}, ip: ${vm('vm2').ip}, ports: [8080] }`), { waitLocated: [vm('vm1').port, vm('vm2').port] });
     expect(new Set(await fetchMany(lab, 'cl1', 4))).toEqual(new Set(['vm1', 'vm2']));
 
-    const stream = requestEvery50ms('cl1');
+    const stream = requestEvery50ms(lab, 'cl1', vipOf(lab));
     await stream.answered;
     await sleep(1500);
     const from = d.events.length;
@@ -152,7 +98,7 @@ describe(`outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
       - { vnic: ${vm('vm1').port}, ip: ${vm('vm1').ip}, ports: [8080] }
       - { vnic: ${vm('vm2').port}, ip: ${vm('vm2').ip}, ports: [8080] }`), { waitLocated: [vm('vm1').port, vm('vm2').port] });
     expect(new Set(await fetchMany(lab, 'cl1', 4))).toEqual(new Set(['vm1', 'vm2']));
-    const stream = requestEvery50ms('cl1');
+    const stream = requestEvery50ms(lab, 'cl1', vipOf(lab));
     await stream.answered;
     await sleep(1000);
     const from = d.events.length;
