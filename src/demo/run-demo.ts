@@ -74,7 +74,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     await lab.setController(listen);
     print(`vadc listening on ${listen}; control API on ${served.api.endpoints.join(', ')}; NAT by ${nat} (${natReason})`);
     await waitFor(() => daemon.status().switches.length > 0, 20_000, 'the switch to connect');
-    await waitFor(() => daemon.service('web').backends.every((b) => b.health === 'up'), 30_000, 'both VMs to pass their health checks');
+    // Every software port, not only each VM: a VM is up once one of its ports passes, and a port still failing its
+    // first checks takes no connections (rr then skips it, and the spread below would not show both ports).
+    await waitFor(() => daemon.service('web').backends.every((b) => b.health === 'up' && !b.portsOut?.length), 30_000, 'both VMs to pass their health checks on both ports');
     print(`switch ${daemon.status().switches[0].dpid} connected; backends healthy: ${daemon.service('web').backends.map((b) => `${b.id} (port ${b.ofport})`).join(', ')}`);
     print(`sending ${opts.requests} HTTP requests to http://${VIP}/ from ${lab.clients.map((c) => c.name).join(' and ')} ...`);
     const spread: Record<string, number> = {};
