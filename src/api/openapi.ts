@@ -46,26 +46,26 @@ const OPERATIONS: Record<RouteName, Operation> = {
     ok: { status: 201, description: 'The new service', json: serviceStatusSchema }, errors: [...BODY_ERRORS, 'conflict'],
   },
   getService: { tag: 'services', summary: 'One service', ok: { status: 200, description: 'The service', json: serviceStatusSchema }, errors: ['not_found'] },
-  removeService: { tag: 'services', summary: 'Remove a service and its flows', ok: { status: 204, description: 'Removed' }, errors: ['not_found'] },
+  removeService: { tag: 'services', summary: 'Remove a service and its flows', ok: { status: 204, description: 'Removed' }, errors: ['not_found', 'conflict'] },
   addBackend: {
     tag: 'backends', summary: 'Add a backend to a service', body: { json: backendSpecSchema },
     ok: { status: 201, description: 'The new backend', json: backendStatusSchema }, errors: [...BODY_ERRORS, 'not_found', 'conflict'],
   },
   removeBackend: {
     tag: 'backends', summary: 'Remove a backend at once (drain first to let connections finish)',
-    ok: { status: 204, description: 'Removed' }, errors: ['not_found', 'invalid'],
+    ok: { status: 204, description: 'Removed' }, errors: ['not_found', 'invalid', 'conflict'],
   },
   setWeight: {
     tag: 'backends', summary: 'Set the scheduling weight (0 stops new connections)', body: { json: weightBodySchema },
-    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: [...BODY_ERRORS, 'not_found'],
+    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: [...BODY_ERRORS, 'not_found', 'conflict'],
   },
   drain: {
     tag: 'backends', summary: 'Weight 0; established connections finish, then a backend_drained event',
-    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: ['not_found'],
+    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: ['not_found', 'conflict'],
   },
   enable: {
     tag: 'backends', summary: 'Back into service with the configured weight',
-    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: ['not_found'],
+    ok: { status: 200, description: 'The backend after the change', json: backendStatusSchema }, errors: ['not_found', 'conflict'],
   },
   connections: {
     tag: 'observe', summary: 'Tracked connections (like ipvsadm -Lnc)',
@@ -102,7 +102,7 @@ const OPERATIONS: Record<RouteName, Operation> = {
   applyConfig: {
     tag: 'config', summary: 'Validate and apply a configuration without dropping established connections',
     body: { json: configBodySchema, yaml: true },
-    ok: { status: 200, description: 'What changed', json: configAppliedSchema }, errors: BODY_ERRORS,
+    ok: { status: 200, description: 'What changed', json: configAppliedSchema }, errors: [...BODY_ERRORS, 'conflict'],
   },
   metrics: {
     tag: 'pages', summary: 'Prometheus metrics; names and types in docs/api.md',
@@ -128,7 +128,7 @@ const ERROR_TEXT: Record<ApiErrorCode, string> = {
   unauthorized: 'Missing or bad bearer token (tcp/ssl listeners only)',
   not_found: 'No such service or backend',
   method_not_allowed: 'The path does not answer this method; the Allow header lists the ones it does',
-  conflict: 'Already exists',
+  conflict: 'Already exists, or this instance is the standby of a pair (make the change on the master, which the message names)',
   payload_too_large: 'Body over the limit (1 MiB by default)',
   unsupported_media_type: 'Body is not application/json',
   internal: 'A bug; logged by the daemon',

@@ -200,7 +200,11 @@ export class ClusterElection implements ControllerElection {
   status(): ElectionStatus {
     const r = this.row;
     const peer = this.role === 'standby' ? (r && r.master !== this.me ? r.master : undefined) : this.standbyRecent(this.now()) ? r?.standby : undefined;
-    return { election: 'cluster', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, where: `cluster store ${this.opts.remotes}` };
+    const masterApi = this.role === 'standby' && r && r.master !== this.me ? r.api : undefined;
+    return {
+      election: 'cluster', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}),
+      key: this.opts.key, where: `cluster store ${this.opts.remotes}`,
+    };
   }
 
   check(): void {

@@ -23,7 +23,7 @@ import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
-import { PairConfigSync } from './pair-config';
+import { PairConfigSync, standbyRefusal } from './pair-config';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
 import { withTaggedBackends } from './tagged-backends';
@@ -130,8 +130,9 @@ export class VadcDaemon implements VadcRuntime {
       const channel = election?.configChannel;
       if (election && channel) {
         this.pairConfig = new PairConfigSync({
-          channel, now: this.now, configText: () => this.text, apply: (text) => this.applyConfig(text), emit: (e) => this.emitEvent(e),
-          drains: { list: () => [...this.apiDrained.values()], set: (service, backend, drained) => (drained ? this.drain(service, backend) : this.enable(service, backend)) },
+          // The master's changes come in past the standby's refusal of API changes (refuseOnStandby).
+          channel, now: this.now, configText: () => this.text, apply: (text) => this.oneChangeAtATime(() => this.applyConfigNow(text)), emit: (e) => this.emitEvent(e),
+          drains: { list: () => [...this.apiDrained.values()], set: async (service, backend, drained) => this.setDrained(service, backend, drained) },
           election: () => {
             const { instance, role, peer } = election.status();
             return { instance, role, master: role === 'standby' ? peer : undefined };
@@ -472,7 +473,17 @@ export class VadcDaemon implements VadcRuntime {
     return found;
   }
 
+  /**
+   * A pair's standby takes no runtime change through its API: the master's next publication would replace it
+   * (./pair-config.ts), so the change would be lost silently. The error names the master and its API.
+   */
+  private refuseOnStandby(what: string): void {
+    const refusal = standbyRefusal(this.election?.status(), what);
+    if (refusal) throw new RuntimeError('conflict', refusal);
+  }
+
   async addService(spec: ServiceSpec): Promise<ServiceStatus> {
+    this.refuseOnStandby(`add service ${spec.name}`);
     return this.oneChangeAtATime(() => this.addServiceNow(spec));
   }
 
@@ -482,6 +493,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async removeService(name: string): Promise<void> {
+    this.refuseOnStandby(`remove service ${name}`);
     return this.oneChangeAtATime(async () => {
       this.service(name);
       await this.applyEdit({ op: 'remove_service', service: name });
@@ -489,6 +501,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
+    this.refuseOnStandby(`add backend ${spec.vnic} to ${serviceName}`);
     return this.oneChangeAtATime(async () => {
       this.service(serviceName);
       await this.applyEdit({ op: 'add_backend', service: serviceName, spec });
@@ -497,6 +510,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async removeBackend(serviceName: string, backend: string): Promise<void> {
+    this.refuseOnStandby(`remove backend ${backend} of ${serviceName}`);
     return this.oneChangeAtATime(async () => {
       this.backendStatus(serviceName, backend);
       await this.applyEdit({ op: 'remove_backend', service: serviceName, backend });
@@ -504,6 +518,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
+    this.refuseOnStandby(`set the weight of ${backend} in ${serviceName}`);
     return this.oneChangeAtATime(async () => {
       this.backendStatus(serviceName, backend);
       await this.applyEdit({ op: 'weight', service: serviceName, backend, weight });
@@ -514,15 +529,20 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
   async drain(serviceName: string, backend: string): Promise<BackendStatus> {
-    const status = this.drainNow(serviceName, backend);
-    this.apiDrained.set(backendKey(serviceName, backend), [serviceName, backend]);
-    this.pairConfig?.changed();
-    return status;
+    this.refuseOnStandby(`drain ${backend} of ${serviceName}`);
+    return this.setDrained(serviceName, backend, true);
   }
 
   async enable(serviceName: string, backend: string): Promise<BackendStatus> {
-    const status = this.enableNow(serviceName, backend);
-    this.apiDrained.delete(backendKey(serviceName, backend));
+    this.refuseOnStandby(`enable ${backend} of ${serviceName}`);
+    return this.setDrained(serviceName, backend, false);
+  }
+
+  /** A drain or enable through the API (or adopted from the pair's master), kept to be published to a standby. */
+  private setDrained(serviceName: string, backend: string, drained: boolean): BackendStatus {
+    const status = drained ? this.drainNow(serviceName, backend) : this.enableNow(serviceName, backend);
+    if (drained) this.apiDrained.set(backendKey(serviceName, backend), [serviceName, backend]);
+    else this.apiDrained.delete(backendKey(serviceName, backend));
     this.pairConfig?.changed();
     return status;
   }
@@ -563,6 +583,7 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   async applyConfig(yamlText: string): Promise<{ changed: string[] }> {
+    this.refuseOnStandby('config apply');
     return this.oneChangeAtATime(() => this.applyConfigNow(yamlText));
   }
 

@@ -29,6 +29,8 @@ export interface ElectionStatus {
   instance: string;
   /** The master (when standby) or the last standby seen (when master); absent when alone. */
   peer?: string;
+  /** The master's control API as it published it (when standby and it published one): where changes are made. */
+  masterApi?: string;
   key: string;
   /** Where the election is held: the host's directory, or the cluster store's remotes. */
   where: string;

@@ -191,7 +191,11 @@ export class HostElection implements ControllerElection {
     const peer = this.role === 'standby'
       ? this.lastRecord?.owner
       : this.standbyRecent(this.now()) ? this.standbySeen?.id : undefined;
-    return { election: 'host', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), key: this.opts.key, where: this.opts.dir };
+    const masterApi = this.role === 'standby' ? this.lastRecord?.api : undefined;
+    return {
+      election: 'host', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}),
+      key: this.opts.key, where: this.opts.dir,
+    };
   }
 
   /** Re-reads the record now (a switch said another controller took over). */

@@ -85,6 +85,13 @@ export class PairConfigFile implements PairConfigChannel {
   }
 }
 
+/** Why a change through the API is refused here: this instance is a pair's standby (undefined: it is not). */
+export function standbyRefusal(e: { role: 'master' | 'standby'; peer?: string; masterApi?: string } | undefined, what: string): string | undefined {
+  if (!e || e.role !== 'standby') return undefined;
+  const master = e.peer ? `the master ${e.peer}${e.masterApi ? ` (its control API: ${e.masterApi})` : ''}` : 'the master (none is known right now: try again in a moment)';
+  return `${what}: this instance is the standby of its pair and takes its configuration from the master; make the change on ${master}`;
+}
+
 /** The text a master publishes: its configuration without secrets and without what is its own. */
 export function publishedText(text: string): string {
   const doc = parseDocument(redactSecrets(text), { prettyErrors: false });

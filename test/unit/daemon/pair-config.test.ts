@@ -1,4 +1,5 @@
 // Issue 14: the standby is hot with the master's configuration, runtime changes included (./src/daemon/pair-config.ts).
+import { RuntimeError } from '../../../src/runtime/types';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -295,5 +296,35 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     expect(hasDns(a)).toBe(true);
     await until('the restarted instance to stand by for the new master', () => role(a) === 'standby' && b.daemon.status().ha?.peer !== undefined);
     expect(a.daemon.status().ha?.generation).toBe(b.daemon.status().ha?.generation);
+  });
+
+  it('the standby refuses changes through its API, naming the master and its API; what it adopts from the master still comes in', async () => {
+    const a = await start(configFile('a', await freePort()));
+    const b = await start(configFile('b', await freePort()));
+    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    const masterNamed = new RegExp(`standby of its pair.*make the change on the master \\S+ \\(its control API: unix:${dir}/a\\.sock\\)`);
+    const refusals: [string, () => Promise<unknown>][] = [
+      ['add service', () => b.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] })],
+      ['remove service', () => b.daemon.removeService('web')],
+      ['add backend', () => b.daemon.addBackend('web', { vnic: 'v2', ip: '10.0.0.12', ports: [8080] })],
+      ['remove backend', () => b.daemon.removeBackend('web', 'v1')],
+      ['set weight', () => b.daemon.setWeight('web', 'v1', 5)],
+      ['drain', () => b.daemon.drain('web', 'v1')],
+      ['enable', () => b.daemon.enable('web', 'v1')],
+      ['config apply', () => b.daemon.applyConfig(b.daemon.configText().replace('port: 80,', 'port: 81,'))],
+    ];
+    for (const [what, change] of refusals) {
+      const err = await change().then(() => undefined, (e: unknown) => e);
+      expect({ what, code: (err as RuntimeError | undefined)?.code }).toEqual({ what, code: 'conflict' });
+      expect((err as Error).message).toMatch(masterNamed);
+    }
+    const web = () => b.daemon.status().services.find((x) => x.name === 'web');
+    expect(web()?.port).toBe(80);
+    expect(web()?.backends.map((x) => [x.id, x.health === 'draining' || x.health === 'drained'])).toEqual([['v1', false]]);
+    expect(hasDns(b)).toBe(false);
+    // The same changes on the master reach the standby (adopted past the refusal).
+    await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
+    await a.daemon.drain('web', 'v1');
+    await until('the standby to adopt the service and the drain', () => hasDns(b) && ['draining', 'drained'].includes(String(web()?.backends[0].health)));
   });
 });
