@@ -189,22 +189,30 @@ export async function requestEach(lab: Lab, client: string, targets: readonly Ta
 const LOAD = `'use strict';
 const http = require('node:http');
 const [host, port, concurrency, durationMs] = process.argv.slice(1);
-const counts = {}; let failed = 0; const until = Date.now() + Number(durationMs);
+const counts = {}; const slowConnects = {}; let failed = 0; const until = Date.now() + Number(durationMs);
 const one = () => new Promise((resolve) => {
+  const start = Date.now(); let connectMs = 0;
   const req = http.get({ host, port: Number(port), path: '/', agent: false, timeout: 5000 }, (res) => {
     let body = ''; res.setEncoding('utf8'); res.on('data', (d) => (body += d));
-    res.on('end', () => { const vm = body.split(' ')[0]; counts[vm] = (counts[vm] || 0) + 1; resolve(); });
+    res.on('end', () => {
+      const vm = body.split(' ')[0]; counts[vm] = (counts[vm] || 0) + 1;
+      if (connectMs > 900) slowConnects[vm] = (slowConnects[vm] || 0) + 1;
+      resolve();
+    });
   });
+  req.on('socket', (s) => s.on('connect', () => (connectMs = Date.now() - start)));
   req.on('timeout', () => req.destroy(new Error('timeout')));
   req.on('error', () => { failed++; resolve(); });
 });
 const worker = async () => { while (Date.now() < until) await one(); };
-Promise.all(Array.from({ length: Number(concurrency) }, worker)).then(() => process.stdout.write(JSON.stringify({ counts, failed })));
+Promise.all(Array.from({ length: Number(concurrency) }, worker)).then(() => process.stdout.write(JSON.stringify({ counts, slowConnects, failed })));
 `;
 
 export interface LoadResult {
   /** Completed requests per VM. */
   counts: Record<string, number>;
+  /** Of those, the ones whose TCP connect took over 0.9 s (a lost SYN or SYN-ACK retried after 1 s), per VM. */
+  slowConnects: Record<string, number>;
   failed: number;
 }
 
