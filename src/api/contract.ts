@@ -135,6 +135,7 @@ export const statusSnapshotSchema = z
         generation: z.string().meta({ description: 'the generation id this instance holds or follows (decimal)' }),
         instance: z.string().meta({ description: 'this instance: pid@controller listen target' }),
         peer: z.string().optional().meta({ description: 'the master (when standby) or the standby seen lately (when master)' }),
+        masterApi: z.string().optional().meta({ description: "when standby: the master's control API, where runtime changes are made (the standby refuses them)" }),
       })
       .optional()
       .meta({ description: 'controller HA (docs/operators/run-a-pair.md); absent with controller.ha.election none' }),

@@ -20,7 +20,7 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     const ha = status.ha;
     if (ha) {
       const how = ha.election === 'cluster' ? `; elected through the ${ha.where ?? 'cluster store'}` : ha.where ? `; elected through files in ${ha.where}` : '';
-      this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}` : 'no peer seen'} (this instance ${ha.instance})${how}`);
+      this.log(`HA: ${ha.role.toUpperCase()}, generation ${ha.generation}, ${ha.peer ? `peer ${ha.peer}${ha.masterApi ? ` (make changes there: ${ha.masterApi})` : ''}` : 'no peer seen'} (this instance ${ha.instance})${how}`);
     }
     this.log('');
     if (status.switches.length === 0) this.log('no switches connected');

@@ -661,6 +661,6 @@ function optionalReachable(reachable: boolean | undefined): { reachableFromTable
 }
 
 function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
-  const { election: kind, where, role, generation, instance, peer } = election.status();
-  return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}) };
+  const { election: kind, where, role, generation, instance, peer, masterApi } = election.status();
+  return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}) };
 }

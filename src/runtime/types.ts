@@ -153,7 +153,7 @@ export interface StatusSnapshot {
   /** How connections are translated (config datapath): per-connection flows, or OVS's connection tracker. */
   datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows'; reason: string };
   /** Controller HA: this instance's elected role, its generation (the fencing token) and its peer. */
-  ha?: { election?: 'host' | 'cluster'; where?: string; role: 'master' | 'standby'; generation: string; instance: string; peer?: string };
+  ha?: { election?: 'host' | 'cluster'; where?: string; role: 'master' | 'standby'; generation: string; instance: string; peer?: string; masterApi?: string };
   /** A cluster host's link to the store (docs/cluster.md). */
   cluster?: {
     host: string; group?: string; remotes: string; connected: boolean; readOnly: boolean; publishing: boolean;

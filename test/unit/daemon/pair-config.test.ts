@@ -302,6 +302,8 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     const a = await start(configFile('a', await freePort()));
     const b = await start(configFile('b', await freePort()));
     await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    expect(b.daemon.status().ha?.masterApi).toBe(`unix:${dir}/a.sock`); // `vadc status` on the standby shows where to go
+    expect(a.daemon.status().ha?.masterApi).toBeUndefined();
     const masterNamed = new RegExp(`standby of its pair.*make the change on the master \\S+ \\(its control API: unix:${dir}/a\\.sock\\)`);
     const refusals: [string, () => Promise<unknown>][] = [
       ['add service', () => b.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] })],
