@@ -344,7 +344,9 @@ describe('vadc operator commands against a running daemon (child process) in the
   });
 
   it('conns lists the connections a client holds open, with the backend that answers each', async () => {
-    const held = holdConnections('cl1', 2, 6);
+    // Held well past the checks below: a connection's end reaches vadc within milliseconds (FIN copies), so a hold
+    // that ended while the wait for 'active' ran at load ~10 left `vadc conns` with nothing to list.
+    const held = holdConnections('cl1', 2, 20);
     const opened = await held.opened;
     const clientIp = lab.host('cl1').ip;
     // A connection counts as active (established) once flow statistics show replies, as IPVS counts

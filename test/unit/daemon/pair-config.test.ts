@@ -222,6 +222,7 @@ describe('PairConfigSync', () => {
 });
 
 describe('a pair of daemons (serve, host election in a temp dir, no switch)', () => {
+  jest.setTimeout(120_000);
   let dir: string;
   const running: Served[] = [];
   beforeEach(() => {
@@ -240,7 +241,8 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     return port;
   }
 
-  async function until(what: string, check: () => boolean, ms = 10_000): Promise<void> {
+  // 30 s: the standby parses what it adopts in a worker thread that transpiles its sources first (over 10 s at load ~11).
+  async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
     const end = Date.now() + ms;
     while (!check()) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
