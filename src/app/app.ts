@@ -196,10 +196,19 @@ export class LoadBalancerApp {
    */
   outlierTick(now: number): { batches: SwitchBatch[]; probes: OutlierProbe[] } {
     const probes = this.services.all.flatMap((s) => dueProbes(s, now));
-    // Only when the packet-in path changed something: finish() walks every service's backend flows.
-    if (!this.packets.outliersChanged) return { batches: [], probes };
+    return { batches: this.outlierFlush(), probes };
+  }
+
+  /**
+   * The flows and groups after an end copy ejected or re-admitted a port, at once rather than at the next
+   * outlierTick (the runtime calls it after each packet-in): a `decisions: datapath` service's select group drops
+   * the port's bucket before more connections reach it. [] when nothing changed, which is one check: finish() walks
+   * every service's backend flows.
+   */
+  outlierFlush(): SwitchBatch[] {
+    if (!this.packets.outliersChanged) return [];
     this.packets.outliersChanged = false;
-    return { batches: this.finish(new Outbox()), probes };
+    return this.finish(new Outbox());
   }
 
   /** A probe's result (outlierTick asked for it): the port is back, or ejected again for longer. */

@@ -22,7 +22,12 @@ export function asControllerApp(app: LoadBalancerApp, sendTo: (dpid: bigint, msg
     onSwitchDown: (dpid, now) => {
       for (const batch of app.switchDown(dpid, now)) sendTo(batch.dpid, batch.msgs);
     },
-    onPacketIn: (sw, msg, now) => app.packetInEncoded(sw, msg, now),
+    onPacketIn: (sw, msg, now) => {
+      const out = app.packetInEncoded(sw, msg, now);
+      // An end copy that ejected or re-admitted a port: the flows and groups follow it now.
+      const changed = app.outlierFlush();
+      return changed.length === 0 ? out : [...out, ...answer(changed, sw.dpid)];
+    },
     onFlowRemoved: (sw, msg, now) => answer(app.flowRemoved(sw, msg, now), sw.dpid),
     onPortStatus: (sw, msg, now) => answer(app.portStatus(sw, msg, now), sw.dpid),
   };
