@@ -139,6 +139,30 @@ export function buildReturnFlows(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE
 }
 
 /**
+ * Table 1 (flows mode): a TCP segment opening a connection (SYN without ACK) that no connection flow took -> the
+ * controller, as the table's miss would send it. Why a flow of its own: OVS's datapath caches the way each packet
+ * went (a megaflow, keyed on the fields the flows it took match) and keeps it until its revalidators catch up with
+ * the next flow-mods. Reached by the miss, a SYN's cached way up covers its connection's next segments too: the
+ * client's ACK and first data, sent before the revalidators had seen the connection's new forward flow, came up as
+ * packet-ins (about 1.5 more per connection under load). Matching the SYN and ACK bits keeps the SYN's entry to
+ * SYNs: the ACK misses it and is translated by the tables, which have the forward flow by then. IPv4's is part of the
+ * fixed pipeline; IPv6's comes with the first IPv6 service, as its return flows do.
+ */
+export function buildNewConnectionFlow(ethType: typeof ETH_TYPE_IPV4 | typeof ETH_TYPE_IPV6, t: VadcTables = TABLE): FlowMod {
+  return addFlow({
+    tableId: t.FORWARD, priority: PRIORITY.NEW_CONNECTION.min, cookie: makeCookie('pipeline'),
+    match: [
+      { field: 'eth_type', value: ethType }, { field: 'ip_proto', value: IP_PROTO_TCP },
+      { field: 'tcp_flags', value: TCP_SYN, mask: TCP_SYN | TCP_ACK },
+    ],
+    instructions: [apply(output(OFPP_CONTROLLER))],
+  });
+}
+
+const TCP_SYN = 0x02;
+const TCP_ACK = 0x10;
+
+/**
  * Per VIP (shared by every service on it): address resolution and echo requests to the controller, other packets
  * to it refused there. IPv4: ARP requests and ICMP echo. IPv6: neighbor solicitations whose target is the VIP
  * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.

@@ -36,6 +36,11 @@ export const PRIORITY = {
   VIP_CONTROL6: { min: 2400, max: 2528 },
   /** A client's FIN/RST to an IPv6 service: a copy to the controller, then as SERVICE6. 2600 + prefix length. */
   END_COPY6: { min: 2600, max: 2728 },
+  /**
+   * Table 1 (flows mode): a TCP SYN (without ACK) that no connection flow took -> controller, as the miss; its own
+   * flow so the datapath's cache entry for a new connection's SYN covers SYNs only (builders.buildNewConnectionFlow).
+   */
+  NEW_CONNECTION: { min: 1, max: 1 },
   /** Table 1 (conntrack mode, `decisions: datapath`): a service's new, untranslated connection -> its select group. */
   DECISION: { min: 400, max: 400 },
   /** Table 1 (conntrack mode): a service's packets the tracker translated (+dnat) to one backend -> its vNIC. */
@@ -135,15 +140,16 @@ export function vadcPipeline(first = 0): Pipeline {
   {
     id: TABLE.FORWARD,
     name: 'vip-forward',
-    purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss -> controller. '
+    purpose: 'per-connection forward NAT: client 5-tuple -> backend MAC/IP/port, out the backend vNIC; miss (and, flows mode, '
+      + 'a TCP SYN in a flow of its own) -> controller. '
       + 'Conntrack mode: packets the tracker translated (+dnat) -> backend MAC and vNIC; accounting flows if configured; '
       + 'datapath decisions: a service\'s new untranslated connections -> its select group (which commits them and comes back here)',
-    matchFields: [...FIVE_TUPLE, 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
+    matchFields: [...FIVE_TUPLE, 'tcp_flags', 'ct_state', 'ct_mark', 'ct_nw_proto', 'ct_nw_dst', 'ct_ipv6_dst', 'ct_tp_dst'],
     setFields: ['eth_dst', 'ipv4_dst', 'ipv6_dst', 'tcp_dst', 'udp_dst'],
     actions: ['set_field', 'output', 'nx_fin_timeout', 'group'],
     nextTables: [],
     miss: 'controller',
-    bands: ['MISS', 'DECISION', 'BACKEND', 'CONNECTION'],
+    bands: ['MISS', 'NEW_CONNECTION', 'DECISION', 'BACKEND', 'CONNECTION'],
     cookieKinds: ['pipeline', 'connection', 'backend', 'decision'],
   },
   {

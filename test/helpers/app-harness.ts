@@ -9,7 +9,7 @@ import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPi
 import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_LOCAL, OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
-import { FakeFlowTable, fieldsOfPacket, type Outcome, type PacketFields } from './fake-flow-table';
+import { FakeFlowTable, fieldsOfPacket, type FakeDatapathCache, type Outcome, type PacketFields } from './fake-flow-table';
 import { ipv4Frame, ipv6Frame } from './frames';
 
 export const CLIENT_MAC = '52:54:00:00:01:01';
@@ -167,6 +167,11 @@ export class AppHarness {
   flowModsPerPacketIn: number[] = [];
   /** ms */
   now = 1000;
+  /**
+   * When set, frames the harness sends meet this model of the datapath's flow cache first (stale entries until its
+   * `revalidate()`); packet-outs are translated by the tables, as OVS translates them.
+   */
+  datapath?: FakeDatapathCache;
 
   /** vadc's tables and pipeline in this harness (datapath.first_table). */
   readonly tables: VadcTables;
@@ -215,7 +220,7 @@ export class AppHarness {
   /** A frame enters the switch on `inPort`: packet-ins go to the app, its packet-outs are executed. */
   send(frame: Buffer, inPort = CLIENT_PORT): { outcomes: Outcome[]; replies: PacketOut[] } {
     const fields = fieldsOf(frame);
-    const all = this.table.process(fields, inPort, this.now / 1000);
+    const all = this.datapath ? this.datapath.process(fields, inPort, this.now / 1000) : this.table.process(fields, inPort, this.now / 1000);
     const packetInOf = (o: Outcome & { kind: 'controller' }): PacketIn => ({
       type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: o.tableId,
       cookie: o.cookie, match: [{ field: 'in_port', value: inPort }], data: frame,

@@ -162,8 +162,11 @@ export class FakeFlowTable {
     return this.entries.find((e) => e.flow === flow)?.packets ?? 0;
   }
 
-  /** Runs a packet arriving on `inPort` through the pipeline from table 0; returns every outcome in order. */
-  process(packet: PacketFields, inPort: number, now = 0): Outcome[] {
+  /**
+   * Runs a packet arriving on `inPort` through the pipeline from table 0; returns every outcome in order. `taken`, when
+   * given, receives the flow each table lookup chose, in order (what a datapath cache entry is made of).
+   */
+  process(packet: PacketFields, inPort: number, now = 0, taken?: FlowMod[]): Outcome[] {
     // `fields`: the translation's view, what the tables match and actions read; `hidden`: the datapath's rewrites
     // it does not see (a ct(commit, nat) without recirculation), until a set_field of the field or a recirculation.
     let fields: PacketFields = { ...packet, in_port: inPort };
@@ -187,6 +190,7 @@ export class FakeFlowTable {
       }
       entry.lastUsed = now;
       entry.packets += 1;
+      taken?.push(entry.flow);
       const currentTable: number = tableId;
       tableId = undefined;
       for (const instruction of entry.flow.instructions) {
@@ -449,4 +453,69 @@ export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
 /** What the next bridge's tables would match on, past a patch port: the translation's view of a leaving packet. */
 export function translatedView(outcome: Extract<Outcome, { kind: 'output' | 'normal' }>): PacketFields {
   return outcome.translated ?? outcome.fields;
+}
+
+/**
+ * A small model of OVS's datapath flow cache (megaflows) in front of a FakeFlowTable, for the races flows mode has
+ * with it. A packet no cached entry covers is translated by the tables (an upcall) and leaves an entry: the path it
+ * took (the flow each table chose), keyed on its in_port and on every field those flows match, under their masks.
+ * A packet an entry covers takes that entry's path, whatever the tables hold now, until `revalidate()` (OVS's
+ * revalidators catching up with the flow-mods). OVS un-wildcards at least the fields of the flows a packet took
+ * (it may add more: the fields of higher-priority flows it had to rule out), so an entry here covers at least as
+ * many packets as OVS's would: a packet that misses an entry here misses it in OVS too. Flows mode only (no
+ * tracker, no groups).
+ */
+export class FakeDatapathCache {
+  private entries: Array<{ key: PacketFields; mask: Map<string, bigint | undefined>; path: FakeFlowTable }> = [];
+  /** Packets translated by the tables (upcalls) and packets an entry took, since the start. */
+  upcalls = 0;
+  hits = 0;
+
+  constructor(private readonly table: FakeFlowTable) {}
+
+  process(packet: PacketFields, inPort: number, now = 0): Outcome[] {
+    const fields: PacketFields = { ...packet, in_port: inPort };
+    const hit = this.entries.find((e) => covers(e.key, e.mask, fields));
+    if (hit) {
+      this.hits++;
+      return hit.path.process(packet, inPort, now);
+    }
+    this.upcalls++;
+    const taken: FlowMod[] = [];
+    const outcomes = this.table.process(packet, inPort, now, taken);
+    const mask = new Map<string, bigint | undefined>([['in_port', undefined]]);
+    for (const flow of taken) {
+      for (const oxm of flow.match) {
+        if (oxm.field === 'raw') throw new FakeFlowTableError('raw OXM matches are not modelled');
+        const m = oxm.mask === undefined ? undefined : toBits(valueOf(oxm.mask));
+        // undefined: every bit (an exact match); a flow's mask adds its bits to what the path already matched.
+        const had = mask.has(oxm.field) ? mask.get(oxm.field) : 0n;
+        mask.set(oxm.field, had === undefined || m === undefined ? undefined : had | m);
+      }
+    }
+    const path = new FakeFlowTable();
+    path.applyAll(taken.map((f) => ({ ...f, command: OFPFC_ADD, idleTimeout: 0, hardTimeout: 0 })));
+    this.entries.push({ key: fields, mask, path });
+    return outcomes;
+  }
+
+  /** The revalidators have caught up: every entry goes (the next packets are translated by the tables as they are). */
+  revalidate(): void {
+    this.entries = [];
+  }
+}
+
+function covers(key: PacketFields, mask: Map<string, bigint | undefined>, fields: PacketFields): boolean {
+  for (const [field, m] of mask) {
+    const a = key[field as keyof PacketFields];
+    const b = fields[field as keyof PacketFields];
+    if (a === undefined || b === undefined) {
+      if (a !== b) return false;
+      continue;
+    }
+    const x = toBits(a);
+    const y = toBits(b);
+    if (m === undefined ? x !== y : (x & m) !== (y & m)) return false;
+  }
+  return true;
 }

@@ -1,8 +1,8 @@
 // Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
-import { buildConnectionFlows, buildDeleteConnectionsVia, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
-import { ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
+import { buildConnectionFlows, buildDeleteConnectionsVia, buildNewConnectionFlow, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { connAddresses, type ConnRecord } from '../../lb/conn-table';
@@ -45,7 +45,7 @@ export class FlowsNat implements NatMode {
   }
 
   pipelineFlows(): OfpMessage[] {
-    return [...this.endCopies.meter(), ...this.replyGuard.meter()];
+    return [...this.endCopies.meter(), ...this.replyGuard.meter(), buildNewConnectionFlow(ETH_TYPE_IPV4, this.tables)];
   }
 
   hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[] {
@@ -57,7 +57,7 @@ export class FlowsNat implements NatMode {
     // A backend's FIN/RST copies outrank its vNIC's EGRESS flow: they carry its tag themselves.
     const backendBases = () => uniqueAddresses(s).map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
-    const returns = s.vip.family === 6 ? buildReturnFlows(ETH_TYPE_IPV6, this.tables) : [];
+    const returns = s.vip.family === 6 ? [...buildReturnFlows(ETH_TYPE_IPV6, this.tables), buildNewConnectionFlow(ETH_TYPE_IPV6, this.tables)] : [];
     const guards = this.replyGuard.flows(s.id, s.l4, () => uniqueAddresses(s));
     return [...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
   }

@@ -4,9 +4,10 @@ import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
 import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
 import { createReplyGuard } from '../../../src/app/nat/reply-guard';
-import { checkFlow, makeCookie, vadcPipeline, vadcTables } from '../../../src/flows';
+import { checkFlow, makeCookie, PRIORITY, vadcPipeline, vadcTables } from '../../../src/flows';
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPP_LOCAL, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
 import type { FlowMod, MeterMod, PacketOut } from '../../../src/openflow/types';
+import { FakeDatapathCache } from '../../helpers/fake-flow-table';
 import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, CLIENT6, fromBackend, fromBackend6, fromClient, LOCAL_MAC, NAT_MODES, VMS } from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
@@ -45,6 +46,47 @@ describe('flows mode', () => {
     const forward = h.forwardFlows(1000).find((f) => f.cookie === reverse.cookie)!;
     h.app.flowRemoved(h.sw, flowRemovedOf(forward, OFPRR_DELETE), h.now);
     expect(h.app.connectionRecords()).toHaveLength(0);
+  });
+
+  describe('the datapath cache: a connection costs one packet-in', () => {
+    const TCP = { SYN: 0x02, ACK: 0x10, PSH_ACK: 0x18 };
+
+    it('the client\'s ACK and data after the decision take the new forward flow, not the SYN\'s cached way to the controller', () => {
+      const h = new AppHarness(FLOWS);
+      h.datapath = new FakeDatapathCache(h.table);
+      const first = delivered(h.send(fromClient(47100)).outcomes);
+      expect(h.packetIns).toBe(1);
+      // The revalidators have not caught up with the connection's flows: the SYN's cache entry is still there.
+      for (const flags of [TCP.ACK, TCP.PSH_ACK, TCP.ACK]) {
+        const out = h.send(fromClient(47100, { flags })).outcomes;
+        expect(out.map((o) => o.kind)).toEqual(['output']);
+        const { port, fields } = delivered(out);
+        expect([port, fields.ipv4_dst, fields.tcp_dst, fields.tcp_flags]).toEqual([first.port, first.fields.ipv4_dst, first.fields.tcp_dst, flags]);
+      }
+      expect(h.packetIns).toBe(1);
+      expect(h.datapath.upcalls).toBe(2);
+    });
+
+    it('a retransmitted SYN and another connection\'s SYN still come up: the first is resubmitted, the second decided', () => {
+      const h = new AppHarness(FLOWS);
+      h.datapath = new FakeDatapathCache(h.table);
+      const first = delivered(h.send(fromClient(47101)).outcomes);
+      expect(delivered(h.send(fromClient(47101)).outcomes)).toEqual(first);
+      expect(h.flowModsPerPacketIn).toEqual([2, 0]);
+      delivered(h.send(fromClient(47102)).outcomes);
+      expect(h.flowModsPerPacketIn).toEqual([2, 0, 2]);
+      expect(h.app.connectionRecords()).toHaveLength(2);
+    });
+
+    it('the SYN has a table-1 flow of its own in flows mode, below every connection flow and checked against the pipeline', () => {
+      const h = new AppHarness(FLOWS);
+      const syn = h.table.flows(TABLE.FORWARD).filter((f) => f.priority === PRIORITY.NEW_CONNECTION.min);
+      expect(syn).toEqual([expect.objectContaining({ cookie: makeCookie('pipeline') })]);
+      expect(syn[0].match).toEqual([
+        { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'tcp_flags', value: TCP.SYN, mask: TCP.SYN | TCP.ACK },
+      ]);
+      expect(PRIORITY.NEW_CONNECTION.min).toBeLessThan(PRIORITY.CONNECTION.min);
+    });
   });
 
   describe('reply guard (datapath.reply_guard)', () => {

@@ -212,7 +212,7 @@ describe('checkFlow', () => {
     ['an undeclared table', { tableId: 9 }, 'table 9 is not in the pipeline'],
     ['a field not allowed in the table', { match: [...forward.match, { field: 'vlan_vid', value: 1 }] }, 'match field vlan_vid is not allowed in table vip-forward'],
     ['a missing prerequisite', { match: forward.match.filter((m) => m.field !== 'ip_proto') }, 'match field tcp_src needs ip_proto = 0x6'],
-    ['a priority outside the bands', { priority: 700 }, "priority 700 is in none of table vip-forward's bands (MISS, DECISION, BACKEND, CONNECTION)"],
+    ['a priority outside the bands', { priority: 700 }, "priority 700 is in none of table vip-forward's bands (MISS, NEW_CONNECTION, DECISION, BACKEND, CONNECTION)"],
     ['a foreign cookie', { cookie: 0x42n }, 'cookie 0x42 is not in the vadc scheme'],
     ['a cookie kind from another table', { cookie: makeCookie('service', 1) }, 'cookie kind service does not belong in table vip-forward'],
     ['a goto to an undeclared next table', { instructions: [{ type: 'goto_table', tableId: 2 }] }, 'goto_table 2 is not a next table of vip-forward'],
