@@ -59,6 +59,10 @@ export interface PhaseResult {
   cpuPercent: number | null;
   /** Of the packet-ins, the copies of FIN/RST segments (datapath.end_copies); null: no controller attached. */
   endCopies: number | null;
+  /** Of the packet-ins, those of connections already decided (retransmitted SYNs, segments that met a stale datapath entry). */
+  repeats: number | null;
+  /** Of the packet-ins, the SYN-ACKs flows mode's reply guard sent up. */
+  guardedReplies: number | null;
 }
 
 export interface RunResult {
@@ -214,8 +218,9 @@ class Bench {
     return this.daemon!.status().switches[0]?.packetIns ?? 0;
   }
 
-  private endCopies(): number {
-    return this.daemon!.status().services.reduce((n, s) => n + s.endCopies, 0);
+  /** A per-service packet-in count, summed over the services. */
+  private serviceCount(field: 'endCopies' | 'repeats' | 'guardedReplies'): number {
+    return this.daemon!.status().services.reduce((n, s) => n + s[field], 0);
   }
 
   private clientArgv(o: ClientOptions): string[] {
@@ -258,7 +263,7 @@ class Bench {
       const seq = await this.sequential(80);
       return {
         connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
-        packetIns: null, cpuPercent: null, endCopies: null,
+        packetIns: null, cpuPercent: null, endCopies: null, repeats: null, guardedReplies: null,
       };
     } finally {
       await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
@@ -280,7 +285,9 @@ class Bench {
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker before the VIP phase (zone/proto/state count): ${await this.trackerSummary()}`);
     await this.probe(80, 'the VIP (vadc)');
     const before = this.packetIns();
-    const copiesBefore = this.endCopies();
+    const copiesBefore = this.serviceCount('endCopies');
+    const repeatsBefore = this.serviceCount('repeats');
+    const guardedBefore = this.serviceCount('guardedReplies');
     const cpu0 = process.cpuUsage();
     const t0 = Date.now();
     const kinds = new Map<string, number>();
@@ -290,12 +297,14 @@ class Bench {
     this.daemon!.bus.off('event', onEvent);
     const cpu = process.cpuUsage(cpu0);
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker after the VIP load: ${await this.trackerSummary()}; ${load.failed} failed`);
-    this.opts.log(`  VIP load: ${load.ok} ok, ${load.failed} failed, ${this.packetIns() - before} packet-ins; events ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+    this.opts.log(`  VIP load: ${load.ok} ok, ${load.failed} failed, ${this.packetIns() - before} packet-ins (end copies ${this.serviceCount('endCopies') - copiesBefore}, `
+      + `repeats ${this.serviceCount('repeats') - repeatsBefore}, reply guard ${this.serviceCount('guardedReplies') - guardedBefore}); events ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     const cpuPct = cpuPercent(cpu.user + cpu.system, Date.now() - t0);
     const seq = await this.sequential(80);
     return {
       connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
-      packetIns: this.packetIns() - before, cpuPercent: cpuPct, endCopies: this.endCopies() - copiesBefore,
+      packetIns: this.packetIns() - before, cpuPercent: cpuPct, endCopies: this.serviceCount('endCopies') - copiesBefore,
+      repeats: this.serviceCount('repeats') - repeatsBefore, guardedReplies: this.serviceCount('guardedReplies') - guardedBefore,
     };
   }
 

@@ -53,6 +53,8 @@ async function main(): Promise<void> {
     { what: 'new conn/s through the VIP (packet-in each)', ...m((r) => r.vip.perSecond), target: '' },
     { what: 'ratio VIP / static', ...m((r) => r.ratio, 3), target: '>= 0.8' },
     { what: 'packet-ins per VIP connection (without end copies)', ...m((r) => ((r.vip.packetIns ?? NaN) - (r.vip.endCopies ?? 0)) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '1' },
+    { what: '  of which repeats (connection already decided)', ...m((r) => (r.vip.repeats ?? NaN) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '0' },
+    { what: '  of which reply guard (flows mode)', ...m((r) => (r.vip.guardedReplies ?? NaN) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '' },
     { what: 'connection-end copies per VIP connection', ...m((r) => (r.vip.endCopies ?? NaN) / (r.vip.connections + Number(values['latency-connections'])), 2), target: '' },
     { what: 'daemon CPU during VIP load (% of a core)', ...m((r) => r.vip.cpuPercent ?? NaN), target: '' },
     { what: 'connect us p50, static / VIP', median: `${m((r) => r.static.connectUs.p50).median} / ${m((r) => r.vip.connectUs.p50).median}`, spread: '', target: '' },

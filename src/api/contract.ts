@@ -89,6 +89,8 @@ export const serviceStatusSchema = z
     decidedBy: z.enum(['controller', 'datapath']).meta({ description: "who picks new connections' backends: the datapath (a select group) only with decisions: datapath in conntrack NAT mode" }),
     refused: count('new connections refused (nothing available)'),
     endCopies: count('copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection'),
+    repeats: count('packet-ins of connections already decided (a retransmitted SYN, or a segment that met a stale datapath cache entry): sent back through the tables, no new decision'),
+    guardedReplies: count("flows mode's reply guard (datapath.reply_guard): backend SYN-ACKs that no connection flow took, sent up and back through the tables"),
     payloadRules: payloadRulesStatusSchema.optional().meta({ description: 'UDP payload rules (absent without a payload_rules section)' }),
   })
   .meta({ id: 'ServiceStatus' });

@@ -56,7 +56,12 @@ export class PacketInPath {
     if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
     // Only the reply guard sends packets up from the reverse table.
-    if (msg.tableId === this.nat.tables.REVERSE) return this.nat.guardedReply(msg.data, inPort, serviceOfGuard(msg.cookie));
+    if (msg.tableId === this.nat.tables.REVERSE) {
+      const guardOf = serviceOfGuard(msg.cookie);
+      const guarded = this.services.byId(guardOf);
+      if (guarded) guarded.guardedReplies++;
+      return this.nat.guardedReply(msg.data, inPort, guardOf);
+    }
     if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
     if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, now, encoded);
     const parsed = parsePacket(msg.data);
@@ -85,7 +90,10 @@ export class PacketInPath {
     key.vip = h.dst;
     key.vipPort = h.dstPort;
     const entry = service.lb.connections.lookup(key);
-    if (entry) return this.nat.known({ service, entry, dpid: sw.dpid, frame, inPort });
+    if (entry) {
+      service.repeats++;
+      return this.nat.known({ service, entry, dpid: sw.dpid, frame, inPort });
+    }
     // A TCP segment that opens nothing (e.g. after the flows idled out) gets a RST, as a host would answer it.
     if (h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) !== TCP_FLAGS.SYN) {
       if (h.tcpFlags & TCP_FLAGS.RST) return [];

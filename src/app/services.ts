@@ -54,6 +54,13 @@ export interface ServiceState {
   refused: number;
   /** Copies of FIN/RST segments the switch sent (datapath.end_copies): packet-ins that open no connection. */
   endCopies: number;
+  /**
+   * Packet-ins of a connection already decided (a retransmitted SYN, or a segment that met the datapath's cached way
+   * up of its SYN): sent back through the tables, no new decision.
+   */
+  repeats: number;
+  /** Flows mode's reply guard: SYN-ACKs of the service's backends that no connection flow took (a stale datapath entry, or a direct connection). */
+  guardedReplies: number;
   /** UDP payload rules: the first datagram of a new flow picks a backend pool (src/app/payload.ts). */
   payload?: PayloadState;
 }
@@ -215,7 +222,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
   );
   const service: ServiceState = {
     id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
-    nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0,
+    nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0,
   };
   if (config.payload_rules && config.protocol === 'udp') service.payload = newPayloadState(config.payload_rules);
   for (const b of config.backends) service.backends.set(b.name, newBackendState(b));

@@ -94,6 +94,8 @@ export interface ServiceStatus {
   decidedBy: 'controller' | 'datapath'; // who picks backends (decisions: datapath falls back to the controller in flows mode)
   refused: number; // new connections refused (nothing available)
   endCopies: number; // copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection
+  repeats: number; // packet-ins of connections already decided (retransmitted SYN, stale datapath entry): resubmitted
+  guardedReplies: number; // flows mode's reply guard: backend SYN-ACKs no connection flow took, sent up
   payloadRules?: PayloadRulesStatus; // UDP payload rules: which rule new flows' first datagrams matched
 }
 

@@ -49,6 +49,8 @@ export class FakeRuntime implements VadcRuntime {
       decidedBy: 'controller',
       refused: 0,
       endCopies: 0,
+      repeats: 0,
+      guardedReplies: 0,
     };
     this.svcs.set(spec.name, svc);
     for (const b of spec.backends) await this.addBackend(spec.name, b);

@@ -65,6 +65,7 @@ describe('flows mode', () => {
       }
       expect(h.packetIns).toBe(1);
       expect(h.datapath.upcalls).toBe(2);
+      expect(h.app.serviceStates()[0]).toMatchObject({ decisions: 1, repeats: 0 });
     });
 
     it('a retransmitted SYN and another connection\'s SYN still come up: the first is resubmitted, the second decided', () => {
@@ -76,6 +77,8 @@ describe('flows mode', () => {
       delivered(h.send(fromClient(47102)).outcomes);
       expect(h.flowModsPerPacketIn).toEqual([2, 0, 2]);
       expect(h.app.connectionRecords()).toHaveLength(2);
+      // The status says which packet-ins were decisions and which repeats (the bench's breakdown).
+      expect(h.app.serviceStates()[0]).toMatchObject({ decisions: 2, repeats: 1, guardedReplies: 0 });
     });
 
     it('the SYN has a table-1 flow of its own in flows mode, below every connection flow and checked against the pipeline', () => {
@@ -114,6 +117,7 @@ describe('flows mode', () => {
         cookie: (up[0] as { cookie: bigint }).cookie, match: [{ field: 'in_port', value: backend }], data: frame,
       }, h.now);
       expect(answer).toEqual([expect.objectContaining({ type: 'flow_mod', priority: 900 }), expect.objectContaining({ type: 'packet_out', inPort: backend })]);
+      expect(h.app.serviceStates()[0]).toMatchObject({ decisions: 1, repeats: 0, guardedReplies: 1 });
       // By the time the packet-out runs, the reverse flow is in the tables, above the direct-reply flow of the same
       // 5-tuple: the reply leaves translated, to the client.
       h.table.apply(reverse, h.now / 1000);
