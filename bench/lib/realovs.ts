@@ -317,6 +317,7 @@ class Bench {
     };
     const direct = await iperf(backend.ip);
     const before = this.packetIns();
+    const kindsBefore = [this.serviceCount('endCopies'), this.serviceCount('repeats'), this.serviceCount('guardedReplies')];
     const through = iperf(this.vip);
     // Mid-transfer window: after iperf3's control and data connections were set up, before it ends.
     await sleep(1500);
@@ -324,6 +325,8 @@ class Bench {
     await sleep(Math.max(500, (this.opts.iperfSeconds - 2.5) * 1000));
     const midEnd = this.packetIns();
     const vip = await through;
+    const [copies, repeats, guarded] = [this.serviceCount('endCopies'), this.serviceCount('repeats'), this.serviceCount('guardedReplies')].map((n, i) => n - kindsBefore[i]);
+    this.opts.log(`  iperf3 through the VIP: ${this.packetIns() - before} packet-ins (end copies ${copies}, repeats ${repeats}, reply guard ${guarded})`);
     return {
       direct, vip, ratio: vip.receivedBps / direct.receivedBps, packetInsMidTransfer: midEnd - midStart, packetInsWholeTransfer: this.packetIns() - before,
     };
