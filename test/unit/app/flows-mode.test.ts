@@ -8,7 +8,9 @@ import { checkFlow, makeCookie, PRIORITY, vadcPipeline, vadcTables } from '../..
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPP_LOCAL, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
 import type { FlowMod, MeterMod, PacketOut } from '../../../src/openflow/types';
 import { FakeDatapathCache } from '../../helpers/fake-flow-table';
-import { AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, CLIENT6, fromBackend, fromBackend6, fromClient, LOCAL_MAC, NAT_MODES, VMS } from '../../helpers/app-harness';
+import {
+  AppHarness, CLIENT_PORT, delivered, fieldsOf, flowRemovedOf, CLIENT6, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, LOCAL_MAC, NAT_MODES, VMS,
+} from '../../helpers/app-harness';
 
 const FLOWS = NAT_MODES[0];
 
@@ -66,6 +68,20 @@ describe('flows mode', () => {
       expect(h.packetIns).toBe(1);
       expect(h.datapath.upcalls).toBe(2);
       expect(h.app.serviceStates()[0]).toMatchObject({ decisions: 1, repeats: 0 });
+    });
+
+    it('an IPv6 service brings the IPv6 SYN flow: its client\'s ACK after the decision takes the forward flow too', () => {
+      const h = new AppHarness(FLOWS, ipv6Services());
+      h.datapath = new FakeDatapathCache(h.table);
+      const first = delivered(h.send(fromClient6(47110)).outcomes);
+      const out = h.send(fromClient6(47110, { flags: TCP.ACK })).outcomes;
+      expect(out.map((o) => o.kind)).toEqual(['output']);
+      expect(delivered(out).port).toBe(first.port);
+      expect(delivered(out).fields.ipv6_dst).toBe(first.fields.ipv6_dst);
+      expect(h.packetIns).toBe(1);
+      expect(h.table.flows(TABLE.FORWARD).filter((f) => f.priority === PRIORITY.NEW_CONNECTION.min).map((f) => f.match[0])).toEqual([
+        { field: 'eth_type', value: 0x0800 }, { field: 'eth_type', value: 0x86dd },
+      ]);
     });
 
     it('a retransmitted SYN and another connection\'s SYN still come up: the first is resubmitted, the second decided', () => {
