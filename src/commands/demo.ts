@@ -16,6 +16,10 @@ end (or after Ctrl-C with --hold). Needs root (network namespaces, OVS).`;
       options: ['auto', 'flows', 'conntrack'] as const, default: 'auto' as const,
       description: "how vadc translates connections: per-connection flows, or OVS's connection tracker; auto picks conntrack beside ovs-vswitchd (the lab's)",
     })(),
+    'wait-for-lab': Flags.integer({
+      description: "seconds to wait for another lab on this host to go down first (Open vSwitch's userspace datapath allows one per host)",
+      default: 120, min: 0, max: 3600,
+    }),
   };
 
   public async run(): Promise<DemoResult> {
@@ -23,7 +27,7 @@ end (or after Ctrl-C with --hold). Needs root (network namespaces, OVS).`;
       ? new Promise<void>((resolve) => { process.once('SIGINT', () => resolve()); process.once('SIGTERM', () => resolve()); })
       : undefined;
     const print = (line: string) => { if (!this.jsonEnabled()) this.log(line); };
-    const result = await runDemo({ requests: this.flags.requests, nat: this.flags.nat, logger: this.logger, holdUntil, print });
+    const result = await runDemo({ requests: this.flags.requests, nat: this.flags.nat, logger: this.logger, holdUntil, print, waitForLabMs: this.flags['wait-for-lab'] * 1000 });
     if (result.failed > 0) this.error(`${result.failed} of ${result.requests} requests failed`, { exit: 1 });
     return result;
   }

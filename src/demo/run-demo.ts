@@ -16,6 +16,8 @@ export interface DemoOptions {
   /** Keep everything running after the traffic until this promise resolves (e.g. Ctrl-C). */
   holdUntil?: Promise<void>;
   print: (line: string) => void;
+  /** How long to wait for another lab on this host to go down first (one userspace datapath per host); default 120 s. */
+  waitForLabMs?: number;
 }
 
 export interface DemoResult {
@@ -57,7 +59,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const servers: LabServer[] = [];
   try {
     print('starting the lab: private Open vSwitch, bridge br-vadc (netdev), 2 VMs, 2 clients ...');
-    lab = await Lab.up({ vms: 2, clients: 2, waitForHostMs: 120_000 });
+    lab = await Lab.up({ vms: 2, clients: 2, waitForHostMs: opts.waitForLabMs ?? 120_000 });
     for (const vm of ['vm1', 'vm2']) for (const port of [8080, 8081]) servers.push(await lab.startHttpServer(vm, port));
     print(`lab up: bridge ${lab.bridge}, VMs ${lab.vms.map((v) => `${v.port}=${v.ip}`).join(', ')}, clients ${lab.clients.map((c) => c.ip).join(', ')}`);
     served = await serve({
