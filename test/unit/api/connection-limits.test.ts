@@ -49,7 +49,9 @@ describe('API connections are bounded (issue 18, defect 4)', () => {
     opened.push(...flood.sockets);
     await until('the connections over the cap are closed', () => flood.closed() >= 84, 20_000);
     // The deadline is 1 s; the wait is long because a loaded CI machine checks headers late (15 s was once not enough).
-    await until('the idle ones are closed at the header deadline', () => flood.closed() === 100, 40_000);
+    await until('the idle ones are closed at the header deadline', () => flood.closed() === 100, 40_000)
+      // Seen once in a landing at load ~10 (stop 26): say how many were still open, and how long after the start.
+      .catch((err: Error) => { throw new Error(`${err.message}: ${100 - flood.closed()} of 100 still open ${Date.now() - started} ms after they connected`); });
     expect(Date.now() - started).toBeGreaterThanOrEqual(900);
     const client = new VadcClient({ endpoint: server.endpoints[0], token: TOKEN });
     expect((await client.status()).version).toBe('0.1.0-test');
