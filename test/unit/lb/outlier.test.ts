@@ -214,6 +214,37 @@ describe('LbService with outlier detection (what the datapath shows)', () => {
     expect(lb.takeOutlierChanges()).toEqual([]);
   });
 
+  it('UDP flows: answered ones worked, unanswered udpReplyWithinMs after the first datagram failed, only when the reading sees replies', () => {
+    const udp = { ...settings, udpReplyWithinMs: 1000 };
+    const lb = new LbService([{ id: 'A', ip: 1, ports: [53] }, { id: 'B', ip: 2, ports: [53] }], { scheduler: 'rr', outlier: udp });
+    const flows = [0, 1, 2, 3, 4, 5].map((i) => {
+      const pkt = { ...packet(0xc0a80001, 6000 + i), dstPort: 53, proto: 17 };
+      const placed = lb.open(pkt, 'inactive', 0)!;
+      return { key: { proto: 17, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: 53 }, backend: placed.backend.id };
+    });
+    for (const f of flows) if (f.backend === 'A') expect(lb.connections.markReplied(f.key)).toBe(true);
+    lb.judgeOpenConnections(5000, false);
+    expect(lb.takeOutlierChanges()).toEqual([]); // this reading cannot tell a reply: nothing judged
+    lb.judgeOpenConnections(999, true);
+    expect(lb.takeOutlierChanges()).toEqual([]); // B's flows not past udpReplyWithinMs yet
+    lb.judgeOpenConnections(1000, true);
+    expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({
+      kind: 'ejected', backend: 'B', reason: expect.stringMatching(/3 consecutive failures; last: no reply 1000 ms after the first datagram \(udp_reply_within 1000 ms\)/),
+    })]);
+    expect(lb.ejectedPorts().map((p) => p.backend)).toEqual(['B']);
+  });
+
+  it('a refusal of a connection vadc does not track (a datapath decision) is a failure of that backend port', () => {
+    const lb = service();
+    lb.refusedUntracked('A', 8081, 10);
+    lb.refusedUntracked('A', 8081, 20);
+    lb.refusedUntracked('A', 9999, 25); // no such port: nothing
+    lb.refusedUntracked('Z', 8081, 25); // no such backend: nothing
+    expect(lb.takeOutlierChanges()).toEqual([]);
+    lb.refusedUntracked('A', 8081, 30);
+    expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'A', port: 8081, reason: expect.stringMatching(/refused the connection/) })]);
+  });
+
   it('without outlier settings nothing is judged', () => {
     const lb = new LbService([{ id: 'A', ip: 1, ports: [80] }], { scheduler: 'rr' });
     for (let i = 0; i < 5; i++) lb.end(open(lb, 4000 + i, 0).key, 'backend', true, 1);
