@@ -7,7 +7,7 @@ import {
   allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
-import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST } from './packets';
+import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 import { formatIpv6, parsePrefix, uint32ToIpv4, type IpPrefix } from '../net';
 
@@ -153,14 +153,11 @@ export function buildNewConnectionFlow(ethType: typeof ETH_TYPE_IPV4 | typeof ET
     tableId: t.FORWARD, priority: PRIORITY.NEW_CONNECTION.min, cookie: makeCookie('pipeline'),
     match: [
       { field: 'eth_type', value: ethType }, { field: 'ip_proto', value: IP_PROTO_TCP },
-      { field: 'tcp_flags', value: TCP_SYN, mask: TCP_SYN | TCP_ACK },
+      { field: 'tcp_flags', value: TCP_FLAGS.SYN, mask: TCP_FLAGS.SYN | TCP_FLAGS.ACK },
     ],
     instructions: [apply(output(OFPP_CONTROLLER))],
   });
 }
-
-const TCP_SYN = 0x02;
-const TCP_ACK = 0x10;
 
 /**
  * Per VIP (shared by every service on it): address resolution and echo requests to the controller, other packets
