@@ -199,8 +199,10 @@ export class ClusterElection implements ControllerElection {
 
   status(): ElectionStatus {
     const r = this.row;
-    const peer = this.role === 'standby' ? (r && r.master !== this.me ? r.master : undefined) : this.standbyRecent(this.now()) ? r?.standby : undefined;
-    const masterApi = this.role === 'standby' && r && r.master !== this.me ? r.api : undefined;
+    // Standing by: the row names the master (and the API it published), unless it still names this instance.
+    const master = this.role === 'standby' && r && r.master !== this.me ? r : undefined;
+    const peer = this.role === 'standby' ? master?.master : this.standbyRecent(this.now()) ? r?.standby : undefined;
+    const masterApi = master?.api;
     return {
       election: 'cluster', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}),
       key: this.opts.key, where: `cluster store ${this.opts.remotes}`,
