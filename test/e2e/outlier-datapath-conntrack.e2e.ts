@@ -5,19 +5,14 @@
 // group (a group-mod); every later request is answered by the other VM; once the server runs again a probe puts the
 // bucket back. Prints the time to out and the failed requests (no timed assertion).
 import '../helpers/conntrack-mode';
-import { Lab, type LabServer } from '../../src/lab';
-import type { VadcEvent } from '../../src/runtime/types';
-import { DaemonUnderTest, sleep, vipOf } from '../helpers/health-lab';
+import { Lab } from '../../src/lab';
+import { DaemonUnderTest, LabServers, outlierEjected as ejected, sleep, vipOf } from '../helpers/health-lab';
 import { e2eNatMode } from '../helpers/nat-mode';
 import { requestEvery50ms } from '../helpers/request-stream';
 
 let lab: Lab;
 let d: DaemonUnderTest | undefined;
-const servers = new Map<string, LabServer>();
-
-async function startServer(name: string): Promise<void> {
-  if (!servers.has(name)) servers.set(name, await lab.startHttpServer(name, 8080));
-}
+const servers = new LabServers(() => lab);
 
 /** The group's buckets as ovs-ofctl lists them: "ip:port" of each. */
 async function buckets(): Promise<string[]> {
@@ -37,16 +32,14 @@ async function bucketsWhen(done: (b: string[]) => boolean): Promise<string[]> {
 
 beforeAll(async () => {
   lab = await Lab.up({ name: 'old', vms: 2, clients: 1, waitForHostMs: 900_000 });
-  for (const name of ['vm1', 'vm2']) await startServer(name);
+  for (const name of ['vm1', 'vm2']) await servers.start(name, 8080);
 }, 960_000);
 
 afterAll(async () => {
   await d?.stop();
-  for (const s of servers.values()) await s.stop().catch(() => undefined);
+  await servers.stopAll();
   await lab?.down();
 }, 120_000);
-
-const ejected = (id: string) => (e: VadcEvent) => e.kind === 'outlier_ejected' && e.backend === id;
 
 describe(`outlier detection of datapath decisions on real OVS (NAT by ${e2eNatMode()})`, () => {
   it("no health section: a VM whose server dies loses its group bucket after 3 refused connections, then no request fails; a probe puts it back", async () => {
@@ -67,8 +60,7 @@ describe(`outlier detection of datapath decisions on real OVS (NAT by ${e2eNatMo
     await sleep(1500);
     const from = d.events.length;
     const killedAt = Date.now();
-    await servers.get('vm2')!.stop();
-    servers.delete('vm2');
+    await servers.stop('vm2', 8080);
     const out = await d.waitEvent(ejected(vm('vm2').port), 20_000, 'vm2 ejected', from);
     // The bucket goes at the health bridge's next outlier tick (a group-mod).
     const bucketsOut = await bucketsWhen((b) => b.length === 1);
@@ -90,7 +82,7 @@ describe(`outlier detection of datapath decisions on real OVS (NAT by ${e2eNatMo
     expect(afterLast.length).toBeGreaterThanOrEqual(40);
     expect(afterLast.every((o) => o.ok && o.what.startsWith('vm1'))).toBe(true);
 
-    await startServer('vm2');
+    await servers.start('vm2', 8080);
     const back = await d.waitEvent((e) => e.kind === 'outlier_readmitted' && e.backend === vm('vm2').port, 30_000, 'vm2 re-admitted', from);
     expect(back.message).toMatch(/probe passed/);
     expect(await bucketsWhen((b) => b.length === 2)).toEqual(both);

@@ -4,9 +4,8 @@
 // outlier.consecutive_failures of them, each judged udp_reply_within after its first datagram, the VM is ejected with
 // an event, every later flow is answered by the other VM, its probe (a datagram) keeps it out while it is dead, and
 // once the server runs again a probe brings it back. Prints the time to out and the failed flows (no timed assertion).
-import { Lab, type LabServer } from '../../src/lab';
-import type { VadcEvent } from '../../src/runtime/types';
-import { DaemonUnderTest, sleep, vipOf } from '../helpers/health-lab';
+import { Lab } from '../../src/lab';
+import { DaemonUnderTest, LabServers, outlierEjected as ejected, sleep, vipOf } from '../helpers/health-lab';
 import { e2eNatMode } from '../helpers/nat-mode';
 import { udpFlowEvery50ms } from '../helpers/request-stream';
 
@@ -14,29 +13,18 @@ const LAB = 'olu';
 const PORT = 7000;
 let lab: Lab;
 let d: DaemonUnderTest | undefined;
-const servers = new Map<string, LabServer>();
-
-async function startServer(name: string): Promise<void> {
-  if (!servers.has(name)) servers.set(name, await lab.startUdpEchoServer(name, PORT));
-}
-
-async function stopServer(name: string): Promise<void> {
-  await servers.get(name)?.stop();
-  servers.delete(name);
-}
+const servers = new LabServers(() => lab, 'udp-echo');
 
 beforeAll(async () => {
   lab = await Lab.up({ name: LAB, vms: 2, clients: 1, waitForHostMs: 900_000 });
-  for (const name of ['vm1', 'vm2']) await startServer(name);
+  for (const name of ['vm1', 'vm2']) await servers.start(name, PORT);
 }, 960_000);
 
 afterAll(async () => {
   await d?.stop();
-  for (const s of servers.values()) await s.stop().catch(() => undefined);
+  await servers.stopAll();
   await lab?.down();
 }, 120_000);
-
-const ejected = (id: string) => (e: VadcEvent) => e.kind === 'outlier_ejected' && e.backend === id;
 
 describe(`UDP outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
   it('no health section: a VM whose UDP server stops is ejected after its unanswered flows, then every flow is answered; a probe re-admits it', async () => {
@@ -58,7 +46,7 @@ describe(`UDP outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
     expect(d.events.filter((e) => e.kind === 'outlier_ejected')).toEqual([]);
     const from = d.events.length;
     const killedAt = Date.now();
-    await stopServer('vm2');
+    await servers.stop('vm2', PORT);
     const out = await d.waitEvent(ejected(vm('vm2').port), 20_000, 'vm2 ejected', from);
     const again = await d.waitEvent((e) => ejected(vm('vm2').port)(e) && e.data?.ejections === 2, 20_000, 'vm2 ejected again after its probe', from);
     await sleep(1000);
@@ -82,7 +70,7 @@ describe(`UDP outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
     expect(afterLast.length).toBeGreaterThanOrEqual(40); // the stream went on for seconds after the last failure ...
     expect(afterLast.every((o) => o.ok && o.what === 'vm1')).toBe(true); // ... and vm1 answered all of it
 
-    await startServer('vm2');
+    await servers.start('vm2', PORT);
     const back = await d.waitEvent((e) => e.kind === 'outlier_readmitted' && e.backend === vm('vm2').port, 30_000, 'vm2 re-admitted', from);
     expect(back.message).toMatch(/probe passed: reply of/);
     const later = udpFlowEvery50ms(lab, 'cl1', vipOf(lab), PORT);

@@ -4,36 +4,24 @@
 // keep it out while it is dead and bring it back when it serves again. A VM that answers nothing at all is
 // ejected once its connections stay unestablished past connect_timeout (the tracker's state, the reverse flow). And a VM with one of its two ports dead
 // keeps serving on the other, by outlier ejection alone and by the active check's per-port verdict.
-import { Lab, type LabServer } from '../../src/lab';
-import type { VadcEvent } from '../../src/runtime/types';
-import { DaemonUnderTest, fetchMany, sleep, vipOf } from '../helpers/health-lab';
+import { Lab } from '../../src/lab';
+import { DaemonUnderTest, fetchMany, LabServers, outlierEjected as ejected, sleep, vipOf } from '../helpers/health-lab';
 import { requestEvery50ms } from '../helpers/request-stream';
 import { e2eNatMode } from '../helpers/nat-mode';
 
 const LAB = 'ol';
 let lab: Lab;
 let d: DaemonUnderTest | undefined;
-const servers = new Map<string, LabServer>();
+const servers = new LabServers(() => lab);
 
 const vm = (name: string) => lab.host(name);
 
-async function startServer(name: string, port = 8080): Promise<void> {
-  const key = `${name}:${port}`;
-  if (!servers.has(key)) servers.set(key, await lab.startHttpServer(name, port));
-}
-
-async function stopServer(name: string, port = 8080): Promise<void> {
-  const key = `${name}:${port}`;
-  await servers.get(key)?.stop();
-  servers.delete(key);
-}
+const startServer = (name: string, port = 8080) => servers.start(name, port);
+const stopServer = (name: string, port = 8080) => servers.stop(name, port);
 
 function service(body: string): string {
   return `  - name: web\n    vip: ${vipOf(lab)}\n    port: 80\n    scheduler: rr\n${body}`;
 }
-
-const ejected = (id: string, port?: number) => (e: VadcEvent) =>
-  e.kind === 'outlier_ejected' && e.backend === id && (port === undefined || e.data?.port === port);
 
 beforeAll(async () => {
   lab = await Lab.up({ name: LAB, vms: 2, clients: 1, waitForHostMs: 600_000 });
@@ -48,7 +36,7 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const s of servers.values()) await s.stop().catch(() => undefined);
+  await servers.stopAll();
   await lab?.down();
 }, 120_000);
 

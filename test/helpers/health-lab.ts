@@ -3,7 +3,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { parseConfig } from '../../src/config';
 import { VadcDaemon } from '../../src/daemon/daemon';
-import type { Lab } from '../../src/lab';
+import type { Lab, LabServer } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from './nat-mode';
 
@@ -21,6 +21,35 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, what: stri
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The application servers a test starts and stops on its lab's VMs, one per VM and port: HTTP, or a UDP echo. */
+export class LabServers {
+  private readonly running = new Map<string, LabServer>();
+
+  constructor(private readonly lab: () => Lab, private readonly kind: 'http' | 'udp-echo' = 'http') {}
+
+  async start(vm: string, port: number): Promise<void> {
+    const key = `${vm}:${port}`;
+    if (this.running.has(key)) return;
+    this.running.set(key, await (this.kind === 'http' ? this.lab().startHttpServer(vm, port) : this.lab().startUdpEchoServer(vm, port)));
+  }
+
+  async stop(vm: string, port: number): Promise<void> {
+    const key = `${vm}:${port}`;
+    await this.running.get(key)?.stop();
+    this.running.delete(key);
+  }
+
+  /** Every server still running (teardown: one that fails to stop does not keep the others up). */
+  async stopAll(): Promise<void> {
+    for (const s of this.running.values()) await s.stop().catch(() => undefined);
+    this.running.clear();
+  }
+}
+
+/** An `outlier_ejected` event of backend `id` (of its software port `port` when given). */
+export const outlierEjected = (id: string, port?: number) => (e: VadcEvent) =>
+  e.kind === 'outlier_ejected' && e.backend === id && (port === undefined || e.data?.port === port);
 
 /** A daemon under test plus every event it reported, in order. */
 export class DaemonUnderTest {
