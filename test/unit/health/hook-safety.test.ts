@@ -25,13 +25,13 @@ describe('hooks and script checks run only safe executables (issue 18, defect 10
     expect((await runProcess({ command: [loose], timeoutMs: 2000 })).end).toEqual({
       kind: 'spawn_failed', failure: 'unsafe', message: `${loose} is writable by group or others (mode 0777): chmod go-w it`,
     });
-    const shared = join(dir, 'shared');
-    mkdirSync(shared);
-    chmodSync(shared, 0o775);
-    const inShared = join(shared, 'start.sh');
-    writeFileSync(inShared, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
-    expect((await runProcess({ command: `${inShared} --now`, timeoutMs: 2000 })).end).toEqual({
-      kind: 'spawn_failed', failure: 'unsafe', message: `${shared} (a directory on the way to ${inShared}) is writable by group or others (mode 0775): chmod go-w it`,
+    const groupWritable = join(dir, 'group-writable');
+    mkdirSync(groupWritable);
+    chmodSync(groupWritable, 0o775);
+    const inGroupWritable = join(groupWritable, 'start.sh');
+    writeFileSync(inGroupWritable, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    expect((await runProcess({ command: `${inGroupWritable} --now`, timeoutMs: 2000 })).end).toEqual({
+      kind: 'spawn_failed', failure: 'unsafe', message: `${groupWritable} (a directory on the way to ${inGroupWritable}) is writable by group or others (mode 0775): chmod go-w it`,
     });
     const fine = folder.script('fine.sh', 'exit 0', 0o755);
     expect((await runProcess({ command: [fine], timeoutMs: 2000 })).end).toEqual({ kind: 'exited', code: 0 });
