@@ -2,8 +2,8 @@ import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
 import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
-import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
-import { parseConfigOffThread, type OffThreadOptions, type ServiceConfig, type VadcConfig } from '../config';
+import type { EffectivePolicy, PolicyProblem } from '../cluster';
+import { parseConfigOffThread, type OffThreadOptions, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
@@ -17,17 +17,16 @@ import {
 import { silentLogger, type Logger } from '../util/logger';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
 import { reportControllerEvents } from './controller-events';
-import { backendKey, ClusterHost, drainPlan, type BackendKey } from './cluster-host';
+import { backendKey, ClusterHost, type BackendKey } from './cluster-host';
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { PairConfigSync, standbyRefusal } from './pair-config';
+import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
-import { withTaggedBackends } from './tagged-backends';
-import { TaggedReport } from './tagged-report';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
 
@@ -94,14 +93,9 @@ export class VadcDaemon implements VadcRuntime {
   private stopped = false;
   /** A cluster host's link to the store, and the services its policy gives this host (docs/cluster.md). */
   cluster?: ClusterHost;
-  private clusterServices: EffectiveService[] = [];
   private publishQueued = false;
-  private storeDrained = new Set<BackendKey>();
   /** What is served: the file's services, then the cluster's that do not collide with them, with their tagged backends. */
-  private served: ServiceConfig[];
-  /** OVSDB's Interface rows as last seen (VMs that join by tag), and what the tags made of them. */
-  private interfaces: InterfaceRow[] = [];
-  private readonly taggedReport = new TaggedReport((e) => this.emitEvent(e));
+  private readonly served: ServedServices;
   private readonly decisionObservers: ((seconds: number) => void)[] = [];
   /** Controller HA: who is master among the instances serving this configuration (absent: always this one). */
   private readonly election?: ControllerElection;
@@ -116,7 +110,7 @@ export class VadcDaemon implements VadcRuntime {
     this.log = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
-    this.served = this.config.services;
+    this.served = new ServedServices(this.config.services, (e) => this.emitEvent(e));
     this.app = new LoadBalancerApp(this.config.services, {
       dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink, egress: this.config.egress,
       probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
@@ -209,7 +203,7 @@ export class VadcDaemon implements VadcRuntime {
         },
         onInterfaces: (rows) => this.interfacesChanged(rows),
         onReady: () => this.afterDiscovery(),
-        egress: () => desiredEgressQos(this.config.egress, this.served),
+        egress: () => desiredEgressQos(this.config.egress, this.served.current),
       });
     }
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
@@ -372,7 +366,7 @@ export class VadcDaemon implements VadcRuntime {
 
   private vnicSelectors(): string[] {
     // The sorry backend's vNIC is found the same way as the tiered ones (it may be an iface-id/mac selector too).
-    return [...new Set(this.served.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
+    return [...new Set(this.served.current.flatMap((s) => [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])].map((b) => b.vnic)))];
   }
 
   // ------------------------------------------------------------------ cluster
@@ -394,23 +388,13 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   private async applyClusterPolicy(policy: EffectivePolicy): Promise<PolicyProblem[]> {
-    this.clusterServices = policy.services;
+    this.served.setClusterPolicy(policy);
     return this.serveCombined();
   }
 
-  /**
-   * OVSDB's interfaces changed: when that changes any service's tagged backends, serve again (a VM whose tag
-   * appeared joins, one whose tag or interface went leaves; its connections stay in the datapath until they end).
-   */
+  /** OVSDB's interfaces changed: serve again when that changes any service's tagged backends. */
   private interfacesChanged(rows: InterfaceRow[]): void {
-    this.interfaces = rows;
-    const base = combineServices(this.config.services, this.clusterServices).services;
-    if (!base.some((s) => s.backends_from)) return;
-    const next = withTaggedBackends(base, rows);
-    if (!this.taggedReport.changes(next)) {
-      this.taggedReport.reportProblems(next.problems);
-      return;
-    }
+    if (!this.served.setInterfaces(rows, this.config.services)) return;
     void this.oneChangeAtATime(() => this.serveCombined()).catch((err: Error) => this.emitEvent({
       kind: 'tagged_serve_failed', level: 'error', message: `could not serve the tagged backends: ${err.message}`,
     }));
@@ -418,28 +402,21 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Serves the file's and the cluster's services together, with their tagged backends; the store's drains follow. */
   private async serveCombined(): Promise<PolicyProblem[]> {
-    const combined = combineServices(this.config.services, this.clusterServices);
-    const tagged = withTaggedBackends(combined.services, this.interfaces);
-    this.taggedReport.served(tagged);
-    this.served = tagged.services;
+    const { services, problems } = this.served.next(this.config.services);
     // The egress section may have come, gone or changed `police` (a config apply): the app swaps its tagger.
-    this.deliver(this.app.setServices(this.served, this.now(), { egress: this.config.egress }));
-    this.health.retire(this.served); // in the same turn: no monitor speaks of what the app just dropped
+    this.deliver(this.app.setServices(services, this.now(), { egress: this.config.egress }));
+    this.health.retire(services); // in the same turn: no monitor speaks of what the app just dropped
     // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
     // is not reported down for an absence that was only vadc not having looked yet.
     this.ovsdb?.watch();
     this.ovsdb?.syncEgress();
-    await this.health.setServices(this.served);
+    await this.health.setServices(services);
     this.afterDiscovery();
-    const kept = new Set(this.served.map((s) => s.name));
-    const wanted = new Set(this.clusterServices.filter((s) => kept.has(s.config.name))
-      .flatMap((s) => Object.keys(s.drained).map((b) => backendKey(s.config.name, b))));
     const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
-    const plan = drainPlan(backends, wanted, this.storeDrained);
-    this.storeDrained = plan.storeDrained;
-    for (const key of plan.drain) this.drainNow(...(key.split('\u0000') as [string, string]));
-    for (const key of plan.enable) this.enableNow(...(key.split('\u0000') as [string, string]));
-    return combined.problems;
+    const plan = this.served.drains(backends);
+    for (const [service, backend] of plan.drain) this.drainNow(service, backend);
+    for (const [service, backend] of plan.enable) this.enableNow(service, backend);
+    return problems;
   }
 
   // ------------------------------------------------------------------ VadcRuntime
@@ -463,8 +440,8 @@ export class VadcDaemon implements VadcRuntime {
   }
 
   services(): ServiceStatus[] {
-    const queues = egressQueueIds(this.config.egress, this.served);
-    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.taggedReport.ifaceOf(service, backend), (vnic) => queues.get(vnic));
+    const queues = egressQueueIds(this.config.egress, this.served.current);
+    return serviceStatuses(this.app, this.health, this.stats, (service, backend) => this.served.tagged.ifaceOf(service, backend), (vnic) => queues.get(vnic));
   }
 
   service(name: string): ServiceStatus {
@@ -630,7 +607,7 @@ export class VadcDaemon implements VadcRuntime {
 
   /** A change of the file's services made through the API, applied as a `config apply` of the edited file. */
   private async applyEdit(edit: ConfigEdit): Promise<void> {
-    const raw = editConfig(this.config, this.clusterServices.map((s) => s.config.name), edit);
+    const raw = editConfig(this.config, this.served.clusterNames(), edit);
     await this.applyConfigNow(toYaml(raw));
   }
 

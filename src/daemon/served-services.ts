@@ -1,0 +1,86 @@
+// What the daemon serves: the config file's services, then the cluster store's that do not collide with them
+// (docs/cluster.md), each with the backends its tag finds among OVSDB's Interface rows (VMs that join by tag,
+// ./tagged-backends.ts), and the drains the store asks for. This keeps the three inputs and answers "what now?";
+// the daemon does the I/O with the answer (app, health monitors, OVSDB), so the rule is tested without sockets.
+import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
+import type { ServiceConfig } from '../config';
+import type { InterfaceRow } from '../ovsdb';
+import type { VadcEvent } from '../runtime/types';
+import { backendKey, drainPlan, type BackendKey } from './cluster-host';
+import { withTaggedBackends } from './tagged-backends';
+import { TaggedReport } from './tagged-report';
+
+/** A backend as the app holds it, for the store's drains. */
+export interface BackendDrainState {
+  service: string;
+  backend: string;
+  draining: boolean;
+}
+
+export class ServedServices {
+  /** The services the store's policy gives this host (none without a cluster section). */
+  private cluster: EffectiveService[] = [];
+  /** OVSDB's Interface rows as last seen. */
+  private interfaces: InterfaceRow[] = [];
+  /** Backends drained because the store said so (an API drain is not undone when the store's goes). */
+  private storeDrained = new Set<BackendKey>();
+  /** The store's services served now: not those whose name or VIP the file's services hold. */
+  private fromStore: EffectiveService[] = [];
+  /** The events of tagged backends joining and leaving, and each one's interface for status. */
+  readonly tagged: TaggedReport;
+  /** What is served now (the file's services until the first `next`). */
+  current: ServiceConfig[];
+
+  constructor(fileServices: ServiceConfig[], emit: (event: Omit<VadcEvent, 'time'>) => void) {
+    this.current = fileServices;
+    this.tagged = new TaggedReport(emit);
+  }
+
+  /** Names of the services that come from the store (an API edit of the file must not touch them). */
+  clusterNames(): string[] {
+    return this.cluster.map((s) => s.config.name);
+  }
+
+  /** The store's policy for this host changed; `next` serves it. */
+  setClusterPolicy(policy: EffectivePolicy): void {
+    this.cluster = policy.services;
+  }
+
+  /**
+   * OVSDB's interfaces changed. True when that changes any service's tagged backends (a VM whose tag appeared
+   * joins, one whose tag or interface went leaves): the caller serves again. Otherwise only new problems of
+   * tagged interfaces are reported.
+   */
+  setInterfaces(rows: InterfaceRow[], fileServices: readonly ServiceConfig[]): boolean {
+    this.interfaces = rows;
+    const base = combineServices(fileServices, this.cluster).services;
+    if (!base.some((s) => s.backends_from)) return false;
+    const next = withTaggedBackends(base, rows);
+    if (this.tagged.changes(next)) return true;
+    this.tagged.reportProblems(next.problems);
+    return false;
+  }
+
+  /** The services to serve now (becoming `current`), and the policy problems (a name in the file and the store). */
+  next(fileServices: readonly ServiceConfig[]): { services: ServiceConfig[]; problems: PolicyProblem[] } {
+    const combined = combineServices(fileServices, this.cluster);
+    this.fromStore = this.cluster.filter((s) => combined.services.includes(s.config));
+    const tagged = withTaggedBackends(combined.services, this.interfaces);
+    this.tagged.served(tagged);
+    this.current = tagged.services;
+    return { services: this.current, problems: combined.problems };
+  }
+
+  /**
+   * The store's drains against the app's backends: which to drain now and which the store no longer drains. Only
+   * services served from the store follow its drains: a file's service of the same name is not the store's.
+   */
+  drains(backends: readonly BackendDrainState[]): { drain: [string, string][]; enable: [string, string][] } {
+    const wanted = new Set(this.fromStore
+      .flatMap((s) => Object.keys(s.drained).map((b) => backendKey(s.config.name, b))));
+    const plan = drainPlan(backends, wanted, this.storeDrained);
+    this.storeDrained = plan.storeDrained;
+    const pair = (key: BackendKey) => key.split('\u0000') as [string, string];
+    return { drain: plan.drain.map(pair), enable: plan.enable.map(pair) };
+  }
+}
