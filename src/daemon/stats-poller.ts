@@ -33,12 +33,13 @@ export class StatsPoller {
     const { controller, app, reader } = this.deps;
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
+      const askedAt = this.deps.now();
       const [accounting, ports] = await Promise.all([
         reader.poll(dpids),
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
       ]);
       const at = this.deps.now();
-      if (accounting) this.deps.deliver(app.applyAccounting(accounting, at));
+      if (accounting) this.deps.deliver(app.applyAccounting({ ...accounting, askedAt }, at));
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
     } catch (err) {

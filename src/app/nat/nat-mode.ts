@@ -46,10 +46,15 @@ export interface KnownConnection {
   inPort: number;
 }
 
-/** What the accounting reads each statistics poll (and once after a switch connects, to restore). */
+/**
+ * What the accounting reads each statistics poll (and once after a switch connects, to restore). `askedAt`: when the
+ * reading was asked for (default: the `now` it is applied with). What it lists was true at some moment between then
+ * and its arrival, so a connection missing from it is judged against that time: the tracker's listing of 100,000
+ * connections takes seconds, and connections opened meanwhile are not in it.
+ */
 export type AccountingInput =
-  | { source: 'flow_stats'; entries: readonly FlowStats[] }
-  | { source: 'tracker'; entries: readonly ConntrackEntry[] };
+  | { source: 'flow_stats'; entries: readonly FlowStats[]; askedAt?: number }
+  | { source: 'tracker'; entries: readonly ConntrackEntry[]; askedAt?: number };
 
 export interface RestoreResult {
   msgs: OfpMessage[];

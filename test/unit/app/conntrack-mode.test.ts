@@ -70,6 +70,22 @@ describe('conntrack mode: connections counted from the tracker', () => {
     expect(backends(h)).toEqual([['v-vm1', 0, 0], ['v-vm2', 0, 0]]);
   });
 
+  it('keeps a connection opened while a slow listing was being made: judged by when the listing was asked for', () => {
+    const h = new AppHarness(CONNTRACK, services());
+    h.send(fromClient(40012));
+    const askedAt = h.now;
+    const listing = h.trackerListing();
+    // Opened just after the listing was asked for: the tracker's snapshot cannot have it.
+    h.now = askedAt + 50;
+    h.send(fromClient(40013));
+    // The listing (100,000 entries) arrives 5 s later, past the 2 s grace.
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: listing, askedAt }, askedAt + 5000));
+    expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 0, 1]]);
+    // The next listing, asked for past the grace and still without it: gone.
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: listing, askedAt: askedAt + 5100 }, askedAt + 6000));
+    expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 0, 0]]);
+  });
+
   it('ignores tracker entries of another zone (they are not its connections)', () => {
     const h = new AppHarness(CONNTRACK, services());
     h.send(fromClient(40020));
