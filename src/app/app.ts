@@ -328,6 +328,15 @@ export class LoadBalancerApp {
     return this.finish(new Outbox().to(sw.dpid, this.nat.accounting.flowRemoved(this.services.all, msg, now)));
   }
 
+  /**
+   * The meter ids a switch holds, read after it connects or this instance became its master: vadc's egress
+   * meters that nothing here holds any more are deleted (./egress.ts strayMeters).
+   */
+  metersFound(dpid: bigint, meterIds: readonly number[]): SwitchBatch[] {
+    if (!this.switches.has(dpid)) return [];
+    return this.finish(new Outbox().to(dpid, this.egress.strayMeters(meterIds)));
+  }
+
   // ------------------------------------------------------------------ accounting
 
   /** What the daemon reads for the accounting: the switches' connection flow statistics, or the tracker. */

@@ -6,7 +6,7 @@
 // pure assignEgressQueues.
 import {
   assignEgressQueues, buildDeleteAllEgressFlows, buildDeleteEgressFlow, buildDeleteEgressMeter, buildEgressFlow, buildEgressMeter,
-  type EgressQueue, type EgressTag,
+  EGRESS_METER_BASE, isEgressMeterId, type EgressQueue, type EgressTag,
 } from '../flows/egress';
 import type { VadcTables } from '../flows/pipeline';
 import { OFPMC_MODIFY, OFPMF_BURST, OFPMF_KBPS, OFPMF_STATS } from '../openflow/constants';
@@ -28,6 +28,12 @@ export interface EgressTagger {
    * reply-path flows naming its meters (a deleted meter takes every flow that names it along).
    */
   teardown(): OfpMessage[];
+  /**
+   * The meters a switch holds (read when it connects): deletes for those in vadc's egress range that this tagger
+   * does not hold. They are an earlier run's, or ones removed while the switch was away (a queue taken out, or
+   * police or the whole section turned off, any number of times), which no message on reconnect names otherwise.
+   */
+  strayMeters(present: readonly number[]): OfpMessage[];
   /** A vNIC's tag (undefined: not queued). */
   tagOf(vnic: string): EgressTag | undefined;
   /** Brings every switch's EGRESS flows in line with the services and where their vNICs are. */
@@ -52,9 +58,17 @@ export function createEgressTagger(egress: { police: boolean } | undefined, tabl
     // Its own teardown is nothing: the tagger that replaces it sends its meters first, and deleting them after
     // would take them (and every flow naming them) off again. That one's switchFlows clears a returning switch.
     const onConnect = [...leftovers];
-    return { configure: () => NONE, switchFlows: () => onConnect, teardown: () => NONE, tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined };
+    return {
+      configure: () => NONE, switchFlows: () => onConnect, teardown: () => NONE, strayMeters: (present) => deleteStray(present, new Set()),
+      tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined,
+    };
   }
   return new QueueTagger(egress.police, tables);
+}
+
+/** Deletes for the egress meters present that are not held (meter ids, not queue ids). */
+function deleteStray(present: readonly number[], held: ReadonlySet<number>): OfpMessage[] {
+  return present.filter((id) => isEgressMeterId(id) && !held.has(id)).map((id) => buildDeleteEgressMeter(id - EGRESS_METER_BASE));
 }
 
 /** A meter's rate change in place: the flows that name it stay. */
@@ -95,6 +109,10 @@ class QueueTagger implements EgressTagger {
 
   teardown(): OfpMessage[] {
     return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters.keys()].map((id) => buildDeleteEgressMeter(id))];
+  }
+
+  strayMeters(present: readonly number[]): OfpMessage[] {
+    return deleteStray(present, new Set([...this.meters.keys()].map((queueId) => EGRESS_METER_BASE + queueId)));
   }
 
   tagOf(vnic: string): EgressTag | undefined {

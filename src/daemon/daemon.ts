@@ -7,6 +7,7 @@ import { parseConfigOffThread, type OffThreadOptions, type VadcConfig } from '..
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
+import { OFPM_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
 import type { InterfaceRow, OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
@@ -247,6 +248,7 @@ export class VadcDaemon implements VadcRuntime {
         this.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
         const msgs = base.onSwitchUp(sw, now);
         void this.restore(sw.dpid);
+        void this.sweepMeters(sw.dpid);
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (this.tableZero) setTimeout(() => void this.tableZero?.poll(), 1000).unref();
         this.afterDiscovery();
@@ -256,6 +258,7 @@ export class VadcDaemon implements VadcRuntime {
         const msgs = base.onMastership(sw, now);
         // Counts from what the datapath carries now (flows by cookie or the tracker): never a wipe.
         void this.restore(sw.dpid);
+        void this.sweepMeters(sw.dpid);
         this.afterDiscovery();
         return msgs;
       },
@@ -325,6 +328,18 @@ export class VadcDaemon implements VadcRuntime {
       this.deliver(this.app.restore(dpid, input, this.now()));
     } catch (err) {
       this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid), message: `could not read connections back: ${(err as Error).message}` });
+    }
+  }
+
+  /** Reads the switch's meters; vadc's egress meters that nothing holds any more go (an earlier run's, or removed while it was away). */
+  private async sweepMeters(dpid: bigint): Promise<void> {
+    try {
+      const reply = await this.controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'meter_config', meterId: OFPM_ALL } });
+      if (reply.body.mpType !== 'meter_config') return;
+      this.deliver(this.app.metersFound(dpid, reply.body.entries.map((e) => e.meterId)));
+    } catch (err) {
+      // A switch without meters answers with an error: it has none of ours either.
+      this.log.debug(`meter read of ${formatDpid(dpid)}: ${(err as Error).message}`);
     }
   }
 

@@ -47,6 +47,8 @@ export function assignEgressQueues(members: Iterable<{ vnic: string; queue?: Que
 /** vadc's egress meters: base + queue id ("adc" then the queue), clear of the end-copy meter (0xadc). */
 export const EGRESS_METER_BASE = 0x0adc_0000;
 export const egressMeterId = (queueId: number): number => EGRESS_METER_BASE + queueId;
+/** Whether a meter id is in vadc's egress range (one per possible queue), which vadc alone manages on a switch. */
+export const isEgressMeterId = (meterId: number): boolean => meterId > EGRESS_METER_BASE && meterId <= EGRESS_METER_BASE + MAX_EGRESS_QUEUES;
 
 /**
  * Burst of an egress meter, as a share of a second of its rate. Measured on the userspace datapath (iperf3 TCP):

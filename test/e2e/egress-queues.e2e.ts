@@ -16,6 +16,8 @@ const LAB = 'egq';
 const RATES = { vm1: 50_000_000, vm2: 20_000_000 } as const;
 let lab: Lab;
 let daemon: VadcDaemon | undefined;
+/** The controller address the switch is given (a restarted daemon listens on it again). */
+let target = '';
 const events: VadcEvent[] = [];
 
 const host = (name: string) => lab.host(name);
@@ -122,7 +124,7 @@ beforeAll(async () => {
   const text = configText(true);
   daemon = new VadcDaemon({ config: parseConfig(text, 'egress e2e'), configText: text, statsIntervalMs: 250, healthSourceAddress: lab.localIp });
   daemon.bus.on('event', (e: VadcEvent) => events.push(e));
-  const [target] = await daemon.start();
+  [target] = await daemon.start();
   await lab.setController(target);
   await waitFor(() => daemon!.status().switches.length === 1, 15_000, 'the switch to connect');
   lab.spawn('cl1', ['iperf3', '-s', '-p', '5201']);
@@ -234,4 +236,24 @@ describe('egress queues on the userspace datapath', () => {
       await lab.vsctl('--if-exists', 'destroy', 'qos', otherQos);
     }
   }, 90_000);
+
+  // A meter vadc no longer holds (an earlier run's, or one removed while the switch was away) is named by no
+  // message on reconnect: the daemon reads the switch's meters when it connects and deletes such egress meters.
+  // They are added while no vadc runs (setting a bridge's controller deletes its meters, so this is the restart case).
+  it("a restarted vadc deletes an egress meter its earlier run left, and leaves an operator's meter", async () => {
+    const text = daemon!.configText();
+    await daemon!.stop();
+    daemon = undefined;
+    const strayMeter = 0x0adc0000 + 9; // no queue 9 here
+    const operatorMeter = 7; // outside vadc's ranges
+    await lab.ofctl('add-meter', `meter=${strayMeter},kbps,band=type=drop,rate=1000`);
+    await lab.ofctl('add-meter', `meter=${operatorMeter},kbps,band=type=drop,rate=1000`);
+    expect(await egressMeters()).toEqual([0x0adc0001, 0x0adc0002, strayMeter]);
+    daemon = new VadcDaemon({ config: parseConfig(text, 'egress e2e'), configText: text, listen: [target], statsIntervalMs: 250, healthSourceAddress: lab.localIp });
+    daemon.bus.on('event', (e: VadcEvent) => events.push(e));
+    await daemon.start();
+    await waitFor(() => daemon!.status().switches.length === 1, 30_000, 'the switch to reconnect');
+    await until('the stray meter gone, vadc\'s two kept', async () => JSON.stringify(await egressMeters()) === JSON.stringify([0x0adc0001, 0x0adc0002]));
+    expect((await lab.ofctl('dump-meters')).match(/meter=\d+/g)).toContain(`meter=${operatorMeter}`);
+  }, 60_000);
 });

@@ -241,6 +241,42 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('egress turned on and 
     expect(h.sent.filter((m) => m.type === 'meter_mod' && m.command === OFPMC_DELETE).map((m) => (m as MeterMod).meterId)).toEqual(expect.arrayContaining([egressMeterId(1), egressMeterId(2)]));
   });
 
+  // What the switch answers to the daemon's meter read after it connects: vadc's two meters, an operator's meter 7,
+  // the reply guard's meter (outside the egress range).
+  const onSwitch = [egressMeterId(1), egressMeterId(2), 7, REPLY_GUARD_METER_ID];
+  const deleted = (h: AppHarness) => vadcMeters(h).filter((m) => m.command === OFPMC_DELETE).map((m) => m.meterId).sort();
+
+  it('a switch away through two changes (police off, then the section gone) loses both meters when it comes back', () => {
+    const h = new AppHarness(mode, services(true));
+    h.install(h.app.switchDown(h.sw.dpid, h.now));
+    apply(h, services(false));
+    apply(h, plainServices);
+    h.install(h.app.switchUp(h.sw, h.now));
+    h.sent.length = 0;
+    h.install(h.app.metersFound(h.sw.dpid, onSwitch));
+    expect(deleted(h)).toEqual([egressMeterId(1), egressMeterId(2)]);
+    expect(h.sent.some((m) => m.type === 'meter_mod' && [7, REPLY_GUARD_METER_ID].includes(m.meterId))).toBe(false);
+  });
+
+  it("a queue removed while the switch was away: its meter goes on return, the kept queue's meter and tag stay", () => {
+    const h = new AppHarness(mode, services(true));
+    h.install(h.app.switchDown(h.sw.dpid, h.now));
+    apply(h, services(true, 'queue: { max_rate: 50000000 }', ''));
+    h.install(h.app.switchUp(h.sw, h.now));
+    h.sent.length = 0;
+    h.install(h.app.metersFound(h.sw.dpid, onSwitch));
+    expect(deleted(h)).toEqual([egressMeterId(2)]);
+    const own = normal(h.send(toSink('v-vm1'), VMS['v-vm1'].ofport).outcomes).fields;
+    expect({ queue: own.queue, meter: own.meter }).toEqual({ queue: 1, meter: egressMeterId(1) });
+  });
+
+  it("a switch holding vadc's current meters and others' gets nothing from the meter read", () => {
+    const h = new AppHarness(mode, services(true));
+    h.sent.length = 0;
+    h.install(h.app.metersFound(h.sw.dpid, onSwitch));
+    expect(h.sent).toEqual([]);
+  });
+
   it('an apply that keeps the egress section as it is sends no egress teardown', () => {
     const h = new AppHarness(mode, services(true));
     h.sent.length = 0;
