@@ -12,6 +12,8 @@ const parts = {
 const part = process.env.VADC_MUTATION_PART ?? 'all';
 if (part !== 'all' && !(part in parts)) throw new Error(`VADC_MUTATION_PART must be lb, flows, openflow or all, not ${part}`);
 const mutate = part === 'all' ? Object.values(parts).flat() : parts[part];
+// A run over some files of a part (`-- --mutate ...`) keeps its report and incremental file apart under this name.
+const name = process.env.VADC_MUTATION_NAME ?? part;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
@@ -23,12 +25,14 @@ export default {
   // index.ts files only re-export.
   mutate: [...mutate, '!src/**/index.ts'],
   reporters: ['clear-text', 'progress', 'html', 'json'],
-  htmlReporter: { fileName: `reports/mutation/${part}/index.html` },
-  jsonReporter: { fileName: `reports/mutation/${part}/mutation.json` },
+  htmlReporter: { fileName: `reports/mutation/${name}/index.html` },
+  jsonReporter: { fileName: `reports/mutation/${name}/mutation.json` },
   incremental: true,
-  incrementalFile: `reports/mutation/${part}/incremental.json`,
+  incrementalFile: `reports/mutation/${name}/incremental.json`,
   concurrency: Number(process.env.VADC_MUTATION_CONCURRENCY ?? 2),
-  timeoutMS: 10000,
+  // Added to the tests' own time before a mutant counts as timed out (an endless probe loop, say): long enough
+  // for a loaded 2-core host, short enough that the table's many looping mutants do not dominate the run.
+  timeoutMS: 5000,
   dryRunTimeoutMinutes: 30,
   thresholds: { high: 90, low: 80, break: null },
   // Copied into each sandbox: the sources and tests only (not the local Node 24, the build or reports).

@@ -26,6 +26,28 @@ describe('rr', () => {
     expect(sequence(rr, withoutB, 4)).toBe('CDAC');
   });
 
+  it('keeps its place after the first member when a member is appended', () => {
+    const rr = new RoundRobinScheduler();
+    const list = members([1, 1, 1, 1]);
+    expect(sequence(rr, list.slice(0, 3), 1)).toBe('A');
+    expect(sequence(rr, list, 3)).toBe('BCD'); // A, the last chosen, is still first: the rotation goes on after it
+  });
+
+  it('starts from the head when the last chosen member was the first and is removed', () => {
+    const rr = new RoundRobinScheduler();
+    const list = members([1, 1, 1, 1]);
+    expect(sequence(rr, list, 1)).toBe('A');
+    expect(sequence(rr, list.slice(1), 3)).toBe('BCD'); // no earlier survivor: B, the one that followed A
+  });
+
+  it('continues after the nearest earlier survivor when the last chosen and the member before it are removed', () => {
+    const rr = new RoundRobinScheduler();
+    const list = members([1, 1, 1, 1]);
+    expect(sequence(rr, list, 3)).toBe('ABC');
+    // C (last chosen) and B (before it) go: A is the nearest earlier survivor, so D, the one after C, comes next.
+    expect(sequence(rr, [list[0], list[3]], 3)).toBe('DAD');
+  });
+
   it('keeps its place when a member is appended', () => {
     const rr = new RoundRobinScheduler();
     const list = members([1, 1, 1, 1]);
@@ -67,11 +89,74 @@ describe('wrr', () => {
     expect(sequence(s, service.backends, 7)).toBe('AAB' + 'AAAB');
   });
 
+  it('moves cw onto the new gcd grid when a weight change makes the gcd above 1 and cw is off it', () => {
+    const service = new LbService(members([4, 1]), { scheduler: 'wrr' });
+    const s = service.scheduler;
+    expect(sequence(s, service.backends, 3)).toBe('AAA'); // cw 4, 3, 2 (gcd 1)
+    service.setWeight('B', 2); // weights 4,2: gcd 2, steps 3,1; cw 2 becomes 3 (2 / 2 * 2 + 1)
+    expect(sequence(s, service.backends, 6)).toBe('AAB' + 'AAB');
+  });
+
   it('returns null when all weights are 0 or all usable members are overloaded', () => {
     expect(sequence(new WeightedRoundRobinScheduler(), members([0, 0]), 2)).toBe('--');
     const list = members([2, 1]);
     list.forEach((b) => (b.overloaded = true));
     expect(sequence(new WeightedRoundRobinScheduler(), list, 2)).toBe('--');
+  });
+
+  it('after a walk that found every member overloaded, resumes where it stopped (ip_vs_wrr keeps its mark)', () => {
+    const list = members([2, 1]);
+    const wrr = new WeightedRoundRobinScheduler();
+    expect(sequence(wrr, list, 2)).toBe('AA'); // A at cw 2, A at cw 1: the mark is on A, cw 1
+    list.forEach((b) => (b.overloaded = true));
+    // The walk goes round once from A (cw back to 2, then 1) and stops at A again: nothing, the mark kept.
+    expect(sequence(wrr, list, 1)).toBe('-');
+    list.forEach((b) => (b.overloaded = false));
+    expect(sequence(wrr, list, 4)).toBe('BAAB'); // B at cw 1, as if the overloaded round had not been
+  });
+
+  it('after a walk from the head that found every member overloaded, starts the next round from the top', () => {
+    const list = members([2, 1]);
+    const wrr = new WeightedRoundRobinScheduler();
+    expect(sequence(wrr, list, 3)).toBe('AAB'); // a whole round: the mark is on B at cw 1
+    list.forEach((b) => (b.overloaded = true));
+    expect(sequence(wrr, list, 1)).toBe('-');
+    list.forEach((b) => (b.overloaded = false));
+    expect(sequence(wrr, list, 3)).toBe('AAB');
+  });
+
+  it('after a walk from the top step that found every member overloaded, starts again from the head at the top', () => {
+    const list = members([2, 1]);
+    const wrr = new WeightedRoundRobinScheduler();
+    expect(sequence(wrr, list, 1)).toBe('A'); // the mark on A at cw 2, the top step
+    list.forEach((b) => (b.overloaded = true));
+    // Down to the last step (cw 1) and past it without a pick: ip_vs_wrr puts the mark back on the list head.
+    expect(sequence(wrr, list, 1)).toBe('-');
+    list.forEach((b) => (b.overloaded = false));
+    expect(sequence(wrr, list, 3)).toBe('AAB');
+  });
+
+  it('after an overloaded walk from a middle member, resumes after it at the step it stopped', () => {
+    const list = members([1, 2, 1]);
+    const wrr = new WeightedRoundRobinScheduler();
+    expect(sequence(wrr, list, 3)).toBe('BAB'); // B at cw 2; A B at cw 1: the mark on B at cw 1
+    list.forEach((b) => (b.overloaded = true));
+    expect(sequence(wrr, list, 1)).toBe('-'); // round once (cw 2, then 1) and stop at B
+    list.forEach((b) => (b.overloaded = false));
+    expect(sequence(wrr, list, 5)).toBe('C' + 'BABC'); // C finishes the cw-1 step
+  });
+
+  it('finds the one usable member whatever step the walk is at', () => {
+    const list = members([3, 2, 1]);
+    const wrr = new WeightedRoundRobinScheduler();
+    expect(sequence(wrr, list, 4)).toBe('AAB' + 'A'); // cw 3: A; cw 2: A B; cw 1: A
+    list[0].overloaded = true;
+    list[1].overloaded = true;
+    expect(sequence(wrr, list, 3)).toBe('CCC'); // C (weight 1) only qualifies at cw 1: each pick walks down to it
+    list[2].overloaded = true;
+    expect(sequence(wrr, list, 2)).toBe('--');
+    list[1].overloaded = false;
+    expect(sequence(wrr, list, 3)).toBe('BBB');
   });
 
   it('skips a quiesced member set directly on the backend (weight 0 is never >= cw)', () => {
