@@ -1,4 +1,4 @@
-import { Backend, ConnKey, ConnectionTable, LbService, connKeyOf, hashConnKey } from '../../../src/lb';
+import { Backend, ConnKey, ConnectionTable, LbService, connKeyFromText, connKeyOf, hashConnKey } from '../../../src/lb';
 import { packet } from './fixtures';
 
 const vm = (id: string, ports = [8080, 8081]) => new Backend({ id, ip: '10.0.0.11', ports });
@@ -64,6 +64,45 @@ describe('connection table', () => {
     expect(table.lookup(b)!.backend).toBe(vm2); // b's probe run survives a's removal
     expect(table.lookup(a)).toBeNull();
     expect([vm1.activeConns, vm2.inactiveConns, table.size]).toEqual([0, 1, 1]);
+  });
+
+  it('tells apart colliding connections that share their ports and differ only in client address and VIP', () => {
+    // Each field of the key is compared, not only the ports. The pair was found by a birthday search over random
+    // addresses (~195k keys); the hash is a bijection of each field alone, so a colliding pair differs in two.
+    const a: ConnKey = { proto: 6, clientIp: 2489402054, clientPort: 40000, vip: 3135632007, vipPort: 80 };
+    const b: ConnKey = { proto: 6, clientIp: 2530743554, clientPort: 40000, vip: 3522412051, vipPort: 80 };
+    expect(hashConnKey(a)).toBe(hashConnKey(b));
+    const vm1 = vm('vm1');
+    const table = new ConnectionTable();
+    table.insert(a, vm1, 0, 'active', 1);
+    expect(table.lookup(b)).toBeNull();
+    expect(table.insert(b, vm1, 1, 'active', 2)).toBe(true);
+    expect(table.remove(a)).toMatchObject({ portIndex: 0, created: 1 });
+    expect(table.lookup(b)).toMatchObject({ portIndex: 1, created: 2 });
+  });
+
+  // IPv6 pairs found by birthday searches (~69k and ~133k keys); each pair's hashes are asserted equal.
+  it('tells apart colliding IPv6 connections with the same ports that differ in their addresses', () => {
+    const a = connKeyFromText(6, '2001:db8::e7eb:a84c', 40000, '2001:db8:1::366:95', 443);
+    const b = connKeyFromText(6, '2001:db8::2cab:2ddc', 40000, '2001:db8:1::8103:bee5', 443);
+    expect(hashConnKey(a)).toBe(hashConnKey(b));
+    expectTwoConnections(a, b);
+  });
+
+  it('tells apart colliding IPv6 connections between the same addresses that differ in protocol and ports', () => {
+    const a = connKeyFromText(6, '2001:db8::5', 34472, '2001:db8:1::1', 58277);
+    const b = connKeyFromText(17, '2001:db8::5', 52102, '2001:db8:1::1', 49399);
+    expect(hashConnKey(a)).toBe(hashConnKey(b));
+    expectTwoConnections(a, b);
+  });
+
+  it('tracks an IPv6 connection once (a second insert of the same key is refused)', () => {
+    const table = new ConnectionTable();
+    const b = vm('vm1');
+    const k = () => connKeyFromText(6, '2001:db8::5', 40000, '2001:db8:1::1', 443); // a fresh key object each time
+    expect(table.insert(k(), b, 0, 'active', 1)).toBe(true);
+    expect(table.insert(k(), b, 1, 'active', 2)).toBe(false);
+    expect([table.size, b.activeConns, ...b.portConns]).toEqual([1, 1, 1, 0]);
   });
 
   it('rejects a port index the backend does not have', () => {
@@ -162,6 +201,20 @@ describe('connection table index under churn (open addressing, backward-shift de
     expect([table.size, table.export().length, b.inactiveConns]).toEqual([0, 0, 0]);
   });
 });
+
+/** a and b, colliding keys, are two connections: neither is found for the other, each keeps its own entry. */
+function expectTwoConnections(a: ConnKey, b: ConnKey): void {
+  const vm1 = vm('vm1');
+  const table = new ConnectionTable();
+  expect(table.insert(a, vm1, 0, 'active', 1)).toBe(true);
+  expect(table.lookup(b)).toBeNull();
+  expect(table.insert(b, vm1, 1, 'inactive', 2)).toBe(true);
+  expect(table.lookup(a)).toMatchObject({ portIndex: 0, created: 1 });
+  expect(table.lookup(b)).toMatchObject({ portIndex: 1, created: 2 });
+  expect(table.remove(a)).toMatchObject({ portIndex: 0 });
+  expect(table.lookup(b)).toMatchObject({ portIndex: 1, created: 2 });
+  expect(table.lookup(a)).toBeNull();
+}
 
 /**
  * Two distinct keys with the same 32-bit index hash, by a birthday search over pseudo-random client
