@@ -1,6 +1,6 @@
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, CookieError, makeCookie, maskPinsMagic, oneConnection, parseCookie,
-  MAX_CONNECTION_ID, MAX_SERVICE_ID,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, CookieError, endCopyService, makeCookie,
+  maskPinsMagic, oneConnection, parseCookie, serviceOfGuard, MAX_CONNECTION_ID, MAX_SERVICE_ID,
 } from '../../../src/flows';
 
 const selects = (sel: { cookie: bigint; cookieMask: bigint }, cookie: bigint) => (cookie & sel.cookieMask) === sel.cookie;
@@ -56,6 +56,39 @@ describe('cookie scheme', () => {
     expect(selects(allVadcFlows(), 0x42n)).toBe(false);
     expect(selects(allFlowsOfKind('vip'), makeCookie('vip'))).toBe(true);
     expect(selects(allFlowsOfKind('vip'), makeCookie('service', 3))).toBe(false);
+  });
+
+  it('refuses ids out of range with the id and the range named, and service-scoped kinds without a service', () => {
+    for (const bad of [-1, 1.5, MAX_SERVICE_ID + 1]) {
+      expect(() => makeCookie('vip', bad)).toThrow(new CookieError(`service id ${bad} is outside 0..${MAX_SERVICE_ID}`));
+    }
+    expect(() => makeCookie('connection', 1, 2.5)).toThrow(new CookieError(`connection id 2.5 is outside 0..${MAX_CONNECTION_ID}`));
+    expect(new CookieError('x').name).toBe('CookieError');
+    for (const kind of ['service', 'connection', 'backend', 'end', 'decision'] as const) {
+      expect(() => makeCookie(kind, 0)).toThrow(`a ${kind} cookie needs a service id >= 1`);
+    }
+    for (const kind of ['pipeline', 'vip', 'egress'] as const) expect(parseCookie(makeCookie(kind, 0))).toMatchObject({ kind, serviceId: 0 });
+  });
+
+  it('selects the connection flows of one service, not its service flow nor another service\'s connections', () => {
+    const sel = connectionsOfService(7);
+    expect(selects(sel, makeCookie('connection', 7, 1))).toBe(true);
+    expect(selects(sel, makeCookie('connection', 7, MAX_CONNECTION_ID))).toBe(true);
+    expect(selects(sel, makeCookie('service', 7))).toBe(false);
+    expect(selects(sel, makeCookie('backend', 7, 1))).toBe(false);
+    expect(selects(sel, makeCookie('connection', 8, 1))).toBe(false);
+  });
+
+  it('reads the service of a connection-end copy and of a reply guard\'s packet-in, 0 for any other cookie', () => {
+    expect(endCopyService(makeCookie('end', 7, 3))).toBe(7);
+    expect(endCopyService(makeCookie('end', MAX_SERVICE_ID))).toBe(MAX_SERVICE_ID);
+    expect(serviceOfGuard(makeCookie('service', 9))).toBe(9);
+    for (const other of [makeCookie('connection', 7, 3), makeCookie('service', 7), makeCookie('pipeline'), 0xad00_6000_0070_0000n]) {
+      expect(endCopyService(other)).toBe(0);
+    }
+    for (const other of [makeCookie('end', 9), makeCookie('connection', 9, 1), 0xad00_3000_0090_0000n]) {
+      expect(serviceOfGuard(other)).toBe(0);
+    }
   });
 
   it('knows whether a selector could reach foreign flows', () => {
