@@ -6,7 +6,7 @@ import type { PublishedBackendReport } from '../runtime/types';
 /** The database name, as in schema/vadc.ovsschema. */
 export const STORE_DB = 'VADC';
 /** The schema version this vadc was built with (schema/vadc.ovsschema: keep in step; a test checks it). */
-export const STORE_SCHEMA_VERSION = '1.1.0';
+export const STORE_SCHEMA_VERSION = '1.2.0';
 
 export const POLICY_TABLES = ['Cluster', 'Host_Group', 'Host', 'Service', 'Backend'] as const;
 export const STATUS_TABLES = ['Host_Status', 'Backend_Status'] as const;
@@ -193,12 +193,14 @@ export interface PairRow {
   beat: number;
   standby?: string;
   standbyAt: number;
+  /** The configuration the master publishes for its standby (JSON of src/daemon/pair-config.ts's PublishedConfig). */
+  config?: string;
 }
 
 export function pairRow(uuid: string, row: Row): PairRow {
   return {
     uuid, key: str(row.key), generation: BigInt(num(row.generation)), master: str(row.master), api: optional(row.api), beat: num(row.beat),
-    standby: optional(row.standby), standbyAt: num(row.standby_at),
+    standby: optional(row.standby), standbyAt: num(row.standby_at), config: optional(row.config),
   };
 }
 

@@ -24,7 +24,7 @@ import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
 import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
-import type { PairConfigChannel } from './pair-config';
+import { MAX_PUBLISHED_BYTES, parsePublished, type PairConfigChannel, type PublishedConfig } from './pair-config';
 
 export interface ClusterElectionFacts {
   now: number;
@@ -88,11 +88,6 @@ export interface ClusterElectionOptions {
   session?: Partial<OvsdbClientOptions>;
   /** How long start() waits for a first verdict when the store does not answer (default 3000 ms). */
   startWaitMs?: number;
-  /**
-   * Where the master publishes its configuration for the standby (./pair-config.ts): a file in controller.ha.dir,
-   * shared when the two instances run on one machine (they drive one hypervisor's bridge and share its host name).
-   */
-  configChannel?: PairConfigChannel;
 }
 
 /** OVSDB lock names are ids; the pair key is hex. */
@@ -101,12 +96,24 @@ export function pairLockName(key: string): string {
 }
 
 const TABLE = ELECTION_TABLES[0];
+/** A publication the store refused is tried again after this long; the heartbeats go on meanwhile. */
+const CONFIG_RETRY_MS = 1000;
 /** A standby writes its name on the row this often, for the master's status (not under the lock). */
 const STANDBY_WRITE_MS = 1000;
 
 export class ClusterElection implements ControllerElection {
   readonly me: string;
-  readonly configChannel?: PairConfigChannel;
+  /**
+   * Where the master publishes its configuration for the standby (./pair-config.ts): the pair's row in the store
+   * (column `config`), so the two instances share it wherever each runs.
+   */
+  readonly configChannel: PairConfigChannel;
+  /** A publication not yet in the store (written under the lock by the master of record). */
+  private pendingConfig?: string;
+  /** The row's `config` as last handed to the standby's reader. */
+  private configRead?: string;
+  /** When the store last refused a publication: the heartbeats go first until CONFIG_RETRY_MS has passed. */
+  private configFailedAt = -Infinity;
   private readonly lockName: string;
   private readonly beatMs: number;
   private readonly leaseMs: number;
@@ -130,7 +137,12 @@ export class ClusterElection implements ControllerElection {
 
   constructor(private readonly opts: ClusterElectionOptions) {
     this.me = `${process.pid}@${opts.listen}`;
-    this.configChannel = opts.configChannel;
+    const where = `the cluster store's Controller_Pair row ${opts.key} (column config)`;
+    this.configChannel = {
+      where,
+      publish: (doc) => this.publishConfig(JSON.stringify(doc), where),
+      read: () => this.readConfig(where),
+    };
     this.lockName = pairLockName(opts.key);
     this.beatMs = opts.beatMs ?? Math.max(20, Math.floor(opts.staleMs / 5));
     // The standby steals only after staleMs without seeing a beat that committed after we sent it.
@@ -253,7 +265,9 @@ export class ClusterElection implements ControllerElection {
       case 'beat': {
         const outbid = this.outbidTo;
         this.outbidTo = undefined;
+        const config = this.pendingConfig;
         if (outbid) void this.run(() => this.claim(outbid.generation, outbid.reason));
+        else if (config !== undefined && now - this.configFailedAt >= CONFIG_RETRY_MS) void this.run(() => this.writeConfig(config, now));
         else if (now - this.confirmedAt >= this.beatMs / 2) void this.run(() => this.beat(now));
         break;
       }
@@ -313,7 +327,7 @@ export class ClusterElection implements ControllerElection {
       }
       throw err;
     }
-    this.row = { uuid: seen?.uuid ?? '', key: this.opts.key, generation, master: this.me, api: this.opts.api, beat: now, standby: seen?.standby, standbyAt: seen?.standbyAt ?? 0 };
+    this.row = { uuid: seen?.uuid ?? '', key: this.opts.key, generation, master: this.me, api: this.opts.api, beat: now, standby: seen?.standby, standbyAt: seen?.standbyAt ?? 0, config: seen?.config };
     this.role = 'master';
     this.generation = generation;
     this.confirmedAt = now;
@@ -329,6 +343,42 @@ export class ClusterElection implements ControllerElection {
     } catch (err) {
       // "not owner": the lock is gone; the "stolen" notification or the row tells the next tick who has it.
       if (!(err instanceof OvsdbTransactionError)) throw err;
+    }
+  }
+
+  private publishConfig(json: string, where: string): void {
+    if (this.role !== 'master') return; // only the master of record writes the row (a claim may make this one it)
+    if (Buffer.byteLength(json) > MAX_PUBLISHED_BYTES) {
+      this.opts.logger.error(`election: the configuration to publish is ${Buffer.byteLength(json)} bytes, more than the ${MAX_PUBLISHED_BYTES} ${where} may hold: not published`);
+      return;
+    }
+    this.pendingConfig = json;
+    this.tick();
+  }
+
+  private readConfig(where: string): PublishedConfig | undefined {
+    const json = this.row?.config;
+    if (json === undefined || json === this.configRead) return undefined;
+    this.configRead = json;
+    const doc = parsePublished(json);
+    if (!doc) this.opts.logger.error(`election: ${where} is not a configuration vadc published: ignored`);
+    return doc;
+  }
+
+  /** The master of record writes its publication under the lock; a refusal leaves it pending for the next tick. */
+  private async writeConfig(json: string, now: number): Promise<void> {
+    const where = [...this.where(), condition('master', '==', this.me), condition('generation', '==', Number(this.generation))];
+    try {
+      const [, updated] = await this.client!.transact(STORE_DB, [op.assert(this.lockName), op.update(TABLE, where, { config: json })]);
+      if (updated.count === 1 && this.pendingConfig === json) this.pendingConfig = undefined;
+      this.configFailedAt = -Infinity;
+    } catch (err) {
+      if (!(err instanceof OvsdbTransactionError)) throw err;
+      // Lost the lock (the next tick sees it), or a store older than schema 1.2.0 (no `config` column): said once.
+      if (this.configFailedAt === -Infinity || now - this.configFailedAt > 60_000) {
+        this.opts.logger.error(`election: cannot publish the configuration to the standby in the store (${err.message}); is the store's schema older than 1.2.0? (ovsdb-client convert REMOTE schema/vadc.ovsschema)`);
+      }
+      this.configFailedAt = now;
     }
   }
 

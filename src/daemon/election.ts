@@ -79,17 +79,16 @@ export function createElection(opts: ElectionOptions): ControllerElection | unde
   const kind = ha.election === 'auto' ? (config.cluster ? 'cluster' : 'host') : ha.election;
   if (kind === 'none') return undefined;
   const key = pairKey(opts.pairConfig ?? config);
-  // Both elections' pairs share their configuration through one file in controller.ha.dir (a cluster host's pair
-  // runs on one machine too).
-  const configChannel = new PairConfigFile(path.join(ha.dir, `vadc-${key}`), (message) => opts.logger.error(`election: ${message}`));
+  // A cluster pair shares its configuration through its row in the store (the two instances may run on two
+  // machines); a host pair through a file beside its election record in controller.ha.dir.
   if (kind === 'cluster') {
     if (!config.cluster) throw new Error('controller.ha.election: cluster needs a cluster: section'); // the config rules refuse it first
     return new ClusterElection({
       remotes: config.cluster.remotes, key, listen: opts.listen, api: opts.api, staleMs: ha.takeover_after, logger: opts.logger, now: opts.now,
       onChange: opts.onChange, tls: opts.tls, session: opts.clusterSession,
-      configChannel,
     });
   }
+  const configChannel = new PairConfigFile(path.join(ha.dir, `vadc-${key}`), (message) => opts.logger.error(`election: ${message}`));
   return new HostElection({
     dir: ha.dir, key, listen: opts.listen, api: opts.api, staleMs: ha.takeover_after, beatMs: Math.floor(ha.takeover_after / 10),
     logger: opts.logger, now: opts.now, onChange: opts.onChange, configChannel,

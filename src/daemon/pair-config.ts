@@ -73,16 +73,28 @@ export class PairConfigFile implements PairConfigChannel {
     }
     if (stamp === this.seen) return undefined;
     this.seen = stamp;
+    let text: string;
     try {
-      const doc = JSON.parse(readFileSync(this.where, 'utf8')) as PublishedConfig;
-      const drainsOk = doc.drained === undefined || (Array.isArray(doc.drained) && doc.drained.every((d) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string')));
-      if (typeof doc.from === 'string' && Number.isSafeInteger(doc.seq) && typeof doc.text === 'string' && drainsOk) return doc;
+      text = readFileSync(this.where, 'utf8');
     } catch {
-      // fall through
+      return undefined; // went between the look and the read: the next look sees what came instead
     }
-    this.onError(`${this.where} is not a configuration vadc published: ignored`);
-    return undefined;
+    const doc = parsePublished(text);
+    if (!doc) this.onError(`${this.where} is not a configuration vadc published: ignored`);
+    return doc;
   }
+}
+
+/** A publication's JSON as a PublishedConfig, or undefined when it is not one (either channel: file or store row). */
+export function parsePublished(json: string): PublishedConfig | undefined {
+  try {
+    const doc = JSON.parse(json) as PublishedConfig;
+    const drainsOk = doc.drained === undefined || (Array.isArray(doc.drained) && doc.drained.every((d) => Array.isArray(d) && d.length === 2 && d.every((x) => typeof x === 'string')));
+    if (typeof doc.from === 'string' && Number.isSafeInteger(doc.seq) && typeof doc.text === 'string' && drainsOk) return doc;
+  } catch {
+    // not JSON
+  }
+  return undefined;
 }
 
 /** Why a change through the API is refused here: this instance is a pair's standby (undefined: it is not). */

@@ -175,7 +175,7 @@ describe('a store that is not vadc\'s, or of another schema version', () => {
     await new Promise<void>((resolve, reject) => execFile('ovsdb-tool', ['create', plan.members[0].db, path.join(tmp, 'v2.ovsschema')], (e) => (e ? reject(e) : resolve())));
     await startStoreMember(dir, 1);
     const r = await vadc(['service', 'remove', 'web', '--cluster', plan.members[0].remote]);
-    // The version this vadc needs is its schema's (1.1.0 since the pair's Controller_Pair table), not a copy of it here.
+    // The version this vadc needs is its schema's (1.2.0 since the pair's configuration column), not a copy of it here.
     const needs = STORE_SCHEMA_VERSION.replace(/\./g, '\\.');
     expect(r.stderr).toMatch(new RegExp(`schema version mismatch: the store has ${STORE_DB} 2\\.0\\.0, this vadc needs 1\\.x \\(>= ${needs}\\): upgrade vadc`));
     const store = new ClusterStore({ remotes: plan.members[0].remote, host: 'h1', session: SESSION, publish: false });

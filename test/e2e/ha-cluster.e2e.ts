@@ -22,7 +22,8 @@ beforeAll(async () => {
   storeDir = path.join(tmp, 'store');
   lab = await Lab.up({ name: 'hac', vms: 2, clients: 1, waitForHostMs: 600_000 });
   remotes = (JSON.parse(await vadcOk(['cluster', 'up', '--members', '3', '--dir', storeDir, '--name', 'e2e', '--json'])) as { remotes: string }).remotes;
-  pair = await startPair(lab, { extraYaml: `cluster: { remotes: "${remotes}", host: h1 }` });
+  // Each instance its own controller.ha.dir, as on two machines: they share only the store.
+  pair = await startPair(lab, { extraYaml: `cluster: { remotes: "${remotes}", host: h1 }`, ownHaDirs: true });
 }, 660_000);
 
 afterAll(async () => {
@@ -63,8 +64,11 @@ describe('a pair on a cluster host elects through the store (real OVS, real Raft
     expect(promoted?.message).toMatch(/generation 1\): no master yet/);
   });
 
-  it('a drain made on the master through the CLI reaches the standby (the publication in controller.ha.dir)', async () => {
+  it("a drain and a weight made on the master through the CLI reach the standby (the publication in the pair's store row)", async () => {
     const backend = (await pair.a.status()).services[0].backends[1].id;
+    expect((await pair.a.cli(['backend', 'weight', 'web', backend, '3'])).code).toBe(0);
+    await waitFor(async () => (await pair.b.status()).services[0].backends.find((b) => b.id === backend)?.weight === 3, 10_000, 'the standby to take the weight');
+    expect((await pair.b.events()).some((e) => e.kind === 'pair_config_adopted')).toBe(true);
     expect((await pair.a.cli(['backend', 'drain', 'web', backend])).code).toBe(0);
     const healthOnB = async () => (await pair.b.status()).services[0].backends.find((b) => b.id === backend)?.health;
     await waitFor(async () => ['draining', 'drained'].includes(String(await healthOnB())), 10_000, 'the standby to drain it too');

@@ -130,8 +130,9 @@ ${backends}
 /**
  * Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave.
  * `extraYaml`: more top-level config, the same for both (a `cluster:` section makes them elect through the store).
+ * `ownHaDirs`: each instance gets its own controller.ha.dir, as on two machines (the cluster election needs none).
  */
-export async function startPair(lab: Lab, opts: { extraYaml?: string } = {}): Promise<Pair> {
+export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?: boolean } = {}): Promise<Pair> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-ha-'));
   const servers = [await lab.startHttpServer('vm1', 8080), await lab.startHttpServer('vm2', 8080)];
   const instances: Instance[] = [];
@@ -139,8 +140,9 @@ export async function startPair(lab: Lab, opts: { extraYaml?: string } = {}): Pr
     const ofPort = await freePort();
     const socket = path.join(dir, `${name}.sock`);
     const configPath = path.join(dir, `${name}.yaml`);
-    // The two files differ in controller.listen and api.listen only.
-    writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${dir}/ha" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
+    // The two files differ in controller.listen and api.listen only (and controller.ha.dir with ownHaDirs).
+    const haDir = opts.ownHaDirs ? `${dir}/ha-${name}` : `${dir}/ha`;
+    writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${haDir}" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
     instances.push(new Instance(name, ofPort, socket, configPath));
   }
   const [a, b] = instances;

@@ -7,10 +7,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { STORE_DB, type PairRow } from '../../../src/cluster';
+import { pairRow, STORE_DB, type PairRow } from '../../../src/cluster';
 import { ClusterElection, clusterElectionStep, pairLockName, type ClusterElectionFacts } from '../../../src/daemon/cluster-election';
 import type { ElectionChange } from '../../../src/daemon/election';
-import { condition, op, OvsdbClient } from '../../../src/ovsdb';
+import { condition, op, OvsdbClient, type Row } from '../../../src/ovsdb';
 import { silentLogger } from '../../../src/util/logger';
 import { FakeCluster } from '../ovsdb/fake-cluster';
 
@@ -57,8 +57,8 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function election(listen: string, changes: ElectionChange[], staleMs = 400): ClusterElection {
-    const e = new ClusterElection({ remotes: cluster.remotes(), key: 'k1', listen, staleMs, logger: silentLogger(), onChange: (c) => changes.push(c), session: FAST });
+  function election(listen: string, changes: ElectionChange[], staleMs = 400, logger = silentLogger()): ClusterElection {
+    const e = new ClusterElection({ remotes: cluster.remotes(), key: 'k1', listen, staleMs, logger, onChange: (c) => changes.push(c), session: FAST });
     running.push(e);
     return e;
   }
@@ -169,5 +169,42 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     thief.close();
     await until('a to claim again', () => a.wanted().role === 'master');
     expect(a.wanted().generation).toBe(10n);
+  });
+
+  // A pair's configuration (./pair-config.ts) travels in its row, so the two instances share it wherever each runs.
+  it("the master's publication reaches the standby through the pair's row; a standby's own publish writes nothing", async () => {
+    const { a, b } = await startedPair();
+    expect(b.configChannel.read()).toBeUndefined();
+    a.configChannel.publish({ from: a.me, seq: 1, text: 'services: []\n', drained: [['web', 'w1']] });
+    expect(b.configChannel.where).toBe("the cluster store's Controller_Pair row k1 (column config)");
+    let got: ReturnType<ClusterElection['configChannel']['read']>;
+    await until('b to read it', () => (got = b.configChannel.read()) !== undefined);
+    expect(got).toEqual({ from: a.me, seq: 1, text: 'services: []\n', drained: [['web', 'w1']] });
+    expect(b.configChannel.read()).toBeUndefined(); // read once per publication
+    b.configChannel.publish({ from: b.me, seq: 9, text: 'from the standby\n' });
+    a.configChannel.publish({ from: a.me, seq: 2, text: 'services: [] # 2\n' });
+    await until('b to read the second', () => (got = b.configChannel.read()) !== undefined);
+    expect(got).toMatchObject({ from: a.me, seq: 2 });
+    const [uuid, stored] = [...(cluster.rows.get('Controller_Pair') ?? new Map<string, Row>())][0];
+    expect(JSON.parse(pairRow(uuid, stored).config!)).toMatchObject({ from: a.me, seq: 2 });
+  });
+
+  it('a store older than schema 1.2.0 (no config column) refuses the publication: said once, the heartbeats go on', async () => {
+    await cluster.stop();
+    const old = JSON.parse(JSON.stringify(vadcSchema)) as { tables: Record<string, { columns: Record<string, unknown> }> };
+    delete old.tables.Controller_Pair.columns.config;
+    cluster = await new FakeCluster(dir, 3, 100, old as unknown as { name: string }).start();
+    const errors: string[] = [];
+    const logger = silentLogger();
+    logger.error = ((m: string) => errors.push(m)) as unknown as typeof logger.error;
+    const a = election('tcp:127.0.0.1:1', [], 400, logger);
+    await a.start();
+    a.configChannel.publish({ from: a.me, seq: 1, text: 'x: 1\n' });
+    const beat = () => pairRows()[0]?.beat as number;
+    const first = beat();
+    await until('three more heartbeats', () => beat() > first + 2 * 80, 5000);
+    await new Promise((r) => setTimeout(r, 1200)); // past a retry of the publication
+    expect(a.wanted().role).toBe('master');
+    expect(errors.filter((m) => m.includes('cannot publish the configuration'))).toEqual([expect.stringContaining('older than 1.2.0')]);
   });
 });

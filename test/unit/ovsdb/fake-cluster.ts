@@ -505,6 +505,10 @@ class FakeConn {
       v instanceof Map ? new Map([...v].map(([k, x]) => [resolveAtom(k), resolveAtom(x)] as never)) : Array.isArray(v) ? v.map(resolveAtom) as never : resolveAtom(v)]));
     for (const op of ops) {
       const table = (op.table as string | undefined) ?? 'Item';
+      // As ovsdb-server: a column the schema does not have fails the transaction (a client newer than the store).
+      const unknown = (op.op === 'insert' || op.op === 'update') && cluster.schema.tables[table]
+        ? Object.keys(op.row as object).find((c) => !(c in cluster.schema.tables[table].columns)) : undefined;
+      if (unknown !== undefined) return [...results, { error: 'unknown column', details: `No column ${unknown} in table ${table}.` }];
       if (op.op === 'insert') {
         const uuid = typeof op['uuid-name'] === 'string' ? named.get(op['uuid-name'])! : randomUUID();
         const row = cluster.fill(table, resolve(decodeRow(op.row)));
