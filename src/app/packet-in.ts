@@ -112,7 +112,7 @@ export class PacketInPath {
       if (chosen === null) return this.refuseFrame(frame, h.dst, inPort, service, null, now);
       pool = chosen;
     }
-    const placement = service.lb.open(pk, 'inactive', now, pool);
+    const placement = service.lb.openUntracked(key, pk, 'inactive', now, pool);
     if (!placement) return this.refuseFrame(frame, h.dst, inPort, service, pool === undefined ? 'no backend available' : `no backend available in pool ${pool}`, now);
     const backend = service.backends.get(placement.backend.id);
     const location = backend?.location;

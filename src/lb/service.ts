@@ -163,9 +163,20 @@ export class LbService {
     const key = connKeyOf(pkt);
     const existing = this.connections.lookup(key);
     if (existing) return { backend: existing.backend, portIndex: existing.portIndex, softwarePort: existing.softwarePort };
+    return this.openUntracked(key, pkt, state, now, pool);
+  }
+
+  /**
+   * open() for a connection whose `key` (the same connection as `pkt`) the caller has just looked up and not found:
+   * the packet-in path, which spares a new connection a second lookup and a key object. The table copies the key's
+   * values, so a scratch key may be reused after the call.
+   */
+  openUntracked(key: ConnKey, pkt: PacketKey, state: ConnState, now: number, pool?: string): Placement | null {
     const placement = this.place(pkt, now, pool);
     if (!placement) return null;
-    this.connections.insert(key, placement.backend, placement.portIndex, state, now);
+    if (!this.connections.insert(key, placement.backend, placement.portIndex, state, now)) {
+      throw new LbInputError('conn', 'openUntracked: the connection is already tracked (look it up first, or call open)');
+    }
     this.persistence?.connectionOpened(pkt.srcIp, pkt.ip6, placement.backend, now);
     return placement;
   }

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { AddressError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from './ipv4';
-import { formatIpv6, parseIpv6 } from './ipv6';
+import { formatIpv6, ipv6Words, parseIpv6 } from './ipv6';
 
 /**
  * An address or prefix, IPv4 or IPv6, as a VIP or a network is written in the configuration
@@ -21,6 +21,11 @@ export interface IpPrefix {
   mask: number;
   /** IPv6 only: the network's 16 bytes (host bits zero). */
   bytes?: Uint8Array;
+  /**
+   * IPv6 only: the network's four 32-bit words, then each word's mask (8 words), so the packet-in path's
+   * containsIpv6Words compares words instead of rebuilding them from bytes per packet.
+   */
+  words?: Uint32Array;
 }
 
 export function ipv4Mask(length: number): number {
@@ -52,7 +57,10 @@ export function parsePrefix(text: string): IpPrefix {
     for (let bit = length; bit < 128; bit++) network[bit >> 3] &= ~(0x80 >> (bit & 7));
     const address = formatIpv6(network);
     if (formatIpv6(bytes) !== address) throw new AddressError('prefix', `${text}: host bits are set; the network is ${address}/${length}`);
-    return { family: 6, address, length, text: length === 128 ? address : `${address}/${length}`, base: 0, mask: 0, bytes: network };
+    const words = new Uint32Array(8);
+    ipv6Words(network, 0, words);
+    for (let i = 0; i < 4; i++) words[4 + i] = ipv4Mask(Math.min(32, Math.max(0, length - 32 * i)));
+    return { family: 6, address, length, text: length === 128 ? address : `${address}/${length}`, base: 0, mask: 0, bytes: network, words };
   }
   throw new AddressError('prefix', `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`);
 }
@@ -82,14 +90,9 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
 
 /** Whether an IPv6 address, as four 32-bit words from `at` (net/ipv6Words), is inside an IPv6 prefix. */
 export function containsIpv6Words(prefix: IpPrefix, words: ArrayLike<number>, at = 0): boolean {
-  if (prefix.family !== 6) return false;
-  const net = prefix.bytes!;
-  for (let i = 0; i < 4; i++) {
-    const bits = Math.min(32, Math.max(0, prefix.length - 32 * i));
-    if (bits === 0) return true;
-    const mask = bits === 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
-    const base = ((net[4 * i] << 24) | (net[4 * i + 1] << 16) | (net[4 * i + 2] << 8) | net[4 * i + 3]) >>> 0;
-    if (((words[at + i] & mask) >>> 0) !== base) return false;
-  }
+  const net = prefix.words;
+  if (prefix.family !== 6 || net === undefined) return false;
+  // A mask word of 0 (past the prefix length) lets every value through, as the network word there is 0.
+  for (let i = 0; i < 4; i++) if (((words[at + i] & net[4 + i]) >>> 0) !== net[i]) return false;
   return true;
 }

@@ -84,6 +84,22 @@ describe('connection table with IPv6 keys', () => {
   });
 });
 
+describe('openUntracked: the packet-in path places a connection it has just looked up', () => {
+  it('places and tracks it as open() does, and refuses a key already tracked with a typed error', () => {
+    const lb = new LbService(backends(), { scheduler: 'rr' });
+    const viaOpen = new LbService(backends(), { scheduler: 'rr' });
+    for (let i = 0; i < 4; i++) {
+      const pkt = packet6(`2001:db8::${i + 1}`, 1000 + i);
+      const placed = lb.openUntracked(connKeyOf(pkt), pkt, 'inactive', i)!;
+      expect(placed.backend.id).toBe(viaOpen.open(pkt, 'inactive', i)!.backend.id);
+      expect(lb.connections.lookup(connKeyOf(pkt))?.backend.id).toBe(placed.backend.id);
+    }
+    const again = packet6('2001:db8::1', 1000);
+    expect(() => lb.openUntracked(connKeyOf(again), again, 'inactive', 9)).toThrow(LbInputError);
+    expect(lb.connections.size).toBe(4);
+  });
+});
+
 describe('persistence by IPv6 prefix (IPVS: the persistent netmask of an IPv6 service is a prefix length)', () => {
   it('sends clients of one /64 to one backend and keeps a /128 per client by default', () => {
     const by64 = new LbService(backends(), { scheduler: 'rr', persistence: { timeoutMs: 60_000, prefixLength6: 64 } });
