@@ -130,6 +130,12 @@ export class ApiServer {
     return this.listeners.map((l) => formatApiEndpoint(l.endpoint));
   }
 
+  /** Connections open on each listener, as the server counts them (endpoint -> count): what maxConnections bounds. */
+  async openConnections(): Promise<Record<string, number>> {
+    const counts = await Promise.all(this.listeners.map((l) => new Promise<number>((resolve, reject) => l.server.getConnections((err, n) => (err ? reject(err) : resolve(n))))));
+    return Object.fromEntries(this.listeners.map((l, i) => [formatApiEndpoint(l.endpoint), counts[i]]));
+  }
+
   async close(): Promise<void> {
     for (const end of [...this.streams]) end();
     await Promise.all(
