@@ -53,7 +53,21 @@ export function isClosing(entry: ConntrackEntry): boolean {
 
 const LINE = /^(tcp|udp),orig=\(([^)]*)\),reply=\(([^)]*)\),(.*)$/;
 
+/** The order OVS prints a tuple's fields in: read without building a map (100,000 lines a poll). */
+const TUPLE_IN_ORDER = /^src=([^,]*),dst=([^,]*),sport=(\d{1,5}),dport=(\d{1,5})$/;
+
 function tuple(text: string): ConntrackTuple | string {
+  const inOrder = TUPLE_IN_ORDER.exec(text);
+  if (inOrder && !inOrder[1].includes(':') && !inOrder[2].includes(':')) {
+    const sport = Number(inOrder[3]);
+    const dport = Number(inOrder[4]);
+    if (sport > 0xffff || dport > 0xffff) return 'bad ports';
+    try {
+      return { src: ipv4ToUint32(inOrder[1]), dst: ipv4ToUint32(inOrder[2]), sport, dport };
+    } catch {
+      return `not IPv4: ${inOrder[1]} / ${inOrder[2]}`;
+    }
+  }
   const fields = new Map<string, string>();
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');

@@ -111,6 +111,11 @@ describe('parseConntrackDump', () => {
     for (const m of dump.malformed) expect(m.reason.length).toBeGreaterThan(0);
   });
 
+  it('reads a tuple whose fields come in another order the same as OVS\'s usual order', () => {
+    const reordered = ESTABLISHED.replace('(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80)', '(dport=80,sport=39644,dst=10.0.0.100,src=10.0.0.101)');
+    expect(parseConntrackDump(reordered)).toEqual({ entries: [EXPECTED_ESTABLISHED], malformed: [] });
+  });
+
   it('gives no entries for empty input', () => {
     expect(parseConntrackDump('')).toEqual({ entries: [], malformed: [] });
     expect(parseConntrackDump('\n  \n\n')).toEqual({ entries: [], malformed: [] });
