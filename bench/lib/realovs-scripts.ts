@@ -86,3 +86,55 @@ export function parseClientReport(stdout: string): ClientReport {
   }
   throw new SyntaxError(`no client report in output: ${JSON.stringify(stdout.slice(-200))}`);
 }
+
+/**
+ * argv: PORT. Accepts and holds every connection until the client closes it (the live-connection bench);
+ * prints "ready", then "SERVING n" (connections open now) every second.
+ */
+export const HOLD_SERVER_JS = `
+const net = require('net');
+let open = 0;
+const server = net.createServer((s) => {
+  open++;
+  s.on('error', () => {});
+  s.on('close', () => open--);
+});
+server.listen({ port: Number(process.argv[2]), host: '0.0.0.0', backlog: 8192 }, () => console.log('ready'));
+setInterval(() => console.log('SERVING ' + open), 1000);
+`;
+
+/**
+ * argv: JSON {host, port, count, concurrency, timeoutMs}. Opens \`count\` connections (at most \`concurrency\`
+ * connecting at once; a connect that fails or times out is counted, not retried), prints "HELD ok failed", then
+ * "OPEN n" (held connections still open: one the peer or the network closed is gone) every second until killed.
+ */
+export const HOLD_CLIENT_JS = `
+const net = require('net');
+const o = JSON.parse(process.argv[2]);
+let ok = 0, failed = 0, next = 0, open = 0;
+function one() {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: o.host, port: o.port });
+    let done = false;
+    const finish = (good) => { if (done) return; done = true; clearTimeout(timer); good ? ok++ : failed++; resolve(); };
+    const timer = setTimeout(() => { s.destroy(); finish(false); }, o.timeoutMs);
+    s.on('error', () => finish(false));
+    s.on('connect', () => { open++; s.once('close', () => open--); finish(true); });
+  });
+}
+async function worker() { while (next < o.count) { next++; await one(); } }
+(async () => {
+  await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
+  console.log('HELD ' + ok + ' ' + failed);
+  setInterval(() => console.log('OPEN ' + open), 1000);
+})();
+process.on('SIGTERM', () => process.exit(0));
+`;
+
+/** The last "WORD n [m]" line of a hold client's or server's output, as numbers; undefined before the first. */
+export function lastCountLine(text: string, word: 'HELD' | 'OPEN' | 'SERVING'): number[] | undefined {
+  const re = new RegExp(`^${word}((?: \\d+)+)$`, 'gm');
+  let found: number[] | undefined;
+  for (let m = re.exec(text); m; m = re.exec(text)) found = m[1].trim().split(' ').map(Number);
+  return found;
+}

@@ -113,3 +113,34 @@ export function perSecond(count: number, wallMs: number): number {
   if (!(wallMs > 0)) throw new BenchInputError(`wall time must be > 0 ms, got ${wallMs}`);
   return (count * 1000) / wallMs;
 }
+
+/** `ovs-appctl dpctl/ct-stats-show [zone=N] verbose`: the tracker's connections in all, per protocol, and TCP's by state. */
+export interface CtStats {
+  total: number;
+  byProto: Map<string, number>;
+  tcpStates: Map<string, number>;
+}
+
+/** The tracker's TCP states as OVS names them (ct_dpif_tcp_state_string). */
+const TCP_STATES = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT', 'MAX_NUM'];
+
+/**
+ * Parses ct-stats-show text: "Total: N", a "PROTO: N" line per protocol and, with `verbose`, TCP's connections per
+ * state below it ("[ESTABLISHED]=N" in OVS 3.1; "ESTABLISHED: N" taken too).
+ */
+export function parseCtStats(text: string): CtStats {
+  const total = /^\s*Total:\s*(\d+)\s*$/m.exec(text);
+  if (!total) throw new BenchInputError(`not ct-stats-show output (no "Total:" line): ${JSON.stringify(text.slice(0, 200))}`);
+  const byProto = new Map<string, number>();
+  const tcpStates = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const state = /^\s*\[?([A-Z_0-9]+)\]?\s*[:=]?\s*(\d+)\s*$/.exec(line);
+    if (state && TCP_STATES.includes(state[1])) {
+      tcpStates.set(state[1], Number(state[2]));
+      continue;
+    }
+    const proto = /^\s*([A-Za-z0-9]+):\s*(\d+)\s*$/.exec(line);
+    if (proto && proto[1] !== 'Total') byProto.set(proto[1], Number(proto[2]));
+  }
+  return { total: Number(total[1]), byProto, tcpStates };
+}

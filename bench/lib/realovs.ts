@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config';
+import { serviceIds } from '../../src/app/service-ids';
+import { connectionsOfService } from '../../src/flows/cookies';
 import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
@@ -20,6 +22,8 @@ const STATIC_COOKIE = '0x5eed';
 /** Connection flows (vadc cookie magic 0xadc0, kind 4) in ovs-ofctl cookie/mask syntax. */
 const CONNECTION_COOKIES = 'cookie=0xadc0400000000000/0xfffff00000000000';
 const SERVER_PORT = 8080;
+/** The service the held connections go through (VIP port 81). */
+const HOLD_SERVICE = 'hold';
 const IPERF_PORT = 5201;
 
 export interface RealOvsOptions {
@@ -82,6 +86,11 @@ export interface HoldResult {
   reverseFlows: number;
   /** Conntrack mode: the tracker's ESTABLISHED TCP connections in vadc's zone. */
   trackerEstablished?: number;
+  /**
+   * The hold service's own: vadc's connections and (flows mode) its connection flows by the service's cookie. The
+   * totals above also count connections of the earlier phases still inside their idle timeout.
+   */
+  holdService: { trackedByVadc: number; forwardFlows: number; reverseFlows: number };
   consistent: boolean;
 }
 
@@ -332,8 +341,14 @@ class Bench {
     };
   }
 
-  private async countConnectionFlows(): Promise<{ forward: number; reverse: number }> {
-    const counts = countDumpedFlows(await this.lab.ofctl('dump-flows', CONNECTION_COOKIES));
+  /** Connection flows in the switch: all, or one service's (by the service id in their cookie). */
+  private async countConnectionFlows(service?: string): Promise<{ forward: number; reverse: number }> {
+    let selector = CONNECTION_COOKIES;
+    if (service !== undefined) {
+      const { cookie, cookieMask } = connectionsOfService(serviceIds(this.daemon!.services().map((s) => s.name)).get(service)!);
+      selector = `cookie=0x${cookie.toString(16)}/0x${cookieMask.toString(16)}`;
+    }
+    const counts = countDumpedFlows(await this.lab.ofctl('dump-flows', selector));
     return { forward: counts.byTable.get(1) ?? 0, reverse: counts.byTable.get(2) ?? 0 };
   }
 
@@ -364,16 +379,20 @@ class Bench {
     await sleep(1500); // the last flow-mods applied, the last flow stats read
     const flows = await this.countConnectionFlows();
     const trackedByVadc = this.daemon!.connections().length;
+    const holdService = { trackedByVadc: this.daemon!.connections({ service: 'hold' }).length, ...await this.countConnectionFlows(HOLD_SERVICE) };
     // Conntrack mode: the datapath's own record of the connections is the tracker (vadc's zone, ESTABLISHED).
     const tracker = this.opts.nat === 'conntrack' ? await this.countTrackerConnections() : undefined;
     if (this.opts.nat === 'conntrack') log(`  tracker while held: ${await this.trackerSummary()}`);
     log(`  held ${held} (failed ${failed}); vadc tracks ${trackedByVadc}; flows forward ${flows.forward}, reverse ${flows.reverse}` +
-      `${tracker !== undefined ? `; tracker established ${tracker}` : ''}`);
+      `${tracker !== undefined ? `; tracker established ${tracker}` : ''}; of the hold service: vadc ${holdService.trackedByVadc}, ` +
+      `flows forward ${holdService.forward}, reverse ${holdService.reverse}`);
     await Promise.all(outputs.map((o) => o.exited));
     return {
       requested: per * this.lab.clients.length, held, failed, trackedByVadc, forwardFlows: flows.forward, reverseFlows: flows.reverse,
       ...(tracker !== undefined ? { trackerEstablished: tracker } : {}),
-      consistent: tracker !== undefined ? trackedByVadc === tracker : trackedByVadc === flows.forward && flows.forward === flows.reverse,
+      holdService: { trackedByVadc: holdService.trackedByVadc, forwardFlows: holdService.forward, reverseFlows: holdService.reverse },
+      consistent: tracker !== undefined ? trackedByVadc === tracker
+        : trackedByVadc === flows.forward && flows.forward === flows.reverse && [holdService.trackedByVadc, holdService.forward, holdService.reverse].every((n) => n === held),
     };
   }
 }

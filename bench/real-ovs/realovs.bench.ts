@@ -77,7 +77,8 @@ async function main(): Promise<void> {
     const h = report.hold;
     process.stdout.write(`\nheld connections: requested ${h.requested}, open ${h.held}, failed ${h.failed}; vadc tracks ${h.trackedByVadc}; ` +
       `connection flows forward ${h.forwardFlows}, reverse ${h.reverseFlows}` +
-      `${h.trackerEstablished !== undefined ? `, tracker established ${h.trackerEstablished}` : ''}: ${h.consistent ? 'consistent' : 'NOT consistent'}\n`);
+      `${h.trackerEstablished !== undefined ? `, tracker established ${h.trackerEstablished}` : ''}; of the hold service: vadc ${h.holdService.trackedByVadc}, ` +
+      `flows forward ${h.holdService.forwardFlows}, reverse ${h.holdService.reverseFlows}: ${h.consistent ? 'consistent' : 'NOT consistent'}\n`);
   }
 }
 

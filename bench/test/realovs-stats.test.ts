@@ -1,5 +1,5 @@
 import {
-  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseIperf3Json, perSecond, summarize,
+  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, summarize,
 } from '../lib/realovs-stats';
 
 describe('summarize', () => {
@@ -72,5 +72,20 @@ describe('rates', () => {
     expect(perSecond(500, 250)).toBe(2000);
     expect(() => cpuPercent(1, 0)).toThrow(/wall time/);
     expect(() => perSecond(1, -5)).toThrow(BenchInputError);
+  });
+});
+
+describe('parseCtStats', () => {
+  it('reads the total, each protocol and TCP by state as OVS 3.1 prints them (verbose)', () => {
+    const text = 'Connections Stats:\n    Total: 60583\n  TCP: 60573\n    Conn per TCP states:\n\t  [SYN_SENT]=50\n\t  [ESTABLISHED]=60523\n  UDP: 10\n';
+    const stats = parseCtStats(text);
+    expect(stats.total).toBe(60583);
+    expect([...stats.byProto]).toEqual([['TCP', 60573], ['UDP', 10]]);
+    expect([...stats.tcpStates]).toEqual([['SYN_SENT', 50], ['ESTABLISHED', 60523]]);
+  });
+
+  it('takes an empty tracker and refuses text that is not ct-stats-show output', () => {
+    expect(parseCtStats('Connections Stats:\n    Total: 0\n')).toEqual({ total: 0, byProto: new Map(), tcpStates: new Map() });
+    expect(() => parseCtStats('ovs-vswitchd: unknown command')).toThrow(BenchInputError);
   });
 });
