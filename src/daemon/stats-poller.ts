@@ -20,8 +20,19 @@ export interface StatsPollerDeps {
   now: () => number;
 }
 
+/**
+ * The share of the wall clock a slow accounting reading may take: after a reading that took T >= SLOW_READING_MS,
+ * the next is not asked for before T / ACCOUNTING_DUTY has passed (port statistics still come every poll). The
+ * tracker's listing of 100,000 connections takes seconds to read and parse on a loaded host; asked for every 2 s it
+ * kept vadc busy and its control API unanswered for 17 s at a time (issue 15). Quicker readings come every poll.
+ */
+export const ACCOUNTING_DUTY = 0.25;
+export const SLOW_READING_MS = 1000;
+
 export class StatsPoller {
   private inFlight = false;
+  /** When the next accounting reading may be asked for (ms, the deps' clock). */
+  private nextAccountingAt = -Infinity;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
   private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
 
@@ -34,12 +45,15 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
+      const readAccounting = askedAt >= this.nextAccountingAt;
       const [accounting, ports] = await Promise.all([
-        reader.poll(dpids),
+        readAccounting ? reader.poll(dpids) : undefined,
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
       ]);
       const at = this.deps.now();
       if (accounting) this.deps.deliver(app.applyAccounting({ ...accounting, askedAt }, at));
+      const took = this.deps.now() - askedAt;
+      if (readAccounting) this.nextAccountingAt = took >= SLOW_READING_MS ? askedAt + took / ACCOUNTING_DUTY : -Infinity;
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
     } catch (err) {
