@@ -45,6 +45,8 @@ export interface LiveOptions {
   waitForHostMs: number;
   /** How long the opening may take before the bench gives up, ms. */
   openTimeoutMs: number;
+  /** Where vadc's log (both processes) is written at the end. */
+  vadcLogFile: string;
   log: (line: string) => void;
 }
 
@@ -138,6 +140,8 @@ class LiveBench {
   private readonly serverOut: { child: ChildProcess; text: string }[] = [];
   private ctStatsShown = false;
   private statusFailures = 0;
+  /** vadc's log (JSON lines) of the processes stopped so far. */
+  private earlierLogs = '';
   private slowestStatusMs = 0;
 
   constructor(private readonly opts: LiveOptions) {
@@ -194,6 +198,10 @@ class LiveBench {
     } finally {
       for (const c of [...this.clientOut, ...this.serverOut]) c.child.kill('SIGTERM');
       await this.vadc?.stop('SIGTERM').catch(() => undefined);
+      if (this.vadc) {
+        writeFileSync(this.opts.vadcLogFile, this.earlierLogs + this.vadc.log);
+        log(`vadc's log: ${this.opts.vadcLogFile}`);
+      }
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${LIVE_LAB})`));
       rmSync(this.dir, { recursive: true, force: true });
     }
@@ -304,6 +312,7 @@ class LiveBench {
     const t0 = Date.now();
     await this.vadc.stop('SIGTERM');
     const stopMs = Date.now() - t0;
+    this.earlierLogs += this.vadc.log;
     const t1 = Date.now();
     await this.vadc.start();
     const readyMs = Date.now() - t1;

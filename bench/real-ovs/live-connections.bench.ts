@@ -4,7 +4,7 @@
 // holding; the time a restarted vadc (SIGTERM + start) takes to track them all again. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/live-connections.bench.ts [--connections 100000]
 //     [--clients 4] [--processes 2] [--vms 6] [--concurrency 64] [--nat flows|conntrack (default: the config's auto)]
-//     [--no-restart] [--json]
+//     [--no-restart] [--vadc-log FILE (default /tmp/vadc-live-bench.log)] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runLiveConnectionsBench, type LiveCounts } from '../lib/live-connections';
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'no-restart': { type: 'boolean', default: false },
     'wait-ms': { type: 'string', default: '600000' },
     'open-timeout-ms': { type: 'string', default: '300000' },
+    'vadc-log': { type: 'string', default: '/tmp/vadc-live-bench.log' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const report = await runLiveConnectionsBench({
     connections: positive('connections'), clients: positive('clients'), processes: positive('processes'), vms: positive('vms'),
     concurrency: positive('concurrency'), ...(values.nat ? { nat: values.nat as 'flows' | 'conntrack' } : {}), restart: !values['no-restart'],
-    waitForHostMs: Number(values['wait-ms']), openTimeoutMs: Number(values['open-timeout-ms']), log: (line) => process.stderr.write(`${line}\n`),
+    waitForHostMs: Number(values['wait-ms']), openTimeoutMs: Number(values['open-timeout-ms']), vadcLogFile: values['vadc-log'], log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
