@@ -359,10 +359,13 @@ export class LoadBalancerApp {
   /** A periodic accounting reading (connection states, counts, ends). */
   applyAccounting(input: AccountingInput, now: number): SwitchBatch[] {
     this.nat.accounting.apply(this.services.all, input, now);
-    // The reading told which open connections established and which never did: the outlier detector's input.
+    // The reading told which open connections established and which never did: the outlier detector's input. It
+    // tells as of when it was asked for: a connection opened while a slow listing was made is not in it, and judged
+    // at its arrival it counted as never established (100,000 opened at once: every backend ejected by turns).
     const seesReplies = this.nat.accounting.seesReplies;
+    const judgedAt = Math.min(input.askedAt ?? now, now);
     for (const s of this.services.all) {
-      s.lb.judgeOpenConnections(now, seesReplies);
+      s.lb.judgeOpenConnections(judgedAt, seesReplies);
       reportOutlierChanges(s, this.emit, now);
     }
     return this.finish(new Outbox());

@@ -113,6 +113,20 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
     expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm3', message: expect.stringMatching(/not established 2000 ms after the first packet/) })]);
   });
 
+  // Flow statistics are read in milliseconds; the tracker's listing of 100,000 connections takes seconds.
+  (mode.name === 'conntrack' ? it : it.skip)('a slow tracker listing judges no connection opened after it was asked for (it cannot show them established)', () => {
+    const h = new AppHarness(mode, defaultServices('rr'));
+    const askedAt = h.now;
+    for (let clientPort = 43100; clientPort < 43112; clientPort++) {
+      h.now += 1;
+      connect(h, clientPort);
+    }
+    // The listing, made before those connections, arrives 2.5 s later: past the 2 s connect timeout.
+    h.now = askedAt + 2500;
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: [], askedAt }, h.now));
+    expect(ejections(h)).toEqual([]);
+  });
+
   it('outlier: { enabled: false } ejects nothing', () => {
     const h = new AppHarness(mode, defaultServices('rr', '    outlier: { enabled: false }'));
     for (let clientPort = 44000; clientPort < 44030; clientPort++) {
