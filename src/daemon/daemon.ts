@@ -25,6 +25,7 @@ import { createElection, type ControllerElection, type ElectionChange } from './
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { PairConfigSync, standbyRefusal } from './pair-config';
+import { restoreWithRetries } from './restore-retry';
 import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { TableZeroWatch } from './table-zero-watch';
@@ -321,14 +322,20 @@ export class VadcDaemon implements VadcRuntime {
     if (msgs.length && this.controller.switch(dpid)) this.controller.send(dpid, msgs);
   }
 
-  /** Re-track the connections the datapath kept through our restart (never wipe on connect). */
+  /** Re-track the connections the datapath kept through our restart (never wipe on connect); a failed reading is retried. */
   private async restore(dpid: bigint): Promise<void> {
-    try {
-      const input = await this.accounting.forRestore(dpid);
-      this.deliver(this.app.restore(dpid, input, this.now()));
-    } catch (err) {
-      this.emitEvent({ kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid), message: `could not read connections back: ${(err as Error).message}` });
-    }
+    await restoreWithRetries({
+      attempt: async () => {
+        const input = await this.accounting.forRestore(dpid);
+        this.deliver(this.app.restore(dpid, input, this.now()));
+      },
+      goOn: () => !this.stopped && this.controller.switch(dpid) !== undefined,
+      onFailure: (err, retryInMs) => this.emitEvent({
+        kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid),
+        message: `could not read connections back: ${err.message}${retryInMs !== undefined ? `; trying again in ${retryInMs / 1000} s` : ''}`,
+      }),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    });
   }
 
   /** Reads the switch's meters; vadc's egress meters that nothing holds any more go (an earlier run's, or removed while it was away). */
