@@ -314,7 +314,7 @@ class LiveBench {
     const stopMs = Date.now() - t0;
     this.earlierLogs += this.vadc.log;
     const t1 = Date.now();
-    await this.vadc.start();
+    await this.vadc.start(120_000);
     const readyMs = Date.now() - t1;
     let switchMs = NaN;
     let restoredMs = NaN;

@@ -44,7 +44,8 @@ export class Instance {
     return this.child!.pid!;
   }
 
-  async start(): Promise<void> {
+  /** `timeoutMs`: for its control socket to answer (a loaded host starting a vadc that holds 100,000 connections takes longer). */
+  async start(timeoutMs = 20_000): Promise<void> {
     this.log = '';
     const child = spawn(process.execPath, [RUN, 'start', '--config', this.configPath, '--log-format', 'json'], { cwd: ROOT, env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
@@ -53,7 +54,7 @@ export class Instance {
     await waitFor(async () => {
       if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${this.name} exited: ${this.log.slice(-2000)}`);
       return (await this.cli(['status'])).code === 0;
-    }, 20_000, `${this.name}'s control socket`);
+    }, timeoutMs, `${this.name}'s control socket`);
   }
 
   /** kill -9, or SIGTERM (a graceful stop); resolves when the process is gone. */
