@@ -28,6 +28,25 @@ function measure(scheduler: FeedbackScheduler, id: string, completed: number, ou
 }
 
 describe('feedback', () => {
+  it('refuses an alpha outside (0, 1], a time constant <= 0 and a negative equal band, naming the setting', () => {
+    for (const alpha of [0, -0.1, 1.01, NaN]) {
+      expect(() => new FeedbackScheduler({ alpha })).toThrow(`expected 0 < alpha <= 1, got ${alpha}`);
+    }
+    for (const decayMs of [0, -1, NaN]) {
+      expect(() => new FeedbackScheduler({ decayMs })).toThrow(`expected a positive time constant, got ${decayMs}`);
+    }
+    for (const equalBand of [-0.01, NaN]) {
+      expect(() => new FeedbackScheduler({ equalBand })).toThrow(`expected a fraction >= 0, got ${equalBand}`);
+    }
+    expect(() => new FeedbackScheduler({ alpha: 0 })).toThrow(expect.objectContaining({ field: 'feedback.alpha' }));
+    expect(() => new FeedbackScheduler({ decayMs: 0 })).toThrow(expect.objectContaining({ field: 'feedback.decayMs' }));
+    expect(() => new FeedbackScheduler({ equalBand: -1 })).toThrow(expect.objectContaining({ field: 'feedback.equalBand' }));
+    // The edges that are allowed.
+    for (const opts of [{ alpha: 1 }, { alpha: 0.001 }, { decayMs: 0.5 }, { equalBand: 0 }]) {
+      expect(new FeedbackScheduler(opts).name).toBe('feedback');
+    }
+  });
+
   it("estimates the time per connection by Little's law, smoothed, over busy intervals only", () => {
     const fb = new FeedbackScheduler({ alpha: 0.5 });
     fb.feed('A', sample(0, 0), { outstanding: 10, completed: 0 });
@@ -75,6 +94,11 @@ describe('feedback', () => {
     scheduler.setPublishedWait('B', 0.01);
     scheduler.setPublishedWait('B', Number.NaN);
     expect(scheduler.expectedWait(b, 1000)).toBeCloseTo((b.totalConns + 1) * 0.001, 12);
+    for (const removes of [-1, Number.POSITIVE_INFINITY, undefined]) {
+      scheduler.setPublishedWait('B', 0.01);
+      scheduler.setPublishedWait('B', removes);
+      expect(scheduler.expectedWait(b, 1000)).toBeCloseTo((b.totalConns + 1) * 0.001, 12);
+    }
   });
 
   it('counts the new connection itself: an idle slow member does not win the first connection over an idle fast one', () => {
