@@ -48,6 +48,15 @@ export function createReplyGuard(ratePerSecond: number, tables: VadcTables): Rep
   const localMacs = new Map<bigint, string>();
   const header = emptyTransportHeader();
   const header6 = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+  /** A TCP frame's addresses and ports (IPv4 or IPv6), for its direct-reply flow; undefined for anything else. */
+  const tcpAddresses = (frame: Buffer) => {
+    if (readTransportHeader(frame, header)) {
+      return header.proto === IP_PROTO_TCP ? { src: uint32ToIpv4(header.src), dst: uint32ToIpv4(header.dst), srcPort: header.srcPort, dstPort: header.dstPort } : undefined;
+    }
+    if (!readTransportHeader6(frame, header6) || header6.proto !== IP_PROTO_TCP) return undefined;
+    const words = header6.ip6!;
+    return { src: formatIpv6Words(words, 0), dst: formatIpv6Words(words, 4), srcPort: header6.srcPort, dstPort: header6.dstPort };
+  };
   return {
     ratePerSecond,
     meter: () => buildReplyGuardMeter(ratePerSecond),
@@ -70,16 +79,8 @@ export function createReplyGuard(ratePerSecond: number, tables: VadcTables): Rep
     },
     passOn: (frame, inPort, serviceId) => {
       const out = buildReplyGuardPacketOut(frame, inPort);
-      if (serviceId === 0) return [out];
-      if (readTransportHeader(frame, header)) {
-        if (header.proto !== IP_PROTO_TCP) return [out];
-        return [buildDirectReplyFlow(serviceId, inPort, { src: uint32ToIpv4(header.src), dst: uint32ToIpv4(header.dst), srcPort: header.srcPort, dstPort: header.dstPort }, tables), out];
-      }
-      if (readTransportHeader6(frame, header6) && header6.proto === IP_PROTO_TCP) {
-        const words = header6.ip6!;
-        return [buildDirectReplyFlow(serviceId, inPort, { src: formatIpv6Words(words, 0), dst: formatIpv6Words(words, 4), srcPort: header6.srcPort, dstPort: header6.dstPort }, tables), out];
-      }
-      return [out];
+      const tcp = serviceId === 0 ? undefined : tcpAddresses(frame);
+      return tcp ? [buildDirectReplyFlow(serviceId, inPort, tcp, tables), out] : [out];
     },
   };
 }
