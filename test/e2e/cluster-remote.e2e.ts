@@ -164,25 +164,30 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
       capture.kill('SIGINT');
       await within(10_000, exited, 'dumpcap to exit');
       const byVm = JSON.parse(run.stdout) as Record<string, { n: number; overHalfSecond: number; maxMs: number }>;
-      const segments = (await lab.exec(client, ['tshark', '-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack'])).stdout
+      const segments = (await lab.exec(client, ['tshark', '-r', pcap, '-T', 'fields', '-e', 'ip.src', '-e', 'ip.dst', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'tcp.flags.syn', '-e', 'tcp.flags.ack', '-e', 'tcp.seq_raw'])).stdout
         .trim().split('\n').map((line) => line.split('\t'));
       const me = lab.host(client).ip;
-      const vipPorts = new Set(segments.filter(([src, dst, , dport, syn, ack]) => src === me && dst === vipOf(lab) && dport === '80' && syn === '1' && ack === '0').map(([, , sport]) => sport));
+      const vipSyns = segments.filter(([src, dst, , dport, syn, ack]) => src === me && dst === vipOf(lab) && dport === '80' && syn === '1' && ack === '0');
+      const vipPorts = new Set(vipSyns.map(([, , sport]) => sport));
+      // A connection is its port and initial sequence number: Linux may give a later VIP connection the port of an
+      // earlier one (the server closed first, so the client's port is free at once); a SYN sent again keeps both.
+      const vipConnections = new Set(vipSyns.map(([, , sport, , , , seq]) => `${sport}/${seq}`));
       const backends = new Set(['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => lab.host(vm).ip));
-      // The client's ports of its direct connections, by backend. A VIP connection that Linux gave the same port as a
-      // direct one to the backend it reached has the same backend-side 5-tuple, whose exact datapath entry the direct
-      // connection left: that is a known gap (docs/pipeline.md, reply guard), not the wildcarded-megaflow race
-      // this test is about, so such connections are counted apart.
+      // The client's ports of its direct connections, by backend. Linux gives a VIP connection the port of a direct
+      // one to the same backend now and then (29 segments in one conntrack run): by addresses and ports alone the
+      // direct connection's own replies then look like untranslated VIP segments, and a real stale exact entry (the
+      // known same-port gap, docs/pipeline.md) cannot be told from them. Such ports are counted apart; the assertion
+      // is about the wildcarded-megaflow race, for every other VIP connection.
       const directPorts = new Set(segments.filter(([src, dst, , dport, syn, ack]) => src === me && backends.has(dst) && dport === '8080' && syn === '1' && ack === '0')
         .map(([, dst, sport]) => `${dst}:${sport}`));
       const fromBackend = segments.filter(([src, dst, sport, dport]) => backends.has(src) && dst === me && sport === '8080' && vipPorts.has(dport));
       const samePort = fromBackend.filter(([src, , , dport]) => directPorts.has(`${src}:${dport}`));
       const untranslated = fromBackend.filter(([src, , , dport]) => !directPorts.has(`${src}:${dport}`));
-      const retried = segments.filter(([src, dst, , dport, syn, ack]) => src === me && dst === vipOf(lab) && dport === '80' && syn === '1' && ack === '0').length - vipPorts.size;
+      const retried = vipSyns.length - vipConnections.size;
       console.log(`[cluster remote e2e, ${nat}] direct connection then 3 VIP connections, ${ROUNDS} rounds per backend from ${client}: VIP connect times by VM ${JSON.stringify(byVm)}; `
-        + `${vipPorts.size} VIP connections captured, ${untranslated.length} segments of them from a backend's own address (${untranslated.slice(0, 4).map((s) => s.join(' ')).join('; ')}), ${retried} SYNs to the VIP sent again; `
+        + `${vipConnections.size} VIP connections captured (${vipPorts.size} client ports), ${untranslated.length} segments of them from a backend's own address (${untranslated.slice(0, 4).map((s) => s.join(' ')).join('; ')}), ${retried} SYNs to the VIP sent again; `
         + `${samePort.length} segments from a backend's own address to a client port the same client had just used for a direct connection to that backend (the known same-port gap)`);
-      expect(vipPorts.size).toBeGreaterThanOrEqual(3 * ROUNDS * 3);
+      expect(vipConnections.size).toBeGreaterThanOrEqual(3 * ROUNDS * 3);
       expect(untranslated).toEqual([]);
     } finally {
       capture.kill('SIGINT');
