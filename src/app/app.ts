@@ -9,7 +9,7 @@ import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
 import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
 import { createNatMode, type VswitchdProbe } from './nat/factory';
-import type { AccountingInput, NatMode } from './nat/nat-mode';
+import { askedAtOf, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
@@ -363,7 +363,7 @@ export class LoadBalancerApp {
     // tells as of when it was asked for: a connection opened while a slow listing was made is not in it, and judged
     // at its arrival it counted as never established (100,000 opened at once: every backend ejected by turns).
     const seesReplies = this.nat.accounting.seesReplies;
-    const judgedAt = Math.min(input.askedAt ?? now, now);
+    const judgedAt = askedAtOf(input, now);
     for (const s of this.services.all) {
       s.lb.judgeOpenConnections(judgedAt, seesReplies);
       reportOutlierChanges(s, this.emit, now);

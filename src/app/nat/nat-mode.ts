@@ -56,6 +56,11 @@ export type AccountingInput =
   | { source: 'flow_stats'; entries: readonly FlowStats[]; askedAt?: number }
   | { source: 'tracker'; entries: readonly ConntrackEntry[]; askedAt?: number };
 
+/** When a reading was asked for (never later than `now`, the time it is applied): what it tells is true as of then. */
+export function askedAtOf(input: AccountingInput, now: number): number {
+  return Math.min(input.askedAt ?? now, now);
+}
+
 export interface RestoreResult {
   msgs: OfpMessage[];
   restored: number;

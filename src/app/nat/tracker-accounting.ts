@@ -7,7 +7,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { ServiceState } from '../services';
-import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
+import { askedAtOf, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /**
  * One connection's identity as text (client side and VIP side), for matching tracker entries to records. An IPv6
@@ -98,7 +98,7 @@ export class TrackerAccounting implements Accounting {
    */
   apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
     if (input.source !== 'tracker') return 0;
-    const askedAt = Math.min(input.askedAt ?? now, now);
+    const askedAt = askedAtOf(input, now);
     // Connections the datapath decided (a select group committed them) are learnt here, from the listing.
     const decidedInDatapath = services.filter((s) => s.config.decisions === 'datapath');
     if (decidedInDatapath.length) {
