@@ -70,4 +70,36 @@ describe('OfpFramer', () => {
     expect(f.isBroken).toBe(true);
     expect(f.push(sample[3])).toEqual([]);
   });
+  it('checks maxMessageSize: an integer of at least the header length (8)', () => {
+    expect(() => new OfpFramer({ maxMessageSize: 7 })).toThrow(new RangeError('maxMessageSize must be an integer >= 8'));
+    expect(() => new OfpFramer({ maxMessageSize: 100.5 })).toThrow(RangeError);
+    expect(new OfpFramer({ maxMessageSize: 8 }).maxMessageSize).toBe(8);
+    // A header-only message is exactly 8 bytes: accepted at the smallest maximum.
+    expect(types(new OfpFramer({ maxMessageSize: 8 }).push(sample[3]))).toEqual(['barrier_request']);
+  });
+
+  it('accepts a message exactly maxMessageSize long and skips one a byte longer', () => {
+    const f = new OfpFramer({ maxMessageSize: sample[2].length });
+    expect(types(f.push(sample[2]))).toEqual(['echo_request']);
+    const longer: OfpMessage = { type: 'echo_request', xid: 3, data: Buffer.alloc(sample[2].length - 8 + 1, 1) };
+    expect(types(f.push(Buffer.concat([encode(longer), sample[3]])))).toEqual(['framing_error', 'barrier_request']);
+  });
+
+  it('gives each error its offset in the whole stream, across chunks and after a skipped message', () => {
+    const big = encode({ type: 'echo_request', xid: 9, data: Buffer.alloc(300, 7) });
+    const broken = Buffer.from([4, 0, 0, 4, 0, 0, 0, 1]);
+    const f = new OfpFramer({ maxMessageSize: 256 });
+    // A message, then the first 40 bytes of the oversized one; the rest of it, a message and a broken header.
+    const first = f.push(Buffer.concat([sample[2], big.subarray(0, 40)]));
+    expect(types(first)).toEqual(['echo_request', 'framing_error']);
+    expect((first[1] as Extract<FramedItem, { kind: 'framing_error' }>).error.streamOffset).toBe(sample[2].length);
+    expect(f.buffered).toBe(0);
+    const rest = f.push(big.subarray(40, 200));
+    expect(rest).toEqual([]);
+    const last = f.push(Buffer.concat([big.subarray(200), sample[3], broken]));
+    expect(types(last)).toEqual(['barrier_request', 'framing_error']);
+    const error = (last[1] as Extract<FramedItem, { kind: 'framing_error' }>).error;
+    expect(error.streamOffset).toBe(sample[2].length + big.length + sample[3].length);
+    expect(error.reason).toBe('header length 4 is shorter than the header');
+  });
 });
