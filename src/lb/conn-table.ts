@@ -157,6 +157,8 @@ export class ConnectionTable {
   private created: Float64Array;
   private lastSeen: Float64Array;
   private closing: Uint8Array;
+  /** The accounting reading that last listed the slot's connection (sighted); 0: none yet. */
+  private listedIn: Uint32Array;
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
@@ -174,6 +176,7 @@ export class ConnectionTable {
     this.created = new Float64Array(this.capacity);
     this.lastSeen = new Float64Array(this.capacity);
     this.closing = new Uint8Array(this.capacity);
+    this.listedIn = new Uint32Array(this.capacity);
     this.freeSlots = new Int32Array(this.capacity);
     this.prev = new Int32Array(this.capacity);
     this.next = new Int32Array(this.capacity);
@@ -221,6 +224,7 @@ export class ConnectionTable {
     this.created[slot] = now;
     this.lastSeen[slot] = now;
     this.closing[slot] = 0;
+    this.listedIn[slot] = 0;
     this.buckets[2 * bucket] = slot + 1;
     this.buckets[2 * bucket + 1] = hash;
     this.count++;
@@ -240,6 +244,33 @@ export class ConnectionTable {
     if (slot === NO_SLOT) return false;
     this.lastSeen[slot] = now;
     return true;
+  }
+
+  /**
+   * A reading of the datapath (the tracker's listing, number `reading` > 0) lists the connection: it is remembered
+   * as listed in that reading (see unsighted), seen at `now`, and `established` makes an inactive one active as
+   * setState does. One lookup, no object: a listing of 100,000 costs no garbage. False when the key is not tracked.
+   */
+  sighted(key: ConnKey, reading: number, now: number, established: boolean): boolean {
+    const slot = this.find(key);
+    if (slot === NO_SLOT) return false;
+    this.listedIn[slot] = reading;
+    this.lastSeen[slot] = now;
+    if (established && this.state[slot] !== STATE_ACTIVE && (this.closing[slot] & CLOSE_BITS) === 0) {
+      changeConnectionState(this.backendRefs[this.backendOf[slot]], 'inactive', 'active');
+      this.state[slot] = STATE_ACTIVE;
+    }
+    return true;
+  }
+
+  /** The connections reading `reading` did not list (sighted) that were created at or before `createdBy`, as keys. */
+  unsighted(reading: number, createdBy: number): ConnKey[] {
+    const keys: ConnKey[] = [];
+    for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
+      if (this.listedIn[slot] === reading || this.created[slot] > createdBy) continue;
+      keys.push(this.keyAt(slot));
+    }
+    return keys;
   }
 
   /**
@@ -348,14 +379,8 @@ export class ConnectionTable {
     const records: ConnRecord[] = [];
     for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
       const entry = this.entryAt(slot);
-      const v6 = (this.proto[slot] & FAMILY6) !== 0;
       records.push({
-        proto: this.proto[slot] & 0xff,
-        ...(v6 ? { ip6: this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6) } : {}),
-        clientIp: this.clientIp[slot],
-        clientPort: this.clientPort[slot],
-        vip: this.vip[slot],
-        vipPort: this.vipPort[slot],
+        ...this.keyAt(slot),
         backendId: entry.backend.id,
         softwarePort: entry.softwarePort,
         state: entry.state,
@@ -493,6 +518,18 @@ export class ConnectionTable {
     else this.prev[n] = p;
   }
 
+  private keyAt(slot: number): ConnKey {
+    const v6 = (this.proto[slot] & FAMILY6) !== 0;
+    return {
+      proto: this.proto[slot] & 0xff,
+      ...(v6 ? { ip6: this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6) } : {}),
+      clientIp: this.clientIp[slot],
+      clientPort: this.clientPort[slot],
+      vip: this.vip[slot],
+      vipPort: this.vipPort[slot],
+    };
+  }
+
   private entryAt(slot: number): ConnEntry {
     const backend = this.backendRefs[this.backendOf[slot]];
     const portIndex = this.portIndex[slot];
@@ -549,6 +586,7 @@ export class ConnectionTable {
     this.created = widen(this.created, (n) => new Float64Array(n));
     this.lastSeen = widen(this.lastSeen, (n) => new Float64Array(n));
     this.closing = widen(this.closing, (n) => new Uint8Array(n));
+    this.listedIn = widen(this.listedIn, (n) => new Uint32Array(n));
     this.freeSlots = widen(this.freeSlots, (n) => new Int32Array(n));
     this.prev = widen(this.prev, (n) => new Int32Array(n));
     this.next = widen(this.next, (n) => new Int32Array(n));

@@ -105,6 +105,31 @@ describe('connection table', () => {
     expect([table.size, b.activeConns, ...b.portConns]).toEqual([1, 1, 1, 0]);
   });
 
+  it('an accounting reading sights listed connections (seen, established made active) and names the unlisted old ones', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable();
+    table.insert(key(1), b, 0, 'inactive', 100);
+    table.insert(key(2), b, 0, 'inactive', 100);
+    table.insert(key(3), b, 0, 'active', 100);
+    table.insert(key(4), b, 1, 'inactive', 190); // younger than the reading's cut
+    table.markEnd(key(3), 'client', false, 120); // closing: a reading does not make it active again
+    expect(table.sighted(key(1), 7, 200, true)).toBe(true);
+    expect(table.sighted(key(3), 7, 200, true)).toBe(true);
+    expect(table.sighted(key(9), 7, 200, true)).toBe(false); // not tracked
+    expect(table.lookup(key(1))).toMatchObject({ state: 'active', lastSeen: 200 });
+    expect(table.lookup(key(3))).toMatchObject({ state: 'inactive', lastSeen: 200 });
+    expect(table.lookup(key(2))).toMatchObject({ state: 'inactive', lastSeen: 100 });
+    expect([b.activeConns, b.inactiveConns]).toEqual([1, 3]);
+    // Not listed in reading 7 and created by 150: key 2 only (key 4 is younger).
+    expect(table.unsighted(7, 150)).toEqual([key(2)]);
+    expect(table.unsighted(7, 190).map((k) => k.clientPort)).toEqual([2, 4]);
+    // The next reading has listed nothing yet; a slot freed and reused is not taken as listed.
+    table.remove(key(1));
+    table.insert(key(5), b, 0, 'inactive', 100);
+    expect(table.unsighted(7, 150).map((k) => k.clientPort)).toEqual([2, 5]);
+    expect(table.unsighted(8, 150).map((k) => k.clientPort)).toEqual([2, 3, 5]);
+  });
+
   it('rejects a port index the backend does not have', () => {
     expect(() => new ConnectionTable().insert(key(1), vm('vm1'), 5, 'active', 0)).toThrow(/no port index 5/);
   });
