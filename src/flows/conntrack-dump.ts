@@ -94,10 +94,19 @@ function tuple(text: string): ConntrackTuple | string {
 
 /** Parses a dump; only TCP and UDP lines are vadc's (other protocols' lines are skipped, not malformed). */
 export function parseConntrackDump(text: string): ConntrackDump {
-  const entries: ConntrackEntry[] = [];
-  const malformed: ConntrackDump['malformed'] = [];
+  const dump: ConntrackDump = { entries: [], malformed: [] };
   const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
+  parseConntrackLines(lines, 0, lines.length, dump);
+  return dump;
+}
+
+/**
+ * Parses lines [from, to) of a dump split at newlines into `dump` (line numbers count from the dump's first line),
+ * so a caller can parse a listing of 100,000 in slices and let its event loop run between them.
+ */
+export function parseConntrackLines(lines: readonly string[], from: number, to: number, dump: ConntrackDump): void {
+  const { entries, malformed } = dump;
+  for (let i = from; i < to; i++) {
     const line = lines[i].trim();
     if (line === '') continue;
     const m = LINE.exec(line);
@@ -115,10 +124,8 @@ export function parseConntrackDump(text: string): ConntrackDump {
     const zone = /(?:^|,)zone=(\d+)/.exec(rest);
     const mark = /(?:^|,)mark=(0x[0-9a-fA-F]+|\d+)/.exec(rest);
     const state = /protoinfo=\(state=([A-Z_0-9]+)/.exec(rest);
-    entries.push({
-      proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0,
-      ...(state ? { state: state[1] } : {}),
-    });
+    const entry: ConntrackEntry = { proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0 };
+    if (state) entry.state = state[1];
+    entries.push(entry);
   }
-  return { entries, malformed };
 }

@@ -4,7 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ConntrackReader, ConntrackReadError, defaultVswitchdSocket } from '../../../src/daemon/conntrack-reader';
+import { ConntrackReader, ConntrackReadError, defaultVswitchdSocket, LINES_PER_SLICE, parseInSlices } from '../../../src/daemon/conntrack-reader';
+import { parseConntrackDump } from '../../../src/flows/conntrack-dump';
 
 const LINE = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39644),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)';
 
@@ -38,6 +39,23 @@ async function fakeUnixctl(answer: (method: string, params: unknown[]) => { resu
   await new Promise<void>((resolve) => server.listen(socket, resolve));
   return { socket, connections: () => connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
+
+describe('parseInSlices', () => {
+  it('parses a long listing slice by slice, giving the event loop a turn between slices, with the one-shot parser\'s result', async () => {
+    const total = 2 * LINES_PER_SLICE + 7;
+    const lines = Array.from({ length: total }, (_, i) => LINE.replace('sport=39644,dport=80', `sport=${1024 + i},dport=80`));
+    // A malformed line in the last slice keeps its number in the whole listing.
+    lines[total - 3] = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=99999,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=1),zone=2780';
+    const text = `${lines.join('\n')}\n`;
+    let turns = 0;
+    const dump = await parseInSlices(text, async () => { turns++; });
+    expect(turns).toBe(2);
+    expect(dump.entries).toHaveLength(total - 1);
+    expect(dump.entries[total - 2].orig.sport).toBe(1024 + total - 1);
+    expect(dump.malformed).toEqual([{ line: total - 2, text: lines[total - 3], reason: 'orig: bad ports' }]);
+    expect(dump).toEqual(parseConntrackDump(text));
+  });
+});
 
 describe('ConntrackReader', () => {
   it("asks for vadc's zone over one long-lived connection and parses the listing", async () => {

@@ -1,0 +1,95 @@
+// One reading of OVS's connection tracker at scale (conntrack mode's accounting, issue 15): what each step costs the
+// controller's event loop for N live connections, beside the floor and the ceiling it must stay under.
+//   floor:   JSON.parse of the same unixctl answer (any reader pays it; it cannot be sliced);
+//   ceiling: OVS's inactivity probe (5 s): a controller whose event loop is blocked that long is dropped by the
+//            switch, and a restarted vadc reading 100,000 back was dropped six times over (2026-12-05).
+// The parse runs in slices (the reader yields between them), so its longest block is one slice.
+// Medians of --rounds fresh rounds; prints figures, asserts only that every connection was re-tracked.
+//   node -r ts-node/register/transpile-only bench/tracker-reading.bench.ts [--connections 100000] [--rounds 5]
+import { parseArgs } from 'node:util';
+import { LoadBalancerApp } from '../src/app';
+import { formatTable } from '../src/cli/table';
+import { parseConfig } from '../src/config';
+import { LINES_PER_SLICE } from '../src/daemon/conntrack-reader';
+import { parseConntrackDump, parseConntrackLines, type ConntrackDump } from '../src/flows/conntrack-dump';
+import { serviceIds } from '../src/app/service-ids';
+import { uint32ToIpv4 } from '../src/net';
+
+const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
+const N = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+const ZONE = 2780;
+const PROBE_MS = 5000;
+const VMS = [11, 12, 13, 14, 15, 16];
+
+const yaml = `
+datapath: { nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    backends:
+${VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${n}, ports: [8080], mac: "52:54:00:00:00:${n}" }`).join('\n')}
+`;
+const config = parseConfig(yaml, 'bench.yaml');
+const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
+
+/** The unixctl answer ovs-vswitchd gives for N established connections, as it goes over the socket. */
+function listing(n: number): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const client = uint32ToIpv4((0x0a010000 + (i >>> 10)) >>> 0);
+    const port = 1024 + (i & 1023);
+    lines.push(`tcp,orig=(src=${client},dst=10.0.0.100,sport=${port},dport=80),reply=(src=10.0.0.${VMS[i % VMS.length]},dst=${client},sport=8080,dport=${port}),`
+      + `zone=${ZONE},mark=${mark},protoinfo=(state=ESTABLISHED)`);
+  }
+  return JSON.stringify({ id: 1, result: `${lines.join('\n')}\n`, error: null });
+}
+
+const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6;
+
+function round(wire: string): Record<string, number> {
+  let t = process.hrtime.bigint();
+  const text = (JSON.parse(wire) as { result: string }).result;
+  const jsonMs = ms(t);
+  t = process.hrtime.bigint();
+  const lines = text.split('\n');
+  const dump: ConntrackDump = { entries: [], malformed: [] };
+  let sliceMs = 0;
+  for (let from = 0; from < lines.length; from += LINES_PER_SLICE) {
+    const s = process.hrtime.bigint();
+    parseConntrackLines(lines, from, Math.min(from + LINES_PER_SLICE, lines.length), dump);
+    sliceMs = Math.max(sliceMs, ms(s));
+  }
+  const parseMs = ms(t);
+  const app = new LoadBalancerApp(config.services, { datapath: config.datapath });
+  t = process.hrtime.bigint();
+  app.restore(1n, { source: 'tracker', entries: dump.entries }, 1000);
+  const restoreMs = ms(t);
+  const tracked = app.connectionRecords().length;
+  if (tracked !== N) throw new Error(`restore re-tracked ${tracked} of ${N}`);
+  t = process.hrtime.bigint();
+  app.applyAccounting({ source: 'tracker', entries: dump.entries, askedAt: 6000 }, 6000);
+  const applyMs = ms(t);
+  if (app.connectionRecords().length !== N) throw new Error('a reading that lists every connection closed some');
+  return { jsonMs, parseMs, sliceMs, restoreMs, applyMs };
+}
+
+const wire = listing(N);
+if (parseConntrackDump((JSON.parse(wire) as { result: string }).result).entries.length !== N) throw new Error('listing does not parse');
+const runs = Array.from({ length: ROUNDS }, () => round(wire));
+const median = (key: string): number => runs.map((r) => r[key]).sort((a, b) => a - b)[Math.floor(ROUNDS / 2)];
+const spread = (key: string): string => `${Math.min(...runs.map((r) => r[key])).toFixed(0)}-${Math.max(...runs.map((r) => r[key])).toFixed(0)}`;
+const longestBlock = Math.max(median('jsonMs'), median('sliceMs'), median('restoreMs'), median('applyMs'));
+const rows = [
+  { step: 'floor: JSON.parse of the answer', ms: median('jsonMs'), spread: spread('jsonMs'), blocks: 'yes (one call)' },
+  { step: `parse (${Math.ceil(N / LINES_PER_SLICE)} slices)`, ms: median('parseMs'), spread: spread('parseMs'), blocks: `longest slice ${median('sliceMs').toFixed(0)} ms` },
+  { step: 'restore (re-track all, fresh vadc)', ms: median('restoreMs'), spread: spread('restoreMs'), blocks: 'yes' },
+  { step: 'apply (a statistics poll)', ms: median('applyMs'), spread: spread('applyMs'), blocks: 'yes' },
+  { step: 'ceiling: OVS inactivity probe', ms: PROBE_MS, spread: '', blocks: `longest block ${longestBlock.toFixed(0)} ms` },
+];
+process.stdout.write(`tracker reading, ${N} established connections (${(wire.length / 1e6).toFixed(1)} MB answer), ${ROUNDS} rounds, medians\n`);
+process.stdout.write(`${formatTable(rows.map((r) => ({ ...r, ms: r.ms.toFixed(0) })), [
+  { header: 'STEP', get: 'step' }, { header: 'MS', get: 'ms' }, { header: 'SPREAD', get: 'spread' }, { header: 'EVENT LOOP', get: 'blocks' },
+])}\n`);
