@@ -72,6 +72,12 @@ export interface DaemonOptions {
 const EVENT_RING = 1000;
 
 /**
+ * How long after this instance became a switch's master it reads the switch's connections back and sweeps its
+ * meters (onMastership): after the first packet-ins of a takeover were answered.
+ */
+export const TAKEOVER_READS_AFTER_MS = 200;
+
+/**
  * The running vadc: wires the OpenFlow controller, the load-balancing app, OVSDB (vNIC discovery and
  * link state), statistics polling and the event log together, and implements the runtime facade the
  * control API, CLI, metrics and dashboard use. All decisions are in the app and src/lb; this class
@@ -257,9 +263,16 @@ export class VadcDaemon implements VadcRuntime {
       },
       onMastership: (sw: SwitchInfo, now: number) => {
         const msgs = base.onMastership(sw, now);
-        // Counts from what the datapath carries now (flows by cookie or the tracker): never a wipe.
-        void this.restore(sw.dpid);
-        void this.sweepMeters(sw.dpid);
+        // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), and the meter
+        // sweep: reads whose answers are bulk work (a flow listing of every held connection, parsed in one go). A
+        // takeover's first packet-ins (the SYNs held back through the gap) are answered first; the reading comes
+        // TAKEOVER_READS_AFTER_MS later and merges (connections decided meanwhile are known and skipped). A standby
+        // read the same at its switch-up and has kept its table since, so its counts are not empty meanwhile.
+        setTimeout(() => {
+          if (this.stopped || !this.controller.switch(sw.dpid)?.role?.isMaster) return;
+          void this.restore(sw.dpid);
+          void this.sweepMeters(sw.dpid);
+        }, TAKEOVER_READS_AFTER_MS).unref();
         this.afterDiscovery();
         return msgs;
       },
@@ -303,14 +316,20 @@ export class VadcDaemon implements VadcRuntime {
 
   /** The election's verdict changed: events, and every switch is asked for the matching role. */
   private onElection(change: ElectionChange): void {
+    // The switches first: the role requests leave in this turn's write. What follows a promotion (health hooks, the
+    // pair configuration's adopt-then-publish, YAML work of tens of ms on a loaded host) waits for the next turn,
+    // after that write, so that it does not hold back the MASTER request and with it the first served packet-in.
+    this.controller.updateRoles();
     if (change.kind === 'promoted') {
       this.emitEvent({ kind: 'promoted', level: 'warn', data: { generation: String(change.generation) }, message: `this instance is master now (generation ${change.generation}): ${change.reason}` });
-      this.health.reconsider();
-      void this.pairConfig?.promoted();
+      setImmediate(() => {
+        if (this.stopped) return;
+        this.health.reconsider();
+        void this.pairConfig?.promoted();
+      });
     } else if (change.kind === 'fenced') {
       this.emitEvent({ kind: 'fenced', level: 'warn', data: { generation: String(change.generation), by: change.by }, message: `this instance is a standby now: ${change.reason}` });
     }
-    this.controller.updateRoles();
   }
 
   /** Sends what an app input caused, switch by switch. */

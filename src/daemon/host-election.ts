@@ -120,6 +120,8 @@ export class HostElection implements ControllerElection {
   private role: 'master' | 'standby' = 'standby';
   private generation = 0n;
   private confirmedAt = -Infinity;
+  /** reconfirm() found the record names another master; it reads again only after the next beat. */
+  private reconfirmRefused = false;
   private lastRecord?: ElectionRecord;
   private lockChild?: ChildProcessByStdio<Writable, Readable, null>;
   private holdLock = false;
@@ -180,7 +182,35 @@ export class HostElection implements ControllerElection {
    */
   mayWrite(now: number): boolean {
     if (this.role !== 'master') return false;
-    return !this.standbyRecent(now) || now - this.confirmedAt < this.leaseMs;
+    if (!this.leaseApplies() || now - this.confirmedAt < this.leaseMs) return true;
+    return this.reconfirm(now);
+  }
+
+  /**
+   * Whether a standby was seen lately as of the last confirmation. Judged then, not now: a master paused for
+   * longer than the look-back would otherwise find its standby "gone" on waking and write before reading the record.
+   */
+  private leaseApplies(): boolean {
+    return this.standbySeen !== undefined && this.confirmedAt - this.standbySeen.at < this.staleMs * 4;
+  }
+
+  /**
+   * The lease ran out before the next beat confirmed it: the event loop was late (a loaded host), or this process
+   * was paused. The record says which: still ours, the beat is written and the lease renewed now (what the beat
+   * would do), so a busy master does not drop the packet-ins of that moment; another's, nothing is written and the
+   * election hears of it on the next turn. Read once per beat at most.
+   */
+  private reconfirm(now: number): boolean {
+    if (this.reconfirmRefused) return false;
+    const record = this.readRecord();
+    if (record?.owner === this.me && BigInt(record.generation) === this.generation) {
+      this.writeRecord({ ...record, beatAt: now, api: this.opts.api });
+      this.confirmedAt = now;
+      return true;
+    }
+    this.reconfirmRefused = true;
+    setImmediate(() => this.check());
+    return false;
   }
 
   private standbyRecent(now: number): boolean {
@@ -220,6 +250,7 @@ export class HostElection implements ControllerElection {
 
   private tick(): void {
     if (this.stopped) return;
+    this.reconfirmRefused = false;
     const now = this.now();
     const record = this.readRecord();
     this.lastRecord = record;

@@ -147,6 +147,38 @@ describe('HostElection (real files and flock)', () => {
     expect(a.wanted()).toEqual({ role: 'standby', generation: 62n });
   });
 
+  // The lease (staleMs 400, beats of 50 ms: 300 ms) on a clock the test moves; the moves and the checks run in one
+  // turn, so no beat runs between them.
+  async function masterWithStandby(): Promise<{ a: HostElection; clock: { now: number }; file: string }> {
+    const clock = { now: Date.now() };
+    const a = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:1', logger: silentLogger(), onChange: () => undefined, beatMs: 50, staleMs: 400, now: () => clock.now });
+    running.push(a);
+    await a.start();
+    await until(() => a.wanted().role === 'master', 10_000);
+    writeFileSync(path.join(dir, 'vadc-k.standby'), JSON.stringify({ id: 'peer', at: clock.now }));
+    await until(() => a.status().peer === 'peer'); // a beat read it
+    await new Promise((r) => setTimeout(r, 120)); // and the next beats confirmed the lease at clock.now
+    return { a, clock, file: path.join(dir, 'vadc-k.json') };
+  }
+
+  it('a master paused longer than the standby look-back writes nothing on waking when another took over meanwhile', async () => {
+    const { a, clock, file } = await masterWithStandby();
+    expect(a.mayWrite(clock.now)).toBe(true);
+    // Paused 5 s (SIGSTOP): the standby took generation 2. The standby was last seen 5 s ago, before the pause.
+    clock.now += 5000;
+    writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord), owner: 'peer', pid: process.pid, generation: '2', beatAt: clock.now }));
+    expect(a.mayWrite(clock.now)).toBe(false);
+    await until(() => a.wanted().role === 'standby'); // and the election heard of it
+  });
+
+  it('a master whose beat came late (a busy event loop) keeps writing while the record still names it, and renews its beat', async () => {
+    const { a, clock, file } = await masterWithStandby();
+    clock.now += 450; // past the 300 ms lease, no beat in between
+    expect(a.mayWrite(clock.now)).toBe(true);
+    expect((JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord).beatAt).toBe(clock.now);
+    expect(a.wanted().role).toBe('master');
+  });
+
   it('refuses a heartbeat that does not fit its lease', () => {
     expect(() => new HostElection({ dir, key: 'k', listen: 'x', logger: silentLogger(), onChange: () => undefined, beatMs: 300, staleMs: 500 }))
       .toThrow(ElectionError);
