@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { decode, encode, OfpDecodeError, OfpEncodeError } from '../../../src/openflow';
 import type { OfpMessage } from '../../../src/openflow';
+import { messagesByCode } from '../../../src/openflow/messages';
 
 const vec = (n: string): Buffer => Buffer.from(fs.readFileSync(path.resolve(__dirname, '../../fixtures/of13/packet', `${n}.packet`)));
 function decodeError(b: Buffer): OfpDecodeError {
@@ -26,12 +27,12 @@ describe('decode errors', () => {
     expect(decodeError(withLen(flowMod, 200)).reason).toMatch(/truncated/);
     const short = withLen(flowMod.subarray(0, 30), 30);
     expect(decodeError(short)).toMatchObject({ msgType: 'flow_mod', offset: 8 });
-    expect(decodeError(Buffer.concat([flowMod, Buffer.alloc(3)])).reason).toMatch(/3 bytes after the message/);
+    expect(decodeError(Buffer.concat([flowMod, Buffer.alloc(3)]))).toMatchObject({ msgType: 'flow_mod', offset: 80, reason: '3 bytes after the message (header length 80)' });
   });
 
   it('unknown message type, multipart type, action and instruction types', () => {
     const t = Buffer.from(flowMod); t[1] = 99;
-    expect(decodeError(t)).toMatchObject({ msgType: 99, offset: 1 });
+    expect(decodeError(t)).toMatchObject({ msgType: 99, offset: 1, reason: 'unknown message type 99' });
     const mp = Buffer.from(vec('4-24-ofp_desc_request')); mp.writeUInt16BE(77, 8);
     expect(decodeError(mp)).toMatchObject({ msgType: 'multipart_request', offset: 8, reason: 'unknown multipart type 77' });
     const ins = Buffer.from(flowMod); ins.writeUInt16BE(9, 72);
@@ -59,6 +60,32 @@ describe('decode errors', () => {
     const po = Buffer.from(vec('4-1-ofp_packet_out')); po.writeUInt16BE(5000, 16); // actions_len
     expect(decodeError(po)).toMatchObject({ msgType: 'packet_out', offset: 16 });
   });
+  it('a header cut short: the reason, and the type byte when there is one', () => {
+    expect(decodeError(flowMod.subarray(0, 5))).toMatchObject({ msgType: 14, offset: 0, reason: 'header truncated: 5 bytes, needs 8' });
+    expect(decodeError(flowMod.subarray(0, 2)).msgType).toBe(14);
+    expect(decodeError(flowMod.subarray(0, 1)).msgType).toBe('unknown');
+    expect(decodeError(Buffer.alloc(0)).msgType).toBe('unknown');
+  });
+
+  it('keeps a version other than 1.3 (0x04) on the message, and none for 1.3', () => {
+    const echo = encode({ type: 'echo_request', xid: 7, data: Buffer.from('hi') });
+    expect(decode(echo)).not.toHaveProperty('version');
+    const v5 = Buffer.from(echo); v5[0] = 5;
+    expect(decode(v5)).toMatchObject({ type: 'echo_request', xid: 7, version: 5 });
+    expect(encode(decode(v5)).equals(v5)).toBe(true);
+  });
+
+  it('turns a stray exception of a body decoder into a typed error naming the message', () => {
+    const echo = encode({ type: 'echo_request', xid: 7, data: Buffer.alloc(0) });
+    const codec = messagesByCode[echo[1]]!;
+    const dec = codec.dec;
+    codec.dec = () => { throw new RangeError('boom'); };
+    try {
+      expect(decodeError(echo)).toMatchObject({ msgType: 'echo_request', offset: 0, reason: 'internal decoder error: boom' });
+    } finally {
+      codec.dec = dec;
+    }
+  });
 });
 
 describe('encode errors', () => {
@@ -69,5 +96,24 @@ describe('encode errors', () => {
     expect(() => encode({ type: 'role_request', xid: 1, role: 1, generationId: 5 as unknown as bigint })).toThrow(/generationId/);
     expect(() => encode({ type: 'nope', xid: 1 } as unknown as OfpMessage)).toThrow(/unknown message type nope/);
     expect(() => encode({ type: 'packet_out', xid: 1, bufferId: 1, inPort: 1, data: Buffer.alloc(0), actions: [{ type: 'set_field', field: { field: 'in_port', value: 1, mask: 1 } }] })).toThrow(/not maskable/);
+  });
+  it('rejects what is not a message, and a header field out of range, naming the field', () => {
+    const encodeError = (m: unknown): OfpEncodeError => {
+      try { encode(m as OfpMessage); } catch (e) { if (e instanceof OfpEncodeError) return e; throw e; }
+      throw new Error('encode did not fail');
+    };
+    expect(encodeError(null)).toMatchObject({ path: 'message', reason: 'expected a message object' });
+    expect(encodeError('hello')).toMatchObject({ path: 'message', reason: 'expected a message object' });
+    expect(encodeError({ type: 'nope', xid: 1 })).toMatchObject({ path: 'message', reason: 'unknown message type nope' });
+    expect(encodeError({ type: 'barrier_request', xid: 1, version: 256 })).toMatchObject({ path: 'barrier_request.version', reason: 'expected u8, got 256' });
+    expect(encodeError({ type: 'barrier_request', xid: -1 })).toMatchObject({ path: 'barrier_request.xid', reason: 'expected u32, got -1' });
+    expect(encodeError({ type: 'barrier_request', xid: 2 ** 32 })).toMatchObject({ path: 'barrier_request.xid', reason: 'expected u32, got 4294967296' });
+    expect(encode({ type: 'barrier_request', xid: 2 ** 32 - 1, version: 255 }).toString('hex')).toBe('ff140008ffffffff');
+  });
+
+  it('encodes a message of 65535 bytes and refuses one byte more (the header length is 16 bits)', () => {
+    expect(encode({ type: 'echo_request', xid: 1, data: Buffer.alloc(65535 - 8) }).length).toBe(65535);
+    expect(() => encode({ type: 'echo_request', xid: 1, data: Buffer.alloc(65536 - 8) }))
+      .toThrow(new OfpEncodeError('echo_request', 'message is 65536 bytes, more than the 65535 the header allows'));
   });
 });
