@@ -4,40 +4,15 @@ import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason
 import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 import { parseRemotes } from '../ovsdb/remotes';
-import { programOf, relativePathProblem } from '../util/command';
-import { expected, integer, oneOf, showValue, strict } from './zod-helpers';
+import {
+  boundedString, expected, integer, MAX_TEXT_LENGTH, nonNegativeInt, nonNegativeSeconds, oneOf, portNumber, positiveSeconds, showValue, strict, text,
+} from './zod-helpers';
+import { hookFields } from './hook-schema';
+import { failoverSchema, healthSchema, outlierSchema } from './health-schema';
 import { backendTags, payloadRulesSchema } from './payload-rules';
 import { egressSchema, queueSchema, tierQueuesSchema, withTierQueue } from './queue';
 
-export { showValue };
-
-const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) =>
-  integer(0, max, max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer 0..${max}`);
-const positiveSeconds = (max: number) => z.number({ error: expected(`a number of seconds > 0 and <= ${max}`) })
-  .positive({ error: expected(`a number of seconds > 0 and <= ${max}`) })
-  .max(max, { error: expected(`a number of seconds > 0 and <= ${max}`) });
-const nonNegativeSeconds = (max: number) => z.number({ error: expected(`a number of seconds 0..${max}`) })
-  .min(0, { error: expected(`a number of seconds 0..${max}`) })
-  .max(max, { error: expected(`a number of seconds 0..${max}`) });
-const portNumber = integer(1, 65535, 'a port number 1..65535');
-
-/** Longest string any setting takes (commands, paths, payloads): bounded so a config cannot carry megabytes in one value. */
-export const MAX_TEXT_LENGTH = 4096;
-
-function tooLong(max: number) {
-  return (issue: { input?: unknown }) => `expected at most ${max} characters, got ${typeof issue.input === 'string' ? issue.input.length : '?'}`;
-}
-
-function text(what: string, pattern?: RegExp, max = MAX_TEXT_LENGTH) {
-  const error = expected(what);
-  const base = z.string({ error }).min(1, { error }).max(max, { error: tooLong(max) });
-  return pattern ? base.regex(pattern, { error }) : base;
-}
-
-/** Any string (empty allowed), bounded. */
-function boundedString(what: string, max = MAX_TEXT_LENGTH) {
-  return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
-}
+export { MAX_TEXT_LENGTH, showValue };
 
 /**
  * A host's unicast IPv4 or IPv6 address (not 0.0.0.0/8, loopback, multicast, reserved or broadcast; not ::, ::1,
@@ -96,21 +71,6 @@ const vnicSelector = text('a vNIC: an interface name, iface-id:<id>, mac:<mac>, 
     ctx.issues.push({ code: 'custom', input: value, message: `expected an id after "${prefix}:"` });
   }
 });
-
-/** argv (run directly) or a string (run by /bin/sh -c). */
-/** The executable of a hook or script check: a path with a slash must be absolute (a bare name is found on the hook's PATH). */
-const hookCommand = z.union([
-  z.array(text('a non-empty argument')).min(1, { error: expected('a non-empty argv list') }).max(256, { error: 'expected at most 256 arguments' }),
-  text('a command'),
-], {
-  error: expected('a command string or a non-empty list of arguments'),
-}).check((ctx) => {
-  const problem = relativePathProblem(programOf(ctx.value) ?? '');
-  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem, ...(Array.isArray(ctx.value) ? { path: [0] } : {}) });
-});
-const envSchema = z.record(text('an environment variable name', /^[A-Za-z_][A-Za-z0-9_]*$/, 128), boundedString('a string value'))
-  .refine((env) => Object.keys(env).length <= 64, { error: 'expected at most 64 variables' }).default({});
-const hookFields = { command: hookCommand, timeout: positiveSeconds(3600).default(30), env: envSchema };
 
 /** Launch hook and its retry policy (src/health/launch.ts). */
 const launchSchema = strict({
@@ -209,122 +169,6 @@ const backendsFromSchema = strict({
   max_backends: integer(1, MAX_TAGGED_BACKENDS, `an integer 1..${MAX_TAGGED_BACKENDS}`).default(256),
   /** Tags every backend this finds carries (payload rules pools select by them). */
   tags: backendTags.optional(),
-});
-
-/**
- * Defaults that take a dead port out within 3 s: the next check starts at most 1.1 s (interval + 10 % jitter)
- * after the last one ended, so two failures in a row, each taking at most its 0.4 s timeout, come within
- * 1.1 + 0.4 + 1.1 + 0.4 = 3.0 s of the death (a refused connection fails at once: about 2.2 s).
- */
-const healthCommon = {
-  interval: positiveSeconds(3600).default(1),
-  timeout: positiveSeconds(3600).default(0.4),
-  rise: integer(1, 100, 'an integer 1..100').default(2),
-  fall: integer(1, 100, 'an integer 1..100').default(2),
-  /** Port to probe; default: each of the backend's software ports. */
-  port: portNumber.optional(),
-};
-const HEALTH_TYPES = ['tcp', 'http', 'https', 'udp', 'script'] as const;
-
-/** A regular expression given as text; compiled here so a bad one is a config error, not a runtime one. */
-const regexText = text('a regular expression', undefined, 1024).check((ctx) => {
-  try {
-    new RegExp(ctx.value);
-  } catch (err) {
-    ctx.issues.push({ code: 'custom', input: ctx.value, message: `not a valid regular expression: ${(err as Error).message}` });
-  }
-});
-
-const STATUS_WHAT = 'an HTTP status 100..599 or a range "200-299"';
-/** One status or an inclusive range "from-to". */
-const statusCode = z.union([
-  integer(100, 599, STATUS_WHAT),
-  z.string().regex(/^[1-5]\d\d-[1-5]\d\d$/).refine((r) => Number(r.slice(0, 3)) <= Number(r.slice(4)), { error: 'range must run low-high' }),
-], { error: expected(STATUS_WHAT) });
-
-/** Declared here, used by the health-check/failover work (src/health). Absent: passive health (vNIC link state). */
-const healthSchema = z.discriminatedUnion(
-  'type',
-  [
-    strict({ type: z.literal('tcp'), ...healthCommon }),
-    strict({
-      type: z.literal(['http', 'https']),
-      ...healthCommon,
-      path: text('an absolute URL path', /^\//).default('/'),
-      /** Accepted statuses; default 200-299. */
-      expect_status: z.union([statusCode, z.array(statusCode).min(1, { error: expected('a non-empty list of statuses') })], { error: expected(STATUS_WHAT) }).optional(),
-      /** The body must contain this text ... */
-      expect_body: text('a non-empty string').optional(),
-      /** ... or match this regular expression. */
-      expect_body_match: regexText.optional(),
-      host_header: text('a host name').optional(),
-      /** https only: verify the backend's certificate (default off: backends usually have self-signed ones). */
-      tls_verify: z.boolean({ error: expected('true or false') }).default(false),
-    }),
-    strict({
-      type: z.literal('udp'),
-      ...healthCommon,
-      send: boundedString('a payload string'),
-      /** The reply must contain this text, or match expect_match; neither = any reply passes. */
-      expect: text('a non-empty string').optional(),
-      expect_match: regexText.optional(),
-    }),
-    strict({ type: z.literal('script'), ...healthCommon, command: hookCommand, env: envSchema }),
-  ],
-  { error: expected(`a mapping with type one of ${HEALTH_TYPES.join(', ')}`) },
-);
-
-const hysteresis = (what: string) =>
-  strict({ high: z.number({ error: expected(`a ${what} >= 0`) }).min(0, { error: expected(`a ${what} >= 0`) }), low: z.number({ error: expected(`a ${what} >= 0`) }).min(0, { error: expected(`a ${what} >= 0`) }) });
-
-/** Tier failover policy (src/health/tiers.ts). */
-const failoverSchema = strict({
-  /** Seconds a lower tier must stay eligible before traffic fails back to it. */
-  hold: nonNegativeSeconds(86400).default(10),
-  /** A tier is overloaded above `high` mean active connections per healthy backend, recovered at or below `low`. */
-  conns_per_backend: hysteresis('connection count').optional(),
-  /** Same, on the feedback scheduler's queue measure. */
-  queue_measure: hysteresis('queue measure').optional(),
-  /** Growth of the tier's vNIC drop counters between two evaluations that marks it overloaded. */
-  drops_rising: nonNegativeInt().optional(),
-});
-
-/**
- * Passive outlier detection (src/lb/outlier.ts), on for TCP services unless `enabled: false`: every setting has a
- * default, so a service without this section gets it too.
- */
-const outlierSchema = strict({
-  enabled: z.boolean({ error: expected('true or false') }).default(true),
-  /** Failed connections in a row that eject a backend's port (0 = this rule off). */
-  consecutive_failures: integer(0, 1000, 'an integer 0..1000').default(3),
-  /** Failed share of a window's connections that ejects the port (0 = this rule off). */
-  failure_ratio: z.number({ error: expected('a ratio 0..1') }).min(0, { error: expected('a ratio 0..1') }).max(1, { error: expected('a ratio 0..1') }).default(0.5),
-  /** The ratio's window. */
-  window: positiveSeconds(3600).default(10),
-  /** Connections a window needs before its ratio counts. */
-  min_connections: integer(1, 1_000_000, 'an integer 1..1000000').default(10),
-  /** A TCP connection not established this long after its first packet failed. */
-  connect_timeout: positiveSeconds(3600).default(2),
-  /** A backend's RST this soon after the connection's first packet failed it. */
-  reset_within: positiveSeconds(3600).default(1),
-  /**
-   * UDP services: a flow its backend has not answered within this many seconds failed, an answered one worked
-   * (0 = UDP is not judged, the default: a backend's silence may be the protocol, as syslog's or statsd's).
-   */
-  udp_reply_within: z.number({ error: expected('a number of seconds 0..3600') })
-    .min(0, { error: expected('a number of seconds 0..3600') }).max(3600, { error: expected('a number of seconds 0..3600') }).default(0),
-  /** The first ejection; each further one in a row doubles, up to max_ejection_time. A probe then decides. */
-  ejection_time: positiveSeconds(3600).default(2),
-  max_ejection_time: positiveSeconds(86400).default(30),
-  /** The most backends out whole at once, as a percentage of the service's backends (at least one may go). */
-  max_ejected_percent: integer(0, 100, 'an integer 0..100').default(50),
-}).check((ctx) => {
-  if (ctx.value.max_ejection_time < ctx.value.ejection_time) {
-    ctx.issues.push({
-      code: 'custom', input: ctx.value, path: ['max_ejection_time'],
-      message: `expected max_ejection_time >= ejection_time (${ctx.value.ejection_time} s), got ${ctx.value.max_ejection_time}`,
-    });
-  }
 });
 
 export const serviceSchema = strict({

@@ -1,5 +1,5 @@
 // The schema's building blocks with vadc's error wording ("expected <what>, got <value>", unknown keys listing
-// the keys allowed), shared by schema.ts and the section modules beside it (payload-rules.ts).
+// the keys allowed), shared by schema.ts and the section modules beside it (payload-rules.ts, health-schema.ts, ...).
 import { z } from 'zod';
 
 /** Renders the offending value inside an error message. */
@@ -36,4 +36,32 @@ export function strict<T extends z.core.$ZodLooseShape>(shape: T) {
 
 export function oneOf<const T extends readonly [string, ...string[]]>(values: T) {
   return z.enum(values, { error: expected(`one of ${values.join(', ')}`) });
+}
+
+export const nonNegativeInt = (max = Number.MAX_SAFE_INTEGER) =>
+  integer(0, max, max === Number.MAX_SAFE_INTEGER ? 'a non-negative integer' : `an integer 0..${max}`);
+export const positiveSeconds = (max: number) => z.number({ error: expected(`a number of seconds > 0 and <= ${max}`) })
+  .positive({ error: expected(`a number of seconds > 0 and <= ${max}`) })
+  .max(max, { error: expected(`a number of seconds > 0 and <= ${max}`) });
+export const nonNegativeSeconds = (max: number) => z.number({ error: expected(`a number of seconds 0..${max}`) })
+  .min(0, { error: expected(`a number of seconds 0..${max}`) })
+  .max(max, { error: expected(`a number of seconds 0..${max}`) });
+export const portNumber = integer(1, 65535, 'a port number 1..65535');
+
+/** Longest string any setting takes (commands, paths, payloads): bounded so a config cannot carry megabytes in one value. */
+export const MAX_TEXT_LENGTH = 4096;
+
+function tooLong(max: number) {
+  return (issue: { input?: unknown }) => `expected at most ${max} characters, got ${typeof issue.input === 'string' ? issue.input.length : '?'}`;
+}
+
+export function text(what: string, pattern?: RegExp, max = MAX_TEXT_LENGTH) {
+  const error = expected(what);
+  const base = z.string({ error }).min(1, { error }).max(max, { error: tooLong(max) });
+  return pattern ? base.regex(pattern, { error }) : base;
+}
+
+/** Any string (empty allowed), bounded. */
+export function boundedString(what: string, max = MAX_TEXT_LENGTH) {
+  return z.string({ error: expected(what) }).max(max, { error: tooLong(max) });
 }
