@@ -1,5 +1,5 @@
 import { FeedbackScheduler, LbService, LoadSample } from '../../../src/lb';
-import { members, packet } from './fixtures';
+import { members, packet, sequence } from './fixtures';
 
 const sample = (at: number, rxPackets: number, txDropped = 0, txBacklog?: number): LoadSample =>
   ({ at, rxPackets, txPackets: rxPackets, txDropped, txBacklog });
@@ -25,6 +25,15 @@ function place(service: LbService, count: number, now: number): Record<string, n
 function measure(scheduler: FeedbackScheduler, id: string, completed: number, outstanding: number, at = 1000, backlog?: number): void {
   scheduler.feed(id, sample(at - 1000, 0), { outstanding, completed: 0 });
   scheduler.feed(id, sample(at, completed, 0, backlog), { outstanding, completed });
+}
+
+/** Members A, B, ... of weight 1 known to a fresh scheduler, each with one connection of `endMs[i]` ms ended at `at`. */
+function withEnds(endMs: number[], at: number): { list: ReturnType<typeof members>; fb: FeedbackScheduler } {
+  const list = members(endMs.map(() => 1));
+  const fb = new FeedbackScheduler();
+  fb.onChange(list);
+  endMs.forEach((ms, i) => fb.connectionEnded(list[i], ms, at));
+  return { list, fb };
 }
 
 describe('feedback', () => {
@@ -190,6 +199,164 @@ describe('feedback', () => {
     fb.feed('A', sample(1000, 10), { outstanding: 1, completed: 1 }); // port counters went back: restart
     expect(fb.estimate('A')).toBeUndefined();
     expect(fb.pick(members([0, 0]), packet(), 0)).toBeNull();
+  });
+  it('restarts an estimate on each kind of counter going back, and on a sample no later than the last', () => {
+    const base: LoadSample = { at: 1000, rxPackets: 100, txPackets: 100, txDropped: 5 };
+    const resets: [string, Partial<LoadSample>, number][] = [
+      ['the same time', { at: 1000, rxPackets: 200, txPackets: 200 }, 20],
+      ['an earlier time', { at: 999, rxPackets: 200, txPackets: 200 }, 20],
+      ['fewer reply packets', { at: 2000, rxPackets: 99, txPackets: 200 }, 20],
+      ['fewer delivered packets', { at: 2000, rxPackets: 200, txPackets: 99 }, 20],
+      ['fewer drops', { at: 2000, rxPackets: 200, txPackets: 200, txDropped: 4 }, 20],
+      ['fewer completed connections', { at: 2000, rxPackets: 200, txPackets: 200 }, 9],
+    ];
+    for (const [what, change, completed] of resets) {
+      const fb = new FeedbackScheduler();
+      fb.feed('A', { ...base, at: 0, rxPackets: 0, txPackets: 0 }, { outstanding: 2, completed: 0 });
+      fb.feed('A', base, { outstanding: 2, completed: 10 });
+      expect(fb.estimate('A')).toBeDefined();
+      fb.feed('A', { ...base, ...change }, { outstanding: 2, completed });
+      expect([what, fb.estimate('A')]).toEqual([what, undefined]);
+      // The restarted estimate is the base of the next interval: one more second, 10 more completions.
+      const restart = { ...base, ...change };
+      fb.feed('A', { ...restart, at: restart.at + 1000, rxPackets: restart.rxPackets + 50, txPackets: restart.txPackets + 50 }, { outstanding: 2, completed: completed + 10 });
+      expect([what, fb.estimate('A')]).toEqual([what, { rate: 50, completions: 10, outstanding: 2, timePerConn: 0.2, backlog: 0, dropping: false }]);
+    }
+    // Equal counters and completions are no reset: the interval counts (an idle one keeps the estimate).
+    const fb = new FeedbackScheduler();
+    fb.feed('A', { ...base, at: 0 }, { outstanding: 2, completed: 10 });
+    fb.feed('A', base, { outstanding: 2, completed: 10 });
+    expect(fb.estimate('A')).toMatchObject({ completions: 0, outstanding: 2, rate: 0 });
+  });
+
+  it('takes rates per second over intervals of any length, and counts an interval busy with open or ended connections only', () => {
+    const fb = new FeedbackScheduler({ alpha: 1 });
+    fb.feed('A', sample(0, 0), { outstanding: 4, completed: 0 });
+    fb.feed('A', sample(2000, 1000), { outstanding: 4, completed: 100 }); // 2 s: 500 packets/s, 50 ends/s
+    expect(fb.estimate('A')).toMatchObject({ rate: 500, completions: 50, outstanding: 4, timePerConn: 4 / 50 });
+    fb.feed('A', sample(2500, 1100), { outstanding: 0, completed: 110 }); // ended connections, none open: busy
+    expect(fb.estimate('A')).toMatchObject({ rate: 200, completions: 20, outstanding: 0, timePerConn: 1 / 20 });
+    fb.feed('A', sample(3000, 1100), { outstanding: 0, completed: 110 }); // nothing open, nothing ended: idle
+    expect(fb.estimate('A')).toMatchObject({ rate: 200, completions: 20, outstanding: 0 });
+    // A member that was never busy has no estimate.
+    fb.feed('B', sample(0, 0), { outstanding: 0, completed: 0 });
+    fb.feed('B', sample(1000, 0), { outstanding: 0, completed: 0 });
+    expect(fb.estimate('B')).toBeUndefined();
+  });
+
+  it('picks among more members than its scratch starts with (8)', () => {
+    const list = members(Array.from({ length: 20 }, () => 1));
+    const fb = new FeedbackScheduler();
+    fb.onChange(list);
+    for (const m of list) fb.connectionEnded(m, m.id === 'Q' ? 5 : 50, 1000);
+    expect(fb.pick(list, packet(), 1000)?.id).toBe('Q');
+  });
+  it('reads the open and ended counts of a known member, and zero for a member it does not know', () => {
+    const list = members([1, 1]);
+    const fb = new FeedbackScheduler();
+    fb.onChange(list);
+    list[0].activeConns = 3;
+    list[0].inactiveConns = 1;
+    fb.feed('A', sample(0, 0));
+    list[0].completedConns = 8;
+    fb.feed('A', sample(2000, 100));
+    expect(fb.estimate('A')).toMatchObject({ outstanding: 4, completions: 4, timePerConn: 1 });
+    // Port counters of a member that is not (or no longer) in the list: counted as idle, no error.
+    fb.feed('Z', sample(0, 0));
+    fb.feed('Z', sample(1000, 10));
+    expect(fb.estimate('Z')).toBeUndefined();
+  });
+
+  it('reports the backlog and the drops of the port estimate, and no drops for a member with a connection time only', () => {
+    const { service, scheduler } = feedbackService();
+    measure(scheduler, 'A', 100, 1, 1000, 9);
+    expect(scheduler.estimate('A')).toEqual({ rate: 100, completions: 100, outstanding: 1, timePerConn: 0.01, backlog: 9, dropping: false });
+    scheduler.connectionEnded(service.backendById('B')!, 30, 1000);
+    expect(scheduler.estimate('B')).toEqual({ rate: 0, completions: 0, outstanding: 0, timePerConn: 0.03, backlog: 0, dropping: false, connectionTime: 0.03 });
+  });
+
+  it('a counter reset does not mark the member as dropping', () => {
+    const { service, scheduler } = feedbackService();
+    const [a, b] = [service.backendById('A')!, service.backendById('B')!];
+    scheduler.connectionEnded(a, 10, 1000); // A is the faster
+    scheduler.connectionEnded(b, 100, 1000);
+    scheduler.feed('A', sample(0, 500), { outstanding: 0, completed: 0 });
+    scheduler.feed('A', sample(1000, 10), { outstanding: 0, completed: 0 }); // counters went back: restart
+    expect(place(service, 3, 1000)).toEqual({ A: 3, B: 0 });
+  });
+
+  it('without its own onChange, a pick learns the members (the floor for a member not yet measured)', () => {
+    const list = [...members([1, 2])].reverse(); // B (weight 2) first, then A (weight 1)
+    const fb = new FeedbackScheduler();
+    fb.connectionEnded(list[0], 50, 1000); // B measured; A not: it counts as fast as the fastest
+    // A 0.05 / 1 against B 0.05 / 2: B. Without knowing the members there would be no floor and wlc would take A.
+    expect(fb.pick(list, packet(), 1000)?.id).toBe('B');
+    expect(fb.expectedWait(list[1], 1000)).toBe(0.05);
+  });
+
+  it('when every usable member is dropping, it still prefers the cheapest', () => {
+    const { list, fb } = withEnds([10, 100], 1000); // A fast, B ten times slower, both dropping
+    for (const id of ['A', 'B']) {
+      fb.feed(id, sample(0, 0), { outstanding: 1, completed: 0 });
+      fb.feed(id, sample(1000, 100, 5), { outstanding: 1, completed: 10 });
+    }
+    expect(sequence(fb, list, 4, 1000)).toBe('AAAA');
+  });
+
+  it('gives Infinity as the expected wait of a member with no estimate and no measured member to compare with', () => {
+    const fb = new FeedbackScheduler();
+    const list = members([1]);
+    fb.onChange(list);
+    expect(fb.expectedWait(list[0], 1000)).toBe(Infinity);
+  });
+
+  it('counts a backlog only from a fresh port estimate that had a busy interval (3 s old still fresh)', () => {
+    const { list, fb } = withEnds([10, 10], 5000);
+    // A: a busy interval ending at 5 s, 100 replies/s, 20 queued: 0.2 s of backlog on top of (0 + 1) * 0.01.
+    fb.feed('A', sample(4000, 0), { outstanding: 1, completed: 0 });
+    fb.feed('A', sample(5000, 100, 0, 20), { outstanding: 1, completed: 100 });
+    expect(fb.expectedWait(list[0], 5000)).toBeCloseTo(0.21, 12);
+    expect(fb.expectedWait(list[0], 8000)).toBeCloseTo(0.21, 12);
+    expect(fb.expectedWait(list[0], 8001)).toBeCloseTo(0.01, 12);
+    // B: idle intervals only, with a backlog reported: no busy interval, so no rate to divide it by: ignored.
+    fb.feed('B', sample(4000, 0), { outstanding: 0, completed: 0 });
+    fb.feed('B', sample(5000, 0, 0, 20), { outstanding: 0, completed: 0 });
+    expect(fb.expectedWait(list[1], 5000)).toBeCloseTo(0.01, 12);
+  });
+
+  it("uses Little's law only from a fresh port estimate with a busy interval (3 s old still fresh), else the fastest member's time", () => {
+    const list = members([1, 1, 1]);
+    const fb = new FeedbackScheduler();
+    fb.onChange(list);
+    fb.connectionEnded(list[0], 20, 5000); // A: the floor, 0.02; B and C have not ended a connection
+    fb.feed('B', sample(4000, 0), { outstanding: 1, completed: 0 });
+    fb.feed('B', sample(5000, 10), { outstanding: 1, completed: 10 }); // B: S = 1 / 10 per s = 0.1
+    expect(fb.expectedWait(list[1], 8000)).toBeCloseTo(0.1, 12);
+    expect(fb.expectedWait(list[1], 8001)).toBeCloseTo(0.02, 12);
+    fb.feed('C', sample(4000, 0), { outstanding: 0, completed: 0 });
+    fb.feed('C', sample(5000, 0), { outstanding: 0, completed: 0 }); // C: idle intervals only
+    expect(fb.expectedWait(list[2], 5000)).toBeCloseTo(0.02, 12);
+  });
+
+  it('avoids a dropping member only while its drops are fresh (3 s old still fresh)', () => {
+    const { list, fb } = withEnds([10, 100], 5000); // A the faster, but dropping as of 5 s
+    fb.feed('A', sample(4000, 0), { outstanding: 1, completed: 0 });
+    fb.feed('A', sample(5000, 100, 3), { outstanding: 1, completed: 100 });
+    expect(fb.pick(list, packet(), 8000)?.id).toBe('B');
+    expect(fb.pick(list, packet(), 8001)?.id).toBe('A');
+  });
+
+  it('decays an idle member towards the fastest time among all members, whatever their order', () => {
+    const { list, fb } = withEnds([20, 20, 200], 1000); // the slow one listed last
+    expect(fb.expectedWait(list[2], 2000)).toBeCloseTo(0.02 + 0.18 * Math.exp(-1), 12);
+  });
+
+  it('without a time given, judges a member as of its latest news: its last end or its last port sample', () => {
+    const { list, fb } = withEnds([20, 200], 1000);
+    expect(fb.expectedWait(list[1])).toBeCloseTo(0.2, 12); // as of its end at 1 s: not decayed
+    fb.feed('B', sample(4000, 0), { outstanding: 0, completed: 0 });
+    fb.feed('B', sample(5000, 0), { outstanding: 0, completed: 0 }); // idle samples up to 5 s
+    expect(fb.expectedWait(list[1])).toBeCloseTo(0.02 + 0.18 * Math.exp(-4), 12);
   });
 });
 
