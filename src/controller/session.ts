@@ -108,6 +108,8 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   private stateValue: SessionState = 'hello';
   private featuresValue?: FeaturesReply;
   private lastHeardAt: number;
+  /** When the liveness check last ran (a late one means this process was paused). */
+  private lastCheckAt: number;
   private echoTimer?: NodeJS.Timeout;
   private handshakeTimer?: NodeJS.Timeout;
   private closeReason?: string;
@@ -129,6 +131,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.address = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     this.connectedAt = this.opts.now();
     this.lastHeardAt = this.connectedAt;
+    this.lastCheckAt = this.connectedAt;
     this.frames = new FrameReader(this.opts.maxMessageLen);
     this.writer = new WriteBatcher(socket, {
       maxQueuedBytes: this.opts.maxQueuedBytes,
@@ -451,7 +454,15 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   }
 
   private checkLiveness(): void {
-    const silentFor = this.opts.now() - this.lastHeardAt;
+    const now = this.opts.now();
+    // A check far later than its interval: this process was paused (SIGSTOP, a stalled event loop), and what the
+    // switch sent meanwhile may still be unread in the socket (timers can run before the socket is read). The
+    // switch's silence is counted from one interval ago, not across the pause: it is asked for an echo now and
+    // judged on the intervals that follow. (A pair's master woken from a 5 s SIGSTOP dropped its live connection
+    // here, reconnected a second later and read every connection back, on a host its successor was serving from.)
+    if (now - this.lastCheckAt > 2 * this.opts.echoIntervalMs) this.lastHeardAt = Math.max(this.lastHeardAt, now - this.opts.echoIntervalMs);
+    this.lastCheckAt = now;
+    const silentFor = now - this.lastHeardAt;
     if (silentFor >= this.opts.echoIntervalMs * this.opts.deadAfterIntervals) {
       this.abort(`no traffic from switch for ${silentFor} ms`);
     } else if (silentFor >= this.opts.echoIntervalMs && this.stateValue !== 'hello') {

@@ -163,6 +163,42 @@ describe('echo and dead peers', () => {
   });
 });
 
+describe('liveness across a pause of this process', () => {
+  // The clock jumps 5 s at once, as it does for a process woken from SIGSTOP: the next liveness check runs 5 s late.
+  async function pausedOnce(answerEchoes: boolean) {
+    let offset = 0;
+    const { controller, port: p } = await startController({ now: () => Date.now() + offset, session: { echoIntervalMs: 200, deadAfterIntervals: 3 } });
+    const up = once(controller, 'switch_up');
+    const downs: string[] = [];
+    controller.on('switch_down', (_dpid: bigint, reason: string) => downs.push(reason));
+    const sw = await connect(p, { answerEchoes });
+    await up;
+    await sw.nextOfType('echo_request'); // the session runs its checks
+    // The answer to that echo lands first: the jump must come while nothing is on its way (data read after the jump
+    // would end the silence by itself, as it does when the socket is read before the timers on waking).
+    await new Promise((r) => setTimeout(r, 50));
+    const echoesBefore = sw.received.filter((m) => m.type === 'echo_request').length;
+    offset += 5000;
+    return { controller, sw, downs, echoesBefore };
+  }
+
+  it('a check that runs late does not count the pause as the switch\'s silence: it asks for an echo and keeps a switch that answers', async () => {
+    const { controller, sw, downs, echoesBefore } = await pausedOnce(true);
+    await Promise.race([sw.next((m) => m.type === 'echo_request' && sw.received.filter((x) => x.type === 'echo_request').indexOf(m) >= echoesBefore), sw.whenClosed()]);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(sw.closed).toBe(false);
+    expect(downs).toEqual([]);
+    expect(controller.switch(DPID)).toBeDefined();
+  });
+
+  it('a switch that stays silent after the pause is still disconnected', async () => {
+    const { controller, sw, downs } = await pausedOnce(false);
+    await sw.whenClosed();
+    expect(downs).toEqual([expect.stringMatching(/^no traffic from switch for \d+ ms$/)]);
+    expect(controller.switch(DPID)).toBeUndefined();
+  });
+});
+
 describe('requests', () => {
   async function upSwitch(opts: Partial<Parameters<typeof FakeSwitch.connect>[1]> = {}, copts: ControllerOptions = {}) {
     const { controller, port: p } = await startController(copts);
