@@ -1,5 +1,7 @@
-export { Lab, labDir } from './lab';
-export type { ExecOptions, HttpAnswer, LabHost, LabHypervisor, LabHypervisorStatus, LabLocator, LabOptions, LabServer, LabStatus } from './lab';
+export { Lab } from './lab';
+export type { ExecOptions, HttpAnswer, LabHost, LabHypervisor, LabOptions, LabServer } from './lab';
+export { labDir } from './traces';
+export type { LabHypervisorStatus, LabLocator, LabStatus } from './traces';
 export { LabCommandError, LabError } from './errors';
 export type { LabErrorCode } from './errors';
 export { DEFAULT_LAB_NAME, ipv6ForIp, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
