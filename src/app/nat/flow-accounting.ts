@@ -12,6 +12,7 @@ import { connKeyFromText } from '../../lb/conn-table';
 import { OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../openflow/constants';
 import type { FlowRemoved, FlowStats, OfpMessage, Oxm } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
+import { backendAtText, backendsByAddress } from './common';
 import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
 
 /** What differs between the two flow shapes. */
@@ -47,17 +48,24 @@ export class FlowAccounting implements Accounting {
     const { connections, orphans } = this.shape.read(input.entries, this.tables);
     const msgs: OfpMessage[] = [];
     let restored = 0;
+    // Indexed once: a restore of many connections looks each backend up instead of scanning a copy of the list.
+    const byId = new Map(services.map((s) => [s.id, { service: s, backends: backendsByAddress(s) }]));
     for (const conn of connections) {
-      const service = services.find((s) => s.id === conn.serviceId);
-      const backend = service ? [...service.backends.values()].find((b) => b.config.ip === conn.backend.ip && b.config.ports.includes(conn.backend.port)) : undefined;
+      const found = byId.get(conn.serviceId);
+      const backend = found?.backends.get(backendAtText(conn.backend.ip, conn.backend.port));
+      const service = found?.service;
       if (!service || !backend) {
         msgs.push(buildDeleteConnection(conn.serviceId, conn.connectionId));
         continue;
       }
+      // Written out, not spread from the key: an object spread per connection was most of a large restore's time.
+      const key = connKeyFromText(service.proto, conn.client.ip, conn.client.port, conn.vip.ip, conn.vip.port);
       const record: ConnRecord = {
-        ...connKeyFromText(service.proto, conn.client.ip, conn.client.port, conn.vip.ip, conn.vip.port), backendId: backend.config.name, softwarePort: conn.backend.port,
+        proto: key.proto, clientIp: key.clientIp, clientPort: key.clientPort, vip: key.vip, vipPort: key.vipPort,
+        backendId: backend.config.name, softwarePort: conn.backend.port,
         state: service.proto === IP_PROTO_TCP ? 'active' : 'inactive', created: now, lastSeen: now,
       };
+      if (key.ip6) record.ip6 = key.ip6;
       const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
       if (imported) {
         restored++;

@@ -3,10 +3,10 @@
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
-import { ipv4ToUint32 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
+import { backendAt, backendsByAddress, type BackendAt } from './common';
 import { askedAtOf, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /**
@@ -29,27 +29,13 @@ function origKey(e: ConntrackEntry): ConnKey {
 /** A datapath-decided connection: its 5-tuple and the backend the tracker sent it to. */
 const decidedKey = (e: ConntrackEntry): string => `${trackerKey(origKey(e))}/${e.reply.src}`;
 
-/** A service as the tracker names it: its id (ct_mark's high half) and protocol. */
-const markOf = (serviceId: number, l4: 'tcp' | 'udp'): number => serviceId * 2 + (l4 === 'udp' ? 1 : 0);
-
-/** A backend's address and software port as one map key: IPv4 as a number, IPv6 as text (RFC 5952, as configured). */
-type BackendAt = number | string;
-const backendAt = (ip: number | string, port: number): BackendAt => (typeof ip === 'number' ? ip * 65536 + port : `${ip}/${port}`);
-
 /** Where a tracker entry's reply comes from: the backend's address and software port. */
 function replySource(e: ConntrackEntry): BackendAt {
   return backendAt(e.reply.ip6 ? formatIpv6Words(e.reply.ip6, 0) : e.reply.src, e.reply.sport);
 }
 
-/** The service's backends by address and software port. */
-function backendsByAddress(service: ServiceState): Map<BackendAt, BackendState> {
-  const index = new Map<BackendAt, BackendState>();
-  for (const backend of service.backends.values()) {
-    const ip = backend.config.ip.includes(':') ? backend.config.ip : ipv4ToUint32(backend.config.ip);
-    for (const port of backend.config.ports) if (!index.has(backendAt(ip, port))) index.set(backendAt(ip, port), backend);
-  }
-  return index;
-}
+/** A service as the tracker names it: its id (ct_mark's high half) and protocol. */
+const markOf = (serviceId: number, l4: 'tcp' | 'udp'): number => serviceId * 2 + (l4 === 'udp' ? 1 : 0);
 
 export class TrackerAccounting implements Accounting {
   readonly source = 'tracker' as const;
