@@ -3,7 +3,7 @@
 import { Lab } from '../../src/lab';
 
 const [name, baseDir] = process.argv.slice(2);
-Lab.up({ name, baseDir, vms: 1, clients: 1, waitForHostMs: 60_000 }).then(
+Lab.up({ name, baseDir, vms: 1, clients: 1, waitForHostMs: 900_000 }).then(
   async (lab) => {
     // A server left running inside a namespace: down() must find and stop it without this process.
     await lab.startHttpServer('vm1', 8080);
