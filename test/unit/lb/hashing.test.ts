@@ -1,6 +1,7 @@
 import {
   DestinationHashScheduler, HASH_TABLE_SIZE, MaglevScheduler, SourceHashScheduler, hash32, setWeight,
 } from '../../../src/lb';
+import { fnv1a32 } from '../../../src/lb/hash';
 import { members, packet } from './fixtures';
 
 function ownerCounts(owners: readonly ({ id: string } | undefined)[]): Record<string, number> {
@@ -14,6 +15,14 @@ describe('hash_32(x, 8)', () => {
     expect(hash32(1, 8)).toBe(0x61); // 0x61C88647
     expect(hash32(2, 8)).toBe(0xc3); // 0xC3910C8E
     expect(hash32(0x0a000001, 8)).toBe(Math.imul(0x0a000001, 0x61c88647) >>> 24);
+  });
+});
+
+describe('fnv1a32 (the Maglev permutation of a backend id)', () => {
+  it('gives the published FNV-1a 32-bit test values', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
   });
 });
 
