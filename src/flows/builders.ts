@@ -4,7 +4,8 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, makeCookie, oneConnection, parseCookie, type CookieKind, type CookieMatch,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionsOfService, makeCookie, oneConnection,
+  serviceOfConnectionIndex, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
@@ -398,48 +399,55 @@ export function buildFlowStatsRequest(kind: CookieKind): MultipartRequest {
  * Rebuilds connections from flow stats (the inverse of buildConnectionFlows): pairs forward and reverse
  * flows by cookie. Returns the connections found and the cookies of half-present pairs (to delete).
  */
-export function readConnectionFlows(entries: FlowStats[], t: VadcTables = TABLE): { connections: ConnectionSpec[]; orphans: bigint[] } {
-  const halves = new Map<bigint, { forward?: FlowStats; reverse?: FlowStats }>();
+export function readConnectionFlows(entries: readonly FlowStats[], t: VadcTables = TABLE): { connections: ConnectionSpec[]; orphans: bigint[] } {
+  // Paired by a number made of the cookie's ids, not by the bigint cookie (a restore reads 2 flows per connection).
+  const forwards = new Map<number, FlowStats>();
+  const reverses = new Map<number, FlowStats>();
+  const strays = new Map<number, bigint>();
+  const orphans: bigint[] = [];
   for (const entry of entries) {
-    const parts = parseCookie(entry.cookie);
-    if (parts?.kind !== 'connection') continue;
-    const pair = halves.get(entry.cookie) ?? {};
-    if (entry.tableId === t.FORWARD) pair.forward = entry;
-    else if (entry.tableId === t.REVERSE) pair.reverse = entry;
-    halves.set(entry.cookie, pair);
+    const index = connectionIndex(entry.cookie);
+    if (index < 0) continue;
+    if (entry.tableId === t.FORWARD) forwards.set(index, entry);
+    else if (entry.tableId === t.REVERSE) reverses.set(index, entry);
+    // A connection's cookie in another table: not a half of a pair; deleted unless its pair is whole.
+    else strays.set(index, entry.cookie);
   }
   const connections: ConnectionSpec[] = [];
-  const orphans: bigint[] = [];
-  for (const [cookie, pair] of halves) {
-    const conn = pair.forward && pair.reverse ? connectionFromPair(cookie, pair.forward, pair.reverse) : null;
+  for (const [index, forward] of forwards) {
+    const reverse = reverses.get(index);
+    const conn = reverse ? connectionFromPair(index, forward, reverse) : null;
     if (conn) connections.push(conn);
-    else orphans.push(cookie);
+    else orphans.push(forward.cookie);
   }
+  for (const [index, reverse] of reverses) if (!forwards.has(index)) orphans.push(reverse.cookie);
+  for (const [index, cookie] of strays) if (!forwards.has(index) && !reverses.has(index)) orphans.push(cookie);
   return { connections, orphans };
 }
 
-function connectionFromPair(cookie: bigint, forward: FlowStats, reverse: FlowStats): ConnectionSpec | null {
-  const parts = parseCookie(cookie);
+function connectionFromPair(index: number, forward: FlowStats, reverse: FlowStats): ConnectionSpec | null {
   const fm = matchValues(forward.match);
   const fa = appliedActions(forward);
   const ra = appliedActions(reverse);
   const proto: L4Protocol | undefined = fm.ip_proto === IP_PROTO_TCP ? 'tcp' : fm.ip_proto === IP_PROTO_UDP ? 'udp' : undefined;
-  if (!parts || !proto) return null;
+  if (!proto) return null;
   const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  // On the reverse flow; flows written before issue 15 carried it on the forward flow too.
-  const fin = ra.actions.find((a) => a.type === 'nx_fin_timeout') ?? fa.actions.find((a) => a.type === 'nx_fin_timeout');
+  const serviceId = serviceOfConnectionIndex(index);
   const conn: ConnectionSpec = {
-    serviceId: parts.serviceId, connectionId: parts.connectionId, protocol: proto, idleTimeout: forward.idleTimeout,
+    serviceId, connectionId: index - serviceId * 2 ** 28, protocol: proto, idleTimeout: forward.idleTimeout,
     client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src ?? fm.ipv6_src), port: num(fm[SRC_PORT_FIELD[proto]]) },
     vip: { mac: str(ra.sets.eth_src), ip: str(fm.ipv4_dst ?? fm.ipv6_dst), port: num(fm[DST_PORT_FIELD[proto]]) },
     backend: {
       ofport: fa.outPort, mac: str(fa.sets.eth_dst), ip: str(fa.sets.ipv4_dst ?? fa.sets.ipv6_dst), port: num(fa.sets[DST_PORT_FIELD[proto]]),
     },
-    ...(fin && fin.type === 'nx_fin_timeout' ? { finTimeout: fin.finIdleTimeout } : {}),
   };
-  const complete = [conn.client.ofport, conn.client.port, conn.vip.port, conn.backend.ofport, conn.backend.port].every(Number.isFinite)
-    && [conn.client.mac, conn.client.ip, conn.vip.mac, conn.vip.ip, conn.backend.mac, conn.backend.ip].every((s) => s !== '');
+  // On the reverse flow; flows written before issue 15 carried it on the forward flow too.
+  const finTimeout = ra.finTimeout ?? fa.finTimeout;
+  if (finTimeout !== undefined) conn.finTimeout = finTimeout;
+  const complete = Number.isFinite(conn.client.ofport) && Number.isFinite(conn.client.port) && Number.isFinite(conn.vip.port)
+    && Number.isFinite(conn.backend.ofport) && Number.isFinite(conn.backend.port) && conn.client.mac !== '' && conn.client.ip !== ''
+    && conn.vip.mac !== '' && conn.vip.ip !== '' && conn.backend.mac !== '' && conn.backend.ip !== '';
   return complete ? conn : null;
 }
 
@@ -449,13 +457,17 @@ function matchValues(match: Oxm[]): Record<string, unknown> {
   return out;
 }
 
-function appliedActions(flow: FlowStats): { actions: Action[]; sets: Record<string, unknown>; outPort: number } {
-  const actions = flow.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
+function appliedActions(flow: FlowStats): { sets: Record<string, unknown>; outPort: number; finTimeout?: number } {
   const sets: Record<string, unknown> = {};
   let outPort = NaN;
-  for (const action of actions) {
-    if (action.type === 'set_field' && action.field.field !== 'raw') sets[action.field.field] = action.field.value;
-    if (action.type === 'output') outPort = action.port;
+  let finTimeout: number | undefined;
+  for (const instruction of flow.instructions) {
+    if (instruction.type !== 'apply_actions') continue;
+    for (const action of instruction.actions) {
+      if (action.type === 'set_field' && action.field.field !== 'raw') sets[action.field.field] = action.field.value;
+      else if (action.type === 'output') outPort = action.port;
+      else if (action.type === 'nx_fin_timeout' && finTimeout === undefined) finTimeout = action.finIdleTimeout;
+    }
   }
-  return { actions, sets, outPort };
+  return { sets, outPort, finTimeout };
 }

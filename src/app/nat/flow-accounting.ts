@@ -4,7 +4,7 @@
 import { readConnectionFlows, type ConnectionSpec } from '../../flows/builders';
 import { ctConnectionFromFlow } from '../../flows/conntrack';
 import { buildDeleteConnection } from '../../flows/builders';
-import { MAX_CONNECTION_ID, parseCookie } from '../../flows/cookies';
+import { connectionIndex, MAX_CONNECTION_ID, parseCookie, serviceOfConnectionIndex } from '../../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
@@ -47,17 +47,16 @@ export class FlowAccounting implements Accounting {
     if (input.source !== 'flow_stats') return { msgs: [], restored: 0, orphans: 0 };
     const { connections, orphans } = this.shape.read(input.entries, this.tables);
     const msgs: OfpMessage[] = [];
-    let restored = 0;
     // Indexed once: a restore of many connections looks each backend up instead of scanning a copy of the list.
-    const byId = new Map(services.map((s) => [s.id, { service: s, backends: backendsByAddress(s) }]));
+    const byId = new Map(services.map((s) => [s.id, { service: s, backends: backendsByAddress(s), records: [] as ConnRecord[] }]));
     for (const conn of connections) {
       const found = byId.get(conn.serviceId);
       const backend = found?.backends.get(backendAtText(conn.backend.ip, conn.backend.port));
-      const service = found?.service;
-      if (!service || !backend) {
+      if (!found || !backend) {
         msgs.push(buildDeleteConnection(conn.serviceId, conn.connectionId));
         continue;
       }
+      const { service } = found;
       // Written out, not spread from the key: an object spread per connection was most of a large restore's time.
       const key = connKeyFromText(service.proto, conn.client.ip, conn.client.port, conn.vip.ip, conn.vip.port);
       const record: ConnRecord = {
@@ -66,11 +65,13 @@ export class FlowAccounting implements Accounting {
         state: service.proto === IP_PROTO_TCP ? 'active' : 'inactive', created: now, lastSeen: now,
       };
       if (key.ip6) record.ip6 = key.ip6;
-      const { imported } = service.lb.connections.import([record], (id) => service.lb.backendById(id));
-      if (imported) {
-        restored++;
-        service.nextConnectionId = Math.max(service.nextConnectionId, conn.connectionId + 1) % (MAX_CONNECTION_ID + 1) || 1;
-      }
+      found.records.push(record);
+      // Past every id the switch holds, tracked or not: a new connection must not take a live flow pair's cookie.
+      service.nextConnectionId = Math.max(service.nextConnectionId, conn.connectionId + 1) % (MAX_CONNECTION_ID + 1) || 1;
+    }
+    let restored = 0;
+    for (const { service, records } of byId.values()) {
+      if (records.length) restored += service.lb.connections.import(records, (id) => service.lb.backendById(id)).imported;
     }
     for (const cookie of orphans) {
       const parts = parseCookie(cookie);
@@ -85,21 +86,29 @@ export class FlowAccounting implements Accounting {
    */
   apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
     if (input.source !== 'flow_stats') return 0;
-    const forward = new Map<bigint, FlowStats>();
-    const reverse = new Map<bigint, FlowStats>();
+    // Paired by a number made of the cookie's ids (connectionIndex), not by the bigint cookie: a poll reads two
+    // flows per connection, and bigint keys cost a hash and allocations per lookup.
+    const forward: FlowStats[] = [];
+    const forwardIndex: number[] = [];
+    const reverse = new Map<number, FlowStats>();
     for (const e of input.entries) {
-      if (parseCookie(e.cookie)?.kind !== 'connection') continue;
-      (e.tableId === this.tables.FORWARD ? forward : reverse).set(e.cookie, e);
+      const index = connectionIndex(e.cookie);
+      if (index < 0) continue;
+      if (e.tableId === this.tables.FORWARD) {
+        forward.push(e);
+        forwardIndex.push(index);
+      } else reverse.set(index, e);
     }
+    const byId = new Map(services.map((s) => [s.id, s]));
     const perBackend = new Map<BackendState, { packets: number; bytes: number }>();
-    for (const [cookie, fwd] of forward) {
-      const parts = parseCookie(cookie)!;
-      const service = services.find((s) => s.id === parts.serviceId);
+    for (let i = 0; i < forward.length; i++) {
+      const fwd = forward[i];
+      const service = byId.get(serviceOfConnectionIndex(forwardIndex[i]));
       if (!service) continue;
       const key = this.shape.key(fwd, service.proto);
       const entry = key && service.lb.connections.lookup(key);
       if (!key || !entry) continue;
-      const rev = reverse.get(cookie);
+      const rev = reverse.get(forwardIndex[i]);
       service.lb.connections.touch(key, now);
       if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && this.shape.established(fwd, rev)) service.lb.connections.setState(key, 'active');
       // A UDP flow's outcome for the outlier detector: did its backend answer?
@@ -167,7 +176,7 @@ const portFields = (proto: number) => (proto === IP_PROTO_TCP ? ['tcp_src', 'tcp
 
 /** Flows mode: a connection is its forward/reverse NAT flow pair. */
 export const FLOW_PAIR_SHAPE: ConnectionFlowShape = {
-  read: (entries, t) => readConnectionFlows([...entries], t),
+  read: (entries, t) => readConnectionFlows(entries, t),
   key: (flow, proto) => {
     const [sport, dport] = portFields(proto);
     const client = oxmValue(flow.match, 'ipv4_src') ?? oxmValue(flow.match, 'ipv6_src');

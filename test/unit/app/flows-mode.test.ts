@@ -4,7 +4,7 @@ import { LoadBalancerApp } from '../../../src/app';
 import { TABLE } from '../../../src/flows';
 import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
 import { createReplyGuard } from '../../../src/app/nat/reply-guard';
-import { checkFlow, makeCookie, PRIORITY, vadcPipeline, vadcTables } from '../../../src/flows';
+import { checkFlow, makeCookie, parseCookie, PRIORITY, vadcPipeline, vadcTables } from '../../../src/flows';
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPP_LOCAL, OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow/constants';
 import type { FlowMod, MeterMod, PacketOut } from '../../../src/openflow/types';
 import { FakeDatapathCache } from '../../helpers/fake-flow-table';
@@ -242,6 +242,21 @@ describe('flows mode', () => {
     expect(cleanup).toEqual([expect.objectContaining({ type: 'flow_mod', command: OFPFC_DELETE, cookie: halfCookie })]);
     expect(fresh.connectionRecords()).toHaveLength(1);
     expect(events).toContain("re-tracked 1 established connection(s) from the switch's flows, removed 1 half pair(s)");
+  });
+
+  it('after a restart, a new connection takes an id past every connection id the switch holds', () => {
+    const h = new AppHarness(FLOWS);
+    for (let port = 47010; port < 47015; port++) h.send(fromClient(port));
+    const stats = h.connectionFlowStats();
+    const highest = Math.max(...stats.map((s) => parseCookie(s.cookie)!.connectionId));
+    const restarted = new AppHarness(FLOWS);
+    restarted.app.restore(restarted.sw.dpid, { source: 'flow_stats', entries: stats }, restarted.now);
+    expect(restarted.app.connectionRecords()).toHaveLength(5);
+    const before = restarted.sent.length;
+    restarted.send(fromClient(47020));
+    const ids = restarted.sent.slice(before).filter((m): m is FlowMod => m.type === 'flow_mod').map((m) => parseCookie(m.cookie)!.connectionId);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(Math.min(...ids)).toBe(highest + 1);
   });
 
   it('flow statistics mark a TCP connection established once its reply half carried packets', () => {

@@ -179,6 +179,18 @@ describe('rebuilding connections from the switch after a restart', () => {
     expect(orphans).toEqual([makeCookie('connection', 7, 3)]);
   });
 
+  it('reports a reverse half alone, and a connection cookie in another table without its pair, as orphans', () => {
+    const whole = connection();
+    const [, reverseOnly] = buildConnectionFlows(connection({ connectionId: 4 })).map(asStats);
+    const [wholeForward] = buildConnectionFlows(whole).map(asStats);
+    const stray = { ...wholeForward, tableId: 9, cookie: makeCookie('connection', 7, 5) };
+    const strayBesidePair = { ...wholeForward, tableId: 9 };
+    const stats = [reverseOnly, stray, ...buildConnectionFlows(whole).map(asStats), strayBesidePair];
+    const { connections, orphans } = readConnectionFlows(stats);
+    expect(connections).toEqual([whole]);
+    expect(orphans.sort()).toEqual([makeCookie('connection', 7, 4), makeCookie('connection', 7, 5)].sort());
+  });
+
   it('leaves a foreign flow pair alone when its cookie differs from vadc\'s magic only in the low byte', () => {
     const ours = buildConnectionFlows(connection()).map(asStats);
     const foreignCookie = (ours[0].cookie & ~(0xffn << 48n)) | (0x01n << 48n); // 0xad01...: someone else's
