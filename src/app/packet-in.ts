@@ -73,6 +73,7 @@ export class PacketInPath {
     if (pkt.ipv6) return this.ipv6(sw, msg.data, pkt, inPort, now, encoded);
     if (pkt.ethType === ETH_TYPE_ARP && pkt.arp) return this.answerArp(pkt, inPort);
     if (pkt.ethType !== ETH_TYPE_IPV4 || !pkt.ipv4) return [];
+    if (pkt.ipv4.fragment) return this.refuseFragment(pkt, now);
     const dst = ipv4ToUint32(pkt.ipv4.dst);
     if (pkt.ipv4.proto === IP_PROTO_ICMP && pkt.icmp?.type === 8) return this.answerEcho(msg.data, pkt, dst, inPort);
     return this.refuse(msg.data, pkt, dst, inPort, undefined, 'not TCP/UDP to a service port', now);
@@ -222,6 +223,7 @@ export class PacketInPath {
    */
   private ipv6(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
     const ipv6 = pkt.ipv6!;
+    if (ipv6.fragment) return this.refuseFragment(pkt, now);
     if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.NEIGHBOR_SOLICITATION) {
       // A DAD probe (source ::) asks whether anyone uses the address; vadc does not defend VIPs against it.
       if (!pkt.nd || ipv6.src === '::' || pkt.icmp.code !== 0) return [];
@@ -232,7 +234,7 @@ export class PacketInPath {
       const service = this.owner6(ipv6.dst);
       return service ? [buildReplyPacketOut(buildIcmpv6EchoReply(frame, pkt, service.config.vip_mac), inPort)] : [];
     }
-    if ((ipv6.proto === IP_PROTO_TCP || ipv6.proto === IP_PROTO_UDP) && pkt.l4 && !ipv6.laterFragment) {
+    if ((ipv6.proto === IP_PROTO_TCP || ipv6.proto === IP_PROTO_UDP) && pkt.l4) {
       const h = this.header6;
       const words = h.ip6!;
       // The addresses' words straight from the frame (the fixed header: source at 8, destination at 24).
@@ -247,6 +249,42 @@ export class PacketInPath {
       return this.transport(sw, frame, h, inPort, now, encoded);
     }
     return this.refuse(frame, pkt, 0, inPort, undefined, 'not TCP/UDP to a service port', now);
+  }
+
+  /**
+   * An IP fragment to a VIP (either family, first or later): placed nowhere, answered with nothing. OVS, in its
+   * default fragment handling (OFPC_FRAG_NORMAL), looks fragments up as if their ports were 0, so no service or
+   * connection flow takes one: each comes up by the VIP's refuse flow, and a placed first fragment would come straight
+   * back up after flows mode's resubmit (for ever) or leave alone for the backend after conntrack mode's commit. A
+   * first fragment, which carries the ports, is reported and counted as refused by the service of its port; later
+   * ones are dropped unreported (one event per datagram).
+   */
+  private refuseFragment(pkt: ParsedPacket, now: number): OfpMessage[] {
+    const l4 = pkt.l4;
+    if (!l4) return [];
+    let service: ServiceState | undefined;
+    let owner: ServiceState | undefined;
+    let from: string;
+    let to: string;
+    if (pkt.ipv6) {
+      const { src, dst, proto } = pkt.ipv6;
+      const words = ipv6Words(parseIpv6(dst));
+      service = this.services.lookup6(proto, l4.dst, words);
+      owner = service ?? this.services.owner6(words);
+      [from, to] = [`[${src}]`, `[${dst}]`];
+    } else {
+      const { src, dst, proto } = pkt.ipv4!;
+      service = this.services.lookup(proto, l4.dst, ipv4ToUint32(dst));
+      owner = service ?? this.services.owner(ipv4ToUint32(dst));
+      [from, to] = [src, dst];
+    }
+    if (!owner) return [];
+    if (service) service.refused++;
+    this.emit({
+      time: now, kind: 'connection_refused', level: 'warn', service: owner.config.name,
+      message: `refused ${from}:${l4.src} -> ${to}:${l4.dst}: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
+    });
+    return [];
   }
 
   private owner6(address: string): ServiceState | undefined {

@@ -33,6 +33,11 @@ export interface Ipv6Header {
   protoFieldOffset: number;
   /** True for the second and later fragments, which carry no upper-layer header. */
   laterFragment: boolean;
+  /**
+   * True for any fragment, first or later: a fragment header whose offset and flags word is not 0, as OVS's
+   * FLOW_NW_FRAG_ANY (lib/flow.c); an atomic fragment (offset 0, M clear; RFC 6946) is a whole packet to both.
+   */
+  fragment: boolean;
 }
 
 export interface NeighborSolicitation {
@@ -75,7 +80,7 @@ export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: I
   if (end > frame.length) return { ok: false, reason: 'truncated-ipv6' };
   let p = at + 40;
   let nextField = at + 6;
-  let fragment: { offset: number } | undefined;
+  let fragment: { offset: number; any: boolean } | undefined;
   for (let count = 0; ; count++) {
     const isExtension = next === IPV6_EXT.HOP_BY_HOP || next === IPV6_EXT.ROUTING || next === IPV6_EXT.FRAGMENT
       || next === IPV6_EXT.DEST_OPTS || next === IPV6_EXT.AH;
@@ -85,7 +90,10 @@ export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: I
     if (p + 8 > end) return { ok: false, reason: 'ipv6-extension-header-overflows-payload' };
     const length = next === IPV6_EXT.FRAGMENT ? 8 : next === IPV6_EXT.AH ? (frame[p + 1] + 2) * 4 : (frame[p + 1] + 1) * 8;
     if (p + length > end) return { ok: false, reason: 'ipv6-extension-header-overflows-payload' };
-    if (next === IPV6_EXT.FRAGMENT) fragment = { offset: frame.readUInt16BE(p + 2) >> 3 };
+    if (next === IPV6_EXT.FRAGMENT) {
+      const offsetAndFlags = frame.readUInt16BE(p + 2);
+      fragment = { offset: offsetAndFlags >> 3, any: (fragment?.any ?? false) || offsetAndFlags !== 0 };
+    }
     nextField = p;
     next = frame[p];
     p += length;
@@ -94,6 +102,7 @@ export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: I
   const ipv6: Ipv6Header = {
     src: formatIpv6(frame, at + 8), dst: formatIpv6(frame, at + 24), proto: next, hopLimit: frame[at + 7], payloadLength,
     headerLength: p - at, protoFieldOffset: nextField - at, laterFragment: fragment !== undefined && fragment.offset !== 0,
+    fragment: fragment?.any ?? false,
   };
   const value: Ipv6Parse = { ipv6 };
   if (ipv6.laterFragment) return { ok: true, value };

@@ -27,6 +27,8 @@ export interface ParsedPacket {
     src: string; dst: string; proto: number; ttl: number; headerLength: number; totalLength: number;
     /** True for the second and later fragments, which carry no ports. */
     laterFragment: boolean;
+    /** True for any fragment: more fragments follow (MF) or the offset is not 0 (OVS's FLOW_NW_FRAG_ANY). */
+    fragment: boolean;
   };
   ipv6?: Ipv6Header;
   /** A neighbor solicitation's target and source link-layer address. */
@@ -117,9 +119,11 @@ function parseIpv4(frame: Buffer, at: number, packet: ParsedPacket): ParseResult
   if (versionIhl >> 4 !== 4 || headerLength < 20 || totalLength < headerLength) return { ok: false, reason: 'bad-ipv4-header' };
   if (frame.length < at + headerLength) return { ok: false, reason: 'truncated-ipv4' };
   const proto = frame[at + 9];
-  const laterFragment = (frame.readUInt16BE(at + 6) & 0x1fff) !== 0;
+  const flagsAndOffset = frame.readUInt16BE(at + 6);
+  const laterFragment = (flagsAndOffset & 0x1fff) !== 0;
   packet.ipv4 = {
     src: formatIpv4(frame, at + 12), dst: formatIpv4(frame, at + 16), proto, ttl: frame[at + 8], headerLength, totalLength, laterFragment,
+    fragment: (flagsAndOffset & 0x3fff) !== 0,
   };
   if (laterFragment) return { ok: true, packet };
   const l4 = at + headerLength;
@@ -162,8 +166,8 @@ export function emptyTransportHeader(): TransportHeader {
 
 /**
  * True, with `out` filled, exactly when parsePacket(frame) gives an IPv4 TCP or UDP packet with its ports
- * (VLAN tags skipped, the same length and header checks); false for everything else (ARP, ICMP, later
- * fragments, truncated or bad headers), which the caller hands to parsePacket.
+ * (VLAN tags skipped, the same length and header checks) that is not a fragment; false for everything else (ARP,
+ * ICMP, fragments, truncated or bad headers), which the caller hands to parsePacket.
  */
 export function readTransportHeader(frame: Buffer, out: TransportHeader): boolean {
   const length = frame.length;
@@ -182,7 +186,8 @@ export function readTransportHeader(frame: Buffer, out: TransportHeader): boolea
   const headerLength = (versionIhl & 0x0f) * 4;
   const totalLength = (frame[at + 2] << 8) | frame[at + 3];
   if (versionIhl >> 4 !== 4 || headerLength < 20 || totalLength < headerLength || length < at + headerLength) return false;
-  if ((((frame[at + 6] << 8) | frame[at + 7]) & 0x1fff) !== 0) return false;
+  // Any fragment (MF set or an offset): OVS matches fragments without ports, so the full parser and a refusal take it.
+  if ((((frame[at + 6] << 8) | frame[at + 7]) & 0x3fff) !== 0) return false;
   const proto = frame[at + 9];
   const l4 = at + headerLength;
   if (proto === IP_PROTO_TCP) {

@@ -433,15 +433,18 @@ export function fieldsOfPacket(packet: ParsedPacket): PacketFields {
   const fields: PacketFields = { eth_dst: packet.ethDst, eth_src: packet.ethSrc, eth_type: packet.ethType };
   if (packet.arp) Object.assign(fields, { arp_op: packet.arp.op, arp_spa: packet.arp.spa, arp_tpa: packet.arp.tpa, arp_sha: packet.arp.sha, arp_tha: packet.arp.tha });
   if (packet.ipv4) Object.assign(fields, { ip_proto: packet.ipv4.proto, ipv4_src: packet.ipv4.src, ipv4_dst: packet.ipv4.dst });
+  // OVS's default fragment handling (OFPC_FRAG_NORMAL) looks any fragment up with ports 0 (ofproto-dpif.c
+  // rule_dpif_lookup_from_table), and gives an IPv6 later fragment ip_proto 44, its fragment header's (lib/flow.c).
+  const fragment = packet.ipv4?.fragment === true || packet.ipv6?.fragment === true;
   if (packet.ipv4 && packet.l4) {
     const prefix = packet.ipv4.proto === 6 ? 'tcp' : 'udp';
-    Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
+    Object.assign(fields, { [`${prefix}_src`]: fragment ? 0 : packet.l4.src, [`${prefix}_dst`]: fragment ? 0 : packet.l4.dst });
     if (packet.l4.tcpFlags !== undefined) fields.tcp_flags = packet.l4.tcpFlags;
   }
-  if (packet.ipv6) Object.assign(fields, { ip_proto: packet.ipv6.proto, ipv6_src: packet.ipv6.src, ipv6_dst: packet.ipv6.dst });
+  if (packet.ipv6) Object.assign(fields, { ip_proto: packet.ipv6.laterFragment ? 44 : packet.ipv6.proto, ipv6_src: packet.ipv6.src, ipv6_dst: packet.ipv6.dst });
   if (packet.ipv6 && packet.l4) {
     const prefix = packet.ipv6.proto === 6 ? 'tcp' : 'udp';
-    Object.assign(fields, { [`${prefix}_src`]: packet.l4.src, [`${prefix}_dst`]: packet.l4.dst });
+    Object.assign(fields, { [`${prefix}_src`]: fragment ? 0 : packet.l4.src, [`${prefix}_dst`]: fragment ? 0 : packet.l4.dst });
     if (packet.l4.tcpFlags !== undefined) fields.tcp_flags = packet.l4.tcpFlags;
   }
   if (packet.icmp && packet.ipv4) Object.assign(fields, { icmpv4_type: packet.icmp.type, icmpv4_code: packet.icmp.code });

@@ -140,3 +140,26 @@ function ipv6Packet(srcMac: string, dstMac: string, src: string, dst: string, pr
   if (checksumAt !== undefined) frame.writeUInt16BE(ipv6TransportChecksum(frame, 14, 54, l4.length, proto), 54 + checksumAt);
   return frame;
 }
+
+/**
+ * A TCP segment (flags default SYN, `payload` after the 20-byte header) to `dstIp`:`dstPort`, split into IPv6
+ * fragments (RFC 8200 section 4.5): one frame per entry of `cuts`, each the fragmentable bytes [from, to) of the
+ * segment behind a fragment header (offset from/8, M set unless the cut ends the segment, identification `id`). The TCP checksum
+ * is over the whole segment, so the fragments reassemble to a valid one. `cuts` [[0, 8]] alone is a first fragment
+ * without the whole TCP header.
+ */
+export function ipv6TcpFragments(spec: Omit<Frame6Spec, 'proto'> & { cuts: Array<[number, number]>; id: number }): Buffer[] {
+  const whole = ipv6Frame({ ...spec, proto: 'tcp' });
+  const segment = whole.subarray(54);
+  return spec.cuts.map(([from, to]) => {
+    if (from % 8 !== 0) throw new RangeError(`a fragment starts at a multiple of 8 bytes, not ${from}`);
+    const fragment = Buffer.alloc(8);
+    fragment[0] = 6;
+    fragment.writeUInt16BE(from | (to < segment.length ? 1 : 0), 2);
+    fragment.writeUInt32BE(spec.id, 4);
+    const frame = Buffer.concat([whole.subarray(0, 54), fragment, segment.subarray(from, to)]);
+    frame[14 + 6] = 44;
+    frame.writeUInt16BE(8 + to - from, 14 + 4);
+    return frame;
+  });
+}

@@ -11,7 +11,7 @@ import {
   AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
   VIP6, VIP6_MAC, VMS,
 } from '../../helpers/app-harness';
-import { ipv6Frame, neighborSolicitation } from '../../helpers/frames';
+import { ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
 
 const TCP_ACK = 0x10;
 
@@ -139,6 +139,27 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
       `refused [${CLIENT6}]:40004 -> [${VIP6}]:54: no service on this port`,
       `refused [${CLIENT6}]:- -> [${VIP6}]:-: not TCP/UDP to a service port`,
     ]);
+  });
+
+  it('places no fragment: a fragmented SYN comes up by the VIP refuse flow (OVS looks fragments up without ports) and is refused unanswered', () => {
+    const h = new AppHarness(mode, ipv6Services());
+    const syn = (cuts: Array<[number, number]>, srcPort: number) => ipv6TcpFragments({
+      srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, srcPort, payload: Buffer.from('fragmented'), cuts, id: srcPort,
+    });
+    // The first fragment carries the whole TCP header, the second the rest of the data; neither takes a service flow.
+    for (const fragment of syn([[0, 24], [24, 30]], 40010)) expect(h.send(fragment)).toEqual({ outcomes: [], replies: [] });
+    expect(h.packetIns).toBe(2);
+    // A first fragment without the whole TCP header does not parse (RFC 7112): reported, unanswered.
+    expect(h.app.packetIn(h.sw, packetIn(syn([[0, 8]], 40011)[0]), h.now)).toEqual([]);
+    const web6 = h.app.serviceStates()[0];
+    expect([web6.decisions, web6.refused, h.app.connectionRecords().length]).toEqual([0, 1, 0]);
+    expect(h.events.filter((e) => e.kind === 'connection_refused' || e.kind === 'bad_packet').map((e) => e.message)).toEqual([
+      `refused [${CLIENT6}]:40010 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
+      'unparsable packet-in: ipv6-first-fragment-without-l4',
+    ]);
+    // An atomic fragment (offset 0, M clear: RFC 6946) is a whole packet, to OVS and to vadc: placed.
+    const [atomic] = syn([[0, 30]], 40012);
+    expect(delivered(h.send(atomic).outcomes).fields).toMatchObject({ ipv6_dst: 'fd00::11', tcp_dst: 8080 });
   });
 
   it('balances an IPv6 UDP service, and the answer comes from [VIP]:53', () => {

@@ -87,6 +87,22 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     expect(h.events.filter((e) => e.kind === 'connection_refused')).toHaveLength(2);
   });
 
+  it('places no fragment: a SYN in IPv4 fragments comes up by the VIP refuse flow (OVS looks fragments up without ports) and is refused unanswered', () => {
+    const h = new AppHarness(mode);
+    const whole = fromClient(40010);
+    const first = Buffer.from(whole);
+    first.writeUInt16BE(0x2000, 14 + 6); // MF: more fragments follow (the header checksum is nobody's business here)
+    const later = Buffer.from(whole);
+    later.writeUInt16BE(0x0003, 14 + 6); // offset 24 bytes, the last one
+    for (const fragment of [first, later]) expect(h.send(fragment)).toEqual({ outcomes: [], replies: [] });
+    expect(h.packetIns).toBe(2);
+    const web = h.app.serviceStates()[0];
+    expect([web.decisions, web.refused, h.app.connectionRecords().length]).toEqual([0, 1, 0]);
+    expect(h.events.filter((e) => e.kind === 'connection_refused').map((e) => e.message)).toEqual([
+      'refused 10.0.0.101:40010 -> 10.0.0.100:80: an IP fragment (OVS matches no ports in fragments: vadc places none)',
+    ]);
+  });
+
   it('balances a UDP service, tracks it as inactive, and the answer comes from VIP:53', () => {
     const h = new AppHarness(mode);
     const out = delivered(h.send(fromClient(5555, { proto: 'udp' })).outcomes);

@@ -17,7 +17,7 @@ const CLIENT = '2001:db8:1::51';
 const VIP = 'fd00::1:100';
 const hex = (text: string): Buffer => Buffer.from(text.replace(/\s+/g, ''), 'hex');
 
-interface Ext { type: number; body?: Buffer; fragmentOffset?: number }
+interface Ext { type: number; body?: Buffer; fragmentOffset?: number; more?: boolean }
 
 /** Ethernet + IPv6 + extension headers (each given its type; lengths filled in) + the upper-layer bytes. */
 function ipv6Frame(opts: { proto: number; payload: Buffer; exts?: Ext[]; src?: string; dst?: string; vlan?: number; payloadLength?: number }): Buffer {
@@ -27,7 +27,7 @@ function ipv6Frame(opts: { proto: number; payload: Buffer; exts?: Ext[]; src?: s
     if (ext.type === IPV6_EXT.FRAGMENT) {
       const b = Buffer.alloc(8);
       b[0] = next;
-      b.writeUInt16BE(((ext.fragmentOffset ?? 0) << 3) | 1, 2);
+      b.writeUInt16BE(((ext.fragmentOffset ?? 0) << 3) | (ext.more === false ? 0 : 1), 2);
       b.writeUInt32BE(0x1234, 4);
       return b;
     }
@@ -96,7 +96,7 @@ describe('parsePacket: IPv6', () => {
   it('reads a TCP SYN to an IPv6 VIP', () => {
     expect(parsed(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) }))).toMatchObject({
       ethType: 0x86dd, l3Offset: 14,
-      ipv6: { src: CLIENT, dst: VIP, proto: 6, hopLimit: 64, payloadLength: 20, headerLength: 40, protoFieldOffset: 6, laterFragment: false },
+      ipv6: { src: CLIENT, dst: VIP, proto: 6, hopLimit: 64, payloadLength: 20, headerLength: 40, protoFieldOffset: 6, laterFragment: false, fragment: false },
       l4: { src: 40000, dst: 80, tcpFlags: TCP_FLAGS.SYN, tcpSeq: 1000, tcpAck: 0 },
     });
   });
@@ -108,16 +108,19 @@ describe('parsePacket: IPv6', () => {
     });
     const p = parsed(frame);
     expect(p.vlanIds).toEqual([7]);
-    expect(p.ipv6).toMatchObject({ proto: 17, headerLength: 40 + 8 + 16 + 8 + 8, protoFieldOffset: 40 + 8 + 16 + 8, laterFragment: false });
+    expect(p.ipv6).toMatchObject({ proto: 17, headerLength: 40 + 8 + 16 + 8 + 8, protoFieldOffset: 40 + 8 + 16 + 8, laterFragment: false, fragment: true });
     expect(p.l4).toEqual({ src: 5000, dst: 53 });
   });
 
   it('gives a later fragment no ports, and refuses a first fragment that lacks the upper-layer header', () => {
     const later = parsed(ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.FRAGMENT, fragmentOffset: 185 }] }));
-    expect(later.ipv6).toMatchObject({ laterFragment: true, proto: 17 });
+    expect(later.ipv6).toMatchObject({ laterFragment: true, fragment: true, proto: 17 });
     expect(later.l4).toBeUndefined();
     expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }] })))
       .toBe('ipv6-first-fragment-without-l4');
+    // An atomic fragment (offset 0, M clear: RFC 6946) is a whole packet, as OVS reads it too (no FLOW_NW_FRAG_ANY).
+    const atomic = parsed(ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.FRAGMENT, more: false }] }));
+    expect([atomic.ipv6?.fragment, atomic.l4]).toEqual([false, { src: 5000, dst: 53 }]);
     // Unfragmented but short: like IPv4, no ports (the packet-in path then drops it), not an error.
     expect(parsed(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10) })).l4).toBeUndefined();
   });

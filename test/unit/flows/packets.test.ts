@@ -52,7 +52,7 @@ describe('parsePacket', () => {
     const packet = parsed(ipv4Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) }));
     expect(packet).toMatchObject({
       ethDst: VIP_MAC, ethSrc: CLIENT_MAC, ethType: 0x0800, vlanIds: [], l3Offset: 14,
-      ipv4: { src: '10.0.0.51', dst: '10.0.0.100', proto: 6, ttl: 64, headerLength: 20, laterFragment: false },
+      ipv4: { src: '10.0.0.51', dst: '10.0.0.100', proto: 6, ttl: 64, headerLength: 20, laterFragment: false, fragment: false },
       l4: { src: 40000, dst: 80, tcpFlags: TCP_FLAGS.SYN, tcpSeq: 1000 },
     });
   });
@@ -67,7 +67,11 @@ describe('parsePacket', () => {
   it('gives later fragments no ports', () => {
     const packet = parsed(ipv4Frame({ proto: 17, payload: hex('1388 0035 0008 0000'), fragOffset: 185 }));
     expect(packet.ipv4?.laterFragment).toBe(true);
+    expect(packet.ipv4?.fragment).toBe(true);
     expect(packet.l4).toBeUndefined();
+    // A first fragment (MF set, offset 0) has its ports, and is a fragment all the same.
+    const first = parsed(ipv4Frame({ proto: 17, payload: hex('1388 0035 0008 0000'), fragOffset: 0x2000 }));
+    expect([first.ipv4?.laterFragment, first.ipv4?.fragment, first.l4]).toEqual([false, true, { src: 5000, dst: 53 }]);
   });
 
   it('parses ARP requests', () => {

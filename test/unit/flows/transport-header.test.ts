@@ -3,10 +3,10 @@ import { emptyTransportHeader, parsePacket, readTransportHeader, type TransportH
 import { foldIpv6, formatIpv6Words, ipv4ToUint32 } from '../../../src/net';
 import { ipv6Frame } from '../../helpers/frames';
 
-/** What readTransportHeader must report for a frame, derived from the general parser. */
+/** What readTransportHeader must report for a frame, derived from the general parser (fragments: the refusal's, not its). */
 function expectedFromParser(frame: Buffer): TransportHeader | null {
   const r = parsePacket(frame);
-  if (!r.ok || !r.packet.ipv4 || !r.packet.l4) return null;
+  if (!r.ok || !r.packet.ipv4 || !r.packet.l4 || r.packet.ipv4.fragment) return null;
   const { ipv4, l4 } = r.packet;
   if (ipv4.proto !== 6 && ipv4.proto !== 17) return null;
   return {
