@@ -142,8 +142,9 @@ function readSolicitation(frame: Buffer, p: number, end: number): NeighborSolici
 /**
  * The packet-in fast path for IPv6: true, with `out` filled (proto, ports, TCP flags, the addresses' eight words in
  * out.ip6 and their IPVS folds in src/dst), exactly when parsePacket(frame) gives an IPv6 TCP or UDP packet with its
- * ports and no extension header; false for everything else, which the caller hands to the full parser (extension
- * headers, ICMPv6, truncated or bad headers). Reads numbers; allocates nothing. `out.ip6` must hold 8 words.
+ * ports that is not a fragment (extension headers walked as it walks them); false for everything else, which the
+ * caller hands to the full parser (fragments, ICMPv6, truncated or bad headers). Reads numbers; allocates nothing.
+ * `out.ip6` must hold 8 words.
  * `truncated`: the frame may end before the payload length says (a connection-end copy carries the first 128 bytes
  * of a segment); the headers must still be whole, as IPv4's reader asks of a copy.
  */
@@ -166,8 +167,15 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
     if (!truncated) return false;
     end = length;
   }
-  const proto = frame[at + 6];
-  const l4 = at + 40;
+  let proto = frame[at + 6];
+  let l4 = at + 40;
+  if (proto !== IP_PROTO_TCP && proto !== IP_PROTO_UDP) {
+    // Off the plain packets' path: extension headers (a client's destination options, say) walked to the ports.
+    const walked = afterExtensionHeaders(frame, at, end);
+    if (walked < 0) return false;
+    l4 = walked >>> 8;
+    proto = walked & 0xff;
+  }
   if (proto === IP_PROTO_TCP) {
     if (l4 + 14 > end) return false;
     out.tcpFlags = frame[l4 + 13];
@@ -185,4 +193,24 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   out.srcPort = (frame[l4] << 8) | frame[l4 + 1];
   out.dstPort = (frame[l4 + 2] << 8) | frame[l4 + 3];
   return true;
+}
+
+/**
+ * Where the upper-layer header of the IPv6 packet at `at` (ending at `end`) starts behind its extension headers, with
+ * its protocol, as (offset << 8) | protocol; -1 where parseIpv6Packet fails on the chain (the same checks, in the same
+ * order) or for a fragment (first or later: the full parser's, and the refusal's).
+ */
+function afterExtensionHeaders(frame: Buffer, at: number, end: number): number {
+  let next = frame[at + 6];
+  let p = at + 40;
+  for (let count = 0; ; count++) {
+    if (next !== IPV6_EXT.HOP_BY_HOP && next !== IPV6_EXT.ROUTING && next !== IPV6_EXT.FRAGMENT && next !== IPV6_EXT.DEST_OPTS
+      && next !== IPV6_EXT.AH) return (p << 8) | next;
+    if (count >= IPV6_MAX_EXTENSION_HEADERS || (next === IPV6_EXT.HOP_BY_HOP && count > 0) || p + 8 > end) return -1;
+    const length = next === IPV6_EXT.FRAGMENT ? 8 : next === IPV6_EXT.AH ? (frame[p + 1] + 2) * 4 : (frame[p + 1] + 1) * 8;
+    if (p + length > end) return -1;
+    if (next === IPV6_EXT.FRAGMENT && ((frame[p + 2] << 8) | frame[p + 3]) !== 0) return -1;
+    next = frame[p];
+    p += length;
+  }
 }

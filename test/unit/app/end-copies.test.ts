@@ -165,6 +165,19 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     expect(delivered(h.send(fromClient6(40004)).outcomes).port).toBe(VMS['v-vm2'].ofport);
   });
 
+  it("a client's FIN behind a destination options header (a socket's sticky IPV6_DSTOPTS) is read through it", () => {
+    const h = lc6();
+    expect(open6(h, 40005)).toBe('v-vm1');
+    established(h);
+    const plain = ipv6Frame({ srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'tcp', srcPort: 40005, dstPort: 80, tcpFlags: FIN_ACK });
+    const fin = Buffer.concat([plain.subarray(0, 54), Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), plain.subarray(54)]);
+    fin[14 + 6] = 60;
+    fin.writeUInt16BE(fin.length - 54, 14 + 4);
+    expect(delivered(h.send(fin).outcomes)).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { ipv6_dst: VMS['v-vm1'].ip6, tcp_dst: 8080 } });
+    expect([h.endCopies, h.app.serviceStates()[0].endCopies]).toEqual([1, 1]);
+    expect(counts(h, 'v-vm1')).toEqual({ active: 0, inactive: 1, completed: 0 });
+  });
+
   it('a RST from either side ends the connection; copies are in the END_COPY6 band (client) and REPLY_END_COPY (backends)', () => {
     const h = lc6();
     const a = open6(h, 40010);

@@ -76,24 +76,37 @@ describe('readTransportHeader agrees with parsePacket', () => {
   });
 });
 
-describe('readTransportHeader6 agrees with parsePacket (IPv6 without extension headers)', () => {
+describe('readTransportHeader6 agrees with parsePacket (extension headers walked, fragments left to the full parser)', () => {
   const cases = [
     ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x12 }),
     ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '1:2:3:4:5:6:7:8', dstIp: 'fd00::100', proto: 'udp', srcPort: 5353, dstPort: 53 }),
     ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'icmpv6-echo' }),
     ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'sctp' }),
   ];
-  // The same TCP segment behind a destination-options header: the full parser's (the fast path says false).
-  const withExtension = Buffer.concat([cases[0].subarray(0, 54), Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), cases[0].subarray(54)]);
-  withExtension[14 + 6] = 60;
-  withExtension.writeUInt16BE(withExtension.length - 54, 14 + 4);
+  /** The TCP segment of cases[0] behind the given extension headers (each 8 bytes here; next header filled in). */
+  function behind(...headers: Array<[type: number, bytes: number[]]>): Buffer {
+    const chain = headers.map(([, bytes], i) => Buffer.from([i + 1 < headers.length ? headers[i + 1][0] : 6, ...bytes]));
+    const f = Buffer.concat([cases[0].subarray(0, 54), ...chain, cases[0].subarray(54)]);
+    f[14 + 6] = headers[0][0];
+    f.writeUInt16BE(f.length - 54, 14 + 4);
+    return f;
+  }
+  const padN = [0, 1, 4, 0, 0, 0, 0];
+  // Destination options alone; hop-by-hop, routing (no segments left), AH and an atomic fragment (offset 0, M clear),
+  // both taken; a first and a later fragment, and hop-by-hop not first, left to the full parser.
+  const withExtension = behind([60, padN]);
+  const chain = behind([0, padN], [43, [0, 0, 0, 0, 0, 0, 0]], [51, [0, 0, 0, 0, 0, 0, 0]], [44, [0, 0, 0, 0, 0, 0, 7]], [60, padN]);
+  const firstFragment = behind([44, [0, 0, 1, 0, 0, 0, 7]]);
+  const laterFragment = behind([44, [0, 0, 0x18, 0, 0, 0, 7]]);
+  const hopByHopSecond = behind([60, padN], [0, padN]);
+  const extensionCases = [withExtension, chain, firstFragment, laterFragment, hopByHopSecond];
   const vlan = Buffer.concat([cases[0].subarray(0, 12), Buffer.from([0x81, 0, 0, 7]), cases[0].subarray(12)]);
 
   function check(f: Buffer): boolean {
     const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
     const got = readTransportHeader6(f, out);
     const r = parsePacket(f);
-    const plain = r.ok && r.packet.ipv6 !== undefined && r.packet.ipv6.headerLength === 40 && r.packet.l4 !== undefined
+    const plain = r.ok && r.packet.ipv6 !== undefined && !r.packet.ipv6.fragment && r.packet.l4 !== undefined
       && (r.packet.ipv6.proto === 6 || r.packet.ipv6.proto === 17);
     expect(got).toBe(plain);
     if (got && r.ok) {
@@ -105,13 +118,13 @@ describe('readTransportHeader6 agrees with parsePacket (IPv6 without extension h
     return got;
   }
 
-  it('on every prefix of TCP, UDP, ICMPv6, SCTP, VLAN-tagged and extension-header frames', () => {
+  it('on every prefix of TCP, UDP, ICMPv6, SCTP, VLAN-tagged, extension-header and fragment frames', () => {
     let accepted = 0;
-    for (const base of [...cases, withExtension, vlan]) for (let n = 0; n <= base.length; n++) if (check(base.subarray(0, n))) accepted++;
-    // Only whole frames: the payload length names the end (the TCP, the UDP and the VLAN-tagged TCP frame).
-    expect(accepted).toBe(3);
-    expect(check(withExtension)).toBe(false);
-    expect(parsePacket(withExtension).ok).toBe(true);
+    for (const base of [...cases, ...extensionCases, vlan]) for (let n = 0; n <= base.length; n++) if (check(base.subarray(0, n))) accepted++;
+    // Only whole frames: the payload length names the end (TCP, UDP, the two extension chains, VLAN-tagged TCP).
+    expect(accepted).toBe(5);
+    expect(extensionCases.map((f) => check(f))).toEqual([true, true, false, false, false]);
+    expect(extensionCases.map((f) => parsePacket(f).ok)).toEqual([true, true, true, true, false]);
   });
 
   it("truncated: reads a connection-end copy's first bytes (whole headers, the payload cut), still no less than the headers", () => {
@@ -124,14 +137,22 @@ describe('readTransportHeader6 agrees with parsePacket (IPv6 without extension h
     // The TCP header's flags must be there: 14 + 40 + 14 bytes at least.
     expect(readTransportHeader6(long.subarray(0, 14 + 40 + 13), out, true)).toBe(false);
     expect(readTransportHeader6(long.subarray(0, 14 + 40 + 14), out, true)).toBe(true);
+    // A client's FIN behind destination options (a socket's sticky IPV6_DSTOPTS), cut short the same way.
+    const withOptions = Buffer.concat([long.subarray(0, 54), Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), long.subarray(54)]);
+    withOptions[14 + 6] = 60;
+    withOptions.writeUInt16BE(withOptions.length - 54, 14 + 4);
+    expect(readTransportHeader6(withOptions.subarray(0, 128), out, true)).toBe(true);
+    expect([out.srcPort, out.dstPort, out.tcpFlags]).toEqual([40001, 80, 0x11]);
+    expect(readTransportHeader6(withOptions.subarray(0, 14 + 40 + 8 + 13), out, true)).toBe(false);
   });
 
   it('on randomly corrupted header bytes', () => {
     let s = 777;
     const next = () => (s = (s * 1103515245 + 12345) >>> 0);
     for (let i = 0; i < 5000; i++) {
-      const f = Buffer.from(cases[next() % cases.length]);
-      for (let k = 0; k < 2; k++) f[12 + (next() % 50)] = next() & 0xff;
+      const pool = [...cases, ...extensionCases];
+      const f = Buffer.from(pool[next() % pool.length]);
+      for (let k = 0; k < 2; k++) f[12 + (next() % Math.min(f.length - 12, 100))] = next() & 0xff;
       check(f);
     }
   });
