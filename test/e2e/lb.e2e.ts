@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config';
 import { deriveVipMac } from '../../src/config/addresses';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
+import { ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 
 const VIP4 = '10.0.0.100';
@@ -116,6 +117,85 @@ async function holdConnection(client: string, vip: string, ms: number): Promise<
   const first = await new Promise<string>((resolve) => child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())));
   expect(first).toBe('connected');
   return { done };
+}
+
+/** Linux's setsockopt numbers for a socket's sticky destination options and hop-by-hop header (linux/in6.h). */
+const IPV6_HOPOPTS = 54;
+const IPV6_DSTOPTS = 59;
+
+/** Python: GET http://[argv[1]]/ over HTTP/1.0 with socket option argv[2] (an 8-byte header, one PadN option) set; prints the body. */
+const HTTP_GET_WITH_OPTION = `
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.setsockopt(socket.IPPROTO_IPV6, int(sys.argv[2]), bytes([0, 0, 1, 4, 0, 0, 0, 0]))
+s.settimeout(5)
+s.connect((sys.argv[1], 80))
+s.sendall(b'GET / HTTP/1.0\\r\\n\\r\\n')
+data = b''
+while True:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(data.split(b'\\r\\n\\r\\n', 1)[1].decode().strip())
+`;
+
+/** Python: sends each argument (a frame in hex) on eth0 as it is. */
+const SEND_FRAMES = `
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(('eth0', 0))
+for frame in sys.argv[1:]:
+    s.send(bytes.fromhex(frame))
+`;
+
+/**
+ * Python run in a host's namespace: prints, as one JSON line each, the IPv6 packets eth0 carries (either way) that
+ * have an extension header, are a TCP SYN without ACK or a RST, or an ICMPv6 error: the extension headers' types in
+ * order, the upper-layer protocol, the TCP flags, the ICMPv6 type. Prints 'ready' once listening; stops after argv[1] s.
+ */
+const SNIFF_IPV6 = `
+import json, socket, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
+s.bind(('eth0', 0))
+s.settimeout(0.1)
+print('ready', flush=True)
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    try:
+        f = s.recv(4096)
+    except socket.timeout:
+        continue
+    nh, p, ext = f[20], 54, []
+    while nh in (0, 43, 44, 60) and p + 8 <= len(f) and len(ext) < 8:
+        ext.append(nh)
+        nh, p = f[p], p + (8 if nh == 44 else (f[p + 1] + 1) * 8)
+    flags = f[p + 13] if nh == 6 and p + 14 <= len(f) else None
+    icmp = f[p] if nh == 58 and p < len(f) else None
+    if ext or (flags is not None and (flags & 0x12 == 0x02 or flags & 0x04)) or (icmp is not None and icmp < 128):
+        print(json.dumps({'ext': ext, 'proto': nh, 'flags': flags, 'icmp': icmp}), flush=True)
+`;
+
+interface Sniffed { ext: number[]; proto: number; flags: number | null; icmp: number | null }
+
+/** SNIFF_IPV6 on a VM for `seconds`; resolves once it listens, `packets` when it has stopped. */
+async function sniffIpv6(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed[]> }> {
+  const child = lab.spawn(vm, ['python3', '-c', SNIFF_IPV6, String(seconds)]);
+  let out = '';
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.startsWith('ready\n')) resolve();
+    });
+    child.on('exit', () => reject(new Error(`sniffer on ${vm} exited early: ${stderr}`)));
+  });
+  const packets = new Promise<Sniffed[]>((resolve) => child.on('exit', () => {
+    resolve(out.split('\n').slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as Sniffed));
+  }));
+  await ready;
+  return { packets };
 }
 
 beforeAll(async () => {
@@ -248,6 +328,64 @@ while True:
     if data[0] == 129:
         print('reply from', addr[0], data[8:].decode()); break`]);
     expect(ping.stdout.trim()).toBe(`reply from ${VIP6} vadc-ping6`);
+  });
+
+  it('a connection whose client segments carry a destination options or hop-by-hop header reaches a backend, header and all', async () => {
+    daemon = await startDaemon(yaml(web(v6, 'rr')));
+    const sniffers = await Promise.all(['vm1', 'vm2'].map((vm) => sniffIpv6(vm, 6)));
+    // Linux puts a socket's sticky IPV6_DSTOPTS / IPV6_HOPOPTS (here one PadN option, RFC 8200 section 4.2) on every
+    // segment it sends, the SYN included.
+    const bodies: string[] = [];
+    for (const option of [IPV6_DSTOPTS, IPV6_HOPOPTS]) {
+      const got = await lab.exec('cl1', ['python3', '-c', HTTP_GET_WITH_OPTION, VIP6, String(option)], { timeoutMs: 15_000 });
+      bodies.push(got.stdout.trim() || got.stderr.trim());
+    }
+    expect(bodies).toEqual(['vm1 8080', 'vm2 8080']);
+    const [vm1, vm2] = await Promise.all(sniffers.map((s) => s.packets));
+    // OVS read the ports behind the header (lib/flow.c parse_ipv6_ext_hdrs__ skips hop-by-hop, routing, destination
+    // options and AH), so the SYN took the service's flows up; vadc read it with the full parser (the fast reader takes
+    // no extension header) and placed it; the NAT rewrote the address and port behind the header and left it in place.
+    const syn = (packets: Sniffed[]) => packets.filter((p) => p.flags === 0x02);
+    expect([syn(vm1), syn(vm2)]).toEqual([[{ ext: [60], proto: 6, flags: 0x02, icmp: null }], [{ ext: [0], proto: 6, flags: 0x02, icmp: null }]]);
+    expect(daemon.service('web').decisions).toBe(2);
+    // Both ends' FINs reached vadc as copies (END_COPY6), the client's read through its header: both connections ended.
+    await waitFor(() => daemon!.service('web').endCopies >= 4, 10_000, 'copies of both FINs of the 2 connections');
+    await waitFor(() => daemon!.service('web').backends.every((b) => b.activeConns === 0 && b.inactiveConns === 0), 10_000, 'both connections ended');
+    expect(daemon.service('web').endCopies).toBe(4);
+  });
+
+  it('IPv6 fragments to the VIP reach no backend: a fragmented SYN is refused with an event, a first fragment without the TCP header is reported', async () => {
+    daemon = await startDaemon(yaml(web(v6, 'rr')));
+    const cl1 = lab.host('cl1');
+    const fragments = (cuts: Array<[number, number]>, id: number, srcPort: number) => ipv6TcpFragments({
+      srcMac: cl1.mac, dstMac: deriveVipMac(VIP6), srcIp: cl1.ip6, dstIp: VIP6, srcPort, dstPort: 80, payload: Buffer.from('fragmented'), cuts, id,
+    });
+    // A SYN carrying 10 bytes of data, in two fragments (the first with the whole TCP header), then a first fragment
+    // with only 8 bytes of TCP (RFC 7112's tiny first fragment): raw frames to the VIP's MAC.
+    const frames = [...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)];
+    const sniffers = await Promise.all(['vm1', 'vm2', 'vm3', 'cl1'].map((host) => sniffIpv6(host, 4)));
+    const packetIns = () => daemon!.status().switches[0].packetIns;
+    const before = packetIns();
+    const sent = await lab.exec('cl1', ['python3', '-c', SEND_FRAMES, ...frames.map((f) => f.toString('hex'))]);
+    expect(sent.stderr).toBe('');
+    const [vm1, vm2, vm3, client] = await Promise.all(sniffers.map((s) => s.packets));
+    const web6 = daemon.service('web');
+    // Each frame went up once, by the VIP's refuse flow: OVS looks fragments up without ports (before this, flows
+    // mode placed the fragmented SYN and its resubmit came straight back up, 2,277 packet-ins in 4 s; conntrack mode
+    // placed it and its commit sent the first fragment alone to vm1). No backend saw a fragment, and the client got
+    // no answer (it used to get ICMPv6 port unreachable for the later fragment).
+    expect(packetIns() - before).toBe(3);
+    expect([vm1, vm2, vm3].flat().filter((p) => p.ext.includes(44))).toEqual([]);
+    expect(client.filter((p) => p.ext.length === 0)).toEqual([]);
+    expect(web6.decisions).toBe(0);
+    expect(web6.refused).toBe(1);
+    const events = daemon.events().filter((e) => e.kind === 'connection_refused' || e.kind === 'bad_packet').map((e) => e.message);
+    expect(events).toEqual([
+      `refused [${cl1.ip6}]:41601 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
+      'unparsable packet-in: ipv6-first-fragment-without-l4',
+    ]);
+    // vadc is still there: a plain connection goes through.
+    expect(await get('cl1', VIP6)).toMatch(/^vm[123] 808[01]$/);
   });
 
   it('dual stack: an IPv4 and an IPv6 service on the same VMs both answer; status and conns show the IPv6 addresses in RFC 5952 form', async () => {
