@@ -107,6 +107,49 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
   beforeAll(() => setUp(mode), 960_000);
   afterAll(() => tearDown(), 120_000);
 
+  // The issue's "served by all three hosts within 1 s": from the write's commit (the CLI's exit) to each host's
+  // cluster_policy_applied event and to its client's first answer. A service with no health section, so that what is
+  // timed is the store and the hosts, not the first health checks (the next step times those). Printed, not asserted.
+  it('a service added once at cluster scope is applied and answered at every host soon after the write', async () => {
+    const backends = ['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`);
+    writeFileSync(path.join(tmp, 'quick.yaml'), `name: quick\nvip: ${vipOf(lab)}\nport: 81\nscheduler: rr\nbackends:\n${backends.join('\n')}\n`);
+    await vadcOk(['service', 'add', 'quick', '--file', path.join(tmp, 'quick.yaml'), '--cluster', remotes]);
+    const committed = Date.now();
+    const appliedAt = (h: HostDaemon) => h.events.find((e) => e.kind === 'cluster_policy_applied' && e.time >= committed - 5000
+      && (e.data?.services as string[] | undefined)?.includes('quick'))?.time;
+    const firstAnswer: Record<string, number> = {};
+    await Promise.all(hosts.map(async (h) => {
+      const client = lab.hostsOn(h.hv).find((x) => x.role === 'client')!.name;
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        try {
+          await fetchVia(lab, client, 81);
+          firstAnswer[h.hv.name] = Date.now() - committed;
+          return;
+        } catch (err) {
+          if (Date.now() > deadline) throw new Error(`${client} got no answer from the VIP's port 81 within 30 s: ${(err as Error).message}`);
+        }
+      }
+    }));
+    await waitFor(() => hosts.every((h) => appliedAt(h) !== undefined), 10_000, 'every host to report the policy with quick applied');
+    const applied = Object.fromEntries(hosts.map((h) => [h.hv.name, appliedAt(h)! - committed]));
+    console.log(`[cluster remote e2e, ${nat}] service added at cluster scope: applied ${JSON.stringify(applied)} ms and first answered ${JSON.stringify(firstAnswer)} ms after the write committed (issue 13's ceiling: 1,000 ms)`);
+    expect(Object.keys(firstAnswer).sort()).toEqual(['h1', 'h2', 'h3']);
+    // The store's rows as `service show --cluster` reads them; a backend removed and added back through the store
+    // leaves and rejoins every host's pool.
+    const vnic3 = lab.host('h3vm1').port;
+    const rows = JSON.parse(await vadcOk(['service', 'show', 'quick', '--cluster', remotes, '--json'])) as { services: { scope: string; port?: number }[]; backends: { vnic?: string }[] };
+    expect({ scopes: rows.services.map((r) => [r.scope, r.port]), vnics: rows.backends.map((b) => b.vnic).sort() })
+      .toEqual({ scopes: [['cluster', 81]], vnics: ['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => lab.host(vm).port).sort() });
+    const pool = (h: HostDaemon) => h.daemon.services().find((svc) => svc.name === 'quick')?.backends.map((b) => b.id) ?? [];
+    await vadcOk(['backend', 'remove', 'quick', vnic3, '--cluster', remotes]);
+    await waitFor(() => hosts.every((h) => pool(h).length === 2 && !pool(h).includes(vnic3)), 10_000, `every host to drop ${vnic3} from quick`);
+    await vadcOk(['backend', 'add', 'quick', vnic3, '--ip', lab.host('h3vm1').ip, '--port', '8080', '--cluster', remotes]);
+    await waitFor(() => hosts.every((h) => pool(h).includes(vnic3)), 10_000, `every host to take ${vnic3} back into quick`);
+    await vadcOk(['service', 'remove', 'quick', '--cluster', remotes]);
+    await waitFor(() => hosts.every((h) => !h.daemon.services().some((svc) => svc.name === 'quick')), 10_000, 'every host to drop quick');
+  }, 120_000);
+
   it("every host's clients reach the backends of the other hosts through the uplinks, translated both ways", async () => {
     const added = Date.now();
     await vadcOk(['service', 'add', 'web', '--file', path.join(tmp, 'web.yaml'), '--cluster', remotes]);
