@@ -4,7 +4,8 @@ import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFl
 import type { ConnRecord } from '../lb/conn-table';
 import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';
-import type { FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
+import { isClientEntry } from '../flows/egress';
+import type { FlowMod, FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
 import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
@@ -66,6 +67,8 @@ export class LoadBalancerApp {
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
+    // Conntrack mode's commit packet-out of a queued vNIC's new connection sets its queue (the tagger's current one).
+    this.nat.setClientQueues((dpid, ofport) => this.egress.queueAt(dpid, ofport));
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
   }
@@ -95,7 +98,14 @@ export class LoadBalancerApp {
     const newVips = new Set(this.services.all.map((s) => s.config.vip));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
-    for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
+    const entries: FlowMod[] = [];
+    for (const s of this.services.all) {
+      const flows = this.nat.serviceFlows(s, this.tagOf);
+      msgs.push(...flows);
+      for (const f of flows) if (isClientEntry(f, this.nat.tables)) entries.push(f);
+    }
+    // Each queued vNIC gets a tagged copy of these (its packets to a VIP): finish() sends them after the flows above.
+    this.egress.setClientEntries(entries, removed.length > 0);
     // A replaced tagger's flows and meters go after the flows that replaced its tagged ones (finish() then adds the
     // new tagger's EGRESS flows).
     msgs.push(...retired);

@@ -5,12 +5,12 @@
 // The OVSDB QoS/Queue rows are the daemon's (src/ovsdb/egress-qos.ts); both number the queues with the same
 // pure assignEgressQueues.
 import {
-  assignEgressQueues, buildDeleteAllEgressFlows, buildDeleteEgressFlow, buildDeleteEgressMeter, buildEgressFlow, buildEgressMeter,
-  EGRESS_METER_BASE, isEgressMeterId, type EgressQueue, type EgressTag,
+  assignEgressQueues, buildDeleteAllEgressFlows, buildDeleteEgressFlow, buildDeleteEgressMeter, buildDeleteQueuedEntries, buildEgressFlow, buildEgressMeter,
+  buildQueuedEntryFlows, EGRESS_METER_BASE, isEgressMeterId, type EgressQueue, type EgressTag,
 } from '../flows/egress';
 import type { VadcTables } from '../flows/pipeline';
 import { OFPMC_MODIFY, OFPMF_BURST, OFPMF_KBPS, OFPMF_STATS } from '../openflow/constants';
-import type { MeterMod, OfpMessage } from '../openflow/types';
+import type { FlowMod, MeterMod, OfpMessage } from '../openflow/types';
 import type { Outbox } from './outbox';
 import { membersOf, type ServiceState } from './services';
 
@@ -36,7 +36,14 @@ export interface EgressTagger {
   strayMeters(present: readonly number[]): OfpMessage[];
   /** A vNIC's tag (undefined: not queued). */
   tagOf(vnic: string): EgressTag | undefined;
-  /** Brings every switch's EGRESS flows in line with the services and where their vNICs are. */
+  /**
+   * The services' client-side table-0 entries now (flows/egress isClientEntry), which each queued vNIC gets a tagged
+   * copy of (its packets to a VIP). `recreated`: a service was deleted from the switches (and its copies with it).
+   */
+  setClientEntries(entries: readonly FlowMod[], recreated: boolean): void;
+  /** The queue of the vNIC at a switch port with a tagging flow (conntrack mode's commit packet-out sets it). */
+  queueAt(dpid: bigint, ofport: number): number | undefined;
+  /** Brings every switch's EGRESS flows (and queued copies of the client entries) in line with the services and where their vNICs are. */
   sync(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void;
   forgetSwitch(dpid: bigint): void;
 }
@@ -45,6 +52,8 @@ interface Installed {
   dpid: bigint;
   ofport: number;
   tag: EgressTag;
+  /** The client entries' generation its queued copies were made from. */
+  generation: number;
 }
 
 const NONE: OfpMessage[] = [];
@@ -60,7 +69,7 @@ export function createEgressTagger(egress: { police: boolean } | undefined, tabl
     const onConnect = [...leftovers];
     return {
       configure: () => NONE, switchFlows: () => onConnect, teardown: () => NONE, strayMeters: (present) => deleteStray(present, new Set()),
-      tagOf: () => undefined, sync: () => undefined, forgetSwitch: () => undefined,
+      tagOf: () => undefined, setClientEntries: () => undefined, queueAt: () => undefined, sync: () => undefined, forgetSwitch: () => undefined,
     };
   }
   return new QueueTagger(egress.police, tables);
@@ -83,6 +92,11 @@ class QueueTagger implements EgressTagger {
   private meters = new Map<number, number>();
   /** EGRESS flows, by "dpid/ofport". */
   private readonly installed = new Map<string, Installed>();
+  /** The queue of each tagged port, by dpid then ofport (read per new connection in conntrack mode). */
+  private readonly queueByPort = new Map<bigint, Map<number, number>>();
+  private entries: readonly FlowMod[] = [];
+  private entriesKey = '';
+  private generation = 0;
 
   constructor(private readonly police: boolean, private readonly tables: VadcTables) {}
 
@@ -104,11 +118,28 @@ class QueueTagger implements EgressTagger {
   }
 
   switchFlows(): OfpMessage[] {
-    return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters].flatMap(([id, rate]) => buildEgressMeter(id, rate))];
+    return [
+      buildDeleteAllEgressFlows(this.tables), buildDeleteQueuedEntries(undefined, this.tables), ...[...this.meters].flatMap(([id, rate]) => buildEgressMeter(id, rate)),
+    ];
   }
 
   teardown(): OfpMessage[] {
-    return [buildDeleteAllEgressFlows(this.tables), ...[...this.meters.keys()].map((id) => buildDeleteEgressMeter(id))];
+    return [
+      buildDeleteAllEgressFlows(this.tables), buildDeleteQueuedEntries(undefined, this.tables), ...[...this.meters.keys()].map((id) => buildDeleteEgressMeter(id)),
+    ];
+  }
+
+  setClientEntries(entries: readonly FlowMod[], recreated: boolean): void {
+    // Compared by content: an apply that leaves the entries as they were sends no copies again.
+    const key = entries.map(entryKey).join('\n');
+    if (key === this.entriesKey && !recreated) return;
+    this.entries = entries;
+    this.entriesKey = key;
+    this.generation++;
+  }
+
+  queueAt(dpid: bigint, ofport: number): number | undefined {
+    return this.queueByPort.get(dpid)?.get(ofport);
   }
 
   strayMeters(present: readonly number[]): OfpMessage[] {
@@ -128,24 +159,37 @@ class QueueTagger implements EgressTagger {
         const loc = state.location;
         // A remote backend's port is the shared uplink: its own host tags it.
         if (!tag || !loc || loc.remoteHost !== undefined || !switches.has(loc.dpid)) continue;
-        wanted.set(`${loc.dpid}/${loc.ofport}`, { dpid: loc.dpid, ofport: loc.ofport, tag });
+        wanted.set(`${loc.dpid}/${loc.ofport}`, { dpid: loc.dpid, ofport: loc.ofport, tag, generation: this.generation });
       }
     }
     for (const [key, have] of this.installed) {
       const want = wanted.get(key);
-      if (want && want.tag.queueId === have.tag.queueId && want.tag.metered === have.tag.metered) continue;
+      if (want && want.tag.queueId === have.tag.queueId && want.tag.metered === have.tag.metered && want.generation === have.generation) continue;
       if (!want) out.to(have.dpid, [buildDeleteEgressFlow(have.ofport, this.tables)]);
+      // The old copies go (changed entries leave none behind); the new ones follow.
+      out.to(have.dpid, [buildDeleteQueuedEntries(have.ofport, this.tables)]);
       this.installed.delete(key);
+      this.queueByPort.get(have.dpid)?.delete(have.ofport);
     }
     for (const [key, want] of wanted) {
       if (this.installed.has(key)) continue;
       // ADD replaces a changed flow (same match and priority).
-      out.to(want.dpid, [buildEgressFlow({ ofport: want.ofport, ...want.tag }, this.tables)]);
+      const spec = { ofport: want.ofport, ...want.tag };
+      out.to(want.dpid, [buildEgressFlow(spec, this.tables), ...buildQueuedEntryFlows(this.entries, spec)]);
       this.installed.set(key, want);
+      let ports = this.queueByPort.get(want.dpid);
+      if (!ports) this.queueByPort.set(want.dpid, (ports = new Map()));
+      ports.set(want.ofport, want.tag.queueId);
     }
   }
 
   forgetSwitch(dpid: bigint): void {
     for (const [key, have] of this.installed) if (have.dpid === dpid) this.installed.delete(key);
+    this.queueByPort.delete(dpid);
   }
+}
+
+/** What makes a client entry's queued copy: its table, priority, cookie, match and instructions. */
+function entryKey(flow: FlowMod): string {
+  return JSON.stringify([flow.tableId, flow.priority, flow.cookie.toString(16), flow.match, flow.instructions], (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
 }

@@ -183,6 +183,8 @@ export interface CtCommit {
   backendPort: number;
   backendMac: string;
   backendOfport: number;
+  /** The client vNIC's egress queue (set_queue before the output), when it has one. */
+  queueId?: number;
 }
 
 /**
@@ -213,6 +215,7 @@ export function buildCtCommitPacketOut(frame: Buffer, inPort: number, c: CtCommi
       { type: 'set_field', field: { field: 'eth_dst', value: c.backendMac } },
       { type: 'set_field', field: { field: f.dst, value: c.backendIp } },
       { type: 'set_field', field: { field: DST_PORT_FIELD[c.protocol], value: c.backendPort } },
+      ...(c.queueId !== undefined ? [{ type: 'set_queue' as const, queueId: c.queueId }] : []),
       { type: 'output', port: c.backendOfport, maxLen: 0 },
     ],
   };

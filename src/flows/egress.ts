@@ -4,6 +4,8 @@
  *
  *   table 0  EGRESS (15)  in_port=<vNIC> -> [meter <vadc egress meter>] set_queue:<id>, goto vip-reverse
  *   table 0  CT_REPLY     (conntrack mode) a queued backend's replies: the same tag before ct(nat) (withEgressTag)
+ *   table 0  QUEUED_*     in_port=<vNIC> + a service's client-side entry (SERVICE, END_COPY and their IPv6 bands)
+ *                         -> [meter] set_queue:<id>, then as the entry: the vNIC's packets to a VIP (the VM as a client)
  *
  * It shadows only RETURN and the miss (TCP/UDP to table 2, the rest NORMAL, both ending in NORMAL or a
  * connection's reverse flow), so the vNIC's traffic goes where it went before, with the queue set. The queue
@@ -12,7 +14,7 @@
  */
 import { OFPFC_ADD, OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_KBPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER } from '../openflow/constants';
 import type { FlowMod, Instruction, MeterMod } from '../openflow/types';
-import { allFlowsOfKind, makeCookie } from './cookies';
+import { allFlowsOfKind, allVadcFlows, makeCookie } from './cookies';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 
 /** A queue's settings, as configured (bit/s). */
@@ -123,4 +125,63 @@ export function buildDeleteEgressFlow(ofport: number, tables: VadcTables = TABLE
 export function buildDeleteAllEgressFlows(tables: VadcTables = TABLE): FlowMod {
   const selector = allFlowsOfKind('egress');
   return { ...egressBase(0, tables), match: [], priority: 0, command: OFPFC_DELETE, cookie: selector.cookie, cookieMask: selector.cookieMask };
+}
+
+/**
+ * A queued vNIC's packets to a VIP take the service's table-0 entry (it matches any port), which outranks the EGRESS
+ * flow. So each queued vNIC gets a copy of every client-side entry with `in_port` added, the tag in front, and the
+ * entry's priority moved up into a QUEUED_* band by one offset per family: above every entry of its family, in the
+ * same order among themselves (longest prefix first, a FIN/RST copy above its service). set_queue (OVS's skb
+ * priority) is packet metadata: it goes with the packet through goto_table, ct(table=N)'s recirculation and the
+ * resubmitted packet-out of a new connection, to the output.
+ */
+const QUEUED_SHIFT: ReadonlyArray<{ from: { min: number; max: number }; shift: number }> = [
+  { from: PRIORITY.SERVICE, shift: PRIORITY.QUEUED_SERVICE.min - PRIORITY.SERVICE.min },
+  { from: PRIORITY.END_COPY, shift: PRIORITY.QUEUED_END_COPY.min - PRIORITY.END_COPY.min },
+  { from: PRIORITY.SERVICE6, shift: PRIORITY.QUEUED_SERVICE6.min - PRIORITY.SERVICE6.min },
+  { from: PRIORITY.END_COPY6, shift: PRIORITY.QUEUED_END_COPY6.min - PRIORITY.END_COPY6.min },
+];
+
+/** The queued copy's priority of a client-side entry's, or undefined when the priority is not a client-side entry's. */
+function queuedPriority(priority: number): number | undefined {
+  const band = QUEUED_SHIFT.find((b) => priority >= b.from.min && priority <= b.from.max);
+  return band && priority + band.shift;
+}
+
+/** A flow of a service that a client's packet to its VIP enters by (table 0, SERVICE / END_COPY bands): what is copied per queued vNIC. */
+export function isClientEntry(flow: FlowMod, tables: VadcTables = TABLE): boolean {
+  return flow.tableId === tables.CLASSIFY && flow.command === OFPFC_ADD && queuedPriority(flow.priority) !== undefined;
+}
+
+/**
+ * Marks a queued copy in its cookie's low bits (the connection id, 0 in every entry it copies): the copies keep the
+ * entry's kind and service (a service's delete takes them, an end copy's packet-in is read as one) and can be deleted
+ * apart from everything else.
+ */
+export const QUEUED_ENTRY_MARK = 1n << 27n;
+const queuedEntries = () => {
+  const all = allVadcFlows();
+  return { cookie: all.cookie | QUEUED_ENTRY_MARK, cookieMask: all.cookieMask | QUEUED_ENTRY_MARK };
+};
+
+/** The vNIC's copies of the client-side entries (isClientEntry). */
+export function buildQueuedEntryFlows(entries: readonly FlowMod[], spec: EgressFlowSpec): FlowMod[] {
+  const out: FlowMod[] = [];
+  for (const entry of entries) {
+    const priority = queuedPriority(entry.priority);
+    if (priority === undefined) continue;
+    out.push({
+      ...entry, cookie: entry.cookie | QUEUED_ENTRY_MARK, priority, match: [{ field: 'in_port', value: spec.ofport }, ...entry.match],
+      instructions: withEgressTag(entry.instructions, spec),
+    });
+  }
+  return out;
+}
+
+/** Removes the queued copies of one vNIC's port (all of them, undefined), and nothing else (non-strict, table 0 only). */
+export function buildDeleteQueuedEntries(ofport: number | undefined, tables: VadcTables = TABLE): FlowMod {
+  return {
+    ...egressBase(0, tables), ...queuedEntries(), command: OFPFC_DELETE, priority: 0,
+    match: ofport === undefined ? [] : [{ field: 'in_port', value: ofport }],
+  };
 }

@@ -25,6 +25,13 @@ export const PRIORITY = {
   SERVICE: { min: 100, max: 132 },
   /** Table 0: a client's FIN/RST to a service: a copy to the controller, then as SERVICE. 140 + prefix length. */
   END_COPY: { min: 140, max: 172 },
+  /**
+   * Table 0: a queued vNIC's copy of a service's client-side entry (SERVICE, END_COPY): in_port plus the entry's match
+   * -> the vNIC's meter (if policed) and set_queue, then as the entry. The entry's priority + 200: above every IPv4
+   * entry (so a queued VM's packets to a VIP take it), in the same order among themselves (longest prefix first).
+   */
+  QUEUED_SERVICE: { min: 300, max: 332 },
+  QUEUED_END_COPY: { min: 340, max: 372 },
   /** Table 0: ARP requests and ICMP echo requests for a VIP -> controller. 200 + prefix length. */
   VIP_CONTROL: { min: 200, max: 232 },
   /**
@@ -36,6 +43,9 @@ export const PRIORITY = {
   VIP_CONTROL6: { min: 2400, max: 2528 },
   /** A client's FIN/RST to an IPv6 service: a copy to the controller, then as SERVICE6. 2600 + prefix length. */
   END_COPY6: { min: 2600, max: 2728 },
+  /** The queued vNICs' copies of SERVICE6 and END_COPY6: the entry's priority + 1000, above every IPv6 entry. */
+  QUEUED_SERVICE6: { min: 3200, max: 3328 },
+  QUEUED_END_COPY6: { min: 3600, max: 3728 },
   /**
    * Table 1 (flows mode): a TCP SYN (without ACK) that no connection flow took -> controller, as the miss; its own
    * flow so the datapath's cache entry for a new connection's SYN covers SYNs only (builders.buildNewConnectionFlow).
@@ -134,7 +144,10 @@ export function vadcPipeline(first = 0): Pipeline {
     nextTables: [TABLE.FORWARD, TABLE.REVERSE],
     meters: true,
     miss: 'normal',
-    bands: ['MISS', 'RETURN', 'EGRESS', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6', 'END_COPY6'],
+    bands: [
+      'MISS', 'RETURN', 'EGRESS', 'CT_REPLY', 'REPLY_END_COPY', 'VIP_REFUSE', 'SERVICE', 'END_COPY', 'VIP_CONTROL', 'VIP_REFUSE6', 'SERVICE6', 'VIP_CONTROL6',
+      'END_COPY6', 'QUEUED_SERVICE', 'QUEUED_END_COPY', 'QUEUED_SERVICE6', 'QUEUED_END_COPY6',
+    ],
     cookieKinds: ['pipeline', 'vip', 'service', 'end', 'egress'],
   },
   {

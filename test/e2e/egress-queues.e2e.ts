@@ -24,6 +24,8 @@ const host = (name: string) => lab.host(name);
 /** A second VIP: iperf3 through the load balancer, vm1 its one backend (its replies are the bulk of the bytes). */
 const bulkVip = () => lab.subnet.replace(/\.0\/\d+$/, '.150');
 const uplink = () => host('cl1').port;
+/** A third VIP whose one backend is the sink: vm2 (queued, no backend of it) is its client. */
+const sinkVip = () => lab.subnet.replace(/\.0\/\d+$/, '.151');
 
 /** `egress`: the section is there (queues need it; without it, none). */
 function configText(queues: boolean, egress = true): string {
@@ -45,6 +47,11 @@ services:
     port: 5201
     backends:
       - { vnic: ${host('vm1').port}, ip: ${host('vm1').ip}, ports: [5201]${queue('vm1')} }
+  - name: sink
+    vip: ${sinkVip()}
+    port: 5201
+    backends:
+      - { vnic: ${host('cl1').port}, ip: ${host('cl1').ip}, ports: [5201] }
 `;
 }
 
@@ -168,6 +175,36 @@ describe('egress queues on the userspace datapath', () => {
     console.log(`egress queues, ${process.env.VADC_E2E_NAT ?? 'flows'} NAT mode: vm1's replies through VIP ${bulkVip()}: ${(bps / 1e6).toFixed(1)} Mbit/s (max_rate ${RATES.vm1 / 1e6} Mbit/s)`);
     expect(bps).toBeLessThan(RATES.vm1 * 1.5);
     expect(bps).toBeGreaterThan(RATES.vm1 * 0.1);
+  }, 60_000);
+
+  // A queued VM as a client of a service: its packets to the VIP take the service's entry (any port), above its EGRESS
+  // flow, so its vNIC has tagged copies of the entries (QUEUED_SERVICE band). Without them nothing metered it.
+  it("holds a queued VM's own traffic through a VIP too (iperf3 from vm2 to a service whose backend is the sink)", async () => {
+    const meter = 0x0adc0002;
+    const meterBytes = async () => Number(/byte_in_count:(\d+)/.exec(await lab.ofctl('meter-stats', `meter=${meter}`))?.[1] ?? NaN);
+    expect((await lab.ofctl('dump-flows')).split('\n').filter((l) => /set_queue:2/.test(l) && l.includes(`nw_dst=${sinkVip()}`)).join('\n'))
+      .toMatch(/priority=3\d\d,tcp,in_port=\S+,nw_dst=\S+,tp_dst=5201 actions=meter:\d+,set_queue:2,/);
+    const before = await meterBytes();
+    const bps = await iperf('vm2', sinkVip());
+    const metered = (await meterBytes()) - before;
+    // The datapath's flows: vm2's packets to the VIP get its meter and queue 2 (skb_priority, packet metadata) before
+    // the output (flows mode) or before ct (conntrack mode). Conntrack mode's recirculated pass (the packet NAT'ed to
+    // the sink, from vm2's port) outputs it without setting skb_priority again: the datapath keeps the packet's
+    // metadata across recirculation, so it leaves with queue 2 (the userspace datapath shows no more than that).
+    const dp = (await lab.appctl('dpctl/dump-flows')).split('\n').filter((l) => !/packets:0,/.test(l));
+    const toVip = dp.filter((l) => l.includes(`dst=${sinkVip()},`) && /actions:meter\(\d+\),.*set\(skb_priority\(0x2\)\)/.test(l));
+    const inPort = /in_port\((\d+)\)/.exec(toVip[0] ?? '')?.[1];
+    const recirculated = dp.filter((l) => /recirc_id\(0x0*[1-9a-f]/.test(l) && l.includes(`in_port(${inPort})`) && l.includes(`dst=${host('cl1').ip},`));
+    console.log(`egress queues, ${process.env.VADC_E2E_NAT ?? 'flows'} NAT mode: vm2 through VIP ${sinkVip()} to the sink: ${(bps / 1e6).toFixed(1)} Mbit/s (max_rate ${RATES.vm2 / 1e6} Mbit/s); its meter counted ${(metered / 1e6).toFixed(1)} MB; datapath flows to the VIP with queue 2:\n${toVip.slice(0, 3).join('\n')}\nrecirculated:\n${recirculated.slice(0, 3).join('\n')}`);
+    expect(bps).toBeLessThan(RATES.vm2 * 1.5);
+    expect(bps).toBeGreaterThan(RATES.vm2 * 0.1);
+    // 3 s at >= 2 Mbit/s through the meter: at least ~0.75 MB of vm2's segments passed it.
+    expect(metered).toBeGreaterThan(750_000);
+    expect(toVip.length).toBeGreaterThan(0);
+    if (process.env.VADC_E2E_NAT === 'conntrack') {
+      expect(recirculated.length).toBeGreaterThan(0);
+      for (const l of recirculated) expect(l).not.toMatch(/actions:.*skb_priority/);
+    }
   }, 60_000);
 
   it('removes its rows and flows when the queues leave the configuration', async () => {

@@ -59,11 +59,16 @@ export class ConntrackNat implements NatMode {
   private readonly encoders6 = new Map<number, CtCommitWireEncoder6>();
   private readonly decisions: DatapathDecisions;
   readonly decidesInDatapath = true;
+  private queueAt: (dpid: bigint, ofport: number) => number | undefined = () => undefined;
 
   constructor(private readonly zone: number, private readonly counting: CtCounting, reason: string, private readonly endCopies: EndCopies, readonly tables: VadcTables) {
     this.decisions = new DatapathDecisions(zone, tables);
     this.status = { nat: 'conntrack', ctZone: zone, accounting: counting.name, reason };
     this.accounting = counting.accounting;
+  }
+
+  setClientQueues(queueAt: (dpid: bigint, ofport: number) => number | undefined): void {
+    this.queueAt = queueAt;
   }
 
   /** The tracker translates replies: conntrack mode has no reply guard, so nothing comes up from one. */
@@ -141,14 +146,19 @@ export class ConntrackNat implements NatMode {
   }
 
   connect(c: NewConnection): OfpMessage[] {
+    // The packet-out does not pass table 0: a queued client's first packet gets its queue here. (Its meter it passed
+    // on the way up, in the tagged entry that sent it through the tracker to table 1's miss.)
+    const queueId = this.queueAt(c.location.dpid, c.inPort);
     const commit = buildCtCommitPacketOut(c.frame, c.inPort, {
       zone: this.zone, serviceId: c.service.id, protocol: c.service.l4, clientOfport: c.inPort, backendIp: c.backend.config.ip, backendPort: c.softwarePort,
-      backendMac: c.location.mac, backendOfport: c.location.ofport,
+      backendMac: c.location.mac, backendOfport: c.location.ofport, ...(queueId !== undefined ? { queueId } : {}),
     });
     return [...this.counting.connectionFlows(c), commit];
   }
 
   connectEncoded(c: NewConnection): OutboundMessage[] {
+    // A queued client's commit carries set_queue: the codec path (the pre-encoded layouts have none).
+    if (this.queueAt(c.location.dpid, c.inPort) !== undefined) return this.connect(c);
     if (c.backendIp6 !== undefined) return this.connectEncoded6(c, c.backendIp6);
     let encoder = this.encoders.get(c.service.id);
     if (!encoder) {
@@ -188,9 +198,10 @@ export class ConntrackNat implements NatMode {
     // Where the backend is, or, for one taken out of the configuration, where its retained flow sends to.
     const location = service.backends.get(entry.backend.id)?.location ?? this.backendFlows.get(`${service.id}/${entry.backend.id}`);
     if (!location || location.dpid !== c.dpid) return [];
+    const queueId = this.queueAt(c.dpid, c.inPort);
     return [buildCtCommitPacketOut(c.frame, c.inPort, {
       zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend), backendPort: entry.softwarePort,
-      backendMac: location.mac, backendOfport: location.ofport,
+      backendMac: location.mac, backendOfport: location.ofport, ...(queueId !== undefined ? { queueId } : {}),
     })];
   }
 

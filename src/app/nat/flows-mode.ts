@@ -66,6 +66,10 @@ export class FlowsNat implements NatMode {
     return this.replyGuard.passOn(frame, inPort, serviceId);
   }
 
+  setClientQueues(): void {
+    // The resubmitted packet-out passes the queued vNIC's tagged table-0 entry like every later packet.
+  }
+
   syncBackendFlows(): void {
     // Every connection carries its backend in its own flows: nothing per backend.
   }

@@ -103,6 +103,12 @@ export interface NatMode {
    */
   serviceFlows(service: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[];
   /**
+   * Where the queue of a client's switch port is read (egress queues; undefined: not queued), for a new connection's
+   * answer that does not pass table 0's tagged entries again (conntrack mode's commit packet-out). Flows mode's
+   * packet-out goes through the tables and ignores it.
+   */
+  setClientQueues(queueAt: (dpid: bigint, ofport: number) => number | undefined): void;
+  /**
    * Brings the per-backend flows (conntrack mode: one per located healthy backend, and the select groups of
    * services with datapath decisions, with their decision flows) in line with the services,
    * writing the changes to `out`. `switches` are the connected ones. A no-op where the mode has none.

@@ -298,3 +298,80 @@ describe('a queued backend\'s SYN-ACK that the reply guard (datapath.reply_guard
       .toEqual({ queue: 1, meter: egressMeterId(1) });
   });
 });
+
+// A queued VM that is itself a client of a service (a VIP whose backends do not include it): the service's table-0
+// entry matches any port and outranks the EGRESS flow, so the vNIC has tagged copies of the entries of its own.
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('a queued VM as a client of a VIP, %s mode', (_name, mode) => {
+  const API = { vip: '10.0.0.150', mac: '02:00:0a:00:00:96' };
+  const withApi = (police: boolean, extra = '') => `${services(police)}
+  - name: api
+    vip: ${API.vip}
+    port: 80${extra}
+    backends:
+${backendYaml('v-vm3', [8080])}
+`;
+  const toApi = (vm: VmName, srcPort: number, tcpFlags: number) =>
+    ipv4Frame({ srcMac: VMS[vm].mac, dstMac: API.mac, srcIp: VMS[vm].ip, dstIp: API.vip, proto: 'tcp', srcPort, dstPort: 80, tcpFlags });
+  const tagOf = (fields: Record<string, unknown>) => ({ queue: fields.queue, meter: fields.meter });
+
+  it('its packets reach the backend NATed, in its queue and through its meter; an unqueued client\'s do not', () => {
+    const h = new AppHarness(mode, withApi(true));
+    for (const [vm, queue] of [['v-vm1', 1], ['v-vm2', 2]] as const) {
+      const syn = delivered(h.send(toApi(vm, 47000, 0x02), VMS[vm].ofport).outcomes);
+      expect(syn.port).toBe(VMS['v-vm3'].ofport);
+      expect(syn.fields).toMatchObject({ ipv4_dst: VMS['v-vm3'].ip, tcp_dst: 8080, queue });
+      // Flows mode resubmits the first packet through the tables (the tagged entry again); conntrack mode's commit
+      // packet-out sets the queue itself (the packet passed the meter on its way up, in the same entry).
+      if (mode.name === 'flows') expect(syn.fields.meter).toBe(egressMeterId(queue));
+      const ack = delivered(h.send(toApi(vm, 47000, 0x10), VMS[vm].ofport).outcomes);
+      expect(ack.port).toBe(VMS['v-vm3'].ofport);
+      expect(ack.fields.ipv4_dst).toBe(VMS['v-vm3'].ip);
+      expect(tagOf(ack.fields)).toEqual({ queue, meter: egressMeterId(queue) });
+    }
+    // The client on the client port (no queue) reaches the same service untagged.
+    const plain = delivered(h.send(ipv4Frame({
+      srcMac: '52:54:00:00:00:65', dstMac: API.mac, srcIp: '10.0.0.101', dstIp: API.vip, proto: 'tcp', srcPort: 47001, dstPort: 80, tcpFlags: 0x02,
+    }), CLIENT_PORT).outcomes);
+    expect(plain.port).toBe(VMS['v-vm3'].ofport);
+    expect(tagOf(plain.fields)).toEqual({ queue: undefined, meter: undefined });
+  });
+
+  // Conntrack mode with `decisions: datapath`: the select group commits the connection and recirculates it; the queue
+  // set in table 0 goes along (no packet-in at all).
+  if (mode.name === 'conntrack') {
+    it('with datapath decisions: its packets reach the backend through the select group, in its queue and through its meter', () => {
+      const h = new AppHarness(mode, withApi(true, '\n    scheduler: rr\n    decisions: datapath'));
+      const before = h.packetIns;
+      for (const flags of [0x02, 0x10]) {
+        const out = delivered(h.send(toApi('v-vm1', 47300, flags), VMS['v-vm1'].ofport).outcomes);
+        expect(out.port).toBe(VMS['v-vm3'].ofport);
+        expect(out.fields.ipv4_dst).toBe(VMS['v-vm3'].ip);
+        expect(tagOf(out.fields)).toEqual({ queue: 1, meter: egressMeterId(1) });
+      }
+      expect(h.packetIns).toBe(before);
+    });
+  }
+
+  it('its FIN is copied to vadc and still leaves in its queue, through its meter', () => {
+    const h = new AppHarness(mode, withApi(true));
+    delivered(h.send(toApi('v-vm1', 47100, 0x02), VMS['v-vm1'].ofport).outcomes);
+    const copies = h.endCopies;
+    const fin = delivered(h.send(toApi('v-vm1', 47100, 0x11), VMS['v-vm1'].ofport).outcomes);
+    expect(h.endCopies).toBe(copies + 1);
+    expect(fin.port).toBe(VMS['v-vm3'].ofport);
+    expect(tagOf(fin.fields)).toEqual({ queue: 1, meter: egressMeterId(1) });
+  });
+
+  it('without police: the queue only; the queue taken out of the configuration: untagged again', () => {
+    const h = new AppHarness(mode, withApi(false));
+    delivered(h.send(toApi('v-vm1', 47200, 0x02), VMS['v-vm1'].ofport).outcomes);
+    expect(tagOf(delivered(h.send(toApi('v-vm1', 47200, 0x10), VMS['v-vm1'].ofport).outcomes).fields)).toEqual({ queue: 1, meter: undefined });
+    const next = AppHarness.config(mode, withApi(false).replace('queue: { max_rate: 50000000 }', ''));
+    h.install(h.app.setServices(next.services, h.now));
+    delivered(h.send(toApi('v-vm1', 47201, 0x02), VMS['v-vm1'].ofport).outcomes);
+    expect(tagOf(delivered(h.send(toApi('v-vm1', 47201, 0x10), VMS['v-vm1'].ofport).outcomes).fields)).toEqual({ queue: undefined, meter: undefined });
+    // vm2 is queue 1 now: its copies were made again with the new id.
+    delivered(h.send(toApi('v-vm2', 47202, 0x02), VMS['v-vm2'].ofport).outcomes);
+    expect(tagOf(delivered(h.send(toApi('v-vm2', 47202, 0x10), VMS['v-vm2'].ofport).outcomes).fields)).toEqual({ queue: 1, meter: undefined });
+  });
+});
