@@ -129,6 +129,17 @@ describe('ports out of rotation', () => {
     expect(b.portsOut).toBe(0);
     expect(new Set([0, 1, 2, 3].map(() => b.ports[pickPortIndex(b)]))).toEqual(new Set([8080, 8081]));
   });
+
+  it('with every port out, the port picker skips none: fewest connections, ties in rotation, as with none out', () => {
+    const b = new Backend({ id: 'A', ip: 1, ports: [8080, 8081, 8082] });
+    for (const index of [0, 1, 2]) setPortOut(b, index, PORT_OUT_HEALTH, true);
+    expect(b.portsOut).toBe(3);
+    expect([0, 1, 2, 3].map(() => b.ports[pickPortIndex(b)])).toEqual([8080, 8081, 8082, 8080]);
+    b.portConns[0] = 2;
+    b.portConns[1] = 0;
+    b.portConns[2] = 1;
+    expect(b.ports[pickPortIndex(b)]).toBe(8081);
+  });
 });
 
 describe('LbService with outlier detection (what the datapath shows)', () => {

@@ -25,6 +25,8 @@ describe('scheduler registry', () => {
     const attempt = () => createScheduler('fastest');
     expect(attempt).toThrow(LbInputError);
     expect(attempt).toThrow(/unknown scheduler "fastest"; expected one of rr, wrr/);
+    expect(attempt).toThrow(new LbInputError('scheduler', `unknown scheduler "fastest"; expected one of ${SCHEDULER_NAMES.join(', ')}`));
+    expect(attempt).toThrow(/^scheduler: unknown scheduler/); // the field named
   });
 });
 
