@@ -6,12 +6,14 @@ import { asControllerApp, LoadBalancerApp } from '../app';
 import type { ControllerApp, SwitchInfo } from '../controller/types';
 import { deriveVipMac } from '../config/addresses';
 import { stringify } from 'yaml';
-import type { ChildSwitchPlan, FromChild, ToChild } from './child-protocol';
+import type { AppEnds, ChildSwitchPlan, FromChild, ToChild } from './child-protocol';
 import { startRawResponder } from './raw-responder';
 import { ReferenceResponder } from './reference-responder';
 
 interface EventSource {
   drainEvents(): Array<{ kind: string }>;
+  /** vadc's app: the connection ends it saw. */
+  ends?(): AppEnds;
 }
 
 function send(msg: FromChild): void {
@@ -27,7 +29,20 @@ function vadcApp(config: Record<string, unknown>): ControllerApp & EventSource {
   const events: Array<{ kind: string }> = [];
   const app = new LoadBalancerApp(parsed.services, { datapath: parsed.datapath, emit: (e) => events.length < 10_000 && events.push(e) });
   // One bench switch per session, and no input of the bench affects another switch: nothing to send elsewhere.
-  return { ...asControllerApp(app, () => undefined), drainEvents: () => events.splice(0) };
+  return { ...asControllerApp(app, () => undefined), drainEvents: () => events.splice(0), ends: () => appEnds(app) };
+}
+
+function appEnds(app: LoadBalancerApp): AppEnds {
+  const ends: AppEnds = { copies: 0, ended: 0, inactive: 0 };
+  for (const s of app.serviceStates()) {
+    ends.copies += s.endCopies;
+    for (const name of s.backends.keys()) {
+      const backend = s.lb.backendById(name);
+      ends.ended += backend?.completedConns ?? 0;
+      ends.inactive += backend?.inactiveConns ?? 0;
+    }
+  }
+  return ends;
 }
 
 function referenceApp(switches: ChildSwitchPlan[], backendPort: number): ControllerApp {
@@ -41,15 +56,15 @@ function referenceApp(switches: ChildSwitchPlan[], backendPort: number): Control
   });
 }
 
-/** Answers the parent's CPU-time requests; on 'stop' runs `stop` and reports the app's event counts. */
-function serveParent(port: number, stop: () => Promise<Record<string, number>>): void {
+/** Answers the parent's CPU-time requests; on 'stop' runs `stop` and reports the app's event counts (and ends). */
+function serveParent(port: number, stop: () => Promise<{ appEvents: Record<string, number>; ends?: AppEnds }>): void {
   process.on('message', (m: ToChild) => {
     if (m.kind === 'cpu') {
       const usage = process.cpuUsage();
       send({ kind: 'cpu', userUs: usage.user, systemUs: usage.system });
     } else if (m.kind === 'stop') {
-      void stop().then((appEvents) => {
-        send({ kind: 'stopped', appEvents });
+      void stop().then((stopped) => {
+        send({ kind: 'stopped', ...stopped });
         process.disconnect?.();
       });
     }
@@ -61,7 +76,7 @@ async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
   if (msg.app === 'raw') {
     // The raw responder needs no runtime: it answers packet-ins itself.
     const raw = await startRawResponder();
-    serveParent(raw.port, () => raw.close().then(() => ({})));
+    serveParent(raw.port, () => raw.close().then(() => ({ appEvents: {} })));
     return;
   }
   const app = msg.app === 'vadc' ? vadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
@@ -77,8 +92,9 @@ async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
   serveParent(Number(bound.slice(bound.lastIndexOf(':') + 1)), async () => {
     clearInterval(drainTimer);
     drain();
+    const ends = events.ends?.();
     await controller.stop().catch(() => undefined);
-    return appEvents;
+    return { appEvents, ...(ends ? { ends } : {}) };
   });
 }
 

@@ -42,6 +42,8 @@ function popcount(bits: number): number {
 export class ResponseCorrelator {
   private readonly outstanding = new Map<number, Outstanding>();
   readonly counters: CorrelatorCounters = { completed: 0, duplicates: 0, unmatched: 0, packetOutFirst: 0 };
+  /** The client endpoint (endpointKey) of the packet-in completed last: whose connection the switch may now end. */
+  lastCompleted = -1;
 
   /** @param expectedFlowMods distinct flow-mods a packet-in needs (forward + reverse = 2). */
   constructor(readonly expectedFlowMods = 2) {
@@ -121,6 +123,7 @@ export class ResponseCorrelator {
     if (!entry.packetOut || entry.flowMods < this.expectedFlowMods) return -1;
     this.outstanding.delete(key);
     this.counters.completed++;
+    this.lastCompleted = key;
     return receivedAtNs - entry.sentAtNs;
   }
 }

@@ -1,7 +1,9 @@
 // `vadc bench flowsetup`: a cbench-style OpenFlow 1.3 load generator. N emulated switches send
 // packet-ins for distinct client 5-tuples to a VIP; a packet-in counts as one response once all its
-// flow-mods and its packet-out came back. Loops of loopMs, the first warmupLoops dropped.
+// flow-mods and its packet-out came back. Loops of loopMs, the first warmupLoops dropped. With end copies
+// (--end-copies), each answered connection also ends: the copies of its FINs go to the controller.
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { AppEnds } from './child-protocol';
 import { EmulatedSwitch } from './emulated-switch';
 import { FlowSetupError } from './errors';
 import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalController, pinSelf, startInternalController } from './internal-controller';
@@ -23,14 +25,18 @@ export interface FlowSetupResult {
   };
   options: {
     switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
-    protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string;
+    protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string; endCopies: number;
   };
   responsesPerSec: RateSummary;
   latencyUs: LatencySummary;
   totals: {
     packetInsSent: number; responses: number; flowModsReceived: number; packetOutsReceived: number; duplicates: number;
     unmatched: number; packetOutFirst: number; errorsReceived: number; unansweredAtEnd: number;
+    /** End copies sent (not counted in packetInsSent: nothing answers them), dropped by the meter, connections ended whole. */
+    endCopiesSent: number; endCopiesMetered: number; endsSent: number;
   };
+  /** vadc's app only: the connection ends it saw (end copies it took as such, connections ended, still inactive). */
+  appEnds: AppEnds | null;
   /** CPU use over the measured loops, in % of one core. controller is null for an external controller. */
   cpu: { generatorPct: number; controllerPct: number | null; generatorCore: number | null; controllerCore: number | null };
   /** Operator events the vadc app raised during the run, by kind (refusals mean packet-ins without flows). */
@@ -80,7 +86,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   const window = opts.mode === 'latency' ? 1 : opts.window;
   const switches = plans.map((plan) => new EmulatedSwitch({
     index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port, portNames: plan.portNames,
-    clientPortName: plan.clientPortName, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
+    clientPortName: plan.clientPortName, backends: plan.backends, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
     servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods,
     onResponse: (latencyNs) => {
       responses++;
@@ -89,6 +95,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   }));
 
   let appEvents: Record<string, number> = {};
+  let appEnds: AppEnds | null = null;
   try {
     await withTimeout(Promise.all(switches.map((sw) => sw.connect())), opts.handshakeTimeoutMs,
       `the controller did not complete the handshake with all ${opts.switches} switches within ${opts.handshakeTimeoutMs} ms`);
@@ -115,6 +122,8 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     const generatorPct = (100 * (cpuUs() - cpuStart.generator)) / wallUs;
     const controllerPct = internal ? (100 * ((await internal.cpuTimeUs()) - cpuStart.controller)) / wallUs : null;
     for (const sw of switches) sw.pause();
+    // Whatever was sent (end copies included) has been handled before the counts are read.
+    await withTimeout(Promise.all(switches.map((sw) => sw.barrier())), opts.handshakeTimeoutMs, 'the controller did not answer the closing echo');
     const sum = (f: (sw: EmulatedSwitch) => number) => switches.reduce((a, sw) => a + f(sw), 0);
     const totals = {
       packetInsSent: sum((sw) => sw.counters.packetInsSent),
@@ -126,10 +135,13 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       packetOutFirst: sum((sw) => sw.correlator.counters.packetOutFirst),
       errorsReceived: sum((sw) => sw.counters.errorsReceived),
       unansweredAtEnd: sum((sw) => sw.correlator.inFlight),
+      endCopiesSent: sum((sw) => sw.counters.endCopiesSent),
+      endCopiesMetered: sum((sw) => sw.counters.endCopiesMetered),
+      endsSent: sum((sw) => sw.counters.endsSent),
     };
     const lastControllerError = switches.map((sw) => sw.lastError).find((e) => e !== undefined) ?? null;
     for (const sw of switches) sw.close();
-    if (internal) appEvents = await internal.stop();
+    if (internal) ({ appEvents, ends: appEnds = null } = await internal.stop());
     return {
       benchmark: 'flowsetup', startedAt,
       controller: {
@@ -139,6 +151,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
         macs: opts.clients, window, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
+        endCopies: opts.endCopies,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
       latencyUs: latencies.summary(),
@@ -148,6 +161,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
         generatorCore: generatorPinned ? GENERATOR_CORE : null, controllerCore: internal?.pinned ? CONTROLLER_CORE : null,
       },
       appEvents,
+      appEnds,
       lastControllerError,
     };
   } finally {
@@ -188,6 +202,14 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
       `packet-outs ${fmt(r.totals.packetOutsReceived)}  duplicates ${r.totals.duplicates}  unmatched ${r.totals.unmatched}  ` +
       `packet-out-first ${r.totals.packetOutFirst}  errors ${r.totals.errorsReceived}  unanswered ${r.totals.unansweredAtEnd}`,
   ];
+  const t = r.totals;
+  if ((r.controller.app === 'reference' || r.controller.app === 'raw') && o.endCopies > 0) {
+    lines.push('  end copies   none: the responder installs no end-copy flows, so the switches send none (its figures are without)');
+  } else if (o.endCopies > 0 || t.endCopiesSent > 0) {
+    lines.push(`  end copies   ${fmt(t.endCopiesSent)} sent (${fmt(t.endsSent)} connections ended whole), ${fmt(t.endCopiesMetered)} dropped by the meter` +
+      `${o.endCopies > 0 ? ` (${fmt(o.endCopies)}/s per switch)` : ''}` +
+      (r.appEnds ? `; vadc took ${fmt(r.appEnds.copies)} as ends: ${fmt(r.appEnds.ended)} connections ended, ${fmt(r.appEnds.inactive)} inactive` : ''));
+  }
   const events = Object.entries(r.appEvents);
   if (events.length) lines.push(`  app events   ${events.map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (r.lastControllerError) lines.push(`  last controller error: ${r.lastControllerError}`);

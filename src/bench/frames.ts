@@ -1,5 +1,7 @@
-// The packet-in payloads: Ethernet/IPv4 or IPv6 TCP SYN or UDP frames from emulated clients to the VIP, with
-// correct checksums. One template per switch, patched in place per packet (no per-packet allocation).
+// The packet-in payloads: Ethernet/IPv4 or IPv6 TCP SYN or UDP frames from emulated clients to the VIP, and the
+// TCP FINs of a connection's end (the client's to the VIP, a backend's to the client: what the datapath's end-copy
+// flows copy to the controller), with correct checksums. One template per kind, patched in place per packet (no
+// per-packet allocation).
 import { parseIpv6 } from '../net/ipv6';
 import { ipv6TransportChecksum } from '../flows/ipv6-replies';
 import {
@@ -45,7 +47,17 @@ export interface ClientFrameSpec {
   /** An address of the family. */
   vip: string;
   servicePort: number;
+  /** TCP flags (default SYN: a new connection). */
+  tcpFlags?: number;
+  /**
+   * A backend's segment to the client (its end-copy flow's packet): this address and port are the source and the
+   * client the destination (`writeClient` with side 'destination'); the VIP appears nowhere.
+   */
+  from?: { ip: string; port: number };
 }
+
+/** Where `writeClient` puts the client: the source of its own segments, the destination of a backend's. */
+export type ClientSide = 'source' | 'destination';
 
 export interface ClientAddress {
   /** The client's number: its IPv4 address as an unsigned 32-bit number, or its IPv6 address's last 32 bits. */
@@ -68,14 +80,20 @@ export function buildFrameTemplate(spec: ClientFrameSpec): Buffer {
   const l4 = l4At(family);
   const proto = spec.protocol === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP;
   writeMac(frame, 0, spec.vipMac);
+  const from = spec.from;
   if (family === 'ipv6') {
     frame.writeUInt16BE(ETH_TYPE_IPV6, 12);
     frame[IP_AT] = 0x60;
     frame.writeUInt16BE(frame.length - L4_AT6, IP_AT + 4);
     frame[IP_AT + 6] = proto;
     frame[IP_AT + 7] = 64;
-    CLIENT_PREFIX6.copy(frame, FRAME_OFFSETS6.ipSrc);
-    frame.set(parseIpv6(spec.vip), FRAME_OFFSETS6.ipDst);
+    if (from) {
+      frame.set(parseIpv6(from.ip), FRAME_OFFSETS6.ipSrc);
+      CLIENT_PREFIX6.copy(frame, FRAME_OFFSETS6.ipDst);
+    } else {
+      CLIENT_PREFIX6.copy(frame, FRAME_OFFSETS6.ipSrc);
+      frame.set(parseIpv6(spec.vip), FRAME_OFFSETS6.ipDst);
+    }
   } else {
     frame.writeUInt16BE(ETH_TYPE_IPV4, 12);
     frame[IP_AT] = 0x45;
@@ -83,12 +101,14 @@ export function buildFrameTemplate(spec: ClientFrameSpec): Buffer {
     frame.writeUInt16BE(0x4000, IP_AT + 6); // don't fragment, as Linux sends a SYN
     frame[IP_AT + 8] = 64;
     frame[IP_AT + 9] = proto;
-    writeIpv4(frame, FRAME_OFFSETS.ipDst, spec.vip);
+    if (from) writeIpv4(frame, FRAME_OFFSETS.ipSrc, from.ip);
+    else writeIpv4(frame, FRAME_OFFSETS.ipDst, spec.vip);
   }
-  frame.writeUInt16BE(spec.servicePort, l4 + 2);
+  if (from) frame.writeUInt16BE(from.port, l4);
+  else frame.writeUInt16BE(spec.servicePort, l4 + 2);
   if (spec.protocol === 'tcp') {
     frame[l4 + 12] = (TCP_HEADER_LEN / 4) << 4;
-    frame[l4 + 13] = TCP_FLAGS.SYN;
+    frame[l4 + 13] = spec.tcpFlags ?? TCP_FLAGS.SYN;
     frame.writeUInt16BE(64240, l4 + 14);
   } else {
     frame.writeUInt16BE(UDP_HEADER_LEN + UDP_PAYLOAD.length, l4 + 4);
@@ -98,23 +118,30 @@ export function buildFrameTemplate(spec: ClientFrameSpec): Buffer {
 }
 
 /**
- * Writes the client's MAC (02:be:<number>), address and port into a template copy at `at` and recomputes the
- * checksums (IPv4 header, TCP/UDP). `sequence` varies the IP id and TCP ISN so frames look like distinct SYNs.
+ * Writes the client's address and port into a template copy at `at` and recomputes the checksums (IPv4 header,
+ * TCP/UDP). The client's own segments (side 'source') also get its MAC (02:be:<number>) as the Ethernet source; a
+ * backend's (side 'destination', a template built with `from`) name the client as destination. `sequence` varies
+ * the IP id and TCP sequence number so frames look like distinct segments.
  */
-export function writeClient(buf: Buffer, at: number, protocol: BenchProtocol, client: ClientAddress, sequence: number, family: BenchFamily = 'ipv4'): void {
-  buf[at + 6] = 0x02;
-  buf[at + 7] = 0xbe;
-  buf.writeUInt32BE(client.ip >>> 0, at + 8);
+export function writeClient(
+  buf: Buffer, at: number, protocol: BenchProtocol, client: ClientAddress, sequence: number, family: BenchFamily = 'ipv4', side: ClientSide = 'source',
+): void {
+  const toClient = side === 'destination';
+  if (!toClient) {
+    buf[at + 6] = 0x02;
+    buf[at + 7] = 0xbe;
+    buf.writeUInt32BE(client.ip >>> 0, at + 8);
+  }
   const l4 = at + l4At(family);
   if (family === 'ipv6') {
-    buf.writeUInt32BE(client.ip >>> 0, at + FRAME_OFFSETS6.ipSrcLow);
+    buf.writeUInt32BE(client.ip >>> 0, at + (toClient ? FRAME_OFFSETS6.ipDst + 12 : FRAME_OFFSETS6.ipSrcLow));
   } else {
     buf.writeUInt16BE(sequence & 0xffff, at + FRAME_OFFSETS.ipId);
-    buf.writeUInt32BE(client.ip >>> 0, at + FRAME_OFFSETS.ipSrc);
+    buf.writeUInt32BE(client.ip >>> 0, at + (toClient ? FRAME_OFFSETS.ipDst : FRAME_OFFSETS.ipSrc));
     buf.writeUInt16BE(0, at + FRAME_OFFSETS.ipChecksum);
     buf.writeUInt16BE(internetChecksum(buf, at + IP_AT, at + L4_AT), at + FRAME_OFFSETS.ipChecksum);
   }
-  buf.writeUInt16BE(client.port, l4);
+  buf.writeUInt16BE(client.port, toClient ? l4 + 2 : l4);
   const l4Length = frameLength(protocol, family) - l4At(family);
   const proto = protocol === 'tcp' ? IP_PROTO_TCP : IP_PROTO_UDP;
   const checksumAt = protocol === 'tcp' ? l4 + 16 : l4 + 6;

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { FromChild, ToChild } from './child-protocol';
+import type { AppEnds, FromChild, ToChild } from './child-protocol';
 import { InternalControllerError } from './errors';
 
 export const CONTROLLER_CORE = 1;
@@ -20,8 +20,8 @@ export interface InternalController {
   pinned: boolean;
   /** The child's CPU time so far (user + system), in microseconds. */
   cpuTimeUs(): Promise<number>;
-  /** Stops the child; resolves with the app's event counts by kind. */
-  stop(): Promise<Record<string, number>>;
+  /** Stops the child; resolves with the app's event counts by kind (and, for vadc's app, the ends it saw). */
+  stop(): Promise<{ appEvents: Record<string, number>; ends?: AppEnds }>;
 }
 
 /** taskset exists and the machine has the cores we pin to. */
@@ -97,12 +97,13 @@ export async function startInternalController(
         return cpu.userUs + cpu.systemUs;
       },
       async stop() {
-        if (child.exitCode !== null || child.signalCode !== null || !child.connected) return {};
+        if (child.exitCode !== null || child.signalCode !== null || !child.connected) return { appEvents: {} };
         const reply = waitFor(child, 'stopped', STOP_TIMEOUT_MS, 'stop');
         child.send({ kind: 'stop' } satisfies ToChild);
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         try {
-          return (await reply).appEvents;
+          const { appEvents, ends } = await reply;
+          return { appEvents, ...(ends ? { ends } : {}) };
         } finally {
           const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
           await exited;

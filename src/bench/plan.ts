@@ -46,6 +46,11 @@ export interface FlowSetupOptions {
   expectedFlowMods: number;
   /** The internal vadc's NAT mode: flows (2 flow-mods + packet-out per connection) or conntrack (the packet-out alone). */
   nat: 'flows' | 'conntrack';
+  /**
+   * The internal vadc's `datapath.end_copies` (copies/s of its meter; 0 = off, no copy flows). Where a controller
+   * installed end-copy flows, each answered connection then ends: the switch sends the copies of its two FINs.
+   */
+  endCopies: number;
   scheduler: string;
   /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
   pin: boolean;
@@ -59,7 +64,7 @@ export const DEFAULT_OPTIONS: FlowSetupOptions = {
   switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
   controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', family: 'ipv4', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
   backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
-  expectedFlowMods: 2, nat: 'flows', scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
+  expectedFlowMods: 2, nat: 'flows', endCopies: 0, scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
 };
 
 /** What --family ipv6 uses when --vip and --vip-stride are not given: a /64 per switch. */
@@ -93,6 +98,7 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('expected-flow-mods', o.expectedFlowMods, 0, 32);
   intIn('vip-stride', o.vipStride, 0, 1 << 24);
   intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
+  intIn('end-copies', o.endCopies, 0, 1_000_000);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
   if (o.family === 'ipv6') {
     if (!isIPv6(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv6 address (--family ipv6)`);
@@ -180,7 +186,7 @@ export function benchConfig(o: FlowSetupOptions, plans: readonly SwitchPlan[]): 
   return {
     controller: { listen: 'tcp:127.0.0.1:6653' },
     // Conntrack mode with tracker accounting: one packet-out per connection (the tracker is never read here).
-    datapath: { nat: o.nat, accounting: 'conntrack' },
+    datapath: { nat: o.nat, accounting: 'conntrack', end_copies: o.endCopies },
     ovsdb: 'unix:/var/run/openvswitch/db.sock',
     services: plans.map((plan) => ({
       name: `bench${plan.index}`,

@@ -1,7 +1,9 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command';
 import { FlowSetupResult, formatFlowSetupReport, runFlowSetup } from '../../bench/flowsetup';
+import { EndCopiesComparison, formatEndCopiesComparison, runFlowSetupEndCopies } from '../../bench/end-copies-compare';
 import { FamilyComparison, formatFamilyComparison, runFlowSetupFamilies } from '../../bench/family-compare';
+import { FlowSetupOptionError } from '../../bench/errors';
 import { DEFAULT_IPV6_VIP, DEFAULT_OPTIONS, FlowSetupOptions, parseControllerOption, parseList } from '../../bench/plan';
 
 const d = DEFAULT_OPTIONS;
@@ -18,6 +20,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     '<%= config.bin %> bench flowsetup',
     '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
     '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
+    '<%= config.bin %> bench flowsetup --end-copies-compare --rounds 3 --mode throughput --nat conntrack',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
   ];
 
@@ -39,7 +42,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       options: ['ipv4', 'ipv6', 'both'] as const, default: d.family,
       description: "clients, VIPs and backends of this family; 'both' runs IPv4 and IPv6 alternating and prints them side by side",
     })(),
-    rounds: Flags.integer({ description: "with --family both: runs per family (alternating ABBA)", default: 1 }),
+    rounds: Flags.integer({ description: 'with --family both or --end-copies-compare: runs per variant (alternating ABBA)', default: 1 }),
     vip: Flags.string({ description: `VIP of switch 0 (default ${d.vip}, with --family ipv6 ${DEFAULT_IPV6_VIP.vip})` }),
     'vip-stride': Flags.integer({
       description: `switch i uses VIP + i * stride: IPv4 as a number (default ${d.vipStride}), IPv6 in /64 networks (default ${DEFAULT_IPV6_VIP.vipStride}); 0 = one VIP for all`,
@@ -53,12 +56,21 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       options: ['flows', 'conntrack'] as const, default: d.nat,
       description: "internal vadc's NAT mode: per-connection flows, or conntrack (one packet-out per connection)",
     })(),
+    'end-copies': Flags.integer({
+      description: "internal vadc's datapath.end_copies (its meter, copies/s per switch; 0 = off): each answered connection then ends, " +
+        'the switch sending the copies of its two FINs (the responders install no copy flows and get none)',
+      default: d.endCopies,
+    }),
+    'end-copies-compare': Flags.boolean({
+      description: 'run with end copies off and on (--end-copies, or 5000 if 0), alternating ABBA, and print them side by side with the cost of an end',
+      default: false,
+    }),
     scheduler: Flags.string({ description: 'scheduler of the bench services (internal vadc)', default: d.scheduler }),
     'profile-dir': Flags.directory({ description: 'write a CPU profile (.cpuprofile) of the internal controller here' }),
     'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
   };
 
-  public async run(): Promise<FlowSetupResult | FamilyComparison> {
+  public async run(): Promise<FlowSetupResult | FamilyComparison | EndCopiesComparison> {
     const f = this.flags;
     const options: Partial<FlowSetupOptions> = {
       switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], warmupLoops: f['warmup-loops'], clients: f.macs,
@@ -66,9 +78,15 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],
       expectedFlowMods: f['flow-mods'] ?? (f.nat === 'conntrack' ? 0 : d.expectedFlowMods), nat: f.nat,
-      scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
+      endCopies: f['end-copies'], scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
     };
     const onLoop = (loop: number, responses: number, ms: number) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`);
+    if (f['end-copies-compare']) {
+      if (f.family === 'both') throw new FlowSetupOptionError('end-copies-compare', 'compare one family at a time (--family ipv4 or ipv6)');
+      const comparison = await runFlowSetupEndCopies({ ...options, family: f.family }, f.rounds, (rate, n) => this.logger.info(`run ${n + 1}: end copies ${rate ? `${rate}/s` : 'off'}`), onLoop);
+      if (!this.jsonEnabled()) this.log(formatEndCopiesComparison(comparison));
+      return comparison;
+    }
     if (f.family === 'both') {
       const comparison = await runFlowSetupFamilies(options, f.rounds, (family, n) => this.logger.info(`run ${n + 1}: ${family}`), onLoop);
       if (!this.jsonEnabled()) this.log(formatFamilyComparison(comparison));

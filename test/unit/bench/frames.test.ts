@@ -44,6 +44,15 @@ describe('client frames', () => {
     }
   });
 
+  it("builds a backend's FIN to the client (an end copy's segment) with correct checksums", () => {
+    const frame = buildFrameTemplate({ protocol: 'tcp', vipMac: '02:00:0a:00:00:64', vip: '10.0.0.100', servicePort: 80, tcpFlags: 0x11, from: { ip: '10.0.0.12', port: 8081 } });
+    writeClient(frame, 0, 'tcp', { ip: 0xac100005, port: 4242 }, 9, 'ipv4', 'destination');
+    expect([...frame.subarray(26, 34)]).toEqual([10, 0, 0, 12, 172, 16, 0, 5]);
+    expect([frame.readUInt16BE(34), frame.readUInt16BE(36), frame[47]]).toEqual([8081, 4242, 0x11]);
+    expect(ipHeaderValid(frame)).toBe(true);
+    expect(l4Valid(frame)).toBe(true);
+  });
+
   it('builds a TCP SYN from the client to VIP:port with the client MAC', () => {
     const frame = makeFrame('tcp', 0xac100005, 4242, 1);
     expect(frame.subarray(0, 6).toString('hex')).toBe('02000a000064');

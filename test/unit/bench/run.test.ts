@@ -19,6 +19,7 @@ describe('flowsetup run against the reference responder', () => {
       options: { switches: 2, mode, loops: 2, loopMs: 200, warmupLoops: 1, macs: 1000, window: mode === 'latency' ? 1 : 8, protocol: 'tcp', expectedFlowMods: 2 },
       cpu: { generatorPct: expect.any(Number), controllerPct: expect.any(Number) },
       appEvents: {},
+      appEnds: null,
       lastControllerError: null,
     });
     expect(json.controller.target).toMatch(/^tcp:127\.0\.0\.1:\d+$/);
@@ -57,6 +58,29 @@ describe('flowsetup run against the reference responder', () => {
     expect(result.appEvents.connection_refused ?? 0).toBe(0);
     expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
     if (nat === 'flows') expect(result.totals.flowModsReceived).toBeGreaterThanOrEqual(2 * result.totals.responses);
+  });
+
+  it.each(['flows', 'conntrack'] as const)('with end copies, every connection ended whole is one vadc saw end (%s NAT), counted by its app', async (nat) => {
+    const result = await runFlowSetup({
+      switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'vadc', pin: false, nat,
+      expectedFlowMods: nat === 'flows' ? 2 : 0, endCopies: 100_000,
+    });
+    const t = result.totals;
+    expect(t.endsSent).toBeGreaterThan(0);
+    // Two copies per ended connection (the client's FIN and the backend's); the meter at 100,000/s drops none here.
+    expect(t).toMatchObject({ endCopiesSent: 2 * t.endsSent, endCopiesMetered: 0, errorsReceived: 0 });
+    expect(result.appEnds).toEqual({ copies: t.endCopiesSent, ended: t.endsSent, inactive: expect.any(Number) });
+    expect(result.appEvents.connection_refused ?? 0).toBe(0);
+    expect(t.packetInsSent).toBe(t.responses + t.unansweredAtEnd);
+    expect(formatFlowSetupReport(result)).toMatch(/end copies +[\d,]+ sent .*vadc took [\d,]+ as ends/);
+  });
+
+  it('sends no end copies to a responder (it installs no end-copy flows), which keeps answering', async () => {
+    const result = await runFlowSetup({ switches: 1, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'reference', pin: false, endCopies: 5000 });
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals).toMatchObject({ endCopiesSent: 0, endCopiesMetered: 0, unmatched: 0, errorsReceived: 0 });
+    expect(result.appEnds).toBeNull();
+    expect(formatFlowSetupReport(result)).toContain('end copies   none: the responder installs no end-copy flows');
   });
 
   it('counts UDP responses from the raw responder (the generator ceiling), labelled as not vadc', async () => {
