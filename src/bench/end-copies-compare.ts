@@ -23,9 +23,10 @@ export interface EndCopiesComparison {
   onOverOff: VariantRatio;
   /**
    * Controller CPU per response, in microseconds (1e6 / per controller CPU-second), off and on, and the
-   * difference: what ending a connection (its copies) costs the controller. null with an external controller.
+   * difference: what ending a connection (its copies) costs the controller, and that over the copies per response
+   * (what one copy costs: the meter may have dropped some). null with an external controller.
    */
-  controllerUsPerResponse: { off: number; on: number; endCost: number } | null;
+  controllerUsPerResponse: { off: number; on: number; endCost: number; perCopy: number } | null;
   /** Of the runs with copies: copies sent per response, and the share the meter dropped. */
   copiesPerResponse: number;
   meteredShare: number;
@@ -40,10 +41,12 @@ export function compareEndCopies(runs: readonly FlowSetupResult[], rounds: numbe
   const [usOff, usOn] = [us(off), us(on)];
   const sent = withCopies.reduce((a, r) => a + r.totals.endCopiesSent, 0);
   const metered = withCopies.reduce((a, r) => a + r.totals.endCopiesMetered, 0);
+  const copiesPerResponse = sent / Math.max(1, withCopies.reduce((a, r) => a + r.totals.responses, 0));
   return {
     benchmark: 'flowsetup-end-copies', rounds, endCopies: withCopies[0].options.endCopies, runs: [...runs], off, on, onOverOff: ratioOf(off, on),
-    controllerUsPerResponse: usOff !== null && usOn !== null ? { off: usOff, on: usOn, endCost: usOn - usOff } : null,
-    copiesPerResponse: sent / Math.max(1, withCopies.reduce((a, r) => a + r.totals.responses, 0)),
+    controllerUsPerResponse: usOff !== null && usOn !== null
+      ? { off: usOff, on: usOn, endCost: usOn - usOff, perCopy: copiesPerResponse > 0 ? (usOn - usOff) / copiesPerResponse : NaN } : null,
+    copiesPerResponse,
     meteredShare: sent + metered > 0 ? metered / (sent + metered) : 0,
   };
 }
@@ -81,7 +84,7 @@ export function formatEndCopiesComparison(c: EndCopiesComparison): string {
       ['off', 'on', 'on/off'], c.off, c.on, c.onOverOff,
     ),
     cost
-      ? `  controller CPU us per response  ${fmt(cost.off, 1).padStart(16)}${fmt(cost.on, 1).padStart(16)}    an end costs ${fmt(cost.endCost, 1)} us per connection`
+      ? `  controller CPU us per response  ${fmt(cost.off, 1).padStart(16)}${fmt(cost.on, 1).padStart(16)}    an end costs ${fmt(cost.endCost, 1)} us per connection, ${fmt(cost.perCopy, 2)} us per copy`
       : '  controller CPU: not measured (external controller)',
   ].join('\n');
 }

@@ -144,10 +144,11 @@ describe('end copies off and on side by side', () => {
     expect(c.controllerUsPerResponse!.off).toBeCloseTo(50, 6);
     expect(c.controllerUsPerResponse!.endCost).toBeCloseTo(1e6 / 15_000 - 50, 6);
     expect(c.copiesPerResponse).toBeCloseTo(29_000 / 15_000, 6);
+    expect(c.controllerUsPerResponse!.perCopy).toBeCloseTo((1e6 / 15_000 - 50) / (29_000 / 15_000), 6);
     expect(c.meteredShare).toBeCloseTo(1_000 / 30_000, 6);
     expect(c.endCopies).toBe(5000);
     const text = formatEndCopiesComparison({ ...c, runs: [] });
     expect(text).toMatch(/per controller CPU-second\s+20,000\s+15,000\s+75\.0 %/);
-    expect(text).toMatch(/an end costs 16\.7 us per connection/);
+    expect(text).toMatch(/an end costs 16\.7 us per connection, 8\.62 us per copy/);
   });
 });
