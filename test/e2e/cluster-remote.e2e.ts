@@ -14,6 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Lab, LabServer } from '../../src/lab';
+import { ClusterAdmin, serviceSpecRows } from '../../src/cluster';
 import { ClusterLab, type ClusterNat, type HostDaemon } from '../helpers/cluster-hosts';
 import { fetchVia, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, type HeldConnection } from '../helpers/sched-clients';
@@ -107,24 +108,32 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
   beforeAll(() => setUp(mode), 960_000);
   afterAll(() => tearDown(), 120_000);
 
-  // The issue's "served by all three hosts within 1 s": from the write's commit (the CLI's exit) to each host's
-  // cluster_policy_applied event and to its client's first answer. A service with no health section, so that what is
-  // timed is the store and the hosts, not the first health checks (the next step times those). Printed, not asserted.
+  // The issue's "served by all three hosts within 1 s": from the start of the write's transaction (made here, in
+  // process, so that no CLI start-up is timed) to each host's cluster_policy_applied event, and each host's client
+  // asked right after: how many requests until the first answer (each request is a process started in the client's
+  // namespace, itself most of a second on a loaded host). A service with no health section, so that what is timed is
+  // the store and the hosts, not the first health checks (the next step times those). Printed, not asserted.
   it('a service added once at cluster scope is applied and answered at every host soon after the write', async () => {
-    const backends = ['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => `  - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`);
-    writeFileSync(path.join(tmp, 'quick.yaml'), `name: quick\nvip: ${vipOf(lab)}\nport: 81\nscheduler: rr\nbackends:\n${backends.join('\n')}\n`);
-    await vadcOk(['service', 'add', 'quick', '--file', path.join(tmp, 'quick.yaml'), '--cluster', remotes]);
+    const backends = ['h1vm1', 'h2vm1', 'h3vm1'].map((vm) => ({ vnic: lab.host(vm).port, ip: lab.host(vm).ip, ports: [8080] }));
+    const quickRows = serviceSpecRows({ name: 'quick', vip: vipOf(lab), port: 81, scheduler: 'rr', backends }, 'cluster');
+    const admin = await ClusterAdmin.open(remotes, {});
+    const writeStarted = Date.now();
+    try {
+      await admin.apply({ kind: 'add-service', ...quickRows }, 'cluster');
+    } finally {
+      admin.close();
+    }
     const committed = Date.now();
-    const appliedAt = (h: HostDaemon) => h.events.find((e) => e.kind === 'cluster_policy_applied' && e.time >= committed - 5000
+    const appliedAt = (h: HostDaemon) => h.events.find((e) => e.kind === 'cluster_policy_applied' && e.time >= writeStarted
       && (e.data?.services as string[] | undefined)?.includes('quick'))?.time;
-    const firstAnswer: Record<string, number> = {};
+    const firstAnswer: Record<string, { attempts: number; ms: number }> = {};
     await Promise.all(hosts.map(async (h) => {
       const client = lab.hostsOn(h.hv).find((x) => x.role === 'client')!.name;
       const deadline = Date.now() + 30_000;
-      for (;;) {
+      for (let attempts = 1; ; attempts++) {
         try {
           await fetchVia(lab, client, 81);
-          firstAnswer[h.hv.name] = Date.now() - committed;
+          firstAnswer[h.hv.name] = { attempts, ms: Date.now() - writeStarted };
           return;
         } catch (err) {
           if (Date.now() > deadline) throw new Error(`${client} got no answer from the VIP's port 81 within 30 s: ${(err as Error).message}`);
@@ -132,8 +141,8 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
       }
     }));
     await waitFor(() => hosts.every((h) => appliedAt(h) !== undefined), 10_000, 'every host to report the policy with quick applied');
-    const applied = Object.fromEntries(hosts.map((h) => [h.hv.name, appliedAt(h)! - committed]));
-    console.log(`[cluster remote e2e, ${nat}] service added at cluster scope: applied ${JSON.stringify(applied)} ms and first answered ${JSON.stringify(firstAnswer)} ms after the write committed (issue 13's ceiling: 1,000 ms)`);
+    const applied = Object.fromEntries(hosts.map((h) => [h.hv.name, appliedAt(h)! - writeStarted]));
+    console.log(`[cluster remote e2e, ${nat}] service added at cluster scope: the transaction took ${committed - writeStarted} ms; each host applied it ${JSON.stringify(applied)} ms after the write started (issue 13's ceiling: 1,000 ms); its client's first answer (attempts, ms after the write started): ${JSON.stringify(firstAnswer)}`);
     expect(Object.keys(firstAnswer).sort()).toEqual(['h1', 'h2', 'h3']);
     // The store's rows as `service show --cluster` reads them; a backend removed and added back through the store
     // leaves and rejoins every host's pool.
