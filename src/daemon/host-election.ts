@@ -3,13 +3,14 @@
 //   KEY.lock        held (flock, through a small `flock` child process) by one instance; the kernel releases it the
 //                   instant that instance dies, and the waiting one learns it at once;
 //   KEY.json        the record: the master's id, pid, generation (the OpenFlow fencing token) and heartbeat time;
-//   KEY.claim-GEN   created exclusively by whoever takes generation GEN, so two claimants never share one.
+//   KEY.claim-GEN   created exclusively by whoever takes generation GEN (its id inside), so two claimants never share
+//                   one; the latest claim outranks an older record (a paused master's late beat, below).
 // A master that dies is replaced as soon as the lock passes; one that hangs (SIGSTOP, a stalled event loop) when its
 // heartbeat is older than `staleMs`; a master that finds the record names another wins nothing back: it is fenced.
 // Beside them, KEY.config.json: the configuration the master runs, for its standby (./pair-config.ts).
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { WantedRole } from '../controller/role';
@@ -165,7 +166,7 @@ export class HostElection implements ControllerElection {
     this.stopped = true;
     clearInterval(this.timer);
     if (this.role === 'master') {
-      const record = this.readRecord();
+      const record = this.readCurrent();
       if (record?.owner === this.me) this.writeRecord({ ...record, beatAt: 0 });
     }
     this.releaseLock();
@@ -202,7 +203,7 @@ export class HostElection implements ControllerElection {
    */
   private reconfirm(now: number): boolean {
     if (this.reconfirmRefused) return false;
-    const record = this.readRecord();
+    const record = this.readCurrent();
     if (record?.owner === this.me && BigInt(record.generation) === this.generation) {
       this.writeRecord({ ...record, beatAt: now, api: this.opts.api });
       this.confirmedAt = now;
@@ -235,7 +236,7 @@ export class HostElection implements ControllerElection {
 
   outbid(switchGeneration: bigint): OutbidVerdict {
     if (this.stopped || this.role !== 'master') return { outbid: false, reason: 'this instance is not master of its election' };
-    const record = this.readRecord();
+    const record = this.readCurrent();
     if (record?.owner !== this.me || BigInt(record.generation) !== this.generation) {
       this.tick();
       return { outbid: false, reason: 'the election record names another master' };
@@ -252,7 +253,7 @@ export class HostElection implements ControllerElection {
     if (this.stopped) return;
     this.reconfirmRefused = false;
     const now = this.now();
-    const record = this.readRecord();
+    const record = this.readCurrent();
     this.lastRecord = record;
     const verdict = electionVerdict({ now, me: this.me, record, holdLock: this.holdLock, ownerAlive: record ? processAlive(record.pid) : false, staleMs: this.staleMs });
     if (this.role === 'master') {
@@ -275,12 +276,17 @@ export class HostElection implements ControllerElection {
   }
 
   private claim(generation: bigint, reason: string, now: number): boolean {
+    // Written aside and linked into place: the claim appears with its owner in it, or not at all (link fails EEXIST).
+    const tmp = `${this.base}.claim.${process.pid}.tmp`;
     try {
-      writeFileSync(`${this.base}.claim-${generation}`, this.me, { flag: 'wx' });
+      writeFileSync(tmp, this.me);
+      linkSync(tmp, `${this.base}.claim-${generation}`);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false; // another instance took this generation first
       this.opts.logger.error(`election: cannot claim generation ${generation}: ${(err as Error).message}`);
       return false;
+    } finally {
+      rmSync(tmp, { force: true });
     }
     this.writeRecord({ owner: this.me, pid: process.pid, generation: generation.toString(), beatAt: now, api: this.opts.api });
     this.role = 'master';
@@ -309,6 +315,44 @@ export class HostElection implements ControllerElection {
       writeFileSync(`${this.base}.standby`, JSON.stringify({ id: this.me, at: now }));
     } catch {
       // status only
+    }
+  }
+
+  /**
+   * The record as the latest claim allows. A master's beat reads the record and writes it back; paused between the
+   * two (SIGSTOP), it writes on waking the record of a generation its standby has claimed past meanwhile, and the
+   * new master would read its predecessor named, stand by, and the two would take turns outbidding each other at
+   * the switch. A claim file is never rewritten, so a claim later than the record's generation wins: its owner is
+   * master, and the record follows at its next beat. Its heartbeat counts from the claim or the late write,
+   * whichever came last: a standby gives it the usual limit to beat again (a dead one is still noticed by the lock).
+   */
+  private readCurrent(): ElectionRecord | undefined {
+    const record = this.readRecord();
+    const claim = this.latestClaim();
+    if (!claim || (record && BigInt(record.generation) >= claim.generation)) return record;
+    let writtenAt = 0;
+    try {
+      writtenAt = statSync(`${this.base}.json`).mtimeMs;
+    } catch {
+      // no record: the claim's time
+    }
+    return { owner: claim.owner, pid: Number.parseInt(claim.owner, 10), generation: claim.generation.toString(), beatAt: Math.max(claim.at, writtenAt) };
+  }
+
+  /** The highest KEY.claim-GEN: its generation, owner and when it was made. */
+  private latestClaim(): { generation: bigint; owner: string; at: number } | undefined {
+    const prefix = `vadc-${this.opts.key}.claim-`;
+    let latest: bigint | undefined;
+    try {
+      for (const name of readdirSync(this.opts.dir)) {
+        const gen = name.startsWith(prefix) ? name.slice(prefix.length) : '';
+        if (/^\d+$/.test(gen) && (latest === undefined || BigInt(gen) > latest)) latest = BigInt(gen);
+      }
+      if (latest === undefined) return undefined;
+      const file = `${this.base}.claim-${latest}`;
+      return { generation: latest, owner: readFileSync(file, 'utf8'), at: statSync(file).mtimeMs };
+    } catch {
+      return undefined; // removed meanwhile (cleanClaims keeps the latest two): the record stands
     }
   }
 
@@ -368,7 +412,10 @@ export class HostElection implements ControllerElection {
    */
   private waitForLock(): Promise<void> {
     return new Promise((resolve) => {
-      const child = spawn('flock', ['-x', `${this.base}.lock`, '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      // `/bin/sh -c`, not flock's `-c`: that runs $SHELL, and bash whose stdin is a socket (Node's pipes are) with no
+      // SHLVL (a systemd unit) takes itself for an rsh command and sources ~/.bashrc first: seconds of `pyenv init`
+      // on a loaded host, while the lock passed at once (a kill -9 then waited for the stale heartbeat instead).
+      const child = spawn('flock', ['-x', `${this.base}.lock`, '/bin/sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
       this.lockChild = child;
       child.on('error', (err) => this.opts.logger.error(`election: cannot run flock (util-linux): ${err.message}; only heartbeats detect a dead master`));
       child.stdin.on('error', () => undefined);

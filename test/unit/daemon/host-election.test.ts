@@ -1,5 +1,5 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ElectionError, HostElection, electionVerdict, pairKey, type ElectionChange, type ElectionRecord } from '../../../src/daemon/host-election';
@@ -68,6 +68,27 @@ describe('HostElection (real files and flock)', () => {
     }
   };
 
+  /** An election in a process of its own (beats of 50 ms, a 10 s heartbeat limit); `out` collects its changes' kinds. */
+  function childElection(env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams & { out: string } {
+    const script = `
+      const { HostElection } = require(${JSON.stringify(path.join(__dirname, '../../../src/daemon/host-election'))});
+      const e = new HostElection({ dir: ${JSON.stringify(dir)}, key: 'k', listen: 'child', logger: { info() {}, warn() {}, error() {}, debug() {}, log() {} },
+        onChange: (c) => console.log(c.kind), beatMs: 50, staleMs: 10000 });
+      e.start();`;
+    const child = Object.assign(spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: path.join(__dirname, '../../..'), env }), { out: '' });
+    child.stdout.on('data', (d: Buffer) => (child.out += d.toString()));
+    child.stderr.resume();
+    return child;
+  }
+
+  /** A lone instance, once master (start() gives the lock child up to 2 s; a loaded machine can take longer). */
+  async function startedMaster(changes: ElectionChange[]): Promise<HostElection> {
+    const a = election('tcp:127.0.0.1:1', changes);
+    await a.start();
+    await until(() => a.wanted().role === 'master', 10_000);
+    return a;
+  }
+
   it('a lone instance is master once its lock child holds the lock; a second one is standby and names it; a resignation hands over', async () => {
     const ca: ElectionChange[] = [];
     const cb: ElectionChange[] = [];
@@ -90,15 +111,8 @@ describe('HostElection (real files and flock)', () => {
   });
 
   it('a master killed with SIGKILL is noticed through the lock (not the heartbeat) and replaced', async () => {
-    const script = `
-      const { HostElection } = require(${JSON.stringify(path.join(__dirname, '../../../src/daemon/host-election'))});
-      const e = new HostElection({ dir: ${JSON.stringify(dir)}, key: 'k', listen: 'child', logger: { info() {}, warn() {}, error() {}, debug() {}, log() {} },
-        onChange: (c) => console.log(c.kind), beatMs: 50, staleMs: 10000 });
-      e.start();`;
-    const child = spawn(process.execPath, ['-r', 'ts-node/register/transpile-only', '-e', script], { cwd: path.join(__dirname, '../../..'), stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await until(() => out.includes('promoted'), 20_000);
+    const child = childElection(process.env);
+    await until(() => child.out.includes('promoted'), 20_000);
     const cb: ElectionChange[] = [];
     const b = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:2', logger: silentLogger(), onChange: (c) => cb.push(c), beatMs: 50, staleMs: 10000 });
     running.push(b);
@@ -111,11 +125,60 @@ describe('HostElection (real files and flock)', () => {
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${child.pid}@child died` }]);
   }, 30_000);
 
+  it('the lock child runs no shell start-up files (bash with a socket for stdin and no SHLVL reads ~/.bashrc)', async () => {
+    // Seconds of `pyenv init` in root's .bashrc ran each time the lock passed, so a kill -9 was noticed by the stale
+    // heartbeat (500 ms) instead of the lock.
+    const home = path.join(dir, 'home');
+    mkdirSync(home);
+    writeFileSync(path.join(home, '.bashrc'), `touch ${path.join(home, 'sourced')}\n`);
+    // A process of its own: the lock child must inherit this environment (jest's process.env is the test's copy).
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, SHELL: '/bin/bash' };
+    delete env.SHLVL; // as under systemd
+    const child = childElection(env);
+    try {
+      await until(() => child.out.includes('promoted'), 20_000);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    expect(existsSync(path.join(home, 'sourced'))).toBe(false);
+  }, 30_000);
+
+  // A master paused (SIGSTOP) between reading the record and writing its beat writes, on waking, its own old record
+  // over the claim its standby made meanwhile.
+  it('a paused master\'s late beat does not demote the master that claimed past it', async () => {
+    const file = path.join(dir, 'vadc-k.json');
+    writeFileSync(path.join(dir, 'vadc-k.claim-1'), '999999@old');
+    writeFileSync(file, JSON.stringify({ owner: '999999@old', pid: 999999, generation: '1', beatAt: Date.now() - 10_000 }));
+    const ca: ElectionChange[] = [];
+    const a = await startedMaster(ca);
+    expect(a.wanted().generation).toBe(2n);
+    writeFileSync(file, JSON.stringify({ owner: '999999@old', pid: 999999, generation: '1', beatAt: Date.now() })); // the late beat
+    a.check();
+    expect(a.wanted()).toEqual({ role: 'master', generation: 2n });
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ owner: a.me, generation: '2' });
+    expect(ca.map((c) => c.kind)).toEqual(['promoted']);
+  });
+
+  it('a paused master whose late beat named it again is fenced by the later claim, and does not outbid it', async () => {
+    const ca: ElectionChange[] = [];
+    const a = await startedMaster(ca);
+    const file = path.join(dir, 'vadc-k.json');
+    const mine = JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord;
+    // While it was paused the standby claimed generation 2; then its late beat wrote generation 1 back.
+    writeFileSync(path.join(dir, 'vadc-k.claim-2'), `${process.pid}@peer`);
+    writeFileSync(file, JSON.stringify({ ...mine, owner: `${process.pid}@peer`, generation: '2', beatAt: Date.now() }));
+    writeFileSync(file, JSON.stringify({ ...mine, beatAt: Date.now() }));
+    // The switch demoted it for generation 2: it must not take 3 (the two would take turns at the switch).
+    expect(a.outbid(2n)).toEqual({ outbid: false, reason: expect.any(String) });
+    a.check();
+    expect(a.wanted()).toEqual({ role: 'standby', generation: 2n });
+    expect(a.mayWrite(Date.now())).toBe(false);
+    expect(ca[ca.length - 1]).toMatchObject({ kind: 'fenced', generation: 2n, by: `${process.pid}@peer` });
+  });
+
   it('a master that finds another named in the record is fenced and stops writing', async () => {
     const ca: ElectionChange[] = [];
-    const a = election('tcp:127.0.0.1:1', ca);
-    await a.start();
-    await until(() => a.wanted().role === 'master', 10_000);
+    const a = await startedMaster(ca);
     const file = path.join(dir, 'vadc-k.json');
     const taken: ElectionRecord = { ...(JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord), owner: 'intruder', generation: '5' };
     writeFileSync(file, JSON.stringify(taken));
@@ -127,9 +190,7 @@ describe('HostElection (real files and flock)', () => {
 
   it('outbid: a master of record takes a generation past the switch\'s; a fenced one, or a fourth within a minute, does not', async () => {
     const ca: ElectionChange[] = [];
-    const a = election('tcp:127.0.0.1:1', ca);
-    await a.start();
-    await until(() => a.wanted().role === 'master', 10_000);
+    const a = await startedMaster(ca);
     // The switch knows 41 (the election's files were removed while OVS ran on): 42, recorded and claimed.
     expect(a.outbid(41n)).toEqual({ outbid: true, generation: 42n });
     expect(a.wanted()).toEqual({ role: 'master', generation: 42n });
