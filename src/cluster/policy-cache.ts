@@ -1,10 +1,13 @@
 // The host's last policy from the store, kept on local disk: a vadc restarted while the store is unreachable
 // (no quorum, network down) serves it instead of nothing. The policy rows are kept, not the merge's result, so
-// the merge (and its checks) runs again on load with the host's configuration as it is then.
+// the merge (and its checks) runs again on load with the host's configuration as it is then. The store's log
+// position when it was saved (cluster id, `_Server` index) is kept with it: a restarted host refuses members of
+// that cluster still behind it (a member catching up after an outage would otherwise hand it an older policy).
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ClusterError } from './errors';
+import type { LogPosition } from '../ovsdb';
 import type { PolicySnapshot } from './schema';
 
 export const POLICY_CACHE_VERSION = 1;
@@ -17,6 +20,7 @@ const cacheSchema = z.object({
   version: z.literal(POLICY_CACHE_VERSION),
   savedAt: z.number(),
   remotes: z.string(),
+  log: z.object({ clusterId: z.string(), index: z.number().int().nonnegative() }).optional(),
   snapshot: z.object({
     cluster: settings.optional(),
     groups: z.array(settings),
@@ -35,6 +39,8 @@ const cacheSchema = z.object({
 export interface CachedPolicy {
   savedAt: number;
   remotes: string;
+  /** Where the store's log was when the snapshot was read (absent in caches written before vadc kept it). */
+  log?: LogPosition;
   snapshot: PolicySnapshot;
 }
 
@@ -67,8 +73,8 @@ export function loadPolicyCache(file: string): CachedPolicy | undefined {
     const issue = parsed.error.issues[0];
     throw new ClusterError('cache', `the policy cache ${file} is not a vadc policy cache (${issue.path.join('.')}: ${issue.message})`);
   }
-  const { savedAt, remotes, snapshot } = parsed.data;
-  return { savedAt, remotes, snapshot };
+  const { savedAt, remotes, log, snapshot } = parsed.data;
+  return { savedAt, remotes, ...(log ? { log } : {}), snapshot };
 }
 
 /** Where the cache lives by default: next to the config file, or under /var/lib/vadc. */

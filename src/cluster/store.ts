@@ -4,8 +4,8 @@
 // last one because the store went away (the caller keeps serving it).
 import { EventEmitter } from 'node:events';
 import {
-  condition, OvsdbClient, OvsdbTransactionError, op, type ConnectedInfo, type OvsdbClientOptions, type Row, type RowChange,
-  type SessionState, type TlsFiles,
+  condition, OvsdbClient, OvsdbTransactionError, op, type ConnectedInfo, type LogPosition, type OvsdbClientOptions, type Row,
+  type RowChange, type SessionState, type TlsFiles,
 } from '../ovsdb';
 import type { Logger } from '../util/logger';
 import { describeStoreError } from './admin';
@@ -22,6 +22,11 @@ export interface ClusterStoreOptions {
   logger?: Logger;
   /** Session settings beyond the defaults (tests and the benchmark shorten the backoff). */
   session?: Partial<OvsdbClientOptions>;
+  /**
+   * Where the reader got to before (saved with the policy cache): members of that cluster behind it are not read
+   * from, so a restarted host never goes back to an older policy than the one it serves from its cache.
+   */
+  logPosition?: LogPosition;
   /** false: read only (the simulated hosts of the benchmark); default true. */
   publish?: boolean;
   /**
@@ -99,7 +104,7 @@ export class ClusterStore extends EventEmitter<ClusterStoreEvents> {
       database: STORE_DB, shuffleRemotes: true, logger: opts.logger, ...(opts.tls ? { tls: opts.tls } : {}), ...opts.session,
     };
     this.lockName = hostLockName(opts.host);
-    this.reader = OvsdbClient.open(opts.remotes, base);
+    this.reader = OvsdbClient.open(opts.remotes, { ...base, ...(opts.logPosition ? { logPosition: opts.logPosition } : {}) });
     this.reader.on('connected', (info) => void this.onReaderConnected(info));
     this.reader.on('disconnected', (err) => this.emit('disconnected', describeStoreError(opts.remotes, err).message));
     if (opts.publish !== false) {
@@ -129,6 +134,11 @@ export class ClusterStore extends EventEmitter<ClusterStoreEvents> {
 
   get member() {
     return this.reader.member;
+  }
+
+  /** The reader's position in the store's log (the highest `_Server` index seen, with the cluster id). */
+  get logPosition(): LogPosition | undefined {
+    return this.reader.logPosition;
   }
 
   /** The other hosts' backend reports as last seen (kept through an outage). */

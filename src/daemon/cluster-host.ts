@@ -9,7 +9,7 @@ import {
 } from '../cluster';
 import type { RemoteBackendReport } from '../app';
 import { CLUSTER_REPORT_INTERVAL_S, type ClusterConfig } from '../config';
-import type { OvsdbClientOptions, TlsFiles } from '../ovsdb';
+import type { LogPosition, OvsdbClientOptions, TlsFiles } from '../ovsdb';
 import type { ServiceStatus, StatusSnapshot, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
 
@@ -65,8 +65,10 @@ export class ClusterHost {
   /** Serves the cached policy (if any) now, then connects to the store; the store's first answer replaces it. */
   async start(): Promise<void> {
     const c = this.opts.cluster;
+    let logPosition: LogPosition | undefined;
     try {
       const cached = loadPolicyCache(this.cachePath);
+      logPosition = cached?.log;
       if (cached) {
         await this.serve(cached.snapshot, 'cache');
         this.opts.emit({
@@ -77,7 +79,10 @@ export class ClusterHost {
     } catch (err) {
       this.opts.emit({ kind: 'cluster_cache_unusable', level: 'error', message: `${(err as Error).message}; waiting for the store` });
     }
-    const store = new ClusterStore({ remotes: c.remotes, host: c.host, tls: this.opts.tls, logger: this.opts.logger, session: this.opts.session, pairedHost: this.opts.pairedHost });
+    const store = new ClusterStore({
+      remotes: c.remotes, host: c.host, tls: this.opts.tls, logger: this.opts.logger, session: this.opts.session, pairedHost: this.opts.pairedHost,
+      ...(logPosition ? { logPosition } : {}),
+    });
     this.store = store;
     store.on('policy', (snapshot) => this.onSnapshot(snapshot));
     store.on('connected', (info) => {
@@ -136,7 +141,8 @@ export class ClusterHost {
         this.pending = undefined;
         try {
           await this.serve(next, 'store');
-          savePolicyCache(this.cachePath, { savedAt: this.opts.now(), remotes: this.opts.cluster.remotes, snapshot: next });
+          const log = this.store?.logPosition;
+          savePolicyCache(this.cachePath, { savedAt: this.opts.now(), remotes: this.opts.cluster.remotes, ...(log ? { log } : {}), snapshot: next });
         } catch (err) {
           this.opts.emit({ kind: 'cluster_apply_failed', level: 'error', message: `cluster policy not applied: ${(err as Error).message}` });
         }

@@ -5,6 +5,7 @@ import type { Logger } from '../util/logger';
 import type { OvsdbError } from './errors';
 import type { JsonRpcOptions } from './jsonrpc';
 import type { MonitorStats } from './live-monitor';
+import type { LogPosition } from './member-watch';
 import type { Row } from './notation';
 import type { ServerDbInfo } from './server-db';
 import type { TlsFiles } from './transport';
@@ -17,6 +18,16 @@ export interface OvsdbClientOptions extends JsonRpcOptions {
   database?: string;
   /** Use only the Raft leader (needed for locks; writes then skip the follower's forwarding). Default false. */
   leaderOnly?: boolean;
+  /**
+   * Where a previous run got to in the cluster's log (`client.logPosition`, saved with what it read): members
+   * of that cluster behind it are refused from the first connection on. Ignored for another cluster id.
+   */
+  logPosition?: LogPosition;
+  /**
+   * How long a member that is in its cluster but behind the index already seen is waited for, on its
+   * connection, before the next remote is tried (5000 ms; 0: refuse at once, as OVS's clients do).
+   */
+  catchUpMs?: number;
   tls?: TlsFiles;
   /** TCP/TLS/unix connect timeout per attempt (10 s). */
   connectTimeoutMs?: number;

@@ -11,7 +11,7 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
-import { OvsdbClosedError, OvsdbConnectionError, OvsdbError, OvsdbProtocolError, OvsdbRpcError, OvsdbUsageError } from './errors';
+import { OvsdbClosedError, OvsdbConnectionError, OvsdbError, OvsdbMemberError, OvsdbProtocolError, OvsdbRpcError, OvsdbUsageError } from './errors';
 import type { ConnectedInfo, MonitorHandle, OvsdbClientEvents, OvsdbClientOptions, SessionState } from './client-types';
 import { JsonRpcSession, RequestOptions } from './jsonrpc';
 import { IssueResult, LiveMonitor, MethodSupport, MonitorBatchKind, MonitorListener, MonitorRequests } from './live-monitor';
@@ -21,12 +21,16 @@ import { Json, describe } from './notation';
 import { Operation, OperationResult, decodeTransactResult } from './operations';
 import { BackoffPolicy, DEFAULT_BACKOFF, backoffDelay, checkBackoffPolicy, parseRemotes, shuffled } from './remotes';
 import { DatabaseSchema, parseSchema } from './schema';
-import { MemberWatch } from './member-watch';
+import { LogPosition, MemberWatch } from './member-watch';
 import { SERVER_MONITOR_ID, ServerDbInfo } from './server-db';
 import { OvsdbTarget, openStream } from './transport';
 
 export type { MonitorRequests, MonitorTableRequest, MonitorListener, MonitorBatchKind, MonitorStats } from './live-monitor';
 export type { OvsdbClientOptions, SessionState, ConnectedInfo, MonitorHandle, OvsdbClientEvents } from './client-types';
+export type { LogPosition } from './member-watch';
+
+/** How long a member that is in its cluster but behind is waited for on its connection (catchUpMs). */
+export const DEFAULT_CATCH_UP_MS = 5_000;
 
 interface Connection {
   rpc: JsonRpcSession;
@@ -71,6 +75,12 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private readonly watch: MemberWatch | undefined;
   private firstRound: Deferred | undefined;
   private lastConnected: ConnectedInfo | undefined;
+  /**
+   * Members that answered found=false to a monitor's resume during this outage. Each is passed over once:
+   * another member may still have the last transaction (this one is behind, or was restarted and keeps a
+   * shorter history); asked again, it is taken with a full reload (nobody had it: the history moved on).
+   */
+  private readonly noHistory = new Set<string>();
 
   private constructor(
     remotes: OvsdbTarget[],
@@ -78,7 +88,9 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   ) {
     super();
     this.remotes = remotes;
-    this.watch = opts.database ? new MemberWatch(opts.database, opts.leaderOnly === true) : undefined;
+    this.watch = opts.database
+      ? new MemberWatch(opts.database, opts.leaderOnly === true, opts.logPosition, opts.catchUpMs ?? DEFAULT_CATCH_UP_MS)
+      : undefined;
     this.logger = opts.logger ?? silentLogger();
     this.random = opts.random ?? Math.random;
     this.backoff = checkBackoffPolicy({
@@ -128,6 +140,15 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /** The `_Server` row of the member in use (leader, connected, index, cluster id), while connected. */
   get member(): ServerDbInfo | undefined {
     return this.conn?.live ? this.conn.member : undefined;
+  }
+
+  /**
+   * The highest `_Server` index seen on any member and its cluster id (with `database` set, once a clustered
+   * member was seen; else the `logPosition` option). Save it with data read through the session and pass it
+   * back as `logPosition` after a restart: members behind it are then refused as they are now.
+   */
+  get logPosition(): LogPosition | undefined {
+    return this.watch?.position;
   }
 
   /** Resolves when connected (at once if it is); rejects on close() or after `timeoutMs`. */
@@ -343,8 +364,10 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       // Monitors added while this runs are picked up by the loop (a Map iterates over late additions).
       let resumed = 0;
       let reloaded = 0;
+      // On a cluster member a monitor must resume (found=true) unless this member was passed over for it already.
+      const resumeOnly = conn.member?.model === 'clustered' && !this.noHistory.has(target.text) ? target.text : undefined;
       for (const live of this.monitors.values()) {
-        const result = await this.issue(conn, live, true);
+        const result = await this.issue(conn, live, true, resumeOnly);
         if (result?.resumed) resumed++;
         else if (result) reloaded++;
       }
@@ -356,6 +379,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     } catch (err) {
       // Never leave a half-set-up connection open: its socket is closed before the next attempt.
       if (this.conn === conn) this.conn = undefined;
+      if (err instanceof OvsdbMemberError && err.problem === 'no-history') this.noHistory.add(target.text);
       rpc.close(`handshake failed: ${(err as Error).message}`);
       throw conn.dropError ?? err;
     }
@@ -363,6 +387,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   private goLive(conn: Connection): void {
     conn.live = true;
+    this.noHistory.clear();
     this.everConnected = true;
     this.outageReported = false;
     this.firstRound?.resolve();
@@ -382,13 +407,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * loaded is the caller's mistake: it is dropped and its monitor() call rejects. Any other failure is
    * thrown (during a handshake: the attempt fails; on a live connection: the connection is dropped).
    */
-  private async issue(conn: Connection, live: LiveMonitor, inHandshake: boolean): Promise<IssueResult | undefined> {
+  private async issue(conn: Connection, live: LiveMonitor, inHandshake: boolean, resumeOnly?: string): Promise<IssueResult | undefined> {
     let result: IssueResult;
     try {
       const schema = this.schemas.get(live.db) ?? parseSchema(await conn.rpc.request('get_schema', [live.db], { timeoutMs: this.handshakeTimeoutMs }));
       this.schemas.set(live.db, schema);
       live.setSchema(schema);
-      result = await live.issue(conn.rpc, conn.support, this.handshakeTimeoutMs);
+      result = await live.issue(conn.rpc, conn.support, this.handshakeTimeoutMs, resumeOnly);
     } catch (err) {
       if (live.awaitingFirstLoad && err instanceof OvsdbRpcError && !conn.rpc.closed) {
         this.monitors.delete(live.id);

@@ -125,12 +125,14 @@ export class VnicSpecError extends OvsdbError {
 /**
  * A server that answered but cannot serve this session (ovsdb-server(5) `_Server` database): the database
  * is missing, a clustered member is cut off from its cluster, is not the leader when the session needs the
- * leader, is behind data already seen, or belongs to another cluster. The session moves on to another remote.
+ * leader, is behind data already seen (`stale`: its `_Server` index, or `no-history`: it has not got the last
+ * transaction a monitor applied, so it could only send everything again), or belongs to another cluster. The
+ * session moves on to another remote.
  */
 export class OvsdbMemberError extends OvsdbError {
   constructor(
     readonly remote: string,
-    readonly problem: 'no-database' | 'not-connected' | 'not-leader' | 'stale' | 'other-cluster',
+    readonly problem: 'no-database' | 'not-connected' | 'not-leader' | 'stale' | 'no-history' | 'other-cluster',
     readonly reason: string,
   ) {
     super(`OVSDB server ${remote} cannot serve: ${reason}`, 'MEMBER');

@@ -9,7 +9,7 @@
  *  - monitor_cond, then plain monitor: everything, diffed against the replica.
  * Either way the listener sees only the real adds, updates and deletes.
  */
-import { OvsdbError, OvsdbProtocolError, OvsdbRpcError } from './errors';
+import { OvsdbError, OvsdbMemberError, OvsdbProtocolError, OvsdbRpcError } from './errors';
 import type { JsonRpcSession } from './jsonrpc';
 import { MonitorReplica, RowChange } from './monitor';
 import { Condition, Json, Row, describe, encodeCondition } from './notation';
@@ -123,13 +123,15 @@ export class LiveMonitor {
   /**
    * Sends the monitor request on `rpc` and applies the reply to the replica. Updates that arrive right
    * behind the reply (the server may send them in the same read) stay queued until takeQueued().
-   * Rejects with the server's error (the replica is unchanged then).
+   * Rejects with the server's error (the replica is unchanged then). With `resumeOnly` (the remote's name)
+   * a monitor that has loaded before must resume: found=false rejects with OvsdbMemberError `no-history`,
+   * the replica unchanged, so that the caller can look for a member that still has the last transaction.
    */
-  async issue(rpc: JsonRpcSession, support: MethodSupport, timeoutMs: number): Promise<IssueResult> {
+  async issue(rpc: JsonRpcSession, support: MethodSupport, timeoutMs: number, resumeOnly?: string): Promise<IssueResult> {
     this.early = [];
     this.issuedOn = undefined;
     try {
-      const result = await this.request(rpc, support, timeoutMs);
+      const result = await this.request(rpc, support, timeoutMs, resumeOnly);
       this.issuedOn = rpc;
       return result;
     } catch (err) {
@@ -150,13 +152,13 @@ export class LiveMonitor {
     return queued.map(([method, params]) => this.applyNotification(method, params));
   }
 
-  private async request(rpc: JsonRpcSession, support: MethodSupport, timeoutMs: number): Promise<IssueResult> {
+  private async request(rpc: JsonRpcSession, support: MethodSupport, timeoutMs: number, resumeOnly: string | undefined): Promise<IssueResult> {
     const opts = { timeoutMs };
     if (support.since !== false) {
       try {
         const reply = await rpc.request('monitor_cond_since', [this.db, this.id, this.condRequests(), this.stats.lastTxnId], opts);
         support.since = true;
-        return this.applySinceReply(reply);
+        return this.applySinceReply(reply, resumeOnly);
       } catch (err) {
         if (!isUnknownMethod(err)) throw err;
         support.since = false;
@@ -190,11 +192,14 @@ export class LiveMonitor {
   }
 
   /** ovsdb-server(7) 4.1.15: [found, last-txn-id, table-updates2]. */
-  private applySinceReply(reply: unknown): IssueResult {
+  private applySinceReply(reply: unknown, resumeOnly: string | undefined): IssueResult {
     if (!Array.isArray(reply) || reply.length !== 3 || typeof reply[0] !== 'boolean' || typeof reply[1] !== 'string') {
       throw new OvsdbProtocolError(`monitor_cond_since reply is not [found, last-txn-id, updates]: ${describe(reply)}`);
     }
     const [found, lastTxnId, updates] = reply as [boolean, string, unknown];
+    if (!found && resumeOnly !== undefined && this.stats.fullLoads > 0) {
+      throw new OvsdbMemberError(resumeOnly, 'no-history', `it has not got transaction ${this.stats.lastTxnId}, the last one monitor ${this.id} applied (behind, or its history no longer reaches back)`);
+    }
     // found=true on the very first load means "nothing since the zero id": still a full load.
     if (!found || this.stats.fullLoads === 0) return this.applyFull(updates, 'update2', 'monitor_cond_since', lastTxnId);
     const changes = this.replica.applyUpdate2(updates);

@@ -2,23 +2,45 @@
  * Watching one member's `_Server` row over a connection: the `_Server.Database` monitor (for the
  * session's database only) and the verdict on every change. What it has seen across members (the
  * highest index, the cluster id) is kept here, so a later member that is behind or belongs to another
- * cluster is refused.
+ * cluster is refused. A member that is in its cluster but behind (`stale`) is given `catchUpMs` to
+ * catch up on the same connection before it is refused: right after a leader change every follower is
+ * behind until the new leader's first commit, and waiting there resumes the monitors as soon as that
+ * lands, where dropping it would pause a whole backoff (during which the server's short transaction
+ * history may move past the session's last transaction).
  */
-import { OvsdbMemberError, OvsdbRpcError } from './errors';
+import { OvsdbClosedError, OvsdbMemberError, OvsdbRpcError } from './errors';
 import type { JsonRpcSession } from './jsonrpc';
 import { LiveMonitor } from './live-monitor';
 import { condition } from './notation';
 import { parseSchema } from './schema';
 import { SERVER_COLUMNS, SERVER_DB, SERVER_MONITOR_ID, ServerDbInfo, findServerDb, judgeMember } from './server-db';
 
+/** A position in one cluster's log: the highest `_Server` index seen there (kept across restarts by callers). */
+export interface LogPosition {
+  clusterId: string;
+  index: number;
+}
+
 export class MemberWatch {
   private minIndex = 0;
   private clusterId: string | undefined;
 
+  /**
+   * `seed`: a position saved earlier (a restarted host's policy cache). It applies to members of that
+   * cluster only: a store made anew (another cluster id, its indexes starting again) is not held to it.
+   */
   constructor(
     readonly db: string,
     readonly leaderOnly: boolean,
+    private seed?: LogPosition,
+    readonly catchUpMs = 0,
   ) {}
+
+  /** The highest index seen and the cluster it belongs to (undefined before a clustered member was seen). */
+  get position(): LogPosition | undefined {
+    if (this.clusterId === undefined) return this.seed;
+    return { clusterId: this.clusterId, index: this.minIndex };
+  }
 
   /**
    * Starts the `_Server` monitor on `rpc` and judges the member. Resolves with the monitor and the row
@@ -36,14 +58,54 @@ export class MemberWatch {
     const schema = parseSchema(schemaJson);
     const columns = SERVER_COLUMNS.filter((c) => schema.tables.Database?.columns[c] !== undefined);
     const monitor = new LiveMonitor(SERVER_MONITOR_ID, SERVER_DB, { Database: { columns, where: [condition('name', '==', this.db)] } }, () => undefined, schema);
-    await monitor.issue(rpc, { since: false }, timeoutMs);
-    monitor.takeQueued();
-    return { monitor, member: this.judge(monitor, remote) };
+    // Until the caller holds the monitor, its updates are fed here (queued behind the reply, then applied).
+    let changed: (() => void) | undefined;
+    const onNotification = (method: string, params: unknown[]): void => {
+      if (params[0] !== SERVER_MONITOR_ID) return;
+      monitor.onNotification(method, params);
+      changed?.();
+    };
+    rpc.on('notification', onNotification);
+    try {
+      await monitor.issue(rpc, { since: false }, timeoutMs);
+      monitor.takeQueued();
+      const deadline = Date.now() + this.catchUpMs;
+      for (;;) {
+        try {
+          return { monitor, member: this.judge(monitor, remote) };
+        } catch (err) {
+          const left = deadline - Date.now();
+          if (!(err instanceof OvsdbMemberError && err.problem === 'stale') || left <= 0 || rpc.closed) throw err;
+          // Behind but in its cluster: wait for its next `_Server` change (its index growing), then judge again.
+          await new Promise<void>((resolve) => {
+            const done = (): void => {
+              clearTimeout(timer);
+              rpc.off('close', done);
+              changed = undefined;
+              resolve();
+            };
+            const timer = setTimeout(done, left);
+            rpc.once('close', done);
+            changed = done;
+          });
+          if (rpc.closed) throw rpc.closeReason ?? new OvsdbClosedError(`${remote} closed while catching up`);
+        }
+      }
+    } finally {
+      rpc.off('notification', onNotification);
+    }
   }
 
   /** The member's row as the monitor holds it now; throws OvsdbMemberError when it cannot serve. */
   judge(monitor: LiveMonitor, remote: string): ServerDbInfo | undefined {
     const member = findServerDb(monitor.rows('Database'), this.db);
+    if (this.seed && member?.model === 'clustered' && member.clusterId) {
+      if (member.clusterId === this.seed.clusterId) {
+        this.minIndex = Math.max(this.minIndex, this.seed.index);
+        this.clusterId ??= member.clusterId;
+      }
+      this.seed = undefined;
+    }
     const verdict = judgeMember(member, { db: this.db, leaderOnly: this.leaderOnly, minIndex: this.minIndex, clusterId: this.clusterId });
     if (!verdict.usable) throw new OvsdbMemberError(remote, verdict.problem, verdict.reason);
     if (member?.index !== undefined) this.minIndex = Math.max(this.minIndex, member.index);

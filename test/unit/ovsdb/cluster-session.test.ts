@@ -57,6 +57,16 @@ function record(client: OvsdbClient) {
   return { batches, events, states, errors, listener, all, addedSeqs };
 }
 
+/** A session monitoring Item (all columns) that has seen 3 inserted rows. */
+async function monitorWith3Rows(opts: OvsdbClientOptions = {}) {
+  const client = open(opts);
+  const r = record(client);
+  const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
+  for (let seq = 1; seq <= 3; seq++) cluster.insert({ seq, name: `row${seq}` });
+  await until('3 rows', () => r.addedSeqs().length === 3);
+  return { client, r, handle };
+}
+
 beforeEach(async () => {
   cluster = await new FakeCluster(dir, 3).start();
 });
@@ -80,7 +90,7 @@ describe('several remotes and the _Server checks', () => {
   });
 
   test('a reader moves off a member that loses its cluster, past one that is behind, to a usable one', async () => {
-    const client = open();
+    const client = open({ catchUpMs: 0 });
     const r = record(client);
     await client.ready(2000);
     expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[0].path}` });
@@ -96,6 +106,64 @@ describe('several remotes and the _Server checks', () => {
     ]);
     const tried = r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : ''));
     expect(tried.at(-1)).toContain('at index 3, behind 10 already seen');
+  });
+
+  test('a member behind the index already seen is waited for on its connection, then used: the monitor resumes there', async () => {
+    const { client, r, handle } = await monitorWith3Rows();
+    await until('the index of the last insert', () => client.logPosition?.index === cluster.index);
+    // Members 0 and 2 go away; member 1 is in its cluster but has not applied the last inserts yet (as a follower
+    // right after the leader's kill, until the new leader's first commit).
+    cluster.members[1].indexOverride = cluster.index - 2;
+    await cluster.members[2].kill();
+    await cluster.members[0].kill();
+    await until('a connection to member 1', () => cluster.members[1].conns.size === 1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(client.connected).toBe(false);
+    cluster.insert({ seq: 4, name: 'row4' });
+    cluster.members[1].indexOverride = undefined; // caught up
+    cluster.members[1].serverRowChanged();
+    await until('connected to member 1', () => client.connected);
+    await until('4 rows', () => r.addedSeqs().length === 4);
+    // One connection to member 1, kept while it caught up: no refusal, no pause, and the monitor resumed.
+    expect(cluster.members[1].accepted).toBe(1);
+    expect(r.events).toEqual([
+      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      'disconnected CLOSED',
+      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+    ]);
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(client.logPosition).toEqual({ clusterId: cluster.cid, index: cluster.index });
+  });
+
+  test('a member that stays behind is refused after catchUpMs', async () => {
+    const client = open({ catchUpMs: 150 });
+    const r = record(client);
+    await client.ready(2000);
+    cluster.members[1].indexOverride = 3;
+    await cluster.members[2].kill();
+    const t0 = Date.now();
+    await cluster.members[0].kill();
+    await until('member 1 refused as stale', () => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 3, behind 10 already seen')));
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(140);
+    expect(client.connected).toBe(false);
+  });
+
+  test('a saved log position: members of that cluster behind it are refused from the first connection; another cluster ignores it', async () => {
+    const seeded = open({ catchUpMs: 0, logPosition: { clusterId: cluster.cid, index: 50 } });
+    const r = record(seeded);
+    await until('a failed round', () => seeded.state.kind === 'backoff');
+    expect(r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : '')).at(-1)).toContain('at index 10, behind 50 already seen');
+    expect(seeded.connected).toBe(false);
+    expect(seeded.logPosition).toEqual({ clusterId: cluster.cid, index: 50 });
+    cluster.members[2].indexOverride = 60;
+    await seeded.ready(2000);
+    expect(seeded.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[2].path}` });
+    expect(seeded.logPosition).toEqual({ clusterId: cluster.cid, index: 60 });
+    // A store made anew has another cluster id (and its indexes start again): the old position does not hold it back.
+    const fresh = open({ catchUpMs: 0, logPosition: { clusterId: '0b7c3c38-0000-4000-8000-000000000000', index: 50 } });
+    await fresh.ready(2000);
+    expect(fresh.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[0].path}` });
+    expect(fresh.logPosition).toEqual({ clusterId: cluster.cid, index: 10 });
   });
 
   test('a remote serving another cluster is refused', async () => {
@@ -118,11 +186,7 @@ describe('several remotes and the _Server checks', () => {
 
 describe('resumable monitors', () => {
   test('a leader change moves a leaderOnly session; the monitor resumes: no reload, nothing missed or repeated', async () => {
-    const client = open({ leaderOnly: true });
-    const r = record(client);
-    const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
-    for (let seq = 1; seq <= 3; seq++) cluster.insert({ seq, name: `row${seq}` });
-    await until('3 rows', () => r.addedSeqs().length === 3);
+    const { client, r, handle } = await monitorWith3Rows({ leaderOnly: true });
     cluster.setLeader(1);
     for (let seq = 4; seq <= 6; seq++) cluster.insert({ seq, name: `row${seq}` });
     await until('the new leader', () => client.connected && client.state.kind === 'connected' && client.state.remote.includes(cluster.members[1].path));
@@ -162,6 +226,23 @@ describe('resumable monitors', () => {
       `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
     ]);
     for (const [uuid, row] of cluster.rows.get('Item') ?? []) expect(handle.rows('Item').get(uuid)).toEqual({ seq: row.seq, name: row.name, tags: row.tags });
+  });
+
+  test('found=false on one member: passed over for a member that still has the last transaction, where the monitor resumes', async () => {
+    const { client, r, handle } = await monitorWith3Rows();
+    cluster.members[1].historyLost = true; // restarted: its history starts after the session's last transaction
+    cluster.members[0].dropConnections();
+    cluster.insert({ seq: 4, name: 'row4' });
+    await until('connected again', () => client.connected && r.addedSeqs().length === 4);
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
+    expect(r.events).toEqual([
+      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      'disconnected CLOSED',
+      `connected unix:${cluster.members[2].path} resumed=1 reloaded=0`,
+    ]);
+    const tried = r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError ?? '' : ''));
+    expect(tried.some((e) => e.includes(`${cluster.members[1].path} cannot serve: it has not got transaction`))).toBe(true);
   });
 
   test('found=false: the full snapshot is diffed, so listeners see only the real delete, update and add', async () => {

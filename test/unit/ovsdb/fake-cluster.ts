@@ -265,6 +265,8 @@ export class FakeMember {
   connected = true;
   /** Overrides the index reported in _Server (to play a member behind the others). */
   indexOverride: number | undefined;
+  /** This member's transaction history does not reach back (restarted, or behind): monitor_cond_since answers found=false. */
+  historyLost = false;
   readonly sid = randomUUID();
   readonly behaviour: MemberBehaviour = { since: true, cond: true, serverDb: true, errorEverything: false, silent: false, failMonitors: false };
   readonly conns = new Set<FakeConn>();
@@ -435,7 +437,7 @@ class FakeConn {
     const all = (): Map<string, Map<string, { new: Row }>> =>
       new Map([...cluster.rows].map(([t, rows]) => [t, new Map([...rows].map(([u, r]) => [u, { new: r }]))]));
     if (version === 3) {
-      const since = lastId && lastId !== ZERO ? cluster.changesSince(lastId) : undefined;
+      const since = lastId && lastId !== ZERO && !this.member.historyLost ? cluster.changesSince(lastId) : undefined;
       const updates = since ? cluster.encodeUpdates(spec, since) : cluster.encodeUpdates(spec, all(), true);
       return this.send({ id, result: [since !== undefined, cluster.lastTxnId, updates], error: null });
     }
