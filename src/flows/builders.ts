@@ -5,7 +5,7 @@ import {
 import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
   allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionsOfService, makeCookie, oneConnection,
-  serviceOfConnectionIndex, type CookieKind, type CookieMatch,
+  connectionOfConnectionIndex, serviceOfConnectionIndex, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
@@ -433,9 +433,8 @@ function connectionFromPair(index: number, forward: FlowStats, reverse: FlowStat
   if (!proto) return null;
   const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
-  const serviceId = serviceOfConnectionIndex(index);
   const conn: ConnectionSpec = {
-    serviceId, connectionId: index - serviceId * 2 ** 28, protocol: proto, idleTimeout: forward.idleTimeout,
+    serviceId: serviceOfConnectionIndex(index), connectionId: connectionOfConnectionIndex(index), protocol: proto, idleTimeout: forward.idleTimeout,
     client: { ofport: num(fm.in_port), mac: str(ra.sets.eth_dst), ip: str(fm.ipv4_src ?? fm.ipv6_src), port: num(fm[SRC_PORT_FIELD[proto]]) },
     vip: { mac: str(ra.sets.eth_src), ip: str(fm.ipv4_dst ?? fm.ipv6_dst), port: num(fm[DST_PORT_FIELD[proto]]) },
     backend: {

@@ -76,6 +76,9 @@ export function connectionIndex(cookie: bigint): number {
 /** The service id of a connectionIndex. */
 export const serviceOfConnectionIndex = (index: number): number => Math.floor(index / SERVICE_SCALE);
 
+/** The connection id of a connectionIndex. */
+export const connectionOfConnectionIndex = (index: number): number => index % SERVICE_SCALE;
+
 export interface CookieMatch {
   cookie: bigint;
   cookieMask: bigint;
