@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppEnds } from './child-protocol';
 import { EmulatedSwitch } from './emulated-switch';
 import { FlowSetupError } from './errors';
-import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalController, pinSelf, startInternalController } from './internal-controller';
+import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalControllers, pinSelf, startInternalControllers } from './internal-controller';
 import { FlowSetupOptions, SwitchPlan, benchConfig, planSwitches, validateOptions, withDefaults } from './plan';
 import { LatencyRecorder, LatencySummary, LoopSample, RateSummary, summarizeLoops } from './stats';
 
@@ -20,6 +20,8 @@ export interface FlowSetupResult {
     target: string;
     /** Whether controller and generator ran pinned to different cores. */
     pinned: boolean;
+    /** Controller processes, each serving its own group of switches (switch i goes to process i mod N). */
+    processes: number;
     /** Human-readable statement of what was measured. */
     label: string;
   };
@@ -63,21 +65,25 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   validateOptions(opts);
   const plans = planSwitches(opts);
   const startedAt = new Date().toISOString();
-  let internal: InternalController | undefined;
+  let internal: InternalControllers | undefined;
   let host = '127.0.0.1';
-  let port: number;
+  /** The controller port each switch connects to. */
+  let portOf: (index: number) => number;
   let generatorPinned = false;
   if (opts.controller.kind === 'internal') {
-    internal = await startInternalController(
-      { kind: 'start', app: opts.app, config: benchConfig(opts, plans), switches: toChildPlans(plans), backendPort: opts.backendPorts[0] },
+    const groups = Array.from({ length: opts.controllers }, (_, k) => plans.filter((p) => p.index % opts.controllers === k));
+    internal = await startInternalControllers(
+      groups.map((group) => ({ kind: 'start', app: opts.app, config: benchConfig(opts, group), switches: toChildPlans(group), backendPort: opts.backendPorts[0] })),
       opts.pin,
       opts.profileDir,
     );
-    port = internal.port;
+    const ports = internal.children.map((c) => c.port);
+    portOf = (index) => ports[index % ports.length];
     if (internal.pinned) generatorPinned = canPin() && pinSelf();
   } else {
-    host = opts.controller.host;
-    port = opts.controller.port;
+    const { host: targetHost, port } = opts.controller;
+    host = targetHost;
+    portOf = () => port;
   }
 
   let responses = 0;
@@ -85,7 +91,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   const latencies = new LatencyRecorder();
   const window = opts.mode === 'latency' ? 1 : opts.window;
   const switches = plans.map((plan) => new EmulatedSwitch({
-    index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port, portNames: plan.portNames,
+    index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port: portOf(plan.index), portNames: plan.portNames,
     clientPortName: plan.clientPortName, backends: plan.backends, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
     servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods,
     onResponse: (latencyNs) => {
@@ -145,8 +151,9 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     return {
       benchmark: 'flowsetup', startedAt,
       controller: {
-        kind: opts.controller.kind, app: opts.controller.kind === 'tcp' ? 'external' : opts.app, target: `tcp:${host}:${port}`,
-        pinned: Boolean(internal?.pinned && generatorPinned), label: label(opts),
+        kind: opts.controller.kind, app: opts.controller.kind === 'tcp' ? 'external' : opts.app,
+        target: [...new Set(plans.map((p) => `tcp:${host}:${portOf(p.index)}`))].join(','),
+        pinned: Boolean(internal?.pinned && generatorPinned), processes: internal?.children.length ?? 1, label: label(opts),
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
@@ -192,7 +199,8 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
     `vadc bench flowsetup: ${r.controller.label}`,
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
       `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
-    `  controller ${r.controller.target}${r.controller.pinned ? ` pinned to core ${r.cpu.controllerCore}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
+    `  controller ${r.controller.target}${r.controller.processes > 1 ? ` (${r.controller.processes} processes, switch i served by process i mod ${r.controller.processes})` : ''}` +
+      `${r.controller.pinned ? ` pinned to core${r.controller.processes > 1 ? 's' : ''} ${r.cpu.controllerCore}${r.controller.processes > 1 ? `-${(r.cpu.controllerCore ?? 0) + r.controller.processes - 1}` : ''}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
     '',
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,
     `  responses/s  min ${fmt(r.responsesPerSec.min)}  max ${fmt(r.responsesPerSec.max)}  avg ${fmt(r.responsesPerSec.avg)}  stdev ${fmt(r.responsesPerSec.stdev)}`,

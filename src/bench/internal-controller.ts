@@ -35,15 +35,18 @@ export function pinSelf(): boolean {
   return spawnSync('taskset', ['-pc', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
-/** @param profileDir when set, the child writes a V8 CPU profile (node --cpu-prof) there on exit. */
-function childCommand(pin: boolean, profileDir?: string): { command: string; args: string[] } {
+/**
+ * @param core the core to pin the child to (taskset), or undefined for none.
+ * @param profileDir when set, the child writes a V8 CPU profile (node --cpu-prof) there on exit.
+ */
+function childCommand(core: number | undefined, profileDir?: string): { command: string; args: string[] } {
   const ext = path.extname(__filename);
   const script = path.join(__dirname, `controller-child${ext}`);
   // Under ts-node/jest the sources are .ts: the child needs the same loader.
   const loader = ext === '.ts' ? ['-r', 'ts-node/register/transpile-only'] : [];
   const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const node = [process.execPath, ...profile, ...loader, script];
-  return pin ? { command: 'taskset', args: ['-c', String(CONTROLLER_CORE), ...node] } : { command: node[0], args: node.slice(1) };
+  return core !== undefined ? { command: 'taskset', args: ['-c', String(core), ...node] } : { command: node[0], args: node.slice(1) };
 }
 
 function waitFor<K extends FromChild['kind']>(child: ChildProcess, kind: K, timeoutMs: number, what: string): Promise<Extract<FromChild, { kind: K }>> {
@@ -76,10 +79,10 @@ function waitFor<K extends FromChild['kind']>(child: ChildProcess, kind: K, time
 }
 
 export async function startInternalController(
-  start: Extract<ToChild, { kind: 'start' }>, pin: boolean, profileDir?: string,
+  start: Extract<ToChild, { kind: 'start' }>, pin: boolean, profileDir?: string, core = CONTROLLER_CORE,
 ): Promise<InternalController> {
-  const pinned = pin && canPin();
-  const { command, args } = childCommand(pinned, profileDir);
+  const pinned = pin && canPin() && core < os.cpus().length;
+  const { command, args } = childCommand(pinned ? core : undefined, profileDir);
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('error', () => undefined); // surfaced by waitFor as an exit
   try {
@@ -115,4 +118,57 @@ export async function startInternalController(
     if (child.exitCode === null) child.kill('SIGKILL');
     throw err;
   }
+}
+
+/**
+ * Several controller children, each serving its own group of switches (the sharding that spreads the packet-in path
+ * over cores: issue 15's "worker per group of switches"). Child k is pinned to core 1 + k when the machine has a core
+ * for each child besides the generator's; otherwise none is pinned (they share the cores with the generator).
+ * @param starts one start message per child, each with its own switches and services.
+ */
+export async function startInternalControllers(
+  starts: Array<Extract<ToChild, { kind: 'start' }>>, pin: boolean, profileDir?: string,
+): Promise<InternalControllers> {
+  const pinEach = pin && starts.length < os.cpus().length;
+  const children: InternalController[] = [];
+  try {
+    for (const [k, start] of starts.entries()) children.push(await startInternalController(start, pinEach, profileDir, CONTROLLER_CORE + k));
+  } catch (err) {
+    await Promise.all(children.map((c) => c.stop().catch(() => undefined)));
+    throw err;
+  }
+  return {
+    children,
+    pinned: children.every((c) => c.pinned),
+    async cpuTimeUs() {
+      return (await Promise.all(children.map((c) => c.cpuTimeUs()))).reduce((a, b) => a + b, 0);
+    },
+    async stop() {
+      const stopped = await Promise.all(children.map((c) => c.stop()));
+      return mergeStopped(stopped);
+    },
+  };
+}
+
+/** The children of startInternalControllers, seen as one controller (CPU time and counts summed). */
+export interface InternalControllers {
+  children: InternalController[];
+  /** True when every child runs pinned to a core of its own. */
+  pinned: boolean;
+  cpuTimeUs(): Promise<number>;
+  stop(): Promise<{ appEvents: Record<string, number>; ends?: AppEnds }>;
+}
+
+/** Sums the children's event counts by kind and their ends (ends only when every child reported them). */
+export function mergeStopped(stopped: Array<{ appEvents: Record<string, number>; ends?: AppEnds }>): { appEvents: Record<string, number>; ends?: AppEnds } {
+  const appEvents: Record<string, number> = {};
+  for (const s of stopped) for (const [kind, n] of Object.entries(s.appEvents)) appEvents[kind] = (appEvents[kind] ?? 0) + n;
+  if (stopped.length === 0 || !stopped.every((s) => s.ends)) return { appEvents };
+  const ends: AppEnds = { copies: 0, ended: 0, inactive: 0 };
+  for (const s of stopped) {
+    ends.copies += s.ends!.copies;
+    ends.ended += s.ends!.ended;
+    ends.inactive += s.ends!.inactive;
+  }
+  return { appEvents, ends };
 }

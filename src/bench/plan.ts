@@ -54,6 +54,11 @@ export interface FlowSetupOptions {
   scheduler: string;
   /** Pin the internal controller to core 1 and the generator to core 0 (taskset). */
   pin: boolean;
+  /**
+   * Internal controller processes, each serving its own group of switches (switch i: process i mod N), so the
+   * packet-in path runs on N cores. Pinned to cores 1..N only when the machine has that many besides the generator's.
+   */
+  controllers: number;
   /** All switches must finish the handshake within this. */
   handshakeTimeoutMs: number;
   /** Write a CPU profile of the internal controller (node --cpu-prof) into this directory. */
@@ -64,7 +69,7 @@ export const DEFAULT_OPTIONS: FlowSetupOptions = {
   switches: 16, mode: 'latency', loops: 16, loopMs: 1000, warmupLoops: 1, clients: 100_000, window: 64,
   controller: { kind: 'internal' }, app: 'vadc', protocol: 'tcp', family: 'ipv4', vip: '10.0.0.100', vipStride: 256, servicePort: 80,
   backendPorts: [8080, 8081], portNames: ['v-vm1-{n}', 'v-vm2-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}',
-  expectedFlowMods: 2, nat: 'flows', endCopies: 0, scheduler: 'rr', pin: true, handshakeTimeoutMs: 15_000,
+  expectedFlowMods: 2, nat: 'flows', endCopies: 0, scheduler: 'rr', pin: true, controllers: 1, handshakeTimeoutMs: 15_000,
 };
 
 /** What --family ipv6 uses when --vip and --vip-stride are not given: a /64 per switch. */
@@ -99,6 +104,9 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('vip-stride', o.vipStride, 0, 1 << 24);
   intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
   intIn('end-copies', o.endCopies, 0, 1_000_000);
+  intIn('controllers', o.controllers, 1, 64);
+  if (o.controllers > 1 && o.controller.kind !== 'internal') throw new FlowSetupOptionError('controllers', 'several controller processes need --controller internal');
+  if (o.controllers > o.switches) throw new FlowSetupOptionError('controllers', `${o.controllers} controller processes need at least as many switches (got ${o.switches})`);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');
   if (o.family === 'ipv6') {
     if (!isIPv6(o.vip)) throw new FlowSetupOptionError('vip', `"${o.vip}" is not an IPv6 address (--family ipv6)`);

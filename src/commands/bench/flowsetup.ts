@@ -21,6 +21,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
     '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
     '<%= config.bin %> bench flowsetup --end-copies-compare --rounds 3 --mode throughput --nat conntrack',
+    '<%= config.bin %> bench flowsetup --mode throughput --controllers 2 --no-pin',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
   ];
 
@@ -67,6 +68,10 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     }),
     scheduler: Flags.string({ description: 'scheduler of the bench services (internal vadc)', default: d.scheduler }),
     'profile-dir': Flags.directory({ description: 'write a CPU profile (.cpuprofile) of the internal controller here' }),
+    controllers: Flags.integer({
+      description: 'internal controller processes, each serving its own group of switches (switch i: process i mod N): the packet-in path on N cores',
+      default: d.controllers,
+    }),
     'no-pin': Flags.boolean({ description: 'do not pin controller and generator to cores 1 and 0', default: false }),
   };
 
@@ -78,7 +83,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],
       expectedFlowMods: f['flow-mods'] ?? (f.nat === 'conntrack' ? 0 : d.expectedFlowMods), nat: f.nat,
-      endCopies: f['end-copies'], scheduler: f.scheduler, pin: !f['no-pin'], profileDir: f['profile-dir'],
+      endCopies: f['end-copies'], scheduler: f.scheduler, pin: !f['no-pin'], controllers: f.controllers, profileDir: f['profile-dir'],
     };
     const onLoop = (loop: number, responses: number, ms: number) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`);
     if (f['end-copies-compare']) {

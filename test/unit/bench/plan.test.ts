@@ -35,6 +35,9 @@ describe('flow-setup options', () => {
     [{ family: 'ipv6' }, 'vip', /not an IPv6 address/],
     [{ family: 'ipv6', vip: 'fd00::1', app: 'raw' }, 'app', /vadc's app only/],
     [{ family: 'ipv6', vip: 'ffff:ffff:ffff:ffff::1', vipStride: 1, switches: 2 }, 'vip-stride', /last \/64/],
+    [{ controllers: 0 }, 'controllers', /1\.\.64, got 0/],
+    [{ controllers: 3, switches: 2 }, 'controllers', /at least as many switches \(got 2\)/],
+    [{ controllers: 2, controller: { kind: 'tcp', host: '127.0.0.1', port: 6653 } }, 'controllers', /--controller internal/],
   ] as const)('refuses %j naming --%s', (over, option, message) => {
     const err = optionError(over as Partial<FlowSetupOptions>);
     expect(err.option).toBe(option);

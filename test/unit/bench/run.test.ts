@@ -47,6 +47,22 @@ describe('flowsetup run against the reference responder', () => {
     expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
   });
 
+  it("shares the switches among several controller processes: each answers its own group's connections, CPU and counts summed", async () => {
+    const result = await runFlowSetup({ switches: 3, controllers: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'vadc', pin: false });
+    expect(result.controller).toMatchObject({ app: 'vadc', processes: 2, pinned: false });
+    // Switches 0 and 2 go to the first process, switch 1 to the second: two distinct listening ports.
+    const ports = result.controller.target.split(',');
+    expect(ports).toHaveLength(2);
+    expect(new Set(ports).size).toBe(2);
+    expect(result.totals).toMatchObject({ duplicates: 0, packetOutFirst: 0, errorsReceived: 0 });
+    expect(result.totals.responses).toBeGreaterThan(0);
+    expect(result.totals.packetInsSent).toBe(result.totals.responses + result.totals.unansweredAtEnd);
+    // A process that did not know a switch's service would refuse its packet-ins (no flows, no response).
+    expect(result.appEvents.connection_refused ?? 0).toBe(0);
+    expect(result.cpu.controllerPct).toBeGreaterThan(0);
+    expect(formatFlowSetupReport(result)).toContain('2 processes, switch i served by process i mod 2');
+  });
+
   it.each(['flows', 'conntrack'] as const)("drives vadc's app with IPv6 clients, VIPs and backends (%s NAT mode): every packet-in answered", async (nat) => {
     const result = await runFlowSetup({
       switches: 2, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'vadc', pin: false, family: 'ipv6', nat,
