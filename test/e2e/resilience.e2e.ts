@@ -102,13 +102,21 @@ describe('resilience (real OVS, one vadc process)', () => {
     let sampling = true;
     const sampler = (async () => {
       while (sampling) {
-        samples.push(await sample(started));
+        const s = await sample(started);
+        samples.push(s);
+        // Written as taken: jest prints console.log only at the end, and a long soak that fails late keeps its figures.
+        process.stderr.write(`soak sample: ${JSON.stringify(s)}\n`);
         await sleep(every);
       }
     })();
-    const report = await run.done;
-    sampling = false;
-    await sampler;
+    let report: TrafficReport;
+    try {
+      report = await run.done;
+    } finally {
+      // Also when the traffic fails: a sampler left running reads a stopped daemon's /proc entry after the test.
+      sampling = false;
+      await sampler;
+    }
     // Every connection closed: vadc forgets them (end copies / the tracker), within the idle timeout at most.
     await waitFor(async () => (await sample(started)).tracked === 0, 90_000, 'vadc to forget the closed connections');
     await sleep(3000);

@@ -233,8 +233,9 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
     child.once('exit', () => reject(new Error(`traffic ended before it was ready: ${err}`)));
   });
   ready.catch(() => undefined);
+  // 'close', not 'exit': at 'exit' the child's stdout may still hold data (a 30-min soak's report is megabytes).
   const done = new Promise<TrafficReport>((resolve, reject) => {
-    child.once('exit', () => {
+    child.once('close', () => {
       try {
         resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as TrafficReport);
       } catch {
