@@ -14,25 +14,16 @@ import { parseConfig } from '../src/config';
 import { buildConnectionFlows, type ConnectionSpec } from '../src/flows/builders';
 import { uint32ToIpv4 } from '../src/net';
 import type { FlowStats } from '../src/openflow/types';
+import { READING_VMS, readingServiceYaml, readingVmMac } from './lib/reading-service';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const PROBE_MS = 5000;
-const VMS = [11, 12, 13, 14, 15, 16];
-const mac = (n: number) => `52:54:00:00:00:${n.toString(16).padStart(2, '0')}`;
+const VMS = READING_VMS;
+const mac = readingVmMac;
 
-const yaml = `
-datapath: { nat: flows }
-services:
-  - name: web
-    vip: 10.0.0.100
-    port: 80
-    scheduler: rr
-    backends:
-${VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${n}, ports: [8080], mac: "${mac(n)}" }`).join('\n')}
-`;
-const config = parseConfig(yaml, 'bench.yaml');
+const config = parseConfig(readingServiceYaml('{ nat: flows }'), 'bench.yaml');
 const serviceId = serviceIds(['web']).get('web')!;
 
 /** The flow-stats entries the switch lists for N connections: each one's forward and reverse NAT flow. */

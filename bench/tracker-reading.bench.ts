@@ -14,25 +14,16 @@ import { LINES_PER_SLICE, parseInSlices } from '../src/daemon/conntrack-reader';
 import { parseConntrackDump } from '../src/flows/conntrack-dump';
 import { serviceIds } from '../src/app/service-ids';
 import { uint32ToIpv4 } from '../src/net';
+import { READING_VMS, readingServiceYaml } from './lib/reading-service';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const ZONE = 2780;
 const PROBE_MS = 5000;
-const VMS = [11, 12, 13, 14, 15, 16];
+const VMS = READING_VMS;
 
-const yaml = `
-datapath: { nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }
-services:
-  - name: web
-    vip: 10.0.0.100
-    port: 80
-    scheduler: rr
-    backends:
-${VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${n}, ports: [8080], mac: "52:54:00:00:00:${n}" }`).join('\n')}
-`;
-const config = parseConfig(yaml, 'bench.yaml');
+const config = parseConfig(readingServiceYaml(`{ nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }`), 'bench.yaml');
 const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
 
 /** The unixctl answer ovs-vswitchd gives for N established connections, as it goes over the socket. */
