@@ -9,7 +9,7 @@ import type { FlowMod, FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../
 import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
 import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
-import { createNatMode, type VswitchdProbe } from './nat/factory';
+import { createNatMode, type NatChoice, type VswitchdProbe } from './nat/factory';
 import { askedAtOf, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
@@ -27,6 +27,8 @@ export interface AppOptions {
   datapath?: DatapathConfig;
   /** Finds ovs-vswitchd on this host, for `datapath.nat: auto` (the daemon's src/daemon/vswitchd-probe.ts). */
   probeVswitchd?: () => VswitchdProbe;
+  /** For `datapath.nat: auto` on a cluster host: the mode its cached policy sets (src/daemon/cluster-host.ts). */
+  clusterNat?: NatChoice;
   /** Where events go; default nowhere. */
   emit?: EventSink;
   /**
@@ -64,7 +66,7 @@ export class LoadBalancerApp {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
     this.uplink = opts.uplink;
-    this.nat = createNatMode(opts.datapath, opts.probeVswitchd);
+    this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.clusterNat);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
     // Conntrack mode's commit packet-out of a queued vNIC's new connection sets its queue (the tagger's current one).

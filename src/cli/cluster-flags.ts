@@ -25,6 +25,16 @@ export const clusterFlags = {
   'ssl-ca': Flags.file({ exists: true, description: 'PEM CA certificate for ssl: remotes', helpGroup: 'CLUSTER' }),
 };
 
+/** A reading command's --scope: no default (every scope). */
+export const scopeFilterFlag = Flags.string({
+  description: 'with --cluster: only the rows at this scope (cluster, group:NAME or host:NAME); default every scope',
+  helpGroup: 'CLUSTER',
+  parse: async (input) => {
+    parseScope(input);
+    return input;
+  },
+});
+
 export interface ClusterFlagValues {
   cluster?: string;
   scope: string;

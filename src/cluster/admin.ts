@@ -2,14 +2,14 @@
 // were checked first (what `vadc service|backend ... --cluster` and `vadc cluster status` use).
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  OvsdbClient, OvsdbMemberError, OvsdbTransactionError, op, type OvsdbClientOptions, type Row, type TlsFiles,
+  condition, OvsdbClient, OvsdbMemberError, OvsdbTransactionError, op, type OvsdbClientOptions, type Row, type TlsFiles,
 } from '../ovsdb';
 import { ClusterError } from './errors';
 import { effectivePolicy, type EffectivePolicy } from './merge';
 import { changeOperations, checkChange, type PolicyChange } from './policy-rows';
 import {
-  backendStatusRow, hostStatusRow, policySnapshot, POLICY_TABLES, schemaVersionProblem, STATUS_TABLES, STORE_DB,
-  type BackendStatusRow, type HostStatusRow, type PolicySnapshot,
+  backendStatusRow, hostStatusRow, parseScope, policySnapshot, POLICY_TABLES, schemaVersionProblem, STATUS_TABLES, STORE_DB,
+  type BackendStatusRow, type HostStatusRow, type NatMode, type PolicySnapshot,
 } from './schema';
 
 export interface AdminOptions {
@@ -140,6 +140,24 @@ export class ClusterAdmin {
     const row: Row = { name, nat: nat ?? [] };
     const snapshot = await this.snapshot();
     await this.client.transact(STORE_DB, [snapshot.cluster ? op.update('Cluster', [], row) : op.insert('Cluster', row)]);
+  }
+
+  /**
+   * Sets the NAT mode at a scope (undefined: unsets it there): the Cluster row, or the Host_Group / Host row of
+   * that name, made on first use. Hosts whose file leaves datapath.nat to auto run it from their next start.
+   */
+  async setNat(scope: string, nat: NatMode | undefined): Promise<void> {
+    const where = parseScope(scope);
+    const snapshot = await this.snapshot();
+    const value = { nat: nat ?? [] };
+    if (where.kind === 'cluster') {
+      await this.client.transact(STORE_DB, [snapshot.cluster ? op.update('Cluster', [], value) : op.insert('Cluster', { name: 'vadc', ...value })]);
+      return;
+    }
+    const table = where.kind === 'group' ? 'Host_Group' : 'Host';
+    const exists = (where.kind === 'group' ? snapshot.groups : snapshot.hosts).some((r) => r.name === where.name);
+    if (!exists && !nat) return;
+    await this.client.transact(STORE_DB, [exists ? op.update(table, [condition('name', '==', where.name)], value) : op.insert(table, { name: where.name, ...value })]);
   }
 
   private async selectAll(tables: string[]): Promise<Map<string, Map<string, Row>>> {

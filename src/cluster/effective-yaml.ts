@@ -11,8 +11,10 @@ export interface EffectiveView {
   origin: string;
   fileServices: readonly ServiceConfig[];
   policy?: EffectivePolicy;
-  /** The NAT mode in force and its source ('file' when the store sets none). */
+  /** The NAT mode this configuration gives the host at start and its source (./effective.ts effectiveNat). */
   nat: { value: string; from: Source };
+  /** The NAT mode the running daemon chose at its start, and why (absent with --file). */
+  running?: { nat: string; reason: string };
   /** What is actually served (the file's and the store's services after conflicts). */
   served: readonly ServiceConfig[];
   problems: readonly PolicyProblem[];
@@ -56,6 +58,7 @@ export function renderEffective(view: EffectiveView): string {
   const header = [
     `effective policy${view.host ? ` of host ${view.host}${view.group ? ` (group ${view.group})` : ''}` : ''}: ${view.origin}`,
     ...(view.policy ? [`store policy digest ${view.policy.digest.slice(0, 16)}`] : []),
+    ...(view.running ? [`the daemon runs NAT mode ${view.running.nat} (${view.running.reason})${view.running.nat !== view.nat.value ? `; ${view.nat.value} applies at its next start` : ''}`] : []),
     'each value is followed by where it came from: file, cluster, group:NAME, host:NAME or default',
   ];
   doc.commentBefore = header.map((l) => ` ${l}`).join('\n');

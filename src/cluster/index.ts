@@ -10,4 +10,4 @@ export { ClusterAdmin, openStore, describeStoreError, type AdminOptions } from '
 export { ClusterStore, hostLockName, type ClusterStoreOptions, type HostReport, type BackendReport } from './store';
 export { renderEffective, type EffectiveView } from './effective-yaml';
 export { clusterStatus, memberView, type ClusterStatusView, type MemberView } from './status';
-export { computeEffectiveView } from './effective';
+export { computeEffectiveView, effectiveNat } from './effective';

@@ -8,7 +8,8 @@ import {
   type BackendReport, type BackendStatusRow, type EffectivePolicy, type PolicyProblem, type PolicySnapshot, type PublishedHealth,
 } from '../cluster';
 import type { RemoteBackendReport } from '../app';
-import { CLUSTER_REPORT_INTERVAL_S, type ClusterConfig } from '../config';
+import type { NatChoice } from '../app/nat/factory';
+import { CLUSTER_REPORT_INTERVAL_S, type ClusterConfig, type NatModeName } from '../config';
 import type { LogPosition, OvsdbClientOptions, TlsFiles } from '../ovsdb';
 import type { ServiceStatus, StatusSnapshot, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -23,8 +24,13 @@ export interface ClusterHostOptions {
   /** The config file (the policy cache lives next to it unless cluster.policy_cache says where). */
   configPath?: string;
   tls?: TlsFiles;
-  /** The NAT mode this vadc runs (the store's is applied at the next start). */
-  nat: 'flows' | 'conntrack';
+  /** The NAT mode this vadc runs (the store's is applied at the next start: cachedNatChoice). */
+  nat: NatModeName;
+  /**
+   * What chose it: the file's `datapath.nat: flows|conntrack` ('file', the default), or with `auto` the cached
+   * policy ('cache') or the probe ('probe'). It decides what cluster_nat_pending tells the operator.
+   */
+  natChosenBy?: NatChosenBy;
   version: string;
   logger: Logger;
   emit(event: Omit<VadcEvent, 'time'>): void;
@@ -172,14 +178,54 @@ export class ClusterHost {
       this.opts.emit({ kind: 'cluster_policy_problem', level: 'error', message });
     }
     this.problems = problems;
-    if (policy.nat && policy.nat.value !== this.opts.nat && this.natWarned !== policy.nat.value) {
-      this.natWarned = policy.nat.value;
+    const pending = natPending(policy.nat, this.opts.nat, this.opts.natChosenBy ?? 'file');
+    if (pending && this.natWarned !== pending) {
       this.opts.emit({
-        kind: 'cluster_nat_pending', level: 'warn',
-        message: `the cluster sets NAT mode ${policy.nat.value} for this host (${policy.nat.from}); it runs ${this.opts.nat}: restart vadc with datapath.nat: ${policy.nat.value} to change it`,
+        kind: 'cluster_nat_pending', level: 'warn', message: pending,
+        data: { store: policy.nat?.value ?? null, from: policy.nat?.from ?? null, runs: this.opts.nat, chosenBy: this.opts.natChosenBy ?? 'file' },
       });
     }
+    // Said once per difference; a difference that goes away and comes back is said again.
+    this.natWarned = pending;
   }
+}
+
+export type NatChosenBy = 'file' | 'cache' | 'probe';
+
+/**
+ * The NAT mode the cached policy sets for this host, for a vadc whose file leaves `datapath.nat` to `auto`: the
+ * mode is a property of the whole bridge's pipeline, so it is taken once, at start, from the policy cache (the
+ * store's policy as of the last run; docs/cluster.md, NAT mode). undefined without a cache, with an unusable one
+ * (the host reports it when it starts), or when the policy sets no mode.
+ */
+export function cachedNatChoice(cluster: ClusterConfig, configPath: string | undefined): NatChoice | undefined {
+  const file = cluster.policy_cache ?? defaultPolicyCachePath(configPath, cluster.host);
+  let cached;
+  try {
+    cached = loadPolicyCache(file);
+  } catch {
+    return undefined;
+  }
+  const nat = cached && effectivePolicy(cached.snapshot, { host: cluster.host, group: cluster.group }).nat;
+  if (!nat) return undefined;
+  return { nat: nat.value, reason: `datapath.nat: auto, and the cluster policy cached in ${file} sets ${nat.value} for this host (${nat.from})` };
+}
+
+/**
+ * What the operator is told when the store's NAT mode for this host is not the one that runs (the mode changes
+ * only at a start), or undefined when a restart would change nothing. Pure.
+ */
+export function natPending(store: EffectivePolicy['nat'], runs: NatModeName, chosenBy: NatChosenBy): string | undefined {
+  if (store && store.value !== runs) {
+    const says = `the cluster sets NAT mode ${store.value} for this host (${store.from}); it runs ${runs}`;
+    return chosenBy === 'file'
+      ? `${says}, as its config file's datapath.nat says (the file wins): set datapath.nat: auto and restart vadc to follow the store`
+      : `${says}: a restart applies it (datapath.nat: auto takes the cached policy's mode at start)`;
+  }
+  if (!store && chosenBy === 'cache') {
+    return `the cluster no longer sets a NAT mode for this host; it runs ${runs}, from its cached policy: a restart chooses by datapath.nat: auto's probe of ovs-vswitchd`;
+  }
+  return undefined;
 }
 
 const PUBLISHED: ReadonlySet<string> = new Set<PublishedHealth>(['up', 'down', 'unknown', 'draining', 'drained', 'launching']);

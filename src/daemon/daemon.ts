@@ -18,7 +18,7 @@ import {
 import { silentLogger, type Logger } from '../util/logger';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
 import { reportControllerEvents } from './controller-events';
-import { backendKey, ClusterHost, type BackendKey } from './cluster-host';
+import { backendKey, cachedNatChoice, ClusterHost, type BackendKey, type NatChosenBy } from './cluster-host';
 import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
@@ -111,6 +111,8 @@ export class VadcDaemon implements VadcRuntime {
   private readonly pairConfig?: PairConfigSync;
   /** With datapath.first_table > 0: whether table 0 leads to vadc's tables on each switch. */
   private readonly tableZero?: TableZeroWatch;
+  /** What chose the NAT mode that runs (a cluster host tells the operator what a restart would change). */
+  private readonly natChosenBy: NatChosenBy;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -119,9 +121,12 @@ export class VadcDaemon implements VadcRuntime {
     this.now = opts.now ?? Date.now;
     this.startedAt = this.now();
     this.served = new ServedServices(this.config.services, (e) => this.emitEvent(e));
+    // A cluster host whose file leaves the NAT mode to auto runs the mode its cached policy sets (docs/cluster.md).
+    const clusterNat = this.config.cluster && this.config.datapath.nat === 'auto' ? cachedNatChoice(this.config.cluster, opts.configPath) : undefined;
+    this.natChosenBy = this.config.datapath.nat !== 'auto' ? 'file' : clusterNat ? 'cache' : 'probe';
     this.app = new LoadBalancerApp(this.config.services, {
       dpid: this.config.dpid, datapath: this.config.datapath, emit: (e) => this.record(e), uplink: this.config.cluster?.uplink, egress: this.config.egress,
-      probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)),
+      probeVswitchd: opts.probeVswitchd ?? (() => probeVswitchd(this.config.datapath.appctl)), ...(clusterNat ? { clusterNat } : {}),
     });
     if (opts.ha) {
       this.election = createElection({
@@ -416,7 +421,7 @@ export class VadcDaemon implements VadcRuntime {
     const c = this.config.cluster;
     if (!c) return;
     this.cluster = new ClusterHost({
-      cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat,
+      cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat, natChosenBy: this.natChosenBy,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
       pairedHost: () => this.election?.status().peer !== undefined,
       apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),

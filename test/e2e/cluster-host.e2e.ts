@@ -4,13 +4,15 @@
  * (`vadc service|backend ... --cluster`), and clients in the lab reach what the store's policy says. The
  * store's failures: the leader killed during steady traffic (no failed request; a change made right after the
  * election reaches the host), two members down (the host keeps serving, says read-only; a vadc restarted
- * during the outage serves its cached policy), and the members back (the host converges).
+ * during the outage serves its cached policy), and the members back (the host converges). A NAT-mode override
+ * of the host's group: a vadc whose file leaves datapath.nat to auto runs it from its next start.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ClusterStatusView } from '../../src/cluster';
 import { parseConfig } from '../../src/config';
+import { probeVswitchd } from '../../src/daemon/vswitchd-probe';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, readStoreCluster, startStoreMember, stopStoreMember, storeClusterDown, storeClusterStatus, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
@@ -35,10 +37,11 @@ class HostDaemon {
     daemon.bus.on('event', (e: VadcEvent) => this.events.push(e));
   }
 
-  static async start(): Promise<HostDaemon> {
+  /** `datapath` is the config's datapath line (default: the suite's NAT mode, named in the file). */
+  static async start(datapath = datapathYaml(lab.vswitchdControlSocket)): Promise<HostDaemon> {
     const text = `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-${datapathYaml(lab.vswitchdControlSocket)}
+${datapath}
 ovsdb: unix:${lab.ovsdbSocket}
 cluster: { remotes: "${remotes}", host: h1, group: blue, policy_cache: ${path.join(tmp, 'h1-policy.json')} }
 services: []
@@ -227,6 +230,81 @@ describe(`a cluster host serves the store's policy (real OVS, real Raft cluster;
     expect(h.events.filter((e) => e.kind === 'cluster_policy_applied' && e.data?.source === 'store').map((e) => e.data?.digest)).toEqual([]);
     await vadcOk(['service', 'remove', 'web', '--scope', 'host:h1', '--cluster', remotes]);
     await waitFor(() => h.scheduler('web') === 'rr', 10_000, 'a change after the outage');
+  }, 180_000);
+});
+
+describe('a NAT-mode override of the host\'s group (real OVS, real Raft cluster)', () => {
+  const cache = () => path.join(tmp, 'h1-policy.json');
+  /** The NAT mode the policy cache holds for group blue. */
+  const cachedBlueNat = (): string | undefined => {
+    const saved = JSON.parse(readFileSync(cache(), 'utf8')) as { snapshot: { groups: Array<{ name: string; nat?: string }> } };
+    return saved.snapshot.groups.find((g) => g.name === 'blue')?.nat;
+  };
+  /** h1's NAT mode as the store has its report (`vadc cluster status --json`). */
+  const publishedNat = (h: HostDaemon, nat: string) => waitForValue(`h1 reported in the store with NAT mode ${nat}`, async () => {
+    h.daemon.cluster!.publish();
+    const status = JSON.parse(await vadcOk(['cluster', 'status', '--cluster', remotes, '--json'])) as ClusterStatusView;
+    const row = status.hosts?.find((x) => x.host === 'h1');
+    return row?.nat === nat ? row.nat : undefined;
+  });
+  const answers = async () => {
+    for (let i = 0; i < 100; i++) {
+      const ok = await fetchVia(lab, 'cl1').then(() => true, () => false);
+      if (ok) return true;
+      await sleep(100);
+    }
+    return false;
+  };
+  /** Restarts h1's vadc with `datapath.nat` left to auto (ovs-appctl reaches the lab's ovs-vswitchd). */
+  const restartAuto = async (): Promise<HostDaemon> => {
+    await host!.stop();
+    host = undefined;
+    host = await HostDaemon.start(`datapath: { appctl: ${lab.vswitchdControlSocket} }`);
+    return host;
+  };
+
+  it('the file names the mode: it wins and the host says so; with datapath.nat left to auto the next start runs the group\'s mode, even against the probe', async () => {
+    let h = host!;
+    await h.waitEvent((e) => e.kind === 'cluster_connected', 'the store answers', 0, 60_000);
+    // datapath.nat: auto alone would choose conntrack here: the lab's ovs-vswitchd answers on its unixctl socket.
+    expect(probeVswitchd(lab.vswitchdControlSocket).reachable).toBe(true);
+    const other = e2eNatMode() === 'flows' ? 'conntrack' : 'flows';
+
+    // 1. The file says the suite's mode: the store's other mode for group blue is reported, not applied.
+    let from = h.events.length;
+    await vadcOk(['cluster', 'nat', other, '--scope', 'group:blue', '--cluster', remotes]);
+    const pending = await h.waitEvent((e) => e.kind === 'cluster_nat_pending', 'the file\'s mode reported against the store\'s', from);
+    expect(pending.data).toEqual({ store: other, from: 'group:blue', runs: e2eNatMode(), chosenBy: 'file' });
+    expect(pending.message).toMatch(/the file wins/);
+    expect(h.daemon.status().datapath.nat).toBe(e2eNatMode());
+    await waitFor(() => cachedBlueNat() === other, 10_000, `the policy cache to hold group blue's ${other}`);
+
+    // 2. datapath.nat left to auto: the next start runs the cached group mode, and serves.
+    h = await restartAuto();
+    expect(h.daemon.status().datapath).toMatchObject({
+      nat: other, reason: `datapath.nat: auto, and the cluster policy cached in ${cache()} sets ${other} for this host (group:blue)`,
+    });
+    expect(await answers()).toBe(true);
+    await publishedNat(h, other);
+
+    // 3. The override changed while it runs: a restart applies it by itself. Flows is not what the probe chooses.
+    from = h.events.length;
+    await vadcOk(['cluster', 'nat', 'flows', '--scope', 'group:blue', '--cluster', remotes]);
+    if (other !== 'flows') {
+      const again = await h.waitEvent((e) => e.kind === 'cluster_nat_pending', 'the new group mode reported', from);
+      expect(again.data).toEqual({ store: 'flows', from: 'group:blue', runs: other, chosenBy: 'cache' });
+      expect(again.message).toMatch(/a restart applies it/);
+    }
+    await waitFor(() => cachedBlueNat() === 'flows', 10_000, 'the policy cache to hold group blue\'s flows');
+    h = await restartAuto();
+    expect(h.daemon.status().datapath).toMatchObject({ nat: 'flows', reason: expect.stringContaining(`cached in ${cache()} sets flows for this host (group:blue)`) });
+    expect(await answers()).toBe(true);
+    await publishedNat(h, 'flows');
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await fetchVia(lab, 'cl1')).split(' ')[0]);
+    expect([...seen].sort()).toEqual(['vm1', 'vm2']);
+    console.log(`[cluster host e2e] group NAT override: the file's ${e2eNatMode()} kept; auto ran ${other}, then flows (the probe alone: conntrack)`);
+    await vadcOk(['cluster', 'nat', 'unset', '--scope', 'group:blue', '--cluster', remotes]);
   }, 180_000);
 });
 

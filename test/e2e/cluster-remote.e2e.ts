@@ -3,7 +3,9 @@
  * bridges in one ovs-vswitchd joined by an underlay), one vadc daemon per host (in-process), a service added once
  * at cluster scope with one backend on each host. Clients on every host reach the backends of the other hosts
  * through the uplinks, NAT'ed at their own host both ways, also right after a direct connection to the same backend
- * (flows mode's stale-cache race, which the reply guard closes). Then a backend's server is killed on h2: h1 and h3 stop
+ * (flows mode's stale-cache race, which the reply guard closes). The Raft leader killed under steady traffic from every
+ * host's client: no failed request, and a change made right after the election reaches all three hosts. Then a
+ * backend's server is killed on h2: h1 and h3 stop
  * choosing it once h2's health check fails it and h2 publishes that. Then it is cut off under connections held from
  * h1 and h3, twice: its server hangs (SIGSTOP: no FIN, its connections stay open), and its vNIC's link goes down at
  * h2. Once h2 fails it, they drop those connections (flows mode: their flows too) as h2 does for its own, and keep
@@ -15,10 +17,11 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Lab, LabServer } from '../../src/lab';
 import { ClusterAdmin, serviceSpecRows } from '../../src/cluster';
+import { startStoreMember } from '../../src/lab';
 import { ClusterLab, type ClusterNat, type HostDaemon } from '../helpers/cluster-hosts';
-import { fetchVia, vipOf, waitFor } from '../helpers/health-lab';
+import { fetchVia, sleep, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, type HeldConnection } from '../helpers/sched-clients';
-import { vadcOk } from '../helpers/vadc-cli';
+import { killStoreLeader, retryUntilAccepted, vadcOk } from '../helpers/vadc-cli';
 
 // http, not tcp: a hung (stopped) server's kernel still accepts connections, so only an answer tells it is gone.
 const HEALTH = { interval: 1, timeout: 0.5, rise: 1, fall: 2 };
@@ -195,6 +198,40 @@ describe.each(['conntrack', 'flows'] as const)('remote backends: one service at 
       expect(Number(/tx pkts=(\d+)/.exec(stats)![1])).toBeGreaterThan(0);
     }
   }, 240_000);
+
+  it('the Raft leader killed under steady traffic from every host\'s client: no failed request; a change made right after the election reaches every host', async () => {
+    let stopped = false;
+    const clients = hosts.map((h) => lab.hostsOn(h.hv).find((x) => x.role === 'client')!.name);
+    const results: Record<string, { ok: number; errors: string[] }> = {};
+    const loops = clients.map(async (client) => {
+      const r = (results[client] = { ok: 0, errors: [] as string[] });
+      while (!stopped) {
+        await fetchVia(lab, client).then(() => r.ok++, (err: Error) => r.errors.push(err.message));
+        await sleep(100);
+      }
+    });
+    await sleep(1000);
+    const leader = await killStoreLeader(cluster!.storeDir, remotes);
+    const vnic = lab.host('h2vm1').port;
+    // At cluster scope: every host's policy changes.
+    const written = await retryUntilAccepted(['backend', 'weight', 'web', vnic, '3', '--cluster', remotes]);
+    expect(written).toBeGreaterThan(0);
+    const reached: Record<string, number> = {};
+    await waitFor(() => {
+      for (const h of hosts) if (reached[h.hv.name] === undefined && h.backend(vnic)?.weight === 3) reached[h.hv.name] = Date.now() - written;
+      return Object.keys(reached).length === hosts.length;
+    }, 10_000, `every host to take ${vnic}'s weight 3 from the store`);
+    await sleep(1000);
+    stopped = true;
+    await Promise.all(loops);
+    console.log(`[cluster remote e2e, ${nat}] leader s${leader.n} killed: first accepted write ${written - leader.at} ms after the kill; on each host (ms after): ${JSON.stringify(reached)}; `
+      + `traffic ${JSON.stringify(Object.fromEntries(Object.entries(results).map(([c, r]) => [c, { ok: r.ok, failed: r.errors.length }])))}`);
+    expect(Object.fromEntries(Object.entries(results).map(([c, r]) => [c, r.errors]))).toEqual(Object.fromEntries(clients.map((c) => [c, []])));
+    for (const client of clients) expect(results[client].ok).toBeGreaterThanOrEqual(3); // traffic flowed at every host
+    await startStoreMember(cluster!.storeDir, leader.n);
+    await retryUntilAccepted(['backend', 'weight', 'web', vnic, '1', '--cluster', remotes]);
+    await waitFor(() => hosts.every((h) => h.backend(vnic)?.weight === 1), 10_000, `every host to take ${vnic}'s weight 1 back`);
+  }, 120_000);
 
   // Flows mode's race (issue 13): a direct connection to a backend leaves datapath megaflows "backend:8080 -> client:
   // NORMAL" with the client's port wildcarded; a VIP connection opened to that backend right after met them with its

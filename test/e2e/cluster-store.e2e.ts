@@ -110,6 +110,28 @@ describe('policy written by the CLI reaches every host, merged for its scope', (
     expect(h1.policy?.problems).toEqual([]);
   });
 
+  it('a NAT mode set at a group is that group\'s hosts\' only, and config show --effective says where it came from; service show --scope lists one scope', async () => {
+    await vadcOk(['cluster', 'nat', 'conntrack', '--scope', 'group:blue', '--cluster', remotes]);
+    await eventually('conntrack in group blue', () => h2.policy?.nat?.value === 'conntrack');
+    expect(h2.policy?.nat).toEqual({ value: 'conntrack', from: 'group:blue' });
+    expect(h1.policy?.nat).toBeUndefined();
+    const config = (datapath: string) => {
+      const file = path.join(tmp, `h2-${datapath ? 'flows' : 'auto'}.yaml`);
+      writeFileSync(file, `${datapath}\ncluster: { remotes: "${remotes}", host: h2, group: blue }\nservices: []\n`);
+      return file;
+    };
+    const natLine = (text: string) => text.split('\n').find((l) => /^\s+nat:/.test(l));
+    expect(natLine(await vadcOk(['config', 'show', '--effective', '--file', config('')]))).toBe('  nat: conntrack # group:blue');
+    expect(natLine(await vadcOk(['config', 'show', '--effective', '--file', config('datapath: { nat: flows }')])))
+      .toBe('  nat: flows # file (the store\'s group:blue sets conntrack; the file\'s datapath.nat wins)');
+    const blue = JSON.parse(await vadcOk(['service', 'show', 'web', '--scope', 'group:blue', '--cluster', remotes, '--json'])) as { services: { scope: string; scheduler?: string }[]; backends: unknown[] };
+    expect(blue).toEqual({ services: [expect.objectContaining({ scope: 'group:blue', scheduler: 'wrr' })], backends: [] });
+    const none = await vadc(['service', 'show', 'web', '--scope', 'host:h7', '--cluster', remotes]);
+    expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/no service web in the cluster store at host:h7/) });
+    await vadcOk(['cluster', 'nat', 'unset', '--scope', 'group:blue', '--cluster', remotes]);
+    await eventually('the group mode unset', () => h2.policy && h2.policy.nat === undefined);
+  });
+
   it('bad policy is refused with a clear error and writes nothing', async () => {
     const before = JSON.stringify(h2.snapshot);
     const ghost = await vadc(['service', 'add', 'ghost', '--scheduler', 'lc', '--scope', 'group:blue', '--cluster', remotes]);

@@ -15,9 +15,19 @@ export interface VswitchdProbe {
   detail: string;
 }
 
-/** The mode that runs, and why it was chosen (status shows both). */
-export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => VswitchdProbe): { nat: NatModeName; reason: string } {
+/** A NAT mode and why it was chosen (status shows both). */
+export interface NatChoice {
+  nat: NatModeName;
+  reason: string;
+}
+
+/**
+ * The mode that runs, and why. The file's `flows`/`conntrack` wins; with `auto`, a cluster host's cached policy
+ * (`cluster`: src/daemon/cluster-host.ts cachedNatChoice) decides when it sets a mode, else the probe.
+ */
+export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => VswitchdProbe, cluster?: NatChoice): NatChoice {
   if (nat === 'flows' || nat === 'conntrack') return { nat, reason: `datapath.nat: ${nat} in the configuration` };
+  if (cluster) return cluster;
   if (!probe) return { nat: 'flows', reason: 'datapath.nat: auto, and ovs-vswitchd was not probed (no unixctl socket given)' };
   const found = probe();
   return found.reachable
@@ -28,15 +38,16 @@ export function chooseNatMode(nat: DatapathConfig['nat'], probe?: () => Vswitchd
 /**
  * The one place the configuration's datapath section picks the NAT mode, its accounting, the end copies and the
  * reply guard (flows mode).
- * `auto` asks the probe (only then): conntrack beside ovs-vswitchd, flows otherwise.
+ * `auto` takes a cluster host's cached mode if it has one, else asks the probe (only then): conntrack beside
+ * ovs-vswitchd, flows otherwise.
  */
-export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe): NatMode {
+export function createNatMode(datapath: DatapathConfig | undefined, probe?: () => VswitchdProbe, cluster?: NatChoice): NatMode {
   const endCopies = createEndCopies(datapath?.end_copies ?? 0);
   const tables = vadcTables(datapath?.first_table ?? 0);
   // Flows mode guards the reply path, a cluster host's too (docs/pipeline.md, reply guard; docs/cluster.md).
   const replyGuard = createReplyGuard(datapath?.reply_guard ?? 0, tables);
   if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables, replyGuard);
-  const chosen = chooseNatMode(datapath.nat, probe);
+  const chosen = chooseNatMode(datapath.nat, probe, cluster);
   if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables, replyGuard);
   const counting = datapath.accounting === 'flows' ? flowCounting(tables) : trackerCounting(datapath.ct_zone);
   return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies, tables);

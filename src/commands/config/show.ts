@@ -25,7 +25,8 @@ export default class ConfigShowCommand extends ApiCommand<typeof ConfigShowComma
     if (flags.effective) {
       const text = flags.file ? await readConfigFile(flags.file) : await this.client.configText();
       const config = parseConfig(text, flags.file ?? 'the daemon\'s configuration');
-      const view = await computeEffectiveView(config, { configPath: flags.file });
+      const running = flags.file ? undefined : (await this.client.status()).datapath;
+      const view = await computeEffectiveView(config, { configPath: flags.file, ...(running ? { running: { nat: running.nat, reason: running.reason } } : {}) });
       if (!this.jsonEnabled()) process.stdout.write(renderEffective(view));
       return view;
     }

@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../cli/api-command';
-import { clusterFlags, withStore } from '../../cli/cluster-flags';
+import { clusterFlags, scopeFilterFlag, withStore } from '../../cli/cluster-flags';
 import { backendColumns, formatPayloadRules } from '../../api/text-views';
 import type { BackendRow, ServiceRow } from '../../cluster';
 import type { ServiceStatus } from '../../runtime/types';
@@ -11,17 +11,19 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
     '<%= config.bin %> service show web',
     '<%= config.bin %> service show web --json | jq ".backends[].health"',
     '<%= config.bin %> service show web --cluster $VADC_CLUSTER',
+    '<%= config.bin %> service show web --scope group:blue --cluster $VADC_CLUSTER',
   ];
   static override args = { name: Args.string({ required: true, description: 'service name' }) };
-  static override flags = { cluster: clusterFlags.cluster, 'ssl-key': clusterFlags['ssl-key'], 'ssl-cert': clusterFlags['ssl-cert'], 'ssl-ca': clusterFlags['ssl-ca'] };
+  static override flags = { cluster: clusterFlags.cluster, scope: scopeFilterFlag, 'ssl-key': clusterFlags['ssl-key'], 'ssl-cert': clusterFlags['ssl-cert'], 'ssl-ca': clusterFlags['ssl-ca'] };
 
   public async run(): Promise<ServiceStatus | { services: ServiceRow[]; backends: BackendRow[] }> {
     const { args, flags } = await this.parse(ServiceShowCommand);
     if (flags.cluster) {
       const snapshot = await withStore({ ...flags, scope: 'cluster' }, (admin) => admin.snapshot());
-      const services = snapshot.services.filter((s) => s.name === args.name);
-      const backends = snapshot.backends.filter((b) => b.service === args.name);
-      if (!services.length && !backends.length) this.error(`no service ${args.name} in the cluster store`);
+      const atScope = (scope: string) => flags.scope === undefined || scope === flags.scope;
+      const services = snapshot.services.filter((s) => s.name === args.name && atScope(s.scope));
+      const backends = snapshot.backends.filter((b) => b.service === args.name && atScope(b.scope));
+      if (!services.length && !backends.length) this.error(`no service ${args.name} in the cluster store${flags.scope ? ` at ${flags.scope}` : ''}`);
       const opts = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(' ');
       this.table(services, [
         { header: 'SCOPE', get: 'scope' }, { header: 'VIP', get: (s) => (s.vip ? `${s.vip}:${s.port ?? '?'}/${s.protocol ?? 'tcp'}` : '(override)') },

@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ClusterError, openStore } from '../../../src/cluster';
+import { ClusterAdmin, ClusterError, openStore } from '../../../src/cluster';
 import type { OvsdbClient } from '../../../src/ovsdb';
 import { FakeCluster } from '../ovsdb/fake-cluster';
 
@@ -70,4 +70,29 @@ test('members restarted and not yet in touch with their cluster: the command wai
   }, 600);
   client = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST });
   expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[0].sid });
+});
+
+test('setNat: a group\'s and a host\'s NAT mode, made on first use, the narrowest set one wins, unset hands back', async () => {
+  cluster.setLeader(0);
+  const admin = await ClusterAdmin.open(cluster.remotes(), { timeoutMs: 2000, session: FAST });
+  try {
+    const nat = async (host: string, group?: string) => (await admin.effective(host, group)).nat;
+    await admin.setNat('cluster', 'flows');
+    await admin.setNat('group:blue', 'conntrack');
+    expect(await nat('h1', 'blue')).toEqual({ value: 'conntrack', from: 'group:blue' });
+    expect(await nat('h2', 'red')).toEqual({ value: 'flows', from: 'cluster' });
+    await admin.setNat('host:h1', 'flows');
+    expect(await nat('h1', 'blue')).toEqual({ value: 'flows', from: 'host:h1' });
+    await admin.setNat('host:h1', undefined);
+    expect(await nat('h1', 'blue')).toEqual({ value: 'conntrack', from: 'group:blue' });
+    await admin.setNat('group:blue', undefined);
+    await admin.setNat('group:red', undefined); // no such row: nothing to unset, no row made
+    const snapshot = await admin.snapshot();
+    expect(snapshot.groups.map((g) => `${g.name}:${g.nat ?? '-'}`)).toEqual(['blue:-']);
+    expect(snapshot.hosts.map((h) => `${h.name}:${h.nat ?? '-'}`)).toEqual(['h1:-']);
+    expect(await nat('h1', 'blue')).toEqual({ value: 'flows', from: 'cluster' });
+    await expect(admin.setNat('rack:7', 'flows')).rejects.toThrow(/scope "rack:7" is not cluster, group:NAME or host:NAME/);
+  } finally {
+    admin.close();
+  }
 });

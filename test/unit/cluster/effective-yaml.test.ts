@@ -1,5 +1,5 @@
 import { parse } from 'yaml';
-import { combineServices, effectivePolicy, renderEffective, type PolicySnapshot } from '../../../src/cluster';
+import { combineServices, effectiveNat, effectivePolicy, renderEffective, type PolicySnapshot } from '../../../src/cluster';
 import { parseServiceConfig } from '../../../src/config';
 
 const snapshot: PolicySnapshot = {
@@ -42,5 +42,31 @@ describe('config show --effective', () => {
     expect(line(/idle_timeout: 60/)).toMatch(/# (file|default)$/);
     expect(line(/vip: 10\.0\.0\.7/)).toMatch(/# file$/);
     expect(text).toMatch(/# drained in the store: w1 \(group:blue\)/);
+  });
+});
+
+describe('config show --effective: the NAT mode, as the daemon chooses it at start, and where it came from', () => {
+  const group = { value: 'conntrack' as const, from: 'group:blue' };
+
+  it('the file\'s flows/conntrack wins over the store, and says what the store sets', () => {
+    expect(effectiveNat('flows', group)).toEqual({ value: 'flows', from: 'file (the store\'s group:blue sets conntrack; the file\'s datapath.nat wins)' });
+    expect(effectiveNat('conntrack', group)).toEqual({ value: 'conntrack', from: 'file' });
+    expect(effectiveNat('flows', undefined)).toEqual({ value: 'flows', from: 'file' });
+  });
+
+  it('auto: the store\'s mode for the host, else the probe at start', () => {
+    expect(effectiveNat('auto', group)).toEqual({ value: 'conntrack', from: 'group:blue' });
+    expect(effectiveNat('auto', undefined)).toEqual({ value: 'auto', from: 'file (ovs-vswitchd probed at start)' });
+  });
+
+  it('of a running daemon: the mode it runs and why; a store mode it does not run yet applies at its next start', () => {
+    const policy = effectivePolicy(snapshot, { host: 'h1', group: 'blue' });
+    const render = (running: { nat: string; reason: string }) => renderEffective({
+      host: 'h1', group: 'blue', origin: 'the store', fileServices: [], policy, nat: effectiveNat('auto', policy.nat), served: [], problems: [], running,
+    });
+    const cached = 'datapath.nat: auto, and the cluster policy cached in /var/lib/vadc/h1.json sets conntrack for this host (group:blue)';
+    expect(render({ nat: 'conntrack', reason: cached })).toContain(`# the daemon runs NAT mode conntrack (${cached})\n`);
+    expect(render({ nat: 'flows', reason: 'datapath.nat: auto, and ovs-vswitchd was not probed' }))
+      .toContain('# the daemon runs NAT mode flows (datapath.nat: auto, and ovs-vswitchd was not probed); conntrack applies at its next start\n');
   });
 });

@@ -57,6 +57,18 @@ describe('effectivePolicy: inheritance with provenance', () => {
     expect(effectivePolicy(store(), { host: 'h1' }).digest).toBe(effectivePolicy(store(), { host: 'h4' }).digest);
   });
 
+  it('a host override of the health check replaces it for that host only, with its source', () => {
+    const s = store();
+    s.services[0].options.health = JSON.stringify({ type: 'http', path: '/ok', interval: 2 });
+    s.services.push(svc({ name: 'web', scope: 'host:h3', options: { health: JSON.stringify({ type: 'tcp', interval: 1 }) } }));
+    const h3 = effectivePolicy(s, { host: 'h3' }).services[0];
+    const h1 = effectivePolicy(s, { host: 'h1' }).services[0];
+    expect(h3.config.health).toMatchObject({ type: 'tcp', interval: 1 });
+    expect(h3.from.health).toBe('host:h3');
+    expect(h1.config.health).toMatchObject({ type: 'http', path: '/ok', interval: 2 });
+    expect(h1.from.health).toBe('cluster');
+  });
+
   it('a group or host may add a service of its own', () => {
     const s = store();
     s.services.push(svc({ name: 'dns', scope: 'host:h1', vip: '10.0.0.53', port: 53, protocol: 'udp' }));

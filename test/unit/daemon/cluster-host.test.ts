@@ -1,9 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { savePolicyCache, type BackendRow, type PolicySnapshot, type ServiceRow } from '../../../src/cluster';
 import { parseConfig } from '../../../src/config';
-import { backendKey, backendReports, drainPlan, remoteReports } from '../../../src/daemon/cluster-host';
+import { backendKey, backendReports, drainPlan, natPending, remoteReports } from '../../../src/daemon/cluster-host';
 import { editConfig, type ConfigEdit } from '../../../src/daemon/config-edits';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { RuntimeError, type BackendStatus, type ServiceStatus, type VadcEvent } from '../../../src/runtime/types';
@@ -180,5 +180,98 @@ services: []
     await daemon.start();
     expect(daemon.services()).toEqual([]);
     expect(daemon.status().cluster).toMatchObject({ source: 'none', readOnly: true, problems: [] });
+  });
+});
+
+describe('a cluster host\'s NAT mode: the file\'s datapath.nat, else (auto) its cached policy\'s, else the probe', () => {
+  let dir: string;
+  let daemon: VadcDaemon | undefined;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'vadc-chost-nat-'));
+  });
+  afterEach(async () => {
+    await daemon?.stop();
+    daemon = undefined;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // Group blue's row sets conntrack; the cluster's sets flows (the narrower scope wins).
+  const natSnapshot: PolicySnapshot = {
+    cluster: { uuid: 'c', name: 'lab', nat: 'flows' }, groups: [{ uuid: 'g', name: 'blue', nat: 'conntrack' }], hosts: [],
+    services: [{ uuid: 's', name: 'web', scope: 'cluster', vip: '10.0.0.100', port: 80, options: {} }],
+    backends: [{ uuid: 'b', service: 'web', name: 'w1', scope: 'cluster', vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080], options: {} }],
+  };
+
+  async function start(datapath: string, cache: string | undefined): Promise<{ daemon: VadcDaemon; events: VadcEvent[] }> {
+    const cachePath = path.join(dir, 'cache.json');
+    if (cache) savePolicyCache(cachePath, { savedAt: 1000, remotes: 'unix:/nonexistent', snapshot: natSnapshot });
+    const text = `controller: { listen: "tcp:127.0.0.1:0" }
+${datapath}
+cluster: { remotes: "unix:${path.join(dir, 'no-such.sock')}", host: h1, group: blue, policy_cache: ${cachePath} }
+services: []
+`;
+    const events: VadcEvent[] = [];
+    // noVswitchd: datapath.nat: auto alone would choose flows here.
+    daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text), configText: text, ovsdb: false, clusterSession: { backoffInitialMs: 50, backoffMaxMs: 100 } });
+    daemon.bus.on('event', (e: VadcEvent) => events.push(e));
+    await daemon.start();
+    return { daemon, events };
+  }
+
+  it('datapath.nat left to auto: the mode the cached policy sets for its group, the cache named in the reason', async () => {
+    const { daemon: d, events } = await start('', 'cache');
+    const cache = path.join(dir, 'cache.json');
+    expect(d.status().datapath).toMatchObject({ nat: 'conntrack', reason: `datapath.nat: auto, and the cluster policy cached in ${cache} sets conntrack for this host (group:blue)` });
+    expect(d.status().cluster).toMatchObject({ source: 'cache' });
+    // The mode that runs is the policy's: nothing is pending.
+    expect(events.filter((e) => e.kind === 'cluster_nat_pending')).toEqual([]);
+  });
+
+  it('the file\'s datapath.nat: flows wins over the cached policy, and the host says the store wants another mode', async () => {
+    const { daemon: d, events } = await start('datapath: { nat: flows }', 'cache');
+    expect(d.status().datapath).toMatchObject({ nat: 'flows', reason: 'datapath.nat: flows in the configuration' });
+    const pending = events.filter((e) => e.kind === 'cluster_nat_pending');
+    expect(pending.map((e) => e.message)).toEqual([
+      'the cluster sets NAT mode conntrack for this host (group:blue); it runs flows, as its config file\'s datapath.nat says (the file wins): set datapath.nat: auto and restart vadc to follow the store',
+    ]);
+    expect(pending[0].data).toEqual({ store: 'conntrack', from: 'group:blue', runs: 'flows', chosenBy: 'file' });
+  });
+
+  it('no cache: auto chooses by the probe, as before', async () => {
+    const { daemon: d } = await start('', undefined);
+    expect(d.status().datapath).toMatchObject({ nat: 'flows', reason: "datapath.nat: auto, and ovs-vswitchd's unixctl socket is not reachable: a unit test: no ovs-vswitchd" });
+    expect(d.status().cluster).toMatchObject({ source: 'none' });
+  });
+
+  it('a cache that cannot be read: auto chooses by the probe, and the host reports the cache', async () => {
+    const cachePath = path.join(dir, 'cache.json');
+    writeFileSync(cachePath, 'not json');
+    const { daemon: d, events } = await start('', undefined);
+    expect(d.status().datapath.nat).toBe('flows');
+    expect(events.find((e) => e.kind === 'cluster_cache_unusable')?.message).toMatch(/is not JSON/);
+  });
+});
+
+describe('natPending: what a running host says when the store\'s NAT mode for it changes', () => {
+  const group = { value: 'conntrack' as const, from: 'group:blue' };
+
+  it('auto: a restart applies the store\'s mode by itself', () => {
+    expect(natPending(group, 'flows', 'probe')).toBe('the cluster sets NAT mode conntrack for this host (group:blue); it runs flows: a restart applies it (datapath.nat: auto takes the cached policy\'s mode at start)');
+    expect(natPending(group, 'flows', 'cache')).toMatch(/: a restart applies it/);
+  });
+
+  it('the file\'s mode: the file wins, and the host says how to follow the store', () => {
+    expect(natPending(group, 'flows', 'file')).toMatch(/as its config file's datapath\.nat says \(the file wins\): set datapath\.nat: auto and restart vadc/);
+  });
+
+  it('nothing when a restart would change nothing', () => {
+    expect(natPending(group, 'conntrack', 'cache')).toBeUndefined();
+    expect(natPending(group, 'conntrack', 'file')).toBeUndefined();
+    expect(natPending(undefined, 'flows', 'probe')).toBeUndefined();
+    expect(natPending(undefined, 'flows', 'file')).toBeUndefined();
+  });
+
+  it('the override removed from the store after the cache chose the mode: a restart probes again', () => {
+    expect(natPending(undefined, 'conntrack', 'cache')).toBe('the cluster no longer sets a NAT mode for this host; it runs conntrack, from its cached policy: a restart chooses by datapath.nat: auto\'s probe of ovs-vswitchd');
   });
 });

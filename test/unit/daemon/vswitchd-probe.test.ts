@@ -86,6 +86,14 @@ describe('chooseNatMode', () => {
     expect(probe).not.toHaveBeenCalled();
   });
 
+  it('auto on a cluster host: the cached policy\'s mode wins over the probe (not asked); the file\'s mode wins over both', () => {
+    const probe = jest.fn(found);
+    const cached = { nat: 'flows' as const, reason: 'datapath.nat: auto, and the cluster policy cached in /c.json sets flows for this host (group:blue)' };
+    expect(chooseNatMode('auto', probe, cached)).toEqual(cached);
+    expect(chooseNatMode('conntrack', probe, cached)).toEqual({ nat: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' });
+    expect(probe).not.toHaveBeenCalled();
+  });
+
   it('is the default: a config without a datapath section runs auto', () => {
     expect(parseConfig('services: []', 'x.yaml').datapath.nat).toBe('auto');
   });

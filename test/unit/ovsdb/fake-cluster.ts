@@ -3,7 +3,7 @@
  * by several members, each a real unix-socket listener with its own `_Server` row (leader, connected,
  * index), its own locks (locks live in one server process, as in ovsdb-server), and switches for what
  * it supports (monitor_cond_since, monitor_cond, _Server) and how it misbehaves. It speaks enough of
- * RFC 7047 and ovsdb-server(7) for the session: get_schema, list_dbs, echo, transact (insert, update,
+ * RFC 7047 and ovsdb-server(7) for the session: get_schema, list_dbs, echo, transact (insert, select, update,
  * delete, wait, comment, assert), monitor / monitor_cond / monitor_cond_since with update/update2/update3,
  * monitor_cancel, lock/steal/unlock with locked/stolen. Inserts may name their rows (uuid-name) for later
  * operations of the same transaction, conditions may test `_uuid`, and a member can be told to fail its next
@@ -532,6 +532,9 @@ class FakeConn {
           }
         }
         results.push({ count: hits.length });
+      } else if (op.op === 'select') {
+        // Every column, with the row's _uuid (the fake ignores `columns`).
+        results.push({ rows: matching(table, op.where as unknown[]).map(([uuid, row]) => ({ ...encodeRow(row), _uuid: ['uuid', uuid] })) as Json[] });
       } else if (op.op === 'wait') {
         const hits = matching(table, op.where as unknown[]).length;
         const wanted = (op.rows as unknown[]).length;
