@@ -23,7 +23,7 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
       const atScope = (scope: string) => flags.scope === undefined || scope === flags.scope;
       const services = snapshot.services.filter((s) => s.name === args.name && atScope(s.scope));
       const backends = snapshot.backends.filter((b) => b.service === args.name && atScope(b.scope));
-      if (!services.length && !backends.length) this.error(`no service ${args.name} in the cluster store${flags.scope ? ` at ${flags.scope}` : ''}`);
+      if (!services.length && !backends.length) this.error(`no service ${args.name} in the cluster store${flags.scope ? ` at ${flags.scope}` : ''}`, { exit: 1 });
       const opts = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(' ');
       this.table(services, [
         { header: 'SCOPE', get: 'scope' }, { header: 'VIP', get: (s) => (s.vip ? `${s.vip}:${s.port ?? '?'}/${s.protocol ?? 'tcp'}` : '(override)') },
