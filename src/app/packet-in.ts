@@ -113,7 +113,9 @@ export class PacketInPath {
       if (chosen === null) return this.refuseFrame(frame, h.dst, inPort, service, null, now);
       pool = chosen;
     }
-    const placement = service.lb.openUntracked(key, pk, 'inactive', now, pool);
+    // A TCP connection counts active from its first packet, as current kernels' IPVS counts SYN_RECV
+    // (tcp_state_active_table): what a VM holds weighs 256 of its recently ended connections (lingering).
+    const placement = service.lb.openUntracked(key, pk, h.proto === IP_PROTO_TCP ? 'active' : 'inactive', now, pool);
     if (!placement) return this.refuseFrame(frame, h.dst, inPort, service, pool === undefined ? 'no backend available' : `no backend available in pool ${pool}`, now);
     const backend = service.backends.get(placement.backend.id);
     const location = backend?.location;

@@ -55,6 +55,12 @@ export class Backend {
   inactiveConns = 0;
   /** Connections that ended on this backend, ever: the feedback scheduler's measure of work done. */
   completedConns = 0;
+  /**
+   * TCP connections that ended (both FINs or a RST seen) within the connection table's linger time: no longer open,
+   * but still in the least-connection overhead as IPVS keeps TIME_WAIT and CLOSE connections in its inactive count.
+   * Not in totalConns (thresholds, draining and feedback count what the VM holds open).
+   */
+  lingeringConns = 0;
   /** Outstanding connections per software port, same order as `ports`. */
   readonly portConns: Int32Array;
   /** Where the port picker's tie rotation continues. */
@@ -97,9 +103,12 @@ export class Backend {
     this.lowerThreshold = checkCount(`backend ${spec.id}.lowerThreshold`, spec.lowerThreshold ?? 0, 2 ** 31 - 1);
   }
 
-  /** ip_vs_dest_conn_overhead: an active connection weighs 256 inactive ones. */
+  /**
+   * ip_vs_dest_conn_overhead: an active connection weighs 256 inactive ones; the inactive include the connections
+   * that ended within the linger time (IPVS's TIME_WAIT/CLOSE entries).
+   */
   get overhead(): number {
-    return this.activeConns * 256 + this.inactiveConns;
+    return this.activeConns * 256 + this.inactiveConns + this.lingeringConns;
   }
 
   /** ip_vs_dest_totalconns, what the thresholds compare against. */

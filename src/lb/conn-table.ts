@@ -58,6 +58,8 @@ export interface ConnEntry {
   ended: boolean;
   /** Its outcome (worked / failed) was told to the outlier detector already: each connection is judged once. */
   judged: boolean;
+  /** The accounting saw it ESTABLISHED (TCP): what the outlier detector counts as a connection that worked. */
+  established: boolean;
 }
 
 /** Which side of a connection sent a FIN or RST. */
@@ -86,6 +88,8 @@ const ENDED = 4;
 const JUDGED = 8;
 /** The backend answered (a packet in the reply direction): what a UDP flow's outcome is judged by. */
 const REPLIED = 16;
+/** The accounting saw the TCP connection ESTABLISHED (a new one counts active from its first packet, before this). */
+const ESTABLISHED = 32;
 /** Any sign of the connection closing. */
 const CLOSE_BITS = FIN_CLIENT | FIN_BACKEND | ENDED;
 /** The TCP and UDP protocol numbers, as stored in proto[] (low byte). */
@@ -120,6 +124,18 @@ export function hashConnKey(k: ConnKey): number {
 }
 
 const NO_SLOT = -1;
+
+/**
+ * How long an ended TCP connection still counts in its backend's least-connection overhead (ms), as IPVS keeps a
+ * closed connection in TIME_WAIT (2 min) or CLOSE (10 s) and counts it inactive. vadc's figure is 1 s: long enough
+ * that equal members are told apart by the work they just did (tens of ends at tens of connections a second, where
+ * a count of the open ones alone ties at zero and the first member wins every tie), short enough that below 256
+ * ends a second per member one open connection still outweighs them, as IPVS's 256 intends. With IPVS's 2 min a
+ * member ending 100 connections a second carries 12,000: lc then balances arrivals over two minutes, not the load
+ * now, and a member that recovers or joins takes every new connection until its count catches up
+ * (docs/schedulers.md).
+ */
+export const DEFAULT_END_LINGER_MS = 1000;
 
 /**
  * The connection table: key -> slot in parallel typed arrays (structure of arrays, so 1,000,000
@@ -162,7 +178,22 @@ export class ConnectionTable {
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
-  constructor(initialCapacity = 1024) {
+  /**
+   * Ended connections still lingering, oldest first (a ring: ends come in time order): each one's backend (an index
+   * into backendRefs) and when it stops counting. Apart from the slots, so the datapath may forget a connection
+   * before its linger is over; bounded by the end rate times the linger time.
+   */
+  private lingerBackend = new Uint32Array(64);
+  private lingerUntil = new Float64Array(64);
+  private lingerHead = 0;
+  private lingerCount = 0;
+  readonly endLingerMs: number;
+
+  constructor(initialCapacity = 1024, opts: { endLingerMs?: number } = {}) {
+    this.endLingerMs = opts.endLingerMs ?? DEFAULT_END_LINGER_MS;
+    if (!(this.endLingerMs >= 0 && Number.isFinite(this.endLingerMs))) {
+      throw new LbInputError('conn.endLingerMs', `expected a time >= 0 in ms, got ${this.endLingerMs}`);
+    }
     this.capacity = Math.max(16, initialCapacity);
     this.proto = new Uint16Array(this.capacity);
     this.ip6Words = NO_WORDS;
@@ -248,17 +279,21 @@ export class ConnectionTable {
 
   /**
    * A reading of the datapath (the tracker's listing, number `reading` > 0) lists the connection: it is remembered
-   * as listed in that reading (see unsighted), seen at `now`, and `established` makes an inactive one active as
-   * setState does. One lookup, no object: a listing of 100,000 costs no garbage. False when the key is not tracked.
+   * as listed in that reading (see unsighted), seen at `now`, and `established` marks it established and makes an
+   * inactive one active as setState does. One lookup, no object: a listing of 100,000 costs no garbage. False when
+   * the key is not tracked.
    */
   sighted(key: ConnKey, reading: number, now: number, established: boolean): boolean {
     const slot = this.find(key);
     if (slot === NO_SLOT) return false;
     this.listedIn[slot] = reading;
     this.lastSeen[slot] = now;
-    if (established && this.state[slot] !== STATE_ACTIVE && (this.closing[slot] & CLOSE_BITS) === 0) {
-      changeConnectionState(this.backendRefs[this.backendOf[slot]], 'inactive', 'active');
-      this.state[slot] = STATE_ACTIVE;
+    if (established && (this.closing[slot] & CLOSE_BITS) === 0) {
+      this.closing[slot] |= ESTABLISHED;
+      if (this.state[slot] !== STATE_ACTIVE) {
+        changeConnectionState(this.backendRefs[this.backendOf[slot]], 'inactive', 'active');
+        this.state[slot] = STATE_ACTIVE;
+      }
     }
     return true;
   }
@@ -274,13 +309,14 @@ export class ConnectionTable {
   }
 
   /**
-   * TCP reached or left ESTABLISHED; counters move between active and inactive. A closing or ended
-   * connection is not made active again (a late statistics reading must not undo a FIN).
+   * TCP reached ('active': the accounting saw it ESTABLISHED) or left ESTABLISHED; counters move between active and
+   * inactive. A closing or ended connection is not made active again (a late statistics reading must not undo a FIN).
    */
   setState(key: ConnKey, state: ConnState): boolean {
     const slot = this.find(key);
     if (slot === NO_SLOT) return false;
     if ((this.closing[slot] & CLOSE_BITS) !== 0 && state === 'active') return false;
+    if (state === 'active') this.closing[slot] |= ESTABLISHED;
     const from: ConnState = this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive';
     changeConnectionState(this.backendRefs[this.backendOf[slot]], from, state);
     this.state[slot] = state === 'active' ? STATE_ACTIVE : STATE_INACTIVE;
@@ -290,7 +326,8 @@ export class ConnectionTable {
   /**
    * A FIN or RST from one side, seen at `now`. The first FIN makes the connection closing (inactive, as
    * IPVS counts FIN_WAIT and CLOSE_WAIT); the other side's FIN or a RST ends it: its backend stops counting
-   * it at once (and counts it completed), while the entry stays until the datapath lets the connection go
+   * it as open at once (and counts it completed) and counts it lingering for `endLingerMs` (IPVS's TIME_WAIT and
+   * CLOSE, inactive: see DEFAULT_END_LINGER_MS), while the entry stays until the datapath lets the connection go
    * (remove), so its flows' counters and a late packet still find it.
    */
   markEnd(key: ConnKey, side: ConnSide, reset: boolean, now: number): { outcome: EndOutcome; entry: ConnEntry } | null {
@@ -307,10 +344,54 @@ export class ConnectionTable {
     if (reset || (bits & (FIN_CLIENT | FIN_BACKEND)) === (FIN_CLIENT | FIN_BACKEND)) {
       this.closing[slot] = bits | ENDED;
       unbindConnection(this.backendRefs[this.backendOf[slot]], 'inactive', this.portIndex[slot]);
+      this.linger(this.backendOf[slot], now);
       return { outcome: 'ended', entry: this.entryAt(slot) };
     }
     this.closing[slot] = bits;
     return { outcome: bits === seen ? 'unchanged' : 'closing', entry: this.entryAt(slot) };
+  }
+
+  /**
+   * Ended connections whose linger is over at `now` stop counting (their backends' lingeringConns). The service
+   * calls it before each choice; O(1) per connection that stops lingering.
+   */
+  expireLingering(now: number): void {
+    const size = this.lingerUntil.length;
+    while (this.lingerCount > 0 && this.lingerUntil[this.lingerHead] <= now) {
+      this.backendRefs[this.lingerBackend[this.lingerHead]].lingeringConns--;
+      this.lingerHead = (this.lingerHead + 1) % size;
+      this.lingerCount--;
+    }
+  }
+
+  /** Ended connections lingering now (counted in some backend's overhead). */
+  get lingering(): number {
+    return this.lingerCount;
+  }
+
+  private linger(backendIndex: number, now: number): void {
+    if (this.endLingerMs === 0) return;
+    let size = this.lingerUntil.length;
+    if (this.lingerCount === size) {
+      // Twice the ring, oldest first from index 0.
+      const backends = new Uint32Array(size * 2);
+      const until = new Float64Array(size * 2);
+      for (let i = 0; i < size; i++) {
+        backends[i] = this.lingerBackend[(this.lingerHead + i) % size];
+        until[i] = this.lingerUntil[(this.lingerHead + i) % size];
+      }
+      this.lingerBackend = backends;
+      this.lingerUntil = until;
+      this.lingerHead = 0;
+      size *= 2;
+    }
+    const tail = (this.lingerHead + this.lingerCount) % size;
+    // Never before the newest: the ring stays in time order if an end is reported with an earlier time.
+    const newest = this.lingerCount > 0 ? this.lingerUntil[(tail + size - 1) % size] : -Infinity;
+    this.lingerBackend[tail] = backendIndex;
+    this.lingerUntil[tail] = Math.max(now + this.endLingerMs, newest);
+    this.lingerCount++;
+    this.backendRefs[backendIndex].lingeringConns++;
   }
 
   /** Its outcome has been told to the outlier detector (false: unknown key). */
@@ -346,7 +427,7 @@ export class ConnectionTable {
       let ok: boolean;
       let timeout: number;
       if (proto === TCP) {
-        ok = this.state[slot] === STATE_ACTIVE;
+        ok = (bits & ESTABLISHED) !== 0;
         timeout = connectTimeoutMs;
       } else if (proto === UDP && udpReplyWithinMs > 0) {
         ok = (bits & REPLIED) !== 0;
@@ -413,6 +494,8 @@ export class ConnectionTable {
       } else {
         const slot = this.find(record);
         this.lastSeen[slot] = record.lastSeen;
+        // Re-tracked as active: it was seen established (a restored flow pair, the tracker's ESTABLISHED).
+        if (record.state === 'active') this.closing[slot] |= ESTABLISHED;
         // A re-tracked connection's outcome belongs to its past (e.g. a SYN_SENT entry left from before a restart):
         // the outlier detector judges only connections placed in this life. `judge`: a new connection the datapath
         // placed (a select group), learnt at its first reading; `created` is then when vadc first saw it.
@@ -540,6 +623,7 @@ export class ConnectionTable {
       lastSeen: this.lastSeen[slot],
       ended: (this.closing[slot] & ENDED) !== 0,
       judged: (this.closing[slot] & JUDGED) !== 0,
+      established: (this.closing[slot] & ESTABLISHED) !== 0,
     };
   }
 

@@ -22,6 +22,8 @@ export interface ServiceOptions {
    * pool's members only, by a scheduler of the service's kind that the pool owns (its cursors and tables).
    */
   pools?: Readonly<Record<string, readonly string[]>>;
+  /** How long an ended TCP connection still counts in the least-connection overhead (ms; DEFAULT_END_LINGER_MS). */
+  endLingerMs?: number;
 }
 
 /** A pool's members (the service's, in its order, that the pool names) and the scheduler that picks among them. */
@@ -71,7 +73,7 @@ export function connKeyOf(pkt: PacketKey): ConnKey {
  */
 export class LbService {
   readonly scheduler: Scheduler;
-  readonly connections = new ConnectionTable();
+  readonly connections: ConnectionTable;
   private readonly persistence: PersistenceTable | null;
   private members: readonly Backend[];
   private readonly outlier: { detector: OutlierDetector; settings: OutlierSettings } | null;
@@ -86,6 +88,7 @@ export class LbService {
     this.schedulerName = opts.scheduler;
     this.schedulerOptions = opts.schedulerOptions;
     this.scheduler = createScheduler(opts.scheduler, opts.schedulerOptions);
+    this.connections = new ConnectionTable(undefined, opts.endLingerMs === undefined ? {} : { endLingerMs: opts.endLingerMs });
     this.members = backends.map((b) => (b instanceof Backend ? b : new Backend(b)));
     const ids = new Set<string>();
     for (const b of this.members) {
@@ -149,6 +152,7 @@ export class LbService {
     const within = pool === undefined ? undefined : this.pools.get(pool);
     if (pool !== undefined && !within) throw new LbInputError('pool', `no pool ${pool} in this service`);
     const members = within ? within.members : this.members;
+    this.connections.expireLingering(now);
     // The template stays when its backend is outside this pool: the client's flows in its own pool keep it.
     let persistent = this.persistence?.lookup(pkt.srcIp, pkt.ip6, this.members, now) ?? null;
     if (persistent && within && !within.ids.has(persistent.id)) persistent = null;
@@ -158,7 +162,10 @@ export class LbService {
     return { backend, portIndex, softwarePort: backend.ports[portIndex] };
   }
 
-  /** Place and track a new connection (UDP and not-yet-established TCP start inactive), in `pool` when given. */
+  /**
+   * Place and track a new connection, in `pool` when given: the caller says how it counts (the packet-in path: TCP
+   * active from its first packet, as IPVS counts SYN_RECV; UDP inactive).
+   */
   open(pkt: PacketKey, state: ConnState, now: number, pool?: string): Placement | null {
     const key = connKeyOf(pkt);
     const existing = this.connections.lookup(key);

@@ -110,7 +110,7 @@ export class FlowAccounting implements Accounting {
       if (!key || !entry) continue;
       const rev = reverse.get(forwardIndex[i]);
       service.lb.connections.touch(key, now);
-      if (service.proto === IP_PROTO_TCP && entry.state === 'inactive' && this.shape.established(fwd, rev)) service.lb.connections.setState(key, 'active');
+      if (service.proto === IP_PROTO_TCP && !entry.established && this.shape.established(fwd, rev)) service.lb.connections.setState(key, 'active');
       // A UDP flow's outcome for the outlier detector: did its backend answer?
       if (service.proto === IP_PROTO_UDP && !entry.judged && this.shape.replied(fwd, rev)) service.lb.connections.markReplied(key);
       const state = service.backends.get(entry.backend.id);

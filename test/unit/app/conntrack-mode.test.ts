@@ -54,14 +54,17 @@ describe('conntrack mode: connections counted from the tracker', () => {
   const backends = (h: AppHarness) => h.app.serviceStates()[0].lb.backends.map((b) => [b.id, b.activeConns, b.inactiveConns]);
   const apply = (h: AppHarness, entries: ReturnType<AppHarness['trackerListing']>, at: number) => h.install(h.app.applyAccounting({ source: 'tracker', entries }, at));
 
-  it('counts a TCP connection active once ESTABLISHED, closes it when the tracker shows it closing or no longer has it', () => {
+  it('counts a TCP connection active from its first packet (IPVS: SYN_RECV), established at the listing; closes it when the tracker shows it closing or no longer has it', () => {
     const h = new AppHarness(CONNTRACK, services());
     h.send(fromClient(40010));
     h.send(fromClient(40011));
-    expect(backends(h)).toEqual([['v-vm1', 0, 1], ['v-vm2', 0, 1]]);
+    expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 1, 0]]);
+    const established = () => h.app.connectionRecords().map(({ record }) => h.app.serviceStates()[0].lb.connections.lookup(record)!.established);
+    expect(established()).toEqual([false, false]);
     const listing = h.trackerListing();
     apply(h, listing, h.now + 100);
     expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 1, 0]]);
+    expect(established()).toEqual([true, true]);
     // vm1's connection closes (TIME_WAIT); vm2's is no longer listed but is younger than the grace period.
     apply(h, [{ ...listing[0], state: 'TIME_WAIT' }], h.now + 500);
     expect(backends(h)).toEqual([['v-vm1', 0, 0], ['v-vm2', 1, 0]]);
@@ -80,7 +83,7 @@ describe('conntrack mode: connections counted from the tracker', () => {
     h.send(fromClient(40013));
     // The listing (100,000 entries) arrives 5 s later, past the 2 s grace.
     h.install(h.app.applyAccounting({ source: 'tracker', entries: listing, askedAt }, askedAt + 5000));
-    expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 0, 1]]);
+    expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 1, 0]]);
     // The next listing, asked for past the grace and still without it: gone.
     h.install(h.app.applyAccounting({ source: 'tracker', entries: listing, askedAt: askedAt + 5100 }, askedAt + 6000));
     expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 0, 0]]);

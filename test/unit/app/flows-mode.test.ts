@@ -259,12 +259,14 @@ describe('flows mode', () => {
     expect(Math.min(...ids)).toBe(highest + 1);
   });
 
-  it('flow statistics mark a TCP connection established once its reply half carried packets', () => {
+  it('flow statistics mark a TCP connection established once its reply half carried packets (it counts active from its SYN)', () => {
     const h = new AppHarness(FLOWS);
     h.send(fromClient(47006));
-    expect(h.app.connectionRecords()[0].record.state).toBe('inactive');
+    const { record } = h.app.connectionRecords()[0];
+    const lb = h.app.serviceStates()[0].lb;
+    expect(lb.connections.lookup(record)).toMatchObject({ state: 'active', established: false });
     h.install(h.app.applyAccounting({ source: 'flow_stats', entries: h.connectionFlowStats(5n) }, h.now));
-    expect(h.app.connectionRecords()[0].record.state).toBe('active');
+    expect(lb.connections.lookup(record)).toMatchObject({ state: 'active', established: true });
     const backend = h.app.serviceStates()[0].backends.get('v-vm1')!;
     expect([backend.packets, backend.bytes]).toEqual([10, 600]);
   });

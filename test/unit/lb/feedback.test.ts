@@ -454,17 +454,18 @@ describe('feedback: a closed loop over 60 s (simulated: 4 clients, one request e
   /**
    * Runs clients that each open a connection, hold it for the chosen member's service time, end it (FIN both
    * ways) and open the next 1 ms later. `serviceMs(member, t)` is the application's answer time. Returns the
-   * connections each member got, per 10 s window.
+   * connections each member got, per 10 s window. A connection counts active from its first packet, as the
+   * packet-in path opens TCP; `endLingerMs` is how long an ended one still counts (inactive) in lc's overhead.
    */
-  function closedLoop(scheduler: string, serviceMs: (id: string, t: number) => number, seconds = 60): Record<string, number>[] {
-    const service = new LbService(members([1, 1, 1]), { scheduler });
+  function closedLoop(scheduler: string, serviceMs: (id: string, t: number) => number, seconds = 60, endLingerMs?: number): Record<string, number>[] {
+    const service = new LbService(members([1, 1, 1]), { scheduler, ...(endLingerMs === undefined ? {} : { endLingerMs }) });
     const windows = Array.from({ length: seconds / 10 }, () => ({ A: 0, B: 0, C: 0 } as Record<string, number>));
     const pending: { at: number; key: ReturnType<typeof keyOf> }[] = [];
     let port = 1024;
     const keyOf = (p: number) => ({ proto: 6, clientIp: 0xc0a80001, clientPort: p, vip: 0x0a000064, vipPort: 80 });
     const start = (t: number) => {
       const p = port++;
-      const placed = service.open(packet(0xc0a80001, p), 'inactive', t)!;
+      const placed = service.open(packet(0xc0a80001, p), 'active', t)!;
       windows[Math.floor(t / 10_000)][placed.backend.id]++;
       // A few percent of noise, deterministic: answer times differ from one connection to the next.
       pending.push({ at: t + serviceMs(placed.backend.id, t) * (1 + ((p * 7) % 10) / 100), key: keyOf(p) });
@@ -504,5 +505,25 @@ describe('feedback: a closed loop over 60 s (simulated: 4 clients, one request e
   it('lc, with the same ends, keeps the slow member at its one connection at a time (the control)', () => {
     const windows = closedLoop('lc', (id) => (id === 'B' ? 200 : 20), 20);
     for (const w of windows) expect(share(w, 'B')).toBeLessThan(0.1);
+  });
+
+  it("lc: the ends of the last second (lingering, as IPVS's TIME_WAIT) split two equal members evenly, where ties at zero went to the first", () => {
+    const windows = closedLoop('lc', (id, t) => (id === 'B' && t < 30_000 ? 200 : 20));
+    for (const w of windows.slice(0, 3)) {
+      expect(share(w, 'B')).toBeLessThan(0.15);
+      expect(Math.abs(share(w, 'A') - share(w, 'C'))).toBeLessThanOrEqual(0.05);
+    }
+    // Fast again: a third each in every window, the recovering one included (it had fewer recent ends for 1 s only).
+    for (const w of windows.slice(3)) for (const id of ['A', 'B', 'C']) expect(Math.abs(share(w, id) - 1 / 3)).toBeLessThanOrEqual(0.05);
+    // Without the linger, ties at zero go to A, the first in list order (IPVS's strict <).
+    const noLinger = closedLoop('lc', (id, t) => (id === 'B' && t < 30_000 ? 200 : 20), 60, 0);
+    expect(share(noLinger[0], 'A') - share(noLinger[0], 'C')).toBeGreaterThan(0.2);
+  });
+
+  it("lc with IPVS's own 2 min TIME_WAIT: a member that recovers takes most new connections until its count of ends catches up", () => {
+    // Why vadc's linger is 1 s (DEFAULT_END_LINGER_MS): the fast members' thousands of recent ends outweigh any open
+    // connection, so lc balances arrivals over two minutes instead of the load now.
+    const windows = closedLoop('lc', (id, t) => (id === 'B' && t < 30_000 ? 200 : 20), 60, 120_000);
+    expect(share(windows[3], 'B')).toBeGreaterThan(0.45);
   });
 });

@@ -49,6 +49,93 @@ describe('lc / wlc follow open and closed connections', () => {
   });
 });
 
+describe("ended connections linger in the overhead, as IPVS's TIME_WAIT and CLOSE count inactive", () => {
+  const key = (port: number) => connKeyOf(packet(1, port));
+  /** Opens a connection (active, as the packet-in path opens TCP) and ends it with both FINs at `at`. */
+  const endOne = (service: LbService, port: number, opened: number, at: number) => {
+    const placed = service.open(packet(1, port), 'active', opened)!;
+    service.end(key(port), 'backend', false, at);
+    expect(service.end(key(port), 'client', false, at)).toBe('ended');
+    return placed.backend;
+  };
+
+  it('an ended connection is no longer open but counts 1 in its member\'s overhead for endLingerMs, then not', () => {
+    const service = new LbService(members([1, 1]), { scheduler: 'lc', endLingerMs: 1000 });
+    const a = endOne(service, 1000, 0, 10);
+    expect([a.id, a.activeConns, a.inactiveConns, a.totalConns, a.lingeringConns, a.overhead]).toEqual(['A', 0, 0, 0, 1, 1]);
+    // A ended one a moment ago, B none: lc picks B (without the linger both are at 0 and A, the first, wins).
+    expect(service.place(packet(1, 2000), 999)!.backend.id).toBe('B');
+    expect(service.connections.lingering).toBe(1);
+    // 1 s after its end it stops counting: a tie again, and the first wins.
+    expect(service.place(packet(1, 2001), 1010)!.backend.id).toBe('A');
+    expect([a.lingeringConns, a.overhead, service.connections.lingering]).toEqual([0, 0, 0]);
+  });
+
+  it('an open connection (active from its first packet) outweighs 255 lingering ones; 256 tie; the first wins', () => {
+    const service = new LbService(members([1, 1]), { scheduler: 'lc' });
+    const list = service.backends;
+    service.open(packet(1, 1), 'active', 0); // A: one open, 256
+    for (let i = 0; i < 255; i++) {
+      service.connections.insert(key(2000 + i), list[1], 0, 'active', 0);
+      service.end(key(2000 + i), 'client', true, 100); // a RST ends it (IPVS: CLOSE, inactive)
+    }
+    expect([list[1].overhead, list[1].totalConns]).toEqual([255, 0]);
+    expect(service.place(packet(1, 3000), 200)!.backend.id).toBe('B');
+    service.connections.insert(key(2255), list[1], 0, 'active', 0);
+    service.end(key(2255), 'client', true, 100);
+    expect(service.place(packet(1, 3001), 200)!.backend.id).toBe('A');
+  });
+
+  it('keeps counting after the datapath forgot the connection, and uncounts it once (no double uncount)', () => {
+    const service = new LbService(members([1, 1]), { scheduler: 'lc' });
+    const a = endOne(service, 1000, 0, 10);
+    expect(service.close(key(1000), 20)).toBe(true);
+    expect([a.totalConns, a.lingeringConns, a.portConns[0]]).toEqual([0, 1, 0]);
+    service.connections.expireLingering(1010);
+    expect([a.totalConns, a.lingeringConns, a.inactiveConns, a.activeConns]).toEqual([0, 0, 0, 0]);
+  });
+
+  it("the lingering are not open connections: thresholds and totals leave them out, wlc counts them as IPVS's inactive, sed and nq ignore them", () => {
+    const service = new LbService(members([1, 1], { upperThreshold: 1 }), { scheduler: 'wlc' });
+    const a = endOne(service, 1000, 0, 10);
+    expect([a.overloaded, a.totalConns, a.lingeringConns]).toEqual([false, 0, 1]);
+    expect(new WeightedLeastConnectionScheduler().pick(service.backends, packet(), 20)!.id).toBe('B');
+    expect(new ShortestExpectedDelayScheduler().pick(service.backends, packet(), 20)!.id).toBe('A');
+    expect(new NeverQueueScheduler().pick(service.backends, packet(), 20)!.id).toBe('A');
+  });
+
+  it('endLingerMs 0: an ended connection stops counting at its end (the old behaviour)', () => {
+    const service = new LbService(members([1, 1]), { scheduler: 'lc', endLingerMs: 0 });
+    const a = endOne(service, 1000, 0, 10);
+    expect([a.lingeringConns, a.overhead, service.connections.lingering]).toEqual([0, 0, 0]);
+    expect(service.place(packet(1, 2000), 11)!.backend.id).toBe('A');
+  });
+
+  it('refuses a negative or non-finite linger, naming it', () => {
+    for (const endLingerMs of [-1, Number.NaN, Infinity]) {
+      expect(() => new LbService(members([1]), { scheduler: 'lc', endLingerMs })).toThrow(/conn\.endLingerMs.*expected a time >= 0/);
+    }
+  });
+
+  it('holds any number of lingering ends in time order (the ring grows past its first 64), each uncounted at its time', () => {
+    const service = new LbService(members([1, 1, 1]), { scheduler: 'lc', endLingerMs: 1000 });
+    const list = service.backends;
+    // 300 ends 1 ms apart, in turn on A, B, C; a late report of an earlier end keeps the order (counted until the newest).
+    for (let i = 0; i < 300; i++) {
+      service.connections.insert(key(5000 + i), list[i % 3], 0, 'active', 0);
+      service.end(key(5000 + i), 'backend', true, 100 + i);
+    }
+    service.connections.insert(key(6000), list[0], 0, 'active', 0);
+    service.end(key(6000), 'backend', true, 50);
+    expect(list.map((b) => b.lingeringConns)).toEqual([101, 100, 100]);
+    service.connections.expireLingering(1100 + 149); // the ends at 100..249 are over
+    expect(list.map((b) => b.lingeringConns)).toEqual([51, 50, 50]);
+    expect(service.connections.lingering).toBe(151);
+    service.connections.expireLingering(1100 + 299); // all of them, the late one last
+    expect(list.map((b) => b.lingeringConns)).toEqual([0, 0, 0]);
+  });
+});
+
 describe('sed and nq', () => {
   // A: weight 10 with one active connection. B: weight 1, idle.
   // sed: A costs (1+1)/10 = 0.2, B costs (0+1)/1 = 1 -> A. nq: B is idle -> B at once.
