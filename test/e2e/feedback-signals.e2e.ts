@@ -2,18 +2,25 @@
 // feedback interval tuning): three VMs behind one VIP, VM2's application answers in 200 ms and the others' in 20 ms,
 // four clients each sending requests one after another over fresh connections. Connection ends reach vadc as copies
 // of the FIN/RST segments (datapath.end_copies), so lc counts as IPVS does and feedback sees VM2 hold its
-// connections ten times longer; when VM2 is fast again its share comes back.
+// connections ten times longer; when VM2 is fast again its share comes back. Two equal VMs stay balanced under load
+// (10 s windows: 20 s in CI, VADC_EQUAL_SECONDS=60 for the issue's minute).
+import { loadavg } from 'node:os';
 import { Lab } from '../../src/lab';
 import { closedLoopLoad, type LoadResult } from '../helpers/sched-clients';
 import { SchedDaemon } from '../helpers/sched-harness';
 import { e2eNatMode } from '../helpers/nat-mode';
 
 const VIP = '10.0.0.100';
-const SERVICE = (scheduler: string) => `name: web\nvip: ${VIP}\nport: 80\nscheduler: ${scheduler}
+const BACKEND: Record<string, string> = {
+  vm1: '- { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }',
+  vm2: '- { vnic: v-vm2, ip: 10.0.0.12, ports: [8080] }',
+  vm3: '- { vnic: v-vm3, ip: 10.0.0.13, ports: [8080] }',
+};
+const SERVICE = (scheduler: string, vms = ['vm1', 'vm2', 'vm3']) => `name: web\nvip: ${VIP}\nport: 80\nscheduler: ${scheduler}
     backends:
-      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }
-      - { vnic: v-vm2, ip: 10.0.0.12, ports: [8080] }
-      - { vnic: v-vm3, ip: 10.0.0.13, ports: [8080] }`;
+${vms.map((vm) => `      ${BACKEND[vm]}`).join('\n')}`;
+/** How long the two-equal-VMs check runs (s, whole 10 s windows): 20 in CI, 60 for the issue's minute. */
+const EQUAL_SECONDS = Number(process.env.VADC_EQUAL_SECONDS ?? 20);
 let lab: Lab;
 let vadc: SchedDaemon | undefined;
 
@@ -23,7 +30,8 @@ async function answerIn(vm: string, ms: number): Promise<void> {
 
 const total = (r: LoadResult) => (r.counts.vm1 ?? 0) + (r.counts.vm2 ?? 0) + (r.counts.vm3 ?? 0);
 const share = (r: LoadResult, vm: string) => (r.counts[vm] ?? 0) / total(r);
-const shares = (r: LoadResult) => ['vm1', 'vm2', 'vm3'].map((vm) => `${vm} ${r.counts[vm] ?? 0} (${(share(r, vm) * 100).toFixed(1)} %)`).join(', ');
+const shares = (r: LoadResult, vms = ['vm1', 'vm2', 'vm3']) => vms.map((vm) => `${vm} ${r.counts[vm] ?? 0} (${(share(r, vm) * 100).toFixed(1)} %)`).join(', ');
+const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 
 beforeAll(async () => {
   lab = await Lab.up({ vms: 3, clients: 1, waitForHostMs: 600_000 });
@@ -51,27 +59,49 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     const status = vadc.daemon.status();
     const web = status.services[0];
     const requests = total(slow) + total(settling) + total(recovered);
-    console.log(`${scheduler}, NAT by ${e2eNatMode()}: 4 clients in a closed loop, fresh connection per request
+    console.log(`${scheduler}, NAT by ${e2eNatMode()}, ${new Date().toISOString()}, load ${loadAverage()}: 4 clients in a closed loop, fresh connection per request
   VM2 answers in 200 ms, the others in 20 ms (8 s):  ${shares(slow)}
   VM2 fast again, first 4 s:                         ${shares(settling)}
   then 6 s:                                          ${shares(recovered)}
   ${requests} requests, ${web.decisions} decisions; switch packet-ins ${status.switches[0].packetIns}, of which end copies ${web.endCopies} (${(web.endCopies / web.decisions).toFixed(2)} per connection)`);
     for (const r of [slow, settling, recovered]) expect(r.failed).toBe(0);
-    // The issue asks <= 15 %: feedback meets it with room (1-7 % seen); lc, which only counts connections, measured
-    // 9-17 % here (17.2 % once with the machine's load average near 19), so its bound has 5 points of room.
-    expect(share(slow, 'vm2')).toBeLessThanOrEqual(scheduler === 'lc' ? 0.2 : 0.15);
-    // feedback: the two fast VMs split the rest evenly (15 points: 8 s windows on a loaded 2-core machine). lc
-    // favours vm1 as IPVS does (the first in list order wins a tie, and with ends seen at once ties are common).
-    // Flows mode split them 29/67 % in 2 of 5 runs before the forward-flow fin_timeout fix; 3 of 3 within 3 points
-    // after it (docs/schedulers.md).
-    if (scheduler === 'feedback') expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.15);
-    // Equal again: VM2 back near a third, no VM run away with the load. The recovered VM overshoots for a while (it
-    // has the fewest recent connections and the freshest estimate): on a quiet machine (load 1.4, 2026-12-05) it took
-    // 55.2 % (feedback) and 49.3 % (lc) of the 6 s window 4 s after it recovered; earlier runs at load 8-11 stayed
-    // under 50 %. 60 % still fails a VM that runs away with the load (docs/schedulers.md).
-    expect(share(recovered, 'vm2')).toBeGreaterThanOrEqual(0.2);
-    for (const vm of ['vm1', 'vm2', 'vm3']) expect(share(recovered, vm)).toBeLessThanOrEqual(0.6);
+    // The issue's numbers, both schedulers: VM2 <= 15 %, the two fast VMs within 5 points. lc counts a connection
+    // active (256) from its first packet and an ended one inactive (1) for a second after its end, as IPVS counts
+    // SYN_RECV and TIME_WAIT: ties among the fast VMs go to the one that ended fewer in the last second, not to vm1
+    // (docs/schedulers.md has each run's shares).
+    expect(share(slow, 'vm2')).toBeLessThanOrEqual(0.15);
+    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.05);
+    // Equal again, 4-10 s after VM2 recovered: lc, counting each VM's open and last second's ended connections,
+    // splits within 2 points of a third on real OVS and in the simulation, so each VM within 8 points of a third.
+    // feedback's estimates swing with the noise of answer times (a hiccup lifts a busy VM's estimate out of the
+    // equal band for up to a second): one quiet-machine run (load 1.4, 2026-12-05, conntrack) gave the recovered VM
+    // 55.2 % of this window and the simulation's 90th percentile of the largest share is 44-46 %, so feedback keeps
+    // VM2 >= 20 % and nobody over 60 % (docs/schedulers.md).
+    if (scheduler === 'lc') {
+      for (const vm of ['vm1', 'vm2', 'vm3']) expect(Math.abs(share(recovered, vm) - 1 / 3)).toBeLessThanOrEqual(0.08);
+    } else {
+      expect(share(recovered, 'vm2')).toBeGreaterThanOrEqual(0.2);
+      for (const vm of ['vm1', 'vm2', 'vm3']) expect(share(recovered, vm)).toBeLessThanOrEqual(0.6);
+    }
     // Every connection's end came as copies, not new-connection packet-ins.
     expect(web.endCopies).toBeGreaterThanOrEqual(web.decisions);
   }, 90_000);
+
+  it.each(['lc', 'feedback'])(`%s: two equal VMs under a closed loop stay balanced for ${EQUAL_SECONDS} s (no window run away, no swing)`, async (scheduler) => {
+    for (const vm of ['vm1', 'vm3']) await answerIn(vm, 20);
+    vadc = await SchedDaemon.start(lab, SERVICE(scheduler, ['vm1', 'vm3']), { daemonDefaults: true });
+    const windows: LoadResult[] = [];
+    for (let s = 0; s < EQUAL_SECONDS; s += 10) windows.push(await closedLoopLoad(lab, 'cl1', VIP, 4, 10_000));
+    const sum = (vm: string) => windows.reduce((n, w) => n + (w.counts[vm] ?? 0), 0);
+    const all = sum('vm1') + sum('vm3');
+    console.log(`${scheduler}, NAT by ${e2eNatMode()}, ${new Date().toISOString()}, load ${loadAverage()}: two equal VMs (20 ms), 4 clients, 10 s windows
+${windows.map((w, i) => `  ${i * 10}-${i * 10 + 10} s: ${shares(w, ['vm1', 'vm3'])}`).join('\n')}
+  overall: vm1 ${(100 * sum('vm1') / all).toFixed(1)} %, vm3 ${(100 * sum('vm3') / all).toFixed(1)} % of ${all}`);
+    for (const w of windows) {
+      expect(w.failed).toBe(0);
+      // No window where one VM ran away with the load.
+      for (const vm of ['vm1', 'vm3']) expect((w.counts[vm] ?? 0) / ((w.counts.vm1 ?? 0) + (w.counts.vm3 ?? 0))).toBeLessThanOrEqual(0.65);
+    }
+    expect(Math.abs(sum('vm1') - sum('vm3')) / all).toBeLessThanOrEqual(0.1);
+  }, 60_000 + EQUAL_SECONDS * 1500);
 });
