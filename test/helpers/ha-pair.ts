@@ -218,7 +218,9 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
         s.on('error', () => end(false));
       }, ${opts.everyMs});
       setTimeout(() => { clearInterval(t); setTimeout(() => {
-        console.log(JSON.stringify({ attempts, held: ${opts.held}, heldLost: lost.size, heldRequests })); process.exit(0);
+        // Exit once the report is written: a pipe takes ~64 KB at once, and process.exit drops the rest (a 30-min
+        // soak's report is megabytes; it was cut off twice).
+        process.stdout.write(JSON.stringify({ attempts, held: ${opts.held}, heldLost: lost.size, heldRequests }) + '\\n', () => process.exit(0));
       }, 2500); }, ${opts.seconds * 1000});
     }`;
   const child = lab.spawn(client, ['node', '-e', script]);

@@ -47,7 +47,7 @@ function every50ms(lab: Lab, client: string, attempt: string): RequestStream {
   const script = `
     const http = require('http'); const dgram = require('dgram');
     const outcomes = []; let pending = 0; let stopping = false; let announced = false;
-    const finish = () => { if (stopping && pending === 0) { console.log(JSON.stringify(outcomes)); process.exit(0); } };
+    const finish = () => { if (stopping && pending === 0) process.stdout.write(JSON.stringify(outcomes) + '\\n', () => process.exit(0)); };
     const tick = () => {
       const slot = { at: Date.now(), ok: false, what: 'pending' }; outcomes.push(slot); pending++;
       const done = (ok, what) => {
@@ -73,7 +73,7 @@ function every50ms(lab: Lab, client: string, attempt: string): RequestStream {
   return {
     answered,
     stop: async () => {
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
       child.kill('SIGTERM');
       await exited;
       return JSON.parse(out) as RequestOutcome[];
