@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config';
 import { deriveVipMac } from '../../src/config/addresses';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
-import { ipv6TcpFragments } from '../helpers/frames';
+import { ipv4TcpFragments, ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 
 const VIP4 = '10.0.0.100';
@@ -150,13 +150,13 @@ for frame in sys.argv[1:]:
 `;
 
 /**
- * Python run in a host's namespace: prints, as one JSON line each, the IPv6 packets eth0 carries (either way) that
- * have an extension header, are a TCP SYN without ACK or a RST, or an ICMPv6 error: the extension headers' types in
- * order, the upper-layer protocol, the TCP flags, the ICMPv6 type. Prints 'ready' once listening; stops after argv[1] s.
+ * Python run in a host's namespace: reads the frames of ethertype `ethType` that eth0 carries (either way) as `f`, each
+ * handed to `body` (lines indented 4 spaces); prints 'ready' once listening; stops after argv[1] seconds.
  */
-const SNIFF_IPV6 = `
+function sniffScript(ethType: number, body: string): string {
+  return `
 import json, socket, sys, time
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x86dd))
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(${ethType}))
 s.bind(('eth0', 0))
 s.settimeout(0.1)
 print('ready', flush=True)
@@ -166,7 +166,15 @@ while time.time() < end:
         f = s.recv(4096)
     except socket.timeout:
         continue
-    nh, p, ext = f[20], 54, []
+${body}`;
+}
+
+/**
+ * A sniffScript that prints, as one JSON line each, the IPv6 packets eth0 carries (either way) that
+ * have an extension header, are a TCP SYN without ACK or a RST, or an ICMPv6 error: the extension headers' types in
+ * order, the upper-layer protocol, the TCP flags, the ICMPv6 type.
+ */
+const SNIFF_IPV6 = sniffScript(0x86dd, `    nh, p, ext = f[20], 54, []
     while nh in (0, 43, 44, 60) and p + 8 <= len(f) and len(ext) < 8:
         ext.append(nh)
         nh, p = f[p], p + (8 if nh == 44 else (f[p + 1] + 1) * 8)
@@ -174,13 +182,38 @@ while time.time() < end:
     icmp = f[p] if nh == 58 and p < len(f) else None
     if ext or (flags is not None and (flags & 0x12 == 0x02 or flags & 0x04)) or (icmp is not None and icmp < 128):
         print(json.dumps({'ext': ext, 'proto': nh, 'flags': flags, 'icmp': icmp}), flush=True)
-`;
+`);
 
 interface Sniffed { ext: number[]; proto: number; flags: number | null; icmp: number | null }
 
+/**
+ * SNIFF_IPV6 for IPv4 (ethertype 0x0800): the packets that are a fragment (MF set or an offset), a TCP SYN without ACK
+ * or a RST, or an ICMP error (type 3, 11); `frag` says whether it is a fragment.
+ */
+const SNIFF_IPV4 = sniffScript(0x0800, `    proto, p = f[23], 14 + (f[14] & 0x0f) * 4
+    frag = (((f[20] << 8) | f[21]) & 0x3fff) != 0
+    later = (((f[20] << 8) | f[21]) & 0x1fff) != 0
+    flags = f[p + 13] if proto == 6 and not later and p + 14 <= len(f) else None
+    icmp = f[p] if proto == 1 and not later and p < len(f) else None
+    if frag or (flags is not None and (flags & 0x12 == 0x02 or flags & 0x04)) or icmp in (3, 11):
+        print(json.dumps({'frag': frag, 'proto': proto, 'flags': flags, 'icmp': icmp}), flush=True)
+`);
+
+interface Sniffed4 { frag: boolean; proto: number; flags: number | null; icmp: number | null }
+
 /** SNIFF_IPV6 on a VM for `seconds`; resolves once it listens, `packets` when it has stopped. */
-async function sniffIpv6(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed[]> }> {
-  const child = lab.spawn(vm, ['python3', '-c', SNIFF_IPV6, String(seconds)]);
+function sniffIpv6(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed[]> }> {
+  return sniff<Sniffed>(vm, SNIFF_IPV6, seconds);
+}
+
+/** SNIFF_IPV4 on a VM for `seconds`, as sniffIpv6. */
+function sniffIpv4(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed4[]> }> {
+  return sniff<Sniffed4>(vm, SNIFF_IPV4, seconds);
+}
+
+/** A Python sniffer `script` (prints 'ready', then a JSON line per packet) on a VM for `seconds`. */
+async function sniff<T>(vm: string, script: string, seconds: number): Promise<{ packets: Promise<T[]> }> {
+  const child = lab.spawn(vm, ['python3', '-c', script, String(seconds)]);
   let out = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -191,8 +224,8 @@ async function sniffIpv6(vm: string, seconds: number): Promise<{ packets: Promis
     });
     child.on('exit', () => reject(new Error(`sniffer on ${vm} exited early: ${stderr}`)));
   });
-  const packets = new Promise<Sniffed[]>((resolve) => child.on('exit', () => {
-    resolve(out.split('\n').slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as Sniffed));
+  const packets = new Promise<T[]>((resolve) => child.on('exit', () => {
+    resolve(out.split('\n').slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as T));
   }));
   await ready;
   return { packets };
@@ -362,31 +395,58 @@ while True:
     });
     // A SYN carrying 10 bytes of data, in two fragments (the first with the whole TCP header), then a first fragment
     // with only 8 bytes of TCP (RFC 7112's tiny first fragment): raw frames to the VIP's MAC.
-    const frames = [...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)];
-    const sniffers = await Promise.all(['vm1', 'vm2', 'vm3', 'cl1'].map((host) => sniffIpv6(host, 4)));
+    const seen = await sendSniffed([...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)], sniffIpv6);
+    // Each frame went up once, by the VIP's refuse flow: OVS looks fragments up without ports (before this, flows
+    // mode placed the fragmented SYN and its resubmit came straight back up, 2,277 packet-ins in 4 s; conntrack mode
+    // placed it and its commit sent the first fragment alone to vm1). No backend saw a fragment, and the client got
+    // no answer (it used to get ICMPv6 port unreachable for the later fragment).
+    expect(seen.packetIns).toBe(3);
+    expect(seen.vms.filter((p) => p.ext.includes(44))).toEqual([]);
+    expect(seen.client.filter((p) => p.ext.length === 0)).toEqual([]);
+    await expectFragmentsRefused(VIP6, [
+      `refused [${cl1.ip6}]:41601 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
+      'unparsable packet-in: ipv6-first-fragment-without-l4',
+    ]);
+  });
+
+  it('IPv4 fragments to the VIP reach no backend: a fragmented SYN is refused with an event, a first fragment without the TCP header is dropped', async () => {
+    daemon = await startDaemon(yaml(web(v4, 'rr')));
+    const cl1 = lab.host('cl1');
+    const fragments = (cuts: Array<[number, number]>, id: number, srcPort: number) => ipv4TcpFragments({
+      srcMac: cl1.mac, dstMac: deriveVipMac(VIP4), srcIp: cl1.ip, dstIp: VIP4, srcPort, dstPort: 80, payload: Buffer.from('fragmented'), cuts, id,
+    });
+    // The IPv6 test's frames in IPv4: a SYN with 10 bytes of data in two fragments, then a first fragment with only 8
+    // bytes of TCP (the parser gives it no ports, so no event names it).
+    const seen = await sendSniffed([...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)], sniffIpv4);
+    // As in IPv6: each fragment came up once by the VIP's refuse flow (OVS looks IPv4 fragments up with ports 0 too),
+    // none reached a VM, and the client got no answer (no RST, no ICMP error).
+    expect(seen.packetIns).toBe(3);
+    expect(seen.vms.filter((p) => p.frag)).toEqual([]);
+    expect(seen.client.filter((p) => !p.frag)).toEqual([]);
+    await expectFragmentsRefused(VIP4, [`refused ${cl1.ip}:41601 -> ${VIP4}:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`]);
+  });
+
+  /** Sends `frames` from cl1 as they are while the VMs and cl1 sniff for 4 s: the packet-ins they made, what was seen. */
+  async function sendSniffed<T>(
+    frames: Buffer[], sniffer: (host: string, seconds: number) => Promise<{ packets: Promise<T[]> }>,
+  ): Promise<{ packetIns: number; vms: T[]; client: T[] }> {
+    const sniffers = await Promise.all(['vm1', 'vm2', 'vm3', 'cl1'].map((host) => sniffer(host, 4)));
     const packetIns = () => daemon!.status().switches[0].packetIns;
     const before = packetIns();
     const sent = await lab.exec('cl1', ['python3', '-c', SEND_FRAMES, ...frames.map((f) => f.toString('hex'))]);
     expect(sent.stderr).toBe('');
     const [vm1, vm2, vm3, client] = await Promise.all(sniffers.map((s) => s.packets));
-    const web6 = daemon.service('web');
-    // Each frame went up once, by the VIP's refuse flow: OVS looks fragments up without ports (before this, flows
-    // mode placed the fragmented SYN and its resubmit came straight back up, 2,277 packet-ins in 4 s; conntrack mode
-    // placed it and its commit sent the first fragment alone to vm1). No backend saw a fragment, and the client got
-    // no answer (it used to get ICMPv6 port unreachable for the later fragment).
-    expect(packetIns() - before).toBe(3);
-    expect([vm1, vm2, vm3].flat().filter((p) => p.ext.includes(44))).toEqual([]);
-    expect(client.filter((p) => p.ext.length === 0)).toEqual([]);
-    expect(web6.decisions).toBe(0);
-    expect(web6.refused).toBe(1);
-    const events = daemon.events().filter((e) => e.kind === 'connection_refused' || e.kind === 'bad_packet').map((e) => e.message);
-    expect(events).toEqual([
-      `refused [${cl1.ip6}]:41601 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
-      'unparsable packet-in: ipv6-first-fragment-without-l4',
-    ]);
+    return { packetIns: packetIns() - before, vms: [vm1, vm2, vm3].flat(), client };
+  }
+
+  /** Service web placed nothing, refused one connection with `events` (refusals and bad packets), and still serves `vip`. */
+  async function expectFragmentsRefused(vip: string, events: string[]): Promise<void> {
+    const service = daemon!.service('web');
+    expect([service.decisions, service.refused]).toEqual([0, 1]);
+    expect(daemon!.events().filter((e) => e.kind === 'connection_refused' || e.kind === 'bad_packet').map((e) => e.message)).toEqual(events);
     // vadc is still there: a plain connection goes through.
-    expect(await get('cl1', VIP6)).toMatch(/^vm[123] 808[01]$/);
-  });
+    expect(await get('cl1', vip)).toMatch(/^vm[123] 808[01]$/);
+  }
 
   it('dual stack: an IPv4 and an IPv6 service on the same VMs both answer; status and conns show the IPv6 addresses in RFC 5952 form', async () => {
     daemon = await startDaemon(yaml(`${web(v4, 'rr', '', 'web4')}\n${web(v6, 'rr', '', 'web6')}`));

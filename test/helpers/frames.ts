@@ -66,6 +66,27 @@ export function ipv4Frame(spec: FrameSpec): Buffer {
   return frame;
 }
 
+/**
+ * A TCP segment (flags default SYN, `payload` after the 20-byte header) split into IPv4 fragments (RFC 791): one frame
+ * per entry of `cuts`, each the bytes [from, to) of the segment (offset from/8, MF set unless the cut ends the segment,
+ * identification `id`), with a valid header checksum. The TCP checksum is over the whole segment, so the fragments
+ * reassemble to a valid one; `cuts` [[0, 8]] alone is a first fragment without the whole TCP header.
+ */
+export function ipv4TcpFragments(spec: Omit<FrameSpec, 'proto'> & { cuts: Array<[number, number]>; id: number }): Buffer[] {
+  const whole = ipv4Frame({ ...spec, proto: 'tcp' });
+  const segment = whole.subarray(34);
+  return spec.cuts.map(([from, to]) => {
+    if (from % 8 !== 0) throw new RangeError(`a fragment starts at a multiple of 8 bytes, not ${from}`);
+    const frame = Buffer.concat([whole.subarray(0, 34), segment.subarray(from, to)]);
+    frame.writeUInt16BE(20 + to - from, 14 + 2);
+    frame.writeUInt16BE(spec.id, 14 + 4);
+    frame.writeUInt16BE((to < segment.length ? 0x2000 : 0) | (from / 8), 14 + 6);
+    frame.writeUInt16BE(0, 14 + 10);
+    frame.writeUInt16BE(internetChecksum(frame, 14, 34), 14 + 10);
+    return frame;
+  });
+}
+
 export function arpRequest(srcMac: string, srcIp: string, targetIp: string): Buffer {
   const arp = Buffer.concat([
     Buffer.from([0, 1, 8, 0, 6, 4, 0, 1]), mac(srcMac), ip(srcIp), Buffer.alloc(6), ip(targetIp),

@@ -2,6 +2,7 @@ import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildReplyPacketOut, buildTcpReset, internetChecksum, parsePacket,
   transportChecksum, ICMP_UNREACHABLE, TCP_FLAGS, type ParsedPacket,
 } from '../../../src/flows';
+import { ipv4Frame as ipv4FrameOf, ipv4TcpFragments } from '../../helpers/frames';
 
 const CLIENT_MAC = '52:54:00:00:00:c1';
 const VIP_MAC = '02:00:0a:00:00:64';
@@ -72,6 +73,23 @@ describe('parsePacket', () => {
     // A first fragment (MF set, offset 0) has its ports, and is a fragment all the same.
     const first = parsed(ipv4Frame({ proto: 17, payload: hex('1388 0035 0008 0000'), fragOffset: 0x2000 }));
     expect([first.ipv4?.laterFragment, first.ipv4?.fragment, first.l4]).toEqual([false, true, { src: 5000, dst: 53 }]);
+  });
+
+  it('reads the IPv4 fragments of the test helper as OVS and the e2e need them: first with ports, later without, tiny first without', () => {
+    const spec = { srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: '10.0.0.101', dstIp: '10.0.0.100', srcPort: 41601, dstPort: 80, payload: Buffer.from('fragmented') };
+    const [first, later] = ipv4TcpFragments({ ...spec, cuts: [[0, 24], [24, 30]], id: 0x1601 });
+    const [tiny] = ipv4TcpFragments({ ...spec, cuts: [[0, 8]], id: 0x1602 });
+    const read = (f: Buffer) => {
+      const p = parsed(f);
+      return [p.ipv4?.fragment, p.ipv4?.laterFragment, p.l4?.src, f.readUInt16BE(18), f.readUInt16BE(20), internetChecksum(f, 14, 34)];
+    };
+    expect(read(first)).toEqual([true, false, 41601, 0x1601, 0x2000, 0]);
+    expect(read(later)).toEqual([true, true, undefined, 0x1601, 3, 0]);
+    expect(read(tiny)).toEqual([true, false, undefined, 0x1602, 0x2000, 0]);
+    // Reassembled, they are the whole segment (its TCP checksum valid).
+    const whole = ipv4FrameOf({ ...spec, proto: 'tcp' });
+    expect(Buffer.concat([first.subarray(34), later.subarray(34)])).toEqual(whole.subarray(34));
+    expect(() => ipv4TcpFragments({ ...spec, cuts: [[4, 8]], id: 1 })).toThrow(RangeError);
   });
 
   it('parses ARP requests', () => {
