@@ -17,26 +17,61 @@ const { values } = parseArgs({
   },
 });
 
-const TARGET_MS = 1000;
+/**
+ * Issue 14's targets, each scenario its own: kill -9, new connections served again within 0.5 s, judged by both the
+ * time to the first served attempt and the worst connect time of the attempts made inside the gap; SIGSTOP, the
+ * standby took over within 1 s (both measures under 1 s). The lone instance is held to the kill -9 target.
+ */
+const TARGETS: Record<string, { servedMs: number; worstMs: number }> = {
+  'kill -9 (hot standby)': { servedMs: 500, worstMs: 500 },
+  'SIGSTOP 5 s (hot standby)': { servedMs: 1000, worstMs: 1000 },
+  'kill -9 + restart (no standby)': { servedMs: 500, worstMs: 500 },
+};
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Round extends GapFigures { heldLost: number; held: number }
+/** What the instance that became master said of it: when (ms after the failure) and why, and its takeover replay. */
+interface Takeover {
+  promotedMs?: number;
+  reason?: string;
+  /** afterMasterMs: from the switch's MASTER grant to the replay (the restore's reading in between). */
+  replay?: { replayed: number; ends: number; known: number; tooOld: number; afterMasterMs: number };
+}
+
+interface Round extends GapFigures, Takeover { heldLost: number; held: number }
+
+async function takeoverOf(next: Instance, at: number): Promise<Takeover> {
+  try {
+    const events = await next.events();
+    const promoted = events.find((e) => e.kind === 'promoted' && e.time >= at);
+    const replay = events.find((e) => e.kind === 'takeover_replay' && e.time >= at)?.data as Takeover['replay'] | undefined;
+    return {
+      ...(promoted ? { promotedMs: promoted.time - at, reason: promoted.message.replace(/^[^:]*: /, '') } : {}),
+      ...(replay ? { replay: { replayed: replay.replayed, ends: replay.ends, known: replay.known, tooOld: replay.tooOld, afterMasterMs: replay.afterMasterMs } } : {}),
+    };
+  } catch {
+    return {};
+  }
+}
 
 async function master(pair: Pair): Promise<{ master: Instance; standby: Instance }> {
   const a = await roleOf(pair.a);
   return a === 'master' ? { master: pair.a, standby: pair.b } : { master: pair.b, standby: pair.a };
 }
 
-/** One failure during traffic; `fail` does it and `recover` brings the pair back to one master and one slave. */
-async function round(lab: Lab, held: number, fail: () => Promise<void>, recover: () => Promise<void>): Promise<Round> {
+/**
+ * One failure during traffic; `fail` does it and `recover` brings the pair back to one master and one slave. `next`:
+ * the instance expected to be master after it (its events tell when and why, and what it replayed).
+ */
+async function round(lab: Lab, held: number, next: Instance, fail: () => Promise<void>, recover: () => Promise<void>): Promise<Round> {
   const run = traffic(lab, 'cl1', { held, everyMs: 10, seconds: 7 });
   await run.ready;
   await sleep(1000);
   const at = Date.now();
   await fail();
   const report = await run.done;
+  const takeover = await takeoverOf(next, at);
   await recover();
-  const figures = { ...gapFigures(report, at), heldLost: report.heldLost, held: report.held };
+  const figures = { ...gapFigures(report, at), heldLost: report.heldLost, held: report.held, ...takeover };
   log(`  ${new Date(at).toISOString()}: ${JSON.stringify(figures)}`); // each run's figures, as they come
   return figures;
 }
@@ -60,13 +95,13 @@ async function main(): Promise<void> {
     for (let i = 0; i < runs; i++) {
       let roles = await master(p);
       log(`run ${i + 1}: kill -9 of ${roles.master.name}`);
-      results['kill -9 (hot standby)'].push(await round(lab, held, () => roles.master.stop('SIGKILL'), async () => {
+      results['kill -9 (hot standby)'].push(await round(lab, held, roles.standby, () => roles.master.stop('SIGKILL'), async () => {
         await roles.master.start();
         await bothUp(p);
       }));
       roles = await master(p);
       log(`run ${i + 1}: SIGSTOP of ${roles.master.name} for 5 s`);
-      results['SIGSTOP 5 s (hot standby)'].push(await round(lab, held, async () => {
+      results['SIGSTOP 5 s (hot standby)'].push(await round(lab, held, roles.standby, async () => {
         roles.master.signal('SIGSTOP');
         setTimeout(() => roles.master.signal('SIGCONT'), 5000);
       }, async () => {
@@ -79,7 +114,7 @@ async function main(): Promise<void> {
     await roles.standby.stop('SIGTERM');
     for (let i = 0; i < runs; i++) {
       log(`run ${i + 1}: kill -9 and restart of a lone ${roles.master.name}`);
-      results['kill -9 + restart (no standby)'].push(await round(lab, held, async () => {
+      results['kill -9 + restart (no standby)'].push(await round(lab, held, roles.master, async () => {
         await roles.master.stop('SIGKILL');
         // Caught: a start still waiting for the control socket when the pair closes must not end the bench unprinted.
         void roles.master.start().catch(() => undefined);
@@ -94,21 +129,30 @@ async function main(): Promise<void> {
     return;
   }
   const ms = (xs: number[]) => {
+    if (xs.some((x) => !Number.isFinite(x))) return `${xs.map((x) => (Number.isFinite(x) ? x : 'never')).join(' / ')}`;
     const v = medianSpread(xs);
     return `${v.median.toFixed(0)} (${v.min.toFixed(0)}-${v.max.toFixed(0)})`;
   };
-  const rows = Object.entries(results).map(([scenario, rs]) => ({
-    scenario,
-    served: ms(rs.map((r) => r.servedAgainMs)),
-    worst: ms(rs.map((r) => r.worstInGapMs)),
-    failed: rs.map((r) => r.failedAfter).join(' / '),
-    lost: rs.map((r) => `${r.heldLost}/${r.held}`).join(' / '),
-    target: `< ${TARGET_MS} ms: ${rs.every((r) => r.servedAgainMs < TARGET_MS) ? 'met' : 'NOT met'}`,
-  }));
+  const rows = Object.entries(results).map(([scenario, rs]) => {
+    const t = TARGETS[scenario];
+    const met = rs.filter((r) => r.servedAgainMs < t.servedMs && r.worstInGapMs < t.worstMs).length;
+    return {
+      scenario,
+      served: ms(rs.map((r) => r.servedAgainMs)),
+      worst: ms(rs.map((r) => r.worstInGapMs)),
+      promoted: rs.map((r) => r.promotedMs ?? '-').join(' / '),
+      replay: rs.map((r) => (r.replay ? `${r.replay.replayed}/${r.replay.ends}/${r.replay.known}/${r.replay.tooOld} +${r.replay.afterMasterMs}` : '-')).join(' / '),
+      failed: rs.map((r) => r.failedAfter).join(' / '),
+      lost: rs.map((r) => `${r.heldLost}/${r.held}`).join(' / '),
+      target: `served < ${t.servedMs} and worst < ${t.worstMs} ms: ${met === rs.length ? 'met' : 'NOT met'} (${met} of ${rs.length})`,
+    };
+  });
   process.stdout.write(`${formatTable(rows, [
     { header: 'FAILURE', get: 'scenario' },
     { header: 'NEW CONNS SERVED AGAIN AFTER, ms median (min-max)', get: 'served' },
     { header: 'WORST CONNECT IN THE GAP, ms', get: 'worst' },
+    { header: 'PROMOTED AFTER, ms per run', get: 'promoted' },
+    { header: 'REPLAYED/END COPIES/KNOWN/TOO OLD +ms after MASTER, per run', get: 'replay' },
     { header: 'FAILED NEW CONNS per run', get: 'failed' },
     { header: 'HELD LOST per run', get: 'lost' },
     { header: 'TARGET', get: 'target' },

@@ -1,4 +1,5 @@
 import type { DatapathConfig, EgressConfig, ServiceConfig } from '../config';
+import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
 import type { ConnRecord } from '../lb/conn-table';
@@ -334,6 +335,14 @@ export class LoadBalancerApp {
   packetInEncoded(sw: SwitchInfo, msg: PacketIn, now: number): OutboundMessage[] {
     if (!this.switches.has(sw.dpid)) return [];
     return this.packets.handle(sw, msg, now, true);
+  }
+
+  /**
+   * Controller HA: a packet-in this instance held as a standby, judged at its takeover (after the restore): a known
+   * connection's is skipped (the old master answered it), the others are replayed through packetIn.
+   */
+  heldVerdict(msg: PacketIn): HeldVerdict {
+    return this.packets.heldVerdict(msg);
   }
 
   flowRemoved(sw: SwitchInfo, msg: FlowRemoved, now: number): SwitchBatch[] {

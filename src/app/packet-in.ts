@@ -2,6 +2,7 @@
 // with the NAT mode's messages; answer ARP and ping for VIPs (IPv6: neighbor solicitations and ping6); refuse
 // cleanly (RST / ICMP or ICMPv6 unreachable) whatever cannot be served. IPv4 TCP/UDP, nearly every packet-in, is
 // read as numbers with no allocation; IPv6 goes through the full parse and then the same placement.
+import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildReplyPacketOut } from '../flows/builders';
 import { endCopyService, serviceOfGuard } from '../flows/cookies';
@@ -84,12 +85,7 @@ export class PacketInPath {
     const v6 = h.ip6 !== undefined;
     const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
-    const key = v6 ? this.key6 : this.key;
-    key.proto = h.proto;
-    key.clientIp = h.src;
-    key.clientPort = h.srcPort;
-    key.vip = h.dst;
-    key.vipPort = h.dstPort;
+    const key = this.keyOf(h);
     const entry = service.lb.connections.lookup(key);
     if (entry) {
       service.repeats++;
@@ -138,6 +134,34 @@ export class PacketInPath {
     const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
     c.frame = EMPTY;
     return out;
+  }
+
+  /** The connection key of a packet from a client (the scratch record of its family, filled in). */
+  private keyOf(h: TransportHeader): ConnKey {
+    const key = h.ip6 !== undefined ? this.key6 : this.key;
+    key.proto = h.proto;
+    key.clientIp = h.src;
+    key.clientPort = h.srcPort;
+    key.vip = h.dst;
+    key.vipPort = h.dstPort;
+    return key;
+  }
+
+  /**
+   * A packet-in a standby held, at its takeover (controller HA): whether its connection is known (read back from the
+   * datapath: the old master answered it; or decided since), and its sender. Each NAT mode's restore reads its own
+   * datapath state (connection flows, or the tracker) into the same connection table, so this asks the table. End
+   * copies and the reply guard's packets are never known: replayed, they do what they would have done.
+   */
+  heldVerdict(msg: PacketIn): HeldVerdict {
+    if (endCopyService(msg.cookie) !== 0) return { known: false, end: true };
+    if (msg.tableId === this.nat.tables.REVERSE) return { known: false };
+    const h = readTransportHeader(msg.data, this.header) ? this.header : readTransportHeader6(msg.data, this.header6) ? this.header6 : undefined;
+    if (!h) return { known: false };
+    const client = h.ip6 !== undefined ? `[${formatIpv6Words(h.ip6, 0)}]:${h.srcPort}` : `${uint32ToIpv4(h.src)}:${h.srcPort}`;
+    const service = h.ip6 !== undefined ? this.services.lookup6(h.proto, h.dstPort, h.ip6, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
+    if (!service) return { known: false, client };
+    return { known: service.lb.connections.lookup(this.keyOf(h)) !== null, client };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import type { OfpMessage } from '../openflow';
+import type { OfpMessage, PacketIn } from '../openflow';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { ViolationLog } from '../util/violation-log';
@@ -11,6 +11,7 @@ import { formatDpid } from '../openflow/dpid';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
 import { RoleMachine, nonMasterMaySend, type RoleReport, type RoleStep, type WantedRole } from './role';
+import { PacketInRing, replayHeld, type HeldVerdict, type ReplayReport } from './packet-in-ring';
 import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
 
 /**
@@ -105,6 +106,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly now: () => number;
   private app?: ControllerApp;
   private readonly violations: ViolationLog;
+  /** With roles: each connection's packet-ins while it is not master, for a takeover to replay (packet-in-ring.ts). */
+  private readonly held = new WeakMap<SwitchSession, PacketInRing>();
 
   constructor(private readonly opts: ControllerOptions = {}) {
     super();
@@ -194,9 +197,26 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
   }
 
+  /**
+   * A takeover's replay (call it once this instance is master at the switch and knows the connections the datapath
+   * holds): the packet-ins held while it was not master, no older than the ring's bound, go through the app's
+   * packet-in handler in arrival order, except those `verdict` calls known. Undefined when the switch is not up
+   * or this connection may not write (then nothing is taken: a later takeover finds them too old).
+   */
+  replayHeldPacketIns(dpid: bigint, verdict: (sw: SwitchInfo, msg: PacketIn) => HeldVerdict): ReplayReport | undefined {
+    const session = this.byDpid.get(dpid);
+    const ring = session && this.held.get(session);
+    const now = this.now();
+    if (!session || !ring || session.state !== 'up' || !session.role?.isMaster || !this.opts.roles?.mayWrite(now)) return undefined;
+    return replayHeld(ring.take(now), (msg) => verdict(session, msg), (msg) => {
+      this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, this.now()));
+    });
+  }
+
   private startRole(session: SwitchSession, authority: RoleAuthority): void {
     const machine = new RoleMachine(authority.wanted(), this.now());
     session.role = machine;
+    this.held.set(session, new PacketInRing());
     session.setWriteGate((type) => nonMasterMaySend(type) || (machine.isMaster && authority.mayWrite(this.now())));
     this.applyRoleStep(session, machine.connected(this.now()));
   }
@@ -344,8 +364,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const role = session.role;
     switch (msg.type) {
       case 'packet_in':
-        // Not master (or past the lease): nothing of its answer could leave, so the app does not decide it.
-        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now))) break;
+        // Not master (or past the lease): nothing of its answer could leave, so the app does not decide it. It is
+        // kept a moment: if this instance takes over, the old master may never have answered it.
+        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now))) {
+          this.held.get(session)?.push(msg, now);
+          break;
+        }
         this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, now));
         break;
       case 'role_reply':

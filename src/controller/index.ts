@@ -13,3 +13,5 @@ export type { ListenTarget } from './target';
 export type {
   ControllerApp, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
 } from './types';
+export { PACKET_IN_RING_BOUNDS, PacketInRing, REPLAY_CLIENTS_LISTED, replayHeld } from './packet-in-ring';
+export type { HeldPacketIn, HeldVerdict, PacketInRingBounds, ReplayReport, TakenPacketIns } from './packet-in-ring';

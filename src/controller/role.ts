@@ -54,15 +54,19 @@ export interface RoleStep {
 const ALL_PORT_STATUS = (1 << OFPPR_ADD) | (1 << OFPPR_DELETE) | (1 << OFPPR_MODIFY);
 const ALL_FLOW_REMOVED = (1 << OFPRR_IDLE_TIMEOUT) | (1 << OFPRR_HARD_TIMEOUT) | (1 << OFPRR_DELETE) | (1 << OFPRR_GROUP_DELETE);
 
+const PACKET_INS = (1 << OFPR_NO_MATCH) | (1 << OFPR_ACTION);
+
 /**
- * The async configuration vadc asks for ([master/equal, slave] masks). Only a master gets packet-ins (no match,
- * action). Both get every port status, so a standby keeps its port table (and backend locations) current, and
- * every flow-removed, so a standby's connection table loses the connections that end (only flows that ask for it
- * are reported: the connection flows of the modes that count connections by flow). OVS's default gives a slave
- * port status only.
+ * The async configuration vadc asks for ([master/equal, slave] masks). Both get packet-ins (no match, action): a
+ * standby decides none, but keeps the last second of them (packet-in-ring.ts) and replays those the old master never
+ * answered when it takes over, instead of leaving each to its client's retransmit a second later. The cost: the
+ * switch sends every packet-in twice (docs/operators/run-a-pair.md). Both get every port status, so a standby keeps
+ * its port table (and backend locations) current, and every flow-removed, so a standby's connection table loses the
+ * connections that end (only flows that ask for it are reported: the connection flows of the modes that count
+ * connections by flow). OVS's default gives a slave port status only.
  */
 export const ASYNC_CONFIG: Omit<SetAsync, 'xid' | 'type'> = {
-  packetInMask: [(1 << OFPR_NO_MATCH) | (1 << OFPR_ACTION), 0],
+  packetInMask: [PACKET_INS, PACKET_INS],
   portStatusMask: [ALL_PORT_STATUS, ALL_PORT_STATUS],
   flowRemovedMask: [ALL_FLOW_REMOVED, ALL_FLOW_REMOVED],
 };

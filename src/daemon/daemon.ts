@@ -72,8 +72,8 @@ export interface DaemonOptions {
 const EVENT_RING = 1000;
 
 /**
- * How long after this instance became a switch's master it reads the switch's connections back and sweeps its
- * meters (onMastership): after the first packet-ins of a takeover were answered.
+ * How long after this instance became a switch's master it sweeps the switch's meters (onMastership): after the
+ * first packet-ins of a takeover were answered.
  */
 export const TAKEOVER_READS_AFTER_MS = 200;
 
@@ -268,14 +268,13 @@ export class VadcDaemon implements VadcRuntime {
       },
       onMastership: (sw: SwitchInfo, now: number) => {
         const msgs = base.onMastership(sw, now);
-        // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), and the meter
-        // sweep: reads whose answers are bulk work (a flow listing of every held connection, parsed in one go). A
-        // takeover's first packet-ins (the SYNs held back through the gap) are answered first; the reading comes
-        // TAKEOVER_READS_AFTER_MS later and merges (connections decided meanwhile are known and skipped). A standby
-        // read the same at its switch-up and has kept its table since, so its counts are not empty meanwhile.
+        // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), read at once (after
+        // this turn's write): the packet-ins held as a standby are replayed after it, so that a connection the old
+        // master placed is known and not decided again. Packet-ins arriving meanwhile are answered; the reading merges
+        // (connections decided meanwhile are known and skipped). The meter sweep comes TAKEOVER_READS_AFTER_MS later.
+        setImmediate(() => void this.takeOver(sw.dpid));
         setTimeout(() => {
           if (this.stopped || !this.controller.switch(sw.dpid)?.role?.isMaster) return;
-          void this.restore(sw.dpid);
           void this.sweepMeters(sw.dpid);
         }, TAKEOVER_READS_AFTER_MS).unref();
         this.afterDiscovery();
@@ -346,9 +345,27 @@ export class VadcDaemon implements VadcRuntime {
     if (msgs.length && this.controller.switch(dpid)) this.controller.send(dpid, msgs);
   }
 
+  /**
+   * This instance became a switch's master: re-track the connections the datapath holds (the old master's), then
+   * replay the packet-ins held as a standby that belong to none of them (the old master never answered those; their
+   * clients would retransmit only after a second). The replay is reported when anything was held.
+   */
+  private async takeOver(dpid: bigint): Promise<void> {
+    if (this.stopped || !(await this.restore(dpid)) || this.stopped) return;
+    const report = this.controller.replayHeldPacketIns(dpid, (_sw, msg) => this.app.heldVerdict(msg));
+    const masterSince = this.controller.switch(dpid)?.role?.since;
+    // Nothing held (a lone instance's first mastership): nothing to report.
+    if (!report || masterSince === undefined || report.replayed + report.ends + report.known + report.tooOld === 0) return;
+    const sw = formatDpid(dpid);
+    this.emitEvent({
+      kind: 'takeover_replay', level: 'info', dpid: sw, data: { ...report, afterMasterMs: this.now() - masterSince },
+      message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old`,
+    });
+  }
+
   /** Re-track the connections the datapath kept through our restart (never wipe on connect); a failed reading is retried. */
-  private async restore(dpid: bigint): Promise<void> {
-    await restoreWithRetries({
+  private async restore(dpid: bigint): Promise<boolean> {
+    return restoreWithRetries({
       attempt: async () => {
         const input = await this.accounting.forRestore(dpid);
         this.deliver(this.app.restore(dpid, input, this.now()));

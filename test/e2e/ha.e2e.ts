@@ -4,7 +4,7 @@
 // (npm run bench:failover); here they are printed, not asserted. A service added on the master through the CLI
 // reaches the standby, which serves it after a takeover.
 import { Lab } from '../../src/lab';
-import { gapFigures, roleOf, sleep, startPair, traffic, vipOf, waitFor, type Pair } from '../helpers/ha-pair';
+import { gapFigures, replayAfter, roleOf, sleep, startPair, traffic, vipOf, waitFor, type Pair } from '../helpers/ha-pair';
 
 let lab: Lab;
 let pair: Pair;
@@ -55,6 +55,12 @@ describe('a pair of vadc instances on one bridge', () => {
     // 500 ms heartbeat limit (seen at load 14): either way the dead master is replaced. The lock path alone is
     // checked in test/unit/daemon/host-election.test.ts with a 2 s limit.
     expect(events.find((e) => e.kind === 'promoted')?.message).toMatch(/generation 2\): the master \S+ (died|has not beaten for \d+ ms)/);
+    // The SYNs that reached the switch in the gap went to the dead master and to the standby, which held them and,
+    // once master, replayed them: those attempts were answered by its decision, not by the client's retransmission.
+    const replay = await replayAfter(pair.b, report, killedAt);
+    console.log(`kill -9 replay: ${JSON.stringify(replay)}`);
+    expect(replay.replayed).toBeGreaterThan(0);
+    expect(replay.answeredFromReplay).toBeGreaterThan(0);
   });
 
   it('SIGSTOP of the master: the standby takes over; the master that wakes is fenced and stands by', async () => {
@@ -74,6 +80,11 @@ describe('a pair of vadc instances on one bridge', () => {
     console.log(`SIGSTOP: new connections served again ${gap.servedAgainMs} ms after the stop; ${gap.failedAfter} failed; worst in the gap ${gap.worstInGapMs} ms; held lost ${report.heldLost}/${report.held}`);
     expect(report.heldLost).toBe(0);
     expect(gap.failedLate).toBe(0);
+    // The paused master never answered the gap's SYNs; the standby held them and replayed them as master.
+    const replay = await replayAfter(pair.a, report, stoppedAt);
+    console.log(`SIGSTOP replay: ${JSON.stringify(replay)}`);
+    expect(replay.replayed).toBeGreaterThan(0);
+    expect(replay.answeredFromReplay).toBeGreaterThan(0);
     await waitFor(async () => (await pair.b.status()).ha?.role === 'standby', 10_000, 'b to stand by');
     const [sa, sb] = [await pair.a.status(), await pair.b.status()];
     expect(sa.ha).toMatchObject({ role: 'master', generation: '3' });

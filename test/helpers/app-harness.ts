@@ -172,6 +172,12 @@ export class AppHarness {
    * `revalidate()`); packet-outs are translated by the tables, as OVS translates them.
    */
   datapath?: FakeDatapathCache;
+  /**
+   * Who answers the switch's packet-ins (default: this.app). Controller HA tests put a dead master (nothing) or a
+   * promoted standby here; `standbyCopy` sees every packet-in too, as a standby asking for packet-ins does.
+   */
+  answer: (packetIn: PacketIn) => OfpMessage[] = (packetIn) => this.app.packetIn(this.sw, packetIn, this.now);
+  standbyCopy?: (packetIn: PacketIn) => void;
 
   /** vadc's tables and pipeline in this harness (datapath.first_table). */
   readonly tables: VadcTables;
@@ -236,9 +242,15 @@ export class AppHarness {
     if (!toController || toController.kind !== 'controller') return { outcomes, replies: [] };
     this.packetIns++;
     const packetIn = packetInOf(toController);
-    const msgs = this.app.packetIn(this.sw, packetIn, this.now);
+    this.standbyCopy?.(packetIn);
+    const msgs = this.answer(packetIn);
     this.flowModsPerPacketIn.push(msgs.filter((m) => m.type === 'flow_mod').length);
     this.install(msgs);
+    return this.execute(fields, inPort, msgs);
+  }
+
+  /** A packet-in's answer `msgs` (installed already): its packet-outs executed; what reached a port, and the replies. */
+  execute(fields: PacketFields, inPort: number, msgs: OfpMessage[]): { outcomes: Outcome[]; replies: PacketOut[] } {
     const replies: PacketOut[] = [];
     const after: Outcome[] = [];
     for (const po of msgs) {

@@ -180,8 +180,11 @@ export async function roleOf(i: Instance): Promise<string | undefined> {
 }
 
 export interface TrafficReport {
-  /** Every new connection attempt: start (ms since epoch), how long to the answer (ms), and whether it was answered. */
-  attempts: [number, number, boolean][];
+  /**
+   * Every new connection attempt: start (ms since epoch), how long to the answer (ms), whether it was answered, and
+   * its client port (once connected).
+   */
+  attempts: [number, number, boolean, number?][];
   /** Held connections: how many, and how many of them failed a request at any time. */
   held: number;
   heldLost: number;
@@ -210,10 +213,10 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
       const t = setInterval(() => {
         const t0 = Date.now();
         const s = net.connect(80, '${vip}');
-        let done = false;
-        const end = (ok) => { if (done) return; done = true; attempts.push([t0, Date.now() - t0, ok]); s.destroy(); };
+        let done = false; let port;
+        const end = (ok) => { if (done) return; done = true; attempts.push([t0, Date.now() - t0, ok, port]); s.destroy(); };
         s.setTimeout(2000, () => end(false));
-        s.on('connect', () => s.write('GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'));
+        s.on('connect', () => { port = s.localPort; s.write('GET / HTTP/1.0\\r\\nHost: x\\r\\n\\r\\n'); });
         s.on('data', () => end(true));
         s.on('error', () => end(false));
       }, ${opts.everyMs});
@@ -264,6 +267,20 @@ export interface GapFigures {
 }
 
 const QUICK_MS = 300;
+
+/**
+ * A takeover's replay as the new master reported it (the takeover_replay event after `since`), and the attempts made
+ * after `since` that were answered and whose SYN the replay decided (the new master placed them from the copy it held
+ * as the standby, not from a retransmission).
+ */
+export async function replayAfter(next: Instance, report: TrafficReport, since: number): Promise<{ replayed: number; known: number; tooOld: number; answeredFromReplay: number }> {
+  const event = (await next.events()).find((e) => e.kind === 'takeover_replay' && e.time >= since);
+  if (!event) throw new Error(`${next.name} reported no takeover_replay after ${new Date(since).toISOString()}`);
+  const data = event.data as { replayed: number; known: number; tooOld: number; clients: string[] };
+  const ports = new Set(data.clients.map((c) => Number(c.slice(c.lastIndexOf(':') + 1))));
+  const answeredFromReplay = report.attempts.filter(([t0, , ok, port]) => t0 >= since && ok && port !== undefined && ports.has(port)).length;
+  return { replayed: data.replayed, known: data.known, tooOld: data.tooOld, answeredFromReplay };
+}
 
 export function gapFigures(report: TrafficReport, failedAt: number): GapFigures {
   const after = report.attempts.filter(([t0]) => t0 >= failedAt).sort((x, y) => x[0] - y[0]);

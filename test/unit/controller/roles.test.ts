@@ -107,6 +107,41 @@ describe('Controller with roles', () => {
     expect(sw.closed).toBe(false);
   });
 
+  it('a standby holds its packet-ins; once master it replays those not known, in order, through the app, once', async () => {
+    const decided: number[] = [];
+    const election = new Election({ role: 'standby', generation: 3n });
+    const app: ControllerApp = {
+      onMastership: () => [],
+      onPacketIn: (_sw, msg) => { decided.push(msg.data[0]); return [flowMod(10 + msg.data[0])]; },
+    };
+    const { controller, sw } = await start(election, app);
+    await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
+    // the standby asks for packet-ins as a slave too (it keeps them), and decides none
+    const async = sw.received.find((m) => m.type === 'set_async');
+    expect(async?.type === 'set_async' && async.packetInMask[1]).toBe(async?.type === 'set_async' && async.packetInMask[0]);
+    expect(async?.type === 'set_async' && async.packetInMask[1]).not.toBe(0);
+    for (const n of [1, 2, 3]) sw.send({ ...packetIn, data: Buffer.from([n]) });
+    await settle();
+    expect(decided).toEqual([]);
+    const verdict = (_sw: SwitchInfo, msg: PacketIn) => ({ known: msg.data[0] === 2, client: `c${msg.data[0]}` });
+    // not master yet: nothing is replayed (and nothing taken)
+    expect(controller.replayHeldPacketIns(DPID, verdict)).toBeUndefined();
+
+    election.current = { role: 'master', generation: 4n };
+    controller.updateRoles();
+    for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
+    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 2, ends: 0, known: 1, tooOld: 0, clients: ['c1', 'c3'] });
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 13);
+    expect(decided).toEqual([1, 3]);
+    expect(writes(sw).map((m) => (m as FlowMod).priority)).toEqual([11, 13]);
+    // taken once: a second replay finds nothing, and a master's own packet-ins are answered, not held
+    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 0, ends: 0, known: 0, tooOld: 0, clients: [] });
+    sw.send({ ...packetIn, data: Buffer.from([4]) });
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 14);
+    expect(controller.replayHeldPacketIns(DPID, verdict)?.replayed).toBe(0);
+    expect(decided).toEqual([1, 3, 4]);
+  });
+
   it('a master past its lease writes nothing; OFPBRC_IS_SLAVE is reported as a role change, not an app error', async () => {
     const election = new Election({ role: 'master', generation: 1n });
     const errors: unknown[] = [];

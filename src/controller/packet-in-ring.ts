@@ -1,0 +1,160 @@
+// Controller HA: a standby's recent packet-ins. The standby asks for packet-ins too (ASYNC_CONFIG) and keeps the last
+// ones here, sending nothing. A packet-in that reached only a master that then died (or hung) is otherwise lost, and
+// its client retransmits the SYN only after its 1 s initial RTO; the new master replays what it holds instead, once it
+// knows (from the datapath) which connections the old master placed. Pure: every input takes `now`.
+import type { PacketIn } from '../openflow/types';
+
+/** How much a ring holds: at most `maxCount` packet-ins, none older than `maxAgeMs`. */
+export interface PacketInRingBounds {
+  maxCount: number;
+  maxAgeMs: number;
+}
+
+/**
+ * 1 s: a SYN older than that has been retransmitted by its client already (Linux's initial RTO), so replaying it
+ * gains nothing. 512: a new connection every 10 ms with ~2.5 packet-ins each (flows mode under load) for 1 s fits,
+ * and at ~200 bytes a held SYN the ring stays near 100 kB.
+ */
+export const PACKET_IN_RING_BOUNDS: PacketInRingBounds = { maxCount: 512, maxAgeMs: 1000 };
+
+export interface HeldPacketIn {
+  msg: PacketIn;
+  /** When it arrived (ms). */
+  at: number;
+}
+
+/** What the ring handed over at a takeover: the packet-ins young enough to replay, in arrival order, and what it let go. */
+export interface TakenPacketIns {
+  fresh: HeldPacketIn[];
+  /** Held, but older than maxAgeMs when taken. */
+  tooOld: number;
+  /** Pushed out by newer ones (maxCount) within the last maxAgeMs before the take (counted per DROP_BUCKET_MS). */
+  dropped: number;
+}
+
+/** The grain of the dropped count's window. */
+const DROP_BUCKET_MS = 100;
+
+export class PacketInRing {
+  // A circular buffer: `start` is the oldest, `length` how many are held.
+  private readonly slots: (HeldPacketIn | undefined)[];
+  private start = 0;
+  private length = 0;
+  /** Drops per DROP_BUCKET_MS of their time, oldest first; none older than maxAgeMs + a bucket (so a few entries). */
+  private drops: { bucket: number; n: number }[] = [];
+
+  constructor(private readonly bounds: PacketInRingBounds = PACKET_IN_RING_BOUNDS) {
+    if (!(bounds.maxCount >= 1) || !(bounds.maxAgeMs >= 0)) throw new RangeError(`bad packet-in ring bounds ${JSON.stringify(bounds)}`);
+    this.slots = new Array<HeldPacketIn | undefined>(bounds.maxCount);
+  }
+
+  get size(): number {
+    return this.length;
+  }
+
+  push(msg: PacketIn, now: number): void {
+    this.expire(now);
+    if (this.length === this.bounds.maxCount) {
+      this.slots[this.start] = undefined;
+      this.start = (this.start + 1) % this.bounds.maxCount;
+      this.length--;
+      const bucket = Math.floor(now / DROP_BUCKET_MS);
+      const last = this.drops[this.drops.length - 1];
+      if (last?.bucket === bucket) last.n++;
+      else this.drops.push({ bucket, n: 1 });
+      this.forgetDrops(now);
+    }
+    this.slots[(this.start + this.length) % this.bounds.maxCount] = { msg, at: now };
+    this.length++;
+  }
+
+  /** Empties the ring: the packet-ins no older than maxAgeMs at `now`, oldest first, and the counts of the others. */
+  take(now: number): TakenPacketIns {
+    const tooOld = this.expire(now);
+    const fresh: HeldPacketIn[] = [];
+    for (let i = 0; i < this.length; i++) fresh.push(this.slots[(this.start + i) % this.bounds.maxCount]!);
+    this.forgetDrops(now);
+    const dropped = this.drops.reduce((sum, d) => sum + d.n, 0);
+    this.clear();
+    return { fresh, tooOld, dropped };
+  }
+
+  clear(): void {
+    this.slots.fill(undefined);
+    this.start = 0;
+    this.length = 0;
+    this.drops = [];
+  }
+
+  /** Drops older than maxAgeMs lost nothing a takeover could still replay. */
+  private forgetDrops(now: number): void {
+    while (this.drops.length > 0 && (this.drops[0].bucket + 1) * DROP_BUCKET_MS <= now - this.bounds.maxAgeMs) this.drops.shift();
+  }
+
+  /** Lets go of the packet-ins older than maxAgeMs; returns how many. */
+  private expire(now: number): number {
+    let n = 0;
+    while (this.length > 0 && now - this.slots[this.start]!.at > this.bounds.maxAgeMs) {
+      this.slots[this.start] = undefined;
+      this.start = (this.start + 1) % this.bounds.maxCount;
+      this.length--;
+      n++;
+    }
+    return n;
+  }
+}
+
+/** What a takeover's replay did with the packet-ins the standby held. */
+export interface ReplayReport {
+  /** Went through the packet-in path (end copies apart). */
+  replayed: number;
+  /** Connection-end copies (a FIN or RST the switch forwarded itself) that went through the path: they only end connections. */
+  ends: number;
+  /** Skipped: their connection is known (the old master answered them: the datapath holds its decision). */
+  known: number;
+  /** Skipped: older than the ring's age bound when taken, or pushed out by its count bound. */
+  tooOld: number;
+  /**
+   * The last REPLAY_CLIENTS_LISTED replayed ones (end copies apart) as their senders' "address:port" (TCP/UDP), oldest
+   * first: the newest are the gap's, which no one else answered.
+   */
+  clients: string[];
+}
+
+export const REPLAY_CLIENTS_LISTED = 32;
+
+/** What the application says of a held packet-in: whether its connection is known, and who sent it (for the report). */
+export interface HeldVerdict {
+  known: boolean;
+  client?: string;
+  /** A connection-end copy: replayed (the connection ended), counted apart. */
+  end?: boolean;
+}
+
+/**
+ * The replay decision: in arrival order, each held packet-in whose connection is not known is answered through the
+ * normal packet-in path (`answer`); the known ones are skipped: the old master answered them, and the packet-in path
+ * would only send them to their backend a second time (it never decides a known connection again).
+ */
+export function replayHeld(taken: TakenPacketIns, verdict: (msg: PacketIn) => HeldVerdict, answer: (msg: PacketIn) => void): ReplayReport {
+  const report: ReplayReport = { replayed: 0, ends: 0, known: 0, tooOld: taken.tooOld + taken.dropped, clients: [] };
+  for (const { msg } of taken.fresh) {
+    const v = verdict(msg);
+    if (v.known) {
+      report.known++;
+      continue;
+    }
+    if (v.end) {
+      report.ends++;
+      answer(msg);
+      continue;
+    }
+    report.replayed++;
+    if (v.client !== undefined) {
+      report.clients.push(v.client);
+      if (report.clients.length > REPLAY_CLIENTS_LISTED) report.clients.shift();
+    }
+    answer(msg);
+  }
+  return report;
+}
