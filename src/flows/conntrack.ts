@@ -118,6 +118,21 @@ export function buildCtReplyFlows(s: CtServiceSpec, t: VadcTables = TABLE): Flow
   return flows;
 }
 
+/**
+ * What a flows-mode vadc sends so that a bridge conntrack mode left (a restart with another `datapath.nat`, or a
+ * cluster group's NAT override) answers its way: DELETE_STRICT of the table-0 reply flows conntrack mode put on the
+ * service's backend addresses. They outrank flows mode's RETURN flows and would send the backend's replies through
+ * the tracker, where no entry translates them. (Conntrack mode's flows in its reply table are left: nothing reaches
+ * that table without them.) Deleting a flow that is not there is a no-op, so flows mode sends these every time.
+ */
+export function buildCtLeftoverDeletes(
+  s: Pick<CtServiceSpec, 'serviceId' | 'protocol' | 'backends'>, t: VadcTables = TABLE,
+): FlowMod[] {
+  return buildCtReplyFlows({ ...s, zone: 0, vipMac: '00:00:00:00:00:00' }, t)
+    .filter((f) => f.tableId === t.CLASSIFY)
+    .map((f): FlowMod => ({ ...f, command: OFPFC_DELETE_STRICT, ...allFlowsOfKind('service'), instructions: [] }));
+}
+
 export interface CtBackendSpec {
   serviceId: number;
   ip: string;

@@ -303,9 +303,21 @@ describe('a NAT-mode override of the host\'s group (real OVS, real Raft cluster)
     const seen = new Set<string>();
     for (let i = 0; i < 6; i++) seen.add((await fetchVia(lab, 'cl1')).split(' ')[0]);
     expect([...seen].sort()).toEqual(['vm1', 'vm2']);
-    console.log('[cluster host e2e] group NAT override: the file\'s flows kept; auto ran flows from the cache (the probe alone: conntrack), then conntrack after the group changed');
+
+    // 4. Back to flows on the bridge conntrack mode left: flows mode deletes conntrack's table-0 reply flows (they
+    // outrank its RETURN flows), so fresh connections to both VMs are answered from the VIP again.
+    await vadcOk(['cluster', 'nat', 'flows', '--scope', 'group:blue', '--cluster', remotes]);
+    await waitFor(() => cachedBlueNat() === 'flows', 10_000, 'the policy cache to hold group blue\'s flows again');
+    h = await restartAuto();
+    expect(h.daemon.status().datapath.nat).toBe('flows');
+    expect(await answers()).toBe(true);
+    await publishedNat(h, 'flows');
+    const seenAgain = new Set<string>();
+    for (let i = 0; i < 6; i++) seenAgain.add((await fetchVia(lab, 'cl1')).split(' ')[0]);
+    expect([...seenAgain].sort()).toEqual(['vm1', 'vm2']);
+    console.log('[cluster host e2e] group NAT override: the file\'s flows kept; auto ran flows from the cache (the probe alone: conntrack), then conntrack after the group changed, then flows again on the bridge conntrack left');
     await vadcOk(['cluster', 'nat', 'unset', '--scope', 'group:blue', '--cluster', remotes]);
-  }, 180_000);
+  }, 240_000);
 });
 
 async function waitForValue<T>(what: string, get: () => Promise<T | undefined>, limitMs = 20_000): Promise<T> {

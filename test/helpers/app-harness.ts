@@ -188,7 +188,10 @@ export class AppHarness {
    * `opts.firstTable`: vadc's tables start there (datapath.first_table); table 0 then belongs to "another
    * controller", whose one flow sends everything to vadc's first table unless `foreignTableZero` says otherwise.
    */
-  constructor(readonly mode: NatModeCase, services = defaultServices(), opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[] } = {}) {
+  constructor(
+    readonly mode: NatModeCase, services = defaultServices(),
+    opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[]; leftBy?: NatModeCase } = {},
+  ) {
     const config = AppHarness.config(mode, services, opts.firstTable);
     this.tables = vadcTables(config.datapath.first_table);
     this.pipeline = vadcPipeline(config.datapath.first_table);
@@ -197,6 +200,12 @@ export class AppHarness {
     this.app = new LoadBalancerApp(config.services, {
       datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name, ...(config.egress ? { egress: config.egress } : {}),
     });
+    // `opts.leftBy`: the bridge still holds what a vadc of another NAT mode installed (a restart with another mode).
+    if (opts.leftBy) {
+      const before = AppHarness.config(opts.leftBy, services, opts.firstTable);
+      const previous = new LoadBalancerApp(before.services, { datapath: before.datapath, emit: () => undefined, uplink: opts.uplink?.name });
+      this.install(previous.switchUp(this.sw, this.now));
+    }
     this.install(this.app.switchUp(this.sw, this.now));
   }
 

@@ -9,6 +9,7 @@ import { connAddresses, type ConnRecord } from '../../lb/conn-table';
 import type { EgressTag } from '../../flows/egress';
 import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
+import { buildCtLeftoverDeletes } from '../../flows/conntrack';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
@@ -59,7 +60,9 @@ export class FlowsNat implements NatMode {
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
     const returns = s.vip.family === 6 ? [...buildReturnFlows(ETH_TYPE_IPV6, this.tables), buildNewConnectionFlow(ETH_TYPE_IPV6, this.tables)] : [];
     const guards = this.replyGuard.flows(s.id, s.l4, () => uniqueAddresses(s));
-    return [...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
+    // First, a bridge conntrack mode left (a restart with another NAT mode) loses the reply flows that outrank RETURN.
+    const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: uniqueAddresses(s) }, this.tables);
+    return [...leftovers, ...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
   }
 
   guardedReply(frame: Buffer, inPort: number, serviceId: number): OfpMessage[] {
