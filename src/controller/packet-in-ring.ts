@@ -64,7 +64,11 @@ export class PacketInRing {
       else this.drops.push({ bucket, n: 1 });
       this.forgetDrops(now);
     }
-    this.slots[(this.start + this.length) % this.bounds.maxCount] = { msg, at: now };
+    // The frame is a view into the socket's read buffer (64 KB): a copy of its bytes keeps the bound near 100 kB,
+    // where views could pin up to maxCount read buffers. Buffer.alloc, not Buffer.from: small copies share 8 KB pool slabs.
+    const data = Buffer.alloc(msg.data.length);
+    msg.data.copy(data);
+    this.slots[(this.start + this.length) % this.bounds.maxCount] = { msg: { ...msg, data }, at: now };
     this.length++;
   }
 

@@ -16,6 +16,16 @@ describe('PacketInRing', () => {
     expect(ring.take(201)).toEqual({ fresh: [], tooOld: 0, dropped: 0 });
   });
 
+  it("holds a copy of each frame's bytes, not a view that would pin the socket's read buffer", () => {
+    const ring = new PacketInRing({ maxCount: 8, maxAgeMs: 1000 });
+    const readBuffer = Buffer.alloc(65536, 7);
+    ring.push({ ...pin(0), data: readBuffer.subarray(100, 102) }, 0);
+    const held = ring.take(1).fresh[0].msg.data;
+    expect([...held]).toEqual([7, 7]);
+    expect(held.buffer).not.toBe(readBuffer.buffer);
+    expect(held.buffer.byteLength).toBe(2);
+  });
+
   it('keeps at most maxCount: the oldest go first and are counted', () => {
     const ring = new PacketInRing({ maxCount: 3, maxAgeMs: 1000 });
     for (let i = 0; i < 7; i++) ring.push(pin(i), 10);
