@@ -22,7 +22,14 @@ export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
   }
   const keyIssues = collectionKeys(doc, lines);
   if (keyIssues.length > 0) throw new ConfigError(sourceName, keyIssues);
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {};
+  } catch (err) {
+    // The yaml library resolves aliases only here: an alias before its anchor, or more aliases than its bound
+    // (maxAliasCount, against billion-laughs documents), is a ReferenceError, not a parse error.
+    throw new ConfigError(sourceName, [{ path: '', message: `YAML alias: ${firstLine((err as Error).message)}` }]);
+  }
   const result = configSchema.safeParse(raw, {
     // Fallback for issues without a message of their own.
     error: (issue) => (issue.input === undefined ? 'missing' : `invalid value ${showValue(issue.input)}`),

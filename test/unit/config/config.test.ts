@@ -149,6 +149,12 @@ describe('schema errors name the path and what was expected', () => {
     expect(issues[0].message).toMatch(/^line \d+, col \d+: YAML [A-Z_]+: /);
   });
 
+  it('reports an alias used before its anchor as a ConfigError, not a ReferenceError (found by the 100k fuzz, seed 20261205)', () => {
+    expect(issuesOf('ovsdb: *sock\napi: { listen: &sock unix:/a }\n')).toEqual([
+      { path: '', message: 'YAML alias: Unresolved alias (the anchor must be set before the alias): sock' },
+    ]);
+  });
+
   it('reports duplicate YAML keys', () => {
     expect(issuesOf('ovsdb: unix:/a\novsdb: unix:/b\n')[0].message).toMatch(/^line 2, col 1: YAML DUPLICATE_KEY/);
   });
