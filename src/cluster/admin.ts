@@ -2,7 +2,8 @@
 // were checked first (what `vadc service|backend ... --cluster` and `vadc cluster status` use).
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  condition, OvsdbClient, OvsdbMemberError, OvsdbTransactionError, op, type OvsdbClientOptions, type Row, type TlsFiles,
+  condition, OvsdbClient, OvsdbMemberError, OvsdbTransactionError, op, type Operation, type OperationResult, type OvsdbClientOptions, type Row,
+  type TlsFiles,
 } from '../ovsdb';
 import { ClusterError } from './errors';
 import { effectivePolicy, type EffectivePolicy } from './merge';
@@ -121,7 +122,7 @@ export class ClusterAdmin {
     const problems = checkChange(snapshot, hosts, change, scope);
     if (problems.length) throw new ClusterError('invalid_policy', problems.map((p) => p.message).join('; '));
     try {
-      const results = await this.client.transact(STORE_DB, changeOperations(change, snapshot));
+      const results = await this.transact(changeOperations(change, snapshot));
       const removed = results.reduce((n, r) => n + (r.count ?? 0), 0);
       if ((change.kind === 'remove-service' || change.kind === 'remove-backend') && removed === 0) {
         const what = change.kind === 'remove-service' ? `service ${change.name}` : `backend ${change.name} of ${change.service}`;
@@ -139,7 +140,7 @@ export class ClusterAdmin {
   async setCluster(name: string, nat?: 'flows' | 'conntrack'): Promise<void> {
     const row: Row = { name, nat: nat ?? [] };
     const snapshot = await this.snapshot();
-    await this.client.transact(STORE_DB, [snapshot.cluster ? op.update('Cluster', [], row) : op.insert('Cluster', row)]);
+    await this.transact([snapshot.cluster ? op.update('Cluster', [], row) : op.insert('Cluster', row)]);
   }
 
   /**
@@ -151,17 +152,29 @@ export class ClusterAdmin {
     const snapshot = await this.snapshot();
     const value = { nat: nat ?? [] };
     if (where.kind === 'cluster') {
-      await this.client.transact(STORE_DB, [snapshot.cluster ? op.update('Cluster', [], value) : op.insert('Cluster', { name: 'vadc', ...value })]);
+      await this.transact([snapshot.cluster ? op.update('Cluster', [], value) : op.insert('Cluster', { name: 'vadc', ...value })]);
       return;
     }
     const table = where.kind === 'group' ? 'Host_Group' : 'Host';
     const exists = (where.kind === 'group' ? snapshot.groups : snapshot.hosts).some((r) => r.name === where.name);
     if (!exists && !nat) return;
-    await this.client.transact(STORE_DB, [exists ? op.update(table, [condition('name', '==', where.name)], value) : op.insert(table, { name: where.name, ...value })]);
+    await this.transact([exists ? op.update(table, [condition('name', '==', where.name)], value) : op.insert(table, { name: where.name, ...value })]);
+  }
+
+  /**
+   * One transaction on the store. A session that fails meanwhile (the member lost its leadership or its quorum and
+   * closed it) is told as openStore tells it, not as a bare "connection closed"; a transaction error stays as it is.
+   */
+  private async transact(ops: Operation[]): Promise<OperationResult[]> {
+    try {
+      return await this.client.transact(STORE_DB, ops);
+    } catch (err) {
+      throw err instanceof OvsdbTransactionError ? err : describeStoreError(this.remotes, err);
+    }
   }
 
   private async selectAll(tables: string[]): Promise<Map<string, Map<string, Row>>> {
-    const results = await this.client.transact(STORE_DB, tables.map((t) => op.select(t, [])));
+    const results = await this.transact(tables.map((t) => op.select(t, [])));
     const out = new Map<string, Map<string, Row>>();
     tables.forEach((t, i) => {
       const rows = new Map<string, Row>();

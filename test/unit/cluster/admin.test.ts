@@ -96,3 +96,12 @@ test('setNat: a group\'s and a host\'s NAT mode, made on first use, the narrowes
     admin.close();
   }
 });
+
+test('a session that closes under a read is told as the store being unusable, not as a bare closed connection', async () => {
+  const admin = await ClusterAdmin.open(cluster.remotes(), { timeoutMs: 2000, session: FAST });
+  // As when the member loses its leadership or quorum and closes the session between open and the command's read.
+  admin.close();
+  const err = await admin.snapshot().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(ClusterError);
+  expect(err).toMatchObject({ code: 'unreachable', message: expect.stringMatching(/^cannot use the cluster store .*: OVSDB connection closed/) });
+});
