@@ -1,4 +1,5 @@
 import { Backend, bindConnection, changeConnectionState, ConnState, unbindConnection } from './backend';
+import { EndLingerRing } from './end-linger';
 import { LbInputError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
@@ -126,18 +127,6 @@ export function hashConnKey(k: ConnKey): number {
 const NO_SLOT = -1;
 
 /**
- * How long an ended TCP connection still counts in its backend's least-connection overhead (ms), as IPVS keeps a
- * closed connection in TIME_WAIT (2 min) or CLOSE (10 s) and counts it inactive. vadc's figure is 1 s: long enough
- * that equal members are told apart by the work they just did (tens of ends at tens of connections a second, where
- * a count of the open ones alone ties at zero and the first member wins every tie), short enough that below 256
- * ends a second per member one open connection still outweighs them, as IPVS's 256 intends. With IPVS's 2 min a
- * member ending 100 connections a second carries 12,000: lc then balances arrivals over two minutes, not the load
- * now, and a member that recovers or joins takes every new connection until its count catches up
- * (docs/schedulers.md).
- */
-export const DEFAULT_END_LINGER_MS = 1000;
-
-/**
  * The connection table: key -> slot in parallel typed arrays (structure of arrays, so 1,000,000
  * connections cost a few dozen bytes each, no object per connection). The index is an open-addressing
  * hash table of slot numbers (linear probing, backward-shift deletion) that compares the 5-tuple in the
@@ -178,22 +167,11 @@ export class ConnectionTable {
   private freeSlots: Int32Array;
   private freeCount = 0;
   private highWater = 0;
-  /**
-   * Ended connections still lingering, oldest first (a ring: ends come in time order): each one's backend (an index
-   * into backendRefs) and when it stops counting. Apart from the slots, so the datapath may forget a connection
-   * before its linger is over; bounded by the end rate times the linger time.
-   */
-  private lingerBackend = new Uint32Array(64);
-  private lingerUntil = new Float64Array(64);
-  private lingerHead = 0;
-  private lingerCount = 0;
-  readonly endLingerMs: number;
+  /** Ended connections still counted in their backends' overhead (lc's IPVS TIME_WAIT/CLOSE, see end-linger.ts). */
+  private readonly lingerRing: EndLingerRing;
 
   constructor(initialCapacity = 1024, opts: { endLingerMs?: number } = {}) {
-    this.endLingerMs = opts.endLingerMs ?? DEFAULT_END_LINGER_MS;
-    if (!(this.endLingerMs >= 0 && Number.isFinite(this.endLingerMs))) {
-      throw new LbInputError('conn.endLingerMs', `expected a time >= 0 in ms, got ${this.endLingerMs}`);
-    }
+    this.lingerRing = new EndLingerRing(this.backendRefs, opts.endLingerMs);
     this.capacity = Math.max(16, initialCapacity);
     this.proto = new Uint16Array(this.capacity);
     this.ip6Words = NO_WORDS;
@@ -344,7 +322,7 @@ export class ConnectionTable {
     if (reset || (bits & (FIN_CLIENT | FIN_BACKEND)) === (FIN_CLIENT | FIN_BACKEND)) {
       this.closing[slot] = bits | ENDED;
       unbindConnection(this.backendRefs[this.backendOf[slot]], 'inactive', this.portIndex[slot]);
-      this.linger(this.backendOf[slot], now);
+      this.lingerRing.add(this.backendOf[slot], now);
       return { outcome: 'ended', entry: this.entryAt(slot) };
     }
     this.closing[slot] = bits;
@@ -356,42 +334,17 @@ export class ConnectionTable {
    * calls it before each choice; O(1) per connection that stops lingering.
    */
   expireLingering(now: number): void {
-    const size = this.lingerUntil.length;
-    while (this.lingerCount > 0 && this.lingerUntil[this.lingerHead] <= now) {
-      this.backendRefs[this.lingerBackend[this.lingerHead]].lingeringConns--;
-      this.lingerHead = (this.lingerHead + 1) % size;
-      this.lingerCount--;
-    }
+    this.lingerRing.expire(now);
   }
 
   /** Ended connections lingering now (counted in some backend's overhead). */
   get lingering(): number {
-    return this.lingerCount;
+    return this.lingerRing.lingering;
   }
 
-  private linger(backendIndex: number, now: number): void {
-    if (this.endLingerMs === 0) return;
-    let size = this.lingerUntil.length;
-    if (this.lingerCount === size) {
-      // Twice the ring, oldest first from index 0.
-      const backends = new Uint32Array(size * 2);
-      const until = new Float64Array(size * 2);
-      for (let i = 0; i < size; i++) {
-        backends[i] = this.lingerBackend[(this.lingerHead + i) % size];
-        until[i] = this.lingerUntil[(this.lingerHead + i) % size];
-      }
-      this.lingerBackend = backends;
-      this.lingerUntil = until;
-      this.lingerHead = 0;
-      size *= 2;
-    }
-    const tail = (this.lingerHead + this.lingerCount) % size;
-    // Never before the newest: the ring stays in time order if an end is reported with an earlier time.
-    const newest = this.lingerCount > 0 ? this.lingerUntil[(tail + size - 1) % size] : -Infinity;
-    this.lingerBackend[tail] = backendIndex;
-    this.lingerUntil[tail] = Math.max(now + this.endLingerMs, newest);
-    this.lingerCount++;
-    this.backendRefs[backendIndex].lingeringConns++;
+  /** How long an ended connection lingers (ms). */
+  get endLingerMs(): number {
+    return this.lingerRing.lingerMs;
   }
 
   /** Its outcome has been told to the outlier detector (false: unknown key). */

@@ -5,6 +5,7 @@ export * from './scheduler';
 export * from './registry';
 export * from './port-picker';
 export * from './persistence';
+export * from './end-linger';
 export * from './conn-table';
 export * from './service';
 export { leastWeighted } from './schedulers/least';
