@@ -192,6 +192,16 @@ function cpuUs(): number {
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
+/** How the controller processes share the switches and which cores they and the generator were pinned to. */
+export function describeControllerPlacement(r: FlowSetupResult): string {
+  const n = r.controller.processes;
+  const sharing = n > 1 ? ` (${n} processes, switch i served by process i mod ${n})` : '';
+  if (!r.controller.pinned) return `${sharing} (not pinned)`;
+  const first = r.cpu.controllerCore ?? 0;
+  const cores = n > 1 ? `cores ${first}-${first + n - 1}` : `core ${r.cpu.controllerCore}`;
+  return `${sharing} pinned to ${cores}, generator core ${r.cpu.generatorCore}`;
+}
+
 /** The report for people. */
 export function formatFlowSetupReport(r: FlowSetupResult): string {
   const o = r.options;
@@ -199,8 +209,7 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
     `vadc bench flowsetup: ${r.controller.label}`,
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
       `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
-    `  controller ${r.controller.target}${r.controller.processes > 1 ? ` (${r.controller.processes} processes, switch i served by process i mod ${r.controller.processes})` : ''}` +
-      `${r.controller.pinned ? ` pinned to core${r.controller.processes > 1 ? 's' : ''} ${r.cpu.controllerCore}${r.controller.processes > 1 ? `-${(r.cpu.controllerCore ?? 0) + r.controller.processes - 1}` : ''}, generator core ${r.cpu.generatorCore}` : ' (not pinned)'}`,
+    `  controller ${r.controller.target}${describeControllerPlacement(r)}`,
     '',
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,
     `  responses/s  min ${fmt(r.responsesPerSec.min)}  max ${fmt(r.responsesPerSec.max)}  avg ${fmt(r.responsesPerSec.avg)}  stdev ${fmt(r.responsesPerSec.stdev)}`,

@@ -138,9 +138,7 @@ export class ClusterAdmin {
 
   /** Sets the cluster's name (and NAT mode) row; the one Cluster row is made on first use. */
   async setCluster(name: string, nat?: 'flows' | 'conntrack'): Promise<void> {
-    const row: Row = { name, nat: nat ?? [] };
-    const snapshot = await this.snapshot();
-    await this.transact([snapshot.cluster ? op.update('Cluster', [], row) : op.insert('Cluster', row)]);
+    await this.writeClusterRow(await this.snapshot(), { name, nat: nat ?? [] });
   }
 
   /**
@@ -152,13 +150,18 @@ export class ClusterAdmin {
     const snapshot = await this.snapshot();
     const value = { nat: nat ?? [] };
     if (where.kind === 'cluster') {
-      await this.transact([snapshot.cluster ? op.update('Cluster', [], value) : op.insert('Cluster', { name: 'vadc', ...value })]);
+      await this.writeClusterRow(snapshot, value);
       return;
     }
     const table = where.kind === 'group' ? 'Host_Group' : 'Host';
     const exists = (where.kind === 'group' ? snapshot.groups : snapshot.hosts).some((r) => r.name === where.name);
     if (!exists && !nat) return;
     await this.transact([exists ? op.update(table, [condition('name', '==', where.name)], value) : op.insert(table, { name: where.name, ...value })]);
+  }
+
+  /** Updates the one Cluster row, or makes it (named 'vadc' unless `value` names it) when the store has none yet. */
+  private async writeClusterRow(snapshot: PolicySnapshot, value: Row): Promise<void> {
+    await this.transact([snapshot.cluster ? op.update('Cluster', [], value) : op.insert('Cluster', { name: 'vadc', ...value })]);
   }
 
   /**

@@ -55,13 +55,14 @@ export class FlowsNat implements NatMode {
 
   serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
     const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.tables);
+    const addresses = uniqueAddresses(s);
     // A backend's FIN/RST copies outrank its vNIC's EGRESS flow: they carry its tag themselves.
-    const backendBases = () => uniqueAddresses(s).map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
+    const backendBases = () => addresses.map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
     const returns = s.vip.family === 6 ? [...buildReturnFlows(ETH_TYPE_IPV6, this.tables), buildNewConnectionFlow(ETH_TYPE_IPV6, this.tables)] : [];
-    const guards = this.replyGuard.flows(s.id, s.l4, () => uniqueAddresses(s));
+    const guards = this.replyGuard.flows(s.id, s.l4, () => addresses);
     // First, a bridge conntrack mode left (a restart with another NAT mode) loses the reply flows that outrank RETURN.
-    const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: uniqueAddresses(s) }, this.tables);
+    const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: addresses }, this.tables);
     return [...leftovers, ...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
   }
 

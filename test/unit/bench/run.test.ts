@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { ControllerProtocolError, FlowSetupError } from '../../../src/bench/errors';
-import { formatFlowSetupReport, runFlowSetup, type FlowSetupResult } from '../../../src/bench/flowsetup';
+import { describeControllerPlacement, formatFlowSetupReport, runFlowSetup, type FlowSetupResult } from '../../../src/bench/flowsetup';
 
 // A short real run over loopback: the internal controller child (vadc's Controller runtime with the
 // REFERENCE RESPONDER app) and two emulated switches. It checks that responses are counted and the
@@ -132,5 +132,20 @@ describe('flowsetup against a controller that misbehaves', () => {
     } finally {
       await new Promise((resolve) => rude.close(resolve));
     }
+  });
+});
+
+describe('the report names where the controllers ran', () => {
+  const placed = (processes: number, pinned: boolean, controllerCore: number | null) =>
+    describeControllerPlacement({ controller: { processes, pinned }, cpu: { controllerCore, generatorCore: pinned ? 0 : null } } as unknown as FlowSetupResult);
+
+  it('one process, pinned or not', () => {
+    expect(placed(1, true, 1)).toBe(' pinned to core 1, generator core 0');
+    expect(placed(1, false, null)).toBe(' (not pinned)');
+  });
+
+  it('several processes: how switches are shared, and the range of cores', () => {
+    expect(placed(3, true, 1)).toBe(' (3 processes, switch i served by process i mod 3) pinned to cores 1-3, generator core 0');
+    expect(placed(2, false, null)).toBe(' (2 processes, switch i served by process i mod 2) (not pinned)');
   });
 });
