@@ -34,28 +34,28 @@ const COMMIT = {
   backendMac: BACKEND.mac, backendOfport: BACKEND.ofport,
 };
 
-/** Every flow-mod the conntrack builders make, for distinct non-default inputs, with a name for the failure message. */
-function allBuiltFlows(): Array<[string, FlowMod]> {
-  const named = (name: string, flows: FlowMod[]) => flows.map((f, i) => [`${name} #${i}`, f] as [string, FlowMod]);
-  return [
-    ...named('ct pipeline', buildCtPipelineFlows()),
-    ...named('tcp service', buildCtServiceFlows({ serviceId: SERVICE_ID, vip: VIP.ip, protocol: 'tcp', port: VIP.port }, ZONE)),
-    ...named('udp service', buildCtServiceFlows({ serviceId: SERVICE_ID + 1, vip: VIP.ip, protocol: 'udp', port: 5353 }, ZONE)),
-    ...named('prefix service', buildCtServiceFlows({ serviceId: SERVICE_ID + 2, vip: '10.99.0.0/16', protocol: 'tcp', port: 443 }, ZONE + 1)),
-    ...named('tcp replies', buildCtReplyFlows({
-      serviceId: SERVICE_ID, protocol: 'tcp', zone: ZONE, vipMac: VIP.mac,
-      backends: [{ ip: BACKEND.ip, port: BACKEND.port }, { ip: '172.16.5.12', port: 9444 }],
-    })),
-    ...named('udp replies', buildCtReplyFlows({
-      serviceId: SERVICE_ID + 1, protocol: 'udp', zone: ZONE, vipMac: VIP.mac, backends: [{ ip: BACKEND.ip, port: 5354 }],
-    })),
-    ['backend', buildCtBackendFlow({ serviceId: SERVICE_ID, ip: BACKEND.ip, mac: BACKEND.mac, ofport: BACKEND.ofport })],
-    ['delete backend', buildDeleteCtBackendFlow({ serviceId: SERVICE_ID, ip: BACKEND.ip })],
-    ['tcp connection', buildCtConnectionFlow(connection())],
-    ['tcp connection without fin', buildCtConnectionFlow(connection({ finTimeout: undefined }))],
-    ['udp connection', buildCtConnectionFlow(connection({ protocol: 'udp', finTimeout: undefined, connectionId: 0x0fffffff }))],
-  ];
-}
+/**
+ * Every flow-mod the conntrack builders make, for distinct non-default inputs, by builder call: built inside the tests
+ * (not while jest collects the file), so a broken builder fails a test rather than the file's loading.
+ */
+const BUILDS: Array<[string, () => FlowMod[]]> = [
+  ['ct pipeline', () => buildCtPipelineFlows()],
+  ['tcp service', () => buildCtServiceFlows({ serviceId: SERVICE_ID, vip: VIP.ip, protocol: 'tcp', port: VIP.port }, ZONE)],
+  ['udp service', () => buildCtServiceFlows({ serviceId: SERVICE_ID + 1, vip: VIP.ip, protocol: 'udp', port: 5353 }, ZONE)],
+  ['prefix service', () => buildCtServiceFlows({ serviceId: SERVICE_ID + 2, vip: '10.99.0.0/16', protocol: 'tcp', port: 443 }, ZONE + 1)],
+  ['tcp replies', () => buildCtReplyFlows({
+    serviceId: SERVICE_ID, protocol: 'tcp', zone: ZONE, vipMac: VIP.mac,
+    backends: [{ ip: BACKEND.ip, port: BACKEND.port }, { ip: '172.16.5.12', port: 9444 }],
+  })],
+  ['udp replies', () => buildCtReplyFlows({
+    serviceId: SERVICE_ID + 1, protocol: 'udp', zone: ZONE, vipMac: VIP.mac, backends: [{ ip: BACKEND.ip, port: 5354 }],
+  })],
+  ['backend', () => [buildCtBackendFlow({ serviceId: SERVICE_ID, ip: BACKEND.ip, mac: BACKEND.mac, ofport: BACKEND.ofport })]],
+  ['delete backend', () => [buildDeleteCtBackendFlow({ serviceId: SERVICE_ID, ip: BACKEND.ip })]],
+  ['tcp connection', () => [buildCtConnectionFlow(connection())]],
+  ['tcp connection without fin', () => [buildCtConnectionFlow(connection({ finTimeout: undefined }))]],
+  ['udp connection', () => [buildCtConnectionFlow(connection({ protocol: 'udp', finTimeout: undefined, connectionId: 0x0fffffff }))]],
+];
 
 /** The FlowStats entry a switch would report for the flow the flow-mod added (read back through the codec). */
 function asFlowStats(flow: FlowMod): FlowStats {
@@ -69,8 +69,10 @@ function asFlowStats(flow: FlowMod): FlowStats {
 }
 
 describe('conntrack flows fit the vadc pipeline', () => {
-  it.each(allBuiltFlows())('%s passes checkFlow', (_name, flow) => {
-    expect(checkFlow(flow, VADC_PIPELINE)).toEqual([]);
+  it.each(BUILDS)('%s: every flow passes checkFlow', (_name, build) => {
+    const flows = build();
+    expect(flows.length).toBeGreaterThan(0);
+    expect(flows.map((flow) => checkFlow(flow, VADC_PIPELINE))).toEqual(flows.map(() => []));
   });
 
   it('builds the flows in the tables and with the commands described', () => {
@@ -118,16 +120,18 @@ describe('conntrack flows fit the vadc pipeline', () => {
 });
 
 describe('conntrack messages round-trip through the codec', () => {
-  const messages: Array<[string, OfpMessage]> = [
-    ...allBuiltFlows(),
-    ['commit packet-out', buildCtCommitPacketOut(Buffer.alloc(74, 0x5a), CLIENT.ofport, COMMIT)],
+  const messages: Array<[string, () => OfpMessage[]]> = [
+    ...BUILDS,
+    ['commit packet-out', () => [buildCtCommitPacketOut(Buffer.alloc(74, 0x5a), CLIENT.ofport, COMMIT)]],
   ];
 
-  it.each(messages)('%s: encode -> decode -> encode gives the same bytes', (_name, msg) => {
-    const bytes = encode(msg);
-    const decoded = decode(bytes);
-    expect(decoded.type).toBe(msg.type);
-    expect(encode(decoded).toString('hex')).toBe(bytes.toString('hex'));
+  it.each(messages)('%s: encode -> decode -> encode gives the same bytes', (_name, build) => {
+    for (const msg of build()) {
+      const bytes = encode(msg);
+      const decoded = decode(bytes);
+      expect(decoded.type).toBe(msg.type);
+      expect(encode(decoded).toString('hex')).toBe(bytes.toString('hex'));
+    }
   });
 
   it('the commit packet-out carries the frame, the input port and the commit with mark and DNAT', () => {
