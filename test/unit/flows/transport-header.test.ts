@@ -77,30 +77,35 @@ describe('readTransportHeader agrees with parsePacket', () => {
 });
 
 describe('readTransportHeader6 agrees with parsePacket (extension headers walked, fragments left to the full parser)', () => {
-  const cases = [
-    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x12 }),
-    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '1:2:3:4:5:6:7:8', dstIp: 'fd00::100', proto: 'udp', srcPort: 5353, dstPort: 53 }),
-    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'icmpv6-echo' }),
-    ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'sctp' }),
-  ];
-  /** The TCP segment of cases[0] behind the given extension headers (each 8 bytes here; next header filled in). */
-  function behind(...headers: Array<[type: number, bytes: number[]]>): Buffer {
-    const chain = headers.map(([, bytes], i) => Buffer.from([i + 1 < headers.length ? headers[i + 1][0] : 6, ...bytes]));
-    const f = Buffer.concat([cases[0].subarray(0, 54), ...chain, cases[0].subarray(54)]);
-    f[14 + 6] = headers[0][0];
-    f.writeUInt16BE(f.length - 54, 14 + 4);
-    return f;
+  // Built inside the tests (ipv6Frame computes checksums with src/flows): a broken checksum fails a test, not the
+  // file's loading, and Stryker sees which test reached it.
+  function frames6(): { cases: Buffer[]; extensionCases: Buffer[]; vlan: Buffer } {
+    const cases = [
+      ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x12 }),
+      ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '1:2:3:4:5:6:7:8', dstIp: 'fd00::100', proto: 'udp', srcPort: 5353, dstPort: 53 }),
+      ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'icmpv6-echo' }),
+      ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'sctp' }),
+    ];
+    /** The TCP segment of cases[0] behind the given extension headers (each 8 bytes here; next header filled in). */
+    function behind(...headers: Array<[type: number, bytes: number[]]>): Buffer {
+      const chain = headers.map(([, bytes], i) => Buffer.from([i + 1 < headers.length ? headers[i + 1][0] : 6, ...bytes]));
+      const f = Buffer.concat([cases[0].subarray(0, 54), ...chain, cases[0].subarray(54)]);
+      f[14 + 6] = headers[0][0];
+      f.writeUInt16BE(f.length - 54, 14 + 4);
+      return f;
+    }
+    const padN = [0, 1, 4, 0, 0, 0, 0];
+    // Destination options alone; hop-by-hop, routing (no segments left), AH and an atomic fragment (offset 0, M clear),
+    // both taken; a first and a later fragment, and hop-by-hop not first, left to the full parser.
+    const withExtension = behind([60, padN]);
+    const chain = behind([0, padN], [43, [0, 0, 0, 0, 0, 0, 0]], [51, [0, 0, 0, 0, 0, 0, 0]], [44, [0, 0, 0, 0, 0, 0, 7]], [60, padN]);
+    const firstFragment = behind([44, [0, 0, 1, 0, 0, 0, 7]]);
+    const laterFragment = behind([44, [0, 0, 0x18, 0, 0, 0, 7]]);
+    const hopByHopSecond = behind([60, padN], [0, padN]);
+    const extensionCases = [withExtension, chain, firstFragment, laterFragment, hopByHopSecond];
+    const vlan = Buffer.concat([cases[0].subarray(0, 12), Buffer.from([0x81, 0, 0, 7]), cases[0].subarray(12)]);
+    return { cases, extensionCases, vlan };
   }
-  const padN = [0, 1, 4, 0, 0, 0, 0];
-  // Destination options alone; hop-by-hop, routing (no segments left), AH and an atomic fragment (offset 0, M clear),
-  // both taken; a first and a later fragment, and hop-by-hop not first, left to the full parser.
-  const withExtension = behind([60, padN]);
-  const chain = behind([0, padN], [43, [0, 0, 0, 0, 0, 0, 0]], [51, [0, 0, 0, 0, 0, 0, 0]], [44, [0, 0, 0, 0, 0, 0, 7]], [60, padN]);
-  const firstFragment = behind([44, [0, 0, 1, 0, 0, 0, 7]]);
-  const laterFragment = behind([44, [0, 0, 0x18, 0, 0, 0, 7]]);
-  const hopByHopSecond = behind([60, padN], [0, padN]);
-  const extensionCases = [withExtension, chain, firstFragment, laterFragment, hopByHopSecond];
-  const vlan = Buffer.concat([cases[0].subarray(0, 12), Buffer.from([0x81, 0, 0, 7]), cases[0].subarray(12)]);
 
   function check(f: Buffer): boolean {
     const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
@@ -119,6 +124,7 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
   }
 
   it('on every prefix of TCP, UDP, ICMPv6, SCTP, VLAN-tagged, extension-header and fragment frames', () => {
+    const { cases, extensionCases, vlan } = frames6();
     let accepted = 0;
     for (const base of [...cases, ...extensionCases, vlan]) for (let n = 0; n <= base.length; n++) if (check(base.subarray(0, n))) accepted++;
     // Only whole frames: the payload length names the end (TCP, UDP, the two extension chains, VLAN-tagged TCP).
@@ -147,10 +153,11 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
   });
 
   it('on randomly corrupted header bytes', () => {
+    const { cases, extensionCases } = frames6();
     let s = 777;
     const next = () => (s = (s * 1103515245 + 12345) >>> 0);
+    const pool = [...cases, ...extensionCases];
     for (let i = 0; i < 5000; i++) {
-      const pool = [...cases, ...extensionCases];
       const f = Buffer.from(pool[next() % pool.length]);
       for (let k = 0; k < 2; k++) f[12 + (next() % Math.min(f.length - 12, 100))] = next() & 0xff;
       check(f);
