@@ -1,15 +1,13 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import { AppError, asControllerApp, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
+import { AppError, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
 import type { EffectivePolicy, PolicyProblem } from '../cluster';
 import { parseConfigOffThread, type OffThreadOptions, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { ProtocolViolationError } from '../controller/errors';
-import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
-import { OFPM_ALL } from '../openflow/constants';
+import type { OutboundMessage } from '../controller/types';
 import { formatDpid } from '../openflow/dpid';
-import type { PacketIn, PortStatus } from '../openflow/types';
 import type { InterfaceRow, OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
@@ -25,9 +23,9 @@ import { createElection, type ControllerElection, type ElectionChange } from './
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { PairConfigSync, standbyRefusal } from './pair-config';
-import { restoreWithRetries } from './restore-retry';
 import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
+import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
 import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
@@ -70,12 +68,6 @@ export interface DaemonOptions {
 }
 
 const EVENT_RING = 1000;
-
-/**
- * How long after this instance became a switch's master it sweeps the switch's meters (onMastership): after the
- * first packet-ins of a takeover were answered.
- */
-export const TAKEOVER_READS_AFTER_MS = 200;
 
 /**
  * The running vadc: wires the OpenFlow controller, the load-balancing app, OVSDB (vNIC discovery and
@@ -156,7 +148,6 @@ export class VadcDaemon implements VadcRuntime {
         maxReplyBytes: this.config.limits.openflow_reply_bytes, maxBufferedReplyBytes: 2 * this.config.limits.openflow_reply_bytes,
       },
       maxHandshaking: this.config.limits.openflow_handshaking, maxSwitches: this.config.limits.openflow_switches,
-      app: this.controllerApp(),
       logger: this.log,
       now: this.now,
       roles: this.election,
@@ -179,6 +170,10 @@ export class VadcDaemon implements VadcRuntime {
       this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
       this.controller.on('switch_down', (dpid) => this.tableZero?.forget(dpid));
     }
+    this.controller.setApp(new SwitchHooks({
+      app: this.app, controller: this.controller, accounting: this.accounting, health: this.health, tableZero: this.tableZero, log: this.log, now: this.now,
+      emitEvent: (e) => this.emitEvent(e), deliver: (b) => this.deliver(b), send: (dpid, msgs) => this.send(dpid, msgs), stopped: () => this.stopped, afterDiscovery: () => this.afterDiscovery(), decisionObservers: this.decisionObservers,
+    }).controllerApp());
     reportControllerEvents(this.controller, (e) => this.emitEvent(e), (dpid, report) => {
       this.election?.check(); // the switch knows better than our last look at the record
       if (report.kind === 'fenced') this.outbid(dpid, report.generation);
@@ -252,59 +247,6 @@ export class VadcDaemon implements VadcRuntime {
 
   // ------------------------------------------------------------------ wiring
 
-  /** The controller's view of the app, with what the daemon does around it (events, restore, health). */
-  private controllerApp(): ControllerApp {
-    const base = asControllerApp(this.app, (dpid, msgs) => this.send(dpid, msgs));
-    return {
-      onSwitchUp: (sw: SwitchInfo, now: number) => {
-        this.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
-        const msgs = base.onSwitchUp(sw, now);
-        void this.restore(sw.dpid);
-        void this.sweepMeters(sw.dpid);
-        // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
-        if (this.tableZero) setTimeout(() => void this.tableZero?.poll(), 1000).unref();
-        this.afterDiscovery();
-        return msgs;
-      },
-      onMastership: (sw: SwitchInfo, now: number) => {
-        const msgs = base.onMastership(sw, now);
-        // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), read at once (after
-        // this turn's write): the packet-ins held as a standby are replayed after it, so that a connection the old
-        // master placed is known and not decided again. Packet-ins arriving meanwhile are answered; the reading merges
-        // (connections decided meanwhile are known and skipped). The meter sweep comes TAKEOVER_READS_AFTER_MS later.
-        setImmediate(() => void this.takeOver(sw.dpid));
-        setTimeout(() => {
-          if (this.stopped || !this.controller.switch(sw.dpid)?.role?.isMaster) return;
-          void this.sweepMeters(sw.dpid);
-        }, TAKEOVER_READS_AFTER_MS).unref();
-        this.afterDiscovery();
-        return msgs;
-      },
-      onSwitchDown: (dpid: bigint, now: number) => {
-        base.onSwitchDown(dpid, now);
-        this.health.observeLocations();
-      },
-      onPacketIn: (sw: SwitchInfo, msg: PacketIn, now: number) => {
-        if (!this.decisionObservers.length) return base.onPacketIn(sw, msg, now);
-        const t0 = process.hrtime.bigint();
-        const msgs = base.onPacketIn(sw, msg, now);
-        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-        for (const observe of this.decisionObservers) observe(seconds);
-        return msgs;
-      },
-      onFlowRemoved: base.onFlowRemoved,
-      onPortStatus: (sw: SwitchInfo, msg: PortStatus, now: number) => {
-        const msgs = base.onPortStatus(sw, msg, now);
-        this.health.observeLocations();
-        return msgs;
-      },
-      onError: (sw: SwitchInfo, msg) => {
-        this.emitEvent({ kind: 'switch_error', level: 'warn', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });
-        return [];
-      },
-    };
-  }
-
   /**
    * A switch fenced this instance while its election, looked at again, still names it master: the switch's
    * generation came from outside the election, and without an outbid the bridge would have no master until
@@ -343,52 +285,6 @@ export class VadcDaemon implements VadcRuntime {
 
   private send(dpid: bigint, msgs: OutboundMessage[]): void {
     if (msgs.length && this.controller.switch(dpid)) this.controller.send(dpid, msgs);
-  }
-
-  /**
-   * This instance became a switch's master: re-track the connections the datapath holds (the old master's), then
-   * replay the packet-ins held as a standby that belong to none of them (the old master never answered those; their
-   * clients would retransmit only after a second). The replay is reported when anything was held.
-   */
-  private async takeOver(dpid: bigint): Promise<void> {
-    if (this.stopped || !(await this.restore(dpid)) || this.stopped) return;
-    const report = this.controller.replayHeldPacketIns(dpid, (_sw, msg) => this.app.heldVerdict(msg));
-    const masterSince = this.controller.switch(dpid)?.role?.since;
-    // Nothing held (a lone instance's first mastership): nothing to report.
-    if (!report || masterSince === undefined || report.replayed + report.ends + report.known + report.tooOld === 0) return;
-    const sw = formatDpid(dpid);
-    this.emitEvent({
-      kind: 'takeover_replay', level: 'info', dpid: sw, data: { ...report, afterMasterMs: this.now() - masterSince },
-      message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old`,
-    });
-  }
-
-  /** Re-track the connections the datapath kept through our restart (never wipe on connect); a failed reading is retried. */
-  private async restore(dpid: bigint): Promise<boolean> {
-    return restoreWithRetries({
-      attempt: async () => {
-        const input = await this.accounting.forRestore(dpid);
-        this.deliver(this.app.restore(dpid, input, this.now()));
-      },
-      goOn: () => !this.stopped && this.controller.switch(dpid) !== undefined,
-      onFailure: (err, retryInMs) => this.emitEvent({
-        kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid),
-        message: `could not read connections back: ${err.message}${retryInMs !== undefined ? `; trying again in ${retryInMs / 1000} s` : ''}`,
-      }),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
-    });
-  }
-
-  /** Reads the switch's meters; vadc's egress meters that nothing holds any more go (an earlier run's, or removed while it was away). */
-  private async sweepMeters(dpid: bigint): Promise<void> {
-    try {
-      const reply = await this.controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'meter_config', meterId: OFPM_ALL } });
-      if (reply.body.mpType !== 'meter_config') return;
-      this.deliver(this.app.metersFound(dpid, reply.body.entries.map((e) => e.meterId)));
-    } catch (err) {
-      // A switch without meters answers with an error: it has none of ours either.
-      this.log.debug(`meter read of ${formatDpid(dpid)}: ${(err as Error).message}`);
-    }
   }
 
   /**

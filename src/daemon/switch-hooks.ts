@@ -1,0 +1,146 @@
+// The daemon's side of the OpenFlow controller's switch events: the app's answers plus what the daemon does around
+// them (events, the restore of the connections a switch's datapath kept, a takeover's replay of the packet-ins held
+// as a standby, the meter sweep, health's view of locations, the decision-latency observers).
+import { asControllerApp, type LoadBalancerApp, type SwitchBatch } from '../app';
+import type { Controller } from '../controller';
+import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
+import { OFPM_ALL } from '../openflow/constants';
+import { formatDpid } from '../openflow/dpid';
+import type { PacketIn, PortStatus } from '../openflow/types';
+import type { VadcEvent } from '../runtime/types';
+import type { Logger } from '../util/logger';
+import type { AccountingReader } from './accounting-readers';
+import type { HealthBridge } from './health-bridge';
+import { restoreWithRetries } from './restore-retry';
+import type { TableZeroWatch } from './table-zero-watch';
+
+/**
+ * How long after this instance became a switch's master it sweeps the switch's meters (onMastership): after the
+ * first packet-ins of a takeover were answered.
+ */
+export const TAKEOVER_READS_AFTER_MS = 200;
+
+/** What the switch hooks use of the daemon. */
+export interface SwitchHooksOptions {
+  app: LoadBalancerApp;
+  controller: Controller;
+  accounting: AccountingReader;
+  health: HealthBridge;
+  tableZero?: TableZeroWatch;
+  log: Logger;
+  now: () => number;
+  emitEvent(partial: Omit<VadcEvent, 'time'>): void;
+  /** Sends what an app input caused, switch by switch (to the switches that are up). */
+  deliver(batches: SwitchBatch[]): void;
+  send(dpid: bigint, msgs: OutboundMessage[]): void;
+  /** Whether the daemon is stopping (nothing more is read or sent). */
+  stopped(): boolean;
+  /** vNIC absence is a fact once a switch has reported its ports and OVSDB has answered (the daemon's afterDiscovery). */
+  afterDiscovery(): void;
+  /** Called with each decision's latency in seconds (the daemon's list, which grows after the hooks are made). */
+  decisionObservers: readonly ((seconds: number) => void)[];
+}
+
+/** The controller's view of the app, with what the daemon does around it (events, restore, health). */
+export class SwitchHooks {
+  constructor(private readonly o: SwitchHooksOptions) {}
+
+  controllerApp(): ControllerApp {
+    const o = this.o;
+    const base = asControllerApp(o.app, (dpid, msgs) => o.send(dpid, msgs));
+    return {
+      onSwitchUp: (sw: SwitchInfo, now: number) => {
+        o.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
+        const msgs = base.onSwitchUp(sw, now);
+        void this.restore(sw.dpid);
+        void this.sweepMeters(sw.dpid);
+        // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
+        if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
+        o.afterDiscovery();
+        return msgs;
+      },
+      onMastership: (sw: SwitchInfo, now: number) => {
+        const msgs = base.onMastership(sw, now);
+        // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), read at once (after
+        // this turn's write): the packet-ins held as a standby are replayed after it, so that a connection the old
+        // master placed is known and not decided again. Packet-ins arriving meanwhile are answered; the reading merges
+        // (connections decided meanwhile are known and skipped). The meter sweep comes TAKEOVER_READS_AFTER_MS later.
+        setImmediate(() => void this.takeOver(sw.dpid));
+        setTimeout(() => {
+          if (o.stopped() || !o.controller.switch(sw.dpid)?.role?.isMaster) return;
+          void this.sweepMeters(sw.dpid);
+        }, TAKEOVER_READS_AFTER_MS).unref();
+        o.afterDiscovery();
+        return msgs;
+      },
+      onSwitchDown: (dpid: bigint, now: number) => {
+        base.onSwitchDown(dpid, now);
+        o.health.observeLocations();
+      },
+      onPacketIn: (sw: SwitchInfo, msg: PacketIn, now: number) => {
+        if (!o.decisionObservers.length) return base.onPacketIn(sw, msg, now);
+        const t0 = process.hrtime.bigint();
+        const msgs = base.onPacketIn(sw, msg, now);
+        const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+        for (const observe of o.decisionObservers) observe(seconds);
+        return msgs;
+      },
+      onFlowRemoved: base.onFlowRemoved,
+      onPortStatus: (sw: SwitchInfo, msg: PortStatus, now: number) => {
+        const msgs = base.onPortStatus(sw, msg, now);
+        o.health.observeLocations();
+        return msgs;
+      },
+      onError: (sw: SwitchInfo, msg) => {
+        o.emitEvent({ kind: 'switch_error', level: 'warn', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });
+        return [];
+      },
+    };
+  }
+
+  /**
+   * This instance became a switch's master: re-track the connections the datapath holds (the old master's), then
+   * replay the packet-ins held as a standby that belong to none of them (the old master never answered those; their
+   * clients would retransmit only after a second). The replay is reported when anything was held.
+   */
+  private async takeOver(dpid: bigint): Promise<void> {
+    if (this.o.stopped() || !(await this.restore(dpid)) || this.o.stopped()) return;
+    const report = this.o.controller.replayHeldPacketIns(dpid, (_sw, msg) => this.o.app.heldVerdict(msg));
+    const masterSince = this.o.controller.switch(dpid)?.role?.since;
+    // Nothing held (a lone instance's first mastership): nothing to report.
+    if (!report || masterSince === undefined || report.replayed + report.ends + report.known + report.tooOld === 0) return;
+    const sw = formatDpid(dpid);
+    this.o.emitEvent({
+      kind: 'takeover_replay', level: 'info', dpid: sw, data: { ...report, afterMasterMs: this.o.now() - masterSince },
+      message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old`,
+    });
+  }
+
+  /** Re-track the connections the datapath kept through our restart (never wipe on connect); a failed reading is retried. */
+  private async restore(dpid: bigint): Promise<boolean> {
+    return restoreWithRetries({
+      attempt: async () => {
+        const input = await this.o.accounting.forRestore(dpid);
+        this.o.deliver(this.o.app.restore(dpid, input, this.o.now()));
+      },
+      goOn: () => !this.o.stopped() && this.o.controller.switch(dpid) !== undefined,
+      onFailure: (err, retryInMs) => this.o.emitEvent({
+        kind: 'restore_failed', level: 'error', dpid: formatDpid(dpid),
+        message: `could not read connections back: ${err.message}${retryInMs !== undefined ? `; trying again in ${retryInMs / 1000} s` : ''}`,
+      }),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
+    });
+  }
+
+  /** Reads the switch's meters; vadc's egress meters that nothing holds any more go (an earlier run's, or removed while it was away). */
+  private async sweepMeters(dpid: bigint): Promise<void> {
+    try {
+      const reply = await this.o.controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'meter_config', meterId: OFPM_ALL } });
+      if (reply.body.mpType !== 'meter_config') return;
+      this.o.deliver(this.o.app.metersFound(dpid, reply.body.entries.map((e) => e.meterId)));
+    } catch (err) {
+      // A switch without meters answers with an error: it has none of ours either.
+      this.o.log.debug(`meter read of ${formatDpid(dpid)}: ${(err as Error).message}`);
+    }
+  }
+}
