@@ -34,7 +34,7 @@ interface Takeover {
   promotedMs?: number;
   reason?: string;
   /** afterMasterMs: from the switch's MASTER grant to the replay (the restore's reading in between). */
-  replay?: { replayed: number; ends: number; known: number; tooOld: number; afterMasterMs: number };
+  replay?: { replayed: number; ends: number; known: number; tooOld: number; dropped?: number; afterMasterMs: number };
 }
 
 interface Round extends GapFigures, Takeover { heldLost: number; held: number }
@@ -46,7 +46,7 @@ async function takeoverOf(next: Instance, at: number): Promise<Takeover> {
     const replay = events.find((e) => e.kind === 'takeover_replay' && e.time >= at)?.data as Takeover['replay'] | undefined;
     return {
       ...(promoted ? { promotedMs: promoted.time - at, reason: promoted.message.replace(/^[^:]*: /, '') } : {}),
-      ...(replay ? { replay: { replayed: replay.replayed, ends: replay.ends, known: replay.known, tooOld: replay.tooOld, afterMasterMs: replay.afterMasterMs } } : {}),
+      ...(replay ? { replay: { replayed: replay.replayed, ends: replay.ends, known: replay.known, tooOld: replay.tooOld, dropped: replay.dropped, afterMasterMs: replay.afterMasterMs } } : {}),
     };
   } catch {
     return {};
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
       served: ms(rs.map((r) => r.servedAgainMs)),
       worst: ms(rs.map((r) => r.worstInGapMs)),
       promoted: rs.map((r) => r.promotedMs ?? '-').join(' / '),
-      replay: rs.map((r) => (r.replay ? `${r.replay.replayed}/${r.replay.ends}/${r.replay.known}/${r.replay.tooOld} +${r.replay.afterMasterMs}` : '-')).join(' / '),
+      replay: rs.map((r) => (r.replay ? `${r.replay.replayed}/${r.replay.ends}/${r.replay.known}/${r.replay.tooOld}/${r.replay.dropped ?? 0} +${r.replay.afterMasterMs}` : '-')).join(' / '),
       failed: rs.map((r) => r.failedAfter).join(' / '),
       lost: rs.map((r) => `${r.heldLost}/${r.held}`).join(' / '),
       target: `served < ${t.servedMs} and worst < ${t.worstMs} ms: ${met === rs.length ? 'met' : 'NOT met'} (${met} of ${rs.length})`,
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
     { header: 'NEW CONNS SERVED AGAIN AFTER, ms median (min-max)', get: 'served' },
     { header: 'WORST CONNECT IN THE GAP, ms', get: 'worst' },
     { header: 'PROMOTED AFTER, ms per run', get: 'promoted' },
-    { header: 'REPLAYED/END COPIES/KNOWN/TOO OLD +ms after MASTER, per run', get: 'replay' },
+    { header: 'REPLAYED/END COPIES/KNOWN/TOO OLD/DROPPED +ms after MASTER, per run', get: 'replay' },
     { header: 'FAILED NEW CONNS per run', get: 'failed' },
     { header: 'HELD LOST per run', get: 'lost' },
     { header: 'TARGET', get: 'target' },

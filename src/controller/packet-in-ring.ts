@@ -116,8 +116,13 @@ export interface ReplayReport {
   ends: number;
   /** Skipped: their connection is known (the old master answered them: the datapath holds its decision). */
   known: number;
-  /** Skipped: older than the ring's age bound when taken, or pushed out by its count bound. */
+  /** Skipped: older than the ring's age bound when taken. */
   tooOld: number;
+  /**
+   * Lost: pushed out by the ring's count bound within the age bound before the takeover. It can exceed the count bound
+   * by far: the switch sent more than maxCount packet-ins in that second (a busy standby, or a storm).
+   */
+  dropped: number;
   /**
    * The last REPLAY_CLIENTS_LISTED replayed ones (end copies apart) as their senders' "address:port" (TCP/UDP), oldest
    * first: the newest are the gap's, which no one else answered.
@@ -141,7 +146,7 @@ export interface HeldVerdict {
  * would only send them to their backend a second time (it never decides a known connection again).
  */
 export function replayHeld(taken: TakenPacketIns, verdict: (msg: PacketIn) => HeldVerdict, answer: (msg: PacketIn) => void): ReplayReport {
-  const report: ReplayReport = { replayed: 0, ends: 0, known: 0, tooOld: taken.tooOld + taken.dropped, clients: [] };
+  const report: ReplayReport = { replayed: 0, ends: 0, known: 0, tooOld: taken.tooOld, dropped: taken.dropped, clients: [] };
   for (const { msg } of taken.fresh) {
     const v = verdict(msg);
     if (v.known) {

@@ -3,6 +3,7 @@
 // as a standby, the meter sweep, health's view of locations, the decision-latency observers).
 import { asControllerApp, type LoadBalancerApp, type SwitchBatch } from '../app';
 import type { Controller } from '../controller';
+import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
 import { OFPM_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
@@ -108,11 +109,11 @@ export class SwitchHooks {
     const report = this.o.controller.replayHeldPacketIns(dpid, (_sw, msg) => this.o.app.heldVerdict(msg));
     const masterSince = this.o.controller.switch(dpid)?.role?.since;
     // Nothing held (a lone instance's first mastership): nothing to report.
-    if (!report || masterSince === undefined || report.replayed + report.ends + report.known + report.tooOld === 0) return;
+    if (!report || masterSince === undefined || report.replayed + report.ends + report.known + report.tooOld + report.dropped === 0) return;
     const sw = formatDpid(dpid);
     this.o.emitEvent({
       kind: 'takeover_replay', level: 'info', dpid: sw, data: { ...report, afterMasterMs: this.o.now() - masterSince },
-      message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old`,
+      message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old${report.dropped ? `; ${report.dropped} more were pushed out of the ring (over ${PACKET_IN_RING_BOUNDS.maxCount} packet-ins in its last ${PACKET_IN_RING_BOUNDS.maxAgeMs / 1000} s)` : ''}`,
     });
   }
 

@@ -60,7 +60,7 @@ describe.each(NAT_MODES)('takeover replay ($name)', (mode) => {
     expect(outputs(p.synInTheGap(47002))).toEqual([]); // the gap: nobody answers
     h.now += 30;
     const report = p.promote();
-    expect(report).toEqual({ replayed: 1, ends: 0, known: 2, tooOld: 0, clients: ['10.0.0.101:47002'] });
+    expect(report).toEqual({ replayed: 1, ends: 0, known: 2, tooOld: 0, dropped: 0, clients: ['10.0.0.101:47002'] });
     // the gap's SYN: one output, the SYN itself NATed to a backend
     expect(p.replayed).toHaveLength(1);
     const gapOut = delivered(p.replayed[0].outcomes);

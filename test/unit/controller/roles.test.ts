@@ -130,12 +130,12 @@ describe('Controller with roles', () => {
     election.current = { role: 'master', generation: 4n };
     controller.updateRoles();
     for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
-    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 2, ends: 0, known: 1, tooOld: 0, clients: ['c1', 'c3'] });
+    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 2, ends: 0, known: 1, tooOld: 0, dropped: 0, clients: ['c1', 'c3'] });
     await sw.next((m) => m.type === 'flow_mod' && m.priority === 13);
     expect(decided).toEqual([1, 3]);
     expect(writes(sw).map((m) => (m as FlowMod).priority)).toEqual([11, 13]);
     // taken once: a second replay finds nothing, and a master's own packet-ins are answered, not held
-    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 0, ends: 0, known: 0, tooOld: 0, clients: [] });
+    expect(controller.replayHeldPacketIns(DPID, verdict)).toEqual({ replayed: 0, ends: 0, known: 0, tooOld: 0, dropped: 0, clients: [] });
     sw.send({ ...packetIn, data: Buffer.from([4]) });
     await sw.next((m) => m.type === 'flow_mod' && m.priority === 14);
     expect(controller.replayHeldPacketIns(DPID, verdict)?.replayed).toBe(0);
