@@ -29,6 +29,42 @@ export interface BackendLocation {
    * switch's uplink toward it and `mac` the MAC that host published for the vNIC.
    */
   remoteHost?: string;
+  /**
+   * Bytes made for this location by a fast path (conntrack mode's commit head for one software port, see
+   * encodedAt): made at its first connection, gone with the object, since every relocation (a port, link, vNIC or
+   * configuration change) makes new location objects.
+   */
+  encoded?: EncodedAtLocation[];
+}
+
+/** Bytes a fast path made for one backend port at a location, and what they were made of beside the location. */
+export interface EncodedAtLocation {
+  /** Who made them (an encoder: its service, zone and protocol). */
+  readonly maker: object;
+  /** The backend's address (IPv4 as a number, IPv6 as the backend's 16-byte array). */
+  readonly ip: number | Uint8Array;
+  readonly port: number;
+  readonly bytes: Buffer;
+}
+
+/** More than a location's few ports and makers: dropped, to be made again, rather than growing. */
+const MAX_ENCODED = 8;
+
+/** The bytes `maker` made at `location` for the backend address `ip` and software port `port`, if kept. */
+export function encodedAt(location: BackendLocation, maker: object, ip: number | Uint8Array, port: number): Buffer | undefined {
+  const kept = location.encoded;
+  if (kept === undefined) return undefined;
+  for (let i = 0; i < kept.length; i++) {
+    const e = kept[i];
+    if (e.maker === maker && e.ip === ip && e.port === port) return e.bytes;
+  }
+  return undefined;
+}
+
+/** Keeps bytes made at `location` (encodedAt finds them). */
+export function keepEncodedAt(location: BackendLocation, made: EncodedAtLocation): void {
+  if (location.encoded === undefined || location.encoded.length >= MAX_ENCODED) location.encoded = [];
+  location.encoded.push(made);
 }
 
 /** What the host that has a backend's vNIC published about it (a Backend_Status row of the cluster store). */

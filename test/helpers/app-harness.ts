@@ -9,6 +9,7 @@ import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPi
 import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_LOCAL, OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
+import { encode } from '../../src/openflow/codec';
 import { FakeFlowTable, fieldsOfPacket, type FakeDatapathCache, type Outcome, type PacketFields } from './fake-flow-table';
 import { ipv4Frame, ipv6Frame } from './frames';
 
@@ -336,6 +337,71 @@ function tuple(src: string, dst: string, sport: number, dport: number): Conntrac
 }
 
 /** Another controller's table-0 flow that sends every packet on to vadc's first table. */
+/**
+ * The two answers of one app: `objects` answers each frame with packetIn (codec messages, built from the config
+ * and locations as they are now), `wire` with packetInEncoded (the NAT mode's fast path, which keeps bytes it made);
+ * each frame's answers must be the same bytes. Returns how many answers took the fast path, and packetIn's answers.
+ */
+export function expectSameAnswers(objects: AppHarness, wire: AppHarness, frames: readonly Buffer[]): { fastPath: number; answers: OfpMessage[] } {
+  let fastPath = 0;
+  const answers: OfpMessage[] = [];
+  for (const [i, frame] of frames.entries()) {
+    const expected = objects.app.packetIn(objects.sw, clientPacketIn(frame), objects.now);
+    const got = wire.app.packetInEncoded(wire.sw, clientPacketIn(frame), wire.now);
+    expect([i, answerBytes(got)]).toEqual([i, answerBytes(expected)]);
+    fastPath += got.filter((m) => m.type === 'pre_encoded').length;
+    answers.push(...expected);
+  }
+  return { fastPath, answers };
+}
+
+/** A frame from the client's port as the switch sends it up (table 1's miss). */
+export function clientPacketIn(frame: Buffer): PacketIn {
+  return {
+    type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: 1, cookie: 0n,
+    match: [{ field: 'in_port', value: CLIENT_PORT }], data: frame,
+  };
+}
+
+/** Every message's bytes with xid 0, as the wire would carry them before the session numbers them. */
+function answerBytes(msgs: ReadonlyArray<OfpMessage | OutboundMessage>): string {
+  return msgs.map((m) => (m.type === 'pre_encoded' ? m.bytes : encode(m)).toString('hex')).join('');
+}
+
+/** The output ports of codec messages' actions (flow-mods' apply-actions and packet-outs). */
+export function outputPorts(msgs: ReadonlyArray<OfpMessage>): number[] {
+  return msgs.flatMap((m) => (m.type === 'packet_out' ? m.actions : m.type === 'flow_mod' ? m.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : [])) : []))
+    .flatMap((a) => (a.type === 'output' ? [a.port] : []));
+}
+
+/**
+ * Both answers of one app (expectSameAnswers) stay the same bytes when what the fast path's kept bytes were made of
+ * changes under them: v-vm1's vNIC moves to port 7, v-vm2 gets another address (`vm2`: old, new) and the UDP service
+ * on port 53 becomes TCP. Each step's connections reach every backend port (rr).
+ */
+export function expectFastPathFollows(
+  mode: NatModeCase, services: () => string, client: typeof fromClient, vm2: { vm2: [string, string] },
+): void {
+  const objects = new AppHarness(mode, services());
+  const wire = new AppHarness(mode, services());
+  let clientPort = 31000;
+  const connections = (extra: Buffer[]) => [...Array.from({ length: 8 }, () => client(clientPort++)), ...extra];
+  expect(expectSameAnswers(objects, wire, connections([client(clientPort++, { proto: 'udp', dstPort: 53 })])).fastPath).toBe(9);
+  for (const h of [objects, wire]) {
+    h.sw.ports.set(7, port(7, 'v-vm7'));
+    h.install(h.app.setVnic('v-vm1', { name: 'v-vm7', up: true }, h.now));
+  }
+  const moved = expectSameAnswers(objects, wire, connections([]));
+  expect(moved.fastPath).toBe(8);
+  // The move happened: vm1's connections now leave by port 7 (the codec answers, made from the locations as they are).
+  expect(outputPorts(moved.answers)).toContain(7);
+  const changed = services().replace(vm2.vm2[0], vm2.vm2[1]).replace('protocol: udp', 'protocol: tcp');
+  expect(changed).not.toBe(services());
+  for (const h of [objects, wire]) h.install(h.app.setServices(AppHarness.config(mode, changed).services, h.now));
+  expect(expectSameAnswers(objects, wire, connections([client(clientPort++, { dstPort: 53 })])).fastPath).toBe(9);
+  expect(wire.app.connectionRecords()).toEqual(objects.app.connectionRecords());
+}
+
 export function gotoFirstTable(first: number, priority = 0): FlowMod {
   return {
     type: 'flow_mod', xid: 0, cookie: 0x1234n, cookieMask: 0n, tableId: 0, command: 0, idleTimeout: 0, hardTimeout: 0, priority,

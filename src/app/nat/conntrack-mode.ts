@@ -1,7 +1,7 @@
 // Conntrack mode (`datapath.nat: conntrack`): OVS's connection tracker translates both directions. A new
 // connection costs one packet-out that commits it; static flows do the rest (docs/pipeline.md).
 import type { OutboundMessage } from '../../controller/types';
-import { buildDeleteConnectionFlows, type ConnectionSpec } from '../../flows/builders';
+import { buildDeleteConnectionFlows, type ConnectionSpec, type L4Protocol } from '../../flows/builders';
 import {
   buildCtBackendFlow, buildCtCommitPacketOut, buildCtConnectionFlow, buildCtPipelineFlows, buildCtReplyFlows, buildCtServiceFlows,
   buildDeleteCtBackendFlow,
@@ -11,10 +11,11 @@ import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
 import type { ConnRecord } from '../../lb/conn-table';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
+import { encodedAt, keepEncodedAt } from '../location';
 import type { Outbox } from '../outbox';
 import { connectionsCut, membersOf, takeConnectionId, type ServiceState } from '../services';
 import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
-import { CtCommitWireEncoder, CtCommitWireEncoder6 } from './ct-commit-wire';
+import { CtCommitWireEncoder, CtCommitWireEncoder6, type CommitEncoder } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
 import { CT_ACCOUNTING_FLOW_SHAPE, FlowAccounting } from './flow-accounting';
@@ -55,8 +56,8 @@ export class ConntrackNat implements NatMode {
   readonly accounting: Accounting;
   /** The backend flow installed for each "serviceId/backend". */
   private readonly backendFlows = new Map<string, BackendFlow>();
-  private readonly encoders = new Map<number, CtCommitWireEncoder>();
-  private readonly encoders6 = new Map<number, CtCommitWireEncoder6>();
+  private readonly encoders = new Map<number, CommitEncoder<number>>();
+  private readonly encoders6 = new Map<number, CommitEncoder<Uint8Array>>();
   private readonly decisions: DatapathDecisions;
   readonly decidesInDatapath = true;
   private queueAt: (dpid: bigint, ofport: number) => number | undefined = () => undefined;
@@ -159,33 +160,34 @@ export class ConntrackNat implements NatMode {
   connectEncoded(c: NewConnection): OutboundMessage[] {
     // A queued client's commit carries set_queue: the codec path (the pre-encoded layouts have none).
     if (this.queueAt(c.location.dpid, c.inPort) !== undefined) return this.connect(c);
-    if (c.backendIp6 !== undefined) return this.connectEncoded6(c, c.backendIp6);
-    let encoder = this.encoders.get(c.service.id);
-    if (!encoder) {
-      encoder = new CtCommitWireEncoder(this.zone, c.service.id, c.service.l4);
-      this.encoders.set(c.service.id, encoder);
-    }
-    const bytes = encoder.encode({
-      clientOfport: c.inPort, backendIp: c.backendIp, backendPort: c.softwarePort,
-      backendMac: c.location.macBytes, backendOfport: c.location.ofport,
-    }, c.frame);
+    const bytes = c.backendIp6 !== undefined
+      ? this.commitBytes(c, this.encoders6, CtCommitWireEncoder6, c.backendIp6)
+      : this.commitBytes(c, this.encoders, CtCommitWireEncoder, c.backendIp);
     const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
     const flows = this.counting.connectionFlows(c);
     return flows.length ? [...flows, commit] : [commit];
   }
 
-  private connectEncoded6(c: NewConnection, backendIp6: Uint8Array): OutboundMessage[] {
-    let encoder = this.encoders6.get(c.service.id);
-    if (!encoder) {
-      encoder = new CtCommitWireEncoder6(this.zone, c.service.id, c.service.l4);
-      this.encoders6.set(c.service.id, encoder);
+  /**
+   * A new connection's commit: the head for its backend port is made once per location (backend address, port, MAC,
+   * OpenFlow port written in) and kept on it (encodedAt), so a connection writes only its client's port and frame.
+   * A service's encoder is made again when its protocol changed (the service keeps its id).
+   */
+  private commitBytes<Ip extends number | Uint8Array>(
+    c: NewConnection, encoders: Map<number, CommitEncoder<Ip>>, make: new (zone: number, serviceId: number, protocol: L4Protocol) => CommitEncoder<Ip>, ip: Ip,
+  ): Buffer {
+    const { service, location } = c;
+    let encoder = encoders.get(service.id);
+    if (encoder?.protocol !== service.l4) {
+      encoder = new make(this.zone, service.id, service.l4);
+      encoders.set(service.id, encoder);
     }
-    const bytes = encoder.encode({
-      clientOfport: c.inPort, backendIp6, backendPort: c.softwarePort, backendMac: c.location.macBytes, backendOfport: c.location.ofport,
-    }, c.frame);
-    const commit: OutboundMessage = { type: 'pre_encoded', bytes, messages: 1, flowMods: 0 };
-    const flows = this.counting.connectionFlows(c);
-    return flows.length ? [...flows, commit] : [commit];
+    let head = encodedAt(location, encoder, ip, c.softwarePort);
+    if (head === undefined) {
+      head = encoder.head(ip, c.softwarePort, location.macBytes, location.ofport);
+      keepEncodedAt(location, { maker: encoder, ip, port: c.softwarePort, bytes: head });
+    }
+    return encoder.commit(head, c.inPort, c.frame);
   }
 
   /**

@@ -2,6 +2,8 @@
  * Conntrack mode's packet-in fast path: a service's commit packet-out (buildCtCommitPacketOut) as a
  * pre-encoded layout (src/openflow/layout.ts), patched per connection. test/unit/app/wire.test.ts compares
  * it with encode(buildCtCommitPacketOut(...)) byte for byte. IPv6 services have their own (CtCommitWireEncoder6).
+ * Each encoder makes a head (the bytes before the frame) with one backend port's values written in (`head`), which
+ * the caller may keep per backend location; `commit` then writes only the client's port, the length and the frame.
  */
 import { buildCtCommitPacketOut } from '../../flows/conntrack';
 import { FlowBuildError, type L4Protocol } from '../../flows/builders';
@@ -29,9 +31,9 @@ const SLOTS: SlotSpecs<Slots> = {
   clientOfport: { bytes: 4, bits: 16 }, backendIp: { bytes: 4 }, backendPort: { bytes: 2 }, backendMac: { bytes: 6 }, backendOfport: { bytes: 4 },
 };
 
-export class CtCommitWireEncoder {
+export class CtCommitWireEncoder implements CommitEncoder<number> {
   private readonly layout: MessageLayout<Slots>;
-  private readonly at: { inPort: number; mark: number; backendIp: readonly number[]; backendPort: readonly number[]; backendMac: number; backendOfport: number };
+  private readonly at: CommitOffsets & { backendIp: readonly number[] };
 
   constructor(readonly zone: number, readonly serviceId: number, readonly protocol: L4Protocol) {
     this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
@@ -50,21 +52,57 @@ export class CtCommitWireEncoder {
 
   /** The packet-out committing one connection whose first packet is `frame`. */
   encode(v: CtCommitValues, frame: Buffer): Buffer {
-    if (!(v.clientOfport >= 1 && v.clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${v.clientOfport} does not fit ct_mark's 16 bits`);
-    const head = this.layout.bytes;
-    const out = Buffer.allocUnsafe(head.length + frame.length);
-    out.set(head, 0);
-    u16(out, 2, out.length);
-    // Both places hold a 32-bit field whose high half is fixed (0 for in_port, the service id for the mark).
-    u16(out, this.at.inPort + 2, v.clientOfport);
-    u16(out, this.at.mark + 2, v.clientOfport);
-    for (const at of this.at.backendIp) u32(out, at, v.backendIp);
-    for (const at of this.at.backendPort) u16(out, at, v.backendPort);
-    out.set(v.backendMac, this.at.backendMac);
-    u32(out, this.at.backendOfport, v.backendOfport);
-    out.set(frame, head.length);
-    return out;
+    return this.commit(this.head(v.backendIp, v.backendPort, v.backendMac, v.backendOfport), v.clientOfport, frame);
   }
+
+  head(backendIp: number, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
+    const head = Buffer.from(this.layout.bytes);
+    for (const at of this.at.backendIp) u32(head, at, backendIp);
+    return writeBackendPort(head, this.at, backendPort, backendMac, backendOfport);
+  }
+
+  commit(head: Buffer, clientOfport: number, frame: Buffer): Buffer {
+    return commitFromHead(head, this.at, clientOfport, frame);
+  }
+}
+
+/** Either family's encoder as conntrack mode's fast path uses it: a head per backend port, then a commit per connection. */
+export interface CommitEncoder<Ip extends number | Uint8Array> {
+  readonly protocol: L4Protocol;
+  /** The commit's bytes before the frame with one backend port's values written in (the backend's address in its family's form). */
+  head(ip: Ip, port: number, mac: Uint8Array, ofport: number): Buffer;
+  /** The packet-out committing a connection from client port `clientOfport` to the backend port `head` was made for. */
+  commit(head: Buffer, clientOfport: number, frame: Buffer): Buffer;
+}
+
+/** Where a commit head's per-connection and per-backend values go. */
+interface CommitOffsets {
+  inPort: number;
+  mark: number;
+  backendPort: readonly number[];
+  backendMac: number;
+  backendOfport: number;
+}
+
+/** A backend port's port number, MAC and OpenFlow port, written into a commit head. */
+function writeBackendPort(head: Buffer, at: CommitOffsets, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
+  for (const o of at.backendPort) u16(head, o, backendPort);
+  head.set(backendMac, at.backendMac);
+  u32(head, at.backendOfport, backendOfport);
+  return head;
+}
+
+/** A head (see `head`) and the frame, with the client's port in in_port and ct_mark: one connection's commit. */
+function commitFromHead(head: Buffer, at: CommitOffsets, clientOfport: number, frame: Buffer): Buffer {
+  if (!(clientOfport >= 1 && clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${clientOfport} does not fit ct_mark's 16 bits`);
+  const out = Buffer.allocUnsafe(head.length + frame.length);
+  out.set(head, 0);
+  u16(out, 2, out.length);
+  // Both places hold a 32-bit field whose high half is fixed (0 for in_port, the service id for the mark).
+  u16(out, at.inPort + 2, clientOfport);
+  u16(out, at.mark + 2, clientOfport);
+  out.set(frame, head.length);
+  return out;
 }
 
 /** The backend's address and port are in the commit's nat() and set again after it (buildCtCommitPacketOut). */
@@ -91,9 +129,9 @@ const SLOTS6: SlotSpecs<Slots6> = {
  * CtCommitWireEncoder for an IPv6 service: the same packet-out with nat(dst=[addr]:port), the address's four words
  * found as four slots that must lie side by side (the 16 bytes are then written at once).
  */
-export class CtCommitWireEncoder6 {
+export class CtCommitWireEncoder6 implements CommitEncoder<Uint8Array> {
   private readonly layout: MessageLayout<Slots6>;
-  private readonly at: { inPort: number; mark: number; backendIp: readonly number[]; backendPort: readonly number[]; backendMac: number; backendOfport: number };
+  private readonly at: CommitOffsets & { backendIp: readonly number[] };
 
   constructor(readonly zone: number, readonly serviceId: number, readonly protocol: L4Protocol) {
     this.layout = compileLayout((v) => buildCtCommitPacketOut(Buffer.alloc(0), v.clientOfport, {
@@ -121,19 +159,17 @@ export class CtCommitWireEncoder6 {
 
   /** The packet-out committing one IPv6 connection whose first packet is `frame`. */
   encode(v: CtCommitValues6, frame: Buffer): Buffer {
-    if (!(v.clientOfport >= 1 && v.clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${v.clientOfport} does not fit ct_mark's 16 bits`);
-    if (v.backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${v.backendIp6.length}`);
-    const head = this.layout.bytes;
-    const out = Buffer.allocUnsafe(head.length + frame.length);
-    out.set(head, 0);
-    u16(out, 2, out.length);
-    u16(out, this.at.inPort + 2, v.clientOfport);
-    u16(out, this.at.mark + 2, v.clientOfport);
-    for (const at of this.at.backendIp) out.set(v.backendIp6, at);
-    for (const at of this.at.backendPort) u16(out, at, v.backendPort);
-    out.set(v.backendMac, this.at.backendMac);
-    u32(out, this.at.backendOfport, v.backendOfport);
-    out.set(frame, head.length);
-    return out;
+    return this.commit(this.head(v.backendIp6, v.backendPort, v.backendMac, v.backendOfport), v.clientOfport, frame);
+  }
+
+  head(backendIp6: Uint8Array, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
+    if (backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${backendIp6.length}`);
+    const head = Buffer.from(this.layout.bytes);
+    for (const at of this.at.backendIp) head.set(backendIp6, at);
+    return writeBackendPort(head, this.at, backendPort, backendMac, backendOfport);
+  }
+
+  commit(head: Buffer, clientOfport: number, frame: Buffer): Buffer {
+    return commitFromHead(head, this.at, clientOfport, frame);
   }
 }

@@ -8,7 +8,7 @@ import type { OutboundMessage } from '../../../src/controller/types';
 import { encode } from '../../../src/openflow/codec';
 import type { OfpMessage, PacketIn } from '../../../src/openflow/types';
 import {
-  AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
+  AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, expectFastPathFollows, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
   VIP6, VIP6_MAC, VMS,
 } from '../../helpers/app-harness';
 import { ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
@@ -209,6 +209,10 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     expect(fastPath).toBeGreaterThan(30);
     expect(wire.events).toEqual(objects.events);
     expect(wire.app.connectionRecords()).toEqual(objects.app.connectionRecords());
+  });
+
+  it('packetInEncoded follows what the bytes it keeps were made of for IPv6: a vNIC moved, a readdressed backend, a service now TCP', () => {
+    expectFastPathFollows(mode, () => ipv6Services(), fromClient6, { vm2: ['fd00::12', 'fd00::22'] });
   });
 
   it('dual stack: an IPv4 and an IPv6 service on the same VMs each reach the VM at its address of that family', () => {

@@ -7,7 +7,8 @@ import { parsePacket } from '../../../src/flows';
 import { encode } from '../../../src/openflow/codec';
 import type { OfpMessage, PacketIn } from '../../../src/openflow/types';
 import {
-  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fieldsOf, fromBackend, fromClient, NAT_MODES, VIP_MAC, VMS,
+  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, expectFastPathFollows, fieldsOf, fromBackend, fromClient, NAT_MODES, VIP_MAC,
+  VMS,
 } from '../../helpers/app-harness';
 import { arpRequest, ipv4Frame } from '../../helpers/frames';
 
@@ -226,7 +227,12 @@ ${backendYaml('v-vm2', [8080])}
     expect(wire.events).toEqual(objects.events);
     expect(wire.app.connectionRecords()).toEqual(objects.app.connectionRecords());
   });
+
+  it('packetInEncoded follows what the bytes it keeps were made of: a vNIC moved to another port, a readdressed backend, a service now TCP', () => {
+    expectFastPathFollows(mode, defaultServices, fromClient, { vm2: ['10.0.0.12', '10.0.0.22'] });
+  });
 });
+
 
 function packetIn(frame: Buffer): PacketIn {
   return {
