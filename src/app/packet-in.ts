@@ -11,7 +11,7 @@ import {
   ARP_REQUEST, ETH_TYPE_ARP, ETH_TYPE_IPV4, ICMP_UNREACHABLE, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, TCP_FLAGS,
   type ParsedPacket, type TransportHeader,
 } from '../flows/packets';
-import type { ConnKey } from '../lb/conn-table';
+import { hashConnKey, type ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
@@ -86,7 +86,9 @@ export class PacketInPath {
     const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
     const key = this.keyOf(h);
-    const entry = service.lb.connections.lookup(key);
+    // Hashed once: a new connection's insert takes the lookup's hash.
+    const hash = hashConnKey(key);
+    const entry = service.lb.connections.lookup(key, hash);
     if (entry) {
       service.repeats++;
       return this.nat.known({ service, entry, dpid: sw.dpid, frame, inPort });
@@ -111,7 +113,7 @@ export class PacketInPath {
     }
     // A TCP connection counts active from its first packet, as current kernels' IPVS counts SYN_RECV
     // (tcp_state_active_table): what a VM holds weighs 256 of its recently ended connections (lingering).
-    const placement = service.lb.openUntracked(key, pk, h.proto === IP_PROTO_TCP ? 'active' : 'inactive', now, pool);
+    const placement = service.lb.openUntracked(key, pk, h.proto === IP_PROTO_TCP ? 'active' : 'inactive', now, pool, hash);
     if (!placement) return this.refuseFrame(frame, h.dst, inPort, service, pool === undefined ? 'no backend available' : `no backend available in pool ${pool}`, now);
     const backend = service.backends.get(placement.backend.id);
     const location = backend?.location;

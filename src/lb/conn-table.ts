@@ -199,15 +199,18 @@ export class ConnectionTable {
     return this.find(key) !== NO_SLOT;
   }
 
-  /** Track a new connection on `backend`'s port `portIndex`; false if the key is already tracked. */
-  insert(key: ConnKey, backend: Backend, portIndex: number, state: ConnState, now: number): boolean {
+  /**
+   * Track a new connection on `backend`'s port `portIndex`; false if the key is already tracked. `keyHash`: the key's
+   * hashConnKey, when the caller has it from a lookup of the same key (a new connection's packet-in hashes once).
+   */
+  insert(key: ConnKey, backend: Backend, portIndex: number, state: ConnState, now: number, keyHash = hashConnKey(key)): boolean {
     if (!Number.isInteger(portIndex) || portIndex < 0 || portIndex >= backend.ports.length) {
       throw new LbInputError('conn.portIndex', `backend ${backend.id} has no port index ${portIndex}`);
     }
     // One probe finds either the key (already tracked) or the empty bucket where it goes.
     if ((this.count + 1) * 4 > this.buckets.length) this.rehash(this.buckets.length);
     const mask = (this.buckets.length >> 1) - 1;
-    const hash = hashConnKey(key) | 0;
+    const hash = keyHash | 0;
     let bucket = hash & mask;
     for (; this.buckets[2 * bucket] !== 0; bucket = (bucket + 1) & mask) {
       if (this.buckets[2 * bucket + 1] === hash && this.matches(this.buckets[2 * bucket] - 1, key)) return false;
@@ -242,8 +245,9 @@ export class ConnectionTable {
     return true;
   }
 
-  lookup(key: ConnKey): ConnEntry | null {
-    const slot = this.find(key);
+  /** `hash`: the key's hashConnKey (passed on to insert when the key is not tracked: see insert). */
+  lookup(key: ConnKey, hash?: number): ConnEntry | null {
+    const slot = hash === undefined ? this.find(key) : this.findHashed(key, hash | 0);
     return slot === NO_SLOT ? null : this.entryAt(slot);
   }
 
@@ -468,6 +472,16 @@ export class ConnectionTable {
     const b = this.buckets;
     const mask = (b.length >> 1) - 1;
     const hash = hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort) | 0;
+    for (let i = hash & mask; ; i = (i + 1) & mask) {
+      const slot = b[2 * i] - 1;
+      if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches(slot, k))) return slot;
+    }
+  }
+
+  /** find with the key's hash given (lookup's caller hashed it for an insert to follow). */
+  private findHashed(k: ConnKey, hash: number): number {
+    const b = this.buckets;
+    const mask = (b.length >> 1) - 1;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = b[2 * i] - 1;
       if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches(slot, k))) return slot;

@@ -176,12 +176,12 @@ export class LbService {
   /**
    * open() for a connection whose `key` (the same connection as `pkt`) the caller has just looked up and not found:
    * the packet-in path, which spares a new connection a second lookup and a key object. The table copies the key's
-   * values, so a scratch key may be reused after the call.
+   * values, so a scratch key may be reused after the call. `hash`: the key's hashConnKey from that lookup, if taken.
    */
-  openUntracked(key: ConnKey, pkt: PacketKey, state: ConnState, now: number, pool?: string): Placement | null {
+  openUntracked(key: ConnKey, pkt: PacketKey, state: ConnState, now: number, pool?: string, hash?: number): Placement | null {
     const placement = this.place(pkt, now, pool);
     if (!placement) return null;
-    if (!this.connections.insert(key, placement.backend, placement.portIndex, state, now)) {
+    if (!this.connections.insert(key, placement.backend, placement.portIndex, state, now, hash)) {
       throw new LbInputError('conn', 'openUntracked: the connection is already tracked (look it up first, or call open)');
     }
     this.persistence?.connectionOpened(pkt.srcIp, pkt.ip6, placement.backend, now);

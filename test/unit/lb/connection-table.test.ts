@@ -105,6 +105,34 @@ describe('connection table', () => {
     expect([table.size, b.activeConns, ...b.portConns]).toEqual([1, 1, 1, 0]);
   });
 
+  it("looks up and inserts by the hash its caller took once (a new connection's packet-in), both families, hashes past 2^31 too", () => {
+    const keys: ConnKey[] = [];
+    for (let i = 0; i < 200; i++) {
+      keys.push(i % 2 === 0 ? key(20000 + i) : connKeyFromText(6, `2001:db8::${i.toString(16)}`, 20000 + i, '2001:db8:1::1', 443));
+    }
+    // Hashes with the top bit set too: the index stores them as int32 whatever form the caller passes.
+    expect(keys.filter((k) => hashConnKey(k) >= 2 ** 31).length).toBeGreaterThan(50);
+    const table = new ConnectionTable(16);
+    const b = vm('vm1');
+    for (const k of keys) {
+      const hash = hashConnKey(k);
+      expect(table.lookup(k, hash)).toBeNull();
+      expect(table.insert(k, b, 0, 'active', 1, hash)).toBe(true);
+    }
+    for (const k of keys) {
+      expect(table.lookup(k)).toMatchObject({ backend: b });
+      expect(table.lookup(k, hashConnKey(k))).toMatchObject({ backend: b });
+      expect(table.insert(k, b, 0, 'active', 2, hashConnKey(k))).toBe(false);
+      expect(table.remove(k)).not.toBeNull();
+    }
+    expect(table.size).toBe(0);
+    // The hash given is the one probed: a tracked key looked up by another bucket's hash is not found.
+    const [one] = keys;
+    table.insert(one, b, 0, 'active', 3);
+    expect(table.lookup(one, hashConnKey(one) ^ 1)).toBeNull();
+    expect(table.lookup(one)).not.toBeNull();
+  });
+
   it('an accounting reading sights listed connections (seen, established made active) and names the unlisted old ones', () => {
     const b = vm('vm1');
     const table = new ConnectionTable();
