@@ -104,49 +104,91 @@ export class FlowPairWireEncoder {
 
   /** Bytes of the three messages for one new connection whose first packet is `frame`. */
   encode(v: FlowPairValues, frame: Buffer): Buffer {
-    if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
-    const forward = this.forward.bytes;
-    const reverse = this.reverse.bytes;
-    const head = this.packetOut.bytes;
-    const fwdLen = forward.length;
-    const poAt = fwdLen + reverse.length;
-    const poLen = head.length + frame.length;
-    const out = Buffer.allocUnsafe(poAt + poLen);
-    const cookieLow = (this.cookieLowBase | v.connectionId) >>> 0;
-    // TypedArray.set and plain byte stores: Buffer.copy and write*BE add argument checks per call.
-    out.set(forward, 0);
+    return this.encodeWith(this.pair(v.backendIp, v.backendPort, v.backendMac, v.backendOfport), v, frame);
+  }
+
+  /**
+   * The forward and reverse flow-mods with one backend port's values written in, for encodeWith (flows mode keeps
+   * them per backend location, so a connection writes only its own values).
+   */
+  pair(backendIp: number, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
+    const pair = pairOf(this.forward.bytes, this.reverse.bytes);
+    u32(pair, this.f.backendIp, backendIp);
+    u32(pair, this.forward.bytes.length + this.r.backendIp, backendIp);
+    return writePairBackendPort(pair, this.forward.bytes.length, this.f, this.r, backendPort, backendMac, backendOfport);
+  }
+
+  /** encode() from a `pair` made for the connection's backend port: the backend values in `v` are not read. */
+  encodeWith(pair: Buffer, v: FlowPairValues, frame: Buffer): Buffer {
+    const fwdLen = this.forward.bytes.length;
     const f = this.f;
-    u32(out, f.connectionId, cookieLow);
-    u32(out, f.clientOfport, v.clientOfport);
+    const r = this.r;
+    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
+    // Plain byte stores: Buffer.copy and write*BE add argument checks per call.
     u32(out, f.clientIp, v.clientIp);
     u32(out, f.vipIp, v.vipIp);
     u16(out, f.clientPort, v.clientPort);
-    out.set(v.backendMac, f.backendMac);
-    u32(out, f.backendIp, v.backendIp);
-    u16(out, f.backendPort, v.backendPort);
-    u32(out, f.backendOfport, v.backendOfport);
-
-    out.set(reverse, fwdLen);
-    const r = this.r;
-    u32(out, fwdLen + r.connectionId, cookieLow);
-    u32(out, fwdLen + r.backendOfport, v.backendOfport);
-    u32(out, fwdLen + r.backendIp, v.backendIp);
     u32(out, fwdLen + r.clientIp, v.clientIp);
-    u16(out, fwdLen + r.backendPort, v.backendPort);
     u16(out, fwdLen + r.clientPort, v.clientPort);
-    const mac = v.clientMacSource;
-    const macAt = v.clientMacOffset;
-    const setMac = fwdLen + r.clientMac;
-    for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
     u32(out, fwdLen + r.vipIp, v.vipIp);
-    u32(out, fwdLen + r.clientOfport, v.clientOfport);
-
-    out.set(head, poAt);
-    u16(out, poAt + 2, poLen);
-    u32(out, poAt + this.packetOutInPort, v.clientOfport);
-    out.set(frame, poAt + head.length);
     return out;
   }
+}
+
+/** Where both flow-mods hold the connection id, the backend's port, MAC and OpenFlow port, and the client's. */
+interface PairOffsets {
+  f: { connectionId: number; clientOfport: number; backendMac: number; backendPort: number; backendOfport: number };
+  r: { connectionId: number; backendOfport: number; backendPort: number; clientMac: number; clientOfport: number };
+}
+
+/** The forward flow-mod's bytes then the reverse's, in a new buffer. */
+function pairOf(forward: Buffer, reverse: Buffer): Buffer {
+  const pair = Buffer.allocUnsafe(forward.length + reverse.length);
+  pair.set(forward, 0);
+  pair.set(reverse, forward.length);
+  return pair;
+}
+
+/** A backend port's port number, MAC (forward) and OpenFlow port, written into both flow-mods of a pair. */
+function writePairBackendPort(
+  pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], backendPort: number, backendMac: Uint8Array, backendOfport: number,
+): Buffer {
+  pair.set(backendMac, f.backendMac);
+  u16(pair, f.backendPort, backendPort);
+  u32(pair, f.backendOfport, backendOfport);
+  u32(pair, fwdLen + r.backendOfport, backendOfport);
+  u16(pair, fwdLen + r.backendPort, backendPort);
+  return pair;
+}
+
+/**
+ * The three messages' buffer for one connection: the pair (see pair()), then the resubmit packet-out of its first
+ * packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
+ * (the reverse's eth_dst, from the packet's eth_src) written in. The caller writes the client's addresses and port.
+ */
+function pairMessage(
+  pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
+  v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number }, frame: Buffer,
+): Buffer {
+  if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
+  const poAt = pair.length;
+  const poLen = poHead.length + frame.length;
+  const out = Buffer.allocUnsafe(poAt + poLen);
+  out.set(pair, 0);
+  const cookieLow = (cookieLowBase | v.connectionId) >>> 0;
+  u32(out, f.connectionId, cookieLow);
+  u32(out, f.clientOfport, v.clientOfport);
+  u32(out, fwdLen + r.connectionId, cookieLow);
+  u32(out, fwdLen + r.clientOfport, v.clientOfport);
+  const mac = v.clientMacSource;
+  const macAt = v.clientMacOffset;
+  const setMac = fwdLen + r.clientMac;
+  for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
+  out.set(poHead, poAt);
+  u16(out, poAt + 2, poLen);
+  u32(out, poAt + poInPortAt, v.clientOfport);
+  out.set(frame, poAt + poHead.length);
+  return out;
 }
 
 /** The connection whose flows have the slots' values. */
@@ -244,49 +286,31 @@ export class FlowPairWireEncoder6 {
 
   /** Bytes of the three messages for one new IPv6 connection whose first packet is `frame`. */
   encode(v: FlowPairValues6, frame: Buffer): Buffer {
-    if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
-    if (v.backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${v.backendIp6.length}`);
-    const forward = this.forward.bytes;
-    const reverse = this.reverse.bytes;
-    const head = this.packetOut.bytes;
-    const fwdLen = forward.length;
-    const poAt = fwdLen + reverse.length;
-    const poLen = head.length + frame.length;
-    const out = Buffer.allocUnsafe(poAt + poLen);
-    const cookieLow = (this.cookieLowBase | v.connectionId) >>> 0;
-    const w = v.words;
+    return this.encodeWith(this.pair(v.backendIp6, v.backendPort, v.backendMac, v.backendOfport), v, frame);
+  }
 
-    out.set(forward, 0);
+  /** FlowPairWireEncoder.pair for IPv6: the backend's address as its 16 bytes. */
+  pair(backendIp6: Uint8Array, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
+    if (backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${backendIp6.length}`);
+    const pair = pairOf(this.forward.bytes, this.reverse.bytes);
+    pair.set(backendIp6, this.f.backend);
+    pair.set(backendIp6, this.forward.bytes.length + this.r.backend);
+    return writePairBackendPort(pair, this.forward.bytes.length, this.f, this.r, backendPort, backendMac, backendOfport);
+  }
+
+  /** encode() from a `pair` made for the connection's backend port: the backend values in `v` are not read. */
+  encodeWith(pair: Buffer, v: FlowPairValues6, frame: Buffer): Buffer {
+    const fwdLen = this.forward.bytes.length;
     const f = this.f;
-    u32(out, f.connectionId, cookieLow);
-    u32(out, f.clientOfport, v.clientOfport);
+    const r = this.r;
+    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
+    const w = v.words;
     for (let i = 0; i < 4; i++) u32(out, f.client + 4 * i, w[i]);
     for (let i = 0; i < 4; i++) u32(out, f.vip + 4 * i, w[4 + i]);
     u16(out, f.clientPort, v.clientPort);
-    out.set(v.backendMac, f.backendMac);
-    out.set(v.backendIp6, f.backend);
-    u16(out, f.backendPort, v.backendPort);
-    u32(out, f.backendOfport, v.backendOfport);
-
-    out.set(reverse, fwdLen);
-    const r = this.r;
-    u32(out, fwdLen + r.connectionId, cookieLow);
-    u32(out, fwdLen + r.backendOfport, v.backendOfport);
-    out.set(v.backendIp6, fwdLen + r.backend);
     for (let i = 0; i < 4; i++) u32(out, fwdLen + r.client + 4 * i, w[i]);
-    u16(out, fwdLen + r.backendPort, v.backendPort);
     u16(out, fwdLen + r.clientPort, v.clientPort);
-    const mac = v.clientMacSource;
-    const macAt = v.clientMacOffset;
-    const setMac = fwdLen + r.clientMac;
-    for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
     for (let i = 0; i < 4; i++) u32(out, fwdLen + r.vip + 4 * i, w[4 + i]);
-    u32(out, fwdLen + r.clientOfport, v.clientOfport);
-
-    out.set(head, poAt);
-    u16(out, poAt + 2, poLen);
-    u32(out, poAt + this.packetOutInPort, v.clientOfport);
-    out.set(frame, poAt + head.length);
     return out;
   }
 }

@@ -10,6 +10,7 @@ import type { EgressTag } from '../../flows/egress';
 import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { buildCtLeftoverDeletes } from '../../flows/conntrack';
+import { encodedAt, keepEncodedAt } from '../location';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
 import { deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
@@ -113,11 +114,12 @@ export class FlowsNat implements NatMode {
     v.clientPort = h.srcPort;
     v.clientMacSource = frame;
     v.vipIp = h.dst;
-    v.backendOfport = location.ofport;
-    v.backendIp = c.backendIp;
-    v.backendPort = c.softwarePort;
-    v.backendMac = location.macBytes;
-    const bytes = made.encoder.encode(v, frame);
+    let pair = encodedAt(location, made.encoder, c.backendIp, c.softwarePort);
+    if (pair === undefined) {
+      pair = made.encoder.pair(c.backendIp, c.softwarePort, location.macBytes, location.ofport);
+      keepEncodedAt(location, { maker: made.encoder, ip: c.backendIp, port: c.softwarePort, bytes: pair });
+    }
+    const bytes = made.encoder.encodeWith(pair, v, frame);
     v.clientMacSource = EMPTY;
     return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
   }
@@ -135,11 +137,12 @@ export class FlowsNat implements NatMode {
     v.clientPort = c.header.srcPort;
     v.clientMacSource = frame;
     v.words = words;
-    v.backendOfport = location.ofport;
-    v.backendIp6 = backendIp6;
-    v.backendPort = c.softwarePort;
-    v.backendMac = location.macBytes;
-    const bytes = made.encoder.encode(v, frame);
+    let pair = encodedAt(location, made.encoder, backendIp6, c.softwarePort);
+    if (pair === undefined) {
+      pair = made.encoder.pair(backendIp6, c.softwarePort, location.macBytes, location.ofport);
+      keepEncodedAt(location, { maker: made.encoder, ip: backendIp6, port: c.softwarePort, bytes: pair });
+    }
+    const bytes = made.encoder.encodeWith(pair, v, frame);
     v.clientMacSource = EMPTY;
     return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
   }
