@@ -315,7 +315,8 @@ const datapathSchema = strict({
    * Flows mode: a backend's SYN-ACK that a stale datapath cache entry kept from its connection's reverse flow comes to
    * vadc and is sent back through the tables, at most this many per second (an OpenFlow meter; above it the switch
    * drops them and the backend retransmits); a direct connection's SYN-ACK leaves an exact flow so that its traffic
-   * cannot leave such entries. 0 = off. Off with cluster.uplink. docs/pipeline.md, reply guard.
+   * cannot leave such entries. 0 = off. On cluster hosts (cluster.uplink) too: the guards also cover remote backends'
+   * addresses. docs/pipeline.md, reply guard.
    */
   reply_guard: integer(0, 1_000_000, 'an integer 0..1000000 (SYN-ACKs per second; 0 = off)').default(5000),
   /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
