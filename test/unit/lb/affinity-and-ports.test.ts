@@ -12,6 +12,16 @@ describe('software port picker', () => {
     expect(ports()).toBe(8081);
   });
 
+  it('takes the least loaded port even when it is not next in rotation, walking forward from the cursor', () => {
+    const b = new Backend({ id: 'vm1', ip: '10.0.0.11', ports: [8080, 8081, 8082] });
+    b.portConns.set([3, 2, 1]);
+    expect(b.ports[pickPortIndex(b)]).toBe(8082); // the cursor was on 8080
+    b.portConns.set([5, 5, 0]);
+    b.portCursor = 1;
+    expect(b.ports[pickPortIndex(b)]).toBe(8082); // 8081, 8082, 8080: the last port is reached going forward
+    expect(b.portCursor).toBe(0);
+  });
+
   it('rr over three VMs gives each VM every third connection, whatever their port counts', () => {
     const service = new LbService([
       { id: 'vm1', ip: '10.0.0.11', ports: [8080] },

@@ -299,3 +299,91 @@ describe('outlier configuration', () => {
     expect(() => parseServiceConfig({ ...base, outlier: { consecutive: 3 } }, 'test')).toThrow(/consecutive/);
   });
 });
+
+// The edges of each rule and option, one at a time (issue 18: the mutants of outlier.ts that survived).
+describe('outlier detector at its edges', () => {
+  it('refuses each option just outside its range with the field, what was expected and the value; takes the edges', () => {
+    const refused = (o: Partial<OutlierOptions>) => { try { new OutlierDetector(opts(o)); return 'accepted'; } catch (e) { return (e as Error).message; } };
+    expect(refused({ consecutiveFailures: 1.5 })).toBe('outlier.consecutiveFailures: expected an integer >= 0, got 1.5');
+    expect(refused({ failureRatio: -0.1 })).toBe('outlier.failureRatio: expected a ratio 0..1, got -0.1');
+    expect(refused({ failureRatio: 1.01 })).toBe('outlier.failureRatio: expected a ratio 0..1, got 1.01');
+    expect(refused({ windowMs: 0 })).toBe('outlier.windowMs: expected a positive window, got 0');
+    expect(refused({ minConnections: 0 })).toBe('outlier.minConnections: expected an integer >= 1, got 0');
+    expect(refused({ minConnections: 2.5 })).toBe('outlier.minConnections: expected an integer >= 1, got 2.5');
+    expect(refused({ ejectionMs: 0, maxEjectionMs: 10 })).toBe('outlier.ejectionMs: expected a positive time, got 0');
+    expect(refused({ ejectionMs: 100, maxEjectionMs: 99 })).toBe('outlier.maxEjectionMs: expected a time >= ejectionMs (100), got 99');
+    expect(refused({ maxEjectedPercent: -1 })).toBe('outlier.maxEjectedPercent: expected a percentage 0..100, got -1');
+    expect(refused({ maxEjectedPercent: 101 })).toBe('outlier.maxEjectedPercent: expected a percentage 0..100, got 101');
+    for (const edge of [{ consecutiveFailures: 0 }, { failureRatio: 0 }, { failureRatio: 1 }, { windowMs: 1 }, { minConnections: 1 },
+      { ejectionMs: 100, maxEjectionMs: 100 }, { maxEjectedPercent: 0 }, { maxEjectedPercent: 100 }]) {
+      expect([edge, refused(edge)]).toEqual([edge, 'accepted']);
+    }
+    expect(new OutlierDetector(opts({ windowMs: 1234 })).options).toEqual(opts({ windowMs: 1234 }));
+  });
+
+  it('before any members, and for a backend or port it does not know, it reports nothing and changes nothing', () => {
+    const empty = new OutlierDetector(opts({ consecutiveFailures: 1 }));
+    expect([empty.tick(0), empty.ejected(), empty.observe('A', 0, FAIL, 0), empty.probeResult('A', 0, false, 'x', 0)]).toEqual([[], [], [], []]);
+    const d = detector({ consecutiveFailures: 1 });
+    for (const [backend, port] of [['Z', 0], ['A', 2], ['B', 1]] as const) {
+      expect([backend, port, d.isEjected(backend, port), d.observe(backend, port, FAIL, 0), d.probeResult(backend, port, true, 'ok', 0)])
+        .toEqual([backend, port, false, [], []]);
+    }
+    expect(d.ejected()).toEqual([]);
+  });
+
+  it('keeps the records of members that stay when the list is reordered', () => {
+    const a = { id: 'A', ports: [80] };
+    const b = { id: 'B', ports: [80] };
+    const d = detector({ consecutiveFailures: 1 }, [a, b]);
+    d.observe('B', 0, FAIL, 0);
+    d.setMembers([b, a], 10);
+    expect([d.isEjected('A', 0), d.isEjected('B', 0)]).toEqual([false, true]);
+  });
+
+  it('a failure while the port is out ejects it no further', () => {
+    const d = detector({ consecutiveFailures: 1 });
+    expect(d.observe('B', 0, FAIL, 0)).toHaveLength(1);
+    expect(d.observe('B', 0, FAIL, 10)).toEqual([]);
+    expect(d.ejected()).toEqual([{ backend: 'B', port: 8080, until: 2000, ejections: 1 }]);
+  });
+
+  it('a window lasts windowMs from its start, which is when the member was set', () => {
+    const ratio = { consecutiveFailures: 0, failureRatio: 0.5, minConnections: 4, windowMs: 1000 };
+    const d = detector(ratio);
+    for (const t of [0, 10, 20]) d.observe('B', 0, FAIL, t);
+    expect(d.observe('B', 0, FAIL, 1000)).toEqual([]); // exactly windowMs later: a new window, 1 of 1
+    const late = new OutlierDetector(opts(ratio));
+    late.setMembers([{ id: 'B', ports: [80] }], 5000);
+    for (const t of [5000, 5010, 5020]) expect(late.observe('B', 0, FAIL, t)).toEqual([]);
+    expect(late.observe('B', 0, FAIL, 5999)).toHaveLength(1); // 4 of 4 within the window that began at 5000
+  });
+
+  it('the ratio rule ejects at exactly the ratio, not below it, and is off at 0', () => {
+    const ratio = { consecutiveFailures: 0, failureRatio: 0.5, minConnections: 4, windowMs: 1000 };
+    const at = detector(ratio);
+    for (const [t, o] of [[0, OK], [1, FAIL], [2, OK]] as const) expect(at.observe('B', 0, o, t)).toEqual([]);
+    expect(at.observe('B', 0, FAIL, 3)).toEqual([expect.objectContaining({ kind: 'ejected', reason: expect.stringMatching(/^2 of 4 connections failed/) })]);
+    const below = detector(ratio);
+    for (const [t, o] of [[0, OK], [1, OK], [2, OK], [3, FAIL]] as const) expect(below.observe('B', 0, o, t)).toEqual([]);
+    const off = detector({ ...ratio, failureRatio: 0, minConnections: 1 });
+    for (const t of [0, 1, 2, 3, 4]) expect(off.observe('B', 0, FAIL, t)).toEqual([]);
+  });
+
+  it("a failed probe's ejection names the probe's reason", () => {
+    const d = detector({ consecutiveFailures: 1, ejectionMs: 1000 });
+    d.observe('B', 0, FAIL, 0);
+    d.tick(1000);
+    expect(d.probeResult('B', 0, false, 'connection refused', 1000)).toEqual([{
+      kind: 'ejected', backend: 'B', port: 8080, portIndex: 0, until: 3000, ejections: 2, reason: 'probe failed: connection refused',
+    }]);
+  });
+
+  it('a backend with one port out and another serving does not count against max_ejected_percent', () => {
+    const members = [{ id: 'A', ports: [80, 81] }, { id: 'B', ports: [80] }, { id: 'C', ports: [80] }];
+    const d = detector({ consecutiveFailures: 1, maxEjectedPercent: 34 }, members); // one whole backend of three
+    expect(d.observe('A', 0, FAIL, 0)).toHaveLength(1);
+    expect(d.observe('B', 0, FAIL, 0)).toHaveLength(1); // A is not out whole: B may go
+    expect(d.observe('C', 0, FAIL, 0)).toEqual([]);
+  });
+});
