@@ -134,3 +134,76 @@ describe('mh (Maglev)', () => {
     expect(new MaglevScheduler({ tableSize: 13, fallback: true }).pick(list, packet(42, 1), 0)).toBe(other);
   });
 });
+
+// The edges of the hashing tables (issue 18: the mutants of maglev.ts and hashing.ts that survived).
+describe('mh and sh/dh at their edges', () => {
+  const ids = (owners: readonly ({ id: string } | undefined)[]) => owners.map((o) => o?.id ?? '-').join('');
+
+  it('mh takes a prime table size only, naming a refused one, and no more backends than slots', () => {
+    const refusal = (tableSize: number) => { try { return new MaglevScheduler({ tableSize }).tableSize; } catch (e) { return (e as Error).message; } };
+    expect([refusal(2), refusal(13)]).toEqual([2, 13]);
+    for (const bad of [1, 4, 9, 25, 13.5]) expect(refusal(bad)).toBe(`mh.tableSize: expected a prime, got ${bad}`);
+    const mh = new MaglevScheduler({ tableSize: 2 });
+    expect(() => mh.onChange(members([1, 1, 1]))).toThrow('mh: 3 backends do not fit a table of 2');
+    mh.onChange(members([1, 1]));
+    expect(ids(mh.slotOwners()).split('').sort().join('')).toBe('AB');
+    expect(new MaglevScheduler().slotOwners()).toEqual([]);
+  });
+
+  it('mh: turns are the weights over their gcd, shifted down to 6 bits, at least one for a weighted member', () => {
+    const table = (weights: number[]) => { const mh = new MaglevScheduler({ tableSize: 251 }); mh.onChange(members(weights)); return ids(mh.slotOwners()); };
+    expect(table([2, 4])).toBe(table([1, 2])); // the gcd divides out
+    expect(table([2, 4])).not.toBe(table([1, 1]));
+    expect(table([2, 512])).toBe(table([1, 32])); // 256 turns shifted by fls(256) - 6 = 3: 32, and 1 >> 3 kept as 1
+    expect(table([3, 192])).toBe(table([1, 64])); // 64 turns: fls(64) = 7, shifted by 1 to 32, and 1 >> 1 kept as 1
+  });
+
+  it('mh without a weighted member has an empty table of the full size and picks nothing, with or without fallback', () => {
+    for (const fallback of [false, true]) {
+      const mh = new MaglevScheduler({ tableSize: 13, fallback });
+      const list = members([0, 0]);
+      expect(mh.pick(list, packet(1), 0)).toBeNull();
+      expect(mh.slotOwners()).toHaveLength(13);
+      expect(mh.slotOwners().every((o) => o === undefined)).toBe(true);
+    }
+  });
+
+  it('mh and sh with fallback and every member quiesced probe the whole table and give null', () => {
+    const list = members([1, 1]);
+    const mh = new MaglevScheduler({ tableSize: 13, fallback: true });
+    const sh = new SourceHashScheduler({ fallback: true });
+    mh.onChange(list);
+    sh.onChange(list);
+    for (const m of list) setWeight(m, 0);
+    expect([mh.pick(list, packet(7), 0), sh.pick(list, packet(7), 0)]).toEqual([null, null]);
+  });
+
+  it('sh with fallback never gives the quiesced member: every client lands on the other', () => {
+    const list = members([1, 1]);
+    const sh = new SourceHashScheduler({ fallback: true });
+    sh.onChange(list);
+    setWeight(list[0], 0);
+    const picked = new Set(Array.from({ length: 64 }, (_, i) => sh.pick(list, packet(0xc0a80000 + i), 0)?.id ?? '-'));
+    expect([...picked]).toEqual(['B']);
+  });
+
+  it('with the port flag, sh and mh hash the address plus the port (the kernel adds them)', () => {
+    const list = members([1, 1, 1, 1, 1]);
+    const sh = new SourceHashScheduler({ hashPort: true });
+    const mh = new MaglevScheduler({ tableSize: 251, hashPort: true });
+    const pairs = Array.from({ length: 40 }, (_, i) => [packet(0xc0a80000 + 1000 + i, 5000 - i), packet(0xc0a80000 + 1000 + 2 * i, 5000 - 2 * i)]);
+    for (const [p, q] of pairs) {
+      expect([sh.pick(list, p, 0)?.id, mh.pick(list, p, 0)?.id]).toEqual([sh.pick(list, q, 0)?.id, mh.pick(list, q, 0)?.id]);
+    }
+    // ... and different sums do spread (the flag is not ignored).
+    expect(new Set(pairs.map(([p], i) => sh.pick(list, { ...p, srcPort: p.srcPort + i * 7 }, 0)?.id)).size).toBeGreaterThan(1);
+  });
+
+  it('dh and sh with no members have 256 empty buckets and pick nothing', () => {
+    const dh = new DestinationHashScheduler();
+    const sh = new SourceHashScheduler({ fallback: true });
+    expect([dh.bucketOwners().length, sh.bucketOwners().length]).toEqual([HASH_TABLE_SIZE, HASH_TABLE_SIZE]);
+    expect([dh.pick([], packet(), 0), sh.pick([], packet(), 0)]).toEqual([null, null]);
+    expect([dh.bucketOwners().length, sh.bucketOwners().length]).toEqual([HASH_TABLE_SIZE, HASH_TABLE_SIZE]);
+  });
+});
