@@ -156,6 +156,7 @@ describe('mh and sh/dh at their edges', () => {
     expect(table([2, 4])).not.toBe(table([1, 1]));
     expect(table([2, 512])).toBe(table([1, 32])); // 256 turns shifted by fls(256) - 6 = 3: 32, and 1 >> 3 kept as 1
     expect(table([3, 192])).toBe(table([1, 64])); // 64 turns: fls(64) = 7, shifted by 1 to 32, and 1 >> 1 kept as 1
+    expect(table([0, 1])).toBe('B'.repeat(251)); // a member created with weight 0 (last weight 0) takes no turn
   });
 
   it('mh without a weighted member has an empty table of the full size and picks nothing, with or without fallback', () => {
