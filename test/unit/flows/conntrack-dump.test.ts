@@ -1,6 +1,6 @@
 // parseConntrackDump against real `ovs-appctl dpctl/dump-conntrack` lines captured from OVS 3.1 (userspace datapath).
 import { isClosing, isEstablished, parseConntrackDump, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
-import { ipv4ToUint32 } from '../../../src/net';
+import { foldIpv6, ipv4ToUint32 } from '../../../src/net';
 
 const TIME_WAIT = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
   + 'zone=2780,mark=3429564418,protoinfo=(state=TIME_WAIT)';
@@ -125,5 +125,53 @@ describe('parseConntrackDump', () => {
     const dump = parseConntrackDump(`  ${TIME_WAIT}  \r\n${UDP}\r\n`);
     expect(dump.malformed).toEqual([]);
     expect(dump.entries).toEqual([EXPECTED_TIME_WAIT, EXPECTED_UDP]);
+  });
+});
+
+// Each tuple check and classification at its edge (issue 18: the mutants of conntrack-dump.ts that survived).
+describe('conntrack dump at its edges', () => {
+  const line = (orig: string, rest = 'zone=2780,mark=5') => `tcp,orig=(${orig}),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=1),${rest}`;
+  const reasonOf = (orig: string) => parseConntrackDump(line(orig)).malformed.map((m) => m.reason);
+
+  it('refuses a tuple without src or dst, and ports that are not integers 0..65535, naming the tuple', () => {
+    expect(reasonOf('dst=10.0.0.100,sport=1,dport=80')).toEqual(['orig: no src/dst']);
+    expect(reasonOf('src=10.0.0.101,sport=1,dport=80')).toEqual(['orig: no src/dst']);
+    for (const ports of ['sport=65536,dport=80', 'sport=1,dport=65536', 'sport=-1,dport=80', 'sport=1,dport=-1', 'sport=x,dport=80', 'sport=1,dport=1.5']) {
+      expect([ports, reasonOf(`src=10.0.0.101,dst=10.0.0.100,${ports}`)]).toEqual([ports, ['orig: bad ports']]);
+    }
+    const edges = parseConntrackDump(line('src=10.0.0.101,dst=10.0.0.100,sport=0,dport=65535'));
+    expect([edges.malformed, edges.entries.map((e) => [e.orig.sport, e.orig.dport])]).toEqual([[], [[0, 65535]]]);
+    const reversed = parseConntrackDump(line('src=10.0.0.101,dst=10.0.0.100,sport=65535,dport=0'));
+    expect(reversed.entries.map((e) => [e.orig.sport, e.orig.dport])).toEqual([[65535, 0]]);
+  });
+
+  it('reads IPv6 tuples as their words and folds, and refuses a tuple mixing the families', () => {
+    const v6 = 'tcp,orig=(src=fd00::101,dst=fd00::1:100,sport=40000,dport=80),reply=(src=fd00::11,dst=fd00::101,sport=8080,dport=40000),zone=7,mark=9';
+    const dump = parseConntrackDump(v6);
+    expect(dump.malformed).toEqual([]);
+    const [entry] = dump.entries;
+    expect([...entry.orig.ip6!]).toEqual([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x10100]);
+    expect([...entry.reply.ip6!]).toEqual([0xfd000000, 0, 0, 0x11, 0xfd000000, 0, 0, 0x101]);
+    expect([entry.orig.src, entry.orig.dst, entry.orig.sport, entry.orig.dport, entry.zone, entry.mark])
+      .toEqual([foldIpv6(entry.orig.ip6!, 0), foldIpv6(entry.orig.ip6!, 4), 40000, 80, 7, 9]);
+    expect(reasonOf('src=10.0.0.101,dst=fd00::100,sport=1,dport=80')).toEqual(['orig: not an IPv6 pair: 10.0.0.101 / fd00::100']);
+    expect(reasonOf('src=fd00::101,dst=10.0.0.100,sport=1,dport=80')).toEqual(['orig: not an IPv6 pair: fd00::101 / 10.0.0.100']);
+  });
+
+  it('reads a mark that comes first after the tuples, and skips lines of other protocols whose names contain tcp or udp', () => {
+    expect(parseConntrackDump(line('src=10.0.0.101,dst=10.0.0.100,sport=1,dport=80', 'mark=7,zone=3')).entries.map((e) => [e.mark, e.zone])).toEqual([[7, 3]]);
+    const sctp = line('src=10.0.0.101,dst=10.0.0.100,sport=1,dport=80').replace(/^tcp/, 'sctp');
+    expect(parseConntrackDump(`${sctp}\nxudp,orig=(broken`)).toEqual({ entries: [], malformed: [] });
+  });
+
+  it('counts every closed TCP state as closing, no open one, and never a UDP flow', () => {
+    const tcp = (state?: string): ConntrackEntry => ({ ...EXPECTED_ESTABLISHED, ...(state === undefined ? {} : { state }) });
+    for (const state of ['TIME_WAIT', 'CLOSED', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'FIN_WAIT_1', 'CLOSE_WAIT']) {
+      expect([state, isClosing(tcp(state)), isEstablished(tcp(state))]).toEqual([state, true, false]);
+    }
+    for (const state of ['ESTABLISHED', 'SYN_SENT', 'SYN_RECV', '']) expect([state, isClosing(tcp(state))]).toEqual([state, false]);
+    expect(isClosing({ ...EXPECTED_ESTABLISHED, state: undefined })).toBe(false);
+    expect(isClosing({ ...EXPECTED_UDP, state: 'TIME_WAIT' })).toBe(false);
+    expect(isEstablished({ ...EXPECTED_UDP, state: 'TIME_WAIT' })).toBe(true);
   });
 });
