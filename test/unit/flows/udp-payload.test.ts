@@ -43,3 +43,19 @@ describe('udpPayload', () => {
     expect(report.outcomes.get('whole')).toBeGreaterThan(0);
   });
 });
+
+describe('udpPayload at the edges of the UDP header (issue 18)', () => {
+  it('an empty datagram (length 8) has an empty payload; a header cut at 7 bytes or a length of 7 gives -1', () => {
+    const empty = v4('');
+    expect(show(udpPayload(empty))).toEqual({ payload: '', length: 0 });
+    const l4 = 14 + 20;
+    expect(show(udpPayload(empty.subarray(0, l4 + 8)))).toEqual({ payload: '', length: 0 }); // the header whole, exactly
+    expect(show(udpPayload(empty.subarray(0, l4 + 7)))).toEqual({ payload: '', length: -1 });
+    const seven = Buffer.from(v4('aabb'));
+    seven.writeUInt16BE(7, l4 + 4);
+    expect(show(udpPayload(seven))).toEqual({ payload: '', length: -1 });
+    const eight = Buffer.from(v4('aabb'));
+    eight.writeUInt16BE(8, l4 + 4); // the header says no payload: the frame's two bytes past it are not payload
+    expect(show(udpPayload(eight))).toEqual({ payload: '', length: 0 });
+  });
+});
