@@ -1,4 +1,5 @@
 // How control-API objects look as text for people (tables, ovs-ofctl-like flow lines); pure, used by the CLI.
+import { formatEndpoint } from '../net/endpoint';
 import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, VadcEvent } from '../runtime/types';
 import type { Column } from '../cli/table';
 
@@ -29,7 +30,7 @@ export function formatPayloadRules(p: PayloadRulesStatus): string {
 
 export const backendColumns: ReadonlyArray<Column<BackendStatus>> = [
   { header: 'BACKEND', get: 'id' },
-  { header: 'ADDRESS', get: (b) => `${b.ip}:${b.ports.join(',')}` },
+  { header: 'ADDRESS', get: (b) => formatEndpoint(b.ip, b.ports.join(',')) },
   { header: 'HEALTH', get: formatHealth },
   { header: 'WEIGHT', get: 'weight' },
   { header: 'TIER', get: 'tier' },

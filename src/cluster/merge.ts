@@ -2,6 +2,7 @@
 // (cluster, then its group, then the host), with where each value came from. Pure: rows in, services and
 // problems out. A row that cannot apply (an override of a service that does not exist, a conflicting VIP,
 // a value the service schema refuses) is left out whole and reported; what was valid before it stays.
+import { formatEndpoint } from '../net/endpoint';
 import { createHash } from 'node:crypto';
 import { ConfigError, parseServiceConfig, type ServiceConfig } from '../config';
 import { parseScope, scopesFor, type BackendRow, type NatMode, type PolicySnapshot, type ServiceRow } from './schema';
@@ -238,7 +239,7 @@ function dropConflicts(services: EffectiveService[], rank: Map<string, number>, 
 export function conflictWith(service: ServiceConfig, others: readonly ServiceConfig[]): string | undefined {
   for (const o of others) {
     if (o.vip === service.vip && o.port === service.port && o.protocol === service.protocol) {
-      return `${service.vip}:${service.port}/${service.protocol} is already service ${o.name}'s`;
+      return `${formatEndpoint(service.vip, service.port)}/${service.protocol} is already service ${o.name}'s`;
     }
     if (o.vip === service.vip && o.vip_mac !== service.vip_mac) return `VIP ${service.vip} answers with ${o.vip_mac} for service ${o.name}, not ${service.vip_mac}`;
   }

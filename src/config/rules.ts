@@ -1,3 +1,4 @@
+import { formatEndpoint } from '../net/endpoint';
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
 import type { ConfigIssue } from './errors';
@@ -22,7 +23,7 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     if (firstNamed !== undefined) add(`${at}.name`, `duplicate service name "${service.name}" (also services[${firstNamed}])`);
     else namesSeen.set(service.name, i);
 
-    const listenerKey = `${service.vip}:${service.port}/${service.protocol}`;
+    const listenerKey = `${formatEndpoint(service.vip, service.port)}/${service.protocol}`;
     const firstListener = listenersSeen.get(listenerKey);
     if (firstListener !== undefined) add(`${at}.vip`, `duplicate VIP ${listenerKey} (also services[${firstListener}])`);
     else listenersSeen.set(listenerKey, i);

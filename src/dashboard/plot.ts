@@ -5,6 +5,8 @@
  * arguments, the other functions listed in PLOT_FUNCTIONS, and standard built-ins (no imports, no closures).
  */
 
+import { formatEndpoint } from '../net/endpoint';
+
 export type Column = Array<number | null>;
 
 /** Per-second rates of a counter column: null at the first sample, after a gap, or when the counter went down (restart). */
@@ -163,4 +165,4 @@ export function chartSvg(spec: ChartSpec): string {
 }
 
 /** What page.ts copies into the browser, in an order where each is defined before use at run time. */
-export const PLOT_FUNCTIONS = [counterRates, recentRate, niceTicks, timeTicks, formatNumber, formatBytes, formatDuration, formatClock, escapeXml, chartSvg];
+export const PLOT_FUNCTIONS = [formatEndpoint, counterRates, recentRate, niceTicks, timeTicks, formatNumber, formatBytes, formatDuration, formatClock, escapeXml, chartSvg];

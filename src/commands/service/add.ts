@@ -1,3 +1,4 @@
+import { formatEndpoint } from '../../net/endpoint';
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { parse as parseYaml } from 'yaml';
@@ -24,7 +25,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
   ];
   static override args = { name: Args.string({ description: 'service name (not needed with --file)' }) };
   static override flags = {
-    vip: Flags.string({ description: 'virtual IP (IPv4)' }),
+    vip: Flags.string({ description: 'virtual IP (IPv4 or IPv6)' }),
     port: Flags.integer({ description: 'virtual port', min: 1, max: 65535 }),
     protocol: Flags.option({ options: ['tcp', 'udp'] as const, description: 'transport protocol (default tcp)' })(),
     scheduler: Flags.string({ description: 'scheduler: rr, wrr, lc, wlc, sh, mh, feedback, ... (default: the daemon\'s)' }),
@@ -70,7 +71,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
       };
     }
     const svc = await this.client.addService(spec);
-    this.log(`service ${svc.name} added: ${svc.protocol.toUpperCase()} ${svc.vip}:${svc.port}, scheduler ${svc.scheduler}`);
+    this.log(`service ${svc.name} added: ${svc.protocol.toUpperCase()} ${formatEndpoint(svc.vip, svc.port)}, scheduler ${svc.scheduler}`);
     if (svc.backends.length > 0) this.table(svc.backends, backendColumns);
     return svc;
   }

@@ -1,3 +1,4 @@
+import { formatEndpoint } from '../../net/endpoint';
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../cli/api-command';
 import { clusterFlags, scopeFilterFlag, withStore } from '../../cli/cluster-flags';
@@ -26,7 +27,7 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
       if (!services.length && !backends.length) this.error(`no service ${args.name} in the cluster store${flags.scope ? ` at ${flags.scope}` : ''}`, { exit: 1 });
       const opts = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `${k}=${v}`).join(' ');
       this.table(services, [
-        { header: 'SCOPE', get: 'scope' }, { header: 'VIP', get: (s) => (s.vip ? `${s.vip}:${s.port ?? '?'}/${s.protocol ?? 'tcp'}` : '(override)') },
+        { header: 'SCOPE', get: 'scope' }, { header: 'VIP', get: (s) => (s.vip ? `${formatEndpoint(s.vip, s.port ?? '?')}/${s.protocol ?? 'tcp'}` : '(override)') },
         { header: 'SCHEDULER', get: (s) => s.scheduler ?? '-' }, { header: 'OPTIONS', get: (s) => opts(s.options) || '-' },
       ]);
       this.log('');
@@ -39,7 +40,7 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
       return { services, backends };
     }
     const svc = await this.client.service(args.name);
-    this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${svc.vip}:${svc.port} (mac ${svc.vipMac})  scheduler ${svc.scheduler}  active tier ${svc.activeTier}`);
+    this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${formatEndpoint(svc.vip, svc.port)} (mac ${svc.vipMac})  scheduler ${svc.scheduler}  active tier ${svc.activeTier}`);
     this.log(`${svc.decisions} decisions, ${svc.refused} refused`);
     if (svc.payloadRules) this.log(formatPayloadRules(svc.payloadRules));
     this.table(svc.backends, backendColumns);

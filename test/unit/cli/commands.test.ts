@@ -77,6 +77,22 @@ describe('vadc CLI commands against the API served from a fake runtime', () => {
     expect(rt.services().map((s) => s.name)).toEqual(['web']);
   });
 
+  it('writes an IPv6 VIP and backend with the port after brackets (RFC 5952 section 6) in add, list, show and status', async () => {
+    const added = await runCommand(ServiceAdd, [...api, 'web6', '--vip', 'fd00::100', '--port', '80', '--backend', 'v-vm1=[fd00::11]:8080,8081']);
+    expect(added.exitCode).toBe(0);
+    expect(added.stdout).toContain('service web6 added: TCP [fd00::100]:80, scheduler wlc');
+    expect(added.stdout).toMatch(/^v-vm1\s+\[fd00::11\]:8080,8081\s+up\s/m);
+    expect((await runCommand(ServiceList, api)).stdout).toMatch(/^web6\s+TCP\s+\[fd00::100\]:80\s+wlc\s/m);
+    const shown = (await runCommand(ServiceShow, [...api, 'web6'])).stdout;
+    expect(shown).toMatch(/^web6 {2}TCP \[fd00::100\]:80 \(mac /m);
+    expect(shown).toMatch(/^v-vm1\s+\[fd00::11\]:8080,8081\s/m);
+    const status = (await runCommand(Status, api)).stdout;
+    expect(status).toMatch(/^web6 {2}TCP \[fd00::100\]:80 {2}wlc/m);
+    expect(status).toMatch(/^web {2}TCP 10\.0\.0\.100:80 {2}wlc/m);
+    await runCommand(ServiceRemove, [...api, 'web6']);
+    expect(rt.services().map((s) => s.name)).toEqual(['web']);
+  });
+
   it('backend add/weight/drain/enable/remove change the runtime', async () => {
     expect((await runCommand(BackendAdd, [...api, 'web', 'v-vm9', '--ip', '10.0.0.19', '--port', '8080', '--weight', '5'])).stdout).toContain('backend v-vm9 added to web');
     expect((await runCommand(BackendWeight, [...api, 'web', 'v-vm9', '7'])).stdout).toMatch(/^v-vm9\s+10\.0\.0\.19:8080\s+up\s+7\s/m);

@@ -1,4 +1,6 @@
 import { chartSvg, counterRates, formatBytes, formatClock, formatDuration, formatNumber, niceTicks, recentRate, timeTicks } from '../../../src/dashboard/plot';
+import { CLIENT_SCRIPT } from '../../../src/dashboard/client';
+import { renderDashboard } from '../../../src/dashboard/page';
 
 describe('dashboard plotting (pure; the same functions run in the page)', () => {
   it('turns counters into per-second rates, with gaps and resets as no value', () => {
@@ -42,5 +44,21 @@ describe('dashboard plotting (pure; the same functions run in the page)', () => 
     expect(svg.match(/<polyline[^>]*data-series="a&lt;b"/g)).toHaveLength(1); // [1,2] drawn, the lone 4 as a dot
     expect(svg.match(/<circle[^>]*data-series="a&lt;b"/g)).toHaveLength(1);
     expect(svg).not.toContain('a<b');
+  });
+});
+
+describe('dashboard endpoints', () => {
+  // The page's copy of the shared functions, evaluated as the browser would (page.ts inlines them as source).
+  const script = /<script>([\s\S]*?)<\/script>/.exec(renderDashboard())?.[1] ?? '';
+  const pageFormatEndpoint = new Function(`${script.slice(0, script.indexOf('const COLORS'))}; return formatEndpoint;`)() as (a: string, p: number | string) => string;
+
+  it('writes an IPv6 address with its ports after brackets, as the CLI does (RFC 5952 section 6)', () => {
+    expect(pageFormatEndpoint('fd00::100', 80)).toBe('[fd00::100]:80');
+    expect(pageFormatEndpoint('fd00::11', '8080,8081')).toBe('[fd00::11]:8080,8081');
+    expect(pageFormatEndpoint('10.0.0.100', 80)).toBe('10.0.0.100:80');
+    // Every address and port in the client goes through it: no address glued to a port with a bare colon.
+    expect(CLIENT_SCRIPT).not.toMatch(/\+ ':' \+/);
+    expect(CLIENT_SCRIPT).toContain("formatEndpoint(s.vip, s.port) + '/' + s.protocol");
+    expect(CLIENT_SCRIPT).toContain("formatEndpoint(b.ip, b.ports.join(','))");
   });
 });
