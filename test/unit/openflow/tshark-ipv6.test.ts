@@ -1,7 +1,8 @@
 // The tshark oracle for IPv6 OXM fields (issue 16): Wireshark's OpenFlow 1.3 dissector reads every OpenFlow-basic
 // IPv6 field of our encodings (match and set_field) as the field, has-mask bit, value and mask we meant. The
 // messages are the ones golden-tested against ovs-ofctl (./ovs/ipv6.ts); NXM fields (ct_ipv6_*) are not dissected
-// by tshark and are covered by ovs-ofctl alone. Missing tshark fails the test: an oracle that is not run proves nothing.
+// by tshark and are covered by ovs-ofctl alone; ipv6_exthdr, which OVS lacks, by tshark alone (EXTHDR_FLOW_MODS).
+// Missing tshark fails the test: an oracle that is not run proves nothing.
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
@@ -14,7 +15,7 @@ import { ofPcap } from '../../helpers/pcap';
 import { IPV6_CASES } from './ovs/ipv6';
 
 const OF_PORT = 6653;
-const IPV6_FIELDS = ['ipv6_src', 'ipv6_dst', 'ipv6_flabel', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target', 'ipv6_nd_sll', 'ipv6_nd_tll'];
+const IPV6_FIELDS = ['ipv6_exthdr', 'ipv6_src', 'ipv6_dst', 'ipv6_flabel', 'icmpv6_type', 'icmpv6_code', 'ipv6_nd_target', 'ipv6_nd_sll', 'ipv6_nd_tll'];
 
 interface SeenOxm { field: number; hasMask: boolean; value: string | number; mask?: string | number }
 
@@ -61,11 +62,26 @@ function oxmsOf(m: OfpMessage): Oxm[] {
   return [...m.match, ...setFields];
 }
 
+/**
+ * ipv6_exthdr (OXM 39, the IPv6 extension-header pseudo-field) is in no ovs-ofctl case: OVS has no such field
+ * (`ovs-ofctl: unknown keyword ipv6_exthdr`) and vadc matches on none. So tshark is its only oracle besides the Ryu
+ * fixtures: flow_mods encoded by vadc alone, one matching hop-by-hop and destination options present (0x48) under
+ * the mask HOP|DEST|ROUTER|UNSEQ|NOEXT (0x1e9), one exactly "no extension headers" (NOEXT, 0x1; OpenFlow 1.3 7.2.3.8).
+ */
+const exthdrFlowMod = (priority: number, exthdr: Oxm): OfpMessage => ({
+  ...(IPV6_CASES[0].message as Extract<OfpMessage, { type: 'flow_mod' }>),
+  priority, match: [{ field: 'eth_type', value: 0x86dd }, exthdr], instructions: [],
+});
+const EXTHDR_FLOW_MODS = [
+  exthdrFlowMod(310, { field: 'ipv6_exthdr', value: 0x48, mask: 0x1e9 }),
+  exthdrFlowMod(311, { field: 'ipv6_exthdr', value: 0x1 }),
+];
+
 it('tshark reads every IPv6 OXM field of our encodings as the value and mask we meant', () => {
   try { execFileSync('tshark', ['--version'], { stdio: 'ignore' }); } catch {
     throw new Error("the tshark oracle needs 'tshark' on PATH (Debian: apt-get install tshark)");
   }
-  const messages = IPV6_CASES.map((c) => c.message);
+  const messages = [...IPV6_CASES.map((c) => c.message), ...EXTHDR_FLOW_MODS];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vadc-of-tshark6-'));
   try {
     const pcap = path.join(dir, 'ipv6.pcap');
@@ -86,7 +102,7 @@ it('tshark reads every IPv6 OXM field of our encodings as the value and mask we 
       // tshark also lists the OXMs of set_field actions, after the match's, in the order encoded.
       expect(seen[i]).toEqual(want);
     });
-    expect([...covered].sort()).toEqual([...IPV6_FIELDS, 'ipv6_src/mask', 'ipv6_flabel/mask'].sort());
+    expect([...covered].sort()).toEqual([...IPV6_FIELDS, 'ipv6_exthdr/mask', 'ipv6_src/mask', 'ipv6_flabel/mask'].sort());
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

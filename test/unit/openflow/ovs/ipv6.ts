@@ -1,7 +1,8 @@
 // IPv6 (issue 16): every IPv6 OXM field vadc matches or sets, as ovs-ofctl encodes a flow that uses it. Each value
 // is distinct and not a default (OVS stores a masked value with its mask applied, and drops ND fields unless
 // icmp_code is 0, so those keep code 0 and the unreachable flow carries a code) (a masked source prefix, a flow label with a sparse mask, ND targets and link-layer
-// addresses, the conntrack original-direction IPv6 tuple and a ct nat to an IPv6 backend).
+// addresses, the conntrack original-direction IPv6 tuple and a ct nat to an IPv6 backend). ipv6_exthdr is not here:
+// ovs-ofctl cannot encode it (OVS has no such field); the tshark oracle covers it (../tshark-ipv6.test.ts).
 import type { OfpMessage } from '../../../../src/openflow';
 import type { OvsCase } from './cases';
 
