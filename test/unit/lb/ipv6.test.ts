@@ -1,7 +1,7 @@
 // IPv6 in the load-balancing core (issue 16): the connection table keyed on 128-bit addresses next to IPv4 ones,
 // IPVS's address fold for the hashing schedulers, and persistence by IPv6 prefix.
 import {
-  Backend, ConnectionTable, LbService, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, hash32, hashConnKey,
+  Backend, ConnectionTable, DestinationHashScheduler, LbService, LocalityLeastConnectionScheduler, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, hash32, hashConnKey,
   LbInputError, type ConnKey, type PacketKey,
 } from '../../../src/lb';
 import { CT_ACCOUNTING_FLOW_SHAPE } from '../../../src/app/nat/flow-accounting';
@@ -17,6 +17,19 @@ function packet6(client: string, port: number, vip = 'fd00::1:100'): PacketKey {
   ip6.set(words(client), 0);
   ip6.set(words(vip), 4);
   return { proto: 6, srcIp: foldIpv6(ip6, 0), srcPort: port, dstIp: foldIpv6(ip6, 4), dstPort: 80, ip6 };
+}
+
+/**
+ * The kernel's functions written out here, apart from src (no foldIpv6, no hash32): addr_fold of ip_vs_dh.c and
+ * ip_vs_lblc.c (the xor of the address's four 32-bit words, host order) and hash_32 of include/linux/hash.h
+ * ((val * GOLDEN_RATIO_32) >> (32 - bits), 32-bit product), computed with BigInt.
+ */
+function kernelAddrFold(address: string): number {
+  const w = words(address);
+  return (w[0] ^ w[1] ^ w[2] ^ w[3]) >>> 0;
+}
+function kernelHash32(value: number, bits: number): number {
+  return Number(((BigInt(value) * 0x61c88647n) & 0xffffffffn) >> BigInt(32 - bits));
 }
 
 const backends = (): Backend[] => ['A', 'B', 'C'].map((id, i) => new Backend({ id, ip: 0, ip6: `fd00:2::${i + 1}`, ports: [8080] }));
@@ -38,6 +51,40 @@ describe('IPVS address fold (addr_fold in ip_vs_sh.c, ip_vs_dh.c, ip_vs_lblc.c)'
       const bucket = hash32((pkt.srcPort + pkt.srcIp) >>> 0, 8);
       expect(sh.pick(list, pkt, 0)?.id).toBe(owners[bucket]?.id);
     }
+  });
+});
+
+describe('dh and lblc with IPv6 destinations, as IPVS keys them', () => {
+  // 200 destinations in one /64 prefix VIP (dh and lblc are the schedulers for prefix VIPs).
+  const destinations = Array.from({ length: 200 }, (_, i) => `fd00:9::${((i * 7919) & 0xffff).toString(16)}:${i.toString(16)}`);
+
+  it('dh: bucket hash_32(ntohl(addr_fold(daddr)), 8) (ip_vs_dh_hashkey, IP_VS_DH_TAB_BITS 8)', () => {
+    const dh = new DestinationHashScheduler();
+    const list = backends();
+    dh.onChange(list);
+    const owners = dh.bucketOwners();
+    const picked = new Set<string>();
+    for (const dst of destinations) {
+      const chosen = dh.pick(list, packet6('2001:db8::1', 40000, dst), 0)!.id;
+      expect([dst, chosen]).toEqual([dst, owners[kernelHash32(kernelAddrFold(dst), 8)]!.id]);
+      picked.add(chosen);
+    }
+    expect(picked.size).toBe(3);
+  });
+
+  it('lblc: keyed by the fold, so two destinations with one fold share an entry (the divergence in docs/schedulers.md)', () => {
+    const lblc = new LocalityLeastConnectionScheduler();
+    const list = backends();
+    // fd00:9::7 and fd00:9::1:0:1:7 differ, but their folds agree: 0xfd000009 ^ 0x7 = 0xfd000009 ^ 0x10000 ^ 0x10007.
+    expect(kernelAddrFold('fd00:9::1:0:1:7')).toBe(kernelAddrFold('fd00:9::7'));
+    const first = lblc.pick(list, packet6('2001:db8::1', 40000, 'fd00:9::7'), 0)!;
+    // One connection on it (not overloaded: not above its weight), so least-connection alone would pick another.
+    first.activeConns = 1;
+    expect(lblc.pick(list, packet6('2001:db8::2', 40001, 'fd00:9::1:0:1:7'), 1)).toBe(first);
+    expect(lblc.cachedDestinations).toBe(1);
+    // Another fold is another entry, and least-connection placement sends it elsewhere.
+    expect(lblc.pick(list, packet6('2001:db8::3', 40002, 'fd00:9::8'), 2)).not.toBe(first);
+    expect(lblc.cachedDestinations).toBe(2);
   });
 });
 
