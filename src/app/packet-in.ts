@@ -4,7 +4,7 @@
 // read as numbers with no allocation; IPv6 goes through the full parse and then the same placement.
 import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
-import { buildReplyPacketOut } from '../flows/builders';
+import { buildNormalPacketOut, buildReplyPacketOut } from '../flows/builders';
 import { endCopyService, serviceOfGuard } from '../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, parsePacket, readTransportHeader,
@@ -253,10 +253,13 @@ export class PacketInPath {
     const ipv6 = pkt.ipv6!;
     if (ipv6.fragment) return this.refuseFragment(pkt, now);
     if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.NEIGHBOR_SOLICITATION) {
+      const service = pkt.nd ? this.owner6(pkt.nd.target) : undefined;
+      // An IPv6 prefix VIP brings up every solicitation on the bridge (nd_target cannot be masked): one for another
+      // host (a VM, a router; its DAD probes too) goes on as the table-0 miss sends it, or that host is never found.
+      if (!service) return [buildNormalPacketOut(frame, inPort)];
       // A DAD probe (source ::) asks whether anyone uses the address; vadc does not defend VIPs against it.
-      if (!pkt.nd || ipv6.src === '::' || pkt.icmp.code !== 0) return [];
-      const service = this.owner6(pkt.nd.target);
-      return service ? [buildReplyPacketOut(buildNeighborAdvertisement(pkt, service.config.vip_mac), inPort)] : [];
+      if (ipv6.src === '::' || pkt.icmp.code !== 0) return [];
+      return [buildReplyPacketOut(buildNeighborAdvertisement(pkt, service.config.vip_mac), inPort)];
     }
     if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.ECHO_REQUEST) {
       const service = this.owner6(ipv6.dst);

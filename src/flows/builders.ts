@@ -381,6 +381,14 @@ export function buildResubmitPacketOut(frame: Buffer, inPort: number): PacketOut
   return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, actions: [output(OFPP_TABLE)], data: frame };
 }
 
+/**
+ * Hands a packet that came up but is not vadc's back to the switch's normal L2 processing, as the table-0 miss
+ * would have (an IPv6 prefix VIP brings up every neighbor solicitation, since nd_target cannot be masked).
+ */
+export function buildNormalPacketOut(frame: Buffer, inPort: number): PacketOut {
+  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, actions: [output(OFPP_NORMAL)], data: frame };
+}
+
 /** Sends a packet vadc made (ARP reply, echo reply, RST, ICMP error) out of one port. */
 export function buildReplyPacketOut(frame: Buffer, outPort: number): PacketOut {
   return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort: OFPP_CONTROLLER, actions: [output(outPort)], data: frame };

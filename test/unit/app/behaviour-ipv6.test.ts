@@ -12,6 +12,8 @@ import {
   VIP6, VIP6_MAC, VMS,
 } from '../../helpers/app-harness';
 import { ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
+import { ipv6Words, parseIpv6 } from '../../../src/net';
+import { backendYaml6 } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
 
@@ -106,6 +108,59 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     const dad = h.send(neighborSolicitation(CLIENT_MAC, '::', VIP6));
     expect([dad.replies, dad.outcomes]).toEqual([[], []]);
     expect(h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, 'fd00::12')).outcomes.map((o) => o.kind)).toEqual(['normal']);
+  });
+
+  it('an IPv6 prefix VIP: a SYN to any address in it is placed by dh as the kernel hashes it, a host VIP inside wins, ND answers only inside', () => {
+    const h = new AppHarness(mode, `
+services:
+  - name: pfx6
+    vip: "fd00:9::/64"
+    port: 80
+    scheduler: dh
+    backends:
+${backendYaml6('v-vm1', [8080])}
+${backendYaml6('v-vm2', [8080])}
+${backendYaml6('v-vm3', [8080])}
+  - name: host6
+    vip: "fd00:9::5"
+    port: 80
+    backends:
+${backendYaml6('v-vm3', [8081])}
+`);
+    // Neighbor discovery: an address in the prefix is answered with the VIP's MAC, one outside is the switch's.
+    const macOf = (target: string) => {
+      const na = h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, target)).replies;
+      expect(na).toHaveLength(1);
+      expect(parsed(na[0].data).icmp).toEqual({ type: 136, code: 0 });
+      return parsed(na[0].data).ethSrc;
+    };
+    const vipMac = macOf('fd00:9::7');
+    expect(macOf('fd00:9::ffff:1')).toBe(vipMac);
+    // Every solicitation comes up (nd_target cannot be masked); one for another host, and its DAD probe, go on to
+    // the switch's normal processing as without the VIP, or the VMs on the bridge could not find each other.
+    for (const [src, target] of [[CLIENT6, 'fd00::12'], [CLIENT6, 'fd00:8::7'], ['::', 'fd00::12']]) {
+      const other = h.send(neighborSolicitation(CLIENT_MAC, src, target));
+      expect([target, other.replies, other.outcomes.map((o) => o.kind)]).toEqual([target, [], ['normal']]);
+    }
+    expect(h.packetIns).toBe(5);
+    const syn = (dst: string, clientPort: number) => delivered(h.send(ipv6Frame({
+      srcMac: CLIENT_MAC, dstMac: vipMac, srcIp: CLIENT6, dstIp: dst, proto: 'tcp', srcPort: clientPort, dstPort: 80,
+    })).outcomes);
+    // The host VIP inside the prefix is longest-prefix first: its own service (vm3's port 8081), not dh's.
+    expect(syn('fd00:9::5', 45000)).toMatchObject({ port: VMS['v-vm3'].ofport, fields: { ipv6_dst: 'fd00::13', tcp_dst: 8081, ipv6_src: CLIENT6 } });
+    // dh: the kernel's bucket hash_32(addr_fold(daddr), 8), buckets dealt to the members in turn (ip_vs_dh_reassign).
+    const vms = ['v-vm1', 'v-vm2', 'v-vm3'] as const;
+    const seen = new Set<string>();
+    for (let i = 0; i < 30; i++) {
+      const dst = `fd00:9::${(0x100 + i * 37).toString(16)}:${i.toString(16)}`;
+      const w = ipv6Words(parseIpv6(dst));
+      const bucket = Number(((BigInt((w[0] ^ w[1] ^ w[2] ^ w[3]) >>> 0) * 0x61c88647n) & 0xffffffffn) >> 24n);
+      const vm = VMS[vms[bucket % 3]];
+      expect([dst, syn(dst, 45001 + i)]).toMatchObject([dst, { port: vm.ofport, fields: { ipv6_dst: vm.ip6, tcp_dst: 8080 } }]);
+      seen.add(vm.ip6);
+    }
+    expect(seen.size).toBe(3);
+    expect(h.app.serviceStates().map((s) => [s.config.name, s.decisions])).toEqual([['pfx6', 30], ['host6', 1]]);
   });
 
   it('answers ping6 of the VIP from the VIP', () => {
