@@ -4,7 +4,6 @@
 import { ChildProcess, spawn as spawnChild } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { formatEndpoint } from '../net/endpoint';
 import {
   addBridgeArgs, addPatchPortArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath, NETDEV_DATAPATH_DEVICE,
   ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
@@ -397,7 +396,7 @@ export class Lab {
   async udpRequest(ref: LabHost | string, ip: string, port: number, payload: string, timeoutMs = 3000): Promise<string> {
     const argv = ['node', this.script('udp-client.js'), ip, String(port), payload, String(timeoutMs)];
     const result = await this.exec(ref, argv, { timeoutMs: timeoutMs + 5000 });
-    if (result.code !== 0) throw new LabError('command-failed', `UDP to ${formatEndpoint(ip, port)} from ${this.host(ref).name} failed: ${result.stderr.trim()}`);
+    if (result.code !== 0) throw new LabError('command-failed', `UDP to ${ip}:${port} from ${this.host(ref).name} failed: ${result.stderr.trim()}`);
     return result.stdout;
   }
 

@@ -16,12 +16,12 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   ovsdb: { util: 'any' },
   config: { net: 'any', ovsdb: 'any', util: 'any' },
   controller: { openflow: 'any', util: 'any' },
-  cluster: { config: 'any', ovsdb: 'any', runtime: 'types', util: 'types' },
+  cluster: { config: 'any', net: 'any', ovsdb: 'any', runtime: 'types', util: 'types' },
   health: { net: 'any', config: 'any', runtime: 'any', util: 'any' },
   app: { config: 'types', controller: 'types', runtime: 'types', flows: 'any', lb: 'any', net: 'any', openflow: 'any' },
   metrics: { runtime: 'any' },
-  dashboard: {},
-  api: { runtime: 'any', metrics: 'any', dashboard: 'any', config: 'any', util: 'any', cli: 'types' },
+  dashboard: { net: 'any' },
+  api: { runtime: 'any', metrics: 'any', dashboard: 'any', config: 'any', net: 'any', util: 'any', cli: 'types' },
   daemon: {
     app: 'any', api: 'any', config: 'any', controller: 'any', flows: 'any', health: 'any', lb: 'any', net: 'any', openflow: 'any',
     ovsdb: 'any', runtime: 'any', util: 'any', cluster: 'any',
@@ -30,7 +30,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
   demo: { daemon: 'any', flows: 'any', lab: 'any', util: 'any' },
   bench: { app: 'any', config: 'any', controller: 'any', daemon: 'any', flows: 'any', lab: 'any', net: 'any', openflow: 'any', util: 'any' },
   cli: { api: 'any', cluster: 'any', lab: 'any', util: 'any' },
-  commands: { api: 'any', bench: 'any', cli: 'any', cluster: 'any', config: 'any', daemon: 'any', demo: 'any', lab: 'any', runtime: 'any', util: 'any' },
+  commands: { api: 'any', bench: 'any', cli: 'any', cluster: 'any', config: 'any', daemon: 'any', demo: 'any', lab: 'any', net: 'any', runtime: 'any', util: 'any' },
 };
 
 function filesUnder(dir: string): string[] {

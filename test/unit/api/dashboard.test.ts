@@ -127,4 +127,18 @@ describe('dashboard in headless Chromium against a fake runtime (with the daemon
     }
     expect(rt.service('web').backends.find((b) => b.id === 'v-vm1')?.weight).toBe(7);
   }, 60000);
+
+  it('writes an IPv6 service and backend with the port after brackets (RFC 5952 section 6), an IPv4 one without', async () => {
+    await rt.addService({ name: 'web6', vip: 'fd00::100', port: 80, backends: [{ vnic: 'v-vm1', ip: 'fd00::11', ports: [8080, 8081] }] });
+    try {
+      const meta = page.locator('[data-service="web6"] .svc-meta', { hasText: 'fd00::100' });
+      await meta.waitFor();
+      expect(await meta.textContent()).toContain('[fd00::100]:80/tcp');
+      expect(await page.locator('[data-backend="web6/v-vm1"]').textContent()).toContain('[fd00::11]:8080,8081');
+      expect(await page.locator('[data-service="web"] .svc-meta').textContent()).toContain('10.0.0.100:80/tcp');
+      expect(pageErrors).toEqual([]);
+    } finally {
+      await rt.removeService('web6');
+    }
+  }, 60000);
 });
