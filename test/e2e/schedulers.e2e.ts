@@ -9,6 +9,7 @@ import { hash32 } from '../../src/lb/hash';
 import { ipv4ToUint32 } from '../../src/net';
 import { RuntimeError } from '../../src/runtime/types';
 import { closedLoopLoad, ConnectionHolder, requestEach, type HeldConnection, type LoadResult } from '../helpers/sched-clients';
+import { restoreLink, slowDown } from '../helpers/slow-link';
 import { SchedDaemon, waitUntil } from '../helpers/sched-harness';
 import { e2eNatMode } from '../helpers/nat-mode';
 
@@ -174,22 +175,9 @@ describe(`destination-keyed schedulers on a VIP prefix (NAT by ${e2eNatMode()})`
   });
 });
 
-/**
- * Slows a VM's egress: netem delay as asked, or, where the kernel has no sch_netem (this CI's), a
- * token bucket that lets its replies out at 64 kbit/s (a VM that drains its work slowly).
- */
-async function slowDown(vm: string): Promise<string> {
-  const netem = await lab.exec(vm, ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'netem', 'delay', '50ms']);
-  if (netem.code === 0) return 'tc netem delay 50ms on its eth0';
-  if (!/qdisc kind is unknown/.test(netem.stderr)) throw new Error(`tc netem on ${vm}: ${netem.stderr.trim()}`);
-  const tbf = await lab.exec(vm, ['tc', 'qdisc', 'add', 'dev', 'eth0', 'root', 'tbf', 'rate', '64kbit', 'burst', '1600', 'latency', '1s']);
-  if (tbf.code !== 0) throw new Error(`tc tbf on ${vm}: ${tbf.stderr.trim()}`);
-  return 'tc tbf rate 64kbit on its eth0 (this kernel has no netem)';
-}
-
 describe(`feedback scheduler (NAT by ${e2eNatMode()})`, () => {
   it('sends measurably fewer new connections to a VM made slow with netem than rr does (rr is the control)', async () => {
-    const slowdown = await slowDown('vm3');
+    const slowdown = await slowDown(lab, 'vm3');
     try {
       const loadBoth = async () => tally(await Promise.all(['cl1', 'cl2'].map((cl) => closedLoopLoad(lab, cl, VIP, 4, 5000))));
       await start(service('rr', THREE_VMS()));
@@ -217,7 +205,7 @@ describe(`feedback scheduler (NAT by ${e2eNatMode()})`, () => {
       expect(share(feedback, "vm3")).toBeLessThan(share(rr, "vm3") * 0.8);
       expect(feedback.vm3).toBeLessThan(Math.min(feedback.vm1, feedback.vm2) * 0.75);
     } finally {
-      await lab.exec('vm3', ['tc', 'qdisc', 'del', 'dev', 'eth0', 'root']);
+      await restoreLink(lab, 'vm3');
     }
   });
 });
