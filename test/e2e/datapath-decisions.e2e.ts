@@ -12,7 +12,7 @@ import { restoreLink, slowDown } from '../helpers/slow-link';
 
 /** In the lab's subnet (.100), set once the lab is up. */
 let VIP = '';
-/** The wrr 3:2:1 service's VIP (.101) and the feedback service's (.102); their backends listen on 8081 and 8082. */
+/** The wrr 3:2:1 service's VIP (.150) and the feedback service's (.151; clients have .101 upward); their backends listen on 8081 and 8082. */
 let VIP_WRR = '';
 let VIP_FEEDBACK = '';
 const WRR_WEIGHTS: Record<string, number> = { vm1: 3, vm2: 2, vm3: 1 };
@@ -61,8 +61,8 @@ beforeAll(async () => {
   // Its own lab name (and directory): a run of another suite under the default name queues on the host lock instead of colliding.
   lab = await Lab.up({ name: 'dpd', vms: 3, clients: 1, waitForHostMs: 600_000 });
   VIP = lab.subnet.replace(/\.0\/\d+$/, '.100');
-  VIP_WRR = lab.subnet.replace(/\.0\/\d+$/, '.101');
-  VIP_FEEDBACK = lab.subnet.replace(/\.0\/\d+$/, '.102');
+  VIP_WRR = lab.subnet.replace(/\.0\/\d+$/, '.150');
+  VIP_FEEDBACK = lab.subnet.replace(/\.0\/\d+$/, '.151');
   for (const vm of ['vm1', 'vm2', 'vm3']) {
     servers.set(vm, await lab.startHttpServer(vm, 8080));
     for (const port of [8081, 8082]) otherServers.push(await lab.startHttpServer(vm, port));
