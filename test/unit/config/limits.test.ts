@@ -55,13 +55,15 @@ describe('parsing off the main thread', () => {
 
   it('gives the same configuration, and the same issues, as parseConfig', async () => {
     const text = bigConfig(3);
-    const inWorker = { inlineUpToBytes: 0 };
+    // The time bound is the next test's subject; here a worker that loads the transpiler slowly (over 30 s at load
+    // 20, the final landing of stop 31) must not turn a comparison of results into a timeout.
+    const inWorker = { inlineUpToBytes: 0, timeoutMs: 150_000 };
     await expect(parseConfigOffThread(text, 'applied', inWorker)).resolves.toEqual(parseConfig(text, 'applied'));
     const bad = text.replace('port: 80', 'port: 99999');
     const err = await parseConfigOffThread(bad, 'applied', inWorker).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).issues).toEqual(issuesOf(() => parseConfig(bad)).map((line) => ({ path: line.split(': ')[0], message: line.split(': ').slice(1).join(': ') })));
-  });
+  }, 320_000);
 
   it('bounds the worker: size, time and memory each end it with a clear error', async () => {
     await expect(parseConfigOffThread('x'.repeat(2048), 'applied', { maxBytes: 1024 })).rejects.toThrow(/2048 bytes is over the 1024-byte limit/);
