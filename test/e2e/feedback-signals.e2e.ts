@@ -70,8 +70,9 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // TIME_WAIT, so ties among the fast VMs go to the one that ended fewer in the last second, not to vm1.
     // VM2 <= 15 % (the issue's number) for feedback (2-5 % seen). lc's VM2 share is VM2's rate over the fast VMs',
     // and with the linger VM2 also wins ties at equal open counts (it has the fewest recent ends, as under IPVS):
-    // 13.0 % (flows, load 5.4) and 13.9 % (conntrack, load 15.8) on real OVS, and the simulation gives 15.8 % once
-    // each answer takes 20 ms longer (a loaded machine), so lc keeps 20 % (docs/schedulers.md).
+    // it holds two connections nearly always, so its share is (20+x)/(220+2x), x what each answer takes beyond the
+    // application (15.4 % at x = 20 ms; 13.0-21.2 % on real OVS). Every tie-break that splits the fast VMs evenly
+    // does this, IPVS's own worse, so lc keeps 20 % ("Why lc's VM2 share is held to 20 %", docs/schedulers.md).
     expect(share(slow, 'vm2')).toBeLessThanOrEqual(scheduler === 'lc' ? 0.2 : 0.15);
     expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.05);
     // Equal again, 4-10 s after VM2 recovered: lc, counting each VM's open and last second's ended connections,
@@ -89,6 +90,27 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // Every connection's end came as copies, not new-connection packet-ins.
     expect(web.endCopies).toBeGreaterThanOrEqual(web.decisions);
   }, 90_000);
+
+  it('feedback: a VM that turns 10x slower is believed within 2 s and then gets far less than a third', async () => {
+    for (const vm of ['vm1', 'vm2', 'vm3']) await answerIn(vm, 20);
+    vadc = await SchedDaemon.start(lab, SERVICE('feedback'), { daemonDefaults: true });
+    const equal = await closedLoopLoad(lab, 'cl1', VIP, 4, 4000);
+    await answerIn('vm2', 200);
+    const believing = await closedLoopLoad(lab, 'cl1', VIP, 4, 2000);
+    const slow = await closedLoopLoad(lab, 'cl1', VIP, 4, 6000);
+    console.log(`feedback, NAT by ${e2eNatMode()}, ${new Date().toISOString()}, load ${loadAverage()}: 4 clients in a closed loop, VM2 turns slow
+  all answer in 20 ms (4 s):                          ${shares(equal)}
+  VM2 answers in 200 ms, first 2 s:                   ${shares(believing)}
+  then 6 s:                                           ${shares(slow)}`);
+    for (const r of [equal, believing, slow]) expect(r.failed).toBe(0);
+    // VM2 had its turn among equals before, so its small share after is the scheduler's doing (the simulation's
+    // noisiest case gives it at least 16.7 % of a fresh start's first 4 s over 40 seeds, a median of 33 %).
+    expect(share(equal, 'vm2')).toBeGreaterThanOrEqual(0.15);
+    // The connection-time estimate rises ten times faster than it falls: a VM whose ends come 200 ms apart is
+    // believed slow in two or three of them (the simulation: VM2 <= 11 % of the first second, <= 6 % of the next).
+    expect(share(believing, 'vm2')).toBeLessThanOrEqual(0.25);
+    expect(share(slow, 'vm2')).toBeLessThanOrEqual(0.15);
+  }, 60_000);
 
   it.each(['lc', 'feedback'])(`%s: two equal VMs under a closed loop stay balanced for ${EQUAL_SECONDS} s (no window run away, no swing)`, async (scheduler) => {
     for (const vm of ['vm1', 'vm3']) await answerIn(vm, 20);
