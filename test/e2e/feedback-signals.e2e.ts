@@ -74,7 +74,12 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // application (15.4 % at x = 20 ms; 13.0-21.2 % on real OVS). Every tie-break that splits the fast VMs evenly
     // does this, IPVS's own worse, so lc keeps 20 % ("Why lc's VM2 share is held to 20 %", docs/schedulers.md).
     expect(share(slow, 'vm2')).toBeLessThanOrEqual(scheduler === 'lc' ? 0.2 : 0.15);
-    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.05);
+    // Within 5 points, or within what chance allows for the n requests the fast VMs shared: even a fair coin's split
+    // of n between two VMs differs by sqrt(n) requests (one standard deviation: ~3 points of ~1,150 requests), so a bare
+    // 5-point bound failed now and then (the final suite of stop 31, load 1-2: feedback 46.4 / 51.8 %, 5.4 points, a
+    // 1.9-sd split). Three standard deviations, as a share of all the phase's requests like the shares compared.
+    const fastRequests = (slow.counts.vm1 ?? 0) + (slow.counts.vm3 ?? 0);
+    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(Math.max(0.05, (3 * Math.sqrt(fastRequests)) / total(slow)));
     // Equal again, 4-10 s after VM2 recovered: lc, counting each VM's open and last second's ended connections,
     // splits within 2 points of a third on real OVS and in the simulation, so each VM within 8 points of a third.
     // feedback's estimates swing with the noise of answer times (a hiccup lifts a busy VM's estimate out of the
