@@ -9,4 +9,6 @@ module.exports = {
   testMatch: ['**/*.e2e.ts'],
   maxWorkers: 1,
   testTimeout: 120000,
+  // A failed test runs once more, reported by name in the summary (test/helpers/e2e-retry.ts says why).
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/e2e-retry.ts'],
 };

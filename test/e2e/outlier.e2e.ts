@@ -101,7 +101,9 @@ describe(`outlier detection on real OVS (NAT by ${e2eNatMode()})`, () => {
       const afterEjection = outcomes.filter((o) => o.at > out.time + 100);
       console.log(`[outlier e2e ${e2eNatMode()}] vm2 silenced (drops everything): ejected ${out.time - silencedAt} ms later (${out.message}); `
         + `${failed.length} of ${outcomes.length} requests failed (timeouts of connections placed on vm2 before the ejection); `
-        + `${afterEjection.length} requests started after the ejection, ${afterEjection.filter((o) => !o.ok).length} of them failed`);
+        + `${afterEjection.length} requests started after the ejection, ${afterEjection.filter((o) => !o.ok).length} of them failed`
+        + `${afterEjection.filter((o) => !o.ok).map((o) => ` (+${o.at - out.time} ms: ${o.what})`).join('')}; outlier events after it: `
+        + `${d.events.slice(from).filter((e) => e.kind.startsWith('outlier_') && e.time > out.time).map((e) => `+${e.time - out.time} ms ${e.kind} ${e.message}`).join('; ') || 'none'}`);
       expect(out.message).toMatch(/not established/);
       expect(afterEjection.length).toBeGreaterThanOrEqual(20);
       expect(afterEjection.every((o) => o.ok && o.what.startsWith('vm1'))).toBe(true);

@@ -1,4 +1,5 @@
-// Prints one plain closing line, "<project>: N passed, N failed, N skipped", that CI tooling reads.
+// Prints one plain closing line, "<project>: N passed, N failed, N skipped", that CI tooling reads; before it, when a
+// test passed only on a retry (test/helpers/e2e-retry.ts), one line per such test with the failure it retried after.
 class SummaryReporter {
   constructor(_globalConfig, options) {
     this.name = (options && options.name) || 'tests';
@@ -6,7 +7,30 @@ class SummaryReporter {
   onRunComplete(_contexts, results) {
     const skipped = results.numPendingTests + results.numTodoTests;
     const failed = results.numFailedTests + results.numRuntimeErrorTestSuites;
-    process.stdout.write(`\n${this.name}: ${results.numPassedTests} passed, ${failed} failed, ${skipped} skipped\n`);
+    const retried = retriedTests(results);
+    for (const r of retried) process.stdout.write(`\n${this.name}: passed on retry ${r.attempts - 1}: ${r.file} › ${r.name}\n  first failure: ${r.reason}`);
+    const passedOnRetry = retried.length ? ` (${retried.length} of them on a retry, listed above)` : '';
+    process.stdout.write(`\n${this.name}: ${results.numPassedTests} passed${passedOnRetry}, ${failed} failed, ${skipped} skipped\n`);
   }
 }
+
+/** The tests that passed after at least one failed attempt, with the first failure's first line. */
+function retriedTests(results) {
+  const out = [];
+  for (const file of results.testResults) {
+    for (const t of file.testResults) {
+      if (t.status !== 'passed' || !(t.invocations > 1)) continue;
+      const first = (t.retryReasons && t.retryReasons[0]) || '(no message)';
+      out.push({
+        file: require('path').relative(process.cwd(), file.testFilePath),
+        name: t.fullName,
+        attempts: t.invocations,
+        reason: String(first).replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' / ').slice(0, 300),
+      });
+    }
+  }
+  return out;
+}
+
 module.exports = SummaryReporter;
+module.exports.retriedTests = retriedTests;
