@@ -53,4 +53,44 @@ describe('datapath decision groups and flows', () => {
     expect(() => buildServiceGroup({ ...SPEC, buckets: [] }, false)).toThrow(FlowBuildError);
     expect(() => serviceGroupId(0)).toThrow(FlowBuildError);
   });
+
+  it('gives a group to service ids 1..65535 and takes bucket weights 1..65535, naming what it refuses', () => {
+    expect(serviceGroupId(1)).toBe(0x0adc0001);
+    expect(serviceGroupId(0xffff)).toBe(0x0adcffff);
+    for (const id of [0, -1, 0x10000, 1.5]) expect(() => serviceGroupId(id)).toThrow(new FlowBuildError(`service id ${id} has no group id (1..65535)`));
+    const withWeight = (weight: number): GroupMod => buildServiceGroup({ ...SPEC, buckets: [{ ip: '10.0.0.11', port: 80, weight }] }, false);
+    expect(withWeight(1).buckets.map((b) => b.weight)).toEqual([1]);
+    expect(withWeight(0xffff).buckets.map((b) => b.weight)).toEqual([0xffff]);
+    // 1.5 is >= 1 and <= 65535 but not a whole number: each of the three conditions refuses on its own.
+    for (const weight of [0, 1.5, 0x10000]) expect(() => withWeight(weight)).toThrow(new FlowBuildError(`bucket weight ${weight} is outside 1..65535`));
+    expect(() => buildServiceGroup({ ...SPEC, buckets: [] }, false))
+      .toThrow(new FlowBuildError("service 7's group needs at least one bucket (remove the group instead)"));
+  });
+
+  // The groups' buckets are compared byte for byte with ovs-ofctl's encoding (test/unit/openflow/ovs/groups.ts); the
+  // decision flow is not (ovs-ofctl orders the match fields differently), so here it is field by field.
+  it('builds the decision flow of an IPv4 TCP and an IPv6 UDP VIP, and deletes exactly it', () => {
+    const fixed = {
+      type: 'flow_mod', xid: 0, cookieMask: 0n, tableId: 1, idleTimeout: 0, hardTimeout: 0, priority: 400,
+      bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags: 0,
+    };
+    // +trk+new, and not +est, +rpl, +inv or +dnat (the tracker has not translated it yet).
+    const newUntranslated = { field: 'ct_state', value: 0x21, mask: 0xbb };
+    expect(buildDecisionFlow(FLOW)).toEqual({
+      ...fixed, command: 0, cookie: 0xadc0_7000_7000_0000n,
+      match: [newUntranslated, { field: 'eth_type', value: 0x0800 }, { field: 'ip_proto', value: 6 }, { field: 'ipv4_dst', value: '10.0.0.100' }, { field: 'tcp_dst', value: 80 }],
+      instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: 0x0adc0007 }] }],
+    });
+    const flow6 = { serviceId: 0xffff, protocol: 'udp' as const, vip: 'fd00::100', port: 53 };
+    expect(buildDecisionFlow(flow6)).toEqual({
+      ...fixed, command: 0, cookie: 0xadc0_7fff_f000_0000n,
+      match: [newUntranslated, { field: 'eth_type', value: 0x86dd }, { field: 'ip_proto', value: 17 }, { field: 'ipv6_dst', value: 'fd00::100' }, { field: 'udp_dst', value: 53 }],
+      instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: 0x0adcffff }] }],
+    });
+    expect(checkFlow(buildDecisionFlow(flow6), VADC_PIPELINE)).toEqual([]);
+    // Delete strict (OFPFC_DELETE_STRICT, 4): the same table, priority and match; every decision flow's cookie kind, no instructions.
+    expect(buildDeleteDecisionFlow(FLOW)).toEqual({
+      ...fixed, command: 4, cookie: 0xadc0_7000_0000_0000n, cookieMask: 0xffff_f000_0000_0000n, match: buildDecisionFlow(FLOW).match, instructions: [],
+    });
+  });
 });
