@@ -144,3 +144,17 @@ export function parseCtStats(text: string): CtStats {
   }
   return { total: Number(total[1]), byProto, tcpStates };
 }
+
+/**
+ * Runs `during` while `work` is still going (sampling counters mid-way), then gives work's result or throws its
+ * error. A handler is on `work` from the start: a rejection while `during` still sleeps is caught here, not an
+ * unhandled rejection that ends Node before the caller's finally takes the lab down (2026-12-05 17:36: a refused
+ * iperf3 through the VIP left lab perf up).
+ */
+export async function whilePending<T>(work: Promise<T>, during: () => Promise<void>): Promise<T> {
+  const settled = work.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+  await during();
+  const outcome = await settled;
+  if (!outcome.ok) throw outcome.error;
+  return outcome.value;
+}

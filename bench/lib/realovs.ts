@@ -13,7 +13,7 @@ import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
 import { sleep } from '../../src/lab/system';
-import { countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, summarize, type Distribution, type Iperf3Result } from './realovs-stats';
+import { countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, summarize, whilePending, type Distribution, type Iperf3Result } from './realovs-stats';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -34,6 +34,7 @@ export interface RealOvsOptions {
   concurrency: number;
   /** Sequential connections for the first-packet delay. */
   latencyConnections: number;
+  /** iperf3's transfer time, s (0 = no iperf3 phase). */
   iperfSeconds: number;
   /** Concurrent held connections for the consistency check (0 = skip). */
   holdConnections: number;
@@ -101,6 +102,10 @@ export interface RealOvsReport {
   runs: RunResult[];
   hold: HoldResult | null;
 }
+
+const NOT_RUN: Iperf3Result = { receivedBps: NaN, sentBps: NaN, retransmits: NaN, seconds: 0 };
+/** `iperfSeconds: 0`: no iperf3 phase; its figures print as '-'. */
+const NO_IPERF: RunResult['iperf'] = { direct: NOT_RUN, vip: NOT_RUN, ratio: NaN, packetInsMidTransfer: NaN, packetInsWholeTransfer: NaN };
 
 async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -185,8 +190,8 @@ class Bench {
         const staticPhase = await this.staticPhase(backend);
         log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
         const vipPhase = await this.vipPhase();
-        log(`run ${run + 1}/${this.opts.runs}: iperf3 direct and through the VIP ...`);
-        const iperf = await this.iperf(backend);
+        log(`run ${run + 1}/${this.opts.runs}: ${this.opts.iperfSeconds > 0 ? 'iperf3 direct and through the VIP ...' : 'iperf3 skipped (--iperf-seconds 0)'}`);
+        const iperf = this.opts.iperfSeconds > 0 ? await this.iperf(backend) : NO_IPERF;
         runs.push({
           static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
           firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf,
@@ -324,20 +329,44 @@ class Bench {
         { timeoutMs: (this.opts.iperfSeconds + 20) * 1000 });
       return parseIperf3Json(r.stdout);
     };
-    const direct = await iperf(backend.ip);
-    const before = this.packetIns();
-    const kindsBefore = [this.serviceCount('endCopies'), this.serviceCount('repeats'), this.serviceCount('guardedReplies')];
-    const through = iperf(this.vip);
-    // Mid-transfer window: after iperf3's control and data connections were set up, before it ends.
-    await sleep(1500);
-    const midStart = this.packetIns();
-    await sleep(Math.max(500, (this.opts.iperfSeconds - 2.5) * 1000));
-    const midEnd = this.packetIns();
-    const vip = await through;
+    // Events from the direct transfer on (an outlier ejection of the iperf service's port shows here).
+    const events: string[] = [];
+    const onEvent = (e: { kind: string; service?: string; message: string }) => events.push(`${e.kind}${e.service ? ` ${e.service}` : ''}: ${e.message}`);
+    this.daemon!.bus.on('event', onEvent);
+    let midStart = 0;
+    let midEnd = 0;
+    let before = 0;
+    let kindsBefore: number[] = [];
+    let vip: Iperf3Result;
+    try {
+      const direct = await iperf(backend.ip);
+      before = this.packetIns();
+      kindsBefore = [this.serviceCount('endCopies'), this.serviceCount('repeats'), this.serviceCount('guardedReplies')];
+      // Mid-transfer window: after iperf3's control and data connections were set up, before it ends.
+      vip = await whilePending(iperf(this.vip), async () => {
+        await sleep(1500);
+        midStart = this.packetIns();
+        await sleep(Math.max(500, (this.opts.iperfSeconds - 2.5) * 1000));
+        midEnd = this.packetIns();
+      });
+      return this.iperfResult(direct, vip, before, kindsBefore, midEnd - midStart, events);
+    } catch (err) {
+      // The evidence for why: what vadc saw and decided, and the switch's groups, at the failure.
+      this.opts.log(`  iperf3 failed: ${(err as Error).message}\n  events since the direct transfer: ${events.join('; ') || 'none'}\n` +
+        `  iperf service (decided by ${this.daemon!.app.decidedBy('iperf')}): ${JSON.stringify(this.daemon!.services().find((s) => s.name === 'iperf'))}\n` +
+        `  groups:\n${await this.lab.ofctl('dump-groups').catch((e: Error) => e.message)}`);
+      throw err;
+    } finally {
+      this.daemon!.bus.off('event', onEvent);
+    }
+  }
+
+  private iperfResult(direct: Iperf3Result, vip: Iperf3Result, before: number, kindsBefore: number[], packetInsMidTransfer: number, events: string[]): RunResult['iperf'] {
     const [copies, repeats, guarded] = [this.serviceCount('endCopies'), this.serviceCount('repeats'), this.serviceCount('guardedReplies')].map((n, i) => n - kindsBefore[i]);
-    this.opts.log(`  iperf3 through the VIP: ${this.packetIns() - before} packet-ins (end copies ${copies}, repeats ${repeats}, reply guard ${guarded})`);
+    this.opts.log(`  iperf3 through the VIP: ${this.packetIns() - before} packet-ins (end copies ${copies}, repeats ${repeats}, reply guard ${guarded}); ` +
+      `events since the direct transfer: ${events.join('; ') || 'none'}`);
     return {
-      direct, vip, ratio: vip.receivedBps / direct.receivedBps, packetInsMidTransfer: midEnd - midStart, packetInsWholeTransfer: this.packetIns() - before,
+      direct, vip, ratio: vip.receivedBps / direct.receivedBps, packetInsMidTransfer, packetInsWholeTransfer: this.packetIns() - before,
     };
   }
 

@@ -2,7 +2,7 @@
 // static NAT flows (no controller); first-packet delay; iperf3 via the VIP vs. direct with packet-ins
 // counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
-//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5] [--hold 10000] [--nat flows|conntrack]
+//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5 (0 = skip iperf3)] [--hold 10000] [--nat flows|conntrack]
 //     [--end-copies N (copies/s, 0 = off; default the config's)] [--reply-guard N (flows mode, SYN-ACKs/s, 0 = off;
 //     default the config's)] [--decisions controller|datapath] [--json]
 import { parseArgs } from 'node:util';

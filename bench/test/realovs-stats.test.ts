@@ -1,5 +1,5 @@
 import {
-  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, summarize,
+  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, summarize, whilePending,
 } from '../lib/realovs-stats';
 
 describe('summarize', () => {
@@ -87,5 +87,30 @@ describe('parseCtStats', () => {
   it('takes an empty tracker and refuses text that is not ct-stats-show output', () => {
     expect(parseCtStats('Connections Stats:\n    Total: 0\n')).toEqual({ total: 0, byProto: new Map(), tcpStates: new Map() });
     expect(() => parseCtStats('ovs-vswitchd: unknown command')).toThrow(BenchInputError);
+  });
+});
+
+describe('whilePending', () => {
+  it("has a handler on work before `during` starts (a rejection meanwhile is not unhandled), and throws work's error after", async () => {
+    const work = Promise.reject(new Error('unable to connect to server: Connection refused'));
+    // Node reports a rejection with no handler once the microtasks run out, and ends the process (the bench's
+    // finally, which takes the lab down, never ran): the handler must be there before `during` first waits.
+    const then = jest.spyOn(work, 'then');
+    let handlersWhenDuringStarted = -1;
+    const run = whilePending(work, async () => {
+      handlersWhenDuringStarted = then.mock.calls.length;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    });
+    await expect(run).rejects.toThrow('Connection refused');
+    expect(handlersWhenDuringStarted).toBeGreaterThan(0);
+  });
+
+  it("gives work's value once `during` has ended", async () => {
+    let sampled = false;
+    await expect(whilePending(Promise.resolve(42), async () => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      sampled = true;
+    })).resolves.toBe(42);
+    expect(sampled).toBe(true);
   });
 });
