@@ -192,7 +192,7 @@ export class PacketInPath {
       key.vip = service.vip.base;
       key.vipPort = service.config.port;
     }
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => uint32ToIpv4(h.src));
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => uint32ToIpv4(h.src), frame);
   }
 
   /**
@@ -221,21 +221,25 @@ export class PacketInPath {
     }
     key.clientIp = foldIpv6(words, 0);
     key.vip = foldIpv6(words, 4);
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Words(packet, 0));
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Words(packet, 0), frame);
   }
 
   /**
    * A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. A backend's
-   * RST of a connection vadc does not track, in a service the datapath places (a select group: vadc learns its
-   * connections at the tracker's next reading), is a refusal of a connection just placed: a failure of the backend
-   * port it came from (`srcPort`, the address `srcAddress()` gives), as an early reset of a tracked one is.
+   * RST answering a SYN (isSynRefusal) of a connection vadc does not track, in a service the datapath places (a
+   * select group: vadc learns its connections at the tracker's next reading), is a refusal of a connection just
+   * placed: a failure of the backend port it came from (`srcPort`, the address `srcAddress()` gives). Any other
+   * untracked RST from a backend port is no verdict: the copy flow matches the port's every segment, so a client
+   * that talks to the backend directly (not through the VIP) has its connection's end copied too, and its RSTs
+   * (a socket closed with data unread, as iperf3's server does after each test) had ejected the port.
    */
   private connectionEnd(
     service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
+    frame: Buffer,
   ): OutboundMessage[] {
     const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
-    if (known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath) {
+    if (known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)) {
       const address = srcAddress();
       const backend = [...service.backends.values()].find((b) => b.config.ip === address && b.config.ports.includes(srcPort));
       if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, now);
@@ -396,4 +400,16 @@ const EMPTY = Buffer.alloc(0);
 function inPortOf(msg: PacketIn): number {
   for (const oxm of msg.match) if (oxm.field === 'in_port') return oxm.value as number;
   return 0;
+}
+
+/**
+ * A TCP RST that answers a SYN (RFC 793 reset generation, as Linux's tcp_v4_send_reset does): the SYN carried no
+ * ACK, so the reset has sequence number 0 and ACK set. The RST that aborts a connection carries the sender's own
+ * sequence number (0 only by a 2^-32 chance). Parsed in full: only a backend's untracked RST comes here.
+ */
+export function isSynRefusal(frame: Buffer): boolean {
+  const parsed = parsePacket(frame);
+  const l4 = parsed.ok ? parsed.packet.l4 : undefined;
+  const flags = l4?.tcpFlags ?? 0;
+  return (flags & TCP_FLAGS.RST) !== 0 && (flags & TCP_FLAGS.ACK) !== 0 && l4?.tcpSeq === 0;
 }

@@ -132,18 +132,18 @@ export function fromClient6(clientPort: number, opts: { flags?: number; proto?: 
 }
 
 /** fromBackend's IPv6 twin: the VM answers from its IPv6 address. */
-export function fromBackend6(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; clientIp?: string } = {}): Buffer {
+export function fromBackend6(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; seq?: number; clientIp?: string } = {}): Buffer {
   return ipv6Frame({
     srcMac: VMS[vm].mac, dstMac: CLIENT_MAC, srcIp: VMS[vm].ip6, dstIp: opts.clientIp ?? CLIENT6, proto: opts.proto ?? 'tcp',
-    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12,
+    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12, ...(opts.seq !== undefined ? { tcpSeq: opts.seq } : {}),
   });
 }
 
 /** The backend's answer, as the VM sends it: from its own address and software port, to the client's MAC. */
-export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; dstMac?: string } = {}): Buffer {
+export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; seq?: number; dstMac?: string } = {}): Buffer {
   return ipv4Frame({
     srcMac: VMS[vm].mac, dstMac: opts.dstMac ?? CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: '10.0.0.101', proto: opts.proto ?? 'tcp',
-    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12,
+    srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12, ...(opts.seq !== undefined ? { tcpSeq: opts.seq } : {}),
   });
 }
 

@@ -13,6 +13,8 @@ export interface FrameSpec {
   dstPort?: number;
   /** TCP flags; default SYN. */
   tcpFlags?: number;
+  /** TCP sequence number; default 1000. */
+  tcpSeq?: number;
   payload?: Buffer;
 }
 
@@ -20,13 +22,13 @@ const mac = (text: string) => Buffer.from(text.replace(/:/g, ''), 'hex');
 const ip = (text: string) => Buffer.from(text.split('.').map(Number));
 
 /** A TCP (flags default SYN) or UDP header and payload, checksum left 0. */
-function transportSegment(proto: 'tcp' | 'udp', spec: { srcPort?: number; dstPort?: number; tcpFlags?: number }, payload: Buffer): Buffer {
+function transportSegment(proto: 'tcp' | 'udp', spec: { srcPort?: number; dstPort?: number; tcpFlags?: number; tcpSeq?: number }, payload: Buffer): Buffer {
   const header = proto === 'tcp' ? 20 : 8;
   const l4 = Buffer.alloc(header + payload.length);
   l4.writeUInt16BE(spec.srcPort ?? 40000, 0);
   l4.writeUInt16BE(spec.dstPort ?? (proto === 'tcp' ? 80 : 53), 2);
   if (proto === 'tcp') {
-    l4.writeUInt32BE(1000, 4);
+    l4.writeUInt32BE(spec.tcpSeq ?? 1000, 4);
     l4[12] = 5 << 4;
     l4[13] = spec.tcpFlags ?? 0x02;
     l4.writeUInt16BE(65535, 14);
@@ -104,6 +106,8 @@ export interface Frame6Spec {
   dstPort?: number;
   /** TCP flags; default SYN. */
   tcpFlags?: number;
+  /** TCP sequence number; default 1000. */
+  tcpSeq?: number;
   payload?: Buffer;
 }
 

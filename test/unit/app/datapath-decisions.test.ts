@@ -229,7 +229,8 @@ describe('datapath decisions: passive outlier detection', () => {
       const out = delivered(h.send(fromClient(clientPort)).outcomes);
       const vm = PORT_OF[out.port] as keyof typeof VMS;
       placed.push(vm);
-      if (vm === dead) h.send(fromBackend(vm, clientPort, { flags: RST_ACK, backendPort: Number(out.fields.tcp_dst) }), VMS[vm].ofport);
+      // The reset a SYN gets (RFC 793): sequence 0, ACK set.
+      if (vm === dead) h.send(fromBackend(vm, clientPort, { flags: RST_ACK, seq: 0, backendPort: Number(out.fields.tcp_dst) }), VMS[vm].ofport);
     }
     return placed;
   }
@@ -256,6 +257,24 @@ describe('datapath decisions: passive outlier detection', () => {
     expect(due.probes).toEqual([expect.objectContaining({ backend: 'v-vm2', port: 8080, protocol: 'tcp' })]);
     h.install(h.app.outlierProbeResult(due.probes[0], true, 'connected', h.now));
     expect(share(spread(h, 2000, 55000), 'v-vm2', 2000)).toBeGreaterThan(0.25);
+  });
+
+  it("a backend's RSTs of connections it had accepted directly (not through the VIP) eject nothing: only a RST answering a SYN is a refusal", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    // A client talks to vm2:8080 directly; the switch copies the port's every RST (the copy flow matches the backend
+    // port, whoever the peer is), and vadc tracks none of these connections. Each reset carries vm2's own sequence
+    // number, as a socket closed with data unread sends it (iperf3's server after each test did so on real OVS).
+    for (let i = 0; i < 10; i++) {
+      h.now += 50;
+      h.send(fromBackend('v-vm2', 41000 + i, { flags: RST_ACK, seq: 0x5eed0000 + i }), VMS['v-vm2'].ofport);
+    }
+    expect(h.endCopies).toBe(10);
+    expect(ejections(h)).toEqual([]);
+    expect(h.app.outlierFlush()).toEqual([]);
+    expect(share(spread(h, 3000, 45000), 'v-vm2', 3000)).toBeGreaterThan(0.25);
+    // The same port refusing three SYNs (sequence 0) is ejected: the rule still holds.
+    for (let i = 0; i < 3; i++) h.send(fromBackend('v-vm2', 42000 + i, { flags: RST_ACK, seq: 0 }), VMS['v-vm2'].ofport);
+    expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/refused the connection/) })]);
   });
 
   it("connections the tracker still lists in SYN_SENT connect_timeout after vadc first saw them eject their VM; established ones do not", () => {
