@@ -40,6 +40,9 @@ function spread(h: AppHarness, n: number, firstPort = 20000): Map<string, number
   return where;
 }
 
+/** The group-mods among the messages an input returned. */
+const groupModsIn = (batches: ReturnType<AppHarness['app']['setHealth']>) => batches.flatMap((b) => b.msgs).filter((m) => 'type' in m && m.type === 'group_mod');
+
 const share = (m: Map<string, number>, prefix: string, n: number) => [...m].filter(([k]) => k.startsWith(prefix)).reduce((s, [, v]) => s + v, 0) / n;
 
 describe('datapath decisions: the select group spreads new connections', () => {
@@ -115,7 +118,10 @@ describe('datapath decisions: the buckets follow the backends', () => {
 
   it('a backend its health check fails gets no new connections; with none left the controller refuses them', () => {
     const h = new AppHarness(CONNTRACK, services('rr'));
-    h.install(h.app.setHealth('web', 'v-vm1', false));
+    // The verdict's own batch carries the group-mod: the buckets change as the verdict is taken, not at a later poll.
+    const verdict = h.app.setHealth('web', 'v-vm1', false);
+    expect(groupModsIn(verdict)).toEqual([expect.objectContaining({ command: OFPGC_MODIFY, buckets: [expect.anything(), expect.anything()] })]);
+    h.install(verdict);
     expect(share(spread(h, 2000), 'v-vm1', 2000)).toBe(0);
     h.install(h.app.setHealth('web', 'v-vm2', false));
     h.install(h.app.setHealth('web', 'v-vm3', false));
@@ -155,6 +161,38 @@ describe('datapath decisions: the buckets follow the backends', () => {
     h.install(h.app.switchUp(h.sw, h.now));
     expect(h.table.groups.size).toBe(1);
     expect(spread(h, 100).size).toBe(4);
+    expect(h.packetIns).toBe(0);
+  });
+});
+
+describe('datapath decisions: tiers', () => {
+  /** vm1 (two ports) is tier 0; vm2 and vm3 are tier 1, which serves only when tier 0 cannot. */
+  const tiered = `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    decisions: datapath
+    idle_timeout: 30
+    backends:
+${backendYaml('v-vm1', [8080, 8081])}
+${backendYaml('v-vm2', [8080], 'tier: 1')}
+${backendYaml('v-vm3', [8080], 'tier: 1')}
+`;
+  const bucketsOf = (h: AppHarness) => [...h.table.groups.values()].map((g) => g.length);
+
+  it("only the serving tier has buckets; the failover's routing to tier 1 (tier 0 overloaded) moves them with one group-mod, 0 packet-ins", () => {
+    const h = new AppHarness(CONNTRACK, tiered);
+    expect(bucketsOf(h)).toEqual([2]);
+    expect([...spread(h, 300).keys()].sort()).toEqual(['v-vm1 8080', 'v-vm1 8081']);
+    const batches = h.app.setRouting('web', { kind: 'tier', backends: ['v-vm2', 'v-vm3'] });
+    expect(groupModsIn(batches)).toEqual([expect.objectContaining({ command: OFPGC_MODIFY })]);
+    h.install(batches);
+    expect(bucketsOf(h)).toEqual([2]);
+    const where = spread(h, 3000, 40000);
+    expect([...where.keys()].sort()).toEqual(['v-vm2 8080', 'v-vm3 8080']);
+    expect(Math.abs(share(where, 'v-vm2', 3000) - 1 / 2)).toBeLessThan(0.05 / 2);
     expect(h.packetIns).toBe(0);
   });
 });
