@@ -2,37 +2,15 @@
 // make the daemon leak one connection per retry, report "connected", flood the event ring and ignore stop.
 // The daemon now holds one session: at most one connection at a time, status and events that tell the truth.
 import { mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
-import { JsonStreamParser } from '../../../src/ovsdb';
+import { echoOnlyServer } from '../../helpers/echo-only-ovsdb';
 import { noVswitchd } from '../../helpers/nat-mode';
 
 const dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdb-outage-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A server that answers echo and refuses every other request with an error. */
-function echoOnlyServer(path: string): { server: net.Server; accepted: () => number; open: () => number } {
-  let accepted = 0;
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((conn) => {
-    accepted++;
-    sockets.add(conn);
-    conn.on('close', () => sockets.delete(conn));
-    conn.on('error', () => undefined);
-    const parser = new JsonStreamParser();
-    conn.on('data', (chunk) => {
-      for (const m of parser.push(chunk) as Array<{ id: unknown; method?: string; params?: unknown[] }>) {
-        if (m.method === 'echo') conn.write(JSON.stringify({ id: m.id, result: m.params, error: null }));
-        else if (m.id !== null && m.id !== undefined) conn.write(JSON.stringify({ id: m.id, result: null, error: 'not supported' }));
-      }
-    });
-  });
-  server.listen(path);
-  return { server, accepted: () => accepted, open: () => sockets.size };
-}
 
 /** This process's sockets to `path` (a unix socket's peer name is not in /proc, so count sockets overall). */
 function openSockets(): number {
