@@ -57,6 +57,13 @@ export interface ControllerOptions {
    * EQUAL and writes at once (a controller that is alone by design).
    */
   roles?: RoleAuthority;
+  /**
+   * With roles: once the switch grants MASTER, packet-ins are still held (not decided) until replayHeldPacketIns takes
+   * them, at most this long (ms); after that they are decided as they come. Meanwhile the app reads back what the
+   * datapath holds: a decision before that could give a new connection a connection id the old master's flows still
+   * carry, and the end of the old connection would then delete the new one's flows. Default 0: decided at once.
+   */
+  holdAfterMastershipMs?: number;
 }
 
 export const DEFAULT_MAX_HANDSHAKING = 32;
@@ -108,6 +115,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly violations: ViolationLog;
   /** With roles: each connection's packet-ins while it is not master, for a takeover to replay (packet-in-ring.ts). */
   private readonly held = new WeakMap<SwitchSession, PacketInRing>();
+  /** With holdAfterMastershipMs: when each master connection's mastership began, until its replay. */
+  private readonly holdingSince = new WeakMap<SwitchSession, number>();
 
   constructor(private readonly opts: ControllerOptions = {}) {
     super();
@@ -208,6 +217,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const ring = session && this.held.get(session);
     const now = this.now();
     if (!session || !ring || session.state !== 'up' || !session.role?.isMaster || !this.opts.roles?.mayWrite(now)) return undefined;
+    this.holdingSince.delete(session);
     return replayHeld(ring.take(now), (msg) => verdict(session, msg), (msg) => {
       this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, this.now()));
     });
@@ -229,7 +239,20 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!report) return;
     this.logger.info(`switch role: ${report.kind}`, { dpid: formatDpid(session.dpid), ...('generation' in report ? { generation: String(report.generation) } : {}) });
     this.emit('role', session, report);
-    if (report.kind === 'master') this.runHandler(session, 'onMastership', () => this.app?.onMastership?.(session, this.now()));
+    if (report.kind !== 'master') return;
+    if (this.opts.holdAfterMastershipMs) this.holdingSince.set(session, this.now());
+    this.runHandler(session, 'onMastership', () => this.app?.onMastership?.(session, this.now()));
+  }
+
+  /** Whether a master connection still holds its packet-ins for the takeover's replay (holdAfterMastershipMs). */
+  private holdsForReplay(session: SwitchSession, now: number): boolean {
+    const since = this.holdingSince.get(session);
+    if (since === undefined) return false;
+    const limit = this.opts.holdAfterMastershipMs ?? 0;
+    if (now - since < limit) return true;
+    this.holdingSince.delete(session);
+    this.logger.warn(`no takeover replay ${limit} ms after mastership: packet-ins are decided as they come`, { dpid: formatDpid(session.dpid) });
+    return false;
   }
 
   private session(dpid: bigint): SwitchSession {
@@ -365,8 +388,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     switch (msg.type) {
       case 'packet_in':
         // Not master (or past the lease): nothing of its answer could leave, so the app does not decide it. It is
-        // kept a moment: if this instance takes over, the old master may never have answered it.
-        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now))) {
+        // kept a moment: if this instance takes over, the old master may never have answered it. A new master keeps
+        // them too until its replay (holdAfterMastershipMs), which comes once it knows what the datapath holds.
+        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now) && !this.holdsForReplay(session, now))) {
           this.held.get(session)?.push(msg, now);
           break;
         }

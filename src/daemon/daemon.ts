@@ -5,6 +5,7 @@ import { AppError, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent
 import type { EffectivePolicy, PolicyProblem } from '../cluster';
 import { parseConfigOffThread, type OffThreadOptions, type VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
+import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import { ProtocolViolationError } from '../controller/errors';
 import type { OutboundMessage } from '../controller/types';
 import { formatDpid } from '../openflow/dpid';
@@ -151,6 +152,8 @@ export class VadcDaemon implements VadcRuntime {
       logger: this.log,
       now: this.now,
       roles: this.election,
+      // A takeover decides nothing before its restore has read the datapath (./switch-hooks.ts takeOver replays then).
+      holdAfterMastershipMs: PACKET_IN_RING_BOUNDS.maxAgeMs,
     });
     this.health = new HealthBridge({
       app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,

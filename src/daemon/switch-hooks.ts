@@ -64,8 +64,9 @@ export class SwitchHooks {
         const msgs = base.onMastership(sw, now);
         // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), read at once (after
         // this turn's write): the packet-ins held as a standby are replayed after it, so that a connection the old
-        // master placed is known and not decided again. Packet-ins arriving meanwhile are answered; the reading merges
-        // (connections decided meanwhile are known and skipped). The meter sweep comes TAKEOVER_READS_AFTER_MS later.
+        // master placed is known and not decided again. Packet-ins arriving meanwhile join them (the controller's
+        // holdAfterMastershipMs): decided before the reading, a new connection could take a connection id the old
+        // master's flows still carry. The meter sweep comes TAKEOVER_READS_AFTER_MS later.
         setImmediate(() => void this.takeOver(sw.dpid));
         setTimeout(() => {
           if (o.stopped() || !o.controller.switch(sw.dpid)?.role?.isMaster) return;

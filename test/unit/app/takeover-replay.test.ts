@@ -4,8 +4,9 @@
 import { LoadBalancerApp } from '../../../src/app';
 import { PacketInRing, replayHeld } from '../../../src/controller/packet-in-ring';
 import type { OfpMessage, PacketIn } from '../../../src/openflow/types';
+import { parseCookie } from '../../../src/flows/cookies';
 import type { Outcome } from '../../helpers/fake-flow-table';
-import { AppHarness, CLIENT_PORT, NAT_MODES, defaultServices, delivered, fieldsOf, fromClient } from '../../helpers/app-harness';
+import { AppHarness, CLIENT_PORT, NAT_MODES, defaultServices, delivered, fieldsOf, flowRemovedOf, fromClient } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
 const outputs = (outcomes: Outcome[]) => outcomes.filter((o) => o.kind === 'output');
@@ -85,6 +86,39 @@ describe.each(NAT_MODES)('takeover replay ($name)', (mode) => {
     expect(report).toMatchObject({ replayed: 0, ends: 0, known: 1 });
     expect(p.replayed).toEqual([]);
     expect(backendOf(h.send(fromClient(47100, { flags: TCP_ACK })).outcomes)).toBe(first);
+  });
+
+  it('a SYN that reaches the new master before its restore is held and placed after it, with a connection id of its own', () => {
+    const p = pair();
+    const { h } = p;
+    // The old master places a connection after the standby's last reading (its restore at switch-up): the standby's
+    // next connection id is that connection's.
+    const old = backendOf(h.send(fromClient(48000)).outcomes);
+    const oldCookies = new Set(h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'connection').map((f) => f.cookie));
+    h.now += 20_000;
+    // Master, before its reading of the datapath has come back: the controller holds the packet-in
+    // (holdAfterMastershipMs); the replay after the restore decides it.
+    const report = p.promote(() => {
+      h.answer = (m) => {
+        p.ring.push(m, h.now);
+        return [];
+      };
+      expect(outputs(h.send(fromClient(48001)).outcomes)).toEqual([]);
+      h.answer = (m) => p.standby.packetIn(h.sw, m, h.now);
+    });
+    expect(report).toMatchObject({ replayed: 1, clients: ['10.0.0.101:48001'] });
+    const placed = backendOf(p.replayed[0].outcomes);
+    const newCookies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'connection' && !oldCookies.has(f.cookie));
+    if (oldCookies.size > 0) expect(newCookies.length).toBeGreaterThan(0);
+    expect(backendOf(h.send(fromClient(48001, { flags: TCP_ACK })).outcomes)).toBe(placed);
+    // The old master's connection idles out (the new one has carried a packet since): the switch reports it, and
+    // the new master's answer leaves the new connection's flows alone.
+    h.now += 15_000;
+    for (const removed of h.table.expire(h.now / 1000)) {
+      if (removed.notify) h.install(p.standby.flowRemoved(h.sw, flowRemovedOf(removed.flow, removed.reason), h.now));
+    }
+    expect(old).not.toBe('');
+    expect(backendOf(h.send(fromClient(48001, { flags: TCP_ACK })).outcomes)).toBe(placed);
   });
 
   it('held packet-ins older than the ring\'s age bound are not replayed (their clients have retransmitted)', () => {

@@ -31,8 +31,10 @@ class Election implements RoleAuthority {
   }
 }
 
-async function start(election: Election, app: ControllerApp): Promise<{ controller: Controller; sw: FakeSwitch; info: SwitchInfo }> {
-  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], roles: election, app });
+async function start(
+  election: Election, app: ControllerApp, opts: { holdAfterMastershipMs?: number; now?: () => number } = {},
+): Promise<{ controller: Controller; sw: FakeSwitch; info: SwitchInfo }> {
+  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], roles: election, app, ...opts });
   started.push(controller);
   const [bound] = await controller.start();
   const up = new Promise<SwitchInfo>((resolve) => controller.once('switch_up', resolve));
@@ -140,6 +142,48 @@ describe('Controller with roles', () => {
     await sw.next((m) => m.type === 'flow_mod' && m.priority === 14);
     expect(controller.replayHeldPacketIns(DPID, verdict)?.replayed).toBe(0);
     expect(decided).toEqual([1, 3, 4]);
+  });
+
+  it('with holdAfterMastershipMs a new master decides no packet-in before its replay, or before the limit has passed', async () => {
+    const decided: number[] = [];
+    const election = new Election({ role: 'standby', generation: 3n });
+    const app: ControllerApp = {
+      onMastership: () => [],
+      onPacketIn: (_sw, msg) => { decided.push(msg.data[0]); return [flowMod(10 + msg.data[0])]; },
+    };
+    let clock = 1_000_000;
+    const { controller, sw } = await start(election, app, { holdAfterMastershipMs: 400, now: () => clock });
+    await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
+    sw.send({ ...packetIn, data: Buffer.from([1]) });
+    election.current = { role: 'master', generation: 4n };
+    controller.updateRoles();
+    for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
+    // master, and the app has not read the datapath yet: a packet-in now waits for the replay, after the standby's
+    sw.send({ ...packetIn, data: Buffer.from([2]) });
+    await settle();
+    expect(decided).toEqual([]);
+    expect(writes(sw)).toEqual([]);
+    expect(controller.replayHeldPacketIns(DPID, () => ({ known: false }))).toMatchObject({ replayed: 2 });
+    expect(decided).toEqual([1, 2]);
+    // after the replay, packet-ins are decided as they come
+    sw.send({ ...packetIn, data: Buffer.from([3]) });
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 13);
+    expect(decided).toEqual([1, 2, 3]);
+
+    // Demoted and promoted again, and this time no replay comes: past the limit, packet-ins are decided again.
+    election.current = { role: 'standby', generation: 4n };
+    controller.updateRoles();
+    for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state === 'master'; i++) await settle(10);
+    election.current = { role: 'master', generation: 5n };
+    controller.updateRoles();
+    for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
+    sw.send({ ...packetIn, data: Buffer.from([4]) });
+    await settle();
+    expect(decided).toEqual([1, 2, 3]);
+    clock += 400;
+    sw.send({ ...packetIn, data: Buffer.from([5]) });
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 15);
+    expect(decided).toEqual([1, 2, 3, 5]);
   });
 
   it('a master past its lease writes nothing; OFPBRC_IS_SLAVE is reported as a role change, not an app error', async () => {
