@@ -34,7 +34,7 @@ export function vipOf(lab: Lab): string {
 export class Instance {
   child?: ChildProcess;
   log = '';
-  constructor(readonly name: string, readonly ofPort: number, readonly socket: string, readonly configPath: string) {}
+  constructor(public name: string, readonly ofPort: number, readonly socket: string, readonly configPath: string) {}
 
   get target(): string {
     return `tcp:127.0.0.1:${this.ofPort}`;
@@ -100,8 +100,11 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs:
 }
 
 export interface Pair {
+  /** `a` is the instance the switch made master at start-up, `b` its standby (see startPair). */
   a: Instance;
   b: Instance;
+  /** The generation both named once start-up settled: 1 unless the election moved while they started. */
+  generation: bigint;
   servers: LabServer[];
   dir: string;
   close(): Promise<void>;
@@ -129,40 +132,69 @@ ${backends}
 }
 
 /**
- * Starts the pair (a first, so it is master), points the bridge at both and waits for one master, one slave.
+ * Starts the pair (the first one started usually becomes master), points the bridge at both and waits until one is
+ * master and the other its standby, at the switch and in their elections, with the same generation. On a loaded host
+ * the election can move during start-up (the first one's heartbeat late while it starts: the second one outbids
+ * it), so the pair is named by role, not by start order: `a` is the master, `b` the standby, and `generation` is
+ * what they settled on. If start-up fails, both instances and the servers are stopped before the error is thrown
+ * (left running they keep jest from exiting).
  * `extraYaml`: more top-level config, the same for both (a `cluster:` section makes them elect through the store).
  * `ownHaDirs`: each instance gets its own controller.ha.dir, as on two machines (the cluster election needs none).
  */
 export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?: boolean } = {}): Promise<Pair> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-ha-'));
-  const servers = [await lab.startHttpServer('vm1', 8080), await lab.startHttpServer('vm2', 8080)];
+  const servers: LabServer[] = [];
   const instances: Instance[] = [];
-  for (const name of ['a', 'b']) {
-    const ofPort = await freePort();
-    const socket = path.join(dir, `${name}.sock`);
-    const configPath = path.join(dir, `${name}.yaml`);
-    // The two files differ in controller.listen and api.listen only (and controller.ha.dir with ownHaDirs).
-    const haDir = opts.ownHaDirs ? `${dir}/ha-${name}` : `${dir}/ha`;
-    writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${haDir}" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
-    instances.push(new Instance(name, ofPort, socket, configPath));
-  }
-  const [a, b] = instances;
-  await a.start();
-  await b.start();
-  await lab.vsctl('set-controller', lab.bridge, a.target, b.target);
-  // What the gap depends on when a connection drops (docs/operators/run-a-pair.md).
-  for (const c of await controllerRows(lab)) await lab.vsctl('set', 'Controller', c, 'inactivity_probe=1000', 'max_backoff=1000');
-  await waitFor(async () => (await roleOf(a)) === 'master' && (await roleOf(b)) === 'slave', 20_000, 'a master and b slave at the switch');
-  return {
-    a, b, servers, dir,
-    async close() {
-      await a.stop('SIGKILL');
-      await b.stop('SIGKILL');
-      await lab.setController('');
-      for (const s of servers) await s.stop().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stopAll = async () => {
+    for (const i of instances) await i.stop('SIGKILL').catch(() => undefined);
+    await lab.setController('').catch(() => undefined);
+    for (const s of servers) await s.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    servers.push(await lab.startHttpServer('vm1', 8080), await lab.startHttpServer('vm2', 8080));
+    for (const name of ['a', 'b']) {
+      const ofPort = await freePort();
+      const socket = path.join(dir, `${name}.sock`);
+      const configPath = path.join(dir, `${name}.yaml`);
+      // The two files differ in controller.listen and api.listen only (and controller.ha.dir with ownHaDirs).
+      const haDir = opts.ownHaDirs ? `${dir}/ha-${name}` : `${dir}/ha`;
+      writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${haDir}" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
+      instances.push(new Instance(name, ofPort, socket, configPath));
+    }
+    for (const i of instances) await i.start();
+    await lab.vsctl('set-controller', lab.bridge, ...instances.map((i) => i.target));
+    // What the gap depends on when a connection drops (docs/operators/run-a-pair.md).
+    for (const c of await controllerRows(lab)) await lab.vsctl('set', 'Controller', c, 'inactivity_probe=1000', 'max_backoff=1000');
+    let settled: { master: Instance; standby: Instance; generation: bigint } | undefined;
+    await waitFor(async () => {
+      settled = await masterAndStandby(instances[0], instances[1]);
+      return settled !== undefined;
+    }, 30_000, 'one master and one standby (at the switch and in the election, one generation)');
+    const { master, standby, generation } = settled!;
+    // Named by role: the tests' messages say "a" for the first master.
+    master.name = 'a';
+    standby.name = 'b';
+    return { a: master, b: standby, generation, servers, dir, close: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** The two as master and standby if they agree on it (the switch's roles, their elections' roles, one generation). */
+async function masterAndStandby(x: Instance, y: Instance): Promise<{ master: Instance; standby: Instance; generation: bigint } | undefined> {
+  let sx: StatusSnapshot;
+  let sy: StatusSnapshot;
+  try {
+    [sx, sy] = [await x.status(), await y.status()];
+  } catch {
+    return undefined;
+  }
+  const [master, ms, standby, ss] = sx.ha?.role === 'master' ? [x, sx, y, sy] : [y, sy, x, sx];
+  const ok = ms.ha?.role === 'master' && ss.ha?.role === 'standby' && ms.switches[0]?.role === 'master' && ss.switches[0]?.role === 'slave'
+    && ms.ha.generation === ss.ha.generation && ms.switches[0].generation === ms.ha.generation;
+  return ok ? { master, standby, generation: BigInt(ms.ha!.generation) } : undefined;
 }
 
 async function controllerRows(lab: Lab): Promise<string[]> {
