@@ -61,6 +61,11 @@ export interface ConnEntry {
   judged: boolean;
   /** The accounting saw it ESTABLISHED (TCP): what the outlier detector counts as a connection that worked. */
   established: boolean;
+  /**
+   * `created` is its first packet, as vadc placed it. False for one tracked from a later sight (re-tracked after a
+   * restart, or a datapath decision learnt at a tracker reading): its end says nothing of how long it lasted.
+   */
+  timed: boolean;
 }
 
 /** Which side of a connection sent a FIN or RST. */
@@ -91,6 +96,8 @@ const JUDGED = 8;
 const REPLIED = 16;
 /** The accounting saw the TCP connection ESTABLISHED (a new one counts active from its first packet, before this). */
 const ESTABLISHED = 32;
+/** Tracked from a later sight (`import`): `created` is when vadc first saw it, not its first packet. */
+const ADOPTED = 64;
 /** Any sign of the connection closing. */
 const CLOSE_BITS = FIN_CLIENT | FIN_BACKEND | ENDED;
 /** The TCP and UDP protocol numbers, as stored in proto[] (low byte). */
@@ -453,6 +460,7 @@ export class ConnectionTable {
         this.lastSeen[slot] = record.lastSeen;
         // Re-tracked as active: it was seen established (a restored flow pair, the tracker's ESTABLISHED).
         if (record.state === 'active') this.closing[slot] |= ESTABLISHED;
+        this.closing[slot] |= ADOPTED;
         // A re-tracked connection's outcome belongs to its past (e.g. a SYN_SENT entry left from before a restart):
         // the outlier detector judges only connections placed in this life. `judge`: a new connection the datapath
         // placed (a select group), learnt at its first reading; `created` is then when vadc first saw it.
@@ -591,6 +599,7 @@ export class ConnectionTable {
       ended: (this.closing[slot] & ENDED) !== 0,
       judged: (this.closing[slot] & JUDGED) !== 0,
       established: (this.closing[slot] & ESTABLISHED) !== 0,
+      timed: (this.closing[slot] & ADOPTED) === 0,
     };
   }
 

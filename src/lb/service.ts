@@ -190,7 +190,9 @@ export class LbService {
 
   /**
    * A FIN or RST of a tracked connection, seen at `now` (the datapath's copy of it). When it ends the
-   * connection, the scheduler hears how long the connection lasted (first packet to end). null: unknown.
+   * connection, the scheduler hears how long the connection lasted (first packet to end), if vadc saw its first
+   * packet: one adopted later (a datapath decision learnt at a tracker reading, a restore) would be measured short.
+   * null: unknown.
    */
   end(key: ConnKey, side: ConnSide, reset: boolean, now: number): EndOutcome | null {
     const seen = this.connections.markEnd(key, side, reset, now);
@@ -198,8 +200,10 @@ export class LbService {
     if (seen.outcome === 'ended') {
       this.persistence?.connectionClosed(key.clientIp, key.ip6, seen.entry.backend, now);
       const backend = seen.entry.backend;
-      this.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
-      for (const p of this.pools.values()) if (p.ids.has(backend.id)) p.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
+      if (seen.entry.timed) {
+        this.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
+        for (const p of this.pools.values()) if (p.ids.has(backend.id)) p.scheduler.connectionEnded?.(backend, now - seen.entry.created, now);
+      }
     }
     // The backend's own FIN or RST says how the connection went; the client's says nothing about the backend.
     if (this.outlier && side === 'backend' && !seen.entry.judged) {

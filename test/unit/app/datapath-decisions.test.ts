@@ -216,6 +216,28 @@ describe('datapath decisions: feedback', () => {
     expect(h.packetIns).toBe(0);
   });
 
+  it("a connection learnt at a tracker reading tells feedback no connection time when its end copies come (its first packet was not seen): the weights stay the queue measure's", () => {
+    const h = new AppHarness(CONNTRACK, services('feedback'));
+    spread(h, 30, 21000);
+    // The select group placed them; vadc learns of them at this reading, and their FINs come 5 ms later.
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    const svc = h.app.serviceStates()[0];
+    expect(svc.lb.backends.reduce((n, b) => n + b.totalConns, 0)).toBe(30);
+    h.now += 5;
+    const FIN_ACK = 0x11;
+    for (const c of [...h.table.connections]) {
+      const vm = (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ip === c.natDst!.ip)!;
+      h.send(fromClient(c.orig.sport, { flags: FIN_ACK }));
+      h.send(fromBackend(vm, c.orig.sport, { flags: FIN_ACK, backendPort: c.natDst!.port }), VMS[vm].ofport);
+    }
+    // Every one ended through its copies ...
+    expect(svc.lb.backends.reduce((n, b) => n + b.completedConns, 0)).toBe(30);
+    expect(svc.lb.backends.reduce((n, b) => n + b.totalConns, 0)).toBe(0);
+    // ... and none was measured as a 5 ms connection: feedback has no connection time for any VM (the real estimator).
+    const scheduler = svc.lb.scheduler as FeedbackScheduler;
+    for (const id of ['v-vm1', 'v-vm2', 'v-vm3']) expect(scheduler.estimate(id)?.connectionTime).toBeUndefined();
+  });
+
   it('a group-mod only when a weight moves by more than the hysteresis (10 %)', () => {
     const h = new AppHarness(CONNTRACK, services('feedback'));
     measured(h, { 'v-vm1': 1, 'v-vm2': 1, 'v-vm3': 1 });
