@@ -45,6 +45,19 @@ describe('hello version negotiation', () => {
     expect(parsePeerHello(buf)).toEqual({ headerVersion: 4 });
   });
 
+  it('reads only the 8 bitmap words that can name a version, however long the element (issue 18, defect 6)', () => {
+    const words = Array.from({ length: 16000 }, (_, i) => (i === 0 ? 0xffffffef : 0xffffffff)); // all but 1.3
+    const buf = hello(6, words);
+    const wordReads = jest.spyOn(Buffer.prototype, 'readUInt32BE');
+    try {
+      const peer = parsePeerHello(buf);
+      expect(wordReads).toHaveBeenCalledTimes(8);
+      expect(peer.bitmapVersions).toHaveLength(255);
+    } finally {
+      wordReads.mockRestore();
+    }
+  });
+
   it('encodes our bitmap with bit 4 set', () => {
     expect(versionBitmap()).toBe(0x10);
   });
