@@ -204,6 +204,10 @@ describe('cross-field rules', () => {
   - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
   - {name: web2, vip: 10.0.0.100/32, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
 `;
+    // The issue's case: with a destination-keyed scheduler the /32 was taken as a prefix VIP, and both passed.
+    expect(issuesOf(text.replaceAll('port: 80,', 'port: 80, scheduler: dh,'))).toEqual([
+      { path: 'services[1].vip', message: 'duplicate VIP 10.0.0.100:80/tcp (also services[0])' },
+    ]);
     expect(issuesOf(text)).toEqual([{ path: 'services[1].vip', message: 'duplicate VIP 10.0.0.100:80/tcp (also services[0])' }]);
   });
 
