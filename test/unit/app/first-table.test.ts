@@ -99,4 +99,22 @@ describe('pathFromTableZero', () => {
     expect(await pathFromTableZero(FIRST, tables(chain), 4)).toEqual({ reachable: false, looked: [0, 1, 2, 3] });
     expect((await pathFromTableZero(FIRST, tables(chain))).reachable).toBe(true);
   });
+
+  it('reads write_actions resubmits too, only resubmit actions, and skips instructions without actions', async () => {
+    expect(flowNextTables(flow(2, [
+      { type: 'meter', meterId: 4 },
+      { type: 'clear_actions' },
+      { type: 'apply_actions', actions: [{ type: 'output', port: 1, maxLen: 0 }, { type: 'nx_resubmit_table', inPort: 0xfff8, tableId: 6 }] },
+      { type: 'write_actions', actions: [{ type: 'nx_resubmit_table', inPort: 0xfff8, tableId: 7 }] },
+      { type: 'goto_table', tableId: 9 },
+    ]))).toEqual([6, 7, 9]);
+  });
+  it('reads each table once however many flows lead to it', async () => {
+    const flows = [
+      flow(0, [{ type: 'goto_table', tableId: 4 }]), flow(0, [{ type: 'goto_table', tableId: 2 }]), flow(0, [{ type: 'goto_table', tableId: 4 }]),
+      flow(2, [{ type: 'goto_table', tableId: 4 }]), flow(4, [{ type: 'goto_table', tableId: FIRST }]),
+    ];
+    expect(await pathFromTableZero(FIRST, tables(flows))).toEqual({ reachable: true, looked: [0, 4], path: [0, 4, FIRST] });
+    expect(await pathFromTableZero(FIRST + 30, tables(flows))).toEqual({ reachable: false, looked: [0, 4, 2, FIRST] });
+  });
 });

@@ -174,4 +174,14 @@ describe('conntrack dump at its edges', () => {
     expect(isClosing({ ...EXPECTED_UDP, state: 'TIME_WAIT' })).toBe(false);
     expect(isEstablished({ ...EXPECTED_UDP, state: 'TIME_WAIT' })).toBe(true);
   });
+
+  it('reads whole keys and protocols only: xsrc= is no src, a part without = is no field, an xtcp line is not TCP', () => {
+    const rest = 'sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),zone=2780,mark=1';
+    const xsrc = `tcp,orig=(xsrc=10.0.0.101,dst=10.0.0.100,${rest}`;
+    const bare = `tcp,orig=(dst=10.0.0.100,srcx,${rest}`;
+    expect(parseConntrackDump([xsrc, bare, `x${ESTABLISHED}`].join('\n'))).toEqual({
+      entries: [],
+      malformed: [{ line: 1, text: xsrc, reason: 'orig: no src/dst' }, { line: 2, text: bare, reason: 'orig: no src/dst' }],
+    });
+  });
 });

@@ -1,6 +1,6 @@
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, CookieError, endCopyService, makeCookie,
-  maskPinsMagic, oneConnection, parseCookie, serviceOfGuard, MAX_CONNECTION_ID, MAX_SERVICE_ID,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionOfConnectionIndex, connectionsOfService, CookieError, endCopyService, makeCookie,
+  maskPinsMagic, oneConnection, parseCookie, serviceOfConnectionIndex, serviceOfGuard, MAX_CONNECTION_ID, MAX_SERVICE_ID,
 } from '../../../src/flows';
 
 const selects = (sel: { cookie: bigint; cookieMask: bigint }, cookie: bigint) => (cookie & sel.cookieMask) === sel.cookie;
@@ -98,5 +98,18 @@ describe('cookie scheme', () => {
     // Pinning only the magic's top byte would reach foreign 0xadXX flows; so would another magic under a full mask.
     expect(maskPinsMagic({ cookie: 0xadc0n << 48n, cookieMask: 0xff00n << 48n })).toBe(false);
     expect(maskPinsMagic({ cookie: 0xad01n << 48n, cookieMask: 0xffffn << 48n })).toBe(false);
+  });
+
+  it('connectionIndex: a connection cookie as service x 2^28 + connection id, -1 for any other cookie; and back', () => {
+    const index = connectionIndex(makeCookie('connection', 3, 5));
+    expect(index).toBe(3 * 2 ** 28 + 5);
+    expect([serviceOfConnectionIndex(index), connectionOfConnectionIndex(index)]).toEqual([3, 5]);
+    const last = connectionIndex(makeCookie('connection', MAX_SERVICE_ID, MAX_CONNECTION_ID));
+    expect(last).toBe(MAX_SERVICE_ID * 2 ** 28 + MAX_CONNECTION_ID);
+    expect([serviceOfConnectionIndex(last), connectionOfConnectionIndex(last)]).toEqual([MAX_SERVICE_ID, MAX_CONNECTION_ID]);
+    expect(connectionIndex(makeCookie('service', 3))).toBe(-1);
+    expect(connectionIndex(makeCookie('backend', 3))).toBe(-1);
+    // Not vadc's (another magic): parseCookie gives null.
+    expect(connectionIndex(0xad00_4000_3000_0005n)).toBe(-1);
   });
 });
