@@ -57,4 +57,17 @@ describe('the end-linger ring (ended connections counted in lc overhead for a wh
       expect(() => new LbService(members([1]), { scheduler: 'lc', endLingerMs })).toThrow(/conn\.endLingerMs.*expected a time >= 0/);
     }
   });
+
+  it('an end reported with an earlier time after every end has expired counts until its own time + lingerMs (no expired end holds it)', () => {
+    const list = members([1]);
+    const ring = new EndLingerRing(list, 100);
+    ring.add(0, 1000);
+    ring.expire(1100);
+    expect(ring.lingering).toBe(0);
+    ring.add(0, 500);
+    ring.expire(599);
+    expect([list[0].lingeringConns, ring.lingering]).toEqual([1, 1]);
+    ring.expire(600);
+    expect([list[0].lingeringConns, ring.lingering]).toEqual([0, 0]);
+  });
 });

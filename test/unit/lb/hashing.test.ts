@@ -1,7 +1,7 @@
 import {
   DestinationHashScheduler, HASH_TABLE_SIZE, MaglevScheduler, SourceHashScheduler, hash32, setWeight,
 } from '../../../src/lb';
-import { fnv1a32 } from '../../../src/lb/hash';
+import { fnv1a32, mix32, MH_SEED_1, MH_SEED_2 } from '../../../src/lb/hash';
 import { members, packet } from './fixtures';
 
 function ownerCounts(owners: readonly ({ id: string } | undefined)[]): Record<string, number> {
@@ -206,5 +206,59 @@ describe('mh and sh/dh at their edges', () => {
     expect([dh.bucketOwners().length, sh.bucketOwners().length]).toEqual([HASH_TABLE_SIZE, HASH_TABLE_SIZE]);
     expect([dh.pick([], packet(), 0), sh.pick([], packet(), 0)]).toEqual([null, null]);
     expect([dh.bucketOwners().length, sh.bucketOwners().length]).toEqual([HASH_TABLE_SIZE, HASH_TABLE_SIZE]);
+  });
+
+  // The permutation itself (NSDI'16 section 3.4): member i's j-th preferred slot is (offset_i + j * skip_i) mod M,
+  // offset = h1(id) mod M, skip = h2(id) mod (M - 1) + 1; members take turns (weight/gcd each) claiming their
+  // next preferred slot not yet taken. Written here as the paper writes it (j * skip), not as the code walks it.
+  it('mh fills the table as the Maglev paper populates it', () => {
+    for (const [size, weights] of [[13, [2, 1, 1]], [251, [3, 1, 2, 5]], [7, [1, 1, 1, 1, 1, 1, 1]]] as const) {
+      const list = members([...weights]);
+      const offset = list.map((b) => mix32(fnv1a32(b.id), MH_SEED_1) % size);
+      const skip = list.map((b) => (mix32(fnv1a32(b.id), MH_SEED_2) % (size - 1)) + 1);
+      const j = list.map(() => 0);
+      const want: string[] = new Array<string>(size).fill('-');
+      let filled = 0;
+      fill: for (;;) {
+        for (let i = 0; i < list.length; i++) {
+          for (let turn = 0; turn < weights[i]; turn++) {
+            let slot: number;
+            do slot = (offset[i] + j[i]++ * skip[i]) % size; while (want[slot] !== '-');
+            want[slot] = list[i].id;
+            if (++filled === size) break fill;
+          }
+        }
+      }
+      const mh = new MaglevScheduler({ tableSize: size });
+      mh.onChange(list);
+      expect(ids(mh.slotOwners())).toBe(want.join(''));
+    }
+  });
+
+  // The kernel's ip_vs_mh_get_fallback: for offset 0, 1, ..., M - 1 the slot of hash(address + port + roffset),
+  // roffset = (offset + home) mod M, home the client's own slot; the first eligible member found.
+  it('mh fallback probes the slots ip_vs_mh_get_fallback probes, in its order', () => {
+    const size = 13;
+    const slotOf = (addr: number, roffset: number): number => mix32((roffset + addr) >>> 0, MH_SEED_1) % size;
+    const found = new Set<string>();
+    for (let c = 0; c < 40; c++) {
+      const list = members([1, 1, 1]);
+      const mh = new MaglevScheduler({ tableSize: size, fallback: true });
+      const addr = (0xc0a80000 + c * 7919) >>> 0;
+      const own = mh.pick(list, packet(addr, 1), 0)!;
+      setWeight(own, 0);
+      const owners = mh.slotOwners();
+      const home = slotOf(addr, 0);
+      let want: unknown = null;
+      for (let offset = 0; offset < size; offset++) {
+        const member = owners[slotOf(addr, (offset + home) % size)]!;
+        if (member.eligible) { want = member; break; }
+      }
+      const got = mh.pick(list, packet(addr, 1), 0);
+      expect(got).toBe(want);
+      found.add(`${own.id}>${got!.id}`);
+    }
+    // Both other members are reached from some quiesced owner: the walk's order decides, not one fixed choice.
+    expect(found.size).toBeGreaterThan(3);
   });
 });

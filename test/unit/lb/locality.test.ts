@@ -233,4 +233,21 @@ describe('locality schedulers at their edges', () => {
     expect(none.lblcr.pick(none.list, to(D1), 2000)).toBeNull();
     expect(ids(none.lblcr)).toBe('BA');
   });
+
+  it('lblcr weighs the load by the weight when it picks the member a shrinking set drops', () => {
+    const ids = (l: LocalityReplicatedScheduler) => l.replicas(D1).map((b) => b.id).join('');
+    // Set [B, A], A with 2 active (overhead 512). B weight 4 with 3 active: 768 / 4 = 192 per weight against A's
+    // 512 / 1: A goes.
+    const heavyA = replicaSetBA();
+    heavyA.list[1].weight = 4;
+    for (let i = 0; i < 3; i++) bindConnection(heavyA.list[1], 'active', 0);
+    heavyA.lblcr.pick(heavyA.list, to(D1), 2000);
+    expect(ids(heavyA.lblcr)).toBe('B');
+    // A weight 4 (512 / 4 = 128 per weight), B weight 1 with 1 active (256): B goes.
+    const heavyB = replicaSetBA();
+    heavyB.list[0].weight = 4;
+    bindConnection(heavyB.list[1], 'active', 0);
+    heavyB.lblcr.pick(heavyB.list, to(D1), 2000);
+    expect(ids(heavyB.lblcr)).toBe('A');
+  });
 });
