@@ -34,4 +34,14 @@ describe('spec-named error codes', () => {
     // An experimenter error carries no code: it matches no spec name.
     expect(isOfpError({ type: 'error', xid: 1, errType: 0xffff, expType: 10, experimenter: 0x2320, data: Buffer.alloc(0) } as ErrorMsg, 'OFPBRC_IS_SLAVE')).toBe(false);
   });
+
+  it('isOfpError needs the message type, the error type and the code, all three; errorName only a known type and code', () => {
+    expect(isOfpError(error(2, 10), 'OFPBRC_IS_SLAVE')).toBe(false);
+    expect(isOfpError(error(1, 11), 'OFPBRC_IS_SLAVE')).toBe(false);
+    // An error's fields on a message that is not an error.
+    expect(isOfpError({ ...error(1, 10), type: 'echo_reply' }, 'OFPBRC_IS_SLAVE')).toBe(false);
+    expect(errorName(1, 10)).toBe('BAD_REQUEST.IS_SLAVE');
+    expect(errorName(11, 3)).toBeUndefined();
+    expect(errorName(14, 0)).toBeUndefined();
+  });
 });

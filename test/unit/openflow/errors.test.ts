@@ -1,7 +1,7 @@
 // Bad input gives a typed OfpDecodeError naming the message type, the offset and the reason.
 import * as fs from 'fs';
 import * as path from 'path';
-import { decode, encode, OfpDecodeError, OfpEncodeError } from '../../../src/openflow';
+import { decode, encode, OfpDecodeError, OfpEncodeError, OfpFramingError } from '../../../src/openflow';
 import type { OfpMessage } from '../../../src/openflow';
 import { messagesByCode } from '../../../src/openflow/messages';
 
@@ -115,5 +115,19 @@ describe('encode errors', () => {
     expect(encode({ type: 'echo_request', xid: 1, data: Buffer.alloc(65535 - 8) }).length).toBe(65535);
     expect(() => encode({ type: 'echo_request', xid: 1, data: Buffer.alloc(65536 - 8) }))
       .toThrow(new OfpEncodeError('echo_request', 'message is 65536 bytes, more than the 65535 the header allows'));
+  });
+
+  it('names each error class and says what went wrong, where, in its message', () => {
+    const decodeError = new OfpDecodeError('too short', 12, 'flow_mod');
+    expect([decodeError.name, decodeError.message, decodeError.reason, decodeError.offset, decodeError.msgType])
+      .toEqual(['OfpDecodeError', 'cannot decode OpenFlow flow_mod message: too short (offset 12)', 'too short', 12, 'flow_mod']);
+    const untyped = new OfpDecodeError('x', 0);
+    expect([untyped.msgType, untyped.message]).toEqual(['unknown', 'cannot decode OpenFlow unknown message: x (offset 0)']);
+    expect(untyped.withMessageType(14).message).toBe('cannot decode OpenFlow 14 message: x (offset 0)');
+    const encodeError = new OfpEncodeError('flow_mod.match[0]', 'unknown field');
+    expect([encodeError.name, encodeError.message]).toEqual(['OfpEncodeError', 'cannot encode OpenFlow flow_mod.match[0]: unknown field']);
+    const framingError = new OfpFramingError('bad version 0x01', 40);
+    expect([framingError.name, framingError.message, framingError.reason, framingError.streamOffset])
+      .toEqual(['OfpFramingError', 'OpenFlow framing error at stream offset 40: bad version 0x01', 'bad version 0x01', 40]);
   });
 });
