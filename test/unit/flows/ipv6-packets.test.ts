@@ -201,6 +201,34 @@ describe('IPv6 reply frames', () => {
     expect(() => buildTcpReset6(datagram, parsed(datagram), VIP_MAC)).toThrow(TypeError);
   });
 
+  it('names what each builder needs when it refuses, and answers a solicitation at its source link-layer address', () => {
+    const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) });
+    const datagram = ipv6Frame({ proto: 17, payload: udp() });
+    const notIpv6 = { ...parsed(syn), ipv6: undefined };
+    expect(() => buildNeighborAdvertisement(notIpv6, VIP_MAC)).toThrow(new TypeError('buildNeighborAdvertisement needs a parsed IPv6 packet'));
+    expect(() => buildIcmpv6EchoReply(syn, notIpv6, VIP_MAC)).toThrow(new TypeError('buildIcmpv6EchoReply needs a parsed IPv6 packet'));
+    expect(() => buildTcpReset6(syn, notIpv6, VIP_MAC)).toThrow(new TypeError('buildTcpReset6 needs a parsed IPv6 packet'));
+    expect(() => buildIcmpv6Error(syn, notIpv6, VIP_MAC, 1, 4)).toThrow(new TypeError('buildIcmpv6Error needs a parsed IPv6 packet'));
+    const needsSolicitation = new TypeError('buildNeighborAdvertisement needs a parsed neighbor solicitation');
+    expect(() => buildNeighborAdvertisement(parsed(syn), VIP_MAC)).toThrow(needsSolicitation);
+    const ns = ipv6Frame({ proto: 58, payload: solicitation(VIP), dst: 'ff02::1:ff01:100' });
+    expect(() => buildNeighborAdvertisement({ ...parsed(ns), nd: undefined }, VIP_MAC)).toThrow(needsSolicitation);
+    expect(() => buildIcmpv6EchoReply(syn, parsed(syn), VIP_MAC)).toThrow(new TypeError('buildIcmpv6EchoReply needs a parsed ICMPv6 echo request'));
+    const needsTcp = new TypeError('buildTcpReset6 needs a parsed TCP segment');
+    expect(() => buildTcpReset6(datagram, parsed(datagram), VIP_MAC)).toThrow(needsTcp);
+    expect(() => buildTcpReset6(syn, { ...parsed(syn), l4: undefined }, VIP_MAC)).toThrow(needsTcp);
+    expect(() => buildTcpReset6(syn, { ...parsed(syn), l4: { src: 40000, dst: 80 } }, VIP_MAC)).toThrow(needsTcp);
+    // A solicitation whose Ethernet source is not its source link-layer option: the advertisement goes to the option's.
+    const viaRouter = Buffer.from(ns);
+    Buffer.from('020000000099', 'hex').copy(viaRouter, 6);
+    expect(parsed(buildNeighborAdvertisement(parsed(viaRouter), VIP_MAC)).ethDst).toBe(CLIENT_MAC);
+  });
+
+  it('answers a FIN without ACK with RST+ACK acknowledging the FIN', () => {
+    const fin = ipv6Frame({ proto: 6, payload: Buffer.concat([tcpHeader(TCP_FLAGS.FIN), Buffer.from('bye')]) });
+    expect(parsed(buildTcpReset6(fin, parsed(fin), VIP_MAC)).l4).toMatchObject({ tcpSeq: 0, tcpAck: 1000 + 3 + 1, tcpFlags: TCP_FLAGS.RST | TCP_FLAGS.ACK });
+  });
+
   it('tshark finds every checksum good and nothing malformed (an independent oracle)', () => {
     try { execFileSync('tshark', ['--version'], { stdio: 'ignore' }); } catch {
       throw new Error("the tshark oracle needs 'tshark' on PATH (Debian: apt-get install tshark)");
