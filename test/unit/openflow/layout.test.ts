@@ -79,19 +79,26 @@ describe('compileLayout', () => {
       ...flow({ port: 3, ip: 1, mark: 1 }),
       instructions: [{ type: 'apply_actions', actions: [{ type: 'set_field', field: { field: 'eth_dst', value: macText(v.mac) } }] }],
     });
-    const layout = compileLayout(setMac, { mac: 0x0200_0000_0a0b }, { mac: { bytes: 6 } });
-    expect(layout.offsets.mac).toHaveLength(1);
-    for (const mac of [0xffff_ffff_ffff, 1, 0x1234_5678_9abc, 0x0001_0000_0000]) {
-      const out = Buffer.alloc(layout.bytes.length);
-      layout.write(out, 0, { mac });
-      expect(out.toString('hex')).toBe(Buffer.from(encode(setMac({ mac }))).toString('hex'));
+    // The second prototype has an 0xff byte in its low 32 bits: the flip must change it too.
+    for (const prototype of [0x0200_0000_0a0b, 0x0200_00ff_ff0b]) {
+      const layout = compileLayout(setMac, { mac: prototype }, { mac: { bytes: 6 } });
+      expect(layout.offsets.mac).toHaveLength(1);
+      for (const mac of [0xffff_ffff_ffff, 1, 0x1234_5678_9abc, 0x0001_0000_0000]) {
+        const out = Buffer.alloc(layout.bytes.length);
+        layout.write(out, 0, { mac });
+        expect(out.toString('hex')).toBe(Buffer.from(encode(setMac({ mac }))).toString('hex'));
+      }
     }
   });
 
   it('refuses a layout that does not reproduce encode() for random values, and one whose builder refuses nearly every random value', () => {
     // Linear where the slot is located (3 and its flip), different for most values: only random values show it.
     const bent = (v: { n: number }): FlowMod => flow({ port: (v.n & 0xff) === 3 || (v.n & 0xff) === 0xfc ? v.n : (v.n ^ 0x10) >>> 0, ip: 1, mark: 1 });
-    expect(() => compileLayout(bent, { n: 3 }, { n: { bytes: 4 } })).toThrow(/the layout does not reproduce encode\(\) for \{"n":/);
+    const mismatch = /^cannot encode OpenFlow layout: the layout does not reproduce encode\(\) for \{"n":\d+\}$/;
+    expect(() => compileLayout(bent, { n: 3 }, { n: { bytes: 4 } })).toThrow(mismatch);
+    // Linear for values below 256 too: only values across the slot's 32 bits show it (not a generator stuck at 0 and 1).
+    const bentHigh = (v: { n: number }): FlowMod => flow({ port: v.n < 0x100 || (v.n & 0xff) === 0xfc ? v.n : (v.n ^ 0x10) >>> 0, ip: 1, mark: 1 });
+    expect(() => compileLayout(bentHigh, { n: 3 }, { n: { bytes: 4 } })).toThrow(mismatch);
     const picky = (v: { n: number }): FlowMod => {
       if ((v.n & 0xff) !== 3 && (v.n & 0xff) !== 0xfc) throw new RangeError('refused');
       return flow({ port: v.n, ip: 1, mark: 1 });
