@@ -418,6 +418,8 @@ export class HostElection implements ControllerElection {
       const child = spawn('flock', ['-x', `${this.base}.lock`, '/bin/sh', '-c', 'echo locked; exec cat'], { stdio: ['pipe', 'pipe', 'ignore'] });
       this.lockChild = child;
       child.on('error', (err) => this.opts.logger.error(`election: cannot run flock (util-linux): ${err.message}; only heartbeats detect a dead master`));
+      // Out of file descriptors (EMFILE) spawn returns a child without pipes and says so on 'error' only.
+      if (!hasPipes(child)) return;
       child.stdin.on('error', () => undefined);
       child.stdout.on('data', () => {
         if (this.lockChild !== child) return;
@@ -439,8 +441,13 @@ export class HostElection implements ControllerElection {
     this.lockChild = undefined;
     this.holdLock = false;
     if (child) {
-      child.stdin.end();
+      if (hasPipes(child)) child.stdin.end();
       child.kill();
     }
   }
+}
+
+/** Whether spawn gave the child its pipes (it does not when the process is out of file descriptors). */
+function hasPipes(child: { stdin: unknown; stdout: unknown }): boolean {
+  return child.stdin !== undefined && child.stdin !== null && child.stdout !== undefined && child.stdout !== null;
 }

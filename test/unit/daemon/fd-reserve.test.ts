@@ -3,8 +3,8 @@
 // open-file limit lowered (prlimit) to what it already holds plus the budget its connection limits ask for
 // (caps + reserve: no `fd_budget` warning), another process keeps more idle API connections open than that
 // whole budget, and a switch and a new OVSDB connection must still get in while the API listener holds its cap.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { parseConfig } from '../../../src/config';
 import { serve } from '../../../src/daemon/serve';
 import { fdBudget, openFileLimit } from '../../../src/daemon/fd-budget';
 import { createLogger } from '../../../src/util/logger';
+import { openFds, setSoftFileLimit } from '../../helpers/fd-limit';
 import { FakeSwitch } from '../controller/fake-switch';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vadc-fd-reserve-'));
@@ -24,12 +25,6 @@ const CONFIG = `controller: {listen: "tcp:127.0.0.1:0"}\novsdb: unix:${path.join
 const limits = parseConfig(CONFIG).limits;
 const BUDGET = fdBudget(limits, 1, false);
 const FLOOD = BUDGET + 128;
-
-const openFds = () => readdirSync('/proc/self/fd').length;
-const setSoftLimit = (n: number | 'unlimited') => {
-  const r = spawnSync('prlimit', ['--pid', String(process.pid), `--nofile=${n}:`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`prlimit: ${r.stderr || r.error?.message}`);
-};
 
 /** An OVSDB stand-in that answers echo: enough for "a new connection to the database works". */
 function echoServer(): net.Server {
@@ -94,7 +89,7 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
   const lines: string[] = [];
   logged.on('data', (c: Buffer) => lines.push(...c.toString().split('\n').filter(Boolean)));
   const before = openFileLimit(); // undefined: unlimited
-  setSoftLimit(openFds() + BUDGET); // the flooder starts under it too, but Node raises its own soft limit at startup
+  setSoftFileLimit(openFds() + BUDGET); // the flooder starts under it too, but Node raises its own soft limit at startup
   const flood = flooder(FLOOD);
   let served: Awaited<ReturnType<typeof serve>> | undefined;
   const fakes: FakeSwitch[] = [];
@@ -128,7 +123,7 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
     flood.child.kill();
     for (const f of fakes) f.destroy();
     await served?.stop();
-    setSoftLimit(before ?? 'unlimited');
+    setSoftFileLimit(before ?? 'unlimited');
     await new Promise<void>((r) => db.close(() => r()));
   }
 }, 120_000);

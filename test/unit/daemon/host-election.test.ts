@@ -1,9 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ElectionError, HostElection, electionVerdict, pairKey, type ElectionChange, type ElectionRecord } from '../../../src/daemon/host-election';
-import { silentLogger } from '../../../src/util/logger';
+import { openFileLimit } from '../../../src/daemon/fd-budget';
+import { silentLogger, type Logger } from '../../../src/util/logger';
+import { openFds, setSoftFileLimit } from '../../helpers/fd-limit';
 
 const record = (over: Partial<ElectionRecord> = {}): ElectionRecord => ({ owner: 'other', pid: 4242, generation: '7', beatAt: 1000, ...over });
 const facts = { now: 1200, me: 'me', holdLock: false, ownerAlive: true, staleMs: 500 };
@@ -88,6 +90,31 @@ describe('HostElection (real files and flock)', () => {
     await until(() => a.wanted().role === 'master', 10_000);
     return a;
   }
+
+  it('out of file descriptors the lock child cannot start: the election says so and goes on, with no exception', async () => {
+    const errors: string[] = [];
+    const logger = { info() {}, warn() {}, debug() {}, log() {}, error: (m: string) => void errors.push(m) } as unknown as Logger;
+    const e = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:1', logger, onChange: () => undefined, beatMs: 50, staleMs: 400 });
+    running.push(e);
+    const limit = openFileLimit();
+    const filled: number[] = [];
+    let started: Promise<void>;
+    setSoftFileLimit(openFds() + 16);
+    try {
+      try {
+        for (;;) filled.push(openSync('/dev/null', 'r'));
+      } catch {
+        // EMFILE: no file left
+      }
+      started = e.start(); // spawns the flock child now, synchronously, with no file left for its pipes
+    } finally {
+      for (const fd of filled) closeSync(fd);
+      setSoftFileLimit(limit ?? 'unlimited');
+    }
+    await expect(started).resolves.toBeUndefined();
+    expect(errors).toEqual([expect.stringMatching(/^election: cannot run flock \(util-linux\): .*EMFILE.*; only heartbeats detect a dead master$/)]);
+    expect(() => e.stop()).not.toThrow();
+  });
 
   it('a lone instance is master once its lock child holds the lock; a second one is standby and names it; a resignation hands over', async () => {
     const ca: ElectionChange[] = [];
