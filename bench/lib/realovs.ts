@@ -13,7 +13,9 @@ import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
 import { sleep } from '../../src/lab/system';
-import { countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, summarize, whilePending, type Distribution, type Iperf3Result } from './realovs-stats';
+import {
+  countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
+} from './realovs-stats';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -324,11 +326,11 @@ class Bench {
 
   private async iperf(backend: LabHost): Promise<RunResult['iperf']> {
     const client = this.lab.clients[0];
-    const iperf = async (host: string) => {
+    const iperf = (host: string) => retryRefused(async () => {
       const r = await this.lab.exec(client, ['iperf3', '-c', host, '-p', String(IPERF_PORT), '-t', String(this.opts.iperfSeconds), '-J'],
         { timeoutMs: (this.opts.iperfSeconds + 20) * 1000 });
       return parseIperf3Json(r.stdout);
-    };
+    }, 3, 200, (err) => this.opts.log(`  iperf3 to ${host}: ${err.message} (the server between two tests has no listening socket); again in 200 ms`));
     // Events from the direct transfer on (an outlier ejection of the iperf service's port shows here).
     const events: string[] = [];
     const onEvent = (e: { kind: string; service?: string; message: string }) => events.push(`${e.kind}${e.service ? ` ${e.service}` : ''}: ${e.message}`);

@@ -1,5 +1,5 @@
 import {
-  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, summarize, whilePending,
+  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, retryRefused, summarize, whilePending,
 } from '../lib/realovs-stats';
 
 describe('summarize', () => {
@@ -112,5 +112,31 @@ describe('whilePending', () => {
       sampled = true;
     })).resolves.toBe(42);
     expect(sampled).toBe(true);
+  });
+});
+
+describe('retryRefused', () => {
+  const refused = () => new Error('iperf3 failed: unable to connect to server: Connection refused');
+
+  it('tries again while the server refuses, and gives the first success', async () => {
+    const outcomes = [refused(), refused(), 'ok'];
+    const retried: string[] = [];
+    const attempt = jest.fn(async () => {
+      const next = outcomes.shift();
+      if (next instanceof Error) throw next;
+      return next;
+    });
+    await expect(retryRefused(attempt, 3, 1, (e) => retried.push(e.message))).resolves.toBe('ok');
+    expect(attempt).toHaveBeenCalledTimes(3);
+    expect(retried).toHaveLength(2);
+  });
+
+  it('gives up after `tries` refusals with the last error, and throws any other error at once', async () => {
+    const always = jest.fn(async () => { throw refused(); });
+    await expect(retryRefused(always, 3, 1, () => undefined)).rejects.toThrow('Connection refused');
+    expect(always).toHaveBeenCalledTimes(3);
+    const other = jest.fn(async () => { throw new Error('iperf3 output is not JSON'); });
+    await expect(retryRefused(other, 3, 1, () => undefined)).rejects.toThrow('not JSON');
+    expect(other).toHaveBeenCalledTimes(1);
   });
 });
