@@ -4,6 +4,7 @@
 // group's buckets nat(dst=[addr]:port), the decision flow on ipv6_dst, the tracker's IPv6 entries). Two more
 // services show the spread against the weights (wrr 3:2:1, 1,000 connections; VADC_E2E_SPREAD_CONNECTIONS=10000 for
 // the issue's figure) and feedback moving the weights away from a VM slowed with tc, both without a packet-in.
+import os from 'node:os';
 import { parseConfig } from '../../src/config';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
@@ -152,10 +153,35 @@ describe('datapath decisions on real OVS: the group follows the backends', () =>
     expect(drained.vm1 + drained.vm3).toBe(30);
     await daemon.enable('web', lab.host('vm2').port);
     await waitFor(async () => (await buckets()).length === 3, 5000, 'vm2 back in the group');
-    await servers.get('vm3')!.stop();
-    servers.delete('vm3');
-    await waitFor(() => daemon.service('web').backends.find((b) => b.id === lab.host('vm3').port)?.health === 'down', 10_000, 'vm3 down');
-    await waitFor(async () => (await buckets()).length === 2, 5000, 'vm3 to leave the group');
+    // G11: the time from vm3's verdict (its backend_down event) to the switch's group without its bucket, printed.
+    const vm3 = lab.host('vm3').port;
+    let downAt: number | undefined;
+    const onEvent = (e: { kind: string; service?: string; backend?: string }) => {
+      if (downAt === undefined && e.kind === 'backend_down' && e.service === 'web' && e.backend === vm3) downAt = Date.now();
+    };
+    daemon.bus.on('event', onEvent);
+    try {
+      await servers.get('vm3')!.stop();
+      servers.delete('vm3');
+      await waitFor(() => downAt !== undefined, 10_000, "vm3's backend_down event");
+      // Dump after dump from the verdict on: the group changed after the last dump that listed 3 buckets began and
+      // before the first that listed 2 ended.
+      let lastThreeStart = downAt!;
+      let firstTwo: { start: number; end: number } | undefined;
+      while (firstTwo === undefined) {
+        const start = Date.now();
+        const n = (await buckets()).length;
+        const end = Date.now();
+        if (n === 2) firstTwo = { start, end };
+        else if (end - downAt! > 5000) throw new Error(`vm3's bucket still in the group 5 s after its verdict (${n} buckets)`);
+        else lastThreeStart = start;
+      }
+      console.log(`datapath decisions, health to buckets: vm3 backend_down -> dump-groups without its bucket within ${firstTwo.end - downAt!} ms ` +
+        `(after ${Math.max(0, lastThreeStart - downAt!)} ms; the first 2-bucket dump took ${firstTwo.end - firstTwo.start} ms; load ${os.loadavg()[0].toFixed(1)})`);
+    } finally {
+      daemon.bus.off('event', onEvent);
+    }
+    await waitFor(() => daemon.service('web').backends.find((b) => b.id === vm3)?.health === 'down', 10_000, 'vm3 down');
     const dead = counts(await fresh(30));
     expect(dead.vm3 ?? 0).toBe(0);
     expect(dead.vm1 + dead.vm2).toBe(30);

@@ -1,12 +1,16 @@
 // Re-derives the codec's golden vectors that come from a real ovs-vswitchd (test/fixtures/ovs-of13/vectors.json,
 // from: ovs-vswitchd): a private switch on the dummy datapath gets our requests over its management socket and
-// its replies must be the fixture's bytes (group stats: the same but for the durations, which run on).
+// its replies must be the fixture's bytes (group stats: the same but for the durations, which run on). The group
+// description and statistics replies, decoded by our codec, must also say what ovs-ofctl dump-groups and
+// dump-group-stats print for the same switch.
 // VADC_OVS_VECTORS=write rewrites those fixture entries from this run instead.
 import { decode, encode, OFPCR_ROLE_MASTER, OFPCR_ROLE_NOCHANGE, OFPT } from '../../src/openflow';
 import type { OfpMessage } from '../../src/openflow';
 import { RawPeer, WRITE_VECTORS, isMessage, ovsOfctl, ovsVersion, readVectors, writeVectors } from '../helpers/ovs-capture';
 import type { OvsVector } from '../helpers/ovs-capture';
 import { startPrivateSwitch } from '../helpers/ovs-private-switch';
+import { buildDecisionFlow, buildServiceGroup, serviceGroupId } from '../../src/flows/groups';
+import { GROUP_SPEC } from '../unit/openflow/ovs/groups';
 import type { PrivateSwitch } from '../helpers/ovs-private-switch';
 
 const HELLO = encode({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] });
@@ -14,6 +18,8 @@ const HELLO = encode({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap'
 const GENERATION = 0x1122334455667788n;
 
 interface Captured { name: string; command: string; bytes: Buffer }
+
+const DECISION_SPEC = { serviceId: GROUP_SPEC.serviceId, protocol: 'tcp' as const, vip: '10.0.0.100', port: 80 };
 
 /** Talks to the switch as two controllers, A and B, in this order; each reply kept is one vector. */
 async function captureSwitch(sw: PrivateSwitch): Promise<Captured[]> {
@@ -48,6 +54,20 @@ async function captureSwitch(sw: PrivateSwitch): Promise<Captured[]> {
     keep('error_role_stale', 'A: role_request master generation_id=0x1122334455667787 (xid 0x17)', await a.next(isMessage(OFPT.ERROR, 0x17)));
     a.send(encode({ type: 'role_request', xid: 0x18, role: 7, generationId: 0n }));
     keep('error_role_bad_role', 'A: role_request role=7 (xid 0x18)', await a.next(isMessage(OFPT.ERROR, 0x18)));
+
+    // Datapath decisions (issue 15): vadc's select group and the decision flow that uses it (ref_count 1), then the
+    // switch's description and statistics of the group: the replies vadc reads.
+    b.send(encode({ ...buildServiceGroup(GROUP_SPEC, false), xid: 0x22 }));
+    b.send(encode({ ...buildDecisionFlow(DECISION_SPEC), xid: 0x23 }));
+    b.send(encode({ type: 'barrier_request', xid: 0x24 }));
+    const done = await b.next((m) => isMessage(OFPT.BARRIER_REPLY, 0x24)(m) || isMessage(OFPT.ERROR)(m));
+    if (done[1] === OFPT.ERROR) throw new Error(`the switch refused the group or its flow: ${JSON.stringify(withoutDurations(decode(done)))}`);
+    b.send(encode({ type: 'multipart_request', xid: 0x25, flags: 0, body: { mpType: 'group_desc' } }));
+    keep('multipart_reply_group_desc_service', "B (master): vadc's service group added (group_mod, xid 0x22), then group_desc request (xid 0x25)",
+      await b.next(isMessage(OFPT.MULTIPART_REPLY, 0x25)));
+    b.send(encode({ type: 'multipart_request', xid: 0x26, flags: 0, body: { mpType: 'group', groupId: serviceGroupId(GROUP_SPEC.serviceId) } }));
+    keep('multipart_reply_group_stats_service', "B: group stats request for the service group, its decision flow installed (xid 0x26)",
+      await b.next(isMessage(OFPT.MULTIPART_REPLY, 0x26)));
   } finally {
     a.close();
     b.close();
@@ -90,5 +110,48 @@ describe('golden vectors re-derived from a private ovs-vswitchd', () => {
         .toEqual({ name: v.name, message: withoutDurations(decode(Buffer.from(want.hex, 'hex'))) });
       if (!/"duration(Sec|Nsec)"/.test(JSON.stringify(withoutDurations(decode(got))))) expect({ name: v.name, hex: v.hex }).toEqual({ name: want.name, hex: want.hex });
     });
+  });
+});
+
+describe("the group replies of a private ovs-vswitchd, decoded by vadc's codec, against ovs-ofctl", () => {
+  const reply = (name: string): OfpMessage => decode(captured.find((c) => c.name === name)!.bytes);
+
+  it('group desc: the group, its type and each bucket (weight, nat destination) as dump-groups prints them', () => {
+    const m = reply('multipart_reply_group_desc_service');
+    if (m.type !== 'multipart_reply' || m.body.mpType !== 'group_desc') throw new Error(`not a group desc reply: ${m.type}`);
+    const decoded = m.body.entries.map((g) => ({
+      groupId: g.groupId, type: g.groupType === 1 ? 'select' : String(g.groupType),
+      buckets: g.buckets.map((b) => {
+        const ct = b.actions.find((a) => a.type === 'nx_ct');
+        const nat = ct?.type === 'nx_ct' ? ct.actions.find((a) => a.type === 'nx_nat') : undefined;
+        return `${nat?.type === 'nx_nat' ? `${nat.rangeIpv4Min}:${nat.rangeProtoMin}` : '?'} ${b.weight}`;
+      }),
+    }));
+    const text = sw.ofctl(['dump-groups']);
+    const printed = [...text.matchAll(/group_id=(\d+),type=(\w+),(.*)/g)].map((g) => ({
+      groupId: Number(g[1]), type: g[2],
+      buckets: [...g[3].matchAll(/bucket=(?:bucket_id:\d+,)?weight:(\d+),actions=ct\([^)]*nat\(dst=([\d.]+:\d+)\)/g)].map((b) => `${b[2]} ${b[1]}`),
+    }));
+    expect(printed).toHaveLength(1);
+    expect(decoded).toEqual(printed);
+    expect(decoded[0].buckets).toEqual(GROUP_SPEC.buckets.map((b) => `${b.ip}:${b.port} ${b.weight}`));
+  });
+
+  it('group stats: ref_count, packet and byte counts, per-bucket counts as dump-group-stats prints them', () => {
+    const m = reply('multipart_reply_group_stats_service');
+    if (m.type !== 'multipart_reply' || m.body.mpType !== 'group') throw new Error(`not a group stats reply: ${m.type}`);
+    const decoded = m.body.entries.map((g) => ({
+      groupId: g.groupId, refCount: g.refCount, packets: Number(g.packetCount), bytes: Number(g.byteCount),
+      buckets: g.bucketStats.map((b) => [Number(b.packetCount), Number(b.byteCount)]),
+    }));
+    const text = sw.ofctl(['dump-group-stats', `group_id=${serviceGroupId(GROUP_SPEC.serviceId)}`]);
+    const printed = [...text.matchAll(/group_id=(\d+),duration=[\d.]+s,ref_count=(\d+),packet_count=(\d+),byte_count=(\d+),?(.*)/g)].map((g) => ({
+      groupId: Number(g[1]), refCount: Number(g[2]), packets: Number(g[3]), bytes: Number(g[4]),
+      buckets: [...g[5].matchAll(/bucket\d+:packet_count=(\d+),byte_count=(\d+)/g)].map((b) => [Number(b[1]), Number(b[2])]),
+    }));
+    expect(printed).toHaveLength(1);
+    expect(decoded).toEqual(printed);
+    // The decision flow refers to the group; each of the two buckets has its counters.
+    expect(decoded[0]).toMatchObject({ refCount: 1, buckets: [expect.any(Array), expect.any(Array)] });
   });
 });
