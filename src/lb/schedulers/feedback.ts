@@ -63,9 +63,10 @@ interface LoadEstimate {
   busyIntervals: number;
 }
 
-/** How much faster the connection-time estimate rises than it falls (its time constant up is decayMs / this). */
-const RISE_FASTER = 10;
-/** The most one connection's time counts for, as a multiple of the member's current estimate. */
+/**
+ * The most one connection's time counts for, as a multiple of the member's current estimate (of the fastest
+ * member's for a member's first end).
+ */
 const MAX_STEP = 4;
 
 /** Floors so a member that finished nothing while busy is very expensive rather than infinite. */
@@ -84,12 +85,12 @@ export interface MemberLoad {
  *
  *   cost = ((open connections + 1) * T + backlog / rate) / weight
  *
- * T, the time one connection spends on the member, is a peak-sensitive EWMA of its connections' measured
+ * T, the time one connection spends on the member, is a time-weighted EWMA of its connections' measured
  * times (first packet to the FIN/RST that ended it, as the datapath's copies showed them): each end moves it
- * by 1 - exp(-dt / tau), dt since the member's previous end, tau = decay when the end is faster and decay / 10
- * when slower, one end counting at most 4x the estimate, so the estimate is time-based whatever the member's
- * rate and believes a slowdown within two or three ends
- * (in the spirit of Finagle/Linkerd's peak EWMA, without letting one outlier of a busy member take it out). An idle member's T
+ * by 1 - exp(-dt / tau), dt since the member's previous end, tau = decay up and down, one end counting at most
+ * 4x the estimate (a first end 4x the fastest member's), so the estimate is time-based whatever the member's
+ * rate, and a member that turned slow, whose ends are spaced by their length, is believed within a second
+ * (after Finagle/Linkerd's peak EWMA, without its fast rise: one outlier of a busy member does not take it out). An idle member's T
  * decays towards the fastest member's with the same time constant: a member that was slow is tried again
  * within a few seconds and one fast answer brings it back. Until a member has ended a connection, T is
  * Little's law over its port counters, S = L / lambda (smoothed open connections over completions per
@@ -144,21 +145,24 @@ export class FeedbackScheduler implements Scheduler {
     else this.published.delete(backendId);
   }
 
-  /** A connection on `backend` ended `durationMs` after its first packet: the peak-sensitive EWMA of its connection time. */
+  /** A connection on `backend` ended `durationMs` after its first packet: the time-weighted EWMA of its connection time. */
   connectionEnded(backend: Backend, durationMs: number, now: number): void {
     const seconds = Math.max(0, durationMs) / 1000;
     const t = this.connTimes.get(backend.id);
     if (!t) {
-      this.connTimes.set(backend.id, { ewma: seconds, at: now });
+      // A member's first end counts at most MAX_STEP times the fastest member's estimate: one SYN retransmitted
+      // after 1 s would otherwise mark a fast VM slow for seconds, and with few connections it would learn otherwise slowly.
+      const fastest = this.fastest(now);
+      this.connTimes.set(backend.id, { ewma: Number.isFinite(fastest) ? Math.min(seconds, fastest * MAX_STEP) : seconds, at: now });
       return;
     }
-    // Rising ten times faster than falling: a member whose connections got slower is believed within a
-    // connection or two (its ends are spaced by their length), one outlier among a busy member's many moves it little.
-    // One end counts at most MAX_STEP times the estimate: a SYN retransmitted after 1 s says little about a VM
-    // answering in 20 ms, while a VM that really turned slow gets there in two or three ends.
+    // The same time constant up and down: one slow answer among a busy member's ends (10 ms after the previous one)
+    // moves it by 1 % of the difference, as one fast answer does, so noise does not take a busy member out of the
+    // equal band. A member that turned slow still shows it soon: its ends are spaced by their length, so each
+    // moves T by 1 - exp(-length / tau) (18 % for a 200 ms answer). One end counts at most MAX_STEP times the
+    // estimate: a SYN retransmitted after 1 s says little about a VM answering in 20 ms.
     const sample = Math.min(seconds, t.ewma * MAX_STEP);
-    const tau = sample > t.ewma ? this.decayMs / RISE_FASTER : this.decayMs;
-    const keep = Math.exp(-Math.max(0, now - t.at) / tau);
+    const keep = Math.exp(-Math.max(0, now - t.at) / this.decayMs);
     t.ewma = t.ewma * keep + sample * (1 - keep);
     t.at = Math.max(t.at, now);
   }

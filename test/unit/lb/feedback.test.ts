@@ -27,12 +27,15 @@ function measure(scheduler: FeedbackScheduler, id: string, completed: number, ou
   scheduler.feed(id, sample(at, completed, 0, backlog), { outstanding, completed });
 }
 
-/** Members A, B, ... of weight 1 known to a fresh scheduler, each with one connection of `endMs[i]` ms ended at `at`. */
+/**
+ * Members A, B, ... of weight 1 known to a fresh scheduler, each with one connection of `endMs[i]` ms ended at `at`,
+ * the slowest first (a member's first end counts at most 4x the fastest member's estimate: each as measured here).
+ */
 function withEnds(endMs: number[], at: number): { list: ReturnType<typeof members>; fb: FeedbackScheduler } {
   const list = members(endMs.map(() => 1));
   const fb = new FeedbackScheduler();
   fb.onChange(list);
-  endMs.forEach((ms, i) => fb.connectionEnded(list[i], ms, at));
+  endMs.map((ms, i) => ({ ms, i })).sort((x, y) => y.ms - x.ms).forEach(({ ms, i }) => fb.connectionEnded(list[i], ms, at));
   return { list, fb };
 }
 
@@ -368,13 +371,13 @@ describe('feedback: connection times (first packet to the end the datapath showe
   const ended = (service: LbService, id: string, ms: number, now: number) =>
     (service.scheduler as FeedbackScheduler).connectionEnded(service.backendById(id)!, ms, now);
 
-  it('rises ten times faster than it falls (tau 0.1 s up, 1 s down), time-weighted whatever the rate', () => {
+  it('rises as slowly as it falls (tau 1 s both ways), time-weighted whatever the rate', () => {
     const { service, scheduler } = three();
     ended(service, 'A', 20, 0);
     expect(scheduler.estimate('A')).toMatchObject({ connectionTime: 0.02, timePerConn: 0.02 });
-    // A 50 ms connection 200 ms after the previous end (the spacing a slow member's own ends have): keeps exp(-2).
+    // A 50 ms connection 200 ms after the previous end (the spacing a slow member's own ends have): keeps exp(-0.2).
     ended(service, 'A', 50, 200);
-    const slow = 0.02 * Math.exp(-2) + 0.05 * (1 - Math.exp(-2));
+    const slow = 0.02 * Math.exp(-0.2) + 0.05 * (1 - Math.exp(-0.2));
     expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(slow, 12);
     ended(service, 'A', 20, 1200); // 1 s later, faster: keeps exp(-1) of the old
     const afterOne = slow * Math.exp(-1) + 0.02 * (1 - Math.exp(-1));
@@ -383,21 +386,38 @@ describe('feedback: connection times (first packet to the end the datapath showe
     expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(afterOne * Math.exp(-0.01) + 0.02 * (1 - Math.exp(-0.01)), 12);
   });
 
-  it('one outlier among a busy member\'s many ends moves it little; a member that turned slow is believed in a few ends', () => {
+  it('one outlier among a busy member\'s many ends moves it little; a member that turned slow is believed within a second', () => {
     const { service, scheduler } = three();
     for (let t = 0; t <= 1000; t += 10) ended(service, 'A', 20, t);
-    ended(service, 'A', 1000, 1005); // a 1 s connection (a retransmitted SYN) 5 ms after the previous end: counts as 4 x 20 ms
-    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(0.02 + 0.06 * (1 - Math.exp(-0.05)), 12);
-    expect(scheduler.estimate('A')!.connectionTime).toBeLessThan(0.025);
-    // Turned slow: its ends come 200 ms apart, each moving it 86 % (the first one capped at 4x).
-    for (let i = 1; i <= 4; i++) ended(service, 'A', 200, 1005 + 200 * i);
-    expect(scheduler.estimate('A')!.connectionTime).toBeGreaterThan(0.199);
+    ended(service, 'A', 60, 1005); // a 60 ms hiccup 5 ms after the previous end: moves it by 0.5 % of the 40 ms more
+    expect(scheduler.estimate('A')!.connectionTime).toBeCloseTo(0.02 + 0.04 * (1 - Math.exp(-0.005)), 12);
+    ended(service, 'A', 1000, 1010); // a 1 s connection (a retransmitted SYN): counts as 4 x the estimate
+    expect(scheduler.estimate('A')!.connectionTime).toBeLessThan(0.0209);
+    // Turned slow: its ends come 200 ms apart, each moving it 18 % (each capped at 4x): over 4x the fast
+    // members' 20 ms after four ends (0.8 s), so it gets a new connection only when they hold four times its load.
+    for (let i = 1; i <= 4; i++) ended(service, 'A', 200, 1010 + 200 * i);
+    expect(scheduler.estimate('A')!.connectionTime).toBeGreaterThan(0.08);
+    for (let i = 5; i <= 10; i++) ended(service, 'A', 200, 1010 + 200 * i);
+    expect(scheduler.estimate('A')!.connectionTime).toBeGreaterThan(0.15);
+  });
+
+  it("counts a member's first end at most 4x the fastest member's estimate (a SYN retransmitted at the start)", () => {
+    const { service, scheduler } = three();
+    ended(service, 'A', 20, 0);
+    ended(service, 'C', 1000, 10);
+    expect(scheduler.estimate('C')!.connectionTime).toBeCloseTo(0.08, 12);
+    ended(service, 'B', 50, 20); // within the cap: as measured
+    expect(scheduler.estimate('B')!.connectionTime).toBeCloseTo(0.05, 12);
+    // The very first end of all has nothing to compare with: as measured.
+    const { service: first, scheduler: alone } = three();
+    ended(first, 'B', 1000, 0);
+    expect(alone.estimate('B')!.connectionTime).toBeCloseTo(1, 12);
   });
 
   it('a member whose connections take 10x longer gets a new one only when the others hold ten times its load; equals take turns', () => {
     const { service } = three();
+    ended(service, 'B', 200, 1000); // first: a member's first end counts at most 4x the fastest's
     ended(service, 'A', 20, 1000);
-    ended(service, 'B', 200, 1000);
     ended(service, 'C', 20, 1000);
     // One connection each open at a time (the clients' pattern): B is never the cheapest while A and C hold < 10.
     const order = Array.from({ length: 12 }, (_, i) => {
@@ -410,8 +430,8 @@ describe('feedback: connection times (first packet to the end the datapath showe
 
   it('an idle slow member decays towards the fastest and is tried again within a few seconds; a fast answer brings it back', () => {
     const { service, scheduler } = three();
+    ended(service, 'B', 200, 1000); // first: a member's first end counts at most 4x the fastest's
     ended(service, 'A', 20, 1000);
-    ended(service, 'B', 200, 1000);
     ended(service, 'C', 20, 1000);
     const b = service.backendById('B')!;
     // Idle B after 1 s and 4 s: 0.02 + 0.18 * exp(-t / 1 s).
@@ -422,8 +442,8 @@ describe('feedback: connection times (first packet to the end the datapath showe
     expect(early).not.toContain('B');
     // Four seconds on (0.023) B is within a quarter of an idle fast member's 0.02: it takes its turn.
     const fresh = three();
-    ended(fresh.service, 'A', 20, 1000);
     ended(fresh.service, 'B', 200, 1000);
+    ended(fresh.service, 'A', 20, 1000);
     ended(fresh.service, 'C', 20, 1000);
     expect(fresh.scheduler.expectedWait(fresh.service.backendById('B')!, 5000)).toBeCloseTo(0.02 + 0.18 * Math.exp(-4), 12);
     expect([45000, 45001, 45002].map((p) => fresh.service.open(packet(7, p), 'active', 5000)!.backend.id).sort()).toEqual(['A', 'B', 'C']);
@@ -494,6 +514,23 @@ describe('feedback: a closed loop over 60 s (simulated: 4 clients, one request e
     expect(share(windows[3], 'B')).toBeGreaterThan(0.2);
     // ... and a third in every window after: no run-away, no oscillation.
     for (const w of windows.slice(4)) for (const id of ['A', 'B', 'C']) expect(Math.abs(share(w, id) - 1 / 3)).toBeLessThanOrEqual(0.05);
+  });
+
+  it('with noisy answer times (3-13 ms more, 3 % hiccups of up to 100 ms more): A and C within 5 points while B is slow, each within 5 points of a third after, over five seeds', () => {
+    // The noise of this loaded machine's answers: one hiccup among a busy member's ends must not take it out of the
+    // equal band. An estimate rising ten times faster than falling split A and C up to 12.7 points in a 10 s window
+    // and left a member 9.5 points off a third after B's recovery with these seeds; the symmetric one 2.6 and 2.2.
+    for (let seed = 1; seed <= 5; seed++) {
+      let state = seed;
+      const random = () => (state = (state * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+      const noise = () => 3 + random() * 10 + (random() < 0.03 ? 100 * random() : 0);
+      const windows = closedLoop('feedback', (id, t) => (id === 'B' && t < 30_000 ? 200 : 20) + noise());
+      for (const w of windows.slice(0, 3)) {
+        expect(share(w, 'B')).toBeLessThan(0.02);
+        expect(Math.abs(share(w, 'A') - share(w, 'C'))).toBeLessThanOrEqual(0.05);
+      }
+      for (const w of windows.slice(4)) for (const id of ['A', 'B', 'C']) expect(Math.abs(share(w, id) - 1 / 3)).toBeLessThanOrEqual(0.05);
+    }
   });
 
   it('three equal members stay balanced for 60 s (every 10 s window within 5 points of a third)', () => {
