@@ -29,7 +29,7 @@ function service(scheduler: string, backends: string, extra = ''): string {
   return `name: web\nvip: ${VIP}\nport: 80\nscheduler: ${scheduler}\nidle_timeout: 30\nfin_timeout: 1\n${extra}${backends}`;
 }
 
-async function start(text: string, opts: { statsIntervalMs?: number; located?: string[] } = {}): Promise<SchedDaemon> {
+async function start(text: string, opts: { statsIntervalMs?: number; daemonDefaults?: boolean; located?: string[] } = {}): Promise<SchedDaemon> {
   vadc = await SchedDaemon.start(lab, text, opts);
   return vadc;
 }
@@ -184,9 +184,9 @@ describe(`feedback scheduler (NAT by ${e2eNatMode()})`, () => {
       const rr = await loadBoth();
       await vadc!.stop(lab);
       vadc = undefined;
-      const d = await start(service('feedback', THREE_VMS(), 'feedback_interval: 1\n'), { statsIntervalMs: 250 });
-      // Two polls give every VM a first estimate (the scheduler decides as wlc until then).
-      await new Promise((r) => setTimeout(r, 700));
+      // The default configuration (issue 12): no feedback_interval, the daemon's own statistics poll, no wait for
+      // polls. The end copies' connection times give each VM its estimate from its first connection's end.
+      const d = await start(service('feedback', THREE_VMS()), { daemonDefaults: true });
       const scheduler = d.daemon.app.serviceStates()[0].lb.scheduler as { estimate?: (id: string) => unknown };
       let estimates: string[] = [];
       const midway = setTimeout(() => (estimates = ['v-vm1', 'v-vm2', 'v-vm3'].map((id) => `  ${id} ${JSON.stringify(scheduler.estimate?.(id))}`)), 2500);
@@ -198,10 +198,9 @@ describe(`feedback scheduler (NAT by ${e2eNatMode()})`, () => {
       console.log(`vm3 made slow: ${slowdown}\nrequests answered in 5 s, 2 clients x 4 concurrent, fresh connection each:\n${rows.join('\n')}\ntotal answered: rr ${total(rr)}, feedback ${total(feedback)}\nfeedback estimates 2.5 s into the load (reply packets/s, completions/s, open connections, S = L / lambda in s):\n${estimates.join('\n')}`);
       // rr deals connections in turn whatever the speed: the slow VM gets its third.
       expect(share(rr, 'vm3')).toBeGreaterThan(0.25);
-      // feedback: the slow VM holds its connections longer (Little's law S = L / lambda), which costs it new
-      // connections: a clearly smaller share than rr gives it, and clearly fewer than either fast VM.
-      // (Closed connections linger until fin_timeout removes their flows, which dilutes S for every VM;
-      // docs/schedulers.md shows the figures.)
+      // feedback: the slow VM holds its connections longer (its connection times, first packet to the end copy),
+      // which costs it new connections: a clearly smaller share than rr gives it, and clearly fewer than either fast
+      // VM (docs/schedulers.md shows the figures).
       expect(share(feedback, "vm3")).toBeLessThan(share(rr, "vm3") * 0.8);
       expect(feedback.vm3).toBeLessThan(Math.min(feedback.vm1, feedback.vm2) * 0.75);
     } finally {
