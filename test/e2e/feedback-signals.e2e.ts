@@ -78,30 +78,21 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // The fast VMs within 5 points (the issue's number) for both schedulers: lc counts a connection active (256)
     // from its first packet and an ended one inactive (1) for a second after its end, as IPVS counts SYN_RECV and
     // TIME_WAIT, so ties among the fast VMs go to the one that ended fewer in the last second, not to vm1.
-    // VM2 <= 15 % (the issue's number) for feedback (2-5 % seen). lc's VM2 share is VM2's rate over the fast VMs',
+    // VM2 <= 15 % (the issue's number) for feedback (0.8-9.6 % seen, the most at load 16). lc's VM2 share is VM2's rate over the fast VMs',
     // and with the linger VM2 also wins ties at equal open counts (it has the fewest recent ends, as under IPVS):
     // it holds two connections nearly always, so its share is (20+x)/(220+2x), x what each answer takes beyond the
     // application (15.4 % at x = 20 ms; 13.0-21.2 % on real OVS). Every tie-break that splits the fast VMs evenly
     // does this, IPVS's own worse, so lc keeps 20 % ("Why lc's VM2 share is held to 20 %", docs/schedulers.md).
     expect(share(slow, 'vm2')).toBeLessThanOrEqual(scheduler === 'lc' ? 0.2 : 0.15);
-    // Within 5 points, or within what chance allows for the n requests the fast VMs shared: even a fair coin's split
-    // of n between two VMs differs by sqrt(n) requests (one standard deviation: ~3 points of ~1,150 requests), so a bare
-    // 5-point bound failed now and then (the final suite of stop 31, load 1-2: feedback 46.4 / 51.8 %, 5.4 points, a
-    // 1.9-sd split). Three standard deviations, as a share of all the phase's requests like the shares compared.
-    const fastRequests = (slow.counts.vm1 ?? 0) + (slow.counts.vm3 ?? 0);
-    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(Math.max(0.05, (3 * Math.sqrt(fastRequests)) / total(slow)));
-    // Equal again, 4-10 s after VM2 recovered: lc, counting each VM's open and last second's ended connections,
-    // splits within 2 points of a third on real OVS and in the simulation, so each VM within 8 points of a third.
-    // feedback's estimates swing with the noise of answer times (a hiccup lifts a busy VM's estimate out of the
-    // equal band for up to a second): one quiet-machine run (load 1.4, 2026-12-05, conntrack) gave the recovered VM
-    // 55.2 % of this window and the simulation's 90th percentile of the largest share is 44-46 %, so feedback keeps
-    // VM2 >= 20 % and nobody over 60 % (docs/schedulers.md).
-    if (scheduler === 'lc') {
-      for (const vm of ['vm1', 'vm2', 'vm3']) expect(Math.abs(share(recovered, vm) - 1 / 3)).toBeLessThanOrEqual(0.08);
-    } else {
-      expect(share(recovered, 'vm2')).toBeGreaterThanOrEqual(0.2);
-      for (const vm of ['vm1', 'vm2', 'vm3']) expect(share(recovered, vm)).toBeLessThanOrEqual(0.6);
-    }
+    // The fast VMs within 5 points (the issue's number). Neither scheduler splits them by chance: lc by its counts
+    // (0.1-1.1 points in every run, load 1-24), feedback by turns among equals (0.9-2.5 points in four runs at load
+    // 15-20 since its estimate rises as slowly as it falls; rising 10x faster, a hiccup took a busy VM out of the
+    // band and the split reached 5.2-5.4 points at load 23 and 1.3).
+    expect(Math.abs(share(slow, 'vm1') - share(slow, 'vm3'))).toBeLessThanOrEqual(0.05);
+    // About a third again, 4-10 s after VM2 recovered: each VM within 8 points of a third. lc splits within 2 points
+    // on real OVS; feedback within 0.6-4.4 points in the four runs (its largest share 33.5-35.9 %; with the old
+    // fast rise one calm-machine run gave VM2 55.2 %, docs/schedulers.md).
+    for (const vm of ['vm1', 'vm2', 'vm3']) expect(Math.abs(share(recovered, vm) - 1 / 3)).toBeLessThanOrEqual(0.08);
     // Every connection's end came as copies, not new-connection packet-ins; feedback measured the fast VMs'
     // connections from those copies (no estimate without them).
     expect(web.endCopies).toBeGreaterThanOrEqual(web.decisions);
@@ -123,8 +114,9 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // VM2 had its turn among equals before, so its small share after is the scheduler's doing (the simulation's
     // noisiest case gives it at least 16.7 % of a fresh start's first 4 s over 40 seeds, a median of 33 %).
     expect(share(equal, 'vm2')).toBeGreaterThanOrEqual(0.15);
-    // The connection-time estimate rises ten times faster than it falls: a VM whose ends come 200 ms apart is
-    // believed slow in two or three of them (the simulation: VM2 <= 11 % of the first second, <= 6 % of the next).
+    // A VM whose ends come 200 ms apart moves its connection-time estimate 18 % each (capped at 4x), so it is
+    // believed slow within a second (the simulation: VM2 <= 9.4 % of the first second, <= 3.7 % of the next; real
+    // OVS at load 16-20: 12.1 and 8.0 % of the first 2 s).
     expect(share(believing, 'vm2')).toBeLessThanOrEqual(0.25);
     expect(share(slow, 'vm2')).toBeLessThanOrEqual(0.15);
   }, 60_000);

@@ -37,7 +37,7 @@ export interface FeedbackOptions {
   equalBand?: number;
 }
 
-/** A member's peak-sensitive EWMA of connection times (first packet to end), from the ends the datapath showed. */
+/** A member's time-weighted EWMA of connection times (first packet to end), from the ends the datapath showed. */
 interface ConnectionTime {
   /** Seconds. */
   ewma: number;
