@@ -46,6 +46,22 @@ async function start(
 const writes = (sw: FakeSwitch): OfpMessage[] => sw.received.filter((m) => m.type === 'flow_mod' || m.type === 'packet_out');
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Sends a packet-in whose data is [n] and waits until the controller has taken it in (its 'message' event comes just
+ * before it is decided or held, in the same turn): a fixed sleep lost that race on a loaded machine.
+ */
+function sendAndWaitSeen(controller: Controller, sw: FakeSwitch, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    const seen = (_session: unknown, msg: OfpMessage) => {
+      if (msg.type !== 'packet_in' || msg.data[0] !== n) return;
+      controller.off('message', seen);
+      resolve();
+    };
+    controller.on('message', seen);
+    sw.send({ ...packetIn, data: Buffer.from([n]) });
+  });
+}
+
 describe('Controller with roles', () => {
   it('a master: async config, generation query, MASTER; the app installs on mastership only', async () => {
     const calls: string[] = [];
@@ -159,8 +175,7 @@ describe('Controller with roles', () => {
     controller.updateRoles();
     for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
     // master, and the app has not read the datapath yet: a packet-in now waits for the replay, after the standby's
-    sw.send({ ...packetIn, data: Buffer.from([2]) });
-    await settle();
+    await sendAndWaitSeen(controller, sw, 2);
     expect(decided).toEqual([]);
     expect(writes(sw)).toEqual([]);
     expect(controller.replayHeldPacketIns(DPID, () => ({ known: false }))).toMatchObject({ replayed: 2 });
@@ -177,8 +192,8 @@ describe('Controller with roles', () => {
     election.current = { role: 'master', generation: 5n };
     controller.updateRoles();
     for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
-    sw.send({ ...packetIn, data: Buffer.from([4]) });
-    await settle();
+    // Seen (and held) before the clock moves: a loaded machine once delivered it after `clock += 400` (decided: 4).
+    await sendAndWaitSeen(controller, sw, 4);
     expect(decided).toEqual([1, 2, 3]);
     clock += 400;
     sw.send({ ...packetIn, data: Buffer.from([5]) });
