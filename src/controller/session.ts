@@ -3,8 +3,9 @@ import type { Socket } from 'node:net';
 // Concrete modules, not the '../openflow' barrel: its re-export getters cost on the per-message path.
 import { decode, encode } from '../openflow/codec';
 import {
-  OFPCML_NO_BUFFER, OFPET, OFPMPF_REPLY_MORE, OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
+  OFPCML_NO_BUFFER, OFPMPF_REPLY_MORE, OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
 } from '../openflow/constants';
+import { OFPET } from '../openflow/error-codes';
 import type {
   ErrorMsg, FeaturesReply, MultipartReply, MultipartReplyBody, OfpMessage, OfpMessageType, OfpPort,
 } from '../openflow/types';

@@ -148,6 +148,8 @@ export const OFPCRR_MASTER_REQUEST = 0;
 export const OFPCRR_CONFIG = 1;
 export const OFPCRR_EXPERIMENTER = 2;
 
-// Error types and codes live in error-codes.ts (declared once, named as in the spec); re-exported here for callers
-// that import them with the other constants.
-export { OFPET, OFP_ERROR_CODES, errorName } from './error-codes';
+// Error types and codes live in error-codes.ts (declared once, named as in the spec), exported by the openflow index.
+// Not re-exported here: a re-export is an accessor property on this module's exports, which puts them (100+
+// properties) in dictionary mode, and then every constant the per-message path reads (OFP_HEADER_LEN in decode, in
+// the session's enqueuePreEncoded) is a LoadIC call in optimized code instead of a constant: ~450 instructions per
+// packet-in (callgrind, docs/benchmarks.md). test/unit/openflow/constants.test.ts keeps the exports plain values.

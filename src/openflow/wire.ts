@@ -1,6 +1,6 @@
 // Byte-level helpers shared by the compiled codecs: a growable writer and the text forms of addresses.
 import { OfpDecodeError, OfpEncodeError } from './errors';
-import { formatIpv6, parseIpv6 } from '../net';
+import { formatIpv6, parseIpv6 } from '../net/ipv6';
 
 /** Bytes of one slab; an encoded message is a view into it (like Node's own Buffer pool, but larger). */
 const SLAB_SIZE = 64 * 1024;
