@@ -83,6 +83,15 @@ describe('cookie scheme', () => {
     expect(endCopyService(makeCookie('end', 7, 3))).toBe(7);
     expect(endCopyService(makeCookie('end', MAX_SERVICE_ID))).toBe(MAX_SERVICE_ID);
     expect(serviceOfGuard(makeCookie('service', 9))).toBe(9);
+    // The edges of each kind's range: the first and last cookie of the kind, and their neighbours of other kinds.
+    const first = (kind: 'end' | 'service') => makeCookie(kind, 1) & ~((1n << 44n) - 1n);
+    const last = (kind: 'end' | 'service') => first(kind) | ((1n << 44n) - 1n);
+    expect([endCopyService(first('end') - 1n), endCopyService(first('end')), endCopyService(last('end')), endCopyService(last('end') + 1n)])
+      .toEqual([0, 0, 0xffff, 0]);
+    expect([serviceOfGuard(first('service') - 1n), serviceOfGuard(first('service')), serviceOfGuard(last('service')), serviceOfGuard(last('service') + 1n)])
+      .toEqual([0, 0, 0xffff, 0]);
+    expect(endCopyService(0n)).toBe(0);
+    expect(endCopyService(0xffffffffffffffffn)).toBe(0);
     for (const other of [makeCookie('connection', 7, 3), makeCookie('service', 7), makeCookie('pipeline'), 0xad00_6000_0070_0000n]) {
       expect(endCopyService(other)).toBe(0);
     }
