@@ -46,6 +46,14 @@ async function start(
 const writes = (sw: FakeSwitch): OfpMessage[] => sw.received.filter((m) => m.type === 'flow_mod' || m.type === 'packet_out');
 const settle = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
+/** An app that records each packet-in it decides (its data's first byte) and answers it with flow_mod priority 10 + n. */
+function decidingApp(decided: number[]): ControllerApp {
+  return {
+    onMastership: () => [],
+    onPacketIn: (_sw, msg) => { decided.push(msg.data[0]); return [flowMod(10 + msg.data[0])]; },
+  };
+}
+
 /**
  * Sends a packet-in whose data is [n] and waits until the controller has taken it in (its 'message' event comes just
  * before it is decided or held, in the same turn): a fixed sleep lost that race on a loaded machine.
@@ -128,10 +136,7 @@ describe('Controller with roles', () => {
   it('a standby holds its packet-ins; once master it replays those not known, in order, through the app, once', async () => {
     const decided: number[] = [];
     const election = new Election({ role: 'standby', generation: 3n });
-    const app: ControllerApp = {
-      onMastership: () => [],
-      onPacketIn: (_sw, msg) => { decided.push(msg.data[0]); return [flowMod(10 + msg.data[0])]; },
-    };
+    const app = decidingApp(decided);
     const { controller, sw } = await start(election, app);
     await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
     // the standby asks for packet-ins as a slave too (it keeps them), and decides none
@@ -163,10 +168,7 @@ describe('Controller with roles', () => {
   it('with holdAfterMastershipMs a new master decides no packet-in before its replay, or before the limit has passed', async () => {
     const decided: number[] = [];
     const election = new Election({ role: 'standby', generation: 3n });
-    const app: ControllerApp = {
-      onMastership: () => [],
-      onPacketIn: (_sw, msg) => { decided.push(msg.data[0]); return [flowMod(10 + msg.data[0])]; },
-    };
+    const app = decidingApp(decided);
     let clock = 1_000_000;
     const { controller, sw } = await start(election, app, { holdAfterMastershipMs: 400, now: () => clock });
     await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
