@@ -119,6 +119,23 @@ async function holdConnection(client: string, vip: string, ms: number): Promise<
   return { done };
 }
 
+/**
+ * ICMPv6 echo from a client to `address` through a raw socket (the namespaces have no ping binary; the kernel checks the
+ * reply's checksum): 'reply from ADDRESS vadc-ping6', or '' when no reply came within 5 s.
+ */
+async function ping6(client: string, address: string): Promise<string> {
+  const ping = await lab.exec(client, ['python3', '-c', `
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.settimeout(5)
+s.sendto(b'\\x80\\x00\\x00\\x00\\x12\\x34\\x00\\x01vadc-ping6', ('${address}', 0))
+while True:
+    data, addr = s.recvfrom(1500)
+    if data[0] == 129:
+        print('reply from', addr[0], data[8:].decode()); break`]);
+  return ping.stdout.trim();
+}
+
 /** Linux's setsockopt numbers for a socket's sticky destination options and hop-by-hop header (linux/in6.h). */
 const IPV6_HOPOPTS = 54;
 const IPV6_DSTOPTS = 59;
@@ -359,17 +376,25 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
 
   it('answers ping6 of the IPv6 VIP', async () => {
     daemon = await startDaemon(yaml(web(v6, 'rr')));
-    // ICMPv6 echo through a raw socket (the namespaces have no ping binary); the kernel checks our checksum.
-    const ping = await lab.exec('cl1', ['python3', '-c', `
-import socket, sys
-s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
-s.settimeout(5)
-s.sendto(b'\\x80\\x00\\x00\\x00\\x12\\x34\\x00\\x01vadc-ping6', ('${VIP6}', 0))
-while True:
-    data, addr = s.recvfrom(1500)
-    if data[0] == 129:
-        print('reply from', addr[0], data[8:].decode()); break`]);
-    expect(ping.stdout.trim()).toBe(`reply from ${VIP6} vadc-ping6`);
+    expect(await ping6('cl1', VIP6)).toBe(`reply from ${VIP6} vadc-ping6`);
+  });
+
+  it('an IPv6 prefix VIP (dh) leaves the hosts on the bridge able to find one another by neighbor discovery, and serves an address in the prefix', async () => {
+    const prefix = `${ipv6ForIp('10.0.0.128')}/124`; // fd00:0:a00::80/124: in the lab's /64, no host's address
+    daemon = await startDaemon(yaml(web(v6, 'dh').replace(`vip: "${VIP6}"`, `vip: "${prefix}"`)));
+    // A prefix VIP brings every neighbor solicitation on the bridge up to vadc (nd_target cannot be masked). Before
+    // d2c61f8 vadc dropped those for other hosts: with no neighbor entry for vm1, cl1's ping got no answer. Both
+    // caches are emptied first, so cl1 has to solicit vm1 (and vm1 learns cl1 from that solicitation).
+    for (const host of ['cl1', 'vm1']) await lab.exec(host, ['ip', '-6', 'neigh', 'flush', 'dev', 'eth0']);
+    const vm1 = lab.host('vm1').ip6;
+    expect(await ping6('cl1', vm1)).toBe(`reply from ${vm1} vadc-ping6`);
+    // An address in the prefix: vadc answers its solicitation with the VIP's MAC, and dh, keyed by the destination
+    // alone, sends both clients to the same VM.
+    const inPrefix = ipv6ForIp('10.0.0.135');
+    const [first, second] = [await get('cl1', inPrefix), await get('cl2', inPrefix)].map((body) => body.split(' ')[0]);
+    expect(first).toMatch(/^vm[123]$/);
+    expect(second).toBe(first);
+    expect((await lab.exec('cl1', ['ip', '-6', 'neigh', 'show', inPrefix])).stdout).toContain(daemon.service('web').vipMac);
   });
 
   it('a connection whose client segments carry a destination options or hop-by-hop header reaches a backend, header and all', async () => {
