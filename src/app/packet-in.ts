@@ -14,7 +14,10 @@ import {
 import { hashConnKey, type ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
-import { buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER } from '../flows/ipv6-replies';
+import {
+  buildIcmpv6EchoReply, buildIcmpv6Error, buildNeighborAdvertisement, buildTcpReset6, icmpv6ErrorAllowed,
+  ICMPV6_INCOMPLETE_HEADER_CHAIN, ICMPV6_UNREACHABLE, ICMPV6_UNRECOGNIZED_NEXT_HEADER,
+} from '../flows/ipv6-replies';
 // The defining modules, not the '../net' barrel: each of its re-exports is a getter shared by every name (`m[k]`), a
 // megamorphic keyed load per call on the packet-in path (~440 instructions per connection, callgrind).
 import { containsIpv4, containsIpv6Words } from '../net/prefix';
@@ -71,7 +74,7 @@ export class PacketInPath {
     const parsed = parsePacket(msg.data);
     if (!parsed.ok) {
       this.emit({ time: now, kind: 'bad_packet', level: 'warn', message: `unparsable packet-in: ${parsed.reason}`, dpid: formatDpid(sw.dpid) });
-      return [];
+      return parsed.packet?.ipv6 ? this.incompleteHeaderChain(msg.data, parsed.packet, inPort) : [];
     }
     const pkt = parsed.packet;
     if (pkt.ipv6) return this.ipv6(sw, msg.data, pkt, inPort, now, encoded);
@@ -323,6 +326,19 @@ export class PacketInPath {
       message: `refused ${from}:${l4.src} -> ${to}:${l4.dst}: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
     });
     return [];
+  }
+
+  /**
+   * An IPv6 first fragment to a VIP without the whole header chain (RFC 7112's tiny first fragment; reported by the
+   * caller): dropped and answered as a host answers it (RFC 8200 section 4.5, RFC 7112 section 5, Linux's
+   * ipv6_frag_rcv): ICMPv6 parameter problem code 3, pointer 0, from the VIP, quoting it. As with every refusal, one
+   * answer per packet-in, at most 62 bytes more than the packet it quotes.
+   */
+  private incompleteHeaderChain(frame: Buffer, pkt: ParsedPacket, inPort: number): OfpMessage[] {
+    const owner = this.owner6(pkt.ipv6!.dst);
+    if (!owner || !icmpv6ErrorAllowed(frame, pkt)) return [];
+    const reply = buildIcmpv6Error(frame, pkt, owner.config.vip_mac, ICMPV6.PARAMETER_PROBLEM, ICMPV6_INCOMPLETE_HEADER_CHAIN, 0);
+    return [buildReplyPacketOut(reply, inPort)];
   }
 
   private owner6(address: string): ServiceState | undefined {

@@ -68,8 +68,14 @@ function l4Needed(proto: number): number {
   return 0;
 }
 
+/**
+ * A parse that failed. `ipv6`: the header as read, when the packet still deserves an answer: a first fragment without
+ * the upper-layer header, which a host answers with ICMPv6 parameter problem code 3 (RFC 8200 section 4.5, RFC 7112).
+ */
+export type Ipv6ParseFailure = { ok: false; reason: Ipv6Failure; ipv6?: Ipv6Header };
+
 /** Parses the IPv6 packet at `at` (after Ethernet and VLAN tags). */
-export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: Ipv6Parse } | { ok: false; reason: Ipv6Failure } {
+export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: Ipv6Parse } | Ipv6ParseFailure {
   if (frame.length < at + 40) return { ok: false, reason: 'truncated-ipv6' };
   if (frame[at] >> 4 !== 6) return { ok: false, reason: 'bad-ipv6-header' };
   const payloadLength = frame.readUInt16BE(at + 4);
@@ -110,8 +116,9 @@ export function parseIpv6Packet(frame: Buffer, at: number): { ok: true; value: I
   if (needed === 0) return { ok: true, value };
   if (p + needed > end) {
     // RFC 8200 section 4.5 / RFC 7112: a first fragment carries the whole header chain, the upper-layer header
-    // included; one that does not cannot be classified and is refused, not guessed at.
-    return fragment ? { ok: false, reason: 'ipv6-first-fragment-without-l4' } : { ok: true, value };
+    // included; one that does not cannot be classified and is refused, not guessed at (its header goes with the
+    // failure, for the parameter problem the sender is owed).
+    return fragment ? { ok: false, reason: 'ipv6-first-fragment-without-l4', ipv6 } : { ok: true, value };
   }
   if (next === IP_PROTO_ICMPV6) {
     value.icmp = { type: frame[p], code: frame[p + 1] };

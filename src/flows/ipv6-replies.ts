@@ -13,6 +13,8 @@ const IPV6_MIN_MTU = 1280;
 export const ICMPV6_UNREACHABLE = { ADMIN_PROHIBITED: 1, PORT: 4 } as const;
 /** Parameter problem code 1: "unrecognized Next Header type encountered" (a protocol nothing serves). */
 export const ICMPV6_UNRECOGNIZED_NEXT_HEADER = 1;
+/** Parameter problem code 3: "IPv6 First Fragment has incomplete IPv6 Header Chain" (RFC 7112 section 5). */
+export const ICMPV6_INCOMPLETE_HEADER_CHAIN = 3;
 
 /** Writes a 40-byte IPv6 header (traffic class and flow label 0) at `at`. */
 function writeIpv6Header(frame: Buffer, at: number, src: string, dst: string, nextHeader: number, payloadLength: number, hopLimit: number): void {
@@ -123,4 +125,16 @@ export function buildIcmpv6Error(requestFrame: Buffer, request: ParsedPacket, fr
   requestFrame.copy(frame, l4 + 8, quoteStart, quoteEnd);
   frame.writeUInt16BE(ipv6TransportChecksum(frame, 14, l4, l4Length, IP_PROTO_ICMPV6), l4 + 2);
   return frame;
+}
+
+/**
+ * Whether an ICMPv6 error may answer `request` at all (RFC 4443 section 2.4 e): not a frame sent to a link-layer group
+ * address, nor a packet whose source names no single node (the unspecified address, a multicast address), so one
+ * packet never makes vadc answer a crowd or nobody in particular.
+ */
+export function icmpv6ErrorAllowed(requestFrame: Buffer, request: ParsedPacket): boolean {
+  const src = request.l3Offset + 8;
+  let unspecified = true;
+  for (let i = src; i < src + 16; i++) if (requestFrame[i] !== 0) unspecified = false;
+  return (requestFrame[0] & 1) === 0 && requestFrame[src] !== 0xff && !unspecified;
 }

@@ -41,7 +41,11 @@ export interface ParsedPacket {
   l3Offset: number;
 }
 
-export type ParseResult = { ok: true; packet: ParsedPacket } | { ok: false; reason: ParseFailure };
+/**
+ * `packet` on a failure: what was read, when the packet is still answered (an IPv6 first fragment without the
+ * upper-layer header: ethernet, l3Offset and ipv6, no l4).
+ */
+export type ParseResult = { ok: true; packet: ParsedPacket } | { ok: false; reason: ParseFailure; packet?: ParsedPacket };
 export type ParseFailure = 'truncated-ethernet' | 'truncated-vlan' | 'truncated-arp' | 'unsupported-arp' | 'truncated-ipv4' | 'bad-ipv4-header'
   | Ipv6Failure;
 
@@ -85,7 +89,7 @@ export function parsePacket(frame: Buffer): ParseResult {
   if (ethType === ETH_TYPE_IPV4) return parseIpv4(frame, offset, packet);
   if (ethType === ETH_TYPE_IPV6) {
     const result = parseIpv6Packet(frame, offset);
-    if (!result.ok) return result;
+    if (!result.ok) return result.ipv6 ? { ok: false, reason: result.reason, packet: { ...packet, ipv6: result.ipv6 } } : { ok: false, reason: result.reason };
     const { ipv6, l4, icmp, nd } = result.value;
     packet.ipv6 = ipv6;
     if (l4) packet.l4 = l4;

@@ -189,7 +189,7 @@ ${body}`;
 /**
  * A sniffScript that prints, as one JSON line each, the IPv6 packets eth0 carries (either way) that
  * have an extension header, are a TCP SYN without ACK or a RST, or an ICMPv6 error: the extension headers' types in
- * order, the upper-layer protocol, the TCP flags, the ICMPv6 type.
+ * order, the upper-layer protocol, the TCP flags, the ICMPv6 type (for an error also its code, pointer and source).
  */
 const SNIFF_IPV6 = sniffScript(0x86dd, `    nh, p, ext = f[20], 54, []
     while nh in (0, 43, 44, 60) and p + 8 <= len(f) and len(ext) < 8:
@@ -198,10 +198,13 @@ const SNIFF_IPV6 = sniffScript(0x86dd, `    nh, p, ext = f[20], 54, []
     flags = f[p + 13] if nh == 6 and p + 14 <= len(f) else None
     icmp = f[p] if nh == 58 and p < len(f) else None
     if ext or (flags is not None and (flags & 0x12 == 0x02 or flags & 0x04)) or (icmp is not None and icmp < 128):
-        print(json.dumps({'ext': ext, 'proto': nh, 'flags': flags, 'icmp': icmp}), flush=True)
+        seen = {'ext': ext, 'proto': nh, 'flags': flags, 'icmp': icmp}
+        if icmp is not None and icmp < 128 and p + 8 <= len(f):
+            seen.update(code=f[p + 1], pointer=int.from_bytes(f[p + 4:p + 8], 'big'), src=socket.inet_ntop(socket.AF_INET6, f[22:38]))
+        print(json.dumps(seen), flush=True)
 `);
 
-interface Sniffed { ext: number[]; proto: number; flags: number | null; icmp: number | null }
+interface Sniffed { ext: number[]; proto: number; flags: number | null; icmp: number | null; code?: number; pointer?: number; src?: string }
 
 /**
  * SNIFF_IPV6 for IPv4 (ethertype 0x0800): the packets that are a fragment (MF set or an offset), a TCP SYN without ACK
@@ -421,7 +424,7 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     expect(daemon.service('web').endCopies).toBe(4);
   });
 
-  it('IPv6 fragments to the VIP reach no backend: a fragmented SYN is refused with an event, a first fragment without the TCP header is reported', async () => {
+  it('IPv6 fragments to the VIP reach no backend: a fragmented SYN is refused with an event, a first fragment without the TCP header is reported and answered with parameter problem code 3', async () => {
     daemon = await startDaemon(yaml(web(v6, 'rr')));
     const cl1 = lab.host('cl1');
     const fragments = (cuts: Array<[number, number]>, id: number, srcPort: number) => ipv6TcpFragments({
@@ -432,11 +435,12 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     const seen = await sendSniffed([...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)], sniffIpv6);
     // Each frame went up once, by the VIP's refuse flow: OVS looks fragments up without ports (before this, flows
     // mode placed the fragmented SYN and its resubmit came straight back up, 2,277 packet-ins in 4 s; conntrack mode
-    // placed it and its commit sent the first fragment alone to vm1). No backend saw a fragment, and the client got
-    // no answer (it used to get ICMPv6 port unreachable for the later fragment).
+    // placed it and its commit sent the first fragment alone to vm1). No backend saw a fragment. The fragmented SYN got
+    // no answer (it used to get ICMPv6 port unreachable for the later fragment); the tiny first fragment got what a
+    // host sends (RFC 8200 section 4.5, RFC 7112 section 5): parameter problem code 3, pointer 0, from the VIP.
     expect(seen.packetIns).toBe(3);
     expect(seen.vms.filter((p) => p.ext.includes(44))).toEqual([]);
-    expect(seen.client.filter((p) => p.ext.length === 0)).toEqual([]);
+    expect(seen.client.filter((p) => p.ext.length === 0)).toEqual([{ ext: [], proto: 58, flags: null, icmp: 4, code: 3, pointer: 0, src: VIP6 }]);
     await expectFragmentsRefused(VIP6, [
       `refused [${cl1.ip6}]:41601 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
       'unparsable packet-in: ipv6-first-fragment-without-l4',
@@ -453,7 +457,8 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     // bytes of TCP (the parser gives it no ports, so no event names it).
     const seen = await sendSniffed([...fragments([[0, 24], [24, 30]], 0x1601, 41601), ...fragments([[0, 8]], 0x1602, 41602)], sniffIpv4);
     // As in IPv6: each fragment came up once by the VIP's refuse flow (OVS looks IPv4 fragments up with ports 0 too),
-    // none reached a VM, and the client got no answer (no RST, no ICMP error).
+    // none reached a VM; the client got no answer (no RST, no ICMP error: IPv4 has no counterpart of RFC 7112's
+    // parameter problem, and its parse gives a tiny first fragment no ports).
     expect(seen.packetIns).toBe(3);
     expect(seen.vms.filter((p) => p.frag)).toEqual([]);
     expect(seen.client.filter((p) => !p.frag)).toEqual([]);

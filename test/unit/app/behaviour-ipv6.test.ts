@@ -6,7 +6,7 @@ import { LoadBalancerApp } from '../../../src/app';
 import { parsePacket, type ParsedPacket } from '../../../src/flows';
 import type { OutboundMessage } from '../../../src/controller/types';
 import { encode } from '../../../src/openflow/codec';
-import type { OfpMessage, PacketIn } from '../../../src/openflow/types';
+import type { OfpMessage, PacketIn, PacketOut } from '../../../src/openflow/types';
 import {
   AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, expectFastPathFollows, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
   VIP6, VIP6_MAC, VMS,
@@ -16,6 +16,19 @@ import { ipv6Words, parseIpv6 } from '../../../src/net';
 import { backendYaml6 } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
+
+/**
+ * An ICMPv6 message's checksum, summed here apart from src (RFC 8200 section 8.1, RFC 1071): the one's-complement sum
+ * of the pseudo-header (addresses, length, next header 58) and the message, checksum included, is 0xffff.
+ */
+function icmpv6SumIsGood(frame: Buffer): boolean {
+  const length = frame.length - 54;
+  let sum = 58 + (length >>> 16) + (length & 0xffff);
+  for (let i = 22; i < 54; i += 2) sum += frame.readUInt16BE(i);
+  for (let i = 54; i < frame.length; i += 2) sum += (frame[i] << 8) | (i + 1 < frame.length ? frame[i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
 
 function parsed(data: Buffer): ParsedPacket {
   const r = parsePacket(data);
@@ -196,7 +209,7 @@ ${backendYaml6('v-vm3', [8081])}
     ]);
   });
 
-  it('places no fragment: a fragmented SYN comes up by the VIP refuse flow (OVS looks fragments up without ports) and is refused unanswered', () => {
+  it('places no fragment: a fragmented SYN comes up by the VIP refuse flow (OVS looks fragments up without ports) and is refused unanswered; a tiny first fragment gets parameter problem code 3', () => {
     const h = new AppHarness(mode, ipv6Services());
     const syn = (cuts: Array<[number, number]>, srcPort: number) => ipv6TcpFragments({
       srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, srcPort, payload: Buffer.from('fragmented'), cuts, id: srcPort,
@@ -204,13 +217,28 @@ ${backendYaml6('v-vm3', [8081])}
     // The first fragment carries the whole TCP header, the second the rest of the data; neither takes a service flow.
     for (const fragment of syn([[0, 24], [24, 30]], 40010)) expect(h.send(fragment)).toEqual({ outcomes: [], replies: [] });
     expect(h.packetIns).toBe(2);
-    // A first fragment without the whole TCP header does not parse (RFC 7112): reported, unanswered.
-    expect(h.app.packetIn(h.sw, packetIn(syn([[0, 8]], 40011)[0]), h.now)).toEqual([]);
+    // A first fragment without the whole TCP header does not parse (RFC 7112): reported, and answered as a host answers
+    // it (RFC 8200 section 4.5, RFC 7112 section 5): ICMPv6 parameter problem code 3, pointer 0, from the VIP to the
+    // client's port, quoting the fragment from its IPv6 header; the checksum summed here, apart from src.
+    const tiny = syn([[0, 8]], 40011)[0];
+    const answer = h.app.packetIn(h.sw, packetIn(tiny), h.now);
+    expect(answer).toMatchObject([{ type: 'packet_out', actions: [{ type: 'output', port: CLIENT_PORT }] }]);
+    const problem = (answer[0] as PacketOut).data;
+    expect(parsed(problem)).toMatchObject({ ethDst: CLIENT_MAC, ethSrc: VIP6_MAC, ipv6: { src: VIP6, dst: CLIENT6, proto: 58, headerLength: 40 }, icmp: { type: 4, code: 3 } });
+    expect(problem.readUInt32BE(14 + 40 + 4)).toBe(0);
+    expect(problem.subarray(14 + 40 + 8).equals(tiny.subarray(14))).toBe(true);
+    expect(icmpv6SumIsGood(problem)).toBe(true);
+    // Not to a source that names no single node, not to a frame sent to a group MAC, not for an address that is no VIP.
+    const tinyFrom = (change: Partial<Parameters<typeof ipv6TcpFragments>[0]>) => ipv6TcpFragments({
+      srcMac: CLIENT_MAC, dstMac: VIP6_MAC, srcIp: CLIENT6, dstIp: VIP6, srcPort: 40013, payload: Buffer.from('fragmented'), cuts: [[0, 8]], id: 40013, ...change,
+    })[0];
+    const unanswered = [{ srcIp: '::' }, { srcIp: 'ff02::1' }, { dstMac: '33:33:00:00:00:01' }, { dstIp: 'fd00::999' }];
+    expect(unanswered.map((change) => [change, h.app.packetIn(h.sw, packetIn(tinyFrom(change)), h.now)])).toEqual(unanswered.map((change) => [change, []]));
     const web6 = h.app.serviceStates()[0];
     expect([web6.decisions, web6.refused, h.app.connectionRecords().length]).toEqual([0, 1, 0]);
     expect(h.events.filter((e) => e.kind === 'connection_refused' || e.kind === 'bad_packet').map((e) => e.message)).toEqual([
       `refused [${CLIENT6}]:40010 -> [${VIP6}]:80: an IP fragment (OVS matches no ports in fragments: vadc places none)`,
-      'unparsable packet-in: ipv6-first-fragment-without-l4',
+      ...Array(5).fill('unparsable packet-in: ipv6-first-fragment-without-l4'),
     ]);
     // An atomic fragment (offset 0, M clear: RFC 6946) is a whole packet, to OVS and to vadc: placed.
     const [atomic] = syn([[0, 30]], 40012);

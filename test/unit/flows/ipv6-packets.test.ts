@@ -5,8 +5,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import {
-  ICMPV6, ICMPV6_UNREACHABLE, IPV6_EXT, IPV6_MAX_EXTENSION_HEADERS, TCP_FLAGS, buildIcmpv6EchoReply, buildIcmpv6Error,
-  buildNeighborAdvertisement, buildTcpReset6, ipv6TransportChecksum, parsePacket, type ParseFailure, type ParsedPacket,
+  ICMPV6, ICMPV6_INCOMPLETE_HEADER_CHAIN, ICMPV6_UNREACHABLE, IPV6_EXT, IPV6_MAX_EXTENSION_HEADERS, TCP_FLAGS, buildIcmpv6EchoReply, buildIcmpv6Error,
+  buildNeighborAdvertisement, buildTcpReset6, icmpv6ErrorAllowed, ipv6TransportChecksum, parsePacket, type ParseFailure, type ParsedPacket,
 } from '../../../src/flows';
 import { parseIpv6 } from '../../../src/net';
 import { ethernetPcap } from '../../helpers/pcap';
@@ -116,8 +116,12 @@ describe('parsePacket: IPv6', () => {
     const later = parsed(ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.FRAGMENT, fragmentOffset: 185 }] }));
     expect(later.ipv6).toMatchObject({ laterFragment: true, fragment: true, proto: 17 });
     expect(later.l4).toBeUndefined();
-    expect(failure(ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }] })))
-      .toBe('ipv6-first-fragment-without-l4');
+    const tiny = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }], vlan: 9 });
+    expect(failure(tiny)).toBe('ipv6-first-fragment-without-l4');
+    // The failure carries what was read, for the parameter problem the sender is owed (RFC 8200 section 4.5).
+    const read = parsePacket(tiny);
+    expect(read).toMatchObject({ packet: { ethSrc: CLIENT_MAC, vlanIds: [9], l3Offset: 18, ipv6: { src: CLIENT, dst: VIP, proto: 6, headerLength: 48, fragment: true, laterFragment: false } } });
+    expect(!read.ok && read.packet?.l4).toBeUndefined();
     // An atomic fragment (offset 0, M clear: RFC 6946) is a whole packet, as OVS reads it too (no FLOW_NW_FRAG_ANY).
     const atomic = parsed(ipv6Frame({ proto: 17, payload: udp(), exts: [{ type: IPV6_EXT.FRAGMENT, more: false }] }));
     expect([atomic.ipv6?.fragment, atomic.l4]).toEqual([false, { src: 5000, dst: 53 }]);
@@ -193,6 +197,29 @@ describe('IPv6 reply frames', () => {
     expect(buildIcmpv6Error(big, parsed(big), VIP_MAC, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT).length - 14).toBe(1280);
   });
 
+  it('answers a first fragment without its TCP header with parameter problem code 3, pointer 0, quoting it', () => {
+    const tiny = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }] });
+    const read = parsePacket(tiny);
+    if (read.ok || !read.packet) throw new Error('expected a failure with the packet read');
+    const err = buildIcmpv6Error(tiny, read.packet, VIP_MAC, ICMPV6.PARAMETER_PROBLEM, ICMPV6_INCOMPLETE_HEADER_CHAIN, 0);
+    expect(parsed(err)).toMatchObject({ ethDst: CLIENT_MAC, ipv6: { src: VIP, dst: CLIENT, proto: 58 }, icmp: { type: 4, code: 3 } });
+    expect(err.readUInt32BE(54 + 4)).toBe(0);
+    expect(err.subarray(62).equals(tiny.subarray(14))).toBe(true);
+    expect(sumsToZero(err, 58)).toBe(0);
+  });
+
+  it('lets an ICMPv6 error answer only a unicast frame from a source that names one node (RFC 4443 section 2.4 e)', () => {
+    const from = (src: string, vlan?: number) => {
+      const frame = ipv6Frame({ proto: 17, payload: udp(), src, vlan });
+      return icmpv6ErrorAllowed(frame, parsed(frame));
+    };
+    expect([from(CLIENT), from(CLIENT, 5), from('::'), from('::', 5), from('ff02::1'), from('ff05::1:3', 5), from('::1'), from('fe80::1')])
+      .toEqual([true, true, false, false, false, false, true, true]);
+    const group = ipv6Frame({ proto: 17, payload: udp() });
+    group[0] = 0x33;
+    expect(icmpv6ErrorAllowed(group, parsed(group))).toBe(false);
+  });
+
   it('rejects builder input of the wrong kind with a typed error', () => {
     const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN) });
     expect(() => buildNeighborAdvertisement(parsed(syn), VIP_MAC)).toThrow(TypeError);
@@ -237,10 +264,14 @@ describe('IPv6 reply frames', () => {
     const echo = ipv6Frame({ proto: 58, payload: echoRequest() });
     const syn = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN), exts: [{ type: IPV6_EXT.HOP_BY_HOP }] });
     const datagram = ipv6Frame({ proto: 17, payload: udp() });
+    const tiny = ipv6Frame({ proto: 6, payload: tcpHeader(TCP_FLAGS.SYN).subarray(0, 10), exts: [{ type: IPV6_EXT.FRAGMENT }] });
+    const tinyRead = parsePacket(tiny);
+    if (tinyRead.ok || !tinyRead.packet) throw new Error('expected a failure with the packet read');
     const frames = [
       buildNeighborAdvertisement(parsed(ns), VIP_MAC), buildIcmpv6EchoReply(echo, parsed(echo), VIP_MAC),
       buildTcpReset6(syn, parsed(syn), VIP_MAC), buildIcmpv6Error(datagram, parsed(datagram), VIP_MAC, ICMPV6.DEST_UNREACHABLE, ICMPV6_UNREACHABLE.PORT),
       buildIcmpv6Error(datagram, parsed(datagram), VIP_MAC, ICMPV6.PARAMETER_PROBLEM, 1, parsed(datagram).ipv6!.protoFieldOffset),
+      buildIcmpv6Error(tiny, tinyRead.packet, VIP_MAC, ICMPV6.PARAMETER_PROBLEM, ICMPV6_INCOMPLETE_HEADER_CHAIN, 0),
     ];
     // One frame with a broken checksum proves the oracle looks.
     const broken = Buffer.from(frames[1]);
@@ -253,16 +284,17 @@ describe('IPv6 reply frames', () => {
       const out = execFileSync('tshark', [
         '-r', pcap, '-o', 'tcp.check_checksum:TRUE', '-o', 'udp.check_checksum:TRUE', '-T', 'fields', '-E', 'occurrence=f',
         '-e', 'icmpv6.type', '-e', 'icmpv6.checksum.status', '-e', 'tcp.checksum.status', '-e', 'tcp.flags.reset', '-e', '_ws.malformed',
-        '-e', 'icmpv6.nd.na.target_address', '-e', 'icmpv6.opt.linkaddr',
+        '-e', 'icmpv6.nd.na.target_address', '-e', 'icmpv6.opt.linkaddr', '-e', 'icmpv6.code', '-e', 'icmpv6.pointer',
       ], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
       // Checksum status 1 is good, 0 bad (epan/proto.h PROTO_CHECKSUM_E_GOOD, _BAD).
       expect(out.replace(/\n$/, '').split('\n').map((l) => l.split('\t'))).toEqual([
-        ['136', '1', '', '', '', VIP, VIP_MAC],
-        ['129', '1', '', '', '', '', ''],
-        ['', '', '1', '1', '', '', ''],
-        ['1', '1', '', '', '', '', ''],
-        ['4', '1', '', '', '', '', ''],
-        ['129', '0', '', '', '', '', ''],
+        ['136', '1', '', '', '', VIP, VIP_MAC, '0', ''],
+        ['129', '1', '', '', '', '', '', '0', ''],
+        ['', '', '1', '1', '', '', '', '', ''],
+        ['1', '1', '', '', '', '', '', '4', ''],
+        ['4', '1', '', '', '', '', '', '1', '6'],
+        ['4', '1', '', '', '', '', '', '3', '0'],
+        ['129', '0', '', '', '', '', '', '0', ''],
       ]);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
