@@ -252,11 +252,11 @@ async function sniff<T>(vm: string, script: string, seconds: number): Promise<{ 
 }
 
 beforeAll(async () => {
-  lab = await Lab.up({ vms: 3, clients: 2, waitForHostMs: 300_000 });
+  lab = await Lab.up({ vms: 3, clients: 2, waitForHostMs: 600_000 });
   for (const vm of ['vm1', 'vm2', 'vm3']) servers.push(await lab.startHttpServer(vm, 8080));
   servers.push(await lab.startHttpServer('vm1', 8081));
   for (const vm of ['vm1', 'vm2']) servers.push(await lab.startUdpEchoServer(vm, 5353));
-}, 300_000);
+}, 660_000);
 
 afterEach(async () => {
   await daemon?.stop();
