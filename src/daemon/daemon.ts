@@ -8,6 +8,7 @@ import { Controller, insecureListenerWarning } from '../controller';
 import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import { ProtocolViolationError } from '../controller/errors';
 import type { OutboundMessage } from '../controller/types';
+import type { SourceAddresses } from '../health';
 import { formatDpid } from '../openflow/dpid';
 import type { InterfaceRow, OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
 import {
@@ -42,8 +43,11 @@ export interface DaemonOptions {
   ovsdb?: boolean;
   /** OVSDB session settings beyond the defaults (tests shorten the backoff). */
   ovsdbSession?: Partial<OvsdbClientOptions>;
-  /** Source address of health checks (in the lab: the bridge's LOCAL port IP). */
-  healthSourceAddress?: string;
+  /**
+   * Source addresses of health checks (in the lab: the bridge's LOCAL port addresses), per family; a single address
+   * is used for checks of its own family only.
+   */
+  healthSourceAddress?: string | SourceAddresses;
   /** Statistics poll interval (flow + port stats), ms. Default: the smallest service feedback_interval. */
   statsIntervalMs?: number;
   now?: () => number;
@@ -156,7 +160,7 @@ export class VadcDaemon implements VadcRuntime {
       holdAfterMastershipMs: PACKET_IN_RING_BOUNDS.maxAgeMs,
     });
     this.health = new HealthBridge({
-      app: this.app, logger: this.log, sourceAddress: opts.healthSourceAddress, now: this.now,
+      app: this.app, logger: this.log, sourceAddresses: sourcesOf(opts.healthSourceAddress), now: this.now,
       emit: (e) => this.emitEvent(e), deliver: (batches) => this.deliver(batches),
       // A pair's standby sees the same absent VM as its master: only the master may start it.
       mayRunHooks: () => this.election === undefined || this.election.status().role === 'master',
@@ -597,6 +601,12 @@ function toAppVnic(info: OvsdbVnicInfo | undefined) {
 
 function optionalReachable(reachable: boolean | undefined): { reachableFromTable0?: boolean } {
   return reachable === undefined ? {} : { reachableFromTable0: reachable };
+}
+
+/** DaemonOptions.healthSourceAddress as per-family addresses: a single address serves its own family only. */
+function sourcesOf(given: string | SourceAddresses | undefined): SourceAddresses | undefined {
+  if (typeof given !== 'string') return given;
+  return given.includes(':') ? { ipv6: given } : { ipv4: given };
 }
 
 function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {

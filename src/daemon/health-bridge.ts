@@ -1,6 +1,6 @@
 import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
-import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig } from '../health';
+import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig, sourceFor, type SourceAddresses } from '../health';
 import type { Routing } from '../health/tiers';
 import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -8,8 +8,8 @@ import type { Logger } from '../util/logger';
 export interface HealthBridgeOptions {
   app: LoadBalancerApp;
   logger: Logger;
-  /** Checks are sent from here (in the lab: the bridge's LOCAL port address); default: the kernel's choice. */
-  sourceAddress?: string;
+  /** Checks are sent from here, per family (in the lab: the bridge's LOCAL port addresses); default: the kernel's choice. */
+  sourceAddresses?: SourceAddresses;
   emit: (event: Omit<VadcEvent, 'time'>) => void;
   /** Sends the flow changes the app returns for a verdict (a dead backend's connections, conntrack mode's backend flows). */
   deliver: (batches: SwitchBatch[]) => void;
@@ -89,7 +89,7 @@ export class HealthBridge {
     for (const service of services) {
       if (this.monitors.has(service.name)) continue;
       const monitor = new ServiceHealthMonitor(healthOptionsFromConfig(service, {
-        scheduler: this.scheduler, logger: this.opts.logger, sourceAddress: this.opts.sourceAddress, now: this.opts.now,
+        scheduler: this.scheduler, logger: this.opts.logger, sourceAddresses: this.opts.sourceAddresses, now: this.opts.now,
         mayRunHooks: this.opts.mayRunHooks, carried: carried.get(service.name),
       }));
       this.monitors.set(service.name, { monitor, config: service });
@@ -230,7 +230,7 @@ export class HealthBridge {
   }
 
   private async runProbe(probe: OutlierProbe): Promise<void> {
-    const target = { host: probe.ip, port: probe.port, timeoutMs: PROBE_TIMEOUT_MS, sourceAddress: this.opts.sourceAddress };
+    const target = { host: probe.ip, port: probe.port, timeoutMs: PROBE_TIMEOUT_MS, sourceAddress: sourceFor(this.opts.sourceAddresses, probe.ip) };
     // A UDP port proves itself by answering a datagram (the `udp` check with its default: any reply passes).
     const result = await (probe.protocol === 'udp' ? checkUdp({ kind: 'udp', ...target, send: OUTLIER_UDP_PROBE }) : checkTcp({ kind: 'tcp', ...target }))
       .catch((err: unknown) => ({ ok: false, reason: (err as Error).message }));

@@ -2,7 +2,7 @@ import type { HealthCheckConfig, ServiceConfig } from '../config';
 import type { Logger } from '../util/logger';
 import type { MonitoredBackend, ServiceHealthOptions } from './monitor';
 import type { CheckScheduler } from './scheduler';
-import type { CheckSpec, HookSpec, StatusExpectation } from './types';
+import { sourceFor, type CheckSpec, type HookSpec, type SourceAddresses, type StatusExpectation } from './types';
 
 const seconds = (s: number) => Math.round(s * 1000);
 /** Passive-only services still need rise/fall for the vNIC-driven passes: one pass is enough. */
@@ -13,8 +13,8 @@ const PASSIVE_INTERVAL_MS = 1000;
 export interface HealthRuntimeInputs {
   scheduler: CheckScheduler;
   logger?: Logger;
-  /** Checks are sent from here (in the lab: the bridge's LOCAL port address). */
-  sourceAddress?: string;
+  /** Checks are sent from here, per family (in the lab: the bridge's LOCAL port addresses). */
+  sourceAddresses?: SourceAddresses;
   now?: () => number;
   /** False while this instance is a standby (no hooks run); see ServiceHealthOptions. */
   mayRunHooks?: () => boolean;
@@ -28,9 +28,11 @@ function statuses(value: Extract<HealthCheckConfig, { type: 'http' | 'https' }>[
 }
 
 /** The active check of one (backend, software port) as the service's health section describes it. */
-export function checkSpecFromConfig(health: HealthCheckConfig, service: string, backend: MonitoredBackend, softwarePort: number, sourceAddress?: string): CheckSpec {
+export function checkSpecFromConfig(
+  health: HealthCheckConfig, service: string, backend: MonitoredBackend, softwarePort: number, sources?: SourceAddresses,
+): CheckSpec {
   const port = health.port ?? softwarePort;
-  const base = { host: backend.ip, port, timeoutMs: seconds(health.timeout), sourceAddress };
+  const base = { host: backend.ip, port, timeoutMs: seconds(health.timeout), sourceAddress: sourceFor(sources, backend.ip) };
   switch (health.type) {
     case 'tcp':
       return { kind: 'tcp', ...base };
@@ -82,7 +84,7 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
   return {
     service: service.name,
     backends,
-    checkFor: health && ((b, port) => checkSpecFromConfig(health, service.name, b, port, inputs.sourceAddress)),
+    checkFor: health && ((b, port) => checkSpecFromConfig(health, service.name, b, port, inputs.sourceAddresses)),
     intervalMs: health ? seconds(health.interval) : PASSIVE_INTERVAL_MS,
     riseFall: health ? { rise: health.rise, fall: health.fall } : PASSIVE_RISE_FALL,
     tiers: {

@@ -11,6 +11,18 @@ export interface CheckResult {
 /** Accepted HTTP statuses: single codes and inclusive ranges. */
 export type StatusExpectation = Array<number | { from: number; to: number }>;
 
+/**
+ * Where checks are sent from, per family (in the lab: the bridge's LOCAL port addresses); a family left out gets the
+ * kernel's choice. One address for both would fail every check of the other family (a socket cannot bind an IPv4
+ * address and connect to an IPv6 one).
+ */
+export interface SourceAddresses { ipv4?: string; ipv6?: string }
+
+/** The source address of `sources` for a check of `host` (an IP literal): the one of its family, if given. */
+export function sourceFor(sources: SourceAddresses | undefined, host: string): string | undefined {
+  return host.includes(':') ? sources?.ipv6 : sources?.ipv4;
+}
+
 interface NetworkCheckBase {
   host: string;
   port: number;

@@ -13,7 +13,7 @@ import { planHostDaemons, startHostDaemons, type HostDaemonNat, type HostDaemonS
 import { acquireHostLock, releaseHostLock } from './host-lock';
 import { ensureLabTools } from './install';
 import {
-  DEFAULT_LAB_NAME, HostPlan, HostRole, hypervisorControllerTarget, hypervisorHostName, HypervisorPlan,
+  DEFAULT_LAB_NAME, HostPlan, ipv6ForIp, LAB_IPV6_PREFIX_LENGTH, HostRole, hypervisorControllerTarget, hypervisorHostName, HypervisorPlan,
   LabPlan, MAX_CLIENTS, MAX_LAB_HYPERVISORS, MAX_VMS, nextFreeHostName, nextFreeOctet, planHost, planHypervisor,
   planHypervisorHosts, planLab, subnetInUse, validateHostName,
 } from './plan';
@@ -153,6 +153,8 @@ export class Lab {
   get bridge(): string { return this.plan.bridge; }
   get subnet(): string { return this.plan.subnet; }
   get localIp(): string { return this.plan.localIp; }
+  /** The host side's IPv6 address in the lab's /64 (ipv6ForIp(localIp)): IPv6 health checks come from it. */
+  get localIp6(): string { return ipv6ForIp(this.plan.localIp); }
   get datapathId(): string { return this.plan.datapathId; }
   get ovsdbSocket(): string { return this.paths.dbSocket; }
   /** ovs-vswitchd's unixctl socket (ovs-appctl -t): what vadc's conntrack mode reads the tracker through. */
@@ -520,6 +522,8 @@ export class Lab {
     }
     const cidr = `${this.localIp}/24`;
     await run(['ip', 'addr', 'replace', cidr, 'dev', this.bridge], { env: this.env });
+    // nodad, as the hosts' addresses: usable at once, unique by plan.
+    await run(['ip', 'addr', 'replace', `${this.localIp6}/${LAB_IPV6_PREFIX_LENGTH}`, 'dev', this.bridge, 'nodad'], { env: this.env });
     await run(['ip', 'link', 'set', this.bridge, 'up'], { env: this.env });
   }
 

@@ -1,7 +1,8 @@
 // Datapath decisions on real OVS (`decisions: datapath`, conntrack NAT): the service's select group spreads new
 // connections over the backends with no packet-in at all, vadc counts them from the tracker, and the buckets follow
 // a drained backend and one whose health check fails. The spread runs for an IPv4 and an IPv6 VIP (issue 16: the
-// group's buckets nat(dst=[addr]:port), the decision flow on ipv6_dst, the tracker's IPv6 entries). Two more
+// group's buckets nat(dst=[addr]:port), the decision flow on ipv6_dst, the tracker's IPv6 entries); both services are
+// health-checked, the IPv6 one over IPv6 from the lab's host side (lab.localIp6). Two more
 // services show the spread against the weights (wrr 3:2:1, 1,000 connections; VADC_E2E_SPREAD_CONNECTIONS=10000 for
 // the issue's figure) and feedback moving the weights away from a VM slowed with tc, both without a packet-in.
 import os from 'node:os';
@@ -44,7 +45,7 @@ async function buckets(ipv6 = false, port = 8080): Promise<string[]> {
   return [...dump.matchAll(bucket)].filter((m) => m[2].endsWith(`:${port}`)).map((m) => `${m[2]} ${m[1]}`).sort();
 }
 
-/** The two services: web on the IPv4 VIP (health checked), web6 on the IPv6 one, both deciding in the datapath. */
+/** The two services: web on the IPv4 VIP, web6 on the IPv6 one, both health checked and deciding in the datapath. */
 interface Family {
   name: 'IPv4' | 'IPv6';
   service: 'web' | 'web6';
@@ -86,6 +87,7 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
     port: 80
     scheduler: rr
     decisions: datapath
+    health: { type: http, path: /, interval: 0.3, timeout: 0.25, rise: 1, fall: 1 }
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: "${lab.host(vm).ip6}", ports: [8080] }`).join('\n')}
   - name: wrr
@@ -104,10 +106,13 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8082] }`).join('\n')}
 `;
-  daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress: lab.localIp });
+  // Checks leave from the host side's address of the backend's family (one IPv4 address for both failed every IPv6 check).
+  const healthSourceAddress = { ipv4: lab.localIp, ipv6: lab.localIp6 };
+  daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress });
   const [target] = await daemon.start();
   await lab.setController(target);
-  await waitFor(() => daemon.status().switches.length === 1 && daemon.service('web').backends.every((b) => b.health === 'up'), 20_000, 'switch up, backends healthy');
+  await waitFor(() => daemon.status().switches.length === 1 && ['web', 'web6'].every((s) => daemon.service(s).backends.every((b) => b.health === 'up')),
+    20_000, 'switch up, backends healthy over both families');
   await waitFor(async () => (await buckets()).length === 3 && (await buckets(true)).length === 3 && (await buckets(false, 8081)).length === 3
     && (await buckets(false, 8082)).length === 3, 10_000, 'the groups with three buckets');
 }, 700_000);
@@ -144,7 +149,7 @@ describe.each(FAMILIES)('datapath decisions on real OVS, $name VIP', (f) => {
 });
 
 describe('datapath decisions on real OVS: the group follows the backends', () => {
-  it('a drained backend leaves the group (0 new connections), and one whose health check fails too', async () => {
+  it('a drained backend leaves the group (0 new connections), and one whose health check fails too, in both families', async () => {
     await daemon.drain('web', lab.host('vm2').port);
     await waitFor(async () => (await buckets()).length === 2, 5000, 'vm2 to leave the group');
     const before = packetIns();
@@ -181,10 +186,16 @@ describe('datapath decisions on real OVS: the group follows the backends', () =>
     } finally {
       daemon.bus.off('event', onEvent);
     }
-    await waitFor(() => daemon.service('web').backends.find((b) => b.id === vm3)?.health === 'down', 10_000, 'vm3 down');
+    // vm3's server answered both families' checks: its IPv6 check (from lab.localIp6) fails too, and it leaves both groups.
+    const vm3Down = (service: string) => daemon.service(service).backends.find((b) => b.id === vm3)?.health === 'down';
+    await waitFor(() => vm3Down('web') && vm3Down('web6'), 10_000, 'vm3 down in web and web6');
+    await waitFor(async () => (await buckets()).length === 2 && (await buckets(true)).length === 2, 5000, 'vm3 to leave both groups');
     const dead = counts(await fresh(30));
     expect(dead.vm3 ?? 0).toBe(0);
     expect(dead.vm1 + dead.vm2).toBe(30);
+    const dead6 = counts(await fresh(30, ipv6ForIp(VIP)));
+    expect(dead6.vm3 ?? 0).toBe(0);
+    expect(dead6.vm1 + dead6.vm2).toBe(30);
     expect(packetIns() - before).toBe(0);
   }, 120_000);
 });

@@ -10,7 +10,7 @@ describe('healthOptionsFromConfig', () => {
   afterAll(() => scheduler.stop());
 
   it('maps the annotated example to monitor options', () => {
-    const opts = healthOptionsFromConfig(full.services[0], { scheduler, sourceAddress: '10.0.0.1' });
+    const opts = healthOptionsFromConfig(full.services[0], { scheduler, sourceAddresses: { ipv4: '10.0.0.1', ipv6: 'fd00::1' } });
     expect(opts.backends.map((b) => [b.id, b.tier, b.ports.join()])).toEqual([['vm1', 0, '8080,8081'], ['iface-id:vm2-eth0', 1, '8080']]);
     expect(opts.backends[1].launch).toEqual({ command: ['/usr/local/bin/start-vm', 'web'], timeoutMs: 30_000, env: { SITE: 'lab' } });
     expect(opts.backends[1].stop?.command).toBe('/usr/local/bin/stop-vm web');
@@ -33,6 +33,15 @@ describe('healthOptionsFromConfig', () => {
       tlsVerify: false,
     });
     expect(() => new ServiceHealthMonitor(opts)).not.toThrow();
+  });
+
+  it('sends each check from the source address of its backend\'s family, or lets the kernel choose', () => {
+    const tcp = { type: 'tcp', interval: 5, timeout: 1, rise: 1, fall: 1 } as const;
+    const at = (ip: string) => ({ id: 'vm1', vnic: 'v-vm1', ip, ports: [80], tier: 0, weight: 1 });
+    const both = { ipv4: '10.0.0.1', ipv6: 'fd00::1' };
+    const from = (ip: string, sources?: { ipv4?: string; ipv6?: string }) => (checkSpecFromConfig(tcp, 'web', at(ip), 80, sources) as { sourceAddress?: string }).sourceAddress;
+    expect([from('10.0.0.11', both), from('fd00::11', both), from('fd00::11', { ipv4: '10.0.0.1' }), from('10.0.0.11', { ipv6: 'fd00::1' }), from('fd00::11')])
+      .toEqual(['10.0.0.1', 'fd00::1', undefined, undefined, undefined]);
   });
 
   it('gives a script check its target in VADC_* variables and compiles body patterns', () => {
