@@ -9,7 +9,7 @@ import { isClientEntry } from '../flows/egress';
 import type { FlowMod, FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
-import { locateBackend, locateRemoteBackend, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
+import { locateBackend, locateRemoteBackend, portsByName, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
 import { createNatMode, type NatChoice, type VswitchdProbe } from './nat/factory';
 import { askedAtOf, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
@@ -62,6 +62,8 @@ export class LoadBalancerApp {
   private readonly packets: PacketInPath;
   private readonly emit: EventSink;
   private readonly onlyDpid: bigint | undefined;
+  /** Inside batched(): what the inputs caused so far; their finish() is deferred to its end. */
+  private pending: Outbox | undefined;
 
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
@@ -85,25 +87,47 @@ export class LoadBalancerApp {
    * presence or of `police` replaces the tagger (chosen by the factory, as at start) on every switch.
    */
   setServices(configs: readonly ServiceConfig[], now: number, changes: { egress?: Pick<EgressConfig, 'police'> } = {}): SwitchBatch[] {
+    const steps = this.setServicesInSlices(configs, now, changes, Infinity);
+    const out = new Outbox();
+    for (let step = steps.next(); ; step = steps.next()) {
+      for (const { dpid, msgs } of step.value) out.to(dpid, msgs);
+      if (step.done) return out.done();
+    }
+  }
+
+  /**
+   * setServices() in steps, for a caller that lets the event loop turn between them: the first step takes the new
+   * services (configure, relocate) and yields the messages that must lead (egress meters, the removed services' and
+   * VIPs' deletes, the VIP flows); each later step yields the flows of `servicesPerSlice` services; the return value is
+   * the rest (a replaced egress tagger, finish()). Inputs between steps already see the new services; what they send
+   * adds or deletes only connection and backend flows, never the service flows still to come.
+   */
+  *setServicesInSlices(
+    configs: readonly ServiceConfig[], now: number, changes: { egress?: Pick<EgressConfig, 'police'> }, servicesPerSlice: number,
+  ): Generator<SwitchBatch[], SwitchBatch[], undefined> {
     const oldVips = new Set(this.services.all.map((s) => s.config.vip));
     const removed = this.services.configure(configs);
-    const out = new Outbox();
+    const services = this.services.all;
     this.relocate(now);
     this.publishWaits();
     const retired = 'egress' in changes ? this.replaceEgress(changes.egress) : NO_MESSAGES;
     // Egress meters first: the service flows may name them.
-    const msgs: OfpMessage[] = [...this.egress.configure(this.services.all)];
+    let msgs: OfpMessage[] = [...this.egress.configure(services)];
     for (const gone of removed) {
       msgs.push(buildDeleteService(gone.id));
       // The delete took its backend flows too; a replacement under the same id re-adds its own.
       this.nat.forgetService(gone.id);
     }
-    const newVips = new Set(this.services.all.map((s) => s.config.vip));
+    const newVips = new Set(services.map((s) => s.config.vip));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
     const entries: FlowMod[] = [];
-    for (const s of this.services.all) {
-      const flows = this.nat.serviceFlows(s, this.tagOf);
+    for (let i = 0; i < services.length; i++) {
+      if (i % servicesPerSlice === 0) {
+        yield new Outbox().toEach(this.switches.keys(), msgs).done();
+        msgs = [];
+      }
+      const flows = this.nat.serviceFlows(services[i], this.tagOf);
       msgs.push(...flows);
       for (const f of flows) if (isClientEntry(f, this.nat.tables)) entries.push(f);
     }
@@ -112,8 +136,8 @@ export class LoadBalancerApp {
     // A replaced tagger's flows and meters go after the flows that replaced its tagged ones (finish() then adds the
     // new tagger's EGRESS flows).
     msgs.push(...retired);
-    out.toEach(this.switches.keys(), msgs);
-    const undecided = this.services.all.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
+    const out = new Outbox().toEach(this.switches.keys(), msgs);
+    const undecided = services.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
     if (undecided.length) {
       this.emit({
         time: now, kind: 'datapath_decisions_unavailable', level: 'warn', data: { services: undecided },
@@ -121,6 +145,36 @@ export class LoadBalancerApp {
       });
     }
     return this.finish(out);
+  }
+
+  /**
+   * Step by step (a service per step), the state setServices(configs) will need for its new services: a caller that
+   * yields between steps keeps the event loop turning while a large configuration is applied. Optional: setServices
+   * builds whatever was not prepared.
+   */
+  prepareServices(configs: readonly ServiceConfig[]): Generator<void, void, undefined> {
+    return this.services.prebuild(configs);
+  }
+
+  /**
+   * Runs `inputs` (several app inputs, e.g. the health verdicts of a new configuration's backends) with one finish()
+   * for them all: each input alone ends by walking every service's backend flows, so a burst of N verdicts cost N
+   * walks of N backends (10,000 located backends: ~6 s in conntrack mode). What they cause is delivered once, at the
+   * end, also when an input throws.
+   */
+  batched(inputs: () => void, deliver: (batches: SwitchBatch[]) => void): void {
+    if (this.pending) {
+      inputs();
+      return;
+    }
+    const pending = new Outbox();
+    this.pending = pending;
+    try {
+      inputs();
+    } finally {
+      this.pending = undefined;
+      deliver(this.finish(pending));
+    }
   }
 
   /** OVSDB's view of a vNIC (selector as configured: 'NAME', 'iface-id:ID', 'mac:MAC'); undefined = gone. */
@@ -413,6 +467,12 @@ export class LoadBalancerApp {
     return out;
   }
 
+  /** Whether the app has this service (and backend): a lookup, not a walk over the services. */
+  serves(serviceName: string, backendName?: string): boolean {
+    const service = this.services.named(serviceName);
+    return service !== undefined && (backendName === undefined || service.backends.has(backendName));
+  }
+
   locationOf(serviceName: string, backendName: string): BackendLocation | undefined {
     return this.services.require(serviceName).backends.get(backendName)?.location;
   }
@@ -434,6 +494,10 @@ export class LoadBalancerApp {
 
   /** Every input ends here: the NAT mode's per-backend flows follow what the input changed. */
   private finish(out: Outbox): SwitchBatch[] {
+    if (this.pending) {
+      this.pending.add(out);
+      return [];
+    }
     const switches = new Set(this.switches.keys());
     this.nat.syncBackendFlows(this.services.all, switches, out);
     this.egress.sync(this.services.all, switches, out);
@@ -442,13 +506,14 @@ export class LoadBalancerApp {
 
   /** Recomputes every backend's location; reports the ones that moved, appeared or went. */
   private relocate(now: number): void {
+    const ports = portsByName(this.switches.values());
     for (const service of this.services.all) {
       for (const state of service.backends.values()) {
         const selector = state.config.vnic;
         const vnic = this.vnics.get(selector);
         const remote = this.remoteReports.get(`${service.config.name}\u0000${state.config.name}`);
         // This host's own vNIC first; else where another host says it has it.
-        const location = locateBackend(selector, state.config.mac, vnic, this.switches.values())
+        const location = locateBackend(selector, state.config.mac, vnic, ports)
           ?? (remote && this.uplink !== undefined ? locateRemoteBackend(remote, state.config.mac, this.uplink, this.switches.values()) : undefined);
         const before = state.location;
         state.location = location;

@@ -82,19 +82,28 @@ export function isPortUp(port: OfpPort): boolean {
  * two have a port of that name (the order switches connected in).
  */
 export function locateBackend(
-  selector: string, configuredMac: string | undefined, vnic: VnicInfo | undefined, switches: Iterable<SwitchInfo>,
+  selector: string, configuredMac: string | undefined, vnic: VnicInfo | undefined, ports: PortsByName,
 ): BackendLocation | undefined {
   const portName = vnic?.name ?? (selector.includes(':') ? undefined : selector);
   if (portName === undefined) return undefined;
-  let location: BackendLocation | undefined;
-  for (const sw of switches) {
-    for (const port of sw.ports.values()) {
-      if (port.name !== portName) continue;
-      const mac = configuredMac ?? vnic?.mac ?? port.hwAddr;
-      location = { dpid: sw.dpid, ofport: port.portNo, mac, macBytes: macBytes(mac), linkUp: isPortUp(port) && vnic?.up !== false };
-    }
-  }
-  return location;
+  const found = ports.get(portName);
+  if (!found) return undefined;
+  const { dpid, port } = found;
+  const mac = configuredMac ?? vnic?.mac ?? port.hwAddr;
+  return { dpid, ofport: port.portNo, mac, macBytes: macBytes(mac), linkUp: isPortUp(port) && vnic?.up !== false };
+}
+
+/** Every connected switch's ports by name; the last switch (in the order given) wins a name two switches have. */
+export type PortsByName = ReadonlyMap<string, { dpid: bigint; port: OfpPort }>;
+
+/**
+ * The index locateBackend looks names up in, made once per relocation: looking each backend up by walking every
+ * port cost backends x ports (a 1,000-service configuration on a switch with 10,000 ports: ~1 s per relocation).
+ */
+export function portsByName(switches: Iterable<SwitchInfo>): PortsByName {
+  const index = new Map<string, { dpid: bigint; port: OfpPort }>();
+  for (const sw of switches) for (const port of sw.ports.values()) index.set(port.name, { dpid: sw.dpid, port });
+  return index;
 }
 
 /**

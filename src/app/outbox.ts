@@ -26,6 +26,12 @@ export class Outbox {
     return this;
   }
 
+  /** Appends another outbox's messages, switch by switch, after this one's. */
+  add(other: Outbox): this {
+    for (const [dpid, msgs] of other.batches) this.to(dpid, msgs);
+    return this;
+  }
+
   /** The batches, in the order their switches were first addressed. */
   done(): SwitchBatch[] {
     return [...this.batches].map(([dpid, msgs]) => ({ dpid, msgs }));

@@ -88,18 +88,41 @@ export class ServiceTable {
   private list: ServiceState[] = [];
   /** Services by protocol and port (proto << 16 | port), longest VIP prefix first: the packet-in's lookup. */
   private byPort = new Map<number, ServiceState[]>();
+  private byName = new Map<string, ServiceState>();
+  /** prebuild()'s states for the next configure(), by config object. */
+  private prebuilt = new Map<ServiceConfig, ServiceState>();
 
   get all(): readonly ServiceState[] {
     return this.list;
+  }
+
+  /**
+   * Builds, one service per step, the state of the services configure(configs) would create (new, or whose shape
+   * changed): a large configuration's connection tables and schedulers cost most of its apply, and a caller that
+   * yields between steps keeps the event loop turning. configure() takes what was built for the same config objects.
+   */
+  *prebuild(configs: readonly ServiceConfig[]): Generator<void, void, undefined> {
+    const ids = serviceIds(configs.map((s) => s.name));
+    const old = new Map(this.list.map((s) => [s.config.name, s]));
+    this.prebuilt = new Map();
+    for (const config of configs) {
+      const prev = old.get(config.name);
+      if (prev && sameShape(prev.config, config)) continue;
+      this.prebuilt.set(config, makeService(ids.get(config.name)!, config));
+      yield;
+    }
   }
 
   /** Replaces the configuration; returns the services that went away (their flows must be deleted). */
   configure(configs: readonly ServiceConfig[]): ServiceState[] {
     const ids = serviceIds(configs.map((s) => s.name));
     const old = new Map(this.list.map((s) => [s.config.name, s]));
+    const prebuilt = this.prebuilt;
+    this.prebuilt = new Map();
     const next: ServiceState[] = [];
     for (const config of configs) {
       const prev = old.get(config.name);
+      const built = prebuilt.get(config);
       if (prev && sameShape(prev.config, config)) {
         reconcileBackends(prev, config);
         // Backends that joined or left, or whose tags changed, may have changed the pools' members.
@@ -108,10 +131,13 @@ export class ServiceTable {
         next.push(prev);
         old.delete(config.name);
       } else {
-        next.push(makeService(ids.get(config.name)!, config));
+        // A prebuilt state is the same config's, unused (a service is built once), and has the id this list gives it.
+        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config));
       }
     }
     this.list = next;
+    this.byName = new Map();
+    for (const service of next) if (!this.byName.has(service.config.name)) this.byName.set(service.config.name, service);
     this.byPort = new Map();
     for (const service of next) {
       const slot = (service.proto << 16) | service.config.port;
@@ -159,8 +185,13 @@ export class ServiceTable {
     return this.list.find((s) => s.id === id);
   }
 
+  /** The service of that name (a map: the health bridge asks for each of 10,000 backends). */
+  named(name: string): ServiceState | undefined {
+    return this.byName.get(name);
+  }
+
   require(name: string): ServiceState {
-    const service = this.list.find((s) => s.config.name === name);
+    const service = this.byName.get(name);
     if (!service) throw new AppError('not_found', `no service named ${JSON.stringify(name)}`);
     return service;
   }

@@ -6,6 +6,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { parseConntrackLines, type ConntrackDump } from '../flows/conntrack-dump';
 import { JsonRpcSession } from '../ovsdb/jsonrpc';
+import { nextTurn } from '../util/next-turn';
 
 export class ConntrackReadError extends Error {
   override readonly name = 'ConntrackReadError';
@@ -40,11 +41,11 @@ export const LINES_PER_SLICE = 5000;
  * in slices, so echo requests from the switches are answered meanwhile (OVS drops a controller that stays silent
  * past its inactivity probe, and a restarted vadc reading 100,000 back was dropped six times over).
  */
-export async function parseInSlices(text: string, nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))): Promise<ConntrackDump> {
+export async function parseInSlices(text: string, turn: () => Promise<void> = nextTurn): Promise<ConntrackDump> {
   const dump: ConntrackDump = { entries: [], malformed: [] };
   const lines = text.split('\n');
   for (let from = 0; from < lines.length; from += LINES_PER_SLICE) {
-    if (from > 0) await nextTurn();
+    if (from > 0) await turn();
     parseConntrackLines(lines, from, Math.min(from + LINES_PER_SLICE, lines.length), dump);
   }
   return dump;

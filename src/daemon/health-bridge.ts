@@ -19,6 +19,8 @@ export interface HealthBridgeOptions {
 }
 
 const TICK_MS = 250;
+/** Monitors told of their vNICs per turn of the event loop when a caller gives observeLocations a turn. */
+const MONITORS_PER_SLICE = 20;
 /** What an outlier probe of a UDP port sends (an application that answers any datagram answers it). */
 const OUTLIER_UDP_PROBE = 'vadc outlier probe\n';
 /** An outlier probe's connect timeout: a port that cannot accept within this stays ejected. */
@@ -75,12 +77,22 @@ export class HealthBridge {
     }
   }
 
-  /** (Re)build monitors for the services whose config changed; keep the others running. */
-  async setServices(services: readonly ServiceConfig[]): Promise<void> {
+  /**
+   * (Re)build monitors for the services whose config changed; keep the others running. The new monitors' first
+   * verdicts reach the app as one batch (app.batched); what the monitors are told of their vNICs afterwards goes in
+   * slices, `turn` awaited between them (a configuration of 1,000 services with 10,000 located backends).
+   */
+  async setServices(services: readonly ServiceConfig[], turn?: () => Promise<void>): Promise<void> {
     this.retire(services);
     for (const monitor of this.retiring.splice(0)) await monitor.stop();
     const carried = new Map(this.carried);
     this.carried.clear();
+    this.opts.app.batched(() => this.addMonitors(services, carried), this.opts.deliver);
+    await this.observeLocationsInSlices(turn);
+  }
+
+  /** The backends that join kept monitors, and the monitors of new or rebuilt services (started). */
+  private addMonitors(services: readonly ServiceConfig[], carried: ReadonlyMap<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>): void {
     // The backends that join a kept monitor (retire let only the removals happen).
     for (const service of services) {
       const entry = this.monitors.get(service.name);
@@ -100,7 +112,6 @@ export class HealthBridge {
       monitor.start();
       for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
     }
-    this.observeLocations();
   }
 
   /** This instance became master: launches and stops its standby days held back are looked at again. */
@@ -122,7 +133,23 @@ export class HealthBridge {
    * settled, absence is a fact, which lets launch hooks run.
    */
   observeLocations(): void {
-    for (const { monitor, config } of this.monitors.values()) {
+    this.opts.app.batched(() => this.tellLocations([...this.monitors.values()]), this.opts.deliver);
+  }
+
+  /** observeLocations() a slice of monitors per turn (`turn` awaited between slices; none: all at once). */
+  private async observeLocationsInSlices(turn?: () => Promise<void>): Promise<void> {
+    if (!turn) return this.observeLocations();
+    const monitors = [...this.monitors.values()];
+    for (let from = 0; from < monitors.length; from += MONITORS_PER_SLICE) {
+      if (from > 0) await turn();
+      this.opts.app.batched(() => this.tellLocations(monitors.slice(from, from + MONITORS_PER_SLICE)), this.opts.deliver);
+    }
+  }
+
+  private tellLocations(entries: ReadonlyArray<{ monitor: ServiceHealthMonitor; config: ServiceConfig }>): void {
+    for (const { monitor, config } of entries) {
+      // Retired while an earlier slice waited: its verdicts no longer count.
+      if (this.monitors.get(config.name)?.monitor !== monitor) continue;
       for (const b of config.backends) {
         if (!this.appHas(config.name, b.name)) continue; // dropped by the app, not yet by this bridge (see appHas)
         const location = this.opts.app.locationOf(config.name, b.name);
@@ -248,8 +275,7 @@ export class HealthBridge {
    * has dropped; the app is not told of it (it would throw: config apply and backend remove failed so).
    */
   private appHas(service: string, backend?: string): boolean {
-    const state = this.opts.app.serviceStates().find((s) => s.config.name === service);
-    return state !== undefined && (backend === undefined || state.backends.has(backend));
+    return this.opts.app.serves(service, backend);
   }
 
   private applyRouting(service: string, monitor: ServiceHealthMonitor, routing: Routing): void {

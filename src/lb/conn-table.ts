@@ -177,7 +177,11 @@ export class ConnectionTable {
   /** Ended connections still counted in their backends' overhead (lc's IPVS TIME_WAIT/CLOSE, see end-linger.ts). */
   private readonly lingerRing: EndLingerRing;
 
-  constructor(initialCapacity = 1024, opts: { endLingerMs?: number } = {}) {
+  /**
+   * Starts small (64 slots, ~3.5 KB) and doubles as it fills: a 1,000-service configuration used to allocate 55 MB of
+   * zeroed slot arrays (1,024 slots each) on the apply's turn, most for services that never hold a connection.
+   */
+  constructor(initialCapacity = 64, opts: { endLingerMs?: number } = {}) {
     this.lingerRing = new EndLingerRing(this.backendRefs, opts.endLingerMs);
     this.capacity = Math.max(16, initialCapacity);
     this.proto = new Uint16Array(this.capacity);
