@@ -34,10 +34,19 @@ const shares = (r: LoadResult, vms = ['vm1', 'vm2', 'vm3']) => vms.map((vm) => `
 const loadAverage = () => loadavg().map((l) => l.toFixed(1)).join(' ');
 /** feedback's connection-time estimate (s) per VM, undefined for a VM without one (or another scheduler). */
 function connectionTimes(scheduler: string): Record<string, number | undefined> {
-  if (scheduler !== 'feedback' || !vadc) return {};
-  const lb = vadc.daemon.app.serviceStates()[0].lb.scheduler as { estimate?: (id: string) => { connectionTime?: number } | undefined };
-  return Object.fromEntries(['vm1', 'vm2', 'vm3'].map((vm) => [vm, lb.estimate?.(`v-${vm}`)?.connectionTime]));
+  return Object.fromEntries(Object.entries(estimatesNow(scheduler)).map(([vm, e]) => [vm, e?.connectionTime]));
 }
+/** feedback's estimate per VM as it stands (connection time, and whether its port's drops grew: it is then avoided). */
+function estimatesNow(scheduler: string): Record<string, { connectionTime?: number; dropping: boolean } | undefined> {
+  if (scheduler !== 'feedback' || !vadc) return {};
+  const lb = vadc.daemon.app.serviceStates()[0].lb.scheduler as { estimate?: (id: string) => { connectionTime?: number; dropping: boolean } | undefined };
+  return Object.fromEntries(['vm1', 'vm2', 'vm3'].map((vm) => [vm, lb.estimate?.(`v-${vm}`)]));
+}
+/** feedback's estimates for the printout: connection time (ms) per VM, "dropping" where the port's drops grew. */
+const estimateText = (estimates: Record<string, { connectionTime?: number; dropping: boolean } | undefined>) => ['vm1', 'vm2', 'vm3']
+  .map((vm) => `${vm} ${estimates[vm]?.connectionTime === undefined ? 'none' : `${(estimates[vm]!.connectionTime! * 1000).toFixed(1)} ms`}${estimates[vm]?.dropping ? ' (dropping)' : ''}`).join(', ');
+/** Connects that took over 0.9 s (a SYN or SYN-ACK lost and sent again), per VM, when there were any. */
+const slowConnectText = (r: LoadResult) => (Object.keys(r.slowConnects).length ? `; connects over 0.9 s: ${JSON.stringify(r.slowConnects)}` : '');
 
 beforeAll(async () => {
   lab = await Lab.up({ vms: 3, clients: 1, waitForHostMs: 600_000 });
@@ -62,18 +71,22 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     // feedback's connection-time estimates at the end of the slow phase: first packet (the SYN's packet-in) to the end
     // copy, as vadc received them, so a fast VM's bounds how long vadc takes to learn of an end (the issue's ~100 ms).
     const estimates = connectionTimes(scheduler);
+    const afterSlow = estimatesNow(scheduler);
     await answerIn('vm2', 20);
     const settling = await closedLoopLoad(lab, 'cl1', VIP, 4, 4000);
+    const afterSettling = estimatesNow(scheduler);
     const recovered = await closedLoopLoad(lab, 'cl1', VIP, 4, 6000);
+    const afterRecovered = estimatesNow(scheduler);
     const status = vadc.daemon.status();
     const web = status.services[0];
     const requests = total(slow) + total(settling) + total(recovered);
     console.log(`${scheduler}, NAT by ${e2eNatMode()}, ${new Date().toISOString()}, load ${loadAverage()}: 4 clients in a closed loop, fresh connection per request
-  VM2 answers in 200 ms, the others in 20 ms (8 s):  ${shares(slow)}
-  VM2 fast again, first 4 s:                         ${shares(settling)}
-  then 6 s:                                          ${shares(recovered)}
+  VM2 answers in 200 ms, the others in 20 ms (8 s):  ${shares(slow)}${slowConnectText(slow)}
+  VM2 fast again, first 4 s:                         ${shares(settling)}${slowConnectText(settling)}
+  then 6 s:                                          ${shares(recovered)}${slowConnectText(recovered)}
   ${requests} requests, ${web.decisions} decisions; switch packet-ins ${status.switches[0].packetIns}, of which end copies ${web.endCopies} (${(web.endCopies / web.decisions).toFixed(2)} per connection)${scheduler === 'feedback' ? `
-  connection times (first packet to end copy, EWMA) after the slow 8 s: ${['vm1', 'vm2', 'vm3'].map((vm) => `${vm} ${estimates[vm] === undefined ? 'none' : `${(estimates[vm]! * 1000).toFixed(1)} ms`}`).join(', ')}` : ''}`);
+  connection times (first packet to end copy, EWMA) after the slow 8 s: ${estimateText(afterSlow)}
+  after the first 4 s fast: ${estimateText(afterSettling)}; after the next 6 s: ${estimateText(afterRecovered)}` : ''}`);
     for (const r of [slow, settling, recovered]) expect(r.failed).toBe(0);
     // The fast VMs within 5 points (the issue's number) for both schedulers: lc counts a connection active (256)
     // from its first packet and an ended one inactive (1) for a second after its end, as IPVS counts SYN_RECV and
