@@ -157,6 +157,109 @@ describe('parsePacket: IPv6', () => {
   });
 });
 
+/**
+ * Ethernet + IPv6 + extension headers given byte for byte (only each one's next-header byte filled in: lengths, AH's
+ * 4-byte words and a fragment's reserved byte stay as given) + the upper-layer bytes; `trailer` follows the payload
+ * (Ethernet padding), outside the payload length.
+ */
+function rawFrame(proto: number, headers: Array<[type: number, bytes: number[]]>, payload: Buffer, trailer: Buffer = Buffer.alloc(0)): Buffer {
+  const chain = headers.map(([, bytes], i) => Buffer.from([i + 1 < headers.length ? headers[i + 1][0] : proto, ...bytes.slice(1)]));
+  const ext = Buffer.concat(chain);
+  const ip = Buffer.alloc(40);
+  ip[0] = 0x60;
+  ip.writeUInt16BE(ext.length + payload.length, 4);
+  ip[6] = headers.length ? headers[0][0] : proto;
+  ip[7] = 64;
+  ip.set(parseIpv6(CLIENT), 8);
+  ip.set(parseIpv6(VIP), 24);
+  return Buffer.concat([hex('02000a000064 5254000000c1 86dd'), ip, ext, payload, trailer]);
+}
+/** A neighbor solicitation for VIP followed by the given options (type, length in 8-byte units, body). */
+function solicitationWith(...options: Array<[type: number, units: number, body: number[]]>): Buffer {
+  const ns = Buffer.alloc(24);
+  ns[0] = ICMPV6.NEIGHBOR_SOLICITATION;
+  ns.set(parseIpv6(VIP), 8);
+  return Buffer.concat([ns, ...options.map(([type, units, body]) => Buffer.from([type, units, ...body]))]);
+}
+
+describe('parsePacket: IPv6 at the edges of each check', () => {
+  it('reads a header-only packet (payload length 0, no next header), which is no jumbogram', () => {
+    const bare = rawFrame(IPV6_EXT.NO_NEXT, [], Buffer.alloc(0));
+    expect(bare.length).toBe(14 + 40);
+    expect(parsed(bare).ipv6).toMatchObject({ proto: IPV6_EXT.NO_NEXT, payloadLength: 0, headerLength: 40 });
+    expect(failure(bare.subarray(0, 53))).toBe('truncated-ipv6');
+  });
+
+  it('gives ports to TCP and UDP only: an SCTP packet has none', () => {
+    const sctp = parsed(rawFrame(132, [], hex('9c41 0050 00000001 00000000 01000010')));
+    expect(sctp.ipv6?.proto).toBe(132);
+    expect([sctp.l4, sctp.icmp]).toEqual([undefined, undefined]);
+  });
+
+  it('takes an extension header ending exactly at the payload end, and refuses one cut short', () => {
+    const exact = parsed(rawFrame(IPV6_EXT.NO_NEXT, [[IPV6_EXT.DEST_OPTS, [0, 0, 1, 4, 0, 0, 0, 0]]], Buffer.alloc(0)));
+    expect(exact.ipv6).toMatchObject({ proto: IPV6_EXT.NO_NEXT, payloadLength: 8, headerLength: 48, protoFieldOffset: 40 });
+    // One byte of a destination options header: not even its length byte is there.
+    const cut = rawFrame(IPV6_EXT.NO_NEXT, [], Buffer.from([6]));
+    cut[14 + 6] = IPV6_EXT.DEST_OPTS;
+    expect(failure(cut)).toBe('ipv6-extension-header-overflows-payload');
+    // Seven of its eight bytes.
+    const seven = rawFrame(IPV6_EXT.NO_NEXT, [], Buffer.from([6, 0, 1, 4, 0, 0, 0]));
+    seven[14 + 6] = IPV6_EXT.DEST_OPTS;
+    expect(failure(seven)).toBe('ipv6-extension-header-overflows-payload');
+  });
+
+  it('counts AH in 4-byte words and a fragment header as 8 bytes whatever its reserved byte', () => {
+    // AH (RFC 4302): payload length 4 = (4 + 2) * 4 = 24 bytes (SPI, sequence, a 12-byte ICV).
+    const ah: [number, number[]] = [IPV6_EXT.AH, [0, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 9, ...Array<number>(12).fill(0xee)]];
+    const behindAh = parsed(rawFrame(6, [ah], tcpHeader(TCP_FLAGS.SYN)));
+    expect(behindAh.ipv6).toMatchObject({ proto: 6, headerLength: 40 + 24, protoFieldOffset: 40 });
+    expect(behindAh.l4).toMatchObject({ src: 40000, dst: 80, tcpFlags: TCP_FLAGS.SYN });
+    // An atomic fragment whose reserved byte (RFC 8200 section 4.5: ignored on receipt) is set.
+    const reserved = parsed(rawFrame(17, [[IPV6_EXT.FRAGMENT, [0, 0xff, 0, 0, 0, 0, 0x12, 0x34]]], udp()));
+    expect(reserved.ipv6).toMatchObject({ proto: 17, headerLength: 48, fragment: false, laterFragment: false });
+    expect(reserved.l4).toEqual({ src: 5000, dst: 53 });
+  });
+
+  it('a fragment stays a fragment after a second, atomic fragment header; a later fragment stops the walk at its header', () => {
+    const first: [number, number[]] = [IPV6_EXT.FRAGMENT, [0, 0, 0, 1, 0, 0, 0, 1]];
+    const atomic: [number, number[]] = [IPV6_EXT.FRAGMENT, [0, 0, 0, 0, 0, 0, 0, 2]];
+    expect(parsed(rawFrame(17, [first, atomic], udp())).ipv6).toMatchObject({ fragment: true, laterFragment: false, headerLength: 56 });
+    // A later fragment (offset 185) whose next header is destination options: those bytes are fragment data.
+    const later = parsed(rawFrame(IPV6_EXT.DEST_OPTS, [[IPV6_EXT.FRAGMENT, [0, 0, 0x05, 0xc8, 0, 0, 0, 3]]],
+      Buffer.concat([Buffer.from([6, 0, 1, 4, 0, 0, 0, 0]), tcpHeader(TCP_FLAGS.SYN)])));
+    expect(later.ipv6).toMatchObject({ proto: IPV6_EXT.DEST_OPTS, headerLength: 48, protoFieldOffset: 40, laterFragment: true, fragment: true });
+    expect(later.l4).toBeUndefined();
+  });
+
+  it('reads a TCP header that ends right after its flags', () => {
+    expect(parsed(rawFrame(6, [], tcpHeader(TCP_FLAGS.SYN | TCP_FLAGS.ACK).subarray(0, 14))).l4)
+      .toMatchObject({ src: 40000, dst: 80, tcpFlags: TCP_FLAGS.SYN | TCP_FLAGS.ACK });
+    expect(parsed(rawFrame(6, [], tcpHeader(TCP_FLAGS.SYN).subarray(0, 13))).l4).toBeUndefined();
+  });
+
+  it('reads a target only from a solicitation of 24 bytes or more, and none from an echo request', () => {
+    const short = parsed(rawFrame(58, [], solicitationWith().subarray(0, 20)));
+    expect([short.icmp, short.nd]).toEqual([{ type: ICMPV6.NEIGHBOR_SOLICITATION, code: 0 }, undefined]);
+    expect(parsed(rawFrame(58, [], solicitationWith())).nd).toEqual({ target: VIP });
+    // An echo request as long as a solicitation (its data where a target would be).
+    const echo = parsed(rawFrame(58, [], Buffer.concat([echoRequest(), Buffer.alloc(24, 0x61)])));
+    expect([echo.icmp, echo.nd]).toEqual([{ type: ICMPV6.ECHO_REQUEST, code: 0 }, undefined]);
+  });
+
+  it("walks a solicitation's options: other options around the source link-layer one, a zero-length one, one running past the end", () => {
+    const nonce: [number, number, number[]] = [14, 1, [0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf]];
+    const sll: [number, number, number[]] = [1, 1, [0x02, 0x11, 0x22, 0x33, 0x44, 0x55]];
+    expect(parsed(rawFrame(58, [], solicitationWith(nonce, sll, nonce))).nd).toEqual({ target: VIP, sll: '02:11:22:33:44:55' });
+    expect(parsed(rawFrame(58, [], solicitationWith(nonce))).nd).toEqual({ target: VIP });
+    // RFC 4861 section 4.6: a zero-length option makes the rest unreadable (the walk stops, it does not spin).
+    expect(parsed(rawFrame(58, [], solicitationWith([14, 0, [0, 0, 0, 0, 0, 0]], sll))).nd).toEqual({ target: VIP });
+    // An option saying 16 bytes with 8 left (the frame's padding after the payload is not the packet's).
+    const long: [number, number, number[]] = [1, 2, [0x02, 0x11, 0x22, 0x33, 0x44, 0x55]];
+    expect(parsed(rawFrame(58, [], solicitationWith(long), Buffer.alloc(8, 0x77))).nd).toEqual({ target: VIP });
+  });
+});
+
 describe('IPv6 reply frames', () => {
   const sumsToZero = (frame: Buffer, proto: number): number => ipv6TransportChecksum(frame, 14, 54, frame.length - 54, proto);
 

@@ -152,6 +152,69 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
     expect(readTransportHeader6(withOptions.subarray(0, 14 + 40 + 8 + 13), out, true)).toBe(false);
   });
 
+  /** The TCP SYN (or UDP datagram) of frames6's first cases behind extension headers given byte for byte (next headers filled in). */
+  function behindRaw(proto: 'tcp' | 'udp', headers: Array<[type: number, bytes: number[]]>, srcMac = '52:54:00:00:00:c1'): Buffer {
+    const base = ipv6Frame({ srcMac, dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto, srcPort: 40001, tcpFlags: 0x12, payload: Buffer.alloc(16, 0x5a) });
+    const l4Proto = proto === 'tcp' ? 6 : 17;
+    const chain = headers.map(([, bytes], i) => Buffer.from([i + 1 < headers.length ? headers[i + 1][0] : l4Proto, ...bytes.slice(1)]));
+    const f = Buffer.concat([base.subarray(0, 54), ...chain, base.subarray(54)]);
+    if (headers.length) f[14 + 6] = headers[0][0];
+    f.writeUInt16BE(f.length - 54, 14 + 4);
+    return f;
+  }
+
+  it('walks a 16-byte destination options header, a 24-byte AH (4-byte words) and an atomic fragment with its reserved byte set', () => {
+    const dest16: [number, number[]] = [60, [0, 1, 1, 12, ...Array<number>(12).fill(0)]];
+    const ah24: [number, number[]] = [51, [0, 4, 0, 0, 0, 0, 1, 0, 0, 0, 0, 9, ...Array<number>(12).fill(0xee)]];
+    const atomic: [number, number[]] = [44, [0, 0xff, 0, 0, 0, 0, 0x12, 0x34]];
+    expect(check(behindRaw('tcp', [dest16, ah24, atomic]))).toBe(true);
+    expect(check(behindRaw('tcp', [atomic, ah24]))).toBe(true);
+    expect(check(behindRaw('udp', [ah24, dest16]))).toBe(true);
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    expect(readTransportHeader6(behindRaw('tcp', [dest16, ah24, atomic]), out)).toBe(true);
+    expect([out.proto, out.srcPort, out.dstPort, out.tcpFlags]).toEqual([6, 40001, 80, 0x12]);
+  });
+
+  it('takes as many extension headers as the full parser does, and not one more', () => {
+    const dest: [number, number[]] = [60, [0, 0, 1, 4, 0, 0, 0, 0]];
+    const eight = behindRaw('tcp', Array.from({ length: 8 }, () => dest));
+    const nine = behindRaw('tcp', Array.from({ length: 9 }, () => dest));
+    expect([check(eight), check(nine)]).toEqual([true, false]);
+    expect(parsePacket(nine)).toEqual({ ok: false, reason: 'ipv6-too-many-extension-headers' });
+  });
+
+  it('skips 802.1ad and 0x9100 tags (QinQ) as the full parser does', () => {
+    const tcp = behindRaw('tcp', []);
+    for (const outer of [0x88a8, 0x9100, 0x8100]) {
+      const tagged = Buffer.concat([tcp.subarray(0, 12), Buffer.from([outer >> 8, outer & 0xff, 0, 5, 0x81, 0x00, 0, 7]), tcp.subarray(12)]);
+      expect([outer, check(tagged)]).toEqual([outer, true]);
+    }
+  });
+
+  it('reads the protocol from the IPv6 header, whatever the source MAC holds', () => {
+    // The source MAC's third byte is 6 (TCP) and sits 6 bytes before the IPv6 header: a UDP datagram stays UDP.
+    const udp = behindRaw('udp', [], '52:54:06:00:00:c1');
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    expect(check(udp)).toBe(true);
+    expect(readTransportHeader6(udp, out)).toBe(true);
+    expect([out.proto, out.srcPort, out.dstPort, out.tcpFlags]).toEqual([17, 40001, 53, -1]);
+  });
+
+  it("UDP: the header's ports must be there (a copy cut inside them is refused), and TCP flags left by an earlier read are cleared", () => {
+    const udp = behindRaw('udp', []);
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    expect(readTransportHeader6(udp.subarray(0, 14 + 40 + 3), out, true)).toBe(false);
+    expect(readTransportHeader6(udp.subarray(0, 14 + 40 + 4), out, true)).toBe(true);
+    expect(readTransportHeader6(behindRaw('tcp', []), out)).toBe(true);
+    expect(out.tcpFlags).toBe(0x12);
+    expect(readTransportHeader6(udp, out)).toBe(true);
+    expect([out.proto, out.srcPort, out.dstPort, out.tcpFlags]).toEqual([17, 40001, 53, -1]);
+    // A payload length of 3 (the frame's bytes after it are padding): no ports, as the full parser says.
+    const short = Buffer.from(udp);
+    short.writeUInt16BE(3, 14 + 4);
+    expect(check(short)).toBe(false);
+  });
+
   it('on randomly corrupted header bytes', () => {
     const { cases, extensionCases } = frames6();
     let s = 777;
