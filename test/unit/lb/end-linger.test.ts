@@ -70,4 +70,20 @@ describe('the end-linger ring (ended connections counted in lc overhead for a wh
     ring.expire(600);
     expect([list[0].lingeringConns, ring.lingering]).toEqual([0, 0]);
   });
+
+  it('after the clock steps back past expired ends, a second end is held by the newest lingering one only (no expired slot)', () => {
+    const list = members([1]);
+    const ring = new EndLingerRing(list, 100);
+    // 64 ends fill the first ring exactly and expire: every slot keeps an old time of 10,000 or more.
+    for (let i = 0; i < 64; i++) ring.add(0, 10_000 + i);
+    ring.expire(20_000);
+    expect(ring.lingering).toBe(0);
+    // The clock stepped back: two ends at 100 and 150 count until 200 and 250, whatever the slots held before.
+    ring.add(0, 100);
+    ring.add(0, 150);
+    ring.expire(200);
+    expect([list[0].lingeringConns, ring.lingering]).toEqual([1, 1]);
+    ring.expire(250);
+    expect([list[0].lingeringConns, ring.lingering]).toEqual([0, 0]);
+  });
 });

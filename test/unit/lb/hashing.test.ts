@@ -1,5 +1,5 @@
 import {
-  DestinationHashScheduler, HASH_TABLE_SIZE, MaglevScheduler, SourceHashScheduler, hash32, setWeight,
+  type Backend, DestinationHashScheduler, HASH_TABLE_SIZE, type Scheduler, MaglevScheduler, SourceHashScheduler, hash32, setWeight,
 } from '../../../src/lb';
 import { fnv1a32, mix32, MH_SEED_1, MH_SEED_2 } from '../../../src/lb/hash';
 import { members, packet } from './fixtures';
@@ -235,30 +235,46 @@ describe('mh and sh/dh at their edges', () => {
     }
   });
 
-  // The kernel's ip_vs_mh_get_fallback: for offset 0, 1, ..., M - 1 the slot of hash(address + port + roffset),
-  // roffset = (offset + home) mod M, home the client's own slot; the first eligible member found.
-  it('mh fallback probes the slots ip_vs_mh_get_fallback probes, in its order', () => {
-    const size = 13;
-    const slotOf = (addr: number, roffset: number): number => mix32((roffset + addr) >>> 0, MH_SEED_1) % size;
+  /**
+   * Quiesces each of 40 clients' own member (of three) and checks the scheduler's fallback against the kernel's probe
+   * order: for offset 0, 1, ..., size - 1 the slot `slotOf(addr, roffset)`, roffset = (offset + home) mod size, home the
+   * client's own slot; the first eligible member found.
+   */
+  function expectKernelFallbackOrder<S extends Scheduler>(
+    make: () => S, owners: (scheduler: S) => readonly (Backend | undefined)[], size: number, slotOf: (addr: number, roffset: number) => number,
+  ): void {
     const found = new Set<string>();
     for (let c = 0; c < 40; c++) {
       const list = members([1, 1, 1]);
-      const mh = new MaglevScheduler({ tableSize: size, fallback: true });
+      const scheduler = make();
       const addr = (0xc0a80000 + c * 7919) >>> 0;
-      const own = mh.pick(list, packet(addr, 1), 0)!;
+      const own = scheduler.pick(list, packet(addr, 1), 0)!;
       setWeight(own, 0);
-      const owners = mh.slotOwners();
+      const table = owners(scheduler);
       const home = slotOf(addr, 0);
       let want: unknown = null;
       for (let offset = 0; offset < size; offset++) {
-        const member = owners[slotOf(addr, (offset + home) % size)]!;
+        const member = table[slotOf(addr, (offset + home) % size)]!;
         if (member.eligible) { want = member; break; }
       }
-      const got = mh.pick(list, packet(addr, 1), 0);
+      const got = scheduler.pick(list, packet(addr, 1), 0);
       expect(got).toBe(want);
       found.add(`${own.id}>${got!.id}`);
     }
     // Both other members are reached from some quiesced owner: the walk's order decides, not one fixed choice.
     expect(found.size).toBeGreaterThan(3);
+  }
+
+  // The kernel's ip_vs_mh_get_fallback: the slot of hash(address + port + roffset).
+  it('mh fallback probes the slots ip_vs_mh_get_fallback probes, in its order', () => {
+    const size = 13;
+    expectKernelFallbackOrder(() => new MaglevScheduler({ tableSize: size, fallback: true }), (mh) => mh.slotOwners(),
+      size, (addr, roffset) => mix32((roffset + addr) >>> 0, MH_SEED_1) % size);
+  });
+
+  // The kernel's ip_vs_sh_get_fallback: the bucket ip_vs_sh_hashkey(addr, port, roffset) = (roffset + hash_32(addr + port, 8)) mod 256.
+  it('sh fallback probes the buckets ip_vs_sh_get_fallback probes, in its order', () => {
+    expectKernelFallbackOrder(() => new SourceHashScheduler({ fallback: true }), (sh) => sh.bucketOwners(),
+      HASH_TABLE_SIZE, (addr, roffset) => (roffset + hash32(addr, 8)) % HASH_TABLE_SIZE);
   });
 });

@@ -181,6 +181,20 @@ describe('locality schedulers at their edges', () => {
     expect(lblc.pick(list, to(D2), 2)!.id).toBe('B');
   });
 
+  it('lblcr: the wlc choice that is already in the set (its own least, overloaded by the locality rule) is not added twice', () => {
+    // A (weight 4) holds D1's set and gets 5 active connections: more than its weight while B (weight 2, none active)
+    // is under half loaded, so lblc's rule calls A overloaded; but B's 1000 inactive connections make its overhead per
+    // weight (1000 / 2 = 500) larger than A's (5 * 256 / 4 = 320), so the wlc choice over all members is A again.
+    const list = members([4, 2]);
+    const lblcr = new LocalityReplicatedScheduler({ expirationMs: 1000, checkIntervalMs: 10_000_000 });
+    expect(lblcr.pick(list, to(D1), 0)!.id).toBe('A');
+    for (let i = 0; i < 5; i++) bindConnection(list[0], 'active', 0);
+    for (let i = 0; i < 1000; i++) bindConnection(list[1], 'inactive', 0);
+    expect(isLocalityOverloaded(list[0], list)).toBe(true);
+    expect(lblcr.pick(list, to(D1), 10)!.id).toBe('A');
+    expect(lblcr.replicas(D1).map((b) => b.id)).toEqual(['A']);
+  });
+
   it('lblcr: no set for an unknown destination or when nothing is usable; a set member that left the service is not used', () => {
     const list = members([1, 1]);
     const lblcr = new LocalityReplicatedScheduler();
