@@ -91,6 +91,60 @@ describe('compileLayout', () => {
     }
   });
 
+  /** A flow with an 8-bit, a 16-bit, a 24-bit, a 32-bit and a 48-bit slot; every value set it is given, recorded. */
+  function recordingBuilder(): { build: (v: Wide) => FlowMod; seen: Wide[] } {
+    const seen: Wide[] = [];
+    const macText = (n: number): string => n.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
+    const build = (v: Wide): FlowMod => {
+      seen.push({ ...v });
+      const base = flow({ port: v.port, ip: v.ip, mark: v.mark });
+      return {
+        ...base,
+        match: [...base.match, { field: 'ipv4_dst', value: `10.0.0.${v.low}` }],
+        instructions: base.instructions.map((i) => (i.type === 'apply_actions'
+          ? { ...i, actions: [{ type: 'set_field', field: { field: 'eth_dst', value: macText(v.mac) } }, ...i.actions] } : i)),
+      };
+    };
+    return { build, seen };
+  }
+  interface Wide { [key: string]: number; low: number; mark: number; ip: number; port: number; mac: number }
+  const wideSlots = { low: { bytes: 4, bits: 8 }, mark: { bytes: 4, bits: 16 }, ip: { bytes: 4, bits: 24 }, port: { bytes: 4 }, mac: { bytes: 6 } } as const;
+  const wideBits: Record<keyof typeof wideSlots, number> = { low: 8, mark: 16, ip: 24, port: 32, mac: 48 };
+  const widePrototype: Wide = { low: 5, mark: 5, ip: 5, port: 5, mac: 5 };
+
+  /** The value sets the verifier made up: no slot at its prototype value (the prototype and its one-slot flips are not). */
+  const randomSets = (seen: Wide[]): Wide[] => seen.filter((v) => Object.keys(wideBits).every((k) => v[k] !== widePrototype[k]));
+
+  it("verifies with random integers across each slot's whole width (8, 16, 24, 32 and 48 bits), the same ones every time", () => {
+    const { build, seen } = recordingBuilder();
+    compileLayout(build, widePrototype, wideSlots);
+    const sets = randomSets(seen);
+    expect(sets).toHaveLength(8);
+    for (const [key, bits] of Object.entries(wideBits)) {
+      const values = sets.map((v) => v[key]);
+      for (const value of values) expect([key, Number.isInteger(value) && value >= 1 && value < 2 ** bits]).toEqual([key, true]);
+      // Spread over the width, not stuck in its low bits: the largest of the 8 reaches its top two bits.
+      expect([key, Math.max(...values) >= 2 ** (bits - 2)]).toEqual([key, true]);
+    }
+    const again = recordingBuilder();
+    compileLayout(again.build, widePrototype, wideSlots);
+    expect(randomSets(again.seen)).toEqual(sets);
+  });
+
+  it('verifies with 2 of the 8 random value sets taken, and refuses when the builder takes only 1', () => {
+    const { build, seen } = recordingBuilder();
+    compileLayout(build, widePrototype, wideSlots);
+    const sets = randomSets(seen);
+    const takingOnly = (taken: Wide[]) => (v: Wide): FlowMod => {
+      const random = Object.keys(wideBits).every((k) => v[k] !== widePrototype[k]);
+      if (random && !taken.some((t) => Object.keys(wideBits).every((k) => t[k] === v[k]))) throw new RangeError('refused');
+      return build(v);
+    };
+    expect(compileLayout(takingOnly([sets[1], sets[6]]), widePrototype, wideSlots).bytes.length).toBeGreaterThan(0);
+    expect(() => compileLayout(takingOnly([sets[6]]), widePrototype, wideSlots))
+      .toThrow(new OfpLayoutError('the builder refused 7 of 8 random value sets: the layout could not be verified'));
+  });
+
   it('refuses a layout that does not reproduce encode() for random values, and one whose builder refuses nearly every random value', () => {
     // Linear where the slot is located (3 and its flip), different for most values: only random values show it.
     const bent = (v: { n: number }): FlowMod => flow({ port: (v.n & 0xff) === 3 || (v.n & 0xff) === 0xfc ? v.n : (v.n ^ 0x10) >>> 0, ip: 1, mark: 1 });
