@@ -91,6 +91,7 @@ export const serviceStatusSchema = z
     endCopies: count('copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection'),
     repeats: count('packet-ins of connections already decided (a retransmitted SYN, or a segment that met a stale datapath cache entry): sent back through the tables, no new decision'),
     guardedReplies: count("flows mode's reply guard (datapath.reply_guard): backend SYN-ACKs that no connection flow took, sent up and back through the tables"),
+    flowsResent: count("flows mode: connections already decided whose flows were gone from the switch (their packet came back up after vadc sent it through the tables): their flows sent again"),
     payloadRules: payloadRulesStatusSchema.optional().meta({ description: 'UDP payload rules (absent without a payload_rules section)' }),
   })
   .meta({ id: 'ServiceStatus' });

@@ -4,7 +4,7 @@
 // read as numbers with no allocation; IPv6 goes through the full parse and then the same placement.
 import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
-import { buildNormalPacketOut, buildReplyPacketOut } from '../flows/builders';
+import { buildNormalPacketOut, buildReplyPacketOut, RESUBMIT_MARKS } from '../flows/builders';
 import { endCopyService, serviceOfGuard } from '../flows/cookies';
 import {
   buildArpReply, buildIcmpEchoReply, buildIcmpUnreachable, buildTcpReset, emptyTransportHeader, parsePacket, readTransportHeader,
@@ -69,15 +69,16 @@ export class PacketInPath {
       if (guarded) guarded.guardedReplies++;
       return this.nat.guardedReply(msg.data, inPort, guardOf);
     }
-    if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, now, encoded);
-    if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, now, encoded);
+    const mark = resubmitMarkOf(msg);
+    if (readTransportHeader(msg.data, this.header)) return this.transport(sw, msg.data, this.header, inPort, mark, now, encoded);
+    if (readTransportHeader6(msg.data, this.header6)) return this.transport(sw, msg.data, this.header6, inPort, mark, now, encoded);
     const parsed = parsePacket(msg.data);
     if (!parsed.ok) {
       this.emit({ time: now, kind: 'bad_packet', level: 'warn', message: `unparsable packet-in: ${parsed.reason}`, dpid: formatDpid(sw.dpid) });
       return parsed.packet?.ipv6 ? this.incompleteHeaderChain(msg.data, parsed.packet, inPort) : [];
     }
     const pkt = parsed.packet;
-    if (pkt.ipv6) return this.ipv6(sw, msg.data, pkt, inPort, now, encoded);
+    if (pkt.ipv6) return this.ipv6(sw, msg.data, pkt, inPort, mark, now, encoded);
     if (pkt.ethType === ETH_TYPE_ARP && pkt.arp) return this.answerArp(pkt, inPort);
     if (pkt.ethType !== ETH_TYPE_IPV4 || !pkt.ipv4) return [];
     if (pkt.ipv4.fragment) return this.refuseFragment(pkt, now);
@@ -86,8 +87,11 @@ export class PacketInPath {
     return this.refuse(msg.data, pkt, dst, inPort, undefined, 'not TCP/UDP to a service port', now);
   }
 
-  /** A TCP/UDP packet to a VIP: a new connection, a packet of a known one, or a refusal. */
-  private transport(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
+  /**
+   * A TCP/UDP packet to a VIP: a new connection, a packet of a known one, or a refusal. `mark`: the resubmit mark it
+   * came back with (0n: none; flows mode).
+   */
+  private transport(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, mark: bigint, now: number, encoded: boolean): OutboundMessage[] {
     const v6 = h.ip6 !== undefined;
     const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
@@ -97,7 +101,12 @@ export class PacketInPath {
     const entry = service.lb.connections.lookup(key, hash);
     if (entry) {
       service.repeats++;
-      return this.nat.known({ service, entry, dpid: sw.dpid, frame, inPort });
+      const answer = this.nat.known({ service, entry, dpid: sw.dpid, frame, header: h, inPort, resubmitted: mark });
+      if (answer !== null) return answer;
+      // No way through the datapath and none to give it: forgotten, and this packet dropped. The client's next one
+      // is a packet of an unknown connection (a SYN placed anew, another segment refused with a RST).
+      service.lb.close(key, now);
+      return [];
     }
     // A TCP segment that opens nothing (e.g. after the flows idled out) gets a RST, as a host would answer it.
     if (h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) !== TCP_FLAGS.SYN) {
@@ -259,7 +268,7 @@ export class PacketInPath {
    * An IPv6 packet-in (always fully parsed): a neighbor solicitation or echo request for a VIP, a TCP/UDP packet
    * to one (placed as IPv4 is, with the addresses' words in the IPv6 scratch header), or a refusal.
    */
-  private ipv6(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, inPort: number, now: number, encoded: boolean): OutboundMessage[] {
+  private ipv6(sw: SwitchInfo, frame: Buffer, pkt: ParsedPacket, inPort: number, mark: bigint, now: number, encoded: boolean): OutboundMessage[] {
     const ipv6 = pkt.ipv6!;
     if (ipv6.fragment) return this.refuseFragment(pkt, now);
     if (ipv6.proto === IP_PROTO_ICMPV6 && pkt.icmp?.type === ICMPV6.NEIGHBOR_SOLICITATION) {
@@ -287,7 +296,7 @@ export class PacketInPath {
       h.srcPort = pkt.l4.src;
       h.dstPort = pkt.l4.dst;
       h.tcpFlags = ipv6.proto === IP_PROTO_TCP ? pkt.l4.tcpFlags ?? 0 : -1;
-      return this.transport(sw, frame, h, inPort, now, encoded);
+      return this.transport(sw, frame, h, inPort, mark, now, encoded);
     }
     return this.refuse(frame, pkt, 0, inPort, undefined, 'not TCP/UDP to a service port', now);
   }
@@ -419,6 +428,15 @@ const EMPTY = Buffer.alloc(0);
 function inPortOf(msg: PacketIn): number {
   for (const oxm of msg.match) if (oxm.field === 'in_port') return oxm.value as number;
   return 0;
+}
+
+/** The resubmit mark a packet came back with (OVS puts nonzero metadata in the packet-in's match); 0n: none. */
+function resubmitMarkOf(msg: PacketIn): bigint {
+  const match = msg.match;
+  // A packet that entered from a port carries in_port alone (the common case: no scan).
+  if (match.length < 2) return 0n;
+  for (const oxm of match) if (oxm.field === 'metadata') return (oxm.value as bigint) & RESUBMIT_MARKS;
+  return 0n;
 }
 
 /**

@@ -62,6 +62,11 @@ export interface ServiceState {
   repeats: number;
   /** Flows mode's reply guard: SYN-ACKs of the service's backends that no connection flow took (a stale datapath entry, or a direct connection). */
   guardedReplies: number;
+  /**
+   * Flows mode: connections already decided whose flows were gone from the switch (their packet came back up after
+   * vadc sent it through the tables), given their flows again (FlowsNat.known).
+   */
+  flowsResent: number;
   /** UDP payload rules: the first datagram of a new flow picks a backend pool (src/app/payload.ts). */
   payload?: PayloadState;
 }
@@ -254,7 +259,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
   );
   const service: ServiceState = {
     id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
-    nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0,
+    nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0, flowsResent: 0,
   };
   if (config.payload_rules && config.protocol === 'udp') service.payload = newPayloadState(config.payload_rules);
   for (const b of config.backends) service.backends.set(b.name, newBackendState(b));

@@ -47,7 +47,7 @@ export function serviceStatuses(
       name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
       scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
       decisions: s.decisions, decidedBy: app.decidedBy(s.config.name), refused: s.refused, endCopies: s.endCopies,
-      repeats: s.repeats, guardedReplies: s.guardedReplies,
+      repeats: s.repeats, guardedReplies: s.guardedReplies, flowsResent: s.flowsResent,
       ...(s.payload ? { payloadRules: payloadRulesStatus(s.payload) } : {}),
     };
   });

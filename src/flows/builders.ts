@@ -377,9 +377,23 @@ export function buildDeleteConnectionFlows(serviceId: number, tableId: number, o
  * arrived on `inPort`, so it takes exactly the path later packets take. The switch handles a
  * connection's messages in order, so the flow-mods sent before it are in place.
  */
-export function buildResubmitPacketOut(frame: Buffer, inPort: number): PacketOut {
-  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, actions: [output(OFPP_TABLE)], data: frame };
+export function buildResubmitPacketOut(frame: Buffer, inPort: number, mark?: ResubmitMark): PacketOut {
+  const actions: Action[] = mark === undefined ? [output(OFPP_TABLE)] : [{ type: 'set_field', field: { field: 'metadata', value: mark } }, output(OFPP_TABLE)];
+  return { type: 'packet_out', xid: 0, bufferId: OFP_NO_BUFFER, inPort, actions, data: frame };
 }
+
+/**
+ * Metadata bits on flows mode's resubmit of a KNOWN connection's packet (bit 47 is the reply guard's). A packet-out is
+ * translated by the tables as they are now, never by the datapath's cache, and OVS reports a packet's nonzero
+ * metadata in its packet-in: a marked packet that comes back up says the tables hold no flow for its connection
+ * (its flows are gone), where an unmarked one may have met a stale cache entry while its flows were on their way.
+ * `SENT`: sent back through the tables as it came; `REINSTALLED`: sent after the connection's flows were sent again.
+ * Metadata is 0 when a packet enters the pipeline (a table-0 owner before `first_table` must leave these bits alone).
+ */
+export const RESUBMIT_MARK = { SENT: 1n << 46n, REINSTALLED: 1n << 45n } as const;
+export type ResubmitMark = (typeof RESUBMIT_MARK)[keyof typeof RESUBMIT_MARK];
+/** Both marks: what a packet-in's metadata is read under. */
+export const RESUBMIT_MARKS = RESUBMIT_MARK.SENT | RESUBMIT_MARK.REINSTALLED;
 
 /**
  * Hands a packet that came up but is not vadc's back to the switch's normal L2 processing, as the table-0 miss

@@ -108,6 +108,7 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   perService('counter', 'scheduler_refused_total', 'New connections refused because no backend was available, per service.', (s) => s.refused);
   perService('counter', 'packet_in_repeats_total', 'Packet-ins of connections already decided (a retransmitted SYN, or a segment that met a stale datapath cache entry), per service.', (s) => s.repeats);
   perService('counter', 'reply_guard_packet_ins_total', "Backend SYN-ACKs flows mode's reply guard sent up (no connection flow took them), per service.", (s) => s.guardedReplies);
+  perService('counter', 'connection_flows_resent_total', "Connections already decided whose flows were gone from the switch (flows mode: their packet came back up), given their flows again, per service.", (s) => s.flowsResent);
   perService('counter', 'connection_end_copies_total', 'Copies of TCP FIN/RST segments the switch sent (datapath.end_copies), per service.', (s) => s.endCopies);
   const payloadRules = () => snapshot().services.filter((s) => s.payloadRules !== undefined);
   family('counter', 'payload_rule_hits_total', 'First datagrams of new UDP flows each payload rule matched (first match wins), per service, rule and pool.',

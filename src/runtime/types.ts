@@ -96,6 +96,7 @@ export interface ServiceStatus {
   endCopies: number; // copies of FIN/RST segments received (datapath.end_copies): packet-ins that open no connection
   repeats: number; // packet-ins of connections already decided (retransmitted SYN, stale datapath entry): resubmitted
   guardedReplies: number; // flows mode's reply guard: backend SYN-ACKs no connection flow took, sent up
+  flowsResent: number; // flows mode: known connections whose flows were gone (their resubmit came back up), sent again
   payloadRules?: PayloadRulesStatus; // UDP payload rules: which rule new flows' first datagrams matched
 }
 

@@ -8,7 +8,7 @@ import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
 import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPipeline, vadcTables, type ConntrackEntry, type Pipeline, type VadcTables } from '../../src/flows';
 import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_LOCAL, OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
-import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, PacketIn, PacketOut } from '../../src/openflow/types';
+import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, Oxm, PacketIn, PacketOut } from '../../src/openflow/types';
 import { encode } from '../../src/openflow/codec';
 import { FakeFlowTable, fieldsOfPacket, type FakeDatapathCache, type Outcome, type PacketFields } from './fake-flow-table';
 import { ipv4Frame, ipv6Frame } from './frames';
@@ -149,9 +149,18 @@ export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp
 
 export function delivered(outcomes: Outcome[]): { port: number; fields: PacketFields } {
   const out = outcomes.filter((o) => o.kind === 'output');
-  if (out.length !== 1) throw new Error(`expected exactly one output, got ${JSON.stringify(outcomes)}`);
+  if (out.length !== 1) throw new Error(`expected exactly one output, got ${JSON.stringify(outcomes, (_k, v: unknown) => (typeof v === 'bigint' ? `0x${v.toString(16)}` : v))}`);
   return out[0] as { port: number; fields: PacketFields };
 }
+
+/** The packet-in the switch sends for `frame` at a controller outcome: in_port, and the metadata when not 0 (as OVS reports it). */
+function packetInOf(frame: Buffer, inPort: number, o: Outcome & { kind: 'controller' }): PacketIn {
+  const match: Oxm[] = [{ field: 'in_port', value: inPort }];
+  if (o.fields.metadata) match.push({ field: 'metadata', value: BigInt(o.fields.metadata) });
+  return { type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: o.tableId, cookie: o.cookie, match, data: frame };
+}
+
+const isEndCopy = (o: Outcome) => o.kind === 'controller' && endCopyService(o.cookie) !== 0;
 
 const isResubmit = (po: PacketOut) => po.actions.length === 1 && po.actions[0].type === 'output' && po.actions[0].port === OFPP_TABLE;
 
@@ -179,6 +188,12 @@ export class AppHarness {
    */
   answer: (packetIn: PacketIn) => OfpMessage[] = (packetIn) => this.app.packetIn(this.sw, packetIn, this.now);
   standbyCopy?: (packetIn: PacketIn) => void;
+  /**
+   * When set, a packet an answer's packet-out sent through the tables that comes back to the controller is sent up
+   * again, as the switch does, at most this many more times per frame (each counted in packetIns). Unset: the
+   * outcome is returned as it is.
+   */
+  followPacketIns?: number;
 
   /** vadc's tables and pipeline in this harness (datapath.first_table). */
   readonly tables: VadcTables;
@@ -237,26 +252,29 @@ export class AppHarness {
   send(frame: Buffer, inPort = CLIENT_PORT): { outcomes: Outcome[]; replies: PacketOut[] } {
     const fields = fieldsOf(frame);
     const all = this.datapath ? this.datapath.process(fields, inPort, this.now / 1000) : this.table.process(fields, inPort, this.now / 1000);
-    const packetInOf = (o: Outcome & { kind: 'controller' }): PacketIn => ({
-      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: frame.length, reason: 0, tableId: o.tableId,
-      cookie: o.cookie, match: [{ field: 'in_port', value: inPort }], data: frame,
-    });
     // A connection-end copy goes to the app while the switch forwards the segment itself.
-    const isCopy = (o: Outcome) => o.kind === 'controller' && endCopyService(o.cookie) !== 0;
-    for (const copy of all.filter(isCopy)) {
+    for (const copy of all.filter(isEndCopy)) {
       this.endCopies++;
-      this.install(this.app.packetIn(this.sw, packetInOf(copy as Outcome & { kind: 'controller' }), this.now));
+      this.install(this.app.packetIn(this.sw, packetInOf(frame, inPort, copy as Outcome & { kind: 'controller' }), this.now));
     }
-    const outcomes = all.filter((o) => !isCopy(o));
+    const outcomes = all.filter((o) => !isEndCopy(o));
     const toController = outcomes.find((o) => o.kind === 'controller');
     if (!toController || toController.kind !== 'controller') return { outcomes, replies: [] };
+    return this.answerPacketIn(frame, fields, inPort, packetInOf(frame, inPort, toController), this.followPacketIns ?? 0);
+  }
+
+  /** One packet-in answered (and, `more` times at most, the packet-ins its packet-outs bring back: followPacketIns). */
+  private answerPacketIn(frame: Buffer, fields: PacketFields, inPort: number, packetIn: PacketIn, more: number): { outcomes: Outcome[]; replies: PacketOut[] } {
     this.packetIns++;
-    const packetIn = packetInOf(toController);
     this.standbyCopy?.(packetIn);
     const msgs = this.answer(packetIn);
     this.flowModsPerPacketIn.push(msgs.filter((m) => m.type === 'flow_mod').length);
     this.install(msgs);
-    return this.execute(fields, inPort, msgs);
+    const result = this.execute(fields, inPort, msgs);
+    const back = result.outcomes.find((o): o is Outcome & { kind: 'controller' } => o.kind === 'controller' && !isEndCopy(o));
+    if (more <= 0 || !back) return result;
+    const again = this.answerPacketIn(frame, fields, inPort, packetInOf(frame, inPort, back), more - 1);
+    return { outcomes: [...result.outcomes.filter((o) => o !== back), ...again.outcomes], replies: [...result.replies, ...again.replies] };
   }
 
   /** A packet-in's answer `msgs` (installed already): its packet-outs executed; what reached a port, and the replies. */

@@ -172,8 +172,9 @@ export class FakeFlowTable {
     let fields: PacketFields = { ...packet, in_port: inPort };
     let hidden: PacketFields = {};
     const wire = (): PacketFields => ({ ...fields, ...hidden });
+    // Metadata is the pipeline's, never the packet's: it does not leave with it (a packet-in reports it: wire()).
     const leaving = (): { fields: PacketFields; translated?: PacketFields } => {
-      const onWire = wire();
+      const { metadata: _pipeline, ...onWire } = wire();
       return Object.keys(hidden).some((k) => hidden[k as keyof PacketFields] !== fields[k as keyof PacketFields]) ? { fields: onWire, translated: { ...fields } } : { fields: onWire };
     };
     const outcomes: Outcome[] = [];

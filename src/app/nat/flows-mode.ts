@@ -1,8 +1,11 @@
 // Flows mode (`datapath.nat: flows`, the mode that works with a remote switch): each connection gets a
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
-import { buildConnectionFlows, buildDeleteConnectionsVia, buildNewConnectionFlow, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows } from '../../flows/builders';
-import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
+import {
+  buildConnectionFlows, buildDeleteConnectionsVia, buildNewConnectionFlow, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows, RESUBMIT_MARK,
+  type ConnectionSpec, type Endpoint,
+} from '../../flows/builders';
+import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac, type TransportHeader } from '../../flows/packets';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { connAddresses, type ConnRecord } from '../../lb/conn-table';
@@ -12,7 +15,7 @@ import { buildBackendReturnBase } from '../../flows/end-copies';
 import { buildCtLeftoverDeletes } from '../../flows/conntrack';
 import { encodedAt, keepEncodedAt } from '../location';
 import { membersOf, takeConnectionId, type ServiceState } from '../services';
-import { deleteBackendConnectionFlows, headerAddresses } from './common';
+import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
 import { NO_REPLY_GUARD, type ReplyGuard } from './reply-guard';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
@@ -86,15 +89,9 @@ export class FlowsNat implements NatMode {
   forgetService(): void {}
 
   connect(c: NewConnection): OfpMessage[] {
-    const { service, backend, location, frame, header: h } = c;
-    const addresses = headerAddresses(h);
-    const [forward, reverse] = buildConnectionFlows({
-      serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
-      idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
-      client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
-      vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
-      backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
-    }, this.tables);
+    const { service, backend, location, frame } = c;
+    const spec = pairSpec(service, frame, c.header, c.inPort, { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort });
+    const [forward, reverse] = buildConnectionFlows(spec, this.tables);
     return [forward, reverse, buildResubmitPacketOut(frame, c.inPort)];
   }
 
@@ -148,11 +145,24 @@ export class FlowsNat implements NatMode {
   }
 
   /**
-   * The connection's flows are already on their way or in place: send the packet through the tables (which
-   * have them); re-sending the flows would only add work.
+   * The connection's flows are usually on their way or in place (a stale datapath cache entry sent the packet up):
+   * the packet goes back through the tables, marked. If it comes back up marked, the tables have no flow for it:
+   * its flows are gone (deleted, or the restore re-tracked a connection that had just ended); sent through the
+   * tables unmarked again it would come back for ever (a packet-in loop at the controller's round trip). So the
+   * connection's flows are sent again from its entry (a fresh connection id: the old cookie may still be deleted)
+   * and the packet follows them; if that comes back too, or the connection cannot have flows here, it is forgotten
+   * (null). Each packet costs at most three packet-ins; a stale cache entry still costs none of the flow-mods.
    */
-  known(c: KnownConnection): OfpMessage[] {
-    return [buildResubmitPacketOut(c.frame, c.inPort)];
+  known(c: KnownConnection): OfpMessage[] | null {
+    if (c.resubmitted === 0n) return [buildResubmitPacketOut(c.frame, c.inPort, RESUBMIT_MARK.SENT)];
+    if (c.resubmitted !== RESUBMIT_MARK.SENT || c.entry.ended) return null;
+    const { service, entry } = c;
+    const location = service.backends.get(entry.backend.id)?.location;
+    if (!location || location.dpid !== c.dpid) return null;
+    const backend = { ofport: location.ofport, mac: location.mac, ip: backendAddress(entry.backend), port: entry.softwarePort };
+    const flows = buildConnectionFlows(pairSpec(service, c.frame, c.header, c.inPort, backend), this.tables);
+    service.flowsResent++;
+    return [...flows, buildResubmitPacketOut(c.frame, c.inPort, RESUBMIT_MARK.REINSTALLED)];
   }
 
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[] {
@@ -168,6 +178,18 @@ export class FlowsNat implements NatMode {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** A connection's flow pair as codec input: the client's packet (`frame`, `h`, `inPort`) to `backend`, a fresh connection id. */
+function pairSpec(service: ServiceState, frame: Buffer, h: Readonly<TransportHeader>, inPort: number, backend: Endpoint): ConnectionSpec {
+  const addresses = headerAddresses(h);
+  return {
+    serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
+    idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
+    client: { ofport: inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
+    vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
+    backend,
+  };
+}
 
 /** What a service fixes for all its connections' flows. */
 function flowPairService(service: ServiceState): FlowPairService {

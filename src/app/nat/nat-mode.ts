@@ -43,7 +43,10 @@ export interface KnownConnection {
   entry: ConnEntry;
   dpid: bigint;
   frame: Buffer;
+  header: Readonly<TransportHeader>;
   inPort: number;
+  /** The resubmit mark the packet came back with (RESUBMIT_MARK, src/flows/builders.ts); 0n: none. */
+  resubmitted: bigint;
 }
 
 /**
@@ -122,8 +125,11 @@ export interface NatMode {
   connect(c: NewConnection): OfpMessage[];
   /** The same answer, byte for byte, as the mode's fast path writes it (pre-encoded where it has one). */
   connectEncoded(c: NewConnection): OutboundMessage[];
-  /** A packet of a connection already placed (a retransmitted first packet, a datapath cache entry not yet revalidated). */
-  known(c: KnownConnection): OfpMessage[];
+  /**
+   * A packet of a connection already placed (a retransmitted first packet, a datapath cache entry not yet revalidated).
+   * null: the datapath has no way for the connection and the mode cannot give it one again: the app forgets it.
+   */
+  known(c: KnownConnection): OfpMessage[] | null;
   /** Flows that stop the established connections of a backend at `ofport` (its health said down). */
   dropBackendFlows(serviceId: number, ofport: number): FlowMod[];
   /**

@@ -51,6 +51,7 @@ export class FakeRuntime implements VadcRuntime {
       endCopies: 0,
       repeats: 0,
       guardedReplies: 0,
+      flowsResent: 0,
     };
     this.svcs.set(spec.name, svc);
     for (const b of spec.backends) await this.addBackend(spec.name, b);

@@ -102,7 +102,7 @@ describe('the contract checker against the server (fake runtime)', () => {
   });
 
   it('finds a response that breaks the contract (so a pass means something)', () => {
-    const good = JSON.stringify({ name: 'web', vip: '10.0.0.100', vipMac: 'x', protocol: 'tcp', port: 80, scheduler: 'rr', activeTier: 0, backends: [], decisions: 1, decidedBy: 'controller', refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0 });
+    const good = JSON.stringify({ name: 'web', vip: '10.0.0.100', vipMac: 'x', protocol: 'tcp', port: 80, scheduler: 'rr', activeTier: 0, backends: [], decisions: 1, decidedBy: 'controller', refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0, flowsResent: 0 });
     expect(contract.problems({ method: 'GET', path: '/v1/services/web', status: 200, contentType: 'application/json', body: good })).toEqual([]);
     const extra = JSON.stringify({ ...JSON.parse(good), surprise: 1 });
     expect(contract.problems({ method: 'GET', path: '/v1/services/web', status: 200, contentType: 'application/json', body: extra }).join()).toMatch(/additional/);

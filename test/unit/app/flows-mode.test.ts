@@ -270,4 +270,93 @@ describe('flows mode', () => {
     const backend = h.app.serviceStates()[0].backends.get('v-vm1')!;
     expect([backend.packets, backend.bytes]).toEqual([10, 600]);
   });
+  describe('a known connection whose flows are gone (the resubmit would come straight back up)', () => {
+    const TCP = { SYN: 0x02, ACK: 0x10, PSH_ACK: 0x18 };
+    type Vm = keyof typeof VMS;
+    const vmAt = (ofport: number) => (Object.keys(VMS) as Vm[]).find((k) => VMS[k].ofport === ofport)!;
+    /** Every connection flow taken out of the switch, with no flow_removed to the app (a delete it did not see end). */
+    function dropConnectionFlows(h: AppHarness): void {
+      const gone = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'connection');
+      expect(gone.length).toBeGreaterThanOrEqual(2);
+      for (const f of gone) h.table.apply({ ...f, command: OFPFC_DELETE_STRICT }, h.now / 1000);
+    }
+    const cases = [
+      {
+        name: 'an IPv4 TCP segment', services: undefined, first: (p: number) => fromClient(p), next: (p: number, flags: number) => fromClient(p, { flags }),
+        reply: (vm: Vm, p: number, port: number) => fromBackend(vm, p, { backendPort: port, flags: TCP.ACK }),
+        leaves: { ipv4_src: '10.0.0.100', tcp_src: 80 },
+      },
+      {
+        name: 'a retransmitted IPv4 SYN', services: undefined, first: (p: number) => fromClient(p), next: (p: number) => fromClient(p),
+        reply: (vm: Vm, p: number, port: number) => fromBackend(vm, p, { backendPort: port }),
+        leaves: { ipv4_src: '10.0.0.100', tcp_src: 80 },
+      },
+      {
+        name: 'an IPv4 UDP datagram', services: undefined, first: (p: number) => fromClient(p, { proto: 'udp' }), next: (p: number) => fromClient(p, { proto: 'udp' }),
+        reply: (vm: Vm, p: number, port: number) => fromBackend(vm, p, { proto: 'udp', backendPort: port }),
+        leaves: { ipv4_src: '10.0.0.100', udp_src: 53 },
+      },
+      {
+        name: 'an IPv6 TCP segment', services: ipv6Services(), first: (p: number) => fromClient6(p), next: (p: number, flags: number) => fromClient6(p, { flags }),
+        reply: (vm: Vm, p: number, port: number) => fromBackend6(vm, p, { backendPort: port, flags: TCP.ACK }),
+        leaves: { ipv6_src: 'fd00::100', tcp_src: 80 },
+      },
+    ];
+
+    it.each(cases)('$name reaches its backend with at most one more packet-in, and the connection has its flows again', (c) => {
+      const h = new AppHarness(FLOWS, c.services);
+      // What the switch does with a resubmit no flow takes: it comes up again (bounded here; OVS never stops).
+      h.followPacketIns = 8;
+      const clientPort = 47300;
+      const first = delivered(h.send(c.first(clientPort)).outcomes);
+      dropConnectionFlows(h);
+      const before = h.packetIns;
+      const again = delivered(h.send(c.next(clientPort, TCP.ACK)).outcomes);
+      expect(h.packetIns - before).toBeLessThanOrEqual(2);
+      // The same backend and software port as before (the connection's placement, not a new decision).
+      expect([again.port, again.fields.eth_dst, again.fields.ipv4_dst ?? again.fields.ipv6_dst, again.fields.tcp_dst ?? again.fields.udp_dst])
+        .toEqual([first.port, first.fields.eth_dst, first.fields.ipv4_dst ?? first.fields.ipv6_dst, first.fields.tcp_dst ?? first.fields.udp_dst]);
+      expect(h.app.connectionRecords()).toHaveLength(1);
+      expect(h.app.serviceStates().reduce((n, s) => n + s.decisions, 0)).toBe(1);
+      expect(h.app.serviceStates().reduce((n, s) => n + s.flowsResent, 0)).toBe(1);
+      // Its flows are back: the next packet stays in the datapath, and the backend's answer reaches the client translated.
+      const settled = h.packetIns;
+      expect(delivered(h.send(c.next(clientPort, TCP.PSH_ACK)).outcomes).port).toBe(first.port);
+      const backendPort = Number(first.fields.tcp_dst ?? first.fields.udp_dst);
+      const answer = delivered(h.send(c.reply(vmAt(first.port), clientPort, backendPort), first.port).outcomes);
+      expect(answer.port).toBe(CLIENT_PORT);
+      expect(answer.fields).toMatchObject(c.leaves);
+      expect(h.packetIns).toBe(settled);
+    });
+
+    it('a stale datapath cache entry of a connection whose flows are there still costs no flow-mod', () => {
+      const h = new AppHarness(FLOWS);
+      h.datapath = new FakeDatapathCache(h.table);
+      h.followPacketIns = 8;
+      const first = delivered(h.send(fromClient(47310)).outcomes);
+      // The SYN's cached way up takes its retransmission: the resubmit meets the connection's flows in the tables.
+      expect(delivered(h.send(fromClient(47310)).outcomes)).toEqual(first);
+      expect(h.flowModsPerPacketIn).toEqual([2, 0]);
+      expect(h.packetIns).toBe(2);
+      expect(h.app.serviceStates()[0]).toMatchObject({ repeats: 1, flowsResent: 0 });
+    });
+
+    it('flows the switch never takes: three packet-ins at most, then the connection is forgotten and its next segment refused', () => {
+      const h = new AppHarness(FLOWS);
+      h.followPacketIns = 8;
+      h.send(fromClient(47320));
+      dropConnectionFlows(h);
+      // From now on the switch refuses every flow-mod (a full table, say): the app's flows never arrive.
+      h.answer = (packetIn) => h.app.packetIn(h.sw, packetIn, h.now).filter((m) => m.type !== 'flow_mod');
+      const before = h.packetIns;
+      const { outcomes } = h.send(fromClient(47320, { flags: TCP.ACK }));
+      expect(outcomes.filter((o) => o.kind === 'controller')).toEqual([]);
+      expect(h.packetIns - before).toBeLessThanOrEqual(3);
+      expect(h.app.connectionRecords()).toHaveLength(0);
+      // The client's retransmission is a segment of an unknown connection: a RST, one packet-in.
+      const retry = h.send(fromClient(47320, { flags: TCP.ACK }));
+      expect(retry.replies.map((po) => po.actions)).toEqual([[expect.objectContaining({ type: 'output', port: CLIENT_PORT })]]);
+      expect(Number(fieldsOf(retry.replies[0].data).tcp_flags) & 0x04).toBe(0x04);
+    });
+  });
 });

@@ -40,7 +40,7 @@ describe('backendReports: what a host knows first-hand', () => {
     activeConns: 0, inactiveConns: 0, totalConns: 0, overloaded: false, packets: 0, bytes: 0, ...over,
   });
   const service = (backends: BackendStatus[]): ServiceStatus => ({
-    name: 'web', vip: '10.0.0.100', vipMac: '02:00:00:00:00:01', protocol: 'tcp', port: 80, scheduler: 'rr', activeTier: 0, backends, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0,
+    name: 'web', vip: '10.0.0.100', vipMac: '02:00:00:00:00:01', protocol: 'tcp', port: 80, scheduler: 'rr', activeTier: 0, backends, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0, flowsResent: 0,
   } as ServiceStatus);
 
   it('reports only backends whose vNIC is on this host\'s bridge, with their verdict, link and load', () => {
