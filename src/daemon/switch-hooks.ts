@@ -122,8 +122,10 @@ export class SwitchHooks {
   private async restore(dpid: bigint): Promise<boolean> {
     return restoreWithRetries({
       attempt: async () => {
+        // When it was asked for: a connection whose flow_removed comes after this is not re-tracked from the reading.
+        const askedAt = this.o.now();
         const input = await this.o.accounting.forRestore(dpid);
-        this.o.deliver(this.o.app.restore(dpid, input, this.o.now()));
+        this.o.deliver(this.o.app.restore(dpid, { ...input, askedAt: input.askedAt ?? askedAt }, this.o.now()));
       },
       goOn: () => !this.o.stopped() && this.o.controller.switch(dpid) !== undefined,
       onFailure: (err, retryInMs) => this.o.emitEvent({

@@ -70,8 +70,11 @@ export function parseCookie(cookie: bigint): CookieParts | null {
  */
 export function connectionIndex(cookie: bigint): number {
   const parts = parseCookie(cookie);
-  return parts?.kind === 'connection' ? parts.serviceId * SERVICE_SCALE + parts.connectionId : -1;
+  return parts?.kind === 'connection' ? connectionIndexOf(parts.serviceId, parts.connectionId) : -1;
 }
+
+/** connectionIndex of a connection's ids. */
+export const connectionIndexOf = (serviceId: number, connectionId: number): number => serviceId * SERVICE_SCALE + connectionId;
 
 /** The service id of a connectionIndex. */
 export const serviceOfConnectionIndex = (index: number): number => Math.floor(index / SERVICE_SCALE);

@@ -4,7 +4,7 @@
 import { readConnectionFlows, type ConnectionSpec } from '../../flows/builders';
 import { ctConnectionFromFlow } from '../../flows/conntrack';
 import { buildDeleteConnection } from '../../flows/builders';
-import { connectionIndex, MAX_CONNECTION_ID, parseCookie, serviceOfConnectionIndex } from '../../flows/cookies';
+import { connectionIndex, connectionIndexOf, MAX_CONNECTION_ID, parseCookie, serviceOfConnectionIndex } from '../../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
 import type { ConnKey, ConnRecord } from '../../lb/conn-table';
@@ -13,7 +13,7 @@ import { OFPRR_DELETE, OFPRR_IDLE_TIMEOUT } from '../../openflow/constants';
 import type { FlowRemoved, FlowStats, OfpMessage, Oxm } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
 import { backendAtText, backendsByAddress } from './common';
-import type { Accounting, AccountingInput, RestoreResult } from './nat-mode';
+import { askedAtOf, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /** What differs between the two flow shapes. */
 interface ConnectionFlowShape {
@@ -33,11 +33,26 @@ interface ConnectionFlowShape {
   endedByOtherHalf(service: ServiceState, msg: FlowRemoved): boolean;
 }
 
+/**
+ * How long a connection flow's removal seen while the connection was not tracked is remembered (ms): longer than a
+ * restore's reading takes (100,000 connections' flows: seconds on a loaded host), so a reading asked for before the
+ * removal does not bring the connection back.
+ */
+export const GONE_UNTRACKED_KEEP_MS = 120_000;
+
 export class FlowAccounting implements Accounting {
   readonly source = 'flow_stats' as const;
   readonly restoresFrom = "the switch's flows";
   /** Flows mode's pair counts the reply direction apart; conntrack mode's one accounting flow counts both together. */
   readonly seesReplies: boolean;
+  /**
+   * Connections (connectionIndex) whose flow the switch removed while they were not tracked here, with when, oldest
+   * first. A restore's reading that lists one of them was made before the removal, and the flow_removed can even be
+   * handled before the reading's import (decoded in the same socket read as its last part): re-tracked, the
+   * connection would stay tracked with no flows for ever. A standby sees every end of the master's connections this
+   * way: kept GONE_UNTRACKED_KEEP_MS only.
+   */
+  private readonly goneUntracked = new Map<number, number>();
 
   constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {
     this.seesReplies = shape.canTellReplies;
@@ -47,9 +62,13 @@ export class FlowAccounting implements Accounting {
     if (input.source !== 'flow_stats') return { msgs: [], restored: 0, orphans: 0 };
     const { connections, orphans } = this.shape.read(input.entries, this.tables);
     const msgs: OfpMessage[] = [];
+    // Removed since the reading was asked for: the listing is older than the removal (see goneUntracked).
+    const askedAt = askedAtOf(input, now);
+    const goneSinceAsked = (serviceId: number, connectionId: number) => (this.goneUntracked.get(connectionIndexOf(serviceId, connectionId)) ?? -Infinity) >= askedAt;
     // Indexed once: a restore of many connections looks each backend up instead of scanning a copy of the list.
     const byId = new Map(services.map((s) => [s.id, { service: s, backends: backendsByAddress(s), records: [] as ConnRecord[] }]));
     for (const conn of connections) {
+      if (this.goneUntracked.size && goneSinceAsked(conn.serviceId, conn.connectionId)) continue;
       const found = byId.get(conn.serviceId);
       const backend = found?.backends.get(backendAtText(conn.backend.ip, conn.backend.port));
       if (!found || !backend) {
@@ -153,8 +172,18 @@ export class FlowAccounting implements Accounting {
         state.closedBytes += Number(msg.byteCount);
       }
       service.lb.close(key, now);
-    }
+    } else this.rememberGone(connectionIndexOf(parts.serviceId, parts.connectionId), now);
     return this.shape.afterRemoved(service, parts.connectionId, msg);
+  }
+
+  /** A connection's flow went while it was not tracked (goneUntracked); what is older than the keep time goes. */
+  private rememberGone(index: number, now: number): void {
+    this.goneUntracked.delete(index);
+    this.goneUntracked.set(index, now);
+    for (const [old, at] of this.goneUntracked) {
+      if (at > now - GONE_UNTRACKED_KEEP_MS) break;
+      this.goneUntracked.delete(old);
+    }
   }
 }
 

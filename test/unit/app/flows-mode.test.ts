@@ -259,6 +259,29 @@ describe('flows mode', () => {
     expect(Math.min(...ids)).toBe(highest + 1);
   });
 
+  it('a restore does not re-track a connection whose flow went after its reading was asked for (removed before the import)', () => {
+    const h = new AppHarness(FLOWS);
+    h.send(fromClient(47030));
+    h.send(fromClient(47031));
+    const listing = h.connectionFlowStats();
+    const [endedForward] = h.forwardFlows(1000);
+    const fresh = new LoadBalancerApp(AppHarness.config(FLOWS).services, { emit: () => undefined });
+    fresh.switchUp(h.sw, h.now);
+    const askedAt = h.now;
+    // The connection idles out after the switch made the listing; its flow_removed is handled before the import.
+    fresh.flowRemoved(h.sw, flowRemovedOf(endedForward, OFPRR_IDLE_TIMEOUT), askedAt + 5);
+    fresh.restore(h.sw.dpid, { source: 'flow_stats', entries: listing, askedAt }, askedAt + 10);
+    const clientPorts = fresh.connectionRecords().map((r) => r.record.clientPort);
+    expect(clientPorts).toHaveLength(1);
+    expect(endedForward.match).not.toContainEqual({ field: 'tcp_src', value: clientPorts[0] });
+    // A removal seen before the reading was asked for says nothing of what it lists (that flow was gone before it).
+    const later = new LoadBalancerApp(AppHarness.config(FLOWS).services, { emit: () => undefined });
+    later.switchUp(h.sw, h.now);
+    later.flowRemoved(h.sw, flowRemovedOf(endedForward, OFPRR_IDLE_TIMEOUT), askedAt - 1);
+    later.restore(h.sw.dpid, { source: 'flow_stats', entries: listing, askedAt }, askedAt + 10);
+    expect(later.connectionRecords()).toHaveLength(2);
+  });
+
   it('flow statistics mark a TCP connection established once its reply half carried packets (it counts active from its SYN)', () => {
     const h = new AppHarness(FLOWS);
     h.send(fromClient(47006));
