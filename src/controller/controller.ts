@@ -61,7 +61,9 @@ export interface ControllerOptions {
    * With roles: once the switch grants MASTER, packet-ins are still held (not decided) until replayHeldPacketIns takes
    * them, at most this long (ms); after that they are decided as they come. Meanwhile the app reads back what the
    * datapath holds: a decision before that could give a new connection a connection id the old master's flows still
-   * carry, and the end of the old connection would then delete the new one's flows. Default 0: decided at once.
+   * carry, and the end of the old connection would then delete the new one's flows. Without roles the same from the
+   * switch's connection on (an EQUAL connection writes at once: a restarted process numbers its connections from 1
+   * while the datapath still holds the last run's). Default 0: decided at once.
    */
   holdAfterMastershipMs?: number;
 }
@@ -113,9 +115,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly now: () => number;
   private app?: ControllerApp;
   private readonly violations: ViolationLog;
-  /** With roles: each connection's packet-ins while it is not master, for a takeover to replay (packet-in-ring.ts). */
+  /**
+   * With roles: each connection's packet-ins while it is not master, for a takeover to replay (packet-in-ring.ts);
+   * without roles (holdAfterMastershipMs): a new connection's, until its replay.
+   */
   private readonly held = new WeakMap<SwitchSession, PacketInRing>();
-  /** With holdAfterMastershipMs: when each master connection's mastership began, until its replay. */
+  /** With holdAfterMastershipMs: when each master connection's mastership (without roles: the connection) began, until its replay. */
   private readonly holdingSince = new WeakMap<SwitchSession, number>();
 
   constructor(private readonly opts: ControllerOptions = {}) {
@@ -216,7 +221,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const session = this.byDpid.get(dpid);
     const ring = session && this.held.get(session);
     const now = this.now();
-    if (!session || !ring || session.state !== 'up' || !session.role?.isMaster || !this.opts.roles?.mayWrite(now)) return undefined;
+    if (!session || !ring || session.state !== 'up') return undefined;
+    if (session.role && !(session.role.isMaster && this.opts.roles?.mayWrite(now))) return undefined;
     this.holdingSince.delete(session);
     return replayHeld(ring.take(now), (msg) => verdict(session, msg), (msg) => {
       this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, this.now()));
@@ -251,7 +257,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const limit = this.opts.holdAfterMastershipMs ?? 0;
     if (now - since < limit) return true;
     this.holdingSince.delete(session);
-    this.logger.warn(`no takeover replay ${limit} ms after mastership: packet-ins are decided as they come`, { dpid: formatDpid(session.dpid) });
+    this.logger.warn(`no replay ${limit} ms after ${session.role ? 'mastership' : 'the switch connected'}: packet-ins are decided as they come`, { dpid: formatDpid(session.dpid) });
     return false;
   }
 
@@ -334,6 +340,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
     }
     this.byDpid.set(session.dpid, session);
     if (this.opts.roles) this.startRole(session, this.opts.roles);
+    else if (this.opts.holdAfterMastershipMs) {
+      this.held.set(session, new PacketInRing());
+      this.holdingSince.set(session, this.now());
+    }
     this.emit('switch_up', session);
     this.runHandler(session, 'onSwitchUp', () => this.app?.onSwitchUp?.(session, this.now()));
   }
@@ -389,8 +399,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
       case 'packet_in':
         // Not master (or past the lease): nothing of its answer could leave, so the app does not decide it. It is
         // kept a moment: if this instance takes over, the old master may never have answered it. A new master keeps
-        // them too until its replay (holdAfterMastershipMs), which comes once it knows what the datapath holds.
-        if (role && !(role.isMaster && this.opts.roles?.mayWrite(now) && !this.holdsForReplay(session, now))) {
+        // them too until its replay (holdAfterMastershipMs), which comes once it knows what the datapath holds; so
+        // does a connection without roles, from its start.
+        if (role ? !(role.isMaster && this.opts.roles?.mayWrite(now) && !this.holdsForReplay(session, now)) : this.holdsForReplay(session, now)) {
           this.held.get(session)?.push(msg, now);
           break;
         }

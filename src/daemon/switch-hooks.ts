@@ -53,7 +53,11 @@ export class SwitchHooks {
       onSwitchUp: (sw: SwitchInfo, now: number) => {
         o.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
         const msgs = base.onSwitchUp(sw, now);
-        void this.restore(sw.dpid);
+        // Without roles this connection writes at once, and the controller holds its packet-ins until the replay
+        // after the restore (a new connection decided before it could take a connection id the last run's flows
+        // carry); with roles a standby's reading, and the takeover's replay comes after the takeover's own reading.
+        if (o.controller.switch(sw.dpid)?.role) void this.restore(sw.dpid);
+        else void this.restoreThenReplay(sw.dpid);
         void this.sweepMeters(sw.dpid);
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
@@ -116,6 +120,12 @@ export class SwitchHooks {
       kind: 'takeover_replay', level: 'info', dpid: sw, data: { ...report, afterMasterMs: this.o.now() - masterSince },
       message: `switch ${sw}: replayed ${report.replayed} packet-in(s) held as the standby (and ${report.ends} connection-end copies); skipped ${report.known} of connections the old master placed and ${report.tooOld} too old${report.dropped ? `; ${report.dropped} more were pushed out of the ring (over ${PACKET_IN_RING_BOUNDS.maxCount} packet-ins in its last ${PACKET_IN_RING_BOUNDS.maxAgeMs / 1000} s)` : ''}`,
     });
+  }
+
+  /** Without roles: the restore, then the packet-ins the controller held since the switch connected. */
+  private async restoreThenReplay(dpid: bigint): Promise<void> {
+    if (this.o.stopped() || !(await this.restore(dpid)) || this.o.stopped()) return;
+    this.o.controller.replayHeldPacketIns(dpid, (_sw, msg) => this.o.app.heldVerdict(msg));
   }
 
   /** Re-track the connections the datapath kept through our restart (never wipe on connect); a failed reading is retried. */

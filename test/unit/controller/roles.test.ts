@@ -203,6 +203,41 @@ describe('Controller with roles', () => {
     expect(decided).toEqual([1, 2, 3, 5]);
   });
 
+  it('without roles, holdAfterMastershipMs holds a new connection\'s packet-ins until its replay, or until the limit has passed', async () => {
+    const decided: number[] = [];
+    let clock = 2_000_000;
+    const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app: decidingApp(decided), holdAfterMastershipMs: 400, now: () => clock });
+    started.push(controller);
+    const [bound] = await controller.start();
+    const up = new Promise<SwitchInfo>((resolve) => controller.once('switch_up', resolve));
+    const sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: DPID, ports: [port(1, 'vm1')] });
+    fakes.push(sw);
+    await up;
+    // EQUAL from the start, and the app has not read the datapath yet: nothing is decided before the replay.
+    await sendAndWaitSeen(controller, sw, 1);
+    await sendAndWaitSeen(controller, sw, 2);
+    expect(decided).toEqual([]);
+    expect(writes(sw)).toEqual([]);
+    expect(controller.replayHeldPacketIns(DPID, (_sw, msg) => ({ known: msg.data[0] === 2 }))).toMatchObject({ replayed: 1, known: 1 });
+    expect(decided).toEqual([1]);
+    sw.send({ ...packetIn, data: Buffer.from([3]) });
+    await sw.next((m) => m.type === 'flow_mod' && m.priority === 13);
+    expect(decided).toEqual([1, 3]);
+
+    // A second connection of the switch, and no replay comes: past the limit, packet-ins are decided as they come.
+    sw.destroy();
+    const again = new Promise<SwitchInfo>((resolve) => controller.once('switch_up', resolve));
+    const sw2 = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: DPID, ports: [port(1, 'vm1')] });
+    fakes.push(sw2);
+    await again;
+    await sendAndWaitSeen(controller, sw2, 4);
+    expect(decided).toEqual([1, 3]);
+    clock += 400;
+    sw2.send({ ...packetIn, data: Buffer.from([5]) });
+    await sw2.next((m) => m.type === 'flow_mod' && m.priority === 15);
+    expect(decided).toEqual([1, 3, 5]);
+  });
+
   it('a master past its lease writes nothing; OFPBRC_IS_SLAVE is reported as a role change, not an app error', async () => {
     const election = new Election({ role: 'master', generation: 1n });
     const errors: unknown[] = [];

@@ -1,5 +1,5 @@
 // A daemon's restore against an in-process switch: the connection flows it reads back, and the switch's messages
-// that come with the reading. A flow_removed the switch sends right after the reading's last part arrives in the
+// that come with the reading (controller.ha.election none: the plain restart, no roles). A flow_removed the switch sends right after the reading's last part arrives in the
 // same socket read and is handled before the restore's import (a promise continuation): the restore must not
 // re-track the connection that just ended (it would stay tracked, with no flows, for ever).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -7,9 +7,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
-import { buildConnectionFlows, parseCookie, type ConnectionSpec } from '../../../src/flows';
+import { buildConnectionFlows, makeCookie, parseCookie, type ConnectionSpec } from '../../../src/flows';
 import { encode, OFPRR_IDLE_TIMEOUT } from '../../../src/openflow';
 import type { FlowMod, FlowStats, OfpMessage } from '../../../src/openflow';
+import { ipv4Frame } from '../../helpers/frames';
 import { noVswitchd } from '../../helpers/nat-mode';
 import { FakeSwitch, port } from '../controller/fake-switch';
 
@@ -83,4 +84,27 @@ test('a connection whose flow_removed comes in the same read as the reading that
   sw!.sendRaw(Buffer.concat([encode(reply), encode(removed)]));
   await restoredEvent();
   expect(daemon!.connections().map((c) => c.client)).toEqual(['10.0.0.101:45002']);
+}, 30_000);
+
+test('a plain restart (no roles): a new connection whose SYN comes before the reading takes an id past the ones the switch holds', async () => {
+  const { xid, serviceId } = await startAndAwaitReading();
+  // The switch still holds three connections of the run before the restart (ids 1-3, as a fresh process numbers).
+  const held = [1, 2, 3].flatMap((id) => pair(serviceId, id, 45100 + id));
+  const reply: OfpMessage = { type: 'multipart_reply', xid, flags: 0, body: { mpType: 'flow', entries: held.map(stats) } };
+  const syn = ipv4Frame({ srcMac: '52:54:00:00:01:01', dstMac: '02:00:0a:00:00:64', srcIp: '10.0.0.101', dstIp: '10.0.0.100', proto: 'tcp', srcPort: 46000, dstPort: 80, tcpFlags: 0x02 });
+  const packetIn: OfpMessage = {
+    type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: syn.length, reason: 0, tableId: 1, cookie: makeCookie('pipeline'),
+    match: [{ field: 'in_port', value: 9 }], data: syn,
+  };
+  // A client's SYN reaches the daemon before the reading's answer (one write: the SYN first).
+  sw!.sendRaw(Buffer.concat([encode(packetIn), encode(reply)]));
+  const fake = sw!;
+  const answer = await fake.next((m) => m.type === 'flow_mod' && parseCookie(m.cookie)?.kind === 'connection'
+    && m.match.some((o) => o.field === 'tcp_src' && o.value === 46000)) as FlowMod;
+  // Its flows' cookie is none of the held connections' (the end of one would delete the other's flows with it).
+  expect([1, 2, 3]).not.toContain(parseCookie(answer.cookie)!.connectionId);
+  // And it reached its backend: the SYN's packet-out follows its flows.
+  await fake.next((m) => m.type === 'packet_out' && m.data.equals(syn));
+  await restoredEvent();
+  expect(daemon!.connections().map((c) => c.client).sort()).toEqual(['10.0.0.101:45101', '10.0.0.101:45102', '10.0.0.101:45103', '10.0.0.101:46000']);
 }, 30_000);
