@@ -1,7 +1,7 @@
 // OXM fields: one table (class, field, wire type, maskable) drives OXM decode and encode and the match codec.
 import { OfpDecodeError, OfpEncodeError } from './errors';
 import { Codec, SCALAR_SIZE, ScalarType, encodeElements, helpers, scalarStore } from './schema';
-import { Writer, cursor, readIpv4, readIpv6, readMac } from './wire';
+import { Writer, cursor, readIpv4, readIpv6, readMac, readU64 } from './wire';
 import type { Oxm, OxmFieldName, OxmTlv, OxmValue } from './types';
 import { ONF_VENDOR_ID, OFPXMC_NXM_0, OFPXMC_NXM_1, OFPXMC_OPENFLOW_BASIC, OFPXMC_EXPERIMENTER } from './constants';
 
@@ -69,7 +69,7 @@ function readerFor(type: ScalarType): Reader {
     case 'u16': return (b, p) => (b[p] << 8) | b[p + 1];
     case 'u24': return (b, p) => (b[p] << 16) | (b[p + 1] << 8) | b[p + 2];
     case 'u32': return (b, p) => b[p] * 16777216 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
-    case 'u64': return (b, p) => b.readBigUInt64BE(p);
+    case 'u64': return readU64;
     case 'mac': return readMac;
     case 'ipv4': return readIpv4;
     case 'ipv6': return readIpv6;

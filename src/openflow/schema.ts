@@ -7,7 +7,7 @@
 // register their members by type code, so decoding picks a member with one Map lookup.
 import { OfpDecodeError, OfpEncodeError } from './errors';
 import {
-  Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac, readFixedString, writeFixedString, writeU64,
+  Writer, cursor, readIpv4, readIpv6, readMac, writeIpv4, writeIpv6, writeMac, readFixedString, writeFixedString, readU64, writeU64,
 } from './wire';
 
 export type ScalarType = 'u8' | 'u16' | 'u24' | 'u32' | 'u64' | 'mac' | 'ipv4' | 'ipv6';
@@ -127,6 +127,7 @@ export const helpers = {
   },
   readMac, readIpv4, readIpv6, writeMac, writeIpv4, writeIpv6, readFixedString, writeFixedString,
   MAX_U64,
+  readU64,
   writeU64,
   cursor,
 };
@@ -195,7 +196,7 @@ function decodeItem(item: Item, i: number, what: string, vars: string[]): string
         case 'u16': return `const ${v} = (b[p] << 8) | b[p + 1]; p += 2;`;
         case 'u24': return `const ${v} = (b[p] << 16) | (b[p + 1] << 8) | b[p + 2]; p += 3;`;
         case 'u32': return `const ${v} = b[p] * 16777216 + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]); p += 4;`;
-        case 'u64': return `const ${v} = b.readBigUInt64BE(p); p += 8;`;
+        case 'u64': return `const ${v} = H.readU64(b, p); p += 8;`;
         case 'mac': return `const ${v} = H.readMac(b, p); p += 6;`;
         case 'ipv4': return `const ${v} = H.readIpv4(b, p); p += 4;`;
         case 'ipv6': return `const ${v} = H.readIpv6(b, p); p += 16;`;

@@ -74,6 +74,29 @@ export function writeU64(b: Buffer, p: number, v: bigint): void {
   else for (let i = 0; i < 8; i++) b[p + i] = u64Bytes[i];
 }
 
+// The last u64 readU64 made (0 <-> 0n to begin with): returned again while the bytes are the same.
+let lastHigh = 0;
+let lastLow = 0;
+let lastU64 = 0n;
+
+/**
+ * Big-endian u64 at p (the caller has checked the bounds). A value equal to the last one read is that same BigInt: a
+ * packet-in's cookie is nearly always the one before's (the flow that sent it), and each new BigInt is an allocation
+ * (Buffer.readBigUInt64BE: two BigInt() calls, a shift and an add per packet-in). A new value is made in one typed
+ * array load.
+ */
+export function readU64(b: Buffer, p: number): bigint {
+  const high = (b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3];
+  const low = (b[p + 4] << 24) | (b[p + 5] << 16) | (b[p + 6] << 8) | b[p + 7];
+  if (high === lastHigh && low === lastLow) return lastU64;
+  if (littleEndian) for (let i = 0; i < 8; i++) u64Bytes[7 - i] = b[p + i];
+  else for (let i = 0; i < 8; i++) u64Bytes[i] = b[p + i];
+  lastHigh = high;
+  lastLow = low;
+  lastU64 = u64Scratch[0];
+  return lastU64;
+}
+
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 export function readMac(b: Buffer, p: number): string {

@@ -2,7 +2,7 @@
 // of the digit ranges and separators is checked here), the NUL-padded string fields, and the slab writer.
 import { OfpDecodeError, OfpEncodeError } from '../../../src/openflow/errors';
 import {
-  Writer, readFixedString, readIpv4, readIpv6, readMac, writeFixedString, writeIpv4, writeIpv6, writeMac, writeU64,
+  Writer, readFixedString, readIpv4, readIpv6, readMac, writeFixedString, writeIpv4, writeIpv6, writeMac, readU64, writeU64,
 } from '../../../src/openflow/wire';
 
 const macBytes = (mac: unknown): string => {
@@ -119,6 +119,22 @@ describe('wire: u64 and the slab writer', () => {
     const b = Buffer.alloc(10, 0xee);
     writeU64(b, 1, 0x0102030405060708n);
     expect(b.toString('hex')).toBe('ee0102030405060708ee');
+  });
+
+  it('reads a u64 big-endian, each value right whether it repeats the last one read or not', () => {
+    // readU64 returns the last value again while the bytes repeat: every change of either half (and of the sign bit of
+    // each, as the halves are compared as signed 32-bit numbers) must make a new value; all-zero bytes are 0n at once.
+    const values = [
+      0n, 0x0102030405060708n, 0x0102030405060708n, 0x0102030405060709n, 0x0002030405060709n, 0xffffffffffffffffn,
+      0xffffffff00000000n, 0x00000000ffffffffn, 0x8000000000000000n, 0x0000000080000000n, 0x0000000080000000n, 0n,
+      0xabcde00000000001n, 0n, 0xffffffffffffffffn,
+    ];
+    for (const v of values) {
+      const b = Buffer.alloc(11, 0xee);
+      b.writeBigUInt64BE(v, 2);
+      expect(readU64(b, 2)).toBe(v);
+      expect(readU64(b, 2)).toBe(b.readBigUInt64BE(2));
+    }
   });
 
   it('hands out messages as views that later messages never overwrite, each starting 8-aligned', () => {
