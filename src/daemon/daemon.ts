@@ -379,17 +379,21 @@ export class VadcDaemon implements VadcRuntime {
     const steps = this.app.setServicesInSlices(services, this.now(), { egress: this.config.egress }, SERVICES_PER_SLICE);
     let step = steps.next(); // the app takes the new services
     this.health.retire(services); // in the same turn: no monitor speaks of what the app just dropped
-    // Then the service flows, a slice per turn (1,000 services' flows and their encoding: ~0.3-1 s at once).
+    // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
+    // is not reported down for an absence that was only vadc not having looked yet.
+    this.ovsdb?.watch();
+    this.ovsdb?.syncEgress();
+    // The new monitors start now, not after the flows below: a new service's checked backends get no connection
+    // before their first pass, and a rebuilt service's take their carried verdicts, while the flows still go out.
+    const monitors = this.health.setServices(services, nextTurn);
+    monitors.catch(() => undefined); // awaited below: a failure meanwhile is not an unhandled rejection
+    // The service flows, a slice per turn (1,000 services' flows and their encoding: ~0.3-1 s at once).
     for (; !step.done; step = steps.next()) {
       this.deliver(step.value);
       await nextTurn();
     }
     this.deliver(step.value);
-    // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
-    // is not reported down for an absence that was only vadc not having looked yet.
-    this.ovsdb?.watch();
-    this.ovsdb?.syncEgress();
-    await this.health.setServices(services, nextTurn);
+    await monitors;
     this.afterDiscovery();
     const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
     const plan = this.served.drains(backends);
