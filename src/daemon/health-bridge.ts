@@ -1,6 +1,6 @@
 import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
-import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig, sourceFor, type SourceAddresses } from '../health';
+import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig, sourceFor, type Checker, type SourceAddresses } from '../health';
 import type { Routing } from '../health/tiers';
 import type { LastCheck, VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -16,6 +16,8 @@ export interface HealthBridgeOptions {
   now: () => number;
   /** False while this instance is the standby of a pair: its monitors run no launch or stop hooks. */
   mayRunHooks?: () => boolean;
+  /** Runs the active checks; injected for tests (default the real checkers). */
+  checker?: Checker;
 }
 
 const TICK_MS = 250;
@@ -33,7 +35,7 @@ const PROBE_TIMEOUT_MS = 1000;
  * has its connection flows removed so its clients reconnect at once to a healthy one.
  */
 export class HealthBridge {
-  private readonly scheduler = new CheckScheduler({ concurrency: 32 });
+  private readonly scheduler: CheckScheduler;
   private readonly monitors = new Map<string, { monitor: ServiceHealthMonitor; config: ServiceConfig }>();
   private readonly ticker: NodeJS.Timeout;
   /** What each monitor was last told of its backends' vNICs ("service/backend" -> present/link). */
@@ -44,6 +46,7 @@ export class HealthBridge {
   private readonly carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
 
   constructor(private readonly opts: HealthBridgeOptions) {
+    this.scheduler = new CheckScheduler({ concurrency: 32, checker: opts.checker });
     this.ticker = setInterval(() => {
       for (const { monitor } of this.monitors.values()) monitor.tick();
       this.outlierTick();

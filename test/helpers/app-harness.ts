@@ -62,6 +62,24 @@ export function backendYaml6(vm: VmName, ports: number[], extra = ''): string {
   return `      - { vnic: ${vm}, ip: "${VMS[vm].ip6}", ports: [${ports.join(', ')}], mac: "${VMS[vm].mac}"${extra ? `, ${extra}` : ''} }`;
 }
 
+/** web (rr, `decisions: datapath`): vm1 (two ports) is tier 0; vm2 and vm3 are tier 1, which serves only when tier 0 cannot. */
+export function tieredDatapathServices(extra = '', vm1Ports = [8080, 8081]): string {
+  return `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    decisions: datapath
+    scheduler: rr
+    idle_timeout: 30
+${extra}
+    backends:
+${backendYaml('v-vm1', vm1Ports)}
+${backendYaml('v-vm2', [8080], 'tier: 1')}
+${backendYaml('v-vm3', [8080], 'tier: 1')}
+`;
+}
+
 /** web6 (TCP 80 on the three VMs) and dns6 (UDP 53 on vm1) on VIP fd00::100: defaultServices' IPv6 twin. */
 export function ipv6Services(scheduler = 'rr', extra = ''): string {
   return `

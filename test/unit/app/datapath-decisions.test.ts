@@ -6,7 +6,7 @@ import { ConfigError } from '../../../src/config/errors';
 import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { OFPGC_MODIFY } from '../../../src/openflow/constants';
 import {
-  AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, VIP6, VIP6_MAC, VMS, ZONE,
+  AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, tieredDatapathServices, VIP6, VIP6_MAC, VMS, ZONE,
 } from '../../helpers/app-harness';
 
 const CONNTRACK = NAT_MODES[1];
@@ -166,24 +166,10 @@ describe('datapath decisions: the buckets follow the backends', () => {
 });
 
 describe('datapath decisions: tiers', () => {
-  /** vm1 (two ports) is tier 0; vm2 and vm3 are tier 1, which serves only when tier 0 cannot. */
-  const tiered = `
-services:
-  - name: web
-    vip: 10.0.0.100
-    port: 80
-    scheduler: rr
-    decisions: datapath
-    idle_timeout: 30
-    backends:
-${backendYaml('v-vm1', [8080, 8081])}
-${backendYaml('v-vm2', [8080], 'tier: 1')}
-${backendYaml('v-vm3', [8080], 'tier: 1')}
-`;
   const bucketsOf = (h: AppHarness) => [...h.table.groups.values()].map((g) => g.length);
 
   it("only the serving tier has buckets; the failover's routing to tier 1 (tier 0 overloaded) moves them with one group-mod, 0 packet-ins", () => {
-    const h = new AppHarness(CONNTRACK, tiered);
+    const h = new AppHarness(CONNTRACK, tieredDatapathServices());
     expect(bucketsOf(h)).toEqual([2]);
     expect([...spread(h, 300).keys()].sort()).toEqual(['v-vm1 8080', 'v-vm1 8081']);
     const batches = h.app.setRouting('web', { kind: 'tier', backends: ['v-vm2', 'v-vm3'] });
