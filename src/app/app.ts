@@ -64,6 +64,8 @@ export class LoadBalancerApp {
   private readonly onlyDpid: bigint | undefined;
   /** Inside batched(): what the inputs caused so far; their finish() is deferred to its end. */
   private pending: Outbox | undefined;
+  /** Inside batched(): how many inputs ended (none: nothing changed, no finish() at its end). */
+  private pendingInputs = 0;
 
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
@@ -160,7 +162,11 @@ export class LoadBalancerApp {
    * Runs `inputs` (several app inputs, e.g. the health verdicts of a new configuration's backends) with one finish()
    * for them all: each input alone ends by walking every service's backend flows, so a burst of N verdicts cost N
    * walks of N backends (10,000 located backends: ~6 s in conntrack mode). What they cause is delivered once, at the
-   * end, also when an input throws.
+   * end, also when an input throws; when none of them was an app input, nothing is (no walk). One finish() also
+   * keeps a verdict and what it causes together: a tier's last backend failing and the failover routing it causes,
+   * one at a time, first emptied a `decisions: datapath` group (deleted with its decision flow: new connections went
+   * to the controller) and then added it back for the next tier; batched, they are one group-mod that changes its
+   * buckets.
    */
   batched(inputs: () => void, deliver: (batches: SwitchBatch[]) => void): void {
     if (this.pending) {
@@ -169,11 +175,12 @@ export class LoadBalancerApp {
     }
     const pending = new Outbox();
     this.pending = pending;
+    this.pendingInputs = 0;
     try {
       inputs();
     } finally {
       this.pending = undefined;
-      deliver(this.finish(pending));
+      if (this.pendingInputs > 0) deliver(this.finish(pending));
     }
   }
 
@@ -496,6 +503,7 @@ export class LoadBalancerApp {
   private finish(out: Outbox): SwitchBatch[] {
     if (this.pending) {
       this.pending.add(out);
+      this.pendingInputs++;
       return [];
     }
     const switches = new Set(this.switches.keys());

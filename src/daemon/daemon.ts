@@ -215,10 +215,7 @@ export class VadcDaemon implements VadcRuntime {
     if (this.opts.ovsdb !== false) {
       this.ovsdb = new OvsdbLink({
         config: this.config, nat: this.app.nat.status.nat, logger: this.log, emit: (e) => this.emitEvent(e), selectors: () => this.vnicSelectors(), session: this.opts.ovsdbSession,
-        onVnic: (selector, info) => {
-          this.deliver(this.app.setVnic(selector, toAppVnic(info), this.now()));
-          this.health.observeLocations();
-        },
+        onVnic: (selector, info) => this.health.moved(() => this.app.setVnic(selector, toAppVnic(info), this.now())),
         onInterfaces: (rows) => this.interfacesChanged(rows),
         onReady: () => this.afterDiscovery(),
         egress: () => desiredEgressQos(this.config.egress, this.served.current),

@@ -35,6 +35,7 @@ const PROBE_TIMEOUT_MS = 1000;
  * has its connection flows removed so its clients reconnect at once to a healthy one.
  */
 export class HealthBridge {
+  /** A check result, the verdict it gives and the routing that verdict causes reach the app as one batch (app.batched). */
   private readonly scheduler: CheckScheduler;
   private readonly monitors = new Map<string, { monitor: ServiceHealthMonitor; config: ServiceConfig }>();
   private readonly ticker: NodeJS.Timeout;
@@ -46,7 +47,7 @@ export class HealthBridge {
   private readonly carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
 
   constructor(private readonly opts: HealthBridgeOptions) {
-    this.scheduler = new CheckScheduler({ concurrency: 32, checker: opts.checker });
+    this.scheduler = new CheckScheduler({ concurrency: 32, checker: opts.checker, handOver: (deliver) => this.opts.app.batched(deliver, this.opts.deliver) });
     this.ticker = setInterval(() => {
       for (const { monitor } of this.monitors.values()) monitor.tick();
       this.outlierTick();
@@ -137,6 +138,19 @@ export class HealthBridge {
    */
   observeLocations(): void {
     this.opts.app.batched(() => this.tellLocations([...this.monitors.values()]), this.opts.deliver);
+  }
+
+  /**
+   * An app input that may move backends (a switch's port status, a vNIC from OVSDB), then health's view of it
+   * (observeLocations), as one batch: a tier's last backend whose link went down and the failover it causes change a
+   * `decisions: datapath` group's buckets once, instead of emptying it (new connections to the controller) and
+   * adding it back.
+   */
+  moved(input: () => SwitchBatch[]): void {
+    this.opts.app.batched(() => {
+      this.opts.deliver(input());
+      this.tellLocations([...this.monitors.values()]);
+    }, this.opts.deliver);
   }
 
   /** observeLocations() a slice of monitors per turn (`turn` awaited between slices; none: all at once). */

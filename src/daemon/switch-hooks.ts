@@ -93,9 +93,9 @@ export class SwitchHooks {
       },
       onFlowRemoved: base.onFlowRemoved,
       onPortStatus: (sw: SwitchInfo, msg: PortStatus, now: number) => {
-        const msgs = base.onPortStatus(sw, msg, now);
-        o.health.observeLocations();
-        return msgs;
+        // The app's view of the port and health's verdict on it (a backend's link went down) as one input.
+        o.health.moved(() => o.app.portStatus(sw, msg, now));
+        return [];
       },
       onError: (sw: SwitchInfo, msg) => {
         o.emitEvent({ kind: 'switch_error', level: 'warn', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} reported error type ${msg.errType} code ${msg.code ?? '-'}` });

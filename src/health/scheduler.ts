@@ -20,6 +20,11 @@ export interface CheckSchedulerOptions {
   checker?: Checker;
   /** Injected for tests; default Math.random. */
   random?: () => number;
+  /**
+   * Hands one result to its receivers (default: calls it). The daemon's bridge makes each result one app input, so a
+   * verdict and the failover routing it causes move the flows once.
+   */
+  handOver?: (deliver: () => void) => void;
 }
 
 interface Target {
@@ -123,8 +128,12 @@ export class CheckScheduler {
         if (current && !abort.signal.aborted) {
           // Re-armed first so a throwing onResult cannot silently end this target's checks.
           this.arm(target, this.nextDelay(target.check.intervalMs));
-          target.check.onResult?.(result);
-          this.opts.onResult?.(target.check.id, result);
+          const deliver = () => {
+            target.check.onResult?.(result);
+            this.opts.onResult?.(target.check.id, result);
+          };
+          if (this.opts.handOver) this.opts.handOver(deliver);
+          else deliver();
         }
         this.pump();
       });
