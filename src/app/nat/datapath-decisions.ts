@@ -6,6 +6,7 @@
 import {
   buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
 } from '../../flows/groups';
+import { forOvsHashTable } from '../../flows/hash-slots';
 import type { VadcTables } from '../../flows/pipeline';
 import type { Backend } from '../../lb/backend';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
@@ -96,7 +97,8 @@ export class DatapathDecisions {
     }
     for (const [key, want] of wanted) {
       const have = this.installed.get(key);
-      const spec = { serviceId: want.flow.serviceId, zone: this.zone, buckets: want.buckets };
+      // Compared unsplit (feedback's hysteresis); installed as buckets OVS maps onto 256 hash values (hash-slots.ts).
+      const spec = { serviceId: want.flow.serviceId, zone: this.zone, buckets: forOvsHashTable(want.buckets) };
       if (!have) {
         // A group left from before a reconnect or restart would make the add fail: delete first (no error if absent).
         out.to(want.dpid, [buildDeleteServiceGroup(want.flow.serviceId), buildServiceGroup(spec, false, this.tables), buildDecisionFlow(want.flow, this.tables)]);

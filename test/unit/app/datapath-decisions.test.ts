@@ -5,9 +5,11 @@ import { parseConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/config/errors';
 import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { OFPGC_MODIFY } from '../../../src/openflow/constants';
+import type { Bucket, GroupMod } from '../../../src/openflow/types';
 import {
   AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, tieredDatapathServices, VIP6, VIP6_MAC, VMS, ZONE,
 } from '../../helpers/app-harness';
+import { ovsHashTableHits } from '../../helpers/ovs-hash-table';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
@@ -38,6 +40,22 @@ function spread(h: AppHarness, n: number, firstPort = 20000): Map<string, number
     where.set(key, (where.get(key) ?? 0) + 1);
   }
   return where;
+}
+
+/**
+ * A group's buckets by destination ("ip:port"), the weights summed: one backend software port may have two buckets
+ * (src/flows/hash-slots.ts splits one so that OVS maps the weights onto 256 hash values).
+ */
+function byDestination(buckets: readonly Bucket[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const b of buckets) {
+    const ct = b.actions[0];
+    const nat = ct.type === 'nx_ct' ? ct.actions.find((a) => a.type === 'nx_nat') : undefined;
+    if (nat?.type !== 'nx_nat') throw new Error('a bucket without ct(nat)');
+    const dst = `${nat.rangeIpv4Min ?? `[${nat.rangeIpv6Min}]`}:${nat.rangeProtoMin}`;
+    out[dst] = (out[dst] ?? 0) + b.weight;
+  }
+  return out;
 }
 
 /** The group-mods among the messages an input returned. */
@@ -73,6 +91,23 @@ describe('datapath decisions: the select group spreads new connections', () => {
     for (const vm of ['v-vm1', 'v-vm2', 'v-vm3']) expect(Math.abs(share(where, vm, n) - 1 / 3)).toBeLessThan(0.05 / 3);
     // vm1's share is split over its two software ports.
     expect(Math.abs(share(where, 'v-vm1 8081', n) - 1 / 6)).toBeLessThan(0.05 / 6);
+  });
+
+  it.each([
+    ['wrr 3:2:1', 'wrr', [3, 2, 1], [3 / 6, 2 / 6, 1 / 6]],
+    ['rr', 'rr', [1, 1, 1], [1 / 3, 1 / 3, 1 / 3]],
+  ] as const)("%s: in OVS's table of hash values for the group as installed, each VM's share is within 5 %% of its weight's", (_name, scheduler, weights, targets) => {
+    // The fake flow table selects in exact proportion to the weights; OVS gives each bucket whole hash values
+    // (test/helpers/ovs-hash-table.ts): as three buckets, 16 values (8/5/3, 6/5/5: 12.5 % over a share).
+    const h = new AppHarness(CONNTRACK, services(scheduler, '', [...weights]));
+    const group = [...h.table.groups.values()][0];
+    const table = ovsHashTableHits(group.map((b) => b.weight))!;
+    const hits: Record<string, number> = {};
+    group.forEach((b, i) => {
+      const vm = Object.keys(byDestination([b]))[0].split(':')[0];
+      hits[vm] = (hits[vm] ?? 0) + table.hits[i];
+    });
+    ['v-vm1', 'v-vm2', 'v-vm3'].forEach((vm, i) => expect(Math.abs(hits[VMS[vm as keyof typeof VMS].ip] / table.values / targets[i] - 1)).toBeLessThan(0.05));
   });
 
   it('wrr: the spread follows the weights 3:2:1 within 5 %', () => {
@@ -120,7 +155,9 @@ describe('datapath decisions: the buckets follow the backends', () => {
     const h = new AppHarness(CONNTRACK, services('rr'));
     // The verdict's own batch carries the group-mod: the buckets change as the verdict is taken, not at a later poll.
     const verdict = h.app.setHealth('web', 'v-vm1', false);
-    expect(groupModsIn(verdict)).toEqual([expect.objectContaining({ command: OFPGC_MODIFY, buckets: [expect.anything(), expect.anything()] })]);
+    const mods = groupModsIn(verdict);
+    expect(mods).toEqual([expect.objectContaining({ command: OFPGC_MODIFY })]);
+    expect(Object.keys(byDestination((mods[0] as GroupMod).buckets)).sort()).toEqual(['10.0.0.12:8080', '10.0.0.13:8080']);
     h.install(verdict);
     expect(share(spread(h, 2000), 'v-vm1', 2000)).toBe(0);
     h.install(h.app.setHealth('web', 'v-vm2', false));
@@ -166,7 +203,7 @@ describe('datapath decisions: the buckets follow the backends', () => {
 });
 
 describe('datapath decisions: tiers', () => {
-  const bucketsOf = (h: AppHarness) => [...h.table.groups.values()].map((g) => g.length);
+  const bucketsOf = (h: AppHarness) => [...h.table.groups.values()].map((g) => Object.keys(byDestination(g)).length);
 
   it("only the serving tier has buckets; the failover's routing to tier 1 (tier 0 overloaded) moves them with one group-mod, 0 packet-ins", () => {
     const h = new AppHarness(CONNTRACK, tieredDatapathServices());
@@ -190,7 +227,7 @@ describe('datapath decisions: feedback', () => {
     jest.spyOn(scheduler, 'estimate').mockImplementation((id) => ({ rate: 1, completions: 1, outstanding: 1, timePerConn: timePerConn[id], backlog: 0, dropping: false }));
     h.install(h.app.feedLoad('web', 'v-vm1', { at: h.now, rxPackets: 0, txPackets: 0, txDropped: 0 }));
   }
-  const weights = (h: AppHarness) => [...h.table.groups.values()][0].map((b) => b.weight);
+  const weights = (h: AppHarness) => Object.values(byDestination([...h.table.groups.values()][0]));
 
   it('a slow VM (4x the time per connection) gets proportionally fewer new connections, with no packet-in', () => {
     const h = new AppHarness(CONNTRACK, services('feedback'));
