@@ -20,9 +20,10 @@ let VIP = '';
 let VIP_WRR = '';
 let VIP_FEEDBACK = '';
 /**
- * The tiered service's VIP (.152): vm1 is tier 0, vm2 and vm3 tier 1; its backends listen on 8083. Its checks allow
- * 0.9 s and fail a backend at the second failure (a refused connect fails at once): at load 28 the 0.25 s checks failed
- * tier 1 whole for a moment (nothing healthy: the group rightly deleted). Outlier detection is off for it: vadc's own
+ * The tiered service's VIP (.152): vm1 is tier 0, vm2 and vm3 tier 1; its backends listen on 8083. Every service's
+ * checks here allow 0.9 s and fail a backend at the second failure (a refused connect fails at once): at load 28 the
+ * 0.25 s checks failed backends that served (web6's vm2 and vm3 out of the group in its spread test; tier 1 whole for a
+ * moment: nothing healthy, the group rightly deleted). Outlier detection is off for it: vadc's own
  * refused checks of the stopped server ejected vm1's port, so at failback tier 0 had no serving port and the group was
  * deleted until the outlier probe re-admitted it (issue-15-dd notes, 2026-12-05 dd3).
  */
@@ -104,7 +105,7 @@ services:
     port: 80
     scheduler: rr
     decisions: datapath
-    health: { type: http, path: /, interval: 0.3, timeout: 0.25, rise: 1, fall: 1 }
+    health: { type: http, path: /, interval: 1, timeout: 0.9, rise: 1, fall: 2 }
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n')}
   - name: web6
@@ -112,7 +113,7 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
     port: 80
     scheduler: rr
     decisions: datapath
-    health: { type: http, path: /, interval: 0.3, timeout: 0.25, rise: 1, fall: 1 }
+    health: { type: http, path: /, interval: 1, timeout: 0.9, rise: 1, fall: 2 }
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: "${lab.host(vm).ip6}", ports: [8080] }`).join('\n')}
   - name: wrr
