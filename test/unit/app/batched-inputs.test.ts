@@ -64,3 +64,12 @@ test('batched() delivers what its inputs caused even when one throws', () => {
   expect(delivered).toHaveLength(1);
   expect(flowMods(delivered[0]).length).toBeGreaterThan(0);
 });
+
+test('batched() with no app input inside (a check result that changed no verdict) walks nothing and delivers nothing', () => {
+  const app = appWithSwitch();
+  const sync = jest.spyOn(app.nat, 'syncBackendFlows');
+  const delivered: SwitchBatch[][] = [];
+  app.batched(() => undefined, (batches) => delivered.push(batches));
+  expect(sync).not.toHaveBeenCalled();
+  expect(delivered).toEqual([]);
+});
