@@ -34,6 +34,7 @@ export const backendStatusSchema = z
     service: z.string(),
     vnic: z.string(),
     ip: z.string(),
+    ip6: z.string().optional().meta({ description: "a dual-stack service's backend: its IPv6 address (RFC 5952)" }),
     ports: z.array(int()).meta({ description: 'software ports' }),
     weight: int(),
     tier: int(),
@@ -79,6 +80,7 @@ export const serviceStatusSchema = z
   .strictObject({
     name: z.string(),
     vip: z.string(),
+    vip6: z.string().optional().meta({ description: "a dual-stack service's IPv6 VIP (RFC 5952); vip is then its IPv4 one" }),
     vipMac: z.string(),
     protocol: z.enum(['tcp', 'udp']),
     port: int(),

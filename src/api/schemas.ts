@@ -16,6 +16,7 @@ const name = z
 export const backendSpecSchema = z.strictObject({
   vnic: z.string().min(1, { message: 'must not be empty' }).meta({ description: 'how vadc finds the vNIC: iface-id:ID, mac:MAC, vm-uuid:UUID (OpenStack), vm-id:UUID (libvirt) or an interface name' }),
   ip: ipAddress,
+  ip6: ipAddress.optional().meta({ description: "a dual-stack service's backend: its IPv6 address (ip is then its IPv4 one)" }),
   ports: z.array(portNumber).min(1, { message: 'needs at least one port' }),
   weight: z.number().int().min(0).max(65535).optional(),
   tier: z.number().int().min(0).max(15).optional(),
@@ -24,6 +25,7 @@ export const backendSpecSchema = z.strictObject({
 export const serviceSpecSchema = z.strictObject({
   name,
   vip: ipAddress,
+  vip6: ipAddress.optional().meta({ description: 'dual stack: the IPv6 VIP beside the IPv4 vip (one service, one scheduler state for both)' }),
   protocol: z.enum(['tcp', 'udp']).optional(),
   port: portNumber,
   scheduler: z.string().min(1).optional(),

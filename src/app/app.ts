@@ -16,7 +16,7 @@ import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import {
-  applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, type BackendState, type Routing, type ServiceState,
+  applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState,
 } from './services';
 
 const NO_MESSAGES: readonly OfpMessage[] = [];
@@ -107,7 +107,7 @@ export class LoadBalancerApp {
   *setServicesInSlices(
     configs: readonly ServiceConfig[], now: number, changes: { egress?: Pick<EgressConfig, 'police'> }, servicesPerSlice: number,
   ): Generator<SwitchBatch[], SwitchBatch[], undefined> {
-    const oldVips = new Set(this.services.all.map((s) => s.config.vip));
+    const oldVips = new Set(this.services.all.flatMap((s) => vipsOf(s.config)));
     const removed = this.services.configure(configs);
     const services = this.services.all;
     this.relocate(now);
@@ -120,7 +120,7 @@ export class LoadBalancerApp {
       // The delete took its backend flows too; a replacement under the same id re-adds its own.
       this.nat.forgetService(gone.id);
     }
-    const newVips = new Set(services.map((s) => s.config.vip));
+    const newVips = new Set(services.flatMap((s) => vipsOf(s.config)));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));
     for (const vip of newVips) msgs.push(...buildVipFlows(vip, this.nat.tables));
     const entries: FlowMod[] = [];
@@ -217,7 +217,14 @@ export class LoadBalancerApp {
       const records = service.lb.connections.export().filter((r) => r.backendId === state.config.name);
       for (const record of records) service.lb.close(record, now);
       const { dpid, ofport } = state.location!;
-      if (this.switches.has(dpid)) out.to(dpid, this.nat.dropConnectionsVia(service, records, state.config.ip, ofport));
+      if (!this.switches.has(dpid)) continue;
+      // A dual-stack backend's connections of each family went to that family's address.
+      const ip6 = state.config.ip6;
+      if (ip6 === undefined) out.to(dpid, this.nat.dropConnectionsVia(service, records, state.config.ip, ofport));
+      else {
+        out.to(dpid, this.nat.dropConnectionsVia(service, records.filter((r) => r.ip6 === undefined), state.config.ip, ofport));
+        out.to(dpid, this.nat.dropConnectionsVia(service, records.filter((r) => r.ip6 !== undefined), ip6, ofport));
+      }
     }
     return this.finish(out);
   }
@@ -366,7 +373,7 @@ export class LoadBalancerApp {
     const msgs: OfpMessage[] = [
       ...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows(), ...this.nat.hostFlows(sw.dpid, sw.ports), ...this.egress.switchFlows(),
     ];
-    for (const vip of new Set(this.services.all.map((s) => s.config.vip))) msgs.push(...buildVipFlows(vip, this.nat.tables));
+    for (const vip of new Set(this.services.all.flatMap((s) => vipsOf(s.config)))) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
     return this.finish(new Outbox().to(sw.dpid, msgs));
   }

@@ -147,7 +147,8 @@ export class PacketInPath {
     c.inPort = inPort;
     c.softwarePort = placement.softwarePort;
     c.backendIp = placement.backend.ip;
-    c.backendIp6 = placement.backend.ip6;
+    // A dual-stack backend has both addresses: the connection goes to the one of its own family.
+    c.backendIp6 = v6 ? placement.backend.ip6 : undefined;
     const out = encoded ? this.nat.connectEncoded(c) : this.nat.connect(c);
     c.frame = EMPTY;
     return out;
@@ -191,7 +192,9 @@ export class PacketInPath {
     if (!service) return [];
     if (service.vip.family === 6) return this.endCopy6(service, frame, now);
     const h = this.header;
-    if (!readTransportHeader(frame, h) || h.proto !== IP_PROTO_TCP) return [];
+    // A dual-stack service's copies are of either family: one that is not IPv4 is its IPv6 VIP's.
+    if (!readTransportHeader(frame, h)) return service.vip6 !== undefined ? this.endCopy6(service, frame, now) : [];
+    if (h.proto !== IP_PROTO_TCP) return [];
     service.endCopies++;
     const key = this.key;
     key.proto = h.proto;
@@ -211,8 +214,8 @@ export class PacketInPath {
   }
 
   /**
-   * endCopy for an IPv6 service: the client's segment is keyed as it is (client words, then the VIP's); a backend's
-   * names the client as its destination, and the VIP is the service's single address.
+   * endCopy for an IPv6 service (or a dual-stack one's IPv6 copy): the client's segment is keyed as it is (client words,
+   * then the VIP's); a backend's names the client as its destination, and the VIP is the service's single IPv6 address.
    */
   private endCopy6(service: ServiceState, frame: Buffer, now: number): OutboundMessage[] {
     const h = this.header6;
@@ -222,13 +225,14 @@ export class PacketInPath {
     const key = this.endKey6;
     const words = key.ip6!;
     key.proto = h.proto;
-    const fromClient = h.dstPort === service.config.port && containsIpv6Words(service.vip, packet, 4);
+    const vip6 = service.vip6!;
+    const fromClient = h.dstPort === service.config.port && containsIpv6Words(vip6, packet, 4);
     if (fromClient) {
       for (let i = 0; i < 8; i++) words[i] = packet[i];
       key.clientPort = h.srcPort;
       key.vipPort = h.dstPort;
     } else {
-      const vip = service.vip.bytes!;
+      const vip = vip6.bytes!;
       for (let i = 0; i < 4; i++) words[i] = packet[4 + i];
       ipv6Words(vip, 0, words, 4);
       key.clientPort = h.dstPort;
@@ -256,7 +260,7 @@ export class PacketInPath {
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
     if (known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)) {
       const address = srcAddress();
-      const backend = [...service.backends.values()].find((b) => b.config.ip === address && b.config.ports.includes(srcPort));
+      const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
       if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, now);
     }
     // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).

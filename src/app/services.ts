@@ -47,8 +47,10 @@ export interface ServiceState {
   /** IP protocol number and name. */
   proto: number;
   l4: L4Protocol;
-  /** The VIP, parsed once. */
+  /** The VIP, parsed once (a dual-stack service's IPv4 one). */
   vip: IpPrefix;
+  /** The service's IPv6 VIP: `vip` itself for an IPv6 service, a dual-stack service's `vip6`, undefined for IPv4 only. */
+  vip6: IpPrefix | undefined;
   backends: Map<string, BackendState>;
   nextConnectionId: number;
   decisions: number;
@@ -76,6 +78,11 @@ const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PR
 /** The scheduler's members: the tiered backends, then the sorry backend if any. */
 export function membersOf(config: ServiceConfig): ServiceConfig['backends'] {
   return config.sorry_backend ? [...config.backends, config.sorry_backend] : config.backends;
+}
+
+/** The service's VIPs as configured: `vip`, and a dual-stack service's `vip6`. */
+export function vipsOf(config: ServiceConfig): string[] {
+  return config.vip6 === undefined ? [config.vip] : [config.vip, config.vip6];
 }
 
 /** Ids only need to be unique among live connections; a counter wraps after 2^28 connections. */
@@ -175,14 +182,14 @@ export class ServiceTable {
   lookup6(proto: number, port: number, dst: ArrayLike<number>, at = 0): ServiceState | undefined {
     const candidates = this.byPort.get((proto << 16) | port);
     if (!candidates) return undefined;
-    for (const s of candidates) if (containsIpv6Words(s.vip, dst, at)) return s;
+    for (const s of candidates) if (s.vip6 !== undefined && containsIpv6Words(s.vip6, dst, at)) return s;
     return undefined;
   }
 
   /** owner() for an IPv6 address (four words from `at`): who answers neighbor solicitations, ping6 and refusals. */
   owner6(dst: ArrayLike<number>, at = 0): ServiceState | undefined {
     let best: ServiceState | undefined;
-    for (const s of this.list) if (containsIpv6Words(s.vip, dst, at) && (!best || s.vip.length > best.vip.length)) best = s;
+    for (const s of this.list) if (s.vip6 !== undefined && containsIpv6Words(s.vip6, dst, at) && (!best || s.vip6.length > best.vip6!.length)) best = s;
     return best;
   }
 
@@ -210,7 +217,7 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
 
 /** Services whose VIP, port or protocol changed are replaced; scheduler changes too (new state). */
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
-  return a.vip === b.vip && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
+  return a.vip === b.vip && a.vip6 === b.vip6 && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
     && a.persistence === b.persistence && a.persistence_prefix === b.persistence_prefix && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
@@ -243,6 +250,7 @@ function persistenceOf(config: ServiceConfig): PersistenceOptions {
 
 function makeService(id: number, config: ServiceConfig): ServiceState {
   const flags = new Set(config.scheduler_flags);
+  const vip = parsePrefix(config.vip);
   const lb = new LbService(
     membersOf(config).map(backendSpec),
     {
@@ -258,7 +266,8 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
     },
   );
   const service: ServiceState = {
-    id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip: parsePrefix(config.vip), backends: new Map(),
+    id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip,
+    vip6: config.vip6 !== undefined ? parsePrefix(config.vip6) : vip.family === 6 ? vip : undefined, backends: new Map(),
     nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0, flowsResent: 0,
   };
   if (config.payload_rules && config.protocol === 'udp') service.payload = newPayloadState(config.payload_rules);
@@ -268,11 +277,15 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
   return service;
 }
 
-/** The scheduler's member for a configured backend: an IPv6 backend's address goes in ip6 (its IPv4 address is 0). */
+/**
+ * The scheduler's member for a configured backend: an IPv6 backend's address goes in ip6 (its IPv4 address is 0); a
+ * dual-stack one has both, and a connection goes to the address of its own family.
+ */
 function backendSpec(b: BackendConfig): BackendSpec {
   const v6 = b.ip.includes(':');
+  const ip6 = v6 ? b.ip : b.ip6;
   return {
-    id: b.name, ip: v6 ? 0 : b.ip, ...(v6 ? { ip6: b.ip } : {}), ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
+    id: b.name, ip: v6 ? 0 : b.ip, ...(ip6 !== undefined ? { ip6 } : {}), ports: b.ports, weight: b.weight, upperThreshold: b.u_threshold, lowerThreshold: b.l_threshold,
   };
 }
 
@@ -308,7 +321,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
 }
 
 function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
-  return a.ip === b.ip && a.ports.length === b.ports.length && a.ports.every((p, i) => p === b.ports[i]);
+  return a.ip === b.ip && a.ip6 === b.ip6 && a.ports.length === b.ports.length && a.ports.every((p, i) => p === b.ports[i]);
 }
 
 /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */

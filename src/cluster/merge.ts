@@ -237,11 +237,13 @@ function dropConflicts(services: EffectiveService[], rank: Map<string, number>, 
 
 /** Why `service` cannot be served next to `others` (same listener, or another MAC for the same VIP), if it cannot. */
 export function conflictWith(service: ServiceConfig, others: readonly ServiceConfig[]): string | undefined {
+  // A dual-stack service's vip6 is a VIP as its vip is.
+  const vips = (s: ServiceConfig) => (s.vip6 === undefined ? [s.vip] : [s.vip, s.vip6]);
   for (const o of others) {
-    if (o.vip === service.vip && o.port === service.port && o.protocol === service.protocol) {
-      return `${formatEndpoint(service.vip, service.port)}/${service.protocol} is already service ${o.name}'s`;
+    for (const vip of vips(service).filter((v) => vips(o).includes(v))) {
+      if (o.port === service.port && o.protocol === service.protocol) return `${formatEndpoint(vip, service.port)}/${service.protocol} is already service ${o.name}'s`;
+      if (o.vip_mac !== service.vip_mac) return `VIP ${vip} answers with ${o.vip_mac} for service ${o.name}, not ${service.vip_mac}`;
     }
-    if (o.vip === service.vip && o.vip_mac !== service.vip_mac) return `VIP ${service.vip} answers with ${o.vip_mac} for service ${o.name}, not ${service.vip_mac}`;
   }
   return undefined;
 }

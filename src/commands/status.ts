@@ -1,4 +1,4 @@
-import { formatEndpoint } from '../net/endpoint';
+import { formatVipEndpoints } from '../net/endpoint';
 import { ApiCommand } from '../cli/api-command';
 import type { StatusSnapshot } from '../runtime/types';
 import { backendColumns, formatAge } from '../api/text-views';
@@ -42,7 +42,7 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     }
     for (const svc of status.services) {
       this.log('');
-      this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${formatEndpoint(svc.vip, svc.port)}  ${svc.scheduler}  tier ${svc.activeTier}  ${svc.decisions} decisions${svc.decidedBy === 'datapath' ? ' (by the datapath)' : ''}, ${svc.refused} refused`);
+      this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${formatVipEndpoints(svc)}  ${svc.scheduler}  tier ${svc.activeTier}  ${svc.decisions} decisions${svc.decidedBy === 'datapath' ? ' (by the datapath)' : ''}, ${svc.refused} refused`);
       this.table(svc.backends, backendColumns);
     }
     if (status.services.length === 0) this.log('\nno services configured');

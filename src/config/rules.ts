@@ -23,16 +23,18 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     if (firstNamed !== undefined) add(`${at}.name`, `duplicate service name "${service.name}" (also services[${firstNamed}])`);
     else namesSeen.set(service.name, i);
 
-    const listenerKey = `${formatEndpoint(service.vip, service.port)}/${service.protocol}`;
-    const firstListener = listenersSeen.get(listenerKey);
-    if (firstListener !== undefined) add(`${at}.vip`, `duplicate VIP ${listenerKey} (also services[${firstListener}])`);
-    else listenersSeen.set(listenerKey, i);
+    for (const [key, vip] of vipsOf(service)) {
+      const listenerKey = `${formatEndpoint(vip, service.port)}/${service.protocol}`;
+      const firstListener = listenersSeen.get(listenerKey);
+      if (firstListener !== undefined) add(`${at}.${key}`, `duplicate VIP ${listenerKey} (also services[${firstListener}])`);
+      else listenersSeen.set(listenerKey, i);
 
-    // One VIP answers ARP with one MAC, so every service on it must agree.
-    const sameVip = macOfVip.get(service.vip);
-    if (sameVip && sameVip.mac !== service.vip_mac) {
-      add(`${at}.vip_mac`, `${service.vip_mac} differs from ${sameVip.mac} of services[${sameVip.index}] on the same VIP`);
-    } else if (!sameVip) macOfVip.set(service.vip, { mac: service.vip_mac, index: i });
+      // One VIP answers ARP (neighbor solicitations) with one MAC, so every service on it must agree.
+      const sameVip = macOfVip.get(vip);
+      if (sameVip && sameVip.mac !== service.vip_mac) {
+        add(`${at}.vip_mac`, `${service.vip_mac} differs from ${sameVip.mac} of services[${sameVip.index}] on the same VIP ${vip}`);
+      } else if (!sameVip) macOfVip.set(vip, { mac: service.vip_mac, index: i });
+    }
 
     checkService(service, at, add);
     if (service.decisions === 'datapath' && config.datapath.accounting === 'flows') {
@@ -145,7 +147,38 @@ function checkMaglevTable(service: ServiceConfig, at: string, add: AddIssue): vo
     + (fits !== undefined ? `use mh_table_size ${fits} or more` : 'use fewer backends'));
 }
 
+/** The service's VIPs with the key each is written under: `vip`, and a dual-stack service's `vip6`. */
+function vipsOf(service: ServiceConfig): Array<['vip' | 'vip6', string]> {
+  return service.vip6 === undefined ? [['vip', service.vip]] : [['vip', service.vip], ['vip6', service.vip6]];
+}
+
+/**
+ * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses; the features that
+ * hold one address family's state per service (tagged VMs' one address key, the datapath's select group, one
+ * persistence prefix) are refused rather than half-done.
+ */
+function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void {
+  const vip6 = service.vip6!;
+  if (familyOf(vip6) !== 'IPv6') {
+    add(`${at}.vip6`, `expected an IPv6 address, got the IPv4 address ${vip6}: a service has at most one VIP per family (the IPv4 one is vip)`);
+  }
+  if (service.vip.includes('/')) add(`${at}.vip`, `a dual-stack service's VIPs are single addresses, not prefixes (got ${service.vip})`);
+  else if (familyOf(service.vip) !== 'IPv4') {
+    add(`${at}.vip`, `a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address ${service.vip}: a service has at most one VIP per family`);
+  }
+  if (service.decisions === 'datapath') {
+    add(`${at}.decisions`, 'datapath decisions are for single-family services: a dual-stack service needs decisions: controller (one select group holds one family\'s addresses)');
+  }
+  if (service.backends_from) {
+    add(`${at}.backends_from`, 'tagged backends join single-family services only (ip_key holds one address); list a dual-stack service\'s backends with ip and ip6');
+  }
+  if (service.persistence_prefix !== undefined) {
+    add(`${at}.persistence_prefix`, 'a dual-stack service keeps one template per client address (one prefix length cannot mean both an IPv4 netmask and an IPv6 prefix)');
+  }
+}
+
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
+  if (service.vip6 !== undefined) checkDualStack(service, at, add);
   const isPrefix = service.vip.includes('/');
   if (isPrefix && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
     add(`${at}.vip`, `a VIP prefix needs a destination-keyed scheduler (${DESTINATION_SCHEDULERS.join(', ')}), not ${service.scheduler}`);
@@ -190,7 +223,7 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   checkPolicies(service, at, add);
   if (service.payload_rules) {
     checkPayloadRules(service.payload_rules, {
-      protocol: service.protocol, decisions: service.decisions, vip: service.vip, backends: service.backends.map((b) => b.name),
+      protocol: service.protocol, decisions: service.decisions, vip: service.vip6 ?? service.vip, backends: service.backends.map((b) => b.name),
       sorryBackend: service.sorry_backend?.name, tagged: service.backends_from !== undefined,
       tags: new Set([...service.backends.flatMap((b) => b.tags ?? []), ...(service.backends_from?.tags ?? [])]),
     }, `${at}.payload_rules`, add);
@@ -232,13 +265,27 @@ function checkBackend(backend: BackendConfig, at: string, service: ServiceConfig
   const vipFamily = familyOf(service.vip);
   if (familyOf(backend.ip) !== vipFamily) {
     add(`${at}.ip`, `${backend.ip} is an ${familyOf(backend.ip)} address in a service whose VIP ${service.vip} is ${vipFamily}: vadc does not `
-      + `translate between address families; give this backend its ${vipFamily} address, or serve it from a second service with an `
-      + `${familyOf(backend.ip)} VIP (dual stack: one service per family)`);
+      + `translate between address families; give this backend its ${vipFamily} address`
+      + (service.vip6 === undefined ? ' (dual stack: an IPv4 vip, an IPv6 vip6, and each backend\'s ip and ip6)' : ' in ip (its IPv6 one in ip6)'));
   }
+  checkBackendIp6(backend, at, service, add);
   if (backend.u_threshold > 0 && backend.l_threshold > backend.u_threshold) {
     add(`${at}.l_threshold`, `must not exceed u_threshold (${backend.u_threshold})`);
   }
   if (backend.u_threshold === 0 && backend.l_threshold > 0) add(`${at}.l_threshold`, 'needs a u_threshold above it');
+}
+
+/** A dual-stack service's backend has both addresses; a single-family service's has no ip6. */
+function checkBackendIp6(backend: BackendConfig, at: string, service: ServiceConfig, add: AddIssue): void {
+  if (service.vip6 === undefined) {
+    if (backend.ip6 !== undefined) add(`${at}.ip6`, `only a dual-stack service (with vip6) takes a backend's ip6; this service's VIP is ${service.vip}`);
+    return;
+  }
+  if (backend.ip6 === undefined) {
+    add(`${at}.ip6`, `required in a dual-stack service: the backend's IPv6 address, for the connections to vip6 ${service.vip6} (vadc does not translate between address families)`);
+  } else if (familyOf(backend.ip6) !== 'IPv6') {
+    add(`${at}.ip6`, `expected an IPv6 address, got the IPv4 address ${backend.ip6} (the IPv4 one is ip)`);
+  } else if (backend.ip6 === service.vip6) add(`${at}.ip6`, `must differ from the VIP ${service.vip6}`);
 }
 
 /** An address's or prefix's family as people write it (canonical text: IPv6 is the one with ':'). */

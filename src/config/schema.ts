@@ -117,6 +117,8 @@ const backendSchema = strict({
   vnic: vnicSelector,
   /** IPv4 or IPv6, the VIP's family (vadc does not translate between families). */
   ip: hostAddress,
+  /** A dual-stack service's backend (the service has `vip6`): its IPv6 address, where IPv6 connections go. */
+  ip6: hostAddress.optional(),
   /** Optional override of the vNIC's MAC (normally learnt from OVSDB). */
   mac: unicastMac.optional(),
   ports: z.array(portNumber, { error: expected('a list of port numbers') }).max(256, { error: 'expected at most 256 ports' }),
@@ -182,6 +184,11 @@ export const serviceSchema = strict({
     const problem = vipProblem(ctx.value);
     if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
   }),
+  /**
+   * Dual stack: the service's IPv6 VIP beside its IPv4 `vip`. One service, one scheduler state: a connection of
+   * either family picks among the same backends (each with `ip` and `ip6`) and goes to the address of its family.
+   */
+  vip6: hostAddress.optional(),
   vip_mac: unicastMac.optional(),
   protocol: oneOf(['tcp', 'udp']).default('tcp'),
   port: portNumber,

@@ -1,5 +1,6 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
 import type { LoadBalancerApp, PayloadState } from '../app';
+import { configuredAddress } from '../app/nat/common';
 import { PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
 import { connAddresses } from '../lb/conn-table';
 import { formatEndpoint } from '../net/endpoint';
@@ -27,7 +28,7 @@ export function serviceStatuses(
         ? (lb && lb.totalConns === 0 ? 'drained' : 'draining')
         : !b.location || !b.location.linkUp ? 'down' : (monitored?.health as BackendStatus['health'] | undefined) ?? (b.healthy === false ? 'down' : 'up');
       return {
-        id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ports: [...b.config.ports],
+        id: b.config.name, service: s.config.name, vnic: b.config.vnic, ip: b.config.ip, ...(b.config.ip6 !== undefined ? { ip6: b.config.ip6 } : {}), ports: [...b.config.ports],
         weight: lb?.weight ?? b.config.weight, tier: b.config.tier, health: state,
         healthReason: !b.location ? 'vNIC not found on any connected switch' : !b.location.linkUp ? 'link down' : monitored?.reason,
         ...withTag(taggedOn(s.config.name, b.config.name)),
@@ -44,7 +45,7 @@ export function serviceStatuses(
     });
     const tiers = [...s.backends.values()].filter((b) => b.inActiveTier).map((b) => b.config.tier);
     return {
-      name: s.config.name, vip: s.config.vip, vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
+      name: s.config.name, vip: s.config.vip, ...(s.config.vip6 !== undefined ? { vip6: s.config.vip6 } : {}), vipMac: s.config.vip_mac, protocol: s.config.protocol, port: s.config.port,
       scheduler: s.config.scheduler, activeTier: tiers.length ? Math.min(...tiers) : 0, backends,
       decisions: s.decisions, decidedBy: app.decidedBy(s.config.name), refused: s.refused, endCopies: s.endCopies,
       repeats: s.repeats, guardedReplies: s.guardedReplies, flowsResent: s.flowsResent,
@@ -90,7 +91,7 @@ export function connectionStatuses(app: LoadBalancerApp, filter: { service?: str
       return {
         service, protocol: svc.config.protocol,
         client: formatEndpoint(addresses.client, record.clientPort), vip: formatEndpoint(addresses.vip, record.vipPort),
-        backend: record.backendId, destination: formatEndpoint(backend?.config.ip ?? '?', record.softwarePort), state: record.state,
+        backend: record.backendId, destination: formatEndpoint(backend ? configuredAddress(backend.config, record.ip6 !== undefined) : '?', record.softwarePort), state: record.state,
         ageMs: now - record.created, idleMs: now - record.lastSeen,
       };
     });

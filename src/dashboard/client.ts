@@ -148,7 +148,7 @@ function backendRow(tbody, s, b) {
 
 function updateBackend(row, s, b, now) {
   const c = data.backends.get(s.name + '/' + b.id) || {};
-  cell(row, 'id').replaceChildren(el('div', { class: 'mono' }, b.id), el('span', { class: 'sub' }, formatEndpoint(b.ip, b.ports.join(',')) + (b.ofport !== undefined ? ' · port ' + b.ofport : '') + ' · tier ' + b.tier));
+  cell(row, 'id').replaceChildren(el('div', { class: 'mono' }, b.id), el('span', { class: 'sub' }, formatEndpoint(b.ip, b.ports.join(',')) + (b.ip6 ? ' ' + formatEndpoint(b.ip6, b.ports.join(',')) : '') + (b.ofport !== undefined ? ' · port ' + b.ofport : '') + ' · tier ' + b.tier));
   const health = cell(row, 'health');
   health.setAttribute('data-health', b.health);
   health.replaceChildren(el('span', { class: 'pill pill-' + b.health }, b.health),
@@ -176,7 +176,7 @@ function renderService(s, now) {
   const svc = data.services.get(s.name) || {};
   const newRate = svc.decisions ? rateNow(svc.decisions) : null;
   card.querySelector('.svc-meta').replaceChildren(
-    el('b', {}, formatEndpoint(s.vip, s.port) + '/' + s.protocol), ' · scheduler ', el('b', {}, s.scheduler), ' · tier ', el('b', {}, s.activeTier),
+    el('b', {}, formatEndpoint(s.vip, s.port) + (s.vip6 ? ' ' + formatEndpoint(s.vip6, s.port) : '') + '/' + s.protocol), ' · scheduler ', el('b', {}, s.scheduler), ' · tier ', el('b', {}, s.activeTier),
     ' · ', el('b', { 'data-field': 'service-rate' }, newRate === null ? '–' : formatNumber(newRate)), ' new conns/s · ',
     el('b', {}, s.decisions), ' decisions · ', el('b', {}, s.refused), ' refused');
   const tbody = card.querySelector('tbody');

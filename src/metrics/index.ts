@@ -98,9 +98,9 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   perBackend('gauge', 'backend_last_check_timestamp_seconds', 'When the last active health check finished, seconds since the Unix epoch.', (b) => (b.lastCheck ? b.lastCheck.at / 1000 : undefined));
   perBackend('gauge', 'backend_last_check_success', '1 when the last active health check passed, 0 when it failed.', (b) => (b.lastCheck ? Number(b.lastCheck.ok) : undefined));
   perBackend('gauge', 'backend_last_check_duration_seconds', 'How long the last active health check took.', (b) => (b.lastCheck ? b.lastCheck.durationMs / 1000 : undefined));
-  info('backend_info', "Always 1; the labels say where the backend is (vNIC, IP, software ports; OpenFlow port, MAC and switch once located).",
-    ['service', 'backend', 'vnic', 'ip', 'ports', 'ofport', 'mac', 'dpid'], () => backends().map(({ s, b }) => ({
-      service: s.name, backend: b.id, vnic: b.vnic, ip: b.ip, ports: b.ports.join(','), ofport: b.ofport === undefined ? '' : String(b.ofport), mac: b.mac ?? '', dpid: b.dpid ?? '',
+  info('backend_info', "Always 1; the labels say where the backend is (vNIC, IP, a dual-stack service's backend's IPv6 address in ip6, software ports; OpenFlow port, MAC and switch once located).",
+    ['service', 'backend', 'vnic', 'ip', 'ip6', 'ports', 'ofport', 'mac', 'dpid'], () => backends().map(({ s, b }) => ({
+      service: s.name, backend: b.id, vnic: b.vnic, ip: b.ip, ip6: b.ip6 ?? '', ports: b.ports.join(','), ofport: b.ofport === undefined ? '' : String(b.ofport), mac: b.mac ?? '', dpid: b.dpid ?? '',
     })));
 
   // ---- services
@@ -118,8 +118,9 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
   family('counter', 'payload_malformed_total', 'Malformed first datagrams of new UDP flows, per service and what they got (default pool or refuse).',
     ['service', 'action'], payloadRules, (s) => [[{ service: s.name, action: s.payloadRules!.malformedAction }, s.payloadRules!.malformed]]);
   perService('gauge', 'service_active_tier', 'The failover tier taking new connections (0 = primary).', (s) => s.activeTier);
-  info('service_info', 'Always 1; the labels describe the service (VIP, port, protocol, scheduler).', ['service', 'vip', 'port', 'protocol', 'scheduler'],
-    () => snapshot().services.map((s) => ({ service: s.name, vip: s.vip, port: String(s.port), protocol: s.protocol, scheduler: s.scheduler })));
+  info('service_info', "Always 1; the labels describe the service (VIP, a dual-stack service's IPv6 VIP in vip6, port, protocol, scheduler).",
+    ['service', 'vip', 'vip6', 'port', 'protocol', 'scheduler'],
+    () => snapshot().services.map((s) => ({ service: s.name, vip: s.vip, vip6: s.vip6 ?? '', port: String(s.port), protocol: s.protocol, scheduler: s.scheduler })));
 
   // ---- switches
   perSwitch('counter', 'switch_packet_ins_total', 'OpenFlow packet-in messages received from the switch.', (sw) => sw.packetIns);

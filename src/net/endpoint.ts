@@ -5,3 +5,8 @@
 export function formatEndpoint(address: string, port: number | string): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
+
+/** A service's VIP endpoints: a dual-stack service's IPv4 one, then its IPv6 one, space-separated. */
+export function formatVipEndpoints(s: { vip: string; vip6?: string; port: number | string }): string {
+  return s.vip6 === undefined ? formatEndpoint(s.vip, s.port) : `${formatEndpoint(s.vip, s.port)} ${formatEndpoint(s.vip6, s.port)}`;
+}

@@ -31,6 +31,8 @@ export interface BackendStatus {
   service: string;
   vnic: string;
   ip: string;
+  /** A dual-stack service's backend: its IPv6 address (RFC 5952). */
+  ip6?: string;
   ports: number[];
   weight: number;
   tier: number;
@@ -84,6 +86,8 @@ export interface LastCheck {
 export interface ServiceStatus {
   name: string;
   vip: string;
+  /** A dual-stack service's IPv6 VIP (RFC 5952); `vip` is then its IPv4 one. */
+  vip6?: string;
   vipMac: string;
   protocol: 'tcp' | 'udp';
   port: number;
@@ -167,6 +171,7 @@ export interface StatusSnapshot {
 export interface BackendSpec {
   vnic: string;
   ip: string;
+  ip6?: string;
   ports: number[];
   weight?: number;
   tier?: number;
@@ -175,6 +180,7 @@ export interface BackendSpec {
 export interface ServiceSpec {
   name: string;
   vip: string;
+  vip6?: string;
   protocol?: 'tcp' | 'udp';
   port: number;
   scheduler?: string;

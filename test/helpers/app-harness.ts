@@ -84,16 +84,7 @@ ${backendYaml('v-vm3', [8080], 'tier: 1')}
 export function ipv6Services(scheduler = 'rr', extra = ''): string {
   return `
 services:
-  - name: web6
-    vip: "${VIP6}"
-    port: 80
-    scheduler: ${scheduler}
-    idle_timeout: 30
-${extra}
-    backends:
-${backendYaml6('v-vm1', [8080, 8081])}
-${backendYaml6('v-vm2', [8080])}
-${backendYaml6('v-vm3', [8080])}
+${webYaml('web6', `vip: "${VIP6}"`, scheduler, extra, backendYaml6)}
   - name: dns6
     vip: "${VIP6}"
     protocol: udp
@@ -104,20 +95,34 @@ ${backendYaml6('v-vm1', [5353])}
 `;
 }
 
-/** web (TCP 80, three VMs, two ports on vm1) and dns (UDP 53 on vm1) on VIP 10.0.0.100. */
-export function defaultServices(scheduler = 'rr', extra = ''): string {
-  return `
-services:
-  - name: web
-    vip: 10.0.0.100
+/**
+ * One dual-stack service: web on 10.0.0.100 and fd00::100 (TCP 80), the three VMs with both addresses; its MAC is the
+ * IPv4 VIP's (VIP_MAC) for both.
+ */
+export function dualStackService(scheduler = 'rr', extra = ''): string {
+  const both = (vm: VmName, ports: number[]) => backendYaml(vm, ports, `ip6: "${VMS[vm].ip6}"`);
+  return `\nservices:\n${webYaml('web', `vip: 10.0.0.100\n    vip6: "${VIP6}"`, scheduler, extra, both)}\n`;
+}
+
+/** A TCP service on port 80 over the three VMs (two software ports on vm1), each VM's line as `line` writes it. */
+function webYaml(name: string, vips: string, scheduler: string, extra: string, line: (vm: VmName, ports: number[]) => string): string {
+  return `  - name: ${name}
+    ${vips}
     port: 80
     scheduler: ${scheduler}
     idle_timeout: 30
 ${extra}
     backends:
-${backendYaml('v-vm1', [8080, 8081])}
-${backendYaml('v-vm2', [8080])}
-${backendYaml('v-vm3', [8080])}
+${line('v-vm1', [8080, 8081])}
+${line('v-vm2', [8080])}
+${line('v-vm3', [8080])}`;
+}
+
+/** web (TCP 80, three VMs, two ports on vm1) and dns (UDP 53 on vm1) on VIP 10.0.0.100. */
+export function defaultServices(scheduler = 'rr', extra = ''): string {
+  return `
+services:
+${webYaml('web', 'vip: 10.0.0.100', scheduler, extra, backendYaml)}
   - name: dns
     vip: 10.0.0.100
     protocol: udp

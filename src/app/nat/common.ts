@@ -24,9 +24,38 @@ export function headerAddresses(h: Readonly<TransportHeader>): { client: string;
     : { client: formatIpv6Words(h.ip6, 0), vip: formatIpv6Words(h.ip6, 4) };
 }
 
-/** A scheduler member's address as text (its IPv6 address when it has one: a member of an IPv6 service). */
-export function backendAddress(b: Backend): string {
-  return b.ip6 === undefined ? uint32ToIpv4(b.ip) : formatIpv6(b.ip6);
+/**
+ * A scheduler member's address as text, of the connection's family: `v6` by default when the member has only an
+ * IPv6 address (a member of an IPv6 service); a dual-stack service's member has both.
+ */
+export function backendAddress(b: Backend, v6 = b.ip6 !== undefined && b.ip === 0): string {
+  return v6 ? formatIpv6(b.ip6!) : uint32ToIpv4(b.ip);
+}
+
+/** A configured backend's address for a connection of the given family (a dual-stack backend's ip6 for IPv6). */
+export function configuredAddress(config: BackendState['config'], v6: boolean): string {
+  return v6 && config.ip6 !== undefined ? config.ip6 : config.ip;
+}
+
+/** A new connection's backend address as text: of the first packet's family. */
+export function connectionBackendIp(c: { backend: BackendState; header: Readonly<TransportHeader> }): string {
+  return configuredAddress(c.backend.config, c.header.ip6 !== undefined);
+}
+
+/** Whether an Ethernet frame (after any VLAN tags) carries IPv6. */
+export function isIpv6Frame(frame: Buffer): boolean {
+  let offset = 12;
+  let ethType = frame.length >= 14 ? (frame[offset] << 8) | frame[offset + 1] : 0;
+  while ((ethType === 0x8100 || ethType === 0x88a8 || ethType === 0x9100) && frame.length >= offset + 6) {
+    offset += 4;
+    ethType = (frame[offset] << 8) | frame[offset + 1];
+  }
+  return ethType === 0x86dd;
+}
+
+/** Every address the backend has (a dual-stack one's ip and ip6). */
+export function addressesOf(config: BackendState['config']): string[] {
+  return config.ip6 === undefined ? [config.ip] : [config.ip, config.ip6];
 }
 
 /** A backend's address and software port as one map key: IPv4 as a number, IPv6 as text (RFC 5952, as configured). */
@@ -43,9 +72,11 @@ export const backendAtText = (ip: string, port: number): BackendAt => backendAt(
 export function backendsByAddress(service: ServiceState): Map<BackendAt, BackendState> {
   const index = new Map<BackendAt, BackendState>();
   for (const backend of service.backends.values()) {
-    for (const port of backend.config.ports) {
-      const at = backendAtText(backend.config.ip, port);
-      if (!index.has(at)) index.set(at, backend);
+    for (const ip of addressesOf(backend.config)) {
+      for (const port of backend.config.ports) {
+        const at = backendAtText(ip, port);
+        if (!index.has(at)) index.set(at, backend);
+      }
     }
   }
   return index;

@@ -13,8 +13,8 @@ import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
 import { encodedAt, keepEncodedAt } from '../location';
 import type { Outbox } from '../outbox';
-import { connectionsCut, membersOf, takeConnectionId, type ServiceState } from '../services';
-import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
+import { connectionsCut, membersOf, takeConnectionId, vipsOf, type ServiceState } from '../services';
+import { addressesOf, backendAddress, connectionBackendIp, deleteBackendConnectionFlows, headerAddresses, isIpv6Frame } from './common';
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
@@ -87,12 +87,12 @@ export class ConntrackNat implements NatMode {
   }
 
   serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
-    const service = buildCtServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.zone, this.tables);
+    const service = vipsOf(s.config).flatMap((vip) => buildCtServiceFlows({ serviceId: s.id, vip, protocol: s.l4, port: s.config.port }, this.zone, this.tables));
     const reply = buildCtReplyFlows({
       serviceId: s.id, protocol: s.l4, zone: this.zone, vipMac: s.config.vip_mac,
       backends: membersOf(s.config).flatMap((b) => {
         const tag = tagOf?.(b.vnic);
-        return b.ports.map((port) => ({ ip: b.ip, port, ...(tag ? { tag } : {}) }));
+        return addressesOf(b).flatMap((ip) => b.ports.map((port) => ({ ip, port, ...(tag ? { tag } : {}) })));
       }),
     }, this.tables);
     return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY))];
@@ -110,13 +110,16 @@ export class ConntrackNat implements NatMode {
       for (const state of service.backends.values()) {
         const loc = state.location;
         if (!loc || connectionsCut(service, state) || !switches.has(loc.dpid)) continue;
-        wanted.set(`${service.id}/${state.config.name}`, { dpid: loc.dpid, serviceId: service.id, ip: state.config.ip, mac: loc.mac, ofport: loc.ofport });
+        // A dual-stack backend has one flow per address; the first keeps the key single-family services had.
+        for (const [i, ip] of addressesOf(state.config).entries()) {
+          wanted.set(`${service.id}/${state.config.name}${i === 0 ? '' : '\u0000ip6'}`, { dpid: loc.dpid, serviceId: service.id, ip, mac: loc.mac, ofport: loc.ofport });
+        }
       }
     }
     for (const [key, have] of this.backendFlows) {
       const want = wanted.get(key);
       if (want && want.dpid === have.dpid && want.ip === have.ip && want.mac === have.mac && want.ofport === have.ofport) continue;
-      if (!want && switches.has(have.dpid) && this.retiredWithConnections(services, have.serviceId, key.slice(key.indexOf('/') + 1))) continue;
+      if (!want && switches.has(have.dpid) && this.retiredWithConnections(services, have.serviceId, key.slice(key.indexOf('/') + 1).split('\u0000')[0])) continue;
       if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteCtBackendFlow(have, this.tables)]);
       this.backendFlows.delete(key);
     }
@@ -151,7 +154,7 @@ export class ConntrackNat implements NatMode {
     // on the way up, in the tagged entry that sent it through the tracker to table 1's miss.)
     const queueId = this.queueAt(c.location.dpid, c.inPort);
     const commit = buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: c.service.id, protocol: c.service.l4, clientOfport: c.inPort, backendIp: c.backend.config.ip, backendPort: c.softwarePort,
+      zone: this.zone, serviceId: c.service.id, protocol: c.service.l4, clientOfport: c.inPort, backendIp: connectionBackendIp(c), backendPort: c.softwarePort,
       backendMac: c.location.mac, backendOfport: c.location.ofport, ...(queueId !== undefined ? { queueId } : {}),
     });
     return [...this.counting.connectionFlows(c), commit];
@@ -206,7 +209,7 @@ export class ConntrackNat implements NatMode {
     if (!location || location.dpid !== c.dpid) return [];
     const queueId = this.queueAt(c.dpid, c.inPort);
     return [buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend), backendPort: entry.softwarePort,
+      zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend, isIpv6Frame(c.frame)), backendPort: entry.softwarePort,
       backendMac: location.mac, backendOfport: location.ofport, ...(queueId !== undefined ? { queueId } : {}),
     })];
   }
@@ -233,13 +236,13 @@ export class ConntrackNat implements NatMode {
 
 /** The connection as the accounting flow describes it. */
 function connectionSpec(c: NewConnection): ConnectionSpec {
-  const { service, backend, location, frame, header: h } = c;
+  const { service, location, frame, header: h } = c;
   const addresses = headerAddresses(h);
   return {
     serviceId: service.id, connectionId: takeConnectionId(service), protocol: service.l4,
     idleTimeout: service.config.idle_timeout, finTimeout: service.config.fin_timeout,
     client: { ofport: c.inPort, mac: formatMac(frame, 6), ip: addresses.client, port: h.srcPort },
     vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
-    backend: { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort },
+    backend: { ofport: location.ofport, mac: location.mac, ip: connectionBackendIp(c), port: c.softwarePort },
   };
 }

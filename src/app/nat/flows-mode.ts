@@ -14,8 +14,8 @@ import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';
 import { buildCtLeftoverDeletes } from '../../flows/conntrack';
 import { encodedAt, keepEncodedAt } from '../location';
-import { membersOf, takeConnectionId, type ServiceState } from '../services';
-import { backendAddress, deleteBackendConnectionFlows, headerAddresses } from './common';
+import { membersOf, takeConnectionId, vipsOf, type ServiceState } from '../services';
+import { addressesOf, backendAddress, connectionBackendIp, deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
 import { NO_REPLY_GUARD, type ReplyGuard } from './reply-guard';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
@@ -58,12 +58,12 @@ export class FlowsNat implements NatMode {
   }
 
   serviceFlows(s: ServiceState, tagOf?: (vnic: string) => EgressTag | undefined): FlowMod[] {
-    const flows = buildServiceFlows({ serviceId: s.id, vip: s.config.vip, protocol: s.l4, port: s.config.port }, this.tables);
+    const flows = vipsOf(s.config).flatMap((vip) => buildServiceFlows({ serviceId: s.id, vip, protocol: s.l4, port: s.config.port }, this.tables));
     const addresses = uniqueAddresses(s);
     // A backend's FIN/RST copies outrank its vNIC's EGRESS flow: they carry its tag themselves.
     const backendBases = () => addresses.map(({ ip, port, vnic }) => buildBackendReturnBase(s.id, ip, port, this.tables, tagOf?.(vnic)));
     // An IPv6 service's replies need the IPv6 return flows (pipeline flows, not the service's: they stay when it goes).
-    const returns = s.vip.family === 6 ? [...buildReturnFlows(ETH_TYPE_IPV6, this.tables), buildNewConnectionFlow(ETH_TYPE_IPV6, this.tables)] : [];
+    const returns = s.vip6 !== undefined ? [...buildReturnFlows(ETH_TYPE_IPV6, this.tables), buildNewConnectionFlow(ETH_TYPE_IPV6, this.tables)] : [];
     const guards = this.replyGuard.flows(s.id, s.l4, () => addresses);
     // First, a bridge conntrack mode left (a restart with another NAT mode) loses the reply flows that outrank RETURN.
     const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: addresses }, this.tables);
@@ -89,8 +89,8 @@ export class FlowsNat implements NatMode {
   forgetService(): void {}
 
   connect(c: NewConnection): OfpMessage[] {
-    const { service, backend, location, frame } = c;
-    const spec = pairSpec(service, frame, c.header, c.inPort, { ofport: location.ofport, mac: location.mac, ip: backend.config.ip, port: c.softwarePort });
+    const { service, location, frame } = c;
+    const spec = pairSpec(service, frame, c.header, c.inPort, { ofport: location.ofport, mac: location.mac, ip: connectionBackendIp(c), port: c.softwarePort });
     const [forward, reverse] = buildConnectionFlows(spec, this.tables);
     return [forward, reverse, buildResubmitPacketOut(frame, c.inPort)];
   }
@@ -159,7 +159,7 @@ export class FlowsNat implements NatMode {
     const { service, entry } = c;
     const location = service.backends.get(entry.backend.id)?.location;
     if (!location || location.dpid !== c.dpid) return null;
-    const backend = { ofport: location.ofport, mac: location.mac, ip: backendAddress(entry.backend), port: entry.softwarePort };
+    const backend = { ofport: location.ofport, mac: location.mac, ip: backendAddress(entry.backend, c.header.ip6 !== undefined), port: entry.softwarePort };
     const flows = buildConnectionFlows(pairSpec(service, c.frame, c.header, c.inPort, backend), this.tables);
     service.flowsResent++;
     return [...flows, buildResubmitPacketOut(c.frame, c.inPort, RESUBMIT_MARK.REINSTALLED)];
@@ -200,6 +200,6 @@ function flowPairService(service: ServiceState): FlowPairService {
 /** Every backend address and software port of the service, once each. */
 function uniqueAddresses(s: ServiceState): { ip: string; port: number; vnic: string }[] {
   const seen = new Map<string, { ip: string; port: number; vnic: string }>();
-  for (const b of membersOf(s.config)) for (const port of b.ports) seen.set(`${b.ip}:${port}`, { ip: b.ip, port, vnic: b.vnic });
+  for (const b of membersOf(s.config)) for (const ip of addressesOf(b)) for (const port of b.ports) seen.set(`${ip}:${port}`, { ip, port, vnic: b.vnic });
   return [...seen.values()];
 }

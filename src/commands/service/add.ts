@@ -1,4 +1,4 @@
-import { formatEndpoint } from '../../net/endpoint';
+import { formatVipEndpoints } from '../../net/endpoint';
 import { readFile } from 'node:fs/promises';
 import { Args, Flags } from '@oclif/core';
 import { parse as parseYaml } from 'yaml';
@@ -71,7 +71,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
       };
     }
     const svc = await this.client.addService(spec);
-    this.log(`service ${svc.name} added: ${svc.protocol.toUpperCase()} ${formatEndpoint(svc.vip, svc.port)}, scheduler ${svc.scheduler}`);
+    this.log(`service ${svc.name} added: ${svc.protocol.toUpperCase()} ${formatVipEndpoints(svc)}, scheduler ${svc.scheduler}`);
     if (svc.backends.length > 0) this.table(svc.backends, backendColumns);
     return svc;
   }

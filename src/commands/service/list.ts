@@ -1,4 +1,4 @@
-import { formatEndpoint } from '../../net/endpoint';
+import { formatVipEndpoints } from '../../net/endpoint';
 import { ApiCommand } from '../../cli/api-command';
 import type { ServiceStatus } from '../../runtime/types';
 
@@ -15,7 +15,7 @@ export default class ServiceListCommand extends ApiCommand<typeof ServiceListCom
     this.table(services, [
       { header: 'NAME', get: 'name' },
       { header: 'PROTO', get: (s) => s.protocol.toUpperCase() },
-      { header: 'VIRTUAL', get: (s) => formatEndpoint(s.vip, s.port) },
+      { header: 'VIRTUAL', get: (s) => formatVipEndpoints(s) },
       { header: 'SCHEDULER', get: 'scheduler' },
       { header: 'TIER', get: 'activeTier' },
       { header: 'UP', get: (s) => `${s.backends.filter((b) => b.health === 'up').length}/${s.backends.length}` },

@@ -1,4 +1,4 @@
-import { formatEndpoint } from '../../net/endpoint';
+import { formatEndpoint, formatVipEndpoints } from '../../net/endpoint';
 import { Args } from '@oclif/core';
 import { ApiCommand } from '../../cli/api-command';
 import { clusterFlags, scopeFilterFlag, withStore } from '../../cli/cluster-flags';
@@ -40,7 +40,7 @@ export default class ServiceShowCommand extends ApiCommand<typeof ServiceShowCom
       return { services, backends };
     }
     const svc = await this.client.service(args.name);
-    this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${formatEndpoint(svc.vip, svc.port)} (mac ${svc.vipMac})  scheduler ${svc.scheduler}  active tier ${svc.activeTier}`);
+    this.log(`${svc.name}  ${svc.protocol.toUpperCase()} ${formatVipEndpoints(svc)} (mac ${svc.vipMac})  scheduler ${svc.scheduler}  active tier ${svc.activeTier}`);
     this.log(`${svc.decisions} decisions, ${svc.refused} refused`);
     if (svc.payloadRules) this.log(formatPayloadRules(svc.payloadRules));
     this.table(svc.backends, backendColumns);

@@ -1,7 +1,7 @@
 // Does this IPv6 packet reach this backend (and the reply the client)? The IPv6 twin of behaviour.test.ts, in every
 // NAT mode, through the fake flow table: placement, replies from the VIP, neighbor discovery and ping6 of the VIP,
-// refusals as a host makes them (RST, ICMPv6), UDP, accounting, a restart, and an IPv4 and an IPv6 service side by
-// side on the same VMs (dual stack: one service per family).
+// refusals as a host makes them (RST, ICMPv6), UDP, accounting, a restart, and dual stack: one service on an IPv4 and
+// an IPv6 VIP (one scheduler state for both), and the older way, an IPv4 and an IPv6 service on the same VMs.
 import { LoadBalancerApp } from '../../../src/app';
 import { parsePacket, type ParsedPacket } from '../../../src/flows';
 import type { OutboundMessage } from '../../../src/controller/types';
@@ -13,7 +13,7 @@ import {
 } from '../../helpers/app-harness';
 import { ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
 import { ipv6Words, parseIpv6 } from '../../../src/net';
-import { backendYaml6 } from '../../helpers/app-harness';
+import { backendYaml6, dualStackService, expectSameAnswers, fromBackend, VIP_MAC } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
 
@@ -298,7 +298,67 @@ ${backendYaml6('v-vm3', [8081])}
     expectFastPathFollows(mode, () => ipv6Services(), fromClient6, { vm2: ['fd00::12', 'fd00::22'] });
   });
 
-  it('dual stack: an IPv4 and an IPv6 service on the same VMs each reach the VM at its address of that family', () => {
+  describe('dual stack: one service answering on an IPv4 and an IPv6 VIP', () => {
+    /** Where a connection of either family went, as VM:port (the address checked against the VM's of that family). */
+    const placed = (h: AppHarness, v6: boolean, clientPort: number): string => {
+      const out = delivered(h.send(v6 ? fromClient6(clientPort) : fromClient(clientPort)).outcomes);
+      const vm = (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ofport === out.port)!;
+      expect(v6 ? out.fields.ipv6_dst : out.fields.ipv4_dst).toBe(v6 ? VMS[vm].ip6 : VMS[vm].ip);
+      return `${vm}:${out.fields.tcp_dst}`;
+    };
+
+    it('rr runs one sequence over both families: connections alternating IPv4 and IPv6 take the VMs and ports in turn', () => {
+      const h = new AppHarness(mode, dualStackService());
+      const seen = [0, 1, 2, 3, 4, 5].map((i) => placed(h, i % 2 === 1, 47100 + i));
+      // Two services (one per family) would give each family its own rotation: vm1, vm1, vm2, vm2, ...
+      expect(seen).toEqual(['v-vm1:8080', 'v-vm2:8080', 'v-vm3:8080', 'v-vm1:8081', 'v-vm2:8080', 'v-vm3:8080']);
+      expect(h.app.connectionRecords('web').map((c) => c.record.ip6 !== undefined)).toEqual([false, true, false, true, false, true]);
+    });
+
+    it('lc counts both families\' connections on a VM: after two IPv4 connections the IPv6 one goes to the third VM', () => {
+      const h = new AppHarness(mode, dualStackService('lc'));
+      expect([placed(h, false, 47200), placed(h, false, 47201), placed(h, true, 47202)]).toEqual(['v-vm1:8080', 'v-vm2:8080', 'v-vm3:8080']);
+      expect(placed(h, true, 47203)).toBe('v-vm1:8081');
+      expect(['v-vm1', 'v-vm2', 'v-vm3'].map((vm) => h.app.connectionCount('web', vm))).toEqual([2, 1, 1]);
+    });
+
+    it('each reply comes from the VIP of its family, with the service\'s one MAC; ARP and ND of both VIPs answer', () => {
+      const h = new AppHarness(mode, dualStackService());
+      h.send(fromClient(47300));
+      h.send(fromClient6(47301));
+      const reply4 = delivered(h.send(fromBackend('v-vm1', 47300), VMS['v-vm1'].ofport).outcomes);
+      const reply6 = delivered(h.send(fromBackend6('v-vm2', 47301), VMS['v-vm2'].ofport).outcomes);
+      expect(reply4).toMatchObject({ port: CLIENT_PORT, fields: { eth_src: VIP_MAC, ipv4_src: '10.0.0.100', tcp_src: 80, tcp_dst: 47300 } });
+      expect(reply6).toMatchObject({ port: CLIENT_PORT, fields: { eth_src: VIP_MAC, ipv6_src: VIP6, tcp_src: 80, ipv6_dst: CLIENT6, tcp_dst: 47301 } });
+      const na = h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, VIP6)).replies;
+      expect(na.map((r) => parsed(r.data).ethSrc)).toEqual([VIP_MAC]);
+      expect(h.send(ipv6Frame({ srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: CLIENT6, dstIp: VIP6, proto: 'icmpv6-echo' })).replies).toHaveLength(1);
+    });
+
+    it('a restarted app re-tracks both families\' connections on the same backends, and counts them until they end', () => {
+      const h = new AppHarness(mode, dualStackService('lc'));
+      for (let i = 0; i < 4; i++) h.send(i % 2 === 0 ? fromClient(46100 + i) : fromClient6(46100 + i));
+      const config = AppHarness.config(mode, dualStackService('lc'));
+      const restarted = new LoadBalancerApp(config.services, { datapath: config.datapath, emit: () => undefined });
+      restarted.switchUp(h.sw, h.now);
+      expect(restarted.restore(h.sw.dpid, h.accountingReading(), h.now).flatMap((b) => b.msgs)).toEqual([]);
+      expect(restarted.connectionRecords('web').map((c) => [c.record.backendId, c.record.ip6 !== undefined]).sort())
+        .toEqual([['v-vm1', false], ['v-vm1', true], ['v-vm2', true], ['v-vm3', false]]);
+      h.endAllConnections();
+      expect(['v-vm1', 'v-vm2', 'v-vm3'].map((vm) => h.app.connectionCount('web', vm))).toEqual([0, 0, 0]);
+    });
+
+    it('packetInEncoded writes the same bytes as packetIn for both families\' connections', () => {
+      const objects = new AppHarness(mode, dualStackService('wlc'));
+      const wire = new AppHarness(mode, dualStackService('wlc'));
+      const frames = Array.from({ length: 12 }, (_, i) => (i % 3 === 0 ? fromClient(31000 + i) : fromClient6(31000 + i)));
+      const { fastPath } = expectSameAnswers(objects, wire, frames);
+      expect(fastPath).toBe(12);
+      expect(wire.app.connectionRecords()).toEqual(objects.app.connectionRecords());
+    });
+  });
+
+  it('dual stack the old way: an IPv4 and an IPv6 service on the same VMs each reach the VM at its address of that family', () => {
     const h = new AppHarness(mode, dualStack());
     const v4 = delivered(h.send(fromClient(47000)).outcomes);
     const v6 = delivered(h.send(fromClient6(47000)).outcomes);

@@ -4,7 +4,7 @@
 import { parseCookie, PRIORITY } from '../../../src/flows';
 import { END_COPY_METER_ID } from '../../../src/flows/end-copies';
 import {
-  AppHarness, backendYaml, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
+  AppHarness, backendYaml, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
   NAT_MODES, VIP6, VIP6_MAC, VMS, type NatModeCase, type VmName,
 } from '../../helpers/app-harness';
 import { ipv6Frame } from '../../helpers/frames';
@@ -190,5 +190,28 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     // web6 (TCP, single VIP): FIN and RST for the client side and for each of the 4 backend address:ports; dns6 (UDP): none.
     expect(copies).toHaveLength(2 + 2 * 4);
     expect(new Set(copies.map((f) => f.priority))).toEqual(new Set([PRIORITY.END_COPY6.min + 128, PRIORITY.REPLY_END_COPY.min]));
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies of a dual-stack service, %s mode', (_name, mode) => {
+  it("each family's FINs, client's and backend's, end its connection on the shared backend: lc counts them together", () => {
+    const h = new AppHarness(mode, dualStackService('lc'));
+    expect([open(h, 40020, true), open(h, 40021), open(h, 40022, true)]).toEqual(['v-vm1', 'v-vm2', 'v-vm3']);
+    // The fourth goes to vm1 again, at its other software port (lc's port picker): an IPv4 connection beside the IPv6 one.
+    expect(delivered(h.send(fromClient(40023)).outcomes)).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { ipv4_dst: VMS['v-vm1'].ip, tcp_dst: 8081 } });
+    h.send(fromBackend('v-vm1', 40023, { flags: SYN_ACK, backendPort: 8081 }), VMS['v-vm1'].ofport);
+    h.send(fromClient(40023, { flags: ACK }));
+    established(h);
+    expect(counts(h, 'v-vm1')).toEqual({ active: 2, inactive: 0, completed: 0 });
+    h.send(fromClient6(40020, { flags: FIN_ACK }));
+    expect(counts(h, 'v-vm1')).toEqual({ active: 1, inactive: 1, completed: 0 });
+    const finBack = h.send(fromBackend6('v-vm1', 40020, { flags: FIN_ACK }), VMS['v-vm1'].ofport);
+    expect(delivered(finBack.outcomes)).toMatchObject({ port: CLIENT_PORT, fields: { ipv6_src: VIP6, tcp_src: 80, tcp_dst: 40020 } });
+    h.send(fromBackend('v-vm1', 40023, { flags: RST | ACK, backendPort: 8081 }), VMS['v-vm1'].ofport);
+    expect(counts(h, 'v-vm1')).toEqual({ active: 0, inactive: 0, completed: 2 });
+    expect(h.app.serviceStates()[0].endCopies).toBe(3);
+    // Each VIP gets its client copies (FIN and RST), and each of the 4 backend ports at both its addresses its backend copies.
+    const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
+    expect(copies).toHaveLength(2 * 2 + 2 * 4 * 2);
   });
 });

@@ -229,7 +229,7 @@ describe('cross-field rules', () => {
   - {name: tls, vip: 10.0.0.100, vip_mac: "02:00:00:00:00:01", port: 443, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
 `;
     expect(issuesOf(text)).toEqual([
-      { path: 'services[1].vip_mac', message: '02:00:00:00:00:01 differs from 02:00:0a:00:00:64 of services[0] on the same VIP' },
+      { path: 'services[1].vip_mac', message: '02:00:00:00:00:01 differs from 02:00:0a:00:00:64 of services[0] on the same VIP 10.0.0.100' },
     ]);
   });
 
@@ -307,7 +307,7 @@ describe('cross-field rules', () => {
 
   it('refuses a service mixing address families, naming the backend and the way out', () => {
     const mixed = 'is an IPv4 address in a service whose VIP fd00::64 is IPv6: vadc does not translate between address families; '
-      + 'give this backend its IPv6 address, or serve it from a second service with an IPv4 VIP (dual stack: one service per family)';
+      + 'give this backend its IPv6 address (dual stack: an IPv4 vip, an IPv6 vip6, and each backend\'s ip and ip6)';
     expect(issuesOf(service('', backend('v-vm1', '"fd00::b"') + backend('v-vm2', '10.0.0.12')).replace('vip: 10.0.0.100', 'vip: "fd00::64"')))
       .toEqual([{ path: 'services[0].backends[1].ip', message: `10.0.0.12 ${mixed}` }]);
     expect(issuesOf(service('    sorry_backend: {vnic: v-sorry, ip: "fd00::99", ports: [80]}')).map((i) => i.path)).toEqual(['services[0].sorry_backend.ip']);
@@ -319,6 +319,81 @@ describe('cross-field rules', () => {
   - {name: web6, vip: "fd00::100", port: 80, backends: [{vnic: v-vm1, ip: "fd00::11", ports: [8080]}]}
 `;
     expect(parseConfig(text).services.map((s) => [s.vip, s.backends[0].ip])).toEqual([['10.0.0.100', '10.0.0.11'], ['fd00::100', 'fd00::11']]);
+  });
+
+  describe('dual stack: one service with an IPv4 vip and an IPv6 vip6', () => {
+    const dual = (backends: string, extra = '') => `services:
+  - name: web
+    vip: 10.0.0.100
+    vip6: "FD00:0::100"
+    port: 80
+${extra}
+    backends:${backends}
+`;
+    const both = (vnic: string, ip: string, ip6: string, extra = '') => backend(vnic, ip, `\n        ip6: "${ip6}"${extra}`);
+
+    it('accepts it, the IPv6 addresses written back in RFC 5952 form; single-family configs have no vip6 or ip6', () => {
+      const config = parseConfig(dual(both('v-vm1', '10.0.0.11', 'FD00::0:11') + both('v-vm2', '10.0.0.12', 'fd00::12')));
+      expect(config.services[0].vip6).toBe('fd00::100');
+      expect(config.services[0].backends.map((b) => [b.ip, b.ip6])).toEqual([['10.0.0.11', 'fd00::11'], ['10.0.0.12', 'fd00::12']]);
+      const single = parseConfig(service()).services[0];
+      expect(single.vip6).toBeUndefined();
+      expect(single.backends[0].ip6).toBeUndefined();
+    });
+
+    it('refuses two VIPs of one family, each way round', () => {
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('"FD00:0::100"', '10.0.0.101'))).toEqual([{
+        path: 'services[0].vip6', message: 'expected an IPv6 address, got the IPv4 address 10.0.0.101: a service has at most one VIP per family (the IPv4 one is vip)',
+      }]);
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('vip: 10.0.0.100', 'vip: "fd00::101"')).map((i) => i.path)).toEqual([
+        'services[0].vip', 'services[0].backends[0].ip',
+      ]);
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('vip: 10.0.0.100', 'vip: "fd00::101"'))[0].message)
+        .toBe('a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address fd00::101: a service has at most one VIP per family');
+    });
+
+    it('needs both addresses of every backend (the sorry backend too), each of its family and not the VIP', () => {
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11') + backend('v-vm2', '10.0.0.12')))).toEqual([{
+        path: 'services[0].backends[1].ip6',
+        message: 'required in a dual-stack service: the backend\'s IPv6 address, for the connections to vip6 fd00::100 (vadc does not translate between address families)',
+      }]);
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', '10.0.0.21')))).toEqual([
+        { path: 'services[0].backends[0].ip6', message: 'expected an IPv6 address, got the IPv4 address 10.0.0.21 (the IPv4 one is ip)' },
+      ]);
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::100')))).toEqual([{ path: 'services[0].backends[0].ip6', message: 'must differ from the VIP fd00::100' }]);
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11'), '    sorry_backend: {vnic: v-sorry, ip: 10.0.0.99, ports: [80]}')).map((i) => i.path))
+        .toEqual(['services[0].sorry_backend.ip6']);
+      // A backend listing its IPv6 address as ip names the family the service wants there.
+      expect(issuesOf(dual(both('v-vm1', '"fd00::21"', 'fd00::11')))[0].message).toMatch(/^fd00::21 is an IPv6 address in a service whose VIP 10.0.0.100 is IPv4: .* in ip \(its IPv6 one in ip6\)$/);
+    });
+
+    it('refuses ip6 in a single-family service', () => {
+      expect(issuesOf(service('', backend('v-vm1', '10.0.0.11', '\n        ip6: "fd00::11"')))).toEqual([
+        { path: 'services[0].backends[0].ip6', message: 'only a dual-stack service (with vip6) takes a backend\'s ip6; this service\'s VIP is 10.0.0.100' },
+      ]);
+    });
+
+    it('refuses what holds one family\'s state per service: prefixes, datapath decisions, tagged VMs, a persistence prefix', () => {
+      const b = both('v-vm1', '10.0.0.11', 'fd00::11');
+      expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).map((i) => i.path)).toContain('services[0].vip');
+      expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).find((i) => i.path === 'services[0].vip')?.message)
+        .toBe('a dual-stack service\'s VIPs are single addresses, not prefixes (got 10.0.0.0/24)');
+      expect(issuesOf(dual(b, '    scheduler: rr\n    decisions: datapath'))).toEqual([{
+        path: 'services[0].decisions',
+        message: 'datapath decisions are for single-family services: a dual-stack service needs decisions: controller (one select group holds one family\'s addresses)',
+      }]);
+      expect(issuesOf(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080] }')).map((i) => i.path)).toEqual(['services[0].backends_from']);
+      expect(issuesOf(dual(b, '    persistence: 60\n    persistence_prefix: 24')).map((i) => i.path)).toEqual(['services[0].persistence_prefix']);
+      expect(parseConfig(dual(b, '    persistence: 60')).services[0].persistence).toBe(60);
+    });
+
+    it('counts each VIP as a listener: a single-family service on either of them collides', () => {
+      const other = (vip: string) => `  - {name: other, vip: "${vip}", port: 80, backends: [{vnic: v-vm9, ip: "${vip.includes(':') ? 'fd00::99' : '10.0.0.99'}", ports: [80]}]}\n`;
+      expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')) + other('fd00::100'))).toEqual([
+        { path: 'services[1].vip', message: 'duplicate VIP [fd00::100]:80/tcp (also services[0])' },
+        { path: 'services[1].vip_mac', message: '02:06:00:00:01:00 differs from 02:00:0a:00:00:64 of services[0] on the same VIP fd00::100' },
+      ]);
+    });
   });
 
   it('refuses IPv6 backends that no host can have, and fixed tagged addresses of the other family', () => {
@@ -402,6 +477,7 @@ describe('the annotated full example', () => {
     expect(config.services[0].sorry_backend?.name).toBe('mac:52:54:00:00:00:99');
     expect(config.log).toEqual({ level: 'info', format: 'json' });
     expect(config.services[1].payload_rules?.rules.map((r) => r.name)).toEqual(['version-2', 'hello', 'bulk']);
+    expect(config.services[2]).toMatchObject({ vip: '10.0.0.101', vip6: 'fd00::101', backends: [{ ip6: 'fd00::41' }, { ip6: 'fd00::42' }] });
     expect(config.egress).toEqual({ port: 'eth1', qos_type: 'linux-htb', max_rate: 10_000_000_000, police: false });
     expect(config.services[0].backends[0].queue).toEqual({ min_rate: 100_000_000, max_rate: 500_000_000, priority: 1 });
     expect(config.cluster).toMatchObject({ host: 'hv-07', group: 'web-tier', uplink: 'eth1', report_interval: 10 });

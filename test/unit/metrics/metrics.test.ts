@@ -155,6 +155,16 @@ describe('metrics from the runtime snapshot', () => {
     expect(promtoolFindings('# HELP g_total a gauge\n# TYPE g_total gauge\ng_total 1\n').join()).toMatch(/_total/);
   });
 
+  it("names a dual-stack service's IPv6 VIP and its backends' IPv6 addresses (vip6, ip6; empty for single-family ones)", async () => {
+    const rt = await sampleRuntime();
+    rt.patchService('web', { vip6: 'fd00::100' });
+    rt.patchBackend('web', 'v-vm1', { ip6: 'fd00::11' });
+    const { samples } = parseExposition(await createMetrics(rt).render());
+    expect(value(samples, 'vadc_service_info', { service: 'web', vip: '10.0.0.100', vip6: 'fd00::100' })).toBe(1);
+    expect(value(samples, 'vadc_backend_info', { backend: 'v-vm1', ip: '10.0.0.11', ip6: 'fd00::11' })).toBe(1);
+    expect(samples.filter((s) => s.name === 'vadc_backend_info' && s.labels.backend === 'v-vm2').map((s) => s.labels.ip6 ?? '')).toEqual(['']);
+  });
+
   it('follows the runtime between scrapes: health changes, removed backends disappear', async () => {
     const rt = await sampleRuntime();
     const metrics = createMetrics(rt);
