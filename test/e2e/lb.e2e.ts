@@ -2,7 +2,7 @@
 // families, src/lab/plan.ts ipv6ForIp): connections to a VIP are spread over the VMs' vNICs and software ports as
 // each scheduler defines, replies come from the VIP, the VIP answers neighbor resolution, a port with no service
 // is refused with a RST, a UDP service answers, and established connections survive a vadc restart and backend
-// changes. Then what is specific to one family (wrr and sh sequences, ping6) and both families side by side.
+// changes. Then what is specific to one family (wrr and sh sequences, ping6) and one dual-stack service answering on both VIPs.
 import { parseConfig } from '../../src/config';
 import { deriveVipMac } from '../../src/config/addresses';
 import { VadcDaemon } from '../../src/daemon/daemon';
@@ -491,23 +491,24 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     expect(await get('cl1', vip)).toMatch(/^vm[123] 808[01]$/);
   }
 
-  it('dual stack: an IPv4 and an IPv6 service on the same VMs both answer; status and conns show the IPv6 addresses in RFC 5952 form', async () => {
-    daemon = await startDaemon(yaml(`${web(v4, 'rr', '', 'web4')}\n${web(v6, 'rr', '', 'web6')}`));
-    const got4: string[] = [];
-    const got6: string[] = [];
-    for (let i = 0; i < 3; i++) {
-      got4.push((await get('cl1', VIP4)).split(' ')[0]);
-      got6.push((await get('cl2', VIP6)).split(' ')[0]);
-    }
-    expect([got4, got6]).toEqual([['vm1', 'vm2', 'vm3'], ['vm1', 'vm2', 'vm3']]);
-    expect(daemon.services().map((s) => [s.name, s.vip])).toEqual([['web4', VIP4], ['web6', VIP6]]);
-    const held = await holdConnection('cl2', VIP6, 3000);
-    const ours = () => daemon!.connections({ service: 'web6' }).find((c) => c.client.startsWith(v6.clientPrefix('cl2')));
-    await waitFor(() => ours() !== undefined, 10_000, 'the held IPv6 connection listed');
-    const conn = ours()!;
-    expect(conn.vip).toBe(`[${VIP6}]:80`);
-    expect(conn.destination).toMatch(/^\[fd00:0:a00::[bcd]\]:808[01]$/);
-    await held.done;
+  it('dual stack: one service answers on an IPv4 and an IPv6 VIP with one rr sequence over the same VMs; status and conns show both', async () => {
+    const both = (vm: string) => `      - { vnic: v-${vm}, ip: ${v4.ip(vm)}, ip6: ${v6.ip(vm)}, ports: [${vm === 'vm1' ? '8080, 8081' : '8080'}] }`;
+    daemon = await startDaemon(yaml(`  - name: web\n    vip: ${VIP4}\n    vip6: "${VIP6}"\n    port: 80\n    scheduler: rr\n    backends:\n${['vm1', 'vm2', 'vm3'].map(both).join('\n')}`));
+    const got: string[] = [];
+    for (let i = 0; i < 6; i++) got.push(i % 2 === 0 ? `4 ${await get('cl1', VIP4)}` : `6 ${await get('cl2', VIP6)}`);
+    // One rr sequence for both families (one service per family would start each family at vm1 and give vm1 two in a row).
+    expect(got).toEqual(['4 vm1 8080', '6 vm2 8080', '4 vm3 8080', '6 vm1 8081', '4 vm2 8080', '6 vm3 8080']);
+    const [service] = daemon.services();
+    expect([daemon.services().length, service.vip, service.vip6]).toEqual([1, VIP4, VIP6]);
+    expect(service.backends.map((b) => [b.ip, b.ip6])).toEqual(['vm1', 'vm2', 'vm3'].map((vm) => [lab.host(vm).ip, lab.host(vm).ip6]));
+    // A held connection of each family is listed with its own VIP and the backend's address of its family.
+    const held = [await holdConnection('cl1', VIP4, 3000), await holdConnection('cl2', VIP6, 3000)];
+    const ours = (f: Family) => daemon!.connections({ service: 'web' }).find((c) => c.client.startsWith(f.clientPrefix(f === v4 ? 'cl1' : 'cl2')));
+    await waitFor(() => ours(v4) !== undefined && ours(v6) !== undefined, 10_000, 'both held connections listed');
+    expect([ours(v4)!.vip, ours(v6)!.vip]).toEqual([`${VIP4}:80`, `[${VIP6}]:80`]);
+    expect(ours(v4)!.destination).toMatch(/^10\.0\.0\.1[123]:808[01]$/);
+    expect(ours(v6)!.destination).toMatch(/^\[fd00:0:a00::[bcd]\]:808[01]$/);
+    await Promise.all(held.map((h) => h.done));
   });
 
   // Last: a prefix VIP's test leaves neighbor entries and probes that a later test's exact packet-in count would see.
