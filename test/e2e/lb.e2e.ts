@@ -501,6 +501,10 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     const [service] = daemon.services();
     expect([daemon.services().length, service.vip, service.vip6]).toEqual([1, VIP4, VIP6]);
     expect(service.backends.map((b) => [b.ip, b.ip6])).toEqual(['vm1', 'vm2', 'vm3'].map((vm) => [lab.host(vm).ip, lab.host(vm).ip6]));
+    expect(service.backends.map((b) => b.totalConns)).toEqual([2, 2, 2]);
+    // Both clients found their VIP by ARP and neighbor discovery, answered with the service's one MAC.
+    expect((await lab.exec('cl1', v4.neighCommand)).stdout).toContain(deriveVipMac(VIP4));
+    expect((await lab.exec('cl2', v6.neighCommand)).stdout).toContain(deriveVipMac(VIP4));
     // A held connection of each family is listed with its own VIP and the backend's address of its family.
     const held = [await holdConnection('cl1', VIP4, 3000), await holdConnection('cl2', VIP6, 3000)];
     const ours = (f: Family) => daemon!.connections({ service: 'web' }).find((c) => c.client.startsWith(f.clientPrefix(f === v4 ? 'cl1' : 'cl2')));
