@@ -8,7 +8,7 @@ import { TABLE } from '../../../src/flows';
 import { OFPFC_DELETE_STRICT, OFPPS_LINK_DOWN } from '../../../src/openflow/constants';
 import type { FlowMod, PacketOut } from '../../../src/openflow/types';
 import {
-  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fieldsOf, fromClient, NAT_MODES, port, VMS, type NatModeCase,
+  AppHarness, backendYaml, CLIENT_MAC, CLIENT_PORT, delivered, fieldsOf, fromClient, fromClient6, NAT_MODES, port, VIP6, VMS, type NatModeCase,
 } from '../../helpers/app-harness';
 import { translatedView } from '../../helpers/fake-flow-table';
 import { ipv4Frame } from '../../helpers/frames';
@@ -179,6 +179,22 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     const back = new Set<string>();
     for (let clientPort = 27500; clientPort < 27510; clientPort++) back.add(String(delivered(h.send(fromClient(clientPort)).outcomes).fields.ipv4_dst));
     expect(back).toContain(REMOTE.ip);
+  });
+
+  it("a dual-stack remote backend cut off by its host loses its connections of both families here", () => {
+    const yaml = services().replace('    vip: 10.0.0.100\n', `    vip: 10.0.0.100\n    vip6: "${VIP6}"\n`)
+      .replace(`ip: ${REMOTE.ip}, ports`, `ip: ${REMOTE.ip}, ip6: "fd00::21", ports`).replace('mac: "52:54:00:00:00:11" }', `mac: "52:54:00:00:00:11", ip6: "${VMS['v-vm1'].ip6}" }`);
+    const h = new AppHarness(mode, yaml, { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    h.install(h.app.setHealth('web', 'v-vm1', false)); // every connection goes remote
+    expect(delivered(h.send(fromClient(27600)).outcomes)).toMatchObject({ port: UPLINK.ofport, fields: { ipv4_dst: REMOTE.ip } });
+    expect(delivered(h.send(fromClient6(27601)).outcomes)).toMatchObject({ port: UPLINK.ofport, fields: { ipv6_dst: 'fd00::21' } });
+    expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(2);
+    h.install(h.app.setRemoteBackends([report({ health: 'down', reason: 'http 8080: timeout' })], h.now));
+    expect(h.app.connectionCount('web', REMOTE.vnic)).toBe(0);
+    for (const next of [fromClient(27600, { flags: 0x10 }), fromClient6(27601, { flags: 0x10 })]) {
+      expect(h.send(next).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    }
   });
 
   it("'unknown' passes only for a service without active checks; a vNIC link down at its host fails it", () => {
