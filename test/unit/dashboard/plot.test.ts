@@ -58,7 +58,8 @@ describe('dashboard endpoints', () => {
     expect(pageFormatEndpoint('10.0.0.100', 80)).toBe('10.0.0.100:80');
     // Every address and port in the client goes through it: no address glued to a port with a bare colon.
     expect(CLIENT_SCRIPT).not.toMatch(/\+ ':' \+/);
-    expect(CLIENT_SCRIPT).toContain("formatEndpoint(s.vip, s.port) + '/' + s.protocol");
-    expect(CLIENT_SCRIPT).toContain("formatEndpoint(b.ip, b.ports.join(','))");
+    // A dual-stack service's IPv6 VIP and its backends' IPv6 addresses too.
+    expect(CLIENT_SCRIPT).toContain("formatEndpoint(s.vip, s.port) + (s.vip6 ? ' ' + formatEndpoint(s.vip6, s.port) : '') + '/' + s.protocol");
+    expect(CLIENT_SCRIPT).toContain("formatEndpoint(b.ip, b.ports.join(',')) + (b.ip6 ? ' ' + formatEndpoint(b.ip6, b.ports.join(',')) : '')");
   });
 });
