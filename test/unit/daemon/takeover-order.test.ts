@@ -33,7 +33,11 @@ datapath: { nat: flows }
 services:
   - { name: web, vip: 10.0.0.100, port: 80, backends: [{ vnic: v1, ip: 10.0.0.11, ports: [8080] }] }
 `;
-  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text, 'test'), configText: text, ovsdb: false, ha: {} });
+  // No periodic statistics poll: it reads the connection flows (the same request as the takeover's reading) every
+  // 2 s whatever the role, and the fake switch never answers it, so its one reading lands wherever the timer falls.
+  // Between the claim and its answer (hundreds of ms on a loaded machine) it put a flow read before the
+  // mastership's flows (firstRead 0, firstFlow 2 at load ~20). Not the takeover's order: this test is about that.
+  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text, 'test'), configText: text, ovsdb: false, ha: {}, statsIntervalMs: 3_600_000 });
   const [bound] = await daemon.start();
   // A lone instance is master of its election (its lock child may take a moment on a loaded machine).
   const end = Date.now() + 20_000;
