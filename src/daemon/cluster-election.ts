@@ -122,6 +122,8 @@ export class ClusterElection implements ControllerElection {
   private role: 'master' | 'standby' = 'standby';
   private generation = 0n;
   private row?: PairRow;
+  /** The master this instance last stood by for (ElectionStatus.stoodBy). */
+  private stoodBy?: string;
   private beatSeenAt: number;
   private confirmedAt = -Infinity;
   /** The last tick that ran while the store was unreachable: the master was awake through the outage. */
@@ -217,7 +219,7 @@ export class ClusterElection implements ControllerElection {
     const masterApi = master?.api;
     return {
       election: 'cluster', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}),
-      key: this.opts.key, where: `cluster store ${this.opts.remotes}`,
+      ...(this.stoodBy ? { stoodBy: this.stoodBy } : {}), key: this.opts.key, where: `cluster store ${this.opts.remotes}`,
     };
   }
 
@@ -282,6 +284,7 @@ export class ClusterElection implements ControllerElection {
         this.becomeStandby(step.by, step.reason);
         break;
       case 'wait':
+        if (this.role === 'standby' && connected && this.row && this.row.master !== this.me) this.stoodBy = this.row.master;
         if (this.role === 'standby' && connected && this.row && now - this.standbyWrittenAt >= STANDBY_WRITE_MS) {
           this.standbyWrittenAt = now;
           void this.run(() => this.writeStandby(now));

@@ -141,8 +141,8 @@ export class VadcDaemon implements VadcRuntime {
           channel, now: this.now, configText: () => this.text, apply: (text) => this.oneChangeAtATime(() => this.applyConfigNow(text)), emit: (e) => this.emitEvent(e),
           drains: { list: () => [...this.apiDrained.values()], set: async (service, backend, drained) => this.setDrained(service, backend, drained) },
           election: () => {
-            const { instance, role, peer } = election.status();
-            return { instance, role, master: role === 'standby' ? peer : undefined };
+            const { instance, role, peer, stoodBy } = election.status();
+            return { instance, role, master: role === 'standby' ? peer : undefined, stoodBy };
           },
         });
       }

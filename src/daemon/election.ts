@@ -31,6 +31,11 @@ export interface ElectionStatus {
   peer?: string;
   /** The master's control API as it published it (when standby and it published one): where changes are made. */
   masterApi?: string;
+  /**
+   * The master this instance last stood by for, seen live by the election (not a dead or resigned record found at
+   * start): the one whose published configuration a promotion adopts (./pair-config.ts).
+   */
+  stoodBy?: string;
   key: string;
   /** Where the election is held: the host's directory, or the cluster store's remotes. */
   where: string;

@@ -129,6 +129,8 @@ export class HostElection implements ControllerElection {
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private standbySeen?: { id: string; at: number };
+  /** The master this instance last stood by for (ElectionStatus.stoodBy). */
+  private stoodBy?: string;
   private readonly outbids = new OutbidBudget();
   readonly configChannel?: PairConfigChannel;
 
@@ -225,7 +227,7 @@ export class HostElection implements ControllerElection {
     const masterApi = this.role === 'standby' ? this.lastRecord?.api : undefined;
     return {
       election: 'host', role: this.role, generation: this.generation.toString(), instance: this.me, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}),
-      key: this.opts.key, where: this.opts.dir,
+      ...(this.stoodBy ? { stoodBy: this.stoodBy } : {}), key: this.opts.key, where: this.opts.dir,
     };
   }
 
@@ -267,6 +269,7 @@ export class HostElection implements ControllerElection {
     }
     this.beatAsStandby(now);
     if (record && verdict.role !== 'master') this.generation = BigInt(record.generation); // a standby follows the master's
+    if (record && verdict.role === 'standby' && !verdict.claim) this.stoodBy = record.owner; // a live master
     if (verdict.role === 'master') {
       // The record names us but we are standby: a restart of ours reused it (same pid and listen). Claim anew.
       this.claim(BigInt(record!.generation) + 1n, 'the record names this instance', now);
@@ -301,6 +304,7 @@ export class HostElection implements ControllerElection {
     const by = record?.owner ?? 'nobody (the record is gone)';
     const was = this.generation;
     this.role = 'standby';
+    if (record) this.stoodBy = record.owner;
     this.confirmedAt = -Infinity;
     if (record) this.generation = BigInt(record.generation);
     // Give the lock back so that the new master's death is noticed by whoever waits next.

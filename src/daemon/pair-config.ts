@@ -131,7 +131,7 @@ export function adoptedText(ownText: string, peerText: string): string | undefin
 export interface PairConfigSyncOptions {
   channel: PairConfigChannel;
   /** The election's view: this instance, its role and (when standby) the master's id. */
-  election: () => { instance: string; role: 'master' | 'standby'; master?: string };
+  election: () => { instance: string; role: 'master' | 'standby'; master?: string; stoodBy?: string };
   configText: () => string;
   /** Applies a configuration as `config apply` does (its state file is written as for any change). */
   apply: (text: string) => Promise<unknown>;
@@ -195,7 +195,10 @@ export class PairConfigSync {
 
   private async lookNow(how: { promoted?: boolean }): Promise<void> {
     const e = this.opts.election();
-    if (e.role === 'standby' && e.master) this.lastMaster = e.master;
+    // The election's own memory first: promoted before this instance's first look (within intervalMs of standing by),
+    // it still adopts what the master it stood by for published last.
+    if (e.stoodBy) this.lastMaster = e.stoodBy;
+    else if (e.role === 'standby' && e.master) this.lastMaster = e.master;
     if (e.role !== 'standby' && !how.promoted) return;
     this.latest = this.opts.channel.read() ?? this.latest;
     const doc = this.latest;

@@ -94,11 +94,14 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     expect(b.wanted()).toEqual({ role: 'standby', generation: 1n });
     expect(b.status()).toMatchObject({ role: 'standby', generation: '1', peer: a.me });
     await until('a to see its standby', () => a.status().peer === b.me);
+    await until('b to remember the master it stands by for', () => b.status().stoodBy === a.me); // whose configuration a promotion adopts
+    expect(a.status().stoodBy).toBeUndefined();
     expect(a.mayWrite(Date.now())).toBe(true);
     expect(b.mayWrite(Date.now())).toBe(false);
     a.stop();
     await until('b to take over', () => b.wanted().role === 'master');
     expect(b.wanted()).toEqual({ role: 'master', generation: 2n });
+    expect(b.status().stoodBy).toBe(a.me);
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the lock passed from ${a.me}` }]);
   });
 

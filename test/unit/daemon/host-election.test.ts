@@ -130,10 +130,14 @@ describe('HostElection (real files and flock)', () => {
     await b.start();
     expect(b.wanted()).toEqual({ role: 'standby', generation: 1n });
     expect(b.status().peer).toBe(a.me);
+    // Whose published configuration a promotion adopts: the live master b stood by for; a stood by for nobody.
+    expect(b.status().stoodBy).toBe(a.me);
+    expect(a.status().stoodBy).toBeUndefined();
     await until(() => a.status().peer === b.me);
     a.stop();
     await until(() => b.wanted().role === 'master');
     expect(b.wanted().generation).toBe(2n);
+    expect(b.status().stoodBy).toBe(a.me);
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${a.me} resigned` }]);
   });
 
@@ -184,6 +188,7 @@ describe('HostElection (real files and flock)', () => {
     expect(a.wanted()).toEqual({ role: 'master', generation: 2n });
     expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ owner: a.me, generation: '2' });
     expect(ca.map((c) => c.kind)).toEqual(['promoted']);
+    expect(a.status().stoodBy).toBeUndefined(); // a stale record found at start is no master it stood by for
   });
 
   it('a paused master whose late beat named it again is fenced by the later claim, and does not outbid it', async () => {

@@ -110,12 +110,12 @@ describe('PairConfigSync', () => {
 
   function instance(ch: ReturnType<typeof channel>, id: string, text: string) {
     const state = {
-      role: 'standby' as 'master' | 'standby', master: undefined as string | undefined, text, applied: [] as string[],
+      role: 'standby' as 'master' | 'standby', master: undefined as string | undefined, stoodBy: undefined as string | undefined, text, applied: [] as string[],
       events: [] as { kind: string; message: string }[], refuse: undefined as string | undefined, drained: new Map<string, [string, string]>(),
     };
     const sync = new PairConfigSync({
       channel: ch, now: () => 1000,
-      election: () => ({ instance: id, role: state.role, master: state.master }),
+      election: () => ({ instance: id, role: state.role, master: state.master, stoodBy: state.stoodBy }),
       configText: () => state.text,
       apply: async (t) => {
         if (state.refuse) throw new Error(state.refuse);
@@ -181,6 +181,21 @@ describe('PairConfigSync', () => {
     await b.sync.promoted();
     expect(ports(b.state.text)).toEqual([8080, 8082]);
     expect(ch.published()?.from).toBe('b'); // and then publishes its own
+  });
+
+  it('promoted before its first look, a standby still adopts what the master its election stood by for published', async () => {
+    // A flap on a loaded host (the master's heartbeat late past takeover_after) within intervalMs of the standby
+    // standing by: it never looked, so only the election knows whom it stood by for. It used to publish its own
+    // configuration instead, and the old master, now its standby, adopted that: the master's changes were lost.
+    const { ch, a, b } = pair(changedA);
+    a.sync.changed();
+    b.state.stoodBy = 'a';
+    b.state.role = 'master';
+    b.state.master = undefined;
+    await b.sync.promoted();
+    expect(ports(b.state.text)).toEqual([8080, 8081]);
+    expect(b.state.events.map((e) => e.kind)).toEqual(['pair_config_adopted']);
+    expect(ch.published()?.from).toBe('b');
   });
 
   it('an instance that starts alone and is master at once does not adopt a publication left by another', async () => {
