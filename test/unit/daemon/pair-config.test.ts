@@ -346,4 +346,18 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     await a.daemon.drain('web', 'v1');
     await until('the standby to adopt the service and the drain', () => hasDns(b) && ['draining', 'drained'].includes(String(web()?.backends[0].health)));
   });
+
+  it('a master that stalls right after its changes (before its standby first looked) hands them over: the new master serves them', async () => {
+    // A loaded host late past takeover_after (400 ms here) within the standby's first look (500 ms): it used to
+    // take over with its own configuration and the old master, standing by, adopted that (the changes were lost).
+    const a = await start(configFile('a', await freePort()));
+    const b = await start(configFile('b', await freePort()));
+    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
+    await a.daemon.drain('web', 'v1');
+    clearInterval((a.daemon as unknown as { election: { timer: NodeJS.Timeout } }).election.timer); // a beats no more
+    await until('b to take over', () => role(b) === 'master');
+    const v1 = () => b.daemon.status().services.find((x) => x.name === 'web')?.backends.find((x) => x.id === 'v1');
+    await until('the new master to serve the service and the drain', () => hasDns(b) && ['draining', 'drained'].includes(String(v1()?.health)));
+  });
 });
