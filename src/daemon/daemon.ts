@@ -375,6 +375,10 @@ export class VadcDaemon implements VadcRuntime {
     // The egress section may have come, gone or changed `police` (a config apply): the app swaps its tagger.
     const steps = this.app.setServicesInSlices(services, this.now(), { egress: this.config.egress }, SERVICES_PER_SLICE);
     let step = steps.next(); // the app takes the new services
+    // Its first batch leads (the egress meters, the deletes, the VIP flows) and goes out before the OVSDB sync and the
+    // monitors below: the tagging flows the sync sends name those meters, and a flow naming a meter the switch does
+    // not have yet is refused (egress-queues e2e: two errors after an apply that brought the egress section back).
+    this.deliver(step.value);
     this.health.retire(services); // in the same turn: no monitor speaks of what the app just dropped
     // The vNICs first: a backend that joins (a tagged VM) is located before its monitor first looks for it, so it
     // is not reported down for an absence that was only vadc not having looked yet.
@@ -385,11 +389,11 @@ export class VadcDaemon implements VadcRuntime {
     const monitors = this.health.setServices(services, nextTurn);
     monitors.catch(() => undefined); // awaited below: a failure meanwhile is not an unhandled rejection
     // The service flows, a slice per turn (1,000 services' flows and their encoding: ~0.3-1 s at once).
-    for (; !step.done; step = steps.next()) {
-      this.deliver(step.value);
+    while (!step.done) {
       await nextTurn();
+      step = steps.next();
+      this.deliver(step.value);
     }
-    this.deliver(step.value);
     await monitors;
     this.afterDiscovery();
     const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
