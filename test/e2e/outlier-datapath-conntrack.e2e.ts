@@ -14,10 +14,13 @@ let lab: Lab;
 let d: DaemonUnderTest | undefined;
 const servers = new LabServers(() => lab);
 
-/** The group's buckets as ovs-ofctl lists them: "ip:port" of each. */
+/**
+ * The group's destinations as ovs-ofctl lists its buckets: "ip:port" of each, once (vadc may split a backend's
+ * weight over two buckets so that OVS spreads over 256 hash values: src/flows/hash-slots.ts).
+ */
 async function buckets(): Promise<string[]> {
   const dump = await lab.ofctl('dump-groups');
-  return [...dump.matchAll(/bucket=(?:bucket_id:\d+,)?weight:\d+,actions=ct\([^)]*nat\(dst=([\d.]+:\d+)\)/g)].map((m) => m[1]).sort();
+  return [...new Set([...dump.matchAll(/bucket=(?:bucket_id:\d+,)?weight:\d+,actions=ct\([^)]*nat\(dst=([\d.]+:\d+)\)/g)].map((m) => m[1]))].sort();
 }
 
 /** The buckets once `done` holds of them (up to 10 s), else as they are then. */
