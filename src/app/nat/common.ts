@@ -42,17 +42,6 @@ export function connectionBackendIp(c: { backend: BackendState; header: Readonly
   return configuredAddress(c.backend.config, c.header.ip6 !== undefined);
 }
 
-/** Whether an Ethernet frame (after any VLAN tags) carries IPv6. */
-export function isIpv6Frame(frame: Buffer): boolean {
-  let offset = 12;
-  let ethType = frame.length >= 14 ? (frame[offset] << 8) | frame[offset + 1] : 0;
-  while ((ethType === 0x8100 || ethType === 0x88a8 || ethType === 0x9100) && frame.length >= offset + 6) {
-    offset += 4;
-    ethType = (frame[offset] << 8) | frame[offset + 1];
-  }
-  return ethType === 0x86dd;
-}
-
 /** Every address the backend has (a dual-stack one's ip and ip6). */
 export function addressesOf(config: BackendState['config']): string[] {
   return config.ip6 === undefined ? [config.ip] : [config.ip, config.ip6];

@@ -14,7 +14,7 @@ import type { VadcTables } from '../../flows/pipeline';
 import { encodedAt, keepEncodedAt } from '../location';
 import type { Outbox } from '../outbox';
 import { connectionsCut, membersOf, takeConnectionId, vipsOf, type ServiceState } from '../services';
-import { addressesOf, backendAddress, connectionBackendIp, deleteBackendConnectionFlows, headerAddresses, isIpv6Frame } from './common';
+import { addressesOf, backendAddress, connectionBackendIp, deleteBackendConnectionFlows, headerAddresses } from './common';
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from './ct-commit-wire';
 import { DatapathDecisions } from './datapath-decisions';
 import type { EndCopies } from './end-copies';
@@ -209,7 +209,7 @@ export class ConntrackNat implements NatMode {
     if (!location || location.dpid !== c.dpid) return [];
     const queueId = this.queueAt(c.dpid, c.inPort);
     return [buildCtCommitPacketOut(c.frame, c.inPort, {
-      zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend, isIpv6Frame(c.frame)), backendPort: entry.softwarePort,
+      zone: this.zone, serviceId: service.id, protocol: service.l4, clientOfport: c.inPort, backendIp: backendAddress(entry.backend, c.header.ip6 !== undefined), backendPort: entry.softwarePort,
       backendMac: location.mac, backendOfport: location.ofport, ...(queueId !== undefined ? { queueId } : {}),
     })];
   }
