@@ -274,6 +274,12 @@ beforeAll(async () => {
   for (const vm of ['vm1', 'vm2']) servers.push(await lab.startUdpEchoServer(vm, 5353));
 }, 660_000);
 
+/** vadc's connection flows (cookie kind 4) and the tracker's entries gone: a new daemon restores no connection. */
+async function forgetEarlierConnections(): Promise<void> {
+  await lab.ofctl('del-flows', 'cookie=0xadc0400000000000/0xfffff00000000000');
+  await lab.appctl('dpctl/flush-conntrack');
+}
+
 afterEach(async () => {
   await daemon?.stop();
   daemon = undefined;
@@ -399,6 +405,9 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
   });
 
   it('a connection whose client segments carry a destination options or hop-by-hop header reaches a backend, header and all', async () => {
+    // This test counts connections that end: none restored from earlier tests (or an earlier attempt, whose two
+    // connections to this same VIP would be read back from their flows or tracker entries and never end here).
+    await forgetEarlierConnections();
     daemon = await startDaemon(yaml(web(v6, 'rr')));
     const sniffers = await Promise.all(['vm1', 'vm2'].map((vm) => sniffIpv6(vm, 6)));
     // Linux puts a socket's sticky IPV6_DSTOPTS / IPV6_HOPOPTS (here one PadN option, RFC 8200 section 4.2) on every
@@ -418,8 +427,11 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     expect(daemon.service('web').decisions).toBe(2);
     // Both ends' FINs reached vadc as copies (END_COPY6), the client's read through its header: both connections ended.
     await waitFor(() => daemon!.service('web').endCopies >= 4, 10_000, 'copies of both FINs of the 2 connections');
+    // At least four: a FIN the peer's ACK did not reach in time is sent again, and its copy comes up too (CI
+    // 2026-12-06 saw 5). That each connection saw both FINs is what the counts below say: a connection ends (leaves
+    // the backend's active and inactive counts) only when both sides' FINs, or a RST, were copied.
     await waitFor(() => daemon!.service('web').backends.every((b) => b.activeConns === 0 && b.inactiveConns === 0), 10_000, 'both connections ended');
-    expect(daemon.service('web').endCopies).toBe(4);
+    expect(daemon.service('web').backends.map((b) => b.totalConns)).toEqual([1, 1, 0]);
   });
 
   it('IPv6 fragments to the VIP reach no backend: a fragmented SYN is refused with an event, a first fragment without the TCP header is reported and answered with parameter problem code 3', async () => {
