@@ -25,11 +25,23 @@ function retriedTests(results) {
         file: require('path').relative(process.cwd(), file.testFilePath),
         name: t.fullName,
         attempts: t.invocations,
-        reason: String(first).replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 2).join(' / ').slice(0, 300),
+        reason: firstFailure(first),
       });
     }
   }
   return out;
+}
+
+/**
+ * A retried test's first failure in one line: its first lines (the message and, for a toEqual, the diff that says
+ * which field differed) and the test file's line it failed at. CI shows only a part of a run's output, and two lines
+ * ("expect(received).toEqual(expected) / - Expected - 1") did not tell which of a test's assertions failed.
+ */
+function firstFailure(reason) {
+  const lines = String(reason).replace(/\u001b\[[0-9;]*m/g, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const head = lines.filter((l) => !l.startsWith('at ') && !/^\d+ \|/.test(l) && !/^>? *\d+ \|/.test(l) && l !== '|' && !/^\|\s*\^/.test(l)).slice(0, 8);
+  const where = lines.find((l) => /^at .*\.(e2e|test)\.ts:\d+/.test(l));
+  return [...head, ...(where ? [where] : [])].join(' / ').slice(0, 900);
 }
 
 module.exports = SummaryReporter;

@@ -31,7 +31,7 @@ describe('e2e summary reporter', () => {
       { fullName: 'ha takes over', status: 'failed', invocations: 2, retryReasons: ['Error: timeout'] },
     ]));
     expect(out).toContain('e2e: passed on retry 1: test/e2e/x.e2e.ts › outlier ejects');
-    expect(out).toContain('first failure: Error: expect(received).toBe(expected) / Expected: true');
+    expect(out).toContain('first failure: Error: expect(received).toBe(expected) / Expected: true / Received: false / at x.e2e.ts:107');
     expect(out).not.toContain('\u001b[');
     expect(out).not.toContain('lb spreads');
     expect(out).not.toContain('ha takes over'); // a failed test is in jest's own failure list, not here
