@@ -4,7 +4,9 @@ import type { CheckResult } from './types';
 /**
  * Health of one backend, keepalived-style, as a pure state machine: feed it inputs with `now`, get the next
  * state and the events to report. A backend serves when its vNIC is present and up and at least one of its
- * software ports passes its check; ports that fail are excluded individually.
+ * software ports passes its check; ports that fail are excluded individually. A dual-stack backend's port is checked at
+ * both its addresses and serves only while both checks pass (one scheduler state serves both VIPs: vadc cannot take a
+ * backend out of one family only).
  */
 export type HealthVerdict = 'unknown' | 'up' | 'down';
 
@@ -35,8 +37,10 @@ export interface BackendHealth {
   reason: string;
   since: number;
   vnic: VnicView;
-  /** Keyed by software port number. */
+  /** Keyed by software port number: the checks of the backend's `ip` (its IPv4 address when it is dual-stack). */
   ports: Record<number, PortHealth>;
+  /** A dual-stack backend's checks of its IPv6 address `ip6`, keyed the same way; absent otherwise. */
+  ports6?: Record<number, PortHealth>;
 }
 
 export interface RiseFall {
@@ -46,8 +50,12 @@ export interface RiseFall {
   fall: number;
 }
 
+/** Which address of a dual-stack backend a check went to: `ip` (IPv4) or `ip6`. */
+export type CheckFamily = 'ipv4' | 'ipv6';
+
 export type HealthInput =
-  | { kind: 'check'; port: number; result: CheckResult }
+  /** `family` 'ipv6': the check of a dual-stack backend's `ip6` (default: of its `ip`). */
+  | { kind: 'check'; port: number; family?: CheckFamily; result: CheckResult }
   /** From the OVSDB VnicResolver: appeared, changed or gone. */
   | { kind: 'vnic'; present: boolean; linkState?: 'up' | 'down'; adminState?: 'up' | 'down' }
   /** From OpenFlow port-status for the backend's ofport. */
@@ -62,7 +70,12 @@ function freshPort(now: number): PortHealth {
   return { state: 'unknown', passes: 0, failures: 0, reason: 'not checked yet', lastOutput: '', since: now };
 }
 
-export function initialBackendHealth(backend: string, ports: readonly number[], now: number): BackendHealth {
+function freshPorts(ports: Iterable<number | string>, now: number): Record<number, PortHealth> {
+  return Object.fromEntries([...ports].map((p) => [p, freshPort(now)]));
+}
+
+/** `dualStack`: the backend's ports are checked at both its addresses (BackendHealth.ports6). */
+export function initialBackendHealth(backend: string, ports: readonly number[], now: number, dualStack = false): BackendHealth {
   if (ports.length === 0) throw new RangeError(`backend ${backend}: at least one software port is needed to check health`);
   return {
     backend,
@@ -70,8 +83,27 @@ export function initialBackendHealth(backend: string, ports: readonly number[], 
     reason: 'no check has passed yet',
     since: now,
     vnic: { reported: false, present: false, linkUp: false, adminUp: false, openflowUp: true },
-    ports: Object.fromEntries(ports.map((p) => [p, freshPort(now)])),
+    ports: freshPorts(ports, now),
+    ...(dualStack ? { ports6: freshPorts(ports, now) } : {}),
   };
+}
+
+/**
+ * A software port's verdict: its check's, or for a dual-stack backend both families' together: up while both are
+ * up, down as soon as either is down, unknown otherwise (a new backend serves once each family has passed).
+ */
+export function portVerdict(health: BackendHealth, port: number): HealthVerdict {
+  const v4 = health.ports[port]?.state ?? 'unknown';
+  const v6 = health.ports6?.[port]?.state;
+  if (v6 === undefined) return v4;
+  if (v4 === 'down' || v6 === 'down') return 'down';
+  return v4 === 'up' && v6 === 'up' ? 'up' : 'unknown';
+}
+
+/** How events and reasons name a check's family: only a dual-stack backend's checks have one. */
+function familyLabel(health: BackendHealth, family: CheckFamily | undefined): 'IPv4' | 'IPv6' | undefined {
+  if (!health.ports6) return undefined;
+  return family === 'ipv6' ? 'IPv6' : 'IPv4';
 }
 
 /** Why the vNIC cannot carry traffic, or undefined when it can. */
@@ -95,7 +127,7 @@ export function stepPort(port: PortHealth, result: CheckResult, rf: RiseFall, no
 
 export function usablePorts(health: BackendHealth): number[] {
   if (health.state !== 'up') return [];
-  return Object.entries(health.ports).filter(([, p]) => p.state === 'up').map(([port]) => Number(port));
+  return Object.keys(health.ports).map(Number).filter((port) => portVerdict(health, port) === 'up');
 }
 
 function applyVnicInput(vnic: VnicView, input: Exclude<HealthInput, { kind: 'check' }>): VnicView {
@@ -109,15 +141,20 @@ function applyVnicInput(vnic: VnicView, input: Exclude<HealthInput, { kind: 'che
 export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf: RiseFall, now: number): HealthStep {
   const events: HealthEvent[] = [];
   let ports = health.ports;
+  let ports6 = health.ports6;
   let vnic = health.vnic;
   let trigger: { reason: string; lastOutput: string; port?: number } | undefined;
 
   if (input.kind === 'check') {
-    const before = ports[input.port];
+    const ipv6 = input.family === 'ipv6';
+    if (ipv6 && !ports6) throw new RangeError(`backend ${health.backend}: no IPv6 address is checked`);
+    const before = (ipv6 ? ports6 : ports)?.[input.port];
     if (!before) throw new RangeError(`backend ${health.backend}: no software port ${input.port} is checked`);
     const after = stepPort(before, input.result, rf, now);
-    ports = { ...ports, [input.port]: after };
-    trigger = { reason: `port ${input.port}: ${input.result.reason}`, lastOutput: input.result.output, port: input.port };
+    if (ipv6) ports6 = { ...ports6, [input.port]: after };
+    else ports = { ...ports, [input.port]: after };
+    const family = familyLabel(health, input.family);
+    trigger = { reason: `port ${input.port}${family ? ` (${family})` : ''}: ${input.result.reason}`, lastOutput: input.result.output, port: input.port };
     if (after.state !== before.state && after.state !== 'unknown') {
       events.push({
         kind: after.state === 'up' ? 'port_up' : 'port_down',
@@ -125,6 +162,7 @@ export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf:
         time: now,
         backend: health.backend,
         port: input.port,
+        ...(family ? { family } : {}),
         reason: input.result.reason,
         lastOutput: input.result.output,
       });
@@ -134,12 +172,16 @@ export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf:
     vnic = applyVnicInput(vnic, input);
     const isOk = vnicProblem(vnic) === undefined;
     // After any passive outage the application must prove itself again before it gets traffic.
-    if (wasOk !== isOk) ports = Object.fromEntries(Object.keys(ports).map((p) => [p, freshPort(now)]));
+    if (wasOk !== isOk) {
+      ports = freshPorts(Object.keys(ports), now);
+      if (ports6) ports6 = freshPorts(Object.keys(ports6), now);
+    }
     trigger = { reason: vnicProblem(vnic) ?? 'vNIC up', lastOutput: '' };
   }
 
   const problem = vnicProblem(vnic);
-  const portStates = Object.values(ports).map((p) => p.state);
+  const judged: BackendHealth = { ...health, ports, ...(ports6 ? { ports6 } : {}) };
+  const portStates = Object.keys(ports).map((p) => portVerdict(judged, Number(p)));
   let state: HealthVerdict = health.state;
   let reason = health.reason;
   if (problem) {
@@ -165,6 +207,6 @@ export function stepBackendHealth(health: BackendHealth, input: HealthInput, rf:
       lastOutput: trigger.lastOutput,
     });
   }
-  const next: BackendHealth = { ...health, vnic, ports, state, reason, since: state === health.state ? health.since : now };
+  const next: BackendHealth = { ...judged, vnic, state, reason, since: state === health.state ? health.since : now };
   return { health: next, events };
 }

@@ -29,6 +29,8 @@ export interface HealthEvent {
   reason: string;
   backend?: string;
   port?: number;
+  /** The family of a dual-stack backend's check (port_up, port_down); single-family checks have none. */
+  family?: 'IPv4' | 'IPv6';
   tier?: number;
   /** The last check's output (backend_up/down), or a hook's output (launch_*, stop_*, relocate_*). */
   lastOutput?: string;
@@ -36,11 +38,13 @@ export interface HealthEvent {
 }
 
 export function toVadcEvent(event: HealthEvent, service?: string): VadcEvent {
-  const subject = event.backend ? `backend ${event.backend}${event.port !== undefined ? ` port ${event.port}` : ''}` : event.tier !== undefined ? `tier ${event.tier}` : 'service';
+  const port = event.port !== undefined ? ` port ${event.port}${event.family ? ` (${event.family})` : ''}` : '';
+  const subject = event.backend ? `backend ${event.backend}${port}` : event.tier !== undefined ? `tier ${event.tier}` : 'service';
   const data: Record<string, unknown> = { ...event.data, reason: event.reason };
   if (event.lastOutput !== undefined) data.lastOutput = event.lastOutput;
   if (event.tier !== undefined) data.tier = event.tier;
   if (event.port !== undefined) data.port = event.port;
+  if (event.family !== undefined) data.family = event.family;
   return {
     time: event.time,
     kind: event.kind,

@@ -1,5 +1,6 @@
 import type { HealthCheckConfig, ServiceConfig } from '../config';
 import type { Logger } from '../util/logger';
+import type { CheckFamily } from './backend-health';
 import type { MonitoredBackend, ServiceHealthOptions } from './monitor';
 import type { CheckScheduler } from './scheduler';
 import { sourceFor, type CheckSpec, type HookSpec, type SourceAddresses, type StatusExpectation } from './types';
@@ -27,12 +28,17 @@ function statuses(value: Extract<HealthCheckConfig, { type: 'http' | 'https' }>[
   return (Array.isArray(value) ? value : [value]).map((s) => (typeof s === 'number' ? s : { from: Number(s.slice(0, 3)), to: Number(s.slice(4)) }));
 }
 
-/** The active check of one (backend, software port) as the service's health section describes it. */
+/**
+ * The active check of one (backend, software port) as the service's health section describes it, at the backend's
+ * `ip`, or for family 'ipv6' at a dual-stack backend's `ip6` (a script check gets that address as VADC_IP).
+ */
 export function checkSpecFromConfig(
-  health: HealthCheckConfig, service: string, backend: MonitoredBackend, softwarePort: number, sources?: SourceAddresses,
+  health: HealthCheckConfig, service: string, backend: MonitoredBackend, softwarePort: number, sources?: SourceAddresses, family: CheckFamily = 'ipv4',
 ): CheckSpec {
   const port = health.port ?? softwarePort;
-  const base = { host: backend.ip, port, timeoutMs: seconds(health.timeout), sourceAddress: sourceFor(sources, backend.ip) };
+  const host = family === 'ipv6' ? backend.ip6 : backend.ip;
+  if (host === undefined) throw new RangeError(`service ${service}: backend ${backend.id} has no IPv6 address to check`);
+  const base = { host, port, timeoutMs: seconds(health.timeout), sourceAddress: sourceFor(sources, host) };
   switch (health.type) {
     case 'tcp':
       return { kind: 'tcp', ...base };
@@ -54,7 +60,7 @@ export function checkSpecFromConfig(
         kind: 'script',
         command: health.command,
         timeoutMs: seconds(health.timeout),
-        env: { ...health.env, VADC_SERVICE: service, VADC_BACKEND: backend.id, VADC_VNIC: backend.vnic, VADC_IP: backend.ip, VADC_PORT: String(port) },
+        env: { ...health.env, VADC_SERVICE: service, VADC_BACKEND: backend.id, VADC_VNIC: backend.vnic, VADC_IP: host, VADC_PORT: String(port) },
       };
   }
 }
@@ -72,6 +78,7 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
     id: b.name,
     vnic: b.vnic,
     ip: b.ip,
+    ...(b.ip6 !== undefined ? { ip6: b.ip6 } : {}),
     ports: b.ports,
     tier: b.tier,
     weight: b.weight,
@@ -84,7 +91,7 @@ export function healthOptionsFromConfig(service: ServiceConfig, inputs: HealthRu
   return {
     service: service.name,
     backends,
-    checkFor: health && ((b, port) => checkSpecFromConfig(health, service.name, b, port, inputs.sourceAddresses)),
+    checkFor: health && ((b, port, family) => checkSpecFromConfig(health, service.name, b, port, inputs.sourceAddresses, family)),
     intervalMs: health ? seconds(health.interval) : PASSIVE_INTERVAL_MS,
     riseFall: health ? { rise: health.rise, fall: health.fall } : PASSIVE_RISE_FALL,
     tiers: {

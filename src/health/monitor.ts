@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { HealthState, LastCheck, VadcEvent } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
-import { initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type HealthInput, type RiseFall } from './backend-health';
+import {
+  initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type CheckFamily, type HealthInput, type RiseFall,
+} from './backend-health';
 import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
 import { toVadcEvent, type HealthEvent } from './events';
 import { runHook as defaultRunHook, type HookContext, type HookResult } from './hooks';
@@ -18,6 +20,8 @@ export interface MonitoredBackend {
   id: string;
   vnic: string;
   ip: string;
+  /** A dual-stack backend's IPv6 address (`ip` is then its IPv4 one): active checks go to both. */
+  ip6?: string;
   ports: number[];
   tier: number;
   weight: number;
@@ -37,8 +41,11 @@ export interface BackendLoad {
 export interface ServiceHealthOptions {
   service: string;
   backends: MonitoredBackend[];
-  /** Builds the active check of one (backend, software port); undefined = passive health only (a port counts as passing once the vNIC is up). */
-  checkFor?: (backend: MonitoredBackend, port: number) => CheckSpec;
+  /**
+   * Builds the active check of one (backend, software port) at the backend's `ip`, or at its `ip6` for family 'ipv6'
+   * (a dual-stack backend has both); undefined = passive health only (a port counts as passing once the vNIC is up).
+   */
+  checkFor?: (backend: MonitoredBackend, port: number, family?: CheckFamily) => CheckSpec;
   intervalMs: number;
   riseFall: RiseFall;
   tiers: TierPolicy;
@@ -101,8 +108,9 @@ export class ServiceHealthMonitor extends EventEmitter {
       if (this.backends.has(b.id)) throw new RangeError(`service ${opts.service}: backend ${b.id} is listed twice`);
       this.backends.set(b.id, b);
       const carried = opts.carried?.get(b.id);
-      const samePorts = carried !== undefined && JSON.stringify(Object.keys(carried.ports).map(Number).sort((x, y) => x - y)) === JSON.stringify([...b.ports].sort((x, y) => x - y));
-      this.health.set(b.id, carried && samePorts ? carried : initialBackendHealth(b.id, b.ports, start));
+      const samePorts = carried !== undefined && JSON.stringify(Object.keys(carried.ports).map(Number).sort((x, y) => x - y)) === JSON.stringify([...b.ports].sort((x, y) => x - y))
+        && (carried.ports6 !== undefined) === this.checksIp6(b);
+      this.health.set(b.id, carried && samePorts ? carried : initialBackendHealth(b.id, b.ports, start, this.checksIp6(b)));
       if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
       if (b.relocate && opts.relocate) this.relocations.set(b.id, newRelocateJob(b.id));
     }
@@ -117,17 +125,33 @@ export class ServiceHealthMonitor extends EventEmitter {
     for (const b of this.backends.values()) this.scheduleChecks(b);
   }
 
+  /** Whether the backend's ports are checked at its IPv6 address too (dual stack, active checks). */
+  private checksIp6(b: MonitoredBackend): boolean {
+    return b.ip6 !== undefined && this.opts.checkFor !== undefined;
+  }
+
+  /** The families each port of the backend is checked in. */
+  private familiesOf(b: MonitoredBackend): CheckFamily[] {
+    return this.checksIp6(b) ? ['ipv4', 'ipv6'] : ['ipv4'];
+  }
+
   private scheduleChecks(b: MonitoredBackend): void {
     if (!this.started || !this.opts.checkFor || !this.opts.scheduler) return;
     for (const port of b.ports) {
-      this.opts.scheduler.add({
-        id: this.checkId(b.id, port),
-        spec: this.opts.checkFor(b, port),
-        intervalMs: this.opts.intervalMs,
-        // A result still in flight when the backend left (or was replaced) is not about a member any more.
-        onResult: (result) => this.backends.get(b.id) === b && this.checkResult(b.id, port, result),
-      });
+      for (const family of this.familiesOf(b)) {
+        this.opts.scheduler.add({
+          id: this.checkId(b.id, port, family),
+          spec: this.opts.checkFor(b, port, family),
+          intervalMs: this.opts.intervalMs,
+          // A result still in flight when the backend left (or was replaced) is not about a member any more.
+          onResult: (result) => this.backends.get(b.id) === b && this.checkResult(b.id, port, result, family),
+        });
+      }
     }
+  }
+
+  private unscheduleChecks(b: MonitoredBackend): void {
+    for (const port of b.ports) for (const family of this.familiesOf(b)) this.opts.scheduler?.remove(this.checkId(b.id, port, family));
   }
 
   /**
@@ -137,7 +161,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   addBackend(b: MonitoredBackend): void {
     if (this.backends.has(b.id) || this.opts.tiers.sorryBackend === b.id) throw new RangeError(`service ${this.opts.service}: backend ${b.id} is already a member`);
     this.backends.set(b.id, b);
-    this.health.set(b.id, initialBackendHealth(b.id, b.ports, this.now()));
+    this.health.set(b.id, initialBackendHealth(b.id, b.ports, this.now(), this.checksIp6(b)));
     if (b.launch) this.jobs.set(b.id, newLaunchJob(b.id, { backend: b.id, tier: b.tier }));
     if (b.relocate && this.opts.relocate) this.relocations.set(b.id, newRelocateJob(b.id));
     this.scheduleChecks(b);
@@ -148,7 +172,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   removeBackend(id: string): void {
     const b = this.backends.get(id);
     if (!b) return;
-    for (const port of b.ports) this.opts.scheduler?.remove(this.checkId(id, port));
+    this.unscheduleChecks(b);
     this.backends.delete(id);
     this.health.delete(id);
     this.load.delete(id);
@@ -161,15 +185,18 @@ export class ServiceHealthMonitor extends EventEmitter {
 
   /** Stops the checks, aborts running hooks (their process groups are killed) and waits for them. */
   async stop(): Promise<void> {
-    for (const b of this.backends.values()) for (const port of b.ports) this.opts.scheduler?.remove(this.checkId(b.id, port));
+    for (const b of this.backends.values()) this.unscheduleChecks(b);
     this.abort.abort();
     await Promise.all([...this.hooksInFlight]);
   }
 
-  /** A check result (the scheduler delivers them itself after start()). */
-  checkResult(backend: string, port: number, result: CheckResult): void {
-    this.lastChecks.set(backend, { at: this.now(), ok: result.ok, port, reason: result.reason, durationMs: result.durationMs });
-    this.applyHealth(backend, { kind: 'check', port, result });
+  /** A check result (the scheduler delivers them itself after start()); `family` 'ipv6': of a dual-stack backend's `ip6`. */
+  checkResult(backend: string, port: number, result: CheckResult, family: CheckFamily = 'ipv4'): void {
+    // A dual-stack backend's last check names its family (the reason alone may not: 'HTTP 200').
+    const dual = this.requireHealth(backend).ports6 !== undefined;
+    const reason = dual ? `${family === 'ipv6' ? 'IPv6' : 'IPv4'}: ${result.reason}` : result.reason;
+    this.lastChecks.set(backend, { at: this.now(), ok: result.ok, port, reason, durationMs: result.durationMs });
+    this.applyHealth(backend, { kind: 'check', port, ...(family === 'ipv6' ? { family } : {}), result });
   }
 
   /** The backend's last active check (any of its ports), for status and the dashboard. */
@@ -272,8 +299,8 @@ export class ServiceHealthMonitor extends EventEmitter {
     return { health: h.state, reason: h.reason };
   }
 
-  checkId(backend: string, port: number): string {
-    return `${this.opts.service}/${backend}:${port}`;
+  checkId(backend: string, port: number, family: CheckFamily = 'ipv4'): string {
+    return `${this.opts.service}/${backend}:${port}${family === 'ipv6' ? '/ipv6' : ''}`;
   }
 
   private requireBackend(id: string): MonitoredBackend {

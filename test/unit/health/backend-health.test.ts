@@ -96,3 +96,58 @@ describe('backend health state machine', () => {
     expect(() => initialBackendHealth('vm9', [], 0)).toThrow(/at least one software port/);
   });
 });
+
+describe('backend health of a dual-stack backend (each port checked at its IPv4 and its IPv6 address)', () => {
+  const pass6 = (port = 80): HealthInput => ({ ...pass(port), family: 'ipv6' } as HealthInput);
+  const fail6 = (port = 80): HealthInput => ({ ...fail(port), family: 'ipv6' } as HealthInput);
+  const dual = (ports = [80]) => initialBackendHealth('vm1', ports, 0, true);
+  const named = (events: Array<{ step: number; kind: string; reason: string }>) => events.map((e) => `${e.step} ${e.kind}: ${e.reason}`);
+
+  it('serves a port only once both families have passed', () => {
+    const afterV4 = run(dual(), [vnicUp, pass()]);
+    expect([afterV4.health.state, usablePorts(afterV4.health)]).toEqual(['unknown', []]);
+    const both = run(afterV4.health, [pass6()]);
+    expect([both.health.state, usablePorts(both.health)]).toEqual(['up', [80]]);
+    expect(both.backendEvents).toEqual([{ step: 0, kind: 'backend_up', reason: 'port 80 (IPv6): HTTP 200' }]);
+  });
+
+  it('an IPv6 application that fails while IPv4 passes takes the port out after `fall` IPv6 failures; the events name the family', () => {
+    // IPv4 keeps passing between the IPv6 failures: the IPv6 streak is its own (one shared streak would restart at each IPv4 pass).
+    const { health, events } = run(dual(), [vnicUp, pass(), pass6(), fail6(), pass(), fail6(), pass(), fail6(), pass()]);
+    expect(health.state).toBe('down');
+    expect(usablePorts(health)).toEqual([]);
+    expect([health.ports[80].state, health.ports6?.[80].state]).toEqual(['up', 'down']);
+    expect(named(events)).toEqual([
+      '1 port_up: HTTP 200',
+      '2 port_up: HTTP 200',
+      '2 backend_up: port 80 (IPv6): HTTP 200',
+      '7 port_down: connection refused (ECONNREFUSED)',
+      '7 backend_down: every port fails; port 80 (IPv6): connection refused (ECONNREFUSED)',
+    ]);
+    const out = stepBackendHealth(run(dual(), [vnicUp, pass(), pass6(), fail6(), fail6()]).health, fail6(), RF, 9000);
+    expect(out.events[0]).toMatchObject({ kind: 'port_down', port: 80, family: 'IPv6' });
+    // Back once IPv6 has passed `rise` times again.
+    expect(run(health, [pass6()]).health.state).toBe('down');
+    expect(run(health, [pass6(), pass6()]).health.state).toBe('up');
+  });
+
+  it('a failing IPv4 check takes the port out as well, and a second port keeps the backend up', () => {
+    const { health, events } = run(dual([80, 443]), [vnicUp, pass(80), pass6(80), pass(443), pass6(443), fail(443), fail(443), fail(443)]);
+    expect([health.state, usablePorts(health)]).toEqual(['up', [80]]);
+    expect(named(events).at(-1)).toBe('7 port_down: connection refused (ECONNREFUSED)');
+    expect(stepBackendHealth(health, fail(443), RF, 9000).health.ports6?.[443].state).toBe('up');
+  });
+
+  it('a passive outage clears both families: each has to pass again', () => {
+    const up = run(dual(), [vnicUp, pass(), pass6()]).health;
+    const back = run(up, [{ kind: 'port_status', linkUp: false }, { kind: 'port_status', linkUp: true }, pass()]).health;
+    expect([back.state, back.ports6?.[80].state]).toEqual(['down', 'unknown']);
+    expect(run(back, [pass6()]).health.state).toBe('up');
+  });
+
+  it('a single-family backend has no IPv6 checks: its events name no family, and an IPv6 result for it is refused', () => {
+    const { events } = run(initialBackendHealth('vm1', [80], 0), [vnicUp, pass()]);
+    expect(named(events)).toEqual(['1 port_up: HTTP 200', '1 backend_up: port 80: HTTP 200']);
+    expect(() => stepBackendHealth(initialBackendHealth('vm1', [80], 0), pass6(), RF, 1)).toThrow('backend vm1: no IPv6 address is checked');
+  });
+});

@@ -52,6 +52,29 @@ describe('healthOptionsFromConfig', () => {
     expect(udp).toMatchObject({ kind: 'udp', port: 53, send: 'ping', expect: /^pong/ });
   });
 
+  it('checks a dual-stack backend at its ip and, for family ipv6, at its ip6, each from its family\'s source address', () => {
+    const [api] = parseConfig(`
+services:
+  - name: api
+    vip: 10.0.0.100
+    vip6: "fd00::100"
+    port: 80
+    health: { type: tcp, interval: 1, timeout: 0.5 }
+    backends:
+      - { vnic: v-vm1, ip: 10.0.0.11, ip6: "fd00::11", ports: [8080] }
+`, 'test').services;
+    const opts = healthOptionsFromConfig(api, { scheduler, sourceAddresses: { ipv4: '10.0.0.1', ipv6: 'fd00::1' } });
+    const [b] = opts.backends;
+    expect([b.ip, b.ip6]).toEqual(['10.0.0.11', 'fd00::11']);
+    expect([opts.checkFor?.(b, 8080), opts.checkFor?.(b, 8080, 'ipv4'), opts.checkFor?.(b, 8080, 'ipv6')].map((c) => c && 'host' in c && [c.host, c.sourceAddress]))
+      .toEqual([['10.0.0.11', '10.0.0.1'], ['10.0.0.11', '10.0.0.1'], ['fd00::11', 'fd00::1']]);
+    const script = { type: 'script', interval: 5, timeout: 2, rise: 1, fall: 1, command: '/bin/check', env: {} } as const;
+    expect([checkSpecFromConfig(script, 'api', b, 8080), checkSpecFromConfig(script, 'api', b, 8080, undefined, 'ipv6')].map((c) => c.kind === 'script' && c.env?.VADC_IP))
+      .toEqual(['10.0.0.11', 'fd00::11']);
+    const single = { ...b, ip6: undefined };
+    expect(() => checkSpecFromConfig(script, 'api', single, 8080, undefined, 'ipv6')).toThrow('service api: backend v-vm1 has no IPv6 address to check');
+  });
+
   it('a service without a health section is passive-only', () => {
     const { health: _omit, ...passive } = full.services[0];
     expect(healthOptionsFromConfig(passive, { scheduler }).checkFor).toBeUndefined();

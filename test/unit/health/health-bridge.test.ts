@@ -5,6 +5,7 @@ import { LoadBalancerApp } from '../../../src/app';
 import type { SwitchInfo } from '../../../src/controller/types';
 import { HealthBridge } from '../../../src/daemon/health-bridge';
 import type { OfpPort } from '../../../src/openflow/types';
+import type { CheckSpec } from '../../../src/health';
 import type { VadcEvent } from '../../../src/runtime/types';
 import { silentLogger } from '../../../src/util/logger';
 
@@ -158,6 +159,53 @@ ${extra}`, 'test').services;
       expect(() => bridge.observeLocations()).not.toThrow();
       await bridge.setServices(after);
       expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
+
+describe('HealthBridge with a dual-stack service', () => {
+  it('a backend whose IPv6 check fails is out of the app\'s service (both VIPs) while its IPv4 check passes, and back once IPv6 passes', async () => {
+    const services = parseConfig(`
+services:
+  - name: api
+    vip: 10.0.0.100
+    vip6: "fd00::100"
+    port: 80
+    health: { type: tcp, interval: 0.05, timeout: 0.02, rise: 1, fall: 1 }
+    backends:
+      - { vnic: v-vm1, ip: 10.0.0.11, ip6: "fd00::11", ports: [8080] }
+      - { vnic: v-vm2, ip: 10.0.0.12, ip6: "fd00::12", ports: [8080] }
+`, 'test').services;
+    let ipv6Broken = true;
+    const checked = new Set<string>();
+    const checker = async (spec: CheckSpec) => {
+      const host = 'host' in spec ? spec.host : '';
+      checked.add(host);
+      const ok = !(ipv6Broken && host === 'fd00::12');
+      return { ok, reason: ok ? `connected to ${host}` : 'connection refused (ECONNREFUSED)', output: '', durationMs: 1 };
+    };
+    const app = new LoadBalancerApp(services);
+    const events: VadcEvent[] = [];
+    const bridge = new HealthBridge({ app, logger: silentLogger(), emit: (e) => events.push({ time: 0, ...e }), deliver: () => undefined, now: Date.now, checker });
+    const healthy = () => ['v-vm1', 'v-vm2'].map((b) => app.serviceStates()[0].backends.get(b)?.healthy);
+    const until = async (cond: () => boolean, what: string) => {
+      for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      }
+    };
+    try {
+      await bridge.setServices(services);
+      app.switchUp(switchWith(['v-vm1', 'v-vm2']), 0);
+      bridge.discoverySettled();
+      await until(() => bridge.stateOf('api', 'v-vm1')?.health === 'up' && bridge.stateOf('api', 'v-vm2')?.health === 'down', 'vm1 up, vm2 down');
+      expect([...checked].sort()).toEqual(['10.0.0.11', '10.0.0.12', 'fd00::11', 'fd00::12']);
+      expect(healthy()).toEqual([true, false]);
+      expect(events.find((e) => e.kind === 'port_down')?.message).toBe('port down: backend v-vm2 port 8080 (IPv6): connection refused (ECONNREFUSED)');
+      ipv6Broken = false;
+      await until(() => bridge.stateOf('api', 'v-vm2')?.health === 'up', 'vm2 up again');
+      expect(healthy()).toEqual([true, true]);
     } finally {
       await bridge.stop();
     }

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { CheckScheduler, ServiceHealthMonitor, type HookContext, type HookResult, type LaunchPolicy, type MonitoredBackend, type ServiceHealthOptions } from '../../../src/health';
+import { CheckScheduler, ServiceHealthMonitor, checkSpecFromConfig, type HookContext, type HookResult, type LaunchPolicy, type MonitoredBackend, type ServiceHealthOptions } from '../../../src/health';
 import type { VadcEvent } from '../../../src/runtime/types';
 
 const LAUNCH: LaunchPolicy = { readyTimeoutMs: 10_000, maxAttempts: 2, backoffBaseMs: 1000, backoffMaxMs: 1000, rearmMs: 60_000 };
@@ -178,5 +178,49 @@ describe('ServiceHealthMonitor', () => {
     await scheduler.stop();
     server.close();
     expect(event.message).toBe(`backend up: backend p1: port ${port}: connected to 127.0.0.1:${port}`);
+  });
+
+  it('checks a dual-stack backend at both its addresses: an IPv6 listener that stops takes the backend out, the events naming IPv6', async () => {
+    // One port on 127.0.0.1 and ::1; the IPv6 listener is closed once the backend is up (an IPv6 application that dies
+    // while its IPv4 twin still serves). Before, only `ip` was checked and the backend stayed up.
+    const listen = (server: net.Server, host: string, port: number) => new Promise<number>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
+    });
+    const server4 = net.createServer((s) => s.end());
+    const server6 = net.createServer((s) => s.end());
+    const port = await listen(server4, '127.0.0.1', 0);
+    await listen(server6, '::1', port);
+    const scheduler = new CheckScheduler({ concurrency: 4, jitter: 0 });
+    const tcp = { type: 'tcp', interval: 0.05, timeout: 0.5, rise: 1, fall: 1 } as const;
+    const h = harness([], {
+      backends: [{ id: 'd1', vnic: 'v-d1', ip: '127.0.0.1', ip6: '::1', ports: [port], tier: 0, weight: 1 }],
+      scheduler,
+      intervalMs: 50,
+      riseFall: { rise: 1, fall: 1 },
+      checkFor: (b, p, family) => checkSpecFromConfig(tcp, 'web', b, p, undefined, family),
+    });
+    const next = (kind: string) => new Promise<VadcEvent | undefined>((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), 10_000);
+      h.monitor.on('event', (e: VadcEvent) => e.kind === kind && (clearTimeout(timer), resolve(e)));
+    });
+    try {
+      const up = next('backend_up');
+      h.monitor.vnicChanged('d1', { present: true });
+      h.monitor.start();
+      expect((await up)?.message).toMatch(new RegExp(`^backend up: backend d1: port ${port} \\((IPv4|IPv6)\\): connected to`));
+      expect(h.monitor.portsFor('d1')).toEqual([port]);
+      const portDown = next('port_down');
+      const down = next('backend_down');
+      await new Promise<void>((resolve) => server6.close(() => resolve()));
+      expect((await portDown)?.data).toMatchObject({ port, family: 'IPv6' });
+      expect((await down)?.message).toBe(`backend down: backend d1: every port fails; port ${port} (IPv6): connection refused (ECONNREFUSED)`);
+      expect(h.monitor.portsFor('d1')).toEqual([]);
+      expect(h.monitor.lastCheckOf('d1')?.reason).toMatch(/^IPv[46]: /);
+    } finally {
+      await scheduler.stop();
+      server4.close();
+      if (server6.listening) server6.close();
+    }
   });
 });
