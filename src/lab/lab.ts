@@ -372,8 +372,9 @@ export class Lab {
 
   // ---- servers and clients ----------------------------------------------------------------------
 
-  startHttpServer(ref: LabHost | string, port: number): Promise<LabServer> {
-    return this.startServer(ref, port, 'http-server.js');
+  /** `family`: listen on that family only (default: both, IPv4 as IPv4-mapped addresses). */
+  startHttpServer(ref: LabHost | string, port: number, family?: 'ipv4' | 'ipv6'): Promise<LabServer> {
+    return this.startServer(ref, port, 'http-server.js', family === undefined ? [] : [family]);
   }
 
   startUdpEchoServer(ref: LabHost | string, port: number): Promise<LabServer> {
@@ -408,9 +409,9 @@ export class Lab {
     return path.join(this.paths.serversDir, name);
   }
 
-  private async startServer(ref: LabHost | string, port: number, script: ScriptName): Promise<LabServer> {
+  private async startServer(ref: LabHost | string, port: number, script: ScriptName, extra: string[] = []): Promise<LabServer> {
     const host = this.host(ref);
-    const child = this.spawn(host, ['node', this.script(script), String(port), host.name]);
+    const child = this.spawn(host, ['node', this.script(script), String(port), host.name, ...extra]);
     await new Promise<void>((resolve, reject) => {
       let stderr = '';
       child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));

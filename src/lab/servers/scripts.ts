@@ -3,12 +3,13 @@
 // dist, and every process running one carries the lab directory in its command line (down() finds it).
 
 /**
- * argv: PORT NAME. Answers every request with "NAME PORT\n"; keep-alive on; prints "listening" when ready. A GET of
+ * argv: PORT NAME [FAMILY]. Answers every request with "NAME PORT\n"; keep-alive on; prints "listening" when ready.
+ * FAMILY 'ipv4' or 'ipv6' listens on that family only (an application of a dual-stack VM that serves one family). A GET of
  * /set-delay/MS makes it answer every later request MS milliseconds after reading it (a slow application; 0 = at once).
  */
 export const HTTP_SERVER = `'use strict';
 const http = require('node:http');
-const [port, name] = process.argv.slice(2);
+const [port, name, family] = process.argv.slice(2);
 let delayMs = 0;
 const server = http.createServer((req, res) => {
   req.resume();
@@ -27,8 +28,12 @@ const server = http.createServer((req, res) => {
 server.keepAliveTimeout = 30000;
 // '::' takes IPv4 connections too (as IPv4-mapped addresses); a namespace without IPv6 falls back to IPv4 only.
 const listening = () => process.stdout.write('listening\\n');
-server.once('error', (err) => { if (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL') throw err; server.listen(Number(port), '0.0.0.0', listening); });
-server.listen(Number(port), '::', listening);
+if (family === 'ipv4') server.listen(Number(port), '0.0.0.0', listening);
+else if (family === 'ipv6') server.listen({ port: Number(port), host: '::', ipv6Only: true }, listening);
+else {
+  server.once('error', (err) => { if (err.code !== 'EAFNOSUPPORT' && err.code !== 'EADDRNOTAVAIL') throw err; server.listen(Number(port), '0.0.0.0', listening); });
+  server.listen(Number(port), '::', listening);
+}
 const stop = () => { server.closeAllConnections(); server.close(() => process.exit(0)); };
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
