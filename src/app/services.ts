@@ -219,7 +219,8 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.vip === b.vip && a.vip6 === b.vip6 && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
     && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
-    && a.persistence === b.persistence && a.persistence_prefix === b.persistence_prefix && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
+    && a.persistence === b.persistence && a.persistence_prefix === b.persistence_prefix && a.persistence_prefix6 === b.persistence_prefix6
+    && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
@@ -240,12 +241,16 @@ export function outlierSettingsOf(config: ServiceConfig): OutlierSettings | unde
   };
 }
 
-/** A persistent service's templates: the client's leading persistence_prefix bits (IPv4 as a netmask, IPv6 as a prefix length). */
+/**
+ * A persistent service's templates: the client's leading persistence_prefix bits (IPv4 as a netmask, IPv6 as a prefix
+ * length); a dual-stack service's IPv6 clients by persistence_prefix6.
+ */
 function persistenceOf(config: ServiceConfig): PersistenceOptions {
   const timeoutMs = config.persistence * 1000;
-  const length = config.persistence_prefix;
-  if (length === undefined) return { timeoutMs };
-  return config.vip.includes(':') ? { timeoutMs, prefixLength6: length } : { timeoutMs, netmask: ipv4Mask(length) };
+  const ipv6Vip = config.vip.includes(':');
+  const v4Length = ipv6Vip ? undefined : config.persistence_prefix;
+  const v6Length = ipv6Vip ? config.persistence_prefix : config.persistence_prefix6;
+  return { timeoutMs, ...(v4Length !== undefined ? { netmask: ipv4Mask(v4Length) } : {}), ...(v6Length !== undefined ? { prefixLength6: v6Length } : {}) };
 }
 
 function makeService(id: number, config: ServiceConfig): ServiceState {

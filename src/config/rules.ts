@@ -154,8 +154,9 @@ function vipsOf(service: ServiceConfig): Array<['vip' | 'vip6', string]> {
 
 /**
  * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses; the features that
- * hold one address family's state per service (tagged VMs' one address key, the datapath's select group, one
- * persistence prefix) are refused rather than half-done.
+ * hold one address family's state per service (tagged VMs' one address key, the datapath's select group) are refused
+ * rather than half-done. Its persistence prefix is per family (persistence_prefix for IPv4 clients, persistence_prefix6
+ * for IPv6 ones).
  */
 function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void {
   const vip6 = service.vip6!;
@@ -171,9 +172,6 @@ function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void
   }
   if (service.backends_from) {
     add(`${at}.backends_from`, 'tagged backends join single-family services only (ip_key holds one address); list a dual-stack service\'s backends with ip and ip6');
-  }
-  if (service.persistence_prefix !== undefined) {
-    add(`${at}.persistence_prefix`, 'a dual-stack service keeps one template per client address (one prefix length cannot mean both an IPv4 netmask and an IPv6 prefix)');
   }
 }
 
@@ -194,6 +192,12 @@ function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
       add(`${at}.persistence_prefix`, `${service.persistence_prefix} is longer than an IPv4 address (the VIP ${service.vip} is IPv4): 0..32`);
     }
     if (service.persistence === 0) add(`${at}.persistence_prefix`, 'only meaningful with persistence (seconds > 0)');
+  }
+  if (service.persistence_prefix6 !== undefined) {
+    if (service.vip6 === undefined) {
+      add(`${at}.persistence_prefix6`, 'only a dual-stack service (with vip6) takes persistence_prefix6; this service\'s clients\' prefix length is persistence_prefix');
+    }
+    if (service.persistence === 0) add(`${at}.persistence_prefix6`, 'only meaningful with persistence (seconds > 0)');
   }
 
   if (service.backends.length === 0 && !service.backends_from) {

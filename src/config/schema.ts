@@ -209,9 +209,11 @@ export const serviceSchema = strict({
   /**
    * Clients whose addresses share this many leading bits share a persistence template (IPVS's persistent netmask,
    * ipvsadm -M, keepalived persistence_granularity; for an IPv6 service IPVS takes it as a prefix length). Default:
-   * the whole address (32 or 128 bits), one client one template.
+   * the whole address (32 or 128 bits), one client one template. A dual-stack service's is its IPv4 clients' (0..32).
    */
   persistence_prefix: integer(0, 128, 'an integer 0..128 (prefix length: 0..32 for an IPv4 VIP)').optional(),
+  /** A dual-stack service's persistence_prefix for its IPv6 clients (those of vip6): a prefix length. Default 128. */
+  persistence_prefix6: integer(0, 128, 'an integer 0..128 (the IPv6 clients\' prefix length)').optional(),
   /** OpenFlow idle_timeout of the connection flows (a 16-bit field, so at most 65535 s). */
   idle_timeout: integer(1, 65535, 'an integer 1..65535 (seconds)').default(60),
   /** Optional OVS fin_timeout (seconds) so closed TCP connections leave the datapath sooner; 0 = not used. */

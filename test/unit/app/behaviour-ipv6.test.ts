@@ -315,6 +315,24 @@ ${backendYaml6('v-vm3', [8081])}
       expect(h.app.connectionRecords('web').map((c) => c.record.ip6 !== undefined)).toEqual([false, true, false, true, false, true]);
     });
 
+    it('persistence per family: IPv4 clients of one /24 (persistence_prefix) and IPv6 clients of one /64 (persistence_prefix6) each share a backend', () => {
+      const h = new AppHarness(mode, dualStackService('rr', '    persistence: 300\n    persistence_prefix: 24\n    persistence_prefix6: 64'));
+      const vm4 = (clientIp: string, port: number) => placedFrom(h, fromClient(port, { clientIp }));
+      const vm6 = (clientIp: string, port: number) => placedFrom(h, fromClient6(port, { clientIp }));
+      const first4 = vm4('10.0.1.1', 48000);
+      const first6 = vm6('fd00:0:0:1::a', 48001);
+      expect([vm4('10.0.1.200', 48002), vm6('fd00:0:0:1:ffff::b', 48003), vm4('10.0.1.7', 48004), vm6('fd00:0:0:1::c', 48005)]).toEqual([first4, first6, first4, first6]);
+      // rr moved on between the families' first clients; other prefixes get templates of their own.
+      expect(first6).not.toBe(first4);
+      expect(vm6('fd00:0:0:2::a', 48006)).not.toBe(first6);
+      // Without persistence_prefix6 each IPv6 client is its own template (the IPv4 netmask is not applied to them).
+      const whole = new AppHarness(mode, dualStackService('rr', '    persistence: 300\n    persistence_prefix: 24'));
+      expect(placedFrom(whole, fromClient6(48100, { clientIp: 'fd00:0:0:1::a' }))).not.toBe(placedFrom(whole, fromClient6(48101, { clientIp: 'fd00:0:0:1::b' })));
+    });
+
+    /** The VM a connection's first packet went to. */
+    const placedFrom = (h: AppHarness, frame: Buffer): string => (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ofport === delivered(h.send(frame).outcomes).port)!;
+
     it('lc counts both families\' connections on a VM: after two IPv4 connections the IPv6 one goes to the third VM', () => {
       const h = new AppHarness(mode, dualStackService('lc'));
       expect([placed(h, false, 47200), placed(h, false, 47201), placed(h, true, 47202)]).toEqual(['v-vm1:8080', 'v-vm2:8080', 'v-vm3:8080']);

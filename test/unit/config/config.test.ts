@@ -373,7 +373,7 @@ ${extra}
       ]);
     });
 
-    it('refuses what holds one family\'s state per service: prefixes, datapath decisions, tagged VMs, a persistence prefix', () => {
+    it('refuses what holds one family\'s state per service: prefixes, datapath decisions, tagged VMs', () => {
       const b = both('v-vm1', '10.0.0.11', 'fd00::11');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).map((i) => i.path)).toContain('services[0].vip');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).find((i) => i.path === 'services[0].vip')?.message)
@@ -383,8 +383,21 @@ ${extra}
         message: 'datapath decisions are for single-family services: a dual-stack service needs decisions: controller (one select group holds one family\'s addresses)',
       }]);
       expect(issuesOf(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080] }')).map((i) => i.path)).toEqual(['services[0].backends_from']);
-      expect(issuesOf(dual(b, '    persistence: 60\n    persistence_prefix: 24')).map((i) => i.path)).toEqual(['services[0].persistence_prefix']);
       expect(parseConfig(dual(b, '    persistence: 60')).services[0].persistence).toBe(60);
+    });
+
+    it('takes a persistence prefix per family: persistence_prefix for the IPv4 clients (0..32), persistence_prefix6 for the IPv6 ones', () => {
+      const b = both('v-vm1', '10.0.0.11', 'fd00::11');
+      const parsed = parseConfig(dual(b, '    persistence: 60\n    persistence_prefix: 24\n    persistence_prefix6: 64')).services[0];
+      expect([parsed.persistence_prefix, parsed.persistence_prefix6]).toEqual([24, 64]);
+      expect(issuesOf(dual(b, '    persistence: 60\n    persistence_prefix: 64'))).toEqual([
+        { path: 'services[0].persistence_prefix', message: '64 is longer than an IPv4 address (the VIP 10.0.0.100 is IPv4): 0..32' },
+      ]);
+      expect(issuesOf(dual(b, '    persistence_prefix6: 64'))).toEqual([{ path: 'services[0].persistence_prefix6', message: 'only meaningful with persistence (seconds > 0)' }]);
+      expect(issuesOf(service('    persistence: 60\n    persistence_prefix6: 64', backend('v-vm1', '10.0.0.11')))).toEqual([{
+        path: 'services[0].persistence_prefix6',
+        message: 'only a dual-stack service (with vip6) takes persistence_prefix6; this service\'s clients\' prefix length is persistence_prefix',
+      }]);
     });
 
     it('counts each VIP as a listener: a single-family service on either of them collides', () => {
