@@ -154,9 +154,9 @@ function vipsOf(service: ServiceConfig): Array<['vip' | 'vip6', string]> {
 
 /**
  * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses; the features that
- * hold one address family's state per service (tagged VMs' one address key, the datapath's select group) are refused
- * rather than half-done. Its persistence prefix is per family (persistence_prefix for IPv4 clients, persistence_prefix6
- * for IPv6 ones).
+ * hold one address family's state per service (tagged VMs' one address key) are refused rather than half-done.
+ * Datapath decisions give it a select group per VIP (src/flows/groups.ts); its persistence prefix is per family
+ * (persistence_prefix for IPv4 clients, persistence_prefix6 for IPv6 ones).
  */
 function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void {
   const vip6 = service.vip6!;
@@ -166,9 +166,6 @@ function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void
   if (service.vip.includes('/')) add(`${at}.vip`, `a dual-stack service's VIPs are single addresses, not prefixes (got ${service.vip})`);
   else if (familyOf(service.vip) !== 'IPv4') {
     add(`${at}.vip`, `a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address ${service.vip}: a service has at most one VIP per family`);
-  }
-  if (service.decisions === 'datapath') {
-    add(`${at}.decisions`, 'datapath decisions are for single-family services: a dual-stack service needs decisions: controller (one select group holds one family\'s addresses)');
   }
   if (service.backends_from) {
     add(`${at}.backends_from`, 'tagged backends join single-family services only (ip_key holds one address); list a dual-stack service\'s backends with ip and ip6');

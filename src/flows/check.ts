@@ -87,14 +87,15 @@ function checkActions(actions: Action[], table: TableSpec): string[] {
       const field = action.field.field;
       if (field === 'raw' || !table.setFields.includes(field)) problems.push(`set_field ${field} is not allowed in table ${table.name}`);
     }
-    if (action.type === 'group' && !isVadcGroup(action.groupId)) problems.push(`group ${action.groupId} is not one of vadc's (0x${VADC_GROUPS.base.toString(16)} + service id)`);
+    if (action.type === 'group' && !isVadcGroup(action.groupId)) {
+      problems.push(`group ${action.groupId} is not one of vadc's (0x${VADC_GROUPS.base.toString(16)} or 0x${VADC_GROUPS.ipv6Base.toString(16)} + service id)`);
+    }
   }
   return problems;
 }
 
 function isVadcGroup(groupId: number): boolean {
-  const serviceId = groupId - VADC_GROUPS.base;
-  return serviceId >= 1 && serviceId <= VADC_GROUPS.maxServiceId;
+  return [VADC_GROUPS.base, VADC_GROUPS.ipv6Base].some((base) => groupId - base >= 1 && groupId - base <= VADC_GROUPS.maxServiceId);
 }
 
 /** What a bucket's ct may do inside: write ct_mark, and NAT. */

@@ -8,6 +8,9 @@
  *                nat(dst=backend IP:port))   (IPv6: nat(dst=[addr]:port), the decision flow on ipv6_dst)
  *   table 1   +dnat, mark=service, dst=backend IP           -> backend MAC, vNIC              (BACKEND, as before)
  *
+ * A dual-stack service has two groups with the same buckets' weights, one per VIP: G(service) with the backends' IPv4
+ * addresses for `vip`, G6(service) (VADC_GROUPS.ipv6Base) with their IPv6 ones for `vip6`, each with its decision flow.
+ *
  * The bucket commits the connection exactly as vadc's commit packet-out does (same zone, same mark: service id
  * in the high half, the client's port in the low half for the reply flow of table 3) and sends the packet back
  * to table 1, where it is now +dnat and the backend flow takes it. OpenFlow 1.3 groups are weighted only: OVS
@@ -30,10 +33,13 @@ const NX_NAT_F_DST = 2;
 const IP_PROTO: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
 const DST_PORT_FIELD = { tcp: 'tcp_dst', udp: 'udp_dst' } as const;
 
-/** The select group of a service (ids in vadc's own range, so a switch's other groups are never touched). */
-export function serviceGroupId(serviceId: number): number {
+/**
+ * The select group of a service (ids in vadc's own range, so a switch's other groups are never touched); `dualStackIpv6`:
+ * a dual-stack service's second group, for its IPv6 VIP.
+ */
+export function serviceGroupId(serviceId: number, dualStackIpv6 = false): number {
   if (!(Number.isInteger(serviceId) && serviceId >= 1 && serviceId <= 0xffff)) throw new FlowBuildError(`service id ${serviceId} has no group id (1..65535)`);
-  return VADC_GROUPS.base + serviceId;
+  return (dualStackIpv6 ? VADC_GROUPS.ipv6Base : VADC_GROUPS.base) + serviceId;
 }
 
 export interface DecisionBucket {
@@ -45,6 +51,8 @@ export interface DecisionBucket {
 
 export interface ServiceGroupSpec {
   serviceId: number;
+  /** A dual-stack service's group for its IPv6 VIP (serviceGroupId). */
+  dualStackIpv6?: boolean;
   zone: number;
   buckets: readonly DecisionBucket[];
 }
@@ -71,13 +79,13 @@ export function buildServiceGroup(s: ServiceGroupSpec, modify: boolean, t: VadcT
   if (s.buckets.length === 0) throw new FlowBuildError(`service ${s.serviceId}'s group needs at least one bucket (remove the group instead)`);
   return {
     type: 'group_mod', xid: 0, command: modify ? OFPGC_MODIFY : OFPGC_ADD, groupType: OFPGT_SELECT,
-    groupId: serviceGroupId(s.serviceId), buckets: s.buckets.map((b) => bucket(s, b, t)),
+    groupId: serviceGroupId(s.serviceId, s.dualStackIpv6), buckets: s.buckets.map((b) => bucket(s, b, t)),
   };
 }
 
 /** Removes a service's group (OpenFlow removes the flows that point to it with it; no error if it is absent). The type is ignored on delete (0, as ovs-ofctl del-groups sends). */
-export function buildDeleteServiceGroup(serviceId: number): GroupMod {
-  return { type: 'group_mod', xid: 0, command: OFPGC_DELETE, groupType: OFPGT_ALL, groupId: serviceGroupId(serviceId), buckets: [] };
+export function buildDeleteServiceGroup(serviceId: number, dualStackIpv6 = false): GroupMod {
+  return { type: 'group_mod', xid: 0, command: OFPGC_DELETE, groupType: OFPGT_ALL, groupId: serviceGroupId(serviceId, dualStackIpv6), buckets: [] };
 }
 
 export interface DecisionFlowSpec {
@@ -86,6 +94,8 @@ export interface DecisionFlowSpec {
   /** The VIP (a host address: datapath decisions use no destination-keyed scheduler). */
   vip: string;
   port: number;
+  /** A dual-stack service's decision flow for its IPv6 VIP: to its second group (serviceGroupId). */
+  dualStackIpv6?: boolean;
 }
 
 const NEW_UNTRANSLATED = {
@@ -103,7 +113,7 @@ export function buildDecisionFlow(s: DecisionFlowSpec, t: VadcTables = TABLE): F
       NEW_UNTRANSLATED, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 }, { field: 'ip_proto', value: IP_PROTO[s.protocol] },
       { field: v6 ? 'ipv6_dst' : 'ipv4_dst', value: s.vip }, { field: DST_PORT_FIELD[s.protocol], value: s.port },
     ],
-    instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: serviceGroupId(s.serviceId) }] }],
+    instructions: [{ type: 'apply_actions', actions: [{ type: 'group', groupId: serviceGroupId(s.serviceId, s.dualStackIpv6) }] }],
   };
 }
 

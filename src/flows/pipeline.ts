@@ -204,6 +204,8 @@ export const VADC_PIPELINE: Pipeline = vadcPipeline(0);
  */
 export const VADC_GROUPS = {
   base: 0x0adc0000,
+  /** A dual-stack service's second group (its IPv6 VIP's; the IPv4 one is at `base`): ipv6Base + service id. */
+  ipv6Base: 0x0add0000,
   maxServiceId: 0xffff,
   bucketRecircTable: 'vip-forward',
 } as const;

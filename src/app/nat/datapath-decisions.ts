@@ -3,6 +3,8 @@
 // backend software port, and a table-1 flow that sends the service's new connections to it (src/flows/groups.ts).
 // This keeps both in line with the backends that take new connections (location, health, tier, drain) and
 // their weights: a group-mod only when the buckets change (feedback: when a weight moved by more than the hysteresis).
+// A dual-stack service has a group and a decision flow per VIP, with the same members and weights: the backends'
+// addresses of the VIP's family.
 import {
   buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
 } from '../../flows/groups';
@@ -43,16 +45,19 @@ function shares(service: ServiceState, members: readonly Backend[]): number[] {
 /**
  * The buckets a service's group has on one switch: every backend software port that takes new connections and is
  * located there (a port out of rotation, by its check or the outlier detector, has none), weighted by the
- * backend's share (above), split evenly over its serving ports.
+ * backend's share (above), split evenly over its serving ports. `dualStackIpv6`: a dual-stack service's IPv6 group
+ * (the backends' `ip6`; else their one address, or their IPv4 one).
  */
-export function decisionBuckets(service: ServiceState, dpid: bigint): DecisionBucket[] {
+export function decisionBuckets(service: ServiceState, dpid: bigint, dualStackIpv6 = false): DecisionBucket[] {
   const members = service.lb.backends.filter((b) => b.eligible && service.backends.get(b.id)?.location?.dpid === dpid);
   if (members.length === 0) return [];
   const serving = members.map((b) => b.ports.filter((_, i) => b.portOut[i] === 0));
   const perPort = shares(service, members).map((share, i) => share / serving[i].length);
   const largest = Math.max(...perPort);
   const scale = service.config.scheduler === 'feedback' ? FEEDBACK_SCALE / largest : Math.min(SHARES_PER_WEIGHT, MAX_BUCKET_WEIGHT / largest);
-  return members.flatMap((b, i) => serving[i].map((port) => ({ ip: backendAddress(b), port, weight: Math.max(1, Math.round(perPort[i] * scale)) })));
+  return members.flatMap((b, i) => serving[i].map((port) => ({
+    ip: dualStackIpv6 ? backendAddress(b, true) : backendAddress(b), port, weight: Math.max(1, Math.round(perPort[i] * scale)),
+  })));
 }
 
 /** Whether `next` is close enough to what is installed to skip a group-mod (feedback's hysteresis). */
@@ -73,7 +78,7 @@ interface InstalledGroup {
 }
 
 export class DatapathDecisions {
-  /** What is installed, by "dpid/serviceId". */
+  /** What is installed, by "dpid/serviceId" (a dual-stack service's IPv6 group: "dpid/serviceId/6"). */
   private readonly installed = new Map<string, InstalledGroup>();
 
   constructor(private readonly zone: number, private readonly tables: VadcTables) {}
@@ -82,26 +87,33 @@ export class DatapathDecisions {
     const wanted = new Map<string, { dpid: bigint; flow: DecisionFlowSpec; buckets: DecisionBucket[]; hysteresis: boolean }>();
     for (const service of services) {
       if (service.config.decisions !== 'datapath') continue;
-      const flow: DecisionFlowSpec = { serviceId: service.id, protocol: service.l4, vip: service.vip.address, port: service.config.port };
+      const base = { serviceId: service.id, protocol: service.l4, port: service.config.port };
+      const flows: DecisionFlowSpec[] = [{ ...base, vip: service.vip.address }];
+      if (service.config.vip6 !== undefined) flows.push({ ...base, vip: service.config.vip6, dualStackIpv6: true });
       for (const dpid of switches) {
-        const buckets = decisionBuckets(service, dpid);
-        if (buckets.length > 0) wanted.set(`${dpid}/${service.id}`, { dpid, flow, buckets, hysteresis: service.config.scheduler === 'feedback' });
+        for (const flow of flows) {
+          const buckets = decisionBuckets(service, dpid, flow.dualStackIpv6);
+          const key = `${dpid}/${service.id}${flow.dualStackIpv6 ? '/6' : ''}`;
+          if (buckets.length > 0) wanted.set(key, { dpid, flow, buckets, hysteresis: service.config.scheduler === 'feedback' });
+        }
       }
     }
     for (const [key, have] of this.installed) {
       const want = wanted.get(key);
       if (want && JSON.stringify(want.flow) === JSON.stringify(have.flow)) continue;
       // No backend takes new connections here (they reach vadc, which refuses them), or the VIP:port changed.
-      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteDecisionFlow(have.flow, this.tables), buildDeleteServiceGroup(have.flow.serviceId)]);
+      if (switches.has(have.dpid)) out.to(have.dpid, [buildDeleteDecisionFlow(have.flow, this.tables), buildDeleteServiceGroup(have.flow.serviceId, have.flow.dualStackIpv6)]);
       this.installed.delete(key);
     }
     for (const [key, want] of wanted) {
       const have = this.installed.get(key);
       // Compared unsplit (feedback's hysteresis); installed as buckets OVS maps onto 256 hash values (hash-slots.ts).
-      const spec = { serviceId: want.flow.serviceId, zone: this.zone, buckets: forOvsHashTable(want.buckets) };
+      const spec = { serviceId: want.flow.serviceId, dualStackIpv6: want.flow.dualStackIpv6, zone: this.zone, buckets: forOvsHashTable(want.buckets) };
       if (!have) {
         // A group left from before a reconnect or restart would make the add fail: delete first (no error if absent).
-        out.to(want.dpid, [buildDeleteServiceGroup(want.flow.serviceId), buildServiceGroup(spec, false, this.tables), buildDecisionFlow(want.flow, this.tables)]);
+        out.to(want.dpid, [
+          buildDeleteServiceGroup(want.flow.serviceId, want.flow.dualStackIpv6), buildServiceGroup(spec, false, this.tables), buildDecisionFlow(want.flow, this.tables),
+        ]);
         this.installed.set(key, { dpid: want.dpid, flow: want.flow, buckets: want.buckets, flowInstalled: true });
         continue;
       }

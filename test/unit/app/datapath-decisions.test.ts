@@ -7,7 +7,8 @@ import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { OFPGC_MODIFY } from '../../../src/openflow/constants';
 import type { Bucket, GroupMod } from '../../../src/openflow/types';
 import {
-  AppHarness, backendYaml, CLIENT_PORT, delivered, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, tieredDatapathServices, VIP6, VIP6_MAC, VMS, ZONE,
+  AppHarness, backendYaml, CLIENT_PORT, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, tieredDatapathServices, VIP6,
+  VIP6_MAC, VMS, ZONE,
 } from '../../helpers/app-harness';
 import { ovsHashTableHits } from '../../helpers/ovs-hash-table';
 
@@ -134,6 +135,58 @@ describe('datapath decisions: the select group spreads new connections', () => {
     const again = delivered(h.send(fromClient(30000, { flags: 0x10 })).outcomes);
     expect(again.port).toBe(syn.port);
     expect(h.packetIns).toBe(0);
+  });
+});
+
+describe('datapath decisions: a dual-stack service', () => {
+  /** `n` new connections of one family: where each went ("vm address:port"), and the address checked against the VM's of that family. */
+  function spreadFamily(h: AppHarness, v6: boolean, n: number, firstPort: number): Map<string, number> {
+    const where = new Map<string, number>();
+    for (let i = 0; i < n; i++) {
+      const out = delivered(h.send(v6 ? fromClient6(firstPort + i) : fromClient(firstPort + i)).outcomes);
+      const vm = PORT_OF[out.port] as keyof typeof VMS;
+      expect(v6 ? out.fields.ipv6_dst : out.fields.ipv4_dst).toBe(v6 ? VMS[vm].ip6 : VMS[vm].ip);
+      const key = `${vm} ${out.fields.tcp_dst}`;
+      where.set(key, (where.get(key) ?? 0) + 1);
+    }
+    return where;
+  }
+  /** Each installed group's buckets as "VM:port weight", the VM found by either of its addresses. */
+  const groupsByVm = (h: AppHarness) => [...h.table.groups].sort(([a], [b]) => a - b).map(([, buckets]) => Object.entries(byDestination(buckets)).map(([dst, weight]) => {
+    const ip = dst.slice(0, dst.lastIndexOf(':')).replace(/^\[|\]$/g, '');
+    const vm = (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ip === ip || VMS[name].ip6 === ip);
+    return `${vm}:${dst.slice(dst.lastIndexOf(':') + 1)} ${weight}`;
+  }).sort());
+
+  it('has a group per VIP with the same weights: each family\'s connections spread over the backends\' addresses of that family, with no packet-in', () => {
+    const h = new AppHarness(CONNTRACK, dualStackService('wrr', '    decisions: datapath'));
+    h.install(h.app.setWeight('web', 'v-vm3', 4));
+    expect(h.table.groups.size).toBe(2);
+    const [ipv4, ipv6] = groupsByVm(h);
+    expect(ipv6).toEqual(ipv4);
+    const n = 6000;
+    for (const [v6, firstPort] of [[false, 20000], [true, 30000]] as const) {
+      const where = spreadFamily(h, v6, n, firstPort);
+      expect(Math.abs(share(where, 'v-vm3', n) - 4 / 6)).toBeLessThan(0.05 * 4 / 6);
+      expect(Math.abs(share(where, 'v-vm1', n) - 1 / 6)).toBeLessThan(0.1 / 6);
+    }
+    expect(h.packetIns).toBe(0);
+    // The tracker's listing counts both families' decisions on the one service.
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    expect(h.app.serviceStates()[0].decisions).toBe(2 * n);
+  });
+
+  it('a health verdict changes both groups in its own batch; removing the service removes both groups and decision flows', () => {
+    const h = new AppHarness(CONNTRACK, dualStackService('rr', '    decisions: datapath'));
+    const verdict = h.app.setHealth('web', 'v-vm1', false);
+    expect(groupModsIn(verdict)).toEqual([expect.objectContaining({ command: OFPGC_MODIFY }), expect.objectContaining({ command: OFPGC_MODIFY })]);
+    h.install(verdict);
+    expect(groupsByVm(h).map((g) => g.map((b) => b.split(':')[0]))).toEqual([['v-vm2', 'v-vm3'], ['v-vm2', 'v-vm3']]);
+    for (const [v6, firstPort] of [[false, 20000], [true, 30000]] as const) expect(share(spreadFamily(h, v6, 600, firstPort), 'v-vm1', 600)).toBe(0);
+    expect(h.packetIns).toBe(0);
+    h.install(h.app.setServices([], h.now));
+    expect(h.table.groups.size).toBe(0);
+    expect(h.table.flows().filter((f) => f.instructions.some((i) => i.type === 'apply_actions' && i.actions.some((a) => a.type === 'group')))).toEqual([]);
   });
 });
 

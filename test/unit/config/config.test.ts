@@ -373,15 +373,12 @@ ${extra}
       ]);
     });
 
-    it('refuses what holds one family\'s state per service: prefixes, datapath decisions, tagged VMs', () => {
+    it('refuses what holds one family\'s state per service: prefixes, tagged VMs; takes datapath decisions (a group per VIP)', () => {
       const b = both('v-vm1', '10.0.0.11', 'fd00::11');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).map((i) => i.path)).toContain('services[0].vip');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).find((i) => i.path === 'services[0].vip')?.message)
         .toBe('a dual-stack service\'s VIPs are single addresses, not prefixes (got 10.0.0.0/24)');
-      expect(issuesOf(dual(b, '    scheduler: rr\n    decisions: datapath'))).toEqual([{
-        path: 'services[0].decisions',
-        message: 'datapath decisions are for single-family services: a dual-stack service needs decisions: controller (one select group holds one family\'s addresses)',
-      }]);
+      expect(parseConfig(dual(b, '    scheduler: rr\n    decisions: datapath')).services[0].decisions).toBe('datapath');
       expect(issuesOf(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080] }')).map((i) => i.path)).toEqual(['services[0].backends_from']);
       expect(parseConfig(dual(b, '    persistence: 60')).services[0].persistence).toBe(60);
     });

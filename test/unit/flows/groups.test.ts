@@ -44,7 +44,14 @@ describe('datapath decision groups and flows', () => {
   it("refuses a flow that points to a group that is not vadc's, or a group action outside table 1", () => {
     const flow = buildDecisionFlow(FLOW);
     const foreign = { ...flow, instructions: [{ type: 'apply_actions' as const, actions: [{ type: 'group' as const, groupId: 5 }] }] };
-    expect(checkFlow(foreign, VADC_PIPELINE)).toEqual([`group 5 is not one of vadc's (0x${VADC_GROUPS.base.toString(16)} + service id)`]);
+    expect(checkFlow(foreign, VADC_PIPELINE)).toEqual([`group 5 is not one of vadc's (0x${VADC_GROUPS.base.toString(16)} or 0x${VADC_GROUPS.ipv6Base.toString(16)} + service id)`]);
+    // A dual-stack service's IPv6 group is vadc's; the ids just outside either range are not.
+    const to = (groupId: number) => checkFlow({ ...flow, instructions: [{ type: 'apply_actions' as const, actions: [{ type: 'group' as const, groupId }] }] }, VADC_PIPELINE);
+    expect([to(serviceGroupId(7, true)), to(VADC_GROUPS.ipv6Base), to(VADC_GROUPS.ipv6Base + 0x10000)].map((p) => p.length)).toEqual([0, 1, 1]);
+    expect(checkGroup(buildServiceGroup({ ...SPEC, dualStackIpv6: true }, false), VADC_PIPELINE)).toEqual([]);
+    const six = buildDecisionFlow({ ...FLOW, vip: 'fd00::100', dualStackIpv6: true });
+    expect(six.instructions).toEqual([{ type: 'apply_actions', actions: [{ type: 'group', groupId: 0x0add0007 }] }]);
+    expect(checkFlow(six, VADC_PIPELINE)).toEqual([]);
     expect(checkFlow({ ...flow, tableId: 2 }, VADC_PIPELINE)).toContain('action group is not allowed in table vip-reverse');
   });
 
@@ -57,6 +64,8 @@ describe('datapath decision groups and flows', () => {
   it('gives a group to service ids 1..65535 and takes bucket weights 1..65535, naming what it refuses', () => {
     expect(serviceGroupId(1)).toBe(0x0adc0001);
     expect(serviceGroupId(0xffff)).toBe(0x0adcffff);
+    expect([serviceGroupId(1, true), serviceGroupId(0xffff, true)]).toEqual([0x0add0001, 0x0addffff]);
+    expect(buildDeleteServiceGroup(7, true).groupId).toBe(0x0add0007);
     for (const id of [0, -1, 0x10000, 1.5]) expect(() => serviceGroupId(id)).toThrow(new FlowBuildError(`service id ${id} has no group id (1..65535)`));
     const withWeight = (weight: number): GroupMod => buildServiceGroup({ ...SPEC, buckets: [{ ip: '10.0.0.11', port: 80, weight }] }, false);
     expect(withWeight(1).buckets.map((b) => b.weight)).toEqual([1]);
