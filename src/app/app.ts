@@ -307,6 +307,16 @@ export class LoadBalancerApp {
     return this.finish(new Outbox());
   }
 
+  /**
+   * The addresses vadc's health checks and outlier probes may be sent from (the daemon's health bridge: their source
+   * addresses and the host's own). They connect to backends directly, so a `decisions: datapath` service's end copies
+   * carry a stopped server's refusals of them too: a backend's RST to one of these answers a check, which the checks
+   * judge, not a connection the select group placed. Changes nothing on the switches.
+   */
+  setCheckSources(addresses: readonly string[]): void {
+    this.packets.setCheckSources(addresses);
+  }
+
   setWeight(serviceName: string, backendName: string, weight: number): SwitchBatch[] {
     const service = this.services.require(serviceName);
     const state = requireBackend(service, backendName);

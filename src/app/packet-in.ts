@@ -21,7 +21,7 @@ import {
 // The defining modules, not the '../net' barrel: each of its re-exports is a getter shared by every name (`m[k]`), a
 // megamorphic keyed load per call on the packet-in path (~440 instructions per connection, callgrind).
 import { containsIpv4, containsIpv6Words } from '../net/prefix';
-import { foldIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
+import { foldIpv6, formatIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatIpv6Words } from '../net/ipv6';
 import { formatDpid } from '../openflow/dpid';
@@ -46,12 +46,19 @@ export class PacketInPath {
   /** An IPv6 end copy's key: its own words, since a backend's segment names the client second and the VIP not at all. */
   private readonly endKey6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: new Uint32Array(8) };
   private readonly connection: NewConnection;
+  /** Where vadc's own health checks and outlier probes come from (canonical text): a backend's refusal sent there is a failed check's. */
+  private checkSources: ReadonlySet<string> = new Set();
 
   constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
     this.connection = {
       service: undefined!, backend: undefined!, location: undefined!, frame: EMPTY, header: this.header, inPort: 0, softwarePort: 0, backendIp: 0,
       backendIp6: undefined,
     };
+  }
+
+  /** The addresses vadc's own health checks and outlier probes may come from (LoadBalancerApp.setCheckSources). */
+  setCheckSources(addresses: readonly string[]): void {
+    this.checkSources = new Set(addresses.map((a) => (a.includes(':') ? formatIpv6(parseIpv6(a)) : uint32ToIpv4(ipv4ToUint32(a)))));
   }
 
   /**
@@ -250,7 +257,10 @@ export class PacketInPath {
    * placed: a failure of the backend port it came from (`srcPort`, the address `srcAddress()` gives). Any other
    * untracked RST from a backend port is no verdict: the copy flow matches the port's every segment, so a client
    * that talks to the backend directly (not through the VIP) has its connection's end copied too, and its RSTs
-   * (a socket closed with data unread, as iperf3's server does after each test) had ejected the port.
+   * (a socket closed with data unread, as iperf3's server does after each test) had ejected the port. Nor is a
+   * refusal sent to where vadc's own checks come from (setCheckSources): the health checks and outlier probes connect
+   * to the backend directly, and their results reach the checks (a stopped server's refused checks had ejected its
+   * port in the outlier detector, which then kept it out of the group past its check's recovery).
    */
   private connectionEnd(
     service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
@@ -258,7 +268,10 @@ export class PacketInPath {
   ): OutboundMessage[] {
     const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
-    if (known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)) {
+    if (
+      known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)
+      && !this.checkSources.has(key.ip6 ? formatIpv6Words(key.ip6, 0) : uint32ToIpv4(key.clientIp))
+    ) {
       const address = srcAddress();
       const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
       if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, now);

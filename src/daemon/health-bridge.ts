@@ -1,3 +1,4 @@
+import os from 'node:os';
 import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
 import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig, sourceFor, type Checker, type SourceAddresses } from '../health';
@@ -18,9 +19,13 @@ export interface HealthBridgeOptions {
   mayRunHooks?: () => boolean;
   /** Runs the active checks; injected for tests (default the real checkers). */
   checker?: Checker;
+  /** The host's own addresses, where checks without a source address leave from (default: os.networkInterfaces()); injected for tests. */
+  hostAddresses?: () => string[];
 }
 
 const TICK_MS = 250;
+/** Ticks between two looks at the host's addresses (app.setCheckSources): 5 s. */
+const SOURCES_EVERY_TICKS = 20;
 /** Monitors told of their vNICs per turn of the event loop when a caller gives observeLocations a turn. */
 const MONITORS_PER_SLICE = 20;
 /** What an outlier probe of a UDP port sends (an application that answers any datagram answers it). */
@@ -46,13 +51,32 @@ export class HealthBridge {
   private readonly retiring: ServiceHealthMonitor[] = [];
   private readonly carried = new Map<string, ReturnType<ServiceHealthMonitor['healthSnapshot']>>();
 
+  /** What the app was last told of where checks come from (app.setCheckSources), joined. */
+  private checkSources = '';
+  private ticks = 0;
+
   constructor(private readonly opts: HealthBridgeOptions) {
     this.scheduler = new CheckScheduler({ concurrency: 32, checker: opts.checker, handOver: (deliver) => this.opts.app.batched(deliver, this.opts.deliver) });
+    this.tellCheckSources();
     this.ticker = setInterval(() => {
       for (const { monitor } of this.monitors.values()) monitor.tick();
       this.outlierTick();
+      if (++this.ticks % SOURCES_EVERY_TICKS === 0) this.tellCheckSources();
     }, TICK_MS);
     this.ticker.unref();
+  }
+
+  /**
+   * Tells the app where the checks and outlier probes may come from: the configured source addresses and the host's
+   * own (a check without one leaves from an address the kernel picks among them; an interface may gain one later).
+   */
+  private tellCheckSources(): void {
+    const given = this.opts.sourceAddresses;
+    const addresses = [...new Set([given?.ipv4, given?.ipv6, ...(this.opts.hostAddresses ?? hostAddresses)()].filter((a): a is string => a !== undefined))].sort();
+    const joined = addresses.join(' ');
+    if (joined === this.checkSources) return;
+    this.checkSources = joined;
+    this.opts.app.setCheckSources(addresses);
   }
 
   /**
@@ -305,4 +329,9 @@ export class HealthBridge {
 /** Two configurations of one service that differ at most in their backends list. */
 function sameButBackends(a: ServiceConfig, b: ServiceConfig): boolean {
   return JSON.stringify({ ...a, backends: [] }) === JSON.stringify({ ...b, backends: [] });
+}
+
+/** Every address of the host's interfaces (an IPv6 link-local one without its zone). */
+function hostAddresses(): string[] {
+  return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
 }

@@ -23,9 +23,10 @@ let VIP_FEEDBACK = '';
  * The tiered service's VIP (.152): vm1 is tier 0, vm2 and vm3 tier 1; its backends listen on 8083. Every service's
  * checks here allow 0.9 s and fail a backend at the second failure (a refused connect fails at once): at load 28 the
  * 0.25 s checks failed backends that served (web6's vm2 and vm3 out of the group in its spread test; tier 1 whole for a
- * moment: nothing healthy, the group rightly deleted). Outlier detection is off for it: vadc's own
- * refused checks of the stopped server ejected vm1's port, so at failback tier 0 had no serving port and the group was
- * deleted until the outlier probe re-admitted it (issue-15-dd notes, 2026-12-05 dd3).
+ * moment: nothing healthy, the group rightly deleted). Outlier detection stays on (the default): vadc's own refused
+ * checks of the stopped server had ejected vm1's port, so at failback tier 0 had no serving port and the group was
+ * deleted until the outlier probe re-admitted it (issue-15-dd notes, 2026-12-05 dd3); refusals sent to the checks'
+ * source address are no verdict now.
  */
 let VIP_TIER = '';
 const WRR_WEIGHTS: Record<string, number> = { vm1: 3, vm2: 2, vm3: 1 };
@@ -138,7 +139,6 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
     decisions: datapath
     health: { type: http, path: /, interval: 1, timeout: 0.9, rise: 1, fall: 2 }
     failover: { hold: 0 }
-    outlier: { enabled: false }
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8083], tier: ${vm === 'vm1' ? 0 : 1} }`).join('\n')}
 `;
@@ -292,6 +292,8 @@ describe('datapath decisions on real OVS: tier failover', () => {
     expect(afterFailover.vm1 ?? 0).toBe(0);
     expect(afterFailover.vm2 + afterFailover.vm3).toBe(30);
     expect(afterFailback).toEqual({ vm1: 20 });
+    // The stopped server refused vadc's own checks (RST to the checks' source): no verdict of the outlier detector.
+    expect(events.filter((e) => e.includes('outlier_'))).toEqual([]);
     expect(packetIns() - before).toBe(0);
   }, 120_000);
 });

@@ -163,9 +163,11 @@ export function fromBackend6(vm: VmName, clientPort: number, opts: { proto?: 'tc
 }
 
 /** The backend's answer, as the VM sends it: from its own address and software port, to the client's MAC. */
-export function fromBackend(vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; seq?: number; dstMac?: string } = {}): Buffer {
+export function fromBackend(
+  vm: VmName, clientPort: number, opts: { proto?: 'tcp' | 'udp'; backendPort?: number; flags?: number; seq?: number; dstMac?: string; dstIp?: string } = {},
+): Buffer {
   return ipv4Frame({
-    srcMac: VMS[vm].mac, dstMac: opts.dstMac ?? CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: '10.0.0.101', proto: opts.proto ?? 'tcp',
+    srcMac: VMS[vm].mac, dstMac: opts.dstMac ?? CLIENT_MAC, srcIp: VMS[vm].ip, dstIp: opts.dstIp ?? '10.0.0.101', proto: opts.proto ?? 'tcp',
     srcPort: opts.backendPort ?? 8080, dstPort: clientPort, tcpFlags: opts.flags ?? 0x12, ...(opts.seq !== undefined ? { tcpSeq: opts.seq } : {}),
   });
 }
@@ -226,10 +228,11 @@ export class AppHarness {
    * `opts.uplink`: a cluster host's port toward the other hosts (remote backends), added to the switch.
    * `opts.firstTable`: vadc's tables start there (datapath.first_table); table 0 then belongs to "another
    * controller", whose one flow sends everything to vadc's first table unless `foreignTableZero` says otherwise.
+   * `opts.checkSources`: where the health checks may come from (app.setCheckSources, as the daemon's health bridge sets it).
    */
   constructor(
     readonly mode: NatModeCase, services = defaultServices(),
-    opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[]; leftBy?: NatModeCase } = {},
+    opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[]; leftBy?: NatModeCase; checkSources?: string[] } = {},
   ) {
     const config = AppHarness.config(mode, services, opts.firstTable);
     this.tables = vadcTables(config.datapath.first_table);
@@ -239,6 +242,7 @@ export class AppHarness {
     this.app = new LoadBalancerApp(config.services, {
       datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name, ...(config.egress ? { egress: config.egress } : {}),
     });
+    if (opts.checkSources) this.app.setCheckSources(opts.checkSources);
     // `opts.leftBy`: the bridge still holds what a vadc of another NAT mode installed (a restart with another mode).
     if (opts.leftBy) {
       const before = AppHarness.config(opts.leftBy, services, opts.firstTable);

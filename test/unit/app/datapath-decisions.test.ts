@@ -11,6 +11,8 @@ import {
   VIP6_MAC, VMS, ZONE,
 } from '../../helpers/app-harness';
 import { ovsHashTableHits } from '../../helpers/ovs-hash-table';
+// The bridge's own port, where vadc's health checks come from.
+import { LOCAL_MAC } from '../../helpers/app-harness';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
@@ -395,22 +397,53 @@ describe('datapath decisions: passive outlier detection', () => {
     expect(share(spread(h, 2000, 55000), 'v-vm2', 2000)).toBeGreaterThan(0.25);
   });
 
-  it("a backend's RSTs of connections it had accepted directly (not through the VIP) eject nothing: only a RST answering a SYN is a refusal", () => {
-    const h = new AppHarness(CONNTRACK, services('rr'));
-    // A client talks to vm2:8080 directly; the switch copies the port's every RST (the copy flow matches the backend
-    // port, whoever the peer is), and vadc tracks none of these connections. Each reset carries vm2's own sequence
-    // number, as a socket closed with data unread sends it (iperf3's server after each test did so on real OVS).
+  /**
+   * Ten untracked RSTs from vm2's port (`rst(i)`, 300 ms apart) eject nothing, and vm2 keeps its bucket; then three
+   * refusals of SYNs to a client (sequence 0, `refusal(i)`) do eject it: the rule still holds.
+   */
+  function expectNoVerdict(h: AppHarness, rst: (i: number) => Buffer, refusal: (i: number) => Buffer, spreadFrom?: number): void {
     for (let i = 0; i < 10; i++) {
-      h.now += 50;
-      h.send(fromBackend('v-vm2', 41000 + i, { flags: RST_ACK, seq: 0x5eed0000 + i }), VMS['v-vm2'].ofport);
+      h.now += 300;
+      h.send(rst(i), VMS['v-vm2'].ofport);
     }
     expect(h.endCopies).toBe(10);
     expect(ejections(h)).toEqual([]);
     expect(h.app.outlierFlush()).toEqual([]);
-    expect(share(spread(h, 3000, 45000), 'v-vm2', 3000)).toBeGreaterThan(0.25);
-    // The same port refusing three SYNs (sequence 0) is ejected: the rule still holds.
-    for (let i = 0; i < 3; i++) h.send(fromBackend('v-vm2', 42000 + i, { flags: RST_ACK, seq: 0 }), VMS['v-vm2'].ofport);
+    if (spreadFrom !== undefined) expect(share(spread(h, 3000, spreadFrom), 'v-vm2', 3000)).toBeGreaterThan(0.25);
+    for (let i = 0; i < 3; i++) h.send(refusal(i), VMS['v-vm2'].ofport);
     expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/refused the connection/) })]);
+  }
+
+  it("a backend's RSTs of connections it had accepted directly (not through the VIP) eject nothing: only a RST answering a SYN is a refusal", () => {
+    // A client talks to vm2:8080 directly; the switch copies the port's every RST (the copy flow matches the backend
+    // port, whoever the peer is), and vadc tracks none of these connections. Each reset carries vm2's own sequence
+    // number, as a socket closed with data unread sends it (iperf3's server after each test did so on real OVS).
+    expectNoVerdict(
+      new AppHarness(CONNTRACK, services('rr')),
+      (i) => fromBackend('v-vm2', 41000 + i, { flags: RST_ACK, seq: 0x5eed0000 + i }),
+      (i) => fromBackend('v-vm2', 42000 + i, { flags: RST_ACK, seq: 0 }),
+      45000,
+    );
+  });
+
+  it("a backend's refusals of vadc's own health checks (RST to the checks' source address) eject nothing; the same refusals to a client do", () => {
+    // The checks connect to the backend directly from the host (the daemon's healthSourceAddress), so the copy flow on
+    // the backend's port copies a stopped server's answer to each check: RST+ACK with sequence 0, as to a placed SYN.
+    // On real OVS they ejected the port, which then stayed out of the group after its check saw it recover.
+    expectNoVerdict(
+      new AppHarness(CONNTRACK, services('rr'), { checkSources: ['10.0.0.1', 'fd00:0::1'] }),
+      (i) => fromBackend('v-vm2', 43000 + i, { flags: RST_ACK, seq: 0, dstIp: '10.0.0.1', dstMac: LOCAL_MAC }),
+      (i) => fromBackend('v-vm2', 44000 + i, { flags: RST_ACK, seq: 0 }),
+      45000,
+    );
+  });
+
+  it("IPv6: refusals to the checks' IPv6 source (given in another spelling) eject nothing; to a client they do", () => {
+    expectNoVerdict(
+      new AppHarness(CONNTRACK, ipv6Services('rr', '    decisions: datapath'), { checkSources: ['10.0.0.1', 'fd00:0::1'] }),
+      (i) => fromBackend6('v-vm2', 43000 + i, { flags: RST_ACK, seq: 0, clientIp: 'fd00::1' }),
+      (i) => fromBackend6('v-vm2', 44000 + i, { flags: RST_ACK, seq: 0 }),
+    );
   });
 
   it("connections the tracker still lists in SYN_SENT connect_timeout after vadc first saw them eject their VM; established ones do not", () => {
