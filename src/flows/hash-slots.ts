@@ -12,7 +12,9 @@
  * forOvsHashTable makes OVS take 256: weights scaled so their total is at least 512; none below total / 256 (a share
  * under 0.4 % is raised to it: OVS cannot give it and would fall back); and the largest bucket split in two with the
  * same action, one of them total / 256 (rounded up), so that the smallest weight is that and OVS needs more than 128
- * values. OVS 3.5 also takes at least 4 values per bucket (the same 256 here). Pure.
+ * values. OVS 3.5 also takes at least 4 values per bucket (the same 256 here). Weights OVS's own table already deals
+ * exactly (each bucket's share of its n values a whole number: two or four equal backends, 1:1:2) stay as they are:
+ * a split would only add a bucket. Pure.
  */
 export const OVS_MAX_HASH_VALUES = 256;
 /** Weights are scaled up to at least this total, so that total / 256 (the split-off bucket) is at least 2. */
@@ -30,13 +32,21 @@ export function ovsHashValues(weights: readonly number[]): number | undefined {
   return n <= OVS_MAX_HASH_VALUES ? n : undefined;
 }
 
+/** Whether OVS's table for these weights gives each bucket exactly its share (weight x n / total whole for each). */
+export function exactInOvs(weights: readonly number[]): boolean {
+  const n = ovsHashValues(weights);
+  const total = weights.reduce((a, b) => a + b, 0);
+  return n !== undefined && weights.every((w) => (w * n) % total === 0);
+}
+
 /**
  * The buckets to install for `buckets` (one per backend software port, weighted by its share): the same shares, as
- * buckets OVS maps onto 256 hash values (see above). One bucket, or buckets that already get 256, are returned as
- * they are; so are weights that would not fit 16 bits once scaled (not reached by vadc's weights).
+ * buckets OVS maps onto 256 hash values (see above). One bucket, buckets that already get 256, or buckets OVS deals
+ * exactly are returned as they are; so are weights that would not fit 16 bits once scaled (not reached by vadc's weights).
  */
 export function forOvsHashTable<B extends { weight: number }>(buckets: readonly B[]): B[] {
-  if (buckets.length < 2 || ovsHashValues(buckets.map((b) => b.weight)) === OVS_MAX_HASH_VALUES) return [...buckets];
+  const given = buckets.map((b) => b.weight);
+  if (buckets.length < 2 || ovsHashValues(given) === OVS_MAX_HASH_VALUES || exactInOvs(given)) return [...buckets];
   const total = buckets.reduce((a, b) => a + b.weight, 0);
   const scale = Math.ceil(MIN_TOTAL / total);
   let weights = buckets.map((b) => b.weight * scale);

@@ -1,6 +1,6 @@
 // The buckets vadc installs for a select group get 256 hash values in OVS (its 3.1 construction, modelled in
 // test/helpers/ovs-hash-table.ts), so each backend's share of new connections is within a slot or two of its weight's.
-import { forOvsHashTable, ovsHashValues, OVS_MAX_HASH_VALUES } from '../../../src/flows/hash-slots';
+import { exactInOvs, forOvsHashTable, ovsHashValues, OVS_MAX_HASH_VALUES } from '../../../src/flows/hash-slots';
 import { ovsHashTableHits } from '../../helpers/ovs-hash-table';
 
 /** Each id's share of OVS's hash values for the buckets `buckets`. */
@@ -32,6 +32,7 @@ describe('forOvsHashTable', () => {
     const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let round = 0; round < 500; round++) {
       const weights = Array.from({ length: 2 + Math.floor(random() * 11) }, () => 1 + Math.floor(random() * 1000));
+      if (exactInOvs(weights)) continue; // as they are (below)
       const buckets = forOvsHashTable(withIds(weights));
       expect(ovsHashValues(buckets.map((b) => b.weight))).toBe(OVS_MAX_HASH_VALUES);
       const { shares } = sharesInOvs(buckets);
@@ -47,5 +48,26 @@ describe('forOvsHashTable', () => {
   it('one bucket, or buckets that already get 256 values, stay as they are', () => {
     expect(forOvsHashTable(withIds([60]))).toEqual(withIds([60]));
     expect(forOvsHashTable(withIds([200, 1]))).toEqual(withIds([200, 1]));
+  });
+
+  it.each([
+    ['two equal backends (rr)', [60, 60], [8, 8]],
+    ['four equal backends', [5, 5, 5, 5], [4, 4, 4, 4]],
+    ['1:1:2', [30, 30, 60], [4, 4, 8]],
+    ['1:3', [10, 30], [4, 12]],
+  ])("%s: OVS's own table deals the shares exactly, so the buckets stay as they are (no split bucket)", (_name, weights, hits) => {
+    expect(exactInOvs(weights)).toBe(true);
+    expect(ovsHashTableHits(weights)?.hits).toEqual(hits);
+    const total = weights.reduce((a, b) => a + b, 0);
+    const values = ovsHashTableHits(weights)!.values;
+    weights.forEach((w, i) => expect(hits[i] / values).toBe(w / total));
+    expect(forOvsHashTable(withIds(weights))).toEqual(withIds(weights));
+  });
+
+  it('weights that are not exact in 16 values are still split (three equal, 1:2 by 16 values)', () => {
+    for (const weights of [[60, 60, 60], [10, 20], [1, 1, 1, 1, 1]]) {
+      expect(exactInOvs(weights)).toBe(false);
+      expect(forOvsHashTable(withIds(weights))).toHaveLength(weights.length + 1);
+    }
   });
 });
