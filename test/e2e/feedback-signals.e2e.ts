@@ -42,7 +42,7 @@ function estimatesNow(scheduler: string): Record<string, { connectionTime?: numb
   const lb = vadc.daemon.app.serviceStates()[0].lb.scheduler as { estimate?: (id: string) => { connectionTime?: number; dropping: boolean } | undefined };
   return Object.fromEntries(['vm1', 'vm2', 'vm3'].map((vm) => [vm, lb.estimate?.(`v-${vm}`)]));
 }
-/** feedback's estimates for the printout: connection time (ms) per VM, "dropping" where the port's drops grew. */
+/** feedback's estimates for the printout: connection time (ms) per VM, "dropping" where the port's drops marked it (1 % of its packets, two at least). */
 const estimateText = (estimates: Record<string, { connectionTime?: number; dropping: boolean } | undefined>) => ['vm1', 'vm2', 'vm3']
   .map((vm) => `${vm} ${estimates[vm]?.connectionTime === undefined ? 'none' : `${(estimates[vm]!.connectionTime! * 1000).toFixed(1)} ms`}${estimates[vm]?.dropping ? ' (dropping)' : ''}`).join(', ');
 /** Connects that took over 0.9 s (a SYN or SYN-ACK lost and sent again), per VM, when there were any. */

@@ -57,7 +57,7 @@ interface LoadEstimate {
   outstanding: number;
   /** The datapath's reported egress backlog (packets), when there is one; 0 otherwise. */
   backlog: number;
-  /** Drops grew in the latest interval. */
+  /** The latest interval's drops were a real share of the member's packets (`isDropping`). */
   dropping: boolean;
   /** Intervals in which the member had work (outstanding or completed connections). */
   busyIntervals: number;
@@ -68,6 +68,18 @@ interface LoadEstimate {
  * member's for a member's first end).
  */
 const MAX_STEP = 4;
+
+/**
+ * Drops that mark a member dropping (avoided while another can take the connection): at least this share of the
+ * packets the switch had for the VM in one statistics interval (delivered + dropped) ...
+ */
+const DROP_SHARE = 0.01;
+/**
+ * ... and at least this many. One packet a veth could not take (a one-off overflow) says nothing about the VM: with
+ * "any drop" two fast VMs each losing one packet of thousands in the same poll sent every new connection to the third
+ * for up to 3 s (staleAfterMs).
+ */
+const MIN_DROPS = 2;
 
 /** Floors so a member that finished nothing while busy is very expensive rather than infinite. */
 const MIN_RATE = 1e-3;
@@ -95,8 +107,9 @@ export interface MemberLoad {
  * within a few seconds and one fast answer brings it back. Until a member has ended a connection, T is
  * Little's law over its port counters, S = L / lambda (smoothed open connections over completions per
  * second), and a member with neither counts as the fastest member (so it is tried and measured); the
- * counters also give the queue terms: a reported egress backlog, and drops growing (avoid the member while
- * another can take the connection). A slow application and a slow network both lengthen T.
+ * counters also give the queue terms: a reported egress backlog, and drops (at least 1 % of the member's
+ * packets in the interval, two at least: avoid the member while another can take the connection). A slow
+ * application and a slow network both lengthen T.
  * Members within `equalBand` of the least cost are equal and take turns (no flapping between equals by a
  * few milliseconds of noise). With no estimate for some usable member the figures are not comparable, so
  * it decides as wlc does.
@@ -196,7 +209,7 @@ export class FeedbackScheduler implements Scheduler {
       estimate.busyIntervals++;
     }
     estimate.backlog = sample.txBacklog ?? 0;
-    estimate.dropping = sample.txDropped > estimate.last.txDropped;
+    estimate.dropping = isDropping(sample.txPackets - estimate.last.txPackets, sample.txDropped - estimate.last.txDropped);
     estimate.last = sample;
     estimate.lastCompleted = now.completed;
   }
@@ -243,7 +256,7 @@ export class FeedbackScheduler implements Scheduler {
       if (!this.dropping(member.id, now) && cost < leastAvoiding) leastAvoiding = cost;
     }
     if (!anyUsable) return null;
-    // Drops growing: avoid the member while another can take the connection.
+    // Dropping (isDropping): avoid the member while another can take the connection.
     const avoid = leastAvoiding !== Infinity;
     const limit = (avoid ? leastAvoiding : least) * (1 + this.equalBand);
     for (let k = 0; k < backends.length; k++) {
@@ -302,6 +315,11 @@ export class FeedbackScheduler implements Scheduler {
   private lastMeasured(member: Backend): number {
     return Math.max(this.connTimes.get(member.id)?.at ?? 0, this.estimates.get(member.id)?.last.at ?? 0);
   }
+}
+
+/** Whether an interval's tx drops mark the member dropping: MIN_DROPS at least, and DROP_SHARE of what the switch had for it. */
+function isDropping(delivered: number, dropped: number): boolean {
+  return dropped >= MIN_DROPS && dropped / (delivered + dropped) >= DROP_SHARE;
 }
 
 /** Little's law: time in system = mean number in system / throughput (at least one connection's worth). */
