@@ -5,6 +5,7 @@
 // slow with netem, mh is stable and near-minimally disrupted, and bad input is refused cleanly.
 import { ConfigError, parseConfig } from '../../src/config';
 import { Lab } from '../../src/lab';
+import { LocalityReplicatedScheduler } from '../../src/lb';
 import { hash32 } from '../../src/lb/hash';
 import { ipv4ToUint32 } from '../../src/net';
 import { RuntimeError } from '../../src/runtime/types';
@@ -111,6 +112,29 @@ describe(`connection-counting schedulers follow real open connections (NAT by ${
     for (const c of [...held.filter((x) => x.vm !== 'vm3'), ...next]) expect((await h.request(c)).vm).toBe(c.vm);
   });
 
+  it("lc: a half-closed connection (the client's FIN, the backend still answering) is no longer active (inactive as IPVS's FIN_WAIT in flows mode)", async () => {
+    // Without the file's fin_timeout of 1 s (the default, none): OVS would remove the idle half-closed connection's
+    // flows 1 s after the FIN, and vadc would end it then.
+    const d = await start(service('lc', THREE_VMS()).replace('fin_timeout: 1\n', ''));
+    const h = holder();
+    const held = await holdInTurn(h, d, 3);
+    expect(vms(held)).toEqual(['vm1', 'vm2', 'vm3']);
+    // vm2's client sends its last request (answered 20 s later) and shuts its side (shutdown(SHUT_WR)): the client's
+    // FIN makes the connection closing (inactive) while the backend's side stays open.
+    await h.halfClose(held[1], 20_000);
+    await waitUntil(() => d.active()['v-vm2'] === 0, 5000, "vm2's half-closed connection no longer active");
+    expect(d.active()).toEqual({ 'v-vm1': 1, 'v-vm2': 0, 'v-vm3': 1 });
+    // In flows mode it stays open, inactive, as IPVS counts FIN_WAIT. In conntrack mode the tracker's next reading
+    // (every statistics poll) ends it: the listing does not tell a half-closed connection from a closed one (a
+    // deviation, docs/schedulers.md; 2026-12-06 02:52 UTC, one attempt of three: vm2 open 1 instead of 2 at the end).
+    const halfClosedStaysOpen = e2eNatMode() === 'flows';
+    if (halfClosedStaysOpen) expect(d.open()).toEqual({ 'v-vm1': 1, 'v-vm2': 1, 'v-vm3': 1 });
+    // Overheads 256, 1, 256 (or 0 once ended): the next connection goes to vm2. Still counted active it would be a
+    // three-way tie, won by vm1.
+    expect(vms(await holdInTurn(h, d, 1))).toEqual(['vm2']);
+    if (halfClosedStaysOpen) expect(d.open()).toEqual({ 'v-vm1': 1, 'v-vm2': 2, 'v-vm3': 1 });
+  });
+
   it('wlc weights 3,1,1: overhead/weight decides; freeing a VM brings new connections back to it', async () => {
     const d = await start(service('wlc', THREE_VMS([3, 1, 1])));
     const h = holder();
@@ -172,6 +196,39 @@ describe(`destination-keyed schedulers on a VIP prefix (NAT by ${e2eNatMode()})`
     // Later connections to the same destinations, from another client, reuse the cached VM.
     const later = await requestEach(lab, 'cl2', [...destinations.slice(0, 3), ...destinations.slice(0, 3)].map((host) => ({ host })));
     expect(vms(later)).toEqual(['vm1', 'vm2', 'vm3', 'vm1', 'vm2', 'vm3']);
+  });
+
+  it("lblcr: a destination's set takes the least loaded VM when its member is overloaded, and keeps both", async () => {
+    const d = await start(service('lblcr', THREE_VMS([4, 4, 4])).replace(`vip: ${VIP}`, `vip: ${PREFIX}`));
+    const scheduler = d.daemon.app.serviceStates()[0].lb.scheduler;
+    if (!(scheduler instanceof LocalityReplicatedScheduler)) throw new Error(`expected lblcr, got ${scheduler.name}`);
+    const replicas = (host: string) => scheduler.replicas(ipv4ToUint32(host)).map((b) => b.id);
+    const h = holder();
+    const [d0, d1, d2] = destinations;
+    // As lblc: one connection held per destination, each new destination's set starts with the wlc minimum ...
+    const held: HeldConnection[] = [];
+    for (const host of [d0, d1, d2]) held.push(...(await holdInTurn(h, d, 1, host)));
+    expect(vms(held)).toEqual(['vm1', 'vm2', 'vm3']);
+    // ... and later connections to the same destinations, from another client, stay in their sets.
+    const later = await requestEach(lab, 'cl2', [d0, d1, d2, d0, d1, d2].map((host) => ({ host })));
+    expect(vms(later)).toEqual(['vm1', 'vm2', 'vm3', 'vm1', 'vm2', 'vm3']);
+    // The last request's connection may still count active when the client has its answer (its ends' copies are on
+    // their way): holdInTurn counts from the active total it starts with, so wait for the three held ones alone
+    // (conntrack, 2026-12-06 02:57 UTC: "held connection 1 counted active" timed out without this wait).
+    await waitUntil(() => d.totalActive() === 3, 5000, 'the later requests no longer active');
+    // Four more held to d0: vm1 up to 5 active. Its fifth makes it overloaded (5 > weight 4 while vm2 and vm3 are
+    // under half loaded, 1 * 2 < 4): the next connection to d0 goes to the wlc minimum of all, vm2 or vm3 (one active
+    // each; the later requests' lingering ends decide), which joins d0's set at its front.
+    const toD0 = await holdInTurn(h, d, 5, d0);
+    expect(vms(toD0.slice(0, 4))).toEqual(['vm1', 'vm1', 'vm1', 'vm1']);
+    const joined = toD0[4].vm;
+    expect(['vm2', 'vm3']).toContain(joined);
+    expect(replicas(d0)).toEqual([`v-${joined}`, 'v-vm1']);
+    // vm1's five connections close: the set's least loaded member is vm1 again, and d0 goes back to it. lblc, whose
+    // cache holds one VM per destination (the one that joined, not overloaded), would stay there.
+    await closeAll(h, d, [held[0], ...toD0.slice(0, 4)]);
+    expect(vms(await holdInTurn(h, d, 1, d0))).toEqual(['vm1']);
+    expect(replicas(d0)).toEqual([`v-${joined}`, 'v-vm1']);
   });
 });
 

@@ -54,6 +54,13 @@ require('node:readline').createInterface({ input: process.stdin }).on('line', (l
   } else if (cmd.op === 'get') {
     const held = sockets.get(cmd.id);
     get(cmd.id, held.socket, held.host).then((body) => say({ id: cmd.id, body }), fail);
+  } else if (cmd.op === 'halfclose') {
+    // A request the server answers holdMs later, then our FIN (shutdown(SHUT_WR)); the answer and the server's FIN
+    // come later. Answered once the FIN is sent.
+    const held = sockets.get(cmd.id);
+    held.socket.on('error', () => {});
+    held.socket.write('GET /hold/' + cmd.holdMs + ' HTTP/1.1\\r\\nHost: ' + held.host + '\\r\\n\\r\\n');
+    held.socket.end(() => say({ id: cmd.id, closed: false }));
   } else if (cmd.op === 'close') {
     const held = sockets.get(cmd.id);
     held.socket.once('close', () => { sockets.delete(cmd.id); say({ id: cmd.id, closed: true }); });
@@ -116,6 +123,15 @@ export class ConnectionHolder {
   /** Another request on an already open connection (it must still reach the same backend). */
   async request(held: HeldConnection): Promise<Served> {
     return parseServed((await this.ask({ op: 'get', id: held.id })).body!);
+  }
+
+  /**
+   * Half-closes a held connection as a client that has sent its last request: a GET that the lab's server answers
+   * `holdMs` later, then the client's FIN (shutdown(SHUT_WR)). Resolves once the FIN is sent; the backend keeps its
+   * side open until it answers, then closes it.
+   */
+  async halfClose(held: HeldConnection, holdMs: number): Promise<void> {
+    await this.ask({ op: 'halfclose', id: held.id, holdMs });
   }
 
   /** Closes with a FIN and waits until the socket is fully closed. */

@@ -6,6 +6,9 @@
  * argv: PORT NAME [FAMILY]. Answers every request with "NAME PORT\n"; keep-alive on; prints "listening" when ready.
  * FAMILY 'ipv4' or 'ipv6' listens on that family only (an application of a dual-stack VM that serves one family). A GET of
  * /set-delay/MS makes it answer every later request MS milliseconds after reading it (a slow application; 0 = at once).
+ * A GET of /hold/MS is answered MS milliseconds after it was read, that request only: a client that half-closes its
+ * connection (shutdown(SHUT_WR)) right after sending it holds a half-closed connection that long (the server closes its
+ * side after the answer).
  */
 export const HTTP_SERVER = `'use strict';
 const http = require('node:http');
@@ -16,16 +19,20 @@ const server = http.createServer((req, res) => {
   req.on('end', () => {
     const set = /^\\/set-delay\\/(\\d+)$/.exec(req.url || '');
     if (set) delayMs = Number(set[1]);
+    const hold = /^\\/hold\\/(\\d+)$/.exec(req.url || '');
     const body = name + ' ' + port + '\\n';
     const answer = () => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) });
       res.end(body);
     };
-    if (delayMs > 0 && !set) setTimeout(answer, delayMs);
+    if (hold) setTimeout(answer, Number(hold[1]));
+    else if (delayMs > 0 && !set) setTimeout(answer, delayMs);
     else answer();
   });
 });
 server.keepAliveTimeout = 30000;
+// A client's FIN with an answer still pending (a half-close): answer, then close (Node's default closes at once).
+server.httpAllowHalfOpen = true;
 // '::' takes IPv4 connections too (as IPv4-mapped addresses); a namespace without IPv6 falls back to IPv4 only.
 const listening = () => process.stdout.write('listening\\n');
 if (family === 'ipv4') server.listen(Number(port), '0.0.0.0', listening);
