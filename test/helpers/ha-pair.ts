@@ -221,23 +221,31 @@ export interface TrafficReport {
   held: number;
   heldLost: number;
   heldRequests: number;
+  /** The host that answered each held connection's first request (the lab server's name), by connection index. */
+  heldOn: string[];
+  /** Each held connection that failed: its index and when it first failed (ms since epoch). */
+  lostAt: [number, number][];
 }
 
 /**
  * A client opens `held` keep-alive connections (a request on each every 200 ms) and a new connection every
  * `everyMs` (one HTTP request, then close), for `seconds`; resolves with what it saw.
  */
-export function traffic(lab: Lab, client: string, opts: { held: number; everyMs: number; seconds: number }): { ready: Promise<void>; done: Promise<TrafficReport> } {
+export function traffic(lab: Lab, client: string, opts: { held: number; everyMs: number; seconds: number }): { ready: Promise<void>; done: Promise<TrafficReport>; stop: () => void } {
   const vip = vipOf(lab);
   const script = `
     const http = require('http'); const net = require('net');
     const attempts = []; let heldRequests = 0; const lost = new Set(); let opened = 0; let started = false;
+    const heldOn = []; const lostAt = [];
+    const lose = (i) => { if (!lost.has(i)) { lost.add(i); lostAt.push([i, Date.now()]); } };
     for (let i = 0; i < ${opts.held}; i++) {
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       let first = true;
       const ask = () => http.get({ host: '${vip}', port: 80, path: '/', agent, timeout: 3000 }, (res) => {
-        res.resume(); res.on('end', () => { heldRequests++; if (first) { first = false; if (++opened === ${opts.held}) go(); } });
-      }).on('error', () => lost.add(i)).on('timeout', function () { lost.add(i); this.destroy(); });
+        let body = '';
+        res.on('data', (d) => { if (first) body += d; });
+        res.on('end', () => { heldRequests++; if (first) { first = false; heldOn[i] = body.split(' ')[0]; if (++opened === ${opts.held}) go(); } });
+      }).on('error', () => lose(i)).on('timeout', function () { lose(i); this.destroy(); });
       ask(); setInterval(ask, 200);
     }
     function go() {
@@ -252,11 +260,14 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
         s.on('data', () => end(true));
         s.on('error', () => end(false));
       }, ${opts.everyMs});
-      setTimeout(() => { clearInterval(t); setTimeout(() => {
+      let ending = false;
+      const end = () => { if (ending) return; ending = true; clearInterval(t); setTimeout(() => {
         // Exit once the report is written: a pipe takes ~64 KB at once, and process.exit drops the rest (a 30-min
         // soak's report is megabytes; it was cut off twice).
-        process.stdout.write(JSON.stringify({ attempts, held: ${opts.held}, heldLost: lost.size, heldRequests }) + '\\n', () => process.exit(0));
-      }, 2500); }, ${opts.seconds * 1000});
+        process.stdout.write(JSON.stringify({ attempts, held: ${opts.held}, heldLost: lost.size, heldRequests, heldOn, lostAt }) + '\\n', () => process.exit(0));
+      }, 2500); };
+      setTimeout(end, ${opts.seconds * 1000});
+      process.on('SIGUSR2', end);
     }`;
   const child = lab.spawn(client, ['node', '-e', script]);
   let out = '';
@@ -280,7 +291,9 @@ export function traffic(lab: Lab, client: string, opts: { held: number; everyMs:
       }
     });
   });
-  return { ready, done };
+  // Ends the traffic before its `seconds` (once it is ready): the report follows as at the end.
+  const stop = () => void child.kill('SIGUSR2');
+  return { ready, done, stop };
 }
 
 export interface GapFigures {
