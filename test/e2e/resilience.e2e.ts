@@ -144,8 +144,10 @@ describe('resilience (real OVS, one vadc process)', () => {
     const after = await sample(started);
     const warm = samples.slice(1, Math.max(2, Math.ceil(samples.length / 3)));
     const late = samples.slice(Math.floor((2 * samples.length) / 3));
-    // The first sample is taken as the held connections open (the process still warming up): the trend starts after.
-    const steady = samples.slice(1);
+    // The first ~30 s are the process warming up (RSS 91 -> 98 -> 79 MiB in the runs of 2026-12-05): the trend starts
+    // after them; from there RSS stayed within ~1 MiB, so its noise is ~1-2 MiB instead of ~18 with the warm-up in.
+    const steady = samples.filter((x) => x.t >= 30);
+    expect(steady.length).toBeGreaterThanOrEqual(4);
     const trends = {
       rss: trend(steady.map((x) => [x.t, x.rssMiB])),
       heap: trend(steady.map((x) => [x.t, x.heapMiB])),
