@@ -34,6 +34,8 @@ export function vipOf(lab: Lab): string {
 export class Instance {
   child?: ChildProcess;
   log = '';
+  /** Node flags and environment for the daemon's process only (not the CLI's): the resilience soak's memory probe. */
+  daemonNode: { args: string[]; env: Record<string, string> } = { args: [], env: {} };
   constructor(public name: string, readonly ofPort: number, readonly socket: string, readonly configPath: string) {}
 
   get target(): string {
@@ -47,7 +49,7 @@ export class Instance {
   /** `timeoutMs`: for its control socket to answer (a loaded host starting a vadc that holds 100,000 connections takes longer). */
   async start(timeoutMs = 20_000): Promise<void> {
     this.log = '';
-    const child = spawn(process.execPath, [RUN, 'start', '--config', this.configPath, '--log-format', 'json'], { cwd: ROOT, env: CLI_ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...this.daemonNode.args, RUN, 'start', '--config', this.configPath, '--log-format', 'json'], { cwd: ROOT, env: { ...CLI_ENV, ...this.daemonNode.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.on('data', (d: Buffer) => (this.log += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (this.log += d.toString()));
     this.child = child;
