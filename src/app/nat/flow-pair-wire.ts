@@ -21,6 +21,12 @@ export interface FlowPairService {
   finTimeout?: number;
   vipMac: string;
   vipPort: number;
+  /**
+   * The VIP when it is one address (not a prefix): every connection has it, so the per-backend pair (pair()) carries
+   * it and encodeWith writes only the client's address. For an IPv6 VIP its 16 bytes (FlowPairWireEncoder6), else the
+   * uint32 (FlowPairWireEncoder). Absent: the VIP is read from each connection's values.
+   */
+  vip?: number | Uint8Array;
 }
 
 /** One connection's variable values, as numbers (addresses as uint32, MACs as 6 bytes at an offset). */
@@ -79,8 +85,12 @@ export class FlowPairWireEncoder {
   private readonly r: Record<'connectionId' | 'backendOfport' | 'backendIp' | 'clientIp' | 'backendPort' | 'clientPort' | 'clientMac' | 'vipIp' | 'clientOfport', number>;
   private readonly cookieLowBase: number;
   private readonly packetOutInPort: number;
+  /** service.vip when the VIP is one IPv4 address: in every pair, never written per connection. */
+  private readonly fixedVip: number | undefined;
 
   constructor(readonly service: FlowPairService, tables: VadcTables = TABLE) {
+    if (service.vip instanceof Uint8Array) throw new FlowBuildError('an IPv4 flow pair takes its VIP as a uint32, not 16 bytes');
+    this.fixedVip = service.vip;
     const spec = (v: Slots) => connectionSpec(service, v);
     this.forward = compileLayout((v) => buildConnectionFlows(spec(v), tables)[0], PROTOTYPE,
       only(['connectionId', 'clientOfport', 'clientIp', 'vipIp', 'clientPort', 'backendMac', 'backendIp', 'backendPort', 'backendOfport']));
@@ -115,6 +125,10 @@ export class FlowPairWireEncoder {
     const pair = pairOf(this.forward.bytes, this.reverse.bytes);
     u32(pair, this.f.backendIp, backendIp);
     u32(pair, this.forward.bytes.length + this.r.backendIp, backendIp);
+    if (this.fixedVip !== undefined) {
+      u32(pair, this.f.vipIp, this.fixedVip);
+      u32(pair, this.forward.bytes.length + this.r.vipIp, this.fixedVip);
+    }
     return writePairBackendPort(pair, this.forward.bytes.length, this.f, this.r, backendPort, backendMac, backendOfport);
   }
 
@@ -126,11 +140,13 @@ export class FlowPairWireEncoder {
     const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
     // Plain byte stores: Buffer.copy and write*BE add argument checks per call.
     u32(out, f.clientIp, v.clientIp);
-    u32(out, f.vipIp, v.vipIp);
     u16(out, f.clientPort, v.clientPort);
     u32(out, fwdLen + r.clientIp, v.clientIp);
     u16(out, fwdLen + r.clientPort, v.clientPort);
-    u32(out, fwdLen + r.vipIp, v.vipIp);
+    if (this.fixedVip === undefined) {
+      u32(out, f.vipIp, v.vipIp);
+      u32(out, fwdLen + r.vipIp, v.vipIp);
+    }
     return out;
   }
 }
@@ -257,8 +273,12 @@ export class FlowPairWireEncoder6 {
   private readonly r: Record<'connectionId' | 'backendOfport' | 'backend' | 'client' | 'backendPort' | 'clientPort' | 'clientMac' | 'vip' | 'clientOfport', number>;
   private readonly cookieLowBase: number;
   private readonly packetOutInPort: number;
+  /** service.vip when the VIP is one IPv6 address: in every pair, never written per connection. */
+  private readonly fixedVip: Uint8Array | undefined;
 
   constructor(readonly service: FlowPairService, tables: VadcTables = TABLE) {
+    if (typeof service.vip === 'number' || (service.vip !== undefined && service.vip.length !== 16)) throw new FlowBuildError('an IPv6 flow pair takes its VIP as 16 bytes');
+    this.fixedVip = service.vip;
     const spec = (v: Slots6) => connectionSpec6(service, v);
     const slots = (keys: readonly (keyof Slots6)[]) => Object.fromEntries(keys.map((k) => [k, SLOTS6[k]])) as unknown as SlotSpecs<Slots6>;
     this.forward = compileLayout((v) => buildConnectionFlows(spec(v), tables)[0], PROTOTYPE6,
@@ -295,6 +315,10 @@ export class FlowPairWireEncoder6 {
     const pair = pairOf(this.forward.bytes, this.reverse.bytes);
     pair.set(backendIp6, this.f.backend);
     pair.set(backendIp6, this.forward.bytes.length + this.r.backend);
+    if (this.fixedVip !== undefined) {
+      pair.set(this.fixedVip, this.f.vip);
+      pair.set(this.fixedVip, this.forward.bytes.length + this.r.vip);
+    }
     return writePairBackendPort(pair, this.forward.bytes.length, this.f, this.r, backendPort, backendMac, backendOfport);
   }
 
@@ -306,11 +330,13 @@ export class FlowPairWireEncoder6 {
     const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
     const w = v.words;
     for (let i = 0; i < 4; i++) u32(out, f.client + 4 * i, w[i]);
-    for (let i = 0; i < 4; i++) u32(out, f.vip + 4 * i, w[4 + i]);
     u16(out, f.clientPort, v.clientPort);
     for (let i = 0; i < 4; i++) u32(out, fwdLen + r.client + 4 * i, w[i]);
     u16(out, fwdLen + r.clientPort, v.clientPort);
-    for (let i = 0; i < 4; i++) u32(out, fwdLen + r.vip + 4 * i, w[4 + i]);
+    if (this.fixedVip === undefined) {
+      for (let i = 0; i < 4; i++) u32(out, f.vip + 4 * i, w[4 + i]);
+      for (let i = 0; i < 4; i++) u32(out, fwdLen + r.vip + 4 * i, w[4 + i]);
+    }
     return out;
   }
 }

@@ -101,7 +101,7 @@ export class FlowsNat implements NatMode {
     const config = service.config;
     let made = this.encoders.get(service.id);
     if (made?.config !== config) {
-      made = { config, encoder: new FlowPairWireEncoder(flowPairService(service), this.tables) };
+      made = { config, encoder: new FlowPairWireEncoder({ ...flowPairService(service), vip: singleVip4(service) }, this.tables) };
       this.encoders.set(service.id, made);
     }
     const v = this.values;
@@ -125,7 +125,7 @@ export class FlowsNat implements NatMode {
     const { service, location, frame } = c;
     let made = this.encoders6.get(service.id);
     if (made?.config !== service.config) {
-      made = { config: service.config, encoder: new FlowPairWireEncoder6(flowPairService(service), this.tables) };
+      made = { config: service.config, encoder: new FlowPairWireEncoder6({ ...flowPairService(service), vip: singleVip6(service) }, this.tables) };
       this.encoders6.set(service.id, made);
     }
     const v = this.values6;
@@ -189,6 +189,17 @@ function pairSpec(service: ServiceState, frame: Buffer, h: Readonly<TransportHea
     vip: { mac: service.config.vip_mac, ip: addresses.vip, port: h.dstPort },
     backend,
   };
+}
+
+/** The service's IPv4 VIP as a uint32 when it is one address (a prefix VIP's connections each name their own). */
+function singleVip4(service: ServiceState): number | undefined {
+  return service.vip.family === 4 && service.vip.length === 32 ? service.vip.base : undefined;
+}
+
+/** The service's IPv6 VIP's 16 bytes when it is one address. */
+function singleVip6(service: ServiceState): Uint8Array | undefined {
+  const vip6 = service.vip6;
+  return vip6 !== undefined && vip6.length === 128 ? vip6.bytes : undefined;
 }
 
 /** What a service fixes for all its connections' flows. */

@@ -75,6 +75,39 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
     }
   });
 
+  // A single-address VIP is written once into each backend's pair (pair()), not per connection: the bytes are still
+  // encode()'s for every connection to that VIP, whatever VIP value the connection's own values carry.
+  it('with a single-address VIP (IPv4 and IPv6): the pair carries the VIP, the bytes stay encode()\'s', () => {
+    const vip4 = 0xc0a80a64; // 192.168.10.100: its high bit set, as an fd00:: word's
+    const vip6 = Uint8Array.from([0xfd, 0, 0, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00]);
+    const service = { serviceId: 9, protocol: 'tcp' as const, idleTimeout: 30, finTimeout: 3, vipMac: '02:00:0a:00:00:64', vipPort: 443 };
+    const encoder4 = new FlowPairWireEncoder({ ...service, vip: vip4 });
+    const encoder6 = new FlowPairWireEncoder6({ ...service, vip: vip6 });
+    const next = prng(4242);
+    for (let i = 0; i < 100; i++) {
+      const frame = Buffer.alloc(60 + (next() % 40));
+      for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
+      const backendMac = Buffer.from([2, 0, 0, 0, 0, 1 + (i % 3)]);
+      const common = { connectionId: 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 1000), clientPort: next() & 0xffff, clientMacSource: frame, clientMacOffset: 6, backendOfport: 7, backendPort: 8080 + (i % 2), backendMac };
+      const spec = (client: string, vip: string, backend: string): ConnectionSpec => ({
+        serviceId: service.serviceId, connectionId: common.connectionId, protocol: service.protocol, idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
+        client: { ofport: common.clientOfport, mac: macText(frame.subarray(6, 12)), ip: client, port: common.clientPort },
+        vip: { mac: service.vipMac, ip: vip, port: service.vipPort },
+        backend: { ofport: common.backendOfport, mac: macText(backendMac), ip: backend, port: common.backendPort },
+      });
+      const bytesOf = (c: ConnectionSpec) => Buffer.concat([...buildConnectionFlows(c).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, common.clientOfport)))]).toString('hex');
+      // The values' own VIP is a wrong one on purpose: the fixed VIP must win.
+      const v4 = { ...common, clientIp: next(), vipIp: next(), backendIp: 0x0a00000b + (i % 3) };
+      expect(encoder4.encode(v4, frame).toString('hex')).toBe(bytesOf(spec(uint32ToIpv4(v4.clientIp), uint32ToIpv4(vip4), uint32ToIpv4(v4.backendIp))));
+      const words = Uint32Array.from({ length: 8 }, () => next());
+      const backendIp6 = Uint8Array.from({ length: 16 }, (_, k) => (k === 15 ? 0x11 + (i % 3) : k === 0 ? 0xfd : 0));
+      const v6 = { ...common, words, backendIp6 };
+      expect(encoder6.encode(v6, frame).toString('hex')).toBe(bytesOf(spec(formatIpv6Words(words, 0), formatIpv6(vip6), formatIpv6(backendIp6))));
+    }
+    expect(() => new FlowPairWireEncoder({ ...service, vip: vip6 })).toThrow(FlowBuildError);
+    expect(() => new FlowPairWireEncoder6({ ...service, vip: vip4 })).toThrow(/16 bytes/);
+  });
+
   it('refuses a connection id the cookie cannot carry', () => {
     const encoder = new FlowPairWireEncoder(services[0]);
     const frame = Buffer.alloc(60);
