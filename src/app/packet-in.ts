@@ -21,9 +21,8 @@ import {
 // The defining modules, not the '../net' barrel: each of its re-exports is a getter shared by every name (`m[k]`), a
 // megamorphic keyed load per call on the packet-in path (~440 instructions per connection, callgrind).
 import { containsIpv4, containsIpv6Words } from '../net/prefix';
-import { foldIpv6, formatIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
+import { foldIpv6, formatIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
-import { formatIpv6Words } from '../net/ipv6';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
 import type { EventSink } from './events';
