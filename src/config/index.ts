@@ -1,4 +1,4 @@
-export { parseConfig, loadConfig, parseServiceConfig } from './load';
+export { parseConfig, loadConfig, parseServiceConfig, validateConfig } from './load';
 export { ConfigError, formatIssue, type ConfigIssue } from './errors';
 export {
   configSchema,

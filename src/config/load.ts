@@ -30,6 +30,15 @@ export function parseConfig(text: string, sourceName = '<config>'): VadcConfig {
     // (maxAliasCount, against billion-laughs documents), is a ReferenceError, not a parse error.
     throw new ConfigError(sourceName, [{ path: '', message: `YAML alias: ${firstLine((err as Error).message)}` }]);
   }
+  return validateConfig(raw, sourceName);
+}
+
+/**
+ * Validates a configuration already read from YAML (or JSON): the schema, then the cross-field rules. Throws
+ * ConfigError with every problem. parseConfig's second half, on its own so that it can be fuzzed at the rate
+ * of millions of inputs (the YAML layer is the yaml library's and costs milliseconds per document).
+ */
+export function validateConfig(raw: unknown, sourceName = '<config>'): VadcConfig {
   const result = configSchema.safeParse(raw, {
     // Fallback for issues without a message of their own.
     error: (issue) => (issue.input === undefined ? 'missing' : `invalid value ${showValue(issue.input)}`),
