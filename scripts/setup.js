@@ -67,5 +67,5 @@ function node24() {
 npmPackages();
 if (purpose === 'test') node24();
 if (purpose === 'test' || purpose === 'demo') debianPackages();
-log('building (tsc)');
-run('npx tsc -p tsconfig.build.json');
+log('building (tsc, then the CLI\'s command manifest)');
+run('npm run -s build');
