@@ -4,7 +4,7 @@
 // holding; the time a restarted vadc (SIGTERM + start) takes to track them all again. Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/live-connections.bench.ts [--connections 100000]
 //     [--clients 4] [--processes 2] [--vms 6] [--concurrency 64] [--nat flows|conntrack (default: the config's auto)]
-//     [--no-restart] [--vadc-log FILE (default /tmp/vadc-live-bench.log)] [--json]
+//     [--decisions controller|datapath (datapath: OVS's select group picks, conntrack mode only)] [--no-restart] [--vadc-log FILE (default /tmp/vadc-live-bench.log)] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import { runLiveConnectionsBench, type LiveCounts } from '../lib/live-connections';
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     vms: { type: 'string', default: '6' },
     concurrency: { type: 'string', default: '64' },
     nat: { type: 'string' },
+    decisions: { type: 'string', default: 'controller' },
     'no-restart': { type: 'boolean', default: false },
     'wait-ms': { type: 'string', default: '600000' },
     'open-timeout-ms': { type: 'string', default: '300000' },
@@ -44,9 +45,17 @@ async function main(): Promise<void> {
     process.stderr.write(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}\n`);
     process.exit(2);
   }
+  if (values.decisions !== 'controller' && values.decisions !== 'datapath') {
+    process.stderr.write(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}\n`);
+    process.exit(2);
+  }
+  if (values.decisions === 'datapath' && values.nat === 'flows') {
+    process.stderr.write('--decisions datapath needs conntrack NAT (vadc refuses datapath decisions in flows mode)\n');
+    process.exit(2);
+  }
   const report = await runLiveConnectionsBench({
     connections: positive('connections'), clients: positive('clients'), processes: positive('processes'), vms: positive('vms'),
-    concurrency: positive('concurrency'), ...(values.nat ? { nat: values.nat as 'flows' | 'conntrack' } : {}), restart: !values['no-restart'],
+    concurrency: positive('concurrency'), ...(values.nat ? { nat: values.nat as 'flows' | 'conntrack' } : {}), decisions: values.decisions, restart: !values['no-restart'],
     waitForHostMs: Number(values['wait-ms']), openTimeoutMs: Number(values['open-timeout-ms']), vadcLogFile: values['vadc-log'], log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
@@ -56,6 +65,7 @@ async function main(): Promise<void> {
   const r = report.restart;
   const rows = [
     { what: 'NAT mode', value: `${report.nat} (${report.natReason})` },
+    { what: 'decisions', value: report.decisions },
     { what: 'connections requested / opened / failed', value: `${report.requested} / ${report.opened} / ${report.failed} (in ${report.openSeconds.toFixed(1)} s)` },
     { what: 'held: every count', value: countsLine(report.held) },
     { what: 'held: all agree', value: report.agree ? 'yes' : 'NO' },
