@@ -15,6 +15,7 @@ import { askedAtOf, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
+import { StoppedBackends } from './stopped-backends';
 import {
   applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState,
 } from './services';
@@ -56,6 +57,8 @@ export class LoadBalancerApp {
   private readonly services = new ServiceTable();
   private readonly switches = new Map<bigint, SwitchInfo>();
   private readonly vnics = new Map<string, VnicInfo>();
+  /** Backends that stopped taking new connections since the last finish(): their ended connections are forgotten. */
+  private readonly stoppedBackends = new StoppedBackends();
   /** The other cluster hosts' reports of the backends whose vNICs they have, by "service\0backend". */
   private readonly remoteReports = new Map<string, RemoteBackendReport>();
   private readonly uplink: string | undefined;
@@ -524,6 +527,10 @@ export class LoadBalancerApp {
       return [];
     }
     const switches = new Set(this.switches.keys());
+    for (const { service, records } of this.stoppedBackends.look(this.services.all)) {
+      const forget = this.nat.forgetEnded(service, records);
+      if (forget.length > 0) for (const dpid of switches) out.to(dpid, forget);
+    }
     this.nat.syncBackendFlows(this.services.all, switches, out);
     this.egress.sync(this.services.all, switches, out);
     return out.done();

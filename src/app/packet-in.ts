@@ -105,7 +105,12 @@ export class PacketInPath {
     // Hashed once: a new connection's insert takes the lookup's hash.
     const hash = hashConnKey(key);
     const entry = service.lb.connections.lookup(key, hash);
-    if (entry) {
+    // A pure SYN on a connection that has ended is a new connection from a reused client port (Linux reuses a port at
+    // once when the server closed first; OVS's tracker then calls the SYN +new): placed anew, as IPVS does with
+    // conn_reuse_mode, not sent after the ended one, whose backend may be down or gone.
+    if (entry?.ended && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN) {
+      service.lb.close(key, now);
+    } else if (entry) {
       service.repeats++;
       const answer = this.nat.known({ service, entry, dpid: sw.dpid, frame, header: h, inPort, resubmitted: mark });
       if (answer !== null) return answer;

@@ -354,13 +354,22 @@ export function buildDeleteConnectionsVia(
   serviceId: number, protocol: L4Protocol, viaOfport: number, backendIp: string, connections: readonly ClientSide[], t: VadcTables = TABLE,
 ): FlowMod[] {
   const v6 = backendIp.includes(':');
-  const forward = connections.map((c) => buildDeleteConnectionFlows(serviceId, t.FORWARD, viaOfport,
-    (v6 ? fiveTuple6 : fiveTuple)(protocol, 0, c.client, c.vip, c.clientPort, c.vipPort).filter((m) => m.field !== 'in_port')));
+  const forward = buildDeleteForwardFlows(serviceId, protocol, viaOfport, connections, t);
   const reverse = buildDeleteConnectionFlows(serviceId, t.REVERSE, OFPP_ANY, [
     { field: 'in_port', value: viaOfport }, { field: 'eth_type', value: v6 ? ETH_TYPE_IPV6 : ETH_TYPE_IPV4 },
     { field: v6 ? 'ipv6_src' : 'ipv4_src', value: backendIp },
   ]);
   return [...forward, reverse];
+}
+
+/**
+ * Flows mode: removes the forward flows of `connections` (each taken by its client side, non-strict, from any in_port)
+ * that output to `outPort` (OFPP_ANY: wherever they go). Their removal (reason delete) closes them in vadc; the
+ * reverse flows idle out.
+ */
+export function buildDeleteForwardFlows(serviceId: number, protocol: L4Protocol, outPort: number, connections: readonly ClientSide[], t: VadcTables = TABLE): FlowMod[] {
+  return connections.map((c) => buildDeleteConnectionFlows(serviceId, t.FORWARD, outPort,
+    (c.client.includes(':') ? fiveTuple6 : fiveTuple)(protocol, 0, c.client, c.vip, c.clientPort, c.vipPort).filter((m) => m.field !== 'in_port')));
 }
 
 /** Removes a service's connection flows (no other kind) in one table that match `match` (non-strict) and output to `outPort`. */

@@ -426,19 +426,35 @@ export class ConnectionTable {
   /** Every tracked connection, in a form that survives a restart. */
   export(): ConnRecord[] {
     const records: ConnRecord[] = [];
-    for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
-      const backend = this.backendRefs[this.backendOf[slot]];
-      // Written out field by field: spreading keyAt's object into each record was most of an export's time at
-      // 100,000 connections (the status API and a restart's hand-over export them all).
-      const record: ConnRecord = {
-        proto: this.proto[slot] & 0xff, clientIp: this.clientIp[slot], clientPort: this.clientPort[slot], vip: this.vip[slot],
-        vipPort: this.vipPort[slot], backendId: backend.id, softwarePort: backend.ports[this.portIndex[slot]],
-        state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
-      };
-      if ((this.proto[slot] & FAMILY6) !== 0) record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
-      records.push(record);
+    for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) records.push(this.recordAt(slot));
+    return records;
+  }
+
+  /**
+   * Connections that have ended (both FINs or a RST) and went to one of `backendIds`, at most `max` of them: what
+   * is left of them in the datapath (flows mode: a flow pair until it idles out) would take a reused client port's
+   * SYN to a backend that no longer takes new connections. A walk of the table: for rare events (a backend removed,
+   * down or drained), not per packet.
+   */
+  endedOf(backendIds: ReadonlySet<string>, max: number): ConnRecord[] {
+    const records: ConnRecord[] = [];
+    for (let slot = this.head; slot !== NO_SLOT && records.length < max; slot = this.next[slot]) {
+      if ((this.closing[slot] & ENDED) !== 0 && backendIds.has(this.backendRefs[this.backendOf[slot]].id)) records.push(this.recordAt(slot));
     }
     return records;
+  }
+
+  private recordAt(slot: number): ConnRecord {
+    const backend = this.backendRefs[this.backendOf[slot]];
+    // Written out field by field: spreading keyAt's object into each record was most of an export's time at
+    // 100,000 connections (the status API and a restart's hand-over export them all).
+    const record: ConnRecord = {
+      proto: this.proto[slot] & 0xff, clientIp: this.clientIp[slot], clientPort: this.clientPort[slot], vip: this.vip[slot],
+      vipPort: this.vipPort[slot], backendId: backend.id, softwarePort: backend.ports[this.portIndex[slot]],
+      state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
+    };
+    if ((this.proto[slot] & FAMILY6) !== 0) record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+    return record;
   }
 
   /**

@@ -118,6 +118,20 @@ ${line('v-vm2', [8080])}
 ${line('v-vm3', [8080])}`;
 }
 
+/** web alone (TCP 80, rr, VIP 10.0.0.100) over the given VMs, each serving port 8080. */
+export function webOver(vms: readonly VmName[]): string {
+  return `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    idle_timeout: 30
+    backends:
+${vms.map((vm) => backendYaml(vm, [8080])).join('\n')}
+`;
+}
+
 /** web (TCP 80, three VMs, two ports on vm1) and dns (UDP 53 on vm1) on VIP 10.0.0.100. */
 export function defaultServices(scheduler = 'rr', extra = ''): string {
   return `

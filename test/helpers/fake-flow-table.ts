@@ -54,7 +54,15 @@ interface TrackedConnection {
   natDst?: { ip: string; port: number };
   mark: number;
   replySeen: boolean;
+  /** TCP FIN seen from the original / reply side, or a RST from either (both then count as closed). */
+  finOrig?: boolean;
+  finReply?: boolean;
 }
+
+const TCP_FIN = 0x01;
+const TCP_SYN = 0x02;
+const TCP_RST = 0x04;
+const TCP_ACK = 0x10;
 
 const CT = { NEW: 0x01, EST: 0x02, RPL: 0x08, TRK: 0x20, DNAT: 0x80 } as const;
 const NX_CT_F_COMMIT = 1;
@@ -298,6 +306,15 @@ export class FakeFlowTable {
     const found = this.find(zone, f);
     if (!found) return { ...f, ct_state: CT.TRK | CT.NEW, ct_mark: 0, ct_zone: zone };
     const { conn, reply } = found;
+    const flags = f.ip_proto === 6 && f.tcp_flags !== undefined ? Number(f.tcp_flags) : 0;
+    // OVS's userspace tracker (lib/conntrack-tcp.c, tcp_conn_update): a pure SYN on a connection both of whose sides
+    // have closed (FIN_WAIT_2 or later) is a new connection (CT_UPDATE_NEW): the old entry goes, the SYN is +new.
+    if ((flags & (TCP_SYN | TCP_ACK)) === TCP_SYN && conn.finOrig && conn.finReply) {
+      this.connections.splice(this.connections.indexOf(conn), 1);
+      return { ...f, ct_state: CT.TRK | CT.NEW, ct_mark: 0, ct_zone: zone };
+    }
+    if (flags & TCP_RST) conn.finOrig = conn.finReply = true;
+    else if (flags & TCP_FIN) conn[reply ? 'finReply' : 'finOrig'] = true;
     if (reply) conn.replySeen = true;
     // +dnat: the tracker translated the destination (original direction of a DNATed connection).
     const state = CT.TRK | (reply ? CT.EST | CT.RPL : conn.replySeen ? CT.EST : CT.NEW) | (nat && conn.natDst && !reply ? CT.DNAT : 0);

@@ -226,6 +226,10 @@ export class ConntrackNat implements NatMode {
    * Only the accounting flows (if any), which match after NAT, so by the backend's address: the backend flow goes
    * with its host's verdict (syncBackendFlows), so the clients' next packets reach vadc, which answers with a RST.
    */
+  forgetEnded(): FlowMod[] {
+    return [];
+  }
+
   dropConnectionsVia(service: ServiceState, _records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[] {
     const v6 = backendIp.includes(':');
     return [buildDeleteConnectionFlows(service.id, this.tables.FORWARD, viaOfport, [

@@ -2,10 +2,11 @@
 // forward and a reverse NAT flow, and its first packet is resubmitted through them.
 import type { OutboundMessage } from '../../controller/types';
 import {
-  buildConnectionFlows, buildDeleteConnectionsVia, buildNewConnectionFlow, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows, RESUBMIT_MARK,
+  buildConnectionFlows, buildDeleteConnectionsVia, buildDeleteForwardFlows, buildNewConnectionFlow, buildResubmitPacketOut, buildReturnFlows, buildServiceFlows, RESUBMIT_MARK,
   type ConnectionSpec, type Endpoint,
 } from '../../flows/builders';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac, type TransportHeader } from '../../flows/packets';
+import { OFPP_ANY } from '../../openflow/constants';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
 import { connAddresses, type ConnRecord } from '../../lb/conn-table';
@@ -170,12 +171,17 @@ export class FlowsNat implements NatMode {
   }
 
   /** Each connection's forward flow by its client side, the backend's reverse flows by its address. */
+  forgetEnded(service: ServiceState, records: readonly ConnRecord[]): FlowMod[] {
+    return buildDeleteForwardFlows(service.id, service.l4, OFPP_ANY, records.map(clientSide), this.tables);
+  }
+
   dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[] {
     if (records.length === 0) return [];
-    const sides = records.map((r) => ({ ...connAddresses(r), clientPort: r.clientPort, vipPort: r.vipPort }));
-    return buildDeleteConnectionsVia(service.id, service.l4, viaOfport, backendIp, sides, this.tables);
+    return buildDeleteConnectionsVia(service.id, service.l4, viaOfport, backendIp, records.map(clientSide), this.tables);
   }
 }
+
+const clientSide = (r: ConnRecord) => ({ ...connAddresses(r), clientPort: r.clientPort, vipPort: r.vipPort });
 
 const EMPTY = Buffer.alloc(0);
 

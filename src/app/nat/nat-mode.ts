@@ -137,6 +137,12 @@ export interface NatMode {
    * `viaOfport`, a port other backends share (a remote backend behind the cluster uplink: its host failed it).
    */
   dropConnectionsVia(service: ServiceState, records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[];
+  /**
+   * Flows that let a reused client port's SYN reach vadc again, for `records`: ended connections of backends that no
+   * longer take new connections (removed, down, drained). Flows mode: their forward flows, which would take the SYN
+   * to the old backend until they idle out. Conntrack mode: none (the tracker calls such a SYN new by itself).
+   */
+  forgetEnded(service: ServiceState, records: readonly ConnRecord[]): FlowMod[];
   /** A backend's reply its mode's reply guard sent up (flows mode; none elsewhere): sent on through the tables. */
   guardedReply(frame: Buffer, inPort: number, serviceId: number): OfpMessage[];
   /**

@@ -26,6 +26,21 @@ describe('connection table', () => {
     expect([b.activeConns, b.inactiveConns, ...b.portConns, table.size]).toEqual([1, 0, 1, 0, 1]);
   });
 
+  it('endedOf: the ended connections of the named backends only, at most max of them', () => {
+    const [a, b] = [vm('vm1'), vm('vm2')];
+    const table = new ConnectionTable();
+    for (const p of [1, 2, 3]) table.insert(key(p), a, 0, 'active', 100);
+    table.insert(key(4), b, 0, 'active', 100);
+    table.markEnd(key(1), 'client', true, 110);
+    table.markEnd(key(2), 'client', false, 110); // closing, not ended
+    table.markEnd(key(3), 'client', true, 110);
+    table.markEnd(key(4), 'client', true, 110);
+    expect(table.endedOf(new Set(['vm1']), 10).map((r) => [r.clientPort, r.backendId]).sort()).toEqual([[1, 'vm1'], [3, 'vm1']]);
+    expect(table.endedOf(new Set(['vm1', 'vm2']), 10)).toHaveLength(3);
+    expect(table.endedOf(new Set(['vm1', 'vm2']), 2)).toHaveLength(2);
+    expect(table.endedOf(new Set(['vm3']), 10)).toEqual([]);
+  });
+
   it('FIN/RST: the first FIN makes a connection closing (inactive), the other side or a RST ends it once, remove after uncounts nothing', () => {
     const b = vm('vm1');
     const table = new ConnectionTable();
