@@ -222,14 +222,15 @@ export class ConntrackNat implements NatMode {
     return deleteBackendConnectionFlows(serviceId, ofport, false, this.tables);
   }
 
-  /**
-   * Only the accounting flows (if any), which match after NAT, so by the backend's address: the backend flow goes
-   * with its host's verdict (syncBackendFlows), so the clients' next packets reach vadc, which answers with a RST.
-   */
+  /** None: the tracker calls a pure SYN on a connection whose sides have both closed new, and it comes up. */
   forgetEnded(): FlowMod[] {
     return [];
   }
 
+  /**
+   * Only the accounting flows (if any), which match after NAT, so by the backend's address: the backend flow goes
+   * with its host's verdict (syncBackendFlows), so the clients' next packets reach vadc, which answers with a RST.
+   */
   dropConnectionsVia(service: ServiceState, _records: readonly ConnRecord[], backendIp: string, viaOfport: number): FlowMod[] {
     const v6 = backendIp.includes(':');
     return [buildDeleteConnectionFlows(service.id, this.tables.FORWARD, viaOfport, [
