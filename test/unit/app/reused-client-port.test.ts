@@ -50,6 +50,14 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('a client port reused 
     expect(delivered(h.send(fromClient(40002)).outcomes).port).toBe(VMS['v-vm2'].ofport);
   });
 
+  it('goes to the old backend while it still serves (a backend holding the old connection in TIME_WAIT sorts it out)', () => {
+    const h = new AppHarness(mode, webOver(ALL));
+    const old = open(h, 40005);
+    end(h, 40005, old);
+    h.now += 1000;
+    expect(delivered(h.send(fromClient(40005)).outcomes).port).toBe(VMS[old].ofport);
+  });
+
   it('reaches a serving backend after the old backend went down', () => {
     const h = new AppHarness(mode, webOver(ALL));
     const old = open(h, 40003);
