@@ -53,6 +53,33 @@ describe('status history: the window and the per-backend ledger', () => {
     expect(() => new HistoryLedger({ intervalMs: 0, windowMs: 10 })).toThrow(RangeError);
   });
 
+  it('keeps the window in storage made once per series: as many bytes after ten windows of samples as after the first sample', async () => {
+    // The soak of issue 18 read the Map-per-sample window filling for 15 minutes (~1.1 KB a sample) as a creep.
+    const rt = await sampleRuntime();
+    const ledger = new HistoryLedger({ intervalMs: 1000, windowMs: 60_000 });
+    ledger.record(rt.status(), 0);
+    const first = ledger.windowBytes;
+    // The times, and per service (2 figures), backend (7) and switch (3) a ring of 60 samples of 8 bytes.
+    const backends = rt.status().services[0].backends.length;
+    expect(first).toBe(60 * 8 * (1 + 2 + 7 * backends + 3));
+    let t = 0;
+    for (let i = 0; i < 600; i++) ledger.record(rt.status(), (t += 1000));
+    expect(ledger.windowBytes).toBe(first);
+    expect(ledger.history(t).times).toHaveLength(60);
+    // A backend that joins adds its ring once; once it left and its last sample left the window, the ring goes.
+    await rt.addBackend('web', { vnic: 'v-vm3', ip: '10.0.0.13', ports: [8080] });
+    for (let i = 0; i < 100; i++) ledger.record(rt.status(), (t += 1000));
+    expect(ledger.windowBytes).toBe(first + 60 * 8 * 7);
+    await rt.removeBackend('web', 'v-vm3');
+    for (let i = 0; i < 59; i++) ledger.record(rt.status(), (t += 1000));
+    const vm3 = ledger.history(t).backends.find((b) => b.backend === 'v-vm3')!;
+    expect(vm3.total[0]).toBe(0);
+    expect(vm3.health.slice(1)).toEqual(Array(59).fill(null));
+    ledger.record(rt.status(), (t += 1000));
+    expect(ledger.history(t).backends.map((b) => b.backend)).not.toContain('v-vm3');
+    expect(ledger.windowBytes).toBe(first);
+  });
+
   it('the runtime wrapper adds the figures to every status and observes events as they happen', async () => {
     const rt = await sampleRuntime();
     let now = 5_000_000;
