@@ -42,7 +42,11 @@ export const backendStatusSchema = z
     healthReason: z.string().optional(),
     taggedOn: z.string().optional()
       .meta({ description: "the OVS interface whose external_ids tag made it a backend (the service's backends_from); absent for a configured backend" }),
-    portsOut: z.array(z.strictObject({ port: int(), why: z.enum(['outlier', 'check']) })).optional()
+    portsOut: z.array(z.strictObject({
+      port: int(), why: z.enum(['outlier', 'check']),
+      family: z.enum(['IPv4', 'IPv6']).optional()
+        .meta({ description: "a dual-stack backend's port failing this family's check only: out of that family's new connections, still serving the other's" }),
+    })).optional()
       .meta({ description: 'software ports taking no new connections now: ejected by the outlier detector, or failing their active check; absent when every port serves' }),
     egressQueue: int().optional().meta({ description: "the OpenFlow queue id its vNIC's traffic is tagged with on egress.port (set_queue; the Queue row vadc owns); absent when the backend has no queue" }),
     outlierEjections: count('times passive outlier detection ejected one of its ports since the backend was (re)configured').optional(),

@@ -18,7 +18,7 @@ export function formatMinSec(ms: number): string {
 }
 
 export function formatHealth(b: Pick<BackendStatus, 'health' | 'healthReason' | 'portsOut'>): string {
-  const out = b.portsOut?.length ? ` [out: ${b.portsOut.map((p) => `${p.port} ${p.why}`).join(', ')}]` : '';
+  const out = b.portsOut?.length ? ` [out: ${b.portsOut.map((p) => `${p.port} ${p.why}${p.family ? ` ${p.family}` : ''}`).join(', ')}]` : '';
   return (b.healthReason ? `${b.health} (${b.healthReason})` : b.health) + out;
 }
 

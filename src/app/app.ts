@@ -3,6 +3,7 @@ import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
 import type { ConnRecord } from '../lb/conn-table';
+import type { AddressFamily } from '../lb/backend';
 import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';
 import { isClientEntry } from '../flows/egress';
@@ -266,11 +267,15 @@ export class LoadBalancerApp {
     return this.finish(new Outbox());
   }
 
-  /** One software port's active check verdict (src/health): a failing port of a serving backend gets no new connections. */
-  setPortHealth(serviceName: string, backendName: string, softwarePort: number, healthy: boolean): SwitchBatch[] {
+  /**
+   * One software port's active check verdict (src/health): a failing port of a serving backend gets no new connections.
+   * `family`: a dual-stack backend's check of one of its addresses, which keeps the port from that family's new
+   * connections only (its other family's VIP still sends them).
+   */
+  setPortHealth(serviceName: string, backendName: string, softwarePort: number, healthy: boolean, family?: AddressFamily): SwitchBatch[] {
     const service = this.services.require(serviceName);
     requireBackend(service, backendName);
-    service.lb.setPortHealthy(backendName, softwarePort, healthy);
+    service.lb.setPortHealthy(backendName, softwarePort, healthy, family);
     return this.finish(new Outbox());
   }
 

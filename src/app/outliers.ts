@@ -8,6 +8,7 @@ import type { ServiceState } from './services';
 export interface OutlierProbe {
   service: string;
   backend: string;
+  /** The backend's address in the family whose connections failed (a dual-stack backend's ip6 for IPv6 ones). */
   ip: string;
   port: number;
   portIndex: number;
@@ -20,10 +21,12 @@ export function reportOutlierChanges(service: ServiceState, emit: EventSink, now
   const changes = service.lb.takeOutlierChanges();
   for (const c of changes) {
     if (c.kind === 'ejected') {
+      // A dual-stack backend's ejection says which family's connections failed (its probe goes to that address).
+      const family = c.family !== undefined && service.backends.get(c.backend)?.config.ip6 !== undefined ? (c.family === 'ipv6' ? 'IPv6' : 'IPv4') : undefined;
       emit({
         time: now, kind: 'outlier_ejected', level: 'warn', service: service.config.name, backend: c.backend,
-        data: { port: c.port, until: c.until, ejections: c.ejections },
-        message: `port ${c.port} ejected for ${c.until - now} ms (ejection ${c.ejections} in a row): ${c.reason}`,
+        data: { port: c.port, until: c.until, ejections: c.ejections, ...(family ? { family } : {}) },
+        message: `port ${c.port} ejected for ${c.until - now} ms (ejection ${c.ejections} in a row${family ? `, ${family} connections` : ''}): ${c.reason}`,
       });
     } else if (c.kind === 'readmitted') {
       emit({
@@ -35,10 +38,15 @@ export function reportOutlierChanges(service: ServiceState, emit: EventSink, now
   return changes.length;
 }
 
-/** The probes due in a service now (ejections that ended). */
+/**
+ * The probes due in a service now (ejections that ended), each to the backend's address of the family whose
+ * connections failed: a dual-stack backend's `ip6` after IPv6 failures, its `ip` otherwise (a single-family backend's
+ * one address).
+ */
 export function dueProbes(service: ServiceState, now: number): OutlierProbe[] {
-  return service.lb.outlierTick(now).map((p) => ({
-    service: service.config.name, backend: p.backend, port: p.port, portIndex: p.portIndex, protocol: service.config.protocol,
-    ip: service.backends.get(p.backend)?.config.ip ?? uint32ToIpv4(service.lb.backendById(p.backend)?.ip ?? 0),
-  }));
+  return service.lb.outlierTick(now).map((p) => {
+    const config = service.backends.get(p.backend)?.config;
+    const ip = (p.family === 'ipv6' ? config?.ip6 : undefined) ?? config?.ip ?? uint32ToIpv4(service.lb.backendById(p.backend)?.ip ?? 0);
+    return { service: service.config.name, backend: p.backend, port: p.port, portIndex: p.portIndex, protocol: service.config.protocol, ip };
+  });
 }

@@ -284,7 +284,7 @@ export class PacketInPath {
     ) {
       const address = srcAddress();
       const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
-      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, now);
+      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, key.ip6 === undefined ? 'ipv4' : 'ipv6', now);
     }
     // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
     if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;

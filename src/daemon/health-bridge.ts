@@ -278,11 +278,13 @@ export class HealthBridge {
     // A remote backend is judged by its own host (the app follows that host's published verdict): this host's
     // checks of it neither mark its ports nor drop its connections.
     const remote = this.opts.app.locationOf(service.name, event.backend)?.remoteHost !== undefined;
-    // Active checks judge each software port: a failing one is skipped while the backend's others serve.
+    // Active checks judge each software port: a failing one is skipped while the backend's others serve. A dual-stack
+    // backend's port is judged per family: failing its IPv6 check, it still serves the IPv4 VIP.
     if (service.health && healthy && !remote) {
-      const passing = new Set(monitor.portsFor(event.backend));
       const ports = service.backends.find((b) => b.name === event.backend)?.ports ?? [];
-      for (const port of ports) this.opts.deliver(this.opts.app.setPortHealth(service.name, event.backend, port, passing.has(port)));
+      for (const { family, passing } of monitor.portVerdicts(event.backend)) {
+        for (const port of ports) this.opts.deliver(this.opts.app.setPortHealth(service.name, event.backend, port, passing.includes(port), family));
+      }
     }
     if (event.kind === 'backend_down' && !remote) {
       // Flows to a dead backend are removed so its clients reconnect (and get a healthy one) at once.

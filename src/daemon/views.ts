@@ -1,7 +1,7 @@
 // What status, the API, metrics and the dashboard show, read off the app, the health module and the poller.
 import type { LoadBalancerApp, PayloadState } from '../app';
 import { configuredAddress } from '../app/nat/common';
-import { PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
+import { PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
 import { connAddresses } from '../lb/conn-table';
 import { formatEndpoint } from '../net/endpoint';
 import { formatDpid } from '../openflow/dpid';
@@ -69,13 +69,19 @@ function withTag(iface: string | undefined): Pick<BackendStatus, 'taggedOn'> {
   return iface === undefined ? {} : { taggedOn: iface };
 }
 
-/** The backend's ports out of rotation, by why (the outlier bit first: it is the one a probe lifts). */
-function portsOutOf(lb: Backend | undefined): Pick<BackendStatus, 'portsOut'> {
-  if (!lb || lb.portsOut === 0) return {};
+/**
+ * The backend's ports out of rotation, by why (the outlier bit first: it is the one a probe lifts); a dual-stack
+ * backend's port out of one family only (its check of that address fails) names the family.
+ */
+export function portsOutOf(lb: Backend | undefined): Pick<BackendStatus, 'portsOut'> {
+  if (!lb || !lb.portOut.some((out) => out !== 0)) return {};
   const portsOut: NonNullable<BackendStatus['portsOut']> = [];
   lb.ports.forEach((port, i) => {
     const out = lb.portOut[i];
-    if (out !== 0) portsOut.push({ port, why: out & PORT_OUT_OUTLIER ? 'outlier' : 'check' });
+    if (out === 0) return;
+    if (out & (PORT_OUT_OUTLIER | PORT_OUT_HEALTH)) portsOut.push({ port, why: out & PORT_OUT_OUTLIER ? 'outlier' : 'check' });
+    else if (out === PORT_OUT_HEALTH_IPV4 || out === PORT_OUT_HEALTH_IPV6) portsOut.push({ port, why: 'check', family: out === PORT_OUT_HEALTH_IPV4 ? 'IPv4' : 'IPv6' });
+    else portsOut.push({ port, why: 'check' }); // both families' checks fail
   });
   return { portsOut };
 }

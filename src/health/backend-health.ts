@@ -5,8 +5,8 @@ import type { CheckResult } from './types';
  * Health of one backend, keepalived-style, as a pure state machine: feed it inputs with `now`, get the next
  * state and the events to report. A backend serves when its vNIC is present and up and at least one of its
  * software ports passes its check; ports that fail are excluded individually. A dual-stack backend's port is checked at
- * both its addresses and serves only while both checks pass (one scheduler state serves both VIPs: vadc cannot take a
- * backend out of one family only).
+ * both its addresses, and each family's verdict is its own: a port whose IPv6 check fails is out of the IPv6 VIP's new
+ * connections only and still serves the IPv4 VIP (usablePorts per family; the scheduler state stays one per service).
  */
 export type HealthVerdict = 'unknown' | 'up' | 'down';
 
@@ -89,15 +89,21 @@ export function initialBackendHealth(backend: string, ports: readonly number[], 
 }
 
 /**
- * A software port's verdict: its check's, or for a dual-stack backend both families' together: up while both are
- * up, down as soon as either is down, unknown otherwise (a new backend serves once each family has passed).
+ * A software port's verdict for the backend's own state: its check's, or for a dual-stack backend both families'
+ * together: up while either is up (it serves that family's VIP), down once both are down, unknown otherwise.
  */
 export function portVerdict(health: BackendHealth, port: number): HealthVerdict {
   const v4 = health.ports[port]?.state ?? 'unknown';
   const v6 = health.ports6?.[port]?.state;
   if (v6 === undefined) return v4;
-  if (v4 === 'down' || v6 === 'down') return 'down';
-  return v4 === 'up' && v6 === 'up' ? 'up' : 'unknown';
+  if (v4 === 'up' || v6 === 'up') return 'up';
+  return v4 === 'down' && v6 === 'down' ? 'down' : 'unknown';
+}
+
+/** The port's verdict in one family: a dual-stack backend's check of that address ('ipv4': also a single-family backend's one check). */
+export function familyVerdict(health: BackendHealth, port: number, family: CheckFamily): HealthVerdict {
+  const ports = family === 'ipv6' ? health.ports6 : health.ports;
+  return ports?.[port]?.state ?? 'unknown';
 }
 
 /** How events and reasons name a check's family: only a dual-stack backend's checks have one. */
@@ -125,9 +131,27 @@ export function stepPort(port: PortHealth, result: CheckResult, rf: RiseFall, no
   return { state, passes, failures, reason: result.reason, lastOutput: result.output, since: state === port.state ? port.since : now };
 }
 
-export function usablePorts(health: BackendHealth): number[] {
+/**
+ * The software ports that may take new connections: of the backend's one family, or for a dual-stack backend of
+ * `family` (without it: the ports that serve either family).
+ */
+export function usablePorts(health: BackendHealth, family?: CheckFamily): number[] {
   if (health.state !== 'up') return [];
-  return Object.keys(health.ports).map(Number).filter((port) => portVerdict(health, port) === 'up');
+  const ports = Object.keys(health.ports).map(Number);
+  if (family === undefined || !health.ports6) return ports.filter((port) => portVerdict(health, port) === 'up');
+  return ports.filter((port) => familyVerdict(health, port, family) === 'up');
+}
+
+/**
+ * The families of a dual-stack backend that no port serves while the backend is up (every port's check of that
+ * address fails or has not passed): what status and the backend's reason name. Empty for a single-family backend.
+ */
+export function familiesOut(health: BackendHealth): Array<'IPv4' | 'IPv6'> {
+  if (!health.ports6 || health.state !== 'up') return [];
+  const out: Array<'IPv4' | 'IPv6'> = [];
+  if (usablePorts(health, 'ipv4').length === 0) out.push('IPv4');
+  if (usablePorts(health, 'ipv6').length === 0) out.push('IPv6');
+  return out;
 }
 
 function applyVnicInput(vnic: VnicView, input: Exclude<HealthInput, { kind: 'check' }>): VnicView {

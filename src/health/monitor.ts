@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { HealthState, LastCheck, VadcEvent } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import {
-  initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type CheckFamily, type HealthInput, type RiseFall,
+  familiesOut, initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type CheckFamily, type HealthInput,
+  type RiseFall,
 } from './backend-health';
 import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
 import { toVadcEvent, type HealthEvent } from './events';
@@ -280,9 +281,22 @@ export class ServiceHealthMonitor extends EventEmitter {
     this.evaluate();
   }
 
-  /** Software ports of the backend that may get new connections now (empty when it must get none). */
-  portsFor(backend: string): number[] {
-    return usablePorts(this.requireHealth(backend));
+  /**
+   * Software ports of the backend that may get new connections now (empty when it must get none); `family`: of a
+   * dual-stack backend, those that may get that family's (without: those serving either).
+   */
+  portsFor(backend: string, family?: CheckFamily): number[] {
+    return usablePorts(this.requireHealth(backend), family);
+  }
+
+  /**
+   * The backend's port verdicts as the app takes them: one set for a single-family backend (`family` absent: it holds
+   * for every connection), one per family for a dual-stack one (a port may serve one family's VIP only).
+   */
+  portVerdicts(backend: string): Array<{ family?: CheckFamily; passing: number[] }> {
+    const h = this.requireHealth(backend);
+    if (!h.ports6) return [{ passing: usablePorts(h) }];
+    return (['ipv4', 'ipv6'] as const).map((family) => ({ family, passing: usablePorts(h, family) }));
   }
 
   /** The scheduler weight: 0 while draining. */
@@ -296,7 +310,9 @@ export class ServiceHealthMonitor extends EventEmitter {
     const phase = this.jobs.get(backend)?.state.phase;
     if (phase === 'hook_running' || phase === 'waiting_ready' || phase === 'backoff') return { health: 'launching', reason: `launch ${phase.replace('_', ' ')}` };
     const h = this.requireHealth(backend);
-    return { health: h.state, reason: h.reason };
+    // A dual-stack backend up in one family only says which is out (its checks of that address all fail).
+    const out = familiesOut(h);
+    return { health: h.state, reason: out.length === 0 ? h.reason : `${out.join(', ')} out: no port passes its ${out.join(', ')} check; ${h.reason}` };
   }
 
   checkId(backend: string, port: number, family: CheckFamily = 'ipv4'): string {

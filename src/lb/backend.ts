@@ -2,6 +2,9 @@ import { LbInputError } from './errors';
 import { toUint32 } from '../net/ipv4';
 import { parseIpv6 } from '../net/ipv6';
 
+/** An address family of a connection or a backend's address: a dual-stack backend has one of each. */
+export type AddressFamily = 'ipv4' | 'ipv6';
+
 /** What the configuration says about one backend vNIC. */
 export interface BackendSpec {
   /** Stable identity, e.g. the vNIC reference from the config ('v-vm1', 'iface-id:...'). */
@@ -67,11 +70,15 @@ export class Backend {
   portCursor = 0;
   /**
    * Why each software port (same order as `ports`) takes no new connections: PORT_OUT_* bits, 0 = serving.
-   * Set through setPortOut, which keeps `portsOut` in step.
+   * Set through setPortOut, which keeps `portsOut` and `portsOut6` in step.
    */
   readonly portOut: Uint8Array;
-  /** Ports with a non-zero portOut: the backend serves while some port does not. */
+  /**
+   * Ports out of new IPv4 connections (portOut & OUT_OF_IPV4), and `portsOut6` of IPv6 ones: the backend serves a
+   * family while some port is not out of it. Equal unless a dual-stack backend's port fails one family's check only.
+   */
   portsOut = 0;
+  portsOut6 = 0;
   /** Times the passive outlier detector ejected one of its ports (a counter: since this backend was built). */
   outlierEjections = 0;
 
@@ -116,21 +123,37 @@ export class Backend {
     return this.activeConns + this.inactiveConns;
   }
 
-  /** Up, with at least one software port taking new connections (whatever the weight and OVERLOAD). */
-  get serving(): boolean {
-    return this.available && this.portsOut < this.ports.length;
+  /**
+   * Up, with at least one software port taking new connections of the family (`ipv6`: IPv6 ones), whatever the
+   * weight and OVERLOAD. A single-family backend's ports are in or out for every connection alike.
+   */
+  servingFor(ipv6: boolean): boolean {
+    return this.available && (ipv6 ? this.portsOut6 : this.portsOut) < this.ports.length;
   }
 
-  /** May take new connections: serving, not quiesced (weight 0), not OVERLOAD. */
-  get eligible(): boolean {
-    return this.available && this.portsOut < this.ports.length && this.weight > 0 && !this.overloaded;
+  /** May take a new connection of the family (`ipv6`: an IPv6 one): serving it, not quiesced (weight 0), not OVERLOAD. */
+  eligibleFor(ipv6: boolean): boolean {
+    return this.available && (ipv6 ? this.portsOut6 : this.portsOut) < this.ports.length && this.weight > 0 && !this.overloaded;
   }
 }
 
-/** A port's active health check fails (src/health's per-port verdict). */
+/** A port's active health check fails (src/health's per-port verdict; a dual-stack backend's: both families' checks). */
 export const PORT_OUT_HEALTH = 1;
 /** The outlier detector ejected the port (src/lb/outlier.ts). */
 export const PORT_OUT_OUTLIER = 2;
+/** A dual-stack backend's port fails its IPv4 check: out of new IPv4 connections only. */
+export const PORT_OUT_HEALTH_IPV4 = 4;
+/** A dual-stack backend's port fails its IPv6 check: out of new IPv6 connections only. */
+export const PORT_OUT_HEALTH_IPV6 = 8;
+/** The portOut bits that take a port out of new IPv4 connections (every reason but the IPv6 check's). */
+const OUT_OF_IPV4 = PORT_OUT_HEALTH | PORT_OUT_OUTLIER | PORT_OUT_HEALTH_IPV4;
+/** The portOut bits that take a port out of new IPv6 connections. */
+const OUT_OF_IPV6 = PORT_OUT_HEALTH | PORT_OUT_OUTLIER | PORT_OUT_HEALTH_IPV6;
+
+/** The portOut bits that keep a port from new connections of the family (`ipv6`: IPv6 ones). */
+export function outOfFamily(ipv6: boolean): number {
+  return ipv6 ? OUT_OF_IPV6 : OUT_OF_IPV4;
+}
 
 /** Sets or clears one reason (PORT_OUT_*) for software port `portIndex` to take no new connections. */
 export function setPortOut(backend: Backend, portIndex: number, reason: number, out: boolean): void {
@@ -140,8 +163,8 @@ export function setPortOut(backend: Backend, portIndex: number, reason: number, 
   const before = backend.portOut[portIndex];
   const after = out ? before | reason : before & ~reason;
   backend.portOut[portIndex] = after;
-  if (before === 0 && after !== 0) backend.portsOut++;
-  else if (before !== 0 && after === 0) backend.portsOut--;
+  backend.portsOut += Number((after & OUT_OF_IPV4) !== 0) - Number((before & OUT_OF_IPV4) !== 0);
+  backend.portsOut6 += Number((after & OUT_OF_IPV6) !== 0) - Number((before & OUT_OF_IPV6) !== 0);
 }
 
 /** Weight 0 quiesces: no new connections, existing ones stay. The caller tells the scheduler (onChange). */

@@ -386,7 +386,8 @@ export class ConnectionTable {
    * Each connection is judged once.
    */
   judgeOpen(
-    now: number, connectTimeoutMs: number, judged: (backend: Backend, portIndex: number, ok: boolean, ageMs: number, proto: number) => void, udpReplyWithinMs = 0,
+    now: number, connectTimeoutMs: number,
+    judged: (backend: Backend, portIndex: number, ok: boolean, ageMs: number, proto: number, ipv6: boolean) => void, udpReplyWithinMs = 0,
   ): void {
     for (let slot = this.head; slot !== NO_SLOT; slot = this.next[slot]) {
       const bits = this.closing[slot];
@@ -406,7 +407,7 @@ export class ConnectionTable {
       const age = now - this.created[slot];
       if (!ok && age < timeout) continue;
       this.closing[slot] |= JUDGED;
-      judged(this.backendRefs[this.backendOf[slot]], this.portIndex[slot], ok, age, proto);
+      judged(this.backendRefs[this.backendOf[slot]], this.portIndex[slot], ok, age, proto, (this.proto[slot] & FAMILY6) !== 0);
     }
   }
 

@@ -3,6 +3,7 @@
 // a window, eject the port for an ejection time, after which it is probed (an active connect by the caller)
 // and re-admitted when the probe passes, or ejected again for twice as long. Pure: every input takes `now`
 // and returns what it caused.
+import type { AddressFamily } from './backend';
 import { LbInputError } from './errors';
 
 export interface OutlierOptions {
@@ -34,13 +35,20 @@ export const DEFAULT_OUTLIER_OPTIONS: Readonly<OutlierOptions> = {
 /** One connection's outcome as the datapath showed it. */
 export type Outcome =
   | { ok: true }
-  /** reason: e.g. 'reset by the backend 3 ms after the first packet', 'not established within 2000 ms'. */
-  | { ok: false; reason: string };
+  /**
+   * reason: e.g. 'reset by the backend 3 ms after the first packet', 'not established within 2000 ms'; family: the
+   * connection's (a dual-stack backend's ejected port is probed at that family's address).
+   */
+  | { ok: false; reason: string; family?: AddressFamily };
 
-/** What an input caused: a port taken out, a probe due, a port back in. */
+/**
+ * What an input caused: a port taken out, a probe due, a port back in. `family` (ejected, probe): the family of the
+ * failed connection that ejected the port, when known: the probe goes to the backend's address of that family (a
+ * dual-stack backend whose IPv6 application died would pass an IPv4 probe and come back at once).
+ */
 export type OutlierChange =
-  | { kind: 'ejected'; backend: string; port: number; portIndex: number; until: number; ejections: number; reason: string }
-  | { kind: 'probe'; backend: string; port: number; portIndex: number }
+  | { kind: 'ejected'; backend: string; port: number; portIndex: number; until: number; ejections: number; reason: string; family?: AddressFamily }
+  | { kind: 'probe'; backend: string; port: number; portIndex: number; family?: AddressFamily }
   | { kind: 'readmitted'; backend: string; port: number; portIndex: number; reason: string };
 
 /** A port's record: its streak, its window, and its ejection if any. */
@@ -54,6 +62,8 @@ interface PortRecord {
   /** 'serving', 'ejected' (until `until`), or 'probing' (a probe was asked for, its result not back yet). */
   phase: 'serving' | 'ejected' | 'probing';
   until: number;
+  /** The family of the failure that ejected the port (its probe's), while ejected or probing. */
+  family?: AddressFamily;
 }
 
 export interface OutlierMember {
@@ -139,7 +149,7 @@ export class OutlierDetector {
       why = `${record.windowFailed} of ${record.windowTotal} connections failed within ${this.opts.windowMs} ms`;
     }
     if (!why || !this.mayEject(backend, portIndex)) return [];
-    return [this.eject(member, portIndex, record, `${why}; last: ${outcome.reason}`, now)];
+    return [this.eject(member, portIndex, record, `${why}; last: ${outcome.reason}`, now, outcome.family)];
   }
 
   /** Ejections that ended: their probes are due (the caller connects to the port and reports probeResult). */
@@ -150,7 +160,7 @@ export class OutlierDetector {
       records.forEach((r, i) => {
         if (r.phase !== 'ejected' || now < r.until) return;
         r.phase = 'probing';
-        out.push({ kind: 'probe', backend: member.id, port: member.ports[i], portIndex: i });
+        out.push({ kind: 'probe', backend: member.id, port: member.ports[i], portIndex: i, ...(r.family ? { family: r.family } : {}) });
       });
     }
     return out;
@@ -162,7 +172,8 @@ export class OutlierDetector {
     const member = this.members.find((m) => m.id === backend);
     if (!record || !member || record.phase !== 'probing') return [];
     if (ok) return [this.readmit(member, portIndex, record, `probe passed: ${reason}`)];
-    return [this.eject(member, portIndex, record, `probe failed: ${reason}`, now)];
+    // Ejected again for the same family: the next probe goes where this one failed.
+    return [this.eject(member, portIndex, record, `probe failed: ${reason}`, now, record.family)];
   }
 
   /** Every port ejected or being probed now, for status. */
@@ -186,8 +197,9 @@ export class OutlierDetector {
     return whole + 1 <= allowed;
   }
 
-  private eject(member: OutlierMember, portIndex: number, record: PortRecord, reason: string, now: number): OutlierChange {
+  private eject(member: OutlierMember, portIndex: number, record: PortRecord, reason: string, now: number, family: AddressFamily | undefined): OutlierChange {
     record.ejections++;
+    record.family = family;
     const length = Math.min(this.opts.maxEjectionMs, this.opts.ejectionMs * 2 ** Math.min(30, record.ejections - 1));
     record.phase = 'ejected';
     record.until = now + length;
@@ -195,13 +207,17 @@ export class OutlierDetector {
     record.windowStart = now;
     record.windowTotal = 0;
     record.windowFailed = 0;
-    return { kind: 'ejected', backend: member.id, port: member.ports[portIndex], portIndex, until: record.until, ejections: record.ejections, reason };
+    return {
+      kind: 'ejected', backend: member.id, port: member.ports[portIndex], portIndex, until: record.until, ejections: record.ejections, reason,
+      ...(family ? { family } : {}),
+    };
   }
 
   private readmit(member: OutlierMember, portIndex: number, record: PortRecord, reason: string): OutlierChange {
     record.phase = 'serving';
     record.ejections = 0;
     record.consecutive = 0;
+    record.family = undefined;
     return { kind: 'readmitted', backend: member.id, port: member.ports[portIndex], portIndex, reason };
   }
 }

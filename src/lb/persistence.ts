@@ -24,7 +24,7 @@ interface Template {
 /**
  * Persistent-service templates: the same client goes to the same backend while the template lives.
  * As IPVS, a template does not expire while connections it placed are open, then lives `timeoutMs`
- * more; it is dropped when its backend is down (or quiesced, with expireQuiescent).
+ * more; it is dropped when its backend is down for the client's family (or quiesced, with expireQuiescent).
  */
 export class PersistenceTable {
   /** IPv4 templates by masked address; IPv6 ones by the masked address's words as text. */
@@ -58,7 +58,8 @@ export class PersistenceTable {
     if (!template) return null;
     const expired = template.controlled === 0 && now - template.lastUse >= this.opts.timeoutMs;
     const b = template.backend;
-    const invalid = !b.serving || !backends.includes(b) || (this.opts.expireQuiescent === true && b.weight === 0);
+    // A dual-stack backend out of the client's family only loses that family's templates.
+    const invalid = !b.servingFor(ip6 !== undefined) || !backends.includes(b) || (this.opts.expireQuiescent === true && b.weight === 0);
     if (expired || invalid) {
       this.templates.delete(key);
       return null;

@@ -1,4 +1,6 @@
-import { Backend, BackendSpec, ConnState, PORT_OUT_HEALTH, PORT_OUT_OUTLIER, setPortOut, setThresholds, setWeight } from './backend';
+import {
+  Backend, BackendSpec, ConnState, type AddressFamily, PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, setPortOut, setThresholds, setWeight,
+} from './backend';
 import { ConnectionTable, ConnKey, type ConnSide, type EndOutcome } from './conn-table';
 import { LbInputError } from './errors';
 import { DEFAULT_OUTLIER_OPTIONS, OutlierDetector, type OutlierChange, type OutlierOptions, type Outcome } from './outlier';
@@ -158,7 +160,7 @@ export class LbService {
     if (persistent && within && !within.ids.has(persistent.id)) persistent = null;
     const backend = persistent ?? (within ? within.scheduler : this.scheduler).pick(members, pkt, now);
     if (!backend) return null;
-    const portIndex = pickPortIndex(backend);
+    const portIndex = pickPortIndex(backend, pkt.ip6 !== undefined);
     return { backend, portIndex, softwarePort: backend.ports[portIndex] };
   }
 
@@ -211,7 +213,8 @@ export class LbService {
       this.connections.markJudged(key);
       if (!reset) this.observe(seen.entry.backend, seen.entry.portIndex, { ok: true }, now);
       else if (age <= this.outlier.settings.resetWithinMs) {
-        this.observe(seen.entry.backend, seen.entry.portIndex, { ok: false, reason: `reset by the backend ${age} ms after the first packet` }, now);
+        const family = key.ip6 === undefined ? 'ipv4' : 'ipv6';
+        this.observe(seen.entry.backend, seen.entry.portIndex, { ok: false, reason: `reset by the backend ${age} ms after the first packet`, family }, now);
       }
     }
     return seen.outcome;
@@ -227,24 +230,24 @@ export class LbService {
     if (!outlier) return;
     const timeout = outlier.settings.connectTimeoutMs;
     const udpWithin = seesReplies ? outlier.settings.udpReplyWithinMs ?? 0 : 0;
-    this.connections.judgeOpen(now, timeout, (backend, portIndex, ok, age, proto) => {
+    this.connections.judgeOpen(now, timeout, (backend, portIndex, ok, age, proto, ipv6) => {
       const reason = proto === IP_PROTO_UDP
         ? `no reply ${Math.round(age)} ms after the first datagram (udp_reply_within ${udpWithin} ms)`
         : `not established ${Math.round(age)} ms after the first packet (connect timeout ${timeout} ms)`;
-      this.observe(backend, portIndex, ok ? { ok: true } : { ok: false, reason }, now);
+      this.observe(backend, portIndex, ok ? { ok: true } : { ok: false, reason, family: ipv6 ? 'ipv6' : 'ipv4' }, now);
     }, udpWithin);
   }
 
   /**
    * A backend refused a connection vadc does not track: its RST answering the SYN of a connection the datapath
    * placed (`decisions: datapath`: the tracker's listing has not shown it yet). A failure of that port, as an early
-   * reset of a tracked one is; an unknown backend or port changes nothing.
+   * reset of a tracked one is; an unknown backend or port changes nothing. `family`: the refused connection's.
    */
-  refusedUntracked(backendId: string, softwarePort: number, now: number): void {
+  refusedUntracked(backendId: string, softwarePort: number, family: AddressFamily, now: number): void {
     const backend = this.backendById(backendId);
     const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
     if (!this.outlier || !backend || portIndex < 0) return;
-    this.observe(backend, portIndex, { ok: false, reason: 'the backend refused the connection (RST answering its SYN)' }, now);
+    this.observe(backend, portIndex, { ok: false, reason: 'the backend refused the connection (RST answering its SYN)', family }, now);
   }
 
   /** Ejections that ended: the probes now due (the caller connects to each port and reports outlierProbeResult). */
@@ -269,12 +272,17 @@ export class LbService {
     return this.outlier?.detector.ejected() ?? [];
   }
 
-  /** A software port's active check verdict (src/health): a failing port takes no new connections. */
-  setPortHealthy(id: string, softwarePort: number, healthy: boolean): void {
+  /**
+   * A software port's active check verdict (src/health): a failing port takes no new connections. `family`: the
+   * verdict of a dual-stack backend's check of one address, which keeps the port from that family's connections only
+   * (without: the port's one verdict, for every connection).
+   */
+  setPortHealthy(id: string, softwarePort: number, healthy: boolean, family?: AddressFamily): void {
     const backend = this.requireBackend(id);
     const index = backend.ports.indexOf(softwarePort);
     if (index < 0) throw new LbInputError('backend.port', `backend ${id} has no software port ${softwarePort}`);
-    setPortOut(backend, index, PORT_OUT_HEALTH, !healthy);
+    const reason = family === undefined ? PORT_OUT_HEALTH : family === 'ipv6' ? PORT_OUT_HEALTH_IPV6 : PORT_OUT_HEALTH_IPV4;
+    setPortOut(backend, index, reason, !healthy);
     this.membersChanged();
   }
 

@@ -40,8 +40,11 @@ export interface BackendStatus {
   healthReason?: string;
   /** The OVS interface whose tag made it a backend (the service's backends_from); absent for a configured backend. */
   taggedOn?: string;
-  /** Software ports taking no new connections now: ejected by the outlier detector, or failing their active check. */
-  portsOut?: { port: number; why: 'outlier' | 'check' }[];
+  /**
+   * Software ports taking no new connections now: ejected by the outlier detector, or failing their active check;
+   * `family`: a dual-stack backend's port failing that family's check only (it still takes the other family's).
+   */
+  portsOut?: { port: number; why: 'outlier' | 'check'; family?: 'IPv4' | 'IPv6' }[];
   /** The OpenFlow queue its vNIC's traffic is tagged with on the egress port (the egress section); absent when not queued. */
   egressQueue?: number;
   /** Times passive outlier detection ejected one of its ports since the backend was (re)configured (a counter). */

@@ -10,7 +10,7 @@ import {
 } from '../../flows/groups';
 import { forOvsHashTable } from '../../flows/hash-slots';
 import type { VadcTables } from '../../flows/pipeline';
-import type { Backend } from '../../lb/backend';
+import { outOfFamily, type Backend } from '../../lb/backend';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
 import type { Outbox } from '../outbox';
 import { backendAddress } from './common';
@@ -46,12 +46,14 @@ function shares(service: ServiceState, members: readonly Backend[]): number[] {
  * The buckets a service's group has on one switch: every backend software port that takes new connections and is
  * located there (a port out of rotation, by its check or the outlier detector, has none), weighted by the
  * backend's share (above), split evenly over its serving ports. `dualStackIpv6`: a dual-stack service's IPv6 group
- * (the backends' `ip6`; else their one address, or their IPv4 one).
+ * (the backends' `ip6`; else their one address, or their IPv4 one). Each family's group takes the ports serving that
+ * family: a dual-stack backend whose IPv6 check fails stays in the IPv4 group only.
  */
 export function decisionBuckets(service: ServiceState, dpid: bigint, dualStackIpv6 = false): DecisionBucket[] {
-  const members = service.lb.backends.filter((b) => b.eligible && service.backends.get(b.id)?.location?.dpid === dpid);
+  const members = service.lb.backends.filter((b) => b.eligibleFor(dualStackIpv6) && service.backends.get(b.id)?.location?.dpid === dpid);
   if (members.length === 0) return [];
-  const serving = members.map((b) => b.ports.filter((_, i) => b.portOut[i] === 0));
+  const out = outOfFamily(dualStackIpv6);
+  const serving = members.map((b) => b.ports.filter((_, i) => (b.portOut[i] & out) === 0));
   const perPort = shares(service, members).map((share, i) => share / serving[i].length);
   const largest = Math.max(...perPort);
   const scale = service.config.scheduler === 'feedback' ? FEEDBACK_SCALE / largest : Math.min(SHARES_PER_WEIGHT, MAX_BUCKET_WEIGHT / largest);

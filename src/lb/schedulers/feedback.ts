@@ -237,20 +237,21 @@ export class FeedbackScheduler implements Scheduler {
     return this.cost(member, now ?? this.lastMeasured(member), this.fastest(now ?? 0));
   }
 
-  pick(backends: readonly Backend[], _pkt: PacketKey, now: number): Backend | null {
+  pick(backends: readonly Backend[], pkt: PacketKey, now: number): Backend | null {
     if (this.members.size !== backends.length) this.onChange(backends);
     if (this.costs.length < backends.length) this.costs = new Float64Array(backends.length * 2);
     const floor = this.fastest(now);
     let least = Infinity;
     let leastAvoiding = Infinity;
     let anyUsable = false;
+    const ipv6 = pkt.ip6 !== undefined;
     for (let i = 0; i < backends.length; i++) {
       const member = backends[i];
       this.costs[i] = NaN;
-      if (!member.eligible) continue;
+      if (!member.eligibleFor(ipv6)) continue;
       anyUsable = true;
       const cost = this.cost(member, now, floor);
-      if (!Number.isFinite(cost)) return leastWeighted(backends);
+      if (!Number.isFinite(cost)) return leastWeighted(backends, pkt);
       this.costs[i] = cost;
       if (cost < least) least = cost;
       if (!this.dropping(member.id, now) && cost < leastAvoiding) leastAvoiding = cost;

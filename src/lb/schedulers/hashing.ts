@@ -5,9 +5,9 @@ import type { PacketKey, Scheduler } from '../scheduler';
 export const HASH_TABLE_BITS = 8;
 export const HASH_TABLE_SIZE = 1 << HASH_TABLE_BITS;
 
-/** Not usable for the hashing schedulers: no member, down, quiesced or OVERLOAD. */
-function unusable(member: Backend | undefined): boolean {
-  return member === undefined || !member.eligible;
+/** Not usable for the hashing schedulers: no member, down (or not serving the packet's family), quiesced or OVERLOAD. */
+function unusable(member: Backend | undefined, pkt: PacketKey): boolean {
+  return member === undefined || !member.eligibleFor(pkt.ip6 !== undefined);
 }
 
 /** Builds the 256-bucket table when the members, or their weights, change. */
@@ -57,7 +57,7 @@ export class DestinationHashScheduler extends BucketScheduler implements Schedul
   pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
     this.sync(backends);
     const member = this.buckets[hash32(pkt.dstIp, HASH_TABLE_BITS)];
-    return unusable(member) ? null : member!;
+    return unusable(member, pkt) ? null : member!;
   }
 }
 
@@ -88,12 +88,12 @@ export class SourceHashScheduler extends BucketScheduler implements Scheduler {
     const home = bucketOf(pkt.srcIp, port, 0);
     const first = this.buckets[home];
     if (first === undefined) return null;
-    if (!unusable(first)) return first;
+    if (!unusable(first, pkt)) return first;
     if (!this.opts.fallback) return null;
     // As ip_vs_sh_get_fallback: re-hash with growing offsets until a usable member turns up.
     for (let offset = 0; offset < HASH_TABLE_SIZE; offset++) {
       const member = this.buckets[bucketOf(pkt.srcIp, port, (offset + home) % HASH_TABLE_SIZE)];
-      if (!unusable(member)) return member!;
+      if (!unusable(member, pkt)) return member!;
     }
     return null;
   }

@@ -9,15 +9,15 @@ const connOverhead: Overhead = (b) => b.overhead;
 const expectedDelayOverhead: Overhead = (b) => b.activeConns + 1;
 
 /**
- * The least overhead/weight over usable members, compared by cross-multiplying (no division, as
- * ip_vs_wlc does): d replaces the least only when overhead(least)*w(d) > overhead(d)*w(least), so the
+ * The least overhead/weight over the members usable for the packet's connection, compared by cross-multiplying (no
+ * division, as ip_vs_wlc does): d replaces the least only when overhead(least)*w(d) > overhead(d)*w(least), so the
  * first in list order wins ties. O(n).
  */
-export function leastWeighted(backends: readonly Backend[], overheadOf: Overhead = connOverhead): Backend | null {
+export function leastWeighted(backends: readonly Backend[], pkt: PacketKey, overheadOf: Overhead = connOverhead): Backend | null {
   let least: Backend | null = null;
   let leastOverhead = 0;
   for (const candidate of backends) {
-    if (!usable(candidate)) continue;
+    if (!usable(candidate, pkt)) continue;
     const overhead = overheadOf(candidate);
     if (least === null || leastOverhead * candidate.weight > overhead * least.weight) {
       least = candidate;
@@ -30,10 +30,10 @@ export function leastWeighted(backends: readonly Backend[], overheadOf: Overhead
 /** ip_vs_lc: least active*256 + inactive, weights ignored except that 0 quiesces. */
 export class LeastConnectionScheduler implements Scheduler {
   readonly name = 'lc' as const;
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
     let least: Backend | null = null;
     for (const candidate of backends) {
-      if (usable(candidate) && (least === null || candidate.overhead < least.overhead)) least = candidate;
+      if (usable(candidate, pkt) && (least === null || candidate.overhead < least.overhead)) least = candidate;
     }
     return least;
   }
@@ -42,26 +42,26 @@ export class LeastConnectionScheduler implements Scheduler {
 /** ip_vs_wlc: least (active*256 + inactive) / weight. */
 export class WeightedLeastConnectionScheduler implements Scheduler {
   readonly name = 'wlc' as const;
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
-    return leastWeighted(backends, connOverhead);
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
+    return leastWeighted(backends, pkt, connOverhead);
   }
 }
 
 /** ip_vs_sed: shortest expected delay, least (active + 1) / weight. */
 export class ShortestExpectedDelayScheduler implements Scheduler {
   readonly name = 'sed' as const;
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
-    return leastWeighted(backends, expectedDelayOverhead);
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
+    return leastWeighted(backends, pkt, expectedDelayOverhead);
   }
 }
 
 /** ip_vs_nq: the first usable member with no active connection; otherwise as sed. */
 export class NeverQueueScheduler implements Scheduler {
   readonly name = 'nq' as const;
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
     for (const candidate of backends) {
-      if (usable(candidate) && candidate.activeConns === 0) return candidate;
+      if (usable(candidate, pkt) && candidate.activeConns === 0) return candidate;
     }
-    return leastWeighted(backends, expectedDelayOverhead);
+    return leastWeighted(backends, pkt, expectedDelayOverhead);
   }
 }

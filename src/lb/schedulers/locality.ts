@@ -65,9 +65,9 @@ class AgeingTable<E extends Aged> {
   }
 }
 
-/** A cached member is still valid if it is in the service, up, weighted and not overloaded. */
-function stillGood(member: Backend, backends: readonly Backend[]): boolean {
-  return member.serving && member.weight > 0 && !member.overloaded && backends.includes(member)
+/** A cached member is still valid if it is in the service, up (for the packet's family), weighted and not overloaded. */
+function stillGood(member: Backend, backends: readonly Backend[], pkt: PacketKey): boolean {
+  return member.servingFor(pkt.ip6 !== undefined) && member.weight > 0 && !member.overloaded && backends.includes(member)
     && !isLocalityOverloaded(member, backends);
 }
 
@@ -92,9 +92,9 @@ export class LocalityLeastConnectionScheduler implements Scheduler {
     const entry = this.table.entries.get(pkt.dstIp);
     if (entry) {
       entry.lastUse = now;
-      if (stillGood(entry.member, backends)) return entry.member;
+      if (stillGood(entry.member, backends, pkt)) return entry.member;
     }
-    const chosen = leastWeighted(backends);
+    const chosen = leastWeighted(backends, pkt);
     if (!chosen) return null;
     if (entry) entry.member = chosen;
     else this.table.entries.set(pkt.dstIp, { member: chosen, lastUse: now });
@@ -110,8 +110,8 @@ interface ReplicaSet {
 }
 
 /** ip_vs_dest_set_min: the set member with the least overhead/weight, skipping OVERLOAD and down ones. */
-function setLeast(set: ReplicaSet, backends: readonly Backend[]): Backend | null {
-  return leastWeighted(set.members.filter((m) => backends.includes(m)));
+function setLeast(set: ReplicaSet, backends: readonly Backend[], pkt: PacketKey): Backend | null {
+  return leastWeighted(set.members.filter((m) => backends.includes(m)), pkt);
 }
 
 /** ip_vs_dest_set_max: the most loaded weighted member, the one a shrinking set drops. */
@@ -149,12 +149,12 @@ export class LocalityReplicatedScheduler implements Scheduler {
     this.table.sweep(now);
     const set = this.table.entries.get(pkt.dstIp);
     if (!set) {
-      const chosen = leastWeighted(backends);
+      const chosen = leastWeighted(backends, pkt);
       if (chosen) this.table.entries.set(pkt.dstIp, { members: [chosen], lastModified: now, lastUse: now });
       return chosen;
     }
     set.lastUse = now;
-    const least = setLeast(set, backends);
+    const least = setLeast(set, backends, pkt);
     if (set.members.length > 1 && now - set.lastModified > this.expirationMs) {
       const most = setMost(set);
       if (most) {
@@ -163,7 +163,7 @@ export class LocalityReplicatedScheduler implements Scheduler {
       }
     }
     if (least && !isLocalityOverloaded(least, backends)) return least;
-    const chosen = leastWeighted(backends);
+    const chosen = leastWeighted(backends, pkt);
     if (!chosen) return null;
     if (!set.members.includes(chosen)) {
       set.members.unshift(chosen);

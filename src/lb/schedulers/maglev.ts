@@ -92,12 +92,13 @@ export class MaglevScheduler implements Scheduler {
     const home = this.slotOf(pkt.srcIp, port, 0);
     const first = this.lookup[home];
     if (first === undefined) return null;
-    if (first.eligible) return first;
+    const ipv6 = pkt.ip6 !== undefined;
+    if (first.eligibleFor(ipv6)) return first;
     if (!this.opts.fallback) return null;
     for (let offset = 0; offset < this.tableSize; offset++) {
       const member = this.lookup[this.slotOf(pkt.srcIp, port, (offset + home) % this.tableSize)];
       if (member === undefined) return null;
-      if (member.eligible) return member;
+      if (member.eligibleFor(ipv6)) return member;
     }
     return null;
   }

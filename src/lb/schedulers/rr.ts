@@ -1,9 +1,12 @@
 import type { Backend } from '../backend';
 import type { PacketKey, Scheduler } from '../scheduler';
 
-/** Usable by rr/wrr/lc...: the kernel skips OVERLOAD and weight 0; we also skip health-down members. */
-export function usable(b: Backend): boolean {
-  return b.eligible;
+/**
+ * Usable by rr/wrr/lc... for the packet's connection: the kernel skips OVERLOAD and weight 0; we also skip members
+ * down, or with no port serving the connection's family (a dual-stack backend may fail one family's check only).
+ */
+export function usable(b: Backend, pkt: PacketKey): boolean {
+  return b.eligibleFor(pkt.ip6 !== undefined);
 }
 
 /**
@@ -17,13 +20,13 @@ export class RoundRobinScheduler implements Scheduler {
   private last: Backend | null = null;
   private lastIndex = -1;
 
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
     if (backends !== this.members) this.onChange(backends);
     const n = backends.length;
     for (let step = 1; step <= n; step++) {
       const index = (this.lastIndex + step) % n;
       const candidate = backends[index];
-      if (usable(candidate)) {
+      if (usable(candidate, pkt)) {
         this.last = candidate;
         this.lastIndex = index;
         return candidate;

@@ -22,7 +22,7 @@ export class WeightedRoundRobinScheduler implements Scheduler {
   private maxWeight = 0;
   private currentWeight = 0;
 
-  pick(backends: readonly Backend[], _pkt: PacketKey, _now: number): Backend | null {
+  pick(backends: readonly Backend[], pkt: PacketKey, _now: number): Backend | null {
     if (backends !== this.members) this.onChange(backends);
     if (this.maxWeight === 0) return null;
     const n = backends.length;
@@ -34,7 +34,7 @@ export class WeightedRoundRobinScheduler implements Scheduler {
     for (;;) {
       for (index = index + 1; index < n; index++) {
         const candidate = backends[index];
-        if (usable(candidate) && candidate.weight >= this.currentWeight) {
+        if (usable(candidate, pkt) && candidate.weight >= this.currentWeight) {
           this.cursor = index;
           return candidate;
         }

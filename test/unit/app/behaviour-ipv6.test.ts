@@ -340,6 +340,60 @@ ${backendYaml6('v-vm3', [8081])}
       expect(['v-vm1', 'v-vm2', 'v-vm3'].map((vm) => h.app.connectionCount('web', vm))).toEqual([2, 1, 1]);
     });
 
+    /** Takes every software port of `vm` out of one family's new connections (its check of that address fails), or back. */
+    const familyCheck = (h: AppHarness, vm: keyof typeof VMS, family: 'ipv4' | 'ipv6', healthy: boolean) => {
+      const ports = h.app.serviceStates()[0].lb.backendById(vm)!.ports;
+      for (const port of ports) h.install(h.app.setPortHealth('web', vm, port, healthy, family));
+    };
+
+    it('a VM whose IPv6 check fails keeps serving the IPv4 VIP and is out of the IPv6 one only; back in it when the check passes', () => {
+      const h = new AppHarness(mode, dualStackService());
+      familyCheck(h, 'v-vm2', 'ipv6', false);
+      // One rr sequence: the IPv4 connections take every VM in turn, the IPv6 ones skip vm2.
+      expect([placed(h, false, 47400), placed(h, false, 47401), placed(h, false, 47402), placed(h, true, 47403), placed(h, true, 47404)])
+        .toEqual(['v-vm1:8080', 'v-vm2:8080', 'v-vm3:8080', 'v-vm1:8081', 'v-vm3:8080']);
+      expect(Array.from({ length: 9 }, (_, i) => placed(h, true, 47410 + i)).filter((p) => p.startsWith('v-vm2'))).toEqual([]);
+      familyCheck(h, 'v-vm2', 'ipv6', true);
+      expect(Array.from({ length: 3 }, (_, i) => placed(h, true, 47420 + i)).filter((p) => p.startsWith('v-vm2'))).toEqual(['v-vm2:8080']);
+    });
+
+    it('a VM whose IPv4 check fails keeps serving the IPv6 VIP', () => {
+      const h = new AppHarness(mode, dualStackService());
+      familyCheck(h, 'v-vm3', 'ipv4', false);
+      const v4 = Array.from({ length: 6 }, (_, i) => placed(h, false, 47500 + i));
+      const v6 = Array.from({ length: 6 }, (_, i) => placed(h, true, 47510 + i));
+      expect(v4.filter((p) => p.startsWith('v-vm3'))).toEqual([]);
+      expect(v6.filter((p) => p.startsWith('v-vm3'))).toEqual(['v-vm3:8080', 'v-vm3:8080']);
+    });
+
+    it('lc counts both families\' connections on a VM out of IPv6: the IPv6 connection avoids the VM an IPv4 one went to', () => {
+      const h = new AppHarness(mode, dualStackService('lc'));
+      familyCheck(h, 'v-vm2', 'ipv6', false);
+      // vm1 holds the IPv4 connection, vm2 is out of IPv6: vm3. Then the IPv4 one goes to vm2, the only VM with none.
+      expect([placed(h, false, 47600), placed(h, true, 47601), placed(h, false, 47602), placed(h, true, 47603)])
+        .toEqual(['v-vm1:8080', 'v-vm3:8080', 'v-vm2:8080', 'v-vm1:8081']);
+      expect(['v-vm1', 'v-vm2', 'v-vm3'].map((vm) => h.app.connectionCount('web', vm))).toEqual([2, 1, 1]);
+    });
+
+    it('one port out of IPv6 only: the VM\'s IPv6 connections take its other port, its IPv4 ones still reach that port', () => {
+      const h = new AppHarness(mode, dualStackService());
+      h.install(h.app.setPortHealth('web', 'v-vm1', 8080, false, 'ipv6'));
+      const v6 = Array.from({ length: 6 }, (_, i) => placed(h, true, 47700 + i)).filter((p) => p.startsWith('v-vm1'));
+      expect(v6).toEqual(['v-vm1:8081', 'v-vm1:8081']);
+      expect(placed(h, false, 47710)).toBe('v-vm1:8080');
+    });
+
+    it('an IPv6 client\'s persistent VM that goes out of IPv6 loses that client; IPv4 clients persistent to it keep it', () => {
+      const h = new AppHarness(mode, dualStackService('rr', '    persistence: 300'));
+      const first4 = placedFrom(h, fromClient(48200, { clientIp: '10.0.1.1' }));
+      const first6 = placedFrom(h, fromClient6(48201, { clientIp: 'fd00:0:0:1::a' }));
+      expect([first4, first6]).toEqual(['v-vm1', 'v-vm2']);
+      familyCheck(h, 'v-vm2', 'ipv6', false);
+      familyCheck(h, 'v-vm1', 'ipv6', false);
+      expect(placedFrom(h, fromClient6(48202, { clientIp: 'fd00:0:0:1::a' }))).toBe('v-vm3');
+      expect(placedFrom(h, fromClient(48203, { clientIp: '10.0.1.1' }))).toBe('v-vm1');
+    });
+
     it('each reply comes from the VIP of its family, with the service\'s one MAC; ARP and ND of both VIPs answer', () => {
       const h = new AppHarness(mode, dualStackService());
       h.send(fromClient(47300));

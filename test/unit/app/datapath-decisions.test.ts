@@ -178,6 +178,21 @@ describe('datapath decisions: a dual-stack service', () => {
     expect(h.app.serviceStates()[0].decisions).toBe(2 * n);
   });
 
+  it('a VM out of IPv6 only (its IPv6 check fails) leaves the IPv6 group and keeps its IPv4 bucket; back in both when it passes', () => {
+    const h = new AppHarness(CONNTRACK, dualStackService('rr', '    decisions: datapath'));
+    const verdict = h.app.setPortHealth('web', 'v-vm2', 8080, false, 'ipv6');
+    // One group-mod: the IPv6 group's (the IPv4 group's buckets did not change).
+    expect(groupModsIn(verdict)).toEqual([expect.objectContaining({ command: OFPGC_MODIFY })]);
+    h.install(verdict);
+    expect(groupsByVm(h).map((g) => g.map((b) => b.split(':')[0]))).toEqual([['v-vm1', 'v-vm1', 'v-vm2', 'v-vm3'], ['v-vm1', 'v-vm1', 'v-vm3']]);
+    expect(share(spreadFamily(h, false, 600, 20000), 'v-vm2', 600)).toBeGreaterThan(0.25);
+    expect(share(spreadFamily(h, true, 600, 30000), 'v-vm2', 600)).toBe(0);
+    expect(h.packetIns).toBe(0);
+    h.install(h.app.setPortHealth('web', 'v-vm2', 8080, true, 'ipv6'));
+    const [ipv4, ipv6] = groupsByVm(h);
+    expect(ipv6).toEqual(ipv4);
+  });
+
   it('a health verdict changes both groups in its own batch; removing the service removes both groups and decision flows', () => {
     const h = new AppHarness(CONNTRACK, dualStackService('rr', '    decisions: datapath'));
     const verdict = h.app.setHealth('web', 'v-vm1', false);

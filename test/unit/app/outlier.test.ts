@@ -5,7 +5,7 @@
 import { TABLE } from '../../../src/flows';
 import type { AccountingInput } from '../../../src/app';
 import {
-  AppHarness, backendYaml, delivered, defaultServices, fromBackend, fromClient, NAT_MODES, VMS, type VmName,
+  AppHarness, backendYaml, delivered, defaultServices, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, NAT_MODES, VMS, type VmName,
 } from '../../helpers/app-harness';
 
 const ACK = 0x10;
@@ -77,6 +77,31 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
     }
     expect(back).toContain('v-vm2');
   });
+
+  it.each([['IPv6', 'fd00::12'], ['IPv4', '10.0.0.12']] as const)(
+    'a dual-stack VM whose %s connections are refused is ejected naming that family, and probed at its address of that family (%s)',
+    (family, address) => {
+      const h = new AppHarness(mode, dualStackService('rr'));
+      const v6 = family === 'IPv6';
+      for (let clientPort = 43000; ejections(h).length === 0 && clientPort < 43100; clientPort++) {
+        h.now += 50;
+        const port = delivered(h.send(v6 ? fromClient6(clientPort) : fromClient(clientPort)).outcomes).port;
+        const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === port)!;
+        // vm2's application of that family refuses (RST to the SYN); the others' connections stay open, unjudged.
+        if (vm === 'v-vm2') h.send(v6 ? fromBackend6(vm, clientPort, { flags: RST_ACK }) : fromBackend(vm, clientPort, { flags: RST_ACK }), VMS[vm].ofport);
+      }
+      const [ejected] = ejections(h);
+      expect(ejected).toMatchObject({ backend: 'v-vm2', data: { port: 8080, family } });
+      expect(ejected.message).toMatch(new RegExp(`^port 8080 ejected for 2000 ms \\(ejection 1 in a row, ${family} connections\\): 3 consecutive failures`));
+      h.now = ejected.time + 2000;
+      const due = h.app.outlierTick(h.now);
+      expect(due.probes).toEqual([{ service: 'web', backend: 'v-vm2', ip: address, port: 8080, portIndex: 0, protocol: 'tcp' }]);
+      // A failed probe ejects it again; the next probe goes to the same address.
+      h.install(h.app.outlierProbeResult(due.probes[0], false, 'connection refused', h.now));
+      h.now += 4000;
+      expect(h.app.outlierTick(h.now).probes.map((p) => p.ip)).toEqual([address]);
+    },
+  );
 
   it('one dead port of a VM is ejected alone: its other port keeps taking connections', () => {
     const h = new AppHarness(mode, defaultServices('rr'));

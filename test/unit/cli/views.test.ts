@@ -1,7 +1,9 @@
 import { DaemonUnreachableError } from '../../../src/api/errors';
 import { BackendArgError, parseBackendArg } from '../../../src/api/backend-arg';
 import { backendStats, humanNumber } from '../../../src/api/stats';
-import { formatAge, formatFlow, formatMinSec, formatPayloadRules } from '../../../src/api/text-views';
+import { formatAge, formatFlow, formatHealth, formatMinSec, formatPayloadRules } from '../../../src/api/text-views';
+import { Backend, PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, setPortOut } from '../../../src/lb';
+import { portsOutOf } from '../../../src/daemon/views';
 import { sampleRuntime } from '../api/fake-runtime';
 
 describe('--backend notation', () => {
@@ -47,6 +49,29 @@ describe('text views', () => {
     const flow = { dpid: '1', tableId: 1, priority: 200, cookie: '0xa', match: 'tcp,nw_src=10.0.0.50,tp_src=41000', actions: 'set_field:10.0.0.11->ip_dst,output:3', packets: 9, bytes: 900, durationSec: 12, idleTimeout: 30 };
     expect(formatFlow(flow)).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, idle_timeout=30, priority=200,tcp,nw_src=10.0.0.50,tp_src=41000 actions=set_field:10.0.0.11->ip_dst,output:3');
     expect(formatFlow({ ...flow, match: '', idleTimeout: 0 })).toBe(' cookie=0xa, duration=12s, table=1, n_packets=9, n_bytes=900, priority=200 actions=set_field:10.0.0.11->ip_dst,output:3');
+  });
+});
+
+describe('ports out of rotation in status', () => {
+  it('names the family of a dual-stack backend\'s port that fails one family\'s check only; a port out of both names none', () => {
+    const b = new Backend({ id: 'v-vm2', ip: '10.0.0.12', ip6: 'fd00::12', ports: [8080, 8081, 8082, 8083] });
+    expect(portsOutOf(b)).toEqual({});
+    setPortOut(b, 0, PORT_OUT_HEALTH_IPV6, true);
+    setPortOut(b, 1, PORT_OUT_HEALTH_IPV4, true);
+    setPortOut(b, 2, PORT_OUT_HEALTH_IPV4, true);
+    setPortOut(b, 2, PORT_OUT_HEALTH_IPV6, true);
+    setPortOut(b, 3, PORT_OUT_OUTLIER, true);
+    setPortOut(b, 3, PORT_OUT_HEALTH_IPV6, true);
+    const { portsOut } = portsOutOf(b);
+    expect(portsOut).toEqual([
+      { port: 8080, why: 'check', family: 'IPv6' }, { port: 8081, why: 'check', family: 'IPv4' }, { port: 8082, why: 'check' }, { port: 8083, why: 'outlier' },
+    ]);
+    // The counts the schedulers read: ports out of each family's new connections.
+    expect([b.portsOut, b.portsOut6]).toEqual([3, 3]);
+    expect(formatHealth({ health: 'up', portsOut })).toBe('up [out: 8080 check IPv6, 8081 check IPv4, 8082 check, 8083 outlier]');
+    setPortOut(b, 0, PORT_OUT_HEALTH_IPV6, false);
+    setPortOut(b, 0, PORT_OUT_HEALTH, true);
+    expect(portsOutOf(b).portsOut?.[0]).toEqual({ port: 8080, why: 'check' });
   });
 });
 

@@ -1,4 +1,6 @@
-import { initialBackendHealth, stepBackendHealth, usablePorts, type BackendHealth, type HealthInput, type RiseFall } from '../../../src/health';
+import {
+  familiesOut, initialBackendHealth, stepBackendHealth, usablePorts, type BackendHealth, type HealthInput, type RiseFall,
+} from '../../../src/health';
 
 const RF: RiseFall = { rise: 2, fall: 3 };
 const pass = (port = 80): HealthInput => ({ kind: 'check', port, result: { ok: true, reason: 'HTTP 200', output: 'ok', durationMs: 1 } });
@@ -103,46 +105,61 @@ describe('backend health of a dual-stack backend (each port checked at its IPv4 
   const dual = (ports = [80]) => initialBackendHealth('vm1', ports, 0, true);
   const named = (events: Array<{ step: number; kind: string; reason: string }>) => events.map((e) => `${e.step} ${e.kind}: ${e.reason}`);
 
-  it('serves a port only once both families have passed', () => {
+  it('serves each family once its own check has passed: the backend is up with the first, the other family waits for its own pass', () => {
     const afterV4 = run(dual(), [vnicUp, pass()]);
-    expect([afterV4.health.state, usablePorts(afterV4.health)]).toEqual(['unknown', []]);
+    expect([afterV4.health.state, usablePorts(afterV4.health, 'ipv4'), usablePorts(afterV4.health, 'ipv6')]).toEqual(['up', [80], []]);
+    expect(familiesOut(afterV4.health)).toEqual(['IPv6']);
+    expect(afterV4.backendEvents).toEqual([{ step: 1, kind: 'backend_up', reason: 'port 80 (IPv4): HTTP 200' }]);
     const both = run(afterV4.health, [pass6()]);
-    expect([both.health.state, usablePorts(both.health)]).toEqual(['up', [80]]);
-    expect(both.backendEvents).toEqual([{ step: 0, kind: 'backend_up', reason: 'port 80 (IPv6): HTTP 200' }]);
+    expect([both.health.state, usablePorts(both.health, 'ipv4'), usablePorts(both.health, 'ipv6'), familiesOut(both.health)]).toEqual(['up', [80], [80], []]);
+    expect(both.backendEvents).toEqual([]);
   });
 
-  it('an IPv6 application that fails while IPv4 passes takes the port out after `fall` IPv6 failures; the events name the family', () => {
+  it('an IPv6 application that fails while IPv4 passes takes the port out of IPv6 only after `fall` IPv6 failures; the events name the family', () => {
     // IPv4 keeps passing between the IPv6 failures: the IPv6 streak is its own (one shared streak would restart at each IPv4 pass).
     const { health, events } = run(dual(), [vnicUp, pass(), pass6(), fail6(), pass(), fail6(), pass(), fail6(), pass()]);
-    expect(health.state).toBe('down');
-    expect(usablePorts(health)).toEqual([]);
+    expect(health.state).toBe('up');
+    expect([usablePorts(health, 'ipv4'), usablePorts(health, 'ipv6'), usablePorts(health)]).toEqual([[80], [], [80]]);
+    expect(familiesOut(health)).toEqual(['IPv6']);
     expect([health.ports[80].state, health.ports6?.[80].state]).toEqual(['up', 'down']);
     expect(named(events)).toEqual([
       '1 port_up: HTTP 200',
+      '1 backend_up: port 80 (IPv4): HTTP 200',
       '2 port_up: HTTP 200',
-      '2 backend_up: port 80 (IPv6): HTTP 200',
       '7 port_down: connection refused (ECONNREFUSED)',
-      '7 backend_down: every port fails; port 80 (IPv6): connection refused (ECONNREFUSED)',
     ]);
     const out = stepBackendHealth(run(dual(), [vnicUp, pass(), pass6(), fail6(), fail6()]).health, fail6(), RF, 9000);
-    expect(out.events[0]).toMatchObject({ kind: 'port_down', port: 80, family: 'IPv6' });
-    // Back once IPv6 has passed `rise` times again.
-    expect(run(health, [pass6()]).health.state).toBe('down');
-    expect(run(health, [pass6(), pass6()]).health.state).toBe('up');
+    expect(out.events).toEqual([expect.objectContaining({ kind: 'port_down', port: 80, family: 'IPv6' })]);
+    // Back in IPv6 once it has passed `rise` times again.
+    expect(usablePorts(run(health, [pass6()]).health, 'ipv6')).toEqual([]);
+    expect(usablePorts(run(health, [pass6(), pass6()]).health, 'ipv6')).toEqual([80]);
   });
 
-  it('a failing IPv4 check takes the port out as well, and a second port keeps the backend up', () => {
+  it('the backend goes down only when both families fail on every port', () => {
+    const up = run(dual(), [vnicUp, pass(), pass6()]).health;
+    const v6down = run(up, [fail6(), fail6(), fail6()]).health;
+    expect(v6down.state).toBe('up');
+    const { health, backendEvents } = run(v6down, [fail(), fail(), fail()]);
+    expect([health.state, usablePorts(health, 'ipv4'), usablePorts(health, 'ipv6')]).toEqual(['down', [], []]);
+    expect(backendEvents).toEqual([{ step: 2, kind: 'backend_down', reason: 'every port fails; port 80 (IPv4): connection refused (ECONNREFUSED)' }]);
+    // Either family passing `rise` times brings it back, serving that family.
+    const back = run(health, [pass(), pass()]).health;
+    expect([back.state, usablePorts(back, 'ipv4'), usablePorts(back, 'ipv6')]).toEqual(['up', [80], []]);
+  });
+
+  it('a failing IPv4 check takes the port out of IPv4 only, and a second port keeps serving IPv4', () => {
     const { health, events } = run(dual([80, 443]), [vnicUp, pass(80), pass6(80), pass(443), pass6(443), fail(443), fail(443), fail(443)]);
-    expect([health.state, usablePorts(health)]).toEqual(['up', [80]]);
+    expect([health.state, usablePorts(health, 'ipv4'), usablePorts(health, 'ipv6')]).toEqual(['up', [80], [80, 443]]);
     expect(named(events).at(-1)).toBe('7 port_down: connection refused (ECONNREFUSED)');
+    expect(familiesOut(health)).toEqual([]);
     expect(stepBackendHealth(health, fail(443), RF, 9000).health.ports6?.[443].state).toBe('up');
   });
 
   it('a passive outage clears both families: each has to pass again', () => {
     const up = run(dual(), [vnicUp, pass(), pass6()]).health;
     const back = run(up, [{ kind: 'port_status', linkUp: false }, { kind: 'port_status', linkUp: true }, pass()]).health;
-    expect([back.state, back.ports6?.[80].state]).toEqual(['down', 'unknown']);
-    expect(run(back, [pass6()]).health.state).toBe('up');
+    expect([back.state, back.ports6?.[80].state, usablePorts(back, 'ipv6')]).toEqual(['up', 'unknown', []]);
+    expect(usablePorts(run(back, [pass6()]).health, 'ipv6')).toEqual([80]);
   });
 
   it('a single-family backend has no IPv6 checks: its events name no family, and an IPv6 result for it is refused', () => {

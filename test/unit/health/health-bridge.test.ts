@@ -166,7 +166,7 @@ ${extra}`, 'test').services;
 });
 
 describe('HealthBridge with a dual-stack service', () => {
-  it('a backend whose IPv6 check fails is out of the app\'s service (both VIPs) while its IPv4 check passes, and back once IPv6 passes', async () => {
+  it('a backend whose IPv6 check fails serves the IPv4 VIP and is out of the IPv6 VIP only, and back in it once IPv6 passes', async () => {
     const services = parseConfig(`
 services:
   - name: api
@@ -190,6 +190,11 @@ services:
     const events: VadcEvent[] = [];
     const bridge = new HealthBridge({ app, logger: silentLogger(), emit: (e) => events.push({ time: 0, ...e }), deliver: () => undefined, now: Date.now, checker });
     const healthy = () => ['v-vm1', 'v-vm2'].map((b) => app.serviceStates()[0].backends.get(b)?.healthy);
+    // Whether each backend takes new IPv4 / IPv6 connections (the scheduler's view: one member per backend, both VIPs).
+    const takes = () => ['v-vm1', 'v-vm2'].map((b) => {
+      const member = app.serviceStates()[0].lb.backendById(b)!;
+      return [member.eligibleFor(false), member.eligibleFor(true)];
+    });
     const until = async (cond: () => boolean, what: string) => {
       for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -199,13 +204,17 @@ services:
       await bridge.setServices(services);
       app.switchUp(switchWith(['v-vm1', 'v-vm2']), 0);
       bridge.discoverySettled();
-      await until(() => bridge.stateOf('api', 'v-vm1')?.health === 'up' && bridge.stateOf('api', 'v-vm2')?.health === 'down', 'vm1 up, vm2 down');
+      await until(() => JSON.stringify(takes()) === '[[true,true],[true,false]]', 'vm1 serving both families, vm2 IPv4 only');
       expect([...checked].sort()).toEqual(['10.0.0.11', '10.0.0.12', 'fd00::11', 'fd00::12']);
-      expect(healthy()).toEqual([true, false]);
-      expect(events.find((e) => e.kind === 'port_down')?.message).toBe('port down: backend v-vm2 port 8080 (IPv6): connection refused (ECONNREFUSED)');
-      ipv6Broken = false;
-      await until(() => bridge.stateOf('api', 'v-vm2')?.health === 'up', 'vm2 up again');
       expect(healthy()).toEqual([true, true]);
+      expect(takes()).toEqual([[true, true], [true, false]]);
+      expect(bridge.stateOf('api', 'v-vm2')).toEqual({ health: 'up', reason: expect.stringMatching(/^IPv6 out: /) });
+      expect(events.find((e) => e.kind === 'port_down')?.message).toBe('port down: backend v-vm2 port 8080 (IPv6): connection refused (ECONNREFUSED)');
+      expect(events.filter((e) => e.kind === 'backend_down')).toEqual([]);
+      ipv6Broken = false;
+      await until(() => takes()[1][1], 'vm2 back in IPv6');
+      expect(takes()).toEqual([[true, true], [true, true]]);
+      expect(bridge.stateOf('api', 'v-vm2')?.reason).not.toMatch(/out/);
     } finally {
       await bridge.stop();
     }

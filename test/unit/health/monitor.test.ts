@@ -180,9 +180,9 @@ describe('ServiceHealthMonitor', () => {
     expect(event.message).toBe(`backend up: backend p1: port ${port}: connected to 127.0.0.1:${port}`);
   });
 
-  it('checks a dual-stack backend at both its addresses: an IPv6 listener that stops takes the backend out, the events naming IPv6', async () => {
-    // One port on 127.0.0.1 and ::1; the IPv6 listener is closed once the backend is up (an IPv6 application that dies
-    // while its IPv4 twin still serves). Before, only `ip` was checked and the backend stayed up.
+  it('checks a dual-stack backend at both its addresses: an IPv6 listener that stops takes the port out of IPv6 only, the events and state naming IPv6', async () => {
+    // One port on 127.0.0.1 and ::1; the IPv6 listener is closed once both families serve (an IPv6 application that
+    // dies while its IPv4 twin still serves): the port leaves the IPv6 VIP only, the backend stays up for IPv4.
     const listen = (server: net.Server, host: string, port: number) => new Promise<number>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve((server.address() as net.AddressInfo).port));
@@ -206,16 +206,20 @@ describe('ServiceHealthMonitor', () => {
     });
     try {
       const up = next('backend_up');
+      // Both families' port_up (the backend is up with the first).
+      const bothUp = new Promise<void>((resolve) => h.monitor.on('event', () => h.events.filter((e) => e.kind === 'port_up').length === 2 && resolve()));
       h.monitor.vnicChanged('d1', { present: true });
       h.monitor.start();
       expect((await up)?.message).toMatch(new RegExp(`^backend up: backend d1: port ${port} \\((IPv4|IPv6)\\): connected to`));
-      expect(h.monitor.portsFor('d1')).toEqual([port]);
+      await bothUp;
+      expect(h.monitor.portVerdicts('d1')).toEqual([{ family: 'ipv4', passing: [port] }, { family: 'ipv6', passing: [port] }]);
       const portDown = next('port_down');
-      const down = next('backend_down');
       await new Promise<void>((resolve) => server6.close(() => resolve()));
       expect((await portDown)?.data).toMatchObject({ port, family: 'IPv6' });
-      expect((await down)?.message).toBe(`backend down: backend d1: every port fails; port ${port} (IPv6): connection refused (ECONNREFUSED)`);
-      expect(h.monitor.portsFor('d1')).toEqual([]);
+      expect((await portDown)?.message).toBe(`port down: backend d1 port ${port} (IPv6): connection refused (ECONNREFUSED)`);
+      expect(h.monitor.portVerdicts('d1')).toEqual([{ family: 'ipv4', passing: [port] }, { family: 'ipv6', passing: [] }]);
+      expect(h.monitor.stateOf('d1')).toEqual({ health: 'up', reason: expect.stringMatching(/^IPv6 out: no port passes its IPv6 check; /) });
+      expect(h.events.filter((e) => e.kind === 'backend_down')).toEqual([]);
       expect(h.monitor.lastCheckOf('d1')?.reason).toMatch(/^IPv[46]: /);
     } finally {
       await scheduler.stop();

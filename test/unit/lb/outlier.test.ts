@@ -1,6 +1,6 @@
 import {
   Backend, DEFAULT_OUTLIER_OPTIONS, DEFAULT_OUTLIER_SETTINGS, LbInputError, LbService, OutlierDetector, PORT_OUT_HEALTH, pickPortIndex, setPortOut,
-  type ConnKey, type OutlierOptions,
+  connKeyOf, type ConnKey, type OutlierOptions,
 } from '../../../src/lb';
 import { DEFAULT_OUTLIER_CONFIG, parseServiceConfig } from '../../../src/config';
 import { outlierSettingsOf } from '../../../src/app/services';
@@ -120,10 +120,10 @@ describe('ports out of rotation', () => {
     const b = new Backend({ id: 'A', ip: 1, ports: [8080, 8081] });
     setPortOut(b, 1, PORT_OUT_HEALTH, true);
     expect([0, 1, 2, 3].map(() => b.ports[pickPortIndex(b)])).toEqual([8080, 8080, 8080, 8080]);
-    expect(b.eligible).toBe(true);
+    expect(b.eligibleFor(false)).toBe(true);
     setPortOut(b, 0, PORT_OUT_HEALTH, true);
-    expect(b.eligible).toBe(false);
-    expect(b.serving).toBe(false);
+    expect(b.eligibleFor(false)).toBe(false);
+    expect(b.servingFor(false)).toBe(false);
     setPortOut(b, 1, PORT_OUT_HEALTH, false);
     setPortOut(b, 0, PORT_OUT_HEALTH, false);
     expect(b.portsOut).toBe(0);
@@ -139,6 +139,50 @@ describe('ports out of rotation', () => {
     b.portConns[1] = 0;
     b.portConns[2] = 1;
     expect(b.ports[pickPortIndex(b)]).toBe(8081);
+  });
+});
+
+describe('outlier probes per family (a dual-stack backend)', () => {
+  const fail = (family: 'ipv4' | 'ipv6') => ({ ...FAIL, family });
+
+  it('a probe goes to the family whose failure ejected the port; a failed probe keeps that family, a re-admission forgets it', () => {
+    const d = detector({ consecutiveFailures: 2, ejectionMs: 1000 });
+    d.observe('B', 0, fail('ipv4'), 0);
+    expect(d.observe('B', 0, fail('ipv6'), 10)).toEqual([expect.objectContaining({ kind: 'ejected', family: 'ipv6' })]);
+    expect(d.tick(1010)).toEqual([{ kind: 'probe', backend: 'B', port: 8080, portIndex: 0, family: 'ipv6' }]);
+    expect(d.probeResult('B', 0, false, 'connection refused', 1020)).toEqual([expect.objectContaining({ kind: 'ejected', ejections: 2, until: 3020, family: 'ipv6' })]);
+    expect(d.tick(3020)).toEqual([{ kind: 'probe', backend: 'B', port: 8080, portIndex: 0, family: 'ipv6' }]);
+    expect(d.probeResult('B', 0, true, 'connected', 3030)).toEqual([expect.objectContaining({ kind: 'readmitted' })]);
+    d.observe('B', 0, fail('ipv4'), 4000);
+    expect(d.observe('B', 0, fail('ipv4'), 4010)).toEqual([expect.objectContaining({ kind: 'ejected', family: 'ipv4' })]);
+    expect(d.tick(5010)).toEqual([{ kind: 'probe', backend: 'B', port: 8080, portIndex: 0, family: 'ipv4' }]);
+  });
+
+  it('an outcome without a family (a single-family caller) asks for a probe without one', () => {
+    const d = detector({ consecutiveFailures: 1, ejectionMs: 1000 });
+    expect(d.observe('B', 0, FAIL, 0)).toEqual([expect.not.objectContaining({ family: expect.anything() })]);
+    expect(d.tick(1000)).toEqual([{ kind: 'probe', backend: 'B', port: 8080, portIndex: 0 }]);
+  });
+
+  it('LbService: IPv6 connections reset early or never established eject with family ipv6; IPv4 ones with ipv4', () => {
+    const settings = { ...DEFAULT_OUTLIER_SETTINGS, consecutiveFailures: 3, failureRatio: 0, connectTimeoutMs: 2000 };
+    const dual = () => new LbService([{ id: 'D', ip: 0x0a00000b, ip6: 'fd00::11', ports: [8080] }], { scheduler: 'rr', outlier: settings });
+    const pkt6 = (port: number) => ({ srcIp: 1, srcPort: port, dstIp: 2, dstPort: 80, proto: 6, ip6: Uint32Array.from([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x100]) });
+    const reset = dual();
+    for (let i = 0; i < 3; i++) {
+      reset.open(pkt6(5000 + i), 'active', i * 10);
+      reset.end(connKeyOf(pkt6(5000 + i)), 'backend', true, i * 10 + 1);
+    }
+    expect(reset.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'D', family: 'ipv6' })]);
+    expect(reset.outlierTick(100_000)).toEqual([{ kind: 'probe', backend: 'D', port: 8080, portIndex: 0, family: 'ipv6' }]);
+    const silent = dual();
+    for (let i = 0; i < 3; i++) silent.open(pkt6(6000 + i), 'active', 0);
+    silent.judgeOpenConnections(2000);
+    expect(silent.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', family: 'ipv6', reason: expect.stringMatching(/not established/) })]);
+    const silent4 = dual();
+    for (let i = 0; i < 3; i++) silent4.open(packet(0xc0a80001, 7000 + i), 'active', 0);
+    silent4.judgeOpenConnections(2000);
+    expect(silent4.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', family: 'ipv4' })]);
   });
 });
 
@@ -183,7 +227,8 @@ describe('LbService with outlier detection (what the datapath shows)', () => {
     expect(placed).toEqual(new Set(['A:8080', 'B:8080']));
     expect(lb.outlierTick(now)).toEqual([]); // not over yet
     const probes = lb.outlierTick(now + settings.ejectionMs);
-    expect(probes).toEqual([{ kind: 'probe', backend: 'A', port: 8081, portIndex: 1 }]);
+    // The family of the connections that failed (where the probe goes on a dual-stack backend).
+    expect(probes).toEqual([{ kind: 'probe', backend: 'A', port: 8081, portIndex: 1, family: 'ipv4' }]);
     lb.outlierProbeResult('A', 1, true, 'connected', now + settings.ejectionMs + 5);
     expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'readmitted', port: 8081 })]);
     const after = new Set<string>();
@@ -247,12 +292,12 @@ describe('LbService with outlier detection (what the datapath shows)', () => {
 
   it('a refusal of a connection vadc does not track (a datapath decision) is a failure of that backend port', () => {
     const lb = service();
-    lb.refusedUntracked('A', 8081, 10);
-    lb.refusedUntracked('A', 8081, 20);
-    lb.refusedUntracked('A', 9999, 25); // no such port: nothing
-    lb.refusedUntracked('Z', 8081, 25); // no such backend: nothing
+    lb.refusedUntracked('A', 8081, 'ipv4', 10);
+    lb.refusedUntracked('A', 8081, 'ipv4', 20);
+    lb.refusedUntracked('A', 9999, 'ipv4', 25); // no such port: nothing
+    lb.refusedUntracked('Z', 8081, 'ipv4', 25); // no such backend: nothing
     expect(lb.takeOutlierChanges()).toEqual([]);
-    lb.refusedUntracked('A', 8081, 30);
+    lb.refusedUntracked('A', 8081, 'ipv4', 30);
     expect(lb.takeOutlierChanges()).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'A', port: 8081, reason: expect.stringMatching(/refused the connection/) })]);
   });
 
@@ -261,7 +306,7 @@ describe('LbService with outlier detection (what the datapath shows)', () => {
     for (let i = 0; i < 5; i++) lb.end(open(lb, 4000 + i, 0).key, 'backend', true, 1);
     lb.judgeOpenConnections(100_000);
     expect(lb.takeOutlierChanges()).toEqual([]);
-    expect(lb.backendById('A')!.eligible).toBe(true);
+    expect(lb.backendById('A')!.eligibleFor(false)).toBe(true);
   });
 });
 
