@@ -8,6 +8,7 @@ import { parseConfig } from '../../src/config';
 import { deriveVipMac } from '../../src/config/addresses';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
+import { parseIpv6 } from '../../src/net/ipv6';
 import { ipv4TcpFragments, ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 
@@ -601,6 +602,38 @@ ${['vm1', 'vm2', 'vm3'].map(both).join('\n')}`),
     for (let i = 0; i < 3; i++) back.push(await get('cl2', VIP6));
     expect(back.sort()).toEqual(['vm1 8090', 'vm2 8090', 'vm3 8090']);
   }
+
+  it('dual stack persistence: the IPv6 clients of one /64 (persistence_prefix6) share a VM, as the IPv4 clients of one /24 (persistence_prefix)', async () => {
+    for (const host of ['cl1', 'cl2']) for (const family of ['-4', '-6']) await lab.exec(host, ['ip', family, 'neigh', 'flush', 'dev', 'eth0']);
+    // cl1 and cl2 are two clients in one /64 (and one /24): the lab's.
+    const prefix64 = (address: string) => Buffer.from(parseIpv6(address).subarray(0, 8)).toString('hex');
+    expect([lab.host('cl1').ip6, lab.host('cl2').ip6].map(prefix64)).toEqual([prefix64(VIP6), prefix64(VIP6)]);
+    expect(lab.host('cl1').ip6).not.toBe(lab.host('cl2').ip6);
+    const both = (vm: string) => `      - { vnic: v-${vm}, ip: ${v4.ip(vm)}, ip6: ${v6.ip(vm)}, ports: [8080] }`;
+    daemon = await startDaemon(yaml(`  - name: web
+    vip: ${VIP4}
+    vip6: "${VIP6}"
+    port: 80
+    scheduler: rr
+    persistence: 300
+    persistence_prefix: 24
+    persistence_prefix6: 64
+    backends:
+${['vm1', 'vm2', 'vm3'].map(both).join('\n')}`));
+    const vmOf = (answer: string) => answer.split(' ')[0];
+    // Alternating clients and families: each family's clients all reach the VM its first connection got.
+    const got: Array<{ family: 6 | 4; vm: string }> = [];
+    for (let i = 0; i < 8; i++) {
+      const family = i % 2 === 0 ? 6 : 4;
+      got.push({ family, vm: vmOf(await get(i % 4 < 2 ? 'cl1' : 'cl2', family === 6 ? VIP6 : VIP4)) });
+    }
+    const vms6 = new Set(got.filter((g) => g.family === 6).map((g) => g.vm));
+    const vms4 = new Set(got.filter((g) => g.family === 4).map((g) => g.vm));
+    expect([vms6.size, vms4.size]).toEqual([1, 1]);
+    // The first IPv6 connection took vm1, the first IPv4 one the next VM in the one rr sequence: the IPv6 template does
+    // not hold the IPv4 clients (without persistence_prefix6 cl2's first IPv6 connection would have had a VM of its own).
+    expect([...vms6, ...vms4]).toEqual(['vm1', 'vm2']);
+  });
 
   // Datapath decisions need conntrack NAT (in flows mode the config refuses them with flow accounting).
   (e2eNatMode() === 'conntrack' ? it : it.skip)('dual stack with datapath decisions: a select group per VIP with the same weights, each family\'s connections through its own', async () => {
