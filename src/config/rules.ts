@@ -153,8 +153,9 @@ function vipsOf(service: ServiceConfig): Array<['vip' | 'vip6', string]> {
 }
 
 /**
- * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses; the features that
- * hold one address family's state per service (tagged VMs' one address key) are refused rather than half-done.
+ * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses (a prefix VIP is
+ * refused: one prefix per family is not built). Its tagged VMs (backends_from) give both addresses: ip_key and
+ * ip6_key (ips and ips6).
  * Datapath decisions give it a select group per VIP (src/flows/groups.ts); its persistence prefix is per family
  * (persistence_prefix for IPv4 clients, persistence_prefix6 for IPv6 ones).
  */
@@ -166,9 +167,6 @@ function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void
   if (service.vip.includes('/')) add(`${at}.vip`, `a dual-stack service's VIPs are single addresses, not prefixes (got ${service.vip})`);
   else if (familyOf(service.vip) !== 'IPv4') {
     add(`${at}.vip`, `a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address ${service.vip}: a service has at most one VIP per family`);
-  }
-  if (service.backends_from) {
-    add(`${at}.backends_from`, 'tagged backends join single-family services only (ip_key holds one address); list a dual-stack service\'s backends with ip and ip6');
   }
 }
 
@@ -294,7 +292,10 @@ function familyOf(address: string): 'IPv4' | 'IPv6' {
   return address.includes(':') ? 'IPv6' : 'IPv4';
 }
 
-/** The tag's own rules: addresses it gives are backends' addresses, so not the VIP, and one per VM. */
+/**
+ * The tag's own rules: addresses it gives are backends' addresses, so not the VIP, and one per VM. A dual-stack
+ * service's fixed addresses are IPv4 in `ips` and IPv6 in `ips6` (ip6_key and ips6 only there).
+ */
 function checkBackendsFrom(service: ServiceConfig, at: string, add: AddIssue): void {
   const from = service.backends_from!;
   const bat = `${at}.backends_from`;
@@ -303,18 +304,30 @@ function checkBackendsFrom(service: ServiceConfig, at: string, add: AddIssue): v
     if (seenPort.has(port)) add(`${bat}.ports[${k}]`, `duplicate port ${port}`);
     seenPort.add(port);
   });
+  if (service.vip6 === undefined) {
+    const only = `only a dual-stack service (with vip6) takes`;
+    if (from.ip6_key !== undefined) add(`${bat}.ip6_key`, `${only} ip6_key; this service's VMs' address key is ip_key`);
+    if (from.ips6 !== undefined) add(`${bat}.ips6`, `${only} ips6; this service's VMs' fixed addresses are in ips`);
+  }
+  checkFixedAddresses(service, from.ips, service.vip, 'ips', `${bat}.ips`, add);
+  if (service.vip6 !== undefined) checkFixedAddresses(service, from.ips6 ?? {}, service.vip6, 'ips6', `${bat}.ips6`, add);
+}
+
+/** backends_from's fixed addresses of one family (`ips`: the VIP's family; a dual-stack service's `ips6`: IPv6). */
+function checkFixedAddresses(service: ServiceConfig, ips: Readonly<Record<string, string>>, vip: string, key: 'ips' | 'ips6', at: string, add: AddIssue): void {
   const owner = new Map<string, string>();
-  for (const [selector, ip] of Object.entries(from.ips)) {
+  for (const [selector, ip] of Object.entries(ips)) {
     // A tagged VM's address is of the VIP's family, as a configured backend's is (ip_key's is checked when read).
-    if (familyOf(ip) !== familyOf(service.vip)) {
-      add(`${bat}.ips.${selector}`, `${ip} is an ${familyOf(ip)} address and the VIP ${service.vip} is ${familyOf(service.vip)}: vadc does not translate between address families`);
+    if (familyOf(ip) !== familyOf(vip)) {
+      const other = service.vip6 === undefined ? '' : ` (a dual-stack service's ${key === 'ips' ? 'IPv6 addresses go in ips6' : 'IPv4 addresses go in ips'})`;
+      add(`${at}.${selector}`, `${ip} is an ${familyOf(ip)} address and the VIP ${vip} is ${familyOf(vip)}: vadc does not translate between address families${other}`);
     }
-    if (!service.vip.includes('/') && ip === service.vip) add(`${bat}.ips.${selector}`, `must differ from the VIP ${service.vip}`);
+    if (!vip.includes('/') && ip === vip) add(`${at}.${selector}`, `must differ from the VIP ${vip}`);
     const other = owner.get(ip);
-    if (other !== undefined) add(`${bat}.ips.${selector}`, `${ip} is also given to ${other}; each VM needs its own address`);
+    if (other !== undefined) add(`${at}.${selector}`, `${ip} is also given to ${other}; each VM needs its own address`);
     else owner.set(ip, selector);
-    const staticOne = service.backends.findIndex((b) => b.ip === ip);
-    if (staticOne >= 0) add(`${bat}.ips.${selector}`, `${ip} is also the address of backends[${staticOne}]; a VM is either configured or tagged, not both`);
+    const staticOne = service.backends.findIndex((b) => (key === 'ips' ? b.ip : b.ip6) === ip);
+    if (staticOne >= 0) add(`${at}.${selector}`, `${ip} is also the address of backends[${staticOne}]; a VM is either configured or tagged, not both`);
   }
 }
 

@@ -166,6 +166,14 @@ const backendsFromSchema = strict({
   /** Fixed addresses, by vNIC selector (iface-id:, mac:, vm-uuid:, vm-id: or an interface name), for VMs whose interface has no ip_key. */
   ips: z.record(vnicSelector, hostAddress, { error: keyOr(expected('a mapping of vNIC selectors to IPv4 or IPv6 addresses')) })
     .refine((ips) => Object.keys(ips).length <= MAX_TAGGED_BACKENDS, { error: `expected at most ${MAX_TAGGED_BACKENDS} addresses` }).default({}),
+  /**
+   * A dual-stack service (vip6): the external_ids key that holds each VM's IPv6 address (its IPv4 one is ip_key's).
+   * Default `ip6`; only a dual-stack service takes it.
+   */
+  ip6_key: text('an external_ids key ([A-Za-z0-9_.:-], 1..64)', EXTERNAL_ID_KEY, 64).optional(),
+  /** A dual-stack service: fixed IPv6 addresses, by vNIC selector, for VMs whose interface has no ip6_key (`ips` gives their IPv4 ones). */
+  ips6: z.record(vnicSelector, hostAddress, { error: keyOr(expected('a mapping of vNIC selectors to IPv6 addresses')) })
+    .refine((ips) => Object.keys(ips).length <= MAX_TAGGED_BACKENDS, { error: `expected at most ${MAX_TAGGED_BACKENDS} addresses` }).optional(),
   weight: nonNegativeInt(65535).default(1),
   /** Tagged interfaces beyond this many are left out (reported), so a tag put on every port cannot grow vadc without bound. */
   max_backends: integer(1, MAX_TAGGED_BACKENDS, `an integer 1..${MAX_TAGGED_BACKENDS}`).default(256),

@@ -60,10 +60,10 @@ export function selectorsOf(iface: InterfaceRow): string[] {
  * address, or one with its prefix length (`10.0.0.5/24`, `fd00::5/64`). IPv6 comes back in RFC 5952 form, as the
  * config writes addresses, so one address is one text.
  */
-function addressFrom(text: string, ipv6: boolean): { ip: string; problem?: undefined } | { ip?: undefined; problem: string } {
+function addressFrom(text: string, ipv6: boolean, vipKey: 'VIP' | 'vip6'): { ip: string; problem?: undefined } | { ip?: undefined; problem: string } {
   const ip = text.includes('/') ? text.slice(0, text.indexOf('/')) : text;
   if (ipv6 ? !isIPv6(ip) || ip.includes('%') : !isIPv4(ip)) {
-    return { problem: `is not an ${ipv6 ? 'IPv6' : 'IPv4'} address (the service's VIP is ${ipv6 ? 'IPv6' : 'IPv4'})` };
+    return { problem: `is not an ${ipv6 ? 'IPv6' : 'IPv4'} address (the service's ${vipKey} is ${ipv6 ? 'IPv6' : 'IPv4'})` };
   }
   const reason = notUnicastReason(ip);
   if (reason) return { problem: `is not a unicast host address: ${reason}` };
@@ -75,20 +75,55 @@ function carriesTag(iface: InterfaceRow, tag: Readonly<Record<string, string>>):
   return true;
 }
 
+/** Fixed addresses by selector (a `mac:` one lower-cased, as selectorsOf writes it). */
+function fixedAddresses(ips: Readonly<Record<string, string>>): Map<string, string> {
+  return new Map(Object.entries(ips).map(([selector, ip]) => [selector.startsWith('mac:') ? selector.toLowerCase() : selector, ip]));
+}
+
+/** Where a tagged VM's address of one family comes from: backends_from's key and fixed addresses for it. */
+interface AddressSource {
+  /** The external_ids key (ip_key, or a dual-stack service's ip6_key). */
+  key: string;
+  fixed: ReadonlyMap<string, string>;
+  /** How the config names the fixed ones, and the VIP the address serves. */
+  fixedName: 'ips' | 'ips6';
+  vipKey: 'VIP' | 'vip6';
+  ipv6: boolean;
+}
+
+/**
+ * A tagged interface's address of one family: its own external_ids[key], else the fixed one for one of its
+ * `selectors`; a problem when it has none or gives one that cannot serve.
+ */
+function taggedAddress(iface: InterfaceRow, selectors: readonly string[], from: AddressSource): { ip: string; problem?: undefined } | { ip?: undefined; problem: string } {
+  const own = iface.externalIds[from.key];
+  const parsed = own !== undefined ? addressFrom(own, from.ipv6, from.vipKey) : undefined;
+  if (parsed?.problem !== undefined) return { problem: `external_ids:${from.key}=${JSON.stringify(own)} ${parsed.problem}` };
+  const ip = parsed?.ip ?? selectors.map((s) => from.fixed.get(s)).find((found) => found !== undefined);
+  if (ip === undefined) {
+    const what = from.vipKey === 'vip6' ? 'IPv6 address' : 'address';
+    return { problem: `carries the tag but no ${what}: no external_ids:${from.key}, and backends_from.${from.fixedName} has none of ${selectors.join(', ')}` };
+  }
+  return { ip };
+}
+
 /**
  * One service's tagged backends. Interfaces are taken in name order (a stable answer when the tag reaches more
  * than max_backends); an interface that shares its selector with an earlier one (the same VM's port on two
- * interfaces mid-migration) is the same backend, which the vNIC resolver places.
+ * interfaces mid-migration) is the same backend, which the vNIC resolver places. A dual-stack service's backend
+ * needs both addresses: its IPv4 one (ip_key, ips) and its IPv6 one (ip6_key, default `ip6`, and ips6).
  */
 export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<InterfaceRow>): { backends: TaggedBackend[]; problems: TagProblem[] } {
   const from = service.backends_from;
   if (!from) return { backends: [], problems: [] };
   const problems: TagProblem[] = [];
   const problem = (iface: InterfaceRow, message: string) => problems.push({ service: service.name, iface: iface.name, message });
-  const fixedIps = new Map(Object.entries(from.ips).map(([selector, ip]) => [selector.startsWith('mac:') ? selector.toLowerCase() : selector, ip]));
+  const source: AddressSource = { key: from.ip_key, fixed: fixedAddresses(from.ips), fixedName: 'ips', vipKey: 'VIP', ipv6: service.vip.includes(':') };
+  const source6: AddressSource | undefined = service.vip6 === undefined ? undefined
+    : { key: from.ip6_key ?? 'ip6', fixed: fixedAddresses(from.ips6 ?? {}), fixedName: 'ips6', vipKey: 'vip6', ipv6: true };
   const configuredNames = new Set(service.backends.map((b) => b.name));
   const configuredVnics = new Set(service.backends.map((b) => b.vnic));
-  const ipOwner = new Map<string, string>(service.backends.map((b) => [b.ip, `the configured backend ${b.name}`]));
+  const ipOwner = new Map<string, string>(service.backends.flatMap((b) => [b.ip, ...(b.ip6 !== undefined ? [b.ip6] : [])].map((ip) => [ip, `the configured backend ${b.name}`] as const)));
   const taken = new Set<string>();
   const backends: TaggedBackend[] = [];
 
@@ -102,24 +137,22 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
       problem(iface, `${JSON.stringify(selector)} cannot name a backend (1..64 of A-Z a-z 0-9 _ . : -)`);
       continue;
     }
-    const own = iface.externalIds[from.ip_key];
-    const parsed = own !== undefined ? addressFrom(own, service.vip.includes(':')) : undefined;
-    if (parsed?.problem !== undefined) {
-      problem(iface, `external_ids:${from.ip_key}=${JSON.stringify(own)} ${parsed.problem}`);
+    const address = taggedAddress(iface, selectors, source);
+    const address6 = source6 && taggedAddress(iface, selectors, source6);
+    const unusable = address.problem ?? address6?.problem;
+    if (unusable !== undefined) {
+      problem(iface, unusable);
       continue;
     }
-    const ip = parsed?.ip ?? selectors.map((s) => fixedIps.get(s)).find((found) => found !== undefined);
-    if (ip === undefined) {
-      problem(iface, `carries the tag but no address: no external_ids:${from.ip_key}, and backends_from.ips has none of ${selectors.join(', ')}`);
+    const ip = address.ip!;
+    const ip6 = address6?.ip;
+    if ((!service.vip.includes('/') && ip === service.vip) || (ip6 !== undefined && ip6 === service.vip6)) {
+      problem(iface, `its address ${ip6 !== undefined && ip6 === service.vip6 ? ip6 : ip} is the service's VIP`);
       continue;
     }
-    if (!service.vip.includes('/') && ip === service.vip) {
-      problem(iface, `its address ${ip} is the service's VIP`);
-      continue;
-    }
-    const owner = ipOwner.get(ip);
-    if (owner !== undefined) {
-      problem(iface, `its address ${ip} is already ${owner}'s`);
+    const owned = [ip, ...(ip6 !== undefined ? [ip6] : [])].find((a) => ipOwner.has(a));
+    if (owned !== undefined) {
+      problem(iface, `its address ${owned} is already ${ipOwner.get(owned)}'s`);
       continue;
     }
     if (backends.length >= from.max_backends) {
@@ -128,9 +161,10 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
     }
     taken.add(selector);
     ipOwner.set(ip, `the tagged backend ${selector}`);
+    if (ip6 !== undefined) ipOwner.set(ip6, `the tagged backend ${selector}`);
     backends.push({
-      name: selector, vnic: selector, ip, ports: from.ports, weight: from.weight, u_threshold: 0, l_threshold: 0, tier: 0, iface: iface.name,
-      ...(from.tags ? { tags: from.tags } : {}),
+      name: selector, vnic: selector, ip, ...(ip6 !== undefined ? { ip6 } : {}), ports: from.ports, weight: from.weight, u_threshold: 0, l_threshold: 0, tier: 0,
+      iface: iface.name, ...(from.tags ? { tags: from.tags } : {}),
     });
   }
   backends.sort((a, b) => a.name.localeCompare(b.name));
@@ -160,8 +194,10 @@ export function taggedChanges(
   for (const service of new Set([...before.keys(), ...after.keys()])) {
     const was = new Map((before.get(service) ?? []).map((b) => [b.name, b]));
     const is = new Map((after.get(service) ?? []).map((b) => [b.name, b]));
-    const joined = [...is.values()].filter((b) => !was.has(b.name) || was.get(b.name)!.ip !== b.ip);
-    const left = [...was.values()].filter((b) => !is.has(b.name) || is.get(b.name)!.ip !== b.ip);
+    // A new address (either family's) is a backend that left and one that joined.
+    const same = (a: TaggedBackend, b: TaggedBackend) => a.ip === b.ip && a.ip6 === b.ip6;
+    const joined = [...is.values()].filter((b) => !was.has(b.name) || !same(was.get(b.name)!, b));
+    const left = [...was.values()].filter((b) => !is.has(b.name) || !same(is.get(b.name)!, b));
     if (joined.length || left.length) changes.push({ service, joined, left });
   }
   return changes;

@@ -26,14 +26,14 @@ export class TaggedReport {
     for (const change of taggedChanges(this.tagged, next.tagged)) {
       for (const b of change.left) {
         this.emit({
-          kind: 'backend_untagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
-          message: `${b.name} (${b.ip}, interface ${b.iface}) left ${change.service}: its interface is gone or no longer tagged; it takes no new connections, established ones end where the datapath keeps them`,
+          kind: 'backend_untagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ...addressesOf(b) },
+          message: `${b.name} (${addressText(b)}, interface ${b.iface}) left ${change.service}: its interface is gone or no longer tagged; it takes no new connections, established ones end where the datapath keeps them`,
         });
       }
       for (const b of change.joined) {
         this.emit({
-          kind: 'backend_tagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ip: b.ip },
-          message: `${b.name} (${b.ip}, interface ${b.iface}) joined ${change.service} by its tag`,
+          kind: 'backend_tagged', level: 'info', service: change.service, backend: b.name, data: { iface: b.iface, ...addressesOf(b) },
+          message: `${b.name} (${addressText(b)}, interface ${b.iface}) joined ${change.service} by its tag`,
         });
       }
     }
@@ -50,4 +50,14 @@ export class TaggedReport {
     }
     this.problems = new Set(next.map(keyOf));
   }
+}
+
+/** A tagged backend's address(es) for an event's data: a dual-stack one's ip6 too. */
+function addressesOf(b: TaggedBackend): { ip: string; ip6?: string } {
+  return b.ip6 === undefined ? { ip: b.ip } : { ip: b.ip, ip6: b.ip6 };
+}
+
+/** A tagged backend's address(es) as its event's message names them. */
+function addressText(b: TaggedBackend): string {
+  return b.ip6 === undefined ? b.ip : `${b.ip} and ${b.ip6}`;
 }

@@ -367,19 +367,42 @@ ${extra}
       expect(issuesOf(dual(both('v-vm1', '"fd00::21"', 'fd00::11')))[0].message).toMatch(/^fd00::21 is an IPv6 address in a service whose VIP 10.0.0.100 is IPv4: .* in ip \(its IPv6 one in ip6\)$/);
     });
 
+    it('tagged VMs: fixed IPv4 addresses in ips and IPv6 ones in ips6; ip6_key and ips6 only in a dual-stack service', () => {
+      const b = both('v-vm1', '10.0.0.11', 'fd00::11');
+      const tagged = (from: string) => dual(b, `    backends_from: { external_ids: { vadc-service: web }, ports: [8080]${from} }`);
+      expect(parseConfig(tagged(', ips: { tap-a: 10.0.0.21 }, ips6: { tap-a: "FD00::21" }')).services[0].backends_from?.ips6).toEqual({ 'tap-a': 'fd00::21' });
+      expect(issuesOf(tagged(', ips: { tap-a: "fd00::21" }, ips6: { tap-a: 10.0.0.21, tap-b: "fd00::100", tap-c: "fd00::11" }'))).toEqual([
+        {
+          path: 'services[0].backends_from.ips.tap-a',
+          message: 'fd00::21 is an IPv6 address and the VIP 10.0.0.100 is IPv4: vadc does not translate between address families (a dual-stack service\'s IPv6 addresses go in ips6)',
+        },
+        {
+          path: 'services[0].backends_from.ips6.tap-a',
+          message: '10.0.0.21 is an IPv4 address and the VIP fd00::100 is IPv6: vadc does not translate between address families (a dual-stack service\'s IPv4 addresses go in ips)',
+        },
+        { path: 'services[0].backends_from.ips6.tap-b', message: 'must differ from the VIP fd00::100' },
+        { path: 'services[0].backends_from.ips6.tap-c', message: 'fd00::11 is also the address of backends[0]; a VM is either configured or tagged, not both' },
+      ]);
+      const single = (from: string) => service(`    backends_from: { external_ids: { vadc-service: web }, ports: [8080]${from} }`, backend('v-vm1', '10.0.0.11'));
+      expect(issuesOf(single(', ip6_key: ip6, ips6: { tap-a: "fd00::21" }'))).toEqual([
+        { path: 'services[0].backends_from.ip6_key', message: 'only a dual-stack service (with vip6) takes ip6_key; this service\'s VMs\' address key is ip_key' },
+        { path: 'services[0].backends_from.ips6', message: 'only a dual-stack service (with vip6) takes ips6; this service\'s VMs\' fixed addresses are in ips' },
+      ]);
+    });
+
     it('refuses ip6 in a single-family service', () => {
       expect(issuesOf(service('', backend('v-vm1', '10.0.0.11', '\n        ip6: "fd00::11"')))).toEqual([
         { path: 'services[0].backends[0].ip6', message: 'only a dual-stack service (with vip6) takes a backend\'s ip6; this service\'s VIP is 10.0.0.100' },
       ]);
     });
 
-    it('refuses what holds one family\'s state per service: prefixes, tagged VMs; takes datapath decisions (a group per VIP)', () => {
+    it('refuses prefix VIPs; takes datapath decisions (a group per VIP) and tagged VMs (both addresses)', () => {
       const b = both('v-vm1', '10.0.0.11', 'fd00::11');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).map((i) => i.path)).toContain('services[0].vip');
       expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).find((i) => i.path === 'services[0].vip')?.message)
         .toBe('a dual-stack service\'s VIPs are single addresses, not prefixes (got 10.0.0.0/24)');
       expect(parseConfig(dual(b, '    scheduler: rr\n    decisions: datapath')).services[0].decisions).toBe('datapath');
-      expect(issuesOf(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080] }')).map((i) => i.path)).toEqual(['services[0].backends_from']);
+      expect(parseConfig(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080], ip6_key: addr6 }')).services[0].backends_from?.ip6_key).toBe('addr6');
       expect(parseConfig(dual(b, '    persistence: 60')).services[0].persistence).toBe(60);
     });
 
@@ -582,7 +605,7 @@ ${backends}`;
       '10.0.0.5 is also given to tap1; each VM needs its own address'],
     ['{ external_ids: { vadc-service: web }, ports: [8080], max_backends: 0 }', 'services[0].backends_from.max_backends', 'expected an integer 1..4096, got 0'],
     ['{ external_ids: { vadc-service: web }, ports: [8080], by: name }', 'services[0].backends_from.by',
-      'unknown key; allowed here: external_ids, ports, ip_key, ips, weight, max_backends, tags'],
+      'unknown key; allowed here: external_ids, ports, ip_key, ips, ip6_key, ips6, weight, max_backends, tags'],
   ])('rejects %s', (from, path, message) => {
     expect(issuesOf(tagged(from))).toEqual([{ path, message }]);
   });

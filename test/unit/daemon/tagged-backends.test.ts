@@ -106,6 +106,44 @@ describe('taggedBackendsOf', () => {
     ]);
   });
 
+  it('a dual-stack service takes each VM\'s IPv4 (ip_key) and IPv6 (ip6_key, default ip6) addresses, fixed ones from ips and ips6; a VM without both cannot serve', () => {
+    const dual = (from = '') => services(`  - name: web
+    vip: 10.0.0.100
+    vip6: "fd00::100"
+    port: 80
+    backends_from: { external_ids: { vadc-service: web }, ports: [8080]${from} }
+    backends:
+      - { vnic: tap-s, ip: 10.0.0.40, ip6: "fd00::40", ports: [8080] }
+`)[0];
+    const rows = [
+      iface('tap1', { ...tag, 'iface-id': 'p-1', ip: '10.0.0.11', ip6: 'FD00:0::B/64' }),
+      iface('tap2', { ...tag, 'iface-id': 'p-2', ip: '10.0.0.12' }),
+      iface('tap3', { ...tag, 'iface-id': 'p-3', ip: '10.0.0.13', ip6: '10.0.0.13' }),
+      iface('tap4', { ...tag, 'iface-id': 'p-4', ip: '10.0.0.14', ip6: 'fd00::100' }),
+      iface('tap5', { ...tag, 'iface-id': 'p-5', ip: '10.0.0.15', ip6: 'fd00::40' }),
+      iface('tap6', { ...tag, 'iface-id': 'p-6', ip: '10.0.0.16', ip6: 'fd00::b' }),
+      iface('tap7', { ...tag, 'iface-id': 'p-7' }),
+    ];
+    const { backends, problems } = taggedBackendsOf(dual(), rows);
+    expect(backends.map((b) => [b.name, b.ip, b.ip6])).toEqual([['iface-id:p-1', '10.0.0.11', 'fd00::b']]);
+    expect(problems.map((p) => `${p.iface}: ${p.message}`)).toEqual([
+      'tap2: carries the tag but no IPv6 address: no external_ids:ip6, and backends_from.ips6 has none of iface-id:p-2, tap2',
+      'tap3: external_ids:ip6="10.0.0.13" is not an IPv6 address (the service\'s vip6 is IPv6)',
+      "tap4: its address fd00::100 is the service's VIP",
+      "tap5: its address fd00::40 is already the configured backend tap-s's",
+      "tap6: its address fd00::b is already the tagged backend iface-id:p-1's",
+      'tap7: carries the tag but no address: no external_ids:ip, and backends_from.ips has none of iface-id:p-7, tap7',
+    ]);
+    // ip6_key names another key; ips and ips6 give a VM without keys both addresses.
+    const fixed = dual(', ip6_key: addr6, ips: { "iface-id:p-7": 10.0.0.17 }, ips6: { "iface-id:p-7": "fd00::17" }');
+    expect(taggedBackendsOf(fixed, [iface('tap2', { ...tag, 'iface-id': 'p-2', ip: '10.0.0.12', addr6: 'fd00::c' }), rows[6]]).backends.map((b) => [b.name, b.ip, b.ip6]))
+      .toEqual([['iface-id:p-2', '10.0.0.12', 'fd00::c'], ['iface-id:p-7', '10.0.0.17', 'fd00::17']]);
+    // A new IPv6 address alone is a backend that left and one that joined.
+    const before = withTaggedBackends([dual()], [rows[0]]).tagged;
+    const after = withTaggedBackends([dual()], [iface('tap1', { ...tag, 'iface-id': 'p-1', ip: '10.0.0.11', ip6: 'fd00::1b' })]).tagged;
+    expect(taggedChanges(before, after).map((c) => [c.joined.map((b) => b.ip6), c.left.map((b) => b.ip6)])).toEqual([[['fd00::1b'], ['fd00::b']]]);
+  });
+
   it('reads the address from the key ip_key names', () => {
     const [svc] = services(WEB.replace('ports: [8080] }', 'ports: [8080], ip_key: neutron-ip }'));
     const rows = [iface('tap1', { ...tag, 'iface-id': 'p-1', 'neutron-ip': '10.0.0.31', ip: '10.0.0.99' })];
