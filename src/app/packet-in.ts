@@ -114,7 +114,7 @@ export class PacketInPath {
     // anew counted as a failure of the backend (the outlier detector ejected a lone healthy backend: 177 of 3,000
     // connections failed in a bench run).
     if (entry?.ended && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN
-      && !takesNewConnections(service, entry.backend)) {
+      && !takesNewConnections(service, entry.backend, v6)) {
       service.lb.close(key, now);
     } else if (entry) {
       service.repeats++;
@@ -478,7 +478,7 @@ export function isSynRefusal(frame: Buffer): boolean {
   return (flags & TCP_FLAGS.RST) !== 0 && (flags & TCP_FLAGS.ACK) !== 0 && l4?.tcpSeq === 0;
 }
 
-/** Whether `backend` is still the service's and takes new connections (up, in the active tier, not drained). */
-function takesNewConnections(service: ServiceState, backend: Backend): boolean {
-  return service.lb.backendById(backend.id) === backend && backend.serving && backend.weight > 0;
+/** Whether `backend` is still the service's and takes new connections of the family (up, in the active tier, not drained). */
+function takesNewConnections(service: ServiceState, backend: Backend, ipv6: boolean): boolean {
+  return service.lb.backendById(backend.id) === backend && backend.servingFor(ipv6) && backend.weight > 0;
 }

@@ -21,7 +21,9 @@ export class StoppedBackends {
     for (const service of services) {
       present.add(service.id);
       const taking = new Set<string>();
-      for (const b of service.lb.backends) if (b.serving && b.weight > 0) taking.add(b.id);
+      // Out in one family (a dual-stack backend's IPv6 checks failing) counts as stopped: forgetting an ended
+      // connection's flows costs nothing but a flow-mod.
+      for (const b of service.lb.backends) if (b.servingFor(false) && b.servingFor(true) && b.weight > 0) taking.add(b.id);
       const before = this.taking.get(service.id);
       this.taking.set(service.id, taking);
       if (!before || budget === 0) continue;
