@@ -1,0 +1,302 @@
+#!/usr/bin/env node
+// Instructions per new connection of `vadc bench flowsetup`'s controller child, counted by callgrind: load-insensitive,
+// where the wall clock on a shared 2-core machine is not (docs/benchmarks.md, issue 15's flow-setup sections).
+//
+//   node scripts/count-instructions.js --tree DIR[=LABEL] [--tree DIR2[=LABEL2] ...] [--nat conntrack|flows]
+//        [--short-ms 10000] [--long-ms 50000] [--top 25] [--callers REGEX] [--out DIR] [--json]
+//
+// Each DIR is a vadc tree with dist/ built and node_modules beside it (a worktree, or `git archive COMMIT` extracted
+// with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL and
+// only the copy's timeouts are raised for valgrind's pace (the child's start and stop, the bench's handshake, the
+// controller's session handshake and echo: none is on the packet-in path). The bench runs as
+// runFlowSetup({ nat, family ipv4, 16 switches, throughput, loops 2 of T ms, end copies off as in November }) with
+// process.execPath pointing at a wrapper, so only the controller child runs under
+//   valgrind --tool=callgrind --dump-instr=no --dump-line=no node --predictable --perf-basic-prof
+// twice, T = --short-ms and T = --long-ms. Per new connection = (Ir of the long run - Ir of the short run) /
+// (responses of the long run - responses of the short run): start-up and shut-down cancel. V8's compile work
+// (the inclusive cost of the Runtime_*Compile* / *Optimiz* entries) spreads over however many connections a run
+// reaches, so it is shown apart. Functions of JIT code are named through V8's /tmp/perf-PID.map.
+'use strict';
+const { spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { parseArgs } = require('node:util');
+
+const COMPILE_ENTRY = /Runtime_\w*(Compile|Optimiz|Baseline|Deoptimiz)\w*|Runtime_NotifyDeoptimized/;
+/** Raised for valgrind's pace in the counting copy (file, pattern, what): each must match exactly once. */
+const PATCHES = [
+  ['bench/internal-controller.js', /const START_TIMEOUT_MS = [0-9_]+;/, 'const START_TIMEOUT_MS = 1800000;'],
+  ['bench/internal-controller.js', /const STOP_TIMEOUT_MS = [0-9_]+;/, 'const STOP_TIMEOUT_MS = 600000;'],
+  ['controller/session.js', /handshakeTimeoutMs: [0-9_]+,/, 'handshakeTimeoutMs: 600000,'],
+  ['controller/session.js', /echoIntervalMs: [0-9_]+,/, 'echoIntervalMs: 600000,'],
+];
+
+function main() {
+  const { values } = parseArgs({
+    options: {
+      tree: { type: 'string', multiple: true },
+      nat: { type: 'string', default: 'conntrack' },
+      'short-ms': { type: 'string', default: '10000' },
+      'long-ms': { type: 'string', default: '50000' },
+      top: { type: 'string', default: '25' },
+      out: { type: 'string', default: path.join(os.tmpdir(), 'vadc-count') },
+      json: { type: 'boolean', default: false },
+      callers: { type: 'string' },
+      reuse: { type: 'boolean', default: false },
+      run: { type: 'string' },
+    },
+  });
+  if (values.run) return runBench(JSON.parse(values.run));
+  if (!values.tree?.length) usage('at least one --tree DIR is needed');
+  if (!['conntrack', 'flows'].includes(values.nat)) usage(`--nat: expected conntrack or flows, got ${values.nat}`);
+  const shortMs = positive('short-ms', values['short-ms']);
+  const longMs = positive('long-ms', values['long-ms']);
+  if (longMs <= shortMs) usage('--long-ms must be longer than --short-ms');
+  const results = [];
+  for (const spec of values.tree) {
+    const [dir, label = path.basename(path.resolve(dir))] = spec.split('=');
+    const copy = path.join(path.resolve(values.out), label);
+    // --reuse: the runs already in --out/LABEL are read again (another report of the same counts), not rerun.
+    if (!values.reuse) prepare(path.resolve(dir), copy);
+    const runs = [shortMs, longMs].map((loopMs) => (values.reuse ? readRun(copy, values.nat, loopMs) : countRun(copy, values.nat, loopMs)));
+    results.push({ label, nat: values.nat, ...perConnection(runs[0], runs[1]) });
+  }
+  if (values.json) console.log(JSON.stringify(results, null, 2));
+  else console.log(report(results, positive('top', values.top), values.callers && new RegExp(values.callers)));
+}
+
+function usage(problem) {
+  console.error(`count-instructions: ${problem}\nusage: node scripts/count-instructions.js --tree DIR[=LABEL] ... [--nat conntrack|flows] [--short-ms N] [--long-ms N]`);
+  process.exit(2);
+}
+
+function positive(name, text) {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n <= 0) usage(`--${name}: expected a positive integer, got ${text}`);
+  return n;
+}
+
+/** The counting copy of DIR's dist (timeouts raised), its node_modules linked; returns the copy's root. */
+function prepare(dir, copy) {
+  const dist = path.join(dir, 'dist');
+  if (!fs.existsSync(path.join(dist, 'bench', 'flowsetup.js'))) throw new Error(`${dir}: no dist/bench/flowsetup.js (build it first)`);
+  if (!fs.existsSync(path.join(dir, 'node_modules'))) throw new Error(`${dir}: no node_modules`);
+  fs.rmSync(copy, { recursive: true, force: true });
+  fs.mkdirSync(copy, { recursive: true });
+  fs.cpSync(dist, path.join(copy, 'dist'), { recursive: true });
+  fs.symlinkSync(fs.realpathSync(path.join(dir, 'node_modules')), path.join(copy, 'node_modules'));
+  fs.copyFileSync(path.join(dir, 'package.json'), path.join(copy, 'package.json'));
+  for (const [file, pattern, replacement] of PATCHES) {
+    const target = path.join(copy, 'dist', file);
+    const text = fs.readFileSync(target, 'utf8');
+    const hits = text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
+    if (hits !== 1) throw new Error(`${target}: ${pattern} matched ${hits} times, expected once`);
+    fs.writeFileSync(target, text.replace(pattern, replacement));
+  }
+  return copy;
+}
+
+/** One bench run with the controller child under callgrind: its total Ir, per-function costs, responses. */
+function countRun(copy, nat, loopMs) {
+  const outDir = path.join(copy, `run-${nat}-${loopMs}`);
+  fs.rmSync(outDir, { recursive: true, force: true });
+  fs.mkdirSync(outDir);
+  const wrapper = path.join(outDir, 'valgrind-node.sh');
+  fs.writeFileSync(wrapper, [
+    '#!/bin/sh',
+    `exec valgrind --tool=callgrind --callgrind-out-file=${outDir}/callgrind.%p --dump-instr=no --dump-line=no ` +
+      `${process.execPath} --predictable --perf-basic-prof "$@"`,
+    '',
+  ].join('\n'), { mode: 0o755 });
+  const started = Date.now();
+  const args = [__filename, '--run', JSON.stringify({ copy, nat, loopMs, wrapper })];
+  const run = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
+  if (run.status !== 0) throw new Error(`bench run (${nat}, ${loopMs} ms) failed with status ${run.status}`);
+  fs.writeFileSync(path.join(outDir, 'bench.json'), run.stdout);
+  const pid = readRunPid(outDir);
+  const perfMap = `/tmp/perf-${pid}.map`;
+  if (fs.existsSync(perfMap)) fs.renameSync(perfMap, path.join(outDir, `perf-${pid}.map`));
+  const counted = readRun(copy, nat, loopMs);
+  process.stderr.write(`  ${path.basename(copy)} ${nat} ${loopMs} ms: ${counted.responses} responses, ${counted.total} Ir ` +
+    `(${((Date.now() - started) / 1000).toFixed(0)} s, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
+  return counted;
+}
+
+function readRunPid(outDir) {
+  const files = fs.readdirSync(outDir).filter((f) => f.startsWith('callgrind.'));
+  if (files.length !== 1) throw new Error(`${outDir}: expected one callgrind output, found ${files.length}`);
+  return Number(files[0].slice('callgrind.'.length));
+}
+
+/** A run's counts from its directory (the callgrind output, the perf map kept beside it, the bench's figures). */
+function readRun(copy, nat, loopMs) {
+  const outDir = path.join(copy, `run-${nat}-${loopMs}`);
+  const pid = readRunPid(outDir);
+  const perfMap = path.join(outDir, `perf-${pid}.map`);
+  const bench = JSON.parse(fs.readFileSync(path.join(outDir, 'bench.json'), 'utf8'));
+  const profile = readCallgrind(path.join(outDir, `callgrind.${pid}`), fs.existsSync(perfMap) ? readPerfMap(perfMap) : null);
+  return { loopMs, responses: bench.responses, errors: bench.errors, unmatched: bench.unmatched, ...profile };
+}
+
+/** --run: the bench itself (a fresh process whose execPath is the valgrind wrapper); prints its counts as JSON. */
+async function runBench({ copy, nat, loopMs, wrapper }) {
+  process.execPath = wrapper;
+  const { runFlowSetup } = require(path.join(copy, 'dist', 'bench', 'flowsetup.js'));
+  const result = await runFlowSetup({
+    nat, switches: 16, mode: 'throughput', loops: 2, loopMs, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
+    handshakeTimeoutMs: 600_000,
+  });
+  const t = result.totals;
+  const events = result.appEvents ?? {};
+  // Unmatched flow-mods are the switch-up flows (pipeline, services), not per connection.
+  const refusals = Object.entries(events).filter(([kind]) => !kind.startsWith('backend_'));
+  if (t.errorsReceived || refusals.length) {
+    process.stderr.write(`  warning: errors ${t.errorsReceived}, app events ${JSON.stringify(events)}\n`);
+  }
+  process.stdout.write(JSON.stringify({ responses: t.responses, errors: t.errorsReceived, unmatched: t.unmatched, appEvents: events }));
+}
+
+/** V8's perf map: [start, end, name] sorted by start. */
+function readPerfMap(file) {
+  const entries = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
+    if (m) entries.push([parseInt(m[1], 16), parseInt(m[1], 16) + parseInt(m[2], 16), m[3]]);
+  }
+  return entries.sort((a, b) => a[0] - b[0]);
+}
+
+function nameOfAddress(names, address) {
+  let lo = 0;
+  let hi = names.length - 1;
+  let found = null;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (names[mid][0] <= address) {
+      found = names[mid];
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return found && address < found[1] ? found[2] : null;
+}
+
+/**
+ * A callgrind output's total and, by function (JIT code named through the perf map), self and inclusive Ir. Cost lines
+ * after `calls=` are a call's inclusive cost: counted in the caller's inclusive figure, not its self.
+ */
+function readCallgrind(file, names) {
+  const fnNames = new Map();
+  const self = new Map();
+  const inclusive = new Map();
+  /** callee NUL caller -> [calls, inclusive Ir of those calls] */
+  const edges = new Map();
+  let total = null;
+  let fn = null;
+  let callee = null;
+  let calls = 0;
+  const named = (compressed) => {
+    const m = /^\((\d+)\)(?: (.*))?$/.exec(compressed);
+    let name = compressed;
+    if (m) {
+      if (m[2] !== undefined) fnNames.set(m[1], m[2]);
+      name = fnNames.get(m[1]);
+    }
+    // callgrind marks a function's recursion depth ('2, '3 ...) after its name.
+    const address = /^0x([0-9a-f]+)('\d+)?$/.exec(name);
+    if (names && address) name = `${nameOfAddress(names, parseInt(address[1], 16)) ?? `JIT code at 0x${address[1]} (not in the perf map)`}${address[2] ?? ''}`;
+    // V8 names a function by its file's full path: the file's own name says enough.
+    return name.replace(/ \/\S*\/([^/\s]+)$/, ' $1');
+  };
+  const add = (map, key, n) => map.set(key, (map.get(key) ?? 0) + n);
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line.startsWith('fn=')) {
+      fn = named(line.slice(3));
+      continue;
+    }
+    if (line.startsWith('cfn=')) {
+      callee = named(line.slice(4));
+      continue;
+    }
+    if (line.startsWith('calls=')) {
+      calls = Number(line.slice(6).split(/\s+/)[0]);
+      continue;
+    }
+    if (line.startsWith('summary:') || line.startsWith('totals:')) {
+      total = Number(line.split(/\s+/)[1]);
+      continue;
+    }
+    if (fn === null || !/^[0-9+\-*]/.test(line)) continue;
+    const cost = Number(line.split(/\s+/)[1] ?? 0);
+    add(inclusive, fn, cost);
+    if (calls > 0) {
+      const edge = `${callee}\u0000${fn}`;
+      const have = edges.get(edge) ?? [0, 0];
+      edges.set(edge, [have[0] + calls, have[1] + cost]);
+    } else add(self, fn, cost);
+    calls = 0;
+  }
+  if (total === null) throw new Error(`${file}: no summary/totals line (did the child exit cleanly?)`);
+  let compile = 0;
+  for (const [name, cost] of inclusive) if (COMPILE_ENTRY.test(name)) compile += cost;
+  return { total, compile, self: Object.fromEntries(self), edges: Object.fromEntries(edges) };
+}
+
+/** The long run minus the short one, per response between them; by function, self Ir per connection. */
+function perConnection(short, long) {
+  const connections = long.responses - short.responses;
+  if (connections <= 0) throw new Error(`the long run answered no more connections than the short one (${long.responses} vs ${short.responses})`);
+  const functions = {};
+  for (const name of new Set([...Object.keys(short.self), ...Object.keys(long.self)])) {
+    const d = ((long.self[name] ?? 0) - (short.self[name] ?? 0)) / connections;
+    if (Math.abs(d) >= 0.5) functions[name] = d;
+  }
+  const callers = {};
+  for (const edge of new Set([...Object.keys(short.edges), ...Object.keys(long.edges)])) {
+    const [a, b] = [short.edges[edge] ?? [0, 0], long.edges[edge] ?? [0, 0]];
+    const ir = (b[1] - a[1]) / connections;
+    if (Math.abs(ir) >= 0.5) callers[edge] = { calls: (b[0] - a[0]) / connections, ir };
+  }
+  return {
+    connections,
+    perConnection: (long.total - short.total) / connections,
+    perConnectionWithoutCompile: (long.total - long.compile - (short.total - short.compile)) / connections,
+    compilePerConnection: (long.compile - short.compile) / connections,
+    runs: [short, long].map((r) => ({ loopMs: r.loopMs, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile })),
+    functions,
+    callers,
+  };
+}
+
+function report(results, top, callersOf) {
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const lines = ['instructions per new connection (callgrind, the controller child; long run minus short run)', ''];
+  lines.push('| tree | NAT | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|');
+  for (const r of results) {
+    lines.push(`| ${r.label} | ${r.nat} | ${fmt(r.perConnectionWithoutCompile)} | ${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
+  }
+  const names = new Set();
+  for (const r of results) {
+    Object.entries(r.functions).sort((a, b) => b[1] - a[1]).slice(0, top).forEach(([name]) => names.add(name));
+  }
+  const short = (name) => (name.length > 90 ? `${name.slice(0, 87)}...` : name);
+  lines.push('', `self instructions per connection, the top ${top} of each tree`, '');
+  lines.push(`| function | ${results.map((r) => r.label).join(' | ')} |`, `|---|${results.map(() => '---').join('|')}|`);
+  const first = results[0].functions;
+  for (const name of [...names].sort((a, b) => (first[b] ?? 0) - (first[a] ?? 0))) {
+    lines.push(`| ${short(name).replace(/\|/g, '\\|')} | ${results.map((r) => fmt(r.functions[name] ?? 0)).join(' | ')} |`);
+  }
+  if (callersOf) {
+    for (const r of results) {
+      lines.push('', `${r.label}: callers of /${callersOf.source}/ (calls and inclusive Ir per connection)`, '');
+      const edges = Object.entries(r.callers).filter(([edge]) => callersOf.test(edge.split('\u0000')[0])).sort((a, b) => b[1].ir - a[1].ir);
+      for (const [edge, { calls, ir }] of edges.slice(0, 4 * top)) {
+        const [callee, caller] = edge.split('\u0000');
+        lines.push(`  ${short(callee)} <- ${short(caller)}: ${calls.toFixed(2)} calls, ${fmt(ir)} Ir`);
+      }
+    }
+  }
+  return lines.join('\n');
+}
+
+main();
