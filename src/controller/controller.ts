@@ -111,6 +111,12 @@ export class Controller extends EventEmitter<ControllerEvents> {
   private readonly servers: net.Server[] = [];
   private readonly connecting = new Set<SwitchSession>();
   private readonly byDpid = new Map<bigint, SwitchSession>();
+  /**
+   * The session byDpid held for its datapath id at its last message, until byDpid changes: messages come in runs
+   * from one switch (a read's worth), and a Map lookup by a BigInt key is a runtime call to hash and compare it
+   * (~250 instructions per packet-in, callgrind: docs/benchmarks.md).
+   */
+  private lastServing: SwitchSession | undefined;
   private readonly logger: Logger;
   private readonly now: () => number;
   private app?: ControllerApp;
@@ -252,6 +258,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
 
   /** Whether a master connection still holds its packet-ins for the takeover's replay (holdAfterMastershipMs). */
   private holdsForReplay(session: SwitchSession, now: number): boolean {
+    // Without a hold nothing is ever held (holdingSince is set only with one): no WeakMap lookup per packet-in.
+    if (!this.opts.holdAfterMastershipMs) return false;
     const since = this.holdingSince.get(session);
     if (since === undefined) return false;
     const limit = this.opts.holdAfterMastershipMs ?? 0;
@@ -339,6 +347,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
       return;
     }
     this.byDpid.set(session.dpid, session);
+    this.lastServing = undefined;
     if (this.opts.roles) this.startRole(session, this.opts.roles);
     else if (this.opts.holdAfterMastershipMs) {
       this.held.set(session, new PacketInRing());
@@ -380,6 +389,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
     const dpid = session.knownDpid;
     if (dpid !== undefined && this.byDpid.get(dpid) === session) {
       this.byDpid.delete(dpid);
+      this.lastServing = undefined;
       this.logger.info('switch disconnected', { dpid: formatDpid(dpid), peer: session.address, reason });
       this.emit('switch_down', dpid, reason);
       try {
@@ -391,7 +401,10 @@ export class Controller extends EventEmitter<ControllerEvents> {
   }
 
   private onMessage(session: SwitchSession, msg: OfpMessage): void {
-    if (this.byDpid.get(session.dpid) !== session) return; // a claimant still being contested
+    if (session !== this.lastServing) {
+      if (this.byDpid.get(session.dpid) !== session) return; // a claimant still being contested
+      this.lastServing = session;
+    }
     this.emit('message', session, msg);
     const now = this.now();
     const role = session.role;

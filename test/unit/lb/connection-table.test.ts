@@ -41,6 +41,21 @@ describe('connection table', () => {
     expect(table.endedOf(new Set(['vm3']), 10)).toEqual([]);
   });
 
+  it('keeps each connection on its own backend with more backends than intern() compares before its Map (12)', () => {
+    const backends = Array.from({ length: 12 }, (_, i) => vm(`vm${i}`));
+    const table = new ConnectionTable();
+    // Interned in one order, used again in another: every entry and counter must name the backend it was given.
+    for (let round = 0; round < 2; round++) {
+      backends.forEach((b, i) => table.insert(key(100 * round + (round === 0 ? i : 11 - i)), round === 0 ? b : backends[11 - i], 0, 'active', 100));
+    }
+    for (let i = 0; i < 12; i++) {
+      expect(table.lookup(key(i))!.backend).toBe(backends[i]);
+      expect(table.lookup(key(100 + 11 - i))!.backend).toBe(backends[11 - i]);
+    }
+    expect(backends.map((b) => b.activeConns)).toEqual(Array(12).fill(2));
+    expect(table.export().map((r) => r.backendId)).toEqual([...backends.map((b) => b.id), ...backends.map((b) => b.id).reverse()]);
+  });
+
   it('FIN/RST: the first FIN makes a connection closing (inactive), the other side or a RST ends it once, remove after uncounts nothing', () => {
     const b = vm('vm1');
     const table = new ConnectionTable();
