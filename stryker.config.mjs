@@ -1,3 +1,6 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
 // Mutation testing (issue 18): StrykerJS over the pure cores, src/lb, src/flows and src/openflow, with the unit
 // suite as the judge. Slow (thousands of mutants, each re-running the tests that cover it): run locally, not in
 // `npm test`. `npm run mutation` mutates all three; VADC_MUTATION_PART=lb|flows|openflow one of them (its own
@@ -14,6 +17,12 @@ if (part !== 'all' && !(part in parts)) throw new Error(`VADC_MUTATION_PART must
 const mutate = part === 'all' ? Object.values(parts).flat() : parts[part];
 // A run over some files of a part (`-- --mutate ...`) keeps its report and incremental file apart under this name.
 const name = process.env.VADC_MUTATION_NAME ?? part;
+// The dry run's test names per test file (test/helpers/mutation-environment.js writes it, mutation-sequencer.js
+// reads it): made anew by every run's dry run, so a stale one never drops a file that now covers a mutant.
+const namesFile = path.resolve(`reports/mutation/${name}/test-names.json`);
+fs.rmSync(namesFile, { force: true });
+fs.mkdirSync(path.dirname(namesFile), { recursive: true });
+process.env.VADC_MUTATION_NAMES_FILE = namesFile;
 
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
