@@ -102,6 +102,14 @@ describe('checkFlow: the match', () => {
     expect(check({ match: [ct(0x22, 0x12), ...tuple] })).toEqual(['match field ct_nw_dst needs ct_state with +trk']);
     expect(check({ match: [ct(0x02), ...tuple] })).toEqual(['match field ct_nw_dst needs ct_state with +trk']);
   });
+
+  it('reads +trk from the ct_state field only, and only from a number (value and mask)', () => {
+    const tuple: Oxm[] = [{ field: 'eth_type', value: 0x0800 }, { field: 'ct_nw_dst', value: '10.0.0.100' }];
+    // in_port 32 has the +trk bit's value; it is not ct_state.
+    expect(check({ match: [{ field: 'in_port', value: 0x20 }, ...tuple] })).toEqual(['match field ct_nw_dst needs ct_state with +trk']);
+    expect(check({ match: [{ field: 'ct_state', value: 0x20n }, ...tuple] })).toEqual(['match field ct_nw_dst needs ct_state with +trk']);
+    expect(check({ match: [{ field: 'ct_state', value: 0x20, mask: 0x20n }, ...tuple] })).toEqual(['match field ct_nw_dst needs ct_state with +trk']);
+  });
 });
 
 describe('checkFlow: priorities, instructions and actions', () => {
@@ -119,6 +127,8 @@ describe('checkFlow: priorities, instructions and actions', () => {
     expect(check({ instructions: [...entry.instructions, meter] }, entry)).toEqual(['a meter instruction must come first (it polices before any action)']);
     expect(check({ instructions: [meter, ...forward.instructions] })).toEqual(['instruction meter is not used by the vadc pipeline']);
     expect(check({ instructions: [{ type: 'write_actions', actions: [] }] })).toEqual(['instruction write_actions is not used by the vadc pipeline']);
+    // Also in the table that allows meters, and first.
+    expect(check({ instructions: [{ type: 'write_actions', actions: [] }] }, entry)).toEqual(['instruction write_actions is not used by the vadc pipeline']);
   });
 
   it('names a raw set_field, and both problems of an action that is not allowed and sets a field', () => {
