@@ -105,6 +105,7 @@ describe('conntrack connection flows', () => {
     expect(() => buildCtConnectionFlow(conn({ client: v6client }))).toThrow(FlowBuildError);
     expect(() => buildCtConnectionFlow(conn({ vip: { ...conn().vip, ip: 'fd00::100' } }))).toThrow(/mixes address families/);
     expect(() => buildCtConnectionFlow(conn({ client: v6client, vip: { ...conn().vip, ip: 'fd00::100' } }))).toThrow(/10\.0\.0\.11 mixes/);
+    expect(() => buildCtConnectionFlow(conn({ idleTimeout: 0 }))).toThrow('idle timeout 0 is outside 1..65535');
     expect(() => buildCtConnectionFlow(conn({ idleTimeout: 65535 }))).not.toThrow();
     expect(() => buildCtConnectionFlow(conn({ idleTimeout: 1 }))).not.toThrow();
   });
@@ -140,6 +141,8 @@ describe('conntrack connection flows', () => {
     });
     const back = ctConnectionFromFlow(stats(buildCtConnectionFlow(spec)));
     expect(back).toEqual({ ...spec, client: { ...spec.client, mac: '' }, vip: { ...spec.vip, mac: '' } });
+    // Without a fin_timeout action the connection has no finTimeout key at all (not one set to undefined).
+    expect(Object.keys(back ?? {})).not.toContain('finTimeout');
     expect(ctConnectionFromFlow(stats(buildCtConnectionFlow(spec), { cookie: makeCookie('pipeline') }))).toBeNull();
   });
 });
