@@ -171,6 +171,10 @@ describe('Backend: counters and flags', () => {
     expect([b.upperThreshold, b.lowerThreshold]).toEqual([3, 1]);
     expect(overload(0)).toBe(false);
     expect(refusal(() => setThresholds(b, 1, -1))).toEqual({ field: 'backend vm1.lowerThreshold', reason: `expected an integer 0..${2 ** 31 - 1}, got -1` });
+    expect(refusal(() => setThresholds(b, 2 ** 31, 0)))
+      .toEqual({ field: 'backend vm1.upperThreshold', reason: `expected an integer 0..${2 ** 31 - 1}, got ${2 ** 31}` });
+    setThresholds(b, 2 ** 31 - 1, 0);
+    expect(b.upperThreshold).toBe(2 ** 31 - 1);
   });
 
   it('moves a connection between active and inactive, and not at all when the state stays', () => {
