@@ -29,7 +29,7 @@ describe('Backend: the spec', () => {
     });
     expect([...b.portConns]).toEqual([0, 0]);
     expect([...b.portOut]).toEqual([0, 0]);
-    expect(b.serving && b.eligible).toBe(true);
+    expect(b.servingFor(false) && b.eligibleFor(false)).toBe(true);
   });
 
   it("parses the IPv6 address once, keeps its own copy of the ports, and names a bad IPv6 address's backend", () => {
@@ -54,7 +54,7 @@ describe('Backend: the spec', () => {
   it('takes a weight 0..65535 and thresholds 0..2^31-1, and refuses a value past either end or not whole', () => {
     const b = new Backend(spec({ weight: 65535, upperThreshold: 2 ** 31 - 1, lowerThreshold: 2 ** 31 - 1 }));
     expect([b.weight, b.lastWeight, b.upperThreshold, b.lowerThreshold]).toEqual([65535, 65535, 2 ** 31 - 1, 2 ** 31 - 1]);
-    expect(new Backend(spec({ weight: 0 })).eligible).toBe(false);
+    expect(new Backend(spec({ weight: 0 })).eligibleFor(false)).toBe(false);
     expect(refusal(() => new Backend(spec({ weight: 65536 })))).toEqual({ field: 'backend vm1.weight', reason: 'expected an integer 0..65535, got 65536' });
     expect(refusal(() => new Backend(spec({ weight: -1 })))).toEqual({ field: 'backend vm1.weight', reason: 'expected an integer 0..65535, got -1' });
     expect(refusal(() => new Backend(spec({ weight: 1.5 })))).toEqual({ field: 'backend vm1.weight', reason: 'expected an integer 0..65535, got 1.5' });
@@ -78,15 +78,15 @@ describe('Backend: counters and flags', () => {
   it('serves while one port serves; eligible also needs a weight and no OVERLOAD', () => {
     const b = new Backend(spec());
     setPortOut(b, 0, PORT_OUT_HEALTH, true);
-    expect([b.serving, b.eligible, b.portsOut]).toEqual([true, true, 1]);
+    expect([b.servingFor(false), b.eligibleFor(false), b.portsOut]).toEqual([true, true, 1]);
     setPortOut(b, 1, PORT_OUT_OUTLIER, true);
-    expect([b.serving, b.eligible, b.portsOut]).toEqual([false, false, 2]);
+    expect([b.servingFor(false), b.eligibleFor(false), b.portsOut]).toEqual([false, false, 2]);
     setPortOut(b, 1, PORT_OUT_OUTLIER, false);
     b.overloaded = true;
-    expect([b.serving, b.eligible]).toEqual([true, false]);
+    expect([b.servingFor(false), b.eligibleFor(false)]).toEqual([true, false]);
     b.overloaded = false;
     b.available = false;
-    expect([b.serving, b.eligible]).toEqual([false, false]);
+    expect([b.servingFor(false), b.eligibleFor(false)]).toEqual([false, false]);
   });
 
   it('a port is out while any reason holds it; setting or clearing a reason twice counts once', () => {
@@ -115,7 +115,7 @@ describe('Backend: counters and flags', () => {
   it('weight 0 quiesces and keeps the last weight; a bad weight is refused and changes nothing', () => {
     const b = new Backend(spec({ weight: 3 }));
     setWeight(b, 0);
-    expect([b.weight, b.lastWeight, b.eligible]).toEqual([0, 3, false]);
+    expect([b.weight, b.lastWeight, b.eligibleFor(false)]).toEqual([0, 3, false]);
     setWeight(b, 5);
     expect([b.weight, b.lastWeight]).toEqual([5, 5]);
     expect(refusal(() => setWeight(b, 65536))).toEqual({ field: 'backend vm1.weight', reason: 'expected an integer 0..65535, got 65536' });
