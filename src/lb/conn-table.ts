@@ -113,13 +113,28 @@ function hashKey(proto: number, clientIp: number, clientPort: number, vip: numbe
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/** The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). */
+/**
+ * The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). Written out,
+ * not a loop over WORDS6: it runs for every IPv6 packet-in (callgrind, docs/benchmarks.md).
+ */
 function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
   let h = 0x9e3779b9 ^ proto;
-  for (let i = at; i < at + WORDS6; i++) {
-    h = Math.imul(h ^ words[i], 0x85ebca6b);
-    h ^= h >>> 13;
-  }
+  h = Math.imul(h ^ words[at], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 4], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 5], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 6], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 7], 0x85ebca6b);
+  h ^= h >>> 13;
   h = Math.imul(h ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
   return (h ^ (h >>> 16)) >>> 0;
 }
@@ -233,11 +248,18 @@ export class ConnectionTable {
     if (key.ip6 !== undefined) {
       // Allocated with the first IPv6 connection: an IPv4-only table carries no address words.
       if (this.ip6Words.length === 0) this.ip6Words = new Uint32Array(this.capacity * WORDS6);
-      // Word by word: a subarray view of the key's words would be an allocation per connection.
+      // Word by word (a subarray view of the key's words would be an allocation per connection), written out.
       const words = this.ip6Words;
       const ip6 = key.ip6;
       const at = slot * WORDS6;
-      for (let i = 0; i < WORDS6; i++) words[at + i] = ip6[i];
+      words[at] = ip6[0];
+      words[at + 1] = ip6[1];
+      words[at + 2] = ip6[2];
+      words[at + 3] = ip6[3];
+      words[at + 4] = ip6[4];
+      words[at + 5] = ip6[5];
+      words[at + 6] = ip6[6];
+      words[at + 7] = ip6[7];
     }
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;

@@ -12,6 +12,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
+import { MemoryView } from '../../util/memory-view';
 
 /** What a service fixes for all its connection flows. */
 export interface FlowPairService {
@@ -329,16 +330,31 @@ export class FlowPairWireEncoder6 {
     const r = this.r;
     const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
     const w = v.words;
-    for (let i = 0; i < 4; i++) u32(out, f.client + 4 * i, w[i]);
+    // The client's address (and a prefix VIP's) as 32-bit words through a DataView: 16 single-byte stores an address
+    // cost IPv6 ~360 instructions per connection more than IPv4 (callgrind, docs/benchmarks.md).
+    const view = messageMemory.of(out);
+    const at = out.byteOffset;
+    writeAddress(view, at + f.client, w, 0);
+    writeAddress(view, at + fwdLen + r.client, w, 0);
     u16(out, f.clientPort, v.clientPort);
-    for (let i = 0; i < 4; i++) u32(out, fwdLen + r.client + 4 * i, w[i]);
     u16(out, fwdLen + r.clientPort, v.clientPort);
     if (this.fixedVip === undefined) {
-      for (let i = 0; i < 4; i++) u32(out, f.vip + 4 * i, w[4 + i]);
-      for (let i = 0; i < 4; i++) u32(out, fwdLen + r.vip + 4 * i, w[4 + i]);
+      writeAddress(view, at + f.vip, w, 4);
+      writeAddress(view, at + fwdLen + r.vip, w, 4);
     }
     return out;
   }
+}
+
+/** The memory under new connections' messages (the IPv6 encoders' address words are written through it). */
+const messageMemory = new MemoryView();
+
+/** Four words of `words` from `from`, big-endian, at `at` in the view: one IPv6 address. */
+function writeAddress(view: DataView<ArrayBufferLike>, at: number, words: Uint32Array, from: number): void {
+  view.setUint32(at, words[from]);
+  view.setUint32(at + 4, words[from + 1]);
+  view.setUint32(at + 8, words[from + 2]);
+  view.setUint32(at + 12, words[from + 3]);
 }
 
 function connectionSpec6(s: FlowPairService, v: Slots6): ConnectionSpec {

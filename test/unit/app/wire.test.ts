@@ -1,6 +1,6 @@
 // The NAT modes' fast paths write exactly what encode() writes for the built messages, over random values.
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from '../../../src/app/nat/ct-commit-wire';
-import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService } from '../../../src/app/nat/flow-pair-wire';
+import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type FlowPairValues6 } from '../../../src/app/nat/flow-pair-wire';
 import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
 import { formatIpv6, formatIpv6Words, uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
@@ -16,6 +16,18 @@ function prng(seed: number): () => number {
 
 const hexByte = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
 const macText = (bytes: Uint8Array) => [...bytes].map(hexByte).join(':');
+
+/** encode()'s bytes of an IPv6 connection's flow pair and packet-out: the client's and the VIP's addresses from `words`. */
+function expected6(service: FlowPairService, values: FlowPairValues6, frame: Buffer): string {
+  const spec: ConnectionSpec = {
+    serviceId: service.serviceId, connectionId: values.connectionId, protocol: service.protocol,
+    idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
+    client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: formatIpv6Words(values.words, 0), port: values.clientPort },
+    vip: { mac: service.vipMac, ip: formatIpv6Words(values.words, 4), port: service.vipPort },
+    backend: { ofport: values.backendOfport, mac: macText(values.backendMac), ip: formatIpv6(values.backendIp6), port: values.backendPort },
+  };
+  return Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]).toString('hex');
+}
 
 describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and packet-out', () => {
   const services: FlowPairService[] = [
@@ -63,16 +75,32 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
         connectionId: i === 0 ? 0x0fffffff : 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 0xfffffeff), clientPort: next() & 0xffff,
         clientMacSource: frame, clientMacOffset: 6, words, backendOfport: 1 + (next() % 0xfffffeff), backendIp6, backendPort: next() & 0xffff, backendMac,
       };
-      const spec: ConnectionSpec = {
-        serviceId: service.serviceId, connectionId: values.connectionId, protocol: service.protocol,
-        idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
-        client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: formatIpv6Words(words, 0), port: values.clientPort },
-        vip: { mac: service.vipMac, ip: formatIpv6Words(words, 4), port: service.vipPort },
-        backend: { ofport: values.backendOfport, mac: macText(backendMac), ip: formatIpv6(backendIp6), port: values.backendPort },
-      };
-      const expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]);
-      expect(encoder.encode(values, frame).toString('hex')).toBe(expected.toString('hex'));
+      expect(encoder.encode(values, frame).toString('hex')).toBe(expected6(service, values, frame));
     }
+  });
+
+  // The IPv6 client's (and a prefix VIP's) words go through a DataView over the memory under the message: they must land
+  // at the message's own offsets whether Buffer.allocUnsafe cut it from its shared pool (at any offset) or gave it its
+  // own memory (a message over 4 KiB: a jumbo frame's), and whichever of the two came before.
+  it('IPv6: the addresses land where encode() puts them in a pooled message and in one with its own memory', () => {
+    const service = services[1];
+    const encoder = new FlowPairWireEncoder6(service);
+    const next = prng(0x16);
+    const seen = { pooled: 0, own: 0 };
+    for (let i = 0; i < 60; i++) {
+      const frame = Buffer.alloc(i % 3 === 2 ? 4200 + (next() % 5000) : 60 + (next() % 200));
+      for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
+      const values = {
+        connectionId: 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 1000), clientPort: next() & 0xffff, clientMacSource: frame, clientMacOffset: 6,
+        words: Uint32Array.from({ length: 8 }, () => next()), backendOfport: 3, backendIp6: Uint8Array.from({ length: 16 }, () => next() & 0xff),
+        backendPort: 8080, backendMac: Buffer.from([2, 0, 0, 0, 0, 9]),
+      };
+      const out = encoder.encode(values, frame);
+      if (out.buffer.byteLength > out.length) seen.pooled++;
+      else seen.own++;
+      expect(out.toString('hex')).toBe(expected6(service, values, frame));
+    }
+    expect(seen).toEqual({ pooled: 40, own: 20 });
   });
 
   // A single-address VIP is written once into each backend's pair (pair()), not per connection: the bytes are still
