@@ -1,18 +1,9 @@
 // The app answers packet-ins only from switches it has up. It remembers the last switch it found known (a BigInt-keyed
 // lookup per packet-in is a runtime call), so a switch that went down must be forgotten there too.
 import type { PacketIn } from '../../../src/openflow/types';
-import { AppHarness, backendYaml, fromClient, NAT_MODES } from '../../helpers/app-harness';
+import { AppHarness, fromClient, NAT_MODES, webOver } from '../../helpers/app-harness';
 
-const SERVICES = `
-services:
-  - name: web
-    vip: 10.0.0.100
-    port: 80
-    scheduler: rr
-    backends:
-${backendYaml('v-vm1', [8080])}
-${backendYaml('v-vm2', [8080])}
-`;
+const SERVICES = webOver(['v-vm1', 'v-vm2']);
 
 describe.each(NAT_MODES)('packet-ins of a switch that went down ($name)', (mode) => {
   it('are answered by neither path, also right after one of that switch was; once it is up again they are', () => {
