@@ -12,7 +12,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
-import { MemoryView } from '../../util/memory-view';
+import { MemoryView } from '../../flows/memory-view';
 
 /** What a service fixes for all its connection flows. */
 export interface FlowPairService {
