@@ -480,5 +480,5 @@ export function isSynRefusal(frame: Buffer): boolean {
 
 /** Whether `backend` is still the service's and takes new connections of the family (up, in the active tier, not drained). */
 function takesNewConnections(service: ServiceState, backend: Backend, ipv6: boolean): boolean {
-  return service.lb.backendById(backend.id) === backend && backend.servingFor(ipv6) && backend.weight > 0;
+  return service.lb.backendById(backend.id) === backend && backend.takesNew(ipv6);
 }

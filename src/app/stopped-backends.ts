@@ -23,7 +23,7 @@ export class StoppedBackends {
       const taking = new Set<string>();
       // Out in one family (a dual-stack backend's IPv6 checks failing) counts as stopped: forgetting an ended
       // connection's flows costs nothing but a flow-mod.
-      for (const b of service.lb.backends) if (b.servingFor(false) && b.servingFor(true) && b.weight > 0) taking.add(b.id);
+      for (const b of service.lb.backends) if (b.takesNew(false) && b.takesNew(true)) taking.add(b.id);
       const before = this.taking.get(service.id);
       this.taking.set(service.id, taking);
       if (!before || budget === 0) continue;

@@ -131,6 +131,11 @@ export class Backend {
     return this.available && (ipv6 ? this.portsOut6 : this.portsOut) < this.ports.length;
   }
 
+  /** Takes new connections of the family at all: serving it and not drained (weight 0); OVERLOAD, a passing state, aside. */
+  takesNew(ipv6: boolean): boolean {
+    return this.servingFor(ipv6) && this.weight > 0;
+  }
+
   /** May take a new connection of the family (`ipv6`: an IPv6 one): serving it, not quiesced (weight 0), not OVERLOAD. */
   eligibleFor(ipv6: boolean): boolean {
     return this.available && (ipv6 ? this.portsOut6 : this.portsOut) < this.ports.length && this.weight > 0 && !this.overloaded;
