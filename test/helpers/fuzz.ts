@@ -1,6 +1,8 @@
 // One fuzz engine for every decoder: a seeded PRNG (printed, so a failure replays with VADC_FUZZ_SEED), byte and
 // text mutators over a corpus of valid inputs, and a run loop that says which iteration and input failed.
 // VADC_FUZZ_ITERATIONS sets every fuzz test's count (CI runs each decoder's default; locally 10,000,000).
+// VADC_FUZZ_PROGRESS=N writes a line to stderr every N inputs (seed, inputs so far, outcomes so far), so a long local
+// run stopped early still says how far it got.
 
 /** mulberry32: small, fast, and the same sequence on every machine. */
 export function rng(seed: number): () => number {
@@ -16,6 +18,11 @@ export function rng(seed: number): () => number {
 
 export const fuzzSeed = (): number => Number(process.env.VADC_FUZZ_SEED ?? 20261204);
 export const fuzzIterations = (ciDefault: number): number => Number(process.env.VADC_FUZZ_ITERATIONS ?? ciDefault);
+/** Inputs between progress lines (0: none), from VADC_FUZZ_PROGRESS. */
+export const fuzzProgressEvery = (): number => {
+  const every = Number(process.env.VADC_FUZZ_PROGRESS ?? 0);
+  return Number.isInteger(every) && every > 0 ? every : 0;
+};
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)];
 const below = (r: () => number, n: number): number => Math.floor(r() * n);
@@ -99,7 +106,13 @@ export function fuzz<T>(opts: { iterations: number; seed?: number; input: (r: ()
   const seed = opts.seed ?? fuzzSeed();
   const r = rng(seed);
   const outcomes = new Map<string, number>();
+  const progressEvery = fuzzProgressEvery();
+  const started = Date.now();
   for (let i = 0; i < opts.iterations; i++) {
+    if (progressEvery && i > 0 && i % progressEvery === 0) {
+      // stderr directly: jest buffers console output until the test ends.
+      process.stderr.write(`${progressLine({ seed, iterations: i, outcomes })} (of ${opts.iterations}, ${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    }
     const input = opts.input(r, i);
     let outcome: string;
     try {
@@ -113,7 +126,13 @@ export function fuzz<T>(opts: { iterations: number; seed?: number; input: (r: ()
   return { seed, iterations: opts.iterations, outcomes };
 }
 
+const outcomeList = (report: FuzzReport): string =>
+  [...report.outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`).join(', ');
+
+function progressLine(report: FuzzReport): string {
+  return `fuzz seed ${report.seed}: ${report.iterations} inputs so far: ${outcomeList(report)}`;
+}
+
 export function describeReport(name: string, report: FuzzReport): string {
-  const parts = [...report.outcomes].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v}`);
-  return `fuzz ${name}, seed ${report.seed}: ${report.iterations} inputs: ${parts.join(', ')}`;
+  return `fuzz ${name}, seed ${report.seed}: ${report.iterations} inputs: ${outcomeList(report)}`;
 }
