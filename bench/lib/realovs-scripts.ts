@@ -14,28 +14,36 @@ server.listen(Number(process.argv[2]), '0.0.0.0', () => console.log('ready'));
 `;
 
 /**
- * argv: JSON {host, port, count, concurrency, timeoutMs, holdMs}. churn (holdMs 0): each connection sends a
+ * argv: JSON {host, port, count, concurrency, timeoutMs, holdMs, targets?}. churn (holdMs 0): each connection sends a
  * byte, waits for the answer and the close. hold: opens all, prints "HELD ok failed", waits holdMs, closes.
- * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect).
+ * targets ([{host, port}, ...], instead of host/port): connection i goes to targets[i % n], so two paths measured by
+ * turns see the same moments of the machine; connectUsByTarget then holds each target's connect times.
+ * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect), connectUsByTarget, failedByTarget.
  */
 export const TCP_CLIENT_JS = `
 const net = require('net');
 const o = JSON.parse(process.argv[2]);
+const targets = o.targets || [{ host: o.host, port: o.port }];
 const connectUs = [];
+const connectUsByTarget = targets.map(() => []);
+const failedByTarget = targets.map(() => 0);
 const held = [];
 let ok = 0, failed = 0, next = 0;
 const t0 = process.hrtime.bigint();
-function one() {
+function one(i) {
   return new Promise((resolve) => {
+    const target = i % targets.length;
     const start = process.hrtime.bigint();
-    const s = net.connect({ host: o.host, port: o.port });
+    const s = net.connect({ host: targets[target].host, port: targets[target].port });
     s.setNoDelay(true);
     let done = false;
-    const finish = (good) => { if (done) return; done = true; clearTimeout(timer); good ? ok++ : failed++; resolve(); };
+    const finish = (good) => { if (done) return; done = true; clearTimeout(timer); good ? ok++ : (failed++, failedByTarget[target]++); resolve(); };
     const timer = setTimeout(() => { s.destroy(); finish(false); }, o.timeoutMs);
     s.on('error', () => finish(false));
     s.on('connect', () => {
-      connectUs.push(Number(process.hrtime.bigint() - start) / 1000);
+      const us = Number(process.hrtime.bigint() - start) / 1000;
+      connectUs.push(us);
+      connectUsByTarget[target].push(us);
       if (o.holdMs > 0) { held.push(s); finish(true); return; }
       s.write('x');
     });
@@ -43,7 +51,7 @@ function one() {
     s.on('end', () => finish(true));
   });
 }
-async function worker() { while (next < o.count) { next++; await one(); } }
+async function worker() { while (next < o.count) { await one(next++); } }
 (async () => {
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
   const elapsedMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -52,7 +60,7 @@ async function worker() { while (next < o.count) { next++; await one(); } }
     await new Promise((r) => setTimeout(r, o.holdMs));
     for (const s of held) s.destroy();
   }
-  console.log(JSON.stringify({ ok, failed, elapsedMs, connectUs }));
+  console.log(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget }));
   process.exit(0);
 })();
 `;
@@ -65,6 +73,8 @@ export interface ClientOptions {
   timeoutMs: number;
   /** 0: short connections (churn); > 0: open all, hold them this long, then close. */
   holdMs: number;
+  /** Connection i goes to targets[i % n] instead of host:port (paths measured by turns). */
+  targets?: Array<{ host: string; port: number }>;
 }
 
 export interface ClientReport {
@@ -72,6 +82,9 @@ export interface ClientReport {
   failed: number;
   elapsedMs: number;
   connectUs: number[];
+  /** Each target's connect times (one list when the client had no targets). */
+  connectUsByTarget?: number[][];
+  failedByTarget?: number[];
 }
 
 /** The client's final JSON line (the last line of its output that parses as a report). */
@@ -122,7 +135,7 @@ function one() {
     s.on('connect', () => { open++; s.once('close', () => open--); finish(true); });
   });
 }
-async function worker() { while (next < o.count) { next++; await one(); } }
+async function worker() { while (next < o.count) { await one(next++); } }
 (async () => {
   await Promise.all(Array.from({ length: Math.min(o.concurrency, o.count) }, worker));
   console.log('HELD ' + ok + ' ' + failed);

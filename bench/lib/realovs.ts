@@ -16,7 +16,7 @@ import { sleep } from '../../src/lab/system';
 import {
   countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
 } from './realovs-stats';
-import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
+import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions } from './realovs-scripts';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
@@ -24,6 +24,12 @@ const STATIC_COOKIE = '0x5eed';
 /** Connection flows (vadc cookie magic 0xadc0, kind 4) in ovs-ofctl cookie/mask syntax. */
 const CONNECTION_COOKIES = 'cookie=0xadc0400000000000/0xfffff00000000000';
 const SERVER_PORT = 8080;
+/**
+ * The static path of the latency phase: a second address beside the VIP (.99: VMs are .11 upward, clients .101
+ * upward) whose connections static flows take to this server port on the backend, with vadc attached throughout.
+ */
+const STATIC_SERVER_PORT = 8090;
+const STATIC_VIP_HOST = '.99';
 /** The service the held connections go through (VIP port 81). */
 const HOLD_SERVICE = 'hold';
 const IPERF_PORT = 5201;
@@ -58,7 +64,7 @@ export interface PhaseResult {
   connections: number;
   failed: number;
   perSecond: number;
-  /** Connect times (us) of the sequential phase. */
+  /** Connect times (us) of the sequential latency phase: VIP and static connections by turns, each path's own here. */
   connectUs: Distribution;
   /** Packet-ins the switch sent during the phase (null: no controller attached). */
   packetIns: number | null;
@@ -120,6 +126,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Pr
 /**
  * Static forward/reverse NAT for the one backend: what vadc installs per connection, but wildcarded, in a
  * table of its own (vadc's pipeline does not survive the controller's removal), everything else NORMAL.
+ * The throughput phase's static path (controller detached).
  */
 export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number; backend: LabHost; backendPort: number }): string[] {
   const { vip, vipMac, vipPort, backend, backendPort } = p;
@@ -129,6 +136,23 @@ export function staticNatFlows(p: { vip: string; vipMac: string; vipPort: number
     `table=0,priority=3000,cookie=${STATIC_COOKIE},tcp,in_port=${backend.ofport},nw_src=${backend.ip},tp_src=${backendPort},` +
       `actions=set_field:${vipMac}->eth_src,set_field:${vip}->ip_src,set_field:${vipPort}->tcp_src,NORMAL`,
     `table=0,priority=2999,cookie=${STATIC_COOKIE},actions=NORMAL`,
+  ];
+}
+
+/**
+ * The latency phase's static path, beside vadc's pipeline while vadc is attached: connections to staticVip:vipPort are
+ * translated to the backend's STATIC_SERVER_PORT by wildcarded flows above vadc's table 0 (no packet-in), the replies
+ * from that port back to the static VIP and straight to each client's port. Only that server port's replies match,
+ * so vadc's own connections to the backend are untouched.
+ */
+export function interleavedStaticFlows(p: { staticVip: string; vipMac: string; vipPort: number; backend: LabHost; clients: readonly LabHost[] }): string[] {
+  const { staticVip, vipMac, vipPort, backend, clients } = p;
+  return [
+    `table=0,priority=3000,cookie=${STATIC_COOKIE},tcp,nw_dst=${staticVip},tp_dst=${vipPort},actions=set_field:${backend.mac}->eth_dst,` +
+      `set_field:${backend.ip}->ip_dst,set_field:${STATIC_SERVER_PORT}->tcp_dst,output:${backend.ofport}`,
+    ...clients.map((client) => `table=0,priority=3000,cookie=${STATIC_COOKIE},tcp,in_port=${backend.ofport},nw_src=${backend.ip},` +
+      `tp_src=${STATIC_SERVER_PORT},nw_dst=${client.ip},actions=set_field:${vipMac}->eth_src,set_field:${client.mac}->eth_dst,` +
+      `set_field:${staticVip}->ip_src,set_field:${vipPort}->tcp_src,output:${client.ofport}`),
   ];
 }
 
@@ -158,6 +182,7 @@ class Bench {
   private daemon?: VadcDaemon;
   private target = '';
   private vip = '';
+  private staticVip = '';
   private vipMac = '';
   private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-realovs-'));
   private readonly clientScript = path.join(this.dir, 'client.js');
@@ -175,6 +200,7 @@ class Bench {
       this.lab = await Lab.up({ name: PERF_LAB, vms: 1, clients: 2, waitForHostMs: this.opts.waitForHostMs });
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
+      this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       await this.startServers(backend);
       const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard);
       const config = parseConfig(text, 'real-OVS bench');
@@ -185,13 +211,16 @@ class Bench {
       // The same ARP answer vadc gives, fixed up front: the static phase has no controller to answer it.
       for (const client of this.lab.clients) {
         await this.lab.exec(client, ['ip', 'neigh', 'replace', this.vip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
+        await this.lab.exec(client, ['ip', 'neigh', 'replace', this.staticVip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
       }
       const runs: RunResult[] = [];
       for (let run = 0; run < this.opts.runs; run++) {
         log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
         const staticPhase = await this.staticPhase(backend);
         log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
-        const vipPhase = await this.vipPhase();
+        const vipPhase = await this.vipPhase(backend);
+        staticPhase.connectUs = vipPhase.staticConnectUs;
+        staticPhase.failed += vipPhase.staticFailed;
         log(`run ${run + 1}/${this.opts.runs}: ${this.opts.iperfSeconds > 0 ? 'iperf3 direct and through the VIP ...' : 'iperf3 skipped (--iperf-seconds 0)'}`);
         const iperf = this.opts.iperfSeconds > 0 ? await this.iperf(backend) : NO_IPERF;
         runs.push({
@@ -211,11 +240,13 @@ class Bench {
   }
 
   private async startServers(backend: LabHost): Promise<void> {
-    const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.serverScript} ${SERVER_PORT}`]);
-    await new Promise<void>((resolve, reject) => {
-      server.stdout?.once('data', () => resolve());
-      server.once('exit', (code) => reject(new Error(`bench TCP server exited (${code})`)));
-    });
+    for (const port of [SERVER_PORT, STATIC_SERVER_PORT]) {
+      const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.serverScript} ${port}`]);
+      await new Promise<void>((resolve, reject) => {
+        server.stdout?.once('data', () => resolve());
+        server.once('exit', (code) => reject(new Error(`bench TCP server on ${port} exited (${code})`)));
+      });
+    }
     this.lab.spawn(backend, ['iperf3', '-s', '-p', String(IPERF_PORT)]);
     await sleep(300);
   }
@@ -255,14 +286,31 @@ class Bench {
     return { ok, failed: reports.reduce((n, r) => n + r.failed, 0), perSecond: perSecond(ok, Math.max(...reports.map((r) => r.elapsedMs))) };
   }
 
-  private async sequential(port: number): Promise<ClientReport> {
-    const argv = this.clientArgv({ host: this.vip, port, count: this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0 });
-    return parseClientReport((await this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 300_000 })).stdout);
+  /**
+   * The first-packet delay: latencyConnections through the VIP and as many through the static path, one after the
+   * other by turns from one client, with vadc attached throughout, so both paths see the same moments of the machine
+   * (measured as two phases minutes apart, the static path's own p99 moved by more than the difference looked for).
+   */
+  private async interleavedLatency(backend: LabHost): Promise<{ vip: number[]; static: number[]; vipFailed: number; staticFailed: number }> {
+    await this.lab.addFlows(...interleavedStaticFlows({ staticVip: this.staticVip, vipMac: this.vipMac, vipPort: 80, backend, clients: this.lab.clients }));
+    try {
+      await this.probe(80, 'the latency phase\'s static path', this.staticVip);
+      const argv = this.clientArgv({
+        host: this.vip, port: 80, count: 2 * this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0,
+        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }],
+      });
+      const report = parseClientReport((await this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 })).stdout);
+      const [vip, statik] = report.connectUsByTarget ?? [[], []];
+      const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];
+      return { vip, static: statik, vipFailed, staticFailed };
+    } finally {
+      await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
+    }
   }
 
   /** One connection first: a path that does not work fails the run at once, with the flow table as evidence. */
-  private async probe(port: number, what: string): Promise<void> {
-    const argv = this.clientArgv({ host: this.vip, port, count: 1, concurrency: 1, timeoutMs: 3000, holdMs: 0 });
+  private async probe(port: number, what: string, host = this.vip): Promise<void> {
+    const argv = this.clientArgv({ host, port, count: 1, concurrency: 1, timeoutMs: 3000, holdMs: 0 });
     const report = parseClientReport((await this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 20_000 })).stdout);
     if (report.ok === 1) return;
     const flows = await this.lab.ofctl('dump-flows');
@@ -276,9 +324,9 @@ class Bench {
     try {
       await this.probe(80, 'static NAT flows');
       const load = await this.churn(80);
-      const seq = await this.sequential(80);
       return {
-        connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
+        // connectUs: the latency phase's static path, measured by turns with the VIP's (vipPhase).
+        connections: load.ok, failed: load.failed, perSecond: load.perSecond, connectUs: summarize([]),
         packetIns: null, cpuPercent: null, endCopies: null, repeats: null, guardedReplies: null,
       };
     } finally {
@@ -296,7 +344,7 @@ class Bench {
     return [...counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'empty';
   }
 
-  private async vipPhase(): Promise<PhaseResult> {
+  private async vipPhase(backend: LabHost): Promise<PhaseResult & { staticConnectUs: Distribution; staticFailed: number }> {
     await sleep(1500); // let the previous phase's connection flows finish their fin_timeout
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker before the VIP phase (zone/proto/state count): ${await this.trackerSummary()}`);
     await this.probe(80, 'the VIP (vadc)');
@@ -316,9 +364,10 @@ class Bench {
     this.opts.log(`  VIP load: ${load.ok} ok, ${load.failed} failed, ${this.packetIns() - before} packet-ins (end copies ${this.serviceCount('endCopies') - copiesBefore}, `
       + `repeats ${this.serviceCount('repeats') - repeatsBefore}, reply guard ${this.serviceCount('guardedReplies') - guardedBefore}); events ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
     const cpuPct = cpuPercent(cpu.user + cpu.system, Date.now() - t0);
-    const seq = await this.sequential(80);
+    const seq = await this.interleavedLatency(backend);
     return {
-      connections: load.ok, failed: load.failed + seq.failed, perSecond: load.perSecond, connectUs: summarize(seq.connectUs),
+      staticConnectUs: summarize(seq.static), staticFailed: seq.staticFailed,
+      connections: load.ok, failed: load.failed + seq.vipFailed, perSecond: load.perSecond, connectUs: summarize(seq.vip),
       packetIns: this.packetIns() - before, cpuPercent: cpuPct, endCopies: this.serviceCount('endCopies') - copiesBefore,
       repeats: this.serviceCount('repeats') - repeatsBefore, guardedReplies: this.serviceCount('guardedReplies') - guardedBefore,
     };
