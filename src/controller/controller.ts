@@ -251,8 +251,13 @@ export class Controller extends EventEmitter<ControllerEvents> {
     if (!report) return;
     this.logger.info(`switch role: ${report.kind}`, { dpid: formatDpid(session.dpid), ...('generation' in report ? { generation: String(report.generation) } : {}) });
     this.emit('role', session, report);
+    // No longer master before its replay (demoted, fenced): the ring ages its packet-ins as a standby's again.
+    if (!session.role?.isMaster) this.held.get(session)?.release();
     if (report.kind !== 'master') return;
-    if (this.opts.holdAfterMastershipMs) this.holdingSince.set(session, this.now());
+    if (this.opts.holdAfterMastershipMs) {
+      this.holdingSince.set(session, this.now());
+      this.held.get(session)?.holdFrom(this.now());
+    }
     this.runHandler(session, 'onMastership', () => this.app?.onMastership?.(session, this.now()));
   }
 
@@ -350,7 +355,9 @@ export class Controller extends EventEmitter<ControllerEvents> {
     this.lastServing = undefined;
     if (this.opts.roles) this.startRole(session, this.opts.roles);
     else if (this.opts.holdAfterMastershipMs) {
-      this.held.set(session, new PacketInRing());
+      const ring = new PacketInRing();
+      ring.holdFrom(this.now());
+      this.held.set(session, ring);
       this.holdingSince.set(session, this.now());
     }
     this.emit('switch_up', session);

@@ -12,7 +12,10 @@ export interface PacketInRingBounds {
 
 /**
  * 1 s: a SYN older than that has been retransmitted by its client already (Linux's initial RTO), so replaying it
- * gains nothing. 512: a new connection every 10 ms with ~2.5 packet-ins each (flows mode under load) for 1 s fits,
+ * gains nothing. The age is taken at the mastership (holdFrom), not at the replay: the gap's packet-ins wait for the
+ * restore's reading, which takes 0.1-2 s on a loaded host, and judged at the replay they were dropped as too old
+ * (2026-12-06: a SIGSTOP takeover at load ~8 replayed 2,092 ms after MASTER, dropped 26 held SYNs as too old, and 34
+ * new connections failed). 512: a new connection every 10 ms with ~2.5 packet-ins each (flows mode under load) for 1 s fits,
  * and at ~200 bytes a held SYN the ring stays near 100 kB.
  */
 export const PACKET_IN_RING_BOUNDS: PacketInRingBounds = { maxCount: 512, maxAgeMs: 1000 };
@@ -42,6 +45,8 @@ export class PacketInRing {
   private length = 0;
   /** Drops per DROP_BUCKET_MS of their time, oldest first; none older than maxAgeMs + a bucket (so a few entries). */
   private drops: { bucket: number; n: number }[] = [];
+  /** Since holdFrom: ages are taken at this time, not later (the count bound still holds). */
+  private heldSince: number | undefined;
 
   constructor(private readonly bounds: PacketInRingBounds = PACKET_IN_RING_BOUNDS) {
     if (!(bounds.maxCount >= 1) || !(bounds.maxAgeMs >= 0)) throw new RangeError(`bad packet-in ring bounds ${JSON.stringify(bounds)}`);
@@ -72,7 +77,23 @@ export class PacketInRing {
     this.length++;
   }
 
-  /** Empties the ring: the packet-ins no older than maxAgeMs at `now`, oldest first, and the counts of the others. */
+  /**
+   * The replay will come: from now on the ring ages its packet-ins as of `now` (no later), so that those held for the
+   * replay are not let go while the new master reads the datapath. Until take or clear.
+   */
+  holdFrom(now: number): void {
+    this.heldSince ??= now;
+  }
+
+  /** No replay will come (this instance is a standby again): ages are taken at each call's `now` again. */
+  release(): void {
+    this.heldSince = undefined;
+  }
+
+  /**
+   * Empties the ring: the packet-ins no older than maxAgeMs at `now` (or at holdFrom's time, if earlier), oldest first,
+   * and the counts of the others.
+   */
   take(now: number): TakenPacketIns {
     const tooOld = this.expire(now);
     const fresh: HeldPacketIn[] = [];
@@ -88,15 +109,23 @@ export class PacketInRing {
     this.start = 0;
     this.length = 0;
     this.drops = [];
+    this.heldSince = undefined;
   }
 
   /** Drops older than maxAgeMs lost nothing a takeover could still replay. */
-  private forgetDrops(now: number): void {
+  private forgetDrops(at: number): void {
+    const now = this.agedAt(at);
     while (this.drops.length > 0 && (this.drops[0].bucket + 1) * DROP_BUCKET_MS <= now - this.bounds.maxAgeMs) this.drops.shift();
   }
 
+  /** The time ages are taken at: `now`, or the hold's start once the replay is awaited. */
+  private agedAt(now: number): number {
+    return this.heldSince === undefined ? now : Math.min(now, this.heldSince);
+  }
+
   /** Lets go of the packet-ins older than maxAgeMs; returns how many. */
-  private expire(now: number): number {
+  private expire(at: number): number {
+    const now = this.agedAt(at);
     let n = 0;
     while (this.length > 0 && now - this.slots[this.start]!.at > this.bounds.maxAgeMs) {
       this.slots[this.start] = undefined;

@@ -57,6 +57,42 @@ describe('PacketInRing', () => {
     expect(taken.fresh.map((h) => h.at)).toEqual(Array.from({ length: 16 }, (_, i) => 9_984 + i));
   });
 
+  it('once held for a replay, ages its packet-ins as of the hold, however late the replay comes', () => {
+    // A SIGSTOP takeover at load ~8 (2026-12-06): MASTER at 5,500, the restore's reading done and the replay at 7,592.
+    const ring = new PacketInRing({ maxCount: 100, maxAgeMs: 1000 });
+    ring.push(pin(1), 4400); // older than 1 s at the mastership: retransmitted before it (the retransmission is held too)
+    ring.push(pin(2), 4600); // the gap's SYN, 0.9 s old at the mastership
+    ring.push(pin(3), 5400); // its retransmission's time, say
+    ring.holdFrom(5500);
+    ring.push(pin(4), 6200); // during the hold: a push after 1 s must not let 2 and 3 go
+    ring.push(pin(5), 7000);
+    const taken = ring.take(7592);
+    expect(taken.fresh.map((h) => idOf(h.msg))).toEqual([2, 3, 4, 5]);
+  });
+
+  it('ages by the call time again after release (a demoted master is a standby) and after a take', () => {
+    const ring = new PacketInRing({ maxCount: 100, maxAgeMs: 1000 });
+    ring.holdFrom(0);
+    ring.push(pin(1), 100);
+    ring.release();
+    ring.push(pin(2), 1500); // 1 is 1.4 s old now: gone
+    expect(ring.take(1600).fresh.map((h) => idOf(h.msg))).toEqual([2]);
+    ring.holdFrom(2000);
+    ring.push(pin(3), 2100);
+    ring.take(2200);
+    ring.push(pin(4), 5000);
+    ring.push(pin(5), 7000); // no hold left from before the take: 4 is 2 s old, gone
+    expect(ring.take(7000).fresh.map((h) => idOf(h.msg))).toEqual([5]);
+  });
+
+  it('keeps the count bound while held', () => {
+    const ring = new PacketInRing({ maxCount: 3, maxAgeMs: 1000 });
+    ring.holdFrom(0);
+    for (let i = 0; i < 5; i++) ring.push(pin(i), 10 * i);
+    expect(ring.size).toBe(3);
+    expect(ring.take(5000).fresh.map((h) => idOf(h.msg))).toEqual([2, 3, 4]);
+  });
+
   it('refuses bounds that hold nothing', () => {
     expect(() => new PacketInRing({ maxCount: 0, maxAgeMs: 1000 })).toThrow(RangeError);
   });

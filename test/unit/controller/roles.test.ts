@@ -203,6 +203,26 @@ describe('Controller with roles', () => {
     expect(decided).toEqual([1, 2, 3, 5]);
   });
 
+  it('a replay that comes long after MASTER (a slow restore) still answers the gap\'s packet-ins held at the mastership', async () => {
+    // 2026-12-06, a SIGSTOP takeover at load ~8: the replay came 2,092 ms after MASTER and dropped the gap's SYNs as
+    // older than the ring's 1 s; 34 new connections failed. Their age counts at the mastership now.
+    const decided: number[] = [];
+    const election = new Election({ role: 'standby', generation: 3n });
+    let clock = 3_000_000;
+    const { controller, sw } = await start(election, decidingApp(decided), { holdAfterMastershipMs: 1000, now: () => clock });
+    await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_SLAVE);
+    await sendAndWaitSeen(controller, sw, 1); // the gap's SYN, seen by the standby
+    clock += 600;
+    election.current = { role: 'master', generation: 4n };
+    controller.updateRoles();
+    for (let i = 0; i < 100 && controller.switch(DPID)?.role?.state !== 'master'; i++) await settle(10);
+    clock += 700;
+    await sendAndWaitSeen(controller, sw, 2); // during the hold, 1.3 s after the first
+    clock += 800; // the restore's reading took 1.5 s
+    expect(controller.replayHeldPacketIns(DPID, () => ({ known: false }))).toMatchObject({ replayed: 2, tooOld: 0 });
+    expect(decided).toEqual([1, 2]);
+  });
+
   it('without roles, holdAfterMastershipMs holds a new connection\'s packet-ins until its replay, or until the limit has passed', async () => {
     const decided: number[] = [];
     let clock = 2_000_000;
