@@ -191,6 +191,8 @@ export class RoleMachine {
       this.outstanding = query;
       return { msgs: [query] };
     }
+    // Refused outright (OFPRRFC_UNSUP, OFPRRFC_BAD_ROLE): a MASTER request that was refused leaves no claim pending.
+    if (this.stateValue === 'claiming') this.grant('unknown', now);
     return { msgs: [], report: { kind: 'refused', reason: `${roleName(asked.role)} request refused: ${name}` } };
   }
 

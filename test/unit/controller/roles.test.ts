@@ -4,6 +4,8 @@ import type { WantedRole } from '../../../src/controller/role';
 import type { ControllerApp, SwitchInfo } from '../../../src/controller/types';
 import { OFPCR_ROLE_MASTER, OFPCR_ROLE_NOCHANGE, OFPCR_ROLE_SLAVE, OFPCRR_MASTER_REQUEST, OFPERR } from '../../../src/openflow';
 import type { FlowMod, OfpMessage, PacketIn } from '../../../src/openflow';
+import { reportControllerEvents } from '../../../src/daemon/controller-events';
+import type { VadcEvent } from '../../../src/runtime/types';
 import { FakeSwitch, port } from './fake-switch';
 
 const DPID = 0xabn;
@@ -32,13 +34,13 @@ class Election implements RoleAuthority {
 }
 
 async function start(
-  election: Election, app: ControllerApp, opts: { holdAfterMastershipMs?: number; now?: () => number } = {},
+  election: Election, app: ControllerApp, opts: { holdAfterMastershipMs?: number; now?: () => number } = {}, answerRoles = true,
 ): Promise<{ controller: Controller; sw: FakeSwitch; info: SwitchInfo }> {
   const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], roles: election, app, ...opts });
   started.push(controller);
   const [bound] = await controller.start();
   const up = new Promise<SwitchInfo>((resolve) => controller.once('switch_up', resolve));
-  const sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: DPID, ports: [port(1, 'vm1')], answerRoles: true });
+  const sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: DPID, ports: [port(1, 'vm1')], answerRoles });
   fakes.push(sw);
   return { controller, sw, info: await up };
 }
@@ -274,5 +276,44 @@ describe('Controller with roles', () => {
     await settle();
     expect(reports).toEqual([expect.objectContaining({ kind: 'not_master' })]);
     expect(errors).toEqual([]);
+  });
+
+  it('a switch that refuses role requests: a role_refused event (error) naming the refusal; the instance writes and decides nothing there', async () => {
+    const calls: string[] = [];
+    const app: ControllerApp = {
+      onMastership: () => { calls.push('master'); return [flowMod(2)]; },
+      onPacketIn: () => { calls.push('packet-in'); return [flowMod(3)]; },
+    };
+    // The election names this instance master; the switch answers its role requests itself (answerRoles off).
+    const { controller, sw } = await start(new Election({ role: 'master', generation: 7n }), app, {}, false);
+    const events: Array<Omit<VadcEvent, 'time'>> = [];
+    const demoted: unknown[] = [];
+    reportControllerEvents(controller, (e) => events.push(e), (_dpid, r) => demoted.push(r));
+    const query = await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_NOCHANGE);
+    sw.send({ type: 'error', xid: query.xid, ...OFPERR.OFPRRFC_UNSUP, data: Buffer.alloc(0) });
+    await settle();
+    expect(events).toEqual([{ kind: 'role_refused', level: 'error', dpid: '00000000000000ab', message: 'switch 00000000000000ab: NOCHANGE request refused: OFPRRFC_UNSUP' }]);
+    // Without a role there it writes nothing and decides nothing, and keeps the connection (reads still work).
+    sw.send(packetIn);
+    controller.send(DPID, [flowMod(9)]);
+    await settle();
+    expect(writes(sw)).toEqual([]);
+    expect(calls).toEqual([]);
+    expect(controller.switch(DPID)?.role?.state).toBe('unknown');
+    expect(sw.closed).toBe(false);
+
+    // The election asks again (its next verdict): this time the switch refuses the MASTER request itself.
+    controller.updateRoles();
+    const claim = await sw.next((m) => m.type === 'role_request' && m.role === OFPCR_ROLE_MASTER);
+    sw.send({ type: 'error', xid: claim.xid, ...OFPERR.OFPRRFC_BAD_ROLE, data: Buffer.alloc(0) });
+    await settle();
+    expect(events.map((e) => [e.kind, e.level, e.message])).toEqual([
+      ['role_refused', 'error', 'switch 00000000000000ab: NOCHANGE request refused: OFPRRFC_UNSUP'],
+      ['role_refused', 'error', 'switch 00000000000000ab: MASTER request refused: OFPRRFC_BAD_ROLE'],
+    ]);
+    expect(demoted).toEqual([]); // a refusal is not a demotion: nothing to outbid
+    expect(controller.switch(DPID)?.role?.state).toBe('unknown'); // no claim left pending
+    expect(writes(sw)).toEqual([]);
+    expect(calls).toEqual([]);
   });
 });
