@@ -26,6 +26,7 @@ import { createElection, type ControllerElection, type ElectionChange } from './
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls } from './ovsdb-link';
 import { PairConfigSync, standbyRefusal } from './pair-config';
+import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
@@ -98,6 +99,9 @@ export class VadcDaemon implements VadcRuntime {
   private readonly startedAt: number;
   private ovsdb?: OvsdbLink;
   private statsTimer?: NodeJS.Timeout;
+  /** A master's look at its standby (peer_lost / peer_seen events), twice a second. */
+  private peerTimer?: NodeJS.Timeout;
+  private readonly peerWatch = new PeerWatch();
   private stopped = false;
   /** A cluster host's link to the store, and the services its policy gives this host (docs/cluster.md). */
   cluster?: ClusterHost;
@@ -209,6 +213,14 @@ export class VadcDaemon implements VadcRuntime {
     await this.joinCluster();
     await this.election?.start();
     this.pairConfig?.start();
+    const election = this.election;
+    if (election) {
+      this.peerTimer = setInterval(() => {
+        const event = this.peerWatch.observe(election.status());
+        if (event) this.emitEvent(event);
+      }, 500);
+      this.peerTimer.unref();
+    }
     const targets = await this.controller.start();
     this.emitEvent({ kind: 'started', level: 'info', message: `vadc listening on ${targets.join(', ')}` });
     for (const warning of targets.map(insecureListenerWarning)) if (warning) this.emitEvent({ kind: 'insecure_listener', level: 'warn', message: warning });
@@ -234,6 +246,7 @@ export class VadcDaemon implements VadcRuntime {
     this.election?.stop();
     this.pairConfig?.stop();
     clearInterval(this.statsTimer);
+    clearInterval(this.peerTimer);
     this.tableZero?.stop();
     this.cluster?.close();
     this.ovsdb?.close();

@@ -315,6 +315,27 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     expect(a.daemon.status().ha?.generation).toBe(b.daemon.status().ha?.generation);
   });
 
+  it('the master says when its standby stops answering the heartbeat (peer_lost) and when one is there again (peer_seen)', async () => {
+    const a = await start(configFile('a', await freePort()));
+    const fileB = configFile('b', await freePort());
+    let b = await start(fileB);
+    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    const kinds = (kind: string) => a.daemon.events(1000).filter((e) => e.kind === kind);
+    const idB = b.daemon.status().ha!.instance;
+    await until('peer_seen', () => kinds('peer_seen').length === 1);
+    expect(kinds('peer_seen')[0].data).toEqual({ peer: idB });
+    await b.stop();
+    running.splice(running.indexOf(b), 1);
+    await until('peer_lost', () => kinds('peer_lost').length === 1);
+    expect(kinds('peer_lost')[0]).toMatchObject({ level: 'warn', data: { peer: idB } });
+    expect(a.daemon.status().ha?.peer).toBeUndefined();
+    expect(role(a)).toBe('master');
+    b = await start(fileB);
+    await until('peer_seen again', () => kinds('peer_seen').length === 2);
+    expect(kinds('peer_seen')[1].data).toMatchObject({ peer: b.daemon.status().ha!.instance });
+    expect(kinds('peer_lost')).toHaveLength(1);
+  });
+
   it('the standby refuses changes through its API, naming the master and its API; what it adopts from the master still comes in', async () => {
     const a = await start(configFile('a', await freePort()));
     const b = await start(configFile('b', await freePort()));
