@@ -45,6 +45,13 @@ interface Takeover {
   reason?: string;
   /** afterMasterMs: from the switch's MASTER grant to the replay (the restore's reading in between). */
   replay?: { replayed: number; ends: number; known: number; tooOld: number; dropped?: number; afterMasterMs: number };
+  /** ms after the failure: the switch's MASTER grant (switch_role), and the restore's reading applied (connections_restored). */
+  masterMs?: number;
+  restoredMs?: number;
+  /** How many connections that reading re-tracked (the restore's work grows with them). */
+  restored?: number;
+  /** The restore's failed readings (restore_failed), each with when (ms after the failure): a retry waits 1 s. */
+  restoreFailed?: string[];
 }
 
 interface Round extends GapFigures, Takeover { heldLost: number; held: number }
@@ -54,8 +61,14 @@ async function takeoverOf(next: Instance, at: number): Promise<Takeover> {
     const events = await next.events();
     const promoted = events.find((e) => e.kind === 'promoted' && e.time >= at);
     const replay = events.find((e) => e.kind === 'takeover_replay' && e.time >= at)?.data as Takeover['replay'] | undefined;
+    const master = events.find((e) => e.kind === 'switch_role' && e.time >= at && e.data?.role === 'master');
+    const restored = events.find((e) => e.kind === 'connections_restored' && e.time >= at);
+    const failed = events.filter((e) => e.kind === 'restore_failed' && e.time >= at).map((e) => `+${e.time - at} ms: ${e.message}`);
     return {
       ...(promoted ? { promotedMs: promoted.time - at, reason: promoted.message.replace(/^[^:]*: /, '') } : {}),
+      ...(master ? { masterMs: master.time - at } : {}),
+      ...(restored ? { restoredMs: restored.time - at, restored: Number(restored.data?.restored) } : {}),
+      ...(failed.length ? { restoreFailed: failed } : {}),
       ...(replay ? { replay: { replayed: replay.replayed, ends: replay.ends, known: replay.known, tooOld: replay.tooOld, dropped: replay.dropped, afterMasterMs: replay.afterMasterMs } } : {}),
     };
   } catch {
