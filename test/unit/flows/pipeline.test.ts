@@ -7,7 +7,9 @@ import {
   VADC_PIPELINE, buildConnectionFlows, buildDeleteAllVadcFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows,
   buildFlowStatsRequest, buildPipelineFlows, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, checkFlow, makeCookie,
   readConnectionFlows, FlowBuildError, buildArpReply, parsePacket, PRIORITY, COOKIE_KINDS, COOKIE_MAGIC, type ConnectionSpec,
+  buildNewConnectionFlow, ETH_TYPE_IPV4, ETH_TYPE_IPV6,
 } from '../../../src/flows';
+import { buildBackendEndCopies, buildBackendReturnBase, buildClientEndCopies } from '../../../src/flows/end-copies';
 
 const VIP = { ip: '10.0.0.100', mac: '02:00:0a:00:00:64', port: 80 };
 const CLIENT = { ofport: 5, mac: '52:54:00:00:00:c1', ip: '10.0.0.51', port: 40000 };
@@ -217,6 +219,26 @@ describe('checkFlow', () => {
       ...buildServiceFlows({ serviceId: 65535, vip: VIP.ip, protocol: 'udp', port: 1 }), ...buildConnectionFlows(connection({ finTimeout: 1 })),
       buildDeleteConnection(1, 1), buildDeleteService(1), buildDeleteAllVadcFlows(),
     ];
+    for (const flow of all) expect(checkFlow(flow, VADC_PIPELINE)).toEqual([]);
+  });
+
+  it('accepts the SYN flows, IPv6 connections and the end copies: each table allows the fields, set-fields, actions and cookie kinds they use', () => {
+    const v6 = connection({
+      client: { ofport: 3, mac: '52:54:00:00:00:c1', ip: '2001:db8:1::51', port: 40000 },
+      vip: { ip: 'fd00::1:100', mac: VIP.mac, port: 80 }, backend: { ofport: 5, mac: '52:54:00:00:00:b1', ip: 'fd00:2::7', port: 8080 },
+    });
+    const [service] = buildServiceFlows({ serviceId: 7, vip: VIP.ip, protocol: 'tcp', port: 80 });
+    const all = [
+      buildNewConnectionFlow(ETH_TYPE_IPV4), buildNewConnectionFlow(ETH_TYPE_IPV6), ...buildConnectionFlows(v6),
+      ...buildClientEndCopies(service, 7), ...buildBackendEndCopies(buildBackendReturnBase(7, BACKEND.ip, BACKEND.port), 7),
+    ];
+    // What each one needs of its table, so that a table without it would refuse the flow.
+    const actionsOf = (flow: FlowMod) => flow.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
+    const setFieldsOf = (flow: FlowMod) => actionsOf(flow).flatMap((a) => (a.type === 'set_field' ? [a.field.field] : []));
+    expect(all[0].match.map((m) => m.field)).toContain('tcp_flags');
+    expect([setFieldsOf(all[2]), setFieldsOf(all[3])]).toEqual([expect.arrayContaining(['ipv6_dst']), expect.arrayContaining(['ipv6_src'])]);
+    expect(all.slice(4).map((f) => [f.tableId, f.match.some((m) => m.field === 'tcp_flags'), actionsOf(f).some((a) => a.type === 'nx_controller2'), f.cookie === makeCookie('end', 7)]))
+      .toEqual(Array(4).fill([0, true, true, true]));
     for (const flow of all) expect(checkFlow(flow, VADC_PIPELINE)).toEqual([]);
   });
 
