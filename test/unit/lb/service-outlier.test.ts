@@ -3,7 +3,9 @@
 // count, a service without detection; and the smaller rules test/unit/app/outlier.test.ts reaches only through the
 // controller: a persistence timeout of 0, pools whose members change at the same count, schedulers without the
 // optional hooks, an adopted connection's end, closing an ended connection, and the refusals' texts.
-import { LbService, PORT_OUT_OUTLIER, connKeyOf, type BackendSpec, type PacketKey, type OutlierSettings } from '../../../src/lb';
+import {
+  LbService, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, connKeyOf, type BackendSpec, type PacketKey, type OutlierSettings,
+} from '../../../src/lb';
 
 const spec = (id: string, ports = [80]): BackendSpec => ({ id, ip: `10.0.0.${id.charCodeAt(0) - 96}`, ports });
 const pkt = (srcPort: number, srcIp = 0x0a000065, proto = 6): PacketKey => ({ srcIp, srcPort, dstIp: 0x0a000064, dstPort: 80, proto });
@@ -137,6 +139,28 @@ describe('LbService: smaller rules', () => {
     expect(lb.close(connKeyOf(pkt(1)), 20)).toBe(true);
     // pkt(2)'s connection is still open: the template holds past its timeout.
     expect(lb.open(pkt(3), 'active', 1000)!.backend.id).toBe(bound);
+  });
+
+  it("a client's persistent backend counts in a pool only when the pool holds it", () => {
+    const lb = new LbService([spec('a'), spec('b')], { scheduler: 'rr', persistence: { timeoutMs: 1000 }, pools: { ab: ['a', 'b'], b: ['b'] } });
+    const x = 0x0a000001;
+    const y = 0x0a000002;
+    expect(lb.open(pkt(1, y), 'active', 0, 'ab')!.backend.id).toBe('a'); // the pool's cursor moves on to b
+    expect(lb.open(pkt(2, x), 'active', 0)!.backend.id).toBe('a'); // x bound to a
+    expect(lb.open(pkt(3, x), 'active', 0, 'ab')!.backend.id).toBe('a'); // a is in ab: the binding holds
+    expect(lb.open(pkt(4, x), 'active', 0, 'b')!.backend.id).toBe('b'); // not in b: scheduled there
+  });
+
+  it("a family's health verdict keeps the port from that family's connections only", () => {
+    const lb = new LbService([{ id: 'a', ip: '10.0.0.1', ip6: 'fd00::1', ports: [80, 81] }], { scheduler: 'rr' });
+    const v6 = (srcPort: number): PacketKey => ({ ...pkt(srcPort), ip6: Uint32Array.of(0xfd000000, 0, 0, 0x51, 0xfd000000, 0, 0, 0x100) });
+    lb.setPortHealthy('a', 80, false, 'ipv6');
+    lb.setPortHealthy('a', 81, false, 'ipv4');
+    expect([...lb.backendById('a')!.portOut]).toEqual([PORT_OUT_HEALTH_IPV6, PORT_OUT_HEALTH_IPV4]);
+    for (let i = 1; i <= 3; i++) {
+      expect(lb.open(v6(i), 'active', 0)!.softwarePort).toBe(81);
+      expect(lb.open(pkt(10 + i), 'active', 0)!.softwarePort).toBe(80);
+    }
   });
 
   it('names an unknown pool and a connection tracked twice', () => {
