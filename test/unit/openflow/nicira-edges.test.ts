@@ -6,6 +6,7 @@ import { decode, encode, OfpDecodeError, OfpEncodeError } from '../../../src/ope
 import type { Action, FlowMod } from '../../../src/openflow';
 import { nxFieldRef } from '../../../src/openflow/nicira';
 import { actionCodec } from '../../../src/openflow/structures';
+import { Writer } from '../../../src/openflow/wire';
 
 const flowMod = (actions: Action[]): FlowMod => ({
   type: 'flow_mod', xid: 7, cookie: 1n, cookieMask: 0n, tableId: 2, command: 0, idleTimeout: 0, hardTimeout: 0,
@@ -160,5 +161,20 @@ describe('nat and controller2', () => {
     const at = 'instruction apply_actions.actions[0]';
     expect(encodeError({ type: 'nx_controller2', userdata: Buffer.alloc(65532) })).toEqual({ path: `${at}.userdata`, reason: 'length 65536 does not fit in 16 bits' });
     expect(encodeError({ type: 'nx_controller2', userdata: Buffer.alloc(65531) })).toEqual({ path: at, reason: 'length 65552 does not fit in 16 bits' });
+  });
+});
+
+describe('into a writer that starts small', () => {
+  it('grows it for a nat with every range and for many counter ids', () => {
+    const actions: Action[] = [
+      { type: 'nx_nat', flags: 1, rangeIpv4Min: '10.0.0.1', rangeIpv4Max: '10.0.0.2', rangeIpv6Min: 'fd00::1', rangeIpv6Max: 'fd00::2', rangeProtoMin: 1, rangeProtoMax: 2 },
+      { type: 'nx_dec_ttl_cnt_ids', cntIds: Array.from({ length: 100 }, (_, i) => i) },
+    ];
+    for (const action of actions) {
+      const w = new Writer(16);
+      actionCodec.enc(w, action, 'action');
+      const b = w.buf.subarray(0, w.pos);
+      expect(actionCodec.dec(b, 0, b.length)).toEqual(action);
+    }
   });
 });
