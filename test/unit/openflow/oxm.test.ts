@@ -87,6 +87,12 @@ function thrown(f: () => unknown): unknown {
   try { f(); } catch (e) { return e; }
   throw new Error('did not throw');
 }
+/** What f throws, checked to be of the codec's typed error class. */
+function thrownAs(kind: typeof OfpDecodeError | typeof OfpEncodeError, f: () => unknown): unknown {
+  const err = thrown(f);
+  expect(err).toBeInstanceOf(kind);
+  return err;
+}
 /** A match (type OXM, its length, the OXMs, zero padding to 8) placed 8 bytes into a buffer. */
 function matchAt8(oxmsHex: string, lenOverride?: number): Buffer {
   const body = Buffer.from(oxmsHex, 'hex');
@@ -120,8 +126,7 @@ describe('the OXM table against OpenFlow 1.3.5 and OVS meta-flow.h', () => {
       return;
     }
     expect(thrown(() => encodeOne(masked))).toMatchObject({ path: 'm', reason: `OXM field ${s.name} is not maskable` });
-    const err = thrown(() => decodeOne(hex));
-    expect(err).toBeInstanceOf(OfpDecodeError);
+    const err = thrownAs(OfpDecodeError, () => decodeOne(hex));
     expect(err).toMatchObject({ offset: 2, reason: `OXM ${s.name} is not maskable but has a mask` });
   });
 
@@ -161,8 +166,7 @@ describe('decodeOxm at its edges', () => {
   });
 
   it('refuses an experimenter OXM that holds its id but no value: the wrong length, named', () => {
-    const err = thrown(() => decodeOne('ffff54044f4e4600'));
-    expect(err).toBeInstanceOf(OfpDecodeError);
+    const err = thrownAs(OfpDecodeError, () => decodeOne('ffff54044f4e4600'));
     expect(err).toMatchObject({ offset: 2, reason: 'OXM tcp_flags length 4 is wrong (expected 6)' });
   });
 
@@ -172,25 +176,19 @@ describe('decodeOxm at its edges', () => {
 
   it('refuses an OXM header cut off by the end of its match', () => {
     // match length 6: two bytes of an OXM header.
-    const err = thrown(() => decodeMatch(matchAt8('80000004', 6)));
-    expect(err).toBeInstanceOf(OfpDecodeError);
+    const err = thrownAs(OfpDecodeError, () => decodeMatch(matchAt8('80000004', 6)));
     expect(err).toMatchObject({ offset: 12, reason: 'OXM header truncated: 2 bytes left, needs 4' });
   });
 
   it('refuses an OXM whose length runs past the end of its match', () => {
     // in_port (length 4) in a match that ends two bytes into its value; the padding after it is not read.
-    const err = thrown(() => decodeMatch(matchAt8('800000040000', 10)));
-    expect(err).toBeInstanceOf(OfpDecodeError);
+    const err = thrownAs(OfpDecodeError, () => decodeMatch(matchAt8('800000040000', 10)));
     expect(err).toMatchObject({ offset: 12, reason: 'OXM length 4 overflows its match (2 bytes left)' });
   });
 });
 
 describe('the match codec at its edges', () => {
-  const reasonOf = (b: Buffer): unknown => {
-    const err = thrown(() => decodeMatch(b));
-    expect(err).toBeInstanceOf(OfpDecodeError);
-    return err;
-  };
+  const reasonOf = (b: Buffer): unknown => thrownAs(OfpDecodeError, () => decodeMatch(b));
 
   it('refuses a match cut short, of another type, shorter than its header, or longer than what is left', () => {
     expect(reasonOf(Buffer.from('eeeeeeeeeeeeeeee0001', 'hex'))).toMatchObject({ offset: 8, reason: 'match truncated: 2 bytes left, needs 4' });
@@ -228,11 +226,7 @@ describe('the match codec at its edges', () => {
 });
 
 describe('encodeOxm refusals', () => {
-  const refusal = (oxm: unknown): unknown => {
-    const err = thrown(() => encodeOne(oxm));
-    expect(err).toBeInstanceOf(OfpEncodeError);
-    return err;
-  };
+  const refusal = (oxm: unknown): unknown => thrownAs(OfpEncodeError, () => encodeOne(oxm));
 
   it('refuses what is not an OXM object', () => {
     expect(refusal(null)).toMatchObject({ path: 'm', reason: 'expected an OXM object, got null' });
