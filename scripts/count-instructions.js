@@ -3,19 +3,25 @@
 // where the wall clock on a shared 2-core machine is not (docs/benchmarks.md, issue 15's flow-setup sections).
 //
 //   node scripts/count-instructions.js --tree DIR[=LABEL] [--tree DIR2[=LABEL2] ...] [--nat conntrack|flows]
-//        [--short-ms 10000] [--long-ms 50000] [--top 25] [--callers REGEX] [--out DIR] [--json]
+//        [--family ipv4|ipv6|both] [--short-ms 10000] [--long-ms 50000] [--top 25] [--callers REGEX] [--out DIR] [--json]
 //
 // Each DIR is a vadc tree with dist/ built and node_modules beside it (a worktree, or `git archive COMMIT` extracted
 // with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL and
 // only the copy's timeouts are raised for valgrind's pace (the child's start and stop, the bench's handshake, the
 // controller's session handshake and echo: none is on the packet-in path). The bench runs as
-// runFlowSetup({ nat, family ipv4, 16 switches, throughput, loops 2 of T ms, end copies off as in November }) with
+// runFlowSetup({ nat, family, 16 switches, throughput, loops 2 of T ms, end copies off as in November }) with
 // process.execPath pointing at a wrapper, so only the controller child runs under
 //   valgrind --tool=callgrind --dump-instr=no --dump-line=no node --predictable --perf-basic-prof
 // twice, T = --short-ms and T = --long-ms. Per new connection = (Ir of the long run - Ir of the short run) /
 // (responses of the long run - responses of the short run): start-up and shut-down cancel. V8's compile work
 // (the inclusive cost of the Runtime_*Compile* / *Optimiz* entries) spreads over however many connections a run
 // reaches, so it is shown apart. Functions of JIT code are named through V8's /tmp/perf-PID.map.
+// --family both counts each tree in both families (IPv4 first) and adds, per tree, IPv6 minus IPv4 by function: self
+// (the function's own code) and inclusive (with all it calls; a function met again deeper in its own calls through
+// another function is counted at each level, so read inclusive figures of recursive code with care; recursion levels
+// and V8's call builtins are left out of the inclusive ranking). A function's
+// name is V8's: `*name` optimized, `~name` interpreted or baseline, so a function tiered differently in the two
+// families shows as two rows.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -23,6 +29,11 @@ const os = require('node:os');
 const path = require('node:path');
 const { parseArgs } = require('node:util');
 
+/**
+ * Left out of the inclusive ranking: a recursion level (callgrind's 'N mark) and V8's call and entry builtins, whose
+ * inclusive cost is whatever JS they enter (the same cost again under each caller, nested).
+ */
+const CALL_MACHINERY = /'\d+$|^Builtins_(Call|Construct|JSEntry|JSRunMicrotasks|RunMicrotasks|InterpreterEntry|BaselineOutOfLine|\w*Trampoline|\w*Prologue)/;
 const COMPILE_ENTRY = /Runtime_\w*(Compile|Optimiz|Baseline|Deoptimiz)\w*|Runtime_NotifyDeoptimized/;
 /** Raised for valgrind's pace in the counting copy (file, pattern, what): each must match exactly once. */
 const PATCHES = [
@@ -37,6 +48,7 @@ function main() {
     options: {
       tree: { type: 'string', multiple: true },
       nat: { type: 'string', default: 'conntrack' },
+      family: { type: 'string', default: 'ipv4' },
       'short-ms': { type: 'string', default: '10000' },
       'long-ms': { type: 'string', default: '50000' },
       top: { type: 'string', default: '25' },
@@ -50,6 +62,8 @@ function main() {
   if (values.run) return runBench(JSON.parse(values.run));
   if (!values.tree?.length) usage('at least one --tree DIR is needed');
   if (!['conntrack', 'flows'].includes(values.nat)) usage(`--nat: expected conntrack or flows, got ${values.nat}`);
+  if (!['ipv4', 'ipv6', 'both'].includes(values.family)) usage(`--family: expected ipv4, ipv6 or both, got ${values.family}`);
+  const families = values.family === 'both' ? ['ipv4', 'ipv6'] : [values.family];
   const shortMs = positive('short-ms', values['short-ms']);
   const longMs = positive('long-ms', values['long-ms']);
   if (longMs <= shortMs) usage('--long-ms must be longer than --short-ms');
@@ -59,15 +73,19 @@ function main() {
     const copy = path.join(path.resolve(values.out), label);
     // --reuse: the runs already in --out/LABEL are read again (another report of the same counts), not rerun.
     if (!values.reuse) prepare(path.resolve(dir), copy);
-    const runs = [shortMs, longMs].map((loopMs) => (values.reuse ? readRun(copy, values.nat, loopMs) : countRun(copy, values.nat, loopMs)));
-    results.push({ label, nat: values.nat, ...perConnection(runs[0], runs[1]) });
+    for (const family of families) {
+      const kind = { nat: values.nat, family };
+      const runs = [shortMs, longMs].map((loopMs) => (values.reuse ? readRun(copy, kind, loopMs) : countRun(copy, kind, loopMs)));
+      results.push({ label, ...kind, ...perConnection(runs[0], runs[1]) });
+    }
   }
-  if (values.json) console.log(JSON.stringify(results, null, 2));
-  else console.log(report(results, positive('top', values.top), values.callers && new RegExp(values.callers)));
+  const top = positive('top', values.top);
+  if (values.json) console.log(JSON.stringify({ results, familyDifferences: familyDifferences(results) }, null, 2));
+  else console.log([report(results, top, values.callers && new RegExp(values.callers)), ...familyDifferences(results).map((d) => differenceReport(d, top))].join('\n\n'));
 }
 
 function usage(problem) {
-  console.error(`count-instructions: ${problem}\nusage: node scripts/count-instructions.js --tree DIR[=LABEL] ... [--nat conntrack|flows] [--short-ms N] [--long-ms N]`);
+  console.error(`count-instructions: ${problem}\nusage: node scripts/count-instructions.js --tree DIR[=LABEL] ... [--nat conntrack|flows] [--family ipv4|ipv6|both] [--short-ms N] [--long-ms N]`);
   process.exit(2);
 }
 
@@ -98,8 +116,8 @@ function prepare(dir, copy) {
 }
 
 /** One bench run with the controller child under callgrind: its total Ir, per-function costs, responses. */
-function countRun(copy, nat, loopMs) {
-  const outDir = path.join(copy, `run-${nat}-${loopMs}`);
+function countRun(copy, kind, loopMs) {
+  const outDir = runDir(copy, kind, loopMs);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir);
   const wrapper = path.join(outDir, 'valgrind-node.sh');
@@ -110,17 +128,22 @@ function countRun(copy, nat, loopMs) {
     '',
   ].join('\n'), { mode: 0o755 });
   const started = Date.now();
-  const args = [__filename, '--run', JSON.stringify({ copy, nat, loopMs, wrapper })];
+  const args = [__filename, '--run', JSON.stringify({ copy, ...kind, loopMs, wrapper })];
   const run = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  if (run.status !== 0) throw new Error(`bench run (${nat}, ${loopMs} ms) failed with status ${run.status}`);
+  if (run.status !== 0) throw new Error(`bench run (${kind.nat}, ${kind.family}, ${loopMs} ms) failed with status ${run.status}`);
   fs.writeFileSync(path.join(outDir, 'bench.json'), run.stdout);
   const pid = readRunPid(outDir);
   const perfMap = `/tmp/perf-${pid}.map`;
   if (fs.existsSync(perfMap)) fs.renameSync(perfMap, path.join(outDir, `perf-${pid}.map`));
-  const counted = readRun(copy, nat, loopMs);
-  process.stderr.write(`  ${path.basename(copy)} ${nat} ${loopMs} ms: ${counted.responses} responses, ${counted.total} Ir ` +
+  const counted = readRun(copy, kind, loopMs);
+  process.stderr.write(`  ${path.basename(copy)} ${kind.nat} ${kind.family} ${loopMs} ms: ${counted.responses} responses, ${counted.total} Ir ` +
     `(${((Date.now() - started) / 1000).toFixed(0)} s, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
   return counted;
+}
+
+/** IPv4's runs keep the directory name they had before --family (so --reuse reads earlier counts). */
+function runDir(copy, { nat, family }, loopMs) {
+  return path.join(copy, family === 'ipv4' ? `run-${nat}-${loopMs}` : `run-${nat}-${family}-${loopMs}`);
 }
 
 function readRunPid(outDir) {
@@ -130,8 +153,8 @@ function readRunPid(outDir) {
 }
 
 /** A run's counts from its directory (the callgrind output, the perf map kept beside it, the bench's figures). */
-function readRun(copy, nat, loopMs) {
-  const outDir = path.join(copy, `run-${nat}-${loopMs}`);
+function readRun(copy, kind, loopMs) {
+  const outDir = runDir(copy, kind, loopMs);
   const pid = readRunPid(outDir);
   const perfMap = path.join(outDir, `perf-${pid}.map`);
   const bench = JSON.parse(fs.readFileSync(path.join(outDir, 'bench.json'), 'utf8'));
@@ -140,11 +163,11 @@ function readRun(copy, nat, loopMs) {
 }
 
 /** --run: the bench itself (a fresh process whose execPath is the valgrind wrapper); prints its counts as JSON. */
-async function runBench({ copy, nat, loopMs, wrapper }) {
+async function runBench({ copy, nat, family, loopMs, wrapper }) {
   process.execPath = wrapper;
   const { runFlowSetup } = require(path.join(copy, 'dist', 'bench', 'flowsetup.js'));
   const result = await runFlowSetup({
-    nat, switches: 16, mode: 'throughput', loops: 2, loopMs, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
+    nat, family, switches: 16, mode: 'throughput', loops: 2, loopMs, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
     handshakeTimeoutMs: 600_000,
   });
   const t = result.totals;
@@ -228,7 +251,9 @@ function readCallgrind(file, names) {
     }
     if (fn === null || !/^[0-9+\-*]/.test(line)) continue;
     const cost = Number(line.split(/\s+/)[1] ?? 0);
-    add(inclusive, fn, cost);
+    // A call between two pieces of code of one name (JIT code entered by a jump, callgrind's separate pieces of one
+    // function) is already in that name's figures through the callee's own lines: not counted twice.
+    if (calls === 0 || callee !== fn) add(inclusive, fn, cost);
     if (calls > 0) {
       const edge = `${callee}\u0000${fn}`;
       const have = edges.get(edge) ?? [0, 0];
@@ -239,18 +264,21 @@ function readCallgrind(file, names) {
   if (total === null) throw new Error(`${file}: no summary/totals line (did the child exit cleanly?)`);
   let compile = 0;
   for (const [name, cost] of inclusive) if (COMPILE_ENTRY.test(name)) compile += cost;
-  return { total, compile, self: Object.fromEntries(self), edges: Object.fromEntries(edges) };
+  return { total, compile, self: Object.fromEntries(self), inclusive: Object.fromEntries(inclusive), edges: Object.fromEntries(edges) };
 }
 
 /** The long run minus the short one, per response between them; by function, self Ir per connection. */
 function perConnection(short, long) {
   const connections = long.responses - short.responses;
   if (connections <= 0) throw new Error(`the long run answered no more connections than the short one (${long.responses} vs ${short.responses})`);
-  const functions = {};
-  for (const name of new Set([...Object.keys(short.self), ...Object.keys(long.self)])) {
-    const d = ((long.self[name] ?? 0) - (short.self[name] ?? 0)) / connections;
-    if (Math.abs(d) >= 0.5) functions[name] = d;
-  }
+  const perFunction = (field) => {
+    const out = {};
+    for (const name of new Set([...Object.keys(short[field]), ...Object.keys(long[field])])) {
+      const d = ((long[field][name] ?? 0) - (short[field][name] ?? 0)) / connections;
+      if (Math.abs(d) >= 0.5) out[name] = d;
+    }
+    return out;
+  };
   const callers = {};
   for (const edge of new Set([...Object.keys(short.edges), ...Object.keys(long.edges)])) {
     const [a, b] = [short.edges[edge] ?? [0, 0], long.edges[edge] ?? [0, 0]];
@@ -263,7 +291,8 @@ function perConnection(short, long) {
     perConnectionWithoutCompile: (long.total - long.compile - (short.total - short.compile)) / connections,
     compilePerConnection: (long.compile - short.compile) / connections,
     runs: [short, long].map((r) => ({ loopMs: r.loopMs, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile })),
-    functions,
+    functions: perFunction('self'),
+    inclusive: perFunction('inclusive'),
     callers,
   };
 }
@@ -271,29 +300,74 @@ function perConnection(short, long) {
 function report(results, top, callersOf) {
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const lines = ['instructions per new connection (callgrind, the controller child; long run minus short run)', ''];
-  lines.push('| tree | NAT | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|');
+  lines.push('| tree | NAT | family | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|---|');
   for (const r of results) {
-    lines.push(`| ${r.label} | ${r.nat} | ${fmt(r.perConnectionWithoutCompile)} | ${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
+    lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${fmt(r.perConnectionWithoutCompile)} | ${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
   }
   const names = new Set();
   for (const r of results) {
     Object.entries(r.functions).sort((a, b) => b[1] - a[1]).slice(0, top).forEach(([name]) => names.add(name));
   }
-  const short = (name) => (name.length > 90 ? `${name.slice(0, 87)}...` : name);
   lines.push('', `self instructions per connection, the top ${top} of each tree`, '');
-  lines.push(`| function | ${results.map((r) => r.label).join(' | ')} |`, `|---|${results.map(() => '---').join('|')}|`);
+  lines.push(`| function | ${results.map(column).join(' | ')} |`, `|---|${results.map(() => '---').join('|')}|`);
   const first = results[0].functions;
   for (const name of [...names].sort((a, b) => (first[b] ?? 0) - (first[a] ?? 0))) {
     lines.push(`| ${short(name).replace(/\|/g, '\\|')} | ${results.map((r) => fmt(r.functions[name] ?? 0)).join(' | ')} |`);
   }
   if (callersOf) {
     for (const r of results) {
-      lines.push('', `${r.label}: callers of /${callersOf.source}/ (calls and inclusive Ir per connection)`, '');
+      lines.push('', `${column(r)}: callers of /${callersOf.source}/ (calls and inclusive Ir per connection)`, '');
       const edges = Object.entries(r.callers).filter(([edge]) => callersOf.test(edge.split('\u0000')[0])).sort((a, b) => b[1].ir - a[1].ir);
       for (const [edge, { calls, ir }] of edges.slice(0, 4 * top)) {
         const [callee, caller] = edge.split('\u0000');
         lines.push(`  ${short(callee)} <- ${short(caller)}: ${calls.toFixed(2)} calls, ${fmt(ir)} Ir`);
       }
+    }
+  }
+  return lines.join('\n');
+}
+
+const short = (name) => (name.length > 90 ? `${name.slice(0, 87)}...` : name);
+const column = (r) => `${r.label} ${r.family}`;
+
+/** Per tree counted in both families: IPv6 minus IPv4 per connection, in total and by function (self and inclusive). */
+function familyDifferences(results) {
+  const out = [];
+  for (const v4 of results.filter((r) => r.family === 'ipv4')) {
+    const v6 = results.find((r) => r.family === 'ipv6' && r.label === v4.label && r.nat === v4.nat);
+    if (!v6) continue;
+    const functions = {};
+    for (const name of new Set([...Object.keys(v4.functions), ...Object.keys(v6.functions), ...Object.keys(v4.inclusive), ...Object.keys(v6.inclusive)])) {
+      const self = [v4.functions[name] ?? 0, v6.functions[name] ?? 0];
+      const inclusive = [v4.inclusive[name] ?? 0, v6.inclusive[name] ?? 0];
+      functions[name] = { self: [...self, self[1] - self[0]], inclusive: [...inclusive, inclusive[1] - inclusive[0]] };
+    }
+    out.push({
+      label: v4.label, nat: v4.nat,
+      perConnection: [v4.perConnection, v6.perConnection, v6.perConnection / v4.perConnection],
+      perConnectionWithoutCompile: [v4.perConnectionWithoutCompile, v6.perConnectionWithoutCompile, v6.perConnectionWithoutCompile / v4.perConnectionWithoutCompile],
+      functions,
+    });
+  }
+  return out;
+}
+
+function differenceReport(d, top) {
+  const fmt = (n) => Math.round(n).toLocaleString('en-US');
+  const signed = (n) => (Math.round(n) > 0 ? `+${fmt(n)}` : fmt(n));
+  const lines = [`${d.label}, ${d.nat}: IPv6 against IPv4 per new connection`, ''];
+  lines.push('| | IPv4 | IPv6 | IPv6 / IPv4 |', '|---|---|---|---|');
+  for (const [what, [a, b, ratio]] of [['without compile', d.perConnectionWithoutCompile], ['with compile', d.perConnection]]) {
+    lines.push(`| ${what} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(3)}x |`);
+  }
+  const entries = Object.entries(d.functions);
+  for (const by of ['self', 'inclusive']) {
+    lines.push('', `IPv6 minus IPv4 by function, the ${top} largest differences of ${by} instructions per connection either way`, '');
+    lines.push('| function | self IPv4 | self IPv6 | self IPv6 - IPv4 | inclusive IPv4 | inclusive IPv6 | inclusive IPv6 - IPv4 |', '|---|---|---|---|---|---|---|');
+    const rows = entries.filter(([name, f]) => Math.round(f[by][2]) !== 0 && (by === 'self' || !CALL_MACHINERY.test(name))).sort((a, b) => Math.abs(b[1][by][2]) - Math.abs(a[1][by][2])).slice(0, top);
+    for (const [name, f] of rows.sort((a, b) => b[1][by][2] - a[1][by][2])) {
+      lines.push(`| ${short(name).replace(/\|/g, '\\|')} | ${fmt(f.self[0])} | ${fmt(f.self[1])} | ${signed(f.self[2])} | ` +
+        `${fmt(f.inclusive[0])} | ${fmt(f.inclusive[1])} | ${signed(f.inclusive[2])} |`);
     }
   }
   return lines.join('\n');
