@@ -100,7 +100,7 @@ export class PacketInPath {
    */
   private transport(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, mark: bigint, now: number, encoded: boolean): OutboundMessage[] {
     const v6 = h.ip6 !== undefined;
-    const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
+    const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
     const key = this.keyOf(h);
     // Hashed once: a new connection's insert takes the lookup's hash.
@@ -194,7 +194,7 @@ export class PacketInPath {
     const h = readTransportHeader(msg.data, this.header) ? this.header : readTransportHeader6(msg.data, this.header6) ? this.header6 : undefined;
     if (!h) return { known: false };
     const client = h.ip6 !== undefined ? `[${formatIpv6Words(h.ip6, 0)}]:${h.srcPort}` : `${uint32ToIpv4(h.src)}:${h.srcPort}`;
-    const service = h.ip6 !== undefined ? this.services.lookup6(h.proto, h.dstPort, h.ip6, 4) : this.services.lookup(h.proto, h.dstPort, h.dst);
+    const service = h.ip6 !== undefined ? this.services.lookup6(h.proto, h.dstPort, h.ip6, 4, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return { known: false, client };
     return { known: service.lb.connections.lookup(this.keyOf(h)) !== null, client };
   }

@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { AddressError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from './ipv4';
-import { formatIpv6, ipv6Words, parseIpv6 } from './ipv6';
+import { foldIpv6, formatIpv6, ipv6Words, parseIpv6 } from './ipv6';
 
 /**
  * An address or prefix, IPv4 or IPv6, as a VIP or a network is written in the configuration
@@ -26,6 +26,11 @@ export interface IpPrefix {
    * containsIpv6Words compares words instead of rebuilding them from bytes per packet.
    */
   words?: Uint32Array;
+  /**
+   * IPv6 only: the network's fold (foldIpv6 of its words). An address of a single-address VIP (length 128) has this
+   * fold, so the packet-in's lookup6 passes over the other VIPs of a port with one compare each.
+   */
+  fold?: number;
 }
 
 export function ipv4Mask(length: number): number {
@@ -60,7 +65,10 @@ export function parsePrefix(text: string): IpPrefix {
     const words = new Uint32Array(8);
     ipv6Words(network, 0, words);
     for (let i = 0; i < 4; i++) words[4 + i] = ipv4Mask(Math.min(32, Math.max(0, length - 32 * i)));
-    return { family: 6, address, length, text: length === 128 ? address : `${address}/${length}`, base: 0, mask: 0, bytes: network, words };
+    return {
+      family: 6, address, length, text: length === 128 ? address : `${address}/${length}`, base: 0, mask: 0, bytes: network, words,
+      fold: foldIpv6(words, 0),
+    };
   }
   throw new AddressError('prefix', `${JSON.stringify(addr)} is not an IPv4 or IPv6 address`);
 }
