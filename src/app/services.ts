@@ -99,8 +99,12 @@ export function takeConnectionId(service: ServiceState): number {
  */
 export class ServiceTable {
   private list: ServiceState[] = [];
-  /** Services by protocol and port (proto << 16 | port), longest VIP prefix first: the packet-in's lookup. */
-  private byPort = new Map<number, ServiceState[]>();
+  /**
+   * Services with an IPv4 VIP by protocol and port (proto << 16 | port), longest IPv4 prefix first: the packet-in's
+   * lookup. byPort6 the same for the IPv6 VIPs (a dual-stack service is in both, ordered by each family's own prefix).
+   */
+  private byPort4 = new Map<number, ServiceState[]>();
+  private byPort6 = new Map<number, ServiceState[]>();
   private byName = new Map<string, ServiceState>();
   /** prebuild()'s states for the next configure(), by config object. */
   private prebuilt = new Map<ServiceConfig, ServiceState>();
@@ -151,22 +155,14 @@ export class ServiceTable {
     this.list = next;
     this.byName = new Map();
     for (const service of next) if (!this.byName.has(service.config.name)) this.byName.set(service.config.name, service);
-    this.byPort = new Map();
-    for (const service of next) {
-      const slot = (service.proto << 16) | service.config.port;
-      const list = this.byPort.get(slot) ?? [];
-      list.push(service);
-      // Longest prefix first, so the first VIP that contains the address is the most specific one, as the
-      // switch's table-0 priorities (band + prefix length) decide it too.
-      list.sort((a, b) => b.vip.length - a.vip.length);
-      this.byPort.set(slot, list);
-    }
+    this.byPort4 = byPortOf(next.filter((s) => s.vip.family === 4), (s) => s.vip.length);
+    this.byPort6 = byPortOf(next.filter((s) => s.vip6 !== undefined), (s) => s.vip6!.length);
     return [...old.values()];
   }
 
   /** The service a TCP/UDP packet to dst:port belongs to (IPv4 as a number). */
   lookup(proto: number, port: number, dst: number): ServiceState | undefined {
-    const candidates = this.byPort.get((proto << 16) | port);
+    const candidates = this.byPort4.get((proto << 16) | port);
     if (!candidates) return undefined;
     for (const s of candidates) if (containsIpv4(s.vip, dst)) return s;
     return undefined;
@@ -181,15 +177,16 @@ export class ServiceTable {
 
   /**
    * The service a TCP/UDP packet to an IPv6 dst:port belongs to (the address as four words from `at`; `fold`: their
-   * foldIpv6, which the packet-in's header read has made). A single-address VIP whose fold differs is passed over with
-   * that one compare: a port with many services (the flow-setup bench's 16) compared four masked words with each.
+   * foldIpv6, which the packet-in's header read has made), longest prefix first. A single-address VIP whose fold
+   * differs is passed over with that one compare: a port with many services (the flow-setup bench's 16) compared four
+   * masked words with each.
    */
   lookup6(proto: number, port: number, dst: ArrayLike<number>, at = 0, fold = foldIpv6(dst, at)): ServiceState | undefined {
-    const candidates = this.byPort.get((proto << 16) | port);
+    const candidates = this.byPort6.get((proto << 16) | port);
     if (!candidates) return undefined;
     for (const s of candidates) {
-      const vip = s.vip6;
-      if (vip !== undefined && (vip.length !== 128 || vip.fold === fold) && containsIpv6Words(vip, dst, at)) return s;
+      const vip = s.vip6!;
+      if ((vip.length !== 128 || vip.fold === fold) && containsIpv6Words(vip, dst, at)) return s;
     }
     return undefined;
   }
@@ -215,6 +212,23 @@ export class ServiceTable {
     if (!service) throw new AppError('not_found', `no service named ${JSON.stringify(name)}`);
     return service;
   }
+}
+
+/**
+ * `services` by protocol and port (proto << 16 | port), each list longest prefix (`length`, of one family) first: the
+ * first VIP that contains an address is the most specific one, as the switch's table-0 priorities (band + prefix
+ * length) decide it too.
+ */
+function byPortOf(services: readonly ServiceState[], length: (s: ServiceState) => number): Map<number, ServiceState[]> {
+  const byPort = new Map<number, ServiceState[]>();
+  for (const service of services) {
+    const slot = (service.proto << 16) | service.config.port;
+    const list = byPort.get(slot) ?? [];
+    list.push(service);
+    byPort.set(slot, list);
+  }
+  for (const list of byPort.values()) list.sort((a, b) => length(b) - length(a));
+  return byPort;
 }
 
 export function requireBackend(service: ServiceState, name: string): BackendState {

@@ -130,6 +130,11 @@ function checkDatapathDecisions(service: ServiceConfig, at: string, add: AddIssu
       + 'use one of those or decisions: controller');
   }
   if (service.persistence > 0) add(`${at}.persistence`, 'persistence needs decisions: controller (the datapath keeps no client templates)');
+  const prefixKey = prefixVipKey(service);
+  if (prefixKey !== undefined) {
+    add(`${at}.decisions`, `datapath decisions need single-address VIPs, and ${prefixKey} ${service[prefixKey]} is a prefix: its connections are spread by `
+      + 'destination (lblc, lblcr, dh), which an OpenFlow 1.3 select group cannot do (it hashes the whole 5-tuple); use decisions: controller');
+  }
 }
 
 /**
@@ -153,28 +158,38 @@ function vipsOf(service: ServiceConfig): Array<['vip' | 'vip6', string]> {
 }
 
 /**
- * A dual-stack service (vip6): `vip` its IPv4 address, `vip6` its IPv6 one, both single addresses (a prefix VIP is
- * refused: one prefix per family is not built). Its tagged VMs (backends_from) give both addresses: ip_key and
- * ip6_key (ips and ips6).
+ * A dual-stack service (vip6): `vip` its IPv4 address or prefix, `vip6` its IPv6 one. Its tagged VMs (backends_from)
+ * give both addresses: ip_key and ip6_key (ips and ips6).
  * Datapath decisions give it a select group per VIP (src/flows/groups.ts); its persistence prefix is per family
- * (persistence_prefix for IPv4 clients, persistence_prefix6 for IPv6 ones).
+ * (persistence_prefix for IPv4 clients, persistence_prefix6 for IPv6 ones). Where two services' prefixes of one family
+ * overlap on a port, the longest prefix wins, each family on its own (src/app/services.ts, the table-0 priorities).
  */
 function checkDualStack(service: ServiceConfig, at: string, add: AddIssue): void {
   const vip6 = service.vip6!;
   if (familyOf(vip6) !== 'IPv6') {
-    add(`${at}.vip6`, `expected an IPv6 address, got the IPv4 address ${vip6}: a service has at most one VIP per family (the IPv4 one is vip)`);
+    add(`${at}.vip6`, `expected an IPv6 address or prefix, got the IPv4 ${addressOrPrefix(vip6)}: a service has at most one VIP per family (the IPv4 one is vip)`);
   }
-  if (service.vip.includes('/')) add(`${at}.vip`, `a dual-stack service's VIPs are single addresses, not prefixes (got ${service.vip})`);
-  else if (familyOf(service.vip) !== 'IPv4') {
-    add(`${at}.vip`, `a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address ${service.vip}: a service has at most one VIP per family`);
+  if (familyOf(service.vip) !== 'IPv4') {
+    add(`${at}.vip`, `a dual-stack service (with vip6) has its IPv4 address or prefix in vip, got the IPv6 ${addressOrPrefix(service.vip)}: `
+      + 'a service has at most one VIP per family');
   }
+}
+
+/** 'address 10.0.0.1' or 'prefix 10.0.0.0/30', as a VIP is written. */
+function addressOrPrefix(vip: string): string {
+  return `${vip.includes('/') ? 'prefix' : 'address'} ${vip}`;
+}
+
+/** The key of the service's first VIP that is a prefix (vip, then a dual-stack service's vip6), or undefined. */
+function prefixVipKey(service: ServiceConfig): 'vip' | 'vip6' | undefined {
+  return vipsOf(service).find(([, vip]) => vip.includes('/'))?.[0];
 }
 
 function checkService(service: ServiceConfig, at: string, add: AddIssue): void {
   if (service.vip6 !== undefined) checkDualStack(service, at, add);
-  const isPrefix = service.vip.includes('/');
-  if (isPrefix && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
-    add(`${at}.vip`, `a VIP prefix needs a destination-keyed scheduler (${DESTINATION_SCHEDULERS.join(', ')}), not ${service.scheduler}`);
+  const prefixKey = prefixVipKey(service);
+  if (prefixKey !== undefined && !DESTINATION_SCHEDULERS.includes(service.scheduler)) {
+    add(`${at}.${prefixKey}`, `a VIP prefix needs a destination-keyed scheduler (${DESTINATION_SCHEDULERS.join(', ')}), not ${service.scheduler}`);
   }
   service.scheduler_flags.forEach((flag, j) => {
     const family = flag.slice(0, 2);

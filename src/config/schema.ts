@@ -181,6 +181,12 @@ const backendsFromSchema = strict({
   tags: backendTags.optional(),
 });
 
+/** A VIP as written: an IPv4 or IPv6 address or prefix of unicast addresses (vipProblem). */
+const vipText = boundedString('an IPv4 or IPv6 address or prefix', 64).check((ctx) => {
+  const problem = vipProblem(ctx.value);
+  if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
+});
+
 export const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /**
@@ -188,15 +194,13 @@ export const serviceSchema = strict({
    * Written back in canonical form ('10.0.0.100/32' is '10.0.0.100', IPv6 in RFC 5952 form), so one VIP is one
    * text everywhere. A service is of its VIP's family: its backends' addresses must be too.
    */
-  vip: boundedString('an IPv4 or IPv6 address or prefix', 64).check((ctx) => {
-    const problem = vipProblem(ctx.value);
-    if (problem) ctx.issues.push({ code: 'custom', input: ctx.value, message: problem });
-  }),
+  vip: vipText,
   /**
-   * Dual stack: the service's IPv6 VIP beside its IPv4 `vip`. One service, one scheduler state: a connection of
-   * either family picks among the same backends (each with `ip` and `ip6`) and goes to the address of its family.
+   * Dual stack: the service's IPv6 VIP (an address or a prefix) beside its IPv4 `vip`. One service, one scheduler
+   * state: a connection of either family picks among the same backends (each with `ip` and `ip6`) and goes to the
+   * address of its family. Written back in canonical form as vip is.
    */
-  vip6: hostAddress.optional(),
+  vip6: vipText.optional(),
   vip_mac: unicastMac.optional(),
   protocol: oneOf(['tcp', 'udp']).default('tcp'),
   port: portNumber,
@@ -250,6 +254,7 @@ export const serviceSchema = strict({
 }).transform((service) => ({
   ...service,
   vip: parsePrefix(service.vip).text,
+  ...(service.vip6 !== undefined ? { vip6: parsePrefix(service.vip6).text } : {}),
   vip_mac: service.vip_mac ?? deriveVipMac(service.vip),
   backends: service.backends.map((b) => withTierQueue(withName(b), service.tier_queues)),
   sorry_backend: service.sorry_backend && withName(service.sorry_backend),

@@ -680,4 +680,31 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     expect(second).toBe(first);
     expect((await lab.exec('cl1', ['ip', '-6', 'neigh', 'show', inPrefix])).stdout).toContain(daemon.service('web').vipMac);
   });
+
+  it('dual stack prefix VIPs (dh): two addresses of an IPv4 /30 and two of an IPv6 /126 each reach a VM at its address of that family, the same VM from either client', async () => {
+    for (const host of ['cl1', 'cl2']) for (const family of ['-4', '-6']) await lab.exec(host, ['ip', family, 'neigh', 'flush', 'dev', 'eth0']);
+    // 10.0.0.144/30 and fd00:0:a00::90/126: in the lab's networks, no host's address.
+    const prefix4 = '10.0.0.144/30';
+    const prefix6 = `${ipv6ForIp('10.0.0.144')}/126`;
+    const both = (vm: string) => `      - { vnic: v-${vm}, ip: ${v4.ip(vm)}, ip6: ${v6.ip(vm)}, ports: [8080] }`;
+    daemon = await startDaemon(yaml(`  - name: web\n    vip: ${prefix4}\n    vip6: "${prefix6}"\n    port: 80\n    scheduler: dh\n    backends:\n${['vm1', 'vm2', 'vm3'].map(both).join('\n')}`));
+    const targets = ['10.0.0.145', '10.0.0.146', ipv6ForIp('10.0.0.145'), ipv6ForIp('10.0.0.146')];
+    const first: string[] = [];
+    for (const dst of targets) first.push(await get('cl1', dst));
+    const second: string[] = [];
+    for (const dst of targets) second.push(await get('cl2', dst));
+    // Each answered (the handshake's replies came from the address asked), by a VM's port 8080; dh keys on the destination.
+    expect(first.filter((answer) => !/^vm[123] 8080$/.test(answer))).toEqual([]);
+    expect(second).toEqual(first);
+    expect(daemon.service('web').decisions).toBe(8);
+    // A held connection of each family: listed with the address asked as its VIP and the VM's address of that family.
+    const held = [await holdConnection('cl1', '10.0.0.147', 3000), await holdConnection('cl2', ipv6ForIp('10.0.0.147'), 3000)];
+    const vip4 = '10.0.0.147:80';
+    const vip6 = `[${ipv6ForIp('10.0.0.147')}]:80`;
+    const listed = (f: Family, client: string, vip: string) => daemon!.connections({ service: 'web' }).find((c) => c.client.startsWith(f.clientPrefix(client)) && c.vip === vip);
+    await waitFor(() => listed(v4, 'cl1', vip4) !== undefined && listed(v6, 'cl2', vip6) !== undefined, 10_000, 'both held connections listed');
+    expect(listed(v4, 'cl1', vip4)!.destination).toMatch(/^10\.0\.0\.1[123]:8080$/);
+    expect(listed(v6, 'cl2', vip6)!.destination).toMatch(/^\[fd00:0:a00::[bcd]\]:8080$/);
+    await Promise.all(held.map((h) => h.done));
+  });
 });

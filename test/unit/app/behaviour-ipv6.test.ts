@@ -11,9 +11,9 @@ import {
   AppHarness, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, expectFastPathFollows, fieldsOf, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES,
   VIP6, VIP6_MAC, VMS,
 } from '../../helpers/app-harness';
-import { ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
+import { ipv4Frame, ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
 import { ipv6Words, parseIpv6 } from '../../../src/net';
-import { backendYaml6, dualStackService, expectSameAnswers, fromBackend, VIP_MAC } from '../../helpers/app-harness';
+import { backendYaml, backendYaml6, dualStackService, expectSameAnswers, fromBackend, VIP_MAC } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
 
@@ -34,6 +34,11 @@ function parsed(data: Buffer): ParsedPacket {
   const r = parsePacket(data);
   if (!r.ok) throw new Error(r.reason);
   return r.packet;
+}
+
+/** A TCP frame of either family. */
+function ipv6OrIpv4Frame(v6: boolean, spec: Parameters<typeof ipv4Frame>[0] & { proto: 'tcp' }): Buffer {
+  return v6 ? ipv6Frame(spec) : ipv4Frame(spec);
 }
 
 /** Every message's bytes with xid 0, as the wire would carry them before the session numbers them. */
@@ -418,6 +423,62 @@ ${backendYaml6('v-vm3', [8081])}
         .toEqual([['v-vm1', false], ['v-vm1', true], ['v-vm2', true], ['v-vm3', false]]);
       h.endAllConnections();
       expect(['v-vm1', 'v-vm2', 'v-vm3'].map((vm) => h.app.connectionCount('web', vm))).toEqual([0, 0, 0]);
+    });
+
+    it('prefix VIPs in both families (dh): each address of the IPv4 /30 and the IPv6 /126 reaches a VM at its address of that family, the same VM each time, '
+      + 'the reply comes from the address asked; longest prefix wins per family', () => {
+      const both = (vm: keyof typeof VMS, ports: number[]) => backendYaml(vm, ports, `ip6: "${VMS[vm].ip6}"`);
+      const h = new AppHarness(mode, `
+services:
+  - name: web
+    vip: 10.0.9.0/30
+    vip6: "fd00:9::/126"
+    port: 80
+    scheduler: dh
+    backends:
+${both('v-vm1', [8080])}
+${both('v-vm2', [8080])}
+${both('v-vm3', [8080])}
+  - name: host
+    vip: 10.0.9.2
+    vip6: "fd00:9::2"
+    port: 80
+    backends:
+${both('v-vm3', [9002])}
+  - name: wide6
+    vip: "fd00:9::/64"
+    port: 80
+    scheduler: dh
+    backends:
+${backendYaml6('v-vm2', [9064])}
+`);
+      /** Where a SYN from the client to dst:80 went, as VM:port (the address checked against the VM's of dst's family). */
+      const syn = (dst: string, clientPort: number): string => {
+        const v6 = dst.includes(':');
+        const frame = ipv6OrIpv4Frame(v6, { srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: v6 ? CLIENT6 : '10.0.0.101', dstIp: dst, proto: 'tcp', srcPort: clientPort, dstPort: 80 });
+        const out = delivered(h.send(frame).outcomes);
+        const vm = (Object.keys(VMS) as Array<keyof typeof VMS>).find((name) => VMS[name].ofport === out.port)!;
+        expect([dst, v6 ? out.fields.ipv6_dst : out.fields.ipv4_dst]).toEqual([dst, v6 ? VMS[vm].ip6 : VMS[vm].ip]);
+        return `${vm}:${out.fields.tcp_dst}`;
+      };
+      // web's own addresses (host has .2 / ::2): each reaches a VM's port 8080, and dh keeps a destination on its VM.
+      const own = ['10.0.9.0', '10.0.9.1', '10.0.9.3', 'fd00:9::', 'fd00:9::1', 'fd00:9::3'];
+      own.forEach((dst, i) => {
+        const first = syn(dst, 49000 + i);
+        expect(first).toMatch(/^v-vm[123]:8080$/);
+        expect([dst, syn(dst, 49100 + i)]).toEqual([dst, first]);
+      });
+      // Longest prefix per family: host's addresses inside web's prefixes are host's; wide6's /64 holds web's /126, which
+      // wins inside it (the lookup once ordered all of a port's services by their IPv4 VIP's length: wide6 took them).
+      expect([syn('10.0.9.2', 49200), syn('fd00:9::2', 49201), syn('fd00:9::100', 49202)]).toEqual(['v-vm3:9002', 'v-vm3:9002', 'v-vm2:9064']);
+      expect(h.app.serviceStates().map((s) => [s.config.name, s.decisions])).toEqual([['web', 12], ['host', 2], ['wide6', 1]]);
+      // The reply comes from the address in the prefix the client asked for, in each family.
+      const vm4 = syn('10.0.9.3', 49300).split(':')[0] as keyof typeof VMS;
+      const vm6 = syn('fd00:9::3', 49301).split(':')[0] as keyof typeof VMS;
+      expect(delivered(h.send(fromBackend(vm4, 49300), VMS[vm4].ofport).outcomes))
+        .toMatchObject({ port: CLIENT_PORT, fields: { ipv4_src: '10.0.9.3', tcp_src: 80, ipv4_dst: '10.0.0.101', tcp_dst: 49300 } });
+      expect(delivered(h.send(fromBackend6(vm6, 49301), VMS[vm6].ofport).outcomes))
+        .toMatchObject({ port: CLIENT_PORT, fields: { ipv6_src: 'fd00:9::3', tcp_src: 80, ipv6_dst: CLIENT6, tcp_dst: 49301 } });
     });
 
     it('packetInEncoded writes the same bytes as packetIn for both families\' connections', () => {

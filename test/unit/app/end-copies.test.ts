@@ -214,4 +214,18 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
     expect(copies).toHaveLength(2 * 2 + 2 * 4 * 2);
   });
+
+  it('an IPv4 prefix beside a single IPv6 VIP: client copies for both VIPs, backend copies at the backends\' IPv6 addresses only', () => {
+    const h = new AppHarness(mode, dualStackService('dh').replace('vip: 10.0.0.100', 'vip: 10.0.9.0/30'));
+    const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
+    const family = (f: (typeof copies)[number]) => (f.match.some((m) => m.field === 'eth_type' && m.value === 0x86dd) ? 'IPv6' : 'IPv4');
+    const backendSide = copies.filter((f) => f.priority === PRIORITY.REPLY_END_COPY.min);
+    expect(copies.length - backendSide.length).toBe(2 * 2);
+    expect(backendSide.map(family)).toEqual(new Array(2 * 4).fill('IPv6'));
+    // The IPv6 backend's RST still ends its connection through its copy.
+    const vm = open(h, 40030, true);
+    established(h);
+    h.send(fromBackend6(vm, 40030, { flags: RST | ACK }), VMS[vm].ofport);
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
+  });
 });

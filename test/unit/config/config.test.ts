@@ -343,13 +343,13 @@ ${extra}
 
     it('refuses two VIPs of one family, each way round', () => {
       expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('"FD00:0::100"', '10.0.0.101'))).toEqual([{
-        path: 'services[0].vip6', message: 'expected an IPv6 address, got the IPv4 address 10.0.0.101: a service has at most one VIP per family (the IPv4 one is vip)',
+        path: 'services[0].vip6', message: 'expected an IPv6 address or prefix, got the IPv4 address 10.0.0.101: a service has at most one VIP per family (the IPv4 one is vip)',
       }]);
       expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('vip: 10.0.0.100', 'vip: "fd00::101"')).map((i) => i.path)).toEqual([
         'services[0].vip', 'services[0].backends[0].ip',
       ]);
       expect(issuesOf(dual(both('v-vm1', '10.0.0.11', 'fd00::11')).replace('vip: 10.0.0.100', 'vip: "fd00::101"'))[0].message)
-        .toBe('a dual-stack service (with vip6) has its IPv4 address in vip, got the IPv6 address fd00::101: a service has at most one VIP per family');
+        .toBe('a dual-stack service (with vip6) has its IPv4 address or prefix in vip, got the IPv6 address fd00::101: a service has at most one VIP per family');
     });
 
     it('needs both addresses of every backend (the sorry backend too), each of its family and not the VIP', () => {
@@ -396,14 +396,39 @@ ${extra}
       ]);
     });
 
-    it('refuses prefix VIPs; takes datapath decisions (a group per VIP) and tagged VMs (both addresses)', () => {
+    it('takes datapath decisions (a group per VIP) and tagged VMs (both addresses)', () => {
       const b = both('v-vm1', '10.0.0.11', 'fd00::11');
-      expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).map((i) => i.path)).toContain('services[0].vip');
-      expect(issuesOf(dual(b).replace('vip: 10.0.0.100', 'vip: 10.0.0.0/24')).find((i) => i.path === 'services[0].vip')?.message)
-        .toBe('a dual-stack service\'s VIPs are single addresses, not prefixes (got 10.0.0.0/24)');
       expect(parseConfig(dual(b, '    scheduler: rr\n    decisions: datapath')).services[0].decisions).toBe('datapath');
       expect(parseConfig(dual(b, '    backends_from: { external_ids: { vadc-service: web }, ports: [8080], ip6_key: addr6 }')).services[0].backends_from?.ip6_key).toBe('addr6');
       expect(parseConfig(dual(b, '    persistence: 60')).services[0].persistence).toBe(60);
+    });
+
+    it('takes a prefix VIP in either family or both (destination-keyed schedulers), written back canonical; refuses the wrong family, other schedulers and datapath decisions', () => {
+      const b = both('v-vm1', '10.0.0.11', 'fd00::11');
+      const prefixes = (vip: string, vip6: string, extra = '    scheduler: dh') => dual(b, extra).replace('vip: 10.0.0.100', `vip: ${vip}`).replace('"FD00:0::100"', `"${vip6}"`);
+      expect(parseConfig(prefixes('10.0.9.0/30', 'FD00:9:0::/126')).services[0]).toMatchObject({ vip: '10.0.9.0/30', vip6: 'fd00:9::/126' });
+      expect(parseConfig(prefixes('10.0.9.4', 'fd00:9::/126')).services[0]).toMatchObject({ vip: '10.0.9.4', vip6: 'fd00:9::/126' });
+      expect(parseConfig(prefixes('10.0.9.0/30', 'fd00:9::4')).services[0]).toMatchObject({ vip: '10.0.9.0/30', vip6: 'fd00:9::4' });
+      // vip6 is checked as vip is: a prefix with host bits set names the network meant.
+      expect(issuesOf(prefixes('10.0.9.0/30', 'fd00:9::1/126'))).toEqual([{
+        path: 'services[0].vip6', message: 'expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got "fd00:9::1/126": fd00:9::1/126: host bits are set; the network is fd00:9::/126',
+      }]);
+      expect(issuesOf(prefixes('10.0.9.0/30', '10.0.8.0/30'))).toEqual([{
+        path: 'services[0].vip6', message: 'expected an IPv6 address or prefix, got the IPv4 prefix 10.0.8.0/30: a service has at most one VIP per family (the IPv4 one is vip)',
+      }]);
+      // The scheduler rule names the VIP that is a prefix.
+      expect(issuesOf(prefixes('10.0.9.4', 'fd00:9::/126', '    scheduler: rr'))).toEqual([
+        { path: 'services[0].vip6', message: 'a VIP prefix needs a destination-keyed scheduler (lblc, lblcr, dh), not rr' },
+      ]);
+      // Datapath decisions: a select group hashes the 5-tuple, so no prefix VIP of either family (and no destination-keyed scheduler).
+      const datapath = issuesOf(`datapath: { nat: conntrack }\n${prefixes('10.0.9.0/30', 'fd00:9::4', '    scheduler: rr\n    decisions: datapath')}`);
+      expect(datapath).toEqual([
+        { path: 'services[0].vip', message: 'a VIP prefix needs a destination-keyed scheduler (lblc, lblcr, dh), not rr' },
+        {
+          path: 'services[0].decisions', message: 'datapath decisions need single-address VIPs, and vip 10.0.9.0/30 is a prefix: its connections are spread by destination '
+            + '(lblc, lblcr, dh), which an OpenFlow 1.3 select group cannot do (it hashes the whole 5-tuple); use decisions: controller',
+        },
+      ]);
     });
 
     it('takes a persistence prefix per family: persistence_prefix for the IPv4 clients (0..32), persistence_prefix6 for the IPv6 ones', () => {
