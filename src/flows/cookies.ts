@@ -107,9 +107,14 @@ export function connectionsOfService(serviceId: number): CookieMatch {
   return { cookie: makeCookie('connection', serviceId), cookieMask: MAGIC_MASK | KIND_MASK | SERVICE_MASK };
 }
 
+/** Selects the flows whose cookie is exactly `cookie` (a delete that must not reach a foreign flow with the same match). */
+export function exactCookie(cookie: bigint): CookieMatch {
+  return { cookie, cookieMask: ALL_ONES };
+}
+
 /** Selects exactly one connection's forward and reverse flow. */
 export function oneConnection(serviceId: number, connectionId: number): CookieMatch {
-  return { cookie: makeCookie('connection', serviceId, connectionId), cookieMask: ALL_ONES };
+  return exactCookie(makeCookie('connection', serviceId, connectionId));
 }
 
 /** True when a cookie mask cannot select flows outside vadc's (it pins the magic bits). */

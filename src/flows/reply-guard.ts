@@ -18,7 +18,7 @@
  */
 import { OFPCML_NO_BUFFER, OFPFC_ADD, OFPFC_DELETE_STRICT, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFPP_NORMAL, OFPP_TABLE, OFP_NO_BUFFER } from '../openflow/constants';
 import type { FlowMod, MeterMod, PacketOut } from '../openflow/types';
-import { makeCookie } from './cookies';
+import { exactCookie, makeCookie } from './cookies';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
 
@@ -64,8 +64,11 @@ export function buildReplyGuardFlow(serviceId: number, ip: string, port: number,
  * checks go from there. `command` OFPFC_DELETE_STRICT takes back the one of a MAC the LOCAL port no longer has.
  */
 export function buildHostReplyFlow(localMac: string, t: VadcTables = TABLE, command = OFPFC_ADD): FlowMod {
+  const cookie = makeCookie('pipeline');
+  // The delete names its cookie exactly: with no cookie mask it would also take a foreign flow of the same match.
+  const selector = command === OFPFC_DELETE_STRICT ? exactCookie(cookie) : { cookie, cookieMask: 0n };
   return {
-    type: 'flow_mod', xid: 0, cookie: makeCookie('pipeline'), cookieMask: 0n, tableId: t.REVERSE, command,
+    type: 'flow_mod', xid: 0, ...selector, tableId: t.REVERSE, command,
     idleTimeout: 0, hardTimeout: 0, priority: PRIORITY.HOST_REPLY.min, bufferId: OFP_NO_BUFFER, outPort: OFPP_ANY, outGroup: OFPG_ANY, flags: 0,
     match: [{ field: 'eth_dst', value: localMac }],
     instructions: command === OFPFC_DELETE_STRICT ? [] : [{ type: 'apply_actions', actions: [{ type: 'output', port: OFPP_NORMAL, maxLen: 0 }] }],

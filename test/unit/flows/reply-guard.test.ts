@@ -45,10 +45,11 @@ function guarded(): { table: FakeFlowTable; flows: FlowMod[] } {
 const kinds = (outcomes: Array<{ kind: string }>) => outcomes.map((o) => o.kind);
 
 describe('reply guard on the simulated switch', () => {
-  it('every flow it adds fits the pipeline, and survives the codec byte for byte', () => {
-    // (Not the host flow's DELETE_STRICT: it leaves cookieMask 0, which checkFlow refuses for a delete.)
+  it('every flow it adds or deletes fits the pipeline, and survives the codec byte for byte', () => {
     const flows = [
       ...guarded().flows.slice(-3),
+      // The host flow's delete pins vadc's cookie (with no mask it could take a foreign flow of the same match).
+      buildHostReplyFlow(LOCAL_MAC, vadcTables(0), OFPFC_DELETE_STRICT),
       buildDirectReplyFlow(7, BACKEND.ofport, { src: BACKEND.ip, dst: CLIENT.ip, srcPort: BACKEND.port, dstPort: CLIENT.port }),
       buildDirectReplyFlow(7, BACKEND6.ofport, { src: BACKEND6.ip, dst: CLIENT6.ip, srcPort: BACKEND6.port, dstPort: CLIENT6.port }),
     ];
@@ -123,6 +124,14 @@ describe('reply guard on the simulated switch', () => {
     expect(del.instructions).toEqual([]);
     table.apply(del);
     expect(table.flows(2).filter((f) => f.priority === 700)).toEqual([]);
+  });
+
+  it("the host flow's delete leaves a foreign flow of the same match and priority alone", () => {
+    const { table } = guarded();
+    // Someone else's flow in vadc's place (an ADD of the same match and priority replaces vadc's).
+    table.apply({ ...buildHostReplyFlow(LOCAL_MAC), cookie: 0x1234n });
+    table.apply(buildHostReplyFlow(LOCAL_MAC, vadcTables(0), OFPFC_DELETE_STRICT));
+    expect(table.flows(2).filter((f) => f.priority === 700).map((f) => f.cookie)).toEqual([0x1234n]);
   });
 
   it('moves with the first table', () => {
