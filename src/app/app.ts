@@ -65,7 +65,7 @@ export class LoadBalancerApp {
    */
   private knownSwitch: SwitchInfo | undefined;
   private readonly vnics = new Map<string, VnicInfo>();
-  /** Backends that stopped taking new connections since the last finish(): their ended connections are forgotten. */
+  /** Backends that stopped taking new connections since the last look: their ended connections are forgotten. */
   private readonly stoppedBackends = new StoppedBackends();
   /** The other cluster hosts' reports of the backends whose vNICs they have, by "service\0backend". */
   private readonly remoteReports = new Map<string, RemoteBackendReport>();
@@ -561,9 +561,8 @@ export class LoadBalancerApp {
       return [];
     }
     const switches = new Set(this.switches.keys());
-    for (const { service, records } of this.stoppedBackends.look(this.services.all)) {
-      const forget = this.nat.forgetEnded(service, records);
-      if (forget.length > 0) for (const dpid of switches) out.to(dpid, forget);
+    for (const { service, dpid, records } of this.stoppedBackends.look(this.services.all)) {
+      if (switches.has(dpid)) out.to(dpid, this.nat.forgetEnded(service, records));
     }
     this.nat.syncBackendFlows(this.services.all, switches, out);
     this.egress.sync(this.services.all, switches, out);
@@ -585,6 +584,7 @@ export class LoadBalancerApp {
         state.location = location;
         state.remote = location?.remoteHost === undefined ? undefined : remote;
         if (!sameLocation(before, location)) {
+          this.stoppedBackends.moved();
           const portName = vnic?.name ?? selector;
           this.emit(location
             ? { time: now, kind: 'backend_located', level: 'info', service: service.config.name, backend: state.config.name, dpid: formatDpid(location.dpid),

@@ -82,6 +82,8 @@ export class LbService {
   /** What the detector did since the caller last took it (takeOutlierChanges). */
   private outlierChanges: OutlierChange[] = [];
   private readonly pools = new Map<string, Pool>();
+  /** See takersVersion. */
+  private takersChanges = 0;
 
   private readonly schedulerName: string;
   private readonly schedulerOptions: SchedulerOptions | undefined;
@@ -346,7 +348,18 @@ export class LbService {
 
   /** Health result: a down backend takes no new connections. */
   setAvailable(id: string, available: boolean): void {
-    this.requireBackend(id).available = available;
+    const backend = this.requireBackend(id);
+    if (backend.available === available) return;
+    backend.available = available;
+    this.takersChanges++;
+  }
+
+  /**
+   * Changes whenever which backends take new connections may have changed (members, weights, ports out, availability):
+   * a caller that derives something from Backend.takesNew looks again only then.
+   */
+  get takersVersion(): number {
+    return this.takersChanges;
   }
 
   private requireBackend(id: string): Backend {
@@ -364,6 +377,7 @@ export class LbService {
 
   /** Members, weights, thresholds or ports out changed: every scheduler rebuilds its tables. */
   private membersChanged(): void {
+    this.takersChanges++;
     this.scheduler.onChange?.(this.members);
     for (const p of this.pools.values()) p.scheduler.onChange?.(p.members);
   }

@@ -4,7 +4,10 @@
 // the ended connection's flow pair stays in the switch until it idles out (fin_timeout is off by default), and a SYN
 // that meets its forward flow never comes up to vadc. Seen once as a retried e2e (schedulers.e2e, mh, flows mode:
 // after vm3 was removed one client was still answered by vm3).
-import { AppHarness, delivered, fromBackend, fromClient, NAT_MODES, VMS, webOver, type VmName } from '../../helpers/app-harness';
+import { Backend } from '../../../src/lb';
+import { OFPFC_DELETE, OFPP_LOCAL } from '../../../src/openflow/constants';
+import type { FlowMod } from '../../../src/openflow/types';
+import { AppHarness, delivered, fakeSwitch, fromBackend, fromClient, NAT_MODES, VMS, webOver, type VmName } from '../../helpers/app-harness';
 
 const FIN_ACK = 0x11;
 const ACK = 0x10;
@@ -66,5 +69,41 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('a client port reused 
     h.install(h.app.setHealth('web', old, false));
     const again = delivered(h.send(fromClient(40003)).outcomes).port;
     expect(ALL.filter((vm) => vm !== old).map((vm) => VMS[vm].ofport)).toContain(again);
+  });
+});
+
+describe('which backends stopped, looked at only when it can have changed (flows mode)', () => {
+  const flows = NAT_MODES[0];
+
+  it('an input that changes no backend (a load sample, a reading) does not ask every backend again; a weight does', () => {
+    const h = new AppHarness(flows, webOver(ALL));
+    const asked = jest.spyOn(Backend.prototype, 'takesNew');
+    try {
+      h.install(h.app.feedLoad('web', 'v-vm1', { at: h.now, rxPackets: 10, txPackets: 10, txDropped: 0 }));
+      h.install(h.app.applyAccounting({ source: 'flow_stats', entries: [] }, h.now));
+      expect(asked).not.toHaveBeenCalled();
+      h.install(h.app.setWeight('web', 'v-vm2', 0));
+      expect(asked).toHaveBeenCalled();
+    } finally {
+      asked.mockRestore();
+    }
+  });
+
+  it("forgets a stopped backend's ended connections on its own switch only, not on every connected switch", () => {
+    const h = new AppHarness(flows, webOver(ALL));
+    // A second switch with none of the VMs: the backends' connections are all on the harness's switch.
+    const other = fakeSwitch(0xdefn);
+    for (const portNo of [...other.ports.keys()]) if (portNo !== OFPP_LOCAL) other.ports.delete(portNo);
+    h.app.switchUp(other, h.now);
+    const old = open(h, 40006);
+    end(h, 40006, old);
+    h.now += 1000;
+    const batches = h.app.setHealth('web', old, false);
+    const forgets = (dpid: bigint): FlowMod[] => (batches.find((b) => b.dpid === dpid)?.msgs ?? [])
+      .filter((m): m is FlowMod => m.type === 'flow_mod' && m.command === OFPFC_DELETE && m.match.some((f) => f.field === 'tcp_src' && f.value === 40006));
+    expect(forgets(h.sw.dpid)).toHaveLength(1);
+    expect(forgets(other.dpid)).toEqual([]);
+    h.install(batches.filter((b) => b.dpid === h.sw.dpid));
+    expect(ALL.filter((vm) => vm !== old).map((vm) => VMS[vm].ofport)).toContain(delivered(h.send(fromClient(40006)).outcomes).port);
   });
 });
