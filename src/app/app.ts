@@ -13,7 +13,7 @@ import { createEgressTagger, type EgressTagger } from './egress';
 import type { EventSink } from './events';
 import { locateBackend, locateRemoteBackend, portsByName, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
 import { createNatMode, type NatChoice, type VswitchdProbe } from './nat/factory';
-import { askedAtOf, type AccountingInput, type NatMode } from './nat/nat-mode';
+import { askedAtOf, runSteps, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
@@ -494,7 +494,16 @@ export class LoadBalancerApp {
 
   /** A periodic accounting reading (connection states, counts, ends). */
   applyAccounting(input: AccountingInput, now: number): SwitchBatch[] {
-    this.nat.accounting.apply(this.services.all, input, now);
+    return runSteps(this.applyAccountingInSlices(input, now, Infinity));
+  }
+
+  /**
+   * applyAccounting() in steps of `entriesPerSlice` entries of the reading, for a caller that lets the event loop turn
+   * between them (the statistics poll: a packet-in waits for at most one step). Inputs between steps are safe: a
+   * connection placed meanwhile is younger than the reading.
+   */
+  *applyAccountingInSlices(input: AccountingInput, now: number, entriesPerSlice: number): Generator<void, SwitchBatch[], undefined> {
+    yield* this.nat.accounting.apply(this.services.all, input, now, entriesPerSlice);
     // The reading told which open connections established and which never did: the outlier detector's input. It
     // tells as of when it was asked for: a connection opened while a slow listing was made is not in it, and judged
     // at its arrival it counted as never established (100,000 opened at once: every backend ejected by turns).

@@ -1,12 +1,12 @@
 // The conntrack mode's edge to OVS's connection tracker: asks ovs-vswitchd for the listing of vadc's zone
 // (`dpctl/dump-conntrack zone=Z`) over its unixctl socket, the JSON-RPC channel ovs-appctl itself uses, and
-// hands the text to the pure parser. One long-lived connection, so a poll costs no process start.
+// decodes the answer as it arrives, a slice per turn of the event loop (listing-reply.ts). One long-lived connection,
+// so a poll costs no process start.
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { parseConntrackLines, type ConntrackDump } from '../flows/conntrack-dump';
-import { JsonRpcSession } from '../ovsdb/jsonrpc';
-import { nextTurn } from '../util/next-turn';
+import type { ConntrackDump } from '../flows/conntrack-dump';
+import { ListingReplyDecoder, type ListingReply } from './listing-reply';
 
 export class ConntrackReadError extends Error {
   override readonly name = 'ConntrackReadError';
@@ -33,43 +33,45 @@ export function defaultVswitchdSocket(env: NodeJS.ProcessEnv = process.env): str
   return path.join(rundir, `ovs-vswitchd.${pid}.ctl`);
 }
 
-/** Lines parsed between two turns of the event loop (~10-40 ms each on this project's 2-core host). */
-export const LINES_PER_SLICE = 5000;
-
 /**
- * A listing of 100,000 connections takes a few hundred ms to parse on a quiet host, seconds on a loaded one: parsed
- * in slices, so echo requests from the switches are answered meanwhile (OVS drops a controller that stays silent
- * past its inactivity probe, and a restarted vadc reading 100,000 back was dropped six times over).
+ * Bytes of the answer decoded (and the lines they complete parsed) between two turns of the event loop: ~64 lines,
+ * ~0.1-0.3 ms on this project's 2-core host. The statistics poll reads the listing every interval, and a new
+ * connection's packet-in waits for whatever piece runs when it arrives (issue 15: read and parsed in one go, 3,000
+ * TIME_WAIT entries held new connections up to 45 ms; OVS also drops a controller silent past its inactivity probe).
  */
-export async function parseInSlices(text: string, turn: () => Promise<void> = nextTurn): Promise<ConntrackDump> {
-  const dump: ConntrackDump = { entries: [], malformed: [] };
-  const lines = text.split('\n');
-  for (let from = 0; from < lines.length; from += LINES_PER_SLICE) {
-    if (from > 0) await turn();
-    parseConntrackLines(lines, from, Math.min(from + LINES_PER_SLICE, lines.length), dump);
-  }
-  return dump;
-}
+export const BYTES_PER_SLICE = 16 * 1024;
 
 export class ConntrackReader {
-  private session?: JsonRpcSession;
-  private connecting?: Promise<JsonRpcSession>;
+  private socket?: net.Socket;
+  private connecting?: Promise<net.Socket>;
+  private nextId = 0;
+  /** Readings one after another on the one connection (a restore may ask while a poll reads). */
+  private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly opts: ConntrackReaderOptions) {}
+  constructor(private readonly opts: ConntrackReaderOptions, private readonly turn: (work: () => void) => void = setImmediate) {}
 
   /** The unixctl command, as ovs-appctl would be given it (for messages and docs). */
   get command(): string {
     return `dpctl/dump-conntrack zone=${this.opts.zone}`;
   }
 
-  async read(): Promise<ConntrackDump> {
+  read(): Promise<ConntrackDump> {
+    const reading = this.queue.then(() => this.readNow());
+    this.queue = reading.catch(() => undefined);
+    return reading;
+  }
+
+  private async readNow(): Promise<ConntrackDump> {
     let target = this.opts.appctl ?? '(default)';
     try {
       target = this.opts.appctl ?? defaultVswitchdSocket();
-      const session = await this.connect(target);
-      const result = await session.request('dpctl/dump-conntrack', [`zone=${this.opts.zone}`], { timeoutMs: this.opts.timeoutMs ?? 10_000 });
-      if (typeof result !== 'string') throw new Error(`expected the listing as text, got ${typeof result}`);
-      return await parseInSlices(result);
+      const socket = await this.connect(target);
+      const id = ++this.nextId;
+      const reply = await this.exchange(socket, { method: 'dpctl/dump-conntrack', params: [`zone=${this.opts.zone}`], id }, this.opts.timeoutMs ?? 10_000);
+      if (reply.error !== null) throw new Error(`ovs-vswitchd answered: ${typeof reply.error === 'string' ? reply.error : JSON.stringify(reply.error)}`);
+      if (reply.id !== id) throw new Error(`answer to request ${JSON.stringify(reply.id)}, expected ${id}`);
+      if (!reply.listed) throw new Error(`expected the listing as text, got ${reply.other === null ? 'null' : typeof reply.other}`);
+      return reply.dump;
     } catch (err) {
       this.close();
       if (err instanceof ConntrackReadError) throw err;
@@ -77,15 +79,76 @@ export class ConntrackReader {
     }
   }
 
+  /**
+   * Sends one request and decodes its answer as it arrives, BYTES_PER_SLICE at a time, one slice per turn of the
+   * event loop (the socket is paused meanwhile, so bytes wait in the kernel rather than in a burst of data events).
+   */
+  private exchange(socket: net.Socket, request: { method: string; params: string[]; id: number }, timeoutMs: number): Promise<ListingReply> {
+    return new Promise<ListingReply>((resolve, reject) => {
+      const decoder = new ListingReplyDecoder();
+      const slices: Buffer[] = [];
+      let working = false;
+      let settled = false;
+      const settle = (err: Error | undefined): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        socket.off('data', onData);
+        socket.off('close', onClose);
+        socket.off('error', onError);
+        if (err) return reject(err);
+        socket.resume();
+        try {
+          resolve(decoder.reply());
+        } catch (e) {
+          reject(e as Error);
+        }
+      };
+      const work = (): void => {
+        if (settled) return;
+        const slice = slices.shift();
+        if (!slice) {
+          working = false;
+          socket.resume();
+          return;
+        }
+        try {
+          if (decoder.push(slice)) return settle(slices.length ? new Error('bytes after the answer') : undefined);
+        } catch (err) {
+          return settle(err as Error);
+        }
+        timer.refresh();
+        this.turn(work);
+      };
+      const onData = (chunk: Buffer): void => {
+        timer.refresh();
+        for (let at = 0; at < chunk.length; at += BYTES_PER_SLICE) slices.push(chunk.subarray(at, at + BYTES_PER_SLICE));
+        socket.pause();
+        if (!working) {
+          working = true;
+          this.turn(work);
+        }
+      };
+      const onClose = (): void => settle(new Error('ovs-vswitchd closed the connection'));
+      const onError = (err: Error): void => settle(err);
+      // A silence, not the whole reading: a listing of 100,000 takes seconds to decode on a loaded host.
+      const timer = setTimeout(() => settle(new Error(`no answer for ${timeoutMs} ms`)), timeoutMs);
+      socket.on('data', onData);
+      socket.on('close', onClose);
+      socket.on('error', onError);
+      socket.write(JSON.stringify(request));
+    });
+  }
+
   close(): void {
-    this.session?.close('conntrack reader closed');
-    this.session = undefined;
+    this.socket?.destroy();
+    this.socket = undefined;
     this.connecting = undefined;
   }
 
-  private connect(target: string): Promise<JsonRpcSession> {
-    if (this.session && !this.session.closed) return Promise.resolve(this.session);
-    this.connecting ??= new Promise<JsonRpcSession>((resolve, reject) => {
+  private connect(target: string): Promise<net.Socket> {
+    if (this.socket && !this.socket.destroyed) return Promise.resolve(this.socket);
+    this.connecting ??= new Promise<net.Socket>((resolve, reject) => {
       const socket = net.connect(target);
       socket.once('error', (err) => {
         this.connecting = undefined;
@@ -93,10 +156,14 @@ export class ConntrackReader {
       });
       socket.once('connect', () => {
         socket.removeAllListeners('error');
-        // unixctl answers commands, not JSON-RPC echo: no liveness probe. A listing of 100,000 connections is ~25 MB.
-        this.session = new JsonRpcSession(socket, { probeIntervalMs: 0, maxMessageBytes: 512 * 1024 * 1024 });
+        // An error with no reading under way: the next reading finds the socket destroyed and connects again.
+        socket.on('error', () => undefined);
+        socket.once('close', () => {
+          if (this.socket === socket) this.socket = undefined;
+        });
+        this.socket = socket;
         this.connecting = undefined;
-        resolve(this.session);
+        resolve(socket);
       });
     });
     return this.connecting;

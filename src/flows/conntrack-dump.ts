@@ -105,27 +105,29 @@ export function parseConntrackDump(text: string): ConntrackDump {
  * so a caller can parse a listing of 100,000 in slices and let its event loop run between them.
  */
 export function parseConntrackLines(lines: readonly string[], from: number, to: number, dump: ConntrackDump): void {
-  const { entries, malformed } = dump;
-  for (let i = from; i < to; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    const m = LINE.exec(line);
-    if (!m) {
-      if (/^(tcp|udp),/.test(line)) malformed.push({ line: i + 1, text: line, reason: 'no orig=(...) and reply=(...) tuples' });
-      continue;
-    }
-    const orig = tuple(m[2]);
-    const reply = tuple(m[3]);
-    if (typeof orig === 'string' || typeof reply === 'string') {
-      malformed.push({ line: i + 1, text: line, reason: typeof orig === 'string' ? `orig: ${orig}` : `reply: ${reply as string}` });
-      continue;
-    }
-    const rest = m[4];
-    const zone = /(?:^|,)zone=(\d+)/.exec(rest);
-    const mark = /(?:^|,)mark=(0x[0-9a-fA-F]+|\d+)/.exec(rest);
-    const state = /protoinfo=\(state=([A-Z_0-9]+)/.exec(rest);
-    const entry: ConntrackEntry = { proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0 };
-    if (state) entry.state = state[1];
-    entries.push(entry);
+  for (let i = from; i < to; i++) parseConntrackLine(lines[i], i + 1, dump);
+}
+
+/** Parses one line of a dump (`lineNo`: its number in the dump, from 1) into `dump`. */
+export function parseConntrackLine(text: string, lineNo: number, dump: ConntrackDump): void {
+  const line = text.trim();
+  if (line === '') return;
+  const m = LINE.exec(line);
+  if (!m) {
+    if (/^(tcp|udp),/.test(line)) dump.malformed.push({ line: lineNo, text: line, reason: 'no orig=(...) and reply=(...) tuples' });
+    return;
   }
+  const orig = tuple(m[2]);
+  const reply = tuple(m[3]);
+  if (typeof orig === 'string' || typeof reply === 'string') {
+    dump.malformed.push({ line: lineNo, text: line, reason: typeof orig === 'string' ? `orig: ${orig}` : `reply: ${reply as string}` });
+    return;
+  }
+  const rest = m[4];
+  const zone = /(?:^|,)zone=(\d+)/.exec(rest);
+  const mark = /(?:^|,)mark=(0x[0-9a-fA-F]+|\d+)/.exec(rest);
+  const state = /protoinfo=\(state=([A-Z_0-9]+)/.exec(rest);
+  const entry: ConntrackEntry = { proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0 };
+  if (state) entry.state = state[1];
+  dump.entries.push(entry);
 }

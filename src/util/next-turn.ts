@@ -12,3 +12,12 @@ export async function runInSlices(steps: Iterator<unknown>, perSlice: number, tu
     if (++done % perSlice === 0) await turn();
   }
 }
+
+/** Runs a generator's steps one per turn of the event loop and resolves with its result. */
+export async function finishInTurns<T>(steps: Generator<void, T, undefined>, turn: () => Promise<void> = nextTurn): Promise<T> {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+    await turn();
+  }
+}

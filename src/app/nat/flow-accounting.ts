@@ -103,7 +103,7 @@ export class FlowAccounting implements Accounting {
    * Flow statistics of connection flows: packets/bytes per backend, and TCP connections whose flows show
    * them established count as active, as IPVS counts ESTABLISHED. Ends come by flow_removed, not here.
    */
-  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
+  *apply(services: readonly ServiceState[], input: AccountingInput, now: number, entriesPerSlice: number): Generator<void, number, undefined> {
     if (input.source !== 'flow_stats') return 0;
     // Paired by a number made of the cookie's ids (connectionIndex), not by the bigint cookie: a poll reads two
     // flows per connection, and bigint keys cost a hash and allocations per lookup.
@@ -121,6 +121,7 @@ export class FlowAccounting implements Accounting {
     const byId = new Map(services.map((s) => [s.id, s]));
     const perBackend = new Map<BackendState, { packets: number; bytes: number }>();
     for (let i = 0; i < forward.length; i++) {
+      if (i > 0 && i % entriesPerSlice === 0) yield;
       const fwd = forward[i];
       const service = byId.get(serviceOfConnectionIndex(forwardIndex[i]));
       if (!service) continue;

@@ -84,8 +84,13 @@ export interface Accounting {
   readonly seesReplies: boolean;
   /** After a switch (re)connects: re-track the connections the datapath still carries. */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult;
-  /** A periodic reading: connection states, packet/byte counts, ends. Returns how many connections ended. */
-  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number;
+  /**
+   * A periodic reading: connection states, packet/byte counts, ends; returns how many connections ended. In steps,
+   * one per `entriesPerSlice` entries of the reading, for a caller that lets its event loop turn between them (a
+   * listing of thousands looked up at once held new connections' packet-ins back); inputs between steps are safe: a
+   * connection placed meanwhile is younger than the reading and is not closed for being absent from it.
+   */
+  apply(services: readonly ServiceState[], input: AccountingInput, now: number, entriesPerSlice: number): Generator<void, number, undefined>;
   /** The switch removed a flow of ours: if it was a connection's, the connection ended. Messages for that switch. */
   flowRemoved(services: readonly ServiceState[], msg: FlowRemoved, now: number): OfpMessage[];
 }
@@ -155,4 +160,12 @@ export interface NatMode {
    * to the host never come up); only what changed.
    */
   hostFlows(dpid: bigint, ports: ReadonlyMap<number, OfpPort>): FlowMod[];
+}
+
+/** Runs steps made for a caller that turns its event loop between them all at once; returns their result. */
+export function runSteps<T>(steps: Generator<void, T, undefined>): T {
+  for (;;) {
+    const step = steps.next();
+    if (step.done) return step.value;
+  }
 }

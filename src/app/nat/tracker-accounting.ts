@@ -7,7 +7,7 @@ import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
 import { backendAt, backendsByAddress, type BackendAt } from './common';
-import { askedAtOf, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
+import { askedAtOf, runSteps, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /**
  * One connection's identity as text (client side and VIP side), for matching tracker entries to records. An IPv6
@@ -58,7 +58,7 @@ export class TrackerAccounting implements Accounting {
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'tracker') return { msgs: [], restored: 0, orphans: 0 };
-    return { msgs: [], restored: this.adopt(services, input.entries, now), orphans: 0 };
+    return { msgs: [], restored: runSteps(this.adopt(services, input.entries, now, Infinity)), orphans: 0 };
   }
 
   /**
@@ -66,12 +66,14 @@ export class TrackerAccounting implements Accounting {
    * `decided`: they are new decisions of the datapath, counted as the controller counts its own, once each (`seen`),
    * including those that already ended between two readings (closing in the listing: counted, not tracked).
    */
-  private adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, decided = false): number {
+  private *adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, entriesPerSlice: number, decided = false): Generator<void, number, undefined> {
     // Indexed once per reading: a listing of 100,000 entries looks each one up, not a scan of services and backends.
     const byMark = new Map<number, { service: ServiceState; backends: Map<BackendAt, BackendState> }>();
     for (const service of services) byMark.set(markOf(service.id, service.l4), { service, backends: backendsByAddress(service) });
     let restored = 0;
-    for (const e of entries) {
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % entriesPerSlice === 0) yield;
+      const e = entries[i];
       if (e.zone !== this.zone || (!decided && isClosing(e))) continue;
       const found = byMark.get(markOf(e.mark >>> 16, e.proto));
       const backend = found?.backends.get(replySource(e));
@@ -110,15 +112,19 @@ export class TrackerAccounting implements Accounting {
    * was being made is not in it: judged by the time of arrival, a listing that took longer than the grace closed
    * every connection opened meanwhile (100,000 held: vadc tracked 76,366 of them, the tracker all).
    */
-  apply(services: readonly ServiceState[], input: AccountingInput, now: number): number {
+  *apply(services: readonly ServiceState[], input: AccountingInput, now: number, entriesPerSlice: number): Generator<void, number, undefined> {
     if (input.source !== 'tracker') return 0;
     const askedAt = askedAtOf(input, now);
     // Connections the datapath decided (a select group committed them) are learnt here, from the listing.
     const decidedInDatapath = services.filter((s) => s.config.decisions === 'datapath');
     if (decidedInDatapath.length) {
-      this.adopt(decidedInDatapath, input.entries, now, true);
+      yield* this.adopt(decidedInDatapath, input.entries, now, entriesPerSlice, true);
       // Forget what the tracker no longer lists (bounded by the listing).
-      const listed = new Set(input.entries.map(decidedKey));
+      const listed = new Set<string>();
+      for (let i = 0; i < input.entries.length; i++) {
+        if (i > 0 && i % entriesPerSlice === 0) yield;
+        listed.add(decidedKey(input.entries[i]));
+      }
       for (const key of this.seen) if (!listed.has(key)) this.seen.delete(key);
     }
     // Each entry is looked up in the table of the service its mark names (one lookup, no string, no record copy:
@@ -127,7 +133,10 @@ export class TrackerAccounting implements Accounting {
     const reading = this.nextReading();
     const byId = new Map(services.map((s) => [s.id, s]));
     let closed = 0;
-    for (const e of input.entries) {
+    const { entries } = input;
+    for (let i = 0; i < entries.length; i++) {
+      if (i > 0 && i % entriesPerSlice === 0) yield;
+      const e = entries[i];
       if (e.zone !== this.zone) continue;
       const service = byId.get(e.mark >>> 16);
       if (!service) continue;

@@ -410,6 +410,28 @@ describe('datapath decisions: counting', () => {
     expect(svc.decisions).toBe(600);
   });
 
+  it('a reading applied in slices (the statistics poll: a turn of the event loop between them) counts as one applied at once', () => {
+    const counts = (h: AppHarness) => h.app.serviceStates()[0].lb.backends.map((b) => [b.id, b.activeConns, b.inactiveConns, b.completedConns]);
+    const whole = new AppHarness(CONNTRACK, services('rr'));
+    const sliced = new AppHarness(CONNTRACK, services('rr'));
+    expect(spread(sliced, 100)).toEqual(spread(whole, 100));
+    // Some end before the reading (closing in the listing): counted, not tracked.
+    const listing = (h: AppHarness) => h.trackerListing().map((e, i) => (i % 4 === 0 ? { ...e, state: 'TIME_WAIT' } : e));
+    whole.install(whole.app.applyAccounting({ source: 'tracker', entries: listing(whole) }, whole.now));
+    const steps = sliced.app.applyAccountingInSlices({ source: 'tracker', entries: listing(sliced) }, sliced.now, 7);
+    let turns = 0;
+    for (let step = steps.next(); ; step = steps.next(), turns++) {
+      if (step.done) {
+        sliced.install(step.value);
+        break;
+      }
+    }
+    expect(turns).toBeGreaterThanOrEqual(Math.floor(100 / 7));
+    expect(sliced.app.serviceStates()[0].decisions).toBe(100);
+    expect(counts(sliced)).toEqual(counts(whole));
+    expect(sliced.app.connectionRecords().map((c) => c.record)).toEqual(whole.app.connectionRecords().map((c) => c.record));
+  });
+
   it('a connection that ended between two readings (closing in the listing) is counted once, and not tracked', () => {
     const h = new AppHarness(CONNTRACK, services('rr'));
     spread(h, 30);

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ConntrackReader, ConntrackReadError, defaultVswitchdSocket, LINES_PER_SLICE, parseInSlices } from '../../../src/daemon/conntrack-reader';
+import { BYTES_PER_SLICE, ConntrackReader, ConntrackReadError, defaultVswitchdSocket } from '../../../src/daemon/conntrack-reader';
 import { parseConntrackDump } from '../../../src/flows/conntrack-dump';
 
 const LINE = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39644),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)';
@@ -40,23 +40,6 @@ async function fakeUnixctl(answer: (method: string, params: unknown[]) => { resu
   return { socket, connections: () => connections, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-describe('parseInSlices', () => {
-  it('parses a long listing slice by slice, giving the event loop a turn between slices, with the one-shot parser\'s result', async () => {
-    const total = 2 * LINES_PER_SLICE + 7;
-    const lines = Array.from({ length: total }, (_, i) => LINE.replace('sport=39644,dport=80', `sport=${1024 + i},dport=80`));
-    // A malformed line in the last slice keeps its number in the whole listing.
-    lines[total - 3] = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=99999,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=1),zone=2780';
-    const text = `${lines.join('\n')}\n`;
-    let turns = 0;
-    const dump = await parseInSlices(text, async () => { turns++; });
-    expect(turns).toBe(2);
-    expect(dump.entries).toHaveLength(total - 1);
-    expect(dump.entries[total - 2].orig.sport).toBe(1024 + total - 1);
-    expect(dump.malformed).toEqual([{ line: total - 2, text: lines[total - 3], reason: 'orig: bad ports' }]);
-    expect(dump).toEqual(parseConntrackDump(text));
-  });
-});
-
 describe('ConntrackReader', () => {
   it("asks for vadc's zone over one long-lived connection and parses the listing", async () => {
     const seen: unknown[][] = [];
@@ -72,6 +55,32 @@ describe('ConntrackReader', () => {
       expect(first.entries[0]).toMatchObject({ proto: 'tcp', zone: 2780, mark: 3429564418, state: 'ESTABLISHED' });
       expect(second.entries).toHaveLength(1);
       expect(seen).toEqual([['dpctl/dump-conntrack', 'zone=2780'], ['dpctl/dump-conntrack', 'zone=2780']]);
+      expect(server.connections()).toBe(1);
+    } finally {
+      reader.close();
+      await server.close();
+    }
+  });
+
+  it('decodes a long listing a slice per turn of the event loop, with the one-shot result; readings at once take turns', async () => {
+    const total = 3000;
+    const lines = Array.from({ length: total }, (_, i) => LINE.replace('sport=39644,dport=80', `sport=${1024 + (i % 60000)},dport=80`));
+    lines[total - 3] = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=99999,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=1),zone=2780';
+    const text = `${lines.join('\n')}\n`;
+    const server = await fakeUnixctl(() => ({ result: text }));
+    let turns = 0;
+    const reader = new ConntrackReader({ zone: 2780, appctl: server.socket }, (work) => {
+      turns++;
+      setImmediate(work);
+    });
+    try {
+      const [first, second] = await Promise.all([reader.read(), reader.read()]);
+      const expected = parseConntrackDump(text);
+      expect(first).toEqual(expected);
+      expect(second).toEqual(expected);
+      expect(first.malformed).toEqual([{ line: total - 2, text: lines[total - 3], reason: 'orig: bad ports' }]);
+      // Each reading: at least one turn per slice of its answer's bytes.
+      expect(turns).toBeGreaterThanOrEqual(2 * Math.ceil(JSON.stringify({ result: text }).length / BYTES_PER_SLICE));
       expect(server.connections()).toBe(1);
     } finally {
       reader.close();

@@ -20,8 +20,10 @@ function slowReadingPoller(readMs: number) {
     close: () => undefined,
   };
   const app = {
-    applyAccounting: (input: AccountingInput, now: number): SwitchBatch[] => {
+    // In steps, as the poller applies a reading (a turn of the event loop between them).
+    applyAccountingInSlices: function* (input: AccountingInput, now: number): Generator<void, SwitchBatch[], undefined> {
       applied.push([input, now]);
+      yield;
       return [];
     },
     serviceStates: () => [],
