@@ -23,10 +23,9 @@ import { createAccountingReader } from '../src/daemon/accounting-readers';
 import type { HealthBridge } from '../src/daemon/health-bridge';
 import { StatsPoller } from '../src/daemon/stats-poller';
 import { parseConntrackDump } from '../src/flows/conntrack-dump';
-import { uint32ToIpv4 } from '../src/net';
 import type { MultipartReply } from '../src/openflow/types';
 import type { Logger } from '../src/util/logger';
-import { READING_VMS, readingServiceYaml } from './lib/reading-service';
+import { READING_VMS, readingServiceYaml, readingTrackerListing } from './lib/reading-service';
 
 const { values } = parseArgs({
   options: {
@@ -41,17 +40,8 @@ const STATE = values.state === 'ESTABLISHED' ? 'ESTABLISHED' : 'TIME_WAIT';
 const config = parseConfig(readingServiceYaml(`{ nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }`), 'bench.yaml');
 const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
 
-/** The tracker's listing of n connections of the bench service, one line each, as ovs-vswitchd prints it. */
-function listing(n: number): string {
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const client = uint32ToIpv4((0x0a010000 + (i >>> 10)) >>> 0);
-    const port = 1024 + (i & 1023);
-    lines.push(`tcp,orig=(src=${client},dst=10.0.0.100,sport=${port},dport=80),reply=(src=10.0.0.${READING_VMS[i % READING_VMS.length]},dst=${client},sport=8080,dport=${port}),`
-      + `zone=${ZONE},mark=${mark},protoinfo=(state=${STATE})`);
-  }
-  return `${lines.join('\n')}\n`;
-}
+/** The tracker's listing of n connections of the bench service in STATE, as ovs-vswitchd prints it. */
+const listing = (n: number): string => readingTrackerListing(n, ZONE, mark, STATE);
 
 /**
  * The child: ovs-vswitchd's unixctl answer (the listing in FILE) to every request on SOCKET, in its own process so that

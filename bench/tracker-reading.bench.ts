@@ -15,29 +15,20 @@ import { BYTES_PER_SLICE } from '../src/daemon/conntrack-reader';
 import { ListingReplyDecoder } from '../src/daemon/listing-reply';
 import { parseConntrackDump } from '../src/flows/conntrack-dump';
 import { serviceIds } from '../src/app/service-ids';
-import { uint32ToIpv4 } from '../src/net';
-import { READING_VMS, readingServiceYaml } from './lib/reading-service';
+import { readingServiceYaml, readingTrackerListing } from './lib/reading-service';
 
 const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
 const N = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const ZONE = 2780;
 const PROBE_MS = 5000;
-const VMS = READING_VMS;
 
 const config = parseConfig(readingServiceYaml(`{ nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }`), 'bench.yaml');
 const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
 
 /** The unixctl answer ovs-vswitchd gives for N established connections, as it goes over the socket. */
 function listing(n: number): string {
-  const lines: string[] = [];
-  for (let i = 0; i < n; i++) {
-    const client = uint32ToIpv4((0x0a010000 + (i >>> 10)) >>> 0);
-    const port = 1024 + (i & 1023);
-    lines.push(`tcp,orig=(src=${client},dst=10.0.0.100,sport=${port},dport=80),reply=(src=10.0.0.${VMS[i % VMS.length]},dst=${client},sport=8080,dport=${port}),`
-      + `zone=${ZONE},mark=${mark},protoinfo=(state=ESTABLISHED)`);
-  }
-  return JSON.stringify({ id: 1, result: `${lines.join('\n')}\n`, error: null });
+  return JSON.stringify({ id: 1, result: readingTrackerListing(n, ZONE, mark), error: null });
 }
 
 const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6;

@@ -1,5 +1,7 @@
 // The one service the reading benches (flows-reading, tracker-reading) load: VIP 10.0.0.100:80, rr over six VMs
-// (10.0.0.11-16 on v-vm11..v-vm16, software port 8080), with the datapath section each mode needs.
+// (10.0.0.11-16 on v-vm11..v-vm16, software port 8080), with the datapath section each mode needs, and the tracker
+// listing of its connections (tracker-reading, poll-block).
+import { uint32ToIpv4 } from '../../src/net';
 
 export const READING_VMS = [11, 12, 13, 14, 15, 16];
 
@@ -18,4 +20,19 @@ services:
     backends:
 ${READING_VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${n}, ports: [8080], mac: "${readingVmMac(n)}" }`).join('\n')}
 `;
+}
+
+/**
+ * The tracker's listing of `n` connections of the service (clients 10.1.x.y, ports 1024-2047, the VMs in turn), one
+ * line each as `ovs-appctl dpctl/dump-conntrack` prints it, in `state`; `mark`: the service's ct_mark.
+ */
+export function readingTrackerListing(n: number, zone: number, mark: number, state = 'ESTABLISHED'): string {
+  const lines: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const client = uint32ToIpv4((0x0a010000 + (i >>> 10)) >>> 0);
+    const port = 1024 + (i & 1023);
+    lines.push(`tcp,orig=(src=${client},dst=10.0.0.100,sport=${port},dport=80),reply=(src=10.0.0.${READING_VMS[i % READING_VMS.length]},dst=${client},sport=8080,dport=${port}),`
+      + `zone=${zone},mark=${mark},protoinfo=(state=${state})`);
+  }
+  return `${lines.join('\n')}\n`;
 }

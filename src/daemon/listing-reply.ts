@@ -5,17 +5,11 @@
 // caller that feeds the pieces on separate turns of the event loop blocks it for one piece at a time. Pure: bytes in,
 // the dump and the reply's other members out.
 import { parseConntrackDump, parseConntrackLine, type ConntrackDump } from '../flows/conntrack-dump';
+import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE, WHITESPACE } from '../ovsdb/json-stream';
 
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
 const LETTER_N = 0x6e;
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
 const COLON = 0x3a;
 const COMMA = 0x2c;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 const BACKSLASH_BYTE = Buffer.from('\\');
 /** The reply without its listing ("id", "error", the listing's quotes) is small: more is not a unixctl reply. */
 const MAX_SHELL_BYTES = 1024 * 1024;

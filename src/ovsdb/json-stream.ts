@@ -6,13 +6,14 @@
  */
 import { OvsdbProtocolError } from './errors';
 
-const OPEN_BRACE = 0x7b;
-const CLOSE_BRACE = 0x7d;
-const OPEN_BRACKET = 0x5b;
-const CLOSE_BRACKET = 0x5d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
+// JSON's structural bytes (also read by src/daemon/listing-reply.ts).
+export const OPEN_BRACE = 0x7b;
+export const CLOSE_BRACE = 0x7d;
+export const OPEN_BRACKET = 0x5b;
+export const CLOSE_BRACKET = 0x5d;
+export const QUOTE = 0x22;
+export const BACKSLASH = 0x5c;
+export const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
