@@ -17,7 +17,15 @@ export interface ConntrackReaderOptions {
   /** ovs-vswitchd's unixctl socket; undefined = ovs-appctl's default (OVS_RUNDIR/ovs-vswitchd.PID.ctl). */
   appctl?: string;
   timeoutMs?: number;
+  /** The most an answer may be (bytes); a bigger one is refused and the connection closed. Default MAX_ANSWER_BYTES. */
+  maxAnswerBytes?: number;
 }
+
+/**
+ * 512 MiB, the bound the whole-message reader had: a listing of ~2 million connections at ~250 bytes a line. What a
+ * peer (here ovs-vswitchd, or whatever listens on the configured socket) can make vadc hold stays bounded (issue 18).
+ */
+export const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
 
 /** Where ovs-appctl would send `-t ovs-vswitchd`: the control socket named after the daemon's pid. */
 export function defaultVswitchdSocket(env: NodeJS.ProcessEnv = process.env): string {
@@ -86,6 +94,8 @@ export class ConntrackReader {
   private exchange(socket: net.Socket, request: { method: string; params: string[]; id: number }, timeoutMs: number): Promise<ListingReply> {
     return new Promise<ListingReply>((resolve, reject) => {
       const decoder = new ListingReplyDecoder();
+      const maxBytes = this.opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
+      let received = 0;
       const slices: Buffer[] = [];
       let working = false;
       let settled = false;
@@ -121,6 +131,8 @@ export class ConntrackReader {
         this.turn(work);
       };
       const onData = (chunk: Buffer): void => {
+        received += chunk.length;
+        if (received > maxBytes) return settle(new Error(`the answer is over ${maxBytes} bytes (the reader's bound)`));
         timer.refresh();
         for (let at = 0; at < chunk.length; at += BYTES_PER_SLICE) slices.push(chunk.subarray(at, at + BYTES_PER_SLICE));
         socket.pause();

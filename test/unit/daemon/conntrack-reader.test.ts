@@ -21,6 +21,7 @@ async function fakeUnixctl(answer: (method: string, params: unknown[]) => { resu
   let connections = 0;
   const server = net.createServer((conn) => {
     connections++;
+    conn.on('error', () => undefined); // a reader that refused an answer closes mid-write
     let buffered = '';
     conn.on('data', (chunk) => {
       buffered += chunk.toString();
@@ -82,6 +83,23 @@ describe('ConntrackReader', () => {
       // Each reading: at least one turn per slice of its answer's bytes.
       expect(turns).toBeGreaterThanOrEqual(2 * Math.ceil(JSON.stringify({ result: text }).length / BYTES_PER_SLICE));
       expect(server.connections()).toBe(1);
+    } finally {
+      reader.close();
+      await server.close();
+    }
+  });
+
+  it('refuses an answer over its byte bound, closes that connection, and reads again on a new one', async () => {
+    let lines = 1000;
+    const server = await fakeUnixctl(() => ({ result: Array.from({ length: lines }, () => LINE).join('\n') }));
+    const reader = new ConntrackReader({ zone: 2780, appctl: server.socket, maxAnswerBytes: 50_000 });
+    try {
+      const refused = await reader.read().then(() => undefined, (err: Error) => err);
+      expect(refused).toBeInstanceOf(ConntrackReadError);
+      expect(refused?.message).toMatch(/answer is over 50000 bytes/);
+      lines = 3;
+      expect((await reader.read()).entries).toHaveLength(3);
+      expect(server.connections()).toBe(2);
     } finally {
       reader.close();
       await server.close();
