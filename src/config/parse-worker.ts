@@ -1,12 +1,13 @@
-/** Worker thread body of parseConfigOffThread: parses one configuration and posts the result or its issues. */
-import { parentPort, workerData } from 'node:worker_threads';
+/** Child process body of parseConfigOffThread: parses one configuration and sends back the result or its issues. */
 import { ConfigError } from './errors';
 import { parseConfig } from './load';
 
-const { text, source } = workerData as { text: string; source: string };
-try {
-  parentPort!.postMessage({ ok: true, config: parseConfig(text, source) });
-} catch (err) {
-  if (err instanceof ConfigError) parentPort!.postMessage({ ok: false, issues: err.issues });
-  else parentPort!.postMessage({ ok: false, crash: (err as Error).message });
-}
+process.once('message', (request: { text: string; source: string }) => {
+  let reply: unknown;
+  try {
+    reply = { ok: true, config: parseConfig(request.text, request.source) };
+  } catch (err) {
+    reply = err instanceof ConfigError ? { ok: false, issues: err.issues } : { ok: false, crash: (err as Error).message };
+  }
+  process.send!(reply, () => process.disconnect());
+});
