@@ -21,7 +21,7 @@ export interface OffThreadOptions {
 
 export const DEFAULT_INLINE_PARSE_BYTES = 64 * 1024;
 
-type WorkerReply = { ok: true; config: VadcConfig } | { ok: false; issues?: ConfigIssue[]; crash?: string };
+type ParserReply = { ok: true; config: VadcConfig } | { ok: false; issues?: ConfigIssue[]; crash?: string };
 
 /** What the parser's stderr is kept of: enough for V8's out-of-memory report. */
 const STDERR_KEPT_BYTES = 4096;
@@ -66,7 +66,7 @@ export function parseConfigOffThread(text: string, source: string, opts: OffThre
       fn();
     };
     const timer = setTimeout(() => settle(() => reject(fail(`not parsed within ${timeoutMs} ms; parsing stopped`))), timeoutMs);
-    child.once('message', (reply: WorkerReply) => settle(() => {
+    child.once('message', (reply: ParserReply) => settle(() => {
       if (reply.ok) resolve(reply.config);
       else if (reply.issues) reject(new ConfigError(source, reply.issues));
       else reject(fail(`parser failed: ${reply.crash ?? 'unknown error'}`));
