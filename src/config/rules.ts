@@ -1,3 +1,4 @@
+import { overlaps, parsePrefix, type IpPrefix } from '../net';
 import { formatEndpoint } from '../net/endpoint';
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
@@ -43,7 +44,45 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     }
   });
   checkQueues(config, add);
+  checkBackendsOutsideVips(config, add);
   return issues;
+}
+
+/**
+ * A backend's address must lie outside every VIP: vadc answers ARP and neighbor solicitations for each address of
+ * a VIP (a prefix's too) with the VIP's MAC, and its table-0 flows take the packets to those addresses to the
+ * service, so a backend there could never be reached. Fixed addresses only (`ip`, `ip6`, the sorry backend's and
+ * backends_from's `ips`/`ips6`); a tagged VM's address from its external_ids is known at run time.
+ */
+function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
+  const vips: Array<{ prefix: IpPrefix; single: boolean; service: number; where: string }> = [];
+  config.services.forEach((service, i) => {
+    for (const [key, vip] of vipsOf(service)) {
+      const prefix = parsePrefix(vip);
+      vips.push({ prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: `services[${i}].${key} ${vip} (service ${service.name})` });
+    }
+  });
+  let serviceIndex = 0;
+  const check = (address: string, path: string) => {
+    // Its own service's single VIP is refused by the service's rules ("must differ from the VIP").
+    const inside = vips.find((v) => overlaps(parsePrefix(address), v.prefix) && !(v.single && v.service === serviceIndex));
+    if (!inside) return;
+    const how = inside.single ? 'is the VIP' : 'lies inside the VIP prefix';
+    add(path, `${address} ${how} ${inside.where}: vadc answers ARP and neighbor solicitations for every address of a VIP and takes `
+      + 'their packets to the service, so this backend could not be reached; give it an address outside every VIP');
+  };
+  config.services.forEach((service, i) => {
+    serviceIndex = i;
+    const members = [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
+      ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
+    for (const [backend, at] of members) {
+      check(backend.ip, `${at}.ip`);
+      if (backend.ip6 !== undefined) check(backend.ip6, `${at}.ip6`);
+    }
+    const from = service.backends_from;
+    for (const [selector, address] of Object.entries(from?.ips ?? {})) check(address, `services[${i}].backends_from.ips.${selector}`);
+    for (const [selector, address] of Object.entries(from?.ips6 ?? {})) check(address, `services[${i}].backends_from.ips6.${selector}`);
+  });
 }
 
 /**

@@ -183,7 +183,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
     const h = new AppHarness(mode, `
 services:
   - name: net
-    vip: 10.0.0.0/24
+    vip: 10.0.0.96/28
     port: 80
     scheduler: dh
     backends:
@@ -196,7 +196,8 @@ ${backendYaml('v-vm1', [8080])}
 ${backendYaml('v-vm2', [8080])}
 `);
     expect(delivered(h.send(fromClient(48000)).outcomes).port).toBe(VMS['v-vm2'].ofport);
-    const other = ipv4Frame({ srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: '10.0.0.101', dstIp: '10.0.0.7', proto: 'tcp', srcPort: 48001, dstPort: 80 });
+    // (The /28, not the backends' /24: a backend inside a VIP prefix is refused.)
+    const other = ipv4Frame({ srcMac: CLIENT_MAC, dstMac: VIP_MAC, srcIp: '10.0.1.101', dstIp: '10.0.0.99', proto: 'tcp', srcPort: 48001, dstPort: 80 });
     expect(delivered(h.send(other).outcomes).port).toBe(VMS['v-vm1'].ofport);
     expect(h.app.connectionRecords().map((c) => c.service).sort()).toEqual(['host', 'net']);
   });

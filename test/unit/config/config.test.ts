@@ -199,6 +199,38 @@ describe('cross-field rules', () => {
     expect(parseConfig(service().replace('vip: 10.0.0.100', 'vip: 10.0.0.100/32')).services[0].vip).toBe('10.0.0.100');
   });
 
+  it('refuses a backend address that is a VIP or lies inside a VIP prefix (any service, either family), fixed tagged addresses too', () => {
+    const reach = 'vadc answers ARP and neighbor solicitations for every address of a VIP and takes their packets to the service, '
+      + 'so this backend could not be reached; give it an address outside every VIP';
+    // A prefix VIP of another service holds the first service's backend.
+    const text = `services:
+  - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.1.7, ports: [1]}, {vnic: b, ip: 10.0.2.9, ports: [1]}]}
+  - {name: wide, vip: 10.0.1.0/24, port: 81, scheduler: dh, backends: [{vnic: c, ip: 10.0.0.100, ports: [1]}]}
+`;
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[0].backends[0].ip', message: `10.0.1.7 lies inside the VIP prefix services[1].vip 10.0.1.0/24 (service wide): ${reach}` },
+      { path: 'services[1].backends[0].ip', message: `10.0.0.100 is the VIP services[0].vip 10.0.0.100 (service web): ${reach}` },
+    ]);
+    // Just outside the prefix, and a different address than the VIP: accepted.
+    expect(parseConfig(text.replace('10.0.1.7', '10.0.2.7').replace('ip: 10.0.0.100,', 'ip: 10.0.0.101,')).services).toHaveLength(2);
+    // IPv6: a dual-stack backend's ip6 inside the service's own vip6 prefix; the sorry backend and backends_from's ips.
+    const dual = `services:
+  - name: web
+    vip: 10.0.0.100
+    vip6: fd00:1::/64
+    port: 80
+    scheduler: dh
+    backends: [{vnic: a, ip: 10.0.1.7, ip6: "fd00:1::7", ports: [1]}]
+    sorry_backend: {vnic: s, ip: 10.0.0.100, ip6: "fd00:2::5", ports: [1]}
+    backends_from: {external_ids: {vadc-service: web}, ports: [1], ips: {"iface-id:x": 10.0.3.3}, ips6: {"iface-id:x": "fd00:1::99"}}
+`;
+    expect(issuesOf(dual)).toEqual([
+      { path: 'services[0].sorry_backend.ip', message: 'must differ from the VIP 10.0.0.100' },
+      { path: 'services[0].backends[0].ip6', message: `fd00:1::7 lies inside the VIP prefix services[0].vip6 fd00:1::/64 (service web): ${reach}` },
+      { path: 'services[0].backends_from.ips6.iface-id:x', message: `fd00:1::99 lies inside the VIP prefix services[0].vip6 fd00:1::/64 (service web): ${reach}` },
+    ]);
+  });
+
   it('rejects the same VIP written two ways on one port (10.0.0.100 and 10.0.0.100/32)', () => {
     const text = `services:
   - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
