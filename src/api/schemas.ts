@@ -9,6 +9,12 @@ const portNumber = z.number().int().min(1).max(65535);
 /** IPv4 or IPv6 (a service is one family; the daemon's config rules refuse a mixed one with the reason). */
 const ipAddress = z.string().refine((s) => isIP(s) !== 0 && !s.includes('%'), { message: 'must be an IPv4 or IPv6 address (a.b.c.d or x:y::z)' })
   .meta({ description: 'an IPv4 or IPv6 address' });
+/** A VIP: an address, or (lblc, lblcr, dh) a prefix; the daemon's config rules check the rest (host bits, scheduler, overlaps). */
+const vipAddressOrPrefix = z.string().refine((s) => {
+  const [address, length, extra] = s.split('/');
+  return extra === undefined && isIP(address) !== 0 && !address.includes('%') && (length === undefined || /^\d{1,3}$/.test(length));
+}, { message: 'must be an IPv4 or IPv6 address, or a prefix a.b.c.d/len or x:y::/len (lblc, lblcr, dh)' })
+  .meta({ description: 'an IPv4 or IPv6 address, or (lblc, lblcr, dh) a prefix' });
 const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, { message: 'must be 1-63 letters, digits, "_", "." or "-"' });
@@ -24,8 +30,8 @@ export const backendSpecSchema = z.strictObject({
 
 export const serviceSpecSchema = z.strictObject({
   name,
-  vip: ipAddress,
-  vip6: ipAddress.optional().meta({ description: 'dual stack: the IPv6 VIP beside the IPv4 vip (one service, one scheduler state for both)' }),
+  vip: vipAddressOrPrefix,
+  vip6: vipAddressOrPrefix.optional().meta({ description: 'dual stack: the IPv6 VIP (address or prefix) beside the IPv4 vip (one service, one scheduler state for both)' }),
   protocol: z.enum(['tcp', 'udp']).optional(),
   port: portNumber,
   scheduler: z.string().min(1).optional(),

@@ -25,7 +25,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
   ];
   static override args = { name: Args.string({ description: 'service name (not needed with --file)' }) };
   static override flags = {
-    vip: Flags.string({ description: 'virtual IP (IPv4 or IPv6)' }),
+    vip: Flags.string({ description: 'virtual IP (IPv4 or IPv6), or a prefix (a.b.c.d/len, x:y::/len) for lblc, lblcr, dh' }),
     port: Flags.integer({ description: 'virtual port', min: 1, max: 65535 }),
     protocol: Flags.option({ options: ['tcp', 'udp'] as const, description: 'transport protocol (default tcp)' })(),
     scheduler: Flags.string({ description: 'scheduler: rr, wrr, lc, wlc, sh, mh, feedback, ... (default: the daemon\'s)' }),

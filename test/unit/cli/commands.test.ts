@@ -207,7 +207,7 @@ describe('vadc CLI commands against the API served from a fake runtime', () => {
     expect(badBackend.stderr).toMatch(/^Error: Parsing --backend: invalid --backend "nonsense": missing VNIC=/);
     const badVip = await runCommand(ServiceAdd, [...api, 'x', '--vip', '10.0.0.999', '--port', '80']);
     expect(badVip.exitCode).toBe(1);
-    expect(badVip.stderr).toBe('Error: invalid request body: vip: must be an IPv4 or IPv6 address (a.b.c.d or x:y::z)\n');
+    expect(badVip.stderr).toBe('Error: invalid request body: vip: must be an IPv4 or IPv6 address, or a prefix a.b.c.d/len or x:y::/len (lblc, lblcr, dh)\n');
     const notFound = await runCommand(ServiceShow, [...api, 'nope']);
     expect(notFound.stderr).toBe('Error: no service named nope\n');
     const notFoundJson = await runCommand(ServiceShow, [...api, 'nope', '--json']);
