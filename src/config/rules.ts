@@ -55,24 +55,12 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
  * backends_from's `ips`/`ips6`); a tagged VM's address from its external_ids is known at run time.
  */
 function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
-  const vips: Array<{ prefix: IpPrefix; single: boolean; service: number; where: string }> = [];
+  const vips = vipPrefixesOf(config.services);
   config.services.forEach((service, i) => {
-    for (const [key, vip] of vipsOf(service)) {
-      const prefix = parsePrefix(vip);
-      vips.push({ prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: `services[${i}].${key} ${vip} (service ${service.name})` });
-    }
-  });
-  let serviceIndex = 0;
-  const check = (address: string, path: string) => {
-    // Its own service's single VIP is refused by the service's rules ("must differ from the VIP").
-    const inside = vips.find((v) => overlaps(parsePrefix(address), v.prefix) && !(v.single && v.service === serviceIndex));
-    if (!inside) return;
-    const how = inside.single ? 'is the VIP' : 'lies inside the VIP prefix';
-    add(path, `${address} ${how} ${inside.where}: vadc answers ARP and neighbor solicitations for every address of a VIP and takes `
-      + 'their packets to the service, so this backend could not be reached; give it an address outside every VIP');
-  };
-  config.services.forEach((service, i) => {
-    serviceIndex = i;
+    const check = (address: string, path: string) => {
+      const inside = vipHolding(address, vips, i);
+      if (inside) add(path, `${address} ${inside.text}: ${VIP_HOLDS_BACKEND}`);
+    };
     const members = [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
       ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
     for (const [backend, at] of members) {
@@ -83,6 +71,34 @@ function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
     for (const [selector, address] of Object.entries(from?.ips ?? {})) check(address, `services[${i}].backends_from.ips.${selector}`);
     for (const [selector, address] of Object.entries(from?.ips6 ?? {})) check(address, `services[${i}].backends_from.ips6.${selector}`);
   });
+}
+
+export const VIP_HOLDS_BACKEND = 'vadc answers ARP and neighbor solicitations for every address of a VIP and takes their packets to the service, '
+  + 'so this backend could not be reached; give it an address outside every VIP';
+
+/** Every VIP of `services` (both of a dual-stack one's), parsed, with where it is written. */
+export interface VipPrefix {
+  prefix: IpPrefix;
+  single: boolean;
+  service: number;
+  where: string;
+}
+
+export function vipPrefixesOf(services: readonly ServiceConfig[]): VipPrefix[] {
+  return services.flatMap((service, i) => vipsOf(service).map(([key, vip]) => {
+    const prefix = parsePrefix(vip);
+    return { prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: `services[${i}].${key} ${vip} (service ${service.name})` };
+  }));
+}
+
+/**
+ * The VIP that holds `address` ('is the VIP ...' / 'lies inside the VIP prefix ...'), or undefined. The single VIP of
+ * service `own` is passed over: its own rules say "must differ from the VIP".
+ */
+export function vipHolding(address: string, vips: readonly VipPrefix[], own: number): { text: string } | undefined {
+  const parsed = parsePrefix(address);
+  const inside = vips.find((v) => overlaps(parsed, v.prefix) && !(v.single && v.service === own));
+  return inside && { text: `${inside.single ? 'is the VIP' : 'lies inside the VIP prefix'} ${inside.where}` };
 }
 
 /**

@@ -4,6 +4,7 @@
 // config edit.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { BackendConfig, ServiceConfig } from '../config';
+import { vipHolding, vipPrefixesOf, type VipPrefix } from '../config/rules';
 import { isMac, notUnicastReason, parsePrefix } from '../net';
 import { VM_ID_KEYS, type InterfaceRow } from '../ovsdb';
 
@@ -113,7 +114,9 @@ function taggedAddress(iface: InterfaceRow, selectors: readonly string[], from: 
  * interfaces mid-migration) is the same backend, which the vNIC resolver places. A dual-stack service's backend
  * needs both addresses: its IPv4 one (ip_key, ips) and its IPv6 one (ip6_key, default `ip6`, and ips6).
  */
-export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<InterfaceRow>): { backends: TaggedBackend[]; problems: TagProblem[] } {
+export function taggedBackendsOf(
+  service: ServiceConfig, interfaces: Iterable<InterfaceRow>, vips: { all: readonly VipPrefix[]; own: number } = { all: vipPrefixesOf([service]), own: 0 },
+): { backends: TaggedBackend[]; problems: TagProblem[] } {
   const from = service.backends_from;
   if (!from) return { backends: [], problems: [] };
   const problems: TagProblem[] = [];
@@ -150,6 +153,12 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
       problem(iface, `its address ${ip6 !== undefined && ip6 === service.vip6 ? ip6 : ip} is the service's VIP`);
       continue;
     }
+    // Another service's VIP, or inside a VIP prefix (any service's): vadc answers ARP/ND for it, so it is unreachable.
+    const held = [ip, ...(ip6 !== undefined ? [ip6] : [])].map((a) => ({ a, holder: vipHolding(a, vips.all, vips.own) })).find((h) => h.holder);
+    if (held) {
+      problem(iface, `its address ${held.a} ${held.holder!.text}: vadc answers ARP and neighbor solicitations for every address of a VIP, so it could not be reached`);
+      continue;
+    }
     const owned = [ip, ...(ip6 !== undefined ? [ip6] : [])].find((a) => ipOwner.has(a));
     if (owned !== undefined) {
       problem(iface, `its address ${owned} is already ${ipOwner.get(owned)}'s`);
@@ -175,9 +184,10 @@ export function taggedBackendsOf(service: ServiceConfig, interfaces: Iterable<In
 export function withTaggedBackends(services: readonly ServiceConfig[], interfaces: readonly InterfaceRow[]): TaggedServices {
   const tagged = new Map<string, TaggedBackend[]>();
   const problems: TagProblem[] = [];
-  const out = services.map((service) => {
+  const vips = vipPrefixesOf(services);
+  const out = services.map((service, own) => {
     if (!service.backends_from) return service;
-    const found = taggedBackendsOf(service, interfaces);
+    const found = taggedBackendsOf(service, interfaces, { all: vips, own });
     tagged.set(service.name, found.backends);
     problems.push(...found.problems);
     // The backend config carries no trace of the interface: its name may change while the backend stays the same.

@@ -178,6 +178,26 @@ describe('taggedBackendsOf', () => {
     expect(problems.every((p) => p.service === 'web')).toBe(true);
   });
 
+  it('leaves out a tagged VM whose address is another service\'s VIP or lies inside a VIP prefix (any service, either family)', () => {
+    const all = services(`${WEB}  - { name: wide, vip: 10.0.1.0/24, port: 81, scheduler: dh, backends: [{ vnic: v-x, ip: 10.0.2.2, ports: [1] }] }
+  - { name: dns, vip: 10.0.0.53, port: 53, protocol: udp, backends: [{ vnic: v-y, ip: 10.0.2.3, ports: [53] }] }
+`);
+    const rows = [
+      iface('tap1', { ...tag, 'iface-id': 'p-1', ip: '10.0.1.7' }),
+      iface('tap2', { ...tag, 'iface-id': 'p-2', ip: '10.0.0.53' }),
+      iface('tap3', { ...tag, 'iface-id': 'p-3', ip: '10.0.2.7' }),
+    ];
+    const { services: out, problems } = withTaggedBackends(all, rows);
+    expect(out[0].backends.map((b) => b.ip)).toEqual(['10.0.2.7']);
+    const unreachable = 'vadc answers ARP and neighbor solicitations for every address of a VIP, so it could not be reached';
+    expect(problems.map((p) => `${p.service} ${p.iface}: ${p.message}`)).toEqual([
+      `web tap1: its address 10.0.1.7 lies inside the VIP prefix services[1].vip 10.0.1.0/24 (service wide): ${unreachable}`,
+      `web tap2: its address 10.0.0.53 is the VIP services[2].vip 10.0.0.53 (service dns): ${unreachable}`,
+    ]);
+    // Alone (the service's own VIPs only), the other services' VIPs are not known.
+    expect(taggedBackendsOf(all[0], rows).backends.map((b) => b.ip)).toEqual(['10.0.1.7', '10.0.0.53', '10.0.2.7']);
+  });
+
   it('leaves a tagged interface that is also configured to the configured backend, quietly', () => {
     const [svc] = services(`${WEB}    backends:
       - { name: mine, vnic: vm-uuid:os-1, ip: 10.0.0.50, ports: [9090] }
