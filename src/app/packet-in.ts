@@ -113,10 +113,13 @@ export class PacketInPath {
     // an ACK of the old one, the client resets and sends its SYN again, and each such reset of a connection placed
     // anew counted as a failure of the backend (the outlier detector ejected a lone healthy backend: 177 of 3,000
     // connections failed in a bench run).
-    if (entry?.ended && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN
-      && !takesNewConnections(service, entry.backend, v6)) {
+    const reusedPort = entry?.ended === true && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN;
+    if (reusedPort && !takesNewConnections(service, entry!.backend, v6)) {
       service.lb.close(key, now);
     } else if (entry) {
+      // The reused port's new connection counts as one (active, from now): a tracker reading asked for before it must
+      // not close it by the old connection's TIME_WAIT entry (tracker-accounting compares `created`).
+      if (reusedPort) service.lb.reopen(key, now);
       service.repeats++;
       const answer = this.nat.known({ service, entry, dpid: sw.dpid, frame, header: h, inPort, resubmitted: mark });
       if (answer !== null) return answer;

@@ -369,6 +369,23 @@ export class ConnectionTable {
   }
 
   /**
+   * An ended connection opened again on the same 5-tuple (a client that reused its port; the same backend serves it):
+   * counted again as a new active connection from `now`, its closing bits cleared. The old one keeps lingering (it
+   * ended); its outcome stays judged (the new one's first packet is a repeat of a placement already judged). null:
+   * unknown, or not ended.
+   */
+  reopen(key: ConnKey, now: number): ConnEntry | null {
+    const slot = this.find(key);
+    if (slot === NO_SLOT || (this.closing[slot] & ENDED) === 0) return null;
+    this.closing[slot] &= JUDGED;
+    this.state[slot] = STATE_ACTIVE;
+    bindConnection(this.backendRefs[this.backendOf[slot]], 'active', this.portIndex[slot]);
+    this.created[slot] = now;
+    this.lastSeen[slot] = now;
+    return this.entryAt(slot);
+  }
+
+  /**
    * Ended connections whose linger is over at `now` stop counting (their backends' lingeringConns). The service
    * calls it before each choice; O(1) per connection that stops lingering.
    */

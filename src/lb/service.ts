@@ -193,6 +193,18 @@ export class LbService {
   }
 
   /**
+   * A pure SYN on an ended connection whose backend still takes new ones: the client reused its port, and the same
+   * backend serves the new connection (placed as before: a reset of a placement anew was taken for the backend's
+   * failure). Counted again from `now`. False: unknown or not ended.
+   */
+  reopen(key: ConnKey, now: number): boolean {
+    const entry = this.connections.reopen(key, now);
+    if (!entry) return false;
+    this.persistence?.connectionOpened(key.clientIp, key.ip6, entry.backend, now);
+    return true;
+  }
+
+  /**
    * A FIN or RST of a tracked connection, seen at `now` (the datapath's copy of it). When it ends the
    * connection, the scheduler hears how long the connection lasted (first packet to end), if vadc saw its first
    * packet: one adopted later (a datapath decision learnt at a tracker reading, a restore) would be measured short.

@@ -107,8 +107,8 @@ export class TrackerAccounting implements Accounting {
   }
 
   /**
-   * A TCP connection counts as active once ESTABLISHED; one that is closing, or that the tracker no longer
-   * has (older than the grace when the listing was asked for), is closed. A connection opened while the listing
+   * A TCP connection counts as active once ESTABLISHED; one that is closing (and was opened before the listing was
+   * asked for), or that the tracker no longer has (older than the grace when the listing was asked for), is closed. A connection opened while the listing
    * was being made is not in it: judged by the time of arrival, a listing that took longer than the grace closed
    * every connection opened meanwhile (100,000 held: vadc tracked 76,366 of them, the tracker all).
    */
@@ -142,6 +142,9 @@ export class TrackerAccounting implements Accounting {
       if (!service) continue;
       const key = origKey(e);
       if (isClosing(e)) {
+        // A closing entry of a 5-tuple that a new connection took after the listing was asked for (a reused client
+        // port) is the old connection's: the new one stays.
+        if ((service.lb.connections.lookup(key)?.created ?? -Infinity) > askedAt) continue;
         if (service.lb.close(key, now)) closed++;
       } else {
         service.lb.connections.sighted(key, reading, now, e.proto === 'tcp' && isEstablished(e));

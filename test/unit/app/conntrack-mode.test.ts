@@ -89,6 +89,27 @@ describe('conntrack mode: connections counted from the tracker', () => {
     expect(backends(h)).toEqual([['v-vm1', 1, 0], ['v-vm2', 0, 0]]);
   });
 
+  it('a client that reuses the port of an ended connection opens a new one: counted again, and a listing asked for before its SYN (the old TIME_WAIT entry) leaves it', () => {
+    const h = new AppHarness(CONNTRACK, services(['v-vm1']));
+    const FIN_ACK = 0x11;
+    h.send(fromClient(40060));
+    h.send(fromClient(40060, { flags: FIN_ACK }));
+    h.send(fromBackend('v-vm1', 40060, { flags: FIN_ACK }), VMS['v-vm1'].ofport);
+    expect(backends(h)).toEqual([['v-vm1', 0, 0]]);
+    const askedAt = h.now;
+    const oldOne = h.trackerListing('TIME_WAIT');
+    h.now = askedAt + 50;
+    expect(delivered(h.send(fromClient(40060)).outcomes).port).toBe(VMS['v-vm1'].ofport);
+    expect(backends(h)).toEqual([['v-vm1', 1, 0]]);
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: oldOne, askedAt }, askedAt + 300));
+    expect(backends(h)).toEqual([['v-vm1', 1, 0]]);
+    expect(h.app.connectionRecords()).toHaveLength(1);
+    // A listing asked for after the SYN that shows the 5-tuple closing is the new connection's end.
+    h.install(h.app.applyAccounting({ source: 'tracker', entries: oldOne, askedAt: askedAt + 400 }, askedAt + 500));
+    expect(backends(h)).toEqual([['v-vm1', 0, 0]]);
+    expect(h.app.connectionRecords()).toHaveLength(0);
+  });
+
   it('ignores tracker entries of another zone (they are not its connections)', () => {
     const h = new AppHarness(CONNTRACK, services());
     h.send(fromClient(40020));

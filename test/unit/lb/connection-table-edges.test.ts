@@ -49,6 +49,23 @@ describe('connection table: state changes as the counters and entries show them'
     expect(counters(b)).toEqual([0, 1]);
   });
 
+  it('reopen counts an ended connection again (a reused client port), from now, on its port, once; not one that has not ended', () => {
+    const b = vm('vm1');
+    const table = new ConnectionTable();
+    table.insert(key(1), b, 1, 'active', 0);
+    expect(table.reopen(key(1), 5)).toBeNull();
+    table.markJudged(key(1));
+    table.markEnd(key(1), 'client', true, 10);
+    expect([...counters(b), b.portConns[1]]).toEqual([0, 0, 0]);
+    expect(table.reopen(key(1), 20)).toMatchObject({ state: 'active', ended: false, created: 20, lastSeen: 20, judged: true, softwarePort: 8081 });
+    expect([...counters(b), b.portConns[1]]).toEqual([1, 0, 1]);
+    expect(table.reopen(key(1), 30)).toBeNull();
+    expect(table.reopen(key(9), 30)).toBeNull();
+    // It ends again as any connection does.
+    expect(table.markEnd(key(1), 'backend', true, 40)?.outcome).toBe('ended');
+    expect(counters(b)).toEqual([0, 0]);
+  });
+
   it("a reading that sees a connection established marks it so and makes an inactive one active, once", () => {
     const b = vm('vm1');
     const table = new ConnectionTable();
