@@ -32,6 +32,8 @@ let VIP_TIER = '';
 const WRR_WEIGHTS: Record<string, number> = { vm1: 3, vm2: 2, vm3: 1 };
 let lab: Lab;
 let daemon: VadcDaemon;
+/** The daemon's listen target (the switch is pointed at it again after a detach). */
+let controllerTarget = '';
 const servers = new Map<string, LabServer>();
 /** The wrr and feedback services' servers (8081, 8082), the tiered service's on vm2 and vm3 (8083). */
 const otherServers: LabServer[] = [];
@@ -145,8 +147,8 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
   // Checks leave from the host side's address of the backend's family (one IPv4 address for both failed every IPv6 check).
   const healthSourceAddress = { ipv4: lab.localIp, ipv6: lab.localIp6 };
   daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress });
-  const [target] = await daemon.start();
-  await lab.setController(target);
+  [controllerTarget] = await daemon.start();
+  await lab.setController(controllerTarget);
   await waitFor(() => daemon.status().switches.length === 1 && ['web', 'web6', 'tier'].every((s) => daemon.service(s).backends.every((b) => b.health === 'up')),
     20_000, 'switch up, backends healthy over both families');
   await waitFor(async () => (await buckets()).length === 3 && (await buckets(true)).length === 3 && (await buckets(false, 8081)).length === 3
@@ -380,5 +382,53 @@ describe('datapath decisions on real OVS: feedback', () => {
     } finally {
       await restoreLink(lab, 'vm2');
     }
+  }, 120_000);
+});
+
+/**
+ * The VIPs whose decision flow (cookie kind 7) is on the bridge and points to a group the bridge has, with buckets:
+ * where new connections are decided in the datapath now.
+ */
+async function decidedVips(): Promise<string[]> {
+  const flows = (await lab.ofctl('dump-flows', 'cookie=0xadc0700000000000/0xfffff00000000000')).split('\n').filter((l) => l.includes('cookie='));
+  const groups = new Set((await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id=') && l.includes('bucket='))
+    .map((l) => Number(/group_id=(\d+)/.exec(l)![1])));
+  return flows.filter((l) => groups.has(Number(/group:(\d+)/.exec(l)?.[1]))).map((l) => /(?:nw_dst|ipv6_dst)=([\da-f.:]+)/.exec(l)![1]).sort();
+}
+
+// After the tests that change the backends (it needs the daemon they share, attached).
+describe('datapath decisions on real OVS: the switch reconnects to the same daemon', () => {
+  it('gets every decision flow and group back, and new connections still reach no controller (0 packet-ins)', async () => {
+    // wrr has no health check (a vNIC's presence is its verdict, given at once on connect), web one over HTTP.
+    const all = [VIP, ipv6ForIp(VIP), VIP_WRR, VIP_FEEDBACK, VIP_TIER].sort();
+    expect(await decidedVips()).toEqual(all);
+    await pinVip(VIP_WRR, 'wrr');
+    await pinVip(VIP, 'web');
+    const before = packetIns();
+    expect((await fresh(20, VIP_WRR)).length).toBe(20);
+    expect(packetIns() - before).toBe(0);
+    // Detached: the switch drops the connection (OVS removes the flows with the controller's record, not the groups).
+    await lab.setController('');
+    await waitFor(() => daemon.status().switches.length === 0, 10_000, 'the switch to drop the controller');
+    const detached = { decided: await decidedVips(), groups: (await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id=')).length };
+    await lab.setController(controllerTarget);
+    await waitFor(() => daemon.status().switches.length === 1 && ['wrr', 'web'].every((s) => daemon.service(s).backends.every((b) => b.ofport !== undefined)),
+      20_000, 'the switch back, the backends located');
+    const back = Date.now();
+    await waitFor(async () => JSON.stringify(await decidedVips()) === JSON.stringify(all), 10_000, 'every decision flow and its group back').catch(async (err: Error) => {
+      const events = daemon.events().filter((e) => e.kind !== 'backend_located').slice(-30).map((e) => `${e.kind} ${e.message}`).join('\n');
+      throw new Error(`${err.message}: decided ${JSON.stringify(await decidedVips())}, wanted ${JSON.stringify(all)}\n`
+        + `table 1:\n${(await lab.ofctl('dump-flows', 'table=1')).trim()}\ngroups:\n${(await lab.ofctl('dump-groups')).trim()}\nvadc's last events:\n${events}`);
+    });
+    const backAfterMs = Date.now() - back;
+    const after = packetIns();
+    const wrr = counts(await fresh(30, VIP_WRR));
+    const web = counts(await fresh(30, VIP));
+    const packetInsAfter = packetIns() - after;
+    console.log(`datapath decisions, reconnect: detached ${JSON.stringify(detached)}; back ${backAfterMs} ms after the switch and backends were; `
+      + `new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
+    expect(Object.values(wrr).reduce((a, b) => a + b, 0)).toBe(30);
+    expect(Object.values(web).reduce((a, b) => a + b, 0)).toBe(30);
+    expect(packetInsAfter).toBe(0);
   }, 120_000);
 });
