@@ -2,6 +2,7 @@ import type { DatapathConfig, EgressConfig, ServiceConfig } from '../config';
 import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
+import { buildDeleteAllDecisionFlows } from '../flows/groups';
 import type { ConnRecord } from '../lb/conn-table';
 import type { AddressFamily } from '../lb/backend';
 import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
@@ -394,8 +395,12 @@ export class LoadBalancerApp {
     this.relocate(now);
     // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
     // the daemon rebuilds the connection table from it (restore).
+    // Decision flows are the exception: every one goes (an earlier run's may send a service's new connections to a group
+    // the configuration no longer wants), and the mode's sync adds back the ones wanted, in this batch (finish()). The
+    // groups themselves are read and swept after (groupsFound).
     const msgs: OfpMessage[] = [
-      ...buildPipelineFlows(this.nat.tables), ...this.nat.pipelineFlows(), ...this.nat.hostFlows(sw.dpid, sw.ports), ...this.egress.switchFlows(),
+      ...buildPipelineFlows(this.nat.tables), buildDeleteAllDecisionFlows(), ...this.nat.pipelineFlows(), ...this.nat.hostFlows(sw.dpid, sw.ports),
+      ...this.egress.switchFlows(),
     ];
     for (const vip of new Set(this.services.all.flatMap((s) => vipsOf(s.config)))) msgs.push(...buildVipFlows(vip, this.nat.tables));
     for (const s of this.services.all) msgs.push(...this.nat.serviceFlows(s, this.tagOf));
@@ -457,6 +462,15 @@ export class LoadBalancerApp {
   metersFound(dpid: bigint, meterIds: readonly number[]): SwitchBatch[] {
     if (!this.switches.has(dpid)) return [];
     return this.finish(new Outbox().to(dpid, this.egress.strayMeters(meterIds)));
+  }
+
+  /**
+   * The group ids a switch holds, read after it connects or this instance became its master: vadc's select groups
+   * (its id range) that the configuration does not want there are deleted (an earlier run's; foreign groups stay).
+   */
+  groupsFound(dpid: bigint, groupIds: readonly number[]): SwitchBatch[] {
+    if (!this.switches.has(dpid)) return [];
+    return this.finish(new Outbox().to(dpid, this.nat.strayGroups(dpid, groupIds)));
   }
 
   // ------------------------------------------------------------------ accounting

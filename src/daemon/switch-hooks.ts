@@ -59,6 +59,7 @@ export class SwitchHooks {
         if (o.controller.switch(sw.dpid)?.role) void this.restore(sw.dpid);
         else void this.restoreThenReplay(sw.dpid);
         void this.sweepMeters(sw.dpid);
+        void this.sweepGroups(sw.dpid);
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
         o.afterDiscovery();
@@ -75,6 +76,7 @@ export class SwitchHooks {
         setTimeout(() => {
           if (o.stopped() || !o.controller.switch(sw.dpid)?.role?.isMaster) return;
           void this.sweepMeters(sw.dpid);
+          void this.sweepGroups(sw.dpid);
         }, TAKEOVER_READS_AFTER_MS).unref();
         o.afterDiscovery();
         return msgs;
@@ -144,6 +146,23 @@ export class SwitchHooks {
       }),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms).unref()),
     });
+  }
+
+  /**
+   * Reads the switch's groups; vadc's select groups the configuration does not want there go (an earlier run's: a
+   * service gone, or no longer deciding in the datapath). The answer is judged against what the app installed by the
+   * time it comes (the connect's batch re-adds the wanted groups under the same ids), so a reading taken before or
+   * after that batch deletes only strays.
+   */
+  private async sweepGroups(dpid: bigint): Promise<void> {
+    try {
+      const reply = await this.o.controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'group_desc' } });
+      if (reply.body.mpType !== 'group_desc') return;
+      this.o.deliver(this.o.app.groupsFound(dpid, reply.body.entries.map((e) => e.groupId)));
+    } catch (err) {
+      // A switch without groups answers with an error: it has none of ours either.
+      this.o.log.debug(`group read of ${formatDpid(dpid)}: ${(err as Error).message}`);
+    }
   }
 
   /** Reads the switch's meters; vadc's egress meters that nothing holds any more go (an earlier run's, or removed while it was away). */

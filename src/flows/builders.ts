@@ -235,6 +235,11 @@ export function buildDeleteService(serviceId: number): FlowMod {
   return deleteFlows(allFlowsOfService(serviceId));
 }
 
+/** Removes every vadc flow of one kind, in every table. */
+export function buildDeleteFlowsOfKind(kind: CookieKind): FlowMod {
+  return deleteFlows(allFlowsOfKind(kind));
+}
+
 /** Removes every vadc flow and nothing else (operator reset; never done on connect). */
 export function buildDeleteAllVadcFlows(): FlowMod {
   return deleteFlows(allVadcFlows());

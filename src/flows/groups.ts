@@ -23,7 +23,7 @@ import {
   OFPG_ANY, OFPGC_ADD, OFPGC_DELETE, OFPGC_MODIFY, OFPGT_ALL, OFPGT_SELECT, OFPP_ANY, OFPFC_ADD, OFPFC_DELETE_STRICT, OFP_NO_BUFFER,
 } from '../openflow/constants';
 import type { Action, Bucket, FlowMod, GroupMod } from '../openflow/types';
-import { FlowBuildError, type L4Protocol } from './builders';
+import { buildDeleteFlowsOfKind, FlowBuildError, type L4Protocol } from './builders';
 import { allFlowsOfKind, makeCookie } from './cookies';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, IP_PROTO_UDP } from './packets';
 import { CT_STATE, PRIORITY, TABLE, VADC_GROUPS, type VadcTables } from './pipeline';
@@ -40,6 +40,18 @@ const DST_PORT_FIELD = { tcp: 'tcp_dst', udp: 'udp_dst' } as const;
 export function serviceGroupId(serviceId: number, dualStackIpv6 = false): number {
   if (!(Number.isInteger(serviceId) && serviceId >= 1 && serviceId <= 0xffff)) throw new FlowBuildError(`service id ${serviceId} has no group id (1..65535)`);
   return (dualStackIpv6 ? VADC_GROUPS.ipv6Base : VADC_GROUPS.base) + serviceId;
+}
+
+/** Whether `groupId` is in vadc's own range (a service's group, either family's): a group vadc may have made. */
+export function isVadcGroupId(groupId: number): boolean {
+  return [VADC_GROUPS.base, VADC_GROUPS.ipv6Base].some((base) => groupId > base && groupId <= base + VADC_GROUPS.maxServiceId);
+}
+
+/** The group id's service id and family, when the id is vadc's (isVadcGroupId); undefined otherwise. */
+export function vadcGroupOf(groupId: number): { serviceId: number; dualStackIpv6: boolean } | undefined {
+  if (!isVadcGroupId(groupId)) return undefined;
+  const dualStackIpv6 = groupId > VADC_GROUPS.ipv6Base;
+  return { serviceId: groupId - (dualStackIpv6 ? VADC_GROUPS.ipv6Base : VADC_GROUPS.base), dualStackIpv6 };
 }
 
 export interface DecisionBucket {
@@ -121,4 +133,14 @@ export function buildDecisionFlow(s: DecisionFlowSpec, t: VadcTables = TABLE): F
 export function buildDeleteDecisionFlow(s: DecisionFlowSpec, t: VadcTables = TABLE): FlowMod {
   const selector = allFlowsOfKind('decision');
   return { ...buildDecisionFlow(s, t), command: OFPFC_DELETE_STRICT, cookie: selector.cookie, cookieMask: selector.cookieMask, instructions: [] };
+}
+
+/**
+ * Removes every decision flow vadc has on the switch, whatever its service, VIP or table (by the cookie's kind; no
+ * other flow carries it): what a switch gets on connect, before the decision flows the configuration wants (a restart
+ * with a service that no longer decides in the datapath, or is gone, must not leave its flow sending connections to
+ * its old group).
+ */
+export function buildDeleteAllDecisionFlows(): FlowMod {
+  return buildDeleteFlowsOfKind('decision');
 }

@@ -432,3 +432,47 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     expect(packetInsAfter).toBe(0);
   }, 120_000);
 });
+
+// Last: it replaces the daemon the tests above share.
+describe('a restart whose configuration no longer decides in the datapath', () => {
+  /** Every group id on the bridge, in order. */
+  const groupIds = async () => (await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id='))
+    .map((l) => Number(/group_id=(\d+)/.exec(l)![1])).sort((a, b) => a - b);
+  /** vadc's decision flows (cookie kind 7) on the bridge. */
+  const decisionFlows = async () => (await lab.ofctl('dump-flows', 'cookie=0xadc0700000000000/0xfffff00000000000')).split('\n').filter((l) => l.includes('cookie='));
+  const FOREIGN_GROUP = 7;
+
+  it('leaves none of vadc\'s groups or decision flows (a foreign group stays), and new connections come to vadc as packet-ins', async () => {
+    // Someone else's group on the bridge, which vadc must not touch.
+    await lab.ofctl('add-group', `group_id=${FOREIGN_GROUP},type=select,bucket=output:LOCAL`);
+    // What the tests above leave: a group and a decision flow per service whose group has buckets (all five, normally).
+    expect((await groupIds()).filter((id) => id !== FOREIGN_GROUP).length).toBeGreaterThan(0);
+    expect((await decisionFlows()).length).toBeGreaterThan(0);
+    await daemon.stop();
+    // The same name (so the same service id, the same group id) deciding by the controller now; the other services gone.
+    const text = `
+controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
+datapath: { nat: conntrack, appctl: ${lab.vswitchdControlSocket} }
+ovsdb: unix:${lab.ovsdbSocket}
+services:
+  - name: web
+    vip: ${VIP}
+    port: 80
+    scheduler: rr
+    backends:
+${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n')}
+`;
+    daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300 });
+    const [target] = await daemon.start();
+    await lab.setController(target);
+    await waitFor(() => daemon.status().switches.length === 1 && daemon.service('web').backends.every((b) => b.ofport !== undefined), 15_000, 'switch up, backends located');
+    await waitFor(async () => (await groupIds()).length === 1, 10_000, 'vadc\'s groups gone');
+    expect(await groupIds()).toEqual([FOREIGN_GROUP]);
+    expect(await decisionFlows()).toEqual([]);
+    // Before, the old decision flow sent them to the old group: placed with no packet-in, 0 decisions.
+    const served = await fresh(6);
+    expect(counts(served)).toEqual({ vm1: 2, vm2: 2, vm3: 2 });
+    expect(daemon.service('web').decisions).toBe(6);
+    await lab.ofctl('del-groups', `group_id=${FOREIGN_GROUP}`);
+  }, 120_000);
+});

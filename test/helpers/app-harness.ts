@@ -246,7 +246,9 @@ export class AppHarness {
    */
   constructor(
     readonly mode: NatModeCase, services = defaultServices(),
-    opts: { uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[]; leftBy?: NatModeCase; checkSources?: string[] } = {},
+    opts: {
+      uplink?: { ofport: number; name: string }; firstTable?: number; foreignTableZero?: FlowMod[]; leftBy?: NatModeCase; leftServices?: string; checkSources?: string[];
+    } = {},
   ) {
     const config = AppHarness.config(mode, services, opts.firstTable);
     this.tables = vadcTables(config.datapath.first_table);
@@ -257,9 +259,10 @@ export class AppHarness {
       datapath: config.datapath, emit: (e) => this.events.push(e), uplink: opts.uplink?.name, ...(config.egress ? { egress: config.egress } : {}),
     });
     if (opts.checkSources) this.app.setCheckSources(opts.checkSources);
-    // `opts.leftBy`: the bridge still holds what a vadc of another NAT mode installed (a restart with another mode).
+    // `opts.leftBy`: the bridge still holds what a vadc of another NAT mode installed (a restart with another mode);
+    // `opts.leftServices`: that vadc's services, when they were not these (a restart with another configuration).
     if (opts.leftBy) {
-      const before = AppHarness.config(opts.leftBy, services, opts.firstTable);
+      const before = AppHarness.config(opts.leftBy, opts.leftServices ?? services, opts.firstTable);
       const previous = new LoadBalancerApp(before.services, { datapath: before.datapath, emit: () => undefined, uplink: opts.uplink?.name });
       this.install(previous.switchUp(this.sw, this.now));
     }

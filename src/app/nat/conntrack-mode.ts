@@ -139,6 +139,10 @@ export class ConntrackNat implements NatMode {
     return service.lb.connections.export().some((r) => r.backendId === name);
   }
 
+  strayGroups(dpid: bigint, groupIds: readonly number[]): OfpMessage[] {
+    return this.decisions.strayGroups(dpid, groupIds);
+  }
+
   forgetSwitch(dpid: bigint): void {
     for (const [key, flow] of this.backendFlows) if (flow.dpid === dpid) this.backendFlows.delete(key);
     this.decisions.forgetSwitch(dpid);

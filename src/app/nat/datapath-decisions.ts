@@ -6,8 +6,9 @@
 // A dual-stack service has a group and a decision flow per VIP, with the same members and weights: the backends'
 // addresses of the VIP's family.
 import {
-  buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, type DecisionBucket, type DecisionFlowSpec,
+  buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, serviceGroupId, vadcGroupOf, type DecisionBucket, type DecisionFlowSpec,
 } from '../../flows/groups';
+import type { GroupMod } from '../../openflow/types';
 import { forOvsHashTable } from '../../flows/hash-slots';
 import type { VadcTables } from '../../flows/pipeline';
 import { outOfFamily, type Backend } from '../../lb/backend';
@@ -131,6 +132,16 @@ export class DatapathDecisions {
     }
   }
 
+  /**
+   * The groups read from switch `dpid` (its group ids): a delete for each of vadc's (its id range) that nothing here
+   * installed, an earlier run's (a service gone, or no longer deciding in the datapath). Foreign groups stay.
+   */
+  strayGroups(dpid: bigint, groupIds: readonly number[]): GroupMod[] {
+    const ours = new Set<number>();
+    for (const have of this.installed.values()) if (have.dpid === dpid) ours.add(serviceGroupId(have.flow.serviceId, have.flow.dualStackIpv6));
+    return strayGroupDeletes(groupIds, ours);
+  }
+
   forgetSwitch(dpid: bigint): void {
     for (const [key, have] of this.installed) if (have.dpid === dpid) this.installed.delete(key);
   }
@@ -139,4 +150,14 @@ export class DatapathDecisions {
   forgetService(serviceId: number): void {
     for (const have of this.installed.values()) if (have.flow.serviceId === serviceId) have.flowInstalled = false;
   }
+}
+
+/** A delete for each of `groupIds` that is vadc's (its id range) and not in `keep`. */
+export function strayGroupDeletes(groupIds: readonly number[], keep: ReadonlySet<number> = new Set()): GroupMod[] {
+  const deletes: GroupMod[] = [];
+  for (const id of groupIds) {
+    const group = vadcGroupOf(id);
+    if (group && !keep.has(id)) deletes.push(buildDeleteServiceGroup(group.serviceId, group.dualStackIpv6));
+  }
+  return deletes;
 }

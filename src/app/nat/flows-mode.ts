@@ -19,6 +19,7 @@ import { membersOf, takeConnectionId, vipsOf, type ServiceState } from '../servi
 import { addressesOf, backendAddress, connectionBackendIp, deleteBackendConnectionFlows, headerAddresses } from './common';
 import type { EndCopies } from './end-copies';
 import { NO_REPLY_GUARD, type ReplyGuard } from './reply-guard';
+import { strayGroupDeletes } from './datapath-decisions';
 import { FLOW_PAIR_SHAPE, FlowAccounting } from './flow-accounting';
 import { FLOW_PAIR_FLOW_MODS, FLOW_PAIR_MESSAGES, FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type FlowPairValues, type FlowPairValues6 } from './flow-pair-wire';
 import type { DatapathStatus, KnownConnection, NatMode, NewConnection } from './nat-mode';
@@ -81,6 +82,11 @@ export class FlowsNat implements NatMode {
 
   syncBackendFlows(): void {
     // Every connection carries its backend in its own flows: nothing per backend.
+  }
+
+  /** Flows mode makes no groups: every one of vadc's on the switch is a conntrack-mode run's (a restart in another mode). */
+  strayGroups(_dpid: bigint, groupIds: readonly number[]): OfpMessage[] {
+    return strayGroupDeletes(groupIds);
   }
 
   forgetSwitch(dpid: bigint): void {

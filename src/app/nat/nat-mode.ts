@@ -122,6 +122,11 @@ export interface NatMode {
    * writing the changes to `out`. `switches` are the connected ones. A no-op where the mode has none.
    */
   syncBackendFlows(services: readonly ServiceState[], switches: ReadonlySet<bigint>, out: Outbox): void;
+  /**
+   * The group ids read from switch `dpid` after it connected: deletes for vadc's groups (its id range) this mode did
+   * not install there (an earlier run's select groups, services gone or no longer deciding in the datapath).
+   */
+  strayGroups(dpid: bigint, groupIds: readonly number[]): OfpMessage[];
   /** A switch went away or reconnected: what was installed on it is unknown now. */
   forgetSwitch(dpid: bigint): void;
   /** A service was deleted from the switches (its flows went with the delete). */

@@ -4,7 +4,7 @@
 import { parseConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/config/errors';
 import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
-import { OFPGC_MODIFY } from '../../../src/openflow/constants';
+import { OFPG_ANY, OFPGC_ADD, OFPGC_MODIFY, OFPGT_SELECT, OFPP_ANY } from '../../../src/openflow/constants';
 import type { Bucket, GroupMod } from '../../../src/openflow/types';
 import {
   AppHarness, backendYaml, CLIENT_PORT, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services, NAT_MODES, tieredDatapathServices, VIP6,
@@ -269,6 +269,60 @@ describe('datapath decisions: the buckets follow the backends', () => {
     expect(h.table.groups.size).toBe(1);
     expect(spread(h, 100).size).toBe(4);
     expect(h.packetIns).toBe(0);
+  });
+});
+
+describe('datapath decisions: what an earlier run left on the switch', () => {
+  /** Flows that send packets to a group (decision flows). */
+  const toGroups = (h: AppHarness) => h.table.flows().filter((f) => f.instructions.some((i) => i.type === 'apply_actions' && i.actions.some((a) => a.type === 'group')));
+  /** Someone else's select group on the bridge (an id outside vadc's range). */
+  const FOREIGN_GROUP = 7;
+  const addForeignGroup = (h: AppHarness) => h.table.applyGroup({
+    type: 'group_mod', xid: 0, command: OFPGC_ADD, groupType: OFPGT_SELECT, groupId: FOREIGN_GROUP,
+    buckets: [{ weight: 1, watchPort: OFPP_ANY, watchGroup: OFPG_ANY, actions: [{ type: 'output', port: VMS['v-vm1'].ofport, maxLen: 0 }] }],
+  });
+  /** What the daemon does after a connect: reads the switch's group ids and installs the app's answer. */
+  const sweepGroups = (h: AppHarness) => h.install(h.app.groupsFound(h.sw.dpid, [...h.table.groups.keys()]));
+
+  it('a restart whose service no longer decides in the datapath: its decision flows go at connect and its groups at the sweep; new connections come to vadc', () => {
+    const h = new AppHarness(CONNTRACK, dualStackService('rr'), { leftBy: CONNTRACK, leftServices: dualStackService('rr', '    decisions: datapath') });
+    addForeignGroup(h);
+    // The connect's batch already took the old decision flows: the groups are there, nothing sends packets to them.
+    expect(toGroups(h)).toEqual([]);
+    expect(h.table.groups.size).toBe(3);
+    sweepGroups(h);
+    expect([...h.table.groups.keys()]).toEqual([FOREIGN_GROUP]);
+    // Each family's new connection is the controller's decision now (before, the old group placed it, no packet-in).
+    expect(delivered(h.send(fromClient(21000)).outcomes).port).toBe(VMS['v-vm1'].ofport);
+    expect(delivered(h.send(fromClient6(21001)).outcomes).port).toBe(VMS['v-vm2'].ofport);
+    expect(h.packetIns).toBe(2);
+    expect(h.app.serviceStates()[0].decisions).toBe(2);
+  });
+
+  it('a restart without one of two datapath services: its group goes, the other service\'s group stays and keeps deciding', () => {
+    const api = services('rr').replace('name: web', 'name: api').replace('port: 80', 'port: 81').replace('\nservices:\n', '\n');
+    const h = new AppHarness(CONNTRACK, services('rr'), { leftBy: CONNTRACK, leftServices: `${services('rr')}${api}` });
+    addForeignGroup(h);
+    expect(h.table.groups.size).toBe(3);
+    sweepGroups(h);
+    expect(h.table.groups.size).toBe(2);
+    expect(h.table.groups.has(FOREIGN_GROUP)).toBe(true);
+    expect(toGroups(h)).toHaveLength(1);
+    // web's group still decides; api's port (the old service's) reaches no group: vadc refuses it (no service there).
+    expect(spread(h, 100).size).toBe(4);
+    expect(h.packetIns).toBe(0);
+    expect(h.send(fromClient(22000, { dstPort: 81 })).outcomes.filter((o) => o.kind === 'output' && o.port !== CLIENT_PORT)).toEqual([]);
+    expect(h.packetIns).toBe(1);
+  });
+
+  it('a restart in flows mode: every vadc group goes (flows mode makes none), the foreign one stays', () => {
+    const h = new AppHarness(NAT_MODES[0], services('rr'), { leftBy: CONNTRACK });
+    addForeignGroup(h);
+    expect(toGroups(h)).toEqual([]);
+    sweepGroups(h);
+    expect([...h.table.groups.keys()]).toEqual([FOREIGN_GROUP]);
+    expect(delivered(h.send(fromClient(23000)).outcomes).port).toBe(VMS['v-vm1'].ofport);
+    expect(h.packetIns).toBe(1);
   });
 });
 

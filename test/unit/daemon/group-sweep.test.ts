@@ -1,0 +1,40 @@
+// A daemon reads a switch's groups when it connects, and deletes vadc's select groups (its id range) that its
+// configuration does not want there, an earlier run's; another controller's groups on the bridge stay. Flows mode makes
+// no groups, so every one of vadc's is stray (a restart from conntrack mode).
+import { parseConfig } from '../../../src/config';
+import { VadcDaemon } from '../../../src/daemon/daemon';
+import { serviceGroupId } from '../../../src/flows';
+import { OFPGC_DELETE, OFPGT_SELECT, type GroupMod, type OfpMessage } from '../../../src/openflow';
+import { noVswitchd } from '../../helpers/nat-mode';
+import { FakeSwitch, port } from '../controller/fake-switch';
+
+let daemon: VadcDaemon | undefined;
+let sw: FakeSwitch | undefined;
+
+afterEach(async () => {
+  sw?.destroy();
+  await daemon?.stop();
+});
+
+const CONFIG = `
+controller: { listen: "tcp:127.0.0.1:0", ha: { election: none } }
+datapath: { nat: flows }
+services:
+  - { name: web, vip: 10.0.0.100, port: 80, backends: [{ vnic: v1, ip: 10.0.0.11, ports: [8080], mac: "52:54:00:00:00:11" }] }
+`;
+
+test('on connect: the groups are read, vadc\'s strays are deleted (both families\' ids), a foreign group is not', async () => {
+  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(CONFIG, 'test'), configText: CONFIG, ovsdb: false });
+  const [bound] = await daemon.start();
+  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: 0x8n, ports: [port(1, 'v1')] });
+  const fake = sw;
+  const request = await fake.next((m) => m.type === 'multipart_request' && m.body.mpType === 'group_desc');
+  const stray = [serviceGroupId(123), serviceGroupId(123, true)];
+  const foreign = 7;
+  const desc = (groupId: number) => ({ groupType: OFPGT_SELECT, groupId, buckets: [] });
+  fake.send({ type: 'multipart_reply', xid: request.xid, flags: 0, body: { mpType: 'group_desc', entries: [foreign, ...stray].map(desc) } });
+  const isGroupDelete = (m: OfpMessage): m is GroupMod => m.type === 'group_mod' && m.command === OFPGC_DELETE;
+  await fake.next((m) => isGroupDelete(m) && m.groupId === stray[1]);
+  // One answer, one batch: both strays deleted, in the order read, and nothing else.
+  expect(fake.received.filter(isGroupDelete).map((m) => m.groupId)).toEqual(stray);
+}, 20_000);
