@@ -85,6 +85,25 @@ const FAMILIES: Family[] = [
   { name: 'IPv6', service: 'web6', vip: () => ipv6ForIp(VIP), bucket: (vm) => `[${lab.host(vm).ip6}]:8080`, pin: ['ip', '-6'] },
 ];
 
+/**
+ * The daemon's configuration: the lab's switch and tracker, web (rr on VIP over the three VMs' 8080, with `webLines`),
+ * then `others` (more services).
+ */
+function config(webLines: string, others = ''): string {
+  return `
+controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
+datapath: { nat: conntrack, appctl: ${lab.vswitchdControlSocket} }
+ovsdb: unix:${lab.ovsdbSocket}
+services:
+  - name: web
+    vip: ${VIP}
+    port: 80
+    scheduler: rr
+${webLines}    backends:
+${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n')}
+${others}`;
+}
+
 beforeAll(async () => {
   // Its own lab name (and directory): a run of another suite under the default name queues on the host lock instead of colliding.
   lab = await Lab.up({ name: 'dpd', vms: 3, clients: 1, waitForHostMs: 600_000 });
@@ -98,20 +117,7 @@ beforeAll(async () => {
     if (vm === 'vm1') tierZero = await lab.startHttpServer(vm, 8083);
     else otherServers.push(await lab.startHttpServer(vm, 8083));
   }
-  const text = `
-controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-datapath: { nat: conntrack, appctl: ${lab.vswitchdControlSocket} }
-ovsdb: unix:${lab.ovsdbSocket}
-services:
-  - name: web
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    decisions: datapath
-    health: { type: http, path: /, interval: 1, timeout: 0.9, rise: 1, fall: 2 }
-    backends:
-${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n')}
-  - name: web6
+  const text = config('    decisions: datapath\n    health: { type: http, path: /, interval: 1, timeout: 0.9, rise: 1, fall: 2 }\n', `  - name: web6
     vip: "${ipv6ForIp(VIP)}"
     port: 80
     scheduler: rr
@@ -143,7 +149,7 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
     failover: { hold: 0 }
     backends:
 ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8083], tier: ${vm === 'vm1' ? 0 : 1} }`).join('\n')}
-`;
+`);
   // Checks leave from the host side's address of the backend's family (one IPv4 address for both failed every IPv6 check).
   const healthSourceAddress = { ipv4: lab.localIp, ipv6: lab.localIp6 };
   daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress });
@@ -450,18 +456,7 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     expect((await decisionFlows()).length).toBeGreaterThan(0);
     await daemon.stop();
     // The same name (so the same service id, the same group id) deciding by the controller now; the other services gone.
-    const text = `
-controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-datapath: { nat: conntrack, appctl: ${lab.vswitchdControlSocket} }
-ovsdb: unix:${lab.ovsdbSocket}
-services:
-  - name: web
-    vip: ${VIP}
-    port: 80
-    scheduler: rr
-    backends:
-${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: ${lab.host(vm).ip}, ports: [8080] }`).join('\n')}
-`;
+    const text = config('');
     daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300 });
     const [target] = await daemon.start();
     await lab.setController(target);

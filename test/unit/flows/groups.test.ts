@@ -2,7 +2,7 @@
 // the flow that points to a group (checkFlow): what vadc builds passes, and each way of getting it wrong is named.
 import {
   VADC_GROUPS, VADC_PIPELINE, buildDecisionFlow, buildDeleteDecisionFlow, buildDeleteServiceGroup, buildServiceGroup, checkFlow, checkGroup,
-  serviceGroupId, FlowBuildError,
+  buildDeleteAllDecisionFlows, isVadcGroupId, serviceGroupId, vadcGroupOf, FlowBuildError,
 } from '../../../src/flows';
 import type { Action, GroupMod } from '../../../src/openflow/types';
 
@@ -101,5 +101,24 @@ describe('datapath decision groups and flows', () => {
     expect(buildDeleteDecisionFlow(FLOW)).toEqual({
       ...fixed, command: 4, cookie: 0xadc0_7000_0000_0000n, cookieMask: 0xffff_f000_0000_0000n, match: buildDecisionFlow(FLOW).match, instructions: [],
     });
+  });
+
+  it("vadc's group ids: both families' ranges, a service id 1..65535 each, nothing around them", () => {
+    const { base, ipv6Base } = VADC_GROUPS;
+    const ours = [base + 1, base + 0xffff, ipv6Base + 1, ipv6Base + 0xffff];
+    expect(ours.map(isVadcGroupId)).toEqual([true, true, true, true]);
+    expect(ours.map(vadcGroupOf)).toEqual([
+      { serviceId: 1, dualStackIpv6: false }, { serviceId: 0xffff, dualStackIpv6: false }, { serviceId: 1, dualStackIpv6: true }, { serviceId: 0xffff, dualStackIpv6: true },
+    ]);
+    // Each id maps back to the group serviceGroupId gives.
+    expect(ours.map((id) => { const g = vadcGroupOf(id)!; return serviceGroupId(g.serviceId, g.dualStackIpv6); })).toEqual(ours);
+    for (const id of [0, 7, base - 1, base, ipv6Base, ipv6Base + 0x10000, 0xffffff00]) expect([id, isVadcGroupId(id), vadcGroupOf(id)]).toEqual([id, false, undefined]);
+  });
+
+  it('the connect-time delete takes every decision flow, in every table, by the cookie kind alone', () => {
+    expect(buildDeleteAllDecisionFlows()).toMatchObject({
+      type: 'flow_mod', command: 3, tableId: 0xff, cookie: 0xadc0_7000_0000_0000n, cookieMask: 0xffff_f000_0000_0000n, match: [], instructions: [],
+    });
+    expect(checkFlow(buildDeleteAllDecisionFlows(), VADC_PIPELINE)).toEqual([]);
   });
 });
