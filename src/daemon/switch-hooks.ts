@@ -52,7 +52,11 @@ export class SwitchHooks {
     return {
       onSwitchUp: (sw: SwitchInfo, now: number) => {
         o.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });
-        const msgs = base.onSwitchUp(sw, now);
+        // The connect's batch goes out first, ahead of anything the rest of this turn sends to the switch (the readings
+        // below, and afterDiscovery: a verdict that the backends are back adds its service's group and decision flow).
+        // Returned, it reached the switch after them, and its delete of every decision flow took theirs away while the
+        // app counted them installed: new connections went to the controller until the next change of the service.
+        o.send(sw.dpid, base.onSwitchUp(sw, now) ?? []);
         // Without roles this connection writes at once, and the controller holds its packet-ins until the replay
         // after the restore (a new connection decided before it could take a connection id the last run's flows
         // carry); with roles a standby's reading, and the takeover's replay comes after the takeover's own reading.
@@ -63,10 +67,11 @@ export class SwitchHooks {
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
         o.afterDiscovery();
-        return msgs;
+        return [];
       },
       onMastership: (sw: SwitchInfo, now: number) => {
-        const msgs = base.onMastership(sw, now);
+        // First, as on connect (above).
+        o.send(sw.dpid, base.onMastership(sw, now) ?? []);
         // Counts from what the datapath carries now (flows by cookie or the tracker; never a wipe), read at once (after
         // this turn's write): the packet-ins held as a standby are replayed after it, so that a connection the old
         // master placed is known and not decided again. Packet-ins arriving meanwhile join them (the controller's
@@ -79,7 +84,7 @@ export class SwitchHooks {
           void this.sweepGroups(sw.dpid);
         }, TAKEOVER_READS_AFTER_MS).unref();
         o.afterDiscovery();
-        return msgs;
+        return [];
       },
       onSwitchDown: (dpid: bigint, now: number) => {
         base.onSwitchDown(dpid, now);
