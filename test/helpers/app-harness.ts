@@ -118,8 +118,8 @@ ${line('v-vm2', [8080])}
 ${line('v-vm3', [8080])}`;
 }
 
-/** web alone (TCP 80, rr, VIP 10.0.0.100) over the given VMs, each serving port 8080. */
-export function webOver(vms: readonly VmName[]): string {
+/** web alone (TCP 80, rr, VIP 10.0.0.100) over the given VMs, each serving port 8080; `extra`: more lines of its own. */
+export function webOver(vms: readonly VmName[], extra = ''): string {
   return `
 services:
   - name: web
@@ -127,7 +127,7 @@ services:
     port: 80
     scheduler: rr
     idle_timeout: 30
-    backends:
+${extra}    backends:
 ${vms.map((vm) => backendYaml(vm, [8080])).join('\n')}
 `;
 }

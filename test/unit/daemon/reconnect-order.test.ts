@@ -12,21 +12,11 @@ import { parseCookie } from '../../../src/flows';
 import { OFPFC_ADD, OFPFC_DELETE } from '../../../src/openflow/constants';
 import type { OfpMessage } from '../../../src/openflow/types';
 import { silentLogger } from '../../../src/util/logger';
-import { AppHarness, backendYaml, delivered, fromClient, NAT_MODES, VMS } from '../../helpers/app-harness';
+import { AppHarness, delivered, fromClient, NAT_MODES, VMS, webOver } from '../../helpers/app-harness';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
-const WEB = `
-services:
-  - name: web
-    vip: 10.0.0.100
-    port: 80
-    decisions: datapath
-    scheduler: rr
-    backends:
-${backendYaml('v-vm1', [8080])}
-${backendYaml('v-vm2', [8080])}
-`;
+const WEB = webOver(['v-vm1', 'v-vm2'], '    decisions: datapath\n');
 
 const isDecision = (m: OfpMessage) => m.type === 'flow_mod' && parseCookie(m.cookie)?.kind === 'decision';
 
