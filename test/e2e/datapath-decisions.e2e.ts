@@ -413,7 +413,8 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     const before = packetIns();
     expect((await fresh(20, VIP_WRR)).length).toBe(20);
     expect(packetIns() - before).toBe(0);
-    // Detached: the switch drops the connection (OVS removes the flows with the controller's record, not the groups).
+    // Detached: the switch drops the connection (OVS 3.1 removed vadc's flows and groups with the controller's record:
+    // `detached` in the printout).
     await lab.setController('');
     await waitFor(() => daemon.status().switches.length === 0, 10_000, 'the switch to drop the controller');
     const detached = { decided: await decidedVips(), groups: (await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id=')).length };
