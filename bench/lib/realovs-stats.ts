@@ -178,3 +178,15 @@ export async function retryRefused<T>(attempt: () => Promise<T>, tries: number, 
     }
   }
 }
+
+/** `ovs-appctl coverage/show`'s counters: each line "NAME  rates ...  total: N" as NAME -> N. */
+export function parseCoverage(text: string): Map<string, number> {
+  const counters = new Map<string, number>();
+  for (const m of text.matchAll(/^(\w+)\s+.*total: (\d+)\s*$/gm)) counters.set(m[1], Number(m[2]));
+  return counters;
+}
+
+/** The counters that moved from `before` to `after`, largest change first. */
+export function coverageDelta(before: ReadonlyMap<string, number>, after: ReadonlyMap<string, number>): Array<[string, number]> {
+  return [...after].map(([name, n]): [string, number] => [name, n - (before.get(name) ?? 0)]).filter(([, d]) => d !== 0).sort((a, b) => b[1] - a[1]);
+}

@@ -2,7 +2,10 @@
 // controller, and the same load through the VIP (every connection a packet-in) and over pre-installed
 // static NAT flows (no controller), side by side in one run. Also iperf3 via the VIP vs. direct, and a
 // scaled test of many held connections (flow table vs. vadc's connection table).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -14,8 +17,11 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
 import { sleep } from '../../src/lab/system';
 import {
-  countDumpedFlows, cpuPercent, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
+  countDumpedFlows, coverageDelta, cpuPercent, parseCoverage, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
 } from './realovs-stats';
+import {
+  connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type Pause, type TraceSplit,
+} from './first-packet-trace';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions } from './realovs-scripts';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -57,8 +63,34 @@ export interface RealOvsOptions {
   replyGuard?: number;
   /** Who decides each VIP service's connections (config `decisions`; datapath: OVS's select group, conntrack only); default controller. */
   decisions?: 'controller' | 'datapath';
+  /**
+   * Capture the latency phase (dumpcap on the client's and the backend's OVS ports and the OpenFlow connection) into
+   * this directory and split each connection's first round trip; also the event-loop delay and GC pauses of vadc's
+   * process (this one) over the phase. Off by default: the capture costs CPU on a small machine.
+   */
+  traceDir?: string;
+  /**
+   * The nice value of vadc's thread (this process's main thread) once the lab and its servers are up; the clients
+   * keep the default (they run under `nice` undoing it). ovs-ctl starts ovs-vswitchd at -10 in installs; the lab at 0.
+   */
+  vadcNice?: number;
   log: (line: string) => void;
 }
+
+/** The latency phase seen from inside vadc's process (with traceDir). */
+export interface ProcessView {
+  /** perf_hooks.monitorEventLoopDelay over the phase (10 ms resolution: a timer every 10 ms is late by this), ms. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  gc: { count: number; totalMs: number; maxMs: number };
+  /** vadc's own turn: the OpenFlow socket's last 'data' event before a write that carries a packet-out -> that write, us. */
+  inTurnUs: Distribution;
+}
+
+export type LatencyTrace = TraceSplit & ProcessView & {
+  pcap: string;
+  /** ovs-vswitchd's coverage counters that moved over the phase (`ovs-appctl coverage/show` totals), largest first. */
+  ovsCoverage: Array<[string, number]>;
+};
 
 export interface PhaseResult {
   connections: number;
@@ -84,6 +116,8 @@ export interface RunResult {
   ratio: number;
   firstPacketExtraUs: { p50: number; p99: number; max: number };
   iperf: { direct: Iperf3Result; vip: Iperf3Result; ratio: number; packetInsMidTransfer: number; packetInsWholeTransfer: number };
+  /** With traceDir: where the latency phase's time went. */
+  trace?: LatencyTrace;
 }
 
 export interface HoldResult {
@@ -187,6 +221,8 @@ class Bench {
   private readonly dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-realovs-'));
   private readonly clientScript = path.join(this.dir, 'client.js');
   private readonly serverScript = path.join(this.dir, 'server.js');
+  private runIndex = 0;
+  private lastTrace?: LatencyTrace;
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -202,6 +238,7 @@ class Bench {
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       await this.startServers(backend);
+      if (this.opts.vadcNice !== undefined) os.setPriority(process.pid, this.opts.vadcNice);
       const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
@@ -215,6 +252,8 @@ class Bench {
       }
       const runs: RunResult[] = [];
       for (let run = 0; run < this.opts.runs; run++) {
+        this.runIndex = run;
+        this.lastTrace = undefined;
         log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
         const staticPhase = await this.staticPhase(backend);
         log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
@@ -225,7 +264,7 @@ class Bench {
         const iperf = this.opts.iperfSeconds > 0 ? await this.iperf(backend) : NO_IPERF;
         runs.push({
           static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
-          firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf,
+          firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf, ...(this.lastTrace ? { trace: this.lastTrace } : {}),
         });
         log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
@@ -271,7 +310,8 @@ class Bench {
   }
 
   private clientArgv(o: ClientOptions): string[] {
-    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.clientScript} '${JSON.stringify(o)}'`];
+    const nice = this.opts.vadcNice ? `nice -n ${-this.opts.vadcNice} ` : '';
+    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${nice}node ${this.clientScript} '${JSON.stringify(o)}'`];
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
@@ -299,13 +339,97 @@ class Bench {
         host: this.vip, port: 80, count: 2 * this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0,
         targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }],
       });
-      const report = parseClientReport((await this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 })).stdout);
+      const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
+      const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
       const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];
       return { vip, static: statik, vipFailed, staticFailed };
     } finally {
       await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
     }
+  }
+
+  /**
+   * Runs the latency phase under dumpcap (the client's and the backend's OVS ports, the OpenFlow connection on the
+   * loopback) with vadc's process watched (event-loop delay, GC pauses), and keeps the split (lastTrace).
+   */
+  private async traced<T>(backend: LabHost, work: () => Promise<T>): Promise<T> {
+    const dir = this.opts.traceDir!;
+    mkdirSync(dir, { recursive: true });
+    const pcap = path.join(dir, `latency-run${this.runIndex + 1}.pcapng`);
+    const controllerPort = Number(this.target.split(':').pop());
+    const client = this.lab.clients[0];
+    const capture = spawn('dumpcap', ['-q', '-s', '0', '-i', 'lo', '-f', `tcp port ${controllerPort}`, '-i', client.port, '-f', 'tcp',
+      '-i', backend.port, '-f', 'tcp', '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => capture.once('exit', (code) => resolve(code)));
+    let stderr = '';
+    capture.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    await waitFor(() => /Capturing on/.test(stderr) || capture.exitCode !== null, 10_000, 'dumpcap to start');
+    await sleep(500); // all three interfaces open
+    const pauses: Pause[] = [];
+    const gcObserver = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) pauses.push({ startUs: (performance.timeOrigin + e.startTime) * 1000, durationUs: e.duration * 1000 });
+    });
+    gcObserver.observe({ entryTypes: ['gc'] });
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    const turns = this.watchTurns();
+    const coverageBefore = parseCoverage(await this.lab.appctl('coverage/show'));
+    delay.enable();
+    let result: T;
+    try {
+      result = await work();
+    } finally {
+      delay.disable();
+      gcObserver.disconnect();
+      turns.stop();
+      await sleep(300);
+      capture.kill('SIGINT');
+      await Promise.race([exited, sleep(10_000)]);
+    }
+    if (capture.exitCode !== 0) throw new Error(`dumpcap failed (exit ${capture.exitCode}): ${stderr.trim()}`);
+    const coverage = coverageDelta(coverageBefore, parseCoverage(await this.lab.appctl('coverage/show')));
+    const packets = readPcapng(readFileSync(pcap));
+    const traces = connectionTraces(packets, {
+      clientIface: client.port, backendIface: backend.port, controllerPort, clientIp: client.ip, backendIp: backend.ip,
+      paths: { [this.vip]: 'vip', [this.staticVip]: 'static' },
+    });
+    const split = splitTraces(traces, { pauses, statsRequests: multipartRequestTimes(packets, controllerPort) });
+    const ms = (ns: number) => ns / 1e6;
+    this.lastTrace = {
+      ...split, pcap, ovsCoverage: coverage,
+      eventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      inTurnUs: summarize(turns.us),
+      gc: { count: pauses.length, totalMs: pauses.reduce((n, p) => n + p.durationUs, 0) / 1000, maxMs: Math.max(0, ...pauses.map((p) => p.durationUs)) / 1000 },
+    };
+    return result;
+  }
+
+  /**
+   * vadc's own turn on the switch's socket: from its last 'data' event to the next write that carries a packet-out
+   * (the last data before it is the packet-in it answers; end copies and statistics replies get no packet-out).
+   */
+  private watchTurns(): { us: number[]; stop: () => void } {
+    const socket = (this.daemon!.controller.switches()[0] as unknown as { socket: Socket }).socket;
+    const us: number[] = [];
+    let readAt: bigint | undefined;
+    const onData = () => { readAt = process.hrtime.bigint(); };
+    socket.prependListener('data', onData);
+    const write = socket.write;
+    const OFPT_PACKET_OUT = 13;
+    socket.write = function watched(this: Socket, chunk: unknown, ...rest: unknown[]) {
+      if (readAt !== undefined && Buffer.isBuffer(chunk) && chunk[1] === OFPT_PACKET_OUT) {
+        us.push(Number(process.hrtime.bigint() - readAt) / 1000);
+        readAt = undefined;
+      }
+      return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
+    } as typeof socket.write;
+    return {
+      us,
+      stop: () => {
+        socket.removeListener('data', onData);
+        socket.write = write;
+      },
+    };
   }
 
   /** One connection first: a path that does not work fails the run at once, with the flow table as evidence. */

@@ -4,10 +4,14 @@
 //   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
 //     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5 (0 = skip iperf3)] [--hold 10000] [--nat flows|conntrack]
 //     [--end-copies N (copies/s, 0 = off; default the config's)] [--reply-guard N (flows mode, SYN-ACKs/s, 0 = off;
-//     default the config's)] [--decisions controller|datapath] [--json]
+//     default the config's)] [--decisions controller|datapath] [--trace DIR (capture the latency phase and split each
+//     connection's first round trip: OVS in, vadc, OVS out, backend, back; vadc's event-loop delay and GC)]
+//     [--vadc-nice N (vadc's thread at nice N, the clients not)] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
-import { runRealOvsBench, type RunResult } from '../lib/realovs';
+import type { PathSplit } from '../lib/first-packet-trace';
+import { runRealOvsBench, type LatencyTrace, type RunResult } from '../lib/realovs';
+import type { Distribution } from '../lib/realovs-stats';
 import { medianSpread } from '../lib/realovs-stats';
 
 const { values } = parseArgs({
@@ -24,6 +28,8 @@ const { values } = parseArgs({
     'end-copies': { type: 'string' },
     'reply-guard': { type: 'string' },
     decisions: { type: 'string', default: 'controller' },
+    trace: { type: 'string' },
+    'vadc-nice': { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -38,7 +44,9 @@ async function main(): Promise<void> {
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
     holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions,
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
-    ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
+    ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
+    ...(values.trace !== undefined ? { traceDir: values.trace } : {}),
+    ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -73,6 +81,9 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
+  report.runs.forEach((r, i) => {
+    if (r.trace) process.stdout.write(`\n${formatTrace(r.trace, i + 1)}`);
+  });
   if (report.hold) {
     const h = report.hold;
     process.stdout.write(`\nheld connections: requested ${h.requested}, open ${h.held}, failed ${h.failed}; vadc tracks ${h.trackedByVadc}; ` +
@@ -80,6 +91,31 @@ async function main(): Promise<void> {
       `${h.trackerEstablished !== undefined ? `, tracker established ${h.trackerEstablished}` : ''}; of the hold service: vadc ${h.holdService.trackedByVadc}, ` +
       `flows forward ${h.holdService.forwardFlows}, reverse ${h.holdService.reverseFlows}: ${h.consistent ? 'consistent' : 'NOT consistent'}\n`);
   }
+}
+
+/** One run's split of the first round trip (us, p50 / p99 / max), vadc's process over the phase, its slowest connections. */
+function formatTrace(t: LatencyTrace, run: number): string {
+  const spans: Array<[string, keyof PathSplit]> = [
+    ['SYN in -> SYN-ACK out (client port)', 'total'], ['SYN in -> SYN to backend', 'toBackend'], ['  OVS: SYN in -> packet-in', 'ovsIn'],
+    ['  vadc: packet-in -> packet-out', 'vadc'], ['  OVS: packet-out -> SYN to backend', 'ovsOut'], ['backend: SYN -> SYN-ACK', 'backend'],
+    ['SYN-ACK back to the client port', 'back'],
+  ];
+  const paths = Object.keys(t.byPath);
+  const cell = (d: unknown) => {
+    const v = d as Distribution | undefined;
+    return v && v.samples ? `${fmt(v.p50)} / ${fmt(v.p99)} / ${fmt(v.max)}` : '-';
+  };
+  const rows: Array<Record<string, string>> = spans.map(([what, key]) => ({ what, ...Object.fromEntries(paths.map((p) => [p, cell(t.byPath[p][key])])) }));
+  const counts = paths.map((p) => `${p} ${t.byPath[p].connections} (incomplete ${t.byPath[p].incomplete}, SYN retransmitted ${t.byPath[p].retransmitted})`).join(', ');
+  const slow = t.slowest.map((s) => `  ${fmt(s.totalUs)} = in ${fmt(s.ovsInUs)} + vadc ${fmt(s.vadcUs)} (GC ${fmt(s.gcInVadcUs)}) + out ${fmt(s.ovsOutUs)} + backend ${fmt(s.backendUs)} + back ${fmt(s.backUs)}; ` +
+    `${fmt(s.sinceLastStatsRequestMs, 1)} ms after a stats request`).join('\n');
+  return `run ${run}: first round trip by captured moments, us p50 / p99 / max (${counts}; ${t.pcap})\n` +
+    `${formatTable(rows, [{ header: 'SPAN', get: 'what' }, ...paths.map((p) => ({ header: p.toUpperCase(), get: p }))])}\n` +
+    `vadc's process over the phase: event-loop delay p50 ${fmt(t.eventLoopDelayMs.p50, 2)} / p99 ${fmt(t.eventLoopDelayMs.p99, 2)} / max ${fmt(t.eventLoopDelayMs.max, 2)} ms; ` +
+    `GC ${t.gc.count} pauses, ${fmt(t.gc.totalMs, 1)} ms in all, longest ${fmt(t.gc.maxMs, 2)} ms; ` +
+    `its own turn (packet-in read -> packet-out written) ${fmt(t.inTurnUs.p50)} / ${fmt(t.inTurnUs.p99)} / ${fmt(t.inTurnUs.max)} us (${t.inTurnUs.samples})\n` +
+    `slowest VIP connections, us:\n${slow}\n` +
+    `ovs-vswitchd coverage over the phase (per VIP connection): ${t.ovsCoverage.slice(0, 16).map(([name, n]) => `${name} ${n} (${fmt(n / (t.byPath.vip?.connections || 1), 2)})`).join(', ')}\n`;
 }
 
 main().catch((err: Error) => {

@@ -1,5 +1,5 @@
 import {
-  BenchInputError, countDumpedFlows, cpuPercent, extraOver, medianSpread, parseCtStats, parseIperf3Json, perSecond, retryRefused, summarize, whilePending,
+  BenchInputError, countDumpedFlows, coverageDelta, cpuPercent, extraOver, medianSpread, parseCoverage, parseCtStats, parseIperf3Json, perSecond, retryRefused, summarize, whilePending,
 } from '../lib/realovs-stats';
 
 describe('summarize', () => {
@@ -138,5 +138,19 @@ describe('retryRefused', () => {
     const other = jest.fn(async () => { throw new Error('iperf3 output is not JSON'); });
     await expect(retryRefused(other, 3, 1, () => undefined)).rejects.toThrow('not JSON');
     expect(other).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('parseCoverage and coverageDelta', () => {
+  const show = (upcalls: number, pins: number) => `Event coverage, avg rate over last: 5 seconds, last minute, last hour,  hash=a1b2c3d4:
+bridge_reconfigure         0.0/sec     0.000/sec        0.0000/sec   total: 4
+dpif_execute               ${upcalls / 10}/sec     0.000/sec        0.0000/sec   total: ${upcalls}
+ofproto_packet_out         0.2/sec     0.017/sec        0.0003/sec   total: ${pins}
+43 events never hit
+`;
+  it('reads each counter\'s total and lists those that moved, largest change first', () => {
+    const before = parseCoverage(show(10, 3));
+    expect([...before]).toEqual([['bridge_reconfigure', 4], ['dpif_execute', 10], ['ofproto_packet_out', 3]]);
+    expect(coverageDelta(before, parseCoverage(show(2010, 1003)))).toEqual([['dpif_execute', 2000], ['ofproto_packet_out', 1000]]);
   });
 });
