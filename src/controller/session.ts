@@ -320,6 +320,9 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.counters.bytesIn += chunk.length;
     this.lastHeardAt = this.opts.now();
     this.frames.forEachFrame(chunk, this.onFrameResult);
+    // The answers to this chunk (a packet-in's packet-out) leave now, as one write, rather than at the end of the
+    // turn: whatever else the turn holds (other sockets' reads, the statistics poll's slices) runs after they left.
+    this.writer.flush();
   }
 
   /** One frame of a chunk; false stops reading the chunk (the session ended). */

@@ -78,7 +78,7 @@ export class WriteBatcher {
     }
   }
 
-  /** Writes what is pending now, without waiting for the end of the turn (used before closing). */
+  /** Writes what is pending now, without waiting for the end of the turn (a chunk's answers; before closing). */
   flush(): void {
     if (this.closed || this.blocked || this.pending.length === 0) return;
     const batch = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
