@@ -4,6 +4,7 @@
 //
 //   node scripts/count-instructions.js --tree DIR[=LABEL] [--tree DIR2[=LABEL2] ...] [--nat conntrack|flows]
 //        [--family ipv4|ipv6|both] [--short-ms 10000] [--long-ms 50000] [--top 25] [--callers REGEX] [--out DIR] [--json]
+//        [--short-connections N --long-connections M]
 //
 // Each DIR is a vadc tree with dist/ built and node_modules beside it (a worktree, or `git archive COMMIT` extracted
 // with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL and
@@ -22,6 +23,10 @@
 // and V8's call builtins are left out of the inclusive ranking). A function's
 // name is V8's: `*name` optimized, `~name` interpreted or baseline, so a function tiered differently in the two
 // families shows as two rows.
+// --short-connections/--long-connections: fixed-count runs instead of timed ones (the bench's `connections`: each of the
+// two loops, every switch sends exactly that many packet-ins and the loop ends when all are answered), so each run
+// does the same work whatever the machine's load and whole-run totals can be compared between runs and trees. The
+// report then also gives each run's whole total.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -51,6 +56,8 @@ function main() {
       family: { type: 'string', default: 'ipv4' },
       'short-ms': { type: 'string', default: '10000' },
       'long-ms': { type: 'string', default: '50000' },
+      'short-connections': { type: 'string' },
+      'long-connections': { type: 'string' },
       top: { type: 'string', default: '25' },
       out: { type: 'string', default: path.join(os.tmpdir(), 'vadc-count') },
       json: { type: 'boolean', default: false },
@@ -64,9 +71,16 @@ function main() {
   if (!['conntrack', 'flows'].includes(values.nat)) usage(`--nat: expected conntrack or flows, got ${values.nat}`);
   if (!['ipv4', 'ipv6', 'both'].includes(values.family)) usage(`--family: expected ipv4, ipv6 or both, got ${values.family}`);
   const families = values.family === 'both' ? ['ipv4', 'ipv6'] : [values.family];
-  const shortMs = positive('short-ms', values['short-ms']);
-  const longMs = positive('long-ms', values['long-ms']);
-  if (longMs <= shortMs) usage('--long-ms must be longer than --short-ms');
+  const counted = values['short-connections'] !== undefined || values['long-connections'] !== undefined;
+  if (counted && (values['short-connections'] === undefined || values['long-connections'] === undefined)) {
+    usage('--short-connections and --long-connections go together');
+  }
+  // A run's size: { loopMs } (timed loops) or { connections } (fixed-count loops, per switch and loop).
+  const sizes = counted
+    ? [{ connections: positive('short-connections', values['short-connections']) }, { connections: positive('long-connections', values['long-connections']) }]
+    : [{ loopMs: positive('short-ms', values['short-ms']) }, { loopMs: positive('long-ms', values['long-ms']) }];
+  if (counted && sizes[1].connections <= sizes[0].connections) usage('--long-connections must be more than --short-connections');
+  if (!counted && sizes[1].loopMs <= sizes[0].loopMs) usage('--long-ms must be longer than --short-ms');
   const results = [];
   for (const spec of values.tree) {
     const [dir, label = path.basename(path.resolve(dir))] = spec.split('=');
@@ -75,7 +89,7 @@ function main() {
     if (!values.reuse) prepare(path.resolve(dir), copy);
     for (const family of families) {
       const kind = { nat: values.nat, family };
-      const runs = [shortMs, longMs].map((loopMs) => (values.reuse ? readRun(copy, kind, loopMs) : countRun(copy, kind, loopMs)));
+      const runs = sizes.map((size) => (values.reuse ? readRun(copy, kind, size) : countRun(copy, kind, size)));
       results.push({ label, ...kind, ...perConnection(runs[0], runs[1]) });
     }
   }
@@ -116,8 +130,8 @@ function prepare(dir, copy) {
 }
 
 /** One bench run with the controller child under callgrind: its total Ir, per-function costs, responses. */
-function countRun(copy, kind, loopMs) {
-  const outDir = runDir(copy, kind, loopMs);
+function countRun(copy, kind, size) {
+  const outDir = runDir(copy, kind, size);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir);
   const wrapper = path.join(outDir, 'valgrind-node.sh');
@@ -128,22 +142,25 @@ function countRun(copy, kind, loopMs) {
     '',
   ].join('\n'), { mode: 0o755 });
   const started = Date.now();
-  const args = [__filename, '--run', JSON.stringify({ copy, ...kind, loopMs, wrapper })];
+  const args = [__filename, '--run', JSON.stringify({ copy, ...kind, ...size, wrapper })];
   const run = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
-  if (run.status !== 0) throw new Error(`bench run (${kind.nat}, ${kind.family}, ${loopMs} ms) failed with status ${run.status}`);
+  if (run.status !== 0) throw new Error(`bench run (${kind.nat}, ${kind.family}, ${sizeText(size)}) failed with status ${run.status}`);
   fs.writeFileSync(path.join(outDir, 'bench.json'), run.stdout);
   const pid = readRunPid(outDir);
   const perfMap = `/tmp/perf-${pid}.map`;
   if (fs.existsSync(perfMap)) fs.renameSync(perfMap, path.join(outDir, `perf-${pid}.map`));
-  const counted = readRun(copy, kind, loopMs);
-  process.stderr.write(`  ${path.basename(copy)} ${kind.nat} ${kind.family} ${loopMs} ms: ${counted.responses} responses, ${counted.total} Ir ` +
+  const counted = readRun(copy, kind, size);
+  process.stderr.write(`  ${path.basename(copy)} ${kind.nat} ${kind.family} ${sizeText(size)}: ${counted.responses} responses, ${counted.total} Ir ` +
     `(${((Date.now() - started) / 1000).toFixed(0)} s, load ${os.loadavg().map((l) => l.toFixed(1)).join(' ')})\n`);
   return counted;
 }
 
-/** IPv4's runs keep the directory name they had before --family (so --reuse reads earlier counts). */
-function runDir(copy, { nat, family }, loopMs) {
-  return path.join(copy, family === 'ipv4' ? `run-${nat}-${loopMs}` : `run-${nat}-${family}-${loopMs}`);
+const sizeText = (size) => (size.connections === undefined ? `${size.loopMs} ms` : `${size.connections} connections per switch and loop`);
+
+/** IPv4's timed runs keep the directory name they had before --family (so --reuse reads earlier counts). */
+function runDir(copy, { nat, family }, size) {
+  const length = size.connections === undefined ? `${size.loopMs}` : `c${size.connections}`;
+  return path.join(copy, family === 'ipv4' ? `run-${nat}-${length}` : `run-${nat}-${family}-${length}`);
 }
 
 function readRunPid(outDir) {
@@ -153,21 +170,21 @@ function readRunPid(outDir) {
 }
 
 /** A run's counts from its directory (the callgrind output, the perf map kept beside it, the bench's figures). */
-function readRun(copy, kind, loopMs) {
-  const outDir = runDir(copy, kind, loopMs);
+function readRun(copy, kind, size) {
+  const outDir = runDir(copy, kind, size);
   const pid = readRunPid(outDir);
   const perfMap = path.join(outDir, `perf-${pid}.map`);
   const bench = JSON.parse(fs.readFileSync(path.join(outDir, 'bench.json'), 'utf8'));
   const profile = readCallgrind(path.join(outDir, `callgrind.${pid}`), fs.existsSync(perfMap) ? readPerfMap(perfMap) : null);
-  return { loopMs, responses: bench.responses, errors: bench.errors, unmatched: bench.unmatched, ...profile };
+  return { ...size, responses: bench.responses, errors: bench.errors, unmatched: bench.unmatched, ...profile };
 }
 
 /** --run: the bench itself (a fresh process whose execPath is the valgrind wrapper); prints its counts as JSON. */
-async function runBench({ copy, nat, family, loopMs, wrapper }) {
+async function runBench({ copy, nat, family, loopMs = 1000, connections, wrapper }) {
   process.execPath = wrapper;
   const { runFlowSetup } = require(path.join(copy, 'dist', 'bench', 'flowsetup.js'));
   const result = await runFlowSetup({
-    nat, family, switches: 16, mode: 'throughput', loops: 2, loopMs, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
+    nat, family, switches: 16, mode: 'throughput', loops: 2, loopMs, connections, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
     handshakeTimeoutMs: 600_000,
   });
   const t = result.totals;
@@ -290,7 +307,9 @@ function perConnection(short, long) {
     perConnection: (long.total - short.total) / connections,
     perConnectionWithoutCompile: (long.total - long.compile - (short.total - short.compile)) / connections,
     compilePerConnection: (long.compile - short.compile) / connections,
-    runs: [short, long].map((r) => ({ loopMs: r.loopMs, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile })),
+    runs: [short, long].map((r) => ({
+      loopMs: r.loopMs, connections: r.connections, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile,
+    })),
     functions: perFunction('self'),
     inclusive: perFunction('inclusive'),
     callers,
@@ -303,6 +322,12 @@ function report(results, top, callersOf) {
   lines.push('| tree | NAT | family | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|---|');
   for (const r of results) {
     lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${fmt(r.perConnectionWithoutCompile)} | ${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
+  }
+  lines.push('', 'each run whole (the child from start to exit)', '', '| tree | NAT | family | run | responses | Ir | compile Ir | Ir without compile |', '|---|---|---|---|---|---|---|---|');
+  for (const r of results) {
+    for (const run of r.runs) {
+      lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${sizeText(run)} | ${fmt(run.responses)} | ${fmt(run.ir)} | ${fmt(run.compileIr)} | ${fmt(run.ir - run.compileIr)} |`);
+    }
   }
   const names = new Set();
   for (const r of results) {

@@ -36,6 +36,8 @@ export interface EmulatedSwitchOptions {
   /** Packet-ins kept in flight (1 = latency mode). */
   window: number;
   expectedFlowMods: number;
+  /** Fixed-count loops: it sends only the packet-ins allow() lets it (none before the first call). */
+  counted?: boolean;
   /** Called with the response latency in ns for each completed packet-in. */
   onResponse: (latencyNs: number) => void;
 }
@@ -76,6 +78,8 @@ export class EmulatedSwitch {
   private pending: Buffer = Buffer.alloc(0);
   private sequence = 0;
   private sending = false;
+  /** Packet-ins it may still send (fixed-count loops: allow()); Infinity in wall-clock loops. */
+  private budget: number;
   private ourXid = 1;
   private readyXid = -1;
   private readyResolve?: () => void;
@@ -92,6 +96,7 @@ export class EmulatedSwitch {
     const clientPort = ports.find((p) => p.name === opts.clientPortName);
     if (!clientPort) throw new RangeError(`client port ${opts.clientPortName} is not among ${opts.portNames.join(', ')}`);
     this.state = { dpid: opts.dpid, ports, missSendLen: 0xffff, configFlags: 0 };
+    this.budget = opts.counted ? 0 : Infinity;
     this.correlator = new ResponseCorrelator(opts.expectedFlowMods);
     this.endCopies = new EndCopyLearner(opts.vip);
     const frame = buildFrameTemplate(opts);
@@ -122,6 +127,12 @@ export class EmulatedSwitch {
   /** Starts (or resumes) sending packet-ins. */
   start(): void {
     this.sending = true;
+    this.pump();
+  }
+
+  /** Fixed-count loops (options.counted): `n` more packet-ins to send, sent at once if it is started. */
+  allow(n: number): void {
+    this.budget += n;
     this.pump();
   }
 
@@ -170,7 +181,7 @@ export class EmulatedSwitch {
   /** Sends the pending end copies, then packet-ins until `window` are in flight, as one write. */
   private pump(): void {
     if (!this.sending || !this.socket) return;
-    const room = Math.max(0, this.opts.window - this.correlator.inFlight);
+    const room = Math.min(Math.max(0, this.opts.window - this.correlator.inFlight), this.budget);
     const ends = this.ending.length;
     if (room === 0 && ends === 0) return;
     const size = this.template.length;
@@ -190,6 +201,7 @@ export class EmulatedSwitch {
       at += size;
     }
     this.counters.packetInsSent += room;
+    this.budget -= room;
     if (at > 0) this.write(at === batch.length ? batch : batch.subarray(0, at));
   }
 

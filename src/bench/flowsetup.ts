@@ -27,6 +27,8 @@ export interface FlowSetupResult {
   };
   options: {
     switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
+    /** Fixed-count loops: packet-ins per switch per loop (null: loops of loopMs). */
+    connections: number | null;
     protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string; endCopies: number;
   };
   responsesPerSec: RateSummary;
@@ -88,15 +90,19 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
 
   let responses = 0;
   let measuring = false;
+  /** Fixed-count loops: the responses that end the current loop, and what to call then. */
+  let loopTarget = Infinity;
+  let loopDone: (() => void) | undefined;
   const latencies = new LatencyRecorder();
   const window = opts.mode === 'latency' ? 1 : opts.window;
   const switches = plans.map((plan) => new EmulatedSwitch({
     index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port: portOf(plan.index), portNames: plan.portNames,
     clientPortName: plan.clientPortName, backends: plan.backends, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
-    servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods,
+    servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods, counted: opts.connections !== undefined,
     onResponse: (latencyNs) => {
       responses++;
       if (measuring) latencies.record(latencyNs);
+      if (responses === loopTarget) loopDone?.();
     },
   }));
 
@@ -116,7 +122,16 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
         measuring = true;
         cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimeUs()) ?? 0, at: t0 };
       }
-      await sleep(Math.max(0, opts.loopMs - Number(process.hrtime.bigint() - t0) / 1e6));
+      if (opts.connections === undefined) {
+        await sleep(Math.max(0, opts.loopMs - Number(process.hrtime.bigint() - t0) / 1e6));
+      } else {
+        const answered = new Promise<void>((resolve) => {
+          loopDone = resolve;
+        });
+        loopTarget = before + opts.switches * opts.connections;
+        for (const sw of switches) sw.allow(opts.connections);
+        await untilAnswered(answered, () => responses, switches, opts.handshakeTimeoutMs, loop);
+      }
       const durationMs = Number(process.hrtime.bigint() - t0) / 1e6;
       loops.push({ responses: responses - before, durationMs });
       onLoop?.(loop, responses - before, durationMs);
@@ -157,7 +172,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
-        macs: opts.clients, window, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
+        macs: opts.clients, window, connections: opts.connections ?? null, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
         endCopies: opts.endCopies,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
@@ -174,6 +189,31 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   } finally {
     for (const sw of switches) sw.close();
     await internal?.stop().catch(() => undefined);
+  }
+}
+
+/**
+ * A fixed-count loop's end: `answered` resolves once every packet-in of the loop was answered. Fails the run when a
+ * switch failed, or when no response came for `stallMs` (a packet-in the controller never answers would otherwise
+ * hold the loop for ever).
+ */
+async function untilAnswered(answered: Promise<void>, count: () => number, switches: readonly EmulatedSwitch[], stallMs: number, loop: number): Promise<void> {
+  let done = false;
+  void answered.then(() => {
+    done = true;
+  });
+  let last = count();
+  let lastChange = Date.now();
+  while (!done) {
+    await Promise.race([answered, sleep(100)]);
+    const failed = switches.find((sw) => sw.failure);
+    if (failed?.failure) throw failed.failure;
+    if (count() !== last) {
+      last = count();
+      lastChange = Date.now();
+    } else if (!done && Date.now() - lastChange > stallMs) {
+      throw new FlowSetupError(`loop ${loop}: no response for ${stallMs} ms with packet-ins of the loop unanswered (${last} responses in all)`);
+    }
   }
 }
 
@@ -207,7 +247,8 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
   const o = r.options;
   const lines = [
     `vadc bench flowsetup: ${r.controller.label}`,
-    `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ${o.loopMs} ms, first ${o.warmupLoops} dropped, ` +
+    `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ` +
+      `${o.connections === null ? `${o.loopMs} ms` : `${fmt(o.connections)} connections per switch`}, first ${o.warmupLoops} dropped, ` +
       `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
     `  controller ${r.controller.target}${describeControllerPlacement(r)}`,
     '',

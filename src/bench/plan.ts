@@ -21,6 +21,12 @@ export interface FlowSetupOptions {
   /** Loops including the warm-up loop(s). */
   loops: number;
   loopMs: number;
+  /**
+   * Fixed-count loops: each loop, every switch sends exactly this many packet-ins and the loop ends when all are
+   * answered (loopMs is not used). The run's work is then the same every time, whatever the machine's load, so
+   * instruction counts of whole runs repeat (scripts/count-instructions.js). Absent: loops of loopMs wall clock.
+   */
+  connections?: number;
   warmupLoops: number;
   /** Distinct client addresses per switch (cbench's "MACs per switch"). */
   clients: number;
@@ -96,6 +102,7 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('switches', o.switches, 1, 4096);
   intIn('loops', o.loops, o.warmupLoops + 1, 100_000);
   intIn('loop-ms', o.loopMs, 10, 3_600_000);
+  if (o.connections !== undefined) intIn('connections', o.connections, 1, 10_000_000);
   intIn('warmup-loops', o.warmupLoops, 0, 1000);
   intIn('macs', o.clients, 1, MAX_CLIENTS);
   intIn('window', o.window, 1, 65_536);

@@ -20,6 +20,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     '<%= config.bin %> bench flowsetup',
     '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
     '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
+    '<%= config.bin %> bench flowsetup --family both --mode throughput --nat flows --loops 3 --connections 20000',
     '<%= config.bin %> bench flowsetup --end-copies-compare --rounds 3 --mode throughput --nat conntrack',
     '<%= config.bin %> bench flowsetup --mode throughput --controllers 2 --no-pin',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
@@ -30,6 +31,10 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     mode: Flags.option({ options: ['latency', 'throughput'] as const, default: d.mode, description: 'one packet-in in flight per switch, or --window' })(),
     loops: Flags.integer({ description: 'loops, including the warm-up loop(s)', default: d.loops }),
     'loop-ms': Flags.integer({ description: 'length of one loop', default: d.loopMs }),
+    connections: Flags.integer({
+      description: 'fixed-count loops: each loop, every switch sends this many packet-ins and the loop ends when all are answered ' +
+        '(--loop-ms unused): the same work each run, so instruction counts repeat',
+    }),
     'warmup-loops': Flags.integer({ description: 'loops dropped at the start', default: d.warmupLoops }),
     macs: Flags.integer({ description: 'distinct client addresses per switch', default: d.clients }),
     window: Flags.integer({ description: 'packet-ins in flight per switch in throughput mode', default: d.window }),
@@ -78,7 +83,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
   public async run(): Promise<FlowSetupResult | FamilyComparison | EndCopiesComparison> {
     const f = this.flags;
     const options: Partial<FlowSetupOptions> = {
-      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], warmupLoops: f['warmup-loops'], clients: f.macs,
+      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], connections: f.connections, warmupLoops: f['warmup-loops'], clients: f.macs,
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],

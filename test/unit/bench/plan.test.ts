@@ -25,6 +25,7 @@ describe('flow-setup options', () => {
   it.each([
     [{ switches: 0 }, 'switches', /1\.\.4096, got 0/],
     [{ loops: 1 }, 'loops', /2\.\.100000/],
+    [{ connections: 0 }, 'connections', /1\.\.10000000, got 0/],
     [{ window: 1.5 }, 'window', /integer/],
     [{ vip: '10.0.0' }, 'vip', /not an IPv4 address/],
     [{ backendPorts: [] }, 'backend-ports', /at least one/],

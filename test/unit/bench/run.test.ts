@@ -91,6 +91,28 @@ describe('flowsetup run against the reference responder', () => {
     expect(formatFlowSetupReport(result)).toMatch(/end copies +[\d,]+ sent .*vadc took [\d,]+ as ends/);
   });
 
+  it.each(['ipv4', 'ipv6'] as const)('fixed-count loops (%s, flows NAT): every switch sends exactly --connections per loop, all answered', async (family) => {
+    const result = await runFlowSetup({
+      switches: 2, loops: 3, connections: 40, mode: 'throughput', window: 8, clients: 500, app: 'vadc', pin: false, family, nat: 'flows',
+    });
+    const t = result.totals;
+    // 2 switches x 40 x 3 loops, whatever the machine's pace; the warm-up loop is left out of the rates only.
+    expect(t).toMatchObject({ packetInsSent: 240, responses: 240, unansweredAtEnd: 0, duplicates: 0, errorsReceived: 0 });
+    expect(result.responsesPerSec.perLoop).toHaveLength(2);
+    expect(result.responsesPerSec.measuredResponses).toBe(160);
+    expect(result.latencyUs.samples).toBe(160);
+    expect(result.options.connections).toBe(40);
+    expect(result.appEvents.connection_refused ?? 0).toBe(0);
+    expect(formatFlowSetupReport(result)).toContain('3 loops x 40 connections per switch');
+  });
+
+  it('fails a fixed-count loop that stops getting answers, naming the loop (the responder sends 2 flow-mods, 3 are expected)', async () => {
+    await expect(runFlowSetup({
+      switches: 1, loops: 2, connections: 5, mode: 'throughput', window: 4, clients: 500, app: 'reference', pin: false, expectedFlowMods: 3,
+      handshakeTimeoutMs: 3000,
+    })).rejects.toThrow(/^loop 0: no response for 3000 ms with packet-ins of the loop unanswered \(0 responses in all\)$/);
+  });
+
   it('sends no end copies to a responder (it installs no end-copy flows), which keeps answering', async () => {
     const result = await runFlowSetup({ switches: 1, loops: 2, loopMs: 200, mode: 'throughput', window: 4, clients: 500, app: 'reference', pin: false, endCopies: 5000 });
     expect(result.totals.responses).toBeGreaterThan(0);
