@@ -12,7 +12,7 @@ import {
   type ParsedPacket, type TransportHeader,
 } from '../flows/packets';
 import type { Backend } from '../lb/backend';
-import { hashConnKey, type ConnKey } from '../lb/conn-table';
+import { hashConnKey, hashConnKey6, type ConnKey } from '../lb/conn-table';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import {
@@ -103,8 +103,9 @@ export class PacketInPath {
     const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
     const key = this.keyOf(h);
-    // Hashed once: a new connection's insert takes the lookup's hash.
-    const hash = hashConnKey(key);
+    // Hashed once: a new connection's insert takes the lookup's hash. A single IPv6 VIP's words were mixed in once, at
+    // the service's making (lookup6 found the packet's destination equal to them).
+    const hash = v6 && service.vip6Mix !== undefined ? hashConnKey6(service.vip6Mix, key) : hashConnKey(key);
     const entry = service.lb.connections.lookup(key, hash);
     // A pure SYN on a connection that has ended is a new connection from a reused client port (Linux reuses a port at
     // once when the server closed first; OVS's tracker then calls the SYN +new). While the ended one's backend takes

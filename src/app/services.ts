@@ -8,6 +8,7 @@ import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
 import type { BackendSpec } from '../lb/backend';
 import type { PersistenceOptions } from '../lb/persistence';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
+import { vipMix6 } from '../lb/conn-table';
 // '../net/prefix', not the '../net' barrel: lookup() runs per packet-in, and a barrel re-export is a megamorphic getter.
 import { containsIpv4, containsIpv6Words, ipv4Mask, parsePrefix, type IpPrefix } from '../net/prefix';
 import { foldIpv6 } from '../net/ipv6';
@@ -52,6 +53,11 @@ export interface ServiceState {
   vip: IpPrefix;
   /** The service's IPv6 VIP: `vip` itself for an IPv6 service, a dual-stack service's `vip6`, undefined for IPv4 only. */
   vip6: IpPrefix | undefined;
+  /**
+   * vip6 as one address (not a prefix): its words' vipMix6, where every IPv6 key of the service's connection table
+   * starts its hash (the packet-in then mixes only the client's words: hashConnKey6). Undefined otherwise.
+   */
+  vip6Mix: number | undefined;
   backends: Map<string, BackendState>;
   nextConnectionId: number;
   decisions: number;
@@ -292,9 +298,10 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
     },
   );
+  const vip6 = config.vip6 !== undefined ? parsePrefix(config.vip6) : vip.family === 6 ? vip : undefined;
   const service: ServiceState = {
-    id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip,
-    vip6: config.vip6 !== undefined ? parsePrefix(config.vip6) : vip.family === 6 ? vip : undefined, backends: new Map(),
+    id, config, lb, proto: PROTO_NUMBER[config.protocol], l4: config.protocol, vip, vip6,
+    vip6Mix: vip6?.length === 128 ? vipMix6(vip6.words!, 0) : undefined, backends: new Map(),
     nextConnectionId: 1, decisions: 0, refused: 0, endCopies: 0, repeats: 0, guardedReplies: 0, flowsResent: 0,
   };
   if (config.payload_rules && config.protocol === 'udp') service.payload = newPayloadState(config.payload_rules);

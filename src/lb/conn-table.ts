@@ -114,11 +114,32 @@ function hashKey(proto: number, clientIp: number, clientPort: number, vip: numbe
 }
 
 /**
- * The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). Written out,
- * not a loop over WORDS6: it runs for every IPv6 packet-in (callgrind, docs/benchmarks.md).
+ * The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). The VIP's
+ * words go first (vipMix6), so a service with one VIP address mixes them once for all its keys (hashConnKey6);
+ * then the client's words, the ports and the protocol. Written out, not loops over the words: it runs for every IPv6
+ * packet-in (callgrind, docs/benchmarks.md).
  */
 function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
-  let h = 0x9e3779b9 ^ proto;
+  return hashAfterVip6(vipMix6(words, at + 4), proto, words, at, clientPort, vipPort);
+}
+
+/**
+ * The hash state after an IPv6 VIP's four words (from `at`): what every key to that VIP starts from. A single-address
+ * VIP's is made once (ServiceState.vip6Mix); a prefix VIP's keys each name their own VIP address, mixed per key.
+ */
+export function vipMix6(words: ArrayLike<number>, at = 0): number {
+  let h = Math.imul(0x9e3779b9 ^ words[at], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
+  return h ^ (h >>> 13);
+}
+
+/** The rest of hashKey6 from the VIP's mix `h`: the client's words (from `at`), the ports, the protocol. */
+function hashAfterVip6(h: number, proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
   h = Math.imul(h ^ words[at], 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
@@ -127,15 +148,8 @@ function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPor
   h ^= h >>> 13;
   h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 4], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 5], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 6], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 7], 0x85ebca6b);
-  h ^= h >>> 13;
   h = Math.imul(h ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
+  h = Math.imul(h ^ (h >>> 15) ^ proto, 0x165667b1);
   return (h ^ (h >>> 16)) >>> 0;
 }
 
@@ -144,6 +158,14 @@ export function hashConnKey(k: ConnKey): number {
   return k.ip6 === undefined
     ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort)
     : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort);
+}
+
+/**
+ * hashConnKey of an IPv6 key (ip6 set) whose VIP words' vipMix6 is `vipMix`: the packet-in path of a service with
+ * one IPv6 VIP address, which mixes only the client's words per key. The same number as hashConnKey(k).
+ */
+export function hashConnKey6(vipMix: number, k: ConnKey): number {
+  return hashAfterVip6(vipMix, k.proto, k.ip6!, 0, k.clientPort, k.vipPort);
 }
 
 const NO_SLOT = -1;
