@@ -133,6 +133,18 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
     expect(extensionCases.map((f) => parsePacket(f).ok)).toEqual([true, true, true, true, false]);
   });
 
+  it('reads the addresses at the frame\'s own place in its memory: packet-ins cut from larger chunks at every offset, chunks alternating', () => {
+    const { cases, vlan } = frames6();
+    for (let offset = 0; offset < 9; offset++) {
+      // Two chunks of their own memory (allocUnsafe may also cut them from the shared pool), other bytes around.
+      for (const [i, f] of [cases[0], cases[1], vlan].entries()) {
+        const chunk = Buffer.allocUnsafe(offset + f.length + 7).fill(0xa5 + i);
+        f.copy(chunk, offset);
+        expect([offset, i, check(chunk.subarray(offset, offset + f.length))]).toEqual([offset, i, true]);
+      }
+    }
+  });
+
   it("truncated: reads a connection-end copy's first bytes (whole headers, the payload cut), still no less than the headers", () => {
     const long = ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x11, payload: Buffer.alloc(300) });
     const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
