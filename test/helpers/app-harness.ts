@@ -96,6 +96,29 @@ ${backendYaml6('v-vm1', [5353])}
 }
 
 /**
+ * An IPv6 prefix VIP (pfx6: fd00:9::/64, dh over the three VMs' port 8080) and a single-address VIP inside it (host6:
+ * fd00:9::5, vm3's port 8081), both TCP 80.
+ */
+export function prefixAndHostServices6(): string {
+  return `
+services:
+  - name: pfx6
+    vip: "fd00:9::/64"
+    port: 80
+    scheduler: dh
+    backends:
+${backendYaml6('v-vm1', [8080])}
+${backendYaml6('v-vm2', [8080])}
+${backendYaml6('v-vm3', [8080])}
+  - name: host6
+    vip: "fd00:9::5"
+    port: 80
+    backends:
+${backendYaml6('v-vm3', [8081])}
+`;
+}
+
+/**
  * One dual-stack service: web on 10.0.0.100 and fd00::100 (TCP 80), the three VMs with both addresses; its MAC is the
  * IPv4 VIP's (VIP_MAC) for both.
  */

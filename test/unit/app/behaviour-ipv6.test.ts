@@ -13,7 +13,7 @@ import {
 } from '../../helpers/app-harness';
 import { ipv4Frame, ipv6Frame, ipv6TcpFragments, neighborSolicitation } from '../../helpers/frames';
 import { ipv6Words, parseIpv6 } from '../../../src/net';
-import { backendYaml, backendYaml6, dualStackService, expectSameAnswers, fromBackend, VIP_MAC } from '../../helpers/app-harness';
+import { backendYaml, backendYaml6, dualStackService, expectSameAnswers, fromBackend, prefixAndHostServices6, VIP_MAC } from '../../helpers/app-harness';
 
 const TCP_ACK = 0x10;
 
@@ -129,22 +129,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('LoadBalancerApp, %s m
   });
 
   it('an IPv6 prefix VIP: a SYN to any address in it is placed by dh as the kernel hashes it, a host VIP inside wins, ND answers only inside', () => {
-    const h = new AppHarness(mode, `
-services:
-  - name: pfx6
-    vip: "fd00:9::/64"
-    port: 80
-    scheduler: dh
-    backends:
-${backendYaml6('v-vm1', [8080])}
-${backendYaml6('v-vm2', [8080])}
-${backendYaml6('v-vm3', [8080])}
-  - name: host6
-    vip: "fd00:9::5"
-    port: 80
-    backends:
-${backendYaml6('v-vm3', [8081])}
-`);
+    const h = new AppHarness(mode, prefixAndHostServices6());
     // Neighbor discovery: an address in the prefix is answered with the VIP's MAC, one outside is the switch's.
     const macOf = (target: string) => {
       const na = h.send(neighborSolicitation(CLIENT_MAC, CLIENT6, target)).replies;

@@ -3,23 +3,9 @@
 // 5-tuple names, and a connection tracked by the generic path must be known to the packet-in.
 import { connKeyFromText, vipMix6 } from '../../../src/lb/conn-table';
 import { ipv6Frame } from '../../helpers/frames';
-import { AppHarness, CLIENT6, CLIENT_MAC, NAT_MODES, VMS, backendYaml6, dualStackService, delivered } from '../../helpers/app-harness';
+import { AppHarness, CLIENT6, CLIENT_MAC, NAT_MODES, VMS, dualStackService, delivered, prefixAndHostServices6 } from '../../helpers/app-harness';
 
-const SERVICES = `
-services:
-  - name: pfx6
-    vip: "fd00:9::/64"
-    port: 80
-    scheduler: dh
-    backends:
-${backendYaml6('v-vm1', [8080])}
-${backendYaml6('v-vm2', [8080])}
-  - name: host6
-    vip: "fd00:9::5"
-    port: 80
-    backends:
-${backendYaml6('v-vm3', [8081])}
-`;
+const SERVICES = prefixAndHostServices6();
 
 const syn = (dst: string, clientPort: number, dstMac: string) =>
   ipv6Frame({ srcMac: CLIENT_MAC, dstMac, srcIp: CLIENT6, dstIp: dst, proto: 'tcp', srcPort: clientPort, dstPort: 80 });
