@@ -122,6 +122,14 @@ describe('the action union', () => {
     expect(decodeAt8(actionCodec, 'ffff00100000232001060000000000aa')).toEqual({ type: 'nx_unknown', subtype: 0x106, data: Buffer.from('0000000000aa', 'hex') });
   });
 
+  it('pads the opaque experimenter actions and instruction to 8 bytes, the padding counted in their length', () => {
+    const data = Buffer.from('aabbcc', 'hex');
+    expect(encoded(actionCodec, { type: 'experimenter', experimenter: 0x1234, data })).toBe('ffff001000001234aabbcc0000000000');
+    expect(encoded(actionCodec, { type: 'nx_unknown', subtype: 999, data })).toBe('ffff00100000232003e7aabbcc000000');
+    expect(encoded(instructionCodec, { type: 'experimenter', experimenter: 0x1234, data })).toBe('ffff001000001234aabbcc0000000000');
+    expect(decodeError(actionCodec, 'ffff0008000023200001', 6)).toEqual({ reason: 'Nicira action length 8 is shorter than its minimum 10', offset: 8 });
+  });
+
   it('refuses an unknown standard action type, naming it', () => {
     expect(decodeError(actionCodec, '0063000800000000')).toEqual({ reason: 'unknown action type 99', offset: 8 });
     expect(decodeError(instructionCodec, '0009000800000000')).toEqual({ reason: 'unknown instruction type 9', offset: 8 });
@@ -173,6 +181,26 @@ describe('hello version bitmap', () => {
 
   it('keeps an element of another type as bytes', () => {
     expect(decodeAt8(helloElementCodec, '0007000601020000')).toEqual({ type: 'unknown', elemType: 7, data: Buffer.from('0102', 'hex') });
+  });
+});
+
+describe('table feature properties', () => {
+  it('the miss variants both ways: table ids, set-field OXM ids, experimenter ids and data', () => {
+    const props: [unknown, string][] = [
+      [{ type: 'next_tables_miss', tableIds: [1, 2, 3] }, '00030007010203' + '00'],
+      [{ type: 'write_setfield_miss', oxmIds: [0x80000004, 0x80000a02] }, '000d000c8000000480000a02' + '00000000'],
+      [{ type: 'experimenter_miss', experimenter: 0x2320, expType: 5, data: [7] }, 'ffff001000002320' + '0000000500000007'],
+    ];
+    for (const [prop, hex] of props) {
+      expect(encoded(tableFeaturePropCodec, prop)).toBe(hex);
+      expect(decodeAt8(tableFeaturePropCodec, hex)).toEqual(prop);
+    }
+  });
+
+  it('and the unions refuse fewer bytes than their type and length', () => {
+    expect(decodeError(tableFeaturePropCodec, '0000')).toEqual({ reason: 'table feature property truncated: 2 bytes left, needs 4', offset: 8 });
+    expect(decodeError(helloElementCodec, '0001')).toEqual({ reason: 'hello element truncated: 2 bytes left, needs 4', offset: 8 });
+    expect(encodeError(helloElementCodec, 'x')).toEqual({ path: 'x', reason: 'expected a hello element object, got x' });
   });
 });
 
