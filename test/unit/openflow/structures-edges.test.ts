@@ -169,6 +169,9 @@ describe('hello version bitmap', () => {
 
   it('refuses a bitmap that is not whole words, and versions that are not 0-65535 integers', () => {
     expect(decodeError(helloElementCodec, '0001000a000000120000', 6)).toEqual({ reason: 'version bitmap has 2 unexpected trailing bytes', offset: 12 });
+    // At an odd offset (13 for the bitmap): the count is of the bitmap's own bytes, whatever its offset.
+    const odd = Buffer.concat([Buffer.alloc(9, 0xee), Buffer.from('0001000a000000120000', 'hex'), Buffer.alloc(6)]);
+    expect(() => helloElementCodec.dec(odd, 9, odd.length)).toThrow(expect.objectContaining({ reason: 'version bitmap has 2 unexpected trailing bytes', offset: 13 }));
     const at = 'hello element versionbitmap.versions';
     for (const versions of ['4', [4, -1], [1.5], [0x10000], [4, '5']]) {
       expect(encodeError(helloElementCodec, { type: 'versionbitmap', versions })).toEqual({ path: at, reason: `expected a list of version numbers, got ${String(versions)}` });
