@@ -61,8 +61,7 @@ function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
       const inside = vipHolding(address, vips, i);
       if (inside) add(path, `${address} ${inside.text}: ${VIP_HOLDS_BACKEND}`);
     };
-    const members = [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
-      ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
+    const members = membersOf(service, i);
     for (const [backend, at] of members) {
       check(backend.ip, `${at}.ip`);
       if (backend.ip6 !== undefined) check(backend.ip6, `${at}.ip6`);
@@ -73,7 +72,7 @@ function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
   });
 }
 
-export const VIP_HOLDS_BACKEND = 'vadc answers ARP and neighbor solicitations for every address of a VIP and takes their packets to the service, '
+const VIP_HOLDS_BACKEND = 'vadc answers ARP and neighbor solicitations for every address of a VIP and takes their packets to the service, '
   + 'so this backend could not be reached; give it an address outside every VIP';
 
 /** Every VIP of `services` (both of a dual-stack one's), parsed, with where it is written. */
@@ -101,6 +100,12 @@ export function vipHolding(address: string, vips: readonly VipPrefix[], own: num
   return inside && { text: `${inside.single ? 'is the VIP' : 'lies inside the VIP prefix'} ${inside.where}` };
 }
 
+/** A service's backends and its sorry backend, each with the path it is written at. */
+function membersOf(service: ServiceConfig, i: number): Array<readonly [BackendConfig, string]> {
+  return [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
+    ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
+}
+
 /**
  * A queue is the vNIC's, not the service's: every backend naming one vNIC must ask for the same queue, and a
  * queue needs the `egress` section (the port it lives on), no faster than that port.
@@ -109,8 +114,7 @@ function checkQueues(config: VadcConfig, add: AddIssue): void {
   const byVnic = new Map<string, { path: string; text: string }>();
   const reported = new Set<string>();
   config.services.forEach((service, i) => {
-    const members = [...service.backends.map((b, j) => [b, `services[${i}].backends[${j}]`] as const),
-      ...(service.sorry_backend ? [[service.sorry_backend, `services[${i}].sorry_backend`] as const] : [])];
+    const members = membersOf(service, i);
     for (const [backend, backendAt] of members) {
       if (!backend.queue) continue;
       // A queue the backend has from its tier is reported where it was written.
