@@ -7,7 +7,7 @@ import {
   bytes, compileStruct, custom, ipv4, ipv6, len16, list, mac, numbers, pad, sizedList, str, tag16, tag32, u16, u24, u32,
   u32s, u64, u8, union, value,
 } from '../../../src/openflow/schema';
-import type { Codec } from '../../../src/openflow/schema';
+import type { Codec, Item } from '../../../src/openflow/schema';
 import { Writer, cursor } from '../../../src/openflow/wire';
 
 /** Encodes into a writer that starts at `size` bytes (so every item must make room), as hex. */
@@ -79,6 +79,16 @@ describe('scalars', () => {
   it('refuses fewer bytes than the fixed head', () => {
     expect(decodeError(scalars, '00'.repeat(43))).toEqual({ reason: 'scalars truncated: 43 bytes left, needs 44', offset: 8 });
   });
+
+  it('lets an address field\'s error that is no encode error through as it is (a value whose text conversion throws)', () => {
+    const boom = new RangeError('no text for this value');
+    const unprintable = { toString(): string { throw boom; } };
+    for (const field of ['f', 'g', 'h']) {
+      let thrown: unknown;
+      try { enc(scalars, { ...value1, [field]: unprintable }); } catch (e) { thrown = e; }
+      expect(thrown).toBe(boom);
+    }
+  });
 });
 
 describe('fixed runs after variable items', () => {
@@ -138,6 +148,28 @@ describe('the length field', () => {
     expect(enc(countedBytes, { d: Buffer.alloc(65526) }).slice(0, 4)).toBe('fff8');
   });
 
+  it('align 8 counts the padding unless told otherwise', () => {
+    const byDefault = compileStruct({ name: 'by default', typeName: 'c', items: [tag16(9), len16(8), u8('a')] });
+    expect(enc(byDefault, { type: 'c', a: 5 })).toBe('0009000805000000');
+    expect(dec(byDefault, '000900060500').next).toBe(6);
+  });
+
+  it('align 1 with fixed fields only: bytes the fields do not take are refused, and countsPad changes nothing', () => {
+    const fixedOnly = compileStruct({ name: 'fixed', items: [u8('a'), len16(1), u16('b')] });
+    const moot = compileStruct({ name: 'moot', items: [u8('a'), len16(1, false), u16('b')] });
+    for (const codec of [fixedOnly, moot]) {
+      expect(enc(codec, { a: 1, b: 2 })).toBe('0100050002');
+      expect(dec(codec, '0100050002')).toEqual({ v: { a: 1, b: 2 }, next: 5 });
+      expect(decodeError(codec, '0100080002' + 'eeeeee')).toEqual({ reason: `${codec.name} has 3 unexpected trailing bytes`, offset: 13 });
+    }
+  });
+
+  it('decodes to the fields alone without a typeName, and to the type first with one', () => {
+    const untyped = compileStruct({ name: 'untyped', items: [u8('a'), len16(1), u16('b')] });
+    expect(Object.keys(dec(untyped, '0100050002').v as object)).toEqual(['a', 'b']);
+    expect(Object.keys(dec(counted, '0009000805000000').v as object)).toEqual(['type', 'a']);
+  });
+
   it('must sit at a fixed offset', () => {
     expect(() => compileStruct({ name: 'late', items: [value('x', two), len16(1)] })).toThrow(new Error('late: the length field must be at a fixed offset'));
   });
@@ -191,6 +223,23 @@ describe('lists', () => {
     expect(encodeError(sized, { a: 1, l: 'x', rest: Buffer.alloc(0) })).toEqual({ path: 'sized.l', reason: 'expected an array' });
   });
 
+  it('counts the list\'s length field and padding in the structure\'s minimum', () => {
+    expect(sized.min).toBe(7);
+    const headed = compileStruct({ name: 'headed', items: [len16(1), sizedList('l', two, 4)] });
+    expect(headed.min).toBe(8);
+    expect(decodeError(headed, '0007' + '0000' + '000000')).toEqual({ reason: 'headed length 7 is shorter than its minimum 8', offset: 8 });
+    expect(dec(headed, '0008' + '0000' + '00000000')).toEqual({ v: { l: [] }, next: 8 });
+  });
+
+  it('makes room for an empty list\'s length and padding at the end, and writes them as zeros over what the writer held', () => {
+    const tail = compileStruct({ name: 'tail', items: [u8('a'), sizedList('l', two, 4)] });
+    expect(enc(tail, { a: 1, l: [] })).toBe('01' + '0000' + '00000000');
+    const w = new Writer(64);
+    w.buf.fill(0xff);
+    sized.enc(w, { a: 1, l: [0x0102], rest: Buffer.from('ee', 'hex') }, 'v');
+    expect(w.buf.subarray(0, w.pos).toString('hex')).toBe('01' + '0002' + '00000000' + '0102' + 'ee');
+  });
+
   it('a list to the end: the element\'s index in a refusal that names the list, not in one that names the element', () => {
     expect(enc(listed, { a: 2, l: [{ type: 'one', v: 3 }, { type: 'one', v: 4 }] })).toBe('02' + '00010003' + '00010004');
     expect(dec(listed, '02' + '00010003')).toEqual({ v: { a: 2, l: [{ type: 'one', v: 3 }] }, next: 5 });
@@ -204,6 +253,8 @@ describe('lists', () => {
     const nothing = custom<number>('nothing', 0, (b, o) => { cursor.pos = o; return 0; }, () => undefined);
     const endless = compileStruct({ name: 'endless', items: [u8('a'), list('l', nothing)] });
     expect(decodeError(endless, '0102')).toEqual({ reason: 'endless l element of zero length', offset: 9 });
+    const hollow = compileStruct({ name: 'hollow', items: [sizedList('l', nothing, 0)] });
+    expect(decodeError(hollow, '0002' + '0102')).toEqual({ reason: 'hollow l element of zero length', offset: 10 });
   });
 });
 
@@ -251,5 +302,12 @@ describe('unions', () => {
     expect(enc(chosen, { x: 1 })).toBe('01');
     expect(chosen.memberFor({ x: 1 })).toBe(only);
     expect(encodeError(chosen, { x: 2, type: 'only' })).toEqual({ path: 'v', reason: 'unknown chosen type only' });
+  });
+});
+
+describe('declarations from untyped code', () => {
+  it('refuses an item kind or a scalar type the language lacks when compiling, not in the generated code', () => {
+    expect(() => compileStruct({ name: 'odd', items: [u8('a'), { kind: 'blob', name: 'b' } as unknown as Item] })).toThrow(new Error('unreachable'));
+    expect(() => compileStruct({ name: 'wide', items: [{ kind: 'scalar', name: 'w', type: 'u128' } as unknown as Item] })).toThrow(new Error('unreachable'));
   });
 });
