@@ -4,7 +4,7 @@
 // a value the service schema refuses) is left out whole and reported; what was valid before it stays.
 import { formatEndpoint } from '../net/endpoint';
 import { createHash } from 'node:crypto';
-import { ConfigError, parseServiceConfig, type ServiceConfig } from '../config';
+import { ConfigError, parseServiceConfig, vipHolding, vipPrefixesOf, type ServiceConfig } from '../config';
 import { parseScope, scopesFor, type BackendRow, type NatMode, type PolicySnapshot, type ServiceRow } from './schema';
 
 /** Where a value came from: a scope ('cluster', 'group:G', 'host:H'), or 'default' when nobody set it. */
@@ -235,7 +235,11 @@ function dropConflicts(services: EffectiveService[], rank: Map<string, number>, 
   return kept.sort((a, b) => a.config.name.localeCompare(b.config.name));
 }
 
-/** Why `service` cannot be served next to `others` (same listener, or another MAC for the same VIP), if it cannot. */
+/**
+ * Why `service` cannot be served next to `others`, if it cannot: the same listener, another MAC for the same VIP, or a
+ * fixed backend address of one inside the other's VIP (the config file's rule, config/rules.ts: vadc answers ARP for
+ * the VIP's addresses and takes their packets to the service, so such a backend could never be reached).
+ */
 export function conflictWith(service: ServiceConfig, others: readonly ServiceConfig[]): string | undefined {
   // A dual-stack service's vip6 is a VIP as its vip is.
   const vips = (s: ServiceConfig) => (s.vip6 === undefined ? [s.vip] : [s.vip, s.vip6]);
@@ -245,7 +249,26 @@ export function conflictWith(service: ServiceConfig, others: readonly ServiceCon
       if (o.vip_mac !== service.vip_mac) return `VIP ${vip} answers with ${o.vip_mac} for service ${o.name}, not ${service.vip_mac}`;
     }
   }
+  // Index 0 is `service`: its own single VIP is passed over (its schema already says a backend must differ from it).
+  const all = vipPrefixesOf([service, ...others], (_i, _key, vip, name) => `${vip} of service ${name}`);
+  const mine = fixedAddressesOf(service).map((a) => ({ ...a, holder: vipHolding(a.address, all, 0) })).find((a) => a.holder);
+  if (mine) return `its ${mine.what} ${mine.address} ${mine.holder!.text}, so that backend could not be reached`;
+  const own = all.filter((v) => v.service === 0);
+  for (const o of others) {
+    const theirs = fixedAddressesOf(o).map((a) => ({ ...a, holder: vipHolding(a.address, own, -1) })).find((a) => a.holder);
+    if (theirs) return `service ${o.name}'s ${theirs.what} ${theirs.address} ${theirs.holder!.text}, so that backend could not be reached`;
+  }
   return undefined;
+}
+
+/** A service's fixed backend addresses (backends', the sorry backend's, backends_from's), each with what it is. */
+function fixedAddressesOf(s: ServiceConfig): Array<{ address: string; what: string }> {
+  const members = [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])];
+  return [
+    ...members.flatMap((b) => [{ address: b.ip, what: `backend ${b.name}` }, ...(b.ip6 !== undefined ? [{ address: b.ip6, what: `backend ${b.name}` }] : [])]),
+    ...Object.entries(s.backends_from?.ips ?? {}).map(([selector, address]) => ({ address, what: `backends_from.ips.${selector}` })),
+    ...Object.entries(s.backends_from?.ips6 ?? {}).map(([selector, address]) => ({ address, what: `backends_from.ips6.${selector}` })),
+  ];
 }
 
 function natFor(snapshot: PolicySnapshot, who: { host: string; group?: string }): EffectivePolicy['nat'] {

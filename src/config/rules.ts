@@ -83,10 +83,12 @@ export interface VipPrefix {
   where: string;
 }
 
-export function vipPrefixesOf(services: readonly ServiceConfig[]): VipPrefix[] {
+export function vipPrefixesOf(
+  services: readonly ServiceConfig[], where = (i: number, key: string, vip: string, name: string) => `services[${i}].${key} ${vip} (service ${name})`,
+): VipPrefix[] {
   return services.flatMap((service, i) => vipsOf(service).map(([key, vip]) => {
     const prefix = parsePrefix(vip);
-    return { prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: `services[${i}].${key} ${vip} (service ${service.name})` };
+    return { prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: where(i, key, vip, service.name) };
   }));
 }
 

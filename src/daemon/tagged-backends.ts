@@ -4,7 +4,7 @@
 // config edit.
 import { isIPv4, isIPv6 } from 'node:net';
 import type { BackendConfig, ServiceConfig } from '../config';
-import { vipHolding, vipPrefixesOf, type VipPrefix } from '../config/rules';
+import { vipHolding, vipPrefixesOf, type VipPrefix } from '../config';
 import { isMac, notUnicastReason, parsePrefix } from '../net';
 import { VM_ID_KEYS, type InterfaceRow } from '../ovsdb';
 

@@ -164,6 +164,30 @@ describe('combineServices: the config file and the store together', () => {
     expect(out.services.map((s) => s.name)).toEqual(['mine']);
     expect(out.problems[0].kind).toBe('conflicting_vip');
   });
+
+  it('a store service whose backend lies inside the file\'s VIP prefix is left out, and one whose VIP holds a file backend', () => {
+    const prefix = parseServiceConfig({ name: 'net', vip: '10.0.0.0/28', port: 443, scheduler: 'dh', backends: [{ vnic: 'v-vm9', ip: '10.0.1.19', ports: [443] }] }, 'f');
+    // web's backends are 10.0.0.11 and .12: inside 10.0.0.0/28.
+    const inside = combineServices([prefix], effectivePolicy(store(), { host: 'h1' }).services);
+    expect(inside.services.map((s) => s.name)).toEqual(['net']);
+    expect(inside.problems).toEqual([expect.objectContaining({ kind: 'conflicting_vip', service: 'web' })]);
+    expect(inside.problems[0].message).toBe('cluster service web (cluster) is left out: its backend web1 10.0.0.11 lies inside the VIP prefix '
+      + '10.0.0.0/28 of service net, so that backend could not be reached');
+
+    // The file's backend is the store service's VIP.
+    const holder = parseServiceConfig({ name: 'mine', vip: '10.0.0.7', port: 80, backends: [{ vnic: 'v-vm9', ip: '10.0.0.100', ports: [80] }] }, 'f');
+    const held = combineServices([holder], effectivePolicy(store(), { host: 'h1' }).services);
+    expect(held.services.map((s) => s.name)).toEqual(['mine']);
+    expect(held.problems[0].message).toBe('cluster service web (cluster) is left out: service mine\'s backend v-vm9 10.0.0.100 is the VIP '
+      + '10.0.0.100 of service web, so that backend could not be reached');
+  });
+
+  it('backends outside every VIP, and a service\'s own prefix VIP beside another, combine', () => {
+    const other = parseServiceConfig({ name: 'dns', vip: '10.0.2.0/30', port: 53, protocol: 'udp', scheduler: 'dh', backends: [{ vnic: 'v-vm9', ip: '10.0.3.9', ports: [53] }] }, 'f');
+    const out = combineServices([other], effectivePolicy(store(), { host: 'h1' }).services);
+    expect(out.problems).toEqual([]);
+    expect(out.services.map((s) => s.name)).toEqual(['dns', 'web']);
+  });
 });
 
 describe('policy changes are checked before they are written', () => {
