@@ -150,11 +150,17 @@ describe(`schedulers that see a slow application (NAT by ${e2eNatMode()}, defaul
     for (const vm of ['vm1', 'vm3']) await answerIn(vm, 20);
     vadc = await SchedDaemon.start(lab, SERVICE(scheduler, ['vm1', 'vm3']), { daemonDefaults: true });
     const windows: LoadResult[] = [];
-    for (let s = 0; s < EQUAL_SECONDS; s += 10) windows.push(await closedLoopLoad(lab, 'cl1', VIP, 4, 10_000));
+    // feedback's estimates after each window: a lasting split between equal VMs is read from these (no cause found yet
+    // for the 41/59 split seen once with conntrack NAT in a whole-suite run, 2026-12-06).
+    const after: string[] = [];
+    for (let s = 0; s < EQUAL_SECONDS; s += 10) {
+      windows.push(await closedLoopLoad(lab, 'cl1', VIP, 4, 10_000));
+      after.push(estimateText(estimatesNow(scheduler)));
+    }
     const sum = (vm: string) => windows.reduce((n, w) => n + (w.counts[vm] ?? 0), 0);
     const all = sum('vm1') + sum('vm3');
     console.log(`${scheduler}, NAT by ${e2eNatMode()}, ${new Date().toISOString()}, load ${loadAverage()}: two equal VMs (20 ms), 4 clients, 10 s windows
-${windows.map((w, i) => `  ${i * 10}-${i * 10 + 10} s: ${shares(w, ['vm1', 'vm3'])}`).join('\n')}
+${windows.map((w, i) => `  ${i * 10}-${i * 10 + 10} s: ${shares(w, ['vm1', 'vm3'])}${slowConnectText(w)}${scheduler === 'feedback' ? `; estimates after: ${after[i]}` : ''}`).join('\n')}
   overall: vm1 ${(100 * sum('vm1') / all).toFixed(1)} %, vm3 ${(100 * sum('vm3') / all).toFixed(1)} % of ${all}`);
     for (const w of windows) {
       expect(w.failed).toBe(0);
