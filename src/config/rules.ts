@@ -1,4 +1,4 @@
-import { overlaps, parsePrefix, type IpPrefix } from '../net';
+import { isSingleAddress, overlaps, parsePrefix, type IpPrefix } from '../net';
 import { formatEndpoint } from '../net/endpoint';
 import { parseTarget } from './addresses';
 import { apiListenerProblems } from './api-listener';
@@ -88,7 +88,7 @@ export function vipPrefixesOf(
 ): VipPrefix[] {
   return services.flatMap((service, i) => vipsOf(service).map(([key, vip]) => {
     const prefix = parsePrefix(vip);
-    return { prefix, single: prefix.length === (prefix.family === 4 ? 32 : 128), service: i, where: where(i, key, vip, service.name) };
+    return { prefix, single: isSingleAddress(prefix), service: i, where: where(i, key, vip, service.name) };
   }));
 }
 

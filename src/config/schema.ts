@@ -1,6 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { z } from 'zod';
-import { isMac, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
+import { isMac, isSingleAddress, isUnicastMac, notUnicastReason, parsePrefix, prefixOverlapReason, type IpPrefix } from '../net';
 import { deriveVipMac, parseTarget, type Target } from './addresses';
 import { CT_TIMEOUT_KEYS, type CtTimeoutKey } from '../ovsdb/ct-zone-policy';
 import { parseRemotes } from '../ovsdb/remotes';
@@ -268,7 +268,7 @@ function vipProblem(text: string): string | undefined {
   } catch (err) {
     return `expected an IPv4 or IPv6 address or prefix (a.b.c.d/len, x:y::/len), got ${showValue(text)}: ${(err as Error).message}`;
   }
-  if (vip.length === (vip.family === 4 ? 32 : 128)) {
+  if (isSingleAddress(vip)) {
     const reason = notUnicastReason(vip.address);
     return reason && `expected a unicast VIP: ${reason}`;
   }

@@ -33,6 +33,11 @@ export interface IpPrefix {
   fold?: number;
 }
 
+/** Whether the prefix is one address (/32, /128): a host VIP rather than a range. */
+export function isSingleAddress(prefix: Pick<IpPrefix, 'family' | 'length'>): boolean {
+  return prefix.length === (prefix.family === 4 ? 32 : 128);
+}
+
 export function ipv4Mask(length: number): number {
   return length === 0 ? 0 : (0xffffffff << (32 - length)) >>> 0;
 }

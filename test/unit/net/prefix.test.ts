@@ -1,4 +1,4 @@
-import { AddressError, containsIpv4, containsIpv6Words, formatIpv6, ipv6Words, notUnicastReason, ipv4ToUint32, macToNumber, numberToMac, overlaps, parseIpv6, parsePrefix } from '../../../src/net';
+import { AddressError, containsIpv4, isSingleAddress, containsIpv6Words, formatIpv6, ipv6Words, notUnicastReason, ipv4ToUint32, macToNumber, numberToMac, overlaps, parseIpv6, parsePrefix } from '../../../src/net';
 
 describe('parsePrefix: one parser for VIPs and networks', () => {
   it('gives an address and its /32 the same canonical text, with base and mask', () => {
@@ -6,6 +6,12 @@ describe('parsePrefix: one parser for VIPs and networks', () => {
     expect(parsePrefix('10.0.0.100/32').text).toBe('10.0.0.100');
     expect(parsePrefix('10.2.0.0/16')).toMatchObject({ text: '10.2.0.0/16', base: 0x0a020000, mask: 0xffff0000 });
     expect(parsePrefix('0.0.0.0/0')).toMatchObject({ length: 0, mask: 0 });
+  });
+
+  it('tells a single address (/32, /128) from a range, by family', () => {
+    expect(['10.0.0.100', '10.0.0.100/32', 'fd00::100', 'fd00::100/128'].map((t) => isSingleAddress(parsePrefix(t)))).toEqual([true, true, true, true]);
+    // /32 is a range in IPv6, and /31 and /127 are ranges of two.
+    expect(['fd00::/32', '10.0.0.100/31', 'fd00::100/127', '0.0.0.0/0'].map((t) => isSingleAddress(parsePrefix(t)))).toEqual([false, false, false, false]);
   });
 
   it('reads IPv6 addresses and prefixes into RFC 5952 text', () => {
