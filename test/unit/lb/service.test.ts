@@ -131,4 +131,28 @@ describe('LbService: connections', () => {
     expect(heard[1]).toHaveBeenCalledWith(placed.backend, 300, 400);
     expect(heard[2]).not.toHaveBeenCalled();
   });
+
+  it("reopen (a client reusing an ended connection's port) counts it on its backend again and holds the client's template; not a connection unknown or still open", () => {
+    const key = { proto: 6, clientIp: 0x0a000065, clientPort: 7, vip: 0x0a000064, vipPort: 80 };
+    // The same service and steps twice, with and without the reopen: the template's timeout is 1000 ms.
+    const run = (reopenAt20: boolean) => {
+      const lb = new LbService([spec('a'), spec('b')], { scheduler: 'rr', persistence: { timeoutMs: 1000 } });
+      expect(lb.reopen(key, 0)).toBe(false);
+      const placed = lb.open(pkt(7), 'active', 0)!;
+      expect(lb.reopen(key, 5)).toBe(false);
+      expect(placed.backend.activeConns).toBe(1);
+      expect(lb.end(key, 'client', true, 10)).toBe('ended');
+      expect(placed.backend.activeConns).toBe(0);
+      if (reopenAt20) {
+        expect(lb.reopen(key, 20)).toBe(true);
+        expect(placed.backend.activeConns).toBe(1);
+        expect(lb.reopen(key, 30)).toBe(false);
+      }
+      // Past the template's timeout from the end: only a connection still open under it keeps it.
+      const later = lb.open(pkt(8), 'active', 1510)!;
+      return [placed.backend.id, later.backend.id];
+    };
+    expect(run(true)).toEqual(['a', 'a']);
+    expect(run(false)).toEqual(['a', 'b']);
+  });
 });
