@@ -96,6 +96,29 @@ describe('LbService: members and their verdicts', () => {
     expect(() => lb.removeBackend('x')).toThrow('backend.id: no backend x in this service');
   });
 
+  it('takersVersion moves at every change of who may take new connections, never back to a version seen, and not when a health result changes nothing', () => {
+    const lb = new LbService([spec('a', [80, 81]), spec('b')], { scheduler: 'rr', pools: { p: ['a'] } });
+    // A caller looks again only when the version differs from the one it kept: a version seen before would hide a change.
+    const seen = [lb.takersVersion];
+    const after = (change: () => void) => {
+      change();
+      seen.push(lb.takersVersion);
+    };
+    after(() => lb.setAvailable('a', false));
+    after(() => lb.setWeight('b', 3));
+    after(() => lb.setAvailable('a', true));
+    after(() => lb.setThresholds('b', 10, 5));
+    after(() => lb.setPortHealthy('a', 81, false));
+    after(() => lb.addBackend(spec('c')));
+    after(() => lb.setAvailable('c', false));
+    after(() => lb.removeBackend('c'));
+    expect(new Set(seen).size).toBe(seen.length);
+    const kept = lb.takersVersion;
+    lb.setAvailable('a', true);
+    lb.setAvailable('b', true);
+    expect(lb.takersVersion).toBe(kept);
+  });
+
   it('refuses a duplicate backend, at construction and when added; a Backend given is used as it is', () => {
     expect(() => new LbService([spec('a'), spec('a')], { scheduler: 'rr' })).toThrow('backend.id: duplicate backend a');
     const given = new Backend(spec('b'));
