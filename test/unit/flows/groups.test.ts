@@ -66,6 +66,8 @@ describe('datapath decision groups and flows', () => {
     expect(serviceGroupId(0xffff)).toBe(0x0adcffff);
     expect([serviceGroupId(1, true), serviceGroupId(0xffff, true)]).toEqual([0x0add0001, 0x0addffff]);
     expect(buildDeleteServiceGroup(7, true).groupId).toBe(0x0add0007);
+    // A single-stack service's spec leaves dualStackIpv6 out: its delete takes the IPv4 group, never the IPv6 one.
+    expect([buildDeleteServiceGroup(7).groupId, buildDeleteServiceGroup(7, undefined).groupId]).toEqual([0x0adc0007, 0x0adc0007]);
     for (const id of [0, -1, 0x10000, 1.5]) expect(() => serviceGroupId(id)).toThrow(new FlowBuildError(`service id ${id} has no group id (1..65535)`));
     const withWeight = (weight: number): GroupMod => buildServiceGroup({ ...SPEC, buckets: [{ ip: '10.0.0.11', port: 80, weight }] }, false);
     expect(withWeight(1).buckets.map((b) => b.weight)).toEqual([1]);
