@@ -435,6 +435,11 @@ export class LoadBalancerApp {
     return this.packets.handle(sw, msg, now, true);
   }
 
+  /** Whether the switch `dpid` is connected (switchUp, not yet switchDown). */
+  hasSwitch(dpid: bigint): boolean {
+    return this.switches.has(dpid);
+  }
+
   /** Whether `sw`'s datapath id is a switch this app has up (switchUp, not yet switchDown). */
   private isKnown(sw: SwitchInfo): boolean {
     if (sw === this.knownSwitch) return true;
@@ -471,6 +476,19 @@ export class LoadBalancerApp {
   groupsFound(dpid: bigint, groupIds: readonly number[]): SwitchBatch[] {
     if (!this.switches.has(dpid)) return [];
     return this.finish(new Outbox().to(dpid, this.nat.strayGroups(dpid, groupIds)));
+  }
+
+  /**
+   * The service ids of the service flows (cookie kind `service`) a switch holds, read after it connects or this
+   * instance became its master: every flow of an id no configured service has is deleted, by the cookie's service
+   * bits (all kinds: service, connection, backend, end copy, decision). An earlier run's service removed from the
+   * configuration while vadc was away; the services configured now keep theirs, their live connections' flows too.
+   */
+  serviceFlowsFound(dpid: bigint, serviceIds: Iterable<number>): SwitchBatch[] {
+    if (!this.switches.has(dpid)) return [];
+    const configured = new Set(this.services.all.map((s) => s.id));
+    const stray = [...new Set(serviceIds)].filter((id) => !configured.has(id)).sort((a, b) => a - b);
+    return this.finish(new Outbox().to(dpid, stray.map(buildDeleteService)));
   }
 
   // ------------------------------------------------------------------ accounting

@@ -227,7 +227,11 @@ export class VadcDaemon implements VadcRuntime {
     if (this.opts.ovsdb !== false) {
       this.ovsdb = new OvsdbLink({
         config: this.config, nat: this.app.nat.status.nat, logger: this.log, emit: (e) => this.emitEvent(e), selectors: () => this.vnicSelectors(), session: this.opts.ovsdbSession,
-        onVnic: (selector, info) => this.health.moved(() => this.app.setVnic(selector, toAppVnic(info), this.now())),
+        onVnic: (selector, info) => {
+          // OVSDB's word that the vNIC went is news about the VM, also while its switch is away (HealthBridge.vnicGone).
+          if (!info) this.health.vnicGone(selector);
+          this.health.moved(() => this.app.setVnic(selector, toAppVnic(info), this.now()));
+        },
         onInterfaces: (rows) => this.interfacesChanged(rows),
         onReady: () => this.afterDiscovery(),
         egress: () => desiredEgressQos(this.config.egress, this.served.current),

@@ -46,6 +46,11 @@ export class HealthBridge {
   private readonly ticker: NodeJS.Timeout;
   /** What each monitor was last told of its backends' vNICs ("service/backend" -> present/link). */
   private readonly told = new Map<string, string>();
+  /**
+   * The switch each backend's vNIC was on when last told present ("service/backend"), and whether that switch is away
+   * now (see heldWhileAway).
+   */
+  private readonly lastSwitch = new Map<string, { dpid: bigint; away: boolean }>();
   private settled = false;
   /** Monitors detached by retire() and not yet stopped; verdicts carried from them to their rebuilt services. */
   private readonly retiring: ServiceHealthMonitor[] = [];
@@ -138,7 +143,24 @@ export class HealthBridge {
       monitor.on('event', (event: VadcEvent) => this.onMonitorEvent(service.name, monitor, event));
       monitor.on('routing', (routing: Routing) => this.applyRouting(service.name, monitor, routing));
       monitor.start();
-      for (const b of service.backends) this.told.delete(`${service.name}/${b.name}`);
+      for (const b of service.backends) this.forget(`${service.name}/${b.name}`);
+    }
+  }
+
+  /** What this bridge told a monitor of a backend's vNIC, and where it was, forgotten (it is told afresh). */
+  private forget(key: string): void {
+    this.told.delete(key);
+    this.lastSwitch.delete(key);
+  }
+
+  /**
+   * OVSDB says the vNIC `selector` names is gone (its Interface row went: the VM stopped, its port was deleted). That is
+   * news about the VM, also while its switch is away: the hold (heldWhileAway) ends and the next look reports it
+   * absent, so it must pass its checks again when it comes back.
+   */
+  vnicGone(selector: string): void {
+    for (const { config } of this.monitors.values()) {
+      for (const b of config.backends) if (b.vnic === selector) this.lastSwitch.delete(`${config.name}/${b.name}`);
     }
   }
 
@@ -197,6 +219,9 @@ export class HealthBridge {
         const key = `${config.name}/${b.name}`;
         const before = this.told.get(key);
         if (!location && !this.settled && before === undefined) continue;
+        if (!location && this.heldWhileAway(config.name, b.name, key)) continue;
+        if (location) this.lastSwitch.set(key, { dpid: location.dpid, away: false });
+        else this.lastSwitch.delete(key);
         const vnic = { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' } as const;
         const now = `${vnic.present}/${vnic.linkState}`;
         if (now === before) continue;
@@ -204,6 +229,23 @@ export class HealthBridge {
         monitor.vnicChanged(b.name, vnic);
       }
     }
+  }
+
+  /**
+   * A backend that is not located because the switch its vNIC was on is away (the switch's OpenFlow connection
+   * dropped, ovs-vswitchd restarting): its monitor is not told the vNIC is absent, so the verdict it had stays. The
+   * switch being away says nothing about the VM; told absent, a backend with active checks was out after the switch
+   * came back until its next passing check (0.6-2.7 s in the e2e: its service's decision flow was missing, new
+   * connections went to vadc), and absent VMs could have had their launch hooks run. Its connections are forgotten
+   * as before (the restore reads back what the datapath kept). The hold ends when the switch is back (the port is
+   * there, or it is reported absent now: a fact then), or when OVSDB says the vNIC went (vnicGone).
+   */
+  private heldWhileAway(service: string, backend: string, key: string): boolean {
+    const last = this.lastSwitch.get(key);
+    if (last === undefined || this.opts.app.hasSwitch(last.dpid)) return false;
+    if (!last.away) this.opts.deliver(this.opts.app.dropBackendConnections(service, backend, this.opts.now()));
+    last.away = true;
+    return true;
   }
 
   /** One poll's samples for a service's backends, evaluated once (backends the monitor does not know are skipped). */
@@ -257,7 +299,7 @@ export class HealthBridge {
     for (const [name, text] of before) {
       if (after.get(name) === text) continue;
       entry.monitor.removeBackend(name);
-      this.told.delete(`${next.name}/${name}`);
+      this.forget(`${next.name}/${name}`);
     }
     for (const [name, text] of after) {
       if (before.get(name) === text) continue;

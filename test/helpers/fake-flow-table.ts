@@ -112,6 +112,12 @@ export class FakeFlowTable {
     }
   }
 
+  /** Every flow and group gone, the tracker kept: what ovs-vsctl del-controller leaves on OVS 3.1 (fail_mode secure). */
+  clear(): void {
+    this.entries = [];
+    this.groups.clear();
+  }
+
   /**
    * Applies a group-mod as OVS does: add fails on an existing group, modify on a missing one; delete removes the
    * group and, as OpenFlow says, every flow that points to it (deleting a missing group is no error).

@@ -11,6 +11,7 @@ import { SwitchHooks, type SwitchHooksOptions } from '../../../src/daemon/switch
 import { parseCookie } from '../../../src/flows';
 import { OFPFC_ADD, OFPFC_DELETE } from '../../../src/openflow/constants';
 import type { OfpMessage } from '../../../src/openflow/types';
+import type { Checker } from '../../../src/health';
 import { silentLogger } from '../../../src/util/logger';
 import { AppHarness, delivered, fromClient, NAT_MODES, VMS, webOver } from '../../helpers/app-harness';
 
@@ -24,16 +25,16 @@ const isDecision = (m: OfpMessage) => m.type === 'flow_mod' && parseCookie(m.coo
  * The app in the harness with a health bridge and the switch hooks; `wire` is what reached the switch, in order. The
  * controller writes a handler's returned messages after whatever the handler sent itself (Controller.runHandler).
  */
-async function rig() {
-  const h = new AppHarness(CONNTRACK, WEB);
+async function rig(services = WEB, checker?: Checker) {
+  const h = new AppHarness(CONNTRACK, services);
   const wire: OfpMessage[] = [];
   const deliver = (out: SwitchBatch[] | OutboundMessage[]) => {
     const msgs = out.flatMap((b) => ('dpid' in b ? b.msgs : [b])) as OfpMessage[];
     wire.push(...msgs);
     h.install(msgs);
   };
-  const bridge = new HealthBridge({ app: h.app, logger: silentLogger(), emit: () => undefined, now: Date.now, deliver });
-  await bridge.setServices(AppHarness.config(CONNTRACK, WEB).services);
+  const bridge = new HealthBridge({ app: h.app, logger: silentLogger(), emit: () => undefined, now: Date.now, deliver, checker });
+  await bridge.setServices(AppHarness.config(CONNTRACK, services).services);
   bridge.discoverySettled();
   // No readings here: the restore waits for ever, the meter and group reads are refused.
   const controller = { switch: () => ({}), request: () => Promise.reject(new Error('no reading in this test')), replayHeldPacketIns: () => undefined };
@@ -58,7 +59,10 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
     try {
       expect(fresh()).not.toBe('controller');
       hooks.onSwitchDown!(h.sw.dpid, h.now);
-      // The backends were lost with the switch: their verdict is down now.
+      // The switch being away keeps the verdicts; OVSDB saying the vNICs went ends that: the backends are down now,
+      // and their verdict that they are back comes in the connect's turn (afterDiscovery), after the connect's batch.
+      for (const vnic of ['v-vm1', 'v-vm2']) bridge.vnicGone(vnic);
+      bridge.observeLocations();
       expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('down');
       wire.length = 0;
       const sw: SwitchInfo = h.sw;
@@ -73,6 +77,61 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
       const lastDelete = last(OFPFC_DELETE);
       expect(lastDelete).toBeGreaterThanOrEqual(0);
       expect(last(OFPFC_ADD)).toBeGreaterThan(lastDelete);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
+
+/** A TCP check every 2 s (the first within 0.2 s); `passes`: what each check says. */
+const checkedWeb = webOver(['v-vm1', 'v-vm2'], '    decisions: datapath\n    health: { type: tcp, interval: 2, timeout: 1, rise: 1, fall: 1 }\n');
+
+async function until(what: string, done: () => boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the same daemon (%s), a service with active checks deciding in the datapath', (handler) => {
+  // Every check passes. Between the switch going and its connect's answer nothing is awaited: no check can pass in
+  // between, so what the switch gets on connect is what vadc knew before it went.
+  const passing: Checker = () => Promise.resolve({ ok: true, reason: 'ok', output: '', durationMs: 0 });
+
+  it('keeps the verdicts through the switch\'s absence: the connect\'s batch carries the group and decision flow, no new connection reaches the controller', async () => {
+    const { h, bridge, hooks, fresh, deliver } = await rig(checkedWeb, passing);
+    try {
+      await until('both backends up', () => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'));
+      expect(fresh()).not.toBe('controller');
+      hooks.onSwitchDown!(h.sw.dpid, h.now);
+      // The switch lost vadc's flows and groups while away (ovs-vsctl del-controller does that on OVS 3.1).
+      h.table.clear();
+      deliver(hooks[handler]!(h.sw, h.now) ?? []);
+      const spread = new Set(Array.from({ length: 20 }, fresh));
+      expect([...spread].sort()).toEqual(['v-vm1', 'v-vm2']);
+      expect(h.packetIns).toBe(0);
+      expect(['v-vm1', 'v-vm2'].map((b) => bridge.stateOf('web', b)?.reason)).toEqual(['port 8080: ok', 'port 8080: ok']);
+    } finally {
+      await bridge.stop();
+    }
+  });
+
+  it('a backend whose vNIC OVSDB reported gone meanwhile must pass a check again; the other serves at once', async () => {
+    const { h, bridge, hooks, fresh, deliver } = await rig(checkedWeb, passing);
+    try {
+      await until('both backends up', () => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'));
+      hooks.onSwitchDown!(h.sw.dpid, h.now);
+      bridge.vnicGone('v-vm1');
+      bridge.observeLocations();
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('down');
+      h.table.clear();
+      deliver(hooks[handler]!(h.sw, h.now) ?? []);
+      expect(new Set(Array.from({ length: 20 }, fresh))).toEqual(new Set(['v-vm2']));
+      expect(h.packetIns).toBe(0);
+      // Its next pass brings it back.
+      await until('vm1 up again', () => bridge.stateOf('web', 'v-vm1')?.health === 'up');
+      expect([...new Set(Array.from({ length: 20 }, fresh))].sort()).toEqual(['v-vm1', 'v-vm2']);
     } finally {
       await bridge.stop();
     }
