@@ -5,6 +5,8 @@ import { asControllerApp, type LoadBalancerApp, type SwitchBatch } from '../app'
 import type { Controller } from '../controller';
 import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
+import { buildFlowStatsRequest } from '../flows/builders';
+import { parseCookie } from '../flows/cookies';
 import { OFPM_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
@@ -64,6 +66,7 @@ export class SwitchHooks {
         else void this.restoreThenReplay(sw.dpid);
         void this.sweepMeters(sw.dpid);
         void this.sweepGroups(sw.dpid);
+        void this.sweepServiceFlows(sw.dpid);
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
         o.afterDiscovery();
@@ -82,6 +85,7 @@ export class SwitchHooks {
           if (o.stopped() || !o.controller.switch(sw.dpid)?.role?.isMaster) return;
           void this.sweepMeters(sw.dpid);
           void this.sweepGroups(sw.dpid);
+          void this.sweepServiceFlows(sw.dpid);
         }, TAKEOVER_READS_AFTER_MS).unref();
         o.afterDiscovery();
         return [];
@@ -167,6 +171,26 @@ export class SwitchHooks {
     } catch (err) {
       // A switch without groups answers with an error: it has none of ours either.
       this.o.log.debug(`group read of ${formatDpid(dpid)}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * Reads the switch's service flows (cookie kind `service`: a few per service, never per connection) and deletes
+   * every flow of the service ids the configuration does not have: an earlier run's services, removed while vadc was
+   * away. Judged against the services configured when the answer comes (a service added meanwhile has its flows and
+   * its id), so a reading taken before or after the connect's batch deletes only strays.
+   */
+  private async sweepServiceFlows(dpid: bigint): Promise<void> {
+    try {
+      const reply = await this.o.controller.request(dpid, buildFlowStatsRequest('service'));
+      if (reply.body.mpType !== 'flow') return;
+      const ids = reply.body.entries.flatMap((e) => {
+        const parts = parseCookie(e.cookie);
+        return parts?.kind === 'service' ? [parts.serviceId] : [];
+      });
+      this.o.deliver(this.o.app.serviceFlowsFound(dpid, ids));
+    } catch (err) {
+      this.o.log.debug(`service flow read of ${formatDpid(dpid)}: ${(err as Error).message}`);
     }
   }
 

@@ -8,7 +8,9 @@
 // service fails over from tier 0's one backend to tier 1 and back with the group modified, never re-created.
 import os from 'node:os';
 import { parseConfig } from '../../src/config';
+import { serviceIds } from '../../src/app';
 import { VadcDaemon } from '../../src/daemon/daemon';
+import { makeCookie, parseCookie } from '../../src/flows/cookies';
 import { OVS_MAX_HASH_VALUES, ovsHashValues } from '../../src/flows/hash-slots';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { closedLoopLoad, requestEach, type Served } from '../helpers/sched-clients';
@@ -391,6 +393,12 @@ describe('datapath decisions on real OVS: feedback', () => {
   }, 120_000);
 });
 
+/** The service ids vadc's flows on the bridge carry (cookie kinds service..decision; pipeline and VIP flows carry none). */
+async function serviceIdsOnBridge(): Promise<Set<number>> {
+  const cookies = (await lab.ofctl('dump-flows', 'cookie=0xadc0000000000000/0xffff000000000000')).matchAll(/cookie=(0x[\da-f]+)/g);
+  return new Set([...cookies].map((m) => parseCookie(BigInt(m[1]))?.serviceId ?? 0).filter((id) => id > 0));
+}
+
 /**
  * The VIPs whose decision flow (cookie kind 7) is on the bridge and points to a group the bridge has, with buckets:
  * where new connections are decided in the datapath now.
@@ -415,6 +423,7 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     expect(packetIns() - before).toBe(0);
     // Detached: the switch drops the connection (OVS 3.1 removed vadc's flows and groups with the controller's record:
     // `detached` in the printout).
+    const detachedAt = Date.now();
     await lab.setController('');
     await waitFor(() => daemon.status().switches.length === 0, 10_000, 'the switch to drop the controller');
     const detached = { decided: await decidedVips(), groups: (await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id=')).length };
@@ -422,6 +431,20 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     await waitFor(() => daemon.status().switches.length === 1 && ['wrr', 'web'].every((s) => daemon.service(s).backends.every((b) => b.ofport !== undefined)),
       20_000, 'the switch back, the backends located');
     const back = Date.now();
+    // web (HTTP checks every 1 s) first: its verdicts were kept while the switch was away, so its group and decision flow
+    // come with the connect's batch, not at its backends' next passing check, and new connections to it right away
+    // reach no controller.
+    await waitFor(async () => (await decidedVips()).includes(VIP), 10_000, "web's decision flow back");
+    const webBackMs = Date.now() - back;
+    const firstAfter = packetIns();
+    const webFirst = counts(await fresh(10, VIP));
+    const webFirstPacketIns = packetIns() - firstAfter;
+    // web's verdicts since the detach (printed). None may say a vNIC was absent: the switch going is not the VM going, and
+    // a backend taken out for it would serve again only after its next passing check. (Its checks cross the switch, so
+    // a detach longer than two failing checks would take backends out by their checks, rightly.)
+    const verdicts = daemon.events().filter((e) => e.time >= detachedAt && e.service === 'web' && (e.kind === 'backend_down' || e.kind === 'backend_up'))
+      .map((e) => e.message);
+    const rejudged = verdicts.filter((m) => m.startsWith('backend down') && m.includes('vNIC'));
     await waitFor(async () => JSON.stringify(await decidedVips()) === JSON.stringify(all), 10_000, 'every decision flow and its group back').catch(async (err: Error) => {
       const events = daemon.events().filter((e) => e.kind !== 'backend_located').slice(-30).map((e) => `${e.kind} ${e.message}`).join('\n');
       throw new Error(`${err.message}: decided ${JSON.stringify(await decidedVips())}, wanted ${JSON.stringify(all)}\n`
@@ -432,8 +455,12 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     const wrr = counts(await fresh(30, VIP_WRR));
     const web = counts(await fresh(30, VIP));
     const packetInsAfter = packetIns() - after;
-    console.log(`datapath decisions, reconnect: detached ${JSON.stringify(detached)}; back ${backAfterMs} ms after the switch and backends were; `
-      + `new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
+    console.log(`datapath decisions, reconnect: detached ${JSON.stringify(detached)}; web's decision flow back ${webBackMs} ms after the switch and `
+      + `backends were, its first 10 new connections ${JSON.stringify(webFirst)} with ${webFirstPacketIns} packet-ins, web's verdicts since the detach: `
+      + `${JSON.stringify(verdicts)}; every decision flow back ${backAfterMs} ms after; new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
+    expect(rejudged).toEqual([]);
+    expect(Object.values(webFirst).reduce((a, b) => a + b, 0)).toBe(10);
+    expect(webFirstPacketIns).toBe(0);
     expect(Object.values(wrr).reduce((a, b) => a + b, 0)).toBe(30);
     expect(Object.values(web).reduce((a, b) => a + b, 0)).toBe(30);
     expect(packetInsAfter).toBe(0);
@@ -456,6 +483,17 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     expect((await groupIds()).filter((id) => id !== FOREIGN_GROUP).length).toBeGreaterThan(0);
     expect((await decisionFlows()).length).toBeGreaterThan(0);
     await daemon.stop();
+    // Flows an earlier run left of a service id this configuration does not have, and a connection flow of web's (a
+    // service still configured: it stays). The other services' flows (web6, wrr, fb, tier) are on the bridge too.
+    const webId = serviceIds(['web']).get('web')!;
+    const strayId = webId === 0x123 ? 0x124 : 0x123;
+    const nobody = lab.subnet.replace(/\.0\/\d+$/, '.199');
+    const left = (kind: 'service' | 'backend' | 'connection', id: number, port: number) => lab.ofctl('add-flow',
+      `table=0,priority=5,cookie=0x${makeCookie(kind, id, kind === 'connection' ? 77 : 0).toString(16)},tcp,nw_dst=${nobody},tp_dst=${port},actions=drop`);
+    await left('service', strayId, 80);
+    await left('backend', strayId, 81);
+    await left('connection', webId, 82);
+    expect([...await serviceIdsOnBridge()].sort()).toEqual(expect.arrayContaining([webId, strayId]));
     // The same name (so the same service id, the same group id) deciding by the controller now; the other services gone.
     // vm1 and vm2: the health test above stopped vm3's server on 8080 for good.
     const text = config('', '', ['vm1', 'vm2']);
@@ -464,6 +502,11 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     await lab.setController(target);
     await waitFor(() => daemon.status().switches.length === 1 && daemon.service('web').backends.every((b) => b.ofport !== undefined), 15_000, 'switch up, backends located');
     await waitFor(async () => (await groupIds()).length === 1, 10_000, 'vadc\'s groups gone');
+    // Every flow of a service id the configuration does not have is gone (the earlier run's services, the stray id's);
+    // web's connection flow stays.
+    await waitFor(async () => JSON.stringify([...await serviceIdsOnBridge()]) === JSON.stringify([webId]), 10_000, 'only web\'s flows carry a service id')
+      .catch(async (err: Error) => { throw new Error(`${err.message}: ids ${JSON.stringify([...await serviceIdsOnBridge()])}, web's ${webId}`); });
+    expect((await lab.ofctl('dump-flows', `cookie=0x${makeCookie('connection', webId, 77).toString(16)}/-1`)).split('\n').filter((l) => l.includes('cookie='))).toHaveLength(1);
     expect(await groupIds()).toEqual([FOREIGN_GROUP]);
     expect(await decisionFlows()).toEqual([]);
     // Before, the old decision flow sent them to the old group: placed with no packet-in, 0 decisions.

@@ -1,10 +1,12 @@
 // A daemon reads a switch's groups when it connects, and deletes vadc's select groups (its id range) that its
 // configuration does not want there, an earlier run's; another controller's groups on the bridge stay. Flows mode makes
-// no groups, so every one of vadc's is stray (a restart from conntrack mode).
+// no groups, so every one of vadc's is stray (a restart from conntrack mode). The same for the flows of services the
+// configuration no longer has: their service flows are read (cookie kind `service`) and each such id's flows deleted.
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
-import { serviceGroupId } from '../../../src/flows';
-import { OFPGC_DELETE, OFPGT_SELECT, type GroupMod, type OfpMessage } from '../../../src/openflow';
+import { serviceIds } from '../../../src/app';
+import { allFlowsOfKind, allFlowsOfService, makeCookie, serviceGroupId } from '../../../src/flows';
+import { OFPFC_DELETE, OFPGC_DELETE, OFPGT_SELECT, type FlowMod, type FlowStats, type GroupMod, type OfpMessage } from '../../../src/openflow';
 import { noVswitchd } from '../../helpers/nat-mode';
 import { FakeSwitch, port } from '../controller/fake-switch';
 
@@ -37,4 +39,25 @@ test('on connect: the groups are read, vadc\'s strays are deleted (both families
   await fake.next((m) => isGroupDelete(m) && m.groupId === stray[1]);
   // One answer, one batch: both strays deleted, in the order read, and nothing else.
   expect(fake.received.filter(isGroupDelete).map((m) => m.groupId)).toEqual(stray);
+}, 20_000);
+
+test("on connect: the service flows are read, every flow of a service id the configuration does not have is deleted, the configured service's are not", async () => {
+  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(CONFIG, 'test'), configText: CONFIG, ovsdb: false });
+  const [bound] = await daemon.start();
+  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: 0x9n, ports: [port(1, 'v1')] });
+  const fake = sw;
+  const isServiceRead = (m: OfpMessage) => m.type === 'multipart_request' && m.body.mpType === 'flow' && m.body.cookie === allFlowsOfKind('service').cookie
+    && m.body.cookieMask === allFlowsOfKind('service').cookieMask;
+  const request = await fake.next(isServiceRead);
+  const web = serviceIds(['web']).get('web')!;
+  const gone = web === 123 ? 124 : 123;
+  const stats = (serviceId: number): FlowStats => ({
+    tableId: 0, durationSec: 1, durationNsec: 0, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie: makeCookie('service', serviceId),
+    packetCount: 0n, byteCount: 0n, match: [], instructions: [],
+  });
+  fake.send({ type: 'multipart_reply', xid: request.xid, flags: 0, body: { mpType: 'flow', entries: [stats(web), stats(gone), stats(gone)] } });
+  const deletesByService = (m: OfpMessage): m is FlowMod => m.type === 'flow_mod' && m.command === OFPFC_DELETE && m.cookieMask === allFlowsOfService(gone).cookieMask;
+  await fake.next((m) => deletesByService(m) && m.cookie === allFlowsOfService(gone).cookie);
+  // One delete, of the stray id only (all its kinds: the mask leaves the kind out).
+  expect(fake.received.filter(deletesByService).map((m) => m.cookie)).toEqual([allFlowsOfService(gone).cookie]);
 }, 20_000);
