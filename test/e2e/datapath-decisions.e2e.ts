@@ -434,7 +434,8 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     // web (HTTP checks every 1 s) first: its verdicts were kept while the switch was away, so its group and decision flow
     // come with the connect's batch, not at its backends' next passing check, and new connections to it right away
     // reach no controller.
-    await waitFor(async () => (await decidedVips()).includes(VIP), 10_000, "web's decision flow back");
+    let looks = 0;
+    await waitFor(async () => (++looks, (await decidedVips()).includes(VIP)), 10_000, "web's decision flow back");
     const webBackMs = Date.now() - back;
     const firstAfter = packetIns();
     const webFirst = counts(await fresh(10, VIP));
@@ -456,8 +457,8 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     const web = counts(await fresh(30, VIP));
     const packetInsAfter = packetIns() - after;
     console.log(`datapath decisions, reconnect: detached ${JSON.stringify(detached)}; web's decision flow back ${webBackMs} ms after the switch and `
-      + `backends were, its first 10 new connections ${JSON.stringify(webFirst)} with ${webFirstPacketIns} packet-ins, web's verdicts since the detach: `
-      + `${JSON.stringify(verdicts)}; every decision flow back ${backAfterMs} ms after; new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
+      + `backends were (at look ${looks}: each look is two ovs-ofctl dumps), its first 10 new connections ${JSON.stringify(webFirst)} with ${webFirstPacketIns} packet-ins, web's verdicts since the detach: `
+      + `${JSON.stringify(verdicts)}; every decision flow back ${backAfterMs} ms after them (looked for after web's connections); new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
     expect(rejudged).toEqual([]);
     expect(Object.values(webFirst).reduce((a, b) => a + b, 0)).toBe(10);
     expect(webFirstPacketIns).toBe(0);
