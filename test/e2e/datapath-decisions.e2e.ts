@@ -423,6 +423,7 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     expect(packetIns() - before).toBe(0);
     // Detached: the switch drops the connection (OVS 3.1 removed vadc's flows and groups with the controller's record:
     // `detached` in the printout).
+    const webBuckets = await buckets();
     const detachedAt = Date.now();
     await lab.setController('');
     await waitFor(() => daemon.status().switches.length === 0, 10_000, 'the switch to drop the controller');
@@ -437,6 +438,8 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     let looks = 0;
     await waitFor(async () => (++looks, (await decidedVips()).includes(VIP)), 10_000, "web's decision flow back");
     const webBackMs = Date.now() - back;
+    // With every bucket it had before the detach (with the verdicts dropped, it came back a backend at a time, by checks).
+    const webBucketsBack = await buckets();
     const firstAfter = packetIns();
     const webFirst = counts(await fresh(10, VIP));
     const webFirstPacketIns = packetIns() - firstAfter;
@@ -457,9 +460,10 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     const web = counts(await fresh(30, VIP));
     const packetInsAfter = packetIns() - after;
     console.log(`datapath decisions, reconnect: detached ${JSON.stringify(detached)}; web's decision flow back ${webBackMs} ms after the switch and `
-      + `backends were (at look ${looks}: each look is two ovs-ofctl dumps), its first 10 new connections ${JSON.stringify(webFirst)} with ${webFirstPacketIns} packet-ins, web's verdicts since the detach: `
+      + `backends were (at look ${looks}: each look is two ovs-ofctl dumps), with buckets ${JSON.stringify(webBucketsBack)} (before the detach ${JSON.stringify(webBuckets)}), its first 10 new connections ${JSON.stringify(webFirst)} with ${webFirstPacketIns} packet-ins, web's verdicts since the detach: `
       + `${JSON.stringify(verdicts)}; every decision flow back ${backAfterMs} ms after them (looked for after web's connections); new connections wrr ${JSON.stringify(wrr)}, web ${JSON.stringify(web)}; packet-ins ${packetInsAfter}`);
     expect(rejudged).toEqual([]);
+    expect(webBucketsBack).toEqual(webBuckets);
     expect(Object.values(webFirst).reduce((a, b) => a + b, 0)).toBe(10);
     expect(webFirstPacketIns).toBe(0);
     expect(Object.values(wrr).reduce((a, b) => a + b, 0)).toBe(30);
