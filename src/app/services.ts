@@ -112,6 +112,8 @@ export class ServiceTable {
   private byPort4 = new Map<number, ServiceState[]>();
   private byPort6 = new Map<number, ServiceState[]>();
   private byName = new Map<string, ServiceState>();
+  /** By id: every end copy and reply-guard packet-in names its service by id (a scan of the list cost O(services) each). */
+  private byIdMap = new Map<number, ServiceState>();
   /** prebuild()'s states for the next configure(), by config object. */
   private prebuilt = new Map<ServiceConfig, ServiceState>();
 
@@ -161,6 +163,8 @@ export class ServiceTable {
     this.list = next;
     this.byName = new Map();
     for (const service of next) if (!this.byName.has(service.config.name)) this.byName.set(service.config.name, service);
+    this.byIdMap = new Map();
+    for (const service of next) if (!this.byIdMap.has(service.id)) this.byIdMap.set(service.id, service);
     this.byPort4 = byPortOf(next.filter((s) => s.vip.family === 4), (s) => s.vip.length);
     this.byPort6 = byPortOf(next.filter((s) => s.vip6 !== undefined), (s) => s.vip6!.length);
     return [...old.values()];
@@ -205,7 +209,7 @@ export class ServiceTable {
   }
 
   byId(id: number): ServiceState | undefined {
-    return this.list.find((s) => s.id === id);
+    return this.byIdMap.get(id);
   }
 
   /** The service of that name (a map: the health bridge asks for each of 10,000 backends). */

@@ -97,6 +97,32 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     expect([counts(h, a), counts(h, b)]).toEqual([{ active: 0, inactive: 0, completed: 1 }, { active: 0, inactive: 0, completed: 1 }]);
   });
 
+  it("a service added by a reconfiguration, listed ahead of web, hears its own connections' copies (a copy names its service by id)", () => {
+    const h = lc(mode);
+    const api = `
+services:
+  - name: api
+    vip: 10.0.0.100
+    port: 81
+    scheduler: lc
+    backends:
+${backendYaml('v-vm1', [9090])}
+${defaultServices('lc').replace(/^\s*services:\n/, '')}`;
+    h.install(h.app.setServices(AppHarness.config(mode, api).services, h.now));
+    const syn = delivered(h.send(fromClient(40030, { dstPort: 81 })).outcomes);
+    expect(syn).toMatchObject({ port: VMS['v-vm1'].ofport, fields: { tcp_dst: 9090 } });
+    h.send(fromBackend('v-vm1', 40030, { flags: SYN_ACK, backendPort: 9090 }), VMS['v-vm1'].ofport);
+    h.send(fromClient(40030, { flags: ACK, dstPort: 81 }));
+    const web = open(h, 40031);
+    established(h);
+    h.send(fromClient(40030, { flags: FIN_ACK, dstPort: 81 }));
+    h.send(fromBackend('v-vm1', 40030, { flags: FIN_ACK, backendPort: 9090 }), VMS['v-vm1'].ofport);
+    const [apiState, webState] = [0, 1].map((i) => h.app.serviceStates()[i]);
+    expect([apiState.config.name, apiState.endCopies, webState.config.name, webState.endCopies]).toEqual(['api', 2, 'web', 0]);
+    expect(apiState.lb.backendById('v-vm1')).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
+    expect(webState.lb.backendById(web)).toMatchObject({ activeConns: 1, completedConns: 0 });
+  });
+
   it('when the datapath lets an ended connection go, it is forgotten without being uncounted twice', () => {
     const h = lc(mode);
     const vm = open(h, 40020);
