@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: every benchmark in turn, each in its own process, each printing its table (or, with
 // --json, one JSON document with every benchmark's result). Benchmarks print figures; they assert nothing.
-//   node scripts/bench.js [--json] [--only codec,conntable,packetin-family,flowsetup,scale,realovs] [--quick]
+//   node scripts/bench.js [--json] [--only codec,conntable,packetin-family,end-copy,flowsetup,scale,realovs] [--quick]
 'use strict';
 const { spawnSync } = require('node:child_process');
 const path = require('node:path');
@@ -22,6 +22,7 @@ const BENCHMARKS = [
   { name: 'codec', argv: [...tsNode, 'bench/codec.bench.ts'], json: false },
   { name: 'conntable', argv: [...tsNode, 'bench/conn-table.bench.ts', ...(quick ? ['--rounds', '3'] : [])], json: false },
   { name: 'packetin-family', argv: [...tsNode, 'bench/packet-in-family.bench.ts', ...(quick ? ['--rounds', '3'] : [])], json: false },
+  { name: 'end-copy', argv: [...tsNode, 'bench/end-copy.bench.ts', ...(quick ? ['--rounds', '3'] : [])], json: false },
   {
     name: 'flowsetup', json: true,
     argv: [...tsNode, 'bench/flowsetup.bench.ts', ...(quick ? ['--runs', '1', '--loops', '3'] : [])],
