@@ -4,6 +4,7 @@
 // Root; not a test; prints figures.
 //   node -r ts-node/register/transpile-only bench/real-ovs/first-packet.bench.ts [--connections 1000] [--rounds 4]
 //     [--counter-connections 300] [--variants main,static,hash,once] [--end-copies N] [--stats-ms 1000] [--json]
+//     [--profile-dir DIR]   (a V8 CPU profile of this process, vadc in it, over each counters phase: DIR/counters-N-VARIANT.cpuprofile)
 // Variants (targets of one client, connection i to variant i mod n):
 //   main    vadc's own pipeline for a `decisions: datapath` service (VIP port 80)
 //   static  a second address (.99) taken by static flows above vadc's table 0 straight to a second server port
@@ -16,8 +17,11 @@
 //   once    a third service (VIP port 83): a bench flow above vadc's table 0 sends every client packet straight to a
 //           dp_hash group whose bucket is vadc's (ct(commit, nat, table=1)); no ct pass before the group (one ct pass
 //           for the client's side instead of two); vadc's table 1 and reply path do the rest
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+//   ctl     a service (VIP port 86) the controller decides (one packet-in per new connection): beside main, what a
+//           decision packet-in costs vadc on this path (the ceiling of an end copy's cost)
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
+import { Session } from 'node:inspector';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -40,6 +44,7 @@ const { values } = parseArgs({
     'counter-connections': { type: 'string', default: '300' },
     variants: { type: 'string', default: 'main,static,hash,once' },
     'end-copies': { type: 'string' },
+    'profile-dir': { type: 'string' },
     'stats-ms': { type: 'string', default: '1000' },
     'wait-ms': { type: 'string', default: '600000' },
     json: { type: 'boolean', default: false },
@@ -60,9 +65,9 @@ const ONCE_GROUP = 0x5eed0001;
 const SERVICES = {
   main: { name: 'conn', port: 80, backendPort: SERVER_PORT }, hash: { name: 'alt', port: 82, backendPort: 8082 },
   once: { name: 'one', port: 83, backendPort: 8083 }, hashm: { name: 'alm', port: 84, backendPort: 8084 },
-  direct: { name: 'dir', port: 85, backendPort: 8085 },
+  direct: { name: 'dir', port: 85, backendPort: 8085 }, ctl: { name: 'ctl', port: 86, backendPort: 8086 },
 } as const;
-const VARIANTS = ['main', 'static', 'hash', 'once', 'hashm', 'direct'] as const;
+const VARIANTS = ['main', 'static', 'hash', 'once', 'hashm', 'direct', 'ctl'] as const;
 type Variant = typeof VARIANTS[number];
 /** ovs-ofctl's protocol for the bench's group-mods (the lab's wrapper puts -O OpenFlow13 first; a later option wins). */
 const OF15 = '--protocols=OpenFlow15';
@@ -70,8 +75,10 @@ const log = (line: string) => process.stderr.write(`${new Date().toISOString().s
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(' ');
 
 function config(lab: Lab, vip: string, backend: LabHost): string {
+  // ctl's service is decided by the controller (a packet-in per new connection): its CPU per connection less main's is
+  // what a decision packet-in costs vadc here, the ceiling of what an end copy should cost.
   const service = (name: string, port: number, backendPort: number) => ({
-    name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions: 'datapath', idle_timeout: 60, fin_timeout: 1,
+    name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions: name === SERVICES.ctl.name ? 'controller' : 'datapath', idle_timeout: 60, fin_timeout: 1,
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
   });
   return stringify({
@@ -154,6 +161,57 @@ function switchTransit(text: string, clientIp: string, variantOf: (clientSideDst
     return { samples: s.length, p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), max: s[s.length - 1] };
   };
   return Object.fromEntries([...out].map(([v, x]) => [v, { syn: dist(x.syn), synAck: dist(x.synAck), both: dist(x.both) }]));
+}
+
+/** This process's threads' CPU time so far (user, system; ticks of 10 ms) by thread id, with their names: /proc/self/task. */
+function threadCpu(): Map<string, { name: string; user: number; system: number }> {
+  const out = new Map<string, { name: string; user: number; system: number }>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(tid, { name, user: Number(fields[11]), system: Number(fields[12]) });
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+/** The threads' CPU between two threadCpu() readings, us per connection, summed by thread name ("user/system"). */
+function threadCpuPerConnection(
+  before: ReturnType<typeof threadCpu>, after: ReturnType<typeof threadCpu>, connections: number,
+): Record<string, string> {
+  const byName = new Map<string, { user: number; system: number }>();
+  for (const [tid, t] of after) {
+    const b = before.get(tid) ?? { user: 0, system: 0 };
+    const sum = byName.get(t.name) ?? { user: 0, system: 0 };
+    sum.user += t.user - b.user;
+    sum.system += t.system - b.system;
+    byName.set(t.name, sum);
+  }
+  const us = (ticks: number) => ((ticks * 10_000) / connections).toFixed(0);
+  return Object.fromEntries([...byName].filter(([, t]) => t.user + t.system > 0).map(([name, t]) => [name, `${us(t.user)}/${us(t.system)}`]));
+}
+
+/** A V8 CPU profile of this process (vadc runs in it) from now until stop(), through the inspector. */
+async function startProfile(): Promise<{ stop: () => Promise<object> }> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string, params?: object) => new Promise<unknown>((resolve, reject) => {
+    session.post(method, params, (err, result) => (err ? reject(err) : resolve(result)));
+  });
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 500 });
+  await post('Profiler.start');
+  return {
+    stop: async () => {
+      const { profile } = (await post('Profiler.stop')) as { profile: object };
+      session.disconnect();
+      return profile;
+    },
+  };
 }
 
 class FirstPacketBench {
@@ -291,17 +349,35 @@ class FirstPacketBench {
       const cov0 = coverage(await this.lab.appctl('coverage/show'));
       await this.lab.appctl('dpif-netdev/pmd-stats-clear');
       const before = load();
-      const cpu0 = { vswitchd: this.vswitchdCpuMs(), vadc: process.cpuUsage() };
+      const profile = values['profile-dir'] ? await startProfile() : undefined;
+      const cpu0 = { vswitchd: this.vswitchdCpuMs(), vadc: process.cpuUsage(), threads: threadCpu() };
+      const startedAt = Date.now();
       const rep = await this.connections([targetOf(v)], n);
       const vadcCpu = process.cpuUsage(cpu0.vadc);
-      const cpuUsPerConnection = {
+      const phaseMs = Date.now() - startedAt;
+      const threads = threadCpuPerConnection(cpu0.threads, threadCpu(), rep.ok);
+      const cpuUsPerConnection: Record<string, number> = {
         vswitchd: Number((((this.vswitchdCpuMs() - cpu0.vswitchd) * 1000) / rep.ok).toFixed(1)),
         vadc: Number(((vadcCpu.user + vadcCpu.system) / rep.ok).toFixed(1)),
+        vadcUser: Number((vadcCpu.user / rep.ok).toFixed(1)),
+        vadcSystem: Number((vadcCpu.system / rep.ok).toFixed(1)),
       };
+      log(`  this process's threads, CPU us per connection (user/system): ${JSON.stringify(threads)}`);
+      // Stopped after the CPU readings: the profile's hand-over is not the phase's.
+      if (profile) writeFileSync(path.join(values['profile-dir']!, `counters-${results.length + 1}-${v}.cpuprofile`), JSON.stringify(await profile.stop()));
       const pmdText = await this.lab.appctl('dpif-netdev/pmd-stats-show');
       if (v === variants[0] && results.length === 0) log(`pmd-stats-show:\n${pmdText}`);
       const pmd = pmdStats(pmdText);
+      // vadc's CPU with no traffic (statistics polls, timers) over the same wait: what the phase's CPU holds besides
+      // its connections' packet-ins is about this rate times the phase's length (a slower phase carries more of it).
+      const idle0 = process.cpuUsage();
+      const idleStart = Date.now();
       await sleep(1500); // coverage counters reach the totals about once a second
+      const idleCpu = process.cpuUsage(idle0);
+      const idleUsPerMs = (idleCpu.user + idleCpu.system) / (Date.now() - idleStart);
+      cpuUsPerConnection.phaseMs = phaseMs;
+      cpuUsPerConnection.idleUsPerS = Number((idleUsPerMs * 1000).toFixed(0));
+      cpuUsPerConnection.vadcNetOfIdle = Number((cpuUsPerConnection.vadc - (idleUsPerMs * phaseMs) / rep.ok).toFixed(1));
       const cov1 = coverage(await this.lab.appctl('coverage/show'));
       const megaflows = (await this.lab.appctl('dpctl/dump-flows', '-m')).split('\n').filter((l) => l.includes('recirc_id')).length;
       const perConnection: Record<string, number> = {};
