@@ -15,13 +15,13 @@ import { asControllerApp, LoadBalancerApp } from '../src/app';
 import { formatTable } from '../src/cli/table';
 import { parseConfig } from '../src/config';
 import { FrameReader } from '../src/controller/frame-reader';
-import type { SwitchInfo } from '../src/controller/types';
 import { makeCookie } from '../src/flows/cookies';
 import { TCP_FLAGS } from '../src/flows/packets';
 import { ipv4ToUint32 } from '../src/net/ipv4';
 import { encode, decode } from '../src/openflow/codec';
 import { OFP_NO_BUFFER, OFPR_ACTION, OFPR_NO_MATCH } from '../src/openflow/constants';
-import type { OfpPort, PacketIn } from '../src/openflow/types';
+import type { PacketIn } from '../src/openflow/types';
+import { CLIENT_PORT, fakeSwitch } from '../test/helpers/app-harness';
 import { ipv4Frame } from '../test/helpers/frames';
 
 const { values } = parseArgs({
@@ -40,7 +40,7 @@ const VARIANTS = values.variants.split(',') as Variant[];
 type Variant = 'decision' | 'copy' | 'copy-known';
 if (N > 1 << 20) throw new Error('--conns: at most 1,048,576');
 const VMS = [1, 2, 3];
-const CLIENT_OFPORT = 10;
+const CLIENT_OFPORT = CLIENT_PORT;
 const BACKEND_PORT = 8080;
 
 const fillers = Array.from({ length: FILLERS }, (_, i) => `
@@ -68,16 +68,8 @@ ${VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${10 + n}, ports: [${BACK
 ${VMS.map((n) => `      - { vnic: v-vm${n}, ip: 10.0.0.${10 + n}, ports: [${BACKEND_PORT}], mac: "52:54:00:00:00:1${n}" }`).join('\n')}
 `;
 
-function port(portNo: number, name: string): OfpPort {
-  return { portNo, name, hwAddr: `aa:00:00:00:00:${portNo.toString(16).padStart(2, '0')}`, config: 0, state: 0, curr: 0, advertised: 0, supported: 0, peer: 0, currSpeed: 0, maxSpeed: 0 };
-}
-
-const sw: SwitchInfo & { ports: Map<number, OfpPort> } = {
-  dpid: 0xabcn, address: '127.0.0.1:1', connectedAt: 0,
-  features: { type: 'features_reply', xid: 0, datapathId: 0xabcn, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0, reserved: 0 },
-  ports: new Map([...VMS.map((n) => port(n, `v-vm${n}`)), port(CLIENT_OFPORT, 'v-cl1')].map((p) => [p.portNo, p])),
-  counters: { packetIns: 0, flowModsSent: 0, errorsReceived: 0, messagesIn: 0, messagesOut: 0, bytesIn: 0, bytesOut: 0, withheld: 0 },
-};
+// The unit tests' switch: ports v-vm1..3 (1..3) and the client's (CLIENT_PORT, 10).
+const sw = fakeSwitch();
 
 const CLIENT_MAC = '52:54:00:00:01:01';
 /** Where a frame's client port and client address's last two bytes are (Ethernet 14 + IPv4 20: ports at 34/36, addresses at 26/30). */
