@@ -3,7 +3,7 @@
 // static NAT flows (no controller), side by side in one run. Also iperf3 via the VIP vs. direct, and a
 // scaled test of many held connections (flow table vs. vadc's connection table).
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
 import os from 'node:os';
@@ -15,13 +15,14 @@ import { connectionsOfService } from '../../src/flows/cookies';
 import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
-import { sleep } from '../../src/lab/system';
+import { run as runCommand, sleep } from '../../src/lab/system';
 import {
   countDumpedFlows, coverageDelta, cpuPercent, parseCoverage, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
 } from './realovs-stats';
 import {
-  connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type Pause, type TraceSplit,
+  connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type ConnectionTrace, type Pause, type TraceSplit,
 } from './first-packet-trace';
+import { packetInWaits, parsePerfSched, schedSplit, type SchedSplit } from './sched-trace';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions } from './realovs-scripts';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -74,6 +75,12 @@ export interface RealOvsOptions {
    * keep the default (they run under `nice` undoing it). ovs-ctl starts ovs-vswitchd at -10 in installs; the lab at 0.
    */
   vadcNice?: number;
+  /**
+   * With traceDir: also record the kernel's scheduler events (perf record -a, sched_switch and sched_wakeup) over the
+   * latency phase and tell, for each packet-in, whether vadc's thread was busy, waiting for a CPU or asleep when it
+   * arrived, and who held the CPUs meanwhile.
+   */
+  sched?: boolean;
   log: (line: string) => void;
 }
 
@@ -88,6 +95,15 @@ export interface ProcessView {
 
 export type LatencyTrace = TraceSplit & ProcessView & {
   pcap: string;
+  /** With sched: vadc's thread at each packet-in; the data event's moment is from the bench's socket watch. */
+  sched?: SchedSplit & {
+    /** Packet-in on the wire -> the data event that read it (the last before its packet-out), us. */
+    untilDataEventUs: Distribution;
+    /** vadc's thread on a CPU -> the data event (work it did first), us. */
+    onCpuBeforeDataEventUs: Distribution;
+    /** The clock offset (realtime - monotonic) moved by this much over the phase, us. */
+    offsetDriftUs: number;
+  };
   /** ovs-vswitchd's coverage counters that moved over the phase (`ovs-appctl coverage/show` totals), largest first. */
   ovsCoverage: Array<[string, number]>;
 };
@@ -209,6 +225,108 @@ function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'co
       service('iperf', IPERF_PORT, IPERF_PORT, 60),
     ],
   });
+}
+
+/**
+ * CLOCK_REALTIME minus CLOCK_MONOTONIC (hrtime, perf's `-k mono`), us: the moment Date.now() turns to the next ms, read
+ * on the monotonic clock (spins up to 1 ms).
+ */
+function realtimeMinusMonotonicUs(): number {
+  let best = { window: Infinity, offset: NaN };
+  // The narrowest of a few tries: a preemption inside one widens its window.
+  for (let i = 0; i < 5; i++) {
+    const d0 = Date.now();
+    let before = process.hrtime.bigint();
+    let d = Date.now();
+    while (d === d0) {
+      before = process.hrtime.bigint();
+      d = Date.now();
+    }
+    const after = process.hrtime.bigint();
+    if (after - before < best.window) best = { window: Number(after - before), offset: d * 1000 - Number((before + after) / 2n) / 1000 };
+  }
+  return best.offset;
+}
+
+/** The threads of process root and of all its descendants (from /proc), to tell the bench's own processes from others'. */
+function processTreeTids(root: number): Set<number> {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(name)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const tids = new Set<number>();
+  const walk = (pid: number) => {
+    try {
+      for (const t of readdirSync(`/proc/${pid}/task`)) tids.add(Number(t));
+    } catch {
+      // gone meanwhile
+    }
+    for (const c of children.get(pid) ?? []) walk(c);
+  };
+  walk(root);
+  return tids;
+}
+
+/**
+ * perf record of every CPU's sched_switch and sched_wakeup into `file`, until stop(); split() then reads vadc's thread
+ * (this process's main thread) at each packet-in. `pairs` are the socket watch's [data event, packet-out write] moments
+ * (hrtime): the write nearest each packet-out on the wire gives the data event that read its packet-in.
+ */
+async function startSchedRecord(file: string): Promise<{ stop: () => Promise<void>; split: (vip: readonly ConnectionTrace[], pairs: ReadonlyArray<[bigint, bigint]>) => Promise<NonNullable<LatencyTrace['sched']>> }> {
+  const child = spawn('perf', ['record', '-q', '-m', '4096', '-k', 'mono', '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup', '-a', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await sleep(500);
+  if (child.exitCode !== null) throw new Error(`perf record failed (exit ${child.exitCode}): ${stderr.trim()}`);
+  const offsetStart = realtimeMinusMonotonicUs();
+  let offsetEnd = offsetStart;
+  // The bench's processes (vadc's thread pool, the lab's clients and servers, dumpcap), once the phase's client runs.
+  let own = new Set<number>();
+  const snapshot = setTimeout(() => (own = processTreeTids(process.pid)), 1000);
+  return {
+    stop: async () => {
+      clearTimeout(snapshot);
+      offsetEnd = realtimeMinusMonotonicUs();
+      child.kill('SIGINT');
+      await Promise.race([exited, sleep(20_000)]);
+    },
+    split: async (vip, pairs) => {
+      const offset = (offsetStart + offsetEnd) / 2;
+      const text = (await runCommand(['perf', 'script', '--ns', '-i', file], { timeoutMs: 300_000 })).stdout;
+      const spans = vip.filter((t) => t.packetIn !== undefined && t.packetOut !== undefined).map((t) => ({ packetIn: t.packetIn!, packetOut: t.packetOut! }));
+      const label = (tid: number, comm: string) => (own.has(tid) ? `bench's ${comm}` : comm);
+      const waits = packetInWaits(parsePerfSched(text, offset), process.pid, spans, label);
+      // Each packet-out on the wire came from the write just before it: its data event read the packet-in.
+      const writes = pairs.map(([read, write]) => ({ readUs: Number(read) / 1000 + offset, writeUs: Number(write) / 1000 + offset }));
+      const untilData: number[] = [];
+      const beforeData: number[] = [];
+      for (const w of waits) {
+        const pair = nearestBefore(writes, w.packetOutUs);
+        if (!pair || pair.readUs < w.packetInUs - 50) continue;
+        untilData.push(pair.readUs - w.packetInUs);
+        if (Number.isFinite(w.untilOnCpuUs)) beforeData.push(pair.readUs - w.packetInUs - w.untilOnCpuUs);
+      }
+      return { ...schedSplit(waits), untilDataEventUs: summarize(untilData), onCpuBeforeDataEventUs: summarize(beforeData), offsetDriftUs: offsetEnd - offsetStart };
+    },
+  };
+}
+
+/** The write last before `us` (writes in time order), allowing 50 us for clock error. */
+function nearestBefore(writes: ReadonlyArray<{ readUs: number; writeUs: number }>, us: number): { readUs: number; writeUs: number } | undefined {
+  let found: { readUs: number; writeUs: number } | undefined;
+  for (const w of writes) {
+    if (w.writeUs > us + 50) break;
+    found = w;
+  }
+  return found;
 }
 
 class Bench {
@@ -374,6 +492,7 @@ class Bench {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     const turns = this.watchTurns();
     const coverageBefore = parseCoverage(await this.lab.appctl('coverage/show'));
+    const perf = this.opts.sched ? await startSchedRecord(pcap.replace(/\.pcapng$/, '.sched.data')) : undefined;
     delay.enable();
     let result: T;
     try {
@@ -385,6 +504,7 @@ class Bench {
       await sleep(300);
       capture.kill('SIGINT');
       await Promise.race([exited, sleep(10_000)]);
+      await perf?.stop();
     }
     if (capture.exitCode !== 0) throw new Error(`dumpcap failed (exit ${capture.exitCode}): ${stderr.trim()}`);
     const coverage = coverageDelta(coverageBefore, parseCoverage(await this.lab.appctl('coverage/show')));
@@ -396,7 +516,7 @@ class Bench {
     const split = splitTraces(traces, { pauses, statsRequests: multipartRequestTimes(packets, controllerPort) });
     const ms = (ns: number) => ns / 1e6;
     this.lastTrace = {
-      ...split, pcap, ovsCoverage: coverage,
+      ...split, pcap, ovsCoverage: coverage, ...(perf ? { sched: await perf.split(traces.filter((t) => t.path === 'vip'), turns.pairs) } : {}),
       eventLoopDelayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       inTurnUs: summarize(turns.us),
       gc: { count: pauses.length, totalMs: pauses.reduce((n, p) => n + p.durationUs, 0) / 1000, maxMs: Math.max(0, ...pauses.map((p) => p.durationUs)) / 1000 },
@@ -408,9 +528,10 @@ class Bench {
    * vadc's own turn on the switch's socket: from its last 'data' event to the next write that carries a packet-out
    * (the last data before it is the packet-in it answers; end copies and statistics replies get no packet-out).
    */
-  private watchTurns(): { us: number[]; stop: () => void } {
+  private watchTurns(): { us: number[]; pairs: Array<[bigint, bigint]>; stop: () => void } {
     const socket = (this.daemon!.controller.switches()[0] as unknown as { socket: Socket }).socket;
     const us: number[] = [];
+    const pairs: Array<[bigint, bigint]> = [];
     let readAt: bigint | undefined;
     const onData = () => { readAt = process.hrtime.bigint(); };
     socket.prependListener('data', onData);
@@ -418,13 +539,16 @@ class Bench {
     const OFPT_PACKET_OUT = 13;
     socket.write = function watched(this: Socket, chunk: unknown, ...rest: unknown[]) {
       if (readAt !== undefined && Buffer.isBuffer(chunk) && chunk[1] === OFPT_PACKET_OUT) {
-        us.push(Number(process.hrtime.bigint() - readAt) / 1000);
+        const now = process.hrtime.bigint();
+        us.push(Number(now - readAt) / 1000);
+        pairs.push([readAt, now]);
         readAt = undefined;
       }
       return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
     } as typeof socket.write;
     return {
       us,
+      pairs,
       stop: () => {
         socket.removeListener('data', onData);
         socket.write = write;

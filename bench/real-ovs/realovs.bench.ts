@@ -6,7 +6,9 @@
 //     [--end-copies N (copies/s, 0 = off; default the config's)] [--reply-guard N (flows mode, SYN-ACKs/s, 0 = off;
 //     default the config's)] [--decisions controller|datapath] [--trace DIR (capture the latency phase and split each
 //     connection's first round trip: OVS in, vadc, OVS out, backend, back; vadc's event-loop delay and GC)]
-//     [--vadc-nice N (vadc's thread at nice N, the clients not)] [--json]
+//     [--sched (with --trace: perf record of the scheduler over the latency phase; per packet-in, vadc's thread busy,
+//     runnable or asleep at its arrival, and who held the CPUs until it ran)] [--vadc-nice N (vadc's thread at nice N,
+//     the clients not)] [--json]
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import type { PathSplit } from '../lib/first-packet-trace';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     decisions: { type: 'string', default: 'controller' },
     trace: { type: 'string' },
     'vadc-nice': { type: 'string' },
+    sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -38,6 +41,7 @@ const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) :
 
 async function main(): Promise<void> {
   if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}`);
+  if (values.sched && values.trace === undefined) throw new Error('--sched needs --trace DIR (it reads the capture\'s packet-in moments)');
   if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
@@ -45,7 +49,7 @@ async function main(): Promise<void> {
     holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions,
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
     ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
-    ...(values.trace !== undefined ? { traceDir: values.trace } : {}),
+    ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
     ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
@@ -115,7 +119,20 @@ function formatTrace(t: LatencyTrace, run: number): string {
     `GC ${t.gc.count} pauses, ${fmt(t.gc.totalMs, 1)} ms in all, longest ${fmt(t.gc.maxMs, 2)} ms; ` +
     `its own turn (packet-in read -> packet-out written) ${fmt(t.inTurnUs.p50)} / ${fmt(t.inTurnUs.p99)} / ${fmt(t.inTurnUs.max)} us (${t.inTurnUs.samples})\n` +
     `slowest VIP connections, us:\n${slow}\n` +
+    (t.sched ? formatSched(t.sched) : '') +
     `ovs-vswitchd coverage over the phase (per VIP connection): ${t.ovsCoverage.slice(0, 16).map(([name, n]) => `${name} ${n} (${fmt(n / (t.byPath.vip?.connections || 1), 2)})`).join(', ')}\n`;
+}
+
+/** vadc's thread at each packet-in (--sched). */
+function formatSched(s: NonNullable<LatencyTrace['sched']>): string {
+  const d = (v: Distribution) => `${fmt(v.p50)} / ${fmt(v.p99)} / ${fmt(v.max)} us (${v.samples})`;
+  const top = (us: Record<string, number>) => Object.entries(us).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([comm, n]) => `${comm} ${fmt(n)}`).join(', ') || '-';
+  const slow = s.slowest.map((w) => `  ${fmt(w.packetOutUs - w.packetInUs)}: at arrival ${w.atArrival}, on a CPU after ${fmt(w.untilOnCpuUs)}; ` +
+    `in the span running ${fmt(w.inSpanUs.running)}, runnable ${fmt(w.inSpanUs.runnable)}, asleep ${fmt(w.inSpanUs.sleeping)}; CPUs meanwhile: ${top(w.cpusMeanwhileUs)}`).join('\n');
+  return `vadc's thread at each packet-in's arrival (perf sched): running ${s.atArrival.running}, runnable ${s.atArrival.runnable}, ` +
+    `asleep ${s.atArrival.sleeping}, unknown ${s.atArrival.unknown}; packet-in on the wire -> vadc's thread on a CPU ${d(s.untilOnCpuUs)}; ` +
+    `-> its data event ${d(s.untilDataEventUs)}; on a CPU before the data event ${d(s.onCpuBeforeDataEventUs)}; clock offset drift ${fmt(s.offsetDriftUs)} us\n` +
+    `slowest packet-in -> packet-out spans, us:\n${slow}\n`;
 }
 
 main().catch((err: Error) => {
