@@ -138,15 +138,21 @@ export interface SchedSplit {
   atArrival: Record<ThreadState, number>;
   /** Packet-in on the wire -> vadc's thread on a CPU, us. */
   untilOnCpuUs: Distribution;
+  /** Over all packet-ins, who held the CPUs while they waited for vadc's thread, us by label. */
+  cpusMeanwhileUs: Record<string, number>;
   /** The packet-ins whose packet-out came slowest, slowest first. */
   slowest: PacketInWait[];
 }
 
 export function schedSplit(waits: readonly PacketInWait[], slowest = 10): SchedSplit {
   const atArrival: Record<ThreadState, number> = { running: 0, runnable: 0, sleeping: 0, unknown: 0 };
-  for (const w of waits) atArrival[w.atArrival]++;
+  const cpusMeanwhileUs: Record<string, number> = {};
+  for (const w of waits) {
+    atArrival[w.atArrival]++;
+    for (const [who, us] of Object.entries(w.cpusMeanwhileUs)) cpusMeanwhileUs[who] = (cpusMeanwhileUs[who] ?? 0) + us;
+  }
   return {
-    atArrival,
+    atArrival, cpusMeanwhileUs,
     untilOnCpuUs: summarize(waits.map((w) => w.untilOnCpuUs).filter(Number.isFinite)),
     slowest: [...waits].sort((a, b) => (b.packetOutUs - b.packetInUs) - (a.packetOutUs - a.packetInUs)).slice(0, slowest),
   };

@@ -132,6 +132,7 @@ function formatSched(s: NonNullable<LatencyTrace['sched']>): string {
   return `vadc's thread at each packet-in's arrival (perf sched): running ${s.atArrival.running}, runnable ${s.atArrival.runnable}, ` +
     `asleep ${s.atArrival.sleeping}, unknown ${s.atArrival.unknown}; packet-in on the wire -> vadc's thread on a CPU ${d(s.untilOnCpuUs)}; ` +
     `-> its data event ${d(s.untilDataEventUs)}; on a CPU before the data event ${d(s.onCpuBeforeDataEventUs)}; clock offset drift ${fmt(s.offsetDriftUs)} us\n` +
+    `who held the CPUs while packet-ins waited for vadc's thread, all packet-ins, ms: ${Object.entries(s.cpusMeanwhileUs).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([who, us]) => `${who} ${fmt(us / 1000, 1)}`).join(', ')}\n` +
     `slowest packet-in -> packet-out spans, us:\n${slow}\n`;
 }
 

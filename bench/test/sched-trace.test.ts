@@ -72,5 +72,6 @@ describe('packetInWaits', () => {
     expect(split.atArrival).toEqual({ running: 1, runnable: 0, sleeping: 1, unknown: 0 });
     expect(split.untilOnCpuUs).toMatchObject({ samples: 2, max: 500 });
     expect(split.slowest.map((w) => w.packetInUs)).toEqual([1000]);
+    expect(split.cpusMeanwhileUs).toEqual({ 'ovs-vswitchd': 500, idle: 400, dumpcap: 100 });
   });
 });
