@@ -1,20 +1,28 @@
 // Real Open vSwitch, side by side in one run: new connections/s through the VIP (each a packet-in) vs.
 // static NAT flows (no controller); first-packet delay; iperf3 via the VIP vs. direct with packet-ins
-// counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures.
-//   node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [--runs 3] [--connections 3000]
-//     [--concurrency 32] [--latency-connections 1000] [--iperf-seconds 5 (0 = skip iperf3)] [--hold 10000] [--nat flows|conntrack]
-//     [--end-copies N (copies/s, 0 = off; default the config's)] [--reply-guard N (flows mode, SYN-ACKs/s, 0 = off;
-//     default the config's)] [--decisions controller|datapath] [--trace DIR (capture the latency phase and split each
-//     connection's first round trip: OVS in, vadc, OVS out, backend, back; vadc's event-loop delay and GC)]
-//     [--sched (with --trace: perf record of the scheduler over the latency phase; per packet-in, vadc's thread busy,
-//     runnable or asleep at its arrival, and who held the CPUs until it ran)] [--vadc-nice N (vadc's thread at nice N,
-//     the clients not)] [--json]
+// counted mid-transfer; many held connections vs. the flow table. Root; not a test; prints figures. Usage: --help.
 import { parseArgs } from 'node:util';
 import { formatTable } from '../../src/cli/table';
 import type { PathSplit } from '../lib/first-packet-trace';
 import { runRealOvsBench, type LatencyTrace, type RunResult } from '../lib/realovs';
 import type { Distribution } from '../lib/realovs-stats';
 import { medianSpread } from '../lib/realovs-stats';
+
+const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [options] (root; takes the lab lock)
+  --runs N (3)  --connections N (3000, per throughput phase)  --concurrency N (32)  --latency-connections N (1000 VIP and as
+  many static, by turns)  --iperf-seconds N (5; 0 = skip iperf3)  --hold N (10000 held connections; 0 = skip)  --nat flows|conntrack
+  --end-copies N (copies/s, 0 = off; default the config's)  --reply-guard N (flows mode, SYN-ACKs/s, 0 = off; default the config's)
+  --decisions controller|datapath  --stats-ms N (vadc's statistics poll, 1000)  --wait-ms N (queue for the lab lock)  --json
+  --trace DIR  capture the latency phase (dumpcap: the client's and the backend's OVS ports, the OpenFlow connection on the
+               loopback) and split each connection's first round trip: OVS in, vadc on the wire, OVS out, backend, back
+  --sched      with --trace: perf record of every CPU's scheduler over the latency phase; per packet-in, vadc's thread
+               running, runnable or asleep at its arrival, the wait until it had a CPU and until its data event, and who
+               held the CPUs meanwhile (the bench's own processes labelled "bench's")
+  --vadc-nice N  vadc's thread at nice N (=-10 form for negatives); the lab's clients run under nice undoing it
+Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
+(the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
+--sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
+(coverage/show, ovs-ofctl) and the kernel (perf).`;
 
 const { values } = parseArgs({
   options: {
@@ -34,12 +42,17 @@ const { values } = parseArgs({
     'vadc-nice': { type: 'string' },
     sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
 
 const fmt = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
 
 async function main(): Promise<void> {
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
   if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}`);
   if (values.sched && values.trace === undefined) throw new Error('--sched needs --trace DIR (it reads the capture\'s packet-in moments)');
   if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
