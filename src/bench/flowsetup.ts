@@ -41,8 +41,11 @@ export interface FlowSetupResult {
   };
   /** vadc's app only: the connection ends it saw (end copies it took as such, connections ended, still inactive). */
   appEnds: AppEnds | null;
-  /** CPU use over the measured loops, in % of one core. controller is null for an external controller. */
-  cpu: { generatorPct: number; controllerPct: number | null; generatorCore: number | null; controllerCore: number | null };
+  /**
+   * CPU use over the measured loops, in % of one core. controller is null for an external controller; controllerSystemPct
+   * is the part of controllerPct spent in the kernel (its sockets' reads and writes).
+   */
+  cpu: { generatorPct: number; controllerPct: number | null; controllerSystemPct: number | null; generatorCore: number | null; controllerCore: number | null };
   /** Operator events the vadc app raised during the run, by kind (refusals mean packet-ins without flows). */
   appEvents: Record<string, number>;
   /** Last OFPT_ERROR the controller sent, if any. */
@@ -112,7 +115,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     await withTimeout(Promise.all(switches.map((sw) => sw.connect())), opts.handshakeTimeoutMs,
       `the controller did not complete the handshake with all ${opts.switches} switches within ${opts.handshakeTimeoutMs} ms`);
     const loops: LoopSample[] = [];
-    let cpuStart = { generator: 0, controller: 0, at: 0n };
+    let cpuStart = { generator: 0, controller: { userUs: 0, systemUs: 0 }, at: 0n };
     for (const sw of switches) sw.start();
     for (let loop = 0; loop < opts.loops; loop++) {
       // The loop's clock and count start before the CPU snapshot so no response falls between loops.
@@ -120,7 +123,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       const t0 = process.hrtime.bigint();
       if (loop === opts.warmupLoops) {
         measuring = true;
-        cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimeUs()) ?? 0, at: t0 };
+        cpuStart = { generator: cpuUs(), controller: (await internal?.cpuTimes()) ?? cpuStart.controller, at: t0 };
       }
       if (opts.connections === undefined) {
         await sleep(Math.max(0, opts.loopMs - Number(process.hrtime.bigint() - t0) / 1e6));
@@ -141,7 +144,10 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     measuring = false;
     const wallUs = Number(process.hrtime.bigint() - cpuStart.at) / 1000;
     const generatorPct = (100 * (cpuUs() - cpuStart.generator)) / wallUs;
-    const controllerPct = internal ? (100 * ((await internal.cpuTimeUs()) - cpuStart.controller)) / wallUs : null;
+    const controllerEnd = await internal?.cpuTimes();
+    const controllerPct = controllerEnd
+      ? (100 * (controllerEnd.userUs + controllerEnd.systemUs - cpuStart.controller.userUs - cpuStart.controller.systemUs)) / wallUs : null;
+    const controllerSystemPct = controllerEnd ? (100 * (controllerEnd.systemUs - cpuStart.controller.systemUs)) / wallUs : null;
     for (const sw of switches) sw.pause();
     // Whatever was sent (end copies included) has been handled before the counts are read.
     await withTimeout(Promise.all(switches.map((sw) => sw.barrier())), opts.handshakeTimeoutMs, 'the controller did not answer the closing echo');
@@ -179,7 +185,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       latencyUs: latencies.summary(),
       totals,
       cpu: {
-        generatorPct, controllerPct,
+        generatorPct, controllerPct, controllerSystemPct,
         generatorCore: generatorPinned ? GENERATOR_CORE : null, controllerCore: internal?.pinned ? CONTROLLER_CORE : null,
       },
       appEvents,
@@ -255,7 +261,8 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,
     `  responses/s  min ${fmt(r.responsesPerSec.min)}  max ${fmt(r.responsesPerSec.max)}  avg ${fmt(r.responsesPerSec.avg)}  stdev ${fmt(r.responsesPerSec.stdev)}`,
     `  latency us   p50 ${fmt(r.latencyUs.p50Us, 1)}  p99 ${fmt(r.latencyUs.p99Us, 1)}  max ${fmt(r.latencyUs.maxUs, 1)}  (${fmt(r.latencyUs.samples)} samples)`,
-    `  cpu          generator ${fmt(r.cpu.generatorPct)}%  controller ${r.cpu.controllerPct === null ? '-' : `${fmt(r.cpu.controllerPct)}%`} (of one core)`,
+    `  cpu          generator ${fmt(r.cpu.generatorPct)}%  controller ${r.cpu.controllerPct === null ? '-' : `${fmt(r.cpu.controllerPct)}%`}` +
+      `${r.cpu.controllerSystemPct === null ? '' : ` (${fmt(r.cpu.controllerSystemPct)}% in the kernel)`} (of one core)`,
     `  totals       packet-ins ${fmt(r.totals.packetInsSent)}  responses ${fmt(r.totals.responses)}  flow-mods ${fmt(r.totals.flowModsReceived)}  ` +
       `packet-outs ${fmt(r.totals.packetOutsReceived)}  duplicates ${r.totals.duplicates}  unmatched ${r.totals.unmatched}  ` +
       `packet-out-first ${r.totals.packetOutFirst}  errors ${r.totals.errorsReceived}  unanswered ${r.totals.unansweredAtEnd}`,

@@ -13,13 +13,19 @@ const START_TIMEOUT_MS = 20_000;
 const TS_START_TIMEOUT_MS = 90_000;
 const STOP_TIMEOUT_MS = 5_000;
 
+/** A controller's CPU time so far, in microseconds: in user space (vadc's code, V8, the collector) and in the kernel (the sockets). */
+export interface CpuTimes {
+  userUs: number;
+  systemUs: number;
+}
+
 export interface InternalController {
   port: number;
   pid: number;
   /** True when the child runs pinned to CONTROLLER_CORE. */
   pinned: boolean;
-  /** The child's CPU time so far (user + system), in microseconds. */
-  cpuTimeUs(): Promise<number>;
+  /** The child's CPU time so far. */
+  cpuTimes(): Promise<CpuTimes>;
   /** Stops the child; resolves with the app's event counts by kind (and, for vadc's app, the ends it saw). */
   stop(): Promise<{ appEvents: Record<string, number>; ends?: AppEnds }>;
 }
@@ -93,11 +99,11 @@ export async function startInternalController(
       port: listening.port,
       pid: listening.pid,
       pinned,
-      async cpuTimeUs() {
+      async cpuTimes() {
         const reply = waitFor(child, 'cpu', STOP_TIMEOUT_MS, 'CPU time');
         child.send({ kind: 'cpu' } satisfies ToChild);
-        const cpu = await reply;
-        return cpu.userUs + cpu.systemUs;
+        const { userUs, systemUs } = await reply;
+        return { userUs, systemUs };
       },
       async stop() {
         if (child.exitCode !== null || child.signalCode !== null || !child.connected) return { appEvents: {} };
@@ -140,8 +146,9 @@ export async function startInternalControllers(
   return {
     children,
     pinned: children.every((c) => c.pinned),
-    async cpuTimeUs() {
-      return (await Promise.all(children.map((c) => c.cpuTimeUs()))).reduce((a, b) => a + b, 0);
+    async cpuTimes() {
+      const each = await Promise.all(children.map((c) => c.cpuTimes()));
+      return { userUs: each.reduce((a, t) => a + t.userUs, 0), systemUs: each.reduce((a, t) => a + t.systemUs, 0) };
     },
     async stop() {
       const stopped = await Promise.all(children.map((c) => c.stop()));
@@ -155,7 +162,7 @@ export interface InternalControllers {
   children: InternalController[];
   /** True when every child runs pinned to a core of its own. */
   pinned: boolean;
-  cpuTimeUs(): Promise<number>;
+  cpuTimes(): Promise<CpuTimes>;
   stop(): Promise<{ appEvents: Record<string, number>; ends?: AppEnds }>;
 }
 

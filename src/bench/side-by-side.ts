@@ -30,11 +30,16 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** A run's responses per second of the controller's CPU (responses / controller CPU-seconds); NaN without a controller figure. */
+export function perControllerCpuSecond(run: FlowSetupResult): number {
+  return run.cpu.controllerPct ? run.responsesPerSec.avg / (run.cpu.controllerPct / 100) : NaN;
+}
+
 /** Pure: one variant's summary from its runs (`what` names it in the error when there are none). */
 export function summarizeRuns(runs: readonly FlowSetupResult[], what: string): VariantSummary {
   if (runs.length === 0) throw new RangeError(`no ${what} run to summarize`);
   const averages = runs.map((r) => r.responsesPerSec.avg);
-  const perCpu = runs.map((r) => (r.cpu.controllerPct ? r.responsesPerSec.avg / (r.cpu.controllerPct / 100) : NaN));
+  const perCpu = runs.map(perControllerCpuSecond);
   return {
     runs: runs.length,
     responsesPerSec: { median: median(averages), min: Math.min(...averages), max: Math.max(...averages) },

@@ -1,11 +1,11 @@
 import { FlowSetupOptionError } from '../../../src/bench/errors';
-import { compareFamilies, familyOrder, formatFamilyComparison, runFlowSetupFamilies } from '../../../src/bench/family-compare';
+import { compareFamilies, familyCost, familyOrder, formatFamilyComparison, runFlowSetupFamilies } from '../../../src/bench/family-compare';
 import type { FlowSetupResult } from '../../../src/bench/flowsetup';
 
 /** Just the fields the comparison reads; the rest of a result does not matter to it. */
-function run(family: 'ipv4' | 'ipv6', avg: number, controllerPct: number | null, p50Us: number): FlowSetupResult {
+function run(family: 'ipv4' | 'ipv6', avg: number, controllerPct: number | null, p50Us: number, controllerSystemPct: number | null = null): FlowSetupResult {
   return {
-    options: { family }, responsesPerSec: { avg, perLoop: [avg] }, cpu: { controllerPct }, latencyUs: { p50Us },
+    options: { family }, responsesPerSec: { avg, perLoop: [avg] }, cpu: { controllerPct, controllerSystemPct }, latencyUs: { p50Us },
   } as unknown as FlowSetupResult;
 }
 
@@ -25,12 +25,46 @@ describe('IPv4 and IPv6 side by side', () => {
     const text = formatFamilyComparison({ ...c, runs: [] });
     expect(text).toMatch(/responses\/s \(median of runs\)\s+90,000\s+45,000\s+50\.0 %/);
     expect(text).toMatch(/per controller CPU-second\s+200,000\s+90,000\s+45\.0 %/);
+    // Round by round: 200,000/90,000, 200,000/125,000, 200,000/80,000.
+    expect(c.ipv6Cost.perRound.map((x) => x!.toFixed(3))).toEqual(['2.222', '1.600', '2.500']);
+    expect(c.ipv6Cost).toMatchObject({ min: 1.6, max: 2.5, ceiling: 1.1, roundsWithin: 0, verdict: 'over' });
+    expect(c.ipv6Cost.median).toBeCloseTo(2.2222, 4);
+    expect(text).toContain("IPv6 controller CPU per new connection / IPv4's: median 2.222 (rounds: 2.222 1.600 2.500), ceiling 1.10: OVER (0 of 3 round(s) at or under it)");
+  });
+
+  it("reads the target on each round's two runs: IPv6's controller CPU per connection over IPv4's against 1.10", () => {
+    // Per controller CPU-second: IPv4 100,000, 120,000, 100,000; IPv6 95,000, 100,000, 92,000 (ratios 1.053, 1.2, 1.087).
+    // A fifth of each run's controller CPU in the kernel.
+    const runs = [
+      run('ipv4', 50_000, 50, 1, 10), run('ipv6', 47_500, 50, 1, 10), run('ipv6', 40_000, 40, 1, 8), run('ipv4', 48_000, 40, 1, 8),
+      run('ipv4', 30_000, 30, 1, 6), run('ipv6', 27_600, 30, 1, 6),
+    ];
+    const cost = familyCost(runs);
+    expect(cost.perRound.map((x) => x!.toFixed(3))).toEqual(['1.053', '1.200', '1.087']);
+    expect(cost).toMatchObject({ roundsWithin: 2, verdict: 'within' });
+    expect(cost.median).toBeCloseTo(100_000 / 92_000, 9);
+    const text = formatFamilyComparison({ ...compareFamilies(runs, 3), runs: [] });
+    expect(text).toContain('median 1.087 (rounds: 1.053 1.200 1.087), ceiling 1.10: WITHIN (2 of 3 round(s) at or under it)');
+    // Controller CPU per connection, medians: IPv4 10, 8.33, 10 us; IPv6 10.53, 10, 10.87 us.
+    const us = compareFamilies(runs, 3).controllerUs!;
+    expect(us.ipv4).toEqual({ total: 10, user: 8, kernel: 2 });
+    expect(us.ipv6.total).toBeCloseTo(1e6 / 95_000, 9);
+    expect(us.ipv6.kernel).toBeCloseTo(0.2e6 / 95_000, 9);
+    expect(text).toMatch(/controller CPU us per connection\s+10\.00\s+10\.53\s+105\.3 %/);
+    expect(text).toMatch(/of it kernel \(sockets\)\s+2\.00\s+2\.11\s+105\.3 %/);
+    // The same runs against a tighter ceiling: the median is over it.
+    expect(familyCost(runs, 1.08)).toMatchObject({ roundsWithin: 1, verdict: 'over' });
+    // A round is the two runs next to each other: two IPv4 runs side by side are no round.
+    expect(() => familyCost([run('ipv4', 1, 50, 1), run('ipv4', 1, 50, 1)])).toThrow(/round 1 has no run of each family \(ipv4, ipv4\)/);
   });
 
   it('has no per-CPU figure for an external controller, and needs a run of each family', () => {
     const c = compareFamilies([run('ipv4', 10, null, 1), run('ipv6', 10, null, 1)], 1);
     expect(c.families.ipv4.perControllerCpuSecond).toBeNull();
     expect(c.ipv6OverIpv4.perControllerCpuSecond).toBeNull();
+    expect(c.ipv6Cost).toMatchObject({ perRound: [null], median: null, verdict: 'not measured' });
+    expect(c.controllerUs).toBeNull();
+    expect(formatFamilyComparison({ ...c, runs: [] })).toContain("IPv6 controller CPU per new connection / IPv4's: not measured");
     expect(() => compareFamilies([run('ipv4', 10, 50, 1)], 1)).toThrow(/no ipv6 run/);
   });
 

@@ -17,7 +17,7 @@ describe('flowsetup run against the reference responder', () => {
       benchmark: 'flowsetup',
       controller: { kind: 'internal', app: 'reference', pinned: false, label: expect.stringMatching(/REFERENCE RESPONDER.*NOT vadc/) },
       options: { switches: 2, mode, loops: 2, loopMs: 200, warmupLoops: 1, macs: 1000, window: mode === 'latency' ? 1 : 8, protocol: 'tcp', expectedFlowMods: 2 },
-      cpu: { generatorPct: expect.any(Number), controllerPct: expect.any(Number) },
+      cpu: { generatorPct: expect.any(Number), controllerPct: expect.any(Number), controllerSystemPct: expect.any(Number) },
       appEvents: {},
       appEnds: null,
       lastControllerError: null,
@@ -36,6 +36,10 @@ describe('flowsetup run against the reference responder', () => {
     expect(t).toMatchObject({ duplicates: 0, unmatched: 0, packetOutFirst: 0, errorsReceived: 0 });
     expect(t.packetInsSent).toBe(t.responses + t.unansweredAtEnd);
     expect(formatFlowSetupReport(result)).toContain('responses/s  min');
+    // The kernel's part of the controller's CPU is a part of it.
+    expect(json.cpu.controllerSystemPct).toBeGreaterThanOrEqual(0);
+    expect(json.cpu.controllerSystemPct).toBeLessThanOrEqual(json.cpu.controllerPct!);
+    expect(formatFlowSetupReport(result)).toMatch(/controller \d+% \(\d+% in the kernel\)/);
   });
 
   it("drives vadc's own load-balancer app through the real packet-in path (every packet-in answered, none refused)", async () => {
