@@ -29,6 +29,8 @@ export interface FlowSetupResult {
     switches: number; mode: string; loops: number; loopMs: number; warmupLoops: number; macs: number; window: number;
     /** Fixed-count loops: packet-ins per switch per loop (null: loops of loopMs). */
     connections: number | null;
+    /** Paced fixed-count loops: packet-ins per second per switch at most (null: unpaced). */
+    rate: number | null;
     protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string; endCopies: number;
   };
   responsesPerSec: RateSummary;
@@ -132,8 +134,12 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
           loopDone = resolve;
         });
         loopTarget = before + opts.switches * opts.connections;
-        for (const sw of switches) sw.allow(opts.connections);
-        await untilAnswered(answered, () => responses, switches, opts.handshakeTimeoutMs, loop);
+        const stopPacing = allowLoop(switches, opts.connections, opts.rate);
+        try {
+          await untilAnswered(answered, () => responses, switches, opts.handshakeTimeoutMs, loop);
+        } finally {
+          stopPacing();
+        }
       }
       const durationMs = Number(process.hrtime.bigint() - t0) / 1e6;
       loops.push({ responses: responses - before, durationMs });
@@ -178,7 +184,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
-        macs: opts.clients, window, connections: opts.connections ?? null, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
+        macs: opts.clients, window, connections: opts.connections ?? null, rate: opts.rate ?? null, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
         endCopies: opts.endCopies,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
@@ -196,6 +202,33 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     for (const sw of switches) sw.close();
     await internal?.stop().catch(() => undefined);
   }
+}
+
+/** How often a paced loop allows its switches more packet-ins. */
+const PACE_TICK_MS = 5;
+
+/**
+ * A fixed-count loop's packet-ins: `connections` per switch, all at once, or with `rate` (per switch and second) as
+ * many as the clock since the loop began allows (late timers catch up). Returns what stops the pacing.
+ */
+export function allowLoop(switches: readonly Pick<EmulatedSwitch, 'allow'>[], connections: number, rate?: number, now = () => performance.now()): () => void {
+  if (rate === undefined) {
+    for (const sw of switches) sw.allow(connections);
+    return () => undefined;
+  }
+  const started = now();
+  let allowed = 0;
+  const tick = () => {
+    const due = Math.min(connections, Math.floor((rate * (now() - started)) / 1000) + 1);
+    if (due > allowed) {
+      for (const sw of switches) sw.allow(due - allowed);
+      allowed = due;
+    }
+    if (allowed === connections) clearInterval(timer);
+  };
+  const timer = setInterval(tick, PACE_TICK_MS);
+  tick();
+  return () => clearInterval(timer);
 }
 
 /**
@@ -254,7 +287,8 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
   const lines = [
     `vadc bench flowsetup: ${r.controller.label}`,
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ` +
-      `${o.connections === null ? `${o.loopMs} ms` : `${fmt(o.connections)} connections per switch`}, first ${o.warmupLoops} dropped, ` +
+      `${o.connections === null ? `${o.loopMs} ms` : `${fmt(o.connections)} connections per switch`}` +
+      `${o.rate ? ` paced at ${fmt(o.rate)}/s per switch` : ''}, first ${o.warmupLoops} dropped, ` +
       `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
     `  controller ${r.controller.target}${describeControllerPlacement(r)}`,
     '',

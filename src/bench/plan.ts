@@ -27,6 +27,12 @@ export interface FlowSetupOptions {
    * instruction counts of whole runs repeat (scripts/count-instructions.js). Absent: loops of loopMs wall clock.
    */
   connections?: number;
+  /**
+   * Fixed-count loops only: each switch sends at most this many packet-ins per second (its loop's share allowed as the
+   * clock goes), so two runs (IPv4 and IPv6) offer the controller the same pace. Its CPU per connection depends on the
+   * pace while it is not saturated (fewer packet-ins per read and write at a slower one). Absent: as fast as answered.
+   */
+  rate?: number;
   warmupLoops: number;
   /** Distinct client addresses per switch (cbench's "MACs per switch"). */
   clients: number;
@@ -103,6 +109,10 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('loops', o.loops, o.warmupLoops + 1, 100_000);
   intIn('loop-ms', o.loopMs, 10, 3_600_000);
   if (o.connections !== undefined) intIn('connections', o.connections, 1, 10_000_000);
+  if (o.rate !== undefined) {
+    if (o.connections === undefined) throw new FlowSetupOptionError('rate', 'paces fixed-count loops: give --connections too');
+    intIn('rate', o.rate, 1, 10_000_000);
+  }
   intIn('warmup-loops', o.warmupLoops, 0, 1000);
   intIn('macs', o.clients, 1, MAX_CLIENTS);
   intIn('window', o.window, 1, 65_536);

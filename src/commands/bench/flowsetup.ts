@@ -21,6 +21,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     '<%= config.bin %> bench flowsetup --mode throughput --switches 16 --window 64 --json',
     '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
     '<%= config.bin %> bench flowsetup --family both --mode throughput --nat flows --loops 3 --connections 20000',
+    '<%= config.bin %> bench flowsetup --family both --rounds 3 --mode throughput --nat flows --loops 4 --connections 3000 --rate 1500',
     '<%= config.bin %> bench flowsetup --end-copies-compare --rounds 3 --mode throughput --nat conntrack',
     '<%= config.bin %> bench flowsetup --mode throughput --controllers 2 --no-pin',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
@@ -34,6 +35,10 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     connections: Flags.integer({
       description: 'fixed-count loops: each loop, every switch sends this many packet-ins and the loop ends when all are answered ' +
         '(--loop-ms unused): the same work each run, so instruction counts repeat',
+    }),
+    rate: Flags.integer({
+      description: 'with --connections: each switch sends at most this many packet-ins per second, so IPv4 and IPv6 (--family both) ' +
+        "offer the controller the same pace (its CPU per connection depends on the pace while it is not saturated)",
     }),
     'warmup-loops': Flags.integer({ description: 'loops dropped at the start', default: d.warmupLoops }),
     macs: Flags.integer({ description: 'distinct client addresses per switch', default: d.clients }),
@@ -84,7 +89,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
   public async run(): Promise<FlowSetupResult | FamilyComparison | EndCopiesComparison> {
     const f = this.flags;
     const options: Partial<FlowSetupOptions> = {
-      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], connections: f.connections, warmupLoops: f['warmup-loops'], clients: f.macs,
+      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], connections: f.connections, rate: f.rate, warmupLoops: f['warmup-loops'], clients: f.macs,
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],
