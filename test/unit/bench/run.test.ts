@@ -110,6 +110,15 @@ describe('flowsetup run against the reference responder', () => {
     expect(formatFlowSetupReport(result)).toContain('3 loops x 40 connections per switch');
   });
 
+  it('paced fixed-count loops (--rate): the same packet-ins, all answered, the pace in the options and the report', async () => {
+    const result = await runFlowSetup({
+      switches: 2, loops: 2, connections: 30, rate: 200, mode: 'throughput', window: 8, clients: 500, app: 'vadc', pin: false, family: 'ipv6', nat: 'flows',
+    });
+    expect(result.totals).toMatchObject({ packetInsSent: 120, responses: 120, unansweredAtEnd: 0, duplicates: 0, errorsReceived: 0 });
+    expect(result.options).toMatchObject({ connections: 30, rate: 200 });
+    expect(formatFlowSetupReport(result)).toContain('2 loops x 30 connections per switch paced at 200/s per switch');
+  });
+
   it('fails a fixed-count loop that stops getting answers, naming the loop (the responder sends 2 flow-mods, 3 are expected)', async () => {
     await expect(runFlowSetup({
       switches: 1, loops: 2, connections: 5, mode: 'throughput', window: 4, clients: 500, app: 'reference', pin: false, expectedFlowMods: 3,
