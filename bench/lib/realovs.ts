@@ -2,7 +2,7 @@
 // controller, and the same load through the VIP (every connection a packet-in) and over pre-installed
 // static NAT flows (no controller), side by side in one run. Also iperf3 via the VIP vs. direct, and a
 // scaled test of many held connections (flow table vs. vadc's connection table).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import type { Socket } from 'node:net';
@@ -40,6 +40,9 @@ const STATIC_VIP_HOST = '.99';
 /** The service the held connections go through (VIP port 81). */
 const HOLD_SERVICE = 'hold';
 const IPERF_PORT = 5201;
+/** With pinVadc: vadc's thread's core, and the core of everything else the bench starts. */
+const VADC_CORE = 1;
+const OTHERS_CORE = 0;
 
 export interface RealOvsOptions {
   runs: number;
@@ -75,6 +78,12 @@ export interface RealOvsOptions {
    * keep the default (they run under `nice` undoing it). ovs-ctl starts ovs-vswitchd at -10 in installs; the lab at 0.
    */
   vadcNice?: number;
+  /**
+   * vadc's thread (this process's main thread) alone on core 1, and every process the bench starts (the lab's clients
+   * and servers, dumpcap, perf) on core 0; ovs-vswitchd keeps both. A deployment that gives vadc a core of its own, on
+   * a machine of two: what is left of the first-packet tail when the lab's own processes cannot take vadc's core.
+   */
+  pinVadc?: boolean;
   /**
    * With traceDir: also record the kernel's scheduler events (perf record -a, sched_switch and sched_wakeup) over the
    * latency phase and tell, for each packet-in, whether vadc's thread was busy, waiting for a CPU or asleep when it
@@ -279,8 +288,9 @@ function processTreeTids(root: number): Set<number> {
  * (this process's main thread) at each packet-in. `pairs` are the socket watch's [data event, packet-out write] moments
  * (hrtime): the write nearest each packet-out on the wire gives the data event that read its packet-in.
  */
-async function startSchedRecord(file: string): Promise<{ stop: () => Promise<void>; split: (vip: readonly ConnectionTrace[], pairs: ReadonlyArray<[bigint, bigint]>) => Promise<NonNullable<LatencyTrace['sched']>> }> {
-  const child = spawn('perf', ['record', '-q', '-m', '4096', '-k', 'mono', '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup', '-a', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function startSchedRecord(file: string, core?: number): Promise<{ stop: () => Promise<void>; split: (vip: readonly ConnectionTrace[], pairs: ReadonlyArray<[bigint, bigint]>) => Promise<NonNullable<LatencyTrace['sched']>> }> {
+  // taskset execs perf: the same pid, so stop()'s signal reaches perf.
+  const child = spawn(core === undefined ? 'perf' : 'taskset', [...(core === undefined ? [] : ['-c', String(core), 'perf']), 'record', '-q', '-m', '4096', '-k', 'mono', '-e', 'sched:sched_switch', '-e', 'sched:sched_wakeup', '-a', '-o', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -357,6 +367,8 @@ class Bench {
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       await this.startServers(backend);
       if (this.opts.vadcNice !== undefined) os.setPriority(process.pid, this.opts.vadcNice);
+      // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
+      if (this.opts.pinVadc) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
       const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
@@ -396,15 +408,20 @@ class Bench {
     }
   }
 
+  /** The shell prefix that keeps a process the bench starts off vadc's core (with pinVadc), else nothing. */
+  private get offVadcCore(): string {
+    return this.opts.pinVadc ? `taskset -c ${OTHERS_CORE} ` : '';
+  }
+
   private async startServers(backend: LabHost): Promise<void> {
     for (const port of [SERVER_PORT, STATIC_SERVER_PORT]) {
-      const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec node ${this.serverScript} ${port}`]);
+      const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.serverScript} ${port}`]);
       await new Promise<void>((resolve, reject) => {
         server.stdout?.once('data', () => resolve());
         server.once('exit', (code) => reject(new Error(`bench TCP server on ${port} exited (${code})`)));
       });
     }
-    this.lab.spawn(backend, ['iperf3', '-s', '-p', String(IPERF_PORT)]);
+    this.lab.spawn(backend, ['sh', '-c', `exec ${this.offVadcCore}iperf3 -s -p ${IPERF_PORT}`]);
     await sleep(300);
   }
 
@@ -429,7 +446,7 @@ class Bench {
 
   private clientArgv(o: ClientOptions): string[] {
     const nice = this.opts.vadcNice ? `nice -n ${-this.opts.vadcNice} ` : '';
-    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${nice}node ${this.clientScript} '${JSON.stringify(o)}'`];
+    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}${nice}node ${this.clientScript} '${JSON.stringify(o)}'`];
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
@@ -477,7 +494,7 @@ class Bench {
     const pcap = path.join(dir, `latency-run${this.runIndex + 1}.pcapng`);
     const controllerPort = Number(this.target.split(':').pop());
     const client = this.lab.clients[0];
-    const capture = spawn('dumpcap', ['-q', '-s', '0', '-i', 'lo', '-f', `tcp port ${controllerPort}`, '-i', client.port, '-f', 'tcp',
+    const capture = spawn(this.opts.pinVadc ? 'taskset' : 'dumpcap', [...(this.opts.pinVadc ? ['-c', String(OTHERS_CORE), 'dumpcap'] : []), '-q', '-s', '0', '-i', 'lo', '-f', `tcp port ${controllerPort}`, '-i', client.port, '-f', 'tcp',
       '-i', backend.port, '-f', 'tcp', '-w', pcap], { stdio: ['ignore', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => capture.once('exit', (code) => resolve(code)));
     let stderr = '';
@@ -492,7 +509,7 @@ class Bench {
     const delay = monitorEventLoopDelay({ resolution: 10 });
     const turns = this.watchTurns();
     const coverageBefore = parseCoverage(await this.lab.appctl('coverage/show'));
-    const perf = this.opts.sched ? await startSchedRecord(pcap.replace(/\.pcapng$/, '.sched.data')) : undefined;
+    const perf = this.opts.sched ? await startSchedRecord(pcap.replace(/\.pcapng$/, '.sched.data'), this.opts.pinVadc ? OTHERS_CORE : undefined) : undefined;
     delay.enable();
     let result: T;
     try {

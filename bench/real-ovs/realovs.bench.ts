@@ -19,6 +19,8 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
                running, runnable or asleep at its arrival, the wait until it had a CPU and until its data event, and who
                held the CPUs meanwhile (the bench's own processes labelled "bench's")
   --vadc-nice N  vadc's thread at nice N (=-10 form for negatives); the lab's clients run under nice undoing it
+  --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
+               keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
 (the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
 --sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     decisions: { type: 'string', default: 'controller' },
     trace: { type: 'string' },
     'vadc-nice': { type: 'string' },
+    pin: { type: 'boolean', default: false },
     sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -63,7 +66,7 @@ async function main(): Promise<void> {
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
     ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
-    ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), log: (line) => process.stderr.write(`${line}\n`),
+    ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
