@@ -1,4 +1,4 @@
-import { FeedbackScheduler, LbService, LoadSample } from '../../../src/lb';
+import { FeedbackScheduler, LbService, LoadSample, PacketKey, PORT_OUT_HEALTH_IPV6, setPortOut } from '../../../src/lb';
 import { members, packet, sequence } from './fixtures';
 
 const sample = (at: number, rxPackets: number, txDropped = 0, txBacklog?: number): LoadSample =>
@@ -225,6 +225,25 @@ describe('feedback', () => {
     expect(marked(0, 2)).toBe(true); // nothing delivered, two dropped
     expect(marked(0, 1)).toBe(false); // one packet is never enough
     expect(marked(3000, 0)).toBe(false);
+  });
+
+  it("takes a dual-stack member out of one family only: its port failing the IPv6 check keeps it from IPv6 connections", () => {
+    // Both members measured equal, so they take turns while both may serve; A's port then fails its IPv6 check only.
+    const { list, fb } = withEnds([20, 20], 1000);
+    setPortOut(list[0], 0, PORT_OUT_HEALTH_IPV6, true);
+    const v4 = (port: number): PacketKey => packet(0xc0a80001, port);
+    const v6 = (port: number): PacketKey => ({ ...packet(0xc0a80001, port), ip6: new Uint32Array([0x20010db8, 0, 0, 1, 0x20010db8, 0, 0, 0x64]) });
+    let picks6 = '';
+    let picks4 = '';
+    for (let i = 0; i < 6; i++) picks6 += fb.pick(list, v6(2000 + i), 1000)?.id ?? '-';
+    for (let i = 0; i < 6; i++) picks4 += fb.pick(list, v4(3000 + i), 1000)?.id ?? '-';
+    expect(picks6).toBe('BBBBBB');
+    expect(picks4).toMatch(/A/);
+    expect(picks4).toMatch(/B/);
+    // B out of IPv6 too: no member for IPv6, while IPv4 still has both.
+    setPortOut(list[1], 0, PORT_OUT_HEALTH_IPV6, true);
+    expect(fb.pick(list, v6(4000), 1000)).toBeNull();
+    expect(fb.pick(list, v4(4001), 1000)).not.toBeNull();
   });
 
   it('falls back to wlc when an estimate is missing or stale', () => {
