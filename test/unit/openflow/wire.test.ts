@@ -137,6 +137,20 @@ describe('wire: u64 and the slab writer', () => {
     }
   });
 
+  it('reads a new u64 when only one byte changed since the last read, whichever byte and whatever the bytes around', () => {
+    // The repeat check compares the eight bytes at p: a value that differs from the last in one byte alone is new, even
+    // where the bytes just before and after p stay the same.
+    const base = 0x0102030405060708n;
+    for (let k = 0; k < 8; k++) {
+      const b = Buffer.alloc(12, 0xee);
+      b.writeBigUInt64BE(base, 2);
+      expect(readU64(b, 2)).toBe(base);
+      b[2 + k] ^= 0x80;
+      expect(readU64(b, 2)).toBe(b.readBigUInt64BE(2));
+      expect(readU64(b, 2)).not.toBe(base);
+    }
+  });
+
   it('hands out messages as views that later messages never overwrite, each starting 8-aligned', () => {
     const w = new Writer(64);
     const views: Buffer[] = [];
