@@ -4,7 +4,7 @@
 // a value the service schema refuses) is left out whole and reported; what was valid before it stays.
 import { formatEndpoint } from '../net/endpoint';
 import { createHash } from 'node:crypto';
-import { ConfigError, parseServiceConfig, vipHolding, vipPrefixesOf, type ServiceConfig } from '../config';
+import { ConfigError, fixedAddressesOf, parseServiceConfig, vipHolding, vipPrefixesOf, type ServiceConfig } from '../config';
 import { parseScope, scopesFor, type BackendRow, type NatMode, type PolicySnapshot, type ServiceRow } from './schema';
 
 /** Where a value came from: a scope ('cluster', 'group:G', 'host:H'), or 'default' when nobody set it. */
@@ -259,16 +259,6 @@ export function conflictWith(service: ServiceConfig, others: readonly ServiceCon
     if (theirs) return `service ${o.name}'s ${theirs.what} ${theirs.address} ${theirs.holder!.text}, so that backend could not be reached`;
   }
   return undefined;
-}
-
-/** A service's fixed backend addresses (backends', the sorry backend's, backends_from's), each with what it is. */
-function fixedAddressesOf(s: ServiceConfig): Array<{ address: string; what: string }> {
-  const members = [...s.backends, ...(s.sorry_backend ? [s.sorry_backend] : [])];
-  return [
-    ...members.flatMap((b) => [{ address: b.ip, what: `backend ${b.name}` }, ...(b.ip6 !== undefined ? [{ address: b.ip6, what: `backend ${b.name}` }] : [])]),
-    ...Object.entries(s.backends_from?.ips ?? {}).map(([selector, address]) => ({ address, what: `backends_from.ips.${selector}` })),
-    ...Object.entries(s.backends_from?.ips6 ?? {}).map(([selector, address]) => ({ address, what: `backends_from.ips6.${selector}` })),
-  ];
 }
 
 function natFor(snapshot: PolicySnapshot, who: { host: string; group?: string }): EffectivePolicy['nat'] {

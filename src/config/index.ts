@@ -32,7 +32,7 @@ export {
   type SchedulerName,
 } from './schema';
 export { deriveVipMac, parseTarget, type Target } from './addresses';
-export { checkConfigRules, checkServiceRules, vipHolding, vipPrefixesOf, type VipPrefix } from './rules';
+export { checkConfigRules, checkServiceRules, fixedAddressesOf, vipHolding, vipPrefixesOf, type FixedAddress, type VipPrefix } from './rules';
 export { MAX_UDP_PAYLOAD_V4, MAX_UDP_PAYLOAD_V6 } from './payload-rules';
 export { parseConfigOffThread, type OffThreadOptions } from './parse-off-thread';
 export { DEFAULT_MAX_CONFIG_BYTES, maxConfigBytes, readConfigFile, readConfigFileSync } from './limits';

@@ -61,15 +61,30 @@ function checkBackendsOutsideVips(config: VadcConfig, add: AddIssue): void {
       const inside = vipHolding(address, vips, i);
       if (inside) add(path, `${address} ${inside.text}: ${VIP_HOLDS_BACKEND}`);
     };
-    const members = membersOf(service, i);
-    for (const [backend, at] of members) {
-      check(backend.ip, `${at}.ip`);
-      if (backend.ip6 !== undefined) check(backend.ip6, `${at}.ip6`);
-    }
-    const from = service.backends_from;
-    for (const [selector, address] of Object.entries(from?.ips ?? {})) check(address, `services[${i}].backends_from.ips.${selector}`);
-    for (const [selector, address] of Object.entries(from?.ips6 ?? {})) check(address, `services[${i}].backends_from.ips6.${selector}`);
+    for (const { address, at } of fixedAddressesOf(service)) check(address, `services[${i}].${at}`);
   });
+}
+
+/** One fixed backend address of a service: where it is written in the service (`backends[0].ip`), and what it is. */
+export interface FixedAddress {
+  address: string;
+  at: string;
+  what: string;
+}
+
+/**
+ * A service's fixed backend addresses: each backend's and the sorry backend's `ip` and `ip6`, and backends_from's `ips`
+ * and `ips6` (a tagged VM's address from its external_ids is known only at run time).
+ */
+export function fixedAddressesOf(service: ServiceConfig): FixedAddress[] {
+  const members = [...service.backends.map((b, j) => [b, `backends[${j}]`] as const),
+    ...(service.sorry_backend ? [[service.sorry_backend, 'sorry_backend'] as const] : [])];
+  return [
+    ...members.flatMap(([b, at]) => [{ address: b.ip, at: `${at}.ip`, what: `backend ${b.name}` },
+      ...(b.ip6 !== undefined ? [{ address: b.ip6, at: `${at}.ip6`, what: `backend ${b.name}` }] : [])]),
+    ...(['ips', 'ips6'] as const).flatMap((key) => Object.entries(service.backends_from?.[key] ?? {})
+      .map(([selector, address]) => ({ address, at: `backends_from.${key}.${selector}`, what: `backends_from.${key}.${selector}` }))),
+  ];
 }
 
 const VIP_HOLDS_BACKEND = 'vadc answers ARP and neighbor solicitations for every address of a VIP and takes their packets to the service, '
