@@ -161,10 +161,13 @@ export class ServiceTable {
       }
     }
     this.list = next;
+    // The first service of a name or id wins, as a scan of the list would find it.
     this.byName = new Map();
-    for (const service of next) if (!this.byName.has(service.config.name)) this.byName.set(service.config.name, service);
     this.byIdMap = new Map();
-    for (const service of next) if (!this.byIdMap.has(service.id)) this.byIdMap.set(service.id, service);
+    for (const service of next) {
+      if (!this.byName.has(service.config.name)) this.byName.set(service.config.name, service);
+      if (!this.byIdMap.has(service.id)) this.byIdMap.set(service.id, service);
+    }
     this.byPort4 = byPortOf(next.filter((s) => s.vip.family === 4), (s) => s.vip.length);
     this.byPort6 = byPortOf(next.filter((s) => s.vip6 !== undefined), (s) => s.vip6!.length);
     return [...old.values()];
