@@ -231,7 +231,18 @@ function decodeItem(item: Item, i: number, what: string, vars: string[]): string
       vars.push(`${q(item.name)}: v${i}`);
       return `const v${i} = S[${i}].dec(b, p, e); p = C.pos;`;
   }
-  throw new Error('unreachable');
+  return unknownItem(item, i, what);
+}
+
+/**
+ * A declaration item the compiler has no case for (a declaration built by hand or cast past the types): named
+ * by structure, position, kind and scalar type, so the table entry to fix is found at once.
+ */
+function unknownItem(item: Item, i: number, what: string): never {
+  const { kind, name, type } = item as { kind?: unknown; name?: unknown; type?: unknown };
+  const described = `${JSON.stringify(kind)}${type === undefined ? '' : ` of type ${JSON.stringify(type)}`}`;
+  const named = typeof name === 'string' ? ` '${name}'` : '';
+  throw new Error(`struct '${what}': item ${i}${named} is ${described}, which the struct compiler does not know`);
 }
 
 /**
@@ -293,7 +304,7 @@ function encodeItem(item: Item, i: number, what: string): string {
         { const n = p - at${i} - ${2 + item.padAfter}; if (n > 0xffff) H.tooLong(${path(item.name)}, n); b[at${i}] = n >>> 8; b[at${i} + 1] = n & 0xff; }`;
     case 'value': return `w.pos = p; S[${i}].enc(w, ${get(item.name)}, ${path(item.name)}); p = w.pos; b = w.buf;`;
   }
-  throw new Error('unreachable');
+  return unknownItem(item, i, what);
 }
 
 /** Compiles a structure declaration into a specialised decoder/encoder pair. */

@@ -306,8 +306,12 @@ describe('unions', () => {
 });
 
 describe('declarations from untyped code', () => {
-  it('refuses an item kind or a scalar type the language lacks when compiling, not in the generated code', () => {
-    expect(() => compileStruct({ name: 'odd', items: [u8('a'), { kind: 'blob', name: 'b' } as unknown as Item] })).toThrow(new Error('unreachable'));
-    expect(() => compileStruct({ name: 'wide', items: [{ kind: 'scalar', name: 'w', type: 'u128' } as unknown as Item] })).toThrow(new Error('unreachable'));
+  // Declarations are data (design rule 1): one built by hand or cast past the types must fail when compiled, with the
+  // structure, position, kind and scalar type named, not with a bare error from deep inside the generator.
+  it('refuses an item kind or a scalar type the language lacks when compiling, naming the table entry', () => {
+    expect(() => compileStruct({ name: 'odd', items: [u8('a'), { kind: 'blob', name: 'b' } as unknown as Item] }))
+      .toThrow(new Error("struct 'odd': item 1 'b' is \"blob\", which the struct compiler does not know"));
+    expect(() => compileStruct({ name: 'wide', items: [{ kind: 'scalar', name: 'w', type: 'u128' } as unknown as Item] }))
+      .toThrow(new Error("struct 'wide': item 0 'w' is \"scalar\" of type \"u128\", which the struct compiler does not know"));
   });
 });
