@@ -3,7 +3,8 @@ const eslint = require('@eslint/js');
 const tseslint = require('typescript-eslint');
 
 module.exports = tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js'] },
+  // Compiled and config .js files are not linted; the repository's own plain-JS scripts are (scripts/ below).
+  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/*.js', '!scripts/**/*.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,5 +12,15 @@ module.exports = tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-constant-condition': ['error', { checkLoops: false }],
     },
+  },
+  {
+    // Plain Node scripts (CommonJS .js, ESM .mjs): Node's globals, and require() is how the .js ones load modules.
+    files: ['scripts/**/*.js', 'scripts/**/*.mjs'],
+    languageOptions: {
+      globals: Object.fromEntries(['process', 'console', 'require', 'module', '__dirname', '__filename', 'Buffer',
+        'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate', 'URL', 'performance']
+        .map((name) => [name, 'readonly'])),
+    },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
