@@ -127,7 +127,7 @@ export class ServiceTable {
    * yields between steps keeps the event loop turning. configure() takes what was built for the same config objects.
    */
   *prebuild(configs: readonly ServiceConfig[]): Generator<void, void, undefined> {
-    const ids = serviceIds(configs.map((s) => s.name));
+    const ids = serviceIds(configs.map((s) => s.name), this.idsByName());
     const old = new Map(this.list.map((s) => [s.config.name, s]));
     this.prebuilt = new Map();
     for (const config of configs) {
@@ -138,9 +138,14 @@ export class ServiceTable {
     }
   }
 
+  /** The ids of the configured services by name: a new configuration's names keep theirs (serviceIds' `kept`). */
+  private idsByName(): Map<string, number> {
+    return new Map(this.list.map((s) => [s.config.name, s.id]));
+  }
+
   /** Replaces the configuration; returns the services that went away (their flows must be deleted). */
   configure(configs: readonly ServiceConfig[]): ServiceState[] {
-    const ids = serviceIds(configs.map((s) => s.name));
+    const ids = serviceIds(configs.map((s) => s.name), this.idsByName());
     const old = new Map(this.list.map((s) => [s.config.name, s]));
     const prebuilt = this.prebuilt;
     this.prebuilt = new Map();
