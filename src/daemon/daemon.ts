@@ -10,7 +10,7 @@ import { ProtocolViolationError } from '../controller/errors';
 import type { OutboundMessage } from '../controller/types';
 import type { SourceAddresses } from '../health';
 import { formatDpid } from '../openflow/dpid';
-import type { InterfaceRow, OvsdbClientOptions, VnicInfo as OvsdbVnicInfo } from '../ovsdb';
+import type { InterfaceRow, OvsdbClientOptions } from '../ovsdb';
 import {
   RuntimeError, type BackendSpec, type BackendStatus, type ConnectionStatus, type FlowStatus, type ServiceSpec,
   type ServiceStatus, type StatusSnapshot, type VadcEvent, type VadcRuntime,
@@ -24,14 +24,14 @@ import { editConfig, type ConfigEdit } from './config-edits';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
-import { OvsdbLink, ovsdbTls } from './ovsdb-link';
+import { OvsdbLink, ovsdbTls, toAppVnic } from './ovsdb-link';
 import { PairConfigSync, standbyRefusal } from './pair-config';
 import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
-import { connectionStatuses, flowStatuses, serviceStatuses } from './views';
+import { connectionStatuses, flowStatuses, haStatus, optionalReachable, serviceStatuses } from './views';
 import { probeVswitchd } from './vswitchd-probe';
 
 export interface DaemonOptions {
@@ -628,23 +628,8 @@ export class VadcDaemon implements VadcRuntime {
   }
 }
 
-function toAppVnic(info: OvsdbVnicInfo | undefined) {
-  if (!info) return undefined;
-  const down = info.linkState === 'down' || info.adminState === 'down';
-  return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
-}
-
-function optionalReachable(reachable: boolean | undefined): { reachableFromTable0?: boolean } {
-  return reachable === undefined ? {} : { reachableFromTable0: reachable };
-}
-
 /** DaemonOptions.healthSourceAddress as per-family addresses: a single address serves its own family only. */
 function sourcesOf(given: string | SourceAddresses | undefined): SourceAddresses | undefined {
   if (typeof given !== 'string') return given;
   return given.includes(':') ? { ipv6: given } : { ipv4: given };
-}
-
-function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
-  const { election: kind, where, role, generation, instance, peer, masterApi } = election.status();
-  return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}) };
 }

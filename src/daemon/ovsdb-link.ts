@@ -234,3 +234,10 @@ function identityChanged(e: CacheEvent): boolean {
   if (!e.old || !e.new) return true;
   return e.old.name !== e.new.name || JSON.stringify(e.old.externalIds) !== JSON.stringify(e.new.externalIds);
 }
+
+/** OVSDB's view of a vNIC as the app takes it (app.setVnic): down when its link or its admin state is. */
+export function toAppVnic(info: VnicInfo | undefined) {
+  if (!info) return undefined;
+  const down = info.linkState === 'down' || info.adminState === 'down';
+  return { name: info.name, mac: info.externalIds['attached-mac']?.toLowerCase(), up: !down };
+}

@@ -8,7 +8,8 @@ import { formatDpid } from '../openflow/dpid';
 import type { Controller } from '../controller';
 import { allVadcFlows } from '../flows';
 import { OFPG_ANY, OFPP_ANY, OFPTT_ALL } from '../openflow/constants';
-import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, ServiceStatus } from '../runtime/types';
+import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, ServiceStatus, StatusSnapshot } from '../runtime/types';
+import type { ControllerElection } from './election';
 import { describeActions, describeMatch } from './flow-text';
 import type { HealthBridge } from './health-bridge';
 import type { StatsPoller } from './stats-poller';
@@ -122,4 +123,15 @@ export async function flowStatuses(controller: Controller, dpid?: string): Promi
     }
   }
   return out;
+}
+
+/** A switch's `reachableFromTable0` in status, when the table-0 watch has an answer. */
+export function optionalReachable(reachable: boolean | undefined): { reachableFromTable0?: boolean } {
+  return reachable === undefined ? {} : { reachableFromTable0: reachable };
+}
+
+/** The controller HA election as status shows it. */
+export function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
+  const { election: kind, where, role, generation, instance, peer, masterApi } = election.status();
+  return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}) };
 }
