@@ -1,9 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { stringify as toYaml } from 'yaml';
-import { AppError, LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
+import { LoadBalancerApp, type SwitchBatch, type VadcEvent as AppEvent, type VswitchdProbe } from '../app';
 import type { EffectivePolicy, PolicyProblem } from '../cluster';
-import { parseConfigOffThread, type OffThreadOptions, type VadcConfig } from '../config';
+import type { OffThreadOptions, VadcConfig } from '../config';
 import { Controller, insecureListenerWarning } from '../controller';
 import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import { ProtocolViolationError } from '../controller/errors';
@@ -19,19 +19,19 @@ import { silentLogger, type Logger } from '../util/logger';
 import { nextTurn, runInSlices } from '../util/next-turn';
 import { createAccountingReader, type AccountingReader } from './accounting-readers';
 import { reportControllerEvents } from './controller-events';
-import { backendKey, cachedNatChoice, ClusterHost, type BackendKey, type NatChosenBy } from './cluster-host';
-import { editConfig, type ConfigEdit } from './config-edits';
+import { cachedNatChoice, ClusterHost, type NatChosenBy } from './cluster-host';
 import { HealthBridge } from './health-bridge';
 import { createElection, type ControllerElection, type ElectionChange } from './election';
 import { desiredEgressQos, egressQueueIds } from './egress-rows';
 import { OvsdbLink, ovsdbTls, toAppVnic } from './ovsdb-link';
-import { PairConfigSync, standbyRefusal } from './pair-config';
+import { PairConfigSync } from './pair-config';
 import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
 import { connectionStatuses, flowStatuses, haStatus, optionalReachable, serviceStatuses } from './views';
+import { RuntimeChanges } from './runtime-changes';
 import { probeVswitchd } from './vswitchd-probe';
 
 export interface DaemonOptions {
@@ -117,6 +117,8 @@ export class VadcDaemon implements VadcRuntime {
   private readonly tableZero?: TableZeroWatch;
   /** What chose the NAT mode that runs (a cluster host tells the operator what a restart would change). */
   private readonly natChosenBy: NatChosenBy;
+  /** The API's changes and `config apply`, one at a time (./runtime-changes.ts). */
+  private readonly changes: RuntimeChanges;
 
   constructor(private readonly opts: DaemonOptions) {
     this.config = opts.config;
@@ -142,8 +144,8 @@ export class VadcDaemon implements VadcRuntime {
       if (election && channel) {
         this.pairConfig = new PairConfigSync({
           // The master's changes come in past the standby's refusal of API changes (refuseOnStandby).
-          channel, now: this.now, configText: () => this.text, apply: (text) => this.oneChangeAtATime(() => this.applyConfigNow(text)), emit: (e) => this.emitEvent(e),
-          drains: { list: () => [...this.apiDrained.values()], set: async (service, backend, drained) => this.setDrained(service, backend, drained) },
+          channel, now: this.now, configText: () => this.text, apply: (text) => this.changes.oneChangeAtATime(() => this.changes.applyConfigNow(text)), emit: (e) => this.emitEvent(e),
+          drains: { list: () => [...this.changes.apiDrained.values()], set: async (service, backend, drained) => this.changes.setDrained(service, backend, drained) },
           election: () => {
             const { instance, role, peer, stoodBy } = election.status();
             return { instance, role, master: role === 'standby' ? peer : undefined, stoodBy };
@@ -194,6 +196,11 @@ export class VadcDaemon implements VadcRuntime {
     });
     // Refused peers are logged by the controller itself, once per peer per minute.
     this.controller.on('error', (err, sw) => err instanceof ProtocolViolationError || this.log.warn(err.message, { dpid: sw ? formatDpid(sw.dpid) : undefined }));
+    this.changes = new RuntimeChanges({
+      app: this.app, health: this.health, stats: this.stats, election: this.election, pairConfig: this.pairConfig, bus: this.bus, configParse: opts.configParse,
+      config: () => this.config, adopt: (config, text) => { this.config = config; this.text = text; }, clusterNames: () => this.served.clusterNames(),
+      serve: () => this.serveCombined(), service: (name) => this.service(name), emitEvent: (e) => this.emitEvent(e), deliver: (b) => this.deliver(b),
+    });
   }
 
   /** Starts listening for switches and connects to OVSDB; returns the bound listen targets. */
@@ -361,7 +368,7 @@ export class VadcDaemon implements VadcRuntime {
       cluster: c, configPath: this.opts.configPath, tls: ovsdbTls(this.config), nat: this.app.nat.status.nat, natChosenBy: this.natChosenBy,
       version: this.opts.version ?? '0.1.0', logger: this.log, emit: (e) => this.emitEvent(e), now: this.now, session: this.opts.clusterSession,
       pairedHost: () => this.election?.status().peer !== undefined,
-      apply: (policy) => this.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
+      apply: (policy) => this.changes.oneChangeAtATime(() => this.applyClusterPolicy(policy)), services: () => this.services(),
       remoteBackends: (reports) => {
         this.deliver(this.app.setRemoteBackends(reports, this.now()));
         this.health.observeLocations();
@@ -378,7 +385,7 @@ export class VadcDaemon implements VadcRuntime {
   /** OVSDB's interfaces changed: serve again when that changes any service's tagged backends. */
   private interfacesChanged(rows: InterfaceRow[]): void {
     if (!this.served.setInterfaces(rows, this.config.services)) return;
-    void this.oneChangeAtATime(() => this.serveCombined()).catch((err: Error) => this.emitEvent({
+    void this.changes.oneChangeAtATime(() => this.serveCombined()).catch((err: Error) => this.emitEvent({
       kind: 'tagged_serve_failed', level: 'error', message: `could not serve the tagged backends: ${err.message}`,
     }));
   }
@@ -415,8 +422,8 @@ export class VadcDaemon implements VadcRuntime {
     this.afterDiscovery();
     const backends = this.app.serviceStates().flatMap((s) => [...s.backends.values()].map((b) => ({ service: s.config.name, backend: b.config.name, draining: b.draining })));
     const plan = this.served.drains(backends);
-    for (const [service, backend] of plan.drain) this.drainNow(service, backend);
-    for (const [service, backend] of plan.enable) this.enableNow(service, backend);
+    for (const [service, backend] of plan.drain) this.changes.drainNow(service, backend);
+    for (const [service, backend] of plan.enable) this.changes.enableNow(service, backend);
     return problems;
   }
 
@@ -451,98 +458,14 @@ export class VadcDaemon implements VadcRuntime {
     return found;
   }
 
-  /**
-   * A pair's standby takes no runtime change through its API: the master's next publication would replace it
-   * (./pair-config.ts), so the change would be lost silently. The error names the master and its API.
-   */
-  private refuseOnStandby(what: string): void {
-    const refusal = standbyRefusal(this.election?.status(), what);
-    if (refusal) throw new RuntimeError('conflict', refusal);
-  }
-
-  async addService(spec: ServiceSpec): Promise<ServiceStatus> {
-    this.refuseOnStandby(`add service ${spec.name}`);
-    return this.oneChangeAtATime(() => this.addServiceNow(spec));
-  }
-
-  private async addServiceNow(spec: ServiceSpec): Promise<ServiceStatus> {
-    await this.applyEdit({ op: 'add_service', spec });
-    return this.service(spec.name);
-  }
-
-  async removeService(name: string): Promise<void> {
-    this.refuseOnStandby(`remove service ${name}`);
-    return this.oneChangeAtATime(async () => {
-      this.service(name);
-      await this.applyEdit({ op: 'remove_service', service: name });
-    });
-  }
-
-  async addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> {
-    this.refuseOnStandby(`add backend ${spec.vnic} to ${serviceName}`);
-    return this.oneChangeAtATime(async () => {
-      this.service(serviceName);
-      await this.applyEdit({ op: 'add_backend', service: serviceName, spec });
-      return this.backendStatus(serviceName, spec.vnic);
-    });
-  }
-
-  async removeBackend(serviceName: string, backend: string): Promise<void> {
-    this.refuseOnStandby(`remove backend ${backend} of ${serviceName}`);
-    return this.oneChangeAtATime(async () => {
-      this.backendStatus(serviceName, backend);
-      await this.applyEdit({ op: 'remove_backend', service: serviceName, backend });
-    });
-  }
-
-  async setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> {
-    this.refuseOnStandby(`set the weight of ${backend} in ${serviceName}`);
-    return this.oneChangeAtATime(async () => {
-      this.backendStatus(serviceName, backend);
-      await this.applyEdit({ op: 'weight', service: serviceName, backend, weight });
-      this.deliver(this.wrap(() => this.app.setWeight(serviceName, backend, weight)));
-      return this.backendStatus(serviceName, backend);
-    });
-  }
-
+  addService(spec: ServiceSpec): Promise<ServiceStatus> { return this.changes.addService(spec); }
+  removeService(name: string): Promise<void> { return this.changes.removeService(name); }
+  addBackend(serviceName: string, spec: BackendSpec): Promise<BackendStatus> { return this.changes.addBackend(serviceName, spec); }
+  removeBackend(serviceName: string, backend: string): Promise<void> { return this.changes.removeBackend(serviceName, backend); }
+  setWeight(serviceName: string, backend: string, weight: number): Promise<BackendStatus> { return this.changes.setWeight(serviceName, backend, weight); }
   /** Weight 0; the health module reports 'backend_draining' now and 'backend_drained' when the last connection ends. */
-  async drain(serviceName: string, backend: string): Promise<BackendStatus> {
-    this.refuseOnStandby(`drain ${backend} of ${serviceName}`);
-    return this.setDrained(serviceName, backend, true);
-  }
-
-  async enable(serviceName: string, backend: string): Promise<BackendStatus> {
-    this.refuseOnStandby(`enable ${backend} of ${serviceName}`);
-    return this.setDrained(serviceName, backend, false);
-  }
-
-  /** A drain or enable through the API (or adopted from the pair's master), kept to be published to a standby. */
-  private setDrained(serviceName: string, backend: string, drained: boolean): BackendStatus {
-    const status = drained ? this.drainNow(serviceName, backend) : this.enableNow(serviceName, backend);
-    if (drained) this.apiDrained.set(backendKey(serviceName, backend), [serviceName, backend]);
-    else this.apiDrained.delete(backendKey(serviceName, backend));
-    this.pairConfig?.changed();
-    return status;
-  }
-
-  /** Drained through the control API (not by the cluster store): what a pair's master shares with its standby. */
-  private readonly apiDrained = new Map<BackendKey, [string, string]>();
-
-  private drainNow(serviceName: string, backend: string): BackendStatus {
-    this.deliver(this.wrap(() => this.app.drain(serviceName, backend)));
-    // The connection table is current now, the last statistics poll may not be: a drain must count the
-    // connections opened since, or a backend with live connections would be reported drained at once.
-    this.stats.feedHealthLoad();
-    this.health.drain(serviceName, backend);
-    return this.backendStatus(serviceName, backend);
-  }
-
-  private enableNow(serviceName: string, backend: string): BackendStatus {
-    this.deliver(this.wrap(() => this.app.enable(serviceName, backend)));
-    this.health.enable(serviceName, backend);
-    this.emitEvent({ kind: 'backend_enabled', level: 'info', service: serviceName, backend, message: `${backend} takes new connections again` });
-    return this.backendStatus(serviceName, backend);
-  }
+  drain(serviceName: string, backend: string): Promise<BackendStatus> { return this.changes.drain(serviceName, backend); }
+  enable(serviceName: string, backend: string): Promise<BackendStatus> { return this.changes.enable(serviceName, backend); }
 
   connections(filter: { service?: string; backend?: string } = {}): ConnectionStatus[] {
     return connectionStatuses(this.app, filter, this.now());
@@ -560,72 +483,7 @@ export class VadcDaemon implements VadcRuntime {
     return this.text;
   }
 
-  async applyConfig(yamlText: string): Promise<{ changed: string[] }> {
-    this.refuseOnStandby('config apply');
-    return this.oneChangeAtATime(() => this.applyConfigNow(yamlText));
-  }
-
-  /**
-   * Configuration changes run one after another: parsing is asynchronous (a worker thread, so a large
-   * configuration does not stall the switch sessions), and each change must start from the one before it.
-   */
-  private oneChangeAtATime<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.changeQueue.then(change, change);
-    this.changeQueue = run.catch(() => undefined);
-    return run;
-  }
-
-  private changeQueue: Promise<unknown> = Promise.resolve();
-
-  private async applyConfigNow(yamlText: string): Promise<{ changed: string[] }> {
-    let next: VadcConfig;
-    try {
-      next = await parseConfigOffThread(yamlText, 'applied config', this.opts.configParse);
-    } catch (err) {
-      throw new RuntimeError('invalid', (err as Error).message);
-    }
-    if (JSON.stringify(next.datapath) !== JSON.stringify(this.config.datapath)) {
-      throw new RuntimeError('invalid', `datapath (nat mode, conntrack zone) cannot change while vadc runs: it is ${JSON.stringify(this.config.datapath)}; restart vadc to change it`);
-    }
-    // The store session, the host's name and its report timer are set up once at start: a change here used to be
-    // accepted and then ignored until the next restart.
-    if (JSON.stringify(next.cluster) !== JSON.stringify(this.config.cluster)) {
-      throw new RuntimeError('invalid', `the cluster section (remotes, host, group, uplink, policy_cache, report_interval) cannot change while vadc runs: it is ${this.config.cluster ? JSON.stringify(this.config.cluster) : 'absent'}, the new configuration has ${next.cluster ? JSON.stringify(next.cluster) : 'none'}; restart vadc to change it`);
-    }
-    const before = new Map(this.config.services.map((s) => [s.name, JSON.stringify(s)]));
-    const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));
-    const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();
-    this.config = next;
-    this.text = yamlText;
-    await this.serveCombined();
-    this.emitEvent({ kind: 'config_applied', level: 'info', message: `configuration applied; services changed: ${changed.join(', ') || 'none'}`, data: { changed } });
-    this.bus.emit('config', yamlText);
-    this.pairConfig?.changed();
-    return { changed };
-  }
-
-  // ------------------------------------------------------------------ helpers
-
-  /** A change of the file's services made through the API, applied as a `config apply` of the edited file. */
-  private async applyEdit(edit: ConfigEdit): Promise<void> {
-    const raw = editConfig(this.config, this.served.clusterNames(), edit);
-    await this.applyConfigNow(toYaml(raw));
-  }
-
-  private backendStatus(serviceName: string, backend: string): BackendStatus {
-    const found = this.service(serviceName).backends.find((b) => b.id === backend);
-    if (!found) throw new RuntimeError('not_found', `service ${serviceName} has no backend ${JSON.stringify(backend)}`);
-    return found;
-  }
-
-  private wrap<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (err) {
-      if (err instanceof AppError) throw new RuntimeError(err.code === 'not_found' ? 'not_found' : 'invalid', err.message);
-      throw err;
-    }
-  }
+  applyConfig(yamlText: string): Promise<{ changed: string[] }> { return this.changes.applyConfig(yamlText); }
 }
 
 /** DaemonOptions.healthSourceAddress as per-family addresses: a single address serves its own family only. */
