@@ -1,5 +1,6 @@
 export { Lab } from './lab';
-export type { ExecOptions, HttpAnswer, LabHost, LabHypervisor, LabOptions, LabServer } from './lab';
+export type { LabHost, LabHypervisor, LabOptions, LabServer } from './lab';
+export type { ExecOptions, HttpAnswer } from './host-processes';
 export { labDir } from './traces';
 export type { LabHypervisorStatus, LabLocator, LabStatus } from './traces';
 export { LabCommandError, LabError } from './errors';

@@ -1,7 +1,7 @@
 // The lab: a private Open vSwitch (own ovsdb-server and ovs-vswitchd) with network namespaces as VMs
 // and clients. Everything it makes is recorded in the state file before it is made, so
 // Lab.down(name) removes it all even after the process that made it was killed.
-import { ChildProcess, spawn as spawnChild } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
@@ -10,6 +10,7 @@ import {
 } from './commands';
 import { LabError } from './errors';
 import { planHostDaemons, startHostDaemons, type HostDaemonNat, type HostDaemonStatus } from './host-daemons';
+import { HostProcesses, type ExecOptions, type HttpAnswer } from './host-processes';
 import { acquireHostLock, releaseHostLock } from './host-lock';
 import { ensureLabTools } from './install';
 import {
@@ -17,7 +18,7 @@ import {
   LabPlan, MAX_CLIENTS, MAX_LAB_HYPERVISORS, MAX_VMS, nextFreeHostName, nextFreeOctet, planHost, planHypervisor,
   planHypervisorHosts, planLab, subnetInUse, validateHostName,
 } from './plan';
-import { SCRIPTS, ScriptName } from './servers/scripts';
+import { SCRIPTS } from './servers/scripts';
 import { labDir, labDown, labStatus, type LabLocator, type LabStatus } from './traces';
 import { LabHostState, LabHypervisorState, LabState, readState, writeState } from './state';
 import {
@@ -70,21 +71,11 @@ export interface LabHypervisor extends HypervisorPlan {
   uplinkOfport: number;
 }
 
-export interface ExecOptions {
-  input?: string;
-  timeoutMs?: number;
-}
-
 export interface LabServer {
   host: LabHost;
   port: number;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-export interface HttpAnswer {
-  status: number;
-  body: string;
 }
 
 function checkCount(what: string, value: number, max: number): number {
@@ -135,7 +126,8 @@ export class Lab {
   readonly hypervisors: LabHypervisor[] = [];
   private readonly paths: LabPaths;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly children = new Set<ChildProcess>();
+  /** Commands, children, servers and clients in the hosts' namespaces. */
+  private readonly processes: HostProcesses;
   private controller: string | null;
   private readonly createdAt = new Date().toISOString();
 
@@ -146,6 +138,7 @@ export class Lab {
   ) {
     this.paths = labPaths(dir);
     this.env = ovsEnv(dir, pathWithSbin());
+    this.processes = new HostProcesses(this.env, this.paths.serversDir);
     this.controller = controller ?? null;
   }
 
@@ -226,8 +219,7 @@ export class Lab {
   }
 
   async down(): Promise<void> {
-    for (const child of this.children) child.kill('SIGKILL');
-    this.children.clear();
+    this.processes.killAll();
     await Lab.down(this.name, { baseDir: path.dirname(this.dir) });
   }
 
@@ -315,17 +307,12 @@ export class Lab {
 
   /** Runs a command inside a host's namespace; never throws for a non-zero exit (see `code`). */
   async exec(ref: LabHost | string, argv: string[], opts: ExecOptions = {}): Promise<RunResult> {
-    const host = this.host(ref);
-    return run(['ip', 'netns', 'exec', host.netns, ...argv], { env: this.env, allowFailure: true, ...opts });
+    return this.processes.exec(this.host(ref), argv, opts);
   }
 
   /** Starts a long-running process in a host's namespace; down() kills it. */
   spawn(ref: LabHost | string, argv: string[]): ChildProcess {
-    const host = this.host(ref);
-    const child = spawnChild('ip', ['netns', 'exec', host.netns, ...argv], { env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    child.on('exit', () => this.children.delete(child));
-    return child;
+    return this.processes.spawn(this.host(ref), argv);
   }
 
   /**
@@ -373,59 +360,29 @@ export class Lab {
   // ---- servers and clients ----------------------------------------------------------------------
 
   /** `family`: listen on that family only (default: both, IPv4 as IPv4-mapped addresses). */
-  startHttpServer(ref: LabHost | string, port: number, family?: 'ipv4' | 'ipv6'): Promise<LabServer> {
-    return this.startServer(ref, port, 'http-server.js', family === undefined ? [] : [family]);
+  async startHttpServer(ref: LabHost | string, port: number, family?: 'ipv4' | 'ipv6'): Promise<LabServer> {
+    return this.processes.startServer(this.host(ref), port, 'http-server.js', family === undefined ? [] : [family]);
   }
 
-  startUdpEchoServer(ref: LabHost | string, port: number): Promise<LabServer> {
-    return this.startServer(ref, port, 'udp-echo-server.js');
+  async startUdpEchoServer(ref: LabHost | string, port: number): Promise<LabServer> {
+    return this.processes.startServer(this.host(ref), port, 'udp-echo-server.js');
   }
 
   /** GET `url` from inside a host's namespace (a fresh connection each time). */
   async httpGet(ref: LabHost | string, url: string, timeoutMs = 5000): Promise<HttpAnswer> {
-    const result = await this.exec(ref, ['node', this.script('http-client.js'), url, String(timeoutMs)], { timeoutMs: timeoutMs + 5000 });
-    if (result.code !== 0) throw new LabError('command-failed', `GET ${url} from ${this.host(ref).name} failed: ${result.stderr.trim()}`);
-    return JSON.parse(result.stdout) as HttpAnswer;
+    return this.processes.httpGet(this.host(ref), url, timeoutMs);
   }
 
   /** GET `url` from the host itself (outside every namespace): what health checks over the LOCAL port see. */
   async hostHttpGet(url: string, timeoutMs = 5000): Promise<HttpAnswer> {
-    const argv = [process.execPath, this.script('http-client.js'), url, String(timeoutMs)];
-    const result = await run(argv, { env: this.env, allowFailure: true, timeoutMs: timeoutMs + 5000 });
-    if (result.code !== 0) throw new LabError('command-failed', `GET ${url} from the host failed: ${result.stderr.trim()}`);
-    return JSON.parse(result.stdout) as HttpAnswer;
+    return this.processes.hostHttpGet(url, timeoutMs);
   }
 
   async udpRequest(ref: LabHost | string, ip: string, port: number, payload: string, timeoutMs = 3000): Promise<string> {
-    const argv = ['node', this.script('udp-client.js'), ip, String(port), payload, String(timeoutMs)];
-    const result = await this.exec(ref, argv, { timeoutMs: timeoutMs + 5000 });
-    if (result.code !== 0) throw new LabError('command-failed', `UDP to ${ip}:${port} from ${this.host(ref).name} failed: ${result.stderr.trim()}`);
-    return result.stdout;
+    return this.processes.udpRequest(this.host(ref), ip, port, payload, timeoutMs);
   }
 
   // ---- internals --------------------------------------------------------------------------------
-
-  private script(name: ScriptName): string {
-    return path.join(this.paths.serversDir, name);
-  }
-
-  private async startServer(ref: LabHost | string, port: number, script: ScriptName, extra: string[] = []): Promise<LabServer> {
-    const host = this.host(ref);
-    const child = this.spawn(host, ['node', this.script(script), String(port), host.name, ...extra]);
-    await new Promise<void>((resolve, reject) => {
-      let stderr = '';
-      child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.stdout?.setEncoding('utf8').once('data', () => resolve());
-      child.once('exit', (code) => reject(new LabError('command-failed', `${script} on ${host.name}:${port} exited (${String(code)}): ${stderr.trim()}`)));
-    });
-    const stop = async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      await exited;
-    };
-    return { host, port, process: child, stop };
-  }
 
   private toState(): LabState {
     const hosts = this.hosts.map(hostRecord);
