@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { NETDEV_DATAPATH_DEVICE } from './commands';
 import { LabError } from './errors';
 import { statePath } from './state';
-import { sleep } from './system';
+import { linkExists, pathWithSbin, pidsNamed, readCmdline, run, sleep } from './system';
 
 export const HOST_LOCK_FILE = path.join(os.tmpdir(), 'vadc-lab-host.lock');
 
@@ -106,4 +107,29 @@ function lockAge(lockFile: string): number {
 export function releaseHostLock(dir: string, lockFile = HOST_LOCK_FILE): void {
   const owner = readOwner(lockFile);
   if (owner !== 'none' && (owner === undefined || owner.dir === dir)) fs.rmSync(lockFile, { force: true });
+}
+
+/**
+ * An ovs-vswitchd that is no lab's (a system OVS, or one a test started by hand) may hold the userspace
+ * datapath device; ours could then not make its bridge. Wait for it, or say who holds it.
+ */
+export async function waitForFreeDatapathDevice(deadline: number): Promise<void> {
+  for (;;) {
+    if (!(await linkExists(NETDEV_DATAPATH_DEVICE))) return;
+    const owners = pidsNamed('ovs-vswitchd');
+    if (owners.length === 0) {
+      // Left behind by an ovs-vswitchd that exited: remove it so ours can make it anew.
+      await run(['ip', 'link', 'del', NETDEV_DATAPATH_DEVICE], { env: pathWithSbin(), allowFailure: true });
+      return;
+    }
+    if (Date.now() >= deadline) {
+      const who = owners.map((pid) => `pid ${pid}: ${readCmdline(pid) ?? '?'}`).join('; ');
+      throw new LabError(
+        'host-busy',
+        `another ovs-vswitchd owns the userspace datapath device '${NETDEV_DATAPATH_DEVICE}' (${who}); ` +
+          'Open vSwitch allows one per host: stop it, or wait for it (--wait)',
+      );
+    }
+    await sleep(500);
+  }
 }

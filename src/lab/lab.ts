@@ -5,13 +5,13 @@ import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
-  addBridgeArgs, addPatchPortArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath, NETDEV_DATAPATH_DEVICE,
+  addBridgeArgs, addPatchPortArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath,
   ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
 } from './commands';
 import { LabError } from './errors';
 import { planHostDaemons, startHostDaemons, type HostDaemonNat, type HostDaemonStatus } from './host-daemons';
 import { HostProcesses, type ExecOptions, type HttpAnswer } from './host-processes';
-import { acquireHostLock, releaseHostLock } from './host-lock';
+import { acquireHostLock, releaseHostLock, waitForFreeDatapathDevice } from './host-lock';
 import { ensureLabTools } from './install';
 import {
   DEFAULT_LAB_NAME, HostPlan, ipv6ForIp, LAB_IPV6_PREFIX_LENGTH, HostRole, hypervisorControllerTarget, hypervisorHostName, HypervisorPlan,
@@ -21,10 +21,7 @@ import {
 import { SCRIPTS } from './servers/scripts';
 import { labDir, labDown, labStatus, type LabLocator, type LabStatus } from './traces';
 import { LabHostState, LabHypervisorState, LabState, readState, writeState } from './state';
-import {
-  linkExists, netnsPids, pathWithSbin, pidsNamed, readCmdline, readPidfile, run, RunResult,
-  sleep, stopProcess,
-} from './system';
+import { linkExists, netnsPids, pathWithSbin, readPidfile, run, RunResult, sleep, stopProcess } from './system';
 
 export interface LabOptions {
   /** Short [a-z0-9]{1,5}, default 'vadc'; a prefix of every name the lab makes. */
@@ -92,31 +89,6 @@ function checkController(target: string): string {
     throw new LabError('bad-option', `controller '${target}' is not an OVS target like tcp:127.0.0.1:6653`);
   }
   return target;
-}
-
-/**
- * An ovs-vswitchd that is no lab's (a system OVS, or one a test started by hand) may hold the userspace
- * datapath device; ours could then not make its bridge. Wait for it, or say who holds it.
- */
-async function waitForFreeDatapathDevice(deadline: number): Promise<void> {
-  for (;;) {
-    if (!(await linkExists(NETDEV_DATAPATH_DEVICE))) return;
-    const owners = pidsNamed('ovs-vswitchd');
-    if (owners.length === 0) {
-      // Left behind by an ovs-vswitchd that exited: remove it so ours can make it anew.
-      await run(['ip', 'link', 'del', NETDEV_DATAPATH_DEVICE], { env: pathWithSbin(), allowFailure: true });
-      return;
-    }
-    if (Date.now() >= deadline) {
-      const who = owners.map((pid) => `pid ${pid}: ${readCmdline(pid) ?? '?'}`).join('; ');
-      throw new LabError(
-        'host-busy',
-        `another ovs-vswitchd owns the userspace datapath device '${NETDEV_DATAPATH_DEVICE}' (${who}); ` +
-          'Open vSwitch allows one per host: stop it, or wait for it (--wait)',
-      );
-    }
-    await sleep(500);
-  }
 }
 
 export class Lab {
