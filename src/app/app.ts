@@ -3,7 +3,7 @@ import type { HeldVerdict } from '../controller/packet-in-ring';
 import type { OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFlows } from '../flows/builders';
 import { buildDeleteAllDecisionFlows } from '../flows/groups';
-import type { ConnRecord } from '../lb/conn-table';
+import type { ConnRecord } from '../lb/conn-slots';
 import type { AddressFamily } from '../lb/backend';
 import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';

@@ -12,7 +12,7 @@ import {
   type ParsedPacket, type TransportHeader,
 } from '../flows/packets';
 import type { Backend } from '../lb/backend';
-import { hashConnKey, hashConnKey6, type ConnKey } from '../lb/conn-table';
+import { hashConnKey, hashConnKey6, type ConnKey } from '../lb/conn-key';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import {

@@ -8,7 +8,7 @@ import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
 import type { BackendSpec } from '../lb/backend';
 import type { PersistenceOptions } from '../lb/persistence';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
-import { vipMix6 } from '../lb/conn-table';
+import { vipMix6 } from '../lb/conn-key';
 // '../net/prefix', not the '../net' barrel: lookup() runs per packet-in, and a barrel re-export is a megamorphic getter.
 import { containsIpv4, containsIpv6Words, ipv4Mask, parsePrefix, type IpPrefix } from '../net/prefix';
 import { foldIpv6 } from '../net/ipv6';

@@ -1,6 +1,6 @@
 // Backends that stopped taking new connections, and the ended connections they leave behind.
 import type { LbService } from '../lb';
-import type { ConnRecord } from '../lb/conn-table';
+import type { ConnRecord } from '../lb/conn-slots';
 import type { ServiceState } from './services';
 
 /** Ended connections forgotten at one look, over all services: a backend removed under a high end rate leaves many. */

@@ -2,7 +2,7 @@
 import type { LoadBalancerApp, PayloadState } from '../app';
 import { configuredAddress } from '../app/nat/common';
 import { PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, type Backend } from '../lb/backend';
-import { connAddresses } from '../lb/conn-table';
+import { connAddresses } from '../lb/conn-key';
 import { formatEndpoint } from '../net/endpoint';
 import { formatDpid } from '../openflow/dpid';
 import type { Controller } from '../controller';

@@ -1,72 +1,15 @@
 import { Backend, bindConnection, changeConnectionState, ConnState, unbindConnection } from './backend';
+import { hashConnKey, hashKey, hashKey6, type ConnKey } from './conn-key';
+import * as slots from './conn-slots';
+import { ConnSlots, type ConnEntry, type ConnRecord } from './conn-slots';
 import { EndLingerRing } from './end-linger';
 import { LbInputError } from './errors';
-import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
-import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
 
-/** A connection's identity as the client sees it (IPv4 addresses as uint32). */
-export interface ConnKey {
-  proto: number;
-  clientIp: number;
-  clientPort: number;
-  vip: number;
-  vipPort: number;
-  /**
-   * IPv6 connections only: the client's then the VIP's four address words (net/ipv6Words); clientIp and vip then
-   * hold each address's IPVS fold (net/foldIpv6). Absent for IPv4, which costs the IPv4 path one check.
-   */
-  ip6?: Uint32Array;
-}
-
-/**
- * A key from address text, IPv4 or IPv6 (e.g. read back from a flow or the tracker's listing). Both addresses must
- * be of one family: vadc does not translate between them.
- */
-export function connKeyFromText(proto: number, client: string, clientPort: number, vip: string, vipPort: number): ConnKey {
-  const v6 = client.includes(':');
-  if (v6 !== vip.includes(':')) throw new LbInputError('conn', `client ${client} and VIP ${vip} are of different address families`);
-  if (!v6) return { proto, clientIp: ipv4ToUint32(client), clientPort, vip: ipv4ToUint32(vip), vipPort };
-  const ip6 = new Uint32Array(8);
-  ipv6Words(parseIpv6(client), 0, ip6.subarray(0, 4));
-  ipv6Words(parseIpv6(vip), 0, ip6.subarray(4, 8));
-  return { proto, clientIp: foldIpv6(ip6, 0), clientPort, vip: foldIpv6(ip6, 4), vipPort, ip6 };
-}
-
-/** A key's client and VIP addresses as text (RFC 5952 for IPv6). */
-export function connAddresses(k: ConnKey): { client: string; vip: string } {
-  return k.ip6 === undefined
-    ? { client: uint32ToIpv4(k.clientIp), vip: uint32ToIpv4(k.vip) }
-    : { client: formatIpv6Words(k.ip6, 0), vip: formatIpv6Words(k.ip6, 4) };
-}
-
-/** A connection as exported/imported, e.g. rebuilt from the switch's forward flows after a restart. */
-export interface ConnRecord extends ConnKey {
-  backendId: string;
-  softwarePort: number;
-  state: ConnState;
-  created: number;
-  lastSeen: number;
-}
-
-export interface ConnEntry {
-  backend: Backend;
-  portIndex: number;
-  softwarePort: number;
-  state: ConnState;
-  created: number;
-  lastSeen: number;
-  /** Both sides closed (FIN each way) or one reset it: no longer counted, kept until the datapath lets it go. */
-  ended: boolean;
-  /** Its outcome (worked / failed) was told to the outlier detector already: each connection is judged once. */
-  judged: boolean;
-  /** The accounting saw it ESTABLISHED (TCP): what the outlier detector counts as a connection that worked. */
-  established: boolean;
-  /**
-   * `created` is its first packet, as vadc placed it. False for one tracked from a later sight (re-tracked after a
-   * restart, or a datapath decision learnt at a tracker reading): its end says nothing of how long it lasted.
-   */
-  timed: boolean;
-}
+// The slot constants as this module's own: a use of an imported binding compiles to a load from the other module's
+// `exports` (11 Ir more per IPv4 connection in the connection-table micro, callgrind).
+const {
+  ADOPTED, CLOSE_BITS, ENDED, ESTABLISHED, FAMILY6, FIN_BACKEND, FIN_CLIENT, JUDGED, NO_SLOT, REPLIED, STATE_ACTIVE, STATE_INACTIVE, WORDS6,
+} = slots;
 
 /** Which side of a connection sent a FIN or RST. */
 export type ConnSide = 'client' | 'backend';
@@ -80,107 +23,19 @@ export type EndOutcome =
   /** Nothing new (a retransmitted FIN, a copy after the end). */
   | 'unchanged';
 
-const STATE_ACTIVE = 1;
-/** Stored with the protocol byte: the slot is an IPv6 connection (its words in ip6Words). */
-const FAMILY6 = 0x100;
-const WORDS6 = 8;
-const NO_WORDS = new Uint32Array(0);
-const STATE_INACTIVE = 0;
-/** closing[] bits: FIN seen from the client, from the backend; the connection ended. */
-const FIN_CLIENT = 1;
-const FIN_BACKEND = 2;
-const ENDED = 4;
-/** The connection's outcome was judged (outlier detection), kept with the closing bits. */
-const JUDGED = 8;
-/** The backend answered (a packet in the reply direction): what a UDP flow's outcome is judged by. */
-const REPLIED = 16;
-/** The accounting saw the TCP connection ESTABLISHED (a new one counts active from its first packet, before this). */
-const ESTABLISHED = 32;
-/** Tracked from a later sight (`import`): `created` is when vadc first saw it, not its first packet. */
-const ADOPTED = 64;
-/** Any sign of the connection closing. */
-const CLOSE_BITS = FIN_CLIENT | FIN_BACKEND | ENDED;
 /** The TCP and UDP protocol numbers, as stored in proto[] (low byte). */
 const TCP = 6;
 const UDP = 17;
 
-/** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
-function hashKey(proto: number, clientIp: number, clientPort: number, vip: number, vipPort: number): number {
-  let h = Math.imul(clientIp ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13) ^ vip, 0xc2b2ae35);
-  h = Math.imul(h ^ (h >>> 16) ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
-  h = Math.imul(h ^ (h >>> 15) ^ proto, 0x165667b1);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/**
- * The IPv6 5-tuple's hash: every word of both addresses mixed in, so no two words cancel (unlike a fold). The VIP's
- * words go first (vipMix6), so a service with one VIP address mixes them once for all its keys (hashConnKey6);
- * then the client's words, the ports and the protocol. Written out, not loops over the words: it runs for every IPv6
- * packet-in (callgrind, docs/benchmarks.md).
- */
-function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
-  return hashAfterVip6(vipMix6(words, at + 4), proto, words, at, clientPort, vipPort);
-}
-
-/**
- * The hash state after an IPv6 VIP's four words (from `at`): what every key to that VIP starts from. A single-address
- * VIP's is made once (ServiceState.vip6Mix); a prefix VIP's keys each name their own VIP address, mixed per key.
- */
-export function vipMix6(words: ArrayLike<number>, at = 0): number {
-  let h = Math.imul(0x9e3779b9 ^ words[at], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
-  return h ^ (h >>> 13);
-}
-
-/** The rest of hashKey6 from the VIP's mix `h`: the client's words (from `at`), the ports, the protocol. */
-function hashAfterVip6(h: number, proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
-  h = Math.imul(h ^ words[at], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
-  h = Math.imul(h ^ (h >>> 15) ^ proto, 0x165667b1);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** The index's hash of a key (exported so tests can build colliding keys: a hash match alone must not be a hit). */
-export function hashConnKey(k: ConnKey): number {
-  return k.ip6 === undefined
-    ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort)
-    : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort);
-}
-
-/**
- * hashConnKey of an IPv6 key (ip6 set) whose VIP words' vipMix6 is `vipMix`: the packet-in path of a service with
- * one IPv6 VIP address, which mixes only the client's words per key. The same number as hashConnKey(k).
- */
-export function hashConnKey6(vipMix: number, k: ConnKey): number {
-  return hashAfterVip6(vipMix, k.proto, k.ip6!, 0, k.clientPort, k.vipPort);
-}
-
-const NO_SLOT = -1;
-/** Backends interned first that intern() finds by comparing before it asks the Map. */
-const INTERN_SCAN = 8;
-
 /**
  * The connection table: key -> slot in parallel typed arrays (structure of arrays, so 1,000,000
- * connections cost a few dozen bytes each, no object per connection). The index is an open-addressing
+ * connections cost a few dozen bytes each, no object per connection: ConnSlots). The index is an open-addressing
  * hash table of slot numbers (linear probing, backward-shift deletion) that compares the 5-tuple in the
  * slot arrays, so a lookup builds no key. O(1) insert, lookup, remove; a doubly linked list over the
  * slots keeps insertion order for export(). Every change keeps the backend's active/inactive/per-port
  * counters, and so OVERLOAD, in step.
  */
-export class ConnectionTable {
+export class ConnectionTable extends ConnSlots {
   /**
    * The hash index: bucket b is [2b] = slot + 1 (0 = empty) and [2b + 1] = the key's hash, side by side
    * so a probe compares hashes in one cache line and reads the slot arrays only on a hash match. The
@@ -188,31 +43,6 @@ export class ConnectionTable {
    */
   private buckets = new Int32Array(2 * 64);
   private count = 0;
-  /** Insertion-order list over live slots. */
-  private head = NO_SLOT;
-  private tail = NO_SLOT;
-  private prev: Int32Array;
-  private next: Int32Array;
-  private readonly backendRefs: Backend[] = [];
-  private readonly backendIndex = new Map<Backend, number>();
-  private capacity: number;
-  private proto: Uint16Array;
-  private ip6Words: Uint32Array;
-  private clientIp: Uint32Array;
-  private clientPort: Uint16Array;
-  private vip: Uint32Array;
-  private vipPort: Uint16Array;
-  private backendOf: Uint32Array;
-  private portIndex: Uint16Array;
-  private state: Uint8Array;
-  private created: Float64Array;
-  private lastSeen: Float64Array;
-  private closing: Uint8Array;
-  /** The accounting reading that last listed the slot's connection (sighted); 0: none yet. */
-  private listedIn: Uint32Array;
-  private freeSlots: Int32Array;
-  private freeCount = 0;
-  private highWater = 0;
   /** Ended connections still counted in their backends' overhead (lc's IPVS TIME_WAIT/CLOSE, see end-linger.ts). */
   private readonly lingerRing: EndLingerRing;
 
@@ -221,24 +51,8 @@ export class ConnectionTable {
    * zeroed slot arrays (1,024 slots each) on the apply's turn, most for services that never hold a connection.
    */
   constructor(initialCapacity = 64, opts: { endLingerMs?: number } = {}) {
+    super(initialCapacity);
     this.lingerRing = new EndLingerRing(this.backendRefs, opts.endLingerMs);
-    this.capacity = Math.max(16, initialCapacity);
-    this.proto = new Uint16Array(this.capacity);
-    this.ip6Words = NO_WORDS;
-    this.clientIp = new Uint32Array(this.capacity);
-    this.clientPort = new Uint16Array(this.capacity);
-    this.vip = new Uint32Array(this.capacity);
-    this.vipPort = new Uint16Array(this.capacity);
-    this.backendOf = new Uint32Array(this.capacity);
-    this.portIndex = new Uint16Array(this.capacity);
-    this.state = new Uint8Array(this.capacity);
-    this.created = new Float64Array(this.capacity);
-    this.lastSeen = new Float64Array(this.capacity);
-    this.closing = new Uint8Array(this.capacity);
-    this.listedIn = new Uint32Array(this.capacity);
-    this.freeSlots = new Int32Array(this.capacity);
-    this.prev = new Int32Array(this.capacity);
-    this.next = new Int32Array(this.capacity);
   }
 
   get size(): number {
@@ -508,18 +322,6 @@ export class ConnectionTable {
     return records;
   }
 
-  private recordAt(slot: number): ConnRecord {
-    const backend = this.backendRefs[this.backendOf[slot]];
-    // Written out field by field: spreading keyAt's object into each record was most of an export's time at
-    // 100,000 connections (the status API and a restart's hand-over export them all).
-    const record: ConnRecord = {
-      proto: this.proto[slot] & 0xff, clientIp: this.clientIp[slot], clientPort: this.clientPort[slot], vip: this.vip[slot],
-      vipPort: this.vipPort[slot], backendId: backend.id, softwarePort: backend.ports[this.portIndex[slot]],
-      state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
-    };
-    if ((this.proto[slot] & FAMILY6) !== 0) record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
-    return record;
-  }
 
   /**
    * Re-track connections (after a restart). Records whose backend or software port is unknown, or
@@ -642,100 +444,5 @@ export class ConnectionTable {
       b[2 * j + 1] = old[i + 1];
     }
     this.buckets = b;
-  }
-
-  private link(slot: number): void {
-    this.prev[slot] = this.tail;
-    this.next[slot] = NO_SLOT;
-    if (this.tail === NO_SLOT) this.head = slot;
-    else this.next[this.tail] = slot;
-    this.tail = slot;
-  }
-
-  private unlink(slot: number): void {
-    const p = this.prev[slot];
-    const n = this.next[slot];
-    if (p === NO_SLOT) this.head = n;
-    else this.next[p] = n;
-    if (n === NO_SLOT) this.tail = p;
-    else this.prev[n] = p;
-  }
-
-  private keyAt(slot: number): ConnKey {
-    const key: ConnKey = {
-      proto: this.proto[slot] & 0xff, clientIp: this.clientIp[slot], clientPort: this.clientPort[slot], vip: this.vip[slot],
-      vipPort: this.vipPort[slot],
-    };
-    if ((this.proto[slot] & FAMILY6) !== 0) key.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
-    return key;
-  }
-
-  private entryAt(slot: number): ConnEntry {
-    const backend = this.backendRefs[this.backendOf[slot]];
-    const portIndex = this.portIndex[slot];
-    return {
-      backend,
-      portIndex,
-      softwarePort: backend.ports[portIndex],
-      state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive',
-      created: this.created[slot],
-      lastSeen: this.lastSeen[slot],
-      ended: (this.closing[slot] & ENDED) !== 0,
-      judged: (this.closing[slot] & JUDGED) !== 0,
-      established: (this.closing[slot] & ESTABLISHED) !== 0,
-      timed: (this.closing[slot] & ADOPTED) === 0,
-    };
-  }
-
-  private intern(backend: Backend): number {
-    // A service has a few backends: comparing the first few beats a Map lookup per insert (callgrind, docs/benchmarks.md).
-    const refs = this.backendRefs;
-    const scan = refs.length < INTERN_SCAN ? refs.length : INTERN_SCAN;
-    for (let i = 0; i < scan; i++) if (refs[i] === backend) return i;
-    let index = this.backendIndex.get(backend);
-    if (index === undefined) {
-      index = this.backendRefs.length;
-      this.backendRefs.push(backend);
-      this.backendIndex.set(backend, index);
-    }
-    return index;
-  }
-
-  private allocate(): number {
-    if (this.freeCount > 0) return this.freeSlots[--this.freeCount];
-    if (this.highWater === this.capacity) this.grow();
-    return this.highWater++;
-  }
-
-  private grow(): void {
-    const capacity = this.capacity * 2;
-    const widen = <T extends Uint8Array | Uint16Array | Uint32Array | Int32Array | Float64Array>(
-      old: T, make: (n: number) => T,
-    ): T => {
-      const bigger = make(capacity);
-      bigger.set(old);
-      return bigger;
-    };
-    this.proto = widen(this.proto, (n) => new Uint16Array(n));
-    if (this.ip6Words.length > 0) {
-      const words = new Uint32Array(capacity * WORDS6);
-      words.set(this.ip6Words);
-      this.ip6Words = words;
-    }
-    this.clientIp = widen(this.clientIp, (n) => new Uint32Array(n));
-    this.clientPort = widen(this.clientPort, (n) => new Uint16Array(n));
-    this.vip = widen(this.vip, (n) => new Uint32Array(n));
-    this.vipPort = widen(this.vipPort, (n) => new Uint16Array(n));
-    this.backendOf = widen(this.backendOf, (n) => new Uint32Array(n));
-    this.portIndex = widen(this.portIndex, (n) => new Uint16Array(n));
-    this.state = widen(this.state, (n) => new Uint8Array(n));
-    this.created = widen(this.created, (n) => new Float64Array(n));
-    this.lastSeen = widen(this.lastSeen, (n) => new Float64Array(n));
-    this.closing = widen(this.closing, (n) => new Uint8Array(n));
-    this.listedIn = widen(this.listedIn, (n) => new Uint32Array(n));
-    this.freeSlots = widen(this.freeSlots, (n) => new Int32Array(n));
-    this.prev = widen(this.prev, (n) => new Int32Array(n));
-    this.next = widen(this.next, (n) => new Int32Array(n));
-    this.capacity = capacity;
   }
 }

@@ -6,6 +6,8 @@ export * from './registry';
 export * from './port-picker';
 export * from './persistence';
 export * from './end-linger';
+export { connAddresses, connKeyFromText, hashConnKey, hashConnKey6, vipMix6, type ConnKey } from './conn-key';
+export type { ConnEntry, ConnRecord } from './conn-slots';
 export * from './conn-table';
 export * from './service';
 export { leastWeighted } from './schedulers/least';

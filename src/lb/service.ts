@@ -1,7 +1,8 @@
 import {
   Backend, BackendSpec, ConnState, type AddressFamily, PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, setPortOut, setThresholds, setWeight,
 } from './backend';
-import { ConnectionTable, ConnKey, type ConnSide, type EndOutcome } from './conn-table';
+import type { ConnKey } from './conn-key';
+import { ConnectionTable, type ConnSide, type EndOutcome } from './conn-table';
 import { LbInputError } from './errors';
 import { DEFAULT_OUTLIER_OPTIONS, OutlierDetector, type OutlierChange, type OutlierOptions, type Outcome } from './outlier';
 import { PersistenceOptions, PersistenceTable } from './persistence';

@@ -8,7 +8,7 @@ import {
 } from '../../flows/conntrack';
 import type { EgressTag } from '../../flows/egress';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac } from '../../flows/packets';
-import type { ConnRecord } from '../../lb/conn-table';
+import type { ConnRecord } from '../../lb/conn-slots';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import type { VadcTables } from '../../flows/pipeline';
 import { encodedAt, keepEncodedAt } from '../location';

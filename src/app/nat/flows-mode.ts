@@ -9,7 +9,8 @@ import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac, type TransportHeader } from '.
 import { OFPP_ANY } from '../../openflow/constants';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
-import { connAddresses, type ConnRecord } from '../../lb/conn-table';
+import { connAddresses } from '../../lb/conn-key';
+import type { ConnRecord } from '../../lb/conn-slots';
 import type { EgressTag } from '../../flows/egress';
 import type { VadcTables } from '../../flows/pipeline';
 import { buildBackendReturnBase } from '../../flows/end-copies';

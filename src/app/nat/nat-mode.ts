@@ -6,7 +6,7 @@ import type { OutboundMessage } from '../../controller/types';
 import type { ConntrackEntry } from '../../flows/conntrack-dump';
 import type { VadcTables } from '../../flows/pipeline';
 import type { TransportHeader } from '../../flows/packets';
-import type { ConnEntry, ConnRecord } from '../../lb/conn-table';
+import type { ConnEntry, ConnRecord } from '../../lb/conn-slots';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort } from '../../openflow/types';
 import type { BackendLocation } from '../location';
 import type { Outbox } from '../outbox';

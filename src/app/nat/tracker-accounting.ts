@@ -2,7 +2,8 @@
 // ovs-vswitchd's unixctl socket) is the truth about which connections live; no per-connection flow at all.
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
-import type { ConnKey, ConnRecord } from '../../lb/conn-table';
+import type { ConnKey } from '../../lb/conn-key';
+import type { ConnRecord } from '../../lb/conn-slots';
 import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';

@@ -1,7 +1,7 @@
 // The packet-in hashes an IPv6 connection's key with its single VIP's words mixed once (ServiceState.vip6Mix) and a
 // prefix VIP's per key: in every NAT mode, the connection it places must be the one the generic key of the same
 // 5-tuple names, and a connection tracked by the generic path must be known to the packet-in.
-import { connKeyFromText, vipMix6 } from '../../../src/lb/conn-table';
+import { connKeyFromText, vipMix6 } from '../../../src/lb/conn-key';
 import { ipv6Frame } from '../../helpers/frames';
 import { AppHarness, CLIENT6, CLIENT_MAC, NAT_MODES, VMS, dualStackService, delivered, prefixAndHostServices6 } from '../../helpers/app-harness';
 

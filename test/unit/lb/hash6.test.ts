@@ -2,7 +2,8 @@
 // packet-in mixes only the client's words (hashConnKey6). Both ways must give the index the same number for the same
 // 5-tuple, or a connection placed by the packet-in would be unknown to every other path (and the other way round).
 import { Backend } from '../../../src/lb/backend';
-import { connKeyFromText, ConnectionTable, hashConnKey, hashConnKey6, vipMix6, type ConnKey } from '../../../src/lb/conn-table';
+import { connKeyFromText, hashConnKey, hashConnKey6, vipMix6, type ConnKey } from '../../../src/lb/conn-key';
+import { ConnectionTable } from '../../../src/lb/conn-table';
 import { ipv6Words, parseIpv6 } from '../../../src/net/ipv6';
 import { parsePrefix } from '../../../src/net/prefix';
 
