@@ -23,4 +23,13 @@ module.exports = tseslint.config(
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
+  {
+    // Source files stay at 500 lines or under (DEVELOPERS.md); the files below are over it until they are split.
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines': ['error', { max: 500 }] },
+  },
+  {
+    files: ['src/app/app.ts', 'src/flows/builders.ts', 'src/controller/session.ts', 'src/ovsdb/client.ts'],
+    rules: { 'max-lines': 'off' },
+  },
 );
