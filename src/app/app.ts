@@ -18,6 +18,7 @@ import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import { StoppedBackends } from './stopped-backends';
+import { strayServiceFlows, strayVipFlows } from './sweeps';
 import {
   applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState,
 } from './services';
@@ -478,17 +479,16 @@ export class LoadBalancerApp {
     return this.finish(new Outbox().to(dpid, this.nat.strayGroups(dpid, groupIds)));
   }
 
-  /**
-   * The service ids of the service flows (cookie kind `service`) a switch holds, read after it connects or this
-   * instance became its master: every flow of an id no configured service has is deleted, by the cookie's service
-   * bits (all kinds: service, connection, backend, end copy, decision). An earlier run's service removed from the
-   * configuration while vadc was away; the services configured now keep theirs, their live connections' flows too.
-   */
+  /** The service ids of a switch's service flows, read after it connects or this instance became its master (./sweeps.ts). */
   serviceFlowsFound(dpid: bigint, serviceIds: Iterable<number>): SwitchBatch[] {
     if (!this.switches.has(dpid)) return [];
-    const configured = new Set(this.services.all.map((s) => s.id));
-    const stray = [...new Set(serviceIds)].filter((id) => !configured.has(id)).sort((a, b) => a - b);
-    return this.finish(new Outbox().to(dpid, stray.map(buildDeleteService)));
+    return this.finish(new Outbox().to(dpid, strayServiceFlows(this.services.all, serviceIds)));
+  }
+
+  /** The cookies of a switch's VIP flows, read after it connects or this instance became its master (./sweeps.ts). */
+  vipFlowsFound(dpid: bigint, cookies: Iterable<bigint>): SwitchBatch[] {
+    if (!this.switches.has(dpid)) return [];
+    return this.finish(new Outbox().to(dpid, strayVipFlows(this.services.all, cookies)));
   }
 
   // ------------------------------------------------------------------ accounting

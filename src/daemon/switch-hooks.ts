@@ -6,7 +6,7 @@ import type { Controller } from '../controller';
 import { PACKET_IN_RING_BOUNDS } from '../controller/packet-in-ring';
 import type { ControllerApp, OutboundMessage, SwitchInfo } from '../controller/types';
 import { buildFlowStatsRequest } from '../flows/builders';
-import { parseCookie } from '../flows/cookies';
+import { parseCookie, type CookieKind } from '../flows/cookies';
 import { OFPM_ALL } from '../openflow/constants';
 import { formatDpid } from '../openflow/dpid';
 import type { PacketIn, PortStatus } from '../openflow/types';
@@ -66,7 +66,7 @@ export class SwitchHooks {
         else void this.restoreThenReplay(sw.dpid);
         void this.sweepMeters(sw.dpid);
         void this.sweepGroups(sw.dpid);
-        void this.sweepServiceFlows(sw.dpid);
+        void this.sweepFlows(sw.dpid);
         // After the switch has our flows (and another controller its own) a moment: the first look at table 0.
         if (o.tableZero) setTimeout(() => void o.tableZero?.poll(), 1000).unref();
         o.afterDiscovery();
@@ -85,7 +85,7 @@ export class SwitchHooks {
           if (o.stopped() || !o.controller.switch(sw.dpid)?.role?.isMaster) return;
           void this.sweepMeters(sw.dpid);
           void this.sweepGroups(sw.dpid);
-          void this.sweepServiceFlows(sw.dpid);
+          void this.sweepFlows(sw.dpid);
         }, TAKEOVER_READS_AFTER_MS).unref();
         o.afterDiscovery();
         return [];
@@ -175,22 +175,30 @@ export class SwitchHooks {
   }
 
   /**
-   * Reads the switch's service flows (cookie kind `service`: a few per service, never per connection) and deletes
-   * every flow of the service ids the configuration does not have: an earlier run's services, removed while vadc was
-   * away. Judged against the services configured when the answer comes (a service added meanwhile has its flows and
-   * its id), so a reading taken before or after the connect's batch deletes only strays.
+   * Reads the switch's service flows (cookie kind `service`: a few per service, never per connection) and its VIP flows
+   * (kind `vip`, a few per VIP), each on its own: every flow of a service id the configuration does not have goes, and
+   * every VIP flow whose VIP tag no configured VIP has (an earlier run's services and VIPs, removed while vadc was away;
+   * src/app/sweeps.ts). Judged against the configuration when each answer comes (a service or VIP added meanwhile has
+   * its flows and its id or tag), so a reading taken before or after the connect's batch deletes only strays.
    */
-  private async sweepServiceFlows(dpid: bigint): Promise<void> {
-    try {
-      const reply = await this.o.controller.request(dpid, buildFlowStatsRequest('service'));
-      if (reply.body.mpType !== 'flow') return;
-      const ids = reply.body.entries.flatMap((e) => {
-        const parts = parseCookie(e.cookie);
+  private async sweepFlows(dpid: bigint): Promise<void> {
+    await Promise.all([
+      this.readCookies(dpid, 'service', (cookies) => this.o.app.serviceFlowsFound(dpid, cookies.flatMap((c) => {
+        const parts = parseCookie(c);
         return parts?.kind === 'service' ? [parts.serviceId] : [];
-      });
-      this.o.deliver(this.o.app.serviceFlowsFound(dpid, ids));
+      }))),
+      this.readCookies(dpid, 'vip', (cookies) => this.o.app.vipFlowsFound(dpid, cookies)),
+    ]);
+  }
+
+  /** Reads the cookies of the switch's flows of one kind and delivers what `found` makes of them. */
+  private async readCookies(dpid: bigint, kind: CookieKind, found: (cookies: bigint[]) => SwitchBatch[]): Promise<void> {
+    try {
+      const reply = await this.o.controller.request(dpid, buildFlowStatsRequest(kind));
+      if (reply.body.mpType !== 'flow') return;
+      this.o.deliver(found(reply.body.entries.map((e) => e.cookie)));
     } catch (err) {
-      this.o.log.debug(`service flow read of ${formatDpid(dpid)}: ${(err as Error).message}`);
+      this.o.log.debug(`${kind} flow read of ${formatDpid(dpid)}: ${(err as Error).message}`);
     }
   }
 

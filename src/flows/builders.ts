@@ -4,8 +4,8 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, FlowStats, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionsOfService, makeCookie, oneConnection,
-  connectionOfConnectionIndex, serviceOfConnectionIndex, type CookieKind, type CookieMatch,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionsOfService, exactCookie, makeCookie, oneConnection,
+  connectionOfConnectionIndex, serviceOfConnectionIndex, vipCookie, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
@@ -166,7 +166,7 @@ export function buildNewConnectionFlow(ethType: typeof ETH_TYPE_IPV4 | typeof ET
  * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.
  */
 export function buildVipFlows(vip: string, t: VadcTables = TABLE): FlowMod[] {
-  const cookie = makeCookie('vip');
+  const cookie = vipCookie(parseVip(vip).text);
   const toController = [apply(output(OFPP_CONTROLLER))];
   const addr = addressMatch(vip, 'dst');
   if (addr.family === 6) {
@@ -238,6 +238,11 @@ export function buildDeleteService(serviceId: number): FlowMod {
 /** Removes every vadc flow of one kind, in every table. */
 export function buildDeleteFlowsOfKind(kind: CookieKind): FlowMod {
   return deleteFlows(allFlowsOfKind(kind));
+}
+
+/** Removes the flows whose cookie is exactly `cookie` (a vadc cookie), in every table: e.g. one VIP's flows by its tag. */
+export function buildDeleteByCookie(cookie: bigint): FlowMod {
+  return deleteFlows(exactCookie(cookie));
 }
 
 /** Removes every vadc flow and nothing else (operator reset; never done on connect). */

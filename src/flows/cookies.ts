@@ -3,8 +3,9 @@
  *
  *   bits 63..48  MAGIC (0xadc0)        - "this is a vadc flow"; deletes always mask on it
  *   bits 47..44  kind                  - pipeline / vip / service / connection / backend / end (copies of FIN/RST) / decision / egress
- *   bits 43..28  service id (16 bits)  - 0 for flows owned by no single service (pipeline, vip)
- *   bits 27..0   connection id (28)    - 0 except for connection flows
+ *   bits 43..28  service id (16 bits)  - 0 for flows owned by no single service (pipeline, vip, egress)
+ *   bits 27..0   connection id (28)    - a connection flow's connection id; an egress flow's queue id; a VIP flow's
+ *                                        VIP tag (vipTag); else 0
  *
  * Kind is left out of the per-service mask, so "all flows of service S" takes its service flows and
  * its connection flows together; pipeline and VIP flows use service 0, which no service has.
@@ -85,6 +86,23 @@ export const connectionOfConnectionIndex = (index: number): number => index % SE
 export interface CookieMatch {
   cookie: bigint;
   cookieMask: bigint;
+}
+
+/**
+ * The tag of a VIP's flows (kind `vip`, in the connection-id bits; the service bits stay 0, so no service's delete
+ * takes them): a hash of the VIP's canonical text (IpPrefix.text), never 0, the same in every run. The switch's VIP
+ * flows then say which VIP they are for, and a VIP removed while vadc was away is swept by it (src/app/sweeps.ts). An
+ * older vadc's VIP flows carry 0. Two VIPs may share a tag (28 bits): a removed one's flows then stay, as before tags.
+ */
+export function vipTag(canonical: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < canonical.length; i++) hash = Math.imul(hash ^ canonical.charCodeAt(i), 0x01000193);
+  return (hash & MAX_CONNECTION_ID) || 1;
+}
+
+/** The cookie of a VIP's flows (`canonical`: its IpPrefix.text). */
+export function vipCookie(canonical: string): bigint {
+  return makeCookie('vip', 0, vipTag(canonical));
 }
 
 /** Selects every flow vadc owns, and nothing else. */

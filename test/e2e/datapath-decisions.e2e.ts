@@ -10,7 +10,8 @@ import os from 'node:os';
 import { parseConfig } from '../../src/config';
 import { serviceIds } from '../../src/app';
 import { VadcDaemon } from '../../src/daemon/daemon';
-import { makeCookie, parseCookie } from '../../src/flows/cookies';
+import { makeCookie, parseCookie, vipCookie } from '../../src/flows/cookies';
+import { PRIORITY } from '../../src/flows/pipeline';
 import { OVS_MAX_HASH_VALUES, ovsHashValues } from '../../src/flows/hash-slots';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { closedLoopLoad, requestEach, type Served } from '../helpers/sched-clients';
@@ -499,6 +500,12 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     await left('backend', strayId, 81);
     await left('connection', webId, 82);
     expect([...await serviceIdsOnBridge()].sort()).toEqual(expect.arrayContaining([webId, strayId]));
+    // VIP flows of an older vadc (kind vip, no VIP tag): of an address no service has, and over web's VIP's own refusal
+    // flow (same match and priority: the connect's flow must replace it, tag and all). The other services' VIPs' flows
+    // (web6, wrr, fb, tier) are on the bridge too.
+    const untagged = (ip: string) => lab.ofctl('add-flow', `table=0,priority=${PRIORITY.VIP_REFUSE.min + 32},cookie=0x${makeCookie('vip').toString(16)},ip,nw_dst=${ip},actions=CONTROLLER:65535`);
+    await untagged(nobody);
+    await untagged(VIP);
     // The same name (so the same service id, the same group id) deciding by the controller now; the other services gone.
     // vm1 and vm2: the health test above stopped vm3's server on 8080 for good.
     const text = config('', '', ['vm1', 'vm2']);
@@ -512,6 +519,11 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     await waitFor(async () => JSON.stringify([...await serviceIdsOnBridge()]) === JSON.stringify([webId]), 10_000, 'only web\'s flows carry a service id')
       .catch(async (err: Error) => { throw new Error(`${err.message}: ids ${JSON.stringify([...await serviceIdsOnBridge()])}, web's ${webId}`); });
     expect((await lab.ofctl('dump-flows', `cookie=0x${makeCookie('connection', webId, 77).toString(16)}/-1`)).split('\n').filter((l) => l.includes('cookie='))).toHaveLength(1);
+    // The VIP flows left are web's VIP's three (ARP, echo, refusal), with its tag: the other VIPs' and the untagged ones went.
+    const vipFlows = async () => (await lab.ofctl('dump-flows', 'cookie=0xadc0200000000000/0xfffff00000000000')).split('\n').filter((l) => l.includes('cookie='));
+    const webVipFlows = async () => (await vipFlows()).filter((l) => l.includes(`cookie=0x${vipCookie(VIP).toString(16)},`)).length;
+    await waitFor(async () => (await vipFlows()).length === 3 && (await webVipFlows()) === 3, 10_000, "only web's VIP's flows of kind vip")
+      .catch(async (err: Error) => { throw new Error(`${err.message}:\n${(await vipFlows()).join('\n')}`); });
     expect(await groupIds()).toEqual([FOREIGN_GROUP]);
     expect(await decisionFlows()).toEqual([]);
     // Before, the old decision flow sent them to the old group: placed with no packet-in, 0 decisions.

@@ -5,7 +5,7 @@
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { serviceIds } from '../../../src/app';
-import { allFlowsOfKind, allFlowsOfService, makeCookie, serviceGroupId } from '../../../src/flows';
+import { allFlowsOfKind, allFlowsOfService, exactCookie, makeCookie, serviceGroupId, vipCookie } from '../../../src/flows';
 import { OFPFC_DELETE, OFPGC_DELETE, OFPGT_SELECT, type FlowMod, type FlowStats, type GroupMod, type OfpMessage } from '../../../src/openflow';
 import { noVswitchd } from '../../helpers/nat-mode';
 import { FakeSwitch, port } from '../controller/fake-switch';
@@ -60,4 +60,27 @@ test("on connect: the service flows are read, every flow of a service id the con
   await fake.next((m) => deletesByService(m) && m.cookie === allFlowsOfService(gone).cookie);
   // One delete, of the stray id only (all its kinds: the mask leaves the kind out).
   expect(fake.received.filter(deletesByService).map((m) => m.cookie)).toEqual([allFlowsOfService(gone).cookie]);
+}, 20_000);
+
+test("on connect: the VIP flows are read, each VIP tag the configuration does not have is deleted by its cookie, the configured VIP's flows are not", async () => {
+  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(CONFIG, 'test'), configText: CONFIG, ovsdb: false });
+  const [bound] = await daemon.start();
+  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: 0xan, ports: [port(1, 'v1')] });
+  const fake = sw;
+  const isVipRead = (m: OfpMessage) => m.type === 'multipart_request' && m.body.mpType === 'flow' && m.body.cookie === allFlowsOfKind('vip').cookie
+    && m.body.cookieMask === allFlowsOfKind('vip').cookieMask;
+  const request = await fake.next(isVipRead);
+  // The configured VIP's flows, a VIP removed while vadc was away (two flows), an older vadc's untagged VIP flow.
+  const kept = vipCookie('10.0.0.100');
+  const gone = vipCookie('10.0.0.200');
+  const untagged = makeCookie('vip');
+  const stats = (cookie: bigint): FlowStats => ({
+    tableId: 0, durationSec: 1, durationNsec: 0, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie,
+    packetCount: 0n, byteCount: 0n, match: [], instructions: [],
+  });
+  fake.send({ type: 'multipart_reply', xid: request.xid, flags: 0, body: { mpType: 'flow', entries: [kept, gone, gone, untagged, kept].map(stats) } });
+  const exactDelete = (m: OfpMessage): m is FlowMod => m.type === 'flow_mod' && m.command === OFPFC_DELETE && m.cookieMask === exactCookie(kept).cookieMask;
+  await fake.next((m) => exactDelete(m) && m.cookie === gone);
+  // One delete per stray cookie, the configured VIP's cookie not among them.
+  expect(fake.received.filter(exactDelete).map((m) => m.cookie).sort()).toEqual([gone, untagged].sort());
 }, 20_000);

@@ -1,7 +1,9 @@
 import {
   allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionOfConnectionIndex, connectionsOfService, CookieError, endCopyService, makeCookie,
   maskPinsMagic, oneConnection, parseCookie, serviceOfConnectionIndex, serviceOfGuard, MAX_CONNECTION_ID, MAX_SERVICE_ID,
+  buildVipFlows, vipCookie, vipTag,
 } from '../../../src/flows';
+import { parsePrefix } from '../../../src/net/prefix';
 
 const selects = (sel: { cookie: bigint; cookieMask: bigint }, cookie: bigint) => (cookie & sel.cookieMask) === sel.cookie;
 
@@ -120,5 +122,19 @@ describe('cookie scheme', () => {
     expect(connectionIndex(makeCookie('backend', 3))).toBe(-1);
     // Not vadc's (another magic): parseCookie gives null.
     expect(connectionIndex(0xad00_4000_3000_0005n)).toBe(-1);
+  });
+
+  it("a VIP's flows carry its tag: the same for every way of writing the VIP and in every run, never 0, outside every service's selector", () => {
+    const vips = ['10.0.0.100', '10.0.0.101', '10.0.1.100', '10.2.0.0/16', 'fd00::100', 'fd00::101', 'fd00:9::/64'];
+    const tags = vips.map((v) => vipTag(parsePrefix(v).text));
+    expect(new Set(tags).size).toBe(vips.length);
+    for (const tag of tags) expect(tag).toBeGreaterThan(0);
+    for (const tag of tags) expect(tag).toBeLessThanOrEqual(MAX_CONNECTION_ID);
+    // The hash is fixed (a restart must recognise its own VIPs' flows): FNV-1a of the text, 28 bits.
+    expect(vipTag('10.0.0.100')).toBe(0xfe9c9915 & MAX_CONNECTION_ID); // python: FNV-1a 32 of b'10.0.0.100'
+    expect(buildVipFlows('10.0.0.100/32').map((f) => f.cookie)).toEqual(Array(3).fill(vipCookie('10.0.0.100')));
+    expect(buildVipFlows('fd00:0::0100').map((f) => parseCookie(f.cookie))).toEqual(Array(3).fill({ kind: 'vip', serviceId: 0, connectionId: vipTag('fd00::100') }));
+    for (const id of [1, 0x11b, MAX_SERVICE_ID]) expect(selects(allFlowsOfService(id), vipCookie('10.0.0.100'))).toBe(false);
+    expect(selects(allFlowsOfKind('vip'), vipCookie('fd00:9::/64'))).toBe(true);
   });
 });
