@@ -1,11 +1,12 @@
 // A daemon reads a switch's groups when it connects, and deletes vadc's select groups (its id range) that its
 // configuration does not want there, an earlier run's; another controller's groups on the bridge stay. Flows mode makes
 // no groups, so every one of vadc's is stray (a restart from conntrack mode). The same for the flows of services the
-// configuration no longer has: their service flows are read (cookie kind `service`) and each such id's flows deleted.
+// configuration no longer has: their service flows are read (cookie kind `service`) and each such id's flows deleted;
+// and for VIPs: their VIP flows are read (kind `vip`) and each cookie whose VIP tag no configured VIP has deleted.
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { serviceIds } from '../../../src/app';
-import { allFlowsOfKind, allFlowsOfService, exactCookie, makeCookie, serviceGroupId, vipCookie } from '../../../src/flows';
+import { allFlowsOfKind, allFlowsOfService, exactCookie, makeCookie, serviceGroupId, vipCookie, type CookieKind } from '../../../src/flows';
 import { OFPFC_DELETE, OFPGC_DELETE, OFPGT_SELECT, type FlowMod, type FlowStats, type GroupMod, type OfpMessage } from '../../../src/openflow';
 import { noVswitchd } from '../../helpers/nat-mode';
 import { FakeSwitch, port } from '../controller/fake-switch';
@@ -41,21 +42,28 @@ test('on connect: the groups are read, vadc\'s strays are deleted (both families
   expect(fake.received.filter(isGroupDelete).map((m) => m.groupId)).toEqual(stray);
 }, 20_000);
 
-test("on connect: the service flows are read, every flow of a service id the configuration does not have is deleted, the configured service's are not", async () => {
+/** A daemon with CONFIG and a fake switch connected to it; the switch's first flow read of cookie kind `kind`. */
+async function connectAndAwaitFlowRead(dpid: bigint, kind: CookieKind): Promise<{ fake: FakeSwitch; xid: number }> {
   daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(CONFIG, 'test'), configText: CONFIG, ovsdb: false });
   const [bound] = await daemon.start();
-  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: 0x9n, ports: [port(1, 'v1')] });
-  const fake = sw;
-  const isServiceRead = (m: OfpMessage) => m.type === 'multipart_request' && m.body.mpType === 'flow' && m.body.cookie === allFlowsOfKind('service').cookie
-    && m.body.cookieMask === allFlowsOfKind('service').cookieMask;
-  const request = await fake.next(isServiceRead);
+  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid, ports: [port(1, 'v1')] });
+  const { cookie, cookieMask } = allFlowsOfKind(kind);
+  const request = await sw.next((m) => m.type === 'multipart_request' && m.body.mpType === 'flow' && m.body.cookie === cookie && m.body.cookieMask === cookieMask);
+  return { fake: sw, xid: request.xid };
+}
+
+/** A flow-stats entry with this cookie (the sweeps read only the cookies). */
+const statsOf = (cookie: bigint): FlowStats => ({
+  tableId: 0, durationSec: 1, durationNsec: 0, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie,
+  packetCount: 0n, byteCount: 0n, match: [], instructions: [],
+});
+
+test("on connect: the service flows are read, every flow of a service id the configuration does not have is deleted, the configured service's are not", async () => {
+  const { fake, xid } = await connectAndAwaitFlowRead(0x9n, 'service');
   const web = serviceIds(['web']).get('web')!;
   const gone = web === 123 ? 124 : 123;
-  const stats = (serviceId: number): FlowStats => ({
-    tableId: 0, durationSec: 1, durationNsec: 0, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie: makeCookie('service', serviceId),
-    packetCount: 0n, byteCount: 0n, match: [], instructions: [],
-  });
-  fake.send({ type: 'multipart_reply', xid: request.xid, flags: 0, body: { mpType: 'flow', entries: [stats(web), stats(gone), stats(gone)] } });
+  const entries = [web, gone, gone].map((id) => statsOf(makeCookie('service', id)));
+  fake.send({ type: 'multipart_reply', xid, flags: 0, body: { mpType: 'flow', entries } });
   const deletesByService = (m: OfpMessage): m is FlowMod => m.type === 'flow_mod' && m.command === OFPFC_DELETE && m.cookieMask === allFlowsOfService(gone).cookieMask;
   await fake.next((m) => deletesByService(m) && m.cookie === allFlowsOfService(gone).cookie);
   // One delete, of the stray id only (all its kinds: the mask leaves the kind out).
@@ -63,22 +71,12 @@ test("on connect: the service flows are read, every flow of a service id the con
 }, 20_000);
 
 test("on connect: the VIP flows are read, each VIP tag the configuration does not have is deleted by its cookie, the configured VIP's flows are not", async () => {
-  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(CONFIG, 'test'), configText: CONFIG, ovsdb: false });
-  const [bound] = await daemon.start();
-  sw = await FakeSwitch.connect(Number(bound.split(':').pop()), { dpid: 0xan, ports: [port(1, 'v1')] });
-  const fake = sw;
-  const isVipRead = (m: OfpMessage) => m.type === 'multipart_request' && m.body.mpType === 'flow' && m.body.cookie === allFlowsOfKind('vip').cookie
-    && m.body.cookieMask === allFlowsOfKind('vip').cookieMask;
-  const request = await fake.next(isVipRead);
+  const { fake, xid } = await connectAndAwaitFlowRead(0xan, 'vip');
   // The configured VIP's flows, a VIP removed while vadc was away (two flows), an older vadc's untagged VIP flow.
   const kept = vipCookie('10.0.0.100');
   const gone = vipCookie('10.0.0.200');
   const untagged = makeCookie('vip');
-  const stats = (cookie: bigint): FlowStats => ({
-    tableId: 0, durationSec: 1, durationNsec: 0, priority: 100, idleTimeout: 0, hardTimeout: 0, flags: 0, cookie,
-    packetCount: 0n, byteCount: 0n, match: [], instructions: [],
-  });
-  fake.send({ type: 'multipart_reply', xid: request.xid, flags: 0, body: { mpType: 'flow', entries: [kept, gone, gone, untagged, kept].map(stats) } });
+  fake.send({ type: 'multipart_reply', xid, flags: 0, body: { mpType: 'flow', entries: [kept, gone, gone, untagged, kept].map(statsOf) } });
   const exactDelete = (m: OfpMessage): m is FlowMod => m.type === 'flow_mod' && m.command === OFPFC_DELETE && m.cookieMask === exactCookie(kept).cookieMask;
   await fake.next((m) => exactDelete(m) && m.cookie === gone);
   // One delete per stray cookie, the configured VIP's cookie not among them.
