@@ -323,7 +323,10 @@ export function splitTraces(traces: readonly ConnectionTrace[], opts: { pauses?:
   }
   const pauses = opts.pauses ?? [];
   const requests = [...(opts.statsRequests ?? [])].sort((a, b) => a - b);
-  const slowest = done.filter((t) => t.packetIn !== undefined && t.packetOut !== undefined)
+  // Datapath decisions (no packet-in at all): the slowest VIP connections, their controller spans NaN.
+  const decidedByController = (t: ConnectionTrace) => t.packetIn !== undefined && t.packetOut !== undefined;
+  const anyPacketIn = done.some(decidedByController);
+  const slowest = done.filter((t) => (anyPacketIn ? decidedByController(t) : t.path === 'vip'))
     .sort((a, b) => (b.synAckToClient! - b.synIn) - (a.synAckToClient! - a.synIn))
     .slice(0, opts.slowest ?? 10)
     .map((t): SlowConnection => {

@@ -18,7 +18,8 @@ server.listen(Number(process.argv[2]), '0.0.0.0', () => console.log('ready'));
  * byte, waits for the answer and the close. hold: opens all, prints "HELD ok failed", waits holdMs, closes.
  * targets ([{host, port}, ...], instead of host/port): connection i goes to targets[i % n], so two paths measured by
  * turns see the same moments of the machine; connectUsByTarget then holds each target's connect times.
- * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect), connectUsByTarget, failedByTarget.
+ * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect), connectUsByTarget, failedByTarget
+ * (with times: also t0EpochMs and startUsByTarget).
  */
 export const TCP_CLIENT_JS = `
 const net = require('net');
@@ -27,9 +28,12 @@ const targets = o.targets || [{ host: o.host, port: o.port }];
 const connectUs = [];
 const connectUsByTarget = targets.map(() => []);
 const failedByTarget = targets.map(() => 0);
+// o.times: each successful connect's start, us after t0 (t0EpochMs: t0 on the wall clock), beside connectUsByTarget.
+const startUsByTarget = targets.map(() => []);
 const held = [];
 let ok = 0, failed = 0, next = 0;
 const t0 = process.hrtime.bigint();
+const t0EpochMs = Date.now();
 function one(i) {
   return new Promise((resolve) => {
     const target = i % targets.length;
@@ -44,6 +48,7 @@ function one(i) {
       const us = Number(process.hrtime.bigint() - start) / 1000;
       connectUs.push(us);
       connectUsByTarget[target].push(us);
+      if (o.times) startUsByTarget[target].push(Number(start - t0) / 1000);
       if (o.holdMs > 0) { held.push(s); finish(true); return; }
       s.write('x');
     });
@@ -60,8 +65,8 @@ async function worker() { while (next < o.count) { await one(next++); } }
     await new Promise((r) => setTimeout(r, o.holdMs));
     for (const s of held) s.destroy();
   }
-  console.log(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget }));
-  process.exit(0);
+  // Exit once the line is written: a pipe the bench reads slowly (a loaded host) takes a long line in parts.
+  process.stdout.write(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget, ...(o.times ? { t0EpochMs, startUsByTarget } : {}) }) + '\\n', () => process.exit(0));
 })();
 `;
 
@@ -75,6 +80,8 @@ export interface ClientOptions {
   holdMs: number;
   /** Connection i goes to targets[i % n] instead of host:port (paths measured by turns). */
   targets?: Array<{ host: string; port: number }>;
+  /** Also report when each connect started (t0EpochMs, startUsByTarget). */
+  times?: boolean;
 }
 
 export interface ClientReport {
@@ -85,6 +92,9 @@ export interface ClientReport {
   /** Each target's connect times (one list when the client had no targets). */
   connectUsByTarget?: number[][];
   failedByTarget?: number[];
+  /** With times: the client's start on the wall clock (ms) and each successful connect's start after it (us), by target. */
+  t0EpochMs?: number;
+  startUsByTarget?: number[][];
 }
 
 /** The client's final JSON line (the last line of its output that parses as a report). */

@@ -15,7 +15,7 @@ import { connectionsOfService } from '../../src/flows/cookies';
 import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
-import { run as runCommand, sleep } from '../../src/lab/system';
+import { readPidfile, run as runCommand, sleep } from '../../src/lab/system';
 import {
   countDumpedFlows, coverageDelta, cpuPercent, parseCoverage, extraOver, parseIperf3Json, perSecond, retryRefused, summarize, whilePending, type Distribution, type Iperf3Result,
 } from './realovs-stats';
@@ -23,7 +23,8 @@ import {
   connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type ConnectionTrace, type Pause, type TraceSplit,
 } from './first-packet-trace';
 import { packetInWaits, parsePerfSched, schedSplit, type SchedSplit } from './sched-trace';
-import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions } from './realovs-scripts';
+import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
+import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
@@ -90,6 +91,15 @@ export interface RealOvsOptions {
    * arrived, and who held the CPUs meanwhile.
    */
   sched?: boolean;
+  /**
+   * Sample the userspace tracker and ovs-vswitchd's threads every this many ms (0/undefined = off), with the conntrack
+   * module's log at debug level (each clean-thread sweep), and time each latency connect: a timeline per run.
+   */
+  ctStatsMs?: number;
+  /** The zone's timeout policy vadc sets (config datapath.ct_timeouts); undefined = the config's default. */
+  ctTimeouts?: Record<string, number>;
+  /** Wait this long before each run after the first, s (the tracker's and the backend's closed connections age meanwhile). */
+  runGapS?: number;
   log: (line: string) => void;
 }
 
@@ -215,7 +225,8 @@ export function interleavedStaticFlows(p: { staticVip: string; vipMac: string; v
   ];
 }
 
-function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath', replyGuard?: number): string {
+function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath', replyGuard?: number,
+  ctTimeouts?: Record<string, number>): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
     name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions, idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
@@ -225,6 +236,7 @@ function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'co
     // Conntrack mode reads the lab's tracker through its private ovs-vswitchd.
     datapath: {
       nat, appctl: lab.vswitchdControlSocket, ...(endCopies !== undefined ? { end_copies: endCopies } : {}), ...(replyGuard !== undefined ? { reply_guard: replyGuard } : {}),
+      ...(ctTimeouts !== undefined ? { ct_timeouts: ctTimeouts } : {}),
     },
     ovsdb: `unix:${lab.ovsdbSocket}`,
     services: [
@@ -351,6 +363,9 @@ class Bench {
   private readonly serverScript = path.join(this.dir, 'server.js');
   private runIndex = 0;
   private lastTrace?: LatencyTrace;
+  private ct?: CtSampler;
+  /** With ctStatsMs: the last latency phase's connects, timed. */
+  private lastTimed: TimedConnect[] = [];
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -369,7 +384,7 @@ class Bench {
       if (this.opts.vadcNice !== undefined) os.setPriority(process.pid, this.opts.vadcNice);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
       if (this.opts.pinVadc) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
-      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard);
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard, this.opts.ctTimeouts);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });
@@ -380,14 +395,23 @@ class Bench {
         await this.lab.exec(client, ['ip', 'neigh', 'replace', this.vip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
         await this.lab.exec(client, ['ip', 'neigh', 'replace', this.staticVip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
       }
+      await this.startCtStats(backend);
       const runs: RunResult[] = [];
       for (let run = 0; run < this.opts.runs; run++) {
         this.runIndex = run;
         this.lastTrace = undefined;
+        if (run > 0 && this.opts.runGapS) {
+          log(`run ${run + 1}/${this.opts.runs}: waiting ${this.opts.runGapS} s first (--run-gap-s) ...`);
+          this.ct?.mark(`gap before run ${run + 1}`);
+          await sleep(this.opts.runGapS * 1000);
+        }
         log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
+        this.ct?.mark(`run ${run + 1} static`);
         const staticPhase = await this.staticPhase(backend);
         log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
+        this.ct?.mark(`run ${run + 1} VIP`);
         const vipPhase = await this.vipPhase(backend);
+        this.logCtTimeline(run);
         staticPhase.connectUs = vipPhase.staticConnectUs;
         staticPhase.failed += vipPhase.staticFailed;
         log(`run ${run + 1}/${this.opts.runs}: ${this.opts.iperfSeconds > 0 ? 'iperf3 direct and through the VIP ...' : 'iperf3 skipped (--iperf-seconds 0)'}`);
@@ -399,13 +423,47 @@ class Bench {
         log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
       }
+      await this.stopCtStats();
       const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
       return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
     } finally {
+      await this.stopCtStats().catch(() => undefined);
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+
+  private async startCtStats(backend: LabHost): Promise<void> {
+    if (!this.opts.ctStatsMs) return;
+    const vswitchdPid = readPidfile(path.join(this.lab.dir, 'ovs-vswitchd.pid'));
+    if (vswitchdPid === undefined) throw new Error('--ct-stats: the lab\'s ovs-vswitchd has no pidfile');
+    this.ct = new CtSampler({
+      appctl: (...args) => this.lab.appctl(...args), vswitchdPid, vswitchdLog: path.join(this.lab.dir, 'ovs-vswitchd.log'),
+      backendNetns: backend.netns, clientNetns: this.lab.clients[0].netns, intervalMs: this.opts.ctStatsMs,
+    });
+    await this.ct.start();
+  }
+
+  /** Stops the sampler (once) and prints its samples: tracker size, backend TIME_WAIT, ovs-vswitchd's threads' CPU. */
+  private async stopCtStats(): Promise<void> {
+    const ct = this.ct;
+    if (!ct) return;
+    this.ct = undefined;
+    const cleanups = await ct.stop();
+    const t0 = ct.samples[0]?.atMs ?? 0;
+    const cpu = (r: Record<string, number>) => Object.entries(r).filter(([, ms]) => ms >= 0.5).sort((a, b) => b[1] - a[1]).map(([k, ms]) => `${k} ${ms.toFixed(0)}`).join(', ');
+    this.opts.log(`ct-stats: ${ct.samples.length} samples, ${cleanups.length} tracker sweeps logged (${cleanups.reduce((n, e) => n + e.entries, 0)} entries, ` +
+      `longest ${Math.max(0, ...cleanups.map((e) => e.ms))} ms): ${cleanups.map((e) => `${e.entries} in ${e.ms} ms at ${((e.endMs - t0) / 1000).toFixed(1)} s`).join(', ')}; per sample: s, phase, tracker connections, backend / client TIME_WAIT, ovs-vswitchd threads' CPU ms\n` +
+      ct.samples.map((s) => `  ${((s.atMs - t0) / 1000).toFixed(1)} ${s.phase}: ${s.nconns}, ${s.backendTimeWait} / ${s.clientTimeWait}; ${cpu(s.threadCpuMs)}`).join('\n'));
+  }
+
+  /** With ctStatsMs: the run's latency phase second by second against the tracker's sweeps. */
+  private logCtTimeline(run: number): void {
+    if (!this.ct) return;
+    const slowUs = 5000;
+    const t = ctTimeline(this.lastTimed, this.ct.samples, this.ct.cleanups(), { slowUs });
+    this.opts.log(`  run ${run + 1} latency phase, per second (--ct-stats):\n${formatCtTimeline(t, slowUs)}`);
   }
 
   /** The shell prefix that keeps a process the bench starts off vadc's core (with pinVadc), else nothing. */
@@ -472,11 +530,13 @@ class Bench {
       await this.probe(80, 'the latency phase\'s static path', this.staticVip);
       const argv = this.clientArgv({
         host: this.vip, port: 80, count: 2 * this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0,
-        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }],
+        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct ? { times: true } : {}),
       });
+      this.ct?.mark(`run ${this.runIndex + 1} latency`);
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
+      this.lastTimed = timedConnects(report);
       const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];
       return { vip, static: statik, vipFailed, staticFailed };
     } finally {
@@ -740,6 +800,16 @@ class Bench {
         : trackedByVadc === flows.forward && flows.forward === flows.reverse && [holdService.trackedByVadc, holdService.forward, holdService.reverse].every((n) => n === held),
     };
   }
+}
+
+/** The latency client's connects with their start on the wall clock (target 0 the VIP, 1 the static path). */
+function timedConnects(r: ClientReport): TimedConnect[] {
+  if (r.t0EpochMs === undefined || !r.startUsByTarget || !r.connectUsByTarget) return [];
+  const out: TimedConnect[] = [];
+  r.startUsByTarget.forEach((starts, target) => starts.forEach((us, i) => out.push({
+    startMs: r.t0EpochMs! + us / 1000, us: r.connectUsByTarget![target][i], path: target === 0 ? 'vip' : 'static',
+  })));
+  return out;
 }
 
 export function runRealOvsBench(opts: RealOvsOptions): Promise<RealOvsReport> {

@@ -19,6 +19,11 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
                running, runnable or asleep at its arrival, the wait until it had a CPU and until its data event, and who
                held the CPUs meanwhile (the bench's own processes labelled "bench's")
   --vadc-nice N  vadc's thread at nice N (=-10 form for negatives); the lab's clients run under nice undoing it
+  --ct-stats   sample the userspace tracker every --ct-stats-ms (1000): its size, ovs-vswitchd's threads' CPU (ct_clean,
+               the main thread, ...), the backend's TIME_WAIT sockets; log the tracker's clean-thread sweeps (conntrack
+               at debug level) and time each latency connect: per run, the latency phase second by second
+  --ct-timeouts JSON  the zone timeout policy vadc sets (datapath.ct_timeouts, e.g. '{}' for OVS's own timeouts)
+  --run-gap-s N  wait N s before each run after the first (printed in the output's first line)
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
@@ -43,6 +48,10 @@ const { values } = parseArgs({
     trace: { type: 'string' },
     'vadc-nice': { type: 'string' },
     pin: { type: 'boolean', default: false },
+    'ct-stats': { type: 'boolean', default: false },
+    'ct-stats-ms': { type: 'string', default: '1000' },
+    'ct-timeouts': { type: 'string' },
+    'run-gap-s': { type: 'string', default: '0' },
     sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -59,6 +68,9 @@ async function main(): Promise<void> {
   if (values.nat !== 'flows' && values.nat !== 'conntrack') throw new Error(`--nat must be flows or conntrack, not ${JSON.stringify(values.nat)}`);
   if (values.sched && values.trace === undefined) throw new Error('--sched needs --trace DIR (it reads the capture\'s packet-in moments)');
   if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
+  const ctTimeouts = values['ct-timeouts'] !== undefined ? JSON.parse(values['ct-timeouts']) as Record<string, number> : undefined;
+  const runGapS = Number(values['run-gap-s']);
+  if (!(runGapS >= 0)) throw new Error(`--run-gap-s must be a number of seconds >= 0, not ${JSON.stringify(values['run-gap-s'])}`);
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
@@ -67,6 +79,7 @@ async function main(): Promise<void> {
     ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
     ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
+    ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -97,7 +110,8 @@ async function main(): Promise<void> {
     { what: 'packet-ins whole VIP transfer (2 = control + data conn)', ...m((r) => r.iperf.packetInsWholeTransfer), target: '' },
     { what: 'failed connections (all phases)', ...m((r) => r.static.failed + r.vip.failed), target: '0' },
   ];
-  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread\n`);
+  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread` +
+    `${runGapS ? `; runs ${runGapS} s apart` : ''}${ctTimeouts ? `; zone timeouts ${JSON.stringify(ctTimeouts)}` : ''}\n`);
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
