@@ -22,7 +22,8 @@ import {
 import {
   connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type ConnectionTrace, type Pause, type TraceSplit,
 } from './first-packet-trace';
-import { packetInWaits, parsePerfSched, schedSplit, type SchedSplit } from './sched-trace';
+import { packetInWaits, parsePerfSched, schedSplit, wakeupPlacement, type SchedSplit, type WakeupPlacement } from './sched-trace';
+import { applyCpuPriority, describeCpuPriority, type CpuPriority } from './cpu-priority';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
 
@@ -75,10 +76,11 @@ export interface RealOvsOptions {
    */
   traceDir?: string;
   /**
-   * The nice value of vadc's thread (this process's main thread) once the lab and its servers are up; the clients
-   * keep the default (they run under `nice` undoing it). ovs-ctl starts ovs-vswitchd at -10 in installs; the lab at 0.
+   * vadc's thread's (this process's main thread's) scheduling once the lab and its servers are up: nice, SCHED_FIFO/RR
+   * or a shorter EEVDF slice (bench/lib/cpu-priority.ts), reset on fork, so what the bench starts later keeps the
+   * default. ovs-ctl starts ovs-vswitchd at -10 in installs; the lab at 0.
    */
-  vadcNice?: number;
+  cpuPriority?: CpuPriority;
   /**
    * vadc's thread (this process's main thread) alone on core 1, and every process the bench starts (the lab's clients
    * and servers, dumpcap, perf) on core 0; ovs-vswitchd keeps both. A deployment that gives vadc a core of its own, on
@@ -122,6 +124,8 @@ export type LatencyTrace = TraceSplit & ProcessView & {
     onCpuBeforeDataEventUs: Distribution;
     /** The clock offset (realtime - monotonic) moved by this much over the phase, us. */
     offsetDriftUs: number;
+    /** Where the wakeups of vadc's thread put it, for the packet-ins that found it asleep. */
+    placement: WakeupPlacement;
   };
   /** ovs-vswitchd's coverage counters that moved over the phase (`ovs-appctl coverage/show` totals), largest first. */
   ovsCoverage: Array<[string, number]>;
@@ -325,7 +329,8 @@ async function startSchedRecord(file: string, core?: number): Promise<{ stop: ()
       const text = (await runCommand(['perf', 'script', '--ns', '-i', file], { timeoutMs: 300_000 })).stdout;
       const spans = vip.filter((t) => t.packetIn !== undefined && t.packetOut !== undefined).map((t) => ({ packetIn: t.packetIn!, packetOut: t.packetOut! }));
       const label = (tid: number, comm: string) => (own.has(tid) ? `bench's ${comm}` : comm);
-      const waits = packetInWaits(parsePerfSched(text, offset), process.pid, spans, label);
+      const events = parsePerfSched(text, offset);
+      const waits = packetInWaits(events, process.pid, spans, label);
       // Each packet-out on the wire came from the write just before it: its data event read the packet-in.
       const writes = pairs.map(([read, write]) => ({ readUs: Number(read) / 1000 + offset, writeUs: Number(write) / 1000 + offset }));
       const untilData: number[] = [];
@@ -336,7 +341,7 @@ async function startSchedRecord(file: string, core?: number): Promise<{ stop: ()
         untilData.push(pair.readUs - w.packetInUs);
         if (Number.isFinite(w.untilOnCpuUs)) beforeData.push(pair.readUs - w.packetInUs - w.untilOnCpuUs);
       }
-      return { ...schedSplit(waits), untilDataEventUs: summarize(untilData), onCpuBeforeDataEventUs: summarize(beforeData), offsetDriftUs: offsetEnd - offsetStart };
+      return { ...schedSplit(waits), placement: wakeupPlacement(events, process.pid, spans), untilDataEventUs: summarize(untilData), onCpuBeforeDataEventUs: summarize(beforeData), offsetDriftUs: offsetEnd - offsetStart };
     },
   };
 }
@@ -381,7 +386,7 @@ class Bench {
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       await this.startServers(backend);
-      if (this.opts.vadcNice !== undefined) os.setPriority(process.pid, this.opts.vadcNice);
+      if (this.opts.cpuPriority) log(`vadc's thread ${describeCpuPriority(this.opts.cpuPriority)}: ${await applyCpuPriority(process.pid, this.opts.cpuPriority)}`);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
       if (this.opts.pinVadc) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
       const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard, this.opts.ctTimeouts);
@@ -503,8 +508,7 @@ class Bench {
   }
 
   private clientArgv(o: ClientOptions): string[] {
-    const nice = this.opts.vadcNice ? `nice -n ${-this.opts.vadcNice} ` : '';
-    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}${nice}node ${this.clientScript} '${JSON.stringify(o)}'`];
+    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.clientScript} '${JSON.stringify(o)}'`];
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */

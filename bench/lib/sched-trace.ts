@@ -7,11 +7,11 @@ import { summarize, type Distribution } from './realovs-stats';
 
 export type SchedEvent =
   | { kind: 'switch'; us: number; cpu: number; prevTid: number; prevComm: string; prevState: string; nextTid: number; nextComm: string }
-  | { kind: 'wakeup'; us: number; cpu: number; tid: number; comm: string };
+  | { kind: 'wakeup'; us: number; cpu: number; tid: number; comm: string; /** The CPU whose run queue it was put on. */ targetCpu?: number };
 
 const LINE = /\[(\d+)\]\s+(\d+)\.(\d+):\s+sched:(sched_switch|sched_wakeup):\s+(.*)$/;
 const SWITCH = /^prev_comm=(.*) prev_pid=(\d+) prev_prio=\d+ prev_state=(\S+) ==> next_comm=(.*) next_pid=(\d+) next_prio=\d+/;
-const WAKEUP = /^comm=(.*) pid=(\d+) prio=\d+/;
+const WAKEUP = /^comm=(.*) pid=(\d+) prio=\d+(?: target_cpu=(\d+))?/;
 
 /**
  * The sched_switch and sched_wakeup lines of `perf script --ns` (other lines are skipped), their moments moved onto
@@ -29,7 +29,7 @@ export function parsePerfSched(text: string, offsetUs: number): SchedEvent[] {
       if (s) events.push({ kind: 'switch', us, cpu, prevComm: s[1], prevTid: Number(s[2]), prevState: s[3], nextComm: s[4], nextTid: Number(s[5]) });
     } else {
       const w = WAKEUP.exec(m[5]);
-      if (w) events.push({ kind: 'wakeup', us, cpu, comm: w[1], tid: Number(w[2]) });
+      if (w) events.push({ kind: 'wakeup', us, cpu, comm: w[1], tid: Number(w[2]), ...(w[3] !== undefined ? { targetCpu: Number(w[3]) } : {}) });
     }
   }
   return events.sort((a, b) => a.us - b.us);
@@ -156,4 +156,49 @@ export function schedSplit(waits: readonly PacketInWait[], slowest = 10): SchedS
     untilOnCpuUs: summarize(waits.map((w) => w.untilOnCpuUs).filter(Number.isFinite)),
     slowest: [...waits].sort((a, b) => (b.packetOutUs - b.packetInUs) - (a.packetOutUs - a.packetInUs)).slice(0, slowest),
   };
+}
+
+/** Where the wakeups of vadc's thread put it, for the packet-ins that found it asleep. */
+export interface WakeupPlacement {
+  /** By the CPU the wakeup chose (its run queue): idle then; busy while another CPU was idle; busy with all busy. */
+  onIdleCpu: number;
+  onBusyCpuOtherIdle: number;
+  allBusy: number;
+  /** No wakeup of the thread between the packet-in and its packet-out, or no target_cpu in the trace. */
+  unknown: number;
+  /** Of the placed ones: first ran on a CPU other than the one chosen (pulled by an idle CPU or migrated). */
+  ranElsewhere: number;
+  /** The wakeup -> the thread on a CPU, us, by the same classes. */
+  waitUs: { onIdleCpu: Distribution; onBusyCpuOtherIdle: Distribution; allBusy: Distribution };
+}
+
+/** For each span whose packet-in found thread tid asleep: its first wakeup after the packet-in, and what the CPUs did. */
+export function wakeupPlacement(events: readonly SchedEvent[], tid: number, spans: ReadonlyArray<{ packetIn: number; packetOut: number }>): WakeupPlacement {
+  const states = threadStates(events, tid);
+  const runs = cpuRuns(events, (_, comm) => comm);
+  const wakeups = events.filter((e): e is Extract<SchedEvent, { kind: 'wakeup' }> => e.kind === 'wakeup' && e.tid === tid);
+  const switchIns = events.filter((e): e is Extract<SchedEvent, { kind: 'switch' }> => e.kind === 'switch' && e.nextTid === tid);
+  const idleAt = (cpu: number, us: number) => {
+    const list = runs.get(cpu) ?? [];
+    const i = indexAt(list, us);
+    return i < 0 ? undefined : list[i].tid === 0;
+  };
+  const out = { onIdleCpu: 0, onBusyCpuOtherIdle: 0, allBusy: 0, unknown: 0, ranElsewhere: 0 };
+  const waits: Record<'onIdleCpu' | 'onBusyCpuOtherIdle' | 'allBusy', number[]> = { onIdleCpu: [], onBusyCpuOtherIdle: [], allBusy: [] };
+  for (const { packetIn, packetOut } of spans) {
+    if (stateAt(states, packetIn) !== 'sleeping') continue;
+    const wake = wakeups[indexAt(wakeups, packetIn) + 1];
+    const ran = wake && switchIns[indexAt(switchIns, wake.us) + 1];
+    const targetIdle = wake?.targetCpu === undefined ? undefined : idleAt(wake.targetCpu, wake.us);
+    if (!wake || wake.us > packetOut || !ran || targetIdle === undefined) {
+      out.unknown++;
+      continue;
+    }
+    const otherIdle = [...runs.keys()].some((cpu) => cpu !== wake.targetCpu && idleAt(cpu, wake.us) === true);
+    const cls = targetIdle ? 'onIdleCpu' : otherIdle ? 'onBusyCpuOtherIdle' : 'allBusy';
+    out[cls]++;
+    waits[cls].push(ran.us - wake.us);
+    if (ran.cpu !== wake.targetCpu) out.ranElsewhere++;
+  }
+  return { ...out, waitUs: { onIdleCpu: summarize(waits.onIdleCpu), onBusyCpuOtherIdle: summarize(waits.onBusyCpuOtherIdle), allBusy: summarize(waits.allBusy) } };
 }

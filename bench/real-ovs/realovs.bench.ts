@@ -6,6 +6,7 @@ import { formatTable } from '../../src/cli/table';
 import type { PathSplit } from '../lib/first-packet-trace';
 import { runRealOvsBench, type LatencyTrace, type RunResult } from '../lib/realovs';
 import type { Distribution } from '../lib/realovs-stats';
+import { parseCpuPriority } from '../lib/cpu-priority';
 import { medianSpread } from '../lib/realovs-stats';
 
 const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [options] (root; takes the lab lock)
@@ -18,7 +19,8 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --sched      with --trace: perf record of every CPU's scheduler over the latency phase; per packet-in, vadc's thread
                running, runnable or asleep at its arrival, the wait until it had a CPU and until its data event, and who
                held the CPUs meanwhile (the bench's own processes labelled "bench's")
-  --vadc-nice N  vadc's thread at nice N (=-10 form for negatives); the lab's clients run under nice undoing it
+  --prio P     vadc's thread's scheduling once the lab is up, reset on fork (what the bench starts later keeps the default):
+               nice:N (=nice:-10 form), fifo:N or rr:N (real-time), slice:US (nice 0 with a shorter EEVDF slice, Linux 6.12+)
   --ct-stats   sample the userspace tracker every --ct-stats-ms (1000): its size, ovs-vswitchd's threads' CPU (ct_clean,
                the main thread, ...), the backend's TIME_WAIT sockets; log the tracker's clean-thread sweeps (conntrack
                at debug level) and time each latency connect: per run, the latency phase second by second
@@ -46,7 +48,7 @@ const { values } = parseArgs({
     'reply-guard': { type: 'string' },
     decisions: { type: 'string', default: 'controller' },
     trace: { type: 'string' },
-    'vadc-nice': { type: 'string' },
+    prio: { type: 'string' },
     pin: { type: 'boolean', default: false },
     'ct-stats': { type: 'boolean', default: false },
     'ct-stats-ms': { type: 'string', default: '1000' },
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
     ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
-    ...(values['vadc-nice'] !== undefined ? { vadcNice: Number(values['vadc-nice']) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
+    ...(values.prio !== undefined ? { cpuPriority: parseCpuPriority(values.prio) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
     ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
   });
   if (values.json) {
@@ -115,6 +117,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
+  process.stdout.write(`${ceilingVerdict(report.runs, values.prio ?? 'default')}\n`);
   report.runs.forEach((r, i) => {
     if (r.trace) process.stdout.write(`\n${formatTrace(r.trace, i + 1)}`);
   });
@@ -155,6 +158,7 @@ function formatTrace(t: LatencyTrace, run: number): string {
 
 /** vadc's thread at each packet-in (--sched). */
 function formatSched(s: NonNullable<LatencyTrace['sched']>): string {
+  const p = s.placement;
   const d = (v: Distribution) => `${fmt(v.p50)} / ${fmt(v.p99)} / ${fmt(v.max)} us (${v.samples})`;
   const top = (us: Record<string, number>) => Object.entries(us).sort((a, b) => b[1] - a[1]).slice(0, 4).map(([comm, n]) => `${comm} ${fmt(n)}`).join(', ') || '-';
   const slow = s.slowest.map((w) => `  ${fmt(w.packetOutUs - w.packetInUs)}: at arrival ${w.atArrival}, on a CPU after ${fmt(w.untilOnCpuUs)}; ` +
@@ -162,8 +166,21 @@ function formatSched(s: NonNullable<LatencyTrace['sched']>): string {
   return `vadc's thread at each packet-in's arrival (perf sched): running ${s.atArrival.running}, runnable ${s.atArrival.runnable}, ` +
     `asleep ${s.atArrival.sleeping}, unknown ${s.atArrival.unknown}; packet-in on the wire -> vadc's thread on a CPU ${d(s.untilOnCpuUs)}; ` +
     `-> its data event ${d(s.untilDataEventUs)}; on a CPU before the data event ${d(s.onCpuBeforeDataEventUs)}; clock offset drift ${fmt(s.offsetDriftUs)} us\n` +
+    `where its wakeups put it (packet-ins that found it asleep): onto an idle CPU ${p.onIdleCpu}, wait ${d(p.waitUs.onIdleCpu)}; onto a busy CPU ` +
+    `while another was idle ${p.onBusyCpuOtherIdle}, wait ${d(p.waitUs.onBusyCpuOtherIdle)}; all CPUs busy ${p.allBusy}, wait ${d(p.waitUs.allBusy)}; ` +
+    `unknown ${p.unknown}; first ran on another CPU than the one chosen ${p.ranElsewhere}\n` +
     `who held the CPUs while packet-ins waited for vadc's thread, all packet-ins, ms: ${Object.entries(s.cpusMeanwhileUs).sort((a, b) => b[1] - a[1]).slice(0, 8).map(([who, us]) => `${who} ${fmt(us / 1000, 1)}`).join(', ')}\n` +
     `slowest packet-in -> packet-out spans, us:\n${slow}\n`;
+}
+
+/** Issue 15's ceiling for controller decisions: the first-packet extra p99 of each run, the median's verdict, the baseline beside it. */
+function ceilingVerdict(runs: readonly RunResult[], prio: string): string {
+  const extra = runs.map((r) => r.firstPacketExtraUs.p99);
+  const median = medianSpread(extra).median;
+  const within = extra.filter((us) => us <= 1000).length;
+  return `first-packet extra p99 (vadc's thread ${prio}) by run ${extra.map((us) => fmt(us)).join(', ')} us; median ${fmt(median)} against the ` +
+    `1,000 us ceiling: ${median <= 1000 ? 'WITHIN' : 'OVER'} (${within} of ${runs.length} runs within); the static path's own connect p99 by run ` +
+    `${runs.map((r) => fmt(r.static.connectUs.p99)).join(', ')} us`;
 }
 
 main().catch((err: Error) => {
