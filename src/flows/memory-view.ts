@@ -1,21 +1,57 @@
-/**
- * A DataView over all the memory under the byte arrays it is given (index it at the array's byteOffset plus the offset
- * in the array), for hot paths that read or write many 32-bit big-endian words: an optimized `getUint32`/`setUint32`
- * is a handful of instructions where four single-byte accesses to a Buffer cost ~15 each (callgrind,
- * docs/benchmarks.md). Buffers come in runs over the same memory (Buffer.allocUnsafe cuts small ones from one 8 KiB
- * pool; a switch's packet-ins are cut from the socket's read chunk), so the view is made once per run: one per user,
- * since two users' runs interleave. It keeps the last memory it viewed alive until the next.
- */
-export class MemoryView {
-  private memory: ArrayBufferLike | undefined;
-  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+/** A slab's size: messages over half of it get memory of their own. */
+export const MESSAGE_SLAB_BYTES = 64 * 1024;
 
-  of(bytes: Uint8Array): DataView<ArrayBufferLike> {
-    const memory = bytes.buffer;
-    if (memory !== this.memory) {
-      this.memory = memory;
-      this.view = new DataView(memory);
+/**
+ * New messages cut from memory this holds, with a DataView over that memory made once per slab, for hot paths that
+ * write many 32-bit big-endian words into each new message: an optimized `setUint32` is a handful of instructions
+ * where four single-byte stores into a Buffer cost ~15 each. The view comes with the message: reaching it from a
+ * Buffer (`bytes.buffer`) is a call into V8's C++ (~110 instructions a message: callgrind, docs/benchmarks.md).
+ * Small messages share a slab as Buffer.allocUnsafe's share its pool (a slab stays alive while a message cut from it
+ * does); one over half a slab gets memory of its own.
+ */
+export class MessageSlab {
+  /** The view over the memory of the last message taken: write it at `at` plus the offset in the message. */
+  view: DataView<ArrayBuffer>;
+  /** Where the last message taken starts in `view`. */
+  at = 0;
+  private memory: ArrayBuffer;
+  private slabView: DataView<ArrayBuffer>;
+  private next = 0;
+
+  constructor(private readonly slabBytes = MESSAGE_SLAB_BYTES) {
+    this.memory = unzeroed(slabBytes);
+    this.slabView = new DataView(this.memory);
+    this.view = this.slabView;
+  }
+
+  /** A new message of `length` bytes (not zeroed); `view` and `at` then address it. */
+  take(length: number): Buffer {
+    if (length > this.slabBytes >>> 1) {
+      const own = unzeroed(length);
+      this.view = new DataView(own);
+      this.at = 0;
+      return new SlabBuffer(own, 0, length) as Buffer;
     }
-    return this.view;
+    if (this.next + length > this.slabBytes) {
+      this.memory = unzeroed(this.slabBytes);
+      this.slabView = new DataView(this.memory);
+      this.next = 0;
+    }
+    const at = this.next;
+    this.view = this.slabView;
+    this.at = at;
+    // The next message starts 8-aligned, as Buffer.allocUnsafe's pool does.
+    this.next = (at + length + 7) & ~7;
+    return new SlabBuffer(this.memory, at, length) as Buffer;
   }
 }
+
+/**
+ * A Buffer over a slab's memory, made as Node makes its own (a Uint8Array subclass whose prototype is
+ * Buffer.prototype): `Buffer.from(memory, at, length)` asks V8's C++ whether `memory` is an ArrayBuffer first.
+ */
+class SlabBuffer extends Uint8Array {}
+Object.setPrototypeOf(SlabBuffer.prototype, Buffer.prototype);
+
+/** Memory every message overwrites whole before it is sent: not zeroed first (as Buffer.allocUnsafe's pool). */
+const unzeroed = (bytes: number): ArrayBuffer => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;

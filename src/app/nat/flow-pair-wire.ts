@@ -12,7 +12,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
-import { MemoryView } from '../../flows/memory-view';
+import { MessageSlab } from '../../flows/memory-view';
 
 /** What a service fixes for all its connection flows. */
 export interface FlowPairService {
@@ -138,7 +138,8 @@ export class FlowPairWireEncoder {
     const fwdLen = this.forward.bytes.length;
     const f = this.f;
     const r = this.r;
-    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
+    const poHead = this.packetOut.bytes;
+    const out = pairMessage(Buffer.allocUnsafe(pair.length + poHead.length + frame.length), pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame);
     // Plain byte stores: Buffer.copy and write*BE add argument checks per call.
     u32(out, f.clientIp, v.clientIp);
     u16(out, f.clientPort, v.clientPort);
@@ -179,18 +180,17 @@ function writePairBackendPort(
 }
 
 /**
- * The three messages' buffer for one connection: the pair (see pair()), then the resubmit packet-out of its first
- * packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
+ * The three messages for one connection written into `out` (their length): the pair (see pair()), then the resubmit
+ * packet-out of its first packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
  * (the reverse's eth_dst, from the packet's eth_src) written in. The caller writes the client's addresses and port.
  */
 function pairMessage(
-  pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
+  out: Buffer, pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
   v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number }, frame: Buffer,
 ): Buffer {
   if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
   const poAt = pair.length;
   const poLen = poHead.length + frame.length;
-  const out = Buffer.allocUnsafe(poAt + poLen);
   out.set(pair, 0);
   const cookieLow = (cookieLowBase | v.connectionId) >>> 0;
   u32(out, f.connectionId, cookieLow);
@@ -328,12 +328,15 @@ export class FlowPairWireEncoder6 {
     const fwdLen = this.forward.bytes.length;
     const f = this.f;
     const r = this.r;
-    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
+    const poHead = this.packetOut.bytes;
+    const memory = messageMemory;
+    const out = pairMessage(memory.take(pair.length + poHead.length + frame.length), pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame);
     const w = v.words;
-    // The client's address (and a prefix VIP's) as 32-bit words through a DataView: 16 single-byte stores an address
-    // cost IPv6 ~360 instructions per connection more than IPv4 (callgrind, docs/benchmarks.md).
-    const view = messageMemory.of(out);
-    const at = out.byteOffset;
+    // The client's address (and a prefix VIP's) as 32-bit words through the DataView its memory came with: 16
+    // single-byte stores an address cost ~15 instructions each, and a view reached through `out.buffer` ~110 a message
+    // (callgrind, docs/benchmarks.md).
+    const view = memory.view;
+    const at = memory.at;
     writeAddress(view, at + f.client, w, 0);
     writeAddress(view, at + fwdLen + r.client, w, 0);
     u16(out, f.clientPort, v.clientPort);
@@ -346,8 +349,8 @@ export class FlowPairWireEncoder6 {
   }
 }
 
-/** The memory under new connections' messages (the IPv6 encoders' address words are written through it). */
-const messageMemory = new MemoryView();
+/** The memory of new IPv6 connections' messages (their address words are written through its view). */
+const messageMemory = new MessageSlab();
 
 /** Four words of `words` from `from`, big-endian, at `at` in the view: one IPv6 address. */
 function writeAddress(view: DataView<ArrayBufferLike>, at: number, words: Uint32Array, from: number): void {

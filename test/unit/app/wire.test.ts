@@ -4,6 +4,7 @@ import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type F
 import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
 import { formatIpv6, formatIpv6Words, uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
+import { MESSAGE_SLAB_BYTES } from '../../../src/flows/memory-view';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
 function prng(seed: number): () => number {
@@ -79,19 +80,17 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
     }
   });
 
-  // The IPv6 client's (and a prefix VIP's) words go through a DataView over the memory under the message: they must land
-  // at the message's own offsets whether Buffer.allocUnsafe cut it from its shared pool (at any offset) or gave it its
-  // own memory (a message over half the pool: a jumbo frame's), and whichever of the two came before.
-  it('IPv6: the addresses land where encode() puts them in a pooled message and in one with its own memory', () => {
+  // The IPv6 client's (and a prefix VIP's) words go through the DataView of the memory the message was cut from: they
+  // must land at the message's own offsets whether it shares a slab with others (at any offset) or has memory of its
+  // own (a message over half a slab: a jumbo frame's), and whichever of the two came before.
+  it('IPv6: the addresses land where encode() puts them in a message sharing a slab and in one with its own memory', () => {
     const service = services[1];
     const encoder = new FlowPairWireEncoder6(service);
     const next = prng(0x16);
-    // Pooled: cut from memory other messages share; own: a jumbo frame's message, over memory no other message has.
     const memories: ArrayBufferLike[] = [];
     const jumbo: ArrayBufferLike[] = [];
     for (let i = 0; i < 60; i++) {
-      // Over half of Buffer.poolSize (8 KiB on Node 20, 64 KiB on Node 24), allocUnsafe gives a message memory of its own.
-      const frame = Buffer.alloc(i % 3 === 2 ? (Buffer.poolSize >>> 1) + 100 + (next() % 5000) : 60 + (next() % 200));
+      const frame = Buffer.alloc(i % 3 === 2 ? (MESSAGE_SLAB_BYTES >>> 1) + 100 + (next() % 5000) : 60 + (next() % 200));
       for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
       const values = {
         connectionId: 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 1000), clientPort: next() & 0xffff, clientMacSource: frame, clientMacOffset: 6,
@@ -100,7 +99,7 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
       };
       const out = encoder.encode(values, frame);
       memories.push(out.buffer);
-      if (frame.length > Buffer.poolSize >>> 1) jumbo.push(out.buffer);
+      if (frame.length > MESSAGE_SLAB_BYTES >>> 1) jumbo.push(out.buffer);
       expect(out.toString('hex')).toBe(expected6(service, values, frame));
     }
     const sharedBy = (m: ArrayBufferLike) => memories.filter((x) => x === m).length;
