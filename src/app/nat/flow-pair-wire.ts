@@ -138,8 +138,7 @@ export class FlowPairWireEncoder {
     const fwdLen = this.forward.bytes.length;
     const f = this.f;
     const r = this.r;
-    const poHead = this.packetOut.bytes;
-    const out = pairMessage(Buffer.allocUnsafe(pair.length + poHead.length + frame.length), pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame);
+    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
     // Plain byte stores: Buffer.copy and write*BE add argument checks per call.
     u32(out, f.clientIp, v.clientIp);
     u16(out, f.clientPort, v.clientPort);
@@ -180,17 +179,19 @@ function writePairBackendPort(
 }
 
 /**
- * The three messages for one connection written into `out` (their length): the pair (see pair()), then the resubmit
- * packet-out of its first packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
+ * The three messages' buffer for one connection (`into`, of their length, or a new one): the pair (see pair()), then the
+ * resubmit packet-out of its first packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
  * (the reverse's eth_dst, from the packet's eth_src) written in. The caller writes the client's addresses and port.
  */
 function pairMessage(
-  out: Buffer, pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
-  v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number }, frame: Buffer,
+  pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
+  v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number }, frame: Buffer, into?: Buffer,
 ): Buffer {
   if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
   const poAt = pair.length;
   const poLen = poHead.length + frame.length;
+  // IPv4's call gives no `into`: its encodeWith kept the shape V8 inlines (passing a new Buffer counted +78 there).
+  const out = into ?? Buffer.allocUnsafe(poAt + poLen);
   out.set(pair, 0);
   const cookieLow = (cookieLowBase | v.connectionId) >>> 0;
   u32(out, f.connectionId, cookieLow);
@@ -330,7 +331,7 @@ export class FlowPairWireEncoder6 {
     const r = this.r;
     const poHead = this.packetOut.bytes;
     const memory = messageMemory;
-    const out = pairMessage(memory.take(pair.length + poHead.length + frame.length), pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame);
+    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame, memory.take(pair.length + poHead.length + frame.length));
     const w = v.words;
     // The client's address (and a prefix VIP's) as 32-bit words through the DataView its memory came with: 16
     // single-byte stores an address cost ~15 instructions each, and a view reached through `out.buffer` ~110 a message
