@@ -5,6 +5,9 @@
  * offsets of the per-connection values found by encoding). test/unit/app/wire.test.ts checks the result
  * against encode() of the built messages, byte for byte.
  */
+// Buffer from its module: the global one is an accessor, a LoadGlobalIC miss and a getter call per new connection
+// (~145 instructions, callgrind: docs/benchmarks.md; ct-commit-wire.ts does the same).
+import { Buffer } from 'node:buffer';
 import { buildConnectionFlows, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec, type L4Protocol } from '../../flows/builders';
 import { MAX_CONNECTION_ID } from '../../flows/cookies';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
