@@ -25,7 +25,9 @@ export interface OvsdbClientOptions extends JsonRpcOptions {
   logPosition?: LogPosition;
   /**
    * How long a member that is in its cluster but behind the index already seen is waited for, on its
-   * connection, before the next remote is tried (5000 ms; 0: refuse at once, as OVS's clients do).
+   * connection, before the next remote is tried (5000 ms; 0: refuse at once, as OVS's clients do). Also how long,
+   * from the first member that answered a monitor's resume with found=false, members keep being asked to resume
+   * before one is reloaded from.
    */
   catchUpMs?: number;
   tls?: TlsFiles;

@@ -81,6 +81,14 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
    * shorter history); asked again, it is taken with a full reload (nobody had it: the history moved on).
    */
   private readonly noHistory = new Set<string>();
+  /**
+   * When a member first answered found=false in this outage. Until catchUpMs after it, every member is asked to
+   * resume again, not reloaded from: right after a leader's death its last commits can be in the followers' logs
+   * but not applied (their commit index comes with the next leader's first commit), so both followers answer
+   * found=false for a transaction the session has seen, and have it a moment later (seen on a real 3-member cluster,
+   * 2026-12-06). History that truly moved on (compaction, a long outage) is reloaded once the time is up.
+   */
+  private noHistorySince: number | undefined;
 
   private constructor(
     remotes: OvsdbTarget[],
@@ -365,7 +373,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       let resumed = 0;
       let reloaded = 0;
       // On a cluster member a monitor must resume (found=true) unless this member was passed over for it already.
-      const resumeOnly = conn.member?.model === 'clustered' && !this.noHistory.has(target.text) ? target.text : undefined;
+      const resumeOnly = conn.member?.model === 'clustered' && (!this.noHistory.has(target.text) || this.stillCatchingUp()) ? target.text : undefined;
       for (const live of this.monitors.values()) {
         const result = await this.issue(conn, live, true, resumeOnly);
         if (result?.resumed) resumed++;
@@ -379,15 +387,24 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     } catch (err) {
       // Never leave a half-set-up connection open: its socket is closed before the next attempt.
       if (this.conn === conn) this.conn = undefined;
-      if (err instanceof OvsdbMemberError && err.problem === 'no-history') this.noHistory.add(target.text);
+      if (err instanceof OvsdbMemberError && err.problem === 'no-history') {
+        this.noHistory.add(target.text);
+        this.noHistorySince ??= Date.now();
+      }
       rpc.close(`handshake failed: ${(err as Error).message}`);
       throw conn.dropError ?? err;
     }
   }
 
+  /** Within catchUpMs of this outage's first found=false: members that answered it are asked to resume again. */
+  private stillCatchingUp(): boolean {
+    return this.noHistorySince !== undefined && Date.now() - this.noHistorySince < (this.opts.catchUpMs ?? DEFAULT_CATCH_UP_MS);
+  }
+
   private goLive(conn: Connection): void {
     conn.live = true;
     this.noHistory.clear();
+    this.noHistorySince = undefined;
     this.everConnected = true;
     this.outageReported = false;
     this.firstRound?.resolve();

@@ -251,8 +251,34 @@ describe('resumable monitors', () => {
     expect(tried.some((e) => e.includes(`${cluster.members[1].path} cannot serve: it has not got transaction`))).toBe(true);
   });
 
+  test('found=false on every member for a moment (a leader died before its followers applied its last commit): resumed once one has it, not reloaded', async () => {
+    const { client, r, handle } = await monitorWith3Rows({ catchUpMs: 2000 });
+    for (const m of cluster.members) m.historyLost = true;
+    cluster.members[0].dropConnections();
+    cluster.insert({ seq: 4, name: 'row4' });
+    // Every member is asked and answers found=false, more than once each, before member 2 applies the commit.
+    await until('each member to answer found=false', () => r.states.filter((s) => s.kind === 'connecting' && s.lastError?.includes('it has not got transaction')).length >= 4);
+    cluster.members[2].historyLost = false;
+    await until('connected again', () => client.connected && r.addedSeqs().length === 4);
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
+    expect(r.events.at(-1)).toBe(`connected unix:${cluster.members[2].path} resumed=1 reloaded=0`);
+  });
+
+  test('found=false on every member past catchUpMs: the history moved on, the monitor reloads', async () => {
+    const { client, r, handle } = await monitorWith3Rows({ catchUpMs: 300 });
+    for (const m of cluster.members) m.historyLost = true;
+    const lostAt = Date.now();
+    cluster.members[0].dropConnections();
+    await until('the outage to be seen', () => !client.connected);
+    await until('connected again', () => client.connected);
+    expect(Date.now() - lostAt).toBeGreaterThanOrEqual(300);
+    expect(handle.stats()).toMatchObject({ fullLoads: 2, resumes: 0 });
+    expect(r.events.at(-1)).toMatch(/resumed=0 reloaded=1$/);
+  });
+
   test('found=false: the full snapshot is diffed, so listeners see only the real delete, update and add', async () => {
-    const client = open();
+    const client = open({ catchUpMs: 200 });
     const r = record(client);
     const [a, b] = [cluster.insert({ seq: 1, name: 'a' }), cluster.insert({ seq: 2, name: 'b', attrs: new Map([['k', 'v']]) })];
     cluster.insert({ seq: 3, name: 'c', tags: ['x', 'y'] });
