@@ -78,7 +78,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   /**
    * Members that answered found=false to a monitor's resume during this outage. Each is passed over once:
    * another member may still have the last transaction (this one is behind, or was restarted and keeps a
-   * shorter history); asked again, it is taken with a full reload (nobody had it: the history moved on).
+   * shorter history); asked again once catchUpMs has passed since the outage's first found=false
+   * (noHistorySince), it is taken with a full reload (nobody had it: the history moved on).
    */
   private readonly noHistory = new Set<string>();
   /**
@@ -372,7 +373,8 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       // Monitors added while this runs are picked up by the loop (a Map iterates over late additions).
       let resumed = 0;
       let reloaded = 0;
-      // On a cluster member a monitor must resume (found=true) unless this member was passed over for it already.
+      // On a cluster member a monitor must resume (found=true) unless this member was passed over for it already and
+      // the catch-up time since the outage's first found=false is over.
       const resumeOnly = conn.member?.model === 'clustered' && (!this.noHistory.has(target.text) || this.stillCatchingUp()) ? target.text : undefined;
       for (const live of this.monitors.values()) {
         const result = await this.issue(conn, live, true, resumeOnly);
