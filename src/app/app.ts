@@ -5,13 +5,15 @@ import { buildDeleteService, buildDeleteVipFlows, buildPipelineFlows, buildVipFl
 import { buildDeleteAllDecisionFlows } from '../flows/groups';
 import type { ConnRecord } from '../lb/conn-slots';
 import type { AddressFamily } from '../lb/backend';
-import { FeedbackScheduler, type LoadSample } from '../lb/schedulers/feedback';
+import type { LoadSample } from '../lb/schedulers/feedback';
 import { formatDpid } from '../openflow/dpid';
 import { isClientEntry } from '../flows/egress';
 import type { FlowMod, FlowRemoved, OfpMessage, PacketIn, PortStatus } from '../openflow/types';
 import { createEgressTagger, type EgressTagger } from './egress';
+import { BackendInputs } from './backend-inputs';
+import { BackendLocator } from './backend-locator';
 import type { EventSink } from './events';
-import { locateBackend, locateRemoteBackend, portsByName, sameLocation, type BackendLocation, type RemoteBackendReport, type VnicInfo } from './location';
+import type { BackendLocation, RemoteBackendReport, VnicInfo } from './location';
 import { createNatMode, type NatChoice, type VswitchdProbe } from './nat/factory';
 import { askedAtOf, runSteps, type AccountingInput, type NatMode } from './nat/nat-mode';
 import { Outbox, type SwitchBatch } from './outbox';
@@ -19,9 +21,7 @@ import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import { StoppedBackends } from './stopped-backends';
 import { strayServiceFlows, strayVipFlows } from './sweeps';
-import {
-  applyRouting, connectionsCut, refreshAvailability, requireBackend, ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState,
-} from './services';
+import { ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState } from './services';
 
 const NO_MESSAGES: readonly OfpMessage[] = [];
 
@@ -65,12 +65,11 @@ export class LoadBalancerApp {
    * packet-in, callgrind: docs/benchmarks.md).
    */
   private knownSwitch: SwitchInfo | undefined;
-  private readonly vnics = new Map<string, VnicInfo>();
   /** Backends that stopped taking new connections since the last look: their ended connections are forgotten. */
   private readonly stoppedBackends = new StoppedBackends();
-  /** The other cluster hosts' reports of the backends whose vNICs they have, by "service\0backend". */
-  private readonly remoteReports = new Map<string, RemoteBackendReport>();
-  private readonly uplink: string | undefined;
+  /** Where the backends are: OVSDB's vNICs and the other hosts' reports, every location recomputed from them. */
+  private readonly locator: BackendLocator;
+  private readonly backendInputs: BackendInputs;
   private readonly packets: PacketInPath;
   private readonly emit: EventSink;
   private readonly onlyDpid: bigint | undefined;
@@ -82,12 +81,13 @@ export class LoadBalancerApp {
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
-    this.uplink = opts.uplink;
+    this.locator = new BackendLocator(this.services, this.switches, this.stoppedBackends, this.emit, opts.uplink);
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.clusterNat);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
     // Conntrack mode's commit packet-out of a queued vNIC's new connection sets its queue (the tagger's current one).
     this.nat.setClientQueues((dpid, ofport) => this.egress.queueAt(dpid, ofport));
+    this.backendInputs = new BackendInputs(this.services, this.switches, this.nat);
     this.packets = new PacketInPath(this.services, this.nat, this.emit);
     this.setServices(configs, 0);
   }
@@ -122,8 +122,8 @@ export class LoadBalancerApp {
     const oldVips = new Set(this.services.all.flatMap((s) => vipsOf(s.config)));
     const removed = this.services.configure(configs);
     const services = this.services.all;
-    this.relocate(now);
-    this.publishWaits();
+    this.locator.relocate(now);
+    this.locator.publishWaits();
     const retired = 'egress' in changes ? this.replaceEgress(changes.egress) : NO_MESSAGES;
     // Egress meters first: the service flows may name them.
     let msgs: OfpMessage[] = [...this.egress.configure(services)];
@@ -198,9 +198,8 @@ export class LoadBalancerApp {
 
   /** OVSDB's view of a vNIC (selector as configured: 'NAME', 'iface-id:ID', 'mac:MAC'); undefined = gone. */
   setVnic(selector: string, info: VnicInfo | undefined, now: number): SwitchBatch[] {
-    if (info) this.vnics.set(selector, info);
-    else this.vnics.delete(selector);
-    this.relocate(now);
+    this.locator.setVnic(selector, info);
+    this.locator.relocate(now);
     return this.finish(new Outbox());
   }
 
@@ -210,81 +209,40 @@ export class LoadBalancerApp {
    * judged by that host's health verdict. Replaces the previous set.
    */
   setRemoteBackends(reports: readonly RemoteBackendReport[], now: number): SwitchBatch[] {
-    this.remoteReports.clear();
-    for (const r of reports) {
-      const key = `${r.service}\u0000${r.backend}`;
-      const seen = this.remoteReports.get(key);
-      // Two hosts reporting one backend (a VM moving): the one whose vNIC link is up wins.
-      if (!seen || (!seen.linkUp && r.linkUp)) this.remoteReports.set(key, r);
-    }
-    const cutBefore = new Set([...this.cutRemoteBackends()].map((f) => f.key));
-    this.relocate(now);
-    this.publishWaits();
-    // A remote backend its host has just failed, or whose vNIC link went down there, loses its connections here, as
-    // a local one does on its own health verdict (dropBackendConnections): its clients notice at once instead of
-    // when their flows idle out.
-    const out = new Outbox();
-    for (const { service, state, key } of this.cutRemoteBackends()) {
-      if (cutBefore.has(key)) continue;
-      const records = service.lb.connections.export().filter((r) => r.backendId === state.config.name);
-      for (const record of records) service.lb.close(record, now);
-      const { dpid, ofport } = state.location!;
-      if (!this.switches.has(dpid)) continue;
-      // A dual-stack backend's connections of each family went to that family's address.
-      const ip6 = state.config.ip6;
-      if (ip6 === undefined) out.to(dpid, this.nat.dropConnectionsVia(service, records, state.config.ip, ofport));
-      else {
-        out.to(dpid, this.nat.dropConnectionsVia(service, records.filter((r) => r.ip6 === undefined), state.config.ip, ofport));
-        out.to(dpid, this.nat.dropConnectionsVia(service, records.filter((r) => r.ip6 !== undefined), ip6, ofport));
-      }
-    }
-    return this.finish(out);
+    return this.finish(this.backendInputs.dropCutRemoteConnections(this.locator.setRemoteReports(reports, now), now));
   }
 
-  /**
-   * The feedback schedulers weigh a remote backend by its own host's published queue measure too. Told again after
-   * every reconfiguration: a rebuilt service (or a new pool) has new schedulers, and the next report may be long.
-   */
-  private publishWaits(): void {
-    for (const service of this.services.all) {
-      for (const [name, state] of service.backends) {
-        for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.setPublishedWait(name, state.remote?.queueMeasure);
-      }
-    }
-  }
-
-  /** The remote backends cut off at their own host now (its verdict, or their link there), each with a key naming it. */
-  private *cutRemoteBackends(): Generator<{ service: ServiceState; state: BackendState; key: string }> {
-    for (const service of this.services.all) {
-      for (const state of service.backends.values()) {
-        if (state.location?.remoteHost !== undefined && connectionsCut(service, state)) {
-          yield { service, state, key: `${service.config.name}\u0000${state.config.name}` };
-        }
-      }
-    }
-  }
-
-  /** Health verdict for one backend (from src/health). */
+  // Verdicts and operators' changes of one backend (./backend-inputs.ts); each ends in finish().
   setHealth(serviceName: string, backendName: string, healthy: boolean): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    const state = service.backends.get(backendName);
-    if (state) {
-      state.healthy = healthy;
-      refreshAvailability(service, state);
-    }
-    return this.finish(new Outbox());
+    return this.finish(this.backendInputs.setHealth(serviceName, backendName, healthy));
   }
 
-  /**
-   * One software port's active check verdict (src/health): a failing port of a serving backend gets no new connections.
-   * `family`: a dual-stack backend's check of one of its addresses, which keeps the port from that family's new
-   * connections only (its other family's VIP still sends them).
-   */
   setPortHealth(serviceName: string, backendName: string, softwarePort: number, healthy: boolean, family?: AddressFamily): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    requireBackend(service, backendName);
-    service.lb.setPortHealthy(backendName, softwarePort, healthy, family);
-    return this.finish(new Outbox());
+    return this.finish(this.backendInputs.setPortHealth(serviceName, backendName, softwarePort, healthy, family));
+  }
+
+  setRouting(serviceName: string, routing: Routing): SwitchBatch[] {
+    return this.finish(this.backendInputs.setRouting(serviceName, routing));
+  }
+
+  setWeight(serviceName: string, backendName: string, weight: number): SwitchBatch[] {
+    return this.finish(this.backendInputs.setWeight(serviceName, backendName, weight));
+  }
+
+  drain(serviceName: string, backendName: string): SwitchBatch[] {
+    return this.finish(this.backendInputs.drain(serviceName, backendName));
+  }
+
+  enable(serviceName: string, backendName: string): SwitchBatch[] {
+    return this.finish(this.backendInputs.enable(serviceName, backendName));
+  }
+
+  feedLoad(serviceName: string, backendName: string, sample: LoadSample): SwitchBatch[] {
+    return this.finish(this.backendInputs.feedLoad(serviceName, backendName, sample));
+  }
+
+  dropBackendConnections(serviceName: string, backendName: string, now: number): SwitchBatch[] {
+    return this.finish(this.backendInputs.dropBackendConnections(serviceName, backendName, now));
   }
 
   /**
@@ -317,12 +275,6 @@ export class LoadBalancerApp {
     return this.finish(new Outbox());
   }
 
-  /** Where new connections go, as the failover logic decided: one tier's backends, the sorry backend, or nowhere. */
-  setRouting(serviceName: string, routing: Routing): SwitchBatch[] {
-    applyRouting(this.services.require(serviceName), routing);
-    return this.finish(new Outbox());
-  }
-
   /**
    * The addresses vadc's health checks and outlier probes may be sent from (the daemon's health bridge: their source
    * addresses and the host's own). They connect to backends directly, so a `decisions: datapath` service's end copies
@@ -333,58 +285,6 @@ export class LoadBalancerApp {
     this.packets.setCheckSources(addresses);
   }
 
-  setWeight(serviceName: string, backendName: string, weight: number): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    const state = requireBackend(service, backendName);
-    state.draining = false;
-    state.config = { ...state.config, weight };
-    service.lb.setWeight(backendName, weight);
-    return this.finish(new Outbox());
-  }
-
-  /** Quiesce: weight 0 so no new connections; established ones finish. */
-  drain(serviceName: string, backendName: string): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    requireBackend(service, backendName).draining = true;
-    service.lb.setWeight(backendName, 0);
-    return this.finish(new Outbox());
-  }
-
-  enable(serviceName: string, backendName: string): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    const state = requireBackend(service, backendName);
-    state.draining = false;
-    service.lb.setWeight(backendName, state.config.weight);
-    return this.finish(new Outbox());
-  }
-
-  /** One statistics sample for the feedback scheduler. */
-  feedLoad(serviceName: string, backendName: string, sample: LoadSample): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    // Each pool (payload rules) has its own scheduler; every feedback one hears the sample (ones without the backend ignore it).
-    for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.feed(backendName, sample);
-    return this.finish(new Outbox());
-  }
-
-  /**
-   * A backend died: forget its connections and delete their flows, so clients notice at once and reconnect
-   * to a healthy backend. Flows of other backends are untouched.
-   */
-  dropBackendConnections(serviceName: string, backendName: string, now: number): SwitchBatch[] {
-    const service = this.services.require(serviceName);
-    const state = requireBackend(service, backendName);
-    for (const record of service.lb.connections.export()) {
-      if (record.backendId === backendName) service.lb.close(record, now);
-    }
-    const out = new Outbox();
-    // A remote backend's port is the uplink, shared by every remote backend: deleting by it would cut them all.
-    // Its host's verdict removes its backend flow (conntrack mode) instead.
-    if (state.location && state.location.remoteHost === undefined && this.switches.has(state.location.dpid)) {
-      out.to(state.location.dpid, this.nat.dropBackendFlows(service.id, state.location.ofport));
-    }
-    return this.finish(out);
-  }
-
   // ------------------------------------------------------------------ OpenFlow inputs
 
   switchUp(sw: SwitchInfo, now: number): SwitchBatch[] {
@@ -393,7 +293,7 @@ export class LoadBalancerApp {
     // The switch may have lost its flows (an OVS restart): its backend flows are added again (ADD is idempotent).
     this.nat.forgetSwitch(sw.dpid);
     this.egress.forgetSwitch(sw.dpid);
-    this.relocate(now);
+    this.locator.relocate(now);
     // Never a wipe: the pipeline and service flows are (re)added; connection state stays in the datapath and
     // the daemon rebuilds the connection table from it (restore).
     // Decision flows are the exception: every one goes (an earlier run's may send a service's new connections to a group
@@ -413,14 +313,14 @@ export class LoadBalancerApp {
     if (!this.switches.delete(dpid)) return [];
     this.nat.forgetSwitch(dpid);
     this.egress.forgetSwitch(dpid);
-    this.relocate(now);
+    this.locator.relocate(now);
     return this.finish(new Outbox());
   }
 
   portStatus(sw: SwitchInfo, _msg: PortStatus, now: number): SwitchBatch[] {
     if (!this.switches.has(sw.dpid)) return [];
     // The runtime has already applied the change to sw.ports.
-    this.relocate(now);
+    this.locator.relocate(now);
     return this.finish(new Outbox().to(sw.dpid, this.nat.hostFlows(sw.dpid, sw.ports)));
   }
 
@@ -594,35 +494,5 @@ export class LoadBalancerApp {
     this.nat.syncBackendFlows(this.services.all, switches, out);
     this.egress.sync(this.services.all, switches, out);
     return out.done();
-  }
-
-  /** Recomputes every backend's location; reports the ones that moved, appeared or went. */
-  private relocate(now: number): void {
-    const ports = portsByName(this.switches.values());
-    for (const service of this.services.all) {
-      for (const state of service.backends.values()) {
-        const selector = state.config.vnic;
-        const vnic = this.vnics.get(selector);
-        const remote = this.remoteReports.get(`${service.config.name}\u0000${state.config.name}`);
-        // This host's own vNIC first; else where another host says it has it.
-        const location = locateBackend(selector, state.config.mac, vnic, ports)
-          ?? (remote && this.uplink !== undefined ? locateRemoteBackend(remote, state.config.mac, this.uplink, this.switches.values()) : undefined);
-        const before = state.location;
-        state.location = location;
-        state.remote = location?.remoteHost === undefined ? undefined : remote;
-        if (!sameLocation(before, location)) {
-          this.stoppedBackends.moved();
-          const portName = vnic?.name ?? selector;
-          this.emit(location
-            ? { time: now, kind: 'backend_located', level: 'info', service: service.config.name, backend: state.config.name, dpid: formatDpid(location.dpid),
-              message: location.remoteHost !== undefined
-                ? `vNIC ${selector} is on host ${location.remoteHost}: through uplink port ${location.ofport} (${this.uplink}) on ${formatDpid(location.dpid)}, MAC ${location.mac}, link ${location.linkUp ? 'up' : 'down'}`
-                : `vNIC ${selector} is port ${location.ofport} (${portName}) on ${formatDpid(location.dpid)}, link ${location.linkUp ? 'up' : 'down'}` }
-            : { time: now, kind: 'backend_lost', level: 'warn', service: service.config.name, backend: state.config.name,
-              message: `vNIC ${selector} is not on any connected switch` });
-        }
-        refreshAvailability(service, state);
-      }
-    }
   }
 }

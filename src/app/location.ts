@@ -1,5 +1,5 @@
 // Where a backend's vNIC is: a pure function of its selector, what OVSDB says of vNICs, and the switches'
-// port tables. No state: the app recomputes locations whenever one of the inputs changes.
+// port tables. No state: ./backend-locator.ts recomputes the locations whenever one of the inputs changes.
 import type { SwitchInfo } from '../controller/types';
 import { macBytes } from '../net/mac';
 import { OFPPC_PORT_DOWN, OFPPS_LINK_DOWN } from '../openflow/constants';
