@@ -3,6 +3,7 @@ export * from './cookies';
 export * from './pipeline';
 export * from './check';
 export * from './builders';
+export * from './connection-reading';
 export * from './conntrack';
 export * from './conntrack-dump';
 export * from './groups';

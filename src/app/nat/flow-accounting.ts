@@ -1,7 +1,8 @@
 // Accounting by per-connection flows: each connection has flows carrying its cookie; flow statistics say
 // what it carried and whether it is established, and its flow_removed says it ended. Two shapes of it:
 // flows mode's forward/reverse NAT pair, and conntrack mode's single accounting flow.
-import { readConnectionFlows, type ConnectionSpec } from '../../flows/builders';
+import type { ConnectionSpec } from '../../flows/builders';
+import { readConnectionFlows } from '../../flows/connection-reading';
 import { ctConnectionFromFlow } from '../../flows/conntrack';
 import { buildDeleteConnection } from '../../flows/builders';
 import { connectionIndex, connectionIndexOf, MAX_CONNECTION_ID, parseCookie, serviceOfConnectionIndex } from '../../flows/cookies';
