@@ -2,9 +2,8 @@
 // a connect or a takeover (the daemon's src/daemon/switch-hooks.ts reads them): the flows of services and of VIPs
 // removed while vadc was away. Pure: the configured services and what was read in, the deletes out. (Stray groups
 // and meters are judged by their owners: the NAT mode's strayGroups, the egress tagger's strayMeters.)
-import { buildDeleteByCookie, buildDeleteService } from '../flows/builders';
-import { parseCookie, vipTag } from '../flows/cookies';
-import { parsePrefix } from '../net/prefix';
+import { buildDeleteByCookie, buildDeleteService, configuredVipTag } from '../flows/builders';
+import { parseCookie } from '../flows/cookies';
 import type { FlowMod } from '../openflow/types';
 import { vipsOf, type ServiceState } from './services';
 
@@ -28,7 +27,7 @@ export function strayServiceFlows(services: readonly ServiceState[], serviceIds:
  * configured VIPs' flows (same match and priority) with their tagged ones.
  */
 export function strayVipFlows(services: readonly ServiceState[], cookies: Iterable<bigint>): FlowMod[] {
-  const configured = new Set(services.flatMap((s) => vipsOf(s.config)).map((vip) => vipTag(parsePrefix(vip).text)));
+  const configured = new Set(services.flatMap((s) => vipsOf(s.config)).map(configuredVipTag));
   const stray = new Set<bigint>();
   for (const cookie of cookies) {
     const parts = parseCookie(cookie);

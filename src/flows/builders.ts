@@ -4,7 +4,7 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, exactCookie, makeCookie, oneConnection, vipCookie, type CookieKind, type CookieMatch,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, exactCookie, makeCookie, oneConnection, vipTag, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
@@ -83,6 +83,14 @@ function parseVip(vip: string): IpPrefix {
   }
   if (prefix.length < 1) throw new FlowBuildError(`bad VIP prefix ${vip}: a prefix of length 0 would catch every address`);
   return prefix;
+}
+
+/**
+ * The tag of a configured VIP (an address or prefix as written): vipTag of its canonical text. The one place it is
+ * computed, for its flows' cookie (buildVipFlows) and for the sweep of VIP flows no configured VIP has (src/app/sweeps.ts).
+ */
+export function configuredVipTag(vip: string): number {
+  return vipTag(parseVip(vip).text);
 }
 
 /** How a flow matches one IP address or prefix: its family's ethertype and the source or destination field. */
@@ -168,7 +176,7 @@ export function buildNewConnectionFlow(ethType: typeof ETH_TYPE_IPV4 | typeof ET
  * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.
  */
 export function buildVipFlows(vip: string, t: VadcTables = TABLE): FlowMod[] {
-  const cookie = vipCookie(parseVip(vip).text);
+  const cookie = makeCookie('vip', 0, configuredVipTag(vip));
   const toController = [apply(output(OFPP_CONTROLLER))];
   const addr = addressMatch(vip, 'dst');
   if (addr.family === 6) {
