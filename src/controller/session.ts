@@ -6,9 +6,7 @@ import {
   OFPCML_NO_BUFFER, OFPMPF_REPLY_MORE, OFP_HEADER_LEN, OFP_MAX_MESSAGE_LEN, OFP_VERSION, OFPT,
 } from '../openflow/constants';
 import { OFPET } from '../openflow/error-codes';
-import type {
-  ErrorMsg, FeaturesReply, MultipartReply, MultipartReplyBody, OfpMessage, OfpMessageType, OfpPort,
-} from '../openflow/types';
+import type { ErrorMsg, FeaturesReply, OfpMessage, OfpMessageType, OfpPort } from '../openflow/types';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import {
@@ -18,10 +16,9 @@ import { formatDpid } from '../openflow/dpid';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';
+import { assembleReply } from './replies';
 import type { RoleMachine } from './role';
-import {
-  REPLY_TYPE, OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo,
-} from './types';
+import type { OutboundMessage, PreEncodedMessages, ReplyTo, RequestMessage, RequestOptions, SwitchCounters, SwitchInfo } from './types';
 import { WriteBatcher } from './write-batcher';
 
 export interface SessionOptions {
@@ -214,7 +211,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
       signal: opts.signal,
     });
     this.enqueue({ ...msg, xid });
-    return parts.then((replies) => this.assembleReply(msg, replies) as ReplyTo<T>);
+    return parts.then((replies) => assembleReply(this.address, msg, replies) as ReplyTo<T>);
   }
 
   /** Resolves once the switch has processed everything sent before it. */
@@ -448,16 +445,6 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     return this.pending.fail(msg.xid, SwitchErrorReply.fromMessage(this.knownDpid, msg));
   }
 
-  private assembleReply(request: RequestMessage, replies: OfpMessage[]): OfpMessage {
-    const expected = REPLY_TYPE[request.type];
-    const wrong = replies.find((r) => r.type !== expected);
-    if (wrong) {
-      throw new ProtocolViolationError(this.address, `${request.type} xid ${wrong.xid} answered with ${wrong.type}`);
-    }
-    if (expected !== 'multipart_reply') return replies[0];
-    return mergeMultipart(replies as MultipartReply[]);
-  }
-
   private checkLiveness(): void {
     const now = this.opts.now();
     // A check far later than its interval: this process was paused (SIGSTOP, a stalled event loop), and what the
@@ -490,15 +477,4 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   private logContext(): Record<string, string> {
     return { peer: this.address, dpid: formatDpid(this.knownDpid) };
   }
-}
-
-function mergeMultipart(parts: MultipartReply[]): MultipartReply {
-  const first = parts[0];
-  if (parts.length === 1) return first;
-  const mpType = first.body.mpType;
-  const mixed = parts.find((p) => p.body.mpType !== mpType);
-  if (mixed) throw new Error(`multipart reply xid ${first.xid} mixes ${mpType} and ${mixed.body.mpType} parts`);
-  if (!('entries' in first.body)) return parts[parts.length - 1];
-  const entries = parts.flatMap((p) => (p.body as { entries: unknown[] }).entries);
-  return { ...first, flags: 0, body: { ...first.body, entries } as MultipartReplyBody };
 }
