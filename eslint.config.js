@@ -24,12 +24,8 @@ module.exports = tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // Source files stay at 500 lines or under (DEVELOPERS.md); the files below are over it until they are split.
+    // Source files stay at 500 lines or under (DEVELOPERS.md): split by concept, as docs/architecture.md's tables show.
     files: ['src/**/*.ts'],
     rules: { 'max-lines': ['error', { max: 500 }] },
-  },
-  {
-    files: ['src/ovsdb/client.ts'],
-    rules: { 'max-lines': 'off' },
   },
 );

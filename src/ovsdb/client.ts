@@ -1,8 +1,8 @@
 /**
  * OvsdbClient: one reconnecting OVSDB session over one or several remotes (a Raft cluster's members).
- * A connection counts as connected only once its whole handshake succeeded: the `_Server` check of the
- * session's database (member-watch.ts), the schemas, every monitor (resumed with monitor_cond_since where
- * possible, live-monitor.ts) and every wanted lock (locks.ts); one that fails any step is closed before
+ * A connection (connection.ts) counts as connected only once its whole handshake succeeded: the `_Server` check
+ * of the session's database (member-watch.ts, which also says which member a monitor must resume on), the schemas,
+ * every monitor (monitor_cond_since where possible, live-monitor.ts) and every wanted lock (locks.ts); one that fails any step is closed before
  * the next attempt. While connected it follows the member's `_Server` row and moves on when the member
  * stops being usable. Attempts go round the remotes, then back off (remotes.ts). Events: `state` on every
  * change (chatty while retrying); `connected` when usable and `disconnected` once per outage.
@@ -11,10 +11,11 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
-import { OvsdbClosedError, OvsdbConnectionError, OvsdbError, OvsdbMemberError, OvsdbProtocolError, OvsdbRpcError, OvsdbUsageError } from './errors';
+import { OvsdbClosedError, OvsdbConnectionError, OvsdbError, OvsdbProtocolError, OvsdbRpcError, OvsdbUsageError } from './errors';
 import type { ConnectedInfo, MonitorHandle, OvsdbClientEvents, OvsdbClientOptions, SessionState } from './client-types';
-import { JsonRpcSession, RequestOptions } from './jsonrpc';
-import { IssueResult, LiveMonitor, MethodSupport, MonitorBatchKind, MonitorListener, MonitorRequests } from './live-monitor';
+import { Connection, dropConnection, openConnection, toOvsdbError } from './connection';
+import type { RequestOptions } from './jsonrpc';
+import { IssueResult, LiveMonitor, MonitorBatchKind, MonitorListener, MonitorRequests } from './live-monitor';
 import { LockChannel, LockKeeper, LockMethod, checkLockName } from './locks';
 import type { RowChange } from './monitor';
 import { Json, describe } from './notation';
@@ -23,7 +24,7 @@ import { BackoffPolicy, DEFAULT_BACKOFF, backoffDelay, checkBackoffPolicy, parse
 import { DatabaseSchema, parseSchema } from './schema';
 import { LogPosition, MemberWatch } from './member-watch';
 import { SERVER_MONITOR_ID, ServerDbInfo } from './server-db';
-import { OvsdbTarget, openStream } from './transport';
+import type { OvsdbTarget } from './transport';
 
 export type { MonitorRequests, MonitorTableRequest, MonitorListener, MonitorBatchKind, MonitorStats } from './live-monitor';
 export type { OvsdbClientOptions, SessionState, ConnectedInfo, MonitorHandle, OvsdbClientEvents } from './client-types';
@@ -32,26 +33,10 @@ export type { LogPosition } from './member-watch';
 /** How long a member that is in its cluster but behind is waited for on its connection (catchUpMs). */
 export const DEFAULT_CATCH_UP_MS = 5_000;
 
-interface Connection {
-  rpc: JsonRpcSession;
-  target: OvsdbTarget;
-  support: MethodSupport;
-  live: boolean;
-  since: number;
-  /** The `_Server` monitor and the member's row in it. */
-  monitor?: LiveMonitor;
-  member?: ServerDbInfo;
-  /** Why we closed it, reported when its close event arrives. */
-  dropError?: OvsdbError;
-  closed: Promise<OvsdbError | undefined>;
-}
-
 interface Deferred {
   resolve: () => void;
   reject: (err: Error) => void;
 }
-
-const toOvsdbError = (err: unknown): OvsdbError => (err instanceof OvsdbError ? err : new OvsdbProtocolError(String(err)));
 
 export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   readonly remotes: readonly OvsdbTarget[];
@@ -75,22 +60,6 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
   private readonly watch: MemberWatch | undefined;
   private firstRound: Deferred | undefined;
   private lastConnected: ConnectedInfo | undefined;
-  /**
-   * Members that answered found=false to a monitor's resume during this outage. Each is passed over once:
-   * another member may still have the last transaction (this one is behind, or was restarted and keeps a
-   * shorter history); asked again once catchUpMs has passed since the outage's first found=false
-   * (noHistorySince), it is taken with a full reload (nobody had it: the history moved on).
-   */
-  private readonly noHistory = new Set<string>();
-  /**
-   * When a member first answered found=false in this outage. Until catchUpMs after it, every member is asked to
-   * resume again, not reloaded from: right after a leader's death its last commits can be in the followers' logs
-   * but not applied (their commit index comes with the next leader's first commit), so both followers answer
-   * found=false for a transaction the session has seen, and have it a moment later (seen on a real 3-member cluster,
-   * 2026-12-06). History that truly moved on (compaction, a long outage) is reloaded once the time is up.
-   */
-  private noHistorySince: number | undefined;
-
   private constructor(
     remotes: OvsdbTarget[],
     private readonly opts: OvsdbClientOptions,
@@ -347,18 +316,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
 
   /** Opens a connection and runs every step that must succeed before it counts as connected. */
   private async handshake(target: OvsdbTarget): Promise<Connection> {
-    const stream = await openStream(target, this.opts.tls, this.opts.connectTimeoutMs ?? 10_000, this.abort.signal);
-    const rpc = new JsonRpcSession(stream, { ...this.opts, logger: this.logger });
-    let closedWith!: (error: OvsdbError | undefined) => void;
-    const conn: Connection = {
-      rpc, target, support: {}, live: false, since: Date.now(),
-      closed: new Promise((resolve) => (closedWith = resolve)),
-    };
-    rpc.on('notification', (method, params) => this.onNotification(conn, method, params));
-    rpc.on('close', (error) => {
-      closedWith(error ?? conn.dropError);
-      this.onConnectionClosed(conn, error ?? conn.dropError);
+    const conn = await openConnection(target, this.opts, this.logger, this.abort.signal, {
+      notification: (c, method, params) => this.onNotification(c, method, params),
+      closed: (c, error) => this.onConnectionClosed(c, error),
     });
+    const rpc = conn.rpc;
     this.conn = conn;
     try {
       if (this.userClosed) throw new OvsdbClosedError('client closed');
@@ -373,9 +335,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       // Monitors added while this runs are picked up by the loop (a Map iterates over late additions).
       let resumed = 0;
       let reloaded = 0;
-      // On a cluster member a monitor must resume (found=true) unless this member was passed over for it already and
-      // the catch-up time since the outage's first found=false is over.
-      const resumeOnly = conn.member?.model === 'clustered' && (!this.noHistory.has(target.text) || this.stillCatchingUp()) ? target.text : undefined;
+      const resumeOnly = this.watch?.resumeOnly(target.text, conn.member);
       for (const live of this.monitors.values()) {
         const result = await this.issue(conn, live, true, resumeOnly);
         if (result?.resumed) resumed++;
@@ -389,24 +349,15 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     } catch (err) {
       // Never leave a half-set-up connection open: its socket is closed before the next attempt.
       if (this.conn === conn) this.conn = undefined;
-      if (err instanceof OvsdbMemberError && err.problem === 'no-history') {
-        this.noHistory.add(target.text);
-        this.noHistorySince ??= Date.now();
-      }
+      this.watch?.handshakeFailed(target.text, err);
       rpc.close(`handshake failed: ${(err as Error).message}`);
       throw conn.dropError ?? err;
     }
   }
 
-  /** Within catchUpMs of this outage's first found=false: members that answered it are asked to resume again. */
-  private stillCatchingUp(): boolean {
-    return this.noHistorySince !== undefined && Date.now() - this.noHistorySince < (this.opts.catchUpMs ?? DEFAULT_CATCH_UP_MS);
-  }
-
   private goLive(conn: Connection): void {
     conn.live = true;
-    this.noHistory.clear();
-    this.noHistorySince = undefined;
+    this.watch?.connected();
     this.everConnected = true;
     this.outageReported = false;
     this.firstRound?.resolve();
@@ -440,7 +391,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
         return undefined;
       }
       if (inHandshake || conn.rpc.closed) throw err;
-      this.drop(conn, toOvsdbError(err));
+      dropConnection(conn, err, this.logger);
       return undefined;
     }
     if (!this.monitors.has(live.id)) return result; // cancelled meanwhile
@@ -451,7 +402,7 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       queued = live.takeQueued();
     } catch (err) {
       if (inHandshake) throw err;
-      this.drop(conn, toOvsdbError(err));
+      dropConnection(conn, err, this.logger);
       return undefined;
     }
     for (const changes of queued) this.deliver(live, changes, 'update');
@@ -499,11 +450,11 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
       } else if (method === 'stolen' && typeof params[0] === 'string') {
         this.locks.onStolen(this.channel(conn), params[0]);
       } else if (method === 'monitor_canceled') {
-        this.drop(conn, new OvsdbClosedError(`the server cancelled monitor ${describe(params[0])}`));
+        dropConnection(conn, new OvsdbClosedError(`the server cancelled monitor ${describe(params[0])}`), this.logger);
       }
     } catch (err) {
       // Wrong shapes from the server: drop the connection and rebuild from a fresh monitor.
-      this.drop(conn, toOvsdbError(err));
+      dropConnection(conn, err, this.logger);
     }
   }
 
@@ -512,20 +463,13 @@ export class OvsdbClient extends EventEmitter<OvsdbClientEvents> {
     try {
       conn.member = this.watch?.judge(monitor, conn.target.text);
     } catch (err) {
-      this.drop(conn, toOvsdbError(err));
+      dropConnection(conn, err, this.logger);
       return;
     }
     const after = conn.member;
     if (conn.live && (before?.leader !== after?.leader || before?.connected !== after?.connected)) {
       this.setState({ kind: 'connected', remote: conn.target.text, since: Date.now(), ...(after ? { member: after } : {}) });
     }
-  }
-
-  private drop(conn: Connection, error: OvsdbError): void {
-    if (conn.rpc.closed) return;
-    conn.dropError = error;
-    this.logger.warn('ovsdb: dropping connection', { remote: conn.target.text, error: error.message });
-    conn.rpc.close(error.message);
   }
 
   private onConnectionClosed(conn: Connection, error: OvsdbError | undefined): void {

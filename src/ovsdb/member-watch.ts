@@ -6,7 +6,8 @@
  * catch up on the same connection before it is refused: right after a leader change every follower is
  * behind until the new leader's first commit, and waiting there resumes the monitors as soon as that
  * lands, where dropping it would pause a whole backoff (during which the server's short transaction
- * history may move past the session's last transaction).
+ * history may move past the session's last transaction). Which members a reconnecting session's monitors must
+ * resume on, and when one is reloaded from instead, is decided here too (resumeOnly).
  */
 import { OvsdbClosedError, OvsdbMemberError, OvsdbRpcError } from './errors';
 import type { JsonRpcSession } from './jsonrpc';
@@ -24,6 +25,21 @@ export interface LogPosition {
 export class MemberWatch {
   private minIndex = 0;
   private clusterId: string | undefined;
+  /**
+   * Members that answered found=false to a monitor's resume during this outage. Each is passed over once:
+   * another member may still have the last transaction (this one is behind, or was restarted and keeps a
+   * shorter history); asked again once catchUpMs has passed since the outage's first found=false
+   * (noHistorySince), it is taken with a full reload (nobody had it: the history moved on).
+   */
+  private readonly noHistory = new Set<string>();
+  /**
+   * When a member first answered found=false in this outage. Until catchUpMs after it, every member is asked to
+   * resume again, not reloaded from: right after a leader's death its last commits can be in the followers' logs
+   * but not applied (their commit index comes with the next leader's first commit), so both followers answer
+   * found=false for a transaction the session has seen, and have it a moment later (seen on a real 3-member cluster,
+   * 2026-12-06). History that truly moved on (compaction, a long outage) is reloaded once the time is up.
+   */
+  private noHistorySince: number | undefined;
 
   /**
    * `seed`: a position saved earlier (a restarted host's policy cache). It applies to members of that
@@ -94,6 +110,31 @@ export class MemberWatch {
     } finally {
       rpc.off('notification', onNotification);
     }
+  }
+
+  /**
+   * The remote a handshake's monitors must resume on (found=true), or undefined when they may reload: on a cluster
+   * member a monitor must resume unless this member was passed over for it already and the catch-up time since the
+   * outage's first found=false is over.
+   */
+  resumeOnly(remote: string, member: ServerDbInfo | undefined, now = Date.now()): string | undefined {
+    if (member?.model !== 'clustered') return undefined;
+    const catchingUp = this.noHistorySince !== undefined && now - this.noHistorySince < this.catchUpMs;
+    return !this.noHistory.has(remote) || catchingUp ? remote : undefined;
+  }
+
+  /** A handshake with `remote` failed with `err`: a found=false passes the member over (resumeOnly). */
+  handshakeFailed(remote: string, err: unknown, now = Date.now()): void {
+    if (err instanceof OvsdbMemberError && err.problem === 'no-history') {
+      this.noHistory.add(remote);
+      this.noHistorySince ??= now;
+    }
+  }
+
+  /** The session is connected: the outage is over, and with it the members passed over in it. */
+  connected(): void {
+    this.noHistory.clear();
+    this.noHistorySince = undefined;
   }
 
   /** The member's row as the monitor holds it now; throws OvsdbMemberError when it cannot serve. */
