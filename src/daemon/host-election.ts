@@ -158,7 +158,10 @@ export class HostElection implements ControllerElection {
     // A lone instance gets the lock at once, as soon as the `flock` child runs: give it up to 2 s before the first
     // verdict (200 ms was too short for the child to start on a loaded machine, and a lone instance came up as a
     // standby until its first heartbeat). Only a second instance, whose lock is held by its master, waits it all.
-    await Promise.race([firstLock, new Promise((r) => setTimeout(r, 2000))]);
+    // Cleared when the lock came first: a pending 2 s timer kept a stopped election's process alive that long.
+    let patience: NodeJS.Timeout | undefined;
+    await Promise.race([firstLock, new Promise((r) => (patience = setTimeout(r, 2000)))]);
+    clearTimeout(patience);
     this.tick();
     this.timer = setInterval(() => this.tick(), this.beatMs);
   }
