@@ -58,6 +58,20 @@ describe('MessageSlab', () => {
     expect(slab.at).toBe(0);
   });
 
+  it('joined: a message of the head then the tail, which its view addresses, in a shared slab and in memory of its own', () => {
+    const slab = new MessageSlab(256);
+    for (const tailLength of [10, 200, 0, 100]) {
+      const head = Buffer.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      const tail = Buffer.alloc(tailLength, 0xee);
+      const out = slab.joined(head, tail);
+      expect(out.toString('hex')).toBe(Buffer.concat([head, tail]).toString('hex'));
+      slab.view.setUint16(slab.at + 2, 0xabcd);
+      expect(out.readUInt16BE(2)).toBe(0xabcd);
+      // Over half the slab (128 bytes): memory of its own; else the slab's 256.
+      expect(out.buffer.byteLength).toBe(out.length > 128 ? out.length : 256);
+    }
+  });
+
   it('defaults to slabs of MESSAGE_SLAB_BYTES', () => {
     const slab = new MessageSlab();
     const small = slab.take(MESSAGE_SLAB_BYTES >>> 1);
