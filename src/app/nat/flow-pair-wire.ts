@@ -15,7 +15,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
-import { MessageSlab } from '../../flows/memory-view';
+import { messageMemory } from '../../flows/memory-view';
 
 /** What a service fixes for all its connection flows. */
 export interface FlowPairService {
@@ -88,7 +88,9 @@ export class FlowPairWireEncoder {
   private readonly f: Record<'connectionId' | 'clientOfport' | 'clientIp' | 'vipIp' | 'clientPort' | 'backendMac' | 'backendIp' | 'backendPort' | 'backendOfport', number>;
   private readonly r: Record<'connectionId' | 'backendOfport' | 'backendIp' | 'clientIp' | 'backendPort' | 'clientPort' | 'clientMac' | 'vipIp' | 'clientOfport', number>;
   private readonly cookieLowBase: number;
-  private readonly packetOutInPort: number;
+  /** Where each connection's own values go in its message (the pair's offsets, then the packet-out's). */
+  private readonly at: ConnectionOffsets;
+  private readonly client: ClientOffsets;
   /** service.vip when the VIP is one IPv4 address: in every pair, never written per connection. */
   private readonly fixedVip: number | undefined;
 
@@ -100,8 +102,7 @@ export class FlowPairWireEncoder {
       only(['connectionId', 'clientOfport', 'clientIp', 'vipIp', 'clientPort', 'backendMac', 'backendIp', 'backendPort', 'backendOfport']));
     this.reverse = compileLayout((v) => buildConnectionFlows(spec(v), tables)[1], PROTOTYPE,
       only(['connectionId', 'backendOfport', 'backendIp', 'clientIp', 'backendPort', 'clientPort', 'clientMac', 'vipIp', 'clientOfport']));
-    this.packetOut = compileLayout((v) => buildResubmitPacketOut(Buffer.alloc(0), v.inPort), { inPort: 1 }, PACKET_OUT_IN_PORT);
-    this.packetOutInPort = this.packetOut.offset('inPort');
+    this.packetOut = packetOutLayout();
     const fo = (k: keyof Slots) => this.forward.offset(k);
     const ro = (k: keyof Slots) => this.reverse.offset(k);
     this.f = {
@@ -112,8 +113,9 @@ export class FlowPairWireEncoder {
       connectionId: ro('connectionId'), backendOfport: ro('backendOfport'), backendIp: ro('backendIp'), clientIp: ro('clientIp'),
       backendPort: ro('backendPort'), clientPort: ro('clientPort'), clientMac: ro('clientMac'), vipIp: ro('vipIp'), clientOfport: ro('clientOfport'),
     };
-    // The cookie's low word: service id bits 31..28 (its low 4 bits), connection id bits 27..0.
-    this.cookieLowBase = ((service.serviceId & 0xf) << 28) >>> 0;
+    this.at = connectionOffsets(this.forward.bytes.length, this.f, this.r, this.reverse.bytes.length, this.packetOut);
+    this.client = clientOffsets(this.forward.bytes.length, [this.f.clientIp, this.f.clientPort, this.f.vipIp], [this.r.clientIp, this.r.clientPort, this.r.vipIp]);
+    this.cookieLowBase = cookieLowBase(service.serviceId);
   }
 
   /** Bytes of the three messages for one new connection whose first packet is `frame`. */
@@ -122,11 +124,11 @@ export class FlowPairWireEncoder {
   }
 
   /**
-   * The forward and reverse flow-mods with one backend port's values written in, for encodeWith (flows mode keeps
-   * them per backend location, so a connection writes only its own values).
+   * The forward and reverse flow-mods with one backend port's values written in, then the packet-out's head, for
+   * encodeWith (flows mode keeps them per backend location, so a connection writes only its own values).
    */
   pair(backendIp: number, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
-    const pair = pairOf(this.forward.bytes, this.reverse.bytes);
+    const pair = headOf(this.forward.bytes, this.reverse.bytes, this.packetOut.bytes);
     u32(pair, this.f.backendIp, backendIp);
     u32(pair, this.forward.bytes.length + this.r.backendIp, backendIp);
     if (this.fixedVip !== undefined) {
@@ -138,18 +140,18 @@ export class FlowPairWireEncoder {
 
   /** encode() from a `pair` made for the connection's backend port: the backend values in `v` are not read. */
   encodeWith(pair: Buffer, v: FlowPairValues, frame: Buffer): Buffer {
-    const fwdLen = this.forward.bytes.length;
-    const f = this.f;
-    const r = this.r;
-    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, this.packetOut.bytes, this.packetOutInPort, v, frame);
-    // Plain byte stores: Buffer.copy and write*BE add argument checks per call.
-    u32(out, f.clientIp, v.clientIp);
-    u16(out, f.clientPort, v.clientPort);
-    u32(out, fwdLen + r.clientIp, v.clientIp);
-    u16(out, fwdLen + r.clientPort, v.clientPort);
+    const out = connectionMessage(pair, this.at, this.cookieLowBase, v, frame);
+    // Through the view the message's memory came with (as connectionMessage's own words).
+    const view = messageMemory.view;
+    const at = messageMemory.at;
+    const o = this.client;
+    view.setUint32(at + o.forward, v.clientIp);
+    view.setUint32(at + o.reverse, v.clientIp);
+    view.setUint16(at + o.forwardPort, v.clientPort);
+    view.setUint16(at + o.reversePort, v.clientPort);
     if (this.fixedVip === undefined) {
-      u32(out, f.vipIp, v.vipIp);
-      u32(out, fwdLen + r.vipIp, v.vipIp);
+      view.setUint32(at + o.forwardVip, v.vipIp);
+      view.setUint32(at + o.reverseVip, v.vipIp);
     }
     return out;
   }
@@ -161,12 +163,63 @@ interface PairOffsets {
   r: { connectionId: number; backendOfport: number; backendPort: number; clientMac: number; clientOfport: number };
 }
 
-/** The forward flow-mod's bytes then the reverse's, in a new buffer. */
-function pairOf(forward: Buffer, reverse: Buffer): Buffer {
-  const pair = Buffer.allocUnsafe(forward.length + reverse.length);
-  pair.set(forward, 0);
-  pair.set(reverse, forward.length);
-  return pair;
+/** Where every connection writes its own values in its message, whichever its family (offsets from the message's start). */
+interface ConnectionOffsets {
+  forwardCookie: number;
+  reverseCookie: number;
+  /** The client's OpenFlow port: the forward flow's in_port match, the reverse's output, the packet-out's in_port. */
+  forwardInPort: number;
+  reverseOutPort: number;
+  packetOutInPort: number;
+  /** The reverse flow's eth_dst: the client's MAC, from the packet's eth_src. */
+  clientMac: number;
+  /** Where the packet-out starts (its length is written at 2 past it). */
+  packetOut: number;
+}
+
+function connectionOffsets(
+  fwdLen: number, f: { connectionId: number; clientOfport: number }, r: { connectionId: number; clientOfport: number; clientMac: number }, revLen: number,
+  packetOut: MessageLayout<{ inPort: number }>,
+): ConnectionOffsets {
+  const po = fwdLen + revLen;
+  return {
+    forwardCookie: f.connectionId, reverseCookie: fwdLen + r.connectionId, forwardInPort: f.clientOfport, reverseOutPort: fwdLen + r.clientOfport,
+    packetOutInPort: po + packetOut.offset('inPort'), clientMac: fwdLen + r.clientMac, packetOut: po,
+  };
+}
+
+/** Where a connection's client address and port, and a prefix VIP's address, go in its message (either family's address). */
+interface ClientOffsets {
+  forward: number;
+  reverse: number;
+  forwardPort: number;
+  reversePort: number;
+  forwardVip: number;
+  reverseVip: number;
+}
+
+/** ClientOffsets from the forward's and the reverse's offsets of [client address, client port, VIP address]. */
+function clientOffsets(fwdLen: number, [client, port, vip]: readonly number[], r: readonly number[]): ClientOffsets {
+  return { forward: client, reverse: fwdLen + r[0], forwardPort: port, reversePort: fwdLen + r[1], forwardVip: vip, reverseVip: fwdLen + r[2] };
+}
+
+/** The resubmit packet-out of a connection's first packet without the packet: its in_port found as a slot. */
+const packetOutLayout = () => compileLayout((v) => buildResubmitPacketOut(Buffer.alloc(0), v.inPort), { inPort: 1 }, PACKET_OUT_IN_PORT);
+
+/** The cookie's low word: service id bits 31..28 (its low 4 bits), connection id bits 27..0. */
+const cookieLowBase = (serviceId: number): number => ((serviceId & 0xf) << 28) >>> 0;
+
+/**
+ * The forward flow-mod's bytes, the reverse's and the packet-out's head (all but the packet), in a new buffer: a
+ * connection's message then starts with one copy of it (a copy less than the pair and the head apart, ~160
+ * instructions a connection: docs/benchmarks.md).
+ */
+function headOf(forward: Buffer, reverse: Buffer, packetOutHead: Buffer): Buffer {
+  const head = Buffer.allocUnsafe(forward.length + reverse.length + packetOutHead.length);
+  head.set(forward, 0);
+  head.set(reverse, forward.length);
+  head.set(packetOutHead, forward.length + reverse.length);
+  return head;
 }
 
 /** A backend port's port number, MAC (forward) and OpenFlow port, written into both flow-mods of a pair. */
@@ -182,33 +235,32 @@ function writePairBackendPort(
 }
 
 /**
- * The three messages' buffer for one connection (`into`, of their length, or a new one): the pair (see pair()), then the
- * resubmit packet-out of its first packet; the connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC
- * (the reverse's eth_dst, from the packet's eth_src) written in. The caller writes the client's addresses and port.
+ * The three messages' buffer for one connection, cut from messageMemory: the head (see pair()) and the packet, with the
+ * connection's cookie, the client's OpenFlow port (both flow-mods, the packet-out's in_port) and MAC (the reverse's eth_dst, from the
+ * packet's eth_src) and the packet-out's length written in. The caller writes the client's addresses and
+ * port through messageMemory's view. Words go through the view: a Buffer takes a 32-bit word as four byte stores.
  */
-function pairMessage(
-  pair: Buffer, fwdLen: number, f: PairOffsets['f'], r: PairOffsets['r'], cookieLowBase: number, poHead: Buffer, poInPortAt: number,
-  v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number }, frame: Buffer, into?: Buffer,
+function connectionMessage(
+  head: Buffer, o: ConnectionOffsets, cookieLowBase: number, v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number },
+  frame: Buffer,
 ): Buffer {
   if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
-  const poAt = pair.length;
-  const poLen = poHead.length + frame.length;
-  // IPv4's call gives no `into`: its encodeWith kept the shape V8 inlines (passing a new Buffer counted +78 there).
-  const out = into ?? Buffer.allocUnsafe(poAt + poLen);
-  out.set(pair, 0);
+  const memory = messageMemory;
+  const out = memory.joined(head, frame);
+  const view = memory.view;
+  const at = memory.at;
   const cookieLow = (cookieLowBase | v.connectionId) >>> 0;
-  u32(out, f.connectionId, cookieLow);
-  u32(out, f.clientOfport, v.clientOfport);
-  u32(out, fwdLen + r.connectionId, cookieLow);
-  u32(out, fwdLen + r.clientOfport, v.clientOfport);
+  view.setUint32(at + o.forwardCookie, cookieLow);
+  view.setUint32(at + o.reverseCookie, cookieLow);
+  const clientOfport = v.clientOfport;
+  view.setUint32(at + o.forwardInPort, clientOfport);
+  view.setUint32(at + o.reverseOutPort, clientOfport);
+  view.setUint32(at + o.packetOutInPort, clientOfport);
+  view.setUint16(at + o.packetOut + 2, out.length - o.packetOut);
   const mac = v.clientMacSource;
   const macAt = v.clientMacOffset;
-  const setMac = fwdLen + r.clientMac;
+  const setMac = o.clientMac;
   for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
-  out.set(poHead, poAt);
-  u16(out, poAt + 2, poLen);
-  u32(out, poAt + poInPortAt, v.clientOfport);
-  out.set(frame, poAt + poHead.length);
   return out;
 }
 
@@ -277,7 +329,9 @@ export class FlowPairWireEncoder6 {
   private readonly f: Record<'connectionId' | 'clientOfport' | 'client' | 'vip' | 'clientPort' | 'backendMac' | 'backend' | 'backendPort' | 'backendOfport', number>;
   private readonly r: Record<'connectionId' | 'backendOfport' | 'backend' | 'client' | 'backendPort' | 'clientPort' | 'clientMac' | 'vip' | 'clientOfport', number>;
   private readonly cookieLowBase: number;
-  private readonly packetOutInPort: number;
+  /** Where each connection's own values go in its message (the pair's offsets, then the packet-out's). */
+  private readonly at: ConnectionOffsets;
+  private readonly client: ClientOffsets;
   /** service.vip when the VIP is one IPv6 address: in every pair, never written per connection. */
   private readonly fixedVip: Uint8Array | undefined;
 
@@ -290,8 +344,7 @@ export class FlowPairWireEncoder6 {
       slots(['connectionId', 'clientOfport', ...wordsOf('client'), ...wordsOf('vip'), 'clientPort', 'backendMac', ...wordsOf('backend'), 'backendPort', 'backendOfport']));
     this.reverse = compileLayout((v) => buildConnectionFlows(spec(v), tables)[1], PROTOTYPE6,
       slots(['connectionId', 'backendOfport', ...wordsOf('backend'), ...wordsOf('client'), 'backendPort', 'clientPort', 'clientMac', ...wordsOf('vip'), 'clientOfport']));
-    this.packetOut = compileLayout((v) => buildResubmitPacketOut(Buffer.alloc(0), v.inPort), { inPort: 1 }, PACKET_OUT_IN_PORT);
-    this.packetOutInPort = this.packetOut.offset('inPort');
+    this.packetOut = packetOutLayout();
     const fo = (k: keyof Slots6) => this.forward.offset(k);
     const ro = (k: keyof Slots6) => this.reverse.offset(k);
     this.f = {
@@ -306,7 +359,9 @@ export class FlowPairWireEncoder6 {
       backend: addressOffset(this.reverse, 'backend', 'reverse flow'), client: addressOffset(this.reverse, 'client', 'reverse flow'),
       vip: addressOffset(this.reverse, 'vip', 'reverse flow'),
     };
-    this.cookieLowBase = ((service.serviceId & 0xf) << 28) >>> 0;
+    this.at = connectionOffsets(this.forward.bytes.length, this.f, this.r, this.reverse.bytes.length, this.packetOut);
+    this.client = clientOffsets(this.forward.bytes.length, [this.f.client, this.f.clientPort, this.f.vip], [this.r.client, this.r.clientPort, this.r.vip]);
+    this.cookieLowBase = cookieLowBase(service.serviceId);
   }
 
   /** Bytes of the three messages for one new IPv6 connection whose first packet is `frame`. */
@@ -317,7 +372,7 @@ export class FlowPairWireEncoder6 {
   /** FlowPairWireEncoder.pair for IPv6: the backend's address as its 16 bytes. */
   pair(backendIp6: Uint8Array, backendPort: number, backendMac: Uint8Array, backendOfport: number): Buffer {
     if (backendIp6.length !== 16) throw new FlowBuildError(`an IPv6 address is 16 bytes, got ${backendIp6.length}`);
-    const pair = pairOf(this.forward.bytes, this.reverse.bytes);
+    const pair = headOf(this.forward.bytes, this.reverse.bytes, this.packetOut.bytes);
     pair.set(backendIp6, this.f.backend);
     pair.set(backendIp6, this.forward.bytes.length + this.r.backend);
     if (this.fixedVip !== undefined) {
@@ -329,32 +384,25 @@ export class FlowPairWireEncoder6 {
 
   /** encode() from a `pair` made for the connection's backend port: the backend values in `v` are not read. */
   encodeWith(pair: Buffer, v: FlowPairValues6, frame: Buffer): Buffer {
-    const fwdLen = this.forward.bytes.length;
-    const f = this.f;
-    const r = this.r;
-    const poHead = this.packetOut.bytes;
-    const memory = messageMemory;
-    const out = pairMessage(pair, fwdLen, f, r, this.cookieLowBase, poHead, this.packetOutInPort, v, frame, memory.take(pair.length + poHead.length + frame.length));
+    const out = connectionMessage(pair, this.at, this.cookieLowBase, v, frame);
     const w = v.words;
     // The client's address (and a prefix VIP's) as 32-bit words through the DataView its memory came with: 16
     // single-byte stores an address cost ~15 instructions each, and a view reached through `out.buffer` ~110 a message
     // (callgrind, docs/benchmarks.md).
-    const view = memory.view;
-    const at = memory.at;
-    writeAddress(view, at + f.client, w, 0);
-    writeAddress(view, at + fwdLen + r.client, w, 0);
-    u16(out, f.clientPort, v.clientPort);
-    u16(out, fwdLen + r.clientPort, v.clientPort);
+    const view = messageMemory.view;
+    const at = messageMemory.at;
+    const o = this.client;
+    writeAddress(view, at + o.forward, w, 0);
+    writeAddress(view, at + o.reverse, w, 0);
+    view.setUint16(at + o.forwardPort, v.clientPort);
+    view.setUint16(at + o.reversePort, v.clientPort);
     if (this.fixedVip === undefined) {
-      writeAddress(view, at + f.vip, w, 4);
-      writeAddress(view, at + fwdLen + r.vip, w, 4);
+      writeAddress(view, at + o.forwardVip, w, 4);
+      writeAddress(view, at + o.reverseVip, w, 4);
     }
     return out;
   }
 }
-
-/** The memory of new IPv6 connections' messages (their address words are written through its view). */
-const messageMemory = new MessageSlab();
 
 /** Four words of `words` from `from`, big-endian, at `at` in the view: one IPv6 address. */
 function writeAddress(view: DataView<ArrayBufferLike>, at: number, words: Uint32Array, from: number): void {
