@@ -13,6 +13,7 @@ import { uint32ToIpv4 } from '../../net/ipv4';
 import { formatIpv6Words } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
+import { messageMemory } from '../../flows/memory-view';
 
 /** The per-connection values of a commit packet-out, as numbers (the fast path's input). */
 export interface CtCommitValues {
@@ -97,13 +98,14 @@ function writeBackendPort(head: Buffer, at: CommitOffsets, backendPort: number, 
 /** A head (see `head`) and the frame, with the client's port in in_port and ct_mark: one connection's commit. */
 function commitFromHead(head: Buffer, at: CommitOffsets, clientOfport: number, frame: Buffer): Buffer {
   if (!(clientOfport >= 1 && clientOfport <= 0xffff)) throw new FlowBuildError(`client port ${clientOfport} does not fit ct_mark's 16 bits`);
-  const out = Buffer.allocUnsafe(head.length + frame.length);
-  out.set(head, 0);
-  u16(out, 2, out.length);
+  const memory = messageMemory;
+  const out = memory.joined(head, frame);
+  const view = memory.view;
+  const o = memory.at;
+  view.setUint16(o + 2, out.length);
   // Both places hold a 32-bit field whose high half is fixed (0 for in_port, the service id for the mark).
-  u16(out, at.inPort + 2, clientOfport);
-  u16(out, at.mark + 2, clientOfport);
-  out.set(frame, head.length);
+  view.setUint16(o + at.inPort + 2, clientOfport);
+  view.setUint16(o + at.mark + 2, clientOfport);
   return out;
 }
 

@@ -194,3 +194,68 @@ describe('CtCommitWireEncoder: the same bytes as encode(buildCtCommitPacketOut(.
       .toThrow(/16 bits/);
   });
 });
+
+// Both NAT modes' messages, in both families, are cut one after another from the same memory (messageMemory): each
+// must keep its own bytes while later ones are written, a jumbo frame's (memory of its own) among them.
+describe('fast-path messages cut from shared memory keep their bytes after later ones', () => {
+  it('flow pairs and commits of both families, interleaved, with jumbo frames', () => {
+    const next = prng(0x5eed);
+    const service: FlowPairService = { serviceId: 5, protocol: 'tcp', idleTimeout: 30, finTimeout: 2, vipMac: '02:00:0a:00:00:64', vipPort: 80 };
+    const pair4 = new FlowPairWireEncoder(service);
+    const pair6 = new FlowPairWireEncoder6(service);
+    const commit4 = new CtCommitWireEncoder(9, 5, 'tcp');
+    const commit6 = new CtCommitWireEncoder6(9, 5, 'udp');
+    const kept: { out: Buffer; expected: string }[] = [];
+    for (let i = 0; i < 400; i++) {
+      const frame = Buffer.alloc(i % 97 === 13 ? (MESSAGE_SLAB_BYTES >>> 1) + 1 + (next() % 3000) : 54 + (next() % 60));
+      for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
+      const mac = Buffer.from(Array.from({ length: 6 }, () => next() & 0xff));
+      const clientOfport = 1 + (next() % 0xfffe);
+      const connectionId = 1 + (next() % 0x0ffffffe);
+      const clientPort = next() & 0xffff;
+      const backendIp6 = Uint8Array.from({ length: 16 }, () => next() & 0xff);
+      let out: Buffer;
+      let expected: string;
+      switch (i % 4) {
+        case 0: {
+          const v = { connectionId, clientOfport, clientIp: next(), clientPort, clientMacSource: frame, clientMacOffset: 6, vipIp: next(), backendOfport: 3, backendIp: next(), backendPort: 8080, backendMac: mac };
+          out = pair4.encode(v, frame);
+          const spec: ConnectionSpec = {
+            serviceId: service.serviceId, connectionId, protocol: service.protocol, idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
+            client: { ofport: clientOfport, mac: macText(frame.subarray(6, 12)), ip: uint32ToIpv4(v.clientIp), port: clientPort },
+            vip: { mac: service.vipMac, ip: uint32ToIpv4(v.vipIp), port: service.vipPort },
+            backend: { ofport: 3, mac: macText(mac), ip: uint32ToIpv4(v.backendIp), port: 8080 },
+          };
+          expected = Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, clientOfport)))]).toString('hex');
+          break;
+        }
+        case 1: {
+          const v = { connectionId, clientOfport, clientPort, clientMacSource: frame, clientMacOffset: 6, words: Uint32Array.from({ length: 8 }, () => next()), backendOfport: 4, backendIp6, backendPort: 443, backendMac: mac };
+          out = pair6.encode(v, frame);
+          expected = expected6(service, v, frame);
+          break;
+        }
+        case 2: {
+          const backendIp = next();
+          out = commit4.encode({ clientOfport, backendIp, backendPort: 8080, backendMac: mac, backendOfport: 3 }, frame);
+          expected = Buffer.from(encode(buildCtCommitPacketOut(frame, clientOfport, {
+            zone: 9, serviceId: 5, protocol: 'tcp', clientOfport, backendIp: uint32ToIpv4(backendIp), backendPort: 8080, backendMac: macText(mac), backendOfport: 3,
+          }))).toString('hex');
+          break;
+        }
+        default:
+          out = commit6.encode({ clientOfport, backendIp6, backendPort: 53, backendMac: mac, backendOfport: 4 }, frame);
+          expected = Buffer.from(encode(buildCtCommitPacketOut(frame, clientOfport, {
+            zone: 9, serviceId: 5, protocol: 'udp', clientOfport, backendIp: formatIpv6(backendIp6), backendPort: 53, backendMac: macText(mac), backendOfport: 4,
+          }))).toString('hex');
+      }
+      expect(out.toString('hex')).toBe(expected);
+      kept.push({ out, expected });
+    }
+    // Every message, read again after all the others were written.
+    const changed = kept.filter(({ out, expected }) => out.toString('hex') !== expected);
+    expect(changed).toHaveLength(0);
+    // They did share memory: far fewer memories than messages.
+    expect(new Set(kept.map(({ out }) => out.buffer)).size).toBeLessThan(kept.length / 4);
+  });
+});
