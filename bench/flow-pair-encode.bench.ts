@@ -19,7 +19,7 @@ const started = process.hrtime.bigint();
 if (family === 4) {
   const encoder = new FlowPairWireEncoder(service);
   const v = {
-    connectionId: 1, clientOfport: 5, clientIp: 0x0a010001, clientPort: 1000, clientMacSource: frame, clientMacOffset: 6, vipIp: 0x0a000064,
+    connectionId: 1, clientOfport: 5, clientIp: 0x0a010001, clientPort: 1000, clientMacOffset: 6, vipIp: 0x0a000064,
     backendOfport: 2, backendIp: 0x0a00000b, backendPort: 8080, backendMac,
   };
   for (let i = 0; i < count; i++) {
@@ -30,7 +30,7 @@ if (family === 4) {
 } else {
   const encoder = new FlowPairWireEncoder6(service);
   const v = {
-    connectionId: 1, clientOfport: 5, clientPort: 1000, clientMacSource: frame, clientMacOffset: 6,
+    connectionId: 1, clientOfport: 5, clientPort: 1000, clientMacOffset: 6,
     words: new Uint32Array([0xfd010000, 0, 0, 1, 0xfd000000, 0, 0, 0x100]), backendOfport: 2, backendIp6: Buffer.alloc(16, 9), backendPort: 8080, backendMac,
   };
   for (let i = 0; i < count; i++) {

@@ -39,8 +39,11 @@ export interface FlowPairValues {
   clientOfport: number;
   clientIp: number;
   clientPort: number;
-  /** The client's MAC: 6 bytes of `clientMacSource` at `clientMacOffset` (the packet-in's eth_src). */
-  clientMacSource: Uint8Array;
+  /**
+   * Where the client's MAC is in the connection's first packet (the packet-in's eth_src): read from the frame the
+   * encoder is given, so the fast path stores no frame in a long-lived values record (a pointer store is a write-barrier
+   * call while the collector marks, and always for a new frame in an old record).
+   */
   clientMacOffset: number;
   vipIp: number;
   backendOfport: number;
@@ -241,7 +244,7 @@ function writePairBackendPort(
  * port through messageMemory's view. Words go through the view: a Buffer takes a 32-bit word as four byte stores.
  */
 function connectionMessage(
-  head: Buffer, o: ConnectionOffsets, cookieLowBase: number, v: { connectionId: number; clientOfport: number; clientMacSource: Uint8Array; clientMacOffset: number },
+  head: Buffer, o: ConnectionOffsets, cookieLowBase: number, v: { connectionId: number; clientOfport: number; clientMacOffset: number },
   frame: Buffer,
 ): Buffer {
   if (!(v.connectionId >= 1 && v.connectionId <= MAX_CONNECTION_ID)) throw new FlowBuildError(`connection id ${v.connectionId} is outside 1..${MAX_CONNECTION_ID}`);
@@ -257,10 +260,9 @@ function connectionMessage(
   view.setUint32(at + o.reverseOutPort, clientOfport);
   view.setUint32(at + o.packetOutInPort, clientOfport);
   view.setUint16(at + o.packetOut + 2, out.length - o.packetOut);
-  const mac = v.clientMacSource;
   const macAt = v.clientMacOffset;
   const setMac = o.clientMac;
-  for (let i = 0; i < 6; i++) out[setMac + i] = mac[macAt + i];
+  for (let i = 0; i < 6; i++) out[setMac + i] = frame[macAt + i];
   return out;
 }
 

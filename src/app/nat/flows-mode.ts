@@ -35,11 +35,11 @@ export class FlowsNat implements NatMode {
   private readonly encoders6 = new Map<number, { config: ServiceConfig; encoder: FlowPairWireEncoder6 }>();
   // One values record reused by every new connection (the fast path runs to completion; nothing keeps it).
   private readonly values: FlowPairValues = {
-    connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, vipIp: 0,
+    connectionId: 0, clientOfport: 0, clientIp: 0, clientPort: 0, clientMacOffset: 6, vipIp: 0,
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
   };
   private readonly values6: FlowPairValues6 = {
-    connectionId: 0, clientOfport: 0, clientPort: 0, clientMacSource: Buffer.alloc(0), clientMacOffset: 6, words: new Uint32Array(8),
+    connectionId: 0, clientOfport: 0, clientPort: 0, clientMacOffset: 6, words: new Uint32Array(8),
     backendOfport: 0, backendIp6: Buffer.alloc(16), backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
@@ -119,15 +119,15 @@ export class FlowsNat implements NatMode {
       v.connectionId = takeConnectionId(service);
       v.clientOfport = c.inPort;
       v.clientPort = c.header.srcPort;
-      v.clientMacSource = frame;
-      v.words = c.header.ip6;
+      // The packet-in path's one scratch array: stored again only if it is another (a pointer store is a write-barrier call while the collector marks).
+      const words = c.header.ip6;
+      if (v.words !== words) v.words = words;
       let pair = encodedAt(location, made.encoder, backendIp6, c.softwarePort);
       if (pair === undefined) {
         pair = made.encoder.pair(backendIp6, c.softwarePort, location.macBytes, location.ofport);
         keepEncodedAt(location, { maker: made.encoder, ip: backendIp6, port: c.softwarePort, bytes: pair });
       }
       bytes = made.encoder.encodeWith(pair, v, frame);
-      v.clientMacSource = EMPTY;
     } else {
       const h = c.header;
       let made = this.encoders.get(service.id);
@@ -140,7 +140,6 @@ export class FlowsNat implements NatMode {
       v.clientOfport = c.inPort;
       v.clientIp = h.src;
       v.clientPort = h.srcPort;
-      v.clientMacSource = frame;
       v.vipIp = h.dst;
       let pair = encodedAt(location, made.encoder, c.backendIp, c.softwarePort);
       if (pair === undefined) {
@@ -148,7 +147,6 @@ export class FlowsNat implements NatMode {
         keepEncodedAt(location, { maker: made.encoder, ip: c.backendIp, port: c.softwarePort, bytes: pair });
       }
       bytes = made.encoder.encodeWith(pair, v, frame);
-      v.clientMacSource = EMPTY;
     }
     return [{ type: 'pre_encoded', bytes, messages: FLOW_PAIR_MESSAGES, flowMods: FLOW_PAIR_FLOW_MODS }];
   }
@@ -190,8 +188,6 @@ export class FlowsNat implements NatMode {
 }
 
 const clientSide = (r: ConnRecord) => ({ ...connAddresses(r), clientPort: r.clientPort, vipPort: r.vipPort });
-
-const EMPTY = Buffer.alloc(0);
 
 /** A connection's flow pair as codec input: the client's packet (`frame`, `h`, `inPort`) to `backend`, a fresh connection id. */
 function pairSpec(service: ServiceState, frame: Buffer, h: Readonly<TransportHeader>, inPort: number, backend: Endpoint): ConnectionSpec {
