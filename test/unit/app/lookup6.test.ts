@@ -55,3 +55,31 @@ test('an address with a single VIP\'s fold that is not that VIP is not its servi
   header.set(twin, 4);
   expect(t.lookup6(6, 80, header, 4, foldIpv6(header, 4))).toBeUndefined();
 });
+
+test('prefix VIPs of one length whose masked words share the level key are told apart by their words', () => {
+  // fd00:0:0:3::/64 and fd00:10:0:13::/64: the xor of the masked words is the same (0xfd000003), so both are in the
+  // /64 level's list for that key; an address inside either must find its own, one inside neither nothing.
+  const services = ['fd00:0:0:3::/64', 'fd00:10:0:13::/64', 'fd00:10:0:13::7'].map(
+    (vip, i) => `  - { name: p${i}, vip: "${vip}", port: 80, scheduler: dh, backends: [{ vnic: v${i}, ip: "fd01::${i + 1}", ports: [8080] }] }`,
+  );
+  const t = new ServiceTable();
+  t.configure(parseConfig(`datapath: { nat: flows }\nservices:\n${services.join('\n')}\n`).services);
+  const key = (text: string) => {
+    const w = ipv6Words(parseIpv6(text));
+    return (w[0] ^ w[1] ^ w[2] ^ w[3]) | 0;
+  };
+  expect(key('fd00:0:0:3::')).toBe(key('fd00:10:0:13::'));
+  expect(key('fd00:10:0:13:0:1:0:6')).toBe(key('fd00:10:0:13::7'));
+  const cases: [string, string | undefined][] = [
+    ['fd00:0:0:3::5', 'p0'], ['fd00:0:0:3:ffff:ffff:ffff:ffff', 'p0'], ['fd00:10:0:13::5', 'p1'], ['fd00:10:0:13:8000::1', 'p1'],
+    ['fd00:10:0:13::7', 'p2'], ['fd00:0:0:13::5', undefined], ['fd00:10:0:3::5', undefined],
+    // p2's fold with its last two words changed: not p2, but inside p1.
+    ['fd00:10:0:13:0:1:0:6', 'p1'],
+  ];
+  for (const [text, name] of cases) {
+    const words = ipv6Words(parseIpv6(text));
+    expect([text, t.lookup6(6, 80, words, 0, foldIpv6(words))?.config.name]).toEqual([text, name]);
+    expect([text, t.owner6(words)?.config.name]).toEqual([text, name]);
+    expect([text, name]).toEqual([text, byWords(t, words)]);
+  }
+});
