@@ -195,6 +195,8 @@ export interface ConnectionTrace {
   synToBackend?: number;
   synAckFromBackend?: number;
   synAckToClient?: number;
+  /** The source port the backend saw, when the tracker translated it (a NAT tuple still taken by an earlier connection). */
+  backendPort?: number;
 }
 
 /**
@@ -205,6 +207,15 @@ export function connectionTraces(captured: readonly CapturedPacket[], roles: Tra
   const packets = inTimeOrder(captured);
   const byKey = new Map<string, ConnectionTrace>();
   const keyOf = (port: number, isn: number) => `${port}/${isn >>> 0}`;
+  // The backend's side by the initial sequence number alone when the port is not the client's: the tracker moved it.
+  const byIsn = new Map<number, ConnectionTrace>();
+  const atBackend = (port: number, isn: number) => {
+    const c = byKey.get(keyOf(port, isn));
+    if (c) return c;
+    const moved = byIsn.get(isn >>> 0);
+    if (moved && moved.clientPort !== port) moved.backendPort = port;
+    return moved;
+  };
   const first = (c: ConnectionTrace | undefined, field: 'packetIn' | 'packetOut' | 'synToBackend' | 'synAckFromBackend' | 'synAckToClient', us: number) => {
     if (c && c[field] === undefined) c[field] = us;
   };
@@ -219,14 +230,18 @@ export function connectionTraces(captured: readonly CapturedPacket[], roles: Tra
         const key = keyOf(t.sport, t.seq);
         const c = byKey.get(key);
         if (c) c.syns++;
-        else byKey.set(key, { path, clientPort: t.sport, syns: 1, synIn: p.us });
+        else {
+          const trace: ConnectionTrace = { path, clientPort: t.sport, syns: 1, synIn: p.us };
+          byKey.set(key, trace);
+          byIsn.set(t.seq >>> 0, trace);
+        }
       } else if (t.ackFlag && t.dst === roles.clientIp) {
         first(byKey.get(keyOf(t.dport, t.ack - 1)), 'synAckToClient', p.us);
       }
     } else if (!t.ackFlag && t.dst === roles.backendIp) {
-      first(byKey.get(keyOf(t.sport, t.seq)), 'synToBackend', p.us);
+      first(atBackend(t.sport, t.seq), 'synToBackend', p.us);
     } else if (t.ackFlag && t.src === roles.backendIp) {
-      first(byKey.get(keyOf(t.dport, t.ack - 1)), 'synAckFromBackend', p.us);
+      first(atBackend(t.dport, t.ack - 1), 'synAckFromBackend', p.us);
     }
   }
   for (const m of openflowMessages(packets, roles.controllerPort)) {
@@ -259,6 +274,8 @@ export interface PathSplit {
   /** Connections missing a moment (retransmitted SYNs are counted apart). */
   incomplete: number;
   retransmitted: number;
+  /** Connections whose source port reached the backend changed (the tracker's NAT found the tuple taken). */
+  portTranslated: number;
   /** SYN in -> SYN-ACK at the client's port: the whole first round trip as OVS's ports see it. */
   total: Distribution;
   /** SYN in -> SYN to the backend. */
@@ -278,6 +295,8 @@ export interface PathSplit {
 export interface SlowConnection {
   path: string;
   clientPort: number;
+  /** The source port the backend saw, when the tracker translated it. */
+  backendPort?: number;
   totalUs: number;
   ovsInUs: number;
   vadcUs: number;
@@ -310,6 +329,7 @@ export function splitTraces(traces: readonly ConnectionTrace[], opts: { pauses?:
       connections: all.length,
       incomplete: all.length - ok.length,
       retransmitted: all.filter((t) => t.syns > 1).length,
+      portTranslated: all.filter((t) => t.backendPort !== undefined).length,
       total: d((t) => t.synAckToClient! - t.synIn),
       toBackend: d((t) => t.synToBackend! - t.synIn),
       backend: d((t) => t.synAckFromBackend! - t.synToBackend!),
@@ -333,7 +353,7 @@ export function splitTraces(traces: readonly ConnectionTrace[], opts: { pauses?:
       const gc = pauses.reduce((n, p) => n + Math.max(0, Math.min(t.packetOut!, p.startUs + p.durationUs) - Math.max(t.packetIn!, p.startUs)), 0);
       const last = requests.filter((r) => r <= t.synIn).pop();
       return {
-        path: t.path, clientPort: t.clientPort, totalUs: t.synAckToClient! - t.synIn, ovsInUs: t.packetIn! - t.synIn,
+        path: t.path, clientPort: t.clientPort, ...(t.backendPort !== undefined ? { backendPort: t.backendPort } : {}), totalUs: t.synAckToClient! - t.synIn, ovsInUs: t.packetIn! - t.synIn,
         vadcUs: t.packetOut! - t.packetIn!, ovsOutUs: t.synToBackend! - t.packetOut!, backendUs: t.synAckFromBackend! - t.synToBackend!,
         backUs: t.synAckToClient! - t.synAckFromBackend!, gcInVadcUs: gc, sinceLastStatsRequestMs: last === undefined ? NaN : (t.synIn - last) / 1000,
       };

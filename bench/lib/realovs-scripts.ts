@@ -19,7 +19,10 @@ server.listen(Number(process.argv[2]), '0.0.0.0', () => console.log('ready'));
  * targets ([{host, port}, ...], instead of host/port): connection i goes to targets[i % n], so two paths measured by
  * turns see the same moments of the machine; connectUsByTarget then holds each target's connect times.
  * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect), connectUsByTarget, failedByTarget
- * (with times: also t0EpochMs and startUsByTarget).
+ * (with times: also t0EpochMs and startUsByTarget; with calls: callUsByTarget, callEndUsByTarget, portByTarget).
+ * calls: the connect(2) call of each connection timed around the socket handle's connect (Node makes it on the next tick
+ * after net.connect, non-blocking: the client kernel's source-port search, before any SYN leaves), with its return
+ * after the start and the source port it got.
  */
 export const TCP_CLIENT_JS = `
 const net = require('net');
@@ -30,6 +33,25 @@ const connectUsByTarget = targets.map(() => []);
 const failedByTarget = targets.map(() => 0);
 // o.times: each successful connect's start, us after t0 (t0EpochMs: t0 on the wall clock), beside connectUsByTarget.
 const startUsByTarget = targets.map(() => []);
+const callUsByTarget = targets.map(() => []);
+const callEndUsByTarget = targets.map(() => []);
+const portByTarget = targets.map(() => []);
+// o.calls: the socket handle's connect (the connect(2) call) timed: its duration and its return after start, us.
+function timeConnectCall(s, start) {
+  const t = { us: NaN, endUs: NaN };
+  const h = s._handle;
+  if (!h || typeof h.connect !== 'function') return t;
+  const connect = h.connect;
+  h.connect = function (...a) {
+    const c0 = process.hrtime.bigint();
+    const r = connect.apply(this, a);
+    const c1 = process.hrtime.bigint();
+    t.us = Number(c1 - c0) / 1000;
+    t.endUs = Number(c1 - start) / 1000;
+    return r;
+  };
+  return t;
+}
 const held = [];
 let ok = 0, failed = 0, next = 0;
 const t0 = process.hrtime.bigint();
@@ -39,6 +61,7 @@ function one(i) {
     const target = i % targets.length;
     const start = process.hrtime.bigint();
     const s = net.connect({ host: targets[target].host, port: targets[target].port });
+    const call = o.calls ? timeConnectCall(s, start) : undefined;
     s.setNoDelay(true);
     let done = false;
     const finish = (good) => { if (done) return; done = true; clearTimeout(timer); good ? ok++ : (failed++, failedByTarget[target]++); resolve(); };
@@ -49,6 +72,7 @@ function one(i) {
       connectUs.push(us);
       connectUsByTarget[target].push(us);
       if (o.times) startUsByTarget[target].push(Number(start - t0) / 1000);
+      if (call) { callUsByTarget[target].push(call.us); callEndUsByTarget[target].push(call.endUs); portByTarget[target].push(s.localPort); }
       if (o.holdMs > 0) { held.push(s); finish(true); return; }
       s.write('x');
     });
@@ -66,7 +90,8 @@ async function worker() { while (next < o.count) { await one(next++); } }
     for (const s of held) s.destroy();
   }
   // Exit once the line is written: a pipe the bench reads slowly (a loaded host) takes a long line in parts.
-  process.stdout.write(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget, ...(o.times ? { t0EpochMs, startUsByTarget } : {}) }) + '\\n', () => process.exit(0));
+  process.stdout.write(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget, ...(o.times ? { t0EpochMs, startUsByTarget } : {}),
+    ...(o.calls ? { callUsByTarget, callEndUsByTarget, portByTarget } : {}) }) + '\\n', () => process.exit(0));
 })();
 `;
 
@@ -82,6 +107,8 @@ export interface ClientOptions {
   targets?: Array<{ host: string; port: number }>;
   /** Also report when each connect started (t0EpochMs, startUsByTarget). */
   times?: boolean;
+  /** Also time each connect(2) call and report each connection's source port (callUsByTarget, callEndUsByTarget, portByTarget). */
+  calls?: boolean;
 }
 
 export interface ClientReport {
@@ -95,6 +122,10 @@ export interface ClientReport {
   /** With times: the client's start on the wall clock (ms) and each successful connect's start after it (us), by target. */
   t0EpochMs?: number;
   startUsByTarget?: number[][];
+  /** With calls, by target, per successful connect: the connect(2) call's duration, its return after the start (us), the source port. */
+  callUsByTarget?: number[][];
+  callEndUsByTarget?: number[][];
+  portByTarget?: number[][];
 }
 
 /** The client's final JSON line (the last line of its output that parses as a report). */

@@ -26,6 +26,9 @@ import { packetInWaits, parsePerfSched, schedSplit, wakeupPlacement, type SchedS
 import { applyCpuPriority, describeCpuPriority, type CpuPriority } from './cpu-priority';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
+import {
+  connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, type CalledConnect, type ConnectCallSplit, type PortUse,
+} from './port-reuse';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
@@ -102,6 +105,17 @@ export interface RealOvsOptions {
   ctTimeouts?: Record<string, number>;
   /** Wait this long before each run after the first, s (the tracker's and the backend's closed connections age meanwhile). */
   runGapS?: number;
+  /**
+   * Time each connect(2) call of the latency client (the client kernel's source-port search) and record the source port
+   * of every connection the latency client's namespace makes (its throughput connects too): per run, the call's time,
+   * the first-packet extra measured from the call's return, and the latency connects whose port was used shortly before.
+   */
+  connectCalls?: boolean;
+  /**
+   * The clients' ephemeral port range (their namespaces' net.ipv4.ip_local_port_range, e.g. [1024, 65535]), set once the lab
+   * is up; undefined = the namespaces' default (32768-60999). The range in use is in the report either way.
+   */
+  clientPortRange?: [number, number];
   log: (line: string) => void;
 }
 
@@ -157,6 +171,8 @@ export interface RunResult {
   iperf: { direct: Iperf3Result; vip: Iperf3Result; ratio: number; packetInsMidTransfer: number; packetInsWholeTransfer: number };
   /** With traceDir: where the latency phase's time went. */
   trace?: LatencyTrace;
+  /** With connectCalls: the client kernel's connect(2) call and the reused source ports of the latency phase. */
+  connectCall?: ConnectCallSplit;
 }
 
 export interface HoldResult {
@@ -179,7 +195,7 @@ export interface HoldResult {
 export interface RealOvsReport {
   nat: 'flows' | 'conntrack';
   decisions: 'controller' | 'datapath';
-  lab: { vip: string; backend: string; clients: string[] };
+  lab: { vip: string; backend: string; clients: string[]; clientPortRange: string };
   runs: RunResult[];
   hold: HoldResult | null;
 }
@@ -371,6 +387,9 @@ class Bench {
   private ct?: CtSampler;
   /** With ctStatsMs: the last latency phase's connects, timed. */
   private lastTimed: TimedConnect[] = [];
+  /** With connectCalls: the source ports the latency client's namespace used, and the last latency phase's split. */
+  private portHistory: PortUse[] = [];
+  private lastCalls?: ConnectCallSplit;
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -400,11 +419,14 @@ class Bench {
         await this.lab.exec(client, ['ip', 'neigh', 'replace', this.vip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
         await this.lab.exec(client, ['ip', 'neigh', 'replace', this.staticVip, 'lladdr', this.vipMac, 'dev', 'eth0', 'nud', 'permanent']);
       }
+      const clientPortRange = await this.clientPortRange();
+      log(`clients' ephemeral port range (net.ipv4.ip_local_port_range): ${clientPortRange}`);
       await this.startCtStats(backend);
       const runs: RunResult[] = [];
       for (let run = 0; run < this.opts.runs; run++) {
         this.runIndex = run;
         this.lastTrace = undefined;
+        this.lastCalls = undefined;
         if (run > 0 && this.opts.runGapS) {
           log(`run ${run + 1}/${this.opts.runs}: waiting ${this.opts.runGapS} s first (--run-gap-s) ...`);
           this.ct?.mark(`gap before run ${run + 1}`);
@@ -424,19 +446,33 @@ class Bench {
         runs.push({
           static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
           firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf, ...(this.lastTrace ? { trace: this.lastTrace } : {}),
+          ...(this.lastCalls ? { connectCall: this.lastCalls } : {}),
         });
         log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
       }
       await this.stopCtStats();
       const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
-      return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip) }, runs, hold };
+      return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip), clientPortRange }, runs, hold };
     } finally {
       await this.stopCtStats().catch(() => undefined);
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
       rmSync(this.dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * Sets the clients' ephemeral port range (with clientPortRange) and reads it back from each client's namespace: the
+   * source ports a client has decide how soon it reuses a 4-tuple toward the one VIP:port (docs/benchmarks.md, issue 15).
+   */
+  private async clientPortRange(): Promise<string> {
+    const ranges = new Set<string>();
+    for (const client of this.lab.clients) {
+      if (this.opts.clientPortRange) await this.lab.exec(client, ['sysctl', '-q', '-w', `net.ipv4.ip_local_port_range=${this.opts.clientPortRange.join(' ')}`]);
+      ranges.add((await this.lab.exec(client, ['sysctl', '-n', 'net.ipv4.ip_local_port_range'])).stdout.trim().split(/\s+/).join('-'));
+    }
+    return [...ranges].join(', ');
   }
 
   private async startCtStats(backend: LabHost): Promise<void> {
@@ -469,6 +505,32 @@ class Bench {
     const slowUs = 5000;
     const t = ctTimeline(this.lastTimed, this.ct.samples, this.ct.cleanups(), { slowUs });
     this.opts.log(`  run ${run + 1} latency phase, per second (--ct-stats):\n${formatCtTimeline(t, slowUs)}`);
+  }
+
+  /**
+   * With connectCalls: the latency phase's connect(2) calls and reused source ports (a previous use within 60 s, the
+   * backend's TIME_WAIT), and the tracker's warnings in ovs-vswitchd's log so far; logged and kept for the run's result.
+   */
+  private splitConnectCalls(report: ClientReport): void {
+    const o = { slowUs: 5000, windowS: 60 };
+    const connects = calledConnects(report);
+    this.lastCalls = connectCallSplit(connects, this.portHistory, o);
+    this.portHistory.push(...connects.map((c) => ({ atMs: c.startMs, port: c.port, dst: c.path, phase: 'latency' })));
+    let log = '';
+    try {
+      log = readFileSync(path.join(this.lab.dir, 'ovs-vswitchd.log'), 'utf8');
+    } catch {
+      // no log: counts of 0
+    }
+    const w = countTrackerWarnings(log);
+    this.opts.log(`  run ${this.runIndex + 1} connect() calls and source ports (--connect-call):\n${formatConnectCallSplit(this.lastCalls, o)}\n` +
+      `  ovs-vswitchd log so far: "Missing parent conn" ${w.missingParent}, "Unable to NAT" ${w.natExhausted}`);
+  }
+
+  /** The TCP counters of the backend's and the latency client's namespaces (/proc/net/netstat and snmp). */
+  private async tcpCounters(backend: LabHost): Promise<{ backend: Map<string, number>; client: Map<string, number> }> {
+    const read = async (host: LabHost) => parseNetstat((await this.lab.exec(host, ['cat', '/proc/net/netstat', '/proc/net/snmp'])).stdout);
+    return { backend: await read(backend), client: await read(this.lab.clients[0]) };
   }
 
   /** The shell prefix that keeps a process the bench starts off vadc's core (with pinVadc), else nothing. */
@@ -512,12 +574,16 @@ class Bench {
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
-  private async churn(port: number): Promise<{ ok: number; failed: number; perSecond: number }> {
+  private async churn(port: number, phase: string): Promise<{ ok: number; failed: number; perSecond: number }> {
     const per = Math.ceil(this.opts.connections / this.lab.clients.length);
-    const reports = await Promise.all(this.lab.clients.map(async (client) => {
-      const argv = this.clientArgv({ host: this.vip, port, count: per, concurrency: this.opts.concurrency, timeoutMs: 5000, holdMs: 0 });
+    const reports = await Promise.all(this.lab.clients.map(async (client, i) => {
+      // connectCalls: the latency client's namespace (clients[0]) keeps its source ports for the latency phase's reuse count.
+      const ports = this.opts.connectCalls && i === 0;
+      const argv = this.clientArgv({ host: this.vip, port, count: per, concurrency: this.opts.concurrency, timeoutMs: 5000, holdMs: 0, ...(ports ? { times: true, calls: true } : {}) });
       const result = await this.lab.exec(client, argv, { timeoutMs: 300_000 });
-      return parseClientReport(result.stdout);
+      const report = parseClientReport(result.stdout);
+      if (ports) this.portHistory.push(...portUses(report, phase));
+      return report;
     }));
     const ok = reports.reduce((n, r) => n + r.ok, 0);
     return { ok, failed: reports.reduce((n, r) => n + r.failed, 0), perSecond: perSecond(ok, Math.max(...reports.map((r) => r.elapsedMs))) };
@@ -534,13 +600,21 @@ class Bench {
       await this.probe(80, 'the latency phase\'s static path', this.staticVip);
       const argv = this.clientArgv({
         host: this.vip, port: 80, count: 2 * this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0,
-        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct ? { times: true } : {}),
+        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct || this.opts.connectCalls ? { times: true } : {}),
+        ...(this.opts.connectCalls ? { calls: true } : {}),
       });
       this.ct?.mark(`run ${this.runIndex + 1} latency`);
+      const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
+      if (counters) {
+        const after = await this.tcpCounters(backend);
+        this.opts.log(`  run ${this.runIndex + 1} TCP counters over the latency phase: backend ${counterDeltas(counters.backend, after.backend)}; ` +
+          `latency client ${counterDeltas(counters.client, after.client)}`);
+      }
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
       this.lastTimed = timedConnects(report);
+      if (this.opts.connectCalls) this.splitConnectCalls(report);
       const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];
       return { vip, static: statik, vipFailed, staticFailed };
     } finally {
@@ -652,7 +726,7 @@ class Bench {
     await this.lab.addFlows(...staticNatFlows({ vip: this.vip, vipMac: this.vipMac, vipPort: 80, backend, backendPort: SERVER_PORT }));
     try {
       await this.probe(80, 'static NAT flows');
-      const load = await this.churn(80);
+      const load = await this.churn(80, 'static churn');
       return {
         // connectUs: the latency phase's static path, measured by turns with the VIP's (vipPhase).
         connections: load.ok, failed: load.failed, perSecond: load.perSecond, connectUs: summarize([]),
@@ -686,7 +760,7 @@ class Bench {
     const kinds = new Map<string, number>();
     const onEvent = (e: { kind: string }) => kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
     this.daemon!.bus.on('event', onEvent);
-    const load = await this.churn(80);
+    const load = await this.churn(80, 'VIP churn');
     this.daemon!.bus.off('event', onEvent);
     const cpu = process.cpuUsage(cpu0);
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker after the VIP load: ${await this.trackerSummary()}; ${load.failed} failed`);
@@ -814,6 +888,23 @@ function timedConnects(r: ClientReport): TimedConnect[] {
     startMs: r.t0EpochMs! + us / 1000, us: r.connectUsByTarget![target][i], path: target === 0 ? 'vip' : 'static',
   })));
   return out;
+}
+
+/** The source ports a client used (target 0: the VIP), with their start on the wall clock; needs times and calls. */
+function portUses(r: ClientReport, phase: string): PortUse[] {
+  if (r.t0EpochMs === undefined || !r.startUsByTarget || !r.portByTarget) return [];
+  return r.startUsByTarget.flatMap((starts, target) => starts.map((us, i) => ({
+    atMs: r.t0EpochMs! + us / 1000, port: r.portByTarget![target][i], dst: target === 0 ? 'vip' : 'static', phase,
+  })));
+}
+
+/** The latency client's connects with their connect(2) call and source port (target 0 the VIP, 1 the static path). */
+function calledConnects(r: ClientReport): CalledConnect[] {
+  if (r.t0EpochMs === undefined || !r.startUsByTarget || !r.connectUsByTarget || !r.callUsByTarget || !r.callEndUsByTarget || !r.portByTarget) return [];
+  return r.startUsByTarget.flatMap((starts, target) => starts.map((us, i) => ({
+    startMs: r.t0EpochMs! + us / 1000, us: r.connectUsByTarget![target][i], callUs: r.callUsByTarget![target][i],
+    callEndUs: r.callEndUsByTarget![target][i], port: r.portByTarget![target][i], path: target === 0 ? 'vip' as const : 'static' as const,
+  })));
 }
 
 export function runRealOvsBench(opts: RealOvsOptions): Promise<RealOvsReport> {

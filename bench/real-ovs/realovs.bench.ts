@@ -26,6 +26,12 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
                at debug level) and time each latency connect: per run, the latency phase second by second
   --ct-timeouts JSON  the zone timeout policy vadc sets (datapath.ct_timeouts, e.g. '{}' for OVS's own timeouts)
   --run-gap-s N  wait N s before each run after the first (printed in the output's first line)
+  --port-range LO-HI  the clients' ephemeral port range (net.ipv4.ip_local_port_range in their namespaces; default theirs,
+               32768-60999); the range in use is printed in the output's first line either way
+  --connect-call  time each connect(2) call of the latency client (the client kernel's source-port search, before any SYN
+               leaves) and record every source port the latency client's namespace uses: per run, the call's p99, the
+               extra p99 measured from the call's return beside the one from its start, and the latency connects whose
+               source port was used to the same address within 60 s (a reused 4-tuple), slow and not
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
@@ -54,6 +60,8 @@ const { values } = parseArgs({
     'ct-stats-ms': { type: 'string', default: '1000' },
     'ct-timeouts': { type: 'string' },
     'run-gap-s': { type: 'string', default: '0' },
+    'connect-call': { type: 'boolean', default: false },
+    'port-range': { type: 'string' },
     sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -71,6 +79,7 @@ async function main(): Promise<void> {
   if (values.sched && values.trace === undefined) throw new Error('--sched needs --trace DIR (it reads the capture\'s packet-in moments)');
   if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
   const ctTimeouts = values['ct-timeouts'] !== undefined ? JSON.parse(values['ct-timeouts']) as Record<string, number> : undefined;
+  const portRange = values['port-range'] !== undefined ? parsePortRange(values['port-range']) : undefined;
   const runGapS = Number(values['run-gap-s']);
   if (!(runGapS >= 0)) throw new Error(`--run-gap-s must be a number of seconds >= 0, not ${JSON.stringify(values['run-gap-s'])}`);
   const report = await runRealOvsBench({
@@ -82,6 +91,7 @@ async function main(): Promise<void> {
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
     ...(values.prio !== undefined ? { cpuPriority: parseCpuPriority(values.prio) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
     ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
+    ...(values['connect-call'] ? { connectCalls: true } : {}), ...(portRange ? { clientPortRange: portRange } : {}),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -112,12 +122,14 @@ async function main(): Promise<void> {
     { what: 'packet-ins whole VIP transfer (2 = control + data conn)', ...m((r) => r.iperf.packetInsWholeTransfer), target: '' },
     { what: 'failed connections (all phases)', ...m((r) => r.static.failed + r.vip.failed), target: '0' },
   ];
-  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread` +
+  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread; ` +
+    `clients' ephemeral ports ${report.lab.clientPortRange}` +
     `${runGapS ? `; runs ${runGapS} s apart` : ''}${ctTimeouts ? `; zone timeouts ${JSON.stringify(ctTimeouts)}` : ''}\n`);
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
   process.stdout.write(`${ceilingVerdict(report.runs, values.prio ?? 'default')}\n`);
+  if (values['connect-call']) process.stdout.write(`${connectCallLine(report.runs)}\n`);
   report.runs.forEach((r, i) => {
     if (r.trace) process.stdout.write(`\n${formatTrace(r.trace, i + 1)}`);
   });
@@ -143,8 +155,9 @@ function formatTrace(t: LatencyTrace, run: number): string {
     return v && v.samples ? `${fmt(v.p50)} / ${fmt(v.p99)} / ${fmt(v.max)}` : '-';
   };
   const rows: Array<Record<string, string>> = spans.map(([what, key]) => ({ what, ...Object.fromEntries(paths.map((p) => [p, cell(t.byPath[p][key])])) }));
-  const counts = paths.map((p) => `${p} ${t.byPath[p].connections} (incomplete ${t.byPath[p].incomplete}, SYN retransmitted ${t.byPath[p].retransmitted})`).join(', ');
-  const slow = t.slowest.map((s) => `  ${fmt(s.totalUs)} = in ${fmt(s.ovsInUs)} + vadc ${fmt(s.vadcUs)} (GC ${fmt(s.gcInVadcUs)}) + out ${fmt(s.ovsOutUs)} + backend ${fmt(s.backendUs)} + back ${fmt(s.backUs)}; ` +
+  const counts = paths.map((p) => `${p} ${t.byPath[p].connections} (incomplete ${t.byPath[p].incomplete}, SYN retransmitted ${t.byPath[p].retransmitted}, ` +
+    `source port translated ${t.byPath[p].portTranslated})`).join(', ');
+  const slow = t.slowest.map((s) => `  ${fmt(s.totalUs)} (port ${s.clientPort}${s.backendPort !== undefined ? ` -> ${s.backendPort} at the backend` : ''}) = in ${fmt(s.ovsInUs)} + vadc ${fmt(s.vadcUs)} (GC ${fmt(s.gcInVadcUs)}) + out ${fmt(s.ovsOutUs)} + backend ${fmt(s.backendUs)} + back ${fmt(s.backUs)}; ` +
     `${fmt(s.sinceLastStatsRequestMs, 1)} ms after a stats request`).join('\n');
   return `run ${run}: first round trip by captured moments, us p50 / p99 / max (${counts}; ${t.pcap})\n` +
     `${formatTable(rows, [{ header: 'SPAN', get: 'what' }, ...paths.map((p) => ({ header: p.toUpperCase(), get: p }))])}\n` +
@@ -181,6 +194,23 @@ function ceilingVerdict(runs: readonly RunResult[], prio: string): string {
   return `first-packet extra p99 (vadc's thread ${prio}) by run ${extra.map((us) => fmt(us)).join(', ')} us; median ${fmt(median)} against the ` +
     `1,000 us ceiling: ${median <= 1000 ? 'WITHIN' : 'OVER'} (${within} of ${runs.length} runs within); the static path's own connect p99 by run ` +
     `${runs.map((r) => fmt(r.static.connectUs.p99)).join(', ')} us`;
+}
+
+/** --port-range LO-HI: two port numbers, LO <= HI, within 1-65535. */
+function parsePortRange(text: string): [number, number] {
+  const m = /^(\d+)-(\d+)$/.exec(text);
+  const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+  if (!(lo >= 1 && hi <= 65535 && lo <= hi)) throw new Error(`--port-range must be LO-HI with 1 <= LO <= HI <= 65535, not ${JSON.stringify(text)}`);
+  return [lo, hi];
+}
+
+/** --connect-call: per run, the extra p99 from the connect(2) call's start and from its return, and the call's own p99. */
+function connectCallLine(runs: readonly RunResult[]): string {
+  const by = (get: (r: RunResult) => number) => runs.map((r) => fmt(get(r))).join(', ');
+  return `first-packet extra p99 by run, from the connect() call's start ${by((r) => r.firstPacketExtraUs.p99)} us, from its return ` +
+    `${by((r) => r.connectCall?.extraFromReturnUs.p99 ?? NaN)} us; client kernel connect() call p99 by run VIP ${by((r) => r.connectCall?.callUs.vip.p99 ?? NaN)}, ` +
+    `static ${by((r) => r.connectCall?.callUs.static.p99 ?? NaN)} us; slow (> 5 ms) VIP connects with a source port reused within 60 s by run ` +
+    `${runs.map((r) => (r.connectCall ? `${r.connectCall.reuse.vip.slowReused}/${r.connectCall.reuse.vip.slow}` : '-')).join(', ')}`;
 }
 
 main().catch((err: Error) => {

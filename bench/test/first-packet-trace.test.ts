@@ -178,6 +178,28 @@ describe('first-packet trace', () => {
     expect(split.byPath.static.toBackend.p50).toBeCloseTo(30, 3);
   });
 
+  it('follows a connection whose source port the tracker translated, by its initial sequence number at the backend', () => {
+    const file = pcapng(['perf-c1', 'perf-vm1'], [
+      { iface: 0, us: 3_000_000_000, frame: clientSyn(40010, VIP, 5000) },
+      // The backend sees port 40011: the NAT tuple with 40010 was still taken.
+      { iface: 1, us: 3_000_000_040, frame: backendSyn(40011, 5000) },
+      { iface: 1, us: 3_000_010_040, frame: backendSynAck(40011, 5000) },
+      { iface: 0, us: 3_000_010_100, frame: clientSynAck(40010, 5000, VIP) },
+      { iface: 0, us: 3_000_020_000, frame: clientSyn(40012, VIP, 6000) },
+      { iface: 1, us: 3_000_020_040, frame: backendSyn(40012, 6000) },
+      { iface: 1, us: 3_000_020_100, frame: backendSynAck(40012, 6000) },
+      { iface: 0, us: 3_000_020_140, frame: clientSynAck(40012, 6000, VIP) },
+    ]);
+    const roles = { clientIface: 'perf-c1', backendIface: 'perf-vm1', controllerPort: CTL, clientIp: CLIENT, backendIp: BACKEND, paths: { [VIP]: 'vip' } };
+    const traces = connectionTraces(readPcapng(file), roles);
+    expect(traces.map((t) => t.backendPort)).toEqual([40011, undefined]);
+    const split = splitTraces(traces);
+    expect(split.byPath.vip).toMatchObject({ connections: 2, incomplete: 0, portTranslated: 1 });
+    expect(split.byPath.vip.backend.max).toBeCloseTo(10_000, 3);
+    expect(split.slowest[0]).toMatchObject({ clientPort: 40010, backendPort: 40011 });
+    expect(split.slowest[1].backendPort).toBeUndefined();
+  });
+
   it('reads messages that share a segment, and nanosecond stamps', () => {
     const two = Buffer.concat([ofMessage(2), ofMessage(3)]);
     const packets = readPcapng(pcapng(['lo'], [{ iface: 0, us: 5_000_000, frame: toCtl(1, two) }], 9));

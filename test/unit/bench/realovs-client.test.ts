@@ -57,6 +57,24 @@ describe('realovs bench client: targets by turns', () => {
     expect(accepted).toBe(4);
   });
 
+  it('with calls: times each connect(2) call inside the connect and reports the source port the server saw', async () => {
+    const seen = new Set<number>();
+    const onConnection = (s: net.Socket) => seen.add(s.remotePort!);
+    server.on('connection', onConnection);
+    const report = await runClient({ host: '127.0.0.1', port, count: 4, concurrency: 1, timeoutMs: 3000, holdMs: 0, times: true, calls: true });
+    server.off('connection', onConnection);
+    expect(report.ok).toBe(4);
+    const [ports] = report.portByTarget!;
+    expect(new Set(ports)).toEqual(seen);
+    report.callUsByTarget![0].forEach((callUs, i) => {
+      const endUs = report.callEndUsByTarget![0][i];
+      expect(callUs).toBeGreaterThan(0);
+      // The call returns after it started and before the connection is up.
+      expect(endUs).toBeGreaterThanOrEqual(callUs);
+      expect(endUs).toBeLessThanOrEqual(report.connectUsByTarget![0][i]);
+    });
+  });
+
   it('without targets: one list, the same as connectUs', async () => {
     const report = await runClient({ host: '127.0.0.1', port, count: 3, concurrency: 2, timeoutMs: 3000, holdMs: 0 });
     expect(report.ok).toBe(3);
