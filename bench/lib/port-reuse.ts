@@ -54,6 +54,8 @@ export interface ConnectCallSplit {
   /** VIP minus static of the above (the first-packet extra measured from the connect(2) call's return). */
   extraFromReturnUs: { p50: number; p99: number; max: number };
   reuse: Record<'vip' | 'static', PathReuse>;
+  /** The latency phase's TCP counters: the backend's SYNs refused by PAWS in TIME_WAIT, the latency client's SYNs sent again. */
+  tcp?: TupleFate;
   /** The slowest VIP connects (at most 10): source port, time, the call's time, the previous use's age (s) and phase. */
   slowestVip: Array<{ port: number; us: number; callUs: number; ageS: number; previousPhase: string }>;
 }
@@ -189,6 +191,23 @@ export const TUPLE_COUNTERS = [
   'TcpExt.TCPACKSkippedTimeWait', 'TcpExt.TCPTimeWaitOverflow', 'TcpExt.TCPTimeouts', 'TcpExt.TCPSynRetrans', 'TcpExt.ListenOverflows',
   'TcpExt.ListenDrops', 'TcpExt.TCPChallengeACK', 'TcpExt.TCPSYNChallenge', 'TcpExt.TCPReqQFullDrop', 'TcpExt.TCPBacklogDrop',
 ];
+
+export interface TupleFate {
+  backendPawsTimewait: number;
+  clientSynRetrans: number;
+}
+
+/**
+ * A reused 4-tuple's fate over a phase: SYNs the backend refused in TIME_WAIT because their timestamp was older than the
+ * TIME_WAIT's (PAWS; it answers with the old connection's ACK), and the client's SYNs sent again (after its RST).
+ */
+export function tupleFate(before: { backend: Map<string, number>; client: Map<string, number> }, after: { backend: Map<string, number>; client: Map<string, number> }): TupleFate {
+  const delta = (b: Map<string, number>, a: Map<string, number>, name: string) => (a.get(name) ?? NaN) - (b.get(name) ?? 0);
+  return {
+    backendPawsTimewait: delta(before.backend, after.backend, 'TcpExt.PAWSTimewait'),
+    clientSynRetrans: delta(before.client, after.client, 'TcpExt.TCPSynRetrans'),
+  };
+}
 
 export function counterDeltas(before: Map<string, number>, after: Map<string, number>, names: readonly string[] = TUPLE_COUNTERS): string {
   return names.filter((n) => after.has(n) && after.get(n) !== (before.get(n) ?? 0))

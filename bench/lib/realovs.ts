@@ -27,7 +27,8 @@ import { applyCpuPriority, describeCpuPriority, type CpuPriority } from './cpu-p
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
 import {
-  connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, type CalledConnect, type ConnectCallSplit, type PortUse,
+  connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, tupleFate, type CalledConnect, type ConnectCallSplit, type PortUse,
+  type TupleFate,
 } from './port-reuse';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -511,10 +512,10 @@ class Bench {
    * With connectCalls: the latency phase's connect(2) calls and reused source ports (a previous use within 60 s, the
    * backend's TIME_WAIT), and the tracker's warnings in ovs-vswitchd's log so far; logged and kept for the run's result.
    */
-  private splitConnectCalls(report: ClientReport): void {
+  private splitConnectCalls(report: ClientReport, tcp?: TupleFate): void {
     const o = { slowUs: 5000, windowS: 60 };
     const connects = calledConnects(report);
-    this.lastCalls = connectCallSplit(connects, this.portHistory, o);
+    this.lastCalls = { ...connectCallSplit(connects, this.portHistory, o), ...(tcp ? { tcp } : {}) };
     this.portHistory.push(...connects.map((c) => ({ atMs: c.startMs, port: c.port, dst: c.path, phase: 'latency' })));
     let log = '';
     try {
@@ -607,14 +608,16 @@ class Bench {
       const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
+      let tcp: TupleFate | undefined;
       if (counters) {
         const after = await this.tcpCounters(backend);
         this.opts.log(`  run ${this.runIndex + 1} TCP counters over the latency phase: backend ${counterDeltas(counters.backend, after.backend)}; ` +
           `latency client ${counterDeltas(counters.client, after.client)}`);
+        tcp = tupleFate(counters, after);
       }
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
       this.lastTimed = timedConnects(report);
-      if (this.opts.connectCalls) this.splitConnectCalls(report);
+      if (this.opts.connectCalls) this.splitConnectCalls(report, tcp);
       const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];
       return { vip, static: statik, vipFailed, staticFailed };
     } finally {

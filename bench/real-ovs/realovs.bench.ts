@@ -210,7 +210,9 @@ function connectCallLine(runs: readonly RunResult[]): string {
   return `first-packet extra p99 by run, from the connect() call's start ${by((r) => r.firstPacketExtraUs.p99)} us, from its return ` +
     `${by((r) => r.connectCall?.extraFromReturnUs.p99 ?? NaN)} us; client kernel connect() call p99 by run VIP ${by((r) => r.connectCall?.callUs.vip.p99 ?? NaN)}, ` +
     `static ${by((r) => r.connectCall?.callUs.static.p99 ?? NaN)} us; slow (> 5 ms) VIP connects with a source port reused within 60 s by run ` +
-    `${runs.map((r) => (r.connectCall ? `${r.connectCall.reuse.vip.slowReused}/${r.connectCall.reuse.vip.slow}` : '-')).join(', ')}`;
+    `${runs.map((r) => (r.connectCall ? `${r.connectCall.reuse.vip.slowReused}/${r.connectCall.reuse.vip.slow}` : '-')).join(', ')}; ` +
+    `the backend's SYNs refused in TIME_WAIT (PAWS: each a connect of ~2 jiffies more, the client's RST and SYN again) by run ` +
+    `${by((r) => r.connectCall?.tcp?.backendPawsTimewait ?? NaN)}, the latency client's SYNs sent again ${by((r) => r.connectCall?.tcp?.clientSynRetrans ?? NaN)}`;
 }
 
 main().catch((err: Error) => {

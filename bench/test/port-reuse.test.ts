@@ -1,4 +1,4 @@
-import { connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, type CalledConnect, type PortUse } from '../lib/port-reuse';
+import { connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, tupleFate, type CalledConnect, type PortUse } from '../lib/port-reuse';
 
 const T0 = 1_765_000_000_000;
 const connect = (s: number, port: number, path: 'vip' | 'static', us: number, callUs = 20, callEndUs = 40): CalledConnect =>
@@ -68,5 +68,13 @@ describe('parseNetstat and counterDeltas', () => {
     expect(before.get('IpExt.InNoRoutes')).toBe(0);
     expect(counterDeltas(before, parseNetstat(text(25, 3, 107)))).toBe('Tcp.ActiveOpens +7, TW +15, PAWSTimewait +3');
     expect(counterDeltas(before, before)).toBe('none moved');
+  });
+});
+
+describe('tupleFate', () => {
+  it('takes the backend\'s PAWS refusals in TIME_WAIT and the client\'s SYNs sent again over the phase', () => {
+    const netstat = (paws: number, synRetrans: number) => parseNetstat(`TcpExt: PAWSTimewait TCPSynRetrans\nTcpExt: ${paws} ${synRetrans}\n`);
+    expect(tupleFate({ backend: netstat(2, 0), client: netstat(0, 5) }, { backend: netstat(10, 0), client: netstat(0, 13) }))
+      .toEqual({ backendPawsTimewait: 8, clientSynRetrans: 8 });
   });
 });
