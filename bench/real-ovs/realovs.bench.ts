@@ -31,7 +31,9 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --connect-call  time each connect(2) call of the latency client (the client kernel's source-port search, before any SYN
                leaves) and record every source port the latency client's namespace uses: per run, the call's p99, the
                extra p99 measured from the call's return beside the one from its start, and the latency connects whose
-               source port was used to the same address within 60 s (a reused 4-tuple), slow and not
+               source port was used to the same address within 60 s (a reused 4-tuple), slow and not; the TCP counters of the
+               backend and the latency client over the phase (the backend's SYNs refused by PAWS in TIME_WAIT, the
+               client's SYNs sent again: docs/benchmarks.md, "run-3 tail: the cause")
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
