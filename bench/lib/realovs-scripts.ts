@@ -19,7 +19,7 @@ server.listen(Number(process.argv[2]), '0.0.0.0', () => console.log('ready'));
  * targets ([{host, port}, ...], instead of host/port): connection i goes to targets[i % n], so two paths measured by
  * turns see the same moments of the machine; connectUsByTarget then holds each target's connect times.
  * Prints one JSON line: ok, failed, elapsedMs, connectUs (per successful connect), connectUsByTarget, failedByTarget
- * (with times: also t0EpochMs and startUsByTarget; with calls: callUsByTarget, callEndUsByTarget, portByTarget).
+ * (with times: also t0EpochMs and startUsByTarget; with schedstat: schedUsByTarget; with calls: callUsByTarget, callEndUsByTarget, portByTarget).
  * calls: the connect(2) call of each connection timed around the socket handle's connect (Node makes it on the next tick
  * after net.connect, non-blocking: the client kernel's source-port search, before any SYN leaves), with its return
  * after the start and the source port it got.
@@ -54,11 +54,22 @@ function timeConnectCall(s, start) {
 }
 const held = [];
 let ok = 0, failed = 0, next = 0;
+// o.schedstat: /proc schedstat files read just before each connect starts and just after it completes: per connect,
+// each file's CPU time and run-queue wait in between, us, flattened [cpu, wait, cpu, wait, ...] (schedUsByTarget).
+const schedFds = (o.schedstat || []).map((p) => require('fs').openSync(p, 'r'));
+const schedBuf = Buffer.alloc(256);
+const schedRead = () => schedFds.map((fd) => {
+  const f = schedBuf.toString('latin1', 0, require('fs').readSync(fd, schedBuf, 0, 256, 0)).split(' ');
+  return [Number(f[0]), Number(f[1])];
+});
+const schedUsByTarget = targets.map(() => []);
 const t0 = process.hrtime.bigint();
-const t0EpochMs = Date.now();
+// Sub-millisecond, on the same clock as the bench's GC pauses (performance.timeOrigin).
+const t0EpochMs = performance.timeOrigin + performance.now();
 function one(i) {
   return new Promise((resolve) => {
     const target = i % targets.length;
+    const schedBefore = schedFds.length ? schedRead() : undefined;
     const start = process.hrtime.bigint();
     const s = net.connect({ host: targets[target].host, port: targets[target].port });
     const call = o.calls ? timeConnectCall(s, start) : undefined;
@@ -73,6 +84,7 @@ function one(i) {
       connectUsByTarget[target].push(us);
       if (o.times) startUsByTarget[target].push(Number(start - t0) / 1000);
       if (call) { callUsByTarget[target].push(call.us); callEndUsByTarget[target].push(call.endUs); portByTarget[target].push(s.localPort); }
+      if (schedBefore) schedUsByTarget[target].push(schedRead().flatMap((a, k) => [Math.round((a[0] - schedBefore[k][0]) / 1000), Math.round((a[1] - schedBefore[k][1]) / 1000)]));
       if (o.holdMs > 0) { held.push(s); finish(true); return; }
       s.write('x');
     });
@@ -91,7 +103,8 @@ async function worker() { while (next < o.count) { await one(next++); } }
   }
   // Exit once the line is written: a pipe the bench reads slowly (a loaded host) takes a long line in parts.
   process.stdout.write(JSON.stringify({ ok, failed, elapsedMs, connectUs, connectUsByTarget, failedByTarget, ...(o.times ? { t0EpochMs, startUsByTarget } : {}),
-    ...(o.calls ? { callUsByTarget, callEndUsByTarget, portByTarget } : {}) }) + '\\n', () => process.exit(0));
+    ...(o.calls ? { callUsByTarget, callEndUsByTarget, portByTarget } : {}),
+    ...(schedFds.length ? { schedUsByTarget } : {}) }) + '\\n', () => process.exit(0));
 })();
 `;
 
@@ -109,6 +122,8 @@ export interface ClientOptions {
   times?: boolean;
   /** Also time each connect(2) call and report each connection's source port (callUsByTarget, callEndUsByTarget, portByTarget). */
   calls?: boolean;
+  /** /proc/.../schedstat files (a thread each) read around every connect: schedUsByTarget. */
+  schedstat?: string[];
 }
 
 export interface ClientReport {
@@ -126,6 +141,8 @@ export interface ClientReport {
   callUsByTarget?: number[][];
   callEndUsByTarget?: number[][];
   portByTarget?: number[][];
+  /** With schedstat: per target and successful connect, each file's CPU time and run-queue wait over the connect, us. */
+  schedUsByTarget?: number[][][];
 }
 
 /** The client's final JSON line (the last line of its output that parses as a report). */

@@ -30,6 +30,7 @@ import {
   connectCallSplit, counterDeltas, countTrackerWarnings, formatConnectCallSplit, parseNetstat, tupleFate, type CalledConnect, type ConnectCallSplit, type PortUse,
   type TupleFate,
 } from './port-reuse';
+import { attribute, attributedConnects, attributionSchedstatPaths, GcRecorder, type Attribution } from './packet-in-attribution';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
@@ -92,6 +93,11 @@ export interface RealOvsOptions {
    */
   pinVadc?: boolean;
   /**
+   * vadc's thread on core 1 and nothing else moved (systemd's CPUAffinity= for vadc alone): its wakeups always land on
+   * its own core, which the lab's processes and ovs-vswitchd may still take.
+   */
+  pinVadcOnly?: boolean;
+  /**
    * With traceDir: also record the kernel's scheduler events (perf record -a, sched_switch and sched_wakeup) over the
    * latency phase and tell, for each packet-in, whether vadc's thread was busy, waiting for a CPU or asleep when it
    * arrived, and who held the CPUs meanwhile.
@@ -117,6 +123,11 @@ export interface RealOvsOptions {
    * is up; undefined = the namespaces' default (32768-60999). The range in use is in the report either way.
    */
   clientPortRange?: [number, number];
+  /**
+   * Split the latency phase's slowest connects (bench/lib/packet-in-attribution.ts): the client reads vadc's,
+   * ovs-vswitchd's main and its own thread's schedstat around each connect; vadc's GC pauses are recorded with their moments.
+   */
+  attribute?: boolean;
   log: (line: string) => void;
 }
 
@@ -174,6 +185,8 @@ export interface RunResult {
   trace?: LatencyTrace;
   /** With connectCalls: the client kernel's connect(2) call and the reused source ports of the latency phase. */
   connectCall?: ConnectCallSplit;
+  /** With attribute: the slowest connects split by schedstat and GC. */
+  attribution?: Attribution;
 }
 
 export interface HoldResult {
@@ -391,6 +404,7 @@ class Bench {
   /** With connectCalls: the source ports the latency client's namespace used, and the last latency phase's split. */
   private portHistory: PortUse[] = [];
   private lastCalls?: ConnectCallSplit;
+  private lastAttribution?: Attribution;
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -408,7 +422,7 @@ class Bench {
       await this.startServers(backend);
       if (this.opts.cpuPriority) log(`vadc's thread ${describeCpuPriority(this.opts.cpuPriority)}: ${await applyCpuPriority(process.pid, this.opts.cpuPriority)}`);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
-      if (this.opts.pinVadc) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
+      if (this.opts.pinVadc || this.opts.pinVadcOnly) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
       const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard, this.opts.ctTimeouts);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
@@ -428,6 +442,7 @@ class Bench {
         this.runIndex = run;
         this.lastTrace = undefined;
         this.lastCalls = undefined;
+        this.lastAttribution = undefined;
         if (run > 0 && this.opts.runGapS) {
           log(`run ${run + 1}/${this.opts.runs}: waiting ${this.opts.runGapS} s first (--run-gap-s) ...`);
           this.ct?.mark(`gap before run ${run + 1}`);
@@ -448,6 +463,7 @@ class Bench {
           static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
           firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf, ...(this.lastTrace ? { trace: this.lastTrace } : {}),
           ...(this.lastCalls ? { connectCall: this.lastCalls } : {}),
+          ...(this.lastAttribution ? { attribution: this.lastAttribution } : {}),
         });
         log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
@@ -476,12 +492,16 @@ class Bench {
     return [...ranges].join(', ');
   }
 
+  private vswitchdPid(): number {
+    const pid = readPidfile(path.join(this.lab.dir, 'ovs-vswitchd.pid'));
+    if (pid === undefined) throw new Error('the lab\'s ovs-vswitchd has no pidfile');
+    return pid;
+  }
+
   private async startCtStats(backend: LabHost): Promise<void> {
     if (!this.opts.ctStatsMs) return;
-    const vswitchdPid = readPidfile(path.join(this.lab.dir, 'ovs-vswitchd.pid'));
-    if (vswitchdPid === undefined) throw new Error('--ct-stats: the lab\'s ovs-vswitchd has no pidfile');
     this.ct = new CtSampler({
-      appctl: (...args) => this.lab.appctl(...args), vswitchdPid, vswitchdLog: path.join(this.lab.dir, 'ovs-vswitchd.log'),
+      appctl: (...args) => this.lab.appctl(...args), vswitchdPid: this.vswitchdPid(), vswitchdLog: path.join(this.lab.dir, 'ovs-vswitchd.log'),
       backendNetns: backend.netns, clientNetns: this.lab.clients[0].netns, intervalMs: this.opts.ctStatsMs,
     });
     await this.ct.start();
@@ -601,12 +621,14 @@ class Bench {
       await this.probe(80, 'the latency phase\'s static path', this.staticVip);
       const argv = this.clientArgv({
         host: this.vip, port: 80, count: 2 * this.opts.latencyConnections, concurrency: 1, timeoutMs: 5000, holdMs: 0,
-        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct || this.opts.connectCalls ? { times: true } : {}),
+        targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct || this.opts.connectCalls || this.opts.attribute ? { times: true } : {}),
         ...(this.opts.connectCalls ? { calls: true } : {}),
+        ...(this.opts.attribute ? { schedstat: attributionSchedstatPaths(process.pid, this.vswitchdPid()) } : {}),
       });
       this.ct?.mark(`run ${this.runIndex + 1} latency`);
       const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
+      const gc = this.opts.attribute ? new GcRecorder().start() : undefined;
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
       let tcp: TupleFate | undefined;
       if (counters) {
@@ -614,6 +636,10 @@ class Bench {
         this.opts.log(`  run ${this.runIndex + 1} TCP counters over the latency phase: backend ${counterDeltas(counters.backend, after.backend)}; ` +
           `latency client ${counterDeltas(counters.client, after.client)}`);
         tcp = tupleFate(counters, after);
+      }
+      if (gc) {
+        const pauses = gc.stop();
+        this.lastAttribution = attribute(attributedConnects(report, pauses), pauses, undefined, gc.newSpaceMB);
       }
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
       this.lastTimed = timedConnects(report);

@@ -8,6 +8,7 @@ import { runRealOvsBench, type LatencyTrace, type RunResult } from '../lib/realo
 import type { Distribution } from '../lib/realovs-stats';
 import { parseCpuPriority } from '../lib/cpu-priority';
 import { medianSpread } from '../lib/realovs-stats';
+import { formatAttribution } from '../lib/packet-in-attribution';
 
 const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.bench.ts [options] (root; takes the lab lock)
   --runs N (3)  --connections N (3000, per throughput phase)  --concurrency N (32)  --latency-connections N (1000 VIP and as
@@ -34,8 +35,12 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
                source port was used to the same address within 60 s (a reused 4-tuple), slow and not; the TCP counters of the
                backend and the latency client over the phase (the backend's SYNs refused by PAWS in TIME_WAIT, the
                client's SYNs sent again: docs/benchmarks.md, "run-3 tail: the cause")
+  --attribute  split the latency phase's slowest 1 % and 2 % of connects: vadc's, ovs-vswitchd's main and the client's
+               thread's CPU time and run-queue wait over each connect (schedstat, read by the client around it) and
+               vadc's GC pauses inside it; no capture, no perf
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
+  --pin-vadc-only  vadc's thread on core 1, nothing else moved (an affinity without a core of its own)
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
 (the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
 --sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
@@ -58,12 +63,14 @@ const { values } = parseArgs({
     trace: { type: 'string' },
     prio: { type: 'string' },
     pin: { type: 'boolean', default: false },
+    'pin-vadc-only': { type: 'boolean', default: false },
     'ct-stats': { type: 'boolean', default: false },
     'ct-stats-ms': { type: 'string', default: '1000' },
     'ct-timeouts': { type: 'string' },
     'run-gap-s': { type: 'string', default: '0' },
     'connect-call': { type: 'boolean', default: false },
     'port-range': { type: 'string' },
+    attribute: { type: 'boolean', default: false },
     sched: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -94,6 +101,7 @@ async function main(): Promise<void> {
     ...(values.prio !== undefined ? { cpuPriority: parseCpuPriority(values.prio) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
     ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
     ...(values['connect-call'] ? { connectCalls: true } : {}), ...(portRange ? { clientPortRange: portRange } : {}),
+    attribute: values.attribute, pinVadcOnly: values['pin-vadc-only'],
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -134,6 +142,7 @@ async function main(): Promise<void> {
   if (values['connect-call']) process.stdout.write(`${connectCallLine(report.runs)}\n`);
   report.runs.forEach((r, i) => {
     if (r.trace) process.stdout.write(`\n${formatTrace(r.trace, i + 1)}`);
+    if (r.attribution) process.stdout.write(`\nrun ${i + 1}: ${formatAttribution(r.attribution)}\n`);
   });
   if (report.hold) {
     const h = report.hold;
