@@ -4,6 +4,7 @@
 // preempt the running one instead of waiting for the end of its slice. Set with sched_setattr(2) and
 // SCHED_FLAG_RESET_ON_FORK, so the processes and threads the bench starts afterwards (the lab's clients, dumpcap,
 // perf, libuv's pool) keep the default. Node has no binding for sched_setattr: a python3 one-shot calls it.
+import { readFileSync, writeFileSync } from 'node:fs';
 import { run } from '../../src/lab/system';
 
 export type CpuPriority =
@@ -66,4 +67,23 @@ export async function applyCpuPriority(tid: number, p: CpuPriority): Promise<str
   const a = schedAttr(p);
   const result = await run(['python3', '-c', SETATTR_PY, String(tid), String(a.policy), String(a.flags), String(a.nice), String(a.priority), String(a.runtimeNs)], { timeoutMs: 30_000 });
   return result.stdout.trim();
+}
+
+/**
+ * The nice value of pid's autogroup (/proc/PID/autogroup; kernel.sched_autogroup_enabled): with autogroups, each session
+ * is one scheduling entity against the others, and a thread's own nice weighs only inside its session. Returns the line
+ * read back, e.g. `/autogroup-3033 nice -10`.
+ */
+export function setAutogroupNice(pid: number, nice: number): string {
+  if (!Number.isInteger(nice) || nice < -20 || nice > 19) throw new Error(`autogroup nice must be an integer -20..19, not ${nice}`);
+  const file = `/proc/${pid}/autogroup`;
+  writeFileSync(file, String(nice));
+  return readFileSync(file, 'utf8').trim();
+}
+
+/** The nice value of pid's autogroup (the session's processes share it; set it back after a run). */
+export function autogroupNice(pid: number): number {
+  const m = /\bnice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
+  if (!m) throw new Error(`/proc/${pid}/autogroup: no nice value`);
+  return Number(m[1]);
 }

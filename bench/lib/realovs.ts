@@ -23,7 +23,7 @@ import {
   connectionTraces, multipartRequestTimes, readPcapng, splitTraces, type ConnectionTrace, type Pause, type TraceSplit,
 } from './first-packet-trace';
 import { packetInWaits, parsePerfSched, schedSplit, wakeupPlacement, type SchedSplit, type WakeupPlacement } from './sched-trace';
-import { applyCpuPriority, describeCpuPriority, type CpuPriority } from './cpu-priority';
+import { applyCpuPriority, autogroupNice, describeCpuPriority, setAutogroupNice, type CpuPriority } from './cpu-priority';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
 import {
@@ -97,6 +97,11 @@ export interface RealOvsOptions {
    * its own core, which the lab's processes and ovs-vswitchd may still take.
    */
   pinVadcOnly?: boolean;
+  /**
+   * The nice value of this process's autogroup (its session: vadc, the bench and the lab's clients and servers), once the
+   * lab is up; ovs-vswitchd and other sessions keep theirs. With autogroups a thread's own nice weighs only inside it.
+   */
+  autogroupNice?: number;
   /**
    * With traceDir: also record the kernel's scheduler events (perf record -a, sched_switch and sched_wakeup) over the
    * latency phase and tell, for each packet-in, whether vadc's thread was busy, waiting for a CPU or asleep when it
@@ -405,6 +410,8 @@ class Bench {
   private portHistory: PortUse[] = [];
   private lastCalls?: ConnectCallSplit;
   private lastAttribution?: Attribution;
+  /** The session's autogroup nice before autogroupNice changed it (the session outlives the bench: set back at the end). */
+  private autogroupNiceBefore?: number;
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -420,6 +427,10 @@ class Bench {
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       await this.startServers(backend);
+      if (this.opts.autogroupNice !== undefined) {
+        this.autogroupNiceBefore = autogroupNice(process.pid);
+        log(`vadc's session's autogroup: ${setAutogroupNice(process.pid, this.opts.autogroupNice)}`);
+      }
       if (this.opts.cpuPriority) log(`vadc's thread ${describeCpuPriority(this.opts.cpuPriority)}: ${await applyCpuPriority(process.pid, this.opts.cpuPriority)}`);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
       if (this.opts.pinVadc || this.opts.pinVadcOnly) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
@@ -473,6 +484,7 @@ class Bench {
       return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip), clientPortRange }, runs, hold };
     } finally {
       await this.stopCtStats().catch(() => undefined);
+      if (this.autogroupNiceBefore !== undefined) setAutogroupNice(process.pid, this.autogroupNiceBefore);
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
       rmSync(this.dir, { recursive: true, force: true });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { applyCpuPriority, describeCpuPriority, parseCpuPriority, schedAttr } from '../lib/cpu-priority';
+import { applyCpuPriority, autogroupNice, describeCpuPriority, parseCpuPriority, schedAttr, setAutogroupNice } from '../lib/cpu-priority';
 
 describe('parseCpuPriority', () => {
   it('reads nice, fifo, rr and slice', () => {
@@ -45,5 +45,22 @@ describe('applyCpuPriority', () => {
 
   it('passes on the kernel\'s refusal', async () => {
     await expect(applyCpuPriority(2 ** 22 + 12345, { kind: 'nice', nice: 1 })).rejects.toThrow(/sched_setattr: No such process/);
+  });
+});
+
+(readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' && process.getuid?.() === 0 ? describe : describe.skip)('setAutogroupNice (autogroups on, root)', () => {
+  it('sets the nice of a session of its own and leaves this one\'s alone', async () => {
+    // detached: setsid, so the child is a session (and an autogroup) of its own.
+    const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      const mine = autogroupNice(process.pid);
+      expect(setAutogroupNice(child.pid!, 5)).toMatch(/^\/autogroup-\d+ nice 5$/);
+      expect(autogroupNice(child.pid!)).toBe(5);
+      expect(autogroupNice(process.pid)).toBe(mine);
+      expect(() => setAutogroupNice(child.pid!, -21)).toThrow('autogroup nice must be an integer -20..19, not -21');
+    } finally {
+      child.kill();
+    }
   });
 });
