@@ -102,6 +102,8 @@ export interface RealOvsOptions {
    * lab is up; ovs-vswitchd and other sessions keep theirs. With autogroups a thread's own nice weighs only inside it.
    */
   autogroupNice?: number;
+  /** The nice value of the lab's ovs-vswitchd's autogroup (a session of its own: it daemonizes), once the lab is up. */
+  ovsAutogroupNice?: number;
   /**
    * With traceDir: also record the kernel's scheduler events (perf record -a, sched_switch and sched_wakeup) over the
    * latency phase and tell, for each packet-in, whether vadc's thread was busy, waiting for a CPU or asleep when it
@@ -431,6 +433,7 @@ class Bench {
         this.autogroupNiceBefore = autogroupNice(process.pid);
         log(`vadc's session's autogroup: ${setAutogroupNice(process.pid, this.opts.autogroupNice)}`);
       }
+      if (this.opts.ovsAutogroupNice !== undefined) log(`ovs-vswitchd's autogroup: ${setAutogroupNice(this.vswitchdPid(), this.opts.ovsAutogroupNice)}`);
       if (this.opts.cpuPriority) log(`vadc's thread ${describeCpuPriority(this.opts.cpuPriority)}: ${await applyCpuPriority(process.pid, this.opts.cpuPriority)}`);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
       if (this.opts.pinVadc || this.opts.pinVadcOnly) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });

@@ -41,8 +41,9 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
   --pin-vadc-only  vadc's thread on core 1, nothing else moved (an affinity without a core of its own)
-  --autogroup-nice N  the nice value of the bench's session's autogroup (vadc with the lab's clients and servers; not
+  --autogroup-nice=N  the nice value of the bench's session's autogroup (vadc with the lab's clients and servers; not
                ovs-vswitchd): with kernel.sched_autogroup_enabled a thread's own nice weighs only inside its session
+  --ovs-autogroup-nice=N  the same for the lab's ovs-vswitchd (a session of its own)
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
 (the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
 --sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
@@ -67,6 +68,7 @@ const { values } = parseArgs({
     pin: { type: 'boolean', default: false },
     'pin-vadc-only': { type: 'boolean', default: false },
     'autogroup-nice': { type: 'string' },
+    'ovs-autogroup-nice': { type: 'string' },
     'ct-stats': { type: 'boolean', default: false },
     'ct-stats-ms': { type: 'string', default: '1000' },
     'ct-timeouts': { type: 'string' },
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
     ...(values['connect-call'] ? { connectCalls: true } : {}), ...(portRange ? { clientPortRange: portRange } : {}),
     attribute: values.attribute, pinVadcOnly: values['pin-vadc-only'],
     ...(values['autogroup-nice'] !== undefined ? { autogroupNice: Number(values['autogroup-nice']) } : {}),
+    ...(values['ovs-autogroup-nice'] !== undefined ? { ovsAutogroupNice: Number(values['ovs-autogroup-nice']) } : {}),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
