@@ -20,6 +20,7 @@ import { Outbox, type SwitchBatch } from './outbox';
 import { dueProbes, reportOutlierChanges, type OutlierProbe } from './outliers';
 import { PacketInPath } from './packet-in';
 import { StoppedBackends } from './stopped-backends';
+import { serviceWarnings } from './service-warnings';
 import { strayServiceFlows, strayVipFlows } from './sweeps';
 import { ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState } from './services';
 
@@ -152,12 +153,7 @@ export class LoadBalancerApp {
     msgs.push(...retired);
     const out = new Outbox().toEach(this.switches.keys(), msgs);
     const undecided = services.filter((s) => s.config.decisions === 'datapath' && this.decidedBy(s.config.name) === 'controller').map((s) => s.config.name);
-    if (undecided.length) {
-      this.emit({
-        time: now, kind: 'datapath_decisions_unavailable', level: 'warn', data: { services: undecided },
-        message: `${undecided.join(', ')}: decisions: datapath needs conntrack NAT (${this.nat.status.reason}); the controller decides their connections`,
-      });
-    }
+    for (const event of serviceWarnings(undecided, this.nat.status.reason, this.services.unstableToTell(), now)) this.emit(event);
     return this.finish(out);
   }
 
@@ -378,6 +374,9 @@ export class LoadBalancerApp {
     if (!this.switches.has(dpid)) return [];
     return this.finish(new Outbox().to(dpid, this.nat.strayGroups(dpid, groupIds)));
   }
+
+  /** Why `configs`' pinned service ids cannot be applied now (`alsoKept`: names served besides them), or none. */
+  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[]): string[] { return this.services.pinConflicts(configs, alsoKept); }
 
   /** The service ids of a switch's service flows, read after it connects or this instance became its master (./sweeps.ts). */
   serviceFlowsFound(dpid: bigint, serviceIds: Iterable<number>): SwitchBatch[] {

@@ -15,7 +15,7 @@ import { foldIpv6 } from '../net/ipv6';
 import { AppError } from './errors';
 import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
-import { serviceIds } from './service-ids';
+import { pinConflicts, pinnedIds, restartUnstable, serviceIds, UnstableIdsTold, type UnstableServiceId } from './service-ids';
 
 export type BackendConfig = ServiceConfig['backends'][number];
 
@@ -118,6 +118,7 @@ export class ServiceTable {
   private byIdMap = new Map<number, ServiceState>();
   /** prebuild()'s states for the next configure(), by config object. */
   private prebuilt = new Map<ServiceConfig, ServiceState>();
+  private readonly unstableTold = new UnstableIdsTold();
 
   get all(): readonly ServiceState[] {
     return this.list;
@@ -129,25 +130,37 @@ export class ServiceTable {
    * yields between steps keeps the event loop turning. configure() takes what was built for the same config objects.
    */
   *prebuild(configs: readonly ServiceConfig[]): Generator<void, void, undefined> {
-    const ids = serviceIds(configs.map((s) => s.name), this.idsByName());
+    const ids = this.idsFor(configs);
     const old = new Map(this.list.map((s) => [s.config.name, s]));
     this.prebuilt = new Map();
     for (const config of configs) {
       const prev = old.get(config.name);
-      if (prev && sameShape(prev.config, config)) continue;
+      if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) continue;
       this.prebuilt.set(config, makeService(ids.get(config.name)!, config));
       yield;
     }
   }
 
   /** The ids of the configured services by name: a new configuration's names keep theirs (serviceIds' `kept`). */
-  private idsByName(): Map<string, number> {
+  idsByName(): Map<string, number> {
     return new Map(this.list.map((s) => [s.config.name, s.id]));
   }
 
+  /** The ids `configs` would get: pinned first, then the running services' (see serviceIds). */
+  private idsFor(configs: readonly ServiceConfig[]): Map<string, number> { return serviceIds(configs.map((s) => s.name), this.idsByName(), pinnedIds(configs)); }
+
+  /** The running services whose id a fresh start would not give them again (they should be pinned). */
+  restartUnstable(): UnstableServiceId[] { return restartUnstable(this.idsByName(), pinnedIds(this.list.map((s) => s.config))); }
+
+  /** restartUnstable() when it differs from what was last told, else undefined (service-ids.ts UnstableIdsTold). */
+  unstableToTell(): UnstableServiceId[] | undefined { return this.unstableTold.next(this.restartUnstable()); }
+
+  /** Why `configs`' pinned ids cannot be applied to the running services, or none (service-ids.ts pinConflicts). */
+  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[] = []): string[] { return pinConflicts(pinnedIds(configs), this.idsByName(), new Set([...configs.map((c) => c.name), ...alsoKept])); }
+
   /** Replaces the configuration; returns the services that went away (their flows must be deleted). */
   configure(configs: readonly ServiceConfig[]): ServiceState[] {
-    const ids = serviceIds(configs.map((s) => s.name), this.idsByName());
+    const ids = this.idsFor(configs);
     const old = new Map(this.list.map((s) => [s.config.name, s]));
     const prebuilt = this.prebuilt;
     this.prebuilt = new Map();
@@ -155,7 +168,9 @@ export class ServiceTable {
     for (const config of configs) {
       const prev = old.get(config.name);
       const built = prebuilt.get(config);
-      if (prev && sameShape(prev.config, config)) {
+      // A service keeps its state (and its live connections) unless its shape or its id changes: a pin taking a
+      // running service's id is refused before it gets here (pinConflicts), a removed one's may be reused.
+      if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) {
         reconcileBackends(prev, config);
         // Backends that joined or left, or whose tags changed, may have changed the pools' members.
         if (config.payload_rules) prev.lb.setPools(poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name));

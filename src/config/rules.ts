@@ -16,6 +16,7 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
 
   checkTransport(config, add);
   const namesSeen = new Map<string, number>();
+  const idsSeen = new Map<number, number>();
   const listenersSeen = new Map<string, number>();
   const macOfVip = new Map<string, { mac: string; index: number }>();
   config.services.forEach((service, i) => {
@@ -23,6 +24,11 @@ export function checkConfigRules(config: VadcConfig): ConfigIssue[] {
     const firstNamed = namesSeen.get(service.name);
     if (firstNamed !== undefined) add(`${at}.name`, `duplicate service name "${service.name}" (also services[${firstNamed}])`);
     else namesSeen.set(service.name, i);
+    if (service.id !== undefined) {
+      const firstPinned = idsSeen.get(service.id);
+      if (firstPinned !== undefined) add(`${at}.id`, `duplicate service id ${service.id} (also services[${firstPinned}]): every flow's cookie names its service by id`);
+      else idsSeen.set(service.id, i);
+    }
 
     for (const [key, vip] of vipsOf(service)) {
       const listenerKey = `${formatEndpoint(vip, service.port)}/${service.protocol}`;

@@ -190,6 +190,12 @@ const vipText = boundedString('an IPv4 or IPv6 address or prefix', 64).check((ct
 export const serviceSchema = strict({
   name: text('a service name ([A-Za-z0-9_-], 1..63)', /^[A-Za-z0-9_-]{1,63}$/),
   /**
+   * The service's id (1..65535), pinned: every flow of the service carries it in its cookie. Absent: derived from the
+   * name (src/app/service-ids.ts). Pin it when vadc warns (`service_id_unstable`) that a restart would give the
+   * service another id: a name whose hash collides with another's, added while vadc ran (docs/pipeline.md).
+   */
+  id: integer(1, 65535, 'an integer 1..65535 (the service id in its flows\' cookies)').optional(),
+  /**
    * An IPv4 or IPv6 address, or a prefix (a.b.c.d/len, x:y::/len) for lblc/lblcr/dh services (see docs/pipeline.md).
    * Written back in canonical form ('10.0.0.100/32' is '10.0.0.100', IPv6 in RFC 5952 form), so one VIP is one
    * text everywhere. A service is of its VIP's family: its backends' addresses must be too.

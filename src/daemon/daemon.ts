@@ -144,7 +144,7 @@ export class VadcDaemon implements VadcRuntime {
       if (election && channel) {
         this.pairConfig = new PairConfigSync({
           // The master's changes come in past the standby's refusal of API changes (refuseOnStandby).
-          channel, now: this.now, configText: () => this.text, apply: (text) => this.changes.oneChangeAtATime(() => this.changes.applyConfigNow(text)), emit: (e) => this.emitEvent(e),
+          channel, now: this.now, configText: () => this.text, apply: (text) => this.changes.oneChangeAtATime(() => this.changes.applyConfigNow(text, 'pair')), emit: (e) => this.emitEvent(e),
           drains: { list: () => [...this.changes.apiDrained.values()], set: async (service, backend, drained) => this.changes.setDrained(service, backend, drained) },
           election: () => {
             const { instance, role, peer, stoodBy } = election.status();

@@ -154,7 +154,12 @@ export class RuntimeChanges {
 
   private changeQueue: Promise<unknown> = Promise.resolve();
 
-  async applyConfigNow(yamlText: string): Promise<{ changed: string[] }> {
+  /**
+   * `from`: 'pair' for a master's publication on its standby, which follows the master's service ids even where its
+   * own differ (it forwards nothing as standby, and must take over with the master's ids); an operator's change may
+   * not renumber a running service (pinConflicts).
+   */
+  async applyConfigNow(yamlText: string, from: 'operator' | 'pair' = 'operator'): Promise<{ changed: string[] }> {
     let next: VadcConfig;
     try {
       next = await parseConfigOffThread(yamlText, 'applied config', this.o.configParse);
@@ -170,6 +175,8 @@ export class RuntimeChanges {
     if (JSON.stringify(next.cluster) !== JSON.stringify(config.cluster)) {
       throw new RuntimeError('invalid', `the cluster section (remotes, host, group, uplink, policy_cache, report_interval) cannot change while vadc runs: it is ${config.cluster ? JSON.stringify(config.cluster) : 'absent'}, the new configuration has ${next.cluster ? JSON.stringify(next.cluster) : 'none'}; restart vadc to change it`);
     }
+    const pinProblems = from === 'operator' ? this.o.app.pinConflicts(next.services, this.o.clusterNames()) : [];
+    if (pinProblems.length) throw new RuntimeError('invalid', `service ids: ${pinProblems.join('; ')}`);
     const before = new Map(config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();

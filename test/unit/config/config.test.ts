@@ -255,6 +255,21 @@ describe('cross-field rules', () => {
     ]);
   });
 
+  it('takes a pinned service id 1..65535 and rejects one used twice or out of range', () => {
+    const text = `services:
+  - {name: web, id: 7, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: tls, id: 7, vip: 10.0.0.100, port: 443, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+  - {name: dns, id: 8, vip: 10.0.0.100, port: 53, protocol: udp, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}
+`;
+    expect(issuesOf(text)).toEqual([
+      { path: 'services[1].id', message: "duplicate service id 7 (also services[0]): every flow's cookie names its service by id" },
+    ]);
+    expect(parseConfig(text.replace('id: 7, vip: 10.0.0.100, port: 443', 'vip: 10.0.0.100, port: 443')).services.map((s) => s.id)).toEqual([7, undefined, 8]);
+    for (const bad of ['0', '65536', '1.5', '"7"']) {
+      expect(() => parseConfig(text.replace('id: 8', `id: ${bad}`))).toThrow(/services\[2\]\.id: expected an integer 1\.\.65535 \(the service id in its flows' cookies\)/);
+    }
+  });
+
   it('rejects services on one VIP that disagree on its MAC', () => {
     const text = `services:
   - {name: web, vip: 10.0.0.100, port: 80, backends: [{vnic: a, ip: 10.0.0.11, ports: [1]}]}

@@ -1,5 +1,6 @@
 // What `config apply` (PUT /v1/config) cannot change while vadc runs is refused with the reason, and nothing
 // of the running configuration is lost; the rest applies.
+import { serviceIds } from '../../../src/app';
 import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import { RuntimeError } from '../../../src/runtime/types';
@@ -33,6 +34,15 @@ describe('config apply on a running daemon', () => {
   it('refuses a cluster section added while it runs (it was accepted and ignored until the next restart)', async () => {
     const err = await refusal(`${BASE}cluster: { remotes: "unix:/tmp/s1.sock", host: h1, report_interval: 2 }\n`);
     expect(err.message).toMatch(/^the cluster section \(remotes, host, group, uplink, policy_cache, report_interval\) cannot change while vadc runs: it is absent, the new configuration has \{"remotes":"unix:\/tmp\/s1.sock","host":"h1".*restart vadc to change it$/);
+  });
+
+  it('refuses a pinned id that would renumber the running service, naming its id; pinning that id applies', async () => {
+    const running = serviceIds(['web']).get('web')!;
+    const other = running === 7 ? 8 : 7;
+    const err = await refusal(BASE.replace('name: web,', `name: web, id: ${other},`));
+    expect(err.message).toBe(`service ids: service web runs with id ${running}: pinning id ${other} would renumber it and drop its live connections' flows (pin ${running}, or remove the service and add it back)`);
+    const pinned = BASE.replace('name: web,', `name: web, id: ${running},`);
+    expect(await daemon.applyConfig(pinned)).toEqual({ changed: ['web'] });
   });
 
   it('applies a change of services', async () => {
