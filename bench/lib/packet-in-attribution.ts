@@ -192,8 +192,13 @@ export class GcRecorder {
   readonly pauses: GcPause[] = [];
   /** The young generation's capacity when start() was called (V8's new_space: one semi-space), MB. */
   newSpaceMB = NaN;
+  /** When start() was called, on the pauses' clock: an entry of a collection that began before it is not ours. */
+  private startedMs = Infinity;
   private readonly observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
+      // Node queues a collection's entry after it ends, so one that began before start() can arrive after it (44 ms
+      // before, once, in a busy jest worker).
+      if (performance.timeOrigin + e.startTime < this.startedMs) continue;
       const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
       this.pauses.push({ startMs: performance.timeOrigin + e.startTime, ms: e.duration, kind: (kind !== undefined && GC_KINDS[kind]) || 'other' });
     }
@@ -201,6 +206,7 @@ export class GcRecorder {
 
   start(): this {
     this.newSpaceMB = (getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? NaN) / 2 ** 20;
+    this.startedMs = performance.timeOrigin + performance.now();
     this.observer.observe({ entryTypes: ['gc'] });
     return this;
   }
