@@ -72,11 +72,11 @@ describe('packet-in attribution', () => {
   });
 
   it('records this process\'s GC pauses with their moments and kinds', async () => {
-    const gc = new GcRecorder().start();
     // The pauses' moments are on performance's clock (timeOrigin + startTime): Date.now() drifts from it over a long
     // process's life (a jest worker's: 32 ms once), so the bounds are read from the same clock.
     const clock = () => performance.timeOrigin + performance.now();
     const before = clock();
+    const gc = new GcRecorder().start();
     // A collection forced, so that there is one whatever the worker's heap: allocation alone may fit its young
     // generation (none was recorded once in a jest worker).
     setFlagsFromString('--expose-gc');
