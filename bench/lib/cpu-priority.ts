@@ -81,9 +81,19 @@ export function setAutogroupNice(pid: number, nice: number): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** The nice value of pid's autogroup (the session's processes share it; set it back after a run). */
-export function autogroupNice(pid: number): number {
-  const m = /\bnice (-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
-  if (!m) throw new Error(`/proc/${pid}/autogroup: no nice value`);
+/**
+ * The nice value of pid's autogroup (the session's processes share it; set it back after a run), or undefined when pid
+ * is in the root autogroup: a session that began before autogroups (PID 1's, e.g. a container's or CI's command run
+ * without setsid) has no line in /proc/PID/autogroup, and the kernel refuses to set its nice (EINVAL).
+ */
+export function autogroupNice(pid: number): number | undefined {
+  return parseAutogroup(readFileSync(`/proc/${pid}/autogroup`, 'utf8'), pid);
+}
+
+/** /proc/PID/autogroup's text: `/autogroup-ID nice N`, or empty for the root autogroup; anything else is refused. */
+export function parseAutogroup(text: string, pid: number): number | undefined {
+  if (text.trim() === '') return undefined;
+  const m = /^\/autogroup-\d+ nice (-?\d+)$/.exec(text.trim());
+  if (!m) throw new Error(`/proc/${pid}/autogroup: expected "/autogroup-ID nice N" or nothing, not ${JSON.stringify(text.slice(0, 80))}`);
   return Number(m[1]);
 }

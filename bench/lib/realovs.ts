@@ -431,6 +431,7 @@ class Bench {
       await this.startServers(backend);
       if (this.opts.autogroupNice !== undefined) {
         this.autogroupNiceBefore = autogroupNice(process.pid);
+        if (this.autogroupNiceBefore === undefined) throw new Error('--autogroup-nice: this session is the root autogroup (no line in /proc/self/autogroup), whose nice cannot be set; run the bench under setsid');
         log(`vadc's session's autogroup: ${setAutogroupNice(process.pid, this.opts.autogroupNice)}`);
       }
       if (this.opts.ovsAutogroupNice !== undefined) log(`ovs-vswitchd's autogroup: ${setAutogroupNice(this.vswitchdPid(), this.opts.ovsAutogroupNice)}`);

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { applyCpuPriority, autogroupNice, describeCpuPriority, parseCpuPriority, schedAttr, setAutogroupNice } from '../lib/cpu-priority';
+import { applyCpuPriority, autogroupNice, describeCpuPriority, parseAutogroup, parseCpuPriority, schedAttr, setAutogroupNice } from '../lib/cpu-priority';
 
 describe('parseCpuPriority', () => {
   it('reads nice, fifo, rr and slice', () => {
@@ -48,12 +48,22 @@ describe('applyCpuPriority', () => {
   });
 });
 
+describe('parseAutogroup', () => {
+  it('reads a session\'s nice, nothing for the root autogroup, and refuses other text', () => {
+    expect(parseAutogroup('/autogroup-3465 nice -10\n', 7)).toBe(-10);
+    expect(parseAutogroup('/autogroup-12 nice 19\n', 7)).toBe(19);
+    expect(parseAutogroup('', 7)).toBeUndefined();
+    expect(() => parseAutogroup('nice x\n', 7)).toThrow('/proc/7/autogroup: expected "/autogroup-ID nice N" or nothing, not "nice x\\n"');
+  });
+});
+
 (readFileSync('/proc/sys/kernel/sched_autogroup_enabled', 'utf8').trim() === '1' && process.getuid?.() === 0 ? describe : describe.skip)('setAutogroupNice (autogroups on, root)', () => {
   it('sets the nice of a session of its own and leaves this one\'s alone', async () => {
     // detached: setsid, so the child is a session (and an autogroup) of its own.
     const child = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     try {
       await new Promise((r) => child.once('spawn', r));
+      // undefined when this process is in the root autogroup (CI runs npm test in PID 1's session, without setsid).
       const mine = autogroupNice(process.pid);
       expect(setAutogroupNice(child.pid!, 5)).toMatch(/^\/autogroup-\d+ nice 5$/);
       expect(autogroupNice(child.pid!)).toBe(5);
