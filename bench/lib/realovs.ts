@@ -216,7 +216,7 @@ export interface HoldResult {
 export interface RealOvsReport {
   nat: 'flows' | 'conntrack';
   decisions: 'controller' | 'datapath';
-  lab: { vip: string; backend: string; clients: string[]; clientPortRange: string };
+  lab: { vip: string; backend: string; clients: string[]; clientPortRange: string; ovs: string };
   runs: RunResult[];
   hold: HoldResult | null;
 }
@@ -451,6 +451,8 @@ class Bench {
       }
       const clientPortRange = await this.clientPortRange();
       log(`clients' ephemeral port range (net.ipv4.ip_local_port_range): ${clientPortRange}`);
+      const ovs = await this.lab.ovsVersion();
+      log(`OVS: ${ovs}`);
       await this.startCtStats(backend);
       const runs: RunResult[] = [];
       for (let run = 0; run < this.opts.runs; run++) {
@@ -485,7 +487,7 @@ class Bench {
       }
       await this.stopCtStats();
       const hold = this.opts.holdConnections > 0 ? await this.holdPhase() : null;
-      return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip), clientPortRange }, runs, hold };
+      return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip), clientPortRange, ovs }, runs, hold };
     } finally {
       await this.stopCtStats().catch(() => undefined);
       if (this.autogroupNiceBefore !== undefined) setAutogroupNice(process.pid, this.autogroupNiceBefore);

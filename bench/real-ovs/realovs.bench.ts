@@ -47,7 +47,9 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
 (the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
 --sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
-(coverage/show, ovs-ofctl) and the kernel (perf).`;
+(coverage/show, ovs-ofctl) and the kernel (perf).
+Which OVS: the system's, or the install VADC_OVS_PREFIX names (its bin/, sbin/ and share/openvswitch: src/lab); the
+output's first line says which, with its ovs-vswitchd --version.`;
 
 const { values } = parseArgs({
   options: {
@@ -139,7 +141,7 @@ async function main(): Promise<void> {
     { what: 'packet-ins whole VIP transfer (2 = control + data conn)', ...m((r) => r.iperf.packetInsWholeTransfer), target: '' },
     { what: 'failed connections (all phases)', ...m((r) => r.static.failed + r.vip.failed), target: '0' },
   ];
-  process.stdout.write(`real OVS (userspace datapath), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread; ` +
+  process.stdout.write(`real OVS (userspace datapath; ${report.lab.ovs}), NAT by ${report.nat}, decisions by the ${report.decisions}, VIP ${report.lab.vip} -> ${report.lab.backend}; ${report.runs.length} runs, median and spread; ` +
     `clients' ephemeral ports ${report.lab.clientPortRange}` +
     `${runGapS ? `; runs ${runGapS} s apart` : ''}${ctTimeouts ? `; zone timeouts ${JSON.stringify(ctTimeouts)}` : ''}\n`);
   process.stdout.write(`${formatTable(rows, [

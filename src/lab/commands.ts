@@ -4,7 +4,36 @@ import * as path from 'node:path';
 import { LAB_IPV6_PREFIX_LENGTH, type HostPlan, type LabPlan } from './plan';
 import { LabError } from './errors';
 
-export const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+/**
+ * Names another Open vSwitch install (`./configure --prefix=PREFIX && make install`): every OVS tool the lab runs
+ * then comes from PREFIX/bin and PREFIX/sbin, and the database schema from PREFIX/share/openvswitch. Unset: the
+ * system's (tools from PATH, Debian's schema).
+ */
+export const OVS_PREFIX_VARIABLE = 'VADC_OVS_PREFIX';
+/** The OVS tools the lab runs: with a prefix, each must be in its bin/ or sbin/. */
+export const LAB_OVS_TOOLS = ['ovs-vswitchd', 'ovsdb-server', 'ovsdb-tool', 'ovs-vsctl', 'ovs-ofctl', 'ovs-appctl'] as const;
+const SYSTEM_OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+
+/** Which Open vSwitch the lab runs. */
+export interface OvsInstall {
+  /** undefined: the system's. */
+  prefix?: string;
+  /** Directories searched before PATH for the OVS tools. */
+  binDirs: string[];
+  /** vswitch.ovsschema of the same install (ovsdb-tool create). */
+  schema: string;
+}
+
+/** The install named by VADC_OVS_PREFIX in `env`, or the system's. */
+export function ovsInstall(env: NodeJS.ProcessEnv = process.env): OvsInstall {
+  const prefix = env[OVS_PREFIX_VARIABLE]?.trim();
+  if (!prefix) return { binDirs: [], schema: SYSTEM_OVS_SCHEMA };
+  if (!path.isAbsolute(prefix)) {
+    throw new LabError('bad-option', `${OVS_PREFIX_VARIABLE}: expected an absolute path (an OVS install's --prefix), got ${JSON.stringify(prefix)}`);
+  }
+  const root = path.resolve(prefix);
+  return { prefix: root, binDirs: [path.join(root, 'bin'), path.join(root, 'sbin')], schema: path.join(root, 'share', 'openvswitch', 'vswitch.ovsschema') };
+}
 /** Name of the tap device every userspace (netdev) datapath makes for itself. */
 export const NETDEV_DATAPATH_DEVICE = 'ovs-netdev';
 
@@ -36,9 +65,14 @@ export function mgmtSocketPath(dir: string, bridge: string): string {
   return path.join(dir, `${bridge}.mgmt`);
 }
 
-/** Environment that points every OVS tool at the lab's directory instead of the system's. */
+/**
+ * Environment that points every OVS tool at the lab's directory instead of the system's, with the tools of the
+ * install VADC_OVS_PREFIX names (if set) first on PATH.
+ */
 export function ovsEnv(dir: string, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  return { ...base, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
+  const { binDirs } = ovsInstall(base);
+  const pathVar = binDirs.length === 0 ? {} : { PATH: [...binDirs, base.PATH ?? ''].filter(Boolean).join(':') };
+  return { ...base, ...pathVar, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
 }
 
 export function ovsdbServerArgv(p: LabPaths): string[] {

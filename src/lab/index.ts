@@ -8,6 +8,8 @@ export type { LabErrorCode } from './errors';
 export { DEFAULT_LAB_NAME, ipv6ForIp, MAX_LAB_HYPERVISORS, planHost, planHypervisor, planLab, portPrefix, validateLabName } from './plan';
 export type { HostPlan, HostRole, HypervisorPlan, LabPlan } from './plan';
 export { HOST_LOCK_FILE } from './host-lock';
+export { OVS_PREFIX_VARIABLE, ovsInstall } from './commands';
+export type { OvsInstall } from './commands';
 export { hostDaemonsStatus, planHostDaemons } from './host-daemons';
 export type { HostDaemonNat, HostDaemonPlan, HostDaemonStatus, HostDaemonsInput } from './host-daemons';
 export {

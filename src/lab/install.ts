@@ -1,4 +1,8 @@
-// Makes sure Open vSwitch is there: installs it with apt-get as root, or says what to install.
+// Makes sure Open vSwitch is there: installs it with apt-get as root, or says what to install; with VADC_OVS_PREFIX,
+// checks that the named install has the tools the lab runs.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LAB_OVS_TOOLS, OVS_PREFIX_VARIABLE, ovsInstall, type OvsInstall } from './commands';
 import { LabError } from './errors';
 import { pathWithSbin, run, which } from './system';
 
@@ -15,9 +19,23 @@ export function missingPackages(present: ReadonlySet<string>): string[] {
   return [...new Set(missing)];
 }
 
+/** What an install named by VADC_OVS_PREFIX lacks of what the lab runs: tools in neither bin/ nor sbin/, the schema. */
+export function missingFromInstall(install: OvsInstall, exists: (file: string) => boolean = fs.existsSync): string[] {
+  if (install.prefix === undefined) return [];
+  const tools = LAB_OVS_TOOLS.filter((tool) => !install.binDirs.some((dir) => exists(path.join(dir, tool))));
+  return exists(install.schema) ? tools : [...tools, install.schema];
+}
+
 export async function ensureLabTools(isRoot: boolean): Promise<void> {
-  const present = new Set<string>();
-  for (const [binary] of REQUIRED_TOOLS) if (await which(binary)) present.add(binary);
+  const install = ovsInstall();
+  const lacking = missingFromInstall(install);
+  if (lacking.length > 0) {
+    throw new LabError('missing-package', `${OVS_PREFIX_VARIABLE}=${install.prefix} lacks ${lacking.join(', ')}: expected an Open vSwitch ` +
+      `built with ./configure --prefix=${install.prefix} and installed there (make install)`);
+  }
+  // With another install (checked above), the system's OVS is not needed.
+  const present = new Set<string>(install.prefix === undefined ? [] : LAB_OVS_TOOLS);
+  for (const [binary] of REQUIRED_TOOLS) if (!present.has(binary) && await which(binary)) present.add(binary);
   const missing = missingPackages(present);
   if (missing.length === 0) return;
   if (!isRoot) {

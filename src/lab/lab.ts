@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   addBridgeArgs, addPatchPortArgs, addPortArgs, hostSetupCommands, labPaths, LabPaths, mgmtSocketPath,
-  ofctlArgv, OVS_SCHEMA, ovsdbServerArgv, ovsEnv, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
+  ofctlArgv, OVS_PREFIX_VARIABLE, ovsdbServerArgv, ovsEnv, ovsInstall, UNDERLAY_FLOW, vswitchdArgv, vsctlArgv,
 } from './commands';
 import { LabError } from './errors';
 import { planHostDaemons, startHostDaemons, type HostDaemonNat, type HostDaemonStatus } from './host-daemons';
@@ -210,6 +210,13 @@ export class Lab {
     return (await run(['ovs-appctl', '-t', this.vswitchdControlSocket, ...args], { env: this.env })).stdout;
   }
 
+  /** The lab's OVS: the first line of its `ovs-vswitchd --version`, and whose it is (VADC_OVS_PREFIX's or the system's). */
+  async ovsVersion(): Promise<string> {
+    const line = (await run(['ovs-vswitchd', '--version'], { env: this.env })).stdout.split('\n')[0].trim();
+    const { prefix } = ovsInstall(this.env);
+    return `${line} (${prefix === undefined ? 'the system\'s' : `${OVS_PREFIX_VARIABLE}=${prefix}`})`;
+  }
+
   /** ovs-ofctl against one simulated hypervisor's bridge (multi-host labs). */
   async ofctlOn(hypervisor: LabHypervisor | string, ...args: string[]): Promise<string> {
     return (await run(ofctlArgv(this.hypervisor(hypervisor).mgmtSocket, args), { env: this.env })).stdout;
@@ -385,7 +392,7 @@ export class Lab {
     for (let i = 0; i < clientCount; i++) planned.push(planHost(this.plan, 'client', `cl${i + 1}`, 101 + i));
     this.saveState(planned);
 
-    await run(['ovsdb-tool', 'create', this.paths.db, OVS_SCHEMA], { env: this.env });
+    await run(['ovsdb-tool', 'create', this.paths.db, ovsInstall(this.env).schema], { env: this.env });
     await run(ovsdbServerArgv(this.paths), { env: this.env });
     await run(vsctlArgv(this.paths.dbSocket, ['--no-wait', 'init']), { env: this.env });
     await this.startVswitchd();
@@ -412,7 +419,7 @@ export class Lab {
     const planned = planHypervisorHosts(this.plan, count, vmsEach, clientsEach);
     this.saveState(planned);
 
-    await run(['ovsdb-tool', 'create', this.paths.db, OVS_SCHEMA], { env: this.env });
+    await run(['ovsdb-tool', 'create', this.paths.db, ovsInstall(this.env).schema], { env: this.env });
     await run(ovsdbServerArgv(this.paths), { env: this.env });
     await run(vsctlArgv(this.paths.dbSocket, ['--no-wait', 'init']), { env: this.env });
     await this.startVswitchd();

@@ -5,8 +5,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-
-const OVS_SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
+import { ovsEnv, ovsInstall } from '../../src/lab/commands';
 
 export interface PrivateSwitch {
   dir: string;
@@ -39,7 +38,8 @@ function killPidfile(file: string): void {
 /** Starts ovsdb-server and ovs-vswitchd in a fresh temp directory with bridge br0 (ports p1, p2 = ofports 1, 2). */
 export function startPrivateSwitch(datapathId = '00000000000000a1'): PrivateSwitch {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vadc-ovs-'));
-  const env = { ...process.env, OVS_RUNDIR: dir, OVS_LOGDIR: dir, OVS_DBDIR: dir, OVS_SYSCONFDIR: dir };
+  // The lab's choice of install (VADC_OVS_PREFIX or the system's), pointed at this directory.
+  const env = ovsEnv(dir);
   const db = path.join(dir, 'conf.db');
   const dbSock = path.join(dir, 'db.sock');
   const vswitchdCtl = path.join(dir, 'ovs-vswitchd.ctl');
@@ -50,7 +50,7 @@ export function startPrivateSwitch(datapathId = '00000000000000a1'): PrivateSwit
     fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    run(['ovsdb-tool', 'create', db, OVS_SCHEMA], env);
+    run(['ovsdb-tool', 'create', db, ovsInstall(env).schema], env);
     run(['ovsdb-server', db, `--remote=punix:${dbSock}`, `--pidfile=${path.join(dir, 'ovsdb-server.pid')}`,
       `--log-file=${path.join(dir, 'ovsdb-server.log')}`, `--unixctl=${path.join(dir, 'ovsdb-server.ctl')}`, '--detach'], env);
     run(['ovs-vsctl', `--db=unix:${dbSock}`, '--no-wait', 'init'], env);

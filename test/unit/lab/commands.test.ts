@@ -1,8 +1,9 @@
 import {
-  addBridgeArgs, addPortArgs, hostSetupCommands, labPaths, ofctlArgv, ovsdbServerArgv, ovsEnv, vsctlArgv, vswitchdArgv,
+  addBridgeArgs, addPortArgs, hostSetupCommands, labPaths, ofctlArgv, ovsdbServerArgv, ovsEnv, ovsInstall, vsctlArgv, vswitchdArgv,
 } from '../../../src/lab/commands';
+import { LabError } from '../../../src/lab/errors';
 import { planHost, planLab } from '../../../src/lab/plan';
-import { missingPackages } from '../../../src/lab/install';
+import { missingFromInstall, missingPackages } from '../../../src/lab/install';
 import { parseLockOwner } from '../../../src/lab/host-lock';
 
 describe('lab command building', () => {
@@ -13,6 +14,41 @@ describe('lab command building', () => {
   it('points every OVS directory at the lab directory', () => {
     const env = ovsEnv('/d', { PATH: '/bin' });
     expect(env).toEqual({ PATH: '/bin', OVS_RUNDIR: '/d', OVS_LOGDIR: '/d', OVS_DBDIR: '/d', OVS_SYSCONFDIR: '/d' });
+  });
+
+  it('takes the system\'s OVS unless VADC_OVS_PREFIX names another install', () => {
+    expect(ovsInstall({ PATH: '/bin' })).toEqual({ binDirs: [], schema: '/usr/share/openvswitch/vswitch.ovsschema' });
+    expect(ovsInstall({ VADC_OVS_PREFIX: ' ' })).toEqual({ binDirs: [], schema: '/usr/share/openvswitch/vswitch.ovsschema' });
+    expect(ovsInstall({ VADC_OVS_PREFIX: '/opt/ovs-3.3/' })).toEqual({
+      prefix: '/opt/ovs-3.3', binDirs: ['/opt/ovs-3.3/bin', '/opt/ovs-3.3/sbin'], schema: '/opt/ovs-3.3/share/openvswitch/vswitch.ovsschema',
+    });
+    expect(() => ovsInstall({ VADC_OVS_PREFIX: 'opt/ovs' })).toThrow(LabError);
+    expect(() => ovsInstall({ VADC_OVS_PREFIX: 'opt/ovs' })).toThrow(/VADC_OVS_PREFIX: expected an absolute path .*"opt\/ovs"/);
+  });
+
+  it('puts the named install\'s bin and sbin first on the OVS tools\' PATH', () => {
+    const env = ovsEnv('/d', { PATH: '/usr/bin:/usr/sbin', VADC_OVS_PREFIX: '/opt/ovs-3.3' });
+    expect(env).toEqual({
+      PATH: '/opt/ovs-3.3/bin:/opt/ovs-3.3/sbin:/usr/bin:/usr/sbin', VADC_OVS_PREFIX: '/opt/ovs-3.3',
+      OVS_RUNDIR: '/d', OVS_LOGDIR: '/d', OVS_DBDIR: '/d', OVS_SYSCONFDIR: '/d',
+    });
+    expect(ovsEnv('/d', { VADC_OVS_PREFIX: '/opt/o' }).PATH).toBe('/opt/o/bin:/opt/o/sbin');
+    // The env it makes names the same install again (the lab reads its schema from it).
+    expect(ovsInstall(env).schema).toBe('/opt/ovs-3.3/share/openvswitch/vswitch.ovsschema');
+  });
+
+  it('says which of the lab\'s OVS tools and the schema a named install lacks', () => {
+    const install = ovsInstall({ VADC_OVS_PREFIX: '/opt/o' });
+    const complete = new Set(['/opt/o/sbin/ovs-vswitchd', '/opt/o/sbin/ovsdb-server', '/opt/o/bin/ovsdb-tool', '/opt/o/bin/ovs-vsctl',
+      '/opt/o/bin/ovs-ofctl', '/opt/o/bin/ovs-appctl', '/opt/o/share/openvswitch/vswitch.ovsschema']);
+    expect(missingFromInstall(install, (f) => complete.has(f))).toEqual([]);
+    // A tool found in either directory counts.
+    const appctlInSbin = new Set([...complete].map((f) => f.replace('/bin/ovs-appctl', '/sbin/ovs-appctl')));
+    expect(missingFromInstall(install, (f) => appctlInSbin.has(f))).toEqual([]);
+    const partial = new Set([...complete].filter((f) => !f.endsWith('ovs-ofctl') && !f.endsWith('.ovsschema')));
+    expect(missingFromInstall(install, (f) => partial.has(f))).toEqual(['ovs-ofctl', '/opt/o/share/openvswitch/vswitch.ovsschema']);
+    // The system's install is apt-get's business (missingPackages), not this check's.
+    expect(missingFromInstall(ovsInstall({}), () => false)).toEqual([]);
   });
 
   it('runs both daemons detached with pidfiles and sockets in the lab directory', () => {
