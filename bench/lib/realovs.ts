@@ -24,6 +24,7 @@ import {
 } from './first-packet-trace';
 import { packetInWaits, parsePerfSched, schedSplit, wakeupPlacement, type SchedSplit, type WakeupPlacement } from './sched-trace';
 import { applyCpuPriority, autogroupNice, describeCpuPriority, setAutogroupNice, type CpuPriority } from './cpu-priority';
+import { CpuShareGroups, type CpuShareKey, type CpuShares } from './cpu-shares';
 import { parseClientReport, TCP_CLIENT_JS, TCP_SERVER_JS, type ClientOptions, type ClientReport } from './realovs-scripts';
 import { CtSampler, ctTimeline, formatCtTimeline, type TimedConnect } from './ct-sampler';
 import {
@@ -135,6 +136,12 @@ export interface RealOvsOptions {
    * ovs-vswitchd's main and its own thread's schedstat around each connect; vadc's GC pauses are recorded with their moments.
    */
   attribute?: boolean;
+  /**
+   * CPU weights by cgroup once the lab is up (bench/lib/cpu-shares.ts): vadc's process, ovs-vswitchd and the lab's clients
+   * and servers (the latency client apart with probe) each in a cpu cgroup of its own with these cpu.shares; put back
+   * and removed at the end.
+   */
+  cpuShares?: CpuShares;
   log: (line: string) => void;
 }
 
@@ -414,6 +421,7 @@ class Bench {
   private lastAttribution?: Attribution;
   /** The session's autogroup nice before autogroupNice changed it (the session outlives the bench: set back at the end). */
   private autogroupNiceBefore?: number;
+  private shareGroups?: CpuShareGroups;
 
   constructor(private readonly opts: RealOvsOptions) {
     writeFileSync(this.clientScript, TCP_CLIENT_JS);
@@ -428,7 +436,9 @@ class Bench {
       const backend = this.lab.vms[0];
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
+      if (this.opts.cpuShares) this.shareGroups = await CpuShareGroups.apply(this.opts.cpuShares, { vadc: process.pid, ovs: this.vswitchdPid() }, log);
       await this.startServers(backend);
+      if (this.shareGroups) log(`cpu shares, with the servers up: ${this.shareGroups.census()}`);
       if (this.opts.autogroupNice !== undefined) {
         this.autogroupNiceBefore = autogroupNice(process.pid);
         if (this.autogroupNiceBefore === undefined) throw new Error('--autogroup-nice: this session is the root autogroup (no line in /proc/self/autogroup), whose nice cannot be set; run the bench under setsid');
@@ -490,6 +500,7 @@ class Bench {
       return { nat: this.opts.nat ?? 'flows', decisions: this.opts.decisions ?? 'controller', lab: { vip: this.vip, backend: `${backend.port} ${backend.ip}`, clients: this.lab.clients.map((c) => c.ip), clientPortRange, ovs }, runs, hold };
     } finally {
       await this.stopCtStats().catch(() => undefined);
+      if (this.shareGroups) log(await this.shareGroups.restore().catch((err: Error) => `cpu shares: restoring failed: ${err.message} (see ${this.shareGroups!.hierarchy.root}/vadc-bench-${process.pid}-*)`));
       if (this.autogroupNiceBefore !== undefined) setAutogroupNice(process.pid, this.autogroupNiceBefore);
       await this.daemon?.stop().catch(() => undefined);
       await this.lab?.down().catch((err: Error) => log(`lab down failed: ${err.message} (run: vadc lab down --name ${PERF_LAB})`));
@@ -577,15 +588,20 @@ class Bench {
     return this.opts.pinVadc ? `taskset -c ${OTHERS_CORE} ` : '';
   }
 
+  /** With cpuShares: the shell prefix that puts a process the bench starts into its group (the load's unless said). */
+  private intoGroup(key: CpuShareKey = 'load'): string {
+    return this.shareGroups?.joinPrefix(key) ?? '';
+  }
+
   private async startServers(backend: LabHost): Promise<void> {
     for (const port of [SERVER_PORT, STATIC_SERVER_PORT]) {
-      const server = this.lab.spawn(backend, ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.serverScript} ${port}`]);
+      const server = this.lab.spawn(backend, ['sh', '-c', `${this.intoGroup()}ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.serverScript} ${port}`]);
       await new Promise<void>((resolve, reject) => {
         server.stdout?.once('data', () => resolve());
         server.once('exit', (code) => reject(new Error(`bench TCP server on ${port} exited (${code})`)));
       });
     }
-    this.lab.spawn(backend, ['sh', '-c', `exec ${this.offVadcCore}iperf3 -s -p ${IPERF_PORT}`]);
+    this.lab.spawn(backend, ['sh', '-c', `${this.intoGroup()}exec ${this.offVadcCore}iperf3 -s -p ${IPERF_PORT}`]);
     await sleep(300);
   }
 
@@ -608,8 +624,8 @@ class Bench {
     return this.daemon!.status().services.reduce((n, s) => n + s[field], 0);
   }
 
-  private clientArgv(o: ClientOptions): string[] {
-    return ['sh', '-c', `ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.clientScript} '${JSON.stringify(o)}'`];
+  private clientArgv(o: ClientOptions, group: CpuShareKey = 'load'): string[] {
+    return ['sh', '-c', `${this.intoGroup(group)}ulimit -n $(ulimit -Hn) && exec ${this.offVadcCore}node ${this.clientScript} '${JSON.stringify(o)}'`];
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
@@ -642,7 +658,7 @@ class Bench {
         targets: [{ host: this.vip, port: 80 }, { host: this.staticVip, port: 80 }], ...(this.ct || this.opts.connectCalls || this.opts.attribute ? { times: true } : {}),
         ...(this.opts.connectCalls ? { calls: true } : {}),
         ...(this.opts.attribute ? { schedstat: attributionSchedstatPaths(process.pid, this.vswitchdPid()) } : {}),
-      });
+      }, 'probe');
       this.ct?.mark(`run ${this.runIndex + 1} latency`);
       const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });

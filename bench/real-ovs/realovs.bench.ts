@@ -7,6 +7,7 @@ import type { PathSplit } from '../lib/first-packet-trace';
 import { runRealOvsBench, type LatencyTrace, type RunResult } from '../lib/realovs';
 import type { Distribution } from '../lib/realovs-stats';
 import { parseCpuPriority } from '../lib/cpu-priority';
+import { cpuSharesConflict, parseCpuShares } from '../lib/cpu-shares';
 import { medianSpread } from '../lib/realovs-stats';
 import { formatAttribution } from '../lib/packet-in-attribution';
 
@@ -44,6 +45,10 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --autogroup-nice=N  the nice value of the bench's session's autogroup (vadc with the lab's clients and servers; not
                ovs-vswitchd): with kernel.sched_autogroup_enabled a thread's own nice weighs only inside its session
   --ovs-autogroup-nice=N  the same for the lab's ovs-vswitchd (a session of its own)
+  --cpu-shares vadc=N,ovs=N,load=N[,probe=N]  CPU weights by cgroup (systemd's CPUShares=/CPUWeight= for vadc.service,
+               ovs-vswitchd.service and the VMs' slice): a cpu cgroup per key (v1 cpu.shares; v2 cpu.weight = N*100/1024)
+               for vadc's process, ovs-vswitchd, the lab's clients and servers, and apart the latency client (probe; else
+               with load); a key left out leaves its processes where they were; all put back and removed at the end
 Where it is measured: vadc's daemon runs inside this bench's process (its main thread). The --trace figures "its own turn"
 (the switch socket's data event -> the packet-out's write), the event-loop delay and the GC pauses are that thread's;
 --sched's "vadc's thread" is it too. Everything else comes from the capture, the lab's clients (connect times), OVS
@@ -71,6 +76,7 @@ const { values } = parseArgs({
     'pin-vadc-only': { type: 'boolean', default: false },
     'autogroup-nice': { type: 'string' },
     'ovs-autogroup-nice': { type: 'string' },
+    'cpu-shares': { type: 'string' },
     'ct-stats': { type: 'boolean', default: false },
     'ct-stats-ms': { type: 'string', default: '1000' },
     'ct-timeouts': { type: 'string' },
@@ -96,6 +102,9 @@ async function main(): Promise<void> {
   if (values.decisions !== 'controller' && values.decisions !== 'datapath') throw new Error(`--decisions must be controller or datapath, not ${JSON.stringify(values.decisions)}`);
   const ctTimeouts = values['ct-timeouts'] !== undefined ? JSON.parse(values['ct-timeouts']) as Record<string, number> : undefined;
   const portRange = values['port-range'] !== undefined ? parsePortRange(values['port-range']) : undefined;
+  const cpuShares = values['cpu-shares'] !== undefined ? parseCpuShares(values['cpu-shares']) : undefined;
+  const conflict = cpuShares && cpuSharesConflict(cpuShares, { prio: values.prio, autogroupNice: values['autogroup-nice'] !== undefined, ovsAutogroupNice: values['ovs-autogroup-nice'] !== undefined });
+  if (conflict) throw new Error(conflict);
   const runGapS = Number(values['run-gap-s']);
   if (!(runGapS >= 0)) throw new Error(`--run-gap-s must be a number of seconds >= 0, not ${JSON.stringify(values['run-gap-s'])}`);
   const report = await runRealOvsBench({
@@ -111,6 +120,7 @@ async function main(): Promise<void> {
     attribute: values.attribute, pinVadcOnly: values['pin-vadc-only'],
     ...(values['autogroup-nice'] !== undefined ? { autogroupNice: Number(values['autogroup-nice']) } : {}),
     ...(values['ovs-autogroup-nice'] !== undefined ? { ovsAutogroupNice: Number(values['ovs-autogroup-nice']) } : {}),
+    ...(cpuShares ? { cpuShares } : {}),
   });
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), node: process.version, ...report }, null, 2)}\n`);
@@ -147,7 +157,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
-  process.stdout.write(`${ceilingVerdict(report.runs, values.prio ?? 'default')}\n`);
+  process.stdout.write(`${ceilingVerdict(report.runs, `${values.prio ?? 'default'}${values['cpu-shares'] !== undefined ? `, cpu shares ${values['cpu-shares']}` : ''}`)}\n`);
   if (values['connect-call']) process.stdout.write(`${connectCallLine(report.runs)}\n`);
   report.runs.forEach((r, i) => {
     if (r.trace) process.stdout.write(`\n${formatTrace(r.trace, i + 1)}`);
