@@ -1,7 +1,8 @@
 // The real-OVS benchmark: a private lab (one backend VM, two client namespaces), vadc's daemon as the
-// controller, and the same load through the VIP (every connection a packet-in) and over pre-installed
-// static NAT flows (no controller), side by side in one run. Also iperf3 via the VIP vs. direct, and a
-// scaled test of many held connections (flow table vs. vadc's connection table).
+// controller, and the same load through the VIP (a packet-in or the select group each) and over pre-installed
+// static NAT flows, side by side in one run: by turns in one phase (the default), or the static path first with
+// the controller detached (the old measure). Also iperf3 via the VIP vs. direct, and a scaled test of many held
+// connections (flow table vs. vadc's connection table).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import { stringify } from 'yaml';
 import { parseConfig } from '../../src/config';
 import { serviceIds } from '../../src/app/service-ids';
 import { connectionsOfService } from '../../src/flows/cookies';
+import { serviceGroupId } from '../../src/flows/groups';
 import { parseConntrackDump } from '../../src/flows/conntrack-dump';
 import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, type LabHost } from '../../src/lab';
@@ -32,10 +34,14 @@ import {
   type TupleFate,
 } from './port-reuse';
 import { attribute, attributedConnects, attributionSchedstatPaths, GcRecorder, type Attribution } from './packet-in-attribution';
+import { chunkOrder, parsePmdCounters, schedstatCpuNs, synToGroupInRun, turnsThroughput, type ThroughputChunk, type TurnsThroughput } from './throughput-turns';
+import { OvsProfiler } from './ovs-profile';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
 const STATIC_COOKIE = '0x5eed';
+/** synToGroup's bench flow (not vadc's cookie: vadc leaves it alone). */
+const SYN_TO_GROUP_COOKIE = '0x5eee';
 /** Connection flows (vadc cookie magic 0xadc0, kind 4) in ovs-ofctl cookie/mask syntax. */
 const CONNECTION_COOKIES = 'cookie=0xadc0400000000000/0xfffff00000000000';
 const SERVER_PORT = 8080;
@@ -142,6 +148,23 @@ export interface RealOvsOptions {
    * and removed at the end.
    */
   cpuShares?: CpuShares;
+  /**
+   * How the new-connection throughput of the two paths is measured (docs/benchmarks.md, "Real OVS"): turns (default):
+   * alternating chunks of VIP and static connections in one phase, vadc attached and both flow sets installed (the
+   * static path to a second address, as in the latency phase); phases: the old measure, a static phase with the
+   * controller detached (staticNatFlows) and then a VIP phase; both: the old phases and then the turns, each ratio.
+   */
+  throughput?: 'turns' | 'phases' | 'both';
+  /** With turns: chunk pairs per run; each chunk is connections / pairs connections of one path. Default 3. */
+  throughputPairs?: number;
+  /** With turns: perf record (cpu-clock, call graphs) of ovs-vswitchd over each chunk into this directory: its self time per connection by path. */
+  ovsProfileDir?: string;
+  /**
+   * A candidate pipeline for datapath decisions (issue 15), as a bench flow: a new connection's SYN (tcp_flags +syn-ack)
+   * to the VIP:port goes from table 0 straight to the service's select group, skipping the first ct(nat) pass. on: every
+   * run; abba: runs 2 and 3 of each 4 (ABBA against vadc's own pipeline in one bench). Needs decisions datapath.
+   */
+  synToGroup?: 'off' | 'on' | 'abba';
   log: (line: string) => void;
 }
 
@@ -201,6 +224,12 @@ export interface RunResult {
   connectCall?: ConnectCallSplit;
   /** With attribute: the slowest connects split by schedstat and GC. */
   attribution?: Attribution;
+  /** Throughput by turns (the default measure): ratio above is its ratio. */
+  turns?: TurnsThroughput;
+  /** Throughput by phases (the old measure; with throughput phases, ratio above is its ratio). */
+  phases?: { staticPerSecond: number; vipPerSecond: number; ratio: number };
+  /** The VIP's pipeline in this run: vadc's, or with synToGroup's bench flow. */
+  pipeline: 'vadc' | 'syn-to-group';
 }
 
 export interface HoldResult {
@@ -475,19 +504,25 @@ class Bench {
           this.ct?.mark(`gap before run ${run + 1}`);
           await sleep(this.opts.runGapS * 1000);
         }
-        log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
+        const byPhases = (this.opts.throughput ?? 'turns') !== 'turns';
+        if (byPhases) log(`run ${run + 1}/${this.opts.runs}: static NAT flows (no controller) ...`);
         this.ct?.mark(`run ${run + 1} static`);
-        const staticPhase = await this.staticPhase(backend);
-        log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc) ...`);
+        const oldStatic = byPhases ? await this.staticPhase(backend) : undefined;
+        log(`run ${run + 1}/${this.opts.runs}: through the VIP (vadc)${(this.opts.throughput ?? 'turns') !== 'phases' ? ', then both paths by turns' : ''} ...`);
         this.ct?.mark(`run ${run + 1} VIP`);
-        const vipPhase = await this.vipPhase(backend);
+        const pipeline = synToGroupInRun(this.opts.synToGroup ?? 'off', run) ? 'syn-to-group' : 'vadc';
+        if (pipeline === 'syn-to-group') await this.addSynToGroup();
+        const { turns, phasesPerSecond, ...vipPhase } = await this.vipPhase(backend).finally(() => this.lab.ofctl('del-flows', `cookie=${SYN_TO_GROUP_COOKIE}/-1`));
+        const staticPhase = this.staticResult(oldStatic, turns);
         this.logCtTimeline(run);
         staticPhase.connectUs = vipPhase.staticConnectUs;
         staticPhase.failed += vipPhase.staticFailed;
         log(`run ${run + 1}/${this.opts.runs}: ${this.opts.iperfSeconds > 0 ? 'iperf3 direct and through the VIP ...' : 'iperf3 skipped (--iperf-seconds 0)'}`);
         const iperf = this.opts.iperfSeconds > 0 ? await this.iperf(backend) : NO_IPERF;
+        const phases = oldStatic && phasesPerSecond !== undefined
+          ? { staticPerSecond: oldStatic.perSecond, vipPerSecond: phasesPerSecond, ratio: phasesPerSecond / oldStatic.perSecond } : undefined;
         runs.push({
-          static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond,
+          static: staticPhase, vip: vipPhase, ratio: vipPhase.perSecond / staticPhase.perSecond, ...(turns ? { turns } : {}), ...(phases ? { phases } : {}), pipeline,
           firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf, ...(this.lastTrace ? { trace: this.lastTrace } : {}),
           ...(this.lastCalls ? { connectCall: this.lastCalls } : {}),
           ...(this.lastAttribution ? { attribution: this.lastAttribution } : {}),
@@ -629,19 +664,20 @@ class Bench {
   }
 
   /** Runs the client in each client namespace at once; rate = all successes / the slowest client's time. */
-  private async churn(port: number, phase: string): Promise<{ ok: number; failed: number; perSecond: number }> {
-    const per = Math.ceil(this.opts.connections / this.lab.clients.length);
+  private async churn(port: number, phase: string, host = this.vip, connections = this.opts.connections): Promise<{ ok: number; failed: number; perSecond: number; elapsedMs: number }> {
+    const per = Math.ceil(connections / this.lab.clients.length);
     const reports = await Promise.all(this.lab.clients.map(async (client, i) => {
       // connectCalls: the latency client's namespace (clients[0]) keeps its source ports for the latency phase's reuse count.
       const ports = this.opts.connectCalls && i === 0;
-      const argv = this.clientArgv({ host: this.vip, port, count: per, concurrency: this.opts.concurrency, timeoutMs: 5000, holdMs: 0, ...(ports ? { times: true, calls: true } : {}) });
+      const argv = this.clientArgv({ host, port, count: per, concurrency: this.opts.concurrency, timeoutMs: 5000, holdMs: 0, ...(ports ? { times: true, calls: true } : {}) });
       const result = await this.lab.exec(client, argv, { timeoutMs: 300_000 });
       const report = parseClientReport(result.stdout);
-      if (ports) this.portHistory.push(...portUses(report, phase));
+      if (ports) this.portHistory.push(...portUses(report, phase, host === this.staticVip ? 'static' : 'vip'));
       return report;
     }));
     const ok = reports.reduce((n, r) => n + r.ok, 0);
-    return { ok, failed: reports.reduce((n, r) => n + r.failed, 0), perSecond: perSecond(ok, Math.max(...reports.map((r) => r.elapsedMs))) };
+    const elapsedMs = Math.max(...reports.map((r) => r.elapsedMs));
+    return { ok, failed: reports.reduce((n, r) => n + r.failed, 0), perSecond: perSecond(ok, elapsedMs), elapsedMs };
   }
 
   /**
@@ -810,7 +846,7 @@ class Bench {
     return [...counts].map(([k, n]) => `${k} ${n}`).join(', ') || 'empty';
   }
 
-  private async vipPhase(backend: LabHost): Promise<PhaseResult & { staticConnectUs: Distribution; staticFailed: number }> {
+  private async vipPhase(backend: LabHost): Promise<PhaseResult & { staticConnectUs: Distribution; staticFailed: number; turns?: TurnsThroughput; phasesPerSecond?: number }> {
     await sleep(1500); // let the previous phase's connection flows finish their fin_timeout
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker before the VIP phase (zone/proto/state count): ${await this.trackerSummary()}`);
     await this.probe(80, 'the VIP (vadc)');
@@ -823,20 +859,95 @@ class Bench {
     const kinds = new Map<string, number>();
     const onEvent = (e: { kind: string }) => kinds.set(e.kind, (kinds.get(e.kind) ?? 0) + 1);
     this.daemon!.bus.on('event', onEvent);
-    const load = await this.churn(80, 'VIP churn');
+    const mode = this.opts.throughput ?? 'turns';
+    const old = mode !== 'turns' ? await this.churn(80, 'VIP churn') : undefined;
+    const turns = mode !== 'phases' ? await this.throughputByTurns(backend) : undefined;
+    const load = turns
+      ? { ok: (old?.ok ?? 0) + turns.vip.connections, failed: (old?.failed ?? 0) + turns.vip.failed, perSecond: turns.vip.perSecond }
+      : old!;
     this.daemon!.bus.off('event', onEvent);
     const cpu = process.cpuUsage(cpu0);
     if (this.opts.nat === 'conntrack') this.opts.log(`  tracker after the VIP load: ${await this.trackerSummary()}; ${load.failed} failed`);
     this.opts.log(`  VIP load: ${load.ok} ok, ${load.failed} failed, ${this.packetIns() - before} packet-ins (end copies ${this.serviceCount('endCopies') - copiesBefore}, `
       + `repeats ${this.serviceCount('repeats') - repeatsBefore}, reply guard ${this.serviceCount('guardedReplies') - guardedBefore}); events ${[...kinds].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
-    const cpuPct = cpuPercent(cpu.user + cpu.system, Date.now() - t0);
+    // By turns: vadc's CPU over the VIP chunks alone (the static chunks' connections do not reach it).
+    const cpuPct = turns ? turns.vip.vadcCpuPercent : cpuPercent(cpu.user + cpu.system, Date.now() - t0);
     const seq = await this.interleavedLatency(backend);
     return {
       staticConnectUs: summarize(seq.static), staticFailed: seq.staticFailed,
       connections: load.ok, failed: load.failed + seq.vipFailed, perSecond: load.perSecond, connectUs: summarize(seq.vip),
       packetIns: this.packetIns() - before, cpuPercent: cpuPct, endCopies: this.serviceCount('endCopies') - copiesBefore,
       repeats: this.serviceCount('repeats') - repeatsBefore, guardedReplies: this.serviceCount('guardedReplies') - guardedBefore,
+      ...(turns ? { turns } : {}), ...(old ? { phasesPerSecond: old.perSecond } : {}),
     };
+  }
+
+  /** The static path's figures: by turns (with the old static phase's failures, if it ran too), else the old phase's. */
+  private staticResult(old: PhaseResult | undefined, turns: TurnsThroughput | undefined): PhaseResult {
+    if (!turns) return old!;
+    return {
+      connections: turns.static.connections, failed: turns.static.failed + (old?.failed ?? 0), perSecond: turns.static.perSecond, connectUs: summarize([]),
+      packetIns: null, cpuPercent: null, endCopies: null, repeats: null, guardedReplies: null,
+    };
+  }
+
+  /**
+   * Throughput by turns: connections / pairs connections a chunk, VIP and static chunks as chunkOrder says, both flow
+   * sets installed (vadc's pipeline for the VIP, interleavedStaticFlows for the static address), each chunk's
+   * ovs-vswitchd CPU, vadc CPU and datapath counters read around it (and with ovsProfileDir a perf record of it).
+   */
+  private async throughputByTurns(backend: LabHost): Promise<TurnsThroughput> {
+    const pairs = this.opts.throughputPairs ?? 3;
+    const perChunk = Math.max(this.lab.clients.length, Math.round(this.opts.connections / pairs));
+    await this.lab.addFlows(...interleavedStaticFlows({ staticVip: this.staticVip, vipMac: this.vipMac, vipPort: 80, backend, clients: this.lab.clients }));
+    const profiler = this.opts.ovsProfileDir ? new OvsProfiler(this.opts.ovsProfileDir, this.vswitchdPid(), `run${this.runIndex + 1}`) : undefined;
+    try {
+      await this.probe(80, 'the static path by turns', this.staticVip);
+      const chunks: ThroughputChunk[] = [];
+      for (const [i, p] of chunkOrder(pairs).entries()) {
+        await this.lab.appctl('dpif-netdev/pmd-stats-clear');
+        const ovs0 = this.vswitchdCpuNs();
+        const vadc0 = process.cpuUsage();
+        const wall0 = performance.now();
+        const stopProfile = await profiler?.start(`${i + 1}-${p}`, p);
+        const load = await this.churn(80, `${p} chunk ${i + 1}`, p === 'vip' ? this.vip : this.staticVip, perChunk);
+        await stopProfile?.();
+        const vadc = process.cpuUsage(vadc0);
+        chunks.push({
+          path: p, ok: load.ok, failed: load.failed, elapsedMs: load.elapsedMs, wallMs: performance.now() - wall0, vadcCpuUs: vadc.user + vadc.system,
+          ovsCpuUs: (this.vswitchdCpuNs() - ovs0) / 1000, datapath: parsePmdCounters(await this.lab.appctl('dpif-netdev/pmd-stats-show')),
+        });
+      }
+      const t = turnsThroughput(chunks);
+      this.opts.log(`  by turns: ${chunks.map((c) => `${c.path} ${c.ok} in ${c.elapsedMs.toFixed(0)} ms`).join(', ')}; ratio ${t.ratio.toFixed(3)}, pairs ${t.pairRatios.map((r) => r.toFixed(3)).join(' ')}`);
+      return profiler ? { ...t, profile: await profiler.split(t) } : t;
+    } finally {
+      await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);
+    }
+  }
+
+  /**
+   * synToGroup's bench flow: the conn service's SYNs from table 0 straight to its select group, above vadc's SERVICE
+   * flow (132 for a /32 VIP) and below its END_COPY band (140+: FIN/RST, never a SYN without ACK).
+   */
+  private async addSynToGroup(): Promise<void> {
+    if (this.opts.decisions !== 'datapath') throw new Error('--syn-to-group needs --decisions datapath (the service\'s select group)');
+    const group = serviceGroupId(serviceIds(this.daemon!.services().map((s) => s.name)).get('conn')!);
+    await this.lab.addFlows(`table=0,priority=136,cookie=${SYN_TO_GROUP_COOKIE},tcp,nw_dst=${this.vip},tp_dst=80,tcp_flags=+syn-ack,actions=group:${group}`);
+  }
+
+  /** ovs-vswitchd's CPU so far, all its threads (schedstat), ns. */
+  private vswitchdCpuNs(): number {
+    const dir = `/proc/${this.vswitchdPid()}/task`;
+    const texts: string[] = [];
+    for (const tid of readdirSync(dir)) {
+      try {
+        texts.push(readFileSync(`${dir}/${tid}/schedstat`, 'utf8'));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return schedstatCpuNs(texts);
   }
 
   private async iperf(backend: LabHost): Promise<RunResult['iperf']> {
@@ -953,11 +1064,11 @@ function timedConnects(r: ClientReport): TimedConnect[] {
   return out;
 }
 
-/** The source ports a client used (target 0: the VIP), with their start on the wall clock; needs times and calls. */
-function portUses(r: ClientReport, phase: string): PortUse[] {
+/** The source ports a client used (target 0: `first`, the VIP unless said), with their start on the wall clock; needs times and calls. */
+function portUses(r: ClientReport, phase: string, first: 'vip' | 'static' = 'vip'): PortUse[] {
   if (r.t0EpochMs === undefined || !r.startUsByTarget || !r.portByTarget) return [];
   return r.startUsByTarget.flatMap((starts, target) => starts.map((us, i) => ({
-    atMs: r.t0EpochMs! + us / 1000, port: r.portByTarget![target][i], dst: target === 0 ? 'vip' : 'static', phase,
+    atMs: r.t0EpochMs! + us / 1000, port: r.portByTarget![target][i], dst: target === 0 ? first : 'static', phase,
   })));
 }
 
