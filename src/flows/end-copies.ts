@@ -53,14 +53,17 @@ function withCopy(instructions: readonly Instruction[]): Instruction[] {
   return [{ type: 'apply_actions', actions: [copyAction()] }, ...instructions];
 }
 
+/** Which segments are copied: FIN and RST (a connection's end), or RST alone (a refusal or an abort). */
+export type EndCopyKinds = 'fin-rst' | 'rst';
+
 /**
  * Two flows shadowing a table-0 TCP flow (`base`): one for FIN, one for RST (a masked match tests bits for
  * equality, so "either" takes two), each doing what `base` does plus the copy. Same priority: a segment with
- * both flags matches both, and both do the same.
+ * both flags matches both, and both do the same. `kinds` 'rst': the RST flow alone.
  */
-export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: number): FlowMod[] {
+export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
   const cookie = makeCookie('end', serviceId);
-  return [TCP_FLAGS.FIN, TCP_FLAGS.RST].map((flag) => ({
+  return (kinds === 'rst' ? [TCP_FLAGS.RST] : [TCP_FLAGS.FIN, TCP_FLAGS.RST]).map((flag) => ({
     ...base, cookie, priority, command: OFPFC_ADD, flags: base.flags & ~OFPFF_SEND_FLOW_REM,
     match: [...base.match, { field: 'tcp_flags', value: flag, mask: flag }],
     instructions: withCopy(base.instructions),
@@ -71,15 +74,15 @@ export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: nu
  * The client side: shadows the service's table-0 flow (SERVICE band + prefix length -> END_COPY band + the same;
  * an IPv6 service's SERVICE6 flow -> END_COPY6).
  */
-export function buildClientEndCopies(serviceFlow: FlowMod, serviceId: number): FlowMod[] {
+export function buildClientEndCopies(serviceFlow: FlowMod, serviceId: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
   const v6 = serviceFlow.priority >= PRIORITY.SERVICE6.min && serviceFlow.priority <= PRIORITY.SERVICE6.max;
   const [service, copy] = v6 ? [PRIORITY.SERVICE6, PRIORITY.END_COPY6] : [PRIORITY.SERVICE, PRIORITY.END_COPY];
-  return buildEndCopyFlows(serviceFlow, serviceId, copy.min + (serviceFlow.priority - service.min));
+  return buildEndCopyFlows(serviceFlow, serviceId, copy.min + (serviceFlow.priority - service.min), kinds);
 }
 
 /** The backend side: shadows a backend address:port's reply-path flow (flows mode: a RETURN-like flow to vip-reverse). */
-export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number): FlowMod[] {
-  return buildEndCopyFlows(replyFlow, serviceId, PRIORITY.REPLY_END_COPY.min);
+export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
+  return buildEndCopyFlows(replyFlow, serviceId, PRIORITY.REPLY_END_COPY.min, kinds);
 }
 
 /**

@@ -40,6 +40,13 @@ describe('end copies (src/flows/end-copies.ts)', () => {
     ]);
   });
 
+  it("with kinds 'rst' shadows the flow once, for RST alone (a service the datapath decides), on either side", () => {
+    const rstOnly = (flows: FlowMod[]) => flows.map((f) => f.match.find((m) => m.field === 'tcp_flags'));
+    expect(rstOnly(buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
+    expect(rstOnly(buildClientEndCopies(base(132, [GOTO]), 5, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
+    expect(rstOnly(buildBackendEndCopies(base(20, [GOTO]), 5, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
+  });
+
   it("puts the copy first: into the flow's apply_actions, before its goto, and after a meter (OpenFlow runs a meter first)", () => {
     const copied = (instructions: Instruction[]): Instruction[] => buildEndCopyFlows(base(100, instructions), 5, 150)[0].instructions;
     expect(copied([APPLY, GOTO])).toEqual([{ type: 'apply_actions', actions: [COPY, OUTPUT] }, GOTO]);
