@@ -4,7 +4,7 @@
 //
 //   node scripts/count-instructions.js --tree DIR[=LABEL] [--tree DIR2[=LABEL2] ...] [--nat conntrack|flows]
 //        [--family ipv4|ipv6|both] [--short-ms 10000] [--long-ms 50000] [--top 25] [--callers REGEX] [--out DIR] [--json]
-//        [--short-connections N --long-connections M]
+//        [--short-connections N --long-connections M] [--clients-from IPV4] [--vip ADDRESS]
 //
 // Each DIR is a vadc tree with dist/ built and node_modules beside it (a worktree, or `git archive COMMIT` extracted
 // with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL and
@@ -27,6 +27,9 @@
 // two loops, every switch sends exactly that many packet-ins and the loop ends when all are answered), so each run
 // does the same work whatever the machine's load and whole-run totals can be compared between runs and trees. The
 // report then also gives each run's whole total.
+// --clients-from / --vip: the bench's first client address and switch 0's VIP (its options of those names; --vip with one
+// --family). Whether an address is a small integer in V8 (below 2^31) or a heap number (at or above 128.0.0.0 for IPv4;
+// an IPv6 address's fold, the xor of its words) moves the count: compare families at like addresses.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -64,6 +67,8 @@ function main() {
       callers: { type: 'string' },
       reuse: { type: 'boolean', default: false },
       run: { type: 'string' },
+      'clients-from': { type: 'string' },
+      vip: { type: 'string' },
     },
   });
   if (values.run) return runBench(JSON.parse(values.run));
@@ -71,6 +76,8 @@ function main() {
   if (!['conntrack', 'flows'].includes(values.nat)) usage(`--nat: expected conntrack or flows, got ${values.nat}`);
   if (!['ipv4', 'ipv6', 'both'].includes(values.family)) usage(`--family: expected ipv4, ipv6 or both, got ${values.family}`);
   const families = values.family === 'both' ? ['ipv4', 'ipv6'] : [values.family];
+  if (values.vip !== undefined && families.length > 1) usage('--vip is of one family: give --family ipv4 or ipv6');
+  const addresses = { clientsFrom: values['clients-from'], vip: values.vip };
   const counted = values['short-connections'] !== undefined || values['long-connections'] !== undefined;
   if (counted && (values['short-connections'] === undefined || values['long-connections'] === undefined)) {
     usage('--short-connections and --long-connections go together');
@@ -88,7 +95,7 @@ function main() {
     // --reuse: the runs already in --out/LABEL are read again (another report of the same counts), not rerun.
     if (!values.reuse) prepare(path.resolve(dir), copy);
     for (const family of families) {
-      const kind = { nat: values.nat, family };
+      const kind = { nat: values.nat, family, ...addresses };
       const runs = sizes.map((size) => (values.reuse ? readRun(copy, kind, size) : countRun(copy, kind, size)));
       results.push({ label, ...kind, ...perConnection(runs[0], runs[1]) });
     }
@@ -180,12 +187,12 @@ function readRun(copy, kind, size) {
 }
 
 /** --run: the bench itself (a fresh process whose execPath is the valgrind wrapper); prints its counts as JSON. */
-async function runBench({ copy, nat, family, loopMs = 1000, connections, wrapper }) {
+async function runBench({ copy, nat, family, loopMs = 1000, connections, wrapper, clientsFrom, vip }) {
   process.execPath = wrapper;
   const { runFlowSetup } = require(path.join(copy, 'dist', 'bench', 'flowsetup.js'));
   const result = await runFlowSetup({
     nat, family, switches: 16, mode: 'throughput', loops: 2, loopMs, connections, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
-    handshakeTimeoutMs: 600_000,
+    handshakeTimeoutMs: 600_000, clientsFrom, vip,
   });
   const t = result.totals;
   const events = result.appEvents ?? {};

@@ -33,6 +33,8 @@ export interface EmulatedSwitchOptions {
   servicePort: number;
   /** Distinct client addresses per switch. */
   clients: number;
+  /** The first client's number (IPv4: its address; IPv6: its address's last 32 bits); default frames' CLIENT_BASE_IP. */
+  clientBase?: number;
   /** Packet-ins kept in flight (1 = latency mode). */
   window: number;
   expectedFlowMods: number;
@@ -195,7 +197,7 @@ export class EmulatedSwitch {
       this.template.copy(batch, at);
       batch.writeUInt32BE(this.nextXid(), at + 4);
       const n = this.sequence++;
-      const client = clientAddress(this.opts.index, this.opts.switches, this.opts.clients, n);
+      const client = clientAddress(this.opts.index, this.opts.switches, this.opts.clients, n, this.opts.clientBase);
       writeClient(batch, at + this.frameAt, this.opts.protocol, client, n, this.opts.family);
       this.correlator.track(client.ip, client.port, sentAt);
       at += size;

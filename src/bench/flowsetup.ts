@@ -7,7 +7,8 @@ import type { AppEnds } from './child-protocol';
 import { EmulatedSwitch } from './emulated-switch';
 import { FlowSetupError } from './errors';
 import { canPin, GENERATOR_CORE, CONTROLLER_CORE, InternalControllers, pinSelf, startInternalControllers } from './internal-controller';
-import { FlowSetupOptions, SwitchPlan, benchConfig, planSwitches, validateOptions, withDefaults } from './plan';
+import { FlowSetupOptions, SwitchPlan, benchConfig, clientsFrom, planSwitches, validateOptions, withDefaults } from './plan';
+import { ipv4ToUint32 } from '../net/ipv4';
 import { LatencyRecorder, LatencySummary, LoopSample, RateSummary, summarizeLoops } from './stats';
 
 export interface FlowSetupResult {
@@ -31,6 +32,8 @@ export interface FlowSetupResult {
     connections: number | null;
     /** Paced fixed-count loops: packet-ins per second per switch at most (null: unpaced). */
     rate: number | null;
+    /** The first client's address (IPv4 text; IPv6: the clients' last 32 bits). */
+    clientsFrom: string;
     protocol: string; family: string; vip: string; expectedFlowMods: number; nat: string; endCopies: number;
   };
   responsesPerSec: RateSummary;
@@ -103,7 +106,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
   const switches = plans.map((plan) => new EmulatedSwitch({
     index: plan.index, switches: opts.switches, dpid: plan.dpid, host, port: portOf(plan.index), portNames: plan.portNames,
     clientPortName: plan.clientPortName, backends: plan.backends, protocol: opts.protocol, family: opts.family, vip: plan.vip, vipMac: plan.vipMac,
-    servicePort: opts.servicePort, clients: opts.clients, window, expectedFlowMods: opts.expectedFlowMods, counted: opts.connections !== undefined,
+    servicePort: opts.servicePort, clients: opts.clients, clientBase: ipv4ToUint32(clientsFrom(opts)), window, expectedFlowMods: opts.expectedFlowMods, counted: opts.connections !== undefined,
     onResponse: (latencyNs) => {
       responses++;
       if (measuring) latencies.record(latencyNs);
@@ -184,7 +187,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
       },
       options: {
         switches: opts.switches, mode: opts.mode, loops: opts.loops, loopMs: opts.loopMs, warmupLoops: opts.warmupLoops,
-        macs: opts.clients, window, connections: opts.connections ?? null, rate: opts.rate ?? null, protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
+        macs: opts.clients, window, connections: opts.connections ?? null, rate: opts.rate ?? null, clientsFrom: clientsFrom(opts), protocol: opts.protocol, family: opts.family, vip: opts.vip, expectedFlowMods: opts.expectedFlowMods, nat: opts.nat,
         endCopies: opts.endCopies,
       },
       responsesPerSec: summarizeLoops(loops, opts.warmupLoops),
@@ -289,7 +292,7 @@ export function formatFlowSetupReport(r: FlowSetupResult): string {
     `  ${o.switches} switch(es), ${o.mode} mode (window ${o.window}), ${o.loops} loops x ` +
       `${o.connections === null ? `${o.loopMs} ms` : `${fmt(o.connections)} connections per switch`}` +
       `${o.rate ? ` paced at ${fmt(o.rate)}/s per switch` : ''}, first ${o.warmupLoops} dropped, ` +
-      `${o.macs} clients/switch, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
+      `${o.macs} clients/switch from ${o.clientsFrom}, ${o.protocol} over ${o.family} (VIP ${o.vip}), NAT by ${o.nat}, ${o.expectedFlowMods} flow-mods + 1 packet-out per response`,
     `  controller ${r.controller.target}${describeControllerPlacement(r)}`,
     '',
     `  responses/s per loop: ${r.responsesPerSec.perLoop.map((x) => fmt(x)).join(' ')}`,

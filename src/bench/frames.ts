@@ -166,13 +166,13 @@ export function portsPerSwitch(switches: number): number {
 }
 
 /**
- * The client address of the n-th packet of a switch: `clients` addresses from 172.16.0.0/12, and a source
- * port from the switch's own range, moving on once every address has been used. 5-tuples are thus
- * distinct across switches, and within a switch for clients * portsPerSwitch packets.
+ * The client address of the n-th packet of a switch: `clients` addresses from `base` (default 172.16.0.0, as a
+ * number), and a source port from the switch's own range, moving on once every address has been used. 5-tuples are
+ * thus distinct across switches, and within a switch for clients * portsPerSwitch packets.
  */
-export function clientAddress(switchIndex: number, switches: number, clients: number, n: number): ClientAddress {
+export function clientAddress(switchIndex: number, switches: number, clients: number, n: number, base = CLIENT_BASE_IP): ClientAddress {
   const ports = portsPerSwitch(switches);
-  const ip = (CLIENT_BASE_IP + (n % clients)) >>> 0;
+  const ip = (base + (n % clients)) >>> 0;
   const port = FIRST_CLIENT_PORT + switchIndex * ports + (Math.floor(n / clients) % ports);
   return { ip, port };
 }

@@ -5,7 +5,7 @@ import { deriveVipMac } from '../config/addresses';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatIpv6, parseIpv6 } from '../net/ipv6';
 import { FlowSetupOptionError } from './errors';
-import { BenchFamily, BenchProtocol, MAX_CLIENTS, portsPerSwitch } from './frames';
+import { BenchFamily, BenchProtocol, CLIENT_BASE_IP, MAX_CLIENTS, portsPerSwitch } from './frames';
 
 export type BenchMode = 'latency' | 'throughput';
 export type ControllerTarget = { kind: 'internal' } | { kind: 'tcp'; host: string; port: number };
@@ -36,6 +36,12 @@ export interface FlowSetupOptions {
   warmupLoops: number;
   /** Distinct client addresses per switch (cbench's "MACs per switch"). */
   clients: number;
+  /**
+   * The first client's address (IPv4 text; with IPv6 the last 32 bits of the clients' fd00:be::/96 addresses, written
+   * as IPv4 text). Absent: 172.16.0.0. An address's numbers decide whether V8 holds it as a small integer (below
+   * 2^31) or a heap number: the bench's default IPv4 clients are above 128.0.0.0.
+   */
+  clientsFrom?: string;
   /** Packet-ins in flight per switch in throughput mode (latency mode always uses 1). */
   window: number;
   controller: ControllerTarget;
@@ -94,6 +100,11 @@ export function withDefaults(partial: Partial<FlowSetupOptions>): FlowSetupOptio
   return { ...DEFAULT_OPTIONS, ...family, ...given };
 }
 
+/** The first client's address as text: --clients-from, or the frames' default 172.16.0.0. */
+export function clientsFrom(o: FlowSetupOptions): string {
+  return o.clientsFrom ?? uint32ToIpv4(CLIENT_BASE_IP);
+}
+
 /** OVS (Linux) interface names are at most 15 bytes. */
 const MAX_PORT_NAME = 15;
 
@@ -115,6 +126,10 @@ export function validateOptions(o: FlowSetupOptions): void {
   }
   intIn('warmup-loops', o.warmupLoops, 0, 1000);
   intIn('macs', o.clients, 1, MAX_CLIENTS);
+  if (o.clientsFrom !== undefined) {
+    if (!isIPv4(o.clientsFrom)) throw new FlowSetupOptionError('clients-from', `"${o.clientsFrom}" is not an IPv4 address (with --family ipv6: the clients' last 32 bits)`);
+    if (ipv4ToUint32(o.clientsFrom) + o.clients - 1 > 0xffffffff) throw new FlowSetupOptionError('clients-from', `${o.clients} clients from ${o.clientsFrom} run past 255.255.255.255`);
+  }
   intIn('window', o.window, 1, 65_536);
   intIn('service-port', o.servicePort, 1, 65_535);
   intIn('expected-flow-mods', o.expectedFlowMods, 0, 32);

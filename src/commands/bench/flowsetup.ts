@@ -42,6 +42,10 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     }),
     'warmup-loops': Flags.integer({ description: 'loops dropped at the start', default: d.warmupLoops }),
     macs: Flags.integer({ description: 'distinct client addresses per switch', default: d.clients }),
+    'clients-from': Flags.string({
+      description: "the first client's address (default 172.16.0.0; with IPv6 the last 32 bits of the clients' fd00:be::/96 addresses): " +
+        'addresses at or above 128.0.0.0 are heap numbers in V8, those below small integers',
+    }),
     window: Flags.integer({ description: 'packet-ins in flight per switch in throughput mode', default: d.window }),
     controller: Flags.string({ description: "'internal' (vadc in a child process) or tcp:HOST:PORT", default: 'internal' }),
     app: Flags.option({
@@ -89,7 +93,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
   public async run(): Promise<FlowSetupResult | FamilyComparison | EndCopiesComparison> {
     const f = this.flags;
     const options: Partial<FlowSetupOptions> = {
-      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], connections: f.connections, rate: f.rate, warmupLoops: f['warmup-loops'], clients: f.macs,
+      switches: f.switches, mode: f.mode, loops: f.loops, loopMs: f['loop-ms'], connections: f.connections, rate: f.rate, warmupLoops: f['warmup-loops'], clients: f.macs, clientsFrom: f['clients-from'],
       window: f.window, controller: parseControllerOption(f.controller), app: f.app, protocol: f.protocol, vip: f.vip,
       vipStride: f['vip-stride'], servicePort: f['service-port'], backendPorts: parseList(f['backend-ports']).map(Number),
       portNames: parseList(f['port-names']), clientPortName: f['client-port'],

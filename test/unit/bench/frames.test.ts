@@ -86,6 +86,12 @@ describe('client frames', () => {
     }
     expect(seen.size).toBe(switches * clients * 3);
   });
+
+  it('takes client addresses from the given base (--clients-from), 172.16.0.0 without one', () => {
+    expect(clientAddress(0, 16, 100, 5).ip).toBe(0xac100005);
+    expect(clientAddress(0, 16, 100, 105, 0x0a400000).ip).toBe(0x0a400005);
+    expect(clientAddress(0, 1, 256, 255, 0xffffff00).ip).toBe(0xffffffff);
+  });
 });
 
 describe('wire readers agree with the codec', () => {

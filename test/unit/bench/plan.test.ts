@@ -33,6 +33,8 @@ describe('flow-setup options', () => {
     [{ portNames: ['a-very-long-port-name-{n}', 'v-cl1-{n}'], clientPortName: 'v-cl1-{n}' }, 'port-names', /longer than 15/],
     [{ portNames: ['v-vm1', 'v-cl1'], clientPortName: 'v-cl1', switches: 2 }, 'port-names', /\{n\}/],
     [{ vip: '255.255.255.1', switches: 4 }, 'vip-stride', /past 255/],
+    [{ clientsFrom: 'fd00::1' }, 'clients-from', /not an IPv4 address/],
+    [{ clientsFrom: '255.255.255.0', clients: 257 }, 'clients-from', /257 clients from 255\.255\.255\.0 run past/],
     [{ family: 'ipv6' }, 'vip', /not an IPv6 address/],
     [{ family: 'ipv6', vip: 'fd00::1', app: 'raw' }, 'app', /vadc's app only/],
     [{ family: 'ipv6', vip: 'ffff:ffff:ffff:ffff::1', vipStride: 1, switches: 2 }, 'vip-stride', /last \/64/],
