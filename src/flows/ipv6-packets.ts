@@ -215,8 +215,8 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   words[6] = d2;
   words[7] = d3;
   out.proto = proto;
-  out.src = (s0 ^ s1 ^ s2 ^ s3) >>> 0;
-  out.dst = (d0 ^ d1 ^ d2 ^ d3) >>> 0;
+  out.src = s0 ^ s1 ^ s2 ^ s3;
+  out.dst = d0 ^ d1 ^ d2 ^ d3;
   out.srcPort = (frame[l4] << 8) | frame[l4 + 1];
   out.dstPort = (frame[l4 + 2] << 8) | frame[l4 + 3];
   return true;

@@ -150,7 +150,7 @@ function parseIpv4(frame: Buffer, at: number, packet: ParsedPacket): ParseResult
  */
 export interface TransportHeader {
   proto: number;
-  /** Addresses as uint32. */
+  /** IPv4 addresses as uint32 (IPv6: folds, int32s; see ip6). */
   src: number;
   dst: number;
   srcPort: number;
@@ -159,7 +159,7 @@ export interface TransportHeader {
   tcpFlags: number;
   /**
    * IPv6 packets only (never set by readTransportHeader): the source's then the destination's four address words
-   * (net/ipv6Words); src and dst then hold each address's IPVS fold (net/foldIpv6), as the connection table keys them.
+   * (net/ipv6Words); src and dst then hold each address's IPVS fold (net/foldIpv6, an int32), as the connection table keys them.
    */
   ip6?: Uint32Array;
 }

@@ -119,7 +119,12 @@ export class ConnSlots {
       vipPort: this.vipPort[slot], backendId: backend.id, softwarePort: backend.ports[this.portIndex[slot]],
       state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
     };
-    if ((this.proto[slot] & FAMILY6) !== 0) record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+    if ((this.proto[slot] & FAMILY6) !== 0) {
+      record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+      // An IPv6 fold is an int32 (net/foldIpv6); the Uint32Array gives its bits back as a uint32.
+      record.clientIp |= 0;
+      record.vip |= 0;
+    }
     return record;
   }
 
@@ -145,7 +150,11 @@ export class ConnSlots {
       proto: this.proto[slot] & 0xff, clientIp: this.clientIp[slot], clientPort: this.clientPort[slot], vip: this.vip[slot],
       vipPort: this.vipPort[slot],
     };
-    if ((this.proto[slot] & FAMILY6) !== 0) key.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+    if ((this.proto[slot] & FAMILY6) !== 0) {
+      key.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+      key.clientIp |= 0; // as in recordAt
+      key.vip |= 0;
+    }
     return key;
   }
 

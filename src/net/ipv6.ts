@@ -93,7 +93,10 @@ export function formatIpv6Words(words: ArrayLike<number>, at = 0): string {
 /**
  * IPVS's 32-bit summary of an IPv6 address (`addr_fold` in ip_vs_sh.c, ip_vs_dh.c, ip_vs_lblc.c and the
  * service/real-server hashes of ip_vs_ctl.c): the xor of its four words, so the IPv4 hashes apply unchanged.
+ * An int32 (the kernel's u32 bits): every user hashes it (`>>> 0` first where the hash wants a uint32) or compares it
+ * with other folds, never orders it. As an int32 V8 keeps it a small integer in every record it is stored in; as a
+ * uint32, a fold at or above 2^31 (fd00::/8 VIPs' are) was a heap number there, and a conversion in each use.
  */
 export function foldIpv6(words: ArrayLike<number>, at = 0): number {
-  return (words[at] ^ words[at + 1] ^ words[at + 2] ^ words[at + 3]) >>> 0;
+  return words[at] ^ words[at + 1] ^ words[at + 2] ^ words[at + 3];
 }

@@ -1,7 +1,7 @@
 // IPv6 in the load-balancing core (issue 16): the connection table keyed on 128-bit addresses next to IPv4 ones,
 // IPVS's address fold for the hashing schedulers, and persistence by IPv6 prefix.
 import {
-  Backend, ConnectionTable, DestinationHashScheduler, LbService, LocalityLeastConnectionScheduler, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, hash32, hashConnKey,
+  Backend, ConnectionTable, DestinationHashScheduler, LbService, LocalityLeastConnectionScheduler, SourceHashScheduler, connAddresses, connKeyFromText, connKeyOf, hashConnKey,
   LbInputError, type ConnKey, type PacketKey,
 } from '../../../src/lb';
 import { CT_ACCOUNTING_FLOW_SHAPE } from '../../../src/app/nat/flow-accounting';
@@ -41,15 +41,22 @@ describe('IPVS address fold (addr_fold in ip_vs_sh.c, ip_vs_dh.c, ip_vs_lblc.c)'
     expect(formatIpv6Words(words('2001:db8:1:2:3:4:5:6'))).toBe('2001:db8:1:2:3:4:5:6');
   });
 
-  it('keys sh exactly as the kernel: bucket hash_32(ntohs(sport) + ntohl(fold), 8)', () => {
+  it("is an int32 holding the kernel's u32 bits (a fold at or above 2^31 is negative)", () => {
+    expect(foldIpv6(words('fd00:10::100'))).toBe(0xfd000110 | 0);
+    expect(foldIpv6(words('fd00:10::100')) >>> 0).toBe(kernelAddrFold('fd00:10::100'));
+    expect(foldIpv6(words('2001:db8::1'))).toBe(kernelAddrFold('2001:db8::1'));
+  });
+
+  it('keys sh exactly as the kernel: bucket hash_32(ntohs(sport) + ntohl(fold), 8), folds above 2^31 too', () => {
     const sh = new SourceHashScheduler({ hashPort: true });
     const list = backends();
     sh.onChange(list);
     const owners = sh.bucketOwners();
     for (let port = 1000; port < 1100; port++) {
-      const pkt = packet6(`2001:db8:${port.toString(16)}::7`, port);
-      const bucket = hash32((pkt.srcPort + pkt.srcIp) >>> 0, 8);
-      expect(sh.pick(list, pkt, 0)?.id).toBe(owners[bucket]?.id);
+      for (const client of [`2001:db8:${port.toString(16)}::7`, `fd00:db8:${port.toString(16)}::7`]) {
+        const bucket = kernelHash32((port + kernelAddrFold(client)) % 2 ** 32, 8);
+        expect([client, sh.pick(list, packet6(client, port), 0)?.id]).toEqual([client, owners[bucket]?.id]);
+      }
     }
   });
 });
@@ -105,6 +112,9 @@ describe('connection table with IPv6 keys', () => {
     const r7 = records.find((r) => r.ip6 && formatIpv6Words(r.ip6) === '2001:db8::7')!;
     expect(formatIpv6Words(r7.ip6!, 4)).toBe('fd00::1:100');
     expect(r7).toMatchObject({ proto: 6, clientPort: 40000, vipPort: 80, backendId: 'A' });
+    // The folds read back from the table as the packet-in path makes them: int32s (the VIP's is above 2^31).
+    expect([r7.clientIp, r7.vip]).toEqual([foldIpv6(r7.ip6!, 0), foldIpv6(r7.ip6!, 4)]);
+    expect(r7.vip).toBeLessThan(0);
     const copy = new ConnectionTable(16);
     expect(copy.import(records, (id) => [a, b].find((x) => x.id === id))).toEqual({ imported: 201, skipped: [] });
     expect(copy.lookup(key6('2001:db8::c7', 40000))?.backend).toBe(a);
@@ -120,7 +130,8 @@ describe('connection table with IPv6 keys', () => {
     const k1 = key6('1:2:3:4::', 5000);
     const k2 = key6('3:4:1:2::', 5000);
     expect(k1.clientIp).toBe(k2.clientIp);
-    const asV4: ConnKey = { proto: 6, clientIp: k1.clientIp, clientPort: 5000, vip: k1.vip, vipPort: 80 };
+    // The IPv4 key with the same 32-bit numbers (an IPv4 key holds uint32s, a fold is an int32).
+    const asV4: ConnKey = { proto: 6, clientIp: k1.clientIp >>> 0, clientPort: 5000, vip: k1.vip >>> 0, vipPort: 80 };
     expect(table.insert(k1, a, 0, 'inactive', 0)).toBe(true);
     expect(table.insert(k2, b, 0, 'inactive', 0)).toBe(true);
     expect(table.insert(asV4, c, 0, 'inactive', 0)).toBe(true);
