@@ -22,7 +22,7 @@ import { PacketInPath } from './packet-in';
 import { StoppedBackends } from './stopped-backends';
 import { serviceWarnings } from './service-warnings';
 import { strayServiceFlows, strayVipFlows } from './sweeps';
-import { ServiceTable, vipsOf, type BackendState, type Routing, type ServiceState } from './services';
+import { ServiceTable, vipsOf, type BackendState, type PinConflict, type Routing, type ServiceState } from './services';
 
 const NO_MESSAGES: readonly OfpMessage[] = [];
 
@@ -376,7 +376,7 @@ export class LoadBalancerApp {
   }
 
   /** Why `configs`' pinned service ids cannot be applied now (`alsoKept`: names served besides them), or none. */
-  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[]): string[] { return this.services.pinConflicts(configs, alsoKept); }
+  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[]): PinConflict[] { return this.services.pinConflicts(configs, alsoKept); }
 
   /** The service ids of a switch's service flows, read after it connects or this instance became its master (./sweeps.ts). */
   serviceFlowsFound(dpid: bigint, serviceIds: Iterable<number>): SwitchBatch[] {

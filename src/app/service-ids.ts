@@ -69,23 +69,30 @@ export function restartUnstable(ids: ReadonlyMap<string, number>, pinned: Readon
   return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
+/** A pinned id that cannot be applied: the service that pins it, and why. */
+export interface PinConflict {
+  service: string;
+  message: string;
+}
+
 /**
  * Why a configuration's pinned ids cannot be applied to the running services (`running`: name -> id), or none: a pin
  * may not take the id of another service the configuration keeps, nor move a running service to another id (either
  * would renumber a running service and drop its live connections' flows). Remove the service and add it back to
  * give it another id.
  */
-export function pinConflicts(pinned: ReadonlyMap<string, number>, running: ReadonlyMap<string, number>, keptNames: ReadonlySet<string>): string[] {
+export function pinConflicts(pinned: ReadonlyMap<string, number>, running: ReadonlyMap<string, number>, keptNames: ReadonlySet<string>): PinConflict[] {
   const byId = new Map<number, string>();
   for (const [name, id] of running) if (keptNames.has(name)) byId.set(id, name);
-  const problems: string[] = [];
+  const problems: PinConflict[] = [];
   for (const [name, id] of [...pinned].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
     const now = running.get(name);
     const holder = byId.get(id);
     if (now !== undefined && now !== id) {
-      problems.push(`service ${name} runs with id ${now}: pinning id ${id} would renumber it and drop its live connections' flows (pin ${now}, or remove the service and add it back)`);
+      const message = `service ${name} runs with id ${now}: pinning id ${id} would renumber it and drop its live connections' flows (pin ${now}, or remove the service and add it back)`;
+      problems.push({ service: name, message });
     } else if (holder !== undefined && holder !== name) {
-      problems.push(`service ${name}: id ${id} is service ${holder}'s, which this configuration keeps (pin another id)`);
+      problems.push({ service: name, message: `service ${name}: id ${id} is service ${holder}'s, which this configuration keeps (pin another id)` });
     }
   }
   return problems;

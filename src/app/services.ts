@@ -15,7 +15,8 @@ import { foldIpv6 } from '../net/ipv6';
 import { AppError } from './errors';
 import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
-import { pinConflicts, pinnedIds, restartUnstable, serviceIds, UnstableIdsTold, type UnstableServiceId } from './service-ids';
+import { pinConflicts, pinnedIds, restartUnstable, serviceIds, UnstableIdsTold, type PinConflict, type UnstableServiceId } from './service-ids';
+export type { PinConflict } from './service-ids';
 import { byPortOf, EMPTY_INDEX, find4, find6, vipIndexOf, type VipIndex } from './vip-index';
 
 export type BackendConfig = ServiceConfig['backends'][number];
@@ -168,7 +169,7 @@ export class ServiceTable {
    * Why `configs`' pinned ids cannot be applied to the running services, or none (service-ids.ts pinConflicts).
    * `alsoKept`: names of services that stay beside `configs` (a cluster host's store services).
    */
-  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[] = []): string[] {
+  pinConflicts(configs: readonly ServiceConfig[], alsoKept: readonly string[] = []): PinConflict[] {
     const keptNames = new Set([...configs.map((c) => c.name), ...alsoKept]);
     return pinConflicts(pinnedIds(configs), this.idsByName(), keptNames);
   }

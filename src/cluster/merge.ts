@@ -22,7 +22,7 @@ export interface EffectiveService {
 
 export type ProblemKind =
   | 'bad_scope' | 'incomplete_service' | 'missing_service' | 'missing_backend' | 'conflicting_vip' | 'invalid_service'
-  | 'invalid_override' | 'name_conflict';
+  | 'invalid_override' | 'name_conflict' | 'pinned_id_conflict';
 
 export interface PolicyProblem {
   kind: ProblemKind;

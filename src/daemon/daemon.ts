@@ -392,7 +392,7 @@ export class VadcDaemon implements VadcRuntime {
 
   /** Serves the file's and the cluster's services together, with their tagged backends; the store's drains follow. */
   private async serveCombined(): Promise<PolicyProblem[]> {
-    const { services, problems } = this.served.next(this.config.services);
+    const { services, problems } = this.served.next(this.config.services, (configs) => this.app.pinConflicts(configs, []));
     // The new services' connection tables and schedulers are built a slice per turn (1,000 new services: ~0.3-0.8 s
     // at once); the switch sessions' echoes and packet-ins are served between slices, still by the state before.
     await runInSlices(this.app.prepareServices(services), SERVICES_PER_SLICE);

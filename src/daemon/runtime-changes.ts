@@ -176,7 +176,7 @@ export class RuntimeChanges {
       throw new RuntimeError('invalid', `the cluster section (remotes, host, group, uplink, policy_cache, report_interval) cannot change while vadc runs: it is ${config.cluster ? JSON.stringify(config.cluster) : 'absent'}, the new configuration has ${next.cluster ? JSON.stringify(next.cluster) : 'none'}; restart vadc to change it`);
     }
     const pinProblems = from === 'operator' ? this.o.app.pinConflicts(next.services, this.o.clusterNames()) : [];
-    if (pinProblems.length) throw new RuntimeError('invalid', `service ids: ${pinProblems.join('; ')}`);
+    if (pinProblems.length) throw new RuntimeError('invalid', `service ids: ${pinProblems.map((p) => p.message).join('; ')}`);
     const before = new Map(config.services.map((s) => [s.name, JSON.stringify(s)]));
     const after = new Map(next.services.map((s) => [s.name, JSON.stringify(s)]));
     const changed = [...new Set([...before.keys(), ...after.keys()])].filter((n) => before.get(n) !== after.get(n)).sort();

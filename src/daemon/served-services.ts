@@ -2,6 +2,7 @@
 // (docs/cluster.md), each with the backends its tag finds among OVSDB's Interface rows (VMs that join by tag,
 // ./tagged-backends.ts), and the drains the store asks for. This keeps the three inputs and answers "what now?";
 // the daemon does the I/O with the answer (app, health monitors, OVSDB), so the rule is tested without sockets.
+import type { PinConflict } from '../app/service-ids';
 import { combineServices, type EffectivePolicy, type EffectiveService, type PolicyProblem } from '../cluster';
 import type { ServiceConfig } from '../config';
 import type { InterfaceRow } from '../ovsdb';
@@ -61,14 +62,53 @@ export class ServedServices {
     return false;
   }
 
-  /** The services to serve now (becoming `current`), and the policy problems (a name in the file and the store). */
-  next(fileServices: readonly ServiceConfig[]): { services: ServiceConfig[]; problems: PolicyProblem[] } {
-    const combined = combineServices(fileServices, this.cluster);
-    this.fromStore = this.cluster.filter((s) => combined.services.includes(s.config));
+  /**
+   * The services to serve now (becoming `current`), and the policy problems (a name in the file and the store, a
+   * pinned id the store sets that cannot be applied). `pinConflicts`: the app's check of a list's pinned ids against
+   * the running services (LoadBalancerApp.pinConflicts).
+   */
+  next(
+    fileServices: readonly ServiceConfig[], pinConflicts: (services: readonly ServiceConfig[]) => PinConflict[] = () => [],
+  ): { services: ServiceConfig[]; problems: PolicyProblem[] } {
+    const pinned = this.storePinsChecked(fileServices, pinConflicts);
+    const combined = combineServices(fileServices, pinned.store);
+    this.fromStore = pinned.store.filter((s) => combined.services.includes(s.config));
     const tagged = withTaggedBackends(combined.services, this.interfaces);
     this.tagged.served(tagged);
     this.current = tagged.services;
-    return { services: this.current, problems: combined.problems };
+    return { services: this.current, problems: [...combined.problems, ...pinned.problems] };
+  }
+
+  /**
+   * The store's services with their pinned ids checked as `config apply` checks the file's: a pin that would renumber
+   * a running service, or take the id of a service kept beside it, would drop live connections' flows. The store's
+   * service is then not applied: one served before stays as it was served (its new drains apply), a new one is left
+   * out; each is a problem (an event, the host's status). The store's next change of the service is checked again.
+   */
+  private storePinsChecked(
+    fileServices: readonly ServiceConfig[], pinConflicts: (services: readonly ServiceConfig[]) => PinConflict[],
+  ): { store: EffectiveService[]; problems: PolicyProblem[] } {
+    const conflicts = new Map(pinConflicts(combineServices(fileServices, this.cluster).services).map((c) => [c.service, c.message]));
+    const before = new Map(this.fromStore.map((s) => [s.config.name, s]));
+    const store: EffectiveService[] = [];
+    const problems: PolicyProblem[] = [];
+    for (const s of this.cluster) {
+      const name = s.config.name;
+      const why = conflicts.get(name);
+      // A file service of the same name is served instead of the store's (combineServices): its pin is config apply's.
+      if (why === undefined || fileServices.some((f) => f.name === name)) {
+        store.push(s);
+        continue;
+      }
+      const served = before.get(name);
+      if (served) store.push({ ...s, config: served.config });
+      const pinnedAt = s.from.id ?? s.definedAt;
+      problems.push({
+        kind: 'pinned_id_conflict', service: name, scope: pinnedAt,
+        message: `cluster service ${name} ${served ? 'is served as before' : 'is left out'}: the id set at ${pinnedAt}: ${why}`,
+      });
+    }
+    return { store, problems };
   }
 
   /**

@@ -65,11 +65,12 @@ test('a pin that moves a running service, or takes a kept service\'s id, is a co
   const a = idOf(t, 'a');
   const b = idOf(t, 'b');
   const other = a === 9 || b === 9 ? 10 : 9;
-  expect(t.pinConflicts(configs([{ name: 'a', id: other }, { name: 'b' }]))).toEqual([
-    `service a runs with id ${a}: pinning id ${other} would renumber it and drop its live connections' flows (pin ${a}, or remove the service and add it back)`,
-  ]);
+  expect(t.pinConflicts(configs([{ name: 'a', id: other }, { name: 'b' }]))).toEqual([{
+    service: 'a',
+    message: `service a runs with id ${a}: pinning id ${other} would renumber it and drop its live connections' flows (pin ${a}, or remove the service and add it back)`,
+  }]);
   expect(t.pinConflicts(configs([{ name: 'b' }, { name: 'c', id: a }, { name: 'a' }]))).toEqual([
-    `service c: id ${a} is service a's, which this configuration keeps (pin another id)`,
+    { service: 'c', message: `service c: id ${a} is service a's, which this configuration keeps (pin another id)` },
   ]);
   expect(t.pinConflicts(configs([{ name: 'b' }, { name: 'c', id: a }]))).toEqual([]);
   // A name served besides the configuration (the cluster store's) is kept too.

@@ -1,4 +1,5 @@
 // What the daemon serves: the file's services, the store's next to them, tagged backends, the store's drains.
+import { ServiceTable } from '../../../src/app/services';
 import type { EffectivePolicy } from '../../../src/cluster';
 import { parseConfig, type ServiceConfig } from '../../../src/config';
 import { ServedServices } from '../../../src/daemon/served-services';
@@ -29,10 +30,10 @@ const STORE = services(`  - name: api
     backends: [{ name: s1, vnic: vm4, ip: 10.0.1.4, ports: [8080] }]
 `);
 
-function policy(drained: Record<string, string[]> = {}): EffectivePolicy {
+function policy(drained: Record<string, string[]> = {}, store: readonly ServiceConfig[] = STORE): EffectivePolicy {
   return {
     host: 'h1', problems: [], digest: 'd',
-    services: STORE.map((config) => ({
+    services: store.map((config) => ({
       config, definedAt: 'cluster', from: {}, drained: Object.fromEntries((drained[config.name] ?? []).map((b) => [b, 'cluster'])),
     })),
   };
@@ -95,5 +96,63 @@ describe('ServedServices', () => {
     served.setClusterPolicy(policy({ web: ['w1'] }));
     served.next(FILE);
     expect(served.drains([{ service: 'web', backend: 'w1', draining: false }])).toEqual({ drain: [], enable: [] });
+  });
+});
+
+describe("ServedServices: the store's pinned service ids, checked as config apply checks the file's", () => {
+  const API = STORE[0];
+
+  /** Serves the store's services as the daemon does: the app's service table checks the pins and takes the list. */
+  function serving(): { serve(store: ServiceConfig[]): ReturnType<ServedServices['next']>; idOf(name: string): number | undefined } {
+    const { served } = made();
+    const table = new ServiceTable();
+    return {
+      serve(store) {
+        served.setClusterPolicy(policy({}, store));
+        const next = served.next(FILE, (configs) => table.pinConflicts(configs, []));
+        table.configure(next.services);
+        return next;
+      },
+      idOf: (name) => table.named(name)?.id,
+    };
+  }
+
+  it('a pin that would renumber a running store service is not applied: it is served as before, with a problem', () => {
+    const { serve, idOf } = serving();
+    serve([API]);
+    const running = idOf('api')!;
+    const other = running === 7 ? 8 : 7;
+    const repinned: ServiceConfig = { ...API, id: other, scheduler: 'rr' };
+    const next = serve([repinned]);
+    expect(idOf('api')).toBe(running);
+    expect(next.services.find((s) => s.name === 'api')).toBe(API);
+    expect(next.problems).toEqual([{
+      kind: 'pinned_id_conflict', service: 'api', scope: 'cluster',
+      message: `cluster service api is served as before: the id set at cluster: service api runs with id ${running}: pinning id ${other} would renumber it and drop its live connections' flows (pin ${running}, or remove the service and add it back)`,
+    }]);
+    // The store's next change is checked again: pinning the running id applies, with the rest of the change.
+    const pinned: ServiceConfig = { ...API, id: running, scheduler: 'rr' };
+    const after = serve([pinned]);
+    expect(after.problems).toEqual([]);
+    expect(after.services.find((s) => s.name === 'api')).toBe(pinned);
+    expect(idOf('api')).toBe(running);
+  });
+
+  it("a new store service pinned to a kept service's id is left out; once that one is gone from the store, it is served", () => {
+    const { serve, idOf } = serving();
+    serve([API]);
+    const taken = idOf('api')!;
+    const fresh: ServiceConfig = { ...API, name: 'fresh', vip: '10.0.0.104', id: taken };
+    const next = serve([API, fresh]);
+    expect(next.services.map((s) => s.name)).toEqual(['web', 'tagged', 'api']);
+    expect(next.problems).toEqual([{
+      kind: 'pinned_id_conflict', service: 'fresh', scope: 'cluster',
+      message: `cluster service fresh is left out: the id set at cluster: service fresh: id ${taken} is service api's, which this configuration keeps (pin another id)`,
+    }]);
+    expect(idOf('fresh')).toBeUndefined();
+    const after = serve([fresh]);
+    expect(after.problems).toEqual([]);
+    expect(idOf('fresh')).toBe(taken);
+    expect(idOf('api')).toBeUndefined();
   });
 });
