@@ -30,6 +30,8 @@ export const backendSpecSchema = z.strictObject({
 
 export const serviceSpecSchema = z.strictObject({
   name,
+  id: z.number().int().min(1).max(65535).optional()
+    .meta({ description: "the service id to pin (in every flow's cookie; docs/operators/add-a-service.md): default from the name" }),
   vip: vipAddressOrPrefix,
   vip6: vipAddressOrPrefix.optional().meta({ description: 'dual stack: the IPv6 VIP (address or prefix) beside the IPv4 vip (one service, one scheduler state for both)' }),
   protocol: z.enum(['tcp', 'udp']).optional(),

@@ -182,6 +182,8 @@ export interface BackendSpec {
 
 export interface ServiceSpec {
   name: string;
+  /** The pinned service id (1..65535); default from the name. */
+  id?: number;
   vip: string;
   vip6?: string;
   protocol?: 'tcp' | 'udp';

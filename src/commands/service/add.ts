@@ -19,6 +19,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
   static override examples = [
     '<%= config.bin %> service add web --vip 10.0.0.100 --port 80 --backend v-vm1=10.0.0.11:8080 --backend v-vm2=10.0.0.12:8080/weight=2',
     '<%= config.bin %> service add dns --vip 10.0.0.53 --port 53 --protocol udp --scheduler sh --backend v-vm3=10.0.0.13:53',
+    '<%= config.bin %> service add api --id 1569 --vip 10.0.0.101 --port 443 --backend v-vm1=10.0.0.11:8443',
     '<%= config.bin %> service add --file web-service.yaml',
     '<%= config.bin %> service add web --file web.yaml --cluster unix:/s/s1.sock,unix:/s/s2.sock,unix:/s/s3.sock',
     '<%= config.bin %> service add web --scheduler wrr --scope group:blue --cluster $VADC_CLUSTER',
@@ -27,6 +28,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
   static override flags = {
     vip: Flags.string({ description: 'virtual IP (IPv4 or IPv6), or a prefix (a.b.c.d/len, x:y::/len) for lblc, lblcr, dh' }),
     port: Flags.integer({ description: 'virtual port', min: 1, max: 65535 }),
+    id: Flags.integer({ description: 'the service id to pin, 1..65535 (in its flows\' cookies; default from the name)', min: 1, max: 65535 }),
     protocol: Flags.option({ options: ['tcp', 'udp'] as const, description: 'transport protocol (default tcp)' })(),
     scheduler: Flags.string({ description: 'scheduler: rr, wrr, lc, wlc, sh, mh, feedback, ... (default: the daemon\'s)' }),
     persistence: Flags.integer({ description: 'client persistence in seconds', min: 0 }),
@@ -34,7 +36,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
     backend: Flags.custom<BackendSpec>({ parse: async (text) => parseBackendArg(text) })({
       description: 'a backend: VNIC=IP:PORT[,PORT...][/weight=N][/tier=N] (repeat the flag for more)', multiple: true, multipleNonGreedy: true,
     }),
-    file: Flags.file({ exists: true, description: 'the service as YAML or JSON', exclusive: ['vip', 'port', 'backend', 'protocol', 'scheduler'] }),
+    file: Flags.file({ exists: true, description: 'the service as YAML or JSON', exclusive: ['vip', 'port', 'backend', 'protocol', 'scheduler', 'id'] }),
     ...clusterFlags,
   };
 
@@ -42,7 +44,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
     const { args, flags } = await this.parse(ServiceAddCommand);
     if (flags.cluster) {
       const spec: Record<string, unknown> = flags.file ? (parseYaml(await readFile(flags.file, 'utf8')) as Record<string, unknown>) : {
-        name: args.name, vip: flags.vip, port: flags.port, protocol: flags.protocol, scheduler: flags.scheduler, persistence: flags.persistence,
+        name: args.name, id: flags.id, vip: flags.vip, port: flags.port, protocol: flags.protocol, scheduler: flags.scheduler, persistence: flags.persistence,
         idle_timeout: flags['idle-timeout'], backends: flags.backend,
       };
       if (args.name) spec.name = args.name;
@@ -61,6 +63,7 @@ export default class ServiceAddCommand extends ApiCommand<typeof ServiceAddComma
       if (!flags.vip || flags.port === undefined) this.error('--vip and --port are required (or --file)', { exit: 2 });
       spec = {
         name: args.name,
+        id: flags.id,
         vip: flags.vip,
         port: flags.port,
         protocol: flags.protocol,

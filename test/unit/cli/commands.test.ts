@@ -77,6 +77,33 @@ describe('vadc CLI commands against the API served from a fake runtime', () => {
     expect(rt.services().map((s) => s.name)).toEqual(['web']);
   });
 
+  it('service add --id pins the service id (sent in the spec); an id out of 1..65535, not a number, or with --file: usage errors, exit 2', async () => {
+    const addService = jest.spyOn(rt, 'addService');
+    try {
+      const added = await runCommand(ServiceAdd, [...api, 'api', '--id', '1569', '--vip', '10.0.0.101', '--port', '443', '--backend', 'v-vm1=10.0.0.11:8443']);
+      expect(added.exitCode).toBe(0);
+      expect(addService).toHaveBeenCalledTimes(1);
+      expect(addService.mock.calls[0][0]).toMatchObject({ name: 'api', id: 1569, vip: '10.0.0.101', port: 443 });
+      const plain = await runCommand(ServiceAdd, [...api, 'api2', '--vip', '10.0.0.102', '--port', '443']);
+      expect(plain.exitCode).toBe(0);
+      expect(addService.mock.calls[1][0]).not.toHaveProperty('id');
+      for (const bad of ['0', '65536', 'x']) {
+        const res = await runCommand(ServiceAdd, [...api, 'bad', '--id', bad, '--vip', '10.0.0.103', '--port', '80']);
+        expect([bad, res.exitCode]).toEqual([bad, 2]);
+        expect(res.stderr).toMatch(new RegExp(`^Error: Parsing --id: Expected an integer.* but received: ${bad}: See more help with --help$`, 'm'));
+      }
+      const file = path.join(dir, 'pinned.yaml');
+      writeFileSync(file, 'name: ntp\nid: 7\nvip: 10.0.0.123\nprotocol: udp\nport: 123\nbackends: []\n');
+      const both = await runCommand(ServiceAdd, [...api, '--file', file, '--id', '8']);
+      expect(both.exitCode).toBe(2);
+      expect(both.stderr).toMatch(/--id=8 cannot also be provided when using --file/);
+      expect(addService).toHaveBeenCalledTimes(2);
+    } finally {
+      addService.mockRestore();
+      for (const name of ['api', 'api2']) if (rt.services().some((s) => s.name === name)) await rt.removeService(name);
+    }
+  });
+
   it('writes an IPv6 VIP and backend with the port after brackets (RFC 5952 section 6) in add, list, show and status', async () => {
     const added = await runCommand(ServiceAdd, [...api, 'web6', '--vip', 'fd00::100', '--port', '80', '--backend', 'v-vm1=[fd00::11]:8080,8081']);
     expect(added.exitCode).toBe(0);

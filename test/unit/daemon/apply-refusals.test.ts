@@ -45,6 +45,18 @@ describe('config apply on a running daemon', () => {
     expect(await daemon.applyConfig(pinned)).toEqual({ changed: ['web'] });
   });
 
+  it('a service added with an id (vadc service add --id) is pinned to it; an id a running service has is refused', async () => {
+    const web = serviceIds(['web']).get('web')!;
+    const spec = { name: 'api', vip: '10.0.0.101', port: 443, backends: [{ vnic: 'v2', ip: '10.0.0.12', ports: [8443] }] };
+    const err = await daemon.addService({ ...spec, id: web }).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(RuntimeError);
+    expect((err as RuntimeError).message).toBe(`service ids: service api: id ${web} is service web's, which this configuration keeps (pin another id)`);
+    expect(daemon.configText()).toBe(BASE);
+    const free = web === 7 ? 8 : 7;
+    expect((await daemon.addService({ ...spec, id: free })).name).toBe('api');
+    expect(parseConfig(daemon.configText()).services.map((s) => [s.name, s.id])).toEqual([['web', undefined], ['api', free]]);
+  });
+
   it('applies a change of services', async () => {
     const next = BASE.replace('ports: [8080]', 'ports: [8080, 8081]');
     expect(await daemon.applyConfig(next)).toEqual({ changed: ['web'] });
