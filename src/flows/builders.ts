@@ -4,7 +4,7 @@ import {
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MultipartRequest, Oxm, PacketOut } from '../openflow/types';
 import {
-  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, exactCookie, makeCookie, oneConnection, vipTag, type CookieKind, type CookieMatch,
+  allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionsOfService, exactCookie, makeCookie, oneConnection, vipCookie, vipTag, type CookieKind, type CookieMatch,
 } from './cookies';
 import { ICMPV6, IP_PROTO_ICMPV6 } from './ipv6-packets';
 import { ETH_TYPE_ARP, ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_ICMP, IP_PROTO_TCP, IP_PROTO_UDP, ARP_REQUEST, TCP_FLAGS } from './packets';
@@ -176,7 +176,7 @@ export function buildNewConnectionFlow(ethType: typeof ETH_TYPE_IPV4 | typeof ET
  * (sent to its solicited-node multicast address, so matched on the ND target, not the destination) and ICMPv6 echo.
  */
 export function buildVipFlows(vip: string, t: VadcTables = TABLE): FlowMod[] {
-  const cookie = makeCookie('vip', 0, configuredVipTag(vip));
+  const cookie = vipCookie(parseVip(vip).text);
   const toController = [apply(output(OFPP_CONTROLLER))];
   const addr = addressMatch(vip, 'dst');
   if (addr.family === 6) {
