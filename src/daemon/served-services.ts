@@ -70,8 +70,10 @@ export class ServedServices {
   next(
     fileServices: readonly ServiceConfig[], pinConflicts: (services: readonly ServiceConfig[]) => PinConflict[] = () => [],
   ): { services: ServiceConfig[]; problems: PolicyProblem[] } {
-    const pinned = this.storePinsChecked(fileServices, pinConflicts);
-    const combined = combineServices(fileServices, pinned.store);
+    const wanted = combineServices(fileServices, this.cluster);
+    const pinned = this.storePinsChecked(fileServices, wanted.services, pinConflicts);
+    // Nothing withheld: the store's services are this.cluster's own, and so is their combination.
+    const combined = pinned.problems.length === 0 ? wanted : combineServices(fileServices, pinned.store);
     this.fromStore = pinned.store.filter((s) => combined.services.includes(s.config));
     const tagged = withTaggedBackends(combined.services, this.interfaces);
     this.tagged.served(tagged);
@@ -86,9 +88,9 @@ export class ServedServices {
    * out; each is a problem (an event, the host's status). The store's next change of the service is checked again.
    */
   private storePinsChecked(
-    fileServices: readonly ServiceConfig[], pinConflicts: (services: readonly ServiceConfig[]) => PinConflict[],
+    fileServices: readonly ServiceConfig[], wanted: readonly ServiceConfig[], pinConflicts: (services: readonly ServiceConfig[]) => PinConflict[],
   ): { store: EffectiveService[]; problems: PolicyProblem[] } {
-    const conflicts = new Map(pinConflicts(combineServices(fileServices, this.cluster).services).map((c) => [c.service, c.message]));
+    const conflicts = new Map(pinConflicts(wanted).map((c) => [c.service, c.message]));
     const before = new Map(this.fromStore.map((s) => [s.config.name, s]));
     const store: EffectiveService[] = [];
     const problems: PolicyProblem[] = [];
