@@ -117,6 +117,7 @@ const v1Root = writableV1();
 
 (v1Root ? describe : describe.skip)('CpuShareGroups (root, cgroup v1 cpu)', () => {
   const cpuCgroup = (pid: number) => cgroupOf(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), 1);
+  const comm = (pid: number) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   const started = (child: ChildProcess) => new Promise((resolve) => child.once('spawn', resolve));
   const children: ChildProcess[] = [];
   afterEach(() => children.splice(0).forEach((c) => c.kill()));
@@ -150,7 +151,8 @@ const v1Root = writableV1();
         const shell = spawn('sh', ['-c', `${groups.joinPrefix(key)}exec sleep 30`], { stdio: 'ignore' });
         children.push(shell);
         await started(shell);
-        await waitUntil(() => cpuCgroup(shell.pid!) === `/vadc-bench-${process.pid}-load`);
+        // In its group AND past the exec: the census names processes by comm, which stays "sh" until the exec.
+        await waitUntil(() => cpuCgroup(shell.pid!) === `/vadc-bench-${process.pid}-load` && comm(shell.pid!) === 'sleep');
       }
       expect(groups.census()).toContain(`vadc-bench-${process.pid}-load: sleep 2`);
       const summary = await groups.restore();
