@@ -2,7 +2,7 @@
 // the NAT mode: the mode knows what its table-0 flows do, this knows how to shadow them with a copy.
 import { buildBackendEndCopies, buildClientEndCopies, buildEndCopyMeter, type EndCopyKinds } from '../../flows/end-copies';
 import { ETH_TYPE_IPV6 } from '../../flows/packets';
-import { schedulerReadsConnectionEnds } from '../../lb/registry';
+import { isSchedulerName, schedulerReadsConnectionEnds } from '../../lb/registry';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
 import { membersOf, outlierSettingsOf, type ServiceState } from '../services';
 
@@ -10,6 +10,11 @@ import { membersOf, outlierSettingsOf, type ServiceState } from '../services';
 export interface EndCopySides {
   client: EndCopyKinds;
   backend: EndCopyKinds;
+}
+
+/** Whether the named scheduler's services get both sides' FINs copied whatever the datapath shows (registry data). */
+export function schedulerNeedsFinCopies(scheduler: string): boolean {
+  return isSchedulerName(scheduler) && schedulerReadsConnectionEnds(scheduler);
 }
 
 /**
@@ -31,7 +36,7 @@ export interface EndCopySides {
  */
 export function endCopySides(service: ServiceState, datapath: { decides: boolean; showsEndsSoon: boolean }): EndCopySides {
   if (datapath.decides) return { client: 'rst', backend: 'rst' };
-  const countsEnds = !datapath.showsEndsSoon || schedulerReadsConnectionEnds(service.config.scheduler)
+  const countsEnds = !datapath.showsEndsSoon || schedulerNeedsFinCopies(service.config.scheduler)
     || membersOf(service.config).some((b) => b.u_threshold > 0);
   if (countsEnds) return { client: 'fin-rst', backend: 'fin-rst' };
   return { client: 'rst', backend: outlierSettingsOf(service.config) !== undefined ? 'fin-rst' : 'rst' };
