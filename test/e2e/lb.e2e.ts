@@ -414,10 +414,11 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
   });
 
   it('a connection whose client segments carry a destination options or hop-by-hop header reaches a backend, header and all', async () => {
-    // wlc: a scheduler that reads connection counts gets both sides' FINs copied in every NAT mode (rr's client FIN is
-    // not copied where the datapath shows ends soon: endCopySides), and the client's is read through its header below.
-    // With no connection yet it places as rr did: vm1, then vm2 (vm1's ended connection still lingers in its overhead).
-    daemon = await startDaemon(yaml(web(v6, 'wlc')));
+    // rr, each backend with an upper connection threshold (never reached): a threshold gets both sides' FINs copied in
+    // every NAT mode (rr's client FIN alone is not copied where the datapath shows ends soon: endCopySides), so the
+    // client's is read through its header below; rr keeps the placement known (vm1, then vm2; wlc's depends on timing).
+    const capped = `  - name: web\n    vip: "${v6.vip}"\n    port: 80\n    scheduler: rr${backends(v6, 8080, ['vm1', 'vm2', 'vm3'], ', u_threshold: 1000')}`;
+    daemon = await startDaemon(yaml(capped));
     const sniffers = await Promise.all(['vm1', 'vm2'].map((vm) => sniffIpv6(vm, 6)));
     // Linux puts a socket's sticky IPV6_DSTOPTS / IPV6_HOPOPTS (here one PadN option, RFC 8200 section 4.2) on every
     // segment it sends, the SYN included.
