@@ -81,6 +81,8 @@ export interface RealOvsOptions {
   replyGuard?: number;
   /** Who decides each VIP service's connections (config `decisions`; datapath: OVS's select group, conntrack only); default controller. */
   decisions?: 'controller' | 'datapath';
+  /** The VIP services' scheduler (default rr): e.g. wlc, whose connections' FINs are copied to vadc (endCopySides). */
+  scheduler?: string;
   /**
    * Capture the latency phase (dumpcap on the client's and the backend's OVS ports and the OpenFlow connection) into
    * this directory and split each connection's first round trip; also the event-loop delay and GC pauses of vadc's
@@ -303,9 +305,9 @@ export function interleavedStaticFlows(p: { staticVip: string; vipMac: string; v
 }
 
 function benchConfig(lab: Lab, vip: string, backend: LabHost, nat: 'flows' | 'conntrack', endCopies: number | undefined, decisions: 'controller' | 'datapath', replyGuard?: number,
-  ctTimeouts?: Record<string, number>): string {
+  ctTimeouts?: Record<string, number>, scheduler = 'rr'): string {
   const service = (name: string, port: number, backendPort: number, idleTimeout: number, finTimeout?: number) => ({
-    name, vip, protocol: 'tcp', port, scheduler: 'rr', decisions, idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
+    name, vip, protocol: 'tcp', port, scheduler, decisions, idle_timeout: idleTimeout, ...(finTimeout ? { fin_timeout: finTimeout } : {}),
     backends: [{ vnic: backend.port, ip: backend.ip, ports: [backendPort] }],
   });
   return stringify({
@@ -477,7 +479,7 @@ class Bench {
       if (this.opts.cpuPriority) log(`vadc's thread ${describeCpuPriority(this.opts.cpuPriority)}: ${await applyCpuPriority(process.pid, this.opts.cpuPriority)}`);
       // The main thread only (its thread id is the pid): libuv's and V8's threads keep both cores.
       if (this.opts.pinVadc || this.opts.pinVadcOnly) execFileSync('taskset', ['-p', '-c', String(VADC_CORE), String(process.pid)], { stdio: 'ignore' });
-      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard, this.opts.ctTimeouts);
+      const text = benchConfig(this.lab, this.vip, backend, this.opts.nat ?? 'flows', this.opts.endCopies, this.opts.decisions ?? 'controller', this.opts.replyGuard, this.opts.ctTimeouts, this.opts.scheduler);
       const config = parseConfig(text, 'real-OVS bench');
       this.vipMac = config.services[0].vip_mac;
       this.daemon = new VadcDaemon({ config, configText: text, statsIntervalMs: this.opts.statsIntervalMs ?? 1000 });

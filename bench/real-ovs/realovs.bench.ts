@@ -16,7 +16,7 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --runs N (3)  --connections N (3000, per throughput phase)  --concurrency N (32)  --latency-connections N (1000 VIP and as
   many static, by turns)  --iperf-seconds N (5; 0 = skip iperf3)  --hold N (10000 held connections; 0 = skip)  --nat flows|conntrack
   --end-copies N (copies/s, 0 = off; default the config's)  --reply-guard N (flows mode, SYN-ACKs/s, 0 = off; default the config's)
-  --decisions controller|datapath  --stats-ms N (vadc's statistics poll, 1000)  --wait-ms N (queue for the lab lock)  --json
+  --decisions controller|datapath  --scheduler NAME (rr: the VIP services' scheduler)  --stats-ms N (vadc's statistics poll, 1000)  --wait-ms N (queue for the lab lock)  --json
   --throughput turns|phases|both  how the ratio VIP / static is measured (turns): turns = --pairs pairs of chunks (V S S V
                ...) of the VIP's and a static path's connections in one phase, vadc attached and both flow sets installed,
                the ratio from the chunks' sums, with ovs-vswitchd's CPU and datapath counters per connection by path;
@@ -82,6 +82,7 @@ const { values } = parseArgs({
     'end-copies': { type: 'string' },
     'reply-guard': { type: 'string' },
     decisions: { type: 'string', default: 'controller' },
+    scheduler: { type: 'string', default: 'rr' },
     trace: { type: 'string' },
     prio: { type: 'string' },
     pin: { type: 'boolean', default: false },
@@ -130,7 +131,7 @@ async function main(): Promise<void> {
   const report = await runRealOvsBench({
     runs: Number(values.runs), connections: Number(values.connections), concurrency: Number(values.concurrency),
     latencyConnections: Number(values['latency-connections']), iperfSeconds: Number(values['iperf-seconds']),
-    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions,
+    holdConnections: Number(values.hold), waitForHostMs: Number(values['wait-ms']), statsIntervalMs: Number(values['stats-ms']), nat: values.nat, decisions: values.decisions, scheduler: values.scheduler,
     ...(values['end-copies'] !== undefined ? { endCopies: Number(values['end-copies']) } : {}),
     ...(values['reply-guard'] !== undefined ? { replyGuard: Number(values['reply-guard']) } : {}),
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,

@@ -4,6 +4,7 @@
 // ABBA, side by side, with what an end costs the controller in CPU per connection.
 import { FlowSetupOptionError } from './errors';
 import { FlowSetupProgress, FlowSetupResult, formatFlowSetupReport, runFlowSetup } from './flowsetup';
+import { schedulerNeedsFinCopies } from '../app/nat/end-copies';
 import type { FlowSetupOptions } from './plan';
 import { abbaOrder, checkRounds, fmt, formatSideBySide, ratioOf, summarizeRuns, type VariantRatio, type VariantSummary } from './side-by-side';
 
@@ -61,6 +62,12 @@ export async function runFlowSetupEndCopies(
   }
   if (partial.app !== undefined && partial.app !== 'vadc') {
     throw new FlowSetupOptionError('end-copies-compare', `the ${partial.app} responder installs no end-copy flows: compare vadc's app`);
+  }
+  // The emulated switch copies a connection's client FIN, then its backend's: conntrack mode copies an rr service's
+  // backend FIN alone (its tracker shows the end: endCopySides), so the comparison needs a scheduler that reads the ends.
+  const scheduler = partial.scheduler ?? 'rr';
+  if (partial.nat === 'conntrack' && !schedulerNeedsFinCopies(scheduler)) {
+    throw new FlowSetupOptionError('end-copies-compare', `with --nat conntrack vadc copies no client FIN of a ${scheduler} service (the tracker shows its ends): compare with --scheduler wlc`);
   }
   const rate = partial.endCopies || DEFAULT_COMPARE_END_COPIES;
   const runs: FlowSetupResult[] = [];

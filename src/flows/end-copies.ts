@@ -13,7 +13,7 @@
  * Builders only; pure.
  */
 import {
-  OFPFC_ADD, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER,
+  OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER,
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
 import { makeCookie } from './cookies';
@@ -59,15 +59,23 @@ export type EndCopyKinds = 'fin-rst' | 'rst';
 /**
  * Two flows shadowing a table-0 TCP flow (`base`): one for FIN, one for RST (a masked match tests bits for
  * equality, so "either" takes two), each doing what `base` does plus the copy. Same priority: a segment with
- * both flags matches both, and both do the same. `kinds` 'rst': the RST flow alone.
+ * both flags matches both, and both do the same. `kinds` 'rst': the RST flow, and a strict delete of the FIN one
+ * (its cookie pinned: a service whose earlier configuration copied FINs loses that flow; deleting a flow that is not
+ * there is no error).
  */
 export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
   const cookie = makeCookie('end', serviceId);
-  return (kinds === 'rst' ? [TCP_FLAGS.RST] : [TCP_FLAGS.FIN, TCP_FLAGS.RST]).map((flag) => ({
+  const shadow = (flag: number): FlowMod => ({
     ...base, cookie, priority, command: OFPFC_ADD, flags: base.flags & ~OFPFF_SEND_FLOW_REM,
     match: [...base.match, { field: 'tcp_flags', value: flag, mask: flag }],
     instructions: withCopy(base.instructions),
-  }));
+  });
+  if (kinds === 'fin-rst') return [shadow(TCP_FLAGS.FIN), shadow(TCP_FLAGS.RST)];
+  const finGone: FlowMod = {
+    ...shadow(TCP_FLAGS.FIN), command: OFPFC_DELETE_STRICT, cookieMask: 0xffff_ffff_ffff_ffffn, idleTimeout: 0, hardTimeout: 0, flags: 0,
+    outPort: OFPP_ANY, outGroup: OFPG_ANY, instructions: [],
+  };
+  return [finGone, shadow(TCP_FLAGS.RST)];
 }
 
 /**

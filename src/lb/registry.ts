@@ -18,20 +18,32 @@ export interface SchedulerOptions {
   feedback?: FeedbackOptions;
 }
 
-const FACTORIES: Record<SchedulerName, (opts: SchedulerOptions) => Scheduler> = {
-  rr: () => new RoundRobinScheduler(),
-  wrr: () => new WeightedRoundRobinScheduler(),
-  lc: () => new LeastConnectionScheduler(),
-  wlc: () => new WeightedLeastConnectionScheduler(),
-  sed: () => new ShortestExpectedDelayScheduler(),
-  nq: () => new NeverQueueScheduler(),
-  lblc: (o) => new LocalityLeastConnectionScheduler(o.locality),
-  lblcr: (o) => new LocalityReplicatedScheduler(o.locality),
-  dh: () => new DestinationHashScheduler(),
-  sh: (o) => new SourceHashScheduler(o.sh),
-  mh: (o) => new MaglevScheduler(o.mh),
-  feedback: (o) => new FeedbackScheduler(o.feedback),
+/**
+ * Each scheduler once: how to make one, and whether its choices read live connection counts or connection times
+ * (`readsConnectionEnds`), so that a connection's end must reach vadc as it happens (a FIN copy, `datapath.end_copies`)
+ * rather than at the next datapath reading. The least-connection family compares overheads (lc, wlc, sed, nq) or
+ * active counts (lblc, lblcr's overload test); feedback times connections and counts the outstanding ones. rr, wrr,
+ * dh, sh and mh read weights, health and OVERLOAD only (OVERLOAD is the backends' thresholds' concern, not theirs).
+ */
+const SCHEDULERS: Record<SchedulerName, { create: (opts: SchedulerOptions) => Scheduler; readsConnectionEnds: boolean }> = {
+  rr: { create: () => new RoundRobinScheduler(), readsConnectionEnds: false },
+  wrr: { create: () => new WeightedRoundRobinScheduler(), readsConnectionEnds: false },
+  lc: { create: () => new LeastConnectionScheduler(), readsConnectionEnds: true },
+  wlc: { create: () => new WeightedLeastConnectionScheduler(), readsConnectionEnds: true },
+  sed: { create: () => new ShortestExpectedDelayScheduler(), readsConnectionEnds: true },
+  nq: { create: () => new NeverQueueScheduler(), readsConnectionEnds: true },
+  lblc: { create: (o) => new LocalityLeastConnectionScheduler(o.locality), readsConnectionEnds: true },
+  lblcr: { create: (o) => new LocalityReplicatedScheduler(o.locality), readsConnectionEnds: true },
+  dh: { create: () => new DestinationHashScheduler(), readsConnectionEnds: false },
+  sh: { create: (o) => new SourceHashScheduler(o.sh), readsConnectionEnds: false },
+  mh: { create: (o) => new MaglevScheduler(o.mh), readsConnectionEnds: false },
+  feedback: { create: (o) => new FeedbackScheduler(o.feedback), readsConnectionEnds: true },
 };
+
+/** Whether the named scheduler's choices read connection counts or times, which a connection's end changes. */
+export function schedulerReadsConnectionEnds(name: SchedulerName): boolean {
+  return SCHEDULERS[name].readsConnectionEnds;
+}
 
 export function isSchedulerName(name: string): name is SchedulerName {
   return (SCHEDULER_NAMES as readonly string[]).includes(name);
@@ -42,5 +54,5 @@ export function createScheduler(name: string, opts: SchedulerOptions = {}): Sche
   if (!isSchedulerName(name)) {
     throw new LbInputError('scheduler', `unknown scheduler ${JSON.stringify(name)}; expected one of ${SCHEDULER_NAMES.join(', ')}`);
   }
-  return FACTORIES[name](opts);
+  return SCHEDULERS[name].create(opts);
 }

@@ -95,11 +95,10 @@ export class ConntrackNat implements NatMode {
         return addressesOf(b).flatMap((ip) => b.ports.map((port) => ({ ip, port, ...(tag ? { tag } : {}) })));
       }),
     }, this.tables);
-    // A service the datapath decides gets RST copies only: a backend's RST to a SYN is the outlier detector's refusal,
-    // while its connections' ends are read from the tracker at the statistics poll (vadc learns them there anyway). A
-    // FIN copy each way was two packet-ins per connection, vadc's wakeup each, on a path meant to have none (issue 15).
-    const kinds = s.config.decisions === 'datapath' ? 'rst' : 'fin-rst';
-    return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY), kinds)];
+    // A service the datapath decides gets RST copies only: its connections' ends are read from the tracker at the
+    // statistics poll (endCopySides).
+    const datapath = { decides: s.config.decisions === 'datapath', showsEndsSoon: this.accounting.showsEndsSoon(s) };
+    return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY), datapath)];
   }
 
   /**

@@ -2,8 +2,45 @@
 // the NAT mode: the mode knows what its table-0 flows do, this knows how to shadow them with a copy.
 import { buildBackendEndCopies, buildClientEndCopies, buildEndCopyMeter, type EndCopyKinds } from '../../flows/end-copies';
 import { ETH_TYPE_IPV6 } from '../../flows/packets';
+import { isSchedulerName, schedulerReadsConnectionEnds } from '../../lb/registry';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
-import type { ServiceState } from '../services';
+import { membersOf, outlierSettingsOf, type ServiceState } from '../services';
+
+/** Which end segments of a service's connections are copied, by the side that sends them. */
+export interface EndCopySides {
+  client: EndCopyKinds;
+  backend: EndCopyKinds;
+}
+
+/** Whether the named scheduler's services get both sides' FINs copied whatever the datapath shows (registry data). */
+export function schedulerNeedsFinCopies(scheduler: string): boolean {
+  return isSchedulerName(scheduler) && schedulerReadsConnectionEnds(scheduler);
+}
+
+/**
+ * The one decision of which ends a service's copies carry (both NAT modes ask it). A FIN copy costs a packet-in, an
+ * upcall in ovs-vswitchd on the thread that sets up new connections, and vadc's wakeup: ~2 per connection with
+ * copies both ways. So FINs are copied only where something reads them at once:
+ * - the scheduler compares live connection counts or times connections (registry: readsConnectionEnds), or a
+ *   backend has an upper connection threshold (OVERLOAD clears as its connections end): both sides;
+ * - the outlier detector judges the service's connections: the backend's FIN is a connection that worked, which
+ *   ends a run of failures (a connection shorter than a datapath reading is never judged otherwise);
+ * - the datapath would show the end only at the connection flows' idle timeout (a minute by default: a service with
+ *   no fin_timeout in flows mode, or conntrack mode's accounting flows): vadc's counts, `vadc conns`, a drain's
+ *   end and a reused client port's placement would all wait for it;
+ * - otherwise the end comes from the datapath (the tracker at the next statistics poll; a connection flow's removal
+ *   fin_timeout after the FINs), and only RSTs are copied (a backend's RST to a SYN is a refusal; a RST ends at once
+ *   what no reading would show).
+ * `datapath.decides`: the switch's select group places the service's connections; its ends come from the tracker.
+ * `datapath.showsEndsSoon`: the mode's accounting shows this service's ends within seconds (Accounting.showsEndsSoon).
+ */
+export function endCopySides(service: ServiceState, datapath: { decides: boolean; showsEndsSoon: boolean }): EndCopySides {
+  if (datapath.decides) return { client: 'rst', backend: 'rst' };
+  const countsEnds = !datapath.showsEndsSoon || schedulerNeedsFinCopies(service.config.scheduler)
+    || membersOf(service.config).some((b) => b.u_threshold > 0);
+  if (countsEnds) return { client: 'fin-rst', backend: 'fin-rst' };
+  return { client: 'rst', backend: outlierSettingsOf(service.config) !== undefined ? 'fin-rst' : 'rst' };
+}
 
 export interface EndCopies {
   /** Copies per second the meter lets through (0: none are asked for). */
@@ -14,9 +51,12 @@ export interface EndCopies {
    * A TCP service's copy flows, shadowing its table-0 flow (`clientBase`) and, for a single-address VIP, its
    * backends' reply-path flows (`backendBases`) of that VIP's family: a backend's packet names the client, not the
    * VIP, so only a single VIP makes it a connection key. A prefix VIP learns ends from the client's FIN/RST alone.
-   * `kinds` 'rst': RST copies only (a service the datapath decides: see ConntrackNat.serviceFlows).
+   * Which ends each side's copies carry: endCopySides (`datapath`: what the mode's datapath does for the service). A
+   * side copying RSTs alone also deletes its FIN copy flow, should an earlier configuration have had one.
    */
-  flows(service: ServiceState, clientBase: readonly FlowMod[], backendBases: () => readonly FlowMod[], kinds?: EndCopyKinds): FlowMod[];
+  flows(
+    service: ServiceState, clientBase: readonly FlowMod[], backendBases: () => readonly FlowMod[], datapath: { decides: boolean; showsEndsSoon: boolean },
+  ): FlowMod[];
 }
 
 const NONE: FlowMod[] = [];
@@ -28,16 +68,17 @@ export function createEndCopies(ratePerSecond: number): EndCopies {
   return {
     ratePerSecond,
     meter: () => buildEndCopyMeter(ratePerSecond),
-    flows: (service, clientBase, backendBases, kinds = 'fin-rst') => {
+    flows: (service, clientBase, backendBases, datapath) => {
       // TCP services of either family (an IPv6 service's copies take the END_COPY6 band).
       if (service.l4 !== 'tcp') return NONE;
-      const flows = clientBase.flatMap((f) => buildClientEndCopies(f, service.id, kinds));
+      const sides = endCopySides(service, datapath);
+      const flows = clientBase.flatMap((f) => buildClientEndCopies(f, service.id, sides.client));
       // Per family: a dual-stack service may have one single-address VIP and one prefix.
       const single4 = service.vip.family === 4 && service.vip.length === 32;
       const single6 = service.vip6 !== undefined && service.vip6.length === 128;
       if (single4 || single6) {
         const wanted = backendBases().filter((f) => (isIpv6Flow(f) ? single6 : single4));
-        flows.push(...wanted.flatMap((f) => buildBackendEndCopies(f, service.id, kinds)));
+        flows.push(...wanted.flatMap((f) => buildBackendEndCopies(f, service.id, sides.backend)));
       }
       return flows;
     },

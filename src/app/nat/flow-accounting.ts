@@ -55,6 +55,11 @@ export class FlowAccounting implements Accounting {
    */
   private readonly goneUntracked = new Map<number, number>();
 
+  /** Only a fin_timeout cuts a closed connection's flows short of their idle timeout. */
+  showsEndsSoon(service: ServiceState): boolean {
+    return service.config.fin_timeout > 0;
+  }
+
   constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {
     this.seesReplies = shape.canTellReplies;
   }

@@ -70,7 +70,8 @@ export class FlowsNat implements NatMode {
     const guards = this.replyGuard.flows(s.id, s.l4, () => addresses);
     // First, a bridge conntrack mode left (a restart with another NAT mode) loses the reply flows that outrank RETURN.
     const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: addresses }, this.tables);
-    return [...leftovers, ...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases)];
+    const datapath = { decides: false, showsEndsSoon: this.accounting.showsEndsSoon(s) };
+    return [...leftovers, ...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases, datapath)];
   }
 
   guardedReply(frame: Buffer, inPort: number, serviceId: number): OfpMessage[] {

@@ -82,6 +82,12 @@ export interface Accounting {
   readonly restoresFrom: string;
   /** Its readings tell whether a connection's backend answered (what UDP flows are judged by: outlier.udp_reply_within). */
   readonly seesReplies: boolean;
+  /**
+   * Whether its readings show the service's TCP connection ends within seconds with no copy of a FIN (endCopySides):
+   * the tracker lists a closed connection at the next poll; a connection flow goes fin_timeout after its FINs, or
+   * only at its idle timeout (a minute by default) when the service sets no fin_timeout.
+   */
+  showsEndsSoon(service: ServiceState): boolean;
   /** After a switch (re)connects: re-track the connections the datapath still carries. */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult;
   /**

@@ -56,6 +56,11 @@ export class TrackerAccounting implements Accounting {
 
   constructor(private readonly zone: number, private readonly graceMs = 2000) {}
 
+  /** A closed connection is listed closing (or no longer listed) at the next poll. */
+  showsEndsSoon(): boolean {
+    return true;
+  }
+
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'tracker') return { msgs: [], restored: 0, orphans: 0 };

@@ -241,17 +241,106 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     expect(copies).toHaveLength(2 * 2 + 2 * 4 * 2);
   });
 
-  it('an IPv4 prefix beside a single IPv6 VIP: client copies for both VIPs, backend copies at the backends\' IPv6 addresses only', () => {
-    const h = new AppHarness(mode, dualStackService('dh').replace('vip: 10.0.0.100', 'vip: 10.0.9.0/30'));
+  it('an IPv4 prefix beside a single IPv6 VIP: client RST copies for both VIPs (dh reads no counts), backend copies at the backends\' IPv6 addresses only', () => {
+    const h = new AppHarness(mode, dualStackService('dh', '    fin_timeout: 2').replace('vip: 10.0.0.100', 'vip: 10.0.9.0/30'));
     const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
     const family = (f: (typeof copies)[number]) => (f.match.some((m) => m.field === 'eth_type' && m.value === 0x86dd) ? 'IPv6' : 'IPv4');
     const backendSide = copies.filter((f) => f.priority === PRIORITY.REPLY_END_COPY.min);
-    expect(copies.length - backendSide.length).toBe(2 * 2);
+    expect(copies.length - backendSide.length).toBe(2);
     expect(backendSide.map(family)).toEqual(new Array(2 * 4).fill('IPv6'));
     // The IPv6 backend's RST still ends its connection through its copy.
     const vm = open(h, 40030, true);
     established(h);
     h.send(fromBackend6(vm, 40030, { flags: RST | ACK }), VMS[vm].ofport);
     expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
+  });
+});
+
+/**
+ * web over the three VMs with `scheduler` and fin_timeout 2 (as the shipped configuration: a connection flow goes 2 s
+ * after its FINs, so every mode's datapath shows the end within seconds); `backendExtra`: more keys on each backend's
+ * line; `extra`: the service's.
+ */
+const webWith = (scheduler: string, backendExtra = '', extra = '    fin_timeout: 2'): string => `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: ${scheduler}
+    idle_timeout: 30
+${extra}
+    backends:
+${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => backendYaml(vm, [8080], backendExtra)).join('\n')}
+`;
+
+/** Closes a connection both ways with FINs (each forwarded by the switch); returns how many copies reached vadc. */
+function finBothWays(h: AppHarness, clientPort: number, vm: VmName): number {
+  const before = h.endCopies;
+  expect(delivered(h.send(fromClient(clientPort, { flags: FIN_ACK })).outcomes).port).toBe(VMS[vm].ofport);
+  expect(delivered(h.send(fromBackend(vm, clientPort, { flags: FIN_ACK }), VMS[vm].ofport).outcomes).port).toBe(CLIENT_PORT);
+  return h.endCopies - before;
+}
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('which ends reach vadc, by what the service reads, %s mode', (_name, mode) => {
+  it("rr: the client's FIN reaches the backend with no packet-in; the backend's FIN comes up (the outlier detector's success); the end comes with the datapath", () => {
+    const h = new AppHarness(mode, webWith('rr'));
+    const vm = open(h, 40100);
+    established(h);
+    const packetIns = h.packetIns;
+    expect(finBothWays(h, 40100, vm)).toBe(1);
+    expect(h.packetIns).toBe(packetIns);
+    // Closing (the backend's FIN), not ended: no client FIN copy says the other half went.
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 1, completed: 0 });
+    h.endAllConnections();
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
+    expect(h.app.serviceStates()[0].lb.connections.size).toBe(0);
+  });
+
+  it('rr without the outlier detector: no FIN comes up from either side; a RST from either side still does and ends the connection', () => {
+    const h = new AppHarness(mode, webWith('rr', '', '    fin_timeout: 2\n    outlier: { enabled: false }'));
+    const [a, b] = [open(h, 40110), open(h, 40111)];
+    established(h);
+    expect(finBothWays(h, 40110, a)).toBe(0);
+    expect(counts(h, a)).toEqual({ active: 1, inactive: 0, completed: 0 });
+    h.send(fromBackend(b, 40111, { flags: RST | ACK }), VMS[b].ofport);
+    expect(h.endCopies).toBe(1);
+    expect(counts(h, b)).toMatchObject({ active: 0, completed: 1 });
+    h.send(fromClient(40110, { flags: RST }));
+    expect(h.endCopies).toBe(2);
+    expect(counts(h, a)).toMatchObject({ active: 0, completed: 1 });
+  });
+
+  it('rr with no fin_timeout: both FINs come up where the datapath would show the end only at the idle timeout (connection flows), the backend\'s alone with the tracker', () => {
+    const h = new AppHarness(mode, webWith('rr', '', ''));
+    const vm = open(h, 40140);
+    established(h);
+    const tracker = h.app.accountingSource === 'tracker';
+    expect(finBothWays(h, 40140, vm)).toBe(tracker ? 1 : 2);
+    expect(counts(h, vm)).toEqual(tracker ? { active: 0, inactive: 1, completed: 0 } : { active: 0, inactive: 0, completed: 1 });
+  });
+
+  it.each(['wlc', 'lblcr', 'feedback'])('%s: both FINs come up and the connection ends at once', (scheduler) => {
+    const h = new AppHarness(mode, webWith(scheduler));
+    const vm = open(h, 40120);
+    established(h);
+    expect(finBothWays(h, 40120, vm)).toBe(2);
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
+  });
+
+  it("rr with a backend's upper connection threshold: both FINs come up (OVERLOAD clears as connections end); without it again, the client's FIN copy flow goes", () => {
+    const capped = webWith('rr', 'u_threshold: 1', '    fin_timeout: 2\n    outlier: { enabled: false }');
+    const h = new AppHarness(mode, capped);
+    const vm = open(h, 40130);
+    established(h);
+    expect(h.app.serviceStates()[0].lb.backendById(vm)!.overloaded).toBe(true);
+    expect(finBothWays(h, 40130, vm)).toBe(2);
+    expect(h.app.serviceStates()[0].lb.backendById(vm)!.overloaded).toBe(false);
+    // The same service without thresholds (not a replacement: its flows are sent again): its FIN copy flows are deleted.
+    h.install(h.app.setServices(AppHarness.config(mode, webWith('rr', '', '    fin_timeout: 2\n    outlier: { enabled: false }')).services, h.now));
+    const other = open(h, 40131);
+    established(h);
+    expect(finBothWays(h, 40131, other)).toBe(0);
+    expect(h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end').map((f) => f.match.find((m) => m.field === 'tcp_flags')))
+      .toEqual(new Array(1 + 3).fill({ field: 'tcp_flags', value: RST, mask: RST }));
   });
 });

@@ -40,11 +40,17 @@ describe('end copies (src/flows/end-copies.ts)', () => {
     ]);
   });
 
-  it("with kinds 'rst' shadows the flow once, for RST alone (a service the datapath decides), on either side", () => {
-    const rstOnly = (flows: FlowMod[]) => flows.map((f) => f.match.find((m) => m.field === 'tcp_flags'));
-    expect(rstOnly(buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
-    expect(rstOnly(buildClientEndCopies(base(132, [GOTO]), 5, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
-    expect(rstOnly(buildBackendEndCopies(base(20, [GOTO]), 5, 'rst'))).toEqual([{ field: 'tcp_flags', value: 0x004, mask: 0x004 }]);
+  it("with kinds 'rst' shadows the flow once, for RST alone, on either side, and deletes a FIN copy left from before (strict, its cookie pinned)", () => {
+    const flagsOf = (flows: FlowMod[]) => flows.map((f) => [f.command, f.match.find((m) => m.field === 'tcp_flags')]);
+    // OFPFC_DELETE_STRICT 4, OFPFC_ADD 0; FIN 0x001, RST 0x004.
+    const expected = [[4, { field: 'tcp_flags', value: 0x001, mask: 0x001 }], [0, { field: 'tcp_flags', value: 0x004, mask: 0x004 }]];
+    expect(flagsOf(buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst'))).toEqual(expected);
+    expect(flagsOf(buildClientEndCopies(base(132, [GOTO]), 5, 'rst'))).toEqual(expected);
+    expect(flagsOf(buildBackendEndCopies(base(20, [GOTO]), 5, 'rst'))).toEqual(expected);
+    const [gone, rst] = buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst');
+    expect(gone).toMatchObject({
+      tableId: 0, priority: 150, cookie: rst.cookie, cookieMask: 0xffff_ffff_ffff_ffffn, outPort: 0xffffffff, outGroup: 0xffffffff, instructions: [],
+    });
   });
 
   it("puts the copy first: into the flow's apply_actions, before its goto, and after a meter (OpenFlow runs a meter first)", () => {
