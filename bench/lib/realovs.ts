@@ -644,7 +644,9 @@ class Bench {
 
   private switchUp(): boolean {
     const d = this.daemon!;
-    return d.status().switches.length === 1 && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined));
+    // Synced: the switch answered the barrier after vadc's connect flows (a probe sent before met a table without them).
+    const switches = d.status().switches;
+    return switches.length === 1 && switches[0].flowsSyncedAt !== undefined && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined));
   }
 
   private async attachController(): Promise<void> {

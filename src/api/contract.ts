@@ -117,6 +117,7 @@ export const switchStatusSchema = z
     firstTable: z.number().int().optional().meta({ description: "datapath.first_table when not 0: vadc's first table on a bridge shared with other controllers" }),
     reachableFromTable0: z.boolean().optional()
       .meta({ description: "with firstTable: whether a flow path (goto_table or resubmit) leads from table 0 to it; absent until read" }),
+    flowsSyncedAt: epochMs("when the switch answered the barrier sent after the connect's flows (controller HA: the mastership's); absent until then").optional(),
   })
   .meta({ id: 'SwitchStatus' });
 

@@ -14,6 +14,7 @@ import {
 } from './errors';
 import { formatDpid } from '../openflow/dpid';
 import { FrameReader, FrameResult, RawFrame } from './frame-reader';
+import { EarlyPacketIns } from './early-packet-ins';
 import { negotiateVersion, parsePeerHello } from './hello';
 import { PendingRequests } from './pending-requests';
 import { assembleReply } from './replies';
@@ -114,6 +115,8 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
   private destroyTimer?: NodeJS.Timeout;
   /** The protocol violation that ended the session, if one did. */
   violation?: ProtocolViolationError;
+  /** Packet-ins that came during the handshake, handed over right after `up` (./early-packet-ins.ts). */
+  private early?: EarlyPacketIns;
   /** With controller roles: this connection's role (set by the controller when the session is up). */
   role?: RoleMachine;
   /** Which messages may leave now; the rest of what send() gets is withheld (counted). Default: everything. */
@@ -395,6 +398,16 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
     this.stateValue = 'up';
     this.opts.logger.info('switch connected', { ...this.logContext(), ports: this.portTable.size });
     this.emit('up');
+    this.handOverEarly();
+  }
+
+  /** The handshake's packet-ins, after `up`'s listeners (the app's connect batch) ran: as if they came now. */
+  private handOverEarly(): void {
+    if (!this.early) return;
+    const { fresh, tooOld, dropped } = this.early.take(this.opts.now());
+    this.early = undefined;
+    this.opts.logger.info('packet-ins received during the handshake handed over', { ...this.logContext(), handed: fresh.length, tooOld, dropped });
+    for (const msg of fresh) if (this.stateValue === 'up') this.emit('message', msg);
   }
 
   private onMessage(msg: OfpMessage, length: number): void {
@@ -409,6 +422,7 @@ export class SwitchSession extends EventEmitter<SwitchSessionEvents> implements 
         break;
       case 'packet_in':
         this.counters.packetIns++;
+        if (this.stateValue === 'handshake') return void (this.early ??= new EarlyPacketIns()).push(msg, this.opts.now());
         break;
       case 'error':
         this.counters.errorsReceived++;

@@ -30,7 +30,7 @@ import { ServedServices } from './served-services';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
-import { connectionStatuses, flowStatuses, haStatus, optionalReachable, serviceStatuses } from './views';
+import { connectionStatuses, flowStatuses, haStatus, optionalReachable, optionalSynced, serviceStatuses } from './views';
 import { RuntimeChanges } from './runtime-changes';
 import { probeVswitchd } from './vswitchd-probe';
 
@@ -87,6 +87,7 @@ const SERVICES_PER_SLICE = 25;
 export class VadcDaemon implements VadcRuntime {
   readonly bus = new EventEmitter();
   readonly controller: Controller;
+  private hooks!: SwitchHooks;
   readonly app: LoadBalancerApp;
   readonly health: HealthBridge;
   private readonly stats: StatsPoller;
@@ -186,10 +187,10 @@ export class VadcDaemon implements VadcRuntime {
       this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
       this.controller.on('switch_down', (dpid) => this.tableZero?.forget(dpid));
     }
-    this.controller.setApp(new SwitchHooks({
+    this.controller.setApp((this.hooks = new SwitchHooks({
       app: this.app, controller: this.controller, accounting: this.accounting, health: this.health, tableZero: this.tableZero, log: this.log, now: this.now,
       emitEvent: (e) => this.emitEvent(e), deliver: (b) => this.deliver(b), send: (dpid, msgs) => this.send(dpid, msgs), stopped: () => this.stopped, afterDiscovery: () => this.afterDiscovery(), decisionObservers: this.decisionObservers,
-    }).controllerApp());
+    })).controllerApp());
     reportControllerEvents(this.controller, (e) => this.emitEvent(e), (dpid, report) => {
       this.election?.check(); // the switch knows better than our last look at the record
       if (report.kind === 'fenced') this.outbid(dpid, report.generation);
@@ -438,6 +439,7 @@ export class VadcDaemon implements VadcRuntime {
         packetIns: sw.counters.packetIns, flowModsSent: sw.counters.flowModsSent, errorsReceived: sw.counters.errorsReceived,
         ...(sw.role ? { role: sw.role.state, ...(sw.role.generation !== undefined ? { generation: String(sw.role.generation) } : {}) } : {}),
         ...(this.tableZero ? { firstTable: this.config.datapath.first_table, ...optionalReachable(this.tableZero.reachable(sw.dpid)) } : {}),
+        ...optionalSynced(this.hooks.flowsSyncedAt(sw)),
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },

@@ -130,6 +130,10 @@ export function optionalReachable(reachable: boolean | undefined): { reachableFr
   return reachable === undefined ? {} : { reachableFromTable0: reachable };
 }
 
+export function optionalSynced(at: number | undefined): { flowsSyncedAt?: number } {
+  return at === undefined ? {} : { flowsSyncedAt: at };
+}
+
 /** The controller HA election as status shows it. */
 export function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
   const { election: kind, where, role, generation, instance, peer, masterApi } = election.status();

@@ -24,6 +24,11 @@ export interface SwitchStatus {
   /** With datapath.first_table > 0: vadc's first table, and whether a flow path leads to it from table 0 (absent: not read yet). */
   firstTable?: number;
   reachableFromTable0?: boolean;
+  /**
+   * When the switch answered the barrier vadc sent after its connect's flows (with controller HA: after the mastership's);
+   * absent until then: a new connection's first packet may still meet a table without vadc's flows.
+   */
+  flowsSyncedAt?: number;
 }
 
 export interface BackendStatus {

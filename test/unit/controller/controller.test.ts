@@ -108,6 +108,62 @@ describe('handshake', () => {
     expect(ups).toHaveLength(0);
   });
 
+  it('hands packet-ins that came during the handshake to the app right after the switch is up, behind its connect batch', async () => {
+    // OVS sends packet-ins once the hellos are exchanged; a switch that kept its flows sends a SYN up at once. Before,
+    // the session counted them and dropped them: the client waited for its retransmit.
+    const order: string[] = [];
+    const app: ControllerApp = {
+      onSwitchUp: () => { order.push('up'); return [flowMod(0x7ad0_0000_0000_0001n, 0)]; },
+      onPacketIn: (_sw, msg) => {
+        order.push(`packet_in ${msg.data[0]}`);
+        return [{ type: 'packet_out', xid: 0, bufferId: 0xffffffff, inPort: 1, actions: [{ type: 'output', port: 2, maxLen: 0 }], data: msg.data }];
+      },
+    };
+    const { controller, port: p } = await startController({ app });
+    const up = once<[SwitchInfo]>(controller, 'switch_up');
+    // Our hello and two packet-ins in one write: the session reads them before it has asked for anything.
+    const socket = await new Promise<net.Socket>((resolve) => {
+      const s = net.connect(p, '127.0.0.1', () => resolve(s));
+    });
+    const packetIn = (fill: number) => encode({
+      type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 1, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(60, fill),
+    });
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => {
+      received.push(d);
+      for (const m of decodeAll([d])) {
+        if (m.type === 'features_request') socket.write(encode({ type: 'features_reply', xid: m.xid, datapathId: DPID, nBuffers: 0, nTables: 254, auxiliaryId: 0, capabilities: 0x4f, reserved: 0 }));
+        if (m.type === 'multipart_request' && m.body.mpType === 'port_desc') socket.write(encode({ type: 'multipart_reply', xid: m.xid, flags: 0, body: { mpType: 'port_desc', entries: [port(1, 'cl1'), port(2, 'vm1')] } }));
+      }
+    });
+    socket.on('error', () => undefined);
+    socket.write(Buffer.concat([encode({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] }), packetIn(7), packetIn(8)]));
+    const [info] = await up;
+    while (decodeAll(received).filter((m) => m.type === 'packet_out').length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(order).toEqual(['up', 'packet_in 7', 'packet_in 8']);
+    const sent = decodeAll(received).filter((m) => m.type === 'flow_mod' || m.type === 'packet_out');
+    expect(sent.map((m) => (m.type === 'packet_out' ? `packet_out ${m.data[0]}` : m.type))).toEqual(['flow_mod', 'packet_out 7', 'packet_out 8']);
+    expect(info.counters.packetIns).toBe(2);
+    socket.destroy();
+  });
+
+  it('without roles, holds the handshake\'s packet-ins with the first second\'s for the replay after the restore', async () => {
+    const decided: number[] = [];
+    const app: ControllerApp = { onPacketIn: (_sw, msg) => void decided.push(msg.data[0]) };
+    const { controller, port: p } = await startController({ app, holdAfterMastershipMs: 1000 });
+    const up = once<[SwitchInfo]>(controller, 'switch_up');
+    const sw = await connect(p, { sendHello: false });
+    sw.sendRaw(Buffer.concat([
+      encode({ type: 'hello', xid: 1, elements: [{ type: 'versionbitmap', versions: [4] }] }),
+      encode({ type: 'packet_in', xid: 0, bufferId: 0xffffffff, totalLen: 60, reason: 0, tableId: 1, cookie: 0n, match: [{ field: 'in_port', value: 1 }], data: Buffer.alloc(60, 9) }),
+    ]));
+    await up;
+    await controller.barrier(DPID);
+    expect(decided).toEqual([]);
+    expect(controller.replayHeldPacketIns(DPID, () => ({ known: false }))).toMatchObject({ replayed: 1 });
+    expect(decided).toEqual([9]);
+  });
+
   it('counts a port_status during and after the handshake into the port table and hands it to the app', async () => {
     const seen: number[] = [];
     const app: ControllerApp = { onPortStatus: (_sw, msg) => void seen.push(msg.desc.portNo) };
