@@ -31,12 +31,14 @@ export class FrameReader {
   private framesRead = 0;
   /** While a chunk is read: where in `buffered` the frames not yet handed out start. */
   private cursor = 0;
+  /** While a chunk is read: its bytes after those that completed the frame pending before it (see append). */
+  private rest: Buffer = EMPTY;
 
   constructor(private readonly maxMessageLen: number) {}
 
   /** Bytes received but not yet part of a whole frame. */
   get pendingBytes(): number {
-    return this.buffered.length - this.cursor;
+    return this.buffered.length - this.cursor + this.rest.length;
   }
 
   /**
@@ -75,16 +77,44 @@ export class FrameReader {
     }
   }
 
-  /** Joins the chunk to what is pending; false when the stream is already lost. */
+  /**
+   * Joins the chunk to what is pending; false when the stream is already lost. A frame cut between two chunks is made
+   * whole from the chunk's first bytes only, and the chunk's rest read where it lies: joining the whole chunk would copy
+   * tens of KB per read into memory outside V8's heap, which brings the next mark-compact sooner (docs/benchmarks.md).
+   */
   private append(chunk: Buffer): boolean {
     if (this.broken) return false;
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    const pending = this.buffered;
+    const need = pending.length === 0 ? 0 : this.bytesToComplete(pending, chunk);
+    if (need > 0 && need < chunk.length) {
+      this.buffered = Buffer.concat([pending, chunk.subarray(0, need)]);
+      this.rest = chunk.subarray(need);
+    } else this.buffered = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
     this.cursor = 0;
     return true;
   }
 
+  /**
+   * How many of the chunk's first bytes complete the one frame `pending` starts (its header's length; just the header
+   * when that length is an error); 0 when that is unknown yet (under 4 bytes) or `pending` holds a whole frame already
+   * (a reader stopped early): then the whole chunk is joined.
+   */
+  private bytesToComplete(pending: Buffer, chunk: Buffer): number {
+    const byteAt = (i: number) => (i < pending.length ? pending[i] : chunk[i - pending.length]);
+    if (pending.length + chunk.length < 4) return 0;
+    const length = (byteAt(2) << 8) | byteAt(3);
+    const frameBytes = length < HEADER_LEN || length > this.maxMessageLen ? HEADER_LEN : length;
+    return frameBytes > pending.length ? frameBytes - pending.length : 0;
+  }
+
   /** The next frame at the cursor (cut by offset, one subarray per frame), or undefined if none is whole. */
   private nextFrame(): FrameResult | undefined {
+    if (this.cursor === this.buffered.length && this.rest.length > 0) {
+      // The frame that joined two chunks is handed out: on to the chunk's rest, where it lies.
+      this.buffered = this.rest;
+      this.rest = EMPTY;
+      this.cursor = 0;
+    }
     const data = this.buffered;
     const at = this.cursor;
     if (this.broken || data.length - at < HEADER_LEN) return undefined;
@@ -98,6 +128,7 @@ export class FrameReader {
       this.broken = true;
       const header = Buffer.from(data.subarray(at, at + HEADER_LEN));
       this.buffered = EMPTY;
+      this.rest = EMPTY;
       this.cursor = 0;
       return { ok: false, ...problem, header, xid };
     }
@@ -111,7 +142,11 @@ export class FrameReader {
   private keepRest(): void {
     const data = this.buffered;
     const at = this.cursor;
-    this.buffered = at >= data.length ? EMPTY : at === 0 ? Buffer.from(data) : Buffer.from(data.subarray(at));
+    if (this.rest.length > 0) {
+      // Stopped before the chunk's rest (a reader that returned false): all of it stays pending.
+      this.buffered = Buffer.concat([data.subarray(at), this.rest]);
+      this.rest = EMPTY;
+    } else this.buffered = at >= data.length ? EMPTY : at === 0 ? Buffer.from(data) : Buffer.from(data.subarray(at));
     this.cursor = 0;
   }
 

@@ -1,6 +1,9 @@
 /** The part of a socket the batcher writes to; a net.Socket or tls.TLSSocket fits. */
 export interface WritableSink {
   write(chunk: Buffer): boolean;
+  /** Writes between cork() and uncork() leave in one system call (a net.Socket's writev). */
+  cork(): void;
+  uncork(): void;
   readonly writableLength: number;
   once(event: 'drain', listener: () => void): unknown;
   removeListener(event: 'drain', listener: () => void): unknown;
@@ -18,9 +21,9 @@ export interface WriteBatcherOptions {
 }
 
 /**
- * Collects the messages produced during one event-loop turn and hands them to the socket as one
- * Buffer, so a handler's flow_mods and packet_out leave in one write, in order. While the socket
- * refuses data, messages wait here (order kept) until 'drain'.
+ * Collects the messages produced during one event-loop turn and hands them to the socket as one write (of one Buffer,
+ * or of two views corked: see joined), so a handler's flow_mods and packet_out leave together, in order. While the
+ * socket refuses data, messages wait here (order kept) until 'drain'.
  */
 export class WriteBatcher {
   private pending: Buffer[] = [];
@@ -81,11 +84,20 @@ export class WriteBatcher {
   /** Writes what is pending now, without waiting for the end of the turn (a chunk's answers; before closing). */
   flush(): void {
     if (this.closed || this.blocked || this.pending.length === 0) return;
-    const batch = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
+    const batches = this.pending.length === 1 ? this.pending : joined(this.pending, this.pendingBytes);
+    this.bytesWritten += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
-    this.bytesWritten += batch.length;
-    if (!this.sink.write(batch)) {
+    let accepted: boolean;
+    if (batches.length === 1) accepted = this.sink.write(batches[0]);
+    else {
+      // Both views in one system call; each is written (the socket queues what it cannot send yet, 'drain' follows).
+      this.sink.cork();
+      accepted = this.sink.write(batches[0]);
+      accepted = this.sink.write(batches[1]) && accepted;
+      this.sink.uncork();
+    }
+    if (!accepted) {
       this.blocked = true;
       this.sink.once('drain', this.onDrain);
       this.opts.onBackpressure?.(true);
@@ -103,4 +115,36 @@ export class WriteBatcher {
     this.pending = [];
     this.pendingBytes = 0;
   }
+}
+
+/** A flush writes at most this many views (corked: one system call); chunks in more pieces of memory are copied into one. */
+const MAX_VIEWS = 2;
+
+/**
+ * The chunks as at most MAX_VIEWS Buffers: a view over each run of chunks that lie back to back in one memory (a turn's
+ * answers cut from the message slab, src/flows/memory-view.ts; two runs where the slab ran out mid-turn), else one
+ * copy. A view saves the copy and, more, its allocation: a copy over 4 KB is memory of its own outside V8's heap, and
+ * such memory allocated since the last full collection brings the next one sooner (docs/benchmarks.md, issue 16). A
+ * chunk is never written again once queued, as when it is written alone.
+ */
+function joined(chunks: readonly Buffer[], bytes: number): Buffer[] {
+  const views: Buffer[] = [];
+  let first = chunks[0];
+  let end = first.byteOffset + first.length;
+  let runBytes = first.length;
+  for (let i = 1; i < chunks.length; i++) {
+    const chunk = chunks[i];
+    if (chunk.byteOffset === end && chunk.buffer === first.buffer) {
+      end += chunk.length;
+      runBytes += chunk.length;
+      continue;
+    }
+    if (views.length === MAX_VIEWS - 1) return [Buffer.concat(chunks, bytes)];
+    views.push(Buffer.from(first.buffer, first.byteOffset, runBytes));
+    first = chunk;
+    end = chunk.byteOffset + chunk.length;
+    runBytes = chunk.length;
+  }
+  views.push(Buffer.from(first.buffer, first.byteOffset, runBytes));
+  return views;
 }

@@ -53,8 +53,9 @@ export class MessageSlab {
     // young while this slab is old, so each store of it is a write-barrier call (~80 instructions, callgrind).
     if (this.view !== this.slabView) this.view = this.slabView;
     this.at = at;
-    // The next message starts 8-aligned, as Buffer.allocUnsafe's pool does.
-    this.next = (at + length + 7) & ~7;
+    // The next message starts right after this one: a turn's answers then lie back to back, and the socket's writer
+    // sends them as one view of the slab instead of a copy (src/controller/write-batcher.ts).
+    this.next = at + length;
     return new SlabBuffer(this.memory, at, length) as Buffer;
   }
 }

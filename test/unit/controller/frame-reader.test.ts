@@ -72,6 +72,37 @@ describe('FrameReader', () => {
     expect(stopping.push(Buffer.alloc(0)).map((r) => (r.ok ? r.frame.xid : r.reason))).toEqual([11, 12]);
   });
 
+  it('yields the same frames for three chunks cut at every two offsets, and reads a chunk after a cut frame where it lies', () => {
+    const xids = (results: ReturnType<FrameReader['push']>) => results.map((r) => (r.ok ? r.frame.xid : r.reason));
+    for (let a = 0; a <= stream.length; a++) {
+      for (let b = a; b <= stream.length; b++) {
+        const reader = new FrameReader(0xffff);
+        const got = [a, b, ...xids(reader.push(stream.subarray(0, a))), ...xids(reader.push(stream.subarray(a, b))), ...xids(reader.push(stream.subarray(b)))];
+        expect(got).toEqual([a, b, 10, 11, 12]);
+        expect(reader.pendingBytes).toBe(0);
+      }
+    }
+    // The first frame cut after 5 bytes: it is made whole from the second chunk's first 6; the frames after it are views
+    // of that chunk (its bytes not copied), and a reader stopping after the cut frame keeps the chunk's rest pending.
+    const reader = new FrameReader(0xffff);
+    expect(reader.push(stream.subarray(0, 5))).toEqual([]);
+    // Memory of its own (not Node's shared pool, where the joined frame is cut from too).
+    const second = Buffer.allocUnsafeSlow(stream.length - 5);
+    stream.copy(second, 0, 5);
+    const frames = reader.push(second);
+    expect(frames.map((r) => r.ok && [r.frame.xid, r.frame.bytes.buffer === second.buffer])).toEqual([[10, false], [11, true], [12, true]]);
+    const stopping = new FrameReader(0xffff);
+    stopping.push(stream.subarray(0, 5));
+    const first: number[] = [];
+    stopping.forEachFrame(second, (r) => {
+      first.push(r.ok ? r.frame.xid : -1);
+      return false;
+    });
+    expect([first, stopping.pendingBytes]).toEqual([[10], 25]);
+    expect(xids(stopping.push(stream.subarray(0, 3)))).toEqual([11, 12]);
+    expect(stopping.pendingBytes).toBe(3);
+  });
+
   it('reports a lying length at once and then reads nothing more', () => {
     const reader = new FrameReader(0xffff);
     const bad = Buffer.from([4, 2, 0, 5, 0, 0, 0, 7]);

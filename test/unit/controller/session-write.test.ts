@@ -10,9 +10,17 @@ class RecordingSocket extends EventEmitter {
   readonly writes: Buffer[] = [];
   writableLength = 0;
   setNoDelay(): this { return this; }
+  private corked: Buffer[] | null = null;
   write(chunk: Buffer): boolean {
-    this.writes.push(chunk);
+    if (this.corked) this.corked.push(chunk);
+    else this.writes.push(chunk);
     return true;
+  }
+  /** Writes between cork() and uncork() leave as one (a net.Socket's writev): recorded as one. */
+  cork(): void { this.corked ??= []; }
+  uncork(): void {
+    if (this.corked?.length) this.writes.push(Buffer.concat(this.corked));
+    this.corked = null;
   }
   pause(): this { return this; }
   resume(): this { return this; }

@@ -8,10 +8,22 @@ class FakeSink extends EventEmitter implements WritableSink {
   constructor(private readonly capacity: number) {
     super();
   }
+  /** The write calls between a cork() and its uncork() (one system call), and every other write call alone. */
+  calls: number[] = [];
+  private corked = false;
   write(chunk: Buffer): boolean {
     this.writes.push(chunk);
+    if (this.corked) this.calls[this.calls.length - 1]++;
+    else this.calls.push(1);
     this.writableLength += chunk.length;
     return this.writableLength < this.capacity;
+  }
+  cork(): void {
+    this.corked = true;
+    this.calls.push(0);
+  }
+  uncork(): void {
+    this.corked = false;
   }
   drain(): void {
     this.writableLength = 0;
@@ -32,6 +44,34 @@ describe('WriteBatcher', () => {
     await tick();
     expect(sink.writes.map(String)).toEqual(['flow1flow2out']);
     expect(batcher.totalBytesWritten).toBe(13);
+  });
+
+  it('writes chunks that lie back to back in one memory as one view of it, and copies chunks that do not', async () => {
+    // Memory of its own (not Node's shared pool, where the copy would be cut from too).
+    const memory = Buffer.allocUnsafeSlow(18);
+    memory.write('flow1flow2out+rest');
+    const sink = new FakeSink(1 << 20);
+    const batcher = new WriteBatcher(sink, { maxQueuedBytes: 1 << 20, onOverflow: () => undefined });
+    batcher.enqueue(memory.subarray(0, 5));
+    batcher.enqueue(memory.subarray(5, 10));
+    batcher.enqueue(memory.subarray(10, 13));
+    await tick();
+    // Two runs (a gap: byte 13 left out): a view of each, in order.
+    batcher.enqueue(memory.subarray(5, 10));
+    batcher.enqueue(memory.subarray(10, 13));
+    batcher.enqueue(memory.subarray(14, 18));
+    await tick();
+    // Three runs (the last from another memory): one copy, in order.
+    batcher.enqueue(memory.subarray(0, 5));
+    batcher.enqueue(memory.subarray(14, 18));
+    batcher.enqueue(Buffer.from('flow1'));
+    await tick();
+    expect(sink.writes.map(String)).toEqual(['flow1flow2out', 'flow2out', 'rest', 'flow1restflow1']);
+    expect(sink.writes.slice(0, 3).map((w) => [w.buffer === memory.buffer, w.byteOffset - memory.byteOffset])).toEqual([[true, 0], [true, 5], [true, 14]]);
+    expect(sink.writes[3].buffer).not.toBe(memory.buffer);
+    // The two views corked: one system call each flush.
+    expect(sink.calls).toEqual([1, 2, 1]);
+    expect(batcher.totalBytesWritten).toBe(13 + 12 + 14);
   });
 
   it('holds messages while the sink refuses and sends them after drain', async () => {

@@ -46,12 +46,12 @@ describe('MessageSlab', () => {
     expect(memories.size).toBeLessThan(taken.length / 2);
   });
 
-  it('starts each message 8-aligned in its slab and fills a slab before taking the next', () => {
+  it('starts each message right after the last in its slab and fills a slab before taking the next', () => {
     const slab = new MessageSlab(64);
     const a = slab.take(10);
-    const b = slab.take(20);
-    const c = slab.take(30);
-    expect([a.byteOffset, b.byteOffset]).toEqual([0, 16]);
+    const b = slab.take(24);
+    const c = slab.take(31);
+    expect([a.byteOffset, b.byteOffset]).toEqual([0, 10]);
     expect(b.buffer).toBe(a.buffer);
     expect(c.buffer).not.toBe(a.buffer);
     expect(c.byteOffset).toBe(0);
