@@ -32,7 +32,9 @@ it('vadc start facing an echo-only OVSDB: SIGTERM stops it within 5 s and closes
   expect(fake.accepted()).toBeGreaterThanOrEqual(2);
   const sentAt = Date.now();
   process.emit('SIGTERM');
-  const stopped = await Promise.race([run.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 5000))]);
+  let bound: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([run.then(() => true), new Promise<false>((r) => (bound = setTimeout(() => r(false), 5000)))]);
+  clearTimeout(bound); // else it keeps jest's worker alive for up to 5 s after the last test ("failed to exit gracefully")
   const result = await run.catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
   expect({ stopped, exitCode: result.exitCode }).toEqual({ stopped: true, exitCode: 0 });
   console.log(`[start-sigterm] stopped ${Date.now() - sentAt} ms after SIGTERM, after ${fake.accepted()} OVSDB connection attempts`);

@@ -3,78 +3,66 @@
  * show an older policy), wait through an election, and say what is wrong when no leader comes.
  * Against the in-memory cluster (real unix sockets) serving vadc's own schema.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClusterAdmin, ClusterError, openStore } from '../../../src/cluster';
 import type { OvsdbClient } from '../../../src/ovsdb';
-import { FakeCluster } from '../ovsdb/fake-cluster';
+import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-admin-'));
-const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
-const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
-let cluster: FakeCluster;
 let client: OvsdbClient | undefined;
-
-beforeEach(async () => {
-  cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+const store = useFakeClusterStore('vadc-admin-', {
+  per: 'each',
+  beforeStop: () => {
+    client?.close();
+    client = undefined;
+  },
 });
-
-afterEach(async () => {
-  client?.close();
-  client = undefined;
-  await cluster.stop();
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('a command session goes to the leader, whichever member it is', async () => {
-  cluster.setLeader(2);
-  client = await openStore(cluster.remotes(), { timeoutMs: 2000, session: FAST });
-  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[2].sid });
+  store.cluster.setLeader(2);
+  client = await openStore(store.cluster.remotes(), { timeoutMs: 2000, session: FAST_SESSION });
+  expect(client.member).toMatchObject({ leader: true, serverId: store.cluster.members[2].sid });
 });
 
 test('during an election the command waits for the leader instead of reading a follower', async () => {
-  cluster.members.forEach((m) => (m.leader = false));
-  setTimeout(() => cluster.setLeader(1), 600);
+  store.cluster.members.forEach((m) => (m.leader = false));
+  setTimeout(() => store.cluster.setLeader(1), 600);
   const started = Date.now();
-  client = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST });
-  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[1].sid });
+  client = await openStore(store.cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST_SESSION });
+  expect(client.member).toMatchObject({ leader: true, serverId: store.cluster.members[1].sid });
   expect(Date.now() - started).toBeGreaterThanOrEqual(500);
 });
 
 test('no leader within the wait: a no_leader error that says so', async () => {
-  cluster.members.forEach((m) => (m.leader = false));
-  const err = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST }).catch((e: unknown) => e);
+  store.cluster.members.forEach((m) => (m.leader = false));
+  const err = await openStore(store.cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST_SESSION }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(ClusterError);
   expect(err).toMatchObject({ code: 'no_leader', message: expect.stringMatching(/no member of the cluster store .* is its leader now/) });
 });
 
 test('members cut off from their cluster for the whole wait: no_quorum', async () => {
-  cluster.members.forEach((m) => {
+  store.cluster.members.forEach((m) => {
     m.leader = false;
     m.connected = false;
   });
-  const err = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST }).catch((e: unknown) => e);
+  const err = await openStore(store.cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 600, session: FAST_SESSION }).catch((e: unknown) => e);
   expect(err).toMatchObject({ code: 'no_quorum', message: expect.stringMatching(/has no quorum \(read-only/) });
 });
 
 test('members restarted and not yet in touch with their cluster: the command waits for them', async () => {
-  cluster.members.forEach((m) => {
+  store.cluster.members.forEach((m) => {
     m.leader = false;
     m.connected = false;
   });
   setTimeout(() => {
-    cluster.members.forEach((m) => (m.connected = true));
-    cluster.setLeader(0);
+    store.cluster.members.forEach((m) => (m.connected = true));
+    store.cluster.setLeader(0);
   }, 600);
-  client = await openStore(cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST });
-  expect(client.member).toMatchObject({ leader: true, serverId: cluster.members[0].sid });
+  client = await openStore(store.cluster.remotes(), { timeoutMs: 2000, leaderWaitMs: 5000, session: FAST_SESSION });
+  expect(client.member).toMatchObject({ leader: true, serverId: store.cluster.members[0].sid });
 });
 
 test('setNat: a group\'s and a host\'s NAT mode, made on first use, the narrowest set one wins, unset hands back', async () => {
-  cluster.setLeader(0);
-  const admin = await ClusterAdmin.open(cluster.remotes(), { timeoutMs: 2000, session: FAST });
+  store.cluster.setLeader(0);
+  const admin = await ClusterAdmin.open(store.cluster.remotes(), { timeoutMs: 2000, session: FAST_SESSION });
   try {
     const nat = async (host: string, group?: string) => (await admin.effective(host, group)).nat;
     await admin.setNat('cluster', 'flows');
@@ -98,7 +86,7 @@ test('setNat: a group\'s and a host\'s NAT mode, made on first use, the narrowes
 });
 
 test('a session that closes under a read is told as the store being unusable, not as a bare closed connection', async () => {
-  const admin = await ClusterAdmin.open(cluster.remotes(), { timeoutMs: 2000, session: FAST });
+  const admin = await ClusterAdmin.open(store.cluster.remotes(), { timeoutMs: 2000, session: FAST_SESSION });
   // As when the member loses its leadership or quorum and closes the session between open and the command's read.
   admin.close();
   const err = await admin.snapshot().catch((e: unknown) => e);

@@ -3,30 +3,18 @@
  * passing right after the policy was applied): the newer report must not be taken as written. Against the
  * in-memory cluster (real unix sockets) serving vadc's own schema.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ClusterStore, type BackendReport, type HostReport } from '../../../src/cluster';
 import { silentLogger } from '../../../src/util/logger';
-import { FakeCluster } from '../ovsdb/fake-cluster';
+import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-store-pub-'));
-const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
-const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
-let cluster: FakeCluster;
 let store: ClusterStore | undefined;
-
-beforeEach(async () => {
-  cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+const fake = useFakeClusterStore('vadc-store-pub-', {
+  per: 'each',
+  beforeStop: () => {
+    store?.close();
+    store = undefined;
+  },
 });
-
-afterEach(async () => {
-  store?.close();
-  store = undefined;
-  await cluster.stop();
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const host: HostReport = { instance: 'i', version: '1', nat: 'conntrack', started: 1, reported: 1, policy: 'p', services: 1, problems: [] };
 const backend = (health: BackendReport['health'], reason: string): BackendReport => ({
@@ -42,7 +30,7 @@ async function until(cond: () => boolean, what: string, ms = 5000): Promise<void
 }
 
 test('a report published while the previous write is in flight is written too', async () => {
-  store = new ClusterStore({ remotes: cluster.remotes(), host: 'h2', session: FAST });
+  store = new ClusterStore({ remotes: fake.cluster.remotes(), host: 'h2', session: FAST_SESSION });
   const s = store;
   const own = () => s.backendReports().find((r) => r.host === 'h2' && r.backend === 'v-vm1');
   s.publish(host, []);
@@ -61,7 +49,7 @@ describe('the host name held by another session', () => {
   afterEach(() => others.splice(0).forEach((s) => s.close()));
 
   async function secondFor(pairedHost: boolean): Promise<{ problems: string[]; logged: string[]; second: ClusterStore }> {
-    const first = new ClusterStore({ remotes: cluster.remotes(), host: 'h3', session: FAST });
+    const first = new ClusterStore({ remotes: fake.cluster.remotes(), host: 'h3', session: FAST_SESSION });
     others.push(first);
     first.publish(host, []);
     await until(() => first.writable, 'the first to hold the host lock');
@@ -72,7 +60,7 @@ describe('the host name held by another session', () => {
       logged.push(m);
       return logger;
     }) as never);
-    const second = new ClusterStore({ remotes: cluster.remotes(), host: 'h3', session: FAST, logger, pairedHost: () => pairedHost });
+    const second = new ClusterStore({ remotes: fake.cluster.remotes(), host: 'h3', session: FAST_SESSION, logger, pairedHost: () => pairedHost });
     others.push(second);
     second.on('problem', (err: Error) => problems.push(err.message));
     second.publish(host, []);

@@ -4,15 +4,12 @@
  * ovsdb-server does): one master, a handover on stop, a leader change, a hung master taken over by a steal, and a
  * master fenced by a later claim.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pairRow, STORE_DB, type PairRow } from '../../../src/cluster';
 import { ClusterElection, clusterElectionStep, pairLockName, type ClusterElectionFacts } from '../../../src/daemon/cluster-election';
 import type { ElectionChange } from '../../../src/daemon/election';
 import { condition, op, OvsdbClient, type Row } from '../../../src/ovsdb';
 import { silentLogger } from '../../../src/util/logger';
-import { FakeCluster } from '../ovsdb/fake-cluster';
+import { FAST_SESSION, useFakeClusterStore, VADC_SCHEMA } from '../ovsdb/fake-cluster-store';
 
 const row = (over: Partial<PairRow> = {}): PairRow => ({ uuid: 'u', key: 'k', generation: 7n, master: 'other', beat: 1, standbyAt: 0, ...over });
 const facts: ClusterElectionFacts = { now: 10_000, me: 'me', role: 'standby', generation: 7n, connected: true, holdLock: false, row: row(), beatSeenAt: 9_800, staleMs: 500 };
@@ -40,25 +37,18 @@ describe('clusterElectionStep', () => {
 });
 
 describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'vadc-cl-elect-'));
-  const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
-  const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
-  let cluster: FakeCluster;
   const running: { stop(): void }[] = [];
   const clients: OvsdbClient[] = [];
-
-  beforeEach(async () => {
-    cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
+  const store = useFakeClusterStore('vadc-cl-elect-', {
+    per: 'each',
+    beforeStop: () => {
+      for (const e of running.splice(0)) e.stop();
+      for (const c of clients.splice(0)) c.close();
+    },
   });
-  afterEach(async () => {
-    for (const e of running.splice(0)) e.stop();
-    for (const c of clients.splice(0)) c.close();
-    await cluster.stop();
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   function election(listen: string, changes: ElectionChange[], staleMs = 400, logger = silentLogger()): ClusterElection {
-    const e = new ClusterElection({ remotes: cluster.remotes(), key: 'k1', listen, staleMs, logger, onChange: (c) => changes.push(c), session: FAST });
+    const e = new ClusterElection({ remotes: store.cluster.remotes(), key: 'k1', listen, staleMs, logger, onChange: (c) => changes.push(c), session: FAST_SESSION });
     running.push(e);
     return e;
   }
@@ -79,7 +69,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
       await new Promise((r) => setTimeout(r, 10));
     }
   };
-  const pairRows = () => [...(cluster.rows.get('Controller_Pair') ?? new Map()).values()];
+  const pairRows = () => [...(store.cluster.rows.get('Controller_Pair') ?? new Map()).values()];
 
   it('one master with generation 1; the second stands by, follows it and names it; a stop hands over with generation 2', async () => {
     const ca: ElectionChange[] = [];
@@ -107,8 +97,8 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
 
   it('a Raft leader change loses the lock: both ask the new leader, and there is one master, the lock holder, after it', async () => {
     const { a, b, ca, cb } = await startedPair();
-    cluster.setLeader(1);
-    const lock = () => cluster.members[1].locks.get(pairLockName('k1'));
+    store.cluster.setLeader(1);
+    const lock = () => store.cluster.members[1].locks.get(pairLockName('k1'));
     await until('both sessions queued on the new leader', () => lock()?.waiters.length === 2);
     const masters = () => [a, b].filter((e) => e.wanted().role === 'master');
     // Whoever asked first holds the lock: a that gets it back keeps its generation (nobody claimed meanwhile);
@@ -116,13 +106,13 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await until('one master, named by the row, with the row\'s generation', () => masters().length === 1
       && pairRows()[0]?.master === masters()[0].me && BigInt(pairRows()[0].generation as number) === masters()[0].wanted().generation);
     const master = masters()[0];
-    expect(cluster.members[0].locks.size).toBe(0);
+    expect(store.cluster.members[0].locks.size).toBe(0);
     expect([...ca, ...cb].filter((c) => c.kind === 'promoted').map((c) => (c as { generation: bigint }).generation)).toEqual(master === a ? [1n] : [1n, 2n]);
   });
 
   it('a master that stops beating (hung) is taken over by a steal; the new master claims above it', async () => {
     // A "master" that took the lock, claimed generation 5 and then hangs: it never beats again.
-    const hung = OvsdbClient.open(cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST });
+    const hung = OvsdbClient.open(store.cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST_SESSION });
     clients.push(hung);
     await hung.ready(2000);
     expect(await hung.lock(pairLockName('k1'))).toBe(true);
@@ -159,7 +149,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     const a = election('tcp:127.0.0.1:1', ca, 5000);
     await a.start();
     expect(a.wanted().role).toBe('master');
-    const thief = OvsdbClient.open(cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST });
+    const thief = OvsdbClient.open(store.cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST_SESSION });
     clients.push(thief);
     await thief.ready(2000);
     expect(await thief.steal(pairLockName('k1'))).toBe(true);
@@ -188,15 +178,14 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     a.configChannel.publish({ from: a.me, seq: 2, text: 'services: [] # 2\n' });
     await until('b to read the second', () => (got = b.configChannel.read()) !== undefined);
     expect(got).toMatchObject({ from: a.me, seq: 2 });
-    const [uuid, stored] = [...(cluster.rows.get('Controller_Pair') ?? new Map<string, Row>())][0];
+    const [uuid, stored] = [...(store.cluster.rows.get('Controller_Pair') ?? new Map<string, Row>())][0];
     expect(JSON.parse(pairRow(uuid, stored).config!)).toMatchObject({ from: a.me, seq: 2 });
   });
 
   it('a store older than schema 1.2.0 (no config column) refuses the publication: said once, the heartbeats go on', async () => {
-    await cluster.stop();
-    const old = JSON.parse(JSON.stringify(vadcSchema)) as { tables: Record<string, { columns: Record<string, unknown> }> };
+    const old = JSON.parse(JSON.stringify(VADC_SCHEMA)) as { tables: Record<string, { columns: Record<string, unknown> }> };
     delete old.tables.Controller_Pair.columns.config;
-    cluster = await new FakeCluster(dir, 3, 100, old as unknown as { name: string }).start();
+    await store.restart(old as unknown as { name: string });
     const errors: string[] = [];
     const logger = silentLogger();
     logger.error = ((m: string) => errors.push(m)) as unknown as typeof logger.error;

@@ -4,8 +4,6 @@
  * running id applies, with the rest of the change. Against the in-memory Raft cluster (real unix sockets, vadc's
  * schema), through the real daemon and ClusterHost, written as the CLI writes (ClusterAdmin, serviceSpecRows).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serviceIds } from '../../../src/app';
 import { ClusterAdmin, serviceSpecRows } from '../../../src/cluster';
@@ -13,23 +11,10 @@ import { parseConfig } from '../../../src/config';
 import { VadcDaemon } from '../../../src/daemon/daemon';
 import type { VadcEvent } from '../../../src/runtime/types';
 import { noVswitchd } from '../../helpers/nat-mode';
-import { FakeCluster } from '../ovsdb/fake-cluster';
+import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-pinned-ids-'));
-const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
-const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
-let cluster: FakeCluster;
 let daemon: VadcDaemon | undefined;
-
-beforeAll(async () => {
-  cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
-});
-
-afterAll(async () => {
-  await daemon?.stop();
-  await cluster.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const store = useFakeClusterStore('vadc-pinned-ids-', { per: 'all', beforeStop: () => daemon?.stop() });
 
 async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
@@ -44,7 +29,7 @@ async function until(cond: () => boolean, what: string, ms = 10_000): Promise<vo
  * `replace`: its row at that scope is removed first (`vadc service remove --scope`).
  */
 async function writeService(spec: Record<string, unknown> & { name: string }, scope: string, replace = false): Promise<void> {
-  const admin = await ClusterAdmin.open(cluster.remotes(), { session: FAST });
+  const admin = await ClusterAdmin.open(store.cluster.remotes(), { session: FAST_SESSION });
   try {
     if (replace) await admin.apply({ kind: 'remove-service', name: spec.name, scope }, scope);
     await admin.apply({ kind: 'add-service', ...serviceSpecRows(spec, scope) }, scope);
@@ -57,11 +42,11 @@ test('a store pin that would renumber a running service: served as before, a pro
   await writeService({ name: 'web', vip: '10.0.0.100', port: 80, scheduler: 'rr', backends: [{ vnic: 'v-vm1', ip: '10.0.0.11', ports: [8080] }] }, 'cluster');
   const text = `controller: { listen: "tcp:127.0.0.1:0" }
 datapath: { nat: flows }
-cluster: { remotes: "${cluster.remotes()}", host: h1, policy_cache: ${join(dir, 'h1.json')} }
+cluster: { remotes: "${store.cluster.remotes()}", host: h1, policy_cache: ${join(store.dir, 'h1.json')} }
 services: []
 `;
   const events: VadcEvent[] = [];
-  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text), configText: text, ovsdb: false, clusterSession: FAST });
+  daemon = new VadcDaemon({ probeVswitchd: noVswitchd, config: parseConfig(text), configText: text, ovsdb: false, clusterSession: FAST_SESSION });
   daemon.bus.on('event', (e: VadcEvent) => events.push(e));
   await daemon.start();
   const d = daemon;

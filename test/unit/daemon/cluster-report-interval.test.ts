@@ -3,21 +3,16 @@
  * against the in-memory Raft cluster (real unix sockets, vadc's schema), one with a short interval and one with a
  * long one; the rows' `reported` times, as the store holds them, show how often each wrote.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../src/config';
 import { ClusterHost, reportIntervalMs } from '../../../src/daemon/cluster-host';
 import { silentLogger } from '../../../src/util/logger';
-import { FakeCluster } from '../ovsdb/fake-cluster';
+import { FAST_SESSION, useFakeClusterStore, type FakeClusterStore } from '../ovsdb/fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-report-interval-'));
-const vadcSchema = JSON.parse(readFileSync(join(__dirname, '../../../schema/vadc.ovsschema'), 'utf8')) as { name: string };
-const FAST = { probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80 };
-
-function clusterConfig(remotes: string, host: string, reportInterval?: number) {
+function clusterConfig(store: FakeClusterStore, host: string, reportInterval?: number) {
   const interval = reportInterval === undefined ? '' : `, report_interval: ${reportInterval}`;
-  return parseConfig(`cluster: { remotes: "${remotes}", host: ${host}, policy_cache: ${join(dir, `${host}.json`)}${interval} }\nservices: []\n`).cluster!;
+  const cache = join(store.dir, `${host}.json`);
+  return parseConfig(`cluster: { remotes: "${store.cluster.remotes()}", host: ${host}, policy_cache: ${cache}${interval} }\nservices: []\n`).cluster!;
 }
 
 describe('reportIntervalMs', () => {
@@ -29,16 +24,12 @@ describe('reportIntervalMs', () => {
 });
 
 describe('a cluster host rewrites its report every cluster.report_interval', () => {
-  let cluster: FakeCluster;
   const hosts: ClusterHost[] = [];
-
-  beforeAll(async () => {
-    cluster = await new FakeCluster(dir, 3, 100, vadcSchema).start();
-  });
-  afterAll(async () => {
-    for (const h of hosts) h.close();
-    await cluster.stop();
-    rmSync(dir, { recursive: true, force: true });
+  const store = useFakeClusterStore('vadc-report-interval-', {
+    per: 'all',
+    beforeStop: () => {
+      for (const h of hosts) h.close();
+    },
   });
 
   it('a host with 0.2 s writes several times while one with 3600 s writes only on its changes', async () => {
@@ -46,8 +37,8 @@ describe('a cluster host rewrites its report every cluster.report_interval', () 
     let clock = 1_000_000;
     const start = (host: string, interval: number) => {
       const h = new ClusterHost({
-        cluster: clusterConfig(cluster.remotes(), host, interval), nat: 'conntrack', version: 'test', logger: silentLogger(), emit: () => undefined,
-        apply: async () => [], services: () => [], now: () => ++clock, session: FAST,
+        cluster: clusterConfig(store, host, interval), nat: 'conntrack', version: 'test', logger: silentLogger(), emit: () => undefined,
+        apply: async () => [], services: () => [], now: () => ++clock, session: FAST_SESSION,
       });
       hosts.push(h);
       return h.start();
@@ -60,7 +51,7 @@ describe('a cluster host rewrites its report every cluster.report_interval', () 
     // (at least 0.2 s apart), or for at most 15 s (a 10 s timer would write once more in that time: still fewer).
     while (seen.fast.size < 5 && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 50));
-      for (const row of cluster.rows.get('Host_Status')?.values() ?? []) {
+      for (const row of store.cluster.rows.get('Host_Status')?.values() ?? []) {
         if (row.host === 'fast' || row.host === 'slow') seen[row.host].add(Number(row.reported));
       }
     }

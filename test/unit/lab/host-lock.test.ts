@@ -59,3 +59,75 @@ describe('host lock', () => {
     expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
   });
 });
+
+describe('host lock queue: first come, first served', () => {
+  const labDir = (name: string) => path.join(tmp, name);
+  const holder = () => JSON.parse(fs.readFileSync(lockFile, 'utf8')) as { dir: string; pid: number };
+  const tickets = () => fs.readdirSync(`${lockFile}.queue`);
+  /** A ticket of another waiter, written as host-queue.ts writes them: `at` sorts it before the tickets taken now. */
+  const ticketOf = (pid: number, name = 'other', at = Date.now() - 1000) => {
+    fs.mkdirSync(`${lockFile}.queue`, { recursive: true });
+    const file = path.join(`${lockFile}.queue`, `${String(at).padStart(15, '0')}-${String(pid).padStart(10, '0')}-000000`);
+    fs.writeFileSync(file, JSON.stringify({ name, dir: labDir(name), pid }));
+    return file;
+  };
+
+  it('waiters get the lock in the order they came, not in the order they happen to look after a release', async () => {
+    own(labDir('running'), process.ppid); // a live lab holds it
+    const order: string[] = [];
+    const wait = (name: string) => acquireHostLock(name, labDir(name), 30_000, lockFile).then(() => order.push(name));
+    const first = wait('first');
+    // The others come later, so that their looks fall between the first's, and the lock goes just after one of the
+    // first's looks: the next look is another's (with looks every 500 ms, as before the queue, it took the lock).
+    await new Promise((r) => setTimeout(r, 130));
+    const second = wait('second');
+    await new Promise((r) => setTimeout(r, 60));
+    const third = wait('third');
+    expect(tickets()).toHaveLength(3);
+    await new Promise((r) => setTimeout(r, 360));
+    fs.rmSync(lockFile);
+    await Promise.race([first, second, third]);
+    expect(order).toEqual(['first']);
+    expect(holder().dir).toBe(labDir('first'));
+    await new Promise((r) => setTimeout(r, 600)); // the others look several times meanwhile, and keep waiting
+    expect(order).toEqual(['first']);
+    releaseHostLock(labDir('first'), lockFile);
+    await second;
+    expect(holder().dir).toBe(labDir('second'));
+    releaseHostLock(labDir('second'), lockFile);
+    await third;
+    expect(order).toEqual(['first', 'second', 'third']);
+    expect(tickets()).toEqual([]);
+  });
+
+  it('a live waiter ahead keeps a free lock from a later one; its timeout names that waiter and leaves no ticket', async () => {
+    const ahead = ticketOf(process.ppid, 'ahead');
+    await expect(acquireHostLock('late', labDir('late'), 300, lockFile)).rejects.toMatchObject({
+      code: 'host-busy',
+      message: expect.stringContaining(`labs are waiting for the host ahead of this one (lab 'ahead' pid ${process.ppid})`),
+    });
+    expect(fs.existsSync(lockFile)).toBe(false);
+    expect(tickets()).toEqual([path.basename(ahead)]);
+  });
+
+  it('the tickets of a dead waiter, and of one that stopped touching its ticket, do not block the queue', async () => {
+    const dead = ticketOf(deadPid(), 'dead');
+    const silent = ticketOf(process.ppid, 'silent', Date.now() - 500);
+    const old = new Date(Date.now() - 120_000);
+    fs.utimesSync(silent, old, old);
+    await acquireHostLock('next', labDir('next'), 0, lockFile);
+    expect(holder().dir).toBe(labDir('next'));
+    expect(fs.existsSync(dead)).toBe(false);
+    expect(fs.existsSync(silent)).toBe(false);
+    expect(tickets()).toEqual([]);
+  });
+
+  it('a timeout behind a running lab names it and the waiters ahead', async () => {
+    own(labDir('running'), process.ppid);
+    ticketOf(process.ppid, 'ahead');
+    await expect(acquireHostLock('late', labDir('late'), 0, lockFile)).rejects.toMatchObject({
+      code: 'host-busy',
+      message: expect.stringMatching(/^lab 'vadc' \(.*running\) is running.*; 1 more waiting ahead of this one \(lab 'ahead' pid \d+\)$/),
+    });
+  });
+});

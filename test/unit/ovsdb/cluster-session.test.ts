@@ -3,9 +3,6 @@
  * several remotes, the `_Server` checks, following the leader, resumable monitors, locks.
  * Robustness (fds, truthful state, outage events, close) is in session-robustness.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   MonitorBatchKind,
   OvsdbClient,
@@ -16,16 +13,23 @@ import {
   RowChange,
   SessionState,
 } from '../../../src/ovsdb';
-import { FakeCluster } from './fake-cluster';
+import { FakeCluster, TEST_SCHEMA } from './fake-cluster';
+import { FAST_SESSION, useFakeClusterStore } from './fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdbcluster-'));
-let cluster: FakeCluster;
+const store = useFakeClusterStore('vadc-ovsdbcluster-', {
+  per: 'each',
+  members: 3,
+  schema: TEST_SCHEMA,
+  beforeStop: () => {
+    for (const client of clients.splice(0)) client.close();
+  },
+});
 const clients: OvsdbClient[] = [];
 
-const FAST: OvsdbClientOptions = { database: 'Cluster_Test', probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80, handshakeTimeoutMs: 2000 };
+const FAST: OvsdbClientOptions = { ...FAST_SESSION, database: 'Cluster_Test', handshakeTimeoutMs: 2000 };
 
 function open(opts: OvsdbClientOptions = {}): OvsdbClient {
-  const client = OvsdbClient.open(cluster.remotes(), { ...FAST, ...opts });
+  const client = OvsdbClient.open(store.cluster.remotes(), { ...FAST, ...opts });
   clients.push(client);
   return client;
 }
@@ -62,47 +66,36 @@ async function monitorWith3Rows(opts: OvsdbClientOptions = {}) {
   const client = open(opts);
   const r = record(client);
   const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
-  for (let seq = 1; seq <= 3; seq++) cluster.insert({ seq, name: `row${seq}` });
+  for (let seq = 1; seq <= 3; seq++) store.cluster.insert({ seq, name: `row${seq}` });
   await until('3 rows', () => r.addedSeqs().length === 3);
   return { client, r, handle };
 }
 
-beforeEach(async () => {
-  cluster = await new FakeCluster(dir, 3).start();
-});
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await cluster.stop();
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 describe('several remotes and the _Server checks', () => {
   test('leaderOnly skips followers, closing each before the next attempt, and reports the leader', async () => {
-    cluster.setLeader(2);
+    store.cluster.setLeader(2);
     const client = open({ leaderOnly: true });
     await client.ready(2000);
-    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[2].path}` });
+    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[2].path}` });
     expect(client.member).toMatchObject({ name: 'Cluster_Test', model: 'clustered', leader: true, connected: true });
-    expect(cluster.members.map((m) => m.accepted)).toEqual([1, 1, 1]);
-    await until('the followers to see their connections closed', () => cluster.members[0].conns.size + cluster.members[1].conns.size === 0);
+    expect(store.cluster.members.map((m) => m.accepted)).toEqual([1, 1, 1]);
+    await until('the followers to see their connections closed', () => store.cluster.members[0].conns.size + store.cluster.members[1].conns.size === 0);
   });
 
   test('a reader moves off a member that loses its cluster, past one that is behind, to a usable one', async () => {
     const client = open({ catchUpMs: 0 });
     const r = record(client);
     await client.ready(2000);
-    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[0].path}` });
-    cluster.members[1].indexOverride = 3; // behind index 10, which the session has seen
-    cluster.members[0].setConnected(false);
-    await until('a connection to member 2', () => client.state.kind === 'connected' && client.state.remote.includes(cluster.members[2].path));
+    expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[0].path}` });
+    store.cluster.members[1].indexOverride = 3; // behind index 10, which the session has seen
+    store.cluster.members[0].setConnected(false);
+    await until('a connection to member 2', () => client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[2].path));
     expect(r.errors[0]).toBeInstanceOf(OvsdbMemberError);
     expect(r.errors[0]).toMatchObject({ problem: 'not-connected' });
     expect(r.events).toEqual([
-      `connected unix:${cluster.members[0].path} resumed=0 reloaded=0`,
+      `connected unix:${store.cluster.members[0].path} resumed=0 reloaded=0`,
       'disconnected MEMBER',
-      `connected unix:${cluster.members[2].path} resumed=0 reloaded=0`,
+      `connected unix:${store.cluster.members[2].path} resumed=0 reloaded=0`,
     ]);
     const tried = r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : ''));
     expect(tried.at(-1)).toContain('at index 3, behind 10 already seen');
@@ -110,75 +103,75 @@ describe('several remotes and the _Server checks', () => {
 
   test('a member behind the index already seen is waited for on its connection, then used: the monitor resumes there', async () => {
     const { client, r, handle } = await monitorWith3Rows();
-    await until('the index of the last insert', () => client.logPosition?.index === cluster.index);
+    await until('the index of the last insert', () => client.logPosition?.index === store.cluster.index);
     // Members 0 and 2 go away; member 1 is in its cluster but has not applied the last inserts yet (as a follower
     // right after the leader's kill, until the new leader's first commit).
-    cluster.members[1].indexOverride = cluster.index - 2;
-    await cluster.members[2].kill();
-    await cluster.members[0].kill();
-    await until('a connection to member 1', () => cluster.members[1].conns.size === 1);
+    store.cluster.members[1].indexOverride = store.cluster.index - 2;
+    await store.cluster.members[2].kill();
+    await store.cluster.members[0].kill();
+    await until('a connection to member 1', () => store.cluster.members[1].conns.size === 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(client.connected).toBe(false);
-    cluster.insert({ seq: 4, name: 'row4' });
-    cluster.members[1].indexOverride = undefined; // caught up
-    cluster.members[1].serverRowChanged();
+    store.cluster.insert({ seq: 4, name: 'row4' });
+    store.cluster.members[1].indexOverride = undefined; // caught up
+    store.cluster.members[1].serverRowChanged();
     await until('connected to member 1', () => client.connected);
     await until('4 rows', () => r.addedSeqs().length === 4);
     // One connection to member 1, kept while it caught up: no refusal, no pause, and the monitor resumed.
-    expect(cluster.members[1].accepted).toBe(1);
+    expect(store.cluster.members[1].accepted).toBe(1);
     expect(r.events).toEqual([
-      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      `connected unix:${store.cluster.members[0].path} resumed=0 reloaded=1`,
       'disconnected CLOSED',
-      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+      `connected unix:${store.cluster.members[1].path} resumed=1 reloaded=0`,
     ]);
-    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
-    expect(client.logPosition).toEqual({ clusterId: cluster.cid, index: cluster.index });
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
+    expect(client.logPosition).toEqual({ clusterId: store.cluster.cid, index: store.cluster.index });
   });
 
   test('a member that stays behind is refused after catchUpMs', async () => {
     const client = open({ catchUpMs: 1000 });
     const r = record(client);
     await client.ready(2000);
-    cluster.members[1].indexOverride = 3;
-    await cluster.members[2].kill();
-    await cluster.members[0].kill();
-    await until('a connection to member 1', () => cluster.members[1].conns.size === 1);
+    store.cluster.members[1].indexOverride = 3;
+    await store.cluster.members[2].kill();
+    await store.cluster.members[0].kill();
+    await until('a connection to member 1', () => store.cluster.members[1].conns.size === 1);
     const refusedStale = () => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 3, behind 10 already seen'));
     // A `_Server` change that leaves it behind: judged again, still waited for on the same connection.
-    cluster.members[1].indexOverride = 5;
-    cluster.members[1].serverRowChanged();
+    store.cluster.members[1].indexOverride = 5;
+    store.cluster.members[1].serverRowChanged();
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(refusedStale()).toBe(false);
-    expect(cluster.members[1].accepted).toBe(1);
+    expect(store.cluster.members[1].accepted).toBe(1);
     await until('member 1 refused as stale', () => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 5, behind 10 already seen')));
     expect(client.connected).toBe(false);
   });
 
   test('a saved log position: members of that cluster behind it are refused from the first connection; another cluster ignores it', async () => {
-    const seeded = open({ catchUpMs: 0, logPosition: { clusterId: cluster.cid, index: 50 } });
+    const seeded = open({ catchUpMs: 0, logPosition: { clusterId: store.cluster.cid, index: 50 } });
     const r = record(seeded);
     await until('a failed round', () => seeded.state.kind === 'backoff');
     expect(r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : '')).at(-1)).toContain('at index 10, behind 50 already seen');
     expect(seeded.connected).toBe(false);
-    expect(seeded.logPosition).toEqual({ clusterId: cluster.cid, index: 50 });
-    cluster.members[2].indexOverride = 60;
+    expect(seeded.logPosition).toEqual({ clusterId: store.cluster.cid, index: 50 });
+    store.cluster.members[2].indexOverride = 60;
     await seeded.ready(2000);
-    expect(seeded.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[2].path}` });
-    expect(seeded.logPosition).toEqual({ clusterId: cluster.cid, index: 60 });
+    expect(seeded.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[2].path}` });
+    expect(seeded.logPosition).toEqual({ clusterId: store.cluster.cid, index: 60 });
     // A store made anew has another cluster id (and its indexes start again): the old position does not hold it back.
     const fresh = open({ catchUpMs: 0, logPosition: { clusterId: '0b7c3c38-0000-4000-8000-000000000000', index: 50 } });
     await fresh.ready(2000);
-    expect(fresh.state).toMatchObject({ kind: 'connected', remote: `unix:${cluster.members[0].path}` });
-    expect(fresh.logPosition).toEqual({ clusterId: cluster.cid, index: 10 });
+    expect(fresh.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[0].path}` });
+    expect(fresh.logPosition).toEqual({ clusterId: store.cluster.cid, index: 10 });
   });
 
   test('a remote serving another cluster is refused', async () => {
-    const other = await new FakeCluster(dir, 1).start();
+    const other = await new FakeCluster(store.dir, 1).start();
     try {
-      const client = OvsdbClient.open(`${cluster.remotes()},${other.remotes()}`, { ...FAST });
+      const client = OvsdbClient.open(`${store.cluster.remotes()},${other.remotes()}`, { ...FAST });
       clients.push(client);
       await client.ready(2000);
-      cluster.members.forEach((m) => m.setConnected(false));
+      store.cluster.members.forEach((m) => m.setConnected(false));
       await until('the other cluster to be refused', () => client.state.kind === 'backoff');
       const states: string[] = [];
       client.on('state', (s) => states.push(s.kind === 'connecting' ? (s.lastError ?? '') : ''));
@@ -193,21 +186,21 @@ describe('several remotes and the _Server checks', () => {
 describe('resumable monitors', () => {
   test('a leader change moves a leaderOnly session; the monitor resumes: no reload, nothing missed or repeated', async () => {
     const { client, r, handle } = await monitorWith3Rows({ leaderOnly: true });
-    cluster.setLeader(1);
-    for (let seq = 4; seq <= 6; seq++) cluster.insert({ seq, name: `row${seq}` });
-    await until('the new leader', () => client.connected && client.state.kind === 'connected' && client.state.remote.includes(cluster.members[1].path));
+    store.cluster.setLeader(1);
+    for (let seq = 4; seq <= 6; seq++) store.cluster.insert({ seq, name: `row${seq}` });
+    await until('the new leader', () => client.connected && client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[1].path));
     await until('6 rows', () => r.addedSeqs().length === 6);
     expect(r.addedSeqs().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.all().filter((c) => c.old)).toEqual([]);
-    expect(handle.stats()).toMatchObject({ method: 'monitor_cond_since', fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(handle.stats()).toMatchObject({ method: 'monitor_cond_since', fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
     expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
     expect(r.errors.map((e) => e instanceof OvsdbMemberError && e.problem)).toEqual(['not-leader']);
     expect(r.events).toEqual([
-      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      `connected unix:${store.cluster.members[0].path} resumed=0 reloaded=1`,
       'disconnected MEMBER',
-      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+      `connected unix:${store.cluster.members[1].path} resumed=1 reloaded=0`,
     ]);
-    expect([...handle.rows('Item').keys()].sort()).toEqual([...(cluster.rows.get('Item')?.keys() ?? [])].sort());
+    expect([...handle.rows('Item').keys()].sort()).toEqual([...(store.cluster.rows.get('Item')?.keys() ?? [])].sort());
   });
 
   test('a connection cut in the middle of an update stream resumes from the last whole update', async () => {
@@ -215,8 +208,8 @@ describe('resumable monitors', () => {
     const r = record(client);
     const handle = await client.monitor('Cluster_Test', { Item: { columns: ['seq', 'name', 'tags'] } }, r.listener);
     for (let seq = 1; seq <= 30; seq++) {
-      if (seq === 11) cluster.members[0].cutNextUpdate = true; // update 11 arrives half-written, then the socket dies
-      cluster.insert({ seq, name: `row${seq}`, tags: [`t${seq % 3}`] });
+      if (seq === 11) store.cluster.members[0].cutNextUpdate = true; // update 11 arrives half-written, then the socket dies
+      store.cluster.insert({ seq, name: `row${seq}`, tags: [`t${seq % 3}`] });
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await until('30 rows', () => handle.rows('Item').size === 30 && r.addedSeqs().length === 30);
@@ -227,49 +220,49 @@ describe('resumable monitors', () => {
     expect(r.batches.filter((b) => b.kind === 'resumed')).toHaveLength(1);
     // One outage, one recovery (on the next member), resumed.
     expect(r.events).toEqual([
-      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      `connected unix:${store.cluster.members[0].path} resumed=0 reloaded=1`,
       'disconnected CLOSED',
-      `connected unix:${cluster.members[1].path} resumed=1 reloaded=0`,
+      `connected unix:${store.cluster.members[1].path} resumed=1 reloaded=0`,
     ]);
-    for (const [uuid, row] of cluster.rows.get('Item') ?? []) expect(handle.rows('Item').get(uuid)).toEqual({ seq: row.seq, name: row.name, tags: row.tags });
+    for (const [uuid, row] of store.cluster.rows.get('Item') ?? []) expect(handle.rows('Item').get(uuid)).toEqual({ seq: row.seq, name: row.name, tags: row.tags });
   });
 
   test('found=false on one member: passed over for a member that still has the last transaction, where the monitor resumes', async () => {
     const { client, r, handle } = await monitorWith3Rows();
-    cluster.members[1].historyLost = true; // restarted: its history starts after the session's last transaction
-    cluster.members[0].dropConnections();
-    cluster.insert({ seq: 4, name: 'row4' });
+    store.cluster.members[1].historyLost = true; // restarted: its history starts after the session's last transaction
+    store.cluster.members[0].dropConnections();
+    store.cluster.insert({ seq: 4, name: 'row4' });
     await until('connected again', () => client.connected && r.addedSeqs().length === 4);
-    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
     expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
     expect(r.events).toEqual([
-      `connected unix:${cluster.members[0].path} resumed=0 reloaded=1`,
+      `connected unix:${store.cluster.members[0].path} resumed=0 reloaded=1`,
       'disconnected CLOSED',
-      `connected unix:${cluster.members[2].path} resumed=1 reloaded=0`,
+      `connected unix:${store.cluster.members[2].path} resumed=1 reloaded=0`,
     ]);
     const tried = r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError ?? '' : ''));
-    expect(tried.some((e) => e.includes(`${cluster.members[1].path} cannot serve: it has not got transaction`))).toBe(true);
+    expect(tried.some((e) => e.includes(`${store.cluster.members[1].path} cannot serve: it has not got transaction`))).toBe(true);
   });
 
   test('found=false on every member for a moment (a leader died before its followers applied its last commit): resumed once one has it, not reloaded', async () => {
     const { client, r, handle } = await monitorWith3Rows({ catchUpMs: 2000 });
-    for (const m of cluster.members) m.historyLost = true;
-    cluster.members[0].dropConnections();
-    cluster.insert({ seq: 4, name: 'row4' });
+    for (const m of store.cluster.members) m.historyLost = true;
+    store.cluster.members[0].dropConnections();
+    store.cluster.insert({ seq: 4, name: 'row4' });
     // Every member is asked and answers found=false, more than once each, before member 2 applies the commit.
     await until('each member to answer found=false', () => r.states.filter((s) => s.kind === 'connecting' && s.lastError?.includes('it has not got transaction')).length >= 4);
-    cluster.members[2].historyLost = false;
+    store.cluster.members[2].historyLost = false;
     await until('connected again', () => client.connected && r.addedSeqs().length === 4);
-    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: cluster.lastTxnId });
+    expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
     expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
-    expect(r.events.at(-1)).toBe(`connected unix:${cluster.members[2].path} resumed=1 reloaded=0`);
+    expect(r.events.at(-1)).toBe(`connected unix:${store.cluster.members[2].path} resumed=1 reloaded=0`);
   });
 
   test('found=false on every member past catchUpMs: the history moved on, the monitor reloads', async () => {
     const { client, r, handle } = await monitorWith3Rows({ catchUpMs: 300 });
-    for (const m of cluster.members) m.historyLost = true;
+    for (const m of store.cluster.members) m.historyLost = true;
     const lostAt = Date.now();
-    cluster.members[0].dropConnections();
+    store.cluster.members[0].dropConnections();
     await until('the outage to be seen', () => !client.connected);
     await until('connected again', () => client.connected);
     expect(Date.now() - lostAt).toBeGreaterThanOrEqual(300);
@@ -280,16 +273,16 @@ describe('resumable monitors', () => {
   test('found=false: the full snapshot is diffed, so listeners see only the real delete, update and add', async () => {
     const client = open({ catchUpMs: 200 });
     const r = record(client);
-    const [a, b] = [cluster.insert({ seq: 1, name: 'a' }), cluster.insert({ seq: 2, name: 'b', attrs: new Map([['k', 'v']]) })];
-    cluster.insert({ seq: 3, name: 'c', tags: ['x', 'y'] });
+    const [a, b] = [store.cluster.insert({ seq: 1, name: 'a' }), store.cluster.insert({ seq: 2, name: 'b', attrs: new Map([['k', 'v']]) })];
+    store.cluster.insert({ seq: 3, name: 'c', tags: ['x', 'y'] });
     const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
-    await cluster.stop();
+    await store.cluster.stop();
     await until('the outage to be seen', () => !client.connected);
-    cluster.delete(a);
-    cluster.update(b, { attrs: new Map([['k', 'w'], ['n', '1']]) });
-    const d = cluster.insert({ seq: 4, name: 'd' });
-    cluster.forgetHistory(); // as after compaction: the session's last transaction is not found
-    await Promise.all(cluster.members.map((m) => m.start()));
+    store.cluster.delete(a);
+    store.cluster.update(b, { attrs: new Map([['k', 'w'], ['n', '1']]) });
+    const d = store.cluster.insert({ seq: 4, name: 'd' });
+    store.cluster.forgetHistory(); // as after compaction: the session's last transaction is not found
+    await Promise.all(store.cluster.members.map((m) => m.start()));
     await until('the reload', () => handle.stats().fullLoads === 2);
     const reload = r.batches.at(-1);
     expect(reload?.kind).toBe('initial');
@@ -304,15 +297,15 @@ describe('resumable monitors', () => {
     ['monitor_cond', { since: false }, ['monitor_cond_since', 'monitor_cond']],
     ['monitor', { since: false, cond: false }, ['monitor_cond_since', 'monitor_cond', 'monitor']],
   ])('servers without monitor_cond_since: falls back to %s and diffs each reload', async (method, behaviour, tried) => {
-    for (const m of cluster.members) Object.assign(m.behaviour, behaviour);
+    for (const m of store.cluster.members) Object.assign(m.behaviour, behaviour);
     const client = open();
     const r = record(client);
-    const keep = cluster.insert({ seq: 1, name: 'keep' });
+    const keep = store.cluster.insert({ seq: 1, name: 'keep' });
     const handle = await client.monitor('Cluster_Test', { Item: { columns: ['seq', 'name'] } }, r.listener);
-    expect(cluster.members[0].methods.filter((x) => x.startsWith('monitor') && x !== 'monitor_cancel').slice(-tried.length)).toEqual(tried);
+    expect(store.cluster.members[0].methods.filter((x) => x.startsWith('monitor') && x !== 'monitor_cancel').slice(-tried.length)).toEqual(tried);
     expect(handle.stats().method).toBe(method);
-    cluster.members[0].dropConnections();
-    cluster.update(keep, { name: 'changed' });
+    store.cluster.members[0].dropConnections();
+    store.cluster.update(keep, { name: 'changed' });
     await until('the reload', () => handle.stats().fullLoads === 2);
     expect(r.batches.map((b) => [b.kind, b.changes.map((c) => c.new?.name)])).toEqual([
       ['initial', ['keep']],
@@ -321,13 +314,13 @@ describe('resumable monitors', () => {
   });
 
   test('a monitor asked for while disconnected loads on the next connection', async () => {
-    await cluster.stop();
+    await store.cluster.stop();
     const client = open();
     const r = record(client);
     const pending = client.monitor('Cluster_Test', { Item: {} }, r.listener);
     await until('a failed round', () => client.state.kind === 'backoff');
-    cluster.insert({ seq: 7, name: 'late' });
-    await Promise.all(cluster.members.map((m) => m.start()));
+    store.cluster.insert({ seq: 7, name: 'late' });
+    await Promise.all(store.cluster.members.map((m) => m.start()));
     const handle = await pending;
     expect(r.addedSeqs()).toEqual([7]);
     expect(handle.stats().fullLoads).toBe(1);
@@ -367,16 +360,16 @@ describe('locks (on the leader)', () => {
     const r = record(a);
     await a.ready(2000);
     await a.lock('vadc_master');
-    cluster.setLeader(1);
-    await until('the lock on the new leader', () => a.hasLock('vadc_master') && cluster.members[1].locks.has('vadc_master'));
+    store.cluster.setLeader(1);
+    await until('the lock on the new leader', () => a.hasLock('vadc_master') && store.cluster.members[1].locks.has('vadc_master'));
     expect(r.events.slice(1)).toEqual([
       'locked vadc_master',
       'lockLost vadc_master',
       'disconnected MEMBER',
       'locked vadc_master',
-      `connected unix:${cluster.members[1].path} resumed=0 reloaded=0`,
+      `connected unix:${store.cluster.members[1].path} resumed=0 reloaded=0`,
     ]);
-    expect(cluster.members[0].locks.has('vadc_master')).toBe(false);
+    expect(store.cluster.members[0].locks.has('vadc_master')).toBe(false);
   });
 
   test('misuse is refused clearly: a lock on a follower-capable session, a bad name', async () => {

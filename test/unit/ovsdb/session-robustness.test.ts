@@ -4,21 +4,26 @@
  * connected when the monitor failed; one event per outage and one on recovery; close() ends everything
  * at once, even mid-backoff or mid-handshake.
  */
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { OvsdbClient, OvsdbClientOptions, OvsdbClosedError, OvsdbConnectionError, OvsdbRpcError, SessionState } from '../../../src/ovsdb';
-import { FakeCluster } from './fake-cluster';
+import { TEST_SCHEMA } from './fake-cluster';
+import { FAST_SESSION, useFakeClusterStore } from './fake-cluster-store';
 
-const dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdbrobust-'));
-let cluster: FakeCluster;
+const store = useFakeClusterStore('vadc-ovsdbrobust-', {
+  per: 'each',
+  members: 2,
+  schema: TEST_SCHEMA,
+  beforeStop: () => {
+    for (const client of clients.splice(0)) client.close();
+  },
+});
 const clients: OvsdbClient[] = [];
-const FAST: OvsdbClientOptions = { database: 'Cluster_Test', probeIntervalMs: 0, backoffInitialMs: 20, backoffMaxMs: 80, handshakeTimeoutMs: 2000 };
+const FAST: OvsdbClientOptions = { ...FAST_SESSION, database: 'Cluster_Test', handshakeTimeoutMs: 2000 };
 
 const openFds = (): number => readdirSync('/proc/self/fd').length;
 
 function open(opts: OvsdbClientOptions = {}): OvsdbClient {
-  const client = OvsdbClient.open(cluster.remotes(), { ...FAST, ...opts });
+  const client = OvsdbClient.open(store.cluster.remotes(), { ...FAST, ...opts });
   clients.push(client);
   return client;
 }
@@ -40,25 +45,14 @@ function watch(client: OvsdbClient) {
   return { states, events };
 }
 
-beforeEach(async () => {
-  cluster = await new FakeCluster(dir, 2).start();
-});
-
-afterEach(async () => {
-  for (const client of clients.splice(0)) client.close();
-  await cluster.stop();
-});
-
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
 test('a server that answers echo and errors everything: fds do not grow, never "connected", one outage event', async () => {
-  for (const m of cluster.members) m.behaviour.errorEverything = true;
+  for (const m of store.cluster.members) m.behaviour.errorEverything = true;
   const baseline = openFds();
   const client = open();
   const w = watch(client);
   const fdsSeen: number[] = [];
   const sampler = setInterval(() => fdsSeen.push(openFds()), 3);
-  await until('20 connection attempts', () => cluster.members[0].accepted + cluster.members[1].accepted >= 20, 5000);
+  await until('20 connection attempts', () => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 20, 5000);
   clearInterval(sampler);
   // At most one attempt is open at a time: its socket here and its peer's in the fake server.
   expect(Math.max(...fdsSeen)).toBeLessThanOrEqual(baseline + 2);
@@ -69,35 +63,35 @@ test('a server that answers echo and errors everything: fds do not grow, never "
   expect(last).toMatchObject({ kind: 'backoff', lastError: expect.stringContaining('get_schema failed: internal error') });
   await expect(client.transact('Cluster_Test', [])).rejects.toThrow(/not connected to unix:.*last error: .*internal error/);
   client.close();
-  await until('every socket to be closed', () => openFds() <= baseline && cluster.members.every((m) => m.conns.size === 0));
+  await until('every socket to be closed', () => openFds() <= baseline && store.cluster.members.every((m) => m.conns.size === 0));
 });
 
 test('connect() fails fast with the last error, closing what it opened', async () => {
-  for (const m of cluster.members) m.behaviour.errorEverything = true;
+  for (const m of store.cluster.members) m.behaviour.errorEverything = true;
   const baseline = openFds();
-  const failed = OvsdbClient.connect(cluster.remotes(), FAST);
+  const failed = OvsdbClient.connect(store.cluster.remotes(), FAST);
   await expect(failed).rejects.toBeInstanceOf(OvsdbRpcError);
   await expect(failed).rejects.toThrow('this server errors everything');
-  expect(cluster.members.map((m) => m.accepted)).toEqual([1, 1]);
+  expect(store.cluster.members.map((m) => m.accepted)).toEqual([1, 1]);
   await until('the sockets to be closed', () => openFds() <= baseline);
-  await cluster.stop();
-  await expect(OvsdbClient.connect(cluster.remotes(), FAST)).rejects.toBeInstanceOf(OvsdbConnectionError);
+  await store.cluster.stop();
+  await expect(OvsdbClient.connect(store.cluster.remotes(), FAST)).rejects.toBeInstanceOf(OvsdbConnectionError);
 });
 
 test('a monitor that fails on reconnect: never "connected", the rows are kept, one event each way', async () => {
   const client = open();
   const w = watch(client);
-  cluster.insert({ seq: 1, name: 'kept' });
+  store.cluster.insert({ seq: 1, name: 'kept' });
   const handle = await client.monitor('Cluster_Test', { Item: {} }, () => undefined);
   await client.ready(2000);
   const connectedBefore = w.states.filter((s) => s.kind === 'connected').length;
-  for (const m of cluster.members) m.behaviour.failMonitors = true;
-  cluster.members[0].dropConnections();
-  await until('several failed attempts', () => cluster.members[0].accepted + cluster.members[1].accepted >= 8);
+  for (const m of store.cluster.members) m.behaviour.failMonitors = true;
+  store.cluster.members[0].dropConnections();
+  await until('several failed attempts', () => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 8);
   expect(w.states.filter((s) => s.kind === 'connected')).toHaveLength(connectedBefore);
   expect(client.connected).toBe(false);
   expect([...handle.rows('Item').values()].map((r) => r.name)).toEqual(['kept']);
-  for (const m of cluster.members) m.behaviour.failMonitors = false;
+  for (const m of store.cluster.members) m.behaviour.failMonitors = false;
   await client.ready(2000);
   expect(w.events).toEqual(['connected resumed=0 reloaded=1', 'disconnected OVSDB connection closed: peer closed the connection', 'connected resumed=1 reloaded=0']);
 });
@@ -106,11 +100,11 @@ test('a member that drops each connection right after the handshake does not mak
   const client = open({ backoffInitialMs: 50, backoffMaxMs: 200 });
   await client.ready(2000);
   const w = watch(client);
-  const start = cluster.members[0].accepted + cluster.members[1].accepted;
-  const dropper = setInterval(() => cluster.members.forEach((m) => m.dropConnections()), 1);
+  const start = store.cluster.members[0].accepted + store.cluster.members[1].accepted;
+  const dropper = setInterval(() => store.cluster.members.forEach((m) => m.dropConnections()), 1);
   await new Promise((resolve) => setTimeout(resolve, 1000));
   clearInterval(dropper);
-  const attempts = cluster.members[0].accepted + cluster.members[1].accepted - start;
+  const attempts = store.cluster.members[0].accepted + store.cluster.members[1].accepted - start;
   // Back-to-back reconnects would make hundreds; backing off from 50 ms to 200 ms allows about 10.
   expect(attempts).toBeLessThan(40);
   expect(w.states.filter((s) => s.kind === 'backoff').length).toBeGreaterThan(0);
@@ -118,7 +112,7 @@ test('a member that drops each connection right after the handshake does not mak
 });
 
 test('close() during backoff ends at once: no further attempt, waiters rejected', async () => {
-  await cluster.stop();
+  await store.cluster.stop();
   const client = open({ backoffInitialMs: 60_000, backoffMaxMs: 60_000 });
   const w = watch(client);
   const ready = client.ready();
@@ -135,20 +129,20 @@ test('close() during backoff ends at once: no further attempt, waiters rejected'
 });
 
 test('close() in the middle of a handshake with a silent server closes its socket at once', async () => {
-  for (const m of cluster.members) m.behaviour.silent = true;
+  for (const m of store.cluster.members) m.behaviour.silent = true;
   const baseline = openFds();
   const client = open({ handshakeTimeoutMs: 60_000 });
-  await until('a connection to hang', () => cluster.members[0].conns.size === 1);
+  await until('a connection to hang', () => store.cluster.members[0].conns.size === 1);
   expect(client.state).toMatchObject({ kind: 'connecting' });
   client.close();
   expect(client.state.kind).toBe('closed');
-  await until('the server to see the close', () => cluster.members[0].conns.size === 0, 500);
+  await until('the server to see the close', () => store.cluster.members[0].conns.size === 0, 500);
   await until('the fds to be released', () => openFds() <= baseline, 500);
-  expect(cluster.members[1].accepted).toBe(0);
+  expect(store.cluster.members[1].accepted).toBe(0);
 });
 
 test('ready(timeout) names the remotes and the last error', async () => {
-  await cluster.stop();
+  await store.cluster.stop();
   const client = open();
   await expect(client.ready(200)).rejects.toThrow(/cannot reach OVSDB at unix:.*m0.*,unix:.*m1.*: not connected within 200 ms \(last error: .*ENOENT\)/);
 });
