@@ -146,6 +146,18 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(delivered(h.send(fromClient(23002)).outcomes).port).toBe(UPLINK.ofport);
   });
 
+  it("stays in the rotation when this host's failover routing leaves it out on this host's own checks while its host says up", () => {
+    const h = new AppHarness(mode, services('    health: { type: tcp, interval: 1, rise: 1, fall: 1 }'), { uplink: UPLINK });
+    h.install(h.app.setRemoteBackends([report()], h.now));
+    // This host's monitor routes tier 0 with only the local backend (its own check of the remote one failed once).
+    h.install(h.app.setRouting('web', { kind: 'tier', backends: ['v-vm1'] }));
+    h.install(h.app.setHealth('web', 'v-vm1', false)); // the local one out: every new connection must go remote
+    expect(delivered(h.send(fromClient(23500)).outcomes).port).toBe(UPLINK.ofport);
+    // A routing that refuses (or sends to the sorry backend) takes it out like any other.
+    h.install(h.app.setRouting('web', { kind: 'refuse' }));
+    expect(h.send(fromClient(23501)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+  });
+
   it.each([
     ['its host fails it', { health: 'down', reason: 'http 8080: timeout' }],
     // Its host publishes a link down as health 'down' (the case above), except while the backend drains: then the
