@@ -16,7 +16,7 @@ import {
   OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER,
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
-import { makeCookie } from './cookies';
+import { exactCookie, makeCookie } from './cookies';
 import { withEgressTag, type EgressTag } from './egress';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
@@ -72,7 +72,7 @@ export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: nu
   });
   if (kinds === 'fin-rst') return [shadow(TCP_FLAGS.FIN), shadow(TCP_FLAGS.RST)];
   const finGone: FlowMod = {
-    ...shadow(TCP_FLAGS.FIN), command: OFPFC_DELETE_STRICT, cookieMask: 0xffff_ffff_ffff_ffffn, idleTimeout: 0, hardTimeout: 0, flags: 0,
+    ...shadow(TCP_FLAGS.FIN), command: OFPFC_DELETE_STRICT, ...exactCookie(cookie), idleTimeout: 0, hardTimeout: 0, flags: 0,
     outPort: OFPP_ANY, outGroup: OFPG_ANY, instructions: [],
   };
   return [finGone, shadow(TCP_FLAGS.RST)];
