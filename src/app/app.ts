@@ -58,7 +58,7 @@ export class LoadBalancerApp {
   /** What the egress tagger runs with (the config's `police`; undefined: no egress section). */
   private egressConfig: Pick<EgressConfig, 'police'> | undefined;
   private readonly tagOf = (vnic: string) => this.egress.tagOf(vnic);
-  private readonly services = new ServiceTable();
+  private readonly services: ServiceTable;
   private readonly switches = new Map<bigint, SwitchInfo>();
   /**
    * The switch a packet-in last came from that `switches` has, until a switch goes: packet-ins come in runs from one
@@ -82,8 +82,9 @@ export class LoadBalancerApp {
   constructor(configs: readonly ServiceConfig[], opts: AppOptions = {}) {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
-    this.locator = new BackendLocator(this.services, this.switches, this.stoppedBackends, this.emit, opts.uplink);
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.clusterNat);
+    this.services = new ServiceTable(this.nat.accounting.readsSuccesses);
+    this.locator = new BackendLocator(this.services, this.switches, this.stoppedBackends, this.emit, opts.uplink);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);
     // Conntrack mode's commit packet-out of a queued vNIC's new connection sets its queue (the tagger's current one).
@@ -241,10 +242,7 @@ export class LoadBalancerApp {
     return this.finish(this.backendInputs.dropBackendConnections(serviceName, backendName, now));
   }
 
-  /**
-   * Call every few hundred ms: the outlier detector's ejections that ended ask for probes (returned for the
-   * daemon to run), and the flows follow ejections the packet-in path made.
-   */
+  /** Every few hundred ms: ejections that ended ask for probes (for the daemon to run); flows follow the packet-ins' ejections. */
   outlierTick(now: number): { batches: SwitchBatch[]; probes: OutlierProbe[] } {
     const probes = this.services.all.flatMap((s) => dueProbes(s, now));
     return { batches: this.outlierFlush(), probes };
@@ -261,6 +259,9 @@ export class LoadBalancerApp {
     this.packets.outliersChanged = false;
     return this.finish(new Outbox());
   }
+
+  /** Whether an end copy since the last call asks for an accounting reading now (LbService.outlierWantsReading). */
+  takeReadingWanted = (): boolean => this.packets.takeReadingWanted();
 
   /** A probe's result (outlierTick asked for it): the port is back, or ejected again for longer. */
   outlierProbeResult(probe: OutlierProbe, ok: boolean, reason: string, now: number): SwitchBatch[] {

@@ -6,7 +6,13 @@ import type { SwitchBatch } from './outbox';
  * The app as the controller runtime calls it: each handler returns its own switch's messages (they go out in
  * the handler's write, in order) and hands the other switches' batches to `sendTo`.
  */
-export function asControllerApp(app: LoadBalancerApp, sendTo: (dpid: bigint, msgs: OutboundMessage[]) => void): Required<Omit<ControllerApp, 'onError'>> {
+/**
+ * `readingWanted`: an end copy asks for an accounting reading now (its port's refusals await the successes a reading
+ * would show: LoadBalancerApp.takeReadingWanted).
+ */
+export function asControllerApp(
+  app: LoadBalancerApp, sendTo: (dpid: bigint, msgs: OutboundMessage[]) => void, readingWanted: () => void = () => undefined,
+): Required<Omit<ControllerApp, 'onError'>> {
   const answer = (batches: SwitchBatch[], dpid: bigint): OutboundMessage[] => {
     let mine: OutboundMessage[] = [];
     for (const batch of batches) {
@@ -26,6 +32,7 @@ export function asControllerApp(app: LoadBalancerApp, sendTo: (dpid: bigint, msg
       const out = app.packetInEncoded(sw, msg, now);
       // An end copy that ejected or re-admitted a port: the flows and groups follow it now.
       const changed = app.outlierFlush();
+      if (app.takeReadingWanted()) readingWanted();
       return changed.length === 0 ? out : [...out, ...answer(changed, sw.dpid)];
     },
     onFlowRemoved: (sw, msg, now) => answer(app.flowRemoved(sw, msg, now), sw.dpid),

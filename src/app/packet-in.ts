@@ -35,6 +35,8 @@ import type { ServiceState, ServiceTable } from './services';
 export class PacketInPath {
   /** An end copy ejected or re-admitted a port since the app last brought the flows in line (app.outlierTick). */
   outliersChanged = false;
+  /** An end copy brought a port's failures to where a reading would eject it (takeReadingWanted). */
+  private readingWanted = false;
   // Scratch records reused by every packet-in (the handler runs to completion, nothing keeps them).
   private readonly header: TransportHeader = emptyTransportHeader();
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
@@ -264,6 +266,13 @@ export class PacketInPath {
     return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Words(packet, 0), frame);
   }
 
+  /** Whether an end copy since the last call asked for an accounting reading (LbService.outlierWantsReading); clears it. */
+  takeReadingWanted(): boolean {
+    const wanted = this.readingWanted;
+    this.readingWanted = false;
+    return wanted;
+  }
+
   /**
    * A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. A backend's
    * RST answering a SYN (isSynRefusal) of a connection vadc does not track, in a service the datapath places (a
@@ -288,10 +297,12 @@ export class PacketInPath {
     ) {
       const address = srcAddress();
       const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
-      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, key.ip6 === undefined ? 'ipv4' : 'ipv6', now);
+      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, key.ip6 === undefined ? 'ipv4' : 'ipv6', now, key);
     }
     // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
     if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;
+    // Or, where successes are read from the datapath, it waits for a reading that would show them: asked for now.
+    if (!fromClient && service.lb.outlierWantsReading) this.readingWanted = true;
     return [];
   }
 

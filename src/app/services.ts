@@ -113,6 +113,12 @@ export function takeConnectionId(service: ServiceState): number {
  */
 export class ServiceTable {
   private list: ServiceState[] = [];
+
+  /**
+   * @param outlierAtReadings the NAT mode's readings show the connections that worked (Accounting.readsSuccesses):
+   * each service's outlier detector judges failures at the readings (OutlierOptions.judgeAtReadings).
+   */
+  constructor(private readonly outlierAtReadings = false) {}
   /**
    * Services with an IPv4 VIP by protocol and port (proto << 16 | port): the packet-in's lookup. byPort6 the same for the
    * IPv6 VIPs (a dual-stack service is in both, under each family's own prefix). all4/all6: every port's (owner()).
@@ -144,7 +150,7 @@ export class ServiceTable {
     for (const config of configs) {
       const prev = old.get(config.name);
       if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) continue;
-      this.prebuilt.set(config, makeService(ids.get(config.name)!, config));
+      this.prebuilt.set(config, makeService(ids.get(config.name)!, config, this.outlierAtReadings));
       yield;
     }
   }
@@ -201,7 +207,7 @@ export class ServiceTable {
         old.delete(config.name);
       } else {
         // A prebuilt state is the same config's, unused (a service is built once), and has the id this list gives it.
-        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config));
+        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config, this.outlierAtReadings));
       }
     }
     this.list = next;
@@ -306,7 +312,8 @@ function persistenceOf(config: ServiceConfig): PersistenceOptions {
   return { timeoutMs, ...(v4Length !== undefined ? { netmask: ipv4Mask(v4Length) } : {}), ...(v6Length !== undefined ? { prefixLength6: v6Length } : {}) };
 }
 
-function makeService(id: number, config: ServiceConfig): ServiceState {
+function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean): ServiceState {
+  const outlier = outlierSettingsOf(config);
   const flags = new Set(config.scheduler_flags);
   const vip = parsePrefix(config.vip);
   const lb = new LbService(
@@ -319,7 +326,7 @@ function makeService(id: number, config: ServiceConfig): ServiceState {
         feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
       },
       persistence: config.persistence > 0 ? persistenceOf(config) : undefined,
-      outlier: outlierSettingsOf(config),
+      outlier: outlier && outlierAtReadings ? { ...outlier, judgeAtReadings: true } : outlier,
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
     },
   );

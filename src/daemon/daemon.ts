@@ -190,6 +190,7 @@ export class VadcDaemon implements VadcRuntime {
     this.controller.setApp((this.hooks = new SwitchHooks({
       app: this.app, controller: this.controller, accounting: this.accounting, health: this.health, tableZero: this.tableZero, log: this.log, now: this.now,
       emitEvent: (e) => this.emitEvent(e), deliver: (b) => this.deliver(b), send: (dpid, msgs) => this.send(dpid, msgs), stopped: () => this.stopped, afterDiscovery: () => this.afterDiscovery(), decisionObservers: this.decisionObservers,
+      readingWanted: () => this.stats.readSoon(),
     })).controllerApp());
     reportControllerEvents(this.controller, (e) => this.emitEvent(e), (dpid, report) => {
       this.election?.check(); // the switch knows better than our last look at the record
@@ -258,6 +259,7 @@ export class VadcDaemon implements VadcRuntime {
     this.election?.stop();
     this.pairConfig?.stop();
     clearInterval(this.statsTimer);
+    this.stats.stop();
     clearInterval(this.peerTimer);
     this.tableZero?.stop();
     this.cluster?.close();

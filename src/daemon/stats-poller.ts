@@ -36,8 +36,20 @@ export const SLOW_READING_MS = 1000;
  */
 export const ENTRIES_PER_SLICE = 500;
 
+/**
+ * The least time between the starts of two polls that readSoon asks for: a port that refuses often between its
+ * successes asks for a reading every few refusals, and a listing a few ms apart would take the CPU from new
+ * connections.
+ */
+export const EARLY_READING_SPACING_MS = 100;
+
 export class StatsPoller {
   private inFlight = false;
+  /** readSoon() was called while a poll was in flight: another follows it. */
+  private again = false;
+  /** When the last poll started (ms, the deps' clock), and readSoon's timer until the spacing allows the next. */
+  private lastPollAt = -Infinity;
+  private soon?: NodeJS.Timeout;
   /** When the next accounting reading may be asked for (ms, the deps' clock). */
   private nextAccountingAt = -Infinity;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
@@ -45,9 +57,40 @@ export class StatsPoller {
 
   constructor(private readonly deps: StatsPollerDeps) {}
 
+  /**
+   * A poll now, not at the next interval: the outlier detector judges a port's refusals at a reading asked for after
+   * them (its successes come only with readings). One in flight at a time; asked for meanwhile, one more follows it.
+   * The slow-reading duty still holds (a listing that took seconds is not asked for again at once).
+   */
+  readSoon(): void {
+    if (this.inFlight) {
+      this.again = true;
+      return;
+    }
+    if (this.soon) return;
+    const wait = this.lastPollAt + EARLY_READING_SPACING_MS - this.deps.now();
+    if (wait <= 0) {
+      void this.poll();
+      return;
+    }
+    this.soon = setTimeout(() => {
+      this.soon = undefined;
+      void this.poll();
+    }, wait);
+    this.soon.unref();
+  }
+
+  /** No poll that readSoon scheduled runs any more (the daemon stops). */
+  stop(): void {
+    clearTimeout(this.soon);
+    this.soon = undefined;
+    this.again = false;
+  }
+
   async poll(): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
+    this.lastPollAt = this.deps.now();
     const { controller, app, reader } = this.deps;
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
@@ -67,6 +110,10 @@ export class StatsPoller {
       this.deps.logger.debug(`statistics poll failed: ${(err as Error).message}`);
     } finally {
       this.inFlight = false;
+      if (this.again) {
+        this.again = false;
+        void this.poll();
+      }
     }
   }
 

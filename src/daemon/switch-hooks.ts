@@ -42,6 +42,8 @@ export interface SwitchHooksOptions {
   afterDiscovery(): void;
   /** Called with each decision's latency in seconds (the daemon's list, which grows after the hooks are made). */
   decisionObservers: readonly ((seconds: number) => void)[];
+  /** An end copy asks for an accounting reading now (the statistics poller's readSoon). */
+  readingWanted?(): void;
 }
 
 /** The controller's view of the app, with what the daemon does around it (events, restore, health). */
@@ -58,7 +60,7 @@ export class SwitchHooks {
 
   controllerApp(): ControllerApp {
     const o = this.o;
-    const base = asControllerApp(o.app, (dpid, msgs) => o.send(dpid, msgs));
+    const base = asControllerApp(o.app, (dpid, msgs) => o.send(dpid, msgs), () => o.readingWanted?.());
     return {
       onSwitchUp: (sw: SwitchInfo, now: number) => {
         o.emitEvent({ kind: 'switch_up', level: 'info', dpid: formatDpid(sw.dpid), message: `switch ${formatDpid(sw.dpid)} connected from ${sw.address} with ${sw.ports.size} ports` });

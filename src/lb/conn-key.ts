@@ -32,6 +32,16 @@ export function connKeyFromText(proto: number, client: string, clientPort: numbe
   return { proto, clientIp: foldIpv6(ip6, 0), clientPort, vip: foldIpv6(ip6, 4), vipPort, ip6 };
 }
 
+/**
+ * One connection's identity as text (client side and VIP side), for matching keys across sources (the tracker's
+ * listing, refusals). An IPv6 connection is keyed by its eight address words (its folds alone could collide).
+ */
+export function connKeyText(k: ConnKey): string {
+  return k.ip6 === undefined
+    ? `${k.proto}/${k.clientIp}/${k.clientPort}/${k.vip}/${k.vipPort}`
+    : `${k.proto}/${k.ip6.join('.')}/${k.clientPort}/${k.vipPort}`;
+}
+
 /** A key's client and VIP addresses as text (RFC 5952 for IPv6). */
 export function connAddresses(k: ConnKey): { client: string; vip: string } {
   return k.ip6 === undefined

@@ -20,7 +20,18 @@ export interface OutlierOptions {
   maxEjectionMs: number;
   /** The most backends of a service taken out whole at once, as a percentage of its backends (at least one). */
   maxEjectedPercent: number;
+  /**
+   * Successes come only at the accounting's readings (conntrack mode's tracker: a connection that worked is seen
+   * there, not copied at its end), while failures (a backend's RST copy) come at once: a failure then ejects nothing
+   * by itself; each reading(askedAt) judges the failures that came before it was asked for, after the successes it
+   * shows (wantsReading: a port's failures would eject it now, so a reading is worth asking for at once). Absent or
+   * false: a failure is judged as it comes.
+   */
+  judgeAtReadings?: boolean;
 }
+
+/** judgeAtReadings: the latest failure times a port keeps (a reading judges those before it was asked for). */
+const MAX_FAILURE_TIMES = 64;
 
 export const DEFAULT_OUTLIER_OPTIONS: Readonly<OutlierOptions> = {
   consecutiveFailures: 3,
@@ -64,6 +75,11 @@ interface PortRecord {
   until: number;
   /** The family of the failure that ejected the port (its probe's), while ejected or probing. */
   family?: AddressFamily;
+  /**
+   * judgeAtReadings: the last failure counted and not judged yet, and when the streak's latest failures came (at most
+   * MAX_FAILURE_TIMES: a reading judges those that came before it was asked for; older ones count as before it).
+   */
+  pending?: { reason: string; family?: AddressFamily; times: number[] };
 }
 
 export interface OutlierMember {
@@ -93,6 +109,8 @@ export function validateOutlierOptions(o: OutlierOptions): void {
 export class OutlierDetector {
   private readonly records = new Map<string, PortRecord[]>();
   private members: readonly OutlierMember[] = [];
+  /** judgeAtReadings: see wantsReading. */
+  private readingWanted = false;
 
   constructor(private readonly opts: OutlierOptions) {
     validateOutlierOptions(opts);
@@ -134,6 +152,7 @@ export class OutlierDetector {
     record.windowTotal++;
     if (outcome.ok) {
       record.consecutive = 0;
+      record.pending = undefined;
       // A connection that worked while ejected (one placed just before) proves the port as a probe would.
       if (record.phase !== 'serving') return [this.readmit(member, portIndex, record, 'a connection succeeded')];
       record.ejections = 0;
@@ -142,14 +161,74 @@ export class OutlierDetector {
     record.consecutive++;
     record.windowFailed++;
     if (record.phase !== 'serving') return [];
-    const { consecutiveFailures: n, failureRatio, minConnections } = this.opts;
-    let why: string | undefined;
-    if (n > 0 && record.consecutive >= n) why = `${record.consecutive} consecutive failures`;
-    else if (failureRatio > 0 && record.windowTotal >= minConnections && record.windowFailed / record.windowTotal >= failureRatio) {
-      why = `${record.windowFailed} of ${record.windowTotal} connections failed within ${this.opts.windowMs} ms`;
+    if (this.opts.judgeAtReadings) {
+      const times = record.pending?.times ?? [];
+      if (times.length >= MAX_FAILURE_TIMES) times.shift();
+      times.push(now);
+      record.pending = { reason: outcome.reason, ...(outcome.family ? { family: outcome.family } : {}), times };
+      if (this.wouldEject(record, 0)) this.readingWanted = true;
+      return [];
     }
-    if (!why || !this.mayEject(backend, portIndex)) return [];
-    return [this.eject(member, portIndex, record, `${why}; last: ${outcome.reason}`, now, outcome.family)];
+    return this.judge(member, portIndex, record, outcome.reason, outcome.family, now);
+  }
+
+  /** judgeAtReadings: some port's failures would eject it if the next reading shows no success on it. */
+  get wantsReading(): boolean {
+    return this.readingWanted;
+  }
+
+  /**
+   * judgeAtReadings: a reading asked for at `askedAt` was applied (its successes observed): the failures that came
+   * before it was asked for are judged now; later ones wait for the next reading. A success the reading showed reset
+   * its port's run of failures, whichever came first (the listing does not tell when a connection worked): a healthy
+   * port whose refusals are interleaved with connections that worked is not ejected, and a port that died is ejected
+   * at the first reading asked for after its failures that shows no success on it: at most one reading after it would
+   * have been when judged at once (wantsReading lets the caller ask for that reading at once), and one more when
+   * successes from before its death were not read yet when its refusals came.
+   */
+  reading(askedAt: number): OutlierChange[] {
+    this.readingWanted = false;
+    const out: OutlierChange[] = [];
+    for (const member of this.members) {
+      this.records.get(member.id)!.forEach((r, i) => {
+        const pending = r.pending;
+        if (!pending || r.phase !== 'serving') return;
+        const later = pending.times.filter((t) => t > askedAt).length;
+        const judged = this.judge(member, i, r, pending.reason, pending.family, askedAt, later);
+        out.push(...judged);
+        if (judged.length === 0 && later === 0) r.pending = undefined;
+        else if (judged.length === 0 && this.wouldEject(r, 0)) this.readingWanted = true;
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Whether the port's failures so far, less the `later` latest (not judged yet), eject it: the consecutive rule, then
+   * the window's ratio. Why, or undefined.
+   */
+  private ejectionCause(record: PortRecord, later: number): string | undefined {
+    const { consecutiveFailures: n, failureRatio, minConnections } = this.opts;
+    const consecutive = record.consecutive - later;
+    const [total, failed] = [record.windowTotal - later, record.windowFailed - later];
+    if (n > 0 && consecutive >= n) return `${consecutive} consecutive failures`;
+    if (failureRatio > 0 && total >= minConnections && failed / total >= failureRatio) {
+      return `${failed} of ${total} connections failed within ${this.opts.windowMs} ms`;
+    }
+    return undefined;
+  }
+
+  private wouldEject(record: PortRecord, later: number): boolean {
+    return this.ejectionCause(record, later) !== undefined;
+  }
+
+  /** Ejects the port if its failures (less the `later` latest) call for it and the service may lose it. */
+  private judge(
+    member: OutlierMember, portIndex: number, record: PortRecord, lastReason: string, family: AddressFamily | undefined, now: number, later = 0,
+  ): OutlierChange[] {
+    const why = this.ejectionCause(record, later);
+    if (!why || !this.mayEject(member.id, portIndex)) return [];
+    return [this.eject(member, portIndex, record, `${why}; last: ${lastReason}`, now, family)];
   }
 
   /** Ejections that ended: their probes are due (the caller connects to the port and reports probeResult). */
@@ -204,6 +283,7 @@ export class OutlierDetector {
     record.phase = 'ejected';
     record.until = now + length;
     record.consecutive = 0;
+    record.pending = undefined;
     record.windowStart = now;
     record.windowTotal = 0;
     record.windowFailed = 0;
@@ -217,6 +297,7 @@ export class OutlierDetector {
     record.phase = 'serving';
     record.ejections = 0;
     record.consecutive = 0;
+    record.pending = undefined;
     record.family = undefined;
     return { kind: 'readmitted', backend: member.id, port: member.ports[portIndex], portIndex, reason };
   }

@@ -1,7 +1,7 @@
 import {
   Backend, BackendSpec, ConnState, type AddressFamily, PORT_OUT_HEALTH, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, setPortOut, setThresholds, setWeight,
 } from './backend';
-import type { ConnKey } from './conn-key';
+import { connKeyText, type ConnKey } from './conn-key';
 import { ConnectionTable, type ConnSide, type EndOutcome } from './conn-table';
 import { LbInputError } from './errors';
 import { DEFAULT_OUTLIER_OPTIONS, OutlierDetector, type OutlierChange, type OutlierOptions, type Outcome } from './outlier';
@@ -9,6 +9,12 @@ import { PersistenceOptions, PersistenceTable } from './persistence';
 import { pickPortIndex } from './port-picker';
 import { createScheduler, SchedulerOptions } from './registry';
 import type { PacketKey, Scheduler } from './scheduler';
+
+/**
+ * The most refusals of datapath-placed connections remembered until the tracker's next reading: beyond it, the oldest
+ * is forgotten and, should the listing still show that connection, read as one that worked.
+ */
+const MAX_REFUSED_KEYS = 65_536;
 
 /** UDP's protocol number (as connection keys carry it). */
 const IP_PROTO_UDP = 17;
@@ -80,6 +86,12 @@ export class LbService {
   private readonly persistence: PersistenceTable | null;
   private members: readonly Backend[];
   private readonly outlier: { detector: OutlierDetector; settings: OutlierSettings } | null;
+  /**
+   * Connections the datapath placed that their backend refused (refusedUntracked), by connKeyText, with when: the
+   * tracker lists a refused connection as it lists one that closed (the userspace tracker's RST state is TIME_WAIT),
+   * so its listing must not count it as one that worked (workedUntracked). Bounded: the oldest go first.
+   */
+  private readonly refusedKeys = new Map<string, number>();
   /** What the detector did since the caller last took it (takeOutlierChanges). */
   private outlierChanges: OutlierChange[] = [];
   private readonly pools = new Map<string, Pool>();
@@ -251,6 +263,43 @@ export class LbService {
         : `not established ${Math.round(age)} ms after the first packet (connect timeout ${timeout} ms)`;
       this.observe(backend, portIndex, ok ? { ok: true } : { ok: false, reason, family: ipv6 ? 'ipv6' : 'ipv4' }, now);
     }, udpWithin);
+    // Failures counted since the last reading are judged after its successes (OutlierOptions.judgeAtReadings).
+    this.applyOutlier(outlier.detector.reading(now));
+  }
+
+  /**
+   * The accounting's reading shows that this tracked connection worked though it had already closed (the tracker
+   * lists it closing: it ended between two readings): a success of its port, unless its outcome was judged already
+   * (e.g. its backend's early RST). False: unknown, judged before, or no outlier detection.
+   */
+  workedAtReading(key: ConnKey, now: number): boolean {
+    const entry = this.outlier ? this.connections.lookup(key) : null;
+    if (!entry || entry.judged) return false;
+    this.connections.markJudged(key);
+    this.observe(entry.backend, entry.portIndex, { ok: true }, now);
+    return true;
+  }
+
+  /**
+   * A connection the datapath placed, which vadc never tracked, worked (the tracker's reading lists it closed after
+   * its sides exchanged FINs): a success of the backend's port, unless its backend refused it (refusedUntracked with
+   * its key). False when not counted.
+   */
+  workedUntracked(key: ConnKey, backendId: string, softwarePort: number, now: number): boolean {
+    const backend = this.backendById(backendId);
+    const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
+    if (!this.outlier || !backend || portIndex < 0) return false;
+    if (this.refusedKeys.delete(connKeyText(key))) return false;
+    this.observe(backend, portIndex, { ok: true }, now);
+    return true;
+  }
+
+  /** Refusals older than `before` are forgotten (a reading asked for after them has listed them). */
+  forgetRefusals(before: number): void {
+    for (const [key, at] of this.refusedKeys) {
+      if (at >= before) break;
+      this.refusedKeys.delete(key);
+    }
   }
 
   /**
@@ -258,11 +307,21 @@ export class LbService {
    * placed (`decisions: datapath`: the tracker's listing has not shown it yet). A failure of that port, as an early
    * reset of a tracked one is; an unknown backend or port changes nothing. `family`: the refused connection's.
    */
-  refusedUntracked(backendId: string, softwarePort: number, family: AddressFamily, now: number): void {
+  refusedUntracked(backendId: string, softwarePort: number, family: AddressFamily, now: number, key?: ConnKey): void {
     const backend = this.backendById(backendId);
     const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
     if (!this.outlier || !backend || portIndex < 0) return;
+    if (key) {
+      if (this.refusedKeys.size >= MAX_REFUSED_KEYS) this.refusedKeys.delete(this.refusedKeys.keys().next().value!);
+      this.refusedKeys.delete(connKeyText(key));
+      this.refusedKeys.set(connKeyText(key), now);
+    }
     this.observe(backend, portIndex, { ok: false, reason: 'the backend refused the connection (RST answering its SYN)', family }, now);
+  }
+
+  /** The outlier detector would eject a port if a reading showed no success on it (OutlierDetector.wantsReading). */
+  get outlierWantsReading(): boolean {
+    return this.outlier?.detector.wantsReading ?? false;
   }
 
   /** Ejections that ended: the probes now due (the caller connects to each port and reports outlierProbeResult). */

@@ -97,7 +97,9 @@ export class ConntrackNat implements NatMode {
     }, this.tables);
     // A service the datapath decides gets RST copies only: its connections' ends are read from the tracker at the
     // statistics poll (endCopySides).
-    const datapath = { decides: s.config.decisions === 'datapath', showsEndsSoon: this.accounting.showsEndsSoon(s) };
+    const datapath = {
+      decides: s.config.decisions === 'datapath', showsEndsSoon: this.accounting.showsEndsSoon(s), readsSuccesses: this.accounting.readsSuccesses,
+    };
     return [...service, ...reply, ...this.endCopies.flows(s, service, () => reply.filter((f) => f.tableId === this.tables.CLASSIFY), datapath)];
   }
 

@@ -12,6 +12,13 @@ export interface EndCopySides {
   backend: EndCopyKinds;
 }
 
+/** What the NAT mode's datapath and accounting do for a service (endCopySides). */
+export interface DatapathView {
+  decides: boolean;
+  showsEndsSoon: boolean;
+  readsSuccesses: boolean;
+}
+
 /** Whether the named scheduler's services get both sides' FINs copied whatever the datapath shows (registry data). */
 export function schedulerNeedsFinCopies(scheduler: string): boolean {
   return isSchedulerName(scheduler) && schedulerReadsConnectionEnds(scheduler);
@@ -23,8 +30,10 @@ export function schedulerNeedsFinCopies(scheduler: string): boolean {
  * copies both ways. So FINs are copied only where something reads them at once:
  * - the scheduler compares live connection counts or times connections (registry: readsConnectionEnds), or a
  *   backend has an upper connection threshold (OVERLOAD clears as its connections end): both sides;
- * - the outlier detector judges the service's connections: the backend's FIN is a connection that worked, which
- *   ends a run of failures (a connection shorter than a datapath reading is never judged otherwise);
+ * - the outlier detector judges the service's connections and the mode's readings do not show a connection that
+ *   worked and closed between two of them (flows mode's connection flows: gone at the next reading): the backend's
+ *   FIN is then the only sign of a short connection that worked, which ends a run of failures. The tracker's listing
+ *   shows it (closed after a FIN exchange), and a datapath-decided service's too (`datapath.readsSuccesses`);
  * - the datapath would show the end only at the connection flows' idle timeout (a minute by default: a service with
  *   no fin_timeout in flows mode, or conntrack mode's accounting flows): vadc's counts, `vadc conns`, a drain's
  *   end and a reused client port's placement would all wait for it;
@@ -33,13 +42,14 @@ export function schedulerNeedsFinCopies(scheduler: string): boolean {
  *   what no reading would show).
  * `datapath.decides`: the switch's select group places the service's connections; its ends come from the tracker.
  * `datapath.showsEndsSoon`: the mode's accounting shows this service's ends within seconds (Accounting.showsEndsSoon).
+ * `datapath.readsSuccesses`: its readings show the connections that worked (Accounting.readsSuccesses).
  */
-export function endCopySides(service: ServiceState, datapath: { decides: boolean; showsEndsSoon: boolean }): EndCopySides {
+export function endCopySides(service: ServiceState, datapath: DatapathView): EndCopySides {
   if (datapath.decides) return { client: 'rst', backend: 'rst' };
   const countsEnds = !datapath.showsEndsSoon || schedulerNeedsFinCopies(service.config.scheduler)
     || membersOf(service.config).some((b) => b.u_threshold > 0);
   if (countsEnds) return { client: 'fin-rst', backend: 'fin-rst' };
-  return { client: 'rst', backend: outlierSettingsOf(service.config) !== undefined ? 'fin-rst' : 'rst' };
+  return { client: 'rst', backend: outlierSettingsOf(service.config) !== undefined && !datapath.readsSuccesses ? 'fin-rst' : 'rst' };
 }
 
 export interface EndCopies {
@@ -55,7 +65,7 @@ export interface EndCopies {
    * side copying RSTs alone also deletes its FIN copy flow, should an earlier configuration have had one.
    */
   flows(
-    service: ServiceState, clientBase: readonly FlowMod[], backendBases: () => readonly FlowMod[], datapath: { decides: boolean; showsEndsSoon: boolean },
+    service: ServiceState, clientBase: readonly FlowMod[], backendBases: () => readonly FlowMod[], datapath: DatapathView,
   ): FlowMod[];
 }
 

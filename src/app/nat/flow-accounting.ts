@@ -46,6 +46,8 @@ export class FlowAccounting implements Accounting {
   readonly restoresFrom = "the switch's flows";
   /** Flows mode's pair counts the reply direction apart; conntrack mode's one accounting flow counts both together. */
   readonly seesReplies: boolean;
+  /** A connection flow of a connection that closed is gone at the next reading: what it was is not told. */
+  readonly readsSuccesses = false;
   /**
    * Connections (connectionIndex) whose flow the switch removed while they were not tracked here, with when, oldest
    * first. A restore's reading that lists one of them was made before the removal, and the flow_removed can even be

@@ -70,7 +70,7 @@ export class FlowsNat implements NatMode {
     const guards = this.replyGuard.flows(s.id, s.l4, () => addresses);
     // First, a bridge conntrack mode left (a restart with another NAT mode) loses the reply flows that outrank RETURN.
     const leftovers = buildCtLeftoverDeletes({ serviceId: s.id, protocol: s.l4, backends: addresses }, this.tables);
-    const datapath = { decides: false, showsEndsSoon: this.accounting.showsEndsSoon(s) };
+    const datapath = { decides: false, showsEndsSoon: this.accounting.showsEndsSoon(s), readsSuccesses: this.accounting.readsSuccesses };
     return [...leftovers, ...returns, ...flows, ...guards, ...this.endCopies.flows(s, flows, backendBases, datapath)];
   }
 

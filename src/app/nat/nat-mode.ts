@@ -83,6 +83,12 @@ export interface Accounting {
   /** Its readings tell whether a connection's backend answered (what UDP flows are judged by: outlier.udp_reply_within). */
   readonly seesReplies: boolean;
   /**
+   * Whether its readings show every TCP connection that worked, including one that opened and closed between two
+   * readings (the tracker lists it closed): the outlier detector then needs no copy of a backend's FIN, and judges
+   * failures at the readings (OutlierOptions.judgeAtReadings). Connection flows vanish at a FIN: no.
+   */
+  readonly readsSuccesses: boolean;
+  /**
    * Whether its readings show the service's TCP connection ends within seconds with no copy of a FIN (endCopySides):
    * the tracker lists a closed connection at the next poll; a connection flow goes fin_timeout after its FINs, or
    * only at its idle timeout (a minute by default) when the service sets no fin_timeout.

@@ -2,7 +2,7 @@
 // ovs-vswitchd's unixctl socket) is the truth about which connections live; no per-connection flow at all.
 import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
-import type { ConnKey } from '../../lb/conn-key';
+import { connKeyText as trackerKey, type ConnKey } from '../../lb/conn-key';
 import type { ConnRecord } from '../../lb/conn-slots';
 import { formatIpv6Words } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
@@ -11,14 +11,11 @@ import { backendAt, backendsByAddress, type BackendAt } from './common';
 import { askedAtOf, runSteps, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /**
- * One connection's identity as text (client side and VIP side), for matching tracker entries to records. An IPv6
- * connection is keyed by its eight address words (its folds alone could collide).
+ * A closing TCP entry of a connection that worked: its sides exchanged FINs (or one reset it after it worked). The
+ * kernel's tracker calls a refused connection CLOSED; the userspace one calls a reset TIME_WAIT, as it calls a
+ * closed one, so a refusal is told apart by its RST copy, which comes at once (judged, or refusedUntracked's key).
  */
-function trackerKey(k: ConnKey): string {
-  return k.ip6 === undefined
-    ? `${k.proto}/${k.clientIp}/${k.clientPort}/${k.vip}/${k.vipPort}`
-    : `${k.proto}/${k.ip6.join('.')}/${k.clientPort}/${k.vipPort}`;
-}
+const workedBeforeClosing = (e: ConntrackEntry): boolean => isClosing(e) && e.state !== 'CLOSED';
 
 /** The connection key of a tracker entry's original direction (client -> VIP). */
 function origKey(e: ConntrackEntry): ConnKey {
@@ -43,6 +40,8 @@ export class TrackerAccounting implements Accounting {
   readonly restoresFrom = 'the connection tracker';
   /** The userspace tracker's listing has no reply counters or SEEN_REPLY status for UDP (only TCP's state). */
   readonly seesReplies = false;
+  /** A connection that worked is in the listing (established, or closed after it worked): no FIN copy is needed. */
+  readonly readsSuccesses = true;
 
   /** Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them. */
   private readonly seen = new Set<string>();
@@ -94,6 +93,8 @@ export class TrackerAccounting implements Accounting {
         if (isClosing(e)) {
           const member = service.lb.backendById(backend.config.name);
           if (member) member.completedConns++;
+          // Opened and closed between two readings: the outlier detector's only sight of it (`seen`: counted once).
+          if (workedBeforeClosing(e)) service.lb.workedUntracked(origKey(e), backend.config.name, e.reply.sport, now);
           continue;
         }
       }
@@ -151,6 +152,8 @@ export class TrackerAccounting implements Accounting {
         // A closing entry of a 5-tuple that a new connection took after the listing was asked for (a reused client
         // port) is the old connection's: the new one stays.
         if ((service.lb.connections.lookup(key)?.created ?? -Infinity) > askedAt) continue;
+        // One that ended between two readings was never seen established: this is the detector's sight of it.
+        if (workedBeforeClosing(e)) service.lb.workedAtReading(key, now);
         if (service.lb.close(key, now)) closed++;
       } else {
         service.lb.connections.sighted(key, reading, now, e.proto === 'tcp' && isEstablished(e));
@@ -160,6 +163,8 @@ export class TrackerAccounting implements Accounting {
       for (const key of service.lb.connections.unsighted(reading, askedAt - this.graceMs)) {
         if (service.lb.close(key, now)) closed++;
       }
+      // A refusal before this listing was asked for is in it (or gone): its key has done its work.
+      service.lb.forgetRefusals(askedAt - this.graceMs);
     }
     return closed;
   }

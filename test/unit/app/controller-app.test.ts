@@ -8,16 +8,28 @@ import type { PacketIn } from '../../../src/openflow/types';
 const msg = (xid: number) => ({ type: 'barrier_request', xid }) as unknown as OutboundMessage;
 
 describe('asControllerApp: packet-in', () => {
-  function wrap(flushes: { dpid: bigint; msgs: OutboundMessage[] }[][]) {
+  function wrap(flushes: { dpid: bigint; msgs: OutboundMessage[] }[][], readingsWanted: boolean[] = []) {
     const sent: { dpid: bigint; msgs: OutboundMessage[] }[] = [];
+    const asked = { readings: 0 };
     const app = {
       packetInEncoded: () => [msg(1)],
       outlierFlush: () => flushes.shift() ?? [],
+      takeReadingWanted: () => readingsWanted.shift() ?? false,
     } as unknown as LoadBalancerApp;
-    const runtime = asControllerApp(app, (dpid, msgs) => sent.push({ dpid, msgs }));
+    const runtime = asControllerApp(app, (dpid, msgs) => sent.push({ dpid, msgs }), () => asked.readings++);
     const sw = { dpid: 1n } as SwitchInfo;
-    return { packetIn: () => runtime.onPacketIn(sw, {} as PacketIn, 0), sent };
+    return { packetIn: () => runtime.onPacketIn(sw, {} as PacketIn, 0), sent, asked };
   }
+
+  it('asks for an accounting reading after a packet-in whose end copy wants one, and only then', () => {
+    const { packetIn, asked } = wrap([], [false, true, false]);
+    packetIn();
+    expect(asked.readings).toBe(0);
+    packetIn();
+    expect(asked.readings).toBe(1);
+    packetIn();
+    expect(asked.readings).toBe(1);
+  });
 
   it('appends what the outlier flush changed on this switch and sends the other switches theirs', () => {
     const { packetIn, sent } = wrap([[{ dpid: 1n, msgs: [msg(2)] }, { dpid: 2n, msgs: [msg(3)] }]]);

@@ -454,6 +454,12 @@ describe('datapath decisions: counting', () => {
 describe('datapath decisions: passive outlier detection', () => {
   const RST_ACK = 0x14;
   const ejections = (h: AppHarness) => h.events.filter((e) => e.kind === 'outlier_ejected');
+  /**
+   * A statistics poll: the tracker lists every connection as `state`. The outlier detector judges refusals at it,
+   * after its successes (TIME_WAIT: a connection that closed; a refused one is TIME_WAIT in the userspace tracker too).
+   */
+  const read = (h: AppHarness, state = 'TIME_WAIT') => h.app.applyAccounting({ source: 'tracker', entries: h.trackerListing(state) }, h.now);
+  const groupMods = (batches: ReturnType<typeof read>) => batches.flatMap((b) => b.msgs).filter((m) => 'type' in m && m.type === 'group_mod');
 
   /** New connections from client ports `from`..; the dead VM answers each SYN with a RST, which the switch copies to vadc. */
   function connect(h: AppHarness, from: number, n: number, dead?: keyof typeof VMS): string[] {
@@ -474,17 +480,19 @@ describe('datapath decisions: passive outlier detection', () => {
     const placed = connect(h, 50000, 40, 'v-vm2');
     expect(h.packetIns).toBe(0); // no packet-in for a decision; vm2's RSTs reached vadc as end copies
     expect(h.endCopies).toBeGreaterThanOrEqual(3);
+    // Refusals are judged at the next reading (after the successes it shows): none yet.
+    expect(ejections(h)).toEqual([]);
+    const reading = read(h);
     expect(ejections(h)).toEqual([expect.objectContaining({
-      backend: 'v-vm2', message: expect.stringMatching(/3 consecutive failures; last: the backend refused the connection \(RST answering its SYN\)/),
+      backend: 'v-vm2', message: expect.stringMatching(/\d+ consecutive failures; last: the backend refused the connection \(RST answering its SYN\)/),
     })]);
     expect(placed.filter((vm) => vm === 'v-vm2').length).toBeGreaterThanOrEqual(3);
-    // The group drops vm2's bucket as soon as the copy that ejected it is handled (the runtime flushes after each packet-in).
+    // The group drops vm2's bucket in the reading's own batch.
     const mods = h.table.groupMods;
-    const flushed = h.app.outlierFlush();
-    expect(flushed.flatMap((b) => b.msgs).filter((m) => 'type' in m && m.type === 'group_mod')).toHaveLength(1);
-    h.install(flushed);
+    expect(groupMods(reading)).toHaveLength(1);
+    h.install(reading);
     expect(h.table.groupMods).toBe(mods + 1);
-    expect(h.app.outlierFlush()).toEqual([]); // once
+    expect(h.app.outlierFlush()).toEqual([]);
     expect(share(spread(h, 2000, 52000), 'v-vm2', 2000)).toBe(0);
     h.now += 2000;
     const due = h.app.outlierTick(h.now);
@@ -503,10 +511,15 @@ describe('datapath decisions: passive outlier detection', () => {
       h.send(rst(i), VMS['v-vm2'].ofport);
     }
     expect(h.endCopies).toBe(10);
+    h.install(read(h));
     expect(ejections(h)).toEqual([]);
     expect(h.app.outlierFlush()).toEqual([]);
-    if (spreadFrom !== undefined) expect(share(spread(h, 3000, spreadFrom), 'v-vm2', 3000)).toBeGreaterThan(0.25);
+    if (spreadFrom !== undefined) {
+      expect(share(spread(h, 3000, spreadFrom), 'v-vm2', 3000)).toBeGreaterThan(0.25);
+      h.install(read(h)); // their successes: read before the refusals below
+    }
     for (let i = 0; i < 3; i++) h.send(refusal(i), VMS['v-vm2'].ofport);
+    h.install(read(h));
     expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/refused the connection/) })]);
   }
 
@@ -540,6 +553,30 @@ describe('datapath decisions: passive outlier detection', () => {
       (i) => fromBackend6('v-vm2', 43000 + i, { flags: RST_ACK, seq: 0, clientIp: 'fd00::1' }),
       (i) => fromBackend6('v-vm2', 44000 + i, { flags: RST_ACK, seq: 0 }),
     );
+  });
+
+  it('refusals hours apart with connections that worked between them (closed by the next reading) eject nothing; refusals alone do', () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    let from = 64000;
+    // Each interval: connections vm2 refuses, then ones that work and close before the reading (TIME_WAIT in it).
+    // Its refusals alone (a refused connection is TIME_WAIT in the userspace listing too) add up to 3 in a row.
+    for (let interval = 0; interval < 6; interval++) {
+      h.now += 3_600_000;
+      connect(h, from, 3, 'v-vm2');
+      connect(h, from + 3, 9);
+      from += 12;
+      h.install(read(h));
+    }
+    const vm2 = h.app.serviceStates()[0].lb.backendById('v-vm2')!;
+    expect(ejections(h)).toEqual([]);
+    expect(vm2.completedConns).toBeGreaterThan(6);
+    for (let interval = 0; interval < 4 && ejections(h).length === 0; interval++) {
+      h.now += 3_600_000;
+      connect(h, from, 6, 'v-vm2');
+      from += 6;
+      h.install(read(h));
+    }
+    expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/consecutive failures; last: the backend refused/) })]);
   });
 
   it("connections the tracker still lists in SYN_SENT connect_timeout after vadc first saw them eject their VM; established ones do not", () => {

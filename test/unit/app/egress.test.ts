@@ -1,7 +1,7 @@
 // Egress queues: everything a queued backend's vNIC sends leaves with its queue set (and, policed, through its
 // meter), in every NAT mode; other vNICs' traffic is untouched; the flows follow the configuration and the vNIC's
 // location. The fake flow table runs the real flows (each checked against the pipeline by the harness).
-import { assignEgressQueues, buildEgressFlow, checkFlow, EGRESS_METER_BASE, egressMeterId, VADC_PIPELINE } from '../../../src/flows';
+import { assignEgressQueues, buildEgressFlow, checkFlow, EGRESS_METER_BASE, egressMeterId, PRIORITY, VADC_PIPELINE } from '../../../src/flows';
 import { REPLY_GUARD_METER_ID } from '../../../src/flows/reply-guard';
 import { OFPMC_ADD, OFPMC_DELETE } from '../../../src/openflow/constants';
 import type { MeterMod } from '../../../src/openflow/types';
@@ -373,5 +373,54 @@ ${backendYaml('v-vm3', [8080])}
     // vm2 is queue 1 now: its copies were made again with the new id.
     delivered(h.send(toApi('v-vm2', 47202, 0x02), VMS['v-vm2'].ofport).outcomes);
     expect(tagOf(delivered(h.send(toApi('v-vm2', 47202, 0x10), VMS['v-vm2'].ofport).outcomes).fields)).toEqual({ queue: 1, meter: undefined });
+  });
+});
+
+// A queued vNIC's packets to a VIP enter by its tagged copies of the service's table-0 entries, the client-side end
+// copies among them: a service whose client side stops copying FINs must lose the queued copy of its FIN flow too,
+// or that vNIC's FINs to the VIP go on coming up to vadc.
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a queued vNIC's copies of the client-side end copies, %s mode", (_name, mode) => {
+  /** rr over the three VMs, vm1 queued; `threshold`: each backend's u_threshold (OVERLOAD clears as connections end: client FINs copied). */
+  const rrWeb = (threshold: boolean) => `
+egress: { port: uplink0, police: false }
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    fin_timeout: 2
+    backends:
+${backendYaml('v-vm1', [8080], `queue: { max_rate: 50000000 }${threshold ? ', u_threshold: 100' : ''}`)}
+${backendYaml('v-vm2', [8080], threshold ? 'u_threshold: 100' : '')}
+${backendYaml('v-vm3', [8080], threshold ? 'u_threshold: 100' : '')}
+`;
+  /** vm1, as a client of the VIP, sends a FIN from `clientPort`: whether it came up to vadc as an end copy. */
+  const finFromVm1Copied = (h: AppHarness, clientPort: number): boolean => {
+    const before = h.endCopies;
+    h.send(fromClient(clientPort, { clientIp: VMS['v-vm1'].ip }), VMS['v-vm1'].ofport);
+    h.send(fromClient(clientPort, { clientIp: VMS['v-vm1'].ip, flags: 0x11 }), VMS['v-vm1'].ofport);
+    return h.endCopies > before;
+  };
+
+  /** The queued vNIC's FIN copy flows (QUEUED_END_COPY band, matching FIN). */
+  const queuedFinCopies = (h: AppHarness) => h.table.flows().filter((f) => f.priority >= PRIORITY.QUEUED_END_COPY.min && f.priority <= PRIORITY.QUEUED_END_COPY.max
+    && f.match.some((m) => m.field === 'tcp_flags' && m.value === 0x01));
+
+  it('a FIN copy of the client side goes from the queued entries when the service copies RSTs alone; it comes back with the thresholds', () => {
+    const h = new AppHarness(mode, rrWeb(true));
+    expect(queuedFinCopies(h)).toHaveLength(1);
+    expect(finFromVm1Copied(h, 47000)).toBe(true);
+    const next = AppHarness.config(mode, rrWeb(false));
+    h.install(h.app.setServices(next.services, h.now, { egress: next.egress }));
+    expect(queuedFinCopies(h)).toEqual([]);
+    expect(finFromVm1Copied(h, 47001)).toBe(false);
+    // Other clients' FINs are not copied either (the table-0 flow went as before).
+    const before = h.endCopies;
+    h.send(fromClient(47002));
+    h.send(fromClient(47002, { flags: 0x11 }));
+    expect(h.endCopies).toBe(before);
+    const back = AppHarness.config(mode, rrWeb(true));
+    h.install(h.app.setServices(back.services, h.now, { egress: back.egress }));
+    expect(finFromVm1Copied(h, 47003)).toBe(true);
   });
 });

@@ -32,6 +32,15 @@ function answer(h: AppHarness, vm: VmName, clientPort: number, dead: boolean): v
 
 const ejections = (h: AppHarness) => h.events.filter((e) => e.kind === 'outlier_ejected');
 
+/**
+ * The statistics poll where the tracker is read: it lists every connection as closed (TIME_WAIT, which the userspace
+ * tracker also calls a reset one). Its successes are the outlier detector's (no backend FIN is copied), and the
+ * refusals since the last poll are judged at it. Flow accounting: nothing (a refusal is judged as it comes).
+ */
+function poll(h: AppHarness): void {
+  if (h.app.accountingSource === 'tracker') h.install(h.app.applyAccounting({ source: 'tracker', entries: h.trackerListing('TIME_WAIT') }, h.now));
+}
+
 describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection through the app, %s mode', (_name, mode) => {
   it('three refused connections eject the VM with an event; it gets no new connection until its probe passes', () => {
     const h = new AppHarness(mode, defaultServices('rr'));
@@ -43,6 +52,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
       answer(h, vm, clientPort, vm === 'v-vm2');
       if (vm === 'v-vm2') refused.push(vm);
       clientPort++;
+      poll(h);
     }
     expect(refused).toEqual(['v-vm2', 'v-vm2', 'v-vm2']);
     const [ejected] = ejections(h);
@@ -89,6 +99,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
         const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === port)!;
         // vm2's application of that family refuses (RST to the SYN); the others' connections stay open, unjudged.
         if (vm === 'v-vm2') h.send(v6 ? fromBackend6(vm, clientPort, { flags: RST_ACK }) : fromBackend(vm, clientPort, { flags: RST_ACK }), VMS[vm].ofport);
+        poll(h);
       }
       const [ejected] = ejections(h);
       expect(ejected).toMatchObject({ backend: 'v-vm2', data: { port: 8080, family } });
@@ -115,10 +126,54 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('outlier detection thr
       if (dead) h.send(fromBackend(vm, clientPort, { flags: RST_ACK, backendPort: 8081 }), VMS[vm].ofport);
       else answer(h, vm, clientPort, false);
       if (clientPort >= 42030) placed.add(`${vm}:${softwarePort}`);
+      poll(h);
     }
     expect(ejections(h)).toHaveLength(1);
     expect(ejections(h)[0]).toMatchObject({ backend: 'v-vm1', data: { port: 8081 } });
     expect(placed).toEqual(new Set(['v-vm1:8080', 'v-vm2:8080', 'v-vm3:8080']));
+  });
+
+  it('a VM whose refusals are interleaved with connections that worked is not ejected; one that only refuses is', () => {
+    const h = new AppHarness(mode, defaultServices('rr'));
+    let clientPort = 48000;
+    // Each poll interval (an hour apart): a refusal of vm2, then connections of which vm2's work; every client
+    // connection to vm2 but one works. The refusals alone would be 3 in a row after three intervals.
+    for (let interval = 0; interval < 6; interval++) {
+      h.now += 3_600_000;
+      let refusedOne = false;
+      for (let i = 0; i < 9; i++, clientPort++) {
+        h.now += 50;
+        const vm = connect(h, clientPort);
+        const refuse = vm === 'v-vm2' && !refusedOne;
+        if (refuse) refusedOne = true;
+        answer(h, vm, clientPort, refuse);
+      }
+      poll(h);
+    }
+    expect(ejections(h)).toEqual([]);
+    for (let i = 0; i < 30 && ejections(h).length === 0; i++, clientPort++) {
+      h.now += 50;
+      const vm = connect(h, clientPort);
+      answer(h, vm, clientPort, vm === 'v-vm2');
+      poll(h);
+    }
+    expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/3 consecutive failures/) })]);
+  });
+
+  it('where the tracker is read, the refusal that would eject asks for a reading at once, and that reading ejects', () => {
+    const h = new AppHarness(mode, defaultServices('rr'));
+    const tracker = h.app.accountingSource === 'tracker';
+    const wanted: boolean[] = [];
+    for (let clientPort = 49000; wanted.length < 3; clientPort++) {
+      h.now += 50;
+      const vm = connect(h, clientPort);
+      answer(h, vm, clientPort, vm === 'v-vm2');
+      if (vm === 'v-vm2') wanted.push(h.app.takeReadingWanted());
+    }
+    expect(wanted).toEqual([false, false, tracker]);
+    expect(ejections(h)).toHaveLength(tracker ? 0 : 1); // flow accounting: judged as it came
+    poll(h);
+    expect(ejections(h)).toEqual([expect.objectContaining({ backend: 'v-vm2', message: expect.stringMatching(/3 consecutive failures/) })]);
   });
 
   // Conntrack mode with flow accounting counts a connection's packets in one flow, without telling which side sent

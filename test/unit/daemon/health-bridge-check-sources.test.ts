@@ -30,12 +30,16 @@ async function withBridge(opts: Partial<HealthBridgeOptions>, run: (h: AppHarnes
   }
 }
 
-/** vm2's answers to `n` SYNs from `dstIp` (its server stopped: RST+ACK, sequence 0), 300 ms apart; the ejections so far. */
+/**
+ * vm2's answers to `n` SYNs from `dstIp` (its server stopped: RST+ACK, sequence 0), 300 ms apart, then a tracker
+ * reading (where the tracker is read, refusals are judged at the reading after them); the ejections so far.
+ */
 function refusals(h: AppHarness, dstIp: string, n: number, firstPort: number): string[] {
   for (let i = 0; i < n; i++) {
     h.now += 300;
     h.send(fromBackend('v-vm2', firstPort + i, { flags: RST_ACK, seq: 0, dstIp, dstMac: LOCAL_MAC }), VMS['v-vm2'].ofport);
   }
+  h.install(h.app.applyAccounting({ source: 'tracker', entries: h.trackerListing() }, h.now));
   return h.events.filter((e) => e.kind === 'outlier_ejected').map((e) => e.backend ?? '');
 }
 

@@ -2,7 +2,7 @@ import type { AccountingInput, LoadBalancerApp, SwitchBatch } from '../../../src
 import type { Controller } from '../../../src/controller';
 import type { AccountingReader } from '../../../src/daemon/accounting-readers';
 import type { HealthBridge } from '../../../src/daemon/health-bridge';
-import { ACCOUNTING_DUTY, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
+import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
 import type { Logger } from '../../../src/util/logger';
 
 /** A poller whose accounting reading takes `readMs` of the clock; what the app was given, and the reads asked for. */
@@ -67,5 +67,36 @@ describe('StatsPoller', () => {
       await quick.poller.poll();
     }
     expect(quick.reads.count).toBe(5);
+  });
+
+  it('readSoon reads at once; asked for while a reading is in flight, one more reading follows it (not one per call)', async () => {
+    const { poller, reads, applied } = slowReadingPoller(10);
+    poller.readSoon();
+    expect(reads.count).toBe(1); // asked for in the call
+    for (let i = 0; i < 5; i++) poller.readSoon(); // end copies while that listing is on its way
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(reads.count).toBe(2);
+    expect(applied).toHaveLength(2);
+    expect(applied[1][0].askedAt).toBeGreaterThan(applied[0][0].askedAt!); // asked for after the first
+  });
+
+  it('readSoon spaces the polls it asks for at least EARLY_READING_SPACING_MS apart (one timer, however many calls)', async () => {
+    const { poller, reads, clock } = slowReadingPoller(1);
+    await poller.poll();
+    expect(reads.count).toBe(1);
+    clock.now += 10; // 10 ms after that poll started
+    for (let i = 0; i < 5; i++) poller.readSoon();
+    expect(reads.count).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, EARLY_READING_SPACING_MS + 50));
+    expect(reads.count).toBe(2);
+    clock.now += EARLY_READING_SPACING_MS;
+    poller.readSoon();
+    poller.stop();
+    expect(reads.count).toBe(3); // spaced enough: at once
+    clock.now += 1;
+    poller.readSoon();
+    poller.stop(); // its timer goes
+    await new Promise((resolve) => setTimeout(resolve, EARLY_READING_SPACING_MS + 50));
+    expect(reads.count).toBe(3);
   });
 });

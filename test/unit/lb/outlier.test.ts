@@ -17,6 +17,68 @@ function detector(o: Partial<OutlierOptions> = {}, members = [{ id: 'A', ports: 
 }
 
 describe('outlier detector (pure)', () => {
+  describe('judgeAtReadings (successes come only at the readings)', () => {
+    it('a healthy port whose refusals are interleaved with successes not yet read is not ejected', () => {
+      const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
+      // Three refusals come at once within an interval; the connections that worked between them come at the reading.
+      for (const t of [100, 200, 300, 400]) expect(d.observe('A', 0, FAIL, t)).toEqual([]);
+      expect(d.observe('A', 0, OK, 1000)).toEqual([]);
+      expect(d.reading(1000)).toEqual([]);
+      expect(d.isEjected('A', 0)).toBe(false);
+      // The next interval the same: its refusals are judged against its own reading, not added to the last ones.
+      for (const t of [1100, 1200]) d.observe('A', 0, FAIL, t);
+      d.observe('A', 0, OK, 2000);
+      expect(d.reading(2000)).toEqual([]);
+      expect(d.isEjected('A', 0)).toBe(false);
+    });
+
+    it('a dead port is ejected at the reading after its refusals, not before; its other port and backend are untouched', () => {
+      const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
+      for (const t of [100, 200, 300]) expect(d.observe('A', 0, FAIL, t)).toEqual([]);
+      d.observe('A', 1, OK, 1000);
+      d.observe('B', 0, OK, 1000);
+      expect(d.reading(1000)).toEqual([
+        { kind: 'ejected', backend: 'A', port: 8080, portIndex: 0, until: 3000, ejections: 1, reason: '3 consecutive failures; last: reset by the backend 1 ms after the first packet' },
+      ]);
+      expect([d.isEjected('A', 0), d.isEjected('A', 1), d.isEjected('B', 0)]).toEqual([true, false, false]);
+      expect(d.reading(2000)).toEqual([]); // judged once
+    });
+
+    it('a reading judges only the failures that came before it was asked for; wantsReading says when one is worth asking for', () => {
+      const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
+      d.observe('A', 0, FAIL, 100);
+      d.observe('A', 0, FAIL, 200);
+      expect(d.wantsReading).toBe(false);
+      d.observe('A', 0, FAIL, 300);
+      expect(d.wantsReading).toBe(true);
+      // A listing asked for at 250, before the third: it could not show a success made after it.
+      expect(d.reading(250)).toEqual([]);
+      expect(d.isEjected('A', 0)).toBe(false);
+      expect(d.wantsReading).toBe(true);
+      expect(d.reading(310)).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'A', portIndex: 0, until: 2310, reason: expect.stringMatching(/^3 consecutive failures/) })]);
+      expect(d.wantsReading).toBe(false);
+    });
+
+    it('refusals spread over readings add up when no success comes between them', () => {
+      const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
+      d.observe('A', 0, FAIL, 100);
+      expect(d.reading(1000)).toEqual([]);
+      d.observe('A', 0, FAIL, 3_600_000);
+      expect(d.reading(3_601_000)).toEqual([]);
+      d.observe('A', 0, FAIL, 7_200_000);
+      expect(d.reading(7_201_000)).toEqual([expect.objectContaining({ kind: 'ejected', backend: 'A', portIndex: 0 })]);
+    });
+
+    it('the failure ratio is judged at the reading too, with the successes it brings', () => {
+      const d = detector({ consecutiveFailures: 0, failureRatio: 0.5, minConnections: 10, judgeAtReadings: true });
+      for (let i = 0; i < 6; i++) d.observe('A', 0, FAIL, 100 + i);
+      for (let i = 0; i < 14; i++) d.observe('A', 0, OK, 900);
+      expect(d.reading(900)).toEqual([]); // 6 of 20
+      for (let i = 0; i < 30; i++) d.observe('A', 0, FAIL, 1000 + i);
+      expect(d.reading(2000)).toEqual([expect.objectContaining({ kind: 'ejected', reason: expect.stringMatching(/^36 of 50 connections failed/) })]);
+    });
+  });
+
   it('ejects a port after N consecutive failures, and a success in between restarts the count', () => {
     const d = detector({ consecutiveFailures: 3, failureRatio: 0 });
     expect(d.observe('A', 0, FAIL, 100)).toEqual([]);
