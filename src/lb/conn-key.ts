@@ -83,6 +83,16 @@ export function vipMix6(words: ArrayLike<number>, at = 0): number {
   return h ^ (h >>> 13);
 }
 
+/**
+ * hashKey6 of an IPv6 5-tuple whose client words (from `clientAt`) and VIP words (from `vipAt`) lie in different
+ * arrays: the connection table's slots keep the client's words and an interned VIP (conn-vips.ts). The same number.
+ */
+export function hashKey6Split(
+  proto: number, clientWords: ArrayLike<number>, clientAt: number, vipWords: ArrayLike<number>, vipAt: number, clientPort: number, vipPort: number,
+): number {
+  return hashAfterVip6(vipMix6(vipWords, vipAt), proto, clientWords, clientAt, clientPort, vipPort);
+}
+
 /** The rest of hashKey6 from the VIP's mix `h`: the client's words (from `at`), the ports, the protocol. */
 function hashAfterVip6(h: number, proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
   h = Math.imul(h ^ words[at], 0x85ebca6b);

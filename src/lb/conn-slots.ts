@@ -3,6 +3,8 @@
 // connections' lives).
 import type { Backend, ConnState } from './backend';
 import type { ConnKey } from './conn-key';
+import { Vip6Intern } from './conn-vips';
+import { foldIpv6 } from '../net/ipv6';
 
 /** A connection as exported/imported, e.g. rebuilt from the switch's forward flows after a restart. */
 export interface ConnRecord extends ConnKey {
@@ -34,9 +36,13 @@ export interface ConnEntry {
 }
 
 const STATE_ACTIVE = 1;
-/** Stored with the protocol byte: the slot is an IPv6 connection (its words in ip6Words). */
+/**
+ * Stored with the protocol byte: the slot is an IPv6 connection, its client's words in ip6Words and vip[] holding its
+ * VIP's index in vips (the VIP's words stored once per table, not per slot).
+ */
 const FAMILY6 = 0x100;
-const WORDS6 = 8;
+/** An IPv6 slot's words in ip6Words: the client's address. */
+const WORDS6 = 4;
 const NO_WORDS = new Uint32Array(0);
 const STATE_INACTIVE = 0;
 /** closing[] bits: FIN seen from the client, from the backend; the connection ended. */
@@ -74,6 +80,7 @@ export class ConnSlots {
   protected capacity: number;
   protected proto: Uint16Array;
   protected ip6Words: Uint32Array;
+  protected readonly vips = new Vip6Intern();
   protected clientIp: Uint32Array;
   protected clientPort: Uint16Array;
   protected vip: Uint32Array;
@@ -120,10 +127,10 @@ export class ConnSlots {
       state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
     };
     if ((this.proto[slot] & FAMILY6) !== 0) {
-      record.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+      record.ip6 = this.words6At(slot);
       // An IPv6 fold is an int32 (net/foldIpv6); the Uint32Array gives its bits back as a uint32.
       record.clientIp |= 0;
-      record.vip |= 0;
+      record.vip = foldIpv6(record.ip6, 4);
     }
     return record;
   }
@@ -151,11 +158,20 @@ export class ConnSlots {
       vipPort: this.vipPort[slot],
     };
     if ((this.proto[slot] & FAMILY6) !== 0) {
-      key.ip6 = this.ip6Words.slice(slot * WORDS6, slot * WORDS6 + WORDS6);
+      key.ip6 = this.words6At(slot);
       key.clientIp |= 0; // as in recordAt
-      key.vip |= 0;
+      key.vip = foldIpv6(key.ip6, 4);
     }
     return key;
+  }
+
+  /** An IPv6 slot's key words (ConnKey.ip6): the client's from ip6Words, the VIP's from vips. */
+  private words6At(slot: number): Uint32Array {
+    const words = new Uint32Array(8);
+    words.set(this.ip6Words.subarray(slot * WORDS6, slot * WORDS6 + WORDS6));
+    const vipAt = this.vip[slot] * 4;
+    words.set(this.vips.words.subarray(vipAt, vipAt + 4), 4);
+    return words;
   }
 
   protected entryAt(slot: number): ConnEntry {

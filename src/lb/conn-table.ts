@@ -1,5 +1,5 @@
 import { Backend, bindConnection, changeConnectionState, ConnState, unbindConnection } from './backend';
-import { hashConnKey, hashKey, hashKey6, type ConnKey } from './conn-key';
+import { hashConnKey, hashKey, hashKey6, hashKey6Split, type ConnKey } from './conn-key';
 import * as slots from './conn-slots';
 import { ConnSlots, type ConnEntry, type ConnRecord } from './conn-slots';
 import { EndLingerRing } from './end-linger';
@@ -92,14 +92,10 @@ export class ConnectionTable extends ConnSlots {
       words[at + 1] = ip6[1];
       words[at + 2] = ip6[2];
       words[at + 3] = ip6[3];
-      words[at + 4] = ip6[4];
-      words[at + 5] = ip6[5];
-      words[at + 6] = ip6[6];
-      words[at + 7] = ip6[7];
     }
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;
-    this.vip[slot] = key.vip;
+    this.vip[slot] = key.ip6 === undefined ? key.vip : this.vips.intern(key.ip6, 4);
     this.vipPort[slot] = key.vipPort;
     this.backendOf[slot] = this.intern(backend);
     this.portIndex[slot] = portIndex;
@@ -294,6 +290,7 @@ export class ConnectionTable extends ConnSlots {
     if (slot === NO_SLOT) return null;
     const entry = this.entryAt(slot);
     this.unindex(slot);
+    if ((this.proto[slot] & FAMILY6) !== 0) this.vips.release(this.vip[slot]);
     this.unlink(slot);
     this.freeSlots[this.freeCount++] = slot;
     // An ended connection was uncounted when it ended.
@@ -402,8 +399,10 @@ export class ConnectionTable extends ConnSlots {
     if (this.clientPort[slot] !== k.clientPort || this.vipPort[slot] !== k.vipPort || this.proto[slot] !== (k.proto | FAMILY6)) return false;
     const w = this.ip6Words;
     const at = slot * WORDS6;
-    for (let i = 0; i < WORDS6; i++) if (w[at + i] !== ip6[i]) return false;
-    return true;
+    if (w[at] !== ip6[0] || w[at + 1] !== ip6[1] || w[at + 2] !== ip6[2] || w[at + 3] !== ip6[3]) return false;
+    const v = this.vips.words;
+    const vipAt = this.vip[slot] * 4;
+    return v[vipAt] === ip6[4] && v[vipAt + 1] === ip6[5] && v[vipAt + 2] === ip6[6] && v[vipAt + 3] === ip6[7];
   }
 
   /** Removes a slot from the index; later entries of its probe run shift back so lookups need no tombstones. */
@@ -413,7 +412,7 @@ export class ConnectionTable extends ConnSlots {
     const proto = this.proto[slot];
     const hash = ((proto & FAMILY6) === 0
       ? hashKey(proto, this.clientIp[slot], this.clientPort[slot], this.vip[slot], this.vipPort[slot])
-      : hashKey6(proto & 0xff, this.ip6Words, slot * WORDS6, this.clientPort[slot], this.vipPort[slot])) | 0;
+      : hashKey6Split(proto & 0xff, this.ip6Words, slot * WORDS6, this.vips.words, this.vip[slot] * 4, this.clientPort[slot], this.vipPort[slot])) | 0;
     let hole = hash & mask;
     while (b[2 * hole] !== slot + 1) hole = (hole + 1) & mask;
     for (let j = (hole + 1) & mask; b[2 * j] !== 0; j = (j + 1) & mask) {

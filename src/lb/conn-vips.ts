@@ -1,0 +1,93 @@
+// The IPv6 VIP addresses of a connection table's slots, each stored once: an IPv6 slot holds its VIP's index here
+// instead of the VIP's four words. A service's connections mostly share one VIP address, and the slot arrays are
+// reallocated at each doubling: 16 bytes less per IPv6 slot to allocate, copy and zero (docs/benchmarks.md, issue 16).
+// References are counted: an address no tracked connection names any longer is let go, so a prefix VIP's addresses
+// cost at most one entry per tracked connection.
+
+/** Addresses compared one by one before the Map is asked (a few VIP addresses per service). */
+const SCAN = 8;
+const NONE = -1;
+
+export class Vip6Intern {
+  /** Four words per interned address (net/ipv6Words), at index * 4. */
+  words = new Uint32Array(4 * 4);
+  private refs = new Uint32Array(4);
+  private free: number[] = [];
+  private highWater = 0;
+  /** The address interned last: a service with one VIP address finds it with four compares. */
+  private last = NONE;
+  /** Every interned address by its text key (keyOf), for a prefix VIP's many addresses. */
+  private readonly byKey = new Map<string, number>();
+
+  /** Addresses interned now. */
+  get size(): number {
+    return this.byKey.size;
+  }
+
+  /** The index of the address in `src`'s four words from `at`, interned if new; one reference more to it. */
+  intern(src: ArrayLike<number>, at: number): number {
+    const last = this.last;
+    if (last !== NONE && this.equals(last, src, at)) {
+      this.refs[last]++;
+      return last;
+    }
+    const scan = this.highWater < SCAN ? this.highWater : SCAN;
+    for (let i = 0; i < scan; i++) {
+      if (this.refs[i] !== 0 && this.equals(i, src, at)) return this.hold(i);
+    }
+    const key = keyOf(src, at);
+    if (this.highWater > SCAN) {
+      const known = this.byKey.get(key);
+      if (known !== undefined) return this.hold(known);
+    }
+    const index = this.free.length > 0 ? this.free.pop()! : this.take();
+    const w = this.words;
+    w[index * 4] = src[at];
+    w[index * 4 + 1] = src[at + 1];
+    w[index * 4 + 2] = src[at + 2];
+    w[index * 4 + 3] = src[at + 3];
+    this.byKey.set(key, index);
+    return this.hold(index);
+  }
+
+  /** One reference less to `index`; the address is let go with its last one. */
+  release(index: number): void {
+    if (--this.refs[index] !== 0) return;
+    this.byKey.delete(keyOf(this.words, index * 4));
+    this.free.push(index);
+    if (this.last === index) this.last = NONE;
+  }
+
+  private hold(index: number): number {
+    this.refs[index]++;
+    this.last = index;
+    return index;
+  }
+
+  private equals(index: number, src: ArrayLike<number>, at: number): boolean {
+    const w = this.words;
+    const i = index * 4;
+    return w[i] === src[at] && w[i + 1] === src[at + 1] && w[i + 2] === src[at + 2] && w[i + 3] === src[at + 3];
+  }
+
+  /** A new index at the high-water mark, the arrays doubled when full. */
+  private take(): number {
+    if (this.highWater === this.refs.length) {
+      const refs = new Uint32Array(this.refs.length * 2);
+      refs.set(this.refs);
+      this.refs = refs;
+      const words = new Uint32Array(refs.length * 4);
+      words.set(this.words);
+      this.words = words;
+    }
+    return this.highWater++;
+  }
+}
+
+/** An address's four words as an 8-character key (16 bits a character). */
+function keyOf(w: ArrayLike<number>, at: number): string {
+  return String.fromCharCode(
+    w[at] >>> 16, w[at] & 0xffff, w[at + 1] >>> 16, w[at + 1] & 0xffff,
+    w[at + 2] >>> 16, w[at + 2] & 0xffff, w[at + 3] >>> 16, w[at + 3] & 0xffff,
+  );
+}
