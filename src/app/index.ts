@@ -8,6 +8,6 @@ export type { VswitchdProbe } from './nat/factory';
 export type { SwitchBatch } from './outbox';
 export type { OutlierProbe } from './outliers';
 export type { PayloadState } from './payload';
-export type { BackendState, Routing, ServiceState } from './services';
+export { publishedVerdict, type BackendState, type Routing, type ServiceState } from './services';
 export { serviceIds } from './service-ids';
 export { asControllerApp } from './controller-app';

@@ -398,15 +398,21 @@ function refreshTiers(service: ServiceState): void {
 }
 
 /**
- * Whether health has failed the backend. A backend on another cluster host is judged by that host's published
- * verdict (it has the vNIC and checks it first-hand): up, draining and drained pass; 'unknown' passes only for a
- * service without active checks (as a local backend with no verdict does); down and launching fail.
+ * A backend on another cluster host as this host counts it: by the verdict that host published (it has the vNIC and
+ * checks it first-hand). Up, draining and drained are up; 'unknown' is up for a service without active checks (as a
+ * local backend with no verdict is) and else not judged yet; down, launching and no report are down. The one place
+ * both ask: the rotation here (failedByHealth) and the health monitor's tiers (quorum, failover: the bridge tells it).
  */
+export function publishedVerdict(health: RemoteBackendReport['health'] | undefined, activeChecks: boolean): 'up' | 'down' | 'unknown' {
+  if (health === 'up' || health === 'draining' || health === 'drained') return 'up';
+  if (health === 'unknown') return activeChecks ? 'unknown' : 'up';
+  return 'down';
+}
+
+/** Whether health has failed the backend: this host's verdict, or a remote one's published verdict (not up). */
 export function failedByHealth(service: ServiceState, state: BackendState): boolean {
   if (state.location?.remoteHost === undefined) return state.healthy === false;
-  const health = state.remote?.health;
-  if (health === 'up' || health === 'draining' || health === 'drained') return false;
-  return !(health === 'unknown' && service.config.health === undefined);
+  return publishedVerdict(state.remote?.health, service.config.health !== undefined) !== 'up';
 }
 
 /**

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { LoadBalancerApp, OutlierProbe, SwitchBatch } from '../app';
+import { publishedVerdict, type LoadBalancerApp, type OutlierProbe, type SwitchBatch } from '../app';
 import type { ServiceConfig } from '../config';
 import { CheckScheduler, ServiceHealthMonitor, checkTcp, checkUdp, healthOptionsFromConfig, sourceFor, type Checker, type SourceAddresses } from '../health';
 import type { Routing } from '../health/tiers';
@@ -210,16 +210,20 @@ export class HealthBridge {
   }
 
   private tellLocations(entries: ReadonlyArray<{ monitor: ServiceHealthMonitor; config: ServiceConfig }>): void {
+    const states = new Map(this.opts.app.serviceStates().map((s) => [s.config.name, s]));
     for (const { monitor, config } of entries) {
       // Retired while an earlier slice waited: its verdicts no longer count.
       if (this.monitors.get(config.name)?.monitor !== monitor) continue;
       for (const b of config.backends) {
-        if (!this.appHas(config.name, b.name)) continue; // dropped by the app, not yet by this bridge (see appHas)
-        const location = this.opts.app.locationOf(config.name, b.name);
+        const state = states.get(config.name)?.backends.get(b.name);
+        if (!state) continue; // dropped by the app, not yet by this bridge (see appHas)
+        const location = state.location;
         const key = `${config.name}/${b.name}`;
         const before = this.told.get(key);
         if (!location && !this.settled && before === undefined) continue;
         if (!location && this.heldWhileAway(config.name, b.name, key)) continue;
+        // On another host: its tiers count that host's verdict, and this host stops checking it (remoteVerdict).
+        monitor.remoteVerdict(b.name, location?.remoteHost === undefined ? undefined : publishedVerdict(state.remote?.health, config.health !== undefined));
         if (location) this.lastSwitch.set(key, { dpid: location.dpid, away: false });
         else this.lastSwitch.delete(key);
         const vnic = { present: location !== undefined, linkState: location?.linkUp === false ? 'down' : 'up' } as const;

@@ -7,14 +7,17 @@ import {
 } from './backend-health';
 import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
 import { toVadcEvent, type HealthEvent } from './events';
-import { runHook as defaultRunHook, type HookContext, type HookResult } from './hooks';
+import { HookRuns, type RunHook } from './hook-runs';
+import { runHook as defaultRunHook, type HookContext } from './hooks';
 import { newLaunchJob, stepLaunch, validateLaunchPolicy, type LaunchInput, type LaunchJob, type LaunchPolicy } from './launch';
 import {
   newRelocateJob, overloadVerdict, relocationsRunning, stepRelocate, validateRelocatePolicy, type OverloadThresholds, type RelocateInput,
   type RelocateJob, type RelocatePolicy,
 } from './relocate';
 import type { CheckScheduler } from './scheduler';
-import { evaluateFailover, initialFailoverState, validateTierPolicy, type FailoverState, type Routing, type TierPolicy } from './tiers';
+import {
+  evaluateFailover, initialFailoverState, validateTierPolicy, type FailoverState, type Routing, type TierBackendView, type TierPolicy,
+} from './tiers';
 import type { CheckResult, CheckSpec, HookSpec } from './types';
 
 export interface MonitoredBackend {
@@ -58,7 +61,7 @@ export interface ServiceHealthOptions {
   logger?: Logger;
   now?: () => number;
   /** Injected for tests. */
-  runHook?: (hook: HookSpec, ctx: HookContext, logger: Logger, signal?: AbortSignal) => Promise<HookResult>;
+  runHook?: RunHook;
   /**
    * Whether this instance may act outside the switch (launch, retry and stop hooks): false on the standby of
    * a controller pair, which would otherwise start the same VM as its master. Default: always.
@@ -85,15 +88,17 @@ export class ServiceHealthMonitor extends EventEmitter {
   private readonly jobs = new Map<string, LaunchJob>();
   private readonly relocations = new Map<string, RelocateJob>();
   private readonly lastChecks = new Map<string, LastCheck>();
+  /** Backends on another cluster host: the verdict their host published, as this host counts it (see remoteVerdict). */
+  private readonly published = new Map<string, TierBackendView['health']>();
+  /** Backends that came to this host: their host's last verdict, counted until this host's first check of them. */
+  private readonly untilChecked = new Map<string, TierBackendView['health']>();
   private drains: DrainTable = {};
   private started = false;
   private failover: FailoverState = initialFailoverState();
   private tiersNeeded: number[] = [];
-  private readonly hooksInFlight = new Set<Promise<void>>();
-  private readonly abort = new AbortController();
+  private readonly hooks: HookRuns;
   private readonly logger: Logger;
   private readonly now: () => number;
-  private readonly runHook: NonNullable<ServiceHealthOptions['runHook']>;
 
   constructor(private readonly opts: ServiceHealthOptions) {
     super();
@@ -103,7 +108,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     if (opts.checkFor && !opts.scheduler) throw new RangeError(`service ${opts.service}: active checks need a scheduler`);
     this.logger = opts.logger ?? silentLogger();
     this.now = opts.now ?? Date.now;
-    this.runHook = opts.runHook ?? defaultRunHook;
+    this.hooks = new HookRuns(opts.runHook ?? defaultRunHook, this.logger, opts.service);
     const start = this.now();
     for (const b of opts.backends) {
       if (this.backends.has(b.id)) throw new RangeError(`service ${opts.service}: backend ${b.id} is listed twice`);
@@ -120,18 +125,45 @@ export class ServiceHealthMonitor extends EventEmitter {
     }
   }
 
-  /** Starts the active checks. */
+  /** Starts the active checks (of the backends on this host: see remoteVerdict). */
   start(): void {
     this.started = true;
-    for (const b of this.backends.values()) this.scheduleChecks(b);
+    for (const b of this.backends.values()) if (!this.published.has(b.id)) this.scheduleChecks(b);
   }
 
-  /** Whether the backend's ports are checked at its IPv6 address too (dual stack, active checks). */
+  /**
+   * From the bridge: the backend is on another cluster host, whose published verdict (it checks the vNIC first-hand) its
+   * tier counts, quorum and failover; this host's checks of it stop and its last one is forgotten (status shows none, not
+   * a stale one). Undefined: it is on this host (its VM moved here), and its own checks judge it again from their first.
+   */
+  remoteVerdict(backend: string, verdict: TierBackendView['health'] | undefined): void {
+    const b = this.requireBackend(backend);
+    const before = this.published.get(backend);
+    if (verdict === before) return;
+    if (verdict === undefined) {
+      this.published.delete(backend);
+      if (before !== undefined) this.untilChecked.set(backend, before);
+      this.scheduleChecks(b);
+    } else {
+      if (before === undefined) this.unscheduleChecks(b);
+      this.published.set(backend, verdict);
+      this.untilChecked.delete(backend);
+      this.lastChecks.delete(backend);
+    }
+    this.evaluate();
+  }
+
+  /** The verdict the failover counts: this host's, or for a remote backend its host's (down while unreachable from here). */
+  private verdictOf(id: string): TierBackendView['health'] {
+    const h = this.requireHealth(id);
+    const remote = this.published.get(id) ?? this.untilChecked.get(id);
+    return remote === undefined ? h.state : h.vnic.reported && vnicProblem(h.vnic) ? 'down' : remote;
+  }
+
+  /** Whether the backend's ports are checked at its IPv6 address too (dual stack, active checks); then in both families. */
   private checksIp6(b: MonitoredBackend): boolean {
     return b.ip6 !== undefined && this.opts.checkFor !== undefined;
   }
-
-  /** The families each port of the backend is checked in. */
   private familiesOf(b: MonitoredBackend): CheckFamily[] {
     return this.checksIp6(b) ? ['ipv4', 'ipv6'] : ['ipv4'];
   }
@@ -140,13 +172,9 @@ export class ServiceHealthMonitor extends EventEmitter {
     if (!this.started || !this.opts.checkFor || !this.opts.scheduler) return;
     for (const port of b.ports) {
       for (const family of this.familiesOf(b)) {
-        this.opts.scheduler.add({
-          id: this.checkId(b.id, port, family),
-          spec: this.opts.checkFor(b, port, family),
-          intervalMs: this.opts.intervalMs,
-          // A result still in flight when the backend left (or was replaced) is not about a member any more.
-          onResult: (result) => this.backends.get(b.id) === b && this.checkResult(b.id, port, result, family),
-        });
+        // A result still in flight when the backend left (or was replaced) is not about a member any more.
+        const onResult = (result: CheckResult) => this.backends.get(b.id) === b && this.checkResult(b.id, port, result, family);
+        this.opts.scheduler.add({ id: this.checkId(b.id, port, family), spec: this.opts.checkFor(b, port, family), intervalMs: this.opts.intervalMs, onResult });
       }
     }
   }
@@ -180,6 +208,8 @@ export class ServiceHealthMonitor extends EventEmitter {
     this.jobs.delete(id);
     this.relocations.delete(id);
     this.lastChecks.delete(id);
+    this.published.delete(id);
+    this.untilChecked.delete(id);
     this.drains = endDrain(this.drains, id).table;
     this.evaluate();
   }
@@ -187,8 +217,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   /** Stops the checks, aborts running hooks (their process groups are killed) and waits for them. */
   async stop(): Promise<void> {
     for (const b of this.backends.values()) this.unscheduleChecks(b);
-    this.abort.abort();
-    await Promise.all([...this.hooksInFlight]);
+    await this.hooks.stop();
   }
 
   /** A check result (the scheduler delivers them itself after start()); `family` 'ipv6': of a dual-stack backend's `ip6`. */
@@ -197,6 +226,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     const dual = this.requireHealth(backend).ports6 !== undefined;
     const reason = dual ? `${family === 'ipv6' ? 'IPv6' : 'IPv4'}: ${result.reason}` : result.reason;
     this.lastChecks.set(backend, { at: this.now(), ok: result.ok, port, reason, durationMs: result.durationMs });
+    this.untilChecked.delete(backend);
     this.applyHealth(backend, { kind: 'check', port, ...(family === 'ipv6' ? { family } : {}), result });
   }
 
@@ -392,15 +422,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     const b = this.requireBackend(backendId);
     if (!b.relocate) return;
     const ctx: HookContext = { action: 'relocate', service: this.opts.service, backend: b.id, vnic: b.vnic, ip: b.ip, tier: b.tier, reason, attempt };
-    const running = this.runHook(b.relocate, ctx, this.logger, this.abort.signal)
-      .then((result) => {
-        if (!this.abort.signal.aborted) this.applyRelocate(backendId, { kind: 'hook_finished', ok: result.ok, reason: result.reason, output: result.output });
-      })
-      .catch((err: unknown) => {
-        this.logger.error(`handling the relocate hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId });
-      })
-      .finally(() => this.hooksInFlight.delete(running));
-    this.hooksInFlight.add(running);
+    this.hooks.start(b.relocate, ctx, (result) => this.applyRelocate(backendId, { kind: 'hook_finished', ok: result.ok, reason: result.reason, output: result.output }));
   }
 
   private startHook(backendId: string, which: 'launch' | 'stop', attempt: number, reason: string): void {
@@ -412,15 +434,7 @@ export class ServiceHealthMonitor extends EventEmitter {
       return;
     }
     const ctx: HookContext = { action: which, service: this.opts.service, backend: b.id, vnic: b.vnic, ip: b.ip, tier: b.tier, reason, attempt };
-    const running = this.runHook(hook, ctx, this.logger, this.abort.signal)
-      .then((result) => {
-        if (!this.abort.signal.aborted) this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: result.ok, reason: result.reason, output: result.output });
-      })
-      .catch((err: unknown) => {
-        this.logger.error(`handling the ${which} hook's result failed: ${(err as Error).message}`, { service: this.opts.service, backend: backendId });
-      })
-      .finally(() => this.hooksInFlight.delete(running));
-    this.hooksInFlight.add(running);
+    this.hooks.start(hook, ctx, (result) => this.applyLaunch(backendId, { kind: 'hook_finished', hook: which, ok: result.ok, reason: result.reason, output: result.output }));
   }
 
   private evaluate(): void {
@@ -428,7 +442,7 @@ export class ServiceHealthMonitor extends EventEmitter {
     const views = [...this.backends.values()].map((b) => ({
       backend: b.id,
       tier: b.tier,
-      health: (this.health.get(b.id) as BackendHealth).state,
+      health: this.verdictOf(b.id),
       draining: this.drains[b.id] !== undefined,
       ...(this.load.get(b.id) ?? { activeConns: 0 }),
     }));
@@ -452,7 +466,7 @@ export class ServiceHealthMonitor extends EventEmitter {
       const members = [...this.backends.values()].filter((b) => b.tier === tier);
       // A running backend not checked yet may still come up: launch nothing until it has been judged.
       if (members.some((b) => this.isPending(b.id))) return;
-      const healthy = members.filter((b) => this.health.get(b.id)?.state === 'up').length;
+      const healthy = members.filter((b) => this.verdictOf(b.id) === 'up').length;
       const launching = members.filter((b) => active.includes(this.jobs.get(b.id)?.state.phase ?? '')).length;
       let missing = Math.min(this.opts.tiers.quorum ?? 1, members.length) - healthy - launching;
       for (const b of members) {
@@ -471,7 +485,7 @@ export class ServiceHealthMonitor extends EventEmitter {
   /** Not judged yet and not known to be absent. */
   private isPending(id: string): boolean {
     const h = this.requireHealth(id);
-    return h.state === 'unknown' && !(h.vnic.reported && !h.vnic.present);
+    return this.verdictOf(id) === 'unknown' && !(h.vnic.reported && !h.vnic.present);
   }
 
   private feedStopCooldown(): void {

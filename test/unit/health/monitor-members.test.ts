@@ -87,4 +87,45 @@ describe('ServiceHealthMonitor members', () => {
     monitor.start();
     expect([...targets.keys()]).toEqual(['web/a:80', 'web/b:80', 'web/b:81']);
   });
+
+  it("a backend on another host is not checked here: its tier counts its host's verdict, and back here its checks resume", () => {
+    const { scheduler, targets } = recordingScheduler();
+    const remote: MonitoredBackend = { ...b, id: 'r', ports: [80], tier: 0 };
+    const local: MonitoredBackend = { ...a, tier: 1 };
+    const monitor = new ServiceHealthMonitor({
+      service: 'web', backends: [remote, local], intervalMs: 1000, riseFall: { rise: 1, fall: 1 }, tiers: { holdMs: 0 }, launch: LAUNCH,
+      checkFor: (backend, port): CheckSpec => ({ kind: 'tcp', host: backend.ip, port, timeoutMs: 500 }), scheduler, now: () => 0,
+    });
+    // Told it is remote before start(): never checked here.
+    monitor.remoteVerdict('r', 'up');
+    monitor.start();
+    expect([...targets.keys()]).toEqual(['web/a:80']);
+    for (const id of ['r', 'a']) monitor.vnicChanged(id, { present: true });
+    targets.get('web/a:80')!.onResult(PASS);
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 0, backends: ['r'] });
+    monitor.remoteVerdict('r', 'down');
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 1, backends: ['a'] });
+    monitor.remoteVerdict('r', 'up');
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 0, backends: ['r'] });
+    // Unreachable from here (the uplink's link down: the bridge reports its vNIC link down) it counts as down.
+    monitor.vnicChanged('r', { present: true, linkState: 'down' });
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 1, backends: ['a'] });
+    monitor.vnicChanged('r', { present: true, linkState: 'up' });
+
+    // On this host now (its VM moved here): checked here again; its host's last verdict counts until the first check.
+    monitor.remoteVerdict('r', undefined);
+    expect([...targets.keys()].sort()).toEqual(['web/a:80', 'web/r:80']);
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 0, backends: ['r'] });
+    targets.get('web/r:80')!.onResult({ ok: false, reason: 'refused', output: '', durationMs: 1 });
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 1, backends: ['a'] });
+    targets.get('web/r:80')!.onResult(PASS);
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 0, backends: ['r'] });
+    expect(monitor.lastCheckOf('r')).toMatchObject({ ok: true });
+
+    // Remote again: its checks stop and the last one is forgotten (status shows none rather than a stale one).
+    monitor.remoteVerdict('r', 'down');
+    expect([...targets.keys()]).toEqual(['web/a:80']);
+    expect(monitor.lastCheckOf('r')).toBeUndefined();
+    expect(monitor.routing()).toEqual({ kind: 'tier', tier: 1, backends: ['a'] });
+  });
 });

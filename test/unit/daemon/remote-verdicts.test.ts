@@ -1,0 +1,73 @@
+// A cluster host's failover counts a remote backend (its vNIC on another host) by the verdict that host published, not
+// by this host's own checks of it: before, a tier whose only healthy backend was remote was failed over here whenever
+// this host's checks of it failed (or had stopped, as h3's did in the cluster-remote e2e at int42), while its host and
+// this host's status said up. This host does not check remote backends at all now. Through the bridge and the app:
+// "does a new connection reach the remote backend through the uplink?"
+import type { RemoteBackendReport } from '../../../src/app';
+import { HealthBridge } from '../../../src/daemon/health-bridge';
+import type { CheckResult, CheckSpec } from '../../../src/health';
+import { silentLogger } from '../../../src/util/logger';
+import { AppHarness, backendYaml, delivered, fromClient, NAT_MODES, VMS } from '../../helpers/app-harness';
+
+const UPLINK = { ofport: 40, name: 'v-h1-up' };
+const REMOTE = { vnic: 'v-h2vm1', ip: '10.0.0.21', mac: '02:0a:00:00:00:15' };
+// Tier 0: the remote backend alone; tier 1: a local one.
+const SERVICE = `
+services:
+  - name: web
+    vip: 10.0.0.100
+    port: 80
+    scheduler: rr
+    health: { type: http, path: /, interval: 0.05, timeout: 0.02, rise: 1, fall: 1 }
+    failover: { hold: 0 }
+    backends:
+      - { vnic: ${REMOTE.vnic}, ip: ${REMOTE.ip}, ports: [8080], tier: 0 }
+${backendYaml('v-vm1', [8080], 'tier: 1')}
+`;
+
+const report = (health: string): RemoteBackendReport => ({ host: 'h2', service: 'web', backend: REMOTE.vnic, vnic: REMOTE.vnic, mac: REMOTE.mac, linkUp: true, health, reason: '' });
+
+async function until(what: string, done: () => boolean): Promise<void> {
+  for (const end = Date.now() + 20_000; !done(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`never: ${what}`);
+}
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a remote backend's tier follows its host's published verdict (%s)", (_name, mode) => {
+  it('served while its host says up though this host could not reach it, failed over when it says down, and back', async () => {
+    const h = new AppHarness(mode, SERVICE, { uplink: UPLINK });
+    const checked: string[] = [];
+    // This host's checks of the remote address are refused (were it checking it): only its host's verdict may count.
+    const checker = async (spec: CheckSpec): Promise<CheckResult> => {
+      const host = spec.kind === 'script' ? '' : spec.host;
+      checked.push(host);
+      return host === REMOTE.ip ? { ok: false, reason: 'connection refused (ECONNREFUSED)', output: '', durationMs: 1 } : { ok: true, reason: 'HTTP 200', output: '', durationMs: 1 };
+    };
+    const bridge = new HealthBridge({ app: h.app, logger: silentLogger(), emit: (e) => h.events.push({ time: h.now, ...e }), deliver: (b) => h.install(b), now: () => h.now, checker });
+    let client = 30000;
+    const servedBy = () => delivered(h.send(fromClient(client++)).outcomes).port;
+    try {
+      await bridge.setServices(h.app.serviceStates().map((s) => s.config));
+      h.install(h.app.setRemoteBackends([report('up')], h.now));
+      bridge.discoverySettled();
+      // Several rounds of checks: the local backend's verdict is in, and this host's checks of the remote one, were
+      // there any, would have failed it (fall 1).
+      await until('three checks of the local backend', () => checked.filter((ip) => ip === VMS['v-vm1'].ip).length >= 3);
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect([servedBy(), servedBy()]).toEqual([UPLINK.ofport, UPLINK.ofport]);
+      expect(checked.filter((ip) => ip === REMOTE.ip)).toEqual([]);
+      expect(bridge.lastCheckOf('web', REMOTE.vnic)).toBeUndefined();
+
+      h.install(h.app.setRemoteBackends([report('down')], h.now));
+      bridge.observeLocations();
+      expect([servedBy(), servedBy()]).toEqual([VMS['v-vm1'].ofport, VMS['v-vm1'].ofport]);
+      expect(h.events.filter((e) => e.kind === 'failover').map((e) => e.message)).toHaveLength(1);
+
+      h.install(h.app.setRemoteBackends([report('up')], h.now));
+      bridge.observeLocations();
+      expect([servedBy(), servedBy()]).toEqual([UPLINK.ofport, UPLINK.ofport]);
+      expect(h.events.filter((e) => e.kind === 'failback')).toHaveLength(1);
+      expect(checked.filter((ip) => ip === REMOTE.ip)).toEqual([]);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
