@@ -16,6 +16,7 @@ import { OVS_MAX_HASH_VALUES, ovsHashValues } from '../../src/flows/hash-slots';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { closedLoopLoad, requestEach, type Served } from '../helpers/sched-clients';
 import { restoreLink, slowDown } from '../helpers/slow-link';
+import { waitFor } from '../helpers/until';
 
 /** In the lab's subnet (.100), set once the lab is up. */
 let VIP = '';
@@ -43,14 +44,6 @@ const otherServers: LabServer[] = [];
 /** The tiered service's tier-0 server (vm1:8083). */
 let tierZero: LabServer | undefined;
 const SERVICES = ['web', 'web6', 'wrr', 'fb', 'tier'];
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Packet-ins other than the copies of FIN/RST segments (datapath.end_copies, which report connection ends, not decisions). */
 const packetIns = () => daemon.status().switches[0].packetIns - SERVICES.reduce((n, s) => n + daemon.service(s).endCopies, 0);

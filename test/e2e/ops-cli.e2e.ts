@@ -15,6 +15,7 @@ import { startContractProxy, type ContractProxy } from '../helpers/contract-prox
 import { parseOpenMetrics, promtoolFindings } from '../helpers/metrics-lint';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
+import { waitFor as waitForLogged } from '../helpers/until';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'bin/run.js');
@@ -71,13 +72,9 @@ async function vadcJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await vadcOk([...args, '--json'])) as T;
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\ndaemon log tail:\n${daemonLog.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `waitFor` with the daemon's log tail when it times out. */
+const waitFor = (cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitForLogged(cond, timeoutMs, what, { pollMs: 100, detail: () => `daemon log tail:\n${daemonLog.slice(-3000)}` });
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Lab, LabServer } from '../../src/lab';
 import type { StatusSnapshot, VadcEvent } from '../../src/runtime/types';
+import { waitFor } from './until';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'bin/run.js');
@@ -93,13 +94,7 @@ export class Instance {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { waitFor };
 
 export interface Pair {
   /** `a` is the instance the switch made master at start-up, `b` its standby (see startPair). */
@@ -184,7 +179,7 @@ export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?
   }
 }
 
-/** The two as master and standby if they agree on it (the switch's roles, their elections' roles, one generation). */
+/** The two as master and standby if they agree on it (the switch's roles, their elections' roles, one generation) */
 async function masterAndStandby(x: Instance, y: Instance): Promise<{ master: Instance; standby: Instance; generation: bigint } | undefined> {
   let sx: StatusSnapshot;
   let sy: StatusSnapshot;

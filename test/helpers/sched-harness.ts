@@ -4,14 +4,9 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import type { Lab } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from './nat-mode';
+import { waitFor as waitUntil } from './until';
 
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitUntil };
 
 export class SchedDaemon {
   readonly events: VadcEvent[] = [];

@@ -15,6 +15,7 @@ import { fdBudget, openFileLimit } from '../../../src/daemon/fd-budget';
 import { createLogger } from '../../../src/util/logger';
 import { openFds, setSoftFileLimit } from '../../helpers/fd-limit';
 import { FakeSwitch } from '../controller/fake-switch';
+import { until } from '../../helpers/until';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vadc-fd-reserve-'));
 const dbPath = path.join(dir, 'db.sock');
@@ -71,15 +72,6 @@ function flooder(n: number) {
   return { child, started };
 }
 
-/** Polls `test` until it holds (the bound only ends a failing test). */
-async function until(test: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves room for a switch and a new OVSDB connection`, async () => {
@@ -106,13 +98,13 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
       const settled = now >= limits.api_connections && now === last;
       last = now;
       return settled;
-    }, 'the API flood settling');
+    }, 'the API flood settling', 30_000, { pollMs: 200 });
     // A switch connects and completes its handshake.
     const ofPort = Number(served.controllerTargets[0].split(':').pop());
     const daemon = served.daemon;
     const sw = await FakeSwitch.connect(ofPort, { dpid: 0x18n });
     fakes.push(sw);
-    await until(() => daemon.events(1000).some((e) => e.kind === 'switch_up'), 'switch_up');
+    await until(() => daemon.events(1000).some((e) => e.kind === 'switch_up'), 'switch_up', 30_000, { pollMs: 200 });
     expect(sw.closed).toBe(false);
     // A new OVSDB connection opens and answers.
     expect(await ovsdbEcho()).toBe('ok');
