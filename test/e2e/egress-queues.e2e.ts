@@ -12,6 +12,7 @@ import type { VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from '../helpers/nat-mode';
 import { vipOf, waitFor } from '../helpers/health-lab';
 import { until } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const LAB = 'egq';
 const RATES = { vm1: 50_000_000, vm2: 20_000_000 } as const;
@@ -134,7 +135,7 @@ beforeAll(async () => {
   daemon.bus.on('event', (e: VadcEvent) => events.push(e));
   [target] = await daemon.start();
   await lab.setController(target);
-  await waitFor(() => daemon!.status().switches.length === 1, 15_000, 'the switch to connect');
+  await waitFor(() => switchSynced(daemon!.status()), 15_000, 'the switch to connect');
   lab.spawn('cl1', ['iperf3', '-s', '-p', '5201']);
   lab.spawn('vm1', ['iperf3', '-s', '-p', '5201']);
 }, 700_000);
@@ -290,7 +291,7 @@ describe('egress queues on the userspace datapath', () => {
     daemon = new VadcDaemon({ config: parseConfig(text, 'egress e2e'), configText: text, listen: [target], statsIntervalMs: 250, healthSourceAddress: lab.localIp });
     daemon.bus.on('event', (e: VadcEvent) => events.push(e));
     await daemon.start();
-    await waitFor(() => daemon!.status().switches.length === 1, 30_000, 'the switch to reconnect');
+    await waitFor(() => switchSynced(daemon!.status()), 30_000, 'the switch to reconnect');
     await untilEgress(async () => JSON.stringify(await egressMeters()) === JSON.stringify([0x0adc0001, 0x0adc0002]), 'the stray meter gone, vadc\'s two kept');
     expect((await lab.ofctl('dump-meters')).match(/meter=\d+/g)).toContain(`meter=${operatorMeter}`);
   }, 60_000);

@@ -12,6 +12,7 @@ import { parseIpv6 } from '../../src/net/ipv6';
 import { ipv4TcpFragments, ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 import { waitFor } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const VIP4 = '10.0.0.100';
 const VIP6 = ipv6ForIp(VIP4);
@@ -65,7 +66,7 @@ async function startDaemon(text: string, healthSourceAddress?: { ipv4: string; i
   const d = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 500, healthSourceAddress });
   const [target] = await d.start();
   await lab.setController(target);
-  await waitFor(() => d.status().switches.length === 1 && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined)), 15000, 'switch up and backends located');
+  await waitFor(() => switchSynced(d.status()) && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined)), 15000, 'switch up and backends located');
   return d;
 }
 

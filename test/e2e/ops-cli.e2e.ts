@@ -16,6 +16,7 @@ import { parseOpenMetrics, promtoolFindings } from '../helpers/metrics-lint';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
 import { waitFor as waitForLogged } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'bin/run.js');
@@ -150,7 +151,7 @@ async function startDaemon(): Promise<void> {
   // Readiness as systemd sees it: READY=1 once the API listens.
   await waitFor(() => /^READY=1\|STATUS=serving /m.test(notifications), 10_000, 'READY=1 on NOTIFY_SOCKET');
   await lab.setController(`tcp:127.0.0.1:${ofPort}`);
-  await waitFor(async () => (await vadcJson<StatusSnapshot>(['status'])).switches.length === 1, 20_000, 'the switch to connect');
+  await waitFor(async () => switchSynced(await vadcJson<StatusSnapshot>(['status'])), 20_000, 'the switch to connect');
 }
 
 async function stopDaemon(): Promise<void> {

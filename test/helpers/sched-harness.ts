@@ -5,6 +5,7 @@ import type { Lab } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from './nat-mode';
 import { waitFor as waitUntil } from './until';
+import { switchSynced } from './switch-synced';
 
 export { waitUntil };
 
@@ -29,7 +30,7 @@ export class SchedDaemon {
     const [target] = await daemon.start();
     await lab.setController(target);
     const located = opts.located ?? config.services[0].backends.map((b) => b.name);
-    await waitUntil(() => daemon.status().switches.length === 1 && located.every((id) => under.backend(id).ofport !== undefined), 15_000, `switch up and ${located.join(', ')} located`);
+    await waitUntil(() => switchSynced(daemon.status()) && located.every((id) => under.backend(id).ofport !== undefined), 15_000, `switch up and ${located.join(', ')} located`);
     return under;
   }
 
