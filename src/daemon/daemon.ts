@@ -255,7 +255,7 @@ export class VadcDaemon implements VadcRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     // Resign first: a standby takes over while this instance closes its sessions.
-    this.election?.stop();
+    const resigned = this.election?.stop();
     this.pairConfig?.stop();
     clearInterval(this.statsTimer);
     clearInterval(this.peerTimer);
@@ -265,6 +265,7 @@ export class VadcDaemon implements VadcRuntime {
     this.accounting.close();
     await this.health.stop();
     await this.controller.stop();
+    await resigned;
   }
 
   /** Called with each decision's latency in seconds (the metrics histogram). */

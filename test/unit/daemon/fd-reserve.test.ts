@@ -69,7 +69,12 @@ function flooder(n: number) {
     process.stdout.write('flooding\\n');`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const started = new Promise<void>((r) => child.stdout.once('data', () => r()));
-  return { child, started };
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  /** Ends the flood and resolves once the process has exited (left running, it outlives the test file). */
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.kill()) await exited;
+  };
+  return { started, stop };
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -112,7 +117,7 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
     expect(await held()).toBe(limits.api_connections);
     expect(lines.filter((l) => l.includes('fd_budget') || l.includes('EMFILE'))).toEqual([]);
   } finally {
-    flood.child.kill();
+    await flood.stop();
     for (const f of fakes) f.destroy();
     await served?.stop();
     setSoftFileLimit(before ?? 'unlimited');
