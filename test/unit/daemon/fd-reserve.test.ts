@@ -21,8 +21,9 @@ const dir = mkdtempSync(path.join(tmpdir(), 'vadc-fd-reserve-'));
 const dbPath = path.join(dir, 'db.sock');
 const apiSocket = path.join(dir, 'api.sock');
 const configPath = path.join(dir, 'vadc.yaml');
-// The default limits; one control listener (the unix socket), no metrics listener.
-const CONFIG = `controller: {listen: "tcp:127.0.0.1:0"}\novsdb: unix:${path.join(dir, 'no-db.sock')}\nservices: []\n`;
+// The default limits; one control listener (the unix socket), no metrics listener. The host election in the test's
+// directory, not the host's /var/lib/vadc/ha (another run of this file would be its peer).
+const CONFIG = `controller: {listen: "tcp:127.0.0.1:0", ha: {dir: ${JSON.stringify(path.join(dir, 'ha'))}}}\novsdb: unix:${path.join(dir, 'no-db.sock')}\nservices: []\n`;
 const limits = parseConfig(CONFIG).limits;
 const BUDGET = fdBudget(limits, 1, false);
 const FLOOD = BUDGET + 128;
