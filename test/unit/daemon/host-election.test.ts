@@ -115,18 +115,19 @@ describe('HostElection (real files and flock)', () => {
     expect(() => e.stop()).not.toThrow();
   });
 
-  /** The pids of the lock children of this test's elections whose handles are open (closed once reaped). */
-  function lockChildHandles(): (number | undefined)[] {
+  /** The lock children of this test's elections that this process has a handle on. */
+  function lockChildren(): ChildProcess[] {
     const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
-    return handles.filter((h) => h instanceof ChildProcess && h.spawnargs[0] === 'flock' && h.spawnargs.some((a) => a.startsWith(dir)))
-      .map((h) => (h as ChildProcess).pid);
+    return handles.filter((h): h is ChildProcess => h instanceof ChildProcess && h.spawnargs[0] === 'flock' && h.spawnargs.some((a) => a.startsWith(dir)));
   }
 
   it('stop() resolves once the lock child has exited: a stopped daemon leaves no process behind', async () => {
     const a = await startedMaster([]);
-    expect(lockChildHandles()).toHaveLength(1);
+    const children = lockChildren();
+    expect(children.map((c) => c.pid)).toHaveLength(1);
     await a.stop();
-    expect(lockChildHandles()).toEqual([]);
+    // Reaped: its exit was seen (the handle itself closes a loop turn later).
+    expect({ exitCode: children[0].exitCode, signalCode: children[0].signalCode }).not.toEqual({ exitCode: null, signalCode: null });
   });
 
   it('a lone instance is master once its lock child holds the lock; a second one is standby and names it; a resignation hands over', async () => {
