@@ -256,7 +256,7 @@ export class VadcDaemon implements VadcRuntime {
   async stop(): Promise<void> {
     this.stopped = true;
     // Resign first: a standby takes over while this instance closes its sessions.
-    this.election?.stop();
+    const resigned = this.election?.stop();
     this.pairConfig?.stop();
     clearInterval(this.statsTimer);
     this.stats.stop();
@@ -267,6 +267,7 @@ export class VadcDaemon implements VadcRuntime {
     this.accounting.close();
     await this.health.stop();
     await this.controller.stop();
+    await resigned;
   }
 
   /** Called with each decision's latency in seconds (the metrics histogram). */

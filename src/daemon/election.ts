@@ -45,8 +45,8 @@ export interface ElectionStatus {
 export interface ControllerElection extends RoleAuthority {
   /** Starts competing; resolves once the first verdict is known (a lone instance is master by then). */
   start(): Promise<void>;
-  /** Resigns (a graceful stop): a standby takes over at once. */
-  stop(): void;
+  /** Resigns (a graceful stop): a standby takes over at once. A promise: settled once the election's own processes are gone. */
+  stop(): void | Promise<void>;
   /** Looks again now (a switch said another controller took over). */
   check(): void;
   /**

@@ -166,15 +166,18 @@ export class HostElection implements ControllerElection {
     this.timer = setInterval(() => this.tick(), this.beatMs);
   }
 
-  /** Resigns (a graceful stop): the record says so and the lock is released, so a standby takes over at once. */
-  stop(): void {
+  /**
+   * Resigns (a graceful stop): the record says so and the lock is released, so a standby takes over at once.
+   * Resolves once the lock child has exited (a stopped daemon leaves no process of its own behind).
+   */
+  stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     if (this.role === 'master') {
       const record = this.readCurrent();
       if (record?.owner === this.me) this.writeRecord({ ...record, beatAt: 0 });
     }
-    this.releaseLock();
+    return this.releaseLock();
   }
 
   wanted(): WantedRole {
@@ -311,7 +314,7 @@ export class HostElection implements ControllerElection {
     this.confirmedAt = -Infinity;
     if (record) this.generation = BigInt(record.generation);
     // Give the lock back so that the new master's death is noticed by whoever waits next.
-    this.releaseLock();
+    void this.releaseLock();
     if (!this.stopped) void this.waitForLock();
     this.opts.onChange({ kind: 'fenced', generation: this.generation, by, reason: `generation ${was} is over: the record names ${by}${record ? ` with generation ${record.generation}` : ''}` });
   }
@@ -443,16 +446,28 @@ export class HostElection implements ControllerElection {
     });
   }
 
-  private releaseLock(): void {
+  /**
+   * Resolves once the lock child has exited and its pipes closed (its `cat` ends on our stdin's end): at once on
+   * SIGTERM; after LOCK_CHILD_KILL_MS it is killed and its pipes destroyed.
+   */
+  private releaseLock(): Promise<void> {
     const child = this.lockChild;
     this.lockChild = undefined;
     this.holdLock = false;
-    if (child) {
-      if (hasPipes(child)) child.stdin.end();
-      child.kill();
-    }
+    if (!child || child.pid === undefined) return Promise.resolve();
+    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    if (hasPipes(child)) child.stdin.end();
+    child.kill();
+    const bound = setTimeout(() => {
+      child.kill('SIGKILL');
+      child.stdout?.destroy();
+    }, LOCK_CHILD_KILL_MS);
+    return closed.finally(() => clearTimeout(bound));
   }
 }
+
+/** How long the lock child has to exit on SIGTERM before SIGKILL (it is flock, then cat: it exits at once). */
+const LOCK_CHILD_KILL_MS = 2000;
 
 /** Whether spawn gave the child its pipes (it does not when the process is out of file descriptors). */
 function hasPipes(child: { stdin: unknown; stdout: unknown }): boolean {

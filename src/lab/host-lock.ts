@@ -9,7 +9,7 @@ import { NETDEV_DATAPATH_DEVICE } from './commands';
 import { LabError } from './errors';
 import { dropTicket, takeTicket, touchTicket, waitersAhead, type Waiter } from './host-queue';
 import { statePath } from './state';
-import { linkExists, pathWithSbin, pidsNamed, readCmdline, run, sleep } from './system';
+import { isAlive, linkExists, pathWithSbin, pidsNamed, readCmdline, run, sleep } from './system';
 
 export const HOST_LOCK_FILE = path.join(os.tmpdir(), 'vadc-lab-host.lock');
 
@@ -36,16 +36,6 @@ function readOwner(lockFile: string): LockOwner | undefined | 'none' {
   }
 }
 
-/** Whether a process with this pid exists (signal 0 checks without sending anything). */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A lock file younger than this may be one its writer has created but not yet filled in. */
 const UNREADABLE_GRACE_MS = 5000;
 
@@ -56,7 +46,8 @@ const POLL_MS = 250;
  * Takes the lock for the lab in `dir`. Waits up to `waitMs` while another lab holds it: one whose creating
  * process is alive (it may still be building the lab, before its state file exists, or be another run of a lab
  * of the same name), or one whose state file says it is up. A lock is stale, and taken over, only when its
- * owner died without leaving a lab (no state file), or it stayed unreadable past a short grace. Waiters take it
+ * owner died without leaving a lab (no state file; a zombie owner counts as dead: the lock is the file and its
+ * pid, which an exited process can no longer release), or it stayed unreadable past a short grace. Waiters take it
  * in the order they came (host-queue.ts): only one with no live waiter ahead of it tries.
  */
 export async function acquireHostLock(name: string, dir: string, waitMs: number, lockFile = HOST_LOCK_FILE): Promise<void> {
@@ -75,7 +66,7 @@ export async function acquireHostLock(name: string, dir: string, waitMs: number,
         continue;
       }
       // A lab of this name left up by a process that is gone (e.g. `vadc lab up`): it must be taken down first.
-      if (owner && owner.dir === dir && (owner.pid === process.pid || (labUp(owner) && !alive(owner.pid)))) {
+      if (owner && owner.dir === dir && (owner.pid === process.pid || (labUp(owner) && !isAlive(owner.pid)))) {
         throw new LabError('exists', `lab '${name}' is already up in ${dir}`);
       }
       if (Date.now() >= deadline) throw busy(owner, ahead);
@@ -106,7 +97,7 @@ function tryLock(lockFile: string, mine: LockOwner): 'taken' | 'again' | 'being-
     fs.rmSync(lockFile, { force: true });
     return 'again';
   }
-  if (!labUp(owner) && !alive(owner.pid)) {
+  if (!labUp(owner) && !isAlive(owner.pid)) {
     fs.rmSync(lockFile, { force: true });
     return 'again';
   }

@@ -17,6 +17,7 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, readStoreCluster, startStoreMember, stopStoreMember, storeClusterDown, storeClusterStatus, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { fetchVia, sleep, vipOf, waitFor } from '../helpers/health-lab';
+import { switchSynced } from '../helpers/switch-synced';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 import { killStoreLeader, retryUntilAccepted, vadcOk } from '../helpers/vadc-cli';
 
@@ -52,7 +53,7 @@ services: []
     const under = new HostDaemon(daemon);
     const [target] = await daemon.start();
     await lab.setController(target);
-    await waitFor(() => daemon.status().switches.length === 1, 15_000, 'the switch to connect');
+    await waitFor(() => switchSynced(daemon.status()), 15_000, 'the switch to connect');
     return under;
   }
 

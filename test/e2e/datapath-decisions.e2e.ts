@@ -16,6 +16,8 @@ import { OVS_MAX_HASH_VALUES, ovsHashValues } from '../../src/flows/hash-slots';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { closedLoopLoad, requestEach, type Served } from '../helpers/sched-clients';
 import { restoreLink, slowDown } from '../helpers/slow-link';
+import { waitFor } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 /** In the lab's subnet (.100), set once the lab is up. */
 let VIP = '';
@@ -43,14 +45,6 @@ const otherServers: LabServer[] = [];
 /** The tiered service's tier-0 server (vm1:8083). */
 let tierZero: LabServer | undefined;
 const SERVICES = ['web', 'web6', 'wrr', 'fb', 'tier'];
-
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Packet-ins other than the copies of FIN/RST segments (datapath.end_copies, which report connection ends, not decisions). */
 const packetIns = () => daemon.status().switches[0].packetIns - SERVICES.reduce((n, s) => n + daemon.service(s).endCopies, 0);
@@ -158,7 +152,7 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
   daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress });
   [controllerTarget] = await daemon.start();
   await lab.setController(controllerTarget);
-  await waitFor(() => daemon.status().switches.length === 1 && ['web', 'web6', 'tier'].every((s) => daemon.service(s).backends.every((b) => b.health === 'up')),
+  await waitFor(() => switchSynced(daemon.status()) && ['web', 'web6', 'tier'].every((s) => daemon.service(s).backends.every((b) => b.health === 'up')),
     20_000, 'switch up, backends healthy over both families');
   await waitFor(async () => (await buckets()).length === 3 && (await buckets(true)).length === 3 && (await buckets(false, 8081)).length === 3
     && (await buckets(false, 8082)).length === 3 && (await buckets(false, 8083)).length === 1, 10_000, 'the groups with three buckets (tier: one)');
@@ -430,7 +424,7 @@ describe('datapath decisions on real OVS: the switch reconnects to the same daem
     await waitFor(() => daemon.status().switches.length === 0, 10_000, 'the switch to drop the controller');
     const detached = { decided: await decidedVips(), groups: (await lab.ofctl('dump-groups')).split('\n').filter((l) => l.includes('group_id=')).length };
     await lab.setController(controllerTarget);
-    await waitFor(() => daemon.status().switches.length === 1 && ['wrr', 'web'].every((s) => daemon.service(s).backends.every((b) => b.ofport !== undefined)),
+    await waitFor(() => switchSynced(daemon.status()) && ['wrr', 'web'].every((s) => daemon.service(s).backends.every((b) => b.ofport !== undefined)),
       20_000, 'the switch back, the backends located');
     const back = Date.now();
     // web (HTTP checks every 1 s) first: its verdicts were kept while the switch was away, so its group and decision flow
@@ -512,7 +506,7 @@ describe('a restart whose configuration no longer decides in the datapath', () =
     daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300 });
     const [target] = await daemon.start();
     await lab.setController(target);
-    await waitFor(() => daemon.status().switches.length === 1 && daemon.service('web').backends.every((b) => b.ofport !== undefined), 15_000, 'switch up, backends located');
+    await waitFor(() => switchSynced(daemon.status()) && daemon.service('web').backends.every((b) => b.ofport !== undefined), 15_000, 'switch up, backends located');
     await waitFor(async () => (await groupIds()).length === 1, 10_000, 'vadc\'s groups gone');
     // Every flow of a service id the configuration does not have is gone (the earlier run's services, the stray id's);
     // web's connection flow stays.

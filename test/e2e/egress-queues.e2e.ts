@@ -11,6 +11,8 @@ import { Lab } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from '../helpers/nat-mode';
 import { vipOf, waitFor } from '../helpers/health-lab';
+import { until } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const LAB = 'egq';
 const RATES = { vm1: 50_000_000, vm2: 20_000_000 } as const;
@@ -115,15 +117,15 @@ const taggingFlows = async (): Promise<string[]> => (await lab.ofctl('dump-flows
 const egressMeters = async (): Promise<number[]> =>
   [...(await lab.ofctl('dump-meters')).matchAll(/meter=(\d+)/g)].map((m) => Number(m[1])).filter((id) => id > 0x0adc0000 && id < 0x0adc1001).sort();
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
+/** `until` with what the egress state was when it timed out. */
+async function untilEgress(check: () => Promise<boolean>, what: string): Promise<void> {
+  await until(check, what, 15_000, {
+    pollMs: 100,
+    detail: async () => {
       const said = events.filter((e) => e.level !== 'info').slice(-8).map((e) => `${e.kind}: ${e.message}`).join('\n');
-      throw new Error(`timed out waiting for ${what}; egress meters ${JSON.stringify(await egressMeters())}; tagging flows:\n${(await taggingFlows()).join('\n')}\nswitches ${JSON.stringify(daemon?.status().switches, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\nevents:\n${said}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      return `egress meters ${JSON.stringify(await egressMeters())}; tagging flows:\n${(await taggingFlows()).join('\n')}\nswitches ${JSON.stringify(daemon?.status().switches, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}\nevents:\n${said}`;
+    },
+  });
 }
 
 beforeAll(async () => {
@@ -133,7 +135,7 @@ beforeAll(async () => {
   daemon.bus.on('event', (e: VadcEvent) => events.push(e));
   [target] = await daemon.start();
   await lab.setController(target);
-  await waitFor(() => daemon!.status().switches.length === 1, 15_000, 'the switch to connect');
+  await waitFor(() => switchSynced(daemon!.status()), 15_000, 'the switch to connect');
   lab.spawn('cl1', ['iperf3', '-s', '-p', '5201']);
   lab.spawn('vm1', ['iperf3', '-s', '-p', '5201']);
 }, 700_000);
@@ -246,14 +248,14 @@ describe('egress queues on the userspace datapath', () => {
       await daemon!.applyConfig(configText(false, false));
       const off = await waitState('no vadc rows', (x) => x.ownedQos === 0 && x.ownedQueues.length === 0);
       expect(off.portQos).toBeUndefined();
-      await until('no tagging flows and no egress meters', async () => (await taggingFlows()).length === 0 && (await egressMeters()).length === 0);
+      await untilEgress(async () => (await taggingFlows()).length === 0 && (await egressMeters()).length === 0, 'no tagging flows and no egress meters');
       const unlimited = await iperf('vm1', host('cl1').ip);
       console.log(`egress section removed by config apply: vm1 ${(unlimited / 1e6).toFixed(1)} Mbit/s to the sink (no meter; it was ${RATES.vm1 / 1e6} Mbit/s)`);
 
       await daemon!.applyConfig(configText(true, true));
       const on = await waitState('vadc\'s QoS with two queues again', (x) => x.portQos?.externalIds['vadc-owner'] === 'vadc' && Object.keys(x.portQos.queues).length === 2);
       expect(on.ownedQueues).toHaveLength(2);
-      await until('the egress meters and flows', async () => (await egressMeters()).length === 2 && (await egressFlows()).length === 2);
+      await untilEgress(async () => (await egressMeters()).length === 2 && (await egressFlows()).length === 2, 'the egress meters and flows');
       const flows = (await egressFlows()).join('\n');
       expect(flows).toMatch(/priority=15,in_port=\S+ actions=meter:\d+,set_queue:1,goto_table:2/);
       expect(flows).toMatch(/priority=15,in_port=\S+ actions=meter:\d+,set_queue:2,goto_table:2/);
@@ -289,8 +291,8 @@ describe('egress queues on the userspace datapath', () => {
     daemon = new VadcDaemon({ config: parseConfig(text, 'egress e2e'), configText: text, listen: [target], statsIntervalMs: 250, healthSourceAddress: lab.localIp });
     daemon.bus.on('event', (e: VadcEvent) => events.push(e));
     await daemon.start();
-    await waitFor(() => daemon!.status().switches.length === 1, 30_000, 'the switch to reconnect');
-    await until('the stray meter gone, vadc\'s two kept', async () => JSON.stringify(await egressMeters()) === JSON.stringify([0x0adc0001, 0x0adc0002]));
+    await waitFor(() => switchSynced(daemon!.status()), 30_000, 'the switch to reconnect');
+    await untilEgress(async () => JSON.stringify(await egressMeters()) === JSON.stringify([0x0adc0001, 0x0adc0002]), 'the stray meter gone, vadc\'s two kept');
     expect((await lab.ofctl('dump-meters')).match(/meter=\d+/g)).toContain(`meter=${operatorMeter}`);
   }, 60_000);
 });

@@ -8,6 +8,7 @@ import { Lab, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { fetchMany, sleep, vipOf, waitFor } from '../helpers/health-lab';
 import { e2eNatMode } from '../helpers/nat-mode';
+import { switchSynced } from '../helpers/switch-synced';
 
 const FIRST = 10;
 let lab: Lab;
@@ -38,7 +39,7 @@ ${backend('vm2')}
   daemon.bus.on('event', (e: VadcEvent) => events.push(e));
   const [target] = await daemon.start();
   await lab.setController(target);
-  await waitFor(() => daemon.status().switches.length === 1, 15_000, 'the switch to connect');
+  await waitFor(() => switchSynced(daemon.status()), 15_000, 'the switch to connect');
 }, 660_000);
 
 afterAll(async () => {

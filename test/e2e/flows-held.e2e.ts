@@ -10,6 +10,7 @@ import { parseCookie } from '../../src/flows/cookies';
 import { Lab, type LabServer } from '../../src/lab';
 import { sleep, vipOf, waitFor } from '../helpers/health-lab';
 import { ConnectionHolder, requestEach, type HeldConnection } from '../helpers/sched-clients';
+import { switchSynced } from '../helpers/switch-synced';
 
 // Client ports of one attempt; a retry takes the next range (the last attempt's connections may still hold its ports).
 const portsOfAttempt = (attempt: number) => Array.from({ length: 24 }, (_, i) => 42_100 + 100 * attempt + i);
@@ -40,7 +41,7 @@ services:
   daemon = new VadcDaemon({ config: parseConfig(text, 'flows-held e2e'), configText: text, statsIntervalMs: 500, healthSourceAddress: lab.localIp });
   const [target] = await daemon.start();
   await lab.setController(target);
-  await waitFor(() => daemon.status().switches.length === 1, 15_000, 'the switch to connect');
+  await waitFor(() => switchSynced(daemon.status()), 15_000, 'the switch to connect');
 }, 660_000);
 
 afterAll(async () => {

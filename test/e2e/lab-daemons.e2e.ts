@@ -11,6 +11,7 @@ import type { LabStatus } from '../../src/lab';
 import { isAlive } from '../../src/lab/system';
 import type { ServiceStatus } from '../../src/runtime/types';
 import { vadc, vadcOk } from '../helpers/vadc-cli';
+import { waitFor as waitForEvery } from '../helpers/until';
 
 const baseDir = fs.mkdtempSync(path.join(os.tmpdir(), 'vadc-e2e-labd-'));
 const storeDir = path.join(baseDir, 'store');
@@ -50,13 +51,8 @@ async function fetchFrom(netns: string, vip: string): Promise<string> {
   });
 }
 
-async function waitFor(cond: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Each poll runs the CLI: every 500 ms. */
+const waitFor = (cond: () => Promise<boolean>, timeoutMs: number, what: string) => waitForEvery(cond, timeoutMs, what, { pollMs: 500 });
 
 afterAll(async () => {
   for (const s of servers) s.kill('SIGKILL');

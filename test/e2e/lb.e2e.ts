@@ -11,6 +11,8 @@ import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { parseIpv6 } from '../../src/net/ipv6';
 import { ipv4TcpFragments, ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
+import { waitFor } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const VIP4 = '10.0.0.100';
 const VIP6 = ipv6ForIp(VIP4);
@@ -64,16 +66,8 @@ async function startDaemon(text: string, healthSourceAddress?: { ipv4: string; i
   const d = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 500, healthSourceAddress });
   const [target] = await d.start();
   await lab.setController(target);
-  await waitFor(() => d.status().switches.length === 1 && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined)), 15000, 'switch up and backends located');
+  await waitFor(() => switchSynced(d.status()) && d.services().every((s) => s.backends.every((b) => b.ofport !== undefined)), 15000, 'switch up and backends located');
   return d;
-}
-
-async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** One HTTP request to the VIP from a client; the body names the VM and software port that answered. */

@@ -15,6 +15,8 @@ import { startContractProxy, type ContractProxy } from '../helpers/contract-prox
 import { parseOpenMetrics, promtoolFindings } from '../helpers/metrics-lint';
 import { Lab, type LabServer } from '../../src/lab';
 import type { BackendStatus, ConnectionStatus, FlowStatus, ServiceStatus, StatusSnapshot, VadcEvent } from '../../src/runtime/types';
+import { waitFor as waitForLogged } from '../helpers/until';
+import { switchSynced } from '../helpers/switch-synced';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'bin/run.js');
@@ -71,13 +73,9 @@ async function vadcJson<T>(args: string[]): Promise<T> {
   return JSON.parse(await vadcOk([...args, '--json'])) as T;
 }
 
-async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}\ndaemon log tail:\n${daemonLog.slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** `waitFor` with the daemon's log tail when it times out. */
+const waitFor = (cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string) =>
+  waitForLogged(cond, timeoutMs, what, { pollMs: 100, detail: () => `daemon log tail:\n${daemonLog.slice(-3000)}` });
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -153,7 +151,7 @@ async function startDaemon(): Promise<void> {
   // Readiness as systemd sees it: READY=1 once the API listens.
   await waitFor(() => /^READY=1\|STATUS=serving /m.test(notifications), 10_000, 'READY=1 on NOTIFY_SOCKET');
   await lab.setController(`tcp:127.0.0.1:${ofPort}`);
-  await waitFor(async () => (await vadcJson<StatusSnapshot>(['status'])).switches.length === 1, 20_000, 'the switch to connect');
+  await waitFor(async () => switchSynced(await vadcJson<StatusSnapshot>(['status'])), 20_000, 'the switch to connect');
 }
 
 async function stopDaemon(): Promise<void> {

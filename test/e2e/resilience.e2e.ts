@@ -19,6 +19,7 @@ import { VadcClient } from '../../src/api/client';
 import { Lab, type LabServer } from '../../src/lab';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 import { freePort, Instance, sleep, traffic, vipOf, waitFor, writeDaemonConfig, type TrafficReport } from '../helpers/ha-pair';
+import { switchSynced } from '../helpers/switch-synced';
 
 const SOAK_SECONDS = Number(process.env.VADC_SOAK_SECONDS ?? 120);
 
@@ -48,7 +49,7 @@ beforeAll(async () => {
   await lab.setController(vadc.target);
   await waitFor(async () => {
     const s = await vadc.status().catch(() => undefined);
-    return s !== undefined && s.switches.length === 1 && s.services[0].backends.every((b) => b.health === 'up');
+    return s !== undefined && switchSynced(s) && s.services[0].backends.every((b) => b.health === 'up');
   }, 30_000, 'the switch connected and the backends up');
 }, 660_000);
 
@@ -280,7 +281,7 @@ describe('resilience (real OVS, one vadc process)', () => {
         paused = true;
         await vadc.stop('SIGTERM');
         await vadc.start();
-        await waitFor(async () => (await vadc.status()).switches.length === 1, 30_000, 'the switch back');
+        await waitFor(async () => switchSynced(await vadc.status()), 30_000, 'the switch back');
         paused = false;
       });
       await sleep(3000);
@@ -289,7 +290,7 @@ describe('resilience (real OVS, one vadc process)', () => {
       vswitchdAt = Date.now();
       await step('ovs-vswitchd restart (until the VIP answers)', async () => {
         await lab.restartVswitchd();
-        await waitFor(async () => (await vadc.status()).switches.length === 1, 30_000, 'the switch reconnected');
+        await waitFor(async () => switchSynced(await vadc.status()), 30_000, 'the switch reconnected');
         await waitFor(async () => (await lab.httpGet('cl1', `http://${vipOf(lab)}/`, 2000).then(() => true, () => false)), 30_000, 'the VIP served again');
       });
       await sleep(3000);

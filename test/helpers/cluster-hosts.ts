@@ -9,6 +9,7 @@ import { Lab, storeClusterDown, type LabHypervisor, type LabServer } from '../..
 import type { VadcEvent } from '../../src/runtime/types';
 import { waitFor } from './health-lab';
 import { vadcOk } from './vadc-cli';
+import { switchSynced } from './switch-synced';
 
 export type ClusterNat = 'conntrack' | 'flows';
 
@@ -51,7 +52,7 @@ services: []
     const host = new HostDaemon(hv, daemon);
     const [target] = await daemon.start();
     await lab.setHypervisorController(hv, target);
-    await waitFor(() => daemon.status().switches.length === 1, 20_000, `${hv.name}'s bridge to connect`);
+    await waitFor(() => switchSynced(daemon.status()), 20_000, `${hv.name}'s bridge to connect`);
     return host;
   }
 

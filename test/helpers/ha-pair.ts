@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Lab, LabServer } from '../../src/lab';
 import type { StatusSnapshot, VadcEvent } from '../../src/runtime/types';
+import { switchSynced } from './switch-synced';
+import { waitFor } from './until';
 
 const ROOT = path.resolve(__dirname, '../..');
 const RUN = path.join(ROOT, 'bin/run.js');
@@ -93,13 +95,7 @@ export class Instance {
   }
 }
 
-export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
+export { waitFor };
 
 export interface Pair {
   /** `a` is the instance the switch made master at start-up, `b` its standby (see startPair). */
@@ -184,7 +180,7 @@ export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?
   }
 }
 
-/** The two as master and standby if they agree on it (the switch's roles, their elections' roles, one generation). */
+/** The two as master and standby if they agree on it (the switch's roles, their elections' roles, one generation) and the master's flows are in. */
 async function masterAndStandby(x: Instance, y: Instance): Promise<{ master: Instance; standby: Instance; generation: bigint } | undefined> {
   let sx: StatusSnapshot;
   let sy: StatusSnapshot;
@@ -195,7 +191,8 @@ async function masterAndStandby(x: Instance, y: Instance): Promise<{ master: Ins
   }
   const [master, ms, standby, ss] = sx.ha?.role === 'master' ? [x, sx, y, sy] : [y, sy, x, sx];
   const ok = ms.ha?.role === 'master' && ss.ha?.role === 'standby' && ms.switches[0]?.role === 'master' && ss.switches[0]?.role === 'slave'
-    && ms.ha.generation === ss.ha.generation && ms.switches[0].generation === ms.ha.generation;
+    && ms.ha.generation === ss.ha.generation && ms.switches[0].generation === ms.ha.generation
+    && switchSynced({ switches: [ms.switches[0]] }); // the master's flows in (the standby's are withheld)
   return ok ? { master, standby, generation: BigInt(ms.ha!.generation) } : undefined;
 }
 

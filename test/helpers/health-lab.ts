@@ -6,19 +6,15 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import type { Lab, LabServer } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from './nat-mode';
+import { waitFor } from './until';
+import { switchSynced } from './switch-synced';
 
 /** The VIP: .100 of the lab's own subnet (its clients have no route elsewhere). */
 export function vipOf(lab: Lab): string {
   return lab.subnet.replace(/\.0\/\d+$/, '.100');
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitFor };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -71,7 +67,7 @@ ${services}`;
     const under = new DaemonUnderTest(daemon, lab);
     const [target] = await daemon.start();
     await lab.setController(target);
-    await waitFor(() => daemon.status().switches.length === 1, 15_000, 'the switch to connect');
+    await waitFor(() => switchSynced(daemon.status()), 15_000, 'the switch to connect');
     for (const id of opts.waitLocated ?? []) {
       await waitFor(() => daemon.services().some((s) => s.backends.some((b) => b.id === id && b.ofport !== undefined)), 15_000, `${id} located`);
     }

@@ -4,14 +4,10 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import type { Lab } from '../../src/lab';
 import type { BackendStatus, VadcEvent } from '../../src/runtime/types';
 import { datapathYaml } from './nat-mode';
+import { waitFor as waitUntil } from './until';
+import { switchSynced } from './switch-synced';
 
-export async function waitUntil(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+export { waitUntil };
 
 export class SchedDaemon {
   readonly events: VadcEvent[] = [];
@@ -34,7 +30,7 @@ export class SchedDaemon {
     const [target] = await daemon.start();
     await lab.setController(target);
     const located = opts.located ?? config.services[0].backends.map((b) => b.name);
-    await waitUntil(() => daemon.status().switches.length === 1 && located.every((id) => under.backend(id).ofport !== undefined), 15_000, `switch up and ${located.join(', ')} located`);
+    await waitUntil(() => switchSynced(daemon.status()) && located.every((id) => under.backend(id).ofport !== undefined), 15_000, `switch up and ${located.join(', ')} located`);
     return under;
   }
 

@@ -6,6 +6,7 @@
 import { ClusterStore, type BackendReport, type HostReport } from '../../../src/cluster';
 import { silentLogger } from '../../../src/util/logger';
 import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
+import { until } from '../../helpers/until';
 
 let store: ClusterStore | undefined;
 const fake = useFakeClusterStore('vadc-store-pub-', {
@@ -20,14 +21,6 @@ const host: HostReport = { instance: 'i', version: '1', nat: 'conntrack', starte
 const backend = (health: BackendReport['health'], reason: string): BackendReport => ({
   service: 'web', backend: 'v-vm1', vnic: 'v-vm1', mac: '02:0a:00:00:00:0b', linkUp: true, health, reason, updated: 1,
 });
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 test('a report published while the previous write is in flight is written too', async () => {
   store = new ClusterStore({ remotes: fake.cluster.remotes(), host: 'h2', session: FAST_SESSION });

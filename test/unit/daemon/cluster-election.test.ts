@@ -10,6 +10,7 @@ import type { ElectionChange } from '../../../src/daemon/election';
 import { condition, op, OvsdbClient, type Row } from '../../../src/ovsdb';
 import { silentLogger } from '../../../src/util/logger';
 import { FAST_SESSION, useFakeClusterStore, VADC_SCHEMA } from '../ovsdb/fake-cluster-store';
+import { until } from '../../helpers/until';
 
 const row = (over: Partial<PairRow> = {}): PairRow => ({ uuid: 'u', key: 'k', generation: 7n, master: 'other', beat: 1, standbyAt: 0, ...over });
 const facts: ClusterElectionFacts = { now: 10_000, me: 'me', role: 'standby', generation: 7n, connected: true, holdLock: false, row: row(), beatSeenAt: 9_800, staleMs: 500 };
@@ -62,13 +63,6 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await b.start();
     return { a, b, ca, cb };
   }
-  const until = async (what: string, test: () => boolean, ms = 5000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!test()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
   const pairRows = () => [...(store.cluster.rows.get('Controller_Pair') ?? new Map()).values()];
 
   it('one master with generation 1; the second stands by, follows it and names it; a stop hands over with generation 2', async () => {
@@ -83,13 +77,13 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await b.start();
     expect(b.wanted()).toEqual({ role: 'standby', generation: 1n });
     expect(b.status()).toMatchObject({ role: 'standby', generation: '1', peer: a.me });
-    await until('a to see its standby', () => a.status().peer === b.me);
-    await until('b to remember the master it stands by for', () => b.status().stoodBy === a.me); // whose configuration a promotion adopts
+    await until(() => a.status().peer === b.me, 'a to see its standby');
+    await until(() => b.status().stoodBy === a.me, 'b to remember the master it stands by for'); // whose configuration a promotion adopts
     expect(a.status().stoodBy).toBeUndefined();
     expect(a.mayWrite(Date.now())).toBe(true);
     expect(b.mayWrite(Date.now())).toBe(false);
     a.stop();
-    await until('b to take over', () => b.wanted().role === 'master');
+    await until(() => b.wanted().role === 'master', 'b to take over');
     expect(b.wanted()).toEqual({ role: 'master', generation: 2n });
     expect(b.status().stoodBy).toBe(a.me);
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the lock passed from ${a.me}` }]);
@@ -99,12 +93,12 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     const { a, b, ca, cb } = await startedPair();
     store.cluster.setLeader(1);
     const lock = () => store.cluster.members[1].locks.get(pairLockName('k1'));
-    await until('both sessions queued on the new leader', () => lock()?.waiters.length === 2);
+    await until(() => lock()?.waiters.length === 2, 'both sessions queued on the new leader');
     const masters = () => [a, b].filter((e) => e.wanted().role === 'master');
     // Whoever asked first holds the lock: a that gets it back keeps its generation (nobody claimed meanwhile);
     // b that gets it claims generation 2 and a is fenced.
-    await until('one master, named by the row, with the row\'s generation', () => masters().length === 1
-      && pairRows()[0]?.master === masters()[0].me && BigInt(pairRows()[0].generation as number) === masters()[0].wanted().generation);
+    await until(() => masters().length === 1
+      && pairRows()[0]?.master === masters()[0].me && BigInt(pairRows()[0].generation as number) === masters()[0].wanted().generation, 'one master, named by the row, with the row\'s generation');
     const master = masters()[0];
     expect(store.cluster.members[0].locks.size).toBe(0);
     expect([...ca, ...cb].filter((c) => c.kind === 'promoted').map((c) => (c as { generation: bigint }).generation)).toEqual(master === a ? [1n] : [1n, 2n]);
@@ -123,10 +117,10 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     const b = election('tcp:127.0.0.1:2', cb, 300);
     await b.start();
     expect(b.wanted()).toEqual({ role: 'standby', generation: 5n });
-    await until('b to steal and claim', () => b.wanted().role === 'master');
+    await until(() => b.wanted().role === 'master', 'b to steal and claim');
     expect(b.wanted().generation).toBe(6n);
     expect(cb[0]).toMatchObject({ kind: 'promoted', generation: 6n });
-    await until('the hung session to be told', () => stolen.length === 1);
+    await until(() => stolen.length === 1, 'the hung session to be told');
     // its writes are refused now
     await expect(hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { beat: 2 })])).rejects.toThrow(/not owner/);
   });
@@ -136,10 +130,10 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
     // The pair moved here from the host election: the switch still knows that election's 17.
     expect(a.outbid(17n)).toEqual({ outbid: true, generation: 18n });
-    await until('a to claim 18 in the store', () => a.wanted().generation === 18n && pairRows()[0]?.generation === 18);
+    await until(() => a.wanted().generation === 18n && pairRows()[0]?.generation === 18, 'a to claim 18 in the store');
     expect(ca[ca.length - 1]).toMatchObject({ kind: 'promoted', generation: 18n, reason: expect.stringContaining('the switch knew generation 17') });
     expect(pairRows()[0]).toMatchObject({ master: a.me, generation: 18 });
-    await until('b to follow 18', () => b.wanted().generation === 18n);
+    await until(() => b.wanted().generation === 18n, 'b to follow 18');
     expect(b.outbid(18n)).toEqual({ outbid: false, reason: expect.stringContaining('not master of record') });
     expect(b.wanted().role).toBe('standby');
   });
@@ -154,13 +148,13 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await thief.ready(2000);
     expect(await thief.steal(pairLockName('k1'))).toBe(true);
     await thief.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { generation: 9, master: 'thief' })]);
-    await until('a to be fenced', () => a.wanted().role === 'standby');
+    await until(() => a.wanted().role === 'standby', 'a to be fenced');
     expect(a.wanted()).toEqual({ role: 'standby', generation: 9n });
     expect(ca[1]).toEqual({ kind: 'fenced', generation: 9n, by: 'thief', reason: 'generation 1 is over: the store names thief with generation 9' });
     expect(a.mayWrite(Date.now())).toBe(false);
     // the thief goes: a is next in the lock's queue and claims above it
     thief.close();
-    await until('a to claim again', () => a.wanted().role === 'master');
+    await until(() => a.wanted().role === 'master', 'a to claim again');
     expect(a.wanted().generation).toBe(10n);
   });
 
@@ -171,12 +165,12 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     a.configChannel.publish({ from: a.me, seq: 1, text: 'services: []\n', drained: [['web', 'w1']] });
     expect(b.configChannel.where).toBe("the cluster store's Controller_Pair row k1 (column config)");
     let got: ReturnType<ClusterElection['configChannel']['read']>;
-    await until('b to read it', () => (got = b.configChannel.read()) !== undefined);
+    await until(() => (got = b.configChannel.read()) !== undefined, 'b to read it');
     expect(got).toEqual({ from: a.me, seq: 1, text: 'services: []\n', drained: [['web', 'w1']] });
     expect(b.configChannel.read()).toBeUndefined(); // read once per publication
     b.configChannel.publish({ from: b.me, seq: 9, text: 'from the standby\n' });
     a.configChannel.publish({ from: a.me, seq: 2, text: 'services: [] # 2\n' });
-    await until('b to read the second', () => (got = b.configChannel.read()) !== undefined);
+    await until(() => (got = b.configChannel.read()) !== undefined, 'b to read the second');
     expect(got).toMatchObject({ from: a.me, seq: 2 });
     const [uuid, stored] = [...(store.cluster.rows.get('Controller_Pair') ?? new Map<string, Row>())][0];
     expect(JSON.parse(pairRow(uuid, stored).config!)).toMatchObject({ from: a.me, seq: 2 });
@@ -194,7 +188,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     a.configChannel.publish({ from: a.me, seq: 1, text: 'x: 1\n' });
     const beat = () => pairRows()[0]?.beat as number;
     const first = beat();
-    await until('three more heartbeats', () => beat() > first + 2 * 80, 5000);
+    await until(() => beat() > first + 2 * 80, 'three more heartbeats', 5000);
     await new Promise((r) => setTimeout(r, 1200)); // past a retry of the publication
     expect(a.wanted().role).toBe('master');
     expect(errors.filter((m) => m.includes('cannot publish the configuration'))).toEqual([expect.stringContaining('older than 1.2.0')]);

@@ -12,6 +12,7 @@ import { ClusterHost } from '../../../src/daemon/cluster-host';
 import type { VadcEvent } from '../../../src/runtime/types';
 import { silentLogger } from '../../../src/util/logger';
 import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
+import { until } from '../../helpers/until';
 
 // Remotes in their listed order and no waiting on a member behind: which member is read from is then deterministic.
 const SESSION = { ...FAST_SESSION, shuffleRemotes: false, catchUpMs: 0 };
@@ -22,14 +23,6 @@ const store = useFakeClusterStore('vadc-host-logpos-', {
     for (const h of hosts.splice(0)) h.close();
   },
 });
-
-async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function startHost(cache: string): { host: ClusterHost; events: Omit<VadcEvent, 'time'>[]; applied: EffectivePolicy[] } {
   const events: Omit<VadcEvent, 'time'>[] = [];

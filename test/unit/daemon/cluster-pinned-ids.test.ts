@@ -12,17 +12,10 @@ import { VadcDaemon } from '../../../src/daemon/daemon';
 import type { VadcEvent } from '../../../src/runtime/types';
 import { noVswitchd } from '../../helpers/nat-mode';
 import { FAST_SESSION, useFakeClusterStore } from '../ovsdb/fake-cluster-store';
+import { until } from '../../helpers/until';
 
 let daemon: VadcDaemon | undefined;
 const store = useFakeClusterStore('vadc-pinned-ids-', { per: 'all', beforeStop: () => daemon?.stop() });
-
-async function until(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /**
  * Writes a service (or an override: the name and the keys it changes) at `scope`, as `vadc service add --cluster`;

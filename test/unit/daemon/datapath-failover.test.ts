@@ -13,6 +13,7 @@ import { OFPFC_DELETE, OFPFC_DELETE_STRICT, OFPGC_MODIFY, OFPPS_LINK_DOWN } from
 import type { OfpMessage } from '../../../src/openflow/types';
 import { silentLogger } from '../../../src/util/logger';
 import { AppHarness, delivered, fromClient, NAT_MODES, tieredDatapathServices, VMS } from '../../helpers/app-harness';
+import { until } from '../../helpers/until';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
@@ -84,14 +85,6 @@ class Rig {
   }
 }
 
-async function until(what: string, done: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('datapath decisions: tier failover through the daemon', () => {
   it("tier 0's last backend failing its check: one group-mod MODIFY to tier 1's buckets, no delete, no packet-in at any moment", async () => {
     // vm1's check fails while `failed`; the others always pass.
@@ -102,12 +95,12 @@ describe('datapath decisions: tier failover through the daemon', () => {
     try {
       await rig.start();
       const up = (b: string) => rig.bridge.stateOf('web', b)?.health === 'up';
-      await until('every backend up', () => ['v-vm1', 'v-vm2', 'v-vm3'].every(up));
+      await until(() => ['v-vm1', 'v-vm2', 'v-vm3'].every(up), 'every backend up', 20_000);
       expect(rig.spreadOver(60)).toEqual(['v-vm1']);
 
       rig.watch();
       failed = true;
-      await until('vm1 down', () => rig.bridge.stateOf('web', 'v-vm1')?.health === 'down');
+      await until(() => rig.bridge.stateOf('web', 'v-vm1')?.health === 'down', 'vm1 down', 20_000);
       expect(rig.groupMods()).toEqual([OFPGC_MODIFY]);
       expect(rig.decisionFlowDeletes()).toEqual([]);
       expect(rig.probes.length).toBeGreaterThan(0);
@@ -117,7 +110,7 @@ describe('datapath decisions: tier failover through the daemon', () => {
       // The way back (hold 0): vm1 passes again, one MODIFY back to its buckets.
       rig.watch();
       failed = false;
-      await until('vm1 serving again', () => up('v-vm1') && rig.groupMods().length > 0);
+      await until(() => up('v-vm1') && rig.groupMods().length > 0, 'vm1 serving again', 20_000);
       expect(rig.groupMods()).toEqual([OFPGC_MODIFY]);
       expect(rig.decisionFlowDeletes()).toEqual([]);
       expect(rig.probes.filter((p) => p === 'controller')).toEqual([]);

@@ -15,13 +15,15 @@ import { fdBudget, openFileLimit } from '../../../src/daemon/fd-budget';
 import { createLogger } from '../../../src/util/logger';
 import { openFds, setSoftFileLimit } from '../../helpers/fd-limit';
 import { FakeSwitch } from '../controller/fake-switch';
+import { until } from '../../helpers/until';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vadc-fd-reserve-'));
 const dbPath = path.join(dir, 'db.sock');
 const apiSocket = path.join(dir, 'api.sock');
 const configPath = path.join(dir, 'vadc.yaml');
-// The default limits; one control listener (the unix socket), no metrics listener.
-const CONFIG = `controller: {listen: "tcp:127.0.0.1:0"}\novsdb: unix:${path.join(dir, 'no-db.sock')}\nservices: []\n`;
+// The default limits; one control listener (the unix socket), no metrics listener. The host election in the test's
+// directory, not the host's /var/lib/vadc/ha (another run of this file would be its peer).
+const CONFIG = `controller: {listen: "tcp:127.0.0.1:0", ha: {dir: ${JSON.stringify(path.join(dir, 'ha'))}}}\novsdb: unix:${path.join(dir, 'no-db.sock')}\nservices: []\n`;
 const limits = parseConfig(CONFIG).limits;
 const BUDGET = fdBudget(limits, 1, false);
 const FLOOD = BUDGET + 128;
@@ -68,16 +70,12 @@ function flooder(n: number) {
     process.stdout.write('flooding\\n');`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
   const started = new Promise<void>((r) => child.stdout.once('data', () => r()));
-  return { child, started };
-}
-
-/** Polls `test` until it holds (the bound only ends a failing test). */
-async function until(test: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await test())) {
-    if (Date.now() > end) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  /** Ends the flood and resolves once the process has exited (left running, it outlives the test file). */
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null && child.kill()) await exited;
+  };
+  return { started, stop };
 }
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,13 +104,13 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
       const settled = now >= limits.api_connections && now === last;
       last = now;
       return settled;
-    }, 'the API flood settling');
+    }, 'the API flood settling', 30_000, { pollMs: 200 });
     // A switch connects and completes its handshake.
     const ofPort = Number(served.controllerTargets[0].split(':').pop());
     const daemon = served.daemon;
     const sw = await FakeSwitch.connect(ofPort, { dpid: 0x18n });
     fakes.push(sw);
-    await until(() => daemon.events(1000).some((e) => e.kind === 'switch_up'), 'switch_up');
+    await until(() => daemon.events(1000).some((e) => e.kind === 'switch_up'), 'switch_up', 30_000, { pollMs: 200 });
     expect(sw.closed).toBe(false);
     // A new OVSDB connection opens and answers.
     expect(await ovsdbEcho()).toBe('ok');
@@ -120,7 +118,7 @@ it(`an API flood of ${FLOOD} idle connections (the budget is ${BUDGET}) leaves r
     expect(await held()).toBe(limits.api_connections);
     expect(lines.filter((l) => l.includes('fd_budget') || l.includes('EMFILE'))).toEqual([]);
   } finally {
-    flood.child.kill();
+    await flood.stop();
     for (const f of fakes) f.destroy();
     await served?.stop();
     setSoftFileLimit(before ?? 'unlimited');

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { ChildProcess, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,6 +6,7 @@ import { ElectionError, HostElection, electionVerdict, pairKey, type ElectionCha
 import { openFileLimit } from '../../../src/daemon/fd-budget';
 import { silentLogger, type Logger } from '../../../src/util/logger';
 import { openFds, setSoftFileLimit } from '../../helpers/fd-limit';
+import { until } from '../../helpers/until';
 
 const record = (over: Partial<ElectionRecord> = {}): ElectionRecord => ({ owner: 'other', pid: 4242, generation: '7', beatAt: 1000, ...over });
 const facts = { now: 1200, me: 'me', holdLock: false, ownerAlive: true, staleMs: 500 };
@@ -52,8 +53,8 @@ describe('HostElection (real files and flock)', () => {
   beforeEach(() => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-election-'));
   });
-  afterEach(() => {
-    for (const e of running.splice(0)) e.stop();
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((e) => e.stop())); // their lock children gone too
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -62,14 +63,6 @@ describe('HostElection (real files and flock)', () => {
     running.push(e);
     return e;
   }
-  const until = async (test: () => boolean, ms = 3000): Promise<void> => {
-    const end = Date.now() + ms;
-    while (!test()) {
-      if (Date.now() > end) throw new Error('timed out');
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-
   /** An election in a process of its own (beats of 50 ms, a 10 s heartbeat limit); `out` collects its changes' kinds. */
   function childElection(env: NodeJS.ProcessEnv): ChildProcessWithoutNullStreams & { out: string } {
     const script = `
@@ -83,11 +76,17 @@ describe('HostElection (real files and flock)', () => {
     return child;
   }
 
+  /** Kills a child election and resolves once it has exited (a child left running would outlive the test file). */
+  async function killChild(child: ChildProcessWithoutNullStreams): Promise<void> {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    if (child.exitCode === null && child.signalCode === null && child.kill('SIGKILL')) await exited;
+  }
+
   /** A lone instance, once master (start() gives the lock child up to 2 s; a loaded machine can take longer). */
   async function startedMaster(changes: ElectionChange[]): Promise<HostElection> {
     const a = election('tcp:127.0.0.1:1', changes);
     await a.start();
-    await until(() => a.wanted().role === 'master', 10_000);
+    await until(() => a.wanted().role === 'master', 'a to be master', 10_000);
     return a;
   }
 
@@ -116,13 +115,28 @@ describe('HostElection (real files and flock)', () => {
     expect(() => e.stop()).not.toThrow();
   });
 
+  /** The lock children of this test's elections that this process has a handle on. */
+  function lockChildren(): ChildProcess[] {
+    const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+    return handles.filter((h): h is ChildProcess => h instanceof ChildProcess && h.spawnargs[0] === 'flock' && h.spawnargs.some((a) => a.startsWith(dir)));
+  }
+
+  it('stop() resolves once the lock child has exited: a stopped daemon leaves no process behind', async () => {
+    const a = await startedMaster([]);
+    const children = lockChildren();
+    expect(children.map((c) => c.pid)).toHaveLength(1);
+    await a.stop();
+    // Reaped: its exit was seen (the handle itself closes a loop turn later).
+    expect({ exitCode: children[0].exitCode, signalCode: children[0].signalCode }).not.toEqual({ exitCode: null, signalCode: null });
+  });
+
   it('a lone instance is master once its lock child holds the lock; a second one is standby and names it; a resignation hands over', async () => {
     const ca: ElectionChange[] = [];
     const cb: ElectionChange[] = [];
     const a = election('tcp:127.0.0.1:1', ca);
     await a.start();
     // start() gives the lock child 200 ms; a loaded machine can take longer to spawn it, then the next beat promotes.
-    await until(() => a.wanted().role === 'master', 10_000);
+    await until(() => a.wanted().role === 'master', 'a to be master', 10_000);
     expect(a.wanted()).toEqual({ role: 'master', generation: 1n });
     expect(ca).toEqual([{ kind: 'promoted', generation: 1n, reason: 'no master yet' }]);
     expect(a.mayWrite(Date.now())).toBe(true);
@@ -133,9 +147,9 @@ describe('HostElection (real files and flock)', () => {
     // Whose published configuration a promotion adopts: the live master b stood by for; a stood by for nobody.
     expect(b.status().stoodBy).toBe(a.me);
     expect(a.status().stoodBy).toBeUndefined();
-    await until(() => a.status().peer === b.me);
+    await until(() => a.status().peer === b.me, 'a to see b', 3000);
     a.stop();
-    await until(() => b.wanted().role === 'master');
+    await until(() => b.wanted().role === 'master', 'b to take over', 3000);
     expect(b.wanted().generation).toBe(2n);
     expect(b.status().stoodBy).toBe(a.me);
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${a.me} resigned` }]);
@@ -143,17 +157,18 @@ describe('HostElection (real files and flock)', () => {
 
   it('a master killed with SIGKILL is noticed through the lock (not the heartbeat) and replaced', async () => {
     const child = childElection(process.env);
-    await until(() => child.out.includes('promoted'), 20_000);
+    await until(() => child.out.includes('promoted'), 'the child election to be master', 20_000);
     const cb: ElectionChange[] = [];
     const b = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:2', logger: silentLogger(), onChange: (c) => cb.push(c), beatMs: 50, staleMs: 10000 });
     running.push(b);
     await b.start();
     expect(b.wanted().role).toBe('standby');
-    child.kill('SIGKILL');
+    const killed = killChild(child);
     // Well under the 10 s heartbeat limit, so only the lock can have told (1.5 s against a 2 s limit failed a full
     // run at load 10: the kill, the pipe, cat, flock and the next waiter's flock are five processes to schedule).
-    await until(() => b.wanted().role === 'master', 6000);
+    await until(() => b.wanted().role === 'master', 'b to take over', 6000);
     expect(cb).toEqual([{ kind: 'promoted', generation: 2n, reason: `the master ${child.pid}@child died` }]);
+    await killed;
   }, 30_000);
 
   it('the lock child runs no shell start-up files (bash with a socket for stdin and no SHLVL reads ~/.bashrc)', async () => {
@@ -167,9 +182,9 @@ describe('HostElection (real files and flock)', () => {
     delete env.SHLVL; // as under systemd
     const child = childElection(env);
     try {
-      await until(() => child.out.includes('promoted'), 20_000);
+      await until(() => child.out.includes('promoted'), 'the child election to be master', 20_000);
     } finally {
-      child.kill('SIGKILL');
+      await killChild(child);
     }
     expect(existsSync(path.join(home, 'sourced'))).toBe(false);
   }, 30_000);
@@ -247,9 +262,9 @@ describe('HostElection (real files and flock)', () => {
     const a = new HostElection({ dir, key: 'k', listen: 'tcp:127.0.0.1:1', logger: silentLogger(), onChange: () => undefined, beatMs: 50, staleMs: 400, now: () => clock.now });
     running.push(a);
     await a.start();
-    await until(() => a.wanted().role === 'master', 10_000);
+    await until(() => a.wanted().role === 'master', 'a to be master', 10_000);
     writeFileSync(path.join(dir, 'vadc-k.standby'), JSON.stringify({ id: 'peer', at: clock.now }));
-    await until(() => a.status().peer === 'peer'); // a beat read it
+    await until(() => a.status().peer === 'peer', 'a to see the peer', 3000); // a beat read it
     await new Promise((r) => setTimeout(r, 120)); // and the next beats confirmed the lease at clock.now
     return { a, clock, file: path.join(dir, 'vadc-k.json') };
   }
@@ -261,7 +276,7 @@ describe('HostElection (real files and flock)', () => {
     clock.now += 5000;
     writeFileSync(file, JSON.stringify({ ...(JSON.parse(readFileSync(file, 'utf8')) as ElectionRecord), owner: 'peer', pid: process.pid, generation: '2', beatAt: clock.now }));
     expect(a.mayWrite(clock.now)).toBe(false);
-    await until(() => a.wanted().role === 'standby'); // and the election heard of it
+    await until(() => a.wanted().role === 'standby', 'a to stand by', 3000); // and the election heard of it
   });
 
   it('a master whose beat came late (a busy event loop) keeps writing while the record still names it, and renews its beat', async () => {

@@ -12,6 +12,7 @@ import { EGRESS_OWNER, EGRESS_OWNER_KEY, type BackoffPolicy } from '../../../src
 import type { VadcEvent } from '../../../src/runtime/types';
 import { silentLogger } from '../../../src/util/logger';
 import { FakeVswitch } from '../ovsdb/fake-vswitch';
+import { until } from '../../helpers/until';
 
 const dir = mkdtempSync(join(tmpdir(), 'vadc-link-egress-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,14 +32,6 @@ services:
       - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080], queue: { max_rate: 50000000 } }
       - { vnic: v-vm2, ip: 10.0.0.12, ports: [8080], queue: { max_rate: 20000000 } }
 `, 'test');
-}
-
-async function until(what: string, check: () => boolean, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 async function linkTo(fake: FakeVswitch, retry: BackoffPolicy = RETRY) {
@@ -66,8 +59,8 @@ it('a refused write is retried with growing pauses until it succeeds: one failed
   fake.member.failTransacts = 3;
   const { link, events, kinds } = await linkTo(fake);
   try {
-    await until('the QoS row on the port', () => vadcQos(fake, port) !== undefined);
-    await until('the write\'s reply', () => kinds().includes('egress_qos_applied'));
+    await until(() => vadcQos(fake, port) !== undefined, 'the QoS row on the port', 20_000);
+    await until(() => kinds().includes('egress_qos_applied'), 'the write\'s reply', 20_000);
     expect(vadcQos(fake, port)).toEqual({ externalIds: { [EGRESS_OWNER_KEY]: EGRESS_OWNER }, queues: [1, 2] });
     expect(fake.rows('Queue')).toHaveLength(2);
     // Three refused, the fourth written; nothing else changed meanwhile, so only the retry can have written it.
@@ -93,7 +86,7 @@ it('a server that keeps refusing: one event for the whole run of failures, and t
   fake.member.failTransacts = Number.MAX_SAFE_INTEGER;
   const { link, kinds } = await linkTo(fake);
   try {
-    await until('six attempts', () => fake.member.transactTimes.length >= 6);
+    await until(() => fake.member.transactTimes.length >= 6, 'six attempts', 20_000);
     expect(kinds()).toEqual(['egress_qos_failed']);
   } finally {
     link.close();
@@ -111,12 +104,12 @@ it('a change while a retry waits is tried at once, not at the retry', async () =
   // The retry would come in ten minutes: only the change can make the second attempt within the test.
   const { link, kinds } = await linkTo(fake, { initialMs: 600_000, maxMs: 600_000, jitter: 0 });
   try {
-    await until('the first, refused attempt', () => kinds().includes('egress_qos_failed'));
+    await until(() => kinds().includes('egress_qos_failed'), 'the first, refused attempt', 20_000);
     expect(fake.member.transactTimes).toHaveLength(1);
     // Someone else's QoS row (on no port): a change of the QoS table, which makes the link look again.
     fake.add('QoS', { type: 'linux-htb' });
-    await until('the QoS row on the port', () => vadcQos(fake, port) !== undefined);
-    await until('the write\'s reply', () => kinds().includes('egress_qos_applied'));
+    await until(() => vadcQos(fake, port) !== undefined, 'the QoS row on the port', 20_000);
+    await until(() => kinds().includes('egress_qos_applied'), 'the write\'s reply', 20_000);
     expect(fake.member.transactTimes).toHaveLength(2);
     expect(kinds()).toEqual(['egress_qos_failed', 'egress_qos_recovered', 'egress_qos_applied']);
   } finally {

@@ -9,6 +9,7 @@ import { pairKey } from '../../../src/daemon/host-election';
 import { adoptedText, PairConfigFile, PairConfigSync, publishedText, type PublishedConfig } from '../../../src/daemon/pair-config';
 import { serve, type Served } from '../../../src/daemon/serve';
 import { silentLogger } from '../../../src/util/logger';
+import { until } from '../../helpers/until';
 
 const TOKEN = 'pair-config-token-0123456789abcdef';
 const A = `# instance a
@@ -257,13 +258,7 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
   }
 
   // 30 s: the standby parses what it adopts in a worker thread that transpiles its sources first (over 10 s at load ~11).
-  async function until(what: string, check: () => boolean, ms = 30_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  const WAIT_MS = 30_000;
 
   function configFile(name: string, port: number): string {
     const file = path.join(dir, `${name}.yaml`);
@@ -292,12 +287,12 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     const fileB = configFile('b', await freePort());
     let a = await start(fileA);
     const b = await start(fileB);
-    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    await until(() => role(a) === 'master' && role(b) === 'standby', 'a master and a standby', WAIT_MS);
     await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
-    await until('the standby to adopt the service', () => hasDns(b));
+    await until(() => hasDns(b), 'the standby to adopt the service', WAIT_MS);
     await a.daemon.drain('web', 'v1');
     const v1 = (s: Served) => s.daemon.status().services.find((x) => x.name === 'web')?.backends.find((x) => x.id === 'v1');
-    await until('the standby to drain v1 too', () => ['draining', 'drained'].includes(String(v1(b)?.health)));
+    await until(() => ['draining', 'drained'].includes(String(v1(b)?.health)), 'the standby to drain v1 too', WAIT_MS);
     expect(b.daemon.events(100).map((e) => e.kind)).toContain('pair_config_adopted');
     expect(readFileSync(`${fileB}.state.yaml`, 'utf8')).toContain('10.0.0.53'); // kept over a restart of the standby
     expect(b.daemon.status().ha?.where).toBe(`${dir}/ha`);
@@ -306,12 +301,12 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     // (which has the service) and must pair with it again, not start an election of its own.
     await a.stop();
     running.splice(running.indexOf(a), 1);
-    await until('the standby to take over', () => role(b) === 'master');
+    await until(() => role(b) === 'master', 'the standby to take over', WAIT_MS);
     expect(hasDns(b)).toBe(true);
     expect(['draining', 'drained']).toContain(String(v1(b)?.health));
     a = await start(fileA);
     expect(hasDns(a)).toBe(true);
-    await until('the restarted instance to stand by for the new master', () => role(a) === 'standby' && b.daemon.status().ha?.peer !== undefined);
+    await until(() => role(a) === 'standby' && b.daemon.status().ha?.peer !== undefined, 'the restarted instance to stand by for the new master', WAIT_MS);
     expect(a.daemon.status().ha?.generation).toBe(b.daemon.status().ha?.generation);
   });
 
@@ -319,19 +314,19 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     const a = await start(configFile('a', await freePort()));
     const fileB = configFile('b', await freePort());
     let b = await start(fileB);
-    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    await until(() => role(a) === 'master' && role(b) === 'standby', 'a master and a standby', WAIT_MS);
     const kinds = (kind: string) => a.daemon.events(1000).filter((e) => e.kind === kind);
     const idB = b.daemon.status().ha!.instance;
-    await until('peer_seen', () => kinds('peer_seen').length === 1);
+    await until(() => kinds('peer_seen').length === 1, 'peer_seen', WAIT_MS);
     expect(kinds('peer_seen')[0].data).toEqual({ peer: idB });
     await b.stop();
     running.splice(running.indexOf(b), 1);
-    await until('peer_lost', () => kinds('peer_lost').length === 1);
+    await until(() => kinds('peer_lost').length === 1, 'peer_lost', WAIT_MS);
     expect(kinds('peer_lost')[0]).toMatchObject({ level: 'warn', data: { peer: idB } });
     expect(a.daemon.status().ha?.peer).toBeUndefined();
     expect(role(a)).toBe('master');
     b = await start(fileB);
-    await until('peer_seen again', () => kinds('peer_seen').length === 2);
+    await until(() => kinds('peer_seen').length === 2, 'peer_seen again', WAIT_MS);
     expect(kinds('peer_seen')[1].data).toMatchObject({ peer: b.daemon.status().ha!.instance });
     expect(kinds('peer_lost')).toHaveLength(1);
   });
@@ -339,7 +334,7 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
   it('the standby refuses changes through its API, naming the master and its API; what it adopts from the master still comes in', async () => {
     const a = await start(configFile('a', await freePort()));
     const b = await start(configFile('b', await freePort()));
-    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    await until(() => role(a) === 'master' && role(b) === 'standby', 'a master and a standby', WAIT_MS);
     expect(b.daemon.status().ha?.masterApi).toBe(`unix:${dir}/a.sock`); // `vadc status` on the standby shows where to go
     expect(a.daemon.status().ha?.masterApi).toBeUndefined();
     const masterNamed = new RegExp(`standby of its pair.*make the change on the master \\S+ \\(its control API: unix:${dir}/a\\.sock\\)`);
@@ -365,7 +360,7 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     // The same changes on the master reach the standby (adopted past the refusal).
     await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
     await a.daemon.drain('web', 'v1');
-    await until('the standby to adopt the service and the drain', () => hasDns(b) && ['draining', 'drained'].includes(String(web()?.backends[0].health)));
+    await until(() => hasDns(b) && ['draining', 'drained'].includes(String(web()?.backends[0].health)), 'the standby to adopt the service and the drain', WAIT_MS);
   });
 
   it('a master that stalls right after its changes (before its standby first looked) hands them over: the new master serves them', async () => {
@@ -373,12 +368,12 @@ describe('a pair of daemons (serve, host election in a temp dir, no switch)', ()
     // take over with its own configuration and the old master, standing by, adopted that (the changes were lost).
     const a = await start(configFile('a', await freePort()));
     const b = await start(configFile('b', await freePort()));
-    await until('a master and a standby', () => role(a) === 'master' && role(b) === 'standby');
+    await until(() => role(a) === 'master' && role(b) === 'standby', 'a master and a standby', WAIT_MS);
     await a.daemon.addService({ name: 'dns', vip: '10.0.0.53', protocol: 'udp', port: 53, backends: [{ vnic: 'v3', ip: '10.0.0.13', ports: [53] }] });
     await a.daemon.drain('web', 'v1');
     clearInterval((a.daemon as unknown as { election: { timer: NodeJS.Timeout } }).election.timer); // a beats no more
-    await until('b to take over', () => role(b) === 'master');
+    await until(() => role(b) === 'master', 'b to take over', WAIT_MS);
     const v1 = () => b.daemon.status().services.find((x) => x.name === 'web')?.backends.find((x) => x.id === 'v1');
-    await until('the new master to serve the service and the drain', () => hasDns(b) && ['draining', 'drained'].includes(String(v1()?.health)));
+    await until(() => hasDns(b) && ['draining', 'drained'].includes(String(v1()?.health)), 'the new master to serve the service and the drain', WAIT_MS);
   });
 });

@@ -14,6 +14,7 @@ import type { OfpMessage } from '../../../src/openflow/types';
 import type { Checker } from '../../../src/health';
 import { silentLogger } from '../../../src/util/logger';
 import { AppHarness, delivered, fromClient, NAT_MODES, VMS, webOver } from '../../helpers/app-harness';
+import { until } from '../../helpers/until';
 
 const CONNTRACK = NAT_MODES[1];
 const PORT_OF: Record<number, string> = Object.fromEntries(Object.entries(VMS).map(([name, vm]) => [vm.ofport, name]));
@@ -86,14 +87,6 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
 /** A TCP check every 2 s (the first within 0.2 s); `passes`: what each check says. */
 const checkedWeb = webOver(['v-vm1', 'v-vm2'], '    decisions: datapath\n    health: { type: tcp, interval: 2, timeout: 1, rise: 1, fall: 1 }\n');
 
-async function until(what: string, done: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the same daemon (%s), a service with active checks deciding in the datapath', (handler) => {
   // Every check passes. Between the switch going and its connect's answer nothing is awaited: no check can pass in
   // between, so what the switch gets on connect is what vadc knew before it went.
@@ -102,7 +95,7 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
   it('keeps the verdicts through the switch\'s absence: the connect\'s batch carries the group and decision flow, no new connection reaches the controller', async () => {
     const { h, bridge, hooks, fresh, deliver } = await rig(checkedWeb, passing);
     try {
-      await until('both backends up', () => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'));
+      await until(() => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'), 'both backends up');
       expect(fresh()).not.toBe('controller');
       hooks.onSwitchDown!(h.sw.dpid, h.now);
       // The switch lost vadc's flows and groups while away (ovs-vsctl del-controller does that on OVS 3.1).
@@ -120,7 +113,7 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
   it('a backend whose vNIC OVSDB reported gone meanwhile must pass a check again; the other serves at once', async () => {
     const { h, bridge, hooks, fresh, deliver } = await rig(checkedWeb, passing);
     try {
-      await until('both backends up', () => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'));
+      await until(() => ['v-vm1', 'v-vm2'].every((b) => bridge.stateOf('web', b)?.health === 'up'), 'both backends up');
       hooks.onSwitchDown!(h.sw.dpid, h.now);
       bridge.vnicGone('v-vm1');
       bridge.observeLocations();
@@ -130,7 +123,7 @@ describe.each(['onSwitchUp', 'onMastership'] as const)('a switch back at the sam
       expect(new Set(Array.from({ length: 20 }, fresh))).toEqual(new Set(['v-vm2']));
       expect(h.packetIns).toBe(0);
       // Its next pass brings it back.
-      await until('vm1 up again', () => bridge.stateOf('web', 'v-vm1')?.health === 'up');
+      await until(() => bridge.stateOf('web', 'v-vm1')?.health === 'up', 'vm1 up again');
       expect([...new Set(Array.from({ length: 20 }, fresh))].sort()).toEqual(['v-vm1', 'v-vm2']);
     } finally {
       await bridge.stop();

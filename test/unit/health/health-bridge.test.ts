@@ -8,6 +8,7 @@ import type { OfpPort } from '../../../src/openflow/types';
 import type { CheckSpec } from '../../../src/health';
 import type { VadcEvent } from '../../../src/runtime/types';
 import { silentLogger } from '../../../src/util/logger';
+import { until } from '../../helpers/until';
 
 const SERVICES = parseConfig(`
 services:
@@ -195,11 +196,6 @@ services:
       const member = app.serviceStates()[0].lb.backendById(b)!;
       return [member.eligibleFor(false), member.eligibleFor(true)];
     });
-    const until = async (cond: () => boolean, what: string) => {
-      for (const deadline = Date.now() + 10_000; !cond(); await new Promise((r) => setTimeout(r, 10))) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      }
-    };
     try {
       await bridge.setServices(services);
       app.switchUp(switchWith(['v-vm1', 'v-vm2']), 0);

@@ -1,11 +1,12 @@
 // The host lock that lets one lab run at a time: a lab being built, or another run of a lab of the same name, is
 // waited for (never taken over, never reported as "already up"); only a dead owner with no lab is stale.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { acquireHostLock, releaseHostLock } from '../../../src/lab/host-lock';
 import { statePath } from '../../../src/lab/state';
+import { until } from '../../helpers/until';
 
 let tmp: string;
 let lockFile: string;
@@ -18,6 +19,42 @@ afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** A pid that certainly belonged to a process that has exited. */
 function deadPid(): number {
   return spawnSync(process.execPath, ['-e', '0']).pid!;
+}
+
+/** Whether /proc says the process is a zombie (exited, not yet reaped). */
+function zombie(pid: number): boolean {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A zombie's pid, and a stop for its parent: python forks a child that exits at once and never waits for it (a shell
+ * may reap its background job before it execs). stop() ends the parent and resolves once it has exited (init then
+ * reaps the zombie).
+ */
+async function zombieProcess(): Promise<{ pid: number; stop: () => Promise<void> }> {
+  const script = 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n';
+  const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = new Promise<void>((resolve) => parent.once('exit', () => resolve()));
+  const stop = async () => {
+    parent.kill('SIGKILL');
+    await exited;
+  };
+  try {
+    const pid = await new Promise<number>((resolve, reject) => {
+      parent.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
+      parent.once('exit', () => reject(new Error('python3 exited before naming its child')));
+    });
+    await until(() => zombie(pid), `pid ${pid} to be a zombie`, 10_000);
+    return { pid, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 }
 
 const own = (dir: string, pid: number) => fs.writeFileSync(lockFile, JSON.stringify({ name: 'vadc', dir, pid }));
@@ -40,6 +77,18 @@ describe('host lock', () => {
     fs.writeFileSync(statePath(dir), '{}');
     own(dir, deadPid());
     await expect(acquireHostLock('vadc', dir, 0, lockFile)).rejects.toMatchObject({ code: 'exists' });
+  });
+
+  it('takes over the lock of a zombie owner that left no lab: it exited, and runs nothing that could release it', async () => {
+    const dir = path.join(tmp, 'lab');
+    const z = await zombieProcess();
+    try {
+      own(dir, z.pid);
+      await acquireHostLock('vadc', dir, 1000, lockFile);
+      expect(JSON.parse(fs.readFileSync(lockFile, 'utf8')).pid).toBe(process.pid);
+    } finally {
+      await z.stop();
+    }
   });
 
   it('leaves a just-created, still empty lock file to its writer; an old unreadable one is stale', async () => {

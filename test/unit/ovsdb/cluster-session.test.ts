@@ -15,6 +15,7 @@ import {
 } from '../../../src/ovsdb';
 import { FakeCluster, TEST_SCHEMA } from './fake-cluster';
 import { FAST_SESSION, useFakeClusterStore } from './fake-cluster-store';
+import { until } from '../../helpers/until';
 
 const store = useFakeClusterStore('vadc-ovsdbcluster-', {
   per: 'each',
@@ -32,14 +33,6 @@ function open(opts: OvsdbClientOptions = {}): OvsdbClient {
   const client = OvsdbClient.open(store.cluster.remotes(), { ...FAST, ...opts });
   clients.push(client);
   return client;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 /** Everything a monitor listener and the session's events said, in order. */
@@ -67,7 +60,7 @@ async function monitorWith3Rows(opts: OvsdbClientOptions = {}) {
   const r = record(client);
   const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
   for (let seq = 1; seq <= 3; seq++) store.cluster.insert({ seq, name: `row${seq}` });
-  await until('3 rows', () => r.addedSeqs().length === 3);
+  await until(() => r.addedSeqs().length === 3, '3 rows');
   return { client, r, handle };
 }
 
@@ -79,7 +72,7 @@ describe('several remotes and the _Server checks', () => {
     expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[2].path}` });
     expect(client.member).toMatchObject({ name: 'Cluster_Test', model: 'clustered', leader: true, connected: true });
     expect(store.cluster.members.map((m) => m.accepted)).toEqual([1, 1, 1]);
-    await until('the followers to see their connections closed', () => store.cluster.members[0].conns.size + store.cluster.members[1].conns.size === 0);
+    await until(() => store.cluster.members[0].conns.size + store.cluster.members[1].conns.size === 0, 'the followers to see their connections closed');
   });
 
   test('a reader moves off a member that loses its cluster, past one that is behind, to a usable one', async () => {
@@ -89,7 +82,7 @@ describe('several remotes and the _Server checks', () => {
     expect(client.state).toMatchObject({ kind: 'connected', remote: `unix:${store.cluster.members[0].path}` });
     store.cluster.members[1].indexOverride = 3; // behind index 10, which the session has seen
     store.cluster.members[0].setConnected(false);
-    await until('a connection to member 2', () => client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[2].path));
+    await until(() => client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[2].path), 'a connection to member 2');
     expect(r.errors[0]).toBeInstanceOf(OvsdbMemberError);
     expect(r.errors[0]).toMatchObject({ problem: 'not-connected' });
     expect(r.events).toEqual([
@@ -103,20 +96,20 @@ describe('several remotes and the _Server checks', () => {
 
   test('a member behind the index already seen is waited for on its connection, then used: the monitor resumes there', async () => {
     const { client, r, handle } = await monitorWith3Rows();
-    await until('the index of the last insert', () => client.logPosition?.index === store.cluster.index);
+    await until(() => client.logPosition?.index === store.cluster.index, 'the index of the last insert');
     // Members 0 and 2 go away; member 1 is in its cluster but has not applied the last inserts yet (as a follower
     // right after the leader's kill, until the new leader's first commit).
     store.cluster.members[1].indexOverride = store.cluster.index - 2;
     await store.cluster.members[2].kill();
     await store.cluster.members[0].kill();
-    await until('a connection to member 1', () => store.cluster.members[1].conns.size === 1);
+    await until(() => store.cluster.members[1].conns.size === 1, 'a connection to member 1');
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(client.connected).toBe(false);
     store.cluster.insert({ seq: 4, name: 'row4' });
     store.cluster.members[1].indexOverride = undefined; // caught up
     store.cluster.members[1].serverRowChanged();
-    await until('connected to member 1', () => client.connected);
-    await until('4 rows', () => r.addedSeqs().length === 4);
+    await until(() => client.connected, 'connected to member 1');
+    await until(() => r.addedSeqs().length === 4, '4 rows');
     // One connection to member 1, kept while it caught up: no refusal, no pause, and the monitor resumed.
     expect(store.cluster.members[1].accepted).toBe(1);
     expect(r.events).toEqual([
@@ -135,7 +128,7 @@ describe('several remotes and the _Server checks', () => {
     store.cluster.members[1].indexOverride = 3;
     await store.cluster.members[2].kill();
     await store.cluster.members[0].kill();
-    await until('a connection to member 1', () => store.cluster.members[1].conns.size === 1);
+    await until(() => store.cluster.members[1].conns.size === 1, 'a connection to member 1');
     const refusedStale = () => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 3, behind 10 already seen'));
     // A `_Server` change that leaves it behind: judged again, still waited for on the same connection.
     store.cluster.members[1].indexOverride = 5;
@@ -143,14 +136,14 @@ describe('several remotes and the _Server checks', () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(refusedStale()).toBe(false);
     expect(store.cluster.members[1].accepted).toBe(1);
-    await until('member 1 refused as stale', () => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 5, behind 10 already seen')));
+    await until(() => r.states.some((s) => s.kind === 'connecting' && (s.lastError ?? '').includes('at index 5, behind 10 already seen')), 'member 1 refused as stale');
     expect(client.connected).toBe(false);
   });
 
   test('a saved log position: members of that cluster behind it are refused from the first connection; another cluster ignores it', async () => {
     const seeded = open({ catchUpMs: 0, logPosition: { clusterId: store.cluster.cid, index: 50 } });
     const r = record(seeded);
-    await until('a failed round', () => seeded.state.kind === 'backoff');
+    await until(() => seeded.state.kind === 'backoff', 'a failed round');
     expect(r.states.filter((s) => s.kind === 'connecting').map((s) => (s.kind === 'connecting' ? s.lastError : '')).at(-1)).toContain('at index 10, behind 50 already seen');
     expect(seeded.connected).toBe(false);
     expect(seeded.logPosition).toEqual({ clusterId: store.cluster.cid, index: 50 });
@@ -172,10 +165,10 @@ describe('several remotes and the _Server checks', () => {
       clients.push(client);
       await client.ready(2000);
       store.cluster.members.forEach((m) => m.setConnected(false));
-      await until('the other cluster to be refused', () => client.state.kind === 'backoff');
+      await until(() => client.state.kind === 'backoff', 'the other cluster to be refused');
       const states: string[] = [];
       client.on('state', (s) => states.push(s.kind === 'connecting' ? (s.lastError ?? '') : ''));
-      await until('another round', () => states.some((s) => s.includes('belongs to cluster')));
+      await until(() => states.some((s) => s.includes('belongs to cluster')), 'another round');
       expect(client.connected).toBe(false);
     } finally {
       await other.stop();
@@ -188,8 +181,8 @@ describe('resumable monitors', () => {
     const { client, r, handle } = await monitorWith3Rows({ leaderOnly: true });
     store.cluster.setLeader(1);
     for (let seq = 4; seq <= 6; seq++) store.cluster.insert({ seq, name: `row${seq}` });
-    await until('the new leader', () => client.connected && client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[1].path));
-    await until('6 rows', () => r.addedSeqs().length === 6);
+    await until(() => client.connected && client.state.kind === 'connected' && client.state.remote.includes(store.cluster.members[1].path), 'the new leader');
+    await until(() => r.addedSeqs().length === 6, '6 rows');
     expect(r.addedSeqs().sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(r.all().filter((c) => c.old)).toEqual([]);
     expect(handle.stats()).toMatchObject({ method: 'monitor_cond_since', fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
@@ -212,7 +205,7 @@ describe('resumable monitors', () => {
       store.cluster.insert({ seq, name: `row${seq}`, tags: [`t${seq % 3}`] });
       await new Promise((resolve) => setTimeout(resolve, 2));
     }
-    await until('30 rows', () => handle.rows('Item').size === 30 && r.addedSeqs().length === 30);
+    await until(() => handle.rows('Item').size === 30 && r.addedSeqs().length === 30, '30 rows');
     expect(r.addedSeqs().sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
     expect(r.all().filter((c) => c.old)).toEqual([]);
     expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1 });
@@ -232,7 +225,7 @@ describe('resumable monitors', () => {
     store.cluster.members[1].historyLost = true; // restarted: its history starts after the session's last transaction
     store.cluster.members[0].dropConnections();
     store.cluster.insert({ seq: 4, name: 'row4' });
-    await until('connected again', () => client.connected && r.addedSeqs().length === 4);
+    await until(() => client.connected && r.addedSeqs().length === 4, 'connected again');
     expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
     expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
     expect(r.events).toEqual([
@@ -250,9 +243,9 @@ describe('resumable monitors', () => {
     store.cluster.members[0].dropConnections();
     store.cluster.insert({ seq: 4, name: 'row4' });
     // Every member is asked and answers found=false, more than once each, before member 2 applies the commit.
-    await until('each member to answer found=false', () => r.states.filter((s) => s.kind === 'connecting' && s.lastError?.includes('it has not got transaction')).length >= 4);
+    await until(() => r.states.filter((s) => s.kind === 'connecting' && s.lastError?.includes('it has not got transaction')).length >= 4, 'each member to answer found=false');
     store.cluster.members[2].historyLost = false;
-    await until('connected again', () => client.connected && r.addedSeqs().length === 4);
+    await until(() => client.connected && r.addedSeqs().length === 4, 'connected again');
     expect(handle.stats()).toMatchObject({ fullLoads: 1, resumes: 1, lastTxnId: store.cluster.lastTxnId });
     expect(r.batches.map((b) => b.kind)).toEqual(['initial', 'update', 'update', 'update', 'resumed']);
     expect(r.events.at(-1)).toBe(`connected unix:${store.cluster.members[2].path} resumed=1 reloaded=0`);
@@ -263,8 +256,8 @@ describe('resumable monitors', () => {
     for (const m of store.cluster.members) m.historyLost = true;
     const lostAt = Date.now();
     store.cluster.members[0].dropConnections();
-    await until('the outage to be seen', () => !client.connected);
-    await until('connected again', () => client.connected);
+    await until(() => !client.connected, 'the outage to be seen');
+    await until(() => client.connected, 'connected again');
     expect(Date.now() - lostAt).toBeGreaterThanOrEqual(300);
     expect(handle.stats()).toMatchObject({ fullLoads: 2, resumes: 0 });
     expect(r.events.at(-1)).toMatch(/resumed=0 reloaded=1$/);
@@ -277,13 +270,13 @@ describe('resumable monitors', () => {
     store.cluster.insert({ seq: 3, name: 'c', tags: ['x', 'y'] });
     const handle = await client.monitor('Cluster_Test', { Item: {} }, r.listener);
     await store.cluster.stop();
-    await until('the outage to be seen', () => !client.connected);
+    await until(() => !client.connected, 'the outage to be seen');
     store.cluster.delete(a);
     store.cluster.update(b, { attrs: new Map([['k', 'w'], ['n', '1']]) });
     const d = store.cluster.insert({ seq: 4, name: 'd' });
     store.cluster.forgetHistory(); // as after compaction: the session's last transaction is not found
     await Promise.all(store.cluster.members.map((m) => m.start()));
-    await until('the reload', () => handle.stats().fullLoads === 2);
+    await until(() => handle.stats().fullLoads === 2, 'the reload');
     const reload = r.batches.at(-1);
     expect(reload?.kind).toBe('initial');
     const summary = reload?.changes.map((c) => `${c.old ? (c.new ? 'update' : 'delete') : 'add'} ${c.uuid}`).sort();
@@ -306,7 +299,7 @@ describe('resumable monitors', () => {
     expect(handle.stats().method).toBe(method);
     store.cluster.members[0].dropConnections();
     store.cluster.update(keep, { name: 'changed' });
-    await until('the reload', () => handle.stats().fullLoads === 2);
+    await until(() => handle.stats().fullLoads === 2, 'the reload');
     expect(r.batches.map((b) => [b.kind, b.changes.map((c) => c.new?.name)])).toEqual([
       ['initial', ['keep']],
       ['initial', ['changed']],
@@ -318,7 +311,7 @@ describe('resumable monitors', () => {
     const client = open();
     const r = record(client);
     const pending = client.monitor('Cluster_Test', { Item: {} }, r.listener);
-    await until('a failed round', () => client.state.kind === 'backoff');
+    await until(() => client.state.kind === 'backoff', 'a failed round');
     store.cluster.insert({ seq: 7, name: 'late' });
     await Promise.all(store.cluster.members.map((m) => m.start()));
     const handle = await pending;
@@ -336,7 +329,7 @@ describe('locks (on the leader)', () => {
     expect(await b.lock('vadc_master')).toBe(false);
     expect([a.hasLock('vadc_master'), b.hasLock('vadc_master')]).toEqual([true, false]);
     await a.unlock('vadc_master');
-    await until('b to be granted', () => b.hasLock('vadc_master'));
+    await until(() => b.hasLock('vadc_master'), 'b to be granted');
     expect(ra.events.slice(1)).toEqual(['locked vadc_master']);
     expect(rb.events.slice(1)).toEqual(['locked vadc_master']);
   });
@@ -347,10 +340,10 @@ describe('locks (on the leader)', () => {
     await Promise.all([a.ready(2000), c.ready(2000)]);
     await a.lock('vadc_master');
     expect(await c.steal('vadc_master')).toBe(true);
-    await until('a to be told', () => ra.events.includes('stolen vadc_master'));
+    await until(() => ra.events.includes('stolen vadc_master'), 'a to be told');
     expect(a.hasLock('vadc_master')).toBe(false);
     await c.unlock('vadc_master');
-    await until('a to get it back', () => a.hasLock('vadc_master'));
+    await until(() => a.hasLock('vadc_master'), 'a to get it back');
     expect(ra.events.slice(1)).toEqual(['locked vadc_master', 'stolen vadc_master', 'locked vadc_master']);
     expect(rc.events.slice(1)).toEqual(['locked vadc_master']);
   });
@@ -361,7 +354,7 @@ describe('locks (on the leader)', () => {
     await a.ready(2000);
     await a.lock('vadc_master');
     store.cluster.setLeader(1);
-    await until('the lock on the new leader', () => a.hasLock('vadc_master') && store.cluster.members[1].locks.has('vadc_master'));
+    await until(() => a.hasLock('vadc_master') && store.cluster.members[1].locks.has('vadc_master'), 'the lock on the new leader');
     expect(r.events.slice(1)).toEqual([
       'locked vadc_master',
       'lockLost vadc_master',

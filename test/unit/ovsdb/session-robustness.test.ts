@@ -8,6 +8,7 @@ import { readdirSync } from 'node:fs';
 import { OvsdbClient, OvsdbClientOptions, OvsdbClosedError, OvsdbConnectionError, OvsdbRpcError, SessionState } from '../../../src/ovsdb';
 import { TEST_SCHEMA } from './fake-cluster';
 import { FAST_SESSION, useFakeClusterStore } from './fake-cluster-store';
+import { until } from '../../helpers/until';
 
 const store = useFakeClusterStore('vadc-ovsdbrobust-', {
   per: 'each',
@@ -28,14 +29,6 @@ function open(opts: OvsdbClientOptions = {}): OvsdbClient {
   return client;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 function watch(client: OvsdbClient) {
   const states: SessionState[] = [];
   const events: string[] = [];
@@ -52,7 +45,7 @@ test('a server that answers echo and errors everything: fds do not grow, never "
   const w = watch(client);
   const fdsSeen: number[] = [];
   const sampler = setInterval(() => fdsSeen.push(openFds()), 3);
-  await until('20 connection attempts', () => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 20, 5000);
+  await until(() => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 20, '20 connection attempts', 5000);
   clearInterval(sampler);
   // At most one attempt is open at a time: its socket here and its peer's in the fake server.
   expect(Math.max(...fdsSeen)).toBeLessThanOrEqual(baseline + 2);
@@ -63,7 +56,7 @@ test('a server that answers echo and errors everything: fds do not grow, never "
   expect(last).toMatchObject({ kind: 'backoff', lastError: expect.stringContaining('get_schema failed: internal error') });
   await expect(client.transact('Cluster_Test', [])).rejects.toThrow(/not connected to unix:.*last error: .*internal error/);
   client.close();
-  await until('every socket to be closed', () => openFds() <= baseline && store.cluster.members.every((m) => m.conns.size === 0));
+  await until(() => openFds() <= baseline && store.cluster.members.every((m) => m.conns.size === 0), 'every socket to be closed');
 });
 
 test('connect() fails fast with the last error, closing what it opened', async () => {
@@ -73,7 +66,7 @@ test('connect() fails fast with the last error, closing what it opened', async (
   await expect(failed).rejects.toBeInstanceOf(OvsdbRpcError);
   await expect(failed).rejects.toThrow('this server errors everything');
   expect(store.cluster.members.map((m) => m.accepted)).toEqual([1, 1]);
-  await until('the sockets to be closed', () => openFds() <= baseline);
+  await until(() => openFds() <= baseline, 'the sockets to be closed');
   await store.cluster.stop();
   await expect(OvsdbClient.connect(store.cluster.remotes(), FAST)).rejects.toBeInstanceOf(OvsdbConnectionError);
 });
@@ -87,7 +80,7 @@ test('a monitor that fails on reconnect: never "connected", the rows are kept, o
   const connectedBefore = w.states.filter((s) => s.kind === 'connected').length;
   for (const m of store.cluster.members) m.behaviour.failMonitors = true;
   store.cluster.members[0].dropConnections();
-  await until('several failed attempts', () => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 8);
+  await until(() => store.cluster.members[0].accepted + store.cluster.members[1].accepted >= 8, 'several failed attempts');
   expect(w.states.filter((s) => s.kind === 'connected')).toHaveLength(connectedBefore);
   expect(client.connected).toBe(false);
   expect([...handle.rows('Item').values()].map((r) => r.name)).toEqual(['kept']);
@@ -117,7 +110,7 @@ test('close() during backoff ends at once: no further attempt, waiters rejected'
   const w = watch(client);
   const ready = client.ready();
   const monitor = client.monitor('Cluster_Test', { Item: {} }, () => undefined);
-  await until('the backoff', () => client.state.kind === 'backoff');
+  await until(() => client.state.kind === 'backoff', 'the backoff');
   const attempts = w.states.filter((s) => s.kind === 'connecting').length;
   client.close();
   expect(client.state.kind).toBe('closed');
@@ -132,12 +125,12 @@ test('close() in the middle of a handshake with a silent server closes its socke
   for (const m of store.cluster.members) m.behaviour.silent = true;
   const baseline = openFds();
   const client = open({ handshakeTimeoutMs: 60_000 });
-  await until('a connection to hang', () => store.cluster.members[0].conns.size === 1);
+  await until(() => store.cluster.members[0].conns.size === 1, 'a connection to hang');
   expect(client.state).toMatchObject({ kind: 'connecting' });
   client.close();
   expect(client.state.kind).toBe('closed');
-  await until('the server to see the close', () => store.cluster.members[0].conns.size === 0, 500);
-  await until('the fds to be released', () => openFds() <= baseline, 500);
+  await until(() => store.cluster.members[0].conns.size === 0, 'the server to see the close', 500);
+  await until(() => openFds() <= baseline, 'the fds to be released', 500);
   expect(store.cluster.members[1].accepted).toBe(0);
 });
 
