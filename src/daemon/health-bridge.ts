@@ -98,8 +98,8 @@ export class HealthBridge {
       if (next && sameButBackends(next, entry.config)) {
         // Only the removals: a backend that joins is added by setServices, after the daemon has looked its vNIC up
         // (added before, a tagged VM was reported down for an absence that was only vadc not having looked yet).
-        const kept = new Set(next.backends.map((b) => JSON.stringify(b)));
-        this.updateMembers(entry, { ...entry.config, backends: entry.config.backends.filter((b) => kept.has(JSON.stringify(b))) });
+        const kept = new Set(next.backends.map(monitoredView));
+        this.updateMembers(entry, { ...entry.config, backends: entry.config.backends.filter((b) => kept.has(monitoredView(b))) });
         continue;
       }
       // Rebuilt (the scheduler or another setting changed): with the same health section the verdicts carry over, so
@@ -294,14 +294,19 @@ export class HealthBridge {
    * (a rebuilt monitor would judge them all again, and with active checks take them all out until then).
    */
   private updateMembers(entry: { monitor: ServiceHealthMonitor; config: ServiceConfig }, next: ServiceConfig): void {
-    const before = new Map(entry.config.backends.map((b) => [b.name, JSON.stringify(b)]));
-    const after = new Map(next.backends.map((b) => [b.name, JSON.stringify(b)]));
+    // A backend whose weight alone changed stays a member with its verdict, checks and drain (removed and added, it
+    // was judged afresh: with active checks out of the rotation until its next check).
+    const before = new Map(entry.config.backends.map((b) => [b.name, monitoredView(b)]));
+    const after = new Map(next.backends.map((b) => [b.name, monitoredView(b)]));
     const members = new Map(healthOptionsFromConfig(next, { scheduler: this.scheduler }).backends.map((b) => [b.id, b]));
     // The new member list first: what a removal makes the monitor say (a re-evaluation's events) must not reach the
     // app for a backend the app no longer has ("service web has no backend ..." failed backend remove and config apply).
     entry.config = next;
     for (const [name, text] of before) {
-      if (after.get(name) === text) continue;
+      if (after.get(name) === text) {
+        entry.monitor.setWeight(name, members.get(name)!.weight);
+        continue;
+      }
       entry.monitor.removeBackend(name);
       this.forget(`${next.name}/${name}`);
     }
@@ -382,4 +387,9 @@ function sameButBackends(a: ServiceConfig, b: ServiceConfig): boolean {
 /** Every address of the host's interfaces (an IPv6 link-local one without its zone). */
 function hostAddresses(): string[] {
   return Object.values(os.networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
+}
+
+/** A backend as its health monitor sees it: its configuration less the weight (the monitor only records it). */
+function monitoredView(b: ServiceConfig['backends'][number]): string {
+  return JSON.stringify({ ...b, weight: 0 });
 }

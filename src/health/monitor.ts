@@ -2,8 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { HealthState, LastCheck, VadcEvent } from '../runtime/types';
 import { silentLogger, type Logger } from '../util/logger';
 import {
-  familiesOut, initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type CheckFamily, type HealthInput,
-  type RiseFall,
+  familiesOut, initialBackendHealth, stepBackendHealth, usablePorts, vnicProblem, type BackendHealth, type CheckFamily, type HealthInput, type RiseFall,
 } from './backend-health';
 import { effectiveWeight, endDrain, startDrain, updateDrain, type DrainTable } from './drain';
 import { toVadcEvent, type HealthEvent } from './events';
@@ -329,10 +328,11 @@ export class ServiceHealthMonitor extends EventEmitter {
     return (['ipv4', 'ipv6'] as const).map((family) => ({ family, passing: usablePorts(h, family) }));
   }
 
-  /** The scheduler weight: 0 while draining. */
+  /** The scheduler weight: 0 while draining. setWeight: a weight-only change keeps the verdict, checks and drain. */
   weightOf(backend: string): number {
     return effectiveWeight(this.drains, backend, this.requireBackend(backend).weight);
   }
+  setWeight(backend: string, weight: number): void { this.requireBackend(backend).weight = weight; }
 
   stateOf(backend: string): { health: HealthState; reason: string } {
     const drain = this.drains[backend];

@@ -92,18 +92,21 @@ describe('HealthBridge vNIC discovery', () => {
   });
 });
 
-describe('HealthBridge across a config change', () => {
-  it('a service rebuilt for another scheduler keeps its backends\' verdicts (the health section unchanged): no refusals until the next check', async () => {
-    const yaml = (scheduler: string) => parseConfig(`
+/** Service web checked by a script a minute apart, with backend v-vm1: `service` and `backend` add YAML to each. */
+const checkedService = (service: string, backend = '') => parseConfig(`
 services:
   - name: web
     vip: 10.0.0.100
     port: 80
-    scheduler: ${scheduler}
+    ${service}
     health: { type: script, command: "exit 0", interval: 60, timeout: 5, rise: 1, fall: 1 }
     backends:
-      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080] }
+      - { vnic: v-vm1, ip: 10.0.0.11, ports: [8080]${backend} }
 `, 'test').services;
+
+describe('HealthBridge across a config change', () => {
+  it('a service rebuilt for another scheduler keeps its backends\' verdicts (the health section unchanged): no refusals until the next check', async () => {
+    const yaml = (scheduler: string) => checkedService(`scheduler: ${scheduler}`);
     const app = new LoadBalancerApp(yaml('rr'));
     const bridge = new HealthBridge({ app, logger: silentLogger(), emit: () => undefined, deliver: () => undefined, now: Date.now });
     const healthy = () => app.serviceStates()[0].backends.get('v-vm1')?.healthy;
@@ -122,6 +125,33 @@ services:
       await bridge.setServices(yaml('wrr'));
       expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
       expect(healthy()).toBe(true);
+    } finally {
+      await bridge.stop();
+    }
+  });
+});
+
+describe('HealthBridge across a weight change', () => {
+  it('a backend whose weight alone changed keeps its verdict and stays in the rotation until its next check', async () => {
+    const yaml = (weight: number) => checkedService('', `, weight: ${weight}`);
+    const app = new LoadBalancerApp(yaml(1));
+    const bridge = new HealthBridge({ app, logger: silentLogger(), emit: () => undefined, deliver: () => undefined, now: Date.now });
+    const healthy = () => app.serviceStates()[0].backends.get('v-vm1')?.healthy;
+    try {
+      await bridge.setServices(yaml(1));
+      app.switchUp(switchWith(['v-vm1']), 0);
+      bridge.discoverySettled();
+      await until(() => bridge.stateOf('web', 'v-vm1')?.health === 'up', 'the first check passes', 20_000);
+      expect(healthy()).toBe(true);
+
+      // The next check is a minute away: before, the bridge removed and added the backend, which the monitor judged
+      // afresh ('unknown') and the app took out of the rotation until then.
+      app.setServices(yaml(5), 1);
+      bridge.retire(yaml(5));
+      await bridge.setServices(yaml(5));
+      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      expect(healthy()).toBe(true);
+      expect(app.serviceStates()[0].lb.backendById('v-vm1')?.weight).toBe(5);
     } finally {
       await bridge.stop();
     }
