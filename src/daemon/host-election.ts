@@ -455,13 +455,20 @@ export class HostElection implements ControllerElection {
     this.lockChild = undefined;
     this.holdLock = false;
     if (!child || child.pid === undefined) return Promise.resolve();
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    // A child that died on its own (killed from outside) has emitted 'close' already: waiting for it would never end.
+    const exited = child.exitCode !== null || child.signalCode !== null;
+    if (exited && (child.stdout === null || child.stdout.destroyed)) return Promise.resolve();
+    let bound: NodeJS.Timeout | undefined;
+    const closed = new Promise<void>((resolve) => {
+      child.once('close', () => resolve());
+      bound = setTimeout(() => {
+        child.kill('SIGKILL');
+        child.stdout?.destroy();
+        resolve(); // bounded whatever the child does
+      }, LOCK_CHILD_KILL_MS);
+    });
     if (hasPipes(child)) child.stdin.end();
     child.kill();
-    const bound = setTimeout(() => {
-      child.kill('SIGKILL');
-      child.stdout?.destroy();
-    }, LOCK_CHILD_KILL_MS);
     return closed.finally(() => clearTimeout(bound));
   }
 }

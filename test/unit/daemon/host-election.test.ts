@@ -130,6 +130,16 @@ describe('HostElection (real files and flock)', () => {
     expect({ exitCode: children[0].exitCode, signalCode: children[0].signalCode }).not.toEqual({ exitCode: null, signalCode: null });
   });
 
+  it('stop() resolves when the lock child has already died on its own (killed from outside)', async () => {
+    const a = await startedMaster([]);
+    const [child] = lockChildren();
+    const closed = new Promise((resolve) => child.once('close', resolve));
+    child.kill('SIGKILL');
+    await closed;
+    const stopped = await Promise.race([a.stop().then(() => 'stopped'), new Promise((resolve) => setTimeout(resolve, 4000, 'still waiting'))]);
+    expect(stopped).toBe('stopped');
+  });
+
   it('a lone instance is master once its lock child holds the lock; a second one is standby and names it; a resignation hands over', async () => {
     const ca: ElectionChange[] = [];
     const cb: ElectionChange[] = [];
