@@ -8,6 +8,7 @@ import { HealthBridge } from '../../../src/daemon/health-bridge';
 import type { CheckResult, CheckSpec } from '../../../src/health';
 import { silentLogger } from '../../../src/util/logger';
 import { AppHarness, backendYaml, delivered, fromClient, NAT_MODES, VMS } from '../../helpers/app-harness';
+import { until } from '../../helpers/until';
 
 const UPLINK = { ofport: 40, name: 'v-h1-up' };
 const REMOTE = { vnic: 'v-h2vm1', ip: '10.0.0.21', mac: '02:0a:00:00:00:15' };
@@ -26,10 +27,6 @@ ${backendYaml('v-vm1', [8080], 'tier: 1')}
 `;
 
 const report = (health: string): RemoteBackendReport => ({ host: 'h2', service: 'web', backend: REMOTE.vnic, vnic: REMOTE.vnic, mac: REMOTE.mac, linkUp: true, health, reason: '' });
-
-async function until(what: string, done: () => boolean): Promise<void> {
-  for (const end = Date.now() + 20_000; !done(); await new Promise((r) => setTimeout(r, 5))) if (Date.now() > end) throw new Error(`never: ${what}`);
-}
 
 describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a remote backend's tier follows its host's published verdict (%s)", (_name, mode) => {
   it('served while its host says up though this host could not reach it, failed over when it says down, and back', async () => {
@@ -50,7 +47,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a remote backend's ti
       bridge.discoverySettled();
       // Several rounds of checks: the local backend's verdict is in, and this host's checks of the remote one, were
       // there any, would have failed it (fall 1).
-      await until('three checks of the local backend', () => checked.filter((ip) => ip === VMS['v-vm1'].ip).length >= 3);
+      await until(() => checked.filter((ip) => ip === VMS['v-vm1'].ip).length >= 3, 'three checks of the local backend', 20_000, { pollMs: 5 });
       expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
       expect([servedBy(), servedBy()]).toEqual([UPLINK.ofport, UPLINK.ofport]);
       expect(checked.filter((ip) => ip === REMOTE.ip)).toEqual([]);
