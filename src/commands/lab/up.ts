@@ -54,7 +54,8 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
         `prints), listening on its bridge's controller port (--controller, default ${DEFAULT_HOST_CONTROLLER}); lab down stops them`,
       dependsOn: ['hosts'],
     }),
-    nat: Flags.option({ options: ['conntrack', 'flows'] as const, description: "the hosts' daemons' datapath.nat (with --cluster)", default: 'conntrack', dependsOn: ['cluster'] })(),
+    // No oclif default: a defaulted flag counts as given, and dependsOn then refused every `lab up` without --cluster.
+    nat: Flags.option({ options: ['conntrack', 'flows'] as const, description: "the hosts' daemons' datapath.nat (with --cluster; default conntrack)", dependsOn: ['cluster'] })(),
   };
 
   public async run(): Promise<LabUpResult> {
@@ -66,7 +67,7 @@ export default class LabUp extends BaseCommand<typeof LabUp> {
     let vadc: HostDaemonStatus[] | undefined;
     if (flags.cluster) {
       try {
-        vadc = await lab.startHostDaemons({ remotes: flags.cluster, nat: flags.nat, argv: [process.execPath, path.join(this.config.root, 'bin', 'run.js')] });
+        vadc = await lab.startHostDaemons({ remotes: flags.cluster, nat: flags.nat ?? 'conntrack', argv: [process.execPath, path.join(this.config.root, 'bin', 'run.js')] });
       } catch (err) {
         // Nothing half made is left behind: the daemons that started and the lab go.
         await lab.down();
