@@ -1,6 +1,7 @@
 /** The part of a socket the batcher writes to; a net.Socket or tls.TLSSocket fits. */
 export interface WritableSink {
-  write(chunk: Buffer): boolean;
+  /** `done` is called once the socket has finished with the chunk's bytes (sent, or failed: either way, let go). */
+  write(chunk: Buffer, done?: (err?: Error | null) => void): boolean;
   /** Writes between cork() and uncork() leave in one system call (a net.Socket's writev). */
   cork(): void;
   uncork(): void;
@@ -24,10 +25,16 @@ export interface WriteBatcherOptions {
  * Collects the messages produced during one event-loop turn and hands them to the socket as one write (of one Buffer,
  * or of two views corked: see joined), so a handler's flow_mods and packet_out leave together, in order. While the
  * socket refuses data, messages wait here (order kept) until 'drain'.
+ *
+ * A queued chunk is the batcher's: messages cut from the message slab (src/flows/memory-view.ts) are released, each
+ * once, in the write's callback (after the kernel has the bytes; not when write() returns, since the socket may still
+ * hold them), or at once when they are dropped unwritten; their slab's memory is then used again instead of new memory.
  */
 export class WriteBatcher {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** Whether a pending chunk is a slab message, to be released once written. */
+  private pendingPooled = false;
   private flushScheduled = false;
   private blocked = false;
   private closed = false;
@@ -65,6 +72,7 @@ export class WriteBatcher {
     if (this.closed || this.overflowed) return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
+    if ((chunk as PooledChunk).memoryOwner !== undefined) this.pendingPooled = true;
     if (this.queuedBytes > this.opts.maxQueuedBytes) {
       this.overflowed = true;
       const queued = this.queuedBytes;
@@ -84,17 +92,21 @@ export class WriteBatcher {
   /** Writes what is pending now, without waiting for the end of the turn (a chunk's answers; before closing). */
   flush(): void {
     if (this.closed || this.blocked || this.pending.length === 0) return;
-    const batches = this.pending.length === 1 ? this.pending : joined(this.pending, this.pendingBytes);
+    const chunks = this.pending;
+    const batches = chunks.length === 1 ? chunks : joined(chunks, this.pendingBytes);
+    // The callback of the last write comes after the first's (a stream calls them in order).
+    const done = this.pendingPooled ? () => releaseAll(chunks) : undefined;
     this.bytesWritten += this.pendingBytes;
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingPooled = false;
     let accepted: boolean;
-    if (batches.length === 1) accepted = this.sink.write(batches[0]);
+    if (batches.length === 1) accepted = this.sink.write(batches[0], done);
     else {
       // Both views in one system call; each is written (the socket queues what it cannot send yet, 'drain' follows).
       this.sink.cork();
       accepted = this.sink.write(batches[0]);
-      accepted = this.sink.write(batches[1]) && accepted;
+      accepted = this.sink.write(batches[1], done) && accepted;
       this.sink.uncork();
     }
     if (!accepted) {
@@ -112,8 +124,29 @@ export class WriteBatcher {
   }
 
   private discard(): void {
+    // Never handed to the socket: nothing else reads them.
+    if (this.pendingPooled) releaseAll(this.pending);
     this.pending = [];
     this.pendingBytes = 0;
+    this.pendingPooled = false;
+  }
+}
+
+/**
+ * A message cut from the message slab carries the slab to tell once it is done with (src/flows/memory-view.ts's
+ * releaseMessage, which this part may not import; test/unit/flows/memory-view.test.ts runs real slab messages through
+ * a WriteBatcher, so the two sides cannot drift apart unnoticed). Cleared on release: a chunk is released once.
+ */
+interface PooledChunk {
+  memoryOwner?: { release(): void };
+}
+
+function releaseAll(chunks: readonly Buffer[]): void {
+  for (const chunk of chunks) {
+    const owner = (chunk as PooledChunk).memoryOwner;
+    if (owner === undefined) continue;
+    (chunk as PooledChunk).memoryOwner = undefined;
+    owner.release();
   }
 }
 

@@ -11,8 +11,11 @@ class FakeSink extends EventEmitter implements WritableSink {
   /** The write calls between a cork() and its uncork() (one system call), and every other write call alone. */
   calls: number[] = [];
   private corked = false;
-  write(chunk: Buffer): boolean {
+  /** Each write's callback, held: the test calls them when it lets the "kernel" have the bytes. */
+  callbacks: ((err?: Error | null) => void)[] = [];
+  write(chunk: Buffer, done?: (err?: Error | null) => void): boolean {
     this.writes.push(chunk);
+    if (done) this.callbacks.push(done);
     if (this.corked) this.calls[this.calls.length - 1]++;
     else this.calls.push(1);
     this.writableLength += chunk.length;
@@ -117,5 +120,83 @@ describe('WriteBatcher', () => {
     batcher.close();
     batcher.enqueue(Buffer.from('after'));
     expect(sink.writes.map(String)).toEqual(['bye']);
+  });
+
+  describe('releases slab messages (a chunk with a memoryOwner, as src/flows/memory-view.ts cuts them)', () => {
+    /** A chunk of its own memory whose owner counts its releases. */
+    function owned(text: string): { chunk: Buffer; releases: () => number } {
+      let n = 0;
+      const chunk = Buffer.from(text);
+      Object.assign(chunk, { memoryOwner: { release: () => n++ } });
+      return { chunk, releases: () => n };
+    }
+
+    it('only in the write callback, once each, not when write() returns', async () => {
+      const sink = new FakeSink(1 << 20);
+      const batcher = new WriteBatcher(sink, { maxQueuedBytes: 1 << 20, onOverflow: () => undefined });
+      const a = owned('flow1');
+      const b = owned('flow2');
+      batcher.enqueue(a.chunk);
+      batcher.enqueue(Buffer.from('plain'));
+      batcher.enqueue(b.chunk);
+      await tick();
+      // Written (a copy here: three memories), callback not yet called: still the batcher's.
+      expect(sink.writes.map(String)).toEqual(['flow1plainflow2']);
+      expect([a.releases(), b.releases()]).toEqual([0, 0]);
+      await tick();
+      expect([a.releases(), b.releases()]).toEqual([0, 0]);
+      expect(sink.callbacks).toHaveLength(1);
+      sink.callbacks[0]();
+      expect([a.releases(), b.releases()]).toEqual([1, 1]);
+      // A second callback (a stream that misbehaves) releases nothing again.
+      sink.callbacks[0]();
+      expect([a.releases(), b.releases()]).toEqual([1, 1]);
+    });
+
+    it('after the last of two corked writes, and also when the write failed', async () => {
+      const memory = Buffer.allocUnsafeSlow(10);
+      memory.write('flow1flow2');
+      const first = memory.subarray(0, 5);
+      let released = 0;
+      Object.assign(first, { memoryOwner: { release: () => released++ } });
+      const sink = new FakeSink(1 << 20);
+      const batcher = new WriteBatcher(sink, { maxQueuedBytes: 1 << 20, onOverflow: () => undefined });
+      batcher.enqueue(first);
+      batcher.enqueue(Buffer.from('other'));
+      await tick();
+      expect(sink.calls).toEqual([2]);
+      // Only the last write carries the callback: the first view is done no later than it.
+      expect(sink.callbacks).toHaveLength(1);
+      expect(released).toBe(0);
+      sink.callbacks[0](new Error('EPIPE'));
+      expect(released).toBe(1);
+    });
+
+    it('plain chunks get no callback; chunks dropped unwritten (close, overflow) are released at once', async () => {
+      const sink = new FakeSink(4);
+      const batcher = new WriteBatcher(sink, { maxQueuedBytes: 100, onOverflow: () => undefined });
+      batcher.enqueue(Buffer.from('plain'));
+      await tick();
+      expect(sink.writes).toHaveLength(1);
+      expect(sink.callbacks).toHaveLength(0);
+      // Blocked now: these wait here, then close() drops them.
+      const a = owned('waiting');
+      batcher.enqueue(a.chunk);
+      await tick();
+      expect(a.releases()).toBe(0);
+      batcher.close();
+      expect(a.releases()).toBe(1);
+      expect(sink.writes).toHaveLength(1);
+
+      const sink2 = new FakeSink(4);
+      const batcher2 = new WriteBatcher(sink2, { maxQueuedBytes: 10, onOverflow: () => undefined });
+      const b = owned('12345678');
+      batcher2.enqueue(b.chunk);
+      expect(b.releases()).toBe(0);
+      batcher2.enqueue(Buffer.alloc(8));
+      expect(b.releases()).toBe(1);
+      await tick();
+      expect(sink2.writes).toHaveLength(0);
+    });
   });
 });

@@ -1,5 +1,11 @@
 // MessageSlab: each message is a Buffer of its own bytes, and the view it comes with addresses exactly those bytes.
-import { MESSAGE_SLAB_BYTES, MessageSlab } from '../../../src/flows/memory-view';
+import { createServer, connect, type NetConnectOpts, type Socket } from 'node:net';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { MESSAGE_SLAB_BYTES, MessageSlab, POOLED_SLABS, releaseMessage } from '../../../src/flows/memory-view';
+import { WriteBatcher } from '../../../src/controller/write-batcher';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
 function prng(seed: number): () => number {
@@ -78,5 +84,125 @@ describe('MessageSlab', () => {
     const big = slab.take((MESSAGE_SLAB_BYTES >>> 1) + 1);
     expect(small.buffer.byteLength).toBe(MESSAGE_SLAB_BYTES);
     expect(big.buffer.byteLength).toBe((MESSAGE_SLAB_BYTES >>> 1) + 1);
+  });
+
+  describe('reuse of a full slab once every message cut from it is released', () => {
+    /** A message of `length` bytes, each `fill`, written through the view as the hot paths write. */
+    function filled(slab: MessageSlab, length: number, fill: number): Buffer {
+      const bytes = slab.take(length);
+      for (let k = 0; k < length; k++) slab.view.setUint8(slab.at + k, fill);
+      return bytes;
+    }
+
+    it('never while one message of it is unreleased: its bytes stay as written; after its release, the slab comes back', () => {
+      const slab = new MessageSlab(128);
+      const kept = filled(slab, 16, 0xaa);
+      // Its slab filled up by others (16 + 16 + 32 + 64 = 128 bytes), all released.
+      const others = [filled(slab, 16, 1), filled(slab, 32, 2), filled(slab, 64, 3)];
+      expect(others.map((m) => m.buffer === kept.buffer)).toEqual([true, true, true]);
+      for (const m of others) releaseMessage(m);
+      // Released twice: counts once (else the slab would seem empty while `kept` is not released).
+      releaseMessage(others[0]);
+      // Many slabs' worth of new messages, each written whole: none lands on `kept`'s memory.
+      for (let i = 0; i < 40; i++) {
+        const m = filled(slab, 40, 0x55);
+        expect(m.buffer).not.toBe(kept.buffer);
+        releaseMessage(m);
+      }
+      expect(kept.equals(Buffer.alloc(16, 0xaa))).toBe(true);
+      expect(slab.slabsReused).toBeGreaterThan(0); // the others' slabs did come back
+      // Released now: its (full) slab is in the pool, and is taken again by the next slab change that finds the
+      // current slab still held (these messages are kept), and written over.
+      releaseMessage(kept);
+      const seen = new Set<ArrayBufferLike>();
+      for (let i = 0; i < 10; i++) seen.add(filled(slab, 40, 0x66).buffer);
+      expect(seen.has(kept.buffer)).toBe(true);
+      expect(kept.equals(Buffer.alloc(16, 0x66))).toBe(true);
+    });
+
+    it('keeps at most POOLED_SLABS emptied slabs, and none of a message over half a slab (memory of its own)', () => {
+      const slab = new MessageSlab(128);
+      const slabs = 3 * POOLED_SLABS;
+      // Two messages of 60 bytes a slab.
+      const held: Buffer[] = [];
+      for (let i = 0; i < 2 * slabs; i++) held.push(filled(slab, 60, i));
+      const big = filled(slab, 65, 0xbb);
+      releaseMessage(big);
+      expect(big.buffer.byteLength).toBe(65);
+      expect(slab.slabsMade).toBe(slabs);
+      // All released: slabs - 1 are full (the last is still the current one), POOLED_SLABS of them are kept.
+      for (const m of held) releaseMessage(m);
+      for (let i = 0; i < 2 * slabs; i++) held.push(filled(slab, 60, 0));
+      expect(slab.slabsReused).toBe(POOLED_SLABS);
+      expect(slab.slabsMade).toBe(slabs + slabs - POOLED_SLABS);
+    });
+
+    it('a view of a message (subarray) releases nothing', () => {
+      const slab = new MessageSlab(128);
+      const kept = filled(slab, 40, 0xcc);
+      releaseMessage(kept.subarray(0, 8));
+      for (let i = 0; i < 8; i++) releaseMessage(filled(slab, 40, 0));
+      expect(kept.equals(Buffer.alloc(40, 0xcc))).toBe(true);
+      expect(slab.slabsReused).toBeGreaterThan(0);
+    });
+
+    it('through a WriteBatcher on a real socket with a slow reader: every message arrives as written, and slabs are reused', async () => {
+      // The writer's contract (src/controller/write-batcher.ts reads `memoryOwner`): released in the write callback,
+      // after the kernel has the bytes. Released any sooner (when write() returns, while the socket still buffers
+      // them), a reused slab would be written over before it is sent and the reader would see other bytes.
+      // A Unix socket: its kernel buffers (~200 KB) are far smaller than loopback TCP's (up to 32 MB here), so most of
+      // what is sent waits in the socket, as the write's memory, while the reader is paused. The socket's high-water
+      // mark is raised so that write() keeps accepting meanwhile (else the batcher holds the rest back, unwritten).
+      const dir = mkdtempSync(path.join(tmpdir(), 'vadc-slab-'));
+      const server = createServer();
+      server.listen(path.join(dir, 'sock'));
+      await once(server, 'listening');
+      // (Node's Socket passes its options to its Duplex, which takes the mark; @types/node does not list it.)
+      const client = connect({ path: path.join(dir, 'sock'), writableHighWaterMark: 1 << 30 } as NetConnectOpts);
+      const [peer] = (await once(server, 'connection')) as [Socket];
+      await once(client, 'connect');
+      const slab = new MessageSlab(8192);
+      const batcher = new WriteBatcher(client, { maxQueuedBytes: 1 << 30, onOverflow: () => undefined });
+      const expected: Buffer[] = [];
+      const received: Buffer[] = [];
+      peer.pause();
+      peer.on('data', (d: Buffer) => received.push(d));
+      let sent = 0;
+      // 8,000 messages of 200-700 bytes (~3.6 MB).
+      for (let i = 0; i < 8000; i++) {
+        const length = 200 + ((i * 37) % 501);
+        const m = filled(slab, length, i & 0xff);
+        m.writeUInt32BE(i, 0);
+        expected.push(Buffer.from(m));
+        batcher.enqueue(m);
+        sent += length;
+        // A flush every 5 messages (~2 KB): each is sent as views of the slab (one that spans more than two pieces of
+        // memory is sent as a copy, which does not test the slab).
+        if (i % 5 === 4) {
+          batcher.flush();
+          // Let the socket's callbacks run now and then, as turns do.
+          await new Promise((r) => setImmediate(r));
+          if (i === 5999) peer.resume();
+        }
+      }
+      batcher.flush();
+      peer.resume();
+      while (received.reduce((n, b) => n + b.length, 0) < sent) await new Promise((r) => setTimeout(r, 5));
+      client.destroy();
+      peer.destroy();
+      server.close();
+      rmSync(dir, { recursive: true, force: true });
+      const got = Buffer.concat(received);
+      let at = 0;
+      for (let i = 0; i < expected.length; i++) {
+        const want = expected[i];
+        if (!got.subarray(at, at + want.length).equals(want)) throw new Error(`message ${i} arrived changed`);
+        at += want.length;
+      }
+      expect(at).toBe(got.length);
+      // ~450 slabs' worth of messages: many of them were slabs used again (at most POOLED_SLABS are kept at a time,
+      // so the ones emptied at once when the reader resumes are mostly let go).
+      expect(slab.slabsReused).toBeGreaterThan(50);
+    });
   });
 });
