@@ -36,9 +36,9 @@ export function readingTrackerListing(n: number, zone: number, mark: number, sta
     const port = 1024 + (i & 1023);
     lines.push(`tcp,orig=(src=${client},dst=10.0.0.100,sport=${port},dport=80),reply=(src=10.0.0.${READING_VMS[i % READING_VMS.length]},dst=${client},sport=8080,dport=${port}),`
       + (form === 'plain' ? `zone=${zone},mark=${mark},protoinfo=(state=${state})`
-        // -m (what vadc asks for): id and status, and each side's state and window scaling (as OVS 3.3.9 prints them;
+        // -m (what vadc asks for): id (0: the userspace tracker sets none) and status, and each side's state and window scaling (as OVS 3.3.9 prints them;
         // a connection closed with FINs, TIME_WAIT without -m, is FIN_WAIT_2 on both sides).
-        : `id=${i},zone=${zone},status=0,mark=${mark},protoinfo=(state_orig=${side(state)},state_reply=${side(state)},wscale_orig=7,wscale_reply=7,flags_orig=WINDOW_SCALE,flags_reply=WINDOW_SCALE)`));
+        : `id=0,zone=${zone},status=0,mark=${mark},protoinfo=(state_orig=${side(state)},state_reply=${side(state)},wscale_orig=7,wscale_reply=7,flags_orig=WINDOW_SCALE,flags_reply=WINDOW_SCALE)`));
   }
   return `${lines.join('\n')}\n`;
 }

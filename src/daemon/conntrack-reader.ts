@@ -22,7 +22,7 @@ export interface ConntrackReaderOptions {
 }
 
 /**
- * 512 MiB, the bound the whole-message reader had: a listing of ~2 million connections at ~250 bytes a line. What a
+ * 512 MiB, the bound the whole-message reader had: a listing of ~1.8 million connections at ~300 bytes a line (-m). What a
  * peer (here ovs-vswitchd, or whatever listens on the configured socket) can make vadc hold stays bounded (issue 18).
  */
 export const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
@@ -51,7 +51,7 @@ export const BYTES_PER_SLICE = 16 * 1024;
 
 /**
  * -m: each TCP side's state and window scaling, which tell a connection reset before its backend answered from one
- * that worked (tcpEnd); ~100 bytes a line more than without it (id, status, the two sides).
+ * that worked (tcpEnd); ~120 bytes a line more than without it (id, status, the two sides: docs/benchmarks.md).
  */
 const LISTING_PARAMS = (zone: number): string[] => ['-m', `zone=${zone}`];
 
