@@ -41,7 +41,7 @@ const config = parseConfig(readingServiceYaml(`{ nat: conntrack, ct_zone: ${ZONE
 const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
 
 /** The tracker's listing of n connections of the bench service in STATE, as ovs-vswitchd prints it. */
-const listing = (n: number): string => readingTrackerListing(n, ZONE, mark, STATE);
+const listing = (n: number): string => readingTrackerListing(n, ZONE, mark, STATE, 'm'); // as vadc asks for it (-m)
 
 /**
  * The child: ovs-vswitchd's unixctl answer (the listing in FILE) to every request on SOCKET, in its own process so that

@@ -6,7 +6,8 @@
 // The answer is decoded and parsed in slices of BYTES_PER_SLICE (the reader yields between them), so its longest block
 // is one slice. Medians of --rounds fresh rounds; prints figures, asserts only that every connection was re-tracked.
 // The statistics poll as a whole, with the event loop's longest block, is bench/poll-block.bench.ts.
-//   node -r ts-node/register/transpile-only bench/tracker-reading.bench.ts [--connections 100000] [--rounds 5]
+// --form plain: the listing without -m (what vadc read before it asked with -m, to compare).
+//   node -r ts-node/register/transpile-only bench/tracker-reading.bench.ts [--connections 100000] [--rounds 5] [--form m|plain]
 import { parseArgs } from 'node:util';
 import { LoadBalancerApp } from '../src/app';
 import { formatTable } from '../src/cli/table';
@@ -17,18 +18,20 @@ import { parseConntrackDump } from '../src/flows/conntrack-dump';
 import { serviceIds } from '../src/app/service-ids';
 import { readingServiceYaml, readingTrackerListing } from './lib/reading-service';
 
-const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' } } });
+const { values } = parseArgs({ options: { connections: { type: 'string', default: '100000' }, rounds: { type: 'string', default: '5' }, form: { type: 'string', default: 'm' } } });
 const N = Number(values.connections);
 const ROUNDS = Number(values.rounds);
 const ZONE = 2780;
 const PROBE_MS = 5000;
+if (values.form !== 'm' && values.form !== 'plain') throw new Error(`--form: m or plain, got ${values.form}`);
+const FORM = values.form;
 
 const config = parseConfig(readingServiceYaml(`{ nat: conntrack, ct_zone: ${ZONE}, accounting: conntrack }`), 'bench.yaml');
 const mark = ((serviceIds(['web']).get('web')! << 16) | 1) >>> 0;
 
 /** The unixctl answer ovs-vswitchd gives for N established connections, as it goes over the socket. */
 function listing(n: number): string {
-  return JSON.stringify({ id: 1, result: readingTrackerListing(n, ZONE, mark), error: null });
+  return JSON.stringify({ id: 1, result: readingTrackerListing(n, ZONE, mark, 'ESTABLISHED', FORM), error: null });
 }
 
 const ms = (from: bigint): number => Number(process.hrtime.bigint() - from) / 1e6;
@@ -78,7 +81,7 @@ async function main(): Promise<void> {
     { step: 'apply (a statistics poll)', ms: median('applyMs'), spread: spread('applyMs'), blocks: 'yes' },
     { step: 'ceiling: OVS inactivity probe', ms: PROBE_MS, spread: '', blocks: `longest block ${longestBlock.toFixed(0)} ms` },
   ];
-  process.stdout.write(`tracker reading, ${N} established connections (${(wire.length / 1e6).toFixed(1)} MB answer), ${ROUNDS} rounds, medians\n`);
+  process.stdout.write(`tracker reading (${FORM === 'm' ? 'dump-conntrack -m' : 'without -m'}), ${N} established connections (${(wire.length / 1e6).toFixed(1)} MB answer), ${ROUNDS} rounds, medians\n`);
   process.stdout.write(`${formatTable(rows.map((r) => ({ ...r, ms: r.ms.toFixed(0) })), [
     { header: 'STEP', get: 'step' }, { header: 'MS', get: 'ms' }, { header: 'SPREAD', get: 'spread' }, { header: 'EVENT LOOP', get: 'blocks' },
   ])}\n`);

@@ -27,14 +27,11 @@ export interface BackendState {
   sorry: boolean;
   /** Health verdict from the health module; undefined = no active check configured (passive only). */
   healthy: boolean | undefined;
-  /** In the tier that currently takes new connections, and healthy by this host's checks (the routing's list). */
-  inActiveTier: boolean;
   /**
-   * In the tier that currently takes new connections, whatever this host's checks say: a remote backend's health is its
-   * own host's published verdict (failedByHealth), so its place in the rotation is its tier's alone. Else a backend this
-   * host's checks once failed stayed out here while its host, and this host's status, said it was up.
+   * Listed by the routing: in the tier that currently takes new connections and up, by this host's checks or, for a
+   * remote backend, by the verdict its host published (the health monitor counts that: publishedVerdict).
    */
-  inRoutedTier: boolean;
+  inActiveTier: boolean;
   /** Operator drain: weight forced to 0 until enabled again. */
   draining: boolean;
   location?: BackendLocation;
@@ -356,7 +353,7 @@ function backendSpec(b: BackendConfig): BackendSpec {
 }
 
 function newBackendState(config: BackendConfig, sorry = false): BackendState {
-  return { config, sorry, healthy: undefined, inActiveTier: !sorry, inRoutedTier: !sorry, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
+  return { config, sorry, healthy: undefined, inActiveTier: !sorry, draining: false, totalConns: 0, packets: 0, bytes: 0, closedPackets: 0, closedBytes: 0 };
 }
 
 function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
@@ -393,7 +390,7 @@ function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
 /** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
 function refreshTiers(service: ServiceState): void {
   const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));
-  for (const state of service.backends.values()) state.inActiveTier = state.inRoutedTier = !state.sorry && state.config.tier === lowest;
+  for (const state of service.backends.values()) state.inActiveTier = !state.sorry && state.config.tier === lowest;
   for (const state of service.backends.values()) refreshAvailability(service, state);
 }
 
@@ -427,8 +424,7 @@ export function connectionsCut(service: ServiceState, state: BackendState): bool
 
 /** A backend takes new connections when located, its link up, not failed by health, and in the active tier. */
 export function refreshAvailability(service: ServiceState, state: BackendState): void {
-  const inTier = state.location?.remoteHost !== undefined ? state.inRoutedTier : state.inActiveTier;
-  const available = state.location !== undefined && state.location.linkUp && !failedByHealth(service, state) && inTier;
+  const available = state.location !== undefined && state.location.linkUp && !failedByHealth(service, state) && state.inActiveTier;
   service.lb.setAvailable(state.config.name, available);
 }
 
@@ -436,11 +432,8 @@ export function refreshAvailability(service: ServiceState, state: BackendState):
 export type Routing = { kind: 'tier'; backends: readonly string[] } | { kind: 'sorry'; backend: string } | { kind: 'refuse' };
 
 export function applyRouting(service: ServiceState, routing: Routing): void {
-  // The routed tier: that of the backends the routing lists (all of one tier).
-  const tier = routing.kind === 'tier' ? routing.backends.map((name) => service.backends.get(name)?.config.tier).find((t) => t !== undefined) : undefined;
   for (const [name, state] of service.backends) {
     state.inActiveTier = routing.kind === 'tier' ? routing.backends.includes(name) : routing.kind === 'sorry' ? routing.backend === name : false;
-    state.inRoutedTier = routing.kind === 'tier' ? !state.sorry && state.config.tier === tier : state.inActiveTier;
     refreshAvailability(service, state);
   }
 }

@@ -1,5 +1,5 @@
 // The conntrack mode's edge to OVS's connection tracker: asks ovs-vswitchd for the listing of vadc's zone
-// (`dpctl/dump-conntrack zone=Z`) over its unixctl socket, the JSON-RPC channel ovs-appctl itself uses, and
+// (`dpctl/dump-conntrack -m zone=Z`) over its unixctl socket, the JSON-RPC channel ovs-appctl itself uses, and
 // decodes the answer as it arrives, a slice per turn of the event loop (listing-reply.ts). One long-lived connection,
 // so a poll costs no process start.
 import { readFileSync } from 'node:fs';
@@ -22,7 +22,7 @@ export interface ConntrackReaderOptions {
 }
 
 /**
- * 512 MiB, the bound the whole-message reader had: a listing of ~2 million connections at ~250 bytes a line. What a
+ * 512 MiB, the bound the whole-message reader had: a listing of ~1.8 million connections at ~300 bytes a line (-m). What a
  * peer (here ovs-vswitchd, or whatever listens on the configured socket) can make vadc hold stays bounded (issue 18).
  */
 export const MAX_ANSWER_BYTES = 512 * 1024 * 1024;
@@ -49,6 +49,12 @@ export function defaultVswitchdSocket(env: NodeJS.ProcessEnv = process.env): str
  */
 export const BYTES_PER_SLICE = 16 * 1024;
 
+/**
+ * -m: each TCP side's state and window scaling, which tell a connection reset before its backend answered from one
+ * that worked (tcpEnd); ~120 bytes a line more than without it (id, status, the two sides: docs/benchmarks.md).
+ */
+const LISTING_PARAMS = (zone: number): string[] => ['-m', `zone=${zone}`];
+
 export class ConntrackReader {
   private socket?: net.Socket;
   private connecting?: Promise<net.Socket>;
@@ -60,7 +66,7 @@ export class ConntrackReader {
 
   /** The unixctl command, as ovs-appctl would be given it (for messages and docs). */
   get command(): string {
-    return `dpctl/dump-conntrack zone=${this.opts.zone}`;
+    return `dpctl/dump-conntrack -m zone=${this.opts.zone}`;
   }
 
   read(): Promise<ConntrackDump> {
@@ -75,7 +81,7 @@ export class ConntrackReader {
       target = this.opts.appctl ?? defaultVswitchdSocket();
       const socket = await this.connect(target);
       const id = ++this.nextId;
-      const reply = await this.exchange(socket, { method: 'dpctl/dump-conntrack', params: [`zone=${this.opts.zone}`], id }, this.opts.timeoutMs ?? 10_000);
+      const reply = await this.exchange(socket, { method: 'dpctl/dump-conntrack', params: LISTING_PARAMS(this.opts.zone), id }, this.opts.timeoutMs ?? 10_000);
       if (reply.error !== null) throw new Error(`ovs-vswitchd answered: ${typeof reply.error === 'string' ? reply.error : JSON.stringify(reply.error)}`);
       if (reply.id !== id) throw new Error(`answer to request ${JSON.stringify(reply.id)}, expected ${id}`);
       if (!reply.listed) throw new Error(`expected the listing as text, got ${reply.other === null ? 'null' : typeof reply.other}`);

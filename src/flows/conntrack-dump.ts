@@ -5,6 +5,11 @@
  *   tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39644,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,
  *     sport=8080,dport=39644),zone=2780,mark=3429564418,protoinfo=(state=ESTABLISHED)
  *
+ * or, asked with -m (vadc asks so), with each side's TCP state and flags:
+ *
+ *     ...,id=0,zone=2780,status=0,mark=3429564418,protoinfo=(state_orig=TIME_WAIT,state_reply=TIME_WAIT,
+ *     wscale_orig=10,wscale_reply=0,flags_orig=WINDOW_SCALE,flags_reply=0)
+ *
  * Pure: text in, typed entries out. Lines that do not parse are returned with the reason (never thrown,
  * never silently dropped), so one odd line does not hide the rest of the table.
  */
@@ -29,8 +34,20 @@ export interface ConntrackEntry {
   reply: ConntrackTuple;
   zone: number;
   mark: number;
-  /** TCP state (ESTABLISHED, TIME_WAIT, ...); undefined for UDP. */
+  /** TCP state (ESTABLISHED, TIME_WAIT, ...), as OVS prints it without -m; undefined for UDP. */
   state?: string;
+  /** A -m listing's TCP sides (see tcpEnd); absent in a listing without -m. */
+  sides?: TcpSides;
+  /** A -m listing named status flags (CONFIRMED, ASSURED...): the kernel's tracker; the userspace one prints none. */
+  kernelStatus?: boolean;
+}
+
+/** Each side's TCP state and whether its SYN offered window scaling (flags WINDOW_SCALE). */
+export interface TcpSides {
+  orig: string;
+  reply: string;
+  origScales: boolean;
+  replyScales: boolean;
 }
 
 export interface ConntrackDump {
@@ -49,6 +66,33 @@ export function isEstablished(entry: ConntrackEntry): boolean {
 /** True once either side has closed (FIN or RST seen): the connection no longer counts. */
 export function isClosing(entry: ConntrackEntry): boolean {
   return entry.proto === 'tcp' && entry.state !== undefined && CLOSED_TCP_STATES.has(entry.state);
+}
+
+/**
+ * How a closing TCP connection ended, as far as the listing tells (OVS lib/conntrack-tcp.c, measured on 3.1 and
+ * 3.3.9): the userspace tracker sets both sides to TIME_WAIT on a RST only (a FIN exchange leaves them FIN_WAIT_2),
+ * and records a side's window scaling from its SYN only, keeping the client's only if the backend's SYN-ACK scales
+ * too. So a reset one whose client scales and whose backend's side does not: the backend never sent a SYN-ACK
+ * (refused, or reset before it answered). One whose client does not scale cannot be told: `unknown`, as the
+ * kernel's CLOSED. Without -m, or from the kernel's tracker (one state for both sides), closing reads as worked.
+ */
+export type TcpEnd = 'worked' | 'refused' | 'unknown';
+
+export function tcpEnd(entry: ConntrackEntry): TcpEnd {
+  if (entry.state === 'CLOSED') return 'unknown';
+  const sides = entry.sides;
+  if (!sides || entry.kernelStatus || sides.orig !== 'TIME_WAIT' || sides.reply !== 'TIME_WAIT') return 'worked';
+  if (!sides.origScales) return 'unknown';
+  return sides.replyScales ? 'worked' : 'refused';
+}
+
+/** OVS's TCP states in their enum's order (ct-dpif.h): without -m it prints the later of the two sides'. */
+const TCP_STATE_ORDER = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT'];
+
+/** The one state OVS prints without -m for these two sides (ct-dpif.c: the later one, FIN_WAIT_2 and SYN_RECV coalesced). */
+function oneState(orig: string, reply: string): string {
+  const later = TCP_STATE_ORDER.indexOf(orig) >= TCP_STATE_ORDER.indexOf(reply) ? orig : reply;
+  return later === 'FIN_WAIT_2' ? 'TIME_WAIT' : later === 'SYN_RECV' ? 'ESTABLISHED' : later;
 }
 
 const LINE = /^(tcp|udp),orig=\(([^)]*)\),reply=\(([^)]*)\),(.*)$/;
@@ -92,6 +136,10 @@ function tuple(text: string): ConntrackTuple | string {
   }
 }
 
+/** TCP's protoinfo: one state, or (-m) each side's state, the wscales if any, and each side's flags. */
+const PROTOINFO = /protoinfo=\((?:state=([A-Z_0-9]+)|state_orig=([A-Z_0-9]+),state_reply=([A-Z_0-9]+)(?:,wscale_orig=\d+,wscale_reply=\d+)?,flags_orig=([A-Z_0-9|]*),flags_reply=([A-Z_0-9|]*))/;
+const STATUS = /(?:^|,)status=([A-Z_0-9|]*)/;
+
 /** Parses a dump; only TCP and UDP lines are vadc's (other protocols' lines are skipped, not malformed). */
 export function parseConntrackDump(text: string): ConntrackDump {
   const dump: ConntrackDump = { entries: [], malformed: [] };
@@ -126,8 +174,15 @@ export function parseConntrackLine(text: string, lineNo: number, dump: Conntrack
   const rest = m[4];
   const zone = /(?:^|,)zone=(\d+)/.exec(rest);
   const mark = /(?:^|,)mark=(0x[0-9a-fA-F]+|\d+)/.exec(rest);
-  const state = /protoinfo=\(state=([A-Z_0-9]+)/.exec(rest);
   const entry: ConntrackEntry = { proto: m[1] as 'tcp' | 'udp', orig, reply, zone: zone ? Number(zone[1]) : 0, mark: mark ? Number(mark[1]) >>> 0 : 0 };
-  if (state) entry.state = state[1];
+  const state = PROTOINFO.exec(rest);
+  if (state?.[1] !== undefined) entry.state = state[1];
+  else if (state) {
+    const [, , origState, replyState, origFlags, replyFlags] = state as unknown as string[];
+    entry.state = oneState(origState, replyState);
+    entry.sides = { orig: origState, reply: replyState, origScales: origFlags.includes('WINDOW_SCALE'), replyScales: replyFlags.includes('WINDOW_SCALE') };
+    const status = STATUS.exec(rest);
+    if (status && status[1] !== '' && status[1] !== '0') entry.kernelStatus = true;
+  }
   dump.entries.push(entry);
 }

@@ -12,9 +12,11 @@ import type { PacketKey, Scheduler } from './scheduler';
 
 /**
  * The most refusals of datapath-placed connections remembered until the tracker's next reading: beyond it, the oldest
- * is forgotten and, should the listing still show that connection, read as one that worked.
+ * is forgotten and, should the listing still show that connection reset unanswered, counted a second time.
  */
 const MAX_REFUSED_KEYS = 65_536;
+/** Why a refusal read from the tracker's listing counts (tcpEnd: reset, and the backend's side never sent a SYN). */
+const REFUSED_AT_READING = 'refused: the tracker lists it reset before the backend answered its SYN';
 
 /** UDP's protocol number (as connection keys carry it). */
 const IP_PROTO_UDP = 17;
@@ -286,12 +288,41 @@ export class LbService {
    * its key). False when not counted.
    */
   workedUntracked(key: ConnKey, backendId: string, softwarePort: number, now: number): boolean {
+    const port = this.judgedPort(backendId, softwarePort);
+    if (!port) return false;
+    if (this.refusedKeys.delete(connKeyText(key))) return false;
+    this.observe(port.backend, port.portIndex, { ok: true }, now);
+    return true;
+  }
+
+  /**
+   * The accounting's reading lists this tracked connection reset before its backend answered (tcpEnd 'refused'): a
+   * failure of its port, unless its outcome was judged already (its backend's RST copy) or the RST copy came while
+   * vadc did not track it yet (refusedUntracked's key). `at`: when the reading was asked for. False when not counted.
+   */
+  refusedAtReading(key: ConnKey, at: number): boolean {
+    const entry = this.outlier ? this.connections.lookup(key) : null;
+    if (!entry || entry.judged) return false;
+    this.connections.markJudged(key);
+    if (this.refusedKeys.delete(connKeyText(key))) return false;
+    this.observe(entry.backend, entry.portIndex, { ok: false, reason: REFUSED_AT_READING, family: key.ip6 === undefined ? 'ipv4' : 'ipv6' }, at);
+    return true;
+  }
+
+  /** As refusedAtReading, for a connection the datapath placed that vadc never tracked (workedUntracked's opposite). */
+  refusedUntrackedAtReading(key: ConnKey, backendId: string, softwarePort: number, at: number): boolean {
+    const port = this.judgedPort(backendId, softwarePort);
+    if (!port) return false;
+    if (this.refusedKeys.delete(connKeyText(key))) return false;
+    this.observe(port.backend, port.portIndex, { ok: false, reason: REFUSED_AT_READING, family: key.ip6 === undefined ? 'ipv4' : 'ipv6' }, at);
+    return true;
+  }
+
+  /** A backend's port by its software port, when the outlier detector judges this service's connections. */
+  private judgedPort(backendId: string, softwarePort: number): { backend: Backend; portIndex: number } | null {
     const backend = this.backendById(backendId);
     const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
-    if (!this.outlier || !backend || portIndex < 0) return false;
-    if (this.refusedKeys.delete(connKeyText(key))) return false;
-    this.observe(backend, portIndex, { ok: true }, now);
-    return true;
+    return this.outlier && backend && portIndex >= 0 ? { backend, portIndex } : null;
   }
 
   /** Refusals older than `before` are forgotten (a reading asked for after them has listed them). */
@@ -308,9 +339,9 @@ export class LbService {
    * reset of a tracked one is; an unknown backend or port changes nothing. `family`: the refused connection's.
    */
   refusedUntracked(backendId: string, softwarePort: number, family: AddressFamily, now: number, key?: ConnKey): void {
-    const backend = this.backendById(backendId);
-    const portIndex = backend ? backend.ports.indexOf(softwarePort) : -1;
-    if (!this.outlier || !backend || portIndex < 0) return;
+    const port = this.judgedPort(backendId, softwarePort);
+    if (!port) return;
+    const { backend, portIndex } = port;
     if (key) {
       if (this.refusedKeys.size >= MAX_REFUSED_KEYS) this.refusedKeys.delete(this.refusedKeys.keys().next().value!);
       this.refusedKeys.delete(connKeyText(key));

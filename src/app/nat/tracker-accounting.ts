@@ -1,6 +1,6 @@
 // Conntrack mode's default accounting: the tracker's listing of vadc's zone (read each statistics poll over
 // ovs-vswitchd's unixctl socket) is the truth about which connections live; no per-connection flow at all.
-import { isClosing, isEstablished, type ConntrackEntry } from '../../flows/conntrack-dump';
+import { isClosing, isEstablished, tcpEnd, type ConntrackEntry, type TcpEnd } from '../../flows/conntrack-dump';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import { connKeyText as trackerKey, type ConnKey } from '../../lb/conn-key';
 import type { ConnRecord } from '../../lb/conn-slots';
@@ -11,11 +11,11 @@ import { backendAt, backendsByAddress, type BackendAt } from './common';
 import { askedAtOf, runSteps, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
 
 /**
- * A closing TCP entry of a connection that worked: its sides exchanged FINs (or one reset it after it worked). The
- * kernel's tracker calls a refused connection CLOSED; the userspace one calls a reset TIME_WAIT, as it calls a
- * closed one, so a refusal is told apart by its RST copy, which comes at once (judged, or refusedUntracked's key).
+ * A closing TCP entry's outcome for the outlier detector (tcpEnd: the sides' states and window scaling of the -m
+ * listing). `worked`: a success; `refused`: a failure unless vadc saw its backend's RST copy (judged, or
+ * refusedUntracked's key: counted once); `unknown` (a reset the listing cannot tell, the kernel's CLOSED): neither.
  */
-const workedBeforeClosing = (e: ConntrackEntry): boolean => isClosing(e) && e.state !== 'CLOSED';
+const endOf = (e: ConntrackEntry): TcpEnd => (isClosing(e) ? tcpEnd(e) : 'unknown');
 
 /** The connection key of a tracker entry's original direction (client -> VIP). */
 function origKey(e: ConntrackEntry): ConnKey {
@@ -63,15 +63,16 @@ export class TrackerAccounting implements Accounting {
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult {
     if (input.source !== 'tracker') return { msgs: [], restored: 0, orphans: 0 };
-    return { msgs: [], restored: runSteps(this.adopt(services, input.entries, now, Infinity)), orphans: 0 };
+    return { msgs: [], restored: runSteps(this.adopt(services, input.entries, now, now, Infinity)), orphans: 0 };
   }
 
   /**
    * Tracks the live connections of `services` the tracker lists and vadc does not know yet; returns how many.
    * `decided`: they are new decisions of the datapath, counted as the controller counts its own, once each (`seen`),
-   * including those that already ended between two readings (closing in the listing: counted, not tracked).
+   * including those that already ended between two readings (closing in the listing: counted, not tracked; a refusal
+   * is judged as of `askedAt`, when the listing showing it was asked for).
    */
-  private *adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, entriesPerSlice: number, decided = false): Generator<void, number, undefined> {
+  private *adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, askedAt: number, entriesPerSlice: number, decided = false): Generator<void, number, undefined> {
     // Indexed once per reading: a listing of 100,000 entries looks each one up, not a scan of services and backends.
     const byMark = new Map<number, { service: ServiceState; backends: Map<BackendAt, BackendState> }>();
     for (const service of services) byMark.set(markOf(service.id, service.l4), { service, backends: backendsByAddress(service) });
@@ -94,7 +95,9 @@ export class TrackerAccounting implements Accounting {
           const member = service.lb.backendById(backend.config.name);
           if (member) member.completedConns++;
           // Opened and closed between two readings: the outlier detector's only sight of it (`seen`: counted once).
-          if (workedBeforeClosing(e)) service.lb.workedUntracked(origKey(e), backend.config.name, e.reply.sport, now);
+          const end = endOf(e);
+          if (end === 'worked') service.lb.workedUntracked(origKey(e), backend.config.name, e.reply.sport, now);
+          else if (end === 'refused') service.lb.refusedUntrackedAtReading(origKey(e), backend.config.name, e.reply.sport, askedAt);
           continue;
         }
       }
@@ -125,7 +128,7 @@ export class TrackerAccounting implements Accounting {
     // Connections the datapath decided (a select group committed them) are learnt here, from the listing.
     const decidedInDatapath = services.filter((s) => s.config.decisions === 'datapath');
     if (decidedInDatapath.length) {
-      yield* this.adopt(decidedInDatapath, input.entries, now, entriesPerSlice, true);
+      yield* this.adopt(decidedInDatapath, input.entries, now, askedAt, entriesPerSlice, true);
       // Forget what the tracker no longer lists (bounded by the listing).
       const listed = new Set<string>();
       for (let i = 0; i < input.entries.length; i++) {
@@ -153,7 +156,9 @@ export class TrackerAccounting implements Accounting {
         // port) is the old connection's: the new one stays.
         if ((service.lb.connections.lookup(key)?.created ?? -Infinity) > askedAt) continue;
         // One that ended between two readings was never seen established: this is the detector's sight of it.
-        if (workedBeforeClosing(e)) service.lb.workedAtReading(key, now);
+        const end = endOf(e);
+        if (end === 'worked') service.lb.workedAtReading(key, now);
+        else if (end === 'refused') service.lb.refusedAtReading(key, askedAt);
         if (service.lb.close(key, now)) closed++;
       } else {
         service.lb.connections.sighted(key, reading, now, e.proto === 'tcp' && isEstablished(e));

@@ -146,16 +146,18 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as [string, NatModeCase]))('remot
     expect(delivered(h.send(fromClient(23002)).outcomes).port).toBe(UPLINK.ofport);
   });
 
-  it("stays in the rotation when this host's failover routing leaves it out on this host's own checks while its host says up", () => {
+  it('is in the rotation as the routing lists it, as a local backend is (the routing counts its host\'s verdict: test/unit/daemon/remote-verdicts.test.ts)', () => {
     const h = new AppHarness(mode, services('    health: { type: tcp, interval: 1, rise: 1, fall: 1 }'), { uplink: UPLINK });
     h.install(h.app.setRemoteBackends([report()], h.now));
-    // This host's monitor routes tier 0 with only the local backend (its own check of the remote one failed once).
-    h.install(h.app.setRouting('web', { kind: 'tier', backends: ['v-vm1'] }));
     h.install(h.app.setHealth('web', 'v-vm1', false)); // the local one out: every new connection must go remote
+    h.install(h.app.setRouting('web', { kind: 'tier', backends: [REMOTE.vnic] }));
     expect(delivered(h.send(fromClient(23500)).outcomes).port).toBe(UPLINK.ofport);
-    // A routing that refuses (or sends to the sorry backend) takes it out like any other.
-    h.install(h.app.setRouting('web', { kind: 'refuse' }));
-    expect(h.send(fromClient(23501)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    // A routing that leaves it out (its host's verdict down here, its vNIC unreachable from here), refuses, or sends
+    // to the sorry backend takes it out like any other.
+    for (const [i, routing] of ([{ kind: 'tier', backends: ['v-vm1'] }, { kind: 'refuse' }] as const).entries()) {
+      h.install(h.app.setRouting('web', routing));
+      expect(h.send(fromClient(23501 + i)).outcomes.filter((o) => o.kind === 'output' && o.port === UPLINK.ofport)).toEqual([]);
+    }
   });
 
   it.each([

@@ -55,7 +55,7 @@ describe('ConntrackReader', () => {
       expect(first.entries).toHaveLength(1);
       expect(first.entries[0]).toMatchObject({ proto: 'tcp', zone: 2780, mark: 3429564418, state: 'ESTABLISHED' });
       expect(second.entries).toHaveLength(1);
-      expect(seen).toEqual([['dpctl/dump-conntrack', 'zone=2780'], ['dpctl/dump-conntrack', 'zone=2780']]);
+      expect(seen).toEqual([['dpctl/dump-conntrack', '-m', 'zone=2780'], ['dpctl/dump-conntrack', '-m', 'zone=2780']]);
       expect(server.connections()).toBe(1);
     } finally {
       reader.close();
@@ -117,7 +117,7 @@ describe('ConntrackReader', () => {
       await server.close();
     }
     const gone = new ConntrackReader({ zone: 7, appctl: path.join(dir, 'nothing.ctl') });
-    await expect(gone.read()).rejects.toThrow(new RegExp(`${path.join(dir, 'nothing.ctl').replace(/[.]/g, '\\.')}.*dump-conntrack zone=7`));
+    await expect(gone.read()).rejects.toThrow(new RegExp(`${path.join(dir, 'nothing.ctl').replace(/[.]/g, '\\.')}.*dump-conntrack -m zone=7`));
   });
 
   it("finds ovs-appctl's default target from OVS_RUNDIR's pidfile, and says what is missing", () => {

@@ -1,5 +1,5 @@
 // parseConntrackDump against real `ovs-appctl dpctl/dump-conntrack` lines captured from OVS 3.1 (userspace datapath).
-import { isClosing, isEstablished, parseConntrackDump, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
+import { isClosing, isEstablished, parseConntrackDump, tcpEnd, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
 import { foldIpv6, ipv4ToUint32 } from '../../../src/net';
 
 const TIME_WAIT = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
@@ -69,17 +69,48 @@ describe('parseConntrackDump', () => {
     expect(dump.entries.map((e) => [isEstablished(e), isClosing(e)])).toEqual([[false, true], [true, false], [true, false]]);
   });
 
-  it('reads the -m form, which has no short state (state_orig/state_reply only)', () => {
+  it('reads the -m form: the short state OVS would print (the later side, FIN_WAIT_2 as TIME_WAIT) and each side', () => {
     const dump = parseConntrackDump(FIN_WAIT_M);
     expect(dump.malformed).toEqual([]);
-    expect(dump.entries).toHaveLength(1);
-    const [entry] = dump.entries;
-    expect(entry).toEqual(tcpEntry(39646, undefined));
-    // The parser only knows `protoinfo=(state=...`: a FIN_WAIT_2 connection listed with -m is neither.
-    expect(entry.state).toBeUndefined();
-    expect('state' in entry).toBe(false);
-    expect(isClosing(entry)).toBe(false);
-    expect(isEstablished(entry)).toBe(false);
+    expect(dump.entries).toEqual([{
+      ...tcpEntry(39646, 'TIME_WAIT'), sides: { orig: 'FIN_WAIT_2', reply: 'FIN_WAIT_2', origScales: true, replyScales: true },
+    }]);
+    expect(isClosing(dump.entries[0])).toBe(true);
+    const opening = parseConntrackDump(FIN_WAIT_M.replace('state_orig=FIN_WAIT_2,state_reply=FIN_WAIT_2', 'state_orig=ESTABLISHED,state_reply=SYN_SENT')).entries[0];
+    expect([opening.state, isEstablished(opening)]).toEqual(['ESTABLISHED', true]);
+    const synSent = parseConntrackDump(FIN_WAIT_M.replace('state_orig=FIN_WAIT_2,state_reply=FIN_WAIT_2', 'state_orig=SYN_SENT,state_reply=CLOSED')).entries[0];
+    expect([synSent.state, isEstablished(synSent), isClosing(synSent)]).toEqual(['SYN_SENT', false, false]);
+  });
+
+  describe('tcpEnd: how a closed connection ended, from real -m lines (OVS 3.3.9 and 3.1.0 print the same, userspace datapath)', () => {
+    const line = (dport: number, protoinfo: string) => `tcp,orig=(src=10.25.147.101,dst=10.25.147.11,sport=54658,dport=${dport}),`
+      + `reply=(src=10.25.147.11,dst=10.25.147.101,sport=${dport},dport=54658),id=0,zone=9,status=0,protoinfo=(${protoinfo})`;
+    const end = (text: string) => {
+      const [entry] = parseConntrackDump(text).entries;
+      expect([entry.state, isClosing(entry)]).toEqual(['TIME_WAIT', true]); // all alike without -m
+      return tcpEnd(entry);
+    };
+    it.each([
+      ['a SYN answered by RST', 'refused', 'state_orig=TIME_WAIT,state_reply=TIME_WAIT,wscale_orig=10,wscale_reply=0,flags_orig=WINDOW_SCALE,flags_reply=0'],
+      ['a FIN close', 'worked', 'state_orig=FIN_WAIT_2,state_reply=FIN_WAIT_2,wscale_orig=10,wscale_reply=10,flags_orig=WINDOW_SCALE,flags_reply=WINDOW_SCALE'],
+      ['a reset by either side after the backend accepted', 'worked', 'state_orig=TIME_WAIT,state_reply=TIME_WAIT,wscale_orig=10,wscale_reply=10,flags_orig=WINDOW_SCALE,flags_reply=WINDOW_SCALE'],
+      ['a client without window scaling: a FIN close', 'worked', 'state_orig=FIN_WAIT_2,state_reply=FIN_WAIT_2,flags_orig=0,flags_reply=0'],
+      ['a client without window scaling: a refusal or a reset after accept (printed alike)', 'unknown', 'state_orig=TIME_WAIT,state_reply=TIME_WAIT,flags_orig=0,flags_reply=0'],
+    ])('%s: %s', (_case, expected, protoinfo) => {
+      expect(end(line(8080, protoinfo))).toBe(expected);
+    });
+
+    it('a listing without -m reads every closed connection as worked but CLOSED (the kernel tracker\'s reset): unknown', () => {
+      expect(tcpEnd(parseConntrackDump(TIME_WAIT).entries[0])).toBe('worked');
+      expect(tcpEnd(parseConntrackDump(TIME_WAIT.replace('TIME_WAIT', 'CLOSED')).entries[0])).toBe('unknown');
+    });
+
+    it("the kernel's tracker (status flags named; one state for both sides, TIME_WAIT after FINs) keeps that rule (a line made from ct-dpif.c's format: no kernel datapath here)", () => {
+      const kernel = line(8080, 'state_orig=TIME_WAIT,state_reply=TIME_WAIT,flags_orig=WINDOW_SCALE|SACK_PERM,flags_reply=SACK_PERM').replace('status=0', 'status=CONFIRMED|SEEN_REPLY|ASSURED');
+      const [entry] = parseConntrackDump(kernel).entries;
+      expect(entry.kernelStatus).toBe(true);
+      expect(tcpEnd(entry)).toBe('worked');
+    });
   });
 
   it('skips other protocols (icmp) without calling them malformed', () => {
