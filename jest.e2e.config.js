@@ -9,6 +9,7 @@ module.exports = {
   testMatch: ['**/*.e2e.ts'],
   maxWorkers: 1,
   testTimeout: 120000,
-  // A failed test runs once more, reported by name in the summary (test/helpers/e2e-retry.ts says why).
-  setupFilesAfterEnv: ['<rootDir>/test/helpers/e2e-retry.ts'],
+  // A failed test runs once more, reported by name in the summary (test/helpers/e2e-retry.ts says why); a test file
+  // that leaves a daemon's election record in the host's /var/lib/vadc/ha fails (test/helpers/ha-dir-guard.ts).
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/e2e-retry.ts', '<rootDir>/test/helpers/ha-dir-guard.ts'],
 };

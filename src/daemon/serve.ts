@@ -24,6 +24,8 @@ export interface ServeOptions {
   ovsdb?: string;
   /** More control API listeners besides the configuration's (the demo's loopback dashboard listener). */
   extraListeners?: ApiListenOptions[];
+  /** Overrides controller.ha.dir (the demo keeps its host election in its own temporary directory). */
+  haDir?: string;
   /** Overrides the configuration's datapath NAT mode (and ovs-vswitchd's control socket: conntrack mode and auto use it). */
   nat?: { mode: VadcConfig['datapath']['nat']; appctl?: string };
   logger: Logger;
@@ -88,6 +90,7 @@ export async function serve(opts: ServeOptions): Promise<Served> {
   const withOptions = (c: VadcConfig): VadcConfig => {
     let out = c;
     if (opts.ovsdb) out = { ...out, ovsdb: opts.ovsdb };
+    if (opts.haDir) out = { ...out, controller: { ...out.controller, ha: { ...out.controller.ha, dir: opts.haDir } } };
     if (opts.nat) out = { ...out, datapath: { ...out.datapath, nat: opts.nat.mode, ...(opts.nat.appctl ? { appctl: opts.nat.appctl } : {}) } };
     return out;
   };

@@ -64,7 +64,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     print(`lab up: bridge ${lab.bridge}, VMs ${lab.vms.map((v) => `${v.port}=${v.ip}`).join(', ')}, clients ${lab.clients.map((c) => c.ip).join(', ')}`);
     served = await serve({
       logger: opts.logger, listen: 'tcp:127.0.0.1:0', ovsdb: `unix:${lab.ovsdbSocket}`,
-      apiSocket: path.join(tmp, 'vadc.sock'), statePath: path.join(tmp, 'state.yaml'),
+      apiSocket: path.join(tmp, 'vadc.sock'), statePath: path.join(tmp, 'state.yaml'), haDir: path.join(tmp, 'ha'),
       // Browsers cannot open a unix socket: the dashboard gets a loopback listener with a token nobody is shown
       // (the held demo prints a one-time login instead).
       extraListeners: [{ endpoint: 'tcp:127.0.0.1:0', token: randomBytes(24).toString('hex') }],

@@ -20,6 +20,10 @@ import { fetchVia, sleep, vipOf, waitFor } from '../helpers/health-lab';
 import { switchSynced } from '../helpers/switch-synced';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 import { killStoreLeader, retryUntilAccepted, vadcOk } from '../helpers/vadc-cli';
+import { untilValue } from '../helpers/until';
+
+/** The bound of this file's waits (each ends only a failing test). */
+const WAIT_MS = 20_000;
 
 const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
 
@@ -147,11 +151,11 @@ describe(`a cluster host serves the store's policy (real OVS, real Raft cluster;
     await sleep(300);
     h.daemon.cluster!.publish();
     const digest = h.daemon.status().cluster!.policy;
-    const published = await waitForValue('h1 reported in the store', async () => {
+    const published = await untilValue(async () => {
       const status = JSON.parse(await vadcOk(['cluster', 'status', '--cluster', remotes, '--json'])) as ClusterStatusView;
       const row = status.hosts?.find((x) => x.host === 'h1');
       return row && row.policy === digest && row.backends.length === 2 ? row : undefined;
-    });
+    }, 'h1 reported in the store', WAIT_MS, { pollMs: 200 });
     expect(published).toMatchObject({ group: 'blue', services: 1, nat: e2eNatMode(), problems: [] });
     expect(published.backends.map((b) => `${b.backend}:${b.linkUp}`).sort()).toEqual([`${lab.host('vm1').port}:true`, `${lab.host('vm2').port}:true`]);
 
@@ -198,10 +202,10 @@ describe(`a cluster host serves the store's policy (real OVS, real Raft cluster;
     await stopStoreMember(storeDir, members[0].n, true);
     await stopStoreMember(storeDir, members[1].n, true);
     // A lone member still calls itself connected until its first election fails (about two election timers).
-    await waitForValue('the survivor to know it has no quorum', async () => {
+    await untilValue(async () => {
       const survivor = (await storeClusterStatus(storeDir)).find((m) => m.running);
       return survivor && survivor.status !== 'cluster member' ? survivor.status : undefined;
-    }, 30_000);
+    }, 'the survivor to know it has no quorum', 30_000, { pollMs: 200 });
     await h.waitEvent((e) => e.kind === 'cluster_unreachable', 'the outage noticed', from, 30_000);
     await waitFor(() => !h.daemon.status().cluster!.connected, 30_000, 'the host to see the store read-only');
     expect(h.daemon.status().cluster).toMatchObject({ connected: false, readOnly: true, source: 'store', policy: digest });
@@ -242,12 +246,12 @@ describe('a NAT-mode override of the host\'s group (real OVS, real Raft cluster)
     return saved.snapshot.groups.find((g) => g.name === 'blue')?.nat;
   };
   /** h1's NAT mode as the store has its report (`vadc cluster status --json`). */
-  const publishedNat = (h: HostDaemon, nat: string) => waitForValue(`h1 reported in the store with NAT mode ${nat}`, async () => {
+  const publishedNat = (h: HostDaemon, nat: string) => untilValue(async () => {
     h.daemon.cluster!.publish();
     const status = JSON.parse(await vadcOk(['cluster', 'status', '--cluster', remotes, '--json'])) as ClusterStatusView;
     const row = status.hosts?.find((x) => x.host === 'h1');
     return row?.nat === nat ? row.nat : undefined;
-  });
+  }, `h1 reported in the store with NAT mode ${nat}`, WAIT_MS, { pollMs: 200 });
   const answers = async () => {
     for (let i = 0; i < 100; i++) {
       const ok = await fetchVia(lab, 'cl1').then(() => true, () => false);
@@ -320,13 +324,3 @@ describe('a NAT-mode override of the host\'s group (real OVS, real Raft cluster)
     await vadcOk(['cluster', 'nat', 'unset', '--scope', 'group:blue', '--cluster', remotes]);
   }, 240_000);
 });
-
-async function waitForValue<T>(what: string, get: () => Promise<T | undefined>, limitMs = 20_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await sleep(200);
-  }
-}

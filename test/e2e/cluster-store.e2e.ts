@@ -16,6 +16,7 @@ import {
 } from '../../src/cluster';
 import { readStoreCluster, startStoreMember, stopStoreMember, storeClusterDown } from '../../src/lab';
 import { killStoreLeader, retryUntilAccepted, ROOT, vadc, vadcOk } from '../helpers/vadc-cli';
+import { untilValue } from '../helpers/until';
 
 const SESSION = { backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 5000 };
 
@@ -25,15 +26,8 @@ let remotes: string;
 const stores: ClusterStore[] = [];
 const others: string[] = [];
 
-async function eventually<T>(what: string, check: () => T | undefined | false, limitMs = 20_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** The bound of this file's waits (each ends only a failing test). */
+const WAIT_MS = 20_000;
 
 /** A host's view: a ClusterStore session and the policy merged for it at every change. */
 class HostView {
@@ -91,28 +85,28 @@ describe('policy written by the CLI reaches every host, merged for its scope', (
   beforeAll(async () => {
     h1 = new HostView('h1');
     h2 = new HostView('h2', 'blue');
-    await eventually('both hosts read the store', () => h1.policy && h2.policy);
+    await untilValue(() => h1.policy && h2.policy, 'both hosts read the store', WAIT_MS);
   });
 
   it('a cluster-scope service is every host\'s; a group override of the scheduler applies to that group only', async () => {
     const t0 = Date.now();
     await vadcOk(['service', 'add', 'web', '--file', path.join(tmp, 'web.yaml'), '--cluster', remotes]);
-    await eventually('web on both hosts', () => h1.service('web') && h2.service('web'));
+    await untilValue(() => h1.service('web') && h2.service('web'), 'web on both hosts', WAIT_MS);
     console.log(`service add (CLI process, write, monitor update) to both hosts: ${Date.now() - t0} ms`);
     expect(h1.service('web')?.scheduler).toBe('rr');
     await vadcOk(['service', 'add', 'web', '--scheduler', 'wrr', '--scope', 'group:blue', '--cluster', remotes]);
-    await eventually('wrr in group blue', () => h2.service('web')?.scheduler === 'wrr');
+    await untilValue(() => h2.service('web')?.scheduler === 'wrr', 'wrr in group blue', WAIT_MS);
     expect(h1.service('web')?.scheduler).toBe('rr');
     expect(h2.policy?.services[0].from.scheduler).toBe('group:blue');
     await vadcOk(['backend', 'weight', 'web', 'v-vm2', '7', '--scope', 'host:h1', '--cluster', remotes]);
-    await eventually('weight 7 on h1', () => h1.service('web')?.backends.find((b) => b.name === 'v-vm2')?.weight === 7);
+    await untilValue(() => h1.service('web')?.backends.find((b) => b.name === 'v-vm2')?.weight === 7, 'weight 7 on h1', WAIT_MS);
     expect(h2.service('web')?.backends.find((b) => b.name === 'v-vm2')?.weight).toBe(1);
     expect(h1.policy?.problems).toEqual([]);
   });
 
   it('a NAT mode set at a group is that group\'s hosts\' only, and config show --effective says where it came from; service show --scope lists one scope', async () => {
     await vadcOk(['cluster', 'nat', 'conntrack', '--scope', 'group:blue', '--cluster', remotes]);
-    await eventually('conntrack in group blue', () => h2.policy?.nat?.value === 'conntrack');
+    await untilValue(() => h2.policy?.nat?.value === 'conntrack', 'conntrack in group blue', WAIT_MS);
     expect(h2.policy?.nat).toEqual({ value: 'conntrack', from: 'group:blue' });
     expect(h1.policy?.nat).toBeUndefined();
     const config = (datapath: string) => {
@@ -129,7 +123,7 @@ describe('policy written by the CLI reaches every host, merged for its scope', (
     const none = await vadc(['service', 'show', 'web', '--scope', 'host:h7', '--cluster', remotes]);
     expect({ code: none.code, stderr: none.stderr }).toEqual({ code: 1, stderr: expect.stringMatching(/no service web in the cluster store at host:h7/) });
     await vadcOk(['cluster', 'nat', 'unset', '--scope', 'group:blue', '--cluster', remotes]);
-    await eventually('the group mode unset', () => h2.policy && h2.policy.nat === undefined);
+    await untilValue(() => h2.policy && h2.policy.nat === undefined, 'the group mode unset', WAIT_MS);
   });
 
   it('bad policy is refused with a clear error and writes nothing', async () => {
@@ -153,13 +147,13 @@ describe('policy written by the CLI reaches every host, merged for its scope', (
 
   it('a host name used twice: the second daemon is told, does not publish, and still reads the policy', async () => {
     const first = new HostView('h9', undefined, true);
-    await eventually('h9 publishes', () => first.store.writable);
+    await untilValue(() => first.store.writable, 'h9 publishes', WAIT_MS);
     first.store.publish({ instance: 'a', version: 'e2e', nat: 'flows', started: 1, reported: Date.now(), policy: 'p', services: 1, problems: [] }, []);
     const second = new HostView('h9', undefined, true);
-    const problem = await eventually('the name clash', () => second.problems[0]);
+    const problem = await untilValue(() => second.problems[0], 'the name clash', WAIT_MS);
     expect(problem).toMatch(/host name h9 is held by another vadc in the cluster store/);
     expect(second.store.writable).toBe(false);
-    await eventually('the second reads the policy too', () => second.service('web'));
+    await untilValue(() => second.service('web'), 'the second reads the policy too', WAIT_MS);
     const status = JSON.parse(await vadcOk(['cluster', 'status', '--cluster', remotes, '--json'])) as ClusterStatusView;
     expect(status.members.filter((m) => m.leader)).toHaveLength(1);
     expect(status.members.every((m) => m.connected)).toBe(true);
@@ -206,7 +200,7 @@ describe('a store that is not vadc\'s, or of another schema version', () => {
     let lastProblem: string | undefined;
     store.on('policy', () => policies++);
     store.on('problem', (e) => (lastProblem = e.message));
-    await eventually('the version problem', () => lastProblem);
+    await untilValue(() => lastProblem, 'the version problem', WAIT_MS);
     expect(lastProblem).toMatch(/the last policy stays in force/);
     expect(policies).toBe(0);
   });
@@ -215,13 +209,13 @@ describe('a store that is not vadc\'s, or of another schema version', () => {
 describe('store failures', () => {
   it('the leader killed: a change made right after the election reaches every host; two members down: read-only, last policy kept, cache serves it', async () => {
     const hosts = [new HostView('k1'), new HostView('k2', 'blue'), new HostView('k3')];
-    await eventually('hosts read web', () => hosts.every((h) => h.service('web')));
+    await untilValue(() => hosts.every((h) => h.service('web')), 'hosts read web', WAIT_MS);
     const leader = await killStoreLeader(storeDir, remotes);
     const killedAt = leader.at;
     // The operator retries until the survivors have elected a leader; the write then reaches every host.
     const written = await retryUntilAccepted(['backend', 'weight', 'web', 'v-vm1', '3', '--scope', 'cluster', '--cluster', remotes]);
     expect(written).toBeGreaterThan(0);
-    await eventually('weight 3 everywhere', () => hosts.every((h) => h.service('web')?.backends.find((b) => b.name === 'v-vm1')?.weight === 3));
+    await untilValue(() => hosts.every((h) => h.service('web')?.backends.find((b) => b.name === 'v-vm1')?.weight === 3), 'weight 3 everywhere', WAIT_MS);
     console.log(`leader kill -> first accepted write ${written - killedAt} ms; -> on all 3 hosts ${Date.now() - written} ms after the write`);
 
     // Two of three members down: no quorum.
@@ -231,7 +225,7 @@ describe('store failures', () => {
     const refused = await vadc(['backend', 'weight', 'web', 'v-vm1', '4', '--cluster', remotes]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/no quorum \(read-only|is its leader now|cannot use the cluster store/);
-    await eventually('readers notice', () => hosts.every((h) => !h.store.connected), 30_000);
+    await untilValue(() => hosts.every((h) => !h.store.connected), 'readers notice', 30_000);
     expect(JSON.stringify(hosts[1].snapshot)).toBe(snapshotBefore);
     expect(hosts[1].service('web')?.scheduler).toBe('wrr');
     // What a restarted host serves during the outage: its cache, merged again for it.
@@ -248,8 +242,8 @@ describe('store failures', () => {
 
     // Back: the hosts resume and converge.
     for (const m of readStoreCluster(storeDir)!.members) await startStoreMember(storeDir, m.n);
-    await eventually('readers back', () => hosts.every((h) => h.store.connected), 30_000);
+    await untilValue(() => hosts.every((h) => h.store.connected), 'readers back', 30_000);
     await vadcOk(['backend', 'weight', 'web', 'v-vm1', '2', '--cluster', remotes]);
-    await eventually('weight 2 everywhere', () => hosts.every((h) => h.service('web')?.backends.find((b) => b.name === 'v-vm1')?.weight === 2));
+    await untilValue(() => hosts.every((h) => h.service('web')?.backends.find((b) => b.name === 'v-vm1')?.weight === 2), 'weight 2 everywhere', WAIT_MS);
   }, 120_000);
 });

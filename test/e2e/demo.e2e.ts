@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { runDemo } from '../../src/demo/run-demo';
 import { silentLogger } from '../../src/util/logger';
+import { until } from '../helpers/until';
 
 describe('vadc demo on real OVS', () => {
   // The default (auto) finds the lab's ovs-vswitchd and runs conntrack; flows mode is what `vadc demo --hold --nat flows`
@@ -44,11 +45,10 @@ describe('vadc demo --hold as a person runs it (the built CLI)', () => {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     try {
-      const deadline = Date.now() + 750_000;
-      while (!/^dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\?login=(\S+)/m.test(stdout)) {
-        if (child.exitCode !== null || Date.now() > deadline) throw new Error(`no dashboard line:\n${stdout}\n${stderr}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
+      await until(() => {
+        if (child.exitCode !== null) throw new Error(`vadc demo exited (${child.exitCode}) before its dashboard line:\n${stdout}\n${stderr}`);
+        return /^dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\?login=(\S+)/m.test(stdout);
+      }, 'the dashboard line', 750_000, { pollMs: 200, detail: () => `\n${stdout}\n${stderr}` });
       const [, base, login] = /^dashboard: (http:\/\/127\.0\.0\.1:\d+)\/\?login=(\S+)/m.exec(stdout)!;
       const first = await fetch(`${base}/?login=${login}`, { redirect: 'manual' });
       expect(first.status).toBe(303);

@@ -213,8 +213,7 @@ describe('egress queues on the userspace datapath', () => {
     await daemon!.applyConfig(configText(false));
     const s = await waitState('no vadc rows', (x) => x.ownedQos === 0 && x.ownedQueues.length === 0);
     expect(s.portQos).toBeUndefined();
-    const deadline = Date.now() + 10_000;
-    while ((await egressFlows()).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (await egressFlows()).length === 0, 'its egress flows to leave', 10_000, { pollMs: 100 });
     expect(await egressFlows()).toEqual([]);
   }, 30_000);
 

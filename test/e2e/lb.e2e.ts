@@ -11,7 +11,7 @@ import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
 import { parseIpv6 } from '../../src/net/ipv6';
 import { ipv4TcpFragments, ipv6TcpFragments } from '../helpers/frames';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
-import { waitFor } from '../helpers/until';
+import { until, waitFor } from '../helpers/until';
 import { switchSynced } from '../helpers/switch-synced';
 
 const VIP4 = '10.0.0.100';
@@ -649,8 +649,8 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
       }
       return { id: Number(/group_id=(\d+)/.exec(line)![1]), families: [...families], perVm };
     }).sort((a, b) => a.id - b.id);
-    let installed = await groups();
-    for (const deadline = Date.now() + 10_000; installed.length < 2 && Date.now() < deadline; installed = await groups()) await new Promise((r) => setTimeout(r, 100));
+    let installed: Awaited<ReturnType<typeof groups>> = [];
+    await until(async () => (installed = await groups()).length >= 2, 'both select groups', 10_000, { pollMs: 100 });
     expect(installed.map((g) => g.families)).toEqual([['IPv4'], ['IPv6']]);
     expect(Object.keys(installed[0].perVm).sort()).toEqual(['vm1', 'vm2', 'vm3']);
     expect(installed[1].perVm).toEqual(installed[0].perVm);

@@ -95,7 +95,7 @@ const noVswitchd = () => path.join(tmp, 'no-vswitchd.ctl');
 function configYaml(vms: string[], extra = ''): string {
   const backends = vms.map((vm) => `      - { vnic: ${vnic(vm)}, ip: ${ipOf(vm)}, ports: [8080] }`).join('\n');
   return `# ops e2e
-controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1 }
+controller: { listen: "tcp:127.0.0.1:${ofPort}", echo_interval: 1, ha: { dir: ${path.join(tmp, 'ha')} } }
 # datapath.nat is left at its default (auto); no ovs-vswitchd answers at this socket, so vadc runs flows mode
 datapath: { appctl: ${noVswitchd()} }
 ovsdb: unix:${lab.ovsdbSocket}

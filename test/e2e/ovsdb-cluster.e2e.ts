@@ -23,6 +23,7 @@ import {
   op,
 } from '../../src/ovsdb';
 import { RaftCluster, RaftMember } from '../helpers/raft-cluster';
+import { untilValue } from '../helpers/until';
 
 // The tests share one cluster and go on from each other's state (a killed leader, rows written): a second try of
 // a failed one would meet a cluster the first try changed, and fail for that, so a failure is reported as it was.
@@ -33,15 +34,8 @@ const cluster = new RaftCluster(join(__dirname, '../fixtures/ovsdb/cluster-test.
 const OPTS: OvsdbClientOptions = { database: DB, backoffInitialMs: 100, backoffMaxMs: 1000, handshakeTimeoutMs: 10_000 };
 const clients: OvsdbClient[] = [];
 
-async function eventually<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, limitMs = 20_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
+/** The bound of this file's waits (each ends only a failing test). */
+const WAIT_MS = 20_000;
 
 function open(remotes: string, opts: OvsdbClientOptions = {}): OvsdbClient {
   const client = OvsdbClient.open(remotes, { ...OPTS, ...opts });
@@ -146,7 +140,7 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
     const refused = follower.states.filter((s) => s.kind === 'connecting' && s.lastError?.includes('is not the cluster leader here'));
     expect(refused.length).toBeGreaterThanOrEqual(1);
     await insertOnce(writer, 0);
-    await eventually('both to see seq 0', () => reader.adds.has(0) && follower.adds.has(0));
+    await untilValue(() => reader.adds.has(0) && follower.adds.has(0), 'both to see seq 0', WAIT_MS, { pollMs: 25 });
   });
 
   test('kill -9 of the leader during writes: monitors come back on another member (resumed there), nothing missed or repeated', async () => {
@@ -167,12 +161,12 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
         await new Promise((res) => setTimeout(res, 5));
       }
     })();
-    await eventually('100 writes', () => committed >= 100);
+    await untilValue(() => committed >= 100, '100 writes', WAIT_MS, { pollMs: 25 });
     const killAt = Date.now();
     await cluster.kill(leader0);
     await writes;
     seqs = N;
-    await eventually('all rows at both sessions', () => reader.handle.rows('Item').size === N + 1 && follower.handle.rows('Item').size === N + 1, 30_000);
+    await untilValue(() => reader.handle.rows('Item').size === N + 1 && follower.handle.rows('Item').size === N + 1, 'all rows at both sessions', 30_000, { pollMs: 25 });
     const newLeader = await cluster.waitForLeader();
     const expected = Array.from({ length: N + 1 }, (_, i) => i);
     for (const w of [reader, follower]) {
@@ -188,8 +182,8 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
       expect(w.eventsSince(killAt)).toEqual(['disconnected', 'connected']);
     }
     expect(reader.client.state.kind === 'connected' && reader.client.state.remote).not.toBe(leader0.remote);
-    await eventually('the leaderOnly session on the new leader', () =>
-      follower.client.state.kind === 'connected' && follower.client.state.remote === newLeader.remote && follower.client.member?.leader === true);
+    await untilValue(() =>
+      follower.client.state.kind === 'connected' && follower.client.state.remote === newLeader.remote && follower.client.member?.leader === true, 'the leaderOnly session on the new leader', WAIT_MS, { pollMs: 25 });
     const figures = {
       readerResumedMs: (reader.firstSince(killAt, 'connected') as number) - killAt,
       leaderOnlyResumedMs: (follower.firstSince(killAt, 'connected') as number) - killAt,
@@ -213,10 +207,10 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
     const outageAt = Date.now();
     try {
       for (const m of stopped) await cluster.kill(m);
-      for (const w of [reader, follower]) await eventually(`${w.name} to lose its connection`, () => !w.client.connected, 30_000);
+      for (const w of [reader, follower]) await untilValue(() => !w.client.connected, `${w.name} to lose its connection`, 30_000, { pollMs: 25 });
       const lostAt = reader.firstSince(outageAt, 'disconnected') as number;
       expect(reader.events.find((e) => e.at === lostAt)?.what).toContain(`clustered database ${DB} is not connected to its cluster`);
-      await eventually('several failed rounds', () => reader.states.filter((s) => s.kind === 'backoff' && s.since > outageAt).length >= 3, 30_000);
+      await untilValue(() => reader.states.filter((s) => s.kind === 'backoff' && s.since > outageAt).length >= 3, 'several failed rounds', 30_000, { pollMs: 25 });
       for (const w of [reader, follower]) {
         expect(w.eventsSince(outageAt)).toEqual(['disconnected']);
         expect(w.handle.rows('Item').size).toBe(seqs + 1);
@@ -239,7 +233,7 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
     expect(follower.eventsSince(outageAt)).toEqual(['disconnected', 'connected']);
     expect(reader.others.length + reader.adds.size).toBe(changesBefore);
     await insertOnce(writer, seqs + 1);
-    await eventually('a write after the recovery to reach both', () => reader.adds.get(seqs + 1) === 1 && follower.adds.get(seqs + 1) === 1);
+    await untilValue(() => reader.adds.get(seqs + 1) === 1 && follower.adds.get(seqs + 1) === 1, 'a write after the recovery to reach both', WAIT_MS, { pollMs: 25 });
     console.log(`two members back: ${JSON.stringify({
       readerRecoveredAfterRestartMs: (reader.firstSince(backAt, 'connected') as number) - backAt,
       leaderOnlyRecoveredAfterRestartMs: (follower.firstSince(backAt, 'connected') as number) - backAt,
@@ -273,7 +267,7 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
       alone.on('disconnected', (e) => outages.push(String(e?.message)));
       const samples: number[] = [];
       const sampler = setInterval(() => samples.push(openFds()), 5);
-      await eventually('30 attempts', () => accepted >= 30);
+      await untilValue(() => accepted >= 30, '30 attempts', WAIT_MS, { pollMs: 25 });
       clearInterval(sampler);
       expect(Math.max(...samples)).toBeLessThanOrEqual(baseline + 2);
       expect(states.some((s) => s.kind === 'connected')).toBe(false);
@@ -281,7 +275,7 @@ describe('a cluster-aware session on a real 3-member Raft cluster', () => {
       expect(outages).toHaveLength(1);
       expect(alone.state).toMatchObject({ lastError: expect.stringContaining('nothing works here') });
       alone.close();
-      await eventually('fds back to the baseline', () => openFds() <= baseline);
+      await untilValue(() => openFds() <= baseline, 'fds back to the baseline', WAIT_MS, { pollMs: 25 });
       // In a remote list, the hostile server is refused and a real member is used.
       const mixed = open(`unix:${path},${cluster.remotes()}`);
       await mixed.ready(20_000);

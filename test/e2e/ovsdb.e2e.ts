@@ -22,6 +22,7 @@ import {
   op,
   uuid,
 } from '../../src/ovsdb';
+import { untilValue } from '../helpers/until';
 
 const run = promisify(execFile);
 const SCHEMA = '/usr/share/openvswitch/vswitch.ovsschema';
@@ -34,16 +35,8 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Polls until `check` returns a value; fails with `what` after `limitMs` (a bound, not an assertion on timing). */
-async function eventually<T>(what: string, check: () => T | undefined | false, limitMs = 15_000): Promise<T> {
-  const deadline = Date.now() + limitMs;
-  for (;;) {
-    const value = check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** The bound of this file's waits (each ends only a failing test). */
+const WAIT_MS = 15_000;
 
 class PrivateOvsdb {
   readonly dir = mkdtempSync(join(tmpdir(), 'vadc-ovsdbe2e-'));
@@ -119,14 +112,14 @@ class PrivateOvsdb {
     } catch {
       return;
     }
-    await eventually('ovsdb-server to exit', () => {
+    await untilValue(() => {
       try {
         process.kill(pid, 0);
         return false;
       } catch {
         return true;
       }
-    });
+    }, 'ovsdb-server to exit', WAIT_MS, { pollMs: 50 });
   }
 
   async vsctl(...args: string[]): Promise<string> {
@@ -193,7 +186,7 @@ describe('ovsdb client against a real ovsdb-server', () => {
     await server.vsctl('add-port', 'e2ebr0', 'e2evm1', '--', 'set', 'Interface', 'e2evm1', 'type=internal',
       'external_ids:iface-id=vm-e2e-1', 'external_ids:attached-mac=02:00:00:00:00:01');
 
-    const appeared = await eventually('appear event', () => events.find((e) => e.kind === 'appear'));
+    const appeared = await untilValue(() => events.find((e) => e.kind === 'appear'), 'appear event', WAIT_MS, { pollMs: 50 });
     expect(appeared.new).toMatchObject({ name: 'e2evm1', bridge: 'e2ebr0', port: 'e2evm1', mac: '02:00:00:00:00:01' });
 
     const bridgeUuid = await server.vsctl('get', 'Bridge', 'e2ebr0', '_uuid');
@@ -212,11 +205,11 @@ describe('ovsdb client against a real ovsdb-server', () => {
     expect(resolver.resolve('e2evm1')?.bridge).toBe('e2ebr0');
 
     await server.vsctl('set', 'Interface', 'e2evm1', 'external_ids:vm-uuid=abc');
-    const changed = await eventually('change event', () => events.find((e) => e.kind === 'change'));
+    const changed = await untilValue(() => events.find((e) => e.kind === 'change'), 'change event', WAIT_MS, { pollMs: 50 });
     expect(changed.changed).toContain('externalIds');
 
     await server.vsctl('del-port', 'e2ebr0', 'e2evm1');
-    const gone = await eventually('disappear event', () => events.find((e) => e.kind === 'disappear'));
+    const gone = await untilValue(() => events.find((e) => e.kind === 'disappear'), 'disappear event', WAIT_MS, { pollMs: 50 });
     expect(gone.old?.name).toBe('e2evm1');
     expect(cache.findByName('Interface', 'e2evm1')).toBeUndefined();
     resolver.dispose();
@@ -286,7 +279,7 @@ describe('ovsdb client against a real ovsdb-server', () => {
 
     const goneUuid = await server.vsctl('get', 'Port', 'e2egone', '_uuid');
     await server.stop();
-    await eventually('client to notice the disconnect', () => !client.connected);
+    await untilValue(() => !client.connected, 'client to notice the disconnect', WAIT_MS, { pollMs: 50 });
     // While the server is down: drop the port from the bridge (Port and Interface are then garbage-collected)
     // and rename the kept interface's external id.
     await server.offlineTransact([
@@ -295,14 +288,14 @@ describe('ovsdb client against a real ovsdb-server', () => {
     ]);
     await server.start();
 
-    await eventually('reconnect', () => reconnected > 0);
-    await eventually('the deleted interface to leave the cache', () => deleted.includes('e2egone'));
+    await untilValue(() => reconnected > 0, 'reconnect', WAIT_MS, { pollMs: 50 });
+    await untilValue(() => deleted.includes('e2egone'), 'the deleted interface to leave the cache', WAIT_MS, { pollMs: 50 });
     expect(cache.findByName('Interface', 'e2egone')).toBeUndefined();
     expect(cache.findByName('Interface', 'e2ekeep')?.externalIds['iface-id']).toBe('kept-1');
 
     // Live updates flow again on the new connection.
     await server.vsctl('set', 'Interface', 'e2ekeep', 'external_ids:iface-id=kept-2');
-    await eventually('a live update after reconnect', () => cache.findByName('Interface', 'e2ekeep')?.externalIds['iface-id'] === 'kept-2');
+    await untilValue(() => cache.findByName('Interface', 'e2ekeep')?.externalIds['iface-id'] === 'kept-2', 'a live update after reconnect', WAIT_MS, { pollMs: 50 });
     await cache.stop();
   });
 });

@@ -138,8 +138,9 @@ ${backends}
  * (left running they keep jest from exiting).
  * `extraYaml`: more top-level config, the same for both (a `cluster:` section makes them elect through the store).
  * `ownHaDirs`: each instance gets its own controller.ha.dir, as on two machines (the cluster election needs none).
+ * `takeoverAfterMs`: controller.ha.takeover_after (the default 500 ms unless given).
  */
-export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?: boolean } = {}): Promise<Pair> {
+export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?: boolean; takeoverAfterMs?: number } = {}): Promise<Pair> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'vadc-ha-'));
   const servers: LabServer[] = [];
   const instances: Instance[] = [];
@@ -157,7 +158,7 @@ export async function startPair(lab: Lab, opts: { extraYaml?: string; ownHaDirs?
       const configPath = path.join(dir, `${name}.yaml`);
       // The two files differ in controller.listen and api.listen only (and controller.ha.dir with ownHaDirs).
       const haDir = opts.ownHaDirs ? `${dir}/ha-${name}` : `${dir}/ha`;
-      writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${haDir}" }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
+      writeDaemonConfig(lab, configPath, { ofPort, apiSocket: socket, vms: ['vm1', 'vm2'], ha: `{ dir: "${haDir}"${opts.takeoverAfterMs ? `, takeover_after: ${opts.takeoverAfterMs}` : ''} }`, extra: opts.extraYaml ? [opts.extraYaml] : [] });
       instances.push(new Instance(name, ofPort, socket, configPath));
     }
     for (const i of instances) await i.start();

@@ -12,8 +12,15 @@ export interface UntilOptions {
  * then. The bound only ends a failing test: nothing is asserted about how long the wait took.
  */
 export async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000, options: UntilOptions = {}): Promise<void> {
+  await untilValue(async () => (await cond()) || undefined, what, ms, options);
+}
+
+/** `until` for a check that finds something: resolves with the first value `get` returns that is not undefined or false. */
+export async function untilValue<T>(get: () => T | undefined | false | Promise<T | undefined | false>, what: string, ms = 10_000, options: UntilOptions = {}): Promise<T> {
   const deadline = Date.now() + ms;
-  while (!(await cond())) {
+  for (;;) {
+    const value = await get();
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) {
       const detail = options.detail ? `; ${await options.detail()}` : '';
       throw new Error(`timed out after ${ms} ms waiting for ${what}${detail}`);

@@ -47,8 +47,7 @@ describe('API connections are bounded (issue 18, defect 4)', () => {
     // cause not found (the server's count at that moment was not recorded then).
     const serverCount = async () => Object.values(await server.openConnections())[0];
     let held = -1;
-    const deadline = Date.now() + 40_000;
-    while ((held = await serverCount()) > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await until(async () => (held = await serverCount()) <= 0, 'the server to close every connection', 40_000, { pollMs: 50, detail: () => `it holds ${held}` });
     expect({ serverHolds: held, afterMs: Date.now() - started >= 900 }).toEqual({ serverHolds: 0, afterMs: true });
     await until(() => flood.closed() === 100, 'the clients to see their connections closed', 10_000)
       .catch(() => console.warn(`connection-limits: the server holds 0 connections, yet ${100 - flood.closed()} of 100 client sockets have not seen a close ${Date.now() - started} ms after they connected`));

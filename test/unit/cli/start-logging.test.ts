@@ -7,15 +7,17 @@ import os from 'node:os';
 import path from 'node:path';
 import Start from '../../../src/commands/start';
 import { daemonLogSettings } from '../../../src/util/logger';
+import { until } from '../../helpers/until';
 import { runCommand, type CommandResult } from './run-command';
 
 /** Runs `vadc start` in-process until its control socket appears, then stops it as SIGTERM would. */
 async function startAndStop(dir: string, configLog: string, argv: string[]): Promise<CommandResult> {
   const config = path.join(dir, `vadc-${Math.random().toString(36).slice(2)}.yaml`);
   const socket = `${config}.sock`;
-  writeFileSync(config, `controller: {listen: "tcp:127.0.0.1:0"}\novsdb: unix:${dir}/no-db.sock\n${configLog}services: []\n`, { mode: 0o600 });
+  // Its host election in the test's directory, not the host's /var/lib/vadc/ha.
+  writeFileSync(config, `controller: {listen: "tcp:127.0.0.1:0", ha: {dir: ${JSON.stringify(path.join(dir, 'ha'))}}}\novsdb: unix:${dir}/no-db.sock\n${configLog}services: []\n`, { mode: 0o600 });
   const run = runCommand(Start, ['--config', config, '--api-socket', socket, '--log-format', 'json', ...argv]);
-  for (let i = 0; i < 200 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+  await until(() => existsSync(socket), `its control socket ${socket}`, 10_000, { pollMs: 50 });
   await new Promise((r) => setTimeout(r, 50));
   process.emit('SIGTERM');
   return run;

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import Start from '../../../src/commands/start';
 import { echoOnlyServer } from '../../helpers/echo-only-ovsdb';
+import { until } from '../../helpers/until';
 import { loadConfig, runCommand } from './run-command';
 
 let dir: string;
@@ -23,13 +24,12 @@ it('vadc start facing an echo-only OVSDB: SIGTERM stops it within 5 s and closes
   const fake = echoOnlyServer(path.join(dir, 'db.sock'));
   const config = path.join(dir, 'vadc.yaml');
   const socket = path.join(dir, 'api.sock');
-  writeFileSync(config, `controller: {listen: "tcp:127.0.0.1:0"}\novsdb: unix:${dir}/db.sock\ndatapath: {nat: flows}\nservices: []\n`, { mode: 0o600 });
+  // Its host election in the test's directory, not the host's /var/lib/vadc/ha.
+  writeFileSync(config, `controller: {listen: "tcp:127.0.0.1:0", ha: {dir: ${JSON.stringify(path.join(dir, 'ha'))}}}\novsdb: unix:${dir}/db.sock\ndatapath: {nat: flows}\nservices: []\n`, { mode: 0o600 });
   const run = runCommand(Start, ['--config', config, '--api-socket', socket, '--log-format', 'json']);
-  for (let i = 0; i < 400 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
-  expect(existsSync(socket)).toBe(true);
+  await until(() => existsSync(socket), `its control socket ${socket}`, 20_000, { pollMs: 50 });
   // It is trying the hostile server (each attempt fails its get_schema and is closed before the next).
-  for (let i = 0; i < 200 && fake.accepted() < 2; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(fake.accepted()).toBeGreaterThanOrEqual(2);
+  await until(() => fake.accepted() >= 2, 'two connection attempts to the echo-only OVSDB', 10_000, { pollMs: 50 });
   const sentAt = Date.now();
   process.emit('SIGTERM');
   let bound: NodeJS.Timeout | undefined;
@@ -38,8 +38,7 @@ it('vadc start facing an echo-only OVSDB: SIGTERM stops it within 5 s and closes
   const result = await run.catch((err: Error) => ({ exitCode: -1, stderr: err.message }));
   expect({ stopped, exitCode: result.exitCode }).toEqual({ stopped: true, exitCode: 0 });
   console.log(`[start-sigterm] stopped ${Date.now() - sentAt} ms after SIGTERM, after ${fake.accepted()} OVSDB connection attempts`);
-  for (let i = 0; i < 40 && fake.open() > 0; i++) await new Promise((r) => setTimeout(r, 50));
-  expect(fake.open()).toBe(0);
+  await until(() => fake.open() === 0, 'its OVSDB connections to close', 2_000, { pollMs: 50, detail: () => `${fake.open()} still open` });
   expect(result.stderr).toMatch(/SIGTERM: stopping/);
   fake.server.close();
 }, 90_000);

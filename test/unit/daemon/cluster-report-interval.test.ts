@@ -8,6 +8,7 @@ import { parseConfig } from '../../../src/config';
 import { ClusterHost, reportIntervalMs } from '../../../src/daemon/cluster-host';
 import { silentLogger } from '../../../src/util/logger';
 import { FAST_SESSION, useFakeClusterStore, type FakeClusterStore } from '../ovsdb/fake-cluster-store';
+import { until } from '../../helpers/until';
 
 function clusterConfig(store: FakeClusterStore, host: string, reportInterval?: number) {
   const interval = reportInterval === undefined ? '' : `, report_interval: ${reportInterval}`;
@@ -46,16 +47,14 @@ describe('a cluster host rewrites its report every cluster.report_interval', () 
     await start('fast', 0.2);
     await start('slow', 3600);
     const seen = { fast: new Set<number>(), slow: new Set<number>() };
-    const deadline = Date.now() + 15_000;
     // The store's Host_Status rows as the members hold them; read until the fast host has written 5 distinct reports
     // (at least 0.2 s apart), or for at most 15 s (a 10 s timer would write once more in that time: still fewer).
-    while (seen.fast.size < 5 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
+    await until(() => {
       for (const row of store.cluster.rows.get('Host_Status')?.values() ?? []) {
         if (row.host === 'fast' || row.host === 'slow') seen[row.host].add(Number(row.reported));
       }
-    }
-    expect(seen.fast.size).toBeGreaterThanOrEqual(5);
+      return seen.fast.size >= 5;
+    }, '5 distinct reports from the fast host', 15_000, { pollMs: 50, detail: () => `${seen.fast.size} seen` });
     // The slow host wrote when it took the lock and when the (empty) policy came: nothing on a timer meanwhile.
     expect(seen.slow.size).toBeGreaterThanOrEqual(1);
     expect(seen.slow.size).toBeLessThanOrEqual(2);

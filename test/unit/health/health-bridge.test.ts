@@ -115,9 +115,7 @@ describe('HealthBridge across a config change', () => {
       app.switchUp(switchWith(['v-vm1']), 0);
       bridge.discoverySettled();
       // The first check is a script (a shell spawned): on a loaded machine that took more than the 5 s waited before.
-      const deadline = Date.now() + 20_000;
-      while (Date.now() < deadline && bridge.stateOf('web', 'v-vm1')?.health !== 'up') await new Promise((r) => setTimeout(r, 20));
-      expect(bridge.stateOf('web', 'v-vm1')?.health).toBe('up');
+      await until(() => bridge.stateOf('web', 'v-vm1')?.health === 'up', 'v-vm1 up', 20_000, { detail: () => `it is ${bridge.stateOf('web', 'v-vm1')?.health}` });
       expect(healthy()).toBe(true);
 
       // The next check is a minute away: before, the rebuilt monitor started at 'unknown' and the backend was out.

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ConfigError, parseConfig } from '../../../src/config';
 import { runCheck, runProcess } from '../../../src/health';
 import { isProcessGone, scriptFolder } from './helpers';
+import { until } from '../../helpers/until';
 
 let folder: ReturnType<typeof scriptFolder>;
 let dir: string;
@@ -66,9 +67,7 @@ describe('hooks and script checks run only safe executables (issue 18, defect 10
     const result = await runCheck({ kind: 'script', command: [check], timeoutMs: 5000 });
     expect(result).toMatchObject({ ok: true, output: 'healthy\n' });
     const child = Number(readFileSync(pidFile, 'utf8'));
-    const deadline = Date.now() + 2000;
-    while (!isProcessGone(child) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(isProcessGone(child)).toBe(true);
+    await until(() => isProcessGone(child), `the check's background child ${child} to be gone`, 2000);
   });
 
   it('the configuration refuses relative hook and check paths, naming the field', () => {
