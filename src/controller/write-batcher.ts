@@ -1,3 +1,5 @@
+import { isLent, releaseMessage } from '../openflow/lent-memory';
+
 /** The part of a socket the batcher writes to; a net.Socket or tls.TLSSocket fits. */
 export interface WritableSink {
   /** `done` is called once the socket has finished with the chunk's bytes (sent, or failed: either way, let go). */
@@ -72,7 +74,7 @@ export class WriteBatcher {
     if (this.closed || this.overflowed) return;
     this.pending.push(chunk);
     this.pendingBytes += chunk.length;
-    if ((chunk as PooledChunk).memoryOwner !== undefined) this.pendingPooled = true;
+    if (isLent(chunk)) this.pendingPooled = true;
     if (this.queuedBytes > this.opts.maxQueuedBytes) {
       this.overflowed = true;
       const queued = this.queuedBytes;
@@ -132,22 +134,8 @@ export class WriteBatcher {
   }
 }
 
-/**
- * A message cut from the message slab carries the slab to tell once it is done with (src/flows/memory-view.ts's
- * releaseMessage, which this part may not import; test/unit/flows/memory-view.test.ts runs real slab messages through
- * a WriteBatcher, so the two sides cannot drift apart unnoticed). Cleared on release: a chunk is released once.
- */
-interface PooledChunk {
-  memoryOwner?: { release(): void };
-}
-
 function releaseAll(chunks: readonly Buffer[]): void {
-  for (const chunk of chunks) {
-    const owner = (chunk as PooledChunk).memoryOwner;
-    if (owner === undefined) continue;
-    (chunk as PooledChunk).memoryOwner = undefined;
-    owner.release();
-  }
+  for (const chunk of chunks) releaseMessage(chunk);
 }
 
 /** A flush writes at most this many views (corked: one system call); chunks in more pieces of memory are copied into one. */

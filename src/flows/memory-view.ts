@@ -1,5 +1,6 @@
 // Buffer from its module: the global one is an accessor (a LoadGlobalIC miss and a getter call where it is read on a hot path).
 import { Buffer } from 'node:buffer';
+import type { OwnedMessage } from '../openflow/lent-memory';
 
 /** A slab's size: messages over half of it get memory of their own. */
 export const MESSAGE_SLAB_BYTES = 64 * 1024;
@@ -15,9 +16,10 @@ export const POOLED_SLABS = 4;
  * Small messages share a slab as Buffer.allocUnsafe's share its pool (a slab stays alive while a message cut from it
  * does); one over half a slab gets memory of its own.
  *
- * A slab is used again once it is full and every message cut from it has been released (`releaseMessage`): a fresh
- * 64 KB slab is memory outside V8's heap, and such memory allocated since the last full collection brings the next one
- * sooner (~8,000 slabs, ~500 MB, per 960k IPv6 connections without reuse: docs/benchmarks.md, issue 16).
+ * A slab is used again once it is full and every message cut from it has been released (`releaseMessage`,
+ * src/openflow/lent-memory.ts): a fresh 64 KB slab is memory outside V8's heap, and such memory allocated since the
+ * last full collection brings the next one sooner (~8,000 slabs, ~500 MB, per 960k IPv6 connections without reuse:
+ * docs/benchmarks.md, issue 16).
  * Ownership: whoever takes a message owns it; handing it to a session gives it to that session's writer
  * (src/controller/write-batcher.ts), which releases it once, when the socket has done with its bytes. A message nobody
  * releases (one a test keeps, one withheld from a standby's switch, one dropped with its session) keeps its slab out of
@@ -128,28 +130,6 @@ class Slab {
  */
 class SlabBuffer extends Uint8Array {}
 Object.setPrototypeOf(SlabBuffer.prototype, Buffer.prototype);
-
-/**
- * A message cut from a slab: `memoryOwner` is the slab to tell when it is done with, set by take() and cleared by its
- * first release; a view made of it (subarray) has none, so releasing that does nothing. The name is also the writer's
- * (PooledChunk in src/controller/write-batcher.ts, which may not import this part): test/unit/flows/memory-view.test.ts
- * sends real messages through a WriteBatcher, so renaming it on one side alone fails there.
- */
-type OwnedMessage = Uint8Array & { memoryOwner?: Slab };
-
-/**
- * Gives a message back to the slab it was cut from: its bytes may be written over once the slab is full and all its
- * other messages are released too. Call it once the message's bytes will not be read again (a socket's write
- * callback), and only as the message's one owner; a second release of the same message does nothing, and so does
- * releasing any other Buffer.
- */
-export function releaseMessage(message: Uint8Array): void {
-  const owned = message as OwnedMessage;
-  const owner = owned.memoryOwner;
-  if (owner === undefined) return;
-  owned.memoryOwner = undefined;
-  owner.release();
-}
 
 /** Memory every message overwrites whole before it is sent: not zeroed first (as Buffer.allocUnsafe's pool). */
 const unzeroed = (bytes: number): ArrayBuffer => Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;

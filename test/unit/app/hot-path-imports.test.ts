@@ -11,7 +11,7 @@ const HOT = [
   'app/controller-app.ts', 'app/app.ts', 'app/packet-in.ts', 'app/services.ts', 'app/vip-index.ts', 'app/location.ts',
   'app/nat/conntrack-mode.ts', 'app/nat/ct-commit-wire.ts', 'app/nat/flows-mode.ts', 'app/nat/flow-pair-wire.ts',
   'lb/service.ts', 'lb/conn-table.ts', 'lb/conn-key.ts', 'lb/conn-slots.ts', 'lb/conn-vips.ts', 'lb/backend.ts', 'lb/port-picker.ts', 'lb/end-linger.ts',
-  'flows/packets.ts', 'flows/cookies.ts', 'flows/memory-view.ts', 'openflow/codec.ts', 'openflow/messages.ts', 'openflow/oxm.ts', 'openflow/wire.ts',
+  'flows/packets.ts', 'flows/cookies.ts', 'flows/memory-view.ts', 'openflow/codec.ts', 'openflow/lent-memory.ts', 'openflow/messages.ts', 'openflow/oxm.ts', 'openflow/wire.ts',
 ];
 
 /** The relative value imports in `text` (of source file `file`) that resolve to a barrel (a directory whose index.ts has `export *`). */

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MESSAGE_SLAB_BYTES, MessageSlab, POOLED_SLABS, releaseMessage } from '../../../src/flows/memory-view';
+import { MESSAGE_SLAB_BYTES, MessageSlab, POOLED_SLABS } from '../../../src/flows/memory-view';
+import { releaseMessage } from '../../../src/openflow/lent-memory';
 import { WriteBatcher } from '../../../src/controller/write-batcher';
 
 /** A small deterministic PRNG, so a failure names a reproducible case. */
@@ -147,7 +148,7 @@ describe('MessageSlab', () => {
     });
 
     it('through a WriteBatcher on a real socket with a slow reader: every message arrives as written, and slabs are reused', async () => {
-      // The writer's contract (src/controller/write-batcher.ts reads `memoryOwner`): released in the write callback,
+      // The writer's contract (src/controller/write-batcher.ts releases through src/openflow/lent-memory.ts): released in the write callback,
       // after the kernel has the bytes. Released any sooner (when write() returns, while the socket still buffers
       // them), a reused slab would be written over before it is sent and the reader would see other bytes.
       // A Unix socket: its kernel buffers (~200 KB) are far smaller than loopback TCP's (up to 32 MB here), so most of
