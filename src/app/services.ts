@@ -6,6 +6,7 @@ import type { L4Protocol } from '../flows/builders';
 import { MAX_CONNECTION_ID } from '../flows/cookies';
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../flows/packets';
 import type { BackendSpec } from '../lb/backend';
+import type { SchedulerOptions } from '../lb/registry';
 import type { PersistenceOptions } from '../lb/persistence';
 import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb/service';
 import { vipMix6 } from '../lb/conn-key';
@@ -196,6 +197,7 @@ export class ServiceTable {
       // A service keeps its state (and its live connections) unless its shape or its id changes: a pin taking a
       // running service's id is refused before it gets here (pinConflicts), a removed one's may be reused.
       if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) {
+        if (!sameScheduler(prev.config, config)) prev.lb.setScheduler(config.scheduler, schedulerOptionsOf(config));
         reconcileBackends(prev, config);
         // Backends that joined or left, or whose tags changed, may have changed the pools' members.
         if (config.payload_rules) prev.lb.setPools(poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name));
@@ -271,13 +273,29 @@ export function requireBackend(service: ServiceState, name: string): BackendStat
   return state;
 }
 
-/** Services whose VIP, port or protocol changed are replaced; scheduler changes too (new state). */
+/**
+ * Services whose VIP, port, protocol, persistence, outlier or payload rules changed are replaced (new state: their
+ * connections and flows go). A scheduler change is made in place (sameScheduler): a connection in flight keeps its
+ * backend and flows (flows mode deleted them with the old state, and the client's next segment met a RST).
+ */
 function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
-  return a.vip === b.vip && a.vip6 === b.vip6 && a.port === b.port && a.protocol === b.protocol && a.scheduler === b.scheduler
-    && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
+  return a.vip === b.vip && a.vip6 === b.vip6 && a.port === b.port && a.protocol === b.protocol
     && a.persistence === b.persistence && a.persistence_prefix === b.persistence_prefix && a.persistence_prefix6 === b.persistence_prefix6
     && JSON.stringify(a.outlier) === JSON.stringify(b.outlier)
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
+}
+
+function sameScheduler(a: ServiceConfig, b: ServiceConfig): boolean {
+  return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size;
+}
+
+function schedulerOptionsOf(config: ServiceConfig): SchedulerOptions {
+  const flags = new Set(config.scheduler_flags);
+  return {
+    sh: { hashPort: flags.has('sh-port'), fallback: flags.has('sh-fallback') },
+    mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
+    feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
+  };
 }
 
 /**
@@ -311,17 +329,12 @@ function persistenceOf(config: ServiceConfig): PersistenceOptions {
 
 function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean): ServiceState {
   const outlier = outlierSettingsOf(config);
-  const flags = new Set(config.scheduler_flags);
   const vip = parsePrefix(config.vip);
   const lb = new LbService(
     membersOf(config).map(backendSpec),
     {
       scheduler: config.scheduler,
-      schedulerOptions: {
-        sh: { hashPort: flags.has('sh-port'), fallback: flags.has('sh-fallback') },
-        mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
-        feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
-      },
+      schedulerOptions: schedulerOptionsOf(config),
       persistence: config.persistence > 0 ? persistenceOf(config) : undefined,
       outlier: outlier && outlierAtReadings ? { ...outlier, judgeAtReadings: true } : outlier,
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),

@@ -131,6 +131,8 @@ export class ClusterElection implements ControllerElection {
   private standbyWrittenAt = -Infinity;
   private busy = false;
   private timer?: NodeJS.Timeout;
+  /** A steal verdict judged again once this turn's I/O is read (tick). */
+  private stealRecheck?: NodeJS.Immediate;
   private stopped = false;
   private firstVerdict?: () => void;
   private readonly outbids = new OutbidBudget();
@@ -192,6 +194,7 @@ export class ClusterElection implements ControllerElection {
   stop(): void {
     this.stopped = true;
     clearInterval(this.timer);
+    clearImmediate(this.stealRecheck);
     // Closing the session releases the lock at once: the standby is told "locked" and claims.
     this.client?.close();
   }
@@ -248,7 +251,8 @@ export class ClusterElection implements ControllerElection {
     return r?.standby !== undefined && r.standby !== this.me && now - r.standbyAt < Math.max(4 * STANDBY_WRITE_MS, 4 * this.opts.staleMs);
   }
 
-  private tick(): void {
+  /** `ioRead`: called after the poll phase of this turn (setImmediate), so what waited on the socket is read. */
+  private tick(ioRead = false): void {
     const client = this.client;
     if (this.stopped || !client || this.busy) return;
     const now = this.now();
@@ -274,6 +278,16 @@ export class ClusterElection implements ControllerElection {
         break;
       }
       case 'steal':
+        // Silence as this instance has read it. After a stall of its own (GC, a loaded host) its interval tick runs
+        // before the poll phase reads the beats waiting on its socket (Node runs timers first): judge again after that
+        // read, so a real silence waits one turn of the event loop more, and a stall of ours steals nothing.
+        if (!ioRead) {
+          this.stealRecheck ??= setImmediate(() => {
+            this.stealRecheck = undefined;
+            this.tick(true);
+          });
+          break;
+        }
         this.opts.logger.warn(`election: ${step.reason}; taking the lock`);
         this.beatSeenAt = now; // one steal per silence
         void this.run(async () => {

@@ -15,6 +15,7 @@ import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { WantedRole } from '../controller/role';
 import type { Logger } from '../util/logger';
+import { processRuns } from '../util/proc-stat';
 import type { ControllerElection, ElectionChange, ElectionStatus } from './election';
 import { generationPast, OutbidBudget, type OutbidVerdict } from './outbid';
 import { INSTANCE_PATHS, type PairConfigChannel } from './pair-config';
@@ -98,17 +99,6 @@ export const DEFAULT_STALE_MS = 500;
 
 export class ElectionError extends Error {
   override readonly name = 'ElectionError';
-}
-
-/** Whether pid is a live process: /proc/PID/stat exists and its state is not Z (a zombie holds no lock). */
-function processAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
 }
 
 export class HostElection implements ControllerElection {
@@ -263,7 +253,7 @@ export class HostElection implements ControllerElection {
     const now = this.now();
     const record = this.readCurrent();
     this.lastRecord = record;
-    const verdict = electionVerdict({ now, me: this.me, record, holdLock: this.holdLock, ownerAlive: record ? processAlive(record.pid) : false, staleMs: this.staleMs });
+    const verdict = electionVerdict({ now, me: this.me, record, holdLock: this.holdLock, ownerAlive: record ? processRuns(record.pid) : false, staleMs: this.staleMs });
     if (this.role === 'master') {
       if (verdict.role === 'master' && record && BigInt(record.generation) === this.generation) {
         this.writeRecord({ ...record, beatAt: now, api: this.opts.api });

@@ -1,6 +1,7 @@
 // The lab's edge to the operating system: running commands, finding and stopping processes.
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import { processRuns } from '../util/proc-stat';
 import { LabCommandError, LabError } from './errors';
 
 export interface RunResult {
@@ -54,17 +55,7 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'Z' || state === 'X';
-  } catch {
-    return true; // gone between the two looks
-  }
+  return processRuns(pid); // gone between the two looks, or a zombie
 }
 
 export function readCmdline(pid: number): string | undefined {

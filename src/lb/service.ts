@@ -83,7 +83,7 @@ export function connKeyOf(pkt: PacketKey): ConnKey {
  * table. Pure: the caller passes `now` and turns placements into flows.
  */
 export class LbService {
-  readonly scheduler: Scheduler;
+  private current: Scheduler;
   readonly connections: ConnectionTable;
   private readonly persistence: PersistenceTable | null;
   private members: readonly Backend[];
@@ -100,13 +100,13 @@ export class LbService {
   /** See takersVersion. */
   private takersChanges = 0;
 
-  private readonly schedulerName: string;
-  private readonly schedulerOptions: SchedulerOptions | undefined;
+  private schedulerName: string;
+  private schedulerOptions: SchedulerOptions | undefined;
 
   constructor(backends: readonly (Backend | BackendSpec)[], opts: ServiceOptions) {
     this.schedulerName = opts.scheduler;
     this.schedulerOptions = opts.schedulerOptions;
-    this.scheduler = createScheduler(opts.scheduler, opts.schedulerOptions);
+    this.current = createScheduler(opts.scheduler, opts.schedulerOptions);
     this.connections = new ConnectionTable(undefined, opts.endLingerMs === undefined ? {} : { endLingerMs: opts.endLingerMs });
     this.members = backends.map((b) => (b instanceof Backend ? b : new Backend(b)));
     const ids = new Set<string>();
@@ -121,6 +121,16 @@ export class LbService {
       const set = new Set(ids);
       this.pools.set(name, { ids: set, members: this.members.filter((b) => set.has(b.id)), scheduler: createScheduler(opts.scheduler, opts.schedulerOptions) });
     }
+    this.membersChanged();
+  }
+
+  get scheduler(): Scheduler { return this.current; }
+
+  /** Another scheduler kind or options, the pools' too: connections, counts and persistence stay (and their flows). */
+  setScheduler(name: string, options: SchedulerOptions | undefined): void {
+    [this.schedulerName, this.schedulerOptions] = [name, options];
+    this.current = createScheduler(name, options);
+    for (const pool of this.pools.values()) pool.scheduler = createScheduler(name, options);
     this.membersChanged();
   }
 

@@ -17,6 +17,7 @@ import { VadcDaemon } from '../../src/daemon/daemon';
 import { Lab, readStoreCluster, startStoreMember, stopStoreMember, storeClusterDown, storeClusterStatus, type LabServer } from '../../src/lab';
 import type { VadcEvent } from '../../src/runtime/types';
 import { fetchVia, sleep, vipOf, waitFor } from '../helpers/health-lab';
+import { ConnectionHolder } from '../helpers/sched-clients';
 import { switchSynced } from '../helpers/switch-synced';
 import { datapathYaml, e2eNatMode } from '../helpers/nat-mode';
 import { killStoreLeader, retryUntilAccepted, vadcOk } from '../helpers/vadc-cli';
@@ -178,20 +179,32 @@ describe(`a cluster host serves the store's policy (real OVS, real Raft cluster;
 
   it('the leader killed during steady traffic: no failed request, and a change made right after the election reaches the host', async () => {
     const h = host!;
-    const traffic = steadyTraffic();
-    await sleep(1000);
-    const leader = await killStoreLeader(storeDir, remotes);
-    const killedAt = leader.at;
-    const written = await retryUntilAccepted(['service', 'add', 'web', '--scheduler', 'wrr', '--scope', 'host:h1', '--cluster', remotes]);
-    expect(written).toBeGreaterThan(0);
-    await waitFor(() => h.scheduler('web') === 'wrr', 5000, 'the host override after the election');
-    const reached = Date.now();
-    await sleep(1000);
-    const result = await traffic.stop();
-    console.log(`[cluster host e2e] leader killed: first accepted write after ${written - killedAt} ms, on the host ${reached - written} ms later; traffic ${result.ok} ok, ${result.failed} failed`);
-    expect(result.errors).toEqual([]);
-    expect(result.ok).toBeGreaterThanOrEqual(5); // traffic did flow (one request at a time: 10 were seen on a loaded machine)
-    await startStoreMember(storeDir, leader.n);
+    // A connection held open across the change: the change is of the scheduler, and a connection in flight then
+    // must keep its backend (flows mode once deleted its flows with the service's old state, and its next segment met
+    // a RST: the ECONNRESET the steady traffic's request in flight got now and then under load).
+    const holder = ConnectionHolder.start(lab, 'cl1');
+    try {
+      const held = await holder.open(vipOf(lab));
+      const traffic = steadyTraffic();
+      await sleep(1000);
+      const leader = await killStoreLeader(storeDir, remotes);
+      const killedAt = leader.at;
+      const written = await retryUntilAccepted(['service', 'add', 'web', '--scheduler', 'wrr', '--scope', 'host:h1', '--cluster', remotes]);
+      expect(written).toBeGreaterThan(0);
+      await waitFor(() => h.scheduler('web') === 'wrr', 5000, 'the host override after the election');
+      const reached = Date.now();
+      await sleep(1000);
+      const result = await traffic.stop();
+      const again = await holder.request(held).then((served) => served.vm, (err: Error) => err.message);
+      console.log(`[cluster host e2e] leader killed: first accepted write after ${written - killedAt} ms, on the host ${reached - written} ms later; traffic ${result.ok} ok, ${result.failed} failed; `
+        + `the connection held across the scheduler change: ${held.vm} -> ${again}`);
+      await startStoreMember(storeDir, leader.n);
+      expect(result.errors).toEqual([]);
+      expect(result.ok).toBeGreaterThanOrEqual(5); // traffic did flow (one request at a time: 10 were seen on a loaded machine)
+      expect(again).toBe(held.vm);
+    } finally {
+      await holder.stop();
+    }
   }, 120_000);
 
   it('no quorum: the host keeps serving and says read-only; restarted during the outage it serves its cached policy; then converges', async () => {

@@ -215,6 +215,15 @@ export function delivered(outcomes: Outcome[]): { port: number; fields: PacketFi
   return out[0] as { port: number; fields: PacketFields };
 }
 
+/** Opens a TCP connection through the switch from `clientPort` (SYN, the backend's SYN-ACK, ACK): the VM it went to. */
+export function openTcp(h: AppHarness, clientPort: number): VmName {
+  const port = delivered(h.send(fromClient(clientPort)).outcomes).port;
+  const vm = (Object.keys(VMS) as VmName[]).find((name) => VMS[name].ofport === port)!;
+  h.send(fromBackend(vm, clientPort, { flags: 0x12 }), VMS[vm].ofport);
+  h.send(fromClient(clientPort, { flags: 0x10 }));
+  return vm;
+}
+
 /** The packet-in the switch sends for `frame` at a controller outcome: in_port, and the metadata when not 0 (as OVS reports it). */
 function packetInOf(frame: Buffer, inPort: number, o: Outcome & { kind: 'controller' }): PacketIn {
   const match: Oxm[] = [{ field: 'in_port', value: inPort }];

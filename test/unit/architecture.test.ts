@@ -26,7 +26,7 @@ const MAY_IMPORT: Record<string, Record<string, 'any' | 'types'>> = {
     app: 'any', api: 'any', config: 'any', controller: 'any', flows: 'any', health: 'any', lb: 'any', net: 'any', openflow: 'any',
     ovsdb: 'any', runtime: 'any', util: 'any', cluster: 'any',
   },
-  lab: {},
+  lab: { util: 'any' },
   demo: { daemon: 'any', flows: 'any', lab: 'any', util: 'any' },
   bench: { app: 'any', config: 'any', controller: 'any', daemon: 'any', flows: 'any', lab: 'any', net: 'any', openflow: 'any', util: 'any' },
   cli: { api: 'any', cluster: 'any', lab: 'any', util: 'any' },

@@ -7,22 +7,12 @@
 import { Backend } from '../../../src/lb';
 import { OFPFC_DELETE, OFPP_LOCAL } from '../../../src/openflow/constants';
 import type { FlowMod } from '../../../src/openflow/types';
-import { AppHarness, delivered, fakeSwitch, fromBackend, fromClient, NAT_MODES, VMS, webOver, type VmName } from '../../helpers/app-harness';
+import { AppHarness, delivered, fakeSwitch, fromBackend, fromClient, NAT_MODES, openTcp as open, VMS, webOver, type VmName } from '../../helpers/app-harness';
 
 const FIN_ACK = 0x11;
 const ACK = 0x10;
-const SYN_ACK = 0x12;
 
 const ALL: VmName[] = ['v-vm1', 'v-vm2', 'v-vm3'];
-
-/** Opens a TCP connection (handshake) from clientPort and returns the VM it went to. */
-function open(h: AppHarness, clientPort: number): VmName {
-  const port = delivered(h.send(fromClient(clientPort)).outcomes).port;
-  const vm = ALL.find((name) => VMS[name].ofport === port)!;
-  h.send(fromBackend(vm, clientPort, { flags: SYN_ACK }), VMS[vm].ofport);
-  h.send(fromClient(clientPort, { flags: ACK }));
-  return vm;
-}
 
 /**
  * Both sides' FINs: the connection has ended (its flows stay until they idle out). With the tracker counting, an rr

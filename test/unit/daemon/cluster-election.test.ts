@@ -48,8 +48,8 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     },
   });
 
-  function election(listen: string, changes: ElectionChange[], staleMs = 400, logger = silentLogger()): ClusterElection {
-    const e = new ClusterElection({ remotes: store.cluster.remotes(), key: 'k1', listen, staleMs, logger, onChange: (c) => changes.push(c), session: FAST_SESSION });
+  function election(listen: string, changes: ElectionChange[], staleMs = 400, logger = silentLogger(), now?: () => number): ClusterElection {
+    const e = new ClusterElection({ remotes: store.cluster.remotes(), key: 'k1', listen, staleMs, logger, onChange: (c) => changes.push(c), session: FAST_SESSION, now });
     running.push(e);
     return e;
   }
@@ -62,6 +62,17 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     const b = election('tcp:127.0.0.1:2', cb);
     await b.start();
     return { a, b, ca, cb };
+  }
+  /** A "master" session that took the pair's lock and claimed generation 5 as `name`; the names of the locks stolen from it. */
+  async function lockHolder(name: string): Promise<{ session: OvsdbClient; stolen: string[] }> {
+    const session = OvsdbClient.open(store.cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST_SESSION });
+    clients.push(session);
+    await session.ready(2000);
+    expect(await session.lock(pairLockName('k1'))).toBe(true);
+    await session.transact(STORE_DB, [op.assert(pairLockName('k1')), op.insert('Controller_Pair', { key: 'k1', generation: 5, master: name, beat: 1, standby_at: 0 })]);
+    const stolen: string[] = [];
+    session.on('stolen', (lock) => stolen.push(lock));
+    return { session, stolen };
   }
   const pairRows = () => [...(store.cluster.rows.get('Controller_Pair') ?? new Map()).values()];
 
@@ -108,13 +119,7 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
 
   it('a master that stops beating (hung) is taken over by a steal; the new master claims above it', async () => {
     // A "master" that took the lock, claimed generation 5 and then hangs: it never beats again.
-    const hung = OvsdbClient.open(store.cluster.remotes(), { database: STORE_DB, leaderOnly: true, ...FAST_SESSION });
-    clients.push(hung);
-    await hung.ready(2000);
-    expect(await hung.lock(pairLockName('k1'))).toBe(true);
-    await hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.insert('Controller_Pair', { key: 'k1', generation: 5, master: 'hung', beat: 1, standby_at: 0 })]);
-    const stolen: string[] = [];
-    hung.on('stolen', (name) => stolen.push(name));
+    const { session: hung, stolen } = await lockHolder('hung');
     const cb: ElectionChange[] = [];
     const b = election('tcp:127.0.0.1:2', cb, 300);
     await b.start();
@@ -125,6 +130,50 @@ describe('ClusterElection (in-memory Raft cluster, vadc schema)', () => {
     await until(() => stolen.length === 1, 'the hung session to be told');
     // its writes are refused now
     await expect(hung.transact(STORE_DB, [op.assert(pairLockName('k1')), op.update('Controller_Pair', [condition('key', '==', 'k1')], { beat: 2 })])).rejects.toThrow(/not owner/);
+  });
+
+  it('a standby stalled itself reads the beats waiting on its socket before it judges the master silent; a real silence is still stolen', async () => {
+    // The master: a session that holds the lock and whose beats the test commits in the store.
+    const { stolen } = await lockHolder('busy');
+    // b's clock moves only when the test says: silence is what the test makes it.
+    let clock = 1_000_000;
+    const staleMs = 300;
+    const beatMs = staleMs / 5; // the default interval of b's ticks
+    const warnings: string[] = [];
+    const logger = silentLogger();
+    logger.warn = ((m: string) => warnings.push(m)) as unknown as typeof logger.warn;
+    const cb: ElectionChange[] = [];
+    const b = election('tcp:127.0.0.1:2', cb, staleMs, logger, () => clock);
+    await b.start();
+    expect(b.wanted()).toEqual({ role: 'standby', generation: 5n });
+    // b's one write of its name (its clock stands still) is answered, so that no store request of b's is in flight.
+    await until(() => JSON.stringify(pairRows()[0]?.standby) === JSON.stringify([b.me]), 'b to write its name on the row');
+    await new Promise((r) => setTimeout(r, 3 * beatMs));
+    const beat = (n: number): void => {
+      const [uuid, old] = [...(store.cluster.rows.get('Controller_Pair') ?? new Map<string, Row>())][0];
+      store.cluster.commit(new Map([['Controller_Pair', new Map([[uuid, { old, new: { ...old, beat: n } }]])]]));
+    };
+    // The stall, in a check-phase callback: the master beats (its update is on b's socket at once), then b's event loop
+    // is held past its next tick while its clock runs 10 s on. On the next turn b's tick is due: Node runs timers
+    // before it polls the socket, so b would judge the master silent before it read the beat.
+    await new Promise<void>((resolve) => setImmediate(() => {
+      beat(2);
+      clock += 10_000;
+      for (const end = Date.now() + 3 * beatMs; Date.now() < end;) {
+        // stalled
+      }
+      resolve();
+    }));
+    await new Promise((r) => setTimeout(r, 5 * beatMs)); // b's late tick, its read of the socket and ticks after them
+    expect(warnings.filter((m) => m.includes('taking the lock'))).toEqual([]);
+    expect(stolen).toEqual([]);
+    expect(b.wanted()).toEqual({ role: 'standby', generation: 5n });
+    // A silence with nothing waiting to be read is still a steal, and b claims above the master.
+    clock += 10_000;
+    await until(() => b.wanted().role === 'master', 'b to steal and claim');
+    expect(warnings).toEqual([expect.stringContaining('the master busy has not beaten for 10000 ms (limit 300 ms); taking the lock')]);
+    expect(cb).toEqual([{ kind: 'promoted', generation: 6n, reason: 'the lock passed from busy' }]);
+    expect(stolen).toEqual([pairLockName('k1')]);
   });
 
   it('outbid: the master of record claims past the switch\'s generation through the store; a standby does not', async () => {

@@ -1,6 +1,7 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processRuns } from '../../../src/util/proc-stat';
 
 /** A temporary folder for test scripts; `script` writes an sh script there and returns its path. */
 export function scriptFolder(prefix: string) {
@@ -19,13 +20,7 @@ export function scriptFolder(prefix: string) {
 
 /** Gone = no /proc entry, or a zombie waiting for its new parent to reap it. */
 export function isProcessGone(pid: number): boolean {
-  const stat = `/proc/${pid}/stat`;
-  if (!existsSync(stat)) return true;
-  try {
-    return readFileSync(stat, 'utf8').split(') ')[1]?.startsWith('Z') ?? true;
-  } catch {
-    return true;
-  }
+  return !processRuns(pid);
 }
 
 /**

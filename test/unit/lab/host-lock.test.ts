@@ -1,12 +1,11 @@
 // The host lock that lets one lab run at a time: a lab being built, or another run of a lab of the same name, is
 // waited for (never taken over, never reported as "already up"); only a dead owner with no lab is stale.
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { acquireHostLock, releaseHostLock } from '../../../src/lab/host-lock';
 import { statePath } from '../../../src/lab/state';
-import { until } from '../../helpers/until';
+import { deadPid, zombieProcess } from '../../helpers/zombie';
 
 let tmp: string;
 let lockFile: string;
@@ -15,47 +14,6 @@ beforeEach(() => {
   lockFile = path.join(tmp, 'host.lock');
 });
 afterEach(() => fs.rmSync(tmp, { recursive: true, force: true }));
-
-/** A pid that certainly belonged to a process that has exited. */
-function deadPid(): number {
-  return spawnSync(process.execPath, ['-e', '0']).pid!;
-}
-
-/** Whether /proc says the process is a zombie (exited, not yet reaped). */
-function zombie(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
-
-/**
- * A zombie's pid, and a stop for its parent: python forks a child that exits at once and never waits for it (a shell
- * may reap its background job before it execs). stop() ends the parent and resolves once it has exited (init then
- * reaps the zombie).
- */
-async function zombieProcess(): Promise<{ pid: number; stop: () => Promise<void> }> {
-  const script = 'import os, time\npid = os.fork()\nif pid == 0:\n    os._exit(0)\nprint(pid, flush=True)\ntime.sleep(60)\n';
-  const parent = spawn('python3', ['-c', script], { stdio: ['ignore', 'pipe', 'ignore'] });
-  const exited = new Promise<void>((resolve) => parent.once('exit', () => resolve()));
-  const stop = async () => {
-    parent.kill('SIGKILL');
-    await exited;
-  };
-  try {
-    const pid = await new Promise<number>((resolve, reject) => {
-      parent.stdout.once('data', (b: Buffer) => resolve(Number(b.toString().trim())));
-      parent.once('exit', () => reject(new Error('python3 exited before naming its child')));
-    });
-    await until(() => zombie(pid), `pid ${pid} to be a zombie`, 10_000);
-    return { pid, stop };
-  } catch (err) {
-    await stop();
-    throw err;
-  }
-}
 
 const own = (dir: string, pid: number) => fs.writeFileSync(lockFile, JSON.stringify({ name: 'vadc', dir, pid }));
 
