@@ -394,24 +394,32 @@ export class FlowPairWireEncoder6 {
     const view = messageMemory.view;
     const at = messageMemory.at;
     const o = this.client;
-    writeAddress(view, at + o.forward, w, 0);
-    writeAddress(view, at + o.reverse, w, 0);
+    writeAddressTwice(view, at + o.forward, at + o.reverse, w, 0);
     view.setUint16(at + o.forwardPort, v.clientPort);
     view.setUint16(at + o.reversePort, v.clientPort);
-    if (this.fixedVip === undefined) {
-      writeAddress(view, at + o.forwardVip, w, 4);
-      writeAddress(view, at + o.reverseVip, w, 4);
-    }
+    if (this.fixedVip === undefined) writeAddressTwice(view, at + o.forwardVip, at + o.reverseVip, w, 4);
     return out;
   }
 }
 
-/** Four words of `words` from `from`, big-endian, at `at` in the view: one IPv6 address. */
-function writeAddress(view: DataView<ArrayBufferLike>, at: number, words: Uint32Array, from: number): void {
-  view.setUint32(at, words[from]);
-  view.setUint32(at + 4, words[from + 1]);
-  view.setUint32(at + 8, words[from + 2]);
-  view.setUint32(at + 12, words[from + 3]);
+/**
+ * One IPv6 address (four words of `words` from `from`) big-endian at `a` and at `b` in the view (the forward and the
+ * reverse flow-mod), its words read once: V8 reloads a typed array's element after any store through a view (they may
+ * alias), with its map and bounds checks (~37 instructions a connection, callgrind, docs/benchmarks.md).
+ */
+function writeAddressTwice(view: DataView<ArrayBufferLike>, a: number, b: number, words: Uint32Array, from: number): void {
+  const w0 = words[from];
+  const w1 = words[from + 1];
+  const w2 = words[from + 2];
+  const w3 = words[from + 3];
+  view.setUint32(a, w0);
+  view.setUint32(a + 4, w1);
+  view.setUint32(a + 8, w2);
+  view.setUint32(a + 12, w3);
+  view.setUint32(b, w0);
+  view.setUint32(b + 4, w1);
+  view.setUint32(b + 8, w2);
+  view.setUint32(b + 12, w3);
 }
 
 function connectionSpec6(s: FlowPairService, v: Slots6): ConnectionSpec {

@@ -39,6 +39,20 @@ describe('Vip6Intern', () => {
     expect(vips.intern(words(5, 6, 7, 8), 0)).toBe(b);
   });
 
+  it('does not find a let-go address by the words it had, once its index holds another address', () => {
+    // The last address's words are kept apart for the quick compare: they must follow the index to its next address.
+    const vips = new Vip6Intern();
+    const a = vips.intern(words(0xfd000000, 0, 0, 0x100), 0);
+    vips.release(a);
+    const c = vips.intern(words(0xfd000000, 0, 0, 0x200), 0);
+    expect(c).toBe(a);
+    const again = vips.intern(words(0xfd000000, 0, 0, 0x100), 0);
+    expect(again).not.toBe(c);
+    expect([...vips.words.subarray(again * 4, again * 4 + 4)]).toEqual([0xfd000000, 0, 0, 0x100]);
+    expect(vips.intern(words(0xfd000000, 0, 0, 0x200), 0)).toBe(c);
+    expect(vips.size).toBe(2);
+  });
+
   it('finds each of many addresses again (past the few it compares one by one) and holds none after all are let go', () => {
     const vips = new Vip6Intern();
     const addr = (i: number) => words(0xfd000000, 0, i >>> 16, i & 0xffff);
