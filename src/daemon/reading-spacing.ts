@@ -26,6 +26,22 @@ export const DEFAULT_LISTING_SHARE = 0.005;
  */
 export const MAX_READING_SPACING_MS = 60_000;
 
+/** The userspace tracker's timeout for a closed TCP connection when the zone's policy sets none (lib/conntrack-tp.c CT_TM_TCP_CLOSED). */
+export const OVS_CLOSED_TCP_TIMEOUT_S = 30;
+
+/**
+ * The longest spacing at which no ended connection goes unread: an ended TCP connection (FINs both ways, or a RST: both
+ * sides FIN_WAIT_2 or later) stays in the listing only for the zone's close timeout (datapath.ct_timeouts: tcp_close,
+ * tcp_time_wait; 2 s by default), and what only the listing tells of it is lost once it is gone: the outlier
+ * detector's success of a short connection, a datapath decision's count (docs/operators/choose-a-nat-mode.md). A
+ * reading is asked for at the first poll at least this long after the last, so two are at most this plus a poll
+ * interval apart: half an interval more is left for the timer's jitter and the listing's own making.
+ */
+export function listingSpacingCap(ctTimeouts: { tcp_close?: number; tcp_time_wait?: number }, pollIntervalMs: number): number {
+  const keptS = Math.min(ctTimeouts.tcp_close ?? OVS_CLOSED_TCP_TIMEOUT_S, ctTimeouts.tcp_time_wait ?? OVS_CLOSED_TCP_TIMEOUT_S);
+  return Math.max(0, Math.min(MAX_READING_SPACING_MS, keptS * 1000 - 1.5 * pollIntervalMs));
+}
+
 export interface ReadingCost {
   /** Asked for -> applied by the app (vadc's share, with the wait for the answer). */
   tookMs: number;
@@ -42,13 +58,13 @@ export interface ReadingSpacing {
   bound: SpacingBound;
 }
 
-/** The spacing of regular readings after one that cost `cost`, given ovs-vswitchd's share (0 < share <= 1). */
-export function readingSpacing(cost: ReadingCost, listingShare: number): ReadingSpacing {
+/** The spacing of regular readings after one that cost `cost`, given ovs-vswitchd's share (0 < share <= 1) and the cap. */
+export function readingSpacing(cost: ReadingCost, listingShare: number, maxSpacingMs = MAX_READING_SPACING_MS): ReadingSpacing {
   const forVadc = vadcSpacing(cost.tookMs);
   const forVswitchd = cost.answerWaitMs !== undefined && cost.answerWaitMs > 0 ? cost.answerWaitMs / listingShare : 0;
   const wanted = Math.max(forVadc, forVswitchd);
   if (wanted === 0) return { spacingMs: 0, bound: 'none' };
-  if (wanted > MAX_READING_SPACING_MS) return { spacingMs: MAX_READING_SPACING_MS, bound: 'cap' };
+  if (wanted > maxSpacingMs) return { spacingMs: maxSpacingMs, bound: 'cap' };
   return { spacingMs: wanted, bound: forVswitchd >= forVadc ? 'ovs-vswitchd' : 'vadc' };
 }
 
@@ -60,7 +76,7 @@ const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? too
  * waits until two are saved (so one reading every cost / share: the spacing), an early one (readSoon: an end copy
  * brought a port's refusals to where a reading would eject it) needs one. So an early reading comes at once, at most
  * one per spacing, and the share holds over any stretch of a few spacings. vadc's own duty (a reading that took
- * seconds of it) and the cap apply to both.
+ * seconds of it) and the cap apply to both. The cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingCap).
  */
 export class ReadingSchedule {
   private lastAt = -Infinity;
@@ -70,12 +86,19 @@ export class ReadingSchedule {
   private credit = 0;
   private vadcNextAt = -Infinity;
 
+  private maxSpacingMs = MAX_READING_SPACING_MS;
+
   constructor(private readonly listingShare: number) {}
+
+  /** Readings at most this far apart (ms; at most MAX_READING_SPACING_MS): e.g. listingSpacingCap's. */
+  keepWithin(maxSpacingMs: number): void {
+    this.maxSpacingMs = Math.min(MAX_READING_SPACING_MS, Math.max(0, maxSpacingMs));
+  }
 
   /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
   due(now: number, early: boolean): boolean {
     if (now < this.vadcNextAt) return false;
-    if (this.costMs === 0 || now - this.lastAt >= MAX_READING_SPACING_MS) return true;
+    if (this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
     return this.creditAt(now, this.costMs) >= (early ? 1 : 2) * this.costMs;
   }
 
@@ -86,7 +109,7 @@ export class ReadingSchedule {
     this.lastAt = askedAt;
     this.costMs = wait;
     this.vadcNextAt = askedAt + Math.min(vadcSpacing(cost.tookMs), MAX_READING_SPACING_MS);
-    return readingSpacing(cost, this.listingShare);
+    return readingSpacing(cost, this.listingShare, this.maxSpacingMs);
   }
 
   private creditAt(now: number, costMs: number): number {

@@ -131,6 +131,11 @@ export class StatsPoller {
     }
   }
 
+  /** Accounting readings at most this far apart (ms): the daemon's listingSpacingCap for its zone's close timeouts. */
+  keepReadingsWithin(maxSpacingMs: number): void {
+    this.schedule.keepWithin(maxSpacingMs);
+  }
+
   /** The last accounting reading's cost and the spacing it set; undefined before the first. */
   readingFigures(): ReadingFigures | undefined {
     return this.last;

@@ -3,7 +3,7 @@ import type { Controller } from '../../../src/controller';
 import type { AccountingReader } from '../../../src/daemon/accounting-readers';
 import type { HealthBridge } from '../../../src/daemon/health-bridge';
 import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
-import { DEFAULT_LISTING_SHARE, MAX_READING_SPACING_MS, readingSpacing } from '../../../src/daemon/reading-spacing';
+import { DEFAULT_LISTING_SHARE, listingSpacingCap, MAX_READING_SPACING_MS, readingSpacing } from '../../../src/daemon/reading-spacing';
 import type { Logger } from '../../../src/util/logger';
 
 /**
@@ -170,5 +170,30 @@ describe('StatsPoller', () => {
     expect(readingSpacing({ tookMs: 4000, answerWaitMs: 20 }, 0.005)).toEqual({ spacingMs: 4000 / ACCOUNTING_DUTY, bound: 'vadc' });
     // A listing of 100,000 that kept ovs-vswitchd 1 s would want 200 s: the cap holds it at 60 s (its share then 1.7 %).
     expect(readingSpacing({ tookMs: 3000, answerWaitMs: 1000 }, 0.005)).toEqual({ spacingMs: MAX_READING_SPACING_MS, bound: 'cap' });
+  });
+
+  it("keeps listings within the zone's close timeout: no ended connection leaves the tracker unread between two", async () => {
+    // vadc's default policy (2 s) with 1 s polls: every poll reads, whatever the share would allow.
+    expect(listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000)).toBe(500);
+    // OVS's own 30 s (ct_timeouts: {}), the shorter of the two, and the 60 s cap.
+    expect(listingSpacingCap({}, 1000)).toBe(28_500);
+    expect(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 20 }, 2000)).toBe(7000);
+    expect(listingSpacingCap({ tcp_close: 600, tcp_time_wait: 600 }, 1000)).toBe(MAX_READING_SPACING_MS);
+    const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
+    p.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
+    for (let i = 0; i < 10; i++) {
+      p.clock.now += 1000;
+      await p.poller.poll();
+    }
+    expect(p.reads.count).toBe(10);
+    expect(p.poller.readingFigures()).toMatchObject({ spacingMs: 500, spacedBy: 'cap' });
+    // With a 10 s policy the share's 8 s holds: two listings in 10 polls.
+    const q = slowReadingPoller(10, 40);
+    q.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
+    for (let i = 0; i < 10; i++) {
+      q.clock.now += 1000;
+      await q.poller.poll();
+    }
+    expect(q.reads.count).toBe(2);
   });
 });
