@@ -12,7 +12,7 @@ export function sampleListings(read: () => AccountingReadingStatus | undefined, 
   const seen = new Map<number, AccountingReadingStatus>();
   const look = (): void => {
     const r = read();
-    if (r && r.answerWaitMs !== undefined) seen.set(r.at, r);
+    if (r) seen.set(r.at, r);
   };
   look();
   const timer = setInterval(look, everyMs);
@@ -25,7 +25,7 @@ export function sampleListings(read: () => AccountingReadingStatus | undefined, 
       if (all.length === 0) return 'no tracker listing';
       const ms = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
       const gaps = all.slice(1).map((r, i) => (r.at - all[i].at) / 1000);
-      return `${all.length} tracker listing(s): ovs-vswitchd ms ${ms(all.map((r) => r.answerWaitMs!))}; vadc ms ${ms(all.map((r) => r.tookMs))}; `
+      return `${all.length} tracker listing(s): ovs-vswitchd ms ${ms(all.map((r) => r.answerWaitMs))}; vadc ms ${ms(all.map((r) => r.tookMs))}; `
         + `spacing set s ${all.map((r) => (r.spacingMs / 1000).toFixed(1)).join(', ')} (${all.map((r) => r.spacedBy).join(', ')}); apart s ${gaps.map((g) => g.toFixed(1)).join(', ') || '-'}`;
     },
   };

@@ -140,9 +140,9 @@ export function haStatus(election: ControllerElection): NonNullable<StatusSnapsh
   return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}) };
 }
 
-/** status's datapath.reading: the last accounting reading's cost and the spacing it set (absent before the first). */
+/** status's datapath.reading: the last tracker listing's cost and the spacing it set (absent before the first, and in flow accounting). */
 export function readingStatus(figures: ReadingFigures | undefined): Pick<StatusSnapshot['datapath'], 'reading'> {
-  if (!figures) return {};
+  if (figures?.answerWaitMs === undefined) return {};
   const { askedAt, tookMs, answerWaitMs, spacingMs, spacedBy } = figures;
-  return { reading: { at: askedAt, tookMs, ...(answerWaitMs !== undefined ? { answerWaitMs } : {}), spacingMs, spacedBy } };
+  return { reading: { at: askedAt, tookMs, answerWaitMs, spacingMs, spacedBy } };
 }

@@ -219,7 +219,7 @@ function render(st) {
   const facts = Object.entries(dp).filter(([k]) => k !== 'reason' && k !== 'reading').map(([k, v]) => (k === 'nat' ? v : k + ' ' + v));
   // The tracker listing's cost to ovs-vswitchd and how far apart it is read (datapath.listing_share).
   const r = dp.reading;
-  if (r && r.answerWaitMs !== undefined) facts.push('listing ' + r.answerWaitMs.toFixed(1) + ' ms ' + (r.spacingMs > 0 ? 'every ' + (r.spacingMs / 1000).toFixed(1) + ' s' : 'every poll'));
+  if (r) facts.push('listing ' + r.answerWaitMs.toFixed(1) + ' ms ' + (r.spacingMs > 0 ? 'every ' + (r.spacingMs / 1000).toFixed(1) + ' s' : 'every poll'));
   $('nat').textContent = 'NAT ' + facts.join(' · ');
   $('nat').title = dp.reason || '';
   $('ovsdb').textContent = 'OVSDB ' + (st.ovsdb.connected ? 'connected' : 'disconnected');

@@ -147,9 +147,9 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
     const r = snapshot().datapath.reading;
     return r ? [r] : [];
   };
-  family('gauge', 'accounting_reading_wait_seconds', "The last accounting reading's request -> its answer's first byte: ovs-vswitchd's time building the tracker's listing (tracker accounting only).",
-    [], reading, (r) => [[{}, r.answerWaitMs === undefined ? undefined : r.answerWaitMs / 1000]]);
-  family('gauge', 'accounting_reading_spacing_seconds', 'The least time between the last accounting reading and the next (0: every statistics poll; datapath.listing_share).',
+  family('gauge', 'accounting_reading_wait_seconds', "The last tracker listing's request -> its answer's first byte: ovs-vswitchd's time building it.",
+    [], reading, (r) => [[{}, r.answerWaitMs / 1000]]);
+  family('gauge', 'accounting_reading_spacing_seconds', 'The least time between the last tracker listing and the next (0: every statistics poll; datapath.listing_share).',
     [], reading, (r) => [[{}, r.spacingMs / 1000]]);
 
   const latency = new Histogram({

@@ -157,11 +157,11 @@ export interface VadcEvent {
   data?: Record<string, unknown>;
 }
 
-/** The last accounting reading (the tracker's listing, or connection flows): its cost and the spacing it set. */
+/** The last tracker listing (tracker accounting): its cost and the spacing it set. */
 export interface AccountingReadingStatus {
   at: number; // ms since epoch: when it was asked for
   tookMs: number; // asked for -> applied
-  answerWaitMs?: number; // asked for -> the answer's first byte: ovs-vswitchd's time building the listing (tracker only)
+  answerWaitMs: number; // asked for -> the answer's first byte: ovs-vswitchd's time building the listing
   spacingMs: number; // the least time to the next reading's request (0: every statistics poll)
   spacedBy: 'none' | 'vadc' | 'ovs-vswitchd' | 'cap'; // which share set it (datapath.listing_share; vadc's duty; the 60 s cap)
 }

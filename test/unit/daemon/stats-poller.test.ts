@@ -5,6 +5,7 @@ import type { HealthBridge } from '../../../src/daemon/health-bridge';
 import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
 import { DEFAULT_LISTING_SHARE, listingSpacingCap, MAX_READING_SPACING_MS, readingSpacing } from '../../../src/daemon/reading-spacing';
 import type { Logger } from '../../../src/util/logger';
+import { readingStatus } from '../../../src/daemon/views';
 
 /**
  * A poller whose accounting reading takes `readMs` of the clock, its source `waitMs` of it before answering (undefined:
@@ -195,5 +196,12 @@ describe('StatsPoller', () => {
       await q.poller.poll();
     }
     expect(q.reads.count).toBe(2);
+  });
+
+  it("status shows the tracker listing's cost and spacing, and nothing for flow accounting (no wait measured)", () => {
+    expect(readingStatus(undefined)).toEqual({});
+    expect(readingStatus({ askedAt: 5, tookMs: 3, spacingMs: 0, spacedBy: 'none' })).toEqual({});
+    expect(readingStatus({ askedAt: 5, tookMs: 3, answerWaitMs: 1.5, spacingMs: 300, spacedBy: 'ovs-vswitchd' }))
+      .toEqual({ reading: { at: 5, tookMs: 3, answerWaitMs: 1.5, spacingMs: 300, spacedBy: 'ovs-vswitchd' } });
   });
 });
