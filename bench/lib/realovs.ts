@@ -3,6 +3,7 @@
 // static NAT flows, side by side in one run: by turns in one phase (the default), or the static path first with
 // the controller detached (the old measure). Also iperf3 via the VIP vs. direct, and a scaled test of many held
 // connections (flow table vs. vadc's connection table).
+import { sampleListings } from './listing-readings';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
@@ -700,10 +701,12 @@ class Bench {
         ...(this.opts.attribute ? { schedstat: attributionSchedstatPaths(process.pid, this.vswitchdPid()) } : {}),
       }, 'probe');
       this.ct?.mark(`run ${this.runIndex + 1} latency`);
+      const listings = this.daemon ? sampleListings(() => this.daemon?.status().datapath.reading) : undefined;
       const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const gc = this.opts.attribute ? new GcRecorder().start() : undefined;
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
+      if (listings) this.opts.log(`  run ${this.runIndex + 1} latency phase: ${listings.stop()}`);
       let tcp: TupleFate | undefined;
       if (counters) {
         const after = await this.tcpCounters(backend);

@@ -135,6 +135,16 @@ export const statusSnapshotSchema = z
         ctZone: int().optional().meta({ description: 'conntrack mode only' }),
         accounting: z.enum(['conntrack', 'flows']).optional().meta({ description: 'conntrack mode only' }),
         reason: z.string().meta({ description: "why this mode runs: the configuration's word, or what datapath.nat: auto found on this host" }),
+        reading: z
+          .strictObject({
+            at: epochMs('when it was asked for'),
+            tookMs: z.number().meta({ description: 'asked for -> applied, ms' }),
+            answerWaitMs: z.number().meta({ description: "asked for -> the answer's first byte, ms: ovs-vswitchd's time building the listing" }),
+            spacingMs: z.number().meta({ description: 'the least time to the next reading, ms (0: every statistics poll)' }),
+            spacedBy: z.enum(['none', 'vadc', 'ovs-vswitchd', 'cap']).meta({ description: "which bound set the spacing: none, vadc's own duty, datapath.listing_share of ovs-vswitchd, or the cap (the zone's close timeout, at most 60 s)" }),
+          })
+          .optional()
+          .meta({ description: "tracker accounting: the last listing of vadc's zone, its cost and the spacing it set (absent before the first)" }),
       })
       .meta({ description: "how connections are translated: per-connection flows, or OVS's connection tracker" }),
     ha: z

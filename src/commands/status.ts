@@ -18,6 +18,8 @@ export default class StatusCommand extends ApiCommand<typeof StatusCommand> {
     const nat = dp.nat === 'conntrack' ? `NAT by conntrack (zone ${dp.ctZone}, ${dp.accounting === 'flows' ? 'flow' : 'tracker'} accounting)` : 'NAT by flows';
     this.log(`vadc ${status.version}, up ${formatAge(now - status.startedAt)}; OVSDB ${status.ovsdb.target} ${status.ovsdb.connected ? 'connected' : 'DISCONNECTED'}; ${nat}`);
     this.log(`  why: ${dp.reason}`);
+    const r = dp.reading;
+    if (r) this.log(`  tracker listing: ovs-vswitchd ${r.answerWaitMs.toFixed(1)} ms, vadc ${r.tookMs.toFixed(0)} ms, ${formatAge(now - r.at)} ago; next ${r.spacingMs > 0 ? `${(r.spacingMs / 1000).toFixed(1)} s after it (${r.spacedBy})` : 'every poll'}`);
     const ha = status.ha;
     if (ha) {
       const how = ha.election === 'cluster' ? `; elected through the ${ha.where ?? 'cluster store'}` : ha.where ? `; elected through files in ${ha.where}` : '';

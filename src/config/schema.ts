@@ -347,6 +347,16 @@ const datapathSchema = strict({
    * addresses. docs/pipeline.md, reply guard.
    */
   reply_guard: integer(0, 1_000_000, 'an integer 0..1000000 (SYN-ACKs per second; 0 = off)').default(5000),
+  /**
+   * Tracker accounting: the share of the wall clock ovs-vswitchd may spend building vadc's listing (it formats the
+   * zone on its main thread, which also forwards packet-ins and packet-outs): after a listing that kept it W ms, the
+   * next is asked for W / share later (at most 60 s; port statistics still come every poll). Default 0.005 (0.5 %).
+   * docs/operators/choose-a-nat-mode.md.
+   */
+  listing_share: z.number({ error: expected('a fraction 0.0001..1') })
+    .min(0.0001, { error: expected('a fraction 0.0001..1') })
+    .max(1, { error: expected('a fraction 0.0001..1') })
+    .default(0.005),
   /** ovs-vswitchd's unixctl socket, as for ovs-appctl -t (default: OVS_RUNDIR/ovs-vswitchd.PID.ctl, ovs-appctl's own default). */
   appctl: text('a path to ovs-vswitchd\'s control socket').optional(),
   /**

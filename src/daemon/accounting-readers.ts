@@ -15,6 +15,11 @@ export interface AccountingReader {
   forRestore(dpid: bigint): Promise<AccountingInput>;
   /** One reading covering every connected switch, for a statistics poll; undefined when unreadable now. */
   poll(dpids: readonly bigint[]): Promise<AccountingInput | undefined>;
+  /**
+   * The last poll's request -> its answer's first byte (ms) where the source builds its whole answer before sending
+   * any of it (ovs-vswitchd's tracker listing): what the reading cost that process. undefined when not measured.
+   */
+  answerWaitMs(): number | undefined;
   close(): void;
 }
 
@@ -52,23 +57,32 @@ class FlowStatsReader implements AccountingReader {
     return reply.body.mpType === 'flow' ? reply.body.entries : [];
   }
 
+  /** The switch answers flow statistics in parts as it goes: no cost of its own is measured here. */
+  answerWaitMs(): undefined {
+    return undefined;
+  }
+
   close(): void {}
 }
 
 /** vadc's zone of the connection tracker over ovs-vswitchd's unixctl socket; an outage is reported once. */
 class TrackerReader implements AccountingReader {
   private down = false;
+  /** The last poll's answer wait (a restore's reading does not count: the poll's spacing is about polls). */
+  private pollWaitMs: number | undefined;
 
   constructor(private readonly reader: ConntrackReader, private readonly deps: AccountingReaderDeps) {}
 
   async forRestore(): Promise<AccountingInput> {
-    return { source: 'tracker', entries: (await this.read()).entries };
+    return { source: 'tracker', entries: (await this.read()).dump.entries };
   }
 
   async poll(dpids: readonly bigint[]): Promise<AccountingInput | undefined> {
     if (dpids.length === 0) return undefined;
+    this.pollWaitMs = undefined;
     try {
-      const dump = await this.read();
+      const { dump, answerWaitMs } = await this.read();
+      this.pollWaitMs = answerWaitMs;
       if (this.down) {
         this.down = false;
         this.deps.emit({ kind: 'conntrack_readable', level: 'info', message: `connection tracker readable again (${dump.entries.length} entries)` });
@@ -83,13 +97,18 @@ class TrackerReader implements AccountingReader {
     }
   }
 
-  private async read(): Promise<ConntrackDump> {
-    const dump = await this.reader.read();
+  answerWaitMs(): number | undefined {
+    return this.pollWaitMs;
+  }
+
+  private async read(): Promise<{ dump: ConntrackDump; answerWaitMs: number }> {
+    const reading = await this.reader.readTimed();
+    const { dump } = reading;
     if (dump.malformed.length) {
       const first = dump.malformed[0];
       this.deps.logger.warn(`connection tracker listing: ${dump.malformed.length} line(s) not understood, first (line ${first.line}, ${first.reason}): ${first.text}`);
     }
-    return dump;
+    return reading;
   }
 
   close(): void {

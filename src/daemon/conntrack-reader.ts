@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import type { ConntrackDump } from '../flows/conntrack-dump';
 import { ListingReplyDecoder, type ListingReply } from './listing-reply';
 
@@ -70,12 +71,21 @@ export class ConntrackReader {
   }
 
   read(): Promise<ConntrackDump> {
+    return this.readTimed().then((r) => r.dump);
+  }
+
+  /**
+   * A reading and its answer wait: request -> the answer's first byte, ms. That is ovs-vswitchd's time building the
+   * listing on its main thread (it writes nothing before the whole reply is formatted), plus any wait of vadc's event
+   * loop before it saw the byte: an upper bound.
+   */
+  readTimed(): Promise<{ dump: ConntrackDump; answerWaitMs: number }> {
     const reading = this.queue.then(() => this.readNow());
     this.queue = reading.catch(() => undefined);
     return reading;
   }
 
-  private async readNow(): Promise<ConntrackDump> {
+  private async readNow(): Promise<{ dump: ConntrackDump; answerWaitMs: number }> {
     let target = this.opts.appctl ?? '(default)';
     try {
       target = this.opts.appctl ?? defaultVswitchdSocket();
@@ -85,7 +95,7 @@ export class ConntrackReader {
       if (reply.error !== null) throw new Error(`ovs-vswitchd answered: ${typeof reply.error === 'string' ? reply.error : JSON.stringify(reply.error)}`);
       if (reply.id !== id) throw new Error(`answer to request ${JSON.stringify(reply.id)}, expected ${id}`);
       if (!reply.listed) throw new Error(`expected the listing as text, got ${reply.other === null ? 'null' : typeof reply.other}`);
-      return reply.dump;
+      return { dump: reply.dump, answerWaitMs: reply.answerWaitMs };
     } catch (err) {
       this.close();
       if (err instanceof ConntrackReadError) throw err;
@@ -97,11 +107,13 @@ export class ConntrackReader {
    * Sends one request and decodes its answer as it arrives, BYTES_PER_SLICE at a time, one slice per turn of the
    * event loop (the socket is paused meanwhile, so bytes wait in the kernel rather than in a burst of data events).
    */
-  private exchange(socket: net.Socket, request: { method: string; params: string[]; id: number }, timeoutMs: number): Promise<ListingReply> {
-    return new Promise<ListingReply>((resolve, reject) => {
+  private exchange(socket: net.Socket, request: { method: string; params: string[]; id: number }, timeoutMs: number): Promise<ListingReply & { answerWaitMs: number }> {
+    return new Promise<ListingReply & { answerWaitMs: number }>((resolve, reject) => {
       const decoder = new ListingReplyDecoder();
       const maxBytes = this.opts.maxAnswerBytes ?? MAX_ANSWER_BYTES;
       let received = 0;
+      let sentAt = 0;
+      let answerWaitMs = 0;
       const slices: Buffer[] = [];
       let working = false;
       let settled = false;
@@ -115,7 +127,7 @@ export class ConntrackReader {
         if (err) return reject(err);
         socket.resume();
         try {
-          resolve(decoder.reply());
+          resolve({ ...decoder.reply(), answerWaitMs });
         } catch (e) {
           reject(e as Error);
         }
@@ -137,6 +149,7 @@ export class ConntrackReader {
         this.turn(work);
       };
       const onData = (chunk: Buffer): void => {
+        if (received === 0) answerWaitMs = performance.now() - sentAt;
         received += chunk.length;
         if (received > maxBytes) return settle(new Error(`the answer is over ${maxBytes} bytes (the reader's bound)`));
         timer.refresh();
@@ -154,6 +167,7 @@ export class ConntrackReader {
       socket.on('data', onData);
       socket.on('close', onClose);
       socket.on('error', onError);
+      sentAt = performance.now();
       socket.write(JSON.stringify(request));
     });
   }

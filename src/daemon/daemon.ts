@@ -27,10 +27,11 @@ import { OvsdbLink, ovsdbTls, toAppVnic } from './ovsdb-link';
 import { PairConfigSync } from './pair-config';
 import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
+import { listingSpacingCap } from './reading-spacing';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
-import { connectionStatuses, flowStatuses, haStatus, optionalReachable, optionalSynced, serviceStatuses } from './views';
+import { connectionStatuses, flowStatuses, haStatus, optionalReachable, optionalSynced, readingStatus, serviceStatuses } from './views';
 import { RuntimeChanges } from './runtime-changes';
 import { probeVswitchd } from './vswitchd-probe';
 
@@ -181,7 +182,7 @@ export class VadcDaemon implements VadcRuntime {
       tracker: this.app.nat.status.nat === 'conntrack' ? { zone: dp.ct_zone, appctl: dp.appctl } : undefined,
     });
     this.stats = new StatsPoller({
-      controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now,
+      controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now, listingShare: dp.listing_share,
     });
     if (this.config.datapath.first_table > 0) {
       this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
@@ -247,6 +248,7 @@ export class VadcDaemon implements VadcRuntime {
       });
     }
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
+    this.stats.keepReadingsWithin(listingSpacingCap(this.config.datapath.ct_timeouts, interval));
     this.statsTimer = setInterval(() => void this.pollStats(), interval);
     this.statsTimer.unref();
     this.tableZero?.start();
@@ -446,7 +448,7 @@ export class VadcDaemon implements VadcRuntime {
       })),
       services: this.services(),
       ovsdb: { target: this.config.ovsdb, connected: this.ovsdb?.connected ?? false },
-      datapath: this.app.nat.status,
+      datapath: { ...this.app.nat.status, ...readingStatus(this.stats.readingFigures()) },
       ...(this.election ? { ha: haStatus(this.election) } : {}),
       ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };

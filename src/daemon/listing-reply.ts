@@ -5,6 +5,7 @@
 // caller that feeds the pieces on separate turns of the event loop blocks it for one piece at a time. Pure: bytes in,
 // the dump and the reply's other members out.
 import { parseConntrackDump, parseConntrackLine, type ConntrackDump } from '../flows/conntrack-dump';
+import { scanConntrackLine } from '../flows/conntrack-scan';
 import { BACKSLASH, CLOSE_BRACE, CLOSE_BRACKET, OPEN_BRACE, OPEN_BRACKET, QUOTE, WHITESPACE } from '../ovsdb/json-stream';
 
 const LETTER_N = 0x6e;
@@ -13,6 +14,8 @@ const COMMA = 0x2c;
 const BACKSLASH_BYTE = Buffer.from('\\');
 /** The reply without its listing ("id", "error", the listing's quotes) is small: more is not a unixctl reply. */
 const MAX_SHELL_BYTES = 1024 * 1024;
+/** The most room kept for putting lines that span chunks together. */
+const MAX_KEPT_JOIN_BYTES = 64 * 1024;
 /** Longer keys are not "result" (nor any key of a unixctl reply): not kept. */
 const MAX_KEY_BYTES = 16;
 
@@ -47,8 +50,10 @@ export class ListingReplyDecoder {
   private inListing = false;
   private listed = false;
   private listingEscaped = false;
-  /** The raw (still escaped) bytes of the listing's line being read, as pieces of the chunks. */
-  private line: Buffer[] = [];
+  /** The raw (still escaped) bytes of the listing's line being read, as pieces of earlier chunks (a line that starts and ends in one chunk is read where it is). */
+  private readonly line: Buffer[] = [];
+  /** Where a line that spans chunks is put together (grown as needed, kept: no buffer per line). */
+  private joined = Buffer.alloc(1024);
   private lineEscapes = false;
   private lineNo = 0;
   private complete = false;
@@ -85,7 +90,7 @@ export class ListingReplyDecoder {
     if (this.listingEscaped) {
       this.listingEscaped = false;
       if (chunk[i] === LETTER_N) {
-        this.endLine();
+        this.endLine(chunk, i, i);
         run = i + 1;
       } else {
         // Any other escape stays in the line (decoded with it); its second byte is never the closing quote.
@@ -98,15 +103,16 @@ export class ListingReplyDecoder {
     for (;;) {
       const backslash = chunk.indexOf(BACKSLASH, i);
       if (backslash >= 0 && (quote < 0 || backslash < quote)) {
-        if (backslash > run) this.line.push(chunk.subarray(run, backslash));
         if (backslash + 1 === chunk.length) {
+          if (backslash > run) this.line.push(chunk.subarray(run, backslash));
           this.listingEscaped = true;
           return chunk.length;
         }
         if (chunk[backslash + 1] === LETTER_N) {
-          this.endLine();
+          this.endLine(chunk, run, backslash);
           run = backslash + 2;
         } else {
+          if (backslash > run) this.line.push(chunk.subarray(run, backslash));
           this.line.push(BACKSLASH_BYTE);
           this.lineEscapes = true;
           run = backslash + 1;
@@ -120,25 +126,55 @@ export class ListingReplyDecoder {
         if (chunk.length > run) this.line.push(chunk.subarray(run));
         return chunk.length;
       }
-      if (quote > run) this.line.push(chunk.subarray(run, quote));
-      if (this.line.length) this.endLine();
+      if (quote > run || this.line.length) this.endLine(chunk, run, quote);
       this.inListing = false;
       this.addShell(chunk.subarray(quote, quote + 1));
       return quote + 1;
     }
   }
 
-  private endLine(): void {
-    const raw = this.line.length === 1 ? this.line[0] : Buffer.concat(this.line);
+  /**
+   * The line ends with bytes [from, to) of `chunk` (after any pieces of earlier chunks): read from its bytes where it
+   * has no escapes (scanConntrackLine, no string made), else, or where the scanner declines it, from its text.
+   */
+  private endLine(chunk: Buffer, from: number, to: number): void {
+    const lineNo = ++this.lineNo;
+    let bytes = chunk;
+    let start = from;
+    let end = to;
+    if (this.line.length) {
+      if (to > from) this.line.push(chunk.subarray(from, to));
+      bytes = this.join();
+      start = 0;
+      end = this.joinedBytes;
+      this.line.length = 0;
+    }
+    // A long line's room is not kept (lines are ~300 bytes; a peer's line may be up to the answer's bound).
+    if (this.joined.length > MAX_KEPT_JOIN_BYTES) this.joined = Buffer.alloc(1024);
+    if (!this.lineEscapes && scanConntrackLine(bytes, start, end, this.dump)) return;
+    const raw = bytes.toString('utf8', start, end);
     let text: string;
     try {
-      text = this.lineEscapes ? (JSON.parse(`"${raw.toString('utf8')}"`) as string) : raw.toString('utf8');
+      text = this.lineEscapes ? (JSON.parse(`"${raw}"`) as string) : raw;
     } catch (err) {
-      throw new ListingReplyError(`line ${this.lineNo + 1} of the listing: invalid JSON string: ${(err as Error).message}`);
+      throw new ListingReplyError(`line ${lineNo} of the listing: invalid JSON string: ${(err as Error).message}`);
+    } finally {
+      this.lineEscapes = false;
     }
-    this.line = [];
-    this.lineEscapes = false;
-    parseConntrackLine(text, ++this.lineNo, this.dump);
+    parseConntrackLine(text, lineNo, this.dump);
+  }
+
+  private joinedBytes = 0;
+
+  /** The line's pieces copied one after another into `joined`. */
+  private join(): Buffer {
+    let total = 0;
+    for (const piece of this.line) total += piece.length;
+    if (total > this.joined.length) this.joined = Buffer.alloc(Math.max(total, 2 * this.joined.length));
+    let at = 0;
+    for (const piece of this.line) at += piece.copy(this.joined, at);
+    this.joinedBytes = total;
+    return this.joined;
   }
 
   /** The reply's own JSON from `from` until the listing starts or the reply ends: copied to the shell. */

@@ -10,6 +10,7 @@ import type { Logger } from '../util/logger';
 import { finishInTurns } from '../util/next-turn';
 import type { AccountingReader } from './accounting-readers';
 import type { HealthBridge } from './health-bridge';
+import { DEFAULT_LISTING_SHARE, ReadingSchedule, type SpacingBound } from './reading-spacing';
 
 export interface StatsPollerDeps {
   controller: Controller;
@@ -19,16 +20,24 @@ export interface StatsPollerDeps {
   deliver: (batches: SwitchBatch[]) => void;
   logger: Logger;
   now: () => number;
+  /** datapath.listing_share: the share of the wall clock the reading may take of its source (default DEFAULT_LISTING_SHARE). */
+  listingShare?: number;
 }
 
-/**
- * The share of the wall clock a slow accounting reading may take: after a reading that took T >= SLOW_READING_MS,
- * the next is not asked for before T / ACCOUNTING_DUTY has passed (port statistics still come every poll). The
- * tracker's listing of 100,000 connections takes seconds to read and parse on a loaded host; asked for every 2 s it
- * kept vadc busy and its control API unanswered for 17 s at a time (issue 15). Quicker readings come every poll.
- */
-export const ACCOUNTING_DUTY = 0.25;
-export const SLOW_READING_MS = 1000;
+/** The last accounting reading's cost and the spacing it set (status and metrics). */
+export interface ReadingFigures {
+  /** When it was asked for (ms, the deps' clock). */
+  askedAt: number;
+  /** Asked for -> applied, ms. */
+  tookMs: number;
+  /** Asked for -> the answer's first byte, ms: the source's own time (ovs-vswitchd's, for the tracker). */
+  answerWaitMs?: number;
+  /** The least time to the next reading's request, ms (0: every poll), and which share set it. */
+  spacingMs: number;
+  spacedBy: SpacingBound;
+}
+
+export { ACCOUNTING_DUTY, SLOW_READING_MS } from './reading-spacing';
 
 /**
  * Entries of a reading the app applies between two turns of the event loop (~0.1-0.3 ms of lookups here): a new
@@ -50,17 +59,22 @@ export class StatsPoller {
   /** When the last poll started (ms, the deps' clock), and readSoon's timer until the spacing allows the next. */
   private lastPollAt = -Infinity;
   private soon?: NodeJS.Timeout;
-  /** When the next accounting reading may be asked for (ms, the deps' clock). */
-  private nextAccountingAt = -Infinity;
+  /** When accounting readings may be asked for (vadc's duty, ovs-vswitchd's share). */
+  private readonly schedule: ReadingSchedule;
+  private last?: ReadingFigures;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
   private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
 
-  constructor(private readonly deps: StatsPollerDeps) {}
+  constructor(private readonly deps: StatsPollerDeps) {
+    this.schedule = new ReadingSchedule(deps.listingShare ?? DEFAULT_LISTING_SHARE);
+  }
 
   /**
    * A poll now, not at the next interval: the outlier detector judges a port's refusals at a reading asked for after
    * them (its successes come only with readings). One in flight at a time; asked for meanwhile, one more follows it.
-   * The slow-reading duty still holds (a listing that took seconds is not asked for again at once).
+   * The reading's bounds still hold (ReadingSchedule: an early reading spends a saved reading's worth of ovs-vswitchd's
+   * share, at most one per spacing; none after a listing that took seconds of vadc): a poll they refuse reads port
+   * statistics only, and the outlier detector judges at the next reading they allow.
    */
   readSoon(): void {
     if (this.inFlight) {
@@ -70,12 +84,12 @@ export class StatsPoller {
     if (this.soon) return;
     const wait = this.lastPollAt + EARLY_READING_SPACING_MS - this.deps.now();
     if (wait <= 0) {
-      void this.poll();
+      void this.poll(true);
       return;
     }
     this.soon = setTimeout(() => {
       this.soon = undefined;
-      void this.poll();
+      void this.poll(true);
     }, wait);
     this.soon.unref();
   }
@@ -87,7 +101,8 @@ export class StatsPoller {
     this.again = false;
   }
 
-  async poll(): Promise<void> {
+  /** `early`: readSoon asks (ReadingSchedule: an early reading needs one saved reading's worth, a regular one two). */
+  async poll(early = false): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
     this.lastPollAt = this.deps.now();
@@ -95,15 +110,14 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
-      const readAccounting = askedAt >= this.nextAccountingAt;
+      const readAccounting = this.schedule.due(askedAt, early);
       const [accounting, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
       ]);
       const at = this.deps.now();
       if (accounting) this.deps.deliver(await finishInTurns(app.applyAccountingInSlices({ ...accounting, askedAt }, at, ENTRIES_PER_SLICE)));
-      const took = this.deps.now() - askedAt;
-      if (readAccounting) this.nextAccountingAt = took >= SLOW_READING_MS ? askedAt + took / ACCOUNTING_DUTY : -Infinity;
+      if (readAccounting && accounting) this.spaceNext(askedAt, this.deps.now() - askedAt, reader.answerWaitMs());
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
     } catch (err) {
@@ -112,9 +126,24 @@ export class StatsPoller {
       this.inFlight = false;
       if (this.again) {
         this.again = false;
-        void this.poll();
+        void this.poll(true);
       }
     }
+  }
+
+  /** Accounting readings at most this far apart (ms): the daemon's listingSpacingCap for its zone's close timeouts. */
+  keepReadingsWithin(maxSpacingMs: number): void {
+    this.schedule.keepWithin(maxSpacingMs);
+  }
+
+  /** The last accounting reading's cost and the spacing it set; undefined before the first. */
+  readingFigures(): ReadingFigures | undefined {
+    return this.last;
+  }
+
+  private spaceNext(askedAt: number, tookMs: number, answerWaitMs: number | undefined): void {
+    const { spacingMs, bound } = this.schedule.record(askedAt, { tookMs, answerWaitMs });
+    this.last = { askedAt, tookMs, ...(answerWaitMs !== undefined ? { answerWaitMs } : {}), spacingMs, spacedBy: bound };
   }
 
   /** Connection counts for drain completion and the tiers' overload measure. */

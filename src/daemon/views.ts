@@ -12,7 +12,7 @@ import type { BackendStatus, ConnectionStatus, FlowStatus, PayloadRulesStatus, S
 import type { ControllerElection } from './election';
 import { describeActions, describeMatch } from './flow-text';
 import type { HealthBridge } from './health-bridge';
-import type { StatsPoller } from './stats-poller';
+import type { ReadingFigures, StatsPoller } from './stats-poller';
 
 /** `taggedOn(service, backend)`: the interface a tagged backend was found on (VMs that join by tag). */
 export function serviceStatuses(
@@ -138,4 +138,11 @@ export function optionalSynced(at: number | undefined): { flowsSyncedAt?: number
 export function haStatus(election: ControllerElection): NonNullable<StatusSnapshot['ha']> {
   const { election: kind, where, role, generation, instance, peer, masterApi } = election.status();
   return { election: kind, where, role, generation, instance, ...(peer ? { peer } : {}), ...(masterApi ? { masterApi } : {}) };
+}
+
+/** status's datapath.reading: the last tracker listing's cost and the spacing it set (absent before the first, and in flow accounting). */
+export function readingStatus(figures: ReadingFigures | undefined): Pick<StatusSnapshot['datapath'], 'reading'> {
+  if (figures?.answerWaitMs === undefined) return {};
+  const { askedAt, tookMs, answerWaitMs, spacingMs, spacedBy } = figures;
+  return { reading: { at: askedAt, tookMs, answerWaitMs, spacingMs, spacedBy } };
 }

@@ -216,7 +216,11 @@ function render(st) {
   $('version').textContent = st.version;
   $('uptime').textContent = 'up ' + formatDuration(now - st.startedAt);
   const dp = st.datapath;
-  $('nat').textContent = 'NAT ' + Object.entries(dp).filter(([k]) => k !== 'reason').map(([k, v]) => (k === 'nat' ? v : k + ' ' + v)).join(' · ');
+  const facts = Object.entries(dp).filter(([k]) => k !== 'reason' && k !== 'reading').map(([k, v]) => (k === 'nat' ? v : k + ' ' + v));
+  // The tracker listing's cost to ovs-vswitchd and how far apart it is read (datapath.listing_share).
+  const r = dp.reading;
+  if (r) facts.push('listing ' + r.answerWaitMs.toFixed(1) + ' ms ' + (r.spacingMs > 0 ? 'every ' + (r.spacingMs / 1000).toFixed(1) + ' s' : 'every poll'));
+  $('nat').textContent = 'NAT ' + facts.join(' · ');
   $('nat').title = dp.reason || '';
   $('ovsdb').textContent = 'OVSDB ' + (st.ovsdb.connected ? 'connected' : 'disconnected');
   const box = $('services');

@@ -143,6 +143,15 @@ export function createMetrics(runtime: VadcRuntime, opts: { prefix?: string; pro
       return [{ nat: dp.nat, accounting: dp.accounting ?? '', ct_zone: dp.ctZone === undefined ? '' : String(dp.ctZone) }];
     });
 
+  const reading = () => {
+    const r = snapshot().datapath.reading;
+    return r ? [r] : [];
+  };
+  family('gauge', 'accounting_reading_wait_seconds', "The last tracker listing's request -> its answer's first byte: ovs-vswitchd's time building it.",
+    [], reading, (r) => [[{}, r.answerWaitMs / 1000]]);
+  family('gauge', 'accounting_reading_spacing_seconds', 'The least time between the last tracker listing and the next (0: every statistics poll; datapath.listing_share).',
+    [], reading, (r) => [[{}, r.spacingMs / 1000]]);
+
   const latency = new Histogram({
     name: `${p}decision_latency_seconds`,
     help: 'Time from a packet-in for a new connection to its flows being queued.',

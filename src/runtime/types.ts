@@ -157,6 +157,15 @@ export interface VadcEvent {
   data?: Record<string, unknown>;
 }
 
+/** The last tracker listing (tracker accounting): its cost and the spacing it set. */
+export interface AccountingReadingStatus {
+  at: number; // ms since epoch: when it was asked for
+  tookMs: number; // asked for -> applied
+  answerWaitMs: number; // asked for -> the answer's first byte: ovs-vswitchd's time building the listing
+  spacingMs: number; // the least time to the next reading's request (0: every statistics poll)
+  spacedBy: 'none' | 'vadc' | 'ovs-vswitchd' | 'cap'; // which share set it (datapath.listing_share; vadc's duty; the 60 s cap)
+}
+
 export interface StatusSnapshot {
   version: string;
   startedAt: number;
@@ -166,7 +175,7 @@ export interface StatusSnapshot {
   services: ServiceStatus[];
   ovsdb: { target: string; connected: boolean };
   /** How connections are translated (config datapath): per-connection flows, or OVS's connection tracker. */
-  datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows'; reason: string };
+  datapath: { nat: 'flows' | 'conntrack'; ctZone?: number; accounting?: 'conntrack' | 'flows'; reason: string; reading?: AccountingReadingStatus };
   /** Controller HA: this instance's elected role, its generation (the fencing token) and its peer. */
   ha?: { election?: 'host' | 'cluster'; where?: string; role: 'master' | 'standby'; generation: string; instance: string; peer?: string; masterApi?: string };
   /** A cluster host's link to the store (docs/cluster.md). */

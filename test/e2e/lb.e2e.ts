@@ -308,7 +308,10 @@ describe.each(FAMILIES)(`VIP load balancing on real OVS, $name (NAT by ${e2eNatM
       // vadc gave its conntrack zone the short close-state timeouts through OVSDB, as ovs-vsctl reads them back.
       await waitFor(() => daemon!.events().some((e) => e.kind === 'ct_timeouts_applied'), 5000, 'the zone timeout policy');
       expect(await lab.vsctl('list-zone-tp', 'netdev')).toContain('Zone:2780, Timeout Policies: tcp_close=2 tcp_time_wait=2');
-      expect(daemon.status().datapath).toEqual({ nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' });
+      const { reading, ...datapath } = daemon.status().datapath;
+      expect(datapath).toEqual({ nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' });
+      // The tracker's listing was read, and its wait for ovs-vswitchd's answer measured (datapath.listing_share).
+      expect(reading?.answerWaitMs).toBeGreaterThan(0);
     }
     // Flows mode: each connection's backend FIN reached vadc as a copy (datapath.end_copies, on by default; IPv6 takes
     // REPLY_END_COPY's flows): the outlier detector's success, which no reading shows once the connection's flows went.

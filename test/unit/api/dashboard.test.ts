@@ -56,7 +56,7 @@ describe('dashboard in headless Chromium against a fake runtime (with the daemon
     expect(await vm2Health.getAttribute('data-health')).toBe('up');
     expect(await page.locator('[data-service="web"] h2').textContent()).toBe('web');
     expect(await page.locator('[data-backend="web/v-vm1"]').textContent()).toContain('10.0.0.11:8080');
-    expect(await page.locator('#nat').textContent()).toBe('NAT conntrack · ctZone 2780 · accounting conntrack');
+    expect(await page.locator('#nat').textContent()).toBe('NAT conntrack · ctZone 2780 · accounting conntrack · listing 12.5 ms every 2.5 s');
     await page.locator('#live.pill-up').waitFor();
 
     // Traffic over time: 20 new connections and 40 kB per 250 ms sample on v-vm1.

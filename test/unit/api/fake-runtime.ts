@@ -26,7 +26,7 @@ export class FakeRuntime implements VadcRuntime {
   now = 1_700_000_000_000;
 
   status(): StatusSnapshot {
-    return { version: '0.1.0-test', startedAt: this.now - 60_000, switches: this.switches, services: this.services(), ovsdb: { target: 'unix:/fake/db.sock', connected: true }, datapath: { nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration' } };
+    return { version: '0.1.0-test', startedAt: this.now - 60_000, switches: this.switches, services: this.services(), ovsdb: { target: 'unix:/fake/db.sock', connected: true }, datapath: { nat: 'conntrack', ctZone: 2780, accounting: 'conntrack', reason: 'datapath.nat: conntrack in the configuration', reading: { at: this.now - 2000, tookMs: 35, answerWaitMs: 12.5, spacingMs: 2500, spacedBy: 'ovs-vswitchd' } } };
   }
   services(): ServiceStatus[] {
     return [...this.svcs.values()].map((s) => structuredClone(s));

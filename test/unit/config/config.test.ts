@@ -48,7 +48,7 @@ describe('defaults', () => {
     const config = parseConfig('', 'empty.yaml');
     expect(config).toEqual({
       controller: { listen: 'tcp:127.0.0.1:6653', echo_interval: 5, ha: { election: 'auto', dir: '/var/lib/vadc/ha', takeover_after: 500 } },
-      datapath: { nat: 'auto', first_table: 0, ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, reply_guard: 5000, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
+      datapath: { nat: 'auto', first_table: 0, ct_zone: 2780, accounting: 'conntrack', end_copies: 5000, reply_guard: 5000, listing_share: 0.005, ct_timeouts: { tcp_time_wait: 2, tcp_close: 2 } },
       ovsdb: 'unix:/var/run/openvswitch/db.sock',
       services: [],
       limits: {
@@ -91,6 +91,12 @@ describe('schema errors name the path and what was expected', () => {
     const issues = issuesOf(`controller:\n  listen: tcp:127.0.0.1:6653\n  lisen: x\nbogus: 1\n` + service('    colour: red'));
     expect(issues.map((i) => i.path).sort()).toEqual(['bogus', 'controller.lisen', 'services[0].colour']);
     expect(issues.find((i) => i.path === 'controller.lisen')?.message).toBe('unknown key; allowed here: listen, ssl, echo_interval, ha');
+  });
+
+  it('datapath.listing_share: a fraction 0.0001..1, named with the value given', () => {
+    expect(issuesOf(`datapath: { listing_share: 0 }\n${service('')}`)).toEqual([{ path: 'datapath.listing_share', message: 'expected a fraction 0.0001..1, got 0' }]);
+    expect(issuesOf(`datapath: { listing_share: 2 }\n${service('')}`)).toEqual([{ path: 'datapath.listing_share', message: 'expected a fraction 0.0001..1, got 2' }]);
+    expect(parseConfig(`datapath: { listing_share: 0.02 }\n${service('')}`).datapath.listing_share).toBe(0.02);
   });
 
   it('reports missing required keys', () => {

@@ -15,8 +15,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A unixctl server: answers each request with `answer(method, params)`; counts connections. */
-async function fakeUnixctl(answer: (method: string, params: unknown[]) => { result?: string; error?: string }): Promise<{ socket: string; connections: () => number; close: () => Promise<void> }> {
+/** A unixctl server: answers each request with `answer(method, params)`, `delayMs` after it; counts connections. */
+async function fakeUnixctl(answer: (method: string, params: unknown[]) => { result?: string; error?: string }, delayMs = 0): Promise<{ socket: string; connections: () => number; close: () => Promise<void> }> {
   const socket = path.join(dir, 'ovs-vswitchd.4242.ctl');
   let connections = 0;
   const server = net.createServer((conn) => {
@@ -33,7 +33,9 @@ async function fakeUnixctl(answer: (method: string, params: unknown[]) => { resu
         const req = JSON.parse(buffered.slice(0, end)) as { method: string; params: unknown[]; id: number };
         buffered = buffered.slice(end);
         const a = answer(req.method, req.params);
-        conn.write(JSON.stringify({ result: a.result ?? null, error: a.error ?? null, id: req.id }));
+        const reply = JSON.stringify({ result: a.result ?? null, error: a.error ?? null, id: req.id });
+        if (delayMs > 0) setTimeout(() => conn.write(reply), delayMs);
+        else conn.write(reply);
       }
     });
   });
@@ -42,6 +44,20 @@ async function fakeUnixctl(answer: (method: string, params: unknown[]) => { resu
 }
 
 describe('ConntrackReader', () => {
+  it("measures each reading's wait for the answer's first byte (ovs-vswitchd formats the whole listing first)", async () => {
+    const server = await fakeUnixctl(() => ({ result: `${LINE}\n` }), 60);
+    const reader = new ConntrackReader({ zone: 2780, appctl: server.socket });
+    try {
+      const { dump, answerWaitMs } = await reader.readTimed();
+      expect(dump.entries).toHaveLength(1);
+      // A timer fires no earlier than asked (a lower bound only: no timed assertion).
+      expect(answerWaitMs).toBeGreaterThanOrEqual(55);
+    } finally {
+      reader.close();
+      await server.close();
+    }
+  });
+
   it("asks for vadc's zone over one long-lived connection and parses the listing", async () => {
     const seen: unknown[][] = [];
     const server = await fakeUnixctl((method, params) => {

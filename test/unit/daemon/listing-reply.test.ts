@@ -14,6 +14,10 @@ const LINES = [
   'tcp,orig=(src="10.0.0.1\\",dst=x),reply=(\tsrc=é)',
   'icmp,orig=(src=10.0.0.1,dst=10.0.0.2,id=1,type=8,code=0),reply=(src=10.0.0.2,dst=10.0.0.1,id=1,type=0,code=0),zone=2780',
   LINE.replace('39644,dport=80', '40001,dport=80'),
+  // -m lines (what vadc asks for), read from their bytes: a long one, then a shorter one put together in the same room.
+  'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),id=0,zone=2780,status=0,mark=0xcc6a0002,'
+    + 'protoinfo=(state_orig=TIME_WAIT,state_reply=TIME_WAIT,wscale_orig=7,wscale_reply=0,flags_orig=WINDOW_SCALE,flags_reply=0)',
+  'udp,orig=(src=10.0.0.1,dst=10.0.0.100,sport=5353,dport=53),reply=(src=10.0.0.11,dst=10.0.0.1,sport=53,dport=5353),id=0,zone=2780,status=0,mark=3',
 ];
 const TEXT = `${LINES.join('\n')}\n`;
 
@@ -30,7 +34,7 @@ describe('ListingReplyDecoder', () => {
   const expected = parseConntrackDump((JSON.parse(answer) as { result: string }).result);
 
   it('decodes the answer into the one-shot parser\'s dump, with the id and no error', () => {
-    expect(expected.entries).toHaveLength(4);
+    expect(expected.entries).toHaveLength(6);
     expect(expected.malformed).toHaveLength(2);
     expect(decode(whole(answer))).toEqual({ id: 3, error: null, listed: true, dump: expected });
   });

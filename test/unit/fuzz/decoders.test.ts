@@ -9,6 +9,8 @@ import { ApiError } from '../../../src/api/errors';
 import { backendSpecSchema, serviceSpecSchema, validate } from '../../../src/api/schemas';
 import { parseConfig, validateConfig } from '../../../src/config';
 import { ConfigError } from '../../../src/config/errors';
+import { ListingReplyDecoder, ListingReplyError } from '../../../src/daemon/listing-reply';
+import { parseConntrackDump } from '../../../src/flows/conntrack-dump';
 import { parsePacket } from '../../../src/flows/packets';
 import { decodeRow, decodeValue, JsonStreamParser, OvsdbError, parseSchema } from '../../../src/ovsdb';
 import { arpRequest, ipv4Frame } from '../../helpers/frames';
@@ -59,6 +61,53 @@ describe('fuzz', () => {
     console.log(describeReport('OVSDB JSON-RPC stream', report));
     expect(report.outcomes.get('values')).toBeGreaterThan(0);
     expect(report.outcomes.get('OvsdbProtocolError')).toBeGreaterThan(0);
+  });
+
+  it("ovs-vswitchd's tracker listing (unixctl answer, -m lines): the one-shot parse's dump or ListingReplyError, whatever the pieces", () => {
+    const tuples = 'orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646)';
+    const lines = [
+      `tcp,${tuples},id=0,zone=2780,status=0,mark=3429564418,protoinfo=(state_orig=TIME_WAIT,state_reply=TIME_WAIT,wscale_orig=7,wscale_reply=0,flags_orig=WINDOW_SCALE,flags_reply=0)`,
+      `tcp,${tuples},id=0,zone=2780,status=0,mark=0xcc6a0002,protoinfo=(state_orig=ESTABLISHED,state_reply=ESTABLISHED,flags_orig=0,flags_reply=0)`,
+      `udp,${tuples},zone=2780,mark=7`,
+      `tcp,${tuples},zone=2780,mark=1,protoinfo=(state=ESTABLISHED)`,
+    ];
+    const corpus = [Buffer.from(JSON.stringify({ id: 1, result: `${lines.join('\n')}\n`, error: null }))];
+    const report = fuzz({
+      iterations: fuzzIterations(5_000),
+      input: (r) => {
+        const stream = mutateBytes(r, corpus[0], corpus);
+        const cuts = Array.from({ length: Math.floor(r() * 4) }, () => Math.floor(r() * (stream.length + 1))).sort((a, b) => a - b);
+        return { stream, cuts };
+      },
+      show: ({ stream, cuts }) => `${stream.toString('hex')} cut at ${cuts.join(',')}`,
+      check: ({ stream, cuts }) => {
+        const decoder = new ListingReplyDecoder();
+        try {
+          let from = 0;
+          let done = false;
+          for (const to of [...cuts, stream.length]) {
+            done = decoder.push(stream.subarray(from, to));
+            from = to;
+          }
+          if (!done) return 'incomplete';
+          const reply = decoder.reply();
+          // Where the whole answer is valid JSON with a text result, the dump is the one-shot parser's, to the entry.
+          let whole: { result?: unknown } | undefined;
+          try {
+            whole = JSON.parse(stream.toString('utf8')) as { result?: unknown };
+          } catch {
+            whole = undefined;
+          }
+          if (typeof whole?.result === 'string') expect(reply.dump).toEqual(parseConntrackDump(whole.result));
+          return reply.dump.malformed.length ? 'dump with malformed lines' : 'dump';
+        } catch (err) {
+          return typed(err, ListingReplyError);
+        }
+      },
+    });
+    console.log(describeReport('tracker listing', report));
+    expect(report.outcomes.get('dump')).toBeGreaterThan(0);
+    expect(report.outcomes.get('dump with malformed lines')).toBeGreaterThan(0);
   });
 
   it('OVSDB notation (rows, values) and schemas: decoded or OvsdbError', () => {

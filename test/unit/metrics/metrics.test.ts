@@ -67,6 +67,8 @@ describe('metrics from the runtime snapshot', () => {
     expect(value(samples, 'vadc_build_info', { version: '0.1.0-test' })).toBe(1);
     expect(value(samples, 'vadc_datapath_info', { nat: 'conntrack', accounting: 'conntrack', ct_zone: '2780' })).toBe(1);
     expect(value(samples, 'vadc_ovsdb_connected')).toBe(1);
+    expect(value(samples, 'vadc_accounting_reading_wait_seconds')).toBe(0.0125);
+    expect(value(samples, 'vadc_accounting_reading_spacing_seconds')).toBe(2.5);
     expect(value(samples, 'vadc_start_time_seconds')).toBe((rt.now - 60_000) / 1000);
 
     expect(types.get('vadc_backend_current_connections')).toBe('gauge');

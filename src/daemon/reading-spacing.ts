@@ -1,0 +1,118 @@
+// When the statistics poll may ask for the next accounting reading: the one rule for both processes a reading costs.
+// Pure: a reading's measured cost in, the spacing to the next one out (stats-poller.ts applies it).
+
+/**
+ * The share of the wall clock a slow accounting reading may take of vadc: after a reading that took T >=
+ * SLOW_READING_MS (asked for -> applied), the next is not asked for before T / ACCOUNTING_DUTY has passed. The
+ * tracker's listing of 100,000 connections takes seconds to read and parse on a loaded host; asked for every 2 s it
+ * kept vadc busy and its control API unanswered for 17 s at a time (issue 15).
+ */
+export const ACCOUNTING_DUTY = 0.25;
+export const SLOW_READING_MS = 1000;
+
+/**
+ * The default of datapath.listing_share: the share of the wall clock the tracker's listing may take of ovs-vswitchd.
+ * OVS formats the whole zone on its main thread before it writes a byte (lib/dpctl.c dpctl_dump_conntrack prints each
+ * entry into the one reply string that unixctl_command_reply sends), the thread that also sends packet-ins and
+ * packet-outs (and, in the userspace datapath, forwards non-PMD ports' packets): a stall of S ms every I ms delays
+ * about S/I of new connections, so a first-packet p99 within 1 ms needs S/I well under 1 % (docs/benchmarks.md).
+ */
+export const DEFAULT_LISTING_SHARE = 0.005;
+
+/**
+ * The longest spacing either share may set: the tracker is a backstop for what end copies tell at once, and what only
+ * it tells (connections that ended without a copy, successes of short connections, datapath decisions) waits at most
+ * this long. A listing that costs ovs-vswitchd more than MAX_READING_SPACING_MS x share then takes more than its share.
+ */
+export const MAX_READING_SPACING_MS = 60_000;
+
+/** The userspace tracker's timeout for a closed TCP connection when the zone's policy sets none (lib/conntrack-tp.c CT_TM_TCP_CLOSED). */
+export const OVS_CLOSED_TCP_TIMEOUT_S = 30;
+
+/**
+ * The longest spacing at which no ended connection goes unread: an ended TCP connection (FINs both ways, or a RST: both
+ * sides FIN_WAIT_2 or later) stays in the listing only for the zone's close timeout (datapath.ct_timeouts: tcp_close,
+ * tcp_time_wait; 2 s by default), and what only the listing tells of it is lost once it is gone: the outlier
+ * detector's success of a short connection, a datapath decision's count (docs/operators/choose-a-nat-mode.md). A
+ * reading is asked for at the first poll at least this long after the last, so two are at most this plus a poll
+ * interval apart: half an interval more is left for the timer's jitter and the listing's own making.
+ */
+export function listingSpacingCap(ctTimeouts: { tcp_close?: number; tcp_time_wait?: number }, pollIntervalMs: number): number {
+  const keptS = Math.min(ctTimeouts.tcp_close ?? OVS_CLOSED_TCP_TIMEOUT_S, ctTimeouts.tcp_time_wait ?? OVS_CLOSED_TCP_TIMEOUT_S);
+  return Math.max(0, Math.min(MAX_READING_SPACING_MS, keptS * 1000 - 1.5 * pollIntervalMs));
+}
+
+export interface ReadingCost {
+  /** Asked for -> applied by the app (vadc's share, with the wait for the answer). */
+  tookMs: number;
+  /** Asked for -> the answer's first byte: the source's own time building it (undefined: not measured). */
+  answerWaitMs?: number;
+}
+
+/** Which bound set the spacing: none (every poll), vadc's duty, ovs-vswitchd's listing share, or the cap. */
+export type SpacingBound = 'none' | 'vadc' | 'ovs-vswitchd' | 'cap';
+
+export interface ReadingSpacing {
+  /** The least time from a reading's request to the next regular one's (0: the next poll may ask). */
+  spacingMs: number;
+  bound: SpacingBound;
+}
+
+/** The spacing of regular readings after one that cost `cost`, given ovs-vswitchd's share (0 < share <= 1) and the cap. */
+export function readingSpacing(cost: ReadingCost, listingShare: number, maxSpacingMs = MAX_READING_SPACING_MS): ReadingSpacing {
+  const forVadc = vadcSpacing(cost.tookMs);
+  const forVswitchd = cost.answerWaitMs !== undefined && cost.answerWaitMs > 0 ? cost.answerWaitMs / listingShare : 0;
+  const wanted = Math.max(forVadc, forVswitchd);
+  if (wanted === 0) return { spacingMs: 0, bound: 'none' };
+  if (wanted > maxSpacingMs) return { spacingMs: maxSpacingMs, bound: 'cap' };
+  return { spacingMs: wanted, bound: forVswitchd >= forVadc ? 'ovs-vswitchd' : 'vadc' };
+}
+
+const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? tookMs / ACCOUNTING_DUTY : 0);
+
+/**
+ * When readings may be asked for: the one place both bounds are kept. ovs-vswitchd's share is a budget of its time
+ * that accrues at `listingShare` ms per ms of wall clock and holds at most two readings' worth: a regular reading
+ * waits until two are saved (so one reading every cost / share: the spacing), an early one (readSoon: an end copy
+ * brought a port's refusals to where a reading would eject it) needs one. So an early reading comes at once, at most
+ * one per spacing, and the share holds over any stretch of a few spacings. vadc's own duty (a reading that took
+ * seconds of it) and the cap apply to both. The cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingCap).
+ */
+export class ReadingSchedule {
+  private lastAt = -Infinity;
+  /** The last reading's answer wait, ms: the cost the next one is expected to have (0: not measured, no budget). */
+  private costMs = 0;
+  /** ovs-vswitchd time saved as of lastAt, ms (negative: overdrawn by a reading the cap forced). */
+  private credit = 0;
+  private vadcNextAt = -Infinity;
+
+  private maxSpacingMs = MAX_READING_SPACING_MS;
+
+  constructor(private readonly listingShare: number) {}
+
+  /** Readings at most this far apart (ms; at most MAX_READING_SPACING_MS): e.g. listingSpacingCap's. */
+  keepWithin(maxSpacingMs: number): void {
+    this.maxSpacingMs = Math.min(MAX_READING_SPACING_MS, Math.max(0, maxSpacingMs));
+  }
+
+  /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
+  due(now: number, early: boolean): boolean {
+    if (now < this.vadcNextAt) return false;
+    if (this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
+    return this.creditAt(now, this.costMs) >= (early ? 1 : 2) * this.costMs;
+  }
+
+  /** A reading asked for at `askedAt` cost this: spend it, and expect it of the next. */
+  record(askedAt: number, cost: ReadingCost): ReadingSpacing {
+    const wait = cost.answerWaitMs ?? 0;
+    this.credit = this.creditAt(askedAt, wait) - wait;
+    this.lastAt = askedAt;
+    this.costMs = wait;
+    this.vadcNextAt = askedAt + Math.min(vadcSpacing(cost.tookMs), MAX_READING_SPACING_MS);
+    return readingSpacing(cost, this.listingShare, this.maxSpacingMs);
+  }
+
+  private creditAt(now: number, costMs: number): number {
+    return Math.min(this.credit + (now - this.lastAt) * this.listingShare, 2 * costMs);
+  }
+}
