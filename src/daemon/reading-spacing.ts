@@ -73,10 +73,12 @@ const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? too
 /**
  * When readings may be asked for: the one place both bounds are kept. ovs-vswitchd's share is a budget of its time
  * that accrues at `listingShare` ms per ms of wall clock and holds at most two readings' worth: a regular reading
- * waits until two are saved (so one reading every cost / share: the spacing), an early one (readSoon: an end copy
- * brought a port's refusals to where a reading would eject it) needs one. So an early reading comes at once, at most
- * one per spacing, and the share holds over any stretch of a few spacings. vadc's own duty (a reading that took
- * seconds of it) and the cap apply to both. The cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingCap).
+ * waits until two are saved (so one reading every cost / share: the spacing). An early one (readSoon: an end copy
+ * brought a port's refusals to where a reading would eject it) comes at once, as it did before the share: an ejection
+ * judged late sends more connections to a refusing backend (an outlier e2e ejected after 4 refusals instead of 3 when
+ * early readings waited for the budget). It spends the budget all the same (overdrawn, it delays the regular readings
+ * after it), and early readings are few: readSoon spaces them EARLY_READING_SPACING_MS apart, and they stop once the
+ * port is ejected. vadc's own duty (a reading that took seconds of it) applies to both, the cap to regular ones. The cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingCap).
  */
 export class ReadingSchedule {
   private lastAt = -Infinity;
@@ -98,8 +100,8 @@ export class ReadingSchedule {
   /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
   due(now: number, early: boolean): boolean {
     if (now < this.vadcNextAt) return false;
-    if (this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
-    return this.creditAt(now, this.costMs) >= (early ? 1 : 2) * this.costMs;
+    if (early || this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
+    return this.creditAt(now, this.costMs) >= 2 * this.costMs;
   }
 
   /** A reading asked for at `askedAt` cost this: spend it, and expect it of the next. */

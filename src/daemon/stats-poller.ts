@@ -72,9 +72,8 @@ export class StatsPoller {
   /**
    * A poll now, not at the next interval: the outlier detector judges a port's refusals at a reading asked for after
    * them (its successes come only with readings). One in flight at a time; asked for meanwhile, one more follows it.
-   * The reading's bounds still hold (ReadingSchedule: an early reading spends a saved reading's worth of ovs-vswitchd's
-   * share, at most one per spacing; none after a listing that took seconds of vadc): a poll they refuse reads port
-   * statistics only, and the outlier detector judges at the next reading they allow.
+   * vadc's own duty still holds (none after a listing that took seconds of vadc); ovs-vswitchd's share does not delay
+   * it, but it spends the share's budget (ReadingSchedule), so the regular readings after it wait longer.
    */
   readSoon(): void {
     if (this.inFlight) {
@@ -101,7 +100,7 @@ export class StatsPoller {
     this.again = false;
   }
 
-  /** `early`: readSoon asks (ReadingSchedule: an early reading needs one saved reading's worth, a regular one two). */
+  /** `early`: readSoon asks (ReadingSchedule: not held back by ovs-vswitchd's share, a regular reading is). */
   async poll(early = false): Promise<void> {
     if (this.inFlight) return;
     this.inFlight = true;
