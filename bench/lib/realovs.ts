@@ -127,6 +127,11 @@ export interface RealOvsOptions {
   ctStatsMs?: number;
   /** The zone's timeout policy vadc sets (config datapath.ct_timeouts); undefined = the config's default. */
   ctTimeouts?: Record<string, number>;
+  /**
+   * The userspace tracker's clean-thread sweep interval (`dpctl/ct-set-sweep-interval`, OVS 3.2+; OVS's default 20 s):
+   * expired connections stay in the table, and in every listing's walk on ovs-vswitchd's main thread, until swept.
+   */
+  ctSweepMs?: number;
   /** Wait this long before each run after the first, s (the tracker's and the backend's closed connections age meanwhile). */
   runGapS?: number;
   /**
@@ -469,6 +474,7 @@ class Bench {
       this.vip = backend.ip.replace(/\.\d+$/, '.100');
       this.staticVip = backend.ip.replace(/\.\d+$/, STATIC_VIP_HOST);
       if (this.opts.cpuShares) this.shareGroups = await CpuShareGroups.apply(this.opts.cpuShares, { vadc: process.pid, ovs: this.vswitchdPid() }, log);
+      if (this.opts.ctSweepMs !== undefined) log(`tracker sweep interval ${this.opts.ctSweepMs} ms: ${(await this.lab.appctl('dpctl/ct-set-sweep-interval', String(this.opts.ctSweepMs))).trim() || 'set'}`);
       await this.startServers(backend);
       if (this.shareGroups) log(`cpu shares, with the servers up: ${this.shareGroups.census()}`);
       if (this.opts.autogroupNice !== undefined) {

@@ -39,6 +39,7 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
                the main thread, ...), the backend's TIME_WAIT sockets; log the tracker's clean-thread sweeps (conntrack
                at debug level) and time each latency connect: per run, the latency phase second by second
   --ct-timeouts JSON  the zone timeout policy vadc sets (datapath.ct_timeouts, e.g. '{}' for OVS's own timeouts)
+  --ct-sweep-ms N  the userspace tracker's clean-thread sweep interval (dpctl/ct-set-sweep-interval, OVS 3.2+; its default 20000)
   --run-gap-s N  wait N s before each run after the first (printed in the output's first line)
   --port-range LO-HI  the clients' ephemeral port range (net.ipv4.ip_local_port_range in their namespaces; default theirs,
                32768-60999); the range in use is printed in the output's first line either way
@@ -93,6 +94,7 @@ const { values } = parseArgs({
     'ct-stats': { type: 'boolean', default: false },
     'ct-stats-ms': { type: 'string', default: '1000' },
     'ct-timeouts': { type: 'string' },
+    'ct-sweep-ms': { type: 'string' },
     'run-gap-s': { type: 'string', default: '0' },
     'connect-call': { type: 'boolean', default: false },
     'port-range': { type: 'string' },
@@ -137,6 +139,7 @@ async function main(): Promise<void> {
     ...(values.trace !== undefined ? { traceDir: values.trace } : {}), sched: values.sched,
     ...(values.prio !== undefined ? { cpuPriority: parseCpuPriority(values.prio) } : {}), pinVadc: values.pin, log: (line) => process.stderr.write(`${line}\n`),
     ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
+    ...(values['ct-sweep-ms'] !== undefined ? { ctSweepMs: Number(values['ct-sweep-ms']) } : {}),
     ...(values['connect-call'] ? { connectCalls: true } : {}), ...(portRange ? { clientPortRange: portRange } : {}),
     attribute: values.attribute, pinVadcOnly: values['pin-vadc-only'],
     throughput: values.throughput as 'turns' | 'phases' | 'both', throughputPairs: Number(values.pairs), synToGroup: values['syn-to-group'] as 'off' | 'on' | 'abba',
