@@ -87,10 +87,10 @@ export function tcpEnd(entry: ConntrackEntry): TcpEnd {
 }
 
 /** OVS's TCP states in their enum's order (ct-dpif.h): without -m it prints the later of the two sides'. */
-const TCP_STATE_ORDER = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT'];
+export const TCP_STATE_ORDER: readonly string[] = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT'];
 
 /** The one state OVS prints without -m for these two sides (ct-dpif.c: the later one, FIN_WAIT_2 and SYN_RECV coalesced). */
-function oneState(orig: string, reply: string): string {
+export function oneState(orig: string, reply: string): string {
   const later = TCP_STATE_ORDER.indexOf(orig) >= TCP_STATE_ORDER.indexOf(reply) ? orig : reply;
   return later === 'FIN_WAIT_2' ? 'TIME_WAIT' : later === 'SYN_RECV' ? 'ESTABLISHED' : later;
 }

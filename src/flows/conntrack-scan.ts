@@ -10,7 +10,7 @@
  * know the shape of, whatever parseConntrackLine would call malformed) it declines, and the caller hands the line's
  * text to parseConntrackLine, which reads it or says why not. Pure: bytes in, an entry pushed onto the dump.
  */
-import type { ConntrackDump, ConntrackEntry } from './conntrack-dump';
+import { oneState as oneStateOf, TCP_STATE_ORDER, type ConntrackDump, type ConntrackEntry } from './conntrack-dump';
 
 const COMMA = 0x2c;
 const EQUALS = 0x3d;
@@ -37,13 +37,10 @@ const FLAGS_REPLY = ascii('flags_reply=');
 const WINDOW_SCALE = ascii('WINDOW_SCALE');
 
 /** OVS's TCP state names (ct-dpif.h), each kept once: an entry's state is one of these strings, not a new one. */
-const TCP_STATES = ['CLOSED', 'LISTEN', 'SYN_SENT', 'SYN_RECV', 'ESTABLISHED', 'CLOSE_WAIT', 'FIN_WAIT_1', 'CLOSING', 'LAST_ACK', 'FIN_WAIT_2', 'TIME_WAIT'];
+const TCP_STATES = TCP_STATE_ORDER;
 const TCP_STATE_BYTES = TCP_STATES.map(ascii);
-/** The one state OVS prints without -m for two sides (conntrack-dump.ts oneState), by the sides' indexes. */
-const ONE_STATE: string[][] = TCP_STATES.map((orig, o) => TCP_STATES.map((reply, r) => {
-  const later = o >= r ? orig : reply;
-  return later === 'FIN_WAIT_2' ? 'TIME_WAIT' : later === 'SYN_RECV' ? 'ESTABLISHED' : later;
-}));
+/** The one state OVS prints without -m for two sides (the text parser's oneState), by the sides' indexes. */
+const ONE_STATE: string[][] = TCP_STATES.map((orig) => TCP_STATES.map((reply) => oneStateOf(orig, reply)));
 
 /** Where the last read ended, and the number or name it read (one scanner runs at a time: vadc has one thread). */
 let at = 0;
