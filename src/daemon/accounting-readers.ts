@@ -14,13 +14,18 @@ export interface AccountingReader {
   /** One reading for a switch that just connected, to restore its connections. */
   forRestore(dpid: bigint): Promise<AccountingInput>;
   /** One reading covering every connected switch, for a statistics poll; undefined when unreadable now. */
-  poll(dpids: readonly bigint[]): Promise<AccountingInput | undefined>;
-  /**
-   * The last poll's request -> its answer's first byte (ms) where the source builds its whole answer before sending
-   * any of it (ovs-vswitchd's tracker listing): what the reading cost that process. undefined when not measured.
-   */
-  answerWaitMs(): number | undefined;
+  poll(dpids: readonly bigint[]): Promise<PolledAccounting | undefined>;
   close(): void;
+}
+
+/** A poll's reading, and what it cost its source where that is measured. */
+export interface PolledAccounting {
+  input: AccountingInput;
+  /**
+   * Request -> the answer's first byte (ms) where the source builds its whole answer before sending any of it
+   * (ovs-vswitchd's tracker listing): what the reading cost that process. Absent when not measured.
+   */
+  answerWaitMs?: number;
 }
 
 export interface AccountingReaderDeps {
@@ -47,19 +52,15 @@ class FlowStatsReader implements AccountingReader {
     return { source: 'flow_stats', entries: await this.read(dpid) };
   }
 
-  async poll(dpids: readonly bigint[]): Promise<AccountingInput> {
+  /** The switch answers flow statistics in parts as it goes: no cost of its own is measured. */
+  async poll(dpids: readonly bigint[]): Promise<PolledAccounting> {
     const all = await Promise.all(dpids.map((dpid) => this.read(dpid)));
-    return { source: 'flow_stats', entries: all.flat() };
+    return { input: { source: 'flow_stats', entries: all.flat() } };
   }
 
   private async read(dpid: bigint): Promise<FlowStats[]> {
     const reply = await this.controller.request(dpid, buildFlowStatsRequest('connection'));
     return reply.body.mpType === 'flow' ? reply.body.entries : [];
-  }
-
-  /** The switch answers flow statistics in parts as it goes: no cost of its own is measured here. */
-  answerWaitMs(): undefined {
-    return undefined;
   }
 
   close(): void {}
@@ -68,8 +69,6 @@ class FlowStatsReader implements AccountingReader {
 /** vadc's zone of the connection tracker over ovs-vswitchd's unixctl socket; an outage is reported once. */
 class TrackerReader implements AccountingReader {
   private down = false;
-  /** The last poll's answer wait (a restore's reading does not count: the poll's spacing is about polls). */
-  private pollWaitMs: number | undefined;
 
   constructor(private readonly reader: ConntrackReader, private readonly deps: AccountingReaderDeps) {}
 
@@ -77,17 +76,15 @@ class TrackerReader implements AccountingReader {
     return { source: 'tracker', entries: (await this.read()).dump.entries };
   }
 
-  async poll(dpids: readonly bigint[]): Promise<AccountingInput | undefined> {
+  async poll(dpids: readonly bigint[]): Promise<PolledAccounting | undefined> {
     if (dpids.length === 0) return undefined;
-    this.pollWaitMs = undefined;
     try {
       const { dump, answerWaitMs } = await this.read();
-      this.pollWaitMs = answerWaitMs;
       if (this.down) {
         this.down = false;
         this.deps.emit({ kind: 'conntrack_readable', level: 'info', message: `connection tracker readable again (${dump.entries.length} entries)` });
       }
-      return { source: 'tracker', entries: dump.entries };
+      return { input: { source: 'tracker', entries: dump.entries }, answerWaitMs };
     } catch (err) {
       if (!this.down) {
         this.down = true;
@@ -95,10 +92,6 @@ class TrackerReader implements AccountingReader {
       }
       return undefined;
     }
-  }
-
-  answerWaitMs(): number | undefined {
-    return this.pollWaitMs;
   }
 
   private async read(): Promise<{ dump: ConntrackDump; answerWaitMs: number }> {

@@ -110,13 +110,15 @@ export class StatsPoller {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
       const readAccounting = this.schedule.due(askedAt, early);
-      const [accounting, ports] = await Promise.all([
+      const [polled, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
       ]);
       const at = this.deps.now();
-      if (accounting) this.deps.deliver(await finishInTurns(app.applyAccountingInSlices({ ...accounting, askedAt }, at, ENTRIES_PER_SLICE)));
-      if (readAccounting && accounting) this.spaceNext(askedAt, this.deps.now() - askedAt, reader.answerWaitMs());
+      if (polled) {
+        this.deps.deliver(await finishInTurns(app.applyAccountingInSlices({ ...polled.input, askedAt }, at, ENTRIES_PER_SLICE)));
+        this.spaceNext(askedAt, this.deps.now() - askedAt, polled.answerWaitMs);
+      }
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
     } catch (err) {

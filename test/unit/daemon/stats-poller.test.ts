@@ -20,9 +20,8 @@ function slowReadingPoller(readMs: number, waitMs?: number, listingShare?: numbe
     poll: () => {
       reads.count++;
       clock.now += readMs;
-      return Promise.resolve({ source: 'tracker', entries: [] });
+      return Promise.resolve({ input: { source: 'tracker', entries: [] }, ...(waitMs !== undefined ? { answerWaitMs: waitMs } : {}) });
     },
-    answerWaitMs: () => waitMs,
     close: () => undefined,
   };
   const app = {
