@@ -285,8 +285,10 @@ function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
+/** Whether the scheduler options (schedulerOptionsOf) are the same: feedback_interval counts for feedback alone. */
 function sameScheduler(a: ServiceConfig, b: ServiceConfig): boolean {
-  return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size;
+  return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
+    && (a.scheduler !== 'feedback' || a.feedback_interval === b.feedback_interval);
 }
 
 function schedulerOptionsOf(config: ServiceConfig): SchedulerOptions {
