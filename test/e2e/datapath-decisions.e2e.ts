@@ -349,6 +349,50 @@ describe('datapath decisions on real OVS: the spread follows the weights', () =>
   }, 60_000 + Number(process.env.VADC_E2E_SPREAD_CONNECTIONS ?? 1000) * 100);
 });
 
+/** The feedback group's bucket weights by VM. */
+async function feedbackWeights(): Promise<Record<string, number>> {
+  const byIp = new Map(['vm1', 'vm2', 'vm3'].map((vm) => [lab.host(vm).ip, vm]));
+  const out: Record<string, number> = {};
+  for (const line of await buckets(false, 8082)) {
+    const [addr, weight] = line.split(' ');
+    out[byIp.get(addr.split(':')[0])!] = Number(weight);
+  }
+  return out;
+}
+
+describe('datapath decisions on real OVS: feedback', () => {
+  // It slows vm2's link for every service (restored after).
+  it('a VM slowed with tc gets a smaller bucket weight and fewer new connections, with zero packet-ins', async () => {
+    const equal = await feedbackWeights();
+    await pinVip(VIP_FEEDBACK, 'fb');
+    const slowdown = await slowDown(lab, 'vm2');
+    try {
+      const before = packetIns();
+      // A first load gives every VM an estimate (S = L / lambda); vadc moves the weights at a statistics poll.
+      const warmup = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 3000);
+      await waitFor(async () => {
+        const w = await feedbackWeights();
+        return w.vm2 < Math.min(w.vm1, w.vm3);
+      }, 10_000, 'vm2\'s bucket weight to drop below the others\'').catch(() => undefined);
+      const weightsBefore = await feedbackWeights();
+      let midway: Record<string, number> = {};
+      const timer = setTimeout(() => void feedbackWeights().then((w) => (midway = w)), 2000);
+      const load = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 4000);
+      clearTimeout(timer);
+      const packetInsSeen = packetIns() - before;
+      console.log(`datapath decisions, feedback, vm2 made slow (${slowdown}): bucket weights ${JSON.stringify(equal)} before, `
+        + `${JSON.stringify(weightsBefore)} after a 3 s load (${JSON.stringify(warmup.counts)}), ${JSON.stringify(midway)} 2 s into the next 4 s load; `
+        + `that load's new connections ${JSON.stringify(load.counts)} (vm2 ${pct(share(load.counts, 'vm2'))}), failed ${load.failed}; packet-ins ${packetInsSeen}`);
+      expect(weightsBefore.vm2).toBeLessThan(0.75 * Math.min(weightsBefore.vm1, weightsBefore.vm3));
+      expect(load.counts.vm2 ?? 0).toBeLessThan(0.75 * Math.min(load.counts.vm1 ?? 0, load.counts.vm3 ?? 0));
+      expect(packetInsSeen).toBe(0);
+    } finally {
+      await restoreLink(lab, 'vm2');
+    }
+  }, 120_000);
+});
+
+// After feedback (its measure is not preceded by a config apply), before the reconnect.
 describe('datapath decisions on real OVS: a scheduler change', () => {
   it('wrr 3:2:1 to rr by config apply: the same group with equal buckets, new connections follow them, a held connection stays', async () => {
     const ips = (rows: string[]) => rows.map((b) => b.split(' ')[0]);
@@ -382,49 +426,6 @@ describe('datapath decisions on real OVS: a scheduler change', () => {
       await holder.stop();
       await daemon.applyConfig(startText);
       await waitFor(async () => new Set(weights(await buckets(false, 8081))).size === 3, 10_000, 'wrr\'s weights back');
-    }
-  }, 120_000);
-});
-
-/** The feedback group's bucket weights by VM. */
-async function feedbackWeights(): Promise<Record<string, number>> {
-  const byIp = new Map(['vm1', 'vm2', 'vm3'].map((vm) => [lab.host(vm).ip, vm]));
-  const out: Record<string, number> = {};
-  for (const line of await buckets(false, 8082)) {
-    const [addr, weight] = line.split(' ');
-    out[byIp.get(addr.split(':')[0])!] = Number(weight);
-  }
-  return out;
-}
-
-describe('datapath decisions on real OVS: feedback', () => {
-  // Last in the file: it slows vm2's link for every service.
-  it('a VM slowed with tc gets a smaller bucket weight and fewer new connections, with zero packet-ins', async () => {
-    const equal = await feedbackWeights();
-    await pinVip(VIP_FEEDBACK, 'fb');
-    const slowdown = await slowDown(lab, 'vm2');
-    try {
-      const before = packetIns();
-      // A first load gives every VM an estimate (S = L / lambda); vadc moves the weights at a statistics poll.
-      const warmup = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 3000);
-      await waitFor(async () => {
-        const w = await feedbackWeights();
-        return w.vm2 < Math.min(w.vm1, w.vm3);
-      }, 10_000, 'vm2\'s bucket weight to drop below the others\'').catch(() => undefined);
-      const weightsBefore = await feedbackWeights();
-      let midway: Record<string, number> = {};
-      const timer = setTimeout(() => void feedbackWeights().then((w) => (midway = w)), 2000);
-      const load = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 4000);
-      clearTimeout(timer);
-      const packetInsSeen = packetIns() - before;
-      console.log(`datapath decisions, feedback, vm2 made slow (${slowdown}): bucket weights ${JSON.stringify(equal)} before, `
-        + `${JSON.stringify(weightsBefore)} after a 3 s load (${JSON.stringify(warmup.counts)}), ${JSON.stringify(midway)} 2 s into the next 4 s load; `
-        + `that load's new connections ${JSON.stringify(load.counts)} (vm2 ${pct(share(load.counts, 'vm2'))}), failed ${load.failed}; packet-ins ${packetInsSeen}`);
-      expect(weightsBefore.vm2).toBeLessThan(0.75 * Math.min(weightsBefore.vm1, weightsBefore.vm3));
-      expect(load.counts.vm2 ?? 0).toBeLessThan(0.75 * Math.min(load.counts.vm1 ?? 0, load.counts.vm3 ?? 0));
-      expect(packetInsSeen).toBe(0);
-    } finally {
-      await restoreLink(lab, 'vm2');
     }
   }, 120_000);
 });
