@@ -84,6 +84,8 @@ export interface ServiceState {
   flowsResent: number;
   /** UDP payload rules: the first datagram of a new flow picks a backend pool (src/app/payload.ts). */
   payload?: PayloadState;
+  /** The failover logic's last word on the service (applyRouting), if any. */
+  routing?: Routing;
 }
 
 const PROTO_NUMBER: Record<L4Protocol, number> = { tcp: IP_PROTO_TCP, udp: IP_PROTO_UDP };
@@ -285,8 +287,10 @@ function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
+/** Whether the scheduler options (schedulerOptionsOf) are the same: feedback_interval counts for feedback alone. */
 function sameScheduler(a: ServiceConfig, b: ServiceConfig): boolean {
-  return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size;
+  return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
+    && (a.scheduler !== 'feedback' || a.feedback_interval === b.feedback_interval);
 }
 
 function schedulerOptionsOf(config: ServiceConfig): SchedulerOptions {
@@ -393,15 +397,24 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
       service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
     }
   }
-  refreshTiers(service);
+  refreshTiers(service, config);
 }
 
 function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
   return a.ip === b.ip && a.ip6 === b.ip6 && a.ports.length === b.ports.length && a.ports.every((p, i) => p === b.ports[i]);
 }
 
-/** Tiers come from the failover logic; before it speaks, the lowest configured tier serves. */
-function refreshTiers(service: ServiceState): void {
+/**
+ * Tiers come from the failover logic; before it speaks, the lowest configured tier serves. A service it sent to its
+ * sorry backend stays there through a reconfiguration, on the sorry backend now configured (a changed one takes the
+ * next connections at once; the failover logic routes again when a tier comes back).
+ */
+function refreshTiers(service: ServiceState, config = service.config): void {
+  const sorry = config.sorry_backend?.name;
+  if (service.routing?.kind === 'sorry' && sorry !== undefined) {
+    applyRouting(service, { kind: 'sorry', backend: sorry });
+    return;
+  }
   const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));
   for (const state of service.backends.values()) state.inActiveTier = !state.sorry && state.config.tier === lowest;
   for (const state of service.backends.values()) refreshAvailability(service, state);
@@ -445,6 +458,7 @@ export function refreshAvailability(service: ServiceState, state: BackendState):
 export type Routing = { kind: 'tier'; backends: readonly string[] } | { kind: 'sorry'; backend: string } | { kind: 'refuse' };
 
 export function applyRouting(service: ServiceState, routing: Routing): void {
+  service.routing = routing;
   for (const [name, state] of service.backends) {
     state.inActiveTier = routing.kind === 'tier' ? routing.backends.includes(name) : routing.kind === 'sorry' ? routing.backend === name : false;
     refreshAvailability(service, state);

@@ -6,29 +6,15 @@ import type { Logger } from '../util/logger';
 import { silentLogger } from '../util/logger';
 import { ViolationLog } from '../util/violation-log';
 import { listenError } from '../util/listen-error';
-import { ControllerError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, clipReason } from './errors';
+import { ControllerError, MissingTlsMaterialError, PreEncodedMessageError, ProtocolViolationError, SwitchErrorReply, UnknownSwitchError, clipReason } from './errors';
 import { formatDpid } from '../openflow/dpid';
 import { DEFAULT_SESSION_OPTIONS, SessionOptions, SwitchSession } from './session';
 import { ListenTarget, formatListenTarget, parseListenTarget } from './target';
-import { RoleMachine, nonMasterMaySend, type RoleReport, type RoleStep, type WantedRole } from './role';
+import { RoleMachine, nonMasterMaySend, type RoleReport, type RoleStep } from './role';
 import { PacketInRing, replayHeld, type HeldVerdict, type ReplayReport } from './packet-in-ring';
-import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, SwitchInfo } from './types';
+import type { ControllerApp, OutboundMessage, ReplyTo, RequestMessage, RequestOptions, RoleAuthority, SwitchInfo, TlsMaterial } from './types';
 
-/**
- * Who decides this controller's OpenFlow role (an election): what it wants now, and whether a master may write
- * at `now` (a lease: a master that was paused past it writes nothing until the election has confirmed it).
- */
-export interface RoleAuthority {
-  wanted(): WantedRole;
-  mayWrite(now: number): boolean;
-}
-
-/** PEM material for 'ssl:' targets: our certificate and key, and the CA that signed the switches' certificates. */
-export interface TlsMaterial {
-  key: string | Buffer;
-  cert: string | Buffer;
-  ca: string | Buffer;
-}
+export type { RoleAuthority, TlsMaterial } from './types';
 
 export interface ControllerOptions {
   /** Default ['tcp:127.0.0.1:6653']. */
@@ -93,12 +79,6 @@ export interface ControllerEvents {
   dpid_conflict: [DpidConflict];
   /** With roles: what a switch's role answer or role status meant (granted, fenced, refused). */
   role: [SwitchInfo, RoleReport];
-}
-
-export class MissingTlsMaterialError extends ControllerError {
-  constructor(readonly target: string) {
-    super(`listen target ${target} needs tls material (key, cert, ca)`);
-  }
 }
 
 /**
@@ -412,7 +392,8 @@ export class Controller extends EventEmitter<ControllerEvents> {
       if (this.byDpid.get(session.dpid) !== session) return; // a claimant still being contested
       this.lastServing = session;
     }
-    this.emit('message', session, msg);
+    // Only when observed: emit's rest parameters are an array per message.
+    if (this.listenerCount('message') > 0) this.emit('message', session, msg);
     const now = this.now();
     const role = session.role;
     switch (msg.type) {
@@ -425,7 +406,7 @@ export class Controller extends EventEmitter<ControllerEvents> {
           this.held.get(session)?.push(msg, now);
           break;
         }
-        this.runHandler(session, 'onPacketIn', () => this.app?.onPacketIn?.(session, msg, now));
+        this.packetIn(session, msg, now);
         break;
       case 'role_reply':
         if (role) this.applyRoleStep(session, role.reply(msg, now));
@@ -463,6 +444,22 @@ export class Controller extends EventEmitter<ControllerEvents> {
       this.logger.error(`app ${name} failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
       return;
     }
+    this.sendAnswer(session, name, out);
+  }
+
+  /** runHandler without a closure per packet-in (~70 bytes of each new connection's: docs/benchmarks.md, gc16). */
+  private packetIn(session: SwitchSession, msg: PacketIn, now: number): void {
+    let out: OutboundMessage[] | void | undefined;
+    try {
+      out = this.app?.onPacketIn?.(session, msg, now);
+    } catch (err) {
+      this.logger.error(`app onPacketIn failed: ${(err as Error).message}`, { dpid: formatDpid(session.dpid) });
+      return;
+    }
+    this.sendAnswer(session, 'onPacketIn', out);
+  }
+
+  private sendAnswer(session: SwitchSession, name: string, out: OutboundMessage[] | void | undefined): void {
     if (!out || out.length === 0 || session.state === 'closed') return;
     try {
       session.send(out);

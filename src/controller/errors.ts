@@ -111,3 +111,9 @@ export class ProtocolViolationError extends ControllerError {
   }
 }
 
+
+export class MissingTlsMaterialError extends ControllerError {
+  constructor(readonly target: string) {
+    super(`listen target ${target} needs tls material (key, cert, ca)`);
+  }
+}

@@ -1,11 +1,11 @@
 // Public API of the OpenFlow controller runtime: the listener, per-switch sessions and the app interface.
-export { Controller, MissingTlsMaterialError } from './controller';
+export { Controller } from './controller';
 export type { ControllerEvents, ControllerOptions, DpidConflict, TlsMaterial } from './controller';
 export { DEFAULT_SESSION_OPTIONS, SwitchSession } from './session';
 export type { SessionOptions, SessionState } from './session';
 export {
   ControllerError, PreEncodedMessageError, ProtocolViolationError, RequestAbortedError, RequestTimeoutError, SessionClosedError,
-  SwitchErrorReply, UnknownSwitchError,
+  SwitchErrorReply, UnknownSwitchError, MissingTlsMaterialError,
 } from './errors';
 export { formatDpid } from '../openflow/dpid';
 export { DEFAULT_OPENFLOW_PORT, InvalidListenTargetError, formatListenTarget, insecureListenerWarning, parseListenTarget } from './target';

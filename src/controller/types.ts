@@ -3,7 +3,7 @@ import type {
   GetAsyncReply, GetAsyncRequest, GetConfigReply, GetConfigRequest, MultipartReply, MultipartRequest, OfpMessage,
   OfpPort, PacketIn, PortStatus, QueueGetConfigReply, QueueGetConfigRequest, RoleReply, RoleRequest,
 } from '../openflow';
-import type { RoleMachine } from './role';
+import type { RoleMachine, WantedRole } from './role';
 
 /** Per-switch traffic counters, for status output and metrics. */
 export interface SwitchCounters {
@@ -99,4 +99,20 @@ export interface RequestOptions {
   /** Default: the session's requestTimeoutMs. */
   timeoutMs?: number;
   signal?: AbortSignal;
+}
+
+/**
+ * Who decides this controller's OpenFlow role (an election): what it wants now, and whether a master may write
+ * at `now` (a lease: a master that was paused past it writes nothing until the election has confirmed it).
+ */
+export interface RoleAuthority {
+  wanted(): WantedRole;
+  mayWrite(now: number): boolean;
+}
+
+/** PEM material for 'ssl:' targets: our certificate and key, and the CA that signed the switches' certificates. */
+export interface TlsMaterial {
+  key: string | Buffer;
+  cert: string | Buffer;
+  ca: string | Buffer;
 }

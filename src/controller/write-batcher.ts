@@ -33,10 +33,18 @@ export interface WriteBatcherOptions {
  * hold them), or at once when they are dropped unwritten; their slab's memory is then used again instead of new memory.
  */
 export class WriteBatcher {
-  private pending: Buffer[] = [];
+  private pending = new Batch();
   private pendingBytes = 0;
   /** Whether a pending chunk is a slab message, to be released once written. */
   private pendingPooled = false;
+  /**
+   * Flushed batches with slab messages, oldest first, each waiting for its write's callback: a stream calls them in
+   * the order of the writes, so the one callback (onWritten, made once) releases the oldest. Bounded by the socket's
+   * queue, which maxQueuedBytes bounds.
+   */
+  private readonly written: Batch[] = [];
+  /** Emptied batches, reused: a flush makes no closure and grows no new array (gc16, docs/benchmarks.md). */
+  private readonly spare: Batch[] = [];
   private flushScheduled = false;
   private blocked = false;
   private closed = false;
@@ -46,6 +54,16 @@ export class WriteBatcher {
   private readonly onDrain = (): void => {
     this.blocked = false;
     this.opts.onBackpressure?.(false);
+    this.flush();
+  };
+  private readonly onWritten = (): void => {
+    const batch = this.written.shift();
+    if (batch === undefined) return;
+    batch.clear(true);
+    this.toSpare(batch);
+  };
+  private readonly onDeferred = (): void => {
+    this.flushScheduled = false;
     this.flush();
   };
 
@@ -84,32 +102,36 @@ export class WriteBatcher {
     }
     if (!this.flushScheduled && !this.blocked) {
       this.flushScheduled = true;
-      this.defer(() => {
-        this.flushScheduled = false;
-        this.flush();
-      });
+      this.defer(this.onDeferred);
     }
   }
 
   /** Writes what is pending now, without waiting for the end of the turn (a chunk's answers; before closing). */
   flush(): void {
-    if (this.closed || this.blocked || this.pending.length === 0) return;
-    const chunks = this.pending;
-    const batches = chunks.length === 1 ? chunks : joined(chunks, this.pendingBytes);
-    // The callback of the last write comes after the first's (a stream calls them in order).
-    const done = this.pendingPooled ? () => releaseAll(chunks) : undefined;
+    if (this.closed || this.blocked || this.pending.count === 0) return;
+    const batch = this.pending;
+    const pooled = this.pendingPooled;
+    const views = batch.count === 1 ? undefined : joined(batch.chunks, batch.count, this.pendingBytes);
+    // Released in the callback of the last write (a stream calls it after the first's).
+    if (pooled) this.written.push(batch);
+    const done = pooled ? this.onWritten : undefined;
     this.bytesWritten += this.pendingBytes;
-    this.pending = [];
+    this.pending = this.spare.pop() ?? new Batch();
     this.pendingBytes = 0;
     this.pendingPooled = false;
     let accepted: boolean;
-    if (batches.length === 1) accepted = this.sink.write(batches[0], done);
+    if (views === undefined) accepted = this.sink.write(batch.chunks[0], done);
+    else if (views.length === 1) accepted = this.sink.write(views[0], done);
     else {
       // Both views in one system call; each is written (the socket queues what it cannot send yet, 'drain' follows).
       this.sink.cork();
-      accepted = this.sink.write(batches[0]);
-      accepted = this.sink.write(batches[1], done) && accepted;
+      accepted = this.sink.write(views[0]);
+      accepted = this.sink.write(views[1], done) && accepted;
       this.sink.uncork();
+    }
+    if (!pooled) {
+      batch.clear(false);
+      this.toSpare(batch);
     }
     if (!accepted) {
       this.blocked = true;
@@ -127,15 +149,39 @@ export class WriteBatcher {
 
   private discard(): void {
     // Never handed to the socket: nothing else reads them.
-    if (this.pendingPooled) releaseAll(this.pending);
-    this.pending = [];
+    this.pending.clear(this.pendingPooled);
     this.pendingBytes = 0;
     this.pendingPooled = false;
   }
+
+  private toSpare(batch: Batch): void {
+    if (this.spare.length < SPARE_BATCHES) this.spare.push(batch);
+  }
 }
 
-function releaseAll(chunks: readonly Buffer[]): void {
-  for (const chunk of chunks) releaseMessage(chunk);
+/** Emptied batches kept for reuse, at most. */
+const SPARE_BATCHES = 4;
+const NO_CHUNK = Buffer.alloc(0);
+
+/**
+ * Chunks in slots 0 to `count`: the array is kept and written over, never shrunk, so a batch reused grows no storage.
+ */
+class Batch {
+  readonly chunks: Buffer[] = [];
+  count = 0;
+
+  push(chunk: Buffer): void {
+    this.chunks[this.count++] = chunk;
+  }
+
+  /** Empties the batch (its slots let go of their chunks), releasing its slab messages first when `release`. */
+  clear(release: boolean): void {
+    for (let i = 0; i < this.count; i++) {
+      if (release) releaseMessage(this.chunks[i]);
+      this.chunks[i] = NO_CHUNK;
+    }
+    this.count = 0;
+  }
 }
 
 /** A flush writes at most this many views (corked: one system call); chunks in more pieces of memory are copied into one. */
@@ -148,19 +194,19 @@ const MAX_VIEWS = 2;
  * such memory allocated since the last full collection brings the next one sooner (docs/benchmarks.md, issue 16). A
  * chunk is never written again once queued, as when it is written alone.
  */
-function joined(chunks: readonly Buffer[], bytes: number): Buffer[] {
+function joined(chunks: readonly Buffer[], count: number, bytes: number): Buffer[] {
   const views: Buffer[] = [];
   let first = chunks[0];
   let end = first.byteOffset + first.length;
   let runBytes = first.length;
-  for (let i = 1; i < chunks.length; i++) {
+  for (let i = 1; i < count; i++) {
     const chunk = chunks[i];
     if (chunk.byteOffset === end && chunk.buffer === first.buffer) {
       end += chunk.length;
       runBytes += chunk.length;
       continue;
     }
-    if (views.length === MAX_VIEWS - 1) return [Buffer.concat(chunks, bytes)];
+    if (views.length === MAX_VIEWS - 1) return [Buffer.concat(chunks.slice(0, count), bytes)];
     views.push(Buffer.from(first.buffer, first.byteOffset, runBytes));
     first = chunk;
     end = chunk.byteOffset + chunk.length;

@@ -5,7 +5,8 @@
 // health-checked, the IPv6 one over IPv6 from the lab's host side (lab.localIp6). Two more
 // services show the spread against the weights (wrr 3:2:1, 1,000 connections; VADC_E2E_SPREAD_CONNECTIONS=10000 for
 // the issue's figure) and feedback moving the weights away from a VM slowed with tc, both without a packet-in. A tiered
-// service fails over from tier 0's one backend to tier 1 and back with the group modified, never re-created.
+// service fails over from tier 0's one backend to tier 1 and back with the group modified, never re-created. The wrr
+// service's scheduler changed to rr by a config apply: the same group, equal buckets, a held connection kept.
 import os from 'node:os';
 import { parseConfig } from '../../src/config';
 import { serviceIds } from '../../src/app';
@@ -14,7 +15,7 @@ import { makeCookie, parseCookie, vipCookie } from '../../src/flows/cookies';
 import { PRIORITY } from '../../src/flows/pipeline';
 import { OVS_MAX_HASH_VALUES, ovsHashValues } from '../../src/flows/hash-slots';
 import { ipv6ForIp, Lab, type LabServer } from '../../src/lab';
-import { closedLoopLoad, requestEach, type Served } from '../helpers/sched-clients';
+import { closedLoopLoad, ConnectionHolder, requestEach, type Served } from '../helpers/sched-clients';
 import { restoreLink, slowDown } from '../helpers/slow-link';
 import { waitFor } from '../helpers/until';
 import { switchSynced } from '../helpers/switch-synced';
@@ -37,6 +38,8 @@ let VIP_TIER = '';
 const WRR_WEIGHTS: Record<string, number> = { vm1: 3, vm2: 2, vm3: 1 };
 let lab: Lab;
 let daemon: VadcDaemon;
+/** The configuration the daemon started with (a test applies a change of it, then it again). */
+let startText = '';
 /** The daemon's listen target (the switch is pointed at it again after a detach). */
 let controllerTarget = '';
 const servers = new Map<string, LabServer>();
@@ -149,6 +152,7 @@ ${['vm1', 'vm2', 'vm3'].map((vm) => `      - { vnic: ${lab.host(vm).port}, ip: $
 `);
   // Checks leave from the host side's address of the backend's family (one IPv4 address for both failed every IPv6 check).
   const healthSourceAddress = { ipv4: lab.localIp, ipv6: lab.localIp6 };
+  startText = text;
   daemon = new VadcDaemon({ config: parseConfig(text, 'e2e'), configText: text, statsIntervalMs: 300, healthSourceAddress });
   [controllerTarget] = await daemon.start();
   await lab.setController(controllerTarget);
@@ -357,7 +361,7 @@ async function feedbackWeights(): Promise<Record<string, number>> {
 }
 
 describe('datapath decisions on real OVS: feedback', () => {
-  // Last in the file: it slows vm2's link for every service.
+  // It slows vm2's link for every service (restored after).
   it('a VM slowed with tc gets a smaller bucket weight and fewer new connections, with zero packet-ins', async () => {
     const equal = await feedbackWeights();
     await pinVip(VIP_FEEDBACK, 'fb');
@@ -384,6 +388,44 @@ describe('datapath decisions on real OVS: feedback', () => {
       expect(packetInsSeen).toBe(0);
     } finally {
       await restoreLink(lab, 'vm2');
+    }
+  }, 120_000);
+});
+
+// After feedback (its measure is not preceded by a config apply), before the reconnect.
+describe('datapath decisions on real OVS: a scheduler change', () => {
+  it('wrr 3:2:1 to rr by config apply: the same group with equal buckets, new connections follow them, a held connection stays', async () => {
+    const ips = (rows: string[]) => rows.map((b) => b.split(' ')[0]);
+    const weights = (rows: string[]) => rows.map((b) => Number(b.split(' ')[1]));
+    await pinVip(VIP_WRR, 'wrr');
+    const holder = ConnectionHolder.start(lab, 'cl1');
+    try {
+      const held = await holder.open(VIP_WRR);
+      const start = await groupOf(8081);
+      expect(new Set(weights(start.buckets)).size).toBe(3);
+      const before = packetIns();
+      await daemon.applyConfig(startText.replace('scheduler: wrr', 'scheduler: rr'));
+      await waitFor(async () => new Set(weights(await buckets(false, 8081))).size === 1, 10_000, 'the wrr service\'s buckets to be equal');
+      const changed = await groupOf(8081);
+      // The connection opened under wrr keeps its backend (its tracker entry translates it as before).
+      const again = await holder.request(held);
+      const n = 300;
+      const served = counts(await fresh(n, VIP_WRR));
+      const packetInsSeen = packetIns() - before;
+      console.log(`datapath decisions, scheduler change wrr -> rr: group ${start.id} ${JSON.stringify(start.buckets)} -> ${changed.id} `
+        + `${JSON.stringify(changed.buckets)}; held connection on ${held.vm}, answered by ${again.vm} after; ${n} new connections ${JSON.stringify(served)}; `
+        + `packet-ins ${packetInsSeen}; load ${os.loadavg()[0].toFixed(1)}`);
+      expect(daemon.service('wrr').scheduler).toBe('rr');
+      expect([changed.id, ips(changed.buckets)]).toEqual([start.id, ips(start.buckets)]);
+      expect(again).toEqual({ vm: held.vm, port: held.port });
+      // rr's equal shares: each VM about 100 of 300 (sd 8); under wrr vm3 would get about 50 (sd 6.5).
+      for (const vm of ['vm1', 'vm2', 'vm3']) expect(served[vm] ?? 0).toBeGreaterThanOrEqual(70);
+      expect(packetInsSeen).toBe(0);
+      await holder.close(held);
+    } finally {
+      await holder.stop();
+      await daemon.applyConfig(startText);
+      await waitFor(async () => new Set(weights(await buckets(false, 8081))).size === 3, 10_000, 'wrr\'s weights back');
     }
   }, 120_000);
 });

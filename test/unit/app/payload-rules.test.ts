@@ -162,6 +162,27 @@ describe('reconfiguring', () => {
   });
 });
 
+describe('a sorry backend change while the sorry backend serves', () => {
+  // The failover logic routed new flows to the sorry backend (every tier down); the operator then names another one:
+  // the new sorry backend takes the next flows at once, where before the tiers were put back (refreshTiers) until the
+  // next routing came.
+  const withSorry = (name: string, port: number) => services('default').replace('    payload_rules:', `    sorry_backend: { name: ${name}, vnic: v-vm3, ip: ${VMS['v-vm3'].ip}, ports: [${port}], mac: "${VMS['v-vm3'].mac}" }\n    payload_rules:`)
+    .replace(backendYaml('v-vm3', [7000]), '').replace('new: [v-vm3]', 'new: [v-vm2]');
+  const portOf = (h: AppHarness, clientPort: number) =>
+    (h.send(datagram(clientPort, 'c0020000')).outcomes.find((o) => o.kind === 'output') as { fields: { udp_dst?: number } } | undefined)?.fields.udp_dst;
+
+  it('sends the next flows to the new sorry backend, the service kept', () => {
+    const h = new AppHarness(NAT_MODES[1], withSorry('sorry-a', 7100));
+    h.install(h.app.setRouting('game', { kind: 'sorry', backend: 'sorry-a' }));
+    expect(portOf(h, 27000)).toBe(7100);
+    const before = h.app.serviceStates()[0];
+    h.install(h.app.setServices(AppHarness.config(NAT_MODES[1], withSorry('sorry-b', 7200)).services, h.now));
+    expect(h.app.serviceStates()[0]).toBe(before);
+    expect(portOf(h, 27001)).toBe(7200);
+    expect(portOf(h, 27002)).toBe(7200);
+  });
+});
+
 describe('IPv6', () => {
   it('reads the payload after the IPv6 header and places the flow in its pool', () => {
     const h = new AppHarness(NAT_MODES[1], `

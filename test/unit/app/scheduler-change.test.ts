@@ -2,6 +2,7 @@
 // connections in flight keep their backend, their flows and their counts in every NAT mode. In flows mode the service
 // used to be rebuilt: its connection flows were deleted with the old state and the client's next segment reached vadc,
 // which knew no such connection and answered a RST (the cluster-host e2e's ECONNRESET under load, tidy14/tidy15).
+import type { FeedbackScheduler } from '../../../src/lb/schedulers/feedback';
 import { AppHarness, defaultServices, delivered, fromBackend, fromClient, NAT_MODES, openTcp as open, VMS } from '../../helpers/app-harness';
 
 const PSH_ACK = 0x18;
@@ -32,5 +33,29 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('a scheduler change, %
     h.install(h.app.setServices(AppHarness.config(mode, defaultServices('sh')).services, h.now));
     expect(h.app.serviceStates()[0].config.scheduler).toBe('sh');
     expect(new Set([42000, 42001, 42002, 42003].map((p) => open(h, p))).size).toBe(1);
+  });
+});
+
+describe('a feedback_interval change', () => {
+  // The queue readings of a feedback service go stale after 2.5 intervals: at 2 s, a reading 3 s old still counts; at
+  // 1 s it does not. Two readings of a busy member give it a time per connection (Little's law) while fresh.
+  const expectedWaitAfter = (h: AppHarness, ageMs: number): number => {
+    const lb = h.app.serviceStates()[0].lb;
+    const scheduler = lb.scheduler as FeedbackScheduler;
+    const member = lb.backendById('v-vm2')!;
+    scheduler.feed(member.id, { at: 1000, rxPackets: 0, txPackets: 0, txDropped: 0 }, { outstanding: 2, completed: 0 });
+    scheduler.feed(member.id, { at: 2000, rxPackets: 100, txPackets: 100, txDropped: 0 }, { outstanding: 2, completed: 10 });
+    return scheduler.expectedWait(member, 2000 + ageMs);
+  };
+
+  it('changes how long the queue readings count, in place (connections stay)', () => {
+    const mode = NAT_MODES[0];
+    const h = new AppHarness(mode, defaultServices('feedback', '    feedback_interval: 2'));
+    expect(Number.isFinite(expectedWaitAfter(h, 3000))).toBe(true);
+    const before = h.app.serviceStates()[0];
+    h.install(h.app.setServices(AppHarness.config(mode, defaultServices('feedback', '    feedback_interval: 1')).services, h.now));
+    expect(h.app.serviceStates()[0]).toBe(before); // the same state, not a rebuilt one
+    expect(expectedWaitAfter(h, 3000)).toBe(Infinity);
+    expect(Number.isFinite(expectedWaitAfter(h, 2000))).toBe(true);
   });
 });

@@ -153,6 +153,34 @@ describe('WriteBatcher', () => {
       expect([a.releases(), b.releases()]).toEqual([1, 1]);
     });
 
+    it('batch by batch in the order written, each in its own write\'s callback, never early; batches reused', async () => {
+      const sink = new FakeSink(1 << 20);
+      const batcher = new WriteBatcher(sink, { maxQueuedBytes: 1 << 20, onOverflow: () => undefined });
+      const flushes = [['a1', 'a2'], ['b1'], ['c1', 'c2', 'c3']].map((texts) => texts.map(owned));
+      for (const flush of flushes) {
+        for (const m of flush) batcher.enqueue(m.chunk);
+        batcher.flush();
+      }
+      const released = () => flushes.map((flush) => flush.map((m) => m.releases()).join(''));
+      // Two views corked, one chunk, one copy: one callback a flush.
+      expect(sink.writes.map(String).join('')).toBe('a1a2b1c1c2c3');
+      expect(sink.callbacks).toHaveLength(3);
+      expect(released()).toEqual(['00', '0', '000']);
+      sink.callbacks[0]();
+      expect(released()).toEqual(['11', '0', '000']);
+      sink.callbacks[1]();
+      expect(released()).toEqual(['11', '1', '000']);
+      // A batch reused after its release: the next flush's chunks are not released by an older callback.
+      const d = owned('d1');
+      batcher.enqueue(d.chunk);
+      batcher.flush();
+      expect(sink.writes.map(String).at(-1)).toBe('d1');
+      sink.callbacks[2]();
+      expect([...released(), String(d.releases())]).toEqual(['11', '1', '111', '0']);
+      sink.callbacks[3]();
+      expect(d.releases()).toBe(1);
+    });
+
     it('after the last of two corked writes, and also when the write failed', async () => {
       const memory = Buffer.allocUnsafeSlow(10);
       memory.write('flow1flow2');
