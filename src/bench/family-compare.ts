@@ -2,12 +2,16 @@
 // runs alternating (ABBA: ipv4, ipv6, then ipv6, ipv4, ...) so slow drifts of a shared machine's load fall on
 // both families alike, and the two side by side with their ratio. Issue 16's "within 10 % of IPv4" is read on
 // the controller's CPU per new connection (its CPU-seconds over the responses): each round's IPv6 run against the
-// IPv4 run next to it, the rounds' median printed beside the 1.10 ceiling. Responses/s are not the measure: on
-// a shared machine the generator and the load set the pace, and the controller idles part of each run.
+// IPv4 run next to it, the rounds' median printed beside the 1.10 ceiling with the median's distribution-free interval
+// (stats.medianInterval): whether the rounds can tell the median from the ceiling at all. User space alone is shown
+// too: the kernel's share (the sockets' reads and writes) follows how many packets each read finds, which the load
+// sets. Responses/s are not the measure: on a shared machine the generator and the load set the pace, and the
+// controller idles part of each run.
 import { FlowSetupOptionError } from './errors';
 import { FlowSetupProgress, FlowSetupResult, formatFlowSetupReport, runFlowSetup } from './flowsetup';
 import type { BenchFamily } from './frames';
 import type { FlowSetupOptions } from './plan';
+import { medianInterval, type MedianInterval } from './stats';
 import {
   abbaOrder, checkRounds, fmt, formatSideBySide, median, perControllerCpuSecond, ratioOf, summarizeRuns, type VariantRatio, type VariantSummary,
 } from './side-by-side';
@@ -32,6 +36,14 @@ export interface FamilyCost {
   roundsWithin: number;
   /** 'within': the rounds' median is at most the ceiling; 'over': above it; 'not measured': no round has a ratio. */
   verdict: 'within' | 'over' | 'not measured';
+  /** The median's 90 % interval from the rounds' order statistics (fewer than 5 rounds: lowest-highest, less sure); null: under 2 rounds. */
+  interval: MedianInterval | null;
+  /** The interval lies wholly on the verdict's side of the ceiling: the rounds tell the median from the ceiling. */
+  decided: boolean;
+  /** The same ratio of user-space CPU alone (the controller's time less its kernel time), each round; null: no figure. */
+  userPerRound: (number | null)[];
+  userMedian: number | null;
+  userInterval: MedianInterval | null;
 }
 
 export interface FamilyComparison {
@@ -70,9 +82,16 @@ function controllerUsOf(runs: readonly FlowSetupResult[]): ControllerUs | null {
   return { total, user: median(each.map((x) => x.total - x.kernel)), kernel };
 }
 
+/** A run's user-space controller CPU per response, in % of a core over responses/s (NaN without the figures). */
+function userCpuPerResponse(run: FlowSetupResult): number {
+  const { controllerPct, controllerSystemPct } = run.cpu;
+  return controllerPct && controllerSystemPct !== null ? (controllerPct - controllerSystemPct) / run.responsesPerSec.avg : NaN;
+}
+
 /** Pure: each round's IPv6 cost over IPv4's from the runs in the order they ran (two runs a round, one of each family). */
 export function familyCost(runs: readonly FlowSetupResult[], ceiling = IPV6_COST_CEILING): FamilyCost {
   const perRound: (number | null)[] = [];
+  const userPerRound: (number | null)[] = [];
   for (let i = 0; i + 1 < runs.length; i += 2) {
     const pair = [runs[i], runs[i + 1]];
     const ipv4 = pair.find((r) => r.options.family === 'ipv4');
@@ -80,13 +99,19 @@ export function familyCost(runs: readonly FlowSetupResult[], ceiling = IPV6_COST
     if (!ipv4 || !ipv6) throw new RangeError(`round ${i / 2 + 1} has no run of each family (${pair.map((r) => r.options.family).join(', ')})`);
     const ratio = perControllerCpuSecond(ipv4) / perControllerCpuSecond(ipv6);
     perRound.push(Number.isFinite(ratio) ? ratio : null);
+    const user = userCpuPerResponse(ipv6) / userCpuPerResponse(ipv4);
+    userPerRound.push(Number.isFinite(user) ? user : null);
   }
   const measured = perRound.filter((x): x is number => x !== null);
   const mid = measured.length ? median(measured) : null;
+  const interval = medianInterval(measured);
+  const userMeasured = userPerRound.filter((x): x is number => x !== null);
   return {
     perRound, median: mid, min: measured.length ? Math.min(...measured) : null, max: measured.length ? Math.max(...measured) : null, ceiling,
     roundsWithin: measured.filter((x) => x <= ceiling).length,
     verdict: mid === null ? 'not measured' : mid <= ceiling ? 'within' : 'over',
+    interval, decided: interval !== null && (interval.high <= ceiling || interval.low > ceiling),
+    userPerRound, userMedian: userMeasured.length ? median(userMeasured) : null, userInterval: medianInterval(userMeasured),
   };
 }
 
@@ -130,8 +155,18 @@ export function formatFamilyCost(cost: FamilyCost): string {
   const head = `  IPv6 controller CPU per new connection / IPv4's`;
   if (cost.verdict === 'not measured') return `${head}: not measured (no controller CPU figure: external controller)`;
   const rounds = cost.perRound.map((x) => fmt(x, 3)).join(' ');
-  return `${head}: median ${fmt(cost.median, 3)} (rounds: ${rounds}), ceiling ${fmt(cost.ceiling, 2)}: ` +
-    `${cost.verdict === 'within' ? 'WITHIN' : 'OVER'} (${cost.roundsWithin} of ${cost.perRound.length} round(s) at or under it)`;
+  return [
+    `${head}: median ${fmt(cost.median, 3)} (rounds: ${rounds}), ceiling ${fmt(cost.ceiling, 2)}: ` +
+      `${cost.verdict === 'within' ? 'WITHIN' : 'OVER'} (${cost.roundsWithin} of ${cost.perRound.length} round(s) at or under it)`,
+    `    the median's interval ${formatInterval(cost.interval)}: ${cost.interval === null ? 'one round, no interval' : cost.decided
+      ? `wholly ${cost.verdict === 'within' ? 'at or under' : 'over'} the ceiling` : 'the ceiling inside it, the rounds cannot tell (more rounds narrow it)'}`,
+    `    user space alone (no socket work): median ${fmt(cost.userMedian, 3)} (rounds: ${cost.userPerRound.map((x) => fmt(x, 3)).join(' ')}), ` +
+      `interval ${formatInterval(cost.userInterval)}`,
+  ].join('\n');
+}
+
+function formatInterval(i: MedianInterval | null): string {
+  return i === null ? '-' : `${fmt(i.low, 3)}-${fmt(i.high, 3)} (${fmt(100 * i.confidence, 1)} % sure)`;
 }
 
 /** Rows of the side-by-side table: the controller's CPU per new connection, user space and kernel. */

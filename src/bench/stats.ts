@@ -87,3 +87,36 @@ export class LatencyRecorder {
     };
   }
 }
+
+/** A distribution-free interval for a median: two of the samples, and how surely the median lies between them. */
+export interface MedianInterval {
+  low: number;
+  high: number;
+  /** The probability that [low, high] holds the true median, for independent samples of any one distribution. */
+  confidence: number;
+}
+
+/**
+ * The interval of the median from the samples' order statistics: the k-th lowest and k-th highest sample, with k the
+ * largest that keeps the confidence at least `wanted` (1 - 2 P(Binomial(n, 1/2) < k)). Fewer samples than that
+ * needs (4 or fewer for 0.9) give the lowest and highest with the confidence they have; fewer than 2: null. It
+ * assumes nothing about the spread's shape (a loaded machine's rounds are not normal), only that rounds are alike.
+ */
+export function medianInterval(values: readonly number[], wanted = 0.9): MedianInterval | null {
+  const n = values.length;
+  if (n < 2) return null;
+  if (!(wanted > 0 && wanted < 1)) throw new StatsError(`confidence must be in (0, 1), got ${wanted}`);
+  const sorted = [...values].sort((a, b) => a - b);
+  // below[j] = P(X <= j) for X ~ Binomial(n, 1/2).
+  let term = 0.5 ** n;
+  let cumulative = term;
+  const below = [cumulative];
+  for (let j = 1; j < n; j++) {
+    term = (term * (n - j + 1)) / j;
+    cumulative += term;
+    below.push(cumulative);
+  }
+  let k = 1;
+  while (2 * k < n && 1 - 2 * below[k] >= wanted) k++;
+  return { low: sorted[k - 1], high: sorted[n - k], confidence: 1 - 2 * below[k - 1] };
+}
