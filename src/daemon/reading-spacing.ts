@@ -58,16 +58,6 @@ export interface ReadingSpacing {
   bound: SpacingBound;
 }
 
-/** The spacing of regular readings after one that cost `cost`, given ovs-vswitchd's share (0 < share <= 1) and the cap. */
-export function readingSpacing(cost: ReadingCost, listingShare: number, maxSpacingMs = MAX_READING_SPACING_MS): ReadingSpacing {
-  const forVadc = vadcSpacing(cost.tookMs);
-  const forVswitchd = cost.answerWaitMs !== undefined && cost.answerWaitMs > 0 ? cost.answerWaitMs / listingShare : 0;
-  const wanted = Math.max(forVadc, forVswitchd);
-  if (wanted === 0) return { spacingMs: 0, bound: 'none' };
-  if (wanted > maxSpacingMs) return { spacingMs: maxSpacingMs, bound: 'cap' };
-  return { spacingMs: wanted, bound: forVswitchd >= forVadc ? 'ovs-vswitchd' : 'vadc' };
-}
-
 const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? tookMs / ACCOUNTING_DUTY : 0);
 
 /**
@@ -99,19 +89,41 @@ export class ReadingSchedule {
 
   /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
   due(now: number, early: boolean): boolean {
-    if (now < this.vadcNextAt) return false;
-    if (early || this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
-    return this.creditAt(now, this.costMs) >= 2 * this.costMs;
+    return now >= this.vadcNextAt && (early || now >= this.regularAt());
   }
 
-  /** A reading asked for at `askedAt` cost this: spend it, and expect it of the next. */
+  /**
+   * A reading asked for at `askedAt` cost this: spend it, and expect it of the next. Returns the spacing to the next
+   * regular reading as due() will see it (the same sums): after an early reading that overdrew the budget it is
+   * longer than cost / share.
+   */
   record(askedAt: number, cost: ReadingCost): ReadingSpacing {
     const wait = cost.answerWaitMs ?? 0;
     this.credit = this.creditAt(askedAt, wait) - wait;
     this.lastAt = askedAt;
     this.costMs = wait;
     this.vadcNextAt = askedAt + Math.min(vadcSpacing(cost.tookMs), MAX_READING_SPACING_MS);
-    return readingSpacing(cost, this.listingShare, this.maxSpacingMs);
+    return this.spacing();
+  }
+
+  /** When due() next says yes to a regular reading, from the last reading's request, and which bound sets it. */
+  spacing(): ReadingSpacing {
+    const regularAt = this.regularAt();
+    const nextAt = Math.max(regularAt, this.vadcNextAt);
+    const spacingMs = Math.max(0, nextAt - this.lastAt);
+    if (spacingMs === 0 || !Number.isFinite(spacingMs)) return { spacingMs: 0, bound: 'none' };
+    if (this.vadcNextAt > regularAt) return { spacingMs, bound: 'vadc' };
+    return { spacingMs, bound: this.forBudgetMs() > this.maxSpacingMs ? 'cap' : 'ovs-vswitchd' };
+  }
+
+  /** The first time a regular reading may be asked for (the vadc duty aside): two readings' worth saved, or the cap. */
+  private regularAt(): number {
+    return this.lastAt + Math.min(this.maxSpacingMs, this.forBudgetMs());
+  }
+
+  /** How long after the last reading the budget holds two readings' worth (0: none needed). */
+  private forBudgetMs(): number {
+    return this.costMs === 0 ? 0 : Math.max(0, (2 * this.costMs - this.credit) / this.listingShare);
   }
 
   private creditAt(now: number, costMs: number): number {
