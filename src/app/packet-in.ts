@@ -116,8 +116,9 @@ export class PacketInPath {
     // an ACK of the old one, the client resets and sends its SYN again, and each such reset of a connection placed
     // anew counted as a failure of the backend (the outlier detector ejected a lone healthy backend: 177 of 3,000
     // connections failed in a bench run).
+    // Nor once the datapath has let the old one go (Accounting.endedKeptMs: the tracker's close timeout after its end).
     const reusedPort = entry?.ended === true && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN;
-    if (reusedPort && !takesNewConnections(service, entry!.backend, v6)) {
+    if (reusedPort && (!takesNewConnections(service, entry!.backend, v6) || now - entry!.lastSeen >= (this.nat.accounting.endedKeptMs ?? Infinity))) {
       service.lb.close(key, now);
     } else if (entry) {
       // The reused port's new connection counts as one (active, from now): a tracker reading asked for before it must

@@ -3,7 +3,7 @@ import type { Controller } from '../../../src/controller';
 import type { AccountingReader } from '../../../src/daemon/accounting-readers';
 import type { HealthBridge } from '../../../src/daemon/health-bridge';
 import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
-import { DEFAULT_LISTING_SHARE, listingSpacingCap, MAX_READING_SPACING_MS, ReadingSchedule } from '../../../src/daemon/reading-spacing';
+import { DEFAULT_LISTING_SHARE, listingSpacingCap, listingSpacingLimit, MAX_READING_SPACING_MS, ReadingSchedule, type ListingConfig } from '../../../src/daemon/reading-spacing';
 import type { Logger } from '../../../src/util/logger';
 import { readingStatus } from '../../../src/daemon/views';
 
@@ -200,7 +200,7 @@ describe('StatsPoller', () => {
     expect(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 20 }, 2000)).toBe(7000);
     expect(listingSpacingCap({ tcp_close: 600, tcp_time_wait: 600 }, 1000)).toBe(MAX_READING_SPACING_MS);
     const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
-    p.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
+    p.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
     for (let i = 0; i < 10; i++) {
       p.clock.now += 1000;
       await p.poller.poll();
@@ -209,12 +209,40 @@ describe('StatsPoller', () => {
     expect(p.poller.readingFigures()).toMatchObject({ spacingMs: 500, spacedBy: 'cap' });
     // With a 10 s policy the share's 8 s holds: two listings in 10 polls.
     const q = slowReadingPoller(10, 40);
-    q.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
+    q.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
     for (let i = 0; i < 10; i++) {
       q.clock.now += 1000;
       await q.poller.poll();
     }
     expect(q.reads.count).toBe(2);
+  });
+
+  it('listingSpacingLimit: a backstop (every service controller-decided TCP, end copies on) is spaced up to a minute; anything that needs every end keeps the close timeout', () => {
+    const tcp = { protocol: 'tcp', decisions: 'controller' } as const;
+    const config = (services: ListingConfig['services'], endCopies = 5000): ListingConfig => ({
+      datapath: { end_copies: endCopies, ct_timeouts: { tcp_close: 2, tcp_time_wait: 2 } }, services,
+    });
+    expect(listingSpacingLimit(config([tcp, tcp]), 1000)).toBe(MAX_READING_SPACING_MS);
+    expect(listingSpacingLimit(config([]), 1000)).toBe(MAX_READING_SPACING_MS);
+    // Copies off; a datapath-decided service (its counts and outcomes); a UDP service: the cap (2 s less 1.5 polls).
+    expect(listingSpacingLimit(config([tcp], 0), 1000)).toBe(500);
+    expect(listingSpacingLimit(config([tcp, { protocol: 'tcp', decisions: 'datapath' }]), 1000)).toBe(500);
+    expect(listingSpacingLimit(config([tcp, { protocol: 'udp', decisions: 'controller' }]), 1000)).toBe(500);
+  });
+
+  it('the limit is asked at each poll: a configuration that comes to need every end caps the next reading', async () => {
+    const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
+    let limit = MAX_READING_SPACING_MS;
+    p.poller.keepReadingsWithin(() => limit);
+    for (let i = 0; i < 4; i++) {
+      p.clock.now += 1000;
+      await p.poller.poll();
+    }
+    expect(p.reads.count).toBe(1);
+    limit = 500;
+    p.clock.now += 1000;
+    await p.poller.poll();
+    expect(p.reads.count).toBe(2);
   });
 
   it("status shows the tracker listing's cost and spacing, and nothing for flow accounting (no wait measured)", () => {
