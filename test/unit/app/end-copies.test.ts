@@ -375,4 +375,26 @@ describe('a reused client port after the tracker let the ended connection go (co
     h.send(fromClient(40200));
     expect(web()).toMatchObject({ decisions: 2, repeats: 1 });
   });
+
+  it("a half-closed one (the other side's FIN copy lost) ends at its FIN when a SYN reuses its port: placed anew after the close timeout, a repeat within it", () => {
+    const h = new AppHarness(tracker, webWith('rr'));
+    const web = () => h.app.serviceStates()[0];
+    for (const [clientPort, waitMs, decisions, repeats] of [[40210, 3000, 2, 0], [40211, 500, 1, 1]] as const) {
+      const vm = open(h, clientPort);
+      established(h);
+      const before = web().decisions - 1;
+      // Only the backend's FIN reaches vadc: closing, not ended (its client's FIN copy was lost).
+      h.send(fromBackend(vm, clientPort, { flags: FIN_ACK }), VMS[vm].ofport);
+      h.dropEndCopies = true;
+      h.send(fromClient(clientPort, { flags: FIN_ACK }));
+      h.dropEndCopies = false;
+      expect(counts(h, vm)).toMatchObject({ active: 0, inactive: 1 });
+      h.now += waitMs;
+      const repeatsBefore = web().repeats;
+      h.send(fromClient(clientPort));
+      expect(web().decisions - before).toBe(decisions);
+      expect(web().repeats - repeatsBefore).toBe(repeats);
+      h.send(fromClient(clientPort, { flags: RST }));
+    }
+  });
 });
