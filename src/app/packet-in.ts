@@ -108,20 +108,21 @@ export class PacketInPath {
     // Hashed once: a new connection's insert takes the lookup's hash. A single IPv6 VIP's words were mixed in once, at
     // the service's making (lookup6 found the packet's destination equal to them).
     const hash = v6 && service.vip6Mix !== undefined ? hashConnKey6(service.vip6Mix, key) : hashConnKey(key);
-    const entry = service.lb.connections.lookup(key, hash);
-    // A pure SYN on a connection that has ended is a new connection from a reused client port (Linux reuses a port at
-    // once when the server closed first; OVS's tracker then calls the SYN +new). While the ended one's backend takes
-    // new connections it goes there as before (a repeat); once that backend is down, removed or drained it is placed
-    // anew. Not always anew: a reused port whose old connection the backend still holds in TIME_WAIT is answered with
-    // an ACK of the old one, the client resets and sends its SYN again, and each such reset of a connection placed
-    // anew counted as a failure of the backend (the outlier detector ejected a lone healthy backend: 177 of 3,000
-    // connections failed in a bench run).
-    const reusedPort = entry?.ended === true && h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN;
-    if (reusedPort && !takesNewConnections(service, entry!.backend, v6)) {
+    const syn = h.proto === IP_PROTO_TCP && (h.tcpFlags & (TCP_FLAGS.SYN | TCP_FLAGS.ACK | TCP_FLAGS.RST)) === TCP_FLAGS.SYN;
+    // A pure SYN on a half-closed one (one FIN's copy seen, the other's lost to the meter or ovs-vswitchd's packet-in
+    // queue): the client's old socket is gone, so it ended at its FIN. A pure SYN on an ended one is a new connection
+    // from a reused client port (Linux reuses a port at once when the server closed first; the tracker calls it +new).
+    // While the ended one's backend takes new connections it goes there as before (a repeat); once that backend is
+    // down, removed or drained, or the datapath let the old one go (Accounting.endedKeptMs: the tracker's close timeout
+    // after its end), it is placed anew. Not always anew: a backend still holding the old one in TIME_WAIT answers with
+    // its ACK, the client resets and sends its SYN again: each reset counted as a failure (an outlier ejection).
+    let entry = service.lb.connections.lookup(key, hash);
+    if (syn && entry?.closing && service.lb.end(key, 'client', true, entry.lastSeen)) entry = service.lb.connections.lookup(key, hash);
+    const reusedPort = syn && entry?.ended === true;
+    if (reusedPort && (!takesNewConnections(service, entry!.backend, v6) || now - entry!.lastSeen >= (this.nat.accounting.endedKeptMs ?? Infinity))) {
       service.lb.close(key, now);
     } else if (entry) {
-      // The reused port's new connection counts as one (active, from now): a tracker reading asked for before it must
-      // not close it by the old connection's TIME_WAIT entry (tracker-accounting compares `created`).
+      // Counted anew (active, from now): a reading asked for before must not close it (tracker-accounting: `created`).
       if (reusedPort) service.lb.reopen(key, now);
       service.repeats++;
       const answer = this.nat.known({ service, entry, dpid: sw.dpid, frame, header: h, inPort, resubmitted: mark });

@@ -27,7 +27,7 @@ import { OvsdbLink, ovsdbTls, toAppVnic } from './ovsdb-link';
 import { PairConfigSync } from './pair-config';
 import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
-import { listingSpacingCap } from './reading-spacing';
+import { listingSpacingLimit } from './reading-spacing';
 import { StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
@@ -248,7 +248,7 @@ export class VadcDaemon implements VadcRuntime {
       });
     }
     const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
-    this.stats.keepReadingsWithin(listingSpacingCap(this.config.datapath.ct_timeouts, interval));
+    this.stats.keepReadingsWithin(() => listingSpacingLimit(this.config, interval));
     this.statsTimer = setInterval(() => void this.pollStats(), interval);
     this.statsTimer.unref();
     this.tableZero?.start();

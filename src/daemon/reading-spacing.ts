@@ -1,5 +1,6 @@
 // When the statistics poll may ask for the next accounting reading: the one rule for both processes a reading costs.
 // Pure: a reading's measured cost in, the spacing to the next one out (stats-poller.ts applies it).
+import { trackerKeepsClosedMs } from '../app/nat/tracker-timeouts';
 
 /**
  * The share of the wall clock a slow accounting reading may take of vadc: after a reading that took T >=
@@ -26,20 +27,34 @@ export const DEFAULT_LISTING_SHARE = 0.005;
  */
 export const MAX_READING_SPACING_MS = 60_000;
 
-/** The userspace tracker's timeout for a closed TCP connection when the zone's policy sets none (lib/conntrack-tp.c CT_TM_TCP_CLOSED). */
-export const OVS_CLOSED_TCP_TIMEOUT_S = 30;
-
 /**
- * The longest spacing at which no ended connection goes unread: an ended TCP connection (FINs both ways, or a RST: both
- * sides FIN_WAIT_2 or later) stays in the listing only for the zone's close timeout (datapath.ct_timeouts: tcp_close,
- * tcp_time_wait; 2 s by default), and what only the listing tells of it is lost once it is gone: the outlier
- * detector's success of a short connection, a datapath decision's count (docs/operators/choose-a-nat-mode.md). A
- * reading is asked for at the first poll at least this long after the last, so two are at most this plus a poll
- * interval apart: half an interval more is left for the timer's jitter and the listing's own making.
+ * The longest spacing at which no ended connection goes unread: an ended TCP connection stays in the listing only for
+ * the zone's close timeout (trackerKeepsClosedMs: 2 s by vadc's default policy), and what only the listing tells of it
+ * is lost once it is gone: the outlier detector's success of a short connection, a datapath decision's count
+ * (docs/operators/choose-a-nat-mode.md). A reading is asked for at the first poll at least this long after the last,
+ * so two are at most this plus a poll interval apart: half an interval more is left for the timer's jitter and the
+ * listing's own making.
  */
 export function listingSpacingCap(ctTimeouts: { tcp_close?: number; tcp_time_wait?: number }, pollIntervalMs: number): number {
-  const keptS = Math.min(ctTimeouts.tcp_close ?? OVS_CLOSED_TCP_TIMEOUT_S, ctTimeouts.tcp_time_wait ?? OVS_CLOSED_TCP_TIMEOUT_S);
-  return Math.max(0, Math.min(MAX_READING_SPACING_MS, keptS * 1000 - 1.5 * pollIntervalMs));
+  return Math.max(0, Math.min(MAX_READING_SPACING_MS, trackerKeepsClosedMs(ctTimeouts) - 1.5 * pollIntervalMs));
+}
+
+/** What listingSpacingLimit reads of the configuration. */
+export interface ListingConfig {
+  datapath: { end_copies: number; ct_timeouts: { tcp_close?: number; tcp_time_wait?: number } };
+  services: readonly { protocol: 'tcp' | 'udp'; decisions: 'controller' | 'datapath' }[];
+}
+
+/**
+ * The one rule for how far apart tracker listings may be. Where every service is a controller-decided TCP service
+ * and end copies are on, each connection's end and a short one's success come from its FIN/RST copies
+ * (TrackerAccounting.showsEndsSoon, endCopySides: both sides' FINs), so the listing is a backstop: the share and
+ * MAX_READING_SPACING_MS decide. Otherwise something needs every ended connection from the listing (a datapath
+ * decision's count and outcome, a UDP flow, a service without copies) and it stays within the close timeout.
+ */
+export function listingSpacingLimit(config: ListingConfig, pollIntervalMs: number): number {
+  const backstop = config.datapath.end_copies > 0 && config.services.every((s) => s.protocol === 'tcp' && s.decisions === 'controller');
+  return backstop ? MAX_READING_SPACING_MS : listingSpacingCap(config.datapath.ct_timeouts, pollIntervalMs);
 }
 
 export interface ReadingCost {
@@ -56,16 +71,6 @@ export interface ReadingSpacing {
   /** The least time from a reading's request to the next regular one's (0: the next poll may ask). */
   spacingMs: number;
   bound: SpacingBound;
-}
-
-/** The spacing of regular readings after one that cost `cost`, given ovs-vswitchd's share (0 < share <= 1) and the cap. */
-export function readingSpacing(cost: ReadingCost, listingShare: number, maxSpacingMs = MAX_READING_SPACING_MS): ReadingSpacing {
-  const forVadc = vadcSpacing(cost.tookMs);
-  const forVswitchd = cost.answerWaitMs !== undefined && cost.answerWaitMs > 0 ? cost.answerWaitMs / listingShare : 0;
-  const wanted = Math.max(forVadc, forVswitchd);
-  if (wanted === 0) return { spacingMs: 0, bound: 'none' };
-  if (wanted > maxSpacingMs) return { spacingMs: maxSpacingMs, bound: 'cap' };
-  return { spacingMs: wanted, bound: forVswitchd >= forVadc ? 'ovs-vswitchd' : 'vadc' };
 }
 
 const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? tookMs / ACCOUNTING_DUTY : 0);
@@ -99,19 +104,41 @@ export class ReadingSchedule {
 
   /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
   due(now: number, early: boolean): boolean {
-    if (now < this.vadcNextAt) return false;
-    if (early || this.costMs === 0 || now - this.lastAt >= this.maxSpacingMs) return true;
-    return this.creditAt(now, this.costMs) >= 2 * this.costMs;
+    return now >= this.vadcNextAt && (early || now >= this.regularAt());
   }
 
-  /** A reading asked for at `askedAt` cost this: spend it, and expect it of the next. */
+  /**
+   * A reading asked for at `askedAt` cost this: spend it, and expect it of the next. Returns the spacing to the next
+   * regular reading as due() will see it (the same sums): after an early reading that overdrew the budget it is
+   * longer than cost / share.
+   */
   record(askedAt: number, cost: ReadingCost): ReadingSpacing {
     const wait = cost.answerWaitMs ?? 0;
     this.credit = this.creditAt(askedAt, wait) - wait;
     this.lastAt = askedAt;
     this.costMs = wait;
     this.vadcNextAt = askedAt + Math.min(vadcSpacing(cost.tookMs), MAX_READING_SPACING_MS);
-    return readingSpacing(cost, this.listingShare, this.maxSpacingMs);
+    return this.spacing();
+  }
+
+  /** When due() next says yes to a regular reading, from the last reading's request, and which bound sets it. */
+  spacing(): ReadingSpacing {
+    const regularAt = this.regularAt();
+    const nextAt = Math.max(regularAt, this.vadcNextAt);
+    const spacingMs = Math.max(0, nextAt - this.lastAt);
+    if (spacingMs === 0 || !Number.isFinite(spacingMs)) return { spacingMs: 0, bound: 'none' };
+    if (this.vadcNextAt > regularAt) return { spacingMs, bound: 'vadc' };
+    return { spacingMs, bound: this.forBudgetMs() > this.maxSpacingMs ? 'cap' : 'ovs-vswitchd' };
+  }
+
+  /** The first time a regular reading may be asked for (the vadc duty aside): two readings' worth saved, or the cap. */
+  private regularAt(): number {
+    return this.lastAt + Math.min(this.maxSpacingMs, this.forBudgetMs());
+  }
+
+  /** How long after the last reading the budget holds two readings' worth (0: none needed). */
+  private forBudgetMs(): number {
+    return this.costMs === 0 ? 0 : Math.max(0, (2 * this.costMs - this.credit) / this.listingShare);
   }
 
   private creditAt(now: number, costMs: number): number {

@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger';
 import { finishInTurns } from '../util/next-turn';
 import type { AccountingReader } from './accounting-readers';
 import type { HealthBridge } from './health-bridge';
-import { DEFAULT_LISTING_SHARE, ReadingSchedule, type SpacingBound } from './reading-spacing';
+import { DEFAULT_LISTING_SHARE, MAX_READING_SPACING_MS, ReadingSchedule, type SpacingBound } from './reading-spacing';
 
 export interface StatsPollerDeps {
   controller: Controller;
@@ -61,6 +61,7 @@ export class StatsPoller {
   private soon?: NodeJS.Timeout;
   /** When accounting readings may be asked for (vadc's duty, ovs-vswitchd's share). */
   private readonly schedule: ReadingSchedule;
+  private maxSpacing: () => number = () => MAX_READING_SPACING_MS;
   private last?: ReadingFigures;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
   private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
@@ -109,6 +110,7 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
+      this.schedule.keepWithin(this.maxSpacing());
       const readAccounting = this.schedule.due(askedAt, early);
       const [polled, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
@@ -132,9 +134,12 @@ export class StatsPoller {
     }
   }
 
-  /** Accounting readings at most this far apart (ms): the daemon's listingSpacingCap for its zone's close timeouts. */
-  keepReadingsWithin(maxSpacingMs: number): void {
-    this.schedule.keepWithin(maxSpacingMs);
+  /**
+   * Accounting readings at most this far apart (ms), asked at each poll (the configuration may change): the daemon's
+   * listingSpacingLimit.
+   */
+  keepReadingsWithin(maxSpacingMs: () => number): void {
+    this.maxSpacing = maxSpacingMs;
   }
 
   /** The last accounting reading's cost and the spacing it set; undefined before the first. */

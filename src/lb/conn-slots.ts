@@ -24,6 +24,8 @@ export interface ConnEntry {
   lastSeen: number;
   /** Both sides closed (FIN each way) or one reset it: no longer counted, kept until the datapath lets it go. */
   ended: boolean;
+  /** One side's FIN seen and not the other's (not ended): half-closed. */
+  closing: boolean;
   /** Its outcome (worked / failed) was told to the outlier detector already: each connection is judged once. */
   judged: boolean;
   /** The accounting saw it ESTABLISHED (TCP): what the outlier detector counts as a connection that worked. */
@@ -185,6 +187,7 @@ export class ConnSlots {
       created: this.created[slot],
       lastSeen: this.lastSeen[slot],
       ended: (this.closing[slot] & ENDED) !== 0,
+      closing: (this.closing[slot] & CLOSE_BITS) !== 0 && (this.closing[slot] & ENDED) === 0,
       judged: (this.closing[slot] & JUDGED) !== 0,
       established: (this.closing[slot] & ESTABLISHED) !== 0,
       timed: (this.closing[slot] & ADOPTED) === 0,

@@ -324,12 +324,15 @@ export class AppHarness {
     }
   }
 
+  /** The end copies the switch sends are lost on their way (the meter, ovs-vswitchd's packet-in queue). */
+  dropEndCopies = false;
+
   /** A frame enters the switch on `inPort`: packet-ins go to the app, its packet-outs are executed. */
   send(frame: Buffer, inPort = CLIENT_PORT): { outcomes: Outcome[]; replies: PacketOut[] } {
     const fields = fieldsOf(frame);
     const all = this.datapath ? this.datapath.process(fields, inPort, this.now / 1000) : this.table.process(fields, inPort, this.now / 1000);
-    // A connection-end copy goes to the app while the switch forwards the segment itself.
-    for (const copy of all.filter(isEndCopy)) {
+    // A connection-end copy goes to the app while the switch forwards the segment itself (unless lost: dropEndCopies).
+    for (const copy of this.dropEndCopies ? [] : all.filter(isEndCopy)) {
       this.endCopies++;
       this.install(this.app.packetIn(this.sw, packetInOf(frame, inPort, copy as Outcome & { kind: 'controller' }), this.now));
     }

@@ -31,8 +31,8 @@ export interface CtCounting {
 }
 
 /** `accounting: conntrack` (the default): the tracker's listing; no per-connection flow at all. */
-export function trackerCounting(zone: number): CtCounting {
-  return { name: 'conntrack', accounting: new TrackerAccounting(zone), connectionFlows: () => NO_FLOWS };
+export function trackerCounting(zone: number, ends?: { fromCopies: boolean; keptMs: number }): CtCounting {
+  return { name: 'conntrack', accounting: new TrackerAccounting(zone, undefined, ends), connectionFlows: () => NO_FLOWS };
 }
 
 const NO_FLOWS: FlowMod[] = [];

@@ -2,6 +2,7 @@ import type { DatapathConfig, NatModeName } from '../../config';
 import { vadcTables } from '../../flows/pipeline';
 import { ConntrackNat, flowCounting, trackerCounting } from './conntrack-mode';
 import { createEndCopies } from './end-copies';
+import { trackerKeepsClosedMs } from './tracker-timeouts';
 import { createReplyGuard } from './reply-guard';
 import { FlowsNat } from './flows-mode';
 import type { NatMode } from './nat-mode';
@@ -49,6 +50,8 @@ export function createNatMode(datapath: DatapathConfig | undefined, probe?: () =
   if (!datapath) return new FlowsNat('no datapath section given (flows)', endCopies, tables, replyGuard);
   const chosen = chooseNatMode(datapath.nat, probe, cluster);
   if (chosen.nat === 'flows') return new FlowsNat(chosen.reason, endCopies, tables, replyGuard);
-  const counting = datapath.accounting === 'flows' ? flowCounting(tables) : trackerCounting(datapath.ct_zone);
+  const counting = datapath.accounting === 'flows'
+    ? flowCounting(tables)
+    : trackerCounting(datapath.ct_zone, { fromCopies: endCopies.ratePerSecond > 0, keptMs: trackerKeepsClosedMs(datapath.ct_timeouts) });
   return new ConntrackNat(datapath.ct_zone, counting, chosen.reason, endCopies, tables);
 }

@@ -94,6 +94,12 @@ export interface Accounting {
    * only at its idle timeout (a minute by default) when the service sets no fin_timeout.
    */
   showsEndsSoon(service: ServiceState): boolean;
+  /**
+   * How long the datapath keeps an ended TCP connection (ms): a SYN of a reused client port that long after vadc saw
+   * the connection end (its FINs' or RST's copies) is +new to the datapath, so vadc places it anew, as it would have
+   * had its reading already let the old one go. undefined: until the accounting lets it go.
+   */
+  readonly endedKeptMs?: number;
   /** After a switch (re)connects: re-track the connections the datapath still carries. */
   restore(services: readonly ServiceState[], input: AccountingInput, now: number): RestoreResult;
   /**

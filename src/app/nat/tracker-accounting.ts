@@ -9,6 +9,7 @@ import type { OfpMessage } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
 import { backendAt, backendsByAddress, type BackendAt } from './common';
 import { askedAtOf, runSteps, type Accounting, type AccountingInput, type RestoreResult } from './nat-mode';
+import { OVS_CLOSED_TCP_TIMEOUT_S } from './tracker-timeouts';
 
 /**
  * A closing TCP entry's outcome for the outlier detector (tcpEnd: the sides' states and window scaling of the -m
@@ -42,6 +43,7 @@ export class TrackerAccounting implements Accounting {
   readonly seesReplies = false;
   /** A connection that worked is in the listing (established, or closed after it worked): no FIN copy is needed. */
   readonly readsSuccesses = true;
+  readonly endedKeptMs: number;
 
   /** Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them. */
   private readonly seen = new Set<string>();
@@ -51,13 +53,24 @@ export class TrackerAccounting implements Accounting {
   /**
    * @param zone vadc's conntrack zone: entries of other zones are someone else's.
    * @param graceMs a connection the tracker does not list yet is kept this long (its commit may be on its way).
+   * @param ends `fromCopies`: datapath.end_copies is on, so the listing is a backstop (see showsEndsSoon);
+   *   `keptMs`: the zone's close timeout (trackerKeepsClosedMs), how long the tracker keeps an ended connection.
    */
+  constructor(
+    private readonly zone: number, private readonly graceMs = 2000,
+    private readonly ends: { fromCopies: boolean; keptMs: number } = { fromCopies: false, keptMs: OVS_CLOSED_TCP_TIMEOUT_S * 1000 },
+  ) {
+    this.endedKeptMs = ends.keptMs;
+  }
 
-  constructor(private readonly zone: number, private readonly graceMs = 2000) {}
-
-  /** A closed connection is listed closing (or no longer listed) at the next poll. */
+  /**
+   * Without end copies, a closed connection is listed closing (or no longer listed) at the next poll: the listing is
+   * read at least once per close timeout for it (the daemon's listingSpacingLimit). With them, every controller-decided
+   * TCP service gets both sides' FINs copied (endCopySides), its ends and a short connection's success come at once,
+   * and the listing, spaced by datapath.listing_share up to a minute, is the backstop for what no copy told.
+   */
   showsEndsSoon(): boolean {
-    return true;
+    return !this.ends.fromCopies;
   }
 
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */

@@ -246,10 +246,11 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('connection-end copies
     const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
     const family = (f: (typeof copies)[number]) => (f.match.some((m) => m.field === 'eth_type' && m.value === 0x86dd) ? 'IPv6' : 'IPv4');
     const backendSide = copies.filter((f) => f.priority === PRIORITY.REPLY_END_COPY.min);
-    expect(copies.length - backendSide.length).toBe(2);
-    // FIN and RST at each of the 4 backend ports; RST alone where the tracker's readings show the connections that worked.
-    const kinds = h.app.accountingSource === 'tracker' ? 1 : 2;
-    expect(backendSide.map(family)).toEqual(new Array(kinds * 4).fill('IPv6'));
+    // The tracker's listing is a backstop with copies on: both FINs of every controller-decided service come up.
+    const tracker = h.app.accountingSource === 'tracker';
+    expect(copies.length - backendSide.length).toBe(tracker ? 4 : 2);
+    // FIN and RST at each of the 4 backend ports.
+    expect(backendSide.map(family)).toEqual(new Array(2 * 4).fill('IPv6'));
     // The IPv6 backend's RST still ends its connection through its copy.
     const vm = open(h, 40030, true);
     established(h);
@@ -284,42 +285,42 @@ function finBothWays(h: AppHarness, clientPort: number, vm: VmName): number {
 }
 
 describe.each(NAT_MODES.map((m) => [m.name, m] as const))('which ends reach vadc, by what the service reads, %s mode', (_name, mode) => {
-  it("rr: the client's FIN reaches the backend with no packet-in; the backend's comes up only where the readings do not show a connection that worked (the outlier detector's success); the end comes with the datapath", () => {
+  it("rr: the client's FIN reaches the backend with no packet-in; the backend's comes up only where the readings do not show a connection that worked (the outlier detector's success); the end comes with the datapath; the tracker's listing is a backstop: both come up", () => {
     const h = new AppHarness(mode, webWith('rr'));
     const vm = open(h, 40100);
     established(h);
     const packetIns = h.packetIns;
     const tracker = h.app.accountingSource === 'tracker';
-    expect(finBothWays(h, 40100, vm)).toBe(tracker ? 0 : 1);
+    expect(finBothWays(h, 40100, vm)).toBe(tracker ? 2 : 1);
     expect(h.packetIns).toBe(packetIns);
-    // Closing (the backend's FIN), not ended: no client FIN copy says the other half went. The tracker: still open.
-    expect(counts(h, vm)).toEqual(tracker ? { active: 1, inactive: 0, completed: 0 } : { active: 0, inactive: 1, completed: 0 });
+    // Flows: closing (the backend's FIN), not ended: no client FIN copy says the other half went. The tracker: ended.
+    expect(counts(h, vm)).toEqual(tracker ? { active: 0, inactive: 0, completed: 1 } : { active: 0, inactive: 1, completed: 0 });
     h.endAllConnections();
     expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
     expect(h.app.serviceStates()[0].lb.connections.size).toBe(0);
   });
 
-  it('rr without the outlier detector: no FIN comes up from either side; a RST from either side still does and ends the connection', () => {
+  it('rr without the outlier detector: no FIN comes up from either side (the tracker: both do); a RST from either side still does and ends the connection', () => {
     const h = new AppHarness(mode, webWith('rr', '', '    fin_timeout: 2\n    outlier: { enabled: false }'));
     const [a, b] = [open(h, 40110), open(h, 40111)];
     established(h);
-    expect(finBothWays(h, 40110, a)).toBe(0);
-    expect(counts(h, a)).toEqual({ active: 1, inactive: 0, completed: 0 });
+    const fins = h.app.accountingSource === 'tracker' ? 2 : 0;
+    expect(finBothWays(h, 40110, a)).toBe(fins);
+    expect(counts(h, a)).toEqual(fins ? { active: 0, inactive: 0, completed: 1 } : { active: 1, inactive: 0, completed: 0 });
     h.send(fromBackend(b, 40111, { flags: RST | ACK }), VMS[b].ofport);
-    expect(h.endCopies).toBe(1);
+    expect(h.endCopies).toBe(fins + 1);
     expect(counts(h, b)).toMatchObject({ active: 0, completed: 1 });
     h.send(fromClient(40110, { flags: RST }));
-    expect(h.endCopies).toBe(2);
+    expect(h.endCopies).toBe(fins + 2);
     expect(counts(h, a)).toMatchObject({ active: 0, completed: 1 });
   });
 
-  it('rr with no fin_timeout: both FINs come up where the datapath would show the end only at the idle timeout (connection flows), none with the tracker', () => {
+  it('rr with no fin_timeout: both FINs come up where the datapath would show the end only at the idle timeout (connection flows), and with the tracker (its listing a backstop)', () => {
     const h = new AppHarness(mode, webWith('rr', '', ''));
     const vm = open(h, 40140);
     established(h);
-    const tracker = h.app.accountingSource === 'tracker';
-    expect(finBothWays(h, 40140, vm)).toBe(tracker ? 0 : 2);
-    expect(counts(h, vm)).toEqual(tracker ? { active: 1, inactive: 0, completed: 0 } : { active: 0, inactive: 0, completed: 1 });
+    expect(finBothWays(h, 40140, vm)).toBe(2);
+    expect(counts(h, vm)).toEqual({ active: 0, inactive: 0, completed: 1 });
   });
 
   it.each(['wlc', 'lblcr', 'feedback'])('%s: both FINs come up and the connection ends at once', (scheduler) => {
@@ -342,8 +343,58 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('which ends reach vadc
     h.install(h.app.setServices(AppHarness.config(mode, webWith('rr', '', '    fin_timeout: 2\n    outlier: { enabled: false }')).services, h.now));
     const other = open(h, 40131);
     established(h);
+    // The tracker's listing is a backstop: its FIN copies stay.
+    if (h.app.accountingSource === 'tracker') {
+      expect(finBothWays(h, 40131, other)).toBe(2);
+      return;
+    }
     expect(finBothWays(h, 40131, other)).toBe(0);
     expect(h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end').map((f) => f.match.find((m) => m.field === 'tcp_flags')))
       .toEqual(new Array(1 + 3).fill({ field: 'tcp_flags', value: RST, mask: RST }));
+  });
+});
+
+describe('a reused client port after the tracker let the ended connection go (conntrack mode, end copies on)', () => {
+  const tracker = NAT_MODES.find((m) => m.name === 'conntrack')!;
+
+  it("is placed anew, not sent to the old backend as a repeat, once the zone's close timeout has passed since its end", () => {
+    // ct_timeouts tcp_close/tcp_time_wait 2 s: vadc's default policy.
+    const h = new AppHarness(tracker, webWith('rr'));
+    const vm = open(h, 40200);
+    established(h);
+    expect(finBothWays(h, 40200, vm)).toBe(2);
+    const web = () => h.app.serviceStates()[0];
+    expect(web()).toMatchObject({ decisions: 1, repeats: 0 });
+    // 1 s after its end the tracker still holds it (TIME_WAIT): the port's SYN is the old placement's repeat.
+    h.now += 1000;
+    h.send(fromClient(40200));
+    expect(web()).toMatchObject({ decisions: 1, repeats: 1 });
+    h.send(fromClient(40200, { flags: RST }));
+    // 2 s after its (second) end the tracker has let it go: a SYN is +new there, and vadc places it as one.
+    h.now += 2000;
+    h.send(fromClient(40200));
+    expect(web()).toMatchObject({ decisions: 2, repeats: 1 });
+  });
+
+  it("a half-closed one (the other side's FIN copy lost) ends at its FIN when a SYN reuses its port: placed anew after the close timeout, a repeat within it", () => {
+    const h = new AppHarness(tracker, webWith('rr'));
+    const web = () => h.app.serviceStates()[0];
+    for (const [clientPort, waitMs, decisions, repeats] of [[40210, 3000, 2, 0], [40211, 500, 1, 1]] as const) {
+      const vm = open(h, clientPort);
+      established(h);
+      const before = web().decisions - 1;
+      // Only the backend's FIN reaches vadc: closing, not ended (its client's FIN copy was lost).
+      h.send(fromBackend(vm, clientPort, { flags: FIN_ACK }), VMS[vm].ofport);
+      h.dropEndCopies = true;
+      h.send(fromClient(clientPort, { flags: FIN_ACK }));
+      h.dropEndCopies = false;
+      expect(counts(h, vm)).toMatchObject({ active: 0, inactive: 1 });
+      h.now += waitMs;
+      const repeatsBefore = web().repeats;
+      h.send(fromClient(clientPort));
+      expect(web().decisions - before).toBe(decisions);
+      expect(web().repeats - repeatsBefore).toBe(repeats);
+      h.send(fromClient(clientPort, { flags: RST }));
+    }
   });
 });

@@ -3,7 +3,7 @@ import type { Controller } from '../../../src/controller';
 import type { AccountingReader } from '../../../src/daemon/accounting-readers';
 import type { HealthBridge } from '../../../src/daemon/health-bridge';
 import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
-import { DEFAULT_LISTING_SHARE, listingSpacingCap, MAX_READING_SPACING_MS, readingSpacing } from '../../../src/daemon/reading-spacing';
+import { DEFAULT_LISTING_SHARE, listingSpacingCap, listingSpacingLimit, MAX_READING_SPACING_MS, ReadingSchedule, type ListingConfig } from '../../../src/daemon/reading-spacing';
 import type { Logger } from '../../../src/util/logger';
 import { readingStatus } from '../../../src/daemon/views';
 
@@ -161,13 +161,35 @@ describe('StatsPoller', () => {
     expect(p.poller.readingFigures()).toMatchObject({ spacingMs: MAX_READING_SPACING_MS, spacedBy: 'cap' });
   });
 
-  it('readingSpacing: the larger share decides, the cap bounds it, a quick cheap reading is not spaced', () => {
-    expect(readingSpacing({ tookMs: 50, answerWaitMs: 0.2 }, 0.005)).toEqual({ spacingMs: 40, bound: 'ovs-vswitchd' });
-    expect(readingSpacing({ tookMs: 50 }, 0.005)).toEqual({ spacingMs: 0, bound: 'none' });
-    // vadc took 4 s: 16 s by its duty; ovs-vswitchd 20 ms: 4 s by the share.
-    expect(readingSpacing({ tookMs: 4000, answerWaitMs: 20 }, 0.005)).toEqual({ spacingMs: 4000 / ACCOUNTING_DUTY, bound: 'vadc' });
-    // A listing of 100,000 that kept ovs-vswitchd 1 s would want 200 s: the cap holds it at 60 s (its share then 1.7 %).
-    expect(readingSpacing({ tookMs: 3000, answerWaitMs: 1000 }, 0.005)).toEqual({ spacingMs: MAX_READING_SPACING_MS, bound: 'cap' });
+  it('ReadingSchedule: the spacing it reports is when due() next says yes, also after an early reading overdrew', () => {
+    // The first regular time due() says yes, searched ms by ms (the model's own sums are not repeated here).
+    const firstDue = (s: ReadingSchedule, from: number): number => {
+      let t = from;
+      while (!s.due(t, false) && t < from + 2 * MAX_READING_SPACING_MS) t++;
+      return t;
+    };
+    const s = new ReadingSchedule(0.005);
+    // 20 ms of ovs-vswitchd at a 0.5 % share: one each 4 s.
+    expect(s.record(0, { tookMs: 50, answerWaitMs: 20 })).toEqual({ spacingMs: 4000, bound: 'ovs-vswitchd' });
+    expect(firstDue(s, 0)).toBe(4000);
+    expect(s.record(4000, { tookMs: 50, answerWaitMs: 20 })).toEqual({ spacingMs: 4000, bound: 'ovs-vswitchd' });
+    expect(firstDue(s, 4000)).toBe(8000);
+    // An early reading 1 s after it: it overdraws the budget, so the next regular one is 7 s after it, not 4 s
+    // (the formula beside the budget said 4 s here: the status and due() disagreed).
+    expect(s.due(5000, true)).toBe(true);
+    const afterEarly = s.record(5000, { tookMs: 50, answerWaitMs: 20 });
+    expect(afterEarly).toEqual({ spacingMs: 7000, bound: 'ovs-vswitchd' });
+    expect(firstDue(s, 5000)).toBe(12_000);
+    // Not measured (flow accounting): every poll, no spacing.
+    expect(new ReadingSchedule(0.005).record(0, { tookMs: 50 })).toEqual({ spacingMs: 0, bound: 'none' });
+    // vadc took 4 s: 16 s by its duty; ovs-vswitchd 20 ms: 8 s by the share (a first reading saved nothing).
+    const v = new ReadingSchedule(0.005);
+    expect(v.record(0, { tookMs: 4000, answerWaitMs: 20 })).toEqual({ spacingMs: 4000 / ACCOUNTING_DUTY, bound: 'vadc' });
+    expect(firstDue(v, 0)).toBe(4000 / ACCOUNTING_DUTY);
+    // A listing that kept ovs-vswitchd 1 s would want 400 s: the cap holds it at 60 s.
+    const c = new ReadingSchedule(0.005);
+    expect(c.record(0, { tookMs: 300, answerWaitMs: 1000 })).toEqual({ spacingMs: MAX_READING_SPACING_MS, bound: 'cap' });
+    expect(firstDue(c, 0)).toBe(MAX_READING_SPACING_MS);
   });
 
   it("keeps listings within the zone's close timeout: no ended connection leaves the tracker unread between two", async () => {
@@ -178,7 +200,7 @@ describe('StatsPoller', () => {
     expect(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 20 }, 2000)).toBe(7000);
     expect(listingSpacingCap({ tcp_close: 600, tcp_time_wait: 600 }, 1000)).toBe(MAX_READING_SPACING_MS);
     const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
-    p.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
+    p.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
     for (let i = 0; i < 10; i++) {
       p.clock.now += 1000;
       await p.poller.poll();
@@ -187,12 +209,40 @@ describe('StatsPoller', () => {
     expect(p.poller.readingFigures()).toMatchObject({ spacingMs: 500, spacedBy: 'cap' });
     // With a 10 s policy the share's 8 s holds: two listings in 10 polls.
     const q = slowReadingPoller(10, 40);
-    q.poller.keepReadingsWithin(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
+    q.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
     for (let i = 0; i < 10; i++) {
       q.clock.now += 1000;
       await q.poller.poll();
     }
     expect(q.reads.count).toBe(2);
+  });
+
+  it('listingSpacingLimit: a backstop (every service controller-decided TCP, end copies on) is spaced up to a minute; anything that needs every end keeps the close timeout', () => {
+    const tcp = { protocol: 'tcp', decisions: 'controller' } as const;
+    const config = (services: ListingConfig['services'], endCopies = 5000): ListingConfig => ({
+      datapath: { end_copies: endCopies, ct_timeouts: { tcp_close: 2, tcp_time_wait: 2 } }, services,
+    });
+    expect(listingSpacingLimit(config([tcp, tcp]), 1000)).toBe(MAX_READING_SPACING_MS);
+    expect(listingSpacingLimit(config([]), 1000)).toBe(MAX_READING_SPACING_MS);
+    // Copies off; a datapath-decided service (its counts and outcomes); a UDP service: the cap (2 s less 1.5 polls).
+    expect(listingSpacingLimit(config([tcp], 0), 1000)).toBe(500);
+    expect(listingSpacingLimit(config([tcp, { protocol: 'tcp', decisions: 'datapath' }]), 1000)).toBe(500);
+    expect(listingSpacingLimit(config([tcp, { protocol: 'udp', decisions: 'controller' }]), 1000)).toBe(500);
+  });
+
+  it('the limit is asked at each poll: a configuration that comes to need every end caps the next reading', async () => {
+    const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
+    let limit = MAX_READING_SPACING_MS;
+    p.poller.keepReadingsWithin(() => limit);
+    for (let i = 0; i < 4; i++) {
+      p.clock.now += 1000;
+      await p.poller.poll();
+    }
+    expect(p.reads.count).toBe(1);
+    limit = 500;
+    p.clock.now += 1000;
+    await p.poller.poll();
+    expect(p.reads.count).toBe(2);
   });
 
   it("status shows the tracker listing's cost and spacing, and nothing for flow accounting (no wait measured)", () => {

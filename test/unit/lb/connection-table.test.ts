@@ -14,7 +14,7 @@ describe('connection table', () => {
     expect(table.insert(key(1), b, 1, 'active', 102)).toBe(false); // already tracked
     expect([b.activeConns, b.inactiveConns, ...b.portConns]).toEqual([1, 1, 1, 1]);
     expect(table.lookup(key(1))).toEqual({
-      backend: b, portIndex: 0, softwarePort: 8080, state: 'inactive', created: 100, lastSeen: 100, ended: false, judged: false, established: false, timed: true,
+      backend: b, portIndex: 0, softwarePort: 8080, state: 'inactive', created: 100, lastSeen: 100, ended: false, closing: false, judged: false, established: false, timed: true,
     });
     expect(table.lookup(key(1, 17))).toBeNull(); // UDP with the same numbers is another connection
     table.setState(key(1), 'active'); // SYN handshake completed
