@@ -83,7 +83,9 @@ const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? too
  * judged late sends more connections to a refusing backend (an outlier e2e ejected after 4 refusals instead of 3 when
  * early readings waited for the budget). It spends the budget all the same (overdrawn, it delays the regular readings
  * after it), and early readings are few: readSoon spaces them EARLY_READING_SPACING_MS apart, and they stop once the
- * port is ejected. vadc's own duty (a reading that took seconds of it) applies to both, the cap to regular ones. The cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingCap).
+ * port is ejected. vadc's own duty (a reading that took seconds of it) applies to both, the cap to regular ones. The
+ * cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingLimit, the close-timeout cap where a service needs
+ * every end).
  */
 export class ReadingSchedule {
   private lastAt = -Infinity;
@@ -97,7 +99,7 @@ export class ReadingSchedule {
 
   constructor(private readonly listingShare: number) {}
 
-  /** Readings at most this far apart (ms; at most MAX_READING_SPACING_MS): e.g. listingSpacingCap's. */
+  /** Readings at most this far apart (ms; at most MAX_READING_SPACING_MS): listingSpacingLimit's, set by the poller before each reading. */
   keepWithin(maxSpacingMs: number): void {
     this.maxSpacingMs = Math.min(MAX_READING_SPACING_MS, Math.max(0, maxSpacingMs));
   }
