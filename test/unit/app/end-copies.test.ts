@@ -398,3 +398,35 @@ describe('a reused client port after the tracker let the ended connection go (co
     }
   });
 });
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a backend's end copy when two services of one VIP share its address and port, %s mode", (_name, mode) => {
+  // Their backend-side copy flows match the same segments at the same priority: the switch keeps one (the last
+  // added), whose cookie names the other service for the first one's connections (seen on real OVS: the bench's
+  // services on ports 80 and 81, one backend port; every backend FIN of port 80's connections came up as port 81's).
+  const twoPorts = `
+services:
+${['web', 'alt'].map((name, i) => `  - name: ${name}
+    vip: 10.0.0.100
+    port: ${80 + i}
+    scheduler: lc
+    idle_timeout: 30
+    fin_timeout: 2
+    backends:
+${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => backendYaml(vm, [8080])).join('\n')}`).join('\n')}
+`;
+
+  it.each([80, 81])('ends a connection to port %i at its two FIN copies, and counts both copies to its service', (port) => {
+    const h = new AppHarness(mode, twoPorts);
+    const ofport = delivered(h.send(fromClient(40300, { dstPort: port })).outcomes).port;
+    const name = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === ofport)!;
+    h.send(fromBackend(name, 40300, { flags: SYN_ACK }), ofport);
+    h.send(fromClient(40300, { flags: ACK, dstPort: port }));
+    established(h);
+    h.send(fromBackend(name, 40300, { flags: FIN_ACK }), ofport);
+    h.send(fromClient(40300, { flags: FIN_ACK, dstPort: port }));
+    const svc = h.app.serviceStates().find((s) => s.config.port === port)!;
+    expect(h.endCopies).toBe(2);
+    expect(svc.endCopies).toBe(2);
+    expect(svc.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
+  });
+});
