@@ -37,6 +37,7 @@ import {
 import { attribute, attributedConnects, attributionSchedstatPaths, GcRecorder, type Attribution } from './packet-in-attribution';
 import { chunkOrder, parsePmdCounters, schedstatCpuNs, synToGroupInRun, turnsThroughput, type ThroughputChunk, type TurnsThroughput } from './throughput-turns';
 import { OvsProfiler } from './ovs-profile';
+import { endCensus, formatCopyFate, parseCoverageCount, parseEndCopyMeter, type CopyCounters } from './copy-fate';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
 export const PERF_LAB = 'perf';
@@ -665,6 +666,24 @@ class Bench {
     return this.daemon!.status().switches[0]?.packetIns ?? 0;
   }
 
+  /** The end-copy meter's counters, ovs-vswitchd's packet-in drop counters and vadc's copy count (copy-fate.ts). */
+  private async copyCounters(): Promise<CopyCounters> {
+    const meter = parseEndCopyMeter(await this.lab.ofctl('meter-stats'));
+    const coverage = async (name: string) => parseCoverageCount(name, await this.lab.appctl('coverage/read-counter', name));
+    return {
+      meterIn: meter?.in ?? null, meterDropped: meter?.dropped ?? null, connQueueDropped: await coverage('rconn_overflow'),
+      asyncQueueDropped: await coverage('packet_in_overflow'), received: this.serviceCount('endCopies'),
+    };
+  }
+
+  /** The ends vadc's tables hold now (copy-fate.ts endCensus): half-closed entries older than 5 s are lost copies. */
+  private endCensus(): string {
+    const d = this.daemon!;
+    const now = Date.now();
+    const entries = d.app.serviceStates().flatMap((s) => s.lb.connections.export().map((r) => s.lb.connections.lookup(r)).filter((e) => e !== null));
+    return endCensus(entries, now, 5000);
+  }
+
   /** A per-service packet-in count, summed over the services. */
   private serviceCount(field: 'endCopies' | 'repeats' | 'guardedReplies'): number {
     return this.daemon!.status().services.reduce((n, s) => n + s[field], 0);
@@ -865,6 +884,7 @@ class Bench {
     await this.probe(80, 'the VIP (vadc)');
     const before = this.packetIns();
     const copiesBefore = this.serviceCount('endCopies');
+    const fateBefore = await this.copyCounters();
     const repeatsBefore = this.serviceCount('repeats');
     const guardedBefore = this.serviceCount('guardedReplies');
     const cpu0 = process.cpuUsage();
@@ -886,6 +906,7 @@ class Bench {
     // By turns: vadc's CPU over the VIP chunks alone (the static chunks' connections do not reach it).
     const cpuPct = turns ? turns.vip.vadcCpuPercent : cpuPercent(cpu.user + cpu.system, Date.now() - t0);
     const seq = await this.interleavedLatency(backend);
+    this.opts.log(`  run ${this.runIndex + 1} (VIP load and latency phase) ${formatCopyFate(fateBefore, await this.copyCounters())}; ${this.endCensus()}`);
     return {
       staticConnectUs: summarize(seq.static), staticFailed: seq.staticFailed,
       connections: load.ok, failed: load.failed + seq.vipFailed, perSecond: load.perSecond, connectUs: summarize(seq.vip),
@@ -933,6 +954,9 @@ class Bench {
       }
       const t = turnsThroughput(chunks);
       this.opts.log(`  by turns: ${chunks.map((c) => `${c.path} ${c.ok} in ${c.elapsedMs.toFixed(0)} ms`).join(', ')}; ratio ${t.ratio.toFixed(3)}, pairs ${t.pairRatios.map((r) => r.toFixed(3)).join(' ')}`);
+      // Chunk by chunk: a freshly started vadc's first connections cost it more (docs/benchmarks.md, copy17).
+      const vadcUs = chunks.map((c) => (c.vadcCpuUs !== undefined && c.ok > 0 ? `${c.path} ${(c.vadcCpuUs / c.ok).toFixed(0)}` : `${c.path} -`));
+      this.opts.log(`  vadc's CPU us per connection chunk by chunk: ${vadcUs.join(', ')}`);
       return profiler ? { ...t, profile: await profiler.split(t) } : t;
     } finally {
       await this.lab.ofctl('del-flows', `cookie=${STATIC_COOKIE}/-1`);

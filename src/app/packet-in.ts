@@ -26,6 +26,7 @@ import { foldIpv6, formatIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
+import { endCopyOwner } from './end-copy-owner';
 import type { EventSink } from './events';
 import type { NatMode, NewConnection } from './nat/nat-mode';
 import { reportOutlierChanges } from './outliers';
@@ -219,7 +220,6 @@ export class PacketInPath {
     // A dual-stack service's copies are of either family: one that is not IPv4 is its IPv6 VIP's.
     if (!readTransportHeader(frame, h)) return service.vip6 !== undefined ? this.endCopy6(service, frame, now) : [];
     if (h.proto !== IP_PROTO_TCP) return [];
-    service.endCopies++;
     const key = this.key;
     key.proto = h.proto;
     const fromClient = h.dstPort === service.config.port && containsIpv4(service.vip, h.dst);
@@ -244,7 +244,6 @@ export class PacketInPath {
   private endCopy6(service: ServiceState, frame: Buffer, now: number): OutboundMessage[] {
     const h = this.header6;
     if (!readTransportHeader6(frame, h, true) || h.proto !== IP_PROTO_TCP) return [];
-    service.endCopies++;
     const packet = h.ip6!;
     const key = this.endKey6;
     const words = key.ip6!;
@@ -287,9 +286,10 @@ export class PacketInPath {
    * port in the outlier detector, which then kept it out of the group past its check's recovery).
    */
   private connectionEnd(
-    service: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
+    named: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
     frame: Buffer,
   ): OutboundMessage[] {
+    const service = endCopyOwner(this.services.all, named, key, fromClient); // the cookie's service, or (a backend's) another
     const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
     if (

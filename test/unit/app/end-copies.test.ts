@@ -4,7 +4,7 @@
 import { parseCookie, PRIORITY } from '../../../src/flows';
 import { END_COPY_METER_ID } from '../../../src/flows/end-copies';
 import {
-  AppHarness, backendYaml, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
+  AppHarness, backendYaml, backendYaml6, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
   NAT_MODES, VIP6, VIP6_MAC, VMS, type NatModeCase, type VmName,
 } from '../../helpers/app-harness';
 import { ipv6Frame } from '../../helpers/frames';
@@ -396,5 +396,38 @@ describe('a reused client port after the tracker let the ended connection go (co
       expect(web().repeats - repeatsBefore).toBe(repeats);
       h.send(fromClient(clientPort, { flags: RST }));
     }
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a backend's end copy when two services of one VIP share its address and port, %s mode", (_name, mode) => {
+  // Their backend-side copy flows match the same segments at the same priority: the switch keeps one (the last
+  // added), whose cookie names the other service for the first one's connections (seen on real OVS: the bench's
+  // services on ports 80 and 81, one backend port; every backend FIN of port 80's connections came up as port 81's).
+  const twoPorts = (ipv6: boolean) => `
+services:
+${['web', 'alt'].map((name, i) => `  - name: ${name}
+    vip: ${ipv6 ? `"${VIP6}"` : '10.0.0.100'}
+    port: ${80 + i}
+    scheduler: lc
+    idle_timeout: 30
+    fin_timeout: 2
+    backends:
+${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => (ipv6 ? backendYaml6 : backendYaml)(vm, [8080])).join('\n')}`).join('\n')}
+`;
+
+  it.each([[80, false], [81, false], [80, true], [81, true]])('ends a connection to port %i (IPv6 %s) at its two FIN copies, both counted to its service', (port, ipv6) => {
+    const h = new AppHarness(mode, twoPorts(ipv6));
+    const [client, backend] = ipv6 ? [fromClient6, fromBackend6] : [fromClient, fromBackend];
+    const ofport = delivered(h.send(client(40300, { dstPort: port })).outcomes).port;
+    const name = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === ofport)!;
+    h.send(backend(name, 40300, { flags: SYN_ACK }), ofport);
+    h.send(client(40300, { flags: ACK, dstPort: port }));
+    established(h);
+    h.send(backend(name, 40300, { flags: FIN_ACK }), ofport);
+    h.send(client(40300, { flags: FIN_ACK, dstPort: port }));
+    const svc = h.app.serviceStates().find((s) => s.config.port === port)!;
+    expect(h.endCopies).toBe(2);
+    expect(svc.endCopies).toBe(2);
+    expect(svc.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
   });
 });
