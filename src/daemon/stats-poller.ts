@@ -10,7 +10,7 @@ import type { Logger } from '../util/logger';
 import { finishInTurns } from '../util/next-turn';
 import type { AccountingReader } from './accounting-readers';
 import type { HealthBridge } from './health-bridge';
-import { DEFAULT_LISTING_SHARE, MAX_READING_SPACING_MS, ReadingSchedule, type SpacingBound } from './reading-spacing';
+import { DEFAULT_LISTING_SHARE, ReadingSchedule, type SpacingBound } from './reading-spacing';
 
 export interface StatsPollerDeps {
   controller: Controller;
@@ -22,6 +22,13 @@ export interface StatsPollerDeps {
   now: () => number;
   /** datapath.listing_share: the share of the wall clock the reading may take of its source (default DEFAULT_LISTING_SHARE). */
   listingShare?: number;
+  /**
+   * Accounting readings at most this far apart (ms), asked whenever the schedule needs it (a reload may change it): the
+   * daemon's listingSpacingLimit. Default MAX_READING_SPACING_MS.
+   */
+  readingsWithinMs?: () => number;
+  /** The poll interval (ms), asked at each poll start() arms: a reload of feedback_interval changes it. */
+  intervalMs?: () => number;
 }
 
 /** The last accounting reading's cost and the spacing it set (status and metrics). */
@@ -52,6 +59,14 @@ export const ENTRIES_PER_SLICE = 500;
  */
 export const EARLY_READING_SPACING_MS = 100;
 
+/** The poll interval without feedback services (ms): a feedback service's feedback_interval can make it shorter. */
+export const DEFAULT_POLL_INTERVAL_MS = 2000;
+
+/** The statistics poll interval the services need (ms): the smallest feedback_interval, at most DEFAULT_POLL_INTERVAL_MS. */
+export function pollIntervalFor(services: readonly { feedback_interval: number }[]): number {
+  return Math.min(DEFAULT_POLL_INTERVAL_MS, ...services.map((s) => s.feedback_interval * 1000));
+}
+
 export class StatsPoller {
   private inFlight = false;
   /** readSoon() was called while a poll was in flight: another follows it. */
@@ -61,13 +76,27 @@ export class StatsPoller {
   private soon?: NodeJS.Timeout;
   /** When accounting readings may be asked for (vadc's duty, ovs-vswitchd's share). */
   private readonly schedule: ReadingSchedule;
-  private maxSpacing: () => number = () => MAX_READING_SPACING_MS;
+  /** start()'s timer: the next poll, armed again at each with the interval of the moment. */
+  private timer?: NodeJS.Timeout;
   private last?: ReadingFigures;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
   private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
 
   constructor(private readonly deps: StatsPollerDeps) {
-    this.schedule = new ReadingSchedule(deps.listingShare ?? DEFAULT_LISTING_SHARE);
+    this.schedule = new ReadingSchedule(deps.listingShare ?? DEFAULT_LISTING_SHARE, deps.readingsWithinMs);
+  }
+
+  /**
+   * Polls every intervalMs() from now on (until stop). The interval is asked again at each poll, so a reload that
+   * changes it (a smaller feedback_interval) holds from the next poll on.
+   */
+  start(poll: () => Promise<void> = () => this.poll()): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.start(poll);
+      void poll();
+    }, this.deps.intervalMs?.() ?? DEFAULT_POLL_INTERVAL_MS);
+    this.timer.unref();
   }
 
   /**
@@ -94,8 +123,10 @@ export class StatsPoller {
     this.soon.unref();
   }
 
-  /** No poll that readSoon scheduled runs any more (the daemon stops). */
+  /** No poll runs any more, neither start()'s nor one readSoon scheduled (the daemon stops). */
   stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     clearTimeout(this.soon);
     this.soon = undefined;
     this.again = false;
@@ -110,7 +141,6 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
-      this.schedule.keepWithin(this.maxSpacing());
       const readAccounting = this.schedule.due(askedAt, early);
       const [polled, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
@@ -132,14 +162,6 @@ export class StatsPoller {
         void this.poll(true);
       }
     }
-  }
-
-  /**
-   * Accounting readings at most this far apart (ms), asked at each poll (the configuration may change): the daemon's
-   * listingSpacingLimit.
-   */
-  keepReadingsWithin(maxSpacingMs: () => number): void {
-    this.maxSpacing = maxSpacingMs;
   }
 
   /** The last accounting reading's cost and the spacing it set; undefined before the first. */
