@@ -117,8 +117,10 @@ export class ServiceTable {
   /**
    * @param outlierAtReadings the NAT mode's readings show the connections that worked (Accounting.readsSuccesses):
    * each service's outlier detector judges failures at the readings (OutlierOptions.judgeAtReadings).
+   * @param endedKeptMs how long the datapath keeps an ended connection (Accounting.endedKeptMs): each service's table
+   * lets go of its ended entries that much later (ConnectionTable.sweepEnded).
    */
-  constructor(private readonly outlierAtReadings = false) {}
+  constructor(private readonly outlierAtReadings = false, private readonly endedKeptMs?: number) {}
   /**
    * Services with an IPv4 VIP by protocol and port (proto << 16 | port): the packet-in's lookup. byPort6 the same for the
    * IPv6 VIPs (a dual-stack service is in both, under each family's own prefix). all4/all6: every port's (owner()).
@@ -150,7 +152,7 @@ export class ServiceTable {
     for (const config of configs) {
       const prev = old.get(config.name);
       if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) continue;
-      this.prebuilt.set(config, makeService(ids.get(config.name)!, config, this.outlierAtReadings));
+      this.prebuilt.set(config, makeService(ids.get(config.name)!, config, this.outlierAtReadings, this.endedKeptMs));
       yield;
     }
   }
@@ -208,7 +210,7 @@ export class ServiceTable {
         old.delete(config.name);
       } else {
         // A prebuilt state is the same config's, unused (a service is built once), and has the id this list gives it.
-        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config, this.outlierAtReadings));
+        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config, this.outlierAtReadings, this.endedKeptMs));
       }
     }
     this.list = next;
@@ -331,7 +333,7 @@ function persistenceOf(config: ServiceConfig): PersistenceOptions {
   return { timeoutMs, ...(v4Length !== undefined ? { netmask: ipv4Mask(v4Length) } : {}), ...(v6Length !== undefined ? { prefixLength6: v6Length } : {}) };
 }
 
-function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean): ServiceState {
+function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean, endedKeptMs?: number): ServiceState {
   const outlier = outlierSettingsOf(config);
   const vip = parsePrefix(config.vip);
   const lb = new LbService(
@@ -342,6 +344,7 @@ function makeService(id: number, config: ServiceConfig, outlierAtReadings: boole
       persistence: config.persistence > 0 ? persistenceOf(config) : undefined,
       outlier: outlier && outlierAtReadings ? { ...outlier, judgeAtReadings: true } : outlier,
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
+      ...(endedKeptMs !== undefined ? { endedKeptMs } : {}),
     },
   );
   const vip6 = config.vip6 !== undefined ? parsePrefix(config.vip6) : vip.family === 6 ? vip : undefined;

@@ -7,7 +7,7 @@ import { OFPP_ANY } from '../openflow/constants';
 import type { MultipartReply } from '../openflow/types';
 import type { BackendStatus } from '../runtime/types';
 import type { Logger } from '../util/logger';
-import { finishInTurns } from '../util/next-turn';
+import { finishInTurns, nextTurn } from '../util/next-turn';
 import type { AccountingReader } from './accounting-readers';
 import type { HealthBridge } from './health-bridge';
 import { DEFAULT_LISTING_SHARE, ReadingSchedule, type SpacingBound } from './reading-spacing';
@@ -153,6 +153,7 @@ export class StatsPoller {
       }
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
+      await this.sweepEnded(this.deps.now());
     } catch (err) {
       this.deps.logger.debug(`statistics poll failed: ${(err as Error).message}`);
     } finally {
@@ -172,6 +173,23 @@ export class StatsPoller {
   private spaceNext(askedAt: number, tookMs: number, answerWaitMs: number | undefined): void {
     const { spacingMs, bound } = this.schedule.record(askedAt, { tookMs, answerWaitMs });
     this.last = { askedAt, tookMs, ...(answerWaitMs !== undefined ? { answerWaitMs } : {}), spacingMs, spacedBy: bound };
+  }
+
+  /**
+   * Ended connections the datapath has let go of leave the tables at each poll, not at the next reading
+   * (ConnectionTable.sweepEnded: O(1) each, ENTRIES_PER_SLICE a turn of the event loop). Returns how many.
+   */
+  async sweepEnded(now: number): Promise<number> {
+    let swept = 0;
+    for (const service of this.deps.app.serviceStates()) {
+      for (;;) {
+        const n = service.lb.connections.sweepEnded(now, ENTRIES_PER_SLICE);
+        swept += n;
+        if (n < ENTRIES_PER_SLICE) break;
+        await nextTurn();
+      }
+    }
+    return swept;
   }
 
   /** Connection counts for drain completion and the tiers' overload measure. */

@@ -35,6 +35,8 @@ export interface ServiceOptions {
   pools?: Readonly<Record<string, readonly string[]>>;
   /** How long an ended TCP connection still counts in the least-connection overhead (ms; DEFAULT_END_LINGER_MS). */
   endLingerMs?: number;
+  /** How long the datapath keeps an ended connection (ms; Accounting.endedKeptMs): ConnectionTable.sweepEnded's wait. */
+  endedKeptMs?: number;
 }
 
 /** A pool's members (the service's, in its order, that the pool names) and the scheduler that picks among them. */
@@ -107,7 +109,7 @@ export class LbService {
     this.schedulerName = opts.scheduler;
     this.schedulerOptions = opts.schedulerOptions;
     this.current = createScheduler(opts.scheduler, opts.schedulerOptions);
-    this.connections = new ConnectionTable(undefined, opts.endLingerMs === undefined ? {} : { endLingerMs: opts.endLingerMs });
+    this.connections = new ConnectionTable(undefined, { endLingerMs: opts.endLingerMs, endedKeptMs: opts.endedKeptMs });
     this.members = backends.map((b) => (b instanceof Backend ? b : new Backend(b)));
     const ids = new Set<string>();
     for (const b of this.members) {
