@@ -141,7 +141,7 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
-      const readAccounting = this.schedule.due(askedAt, early);
+      const readAccounting = this.schedule.due(askedAt, early || this.silentPortsAwait(askedAt));
       const [polled, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
@@ -190,6 +190,15 @@ export class StatsPoller {
       }
     }
     return swept;
+  }
+
+  /**
+   * A port that answers nothing sends no end copy: where the listing is spaced, a reading is asked for as an early one
+   * once it would judge such a port's unanswered connections (LbService.outlierAwaitsReading: connect_timeout after the
+   * first of a run that could eject it), not at the next regular listing up to a minute later.
+   */
+  private silentPortsAwait(now: number): boolean {
+    return this.deps.app.serviceStates().some((s) => s.lb.outlierAwaitsReading(now));
   }
 
   /** Connection counts for drain completion and the tiers' overload measure. */

@@ -18,6 +18,36 @@ function detector(o: Partial<OutlierOptions> = {}, members = [{ id: 'A', ports: 
 
 describe('outlier detector (pure)', () => {
   describe('judgeAtReadings (successes come only at the readings)', () => {
+    it('awaitsReading: a run of connections placed on a port with no success since, connect_timeout after its first, once a reading that long ago', () => {
+      const d = detector({ consecutiveFailures: 3, judgeAtReadings: true });
+      d.reading(0);
+      d.placed('A', 0, 1000);
+      d.placed('A', 0, 1100);
+      expect(d.awaitsReading(5000, 2000)).toBe(false); // two: not a run that could eject
+      d.placed('A', 0, 1200);
+      expect(d.awaitsReading(2999, 2000)).toBe(false); // the first is not connect_timeout old yet
+      expect(d.awaitsReading(3000, 2000)).toBe(true);
+      d.reading(3000);
+      expect(d.awaitsReading(4999, 2000)).toBe(false); // one asked for within connect_timeout
+      expect(d.awaitsReading(5000, 2000)).toBe(true); // still no success on it: again, one each connect_timeout
+      d.observe('A', 0, OK, 5000); // a copy or a reading showed one that worked: the run is over
+      expect(d.awaitsReading(9000, 2000)).toBe(false);
+      // Another port's run; and none for a port out of service (ejected): it takes no connections.
+      for (const t of [6000, 6100, 6200]) d.placed('B', 0, t);
+      expect(d.awaitsReading(9000, 2000)).toBe(true);
+      for (const t of [9000, 9100, 9200]) d.observe('B', 0, FAIL, t);
+      expect(d.reading(9300).map((c) => c.kind)).toEqual(['ejected']);
+      expect(d.awaitsReading(20_000, 2000)).toBe(false);
+    });
+
+    it('awaitsReading with consecutive_failures off: min_connections make the run', () => {
+      const d = detector({ consecutiveFailures: 0, minConnections: 5, judgeAtReadings: true });
+      for (const t of [0, 1, 2, 3]) d.placed('A', 1, t);
+      expect(d.awaitsReading(10_000, 2000)).toBe(false);
+      d.placed('A', 1, 4);
+      expect(d.awaitsReading(10_000, 2000)).toBe(true);
+    });
+
     it('a healthy port whose refusals are interleaved with successes not yet read is not ejected', () => {
       const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
       // Three refusals come at once within an interval; the connections that worked between them come at the reading.
