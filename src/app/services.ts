@@ -378,6 +378,7 @@ function newBackendState(config: BackendConfig, sorry = false): BackendState {
 
 function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
   const wanted = new Map(membersOf(config).map((b) => [b.name, b]));
+  const added = new Set<string>();
   const sorryName = config.sorry_backend?.name;
   for (const name of [...service.backends.keys()]) {
     const next = wanted.get(name);
@@ -393,6 +394,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
     if (!state) {
       service.lb.addBackend(backendSpec(b));
       service.backends.set(name, newBackendState(b, name === sorryName));
+      added.add(name);
     } else {
       state.config = b;
       state.sorry = name === sorryName;
@@ -400,7 +402,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
       service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
     }
   }
-  refreshTiers(service, config);
+  refreshTiers(service, config, added);
 }
 
 function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
@@ -410,12 +412,21 @@ function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
 /**
  * Tiers come from the failover logic; before it speaks, the lowest configured tier serves. A service it sent to its
  * sorry backend stays there through a reconfiguration, on the sorry backend now configured (a changed one takes the
- * next connections at once; the failover logic routes again when a tier comes back).
+ * next connections at once; the failover logic routes again when a tier comes back). One it sent to a tier stays on
+ * that tier's routed backends still configured there, with the backends `added` to that tier (before, the lowest tier
+ * came back until the next evaluation: a poll interval of refusals when that tier was down).
  */
-function refreshTiers(service: ServiceState, config = service.config): void {
+function refreshTiers(service: ServiceState, config = service.config, added: ReadonlySet<string> = new Set()): void {
   const sorry = config.sorry_backend?.name;
-  if (service.routing?.kind === 'sorry' && sorry !== undefined) {
+  const routing = service.routing;
+  if (routing?.kind === 'sorry' && sorry !== undefined) {
     applyRouting(service, { kind: 'sorry', backend: sorry });
+    return;
+  }
+  const tier = routing?.kind === 'tier' ? routing.backends.map((n) => service.backends.get(n)).find((b) => b && !b.sorry)?.config.tier : undefined;
+  if (routing?.kind === 'tier' && tier !== undefined) {
+    const kept = (name: string, b: BackendState) => !b.sorry && b.config.tier === tier && (routing.backends.includes(name) || added.has(name));
+    applyRouting(service, { kind: 'tier', backends: [...service.backends].filter(([name, b]) => kept(name, b)).map(([name]) => name) });
     return;
   }
   const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));
