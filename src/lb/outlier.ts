@@ -219,6 +219,7 @@ export class OutlierDetector {
    * when one is worth asking for (awaitsReading).
    */
   placed(backend: string, portIndex: number, now: number): void {
+    if (!this.opts.judgeAtReadings) return;
     const record = this.records.get(backend)?.[portIndex];
     if (!record) return;
     if (record.unanswered++ === 0) record.unansweredSince = now;
@@ -235,7 +236,7 @@ export class OutlierDetector {
    * too come only with a reading.
    */
   awaitsReading(now: number, connectTimeoutMs: number): boolean {
-    if (now - this.lastReadingAt < connectTimeoutMs) return false;
+    if (!this.opts.judgeAtReadings || now - this.lastReadingAt < connectTimeoutMs) return false;
     const runs = this.opts.consecutiveFailures > 0 ? this.opts.consecutiveFailures : this.opts.minConnections;
     for (const records of this.records.values()) {
       for (const r of records) {

@@ -46,6 +46,10 @@ describe('outlier detector (pure)', () => {
       expect(d.awaitsReading(10_000, 2000)).toBe(false);
       d.placed('A', 1, 4);
       expect(d.awaitsReading(10_000, 2000)).toBe(true);
+      // Without judgeAtReadings (flows mode: every reading comes each poll anyway) nothing is counted or awaited.
+      const flows = detector({ consecutiveFailures: 3 });
+      for (const t of [0, 1, 2]) flows.placed('A', 0, t);
+      expect(flows.awaitsReading(10_000, 2000)).toBe(false);
     });
 
     it('a healthy port whose refusals are interleaved with successes not yet read is not ejected', () => {
