@@ -81,11 +81,11 @@ interface PortRecord {
    */
   pending?: { reason: string; family?: AddressFamily; times: number[] };
   /**
-   * judgeAtReadings: connections placed on the port since its last success (placed), and when the first of them was:
-   * a port that answers nothing sends no copy at all, and only a reading tells (awaitsReading).
+   * judgeAtReadings: connections placed on the port since its last success (placed), and when the one that made them a
+   * run that could eject it was: a port that answers nothing sends no copy at all, and only a reading tells.
    */
   unanswered: number;
-  unansweredSince: number;
+  runAt: number;
 }
 
 export interface OutlierMember {
@@ -117,7 +117,7 @@ export class OutlierDetector {
   private members: readonly OutlierMember[] = [];
   /** judgeAtReadings: see wantsReading. */
   private readingWanted = false;
-  /** judgeAtReadings: when the last reading was asked for (awaitsReading). */
+  /** judgeAtReadings: when the last reading was asked for (awaitsReading: one per run). */
   private lastReadingAt = -Infinity;
 
   constructor(private readonly opts: OutlierOptions) {
@@ -221,26 +221,29 @@ export class OutlierDetector {
   placed(backend: string, portIndex: number, now: number): void {
     if (!this.opts.judgeAtReadings) return;
     const record = this.records.get(backend)?.[portIndex];
-    if (!record) return;
-    if (record.unanswered++ === 0) record.unansweredSince = now;
+    if (record && ++record.unanswered === this.runLength()) record.runAt = now;
+  }
+
+  /** Failures that could eject a port: consecutive_failures, or min_connections where that rule is off. */
+  private runLength(): number {
+    return this.opts.consecutiveFailures > 0 ? this.opts.consecutiveFailures : this.opts.minConnections;
   }
 
   /**
    * judgeAtReadings: whether a reading at `now` would judge a run of unanswered connections that could eject a port:
-   * some port in service has had as many connections placed since its last success as eject it (consecutive_failures,
-   * or min_connections where that rule is off), the first of them `connectTimeoutMs` ago or more (a reading judges it
-   * failed if it never established), and no reading was asked for within `connectTimeoutMs` (one each connect timeout
-   * while such a port stays in). Where the listing is spaced (end copies tell ends and successes), a black-holing
-   * backend is then judged at the first poll connect_timeout after its silence began, not at the next regular listing.
-   * A port whose connections last longer than connect_timeout with no short one among them asks too: its successes
-   * too come only with a reading.
+   * some port in service has had as many connections placed since its last success as eject it (runLength), the last
+   * of those `connectTimeoutMs` ago or more (a reading judges each failed if it never established), and no reading was
+   * asked for since then (one per run). Where the listing is spaced (end copies tell ends and successes), a
+   * black-holing backend is then judged at the first poll connect_timeout after its run, not at the next regular
+   * listing. A port whose connections outlast connect_timeout with no short one among them asks too (its successes
+   * come only with a reading): one reading per run of such connections.
    */
   awaitsReading(now: number, connectTimeoutMs: number): boolean {
-    if (!this.opts.judgeAtReadings || now - this.lastReadingAt < connectTimeoutMs) return false;
-    const runs = this.opts.consecutiveFailures > 0 ? this.opts.consecutiveFailures : this.opts.minConnections;
+    if (!this.opts.judgeAtReadings) return false;
+    const runs = this.runLength();
     for (const records of this.records.values()) {
       for (const r of records) {
-        if (r.phase === 'serving' && r.unanswered >= runs && now - r.unansweredSince >= connectTimeoutMs) return true;
+        if (r.phase === 'serving' && r.unanswered >= runs && now - r.runAt >= connectTimeoutMs && this.lastReadingAt < r.runAt + connectTimeoutMs) return true;
       }
     }
     return false;
@@ -348,5 +351,5 @@ export class OutlierDetector {
 }
 
 function freshRecord(now: number): PortRecord {
-  return { consecutive: 0, windowStart: now, windowTotal: 0, windowFailed: 0, ejections: 0, phase: 'serving', until: 0, unanswered: 0, unansweredSince: 0 };
+  return { consecutive: 0, windowStart: now, windowTotal: 0, windowFailed: 0, ejections: 0, phase: 'serving', until: 0, unanswered: 0, runAt: 0 };
 }

@@ -1,8 +1,9 @@
 // A backend that answers nothing (a black hole: the SYN goes, no SYN-ACK, no RST, so no end copy either) in conntrack
 // mode with end copies, where the tracker's listing is only a backstop spaced up to a minute (datapath.listing_share).
 // The outlier detector learns of its failures only from a listing; the poll asks for one as soon as it would judge the
-// port's unanswered connections (connect_timeout after the first of a run that could eject it): the port is ejected
-// within connect_timeout + two poll intervals of going silent, not at the next regular listing.
+// port's unanswered connections (connect_timeout after the last of a run that could eject it): the port is ejected
+// within connect_timeout + two poll intervals of going silent (its third connection comes within one), not at the next
+// regular listing.
 import type { ConntrackEntry } from '../../../src/flows/conntrack-dump';
 import { listingSpacingLimit, MAX_READING_SPACING_MS } from '../../../src/daemon/reading-spacing';
 import { StatsPoller } from '../../../src/daemon/stats-poller';

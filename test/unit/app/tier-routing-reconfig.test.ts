@@ -22,7 +22,7 @@ describe.each(NAT_MODES.map((m) => [m.name, m] as const))('a tier routing throug
   it('stays on the routed tier (with a backend added to it); the lowest tier does not come back', () => {
     const h = new AppHarness(mode, web(1, false));
     // Tier 0 (vm1) failed: the failover logic routes new connections to tier 1.
-    h.install(h.app.setHealth('web', 'v-vm1', false, h.now));
+    h.install(h.app.setHealth('web', 'v-vm1', false));
     h.install(h.app.setRouting('web', { kind: 'tier', backends: ['v-vm2'] }));
     expect(vmAt(delivered(h.send(fromClient(41000)).outcomes).port)).toBe('v-vm2');
     const before = h.app.serviceStates()[0];

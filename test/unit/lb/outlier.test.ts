@@ -18,26 +18,32 @@ function detector(o: Partial<OutlierOptions> = {}, members = [{ id: 'A', ports: 
 
 describe('outlier detector (pure)', () => {
   describe('judgeAtReadings (successes come only at the readings)', () => {
-    it('awaitsReading: a run of connections placed on a port with no success since, connect_timeout after its first, once a reading that long ago', () => {
+    it('awaitsReading: a run of connections placed on a port with no success since, connect_timeout after the one that made it, once', () => {
       const d = detector({ consecutiveFailures: 3, judgeAtReadings: true });
       d.reading(0);
       d.placed('A', 0, 1000);
       d.placed('A', 0, 1100);
       expect(d.awaitsReading(5000, 2000)).toBe(false); // two: not a run that could eject
       d.placed('A', 0, 1200);
-      expect(d.awaitsReading(2999, 2000)).toBe(false); // the first is not connect_timeout old yet
-      expect(d.awaitsReading(3000, 2000)).toBe(true);
-      d.reading(3000);
-      expect(d.awaitsReading(4999, 2000)).toBe(false); // one asked for within connect_timeout
-      expect(d.awaitsReading(5000, 2000)).toBe(true); // still no success on it: again, one each connect_timeout
-      d.observe('A', 0, OK, 5000); // a copy or a reading showed one that worked: the run is over
-      expect(d.awaitsReading(9000, 2000)).toBe(false);
-      // Another port's run; and none for a port out of service (ejected): it takes no connections.
-      for (const t of [6000, 6100, 6200]) d.placed('B', 0, t);
-      expect(d.awaitsReading(9000, 2000)).toBe(true);
-      for (const t of [9000, 9100, 9200]) d.observe('B', 0, FAIL, t);
-      expect(d.reading(9300).map((c) => c.kind)).toEqual(['ejected']);
+      expect(d.awaitsReading(3199, 2000)).toBe(false); // the third is not connect_timeout old yet
+      expect(d.awaitsReading(3200, 2000)).toBe(true); // a reading now judges all three
+      d.reading(3200);
+      d.placed('A', 0, 3300);
+      expect(d.awaitsReading(9000, 2000)).toBe(false); // one reading per run
+      d.observe('A', 0, OK, 9000); // a copy or a reading showed one that worked: the run is over
+      for (const t of [9100, 9200]) d.placed('A', 0, t);
       expect(d.awaitsReading(20_000, 2000)).toBe(false);
+      d.placed('A', 0, 9300); // a new run
+      expect(d.awaitsReading(11_300, 2000)).toBe(true);
+      // A reading asked for after the run was judgeable counts (a regular one, or another port's).
+      d.reading(11_400);
+      expect(d.awaitsReading(11_500, 2000)).toBe(false);
+      // Another port's run; and none for a port out of service (ejected): it takes no connections.
+      for (const t of [12_000, 12_100, 12_200]) d.placed('B', 0, t);
+      expect(d.awaitsReading(14_200, 2000)).toBe(true);
+      for (const t of [14_300, 14_301, 14_302]) d.observe('B', 0, FAIL, t);
+      expect(d.reading(14_400).map((c) => c.kind)).toEqual(['ejected']);
+      expect(d.awaitsReading(30_000, 2000)).toBe(false);
     });
 
     it('awaitsReading with consecutive_failures off: min_connections make the run', () => {
