@@ -83,7 +83,7 @@ export class LoadBalancerApp {
     this.onlyDpid = opts.dpid ? BigInt(opts.dpid.startsWith('0x') ? opts.dpid : `0x${opts.dpid}`) : undefined;
     this.emit = opts.emit ?? (() => undefined);
     this.nat = createNatMode(opts.datapath, opts.probeVswitchd, opts.clusterNat);
-    this.services = new ServiceTable(this.nat.accounting.readsSuccesses);
+    this.services = new ServiceTable(this.nat.accounting.readsSuccesses, this.nat.accounting.endedKeptMs);
     this.locator = new BackendLocator(this.services, this.switches, this.stoppedBackends, this.emit, opts.uplink);
     this.egressConfig = opts.egress && { police: opts.egress.police };
     this.egress = createEgressTagger(this.egressConfig, this.nat.tables);

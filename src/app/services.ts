@@ -117,8 +117,10 @@ export class ServiceTable {
   /**
    * @param outlierAtReadings the NAT mode's readings show the connections that worked (Accounting.readsSuccesses):
    * each service's outlier detector judges failures at the readings (OutlierOptions.judgeAtReadings).
+   * @param endedKeptMs how long the datapath keeps an ended connection (Accounting.endedKeptMs): each service's table
+   * lets go of its ended entries that much later (ConnectionTable.sweepEnded).
    */
-  constructor(private readonly outlierAtReadings = false) {}
+  constructor(private readonly outlierAtReadings = false, private readonly endedKeptMs?: number) {}
   /**
    * Services with an IPv4 VIP by protocol and port (proto << 16 | port): the packet-in's lookup. byPort6 the same for the
    * IPv6 VIPs (a dual-stack service is in both, under each family's own prefix). all4/all6: every port's (owner()).
@@ -150,7 +152,7 @@ export class ServiceTable {
     for (const config of configs) {
       const prev = old.get(config.name);
       if (prev && sameShape(prev.config, config) && prev.id === ids.get(config.name)) continue;
-      this.prebuilt.set(config, makeService(ids.get(config.name)!, config, this.outlierAtReadings));
+      this.prebuilt.set(config, makeService(ids.get(config.name)!, config, this.outlierAtReadings, this.endedKeptMs));
       yield;
     }
   }
@@ -208,7 +210,7 @@ export class ServiceTable {
         old.delete(config.name);
       } else {
         // A prebuilt state is the same config's, unused (a service is built once), and has the id this list gives it.
-        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config, this.outlierAtReadings));
+        next.push(built && built.id === ids.get(config.name) ? built : makeService(ids.get(config.name)!, config, this.outlierAtReadings, this.endedKeptMs));
       }
     }
     this.list = next;
@@ -331,7 +333,7 @@ function persistenceOf(config: ServiceConfig): PersistenceOptions {
   return { timeoutMs, ...(v4Length !== undefined ? { netmask: ipv4Mask(v4Length) } : {}), ...(v6Length !== undefined ? { prefixLength6: v6Length } : {}) };
 }
 
-function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean): ServiceState {
+function makeService(id: number, config: ServiceConfig, outlierAtReadings: boolean, endedKeptMs?: number): ServiceState {
   const outlier = outlierSettingsOf(config);
   const vip = parsePrefix(config.vip);
   const lb = new LbService(
@@ -342,6 +344,7 @@ function makeService(id: number, config: ServiceConfig, outlierAtReadings: boole
       persistence: config.persistence > 0 ? persistenceOf(config) : undefined,
       outlier: outlier && outlierAtReadings ? { ...outlier, judgeAtReadings: true } : outlier,
       pools: config.payload_rules && poolsOf(config.payload_rules, membersOf(config), config.sorry_backend?.name),
+      ...(endedKeptMs !== undefined ? { endedKeptMs } : {}),
     },
   );
   const vip6 = config.vip6 !== undefined ? parsePrefix(config.vip6) : vip.family === 6 ? vip : undefined;
@@ -375,6 +378,7 @@ function newBackendState(config: BackendConfig, sorry = false): BackendState {
 
 function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
   const wanted = new Map(membersOf(config).map((b) => [b.name, b]));
+  const added = new Set<string>();
   const sorryName = config.sorry_backend?.name;
   for (const name of [...service.backends.keys()]) {
     const next = wanted.get(name);
@@ -390,6 +394,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
     if (!state) {
       service.lb.addBackend(backendSpec(b));
       service.backends.set(name, newBackendState(b, name === sorryName));
+      added.add(name);
     } else {
       state.config = b;
       state.sorry = name === sorryName;
@@ -397,7 +402,7 @@ function reconcileBackends(service: ServiceState, config: ServiceConfig): void {
       service.lb.setThresholds(name, b.u_threshold, b.l_threshold);
     }
   }
-  refreshTiers(service, config);
+  refreshTiers(service, config, added);
 }
 
 function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
@@ -407,12 +412,21 @@ function sameAddress(a: BackendConfig, b: BackendConfig): boolean {
 /**
  * Tiers come from the failover logic; before it speaks, the lowest configured tier serves. A service it sent to its
  * sorry backend stays there through a reconfiguration, on the sorry backend now configured (a changed one takes the
- * next connections at once; the failover logic routes again when a tier comes back).
+ * next connections at once; the failover logic routes again when a tier comes back). One it sent to a tier stays on
+ * that tier's routed backends still configured there, with the backends `added` to that tier (before, the lowest tier
+ * came back until the next evaluation: a poll interval of refusals when that tier was down).
  */
-function refreshTiers(service: ServiceState, config = service.config): void {
+function refreshTiers(service: ServiceState, config = service.config, added: ReadonlySet<string> = new Set()): void {
   const sorry = config.sorry_backend?.name;
-  if (service.routing?.kind === 'sorry' && sorry !== undefined) {
+  const routing = service.routing;
+  if (routing?.kind === 'sorry' && sorry !== undefined) {
     applyRouting(service, { kind: 'sorry', backend: sorry });
+    return;
+  }
+  const tier = routing?.kind === 'tier' ? routing.backends.map((n) => service.backends.get(n)).find((b) => b && !b.sorry)?.config.tier : undefined;
+  if (routing?.kind === 'tier' && tier !== undefined) {
+    const kept = (name: string, b: BackendState) => !b.sorry && b.config.tier === tier && (routing.backends.includes(name) || added.has(name));
+    applyRouting(service, { kind: 'tier', backends: [...service.backends].filter(([name, b]) => kept(name, b)).map(([name]) => name) });
     return;
   }
   const lowest = Math.min(...[...service.backends.values()].filter((b) => !b.sorry).map((b) => b.config.tier));

@@ -28,7 +28,7 @@ import { PairConfigSync } from './pair-config';
 import { PeerWatch } from './peer-watch';
 import { ServedServices } from './served-services';
 import { listingSpacingLimit } from './reading-spacing';
-import { StatsPoller } from './stats-poller';
+import { pollIntervalFor, StatsPoller } from './stats-poller';
 import { SwitchHooks } from './switch-hooks';
 import { TableZeroWatch } from './table-zero-watch';
 import { connectionStatuses, flowStatuses, haStatus, optionalReachable, optionalSynced, readingStatus, serviceStatuses } from './views';
@@ -100,7 +100,6 @@ export class VadcDaemon implements VadcRuntime {
   private readonly ring: VadcEvent[] = [];
   private readonly startedAt: number;
   private ovsdb?: OvsdbLink;
-  private statsTimer?: NodeJS.Timeout;
   /** A master's look at its standby (peer_lost / peer_seen events), twice a second. */
   private peerTimer?: NodeJS.Timeout;
   private readonly peerWatch = new PeerWatch();
@@ -181,8 +180,10 @@ export class VadcDaemon implements VadcRuntime {
       controller: this.controller, logger: this.log, emit: (e) => this.emitEvent(e),
       tracker: this.app.nat.status.nat === 'conntrack' ? { zone: dp.ct_zone, appctl: dp.appctl } : undefined,
     });
+    const intervalMs = (): number => this.opts.statsIntervalMs ?? pollIntervalFor(this.config.services);
     this.stats = new StatsPoller({
       controller: this.controller, app: this.app, reader: this.accounting, health: this.health, deliver: (b) => this.deliver(b), logger: this.log, now: this.now, listingShare: dp.listing_share,
+      intervalMs, readingsWithinMs: () => listingSpacingLimit(this.app.serviceStates(), this.app.nat.accounting, this.config.datapath.ct_timeouts, intervalMs()),
     });
     if (this.config.datapath.first_table > 0) {
       this.tableZero = new TableZeroWatch({ controller: this.controller, firstTable: this.config.datapath.first_table, emit: (e) => this.emitEvent(e), logger: this.log });
@@ -247,10 +248,7 @@ export class VadcDaemon implements VadcRuntime {
         egress: () => desiredEgressQos(this.config.egress, this.served.current),
       });
     }
-    const interval = this.opts.statsIntervalMs ?? Math.min(2000, ...this.config.services.map((s) => s.feedback_interval * 1000));
-    this.stats.keepReadingsWithin(() => listingSpacingLimit(this.config, interval));
-    this.statsTimer = setInterval(() => void this.pollStats(), interval);
-    this.statsTimer.unref();
+    this.stats.start(() => this.pollStats());
     this.tableZero?.start();
     return targets;
   }
@@ -260,7 +258,6 @@ export class VadcDaemon implements VadcRuntime {
     // Resign first: a standby takes over while this instance closes its sessions.
     const resigned = this.election?.stop();
     this.pairConfig?.stop();
-    clearInterval(this.statsTimer);
     this.stats.stop();
     clearInterval(this.peerTimer);
     this.tableZero?.stop();

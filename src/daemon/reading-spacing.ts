@@ -1,6 +1,8 @@
 // When the statistics poll may ask for the next accounting reading: the one rule for both processes a reading costs.
 // Pure: a reading's measured cost in, the spacing to the next one out (stats-poller.ts applies it).
+import type { Accounting } from '../app/nat/nat-mode';
 import { trackerKeepsClosedMs } from '../app/nat/tracker-timeouts';
+import type { ServiceState } from '../app/services';
 
 /**
  * The share of the wall clock a slow accounting reading may take of vadc: after a reading that took T >=
@@ -39,22 +41,17 @@ export function listingSpacingCap(ctTimeouts: { tcp_close?: number; tcp_time_wai
   return Math.max(0, Math.min(MAX_READING_SPACING_MS, trackerKeepsClosedMs(ctTimeouts) - 1.5 * pollIntervalMs));
 }
 
-/** What listingSpacingLimit reads of the configuration. */
-export interface ListingConfig {
-  datapath: { end_copies: number; ct_timeouts: { tcp_close?: number; tcp_time_wait?: number } };
-  services: readonly { protocol: 'tcp' | 'udp'; decisions: 'controller' | 'datapath' }[];
-}
-
 /**
- * The one rule for how far apart tracker listings may be. Where every service is a controller-decided TCP service
- * and end copies are on, each connection's end and a short one's success come from its FIN/RST copies
- * (TrackerAccounting.showsEndsSoon, endCopySides: both sides' FINs), so the listing is a backstop: the share and
- * MAX_READING_SPACING_MS decide. Otherwise something needs every ended connection from the listing (a datapath
- * decision's count and outcome, a UDP flow, a service without copies) and it stays within the close timeout.
+ * The one rule for how far apart tracker listings may be. Where every service learns its ends from its copies
+ * (Accounting.endsFromCopies: end copies on and a controller-decided TCP service, the answer endCopySides follows too),
+ * each connection's end and a short one's success come from its FIN/RST copies, so the listing is a backstop: the
+ * share and MAX_READING_SPACING_MS decide. Otherwise something needs every ended connection from the listing (a
+ * datapath decision's count and outcome, a UDP flow, a service without copies) and it stays within the close timeout.
  */
-export function listingSpacingLimit(config: ListingConfig, pollIntervalMs: number): number {
-  const backstop = config.datapath.end_copies > 0 && config.services.every((s) => s.protocol === 'tcp' && s.decisions === 'controller');
-  return backstop ? MAX_READING_SPACING_MS : listingSpacingCap(config.datapath.ct_timeouts, pollIntervalMs);
+export function listingSpacingLimit(
+  services: readonly Pick<ServiceState, 'l4' | 'config'>[], accounting: Pick<Accounting, 'endsFromCopies'>, ctTimeouts: { tcp_close?: number; tcp_time_wait?: number }, pollIntervalMs: number,
+): number {
+  return services.every((s) => accounting.endsFromCopies(s)) ? MAX_READING_SPACING_MS : listingSpacingCap(ctTimeouts, pollIntervalMs);
 }
 
 export interface ReadingCost {
@@ -84,8 +81,8 @@ const vadcSpacing = (tookMs: number): number => (tookMs >= SLOW_READING_MS ? too
  * early readings waited for the budget). It spends the budget all the same (overdrawn, it delays the regular readings
  * after it), and early readings are few: readSoon spaces them EARLY_READING_SPACING_MS apart, and they stop once the
  * port is ejected. vadc's own duty (a reading that took seconds of it) applies to both, the cap to regular ones. The
- * cap: MAX_READING_SPACING_MS, or less (keepWithin: listingSpacingLimit, the close-timeout cap where a service needs
- * every end).
+ * cap: MAX_READING_SPACING_MS, or less (the constructor's maxSpacingMs: listingSpacingLimit, the close-timeout cap
+ * where a service needs every end).
  */
 export class ReadingSchedule {
   private lastAt = -Infinity;
@@ -95,13 +92,14 @@ export class ReadingSchedule {
   private credit = 0;
   private vadcNextAt = -Infinity;
 
-  private maxSpacingMs = MAX_READING_SPACING_MS;
+  /**
+   * @param maxSpacingMs readings at most this far apart (ms; at most MAX_READING_SPACING_MS), asked each time it is
+   *   needed (a reload may change it): the daemon's listingSpacingLimit.
+   */
+  constructor(private readonly listingShare: number, private readonly maxSpacingMs: () => number = () => MAX_READING_SPACING_MS) {}
 
-  constructor(private readonly listingShare: number) {}
-
-  /** Readings at most this far apart (ms; at most MAX_READING_SPACING_MS): listingSpacingLimit's, set by the poller before each reading. */
-  keepWithin(maxSpacingMs: number): void {
-    this.maxSpacingMs = Math.min(MAX_READING_SPACING_MS, Math.max(0, maxSpacingMs));
+  private capMs(): number {
+    return Math.min(MAX_READING_SPACING_MS, Math.max(0, this.maxSpacingMs()));
   }
 
   /** Whether a reading may be asked for at `now`; `early`: one readSoon asks for. */
@@ -130,12 +128,12 @@ export class ReadingSchedule {
     const spacingMs = Math.max(0, nextAt - this.lastAt);
     if (spacingMs === 0 || !Number.isFinite(spacingMs)) return { spacingMs: 0, bound: 'none' };
     if (this.vadcNextAt > regularAt) return { spacingMs, bound: 'vadc' };
-    return { spacingMs, bound: this.forBudgetMs() > this.maxSpacingMs ? 'cap' : 'ovs-vswitchd' };
+    return { spacingMs, bound: this.forBudgetMs() > this.capMs() ? 'cap' : 'ovs-vswitchd' };
   }
 
   /** The first time a regular reading may be asked for (the vadc duty aside): two readings' worth saved, or the cap. */
   private regularAt(): number {
-    return this.lastAt + Math.min(this.maxSpacingMs, this.forBudgetMs());
+    return this.lastAt + Math.min(this.capMs(), this.forBudgetMs());
   }
 
   /** How long after the last reading the budget holds two readings' worth (0: none needed). */

@@ -7,10 +7,10 @@ import { OFPP_ANY } from '../openflow/constants';
 import type { MultipartReply } from '../openflow/types';
 import type { BackendStatus } from '../runtime/types';
 import type { Logger } from '../util/logger';
-import { finishInTurns } from '../util/next-turn';
+import { finishInTurns, nextTurn } from '../util/next-turn';
 import type { AccountingReader } from './accounting-readers';
 import type { HealthBridge } from './health-bridge';
-import { DEFAULT_LISTING_SHARE, MAX_READING_SPACING_MS, ReadingSchedule, type SpacingBound } from './reading-spacing';
+import { DEFAULT_LISTING_SHARE, ReadingSchedule, type SpacingBound } from './reading-spacing';
 
 export interface StatsPollerDeps {
   controller: Controller;
@@ -22,6 +22,13 @@ export interface StatsPollerDeps {
   now: () => number;
   /** datapath.listing_share: the share of the wall clock the reading may take of its source (default DEFAULT_LISTING_SHARE). */
   listingShare?: number;
+  /**
+   * Accounting readings at most this far apart (ms), asked whenever the schedule needs it (a reload may change it): the
+   * daemon's listingSpacingLimit. Default MAX_READING_SPACING_MS.
+   */
+  readingsWithinMs?: () => number;
+  /** The poll interval (ms), asked at each poll start() arms: a reload of feedback_interval changes it. */
+  intervalMs?: () => number;
 }
 
 /** The last accounting reading's cost and the spacing it set (status and metrics). */
@@ -52,6 +59,14 @@ export const ENTRIES_PER_SLICE = 500;
  */
 export const EARLY_READING_SPACING_MS = 100;
 
+/** The poll interval without feedback services (ms): a feedback service's feedback_interval can make it shorter. */
+export const DEFAULT_POLL_INTERVAL_MS = 2000;
+
+/** The statistics poll interval the services need (ms): the smallest feedback_interval, at most DEFAULT_POLL_INTERVAL_MS. */
+export function pollIntervalFor(services: readonly { feedback_interval: number }[]): number {
+  return Math.min(DEFAULT_POLL_INTERVAL_MS, ...services.map((s) => s.feedback_interval * 1000));
+}
+
 export class StatsPoller {
   private inFlight = false;
   /** readSoon() was called while a poll was in flight: another follows it. */
@@ -61,13 +76,27 @@ export class StatsPoller {
   private soon?: NodeJS.Timeout;
   /** When accounting readings may be asked for (vadc's duty, ovs-vswitchd's share). */
   private readonly schedule: ReadingSchedule;
-  private maxSpacing: () => number = () => MAX_READING_SPACING_MS;
+  /** start()'s timer: the next poll, armed again at each with the interval of the moment. */
+  private timer?: NodeJS.Timeout;
   private last?: ReadingFigures;
   /** Per-service shadow estimators, so every service shows the queue measure the feedback scheduler would use. */
   private readonly shadowEstimators = new Map<string, FeedbackScheduler>();
 
   constructor(private readonly deps: StatsPollerDeps) {
-    this.schedule = new ReadingSchedule(deps.listingShare ?? DEFAULT_LISTING_SHARE);
+    this.schedule = new ReadingSchedule(deps.listingShare ?? DEFAULT_LISTING_SHARE, deps.readingsWithinMs);
+  }
+
+  /**
+   * Polls every intervalMs() from now on (until stop). The interval is asked again at each poll, so a reload that
+   * changes it (a smaller feedback_interval) holds from the next poll on.
+   */
+  start(poll: () => Promise<void> = () => this.poll()): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.start(poll);
+      void poll();
+    }, this.deps.intervalMs?.() ?? DEFAULT_POLL_INTERVAL_MS);
+    this.timer.unref();
   }
 
   /**
@@ -94,8 +123,10 @@ export class StatsPoller {
     this.soon.unref();
   }
 
-  /** No poll that readSoon scheduled runs any more (the daemon stops). */
+  /** No poll runs any more, neither start()'s nor one readSoon scheduled (the daemon stops). */
   stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
     clearTimeout(this.soon);
     this.soon = undefined;
     this.again = false;
@@ -110,8 +141,7 @@ export class StatsPoller {
     try {
       const dpids = controller.switches().map((sw) => sw.dpid);
       const askedAt = this.deps.now();
-      this.schedule.keepWithin(this.maxSpacing());
-      const readAccounting = this.schedule.due(askedAt, early);
+      const readAccounting = this.schedule.due(askedAt, early || this.silentPortsAwait(askedAt));
       const [polled, ports] = await Promise.all([
         readAccounting ? reader.poll(dpids) : undefined,
         Promise.all(dpids.map((dpid) => controller.request(dpid, { type: 'multipart_request', xid: 0, flags: 0, body: { mpType: 'port_stats', portNo: OFPP_ANY } }))),
@@ -123,6 +153,7 @@ export class StatsPoller {
       }
       dpids.forEach((dpid, i) => this.feedPortStats(dpid, ports[i], at));
       this.feedHealthLoad();
+      await this.sweepEnded(this.deps.now());
     } catch (err) {
       this.deps.logger.debug(`statistics poll failed: ${(err as Error).message}`);
     } finally {
@@ -134,14 +165,6 @@ export class StatsPoller {
     }
   }
 
-  /**
-   * Accounting readings at most this far apart (ms), asked at each poll (the configuration may change): the daemon's
-   * listingSpacingLimit.
-   */
-  keepReadingsWithin(maxSpacingMs: () => number): void {
-    this.maxSpacing = maxSpacingMs;
-  }
-
   /** The last accounting reading's cost and the spacing it set; undefined before the first. */
   readingFigures(): ReadingFigures | undefined {
     return this.last;
@@ -150,6 +173,32 @@ export class StatsPoller {
   private spaceNext(askedAt: number, tookMs: number, answerWaitMs: number | undefined): void {
     const { spacingMs, bound } = this.schedule.record(askedAt, { tookMs, answerWaitMs });
     this.last = { askedAt, tookMs, ...(answerWaitMs !== undefined ? { answerWaitMs } : {}), spacingMs, spacedBy: bound };
+  }
+
+  /**
+   * Ended connections the datapath has let go of leave the tables at each poll, not at the next reading
+   * (ConnectionTable.sweepEnded: O(1) each, ENTRIES_PER_SLICE a turn of the event loop). Returns how many.
+   */
+  async sweepEnded(now: number): Promise<number> {
+    let swept = 0;
+    for (const service of this.deps.app.serviceStates()) {
+      for (;;) {
+        const n = service.lb.connections.sweepEnded(now, ENTRIES_PER_SLICE);
+        swept += n;
+        if (n < ENTRIES_PER_SLICE) break;
+        await nextTurn();
+      }
+    }
+    return swept;
+  }
+
+  /**
+   * A port that answers nothing sends no end copy: where the listing is spaced, a reading is asked for as an early one
+   * once it would judge such a port's unanswered connections (LbService.outlierAwaitsReading: connect_timeout after the
+   * first of a run that could eject it), not at the next regular listing up to a minute later.
+   */
+  private silentPortsAwait(now: number): boolean {
+    return this.deps.app.serviceStates().some((s) => s.lb.outlierAwaitsReading(now));
   }
 
   /** Connection counts for drain completion and the tiers' overload measure. */

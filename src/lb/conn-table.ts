@@ -3,6 +3,7 @@ import { hashConnKey, hashKey, hashKey6, hashKey6Split, type ConnKey } from './c
 import * as slots from './conn-slots';
 import { ConnSlots, type ConnEntry, type ConnRecord } from './conn-slots';
 import { EndLingerRing } from './end-linger';
+import { TimeRing } from './time-ring';
 import { LbInputError } from './errors';
 
 // The slot constants as this module's own: a use of an imported binding compiles to a load from the other module's
@@ -45,14 +46,27 @@ export class ConnectionTable extends ConnSlots {
   private count = 0;
   /** Ended connections still counted in their backends' overhead (lc's IPVS TIME_WAIT/CLOSE, see end-linger.ts). */
   private readonly lingerRing: EndLingerRing;
+  /**
+   * Ended connections' slots, each at the time it ended (lastSeen), in that order: sweepEnded lets go of those the
+   * datapath has let go of. Only where the datapath keeps an ended connection for a known time (`endedKeptMs`).
+   */
+  private readonly endedRing?: TimeRing;
+  private readonly endedKeptMs: number;
 
   /**
    * Starts small (64 slots, ~3.5 KB) and doubles as it fills: a 1,000-service configuration used to allocate 55 MB of
    * zeroed slot arrays (1,024 slots each) on the apply's turn, most for services that never hold a connection.
    */
-  constructor(initialCapacity = 64, opts: { endLingerMs?: number } = {}) {
+  /**
+   * `endedKeptMs`: how long the datapath keeps an ended connection (Accounting.endedKeptMs, the tracker's close
+   * timeout); set, sweepEnded lets go of ended entries that much older (unset: they stay until remove).
+   */
+  constructor(initialCapacity = 64, opts: { endLingerMs?: number; endedKeptMs?: number } = {}) {
     super(initialCapacity);
     this.lingerRing = new EndLingerRing(this.backendRefs, opts.endLingerMs);
+    this.endedKeptMs = opts.endedKeptMs ?? Infinity;
+    if (!(this.endedKeptMs >= 0)) throw new LbInputError('conn.endedKeptMs', `expected a time >= 0 in ms, got ${opts.endedKeptMs}`);
+    if (Number.isFinite(this.endedKeptMs)) this.endedRing = new TimeRing();
   }
 
   get size(): number {
@@ -194,6 +208,7 @@ export class ConnectionTable extends ConnSlots {
       this.closing[slot] = bits | ENDED;
       unbindConnection(this.backendRefs[this.backendOf[slot]], 'inactive', this.portIndex[slot]);
       this.lingerRing.add(this.backendOf[slot], now);
+      this.endedRing?.push(slot, now);
       return { outcome: 'ended', entry: this.entryAt(slot) };
     }
     this.closing[slot] = bits;
@@ -289,13 +304,37 @@ export class ConnectionTable extends ConnSlots {
     const slot = this.find(key);
     if (slot === NO_SLOT) return null;
     const entry = this.entryAt(slot);
-    this.unindex(slot);
-    if ((this.proto[slot] & FAMILY6) !== 0) this.vips.release(this.vip[slot]);
-    this.unlink(slot);
-    this.freeSlots[this.freeCount++] = slot;
+    this.free(slot);
     // An ended connection was uncounted when it ended.
     if (!entry.ended) unbindConnection(entry.backend, entry.state, entry.portIndex);
     return entry;
+  }
+
+  /**
+   * Lets go of ended connections that ended at least endedKeptMs before `now` (the datapath has let them go: a SYN on
+   * the 5-tuple is new there), at most `max` of them; returns how many. Without it an ended entry stayed until a
+   * reading found it gone, and with the tracker's listing spaced up to a minute the table held every connection that
+   * ended meanwhile (3,000 ends a second: 180,000). O(1) per connection let go: the ring is in end order, and an
+   * entry removed, reopened or seen again since is passed over (one seen again goes back in at that time).
+   */
+  sweepEnded(now: number, max: number): number {
+    const ring = this.endedRing;
+    if (!ring) return 0;
+    const before = now - this.endedKeptMs;
+    let swept = 0;
+    while (swept < max && ring.oldestAt() <= before) {
+      const endedAt = ring.oldestAt();
+      const slot = ring.shift();
+      // A freed slot's bits are cleared (free), a reopened one's ENDED too.
+      if ((this.closing[slot] & ENDED) === 0) continue;
+      if (this.lastSeen[slot] > endedAt) {
+        ring.push(slot, this.lastSeen[slot]);
+        continue;
+      }
+      this.free(slot); // uncounted when it ended
+      swept++;
+    }
+    return swept;
   }
 
   /** Every tracked connection, in a form that survives a restart. */
@@ -403,6 +442,15 @@ export class ConnectionTable extends ConnSlots {
     const v = this.vips.words;
     const vipAt = this.vip[slot] * 4;
     return v[vipAt] === ip6[4] && v[vipAt + 1] === ip6[5] && v[vipAt + 2] === ip6[6] && v[vipAt + 3] === ip6[7];
+  }
+
+  /** Takes a slot out of the index and the order and frees it; its bits cleared (sweepEnded tells a freed slot by them). */
+  private free(slot: number): void {
+    this.unindex(slot);
+    if ((this.proto[slot] & FAMILY6) !== 0) this.vips.release(this.vip[slot]);
+    this.unlink(slot);
+    this.freeSlots[this.freeCount++] = slot;
+    this.closing[slot] = 0;
   }
 
   /** Removes a slot from the index; later entries of its probe run shift back so lookups need no tombstones. */

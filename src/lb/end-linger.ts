@@ -1,5 +1,6 @@
 import { Backend } from './backend';
 import { LbInputError } from './errors';
+import { TimeRing } from './time-ring';
 
 /**
  * How long an ended TCP connection still counts in its backend's least-connection overhead (ms), as IPVS keeps a
@@ -21,10 +22,8 @@ export const DEFAULT_END_LINGER_MS = 1000;
  */
 export class EndLingerRing {
   readonly lingerMs: number;
-  private backendOf = new Uint32Array(64);
-  private until = new Float64Array(64);
-  private head = 0;
-  private count = 0;
+  /** Each lingering connection's backend index, at the time it stops counting. */
+  private readonly ring = new TimeRing();
 
   /** `backends`: the list the indices given to add() point into (the table appends to it; the ring only reads). */
   constructor(private readonly backends: readonly Backend[], lingerMs = DEFAULT_END_LINGER_MS) {
@@ -36,42 +35,18 @@ export class EndLingerRing {
 
   /** Ended connections lingering now (counted in some backend's overhead). */
   get lingering(): number {
-    return this.count;
+    return this.ring.size;
   }
 
   /** A connection on backends[backendIndex] ended at `now`: it counts until now + lingerMs (nothing if 0). */
   add(backendIndex: number, now: number): void {
     if (this.lingerMs === 0) return;
-    let size = this.until.length;
-    if (this.count === size) {
-      // Twice the ring, oldest first from index 0.
-      const backendOf = new Uint32Array(size * 2);
-      const until = new Float64Array(size * 2);
-      for (let i = 0; i < size; i++) {
-        backendOf[i] = this.backendOf[(this.head + i) % size];
-        until[i] = this.until[(this.head + i) % size];
-      }
-      this.backendOf = backendOf;
-      this.until = until;
-      this.head = 0;
-      size *= 2;
-    }
-    const tail = (this.head + this.count) % size;
-    // Never before the newest: the ring stays in time order if an end is reported with an earlier time.
-    const newest = this.count > 0 ? this.until[(tail + size - 1) % size] : -Infinity;
-    this.backendOf[tail] = backendIndex;
-    this.until[tail] = Math.max(now + this.lingerMs, newest);
-    this.count++;
+    this.ring.push(backendIndex, now + this.lingerMs);
     this.backends[backendIndex].lingeringConns++;
   }
 
   /** Ended connections whose linger is over at `now` stop counting; O(1) per connection that stops lingering. */
   expire(now: number): void {
-    const size = this.until.length;
-    while (this.count > 0 && this.until[this.head] <= now) {
-      this.backends[this.backendOf[this.head]].lingeringConns--;
-      this.head = (this.head + 1) % size;
-      this.count--;
-    }
+    while (this.ring.oldestAt() <= now) this.backends[this.ring.shift()].lingeringConns--;
   }
 }

@@ -80,6 +80,12 @@ interface PortRecord {
    * MAX_FAILURE_TIMES: a reading judges those that came before it was asked for; older ones count as before it).
    */
   pending?: { reason: string; family?: AddressFamily; times: number[] };
+  /**
+   * judgeAtReadings: connections placed on the port since its last success (placed), and when the one that made them a
+   * run that could eject it was: a port that answers nothing sends no copy at all, and only a reading tells.
+   */
+  unanswered: number;
+  runAt: number;
 }
 
 export interface OutlierMember {
@@ -111,6 +117,8 @@ export class OutlierDetector {
   private members: readonly OutlierMember[] = [];
   /** judgeAtReadings: see wantsReading. */
   private readingWanted = false;
+  /** judgeAtReadings: when the last reading was asked for (awaitsReading: one per run). */
+  private lastReadingAt = -Infinity;
 
   constructor(private readonly opts: OutlierOptions) {
     validateOutlierOptions(opts);
@@ -152,6 +160,7 @@ export class OutlierDetector {
     record.windowTotal++;
     if (outcome.ok) {
       record.consecutive = 0;
+      record.unanswered = 0;
       record.pending = undefined;
       // A connection that worked while ejected (one placed just before) proves the port as a probe would.
       if (record.phase !== 'serving') return [this.readmit(member, portIndex, record, 'a connection succeeded')];
@@ -188,6 +197,7 @@ export class OutlierDetector {
    */
   reading(askedAt: number): OutlierChange[] {
     this.readingWanted = false;
+    this.lastReadingAt = Math.max(this.lastReadingAt, askedAt);
     const out: OutlierChange[] = [];
     for (const member of this.members) {
       this.records.get(member.id)!.forEach((r, i) => {
@@ -201,6 +211,42 @@ export class OutlierDetector {
       });
     }
     return out;
+  }
+
+  /**
+   * judgeAtReadings: a TCP connection was placed on the port at `now`. A port that answers nothing (a black hole: the
+   * SYN goes, no SYN-ACK, no RST) sends no end copy, so its failures are known only at a reading; these counts tell
+   * when one is worth asking for (awaitsReading).
+   */
+  placed(backend: string, portIndex: number, now: number): void {
+    if (!this.opts.judgeAtReadings) return;
+    const record = this.records.get(backend)?.[portIndex];
+    if (record && ++record.unanswered === this.runLength()) record.runAt = now;
+  }
+
+  /** Failures that could eject a port: consecutive_failures, or min_connections where that rule is off. */
+  private runLength(): number {
+    return this.opts.consecutiveFailures > 0 ? this.opts.consecutiveFailures : this.opts.minConnections;
+  }
+
+  /**
+   * judgeAtReadings: whether a reading at `now` would judge a run of unanswered connections that could eject a port:
+   * some port in service has had as many connections placed since its last success as eject it (runLength), the last
+   * of those `connectTimeoutMs` ago or more (a reading judges each failed if it never established), and no reading was
+   * asked for since then (one per run). Where the listing is spaced (end copies tell ends and successes), a
+   * black-holing backend is then judged at the first poll connect_timeout after its run, not at the next regular
+   * listing. A port whose connections outlast connect_timeout with no short one among them asks too (its successes
+   * come only with a reading): one reading per run of such connections.
+   */
+  awaitsReading(now: number, connectTimeoutMs: number): boolean {
+    if (!this.opts.judgeAtReadings) return false;
+    const runs = this.runLength();
+    for (const records of this.records.values()) {
+      for (const r of records) {
+        if (r.phase === 'serving' && r.unanswered >= runs && now - r.runAt >= connectTimeoutMs && this.lastReadingAt < r.runAt + connectTimeoutMs) return true;
+      }
+    }
+    return false;
   }
 
   /**
@@ -297,6 +343,7 @@ export class OutlierDetector {
     record.phase = 'serving';
     record.ejections = 0;
     record.consecutive = 0;
+    record.unanswered = 0;
     record.pending = undefined;
     record.family = undefined;
     return { kind: 'readmitted', backend: member.id, port: member.ports[portIndex], portIndex, reason };
@@ -304,5 +351,5 @@ export class OutlierDetector {
 }
 
 function freshRecord(now: number): PortRecord {
-  return { consecutive: 0, windowStart: now, windowTotal: 0, windowFailed: 0, ejections: 0, phase: 'serving', until: 0 };
+  return { consecutive: 0, windowStart: now, windowTotal: 0, windowFailed: 0, ejections: 0, phase: 'serving', until: 0, unanswered: 0, runAt: 0 };
 }

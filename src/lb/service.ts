@@ -18,8 +18,8 @@ const MAX_REFUSED_KEYS = 65_536;
 /** Why a refusal read from the tracker's listing counts (tcpEnd: reset, and the backend's side never sent a SYN). */
 const REFUSED_AT_READING = 'refused: the tracker lists it reset before the backend answered its SYN';
 
-/** UDP's protocol number (as connection keys carry it). */
-const IP_PROTO_UDP = 17;
+/** TCP's and UDP's protocol numbers (as connection keys carry them). */
+const [IP_PROTO_TCP, IP_PROTO_UDP] = [6, 17];
 
 export interface ServiceOptions {
   scheduler: string;
@@ -35,6 +35,8 @@ export interface ServiceOptions {
   pools?: Readonly<Record<string, readonly string[]>>;
   /** How long an ended TCP connection still counts in the least-connection overhead (ms; DEFAULT_END_LINGER_MS). */
   endLingerMs?: number;
+  /** How long the datapath keeps an ended connection (ms; Accounting.endedKeptMs): ConnectionTable.sweepEnded's wait. */
+  endedKeptMs?: number;
 }
 
 /** A pool's members (the service's, in its order, that the pool names) and the scheduler that picks among them. */
@@ -67,10 +69,7 @@ export interface Placement {
   softwarePort: number;
 }
 
-/**
- * The connection key of a packet. An IPv6 key shares the packet's address words (no copy per packet: the table copies
- * them into its own on insert), so it is good for as long as the packet's words are.
- */
+/** The connection key of a packet. An IPv6 key shares the packet's address words (the table copies them on insert). */
 export function connKeyOf(pkt: PacketKey): ConnKey {
   // Two literals rather than adding ip6 later: an IPv6 key is born with its final shape.
   return pkt.ip6 === undefined
@@ -78,10 +77,7 @@ export function connKeyOf(pkt: PacketKey): ConnKey {
     : { proto: pkt.proto, clientIp: pkt.srcIp, clientPort: pkt.srcPort, vip: pkt.dstIp, vipPort: pkt.dstPort, ip6: pkt.ip6 };
 }
 
-/**
- * One service's load-balancing state: its members, scheduler, persistence templates and connection
- * table. Pure: the caller passes `now` and turns placements into flows.
- */
+/** One service's load-balancing state: members, scheduler, persistence, connections. Pure: the caller passes `now`. */
 export class LbService {
   private current: Scheduler;
   readonly connections: ConnectionTable;
@@ -107,7 +103,7 @@ export class LbService {
     this.schedulerName = opts.scheduler;
     this.schedulerOptions = opts.schedulerOptions;
     this.current = createScheduler(opts.scheduler, opts.schedulerOptions);
-    this.connections = new ConnectionTable(undefined, opts.endLingerMs === undefined ? {} : { endLingerMs: opts.endLingerMs });
+    this.connections = new ConnectionTable(undefined, { endLingerMs: opts.endLingerMs, endedKeptMs: opts.endedKeptMs });
     this.members = backends.map((b) => (b instanceof Backend ? b : new Backend(b)));
     const ids = new Set<string>();
     for (const b of this.members) {
@@ -203,9 +199,8 @@ export class LbService {
   }
 
   /**
-   * open() for a connection whose `key` (the same connection as `pkt`) the caller has just looked up and not found:
-   * the packet-in path, which spares a new connection a second lookup and a key object. The table copies the key's
-   * values, so a scratch key may be reused after the call. `hash`: the key's hashConnKey from that lookup, if taken.
+   * open() for a connection whose `key` (as `pkt`) the caller has just looked up and not found: the packet-in path
+   * (no second lookup, no key object; the table copies the key, so a scratch key may be reused). `hash`: its hashConnKey.
    */
   openUntracked(key: ConnKey, pkt: PacketKey, state: ConnState, now: number, pool?: string, hash?: number): Placement | null {
     const placement = this.place(pkt, now, pool);
@@ -214,13 +209,13 @@ export class LbService {
       throw new LbInputError('conn', 'openUntracked: the connection is already tracked (look it up first, or call open)');
     }
     this.persistence?.connectionOpened(pkt.srcIp, pkt.ip6, placement.backend, now);
+    if (key.proto === IP_PROTO_TCP) this.outlier?.detector.placed(placement.backend.id, placement.portIndex, now);
     return placement;
   }
 
   /**
-   * A pure SYN on an ended connection whose backend still takes new ones: the client reused its port, and the same
-   * backend serves the new connection (placed as before: a reset of a placement anew was taken for the backend's
-   * failure). Counted again from `now`. False: unknown or not ended.
+   * A pure SYN on an ended connection whose backend still takes new ones (a reused client port): the same backend serves
+   * it (placing it anew was taken for the backend's failure). Counted again from `now`. False: unknown or not ended.
    */
   reopen(key: ConnKey, now: number): boolean {
     const entry = this.connections.reopen(key, now);
@@ -363,6 +358,11 @@ export class LbService {
   /** The outlier detector would eject a port if a reading showed no success on it (OutlierDetector.wantsReading). */
   get outlierWantsReading(): boolean {
     return this.outlier?.detector.wantsReading ?? false;
+  }
+
+  /** A reading at `now` would judge a silent port's unanswered connections (OutlierDetector.awaitsReading). */
+  outlierAwaitsReading(now: number): boolean {
+    return this.outlier?.detector.awaitsReading(now, this.outlier.settings.connectTimeoutMs) ?? false;
   }
 
   /** Ejections that ended: the probes now due (the caller connects to each port and reports outlierProbeResult). */

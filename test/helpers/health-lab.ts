@@ -56,10 +56,12 @@ export class DaemonUnderTest {
   }
 
   /** Starts vadc with `services` (YAML list items) and points the lab's bridge at it. */
-  static async start(lab: Lab, services: string, opts: { waitLocated?: string[] } = {}): Promise<DaemonUnderTest> {
+  /** `listingShare`: datapath.listing_share (the tracker listing's spacing; default the config's). */
+  static async start(lab: Lab, services: string, opts: { waitLocated?: string[]; listingShare?: number } = {}): Promise<DaemonUnderTest> {
+    const datapath = datapathYaml(lab.vswitchdControlSocket);
     const text = `
 controller: { listen: "tcp:127.0.0.1:0", echo_interval: 1 }
-${datapathYaml(lab.vswitchdControlSocket)}
+${opts.listingShare === undefined ? datapath : datapath.replace(/ }$/, `, listing_share: ${opts.listingShare} }`)}
 ovsdb: unix:${lab.ovsdbSocket}
 services:
 ${services}`;

@@ -62,6 +62,11 @@ export class FlowAccounting implements Accounting {
     return service.config.fin_timeout > 0;
   }
 
+  /** Each reading (flow statistics) is needed as it comes: flow removals tell the ends, the reading the traffic. */
+  endsFromCopies(): boolean {
+    return false;
+  }
+
   constructor(private readonly shape: ConnectionFlowShape, private readonly tables: VadcTables = TABLE) {
     this.seesReplies = shape.canTellReplies;
   }

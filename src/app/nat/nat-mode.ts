@@ -95,6 +95,14 @@ export interface Accounting {
    */
   showsEndsSoon(service: ServiceState): boolean;
   /**
+   * Whether the service learns its TCP connections' ends, and a short connection's success, from its end copies (both
+   * sides' FINs and RSTs), so that the accounting's reading is only a backstop for what no copy told and may be spaced
+   * (datapath.listing_share): the tracker with end copies on, for a controller-decided TCP service. False: the reading
+   * must see every ended connection before the datapath lets it go (src/daemon/reading-spacing.ts listingSpacingLimit).
+   * The one answer both the copies (endCopySides, through showsEndsSoon) and the listing's spacing follow.
+   */
+  endsFromCopies(service: Pick<ServiceState, 'l4' | 'config'>): boolean;
+  /**
    * How long the datapath keeps an ended TCP connection (ms): a SYN of a reused client port that long after vadc saw
    * the connection end (its FINs' or RST's copies) is +new to the datapath, so vadc places it anew, as it would have
    * had its reading already let the old one go. undefined: until the accounting lets it go.

@@ -65,12 +65,22 @@ export class TrackerAccounting implements Accounting {
 
   /**
    * Without end copies, a closed connection is listed closing (or no longer listed) at the next poll: the listing is
-   * read at least once per close timeout for it (the daemon's listingSpacingLimit). With them, every controller-decided
-   * TCP service gets both sides' FINs copied (endCopySides), its ends and a short connection's success come at once,
-   * and the listing, spaced by datapath.listing_share up to a minute, is the backstop for what no copy told.
+   * read at least once per close timeout for it (the daemon's listingSpacingLimit). With them, a controller-decided TCP
+   * service gets both sides' FINs copied (endCopySides), its ends and a short connection's success come at once
+   * (endsFromCopies), and the listing, spaced by datapath.listing_share up to a minute, is the backstop for what no
+   * copy told.
    */
-  showsEndsSoon(): boolean {
-    return !this.ends.fromCopies;
+  showsEndsSoon(service: ServiceState): boolean {
+    return !this.endsFromCopies(service);
+  }
+
+  /**
+   * End copies on (`fromCopies`, the factory's one reading of datapath.end_copies) and a controller-decided TCP
+   * service. A datapath-decided service has no packet-in of its own (its counts and outcomes come from the listing)
+   * and a UDP flow has no end to copy: both need every ended connection from the listing.
+   */
+  endsFromCopies(service: Pick<ServiceState, 'l4' | 'config'>): boolean {
+    return this.ends.fromCopies && service.l4 === 'tcp' && service.config.decisions !== 'datapath';
   }
 
   /** After a (re)connect: re-track the live connections the tracker holds (service id in ct_mark's high half, backend from the reply tuple). */

@@ -3,6 +3,7 @@
 // connection closes, in every NAT mode. The fake flow table runs the real flows; the app sees the copies.
 import { parseCookie, PRIORITY } from '../../../src/flows';
 import { END_COPY_METER_ID } from '../../../src/flows/end-copies';
+import { listingSpacingLimit, MAX_READING_SPACING_MS } from '../../../src/daemon/reading-spacing';
 import {
   AppHarness, backendYaml, backendYaml6, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
   NAT_MODES, VIP6, VIP6_MAC, VMS, type NatModeCase, type VmName,
@@ -429,5 +430,29 @@ ${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => (ipv6 ? backendYaml6 : back
     expect(h.endCopies).toBe(2);
     expect(svc.endCopies).toBe(2);
     expect(svc.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))('one rule: the listing is spaced only where both FINs come up as copies, %s mode', (_name, mode) => {
+  // Each variant as one configuration: the spacing rule asks the accounting's endsFromCopies, the copy flows follow
+  // endCopySides; a spaced listing over a service whose FINs do not both come up would lose its ends for a minute.
+  const variants: [string, string, boolean][] = [
+    ['rr', webWith('rr'), true],
+    ['rr, no fin_timeout', webWith('rr', '', ''), true],
+    ['lc', webWith('lc'), true],
+    ['rr without the outlier detector', webWith('rr', '', '    fin_timeout: 2\n    outlier: { enabled: false }'), true],
+    ['rr, end copies off', webWith('rr'), false],
+  ];
+  it.each(variants)('%s', (_variant, yaml, copiesOn) => {
+    const h = new AppHarness(copiesOn ? mode : ({ ...mode, datapath: withoutCopies(mode) } as NatModeCase), yaml);
+    const [service] = h.app.serviceStates();
+    const spaced = listingSpacingLimit(h.app.serviceStates(), h.app.nat.accounting, { tcp_close: 2, tcp_time_wait: 2 }, 1000) === MAX_READING_SPACING_MS;
+    expect(spaced).toBe(h.app.nat.accounting.endsFromCopies(service));
+    const vm = open(h, 40200);
+    established(h);
+    const copies = finBothWays(h, 40200, vm);
+    if (spaced) expect(copies).toBe(2);
+    // Spaced exactly where the tracker is read and the copies are on (the rule is not vacuous).
+    expect(spaced).toBe(h.app.accountingSource === 'tracker' && copiesOn);
   });
 });

@@ -2,8 +2,10 @@ import type { AccountingInput, LoadBalancerApp, SwitchBatch } from '../../../src
 import type { Controller } from '../../../src/controller';
 import type { AccountingReader } from '../../../src/daemon/accounting-readers';
 import type { HealthBridge } from '../../../src/daemon/health-bridge';
-import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
-import { DEFAULT_LISTING_SHARE, listingSpacingCap, listingSpacingLimit, MAX_READING_SPACING_MS, ReadingSchedule, type ListingConfig } from '../../../src/daemon/reading-spacing';
+import { ACCOUNTING_DUTY, EARLY_READING_SPACING_MS, pollIntervalFor, SLOW_READING_MS, StatsPoller } from '../../../src/daemon/stats-poller';
+import { DEFAULT_LISTING_SHARE, listingSpacingCap, listingSpacingLimit, MAX_READING_SPACING_MS, ReadingSchedule } from '../../../src/daemon/reading-spacing';
+import { TrackerAccounting } from '../../../src/app/nat/tracker-accounting';
+import type { ServiceState } from '../../../src/app/services';
 import type { Logger } from '../../../src/util/logger';
 import { readingStatus } from '../../../src/daemon/views';
 
@@ -11,7 +13,7 @@ import { readingStatus } from '../../../src/daemon/views';
  * A poller whose accounting reading takes `readMs` of the clock, its source `waitMs` of it before answering (undefined:
  * not measured); what the app was given, and the reads asked for.
  */
-function slowReadingPoller(readMs: number, waitMs?: number, listingShare?: number) {
+function slowReadingPoller(readMs: number, waitMs?: number, listingShare?: number, readingsWithinMs?: () => number) {
   const clock = { now: 10_000 };
   const applied: [AccountingInput, number][] = [];
   const reads = { count: 0 };
@@ -40,6 +42,7 @@ function slowReadingPoller(readMs: number, waitMs?: number, listingShare?: numbe
   const logger = { debug: () => undefined } as unknown as Logger;
   const poller = new StatsPoller({
     controller, app, reader, health: { updateLoads: () => undefined } as unknown as HealthBridge, deliver: () => undefined, logger, now: () => clock.now, listingShare,
+    ...(readingsWithinMs ? { readingsWithinMs } : {}),
   });
   return { poller, clock, applied, reads };
 }
@@ -199,8 +202,7 @@ describe('StatsPoller', () => {
     expect(listingSpacingCap({}, 1000)).toBe(28_500);
     expect(listingSpacingCap({ tcp_close: 10, tcp_time_wait: 20 }, 2000)).toBe(7000);
     expect(listingSpacingCap({ tcp_close: 600, tcp_time_wait: 600 }, 1000)).toBe(MAX_READING_SPACING_MS);
-    const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
-    p.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000));
+    const p = slowReadingPoller(10, 40, undefined, () => listingSpacingCap({ tcp_close: 2, tcp_time_wait: 2 }, 1000)); // the share alone: one each 8 s
     for (let i = 0; i < 10; i++) {
       p.clock.now += 1000;
       await p.poller.poll();
@@ -208,8 +210,7 @@ describe('StatsPoller', () => {
     expect(p.reads.count).toBe(10);
     expect(p.poller.readingFigures()).toMatchObject({ spacingMs: 500, spacedBy: 'cap' });
     // With a 10 s policy the share's 8 s holds: two listings in 10 polls.
-    const q = slowReadingPoller(10, 40);
-    q.poller.keepReadingsWithin(() => listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
+    const q = slowReadingPoller(10, 40, undefined, () => listingSpacingCap({ tcp_close: 10, tcp_time_wait: 10 }, 1000));
     for (let i = 0; i < 10; i++) {
       q.clock.now += 1000;
       await q.poller.poll();
@@ -217,23 +218,23 @@ describe('StatsPoller', () => {
     expect(q.reads.count).toBe(2);
   });
 
-  it('listingSpacingLimit: a backstop (every service controller-decided TCP, end copies on) is spaced up to a minute; anything that needs every end keeps the close timeout', () => {
-    const tcp = { protocol: 'tcp', decisions: 'controller' } as const;
-    const config = (services: ListingConfig['services'], endCopies = 5000): ListingConfig => ({
-      datapath: { end_copies: endCopies, ct_timeouts: { tcp_close: 2, tcp_time_wait: 2 } }, services,
-    });
-    expect(listingSpacingLimit(config([tcp, tcp]), 1000)).toBe(MAX_READING_SPACING_MS);
-    expect(listingSpacingLimit(config([]), 1000)).toBe(MAX_READING_SPACING_MS);
+  it('listingSpacingLimit: a backstop (every service learns its ends from copies) is spaced up to a minute; anything that needs every end keeps the close timeout', () => {
+    type S = { l4: 'tcp' | 'udp'; config: { decisions: 'controller' | 'datapath' } };
+    const tcp: S = { l4: 'tcp', config: { decisions: 'controller' } };
+    const limit = (services: S[], fromCopies = true) => listingSpacingLimit(
+      services as unknown as ServiceState[], new TrackerAccounting(1, 2000, { fromCopies, keptMs: 2000 }), { tcp_close: 2, tcp_time_wait: 2 }, 1000,
+    );
+    expect(limit([tcp, tcp])).toBe(MAX_READING_SPACING_MS);
+    expect(limit([])).toBe(MAX_READING_SPACING_MS);
     // Copies off; a datapath-decided service (its counts and outcomes); a UDP service: the cap (2 s less 1.5 polls).
-    expect(listingSpacingLimit(config([tcp], 0), 1000)).toBe(500);
-    expect(listingSpacingLimit(config([tcp, { protocol: 'tcp', decisions: 'datapath' }]), 1000)).toBe(500);
-    expect(listingSpacingLimit(config([tcp, { protocol: 'udp', decisions: 'controller' }]), 1000)).toBe(500);
+    expect(limit([tcp], false)).toBe(500);
+    expect(limit([tcp, { l4: 'tcp', config: { decisions: 'datapath' } }])).toBe(500);
+    expect(limit([tcp, { l4: 'udp', config: { decisions: 'controller' } }])).toBe(500);
   });
 
   it('the limit is asked at each poll: a configuration that comes to need every end caps the next reading', async () => {
-    const p = slowReadingPoller(10, 40); // the share alone: one each 8 s
     let limit = MAX_READING_SPACING_MS;
-    p.poller.keepReadingsWithin(() => limit);
+    const p = slowReadingPoller(10, 40, undefined, () => limit); // the share alone: one each 8 s
     for (let i = 0; i < 4; i++) {
       p.clock.now += 1000;
       await p.poller.poll();
@@ -243,6 +244,37 @@ describe('StatsPoller', () => {
     p.clock.now += 1000;
     await p.poller.poll();
     expect(p.reads.count).toBe(2);
+  });
+
+  it('start() polls at the interval of the moment: a reload that shortens feedback_interval holds from the next poll', () => {
+    jest.useFakeTimers();
+    try {
+      let intervalMs = 2000;
+      let polls = 0;
+      const poller = new StatsPoller({ intervalMs: () => intervalMs } as unknown as ConstructorParameters<typeof StatsPoller>[0]);
+      poller.start(() => {
+        polls++;
+        return Promise.resolve();
+      });
+      jest.advanceTimersByTime(4000);
+      expect(polls).toBe(2);
+      intervalMs = 500; // the reload: the timer armed at the last poll still runs its 2 s, then 500 ms each
+      jest.advanceTimersByTime(2000);
+      expect(polls).toBe(3);
+      jest.advanceTimersByTime(2000);
+      expect(polls).toBe(7);
+      poller.stop();
+      jest.advanceTimersByTime(10_000);
+      expect(polls).toBe(7);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('pollIntervalFor: the smallest feedback_interval, at most 2 s', () => {
+    expect(pollIntervalFor([])).toBe(2000);
+    expect(pollIntervalFor([{ feedback_interval: 2 }, { feedback_interval: 0.5 }])).toBe(500);
+    expect(pollIntervalFor([{ feedback_interval: 30 }])).toBe(2000);
   });
 
   it("status shows the tracker listing's cost and spacing, and nothing for flow accounting (no wait measured)", () => {

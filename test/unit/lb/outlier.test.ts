@@ -18,6 +18,46 @@ function detector(o: Partial<OutlierOptions> = {}, members = [{ id: 'A', ports: 
 
 describe('outlier detector (pure)', () => {
   describe('judgeAtReadings (successes come only at the readings)', () => {
+    it('awaitsReading: a run of connections placed on a port with no success since, connect_timeout after the one that made it, once', () => {
+      const d = detector({ consecutiveFailures: 3, judgeAtReadings: true });
+      d.reading(0);
+      d.placed('A', 0, 1000);
+      d.placed('A', 0, 1100);
+      expect(d.awaitsReading(5000, 2000)).toBe(false); // two: not a run that could eject
+      d.placed('A', 0, 1200);
+      expect(d.awaitsReading(3199, 2000)).toBe(false); // the third is not connect_timeout old yet
+      expect(d.awaitsReading(3200, 2000)).toBe(true); // a reading now judges all three
+      d.reading(3200);
+      d.placed('A', 0, 3300);
+      expect(d.awaitsReading(9000, 2000)).toBe(false); // one reading per run
+      d.observe('A', 0, OK, 9000); // a copy or a reading showed one that worked: the run is over
+      for (const t of [9100, 9200]) d.placed('A', 0, t);
+      expect(d.awaitsReading(20_000, 2000)).toBe(false);
+      d.placed('A', 0, 9300); // a new run
+      expect(d.awaitsReading(11_300, 2000)).toBe(true);
+      // A reading asked for after the run was judgeable counts (a regular one, or another port's).
+      d.reading(11_400);
+      expect(d.awaitsReading(11_500, 2000)).toBe(false);
+      // Another port's run; and none for a port out of service (ejected): it takes no connections.
+      for (const t of [12_000, 12_100, 12_200]) d.placed('B', 0, t);
+      expect(d.awaitsReading(14_200, 2000)).toBe(true);
+      for (const t of [14_300, 14_301, 14_302]) d.observe('B', 0, FAIL, t);
+      expect(d.reading(14_400).map((c) => c.kind)).toEqual(['ejected']);
+      expect(d.awaitsReading(30_000, 2000)).toBe(false);
+    });
+
+    it('awaitsReading with consecutive_failures off: min_connections make the run', () => {
+      const d = detector({ consecutiveFailures: 0, minConnections: 5, judgeAtReadings: true });
+      for (const t of [0, 1, 2, 3]) d.placed('A', 1, t);
+      expect(d.awaitsReading(10_000, 2000)).toBe(false);
+      d.placed('A', 1, 4);
+      expect(d.awaitsReading(10_000, 2000)).toBe(true);
+      // Without judgeAtReadings (flows mode: every reading comes each poll anyway) nothing is counted or awaited.
+      const flows = detector({ consecutiveFailures: 3 });
+      for (const t of [0, 1, 2]) flows.placed('A', 0, t);
+      expect(flows.awaitsReading(10_000, 2000)).toBe(false);
+    });
+
     it('a healthy port whose refusals are interleaved with successes not yet read is not ejected', () => {
       const d = detector({ consecutiveFailures: 3, failureRatio: 0, judgeAtReadings: true });
       // Three refusals come at once within an interval; the connections that worked between them come at the reading.
