@@ -2,7 +2,7 @@
  * IPv6 packet-in parsing (RFC 8200): the fixed header, then the extension headers walked one by one, bounded
  * and checked against the payload length, to the upper-layer header. Never throws: garbage gives a typed reason.
  */
-import { formatIpv6 } from '../net/ipv6';
+import { formatIpv6, setIpv6Pair } from '../net/ipv6';
 import type { TransportHeader } from './packets';
 
 const ETH_TYPE_IPV6 = 0x86dd;
@@ -206,14 +206,7 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   const d1 = be32(frame, p + 20);
   const d2 = be32(frame, p + 24);
   const d3 = be32(frame, p + 28);
-  pair.s0 = s0;
-  pair.s1 = s1;
-  pair.s2 = s2;
-  pair.s3 = s3;
-  pair.d0 = d0;
-  pair.d1 = d1;
-  pair.d2 = d2;
-  pair.d3 = d3;
+  setIpv6Pair(pair, s0, s1, s2, s3, d0, d1, d2, d3);
   out.proto = proto;
   out.src = s0 ^ s1 ^ s2 ^ s3;
   out.dst = d0 ^ d1 ^ d2 ^ d3;
