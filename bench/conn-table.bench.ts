@@ -4,7 +4,8 @@
 import { parseArgs } from 'node:util';
 import { formatTable } from '../src/cli/table';
 import { Backend, ConnectionTable, type ConnKey } from '../src/lb';
-import { foldIpv6 } from '../src/net';
+import { ipv6Pair } from '../src/net';
+import { clientFold6, vipFold6 } from '../src/lb/conn-key';
 
 const { values } = parseArgs({
   options: { keys: { type: 'string', default: '200000' }, rounds: { type: 'string', default: '7' }, families: { type: 'string', default: '4,6' } },
@@ -21,17 +22,17 @@ function keyFor(family: 4 | 6, k: ConnKey, i: number): void {
     k.clientIp = (0xc0a80000 + (i >>> 10)) >>> 0;
     return;
   }
-  const w = k.ip6!;
-  w[3] = i >>> 10; // client 2001:db8::<n>
-  k.clientIp = foldIpv6(w, 0);
+  const p = k.ip6!;
+  p.s3 = i >>> 10; // client 2001:db8::<n>
+  k.clientIp = clientFold6(p);
 }
 
 function round(family: 4 | 6): { insertNs: number; lookupNs: number } {
   const table = new ConnectionTable(1024);
   const k: ConnKey = { proto: 6, clientIp: 0, clientPort: 0, vip: 0x0a000064, vipPort: 80, ip6: undefined };
   if (family === 6) {
-    k.ip6 = Uint32Array.from([0x20010db8, 0, 0, 0, 0xfd000000, 0, 0, 0x00010100]);
-    k.vip = foldIpv6(k.ip6, 4);
+    k.ip6 = ipv6Pair([0x20010db8, 0, 0, 0, 0xfd000000, 0, 0, 0x00010100]);
+    k.vip = vipFold6(k.ip6);
   }
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < N; i++) { keyFor(family, k, i); table.insert(k, backend, 0, 'inactive', 0); }

@@ -4,6 +4,7 @@
 //   node -r ts-node/register/transpile-only bench/flow-pair-encode.bench.ts [--family 4|6] [--count 100000]
 import { parseArgs } from 'node:util';
 import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService } from '../src/app/nat/flow-pair-wire';
+import { ipv6Pair } from '../src/net/ipv6';
 
 const { values } = parseArgs({ options: { family: { type: 'string', default: '4' }, count: { type: 'string', default: '100000' } } });
 const family = values.family === '6' ? 6 : 4;
@@ -31,7 +32,7 @@ if (family === 4) {
   const encoder = new FlowPairWireEncoder6(service);
   const v = {
     connectionId: 1, clientOfport: 5, clientPort: 1000, clientMacOffset: 6,
-    words: new Uint32Array([0xfd010000, 0, 0, 1, 0xfd000000, 0, 0, 0x100]), backendOfport: 2, backendIp6: Buffer.alloc(16, 9), backendPort: 8080, backendMac,
+    ip6: ipv6Pair([0xfd010000, 0, 0, 1, 0xfd000000, 0, 0, 0x100]), backendOfport: 2, backendIp6: Buffer.alloc(16, 9), backendPort: 8080, backendMac,
   };
   for (let i = 0; i < count; i++) {
     v.connectionId = 1 + (i & 0xffff);

@@ -12,7 +12,7 @@ import {
   type ParsedPacket, type TransportHeader,
 } from '../flows/packets';
 import type { Backend } from '../lb/backend';
-import { hashConnKey, hashConnKey6, type ConnKey } from '../lb/conn-key';
+import { clientFold6, hashConnKey, hashConnKey6, vipFold6, type ConnKey } from '../lb/conn-key';
 import type { PacketKey } from '../lb/scheduler';
 import { ICMPV6, IP_PROTO_ICMPV6, readTransportHeader6 } from '../flows/ipv6-packets';
 import {
@@ -21,8 +21,8 @@ import {
 } from '../flows/ipv6-replies';
 // The defining modules, not the '../net' barrel: each of its re-exports is a getter shared by every name (`m[k]`), a
 // megamorphic keyed load per call on the packet-in path (~440 instructions per connection, callgrind).
-import { containsIpv4, containsIpv6Words } from '../net/prefix';
-import { foldIpv6, formatIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
+import { containsIpv4, containsIpv6Destination } from '../net/prefix';
+import { copyIpv6Pair, formatIpv6, formatIpv6Source, ipv6Pair, ipv6Words, parseIpv6, readIpv6Pair, setIpv6Pair } from '../net/ipv6';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
@@ -43,11 +43,11 @@ export class PacketInPath {
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
   private readonly packetKey: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0 };
   // The IPv6 path's own scratch records (the IPv4 ones keep their shape: no ip6 property).
-  private readonly header6: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+  private readonly header6: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
   private readonly key6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: this.header6.ip6 };
   private readonly packetKey6: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0, ip6: this.header6.ip6 };
   /** An IPv6 end copy's key: its own words, since a backend's segment names the client second and the VIP not at all. */
-  private readonly endKey6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: new Uint32Array(8) };
+  private readonly endKey6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: ipv6Pair() };
   private readonly connection: NewConnection;
   /** Where vadc's own health checks and outlier probes come from (canonical text): a backend's refusal sent there is a failed check's. */
   private checkSources: ReadonlySet<string> = new Set();
@@ -103,7 +103,7 @@ export class PacketInPath {
    */
   private transport(sw: SwitchInfo, frame: Buffer, h: TransportHeader, inPort: number, mark: bigint, now: number, encoded: boolean): OutboundMessage[] {
     const v6 = h.ip6 !== undefined;
-    const service = v6 ? this.services.lookup6(h.proto, h.dstPort, h.ip6!, 4, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
+    const service = v6 ? this.services.lookupPair6(h.proto, h.dstPort, h.ip6!, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return this.refuseFrame(frame, h.dst, inPort, undefined, 'no service on this port', now);
     const key = this.keyOf(h);
     // Hashed once: a new connection's insert takes the lookup's hash. A single IPv6 VIP's words were mixed in once, at
@@ -201,8 +201,8 @@ export class PacketInPath {
     if (msg.tableId === this.nat.tables.REVERSE) return { known: false };
     const h = readTransportHeader(msg.data, this.header) ? this.header : readTransportHeader6(msg.data, this.header6) ? this.header6 : undefined;
     if (!h) return { known: false };
-    const client = h.ip6 !== undefined ? `[${formatIpv6Words(h.ip6, 0)}]:${h.srcPort}` : `${uint32ToIpv4(h.src)}:${h.srcPort}`;
-    const service = h.ip6 !== undefined ? this.services.lookup6(h.proto, h.dstPort, h.ip6, 4, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
+    const client = h.ip6 !== undefined ? `[${formatIpv6Source(h.ip6)}]:${h.srcPort}` : `${uint32ToIpv4(h.src)}:${h.srcPort}`;
+    const service = h.ip6 !== undefined ? this.services.lookupPair6(h.proto, h.dstPort, h.ip6, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return { known: false, client };
     return { known: service.lb.connections.lookup(this.keyOf(h)) !== null, client };
   }
@@ -246,24 +246,23 @@ export class PacketInPath {
     if (!readTransportHeader6(frame, h, true) || h.proto !== IP_PROTO_TCP) return [];
     const packet = h.ip6!;
     const key = this.endKey6;
-    const words = key.ip6!;
+    const pair = key.ip6!;
     key.proto = h.proto;
     const vip6 = service.vip6!;
-    const fromClient = h.dstPort === service.config.port && containsIpv6Words(vip6, packet, 4);
+    const fromClient = h.dstPort === service.config.port && containsIpv6Destination(vip6, packet);
     if (fromClient) {
-      for (let i = 0; i < 8; i++) words[i] = packet[i];
+      copyIpv6Pair(pair, packet);
       key.clientPort = h.srcPort;
       key.vipPort = h.dstPort;
     } else {
-      const vip = vip6.bytes!;
-      for (let i = 0; i < 4; i++) words[i] = packet[4 + i];
-      ipv6Words(vip, 0, words, 4);
+      const vip = vip6.words!;
+      setIpv6Pair(pair, packet.d0, packet.d1, packet.d2, packet.d3, vip[0] | 0, vip[1] | 0, vip[2] | 0, vip[3] | 0);
       key.clientPort = h.dstPort;
       key.vipPort = service.config.port;
     }
-    key.clientIp = foldIpv6(words, 0);
-    key.vip = foldIpv6(words, 4);
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Words(packet, 0), frame);
+    key.clientIp = clientFold6(pair);
+    key.vip = vipFold6(pair);
+    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Source(packet), frame);
   }
 
   /** Whether an end copy since the last call asked for an accounting reading (LbService.outlierWantsReading); clears it. */
@@ -294,7 +293,7 @@ export class PacketInPath {
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
     if (
       known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)
-      && !this.checkSources.has(key.ip6 ? formatIpv6Words(key.ip6, 0) : uint32ToIpv4(key.clientIp))
+      && !this.checkSources.has(key.ip6 ? formatIpv6Source(key.ip6) : uint32ToIpv4(key.clientIp))
     ) {
       const address = srcAddress();
       const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
@@ -329,13 +328,11 @@ export class PacketInPath {
     }
     if ((ipv6.proto === IP_PROTO_TCP || ipv6.proto === IP_PROTO_UDP) && pkt.l4) {
       const h = this.header6;
-      const words = h.ip6!;
       // The addresses' words straight from the frame (the fixed header: source at 8, destination at 24).
-      ipv6Words(frame, pkt.l3Offset + 8, words, 0);
-      ipv6Words(frame, pkt.l3Offset + 24, words, 4);
+      const pair = readIpv6Pair(frame, pkt.l3Offset + 8, h.ip6!);
       h.proto = ipv6.proto;
-      h.src = foldIpv6(words, 0);
-      h.dst = foldIpv6(words, 4);
+      h.src = clientFold6(pair);
+      h.dst = vipFold6(pair);
       h.srcPort = pkt.l4.src;
       h.dstPort = pkt.l4.dst;
       h.tcpFlags = ipv6.proto === IP_PROTO_TCP ? pkt.l4.tcpFlags ?? 0 : -1;

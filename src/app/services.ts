@@ -12,7 +12,7 @@ import { DEFAULT_OUTLIER_SETTINGS, LbService, type OutlierSettings } from '../lb
 import { vipMix6 } from '../lb/conn-key';
 // '../net/prefix', not the '../net' barrel: lookup() runs per packet-in, and a barrel re-export is a megamorphic getter.
 import { ipv4Mask, parsePrefix, type IpPrefix } from '../net/prefix';
-import { foldIpv6 } from '../net/ipv6';
+import { foldIpv6, type Ipv6Pair } from '../net/ipv6';
 import { AppError } from './errors';
 import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
@@ -247,12 +247,18 @@ export class ServiceTable {
    */
   lookup6(proto: number, port: number, dst: ArrayLike<number>, at = 0, fold = foldIpv6(dst, at)): ServiceState | undefined {
     const index = this.byPort6.get((proto << 16) | port);
-    return index === undefined ? undefined : find6(index, dst, at, fold);
+    return index === undefined ? undefined : find6(index, dst[at] | 0, dst[at + 1] | 0, dst[at + 2] | 0, dst[at + 3] | 0, fold);
+  }
+
+  /** lookup6 of a packet-in's destination: the pair's d0..d3 (its int32 fields, read without a typed array's checks). */
+  lookupPair6(proto: number, port: number, p: Ipv6Pair, fold: number): ServiceState | undefined {
+    const index = this.byPort6.get((proto << 16) | port);
+    return index === undefined ? undefined : find6(index, p.d0, p.d1, p.d2, p.d3, fold);
   }
 
   /** owner() for an IPv6 address (four words from `at`): who answers neighbor solicitations, ping6 and refusals. */
   owner6(dst: ArrayLike<number>, at = 0): ServiceState | undefined {
-    return find6(this.all6, dst, at, foldIpv6(dst, at));
+    return find6(this.all6, dst[at] | 0, dst[at + 1] | 0, dst[at + 2] | 0, dst[at + 3] | 0, foldIpv6(dst, at));
   }
 
   byId(id: number): ServiceState | undefined {

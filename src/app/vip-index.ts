@@ -66,20 +66,20 @@ export function find4(index: VipIndex, dst: number): ServiceState | undefined {
 }
 
 /**
- * find4 for IPv6: the key is the fold of the address's masked words; services whose network has that fold are checked
+ * find4 for IPv6 (the address's four words a0..a3): the key is the fold of the address's masked words; services whose network has that fold are checked
  * word by word (another network may share a fold). The check is containsIpv6Words written out with the level's masks
  * (every network of a level has its length): on every IPv6 packet-in, and the call was not inlined (86 instructions
  * per new connection of its own, callgrind).
  */
-export function find6(index: VipIndex, dst: ArrayLike<number>, at: number, fold: number): ServiceState | undefined {
+export function find6(index: VipIndex, a0: number, a1: number, a2: number, a3: number, fold: number): ServiceState | undefined {
   const levels = index.levels;
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i];
     const m = level.masks6!;
-    const d0 = dst[at] & m[0];
-    const d1 = dst[at + 1] & m[1];
-    const d2 = dst[at + 2] & m[2];
-    const d3 = dst[at + 3] & m[3];
+    const d0 = a0 & m[0];
+    const d1 = a1 & m[1];
+    const d2 = a2 & m[2];
+    const d3 = a3 & m[3];
     const list = level.byKey.get(level.length === 128 ? fold | 0 : d0 ^ d1 ^ d2 ^ d3);
     if (list === undefined) continue;
     for (let j = 0; j < list.length; j++) {

@@ -14,7 +14,7 @@
  * never silently dropped), so one odd line does not hide the rest of the table.
  */
 import { ipv4ToUint32 } from '../net/ipv4';
-import { foldIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
+import { foldIpv6, ipv6Pair, ipv6Words, parseIpv6, type Ipv6Pair } from '../net/ipv6';
 
 export interface ConntrackTuple {
   /** IPv4 addresses as uint32; for IPv6, each address's IPVS fold (as in the connection table's keys). */
@@ -22,8 +22,11 @@ export interface ConntrackTuple {
   dst: number;
   sport: number;
   dport: number;
-  /** IPv6 only: the source's then the destination's four words (OVS prints IPv6 tuples as src=ADDR,dst=ADDR). */
-  ip6?: Uint32Array;
+  /**
+   * IPv6 only: the source's (s0..s3) and the destination's (d0..d3) words (OVS prints IPv6 tuples as src=ADDR,dst=ADDR),
+   * as the connection table's keys hold them (net/Ipv6Pair).
+   */
+  ip6?: Ipv6Pair;
 }
 
 export interface ConntrackEntry {
@@ -121,10 +124,10 @@ function tuple(text: string): ConntrackTuple | string {
   if (!Number.isInteger(sport) || !Number.isInteger(dport) || sport < 0 || sport > 0xffff || dport < 0 || dport > 0xffff) return 'bad ports';
   if (src.includes(':') || dst.includes(':')) {
     try {
-      const ip6 = new Uint32Array(8);
-      ipv6Words(parseIpv6(src), 0, ip6.subarray(0, 4));
-      ipv6Words(parseIpv6(dst), 0, ip6.subarray(4, 8));
-      return { src: foldIpv6(ip6, 0), dst: foldIpv6(ip6, 4), sport, dport, ip6 };
+      const words = new Uint32Array(8);
+      ipv6Words(parseIpv6(src), 0, words, 0);
+      ipv6Words(parseIpv6(dst), 0, words, 4);
+      return { src: foldIpv6(words, 0), dst: foldIpv6(words, 4), sport, dport, ip6: ipv6Pair(words) };
     } catch {
       return `not an IPv6 pair: ${src} / ${dst}`;
     }

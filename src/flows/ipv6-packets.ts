@@ -2,7 +2,7 @@
  * IPv6 packet-in parsing (RFC 8200): the fixed header, then the extension headers walked one by one, bounded
  * and checked against the payload length, to the upper-layer header. Never throws: garbage gives a typed reason.
  */
-import { formatIpv6 } from '../net/ipv6';
+import { formatIpv6, setIpv6Pair } from '../net/ipv6';
 import type { TransportHeader } from './packets';
 
 const ETH_TYPE_IPV6 = 0x86dd;
@@ -148,17 +148,17 @@ function readSolicitation(frame: Buffer, p: number, end: number): NeighborSolici
 
 /**
  * The packet-in fast path for IPv6: true, with `out` filled (proto, ports, TCP flags, the addresses' eight words in
- * out.ip6 and their IPVS folds in src/dst), exactly when parsePacket(frame) gives an IPv6 TCP or UDP packet with its
+ * out.ip6's int32 fields and their IPVS folds in src/dst), exactly when parsePacket(frame) gives an IPv6 TCP or UDP packet with its
  * ports that is not a fragment (extension headers walked as it walks them); false for everything else, which the
  * caller hands to the full parser (fragments, ICMPv6, truncated or bad headers). Reads numbers; allocates nothing.
- * `out.ip6` must hold 8 words.
+ * `out.ip6` must be set (net/Ipv6Pair).
  * `truncated`: the frame may end before the payload length says (a connection-end copy carries the first 128 bytes
  * of a segment); the headers must still be whole, as IPv4's reader asks of a copy.
  */
 export function readTransportHeader6(frame: Buffer, out: TransportHeader, truncated = false): boolean {
-  const words = out.ip6;
+  const pair = out.ip6;
   const length = frame.length;
-  if (words === undefined || length < 14) return false;
+  if (pair === undefined || length < 14) return false;
   let offset = 12;
   let ethType = (frame[offset] << 8) | frame[offset + 1];
   while (ethType === 0x8100 || ethType === 0x88a8 || ethType === 0x9100) {
@@ -192,11 +192,11 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   } else {
     return false;
   }
-  // The eight address words written out, not two ipv6Words loops: on every IPv6 packet-in, and V8 kept the loops
-  // (a check of the frame's map and the words' bounds per word, ~40 instructions a word). Byte loads, not a DataView
+  // The eight address pair written out, not two ipv6Words loops: on every IPv6 packet-in, and V8 kept the loops
+  // (a check of the frame's map and the pair' bounds per word, ~40 instructions a word). Byte loads, not a DataView
   // over the frame's memory: its `frame.buffer` is a call into V8's C++ per packet-in (~110 instructions, more than the view
   // saves: callgrind, 2026-12-06). Each fold (IPVS's addr_fold,
-  // as foldIpv6) from the words just read. An int32 stored into the Uint32Array keeps its bits.
+  // as foldIpv6) from the pair just read. Int32 fields, not a Uint32Array: every later reader loads them plainly.
   const p = at + 8;
   const s0 = be32(frame, p);
   const s1 = be32(frame, p + 4);
@@ -206,14 +206,7 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   const d1 = be32(frame, p + 20);
   const d2 = be32(frame, p + 24);
   const d3 = be32(frame, p + 28);
-  words[0] = s0;
-  words[1] = s1;
-  words[2] = s2;
-  words[3] = s3;
-  words[4] = d0;
-  words[5] = d1;
-  words[6] = d2;
-  words[7] = d3;
+  setIpv6Pair(pair, s0, s1, s2, s3, d0, d1, d2, d3);
   out.proto = proto;
   out.src = s0 ^ s1 ^ s2 ^ s3;
   out.dst = d0 ^ d1 ^ d2 ^ d3;

@@ -3,6 +3,7 @@
  * ICMP destination unreachable). Pure byte work; the parser never throws on garbage. IPv6: ipv6-packets.ts
  * (parser) and ipv6-replies.ts (neighbor advertisement, ICMPv6 echo reply and errors, RST over IPv6).
  */
+import type { Ipv6Pair } from '../net/ipv6';
 import { parseIpv6Packet, type Ipv6Failure, type Ipv6Header, type NeighborSolicitation } from './ipv6-packets';
 
 export const ETH_TYPE_IPV4 = 0x0800;
@@ -158,10 +159,11 @@ export interface TransportHeader {
   /** TCP flags; -1 for UDP. */
   tcpFlags: number;
   /**
-   * IPv6 packets only (never set by readTransportHeader): the source's then the destination's four address words
-   * (net/ipv6Words); src and dst then hold each address's IPVS fold (net/foldIpv6, an int32), as the connection table keys them.
+   * IPv6 packets only (never set by readTransportHeader): the source's (s0..s3) and the destination's (d0..d3) address
+   * words as int32 fields (net/Ipv6Pair); src and dst then hold each address's IPVS fold (net/foldIpv6, an int32), as
+   * the connection table keys them.
    */
-  ip6?: Uint32Array;
+  ip6?: Ipv6Pair;
 }
 
 export function emptyTransportHeader(): TransportHeader {

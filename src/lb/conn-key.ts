@@ -2,7 +2,7 @@
 // connection table's hashes of it (src/lb/conn-table.ts).
 import { LbInputError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
-import { foldIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../net/ipv6';
+import { formatIpv6Words, ipv6Pair, ipv6PairWords, ipv6Words, parseIpv6, type Ipv6Pair } from '../net/ipv6';
 
 /** A connection's identity as the client sees it (IPv4 addresses as uint32). */
 export interface ConnKey {
@@ -12,10 +12,11 @@ export interface ConnKey {
   vip: number;
   vipPort: number;
   /**
-   * IPv6 connections only: the client's then the VIP's four address words (net/ipv6Words); clientIp and vip then
-   * hold each address's IPVS fold (net/foldIpv6). Absent for IPv4, which costs the IPv4 path one check.
+   * IPv6 connections only: the client's (s0..s3) and the VIP's (d0..d3) address words as int32 fields (net/Ipv6Pair);
+   * clientIp and vip then hold each address's IPVS fold (net/foldIpv6). Absent for IPv4, which costs the IPv4 path one
+   * check.
    */
-  ip6?: Uint32Array;
+  ip6?: Ipv6Pair;
 }
 
 /**
@@ -26,10 +27,21 @@ export function connKeyFromText(proto: number, client: string, clientPort: numbe
   const v6 = client.includes(':');
   if (v6 !== vip.includes(':')) throw new LbInputError('conn', `client ${client} and VIP ${vip} are of different address families`);
   if (!v6) return { proto, clientIp: ipv4ToUint32(client), clientPort, vip: ipv4ToUint32(vip), vipPort };
-  const ip6 = new Uint32Array(8);
-  ipv6Words(parseIpv6(client), 0, ip6.subarray(0, 4));
-  ipv6Words(parseIpv6(vip), 0, ip6.subarray(4, 8));
-  return { proto, clientIp: foldIpv6(ip6, 0), clientPort, vip: foldIpv6(ip6, 4), vipPort, ip6 };
+  const words = new Uint32Array(8);
+  ipv6Words(parseIpv6(client), 0, words, 0);
+  ipv6Words(parseIpv6(vip), 0, words, 4);
+  const ip6 = ipv6Pair(words);
+  return { proto, clientIp: clientFold6(ip6), clientPort, vip: vipFold6(ip6), vipPort, ip6 };
+}
+
+/** The IPVS fold (net/foldIpv6) of an IPv6 key's client address: an int32. */
+export function clientFold6(p: Ipv6Pair): number {
+  return p.s0 ^ p.s1 ^ p.s2 ^ p.s3;
+}
+
+/** The IPVS fold of an IPv6 key's VIP address. */
+export function vipFold6(p: Ipv6Pair): number {
+  return p.d0 ^ p.d1 ^ p.d2 ^ p.d3;
 }
 
 /**
@@ -39,14 +51,14 @@ export function connKeyFromText(proto: number, client: string, clientPort: numbe
 export function connKeyText(k: ConnKey): string {
   return k.ip6 === undefined
     ? `${k.proto}/${k.clientIp}/${k.clientPort}/${k.vip}/${k.vipPort}`
-    : `${k.proto}/${k.ip6.join('.')}/${k.clientPort}/${k.vipPort}`;
+    : `${k.proto}/${ipv6PairWords(k.ip6).join('.')}/${k.clientPort}/${k.vipPort}`;
 }
 
 /** A key's client and VIP addresses as text (RFC 5952 for IPv6). */
 export function connAddresses(k: ConnKey): { client: string; vip: string } {
   return k.ip6 === undefined
     ? { client: uint32ToIpv4(k.clientIp), vip: uint32ToIpv4(k.vip) }
-    : { client: formatIpv6Words(k.ip6, 0), vip: formatIpv6Words(k.ip6, 4) };
+    : { client: formatIpv6Words(ipv6PairWords(k.ip6), 0), vip: formatIpv6Words(ipv6PairWords(k.ip6), 4) };
 }
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */
@@ -64,8 +76,8 @@ export function hashKey(proto: number, clientIp: number, clientPort: number, vip
  * then the client's words, the ports and the protocol. Written out, not loops over the words: it runs for every IPv6
  * packet-in (callgrind, docs/benchmarks.md).
  */
-export function hashKey6(proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
-  return hashAfterVip6(vipMix6(words, at + 4), proto, words, at, clientPort, vipPort);
+export function hashKey6(proto: number, p: Ipv6Pair, clientPort: number, vipPort: number): number {
+  return hashAfterVip6(vipMix6Of(p.d0, p.d1, p.d2, p.d3), proto, p.s0, p.s1, p.s2, p.s3, clientPort, vipPort);
 }
 
 /**
@@ -73,13 +85,17 @@ export function hashKey6(proto: number, words: ArrayLike<number>, at: number, cl
  * VIP's is made once (ServiceState.vip6Mix); a prefix VIP's keys each name their own VIP address, mixed per key.
  */
 export function vipMix6(words: ArrayLike<number>, at = 0): number {
-  let h = Math.imul(0x9e3779b9 ^ words[at], 0x85ebca6b);
+  return vipMix6Of(words[at], words[at + 1], words[at + 2], words[at + 3]);
+}
+
+function vipMix6Of(w0: number, w1: number, w2: number, w3: number): number {
+  let h = Math.imul(0x9e3779b9 ^ w0, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
+  h = Math.imul(h ^ w1, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
+  h = Math.imul(h ^ w2, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
+  h = Math.imul(h ^ w3, 0x85ebca6b);
   return h ^ (h >>> 13);
 }
 
@@ -90,18 +106,19 @@ export function vipMix6(words: ArrayLike<number>, at = 0): number {
 export function hashKey6Split(
   proto: number, clientWords: ArrayLike<number>, clientAt: number, vipWords: ArrayLike<number>, vipAt: number, clientPort: number, vipPort: number,
 ): number {
-  return hashAfterVip6(vipMix6(vipWords, vipAt), proto, clientWords, clientAt, clientPort, vipPort);
+  const c = clientWords;
+  return hashAfterVip6(vipMix6(vipWords, vipAt), proto, c[clientAt], c[clientAt + 1], c[clientAt + 2], c[clientAt + 3], clientPort, vipPort);
 }
 
-/** The rest of hashKey6 from the VIP's mix `h`: the client's words (from `at`), the ports, the protocol. */
-function hashAfterVip6(h: number, proto: number, words: ArrayLike<number>, at: number, clientPort: number, vipPort: number): number {
-  h = Math.imul(h ^ words[at], 0x85ebca6b);
+/** The rest of hashKey6 from the VIP's mix `h`: the client's words, the ports, the protocol. */
+function hashAfterVip6(h: number, proto: number, c0: number, c1: number, c2: number, c3: number, clientPort: number, vipPort: number): number {
+  h = Math.imul(h ^ c0, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 1], 0x85ebca6b);
+  h = Math.imul(h ^ c1, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 2], 0x85ebca6b);
+  h = Math.imul(h ^ c2, 0x85ebca6b);
   h ^= h >>> 13;
-  h = Math.imul(h ^ words[at + 3], 0x85ebca6b);
+  h = Math.imul(h ^ c3, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h ^ ((clientPort << 16) | vipPort), 0x27d4eb2f);
   h = Math.imul(h ^ (h >>> 15) ^ proto, 0x165667b1);
@@ -112,7 +129,7 @@ function hashAfterVip6(h: number, proto: number, words: ArrayLike<number>, at: n
 export function hashConnKey(k: ConnKey): number {
   return k.ip6 === undefined
     ? hashKey(k.proto, k.clientIp, k.clientPort, k.vip, k.vipPort)
-    : hashKey6(k.proto, k.ip6, 0, k.clientPort, k.vipPort);
+    : hashKey6(k.proto, k.ip6, k.clientPort, k.vipPort);
 }
 
 /**
@@ -120,5 +137,6 @@ export function hashConnKey(k: ConnKey): number {
  * one IPv6 VIP address, which mixes only the client's words per key. The same number as hashConnKey(k).
  */
 export function hashConnKey6(vipMix: number, k: ConnKey): number {
-  return hashAfterVip6(vipMix, k.proto, k.ip6!, 0, k.clientPort, k.vipPort);
+  const p = k.ip6!;
+  return hashAfterVip6(vipMix, k.proto, p.s0, p.s1, p.s2, p.s3, k.clientPort, k.vipPort);
 }

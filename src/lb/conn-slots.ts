@@ -2,9 +2,9 @@
 // the slots, the interned backends, and what a slot reads back as (src/lb/conn-table.ts keeps the index and the
 // connections' lives).
 import type { Backend, ConnState } from './backend';
-import type { ConnKey } from './conn-key';
+import { vipFold6, type ConnKey } from './conn-key';
 import { Vip6Intern } from './conn-vips';
-import { foldIpv6 } from '../net/ipv6';
+import type { Ipv6Pair } from '../net/ipv6';
 
 /** A connection as exported/imported, e.g. rebuilt from the switch's forward flows after a restart. */
 export interface ConnRecord extends ConnKey {
@@ -129,10 +129,10 @@ export class ConnSlots {
       state: this.state[slot] === STATE_ACTIVE ? 'active' : 'inactive', created: this.created[slot], lastSeen: this.lastSeen[slot],
     };
     if ((this.proto[slot] & FAMILY6) !== 0) {
-      record.ip6 = this.words6At(slot);
+      record.ip6 = this.pair6At(slot);
       // An IPv6 fold is an int32 (net/foldIpv6); the Uint32Array gives its bits back as a uint32.
       record.clientIp |= 0;
-      record.vip = foldIpv6(record.ip6, 4);
+      record.vip = vipFold6(record.ip6);
     }
     return record;
   }
@@ -160,20 +160,23 @@ export class ConnSlots {
       vipPort: this.vipPort[slot],
     };
     if ((this.proto[slot] & FAMILY6) !== 0) {
-      key.ip6 = this.words6At(slot);
+      key.ip6 = this.pair6At(slot);
       key.clientIp |= 0; // as in recordAt
-      key.vip = foldIpv6(key.ip6, 4);
+      key.vip = vipFold6(key.ip6);
     }
     return key;
   }
 
   /** An IPv6 slot's key words (ConnKey.ip6): the client's from ip6Words, the VIP's from vips. */
-  private words6At(slot: number): Uint32Array {
-    const words = new Uint32Array(8);
-    words.set(this.ip6Words.subarray(slot * WORDS6, slot * WORDS6 + WORDS6));
+  private pair6At(slot: number): Ipv6Pair {
+    const w = this.ip6Words;
+    const at = slot * WORDS6;
+    const v = this.vips.words;
     const vipAt = this.vip[slot] * 4;
-    words.set(this.vips.words.subarray(vipAt, vipAt + 4), 4);
-    return words;
+    return {
+      s0: w[at] | 0, s1: w[at + 1] | 0, s2: w[at + 2] | 0, s3: w[at + 3] | 0,
+      d0: v[vipAt] | 0, d1: v[vipAt + 1] | 0, d2: v[vipAt + 2] | 0, d3: v[vipAt + 3] | 0,
+    };
   }
 
   protected entryAt(slot: number): ConnEntry {

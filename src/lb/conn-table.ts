@@ -5,6 +5,7 @@ import { ConnSlots, type ConnEntry, type ConnRecord } from './conn-slots';
 import { EndLingerRing } from './end-linger';
 import { TimeRing } from './time-ring';
 import { LbInputError } from './errors';
+import type { Ipv6Pair } from '../net/ipv6';
 
 // The slot constants as this module's own: a use of an imported binding compiles to a load from the other module's
 // `exports` (11 Ir more per IPv4 connection in the connection-table micro, callgrind).
@@ -102,14 +103,14 @@ export class ConnectionTable extends ConnSlots {
       const words = this.ip6Words;
       const ip6 = key.ip6;
       const at = slot * WORDS6;
-      words[at] = ip6[0];
-      words[at + 1] = ip6[1];
-      words[at + 2] = ip6[2];
-      words[at + 3] = ip6[3];
+      words[at] = ip6.s0;
+      words[at + 1] = ip6.s1;
+      words[at + 2] = ip6.s2;
+      words[at + 3] = ip6.s3;
     }
     this.clientIp[slot] = key.clientIp;
     this.clientPort[slot] = key.clientPort;
-    this.vip[slot] = key.ip6 === undefined ? key.vip : this.vips.intern(key.ip6, 4);
+    this.vip[slot] = key.ip6 === undefined ? key.vip : this.vips.intern(key.ip6.d0, key.ip6.d1, key.ip6.d2, key.ip6.d3);
     this.vipPort[slot] = key.vipPort;
     this.backendOf[slot] = this.intern(backend);
     this.portIndex[slot] = portIndex;
@@ -424,24 +425,25 @@ export class ConnectionTable extends ConnSlots {
       && this.vipPort[slot] === k.vipPort && this.proto[slot] === k.proto;
   }
 
-  private find6(k: ConnKey, ip6: Uint32Array): number {
+  private find6(k: ConnKey, ip6: Ipv6Pair): number {
     const b = this.buckets;
     const mask = (b.length >> 1) - 1;
-    const hash = hashKey6(k.proto, ip6, 0, k.clientPort, k.vipPort) | 0;
+    const hash = hashKey6(k.proto, ip6, k.clientPort, k.vipPort) | 0;
     for (let i = hash & mask; ; i = (i + 1) & mask) {
       const slot = b[2 * i] - 1;
       if (slot === NO_SLOT || (b[2 * i + 1] === hash && this.matches6(slot, k, ip6))) return slot;
     }
   }
 
-  private matches6(slot: number, k: ConnKey, ip6: Uint32Array): boolean {
+  private matches6(slot: number, k: ConnKey, ip6: Ipv6Pair): boolean {
     if (this.clientPort[slot] !== k.clientPort || this.vipPort[slot] !== k.vipPort || this.proto[slot] !== (k.proto | FAMILY6)) return false;
+    // The stored words are uint32s, the key's int32s: compared as int32s.
     const w = this.ip6Words;
     const at = slot * WORDS6;
-    if (w[at] !== ip6[0] || w[at + 1] !== ip6[1] || w[at + 2] !== ip6[2] || w[at + 3] !== ip6[3]) return false;
+    if ((w[at] | 0) !== ip6.s0 || (w[at + 1] | 0) !== ip6.s1 || (w[at + 2] | 0) !== ip6.s2 || (w[at + 3] | 0) !== ip6.s3) return false;
     const v = this.vips.words;
     const vipAt = this.vip[slot] * 4;
-    return v[vipAt] === ip6[4] && v[vipAt + 1] === ip6[5] && v[vipAt + 2] === ip6[6] && v[vipAt + 3] === ip6[7];
+    return (v[vipAt] | 0) === ip6.d0 && (v[vipAt + 1] | 0) === ip6.d1 && (v[vipAt + 2] | 0) === ip6.d2 && (v[vipAt + 3] | 0) === ip6.d3;
   }
 
   /** Takes a slot out of the index and the order and frees it; its bits cleared (sweepEnded tells a freed slot by them). */

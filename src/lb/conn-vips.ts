@@ -31,29 +31,31 @@ export class Vip6Intern {
     return this.byKey.size;
   }
 
-  /** The index of the address in `src`'s four words from `at`, interned if new; one reference more to it. */
-  intern(src: ArrayLike<number>, at: number): number {
+  /**
+   * The index of the address whose four words are a0..a3 (int32s, as ConnKey.ip6 holds them), interned if new; one
+   * reference more to it.
+   */
+  intern(a0: number, a1: number, a2: number, a3: number): number {
     const last = this.last;
-    if (last !== NONE && (src[at] | 0) === this.last0 && (src[at + 1] | 0) === this.last1 && (src[at + 2] | 0) === this.last2
-      && (src[at + 3] | 0) === this.last3) {
+    if (last !== NONE && a0 === this.last0 && a1 === this.last1 && a2 === this.last2 && a3 === this.last3) {
       this.refs[last]++;
       return last;
     }
     const scan = this.highWater < SCAN ? this.highWater : SCAN;
     for (let i = 0; i < scan; i++) {
-      if (this.refs[i] !== 0 && this.equals(i, src, at)) return this.hold(i);
+      if (this.refs[i] !== 0 && this.equals(i, a0, a1, a2, a3)) return this.hold(i);
     }
-    const key = keyOf(src, at);
+    const key = keyOf(a0, a1, a2, a3);
     if (this.highWater > SCAN) {
       const known = this.byKey.get(key);
       if (known !== undefined) return this.hold(known);
     }
     const index = this.free.length > 0 ? this.free.pop()! : this.take();
     const w = this.words;
-    w[index * 4] = src[at];
-    w[index * 4 + 1] = src[at + 1];
-    w[index * 4 + 2] = src[at + 2];
-    w[index * 4 + 3] = src[at + 3];
+    w[index * 4] = a0;
+    w[index * 4 + 1] = a1;
+    w[index * 4 + 2] = a2;
+    w[index * 4 + 3] = a3;
     this.byKey.set(key, index);
     return this.hold(index);
   }
@@ -61,7 +63,9 @@ export class Vip6Intern {
   /** One reference less to `index`; the address is let go with its last one. */
   release(index: number): void {
     if (--this.refs[index] !== 0) return;
-    this.byKey.delete(keyOf(this.words, index * 4));
+    const w = this.words;
+    const i = index * 4;
+    this.byKey.delete(keyOf(w[i], w[i + 1], w[i + 2], w[i + 3]));
     this.free.push(index);
     if (this.last === index) this.last = NONE;
   }
@@ -80,10 +84,10 @@ export class Vip6Intern {
     return index;
   }
 
-  private equals(index: number, src: ArrayLike<number>, at: number): boolean {
+  private equals(index: number, a0: number, a1: number, a2: number, a3: number): boolean {
     const w = this.words;
     const i = index * 4;
-    return w[i] === src[at] && w[i + 1] === src[at + 1] && w[i + 2] === src[at + 2] && w[i + 3] === src[at + 3];
+    return (w[i] | 0) === a0 && (w[i + 1] | 0) === a1 && (w[i + 2] | 0) === a2 && (w[i + 3] | 0) === a3;
   }
 
   /** A new index at the high-water mark, the arrays doubled when full. */
@@ -101,9 +105,6 @@ export class Vip6Intern {
 }
 
 /** An address's four words as an 8-character key (16 bits a character). */
-function keyOf(w: ArrayLike<number>, at: number): string {
-  return String.fromCharCode(
-    w[at] >>> 16, w[at] & 0xffff, w[at + 1] >>> 16, w[at + 1] & 0xffff,
-    w[at + 2] >>> 16, w[at + 2] & 0xffff, w[at + 3] >>> 16, w[at + 3] & 0xffff,
-  );
+function keyOf(a0: number, a1: number, a2: number, a3: number): string {
+  return String.fromCharCode(a0 >>> 16, a0 & 0xffff, a1 >>> 16, a1 & 0xffff, a2 >>> 16, a2 & 0xffff, a3 >>> 16, a3 & 0xffff);
 }

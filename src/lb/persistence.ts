@@ -1,4 +1,5 @@
 import type { Backend } from './backend';
+import type { Ipv6Pair } from '../net/ipv6';
 
 export interface PersistenceOptions {
   /** Affinity lifetime after the last connection under the template ended (ms). */
@@ -40,11 +41,11 @@ export class PersistenceTable {
     });
   }
 
-  /** The template key of a client: its masked IPv4 address, or its IPv6 prefix (`ip6`'s first four words). */
-  private keyOf(clientIp: number, ip6: Uint32Array | undefined): number | string {
+  /** The template key of a client: its masked IPv4 address, or its IPv6 prefix (`ip6`'s client words). */
+  private keyOf(clientIp: number, ip6: Ipv6Pair | undefined): number | string {
     if (ip6 === undefined) return (clientIp & this.mask) >>> 0;
     const m = this.masks6;
-    return `${(ip6[0] & m[0]) >>> 0}.${(ip6[1] & m[1]) >>> 0}.${(ip6[2] & m[2]) >>> 0}.${(ip6[3] & m[3]) >>> 0}`;
+    return `${(ip6.s0 & m[0]) >>> 0}.${(ip6.s1 & m[1]) >>> 0}.${(ip6.s2 & m[2]) >>> 0}.${(ip6.s3 & m[3]) >>> 0}`;
   }
 
   get size(): number {
@@ -52,7 +53,7 @@ export class PersistenceTable {
   }
 
   /** The backend the client is bound to, or null (expired, missing or no longer valid). */
-  lookup(clientIp: number, ip6: Uint32Array | undefined, backends: readonly Backend[], now: number): Backend | null {
+  lookup(clientIp: number, ip6: Ipv6Pair | undefined, backends: readonly Backend[], now: number): Backend | null {
     const key = this.keyOf(clientIp, ip6);
     const template = this.templates.get(key);
     if (!template) return null;
@@ -68,7 +69,7 @@ export class PersistenceTable {
   }
 
   /** A connection was placed on `backend` for this client. */
-  connectionOpened(clientIp: number, ip6: Uint32Array | undefined, backend: Backend, now: number): void {
+  connectionOpened(clientIp: number, ip6: Ipv6Pair | undefined, backend: Backend, now: number): void {
     const key = this.keyOf(clientIp, ip6);
     const template = this.templates.get(key);
     if (template && template.backend === backend) {
@@ -80,7 +81,7 @@ export class PersistenceTable {
   }
 
   /** A connection under the client's template ended: the affinity timer restarts from now. */
-  connectionClosed(clientIp: number, ip6: Uint32Array | undefined, backend: Backend, now: number): void {
+  connectionClosed(clientIp: number, ip6: Ipv6Pair | undefined, backend: Backend, now: number): void {
     const template = this.templates.get(this.keyOf(clientIp, ip6));
     if (!template || template.backend !== backend) return;
     if (template.controlled > 0) template.controlled--;

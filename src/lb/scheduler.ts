@@ -1,4 +1,5 @@
 import type { Backend } from './backend';
+import type { Ipv6Pair } from '../net/ipv6';
 
 /**
  * The fields of a new connection's first packet that schedulers key on. IPv4 addresses as uint32. For IPv6,
@@ -12,7 +13,8 @@ export interface PacketKey {
   dstIp: number;
   dstPort: number;
   proto: number;
-  ip6?: Uint32Array;
+  /** IPv6 only: the client's and the VIP's address words (ConnKey.ip6). */
+  ip6?: Ipv6Pair;
 }
 
 export const SCHEDULER_NAMES = [

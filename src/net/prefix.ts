@@ -1,7 +1,7 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { AddressError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from './ipv4';
-import { foldIpv6, formatIpv6, ipv6Words, parseIpv6 } from './ipv6';
+import { foldIpv6, formatIpv6, ipv6Words, parseIpv6, type Ipv6Pair } from './ipv6';
 
 /**
  * An address or prefix, IPv4 or IPv6, as a VIP or a network is written in the configuration
@@ -102,6 +102,14 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
 }
 
 /** Whether an IPv6 address, as four 32-bit words from `at` (net/ipv6Words), is inside an IPv6 prefix. */
+/** containsIpv6Words of an address pair's destination (d0..d3). */
+export function containsIpv6Destination(prefix: IpPrefix, p: Ipv6Pair): boolean {
+  const net = prefix.words;
+  if (prefix.family !== 6 || net === undefined) return false;
+  return ((p.d0 & net[4]) >>> 0) === net[0] && ((p.d1 & net[5]) >>> 0) === net[1] && ((p.d2 & net[6]) >>> 0) === net[2]
+    && ((p.d3 & net[7]) >>> 0) === net[3];
+}
+
 export function containsIpv6Words(prefix: IpPrefix, words: ArrayLike<number>, at = 0): boolean {
   const net = prefix.words;
   if (prefix.family !== 6 || net === undefined) return false;

@@ -6,7 +6,7 @@ import { LoadBalancerApp, type AccountingInput, type SwitchBatch, type VadcEvent
 import { parseConfig } from '../../src/config';
 import type { OutboundMessage, SwitchInfo } from '../../src/controller/types';
 import { checkFlow, checkGroup, endCopyService, parseCookie, parsePacket, vadcPipeline, vadcTables, type ConntrackEntry, type Pipeline, type VadcTables } from '../../src/flows';
-import { foldIpv6, ipv4ToUint32, ipv6Words, parseIpv6 } from '../../src/net';
+import { foldIpv6, ipv4ToUint32, ipv6Pair, ipv6Words, parseIpv6 } from '../../src/net';
 import { OFPP_LOCAL, OFPP_TABLE, OFPRR_IDLE_TIMEOUT } from '../../src/openflow/constants';
 import type { FlowMod, FlowRemoved, FlowStats, OfpMessage, OfpPort, Oxm, PacketIn, PacketOut } from '../../src/openflow/types';
 import { encode } from '../../src/openflow/codec';
@@ -427,10 +427,10 @@ export class AppHarness {
 /** A tracker tuple as the listing's parser makes it: IPv4 as numbers, IPv6 as words and folds. */
 function tuple(src: string, dst: string, sport: number, dport: number): ConntrackEntry['orig'] {
   if (!src.includes(':')) return { src: ipv4ToUint32(src), dst: ipv4ToUint32(dst), sport, dport };
-  const ip6 = new Uint32Array(8);
-  ipv6Words(parseIpv6(src), 0, ip6.subarray(0, 4));
-  ipv6Words(parseIpv6(dst), 0, ip6.subarray(4, 8));
-  return { src: foldIpv6(ip6, 0), dst: foldIpv6(ip6, 4), sport, dport, ip6 };
+  const words = new Uint32Array(8);
+  ipv6Words(parseIpv6(src), 0, words, 0);
+  ipv6Words(parseIpv6(dst), 0, words, 4);
+  return { src: foldIpv6(words, 0), dst: foldIpv6(words, 4), sport, dport, ip6: ipv6Pair(words) };
 }
 
 /** Another controller's table-0 flow that sends every packet on to vadc's first table. */

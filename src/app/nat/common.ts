@@ -5,7 +5,7 @@ import { OFPP_ANY } from '../../openflow/constants';
 import type { FlowMod } from '../../openflow/types';
 import type { TransportHeader } from '../../flows/packets';
 import type { Backend } from '../../lb/backend';
-import { formatIpv6, formatIpv6Words, ipv4ToUint32, uint32ToIpv4 } from '../../net';
+import { formatIpv6, formatIpv6Destination, formatIpv6Source, ipv4ToUint32, uint32ToIpv4 } from '../../net';
 import type { BackendState, ServiceState } from '../services';
 
 /**
@@ -21,7 +21,7 @@ export function deleteBackendConnectionFlows(serviceId: number, ofport: number, 
 export function headerAddresses(h: Readonly<TransportHeader>): { client: string; vip: string } {
   return h.ip6 === undefined
     ? { client: uint32ToIpv4(h.src), vip: uint32ToIpv4(h.dst) }
-    : { client: formatIpv6Words(h.ip6, 0), vip: formatIpv6Words(h.ip6, 4) };
+    : { client: formatIpv6Source(h.ip6), vip: formatIpv6Destination(h.ip6) };
 }
 
 /**

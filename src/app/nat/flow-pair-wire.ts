@@ -12,7 +12,7 @@ import { buildConnectionFlows, buildResubmitPacketOut, FlowBuildError, type Conn
 import { MAX_CONNECTION_ID } from '../../flows/cookies';
 import { TABLE, type VadcTables } from '../../flows/pipeline';
 import { uint32ToIpv4 } from '../../net/ipv4';
-import { formatIpv6Words } from '../../net/ipv6';
+import { formatIpv6Words, type Ipv6Pair } from '../../net/ipv6';
 import { numberToMac } from '../../net/mac';
 import { compileLayout, u16, u32, type MessageLayout, type SlotSpecs } from '../../openflow/layout';
 import { messageMemory } from '../../flows/memory-view';
@@ -278,11 +278,11 @@ function connectionSpec(s: FlowPairService, v: Slots): ConnectionSpec {
 
 /**
  * An IPv6 connection's variable values: the ports and MACs as for IPv4; the client's and the VIP's addresses as
- * the header's eight words (client 0..3, VIP 4..7: the packet-in path's TransportHeader.ip6) and the backend's as
+ * the header's eight words (client s0..s3, VIP d0..d3: the packet-in path's TransportHeader.ip6) and the backend's as
  * its 16 bytes (lb Backend.ip6).
  */
 export interface FlowPairValues6 extends Omit<FlowPairValues, 'clientIp' | 'vipIp' | 'backendIp'> {
-  words: Uint32Array;
+  ip6: Ipv6Pair;
   backendIp6: Uint8Array;
 }
 
@@ -387,31 +387,28 @@ export class FlowPairWireEncoder6 {
   /** encode() from a `pair` made for the connection's backend port: the backend values in `v` are not read. */
   encodeWith(pair: Buffer, v: FlowPairValues6, frame: Buffer): Buffer {
     const out = connectionMessage(pair, this.at, this.cookieLowBase, v, frame);
-    const w = v.words;
+    const w = v.ip6;
     // The client's address (and a prefix VIP's) as 32-bit words through the DataView its memory came with: 16
     // single-byte stores an address cost ~15 instructions each, and a view reached through `out.buffer` ~110 a message
     // (callgrind, docs/benchmarks.md).
     const view = messageMemory.view;
     const at = messageMemory.at;
     const o = this.client;
-    writeAddressTwice(view, at + o.forward, at + o.reverse, w, 0);
+    writeAddressTwice(view, at + o.forward, at + o.reverse, w.s0, w.s1, w.s2, w.s3);
     view.setUint16(at + o.forwardPort, v.clientPort);
     view.setUint16(at + o.reversePort, v.clientPort);
-    if (this.fixedVip === undefined) writeAddressTwice(view, at + o.forwardVip, at + o.reverseVip, w, 4);
+    if (this.fixedVip === undefined) writeAddressTwice(view, at + o.forwardVip, at + o.reverseVip, w.d0, w.d1, w.d2, w.d3);
     return out;
   }
 }
 
 /**
- * One IPv6 address (four words of `words` from `from`) big-endian at `a` and at `b` in the view (the forward and the
- * reverse flow-mod), its words read once: V8 reloads a typed array's element after any store through a view (they may
- * alias), with its map and bounds checks (~37 instructions a connection, callgrind, docs/benchmarks.md).
+ * One IPv6 address (its four words w0..w3) big-endian at `a` and at `b` in the view (the forward and the reverse
+ * flow-mod). The words come as numbers, read once by the caller: V8 reloads a typed array's element after any store
+ * through a view (they may alias), with its map and bounds checks (~37 instructions a connection, callgrind,
+ * docs/benchmarks.md); the pair's int32 fields are plain loads. setUint32 takes an int32's bits.
  */
-function writeAddressTwice(view: DataView<ArrayBufferLike>, a: number, b: number, words: Uint32Array, from: number): void {
-  const w0 = words[from];
-  const w1 = words[from + 1];
-  const w2 = words[from + 2];
-  const w3 = words[from + 3];
+function writeAddressTwice(view: DataView<ArrayBufferLike>, a: number, b: number, w0: number, w1: number, w2: number, w3: number): void {
   view.setUint32(a, w0);
   view.setUint32(a + 4, w1);
   view.setUint32(a + 8, w2);

@@ -9,6 +9,7 @@ import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, formatMac, type TransportHeader } from '.
 import { OFPP_ANY } from '../../openflow/constants';
 import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import type { ServiceConfig } from '../../config';
+import { ipv6Pair } from '../../net/ipv6';
 import { connAddresses } from '../../lb/conn-key';
 import type { ConnRecord } from '../../lb/conn-slots';
 import type { EgressTag } from '../../flows/egress';
@@ -39,7 +40,7 @@ export class FlowsNat implements NatMode {
     backendOfport: 0, backendIp: 0, backendPort: 0, backendMac: Buffer.alloc(6),
   };
   private readonly values6: FlowPairValues6 = {
-    connectionId: 0, clientOfport: 0, clientPort: 0, clientMacOffset: 6, words: new Uint32Array(8),
+    connectionId: 0, clientOfport: 0, clientPort: 0, clientMacOffset: 6, ip6: ipv6Pair(),
     backendOfport: 0, backendIp6: Buffer.alloc(16), backendPort: 0, backendMac: Buffer.alloc(6),
   };
 
@@ -120,9 +121,9 @@ export class FlowsNat implements NatMode {
       v.connectionId = takeConnectionId(service);
       v.clientOfport = c.inPort;
       v.clientPort = c.header.srcPort;
-      // The packet-in path's one scratch array: stored again only if it is another (a pointer store is a write-barrier call while the collector marks).
-      const words = c.header.ip6;
-      if (v.words !== words) v.words = words;
+      // The packet-in path's one scratch pair: stored again only if it is another (a pointer store is a write-barrier call while the collector marks).
+      const ip6 = c.header.ip6;
+      if (v.ip6 !== ip6) v.ip6 = ip6;
       let pair = encodedAt(location, made.encoder, backendIp6, c.softwarePort);
       if (pair === undefined) {
         pair = made.encoder.pair(backendIp6, c.softwarePort, location.macBytes, location.ofport);

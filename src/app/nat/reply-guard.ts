@@ -6,7 +6,7 @@ import type { FlowMod, OfpMessage, OfpPort } from '../../openflow/types';
 import { buildDirectReplyFlow, buildHostReplyFlow, buildReplyGuardFlow, buildReplyGuardMeter, buildReplyGuardPacketOut } from '../../flows/reply-guard';
 import { emptyTransportHeader, IP_PROTO_TCP, readTransportHeader } from '../../flows/packets';
 import { readTransportHeader6 } from '../../flows/ipv6-packets';
-import { formatIpv6Words, uint32ToIpv4 } from '../../net';
+import { formatIpv6Destination, formatIpv6Source, ipv6Pair, uint32ToIpv4 } from '../../net';
 import type { VadcTables } from '../../flows/pipeline';
 
 export interface ReplyGuard {
@@ -47,15 +47,15 @@ export function createReplyGuard(ratePerSecond: number, tables: VadcTables): Rep
   if (ratePerSecond <= 0) return NO_REPLY_GUARD;
   const localMacs = new Map<bigint, string>();
   const header = emptyTransportHeader();
-  const header6 = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+  const header6 = { ...emptyTransportHeader(), ip6: ipv6Pair() };
   /** A TCP frame's addresses and ports (IPv4 or IPv6), for its direct-reply flow; undefined for anything else. */
   const tcpAddresses = (frame: Buffer) => {
     if (readTransportHeader(frame, header)) {
       return header.proto === IP_PROTO_TCP ? { src: uint32ToIpv4(header.src), dst: uint32ToIpv4(header.dst), srcPort: header.srcPort, dstPort: header.dstPort } : undefined;
     }
     if (!readTransportHeader6(frame, header6) || header6.proto !== IP_PROTO_TCP) return undefined;
-    const words = header6.ip6!;
-    return { src: formatIpv6Words(words, 0), dst: formatIpv6Words(words, 4), srcPort: header6.srcPort, dstPort: header6.dstPort };
+    const pair = header6.ip6;
+    return { src: formatIpv6Source(pair), dst: formatIpv6Destination(pair), srcPort: header6.srcPort, dstPort: header6.dstPort };
   };
   return {
     ratePerSecond,

@@ -4,7 +4,7 @@ import { isClosing, isEstablished, tcpEnd, type ConntrackEntry, type TcpEnd } fr
 import { IP_PROTO_TCP, IP_PROTO_UDP } from '../../flows/packets';
 import { connKeyText as trackerKey, type ConnKey } from '../../lb/conn-key';
 import type { ConnRecord } from '../../lb/conn-slots';
-import { formatIpv6Words } from '../../net/ipv6';
+import { formatIpv6Source } from '../../net/ipv6';
 import type { OfpMessage } from '../../openflow/types';
 import type { BackendState, ServiceState } from '../services';
 import { backendAt, backendsByAddress, type BackendAt } from './common';
@@ -30,7 +30,7 @@ const decidedKey = (e: ConntrackEntry): string => `${trackerKey(origKey(e))}/${e
 
 /** Where a tracker entry's reply comes from: the backend's address and software port. */
 function replySource(e: ConntrackEntry): BackendAt {
-  return backendAt(e.reply.ip6 ? formatIpv6Words(e.reply.ip6, 0) : e.reply.src, e.reply.sport);
+  return backendAt(e.reply.ip6 ? formatIpv6Source(e.reply.ip6) : e.reply.src, e.reply.sport);
 }
 
 /** A service as the tracker names it: its id (ct_mark's high half) and protocol. */

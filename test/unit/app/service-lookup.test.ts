@@ -4,7 +4,7 @@
 // duplicated VIPs, ports, protocols) and packets to their VIPs, into their prefixes, near them and anywhere.
 import { ServiceTable, type ServiceState } from '../../../src/app/services';
 import { parseConfig, type ServiceConfig } from '../../../src/config';
-import { foldIpv6, formatIpv6, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net/ipv6';
+import { foldIpv6, formatIpv6, formatIpv6Words, ipv6Pair, ipv6Words, parseIpv6 } from '../../../src/net/ipv6';
 import { containsIpv4, containsIpv6Words, ipv4Mask } from '../../../src/net/prefix';
 import { ipv4ToUint32, uint32ToIpv4 } from '../../../src/net/ipv4';
 import { fuzzSeed, rng } from '../../helpers/fuzz';
@@ -173,10 +173,14 @@ describe('ServiceTable lookups against the scan they replaced', () => {
         for (const proto of Object.values(PROTO)) {
           for (const port of [80, 81, 443]) {
             const want = scanLookup6(t, proto, port, words);
-            // Without the fold (lookup6 makes it), with it, and from the middle of a header as the packet-in reads it.
+            // Without the fold (lookup6 makes it), with it, from the middle of a header, and from a pair's d0..d3 as the
+            // packet-in reads it (lookupPair6).
             const header = new Uint32Array(8);
             header.set(words, 4);
-            const got = [t.lookup6(proto, port, words), t.lookup6(proto, port, words, 0, foldIpv6(words)), t.lookup6(proto, port, header, 4, foldIpv6(header, 4))];
+            const got = [
+              t.lookup6(proto, port, words), t.lookup6(proto, port, words, 0, foldIpv6(words)), t.lookup6(proto, port, header, 4, foldIpv6(header, 4)),
+              t.lookupPair6(proto, port, ipv6Pair(header), foldIpv6(header, 4)),
+            ];
             for (const g of got) if (g !== want) mismatches.push(`lookup6(${proto}, ${port}, ${text}): ${nameOf(g)}, the scan ${nameOf(want)}`);
             if (want) {
               seen.lookup6Hits++;

@@ -3,8 +3,8 @@
 // addresses fold to the same 32 bits are told apart.
 import { parseConntrackDump, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
 import { connKeyFromText } from '../../../src/lb';
-import { formatIpv6Words } from '../../../src/net';
 import { AppHarness, backendYaml, NAT_MODES, ZONE } from '../../helpers/app-harness';
+import { formatIpv6Source, formatIpv6Destination } from '../../../src/net/ipv6';
 
 const CONNTRACK = NAT_MODES[1];
 const SERVICES = `
@@ -29,7 +29,7 @@ describe('tracker listing with IPv6 connections', () => {
     const { entries, malformed } = parseConntrackDump(`${line('2001:db8::51', 40000, 'ESTABLISHED', 7)}\n${line('2001:db8::zz', 40001, 'ESTABLISHED', 7)}`);
     expect(entries).toHaveLength(1);
     const e = entries[0];
-    expect([formatIpv6Words(e.orig.ip6!, 0), formatIpv6Words(e.orig.ip6!, 4), formatIpv6Words(e.reply.ip6!, 0)]).toEqual(['2001:db8::51', 'fd00::1:100', 'fd00:2::11']);
+    expect([formatIpv6Source(e.orig.ip6!), formatIpv6Destination(e.orig.ip6!), formatIpv6Source(e.reply.ip6!)]).toEqual(['2001:db8::51', 'fd00::1:100', 'fd00:2::11']);
     expect(e.orig).toMatchObject({ src: (0x20010db8 ^ 0x51) >>> 0, sport: 40000, dport: 80 });
     expect(malformed.map((m) => m.reason)).toEqual(['orig: not an IPv6 pair: 2001:db8::zz / fd00::1:100']);
   });
@@ -46,7 +46,7 @@ describe('tracker listing with IPv6 connections', () => {
     service.lb.connections.insert(unlisted, vm1, 0, 'inactive', h.now);
     const entries: ConntrackEntry[] = parseConntrackDump(line('1:2:3:4::', 40000, 'ESTABLISHED', service.id)).entries;
     h.install(h.app.applyAccounting({ source: 'tracker', entries }, h.now + 5000));
-    expect(service.lb.connections.export().map((r) => [formatIpv6Words(r.ip6!, 0), r.state])).toEqual([['1:2:3:4::', 'active']]);
+    expect(service.lb.connections.export().map((r) => [formatIpv6Source(r.ip6!), r.state])).toEqual([['1:2:3:4::', 'active']]);
     expect([vm1.activeConns, vm1.inactiveConns]).toEqual([1, 0]);
     h.install(h.app.applyAccounting({ source: 'tracker', entries: [] }, h.now + 10000));
     expect(service.lb.connections.size).toBe(0);

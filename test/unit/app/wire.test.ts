@@ -2,7 +2,7 @@
 import { CtCommitWireEncoder, CtCommitWireEncoder6 } from '../../../src/app/nat/ct-commit-wire';
 import { FlowPairWireEncoder, FlowPairWireEncoder6, type FlowPairService, type FlowPairValues6 } from '../../../src/app/nat/flow-pair-wire';
 import { buildConnectionFlows, buildCtCommitPacketOut, buildResubmitPacketOut, FlowBuildError, type ConnectionSpec } from '../../../src/flows';
-import { formatIpv6, formatIpv6Words, uint32ToIpv4 } from '../../../src/net';
+import { formatIpv6, formatIpv6Destination, formatIpv6Source, formatIpv6Words, ipv6Pair, uint32ToIpv4 } from '../../../src/net';
 import { encode } from '../../../src/openflow/codec';
 import { MESSAGE_SLAB_BYTES } from '../../../src/flows/memory-view';
 
@@ -18,13 +18,13 @@ function prng(seed: number): () => number {
 const hexByte = (n: number) => (n & 0xff).toString(16).padStart(2, '0');
 const macText = (bytes: Uint8Array) => [...bytes].map(hexByte).join(':');
 
-/** encode()'s bytes of an IPv6 connection's flow pair and packet-out: the client's and the VIP's addresses from `words`. */
+/** encode()'s bytes of an IPv6 connection's flow pair and packet-out: the client's and the VIP's addresses from `ip6`. */
 function expected6(service: FlowPairService, values: FlowPairValues6, frame: Buffer): string {
   const spec: ConnectionSpec = {
     serviceId: service.serviceId, connectionId: values.connectionId, protocol: service.protocol,
     idleTimeout: service.idleTimeout, finTimeout: service.finTimeout,
-    client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: formatIpv6Words(values.words, 0), port: values.clientPort },
-    vip: { mac: service.vipMac, ip: formatIpv6Words(values.words, 4), port: service.vipPort },
+    client: { ofport: values.clientOfport, mac: macText(frame.subarray(6, 12)), ip: formatIpv6Source(values.ip6), port: values.clientPort },
+    vip: { mac: service.vipMac, ip: formatIpv6Destination(values.ip6), port: service.vipPort },
     backend: { ofport: values.backendOfport, mac: macText(values.backendMac), ip: formatIpv6(values.backendIp6), port: values.backendPort },
   };
   return Buffer.concat([...buildConnectionFlows(spec).map((m) => Buffer.from(encode(m))), Buffer.from(encode(buildResubmitPacketOut(frame, values.clientOfport)))]).toString('hex');
@@ -74,7 +74,7 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
       const backendIp6 = Uint8Array.from({ length: 16 }, (_, k) => (i % 4 === 1 && k > 1 && k < 14 ? 0 : next() & 0xff));
       const values = {
         connectionId: i === 0 ? 0x0fffffff : 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 0xfffffeff), clientPort: next() & 0xffff,
-        clientMacSource: frame, clientMacOffset: 6, words, backendOfport: 1 + (next() % 0xfffffeff), backendIp6, backendPort: next() & 0xffff, backendMac,
+        clientMacSource: frame, clientMacOffset: 6, ip6: ipv6Pair(words), backendOfport: 1 + (next() % 0xfffffeff), backendIp6, backendPort: next() & 0xffff, backendMac,
       };
       expect(encoder.encode(values, frame).toString('hex')).toBe(expected6(service, values, frame));
     }
@@ -94,7 +94,7 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
       for (let j = 0; j < frame.length; j++) frame[j] = next() & 0xff;
       const values = {
         connectionId: 1 + (next() % 0x0ffffffe), clientOfport: 1 + (next() % 1000), clientPort: next() & 0xffff, clientMacSource: frame, clientMacOffset: 6,
-        words: Uint32Array.from({ length: 8 }, () => next()), backendOfport: 3, backendIp6: Uint8Array.from({ length: 16 }, () => next() & 0xff),
+        ip6: ipv6Pair(Array.from({ length: 8 }, () => next())), backendOfport: 3, backendIp6: Uint8Array.from({ length: 16 }, () => next() & 0xff),
         backendPort: 8080, backendMac: Buffer.from([2, 0, 0, 0, 0, 9]),
       };
       const out = encoder.encode(values, frame);
@@ -133,7 +133,7 @@ describe('FlowPairWireEncoder: the same bytes as encode() of the built flows and
       expect(encoder4.encode(v4, frame).toString('hex')).toBe(bytesOf(spec(uint32ToIpv4(v4.clientIp), uint32ToIpv4(vip4), uint32ToIpv4(v4.backendIp))));
       const words = Uint32Array.from({ length: 8 }, () => next());
       const backendIp6 = Uint8Array.from({ length: 16 }, (_, k) => (k === 15 ? 0x11 + (i % 3) : k === 0 ? 0xfd : 0));
-      const v6 = { ...common, words, backendIp6 };
+      const v6 = { ...common, ip6: ipv6Pair(words), backendIp6 };
       expect(encoder6.encode(v6, frame).toString('hex')).toBe(bytesOf(spec(formatIpv6Words(words, 0), formatIpv6(vip6), formatIpv6(backendIp6))));
     }
     expect(() => new FlowPairWireEncoder({ ...service, vip: vip6 })).toThrow(FlowBuildError);
@@ -230,7 +230,7 @@ describe('fast-path messages cut from shared memory keep their bytes after later
           break;
         }
         case 1: {
-          const v = { connectionId, clientOfport, clientPort, clientMacSource: frame, clientMacOffset: 6, words: Uint32Array.from({ length: 8 }, () => next()), backendOfport: 4, backendIp6, backendPort: 443, backendMac: mac };
+          const v = { connectionId, clientOfport, clientPort, clientMacSource: frame, clientMacOffset: 6, ip6: ipv6Pair(Array.from({ length: 8 }, () => next())), backendOfport: 4, backendIp6, backendPort: 443, backendMac: mac };
           out = pair6.encode(v, frame);
           expected = expected6(service, v, frame);
           break;

@@ -1,6 +1,8 @@
 // parseConntrackDump against real `ovs-appctl dpctl/dump-conntrack` lines captured from OVS 3.1 (userspace datapath).
 import { isClosing, isEstablished, parseConntrackDump, tcpEnd, type ConntrackEntry } from '../../../src/flows/conntrack-dump';
-import { foldIpv6, ipv4ToUint32 } from '../../../src/net';
+import { ipv4ToUint32 } from '../../../src/net';
+import { ipv6PairWords } from '../../../src/net/ipv6';
+import { clientFold6, vipFold6 } from '../../../src/lb/conn-key';
 
 const TIME_WAIT = 'tcp,orig=(src=10.0.0.101,dst=10.0.0.100,sport=39646,dport=80),reply=(src=10.0.0.11,dst=10.0.0.101,sport=8080,dport=39646),'
   + 'zone=2780,mark=3429564418,protoinfo=(state=TIME_WAIT)';
@@ -181,10 +183,10 @@ describe('conntrack dump at its edges', () => {
     const dump = parseConntrackDump(v6);
     expect(dump.malformed).toEqual([]);
     const [entry] = dump.entries;
-    expect([...entry.orig.ip6!]).toEqual([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x10100]);
-    expect([...entry.reply.ip6!]).toEqual([0xfd000000, 0, 0, 0x11, 0xfd000000, 0, 0, 0x101]);
+    expect([...ipv6PairWords(entry.orig.ip6!)]).toEqual([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x10100]);
+    expect([...ipv6PairWords(entry.reply.ip6!)]).toEqual([0xfd000000, 0, 0, 0x11, 0xfd000000, 0, 0, 0x101]);
     expect([entry.orig.src, entry.orig.dst, entry.orig.sport, entry.orig.dport, entry.zone, entry.mark])
-      .toEqual([foldIpv6(entry.orig.ip6!, 0), foldIpv6(entry.orig.ip6!, 4), 40000, 80, 7, 9]);
+      .toEqual([clientFold6(entry.orig.ip6!), vipFold6(entry.orig.ip6!), 40000, 80, 7, 9]);
     expect(reasonOf('src=10.0.0.101,dst=fd00::100,sport=1,dport=80')).toEqual(['orig: not an IPv6 pair: 10.0.0.101 / fd00::100']);
     expect(reasonOf('src=fd00::101,dst=10.0.0.100,sport=1,dport=80')).toEqual(['orig: not an IPv6 pair: fd00::101 / 10.0.0.100']);
   });

@@ -1,7 +1,9 @@
 import { readTransportHeader6 } from '../../../src/flows/ipv6-packets';
 import { emptyTransportHeader, parsePacket, readTransportHeader, type TransportHeader } from '../../../src/flows/packets';
-import { foldIpv6, formatIpv6Words, ipv4ToUint32 } from '../../../src/net';
+import { ipv4ToUint32 } from '../../../src/net';
 import { ipv6Frame } from '../../helpers/frames';
+import { formatIpv6Source, formatIpv6Destination, ipv6Pair } from '../../../src/net/ipv6';
+import { clientFold6, vipFold6 } from '../../../src/lb/conn-key';
 
 /** What readTransportHeader must report for a frame, derived from the general parser (fragments: the refusal's, not its). */
 function expectedFromParser(frame: Buffer): TransportHeader | null {
@@ -108,7 +110,7 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
   }
 
   function check(f: Buffer): boolean {
-    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
     const got = readTransportHeader6(f, out);
     const r = parsePacket(f);
     const plain = r.ok && r.packet.ipv6 !== undefined && !r.packet.ipv6.fragment && r.packet.l4 !== undefined
@@ -116,9 +118,9 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
     expect(got).toBe(plain);
     if (got && r.ok) {
       const { ipv6, l4 } = r.packet;
-      expect([formatIpv6Words(out.ip6!, 0), formatIpv6Words(out.ip6!, 4), out.proto, out.srcPort, out.dstPort, out.tcpFlags])
+      expect([formatIpv6Source(out.ip6!), formatIpv6Destination(out.ip6!), out.proto, out.srcPort, out.dstPort, out.tcpFlags])
         .toEqual([ipv6!.src, ipv6!.dst, ipv6!.proto, l4!.src, l4!.dst, ipv6!.proto === 6 ? l4!.tcpFlags : -1]);
-      expect([out.src, out.dst]).toEqual([foldIpv6(out.ip6!, 0), foldIpv6(out.ip6!, 4)]);
+      expect([out.src, out.dst]).toEqual([clientFold6(out.ip6!), vipFold6(out.ip6!)]);
     }
     return got;
   }
@@ -147,11 +149,11 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
 
   it("truncated: reads a connection-end copy's first bytes (whole headers, the payload cut), still no less than the headers", () => {
     const long = ipv6Frame({ srcMac: '52:54:00:00:00:c1', dstMac: '02:06:00:00:01:00', srcIp: '2001:db8::51', dstIp: 'fd00::100', proto: 'tcp', srcPort: 40001, tcpFlags: 0x11, payload: Buffer.alloc(300) });
-    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
     const copy = long.subarray(0, 128);
     expect(readTransportHeader6(copy, out)).toBe(false);
     expect(readTransportHeader6(copy, out, true)).toBe(true);
-    expect([formatIpv6Words(out.ip6!, 0), out.srcPort, out.dstPort, out.tcpFlags]).toEqual(['2001:db8::51', 40001, 80, 0x11]);
+    expect([formatIpv6Source(out.ip6!), out.srcPort, out.dstPort, out.tcpFlags]).toEqual(['2001:db8::51', 40001, 80, 0x11]);
     // The TCP header's flags must be there: 14 + 40 + 14 bytes at least.
     expect(readTransportHeader6(long.subarray(0, 14 + 40 + 13), out, true)).toBe(false);
     expect(readTransportHeader6(long.subarray(0, 14 + 40 + 14), out, true)).toBe(true);
@@ -182,7 +184,7 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
     expect(check(behindRaw('tcp', [dest16, ah24, atomic]))).toBe(true);
     expect(check(behindRaw('tcp', [atomic, ah24]))).toBe(true);
     expect(check(behindRaw('udp', [ah24, dest16]))).toBe(true);
-    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
     expect(readTransportHeader6(behindRaw('tcp', [dest16, ah24, atomic]), out)).toBe(true);
     expect([out.proto, out.srcPort, out.dstPort, out.tcpFlags]).toEqual([6, 40001, 80, 0x12]);
   });
@@ -206,7 +208,7 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
   it('reads the protocol from the IPv6 header, whatever the source MAC holds', () => {
     // The source MAC's third byte is 6 (TCP) and sits 6 bytes before the IPv6 header: a UDP datagram stays UDP.
     const udp = behindRaw('udp', [], '52:54:06:00:00:c1');
-    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
     expect(check(udp)).toBe(true);
     expect(readTransportHeader6(udp, out)).toBe(true);
     expect([out.proto, out.srcPort, out.dstPort, out.tcpFlags]).toEqual([17, 40001, 53, -1]);
@@ -214,7 +216,7 @@ describe('readTransportHeader6 agrees with parsePacket (extension headers walked
 
   it("UDP: the header's ports must be there (a copy cut inside them is refused), and TCP flags left by an earlier read are cleared", () => {
     const udp = behindRaw('udp', []);
-    const out: TransportHeader = { ...emptyTransportHeader(), ip6: new Uint32Array(8) };
+    const out: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
     expect(readTransportHeader6(udp.subarray(0, 14 + 40 + 3), out, true)).toBe(false);
     expect(readTransportHeader6(udp.subarray(0, 14 + 40 + 4), out, true)).toBe(true);
     expect(readTransportHeader6(behindRaw('tcp', []), out)).toBe(true);

@@ -1,5 +1,6 @@
 import { FeedbackScheduler, LbService, LoadSample, PacketKey, PORT_OUT_HEALTH_IPV6, setPortOut } from '../../../src/lb';
 import { members, packet, sequence } from './fixtures';
+import { ipv6Pair } from '../../../src/net/ipv6';
 
 const sample = (at: number, rxPackets: number, txDropped = 0, txBacklog?: number): LoadSample =>
   ({ at, rxPackets, txPackets: rxPackets, txDropped, txBacklog });
@@ -232,7 +233,7 @@ describe('feedback', () => {
     const { list, fb } = withEnds([20, 20], 1000);
     setPortOut(list[0], 0, PORT_OUT_HEALTH_IPV6, true);
     const v4 = (port: number): PacketKey => packet(0xc0a80001, port);
-    const v6 = (port: number): PacketKey => ({ ...packet(0xc0a80001, port), ip6: new Uint32Array([0x20010db8, 0, 0, 1, 0x20010db8, 0, 0, 0x64]) });
+    const v6 = (port: number): PacketKey => ({ ...packet(0xc0a80001, port), ip6: ipv6Pair([0x20010db8, 0, 0, 1, 0x20010db8, 0, 0, 0x64]) });
     let picks6 = '';
     let picks4 = '';
     for (let i = 0; i < 6; i++) picks6 += fb.pick(list, v6(2000 + i), 1000)?.id ?? '-';

@@ -4,7 +4,7 @@
 import { Backend } from '../../../src/lb/backend';
 import { connKeyFromText, hashConnKey, hashConnKey6, vipMix6, type ConnKey } from '../../../src/lb/conn-key';
 import { ConnectionTable } from '../../../src/lb/conn-table';
-import { ipv6Words, parseIpv6 } from '../../../src/net/ipv6';
+import { copyIpv6Pair, ipv6Pair, ipv6PairWords, ipv6Words, parseIpv6 } from '../../../src/net/ipv6';
 import { parsePrefix } from '../../../src/net/prefix';
 
 /** A deterministic stream of 32-bit words (xorshift32), so a failure names a key that can be rebuilt. */
@@ -20,8 +20,7 @@ function words(seed: number): () => number {
 }
 
 function randomKey6(next: () => number): ConnKey {
-  const ip6 = new Uint32Array(8);
-  for (let i = 0; i < 8; i++) ip6[i] = next();
+  const ip6 = ipv6Pair(Array.from({ length: 8 }, () => next()));
   return { proto: next() & 1 ? 6 : 17, clientIp: 0, clientPort: next() & 0xffff, vip: 0, vipPort: next() & 0xffff, ip6 };
 }
 
@@ -30,7 +29,7 @@ describe('hashConnKey6 (the VIP mixed once) against hashConnKey (every word per 
     const next = words(0x6c7);
     for (let n = 0; n < 2000; n++) {
       const k = randomKey6(next);
-      expect([n, hashConnKey6(vipMix6(k.ip6!, 4), k)]).toEqual([n, hashConnKey(k)]);
+      expect([n, hashConnKey6(vipMix6(ipv6PairWords(k.ip6!), 4), k)]).toEqual([n, hashConnKey(k)]);
     }
     const k = connKeyFromText(6, '2001:db8::51', 40001, 'fd00:9::5', 80);
     expect(hashConnKey6(vipMix6(parsePrefix('fd00:9::5').words!, 0), k)).toBe(hashConnKey(k));
@@ -42,10 +41,11 @@ describe('hashConnKey6 (the VIP mixed once) against hashConnKey (every word per 
       const k = randomKey6(next);
       const h = hashConnKey(k);
       for (let i = 0; i < 8; i++) {
-        const other = { ...k, ip6: k.ip6!.slice() };
-        other.ip6[i] ^= 1 << (n % 32);
+        const flipped = ipv6PairWords(k.ip6!);
+        flipped[i] ^= 1 << (n % 32);
+        const other = { ...k, ip6: ipv6Pair(flipped) };
         expect([n, i, hashConnKey(other) !== h]).toEqual([n, i, true]);
-        if (i < 4) expect([n, i, hashConnKey6(vipMix6(other.ip6, 4), other) !== h]).toEqual([n, i, true]);
+        if (i < 4) expect([n, i, hashConnKey6(vipMix6(flipped, 4), other) !== h]).toEqual([n, i, true]);
       }
       expect(hashConnKey({ ...k, clientPort: k.clientPort ^ 1 })).not.toBe(h);
       expect(hashConnKey({ ...k, vipPort: k.vipPort ^ 1 })).not.toBe(h);
@@ -59,10 +59,12 @@ describe('hashConnKey6 (the VIP mixed once) against hashConnKey (every word per 
     const vip = 'fd00:9::5';
     const mix = vipMix6(ipv6Words(parseIpv6(vip)), 0);
     // The packet-in's scratch key: the header's eight words, reused for every packet.
-    const scratch: ConnKey = { proto: 6, clientIp: 0, clientPort: 0, vip: 0, vipPort: 80, ip6: new Uint32Array(8) };
+    const scratch: ConnKey = { proto: 6, clientIp: 0, clientPort: 0, vip: 0, vipPort: 80, ip6: ipv6Pair() };
     const fill = (client: string, port: number) => {
-      ipv6Words(parseIpv6(client), 0, scratch.ip6!.subarray(0, 4));
-      ipv6Words(parseIpv6(vip), 0, scratch.ip6!.subarray(4, 8));
+      const w = new Uint32Array(8);
+      ipv6Words(parseIpv6(client), 0, w, 0);
+      ipv6Words(parseIpv6(vip), 0, w, 4);
+      copyIpv6Pair(scratch.ip6!, ipv6Pair(w));
       scratch.clientPort = port;
       return hashConnKey6(mix, scratch);
     };

@@ -8,15 +8,15 @@ import { CT_ACCOUNTING_FLOW_SHAPE } from '../../../src/app/nat/flow-accounting';
 import { buildCtConnectionFlow } from '../../../src/flows';
 import type { FlowStats } from '../../../src/openflow';
 import { foldIpv6, formatEndpoint, formatIpv6Words, ipv6Words, parseIpv6 } from '../../../src/net';
+import { formatIpv6Source, formatIpv6Destination, ipv6Pair } from '../../../src/net/ipv6';
+import { clientFold6, vipFold6 } from '../../../src/lb/conn-key';
 
 const words = (text: string): Uint32Array => ipv6Words(parseIpv6(text));
 
 /** A TCP first packet from client:port to vip:80, IPv6 as the packet-in path will make it. */
 function packet6(client: string, port: number, vip = 'fd00::1:100'): PacketKey {
-  const ip6 = new Uint32Array(8);
-  ip6.set(words(client), 0);
-  ip6.set(words(vip), 4);
-  return { proto: 6, srcIp: foldIpv6(ip6, 0), srcPort: port, dstIp: foldIpv6(ip6, 4), dstPort: 80, ip6 };
+  const ip6 = ipv6Pair([...words(client), ...words(vip)]);
+  return { proto: 6, srcIp: clientFold6(ip6), srcPort: port, dstIp: vipFold6(ip6), dstPort: 80, ip6 };
 }
 
 /**
@@ -109,11 +109,11 @@ describe('connection table with IPv6 keys', () => {
     expect(table.lookup(key6('2001:db8::7', 40001))).toBeNull();
     expect(table.lookup(v4)?.backend).toBe(a);
     const records = table.export();
-    const r7 = records.find((r) => r.ip6 && formatIpv6Words(r.ip6) === '2001:db8::7')!;
-    expect(formatIpv6Words(r7.ip6!, 4)).toBe('fd00::1:100');
+    const r7 = records.find((r) => r.ip6 && formatIpv6Source(r.ip6) === '2001:db8::7')!;
+    expect(formatIpv6Destination(r7.ip6!)).toBe('fd00::1:100');
     expect(r7).toMatchObject({ proto: 6, clientPort: 40000, vipPort: 80, backendId: 'A' });
     // The folds read back from the table as the packet-in path makes them: int32s (the VIP's is above 2^31).
-    expect([r7.clientIp, r7.vip]).toEqual([foldIpv6(r7.ip6!, 0), foldIpv6(r7.ip6!, 4)]);
+    expect([r7.clientIp, r7.vip]).toEqual([clientFold6(r7.ip6!), vipFold6(r7.ip6!)]);
     expect(r7.vip).toBeLessThan(0);
     const copy = new ConnectionTable(16);
     expect(copy.import(records, (id) => [a, b].find((x) => x.id === id))).toEqual({ imported: 201, skipped: [] });

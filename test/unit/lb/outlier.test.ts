@@ -5,6 +5,7 @@ import {
 import { DEFAULT_OUTLIER_CONFIG, parseServiceConfig } from '../../../src/config';
 import { outlierSettingsOf } from '../../../src/app/services';
 import { packet } from './fixtures';
+import { ipv6Pair } from '../../../src/net/ipv6';
 
 const FAIL = { ok: false as const, reason: 'reset by the backend 1 ms after the first packet' };
 const OK = { ok: true as const };
@@ -269,7 +270,7 @@ describe('outlier probes per family (a dual-stack backend)', () => {
   it('LbService: IPv6 connections reset early or never established eject with family ipv6; IPv4 ones with ipv4', () => {
     const settings = { ...DEFAULT_OUTLIER_SETTINGS, consecutiveFailures: 3, failureRatio: 0, connectTimeoutMs: 2000 };
     const dual = () => new LbService([{ id: 'D', ip: 0x0a00000b, ip6: 'fd00::11', ports: [8080] }], { scheduler: 'rr', outlier: settings });
-    const pkt6 = (port: number) => ({ srcIp: 1, srcPort: port, dstIp: 2, dstPort: 80, proto: 6, ip6: Uint32Array.from([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x100]) });
+    const pkt6 = (port: number) => ({ srcIp: 1, srcPort: port, dstIp: 2, dstPort: 80, proto: 6, ip6: ipv6Pair([0xfd000000, 0, 0, 0x101, 0xfd000000, 0, 0, 0x100]) });
     const reset = dual();
     for (let i = 0; i < 3; i++) {
       reset.open(pkt6(5000 + i), 'active', i * 10);

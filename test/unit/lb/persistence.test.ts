@@ -1,5 +1,5 @@
 import { Backend, PersistenceTable } from '../../../src/lb';
-import { parseIpv6 } from '../../../src/net/ipv6';
+import { ipv6Pair, parseIpv6, type Ipv6Pair } from '../../../src/net/ipv6';
 
 // The persistence templates on their own (IPVS persistent services: ip_vs_sched_persist and the template's
 // n_control), below LbService: which clients share a template, how long it lives, when it is dropped.
@@ -9,10 +9,11 @@ const B = () => new Backend({ id: 'B', ip: '10.0.0.12', ports: [8080] });
 const CLIENT = 0x0a000033; // 10.0.0.51
 const TIMEOUT = 10_000;
 
-/** An IPv6 address as the four 32-bit words a packet's `ip6` carries. */
-function words(text: string): Uint32Array {
+/** An IPv6 client address as a packet's `ip6` carries it (its client words; the VIP's, unread here, zero). */
+function words(text: string): Ipv6Pair {
   const bytes = parseIpv6(text);
-  return Uint32Array.from({ length: 4 }, (_, i) => ((bytes[4 * i] << 24) | (bytes[4 * i + 1] << 16) | (bytes[4 * i + 2] << 8) | bytes[4 * i + 3]) >>> 0);
+  const client = Array.from({ length: 4 }, (_, i) => ((bytes[4 * i] << 24) | (bytes[4 * i + 1] << 16) | (bytes[4 * i + 2] << 8) | bytes[4 * i + 3]) >>> 0);
+  return ipv6Pair([...client, 0, 0, 0, 0]);
 }
 
 describe('persistence templates', () => {

@@ -6,6 +6,7 @@
 import {
   LbService, PORT_OUT_HEALTH_IPV4, PORT_OUT_HEALTH_IPV6, PORT_OUT_OUTLIER, connKeyOf, type BackendSpec, type PacketKey, type OutlierSettings,
 } from '../../../src/lb';
+import { ipv6Pair } from '../../../src/net/ipv6';
 
 const spec = (id: string, ports = [80]): BackendSpec => ({ id, ip: `10.0.0.${id.charCodeAt(0) - 96}`, ports });
 const pkt = (srcPort: number, srcIp = 0x0a000065, proto = 6): PacketKey => ({ srcIp, srcPort, dstIp: 0x0a000064, dstPort: 80, proto });
@@ -153,7 +154,7 @@ describe('LbService: smaller rules', () => {
 
   it("a family's health verdict keeps the port from that family's connections only", () => {
     const lb = new LbService([{ id: 'a', ip: '10.0.0.1', ip6: 'fd00::1', ports: [80, 81] }], { scheduler: 'rr' });
-    const v6 = (srcPort: number): PacketKey => ({ ...pkt(srcPort), ip6: Uint32Array.of(0xfd000000, 0, 0, 0x51, 0xfd000000, 0, 0, 0x100) });
+    const v6 = (srcPort: number): PacketKey => ({ ...pkt(srcPort), ip6: ipv6Pair([0xfd000000, 0, 0, 0x51, 0xfd000000, 0, 0, 0x100]) });
     lb.setPortHealthy('a', 80, false, 'ipv6');
     lb.setPortHealthy('a', 81, false, 'ipv4');
     expect([...lb.backendById('a')!.portOut]).toEqual([PORT_OUT_HEALTH_IPV6, PORT_OUT_HEALTH_IPV4]);
