@@ -375,15 +375,23 @@ describe('datapath decisions on real OVS: feedback', () => {
         return w.vm2 < Math.min(w.vm1, w.vm3);
       }, 10_000, 'vm2\'s bucket weight to drop below the others\'').catch(() => undefined);
       const weightsBefore = await feedbackWeights();
-      let midway: Record<string, number> = {};
-      const timer = setTimeout(() => void feedbackWeights().then((w) => (midway = w)), 2000);
-      const load = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 4000);
-      clearTimeout(timer);
+      // The weights are judged from readings every 500 ms during the measured load, not from one reading as the first
+      // load ends: on a loaded machine that reading caught them mid-move (vm2 287 and 291 against the least other's 381
+      // and 356, the other VMs' estimates moving too) while 2 s into the next load vm2 stood at 7 and 5.
+      const during: Record<string, number>[] = [];
+      const sampler = setInterval(() => void feedbackWeights().then((w) => during.push(w)), 500);
+      const load = await closedLoopLoad(lab, 'cl1', VIP_FEEDBACK, 4, 4000).finally(() => clearInterval(sampler));
       const packetInsSeen = packetIns() - before;
+      const vm2Share = (w: Record<string, number>) => w.vm2 / Math.min(w.vm1, w.vm3);
+      const lowest = Math.min(...during.map(vm2Share));
       console.log(`datapath decisions, feedback, vm2 made slow (${slowdown}): bucket weights ${JSON.stringify(equal)} before, `
-        + `${JSON.stringify(weightsBefore)} after a 3 s load (${JSON.stringify(warmup.counts)}), ${JSON.stringify(midway)} 2 s into the next 4 s load; `
-        + `that load's new connections ${JSON.stringify(load.counts)} (vm2 ${pct(share(load.counts, 'vm2'))}), failed ${load.failed}; packet-ins ${packetInsSeen}`);
-      expect(weightsBefore.vm2).toBeLessThan(0.75 * Math.min(weightsBefore.vm1, weightsBefore.vm3));
+        + `${JSON.stringify(weightsBefore)} after a 3 s load (${JSON.stringify(warmup.counts)}), ${JSON.stringify(during)} every 500 ms of the next 4 s load `
+        + `(vm2 / the least other: lowest ${lowest.toFixed(2)}); that load's new connections ${JSON.stringify(load.counts)} (vm2 ${pct(share(load.counts, 'vm2'))}), `
+        + `failed ${load.failed}; packet-ins ${packetInsSeen}`);
+      expect(during.length).toBeGreaterThan(0);
+      // While it is loaded, vm2's bucket sits at least a quarter below every other VM's at some statistics poll ...
+      expect(lowest).toBeLessThan(0.75);
+      // ... and the datapath gives it fewer new connections accordingly.
       expect(load.counts.vm2 ?? 0).toBeLessThan(0.75 * Math.min(load.counts.vm1 ?? 0, load.counts.vm3 ?? 0));
       expect(packetInsSeen).toBe(0);
     } finally {
