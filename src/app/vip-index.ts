@@ -66,8 +66,8 @@ export function find4(index: VipIndex, dst: number): ServiceState | undefined {
 }
 
 /**
- * find4 for IPv6 (the address's four words a0..a3): the key is the fold of the address's masked words; services whose network has that fold are checked
- * word by word (another network may share a fold). The check is containsIpv6Words written out with the level's masks
+ * find4 for IPv6 (the address's four words a0..a3): the key is the fold of the address's masked words; services
+ * whose network has that fold are checked word by word (another network may share a fold). The check is containsIpv6Words written out with the level's masks
  * (every network of a level has its length): on every IPv6 packet-in, and the call was not inlined (86 instructions
  * per new connection of its own, callgrind).
  */

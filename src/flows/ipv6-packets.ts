@@ -192,8 +192,8 @@ export function readTransportHeader6(frame: Buffer, out: TransportHeader, trunca
   } else {
     return false;
   }
-  // The eight address pair written out, not two ipv6Words loops: on every IPv6 packet-in, and V8 kept the loops
-  // (a check of the frame's map and the pair' bounds per word, ~40 instructions a word). Byte loads, not a DataView
+  // The eight address words written out, not two ipv6Words loops: on every IPv6 packet-in, and V8 kept the loops
+  // (a check of the frame's map and the words' bounds per word, ~40 instructions a word). Byte loads, not a DataView
   // over the frame's memory: its `frame.buffer` is a call into V8's C++ per packet-in (~110 instructions, more than the view
   // saves: callgrind, 2026-12-06). Each fold (IPVS's addr_fold,
   // as foldIpv6) from the pair just read. Int32 fields, not a Uint32Array: every later reader loads them plainly.

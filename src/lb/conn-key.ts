@@ -2,7 +2,7 @@
 // connection table's hashes of it (src/lb/conn-table.ts).
 import { LbInputError } from './errors';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
-import { formatIpv6Words, ipv6Pair, ipv6PairWords, ipv6Words, parseIpv6, type Ipv6Pair } from '../net/ipv6';
+import { formatIpv6Destination, formatIpv6Source, ipv6Pair, ipv6PairWords, ipv6Words, parseIpv6, type Ipv6Pair } from '../net/ipv6';
 
 /** A connection's identity as the client sees it (IPv4 addresses as uint32). */
 export interface ConnKey {
@@ -58,7 +58,7 @@ export function connKeyText(k: ConnKey): string {
 export function connAddresses(k: ConnKey): { client: string; vip: string } {
   return k.ip6 === undefined
     ? { client: uint32ToIpv4(k.clientIp), vip: uint32ToIpv4(k.vip) }
-    : { client: formatIpv6Words(ipv6PairWords(k.ip6), 0), vip: formatIpv6Words(ipv6PairWords(k.ip6), 4) };
+    : { client: formatIpv6Source(k.ip6), vip: formatIpv6Destination(k.ip6) };
 }
 
 /** A 32-bit hash of the 5-tuple (multiply-xorshift mixing), for the open-addressing index. */

@@ -101,7 +101,6 @@ export function overlaps(a: IpPrefix, b: IpPrefix): boolean {
   return true;
 }
 
-/** Whether an IPv6 address, as four 32-bit words from `at` (net/ipv6Words), is inside an IPv6 prefix. */
 /** containsIpv6Words of an address pair's destination (d0..d3). */
 export function containsIpv6Destination(prefix: IpPrefix, p: Ipv6Pair): boolean {
   const net = prefix.words;
@@ -110,6 +109,7 @@ export function containsIpv6Destination(prefix: IpPrefix, p: Ipv6Pair): boolean 
     && ((p.d3 & net[7]) >>> 0) === net[3];
 }
 
+/** Whether an IPv6 address, as four 32-bit words from `at` (net/ipv6Words), is inside an IPv6 prefix. */
 export function containsIpv6Words(prefix: IpPrefix, words: ArrayLike<number>, at = 0): boolean {
   const net = prefix.words;
   if (prefix.family !== 6 || net === undefined) return false;
