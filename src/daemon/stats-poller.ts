@@ -68,7 +68,8 @@ export function pollIntervalFor(services: readonly { feedback_interval: number }
 }
 
 export class StatsPoller {
-  private inFlight = false;
+  /** The poll in flight (poll() called meanwhile resolves with it). */
+  private running?: Promise<void>;
   /** readSoon() was called while a poll was in flight: another follows it. */
   private again = false;
   /** When the last poll started (ms, the deps' clock), and readSoon's timer until the spacing allows the next. */
@@ -106,7 +107,7 @@ export class StatsPoller {
    * it, but it spends the share's budget (ReadingSchedule), so the regular readings after it wait longer.
    */
   readSoon(): void {
-    if (this.inFlight) {
+    if (this.running) {
       this.again = true;
       return;
     }
@@ -132,10 +133,24 @@ export class StatsPoller {
     this.again = false;
   }
 
-  /** `early`: readSoon asks (ReadingSchedule: not held back by ovs-vswitchd's share, a regular reading is). */
-  async poll(early = false): Promise<void> {
-    if (this.inFlight) return;
-    this.inFlight = true;
+  /**
+   * `early`: readSoon asks (ReadingSchedule: not held back by ovs-vswitchd's share, a regular reading is). Called while a
+   * poll is in flight, it starts none and resolves when that one has finished: a caller that awaits a poll (the daemon's
+   * pollStats) finds its figures applied either way.
+   */
+  poll(early = false): Promise<void> {
+    if (this.running) return this.running;
+    this.running = this.pollOnce(early).finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        void this.poll(true);
+      }
+    });
+    return this.running;
+  }
+
+  private async pollOnce(early: boolean): Promise<void> {
     this.lastPollAt = this.deps.now();
     const { controller, app, reader } = this.deps;
     try {
@@ -156,12 +171,6 @@ export class StatsPoller {
       await this.sweepEnded(this.deps.now());
     } catch (err) {
       this.deps.logger.debug(`statistics poll failed: ${(err as Error).message}`);
-    } finally {
-      this.inFlight = false;
-      if (this.again) {
-        this.again = false;
-        void this.poll(true);
-      }
     }
   }
 

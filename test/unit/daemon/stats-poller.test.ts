@@ -88,6 +88,18 @@ describe('StatsPoller', () => {
     expect(applied[1][0].askedAt).toBeGreaterThan(applied[0][0].askedAt!); // asked for after the first
   });
 
+  it('poll() called while one is in flight starts none and resolves once that one has applied its reading', async () => {
+    const { poller, reads, applied } = slowReadingPoller(10);
+    const first = poller.poll();
+    const joined = poller.poll();
+    await joined;
+    expect(reads.count).toBe(1);
+    expect(applied).toHaveLength(1); // applied when the joined call resolves, not later
+    await first;
+    await poller.poll(); // none in flight: a poll of its own
+    expect(reads.count).toBe(2);
+  });
+
   it('readSoon spaces the polls it asks for at least EARLY_READING_SPACING_MS apart (one timer, however many calls)', async () => {
     const { poller, reads, clock } = slowReadingPoller(1);
     await poller.poll();
