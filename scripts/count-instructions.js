@@ -7,12 +7,15 @@
 //        [--short-connections N --long-connections M] [--clients-from IPV4] [--vip ADDRESS]
 //
 // Each DIR is a vadc tree with dist/ built and node_modules beside it (a worktree, or `git archive COMMIT` extracted
-// with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL and
-// only the copy's timeouts are raised for valgrind's pace (the child's start and stop, the bench's handshake, the
-// controller's session handshake and echo: none is on the packet-in path). The bench runs as
-// runFlowSetup({ nat, family, 16 switches, throughput, loops 2 of T ms, end copies off as in November }) with
-// process.execPath pointing at a wrapper, so only the controller child runs under
+// with node_modules linked and built with `npx tsc -p tsconfig.build.json`). Its dist/ is copied to --out/LABEL. The
+// bench runs as runFlowSetup({ nat, family, 16 switches, throughput, loops 2 of T ms, end copies off as in November })
+// with only the controller child under
 //   valgrind --tool=callgrind --dump-instr=no --dump-line=no node --predictable --perf-basic-prof
+// and the child's timeouts raised for valgrind's pace (its start and stop, the bench's handshake, the controller's
+// session handshake and echo: none is on the packet-in path). A tree with dist/bench/instructions.js (`bench flowsetup
+// --instructions`) takes both as the bench's options (childLauncher, childTimeouts); an older tree gets them the old
+// way: the copy's timeouts patched and process.execPath pointed at a wrapper script. callgrind's output is read by
+// this script's own tree's dist/bench/callgrind.js (the code `bench flowsetup --instructions` uses), so build it first.
 // twice, T = --short-ms and T = --long-ms. Per new connection = (Ir of the long run - Ir of the short run) /
 // (responses of the long run - responses of the short run): start-up and shut-down cancel. V8's compile work
 // (the inclusive cost of the Runtime_*Compile* / *Optimiz* entries) spreads over however many connections a run
@@ -42,8 +45,10 @@ const { parseArgs } = require('node:util');
  * inclusive cost is whatever JS they enter (the same cost again under each caller, nested).
  */
 const CALL_MACHINERY = /'\d+$|^Builtins_(Call|Construct|JSEntry|JSRunMicrotasks|RunMicrotasks|InterpreterEntry|BaselineOutOfLine|\w*Trampoline|\w*Prologue)/;
-const COMPILE_ENTRY = /Runtime_\w*(Compile|Optimiz|Baseline|Deoptimiz)\w*|Runtime_NotifyDeoptimized/;
-/** Raised for valgrind's pace in the counting copy (file, pattern, what): each must match exactly once. */
+const OWN_DIST = path.join(__dirname, '..', 'dist', 'bench', 'callgrind.js');
+/** A tree whose bench takes the child's launcher and timeouts as options (no patching, no wrapper). */
+const launchable = (copy) => fs.existsSync(path.join(copy, 'dist', 'bench', 'instructions.js'));
+/** An older tree's counting copy: raised for valgrind's pace (file, pattern, what): each must match exactly once. */
 const PATCHES = [
   ['bench/internal-controller.js', /const START_TIMEOUT_MS = [0-9_]+;/, 'const START_TIMEOUT_MS = 1800000;'],
   ['bench/internal-controller.js', /const STOP_TIMEOUT_MS = [0-9_]+;/, 'const STOP_TIMEOUT_MS = 600000;'],
@@ -52,6 +57,10 @@ const PATCHES = [
 ];
 
 function main() {
+  if (!fs.existsSync(OWN_DIST)) {
+    console.error(`count-instructions: ${OWN_DIST} is missing: build this tree first (npx tsc -p tsconfig.build.json)`);
+    process.exit(1);
+  }
   const { values } = parseArgs({
     options: {
       tree: { type: 'string', multiple: true },
@@ -126,6 +135,7 @@ function prepare(dir, copy) {
   fs.cpSync(dist, path.join(copy, 'dist'), { recursive: true });
   fs.symlinkSync(fs.realpathSync(path.join(dir, 'node_modules')), path.join(copy, 'node_modules'));
   fs.copyFileSync(path.join(dir, 'package.json'), path.join(copy, 'package.json'));
+  if (launchable(copy)) return copy;
   for (const [file, pattern, replacement] of PATCHES) {
     const target = path.join(copy, 'dist', file);
     const text = fs.readFileSync(target, 'utf8');
@@ -141,15 +151,17 @@ function countRun(copy, kind, size) {
   const outDir = runDir(copy, kind, size);
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir);
-  const wrapper = path.join(outDir, 'valgrind-node.sh');
-  fs.writeFileSync(wrapper, [
-    '#!/bin/sh',
-    `exec valgrind --tool=callgrind --callgrind-out-file=${outDir}/callgrind.%p --dump-instr=no --dump-line=no ` +
-      `${process.execPath} --predictable --perf-basic-prof "$@"`,
-    '',
-  ].join('\n'), { mode: 0o755 });
+  const launcher = {
+    prefix: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${outDir}/callgrind.%p`, '--dump-instr=no', '--dump-line=no'],
+    nodeFlags: ['--predictable', '--perf-basic-prof'],
+  };
+  let wrapper;
+  if (!launchable(copy)) {
+    wrapper = path.join(outDir, 'valgrind-node.sh');
+    fs.writeFileSync(wrapper, ['#!/bin/sh', `exec ${[...launcher.prefix, process.execPath, ...launcher.nodeFlags].join(' ')} "$@"`, ''].join('\n'), { mode: 0o755 });
+  }
   const started = Date.now();
-  const args = [__filename, '--run', JSON.stringify({ copy, ...kind, ...size, wrapper })];
+  const args = [__filename, '--run', JSON.stringify({ copy, ...kind, ...size, launcher, wrapper })];
   const run = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 << 20 });
   if (run.status !== 0) throw new Error(`bench run (${kind.nat}, ${kind.family}, ${sizeText(size)}) failed with status ${run.status}`);
   fs.writeFileSync(path.join(outDir, 'bench.json'), run.stdout);
@@ -182,17 +194,21 @@ function readRun(copy, kind, size) {
   const pid = readRunPid(outDir);
   const perfMap = path.join(outDir, `perf-${pid}.map`);
   const bench = JSON.parse(fs.readFileSync(path.join(outDir, 'bench.json'), 'utf8'));
-  const profile = readCallgrind(path.join(outDir, `callgrind.${pid}`), fs.existsSync(perfMap) ? readPerfMap(perfMap) : null);
+  const { parseCallgrind, parsePerfMap } = require(OWN_DIST);
+  const file = path.join(outDir, `callgrind.${pid}`);
+  const profile = parseCallgrind(fs.readFileSync(file, 'utf8'), file, fs.existsSync(perfMap) ? parsePerfMap(fs.readFileSync(perfMap, 'utf8')) : null);
   return { ...size, responses: bench.responses, errors: bench.errors, unmatched: bench.unmatched, ...profile };
 }
 
 /** --run: the bench itself (a fresh process whose execPath is the valgrind wrapper); prints its counts as JSON. */
-async function runBench({ copy, nat, family, loopMs = 1000, connections, wrapper, clientsFrom, vip }) {
-  process.execPath = wrapper;
+async function runBench({ copy, nat, family, loopMs = 1000, connections, launcher, wrapper, clientsFrom, vip }) {
+  // An older tree (no launcher option): its child is started through process.execPath.
+  if (wrapper) process.execPath = wrapper;
   const { runFlowSetup } = require(path.join(copy, 'dist', 'bench', 'flowsetup.js'));
+  const child = wrapper ? {} : { childLauncher: launcher, childTimeouts: require(path.join(copy, 'dist', 'bench', 'instructions.js')).VALGRIND_CHILD_TIMEOUTS };
   const result = await runFlowSetup({
     nat, family, switches: 16, mode: 'throughput', loops: 2, loopMs, connections, warmupLoops: 1, expectedFlowMods: nat === 'conntrack' ? 0 : 2,
-    handshakeTimeoutMs: 600_000, clientsFrom, vip,
+    handshakeTimeoutMs: 600_000, clientsFrom, vip, ...child,
   });
   const t = result.totals;
   const events = result.appEvents ?? {};
@@ -202,93 +218,6 @@ async function runBench({ copy, nat, family, loopMs = 1000, connections, wrapper
     process.stderr.write(`  warning: errors ${t.errorsReceived}, app events ${JSON.stringify(events)}\n`);
   }
   process.stdout.write(JSON.stringify({ responses: t.responses, errors: t.errorsReceived, unmatched: t.unmatched, appEvents: events }));
-}
-
-/** V8's perf map: [start, end, name] sorted by start. */
-function readPerfMap(file) {
-  const entries = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^([0-9a-f]+) ([0-9a-f]+) (.*)$/.exec(line);
-    if (m) entries.push([parseInt(m[1], 16), parseInt(m[1], 16) + parseInt(m[2], 16), m[3]]);
-  }
-  return entries.sort((a, b) => a[0] - b[0]);
-}
-
-function nameOfAddress(names, address) {
-  let lo = 0;
-  let hi = names.length - 1;
-  let found = null;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (names[mid][0] <= address) {
-      found = names[mid];
-      lo = mid + 1;
-    } else hi = mid - 1;
-  }
-  return found && address < found[1] ? found[2] : null;
-}
-
-/**
- * A callgrind output's total and, by function (JIT code named through the perf map), self and inclusive Ir. Cost lines
- * after `calls=` are a call's inclusive cost: counted in the caller's inclusive figure, not its self.
- */
-function readCallgrind(file, names) {
-  const fnNames = new Map();
-  const self = new Map();
-  const inclusive = new Map();
-  /** callee NUL caller -> [calls, inclusive Ir of those calls] */
-  const edges = new Map();
-  let total = null;
-  let fn = null;
-  let callee = null;
-  let calls = 0;
-  const named = (compressed) => {
-    const m = /^\((\d+)\)(?: (.*))?$/.exec(compressed);
-    let name = compressed;
-    if (m) {
-      if (m[2] !== undefined) fnNames.set(m[1], m[2]);
-      name = fnNames.get(m[1]);
-    }
-    // callgrind marks a function's recursion depth ('2, '3 ...) after its name.
-    const address = /^0x([0-9a-f]+)('\d+)?$/.exec(name);
-    if (names && address) name = `${nameOfAddress(names, parseInt(address[1], 16)) ?? `JIT code at 0x${address[1]} (not in the perf map)`}${address[2] ?? ''}`;
-    // V8 names a function by its file's full path: the file's own name says enough.
-    return name.replace(/ \/\S*\/([^/\s]+)$/, ' $1');
-  };
-  const add = (map, key, n) => map.set(key, (map.get(key) ?? 0) + n);
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (line.startsWith('fn=')) {
-      fn = named(line.slice(3));
-      continue;
-    }
-    if (line.startsWith('cfn=')) {
-      callee = named(line.slice(4));
-      continue;
-    }
-    if (line.startsWith('calls=')) {
-      calls = Number(line.slice(6).split(/\s+/)[0]);
-      continue;
-    }
-    if (line.startsWith('summary:') || line.startsWith('totals:')) {
-      total = Number(line.split(/\s+/)[1]);
-      continue;
-    }
-    if (fn === null || !/^[0-9+\-*]/.test(line)) continue;
-    const cost = Number(line.split(/\s+/)[1] ?? 0);
-    // A call between two pieces of code of one name (JIT code entered by a jump, callgrind's separate pieces of one
-    // function) is already in that name's figures through the callee's own lines: not counted twice.
-    if (calls === 0 || callee !== fn) add(inclusive, fn, cost);
-    if (calls > 0) {
-      const edge = `${callee}\u0000${fn}`;
-      const have = edges.get(edge) ?? [0, 0];
-      edges.set(edge, [have[0] + calls, have[1] + cost]);
-    } else add(self, fn, cost);
-    calls = 0;
-  }
-  if (total === null) throw new Error(`${file}: no summary/totals line (did the child exit cleanly?)`);
-  let compile = 0;
-  for (const [name, cost] of inclusive) if (COMPILE_ENTRY.test(name)) compile += cost;
-  return { total, compile, self: Object.fromEntries(self), inclusive: Object.fromEntries(inclusive), edges: Object.fromEntries(edges) };
 }
 
 /** The long run minus the short one, per response between them; by function, self Ir per connection. */

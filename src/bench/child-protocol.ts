@@ -7,8 +7,35 @@ export interface ChildSwitchPlan {
   backends: Array<{ portName: string; ip: string }>;
 }
 
+/**
+ * The internal controller child's own timeouts, each optional (absent: the usual one). A child under valgrind runs
+ * ~50x slower: its start, its exit and its sessions' handshake and echo need far longer (none is on the packet-in path).
+ */
+export interface ChildTimeouts {
+  /** The child reports its listening port within this. */
+  startMs?: number;
+  /** The child answers a CPU-time or stop request, and exits after stop, within this. */
+  stopMs?: number;
+  /** The child's OpenFlow sessions: hello, features, set_config and port_desc complete within this. */
+  handshakeMs?: number;
+  /** The child's OpenFlow sessions: an echo request after this long without traffic (3 intervals silent: dead). */
+  echoIntervalMs?: number;
+}
+
+/** What runs the internal controller child: `prefix` before Node (e.g. valgrind and its options), `nodeFlags` after it. */
+export interface ChildLauncher {
+  prefix: string[];
+  nodeFlags: string[];
+}
+
+/** The child's OpenFlow session settings from ChildTimeouts (absent: the controller's defaults). */
+export interface ChildSessionTimeouts {
+  handshakeTimeoutMs?: number;
+  echoIntervalMs?: number;
+}
+
 export type ToChild =
-  | { kind: 'start'; app: InternalApp; config: Record<string, unknown>; switches: ChildSwitchPlan[]; backendPort: number }
+  | { kind: 'start'; app: InternalApp; config: Record<string, unknown>; switches: ChildSwitchPlan[]; backendPort: number; session?: ChildSessionTimeouts }
   | { kind: 'cpu' }
   | { kind: 'stop' };
 

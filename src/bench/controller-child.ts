@@ -80,7 +80,7 @@ async function start(msg: Extract<ToChild, { kind: 'start' }>): Promise<void> {
     return;
   }
   const app = msg.app === 'vadc' ? vadcApp(msg.config) : referenceApp(msg.switches, msg.backendPort);
-  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app });
+  const controller = new Controller({ listen: ['tcp:127.0.0.1:0'], app, ...(msg.session ? { session: msg.session } : {}) });
   const [bound] = await controller.start();
   const appEvents: Record<string, number> = {};
   const events = app as Partial<EventSource>;

@@ -10,6 +10,7 @@
 import { FlowSetupOptionError } from './errors';
 import { FlowSetupProgress, FlowSetupResult, formatFlowSetupReport, runFlowSetup } from './flowsetup';
 import type { BenchFamily } from './frames';
+import { formatInstructions, type InstructionComparison } from './instructions';
 import type { FlowSetupOptions } from './plan';
 import { medianInterval, type MedianInterval } from './stats';
 import {
@@ -61,6 +62,8 @@ export interface FamilyComparison {
    * space (vadc, V8) and in the kernel (its sockets): where a difference lies. null with an external controller.
    */
   controllerUs: Record<BenchFamily, ControllerUs> | null;
+  /** --instructions: each family's instructions per new connection (callgrind) and IPv6's over IPv4's; null: not counted. */
+  instructions: InstructionComparison | null;
 }
 
 export interface ControllerUs {
@@ -124,7 +127,7 @@ export function compareFamilies(runs: readonly FlowSetupResult[], rounds: number
   const us6 = controllerUsOf(runs.filter((r) => r.options.family === 'ipv6'));
   return {
     benchmark: 'flowsetup-families', rounds, runs: [...runs], families: { ipv4, ipv6 }, ipv6OverIpv4: ratioOf(ipv4, ipv6), ipv6Cost: familyCost(runs),
-    controllerUs: us4 && us6 ? { ipv4: us4, ipv6: us6 } : null,
+    controllerUs: us4 && us6 ? { ipv4: us4, ipv6: us6 } : null, instructions: null,
   };
 }
 
@@ -186,5 +189,6 @@ export function formatFamilyComparison(c: FamilyComparison): string {
       c.families.ipv4, c.families.ipv6, c.ipv6OverIpv4),
     ...formatControllerUs(c.controllerUs),
     formatFamilyCost(c.ipv6Cost),
+    ...(c.instructions ? [formatInstructions(c.instructions)] : []),
   ].join('\n');
 }

@@ -85,7 +85,7 @@ export async function runFlowSetup(partial: Partial<FlowSetupOptions>, onLoop?: 
     internal = await startInternalControllers(
       groups.map((group) => ({ kind: 'start', app: opts.app, config: benchConfig(opts, group), switches: toChildPlans(group), backendPort: opts.backendPorts[0] })),
       opts.pin,
-      opts.profileDir,
+      { profileDir: opts.profileDir, launcher: opts.childLauncher, timeouts: opts.childTimeouts },
     );
     const ports = internal.children.map((c) => c.port);
     portOf = (index) => ports[index % ports.length];

@@ -3,7 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppEnds, FromChild, ToChild } from './child-protocol';
+import type { AppEnds, ChildLauncher, ChildSessionTimeouts, ChildTimeouts, FromChild, ToChild } from './child-protocol';
 import { InternalControllerError } from './errors';
 
 export const CONTROLLER_CORE = 1;
@@ -11,7 +11,7 @@ export const GENERATOR_CORE = 0;
 const START_TIMEOUT_MS = 20_000;
 /** Under ts-node (tests) the child first transpiles the controller's sources: tens of seconds on a busy 2-core machine. */
 const TS_START_TIMEOUT_MS = 90_000;
-const STOP_TIMEOUT_MS = 5_000;
+const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 
 /** A controller's CPU time so far, in microseconds: in user space (vadc's code, V8, the collector) and in the kernel (the sockets). */
 export interface CpuTimes {
@@ -41,18 +41,35 @@ export function pinSelf(): boolean {
   return spawnSync('taskset', ['-pc', String(GENERATOR_CORE), String(process.pid)], { stdio: 'ignore' }).status === 0;
 }
 
+/** How the internal controller children are run: a profile, a launcher (valgrind), their own timeouts. */
+export interface ChildRunOptions {
+  /** When set, each child writes a V8 CPU profile (node --cpu-prof) there on exit. */
+  profileDir?: string;
+  launcher?: ChildLauncher;
+  timeouts?: ChildTimeouts;
+}
+
 /**
+ * The child's command line: [taskset -c CORE] [launcher prefix] node [launcher's node flags] [profile] [loader] script.
  * @param core the core to pin the child to (taskset), or undefined for none.
- * @param profileDir when set, the child writes a V8 CPU profile (node --cpu-prof) there on exit.
  */
-function childCommand(core: number | undefined, profileDir?: string): { command: string; args: string[] } {
+export function childCommand(core: number | undefined, run: ChildRunOptions = {}): { command: string; args: string[] } {
   const ext = path.extname(__filename);
   const script = path.join(__dirname, `controller-child${ext}`);
   // Under ts-node/jest the sources are .ts: the child needs the same loader.
   const loader = ext === '.ts' ? ['-r', 'ts-node/register/transpile-only'] : [];
-  const profile = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const node = [process.execPath, ...profile, ...loader, script];
+  const profile = run.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${run.profileDir}`] : [];
+  const node = [...(run.launcher?.prefix ?? []), process.execPath, ...(run.launcher?.nodeFlags ?? []), ...profile, ...loader, script];
   return core !== undefined ? { command: 'taskset', args: ['-c', String(core), ...node] } : { command: node[0], args: node.slice(1) };
+}
+
+/** The sessions' settings the start message carries: only the timeouts given (absent: the controller's defaults). */
+export function sessionTimeouts(t: ChildTimeouts = {}): ChildSessionTimeouts | undefined {
+  const session: ChildSessionTimeouts = {
+    ...(t.handshakeMs !== undefined ? { handshakeTimeoutMs: t.handshakeMs } : {}),
+    ...(t.echoIntervalMs !== undefined ? { echoIntervalMs: t.echoIntervalMs } : {}),
+  };
+  return Object.keys(session).length ? session : undefined;
 }
 
 function waitFor<K extends FromChild['kind']>(child: ChildProcess, kind: K, timeoutMs: number, what: string): Promise<Extract<FromChild, { kind: K }>> {
@@ -85,36 +102,38 @@ function waitFor<K extends FromChild['kind']>(child: ChildProcess, kind: K, time
 }
 
 export async function startInternalController(
-  start: Extract<ToChild, { kind: 'start' }>, pin: boolean, profileDir?: string, core = CONTROLLER_CORE,
+  start: Extract<ToChild, { kind: 'start' }>, pin: boolean, run: ChildRunOptions = {}, core = CONTROLLER_CORE,
 ): Promise<InternalController> {
   const pinned = pin && canPin() && core < os.cpus().length;
-  const { command, args } = childCommand(pinned ? core : undefined, profileDir);
+  const { command, args } = childCommand(pinned ? core : undefined, run);
   const child = spawn(command, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   child.on('error', () => undefined); // surfaced by waitFor as an exit
+  const stopTimeoutMs = run.timeouts?.stopMs ?? DEFAULT_STOP_TIMEOUT_MS;
   try {
-    child.send(start);
-    const startTimeoutMs = path.extname(__filename) === '.ts' ? TS_START_TIMEOUT_MS : START_TIMEOUT_MS;
+    const session = sessionTimeouts(run.timeouts);
+    child.send(session ? { ...start, session } : start);
+    const startTimeoutMs = run.timeouts?.startMs ?? (path.extname(__filename) === '.ts' ? TS_START_TIMEOUT_MS : START_TIMEOUT_MS);
     const listening = await waitFor(child, 'listening', startTimeoutMs, 'listening port');
     return {
       port: listening.port,
       pid: listening.pid,
       pinned,
       async cpuTimes() {
-        const reply = waitFor(child, 'cpu', STOP_TIMEOUT_MS, 'CPU time');
+        const reply = waitFor(child, 'cpu', stopTimeoutMs, 'CPU time');
         child.send({ kind: 'cpu' } satisfies ToChild);
         const { userUs, systemUs } = await reply;
         return { userUs, systemUs };
       },
       async stop() {
         if (child.exitCode !== null || child.signalCode !== null || !child.connected) return { appEvents: {} };
-        const reply = waitFor(child, 'stopped', STOP_TIMEOUT_MS, 'stop');
+        const reply = waitFor(child, 'stopped', stopTimeoutMs, 'stop');
         child.send({ kind: 'stop' } satisfies ToChild);
         const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         try {
           const { appEvents, ends } = await reply;
           return { appEvents, ...(ends ? { ends } : {}) };
         } finally {
-          const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+          const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
           await exited;
           clearTimeout(timer);
         }
@@ -133,12 +152,12 @@ export async function startInternalController(
  * @param starts one start message per child, each with its own switches and services.
  */
 export async function startInternalControllers(
-  starts: Array<Extract<ToChild, { kind: 'start' }>>, pin: boolean, profileDir?: string,
+  starts: Array<Extract<ToChild, { kind: 'start' }>>, pin: boolean, run: ChildRunOptions = {},
 ): Promise<InternalControllers> {
   const pinEach = pin && starts.length < os.cpus().length;
   const children: InternalController[] = [];
   try {
-    for (const [k, start] of starts.entries()) children.push(await startInternalController(start, pinEach, profileDir, CONTROLLER_CORE + k));
+    for (const [k, start] of starts.entries()) children.push(await startInternalController(start, pinEach, run, CONTROLLER_CORE + k));
   } catch (err) {
     await Promise.all(children.map((c) => c.stop().catch(() => undefined)));
     throw err;

@@ -4,6 +4,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { deriveVipMac } from '../config/addresses';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatIpv6, parseIpv6 } from '../net/ipv6';
+import type { ChildLauncher, ChildTimeouts } from './child-protocol';
 import { FlowSetupOptionError } from './errors';
 import { BenchFamily, BenchProtocol, CLIENT_BASE_IP, MAX_CLIENTS, portsPerSwitch } from './frames';
 
@@ -81,6 +82,10 @@ export interface FlowSetupOptions {
   handshakeTimeoutMs: number;
   /** Write a CPU profile of the internal controller (node --cpu-prof) into this directory. */
   profileDir?: string;
+  /** Internal controller: what runs the child (valgrind before Node when instructions are counted: ./instructions.ts). */
+  childLauncher?: ChildLauncher;
+  /** Internal controller: the child's own timeouts (start, stop, its sessions' handshake and echo), raised under valgrind. */
+  childTimeouts?: ChildTimeouts;
 }
 
 export const DEFAULT_OPTIONS: FlowSetupOptions = {
@@ -137,6 +142,7 @@ export function validateOptions(o: FlowSetupOptions): void {
   intIn('handshake-timeout-ms', o.handshakeTimeoutMs, 1, 600_000);
   intIn('end-copies', o.endCopies, 0, 1_000_000);
   intIn('controllers', o.controllers, 1, 64);
+  for (const [name, ms] of Object.entries(o.childTimeouts ?? {})) if (ms !== undefined) intIn(`child-timeouts.${name}`, ms, 1, 3_600_000);
   if (o.controllers > 1 && o.controller.kind !== 'internal') throw new FlowSetupOptionError('controllers', 'several controller processes need --controller internal');
   if (o.controllers > o.switches) throw new FlowSetupOptionError('controllers', `${o.controllers} controller processes need at least as many switches (got ${o.switches})`);
   if (portsPerSwitch(o.switches) < 1) throw new FlowSetupOptionError('switches', 'too many switches for distinct source ports');

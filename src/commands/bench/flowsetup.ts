@@ -2,7 +2,8 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command';
 import { FlowSetupResult, formatFlowSetupReport, runFlowSetup } from '../../bench/flowsetup';
 import { EndCopiesComparison, formatEndCopiesComparison, runFlowSetupEndCopies } from '../../bench/end-copies-compare';
-import { FamilyComparison, formatFamilyComparison, runFlowSetupFamilies } from '../../bench/family-compare';
+import { FamilyComparison, formatFamilyComparison, IPV6_COST_CEILING, runFlowSetupFamilies } from '../../bench/family-compare';
+import { countInstructions, DEFAULT_INSTRUCTION_CONNECTIONS, parseInstructionConnections, valgrindVersion } from '../../bench/instructions';
 import { FlowSetupOptionError } from '../../bench/errors';
 import { DEFAULT_IPV6_VIP, DEFAULT_OPTIONS, FlowSetupOptions, parseControllerOption, parseList } from '../../bench/plan';
 
@@ -22,6 +23,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     '<%= config.bin %> bench flowsetup --family both --rounds 2 --mode throughput',
     '<%= config.bin %> bench flowsetup --family both --mode throughput --nat flows --loops 3 --connections 20000',
     '<%= config.bin %> bench flowsetup --family both --rounds 3 --mode throughput --nat flows --loops 4 --connections 3000 --rate 1500',
+    '<%= config.bin %> bench flowsetup --family both --rounds 3 --mode throughput --nat flows --instructions',
     '<%= config.bin %> bench flowsetup --end-copies-compare --rounds 3 --mode throughput --nat conntrack',
     '<%= config.bin %> bench flowsetup --mode throughput --controllers 2 --no-pin',
     '<%= config.bin %> bench flowsetup --controller tcp:127.0.0.1:6653 --vip 10.0.0.100 --service-port 80 --vip-stride 0',
@@ -58,6 +60,17 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       description: "clients, VIPs and backends of this family; 'both' runs IPv4 and IPv6 alternating, prints them side by side and " +
         "IPv6's controller CPU per new connection over IPv4's, round by round, beside issue 16's 1.10 ceiling",
     })(),
+    instructions: Flags.boolean({
+      description: 'with --family both: also count instructions per new connection of the controller child (callgrind; two ' +
+        'fixed-count runs per family, after the timed ones) and print IPv6\'s over IPv4\'s beside the ceiling: a figure the ' +
+        "machine's load barely moves. Needs valgrind (a bench tool, not installed with vadc); each run takes minutes",
+      default: false,
+    }),
+    'instructions-connections': Flags.string({
+      description: 'with --instructions: connections per switch and loop of the short and the long counted run (SHORT,LONG); ' +
+        'per new connection = the difference of their instructions over the difference of their responses',
+      default: DEFAULT_INSTRUCTION_CONNECTIONS.join(','),
+    }),
     rounds: Flags.integer({ description: 'with --family both or --end-copies-compare: runs per variant (alternating ABBA)', default: 1 }),
     vip: Flags.string({ description: `VIP of switch 0 (default ${d.vip}, with --family ipv6 ${DEFAULT_IPV6_VIP.vip})` }),
     'vip-stride': Flags.integer({
@@ -101,6 +114,8 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       endCopies: f['end-copies'], scheduler: f.scheduler, pin: !f['no-pin'], controllers: f.controllers, profileDir: f['profile-dir'],
     };
     const onLoop = (loop: number, responses: number, ms: number) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`);
+    if (f.instructions && f.family !== 'both') throw new FlowSetupOptionError('instructions', 'counts both families against each other: give --family both');
+    if (f.instructions && options.controller?.kind !== 'internal') throw new FlowSetupOptionError('instructions', 'counts the internal controller child: not with --controller tcp:HOST:PORT');
     if (f['end-copies-compare']) {
       if (f.family === 'both') throw new FlowSetupOptionError('end-copies-compare', 'compare one family at a time (--family ipv4 or ipv6)');
       const comparison = await runFlowSetupEndCopies({ ...options, family: f.family }, f.rounds, (rate, n) => this.logger.info(`run ${n + 1}: end copies ${rate ? `${rate}/s` : 'off'}`), onLoop);
@@ -108,7 +123,13 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       return comparison;
     }
     if (f.family === 'both') {
+      const sizes = f.instructions ? parseInstructionConnections(f['instructions-connections']) : null;
+      if (sizes) this.logger.info(`instructions counted with ${valgrindVersion()}`);
       const comparison = await runFlowSetupFamilies(options, f.rounds, (family, n) => this.logger.info(`run ${n + 1}: ${family}`), onLoop);
+      if (sizes) {
+        comparison.instructions = await countInstructions(options, sizes, IPV6_COST_CEILING,
+          (family, connections) => this.logger.info(`counting ${family}: ${connections} connections per switch and loop, the controller child under callgrind`), onLoop);
+      }
       if (!this.jsonEnabled()) this.log(formatFamilyComparison(comparison));
       return comparison;
     }
