@@ -37,6 +37,7 @@ import {
 import { attribute, attributedConnects, attributionSchedstatPaths, GcRecorder, type Attribution } from './packet-in-attribution';
 import { chunkOrder, parsePmdCounters, schedstatCpuNs, synToGroupInRun, turnsThroughput, type ThroughputChunk, type TurnsThroughput } from './throughput-turns';
 import { OvsProfiler } from './ovs-profile';
+import { formatReadWaits, readWaits, watchReads } from './read-waits';
 import { endCensus, formatCopyFate, parseCoverageCount, parseEndCopyMeter, type CopyCounters } from './copy-fate';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -151,6 +152,8 @@ export interface RealOvsOptions {
    * ovs-vswitchd's main and its own thread's schedstat around each connect; vadc's GC pauses are recorded with their moments.
    */
   attribute?: boolean;
+  /** Watch vadc's reads of the switch's socket over the throughput turns and the latency phase (read-waits.ts): each decision's wait in its read, and what the copies took of it. */
+  readWaits?: boolean;
   /**
    * CPU weights by cgroup once the lab is up (bench/lib/cpu-shares.ts): vadc's process, ovs-vswitchd and the lab's clients
    * and servers (the latency client apart with probe) each in a cpu cgroup of its own with these cpu.shares; put back
@@ -730,7 +733,12 @@ class Bench {
       const counters = this.opts.connectCalls ? await this.tcpCounters(backend) : undefined;
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const gc = this.opts.attribute ? new GcRecorder().start() : undefined;
+      const watched = this.opts.readWaits ? this.watchSessionReads() : undefined;
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
+      if (watched) {
+        watched.stop();
+        this.opts.log(`  ${formatReadWaits(`run ${this.runIndex + 1} reads over the latency phase`, readWaits(watched.reads))}`);
+      }
       if (listings) this.opts.log(`  run ${this.runIndex + 1} latency phase: ${listings.stop()}`);
       let tcp: TupleFate | undefined;
       if (counters) {
@@ -842,6 +850,12 @@ class Bench {
     };
   }
 
+  /** vadc's reads of its one switch's socket (read-waits.ts). */
+  private watchSessionReads(): ReturnType<typeof watchReads> {
+    const session = this.daemon!.controller.switches()[0];
+    return watchReads(session, (session as unknown as { socket: Socket }).socket);
+  }
+
   /** One connection first: a path that does not work fails the run at once, with the flow table as evidence. */
   private async probe(port: number, what: string, host = this.vip): Promise<void> {
     const argv = this.clientArgv({ host, port, count: 1, concurrency: 1, timeoutMs: 3000, holdMs: 0 });
@@ -938,6 +952,7 @@ class Bench {
     try {
       await this.probe(80, 'the static path by turns', this.staticVip);
       const chunks: ThroughputChunk[] = [];
+      const watched = this.opts.readWaits ? this.watchSessionReads() : undefined;
       for (const [i, p] of chunkOrder(pairs).entries()) {
         await this.lab.appctl('dpif-netdev/pmd-stats-clear');
         const ovs0 = this.vswitchdCpuNs();
@@ -951,6 +966,10 @@ class Bench {
           path: p, ok: load.ok, failed: load.failed, elapsedMs: load.elapsedMs, wallMs: performance.now() - wall0, vadcCpuUs: vadc.user + vadc.system,
           ovsCpuUs: (this.vswitchdCpuNs() - ovs0) / 1000, datapath: parsePmdCounters(await this.lab.appctl('dpif-netdev/pmd-stats-show')),
         });
+      }
+      if (watched) {
+        watched.stop();
+        this.opts.log(`  ${formatReadWaits(`run ${this.runIndex + 1} reads over the turns`, readWaits(watched.reads))}`);
       }
       const t = turnsThroughput(chunks);
       this.opts.log(`  by turns: ${chunks.map((c) => `${c.path} ${c.ok} in ${c.elapsedMs.toFixed(0)} ms`).join(', ')}; ratio ${t.ratio.toFixed(3)}, pairs ${t.pairRatios.map((r) => r.toFixed(3)).join(' ')}`);

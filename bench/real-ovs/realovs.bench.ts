@@ -52,6 +52,9 @@ const USAGE = `node -r ts-node/register/transpile-only bench/real-ovs/realovs.be
   --attribute  split the latency phase's slowest 1 % and 2 % of connects: vadc's, ovs-vswitchd's main and the client's
                thread's CPU time and run-queue wait over each connect (schedstat, read by the client around it) and
                vadc's GC pauses inside it; no capture, no perf
+  --read-waits  over the throughput turns and the latency phase, vadc's reads of the switch's socket: each decision packet-in's
+               wait from its read's start to the answers' write, the part the read's end copies took, the copies in its read,
+               the reads that started at once after the last (their bytes waited), and each frame's handling time by kind
   --pin        vadc's thread alone on core 1; the lab's clients and servers, dumpcap and perf on core 0 (ovs-vswitchd
                keeps both): the first-packet tail when the lab's own processes cannot take vadc's core
   --pin-vadc-only  vadc's thread on core 1, nothing else moved (an affinity without a core of its own)
@@ -99,6 +102,7 @@ const { values } = parseArgs({
     'connect-call': { type: 'boolean', default: false },
     'port-range': { type: 'string' },
     attribute: { type: 'boolean', default: false },
+    'read-waits': { type: 'boolean', default: false },
     throughput: { type: 'string', default: 'turns' },
     pairs: { type: 'string', default: '3' },
     'ovs-profile': { type: 'string' },
@@ -141,7 +145,7 @@ async function main(): Promise<void> {
     ...(values['ct-stats'] ? { ctStatsMs: Number(values['ct-stats-ms']) } : {}), ...(ctTimeouts ? { ctTimeouts } : {}), runGapS,
     ...(values['ct-sweep-ms'] !== undefined ? { ctSweepMs: Number(values['ct-sweep-ms']) } : {}),
     ...(values['connect-call'] ? { connectCalls: true } : {}), ...(portRange ? { clientPortRange: portRange } : {}),
-    attribute: values.attribute, pinVadcOnly: values['pin-vadc-only'],
+    attribute: values.attribute, readWaits: values['read-waits'], pinVadcOnly: values['pin-vadc-only'],
     throughput: values.throughput as 'turns' | 'phases' | 'both', throughputPairs: Number(values.pairs), synToGroup: values['syn-to-group'] as 'off' | 'on' | 'abba',
     ...(values['ovs-profile'] !== undefined ? { ovsProfileDir: values['ovs-profile'] } : {}),
     ...(values['autogroup-nice'] !== undefined ? { autogroupNice: Number(values['autogroup-nice']) } : {}),

@@ -131,8 +131,8 @@ export class LoadBalancerApp {
     let msgs: OfpMessage[] = [...this.egress.configure(services)];
     for (const gone of removed) {
       msgs.push(buildDeleteService(gone.id));
-      // The delete took its backend flows too; a replacement under the same id re-adds its own.
-      this.nat.forgetService(gone.id);
+      // The delete took its backend flows too (a replacement under the same id re-adds its own), not the shared end copies.
+      msgs.push(...this.nat.forgetService(gone.id));
     }
     const newVips = new Set(services.flatMap((s) => vipsOf(s.config)));
     for (const vip of oldVips) if (!newVips.has(vip)) msgs.push(...buildDeleteVipFlows(vip, this.nat.tables));

@@ -1,34 +1,92 @@
 // Which service a connection-end copy is of (packet-in.ts connectionEnd), and its count there.
-import type { ConnKey } from '../lb/conn-key';
-import type { ServiceState } from './services';
+import { readTransportHeader6 } from '../flows/ipv6-packets';
+import { emptyTransportHeader, readTransportHeader, type TransportHeader } from '../flows/packets';
+import { vipFold6, type ConnKey } from '../lb/conn-key';
+import { formatIpv6Source, ipv6Pair } from '../net/ipv6';
+import { addressesOf, backendAt, backendAtText, type BackendAt } from './nat/common';
+import { membersOf, type ServiceState } from './services';
 
 /**
  * The service an end copy of `key` is of, its `endCopies` counted. A client's copy is of the service its cookie names.
- * A backend's may not be: services of one VIP address sharing a backend address:port have the same backend-side copy
- * flow (match and priority), so the switch keeps the last one added, whose cookie then names its service for the
- * others' connections too (on real OVS every backend FIN of the bench's port-80 service came up as its port-81 one's,
- * so none ended a connection). The copy names the client and the VIP's address, not its port: when `named` does not
- * track `key`, each other TCP service of that single VIP address is asked with its own port, and `key.vipPort` is left
- * at the owner's. A scan of the services on such a miss only (a health check's FIN is one too).
+ * A backend's copy flow is one per backend address:port, shared by the services that send there (sharedEndCopyCookie):
+ * `named` is the first of them (sharedCopyService), or, from an older vadc's flows, the service whose cookie the switch
+ * kept. When `named` does not track `key`, each other service of that backend address:port (`srcAddress()`:`srcPort`,
+ * the copy's source) is asked with its own VIP address and port, set in `key`; left at `named`'s when none tracks it
+ * (a health check's FIN is one such). A lookup of the services on such a miss only.
  */
-export function endCopyOwner(services: readonly ServiceState[], named: ServiceState, key: ConnKey, fromClient: boolean): ServiceState {
-  const owner = fromClient || named.lb.connections.lookup(key) !== null ? named : otherOwner(services, named, key);
+export function endCopyOwner(
+  services: readonly ServiceState[], named: ServiceState, key: ConnKey, fromClient: boolean, srcPort: number, srcAddress: () => string,
+): ServiceState {
+  const owner = fromClient || named.lb.connections.lookup(key) !== null ? named : otherOwner(services, named, key, backendAtText(srcAddress(), srcPort));
   owner.endCopies++;
   return owner;
 }
 
-function otherOwner(services: readonly ServiceState[], named: ServiceState, key: ConnKey): ServiceState {
-  for (const other of services) {
-    if (other === named || other.l4 !== 'tcp' || !sameSingleVip(other, named, key.ip6 !== undefined)) continue;
-    key.vipPort = other.config.port;
+function otherOwner(services: readonly ServiceState[], named: ServiceState, key: ConnKey, at: BackendAt): ServiceState {
+  for (const other of backendServices(services).get(at) ?? []) {
+    if (other === named || other.l4 !== 'tcp') continue;
+    setVip(key, other);
     if (other.lb.connections.lookup(key) !== null) return other;
   }
-  key.vipPort = named.config.port;
+  setVip(key, named);
   return named;
 }
 
-/** Whether `a` has the single-address VIP of `b` in that family (a backend's copies are only a single VIP's). */
-function sameSingleVip(a: ServiceState, b: ServiceState, ipv6: boolean): boolean {
-  if (ipv6) return a.vip6?.length === 128 && a.vip6.address === b.vip6?.address;
-  return a.vip.family === 4 && a.vip.length === 32 && a.vip.base === b.vip.base;
+/** `key`'s VIP address and port made `service`'s (its single address in the key's family). */
+function setVip(key: ConnKey, service: ServiceState): void {
+  key.vipPort = service.config.port;
+  const pair = key.ip6;
+  if (pair === undefined) {
+    key.vip = service.vip.base;
+    return;
+  }
+  const words = service.vip6!.words!;
+  pair.d0 = words[0] | 0;
+  pair.d1 = words[1] | 0;
+  pair.d2 = words[2] | 0;
+  pair.d3 = words[3] | 0;
+  key.vip = vipFold6(pair);
+}
+
+const header: TransportHeader = emptyTransportHeader();
+const header6: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
+
+/**
+ * The service a shared backend copy (endCopyService's SHARED_END_COPY) is first read as: the first TCP service with a
+ * single VIP of the packet's family that sends to the packet's source address:port; undefined when none does (a flow
+ * an earlier configuration left). endCopyOwner then finds the one that tracks the connection.
+ */
+export function sharedCopyService(services: readonly ServiceState[], frame: Buffer): ServiceState | undefined {
+  let at: BackendAt;
+  if (readTransportHeader(frame, header)) at = backendAt(header.src >>> 0, header.srcPort);
+  else if (readTransportHeader6(frame, header6, true)) at = backendAt(formatIpv6Source(header6.ip6!), header6.srcPort);
+  else return undefined;
+  return backendServices(services).get(at)?.[0];
+}
+
+/** The services by backend address:port, of each single-VIP TCP service in the address's family; made once per service list. */
+const indexes = new WeakMap<readonly ServiceState[], Map<BackendAt, ServiceState[]>>();
+
+function backendServices(services: readonly ServiceState[]): Map<BackendAt, ServiceState[]> {
+  let index = indexes.get(services);
+  if (index) return index;
+  index = new Map();
+  for (const s of services) {
+    if (s.l4 !== 'tcp') continue;
+    const single4 = s.vip.family === 4 && s.vip.length === 32;
+    const single6 = s.vip6?.length === 128;
+    for (const b of membersOf(s.config)) {
+      for (const ip of addressesOf(b)) {
+        if (!(ip.includes(':') ? single6 : single4)) continue;
+        for (const port of b.ports) {
+          const at = backendAtText(ip, port);
+          const list = index.get(at) ?? [];
+          if (!list.includes(s)) list.push(s);
+          index.set(at, list);
+        }
+      }
+    }
+  }
+  indexes.set(services, index);
+  return index;
 }

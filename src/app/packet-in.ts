@@ -26,7 +26,7 @@ import { copyIpv6Pair, formatIpv6, formatIpv6Source, ipv6Pair, ipv6Words, parseI
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
-import { endCopyOwner } from './end-copy-owner';
+import { endCopyOwner, sharedCopyService } from './end-copy-owner';
 import type { EventSink } from './events';
 import type { NatMode, NewConnection } from './nat/nat-mode';
 import { reportOutlierChanges } from './outliers';
@@ -213,7 +213,7 @@ export class PacketInPath {
    * the service's single address (only single-address VIPs get backend-side copies).
    */
   private endCopy(serviceId: number, frame: Buffer, now: number): OutboundMessage[] {
-    const service = this.services.byId(serviceId);
+    const service = serviceId > 0 ? this.services.byId(serviceId) : sharedCopyService(this.services.all, frame); // a backend address:port's
     if (!service) return [];
     if (service.vip.family === 6) return this.endCopy6(service, frame, now);
     const h = this.header;
@@ -288,7 +288,7 @@ export class PacketInPath {
     named: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
     frame: Buffer,
   ): OutboundMessage[] {
-    const service = endCopyOwner(this.services.all, named, key, fromClient); // the cookie's service, or (a backend's) another
+    const service = endCopyOwner(this.services.all, named, key, fromClient, srcPort, srcAddress); // the cookie's, or (a backend's) its owner
     const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
     const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
     if (

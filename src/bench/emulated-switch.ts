@@ -247,8 +247,9 @@ export class EmulatedSwitch {
     const clientPort = portNo(o.clientPortName)!;
     this.copyTemplates = {
       client: learned.client ? new EndCopyTemplate(spec, learned.cookie, TABLE.CLASSIFY, clientPort) : undefined,
-      backends: learned.backends.map((b) => new EndCopyTemplate(
-        { ...spec, from: b }, learned.cookie, TABLE.CLASSIFY, portNo(o.backends?.find((p) => p.ip === b.ip)?.portName) ?? clientPort,
+      // A backend address:port's copy flow names no service, and every switch gets every service's: this switch's own.
+      backends: learned.backends.filter((b) => !o.backends || o.backends.some((p) => p.ip === b.ip)).map((b) => new EndCopyTemplate(
+        { ...spec, from: b }, b.cookie, TABLE.CLASSIFY, portNo(o.backends?.find((p) => p.ip === b.ip)?.portName) ?? clientPort,
       )),
     };
     return this.copyTemplates;

@@ -3,7 +3,7 @@
 // backend), through the meter the controller gave those flows. The switch learns the flows and the meter from
 // the controller's own flow-mods and meter-mods, so it sends copies only where a datapath would, with the
 // cookie, table and packet the real copy has; the responders (reference, raw) install none and get none.
-import { endCopyService } from '../flows/cookies';
+import { endCopyService, SHARED_END_COPY } from '../flows/cookies';
 import { TCP_FLAGS } from '../flows/packets';
 import { OFP_NO_BUFFER, OFPMC_ADD, OFPMC_MODIFY, OFPR_ACTION, encode } from '../openflow';
 import type { Action, FlowMod, Instruction, MeterMod, Oxm, OxmValue } from '../openflow';
@@ -38,6 +38,8 @@ export class PacketMeter {
 export interface BackendEndpoint {
   ip: string;
   port: number;
+  /** Its copy flow's cookie: a backend address:port's own (sharedEndCopyCookie), or an older vadc's service cookie. */
+  cookie: bigint;
 }
 
 /** What the switch learned from the controller's end-copy flows: the cookie, the meter, each side's flows. */
@@ -80,6 +82,8 @@ export class EndCopyLearner {
   private readonly meters = new Map<number, PacketMeter>();
   private readonly vip: string;
   private ours: LearnedEndCopies | undefined;
+  /** Backend address:ports' shared copy flows (cookie of no service), by `ip/port`. */
+  private readonly shared = new Map<string, BackendEndpoint>();
 
   constructor(vip: string) {
     this.vip = canonicalIp(vip);
@@ -90,9 +94,13 @@ export class EndCopyLearner {
     return endCopyService(cookie) !== 0;
   }
 
-  /** The copies of this switch's service, once its client-side copy flow came. */
+  /**
+   * The copies of this switch's service, once its client-side copy flow came: the backends are those of its cookie
+   * (an older vadc's), else every backend address:port's shared copy flow learned (not tied to one service).
+   */
   get copies(): LearnedEndCopies | undefined {
-    return this.ours;
+    if (!this.ours || this.ours.backends.length > 0) return this.ours;
+    return { ...this.ours, backends: [...this.shared.values()] };
   }
 
   flowMod(msg: FlowMod): void {
@@ -111,7 +119,8 @@ export class EndCopyLearner {
     const dst = matchValue(msg.match, 'ipv4_dst') ?? matchValue(msg.match, 'ipv6_dst');
     if (src !== undefined && typeof srcPort === 'number') {
       const ip = String(src);
-      if (!learned.backends.some((b) => b.ip === ip && b.port === srcPort)) learned.backends.push({ ip, port: srcPort });
+      if (endCopyService(msg.cookie) === SHARED_END_COPY) this.shared.set(`${ip}/${srcPort}`, { ip, port: srcPort, cookie: msg.cookie });
+      else if (!learned.backends.some((b) => b.ip === ip && b.port === srcPort)) learned.backends.push({ ip, port: srcPort, cookie: msg.cookie });
     } else if (typeof dst === 'string' && canonicalIp(dst) === this.vip) {
       learned.client = true;
       this.ours = learned;

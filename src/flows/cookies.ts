@@ -155,12 +155,27 @@ function serviceWithPrefix(cookie: bigint, first: bigint, after: bigint): number
 const END_FIRST = END_PREFIX << 44n;
 const END_AFTER = (END_PREFIX + 1n) << 44n;
 
+/** endCopyService of a backend address:port's shared copy flow (sharedEndCopyCookie): no service of its own. */
+export const SHARED_END_COPY = -1;
+
 /**
  * The service id of a packet-in's cookie when the packet is a connection-end copy (a flow of kind `end` sent
- * it), else 0. On the packet-in path, so no allocation.
+ * it), SHARED_END_COPY for a backend address:port's shared copy flow (service bits 0), else 0. On the packet-in
+ * path, so no allocation.
  */
 export function endCopyService(cookie: bigint): number {
-  return serviceWithPrefix(cookie, END_FIRST, END_AFTER);
+  if (cookie < END_FIRST || cookie >= END_AFTER) return 0;
+  return Number((cookie & SERVICE_MASK) >> 28n) || SHARED_END_COPY;
+}
+
+/**
+ * The cookie of a backend address:port's end-copy flows (kind `end`, service bits 0: owned by no single service, so no
+ * service's delete takes them), shared by every service that sends to that address and port: their copy flows would
+ * have one match and priority, and the switch keeps one flow of them. The connection-id bits hold a tag of the address
+ * and port (vipTag of `ip/port`), so the switch's copy flows say which they are for.
+ */
+export function sharedEndCopyCookie(ip: string, port: number): bigint {
+  return (COOKIE_MAGIC << 48n) | (BigInt(COOKIE_KINDS.end) << 44n) | BigInt(vipTag(`${ip}/${port}`));
 }
 
 const SERVICE_FIRST = SERVICE_PREFIX << 44n;

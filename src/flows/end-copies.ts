@@ -16,7 +16,7 @@ import {
   OFPFC_ADD, OFPFC_DELETE_STRICT, OFPFF_SEND_FLOW_REM, OFPG_ANY, OFPMC_ADD, OFPMC_DELETE, OFPMF_BURST, OFPMF_PKTPS, OFPMF_STATS, OFPP_ANY, OFP_NO_BUFFER,
 } from '../openflow/constants';
 import type { Action, FlowMod, Instruction, MeterMod } from '../openflow/types';
-import { exactCookie, makeCookie } from './cookies';
+import { allFlowsOfKind, exactCookie, makeCookie, sharedEndCopyCookie, type CookieMatch } from './cookies';
 import { withEgressTag, type EgressTag } from './egress';
 import { ETH_TYPE_IPV4, ETH_TYPE_IPV6, IP_PROTO_TCP, TCP_FLAGS } from './packets';
 import { PRIORITY, TABLE, type VadcTables } from './pipeline';
@@ -65,18 +65,22 @@ export type EndCopyKinds = 'fin-rst' | 'rst';
  */
 export function buildEndCopyFlows(base: FlowMod, serviceId: number, priority: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
   const cookie = makeCookie('end', serviceId);
+  return shadowFlows(base, cookie, priority, kinds, exactCookie(cookie));
+}
+
+function shadowFlows(base: FlowMod, cookie: bigint, priority: number, kinds: EndCopyKinds, finGoneBy: CookieMatch): FlowMod[] {
   const shadow = (flag: number): FlowMod => ({
     ...base, cookie, priority, command: OFPFC_ADD, flags: base.flags & ~OFPFF_SEND_FLOW_REM,
     match: [...base.match, { field: 'tcp_flags', value: flag, mask: flag }],
     instructions: withCopy(base.instructions),
   });
   if (kinds === 'fin-rst') return [shadow(TCP_FLAGS.FIN), shadow(TCP_FLAGS.RST)];
-  const finGone: FlowMod = {
-    ...shadow(TCP_FLAGS.FIN), command: OFPFC_DELETE_STRICT, ...exactCookie(cookie), idleTimeout: 0, hardTimeout: 0, flags: 0,
-    outPort: OFPP_ANY, outGroup: OFPG_ANY, instructions: [],
-  };
-  return [finGone, shadow(TCP_FLAGS.RST)];
+  return [strictDelete(shadow(TCP_FLAGS.FIN), finGoneBy), shadow(TCP_FLAGS.RST)];
 }
+
+const strictDelete = (flow: FlowMod, by: CookieMatch): FlowMod => ({
+  ...flow, command: OFPFC_DELETE_STRICT, ...by, idleTimeout: 0, hardTimeout: 0, flags: 0, outPort: OFPP_ANY, outGroup: OFPG_ANY, instructions: [],
+});
 
 /**
  * The client side: shadows the service's table-0 flow (SERVICE band + prefix length -> END_COPY band + the same;
@@ -88,9 +92,32 @@ export function buildClientEndCopies(serviceFlow: FlowMod, serviceId: number, ki
   return buildEndCopyFlows(serviceFlow, serviceId, copy.min + (serviceFlow.priority - service.min), kinds);
 }
 
-/** The backend side: shadows a backend address:port's reply-path flow (flows mode: a RETURN-like flow to vip-reverse). */
-export function buildBackendEndCopies(replyFlow: FlowMod, serviceId: number, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
-  return buildEndCopyFlows(replyFlow, serviceId, PRIORITY.REPLY_END_COPY.min, kinds);
+/**
+ * The backend side: shadows a backend address:port's reply-path flow (flows mode: a RETURN-like flow to vip-reverse;
+ * conntrack mode: its ct reply flow). One per address:port, whatever services send there (sharedEndCopyCookie): their
+ * flows would have one match and priority. `kinds` 'rst' deletes the FIN flow of any `end` cookie (an older vadc's
+ * were its service's).
+ */
+export function buildBackendEndCopies(replyFlow: FlowMod, kinds: EndCopyKinds = 'fin-rst'): FlowMod[] {
+  const { ip, port } = backendOfReplyFlow(replyFlow);
+  return shadowFlows(replyFlow, sharedEndCopyCookie(ip, port), PRIORITY.REPLY_END_COPY.min, kinds, allFlowsOfKind('end'));
+}
+
+/** Removes both of buildBackendEndCopies(replyFlow)'s flows (strict: that address:port's, any `end` cookie). */
+export function buildDeleteBackendEndCopies(replyFlow: FlowMod): FlowMod[] {
+  return buildBackendEndCopies(replyFlow).map((f) => strictDelete(f, allFlowsOfKind('end')));
+}
+
+/** The backend address and port a reply-path flow matches (its source address and TCP source port). */
+export function backendOfReplyFlow(replyFlow: FlowMod): { ip: string; port: number } {
+  let ip: string | undefined;
+  let port: number | undefined;
+  for (const m of replyFlow.match) {
+    if ((m.field === 'ipv4_src' || m.field === 'ipv6_src') && typeof m.value === 'string') ip = m.value;
+    else if (m.field === 'tcp_src' && typeof m.value === 'number') port = m.value;
+  }
+  if (ip === undefined || port === undefined) throw new Error('a backend end copy needs a reply flow matching the backend\'s address and TCP port');
+  return { ip, port };
 }
 
 /**

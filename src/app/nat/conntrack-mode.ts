@@ -153,9 +153,10 @@ export class ConntrackNat implements NatMode {
     this.decisions.forgetSwitch(dpid);
   }
 
-  forgetService(serviceId: number): void {
+  forgetService(serviceId: number): FlowMod[] {
     for (const [key, flow] of this.backendFlows) if (flow.serviceId === serviceId) this.backendFlows.delete(key);
     this.decisions.forgetService(serviceId);
+    return this.endCopies.forgetService(serviceId);
   }
 
   connect(c: NewConnection): OfpMessage[] {

@@ -1,6 +1,8 @@
 // Connection-end copies (`datapath.end_copies`, packets/s; 0 = off), chosen once by the factory and given to
 // the NAT mode: the mode knows what its table-0 flows do, this knows how to shadow them with a copy.
-import { buildBackendEndCopies, buildClientEndCopies, buildEndCopyMeter, type EndCopyKinds } from '../../flows/end-copies';
+import {
+  backendOfReplyFlow, buildBackendEndCopies, buildClientEndCopies, buildDeleteBackendEndCopies, buildEndCopyMeter, type EndCopyKinds,
+} from '../../flows/end-copies';
 import { ETH_TYPE_IPV6 } from '../../flows/packets';
 import { isSchedulerName, schedulerReadsConnectionEnds } from '../../lb/registry';
 import type { FlowMod, OfpMessage } from '../../openflow/types';
@@ -63,10 +65,14 @@ export interface EndCopies {
    * VIP, so only a single VIP makes it a connection key. A prefix VIP learns ends from the client's FIN/RST alone.
    * Which ends each side's copies carry: endCopySides (`datapath`: what the mode's datapath does for the service). A
    * side copying RSTs alone also deletes its FIN copy flow, should an earlier configuration have had one.
+   * A backend address:port's copy flows are shared by the services that send there (SharedBackendCopies): this gives
+   * them as all those services need them now, and what becomes of the ones this service no longer needs.
    */
   flows(
     service: ServiceState, clientBase: readonly FlowMod[], backendBases: () => readonly FlowMod[], datapath: DatapathView,
   ): FlowMod[];
+  /** A removed service's share of the backend copy flows: deleted where it was the last to need them, else as the rest need them. */
+  forgetService(serviceId: number): FlowMod[];
 }
 
 const NONE: FlowMod[] = [];
@@ -74,23 +80,72 @@ const NONE: FlowMod[] = [];
 const isIpv6Flow = (f: FlowMod): boolean => f.match.some((m) => m.field === 'eth_type' && m.value === ETH_TYPE_IPV6);
 
 export function createEndCopies(ratePerSecond: number): EndCopies {
-  if (ratePerSecond <= 0) return { ratePerSecond: 0, meter: () => NONE, flows: () => NONE };
+  if (ratePerSecond <= 0) return { ratePerSecond: 0, meter: () => NONE, flows: () => NONE, forgetService: () => NONE };
+  const shared = new SharedBackendCopies();
   return {
     ratePerSecond,
     meter: () => buildEndCopyMeter(ratePerSecond),
     flows: (service, clientBase, backendBases, datapath) => {
       // TCP services of either family (an IPv6 service's copies take the END_COPY6 band).
-      if (service.l4 !== 'tcp') return NONE;
+      if (service.l4 !== 'tcp') return shared.set(service.id, NONE, 'rst');
       const sides = endCopySides(service, datapath);
       const flows = clientBase.flatMap((f) => buildClientEndCopies(f, service.id, sides.client));
       // Per family: a dual-stack service may have one single-address VIP and one prefix.
       const single4 = service.vip.family === 4 && service.vip.length === 32;
       const single6 = service.vip6 !== undefined && service.vip6.length === 128;
-      if (single4 || single6) {
-        const wanted = backendBases().filter((f) => (isIpv6Flow(f) ? single6 : single4));
-        flows.push(...wanted.flatMap((f) => buildBackendEndCopies(f, service.id, sides.backend)));
-      }
+      const wanted = single4 || single6 ? backendBases().filter((f) => (isIpv6Flow(f) ? single6 : single4)) : NONE;
+      flows.push(...shared.set(service.id, wanted, sides.backend));
       return flows;
     },
+    forgetService: (serviceId) => shared.set(serviceId, NONE, 'rst'),
   };
+}
+
+/**
+ * The backend side's copy flows, one pair per backend address:port (buildBackendEndCopies: a cookie of no service):
+ * the services of one address:port would install flows of one match and priority, of which the switch keeps the last,
+ * and removing the service whose cookie it held took the copies from the others. Kept while any service needs them,
+ * copying FINs where any of those services wants them (a union of their sides), deleted with the last.
+ */
+export class SharedBackendCopies {
+  /** By address:port (the reply flow's cookie-free identity): the latest reply flow and each service's kinds. */
+  private readonly byBackend = new Map<string, { base: FlowMod; needs: Map<number, EndCopyKinds> }>();
+  /** Each service's address:ports. */
+  private readonly ofService = new Map<number, Set<string>>();
+
+  /** Service `serviceId` now needs copies of `bases` with `kinds`: those flows, and what its dropped address:ports become. */
+  set(serviceId: number, bases: readonly FlowMod[], kinds: EndCopyKinds): FlowMod[] {
+    const before = this.ofService.get(serviceId);
+    const now = new Set<string>();
+    const out: FlowMod[] = [];
+    for (const base of bases) {
+      const { ip, port } = backendOfReplyFlow(base);
+      const at = `${ip}/${port}`;
+      now.add(at);
+      const entry = this.byBackend.get(at) ?? { base, needs: new Map<number, EndCopyKinds>() };
+      entry.base = base;
+      entry.needs.set(serviceId, kinds);
+      this.byBackend.set(at, entry);
+      out.push(...buildBackendEndCopies(base, union(entry.needs)));
+    }
+    for (const at of before ?? []) {
+      if (now.has(at)) continue;
+      const entry = this.byBackend.get(at)!;
+      entry.needs.delete(serviceId);
+      if (entry.needs.size > 0) out.push(...buildBackendEndCopies(entry.base, union(entry.needs)));
+      else {
+        this.byBackend.delete(at);
+        out.push(...buildDeleteBackendEndCopies(entry.base));
+      }
+    }
+    if (now.size > 0) this.ofService.set(serviceId, now);
+    else this.ofService.delete(serviceId);
+    return out;
+  }
+}
+
+/** FINs are copied where any service wants them. */
+function union(needs: ReadonlyMap<number, EndCopyKinds>): EndCopyKinds {
+  for (const kinds of needs.values()) if (kinds === 'fin-rst') return 'fin-rst';
+  return 'rst';
 }

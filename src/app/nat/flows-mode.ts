@@ -96,7 +96,9 @@ export class FlowsNat implements NatMode {
     this.replyGuard.forgetSwitch(dpid);
   }
 
-  forgetService(): void {}
+  forgetService(serviceId: number): FlowMod[] {
+    return this.endCopies.forgetService(serviceId);
+  }
 
   connect(c: NewConnection): OfpMessage[] {
     const { service, location, frame } = c;

@@ -155,8 +155,11 @@ export interface NatMode {
   strayGroups(dpid: bigint, groupIds: readonly number[]): OfpMessage[];
   /** A switch went away or reconnected: what was installed on it is unknown now. */
   forgetSwitch(dpid: bigint): void;
-  /** A service was deleted from the switches (its flows went with the delete). */
-  forgetService(serviceId: number): void;
+  /**
+   * A service was deleted from the switches (its flows went with the delete): what it shared with other services and
+   * the delete did not take (a backend address:port's end-copy flows), as the rest need it now.
+   */
+  forgetService(serviceId: number): FlowMod[];
   /** The first packet's answer as codec messages. */
   connect(c: NewConnection): OfpMessage[];
   /** The same answer, byte for byte, as the mode's fast path writes it (pre-encoded where it has one). */

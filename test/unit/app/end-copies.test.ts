@@ -8,7 +8,7 @@ import {
   AppHarness, backendYaml, backendYaml6, CLIENT6, CLIENT_MAC, CLIENT_PORT, defaultServices, delivered, dualStackService, fromBackend, fromBackend6, fromClient, fromClient6, ipv6Services,
   NAT_MODES, VIP6, VIP6_MAC, VMS, type NatModeCase, type VmName,
 } from '../../helpers/app-harness';
-import { ipv6Frame } from '../../helpers/frames';
+import { ipv4Frame, ipv6Frame } from '../../helpers/frames';
 
 const FIN_ACK = 0x11;
 const RST = 0x04;
@@ -150,7 +150,10 @@ ${defaultServices('lc').replace(/^\s*services:\n/, '')}`;
     const copies = h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end');
     // web (TCP, single VIP): FIN and RST for the client side and for each of the 4 backend address:ports; dns (UDP): none.
     expect(copies).toHaveLength(2 + 2 * 4);
-    expect(new Set(copies.map((f) => parseCookie(f.cookie)!.serviceId))).toEqual(new Set([h.app.serviceStates()[0].id]));
+    // The client side's name web; each backend address:port's pair is shared (no service: sharedEndCopyCookie).
+    const [client, backend] = [copies.filter((f) => f.priority !== PRIORITY.REPLY_END_COPY.min), copies.filter((f) => f.priority === PRIORITY.REPLY_END_COPY.min)];
+    expect(new Set(client.map((f) => parseCookie(f.cookie)!.serviceId))).toEqual(new Set([h.app.serviceStates()[0].id]));
+    expect(new Set(backend.map((f) => parseCookie(f.cookie)!.serviceId))).toEqual(new Set([0]));
     expect(new Set(copies.map((f) => f.priority))).toEqual(new Set([PRIORITY.END_COPY.min + 32, PRIORITY.REPLY_END_COPY.min]));
   });
 
@@ -427,6 +430,73 @@ ${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => (ipv6 ? backendYaml6 : back
     h.send(backend(name, 40300, { flags: FIN_ACK }), ofport);
     h.send(client(40300, { flags: FIN_ACK, dstPort: port }));
     const svc = h.app.serviceStates().find((s) => s.config.port === port)!;
+    expect(h.endCopies).toBe(2);
+    expect(svc.endCopies).toBe(2);
+    expect(svc.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
+  });
+
+  /** The backend side's copy flows on the switch: [service bits, tcp_flags] by backend address:port. */
+  const backendCopies = (h: AppHarness) => h.table.flows().filter((f) => parseCookie(f.cookie)?.kind === 'end' && f.priority === PRIORITY.REPLY_END_COPY.min);
+
+  it.each([[false], [true]])('one copy flow pair per backend address:port, of no service: removing one service keeps it for the other, the last one takes it (IPv6 %s)', (ipv6) => {
+    const h = new AppHarness(mode, twoPorts(ipv6));
+    // 3 backend address:ports, FIN and RST each, whatever the two services.
+    expect(backendCopies(h)).toHaveLength(6);
+    expect(new Set(backendCopies(h).map((f) => parseCookie(f.cookie)!.serviceId))).toEqual(new Set([0]));
+    const web = h.app.serviceStates().find((s) => s.config.name === 'web')!;
+    const port80 = twoPorts(ipv6).replace(/\n {2}- name: alt[\s\S]*$/, '\n');
+    const port81 = twoPorts(ipv6).replace(/ {2}- name: web[\s\S]*?(?= {2}- name: alt)/, '');
+    // web (its cookie or not, whichever the switch kept) goes: alt's connection still ends at its backend's FIN copy.
+    h.install(h.app.setServices(AppHarness.config(mode, port81).services, h.now));
+    expect(h.app.serviceStates().map((s) => s.config.name)).toEqual(['alt']);
+    expect(backendCopies(h)).toHaveLength(6);
+    const [client, backend] = ipv6 ? [fromClient6, fromBackend6] : [fromClient, fromBackend];
+    const ofport = delivered(h.send(client(40310, { dstPort: 81 })).outcomes).port;
+    const name = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === ofport)!;
+    h.send(backend(name, 40310, { flags: SYN_ACK }), ofport);
+    h.send(client(40310, { flags: ACK, dstPort: 81 }));
+    established(h);
+    h.send(backend(name, 40310, { flags: FIN_ACK }), ofport);
+    h.send(client(40310, { flags: FIN_ACK, dstPort: 81 }));
+    const alt = h.app.serviceStates()[0];
+    expect([h.endCopies, alt.endCopies, web.endCopies]).toEqual([2, 2, 0]);
+    expect(alt.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });
+    // Back to web alone (alt's last): the flows stay, web's now; then a configuration with other backend ports takes them.
+    h.install(h.app.setServices(AppHarness.config(mode, port80).services, h.now));
+    expect(backendCopies(h)).toHaveLength(6);
+    h.install(h.app.setServices(AppHarness.config(mode, port80.replace(/8080/g, '9090')).services, h.now));
+    expect(backendCopies(h).map((f) => JSON.stringify(f.match.find((m) => m.field === 'tcp_src')))).toEqual(Array(6).fill(JSON.stringify({ field: 'tcp_src', value: 9090 })));
+  });
+});
+
+describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a backend's end copy when services of two VIP addresses share its address and port, %s mode", (_name, mode) => {
+  // A backend's segment names the client, not the VIP: the one shared copy flow serves both VIPs' services, and vadc
+  // finds the one that tracks the connection.
+  const twoVips = `
+services:
+${['web', 'alt'].map((name, i) => `  - name: ${name}
+    vip: 10.0.0.${100 + 2 * i}
+    port: 80
+    scheduler: lc
+    idle_timeout: 30
+    fin_timeout: 2
+    backends:
+${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => backendYaml(vm, [8080])).join('\n')}`).join('\n')}
+`;
+
+  it.each([['10.0.0.100'], ['10.0.0.102']])('ends a connection to %s at its two FIN copies, both counted to its service', (vip) => {
+    const h = new AppHarness(mode, twoVips);
+    const svc = h.app.serviceStates().find((s) => s.config.vip === vip)!;
+    const client = (tcpFlags?: number) => ipv4Frame({
+      srcMac: CLIENT_MAC, dstMac: svc.config.vip_mac!, srcIp: '10.0.0.101', dstIp: vip, proto: 'tcp', srcPort: 40320, dstPort: 80, ...(tcpFlags !== undefined ? { tcpFlags } : {}),
+    });
+    const ofport = delivered(h.send(client()).outcomes).port;
+    const name = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === ofport)!;
+    h.send(fromBackend(name, 40320, { flags: SYN_ACK }), ofport);
+    h.send(client(ACK));
+    established(h);
+    h.send(fromBackend(name, 40320, { flags: FIN_ACK }), ofport);
+    h.send(client(FIN_ACK));
     expect(h.endCopies).toBe(2);
     expect(svc.endCopies).toBe(2);
     expect(svc.lb.backendById(name)).toMatchObject({ activeConns: 0, inactiveConns: 0, completedConns: 1 });

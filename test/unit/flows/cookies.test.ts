@@ -1,7 +1,7 @@
 import {
   allFlowsOfKind, allFlowsOfService, allVadcFlows, connectionIndex, connectionOfConnectionIndex, connectionsOfService, CookieError, endCopyService, makeCookie,
   maskPinsMagic, oneConnection, parseCookie, serviceOfConnectionIndex, serviceOfGuard, MAX_CONNECTION_ID, MAX_SERVICE_ID,
-  buildVipFlows, vipCookie, vipTag,
+  buildVipFlows, sharedEndCopyCookie, SHARED_END_COPY, vipCookie, vipTag,
 } from '../../../src/flows';
 import { parsePrefix } from '../../../src/net/prefix';
 
@@ -89,7 +89,10 @@ describe('cookie scheme', () => {
     const first = (kind: 'end' | 'service') => makeCookie(kind, 1) & ~((1n << 44n) - 1n);
     const last = (kind: 'end' | 'service') => first(kind) | ((1n << 44n) - 1n);
     expect([endCopyService(first('end') - 1n), endCopyService(first('end')), endCopyService(last('end')), endCopyService(last('end') + 1n)])
-      .toEqual([0, 0, 0xffff, 0]);
+      .toEqual([0, SHARED_END_COPY, 0xffff, 0]);
+    // A backend address:port's shared copy flow names no service: its copies are told apart from any service's.
+    expect(endCopyService(sharedEndCopyCookie('10.0.1.11', 8080))).toBe(SHARED_END_COPY);
+    expect(parseCookie(sharedEndCopyCookie('10.0.1.11', 8080))).toEqual({ kind: 'end', serviceId: 0, connectionId: vipTag('10.0.1.11/8080') });
     expect([serviceOfGuard(first('service') - 1n), serviceOfGuard(first('service')), serviceOfGuard(last('service')), serviceOfGuard(last('service') + 1n)])
       .toEqual([0, 0, 0xffff, 0]);
     expect(endCopyService(0n)).toBe(0);

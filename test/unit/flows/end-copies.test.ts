@@ -17,6 +17,11 @@ const base = (priority: number, instructions: Instruction[], flags = 0): FlowMod
   bufferId: 0xffffffff, outPort: 0xffffffff, outGroup: 0xffffffff, flags, match: [{ field: 'eth_type', value: 0x0800 }], instructions,
 });
 
+/** A backend's reply-path flow: its address and TCP source port. */
+const backendBase = (priority: number): FlowMod => ({
+  ...base(priority, [GOTO]), match: [{ field: 'eth_type', value: 0x0800 }, { field: 'ipv4_src', value: '10.0.1.11' }, { field: 'tcp_src', value: 8080 }],
+});
+
 describe('end copies (src/flows/end-copies.ts)', () => {
   it('replaces the meter whole: a delete without bands, then an add in packets/s with a burst of a quarter of the rate (at least 1)', () => {
     // OFPMC_DELETE 2, OFPMC_ADD 0; OFPMF_PKTPS 0x2 | OFPMF_BURST 0x4 | OFPMF_STATS 0x8.
@@ -46,7 +51,7 @@ describe('end copies (src/flows/end-copies.ts)', () => {
     const expected = [[4, { field: 'tcp_flags', value: 0x001, mask: 0x001 }], [0, { field: 'tcp_flags', value: 0x004, mask: 0x004 }]];
     expect(flagsOf(buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst'))).toEqual(expected);
     expect(flagsOf(buildClientEndCopies(base(132, [GOTO]), 5, 'rst'))).toEqual(expected);
-    expect(flagsOf(buildBackendEndCopies(base(20, [GOTO]), 5, 'rst'))).toEqual(expected);
+    expect(flagsOf(buildBackendEndCopies(backendBase(20), 'rst'))).toEqual(expected);
     const [gone, rst] = buildEndCopyFlows(base(100, [GOTO]), 5, 150, 'rst');
     expect(gone).toMatchObject({
       tableId: 0, priority: 150, cookie: rst.cookie, cookieMask: 0xffff_ffff_ffff_ffffn, outPort: 0xffffffff, outGroup: 0xffffffff, instructions: [],
@@ -67,6 +72,6 @@ describe('end copies (src/flows/end-copies.ts)', () => {
     // SERVICE 100..132 -> END_COPY 140..172; SERVICE6 2200..2328 -> END_COPY6 2600..2728; REPLY_END_COPY 30.
     const priorityOf = (servicePriority: number): number => buildClientEndCopies(base(servicePriority, [GOTO]), 5)[0].priority;
     expect([100, 124, 132, 2200, 2264, 2328].map(priorityOf)).toEqual([140, 164, 172, 2600, 2664, 2728]);
-    expect(buildBackendEndCopies(base(20, [GOTO]), 5).map((f) => f.priority)).toEqual([30, 30]);
+    expect(buildBackendEndCopies(backendBase(20)).map((f) => f.priority)).toEqual([30, 30]);
   });
 });

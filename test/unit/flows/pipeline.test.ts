@@ -5,7 +5,7 @@ import { OFPFC_DELETE, OFPFF_SEND_FLOW_REM, OFPP_CONTROLLER, OFPP_TABLE, OFPTT_A
 import type { FlowMod, FlowStats } from '../../../src/openflow/types';
 import {
   VADC_PIPELINE, buildConnectionFlows, buildDeleteAllVadcFlows, buildDeleteConnection, buildDeleteService, buildDeleteVipFlows,
-  buildFlowStatsRequest, buildPipelineFlows, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, checkFlow, makeCookie,
+  buildFlowStatsRequest, buildPipelineFlows, buildResubmitPacketOut, buildServiceFlows, buildVipFlows, checkFlow, makeCookie, sharedEndCopyCookie,
   readConnectionFlows, FlowBuildError, buildArpReply, parsePacket, PRIORITY, COOKIE_KINDS, COOKIE_MAGIC, type ConnectionSpec,
   buildNewConnectionFlow, ETH_TYPE_IPV4, ETH_TYPE_IPV6,
 } from '../../../src/flows';
@@ -230,15 +230,15 @@ describe('checkFlow', () => {
     const [service] = buildServiceFlows({ serviceId: 7, vip: VIP.ip, protocol: 'tcp', port: 80 });
     const all = [
       buildNewConnectionFlow(ETH_TYPE_IPV4), buildNewConnectionFlow(ETH_TYPE_IPV6), ...buildConnectionFlows(v6),
-      ...buildClientEndCopies(service, 7), ...buildBackendEndCopies(buildBackendReturnBase(7, BACKEND.ip, BACKEND.port), 7),
+      ...buildClientEndCopies(service, 7), ...buildBackendEndCopies(buildBackendReturnBase(7, BACKEND.ip, BACKEND.port)),
     ];
     // What each one needs of its table, so that a table without it would refuse the flow.
     const actionsOf = (flow: FlowMod) => flow.instructions.flatMap((i) => (i.type === 'apply_actions' ? i.actions : []));
     const setFieldsOf = (flow: FlowMod) => actionsOf(flow).flatMap((a) => (a.type === 'set_field' ? [a.field.field] : []));
     expect(all[0].match.map((m) => m.field)).toContain('tcp_flags');
     expect([setFieldsOf(all[2]), setFieldsOf(all[3])]).toEqual([expect.arrayContaining(['ipv6_dst']), expect.arrayContaining(['ipv6_src'])]);
-    expect(all.slice(4).map((f) => [f.tableId, f.match.some((m) => m.field === 'tcp_flags'), actionsOf(f).some((a) => a.type === 'nx_controller2'), f.cookie === makeCookie('end', 7)]))
-      .toEqual(Array(4).fill([0, true, true, true]));
+    expect(all.slice(4).map((f) => [f.tableId, f.match.some((m) => m.field === 'tcp_flags'), actionsOf(f).some((a) => a.type === 'nx_controller2'), f.cookie]))
+      .toEqual([...Array(2).fill([0, true, true, makeCookie('end', 7)]), ...Array(2).fill([0, true, true, sharedEndCopyCookie(BACKEND.ip, BACKEND.port)])]);
     for (const flow of all) expect(checkFlow(flow, VADC_PIPELINE)).toEqual([]);
   });
 
