@@ -1,7 +1,6 @@
 // The services' and backends' state the app decides with: configuration, scheduler (LbService from src/lb),
 // where each backend is, its health verdict, tier and drain, and counters. Pure data and the rules that
 // derive availability from it; no OpenFlow.
-import { DATAPATH_FEEDBACK_ALPHA } from './nat/feedback-times';
 import type { ServiceConfig } from '../config';
 import type { L4Protocol } from '../flows/builders';
 import { MAX_CONNECTION_ID } from '../flows/cookies';
@@ -296,10 +295,10 @@ function sameShape(a: ServiceConfig, b: ServiceConfig): boolean {
     && JSON.stringify(a.payload_rules) === JSON.stringify(b.payload_rules);
 }
 
-/** Whether the scheduler options (schedulerOptionsOf) are the same: feedback_interval and decisions count for feedback alone. */
+/** Whether the scheduler options (schedulerOptionsOf) are the same: feedback_interval counts for feedback alone. */
 function sameScheduler(a: ServiceConfig, b: ServiceConfig): boolean {
   return a.scheduler === b.scheduler && JSON.stringify(a.scheduler_flags) === JSON.stringify(b.scheduler_flags) && a.mh_table_size === b.mh_table_size
-    && (a.scheduler !== 'feedback' || (a.feedback_interval === b.feedback_interval && a.decisions === b.decisions));
+    && (a.scheduler !== 'feedback' || a.feedback_interval === b.feedback_interval);
 }
 
 function schedulerOptionsOf(config: ServiceConfig): SchedulerOptions {
@@ -307,8 +306,7 @@ function schedulerOptionsOf(config: ServiceConfig): SchedulerOptions {
   return {
     sh: { hashPort: flags.has('sh-port'), fallback: flags.has('sh-fallback') },
     mh: { tableSize: config.mh_table_size, hashPort: flags.has('mh-port'), fallback: flags.has('mh-fallback') },
-    // Datapath decisions: the measure sets bucket weights that hold a whole poll (no pick reads it): smoothed longer.
-    feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5, ...(config.decisions === 'datapath' ? { alpha: DATAPATH_FEEDBACK_ALPHA } : {}) },
+    feedback: { staleAfterMs: config.feedback_interval * 1000 * 2.5 },
   };
 }
 

@@ -26,13 +26,6 @@ export interface MemberTimes {
  */
 export const FEEDBACK_EQUAL_BAND = 0.5;
 
-/**
- * The EWMA weight of the newest statistics interval in a datapath-decided feedback service's measure (L and lambda;
- * the controller's picks use 0.5): a bucket weight holds for a whole poll, and one interval's L (a few whole
- * connections in a listing) and lambda differ by 2 to 3 times between equal VMs under CPU load (band18).
- */
-export const DATAPATH_FEEDBACK_ALPHA = 0.2;
-
 /** A member that finished nothing while it held connections: very slow rather than infinitely (FeedbackScheduler's floor). */
 const MIN_COMPLETIONS = 1e-3;
 

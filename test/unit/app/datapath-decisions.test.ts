@@ -410,21 +410,6 @@ describe('datapath decisions: feedback', () => {
     expect(weights(h)).toEqual([500, 500, 333, 1000]);
   });
 
-  it('the measure behind the buckets is smoothed over more polls than the controller\'s picks (DATAPATH_FEEDBACK_ALPHA)', () => {
-    const smoothed = (decisions: string) => {
-      const h = new AppHarness(CONNTRACK, services('feedback').replace('decisions: datapath', `decisions: ${decisions}`));
-      const scheduler = h.app.serviceStates()[0].lb.scheduler as FeedbackScheduler;
-      const sample = (at: number) => ({ at, rxPackets: at, txPackets: at, txDropped: 0 });
-      scheduler.feed('v-vm1', sample(1000), { outstanding: 0, completed: 0 });
-      scheduler.feed('v-vm1', sample(2000), { outstanding: 1, completed: 100 });
-      scheduler.feed('v-vm1', sample(3000), { outstanding: 1, completed: 300 });
-      return scheduler.estimate('v-vm1')!.completions;
-    };
-    // 100 then 200 completions a second: 0.2 of the newest interval for the buckets, half of it for the controller's picks.
-    expect(smoothed('datapath')).toBeCloseTo(0.2 * 200 + 0.8 * 100);
-    expect(smoothed('controller')).toBeCloseTo(0.5 * 200 + 0.5 * 100);
-  });
-
   it("equal VMs keep equal buckets whatever the last poll's split of short connections (no herding onto the one given most)", () => {
     const h = new AppHarness(CONNTRACK, services('feedback'));
     // 1 ms connections, the last poll's split 300/150/100 a second: a listing shows under one open connection on each.
