@@ -76,7 +76,12 @@ export class BackendInputs {
   feedLoad(serviceName: string, backendName: string, sample: LoadSample): Outbox {
     const service = this.services.require(serviceName);
     // Each pool (payload rules) has its own scheduler; every feedback one hears the sample (ones without the backend ignore it).
-    for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.feed(backendName, sample);
+    // Datapath decisions: L is what the latest listing newly showed open (bucketTimes), not every open entry the tracker
+    // keeps: under CPU load it keeps some ESTABLISHED after their connection ended (band18: 6 to 65 after a 20 s load),
+    // which, counted at every poll, grew L without bound.
+    const member = service.config.decisions === 'datapath' ? service.lb.backendById(backendName) : undefined;
+    const load = member && { outstanding: member.listedNewOpen, completed: member.completedConns };
+    for (const scheduler of service.lb.schedulers) if (scheduler instanceof FeedbackScheduler) scheduler.feed(backendName, sample, load);
     return new Outbox();
   }
 

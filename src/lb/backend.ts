@@ -59,6 +59,11 @@ export class Backend {
   /** Connections that ended on this backend, ever: the feedback scheduler's measure of work done. */
   completedConns = 0;
   /**
+   * A `decisions: datapath` service: the connections the latest tracker listing showed open that no earlier listing
+   * had (feedback's L there: an entry the tracker keeps open after its connection ended counts at one poll, not all).
+   */
+  listedNewOpen = 0;
+  /**
    * TCP connections that ended (both FINs or a RST seen) within the connection table's linger time: no longer open,
    * but still in the least-connection overhead as IPVS keeps TIME_WAIT and CLOSE connections in its inactive count.
    * Not in totalConns (thresholds, draining and feedback count what the VM holds open).

@@ -15,6 +15,7 @@ import { outOfFamily, type Backend } from '../../lb/backend';
 import { FeedbackScheduler } from '../../lb/schedulers/feedback';
 import type { Outbox } from '../outbox';
 import { backendAddress } from './common';
+import { bucketTimes } from './feedback-times';
 import type { ServiceState } from '../services';
 
 /** Bucket weights are 16-bit; a backend's weight is shared by its software ports (the controller's rr/wrr pick the backend, then a port). */
@@ -30,9 +31,9 @@ const DROPPING_FACTOR = 0.5;
 
 /**
  * A backend's share of new connections. rr: each alike; wrr: its weight; feedback: its weight divided by the time
- * one connection spends on it (S, the queue measure from its port statistics: a slow VM gets proportionally
- * fewer), halved while its port drops, or its weight alone while any backend has no estimate yet (as the
- * controller's feedback scheduler falls back to weights).
+ * one connection spends on it (bucketTimes: Little's law over its open and completed connections, equal members
+ * alike; a slow VM gets proportionally fewer), halved while its port drops, or its weight alone while any backend has
+ * no estimate yet or none completed a connection (as the controller's feedback scheduler falls back to weights).
  */
 function shares(service: ServiceState, members: readonly Backend[]): number[] {
   const scheduler = service.lb.scheduler;
@@ -40,7 +41,9 @@ function shares(service: ServiceState, members: readonly Backend[]): number[] {
   if (!(scheduler instanceof FeedbackScheduler)) return members.map((b) => b.weight);
   const estimates = members.map((b) => scheduler.estimate(b.id));
   if (estimates.some((e) => e === undefined)) return members.map((b) => b.weight);
-  return members.map((b, i) => (b.weight / estimates[i]!.timePerConn) * (estimates[i]!.dropping ? DROPPING_FACTOR : 1));
+  const times = bucketTimes(estimates.map((e) => e!));
+  if (!times) return members.map((b) => b.weight);
+  return members.map((b, i) => (b.weight / times[i]) * (estimates[i]!.dropping ? DROPPING_FACTOR : 1));
 }
 
 /**

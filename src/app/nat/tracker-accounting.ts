@@ -100,6 +100,7 @@ export class TrackerAccounting implements Accounting {
     const byMark = new Map<number, { service: ServiceState; backends: Map<BackendAt, BackendState> }>();
     for (const service of services) byMark.set(markOf(service.id, service.l4), { service, backends: backendsByAddress(service) });
     let restored = 0;
+    if (decided) for (const service of services) for (const member of service.lb.backends) member.listedNewOpen = 0;
     for (let i = 0; i < entries.length; i++) {
       if (i > 0 && i % entriesPerSlice === 0) yield;
       const e = entries[i];
@@ -114,8 +115,9 @@ export class TrackerAccounting implements Accounting {
         this.seen.add(key);
         service.decisions++;
         backend.totalConns++;
+        const member = service.lb.backendById(backend.config.name);
+        if (member && !isClosing(e)) member.listedNewOpen++;
         if (isClosing(e)) {
-          const member = service.lb.backendById(backend.config.name);
           if (member) member.completedConns++;
           // Opened and closed between two readings: the outlier detector's only sight of it (`seen`: counted once).
           const end = endOf(e);

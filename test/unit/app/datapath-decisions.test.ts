@@ -345,12 +345,20 @@ describe('datapath decisions: tiers', () => {
 });
 
 describe('datapath decisions: feedback', () => {
-  /** The queue measure each backend's port statistics gave (S, seconds a connection spends on the VM). */
-  function measured(h: AppHarness, timePerConn: Record<string, number>): void {
+  /**
+   * The measure each backend's port statistics and the tracker's listings gave: `outstanding` open connections on
+   * average (L) and `completions` a second (lambda), so S = L / lambda seconds a connection spends on the VM.
+   */
+  function measuredLittle(h: AppHarness, figures: Record<string, { outstanding: number; completions: number }>): void {
     const scheduler = h.app.serviceStates()[0].lb.scheduler as FeedbackScheduler;
-    jest.spyOn(scheduler, 'estimate').mockImplementation((id) => ({ rate: 1, completions: 1, outstanding: 1, timePerConn: timePerConn[id], backlog: 0, dropping: false }));
+    jest.spyOn(scheduler, 'estimate').mockImplementation((id) => ({
+      rate: 1, ...figures[id], timePerConn: Math.max(figures[id].outstanding, 1) / figures[id].completions, backlog: 0, dropping: false,
+    }));
     h.install(h.app.feedLoad('web', 'v-vm1', { at: h.now, rxPackets: 0, txPackets: 0, txDropped: 0 }));
   }
+  /** One connection a second on each VM, open for `timePerConn` seconds (L = that). */
+  const measured = (h: AppHarness, timePerConn: Record<string, number>) =>
+    measuredLittle(h, Object.fromEntries(Object.entries(timePerConn).map(([id, t]) => [id, { outstanding: t, completions: 1 }])));
   const weights = (h: AppHarness) => Object.values(byDestination([...h.table.groups.values()][0]));
 
   it('a slow VM (4x the time per connection) gets proportionally fewer new connections, with no packet-in', () => {
@@ -392,17 +400,51 @@ describe('datapath decisions: feedback', () => {
 
   it('a group-mod only when a weight moves by more than the hysteresis (10 %)', () => {
     const h = new AppHarness(CONNTRACK, services('feedback'));
-    measured(h, { 'v-vm1': 1, 'v-vm2': 1, 'v-vm3': 1 });
+    measured(h, { 'v-vm1': 1, 'v-vm2': 2, 'v-vm3': 1 });
     const mods = h.table.groupMods;
-    measured(h, { 'v-vm1': 1, 'v-vm2': 1.05, 'v-vm3': 1 });
+    expect(weights(h)).toEqual([500, 500, 500, 1000]);
+    measured(h, { 'v-vm1': 1, 'v-vm2': 2.1, 'v-vm3': 1 });
     expect(h.table.groupMods).toBe(mods);
-    measured(h, { 'v-vm1': 1, 'v-vm2': 1.5, 'v-vm3': 1 });
+    measured(h, { 'v-vm1': 1, 'v-vm2': 3, 'v-vm3': 1 });
     expect(h.table.groupMods).toBe(mods + 1);
-    expect(weights(h)).toEqual([500, 500, 667, 1000]);
+    expect(weights(h)).toEqual([500, 500, 333, 1000]);
+  });
+
+  it("equal VMs keep equal buckets whatever the last poll's split of short connections (no herding onto the one given most)", () => {
+    const h = new AppHarness(CONNTRACK, services('feedback'));
+    // 1 ms connections, the last poll's split 300/150/100 a second: a listing shows under one open connection on each.
+    measuredLittle(h, { 'v-vm1': { outstanding: 0.3, completions: 300 }, 'v-vm2': { outstanding: 0.15, completions: 150 }, 'v-vm3': { outstanding: 0.1, completions: 100 } });
+    expect(weights(h)).toEqual([500, 500, 1000, 1000]);
+    // Within the equal band of one another (FEEDBACK_EQUAL_BAND): still equal, no group-mod.
+    const mods = h.table.groupMods;
+    measuredLittle(h, { 'v-vm1': { outstanding: 2, completions: 200 }, 'v-vm2': { outstanding: 2.6, completions: 200 }, 'v-vm3': { outstanding: 2, completions: 180 } });
+    expect(weights(h)).toEqual([500, 500, 1000, 1000]);
+    expect(h.table.groupMods).toBe(mods);
   });
 });
 
 describe('datapath decisions: counting', () => {
+  it("feedback's L counts the connections a listing newly shows open: an entry the tracker keeps open counts at one poll, not at every one", () => {
+    const h = new AppHarness(CONNTRACK, services('feedback'));
+    const where = spread(h, 60, 23000);
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    const svc = h.app.serviceStates()[0];
+    for (const b of svc.lb.backends) expect(b.listedNewOpen).toBe(share(where, b.id, 1));
+    // The next listing shows the same entries still ESTABLISHED (as the tracker keeps some after their connections ended):
+    // vadc still counts them open, but none is newly open.
+    h.now += 1000;
+    h.install(h.app.applyAccounting(h.accountingReading(), h.now));
+    expect(svc.lb.backends.reduce((n, b) => n + b.totalConns, 0)).toBe(60);
+    expect(svc.lb.backends.map((b) => b.listedNewOpen)).toEqual([0, 0, 0]);
+    // The feedback scheduler's L for the buckets is that figure: nothing newly open, nothing completed, so vm2's interval
+    // is idle and gives no estimate (counted from every open entry, its 20 stale ones made it busy and slow).
+    const scheduler = svc.lb.scheduler as FeedbackScheduler;
+    for (const [i, at] of [h.now, h.now + 1000].entries()) {
+      h.install(h.app.feedLoad('web', 'v-vm2', { at, rxPackets: 100 * (i + 1), txPackets: 100 * (i + 1), txDropped: 0 }));
+    }
+    expect(scheduler.estimate('v-vm2')).toBeUndefined();
+  });
+
   it("the tracker's listing counts the connections the datapath decided, per backend", () => {
     const h = new AppHarness(CONNTRACK, services('rr'));
     const where = spread(h, 600);
