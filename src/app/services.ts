@@ -18,7 +18,7 @@ import { newPayloadState, poolsOf, type PayloadState } from './payload';
 import type { BackendLocation, RemoteBackendReport } from './location';
 import { pinConflicts, pinnedIds, restartUnstable, serviceIds, UnstableIdsTold, type PinConflict, type UnstableServiceId } from './service-ids';
 export type { PinConflict } from './service-ids';
-import { byPortOf, EMPTY_INDEX, find4, find6, vipIndexOf, type VipIndex } from './vip-index';
+import { byPortOf, EMPTY_INDEX, find4, find6, findPair6, vipIndexOf, type VipIndex } from './vip-index';
 
 export type BackendConfig = ServiceConfig['backends'][number];
 
@@ -253,7 +253,7 @@ export class ServiceTable {
   /** lookup6 of a packet-in's destination: the pair's d0..d3 (its int32 fields, read without a typed array's checks). */
   lookupPair6(proto: number, port: number, p: Ipv6Pair, fold: number): ServiceState | undefined {
     const index = this.byPort6.get((proto << 16) | port);
-    return index === undefined ? undefined : find6(index, p.d0, p.d1, p.d2, p.d3, fold);
+    return index === undefined ? undefined : findPair6(index, p, fold);
   }
 
   /** owner() for an IPv6 address (four words from `at`): who answers neighbor solicitations, ping6 and refusals. */

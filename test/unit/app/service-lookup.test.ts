@@ -240,6 +240,35 @@ describe('ServiceTable lookups, case by case', () => {
     expect(t.owner6(words('fd01::5'))).toBeUndefined();
   });
 
+  it("lookupPair6 (the packet-in's) checks a port's one longest address first and takes the levels for any other", () => {
+    const t6 = tableOf([
+      service('one', '10.0.2.1', { port: 80, vip6: 'fd00::5' }),
+      // The same address again: the first in the configuration wins, as the scan found it.
+      service('one-again', '10.0.2.2', { port: 80, vip6: 'fd00::5' }),
+      service('net6', '10.0.2.3', { port: 80, vip6: 'fd00::/64' }),
+      // Two addresses on a port: no first check, the levels find each.
+      service('a', '10.0.2.4', { port: 81, vip6: 'fd00::7' }),
+      service('b', '10.0.2.5', { port: 81, vip6: 'fd00::8' }),
+    ]);
+    const pair6 = (proto: number, port: number, text: string) => {
+      const header = new Uint32Array(8);
+      header.set(words(text), 4);
+      return nameOf(t6.lookupPair6(proto, port, ipv6Pair(header), foldIpv6(header, 4)));
+    };
+    expect(pair6(6, 80, 'fd00::5')).toBe('one');
+    expect(pair6(6, 80, 'fd00::6')).toBe('net6');
+    // fd00::5's fold (the xor of its words) without being it: not the first address; inside the /64.
+    expect(pair6(6, 80, 'fd00::1:0:1:5')).toBe('net6');
+    expect(pair6(6, 80, 'fd01::5')).toBeUndefined();
+    expect(pair6(17, 80, 'fd00::5')).toBeUndefined();
+    expect(pair6(6, 81, 'fd00::7')).toBe('a');
+    expect(pair6(6, 81, 'fd00::8')).toBe('b');
+    expect(pair6(6, 81, 'fd00::5')).toBeUndefined();
+    for (const [port, text] of [[80, 'fd00::5'], [80, 'fd00::1:0:1:5'], [81, 'fd00::8']] as const) {
+      expect(pair6(6, port, text)).toBe(nameOf(t6.lookup6(6, port, words(text))));
+    }
+  });
+
   it('a reconfiguration rebuilds the index: a removed service is no longer found, the one under it is', () => {
     const next = tableOf(configs);
     next.configure(configs.filter((c) => c.name !== 'host'));
