@@ -234,17 +234,25 @@ const SNIFF_IPV4 = sniffScript(0x0800, `    proto, p = f[23], 14 + (f[14] & 0x0f
 interface Sniffed4 { frag: boolean; proto: number; flags: number | null; icmp: number | null }
 
 /** SNIFF_IPV6 on a VM for `seconds`; resolves once it listens, `packets` when it has stopped. */
-function sniffIpv6(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed[]> }> {
+function sniffIpv6(vm: string, seconds: number): Promise<Sniffer<Sniffed>> {
   return sniff<Sniffed>(vm, SNIFF_IPV6, seconds);
 }
 
 /** SNIFF_IPV4 on a VM for `seconds`, as sniffIpv6. */
-function sniffIpv4(vm: string, seconds: number): Promise<{ packets: Promise<Sniffed4[]> }> {
+function sniffIpv4(vm: string, seconds: number): Promise<Sniffer<Sniffed4>> {
   return sniff<Sniffed4>(vm, SNIFF_IPV4, seconds);
 }
 
-/** A Python sniffer `script` (prints 'ready', then a JSON line per packet) on a VM for `seconds`. */
-async function sniff<T>(vm: string, script: string, seconds: number): Promise<{ packets: Promise<T[]> }> {
+/** What a sniffer gives: its packets once it exits, the ones printed so far, and a stop before its time is up. */
+interface Sniffer<T> {
+  packets: Promise<T[]>;
+  sofar(): T[];
+  /** Ends the sniffer now (SIGTERM: every packet it printed is kept, each line flushed as printed). */
+  stop(): void;
+}
+
+/** A Python sniffer `script` (prints 'ready', then a JSON line per packet) on a VM for `seconds`, unless stopped. */
+async function sniff<T>(vm: string, script: string, seconds: number): Promise<Sniffer<T>> {
   const child = lab.spawn(vm, ['python3', '-c', script, String(seconds)]);
   let out = '';
   let stderr = '';
@@ -256,11 +264,13 @@ async function sniff<T>(vm: string, script: string, seconds: number): Promise<{ 
     });
     child.on('exit', () => reject(new Error(`sniffer on ${vm} exited early: ${stderr}`)));
   });
+  // Whole lines only: a line the sniffer is still writing is read at the next call.
+  const sofar = (): T[] => out.split('\n').slice(1, -1).filter((l) => l !== '').map((l) => JSON.parse(l) as T);
   const packets = new Promise<T[]>((resolve) => child.on('exit', () => {
     resolve(out.split('\n').slice(1).filter((l) => l !== '').map((l) => JSON.parse(l) as T));
   }));
   await ready;
-  return { packets };
+  return { packets, sofar, stop: () => void child.kill('SIGTERM') };
 }
 
 beforeAll(async () => {
@@ -424,7 +434,9 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
     // client's is read through its header below; rr keeps the placement known (vm1, then vm2; wlc's depends on timing).
     const capped = `  - name: web\n    vip: "${v6.vip}"\n    port: 80\n    scheduler: rr${backends(v6, 8080, ['vm1', 'vm2', 'vm3'], ', u_threshold: 1000')}`;
     daemon = await startDaemon(yaml(capped));
-    const sniffers = await Promise.all(['vm1', 'vm2'].map((vm) => sniffIpv6(vm, 6)));
+    // Sniffed until each VM's SYN was printed (at most 60 s): a fixed 6 s window ended before vm2's SYN at load 20-26
+    // (the two requests took 14-15 s; v6cut18, 2026-12-07).
+    const sniffers = await Promise.all(['vm1', 'vm2'].map((vm) => sniffIpv6(vm, 60)));
     // Linux puts a socket's sticky IPV6_DSTOPTS / IPV6_HOPOPTS (here one PadN option, RFC 8200 section 4.2) on every
     // segment it sends, the SYN included.
     const bodies: string[] = [];
@@ -433,10 +445,13 @@ describe(`what one family shows (NAT by ${e2eNatMode()})`, () => {
       bodies.push(got.stdout.trim() || got.stderr.trim());
     }
     expect(bodies).toEqual(['vm1 8080', 'vm2 8080']);
+    const sawSyn = (s: Sniffer<Sniffed>) => s.sofar().some((p) => p.flags === 0x02);
+    await waitFor(() => sniffers.every(sawSyn), 60_000, 'each VM sniffer printing its SYN').catch(() => undefined); // judged below
+    for (const s of sniffers) s.stop();
     const [vm1, vm2] = await Promise.all(sniffers.map((s) => s.packets));
     // OVS read the ports behind the header (lib/flow.c parse_ipv6_ext_hdrs__ skips hop-by-hop, routing, destination
-    // options and AH), so the SYN took the service's flows up; vadc read it with the full parser (the fast reader takes
-    // no extension header) and placed it; the NAT rewrote the address and port behind the header and left it in place.
+    // options and AH), so the SYN took the service's flows up; vadc read it (the fast reader walks the extension
+    // headers) and placed it; the NAT rewrote the address and port behind the header and left it in place.
     const syn = (packets: Sniffed[]) => packets.filter((p) => p.flags === 0x02);
     expect([syn(vm1), syn(vm2)]).toEqual([[{ ext: [60], proto: 6, flags: 0x02, icmp: null }], [{ ext: [0], proto: 6, flags: 0x02, icmp: null }]]);
     expect(daemon.service('web').decisions).toBe(2);
