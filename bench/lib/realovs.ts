@@ -38,6 +38,7 @@ import { attribute, attributedConnects, attributionSchedstatPaths, GcRecorder, t
 import { chunkOrder, parsePmdCounters, schedstatCpuNs, synToGroupInRun, turnsThroughput, type ThroughputChunk, type TurnsThroughput } from './throughput-turns';
 import { OvsProfiler } from './ovs-profile';
 import { formatReadWaits, readWaits, watchReads } from './read-waits';
+import { formatTailSteadiness, tailSteadiness, type TailSteadiness } from './tail-steadiness';
 import { endCensus, formatCopyFate, parseCoverageCount, parseEndCopyMeter, type CopyCounters } from './copy-fate';
 
 /** Lab name: its own subnet, namespaces vadc-perf-*, ports perf-*. */
@@ -238,6 +239,10 @@ export interface RunResult {
   attribution?: Attribution;
   /** Throughput by turns (the default measure): ratio above is its ratio. */
   turns?: TurnsThroughput;
+  /** The latency phase's p99 extra with its spread (bootstrap, halves) and the share of VIP connects over the static p99. */
+  tail?: TailSteadiness;
+  /** The latency phase's CPU per connect of either path (by turns): vadc's process and ovs-vswitchd, us. */
+  latencyCpu?: { vadcUsPerConnect: number; ovsUsPerConnect: number };
   /** Throughput by phases (the old measure; with throughput phases, ratio above is its ratio). */
   phases?: { staticPerSecond: number; vipPerSecond: number; ratio: number };
   /** The VIP's pipeline in this run: vadc's, or with synToGroup's bench flow. */
@@ -460,6 +465,8 @@ class Bench {
   private portHistory: PortUse[] = [];
   private lastCalls?: ConnectCallSplit;
   private lastAttribution?: Attribution;
+  private lastTail?: TailSteadiness;
+  private lastLatencyCpu?: { vadcUsPerConnect: number; ovsUsPerConnect: number };
   /** The session's autogroup nice before autogroupNice changed it (the session outlives the bench: set back at the end). */
   private autogroupNiceBefore?: number;
   private shareGroups?: CpuShareGroups;
@@ -512,6 +519,8 @@ class Bench {
         this.lastTrace = undefined;
         this.lastCalls = undefined;
         this.lastAttribution = undefined;
+        this.lastTail = undefined;
+        this.lastLatencyCpu = undefined;
         if (run > 0 && this.opts.runGapS) {
           log(`run ${run + 1}/${this.opts.runs}: waiting ${this.opts.runGapS} s first (--run-gap-s) ...`);
           this.ct?.mark(`gap before run ${run + 1}`);
@@ -539,6 +548,7 @@ class Bench {
           firstPacketExtraUs: extraOver(vipPhase.connectUs, staticPhase.connectUs), iperf, ...(this.lastTrace ? { trace: this.lastTrace } : {}),
           ...(this.lastCalls ? { connectCall: this.lastCalls } : {}),
           ...(this.lastAttribution ? { attribution: this.lastAttribution } : {}),
+          ...(this.lastTail ? { tail: this.lastTail } : {}), ...(this.lastLatencyCpu ? { latencyCpu: this.lastLatencyCpu } : {}),
         });
         log(`  static ${staticPhase.perSecond.toFixed(0)} conn/s, vip ${vipPhase.perSecond.toFixed(0)} conn/s; ` +
           `connect p99 ${staticPhase.connectUs.p99.toFixed(0)} vs ${vipPhase.connectUs.p99.toFixed(0)} us; iperf ratio ${iperf.ratio.toFixed(3)}`);
@@ -734,7 +744,11 @@ class Bench {
       const run = () => this.lab.exec(this.lab.clients[0], argv, { timeoutMs: 600_000 });
       const gc = this.opts.attribute ? new GcRecorder().start() : undefined;
       const watched = this.opts.readWaits ? this.watchSessionReads() : undefined;
+      const ovs0 = this.vswitchdCpuNs();
+      const vadc0 = process.cpuUsage();
       const report = parseClientReport((this.opts.traceDir ? await this.traced(backend, run) : await run()).stdout);
+      const vadcCpu = process.cpuUsage(vadc0);
+      const ovsUs = (this.vswitchdCpuNs() - ovs0) / 1000;
       if (watched) {
         watched.stop();
         this.opts.log(`  ${formatReadWaits(`run ${this.runIndex + 1} reads over the latency phase`, readWaits(watched.reads))}`);
@@ -752,6 +766,12 @@ class Bench {
         this.lastAttribution = attribute(attributedConnects(report, pauses), pauses, undefined, gc.newSpaceMB);
       }
       const [vip, statik] = report.connectUsByTarget ?? [[], []];
+      // Both paths' connects by turns: what the phase cost vadc's process and ovs-vswitchd per connect of either path.
+      const connects = vip.length + statik.length;
+      this.lastLatencyCpu = { vadcUsPerConnect: (vadcCpu.user + vadcCpu.system) / connects, ovsUsPerConnect: ovsUs / connects };
+      this.lastTail = tailSteadiness(vip, statik);
+      this.opts.log(`  run ${this.runIndex + 1} latency phase: vadc's CPU ${this.lastLatencyCpu.vadcUsPerConnect.toFixed(0)} us and ovs-vswitchd's `
+        + `${this.lastLatencyCpu.ovsUsPerConnect.toFixed(0)} us per connect (${connects}, both paths); ${formatTailSteadiness(this.lastTail)}`);
       this.lastTimed = timedConnects(report);
       if (this.opts.connectCalls) this.splitConnectCalls(report, tcp);
       const [vipFailed, staticFailed] = report.failedByTarget ?? [report.failed, 0];

@@ -189,6 +189,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${formatTable(rows, [
     { header: 'MEASURE', get: 'what' }, { header: 'MEDIAN', get: 'median' }, { header: 'SPREAD', get: 'spread' }, { header: 'TARGET', get: 'target' },
   ])}\n`);
+  process.stdout.write(`${tailLine(report.runs)}\n`);
   process.stdout.write(`${ceilingVerdict(report.runs, `${values.prio ?? 'default'}${values['cpu-shares'] !== undefined ? `, cpu shares ${values['cpu-shares']}` : ''}`)}\n`);
   if (values['connect-call']) process.stdout.write(`${connectCallLine(report.runs)}\n`);
   if (values.throughput !== 'phases') process.stdout.write(`${formatTurns(report.runs)}\n`);
@@ -257,6 +258,18 @@ function ceilingVerdict(runs: readonly RunResult[], prio: string): string {
   return `first-packet extra p99 (vadc's thread ${prio}) by run ${extra.map((us) => fmt(us)).join(', ')} us; median ${fmt(median)} against the ` +
     `1,000 us ceiling: ${median <= 1000 ? 'WITHIN' : 'OVER'} (${within} of ${runs.length} runs within); the static path's own connect p99 by run ` +
     `${runs.map((r) => fmt(r.static.connectUs.p99)).join(', ')} us`;
+}
+
+/**
+ * Per run, how steady the p99 extra is (bootstrap 5-95 %, halves), the share of VIP connects over the static path's own
+ * p99 beside it (1 % = the same tail), and the latency phase's CPU per connect of vadc and ovs-vswitchd.
+ */
+function tailLine(runs: readonly RunResult[]): string {
+  const by = (get: (r: RunResult) => string) => runs.map(get).join('; ');
+  return `latency phase by run: p99 extra [bootstrap 5-95 %] (halves) us ${by((r) => (r.tail ? `${fmt(r.tail.p99ExtraUs)} [${fmt(r.tail.bootstrapUs.lo)}..${fmt(r.tail.bootstrapUs.hi)}] ` +
+    `(${fmt(r.tail.halvesUs[0])}, ${fmt(r.tail.halvesUs[1])})` : '-'))}\n` +
+    `VIP connects over the static path's own p99, % (1 = the same tail) ${by((r) => (r.tail ? fmt(r.tail.overStaticP99Pct, 2) : '-'))}; ` +
+    `CPU per connect, us, vadc / ovs-vswitchd ${by((r) => (r.latencyCpu ? `${fmt(r.latencyCpu.vadcUsPerConnect)} / ${fmt(r.latencyCpu.ovsUsPerConnect)}` : '-'))}`;
 }
 
 /** --port-range LO-HI: two port numbers, LO <= HI, within 1-65535. */

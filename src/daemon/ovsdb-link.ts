@@ -3,7 +3,7 @@
 // cache and the vNIC resolver on top, and one event per outage and per recovery.
 import type { NatModeName, VadcConfig } from '../config';
 import {
-  backoffDelay, type BackoffPolicy, ensureZoneTimeoutPolicy, OvsdbClient, planEgressQos, type DesiredEgressQos, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
+  backoffDelay, type BackoffPolicy, ensureZoneTimeoutPolicy, OvsdbClient, VSWITCHD_APPLY_WAIT_MS, planEgressQos, type DesiredEgressQos, type CacheEvent, VnicResolver, VswitchCache, type InterfaceRow, type OvsdbClientOptions, type SessionState, type TlsFiles, type VnicInfo,
 } from '../ovsdb';
 import type { VadcEvent } from '../runtime/types';
 import type { Logger } from '../util/logger';
@@ -207,10 +207,11 @@ export class OvsdbLink {
     if (this.opts.nat !== 'conntrack' || Object.keys(timeouts).length === 0) return;
     const text = Object.entries(timeouts).map(([k, v]) => `${k}=${v}`).join(' ');
     try {
-      const changed = await ensureZoneTimeoutPolicy(this.client, dp.ct_zone, timeouts);
+      const { changed, unconfirmed } = await ensureZoneTimeoutPolicy(this.client, dp.ct_zone, timeouts);
       this.opts.emit({
-        kind: 'ct_timeouts_applied', level: 'info', data: { zone: dp.ct_zone, changed },
-        message: `conntrack zone ${dp.ct_zone} timeout policy ${text}: ${changed.length ? `set on datapath ${changed.join(', ')}` : 'already in place'}`,
+        kind: 'ct_timeouts_applied', level: unconfirmed.length ? 'warn' : 'info', data: { zone: dp.ct_zone, changed, unconfirmed },
+        message: `conntrack zone ${dp.ct_zone} timeout policy ${text}: ${changed.length ? `set on datapath ${changed.join(', ')}` : 'already in the database'}, `
+          + `handed to ovs-vswitchd again${unconfirmed.length ? ` (it did not confirm on ${unconfirmed.join(', ')} within ${VSWITCHD_APPLY_WAIT_MS / 1000} s: is it running?)` : ''}`,
       });
     } catch (err) {
       if (this.closed) return;

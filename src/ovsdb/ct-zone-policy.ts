@@ -9,6 +9,12 @@
  * fix that without touching other zones.
  *
  * planZonePolicy is pure (what to write, given what is there); ensureZoneTimeoutPolicy reads and writes.
+ *
+ * OVS 3.3.9 hands a zone's policy to the datapath only when the policy changes on a zone ovs-vswitchd already holds
+ * (vswitchd/bridge.c ct_zones_reconfigure: a zone new to it, as after a restart or when created with its policy in
+ * one transaction like `ovs-vsctl add-zone-tp`, is allocated with the policy, which then never "changes"): its
+ * ct(commit) actions carry no `timeout=` and closed connections stay 30 s (docs/benchmarks.md, dpp19). So vadc first
+ * leaves the zone without a policy and waits until ovs-vswitchd has applied that, then gives it the policy.
  */
 import type { OvsdbClient } from './client';
 import { asMap, asSet, condition, mutation, namedUuid, Uuid, type Atom, type Row } from './notation';
@@ -47,21 +53,50 @@ export function planZonePolicy(state: ZonePolicyState, type: string, zone: numbe
     ops.push(op.update('CT_Zone', [condition('_uuid', '==', new Uuid(state.zone.uuid))], { timeout_policy: namedUuid('policy') }));
     return ops;
   }
-  ops.push(op.insert('CT_Zone', { timeout_policy: namedUuid('policy') }, 'zone'));
-  if (state.datapath) {
-    ops.push(op.mutate('Datapath', [condition('_uuid', '==', new Uuid(state.datapath.uuid))], [
-      mutation('ct_zones', 'insert', new Map<Atom, Atom>([[zone, namedUuid('zone')]])),
-    ]));
-    return ops;
-  }
-  ops.push(op.insert('Datapath', { datapath_version: '0', ct_zones: new Map<Atom, Atom>([[zone, namedUuid('zone')]]) }, 'dp'));
-  ops.push(op.mutate('Open_vSwitch', [condition('_uuid', '==', new Uuid(state.rootUuid))], [
-    mutation('datapaths', 'insert', new Map<Atom, Atom>([[type, namedUuid('dp')]])),
-  ]));
+  ops.push(op.insert('CT_Zone', { timeout_policy: namedUuid('policy') }, 'zone'), ...linkNewZone(state, type, zone));
   return ops;
 }
 
+/** After an insert of CT_Zone named 'zone': the operations that put it in datapath `type`'s ct_zones (the Datapath made if missing). */
+function linkNewZone(state: ZonePolicyState, type: string, zone: number): Operation[] {
+  if (state.datapath) {
+    return [op.mutate('Datapath', [condition('_uuid', '==', new Uuid(state.datapath.uuid))], [
+      mutation('ct_zones', 'insert', new Map<Atom, Atom>([[zone, namedUuid('zone')]])),
+    ])];
+  }
+  return [
+    op.insert('Datapath', { datapath_version: '0', ct_zones: new Map<Atom, Atom>([[zone, namedUuid('zone')]]) }, 'dp'),
+    op.mutate('Open_vSwitch', [condition('_uuid', '==', new Uuid(state.rootUuid))], [mutation('datapaths', 'insert', new Map<Atom, Atom>([[type, namedUuid('dp')]]))]),
+  ];
+}
+
+/** The operations that make `zone` of datapath `type` exist and hold no policy (the first of ensure's two steps); [] when it does. */
+export function planZoneWithoutPolicy(state: ZonePolicyState, type: string, zone: number): Operation[] {
+  if (state.zone) return state.zone.policyUuid ? [op.update('CT_Zone', [condition('_uuid', '==', new Uuid(state.zone.uuid))], { timeout_policy: [] })] : [];
+  return [op.insert('CT_Zone', {}, 'zone'), ...linkNewZone(state, type, zone)];
+}
+
+/** How long ensure waits for ovs-vswitchd to apply the zone without its policy (cur_cfg), ms; then it goes on. */
+export const VSWITCHD_APPLY_WAIT_MS = 3000;
+const APPLY_POLL_MS = 50;
+
 const uuidText = (a: unknown): string | undefined => (a instanceof Uuid ? a.value : undefined);
+
+/**
+ * Writes `ops` with Open_vSwitch.next_cfg counted up, and waits until ovs-vswitchd reports that configuration applied
+ * (cur_cfg), at most `waitMs`. False when it did not within it (no ovs-vswitchd serving this database).
+ */
+async function writeAndAwaitVswitchd(client: OvsdbClient, rootUuid: string, ops: Operation[], waitMs: number): Promise<boolean> {
+  const root = [condition('_uuid', '==', new Uuid(rootUuid))];
+  const results = await client.transact('Open_vSwitch', [...ops, op.mutate('Open_vSwitch', root, [mutation('next_cfg', '+=', 1)]), op.select('Open_vSwitch', root, ['next_cfg'])]);
+  const target = results[results.length - 1].rows?.[0]?.next_cfg;
+  if (typeof target !== 'number') return false;
+  for (const deadline = Date.now() + waitMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, APPLY_POLL_MS))) {
+    const cur = (await client.transact('Open_vSwitch', [op.select('Open_vSwitch', root, ['cur_cfg'])]))[0].rows?.[0]?.cur_cfg;
+    if (typeof cur === 'number' && cur >= target) return true;
+  }
+  return false;
+}
 
 async function readState(client: OvsdbClient, type: string, zone: number): Promise<ZonePolicyState> {
   const [root] = (await client.transact('Open_vSwitch', [op.select('Open_vSwitch', [], ['_uuid', 'datapaths'])]))[0].rows ?? [];
@@ -88,17 +123,23 @@ async function readState(client: OvsdbClient, type: string, zone: number): Promi
 
 /**
  * Makes vadc's zone carry `timeouts` on every datapath type in use (the bridges' datapath_type; '' is
- * "system"). Returns the types it changed. Throws the server's error (e.g. a schema without CT_Zone).
+ * "system"), in two steps each time (the file's comment: the zone without a policy, applied, then the policy), so
+ * that ovs-vswitchd applies it whether or not the database held it already. Returns the types whose database rows
+ * it changed, and those where ovs-vswitchd did not confirm the first step within `waitMs` (the policy was written
+ * all the same). Throws the server's error (e.g. a schema without CT_Zone).
  */
-export async function ensureZoneTimeoutPolicy(client: OvsdbClient, zone: number, timeouts: Readonly<Record<string, number>>): Promise<string[]> {
+export async function ensureZoneTimeoutPolicy(
+  client: OvsdbClient, zone: number, timeouts: Readonly<Record<string, number>>, waitMs = VSWITCHD_APPLY_WAIT_MS,
+): Promise<{ changed: string[]; unconfirmed: string[] }> {
   const bridges = (await client.transact('Open_vSwitch', [op.select('Bridge', [], ['datapath_type'])]))[0].rows ?? [];
   const types = [...new Set(bridges.map((b) => (typeof b.datapath_type === 'string' && b.datapath_type !== '' ? b.datapath_type : 'system')))];
   const changed: string[] = [];
+  const unconfirmed: string[] = [];
   for (const type of types.sort()) {
-    const ops = planZonePolicy(await readState(client, type, zone), type, zone, timeouts);
-    if (ops.length === 0) continue;
-    await client.transact('Open_vSwitch', ops);
-    changed.push(type);
+    const before = await readState(client, type, zone);
+    if (planZonePolicy(before, type, zone, timeouts).length > 0) changed.push(type);
+    if (!(await writeAndAwaitVswitchd(client, before.rootUuid, planZoneWithoutPolicy(before, type, zone), waitMs))) unconfirmed.push(type);
+    await client.transact('Open_vSwitch', planZonePolicy(await readState(client, type, zone), type, zone, timeouts));
   }
-  return changed;
+  return { changed, unconfirmed };
 }

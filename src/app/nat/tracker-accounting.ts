@@ -28,6 +28,13 @@ function origKey(e: ConntrackEntry): ConnKey {
 /** A datapath-decided connection: its 5-tuple and the backend the tracker sent it to. */
 const decidedKey = (e: ConntrackEntry): string => `${trackerKey(origKey(e))}/${e.reply.src}`;
 
+/** A reading as adopt sees it for datapath decisions: its number, and where it marks the entries apply may skip. */
+interface DecidedReading {
+  reading: number;
+  /** 1 at an entry whose end an earlier reading applied. */
+  handled: Uint8Array;
+}
+
 /** Where a tracker entry's reply comes from: the backend's address and software port. */
 function replySource(e: ConntrackEntry): BackendAt {
   return backendAt(e.reply.ip6 ? formatIpv6Source(e.reply.ip6) : e.reply.src, e.reply.sport);
@@ -45,8 +52,13 @@ export class TrackerAccounting implements Accounting {
   readonly readsSuccesses = true;
   readonly endedKeptMs: number;
 
-  /** Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them. */
-  private readonly seen = new Set<string>();
+  /**
+   * Datapath-decided connections already counted, by 5-tuple and backend, while the tracker lists them: the reading
+   * that last listed each, and whether its end (a closing entry) was applied. A closed connection stays in the listing
+   * for the zone's close timeout, read every poll meanwhile (2-3 times by vadc's default policy; 5,000-9,000 entries
+   * a listing in the bench's latency phase): once its end is applied, the later readings skip it.
+   */
+  private readonly seen = new Map<string, { listedIn: number; endApplied: boolean }>();
   /** The number of the last reading applied (connections it listed are marked with it in the tables). */
   private reading = 0;
 
@@ -95,7 +107,9 @@ export class TrackerAccounting implements Accounting {
    * including those that already ended between two readings (closing in the listing: counted, not tracked; a refusal
    * is judged as of `askedAt`, when the listing showing it was asked for).
    */
-  private *adopt(services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, askedAt: number, entriesPerSlice: number, decided = false): Generator<void, number, undefined> {
+  private *adopt(
+    services: readonly ServiceState[], entries: readonly ConntrackEntry[], now: number, askedAt: number, entriesPerSlice: number, decided?: DecidedReading,
+  ): Generator<void, number, undefined> {
     // Indexed once per reading: a listing of 100,000 entries looks each one up, not a scan of services and backends.
     const byMark = new Map<number, { service: ServiceState; backends: Map<BackendAt, BackendState> }>();
     for (const service of services) byMark.set(markOf(service.id, service.l4), { service, backends: backendsByAddress(service) });
@@ -111,8 +125,16 @@ export class TrackerAccounting implements Accounting {
       const { service } = found;
       if (decided) {
         const key = decidedKey(e);
-        if (this.seen.has(key)) continue;
-        this.seen.add(key);
+        const known = this.seen.get(key);
+        if (known) {
+          known.listedIn = decided.reading;
+          // An end applied at an earlier reading: nothing left to do with this entry (apply skips it).
+          if (!isClosing(e)) known.endApplied = false;
+          else if (known.endApplied) decided.handled[i] = 1;
+          else known.endApplied = true;
+          continue;
+        }
+        this.seen.set(key, { listedIn: decided.reading, endApplied: isClosing(e) });
         service.decisions++;
         backend.totalConns++;
         const member = service.lb.backendById(backend.config.name);
@@ -136,7 +158,7 @@ export class TrackerAccounting implements Accounting {
       if (service.lb.connections.has(record)) continue;
       // A datapath decision is judged by the outlier detector from this first sight on (its state at later readings);
       // a restored connection belongs to its past.
-      if (service.lb.connections.import([record], (id) => service.lb.backendById(id), { judge: decided }).imported) restored++;
+      if (service.lb.connections.import([record], (id) => service.lb.backendById(id), { judge: decided !== undefined }).imported) restored++;
     }
     return restored;
   }
@@ -150,29 +172,25 @@ export class TrackerAccounting implements Accounting {
   *apply(services: readonly ServiceState[], input: AccountingInput, now: number, entriesPerSlice: number): Generator<void, number, undefined> {
     if (input.source !== 'tracker') return 0;
     const askedAt = askedAtOf(input, now);
+    const reading = this.nextReading();
     // Connections the datapath decided (a select group committed them) are learnt here, from the listing.
     const decidedInDatapath = services.filter((s) => s.config.decisions === 'datapath');
-    if (decidedInDatapath.length) {
-      yield* this.adopt(decidedInDatapath, input.entries, now, askedAt, entriesPerSlice, true);
+    const handled = decidedInDatapath.length ? new Uint8Array(input.entries.length) : undefined;
+    if (handled) {
+      yield* this.adopt(decidedInDatapath, input.entries, now, askedAt, entriesPerSlice, { reading, handled });
       // Forget what the tracker no longer lists (bounded by the listing).
-      const listed = new Set<string>();
-      for (let i = 0; i < input.entries.length; i++) {
-        if (i > 0 && i % entriesPerSlice === 0) yield;
-        listed.add(decidedKey(input.entries[i]));
-      }
-      for (const key of this.seen) if (!listed.has(key)) this.seen.delete(key);
+      for (const [key, known] of this.seen) if (known.listedIn !== reading) this.seen.delete(key);
     }
     // Each entry is looked up in the table of the service its mark names (one lookup, no string, no record copy:
     // 100,000 connections a poll); a closing one is closed at once, and whatever the listing did not name is closed
     // once older than the grace. A connection listed under another service's mark is not its own: closed by the grace.
-    const reading = this.nextReading();
     const byId = new Map(services.map((s) => [s.id, s]));
     let closed = 0;
     const { entries } = input;
     for (let i = 0; i < entries.length; i++) {
       if (i > 0 && i % entriesPerSlice === 0) yield;
       const e = entries[i];
-      if (e.zone !== this.zone) continue;
+      if (e.zone !== this.zone || handled?.[i]) continue;
       const service = byId.get(e.mark >>> 16);
       if (!service) continue;
       const key = origKey(e);

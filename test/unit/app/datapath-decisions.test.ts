@@ -491,6 +491,29 @@ describe('datapath decisions: counting', () => {
     expect(svc.lb.backends.reduce((n, b) => n + b.completedConns, 0)).toBe(30);
     expect([...svc.backends.values()].reduce((n, b) => n + b.totalConns, 0)).toBe(30);
   });
+
+  it("a closed connection the tracker keeps listing has its end applied once: later readings skip it, until it is listed open again", () => {
+    const h = new AppHarness(CONNTRACK, services('rr'));
+    spread(h, 20);
+    const svc = h.app.serviceStates()[0];
+    const closes = jest.spyOn(svc.lb, 'close');
+    const read = (state?: string) => h.install(h.app.applyAccounting({ source: 'tracker', entries: h.trackerListing(state) }, (h.now += 1000)));
+    read();
+    expect(svc.lb.backends.reduce((n, b) => n + b.activeConns + b.inactiveConns, 0)).toBe(20);
+    read('TIME_WAIT');
+    expect(closes).toHaveBeenCalledTimes(20);
+    expect(svc.lb.backends.reduce((n, b) => n + b.activeConns + b.inactiveConns, 0)).toBe(0);
+    expect(svc.lb.backends.reduce((n, b) => n + b.completedConns, 0)).toBe(20);
+    // The tracker keeps them for its close timeout: read again and again, nothing more is done with them.
+    read('TIME_WAIT');
+    read('TIME_WAIT');
+    expect(closes).toHaveBeenCalledTimes(20);
+    // Their 5-tuples listed open again (a client port reused on the same backend), then closing: each end is applied again.
+    read();
+    read('TIME_WAIT');
+    expect(closes).toHaveBeenCalledTimes(40);
+    expect(svc.decisions).toBe(20);
+  });
 });
 
 describe('datapath decisions: passive outlier detection', () => {

@@ -1,6 +1,8 @@
 // vadc's conntrack zone timeout policy: what planZonePolicy writes for each state of the database
 // (nothing there / a Datapath row / a CT_Zone row without or with a policy), as RFC 7047 operations.
-import { planZonePolicy, type ZonePolicyState } from '../../../src/ovsdb/ct-zone-policy';
+import { ensureZoneTimeoutPolicy, planZonePolicy, planZoneWithoutPolicy, type ZonePolicyState } from '../../../src/ovsdb/ct-zone-policy';
+import type { OvsdbClient } from '../../../src/ovsdb/client';
+import { Uuid } from '../../../src/ovsdb/notation';
 import { parseConfig } from '../../../src/config';
 
 const ROOT = '11111111-1111-1111-1111-111111111111';
@@ -55,5 +57,104 @@ describe('datapath.ct_timeouts in the configuration', () => {
     expect(parseConfig('datapath: { nat: conntrack, ct_timeouts: { udp_single: 5 } }', 'x.yaml').datapath.ct_timeouts).toEqual({ udp_single: 5 });
     expect(() => parseConfig('datapath: { ct_timeouts: { tcp_closing: 5 } }', 'x.yaml')).toThrow(/datapath\.ct_timeouts/);
     expect(() => parseConfig('datapath: { ct_timeouts: { tcp_close: -1 } }', 'x.yaml')).toThrow(/datapath\.ct_timeouts\.tcp_close/);
+  });
+});
+
+/**
+ * A database and an ovs-vswitchd as OVS 3.3.9 behaves (vswitchd/bridge.c ct_zones_reconfigure): at each change of the
+ * database it reconfigures (cur_cfg then reaches next_cfg) and hands the zone's policy to the datapath only when the
+ * policy changed on a zone it already held; a zone new to it is taken with its policy, which then never reaches the
+ * datapath (ovs-vsctl add-zone-tp, checked by ofproto/trace on 3.3.9: no timeout= in the ct action).
+ */
+class ModelledOvs {
+  zone?: { policy?: Record<string, number> };
+  private pendingPolicy?: Record<string, number>;
+  nextCfg = 0;
+  curCfg = 0;
+  /** What ovs-vswitchd holds for the zone, and the policy its ct(commit) actions carry (undefined: none). */
+  private held?: { policy?: Record<string, number> };
+  inDatapath?: Record<string, number>;
+  readonly transactions: string[][] = [];
+
+  vswitchdRun(): void {
+    if (!this.zone) this.held = undefined;
+    else if (!this.held) this.held = { ...this.zone };
+    else if (JSON.stringify(this.held.policy) !== JSON.stringify(this.zone.policy)) {
+      this.held = { ...this.zone };
+      this.inDatapath = this.zone.policy;
+    }
+    this.curCfg = this.nextCfg;
+  }
+
+  client(): OvsdbClient {
+    const timeoutsOf = (row: Record<string, unknown>) => Object.fromEntries((row.timeouts as ['map', Array<[string, number]>])[1]);
+    return {
+      transact: async (_db: string, ops: Array<Record<string, unknown>>) => {
+        this.transactions.push(ops.map((o) => `${o.op as string} ${o.table as string}`));
+        let wrote = false;
+        const results = ops.map((o) => {
+          const row = (o.row ?? {}) as Record<string, unknown>;
+          if (o.op === 'insert' && o.table === 'CT_Timeout_Policy') this.pendingPolicy = timeoutsOf(row);
+          if (o.op === 'insert' && o.table === 'CT_Zone') this.zone = row.timeout_policy ? { policy: this.pendingPolicy } : {};
+          if (o.op === 'update' && o.table === 'CT_Zone') this.zone = { policy: JSON.stringify(row.timeout_policy) === '["set",[]]' ? undefined : this.pendingPolicy };
+          if (o.op === 'update' && o.table === 'CT_Timeout_Policy') this.zone = { policy: timeoutsOf(row) };
+          if (o.op === 'mutate' && o.table === 'Open_vSwitch' && JSON.stringify(o.mutations).includes('next_cfg')) this.nextCfg++;
+          if (o.op !== 'select') {
+            wrote = true;
+            return {};
+          }
+          const columns = o.columns as string[];
+          if (o.table === 'Bridge') return { rows: [{ datapath_type: 'netdev' }] };
+          if (o.table === 'Open_vSwitch') {
+            return { rows: [{ _uuid: new Uuid(ROOT), datapaths: this.zone ? new Map([['netdev', new Uuid(DP)]]) : new Map(), next_cfg: this.nextCfg, cur_cfg: this.curCfg }].map((r) => Object.fromEntries(columns.map((c) => [c, r[c as keyof typeof r]]))) };
+          }
+          if (o.table === 'Datapath') return { rows: [{ ct_zones: new Map([[2780, new Uuid(ZONE_ROW)]]) }] };
+          if (o.table === 'CT_Zone') return { rows: [{ timeout_policy: this.zone?.policy ? [new Uuid(POLICY)] : [] }] };
+          return { rows: [{ timeouts: new Map(Object.entries(this.zone?.policy ?? {})) }] };
+        });
+        // ovs-vswitchd reconfigures at each change of the database (here: once the transaction is in).
+        if (wrote) this.vswitchdRun();
+        return results;
+      },
+    } as unknown as OvsdbClient;
+  }
+}
+
+describe('ensureZoneTimeoutPolicy against OVS 3.3.9\'s handling of a new zone', () => {
+  it('a fresh database: the zone first without a policy (applied), then the policy, which reaches the datapath', async () => {
+    const ovs = new ModelledOvs();
+    expect(await ensureZoneTimeoutPolicy(ovs.client(), 2780, TIMEOUTS, 100)).toEqual({ changed: ['netdev'], unconfirmed: [] });
+    expect(ovs.zone).toEqual({ policy: TIMEOUTS });
+    expect(ovs.inDatapath).toEqual(TIMEOUTS);
+    expect(ovs.transactions.filter((t) => t.includes('insert CT_Zone'))).toEqual([['insert CT_Zone', 'insert Datapath', 'mutate Open_vSwitch', 'mutate Open_vSwitch', 'select Open_vSwitch']]);
+  });
+
+  it('the policy already in the database (created in one transaction, or ovs-vswitchd restarted since): handed on again', async () => {
+    const ovs = new ModelledOvs();
+    ovs.zone = { policy: { tcp_close: 3, tcp_time_wait: 2 } };
+    ovs.vswitchdRun();
+    expect(ovs.inDatapath).toBeUndefined();
+    expect(await ensureZoneTimeoutPolicy(ovs.client(), 2780, TIMEOUTS, 100)).toEqual({ changed: [], unconfirmed: [] });
+    expect(ovs.inDatapath).toEqual(TIMEOUTS);
+  });
+
+  it('an ovs-vswitchd that never applies a configuration: the policy is written all the same and the type named unconfirmed', async () => {
+    const ovs = new ModelledOvs();
+    ovs.vswitchdRun = () => undefined;
+    expect(await ensureZoneTimeoutPolicy(ovs.client(), 2780, TIMEOUTS, 120)).toEqual({ changed: ['netdev'], unconfirmed: ['netdev'] });
+    expect(ovs.zone).toEqual({ policy: TIMEOUTS });
+  });
+});
+
+describe('planZoneWithoutPolicy', () => {
+  it('creates the zone with no policy, clears a policy it holds, and writes nothing for a zone without one', () => {
+    expect(planZoneWithoutPolicy({ rootUuid: ROOT }, 'netdev', 2780).map((o) => `${o.op} ${o.table as string}`)).toEqual(['insert CT_Zone', 'insert Datapath', 'mutate Open_vSwitch']);
+    const withZone = (policyUuid?: string): ZonePolicyState => ({
+      rootUuid: ROOT, datapath: { uuid: DP, zones: new Map([[2780, ZONE_ROW]]) }, zone: { uuid: ZONE_ROW, ...(policyUuid ? { policyUuid } : {}), timeouts: new Map() },
+    });
+    expect(planZoneWithoutPolicy(withZone(POLICY), 'netdev', 2780)).toEqual([
+      { op: 'update', table: 'CT_Zone', where: [['_uuid', '==', ['uuid', ZONE_ROW]]], row: { timeout_policy: ['set', []] } },
+    ]);
+    expect(planZoneWithoutPolicy(withZone(), 'netdev', 2780)).toEqual([]);
   });
 });
