@@ -255,13 +255,13 @@ export class LoadBalancerApp {
    * every service's backend flows.
    */
   outlierFlush(): SwitchBatch[] {
-    if (!this.packets.outliersChanged) return [];
-    this.packets.outliersChanged = false;
+    if (!this.packets.endCopies.outliersChanged) return [];
+    this.packets.endCopies.outliersChanged = false;
     return this.finish(new Outbox());
   }
 
   /** Whether an end copy since the last call asks for an accounting reading now (LbService.outlierWantsReading). */
-  takeReadingWanted = (): boolean => this.packets.takeReadingWanted();
+  takeReadingWanted = (): boolean => this.packets.endCopies.takeReadingWanted();
 
   /** A probe's result (outlierTick asked for it): the port is back, or ejected again for longer. */
   outlierProbeResult(probe: OutlierProbe, ok: boolean, reason: string, now: number): SwitchBatch[] {
@@ -279,7 +279,7 @@ export class LoadBalancerApp {
    * judge, not a connection the select group placed. Changes nothing on the switches.
    */
   setCheckSources(addresses: readonly string[]): void {
-    this.packets.setCheckSources(addresses);
+    this.packets.endCopies.setCheckSources(addresses);
   }
 
   // ------------------------------------------------------------------ OpenFlow inputs

@@ -21,23 +21,17 @@ import {
 } from '../flows/ipv6-replies';
 // The defining modules, not the '../net' barrel: each of its re-exports is a getter shared by every name (`m[k]`), a
 // megamorphic keyed load per call on the packet-in path (~440 instructions per connection, callgrind).
-import { containsIpv4, containsIpv6Destination } from '../net/prefix';
-import { copyIpv6Pair, formatIpv6, formatIpv6Source, ipv6Pair, ipv6Words, parseIpv6, readIpv6Pair, setIpv6Pair } from '../net/ipv6';
+import { formatIpv6Source, ipv6Pair, ipv6Words, parseIpv6, readIpv6Pair } from '../net/ipv6';
 import { ipv4ToUint32, uint32ToIpv4 } from '../net/ipv4';
 import { formatDpid } from '../openflow/dpid';
 import type { OfpMessage, PacketIn } from '../openflow/types';
-import { endCopyOwner, sharedCopyService } from './end-copy-owner';
+import { EndCopyPath } from './end-copy-path';
 import type { EventSink } from './events';
 import type { NatMode, NewConnection } from './nat/nat-mode';
-import { reportOutlierChanges } from './outliers';
 import { choosePool } from './payload';
 import type { ServiceState, ServiceTable } from './services';
 
 export class PacketInPath {
-  /** An end copy ejected or re-admitted a port since the app last brought the flows in line (app.outlierTick). */
-  outliersChanged = false;
-  /** An end copy brought a port's failures to where a reading would eject it (takeReadingWanted). */
-  private readingWanted = false;
   // Scratch records reused by every packet-in (the handler runs to completion, nothing keeps them).
   private readonly header: TransportHeader = emptyTransportHeader();
   private readonly key: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0 };
@@ -46,22 +40,16 @@ export class PacketInPath {
   private readonly header6: TransportHeader = { ...emptyTransportHeader(), ip6: ipv6Pair() };
   private readonly key6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: this.header6.ip6 };
   private readonly packetKey6: PacketKey = { srcIp: 0, srcPort: 0, dstIp: 0, dstPort: 0, proto: 0, ip6: this.header6.ip6 };
-  /** An IPv6 end copy's key: its own words, since a backend's segment names the client second and the VIP not at all. */
-  private readonly endKey6: ConnKey = { proto: 0, clientIp: 0, clientPort: 0, vip: 0, vipPort: 0, ip6: ipv6Pair() };
   private readonly connection: NewConnection;
-  /** Where vadc's own health checks and outlier probes come from (canonical text): a backend's refusal sent there is a failed check's. */
-  private checkSources: ReadonlySet<string> = new Set();
+  /** Connection-end copies: their own path (end-copy-path.ts), with the outlier state they change. */
+  readonly endCopies: EndCopyPath;
 
   constructor(private readonly services: ServiceTable, private readonly nat: NatMode, private readonly emit: EventSink) {
+    this.endCopies = new EndCopyPath(services, nat, emit);
     this.connection = {
       service: undefined!, backend: undefined!, location: undefined!, frame: EMPTY, header: this.header, inPort: 0, softwarePort: 0, backendIp: 0,
       backendIp6: undefined,
     };
-  }
-
-  /** The addresses vadc's own health checks and outlier probes may come from (LoadBalancerApp.setCheckSources). */
-  setCheckSources(addresses: readonly string[]): void {
-    this.checkSources = new Set(addresses.map((a) => (a.includes(':') ? formatIpv6(parseIpv6(a)) : uint32ToIpv4(ipv4ToUint32(a)))));
   }
 
   /**
@@ -70,7 +58,7 @@ export class PacketInPath {
    */
   handle(sw: SwitchInfo, msg: PacketIn, now: number, encoded: boolean): OutboundMessage[] {
     const copyOf = endCopyService(msg.cookie);
-    if (copyOf !== 0) return this.endCopy(copyOf, msg.data, now);
+    if (copyOf !== 0) return this.endCopies.handle(copyOf, msg.data, now);
     const inPort = inPortOf(msg);
     // Only the reply guard sends packets up from the reverse table.
     if (msg.tableId === this.nat.tables.REVERSE) {
@@ -206,105 +194,6 @@ export class PacketInPath {
     const service = h.ip6 !== undefined ? this.services.lookupPair6(h.proto, h.dstPort, h.ip6, h.dst) : this.services.lookup(h.proto, h.dstPort, h.dst);
     if (!service) return { known: false, client };
     return { known: service.lb.connections.lookup(this.keyOf(h)) !== null, client };
-  }
-
-  /**
-   * A copy of a FIN or RST (the switch forwarded the segment itself): the connection is closing, or ended.
-   * The client's segment is keyed as it is; a backend's names the client as its destination and the VIP is
-   * the service's single address (only single-address VIPs get backend-side copies).
-   */
-  private endCopy(serviceId: number, frame: Buffer, now: number): OutboundMessage[] {
-    const service = serviceId > 0 ? this.services.byId(serviceId) : sharedCopyService(this.services.all, frame); // a backend address:port's
-    if (!service) return [];
-    if (service.vip.family === 6) return this.endCopy6(service, frame, now);
-    const h = this.header;
-    // A dual-stack service's copies are of either family: one that is not IPv4 is its IPv6 VIP's.
-    if (!readTransportHeader(frame, h)) return service.vip6 !== undefined ? this.endCopy6(service, frame, now) : [];
-    if (h.proto !== IP_PROTO_TCP) return [];
-    const key = this.key;
-    key.proto = h.proto;
-    const fromClient = h.dstPort === service.config.port && containsIpv4(service.vip, h.dst);
-    if (fromClient) {
-      key.clientIp = h.src;
-      key.clientPort = h.srcPort;
-      key.vip = h.dst;
-      key.vipPort = h.dstPort;
-    } else {
-      key.clientIp = h.dst;
-      key.clientPort = h.dstPort;
-      key.vip = service.vip.base;
-      key.vipPort = service.config.port;
-    }
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => uint32ToIpv4(h.src), frame);
-  }
-
-  /**
-   * endCopy for an IPv6 service (or a dual-stack one's IPv6 copy): the client's segment is keyed as it is (client words,
-   * then the VIP's); a backend's names the client as its destination, and the VIP is the service's single IPv6 address.
-   */
-  private endCopy6(service: ServiceState, frame: Buffer, now: number): OutboundMessage[] {
-    const h = this.header6;
-    if (!readTransportHeader6(frame, h, true) || h.proto !== IP_PROTO_TCP) return [];
-    const packet = h.ip6!;
-    const key = this.endKey6;
-    const pair = key.ip6!;
-    key.proto = h.proto;
-    const vip6 = service.vip6!;
-    const fromClient = h.dstPort === service.config.port && containsIpv6Destination(vip6, packet);
-    if (fromClient) {
-      copyIpv6Pair(pair, packet);
-      key.clientPort = h.srcPort;
-      key.vipPort = h.dstPort;
-    } else {
-      const vip = vip6.words!;
-      setIpv6Pair(pair, packet.d0, packet.d1, packet.d2, packet.d3, vip[0] | 0, vip[1] | 0, vip[2] | 0, vip[3] | 0);
-      key.clientPort = h.dstPort;
-      key.vipPort = service.config.port;
-    }
-    key.clientIp = clientFold6(pair);
-    key.vip = vipFold6(pair);
-    return this.connectionEnd(service, key, fromClient, h.tcpFlags, now, h.srcPort, () => formatIpv6Source(packet), frame);
-  }
-
-  /** Whether an end copy since the last call asked for an accounting reading (LbService.outlierWantsReading); clears it. */
-  takeReadingWanted(): boolean {
-    const wanted = this.readingWanted;
-    this.readingWanted = false;
-    return wanted;
-  }
-
-  /**
-   * A FIN or RST of `key` seen at `now`: the connection is closing or ended; outlier changes reported. A backend's
-   * RST answering a SYN (isSynRefusal) of a connection vadc does not track, in a service the datapath places (a
-   * select group: vadc learns its connections at the tracker's next reading), is a refusal of a connection just
-   * placed: a failure of the backend port it came from (`srcPort`, the address `srcAddress()` gives). Any other
-   * untracked RST from a backend port is no verdict: the copy flow matches the port's every segment, so a client
-   * that talks to the backend directly (not through the VIP) has its connection's end copied too, and its RSTs
-   * (a socket closed with data unread, as iperf3's server does after each test) had ejected the port. Nor is a
-   * refusal sent to where vadc's own checks come from (setCheckSources): the health checks and outlier probes connect
-   * to the backend directly, and their results reach the checks (a stopped server's refused checks had ejected its
-   * port in the outlier detector, which then kept it out of the group past its check's recovery).
-   */
-  private connectionEnd(
-    named: ServiceState, key: ConnKey, fromClient: boolean, tcpFlags: number, now: number, srcPort: number, srcAddress: () => string,
-    frame: Buffer,
-  ): OutboundMessage[] {
-    const service = endCopyOwner(this.services.all, named, key, fromClient, srcPort, srcAddress); // the cookie's, or (a backend's) its owner
-    const reset = (tcpFlags & TCP_FLAGS.RST) !== 0;
-    const known = service.lb.end(key, fromClient ? 'client' : 'backend', reset, now);
-    if (
-      known === null && reset && !fromClient && service.config.decisions === 'datapath' && this.nat.decidesInDatapath && isSynRefusal(frame)
-      && !this.checkSources.has(key.ip6 ? formatIpv6Source(key.ip6) : uint32ToIpv4(key.clientIp))
-    ) {
-      const address = srcAddress();
-      const backend = [...service.backends.values()].find((b) => (b.config.ip === address || b.config.ip6 === address) && b.config.ports.includes(srcPort));
-      if (backend) service.lb.refusedUntracked(backend.config.name, srcPort, key.ip6 === undefined ? 'ipv4' : 'ipv6', now, key);
-    }
-    // A backend's early RST may have ejected its port: reported now (the flows follow at the next input's finish).
-    if (reportOutlierChanges(service, this.emit, now) > 0) this.outliersChanged = true;
-    // Or, where successes are read from the datapath, it waits for a reading that would show them: asked for now.
-    if (!fromClient && service.lb.outlierWantsReading) this.readingWanted = true;
-    return [];
   }
 
   /**
@@ -478,18 +367,6 @@ function resubmitMarkOf(msg: PacketIn): bigint {
   if (match.length < 2) return 0n;
   for (const oxm of match) if (oxm.field === 'metadata') return (oxm.value as bigint) & RESUBMIT_MARKS;
   return 0n;
-}
-
-/**
- * A TCP RST that answers a SYN (RFC 793 reset generation, as Linux's tcp_v4_send_reset does): the SYN carried no
- * ACK, so the reset has sequence number 0 and ACK set. The RST that aborts a connection carries the sender's own
- * sequence number (0 only by a 2^-32 chance). Parsed in full: only a backend's untracked RST comes here.
- */
-export function isSynRefusal(frame: Buffer): boolean {
-  const parsed = parsePacket(frame);
-  const l4 = parsed.ok ? parsed.packet.l4 : undefined;
-  const flags = l4?.tcpFlags ?? 0;
-  return (flags & TCP_FLAGS.RST) !== 0 && (flags & TCP_FLAGS.ACK) !== 0 && l4?.tcpSeq === 0;
 }
 
 /** Whether `backend` is still the service's and takes new connections of the family (up, in the active tier, not drained). */

@@ -472,30 +472,35 @@ ${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => (ipv6 ? backendYaml6 : back
 describe.each(NAT_MODES.map((m) => [m.name, m] as const))("a backend's end copy when services of two VIP addresses share its address and port, %s mode", (_name, mode) => {
   // A backend's segment names the client, not the VIP: the one shared copy flow serves both VIPs' services, and vadc
   // finds the one that tracks the connection.
-  const twoVips = `
+  const twoVips = (ipv6: boolean) => `
 services:
 ${['web', 'alt'].map((name, i) => `  - name: ${name}
-    vip: 10.0.0.${100 + 2 * i}
+    vip: ${ipv6 ? `"fd00::1${i}0"` : `10.0.0.${100 + 2 * i}`}
     port: 80
     scheduler: lc
     idle_timeout: 30
     fin_timeout: 2
     backends:
-${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => backendYaml(vm, [8080])).join('\n')}`).join('\n')}
+${(['v-vm1', 'v-vm2', 'v-vm3'] as const).map((vm) => (ipv6 ? backendYaml6 : backendYaml)(vm, [8080])).join('\n')}`).join('\n')}
 `;
 
-  it.each([['10.0.0.100'], ['10.0.0.102']])('ends a connection to %s at its two FIN copies, both counted to its service', (vip) => {
-    const h = new AppHarness(mode, twoVips);
+  // The second VIP's connections: its backend copy is first read as web's (the first service of that address:port).
+  it.each([['10.0.0.100'], ['10.0.0.102'], ['fd00::100'], ['fd00::110']])('ends a connection to %s at its two FIN copies, both counted to its service', (vip) => {
+    const ipv6 = vip.includes(':');
+    const h = new AppHarness(mode, twoVips(ipv6));
     const svc = h.app.serviceStates().find((s) => s.config.vip === vip)!;
-    const client = (tcpFlags?: number) => ipv4Frame({
-      srcMac: CLIENT_MAC, dstMac: svc.config.vip_mac!, srcIp: '10.0.0.101', dstIp: vip, proto: 'tcp', srcPort: 40320, dstPort: 80, ...(tcpFlags !== undefined ? { tcpFlags } : {}),
-    });
+    const spec = { srcMac: CLIENT_MAC, dstMac: svc.config.vip_mac!, dstIp: vip, proto: 'tcp' as const, srcPort: 40320, dstPort: 80 };
+    const client = (tcpFlags?: number) => {
+      const flags = tcpFlags !== undefined ? { tcpFlags } : {};
+      return ipv6 ? ipv6Frame({ ...spec, srcIp: CLIENT6, ...flags }) : ipv4Frame({ ...spec, srcIp: '10.0.0.101', ...flags });
+    };
+    const backend = ipv6 ? fromBackend6 : fromBackend;
     const ofport = delivered(h.send(client()).outcomes).port;
     const name = (Object.keys(VMS) as VmName[]).find((n) => VMS[n].ofport === ofport)!;
-    h.send(fromBackend(name, 40320, { flags: SYN_ACK }), ofport);
+    h.send(backend(name, 40320, { flags: SYN_ACK }), ofport);
     h.send(client(ACK));
     established(h);
-    h.send(fromBackend(name, 40320, { flags: FIN_ACK }), ofport);
+    h.send(backend(name, 40320, { flags: FIN_ACK }), ofport);
     h.send(client(FIN_ACK));
     expect(h.endCopies).toBe(2);
     expect(svc.endCopies).toBe(2);

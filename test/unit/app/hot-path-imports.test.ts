@@ -8,7 +8,7 @@ import path from 'node:path';
 const SRC = path.join(__dirname, '../../../src');
 const HOT = [
   'controller/controller.ts', 'controller/session.ts', 'controller/frame-reader.ts', 'controller/write-batcher.ts',
-  'app/controller-app.ts', 'app/app.ts', 'app/packet-in.ts', 'app/services.ts', 'app/vip-index.ts', 'app/location.ts',
+  'app/controller-app.ts', 'app/app.ts', 'app/packet-in.ts', 'app/end-copy-path.ts', 'app/end-copy-owner.ts', 'app/services.ts', 'app/vip-index.ts', 'app/location.ts',
   'app/nat/conntrack-mode.ts', 'app/nat/ct-commit-wire.ts', 'app/nat/flows-mode.ts', 'app/nat/flow-pair-wire.ts',
   'lb/service.ts', 'lb/conn-table.ts', 'lb/conn-key.ts', 'lb/conn-slots.ts', 'lb/conn-vips.ts', 'lb/backend.ts', 'lb/port-picker.ts', 'lb/end-linger.ts',
   'flows/packets.ts', 'flows/cookies.ts', 'flows/memory-view.ts', 'openflow/codec.ts', 'openflow/lent-memory.ts', 'openflow/messages.ts', 'openflow/oxm.ts', 'openflow/wire.ts',
