@@ -52,9 +52,8 @@ export interface CallgrindProfile {
    */
   gc: number;
   /**
-   * The collector's work inside the compile entries (already in `compile`): estimated by following the call graph down
-   * from them, each call taken to hold the collector's share of its callee's inclusive Ir (callgrind's output keeps
-   * no deeper context).
+   * The collector's work inside the compile entries (already in `compile`): exact for the entries callgrind named with
+   * their callers (GC_CONTEXT_ENTRIES), estimated from the callers' share for the others (collectorCost).
    */
   gcInCompile: number;
   /** By function, the instructions of its own code. */
@@ -202,7 +201,10 @@ function collectorCost(edges: Map<string, [number, number]>): { gc: number; gcIn
   const callers = new Map<string, Array<[string, number]>>();
   for (const [key, [, cost]] of edges) {
     const [callee, caller] = key.split('\u0000');
-    if (callee !== caller) callers.set(callee, [...(callers.get(callee) ?? []), [caller, cost]]);
+    if (callee === caller) continue;
+    const list = callers.get(callee);
+    if (list) list.push([caller, cost]);
+    else callers.set(callee, [[caller, cost]]);
   }
   const inGc = shareUnder(isGc, callers);
   const inCompile = shareUnder(isCompile, callers);
