@@ -19,7 +19,9 @@
 // twice, T = --short-ms and T = --long-ms. Per new connection = (Ir of the long run - Ir of the short run) /
 // (responses of the long run - responses of the short run): start-up and shut-down cancel. V8's compile work
 // (the inclusive cost of the Runtime_*Compile* / *Optimiz* entries) spreads over however many connections a run
-// reaches, so it is shown apart. Functions of JIT code are named through V8's /tmp/perf-PID.map.
+// reaches, so it is shown apart; so is V8's garbage collector (src/bench/callgrind.ts GC_ENTRY: where its collections land
+// between the short and the long run moves a figure with it by percents), callgrind naming its allocation entries with
+// their callers as `bench flowsetup --instructions` does. Functions of JIT code are named through V8's /tmp/perf-PID.map.
 // --family both counts each tree in both families (IPv4 first) and adds, per tree, IPv6 minus IPv4 by function: self
 // (the function's own code) and inclusive (with all it calls; a function met again deeper in its own calls through
 // another function is counted at each level, so read inclusive figures of recursive code with care; recursion levels
@@ -152,7 +154,8 @@ function countRun(copy, kind, size) {
   fs.rmSync(outDir, { recursive: true, force: true });
   fs.mkdirSync(outDir);
   const launcher = {
-    prefix: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${outDir}/callgrind.%p`, '--dump-instr=no', '--dump-line=no'],
+    // The collector's allocation entries named with their callers (src/bench/callgrind.ts), as `bench flowsetup --instructions`.
+    prefix: ['valgrind', '--tool=callgrind', `--callgrind-out-file=${outDir}/callgrind.%p`, '--dump-instr=no', '--dump-line=no', ...require(OWN_DIST).gcContextOptions()],
     nodeFlags: ['--predictable', '--perf-basic-prof'],
   };
   let wrapper;
@@ -243,8 +246,10 @@ function perConnection(short, long) {
     perConnection: (long.total - short.total) / connections,
     perConnectionWithoutCompile: (long.total - long.compile - (short.total - short.compile)) / connections,
     compilePerConnection: (long.compile - short.compile) / connections,
+    perConnectionWithoutCompileAndGc: (long.total - long.compile - long.gc - (short.total - short.compile - short.gc)) / connections,
+    gcPerConnection: (long.gc - short.gc) / connections,
     runs: [short, long].map((r) => ({
-      loopMs: r.loopMs, connections: r.connections, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile,
+      loopMs: r.loopMs, connections: r.connections, responses: r.responses, errors: r.errors, ir: r.total, compileIr: r.compile, gcIr: r.gc,
     })),
     functions: perFunction('self'),
     inclusive: perFunction('inclusive'),
@@ -255,14 +260,15 @@ function perConnection(short, long) {
 function report(results, top, callersOf) {
   const fmt = (n) => Math.round(n).toLocaleString('en-US');
   const lines = ['instructions per new connection (callgrind, the controller child; long run minus short run)', ''];
-  lines.push('| tree | NAT | family | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|---|');
+  lines.push('| tree | NAT | family | without compile and GC | GC | without compile | with compile | compile | connections counted |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
-    lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${fmt(r.perConnectionWithoutCompile)} | ${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
+    lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${fmt(r.perConnectionWithoutCompileAndGc)} | ${fmt(r.gcPerConnection)} | ${fmt(r.perConnectionWithoutCompile)} | ` +
+      `${fmt(r.perConnection)} | ${fmt(r.compilePerConnection)} | ${fmt(r.connections)} |`);
   }
-  lines.push('', 'each run whole (the child from start to exit)', '', '| tree | NAT | family | run | responses | Ir | compile Ir | Ir without compile |', '|---|---|---|---|---|---|---|---|');
+  lines.push('', 'each run whole (the child from start to exit)', '', '| tree | NAT | family | run | responses | Ir | compile Ir | GC Ir | Ir without compile |', '|---|---|---|---|---|---|---|---|---|');
   for (const r of results) {
     for (const run of r.runs) {
-      lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${sizeText(run)} | ${fmt(run.responses)} | ${fmt(run.ir)} | ${fmt(run.compileIr)} | ${fmt(run.ir - run.compileIr)} |`);
+      lines.push(`| ${r.label} | ${r.nat} | ${r.family} | ${sizeText(run)} | ${fmt(run.responses)} | ${fmt(run.ir)} | ${fmt(run.compileIr)} | ${fmt(run.gcIr)} | ${fmt(run.ir - run.compileIr)} |`);
     }
   }
   const names = new Set();
@@ -307,6 +313,7 @@ function familyDifferences(results) {
       label: v4.label, nat: v4.nat,
       perConnection: [v4.perConnection, v6.perConnection, v6.perConnection / v4.perConnection],
       perConnectionWithoutCompile: [v4.perConnectionWithoutCompile, v6.perConnectionWithoutCompile, v6.perConnectionWithoutCompile / v4.perConnectionWithoutCompile],
+      perConnectionWithoutCompileAndGc: [v4.perConnectionWithoutCompileAndGc, v6.perConnectionWithoutCompileAndGc, v6.perConnectionWithoutCompileAndGc / v4.perConnectionWithoutCompileAndGc],
       functions,
     });
   }
@@ -318,7 +325,7 @@ function differenceReport(d, top) {
   const signed = (n) => (Math.round(n) > 0 ? `+${fmt(n)}` : fmt(n));
   const lines = [`${d.label}, ${d.nat}: IPv6 against IPv4 per new connection`, ''];
   lines.push('| | IPv4 | IPv6 | IPv6 / IPv4 |', '|---|---|---|---|');
-  for (const [what, [a, b, ratio]] of [['without compile', d.perConnectionWithoutCompile], ['with compile', d.perConnection]]) {
+  for (const [what, [a, b, ratio]] of [['without compile and GC', d.perConnectionWithoutCompileAndGc], ['without compile', d.perConnectionWithoutCompile], ['with compile', d.perConnection]]) {
     lines.push(`| ${what} | ${fmt(a)} | ${fmt(b)} | ${ratio.toFixed(3)}x |`);
   }
   const entries = Object.entries(d.functions);

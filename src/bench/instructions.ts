@@ -6,11 +6,11 @@
 // run - responses of the short run): the child's start-up and shut-down cancel. V8's compile work (./callgrind.ts) is
 // shown apart: it spreads over however many connections a run reaches.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ChildLauncher, ChildTimeouts } from './child-protocol';
-import { parseCallgrind } from './callgrind';
+import { gcContextOptions, parseCallgrind } from './callgrind';
 import { FlowSetupError, FlowSetupOptionError } from './errors';
 import { runFlowSetup, type FlowSetupProgress } from './flowsetup';
 import type { BenchFamily } from './frames';
@@ -44,7 +44,11 @@ export function valgrindVersion(run: typeof spawnSync = spawnSync): string {
  */
 export function callgrindLauncher(outDir: string, perfMap = false): ChildLauncher {
   return {
-    prefix: ['valgrind', '--tool=callgrind', '-q', `--callgrind-out-file=${path.join(outDir, 'callgrind.out.%p')}`, '--dump-instr=no', '--dump-line=no'],
+    prefix: [
+      'valgrind', '--tool=callgrind', '-q', `--callgrind-out-file=${path.join(outDir, 'callgrind.out.%p')}`, '--dump-instr=no', '--dump-line=no',
+      // The collector's entries named with their callers: a collection inside a compile entry is told exactly.
+      ...gcContextOptions(),
+    ],
     // One thread for V8's compiles and collections, so they are counted the same way each run.
     nodeFlags: ['--predictable', ...(perfMap ? ['--perf-basic-prof'] : [])],
   };
@@ -56,6 +60,8 @@ export interface CountedRun {
   responses: number;
   ir: number;
   compileIr: number;
+  /** Of ir, the garbage collector's (./callgrind.ts GC_ENTRY; none of it inside compileIr). */
+  gcIr: number;
 }
 
 export interface FamilyInstructions {
@@ -66,6 +72,9 @@ export interface FamilyInstructions {
   perConnection: number;
   perConnectionWithoutCompile: number;
   compilePerConnection: number;
+  /** Without compile and without the collector: the verdict's measure (the collector's work lands unevenly between runs). */
+  perConnectionWithoutCompileAndGc: number;
+  gcPerConnection: number;
 }
 
 /** Pure: per new connection from the short and the long run. */
@@ -77,44 +86,64 @@ export function perConnection(family: BenchFamily, short: CountedRun, long: Coun
     perConnection: (long.ir - short.ir) / connections,
     perConnectionWithoutCompile: (long.ir - long.compileIr - (short.ir - short.compileIr)) / connections,
     compilePerConnection: (long.compileIr - short.compileIr) / connections,
+    perConnectionWithoutCompileAndGc: (long.ir - long.compileIr - long.gcIr - (short.ir - short.compileIr - short.gcIr)) / connections,
+    gcPerConnection: (long.gcIr - short.gcIr) / connections,
   };
 }
 
 /** The children's callgrind outputs in dir, summed. */
-export function readCountedDir(dir: string): { ir: number; compileIr: number } {
+export function readCountedDir(dir: string): { ir: number; compileIr: number; gcIr: number } {
   const files = readdirSync(dir).filter((f) => f.startsWith('callgrind.out.'));
   if (files.length === 0) throw new FlowSetupError(`${dir}: no callgrind output (did the controller child exit cleanly?)`);
   let ir = 0;
   let compileIr = 0;
+  let gcIr = 0;
   for (const file of files) {
     const profile = parseCallgrind(readFileSync(path.join(dir, file), 'utf8'), path.join(dir, file));
     ir += profile.total;
     compileIr += profile.compile;
+    gcIr += profile.gc;
   }
-  return { ir, compileIr };
+  return { ir, compileIr, gcIr };
 }
 
-/** The bench's options for a counted run: the caller's, with fixed-count loops, the child under callgrind, no pacing. */
+/**
+ * The bench's options for a counted run: the caller's, with fixed-count loops, the child under callgrind, no pacing,
+ * and nothing pinned (a count does not depend on the core; pinned, every counted child of the machine shared core 1).
+ */
 export function countedRunOptions(partial: Partial<FlowSetupOptions>, family: BenchFamily, connections: number, outDir: string): Partial<FlowSetupOptions> {
   return {
-    ...partial, family, loops: 2, warmupLoops: 1, connections, rate: undefined, profileDir: undefined,
+    ...partial, family, loops: 2, warmupLoops: 1, connections, rate: undefined, profileDir: undefined, pin: false,
     handshakeTimeoutMs: VALGRIND_BENCH_WAIT_MS, childLauncher: callgrindLauncher(outDir), childTimeouts: VALGRIND_CHILD_TIMEOUTS,
   };
 }
 
-/** Counts one family: the short run, then the long one, each in a directory of its own (removed after reading). */
+/** Where a counted run's callgrind files go: keepDir/FAMILY-cCONNECTIONS when kept (emptied first), else a temporary directory. */
+export function countedRunDir(family: BenchFamily, connections: number, keepDir?: string): string {
+  if (!keepDir) return mkdtempSync(path.join(os.tmpdir(), `vadc-instructions-${family}-`));
+  const dir = path.join(keepDir, `${family}-c${connections}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Counts one family: the short run, then the long one, each in a directory of its own: under keepDir
+ * (--instructions-dir) when given, kept; otherwise temporary, removed after reading.
+ */
 export async function countFamilyInstructions(
   partial: Partial<FlowSetupOptions>, family: BenchFamily, sizes: readonly [number, number], onRun?: (family: BenchFamily, connections: number) => void, onLoop?: FlowSetupProgress,
+  keepDir?: string,
 ): Promise<FamilyInstructions> {
   const runs: CountedRun[] = [];
   for (const connections of sizes) {
     onRun?.(family, connections);
-    const dir = mkdtempSync(path.join(os.tmpdir(), `vadc-instructions-${family}-`));
+    const dir = countedRunDir(family, connections, keepDir);
     try {
       const result = await runFlowSetup(countedRunOptions(partial, family, connections, dir), onLoop);
       runs.push({ connectionsPerLoop: connections, responses: result.totals.responses, ...readCountedDir(dir) });
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     }
   }
   return perConnection(family, runs[0], runs[1]);
@@ -123,25 +152,34 @@ export async function countFamilyInstructions(
 export interface InstructionComparison {
   ipv4: FamilyInstructions;
   ipv6: FamilyInstructions;
-  /** IPv6's instructions per new connection over IPv4's, V8's compile work left out (the verdict's measure) and in. */
+  /** IPv6's instructions per new connection over IPv4's without V8's compile and collector (the verdict's measure). */
+  ratioWithoutCompileAndGc: number;
+  /** The same with the collector in, and with compile in too. */
   ratioWithoutCompile: number;
   ratio: number;
   ceiling: number;
   verdict: 'within' | 'over';
 }
 
-/** Pure: the families' counts against the ceiling (without compile: it follows how far a run gets, not the family). */
+/**
+ * Pure: the families' counts against the ceiling, on the figure without compile (it follows how far a run gets, not the
+ * family) and without the collector (where its collections land between the short and the long run moves it by percents).
+ */
 export function compareInstructions(ipv4: FamilyInstructions, ipv6: FamilyInstructions, ceiling: number): InstructionComparison {
-  const ratioWithoutCompile = ipv6.perConnectionWithoutCompile / ipv4.perConnectionWithoutCompile;
-  return { ipv4, ipv6, ratioWithoutCompile, ratio: ipv6.perConnection / ipv4.perConnection, ceiling, verdict: ratioWithoutCompile <= ceiling ? 'within' : 'over' };
+  const ratioWithoutCompileAndGc = ipv6.perConnectionWithoutCompileAndGc / ipv4.perConnectionWithoutCompileAndGc;
+  return {
+    ipv4, ipv6, ratioWithoutCompileAndGc, ratioWithoutCompile: ipv6.perConnectionWithoutCompile / ipv4.perConnectionWithoutCompile,
+    ratio: ipv6.perConnection / ipv4.perConnection, ceiling, verdict: ratioWithoutCompileAndGc <= ceiling ? 'within' : 'over',
+  };
 }
 
-/** Counts both families (IPv4 first) and compares them. */
+/** Counts both families (IPv4 first) and compares them; keepDir: keep the callgrind files there (--instructions-dir). */
 export async function countInstructions(
   partial: Partial<FlowSetupOptions>, sizes: readonly [number, number], ceiling: number, onRun?: (family: BenchFamily, connections: number) => void, onLoop?: FlowSetupProgress,
+  keepDir?: string,
 ): Promise<InstructionComparison> {
-  const ipv4 = await countFamilyInstructions(partial, 'ipv4', sizes, onRun, onLoop);
-  const ipv6 = await countFamilyInstructions(partial, 'ipv6', sizes, onRun, onLoop);
+  const ipv4 = await countFamilyInstructions(partial, 'ipv4', sizes, onRun, onLoop, keepDir);
+  const ipv6 = await countFamilyInstructions(partial, 'ipv6', sizes, onRun, onLoop, keepDir);
   return compareInstructions(ipv4, ipv6, ceiling);
 }
 
@@ -163,10 +201,12 @@ export function formatInstructions(c: InstructionComparison): string {
   return [
     `  instructions per new connection (callgrind on the controller child; runs of ${fmt(short.connectionsPerLoop)} and ` +
       `${fmt(long.connectionsPerLoop)} connections per switch and loop, the difference over ${fmt(c.ipv4.connections)} connections):`,
+    row('Ir without compile and GC', (f) => f.perConnectionWithoutCompileAndGc),
+    row("  V8's garbage collector", (f) => f.gcPerConnection),
     row('Ir without compile', (f) => f.perConnectionWithoutCompile),
+    row("  V8's compile", (f) => f.compilePerConnection),
     row('Ir with compile', (f) => f.perConnection),
-    row("  of it V8's compile", (f) => f.compilePerConnection),
-    `  IPv6 instructions per new connection / IPv4's: ${fmt(c.ratioWithoutCompile, 3)} without compile (${fmt(c.ratio, 3)} with), ` +
-      `ceiling ${fmt(c.ceiling, 2)}: ${c.verdict === 'within' ? 'WITHIN' : 'OVER'}`,
+    `  IPv6 instructions per new connection / IPv4's: ${fmt(c.ratioWithoutCompileAndGc, 3)} without compile and GC ` +
+      `(${fmt(c.ratioWithoutCompile, 3)} with GC, ${fmt(c.ratio, 3)} with both), ceiling ${fmt(c.ceiling, 2)}: ${c.verdict === 'within' ? 'WITHIN' : 'OVER'}`,
   ].join('\n');
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../../cli/base-command';
 import { FlowSetupResult, formatFlowSetupReport, runFlowSetup } from '../../bench/flowsetup';
@@ -15,7 +16,8 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     'A cbench-style load generator. Each emulated switch sends packet-ins (buffer_id none) for distinct client 5-tuples to ' +
     'its VIP; a packet-in counts once all its expected flow-mods and its packet-out arrived. Latency mode keeps one in ' +
     'flight per switch, throughput mode a window. Loops of --loop-ms, the first dropped as warm-up. With --controller ' +
-    'internal, vadc\'s controller runs in a child process pinned to core 1 (generator on core 0).';
+    'internal, vadc\'s controller runs in a child process pinned to core 1 (generator on core 0); the counted runs of ' +
+    '--instructions are not pinned.';
 
   static override examples = [
     '<%= config.bin %> bench flowsetup',
@@ -62,14 +64,19 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     })(),
     instructions: Flags.boolean({
       description: 'with --family both: also count instructions per new connection of the controller child (callgrind; two ' +
-        'fixed-count runs per family, after the timed ones) and print IPv6\'s over IPv4\'s beside the ceiling: a figure the ' +
-        "machine's load barely moves. Needs valgrind (a bench tool, not installed with vadc); each run takes minutes",
+        'fixed-count runs per family, after the timed ones, not pinned) and print IPv6\'s over IPv4\'s beside the ceiling, ' +
+        "without V8's compile and garbage collector (each shown apart): a figure the machine's load does not move. " +
+        'Needs valgrind (a bench tool, not installed with vadc); each run takes minutes',
       default: false,
     }),
     'instructions-connections': Flags.string({
       description: 'with --instructions: connections per switch and loop of the short and the long counted run (SHORT,LONG); ' +
         'per new connection = the difference of their instructions over the difference of their responses',
       default: DEFAULT_INSTRUCTION_CONNECTIONS.join(','),
+    }),
+    'instructions-dir': Flags.string({
+      description: 'with --instructions: keep the counted runs\' callgrind files in DIR/FAMILY-cCONNECTIONS (each emptied first); ' +
+        'without it they are read and deleted',
     }),
     rounds: Flags.integer({ description: 'with --family both or --end-copies-compare: runs per variant (alternating ABBA)', default: 1 }),
     vip: Flags.string({ description: `VIP of switch 0 (default ${d.vip}, with --family ipv6 ${DEFAULT_IPV6_VIP.vip})` }),
@@ -115,6 +122,7 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
     };
     const onLoop = (loop: number, responses: number, ms: number) => this.logger.debug(`loop ${loop}: ${responses} responses in ${ms.toFixed(1)} ms`);
     if (f.instructions && f.family !== 'both') throw new FlowSetupOptionError('instructions', 'counts both families against each other: give --family both');
+    if (f['instructions-dir'] && !f.instructions) throw new FlowSetupOptionError('instructions-dir', 'keeps the files of --instructions: give --instructions too');
     if (f.instructions && options.controller?.kind !== 'internal') throw new FlowSetupOptionError('instructions', 'counts the internal controller child: not with --controller tcp:HOST:PORT');
     if (f['end-copies-compare']) {
       if (f.family === 'both') throw new FlowSetupOptionError('end-copies-compare', 'compare one family at a time (--family ipv4 or ipv6)');
@@ -128,7 +136,8 @@ export default class BenchFlowSetupCommand extends BaseCommand<typeof BenchFlowS
       const comparison = await runFlowSetupFamilies(options, f.rounds, (family, n) => this.logger.info(`run ${n + 1}: ${family}`), onLoop);
       if (sizes) {
         comparison.instructions = await countInstructions(options, sizes, IPV6_COST_CEILING,
-          (family, connections) => this.logger.info(`counting ${family}: ${connections} connections per switch and loop, the controller child under callgrind`), onLoop);
+          (family, connections) => this.logger.info(`counting ${family}: ${connections} connections per switch and loop, the controller child under callgrind`), onLoop,
+          f['instructions-dir'] && path.resolve(f['instructions-dir']));
       }
       if (!this.jsonEnabled()) this.log(formatFamilyComparison(comparison));
       return comparison;
