@@ -1,8 +1,8 @@
 // Which service a connection-end copy is of (end-copy-path.ts connectionEnd), and its count there.
 import type { TransportHeader } from '../flows/packets';
-import { vipFold6, type ConnKey } from '../lb/conn-key';
+import { clientFold6, vipFold6, type ConnKey } from '../lb/conn-key';
 import { ipv4ToUint32 } from '../net/ipv4';
-import { ipv6Words, parseIpv6 } from '../net/ipv6';
+import { foldIpv6, ipv6Words, parseIpv6 } from '../net/ipv6';
 import { addressesOf } from './nat/common';
 import { membersOf, type ServiceState } from './services';
 
@@ -81,7 +81,7 @@ function servicesAt(index: BackendServices, h: TransportHeader): ServiceState[] 
   const p = h.ip6;
   if (p === undefined) return index.v4.get((h.src >>> 0) * 65536 + h.srcPort);
   const port = h.srcPort;
-  const candidates = index.v6.get(key6(p.s0 ^ p.s1 ^ p.s2 ^ p.s3, port));
+  const candidates = index.v6.get(key6(clientFold6(p), port)); // the source's fold: a backend's segment comes from it
   if (candidates === undefined) return undefined;
   for (const c of candidates) if (c.w0 === p.s0 && c.w1 === p.s1 && c.w2 === p.s2 && c.w3 === p.s3 && c.port === port) return c.services;
   return undefined;
@@ -124,7 +124,7 @@ function add(map: Map<number, ServiceState[]>, key: number, s: ServiceState): vo
 function add6(map: Map<number, BackendAt6[]>, ip: string, port: number, s: ServiceState): void {
   const w = ipv6Words(parseIpv6(ip));
   const [w0, w1, w2, w3] = [w[0] | 0, w[1] | 0, w[2] | 0, w[3] | 0];
-  const key = key6(w0 ^ w1 ^ w2 ^ w3, port);
+  const key = key6(foldIpv6(w), port);
   const list = map.get(key) ?? [];
   let entry = list.find((c) => c.w0 === w0 && c.w1 === w1 && c.w2 === w2 && c.w3 === w3 && c.port === port);
   if (entry === undefined) {
